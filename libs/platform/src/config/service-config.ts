@@ -1,0 +1,62 @@
+/**
+ * Configuration read once from the environment at start-up. Every service reads the same names,
+ * so one `.env` (or one Kubernetes ConfigMap/Secret) configures the whole stack.
+ */
+export type EventStoreConfig = { kind: 'postgres'; schema: string } | { kind: 'kurrentdb'; connectionString: string };
+
+export interface ServiceConfig {
+  serviceName: string;
+  httpPort: number;
+  databaseUrl: string;
+  amqpUrl: string;
+  exchange: string;
+  eventStore: EventStoreConfig;
+  /** 32-byte master key (base64) that wraps each data subject's key; see PiiVault. */
+  piiMasterKey: Buffer;
+  commandTimeoutMs: number;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) throw new ConfigError(`${name} must be a non-negative integer, got "${raw}"`);
+  return value;
+}
+
+/** A fixed development key: refused when NODE_ENV=production. */
+export const DEVELOPMENT_PII_KEY = Buffer.alloc(32, 7).toString('base64');
+
+export function loadConfig(serviceName: string, defaultPort: number, env: NodeJS.ProcessEnv = process.env): ServiceConfig {
+  const keyB64 = env.PII_MASTER_KEY ?? (env.NODE_ENV === 'production' ? undefined : DEVELOPMENT_PII_KEY);
+  if (!keyB64) throw new ConfigError('PII_MASTER_KEY is required in production (32 random bytes, base64)');
+  const piiMasterKey = Buffer.from(keyB64, 'base64');
+  if (piiMasterKey.length !== 32) throw new ConfigError(`PII_MASTER_KEY must decode to 32 bytes, got ${piiMasterKey.length}`);
+
+  const kurrent = env.EVENTSTORE_CONNECTION_STRING;
+  const kind = env.EVENT_STORE ?? (kurrent ? 'kurrentdb' : 'postgres');
+  let eventStore: EventStoreConfig;
+  if (kind === 'kurrentdb') {
+    if (!kurrent) throw new ConfigError('EVENT_STORE=kurrentdb needs EVENTSTORE_CONNECTION_STRING');
+    eventStore = { kind, connectionString: kurrent };
+  } else if (kind === 'postgres') {
+    eventStore = { kind, schema: env.EVENT_STORE_SCHEMA ?? 'event_store' };
+  } else {
+    throw new ConfigError(`EVENT_STORE must be "postgres" or "kurrentdb", got "${kind}"`);
+  }
+
+  return {
+    serviceName,
+    httpPort: int(env, 'PORT', defaultPort),
+    databaseUrl: env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/dhcore',
+    amqpUrl: env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
+    exchange: env.EVENT_EXCHANGE ?? 'domain.events',
+    eventStore,
+    piiMasterKey,
+    commandTimeoutMs: int(env, 'COMMAND_TIMEOUT_MS', 5000),
+  };
+}

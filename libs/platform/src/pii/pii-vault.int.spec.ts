@@ -1,0 +1,50 @@
+import { Pool } from 'pg';
+import { randomBytes } from 'node:crypto';
+import { createTestDatabase, TestDatabase } from '@dh/testing';
+import { PersonalDataErasedError, PiiVault } from './pii-vault';
+
+describe(PiiVault.name, () => {
+  let db: TestDatabase;
+  let pool: Pool;
+  const masterKey = randomBytes(32);
+
+  beforeAll(async () => {
+    db = await createTestDatabase('pii');
+    pool = new Pool({ connectionString: db.url });
+    await new PiiVault(pool, masterKey).migrate();
+  });
+  afterAll(async () => {
+    await pool.end();
+    await db.drop();
+  });
+
+  it('round-trips personal data and never stores it in clear', async () => {
+    const sut = new PiiVault(pool, masterKey);
+    const sealed = await sut.encrypt('customer-1', { name: 'Anna Hansen', cpr: '0101901234' });
+    expect(sealed).not.toContain('Anna');
+    expect(sealed).not.toContain('0101901234');
+    expect(await new PiiVault(pool, masterKey).decrypt('customer-1', sealed)).toEqual({ name: 'Anna Hansen', cpr: '0101901234' });
+  });
+
+  it('cannot open one subject’s data with another subject’s key', async () => {
+    const sut = new PiiVault(pool, masterKey);
+    const sealed = await sut.encrypt('customer-2', { name: 'Bo' });
+    await sut.encrypt('customer-3', { name: 'Carl' });
+    await expect(sut.decrypt('customer-3', sealed)).rejects.toThrow();
+  });
+
+  it('erases a subject by destroying its key', async () => {
+    const sut = new PiiVault(pool, masterKey);
+    const sealed = await sut.encrypt('customer-4', { name: 'Dorte' });
+    await sut.erase('customer-4');
+    await expect(new PiiVault(pool, masterKey).decrypt('customer-4', sealed)).rejects.toBeInstanceOf(PersonalDataErasedError);
+    await expect(sut.decrypt('customer-4', sealed)).rejects.toBeInstanceOf(PersonalDataErasedError);
+  });
+
+  it('gives equal blind indexes for equal values and different ones otherwise', () => {
+    const sut = new PiiVault(pool, masterKey);
+    expect(sut.blindIndex('0101901234')).toBe(sut.blindIndex('0101901234'));
+    expect(sut.blindIndex('0101901234')).not.toBe(sut.blindIndex('0101901235'));
+    expect(sut.blindIndex('0101901234')).not.toContain('0101901234');
+  });
+});
