@@ -1,0 +1,164 @@
+import type { Pool } from 'pg';
+
+export interface Migration {
+  version: number;
+  name: string;
+  /** Receives the quoted schema name. */
+  sql: (schema: string) => string;
+}
+
+export function quoteIdent(name: string): string {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) throw new Error(`Invalid schema name "${name}": use lower-case letters, digits and _`);
+  return `"${name}"`;
+}
+
+/** The NOTIFY channel appends signal on; one per schema so two stores in one database stay apart. */
+export function notifyChannel(schema: string): string {
+  return `${schema}_appended`;
+}
+
+export const EVENT_STORE_MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: 'events, streams and append function',
+    sql: (s) => `
+      CREATE SEQUENCE ${s}.events_global_position_seq;
+      CREATE TABLE ${s}.streams (
+        stream_id text PRIMARY KEY,
+        revision bigint NOT NULL
+      );
+      CREATE TABLE ${s}.events (
+        global_position bigint NOT NULL DEFAULT nextval('${s}.events_global_position_seq') UNIQUE,
+        transaction_id xid8 NOT NULL DEFAULT pg_current_xact_id(),
+        stream_id text NOT NULL,
+        stream_revision bigint NOT NULL,
+        event_id uuid NOT NULL UNIQUE,
+        type text NOT NULL,
+        data jsonb NOT NULL,
+        metadata jsonb NOT NULL,
+        occurred_at timestamptz NOT NULL,
+        -- millisecond precision, so a recordedAt handed out as a JS Date is a valid asOf bound for itself
+        recorded_at timestamptz NOT NULL DEFAULT date_trunc('milliseconds', clock_timestamp()),
+        PRIMARY KEY (stream_id, stream_revision)
+      );
+      ALTER SEQUENCE ${s}.events_global_position_seq OWNED BY ${s}.events.global_position;
+      CREATE INDEX events_transaction_position_idx ON ${s}.events (transaction_id, global_position);
+      CREATE INDEX events_stream_recorded_idx ON ${s}.events (stream_id, recorded_at);
+    `,
+  },
+  {
+    version: 2,
+    name: 'append_to_stream',
+    sql: (s) => `
+      CREATE FUNCTION ${s}.append_to_stream(
+        p_stream_id text, p_expected text, p_event_ids uuid[], p_types text[], p_data text[], p_metadata text[],
+        p_occurred_at timestamptz[], p_channel text
+      ) RETURNS TABLE (next_expected_revision bigint, global_position bigint)
+      LANGUAGE plpgsql AS $fn$
+      #variable_conflict use_column
+      DECLARE
+        v_current bigint;
+        v_count int := cardinality(p_event_ids);
+        v_found int;
+        v_first bigint;
+        v_same_stream boolean;
+        v_consecutive boolean;
+        v_last_position bigint;
+        v_last_revision bigint;
+      BEGIN
+        -- Serialise appends to one stream on its row; -1 means "no stream yet".
+        SELECT s.revision INTO v_current FROM ${s}.streams s WHERE s.stream_id = p_stream_id FOR UPDATE;
+        IF NOT FOUND THEN
+          INSERT INTO ${s}.streams (stream_id, revision) VALUES (p_stream_id, -1) ON CONFLICT DO NOTHING;
+          SELECT s.revision INTO v_current FROM ${s}.streams s WHERE s.stream_id = p_stream_id FOR UPDATE;
+        END IF;
+
+        -- A retry of an append that is stored already returns the original result and writes nothing.
+        SELECT count(*)::int,
+               coalesce(bool_and(e.stream_id = p_stream_id), false),
+               count(DISTINCT e.stream_revision - t.ord) = 1,
+               max(e.stream_revision) FILTER (WHERE t.ord = 1),
+               max(e.global_position) FILTER (WHERE t.ord = v_count),
+               max(e.stream_revision) FILTER (WHERE t.ord = v_count)
+          INTO v_found, v_same_stream, v_consecutive, v_first, v_last_position, v_last_revision
+          FROM unnest(p_event_ids) WITH ORDINALITY AS t(id, ord)
+          JOIN ${s}.events e ON e.event_id = t.id;
+        IF v_found > 0 THEN
+          IF v_found = v_count AND v_same_stream AND v_consecutive
+             AND (p_expected IN ('any', 'stream_exists')
+                  OR (p_expected = 'no_stream' AND v_first = 0)
+                  OR (p_expected ~ '^-?[0-9]+$' AND v_first = p_expected::bigint + 1)) THEN
+            RETURN QUERY SELECT v_last_revision, v_last_position;
+            RETURN;
+          END IF;
+          RAISE EXCEPTION 'duplicate event ids in %', p_stream_id USING ERRCODE = 'DH002',
+            DETAIL = (SELECT string_agg(e.event_id::text, ',') FROM ${s}.events e WHERE e.event_id = ANY (p_event_ids));
+        END IF;
+
+        IF NOT (p_expected = 'any'
+                OR (p_expected = 'no_stream' AND v_current = -1)
+                OR (p_expected = 'stream_exists' AND v_current >= 0)
+                OR (p_expected ~ '^-?[0-9]+$' AND v_current = p_expected::bigint)) THEN
+          RAISE EXCEPTION 'wrong expected revision % for %', p_expected, p_stream_id USING ERRCODE = 'DH001',
+            DETAIL = v_current::text;
+        END IF;
+
+        WITH inserted AS (
+          INSERT INTO ${s}.events (stream_id, stream_revision, event_id, type, data, metadata, occurred_at)
+          SELECT p_stream_id, v_current + t.ord, t.id, t.type, t.data::jsonb, t.metadata::jsonb, t.occurred_at
+            FROM unnest(p_event_ids, p_types, p_data, p_metadata, p_occurred_at)
+                 WITH ORDINALITY AS t(id, type, data, metadata, occurred_at, ord)
+           ORDER BY t.ord
+          RETURNING ${s}.events.global_position
+        )
+        SELECT max(inserted.global_position) INTO v_last_position FROM inserted;
+
+        UPDATE ${s}.streams SET revision = v_current + v_count WHERE stream_id = p_stream_id;
+        -- Delivered at commit; subscribers still poll, because the row may sit behind an older open transaction.
+        PERFORM pg_notify(p_channel, '');
+        RETURN QUERY SELECT v_current + v_count, v_last_position;
+      END
+      $fn$;
+    `,
+  },
+];
+
+/**
+ * Applies the migrations not applied yet, in order, each in its own transaction, under an advisory
+ * lock so that processes starting together take turns.
+ */
+export async function runMigrations(pool: Pool, schema: string, migrations: Migration[] = EVENT_STORE_MIGRATIONS): Promise<number[]> {
+  const s = quoteIdent(schema);
+  const client = await pool.connect();
+  const lockKey = `event_store_migrations:${schema}`;
+  let applied: number[] = [];
+  try {
+    await client.query('SELECT pg_advisory_lock(hashtext($1))', [lockKey]);
+    try {
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
+      await client.query(
+        `CREATE TABLE IF NOT EXISTS ${s}.schema_migrations (version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+      );
+      const done = await client.query<{ version: number }>(`SELECT version FROM ${s}.schema_migrations`);
+      const have = new Set(done.rows.map((r) => r.version));
+      const todo = [...migrations].sort((a, b) => a.version - b.version).filter((m) => !have.has(m.version));
+      for (const migration of todo) {
+        await client.query('BEGIN');
+        try {
+          await client.query(migration.sql(s));
+          await client.query(`INSERT INTO ${s}.schema_migrations (version, name) VALUES ($1, $2)`, [migration.version, migration.name]);
+          await client.query('COMMIT');
+        } catch (error) {
+          await client.query('ROLLBACK');
+          throw error;
+        }
+      }
+      applied = todo.map((m) => m.version);
+    } finally {
+      await client.query('SELECT pg_advisory_unlock(hashtext($1))', [lockKey]);
+    }
+  } finally {
+    client.release();
+  }
+  return applied;
+}

@@ -1,0 +1,110 @@
+// eslint-disable-next-line @nx/enforce-module-boundaries -- test-only: per-file databases come from the testing lib
+import { createTestDatabase, type TestDatabase } from '@dh/testing';
+import { Pool } from 'pg';
+import { describeEventStoreContract, newEvent } from '../testing';
+import { EVENT_STORE_MIGRATIONS, runMigrations } from './migrations';
+import { createPostgresEventStore, parsePostgresCheckpoint } from './postgres-event-store';
+
+describeEventStoreContract('postgres', async () => {
+  const db = await createTestDatabase('es_contract');
+  const store = await createPostgresEventStore({ connectionString: db.url, pollIntervalMs: 100 });
+  return { store, teardown: () => db.drop() };
+});
+
+describe('PostgresEventStore', () => {
+  let db: TestDatabase;
+  let pool: Pool;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('es_postgres');
+    pool = new Pool({ connectionString: db.url, max: 6 });
+  });
+
+  afterAll(async () => {
+    await pool?.end();
+    await db?.drop();
+  });
+
+  it('migrates once when several processes start together, in its own schema', async () => {
+    const schema = 'es_race';
+    const results = await Promise.all([0, 1, 2, 3].map(() => runMigrations(pool, schema)));
+    const expected = EVENT_STORE_MIGRATIONS.map((m) => m.version);
+    expect(results.filter((applied) => applied.length > 0)).toEqual([expected]);
+    const rows = await pool.query<{ version: number }>(`SELECT version FROM "${schema}".schema_migrations ORDER BY version`);
+    expect(rows.rows.map((r) => r.version)).toEqual(expected);
+    expect(await runMigrations(pool, schema)).toEqual([]);
+  });
+
+  it('works on a caller-owned pool and leaves it open on close', async () => {
+    const store = await createPostgresEventStore({ pool, schema: 'es_owned' });
+    const e = newEvent();
+    await store.appendToStream('owned-1', [e], { expectedRevision: 'no_stream' });
+    await store.close();
+    const rows = await pool.query<{ id: string }>('SELECT event_id::text AS id FROM es_owned.events');
+    expect(rows.rows).toEqual([{ id: e.eventId }]);
+  });
+
+  it('keeps two schemas apart', async () => {
+    const [a, b] = await Promise.all([
+      createPostgresEventStore({ pool, schema: 'es_a' }),
+      createPostgresEventStore({ pool, schema: 'es_b' }),
+    ]);
+    await a.appendToStream('s-1', [newEvent()], { expectedRevision: 'no_stream' });
+    expect(await b.readStream('s-1')).toEqual([]);
+    await b.appendToStream('s-1', [newEvent()], { expectedRevision: 'no_stream' });
+    expect(await a.readAll()).toHaveLength(1);
+  });
+
+  it('rejects bad options and bad schema names', async () => {
+    await expect(createPostgresEventStore({})).rejects.toThrow(/pool or a connectionString/);
+    await expect(createPostgresEventStore({ pool, schema: 'bad"; drop' })).rejects.toThrow(/Invalid schema name/);
+    expect(() => parsePostgresCheckpoint('12')).toThrow(/Malformed/);
+    expect(parsePostgresCheckpoint('771:42')).toEqual({ transactionId: '771', globalPosition: '42' });
+  });
+
+  it('does not return an event to readAll while an older transaction is still open', async () => {
+    const store = await createPostgresEventStore({ pool, schema: 'es_xmin' });
+    const holder = await pool.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT pg_current_xact_id()');
+      await store.appendToStream('late-1', [newEvent()], { expectedRevision: 'no_stream' });
+      expect(await store.readAll()).toEqual([]);
+      await holder.query('COMMIT');
+      expect(await store.readAll()).toHaveLength(1);
+    } finally {
+      holder.release();
+    }
+  });
+
+  it('keeps receiving live events after its LISTEN connection is killed', async () => {
+    const store = await createPostgresEventStore({ pool, schema: 'es_listen', pollIntervalMs: 60_000, listenReconnectDelayMs: 50 });
+    const seen: string[] = [];
+    let caughtUp = false;
+    const sub = store.subscribeToAll({ onEvent: async (e) => void seen.push(e.eventId), onCaughtUp: () => (caughtUp = true) });
+    const listeners = async () =>
+      (await pool.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE query = 'LISTEN "es_listen_appended"'`)).rows;
+    await waitUntil(async () => caughtUp && (await listeners()).length === 1);
+    const first = newEvent();
+    await store.appendToStream('listen-1', [first], { expectedRevision: 'no_stream' });
+    await waitUntil(async () => seen.length === 1);
+
+    for (const { pid } of await listeners()) await pool.query('SELECT pg_terminate_backend($1)', [pid]);
+    await waitUntil(async () => (await listeners()).length === 1);
+    const second = newEvent();
+    await store.appendToStream('listen-1', [second], { expectedRevision: 0n });
+    // The poll interval is a minute: only a re-established LISTEN can deliver this in time.
+    await waitUntil(async () => seen.length === 2, 5_000);
+    expect(seen).toEqual([first.eventId, second.eventId]);
+    await sub.stop();
+    expect(await listeners()).toEqual([]);
+  });
+});
+
+async function waitUntil(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}

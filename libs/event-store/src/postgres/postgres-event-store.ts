@@ -1,0 +1,277 @@
+import { Client, DatabaseError, Pool } from 'pg';
+import { DuplicateEventIdError, WrongExpectedRevisionError } from '../errors';
+import type {
+  AppendResult,
+  EventMetadata,
+  EventStore,
+  ExpectedRevision,
+  JsonObject,
+  NewEvent,
+  ReadAllOptions,
+  ReadStreamOptions,
+  RecordedEvent,
+  SubscribeOptions,
+  Subscription,
+} from '../event-store.port';
+import { assertAppendable, formatExpected } from '../internal/append-rules';
+import { runPollingSubscription, Wakeup } from '../internal/polling-subscription';
+import { notifyChannel, quoteIdent, runMigrations } from './migrations';
+
+export interface PostgresEventStoreOptions {
+  /** A pool owned by the caller (not ended by `close`), or a connection string (pool owned by the store). */
+  pool?: Pool;
+  connectionString?: string;
+  /** Schema holding the store's tables; `event_store` by default. */
+  schema?: string;
+  /** Fallback poll interval of subscriptions, for events a notification could not reveal yet. */
+  pollIntervalMs?: number;
+  /** Events read per round trip while a subscription catches up. */
+  subscriptionBatchSize?: number;
+  /** Delay before a lost LISTEN connection is re-opened. */
+  listenReconnectDelayMs?: number;
+}
+
+interface EventRow {
+  event_id: string;
+  type: string;
+  stream_id: string;
+  stream_revision: string;
+  global_position: string;
+  transaction_id: string;
+  occurred_at: Date;
+  recorded_at: Date;
+  data: JsonObject;
+  metadata: EventMetadata;
+}
+
+const COLUMNS = `event_id::text, type, stream_id, stream_revision::text, global_position::text, transaction_id::text,
+  occurred_at, recorded_at, data, metadata`;
+
+/** Parses `"<xid>:<position>"`; the pair, not the position alone, is the resume point of the global log. */
+export function parsePostgresCheckpoint(checkpoint: string): { transactionId: string; globalPosition: string } {
+  const match = /^(\d+):(\d+)$/.exec(checkpoint);
+  if (!match) throw new Error(`Malformed PostgreSQL event store checkpoint "${checkpoint}", expected "<xid>:<position>"`);
+  return { transactionId: match[1], globalPosition: match[2] };
+}
+
+export class PostgresEventStore implements EventStore {
+  private readonly s: string;
+  private readonly channel: string;
+  private readonly pollIntervalMs: number;
+  private readonly batchSize: number;
+  private readonly reconnectDelayMs: number;
+  private readonly subscriptions = new Set<Subscription>();
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly ownsPool: boolean,
+    readonly schema: string,
+    options: Pick<PostgresEventStoreOptions, 'pollIntervalMs' | 'subscriptionBatchSize' | 'listenReconnectDelayMs'> = {},
+  ) {
+    this.s = quoteIdent(schema);
+    this.channel = notifyChannel(schema);
+    this.pollIntervalMs = options.pollIntervalMs ?? 500;
+    this.batchSize = options.subscriptionBatchSize ?? 500;
+    this.reconnectDelayMs = options.listenReconnectDelayMs ?? 1_000;
+  }
+
+  async appendToStream(streamId: string, events: NewEvent[], options: { expectedRevision: ExpectedRevision }): Promise<AppendResult> {
+    assertAppendable(streamId, events);
+    const expected = formatExpected(options.expectedRevision);
+    try {
+      const result = await this.pool.query<{ next_expected_revision: string; global_position: string }>(
+        `SELECT next_expected_revision::text, global_position::text
+           FROM ${this.s}.append_to_stream($1, $2, $3::uuid[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8)`,
+        [
+          streamId,
+          expected,
+          events.map((e) => e.eventId),
+          events.map((e) => e.type),
+          events.map((e) => JSON.stringify(e.data)),
+          events.map((e) => JSON.stringify(e.metadata)),
+          events.map((e) => e.occurredAt.toISOString()),
+          this.channel,
+        ],
+      );
+      const row = result.rows[0];
+      return { nextExpectedRevision: BigInt(row.next_expected_revision), globalPosition: BigInt(row.global_position) };
+    } catch (error) {
+      throw this.mapAppendError(error, streamId, expected, events);
+    }
+  }
+
+  async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
+    const backwards = options.direction === 'backwards';
+    const result = await this.pool.query<EventRow>(
+      `SELECT ${COLUMNS} FROM ${this.s}.events
+        WHERE stream_id = $1
+          AND ($2::bigint IS NULL OR stream_revision ${backwards ? '<=' : '>='} $2::bigint)
+          AND ($3::timestamptz IS NULL OR recorded_at <= $3::timestamptz)
+        ORDER BY stream_revision ${backwards ? 'DESC' : 'ASC'}
+        LIMIT $4`,
+      [streamId, options.fromRevision?.toString() ?? null, options.asOf?.toISOString() ?? null, options.maxCount ?? null],
+    );
+    return result.rows.map(toRecordedEvent);
+  }
+
+  /**
+   * Global order is (transaction id, position), and only transactions older than every running one
+   * are read: a sequence value taken by a transaction that commits late is never skipped.
+   */
+  async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
+    const after = options.after ? parsePostgresCheckpoint(options.after) : { transactionId: '0', globalPosition: '0' };
+    const result = await this.pool.query<EventRow>(
+      `SELECT ${COLUMNS} FROM ${this.s}.events
+        WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint)
+          AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+        ORDER BY transaction_id, global_position
+        LIMIT $3`,
+      [after.transactionId, after.globalPosition, options.maxCount ?? null],
+    );
+    return result.rows.map(toRecordedEvent);
+  }
+
+  subscribeToAll(options: SubscribeOptions): Subscription {
+    const wakeup = new Wakeup();
+    const listener = new NotificationListener(this.pool, this.channel, () => wakeup.notify(), this.reconnectDelayMs);
+    listener.start();
+    const subscription = runPollingSubscription(
+      options,
+      {
+        readBatch: (after, maxCount) => this.readAll({ after, maxCount }),
+        waitForMore: () => wakeup.wait(this.pollIntervalMs),
+        interrupt: () => wakeup.notify(),
+        dispose: () => listener.stop(),
+      },
+      this.batchSize,
+    );
+    this.subscriptions.add(subscription);
+    subscription.done.then(
+      () => this.subscriptions.delete(subscription),
+      () => this.subscriptions.delete(subscription),
+    );
+    return subscription;
+  }
+
+  async ping(): Promise<void> {
+    await this.pool.query('SELECT 1');
+  }
+
+  /** Stops this store's subscriptions; ends the pool only if the store created it. */
+  async close(): Promise<void> {
+    await Promise.all([...this.subscriptions].map((s) => s.stop()));
+    if (this.ownsPool) await this.pool.end();
+  }
+
+  private mapAppendError(error: unknown, streamId: string, expected: string, events: NewEvent[]): unknown {
+    if (!(error instanceof DatabaseError)) return error;
+    if (error.code === 'DH001') {
+      const actual = BigInt(error.detail ?? '-1');
+      return new WrongExpectedRevisionError(streamId, expected, actual < 0n ? 'no_stream' : actual);
+    }
+    if (error.code === 'DH002') return new DuplicateEventIdError(streamId, (error.detail ?? '').split(',').filter(Boolean));
+    // A concurrent append put one of these ids into another stream between our check and our insert.
+    if (error.code === '23505' && error.constraint === 'events_event_id_key') {
+      return new DuplicateEventIdError(
+        streamId,
+        events.map((e) => e.eventId),
+      );
+    }
+    return error;
+  }
+}
+
+/** A dedicated LISTEN connection that re-opens itself when lost; the fallback poll covers the gap. */
+class NotificationListener {
+  private client: Client | null = null;
+  private stopped = false;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly channel: string,
+    private readonly onNotify: () => void,
+    private readonly reconnectDelayMs: number,
+  ) {}
+
+  start(): void {
+    void this.connect();
+  }
+
+  private async connect(): Promise<void> {
+    if (this.stopped) return;
+    const client = new Client(this.pool.options);
+    client.on('error', () => this.lost(client));
+    client.on('end', () => this.lost(client));
+    client.on('notification', () => this.onNotify());
+    try {
+      await client.connect();
+      await client.query(`LISTEN "${this.channel}"`);
+      if (this.stopped) {
+        await client.end().catch(() => undefined);
+        return;
+      }
+      this.client = client;
+      // Anything appended while we were not listening is found by this extra read.
+      this.onNotify();
+    } catch {
+      this.lost(client);
+    }
+  }
+
+  private lost(client: Client): void {
+    if (this.client === client) this.client = null;
+    client.removeAllListeners('end');
+    client.end().catch(() => undefined);
+    if (this.stopped || this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.connect();
+    }, this.reconnectDelayMs);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const client = this.client;
+    this.client = null;
+    if (client) {
+      client.removeAllListeners('end');
+      client.removeAllListeners('error');
+      client.on('error', () => undefined);
+      await client.end().catch(() => undefined);
+    }
+  }
+}
+
+function toRecordedEvent(row: EventRow): RecordedEvent {
+  return {
+    eventId: row.event_id,
+    type: row.type,
+    streamId: row.stream_id,
+    streamRevision: BigInt(row.stream_revision),
+    globalPosition: BigInt(row.global_position),
+    checkpoint: `${row.transaction_id}:${row.global_position}`,
+    occurredAt: row.occurred_at,
+    recordedAt: row.recorded_at,
+    data: row.data,
+    metadata: row.metadata,
+  };
+}
+
+/** Runs the migrations (safe when several processes start together) and returns the store. */
+export async function createPostgresEventStore(options: PostgresEventStoreOptions): Promise<PostgresEventStore> {
+  const schema = options.schema ?? 'event_store';
+  quoteIdent(schema);
+  if (!options.pool && !options.connectionString) throw new Error('createPostgresEventStore: pass a pool or a connectionString');
+  const pool = options.pool ?? new Pool({ connectionString: options.connectionString });
+  const ownsPool = !options.pool;
+  try {
+    await runMigrations(pool, schema);
+  } catch (error) {
+    if (ownsPool) await pool.end();
+    throw error;
+  }
+  return new PostgresEventStore(pool, ownsPool, schema, options);
+}

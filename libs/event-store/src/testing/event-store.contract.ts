@@ -1,0 +1,369 @@
+import { randomUUID } from 'node:crypto';
+import { DuplicateEventIdError, WrongExpectedRevisionError } from '../errors';
+import type { EventMetadata, EventStore, JsonObject, NewEvent, RecordedEvent } from '../event-store.port';
+
+export interface EventStoreUnderTest {
+  store: EventStore;
+  /** Drops what the factory created (databases, servers); `store.close()` is called before. */
+  teardown?: () => Promise<void>;
+}
+
+export interface EventStoreCapabilities {
+  /** Event ids are unique across the whole store, not only per stream (KurrentDB keeps no global id index). */
+  uniqueEventIdsAcrossStreams?: boolean;
+}
+
+const metadata: EventMetadata = { correlationId: 'corr-1', causationId: null, actor: 'contract-test', schemaVersion: 1, context: 'test' };
+
+export function newEvent(type = 'Something', data: JsonObject = {}, occurredAt = new Date('2026-01-15T10:00:00.000Z')): NewEvent {
+  return { eventId: randomUUID(), type, data, metadata, occurredAt };
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+async function waitFor(probe: () => void, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      probe();
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await sleep(20);
+    }
+  }
+}
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected the promise to reject');
+}
+
+/**
+ * The behaviour every adapter must show. Stream ids are random, and global-log assertions only look at
+ * this suite's streams, so it can run against a server that holds other data.
+ */
+export function describeEventStoreContract(
+  name: string,
+  factory: () => Promise<EventStoreUnderTest>,
+  capabilities: EventStoreCapabilities = {},
+): void {
+  const uniqueIds = capabilities.uniqueEventIdsAcrossStreams ?? true;
+
+  describe(`EventStore contract: ${name}`, () => {
+    let underTest: EventStoreUnderTest;
+    let store: EventStore;
+    const stream = (category = 'contract') => `${category}-${randomUUID()}`;
+    const ids = (events: { eventId: string }[]) => events.map((e) => e.eventId);
+
+    beforeAll(async () => {
+      underTest = await factory();
+      store = underTest.store;
+    });
+
+    afterAll(async () => {
+      await store?.close();
+      await underTest?.teardown?.();
+    });
+
+    async function readAllOf(streams: string[], after: string | null = null, pageSize = 1000): Promise<RecordedEvent[]> {
+      const wanted = new Set(streams);
+      const out: RecordedEvent[] = [];
+      for (;;) {
+        const page = await store.readAll({ after, maxCount: pageSize });
+        out.push(...page.filter((e) => wanted.has(e.streamId)));
+        if (page.length < pageSize) return out;
+        after = page[page.length - 1].checkpoint;
+      }
+    }
+
+    describe('appendToStream', () => {
+      it('stores events with consecutive revisions and returns the last revision and position', async () => {
+        const s = stream();
+        const batch = [newEvent('Opened', { n: 1 }), newEvent('Changed', { n: 2, nested: { list: [1, 'x', null] } })];
+        const result = await store.appendToStream(s, batch, { expectedRevision: 'no_stream' });
+        expect(result.nextExpectedRevision).toBe(1n);
+        const read = await store.readStream(s);
+        expect(read.map((e) => [e.eventId, e.type, e.streamId, e.streamRevision])).toEqual([
+          [batch[0].eventId, 'Opened', s, 0n],
+          [batch[1].eventId, 'Changed', s, 1n],
+        ]);
+        expect(read[1].data).toEqual({ n: 2, nested: { list: [1, 'x', null] } });
+        expect(read[0].metadata).toEqual(metadata);
+        expect(read[0].occurredAt.toISOString()).toBe('2026-01-15T10:00:00.000Z');
+        expect(read[0].recordedAt).toBeInstanceOf(Date);
+        expect(read[1].globalPosition).toBe(result.globalPosition);
+        expect(read[0].globalPosition < read[1].globalPosition).toBe(true);
+        expect(typeof read[0].checkpoint).toBe('string');
+      });
+
+      it('checks every kind of expected revision', async () => {
+        const s = stream();
+        const conflict = async (expectedRevision: 'no_stream' | 'stream_exists' | bigint, actual: bigint | 'no_stream') => {
+          const error = await rejection(store.appendToStream(s, [newEvent()], { expectedRevision }));
+          expect(error).toBeInstanceOf(WrongExpectedRevisionError);
+          expect(error).toMatchObject({ streamId: s, actual });
+        };
+        await conflict('stream_exists', 'no_stream');
+        await conflict(0n, 'no_stream');
+        expect((await store.appendToStream(s, [newEvent()], { expectedRevision: 'no_stream' })).nextExpectedRevision).toBe(0n);
+        await conflict('no_stream', 0n);
+        await conflict(1n, 0n);
+        expect((await store.appendToStream(s, [newEvent()], { expectedRevision: 0n })).nextExpectedRevision).toBe(1n);
+        await conflict(0n, 1n);
+        expect((await store.appendToStream(s, [newEvent()], { expectedRevision: 'stream_exists' })).nextExpectedRevision).toBe(2n);
+        expect((await store.appendToStream(s, [newEvent()], { expectedRevision: 'any' })).nextExpectedRevision).toBe(3n);
+        expect((await store.appendToStream(stream(), [newEvent()], { expectedRevision: 'any' })).nextExpectedRevision).toBe(0n);
+        expect(await store.readStream(s)).toHaveLength(4);
+      });
+
+      it('lets exactly one of two concurrent writers at the same revision win', async () => {
+        const s = stream();
+        await store.appendToStream(s, [newEvent()], { expectedRevision: 'no_stream' });
+        const results = await Promise.allSettled([
+          store.appendToStream(s, [newEvent('A')], { expectedRevision: 0n }),
+          store.appendToStream(s, [newEvent('B')], { expectedRevision: 0n }),
+        ]);
+        expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+        const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        expect(failed?.reason).toBeInstanceOf(WrongExpectedRevisionError);
+        expect(await store.readStream(s)).toHaveLength(2);
+      });
+
+      it('lets exactly one of two concurrent creators of a stream win', async () => {
+        const s = stream();
+        const results = await Promise.allSettled([
+          store.appendToStream(s, [newEvent('A')], { expectedRevision: 'no_stream' }),
+          store.appendToStream(s, [newEvent('B')], { expectedRevision: 'no_stream' }),
+        ]);
+        expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+        expect(results.find((r): r is PromiseRejectedResult => r.status === 'rejected')?.reason).toBeInstanceOf(WrongExpectedRevisionError);
+      });
+
+      it('rejects an empty batch and a batch that repeats an id', async () => {
+        const s = stream();
+        await expect(store.appendToStream(s, [], { expectedRevision: 'any' })).rejects.toThrow(/at least one event/);
+        const e = newEvent();
+        await expect(store.appendToStream(s, [e, { ...e }], { expectedRevision: 'any' })).rejects.toThrow(/twice/);
+        expect(await store.readStream(s)).toEqual([]);
+      });
+    });
+
+    describe('idempotent append', () => {
+      it('returns the original result for a retry with the same expected revision, even after the stream moved on', async () => {
+        const s = stream();
+        const batch = [newEvent('A'), newEvent('B')];
+        const first = await store.appendToStream(s, batch, { expectedRevision: 'no_stream' });
+        expect(await store.appendToStream(s, batch, { expectedRevision: 'no_stream' })).toEqual(first);
+        const next = [newEvent('C')];
+        const second = await store.appendToStream(s, next, { expectedRevision: 1n });
+        await store.appendToStream(s, [newEvent('D')], { expectedRevision: 2n });
+        expect(await store.appendToStream(s, batch, { expectedRevision: 'no_stream' })).toEqual(first);
+        expect(await store.appendToStream(s, next, { expectedRevision: 1n })).toEqual(second);
+        expect(ids(await store.readStream(s))).toEqual([...ids(batch), ...ids(next), expect.any(String)]);
+      });
+
+      it('returns the original result for a retry with expected revision any', async () => {
+        const s = stream();
+        await store.appendToStream(s, [newEvent()], { expectedRevision: 'any' });
+        const batch = [newEvent('A'), newEvent('B')];
+        const first = await store.appendToStream(s, batch, { expectedRevision: 'any' });
+        expect(await store.appendToStream(s, batch, { expectedRevision: 'any' })).toEqual(first);
+        expect(await store.readStream(s)).toHaveLength(3);
+      });
+
+      if (uniqueIds) {
+        it('rejects ids stored in another stream, at other revisions, or only partly', async () => {
+          const s = stream();
+          const [a, b] = [newEvent('A'), newEvent('B')];
+          await store.appendToStream(s, [a, b], { expectedRevision: 'no_stream' });
+          const other = stream();
+          const elsewhere = await rejection(store.appendToStream(other, [a], { expectedRevision: 'any' }));
+          expect(elsewhere).toBeInstanceOf(DuplicateEventIdError);
+          expect(elsewhere).toMatchObject({ streamId: other, eventIds: [a.eventId] });
+          await expect(store.appendToStream(s, [b], { expectedRevision: 'no_stream' })).rejects.toBeInstanceOf(DuplicateEventIdError);
+          await expect(store.appendToStream(s, [b, a], { expectedRevision: 'any' })).rejects.toBeInstanceOf(DuplicateEventIdError);
+          await expect(store.appendToStream(s, [a, b, newEvent()], { expectedRevision: 'no_stream' })).rejects.toBeInstanceOf(
+            DuplicateEventIdError,
+          );
+          expect(await store.readStream(other)).toEqual([]);
+          expect(await store.readStream(s)).toHaveLength(2);
+        });
+      }
+    });
+
+    describe('readStream', () => {
+      const s = stream('read');
+      const batch = [0, 1, 2, 3, 4].map((n) => newEvent('Numbered', { n }));
+      const revisions = (events: RecordedEvent[]) => events.map((e) => Number(e.streamRevision));
+
+      beforeAll(async () => {
+        await store.appendToStream(s, batch.slice(0, 2), { expectedRevision: 'no_stream' });
+        await store.appendToStream(s, batch.slice(2), { expectedRevision: 1n });
+      });
+
+      it('reads forwards and backwards', async () => {
+        expect(ids(await store.readStream(s))).toEqual(ids(batch));
+        expect(ids(await store.readStream(s, { direction: 'backwards' }))).toEqual(ids(batch).reverse());
+      });
+
+      it('starts at fromRevision (inclusive) and stops at maxCount', async () => {
+        expect(revisions(await store.readStream(s, { fromRevision: 2n }))).toEqual([2, 3, 4]);
+        expect(revisions(await store.readStream(s, { fromRevision: 2n, direction: 'backwards' }))).toEqual([2, 1, 0]);
+        expect(revisions(await store.readStream(s, { fromRevision: 1n, maxCount: 2 }))).toEqual([1, 2]);
+        expect(revisions(await store.readStream(s, { direction: 'backwards', maxCount: 2 }))).toEqual([4, 3]);
+        expect(await store.readStream(s, { fromRevision: 9n })).toEqual([]);
+      });
+
+      it('returns nothing for a stream that does not exist', async () => {
+        expect(await store.readStream(stream('missing'))).toEqual([]);
+      });
+
+      it('reads as of an instant: only what was recorded by then', async () => {
+        const t = stream('asof');
+        await store.appendToStream(t, [newEvent('First')], { expectedRevision: 'no_stream' });
+        await sleep(30);
+        await store.appendToStream(t, [newEvent('Second'), newEvent('Third')], { expectedRevision: 0n });
+        const all = await store.readStream(t);
+        const firstRecorded = all[0].recordedAt;
+        expect(all[1].recordedAt.getTime()).toBeGreaterThan(firstRecorded.getTime());
+        expect((await store.readStream(t, { asOf: firstRecorded })).map((e) => e.type)).toEqual(['First']);
+        expect((await store.readStream(t, { asOf: firstRecorded, direction: 'backwards' })).map((e) => e.type)).toEqual(['First']);
+        expect(await store.readStream(t, { asOf: new Date(firstRecorded.getTime() - 1) })).toEqual([]);
+        expect((await store.readStream(t, { asOf: all[2].recordedAt, direction: 'backwards', maxCount: 2 })).map((e) => e.type)).toEqual([
+          'Third',
+          'Second',
+        ]);
+      });
+    });
+
+    describe('readAll', () => {
+      it('returns events in append order across streams and resumes after a checkpoint', async () => {
+        const [a, b] = [stream('all-a'), stream('all-b')];
+        const a0 = newEvent('A0');
+        const b0 = newEvent('B0');
+        const a12 = [newEvent('A1'), newEvent('A2')];
+        await store.appendToStream(a, [a0], { expectedRevision: 'no_stream' });
+        await store.appendToStream(b, [b0], { expectedRevision: 'no_stream' });
+        await store.appendToStream(a, a12, { expectedRevision: 0n });
+
+        const all = await readAllOf([a, b]);
+        expect(ids(all)).toEqual(ids([a0, b0, ...a12]));
+        expect(new Set(all.map((e) => e.checkpoint)).size).toBe(4);
+        expect(ids(await readAllOf([a, b], all[1].checkpoint))).toEqual(ids(a12));
+        expect(await readAllOf([a, b], all[3].checkpoint)).toEqual([]);
+        expect(ids(await readAllOf([a, b], null, 2))).toEqual(ids(all));
+        expect(await store.readAll({ maxCount: 2 })).toHaveLength(2);
+      });
+
+      it('rejects a malformed checkpoint', async () => {
+        await expect(store.readAll({ after: 'not a checkpoint' })).rejects.toThrow(/checkpoint/i);
+      });
+    });
+
+    describe('subscribeToAll', () => {
+      it('catches up, then delivers new events live, in order, until stopped', async () => {
+        const s = stream('sub');
+        const before = [newEvent('B1'), newEvent('B2')];
+        await store.appendToStream(s, before, { expectedRevision: 'no_stream' });
+        const seen: RecordedEvent[] = [];
+        let caughtUp = 0;
+        const sub = store.subscribeToAll({
+          onEvent: async (e) => {
+            if (e.streamId === s) seen.push(e);
+          },
+          onCaughtUp: () => caughtUp++,
+        });
+        await waitFor(() => expect(caughtUp).toBe(1));
+        expect(ids(seen)).toEqual(ids(before));
+        const live = [newEvent('L1'), newEvent('L2')];
+        await store.appendToStream(s, [live[0]], { expectedRevision: 1n });
+        await store.appendToStream(s, [live[1]], { expectedRevision: 2n });
+        await waitFor(() => expect(ids(seen)).toEqual(ids([...before, ...live])));
+        await sub.stop();
+        await expect(sub.done).resolves.toBeUndefined();
+        await store.appendToStream(s, [newEvent('After')], { expectedRevision: 3n });
+        await sleep(200);
+        expect(seen).toHaveLength(4);
+        expect(caughtUp).toBe(1);
+      });
+
+      it('starts after a checkpoint', async () => {
+        const s = stream('sub-after');
+        const batch = [newEvent('1'), newEvent('2'), newEvent('3')];
+        await store.appendToStream(s, batch, { expectedRevision: 'no_stream' });
+        const [, second] = await readAllOf([s]);
+        const seen: string[] = [];
+        const sub = store.subscribeToAll({
+          after: second.checkpoint,
+          onEvent: async (e) => {
+            if (e.streamId === s) seen.push(e.eventId);
+          },
+        });
+        await waitFor(() => expect(seen).toEqual([batch[2].eventId]));
+        await sub.stop();
+      });
+
+      it('awaits the handler event by event', async () => {
+        const s = stream('sub-seq');
+        const batch = [newEvent('1'), newEvent('2'), newEvent('3')];
+        await store.appendToStream(s, batch, { expectedRevision: 'no_stream' });
+        const log: string[] = [];
+        const sub = store.subscribeToAll({
+          onEvent: async (e) => {
+            if (e.streamId !== s) return;
+            log.push(`start ${e.type}`);
+            await sleep(10);
+            log.push(`end ${e.type}`);
+          },
+        });
+        await waitFor(() => expect(log).toHaveLength(6));
+        expect(log).toEqual(['start 1', 'end 1', 'start 2', 'end 2', 'start 3', 'end 3']);
+        await sub.stop();
+      });
+
+      it('stops with the handler error: onError is called and done rejects', async () => {
+        const s = stream('sub-err');
+        await store.appendToStream(s, [newEvent('Boom'), newEvent('Never')], { expectedRevision: 'no_stream' });
+        const boom = new Error('handler failed');
+        const errors: Error[] = [];
+        const handled: string[] = [];
+        const sub = store.subscribeToAll({
+          onEvent: async (e) => {
+            if (e.streamId !== s) return;
+            handled.push(e.type);
+            throw boom;
+          },
+          onError: (error) => errors.push(error),
+        });
+        await expect(sub.done).rejects.toBe(boom);
+        expect(errors).toEqual([boom]);
+        expect(handled).toEqual(['Boom']);
+        await sub.stop();
+      });
+
+      it('can be stopped from inside the handler', async () => {
+        const s = stream('sub-stop');
+        await store.appendToStream(s, [newEvent('1'), newEvent('2')], { expectedRevision: 'no_stream' });
+        const handled: string[] = [];
+        const sub = store.subscribeToAll({
+          onEvent: async (e) => {
+            if (e.streamId !== s) return;
+            handled.push(e.type);
+            await sub.stop();
+          },
+        });
+        await expect(sub.done).resolves.toBeUndefined();
+        expect(handled).toEqual(['1']);
+      });
+    });
+
+    it('answers ping', async () => {
+      await expect(store.ping()).resolves.toBeUndefined();
+    });
+  });
+}
