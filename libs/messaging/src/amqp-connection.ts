@@ -1,0 +1,209 @@
+import { connect, type Channel, type ChannelModel, type ConfirmChannel } from 'amqplib';
+import { consoleMessagingLogger, errorMessage, type MessagingLogger } from './logger';
+
+export interface ReconnectOptions {
+  /** First delay after a loss, ms. Default 200. */
+  initialDelayMs?: number;
+  /** Cap, ms. Default 15 000. */
+  maxDelayMs?: number;
+  /** Default 2. */
+  factor?: number;
+}
+
+export interface AmqpConnectionOptions {
+  url: string;
+  /** Shown in the management UI (`connection_name`); also lets tests find and kill it. */
+  connectionName?: string;
+  heartbeatSeconds?: number;
+  reconnect?: ReconnectOptions;
+  /** How many attempts `connect()` makes before it rejects. Default: unlimited. */
+  initialMaxAttempts?: number;
+  logger?: MessagingLogger;
+}
+
+/** Runs after every (re)connect; creates its channels and consumers on the given connection. */
+export type ConnectedListener = (model: ChannelModel) => Promise<void>;
+
+export class NotConnectedError extends Error {
+  override readonly name = 'NotConnectedError';
+  constructor() {
+    super('Not connected to RabbitMQ');
+  }
+}
+
+/**
+ * One AMQP connection per process. On loss it reconnects with exponential backoff and runs every
+ * registered listener again, so channels are re-created and consumers re-attached.
+ */
+export class AmqpConnection {
+  private model: ChannelModel | null = null;
+  private closing = false;
+  private connecting: Promise<void> | null = null;
+  private readonly listeners = new Set<ConnectedListener>();
+  private waiters: Array<{ resolve: (model: ChannelModel) => void; reject: (error: Error) => void }> = [];
+  private sleepTimer: NodeJS.Timeout | null = null;
+  private wakeSleep: (() => void) | null = null;
+  private readonly logger: MessagingLogger;
+  /** Number of successful connects, the first included. */
+  connectCount = 0;
+
+  constructor(private readonly options: AmqpConnectionOptions) {
+    this.logger = options.logger ?? consoleMessagingLogger;
+  }
+
+  get isConnected(): boolean {
+    return this.model !== null;
+  }
+
+  /** Connects (retrying with backoff); resolves once connected. */
+  connect(): Promise<void> {
+    if (this.closing) return Promise.reject(new Error('AmqpConnection is closed'));
+    if (this.model) return Promise.resolve();
+    if (!this.connecting) {
+      this.connecting = this.establish(this.options.initialMaxAttempts ?? Number.POSITIVE_INFINITY).finally(() => {
+        this.connecting = null;
+      });
+    }
+    return this.connecting;
+  }
+
+  /**
+   * Registers a listener run now (when connected; its error is thrown to the caller) and after every
+   * reconnect. Returns a function that unregisters it.
+   */
+  async attach(listener: ConnectedListener): Promise<() => void> {
+    this.listeners.add(listener);
+    const detach = (): void => {
+      this.listeners.delete(listener);
+    };
+    if (this.model) {
+      try {
+        await listener(this.model);
+      } catch (error) {
+        detach();
+        throw error;
+      }
+    }
+    return detach;
+  }
+
+  /** Resolves with the live connection, waiting for a reconnect if needed. */
+  waitForConnection(): Promise<ChannelModel> {
+    if (this.model) return Promise.resolve(this.model);
+    if (this.closing) return Promise.reject(new Error('AmqpConnection is closed'));
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  async createChannel(): Promise<Channel> {
+    if (!this.model) throw new NotConnectedError();
+    return this.model.createChannel();
+  }
+
+  async createConfirmChannel(): Promise<ConfirmChannel> {
+    if (!this.model) throw new NotConnectedError();
+    return this.model.createConfirmChannel();
+  }
+
+  /** Readiness probe: opens and closes a channel. */
+  async ping(): Promise<void> {
+    const channel = await this.createChannel();
+    await channel.close();
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    if (this.sleepTimer) clearTimeout(this.sleepTimer);
+    this.wakeSleep?.();
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const waiter of waiters) waiter.reject(new Error('AmqpConnection is closed'));
+    const model = this.model;
+    this.model = null;
+    if (model) {
+      try {
+        await model.close();
+      } catch {
+        // already closed
+      }
+    }
+    if (this.connecting) await this.connecting.catch(() => undefined);
+  }
+
+  private urlWithHeartbeat(): string {
+    const url = new URL(this.options.url);
+    if (!url.searchParams.has('heartbeat')) url.searchParams.set('heartbeat', String(this.options.heartbeatSeconds ?? 10));
+    return url.toString();
+  }
+
+  private backoff(attempt: number): number {
+    const { initialDelayMs = 200, maxDelayMs = 15_000, factor = 2 } = this.options.reconnect ?? {};
+    const base = Math.min(maxDelayMs, initialDelayMs * factor ** attempt);
+    return Math.round(base * (0.8 + Math.random() * 0.4));
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.wakeSleep = resolve;
+      this.sleepTimer = setTimeout(resolve, ms);
+    }).then(() => {
+      this.sleepTimer = null;
+      this.wakeSleep = null;
+    });
+  }
+
+  private async establish(maxAttempts: number): Promise<void> {
+    for (let attempt = 0; !this.closing; attempt++) {
+      let model: ChannelModel;
+      try {
+        model = await connect(this.urlWithHeartbeat(), {
+          clientProperties: { connection_name: this.options.connectionName ?? `dh-${process.pid}` },
+        });
+      } catch (error) {
+        if (attempt + 1 >= maxAttempts) throw error;
+        const wait = this.backoff(attempt);
+        this.logger.warn(`RabbitMQ connect failed (${errorMessage(error)}); retrying in ${wait} ms`);
+        await this.sleep(wait);
+        continue;
+      }
+      if (this.closing) {
+        await model.close().catch(() => undefined);
+        break;
+      }
+      model.on('error', (error: Error) => this.logger.warn(`RabbitMQ connection error: ${error.message}`));
+      model.once('close', () => this.onClose(model));
+      this.model = model;
+      this.connectCount++;
+      if (this.connectCount > 1) this.logger.log('RabbitMQ connection re-established');
+      const waiters = this.waiters;
+      this.waiters = [];
+      for (const waiter of waiters) waiter.resolve(model);
+      for (const listener of [...this.listeners]) {
+        try {
+          await listener(model);
+        } catch (error) {
+          this.logger.error(`RabbitMQ connect listener failed: ${errorMessage(error)}`);
+        }
+      }
+      // Lost again while the listeners ran: onClose saw `connecting` set and left the retry to us.
+      if (this.model === model || this.closing) return;
+      await this.sleep(this.backoff(0));
+    }
+    throw new Error('AmqpConnection is closed');
+  }
+
+  private onClose(model: ChannelModel): void {
+    if (this.model !== model) return;
+    this.model = null;
+    if (this.closing) return;
+    this.logger.warn('RabbitMQ connection lost; reconnecting');
+    if (!this.connecting) {
+      this.connecting = this.establish(Number.POSITIVE_INFINITY)
+        .catch((error: unknown) => {
+          if (!this.closing) this.logger.error(`RabbitMQ reconnect gave up: ${errorMessage(error)}`);
+        })
+        .finally(() => {
+          this.connecting = null;
+        });
+    }
+  }
+}

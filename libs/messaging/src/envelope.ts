@@ -1,0 +1,132 @@
+import type { EventMetadata, JsonObject, JsonValue, RecordedEvent } from '@dh/event-store';
+
+/**
+ * The wire format of a domain event on the `domain.events` exchange: plain JSON, no framework
+ * wrapper, bigints as decimal strings, instants as ISO-8601 strings. External subscribers
+ * (ERP, CRM, portal) read exactly this.
+ */
+export interface EventEnvelope {
+  eventId: string;
+  type: string;
+  streamId: string;
+  /** 0-based revision inside the stream, decimal string. */
+  streamRevision: string;
+  /** Position in the global log, decimal string. */
+  globalPosition: string;
+  occurredAt: string;
+  recordedAt: string;
+  data: JsonObject;
+  metadata: EventMetadata;
+}
+
+/**
+ * Domain event types that are part of the public contract of the mission document, with their
+ * public routing keys. Every other event is routed as `<context>.<kebab-case(type)>`.
+ */
+export const PUBLIC_EVENT_ROUTING_KEYS: Readonly<Record<string, string>> = Object.freeze({
+  CustomerActivated: 'customer.activated',
+  CustomerOffboarded: 'customer.offboarded',
+  ProcessStatusChanged: 'process.status_changed',
+  SettlementCompleted: 'settlement.completed',
+  SettlementCorrectionIssued: 'settlement.correction',
+  PaymentReceived: 'payment.received',
+  PaymentOverdue: 'payment.overdue',
+});
+
+export class MalformedMessageError extends Error {
+  override readonly name = 'MalformedMessageError';
+}
+
+export function toEnvelope(event: RecordedEvent): EventEnvelope {
+  return {
+    eventId: event.eventId,
+    type: event.type,
+    streamId: event.streamId,
+    streamRevision: event.streamRevision.toString(),
+    globalPosition: event.globalPosition.toString(),
+    occurredAt: event.occurredAt.toISOString(),
+    recordedAt: event.recordedAt.toISOString(),
+    data: event.data,
+    metadata: event.metadata,
+  };
+}
+
+/** `CustomerCreated` → `customer-created`, `RSM012Received` → `rsm012-received`. */
+export function kebabCase(type: string): string {
+  return type
+    .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
+    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1-$2')
+    .replace(/[^A-Za-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .toLowerCase();
+}
+
+/** The routing key of an event on the topic exchange. */
+export function routingKeyFor(event: { type: string; metadata: { context: string } }): string {
+  const publicKey = Object.prototype.hasOwnProperty.call(PUBLIC_EVENT_ROUTING_KEYS, event.type) ? PUBLIC_EVENT_ROUTING_KEYS[event.type] : undefined;
+  if (publicKey !== undefined) return publicKey;
+  const context = event.metadata.context;
+  if (typeof context !== 'string' || !/^[a-z0-9][a-z0-9_-]*$/.test(context)) {
+    throw new Error(`Event ${event.type}: metadata.context ${JSON.stringify(context)} is not a valid routing key word`);
+  }
+  const name = kebabCase(event.type);
+  if (name === '') throw new Error(`Event type ${JSON.stringify(event.type)} has no routing key name`);
+  return `${context}.${name}`;
+}
+
+export function serializeEnvelope(envelope: EventEnvelope): Buffer {
+  return Buffer.from(JSON.stringify(envelope), 'utf8');
+}
+
+function isObject(value: unknown): value is { [key: string]: unknown } {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+const DECIMAL = /^(0|[1-9][0-9]*)$/;
+
+/** Parses and validates a message body; throws `MalformedMessageError` with the reason. */
+export function parseEnvelope(content: Buffer): EventEnvelope {
+  let value: unknown;
+  try {
+    value = JSON.parse(content.toString('utf8'));
+  } catch (error) {
+    throw new MalformedMessageError(`malformed JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (!isObject(value)) throw new MalformedMessageError('envelope is not a JSON object');
+  const problems: string[] = [];
+  for (const key of ['eventId', 'type', 'streamId', 'occurredAt', 'recordedAt'] as const) {
+    if (typeof value[key] !== 'string' || value[key] === '') problems.push(`${key} must be a non-empty string`);
+  }
+  for (const key of ['streamRevision', 'globalPosition'] as const) {
+    const v = value[key];
+    if (typeof v !== 'string' || !DECIMAL.test(v)) problems.push(`${key} must be a decimal string`);
+  }
+  if (!isObject(value.data)) problems.push('data must be an object');
+  const metadata = value.metadata;
+  if (!isObject(metadata)) {
+    problems.push('metadata must be an object');
+  } else {
+    if (typeof metadata.correlationId !== 'string') problems.push('metadata.correlationId must be a string');
+    if (metadata.causationId !== null && typeof metadata.causationId !== 'string') problems.push('metadata.causationId must be a string or null');
+    if (typeof metadata.actor !== 'string') problems.push('metadata.actor must be a string');
+    if (typeof metadata.schemaVersion !== 'number') problems.push('metadata.schemaVersion must be a number');
+    if (typeof metadata.context !== 'string') problems.push('metadata.context must be a string');
+  }
+  if (problems.length > 0) throw new MalformedMessageError(`invalid envelope: ${problems.join('; ')}`);
+  // Validated above field by field; JSON.parse only yields JSON values.
+  return value as unknown as EventEnvelope;
+}
+
+/** AMQP headers the relay puts on every event message, for routing-free filtering and support. */
+export function envelopeHeaders(envelope: EventEnvelope, checkpoint: string): Record<string, JsonValue> {
+  return {
+    streamId: envelope.streamId,
+    streamRevision: envelope.streamRevision,
+    globalPosition: envelope.globalPosition,
+    checkpoint,
+    correlationId: envelope.metadata.correlationId,
+    causationId: envelope.metadata.causationId,
+    schemaVersion: envelope.metadata.schemaVersion,
+    context: envelope.metadata.context,
+  };
+}

@@ -1,0 +1,116 @@
+import type { RecordedEvent } from '@dh/event-store';
+import { backoffDelay } from './inbox-consumer';
+import { envelopeHeaders, kebabCase, MalformedMessageError, parseEnvelope, PUBLIC_EVENT_ROUTING_KEYS, routingKeyFor, serializeEnvelope, toEnvelope } from './envelope';
+
+const recorded: RecordedEvent = {
+  eventId: '6f1c1f9e-3c0b-4b53-9a43-1b1f3f6c0a01',
+  type: 'CustomerCreated',
+  streamId: 'customer-42',
+  streamRevision: 3n,
+  globalPosition: 9007199254740993n,
+  checkpoint: '812:9007199254740993',
+  occurredAt: new Date('2026-01-31T23:00:00.000Z'),
+  recordedAt: new Date('2026-02-01T08:15:30.123Z'),
+  data: { name: 'Anna', tags: ['a'] },
+  metadata: { correlationId: 'corr-1', causationId: null, actor: 'crm', schemaVersion: 1, context: 'portfolio', tenant: 'x' },
+};
+
+describe('toEnvelope', () => {
+  it('turns bigints into decimal strings and dates into ISO strings, keeping data and all metadata', () => {
+    expect(toEnvelope(recorded)).toEqual({
+      eventId: recorded.eventId,
+      type: 'CustomerCreated',
+      streamId: 'customer-42',
+      streamRevision: '3',
+      globalPosition: '9007199254740993',
+      occurredAt: '2026-01-31T23:00:00.000Z',
+      recordedAt: '2026-02-01T08:15:30.123Z',
+      data: { name: 'Anna', tags: ['a'] },
+      metadata: { correlationId: 'corr-1', causationId: null, actor: 'crm', schemaVersion: 1, context: 'portfolio', tenant: 'x' },
+    });
+  });
+
+  it('is plain JSON that round-trips through serialize and parse', () => {
+    const envelope = toEnvelope(recorded);
+    const text = serializeEnvelope(envelope).toString('utf8');
+    expect(text).toContain('"globalPosition":"9007199254740993"');
+    expect(parseEnvelope(Buffer.from(text))).toEqual(envelope);
+  });
+
+  it('puts stream, position, checkpoint and correlation in the headers', () => {
+    expect(envelopeHeaders(toEnvelope(recorded), recorded.checkpoint)).toEqual({
+      streamId: 'customer-42',
+      streamRevision: '3',
+      globalPosition: '9007199254740993',
+      checkpoint: '812:9007199254740993',
+      correlationId: 'corr-1',
+      causationId: null,
+      schemaVersion: 1,
+      context: 'portfolio',
+    });
+  });
+});
+
+describe('routingKeyFor', () => {
+  const meta = (context: string) => ({ ...recorded.metadata, context });
+
+  it.each([
+    ['CustomerActivated', 'customer.activated'],
+    ['CustomerOffboarded', 'customer.offboarded'],
+    ['ProcessStatusChanged', 'process.status_changed'],
+    ['SettlementCompleted', 'settlement.completed'],
+    ['SettlementCorrectionIssued', 'settlement.correction'],
+    ['PaymentReceived', 'payment.received'],
+    ['PaymentOverdue', 'payment.overdue'],
+  ])('routes the public event %s as %s whatever its context', (type, key) => {
+    expect(routingKeyFor({ type, metadata: meta('somewhere-else') })).toBe(key);
+  });
+
+  it('has exactly the seven public events of the mission document', () => {
+    expect(Object.keys(PUBLIC_EVENT_ROUTING_KEYS)).toHaveLength(7);
+  });
+
+  it.each([
+    ['CustomerCreated', 'portfolio', 'portfolio.customer-created'],
+    ['MeteringPointConnected', 'portfolio', 'portfolio.metering-point-connected'],
+    ['RSM012Received', 'datahub-integration', 'datahub-integration.rsm012-received'],
+    ['SpotPricesImported', 'rates', 'rates.spot-prices-imported'],
+    ['InvoiceIssued', 'settlement', 'settlement.invoice-issued'],
+  ])('routes %s of %s as %s', (type, context, key) => {
+    expect(routingKeyFor({ type, metadata: meta(context) })).toBe(key);
+  });
+
+  it('does not treat inherited object keys as public events', () => {
+    expect(routingKeyFor({ type: 'toString', metadata: meta('portfolio') })).toBe('portfolio.to-string');
+  });
+
+  it('rejects a context that would break the topic words', () => {
+    expect(() => routingKeyFor({ type: 'CustomerCreated', metadata: meta('port.folio') })).toThrow(/context/);
+    expect(() => routingKeyFor({ type: 'CustomerCreated', metadata: meta('') })).toThrow(/context/);
+  });
+
+  it('kebab-cases acronyms and digits', () => {
+    expect(kebabCase('HTTPServerError')).toBe('http-server-error');
+    expect(kebabCase('Brs001Requested')).toBe('brs001-requested');
+  });
+});
+
+describe('parseEnvelope', () => {
+  it('rejects malformed JSON with the reason', () => {
+    expect(() => parseEnvelope(Buffer.from('{"eventId":'))).toThrow(MalformedMessageError);
+    expect(() => parseEnvelope(Buffer.from('{"eventId":'))).toThrow(/^malformed JSON/);
+  });
+
+  it('rejects JSON that is not an envelope, listing the problems', () => {
+    const bad = { ...toEnvelope(recorded), eventId: '', globalPosition: 12 };
+    expect(() => parseEnvelope(Buffer.from(JSON.stringify(bad)))).toThrow('invalid envelope: eventId must be a non-empty string; globalPosition must be a decimal string');
+    expect(() => parseEnvelope(Buffer.from('[1]'))).toThrow('envelope is not a JSON object');
+  });
+});
+
+describe('backoffDelay', () => {
+  it('grows exponentially from the initial delay and is capped', () => {
+    const backoff = { initialDelayMs: 100, factor: 3, maxDelayMs: 1000 };
+    expect([1, 2, 3, 4].map((n) => backoffDelay(backoff, n))).toEqual([100, 300, 900, 1000]);
+  });
+});

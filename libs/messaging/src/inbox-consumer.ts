@@ -1,0 +1,298 @@
+import type { ChannelModel, ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
+import type { Pool, PoolClient } from 'pg';
+import type { AmqpConnection } from './amqp-connection';
+import { parseEnvelope, MalformedMessageError, type EventEnvelope } from './envelope';
+import { consoleMessagingLogger, errorMessage, quoteSchema, toError, type MessagingLogger } from './logger';
+import { DEFAULT_MESSAGING_SCHEMA, ensureMessagingTables } from './schema';
+import { assertConsumerTopology, DEFAULT_EVENT_EXCHANGE, type ConsumerTopology } from './topology';
+
+/** Headers of the retry and dead-letter paths. */
+export const RETRY_COUNT_HEADER = 'x-retry-count';
+export const FAILURE_REASON_HEADER = 'x-failure-reason';
+export const FAILURE_COUNT_HEADER = 'x-failure-count';
+export const FIRST_FAILED_AT_HEADER = 'x-first-failed-at';
+export const LAST_FAILURE_REASON_HEADER = 'x-last-failure-reason';
+export const ORIGINAL_EXCHANGE_HEADER = 'x-original-exchange';
+export const ORIGINAL_ROUTING_KEY_HEADER = 'x-original-routing-key';
+
+export type EventHandler = (envelope: EventEnvelope, tx: PoolClient) => Promise<void>;
+
+export interface BackoffOptions {
+  /** Delay before the first retry, ms. Default 1000. */
+  initialDelayMs?: number;
+  /** Default 2. */
+  factor?: number;
+  /** Default 60 000. */
+  maxDelayMs?: number;
+}
+
+export interface ConsumerOptions {
+  connection: AmqpConnection;
+  pool: Pool;
+  queue: string;
+  /** Routing-key patterns bound on the event exchange. */
+  bindings: readonly string[];
+  /** Runs inside the inbox transaction; its writes commit together with the inbox row. */
+  handler: EventHandler;
+  /** Inbox key; defaults to the queue name. */
+  consumerName?: string;
+  exchange?: string;
+  schema?: string;
+  /** Default 10. Messages are still handled one at a time, in queue order. */
+  prefetch?: number;
+  /** Handler runs per message, the first included, before it goes to the DLQ. Default 5. */
+  maxAttempts?: number;
+  backoff?: BackoffOptions;
+  /** Default true (projections). */
+  singleActiveConsumer?: boolean;
+  logger?: MessagingLogger;
+}
+
+export interface ConsumerStats {
+  /** Handler committed. */
+  applied: number;
+  /** Event id already in the inbox: acknowledged without running the handler. */
+  duplicates: number;
+  /** Sent to the retry queue. */
+  retried: number;
+  /** Sent to the dead-letter queue. */
+  deadLettered: number;
+  lastError: string | null;
+}
+
+export interface RunningConsumer {
+  readonly topology: ConsumerTopology;
+  stats(): ConsumerStats;
+  /** Cancels the consumer, finishes the message in hand, closes the channel. */
+  stop(): Promise<void>;
+}
+
+type Headers = Record<string, unknown>;
+
+function headerInt(headers: Headers, name: string): number {
+  const value = headers[name];
+  const n = typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : Number.NaN;
+  return Number.isInteger(n) && n >= 0 ? n : 0;
+}
+
+function headerString(headers: Headers, name: string): string | undefined {
+  const value = headers[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+export function backoffDelay(backoff: BackoffOptions | undefined, failures: number): number {
+  const { initialDelayMs = 1000, factor = 2, maxDelayMs = 60_000 } = backoff ?? {};
+  return Math.round(Math.min(maxDelayMs, initialDelayMs * factor ** Math.max(0, failures - 1)));
+}
+
+/** Our headers plus the original ones, without the broker's dead-letter bookkeeping. */
+function carriedHeaders(message: ConsumeMessage): Headers {
+  const headers: Headers = {};
+  const original: Headers = message.properties.headers ?? {};
+  for (const [key, value] of Object.entries(original)) {
+    if (key === 'x-death' || key.startsWith('x-first-death') || key.startsWith('x-last-death')) continue;
+    headers[key] = value;
+  }
+  return headers;
+}
+
+function republishOptions(message: ConsumeMessage, headers: Headers): Options.Publish {
+  const p = message.properties;
+  const options: Options.Publish = { persistent: true, headers };
+  if (p.messageId !== undefined) options.messageId = p.messageId;
+  if (p.type !== undefined) options.type = p.type;
+  if (p.contentType !== undefined) options.contentType = p.contentType;
+  if (p.contentEncoding !== undefined) options.contentEncoding = p.contentEncoding;
+  if (p.timestamp !== undefined) options.timestamp = p.timestamp;
+  if (p.correlationId !== undefined) options.correlationId = p.correlationId;
+  if (p.appId !== undefined) options.appId = p.appId;
+  return options;
+}
+
+class InboxConsumer implements RunningConsumer {
+  topology!: ConsumerTopology;
+  private readonly consumerName: string;
+  private readonly inboxTable: string;
+  private readonly maxAttempts: number;
+  private readonly logger: MessagingLogger;
+  private channel: ConfirmChannel | null = null;
+  private consumerTag: string | null = null;
+  private chain: Promise<void> = Promise.resolve();
+  private stopping = false;
+  private detach: () => void = () => undefined;
+  private readonly counters: ConsumerStats = { applied: 0, duplicates: 0, retried: 0, deadLettered: 0, lastError: null };
+
+  constructor(private readonly options: ConsumerOptions) {
+    this.consumerName = options.consumerName ?? options.queue;
+    this.inboxTable = `${quoteSchema(options.schema ?? DEFAULT_MESSAGING_SCHEMA)}.inbox`;
+    this.maxAttempts = Math.max(1, options.maxAttempts ?? 5);
+    this.logger = options.logger ?? consoleMessagingLogger;
+  }
+
+  async start(): Promise<void> {
+    await ensureMessagingTables(this.options.pool, this.options.schema ?? DEFAULT_MESSAGING_SCHEMA);
+    await this.options.connection.connect();
+    this.detach = await this.options.connection.attach((model) => this.attachChannel(model));
+  }
+
+  stats(): ConsumerStats {
+    return { ...this.counters };
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.detach();
+    const channel = this.channel;
+    this.channel = null;
+    if (channel && this.consumerTag) await channel.cancel(this.consumerTag).catch(() => undefined);
+    await this.chain;
+    if (channel) await channel.close().catch(() => undefined);
+  }
+
+  private async attachChannel(model: ChannelModel): Promise<void> {
+    if (this.stopping) return;
+    const channel = await model.createConfirmChannel();
+    channel.on('error', (error: Error) => this.logger.warn(`Consumer ${this.options.queue}: channel error: ${error.message}`));
+    channel.on('close', () => this.onChannelClosed(channel));
+    await channel.prefetch(this.options.prefetch ?? 10);
+    this.topology = await assertConsumerTopology(channel, {
+      queue: this.options.queue,
+      bindings: this.options.bindings,
+      exchange: this.options.exchange ?? DEFAULT_EVENT_EXCHANGE,
+      singleActiveConsumer: this.options.singleActiveConsumer ?? true,
+    });
+    this.channel = channel;
+    const { consumerTag } = await channel.consume(
+      this.options.queue,
+      (message) => {
+        if (message === null) {
+          this.logger.warn(`Consumer ${this.options.queue}: cancelled by the broker`);
+          return;
+        }
+        this.chain = this.chain.then(() => this.process(channel, message));
+      },
+      { noAck: false },
+    );
+    this.consumerTag = consumerTag;
+  }
+
+  /** A channel closed while the connection stays up (a channel-level error): open a new one. */
+  private onChannelClosed(channel: ConfirmChannel): void {
+    if (this.stopping || this.channel !== channel) return;
+    setTimeout(() => {
+      if (this.stopping || this.channel !== channel || !this.options.connection.isConnected) return;
+      this.options.connection
+        .waitForConnection()
+        .then((model) => this.attachChannel(model))
+        .catch((error: unknown) => this.logger.error(`Consumer ${this.options.queue}: re-attach failed: ${errorMessage(error)}`));
+    }, 500);
+  }
+
+  private async process(channel: ConfirmChannel, message: ConsumeMessage): Promise<void> {
+    try {
+      await this.processOne(channel, message);
+    } catch (error) {
+      // Not acknowledged: the broker redelivers it (the channel is usually gone at this point).
+      this.counters.lastError = errorMessage(error);
+      this.logger.warn(`Consumer ${this.options.queue}: message ${message.properties.messageId ?? '?'} left unacknowledged: ${errorMessage(error)}`);
+    }
+  }
+
+  private async processOne(channel: ConfirmChannel, message: ConsumeMessage): Promise<void> {
+    const headers: Headers = message.properties.headers ?? {};
+    let envelope: EventEnvelope;
+    try {
+      envelope = parseEnvelope(message.content);
+    } catch (error) {
+      const reason = error instanceof MalformedMessageError ? error.message : `unreadable message: ${errorMessage(error)}`;
+      await this.deadLetter(channel, message, reason, headerInt(headers, RETRY_COUNT_HEADER) + 1);
+      channel.ack(message);
+      return;
+    }
+
+    try {
+      const applied = await this.applyOnce(envelope);
+      if (applied) this.counters.applied++;
+      else this.counters.duplicates++;
+    } catch (error) {
+      const failures = headerInt(headers, RETRY_COUNT_HEADER) + 1;
+      const reason = errorMessage(error).slice(0, 1000);
+      this.counters.lastError = reason;
+      if (failures >= this.maxAttempts) {
+        this.logger.error(`Consumer ${this.options.queue}: event ${envelope.eventId} failed ${failures} times, dead-lettered: ${reason}`);
+        await this.deadLetter(channel, message, reason, failures);
+      } else {
+        const wait = backoffDelay(this.options.backoff, failures);
+        this.logger.warn(`Consumer ${this.options.queue}: event ${envelope.eventId} failed (attempt ${failures}/${this.maxAttempts}), retry in ${wait} ms: ${reason}`);
+        await this.retry(channel, message, reason, failures, wait);
+      }
+    }
+    channel.ack(message);
+  }
+
+  /** Runs the handler in one transaction with the inbox row; false when the event was already applied. */
+  private async applyOnce(envelope: EventEnvelope): Promise<boolean> {
+    const client = await this.options.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const inserted = await client.query(`INSERT INTO ${this.inboxTable} (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [this.consumerName, envelope.eventId]);
+      if (inserted.rowCount === 0) {
+        await client.query('COMMIT');
+        return false;
+      }
+      await this.options.handler(envelope, client);
+      await client.query('COMMIT');
+      return true;
+    } catch (error) {
+      try {
+        await client.query('ROLLBACK');
+      } catch (rollbackError) {
+        broken = toError(rollbackError);
+      }
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  private async retry(channel: ConfirmChannel, message: ConsumeMessage, reason: string, failures: number, wait: number): Promise<void> {
+    const headers = carriedHeaders(message);
+    headers[RETRY_COUNT_HEADER] = failures;
+    headers[LAST_FAILURE_REASON_HEADER] = reason;
+    headers[FIRST_FAILED_AT_HEADER] = headerString(headers, FIRST_FAILED_AT_HEADER) ?? new Date().toISOString();
+    headers[ORIGINAL_EXCHANGE_HEADER] = headerString(headers, ORIGINAL_EXCHANGE_HEADER) ?? message.fields.exchange;
+    headers[ORIGINAL_ROUTING_KEY_HEADER] = headerString(headers, ORIGINAL_ROUTING_KEY_HEADER) ?? message.fields.routingKey;
+    channel.sendToQueue(this.topology.retryQueue, message.content, { ...republishOptions(message, headers), expiration: String(wait) });
+    await channel.waitForConfirms();
+    this.counters.retried++;
+  }
+
+  private async deadLetter(channel: ConfirmChannel, message: ConsumeMessage, reason: string, failures: number): Promise<void> {
+    const headers = carriedHeaders(message);
+    headers[FAILURE_REASON_HEADER] = reason;
+    headers[FAILURE_COUNT_HEADER] = failures;
+    headers[FIRST_FAILED_AT_HEADER] = headerString(headers, FIRST_FAILED_AT_HEADER) ?? new Date().toISOString();
+    headers[ORIGINAL_EXCHANGE_HEADER] = headerString(headers, ORIGINAL_EXCHANGE_HEADER) ?? message.fields.exchange;
+    headers[ORIGINAL_ROUTING_KEY_HEADER] = headerString(headers, ORIGINAL_ROUTING_KEY_HEADER) ?? message.fields.routingKey;
+    delete headers[LAST_FAILURE_REASON_HEADER];
+    channel.publish(this.topology.deadLetterExchange, this.options.queue, message.content, republishOptions(message, headers));
+    await channel.waitForConfirms();
+    this.counters.deadLettered++;
+  }
+}
+
+/**
+ * Consumes a durable queue bound to the event exchange. Per message: BEGIN; insert
+ * (consumer, event_id) into `<schema>.inbox` (ON CONFLICT DO NOTHING: a redelivery commits
+ * nothing and is acknowledged); run the handler on the same client; COMMIT; ack. A failing
+ * handler is rolled back and the message re-published to `<queue>.retry` with an exponential
+ * delay; after `maxAttempts` it goes to `<queue>.dlq` with `x-failure-reason`, `x-failure-count`
+ * and `x-first-failed-at`. Malformed messages go to the DLQ at once. The original is acknowledged
+ * only after the retry or dead-letter copy was confirmed by the broker.
+ */
+export async function startConsumer(options: ConsumerOptions): Promise<RunningConsumer> {
+  const consumer = new InboxConsumer(options);
+  await consumer.start();
+  return consumer;
+}

@@ -1,0 +1,319 @@
+import type { ConfirmChannel } from 'amqplib';
+import type { Pool, PoolClient } from 'pg';
+import type { EventStore, RecordedEvent, Subscription } from '@dh/event-store';
+import type { AmqpConnection } from './amqp-connection';
+import { envelopeHeaders, kebabCase, routingKeyFor, serializeEnvelope, toEnvelope } from './envelope';
+import { consoleMessagingLogger, errorMessage, quoteSchema, toError, type MessagingLogger } from './logger';
+import { DEFAULT_MESSAGING_SCHEMA, ensureMessagingTables } from './schema';
+import { assertEventExchange, DEFAULT_EVENT_EXCHANGE } from './topology';
+
+export interface RelayOptions {
+  eventStore: EventStore;
+  connection: AmqpConnection;
+  pool: Pool;
+  /** Checkpoint row and advisory-lock name. Default `default`. */
+  name?: string;
+  exchange?: string;
+  schema?: string;
+  /** Publishes up to this many events before waiting for the broker's confirms. Default 100. */
+  batchSize?: number;
+  /** Longest an unconfirmed publish waits for its batch to fill, ms. Default 20. */
+  flushIntervalMs?: number;
+  /** How often a standby instance tries to take the lock, ms. Default 1000. */
+  lockRetryMs?: number;
+  /** Pause before resuming from the stored checkpoint after a failure, ms. Default 500. */
+  restartDelayMs?: number;
+  logger?: MessagingLogger;
+}
+
+export interface RelayStats {
+  name: string;
+  /** Events confirmed by the broker (and checkpointed) since this instance started. */
+  published: number;
+  /** The last checkpoint stored (null before the first). */
+  lastCheckpoint: string | null;
+  /** Holds the advisory lock and is publishing. */
+  active: boolean;
+  /** Sessions that ended in an error and were resumed from the checkpoint. */
+  restarts: number;
+  lastError: string | null;
+}
+
+/** Advisory-lock namespace of relays (first key of the two-int form). */
+const RELAY_LOCK_NAMESPACE = 0x64687231; // 'dhr1'
+
+class StopSignal extends Error {
+  override readonly name = 'StopSignal';
+}
+
+interface Session {
+  channel: ConfirmChannel;
+  /** Checkpoints of events published but not yet confirmed and stored, in log order. */
+  pending: string[];
+  flushChain: Promise<void>;
+  flushTimer: NodeJS.Timeout | null;
+  failure: Promise<never>;
+  fail: (error: Error) => void;
+  failedWith: Error | null;
+}
+
+/**
+ * Publishes the event store's global log to the topic exchange, at least once and in order.
+ * Reads with `subscribeToAll` after the stored checkpoint, publishes on a confirm channel and
+ * stores the checkpoint of a batch only after the broker confirmed all of it. One instance per
+ * name is active (PostgreSQL advisory lock held on a dedicated connection, which also writes the
+ * checkpoints, so a relay that lost its lock cannot move the checkpoint); others stand by.
+ */
+export class EventRelay {
+  private readonly name: string;
+  private readonly exchange: string;
+  private readonly schema: string;
+  private readonly table: string;
+  private readonly batchSize: number;
+  private readonly flushIntervalMs: number;
+  private readonly lockRetryMs: number;
+  private readonly restartDelayMs: number;
+  private readonly logger: MessagingLogger;
+
+  private loop: Promise<void> | null = null;
+  private stopping = false;
+  private wake: (() => void) | null = null;
+  private stopSignal: Promise<never> = new Promise<never>(() => undefined);
+  private signalStop: () => void = () => undefined;
+  private lockClient: PoolClient | null = null;
+  private session: Session | null = null;
+  private counters = { published: 0, lastCheckpoint: null as string | null, restarts: 0, lastError: null as string | null };
+
+  constructor(private readonly options: RelayOptions) {
+    this.name = options.name ?? 'default';
+    this.exchange = options.exchange ?? DEFAULT_EVENT_EXCHANGE;
+    this.schema = options.schema ?? DEFAULT_MESSAGING_SCHEMA;
+    this.table = `${quoteSchema(this.schema)}.relay_checkpoints`;
+    this.batchSize = Math.max(1, options.batchSize ?? 100);
+    this.flushIntervalMs = options.flushIntervalMs ?? 20;
+    this.lockRetryMs = options.lockRetryMs ?? 1000;
+    this.restartDelayMs = options.restartDelayMs ?? 500;
+    this.logger = options.logger ?? consoleMessagingLogger;
+  }
+
+  /** Creates the checkpoint table and starts the loop; does not wait for the lock. */
+  async start(): Promise<void> {
+    if (this.loop) return;
+    await ensureMessagingTables(this.options.pool, this.schema);
+    this.stopping = false;
+    this.stopSignal = new Promise<never>((_, reject) => {
+      this.signalStop = () => reject(new StopSignal('relay stopped'));
+    });
+    this.stopSignal.catch(() => undefined);
+    this.loop = this.run();
+  }
+
+  /** Stops reading, confirms and checkpoints what was published, releases the lock. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.signalStop();
+    this.wake?.();
+    this.session?.fail(new StopSignal('relay stopped'));
+    await this.loop;
+    this.loop = null;
+  }
+
+  stats(): RelayStats {
+    return { name: this.name, ...this.counters, active: this.session !== null && this.session.failedWith === null };
+  }
+
+  /** The stored checkpoint of this relay (null when none). */
+  async storedCheckpoint(db: Pool | PoolClient = this.options.pool): Promise<string | null> {
+    const { rows } = await db.query<{ checkpoint: string }>(`SELECT checkpoint FROM ${this.table} WHERE name = $1`, [this.name]);
+    return rows[0]?.checkpoint ?? null;
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopping) {
+      let failed = false;
+      try {
+        const client = await this.acquireLock();
+        if (!client) break;
+        await this.runSession(client);
+      } catch (error) {
+        if (!(error instanceof StopSignal) && !this.stopping) {
+          failed = true;
+          this.counters.restarts++;
+          this.counters.lastError = errorMessage(error);
+          this.logger.warn(`Relay ${this.name}: ${errorMessage(error)}; resuming from the stored checkpoint`);
+        }
+      }
+      if (failed && !this.stopping) await this.pause(this.restartDelayMs);
+    }
+    await this.releaseLock();
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = done;
+    }).then(() => {
+      this.wake = null;
+    });
+  }
+
+  /** Returns the dedicated client holding the lock, or null when stopping. */
+  private async acquireLock(): Promise<PoolClient | null> {
+    while (!this.stopping) {
+      if (this.lockClient) return this.lockClient;
+      const client = await this.options.pool.connect();
+      client.on('error', (error: Error) => this.onLockClientError(client, error));
+      let locked = false;
+      try {
+        const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked', [RELAY_LOCK_NAMESPACE, this.name]);
+        locked = rows[0]?.locked === true;
+      } catch (error) {
+        client.release(toError(error));
+        throw error;
+      }
+      if (locked) {
+        this.lockClient = client;
+        this.logger.log(`Relay ${this.name}: active`);
+        return client;
+      }
+      client.release();
+      await this.pause(this.lockRetryMs);
+    }
+    return null;
+  }
+
+  private onLockClientError(client: PoolClient, error: Error): void {
+    if (this.lockClient !== client) return;
+    this.lockClient = null;
+    client.release(error);
+    this.session?.fail(new Error(`lock connection lost: ${error.message}`));
+  }
+
+  private async releaseLock(): Promise<void> {
+    const client = this.lockClient;
+    this.lockClient = null;
+    if (!client) return;
+    try {
+      await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [RELAY_LOCK_NAMESPACE, this.name]);
+      client.release();
+    } catch (error) {
+      client.release(toError(error));
+    }
+  }
+
+  private async runSession(client: PoolClient): Promise<void> {
+    const checkpoint = await this.storedCheckpoint(client);
+    this.counters.lastCheckpoint = checkpoint;
+    const model = await Promise.race([this.options.connection.waitForConnection(), this.stopSignal]);
+    const channel = await model.createConfirmChannel();
+    let fail: (error: Error) => void = () => undefined;
+    const failure = new Promise<never>((_, reject) => {
+      fail = reject;
+    });
+    failure.catch(() => undefined);
+    const session: Session = { channel, pending: [], flushChain: Promise.resolve(), flushTimer: null, failure, fail: () => undefined, failedWith: null };
+    session.fail = (error) => {
+      if (session.failedWith) return;
+      session.failedWith = error;
+      fail(error);
+    };
+    channel.on('error', (error: Error) => session.fail(new Error(`channel error: ${error.message}`)));
+    channel.on('close', () => session.fail(new Error('channel closed')));
+    this.session = session;
+    if (this.stopping) session.fail(new StopSignal('relay stopped'));
+
+    let subscription: Subscription | null = null;
+    try {
+      await Promise.race([assertEventExchange(channel, this.exchange), failure]);
+      subscription = this.options.eventStore.subscribeToAll({
+        after: checkpoint,
+        onEvent: (event) => this.onEvent(session, client, event),
+        onError: (error) => session.fail(error),
+        onCaughtUp: () => this.scheduleFlush(session, client, 0),
+      });
+      const ended = subscription.done.then(() => {
+        throw new Error('subscription ended');
+      });
+      ended.catch(() => undefined);
+      await Promise.race([ended, failure]);
+    } catch (error) {
+      if (!(error instanceof StopSignal)) throw error;
+    } finally {
+      if (session.flushTimer) clearTimeout(session.flushTimer);
+      const stopped = subscription?.stop().catch(() => undefined);
+      await stopped;
+      if (session.failedWith instanceof StopSignal) {
+        // Graceful stop: confirm and checkpoint what is in flight, so a successor does not repeat it.
+        await this.flushNow(session, client, true).catch((error: unknown) => this.logger.warn(`Relay ${this.name}: final flush failed: ${errorMessage(error)}`));
+      }
+      this.session = null;
+      await channel.close().catch(() => undefined);
+    }
+  }
+
+  private async onEvent(session: Session, client: PoolClient, event: RecordedEvent): Promise<void> {
+    if (session.failedWith) throw session.failedWith;
+    const envelope = toEnvelope(event);
+    let routingKey: string;
+    try {
+      routingKey = routingKeyFor(envelope);
+    } catch (error) {
+      routingKey = `unrouted.${kebabCase(envelope.type) || 'event'}`;
+      this.logger.error(`Relay ${this.name}: event ${envelope.eventId}: ${errorMessage(error)}; published as ${routingKey}`);
+    }
+    const flowing = session.channel.publish(this.exchange, routingKey, serializeEnvelope(envelope), {
+      persistent: true,
+      messageId: envelope.eventId,
+      type: envelope.type,
+      contentType: 'application/json',
+      contentEncoding: 'utf-8',
+      timestamp: Math.floor(event.recordedAt.getTime() / 1000),
+      correlationId: envelope.metadata.correlationId,
+      appId: `relay:${this.name}`,
+      headers: envelopeHeaders(envelope, event.checkpoint),
+    });
+    session.pending.push(event.checkpoint);
+    if (!flowing) {
+      await Promise.race([new Promise<void>((resolve) => session.channel.once('drain', () => resolve())), session.failure]);
+    }
+    if (session.pending.length >= this.batchSize) await this.flushNow(session, client);
+    else this.scheduleFlush(session, client, this.flushIntervalMs);
+  }
+
+  private scheduleFlush(session: Session, client: PoolClient, ms: number): void {
+    if (session.flushTimer || session.failedWith) return;
+    session.flushTimer = setTimeout(() => {
+      session.flushTimer = null;
+      this.flushNow(session, client).catch((error: unknown) => session.fail(toError(error)));
+    }, ms);
+  }
+
+  /** Waits for the broker to confirm everything published so far, then stores the last checkpoint. */
+  private flushNow(session: Session, client: PoolClient, final = false): Promise<void> {
+    const previous = final ? session.flushChain.catch(() => undefined) : session.flushChain;
+    const next = previous.then(async () => {
+      const count = session.pending.length;
+      if (count === 0) return;
+      const last = session.pending[count - 1];
+      await Promise.race([session.channel.waitForConfirms(), ...(final ? [] : [session.failure])]);
+      await client.query(
+        `INSERT INTO ${this.table} (name, checkpoint, updated_at) VALUES ($1, $2, now())
+         ON CONFLICT (name) DO UPDATE SET checkpoint = EXCLUDED.checkpoint, updated_at = EXCLUDED.updated_at`,
+        [this.name, last],
+      );
+      session.pending.splice(0, count);
+      this.counters.published += count;
+      this.counters.lastCheckpoint = last;
+    });
+    session.flushChain = next;
+    return next;
+  }
+}
+
+export function createRelay(options: RelayOptions): EventRelay {
+  return new EventRelay(options);
+}

@@ -1,0 +1,49 @@
+import type { Pool, PoolClient } from 'pg';
+import { quoteSchema } from './logger';
+
+export const DEFAULT_MESSAGING_SCHEMA = 'messaging';
+
+/** Serialises DDL of concurrent starters (CREATE ... IF NOT EXISTS is not race-free in PostgreSQL). */
+const DDL_LOCK_KEY = 0x64686d73; // 'dhms'
+
+/**
+ * Creates, if missing, `<schema>.relay_checkpoints(name pk, checkpoint, updated_at)` and
+ * `<schema>.inbox(consumer, event_id, processed_at, pk(consumer, event_id))`.
+ */
+export async function ensureMessagingTables(db: Pool | PoolClient, schema: string = DEFAULT_MESSAGING_SCHEMA): Promise<void> {
+  const s = quoteSchema(schema);
+  let client: PoolClient;
+  let owned = false;
+  if ('release' in db) {
+    client = db;
+  } else {
+    client = await db.connect();
+    owned = true;
+  }
+  try {
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock($1)', [DDL_LOCK_KEY]);
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS ${s}.relay_checkpoints (
+         name text PRIMARY KEY,
+         checkpoint text NOT NULL,
+         updated_at timestamptz NOT NULL DEFAULT now()
+       )`,
+    );
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS ${s}.inbox (
+         consumer text NOT NULL,
+         event_id text NOT NULL,
+         processed_at timestamptz NOT NULL DEFAULT now(),
+         PRIMARY KEY (consumer, event_id)
+       )`,
+    );
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    if (owned) client.release();
+  }
+}
