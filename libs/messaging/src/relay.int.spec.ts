@@ -1,0 +1,195 @@
+import { Pool } from 'pg';
+import { createPostgresEventStore, type EventStore } from '@dh/event-store';
+// eslint-disable-next-line @nx/enforce-module-boundaries -- test-only: per-file databases and vhosts come from the testing lib
+import { createTestDatabase, createTestVhost, eventually, type TestDatabase, type TestVhost } from '@dh/testing';
+import { AmqpConnection } from './amqp-connection';
+import { silentMessagingLogger } from './logger';
+import { createRelay, type EventRelay, type RelayOptions } from './relay';
+import { appendEvents, countBy, killConnection, observe, type Observer } from './testing/jest-support';
+
+jest.setTimeout(30_000);
+
+let db: TestDatabase;
+let pool: Pool;
+let vhost: TestVhost;
+let store: EventStore;
+let connections: AmqpConnection[] = [];
+let relays: EventRelay[] = [];
+let observers: Observer[] = [];
+let testNo = 0;
+
+beforeAll(async () => {
+  db = await createTestDatabase('messaging_relay');
+  pool = new Pool({ connectionString: db.url, max: 10 });
+});
+
+afterAll(async () => {
+  await pool.end();
+  await db.drop();
+});
+
+beforeEach(async () => {
+  testNo++;
+  vhost = await createTestVhost('messaging_relay');
+  // A fresh event-store schema per test: each test sees only its own events.
+  store = await createPostgresEventStore({ pool, schema: `es_relay_${testNo}`, pollIntervalMs: 50 });
+});
+
+afterEach(async () => {
+  for (const relay of relays) await relay.stop();
+  for (const connection of connections) await connection.close();
+  for (const observer of observers) await observer.close();
+  await store.close();
+  relays = [];
+  connections = [];
+  observers = [];
+  await vhost.drop();
+});
+
+async function amqp(name = `relay-test-${testNo}`): Promise<AmqpConnection> {
+  const connection = new AmqpConnection({ url: vhost.url, connectionName: name, logger: silentMessagingLogger, reconnect: { initialDelayMs: 50, maxDelayMs: 500 } });
+  await connection.connect();
+  connections.push(connection);
+  return connection;
+}
+
+async function relay(options: Partial<RelayOptions> & { connection: AmqpConnection }): Promise<EventRelay> {
+  const r = createRelay({ eventStore: store, pool, name: 'main', logger: silentMessagingLogger, restartDelayMs: 100, lockRetryMs: 100, ...options });
+  await r.start();
+  relays.push(r);
+  return r;
+}
+
+async function watch(queue = 'observer'): Promise<Observer> {
+  const o = await observe(vhost.url, queue);
+  observers.push(o);
+  return o;
+}
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, 400));
+
+describe('EventRelay', () => {
+  it('publishes every event exactly once, in global order, with the contract properties, and checkpoints the last', async () => {
+    const observer = await watch();
+    const ids = await appendEvents(store, 25);
+    const r = await relay({ connection: await amqp(), batchSize: 10 });
+
+    await eventually(() => expect(observer.messages).toHaveLength(25));
+    await settle();
+    expect(observer.ids()).toEqual(ids);
+
+    const all = await store.readAll({});
+    const first = observer.messages[0];
+    expect(first.fields.routingKey).toBe('portfolio.customer-created');
+    expect(first.properties).toMatchObject({
+      deliveryMode: 2,
+      contentType: 'application/json',
+      type: 'CustomerCreated',
+      messageId: ids[0],
+      correlationId: all[0].metadata.correlationId,
+      headers: { streamId: all[0].streamId, streamRevision: '0', globalPosition: all[0].globalPosition.toString(), checkpoint: all[0].checkpoint },
+    });
+    expect(typeof first.properties.timestamp).toBe('number');
+    const body: unknown = JSON.parse(first.content.toString('utf8'));
+    expect(body).toEqual({
+      eventId: ids[0],
+      type: 'CustomerCreated',
+      streamId: all[0].streamId,
+      streamRevision: '0',
+      globalPosition: all[0].globalPosition.toString(),
+      occurredAt: '2026-01-01T00:00:00.000Z',
+      recordedAt: all[0].recordedAt.toISOString(),
+      data: all[0].data,
+      metadata: all[0].metadata,
+    });
+
+    await eventually(async () => expect(await r.storedCheckpoint()).toBe(all[24].checkpoint));
+    expect(r.stats()).toMatchObject({ published: 25, lastCheckpoint: all[24].checkpoint, active: true, restarts: 0 });
+  });
+
+  it('after a restart resumes from the stored checkpoint: nothing missing, nothing repeated', async () => {
+    const observer = await watch();
+    const connection = await amqp();
+    const firstIds = await appendEvents(store, 10);
+    const first = await relay({ connection, batchSize: 4 });
+    await eventually(() => expect(observer.messages).toHaveLength(10));
+    await first.stop();
+    relays = relays.filter((x) => x !== first);
+
+    const laterIds = await appendEvents(store, 10);
+    await settle();
+    expect(observer.messages).toHaveLength(10);
+
+    await relay({ connection, batchSize: 4 });
+    await eventually(() => expect(observer.messages).toHaveLength(20));
+    await settle();
+    expect(observer.ids()).toEqual([...firstIds, ...laterIds]);
+  });
+
+  it('does not advance the checkpoint past a publish the broker refused; repeats only that unconfirmed tail', async () => {
+    const observer = await watch();
+    // A second bound queue that refuses messages beyond 3: the broker nacks those publishes.
+    const admin = await (await amqp('relay-admin')).createChannel();
+    await admin.assertQueue('full', { durable: true, arguments: { 'x-max-length': 3, 'x-overflow': 'reject-publish' } });
+    await admin.bindQueue('full', 'domain.events', '#');
+    const ids = await appendEvents(store, 5);
+    const all = await store.readAll({});
+    const r = await relay({ connection: await amqp(), batchSize: 1 });
+
+    await eventually(() => expect(r.stats().restarts).toBeGreaterThanOrEqual(3));
+    expect(await r.storedCheckpoint()).toBe(all[2].checkpoint);
+    const stuck = countBy(observer.ids());
+    expect([stuck.get(ids[0]), stuck.get(ids[1]), stuck.get(ids[2])]).toEqual([1, 1, 1]);
+    expect(stuck.get(ids[3])).toBeGreaterThanOrEqual(3);
+    expect(stuck.has(ids[4])).toBe(false);
+
+    await admin.purgeQueue('full');
+    await eventually(async () => expect(await r.storedCheckpoint()).toBe(all[4].checkpoint));
+    await settle();
+    const final = countBy(observer.ids());
+    expect([final.get(ids[0]), final.get(ids[1]), final.get(ids[2]), final.get(ids[4])]).toEqual([1, 1, 1, 1]);
+    expect(final.get(ids[3])).toBeGreaterThanOrEqual(stuck.get(ids[3]) ?? 0);
+    expect(r.stats().lastError).toMatch(/nack|reject|closed/i);
+  });
+
+  it('lets one relay per name publish; a standby takes over when it stops, without gaps or repeats', async () => {
+    const observer = await watch();
+    const ids = await appendEvents(store, 10);
+    const a = await relay({ connection: await amqp('relay-a') });
+    const b = await relay({ connection: await amqp('relay-b') });
+    await eventually(() => expect(observer.messages).toHaveLength(10));
+    await settle();
+    expect(observer.messages).toHaveLength(10);
+    const active = [a, b].filter((x) => x.stats().active);
+    expect(active).toHaveLength(1);
+    const standby = active[0] === a ? b : a;
+
+    await active[0].stop();
+    relays = relays.filter((x) => x !== active[0]);
+    const more = await appendEvents(store, 5);
+    await eventually(() => expect(observer.messages).toHaveLength(15));
+    await settle();
+    expect(observer.ids()).toEqual([...ids, ...more]);
+    expect(standby.stats()).toMatchObject({ active: true, published: 5 });
+  });
+
+  it('survives a lost broker connection: reconnects and resumes with no event missing', async () => {
+    const observer = await watch();
+    const connection = await amqp('relay-killed');
+    const ids = await appendEvents(store, 10);
+    const r = await relay({ connection, batchSize: 5 });
+    await eventually(() => expect(observer.messages).toHaveLength(10));
+
+    await killConnection(vhost.name, 'relay-killed');
+    const more = await appendEvents(store, 10);
+    await eventually(() => expect(new Set(observer.ids()).size).toBe(20));
+    await settle();
+    const counts = countBy(observer.ids());
+    expect([...counts.keys()].sort()).toEqual([...ids, ...more].sort());
+    // Nothing was in flight when the connection died, so no repeats either.
+    expect(observer.messages).toHaveLength(20);
+    expect(connection.connectCount).toBeGreaterThanOrEqual(2);
+    const all = await store.readAll({});
+    await eventually(async () => expect(await r.storedCheckpoint()).toBe(all[19].checkpoint));
+  });
+});
