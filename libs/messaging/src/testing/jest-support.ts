@@ -52,6 +52,14 @@ export async function killConnection(vhost: string, connectionName: string): Pro
   await management('DELETE', `/api/connections/${encodeURIComponent(name)}`);
 }
 
+export async function queueInfo(vhost: string, queue: string): Promise<{ messages: number; arguments: Record<string, unknown> }> {
+  const info = await management('GET', `/api/queues/${encodeURIComponent(vhost)}/${encodeURIComponent(queue)}`);
+  if (typeof info !== 'object' || info === null) throw new Error(`queue ${queue}: no info`);
+  const messages = 'messages' in info && typeof info.messages === 'number' ? info.messages : 0;
+  const args = 'arguments' in info && typeof info.arguments === 'object' && info.arguments !== null ? (info.arguments as Record<string, unknown>) : {};
+  return { messages, arguments: args };
+}
+
 export async function queueDepth(vhost: string, queue: string): Promise<number> {
   const info = await management('GET', `/api/queues/${encodeURIComponent(vhost)}/${encodeURIComponent(queue)}`);
   if (typeof info === 'object' && info !== null && 'messages' in info && typeof info.messages === 'number') return info.messages;
