@@ -1,0 +1,155 @@
+import { CimParseError } from '../errors';
+import { QUALITY_CODES, type QualityCode, type TimeInterval } from '../model/common';
+import type { MeasurePoint } from '../model/measure';
+
+export type Strictness = 'strict' | 'lenient';
+
+export interface ParseContext {
+  /** strict: a period's point count must equal interval ÷ resolution. lenient: at most that many. */
+  readonly pointCount: Strictness;
+  /** strict: GSRN 18 digits, GLN 13 digits. lenient: any id up to the XSD length (archived test files use placeholders). */
+  readonly identifiers: Strictness;
+}
+
+const DECIMAL = /^-?\d+(\.\d+)?$/;
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?Z$/;
+const GSRN = /^\d{18}$/;
+const GLN = /^\d{13}$/;
+const EIC = /^[0-9A-Z-]{16}$/;
+
+export function where(path: string, field: string): string {
+  return path ? `${path}.${field}` : field;
+}
+
+/** Exact decimal, dot separator. Quantities and prices stay strings; nothing here goes through a float. */
+export function checkDecimal(text: string, field: string, path: string): string {
+  if (DECIMAL.test(text)) return text;
+  if (/^-?\d+,\d+$/.test(text)) {
+    throw new CimParseError('DECIMAL_COMMA', `${field} "${text}" uses a decimal comma; CIM requires a dot`, { field, path });
+  }
+  throw new CimParseError('INVALID_DECIMAL', `${field} "${text}" is not a decimal number`, { field, path });
+}
+
+export function checkDateTime(text: string, field: string, path: string): string {
+  if (DATE_TIME.test(text) && !Number.isNaN(Date.parse(text))) return text;
+  throw new CimParseError('INVALID_DATETIME', `${field} "${text}" is not a UTC date-time (yyyy-MM-ddTHH:mm[:ss]Z)`, { field, path });
+}
+
+export function checkGsrn(text: string, field: string, path: string, ctx: ParseContext): string {
+  const ok = ctx.identifiers === 'strict' ? GSRN.test(text) : text.length > 0 && text.length <= 35;
+  if (ok) return text;
+  throw new CimParseError('INVALID_GSRN', `${field} "${text}" is not a GSRN (18 digits)`, { field, path });
+}
+
+export function checkPartyId(codingScheme: string, text: string, field: string, path: string, ctx: ParseContext): string {
+  if (ctx.identifiers === 'lenient') {
+    if (text.length > 0 && text.length <= 35) return text;
+  } else if ((codingScheme === 'A10' && GLN.test(text)) || (codingScheme === 'A01' && EIC.test(text))) {
+    return text;
+  }
+  throw new CimParseError(
+    'INVALID_GLN',
+    `${field} "${text}" is not a ${codingScheme === 'A01' ? 'EIC (16 characters)' : 'GLN (13 digits)'}`,
+    { field, path },
+  );
+}
+
+function isQuality(q: string): q is QualityCode {
+  return (QUALITY_CODES as readonly string[]).includes(q);
+}
+
+/** One RSM-012/014 point: position ≥ 1, exact quantity, and a missing quantity only with quality A02. */
+export function validateMeasurePoint(
+  position: string | undefined,
+  quantity: string | undefined,
+  quality: string | undefined,
+  path: string,
+): MeasurePoint {
+  if (position === undefined || position === '') {
+    throw new CimParseError('MISSING_FIELD', 'Point has no position', { field: 'position', path });
+  }
+  const pos = checkPosition(position, path);
+  let q: QualityCode | undefined;
+  if (quality !== undefined && quality !== '') {
+    if (!isQuality(quality)) {
+      throw new CimParseError('UNKNOWN_CODE', `quality "${quality}" is not one of ${QUALITY_CODES.join(', ')}`, {
+        field: 'quality',
+        path: where(path, 'quality'),
+      });
+    }
+    q = quality;
+  }
+  const point: { position: number; quantity?: string; quality?: QualityCode } = { position: pos };
+  if (quantity === undefined || quantity === '') {
+    if (q !== 'A02') {
+      throw new CimParseError('MISSING_QUANTITY', 'quantity is missing and quality is not A02 (not available)', {
+        field: 'quantity',
+        path: where(path, 'quantity'),
+      });
+    }
+  } else {
+    point.quantity = checkDecimal(quantity, 'quantity', where(path, 'quantity'));
+  }
+  if (q !== undefined) point.quality = q;
+  return point;
+}
+
+export function checkPosition(text: string, path: string): number {
+  if (!/^[1-9]\d{0,5}$/.test(text)) {
+    throw new CimParseError('INVALID_POSITION', `position "${text}" is not an integer 1..999999`, {
+      field: 'position',
+      path: where(path, 'position'),
+    });
+  }
+  return Number(text);
+}
+
+const RESOLUTION_MS: Readonly<Record<string, number>> = { PT15M: 900_000, PT1H: 3_600_000 };
+
+/**
+ * Positions must run 1..N without gap or duplicate. For PT15M/PT1H, N is the UTC interval length ÷ resolution,
+ * so a Copenhagen day gives 92/96/100 quarters or 23/24/25 hours. P1D/P1M counts depend on the local
+ * calendar and are checked only for contiguity.
+ */
+export function checkPeriodPoints(
+  positions: readonly { readonly position: number }[],
+  resolution: string,
+  interval: TimeInterval,
+  path: string,
+  ctx: ParseContext,
+): void {
+  const startMs = Date.parse(interval.start);
+  const endMs = Date.parse(interval.end);
+  if (!(endMs > startMs)) {
+    throw new CimParseError('INVALID_INTERVAL', `timeInterval end ${interval.end} is not after start ${interval.start}`, {
+      field: 'timeInterval',
+      path: where(path, 'timeInterval'),
+    });
+  }
+  for (let i = 0; i < positions.length; i++) {
+    const pos = positions[i].position;
+    if (pos === i + 1) continue;
+    const pointPath = where(path, `Point[${i}]`);
+    if (pos <= i) {
+      throw new CimParseError('POSITION_DUPLICATE', `position ${pos} occurs again (expected ${i + 1})`, { field: 'position', path: pointPath });
+    }
+    throw new CimParseError('POSITION_GAP', `positions jump from ${i} to ${pos}`, { field: 'position', path: pointPath });
+  }
+  const step = RESOLUTION_MS[resolution];
+  if (step === undefined) return;
+  const span = endMs - startMs;
+  if (span % step !== 0) {
+    throw new CimParseError('INVALID_INTERVAL', `timeInterval ${interval.start}–${interval.end} is not a whole number of ${resolution}`, {
+      field: 'timeInterval',
+      path: where(path, 'timeInterval'),
+    });
+  }
+  const expected = span / step;
+  const n = positions.length;
+  if (n === expected || (ctx.pointCount === 'lenient' && n >= 1 && n <= expected)) return;
+  throw new CimParseError(
+    'POINT_COUNT_MISMATCH',
+    `${n} points for ${interval.start}–${interval.end} at ${resolution}; expected ${expected}`,
+    { field: 'Point', path },
+  );
+}
