@@ -44,8 +44,9 @@ interface EventRow {
   metadata: EventMetadata;
 }
 
-const COLUMNS = `event_id::text, type, stream_id, stream_revision::text, global_position::text, transaction_id::text,
-  occurred_at, recorded_at, data, metadata`;
+// ORDER BY must name the table's columns (e.), not these text-cast output columns of the same names.
+const COLUMNS = `e.event_id::text, e.type, e.stream_id, e.stream_revision::text, e.global_position::text, e.transaction_id::text,
+  e.occurred_at, e.recorded_at, e.data, e.metadata`;
 
 /** Parses `"<xid>:<position>"`; the pair, not the position alone, is the resume point of the global log. */
 export function parsePostgresCheckpoint(checkpoint: string): { transactionId: string; globalPosition: string } {
@@ -103,11 +104,11 @@ export class PostgresEventStore implements EventStore {
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
     const backwards = options.direction === 'backwards';
     const result = await this.pool.query<EventRow>(
-      `SELECT ${COLUMNS} FROM ${this.s}.events
-        WHERE stream_id = $1
-          AND ($2::bigint IS NULL OR stream_revision ${backwards ? '<=' : '>='} $2::bigint)
-          AND ($3::timestamptz IS NULL OR recorded_at <= $3::timestamptz)
-        ORDER BY stream_revision ${backwards ? 'DESC' : 'ASC'}
+      `SELECT ${COLUMNS} FROM ${this.s}.events e
+        WHERE e.stream_id = $1
+          AND ($2::bigint IS NULL OR e.stream_revision ${backwards ? '<=' : '>='} $2::bigint)
+          AND ($3::timestamptz IS NULL OR e.recorded_at <= $3::timestamptz)
+        ORDER BY e.stream_revision ${backwards ? 'DESC' : 'ASC'}
         LIMIT $4`,
       [streamId, options.fromRevision?.toString() ?? null, options.asOf?.toISOString() ?? null, options.maxCount ?? null],
     );
@@ -121,10 +122,10 @@ export class PostgresEventStore implements EventStore {
   async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
     const after = options.after ? parsePostgresCheckpoint(options.after) : { transactionId: '0', globalPosition: '0' };
     const result = await this.pool.query<EventRow>(
-      `SELECT ${COLUMNS} FROM ${this.s}.events
-        WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint)
-          AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-        ORDER BY transaction_id, global_position
+      `SELECT ${COLUMNS} FROM ${this.s}.events e
+        WHERE (e.transaction_id, e.global_position) > ($1::xid8, $2::bigint)
+          AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+        ORDER BY e.transaction_id, e.global_position
         LIMIT $3`,
       [after.transactionId, after.globalPosition, options.maxCount ?? null],
     );

@@ -198,7 +198,8 @@ export function describeEventStoreContract(
 
     describe('readStream', () => {
       const s = stream('read');
-      const batch = [0, 1, 2, 3, 4].map((n) => newEvent('Numbered', { n }));
+      // More than ten events, so an ordering on text instead of numbers shows.
+      const batch = Array.from({ length: 12 }, (_, n) => newEvent('Numbered', { n }));
       const revisions = (events: RecordedEvent[]) => events.map((e) => Number(e.streamRevision));
 
       beforeAll(async () => {
@@ -212,11 +213,12 @@ export function describeEventStoreContract(
       });
 
       it('starts at fromRevision (inclusive) and stops at maxCount', async () => {
-        expect(revisions(await store.readStream(s, { fromRevision: 2n }))).toEqual([2, 3, 4]);
+        expect(revisions(await store.readStream(s, { fromRevision: 9n }))).toEqual([9, 10, 11]);
         expect(revisions(await store.readStream(s, { fromRevision: 2n, direction: 'backwards' }))).toEqual([2, 1, 0]);
         expect(revisions(await store.readStream(s, { fromRevision: 1n, maxCount: 2 }))).toEqual([1, 2]);
-        expect(revisions(await store.readStream(s, { direction: 'backwards', maxCount: 2 }))).toEqual([4, 3]);
-        expect(await store.readStream(s, { fromRevision: 9n })).toEqual([]);
+        expect(revisions(await store.readStream(s, { direction: 'backwards', maxCount: 2 }))).toEqual([11, 10]);
+        expect(revisions(await store.readStream(s, { fromRevision: 10n, direction: 'backwards', maxCount: 3 }))).toEqual([10, 9, 8]);
+        expect(await store.readStream(s, { fromRevision: 12n })).toEqual([]);
       });
 
       it('returns nothing for a stream that does not exist', async () => {
@@ -258,6 +260,19 @@ export function describeEventStoreContract(
         expect(await readAllOf([a, b], all[3].checkpoint)).toEqual([]);
         expect(ids(await readAllOf([a, b], null, 2))).toEqual(ids(all));
         expect(await store.readAll({ maxCount: 2 })).toHaveLength(2);
+      });
+
+      it('keeps append order past ten events, and pages by checkpoint', async () => {
+        const streams = [stream('many-a'), stream('many-b'), stream('many-c')];
+        const appended: string[] = [];
+        for (let i = 0; i < 24; i++) {
+          const e = newEvent('Many', { i });
+          appended.push(e.eventId);
+          await store.appendToStream(streams[i % 3], [e], { expectedRevision: 'any' });
+        }
+        expect(ids(await readAllOf(streams))).toEqual(appended);
+        const [, , , fourth] = await readAllOf(streams);
+        expect(ids(await readAllOf(streams, fourth.checkpoint, 5))).toEqual(appended.slice(4));
       });
 
       it('rejects a malformed checkpoint', async () => {

@@ -1,0 +1,161 @@
+// eslint-disable-next-line @nx/enforce-module-boundaries -- test-only: per-file databases come from the testing lib
+import { createTestDatabase, eventually, type TestDatabase } from '@dh/testing';
+import { Pool, type PoolClient } from 'pg';
+import type { NewEvent, RecordedEvent, Subscription } from '../event-store.port';
+import { newEvent } from '../testing';
+import { createPostgresEventStore, type PostgresEventStore } from './postgres-event-store';
+
+/**
+ * The global log must never skip a transaction that took its sequence numbers early and committed late.
+ * A naive `global_position > last` reader does skip it; the (xid8, position) reader does not.
+ */
+describe('PostgreSQL global order under concurrent writers', () => {
+  let db: TestDatabase;
+  let pool: Pool;
+  let store: PostgresEventStore;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('es_global_order');
+    pool = new Pool({ connectionString: db.url, max: 12 });
+    store = await createPostgresEventStore({ pool, pollIntervalMs: 100 });
+  });
+
+  afterAll(async () => {
+    await store?.close();
+    await pool?.end();
+    await db?.drop();
+  });
+
+  /** Appends inside an explicit transaction that sleeps after taking its positions, before committing. */
+  async function slowAppend(client: PoolClient, streamId: string, events: NewEvent[], sleepMs: number): Promise<void> {
+    await client.query('BEGIN');
+    try {
+      await client.query(
+        `SELECT * FROM event_store.append_to_stream($1, 'any', $2::uuid[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], 'event_store_appended')`,
+        [
+          streamId,
+          events.map((e) => e.eventId),
+          events.map((e) => e.type),
+          events.map((e) => JSON.stringify(e.data)),
+          events.map((e) => JSON.stringify(e.metadata)),
+          events.map((e) => e.occurredAt.toISOString()),
+        ],
+      );
+      if (sleepMs > 0) await client.query('SELECT pg_sleep($1)', [sleepMs / 1000]);
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK');
+      throw error;
+    }
+  }
+
+  it('shows that a naive position reader loses a late-committing transaction, and readAll does not', async () => {
+    const naive = async (after: bigint) =>
+      (
+        await pool.query<{ position: string }>(
+          'SELECT global_position::text AS position FROM event_store.events WHERE global_position > $1 ORDER BY global_position',
+          [after.toString()],
+        )
+      ).rows.map((r) => BigInt(r.position));
+    const start = (await naive(0n)).at(-1) ?? 0n;
+    const checkpoint = (await store.readAll()).at(-1)?.checkpoint ?? null;
+
+    const early = await pool.connect();
+    try {
+      const late = newEvent('TookPositionFirst');
+      await early.query('BEGIN');
+      await early.query(
+        `SELECT * FROM event_store.append_to_stream($1, 'no_stream', $2::uuid[], ARRAY['TookPositionFirst'], ARRAY['{}'], $3::text[], ARRAY[now()], 'event_store_appended')`,
+        ['demo-early', [late.eventId], [JSON.stringify(late.metadata)]],
+      );
+      const committed = await store.appendToStream('demo-second', [newEvent('CommittedFirst')], { expectedRevision: 'no_stream' });
+
+      const naiveSeen = await naive(start);
+      expect(naiveSeen).toEqual([committed.globalPosition]);
+      expect(await store.readAll({ after: checkpoint })).toEqual([]);
+
+      await early.query('COMMIT');
+      // The naive reader moved past the early transaction's position and never sees it.
+      expect(await naive(naiveSeen[0])).toEqual([]);
+      // xids are cluster-wide: a write transaction of another test on this server can hold the log back a moment longer.
+      await eventually(async () =>
+        expect((await store.readAll({ after: checkpoint })).map((e) => e.type)).toEqual(['TookPositionFirst', 'CommittedFirst']),
+      );
+    } finally {
+      early.release();
+    }
+  });
+
+  it('delivers every event exactly once to subscribers, also across a restart from a checkpoint', async () => {
+    const writers = 8;
+    const appendsPerWriter = 200;
+    const written: string[] = [];
+
+    const seenA: RecordedEvent[] = [];
+    let caughtUpA = false;
+    const subA = store.subscribeToAll({ onEvent: async (e) => void (e.streamId.startsWith('writer-') && seenA.push(e)), onCaughtUp: () => (caughtUpA = true) });
+
+    // B stops part way and resumes from its last checkpoint, as a relay restarting would.
+    const seenB: RecordedEvent[] = [];
+    let subB: Subscription = store.subscribeToAll({ onEvent: async (e) => void (e.streamId.startsWith('writer-') && seenB.push(e)) });
+    let restartedB = false;
+    const restartB = (async () => {
+      while (seenB.length < 600) await new Promise((resolve) => setTimeout(resolve, 10));
+      await subB.stop();
+      subB = store.subscribeToAll({
+        after: seenB[seenB.length - 1].checkpoint,
+        onEvent: async (e) => void (e.streamId.startsWith('writer-') && seenB.push(e)),
+      });
+      restartedB = true;
+    })();
+
+    const writer = async (w: number) => {
+      for (let i = 0; i < appendsPerWriter; i++) {
+        const streamId = `writer-${w}-${i % 4}`;
+        const events = i % 7 === 0 ? [newEvent('Batch', { w, i }), newEvent('Batch', { w, i }), newEvent('Batch', { w, i })] : [newEvent('Single', { w, i })];
+        written.push(...events.map((e) => e.eventId));
+        if (i % 25 === 3) {
+          const client = await pool.connect();
+          try {
+            await slowAppend(client, streamId, events, 40 + ((w * 37 + i) % 120));
+          } finally {
+            client.release();
+          }
+        } else {
+          await store.appendToStream(streamId, events, { expectedRevision: 'any' });
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: writers }, (_, w) => writer(w)));
+    await restartB;
+
+    const settle = async (seen: RecordedEvent[]) => {
+      const deadline = Date.now() + 10_000;
+      while (seen.length < written.length && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      // Give a duplicate the chance to show up.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    };
+    await settle(seenA);
+    await settle(seenB);
+    await subA.stop();
+    await subB.stop();
+
+    expect(caughtUpA).toBe(true);
+    expect(restartedB).toBe(true);
+    const expectedIds = new Set(written);
+    expect(expectedIds.size).toBe(written.length);
+    for (const seen of [seenA, seenB]) {
+      const ids = seen.map((e) => e.eventId);
+      expect(ids).toHaveLength(written.length);
+      expect(new Set(ids).size).toBe(ids.length);
+      expect(new Set(ids)).toEqual(expectedIds);
+      // Within each stream, revisions arrive in order without gaps.
+      const next = new Map<string, bigint>();
+      for (const e of seen) {
+        expect(e.streamRevision).toBe(next.get(e.streamId) ?? 0n);
+        next.set(e.streamId, e.streamRevision + 1n);
+      }
+    }
+    expect(seenA.map((e) => e.eventId)).toEqual(seenB.map((e) => e.eventId));
+  }, 30_000);
+});
