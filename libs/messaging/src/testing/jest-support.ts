@@ -92,8 +92,16 @@ export async function appendEvents(store: EventStore, count: number, context = '
   return ids;
 }
 
-export async function allEvents(store: EventStore): Promise<RecordedEvent[]> {
-  return store.readAll({});
+/**
+ * The whole log once `count` events are visible (the PostgreSQL adapter withholds events behind
+ * transactions still in flight anywhere in the cluster, so a read right after an append can lag).
+ */
+export async function allEvents(store: EventStore, count: number): Promise<RecordedEvent[]> {
+  return eventually(async () => {
+    const events = await store.readAll({});
+    if (events.length !== count) throw new Error(`${events.length} of ${count} events visible`);
+    return events;
+  });
 }
 
 export function countBy(ids: string[]): Map<string, number> {
