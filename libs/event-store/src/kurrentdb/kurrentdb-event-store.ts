@@ -156,7 +156,7 @@ export class KurrentDbEventStore implements EventStore {
 
   async ping(): Promise<void> {
     try {
-      for await (const _ of this.client.readStream('$dh-ping', { maxCount: 1 })) break;
+      for await (const _ of this.client.readStream('dh-readiness-ping', { maxCount: 1 })) break;
     } catch (error) {
       if (!isStreamNotFound(error)) throw error;
     }
