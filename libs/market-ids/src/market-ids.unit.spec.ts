@@ -22,7 +22,7 @@ import {
   toCpr,
   toGsrn,
   withLuhnCheckDigit,
-} from '@dh/market-ids';
+} from './index';
 
 describe('GSRN (GS1 mod-10)', () => {
   // Hand-computed expectations (see market-facts.md §5).
