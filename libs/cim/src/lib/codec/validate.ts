@@ -63,18 +63,21 @@ export function validateMeasurePoint(
   position: string | undefined,
   quantity: string | undefined,
   quality: string | undefined,
-  path: string,
+  pointsPath: string,
+  index: number,
 ): MeasurePoint {
+  // The path string is only built on error: this runs once per point of a month-long PT15M bundle.
+  const path = (): string => `${pointsPath}[${index}]`;
   if (position === undefined || position === '') {
-    throw new CimParseError('MISSING_FIELD', 'Point has no position', { field: 'position', path });
+    throw new CimParseError('MISSING_FIELD', 'Point has no position', { field: 'position', path: path() });
   }
-  const pos = checkPosition(position, path);
+  const pos = checkPosition(position, pointsPath, index);
   let q: QualityCode | undefined;
   if (quality !== undefined && quality !== '') {
     if (!isQuality(quality)) {
       throw new CimParseError('UNKNOWN_CODE', `quality "${quality}" is not one of ${QUALITY_CODES.join(', ')}`, {
         field: 'quality',
-        path: where(path, 'quality'),
+        path: where(path(), 'quality'),
       });
     }
     q = quality;
@@ -84,24 +87,36 @@ export function validateMeasurePoint(
     if (q !== 'A02') {
       throw new CimParseError('MISSING_QUANTITY', 'quantity is missing and quality is not A02 (not available)', {
         field: 'quantity',
-        path: where(path, 'quantity'),
+        path: where(path(), 'quantity'),
       });
     }
   } else {
-    point.quantity = checkDecimal(quantity, 'quantity', where(path, 'quantity'));
+    point.quantity = DECIMAL.test(quantity) ? quantity : checkDecimal(quantity, 'quantity', where(path(), 'quantity'));
   }
   if (q !== undefined) point.quality = q;
   return point;
 }
 
-export function checkPosition(text: string, path: string): number {
-  if (!/^[1-9]\d{0,5}$/.test(text)) {
+export function checkPosition(text: string, path: string, index?: number): number {
+  let n = 0;
+  const len = text.length;
+  if (len > 0 && len <= 6 && text.charCodeAt(0) !== 48) {
+    for (let i = 0; i < len; i++) {
+      const d = text.charCodeAt(i) - 48;
+      if (d < 0 || d > 9) {
+        n = 0;
+        break;
+      }
+      n = n * 10 + d;
+    }
+  }
+  if (n === 0) {
     throw new CimParseError('INVALID_POSITION', `position "${text}" is not an integer 1..999999`, {
       field: 'position',
-      path: where(path, 'position'),
+      path: where(index === undefined ? path : `${path}[${index}]`, 'position'),
     });
   }
-  return Number(text);
+  return n;
 }
 
 const RESOLUTION_MS: Readonly<Record<string, number>> = { PT15M: 900_000, PT1H: 3_600_000 };

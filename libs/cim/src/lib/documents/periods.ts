@@ -24,7 +24,7 @@ export function readMeasurePeriod(r: NodeReader): MeasurePeriod {
   const timeInterval = readInterval(r);
   const points: MeasurePoint[] =
     r.node.points ??
-    r.all('Point').map((p) => validateMeasurePoint(p.optStr('position'), p.optStr('quantity'), p.optStr('quality'), p.path));
+    r.all('Point').map((p, i) => validateMeasurePoint(p.optStr('position'), p.optStr('quantity'), p.optStr('quality'), `${r.path}.Point`, i));
   checkPeriodPoints(points, resolution, timeInterval, r.path, r.ctx);
   return { resolution, timeInterval, points };
 }

@@ -20,7 +20,6 @@ interface PointDraft {
   text: string;
 }
 
-const POINT_FIELD: Readonly<Record<string, 1 | 2 | 3>> = { position: 1, quantity: 2, quality: 3 };
 
 /**
  * Streaming CIM XML reader on saxes. Any DOCTYPE is refused before an entity could be declared or
@@ -33,7 +32,13 @@ export class CimXmlTreeReader {
   private prefix = '';
   private compactPoints = false;
   private seriesIndex = -1;
+  private pointsPath = 'Period.Point';
   private point: PointDraft | undefined;
+  /** One reusable draft: a point costs only its field strings and the final MeasurePoint. */
+  private readonly draft: PointDraft = { position: undefined, quantity: undefined, quality: undefined, field: 0, text: '' };
+  private qPosition = 'position';
+  private qQuantity = 'quantity';
+  private qQuality = 'quality';
   private pointDepth = 0;
   private bytes = 0;
 
@@ -71,11 +76,11 @@ export class CimXmlTreeReader {
 
   private open(tag: SaxesTagPlain): void {
     const qname = tag.name;
-    if (this.point) {
+    const pt = this.point;
+    if (pt) {
       this.pointDepth++;
-      const f = POINT_FIELD[this.local(qname)];
-      this.point.field = f ?? 0;
-      this.point.text = '';
+      pt.field = qname === this.qQuantity ? 2 : qname === this.qPosition ? 1 : qname === this.qQuality ? 3 : (this.local(qname), 0);
+      pt.text = '';
       return;
     }
     if (!this.root) {
@@ -89,9 +94,15 @@ export class CimXmlTreeReader {
       }
     }
     const parent = this.stack[this.stack.length - 1];
-    if (this.stack.length === 1 && local === 'Series') this.seriesIndex++;
+    if (this.stack.length === 1 && local === 'Series') {
+      this.seriesIndex++;
+      this.pointsPath = `Series[${this.seriesIndex}].Period.Point`;
+    }
     if (this.compactPoints && local === 'Point' && parent.name === 'Period') {
-      this.point = { position: undefined, quantity: undefined, quality: undefined, field: 0, text: '' };
+      const d = this.draft;
+      d.position = d.quantity = d.quality = undefined;
+      d.field = 0;
+      this.point = d;
       this.pointDepth = 0;
       if (!parent.points) parent.points = [];
       return;
@@ -109,6 +120,11 @@ export class CimXmlTreeReader {
     const local = colon >= 0 ? qname.slice(colon + 1) : qname;
     const ns = tag.attributes[this.prefix ? `xmlns:${this.prefix}` : 'xmlns'];
     this.compactPoints = this.resolveRoot(local, ns).compactPoints;
+    if (this.prefix) {
+      this.qPosition = `${this.prefix}:position`;
+      this.qQuantity = `${this.prefix}:quantity`;
+      this.qQuality = `${this.prefix}:quality`;
+    }
     const attrs: Record<string, string> = {};
     for (const [k, v] of Object.entries(tag.attributes)) {
       if (k !== 'xmlns' && !k.startsWith('xmlns:') && !k.includes(':')) attrs[k] = v;
@@ -131,7 +147,7 @@ export class CimXmlTreeReader {
       const period = this.stack[this.stack.length - 1];
       const points = period.points as MeasurePoint[];
       points.push(
-        validateMeasurePoint(pt.position, pt.quantity, pt.quality, `Series[${this.seriesIndex}].Period.Point[${points.length}]`),
+        validateMeasurePoint(pt.position, pt.quantity, pt.quality, this.pointsPath, points.length),
       );
       this.point = undefined;
       return;
