@@ -1,5 +1,4 @@
 import type { JsonValue } from '@dh/event-store';
-// eslint-disable-next-line @nx/enforce-module-boundaries -- test-only: per-test vhosts come from the testing lib
 import { createTestVhost, eventually, type TestVhost } from '@dh/testing';
 import { AmqpConnection } from './amqp-connection';
 import { CommandClient, CommandError, CommandRejectedError, CommandServer, CommandTimeoutError, UnknownCommandError, type CommandContext } from './command-bus';

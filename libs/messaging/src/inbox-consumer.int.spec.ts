@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { connect, type Channel, type ChannelModel, type GetMessage } from 'amqplib';
-import { Pool } from 'pg';
-// eslint-disable-next-line @nx/enforce-module-boundaries -- test-only: per-file databases and vhosts come from the testing lib
+import { Pool, type PoolClient } from 'pg';
 import { createTestDatabase, createTestVhost, eventually, type TestDatabase, type TestVhost } from '@dh/testing';
 import { AmqpConnection } from './amqp-connection';
 import { serializeEnvelope, type EventEnvelope } from './envelope';
@@ -66,14 +65,14 @@ function envelope(n: number, eventId: string = randomUUID()): EventEnvelope {
   };
 }
 
-function publish(e: EventEnvelope | Buffer): void {
+function publish(e: EventEnvelope | Buffer, headers: Record<string, string> = {}): void {
   const content = Buffer.isBuffer(e) ? e : serializeEnvelope(e);
   const messageId = Buffer.isBuffer(e) ? 'malformed' : e.eventId;
-  publisher.publish(DEFAULT_EVENT_EXCHANGE, 'portfolio.customer-created', content, { persistent: true, messageId, contentType: 'application/json' });
+  publisher.publish(DEFAULT_EVENT_EXCHANGE, 'portfolio.customer-created', content, { persistent: true, messageId, contentType: 'application/json', headers });
 }
 
 /** The read-model write: one row per application. */
-const writeRow: EventHandler = async (e, tx) => {
+const writeRow = async (e: EventEnvelope, tx: PoolClient): Promise<void> => {
   const n = e.data.n;
   await tx.query(`INSERT INTO ${table} (event_id, n) VALUES ($1, $2)`, [e.eventId, typeof n === 'number' ? n : -1]);
 };
@@ -246,11 +245,11 @@ describe('startConsumer (inbox)', () => {
       },
     });
     const first = Array.from({ length: 20 }, (_, i) => envelope(i + 1));
-    first.forEach(publish);
+    for (const e of first) publish(e);
     await eventually(() => expect(consumer.stats().applied).toBeGreaterThanOrEqual(5), 10_000, 5);
     await killConnection(vhost.name, `inbox-${testNo}`);
     const second = Array.from({ length: 20 }, (_, i) => envelope(i + 21));
-    second.forEach(publish);
+    for (const e of second) publish(e);
     await eventually(async () => expect(await rows()).toHaveLength(40));
     await settle();
     const r = await rows();
@@ -261,5 +260,49 @@ describe('startConsumer (inbox)', () => {
     const firstSeen = seen.filter((n, i) => seen.indexOf(n) === i);
     expect(firstSeen).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
     expect(connection.connectCount).toBeGreaterThanOrEqual(2);
+  });
+
+  it('hands the relay checkpoint header to the handler', async () => {
+    const seen: Array<string | null> = [];
+    const consumer = await start({
+      queue: 'projection.checkpoint',
+      handler: async (e, tx, delivery) => {
+        await writeRow(e, tx);
+        seen.push(delivery.checkpoint);
+      },
+    });
+    publish(envelope(1), { checkpoint: '812:1' });
+    publish(envelope(2));
+    await eventually(() => expect(consumer.stats().applied).toBe(2));
+    expect(seen).toEqual(['812:1', null]);
+  });
+
+  it('in halt mode retries in place, keeps order, and stops with the message still queued when it cannot apply it', async () => {
+    let failuresLeft = 2;
+    const order: number[] = [];
+    const consumer = await start({
+      queue: 'projection.halt',
+      onFailure: 'halt',
+      maxAttempts: 3,
+      prefetch: 5,
+      handler: async (e, tx) => {
+        const n = Number(e.data.n);
+        if (n === 2 && failuresLeft-- > 0) throw new Error('transient');
+        if (n === 4) throw new Error('poison event');
+        order.push(n);
+        await writeRow(e, tx);
+      },
+    });
+    for (const n of [1, 2, 3, 4, 5]) publish(envelope(n));
+    await eventually(() => expect(consumer.stats().halted).not.toBeNull());
+    await settle();
+    expect(order).toEqual([1, 2, 3]);
+    expect((await rows()).map((r) => r.n)).toEqual([1, 2, 3]);
+    expect(consumer.stats()).toMatchObject({ applied: 3, deadLettered: 0 });
+    expect(consumer.stats().halted).toMatch(/failed 3 times: poison event/);
+    await consumer.stop();
+    const remaining = await getAll('projection.halt');
+    expect(remaining.map((m) => (JSON.parse(m.content.toString()) as EventEnvelope).data.n)).toEqual([4, 5]);
+    expect(await getAll('projection.halt.dlq')).toHaveLength(0);
   });
 });

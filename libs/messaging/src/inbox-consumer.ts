@@ -2,7 +2,7 @@ import type { ChannelModel, ConfirmChannel, ConsumeMessage, Options } from 'amqp
 import type { Pool, PoolClient } from 'pg';
 import type { AmqpConnection } from './amqp-connection';
 import { parseEnvelope, MalformedMessageError, type EventEnvelope } from './envelope';
-import { consoleMessagingLogger, errorMessage, quoteSchema, toError, type MessagingLogger } from './logger';
+import { consoleMessagingLogger, delay, errorMessage, quoteSchema, toError, type MessagingLogger } from './logger';
 import { DEFAULT_MESSAGING_SCHEMA, ensureMessagingTables } from './schema';
 import { assertConsumerTopology, DEFAULT_EVENT_EXCHANGE, type ConsumerTopology } from './topology';
 
@@ -15,7 +15,14 @@ export const LAST_FAILURE_REASON_HEADER = 'x-last-failure-reason';
 export const ORIGINAL_EXCHANGE_HEADER = 'x-original-exchange';
 export const ORIGINAL_ROUTING_KEY_HEADER = 'x-original-routing-key';
 
-export type EventHandler = (envelope: EventEnvelope, tx: PoolClient) => Promise<void>;
+/** What the broker said about a delivery, beside the envelope itself. */
+export interface Delivery {
+  /** Global-log checkpoint the relay stamped on the message (header `checkpoint`), if any. */
+  checkpoint: string | null;
+  redelivered: boolean;
+}
+
+export type EventHandler = (envelope: EventEnvelope, tx: PoolClient, delivery: Delivery) => Promise<void>;
 
 export interface BackoffOptions {
   /** Delay before the first retry, ms. Default 1000. */
@@ -45,6 +52,13 @@ export interface ConsumerOptions {
   backoff?: BackoffOptions;
   /** Default true (projections). */
   singleActiveConsumer?: boolean;
+  /**
+   * `retry-queue` (default): a failing message waits in the retry queue while later ones go ahead,
+   * then goes to the DLQ. `halt`: for consumers that need strict order (projections): retries in
+   * place, and after `maxAttempts` stops consuming and leaves the message (and all after it) in the
+   * queue, reporting `halted` until an operator fixes the cause and restarts.
+   */
+  onFailure?: 'retry-queue' | 'halt';
   logger?: MessagingLogger;
 }
 
@@ -58,6 +72,8 @@ export interface ConsumerStats {
   /** Sent to the dead-letter queue. */
   deadLettered: number;
   lastError: string | null;
+  /** Set when an `onFailure: 'halt'` consumer stopped on a message it could not apply. */
+  halted: string | null;
 }
 
 export interface RunningConsumer {
@@ -120,7 +136,7 @@ class InboxConsumer implements RunningConsumer {
   private chain: Promise<void> = Promise.resolve();
   private stopping = false;
   private detach: () => void = () => undefined;
-  private readonly counters: ConsumerStats = { applied: 0, duplicates: 0, retried: 0, deadLettered: 0, lastError: null };
+  private readonly counters: ConsumerStats = { applied: 0, duplicates: 0, retried: 0, deadLettered: 0, lastError: null, halted: null };
 
   constructor(private readonly options: ConsumerOptions) {
     this.consumerName = options.consumerName ?? options.queue;
@@ -199,7 +215,12 @@ class InboxConsumer implements RunningConsumer {
   }
 
   private async processOne(channel: ConfirmChannel, message: ConsumeMessage): Promise<void> {
+    if (this.counters.halted !== null) {
+      channel.nack(message, false, true);
+      return;
+    }
     const headers: Headers = message.properties.headers ?? {};
+    const delivery: Delivery = { checkpoint: headerString(headers, 'checkpoint') ?? null, redelivered: message.fields.redelivered };
     let envelope: EventEnvelope;
     try {
       envelope = parseEnvelope(message.content);
@@ -210,8 +231,13 @@ class InboxConsumer implements RunningConsumer {
       return;
     }
 
+    if (this.options.onFailure === 'halt') {
+      await this.applyInPlace(channel, message, envelope, delivery);
+      return;
+    }
+
     try {
-      const applied = await this.applyOnce(envelope);
+      const applied = await this.applyOnce(envelope, delivery);
       if (applied) this.counters.applied++;
       else this.counters.duplicates++;
     } catch (error) {
@@ -230,8 +256,35 @@ class InboxConsumer implements RunningConsumer {
     channel.ack(message);
   }
 
+  /** Strict order: retry the message where it is; after maxAttempts stop consuming and keep it queued. */
+  private async applyInPlace(channel: ConfirmChannel, message: ConsumeMessage, envelope: EventEnvelope, delivery: Delivery): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const applied = await this.applyOnce(envelope, delivery);
+        if (applied) this.counters.applied++;
+        else this.counters.duplicates++;
+        channel.ack(message);
+        return;
+      } catch (error) {
+        const reason = errorMessage(error).slice(0, 1000);
+        this.counters.lastError = reason;
+        if (attempt >= this.maxAttempts || this.stopping) {
+          this.counters.halted = `event ${envelope.eventId} (${envelope.type}) failed ${attempt} times: ${reason}`;
+          this.logger.error(`Consumer ${this.options.queue} halted: ${this.counters.halted}`);
+          channel.nack(message, false, true);
+          if (this.consumerTag) await channel.cancel(this.consumerTag).catch(() => undefined);
+          return;
+        }
+        this.counters.retried++;
+        const wait = backoffDelay(this.options.backoff, attempt);
+        this.logger.warn(`Consumer ${this.options.queue}: event ${envelope.eventId} failed (attempt ${attempt}/${this.maxAttempts}), retrying in place in ${wait} ms: ${reason}`);
+        await delay(wait);
+      }
+    }
+  }
+
   /** Runs the handler in one transaction with the inbox row; false when the event was already applied. */
-  private async applyOnce(envelope: EventEnvelope): Promise<boolean> {
+  private async applyOnce(envelope: EventEnvelope, delivery: Delivery): Promise<boolean> {
     const client = await this.options.pool.connect();
     let broken: Error | undefined;
     try {
@@ -241,7 +294,7 @@ class InboxConsumer implements RunningConsumer {
         await client.query('COMMIT');
         return false;
       }
-      await this.options.handler(envelope, client);
+      await this.options.handler(envelope, client, delivery);
       await client.query('COMMIT');
       return true;
     } catch (error) {

@@ -1,6 +1,5 @@
 import { Pool } from 'pg';
 import { createPostgresEventStore, type EventStore } from '@dh/event-store';
-// eslint-disable-next-line @nx/enforce-module-boundaries -- test-only: per-file databases and vhosts come from the testing lib
 import { createTestDatabase, createTestVhost, eventually, type TestDatabase, type TestVhost } from '@dh/testing';
 import { AmqpConnection } from './amqp-connection';
 import { silentMessagingLogger } from './logger';

@@ -1,4 +1,3 @@
-// eslint-disable-next-line @nx/enforce-module-boundaries -- test-only: per-file databases come from the testing lib
 import { createTestDatabase, eventually, type TestDatabase } from '@dh/testing';
 import { Pool, type PoolClient } from 'pg';
 import type { NewEvent, RecordedEvent, Subscription } from '../event-store.port';
@@ -17,6 +16,7 @@ describe('PostgreSQL global order under concurrent writers', () => {
   beforeAll(async () => {
     db = await createTestDatabase('es_global_order');
     pool = new Pool({ connectionString: db.url, max: 12 });
+    pool.on('error', () => undefined);
     store = await createPostgresEventStore({ pool, pollIntervalMs: 100 });
   });
 

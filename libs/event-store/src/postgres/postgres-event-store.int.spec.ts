@@ -1,9 +1,8 @@
-// eslint-disable-next-line @nx/enforce-module-boundaries -- test-only: per-file databases come from the testing lib
 import { createTestDatabase, type TestDatabase } from '@dh/testing';
-import { Pool } from 'pg';
+import { DatabaseError, Pool } from 'pg';
 import { describeEventStoreContract, newEvent } from '../testing';
 import { EVENT_STORE_MIGRATIONS, runMigrations } from './migrations';
-import { createPostgresEventStore, parsePostgresCheckpoint } from './postgres-event-store';
+import { createPostgresEventStore, isConnectionLoss, parsePostgresCheckpoint } from './postgres-event-store';
 
 describeEventStoreContract('postgres', async () => {
   const db = await createTestDatabase('es_contract');
@@ -18,6 +17,7 @@ describe('PostgresEventStore', () => {
   beforeAll(async () => {
     db = await createTestDatabase('es_postgres');
     pool = new Pool({ connectionString: db.url, max: 6 });
+    pool.on('error', () => undefined);
   });
 
   afterAll(async () => {
@@ -98,6 +98,39 @@ describe('PostgresEventStore', () => {
     expect(seen).toEqual([first.eventId, second.eventId]);
     await sub.stop();
     expect(await listeners()).toEqual([]);
+  });
+});
+
+describe('PostgresEventStore on a connection string', () => {
+  it('keeps its subscription going when every connection to the database is terminated', async () => {
+    const db = await createTestDatabase('es_terminate');
+    const store = await createPostgresEventStore({ connectionString: db.url, pollIntervalMs: 50, listenReconnectDelayMs: 50 });
+    const admin = new Pool({ connectionString: db.url, max: 1 });
+    try {
+      const seen: string[] = [];
+      const errors: Error[] = [];
+      const sub = store.subscribeToAll({ onEvent: async (e) => void seen.push(e.eventId), onError: (e) => errors.push(e) });
+      await store.appendToStream('t-1', [newEvent()], { expectedRevision: 'no_stream' });
+      await waitUntil(async () => seen.length === 1);
+      await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
+      await store.appendToStream('t-1', [newEvent()], { expectedRevision: 0n });
+      await waitUntil(async () => seen.length === 2);
+      expect(errors).toEqual([]);
+      await sub.stop();
+    } finally {
+      await store.close();
+      await admin.end();
+      await db.drop();
+    }
+  });
+
+  it('tells lost connections from SQL errors', () => {
+    const sqlError = (code: string) => Object.assign(new DatabaseError('x', 1, 'error'), { code });
+    expect(isConnectionLoss(new Error('Connection terminated unexpectedly'))).toBe(true);
+    expect(isConnectionLoss(sqlError('57P01'))).toBe(true);
+    expect(isConnectionLoss(sqlError('08006'))).toBe(true);
+    expect(isConnectionLoss(sqlError('23505'))).toBe(false);
+    expect(isConnectionLoss(new Error('boom'))).toBe(false);
   });
 });
 

@@ -1,7 +1,6 @@
 import { connect, type ChannelModel, type ConsumeMessage } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import type { EventStore, RecordedEvent } from '@dh/event-store';
-// eslint-disable-next-line @nx/enforce-module-boundaries -- test-only: per-test vhosts come from the testing lib
 import { eventually, RABBITMQ_ADMIN_URL } from '@dh/testing';
 import { assertEventExchange, DEFAULT_EVENT_EXCHANGE } from '../topology';
 

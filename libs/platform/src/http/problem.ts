@@ -16,8 +16,9 @@ export const PROBLEM_BASE = 'https://datahub-core.dev/problems/';
 
 /** Throw from anywhere in a request to answer with a specific problem. */
 export class ProblemException extends HttpException {
-  constructor(problem: Omit<ProblemDetails, 'type'> & { type: string }) {
-    super({ ...problem, type: problem.type.startsWith('http') ? problem.type : PROBLEM_BASE + problem.type }, problem.status);
+  constructor(problem: ProblemDetails) {
+    const type = problem.type.startsWith('http') ? problem.type : PROBLEM_BASE + problem.type;
+    super({ ...problem, type }, problem.status);
   }
 }
 

@@ -21,7 +21,7 @@ export function decideCustomer(command: CustomerCommand, state: CustomerState): 
 export const customerDecider = {
   decide: decideCustomer,
   evolve: evolveCustomer,
-  initialState: initialCustomerState,
+  initialState: initialCustomerState(),
 };
 
 export const customerStreamId = (customerId: string): string => `customer-${customerId}`;

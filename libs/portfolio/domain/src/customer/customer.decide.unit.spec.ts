@@ -4,7 +4,7 @@ import type { CustomerEvent } from './customer.events';
 import { DomainRuleViolation } from '../errors';
 
 const given = (events: CustomerEvent[]) => ({
-  when: (command: CustomerCommand) => customerDecider.decide(command, events.reduce(customerDecider.evolve, customerDecider.initialState())),
+  when: (command: CustomerCommand) => customerDecider.decide(command, events.reduce(customerDecider.evolve, customerDecider.initialState)),
 });
 
 const create: CustomerCommand = {

@@ -6,7 +6,7 @@ export type CustomerState =
 
 export const initialCustomerState = (): CustomerState => ({ status: 'none' });
 
-export function evolveCustomer(state: CustomerState, event: CustomerEvent): CustomerState {
+export function evolveCustomer(_state: CustomerState, event: CustomerEvent): CustomerState {
   switch (event.type) {
     case 'CustomerCreated':
       return { status: 'created', customerId: event.data.customerId, customerType: event.data.customerType };

@@ -1,0 +1,51 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import type { JsonObject } from '@dh/event-store';
+import { CommandClient, CommandRejectedError, CommandTimeoutError, CommandTransportError, UnknownCommandError } from '@dh/messaging';
+import { ProblemException } from '@dh/platform';
+import { COMMAND_CLIENT } from '../tokens';
+
+/** Stable problem types and HTTP statuses for the refusals services send back. */
+const STATUS_BY_ERROR_TYPE: Record<string, number> = {
+  'customer-exists': 409,
+  'concurrency-conflict': 409,
+  'illegal-transition': 409,
+  'validation': 422,
+};
+
+/** Sends a command to the owning service and maps every way it can fail to problem+json. */
+@Injectable()
+export class CommandGateway {
+  constructor(@Inject(COMMAND_CLIENT) private readonly client: CommandClient) {}
+
+  async send<T>(service: string, commandType: string, payload: JsonObject, actor = 'api'): Promise<T> {
+    const correlationId = randomUUID();
+    try {
+      return (await this.client.send(service, commandType, payload, { correlationId, actor })) as T;
+    } catch (error) {
+      if (error instanceof CommandTimeoutError) {
+        throw new ProblemException({
+          type: 'upstream-timeout',
+          title: 'The service did not answer in time',
+          status: 504,
+          detail: `${service} did not answer ${commandType} within ${error.timeoutMs} ms; it may still complete. Retry with the same Idempotency-Key.`,
+          correlationId,
+        });
+      }
+      if (error instanceof CommandTransportError) {
+        throw new ProblemException({ type: 'upstream-unavailable', title: 'The service is unavailable', status: 503, detail: error.message, correlationId });
+      }
+      if (error instanceof UnknownCommandError) throw error;
+      if (error instanceof CommandRejectedError) {
+        throw new ProblemException({
+          type: error.type,
+          title: 'The command was refused',
+          status: STATUS_BY_ERROR_TYPE[error.type] ?? 422,
+          detail: error.message,
+          correlationId,
+        });
+      }
+      throw error;
+    }
+  }
+}

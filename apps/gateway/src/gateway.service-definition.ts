@@ -1,0 +1,47 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { CommandClient } from '@dh/messaging';
+import { CustomerReadModel } from '@dh/read-models';
+import type { ServiceDefinition } from '@dh/platform';
+import { CommandGateway } from './commands/command-gateway';
+import { CustomersController } from './customers/customers.controller';
+import { COMMAND_CLIENT, PII_VAULT } from './tokens';
+
+/** The REST edge: validation, problem+json, commands to the owning services, queries on read models. */
+export const gatewayService: ServiceDefinition = {
+  name: 'gateway',
+  defaultPort: 3000,
+  module: (infrastructure) => {
+    const commandClient = new CommandClient({ connection: infrastructure.amqp, defaultTimeoutMs: infrastructure.config.commandTimeoutMs });
+    @Module({
+      imports: [
+        TypeOrmModule.forRoot({
+          type: 'postgres',
+          url: infrastructure.config.databaseUrl,
+          entities: [CustomerReadModel],
+          synchronize: false,
+          extra: { max: 10, application_name: 'gateway-read-models' },
+        }),
+        TypeOrmModule.forFeature([CustomerReadModel]),
+      ],
+      controllers: [CustomersController],
+      providers: [
+        CommandGateway,
+        { provide: PII_VAULT, useValue: infrastructure.vault },
+        {
+          provide: COMMAND_CLIENT,
+          useFactory: async () => {
+            await commandClient.start();
+            return commandClient;
+          },
+        },
+      ],
+    })
+    class GatewayModule {
+      async onApplicationShutdown(): Promise<void> {
+        await commandClient.close();
+      }
+    }
+    return { module: GatewayModule };
+  },
+};

@@ -1,0 +1,4 @@
+import { main } from '@dh/platform';
+import { gatewayService } from './gateway.service-definition';
+
+main(gatewayService);

@@ -1,0 +1,106 @@
+import 'reflect-metadata';
+import { DynamicModule, INestApplication, Logger, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { MessagingLogger } from '@dh/messaging';
+import { loadConfig } from '../config/service-config';
+import { HEALTH_CHECKS, HealthController } from '../health/health';
+import { ProblemDetailsFilter } from '../http/problem';
+import { createValidationPipe } from '../http/validation';
+import { maskPersonalData } from '../logging/mask';
+import { MaskingLogger } from '../logging/masking-logger';
+import { Infrastructure, openInfrastructure } from './infrastructure';
+
+export const INFRASTRUCTURE = Symbol('INFRASTRUCTURE');
+
+export interface ServiceDefinition {
+  name: string;
+  defaultPort: number;
+  /** The app's own module, built with the open infrastructure. */
+  module: (infrastructure: Infrastructure) => DynamicModule;
+  /** Starts consumers, relays, command servers: anything beyond HTTP. Returns a stopper. */
+  start?: (infrastructure: Infrastructure, app: INestApplication) => Promise<() => Promise<void>>;
+  /** Request body limit; 1 MB unless an app needs more. */
+  bodyLimit?: string;
+}
+
+export interface RunningService {
+  app: INestApplication;
+  infrastructure: Infrastructure;
+  url: string;
+  stop(): Promise<void>;
+}
+
+function messagingLogger(name: string): MessagingLogger {
+  const logger = new Logger(name);
+  return {
+    log: (message: string) => logger.log(maskPersonalData(message)),
+    warn: (message: string) => logger.warn(maskPersonalData(message)),
+    error: (message: string, trace?: string) => logger.error(maskPersonalData(trace ? `${message}\n${trace}` : message)),
+  };
+}
+
+/** Boots one service process: config, infrastructure, Nest app with health, problem+json and validation. */
+export async function runService(definition: ServiceDefinition, env: NodeJS.ProcessEnv = process.env): Promise<RunningService> {
+  const config = loadConfig(definition.name, definition.defaultPort, env);
+  const logger = new MaskingLogger(definition.name, { timestamp: true });
+  Logger.overrideLogger(logger);
+  const infrastructure = await openInfrastructure(config, messagingLogger(definition.name));
+
+  @Module({
+    imports: [definition.module(infrastructure)],
+    controllers: [HealthController],
+    providers: [
+      { provide: HEALTH_CHECKS, useValue: infrastructure.healthChecks },
+      { provide: INFRASTRUCTURE, useValue: infrastructure },
+    ],
+  })
+  class ServiceRootModule {}
+
+  const app = await NestFactory.create(ServiceRootModule, { logger, bodyParser: false });
+  const express = await import('express');
+  app.use(express.json({ limit: definition.bodyLimit ?? '1mb', type: ['application/json', 'application/*+json'] }));
+  app.useGlobalFilters(new ProblemDetailsFilter());
+  app.useGlobalPipes(createValidationPipe());
+  app.enableShutdownHooks();
+  const stopExtras = definition.start ? await definition.start(infrastructure, app) : async () => undefined;
+  await app.listen(config.httpPort, '127.0.0.1');
+  const url = await app.getUrl();
+  logger.log(`${definition.name} listening on ${url}`);
+
+  let stopped = false;
+  return {
+    app,
+    infrastructure,
+    url,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await stopExtras();
+      await app.close();
+      await infrastructure.close();
+    },
+  };
+}
+
+/** Entry point of an app's main.ts: run, and stop cleanly on SIGTERM/SIGINT. */
+export function main(definition: ServiceDefinition): void {
+  runService(definition)
+    .then((service) => {
+      const shutdown = (signal: string) => {
+        new Logger(definition.name).log(`${signal} received, stopping`);
+        service.stop().then(
+          () => process.exit(0),
+          (error: unknown) => {
+            new Logger(definition.name).error(error instanceof Error ? error.stack : String(error));
+            process.exit(1);
+          },
+        );
+      };
+      process.once('SIGTERM', () => shutdown('SIGTERM'));
+      process.once('SIGINT', () => shutdown('SIGINT'));
+    })
+    .catch((error: unknown) => {
+      new Logger(definition.name).error(`failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      process.exit(1);
+    });
+}

@@ -1,0 +1,71 @@
+import { randomUUID } from 'node:crypto';
+import { deterministicEventId, handleCommand, type EventMetadata, type EventStore } from '@dh/event-store';
+import { customerDecider, customerStreamId, type CustomerType } from '@dh/portfolio-domain';
+
+/** Seals personal data per data subject; implemented by the platform's PiiVault. */
+export interface PersonalDataProtector {
+  encrypt(subjectId: string, value: Record<string, string | null>): Promise<string>;
+  blindIndex(value: string): string;
+}
+
+export interface CreateCustomerRequest {
+  customerId?: string;
+  name: string;
+  email: string;
+  phone?: string | null;
+  customerType: CustomerType;
+  cpr?: string | null;
+  cvr?: string | null;
+}
+
+export interface CommandContext {
+  correlationId: string;
+  causationId: string | null;
+  actor: string;
+  idempotencyKey?: string;
+  now: Date;
+}
+
+export const PORTFOLIO_CONTEXT = 'portfolio';
+
+export function portfolioMetadata(context: CommandContext): EventMetadata {
+  return { correlationId: context.correlationId, causationId: context.causationId, actor: context.actor, schemaVersion: 1, context: PORTFOLIO_CONTEXT };
+}
+
+/** CPR is stored without its dash, so "010190-1234" and "0101901234" are one person. */
+function identityOf(request: CreateCustomerRequest): string {
+  const id = request.customerType === 'private' ? request.cpr : request.cvr;
+  if (!id) throw new Error(`A ${request.customerType} customer needs ${request.customerType === 'private' ? 'a CPR' : 'a CVR'} number`);
+  return `${request.customerType === 'private' ? 'cpr' : 'cvr'}:${id.replace(/-/g, '')}`;
+}
+
+export async function createCustomer(
+  deps: { store: EventStore; protector: PersonalDataProtector },
+  request: CreateCustomerRequest,
+  context: CommandContext,
+): Promise<{ customerId: string; alreadyHandled: boolean }> {
+  // A retried request with the same idempotency key must name the same customer, or it would create a second one.
+  const customerId =
+    request.customerId ?? (context.idempotencyKey !== undefined ? deterministicEventId(context.idempotencyKey, 'customer', 0) : randomUUID());
+  const identity = identityOf(request);
+  const personalData = await deps.protector.encrypt(customerId, {
+    name: request.name,
+    email: request.email,
+    phone: request.phone ?? null,
+    cpr: request.customerType === 'private' ? (request.cpr ?? null) : null,
+    cvr: request.customerType === 'business' ? (request.cvr ?? null) : null,
+  });
+  const result = await handleCommand({
+    store: deps.store,
+    streamId: customerStreamId(customerId),
+    decider: customerDecider,
+    command: {
+      type: 'CreateCustomer',
+      data: { customerId, customerType: request.customerType, personalData, identityIndex: deps.protector.blindIndex(identity) },
+    },
+    metadata: portfolioMetadata(context),
+    now: context.now,
+    idempotencyKey: context.idempotencyKey,
+  });
+  return { customerId, alreadyHandled: result.alreadyHandled };
+}

@@ -1,0 +1,43 @@
+import type { PoolClient } from 'pg';
+import type { Projection, ProjectedEvent } from '../projection/projection';
+import { PROJECTION_SCHEMA } from '../projection/projection-state';
+
+export const CUSTOMERS_TABLE = `${PROJECTION_SCHEMA}.customers`;
+
+/** Customers as the gateway serves them. Personal data stays sealed here, exactly as in the event. */
+export const customersProjection: Projection = {
+  name: 'customers',
+  bindings: ['portfolio.#'],
+  tables: [{ name: CUSTOMERS_TABLE, orderBy: 'customer_id' }],
+
+  async migrate(client: PoolClient) {
+    await client.query(`
+      CREATE SCHEMA IF NOT EXISTS ${PROJECTION_SCHEMA};
+      CREATE TABLE IF NOT EXISTS ${CUSTOMERS_TABLE} (
+        customer_id uuid PRIMARY KEY,
+        customer_type text NOT NULL,
+        personal_data text NOT NULL,
+        identity_index text NOT NULL,
+        status text NOT NULL,
+        stream_revision bigint NOT NULL,
+        created_at timestamptz NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS customers_identity_index ON ${CUSTOMERS_TABLE} (identity_index);`);
+  },
+
+  async apply(event: ProjectedEvent, client: PoolClient) {
+    switch (event.type) {
+      case 'CustomerCreated': {
+        const data = event.data as { customerId: string; customerType: string; personalData: string; identityIndex: string };
+        await client.query(
+          `INSERT INTO ${CUSTOMERS_TABLE} (customer_id, customer_type, personal_data, identity_index, status, stream_revision, created_at)
+           VALUES ($1, $2, $3, $4, 'created', $5, $6) ON CONFLICT (customer_id) DO NOTHING`,
+          [data.customerId, data.customerType, data.personalData, data.identityIndex, event.streamRevision.toString(), event.recordedAt],
+        );
+        return;
+      }
+      default:
+        return;
+    }
+  },
+};

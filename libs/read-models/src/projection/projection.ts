@@ -1,0 +1,40 @@
+import type { PoolClient } from 'pg';
+
+/** What a projection sees of an event: the envelope fields it needs, independent of transport. */
+export interface ProjectedEvent {
+  eventId: string;
+  type: string;
+  streamId: string;
+  streamRevision: bigint;
+  checkpoint: string;
+  recordedAt: Date;
+  data: Record<string, unknown>;
+}
+
+/**
+ * A read model built from events. `apply` runs inside the caller's transaction, together with the
+ * projection's checkpoint update, so a read model and its position never disagree.
+ */
+export interface Projection {
+  name: string;
+  /** Routing-key patterns on the topic exchange that carry the events this projection handles. */
+  bindings: string[];
+  /** Tables it owns (schema-qualified), emptied on rebuild and covered by its checksum. */
+  tables: { name: string; orderBy: string }[];
+  migrate(client: PoolClient): Promise<void>;
+  apply(event: ProjectedEvent, client: PoolClient): Promise<void>;
+}
+
+/**
+ * Global-log checkpoints are tuples of unsigned integers joined by ':' ("xid:position" for PostgreSQL,
+ * "commit:prepare" for KurrentDB, one number in memory), compared element by element.
+ */
+export function compareCheckpoints(a: string, b: string): number {
+  const left = a.split(':').map(BigInt);
+  const right = b.split(':').map(BigInt);
+  if (left.length !== right.length) throw new Error(`Checkpoints "${a}" and "${b}" come from different event stores`);
+  for (let i = 0; i < left.length; i++) {
+    if (left[i] !== right[i]) return left[i] < right[i] ? -1 : 1;
+  }
+  return 0;
+}

@@ -1,0 +1,105 @@
+import type { Pool, PoolClient } from 'pg';
+import type { EventStore, RecordedEvent } from '@dh/event-store';
+import type { Projection, ProjectedEvent } from './projection';
+import { PROJECTION_SCHEMA, migrateProjectionState } from './projection-state';
+
+export interface RebuildProgress {
+  projection: string;
+  appliedEvents: number;
+  checkpoint: string | null;
+  done: boolean;
+}
+
+export function toProjectedEvent(event: RecordedEvent): ProjectedEvent {
+  return {
+    eventId: event.eventId,
+    type: event.type,
+    streamId: event.streamId,
+    streamRevision: event.streamRevision,
+    checkpoint: event.checkpoint,
+    recordedAt: event.recordedAt,
+    data: event.data,
+  };
+}
+
+async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK');
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+async function applyBatch(projection: Projection, events: RecordedEvent[], client: PoolClient): Promise<void> {
+  for (const event of events) await projection.apply(toProjectedEvent(event), client);
+  const last = events[events.length - 1];
+  await client.query(
+    `UPDATE ${PROJECTION_SCHEMA}.projection_state SET checkpoint = $2, applied_events = applied_events + $3, updated_at = now() WHERE name = $1`,
+    [projection.name, last.checkpoint, events.length],
+  );
+}
+
+/**
+ * Empties a projection's tables and replays the event store into them, in short transactions so
+ * no long writing transaction holds back the global log. Live events that arrive meanwhile are
+ * skipped by `applyGuarded`; the last step reads the log to its end while holding the projection's
+ * state row, then hands over to the live consumer.
+ */
+export async function rebuildProjection(
+  pool: Pool,
+  store: EventStore,
+  projection: Projection,
+  options: { batchSize?: number; onProgress?: (progress: RebuildProgress) => void } = {},
+): Promise<RebuildProgress> {
+  const batchSize = options.batchSize ?? 500;
+  await inTransaction(pool, async (client) => {
+    await migrateProjectionState(client);
+    await projection.migrate(client);
+  });
+  await inTransaction(pool, async (client) => {
+    await client.query(
+      `INSERT INTO ${PROJECTION_SCHEMA}.projection_state (name, status) VALUES ($1, 'rebuilding')
+       ON CONFLICT (name) DO UPDATE SET status = 'rebuilding', checkpoint = NULL, applied_events = 0, updated_at = now()`,
+      [projection.name],
+    );
+    await client.query(`TRUNCATE ${projection.tables.map((t) => t.name).join(', ')}`);
+  });
+
+  let checkpoint: string | null = null;
+  let appliedEvents = 0;
+  const report = (done: boolean): RebuildProgress => {
+    const progress = { projection: projection.name, appliedEvents, checkpoint, done };
+    options.onProgress?.(progress);
+    return progress;
+  };
+
+  for (;;) {
+    const events = await store.readAll({ after: checkpoint, maxCount: batchSize });
+    if (events.length === 0) break;
+    await inTransaction(pool, (client) => applyBatch(projection, events, client));
+    checkpoint = events[events.length - 1].checkpoint;
+    appliedEvents += events.length;
+    report(false);
+    if (events.length < batchSize) break;
+  }
+
+  await inTransaction(pool, async (client) => {
+    await client.query(`SELECT 1 FROM ${PROJECTION_SCHEMA}.projection_state WHERE name = $1 FOR UPDATE`, [projection.name]);
+    for (;;) {
+      const events = await store.readAll({ after: checkpoint, maxCount: batchSize });
+      if (events.length === 0) break;
+      await applyBatch(projection, events, client);
+      checkpoint = events[events.length - 1].checkpoint;
+      appliedEvents += events.length;
+    }
+    await client.query(`UPDATE ${PROJECTION_SCHEMA}.projection_state SET status = 'live', updated_at = now() WHERE name = $1`, [projection.name]);
+  });
+  return report(true);
+}
