@@ -1,4 +1,4 @@
-import { Client, DatabaseError, Pool } from 'pg';
+import { Client, DatabaseError, Pool, type QueryResult, type QueryResultRow } from 'pg';
 import { DuplicateEventIdError, WrongExpectedRevisionError } from '../errors';
 import type {
   AppendResult,
@@ -80,7 +80,8 @@ export class PostgresEventStore implements EventStore {
     assertAppendable(streamId, events);
     const expected = formatExpected(options.expectedRevision);
     try {
-      const result = await this.pool.query<{ next_expected_revision: string; global_position: string }>(
+      // Retrying after a lost connection is safe: if the first attempt committed, the idempotent append answers.
+      const result = await this.query<{ next_expected_revision: string; global_position: string }>(
         `SELECT next_expected_revision::text, global_position::text
            FROM ${this.s}.append_to_stream($1, $2, $3::uuid[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8)`,
         [
@@ -103,7 +104,7 @@ export class PostgresEventStore implements EventStore {
 
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
     const backwards = options.direction === 'backwards';
-    const result = await this.pool.query<EventRow>(
+    const result = await this.query<EventRow>(
       `SELECT ${COLUMNS} FROM ${this.s}.events e
         WHERE e.stream_id = $1
           AND ($2::bigint IS NULL OR e.stream_revision ${backwards ? '<=' : '>='} $2::bigint)
@@ -121,7 +122,7 @@ export class PostgresEventStore implements EventStore {
    */
   async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
     const after = options.after ? parsePostgresCheckpoint(options.after) : { transactionId: '0', globalPosition: '0' };
-    const result = await this.pool.query<EventRow>(
+    const result = await this.query<EventRow>(
       `SELECT ${COLUMNS} FROM ${this.s}.events e
         WHERE (e.transaction_id, e.global_position) > ($1::xid8, $2::bigint)
           AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
@@ -156,6 +157,10 @@ export class PostgresEventStore implements EventStore {
 
   async ping(): Promise<void> {
     await this.pool.query('SELECT 1');
+  }
+
+  private query<R extends QueryResultRow>(text: string, values: unknown[]): Promise<QueryResult<R>> {
+    return retryConnectionLoss(() => this.pool.query<R>(text, values));
   }
 
   /** Stops this store's subscriptions; ends the pool only if the store created it. */
@@ -246,6 +251,23 @@ class NotificationListener {
   }
 }
 
+/** Lost connections (server restart, terminated backend) are retried with backoff; SQL errors are not. */
+export function isConnectionLoss(error: unknown): boolean {
+  if (error instanceof DatabaseError) return /^(08|57P)/.test(error.code ?? '');
+  return error instanceof Error && /Connection terminated|ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT/i.test(`${error.message} ${(error as NodeJS.ErrnoException).code ?? ''}`);
+}
+
+async function retryConnectionLoss<T>(read: () => Promise<T>, attempts = 6, firstDelayMs = 100): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await read();
+    } catch (error) {
+      if (attempt >= attempts || !isConnectionLoss(error)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, firstDelayMs * 2 ** (attempt - 1)));
+    }
+  }
+}
+
 function toRecordedEvent(row: EventRow): RecordedEvent {
   return {
     eventId: row.event_id,
@@ -266,8 +288,10 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
   const schema = options.schema ?? 'event_store';
   quoteIdent(schema);
   if (!options.pool && !options.connectionString) throw new Error('createPostgresEventStore: pass a pool or a connectionString');
-  const pool = options.pool ?? new Pool({ connectionString: options.connectionString });
   const ownsPool = !options.pool;
+  const pool = options.pool ?? new Pool({ connectionString: options.connectionString });
+  // An idle client whose connection dies emits on the pool, which drops it; unhandled, that would crash the process.
+  if (ownsPool) pool.on('error', () => undefined);
   try {
     await runMigrations(pool, schema);
   } catch (error) {
