@@ -11,6 +11,6 @@ ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
-COPY --from=build /app/package.json /app/tsconfig.base.json ./
+COPY --from=build /app/package.json /app/tsconfig.base.json /app/register-paths.js ./
 USER node
-CMD ["node", "dist/apps/gateway/src/main.js"]
+CMD ["node", "-r", "./register-paths.js", "dist/apps/gateway/src/main.js"]

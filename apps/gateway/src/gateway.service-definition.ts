@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { CommandClient } from '@dh/messaging';
-import { CustomerReadModel } from '@dh/read-models';
+import { allProjections, CustomerReadModel, migrateReadModels } from '@dh/read-models';
 import type { ServiceDefinition } from '@dh/platform';
 import { CommandGateway } from './commands/command-gateway';
 import { CustomersController } from './customers/customers.controller';
@@ -11,6 +11,12 @@ import { COMMAND_CLIENT, PII_VAULT } from './tokens';
 export const gatewayService: ServiceDefinition = {
   name: 'gateway',
   defaultPort: 3000,
+  // The gateway queries read models that the projections service owns; creating them (idempotently)
+  // here too means the gateway answers 404 rather than 500 if it starts first.
+  start: async (infrastructure) => {
+    await migrateReadModels(infrastructure.pool, allProjections);
+    return async () => undefined;
+  },
   module: (infrastructure) => {
     const commandClient = new CommandClient({ connection: infrastructure.amqp, defaultTimeoutMs: infrastructure.config.commandTimeoutMs });
     @Module({

@@ -5,3 +5,4 @@ export * from './customers/customers.projection';
 export * from './customers/customer.entity';
 import { customersProjection } from './customers/customers.projection';
 export const allProjections = [customersProjection];
+export * from './projection/projection-runner';

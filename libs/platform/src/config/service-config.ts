@@ -7,6 +7,8 @@ export type EventStoreConfig = { kind: 'postgres'; schema: string } | { kind: 'k
 export interface ServiceConfig {
   serviceName: string;
   httpPort: number;
+  /** 127.0.0.1 by default; containers set HOST=0.0.0.0. */
+  httpHost: string;
   databaseUrl: string;
   amqpUrl: string;
   exchange: string;
@@ -52,6 +54,7 @@ export function loadConfig(serviceName: string, defaultPort: number, env: NodeJS
   return {
     serviceName,
     httpPort: int(env, 'PORT', defaultPort),
+    httpHost: env.HOST ?? '127.0.0.1',
     databaseUrl: env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/dhcore',
     amqpUrl: env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
     exchange: env.EVENT_EXCHANGE ?? 'domain.events',

@@ -63,7 +63,7 @@ export async function runService(definition: ServiceDefinition, env: NodeJS.Proc
   app.useGlobalPipes(createValidationPipe());
   app.enableShutdownHooks();
   const stopExtras = definition.start ? await definition.start(infrastructure, app) : async () => undefined;
-  await app.listen(config.httpPort, '127.0.0.1');
+  await app.listen(config.httpPort, config.httpHost);
   const url = await app.getUrl();
   logger.log(`${definition.name} listening on ${url}`);
 

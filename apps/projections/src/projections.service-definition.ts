@@ -1,0 +1,31 @@
+import { Module } from '@nestjs/common';
+import { allProjections, startProjections } from '@dh/read-models';
+import type { ServiceDefinition } from '@dh/platform';
+
+@Module({})
+class ProjectionsModule {}
+
+/** Builds the gateway's read models from the event bus. A halted projection makes the process unready. */
+export const projectionsService: ServiceDefinition = {
+  name: 'projections',
+  defaultPort: 3006,
+  module: () => ({ module: ProjectionsModule }),
+  async start(infrastructure) {
+    const consumers = await startProjections({
+      pool: infrastructure.pool,
+      connection: infrastructure.amqp,
+      projections: allProjections,
+      exchange: infrastructure.config.exchange,
+    });
+    infrastructure.healthChecks.push({
+      name: 'projections',
+      probe: async () => {
+        const halted = consumers.map((c) => c.stats().halted).filter((h): h is string => h !== null);
+        if (halted.length > 0) throw new Error(halted.join('; '));
+      },
+    });
+    return async () => {
+      for (const consumer of consumers) await consumer.stop();
+    };
+  },
+};

@@ -1,0 +1,4 @@
+import { main } from '@dh/platform';
+import { reconciliationService } from './reconciliation.service-definition';
+
+main(reconciliationService);

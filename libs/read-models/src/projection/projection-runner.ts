@@ -1,0 +1,74 @@
+import type { Pool } from 'pg';
+import { startConsumer, type AmqpConnection, type MessagingLogger, type RunningConsumer, type EventEnvelope, type Delivery } from '@dh/messaging';
+import type { Projection, ProjectedEvent } from './projection';
+import { applyGuarded, migrateProjectionState } from './projection-state';
+
+export function projectionQueue(projection: Projection): string {
+  return `projection.${projection.name}`;
+}
+
+function toProjected(envelope: EventEnvelope, delivery: Delivery): ProjectedEvent {
+  if (delivery.checkpoint === null) throw new Error(`Event ${envelope.eventId} has no checkpoint header; projections only accept events from the relay`);
+  return {
+    eventId: envelope.eventId,
+    type: envelope.type,
+    streamId: envelope.streamId,
+    streamRevision: BigInt(envelope.streamRevision),
+    checkpoint: delivery.checkpoint,
+    recordedAt: new Date(envelope.recordedAt),
+    data: envelope.data,
+  };
+}
+
+/** Creates every projection's tables (and the shared state table) under one advisory lock. */
+export async function migrateReadModels(pool: Pool, projections: Projection[]): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('SELECT pg_advisory_lock(hashtext($1))', ['read-models-migration']);
+    try {
+      await migrateProjectionState(client);
+      for (const projection of projections) await projection.migrate(client);
+    } finally {
+      await client.query('SELECT pg_advisory_unlock(hashtext($1))', ['read-models-migration']);
+    }
+  } finally {
+    client.release();
+  }
+}
+
+/**
+ * Runs each projection on its own durable queue, in strict order (single active consumer, halt on a
+ * poison event rather than skip it), applying every event inside the inbox transaction.
+ */
+export async function startProjections(options: {
+  pool: Pool;
+  connection: AmqpConnection;
+  projections: Projection[];
+  exchange?: string;
+  maxAttempts?: number;
+  logger?: MessagingLogger;
+}): Promise<RunningConsumer[]> {
+  await migrateReadModels(options.pool, options.projections);
+  const consumers: RunningConsumer[] = [];
+  for (const projection of options.projections) {
+    consumers.push(
+      await startConsumer({
+        connection: options.connection,
+        pool: options.pool,
+        queue: projectionQueue(projection),
+        bindings: projection.bindings,
+        exchange: options.exchange,
+        singleActiveConsumer: true,
+        onFailure: 'halt',
+        prefetch: 50,
+        maxAttempts: options.maxAttempts ?? 5,
+        backoff: { initialDelayMs: 200, factor: 2, maxDelayMs: 5000 },
+        logger: options.logger,
+        handler: async (envelope, tx, delivery) => {
+          await applyGuarded(projection, toProjected(envelope, delivery), tx);
+        },
+      }),
+    );
+  }
+  return consumers;
+}
