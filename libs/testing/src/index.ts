@@ -1,2 +1,3 @@
 export * from './test-infrastructure';
 export * from './eventually';
+export * from './service-process';

@@ -17,10 +17,10 @@ export class MaskingLogger extends ConsoleLogger {
     writeStreamType?: 'stdout' | 'stderr',
     errorStack?: unknown,
   ): void {
-    super.printMessages(messages.map(mask), context, logLevel, writeStreamType, mask(errorStack));
+    super.printMessages(messages.map(mask), context === undefined ? context : maskPersonalData(context), logLevel, writeStreamType, mask(errorStack));
   }
 
-  protected override printStackTrace(stack: string): void {
-    super.printStackTrace(maskPersonalData(stack));
+  protected override printStackTrace(stack: string | undefined): void {
+    if (typeof stack === 'string') super.printStackTrace(maskPersonalData(stack));
   }
 }

@@ -1,0 +1,67 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import * as path from 'node:path';
+import { eventually } from './eventually';
+
+export const REPO_ROOT = path.resolve(__dirname, '../../..');
+
+/** A free TCP port on 127.0.0.1, chosen by the kernel. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface ServiceProcess {
+  name: string;
+  url: string;
+  child: ChildProcess;
+  /** Everything the process wrote to stdout and stderr so far. */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a compiled app (`npm run build` first) as its own process, the way production runs it,
+ * and waits until its readiness check answers 200.
+ */
+export async function startServiceProcess(name: string, env: Record<string, string>, readyTimeoutMs = 30_000): Promise<ServiceProcess> {
+  const port = await freePort();
+  const entry = path.join(REPO_ROOT, 'dist', 'apps', name, 'src', 'main.js');
+  const child = spawn(process.execPath, ['-r', path.join(REPO_ROOT, 'register-paths.js'), entry], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...env, PORT: String(port), NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = `http://127.0.0.1:${port}`;
+
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  };
+
+  try {
+    await eventually(async () => {
+      if (child.exitCode !== null) throw new Error(`${name} exited with code ${child.exitCode}:\n${output}`);
+      const res = await fetch(`${url}/health/ready`);
+      if (res.status !== 200) throw new Error(`${name} not ready: ${res.status} ${await res.text()}`);
+    }, readyTimeoutMs, 200);
+  } catch (error) {
+    await stop();
+    throw new Error(`${name} did not become ready: ${error instanceof Error ? error.message : String(error)}\n--- output ---\n${output}`);
+  }
+  return { name, url, child, output: () => output, stop };
+}
