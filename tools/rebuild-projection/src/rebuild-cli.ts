@@ -1,0 +1,65 @@
+import { Pool } from 'pg';
+import { createKurrentDbEventStore, createPostgresEventStore, type EventStore } from '@dh/event-store';
+import { loadConfig } from '@dh/platform';
+import { allProjections, projectionChecksum, rebuildProjection, type Projection } from '@dh/read-models';
+
+export interface CliOutput {
+  line(text: string): void;
+}
+
+const USAGE = 'usage: rebuild-projection <name>|--all [--batch-size N]   (projections: ' + allProjections.map((p) => p.name).join(', ') + ')';
+
+function parseArgs(argv: string[]): { projections: Projection[]; batchSize: number } {
+  const batchIndex = argv.indexOf('--batch-size');
+  const batchSize = batchIndex >= 0 ? Number(argv[batchIndex + 1]) : 500;
+  if (!Number.isInteger(batchSize) || batchSize <= 0) throw new Error(`--batch-size must be a positive integer\n${USAGE}`);
+  const names = argv.filter((a, i) => !a.startsWith('--') && argv[i - 1] !== '--batch-size');
+  if (argv.includes('--all')) return { projections: allProjections, batchSize };
+  if (names.length === 0) throw new Error(USAGE);
+  const projections = names.map((name) => {
+    const projection = allProjections.find((p) => p.name === name);
+    if (!projection) throw new Error(`unknown projection "${name}"\n${USAGE}`);
+    return projection;
+  });
+  return { projections, batchSize };
+}
+
+/**
+ * Empties the named read models and replays them from the event store (never from RabbitMQ),
+ * printing progress; the live projections service may keep running meanwhile.
+ */
+export async function runRebuildCli(argv: string[], env: NodeJS.ProcessEnv, out: CliOutput): Promise<void> {
+  const { projections, batchSize } = parseArgs(argv);
+  const config = loadConfig('rebuild-projection', 0, env);
+  const pool = new Pool({ connectionString: config.databaseUrl, application_name: 'rebuild-projection' });
+  let store: EventStore | null = null;
+  try {
+    store =
+      config.eventStore.kind === 'postgres'
+        ? await createPostgresEventStore({ pool, schema: config.eventStore.schema })
+        : await createKurrentDbEventStore({ connectionString: config.eventStore.connectionString });
+    for (const projection of projections) {
+      const started = Date.now();
+      out.line(`rebuilding ${projection.name}: emptying ${projection.tables.map((t) => t.name).join(', ')}`);
+      const result = await rebuildProjection(pool, store, projection, {
+        batchSize,
+        onProgress: (p) => {
+          if (p.done) return;
+          const seconds = Math.max((Date.now() - started) / 1000, 0.001);
+          out.line(`  ${projection.name}: ${p.appliedEvents} events replayed (${Math.round(p.appliedEvents / seconds)}/s), at ${p.checkpoint}`);
+        },
+      });
+      const client = await pool.connect();
+      let checksum: string;
+      try {
+        checksum = await projectionChecksum(projection, client);
+      } finally {
+        client.release();
+      }
+      out.line(`rebuilt ${projection.name}: ${result.appliedEvents} events in ${((Date.now() - started) / 1000).toFixed(1)} s; checksum ${checksum}`);
+    }
+  } finally {
+    await store?.close();
+    await pool.end();
+  }
+}
