@@ -1,0 +1,234 @@
+import { isLocalDate, type LocalDate } from '@dh/dk-time';
+import { isValidGln, isValidGsrn } from '@dh/market-ids';
+
+export type ProfileShape = 'household' | 'flat' | 'solar';
+export type SimResolution = 'PT15M' | 'PT1H';
+
+export interface ScenarioClient {
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** The actor's GLN: messages addressed to it are peeked with this client's tokens. */
+  readonly gln: string;
+}
+
+export interface ScenarioMeteringPoint {
+  readonly gsrn: string;
+  readonly gridArea: string;
+  readonly priceArea: 'DK1' | 'DK2';
+  readonly type: 'E17' | 'E18';
+  /** D01 flex, E02 non-profiled; consumption (E17) only. */
+  readonly settlementMethod?: 'D01' | 'E02';
+  readonly resolution: SimResolution;
+  readonly profile: { readonly annualKwh: number; readonly shape: ProfileShape };
+  /** Supplied already when the scenario starts (no notification is sent for it). */
+  readonly supply?: { readonly supplierGln: string; readonly from: LocalDate };
+}
+
+export interface ScenarioRejection {
+  readonly gsrn: string;
+  readonly reasonCode: string;
+  readonly text?: string;
+  /** Only requests with this business reason (E03, E65, E20, E66, D07); all when absent. */
+  readonly processType?: string;
+}
+
+export interface ScenarioForcedSwitch {
+  readonly gsrn: string;
+  readonly supplierGln: string;
+  readonly effectiveDate: LocalDate;
+}
+
+export interface ScenarioCharge {
+  readonly code: string;
+  readonly ownerGln: string;
+  readonly type: 'D01' | 'D02' | 'D03';
+  /** DKK per kWh, exact decimal string. */
+  readonly price: string;
+}
+
+export interface ScenarioReasonCodes {
+  readonly unknownMeteringPoint: string;
+  readonly leadTime: string;
+  readonly notSupplier: string;
+  readonly noPendingProcess: string;
+}
+
+export interface Scenario {
+  readonly seed: string;
+  /** Initial simulator clock (UTC instant). */
+  readonly start: string;
+  readonly datahubGln: string;
+  /** Required `scope` on token requests; any scope is accepted when absent. */
+  readonly scope?: string;
+  readonly tokenLifetimeSeconds: number;
+  /** A change of supplier / end of supply may take effect at the earliest this many local days after today. */
+  readonly leadTimeDays: number;
+  readonly clients: readonly ScenarioClient[];
+  readonly meteringPoints: readonly ScenarioMeteringPoint[];
+  readonly rejections: readonly ScenarioRejection[];
+  readonly forcedSwitches: readonly ScenarioForcedSwitch[];
+  readonly charges: readonly ScenarioCharge[];
+  readonly reasonCodes: ScenarioReasonCodes;
+}
+
+export class ScenarioError extends Error {
+  override readonly name = 'ScenarioError';
+  constructor(
+    readonly path: string,
+    message: string,
+  ) {
+    super(`Scenario ${path}: ${message}`);
+  }
+}
+
+type Json = Record<string, unknown>;
+
+function isObject(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function obj(v: unknown, path: string): Json {
+  if (!isObject(v)) throw new ScenarioError(path, 'must be an object');
+  return v;
+}
+
+function str(o: Json, key: string, path: string): string {
+  const v = o[key];
+  if (typeof v !== 'string' || v.length === 0) throw new ScenarioError(`${path}.${key}`, 'must be a non-empty string');
+  return v;
+}
+
+function optStr(o: Json, key: string, path: string): string | undefined {
+  return o[key] === undefined ? undefined : str(o, key, path);
+}
+
+function oneOf<T extends string>(o: Json, key: string, path: string, allowed: readonly T[], fallback?: T): T {
+  const v = o[key];
+  if (v === undefined && fallback !== undefined) return fallback;
+  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) throw new ScenarioError(`${path}.${key}`, `must be one of ${allowed.join(', ')}`);
+  return v as T;
+}
+
+function num(o: Json, key: string, path: string, fallback?: number): number {
+  const v = o[key];
+  if (v === undefined && fallback !== undefined) return fallback;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new ScenarioError(`${path}.${key}`, 'must be a non-negative number');
+  return v;
+}
+
+function arr(o: Json, key: string, path: string, required: boolean): unknown[] {
+  const v = o[key];
+  if (v === undefined && !required) return [];
+  if (!Array.isArray(v)) throw new ScenarioError(`${path}.${key}`, 'must be an array');
+  return v;
+}
+
+function gln(o: Json, key: string, path: string): string {
+  const v = str(o, key, path);
+  if (!isValidGln(v)) throw new ScenarioError(`${path}.${key}`, `${v} is not a valid GLN`);
+  return v;
+}
+
+function localDate(o: Json, key: string, path: string): LocalDate {
+  const v = str(o, key, path);
+  if (!isLocalDate(v)) throw new ScenarioError(`${path}.${key}`, 'must be a local date YYYY-MM-DD');
+  return v;
+}
+
+const DEFAULT_CHARGES: readonly ScenarioCharge[] = [
+  { code: '41000', ownerGln: '5790000432752', type: 'D03', price: '0.072' },
+  { code: '40000', ownerGln: '5790000432752', type: 'D03', price: '0.043' },
+];
+
+/** Validates a parsed scenario JSON value and fills in the defaults. */
+export function parseScenario(input: unknown): Scenario {
+  const root = obj(input, '$');
+  const start = str(root, 'start', '$');
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?Z$/.test(start) || Number.isNaN(Date.parse(start))) throw new ScenarioError('$.start', 'must be a UTC instant (…Z)');
+  const clients = arr(root, 'clients', '$', true).map((c, i): ScenarioClient => {
+    const p = `$.clients[${i}]`;
+    const o = obj(c, p);
+    return { clientId: str(o, 'clientId', p), clientSecret: str(o, 'clientSecret', p), gln: gln(o, 'gln', p) };
+  });
+  if (clients.length === 0) throw new ScenarioError('$.clients', 'needs at least one client');
+  const meteringPoints = arr(root, 'meteringPoints', '$', true).map((m, i): ScenarioMeteringPoint => {
+    const p = `$.meteringPoints[${i}]`;
+    const o = obj(m, p);
+    const gsrn = str(o, 'gsrn', p);
+    if (!isValidGsrn(gsrn)) throw new ScenarioError(`${p}.gsrn`, `${gsrn} is not a valid GSRN (18 digits, GS1 check digit)`);
+    const gridArea = str(o, 'gridArea', p);
+    if (!/^\d{3}$/.test(gridArea)) throw new ScenarioError(`${p}.gridArea`, 'must be 3 digits');
+    const type = oneOf(o, 'type', p, ['E17', 'E18'] as const);
+    const profile = obj(o['profile'], `${p}.profile`);
+    const supplyRaw = o['supply'];
+    let supply: ScenarioMeteringPoint['supply'];
+    if (supplyRaw !== undefined) {
+      const s = obj(supplyRaw, `${p}.supply`);
+      supply = { supplierGln: gln(s, 'supplierGln', `${p}.supply`), from: localDate(s, 'from', `${p}.supply`) };
+    }
+    const settlementMethod = o['settlementMethod'] === undefined ? undefined : oneOf(o, 'settlementMethod', p, ['D01', 'E02'] as const);
+    return {
+      gsrn,
+      gridArea,
+      priceArea: oneOf(o, 'priceArea', p, ['DK1', 'DK2'] as const),
+      type,
+      ...(type === 'E17' ? { settlementMethod: settlementMethod ?? 'D01' } : {}),
+      resolution: oneOf(o, 'resolution', p, ['PT15M', 'PT1H'] as const, 'PT15M'),
+      profile: {
+        annualKwh: num(profile, 'annualKwh', `${p}.profile`),
+        shape: oneOf(profile, 'shape', `${p}.profile`, ['household', 'flat', 'solar'] as const, type === 'E18' ? 'solar' : 'household'),
+      },
+      ...(supply ? { supply } : {}),
+    };
+  });
+  const seen = new Set<string>();
+  for (const m of meteringPoints) {
+    if (seen.has(m.gsrn)) throw new ScenarioError('$.meteringPoints', `duplicate GSRN ${m.gsrn}`);
+    seen.add(m.gsrn);
+  }
+  const rejections = arr(root, 'rejections', '$', false).map((r, i): ScenarioRejection => {
+    const p = `$.rejections[${i}]`;
+    const o = obj(r, p);
+    const text = optStr(o, 'text', p);
+    const processType = optStr(o, 'processType', p);
+    return { gsrn: str(o, 'gsrn', p), reasonCode: str(o, 'reasonCode', p), ...(text ? { text } : {}), ...(processType ? { processType } : {}) };
+  });
+  const forcedSwitches = arr(root, 'forcedSwitches', '$', false).map((f, i): ScenarioForcedSwitch => {
+    const p = `$.forcedSwitches[${i}]`;
+    const o = obj(f, p);
+    const gsrn = str(o, 'gsrn', p);
+    if (!seen.has(gsrn)) throw new ScenarioError(`${p}.gsrn`, `${gsrn} is not one of the scenario's metering points`);
+    return { gsrn, supplierGln: gln(o, 'supplierGln', p), effectiveDate: localDate(o, 'effectiveDate', p) };
+  });
+  const charges =
+    root['charges'] === undefined
+      ? DEFAULT_CHARGES
+      : arr(root, 'charges', '$', true).map((c, i): ScenarioCharge => {
+          const p = `$.charges[${i}]`;
+          const o = obj(c, p);
+          const price = str(o, 'price', p);
+          if (!/^\d+(\.\d+)?$/.test(price)) throw new ScenarioError(`${p}.price`, 'must be a dot-decimal string');
+          return { code: str(o, 'code', p), ownerGln: gln(o, 'ownerGln', p), type: oneOf(o, 'type', p, ['D01', 'D02', 'D03'] as const), price };
+        });
+  const rc = root['reasonCodes'] === undefined ? {} : obj(root['reasonCodes'], '$.reasonCodes');
+  const scope = optStr(root, 'scope', '$');
+  return {
+    seed: str(root, 'seed', '$'),
+    start,
+    datahubGln: root['datahubGln'] === undefined ? '5790001330552' : gln(root, 'datahubGln', '$'),
+    ...(scope ? { scope } : {}),
+    tokenLifetimeSeconds: num(root, 'tokenLifetimeSeconds', '$', 3600),
+    leadTimeDays: num(root, 'leadTimeDays', '$', 1),
+    clients,
+    meteringPoints,
+    rejections,
+    forcedSwitches,
+    charges,
+    reasonCodes: {
+      unknownMeteringPoint: optStr(rc, 'unknownMeteringPoint', '$.reasonCodes') ?? 'E10',
+      leadTime: optStr(rc, 'leadTime', '$.reasonCodes') ?? 'E17',
+      notSupplier: optStr(rc, 'notSupplier', '$.reasonCodes') ?? 'E16',
+      noPendingProcess: optStr(rc, 'noPendingProcess', '$.reasonCodes') ?? 'D16',
+    },
+  };
+}
