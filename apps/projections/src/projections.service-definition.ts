@@ -13,6 +13,7 @@ export const projectionsService: ServiceDefinition = {
   async start(infrastructure) {
     const consumers = await startProjections({
       pool: infrastructure.pool,
+      eventStore: infrastructure.eventStore,
       connection: infrastructure.amqp,
       projections: allProjections,
       exchange: infrastructure.config.exchange,

@@ -8,3 +8,4 @@ export * from './http/validation';
 export * from './runtime/infrastructure';
 export * from './runtime/bootstrap';
 export * from './runtime/relay';
+export * from './runtime/service-process';

@@ -1,3 +1,3 @@
 export * from './test-infrastructure';
 export * from './eventually';
-export * from './service-process';
+export { POSTGRES_ADMIN_URL, RABBITMQ_ADMIN_URL, RABBITMQ_AMQP_BASE } from '@dh/provisioning';

@@ -70,7 +70,7 @@ describe('rebuilding a projection from the event store', () => {
     await connection.connect();
     relay = createRelay({ eventStore: store, connection, pool, name: 'domain-events', logger: silentMessagingLogger });
     await relay.start();
-    consumers = await startProjections({ pool, connection, projections: [customersProjection, strictProjection], logger: silentMessagingLogger });
+    consumers = await startProjections({ pool, eventStore: store, connection, projections: [customersProjection, strictProjection], logger: silentMessagingLogger });
   }, 30_000);
 
   afterAll(async () => {

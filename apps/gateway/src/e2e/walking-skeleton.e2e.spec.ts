@@ -1,7 +1,8 @@
 import { connect, type ChannelModel, type ConsumeMessage } from 'amqplib';
 import { Pool } from 'pg';
 import request from 'supertest';
-import { createTestDatabase, createTestVhost, eventually, startServiceProcess, type ServiceProcess, type TestDatabase, type TestVhost } from '@dh/testing';
+import { startServiceProcess, type ServiceProcess } from '@dh/platform';
+import { createTestDatabase, createTestVhost, eventually, type TestDatabase, type TestVhost } from '@dh/testing';
 
 /**
  * The walking skeleton across real processes: gateway → command over RabbitMQ → portfolio →

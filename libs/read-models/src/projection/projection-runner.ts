@@ -1,7 +1,9 @@
 import type { Pool } from 'pg';
+import type { EventStore } from '@dh/event-store';
 import { startConsumer, type AmqpConnection, type MessagingLogger, type RunningConsumer, type EventEnvelope, type Delivery } from '@dh/messaging';
 import type { Projection, ProjectedEvent } from './projection';
-import { applyGuarded, migrateProjectionState } from './projection-state';
+import { applyGuarded, migrateProjectionState, PROJECTION_SCHEMA } from './projection-state';
+import { rebuildProjection } from './rebuild';
 
 export function projectionQueue(projection: Projection): string {
   return `projection.${projection.name}`;
@@ -39,9 +41,13 @@ export async function migrateReadModels(pool: Pool, projections: Projection[]): 
 /**
  * Runs each projection on its own durable queue, in strict order (single active consumer, halt on a
  * poison event rather than skip it), applying every event inside the inbox transaction.
+ *
+ * A projection that has never run is first built from the event store: events the relay published
+ * before its queue existed were routed nowhere, and RabbitMQ is not a log to replay them from.
  */
 export async function startProjections(options: {
   pool: Pool;
+  eventStore: EventStore;
   connection: AmqpConnection;
   projections: Projection[];
   exchange?: string;
@@ -51,6 +57,7 @@ export async function startProjections(options: {
   await migrateReadModels(options.pool, options.projections);
   const consumers: RunningConsumer[] = [];
   for (const projection of options.projections) {
+    const known = await options.pool.query(`SELECT 1 FROM ${PROJECTION_SCHEMA}.projection_state WHERE name = $1`, [projection.name]);
     consumers.push(
       await startConsumer({
         connection: options.connection,
@@ -69,6 +76,10 @@ export async function startProjections(options: {
         },
       }),
     );
+    if (known.rowCount === 0) {
+      const result = await rebuildProjection(options.pool, options.eventStore, projection);
+      options.logger?.log(`Projection ${projection.name} built from the event store: ${result.appliedEvents} events`);
+    }
   }
   return consumers;
 }

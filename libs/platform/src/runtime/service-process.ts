@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import * as path from 'node:path';
-import { eventually } from './eventually';
 
-export const REPO_ROOT = path.resolve(__dirname, '../../..');
+/** The repository root, from both the TypeScript sources and the compiled `dist/` tree. */
+export const REPO_ROOT = path.resolve(__dirname, __dirname.includes(`${path.sep}dist${path.sep}`) ? '../../../../..' : '../../../..');
 
 /** A free TCP port on 127.0.0.1, chosen by the kernel. */
 export function freePort(): Promise<number> {
@@ -53,15 +53,24 @@ export async function startServiceProcess(name: string, env: Record<string, stri
     clearTimeout(timer);
   };
 
-  try {
-    await eventually(async () => {
-      if (child.exitCode !== null) throw new Error(`${name} exited with code ${child.exitCode}:\n${output}`);
-      const res = await fetch(`${url}/health/ready`);
-      if (res.status !== 200) throw new Error(`${name} not ready: ${res.status} ${await res.text()}`);
-    }, readyTimeoutMs, 200);
-  } catch (error) {
-    await stop();
-    throw new Error(`${name} did not become ready: ${error instanceof Error ? error.message : String(error)}\n--- output ---\n${output}`);
+  const deadline = Date.now() + readyTimeoutMs;
+  let lastProblem = 'no answer yet';
+  for (;;) {
+    if (child.exitCode !== null) lastProblem = `exited with code ${child.exitCode}`;
+    else {
+      try {
+        const res = await fetch(`${url}/health/ready`);
+        if (res.status === 200) break;
+        lastProblem = `readiness ${res.status}: ${await res.text()}`;
+      } catch (error) {
+        lastProblem = error instanceof Error ? error.message : String(error);
+      }
+    }
+    if (child.exitCode !== null || Date.now() > deadline) {
+      await stop();
+      throw new Error(`${name} did not become ready (${lastProblem})\n--- output ---\n${output}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
   }
   return { name, url, child, output: () => output, stop };
 }
