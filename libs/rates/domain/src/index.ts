@@ -1,0 +1,18 @@
+export type { PriceArea } from './price-area';
+export { PRICE_AREAS, isPriceArea } from './price-area';
+export type { PriceVersion } from './versions';
+export { compareVersions, knownAt } from './versions';
+export type { PriceDataset } from './errors';
+export { MissingPriceError, PriceRecordError, PriceDataConflictError } from './errors';
+export type { ScaledPrice } from './scaled-price';
+export { toMeanScale } from './scaled-price';
+export type { SpotPrice, SpotPriceSeries, SpotLookup } from './spot/spot-prices';
+export { createSpotPriceSeries, spotPriceAt } from './spot/spot-prices';
+export type { ChargeType, ChargeResolution, ChargePriceRow, Charge, ChargeDefinition } from './charges/charge';
+export { chargeIdOf, createCharge, chargeRowOn, rowPriceAt, chargePriceAt, localDates } from './charges/charge';
+export type { ParsedRecords } from './energi-data-service/spot-records';
+export { parseDayAheadPrices, parseElspotprices } from './energi-data-service/spot-records';
+export type { DatahubPricelistRow } from './energi-data-service/pricelist-records';
+export { parseDatahubPricelist, chargesFromPricelist } from './energi-data-service/pricelist-records';
+export type { GridAreaRates, NationalCharges, RatesConfiguration, PriceBook, MeteringPointRates, RatesResolution } from './configuration';
+export { createPriceBook, priceAreaOf, ratesForGridArea } from './configuration';

@@ -1,0 +1,11 @@
+export type { MeteringPoint, SupplyPeriod, BillingPeriod, MeteredInterval, MeteredSeries, Product, SettlementInput } from './settlement-input';
+export type { SettlementHalted, HaltReason } from './settlement-halted';
+export type { LineKind, InvoiceLine, InvoiceTotals, Invoice } from './invoice';
+export type { SettlementResult } from './prepare';
+export { settleMeteringPoint } from './settle';
+export { settleReference } from './settle-reference';
+export { electricHeatingThresholdMilliKwh, suppliedDaysInYear } from './supply';
+export type { CorrectionLine, CorrectionNote } from './corrections';
+export { diffInvoices, creditInFull, correctedTotals, InvoiceMismatchError } from './corrections';
+export type { AcontoEstimate, AcontoSettlement } from './aconto';
+export { acontoQuarterlyAmount, acontoSettlement } from './aconto';

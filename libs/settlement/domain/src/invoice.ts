@@ -1,0 +1,118 @@
+import type { LocalDate } from '@dh/dk-time';
+import { Money, QUANTITY_SCALE, formatScaled, vatOf } from '@dh/money';
+
+export type LineKind =
+  | 'energy'
+  | 'grid-tariff'
+  | 'system-tariff'
+  | 'transmission-tariff'
+  | 'electricity-tax'
+  | 'electricity-tax-reduced'
+  | 'production'
+  | 'export-energy'
+  | 'export-fee'
+  | 'grid-subscription'
+  | 'system-subscription'
+  | 'product-subscription';
+
+export interface InvoiceLine {
+  /** Identifies the line across invoices of the same period: the kind, plus `:YYYY-MM` for subscriptions. */
+  readonly key: string;
+  readonly kind: LineKind;
+  readonly description: string;
+  readonly chargeId: string | null;
+  /** `YYYY-MM` for subscription lines, else null. */
+  readonly month: string | null;
+  /** kWh with exactly 3 decimals (exact sum of the intervals); null for subscriptions. */
+  readonly quantityKwh: string | null;
+  readonly daysSupplied: number | null;
+  readonly daysInMonth: number | null;
+  /** DKK per kWh (per month for subscriptions) when one price applied to the whole line, else null. */
+  readonly unitPrice: string | null;
+  /** Exact sum over the line's intervals, rounded once to øre, half away from zero. */
+  readonly amountExclVat: Money;
+  /** 25 % of the rounded amount, rounded the same way. */
+  readonly vat: Money;
+  readonly amountInclVat: Money;
+  /** True when any interval of the line had an estimated quality (A03) or was incomplete (A05). */
+  readonly estimated: boolean;
+}
+
+export interface InvoiceTotals {
+  readonly exclVat: Money;
+  readonly vat: Money;
+  readonly inclVat: Money;
+}
+
+export interface Invoice {
+  readonly gsrn: string;
+  readonly periodFrom: LocalDate;
+  readonly periodToExclusive: LocalDate;
+  readonly asOf: Date;
+  readonly lines: readonly InvoiceLine[];
+  /** Sums of the rounded lines. */
+  readonly totals: InvoiceTotals;
+  readonly estimated: boolean;
+}
+
+/** A line before VAT: the amount is already rounded (once) by @dh/money. */
+export interface LineDraft {
+  readonly kind: LineKind;
+  readonly description: string;
+  readonly chargeId: string | null;
+  readonly month: string | null;
+  readonly quantityMilliKwh: bigint | null;
+  readonly daysSupplied: number | null;
+  readonly daysInMonth: number | null;
+  readonly unitPrice: string | null;
+  readonly amountExclVat: Money;
+  readonly estimated: boolean;
+}
+
+export function lineKey(kind: LineKind, month: string | null): string {
+  return month === null ? kind : `${kind}:${month}`;
+}
+
+export function formatKwh(milliKwh: bigint): string {
+  return formatScaled(milliKwh, QUANTITY_SCALE);
+}
+
+/** Exact price for display: every decimal kept, trailing zeros beyond two decimals dropped (no rounding). */
+export function formatUnitPrice(units: bigint, scale: number): string {
+  const s = formatScaled(units, scale);
+  const dot = s.indexOf('.');
+  if (dot < 0) return `${s}.00`;
+  let end = s.length;
+  while (end > dot + 3 && s[end - 1] === '0') end--;
+  return s.slice(0, end);
+}
+
+export function finishLine(d: LineDraft): InvoiceLine {
+  const vat = vatOf(d.amountExclVat);
+  return {
+    key: lineKey(d.kind, d.month),
+    kind: d.kind,
+    description: d.description,
+    chargeId: d.chargeId,
+    month: d.month,
+    quantityKwh: d.quantityMilliKwh === null ? null : formatKwh(d.quantityMilliKwh),
+    daysSupplied: d.daysSupplied,
+    daysInMonth: d.daysInMonth,
+    unitPrice: d.unitPrice,
+    amountExclVat: d.amountExclVat,
+    vat,
+    amountInclVat: d.amountExclVat.add(vat),
+    estimated: d.estimated,
+  };
+}
+
+export function totalsOf(lines: readonly { readonly amountExclVat: Money; readonly vat: Money }[]): InvoiceTotals {
+  const exclVat = Money.sum(lines.map((l) => l.amountExclVat));
+  const vat = Money.sum(lines.map((l) => l.vat));
+  return { exclVat, vat, inclVat: exclVat.add(vat) };
+}
+
+export function invoiceOf(gsrn: string, periodFrom: LocalDate, periodToExclusive: LocalDate, asOf: Date, drafts: readonly LineDraft[]): Invoice {
+  const lines = drafts.map(finishLine);
+  return { gsrn, periodFrom, periodToExclusive, asOf, lines, totals: totalsOf(lines), estimated: lines.some((l) => l.estimated) };
+}

@@ -1,0 +1,150 @@
+import { RESOLUTION_MS, localDayStart } from '@dh/dk-time';
+import { MEAN_PRICE_SCALE, PRICE_SCALE, QUANTITY_SCALE, fromScaled, parseDecimal, toExactScaled, toOre, toScaled, type Decimal } from '@dh/money';
+import { chargePriceAt, spotPriceAt, type Charge } from '@dh/rates-domain';
+import { formatUnitPrice, invoiceOf, type Invoice, type LineDraft, type LineKind } from './invoice';
+import { settlementIntervals } from './metered';
+import { runSettlement, type PreparedSettlement, type SettlementResult } from './prepare';
+import { subscriptionCharges } from './settle';
+import type { SettlementInput } from './settlement-input';
+
+/**
+ * The same rules as {@link settleMeteringPoint}, written the plain way with big.js decimals per
+ * value: per-interval price lookups, the hourly mean of four quarter prices computed here, the
+ * netting and the electric-heating split on decimals. Tests prove the fast path equals it to the
+ * øre; it is not meant for production volumes.
+ */
+export function settleReference(input: SettlementInput): SettlementResult {
+  return runSettlement(input, settleWithDecimals);
+}
+
+const ZERO = parseDecimal('0');
+const nano = (units: bigint): Decimal => fromScaled(units, PRICE_SCALE);
+
+class DecimalLine {
+  sum: Decimal = ZERO;
+  quantity: Decimal = ZERO;
+  price: Decimal | null | undefined = undefined;
+  estimated = false;
+
+  constructor(
+    readonly kind: LineKind,
+    readonly description: string,
+    readonly chargeId: string | null,
+    readonly negate = false,
+  ) {}
+
+  add(kwh: Decimal, price: Decimal, estimated: boolean): void {
+    this.sum = this.sum.plus(kwh.times(price));
+    this.quantity = this.quantity.plus(kwh);
+    if (this.price === undefined) this.price = price;
+    else if (this.price !== null && !this.price.eq(price)) this.price = null;
+    this.estimated ||= estimated;
+  }
+
+  draft(withAmount = true): LineDraft {
+    const exact = toExactScaled(this.negate ? this.sum.neg() : this.sum);
+    return {
+      kind: this.kind,
+      description: this.description,
+      chargeId: this.chargeId,
+      month: null,
+      quantityMilliKwh: toScaled(this.quantity, QUANTITY_SCALE),
+      daysSupplied: null,
+      daysInMonth: null,
+      unitPrice: withAmount && this.price !== undefined && this.price !== null ? formatUnitPrice(toScaled(this.price, MEAN_PRICE_SCALE), MEAN_PRICE_SCALE) : null,
+      amountExclVat: toOre(withAmount ? exact.units : 0n, exact.scale),
+      estimated: this.estimated,
+    };
+  }
+}
+
+function spotOf(p: PreparedSettlement, start: Date, hourly: boolean): Decimal {
+  if (!hourly) return nano(spotPriceAt(p.rates.spot, start, { resolution: 'PT15M', asOf: p.asOf }).units);
+  // PT1H interval: the arithmetic mean of its four quarter prices (an hourly price is the same price four times).
+  let sum = ZERO;
+  for (let i = 0; i < 4; i++) {
+    const q = spotPriceAt(p.rates.spot, new Date(start.getTime() + i * RESOLUTION_MS.PT15M), { resolution: 'PT15M', asOf: p.asOf });
+    sum = sum.plus(nano(q.units));
+  }
+  return sum.div('4');
+}
+
+function settleWithDecimals(p: PreparedSettlement): Invoice {
+  const r = p.rates;
+  const price = (c: Charge, at: Date): Decimal => nano(chargePriceAt(c, at, p.asOf));
+  const energy = new DecimalLine('energy', `${p.product.name}: spot price + margin`, p.product.margin.chargeId);
+  const grid = new DecimalLine('grid-tariff', r.gridTariff.description, r.gridTariff.chargeId);
+  const system = new DecimalLine('system-tariff', r.systemTariff.description, r.systemTariff.chargeId);
+  const transmission = new DecimalLine('transmission-tariff', r.transmissionTariff.description, r.transmissionTariff.chargeId);
+  const tax = new DecimalLine('electricity-tax', r.electricityTax.description, r.electricityTax.chargeId);
+  const reducedTax = new DecimalLine('electricity-tax-reduced', r.reducedElectricityTax.description, r.reducedElectricityTax.chargeId);
+  const production = new DecimalLine('production', 'Own production (hourly netting)', null);
+  const exportEnergy = new DecimalLine('export-energy', 'Net export bought at the spot price', null, true);
+  const exportFee = new DecimalLine('export-fee', p.exportFee?.description ?? '', p.exportFee?.chargeId ?? null);
+  const threshold = p.electricHeating === null ? null : fromScaled(p.electricHeating.thresholdMilliKwh, QUANTITY_SCALE);
+  let yearToDate = p.electricHeating === null ? ZERO : fromScaled(p.electricHeating.yearToDateMilliKwh, QUANTITY_SCALE);
+
+  for (const day of p.days) {
+    for (const iv of settlementIntervals(day, p.consumption, p.production)) {
+      const at = iv.start;
+      const spot = spotOf(p, at, iv.resolution === 'PT1H');
+      const consumed = iv.consumption.reduce((s, v) => s.plus(parseDecimal(v.kwh)), ZERO);
+      let imported = consumed;
+      if (iv.production !== null) {
+        const produced = iv.production.reduce((s, v) => s.plus(parseDecimal(v.kwh)), ZERO);
+        production.add(produced, ZERO, iv.estimated);
+        const net = consumed.minus(produced);
+        if (net.lt(ZERO)) {
+          exportEnergy.add(net.abs(), spot, iv.estimated);
+          exportFee.add(net.abs(), price(p.exportFee!, at), iv.estimated);
+        }
+        imported = net.gt(ZERO) ? net : ZERO;
+        if (imported.eq(ZERO)) continue;
+      }
+      energy.add(imported, spot.plus(price(p.product.margin, at)), iv.estimated);
+      grid.add(imported, price(r.gridTariff, at), iv.estimated);
+      system.add(imported, price(r.systemTariff, at), iv.estimated);
+      transmission.add(imported, price(r.transmissionTariff, at), iv.estimated);
+      let normal = imported;
+      if (threshold !== null) {
+        const before = yearToDate;
+        yearToDate = yearToDate.plus(imported);
+        if (before.gte(threshold)) normal = ZERO;
+        else if (yearToDate.gt(threshold)) normal = threshold.minus(before);
+      }
+      const reduced = imported.minus(normal);
+      if (normal.gt(ZERO) || reduced.eq(ZERO)) tax.add(normal, price(r.electricityTax, at), iv.estimated);
+      if (reduced.gt(ZERO)) reducedTax.add(reduced, price(r.reducedElectricityTax, at), iv.estimated);
+    }
+  }
+
+  const drafts: LineDraft[] = [];
+  if (p.days.length > 0) {
+    drafts.push(energy.draft(), grid.draft(), system.draft(), transmission.draft(), tax.draft());
+    if (reducedTax.price !== undefined) drafts.push(reducedTax.draft());
+    if (p.production !== null) drafts.push(production.draft(false));
+    if (exportEnergy.price !== undefined) drafts.push(exportEnergy.draft(), exportFee.draft());
+  }
+  for (const m of p.billing.months) {
+    const days = p.days.filter((d) => d.startsWith(m.label));
+    if (days.length === 0) continue;
+    for (const [kind, charge] of subscriptionCharges(p)) {
+      const monthly = days.map((d) => nano(chargePriceAt(charge, localDayStart(d), p.asOf)));
+      const exact = toExactScaled(monthly.reduce((s, x) => s.plus(x), ZERO).div(String(m.days)));
+      const same = monthly.every((x) => x.eq(monthly[0]!));
+      drafts.push({
+        kind,
+        description: charge.description,
+        chargeId: charge.chargeId,
+        month: m.label,
+        quantityMilliKwh: null,
+        daysSupplied: days.length,
+        daysInMonth: m.days,
+        unitPrice: same ? formatUnitPrice(toScaled(monthly[0]!, PRICE_SCALE), PRICE_SCALE) : null,
+        amountExclVat: toOre(exact.units, exact.scale),
+        estimated: false,
+      });
+    }
+  }
+  return invoiceOf(p.gsrn, p.billing.from, p.billing.toExclusive, p.asOf, drafts);
+}
