@@ -1,4 +1,4 @@
-import { addDays, compareLocalDates, localDateOf, localDayEnd, localDayStart, tariffPriceIndex, type LocalDate } from '@dh/dk-time';
+import { addDays, compareLocalDates, isLocalDate, localDateOf, localDayEnd, localDayStart, tariffPriceIndex, type LocalDate } from '@dh/dk-time';
 import { MissingPriceError, PriceDataConflictError } from '../errors';
 import { compareVersions, knownAt, type PriceVersion } from '../versions';
 
@@ -55,6 +55,8 @@ export interface ChargeDefinition {
 export function createCharge(def: ChargeDefinition): Charge {
   const chargeId = def.chargeId ?? chargeIdOf(def.owner, def.chargeType, def.code);
   for (const r of def.rows) {
+    if (!isLocalDate(r.validFrom)) throw new PriceDataConflictError(`Charge ${chargeId}: validFrom ${JSON.stringify(r.validFrom)} is not a local date`);
+    if (r.validTo !== null && !isLocalDate(r.validTo)) throw new PriceDataConflictError(`Charge ${chargeId}: validTo ${JSON.stringify(r.validTo)} is not a local date`);
     const expected = r.resolution === 'PT1H' ? 24 : 1;
     if (r.prices.length !== expected) throw new PriceDataConflictError(`Charge ${chargeId}: a ${r.resolution} row needs ${expected} prices, got ${r.prices.length}`);
     if (r.validTo !== null && compareLocalDates(r.validTo, r.validFrom) <= 0) {
@@ -65,8 +67,9 @@ export function createCharge(def: ChargeDefinition): Charge {
   return { chargeId, owner: def.owner, chargeType: def.chargeType, code: def.code, description: def.description, rows };
 }
 
+/** Rows hold validated `YYYY-MM-DD` strings, which order lexicographically like the dates (hot path). */
 function validOn(r: ChargePriceRow, date: LocalDate): boolean {
-  return compareLocalDates(r.validFrom, date) <= 0 && (r.validTo === null || compareLocalDates(date, r.validTo) < 0);
+  return r.validFrom <= date && (r.validTo === null || date < r.validTo);
 }
 
 /**
@@ -83,7 +86,7 @@ export function chargeRowOn(charge: Charge, date: LocalDate, asOf?: Date): Charg
       continue;
     }
     const c = compareVersions(r, best);
-    if (c > 0 || (c === 0 && compareLocalDates(r.validFrom, best.validFrom) > 0)) best = r;
+    if (c > 0 || (c === 0 && r.validFrom > best.validFrom)) best = r;
   }
   if (best === undefined) throw new MissingPriceError({ chargeId: charge.chargeId }, { start: localDayStart(date), end: localDayEnd(date) });
   return best;
