@@ -274,7 +274,7 @@ describe('DataHub simulator over HTTP', () => {
       sim.control.advanceTo('2026-03-25T23:00:00Z');
       token = await accessToken(sim.url);
       const master = await masterdata();
-      expect(master.map((d) => [d.kind, d.header.processType])).toEqual([
+      expect(master.map((d) => [d.kind, 'processType' in d.header ? d.header.processType : undefined])).toEqual([
         ['GenericNotification', 'D31'],
         ['AccountingPointCharacteristics', 'D31'],
       ]);

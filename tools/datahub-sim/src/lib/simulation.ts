@@ -192,6 +192,7 @@ export class Simulation {
   /** Messages waiting, per recipient GLN and category. */
   queueDepths(): Record<string, Record<MessageCategory, number>> {
     const out: Record<string, Record<MessageCategory, number>> = {};
+    for (const c of this.scenario.clients) out[c.gln] = { measuredata: 0, aggregations: 0, masterdata: 0 };
     for (const m of this.queue) {
       const r = (out[m.recipientGln] ??= { measuredata: 0, aggregations: 0, masterdata: 0 });
       r[m.category]++;
