@@ -9,7 +9,7 @@ export { toMeanScale } from './scaled-price';
 export type { SpotPrice, SpotPriceSeries, SpotLookup } from './spot/spot-prices';
 export { createSpotPriceSeries, spotPriceAt } from './spot/spot-prices';
 export type { ChargeType, ChargeResolution, ChargePriceRow, Charge, ChargeDefinition } from './charges/charge';
-export { chargeIdOf, createCharge, chargeRowOn, rowPriceAt, chargePriceAt, localDates } from './charges/charge';
+export { chargeIdOf, createCharge, chargeRowOn, rowPriceAt, chargePriceAt } from './charges/charge';
 export type { ParsedRecords } from './energi-data-service/spot-records';
 export { parseDayAheadPrices, parseElspotprices } from './energi-data-service/spot-records';
 export type { DatahubPricelistRow } from './energi-data-service/pricelist-records';

@@ -1,4 +1,4 @@
-import { addDays, compareLocalDates, isLocalDate, localDateOf, localDayEnd, localDayStart, tariffPriceIndex, type LocalDate } from '@dh/dk-time';
+import { compareLocalDates, isLocalDate, localDateOf, localDayEnd, localDayStart, tariffPriceIndex, type LocalDate } from '@dh/dk-time';
 import { MissingPriceError, PriceDataConflictError } from '../errors';
 import { compareVersions, knownAt, type PriceVersion } from '../versions';
 
@@ -106,9 +106,4 @@ export function rowPriceAt(row: ChargePriceRow, instant: Date): bigint {
  */
 export function chargePriceAt(charge: Charge, instant: Date, asOf?: Date): bigint {
   return rowPriceAt(chargeRowOn(charge, localDateOf(instant), asOf), instant);
-}
-
-/** Local dates `from` … `toExclusive` − 1. */
-export function* localDates(from: LocalDate, toExclusive: LocalDate): Generator<LocalDate> {
-  for (let d = from; compareLocalDates(d, toExclusive) < 0; d = addDays(d, 1)) yield d;
 }

@@ -2,8 +2,6 @@ import { isLocalDate, type LocalDate } from '@dh/dk-time';
 import { DecimalParseError, PrecisionLossError, toScaled } from '@dh/money';
 import { PriceRecordError, type PriceDataset } from '../errors';
 
-export type ParseResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: PriceRecordError };
-
 /** Reads fields of one record; every failure names dataset, record index and field. */
 export class RecordReader {
   constructor(
