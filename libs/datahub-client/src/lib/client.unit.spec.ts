@@ -1,0 +1,88 @@
+import { backoffDelay, DEFAULT_RETRY_POLICY, parseRetryAfter, retryDelay } from './backoff';
+import { DataHubClient } from './client';
+import { DataHubAuthError, DataHubRequestError, DataHubUnavailableError } from './errors';
+
+type Handler = (url: string, init: RequestInit) => Response | Promise<Response>;
+
+/** A scripted fetch: token requests get a token; API requests are answered by `api` and recorded. */
+function fakeFetch(api: Handler, token: Handler = () => Response.json({ access_token: 'tok-1', token_type: 'Bearer', expires_in: 3600 })) {
+  const calls: { url: string; method: string; headers: Headers }[] = [];
+  const fn = async (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
+    const url = input instanceof Request ? input.url : String(input);
+    calls.push({ url, method: init.method ?? 'GET', headers: new Headers(init.headers) });
+    return url.endsWith('/oauth2/v2.0/token') ? token(url, init) : api(url, init);
+  };
+  return { fetch: fn as typeof fetch, calls };
+}
+
+function make(f: typeof fetch, sleeps: number[] = []): DataHubClient {
+  return new DataHubClient({ baseUrl: 'https://dh.test/', clientId: 'c', clientSecret: 's', scope: 'x/.default', fetch: f, sleep: async (ms) => void sleeps.push(ms), random: () => 0.5 });
+}
+
+describe('back-off arithmetic', () => {
+  it('equal jitter stays within [step/2, step] and the step is capped', () => {
+    const policy = { ...DEFAULT_RETRY_POLICY, baseDelayMs: 100, maxDelayMs: 1_000 };
+    expect(backoffDelay(policy, 1, () => 0)).toBe(50);
+    expect(backoffDelay(policy, 1, () => 0.999999)).toBe(100);
+    expect(backoffDelay(policy, 3, () => 0)).toBe(200);
+    expect(backoffDelay(policy, 10, () => 0.999999)).toBe(1_000);
+    expect(retryDelay(policy, 1, 3_000, () => 0.5)).toBe(3_050);
+  });
+
+  it('reads Retry-After as seconds or an HTTP date', () => {
+    const now = Date.parse('2026-03-20T09:00:00Z');
+    expect(parseRetryAfter('3', now)).toBe(3_000);
+    expect(parseRetryAfter('Fri, 20 Mar 2026 09:00:05 GMT', now)).toBe(5_000);
+    expect(parseRetryAfter('Fri, 20 Mar 2026 08:00:00 GMT', now)).toBe(0);
+    expect(parseRetryAfter('soon', now)).toBeUndefined();
+    expect(parseRetryAfter(null, now)).toBeUndefined();
+  });
+});
+
+describe('DataHubClient (scripted fetch)', () => {
+  it('concurrent calls share one token request and send the format on GET', async () => {
+    const { fetch, calls } = fakeFetch(() => new Response(null, { status: 204 }));
+    const client = make(fetch);
+    await Promise.all([client.peek('timeseries'), client.peek('aggregations'), client.peek('masterdata')]);
+    expect(calls.filter((c) => c.url.endsWith('/token'))).toHaveLength(1);
+    const peek = calls.find((c) => c.url === 'https://dh.test/v1.0/cim/timeseries');
+    expect(peek?.headers.get('Content-Type')).toBe('application/xml');
+    expect(peek?.headers.get('Authorization')).toBe('Bearer tok-1');
+  });
+
+  it('fails at once when Retry-After is beyond the cap', async () => {
+    const sleeps: number[] = [];
+    const { fetch } = fakeFetch(() => new Response('', { status: 429, headers: { 'Retry-After': '3600' } }));
+    const error: unknown = await make(fetch, sleeps).peek('timeseries').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DataHubUnavailableError);
+    expect(error).toMatchObject({ attempts: 1, lastStatus: 429 });
+    expect(sleeps).toEqual([]);
+  });
+
+  it('a refused token request is a DataHubAuthError with the OAuth error', async () => {
+    const { fetch } = fakeFetch(
+      () => new Response(null, { status: 204 }),
+      () => Response.json({ error: 'invalid_scope' }, { status: 400 }),
+    );
+    await expect(make(fetch).peek('timeseries')).rejects.toMatchObject({ name: 'DataHubAuthError', status: 400, code: 'invalid_scope' });
+  });
+
+  it('403 is not retried with a new token', async () => {
+    const { fetch, calls } = fakeFetch(() => new Response('', { status: 403 }));
+    await expect(make(fetch).peek('timeseries')).rejects.toBeInstanceOf(DataHubAuthError);
+    expect(calls.filter((c) => c.url.endsWith('/token'))).toHaveLength(1);
+  });
+
+  it('a 200 without MessageId and an XML error body become DataHubRequestError with the code', async () => {
+    const { fetch } = fakeFetch((url) =>
+      url.includes('/dequeue/') ? new Response('<Error><Code>B2B-008</Code><Message>unknown</Message></Error>', { status: 400 }) : new Response('<x/>', { status: 200 }),
+    );
+    const client = make(fetch);
+    await expect(client.peek('timeseries')).rejects.toBeInstanceOf(DataHubRequestError);
+    await expect(client.dequeue('m-1')).rejects.toMatchObject({ status: 400, code: 'B2B-008' });
+  });
+
+  it('refuses an invalid retry policy', () => {
+    expect(() => new DataHubClient({ baseUrl: 'x', clientId: 'c', clientSecret: 's', scope: 'x', retry: { maxAttempts: 0 } })).toThrow(RangeError);
+  });
+});
