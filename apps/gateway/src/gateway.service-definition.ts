@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { APP_INTERCEPTOR } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { CommandClient } from '@dh/messaging';
 import { allProjections, CustomerReadModel, migrateReadModels } from '@dh/read-models';
@@ -6,6 +7,8 @@ import type { ServiceDefinition } from '@dh/platform';
 import { CommandGateway } from './commands/command-gateway';
 import { CustomersController } from './customers/customers.controller';
 import { COMMAND_CLIENT, PII_VAULT } from './tokens';
+import { IDEMPOTENCY_STORE, IdempotencyInterceptor } from './idempotency/idempotency.interceptor';
+import { IdempotencyStore } from './idempotency/idempotency.store';
 
 /** The REST edge: validation, problem+json, commands to the owning services, queries on read models. */
 export const gatewayService: ServiceDefinition = {
@@ -33,6 +36,15 @@ export const gatewayService: ServiceDefinition = {
       controllers: [CustomersController],
       providers: [
         CommandGateway,
+        {
+          provide: IDEMPOTENCY_STORE,
+          useFactory: async () => {
+            const store = new IdempotencyStore(infrastructure.pool);
+            await store.migrate();
+            return store;
+          },
+        },
+        { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
         { provide: PII_VAULT, useValue: infrastructure.vault },
         {
           provide: COMMAND_CLIENT,

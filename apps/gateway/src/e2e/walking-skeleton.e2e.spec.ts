@@ -120,6 +120,20 @@ describe('walking skeleton: create a customer and read it back', () => {
     expect(res.body).toMatchObject({ status: 404, type: 'https://datahub-core.dev/problems/customer-not-found' });
   });
 
+  it('honours Idempotency-Key: the same key twice returns the first result and creates nothing new', async () => {
+    const body = { name: 'Carl Clausen', email: 'carl@example.dk', customerType: 'private', cpr: '0202021234' };
+    const eventsBefore = Number((await pool.query<{ n: string }>('SELECT count(*)::text AS n FROM event_store.events')).rows[0].n);
+    const first = await request(gateway.url).post('/api/customers').set('Idempotency-Key', 'crm-order-4711').send(body).expect(201);
+    const second = await request(gateway.url).post('/api/customers').set('Idempotency-Key', 'crm-order-4711').send(body).expect(201);
+    expect(second.body).toEqual(first.body);
+    expect(second.headers['idempotent-replayed']).toBe('true');
+    const eventsAfter = Number((await pool.query<{ n: string }>('SELECT count(*)::text AS n FROM event_store.events')).rows[0].n);
+    expect(eventsAfter - eventsBefore).toBe(1);
+
+    const reused = await request(gateway.url).post('/api/customers').set('Idempotency-Key', 'crm-order-4711').send({ ...body, name: 'Someone Else' }).expect(422);
+    expect(reused.body.type).toBe('https://datahub-core.dev/problems/idempotency-key-reused');
+  });
+
   it('maps a command nobody answers to 504 problem+json (the portfolio service is down)', async () => {
     const portfolio = services[0];
     await portfolio.stop();
