@@ -4,6 +4,13 @@ import type { CustomerState } from './customer.state';
 import { evolveCustomer, initialCustomerState } from './customer.state';
 import { DomainRuleViolation } from '../errors';
 
+type Existing = Extract<CustomerState, { status: 'created' }>;
+
+function requireCustomer(state: CustomerState, customerId: string, command: CustomerCommand['type']): Existing {
+  if (state.status === 'none') throw new DomainRuleViolation('unknown-customer', `Customer ${customerId} does not exist; ${command} needs it`);
+  return state;
+}
+
 export function decideCustomer(command: CustomerCommand, state: CustomerState): CustomerEvent[] {
   switch (command.type) {
     case 'CreateCustomer':
@@ -11,8 +18,48 @@ export function decideCustomer(command: CustomerCommand, state: CustomerState): 
         throw new DomainRuleViolation('customer-exists', `Customer ${command.data.customerId} already exists`);
       }
       return [{ type: 'CustomerCreated', data: { ...command.data } }];
+
+    case 'OnboardForcedSwitchCustomer': {
+      const { customerId, customerType, personalData, identityIndex, gsrn, processId, effectiveDate } = command.data;
+      const received: CustomerEvent = { type: 'CustomerReceivedByForcedSwitch', data: { customerId, gsrn, processId, effectiveDate } };
+      if (state.status === 'none') return [{ type: 'CustomerCreated', data: { customerId, customerType, personalData, identityIndex } }, received];
+      if (state.forcedSwitchProcessIds.includes(processId)) return [];
+      return [received];
+    }
+
+    case 'ActivateCustomer': {
+      const customer = requireCustomer(state, command.data.customerId, command.type);
+      const { gsrn, effectiveDate } = command.data;
+      if (customer.supplies.some((s) => s.gsrn === gsrn && s.effectiveDate === effectiveDate)) return [];
+      const running = customer.supplies.find((s) => s.gsrn === gsrn && s.endDate === null);
+      if (running) {
+        throw new DomainRuleViolation('already-active', `Customer ${customer.customerId} is already supplied on ${gsrn} from ${running.effectiveDate}; offboard that supply first`);
+      }
+      return [{ type: 'CustomerActivated', data: { ...command.data } }];
+    }
+
+    case 'OffboardCustomer': {
+      const customer = requireCustomer(state, command.data.customerId, command.type);
+      const { gsrn, endDate, reason } = command.data;
+      const running = customer.supplies.find((s) => s.gsrn === gsrn && s.endDate === null);
+      if (!running) {
+        if (customer.supplies.some((s) => s.gsrn === gsrn && s.endDate === endDate && s.reason === reason)) return [];
+        throw new DomainRuleViolation('not-active', `Customer ${customer.customerId} is not supplied on ${gsrn}; nothing to offboard`);
+      }
+      // An incorrect switch is void from its start; any other end leaves at least one supplied day.
+      const valid = reason === 'incorrect-switch' ? endDate === running.effectiveDate : endDate > running.effectiveDate;
+      if (!valid) {
+        throw new DomainRuleViolation(
+          'invalid-end-date',
+          `Customer ${customer.customerId} on ${gsrn}: supply from ${running.effectiveDate} cannot end on ${endDate} for ${reason}` +
+            (reason === 'incorrect-switch' ? '; an incorrect switch ends on its effective date' : '; the end date must be after the effective date'),
+        );
+      }
+      return [{ type: 'CustomerOffboarded', data: { ...command.data } }];
+    }
+
     default: {
-      const unknownCommand: never = command.type;
+      const unknownCommand: never = command;
       return unknownCommand;
     }
   }

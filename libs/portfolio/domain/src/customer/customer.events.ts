@@ -1,3 +1,5 @@
+import type { LocalDate } from '@dh/dk-time';
+
 export type CustomerType = 'private' | 'business';
 
 /**
@@ -14,4 +16,29 @@ export interface CustomerCreated {
   };
 }
 
-export type CustomerEvent = CustomerCreated;
+/** BRS-044: DataHub gave us this customer's metering point unasked (e.g. another supplier's bankruptcy). */
+export interface CustomerReceivedByForcedSwitch {
+  type: 'CustomerReceivedByForcedSwitch';
+  data: { customerId: string; gsrn: string; processId: string; effectiveDate: LocalDate };
+}
+
+/** PUBLIC (`customer.activated`): our supply of `gsrn` to the customer has become effective. */
+export interface CustomerActivated {
+  type: 'CustomerActivated';
+  data: CustomerActivatedData;
+}
+export type CustomerActivatedData = { customerId: string; gsrn: string; effectiveDate: LocalDate };
+
+export type OffboardingReason = 'switched-away' | 'move-out' | 'end-of-supply' | 'incorrect-switch';
+
+/**
+ * PUBLIC (`customer.offboarded`): our supply of `gsrn` ended. `endDate` is exclusive (the first day
+ * not supplied); for 'incorrect-switch' it equals the effective date: the supply is void.
+ */
+export interface CustomerOffboarded {
+  type: 'CustomerOffboarded';
+  data: CustomerOffboardedData;
+}
+export type CustomerOffboardedData = { customerId: string; gsrn: string; endDate: LocalDate; reason: OffboardingReason };
+
+export type CustomerEvent = CustomerCreated | CustomerReceivedByForcedSwitch | CustomerActivated | CustomerOffboarded;

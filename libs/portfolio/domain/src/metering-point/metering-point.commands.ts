@@ -1,0 +1,26 @@
+import type { LocalDate } from '@dh/dk-time';
+import type { MasterDataSource, MeteringPointMasterData, SupplyEndReason } from './metering-point.events';
+
+export interface RegisterMeteringPoint {
+  type: 'RegisterMeteringPoint';
+  data: MeteringPointMasterData & { gsrn: string; source: MasterDataSource; now: Date };
+}
+export interface UpdateMasterData {
+  type: 'UpdateMasterData';
+  data: MeteringPointMasterData & { gsrn: string; effectiveDate: LocalDate; now: Date };
+}
+/** `processId` is the case (BRS-001, BRS-009 or BRS-044) that started the supply; it names the period. */
+export interface StartSupply {
+  type: 'StartSupply';
+  data: { gsrn: string; processId: string; customerId: string; startDate: LocalDate; now: Date };
+}
+export interface EndSupply {
+  type: 'EndSupply';
+  data: { gsrn: string; processId: string; endDate: LocalDate; reason: SupplyEndReason; now: Date };
+}
+export interface ReverseSupply {
+  type: 'ReverseSupply';
+  data: { gsrn: string; processId: string; incorrectSwitchProcessId: string; now: Date };
+}
+
+export type MeteringPointCommand = RegisterMeteringPoint | UpdateMasterData | StartSupply | EndSupply | ReverseSupply;

@@ -1,0 +1,49 @@
+import type { LocalDate } from '@dh/dk-time';
+
+/** E17 consumption, E18 production, E20 exchange. */
+export type MeteringPointType = 'E17' | 'E18' | 'E20';
+/** DataHub 3 codes: D01 flex, E02 non-profiled (as in `libs/cim`). */
+export type SettlementMethod = 'D01' | 'E02';
+export type PriceArea = 'DK1' | 'DK2';
+/** Eloverblik before we supply the point (with consent); RSM-022 from DataHub once we do. */
+export type MasterDataSource = 'eloverblik' | 'datahub-rsm022';
+
+export type MeteringPointMasterData = {
+  type: MeteringPointType;
+  settlementMethod: SettlementMethod;
+  /** Three-digit grid area code, e.g. "804". */
+  gridArea: string;
+  priceArea: PriceArea;
+  /** The production point beside a consumption point (own solar), when there is one. */
+  linkedProductionGsrn: string | null;
+};
+
+export interface MeteringPointRegistered {
+  type: 'MeteringPointRegistered';
+  data: MeteringPointMasterData & { gsrn: string; source: MasterDataSource; at: string };
+}
+/** RSM-022 received; it arrives on (or for) the date from which the new values apply. */
+export interface MasterDataUpdated {
+  type: 'MasterDataUpdated';
+  data: MeteringPointMasterData & { gsrn: string; effectiveDate: LocalDate; source: MasterDataSource; at: string };
+}
+
+/** A supply period is [startDate, endDate): the end date is the first day no longer supplied. */
+export interface SupplyStarted {
+  type: 'SupplyStarted';
+  data: { gsrn: string; processId: string; customerId: string; startDate: LocalDate; at: string };
+}
+
+export type SupplyEndReason = 'switched-away' | 'move-out' | 'end-of-supply';
+
+export interface SupplyEnded {
+  type: 'SupplyEnded';
+  data: { gsrn: string; processId: string; customerId: string; endDate: LocalDate; reason: SupplyEndReason; at: string };
+}
+/** BRS-003: the period is void from its start; everything invoiced for it is to be credited. */
+export interface SupplyReversed {
+  type: 'SupplyReversed';
+  data: { gsrn: string; processId: string; customerId: string; startDate: LocalDate; incorrectSwitchProcessId: string; at: string };
+}
+
+export type MeteringPointEvent = MeteringPointRegistered | MasterDataUpdated | SupplyStarted | SupplyEnded | SupplyReversed;

@@ -1,0 +1,80 @@
+import type { LocalDate } from '@dh/dk-time';
+import type { MeteringPointEvent, MeteringPointMasterData, SupplyEndReason } from './metering-point.events';
+
+export interface SupplyPeriod {
+  processId: string;
+  customerId: string;
+  startDate: LocalDate;
+  /** Exclusive; null while open. */
+  endDate: LocalDate | null;
+  endReason: SupplyEndReason | null;
+  reversedBy: string | null;
+}
+
+export interface MasterDataVersion {
+  /** null for the values known at registration (before any RSM-022). */
+  effectiveDate: LocalDate | null;
+  masterData: MeteringPointMasterData;
+}
+
+export type MeteringPointState =
+  | { status: 'none' }
+  | {
+      status: 'registered';
+      gsrn: string;
+      /** The latest values by effective date. */
+      masterData: MeteringPointMasterData;
+      history: MasterDataVersion[];
+      /** In start order. */
+      supplyPeriods: SupplyPeriod[];
+    };
+
+export const initialMeteringPointState = (): MeteringPointState => ({ status: 'none' });
+
+export const masterDataOf = (data: MeteringPointMasterData): MeteringPointMasterData => ({
+  type: data.type,
+  settlementMethod: data.settlementMethod,
+  gridArea: data.gridArea,
+  priceArea: data.priceArea,
+  linkedProductionGsrn: data.linkedProductionGsrn,
+});
+
+const byEffectiveDate = (a: MasterDataVersion, b: MasterDataVersion): number => (a.effectiveDate ?? '').localeCompare(b.effectiveDate ?? '');
+
+export function evolveMeteringPoint(state: MeteringPointState, event: MeteringPointEvent): MeteringPointState {
+  switch (event.type) {
+    case 'MeteringPointRegistered': {
+      const masterData = masterDataOf(event.data);
+      return { status: 'registered', gsrn: event.data.gsrn, masterData, history: [{ effectiveDate: null, masterData }], supplyPeriods: [] };
+    }
+    case 'MasterDataUpdated': {
+      if (state.status === 'none') return state;
+      const history = [...state.history.filter((v) => v.effectiveDate !== event.data.effectiveDate), { effectiveDate: event.data.effectiveDate, masterData: masterDataOf(event.data) }].sort(
+        byEffectiveDate,
+      );
+      return { ...state, history, masterData: history[history.length - 1]!.masterData };
+    }
+    case 'SupplyStarted': {
+      if (state.status === 'none') return state;
+      const { processId, customerId, startDate } = event.data;
+      const period: SupplyPeriod = { processId, customerId, startDate, endDate: null, endReason: null, reversedBy: null };
+      return { ...state, supplyPeriods: [...state.supplyPeriods, period] };
+    }
+    case 'SupplyEnded':
+      if (state.status === 'none') return state;
+      return {
+        ...state,
+        supplyPeriods: state.supplyPeriods.map((p) => (p.processId === event.data.processId ? { ...p, endDate: event.data.endDate, endReason: event.data.reason } : p)),
+      };
+    case 'SupplyReversed':
+      if (state.status === 'none') return state;
+      return {
+        ...state,
+        supplyPeriods: state.supplyPeriods.map((p) => (p.processId === event.data.processId ? { ...p, reversedBy: event.data.incorrectSwitchProcessId } : p)),
+      };
+    default: {
+      const unknownEvent: never = event;
+      return unknownEvent;
+    }
+  }
+}
