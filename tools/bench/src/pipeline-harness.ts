@@ -1,0 +1,189 @@
+import { randomUUID } from 'node:crypto';
+import { connect, type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
+import { Pool } from 'pg';
+import { createPostgresEventStore, type JsonObject, type NewEvent, type PostgresEventStore } from '@dh/event-store';
+import { AmqpConnection, createRelay, serializeEnvelope, startConsumer, type EventEnvelope, type EventRelay, type RunningConsumer } from '@dh/messaging';
+import { benchMetadata, benchPayload } from './append.bench';
+import { benchLogger } from './infra';
+
+/**
+ * The production path, wired as the services wire it: PostgreSQL event store → relay (publisher
+ * confirms, checkpoint per batch) → `domain.events` → projection queue (single active consumer,
+ * halt on failure, prefetch 50 as in `startProjections`) → inbox transaction + one read-model INSERT.
+ * Beside it, the raw amqplib path used as the baseline: confirm channel → topic exchange → queue → ack.
+ */
+
+export const PROJECTION_QUEUE = 'bench.projection';
+const PREFETCH = 50;
+
+/** What the consumer's handler sees, for the benchmark that is listening. */
+export type AppliedHook = (envelope: EventEnvelope, handlerAtNs: bigint) => void;
+
+export class PipelineHarness {
+  private hook: AppliedHook | null = null;
+  private relay: EventRelay | null = null;
+  private counter = 0;
+
+  private constructor(
+    readonly pool: Pool,
+    readonly store: PostgresEventStore,
+    readonly connection: AmqpConnection,
+    readonly consumer: RunningConsumer,
+  ) {}
+
+  static async start(databaseUrl: string, amqpUrl: string): Promise<PipelineHarness> {
+    const pool = new Pool({ connectionString: databaseUrl, max: 6 });
+    pool.on('error', () => undefined);
+    const store = await createPostgresEventStore({ pool, schema: 'event_store' });
+    await pool.query(`CREATE TABLE IF NOT EXISTS bench_read_model (
+      event_id uuid PRIMARY KEY, stream_id text NOT NULL, global_position bigint NOT NULL, quantity text)`);
+    const connection = new AmqpConnection({ url: amqpUrl, connectionName: 'bench-pipeline', initialMaxAttempts: 3, logger: benchLogger });
+    await connection.connect();
+    let harness: PipelineHarness | null = null;
+    const consumer = await startConsumer({
+      connection,
+      pool,
+      queue: PROJECTION_QUEUE,
+      bindings: ['bench.#'],
+      singleActiveConsumer: true,
+      onFailure: 'halt',
+      prefetch: PREFETCH,
+      maxAttempts: 3,
+      backoff: { initialDelayMs: 100, factor: 2, maxDelayMs: 1000 },
+      logger: benchLogger,
+      handler: async (envelope, tx) => {
+        const at = process.hrtime.bigint();
+        const quantity = envelope.data.quantityKwh;
+        await tx.query('INSERT INTO bench_read_model (event_id, stream_id, global_position, quantity) VALUES ($1, $2, $3, $4)', [
+          envelope.eventId,
+          envelope.streamId,
+          envelope.globalPosition,
+          typeof quantity === 'string' ? quantity : null,
+        ]);
+        harness?.hook?.(envelope, at);
+      },
+    });
+    harness = new PipelineHarness(pool, store, connection, consumer);
+    return harness;
+  }
+
+  onApplied(hook: AppliedHook | null): void {
+    this.hook = hook;
+  }
+
+  applied(): number {
+    return this.consumer.stats().applied;
+  }
+
+  halted(): string | null {
+    return this.consumer.stats().halted;
+  }
+
+  newEvent(extra: JsonObject = {}): NewEvent {
+    return { eventId: randomUUID(), type: 'MeteredDataReceived', data: { ...benchPayload(this.counter++), ...extra }, metadata: benchMetadata, occurredAt: new Date() };
+  }
+
+  /** Appends `count` events, `batch` per append, each batch to its own stream. */
+  async appendMany(count: number, batch = 100): Promise<void> {
+    for (let done = 0; done < count; done += batch) {
+      const events = Array.from({ length: Math.min(batch, count - done) }, () => this.newEvent());
+      await this.store.appendToStream(`bench-${events[0].eventId}`, events, { expectedRevision: 'no_stream' });
+    }
+  }
+
+  async startRelay(): Promise<void> {
+    if (this.relay) return;
+    this.relay = createRelay({ eventStore: this.store, connection: this.connection, pool: this.pool, name: 'bench', logger: benchLogger });
+    await this.relay.start();
+  }
+
+  /** Events the running relay has had confirmed and checkpointed since it started (0 when stopped). */
+  relayPublished(): number {
+    return this.relay?.stats().published ?? 0;
+  }
+
+  async stopRelay(): Promise<void> {
+    const relay = this.relay;
+    this.relay = null;
+    if (relay) await relay.stop();
+  }
+
+  private closed = false;
+
+  /** Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.hook = null;
+    await this.stopRelay().catch(() => undefined);
+    await this.consumer.stop().catch(() => undefined);
+    await this.connection.close().catch(() => undefined);
+    await this.store.close().catch(() => undefined);
+    await this.pool.end().catch(() => undefined);
+  }
+}
+
+/** A message body of the same shape and size as the relay's. */
+export function envelopeBody(i: number, extra: JsonObject = {}): Buffer {
+  const at = new Date().toISOString();
+  const envelope: EventEnvelope = {
+    eventId: randomUUID(),
+    type: 'MeteredDataReceived',
+    streamId: `bench-${randomUUID()}`,
+    streamRevision: '0',
+    globalPosition: String(i + 1),
+    occurredAt: at,
+    recordedAt: at,
+    data: { ...benchPayload(i), ...extra },
+    metadata: benchMetadata,
+  };
+  return serializeEnvelope(envelope);
+}
+
+/** Raw amqplib: one connection, a confirm channel to publish, a channel to consume with manual acks. */
+export class RawAmqp {
+  private constructor(
+    private readonly model: ChannelModel,
+    readonly publisher: ConfirmChannel,
+    private readonly consumerChannel: Channel,
+    private readonly exchange: string,
+    private readonly queue: string,
+  ) {}
+
+  static async open(amqpUrl: string, name: string): Promise<RawAmqp> {
+    const model = await connect(amqpUrl, { clientProperties: { connection_name: `bench-raw-${name}` } });
+    model.on('error', (error: Error) => benchLogger.warn(`raw amqp connection: ${error.message}`));
+    const publisher = await model.createConfirmChannel();
+    const consumerChannel = await model.createChannel();
+    const exchange = `bench.raw.${name}`;
+    const queue = `bench.raw.${name}`;
+    await publisher.assertExchange(exchange, 'topic', { durable: true });
+    await publisher.assertQueue(queue, { durable: true });
+    await publisher.bindQueue(queue, exchange, 'bench.#');
+    await consumerChannel.prefetch(PREFETCH);
+    return new RawAmqp(model, publisher, consumerChannel, exchange, queue);
+  }
+
+  /** Publishes persistent, like the relay; resolves when the channel can take more. */
+  async publish(body: Buffer): Promise<void> {
+    const flowing = this.publisher.publish(this.exchange, 'bench.metered-data-received', body, { persistent: true, contentType: 'application/json' });
+    if (!flowing) await new Promise<void>((resolve) => this.publisher.once('drain', () => resolve()));
+  }
+
+  async consume(onMessage: (message: ConsumeMessage, receivedAtNs: bigint) => void): Promise<void> {
+    await this.consumerChannel.consume(
+      this.queue,
+      (message) => {
+        if (message === null) return;
+        const at = process.hrtime.bigint();
+        onMessage(message, at);
+        this.consumerChannel.ack(message);
+      },
+      { noAck: false },
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.model.close().catch(() => undefined);
+  }
+}
