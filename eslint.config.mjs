@@ -19,7 +19,7 @@ const banned = {
   'type:application': ['@nestjs/*', 'typeorm', '@nestjs/typeorm', 'amqplib', 'express'],
 };
 
-/** Layer rules; tests (and test-support folders) may also use the testing library. */
+/** Layer rules; tests (and test-support folders) may also use the testing library and the simulators in tools/. */
 function boundaries(extraTags) {
   return {
     enforceBuildableLibDependency: false,
@@ -52,7 +52,7 @@ export default tseslint.config(
     files: ['**/*.spec.ts', '**/src/testing/**/*.ts'],
     rules: {
       '@typescript-eslint/no-non-null-assertion': 'off',
-      '@nx/enforce-module-boundaries': ['error', boundaries(['type:testing'])],
+      '@nx/enforce-module-boundaries': ['error', boundaries(['type:testing', 'type:tool'])],
     },
   },
 );

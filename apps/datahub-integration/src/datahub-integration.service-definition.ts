@@ -1,13 +1,112 @@
-import { Module } from '@nestjs/common';
-import { runEventRelay, type ServiceDefinition } from '@dh/platform';
+import { Logger, Module } from '@nestjs/common';
+import { DataHubClient } from '@dh/datahub-client';
+import { DataHubInboxWorker, QuarantineStore } from '@dh/datahub-integration';
+import type { JsonValue } from '@dh/event-store';
+import { CommandError, CommandServer } from '@dh/messaging';
+import { ConfigError, runEventRelay, type Infrastructure, type ServiceDefinition } from '@dh/platform';
 
 @Module({})
-class DatahubIntegrationModule {}
+class DataHubIntegrationModule {}
 
-/** DatahubIntegration: DataHub 3 B2B, Eloverblik and payment files. Runs a standby relay instance like every writing service. */
+interface DataHubSettings {
+  baseUrl: string;
+  clientId: string;
+  clientSecret: string;
+  scope: string;
+  categories: string[];
+  continuous: boolean;
+}
+
+/** DataHub B2B settings; the service runs without them (no market connection), e.g. in the walking skeleton. */
+export function dataHubSettings(env: NodeJS.ProcessEnv): DataHubSettings | null {
+  const baseUrl = env.DATAHUB_URL;
+  if (!baseUrl) return null;
+  const clientId = env.DATAHUB_CLIENT_ID;
+  const clientSecret = env.DATAHUB_CLIENT_SECRET;
+  if (!clientId || !clientSecret) throw new ConfigError('DATAHUB_URL needs DATAHUB_CLIENT_ID and DATAHUB_CLIENT_SECRET');
+  return {
+    baseUrl,
+    clientId,
+    clientSecret,
+    scope: env.DATAHUB_SCOPE ?? 'datahub3',
+    categories: (env.DATAHUB_CATEGORIES ?? 'masterdata,measuredata,aggregations').split(',').map((c) => c.trim()).filter(Boolean),
+    continuous: env.DATAHUB_POLL !== 'manual',
+  };
+}
+
+function quarantineView(message: Awaited<ReturnType<QuarantineStore['list']>>[number]): JsonValue {
+  return {
+    id: message.id,
+    receivedAt: message.receivedAt.toISOString(),
+    category: message.category,
+    messageId: message.messageId,
+    contentType: message.contentType,
+    reason: message.reason,
+    status: message.status,
+    attempts: message.attempts,
+    resolvedAt: message.resolvedAt?.toISOString() ?? null,
+    rawBody: message.rawBody,
+  };
+}
+
+async function startDataHub(infrastructure: Infrastructure, env: NodeJS.ProcessEnv): Promise<() => Promise<void>> {
+  const logger = new Logger('datahub-integration');
+  const settings = dataHubSettings(env);
+  const quarantine = new QuarantineStore(infrastructure.pool);
+  await quarantine.migrate();
+  let worker: DataHubInboxWorker | null = null;
+  if (settings) {
+    const client = new DataHubClient({ baseUrl: settings.baseUrl, clientId: settings.clientId, clientSecret: settings.clientSecret, scope: settings.scope });
+    worker = new DataHubInboxWorker({
+      client,
+      categories: settings.categories,
+      eventStore: infrastructure.eventStore,
+      quarantine,
+      onError: (error, stage) => logger.warn(`DataHub inbox ${stage} failed, will retry: ${error instanceof Error ? error.message : String(error)}`),
+    });
+    infrastructure.healthChecks.push({ name: 'datahub', probe: async () => void (await client.accessToken()) });
+    if (settings.continuous) worker.start();
+    logger.log(`DataHub B2B at ${settings.baseUrl}, categories ${settings.categories.join(', ')}, ${settings.continuous ? 'polling continuously' : 'polling on command'}`);
+  } else {
+    logger.warn('DATAHUB_URL is not set: no connection to DataHub (commands that need it are refused)');
+  }
+
+  const requireWorker = (): DataHubInboxWorker => {
+    if (!worker) throw new CommandError('datahub-not-configured', 'This datahub-integration instance has no DataHub connection (DATAHUB_URL is not set)');
+    return worker;
+  };
+
+  const server = new CommandServer({ connection: infrastructure.amqp });
+  await server.handle('datahub-integration', {
+    async PollDataHub() {
+      const result = await requireWorker().pollOnce();
+      return { ...result };
+    },
+    async ListQuarantine(payload) {
+      const status = typeof payload === 'object' && payload !== null && !Array.isArray(payload) && typeof payload.status === 'string' ? payload.status : 'quarantined';
+      if (status !== 'quarantined' && status !== 'reprocessed' && status !== 'all') throw new CommandError('validation', `status must be quarantined, reprocessed or all, got "${status}"`);
+      return (await quarantine.list(status)).map(quarantineView);
+    },
+    async ReprocessQuarantined(payload) {
+      const id = typeof payload === 'object' && payload !== null && !Array.isArray(payload) ? Number(payload.id) : Number.NaN;
+      if (!Number.isInteger(id)) throw new CommandError('validation', 'id must be an integer');
+      const result = await requireWorker().reprocess(id);
+      if (result.outcome === 'not-found') throw new CommandError('not-found', `No quarantined message ${id}`);
+      return { ...result };
+    },
+  });
+  const stopRelay = await runEventRelay(infrastructure);
+  return async () => {
+    await server.close();
+    await worker?.stop();
+    await stopRelay();
+  };
+}
+
+/** DataHub 3 B2B: token, peek → store events → dequeue, quarantine; Eloverblik and payment files later. */
 export const datahubIntegrationService: ServiceDefinition = {
   name: 'datahub-integration',
   defaultPort: 3002,
-  module: () => ({ module: DatahubIntegrationModule }),
-  start: (infrastructure) => runEventRelay(infrastructure),
+  module: () => ({ module: DataHubIntegrationModule }),
+  start: (infrastructure) => startDataHub(infrastructure, process.env),
 };

@@ -1,0 +1,123 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Pool } from 'pg';
+import { writeCimXml, type NotifyValidatedMeasureData } from '@dh/cim';
+import { DataHubClient } from '@dh/datahub-client';
+import { createPostgresEventStore, type PostgresEventStore } from '@dh/event-store';
+import { createTestDatabase, type TestDatabase } from '@dh/testing';
+import { startDataHubSimulator, type RunningDataHubSimulator } from '@dh/datahub-sim';
+import { DataHubInboxWorker } from './datahub-inbox';
+import { QuarantineStore } from './quarantine.store';
+
+const scenario = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../../tools/datahub-sim/scenarios/example.json'), 'utf8')) as Record<string, unknown>;
+const FORCED_GSRN = '571313180400000056';
+
+/** A valid RSM-012 with two hourly series for 2026-06-01 (24 positions each). */
+function hourlySeriesDocument(): NotifyValidatedMeasureData {
+  const party = (value: string, role: 'DDQ' | 'DGL') => ({ id: { codingScheme: 'A10' as const, value }, role });
+  const series = (mRID: string, gsrn: string) => ({
+    mRID,
+    meteringPointId: gsrn,
+    meteringPointType: 'E17' as const,
+    unit: 'KWH' as const,
+    period: {
+      resolution: 'PT1H' as const,
+      timeInterval: { start: '2026-05-31T22:00Z', end: '2026-06-01T22:00Z' },
+      points: Array.from({ length: 24 }, (_, i) => ({ position: i + 1, quantity: '0.512', quality: 'A04' as const })),
+    },
+  });
+  return {
+    kind: 'NotifyValidatedMeasureData',
+    header: { mRID: 'held-document-1', processType: 'E23', businessSectorType: '23', sender: party('5790001330552', 'DGL'), receiver: party('5799999933318', 'DDQ'), createdDateTime: '2026-06-02T05:00:00Z' },
+    series: [series('held-series-1', '571313180400000018'), series('held-series-2', '571313180400000049')],
+  };
+}
+
+describe(DataHubInboxWorker.name, () => {
+  let db: TestDatabase;
+  let pool: Pool;
+  let store: PostgresEventStore;
+  let sim: RunningDataHubSimulator;
+  let quarantine: QuarantineStore;
+  let sut: DataHubInboxWorker;
+
+  const eventsOfType = async (type: string) =>
+    (await pool.query<{ stream_id: string; data: Record<string, unknown> }>('SELECT stream_id, data FROM event_store.events WHERE type = $1 ORDER BY global_position', [type])).rows;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('datahub_inbox');
+    pool = new Pool({ connectionString: db.url });
+    store = await createPostgresEventStore({ pool });
+    quarantine = new QuarantineStore(pool);
+    await quarantine.migrate();
+    sim = await startDataHubSimulator({ port: 0, scenario });
+    const client = new DataHubClient({
+      baseUrl: sim.url,
+      clientId: 'our-supplier',
+      clientSecret: 's3cret-our-supplier',
+      scope: 'datahub3',
+      retry: { maxAttempts: 6, baseDelayMs: 5, maxDelayMs: 50, maxRetryAfterMs: 1500 },
+    });
+    sut = new DataHubInboxWorker({ client, categories: ['masterdata', 'measuredata', 'aggregations'], eventStore: store, quarantine });
+  });
+
+  afterAll(async () => {
+    await sim.stop();
+    await store.close();
+    await pool.end();
+    await db.drop();
+  });
+
+  it('stores a forced switch’s master data and daily metered data as events, once, through faults and a duplicate delivery', async () => {
+    // Every message of these days is delivered twice (two message ids, one document).
+    sim.control.setFaults({ duplicateDelivery: 50, tooManyRequests: 2, retryAfterSeconds: 1, unavailable: 2 });
+    sim.control.advanceTo(new Date('2026-04-02T23:30:00Z'));
+    const result = await sut.pollOnce();
+    sim.control.clearFaults();
+    expect(result).toEqual({ stored: 4, duplicates: 4, quarantined: 0, errors: 0 });
+    expect(sim.control.stats()).toMatchObject({ throttled: 2, unavailable: 2 });
+    expect((await eventsOfType('DataHubNotificationReceived')).map((e) => e.data.gsrn)).toEqual([FORCED_GSRN]);
+
+    const master = await eventsOfType('MeteringPointMasterDataReceived');
+    expect(master).toHaveLength(1);
+    expect(master[0].data).toMatchObject({ gsrn: FORCED_GSRN, gridArea: '804', meteringPointType: 'E17', category: 'masterdata' });
+
+    const measured = await eventsOfType('ValidatedMeasureDataReceived');
+    // 2026-04-01 and 2026-04-02: two local days of 96 quarter-hours each, each stored once.
+    expect(measured.map((e) => [e.data.gsrn, e.data.start, (e.data.points as unknown[]).length])).toEqual([
+      [FORCED_GSRN, '2026-03-31T22:00:00Z', 96],
+      [FORCED_GSRN, '2026-04-01T22:00:00Z', 96],
+    ]);
+    expect(new Set(measured.map((e) => e.stream_id)).size).toBe(2);
+    expect(await sut.pollOnce()).toEqual({ stored: 0, duplicates: 0, quarantined: 0, errors: 0 });
+  });
+
+  it('quarantines a malformed message with its raw body and reason, lists it, and keeps it when reprocessing still fails', async () => {
+    sim.control.setFaults({ malformedMessage: { category: 'measuredata', count: 1 } });
+    const result = await sut.pollOnce();
+    expect(result.quarantined).toBe(1);
+    const [held] = await quarantine.list();
+    expect(held).toMatchObject({ category: 'measuredata', status: 'quarantined', attempts: 1 });
+    expect(held.reason).toMatch(/^[A-Z_]+/);
+    expect(held.rawBody.length).toBeGreaterThan(100);
+
+    const again = await sut.reprocess(held.id);
+    expect(again).toMatchObject({ outcome: 'still-invalid' });
+    expect((await quarantine.get(held.id))?.attempts).toBe(2);
+    expect(await sut.reprocess(987654)).toEqual({ outcome: 'not-found' });
+  });
+
+  it('reprocesses a quarantined message once it parses (a parser fix), storing its events and closing it', async () => {
+    const validBody = writeCimXml(hourlySeriesDocument());
+    await quarantine.add({ category: 'measuredata', messageId: 'held-by-old-parser', contentType: 'application/xml', body: validBody }, 'OLD_PARSER: rejected');
+    const held = (await quarantine.list()).find((m) => m.messageId === 'held-by-old-parser');
+    expect(held).toBeDefined();
+    const before = (await eventsOfType('ValidatedMeasureDataReceived')).length;
+    const outcome = await sut.reprocess(held!.id);
+    if (outcome.outcome === 'still-invalid') throw new Error(`example did not parse: ${outcome.reason}`);
+    expect(outcome).toEqual({ outcome: 'stored' });
+    expect((await eventsOfType('ValidatedMeasureDataReceived')).length).toBe(before + 2);
+    expect(await quarantine.get(held!.id)).toMatchObject({ status: 'reprocessed' });
+    expect(await sut.reprocess(held!.id)).toEqual({ outcome: 'already-reprocessed' });
+  });
+});

@@ -1,0 +1,85 @@
+import { CimParseError, parseCimJson, parseCimXml, type CimDocument } from '@dh/cim';
+import { runInboxLoop, type DataHubInbox as DataHubQueues, type InboxLoopResult } from '@dh/datahub-client';
+import type { EventStore } from '@dh/event-store';
+import { createInboundStore } from './inbound-store';
+import type { QuarantineStore } from './quarantine.store';
+
+export interface DataHubInboxOptions {
+  client: DataHubQueues;
+  categories: readonly string[];
+  eventStore: EventStore;
+  quarantine: QuarantineStore;
+  idleDelayMs?: number;
+  onError?: (error: unknown, stage: string) => void;
+}
+
+export type ReprocessOutcome = { outcome: 'stored' | 'duplicate' } | { outcome: 'still-invalid'; reason: string } | { outcome: 'not-found' } | { outcome: 'already-reprocessed' };
+
+function parseBody(body: string, contentType: string): CimDocument {
+  const json = contentType.toLowerCase().includes('json') || (!contentType.toLowerCase().includes('xml') && body.trimStart().startsWith('{'));
+  return json ? parseCimJson(body) : parseCimXml(body);
+}
+
+function reasonOf(error: unknown): string {
+  if (error instanceof CimParseError) return `${error.code}${error.path ? ` at ${error.path}` : ''}: ${error.message}`;
+  return `UNPARSEABLE: ${error instanceof Error ? error.message : String(error)}`;
+}
+
+/** Peek → parse → append events → dequeue, with unparseable messages quarantined rather than lost. */
+export class DataHubInboxWorker {
+  private readonly store;
+  private controller: AbortController | null = null;
+  private running: Promise<InboxLoopResult> | null = null;
+
+  constructor(private readonly options: DataHubInboxOptions) {
+    this.store = createInboundStore(options.eventStore);
+  }
+
+  private loop(signal: AbortSignal, stopWhenIdle: boolean): Promise<InboxLoopResult> {
+    return runInboxLoop({
+      client: this.options.client,
+      categories: this.options.categories,
+      store: this.store,
+      quarantine: (message, reason) => this.options.quarantine.add(message, reason),
+      signal,
+      stopWhenIdle,
+      idleDelayMs: this.options.idleDelayMs,
+      onError: (error, context) => this.options.onError?.(error, context.stage),
+    });
+  }
+
+  /** Drains every category once and returns what happened (used by commands, the demo and tests). */
+  pollOnce(): Promise<InboxLoopResult> {
+    return this.loop(new AbortController().signal, true);
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.controller = new AbortController();
+    this.running = this.loop(this.controller.signal, false);
+  }
+
+  async stop(): Promise<void> {
+    this.controller?.abort();
+    await this.running;
+    this.running = null;
+  }
+
+  /** Tries a quarantined message again (after a parser fix or a corrected document). */
+  async reprocess(id: number): Promise<ReprocessOutcome> {
+    const message = await this.options.quarantine.get(id);
+    if (!message) return { outcome: 'not-found' };
+    if (message.status === 'reprocessed') return { outcome: 'already-reprocessed' };
+    let document: CimDocument;
+    try {
+      document = parseBody(message.rawBody, message.contentType);
+    } catch (error) {
+      const reason = reasonOf(error);
+      await this.options.quarantine.recordFailedAttempt(id, reason);
+      return { outcome: 'still-invalid', reason };
+    }
+    const outcome = await this.store({ category: message.category, messageId: message.messageId, contentType: message.contentType, body: message.rawBody, document });
+    await this.options.quarantine.markReprocessed(id);
+    return { outcome };
+  }
+}

@@ -1,0 +1,85 @@
+import { writeCimJson, type CimDocument } from '@dh/cim';
+import type { JsonObject } from '@dh/event-store';
+
+export const DATAHUB_CONTEXT = 'datahub';
+
+export interface InboundEvent {
+  type: string;
+  data: JsonObject;
+}
+
+export interface InboundMessageInfo {
+  messageId: string;
+  category: string;
+  receivedAt: Date;
+}
+
+/** One stream per DataHub document: a redelivered document (same mRID) lands on the same stream. */
+export const inboundDocumentStreamId = (documentId: string): string => `datahub-document-${documentId}`;
+
+/**
+ * What a DataHub document tells the rest of the system, as events of the datahub context. Metered
+ * data, master data and process answers get events of their own that other services consume;
+ * every other document is kept whole (as CIM JSON) so nothing DataHub sent is lost.
+ */
+export function toInboundEvents(document: CimDocument, info: InboundMessageInfo): InboundEvent[] {
+  const documentId = document.header.mRID;
+  const common = { documentId, messageId: info.messageId, category: info.category, receivedAt: info.receivedAt.toISOString(), processType: 'processType' in document.header ? document.header.processType : null };
+  switch (document.kind) {
+    case 'NotifyValidatedMeasureData':
+      return document.series.map((series) => ({
+        type: 'ValidatedMeasureDataReceived',
+        data: {
+          ...common,
+          seriesId: series.mRID,
+          gsrn: series.meteringPointId,
+          meteringPointType: series.meteringPointType,
+          unit: series.unit,
+          resolution: series.period.resolution,
+          start: series.period.timeInterval.start,
+          end: series.period.timeInterval.end,
+          points: series.period.points.map((p) => ({ position: p.position, quantity: p.quantity ?? null, quality: p.quality ?? null })),
+        },
+      }));
+    case 'AccountingPointCharacteristics':
+      return document.records.map((record) => ({
+        type: 'MeteringPointMasterDataReceived',
+        data: {
+          ...common,
+          gsrn: record.meteringPoint.mRID,
+          validityStart: record.validityStart,
+          meteringPointType: record.meteringPoint.type,
+          settlementMethod: record.meteringPoint.settlementMethod ?? null,
+          gridArea: record.meteringPoint.meteringGridArea,
+          energySupplierGln: record.meteringPoint.energySupplier?.value ?? null,
+          supplyStart: record.meteringPoint.supplyStart ?? null,
+          originalTransactionId: record.originalTransactionIDReference ?? null,
+        },
+      }));
+    case 'MarketResponse':
+      return document.records.map((record) => ({
+        type: 'DataHubAnswerReceived',
+        data: {
+          ...common,
+          documentName: document.documentName,
+          accepted: document.reasonCode === 'A01',
+          originalTransactionId: record.originalTransactionIDReference ?? null,
+          gsrn: record.meteringPointId ?? null,
+          effectiveDate: record.start ?? null,
+          reasons: record.reasons.map((r) => ({ code: r.code, text: r.text ?? null })),
+        },
+      }));
+    case 'GenericNotification':
+      return document.records.map((record) => ({
+        type: 'DataHubNotificationReceived',
+        data: {
+          ...common,
+          gsrn: record.meteringPointId,
+          validityStart: record.validityStart,
+          originalTransactionId: record.originalTransactionIDReference ?? null,
+        },
+      }));
+    default:
+      return [{ type: 'DataHubDocumentReceived', data: { ...common, kind: document.kind, document: JSON.parse(writeCimJson(document)) as JsonObject } }];
+  }
+}

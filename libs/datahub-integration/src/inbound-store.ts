@@ -1,0 +1,36 @@
+import { deterministicEventId, WrongExpectedRevisionError, type EventStore } from '@dh/event-store';
+import type { InboxMessage, StoreOutcome } from '@dh/datahub-client';
+import { DATAHUB_CONTEXT, inboundDocumentStreamId, toInboundEvents } from './inbound-events';
+
+/**
+ * The `store` step of the inbox loop: appends the document's events before DataHub's message is
+ * dequeued. Event ids derive from the document id, so a redelivered document (a crash between store
+ * and dequeue, or DataHub sending it twice) is recognised and written once.
+ */
+export function createInboundStore(store: EventStore, clock: () => Date = () => new Date()) {
+  return async (message: InboxMessage): Promise<StoreOutcome> => {
+    const documentId = message.document.header.mRID;
+    const streamId = inboundDocumentStreamId(documentId);
+    const existing = await store.readStream(streamId, { maxCount: 1 });
+    if (existing.length > 0) return 'duplicate';
+    const receivedAt = clock();
+    const events = toInboundEvents(message.document, { messageId: message.messageId, category: message.category, receivedAt });
+    try {
+      await store.appendToStream(
+        streamId,
+        events.map((event, index) => ({
+          eventId: deterministicEventId(documentId, streamId, index),
+          type: event.type,
+          data: event.data,
+          metadata: { correlationId: documentId, causationId: message.messageId, actor: 'datahub', schemaVersion: 1, context: DATAHUB_CONTEXT },
+          occurredAt: receivedAt,
+        })),
+        { expectedRevision: 'no_stream' },
+      );
+      return 'stored';
+    } catch (error) {
+      if (error instanceof WrongExpectedRevisionError) return 'duplicate';
+      throw error;
+    }
+  };
+}

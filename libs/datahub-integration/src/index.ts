@@ -1,0 +1,4 @@
+export * from './inbound-events';
+export * from './inbound-store';
+export * from './quarantine.store';
+export * from './datahub-inbox';
