@@ -1,0 +1,133 @@
+import { createRemoteJWKSet, decodeJwt, errors, importSPKI, jwtVerify, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions, type KeyLike } from 'jose';
+import { CUSTOMER_SCOPES, isStaffRole, narrowScopes, type Principal, scopesForConsumer, scopesForRoles } from '../principal';
+import { AuthenticationError } from '../problems';
+import type { AuthConfig, IssuerConfig } from './auth-config';
+
+type VerificationKey = { kind: 'static'; key: Promise<KeyLike | Uint8Array> } | { kind: 'remote'; getKey: JWTVerifyGetKey };
+
+interface PreparedIssuer {
+  config: IssuerConfig;
+  key: VerificationKey;
+  algorithms: string[];
+}
+
+export interface JwtVerifierOptions {
+  /** For tests: the verifier's idea of now. */
+  now?: () => Date;
+  /** JWKS fetch timeout; default 5 s. */
+  jwksTimeoutMs?: number;
+}
+
+function prepare(config: IssuerConfig, options: JwtVerifierOptions): PreparedIssuer {
+  if ('jwksUrl' in config) {
+    const getKey = createRemoteJWKSet(new URL(config.jwksUrl), { timeoutDuration: options.jwksTimeoutMs ?? 5000, cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 });
+    return { config, key: { kind: 'remote', getKey }, algorithms: config.algorithms ?? ['RS256', 'PS256', 'ES256', 'EdDSA'] };
+  }
+  if ('publicKey' in config) {
+    const algorithm = config.algorithm ?? 'RS256';
+    const key = importSPKI(config.publicKey, algorithm);
+    // Surface a broken key at verification time as a refusal, not an unhandled rejection at start-up.
+    key.catch(() => undefined);
+    return { config, key: { kind: 'static', key }, algorithms: [algorithm] };
+  }
+  const algorithm = config.algorithm ?? 'HS256';
+  return { config, key: { kind: 'static', key: Promise.resolve(new TextEncoder().encode(config.secret)) }, algorithms: [algorithm] };
+}
+
+function stringClaim(payload: JWTPayload, name: string): string | undefined {
+  const value = payload[name];
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/** `scope` (space-separated, RFC 8693/9068) or `scp` (array or string); `undefined` when absent. */
+function scopeClaim(payload: JWTPayload): string[] | undefined {
+  const raw = payload.scope ?? payload.scp;
+  if (raw === undefined) return undefined;
+  if (typeof raw === 'string') return raw.split(' ').filter((s) => s !== '');
+  if (Array.isArray(raw)) return raw.filter((s): s is string => typeof s === 'string');
+  return [];
+}
+
+function listClaim(payload: JWTPayload, name: string): string[] {
+  const raw = payload[name];
+  if (typeof raw === 'string') return raw.split(' ').filter((s) => s !== '');
+  if (Array.isArray(raw)) return raw.filter((s): s is string => typeof s === 'string');
+  return [];
+}
+
+const invalid = (reason = 'The access token is invalid'): AuthenticationError => new AuthenticationError(reason, 'invalid_token');
+
+/**
+ * Verifies bearer JWTs against the configured issuers (signature, `iss`, `aud`, `exp`/`nbf` with a
+ * small explicit clock tolerance, allowed algorithms per issuer; `alg: none` can never pass) and turns
+ * the claims into a principal.
+ */
+export class JwtVerifier {
+  private readonly issuers: PreparedIssuer[];
+
+  constructor(
+    private readonly config: AuthConfig,
+    private readonly options: JwtVerifierOptions = {},
+  ) {
+    this.issuers = config.issuers.map((issuer) => prepare(issuer, options));
+  }
+
+  /** Throws `AuthenticationError` (expired, unknown issuer, bad signature, wrong audience, missing claims). */
+  async verify(token: string): Promise<Principal> {
+    let unverified: JWTPayload;
+    try {
+      unverified = decodeJwt(token);
+    } catch {
+      throw invalid('The access token is malformed');
+    }
+    const candidates = this.issuers.filter((issuer) => issuer.config.issuer === unverified.iss);
+    if (candidates.length === 0) throw invalid();
+    let failure: AuthenticationError = invalid();
+    // Several configurations may share an issuer (one IdP, portal and backoffice audiences): the first
+    // whose audience and key accept the token wins.
+    for (const issuer of candidates) {
+      const verifyOptions: JWTVerifyOptions = {
+        issuer: issuer.config.issuer,
+        audience: issuer.config.audience,
+        algorithms: issuer.algorithms,
+        clockTolerance: this.config.clockToleranceSeconds,
+        requiredClaims: ['exp', 'sub'],
+        ...(this.options.now ? { currentDate: this.options.now() } : {}),
+      };
+      try {
+        const { payload } =
+          issuer.key.kind === 'remote' ? await jwtVerify(token, issuer.key.getKey, verifyOptions) : await jwtVerify(token, await issuer.key.key, verifyOptions);
+        return this.toPrincipal(issuer.config, payload);
+      } catch (error) {
+        if (error instanceof AuthenticationError) throw error;
+        if (error instanceof errors.JWTExpired) failure = invalid('The access token has expired');
+        // Anything else (signature, audience, algorithm, unreachable JWKS) stays "invalid": the caller
+        // learns no more than that.
+      }
+    }
+    throw failure;
+  }
+
+  private toPrincipal(issuer: IssuerConfig, payload: JWTPayload): Principal {
+    const subject = stringClaim(payload, 'sub');
+    if (subject === undefined) throw invalid();
+    const requested = scopeClaim(payload);
+    switch (issuer.kind) {
+      case 'client': {
+        const clientId = stringClaim(payload, 'client_id') ?? stringClaim(payload, 'azp') ?? subject;
+        const consumer = issuer.clients?.[clientId];
+        if (consumer === undefined) throw invalid('The client is not registered with this API');
+        return { kind: 'client', id: clientId, consumer, scopes: narrowScopes(scopesForConsumer(consumer), requested) };
+      }
+      case 'customer': {
+        const customerId = stringClaim(payload, issuer.customerIdClaim ?? 'customer_id');
+        if (customerId === undefined) throw invalid('The access token names no customer');
+        return { kind: 'customer', id: subject, customerId, scopes: narrowScopes(CUSTOMER_SCOPES, requested) };
+      }
+      case 'staff': {
+        const roles = [...new Set(listClaim(payload, issuer.rolesClaim ?? 'roles').filter(isStaffRole))];
+        return { kind: 'staff', id: subject, roles, scopes: narrowScopes(scopesForRoles(roles), requested) };
+      }
+    }
+  }
+}

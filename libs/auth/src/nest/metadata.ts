@@ -1,0 +1,27 @@
+import type { Request } from 'express';
+import type { Principal, Scope } from '../principal';
+
+export const IS_PUBLIC = 'dh:auth:public';
+export const REQUIRED_SCOPES = 'dh:auth:scopes';
+export const PERSONAL_DATA_READ = 'dh:auth:personal-data-read';
+
+export interface ScopeRequirement {
+  mode: 'all' | 'any';
+  scopes: readonly Scope[];
+}
+
+export interface PersonalDataReadOptions {
+  /** Route parameter with the subject id; default `id`. Absent on list endpoints (subject id null). */
+  idParam?: string;
+  /** Audit action; default `<subjectType>.read`. */
+  action?: string;
+}
+
+export interface PersonalDataReadMetadata extends Required<Pick<PersonalDataReadOptions, 'action'>> {
+  subjectType: string;
+  idParam: string;
+}
+
+/** The request as seen after the guard. */
+export type AuthenticatedRequest = Request & { principal?: Principal };
+
