@@ -157,7 +157,7 @@ describe('Eloverblik simulator over HTTP', () => {
       expect(total(quantities(month!))).toBe(h);
       // The shaped profile lands near its 4000 kWh a year (noise and weights are not exact).
       expect(h > 3_000_000n && h < 5_000_000n).toBe(true);
-    });
+    }, 30_000);
 
     it('is deterministic in the seed and independent of the requested window', async () => {
       const [a] = entries(await series('2026-01-01', '2026-01-03', 'Hour', MP_HOUSEHOLD));
