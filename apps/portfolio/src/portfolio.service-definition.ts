@@ -1,38 +1,50 @@
-import { Module } from '@nestjs/common';
-import { createCustomer, type CreateCustomerRequest } from '@dh/portfolio-application';
-import type { JsonValue } from '@dh/event-store';
-import { CommandServer, type CommandContext } from '@dh/messaging';
-import { runEventRelay, type ServiceDefinition } from '@dh/platform';
-import { asCommandReply } from './command-errors';
+import { Logger, Module } from '@nestjs/common';
+import type { MessagingLogger } from '@dh/messaging';
+import { maskPersonalData, runEventRelay, type ServiceDefinition } from '@dh/platform';
+import { parseGridAreaPriceAreas, startPortfolioRuntime } from './portfolio-runtime';
 
 @Module({})
 class PortfolioModule {}
 
-/** Portfolio: customers, metering points, supply periods. Commands arrive over RabbitMQ from the gateway. */
+function nestLogger(): MessagingLogger {
+  const logger = new Logger('portfolio');
+  return {
+    log: (message: string) => logger.log(maskPersonalData(message)),
+    warn: (message: string) => logger.warn(maskPersonalData(message)),
+    error: (message: string, trace?: string) => logger.error(maskPersonalData(trace ? `${message}\n${trace}` : message)),
+  };
+}
+
+/**
+ * Portfolio: customers, metering points, supply periods and DataHub processes. Commands arrive over
+ * RabbitMQ from the gateway and datahub-integration; the process manager consumes DataHub's answers,
+ * master data and notifications from `portfolio.process-manager`.
+ */
 export const portfolioService: ServiceDefinition = {
   name: 'portfolio',
   defaultPort: 3001,
   module: () => ({ module: PortfolioModule }),
   async start(infrastructure) {
-    const server = new CommandServer({ connection: infrastructure.amqp });
-    const deps = { store: infrastructure.eventStore, protector: infrastructure.vault };
-    const contextOf = (context: CommandContext, idempotencyKey: string | undefined) => ({
-      correlationId: context.correlationId,
-      causationId: context.causationId,
-      actor: context.actor ?? 'unknown',
-      idempotencyKey,
-      now: new Date(),
+    const runtime = await startPortfolioRuntime({
+      store: infrastructure.eventStore,
+      pool: infrastructure.pool,
+      amqp: infrastructure.amqp,
+      vault: infrastructure.vault,
+      exchange: infrastructure.config.exchange,
+      defaultProductId: process.env.DEFAULT_PRODUCT_ID || 'standard',
+      priceAreaOf: parseGridAreaPriceAreas(process.env.GRID_AREA_PRICE_AREAS),
+      logger: nestLogger(),
     });
-    await server.handle('portfolio', {
-      async CreateCustomer(payload: JsonValue, context) {
-        const { idempotencyKey, ...request } = payload as unknown as CreateCustomerRequest & { idempotencyKey?: string };
-        const result = await asCommandReply(() => createCustomer(deps, request, contextOf(context, idempotencyKey)));
-        return { customerId: result.customerId, alreadyHandled: result.alreadyHandled };
+    infrastructure.healthChecks.push({
+      name: 'process-manager',
+      probe: async () => {
+        const stats = runtime.consumer.stats();
+        if (stats.halted) throw new Error(stats.halted);
       },
     });
     const stopRelay = await runEventRelay(infrastructure);
     return async () => {
-      await server.close();
+      await runtime.stop();
       await stopRelay();
     };
   },

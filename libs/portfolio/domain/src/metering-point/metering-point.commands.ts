@@ -1,5 +1,5 @@
 import type { LocalDate } from '@dh/dk-time';
-import type { MasterDataSource, MeteringPointMasterData, SupplyEndReason } from './metering-point.events';
+import type { MasterDataSource, MeteringPointMasterData, SupplyEndReason, SupplyTerms } from './metering-point.events';
 
 export interface RegisterMeteringPoint {
   type: 'RegisterMeteringPoint';
@@ -12,7 +12,7 @@ export interface UpdateMasterData {
 /** `processId` is the case (BRS-001, BRS-009 or BRS-044) that started the supply; it names the period. */
 export interface StartSupply {
   type: 'StartSupply';
-  data: { gsrn: string; processId: string; customerId: string; startDate: LocalDate; now: Date };
+  data: { gsrn: string; processId: string; customerId: string; startDate: LocalDate; now: Date; terms?: SupplyTerms };
 }
 export interface EndSupply {
   type: 'EndSupply';

@@ -74,7 +74,20 @@ export function decideMeteringPoint(command: MeteringPointCommand, state: Meteri
       if (overlapping) {
         throw new DomainRuleViolation('supply-overlap', `metering point ${gsrn} cannot start a supply on ${startDate}: it overlaps the ${describePeriod(overlapping)}; end that supply first`);
       }
-      return [{ type: 'SupplyStarted', data: { gsrn, processId, customerId, startDate, at } }];
+      const terms = command.data.terms;
+      const facts = terms
+        ? {
+            productId: terms.productId,
+            billingFrequency: terms.billingFrequency,
+            paymentModel: terms.paymentModel,
+            gridArea: mp.masterData.gridArea,
+            priceArea: mp.masterData.priceArea,
+            // Not part of DataHub's master data we hold yet; settlement treats false as "normal tax".
+            electricHeating: false,
+            productionGsrn: mp.masterData.linkedProductionGsrn,
+          }
+        : {};
+      return [{ type: 'SupplyStarted', data: { gsrn, processId, customerId, startDate, at, ...facts } }];
     }
 
     case 'EndSupply': {

@@ -28,10 +28,27 @@ export interface MasterDataUpdated {
   data: MeteringPointMasterData & { gsrn: string; effectiveDate: LocalDate; source: MasterDataSource; at: string };
 }
 
-/** A supply period is [startDate, endDate): the end date is the first day no longer supplied. */
+export type BillingFrequency = 'monthly' | 'quarterly';
+export type PaymentModel = 'aconto' | 'actual';
+
+/** What the customer bought with a supply: chosen on the request (BRS-001/009) or a default product (BRS-044). */
+export type SupplyTerms = { productId: string; billingFrequency: BillingFrequency; paymentModel: PaymentModel };
+
+/** What settlement needs about a supply, fixed when it starts (master data as of the start). */
+export type SupplySettlementFacts = SupplyTerms & {
+  gridArea: string;
+  priceArea: PriceArea;
+  electricHeating: boolean;
+  productionGsrn: string | null;
+};
+
+/**
+ * A supply period is [startDate, endDate): the end date is the first day no longer supplied.
+ * The settlement facts are present when `StartSupply` carried `terms` (the application always does).
+ */
 export interface SupplyStarted {
   type: 'SupplyStarted';
-  data: { gsrn: string; processId: string; customerId: string; startDate: LocalDate; at: string };
+  data: { gsrn: string; processId: string; customerId: string; startDate: LocalDate; at: string } & Partial<SupplySettlementFacts>;
 }
 
 export type SupplyEndReason = 'switched-away' | 'move-out' | 'end-of-supply';

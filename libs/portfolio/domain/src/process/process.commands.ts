@@ -1,11 +1,12 @@
 import type { LocalDate } from '@dh/dk-time';
+import type { SupplyTerms } from '../metering-point/metering-point.events';
 import type { CancellationReason, EndOfSupplyReason } from './process.events';
 
 /**
  * Every command carries `now`, the instant it is decided at; "today" for lead times is its
  * Danish local date. The domain never reads a clock.
  */
-type Request = { processId: string; gsrn: string; customerId: string; effectiveDate: LocalDate; now: Date };
+type Request = { processId: string; gsrn: string; customerId: string; effectiveDate: LocalDate; now: Date; supplyTerms?: SupplyTerms };
 
 export interface RequestChangeOfSupplier {
   type: 'RequestChangeOfSupplier';

@@ -47,7 +47,16 @@ function start(command: ProcessStartCommand, state: ProcessState, rules: LeadTim
   const { kind, leadTime } = START[command.type];
   const { processId, gsrn, customerId, effectiveDate, now } = command.data;
   const at = now.toISOString();
-  const base = { processId, gsrn, customerId, effectiveDate, businessReason: PROCESS_KIND_INFO[kind].businessReason, at };
+  const { supplyTerms } = command.data;
+  const base = {
+    processId,
+    gsrn,
+    customerId,
+    effectiveDate,
+    businessReason: PROCESS_KIND_INFO[kind].businessReason,
+    at,
+    ...(supplyTerms !== undefined ? { supplyTerms: { productId: supplyTerms.productId, billingFrequency: supplyTerms.billingFrequency, paymentModel: supplyTerms.paymentModel } } : {}),
+  };
   const started = startedEvent(command, base);
   if (state.status !== 'none') {
     // A repeated request (same case, same facts) is a retry, not a new case.

@@ -1,4 +1,5 @@
 import type { LocalDate } from '@dh/dk-time';
+import type { SupplyTerms } from '../metering-point/metering-point.events';
 import type { ProcessKind, ProcessStatus } from './process-kind';
 
 /** What we ask DataHub for; `effectiveDate` is the skæringsdato (the change applies from 00:00 local). */
@@ -10,6 +11,8 @@ type RequestData = {
   businessReason: string;
   /** ISO-8601 instant of the decision. */
   at: string;
+  /** Product and billing chosen for a supply that starts (BRS-001/009/044); absent when the request did not carry them. */
+  supplyTerms?: SupplyTerms;
 };
 
 export interface ChangeOfSupplierRequested {

@@ -1,0 +1,139 @@
+import type { Pool } from 'pg';
+import type { EventStore, JsonValue } from '@dh/event-store';
+import { AmqpConnection, CommandServer, consoleMessagingLogger, startConsumer, type CommandContext as BusContext, type MessagingLogger, type RunningConsumer } from '@dh/messaging';
+import {
+  asPayload,
+  cancelProcess,
+  createCustomer,
+  getCustomerIdentityForDataHub,
+  getProcess,
+  parseCancelProcess,
+  parseEndOfSupplyRequest,
+  parseProcessRequest,
+  parseRegisterMeteringPoint,
+  parseSupplyRequest,
+  PROCESS_MANAGER_BINDINGS,
+  ProcessManager,
+  registerMeteringPoint,
+  requestEndOfSupply,
+  requestMoveIn,
+  requestMoveOut,
+  requestSwitch,
+  requiredString,
+  type CommandContext,
+  type CreateCustomerRequest,
+  type PersonalDataProtector,
+  type PersonalDataReader,
+} from '@dh/portfolio-application';
+import type { PriceArea } from '@dh/portfolio-domain';
+import { asCommandReply } from './command-errors';
+import { migrateProcessIndex, PgProcessIndex } from './pg-process-index';
+
+export const PORTFOLIO_SERVICE = 'portfolio';
+/** The process manager's queue on `domain.events` (bindings: `PROCESS_MANAGER_BINDINGS`). */
+export const PROCESS_MANAGER_QUEUE = 'portfolio.process-manager';
+
+export interface PortfolioRuntimeOptions {
+  store: EventStore;
+  pool: Pool;
+  amqp: AmqpConnection;
+  vault: PersonalDataProtector & PersonalDataReader;
+  clock?: () => Date;
+  defaultProductId?: string;
+  priceAreaOf?: (gridArea: string) => PriceArea | null;
+  exchange?: string;
+  logger?: MessagingLogger;
+  /** Consumer retry backoff (tests shorten it). */
+  retryInitialDelayMs?: number;
+}
+
+export interface PortfolioRuntime {
+  consumer: RunningConsumer;
+  stop(): Promise<void>;
+}
+
+/** `GRID_AREA_PRICE_AREAS="804:DK1,791:DK2"`: price areas of grid areas we first hear of from DataHub (BRS-044). */
+export function parseGridAreaPriceAreas(raw: string | undefined): (gridArea: string) => PriceArea | null {
+  const table = new Map<string, PriceArea>();
+  for (const pair of (raw ?? '').split(',').map((p) => p.trim()).filter(Boolean)) {
+    const [gridArea, area] = pair.split(':').map((p) => p.trim());
+    if (!gridArea || (area !== 'DK1' && area !== 'DK2')) throw new Error(`GRID_AREA_PRICE_AREAS: "${pair}" is not <grid area>:DK1|DK2`);
+    table.set(gridArea, area);
+  }
+  return (gridArea) => table.get(gridArea) ?? null;
+}
+
+/** Command handlers on `commands.portfolio` and the process manager consumer; shared by the service and the integration tests. */
+export async function startPortfolioRuntime(options: PortfolioRuntimeOptions): Promise<PortfolioRuntime> {
+  const { store, pool, amqp, vault } = options;
+  const clock = options.clock ?? (() => new Date());
+  const logger = options.logger ?? consoleMessagingLogger;
+  const contextOf = (context: BusContext, idempotencyKey: string | undefined): CommandContext => ({
+    correlationId: context.correlationId,
+    causationId: context.causationId,
+    actor: context.actor ?? 'unknown',
+    idempotencyKey,
+    now: clock(),
+  });
+  const keyOf = (payload: JsonValue): string | undefined => {
+    const key = asPayload(payload).idempotencyKey;
+    return typeof key === 'string' && key !== '' ? key : undefined;
+  };
+  const deps = { store };
+
+  const server = new CommandServer({ connection: amqp, logger });
+  await server.handle(PORTFOLIO_SERVICE, {
+    async CreateCustomer(payload: JsonValue, context) {
+      const { idempotencyKey, ...request } = payload as unknown as CreateCustomerRequest & { idempotencyKey?: string };
+      const result = await asCommandReply(() => createCustomer({ store, protector: vault }, request, contextOf(context, idempotencyKey)));
+      return { customerId: result.customerId, alreadyHandled: result.alreadyHandled };
+    },
+    RegisterMeteringPoint: (payload, context) =>
+      asCommandReply(async () => registerMeteringPoint(deps, parseRegisterMeteringPoint(asPayload(payload)), contextOf(context, keyOf(payload)))),
+    RequestSwitch: (payload, context) => asCommandReply(() => requestSwitch(deps, parseSupplyRequest(asPayload(payload)), contextOf(context, keyOf(payload)))),
+    RequestMoveIn: (payload, context) => asCommandReply(() => requestMoveIn(deps, parseSupplyRequest(asPayload(payload)), contextOf(context, keyOf(payload)))),
+    RequestMoveOut: (payload, context) => asCommandReply(() => requestMoveOut(deps, parseProcessRequest(asPayload(payload)), contextOf(context, keyOf(payload)))),
+    RequestEndOfSupply: (payload, context) =>
+      asCommandReply(() => requestEndOfSupply(deps, parseEndOfSupplyRequest(asPayload(payload)), contextOf(context, keyOf(payload)))),
+    CancelProcess: (payload, context) => asCommandReply(() => cancelProcess(deps, parseCancelProcess(asPayload(payload)), contextOf(context, keyOf(payload)))),
+    GetProcess: (payload) => asCommandReply(() => getProcess(deps, requiredString(asPayload(payload), 'processId'))),
+    // Decrypts the customer's name and CPR/CVR for datahub-integration's RSM-001; logs nothing personal.
+    GetCustomerIdentityForDataHub: (payload) =>
+      asCommandReply(async () => {
+        const identity = await getCustomerIdentityForDataHub({ store, reader: vault }, requiredString(asPayload(payload), 'processId'));
+        return { customerName: identity.customerName, cpr: identity.cpr, cvr: identity.cvr };
+      }),
+  });
+
+  await migrateProcessIndex(pool);
+  const manager = new ProcessManager({
+    store,
+    protector: vault,
+    clock,
+    defaultProductId: options.defaultProductId ?? 'standard',
+    priceAreaOf: options.priceAreaOf ?? (() => null),
+    logger: { log: (m) => logger.log(`process manager: ${m}`), warn: (m) => logger.warn(`process manager: ${m}`) },
+  });
+  const consumer = await startConsumer({
+    connection: amqp,
+    pool,
+    queue: PROCESS_MANAGER_QUEUE,
+    bindings: PROCESS_MANAGER_BINDINGS,
+    consumerName: PROCESS_MANAGER_QUEUE,
+    exchange: options.exchange,
+    singleActiveConsumer: true,
+    logger,
+    backoff: options.retryInitialDelayMs !== undefined ? { initialDelayMs: options.retryInitialDelayMs } : undefined,
+    handler: async (envelope, tx) => {
+      await manager.handle(envelope, new PgProcessIndex(tx));
+    },
+  });
+
+  return {
+    consumer,
+    async stop() {
+      await server.close();
+      await consumer.stop();
+    },
+  };
+}
