@@ -1,8 +1,8 @@
 import { Logger, Module } from '@nestjs/common';
 import { DataHubClient } from '@dh/datahub-client';
-import { DataHubInboxWorker, QuarantineStore } from '@dh/datahub-integration';
+import { DataHubInboxWorker, migrateOutboundRequests, outboundProcessResolver, QuarantineStore, startOutboundWorker, type CustomerIdentity } from '@dh/datahub-integration';
 import type { JsonValue } from '@dh/event-store';
-import { CommandError, CommandServer } from '@dh/messaging';
+import { CommandClient, CommandError, CommandServer, type RunningConsumer } from '@dh/messaging';
 import { ConfigError, runEventRelay, type Infrastructure, type ServiceDefinition } from '@dh/platform';
 
 @Module({})
@@ -15,6 +15,8 @@ interface DataHubSettings {
   scope: string;
   categories: string[];
   continuous: boolean;
+  supplierGln: string;
+  dataHubGln: string;
 }
 
 /** DataHub B2B settings; the service runs without them (no market connection), e.g. in the walking skeleton. */
@@ -24,6 +26,8 @@ export function dataHubSettings(env: NodeJS.ProcessEnv): DataHubSettings | null 
   const clientId = env.DATAHUB_CLIENT_ID;
   const clientSecret = env.DATAHUB_CLIENT_SECRET;
   if (!clientId || !clientSecret) throw new ConfigError('DATAHUB_URL needs DATAHUB_CLIENT_ID and DATAHUB_CLIENT_SECRET');
+  const supplierGln = env.SUPPLIER_GLN;
+  if (!supplierGln || !/^\d{13}$/.test(supplierGln)) throw new ConfigError('DATAHUB_URL needs SUPPLIER_GLN, our 13-digit GLN as a market participant');
   return {
     baseUrl,
     clientId,
@@ -31,6 +35,8 @@ export function dataHubSettings(env: NodeJS.ProcessEnv): DataHubSettings | null 
     scope: env.DATAHUB_SCOPE ?? 'datahub3',
     categories: (env.DATAHUB_CATEGORIES ?? 'masterdata,measuredata,aggregations').split(',').map((c) => c.trim()).filter(Boolean),
     continuous: env.DATAHUB_POLL !== 'manual',
+    supplierGln,
+    dataHubGln: env.DATAHUB_GLN ?? '5790001330552',
   };
 }
 
@@ -54,7 +60,11 @@ async function startDataHub(infrastructure: Infrastructure, env: NodeJS.ProcessE
   const settings = dataHubSettings(env);
   const quarantine = new QuarantineStore(infrastructure.pool);
   await quarantine.migrate();
+  await migrateOutboundRequests(infrastructure.pool);
   let worker: DataHubInboxWorker | null = null;
+  let outbound: RunningConsumer | null = null;
+  const commands = new CommandClient({ connection: infrastructure.amqp, defaultTimeoutMs: infrastructure.config.commandTimeoutMs });
+  await commands.start();
   if (settings) {
     const client = new DataHubClient({ baseUrl: settings.baseUrl, clientId: settings.clientId, clientSecret: settings.clientSecret, scope: settings.scope });
     worker = new DataHubInboxWorker({
@@ -62,10 +72,19 @@ async function startDataHub(infrastructure: Infrastructure, env: NodeJS.ProcessE
       categories: settings.categories,
       eventStore: infrastructure.eventStore,
       quarantine,
+      resolveProcesses: outboundProcessResolver(infrastructure.pool),
       onError: (error, stage) => logger.warn(`DataHub inbox ${stage} failed, will retry: ${error instanceof Error ? error.message : String(error)}`),
     });
     infrastructure.healthChecks.push({ name: 'datahub', probe: async () => void (await client.accessToken()) });
     if (settings.continuous) worker.start();
+    outbound = await startOutboundWorker({
+      pool: infrastructure.pool,
+      eventStore: infrastructure.eventStore,
+      connection: infrastructure.amqp,
+      client,
+      parties: { supplierGln: settings.supplierGln, dataHubGln: settings.dataHubGln },
+      identityOf: async (processId) => (await commands.send('portfolio', 'GetCustomerIdentityForDataHub', { processId })) as unknown as CustomerIdentity,
+    });
     logger.log(`DataHub B2B at ${settings.baseUrl}, categories ${settings.categories.join(', ')}, ${settings.continuous ? 'polling continuously' : 'polling on command'}`);
   } else {
     logger.warn('DATAHUB_URL is not set: no connection to DataHub (commands that need it are refused)');
@@ -98,7 +117,9 @@ async function startDataHub(infrastructure: Infrastructure, env: NodeJS.ProcessE
   const stopRelay = await runEventRelay(infrastructure);
   return async () => {
     await server.close();
+    await outbound?.stop();
     await worker?.stop();
+    await commands.close();
     await stopRelay();
   };
 }

@@ -1,7 +1,7 @@
 import { CimParseError, parseCimJson, parseCimXml, type CimDocument } from '@dh/cim';
 import { runInboxLoop, type DataHubInbox as DataHubQueues, type InboxLoopResult } from '@dh/datahub-client';
 import type { EventStore } from '@dh/event-store';
-import { createInboundStore } from './inbound-store';
+import { createInboundStore, type ProcessResolver } from './inbound-store';
 import type { QuarantineStore } from './quarantine.store';
 
 export interface DataHubInboxOptions {
@@ -10,6 +10,8 @@ export interface DataHubInboxOptions {
   eventStore: EventStore;
   quarantine: QuarantineStore;
   idleDelayMs?: number;
+  /** Resolves answered transaction ids to our processes (see outboundProcessResolver). */
+  resolveProcesses?: ProcessResolver;
   onError?: (error: unknown, stage: string) => void;
 }
 
@@ -32,7 +34,7 @@ export class DataHubInboxWorker {
   private running: Promise<InboxLoopResult> | null = null;
 
   constructor(private readonly options: DataHubInboxOptions) {
-    this.store = createInboundStore(options.eventStore);
+    this.store = createInboundStore(options.eventStore, options.resolveProcesses);
   }
 
   private loop(signal: AbortSignal, stopWhenIdle: boolean): Promise<InboxLoopResult> {

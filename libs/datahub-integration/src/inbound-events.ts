@@ -17,12 +17,18 @@ export interface InboundMessageInfo {
 /** One stream per DataHub document: a redelivered document (same mRID) lands on the same stream. */
 export const inboundDocumentStreamId = (documentId: string): string => `datahub-document-${documentId}`;
 
+/** Transaction ids a document answers, so the store can resolve them to our processes. */
+export function answeredTransactionIds(document: CimDocument): string[] {
+  if (document.kind !== 'MarketResponse') return [];
+  return document.records.flatMap((r) => (r.originalTransactionIDReference ? [r.originalTransactionIDReference] : []));
+}
+
 /**
  * What a DataHub document tells the rest of the system, as events of the datahub context. Metered
  * data, master data and process answers get events of their own that other services consume;
  * every other document is kept whole (as CIM JSON) so nothing DataHub sent is lost.
  */
-export function toInboundEvents(document: CimDocument, info: InboundMessageInfo): InboundEvent[] {
+export function toInboundEvents(document: CimDocument, info: InboundMessageInfo, processIds: ReadonlyMap<string, string> = new Map()): InboundEvent[] {
   const documentId = document.header.mRID;
   const common = { documentId, messageId: info.messageId, category: info.category, receivedAt: info.receivedAt.toISOString(), processType: 'processType' in document.header ? document.header.processType : null };
   switch (document.kind) {
@@ -64,6 +70,8 @@ export function toInboundEvents(document: CimDocument, info: InboundMessageInfo)
           documentName: document.documentName,
           accepted: document.reasonCode === 'A01',
           originalTransactionId: record.originalTransactionIDReference ?? null,
+          /** Our process the answer belongs to: the request's transaction id is the process id; a cancellation's is looked up. */
+          processId: record.originalTransactionIDReference ? (processIds.get(record.originalTransactionIDReference) ?? null) : null,
           gsrn: record.meteringPointId ?? null,
           effectiveDate: record.start ?? null,
           reasons: record.reasons.map((r) => ({ code: r.code, text: r.text ?? null })),

@@ -1,20 +1,24 @@
 import { deterministicEventId, WrongExpectedRevisionError, type EventStore } from '@dh/event-store';
 import type { InboxMessage, StoreOutcome } from '@dh/datahub-client';
-import { DATAHUB_CONTEXT, inboundDocumentStreamId, toInboundEvents } from './inbound-events';
+import { answeredTransactionIds, DATAHUB_CONTEXT, inboundDocumentStreamId, toInboundEvents } from './inbound-events';
+
+/** Finds the process a transaction id we sent belongs to (the process id itself, or a cancellation's document id). */
+export type ProcessResolver = (transactionIds: string[]) => Promise<ReadonlyMap<string, string>>;
 
 /**
  * The `store` step of the inbox loop: appends the document's events before DataHub's message is
  * dequeued. Event ids derive from the document id, so a redelivered document (a crash between store
  * and dequeue, or DataHub sending it twice) is recognised and written once.
  */
-export function createInboundStore(store: EventStore, clock: () => Date = () => new Date()) {
+export function createInboundStore(store: EventStore, resolveProcesses: ProcessResolver = async () => new Map(), clock: () => Date = () => new Date()) {
   return async (message: InboxMessage): Promise<StoreOutcome> => {
     const documentId = message.document.header.mRID;
     const streamId = inboundDocumentStreamId(documentId);
     const existing = await store.readStream(streamId, { maxCount: 1 });
     if (existing.length > 0) return 'duplicate';
     const receivedAt = clock();
-    const events = toInboundEvents(message.document, { messageId: message.messageId, category: message.category, receivedAt });
+    const processIds = await resolveProcesses(answeredTransactionIds(message.document));
+    const events = toInboundEvents(message.document, { messageId: message.messageId, category: message.category, receivedAt }, processIds);
     try {
       await store.appendToStream(
         streamId,

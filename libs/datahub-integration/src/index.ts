@@ -2,3 +2,5 @@ export * from './inbound-events';
 export * from './inbound-store';
 export * from './quarantine.store';
 export * from './datahub-inbox';
+export * from './outbound-requests';
+export * from './outbound-worker';
