@@ -1,0 +1,294 @@
+import { randomUUID } from 'node:crypto';
+import { connect, type ChannelModel } from 'amqplib';
+import type { PoolClient } from 'pg';
+import { localDayIntervals, localDayStart, addDays, type LocalDate } from '@dh/dk-time';
+import type { JsonObject, RecordedEvent } from '@dh/event-store';
+import { CommandClient, type EventEnvelope, type RunningConsumer } from '@dh/messaging';
+import { gsrnCheckDigit } from '@dh/market-ids';
+import { loadConfig, openInfrastructure, runEventRelay, type Infrastructure } from '@dh/platform';
+import { projectionChecksum, rebuildProjection, settlementProjection, startProjections } from '@dh/read-models';
+import { invoiceIdOf, type InvoiceIssued, type SettlementCompleted, type SettlementCorrectionIssued } from '@dh/settlement-application';
+import { startSettlementRuntime, type SettlementRuntime } from '@dh/settlement-infra';
+import { createTestDatabase, createTestVhost, eventually, type TestDatabase, type TestVhost } from '@dh/testing';
+
+const gsrn = (n: number): string => {
+  const body = `57131317400000${String(n).padStart(3, '0')}`;
+  return `${body}${gsrnCheckDigit(body)}`;
+};
+const MP1 = gsrn(1);
+const MP2 = gsrn(2);
+const MP3 = gsrn(3);
+const MP4 = gsrn(4);
+const ENERGINET = '5790000432752';
+const RADIUS = '5790000705689';
+const PUBLISHED = '2025-06-01T00:00:00.000Z';
+const PERIOD = { kind: 'month', year: 2026, month: 10 } as const;
+
+function days(from: LocalDate, toExclusive: LocalDate): LocalDate[] {
+  const out: LocalDate[] = [];
+  for (let d = from; d < toExclusive; d = addDays(d, 1)) out.push(d);
+  return out;
+}
+
+/** Hourly kWh for a range of local days as one RSM-012 series (positions from the first local midnight). */
+function meteredPayload(g: string, documentId: string, from: LocalDate, toExclusive: LocalDate, kwh: (hour: Date) => string): JsonObject {
+  const hours = days(from, toExclusive).flatMap((d) => localDayIntervals(d, 'PT1H'));
+  return {
+    gsrn: g,
+    documentId,
+    receivedAt: '2026-11-02T08:00:00Z',
+    resolution: 'PT1H',
+    start: localDayStart(from).toISOString(),
+    end: localDayStart(toExclusive).toISOString(),
+    points: hours.map((h, i) => ({ position: i + 1, quantityKwh: kwh(h), quality: 'A04' })),
+  };
+}
+
+describe('settlement: runs with competing workers, corrections, aconto and a rebuildable read model', () => {
+  let db: TestDatabase;
+  let vhost: TestVhost;
+  let infra: Infrastructure;
+  let runtime: SettlementRuntime;
+  let stopRelay: () => Promise<void>;
+  let projections: RunningConsumer[];
+  let commands: CommandClient;
+  let subscriber: ChannelModel;
+  const published: EventEnvelope[] = [];
+
+  async function append(streamId: string, context: string, type: string, data: JsonObject): Promise<void> {
+    await infra.eventStore.appendToStream(
+      streamId,
+      [{ eventId: randomUUID(), type, data, metadata: { correlationId: randomUUID(), causationId: null, actor: 'test', schemaVersion: 1, context }, occurredAt: new Date() }],
+      { expectedRevision: 'any' },
+    );
+  }
+  const send = async <T>(type: string, payload: JsonObject): Promise<T> => (await commands.send('settlement', type, payload, { actor: 'test', timeoutMs: 20_000 })) as T;
+  const count = async (sql: string): Promise<number> => Number((await infra.pool.query<{ n: string }>(sql)).rows[0]!.n);
+  const all = async (type: string): Promise<RecordedEvent[]> => (await infra.eventStore.readAll()).filter((e) => e.type === type);
+
+  beforeAll(async () => {
+    db = await createTestDatabase('settlement');
+    vhost = await createTestVhost('settlement');
+    infra = await openInfrastructure(loadConfig('settlement', 0, { DATABASE_URL: db.url, AMQP_URL: vhost.url }));
+    subscriber = await connect(vhost.url);
+    const channel = await subscriber.createChannel();
+    await channel.assertExchange('domain.events', 'topic', { durable: true });
+    const { queue } = await channel.assertQueue('', { exclusive: true });
+    await channel.bindQueue(queue, 'domain.events', 'settlement.completed');
+    await channel.bindQueue(queue, 'domain.events', 'settlement.correction');
+    await channel.consume(queue, (m) => m && published.push(JSON.parse(m.content.toString('utf8')) as EventEnvelope), { noAck: true });
+
+    runtime = await startSettlementRuntime(infra, { workers: 2 });
+    stopRelay = await runEventRelay(infra);
+    projections = await startProjections({ pool: infra.pool, eventStore: infra.eventStore, connection: infra.amqp, projections: [settlementProjection] });
+    commands = new CommandClient({ connection: infra.amqp, defaultTimeoutMs: 20_000 });
+    await commands.start();
+
+    // Rates (context `rates`): flat prices with at most 2 decimals, so every amount below is checkable by hand.
+    await append('grid-area-791', 'rates', 'GridAreaMapped', {
+      gridArea: '791',
+      priceArea: 'DK2',
+      gridCompanyGln: RADIUS,
+      gridTariffChargeId: `${RADIUS}:D03:DT_C_01`,
+      gridSubscriptionChargeId: `${RADIUS}:D01:DA_C_F_01`,
+    });
+    const charge = (owner: string, chargeType: string, code: string, description: string, resolution: string, prices: string[]) =>
+      append(`charge-${owner}:${chargeType}:${code}`, 'rates', 'ChargePricesPublished', {
+        chargeId: `${owner}:${chargeType}:${code}`,
+        owner,
+        gln: owner,
+        chargeType,
+        code,
+        description,
+        version: 1,
+        publishedAt: PUBLISHED,
+        rows: [{ validFrom: '2026-01-01', validTo: null, resolution, prices }],
+      });
+    await charge(RADIUS, 'D03', 'DT_C_01', 'Nettarif C', 'PT1H', Array.from({ length: 24 }, () => '0.30'));
+    await charge(RADIUS, 'D01', 'DA_C_F_01', 'Netabonnement', 'P1M', ['30.00']);
+    await charge(ENERGINET, 'D03', '41000', 'Systemtarif', 'P1D', ['0.07']);
+    await charge(ENERGINET, 'D03', '40000', 'Transmissions nettarif', 'P1D', ['0.04']);
+    await charge(ENERGINET, 'D01', '41004', 'Systemabonnement', 'P1M', ['15.00']);
+    await append('electricity-tax', 'rates', 'ElectricityTaxRateSet', { validFrom: '2026-01-01', validTo: null, normalDkkPerKwh: '0.01', reducedDkkPerKwh: '0.01' });
+    await append('product-spot', 'rates', 'ProductDefined', { productId: 'spot', name: 'Spot', marginDkkPerKwh: '0.05', monthlySubscriptionDkk: '39.00', validFrom: '2026-01-01' });
+    for (const day of days('2026-10-01', '2026-11-01')) {
+      await append(`spot-prices-DK2-${day}`, 'rates', 'SpotPricesPublished', {
+        priceArea: 'DK2',
+        deliveryDate: day,
+        resolution: 'PT1H',
+        source: 'test',
+        version: 1,
+        publishedAt: PUBLISHED,
+        prices: localDayIntervals(day, 'PT1H').map((h) => ({ start: h.toISOString(), dkkPerMwh: '1000', dkkPerKwh: '1.00' })),
+      });
+    }
+    // Portfolio (context `portfolio`): three monthly supplies, MP2 on aconto, and a quarterly one the month run must skip.
+    const supply = (g: string, customerId: string, billingFrequency: string, paymentModel: string) =>
+      append(`supply-${g}`, 'portfolio', 'SupplyStarted', { gsrn: g, customerId, startDate: '2026-01-01', productId: 'spot', electricHeating: false, gridArea: '791', billingFrequency, paymentModel });
+    await supply(MP1, 'customer-1', 'monthly', 'actual');
+    await supply(MP2, 'customer-2', 'monthly', 'aconto');
+    await supply(MP3, 'customer-3', 'monthly', 'actual');
+    await supply(MP4, 'customer-4', 'quarterly', 'actual');
+
+    // Metered data through the command bus: 1.000 kWh every hour of October (745 hours: 25 October has 25).
+    await send('RecordMeteredData', meteredPayload(MP1, 'doc-mp1', '2026-10-01', '2026-11-01', () => '1.000'));
+    await send('RecordMeteredData', meteredPayload(MP2, 'doc-mp2', '2026-10-01', '2026-11-01', () => '1.000'));
+    await send('RecordMeteredData', meteredPayload(MP3, 'doc-mp3a', '2026-10-01', '2026-10-15', () => '1.000'));
+    await send('RecordMeteredData', meteredPayload(MP3, 'doc-mp3b', '2026-10-16', '2026-11-01', () => '1.000'));
+    await send('RecordAcontoPayment', { customerId: 'customer-2', gsrn: MP2, amount: '1000.00', paidAt: '2026-10-05T10:00:00Z' });
+
+    await eventually(async () => {
+      expect(await count(`SELECT count(*) AS n FROM settlement.metered_data`)).toBe(31 + 31 + 30);
+      expect(await count(`SELECT count(*) AS n FROM settlement.spot_prices`)).toBe(745);
+      expect(await count(`SELECT count(*) AS n FROM settlement.supplies`)).toBe(4);
+      expect(await count(`SELECT count(*) AS n FROM settlement.charge_rows`)).toBe(5);
+      expect(await count(`SELECT count(*) AS n FROM settlement.aconto_payments`)).toBe(1);
+      expect(await count(`SELECT count(*) AS n FROM settlement.grid_areas`)).toBe(1);
+      expect(await count(`SELECT count(*) AS n FROM settlement.products`)).toBe(1);
+      expect(await count(`SELECT count(*) AS n FROM settlement.tax_rates`)).toBe(1);
+    }, 30_000, 100);
+  }, 120_000);
+
+  afterAll(async () => {
+    await commands?.close();
+    for (const p of projections ?? []) await p.stop();
+    await runtime?.stop();
+    await stopRelay?.();
+    await subscriber?.close();
+    await infra?.close();
+    await vhost?.drop();
+    await db?.drop();
+  }, 60_000);
+
+  let runId: string;
+
+  it('re-delivered metered data appends nothing; a document split over days gives one event per local day', async () => {
+    const again = await send<{ alreadyRecorded: boolean; days: unknown[] }>('RecordMeteredData', meteredPayload(MP1, 'doc-mp1', '2026-10-01', '2026-11-01', () => '1.000'));
+    expect(again).toEqual({ alreadyRecorded: true, days: [] });
+    expect((await infra.eventStore.readStream(`metered-data-${MP1}`)).length).toBe(31);
+  });
+
+  it('settles a month: 3 items over 2 competing workers, each exactly once; the one with a gap halts with its reason and gets no invoice', async () => {
+    const started = await send<{ runId: string; items: number; alreadyStarted: boolean }>('StartSettlementRun', { period: PERIOD });
+    runId = started.runId;
+    expect(started).toMatchObject({ items: 3, alreadyStarted: false });
+
+    const completed = await eventually(() => {
+      const c = published.find((e) => e.type === 'SettlementCompleted');
+      if (!c) throw new Error('no settlement.completed yet');
+      return c;
+    }, 30_000, 100);
+    const data = completed.data as unknown as SettlementCompleted;
+    expect(data.runId).toBe(runId);
+    expect(data.periodLabel).toBe('2026-10');
+    expect(data.invoices).toEqual([
+      { invoiceId: invoiceIdOf(MP1, PERIOD), gsrn: MP1 },
+      { invoiceId: invoiceIdOf(MP2, PERIOD), gsrn: MP2 },
+    ]);
+    expect(data.halted).toEqual([{ gsrn: MP3, reason: 'missing-metered-data' }]);
+
+    expect(runtime.workers).toHaveLength(2);
+    expect(runtime.workers.reduce((s, w) => s + w.stats().applied, 0)).toBe(3);
+    expect(await all('SettlementWorkItemScheduled')).toHaveLength(3);
+    expect(await all('InvoiceIssued')).toHaveLength(2);
+    expect(await all('SettlementItemInvoiced')).toHaveLength(2);
+    expect(await all('SettlementCompleted')).toHaveLength(1);
+    const halts = await all('SettlementHaltedForMeteringPoint');
+    expect(halts).toHaveLength(1);
+    expect(halts[0]!.data).toMatchObject({ runId, gsrn: MP3, reason: 'missing-metered-data', detail: { seriesGsrn: MP3, interval: { start: localDayStart('2026-10-15').toISOString() } } });
+    expect((await infra.eventStore.readStream(`invoice-${invoiceIdOf(MP3, PERIOD)}`)).length).toBe(0);
+
+    const [issued] = await infra.eventStore.readStream(`invoice-${invoiceIdOf(MP1, PERIOD)}`);
+    const invoice = issued!.data as unknown as InvoiceIssued;
+    // 745 h × 1.000 kWh at flat prices; each line rounded once, VAT 25 % of the rounded line.
+    expect(invoice.lines.map((l) => [l.kind, l.quantityKwh, l.amountExclVat, l.vat])).toEqual([
+      ['energy', '745.000', '782.25', '195.56'],
+      ['grid-tariff', '745.000', '223.50', '55.88'],
+      ['system-tariff', '745.000', '52.15', '13.04'],
+      ['transmission-tariff', '745.000', '29.80', '7.45'],
+      ['electricity-tax', '745.000', '7.45', '1.86'],
+      ['grid-subscription', null, '30.00', '7.50'],
+      ['system-subscription', null, '15.00', '3.75'],
+      ['product-subscription', null, '39.00', '9.75'],
+    ]);
+    expect(invoice.totals).toEqual({ exclVat: '1179.15', vat: '294.79', inclVat: '1473.94' });
+    expect(invoice).toMatchObject({ customerId: 'customer-1', periodStart: '2026-10-01', periodEnd: '2026-10-31', aconto: { paid: '0.00', difference: '1473.94', netAmountDue: '1473.94' } });
+
+    await eventually(async () => {
+      const run = await infra.pool.query(`SELECT status, items_total, items_done, items_invoiced, items_halted FROM read_models.settlement_runs WHERE run_id = $1`, [runId]);
+      expect(run.rows).toEqual([{ status: 'completed', items_total: 3, items_done: 3, items_invoiced: 2, items_halted: 1 }]);
+    }, 20_000, 100);
+  });
+
+  it('aconto: the payment in the period is settled against the invoice total', async () => {
+    const [issued] = await infra.eventStore.readStream(`invoice-${invoiceIdOf(MP2, PERIOD)}`);
+    expect((issued!.data as unknown as InvoiceIssued).aconto).toEqual({ paid: '1000.00', difference: '473.94', netAmountDue: '473.94' });
+  });
+
+  it('a second run of the same period issues nothing new', async () => {
+    const before = (await infra.eventStore.readAll()).length;
+    const again = await send<{ runId: string; alreadyStarted: boolean; completed: boolean }>('StartSettlementRun', { period: PERIOD, runId: randomUUID() });
+    expect(again).toMatchObject({ runId, alreadyStarted: true, completed: true });
+    await new Promise((r) => setTimeout(r, 1000));
+    expect((await infra.eventStore.readAll()).length).toBe(before);
+  });
+
+  it('a corrected RSM-012 (version 2 of one day) issues one debit note with the exact difference', async () => {
+    const corrected = meteredPayload(MP1, 'doc-mp1-v2', '2026-10-10', '2026-10-11', (h) => (h.getTime() === localDayIntervals('2026-10-10', 'PT1H')[10]!.getTime() ? '2.000' : '1.000'));
+    const recorded = await send<{ days: { day: string; version: number }[] }>('RecordMeteredData', corrected);
+    expect(recorded.days).toEqual([{ day: '2026-10-10', version: 2 }]);
+    const note = await eventually(() => {
+      const n = published.filter((e) => e.type === 'SettlementCorrectionIssued');
+      if (n.length !== 1) throw new Error(`${n.length} notes`);
+      return n[0]!.data as unknown as SettlementCorrectionIssued;
+    }, 20_000, 100);
+    expect(note.invoiceId).toBe(invoiceIdOf(MP1, PERIOD));
+    expect(note.noteType).toBe('debit');
+    // +1 kWh: Δ amount = price; Δ VAT = VAT(new line) − VAT(issued line), e.g. energy 195.83 − 195.56.
+    expect(note.lines.map((l) => [l.kind, l.quantityKwh, l.amountExclVat, l.vat])).toEqual([
+      ['energy', '1.000', '1.05', '0.27'],
+      ['grid-tariff', '1.000', '0.30', '0.07'],
+      ['system-tariff', '1.000', '0.07', '0.02'],
+      ['transmission-tariff', '1.000', '0.04', '0.01'],
+      ['electricity-tax', '1.000', '0.01', '0.01'],
+    ]);
+    expect(note.totals).toEqual({ exclVat: '1.47', vat: '0.38', inclVat: '1.85' });
+    expect(note.correctedInvoice.totals).toEqual({ exclVat: '1180.62', vat: '295.17', inclVat: '1475.79' });
+    // The superseded version stays readable.
+    expect(await count(`SELECT count(*) AS n FROM settlement.metered_data WHERE gsrn = '${MP1}' AND day = '2026-10-10'`)).toBe(2);
+  });
+
+  it('an incorrect switch (SupplyReversed) credits the invoice in full', async () => {
+    await append(`supply-${MP2}`, 'portfolio', 'SupplyReversed', { gsrn: MP2, startDate: '2026-01-01' });
+    const note = await eventually(() => {
+      const n = published.filter((e) => e.type === 'SettlementCorrectionIssued' && (e.data as unknown as SettlementCorrectionIssued).gsrn === MP2);
+      if (n.length !== 1) throw new Error(`${n.length} notes`);
+      return n[0]!.data as unknown as SettlementCorrectionIssued;
+    }, 20_000, 100);
+    expect(note).toMatchObject({ noteType: 'credit', cause: 'supply-reversed', totals: { exclVat: '-1179.15', vat: '-294.79', inclVat: '-1473.94' } });
+    expect(note.lines).toHaveLength(8);
+  });
+
+  it('rebuilding the settlement read model from the event store gives the same invoices and notes, line for line', async () => {
+    await eventually(async () => {
+      expect(await count(`SELECT count(*) AS n FROM read_models.settlement_notes`)).toBe(2);
+      expect(await count(`SELECT count(*) AS n FROM read_models.settlement_invoices`)).toBe(2);
+      expect(await count(`SELECT count(*) AS n FROM read_models.aconto_payments`)).toBe(1);
+    }, 20_000, 100);
+    const checksum = async (): Promise<string> => {
+      const client: PoolClient = await infra.pool.connect();
+      try {
+        return await projectionChecksum(settlementProjection, client);
+      } finally {
+        client.release();
+      }
+    };
+    const before = await checksum();
+    const lines = (await infra.pool.query(`SELECT invoice_id, lines, total_incl_vat, aconto_difference FROM read_models.settlement_invoices ORDER BY invoice_id`)).rows;
+    await infra.pool.query(`UPDATE read_models.settlement_invoices SET total_incl_vat = 0`);
+    expect(await checksum()).not.toBe(before);
+    await rebuildProjection(infra.pool, infra.eventStore, settlementProjection);
+    expect(await checksum()).toBe(before);
+    expect((await infra.pool.query(`SELECT invoice_id, lines, total_incl_vat, aconto_difference FROM read_models.settlement_invoices ORDER BY invoice_id`)).rows).toEqual(lines);
+  });
+});

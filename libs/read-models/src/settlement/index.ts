@@ -1,0 +1,2 @@
+export * from './settlement.projection';
+export * from './settlement.entities';

@@ -1,0 +1,139 @@
+import type { PoolClient } from 'pg';
+import type { Projection, ProjectedEvent } from '../projection/projection';
+import { PROJECTION_SCHEMA } from '../projection/projection-state';
+
+export const SETTLEMENT_RUNS_TABLE = `${PROJECTION_SCHEMA}.settlement_runs`;
+export const SETTLEMENT_INVOICES_TABLE = `${PROJECTION_SCHEMA}.settlement_invoices`;
+export const SETTLEMENT_NOTES_TABLE = `${PROJECTION_SCHEMA}.settlement_notes`;
+export const SETTLEMENT_HALTS_TABLE = `${PROJECTION_SCHEMA}.settlement_halts`;
+export const ACONTO_PAYMENTS_TABLE = `${PROJECTION_SCHEMA}.aconto_payments`;
+
+interface Totals {
+  exclVat: string;
+  vat: string;
+  inclVat: string;
+}
+
+/**
+ * Settlement as ERP and the API read it: runs with progress, invoices with lines and aconto,
+ * credit/debit notes, halts and aconto payments. Amounts are numeric(18,2), copied from the events'
+ * 2-decimal strings (never computed here), so a rebuild gives the same rows line for line.
+ */
+export const settlementProjection: Projection = {
+  name: 'settlement',
+  bindings: ['settlement.#'],
+  tables: [
+    { name: SETTLEMENT_RUNS_TABLE, orderBy: 'run_id' },
+    { name: SETTLEMENT_INVOICES_TABLE, orderBy: 'invoice_id' },
+    { name: SETTLEMENT_NOTES_TABLE, orderBy: 'note_id' },
+    { name: SETTLEMENT_HALTS_TABLE, orderBy: 'event_id' },
+    { name: ACONTO_PAYMENTS_TABLE, orderBy: 'payment_id' },
+  ],
+
+  async migrate(client: PoolClient) {
+    await client.query(`
+      CREATE SCHEMA IF NOT EXISTS ${PROJECTION_SCHEMA};
+      CREATE TABLE IF NOT EXISTS ${SETTLEMENT_RUNS_TABLE} (
+        run_id uuid PRIMARY KEY, period text NOT NULL, status text NOT NULL, items_total int NOT NULL,
+        items_done int NOT NULL, items_invoiced int NOT NULL, items_halted int NOT NULL,
+        started_at timestamptz NOT NULL, completed_at timestamptz);
+      CREATE TABLE IF NOT EXISTS ${SETTLEMENT_INVOICES_TABLE} (
+        invoice_id uuid PRIMARY KEY, run_id uuid, customer_id text NOT NULL, gsrn text NOT NULL, period text NOT NULL,
+        period_start text NOT NULL, period_end text NOT NULL, payment_model text NOT NULL, lines jsonb NOT NULL,
+        total_excl_vat numeric(18,2) NOT NULL, total_vat numeric(18,2) NOT NULL, total_incl_vat numeric(18,2) NOT NULL,
+        aconto_paid numeric(18,2) NOT NULL, aconto_difference numeric(18,2) NOT NULL, net_amount_due numeric(18,2) NOT NULL,
+        estimated boolean NOT NULL, as_of timestamptz NOT NULL, issued_at timestamptz NOT NULL);
+      CREATE INDEX IF NOT EXISTS settlement_invoices_period ON ${SETTLEMENT_INVOICES_TABLE} (period, gsrn);
+      CREATE INDEX IF NOT EXISTS settlement_invoices_customer ON ${SETTLEMENT_INVOICES_TABLE} (customer_id);
+      CREATE TABLE IF NOT EXISTS ${SETTLEMENT_NOTES_TABLE} (
+        note_id uuid PRIMARY KEY, invoice_id uuid NOT NULL, customer_id text NOT NULL, gsrn text NOT NULL, period text NOT NULL,
+        note_type text NOT NULL, cause text NOT NULL, lines jsonb NOT NULL,
+        total_excl_vat numeric(18,2) NOT NULL, total_vat numeric(18,2) NOT NULL, total_incl_vat numeric(18,2) NOT NULL,
+        issued_at timestamptz NOT NULL);
+      CREATE INDEX IF NOT EXISTS settlement_notes_customer ON ${SETTLEMENT_NOTES_TABLE} (customer_id);
+      CREATE TABLE IF NOT EXISTS ${SETTLEMENT_HALTS_TABLE} (
+        event_id uuid PRIMARY KEY, run_id uuid, gsrn text NOT NULL, period text NOT NULL, reason text NOT NULL, detail jsonb NOT NULL,
+        halted_at timestamptz NOT NULL);
+      CREATE TABLE IF NOT EXISTS ${ACONTO_PAYMENTS_TABLE} (
+        payment_id text PRIMARY KEY, customer_id text NOT NULL, gsrn text NOT NULL, amount numeric(18,2) NOT NULL, paid_at timestamptz NOT NULL);
+      CREATE INDEX IF NOT EXISTS aconto_payments_customer ON ${ACONTO_PAYMENTS_TABLE} (customer_id);`);
+  },
+
+  async apply(event: ProjectedEvent, client: PoolClient) {
+    const d = event.data;
+    switch (event.type) {
+      case 'SettlementRunStarted': {
+        const items = d.items as string[];
+        await client.query(
+          `INSERT INTO ${SETTLEMENT_RUNS_TABLE} (run_id, period, status, items_total, items_done, items_invoiced, items_halted, started_at)
+           VALUES ($1, $2, 'running', $3, 0, 0, 0, $4) ON CONFLICT (run_id) DO NOTHING`,
+          [d.runId, d.periodLabel, items.length, event.recordedAt],
+        );
+        return;
+      }
+      case 'SettlementItemInvoiced':
+        await client.query(`UPDATE ${SETTLEMENT_RUNS_TABLE} SET items_done = items_done + 1, items_invoiced = items_invoiced + 1 WHERE run_id = $1`, [d.runId]);
+        return;
+      case 'SettlementHaltedForMeteringPoint':
+        if (d.runId !== null) await client.query(`UPDATE ${SETTLEMENT_RUNS_TABLE} SET items_done = items_done + 1, items_halted = items_halted + 1 WHERE run_id = $1`, [d.runId]);
+        await client.query(
+          `INSERT INTO ${SETTLEMENT_HALTS_TABLE} (event_id, run_id, gsrn, period, reason, detail, halted_at) VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT DO NOTHING`,
+          [event.eventId, d.runId, d.gsrn, d.periodLabel, d.reason, JSON.stringify(d.detail), event.recordedAt],
+        );
+        return;
+      case 'SettlementCompleted':
+        await client.query(`UPDATE ${SETTLEMENT_RUNS_TABLE} SET status = 'completed', completed_at = $2 WHERE run_id = $1`, [d.runId, event.recordedAt]);
+        return;
+      case 'InvoiceIssued': {
+        const totals = d.totals as Totals;
+        const aconto = d.aconto as { paid: string; difference: string; netAmountDue: string };
+        await client.query(
+          `INSERT INTO ${SETTLEMENT_INVOICES_TABLE} (invoice_id, run_id, customer_id, gsrn, period, period_start, period_end, payment_model, lines,
+             total_excl_vat, total_vat, total_incl_vat, aconto_paid, aconto_difference, net_amount_due, estimated, as_of, issued_at)
+           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18) ON CONFLICT (invoice_id) DO NOTHING`,
+          [
+            d.invoiceId,
+            d.runId,
+            d.customerId,
+            d.gsrn,
+            d.periodLabel,
+            d.periodStart,
+            d.periodEnd,
+            d.paymentModel,
+            JSON.stringify(d.lines),
+            totals.exclVat,
+            totals.vat,
+            totals.inclVat,
+            aconto.paid,
+            aconto.difference,
+            aconto.netAmountDue,
+            d.estimated,
+            d.asOf,
+            event.recordedAt,
+          ],
+        );
+        return;
+      }
+      case 'SettlementCorrectionIssued': {
+        const totals = d.totals as Totals;
+        await client.query(
+          `INSERT INTO ${SETTLEMENT_NOTES_TABLE} (note_id, invoice_id, customer_id, gsrn, period, note_type, cause, lines, total_excl_vat, total_vat, total_incl_vat, issued_at)
+           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) ON CONFLICT (note_id) DO NOTHING`,
+          [d.noteId, d.invoiceId, d.customerId, d.gsrn, d.periodLabel, d.noteType, d.cause, JSON.stringify(d.lines), totals.exclVat, totals.vat, totals.inclVat, event.recordedAt],
+        );
+        return;
+      }
+      case 'AcontoPaymentRecorded':
+        await client.query(`INSERT INTO ${ACONTO_PAYMENTS_TABLE} (payment_id, customer_id, gsrn, amount, paid_at) VALUES ($1,$2,$3,$4,$5) ON CONFLICT DO NOTHING`, [
+          d.paymentId,
+          d.customerId,
+          d.gsrn,
+          d.amount,
+          d.paidAt,
+        ]);
+        return;
+      default:
+        return;
+    }
+  },
+};

@@ -1,0 +1,213 @@
+import { randomUUID } from 'node:crypto';
+import { RESOLUTION_MS, localDateOf, localDayStart } from '@dh/dk-time';
+import { handleCommand, type DomainEvent, type EventMetadata, type EventStore } from '@dh/event-store';
+import { isValidGsrn } from '@dh/market-ids';
+import { Money, isDecimalString } from '@dh/money';
+import type { BillingPeriod } from '@dh/settlement-domain';
+import { SETTLEMENT_CONTEXT, dataOf, toJsonObject, type AcontoPaymentRecorded, type MeteredDataReceived, type MeteredPoint } from './events';
+import { acontoStreamId, meteredDataStreamId, nameBasedUuid, runStreamId } from './ids';
+import { toBillingPeriod } from './period';
+import { runDecider } from './run';
+
+/** A refused command: `code` becomes the problem type the gateway maps to HTTP. */
+export class SettlementCommandRejected extends Error {
+  override readonly name = 'SettlementCommandRejected';
+  constructor(
+    readonly code: 'validation' | 'concurrency-conflict',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface CommandMeta {
+  correlationId: string;
+  causationId: string | null;
+  actor: string;
+  now: Date;
+}
+
+export function settlementMetadata(meta: Pick<CommandMeta, 'correlationId' | 'causationId' | 'actor'>): EventMetadata {
+  return { correlationId: meta.correlationId, causationId: meta.causationId, actor: meta.actor, schemaVersion: 1, context: SETTLEMENT_CONTEXT };
+}
+
+function reject(message: string): never {
+  throw new SettlementCommandRejected('validation', message);
+}
+
+function isoInstant(value: unknown, field: string): Date {
+  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}T/.test(value)) reject(`${field} must be an ISO-8601 instant`);
+  const d = new Date(value);
+  if (!Number.isFinite(d.getTime())) reject(`${field} must be an ISO-8601 instant`);
+  return d;
+}
+
+// -------------------------------------------------------------------------------- RecordMeteredData
+
+export interface RecordMeteredDataCommand {
+  gsrn: string;
+  documentId: string;
+  receivedAt: string;
+  resolution: 'PT15M' | 'PT1H';
+  start: string;
+  end: string;
+  points: MeteredPoint[];
+}
+
+export function parseRecordMeteredData(payload: unknown): RecordMeteredDataCommand {
+  if (typeof payload !== 'object' || payload === null) reject('payload must be an object');
+  const p = payload as Record<string, unknown>;
+  if (!isValidGsrn(p.gsrn)) reject('gsrn is not a valid GSRN');
+  if (typeof p.documentId !== 'string' || p.documentId === '') reject('documentId is required');
+  isoInstant(p.receivedAt, 'receivedAt');
+  if (p.resolution !== 'PT15M' && p.resolution !== 'PT1H') reject('resolution must be PT15M or PT1H');
+  const start = isoInstant(p.start, 'start');
+  const end = isoInstant(p.end, 'end');
+  if (end.getTime() <= start.getTime()) reject('end must be after start');
+  if (!Array.isArray(p.points) || p.points.length === 0) reject('points must be a non-empty array');
+  const points: MeteredPoint[] = p.points.map((raw: unknown, i: number) => {
+    const pt = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+    if (typeof pt.position !== 'number' || !Number.isSafeInteger(pt.position) || pt.position < 1) reject(`points[${i}].position must be an integer ≥ 1`);
+    if (pt.quantityKwh !== null && !(typeof pt.quantityKwh === 'string' && isDecimalString(pt.quantityKwh))) reject(`points[${i}].quantityKwh must be a decimal string or null`);
+    if (typeof pt.quality !== 'string') reject(`points[${i}].quality is required`);
+    return { position: pt.position, quantityKwh: pt.quantityKwh, quality: pt.quality };
+  });
+  return { gsrn: p.gsrn, documentId: p.documentId, receivedAt: p.receivedAt as string, resolution: p.resolution, start: p.start as string, end: p.end as string, points };
+}
+
+interface MeteredState {
+  versions: Map<string, number>;
+  documents: Set<string>;
+}
+
+/** Splits a series into local days; positions restart at 1 at each local midnight. */
+export function meteredDays(command: RecordMeteredDataCommand): Omit<MeteredDataReceived, 'version'>[] {
+  const step = RESOLUTION_MS[command.resolution];
+  const seriesStart = new Date(command.start).getTime();
+  const byDay = new Map<string, MeteredPoint[]>();
+  for (const p of command.points) {
+    const instant = new Date(seriesStart + (p.position - 1) * step);
+    const day = localDateOf(instant);
+    const dayStart = localDayStart(day).getTime();
+    const list = byDay.get(day) ?? [];
+    list.push({ position: (instant.getTime() - dayStart) / step + 1, quantityKwh: p.quantityKwh, quality: p.quality });
+    byDay.set(day, list);
+  }
+  return [...byDay.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([day, points]) => {
+      const dayStart = localDayStart(day);
+      const last = Math.max(...points.map((p) => p.position));
+      return {
+        gsrn: command.gsrn,
+        day,
+        documentId: command.documentId,
+        receivedAt: command.receivedAt,
+        resolution: command.resolution,
+        start: dayStart.toISOString(),
+        end: new Date(dayStart.getTime() + last * step).toISOString(),
+        points: points.sort((a, b) => a.position - b.position),
+      };
+    });
+}
+
+const meteredDecider = {
+  initialState: { versions: new Map<string, number>(), documents: new Set<string>() } as MeteredState,
+  evolve(state: MeteredState, event: DomainEvent): MeteredState {
+    if (event.type !== 'MeteredDataReceived') return state;
+    const d = dataOf<MeteredDataReceived>(event.data);
+    return { versions: new Map(state.versions).set(d.day, Math.max(d.version, state.versions.get(d.day) ?? 0)), documents: new Set(state.documents).add(`${d.documentId}/${d.day}`) };
+  },
+  decide(command: RecordMeteredDataCommand, state: MeteredState): DomainEvent[] {
+    return meteredDays(command)
+      .filter((d) => !state.documents.has(`${d.documentId}/${d.day}`))
+      .map((d) => ({ type: 'MeteredDataReceived', data: toJsonObject<MeteredDataReceived>({ ...d, version: (state.versions.get(d.day) ?? 0) + 1 }) }));
+  },
+};
+
+/**
+ * `RecordMeteredData` → one `MeteredDataReceived` per local day on `metered-data-<gsrn>`, each with
+ * the next version of that day (a later version supersedes, the earlier stays in the stream). The
+ * same document delivered again appends nothing.
+ */
+export async function recordMeteredData(store: EventStore, payload: unknown, meta: CommandMeta): Promise<{ days: { day: string; version: number }[]; alreadyRecorded: boolean }> {
+  const command = parseRecordMeteredData(payload);
+  const result = await handleCommand({
+    store,
+    streamId: meteredDataStreamId(command.gsrn),
+    decider: meteredDecider,
+    command,
+    metadata: settlementMetadata(meta),
+    now: meta.now,
+    maxRetries: 10,
+    // One append per document is atomic, so the document id recognises a re-delivery.
+    idempotencyKey: `metered-data/${command.documentId}`,
+  });
+  const days = result.events.map((e) => {
+    const d = dataOf<MeteredDataReceived>(e.data);
+    return { day: d.day, version: d.version };
+  });
+  return { days, alreadyRecorded: days.length === 0 };
+}
+
+// ------------------------------------------------------------------------------- StartSettlementRun
+
+export interface StartRunDeps {
+  store: EventStore;
+  /** GSRNs with a supply overlapping the period and the period's billing frequency. */
+  activeMeteringPoints(period: BillingPeriod): Promise<string[]>;
+}
+
+export async function startSettlementRun(deps: StartRunDeps, payload: unknown, meta: CommandMeta): Promise<{ runId: string; period: BillingPeriod; items: number; alreadyStarted: boolean; completed: boolean }> {
+  const p = (typeof payload === 'object' && payload !== null ? payload : {}) as { period?: unknown; runId?: unknown };
+  let period: BillingPeriod;
+  try {
+    period = toBillingPeriod(p.period);
+  } catch (error) {
+    reject(error instanceof Error ? error.message : String(error));
+  }
+  if (p.runId !== undefined && (typeof p.runId !== 'string' || !/^[0-9a-f-]{36}$/i.test(p.runId))) reject('runId must be a UUID');
+  const runId = typeof p.runId === 'string' ? p.runId.toLowerCase() : randomUUID();
+  const gsrns = [...new Set(await deps.activeMeteringPoints(period))].sort();
+  const result = await handleCommand({
+    store: deps.store,
+    streamId: runStreamId(period),
+    decider: runDecider,
+    command: { kind: 'start', runId, period, asOf: meta.now, gsrns },
+    metadata: settlementMetadata(meta),
+    now: meta.now,
+    newEventId: (i) => nameBasedUuid('run-event', `${runId}/${i}`),
+  });
+  const state = result.state;
+  return { runId: state.runId!, period, items: state.items.length, alreadyStarted: result.events.length === 0, completed: state.completed };
+}
+
+// ----------------------------------------------------------------------------- RecordAcontoPayment
+
+export async function recordAcontoPayment(store: EventStore, payload: unknown, meta: CommandMeta): Promise<{ paymentId: string; alreadyRecorded: boolean }> {
+  const p = (typeof payload === 'object' && payload !== null ? payload : {}) as Record<string, unknown>;
+  if (typeof p.customerId !== 'string' || p.customerId === '') reject('customerId is required');
+  if (!isValidGsrn(p.gsrn)) reject('gsrn is not a valid GSRN');
+  if (typeof p.amount !== 'string' || !/^-?\d+(\.\d{1,2})?$/.test(p.amount)) reject('amount must be a DKK string with at most 2 decimals');
+  const amount = Money.parse(p.amount);
+  if (!amount.isPositive()) reject('amount must be positive');
+  const paidAt = isoInstant(p.paidAt, 'paidAt');
+  const paymentId =
+    typeof p.paymentId === 'string' && p.paymentId !== '' ? p.paymentId : nameBasedUuid('aconto', `${p.customerId}/${p.gsrn}/${amount.format()}/${paidAt.toISOString()}`);
+  const data: AcontoPaymentRecorded = { paymentId, customerId: p.customerId, gsrn: p.gsrn, amount: amount.format(), paidAt: paidAt.toISOString() };
+  const result = await handleCommand({
+    store,
+    streamId: acontoStreamId(p.gsrn),
+    decider: {
+      initialState: new Set<string>(),
+      evolve: (s: Set<string>, e: DomainEvent) => (e.type === 'AcontoPaymentRecorded' ? new Set(s).add(dataOf<AcontoPaymentRecorded>(e.data).paymentId) : s),
+      decide: (_c: null, s: Set<string>): DomainEvent[] => (s.has(paymentId) ? [] : [{ type: 'AcontoPaymentRecorded', data: toJsonObject(data) }]),
+    },
+    command: null,
+    metadata: settlementMetadata(meta),
+    now: meta.now,
+    maxRetries: 10,
+    newEventId: () => nameBasedUuid('aconto-event', paymentId),
+  });
+  return { paymentId, alreadyRecorded: result.events.length === 0 };
+}

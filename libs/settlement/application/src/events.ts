@@ -1,0 +1,231 @@
+import type { JsonObject } from '@dh/event-store';
+import type { BillingPeriod } from '@dh/settlement-domain';
+
+/** `metadata.context` of every event settlement writes: routing keys `settlement.<kebab-type>`. */
+export const SETTLEMENT_CONTEXT = 'settlement';
+
+// ---------------------------------------------------------------------------------------------
+// Inputs from other contexts (contracts; adapt names in `mapInputEvent` if a producer differs).
+// ---------------------------------------------------------------------------------------------
+
+export interface SpotPricesPublished {
+  priceArea: string;
+  deliveryDate: string;
+  resolution: 'PT15M' | 'PT1H';
+  source: string;
+  version: number;
+  publishedAt: string;
+  prices: { start: string; dkkPerMwh: string; dkkPerKwh: string }[];
+}
+
+export interface ChargePricesPublished {
+  chargeId: string;
+  owner: string;
+  gln: string;
+  chargeType: 'D01' | 'D02' | 'D03';
+  code: string;
+  description: string;
+  version: number;
+  publishedAt: string;
+  rows: { validFrom: string; validTo: string | null; resolution: 'PT1H' | 'P1D' | 'P1M'; prices: string[] }[];
+}
+
+export interface ProductDefined {
+  productId: string;
+  name: string;
+  marginDkkPerKwh: string;
+  monthlySubscriptionDkk: string;
+  exportFeeDkkPerKwh?: string | null;
+  validFrom: string;
+}
+
+export interface ElectricityTaxRateSet {
+  validFrom: string;
+  validTo: string | null;
+  normalDkkPerKwh: string;
+  reducedDkkPerKwh: string;
+}
+
+export interface GridAreaMapped {
+  gridArea: string;
+  priceArea: string;
+  gridCompanyGln: string;
+  gridTariffChargeId: string;
+  gridSubscriptionChargeId: string;
+}
+
+export interface SupplyStarted {
+  gsrn: string;
+  customerId: string;
+  startDate: string;
+  productId: string;
+  electricHeating: boolean;
+  gridArea: string;
+  productionGsrn?: string | null;
+  billingFrequency: 'monthly' | 'quarterly';
+  paymentModel: 'aconto' | 'actual';
+}
+
+export interface SupplyEnded {
+  gsrn: string;
+  endDate: string;
+}
+
+export interface SupplyReversed {
+  gsrn: string;
+  startDate: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Settlement's own events.
+// ---------------------------------------------------------------------------------------------
+
+export interface MeteredPoint {
+  position: number;
+  quantityKwh: string | null;
+  quality: string;
+}
+
+/** One series for one local day, stream `metered-data-<gsrn>`; `version` counts per (gsrn, day). */
+export interface MeteredDataReceived {
+  gsrn: string;
+  day: string;
+  version: number;
+  documentId: string;
+  receivedAt: string;
+  resolution: 'PT15M' | 'PT1H';
+  /** Start of the day's first position (UTC ISO); positions restart at 1 each day. */
+  start: string;
+  end: string;
+  points: MeteredPoint[];
+}
+
+export interface SettlementRunStarted {
+  runId: string;
+  period: BillingPeriod;
+  periodLabel: string;
+  asOf: string;
+  items: string[];
+}
+
+export interface SettlementWorkItemScheduled {
+  runId: string;
+  period: BillingPeriod;
+  periodLabel: string;
+  gsrn: string;
+  asOf: string;
+}
+
+/** JSON form of an invoice line: amounts as 2-decimal DKK strings. */
+export interface InvoiceLineJson {
+  key: string;
+  kind: string;
+  description: string;
+  chargeId: string | null;
+  month: string | null;
+  quantityKwh: string | null;
+  daysSupplied: number | null;
+  daysInMonth: number | null;
+  unitPrice: string | null;
+  amountExclVat: string;
+  vat: string;
+  amountInclVat: string;
+  estimated: boolean;
+}
+
+export interface TotalsJson {
+  exclVat: string;
+  vat: string;
+  inclVat: string;
+}
+
+export interface AcontoJson {
+  paid: string;
+  difference: string;
+  netAmountDue: string;
+}
+
+export interface InvoiceIssued {
+  invoiceId: string;
+  runId: string;
+  customerId: string;
+  gsrn: string;
+  period: BillingPeriod;
+  periodLabel: string;
+  periodStart: string;
+  /** Last day of the period, inclusive. */
+  periodEnd: string;
+  paymentModel: 'aconto' | 'actual';
+  lines: InvoiceLineJson[];
+  totals: TotalsJson;
+  aconto: AcontoJson;
+  estimated: boolean;
+  asOf: string;
+}
+
+export interface SettlementItemInvoiced {
+  runId: string;
+  gsrn: string;
+  invoiceId: string;
+}
+
+export interface SettlementHaltedForMeteringPoint {
+  runId: string | null;
+  gsrn: string;
+  periodLabel: string;
+  reason: string;
+  /** The rest of the halt: seriesGsrn/interval, priceArea/chargeId/interval, or problem. */
+  detail: JsonObject;
+}
+
+export interface SettlementCompleted {
+  runId: string;
+  period: BillingPeriod;
+  periodLabel: string;
+  invoices: { invoiceId: string; gsrn: string }[];
+  halted: { gsrn: string; reason: string }[];
+}
+
+export interface CorrectionLineJson {
+  key: string;
+  kind: string;
+  month: string | null;
+  description: string;
+  chargeId: string | null;
+  quantityKwh: string | null;
+  daysSupplied: number | null;
+  amountExclVat: string;
+  vat: string;
+  amountInclVat: string;
+}
+
+export interface SettlementCorrectionIssued {
+  noteId: string;
+  invoiceId: string;
+  customerId: string;
+  gsrn: string;
+  periodLabel: string;
+  noteType: 'credit' | 'debit';
+  cause: 'metered-data' | 'price' | 'supply-reversed';
+  lines: CorrectionLineJson[];
+  totals: TotalsJson;
+  /** The invoice as it stands after this note (the base of the next correction). */
+  correctedInvoice: { lines: InvoiceLineJson[]; totals: TotalsJson; asOf: string };
+}
+
+export interface AcontoPaymentRecorded {
+  paymentId: string;
+  customerId: string;
+  gsrn: string;
+  amount: string;
+  paidAt: string;
+}
+
+/** Data of a stored event as the type the writer gave it (the event store holds JSON objects). */
+export function dataOf<T>(data: JsonObject): T {
+  return data as unknown as T;
+}
+
+export function toJsonObject<T extends object>(value: T): JsonObject {
+  return JSON.parse(JSON.stringify(value)) as JsonObject;
+}

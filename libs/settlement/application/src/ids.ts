@@ -1,0 +1,41 @@
+import { createHash } from 'node:crypto';
+import type { BillingPeriod } from '@dh/settlement-domain';
+import { periodLabel } from './period';
+
+/** A name-based (version 5 style) UUID: the same name always gives the same id. */
+export function nameBasedUuid(namespace: string, name: string): string {
+  const hash = createHash('sha1').update(`dh-settlement\u0000${namespace}\u0000${name}`).digest();
+  hash[6] = (hash[6]! & 0x0f) | 0x50;
+  hash[8] = (hash[8]! & 0x3f) | 0x80;
+  const hex = hash.subarray(0, 16).toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
+/**
+ * The invoice id of a metering point's billing period. Stable: derived from GSRN and period only,
+ * so a re-run or a re-export can never create a second invoice for the same period.
+ */
+export function invoiceIdOf(gsrn: string, period: BillingPeriod): string {
+  return nameBasedUuid('invoice', `${gsrn}/${periodLabel(period)}`);
+}
+
+export function invoiceStreamId(invoiceId: string): string {
+  return `invoice-${invoiceId}`;
+}
+
+export function runStreamId(period: BillingPeriod): string {
+  return `settlement-run-${periodLabel(period)}`;
+}
+
+export function meteredDataStreamId(gsrn: string): string {
+  return `metered-data-${gsrn}`;
+}
+
+export function acontoStreamId(gsrn: string): string {
+  return `aconto-${gsrn}`;
+}
+
+/** The id of a correction note triggered by one event for one invoice (a redelivery gives the same id). */
+export function noteIdOf(triggerEventId: string, invoiceId: string): string {
+  return nameBasedUuid('note', `${triggerEventId}/${invoiceId}`);
+}

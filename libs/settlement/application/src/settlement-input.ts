@@ -1,0 +1,274 @@
+import type { QualityCode } from '@dh/cim';
+import { RESOLUTION_MS, compareLocalDates, type LocalDate } from '@dh/dk-time';
+import { parsePriceNanoDkkPerKwh } from '@dh/money';
+import {
+  PriceDataConflictError,
+  createCharge,
+  createPriceBook,
+  createSpotPriceSeries,
+  isPriceArea,
+  type Charge,
+  type ChargePriceRow,
+  type ChargeResolution,
+  type ChargeType,
+  type NationalCharges,
+  type PriceArea,
+  type SpotPrice,
+} from '@dh/rates-domain';
+import type { BillingPeriod, MeteredInterval, MeteredSeries, SettlementHalted, SettlementInput } from '@dh/settlement-domain';
+import { billingFrequencyOf, periodDates } from './period';
+import type { MeteredPoint } from './events';
+
+/** Energinet's GLN and the national charges every metering point pays (market-facts.md §1). */
+export const ENERGINET_GLN = '5790000432752';
+
+export interface SettlementRatesConfig {
+  readonly national: NationalCharges;
+  readonly electricHeatingThresholdKwh: string;
+}
+
+/** Electricity tax arrives as `ElectricityTaxRateSet`; settlement turns it into these two charges. */
+export const DEFAULT_RATES_CONFIG: SettlementRatesConfig = {
+  national: {
+    systemTariffChargeId: `${ENERGINET_GLN}:D03:41000`,
+    transmissionTariffChargeId: `${ENERGINET_GLN}:D03:40000`,
+    systemSubscriptionChargeId: `${ENERGINET_GLN}:D01:41004`,
+    electricityTaxChargeId: 'tax:electricity:normal',
+    reducedElectricityTaxChargeId: 'tax:electricity:reduced',
+  },
+  electricHeatingThresholdKwh: '4000',
+};
+
+export interface SupplyRecord {
+  gsrn: string;
+  customerId: string;
+  startDate: LocalDate;
+  /** First day no longer supplied (the effective date of `SupplyEnded`), null while open. */
+  endDate: LocalDate | null;
+  productId: string;
+  electricHeating: boolean;
+  gridArea: string;
+  productionGsrn: string | null;
+  billingFrequency: 'monthly' | 'quarterly';
+  paymentModel: 'aconto' | 'actual';
+  reversed: boolean;
+}
+
+export interface ProductRecord {
+  productId: string;
+  name: string;
+  marginDkkPerKwh: string;
+  monthlySubscriptionDkk: string;
+  exportFeeDkkPerKwh: string | null;
+  validFrom: LocalDate;
+  publishedAt: Date;
+}
+
+export interface TaxRateRecord {
+  validFrom: LocalDate;
+  validTo: LocalDate | null;
+  normalDkkPerKwh: string;
+  reducedDkkPerKwh: string;
+  publishedAt: Date;
+  version: number;
+}
+
+export interface GridAreaRecord {
+  gridArea: string;
+  priceArea: string;
+  gridCompanyGln: string;
+  gridTariffChargeId: string;
+  gridSubscriptionChargeId: string;
+}
+
+export interface ChargeRowRecord {
+  validFrom: LocalDate;
+  validTo: LocalDate | null;
+  resolution: ChargeResolution;
+  prices: string[];
+  version: number;
+  publishedAt: Date;
+}
+
+export interface ChargeRecord {
+  chargeId: string;
+  owner: string;
+  chargeType: ChargeType;
+  code: string;
+  description: string;
+  rows: ChargeRowRecord[];
+}
+
+export interface SpotPriceRecord {
+  priceArea: string;
+  start: Date;
+  resolution: 'PT15M' | 'PT1H';
+  dkkPerKwh: string;
+  version: number;
+  publishedAt: Date;
+}
+
+export interface MeteredDayRecord {
+  gsrn: string;
+  day: LocalDate;
+  version: number;
+  resolution: 'PT15M' | 'PT1H';
+  start: Date;
+  points: MeteredPoint[];
+}
+
+/** Settlement's own copies, as loaded for one metering point and one period. */
+export interface SettlementCopies {
+  supplies: SupplyRecord[];
+  products: ProductRecord[];
+  taxRates: TaxRateRecord[];
+  gridAreas: GridAreaRecord[];
+  charges: ChargeRecord[];
+  spotPrices: SpotPriceRecord[];
+  /** The current (highest) version of each day, consumption GSRN. */
+  consumption: MeteredDayRecord[];
+  production: MeteredDayRecord[];
+  yearToDateConsumptionKwh: string;
+}
+
+export type BuiltInput =
+  | { ok: true; input: SettlementInput; customerId: string; paymentModel: 'aconto' | 'actual'; gridArea: string; priceArea: PriceArea; productionGsrn: string | null }
+  | { ok: false; halt: SettlementHalted };
+
+const QUALITIES: ReadonlySet<string> = new Set(['A01', 'A02', 'A03', 'A04', 'A05', 'A06']);
+
+function overlaps(s: SupplyRecord, from: LocalDate, toExclusive: LocalDate): boolean {
+  return compareLocalDates(s.startDate, toExclusive) < 0 && (s.endDate === null || compareLocalDates(s.endDate, from) > 0);
+}
+
+/** Supplies (not reversed) that overlap the period with the period's billing frequency. */
+export function suppliesInPeriod(supplies: readonly SupplyRecord[], period: BillingPeriod): SupplyRecord[] {
+  const { from, toExclusive } = periodDates(period);
+  return supplies.filter((s) => !s.reversed && s.billingFrequency === billingFrequencyOf(period) && overlaps(s, from, toExclusive));
+}
+
+function seriesOf(gsrn: string, days: readonly MeteredDayRecord[]): MeteredSeries | string {
+  const sorted = [...days].sort((a, b) => compareLocalDates(a.day, b.day));
+  const resolutions = new Set(sorted.map((d) => d.resolution));
+  if (resolutions.size > 1) return `metered data for ${gsrn} mixes resolutions ${[...resolutions].join(', ')} within the period`;
+  const resolution = sorted[0]?.resolution ?? 'PT15M';
+  const step = RESOLUTION_MS[resolution];
+  const intervals: MeteredInterval[] = [];
+  for (const d of sorted) {
+    for (const p of [...d.points].sort((a, b) => a.position - b.position)) {
+      const start = new Date(d.start.getTime() + (p.position - 1) * step);
+      const quality = QUALITIES.has(p.quality) && p.quality !== 'A04' ? (p.quality as QualityCode) : undefined;
+      intervals.push(quality === undefined ? { start, quantityKwh: p.quantityKwh } : { start, quantityKwh: p.quantityKwh, quality });
+    }
+  }
+  return { gsrn, resolution, intervals };
+}
+
+function productCharges(records: readonly ProductRecord[]): { margin: Charge; subscription: Charge; exportFee?: Charge; name: string } {
+  const sorted = [...records].sort((a, b) => compareLocalDates(a.validFrom, b.validFrom) || a.publishedAt.getTime() - b.publishedAt.getTime());
+  const rows = (price: (r: ProductRecord) => string | null, resolution: ChargeResolution): ChargePriceRow[] =>
+    sorted.flatMap((r, i) => {
+      const p = price(r);
+      if (p === null) return [];
+      const next = sorted.slice(i + 1).find((n) => n.validFrom !== r.validFrom);
+      return [{ validFrom: r.validFrom, validTo: next?.validFrom ?? null, resolution, prices: [parsePriceNanoDkkPerKwh(p)], publishedAt: r.publishedAt, version: i + 1 }];
+    });
+  const id = sorted[0]!.productId;
+  const name = sorted[sorted.length - 1]!.name;
+  const margin = createCharge({ chargeId: `product:${id}:margin`, owner: 'product', chargeType: 'D03', code: 'margin', description: `${name}: tillæg`, rows: rows((r) => r.marginDkkPerKwh, 'P1D') });
+  const subscription = createCharge({
+    chargeId: `product:${id}:subscription`,
+    owner: 'product',
+    chargeType: 'D01',
+    code: 'subscription',
+    description: `${name}: abonnement`,
+    rows: rows((r) => r.monthlySubscriptionDkk, 'P1M'),
+  });
+  const feeRows = rows((r) => r.exportFeeDkkPerKwh, 'P1D');
+  if (feeRows.length === 0) return { margin, subscription, name };
+  const exportFee = createCharge({ chargeId: `product:${id}:export-fee`, owner: 'product', chargeType: 'D03', code: 'export-fee', description: `${name}: gebyr for køb af overskudsproduktion`, rows: feeRows });
+  return { margin, subscription, exportFee, name };
+}
+
+function taxCharges(config: SettlementRatesConfig, records: readonly TaxRateRecord[]): Charge[] {
+  const rows = (price: (r: TaxRateRecord) => string): ChargePriceRow[] =>
+    records.map((r) => ({ validFrom: r.validFrom, validTo: r.validTo, resolution: 'P1D', prices: [parsePriceNanoDkkPerKwh(price(r))], publishedAt: r.publishedAt, version: r.version }));
+  return [
+    createCharge({ chargeId: config.national.electricityTaxChargeId, owner: ENERGINET_GLN, chargeType: 'D03', code: 'EA-001', description: 'Elafgift', rows: rows((r) => r.normalDkkPerKwh) }),
+    createCharge({
+      chargeId: config.national.reducedElectricityTaxChargeId,
+      owner: ENERGINET_GLN,
+      chargeType: 'D03',
+      code: 'EA-001-R',
+      description: 'Reduceret elafgift',
+      rows: rows((r) => r.reducedDkkPerKwh),
+    }),
+  ];
+}
+
+function configurationHalt(gsrn: string, problem: string): BuiltInput {
+  return { ok: false, halt: { outcome: 'halted', reason: 'missing-configuration', gsrn, problem } };
+}
+
+/**
+ * Builds the pure settlement input of one metering point and period from settlement's copies.
+ * A gap or conflict in the copies becomes a `missing-configuration` halt (never a partial invoice).
+ */
+export function buildSettlementInput(gsrn: string, period: BillingPeriod, asOf: Date, copies: SettlementCopies, config: SettlementRatesConfig = DEFAULT_RATES_CONFIG): BuiltInput {
+  const supplies = suppliesInPeriod(copies.supplies.filter((s) => s.gsrn === gsrn), period);
+  if (supplies.length === 0) return configurationHalt(gsrn, `no supply of ${gsrn} in the period`);
+  const latest = [...supplies].sort((a, b) => compareLocalDates(b.startDate, a.startDate))[0]!;
+  const gridArea = copies.gridAreas.find((g) => g.gridArea === latest.gridArea);
+  if (gridArea === undefined) return configurationHalt(gsrn, `grid area ${latest.gridArea} is not mapped`);
+  if (!isPriceArea(gridArea.priceArea)) return configurationHalt(gsrn, `grid area ${latest.gridArea} maps to unknown price area ${gridArea.priceArea}`);
+  const priceArea = gridArea.priceArea;
+  const products = copies.products.filter((p) => p.productId === latest.productId);
+  if (products.length === 0) return configurationHalt(gsrn, `product ${latest.productId} is not defined`);
+  const consumption = seriesOf(gsrn, copies.consumption);
+  if (typeof consumption === 'string') return { ok: false, halt: { outcome: 'halted', reason: 'invalid-input', gsrn, problem: consumption } };
+  const productionGsrn = latest.productionGsrn;
+  const production = productionGsrn === null ? undefined : seriesOf(productionGsrn, copies.production);
+  if (typeof production === 'string') return { ok: false, halt: { outcome: 'halted', reason: 'invalid-input', gsrn, problem: production } };
+  try {
+    const product = productCharges(products);
+    const spot: SpotPrice[] = copies.spotPrices
+      .filter((p) => p.priceArea === priceArea)
+      .map((p) => ({ priceArea, start: p.start, resolution: p.resolution, nanoDkkPerKwh: parsePriceNanoDkkPerKwh(p.dkkPerKwh), publishedAt: p.publishedAt, version: p.version }));
+    const charges = copies.charges.map((c) =>
+      createCharge({
+        chargeId: c.chargeId,
+        owner: c.owner,
+        chargeType: c.chargeType,
+        code: c.code,
+        description: c.description,
+        rows: c.rows.map((r) => ({ validFrom: r.validFrom, validTo: r.validTo, resolution: r.resolution, prices: r.prices.map(parsePriceNanoDkkPerKwh), publishedAt: r.publishedAt, version: r.version })),
+      }),
+    );
+    const prices = createPriceBook({
+      spot: [createSpotPriceSeries(priceArea, spot)],
+      charges: [...charges, ...taxCharges(config, copies.taxRates)],
+      configuration: {
+        gridAreas: copies.gridAreas
+          .filter((g): g is GridAreaRecord & { priceArea: PriceArea } => isPriceArea(g.priceArea))
+          .map((g) => ({ gridArea: g.gridArea, priceArea: g.priceArea, gridCompanyGln: g.gridCompanyGln, gridTariffChargeId: g.gridTariffChargeId, gridSubscriptionChargeId: g.gridSubscriptionChargeId })),
+        national: config.national,
+        electricHeatingThresholdKwh: config.electricHeatingThresholdKwh,
+      },
+    });
+    const input: SettlementInput = {
+      meteringPoint: { gsrn, gridArea: latest.gridArea, priceArea, electricHeating: latest.electricHeating, ...(productionGsrn !== null ? { productionGsrn } : {}) },
+      supplyPeriods: [...supplies].sort((a, b) => compareLocalDates(a.startDate, b.startDate)).map((s) => ({ start: s.startDate, endExclusive: s.endDate })),
+      billingPeriod: period,
+      consumption,
+      ...(production !== undefined ? { production } : {}),
+      prices,
+      product: { name: product.name, margin: product.margin, subscription: product.subscription, ...(product.exportFee ? { exportFee: product.exportFee } : {}) },
+      yearToDateConsumptionKwh: copies.yearToDateConsumptionKwh,
+      asOf,
+    };
+    return { ok: true, input, customerId: latest.customerId, paymentModel: latest.paymentModel, gridArea: latest.gridArea, priceArea, productionGsrn };
+  } catch (error) {
+    if (error instanceof PriceDataConflictError) return configurationHalt(gsrn, error.message);
+    throw error;
+  }
+}

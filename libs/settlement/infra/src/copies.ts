@@ -1,0 +1,282 @@
+import type { PoolClient } from 'pg';
+import { localDayStart, type LocalDate } from '@dh/dk-time';
+import type { EventEnvelope } from '@dh/messaging';
+import { formatScaled, parseQuantityMilliKwh, QUANTITY_SCALE } from '@dh/money';
+import type { ChargeResolution, ChargeType } from '@dh/rates-domain';
+import {
+  dataOf,
+  periodDates,
+  type AcontoPaymentRecorded,
+  type ChargePricesPublished,
+  type ChargeRecord,
+  type ElectricityTaxRateSet,
+  type GridAreaMapped,
+  type MeteredDataReceived,
+  type MeteredDayRecord,
+  type MeteredPoint,
+  type ProductDefined,
+  type SettlementCopies,
+  type SpotPricesPublished,
+  type SupplyEnded,
+  type SupplyRecord,
+  type SupplyReversed,
+  type SupplyStarted,
+} from '@dh/settlement-application';
+import type { BillingPeriod } from '@dh/settlement-domain';
+
+type Db = Pick<PoolClient, 'query'>;
+
+/**
+ * The input events settlement copies, by type. A colleague's event names that differ from this
+ * contract are mapped here, in one place.
+ */
+export const COPIED_EVENT_TYPES = [
+  'SpotPricesPublished',
+  'ChargePricesPublished',
+  'ProductDefined',
+  'ElectricityTaxRateSet',
+  'GridAreaMapped',
+  'SupplyStarted',
+  'SupplyEnded',
+  'SupplyReversed',
+  'MeteredDataReceived',
+  'AcontoPaymentRecorded',
+] as const;
+
+/** Stores one input event in settlement's copies (inside the inbox transaction). */
+export async function applyToCopies(envelope: EventEnvelope, db: Db): Promise<void> {
+  const recordedAt = envelope.recordedAt;
+  switch (envelope.type) {
+    case 'SpotPricesPublished': {
+      const d = dataOf<SpotPricesPublished>(envelope.data);
+      for (const p of d.prices) {
+        await db.query(
+          `INSERT INTO settlement.spot_prices (price_area, start, resolution, version, published_at, dkk_per_kwh) VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT DO NOTHING`,
+          [d.priceArea, p.start, d.resolution, d.version, d.publishedAt, p.dkkPerKwh],
+        );
+      }
+      return;
+    }
+    case 'ChargePricesPublished': {
+      const d = dataOf<ChargePricesPublished>(envelope.data);
+      await db.query(
+        `INSERT INTO settlement.charges (charge_id, owner, charge_type, code, description) VALUES ($1,$2,$3,$4,$5)
+         ON CONFLICT (charge_id) DO UPDATE SET owner = EXCLUDED.owner, charge_type = EXCLUDED.charge_type, code = EXCLUDED.code, description = EXCLUDED.description`,
+        [d.chargeId, d.owner, d.chargeType, d.code, d.description],
+      );
+      for (const r of d.rows) {
+        await db.query(
+          `INSERT INTO settlement.charge_rows (charge_id, version, published_at, valid_from, valid_to, resolution, prices) VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT DO NOTHING`,
+          [d.chargeId, d.version, d.publishedAt, r.validFrom, r.validTo, r.resolution, JSON.stringify(r.prices)],
+        );
+      }
+      return;
+    }
+    case 'ProductDefined': {
+      const d = dataOf<ProductDefined>(envelope.data);
+      await db.query(
+        `INSERT INTO settlement.products (product_id, valid_from, published_at, name, margin_dkk_per_kwh, monthly_subscription_dkk, export_fee_dkk_per_kwh)
+         VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT DO NOTHING`,
+        [d.productId, d.validFrom, recordedAt, d.name, d.marginDkkPerKwh, d.monthlySubscriptionDkk, d.exportFeeDkkPerKwh ?? null],
+      );
+      return;
+    }
+    case 'ElectricityTaxRateSet': {
+      const d = dataOf<ElectricityTaxRateSet>(envelope.data);
+      await db.query(
+        `INSERT INTO settlement.tax_rates (valid_from, published_at, valid_to, normal_dkk_per_kwh, reduced_dkk_per_kwh) VALUES ($1,$2,$3,$4,$5) ON CONFLICT DO NOTHING`,
+        [d.validFrom, recordedAt, d.validTo, d.normalDkkPerKwh, d.reducedDkkPerKwh],
+      );
+      return;
+    }
+    case 'GridAreaMapped': {
+      const d = dataOf<GridAreaMapped>(envelope.data);
+      await db.query(
+        `INSERT INTO settlement.grid_areas (grid_area, price_area, grid_company_gln, grid_tariff_charge_id, grid_subscription_charge_id) VALUES ($1,$2,$3,$4,$5)
+         ON CONFLICT (grid_area) DO UPDATE SET price_area = EXCLUDED.price_area, grid_company_gln = EXCLUDED.grid_company_gln,
+           grid_tariff_charge_id = EXCLUDED.grid_tariff_charge_id, grid_subscription_charge_id = EXCLUDED.grid_subscription_charge_id`,
+        [d.gridArea, d.priceArea, d.gridCompanyGln, d.gridTariffChargeId, d.gridSubscriptionChargeId],
+      );
+      return;
+    }
+    case 'SupplyStarted': {
+      const d = dataOf<SupplyStarted>(envelope.data);
+      await db.query(
+        `INSERT INTO settlement.supplies (gsrn, start_date, customer_id, end_date, product_id, electric_heating, grid_area, production_gsrn, billing_frequency, payment_model, reversed)
+         VALUES ($1,$2,$3,NULL,$4,$5,$6,$7,$8,$9,false)
+         ON CONFLICT (gsrn, start_date) DO UPDATE SET customer_id = EXCLUDED.customer_id, product_id = EXCLUDED.product_id, electric_heating = EXCLUDED.electric_heating,
+           grid_area = EXCLUDED.grid_area, production_gsrn = EXCLUDED.production_gsrn, billing_frequency = EXCLUDED.billing_frequency, payment_model = EXCLUDED.payment_model, reversed = false`,
+        [d.gsrn, d.startDate, d.customerId, d.productId, d.electricHeating, d.gridArea, d.productionGsrn ?? null, d.billingFrequency, d.paymentModel],
+      );
+      return;
+    }
+    case 'SupplyEnded': {
+      const d = dataOf<SupplyEnded>(envelope.data);
+      // Ends the supply that was running on the end date.
+      await db.query(
+        `UPDATE settlement.supplies SET end_date = $2
+          WHERE gsrn = $1 AND start_date = (SELECT max(start_date) FROM settlement.supplies WHERE gsrn = $1 AND start_date < $2 AND NOT reversed)`,
+        [d.gsrn, d.endDate],
+      );
+      return;
+    }
+    case 'SupplyReversed': {
+      const d = dataOf<SupplyReversed>(envelope.data);
+      await db.query(`UPDATE settlement.supplies SET reversed = true WHERE gsrn = $1 AND start_date = $2`, [d.gsrn, d.startDate]);
+      return;
+    }
+    case 'MeteredDataReceived': {
+      const d = dataOf<MeteredDataReceived>(envelope.data);
+      await db.query(
+        `INSERT INTO settlement.metered_data (gsrn, day, version, document_id, received_at, resolution, start, points, event_id) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) ON CONFLICT DO NOTHING`,
+        [d.gsrn, d.day, d.version, d.documentId, d.receivedAt, d.resolution, d.start, JSON.stringify(d.points), envelope.eventId],
+      );
+      return;
+    }
+    case 'AcontoPaymentRecorded': {
+      const d = dataOf<AcontoPaymentRecorded>(envelope.data);
+      await db.query(`INSERT INTO settlement.aconto_payments (payment_id, customer_id, gsrn, amount, paid_at) VALUES ($1,$2,$3,$4,$5) ON CONFLICT DO NOTHING`, [
+        d.paymentId,
+        d.customerId,
+        d.gsrn,
+        d.amount,
+        d.paidAt,
+      ]);
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+interface SupplyRow {
+  gsrn: string;
+  start_date: string;
+  customer_id: string;
+  end_date: string | null;
+  product_id: string;
+  electric_heating: boolean;
+  grid_area: string;
+  production_gsrn: string | null;
+  billing_frequency: 'monthly' | 'quarterly';
+  payment_model: 'aconto' | 'actual';
+  reversed: boolean;
+}
+
+function supplyOf(r: SupplyRow): SupplyRecord {
+  return {
+    gsrn: r.gsrn,
+    customerId: r.customer_id,
+    startDate: r.start_date,
+    endDate: r.end_date,
+    productId: r.product_id,
+    electricHeating: r.electric_heating,
+    gridArea: r.grid_area,
+    productionGsrn: r.production_gsrn,
+    billingFrequency: r.billing_frequency,
+    paymentModel: r.payment_model,
+    reversed: r.reversed,
+  };
+}
+
+export async function loadSupplies(db: Db, gsrn?: string): Promise<SupplyRecord[]> {
+  const rows = gsrn === undefined ? await db.query<SupplyRow>(`SELECT * FROM settlement.supplies`) : await db.query<SupplyRow>(`SELECT * FROM settlement.supplies WHERE gsrn = $1`, [gsrn]);
+  return rows.rows.map(supplyOf);
+}
+
+interface MeteredRow {
+  gsrn: string;
+  day: string;
+  version: number;
+  resolution: 'PT15M' | 'PT1H';
+  start: Date;
+  points: MeteredPoint[];
+}
+
+/** The current (highest) version of each day of a series in [from, toExclusive). */
+export async function loadMeteredDays(db: Db, gsrn: string, from: LocalDate, toExclusive: LocalDate): Promise<MeteredDayRecord[]> {
+  const rows = await db.query<MeteredRow>(
+    `SELECT DISTINCT ON (day) gsrn, day, version, resolution, start, points FROM settlement.metered_data
+      WHERE gsrn = $1 AND day >= $2 AND day < $3 ORDER BY day, version DESC`,
+    [gsrn, from, toExclusive],
+  );
+  return rows.rows.map((r) => ({ gsrn: r.gsrn, day: r.day, version: r.version, resolution: r.resolution, start: r.start, points: r.points }));
+}
+
+/** Everything settlement knows that prices one metering point for one period. */
+export async function loadCopies(db: Db, gsrn: string, period: BillingPeriod): Promise<SettlementCopies> {
+  const { from, toExclusive } = periodDates(period);
+  const supplies = await loadSupplies(db, gsrn);
+  const productIds = [...new Set(supplies.map((s) => s.productId))];
+  const products = await db.query<{ product_id: string; valid_from: string; published_at: Date; name: string; margin_dkk_per_kwh: string; monthly_subscription_dkk: string; export_fee_dkk_per_kwh: string | null }>(
+    `SELECT * FROM settlement.products WHERE product_id = ANY($1)`,
+    [productIds],
+  );
+  const taxes = await db.query<{ valid_from: string; published_at: Date; valid_to: string | null; normal_dkk_per_kwh: string; reduced_dkk_per_kwh: string }>(
+    `SELECT * FROM settlement.tax_rates ORDER BY valid_from, published_at`,
+  );
+  const gridAreas = await db.query<{ grid_area: string; price_area: string; grid_company_gln: string; grid_tariff_charge_id: string; grid_subscription_charge_id: string }>(
+    `SELECT * FROM settlement.grid_areas`,
+  );
+  const charges = await db.query<{ charge_id: string; owner: string; charge_type: ChargeType; code: string; description: string }>(`SELECT * FROM settlement.charges ORDER BY charge_id`);
+  const chargeRows = await db.query<{ charge_id: string; version: number; published_at: Date; valid_from: string; valid_to: string | null; resolution: ChargeResolution; prices: string[] }>(
+    `SELECT * FROM settlement.charge_rows WHERE valid_from < $2 AND (valid_to IS NULL OR valid_to > $1) ORDER BY charge_id, published_at, version, valid_from`,
+    [from, toExclusive],
+  );
+  const areas = [...new Set(gridAreas.rows.filter((g) => supplies.some((s) => s.gridArea === g.grid_area)).map((g) => g.price_area))];
+  const spot = await db.query<{ price_area: string; start: Date; resolution: 'PT15M' | 'PT1H'; version: number; published_at: Date; dkk_per_kwh: string }>(
+    `SELECT * FROM settlement.spot_prices WHERE price_area = ANY($1) AND start >= $2 AND start < $3`,
+    [areas, localDayStart(from), localDayStart(toExclusive)],
+  );
+  const productionGsrns = [...new Set(supplies.map((s) => s.productionGsrn).filter((g): g is string => g !== null))];
+  const production = productionGsrns.length === 0 ? [] : await loadMeteredDays(db, productionGsrns[0]!, from, toExclusive);
+  let yearToDate = 0n;
+  const yearStart = `${from.slice(0, 4)}-01-01`;
+  if (supplies.some((s) => s.electricHeating) && from > yearStart) {
+    for (const day of await loadMeteredDays(db, gsrn, yearStart, from)) {
+      for (const p of day.points) if (p.quantityKwh !== null) yearToDate += parseQuantityMilliKwh(p.quantityKwh);
+    }
+  }
+  const byCharge = new Map<string, ChargeRecord>(
+    charges.rows.map((c) => [c.charge_id, { chargeId: c.charge_id, owner: c.owner, chargeType: c.charge_type, code: c.code, description: c.description, rows: [] }]),
+  );
+  for (const r of chargeRows.rows) {
+    byCharge.get(r.charge_id)?.rows.push({ validFrom: r.valid_from, validTo: r.valid_to, resolution: r.resolution, prices: r.prices, version: r.version, publishedAt: r.published_at });
+  }
+  return {
+    supplies,
+    products: products.rows.map((p) => ({
+      productId: p.product_id,
+      name: p.name,
+      marginDkkPerKwh: p.margin_dkk_per_kwh,
+      monthlySubscriptionDkk: p.monthly_subscription_dkk,
+      exportFeeDkkPerKwh: p.export_fee_dkk_per_kwh,
+      validFrom: p.valid_from,
+      publishedAt: p.published_at,
+    })),
+    taxRates: taxes.rows.map((t, i) => ({ validFrom: t.valid_from, validTo: t.valid_to, normalDkkPerKwh: t.normal_dkk_per_kwh, reducedDkkPerKwh: t.reduced_dkk_per_kwh, publishedAt: t.published_at, version: i + 1 })),
+    gridAreas: gridAreas.rows.map((g) => ({
+      gridArea: g.grid_area,
+      priceArea: g.price_area,
+      gridCompanyGln: g.grid_company_gln,
+      gridTariffChargeId: g.grid_tariff_charge_id,
+      gridSubscriptionChargeId: g.grid_subscription_charge_id,
+    })),
+    charges: [...byCharge.values()],
+    spotPrices: spot.rows.map((s) => ({ priceArea: s.price_area, start: s.start, resolution: s.resolution, dkkPerKwh: s.dkk_per_kwh, version: s.version, publishedAt: s.published_at })),
+    consumption: await loadMeteredDays(db, gsrn, from, toExclusive),
+    production,
+    yearToDateConsumptionKwh: formatScaled(yearToDate, QUANTITY_SCALE),
+  };
+}
+
+/** Aconto paid for a metering point within the period (local dates), exact DKK string. */
+export async function acontoPaidInPeriod(db: Db, gsrn: string, period: BillingPeriod): Promise<string> {
+  const { from, toExclusive } = periodDates(period);
+  const r = await db.query<{ total: string }>(`SELECT coalesce(sum(amount), 0)::numeric(18,2)::text AS total FROM settlement.aconto_payments WHERE gsrn = $1 AND paid_at >= $2 AND paid_at < $3`, [
+    gsrn,
+    localDayStart(from),
+    localDayStart(toExclusive),
+  ]);
+  return r.rows[0]!.total;
+}

@@ -1,0 +1,4 @@
+export * from './schema';
+export * from './copies';
+export * from './settle';
+export * from './runtime';

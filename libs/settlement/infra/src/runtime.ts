@@ -1,0 +1,121 @@
+import { WrongExpectedRevisionError, type JsonValue } from '@dh/event-store';
+import { CommandError, CommandServer, startConsumer, type CommandContext, type RunningConsumer } from '@dh/messaging';
+import type { Infrastructure } from '@dh/platform';
+import {
+  SettlementCommandRejected,
+  recordAcontoPayment,
+  recordMeteredData,
+  startSettlementRun,
+  suppliesInPeriod,
+  type CommandMeta,
+  type SettlementRatesConfig,
+} from '@dh/settlement-application';
+import { applyToCopies, loadSupplies } from './copies';
+import { SETTLEMENT_SCHEMA, migrateSettlement } from './schema';
+import { affectedInvoices, correctInvoice, handleWorkItem } from './settle';
+
+/** Durable work queue of settlement runs, consumed by competing workers. */
+export const SETTLEMENT_WORK_QUEUE = 'settlement.work';
+/** Settlement's copies of rates, portfolio and its own metered data, in order. */
+export const SETTLEMENT_INPUTS_QUEUE = 'settlement.inputs';
+
+export const SETTLEMENT_INPUT_BINDINGS = ['rates.#', 'portfolio.#', 'settlement.metered-data-received', 'settlement.aconto-payment-recorded'];
+
+export interface SettlementRuntimeOptions {
+  /** Competing work-queue consumers in this process. Default 2. */
+  workers?: number;
+  /** Serve commands on `commands.settlement`. Default true. */
+  commands?: boolean;
+  config?: SettlementRatesConfig;
+}
+
+export interface SettlementRuntime {
+  inputs: RunningConsumer;
+  workers: RunningConsumer[];
+  stop(): Promise<void>;
+}
+
+async function asCommandReply<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof SettlementCommandRejected) throw new CommandError(error.code, error.message);
+    if (error instanceof WrongExpectedRevisionError) throw new CommandError('concurrency-conflict', error.message, { streamId: error.streamId });
+    throw error;
+  }
+}
+
+/**
+ * Starts settlement beside HTTP: the inputs consumer (copies + corrections), the competing
+ * workers of the `settlement.work` queue and the command handlers. Each consumer has its inbox in
+ * schema `settlement`, in the same transaction as its effects.
+ */
+export async function startSettlementRuntime(infrastructure: Infrastructure, options: SettlementRuntimeOptions = {}): Promise<SettlementRuntime> {
+  const { pool, eventStore: store, amqp } = infrastructure;
+  const deps = { store, ...(options.config ? { config: options.config } : {}) };
+  await migrateSettlement(pool);
+  const exchange = infrastructure.config.exchange;
+
+  const inputs = await startConsumer({
+    connection: amqp,
+    pool,
+    queue: SETTLEMENT_INPUTS_QUEUE,
+    bindings: SETTLEMENT_INPUT_BINDINGS,
+    exchange,
+    schema: SETTLEMENT_SCHEMA,
+    singleActiveConsumer: true,
+    onFailure: 'halt',
+    backoff: { initialDelayMs: 200, factor: 2, maxDelayMs: 5000 },
+    handler: async (envelope, tx) => {
+      await applyToCopies(envelope, tx);
+      const affected = await affectedInvoices(tx, envelope);
+      if (affected === null) return;
+      for (const invoiceId of affected.invoiceIds) await correctInvoice(deps, tx, invoiceId, envelope, affected.cause);
+    },
+  });
+
+  const workers: RunningConsumer[] = [];
+  for (let i = 0; i < (options.workers ?? 2); i++) {
+    workers.push(
+      await startConsumer({
+        connection: amqp,
+        pool,
+        queue: SETTLEMENT_WORK_QUEUE,
+        consumerName: SETTLEMENT_WORK_QUEUE,
+        bindings: ['settlement.settlement-work-item-scheduled'],
+        exchange,
+        schema: SETTLEMENT_SCHEMA,
+        singleActiveConsumer: false,
+        prefetch: 1,
+        backoff: { initialDelayMs: 200, factor: 2, maxDelayMs: 5000 },
+        handler: (envelope, tx) => handleWorkItem(deps, envelope, tx),
+      }),
+    );
+  }
+
+  let server: CommandServer | null = null;
+  if (options.commands ?? true) {
+    server = new CommandServer({ connection: amqp });
+    const metaOf = (context: CommandContext): CommandMeta => ({ correlationId: context.correlationId, causationId: context.causationId, actor: context.actor ?? 'unknown', now: new Date() });
+    await server.handle('settlement', {
+      RecordMeteredData: async (payload: JsonValue, context) => asCommandReply(() => recordMeteredData(store, payload, metaOf(context))),
+      RecordAcontoPayment: async (payload: JsonValue, context) => asCommandReply(() => recordAcontoPayment(store, payload, metaOf(context))),
+      StartSettlementRun: async (payload: JsonValue, context) => {
+        const result = await asCommandReply(() =>
+          startSettlementRun({ store, activeMeteringPoints: async (period) => suppliesInPeriod(await loadSupplies(pool), period).map((s) => s.gsrn) }, payload, metaOf(context)),
+        );
+        return { ...result, period: { ...result.period } };
+      },
+    });
+  }
+
+  return {
+    inputs,
+    workers,
+    async stop() {
+      await server?.close();
+      for (const w of workers) await w.stop();
+      await inputs.stop();
+    },
+  };
+}

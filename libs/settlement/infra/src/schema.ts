@@ -1,0 +1,53 @@
+import type { Pool, PoolClient } from 'pg';
+import { ensureMessagingTables } from '@dh/messaging';
+
+/** Settlement's own schema: its copies of other contexts' facts, its inbox and its invoice index. */
+export const SETTLEMENT_SCHEMA = 'settlement';
+
+export async function migrateSettlement(pool: Pool): Promise<void> {
+  const client: PoolClient = await pool.connect();
+  await client.query(`SELECT pg_advisory_lock(hashtext('settlement-migration'))`);
+  try {
+    await client.query(`
+      CREATE SCHEMA IF NOT EXISTS settlement;
+      CREATE TABLE IF NOT EXISTS settlement.spot_prices (
+        price_area text NOT NULL, start timestamptz NOT NULL, resolution text NOT NULL, version int NOT NULL,
+        published_at timestamptz NOT NULL, dkk_per_kwh text NOT NULL,
+        PRIMARY KEY (price_area, start, resolution, version, published_at));
+      CREATE TABLE IF NOT EXISTS settlement.charges (
+        charge_id text PRIMARY KEY, owner text NOT NULL, charge_type text NOT NULL, code text NOT NULL, description text NOT NULL);
+      CREATE TABLE IF NOT EXISTS settlement.charge_rows (
+        charge_id text NOT NULL, version int NOT NULL, published_at timestamptz NOT NULL, valid_from text NOT NULL, valid_to text,
+        resolution text NOT NULL, prices jsonb NOT NULL,
+        PRIMARY KEY (charge_id, version, published_at, valid_from));
+      CREATE TABLE IF NOT EXISTS settlement.products (
+        product_id text NOT NULL, valid_from text NOT NULL, published_at timestamptz NOT NULL, name text NOT NULL,
+        margin_dkk_per_kwh text NOT NULL, monthly_subscription_dkk text NOT NULL, export_fee_dkk_per_kwh text,
+        PRIMARY KEY (product_id, valid_from, published_at));
+      CREATE TABLE IF NOT EXISTS settlement.tax_rates (
+        valid_from text NOT NULL, published_at timestamptz NOT NULL, valid_to text, normal_dkk_per_kwh text NOT NULL, reduced_dkk_per_kwh text NOT NULL,
+        PRIMARY KEY (valid_from, published_at));
+      CREATE TABLE IF NOT EXISTS settlement.grid_areas (
+        grid_area text PRIMARY KEY, price_area text NOT NULL, grid_company_gln text NOT NULL,
+        grid_tariff_charge_id text NOT NULL, grid_subscription_charge_id text NOT NULL);
+      CREATE TABLE IF NOT EXISTS settlement.supplies (
+        gsrn text NOT NULL, start_date text NOT NULL, customer_id text NOT NULL, end_date text, product_id text NOT NULL,
+        electric_heating boolean NOT NULL, grid_area text NOT NULL, production_gsrn text, billing_frequency text NOT NULL,
+        payment_model text NOT NULL, reversed boolean NOT NULL DEFAULT false,
+        PRIMARY KEY (gsrn, start_date));
+      CREATE TABLE IF NOT EXISTS settlement.metered_data (
+        gsrn text NOT NULL, day text NOT NULL, version int NOT NULL, document_id text NOT NULL, received_at timestamptz NOT NULL,
+        resolution text NOT NULL, start timestamptz NOT NULL, points jsonb NOT NULL, event_id uuid NOT NULL,
+        PRIMARY KEY (gsrn, day, version));
+      CREATE TABLE IF NOT EXISTS settlement.aconto_payments (
+        payment_id text PRIMARY KEY, customer_id text NOT NULL, gsrn text NOT NULL, amount numeric(18,2) NOT NULL, paid_at timestamptz NOT NULL);
+      CREATE TABLE IF NOT EXISTS settlement.invoices (
+        invoice_id uuid PRIMARY KEY, gsrn text NOT NULL, production_gsrn text, customer_id text NOT NULL, period_label text NOT NULL,
+        period_from text NOT NULL, period_to text NOT NULL, price_area text NOT NULL, grid_area text NOT NULL);
+      CREATE INDEX IF NOT EXISTS invoices_gsrn ON settlement.invoices (gsrn, period_from);`);
+  } finally {
+    await client.query(`SELECT pg_advisory_unlock(hashtext('settlement-migration'))`);
+    client.release();
+  }
+  await ensureMessagingTables(pool, SETTLEMENT_SCHEMA);
+}

@@ -1,0 +1,233 @@
+import type { PoolClient } from 'pg';
+import { handleCommand, type EventStore, type RecordedEvent } from '@dh/event-store';
+import type { EventEnvelope } from '@dh/messaging';
+import { Money } from '@dh/money';
+import {
+  acontoSettlement,
+  creditInFull,
+  diffInvoices,
+  settleMeteringPoint,
+  type BillingPeriod,
+  type Invoice,
+  type SettlementHalted,
+} from '@dh/settlement-domain';
+import {
+  DEFAULT_RATES_CONFIG,
+  buildSettlementInput,
+  dataOf,
+  haltDetail,
+  invoiceFromJson,
+  invoiceIdOf,
+  invoiceStreamId,
+  lineToJson,
+  nameBasedUuid,
+  noteIdOf,
+  noteLinesToJson,
+  parsePeriodLabel,
+  periodDates,
+  periodLabel,
+  periodLastDay,
+  runDecider,
+  runStreamId,
+  settlementMetadata,
+  toJsonObject,
+  totalsToJson,
+  type InvoiceIssued,
+  type SettlementCorrectionIssued,
+  type SettlementHaltedForMeteringPoint,
+  type SettlementRatesConfig,
+  type SettlementWorkItemScheduled,
+} from '@dh/settlement-application';
+import { acontoPaidInPeriod, loadCopies } from './copies';
+
+export interface SettleDeps {
+  store: EventStore;
+  config?: SettlementRatesConfig;
+}
+
+type Db = Pick<PoolClient, 'query'>;
+
+type Settled = { outcome: 'settled'; invoice: Invoice; customerId: string; paymentModel: 'aconto' | 'actual'; gridArea: string; priceArea: string; productionGsrn: string | null };
+
+/** Settles one metering point for a period from settlement's copies as they stand in `db`. */
+export async function settleFromCopies(deps: SettleDeps, db: Db, gsrn: string, period: BillingPeriod, asOf: Date): Promise<Settled | SettlementHalted> {
+  const built = buildSettlementInput(gsrn, period, asOf, await loadCopies(db, gsrn, period), deps.config ?? DEFAULT_RATES_CONFIG);
+  if (!built.ok) return built.halt;
+  const result = settleMeteringPoint(built.input);
+  if (result.outcome === 'halted') return result;
+  return { outcome: 'settled', invoice: result.invoice, customerId: built.customerId, paymentModel: built.paymentModel, gridArea: built.gridArea, priceArea: built.priceArea, productionGsrn: built.productionGsrn };
+}
+
+const metaOf = (envelope: EventEnvelope) => settlementMetadata({ correlationId: envelope.metadata.correlationId, causationId: envelope.eventId, actor: 'settlement-worker' });
+
+/**
+ * One work item of a run, inside the work queue's inbox transaction: settle, issue the invoice
+ * (stream `invoice-<invoiceId>`, id stable per GSRN and period, issued at most once) or record the
+ * halt, then record the outcome on the run stream (the last one completes the run).
+ */
+export async function handleWorkItem(deps: SettleDeps, envelope: EventEnvelope, tx: PoolClient): Promise<void> {
+  if (envelope.type !== 'SettlementWorkItemScheduled') return;
+  const item = dataOf<SettlementWorkItemScheduled>(envelope.data);
+  const period = item.period;
+  const metadata = metaOf(envelope);
+  const now = new Date(envelope.occurredAt);
+  const result = await settleFromCopies(deps, tx, item.gsrn, period, new Date(item.asOf));
+  let command: Parameters<typeof runDecider.decide>[0];
+  if (result.outcome === 'settled') {
+    const invoiceId = invoiceIdOf(item.gsrn, period);
+    const stream = await deps.store.readStream(invoiceStreamId(invoiceId));
+    if (!stream.some((e) => e.type === 'InvoiceIssued')) {
+      const { from } = periodDates(period);
+      const paid = result.paymentModel === 'aconto' ? Money.parse(await acontoPaidInPeriod(tx, item.gsrn, period)) : Money.ZERO;
+      const aconto = acontoSettlement({ invoiceTotalInclVat: result.invoice.totals.inclVat, acontoPaid: paid });
+      const data: InvoiceIssued = {
+        invoiceId,
+        runId: item.runId,
+        customerId: result.customerId,
+        gsrn: item.gsrn,
+        period,
+        periodLabel: periodLabel(period),
+        periodStart: from,
+        periodEnd: periodLastDay(period),
+        paymentModel: result.paymentModel,
+        lines: result.invoice.lines.map(lineToJson),
+        totals: totalsToJson(result.invoice.totals),
+        aconto: { paid: aconto.aconto_paid.format(), difference: aconto.aconto_difference.format(), netAmountDue: aconto.net_amount_due.format() },
+        estimated: result.invoice.estimated,
+        asOf: result.invoice.asOf.toISOString(),
+      };
+      await deps.store.appendToStream(
+        invoiceStreamId(invoiceId),
+        [{ eventId: nameBasedUuid('invoice-issued', invoiceId), type: 'InvoiceIssued', data: toJsonObject(data), metadata, occurredAt: now }],
+        { expectedRevision: 'any' },
+      );
+    }
+    await tx.query(
+      `INSERT INTO settlement.invoices (invoice_id, gsrn, production_gsrn, customer_id, period_label, period_from, period_to, price_area, grid_area)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) ON CONFLICT (invoice_id) DO NOTHING`,
+      [invoiceId, item.gsrn, result.productionGsrn, result.customerId, periodLabel(period), periodDates(period).from, periodDates(period).toExclusive, result.priceArea, result.gridArea],
+    );
+    command = { kind: 'invoiced', gsrn: item.gsrn, invoiceId };
+  } else {
+    command = { kind: 'halted', gsrn: item.gsrn, halt: result };
+  }
+  await handleCommand({
+    store: deps.store,
+    streamId: runStreamId(period),
+    decider: runDecider,
+    command,
+    metadata,
+    now,
+    maxRetries: 50,
+    idempotencyKey: `item/${item.runId}/${item.gsrn}`,
+  });
+}
+
+// ------------------------------------------------------------------------------------ corrections
+
+export type CorrectionCause = SettlementCorrectionIssued['cause'];
+
+interface InvoiceIndexRow {
+  invoice_id: string;
+  gsrn: string;
+  period_label: string;
+  period_from: string;
+  period_to: string;
+}
+
+function currentInvoice(stream: RecordedEvent[]): { issued: InvoiceIssued; current: Invoice } | null {
+  const issuedEvent = stream.find((e) => e.type === 'InvoiceIssued');
+  if (issuedEvent === undefined) return null;
+  const issued = dataOf<InvoiceIssued>(issuedEvent.data);
+  const periodToExclusive = periodDates(issued.period).toExclusive;
+  let current = invoiceFromJson({ gsrn: issued.gsrn, periodStart: issued.periodStart, periodToExclusive, asOf: issued.asOf, lines: issued.lines, totals: issued.totals });
+  for (const e of stream) {
+    if (e.type !== 'SettlementCorrectionIssued') continue;
+    const c = dataOf<SettlementCorrectionIssued>(e.data).correctedInvoice;
+    current = invoiceFromJson({ gsrn: issued.gsrn, periodStart: issued.periodStart, periodToExclusive, asOf: c.asOf, lines: c.lines, totals: c.totals });
+  }
+  return { issued, current };
+}
+
+/**
+ * Recomputes an issued invoice from the copies as they stand now and issues the difference
+ * (`diffInvoices` against the invoice as last corrected) as `SettlementCorrectionIssued` on the
+ * invoice's stream; `supply-reversed` credits it in full. Nothing is issued when nothing changed.
+ * The note id derives from the triggering event, so a redelivery never issues a second note.
+ */
+export async function correctInvoice(deps: SettleDeps, tx: Db, invoiceId: string, trigger: EventEnvelope, cause: CorrectionCause): Promise<'issued' | 'unchanged' | 'halted'> {
+  const streamId = invoiceStreamId(invoiceId);
+  const stream = await deps.store.readStream(streamId);
+  const found = currentInvoice(stream);
+  if (found === null) return 'unchanged';
+  const { issued, current } = found;
+  const asOf = new Date(Math.max(Date.now(), new Date(trigger.recordedAt).getTime()));
+  let recomputed: Invoice;
+  if (cause === 'supply-reversed') {
+    recomputed = { ...current, lines: [], totals: { exclVat: Money.ZERO, vat: Money.ZERO, inclVat: Money.ZERO }, estimated: false, asOf };
+  } else {
+    const result = await settleFromCopies(deps, tx, issued.gsrn, parsePeriodLabel(issued.periodLabel), asOf);
+    if (result.outcome === 'halted') {
+      const halt: SettlementHaltedForMeteringPoint = { runId: null, gsrn: issued.gsrn, periodLabel: issued.periodLabel, reason: result.reason, detail: haltDetail(result) };
+      await deps.store.appendToStream(
+        streamId,
+        [{ eventId: nameBasedUuid('correction-halt', `${trigger.eventId}/${invoiceId}`), type: 'SettlementHaltedForMeteringPoint', data: toJsonObject(halt), metadata: metaOf(trigger), occurredAt: asOf }],
+        { expectedRevision: 'any' },
+      );
+      return 'halted';
+    }
+    recomputed = result.invoice;
+  }
+  const note = cause === 'supply-reversed' ? creditInFull(current) : diffInvoices(current, recomputed);
+  if (note.noteType === 'none') return 'unchanged';
+  const noteId = noteIdOf(trigger.eventId, invoiceId);
+  const data: SettlementCorrectionIssued = {
+    noteId,
+    invoiceId,
+    customerId: issued.customerId,
+    gsrn: issued.gsrn,
+    periodLabel: issued.periodLabel,
+    noteType: note.noteType,
+    cause,
+    lines: noteLinesToJson(note),
+    totals: totalsToJson(note.totals),
+    correctedInvoice: { lines: recomputed.lines.map(lineToJson), totals: totalsToJson(recomputed.totals), asOf: recomputed.asOf.toISOString() },
+  };
+  await deps.store.appendToStream(streamId, [{ eventId: noteId, type: 'SettlementCorrectionIssued', data: toJsonObject(data), metadata: metaOf(trigger), occurredAt: asOf }], {
+    expectedRevision: stream[stream.length - 1]!.streamRevision,
+  });
+  return 'issued';
+}
+
+/** Which issued invoices an input event can change, and why. */
+export async function affectedInvoices(tx: Db, envelope: EventEnvelope): Promise<{ invoiceIds: string[]; cause: CorrectionCause } | null> {
+  const d = envelope.data as Record<string, unknown>;
+  const ids = async (sql: string, params: unknown[]): Promise<string[]> => (await tx.query<InvoiceIndexRow>(sql, params)).rows.map((r) => r.invoice_id);
+  switch (envelope.type) {
+    case 'MeteredDataReceived': {
+      if (typeof d.version !== 'number' || d.version < 2) return null;
+      return {
+        cause: 'metered-data',
+        invoiceIds: await ids(`SELECT invoice_id FROM settlement.invoices WHERE (gsrn = $1 OR production_gsrn = $1) AND period_from <= $2 AND period_to > $2 ORDER BY invoice_id`, [d.gsrn, d.day]),
+      };
+    }
+    case 'SpotPricesPublished':
+      return {
+        cause: 'price',
+        invoiceIds: await ids(`SELECT invoice_id FROM settlement.invoices WHERE price_area = $1 AND period_from <= $2 AND period_to > $2 ORDER BY invoice_id`, [d.priceArea, d.deliveryDate]),
+      };
+    case 'ChargePricesPublished':
+    case 'ElectricityTaxRateSet': {
+      const rows = envelope.type === 'ChargePricesPublished' ? (d.rows as { validFrom: string; validTo: string | null }[]) : [{ validFrom: d.validFrom as string, validTo: d.validTo as string | null }];
+      const found = new Set<string>();
+      for (const r of rows) {
+        for (const id of await ids(`SELECT invoice_id FROM settlement.invoices WHERE period_to > $1 AND ($2::text IS NULL OR period_from < $2) ORDER BY invoice_id`, [r.validFrom, r.validTo])) found.add(id);
+      }
+      return { cause: 'price', invoiceIds: [...found].sort() };
+    }
+    case 'SupplyReversed':
+      return { cause: 'supply-reversed', invoiceIds: await ids(`SELECT invoice_id FROM settlement.invoices WHERE gsrn = $1 AND period_to > $2 ORDER BY invoice_id`, [d.gsrn, d.startDate]) };
+    default:
+      return null;
+  }
+}
