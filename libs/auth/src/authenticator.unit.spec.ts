@@ -1,3 +1,4 @@
+import { DEFAULT_PUBLIC_PATHS } from './nest/auth.guard';
 import { assertCustomerAccess, canAccessCustomer, customerScopeFilter } from './customer-access';
 import { Authenticator, extractCredential } from './authenticator';
 import { JwtVerifier } from './jwt/jwt-verifier';
@@ -83,5 +84,13 @@ describe('customer access', () => {
   it('filters lists to the customer’s own id, and refuses a customer principal without one', () => {
     expect(customerScopeFilter(customerA)).toEqual({ customerId: 'A' });
     expect(() => customerScopeFilter({ kind: 'customer', id: 'x', scopes: ['portal:read'] })).toThrow(ProblemException);
+  });
+});
+
+describe('DEFAULT_PUBLIC_PATHS', () => {
+  it('opens the platform health endpoints and nothing else', () => {
+    const open = (path: string) => DEFAULT_PUBLIC_PATHS.some((p) => p.test(path));
+    expect(['/health', '/health/', '/health/live', '/health/ready'].every(open)).toBe(true);
+    expect(['/healthz', '/health/live/x', '/api/health', '/health/../api/customers', '/api/customers'].some(open)).toBe(false);
   });
 });

@@ -21,7 +21,7 @@ export interface AuthGuardOptions {
   requireScopeDeclaration: boolean;
 }
 
-export const DEFAULT_PUBLIC_PATHS: readonly RegExp[] = [/^\/health\/(live|ready)$/];
+export const DEFAULT_PUBLIC_PATHS: readonly RegExp[] = [/^\/health(\/live|\/ready)?\/?$/];
 
 /**
  * Global guard: resolves the principal (API key or bearer JWT), attaches it as `request.principal`,

@@ -15,7 +15,7 @@ export interface AuthModuleOptions {
   pool: Pool;
   /** Trusted issuers; default `loadAuthConfig(process.env)` (AUTH_ISSUERS, AUTH_CLOCK_TOLERANCE_SECONDS). */
   config?: AuthConfig;
-  /** Default `DEFAULT_PUBLIC_PATHS` (`/health/live`, `/health/ready`). */
+  /** Default `DEFAULT_PUBLIC_PATHS` (`/health`, `/health/live`, `/health/ready`). */
   publicPaths?: readonly (string | RegExp)[];
   /** Default true: endpoints must declare scopes (or be `@Public()`). */
   requireScopeDeclaration?: boolean;
