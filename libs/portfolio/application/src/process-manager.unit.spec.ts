@@ -1,0 +1,398 @@
+import { createHash } from 'node:crypto';
+import { createInMemoryEventStore, type InMemoryEventStore, type JsonObject, type RecordedEvent } from '@dh/event-store';
+import { DomainRuleViolation } from '@dh/portfolio-domain';
+import { createCustomer, type CommandContext, type PersonalDataProtector } from './create-customer';
+import { getCustomerIdentityForDataHub, type PersonalDataReader } from './customer-identity';
+import { InMemoryProcessIndex, PROCESS_ANOMALY_RECORDED, PROCESS_MANAGER_BINDINGS, ProcessManager, validityDateOf, type TriggerEvent } from './process-manager';
+import { cancelProcess, getProcess, requestMoveOut, requestSwitch, type SupplyRequest } from './processes';
+import { registerMeteringPoint } from './register-metering-point';
+
+const GSRN = '571313174115550012';
+const OTHER_GSRN = '571313174115550029';
+
+/** Reversible stand-in for the PiiVault: enough to see that nothing personal is in clear. */
+class FakeVault implements PersonalDataProtector, PersonalDataReader {
+  async encrypt(subjectId: string, value: Record<string, string | null>): Promise<string> {
+    return `sealed:${Buffer.from(JSON.stringify({ subjectId, value })).toString('base64')}`;
+  }
+  async decrypt(subjectId: string, sealed: string): Promise<Record<string, string | null>> {
+    const opened = JSON.parse(Buffer.from(sealed.slice('sealed:'.length), 'base64').toString('utf8')) as { subjectId: string; value: Record<string, string | null> };
+    if (opened.subjectId !== subjectId) throw new Error('wrong subject');
+    return opened.value;
+  }
+  blindIndex(value: string): string {
+    return createHash('sha256').update(`test-key:${value}`).digest('hex');
+  }
+}
+
+const matches = (pattern: string, key: string): boolean => pattern === key;
+
+/** Relay + inbox consumer in memory: feeds the store's new events, in order, to the process manager once each. */
+class Harness {
+  readonly store: InMemoryEventStore = createInMemoryEventStore();
+  readonly vault = new FakeVault();
+  readonly index = new InMemoryProcessIndex();
+  private nowValue = new Date('2026-03-02T10:00:00Z');
+  readonly manager = new ProcessManager({
+    store: this.store,
+    protector: this.vault,
+    clock: () => this.nowValue,
+    defaultProductId: 'standard',
+    priceAreaOf: (gridArea) => (gridArea === '791' ? 'DK2' : gridArea === '804' ? 'DK1' : null),
+  });
+  private checkpoint: string | null = null;
+  private readonly inbox = new Set<string>();
+  private documentNo = 0;
+
+  setNow(iso: string): void {
+    this.nowValue = new Date(iso);
+  }
+
+  context(idempotencyKey?: string): CommandContext {
+    return { correlationId: 'corr-1', causationId: null, actor: 'test', idempotencyKey, now: this.nowValue };
+  }
+
+  static routingKey(event: RecordedEvent): string {
+    const name = event.type.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
+    return `${event.metadata.context}.${name}`;
+  }
+
+  async pump(): Promise<void> {
+    for (;;) {
+      const events = await this.store.readAll({ after: this.checkpoint });
+      if (events.length === 0) return;
+      for (const event of events) {
+        this.checkpoint = event.checkpoint;
+        if (!PROCESS_MANAGER_BINDINGS.some((b) => matches(b, Harness.routingKey(event)))) continue;
+        if (this.inbox.has(event.eventId)) continue;
+        await this.manager.handle(trigger(event), this.index);
+        this.inbox.add(event.eventId);
+      }
+    }
+  }
+
+  /** As datahub-integration would: one event on the document's stream, context `datahub`. */
+  async datahub(type: string, data: JsonObject): Promise<RecordedEvent> {
+    this.documentNo++;
+    const streamId = `datahub-document-doc-${this.documentNo}`;
+    await this.store.appendToStream(
+      streamId,
+      [{ eventId: `00000000-0000-4000-8000-${String(this.documentNo).padStart(12, '0')}`, type, data, metadata: { correlationId: 'dh', causationId: null, actor: 'datahub-integration', schemaVersion: 1, context: 'datahub' }, occurredAt: this.nowValue }],
+      { expectedRevision: 'no_stream' },
+    );
+    const [recorded] = await this.store.readStream(streamId);
+    await this.pump();
+    return recorded;
+  }
+
+  async all(): Promise<RecordedEvent[]> {
+    return this.store.readAll();
+  }
+
+  async ofType(type: string): Promise<RecordedEvent[]> {
+    return (await this.all()).filter((e) => e.type === type);
+  }
+}
+
+const trigger = (e: RecordedEvent): TriggerEvent => ({ eventId: e.eventId, type: e.type, data: e.data, metadata: e.metadata });
+
+const masterData = { type: 'E17' as const, settlementMethod: 'D01' as const, gridArea: '804', priceArea: 'DK1' as const, linkedProductionGsrn: null, source: 'eloverblik' as const };
+
+async function customerAndPoint(h: Harness): Promise<string> {
+  const { customerId } = await createCustomer(
+    { store: h.store, protector: h.vault },
+    { name: 'Anna Jensen', email: 'anna@example.dk', customerType: 'private', cpr: '0101901234' },
+    h.context('customer-1'),
+  );
+  await registerMeteringPoint({ store: h.store }, { gsrn: GSRN, ...masterData }, h.context());
+  return customerId;
+}
+
+const switchRequest = (customerId: string, effectiveDate = '2026-03-03'): SupplyRequest => ({
+  customerId,
+  gsrn: GSRN,
+  effectiveDate,
+  supplyTerms: { productId: 'green-spot', billingFrequency: 'quarterly', paymentModel: 'aconto' },
+});
+
+async function refusalOf(work: Promise<unknown>): Promise<DomainRuleViolation> {
+  const outcome = await work.then(
+    () => null,
+    (error: unknown) => error,
+  );
+  if (!(outcome instanceof DomainRuleViolation)) throw new Error(`expected a DomainRuleViolation, got ${String(outcome)}`);
+  return outcome;
+}
+
+/** The switch sent and accepted; returns the process id. */
+async function acceptedSwitch(h: Harness, customerId: string): Promise<string> {
+  const { processId } = await requestSwitch({ store: h.store }, switchRequest(customerId), h.context('switch-1'));
+  await h.pump();
+  await h.datahub('DataHubRequestSent', { processId, action: 'change-of-supplier', documentId: 'rsm001-1', transactionId: processId, gsrn: GSRN, sentAt: '2026-03-02T10:00:01Z' });
+  await h.datahub('DataHubAnswerReceived', {
+    documentId: 'rsm009-1',
+    documentName: 'ConfirmRequestChangeOfSupplier_MarketDocument',
+    accepted: true,
+    originalTransactionId: processId,
+    gsrn: GSRN,
+    effectiveDate: '2026-03-02T23:00:00Z',
+    reasons: [],
+    processType: 'E03',
+  });
+  return processId;
+}
+
+const masterDataReceived = (documentId: string, processType: string, originalTransactionId: string | null, gsrn = GSRN): JsonObject => ({
+  documentId,
+  gsrn,
+  validityStart: '2026-03-02T23:00:00Z',
+  meteringPointType: 'E17',
+  settlementMethod: 'D01',
+  gridArea: gsrn === GSRN ? '804' : '791',
+  energySupplierGln: '5799999933318',
+  supplyStart: '2026-03-02T23:00:00Z',
+  originalTransactionId,
+  processType,
+});
+
+describe('portfolio use cases', () => {
+  it('RequestSwitch records the BRS-001 request with what datahub-integration needs and no personal data in clear', async () => {
+    const h = new Harness();
+    const customerId = await customerAndPoint(h);
+    const { processId } = await requestSwitch({ store: h.store }, switchRequest(customerId), h.context('switch-1'));
+    expect(processId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    const [requested] = await h.ofType('ChangeOfSupplierRequested');
+    expect(requested.streamId).toBe(`process-${processId}`);
+    expect(requested.data).toEqual({
+      processId,
+      gsrn: GSRN,
+      customerId,
+      effectiveDate: '2026-03-03',
+      businessReason: 'E03',
+      at: '2026-03-02T10:00:00.000Z',
+      supplyTerms: { productId: 'green-spot', billingFrequency: 'quarterly', paymentModel: 'aconto' },
+    });
+    const everything = JSON.stringify((await h.all()).map((e) => e.data));
+    expect(everything).not.toContain('Anna');
+    expect(everything).not.toContain('0101901234');
+
+    // A retry under the same key names the same case and appends nothing.
+    const again = await requestSwitch({ store: h.store }, switchRequest(customerId), h.context('switch-1'));
+    expect(again.processId).toBe(processId);
+    expect(await h.ofType('ChangeOfSupplierRequested')).toHaveLength(1);
+  });
+
+  it('refuses a switch for an unknown customer, an unregistered metering point, or inside the lead time', async () => {
+    const h = new Harness();
+    const customerId = await customerAndPoint(h);
+    expect((await refusalOf(requestSwitch({ store: h.store }, switchRequest('nobody'), h.context()))).code).toBe('unknown-customer');
+    expect((await refusalOf(requestSwitch({ store: h.store }, { ...switchRequest(customerId), gsrn: OTHER_GSRN }, h.context()))).code).toBe('unknown-metering-point');
+    expect((await refusalOf(requestSwitch({ store: h.store }, switchRequest(customerId, '2026-03-02'), h.context()))).code).toBe('lead-time');
+    expect(await h.ofType('ChangeOfSupplierRequested')).toHaveLength(0);
+  });
+
+  it('RegisterMeteringPoint is idempotent', async () => {
+    const h = new Harness();
+    expect(await registerMeteringPoint({ store: h.store }, { gsrn: GSRN, ...masterData }, h.context())).toEqual({ gsrn: GSRN, alreadyRegistered: false });
+    expect(await registerMeteringPoint({ store: h.store }, { gsrn: GSRN, ...masterData }, h.context())).toEqual({ gsrn: GSRN, alreadyRegistered: true });
+    expect(await h.ofType('MeteringPointRegistered')).toHaveLength(1);
+  });
+
+  it('GetCustomerIdentityForDataHub opens the sealed name and CPR of the process’s customer', async () => {
+    const h = new Harness();
+    const customerId = await customerAndPoint(h);
+    const { processId } = await requestSwitch({ store: h.store }, switchRequest(customerId), h.context());
+    expect(await getCustomerIdentityForDataHub({ store: h.store, reader: h.vault }, processId)).toEqual({ customerName: 'Anna Jensen', cpr: '0101901234', cvr: null });
+    expect((await refusalOf(getCustomerIdentityForDataHub({ store: h.store, reader: h.vault }, 'no-such-process'))).code).toBe('unknown-process');
+  });
+
+  it('CancelProcess withdraws a created request without notifying DataHub', async () => {
+    const h = new Harness();
+    const customerId = await customerAndPoint(h);
+    const { processId } = await requestSwitch({ store: h.store }, switchRequest(customerId), h.context());
+    expect(await cancelProcess({ store: h.store }, { processId, reason: 'customer-withdrew' }, h.context())).toEqual({ processId, status: 'cancelled' });
+    const [cancelled] = await h.ofType('ProcessCancelled');
+    expect(cancelled.data).toMatchObject({ processId, reason: 'customer-withdrew', notifyDataHub: false });
+    const view = await getProcess({ store: h.store }, processId);
+    expect(view.history).toEqual([
+      { status: 'created', from: null, at: '2026-03-02T10:00:00.000Z' },
+      { status: 'cancelled', from: 'created', at: '2026-03-02T10:00:00.000Z', reason: 'customer-withdrew' },
+    ]);
+  });
+});
+
+describe('process manager', () => {
+  it('switch accepted, then effective: the supply starts with the product, the customer is activated, the history is complete', async () => {
+    const h = new Harness();
+    const customerId = await customerAndPoint(h);
+    const processId = await acceptedSwitch(h, customerId);
+    expect((await getProcess({ store: h.store }, processId)).status).toBe('pending');
+
+    h.setNow('2026-03-03T06:00:00Z');
+    await h.datahub('MeteringPointMasterDataReceived', masterDataReceived('rsm022-1', 'E03', processId));
+    await h.datahub('DataHubNotificationReceived', { documentId: 'rsm004-1', gsrn: GSRN, validityStart: '2026-03-02T23:00:00Z', originalTransactionId: processId, processType: 'E03' });
+
+    const [started] = await h.ofType('SupplyStarted');
+    expect(started.data).toEqual({
+      gsrn: GSRN,
+      processId,
+      customerId,
+      startDate: '2026-03-03',
+      at: '2026-03-03T06:00:00.000Z',
+      productId: 'green-spot',
+      billingFrequency: 'quarterly',
+      paymentModel: 'aconto',
+      gridArea: '804',
+      priceArea: 'DK1',
+      electricHeating: false,
+      productionGsrn: null,
+    });
+    expect((await h.ofType('CustomerActivated')).map((e) => e.data)).toEqual([{ customerId, gsrn: GSRN, effectiveDate: '2026-03-03' }]);
+    expect(await h.ofType('MasterDataUpdated')).toHaveLength(1);
+    const view = await getProcess({ store: h.store }, processId);
+    expect(view).toMatchObject({ status: 'active', requestMessageId: 'rsm001-1', dataHubMessageId: 'rsm009-1' });
+    expect(Array.isArray(view.history) && view.history.map((s) => (typeof s === 'object' && s !== null && !Array.isArray(s) ? s.status : null))).toEqual([
+      'created',
+      'requested',
+      'pending',
+      'active',
+    ]);
+    // The own-switch notification after activation is not mistaken for a switch away.
+    expect(await h.ofType('SupplyEnded')).toHaveLength(0);
+    expect(await h.ofType(PROCESS_ANOMALY_RECORDED)).toHaveLength(0);
+  });
+
+  it('redelivering every event (without the inbox) appends nothing new', async () => {
+    const h = new Harness();
+    const customerId = await customerAndPoint(h);
+    const processId = await acceptedSwitch(h, customerId);
+    h.setNow('2026-03-03T06:00:00Z');
+    await h.datahub('MeteringPointMasterDataReceived', masterDataReceived('rsm022-1', 'E03', processId));
+    const before = await h.all();
+    h.setNow('2026-03-04T06:00:00Z');
+    for (const event of before) await h.manager.handle(trigger(event), h.index);
+    expect((await h.all()).map((e) => e.eventId)).toEqual(before.map((e) => e.eventId));
+  });
+
+  it('a rejection moves the process to rejected with DataHub’s first reason', async () => {
+    const h = new Harness();
+    const customerId = await customerAndPoint(h);
+    const { processId } = await requestSwitch({ store: h.store }, switchRequest(customerId), h.context());
+    await h.pump();
+    await h.datahub('DataHubRequestSent', { processId, documentId: 'rsm001-1', transactionId: processId, sentAt: '2026-03-02T10:00:01Z' });
+    await h.datahub('DataHubAnswerReceived', {
+      documentId: 'rsm009-2',
+      accepted: false,
+      originalTransactionId: processId,
+      gsrn: GSRN,
+      effectiveDate: null,
+      reasons: [
+        { code: 'E16', text: 'Unauthorised supplier' },
+        { code: 'D5', text: 'second' },
+      ],
+      processType: 'E03',
+    });
+    const view = await getProcess({ store: h.store }, processId);
+    expect(view).toMatchObject({ status: 'rejected', rejection: { reasonCode: 'E16', reasonText: 'Unauthorised supplier' } });
+    expect(Array.isArray(view.history) && view.history[view.history.length - 1]).toMatchObject({ status: 'rejected', reason: 'E16: Unauthorised supplier' });
+  });
+
+  it('a cancelled switch is not started by later master data, and DataHub’s acceptance of the cancellation is no anomaly', async () => {
+    const h = new Harness();
+    const customerId = await customerAndPoint(h);
+    const processId = await acceptedSwitch(h, customerId);
+    await cancelProcess({ store: h.store }, { processId, reason: 'customer-withdrew' }, h.context());
+    await h.pump();
+    expect((await h.ofType('ProcessCancelled'))[0].data).toMatchObject({ notifyDataHub: true });
+    await h.datahub('DataHubAnswerReceived', { documentId: 'rsm009-3', accepted: true, originalTransactionId: processId, gsrn: GSRN, reasons: [], processType: 'E03' });
+    h.setNow('2026-03-03T06:00:00Z');
+    await h.datahub('MeteringPointMasterDataReceived', masterDataReceived('rsm022-1', 'E03', null));
+    expect(await h.ofType('SupplyStarted')).toHaveLength(0);
+    expect(await h.ofType('CustomerActivated')).toHaveLength(0);
+    expect(await h.ofType(PROCESS_ANOMALY_RECORDED)).toHaveLength(0);
+    expect((await getProcess({ store: h.store }, processId)).status).toBe('cancelled');
+  });
+
+  it('a forced switch (D31) for a point we never asked for onboards a placeholder customer on the default product', async () => {
+    const h = new Harness();
+    h.setNow('2026-03-03T06:00:00Z');
+    await h.datahub('DataHubNotificationReceived', { documentId: 'rsm004-9', gsrn: OTHER_GSRN, validityStart: '2026-03-02T23:00:00Z', originalTransactionId: null, processType: 'D31' });
+    // The notification alone: the case and the customer exist, the supply waits for master data.
+    expect(await h.ofType('ForcedSwitchReceived')).toHaveLength(1);
+    expect(await h.ofType('SupplyStarted')).toHaveLength(0);
+    await h.datahub('MeteringPointMasterDataReceived', masterDataReceived('rsm022-9', 'D31', null, OTHER_GSRN));
+
+    const [received] = await h.ofType('ForcedSwitchReceived');
+    const processId = String(received.data.processId);
+    const [created] = await h.ofType('CustomerCreated');
+    expect(created.data).toMatchObject({ customerType: 'private', identityIndex: h.vault.blindIndex(`gsrn:${OTHER_GSRN}`) });
+    expect(String(created.data.personalData)).toMatch(/^sealed:/);
+    expect(await h.ofType('CustomerReceivedByForcedSwitch')).toHaveLength(1);
+    expect((await h.ofType('MeteringPointRegistered'))[0].data).toMatchObject({ gsrn: OTHER_GSRN, gridArea: '791', priceArea: 'DK2', source: 'datahub-rsm022' });
+    expect((await h.ofType('SupplyStarted'))[0].data).toMatchObject({ gsrn: OTHER_GSRN, processId, startDate: '2026-03-03', productId: 'standard', priceArea: 'DK2' });
+    expect((await h.ofType('CustomerActivated')).map((e) => e.data)).toEqual([{ customerId: created.data.customerId, gsrn: OTHER_GSRN, effectiveDate: '2026-03-03' }]);
+    expect((await getProcess({ store: h.store }, processId)).status).toBe('active');
+    expect(await h.ofType(PROCESS_ANOMALY_RECORDED)).toHaveLength(0);
+  });
+
+  it('another supplier taking over a point we supply ends the supply and offboards the customer (switched-away)', async () => {
+    const h = new Harness();
+    const customerId = await customerAndPoint(h);
+    const processId = await acceptedSwitch(h, customerId);
+    h.setNow('2026-03-03T06:00:00Z');
+    await h.datahub('MeteringPointMasterDataReceived', masterDataReceived('rsm022-1', 'E03', processId));
+    h.setNow('2026-04-01T06:00:00Z');
+    await h.datahub('DataHubNotificationReceived', { documentId: 'rsm004-2', gsrn: GSRN, validityStart: '2026-04-14T22:00:00Z', originalTransactionId: null, processType: 'E03' });
+    expect((await h.ofType('SupplyEnded')).map((e) => e.data)).toMatchObject([{ gsrn: GSRN, processId, customerId, endDate: '2026-04-15', reason: 'switched-away' }]);
+    expect((await h.ofType('CustomerOffboarded')).map((e) => e.data)).toEqual([{ customerId, gsrn: GSRN, endDate: '2026-04-15', reason: 'switched-away' }]);
+  });
+
+  it('a move-out that takes effect ends the supply, offboards the customer and completes the case', async () => {
+    const h = new Harness();
+    const customerId = await customerAndPoint(h);
+    const switchId = await acceptedSwitch(h, customerId);
+    h.setNow('2026-03-03T06:00:00Z');
+    await h.datahub('MeteringPointMasterDataReceived', masterDataReceived('rsm022-1', 'E03', switchId));
+    h.setNow('2026-05-01T06:00:00Z');
+    const { processId } = await requestMoveOut({ store: h.store }, { customerId, gsrn: GSRN, effectiveDate: '2026-05-10' }, h.context());
+    await h.pump();
+    await h.datahub('DataHubRequestSent', { processId, documentId: 'rsm-out', transactionId: processId, sentAt: '2026-05-01T06:00:01Z' });
+    await h.datahub('DataHubAnswerReceived', { documentId: 'ans-out', accepted: true, originalTransactionId: processId, gsrn: GSRN, reasons: [], processType: 'E66' });
+    h.setNow('2026-05-10T06:00:00Z');
+    await h.datahub('DataHubNotificationReceived', { documentId: 'rsm004-out', gsrn: GSRN, validityStart: '2026-05-09T22:00:00Z', originalTransactionId: processId, processType: 'E66' });
+    expect((await h.ofType('SupplyEnded')).map((e) => e.data)).toMatchObject([{ processId: switchId, endDate: '2026-05-10', reason: 'move-out' }]);
+    expect((await h.ofType('CustomerOffboarded')).map((e) => e.data)).toEqual([{ customerId, gsrn: GSRN, endDate: '2026-05-10', reason: 'move-out' }]);
+    expect((await getProcess({ store: h.store }, processId)).status).toBe('completed');
+  });
+
+  it('an illegal transition is recorded once as ProcessAnomalyRecorded instead of failing the consumer', async () => {
+    const h = new Harness();
+    const customerId = await customerAndPoint(h);
+    const { processId } = await requestSwitch({ store: h.store }, switchRequest(customerId), h.context());
+    await h.pump();
+    // An acceptance before the request was marked sent is refused by the process decider.
+    const answer = await h.datahub('DataHubAnswerReceived', { documentId: 'rsm009-x', accepted: true, originalTransactionId: processId, gsrn: GSRN, reasons: [], processType: 'E03' });
+    const reaction = await h.manager.handle(trigger(answer), h.index);
+    expect(reaction).toMatchObject({ outcome: 'anomaly', code: 'illegal-transition' });
+    const anomalies = await h.ofType(PROCESS_ANOMALY_RECORDED);
+    expect(anomalies).toHaveLength(1);
+    expect(anomalies[0].data).toMatchObject({ triggerEventId: answer.eventId, triggerType: 'DataHubAnswerReceived', processId, code: 'illegal-transition' });
+    expect((await getProcess({ store: h.store }, processId)).status).toBe('created');
+  });
+
+  it('master data before the effective date does not start the supply early', async () => {
+    const h = new Harness();
+    const customerId = await customerAndPoint(h);
+    const processId = await acceptedSwitch(h, customerId);
+    // Still 2026-03-02 in Copenhagen.
+    await h.datahub('MeteringPointMasterDataReceived', masterDataReceived('rsm022-1', 'E03', processId));
+    expect(await h.ofType('SupplyStarted')).toHaveLength(0);
+    expect((await h.ofType(PROCESS_ANOMALY_RECORDED))[0].data).toMatchObject({ code: 'illegal-transition', processId });
+  });
+
+  it('reads validityStart as the Danish local day', () => {
+    expect(validityDateOf('2026-03-02T23:00:00Z')).toBe('2026-03-03');
+    expect(validityDateOf('2026-06-30T22:00:00Z')).toBe('2026-07-01');
+    expect(validityDateOf('2026-07-01')).toBe('2026-07-01');
+  });
+});
