@@ -6,6 +6,7 @@ import { allProjections, CustomerReadModel, migrateReadModels } from '@dh/read-m
 import type { ServiceDefinition } from '@dh/platform';
 import { CommandGateway } from './commands/command-gateway';
 import { CustomersController } from './customers/customers.controller';
+import { CustomerBalanceController, SettlementController, SETTLEMENT_READ_MODEL_ENTITIES } from './settlement';
 import { COMMAND_CLIENT, PII_VAULT } from './tokens';
 import { IDEMPOTENCY_STORE, IdempotencyInterceptor } from './idempotency/idempotency.interceptor';
 import { IdempotencyStore } from './idempotency/idempotency.store';
@@ -27,13 +28,13 @@ export const gatewayService: ServiceDefinition = {
         TypeOrmModule.forRoot({
           type: 'postgres',
           url: infrastructure.config.databaseUrl,
-          entities: [CustomerReadModel],
+          entities: [CustomerReadModel, ...SETTLEMENT_READ_MODEL_ENTITIES],
           synchronize: false,
           extra: { max: 10, application_name: 'gateway-read-models' },
         }),
-        TypeOrmModule.forFeature([CustomerReadModel]),
+        TypeOrmModule.forFeature([CustomerReadModel, ...SETTLEMENT_READ_MODEL_ENTITIES]),
       ],
-      controllers: [CustomersController],
+      controllers: [CustomersController, SettlementController, CustomerBalanceController],
       providers: [
         CommandGateway,
         {

@@ -1,0 +1,133 @@
+import { Body, Controller, Get, Headers, HttpCode, Param, ParseUUIDPipe, Post, Query, Res } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import type { Response } from 'express';
+import type { Repository } from 'typeorm';
+import { Money } from '@dh/money';
+import { AcontoPaymentReadModel, SettlementHaltReadModel, SettlementInvoiceReadModel, SettlementNoteReadModel, SettlementRunReadModel } from '@dh/read-models';
+import { ProblemException } from '@dh/platform';
+import { CommandGateway } from '../commands/command-gateway';
+import { StartSettlementRunDto } from './start-run.dto';
+import { exportCsv, exportInvoice, exportLine, exportNote, type ExportInvoice, type ExportLine, type ExportNote } from './settlement-export';
+
+const PERIOD = /^\d{4}-(0[1-9]|1[0-2]|Q[1-4])$/;
+
+export interface RunView {
+  runId: string;
+  period: string;
+  status: string;
+  items: { total: number; done: number; invoiced: number; halted: number };
+  halted: { gsrn: string; reason: string; detail: Record<string, unknown> }[];
+  startedAt: string;
+  completedAt: string | null;
+}
+
+/**
+ * ERP API of settlement. `GET /api/settlement/{id}/lines` takes an invoice id (that invoice's
+ * lines) or a run id (the lines of every invoice the run issued, per invoice).
+ */
+@Controller('api/settlement')
+export class SettlementController {
+  constructor(
+    private readonly commands: CommandGateway,
+    @InjectRepository(SettlementInvoiceReadModel) private readonly invoices: Repository<SettlementInvoiceReadModel>,
+    @InjectRepository(SettlementNoteReadModel) private readonly notes: Repository<SettlementNoteReadModel>,
+    @InjectRepository(SettlementRunReadModel) private readonly runs: Repository<SettlementRunReadModel>,
+    @InjectRepository(SettlementHaltReadModel) private readonly halts: Repository<SettlementHaltReadModel>,
+  ) {}
+
+  @Get('export')
+  async export(
+    @Query('period') period: string | undefined,
+    @Query('format') format: string | undefined,
+    @Headers('accept') accept: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<{ period: string; invoices: ExportInvoice[] } | string> {
+    if (period === undefined || !PERIOD.test(period)) {
+      throw new ProblemException({ type: 'validation', title: 'Invalid query', status: 400, detail: 'period must be YYYY-MM or YYYY-Qn' });
+    }
+    const rows = await this.invoices.find({ where: { period }, order: { gsrn: 'ASC', invoiceId: 'ASC' } });
+    const invoices = rows.map(exportInvoice);
+    if (format === 'csv' || (format === undefined && (accept ?? '').includes('text/csv'))) {
+      res.setHeader('Content-Type', 'text/csv; charset=utf-8');
+      res.setHeader('Content-Disposition', `attachment; filename="settlement-${period}.csv"`);
+      return exportCsv(invoices);
+    }
+    return { period, invoices };
+  }
+
+  @Get('credit-notes')
+  async creditNotes(@Query('period') period?: string): Promise<{ notes: ExportNote[] }> {
+    if (period !== undefined && !PERIOD.test(period)) throw new ProblemException({ type: 'validation', title: 'Invalid query', status: 400, detail: 'period must be YYYY-MM or YYYY-Qn' });
+    const rows = await this.notes.find({ where: period === undefined ? {} : { period }, order: { issuedAt: 'ASC', noteId: 'ASC' } });
+    return { notes: rows.map(exportNote) };
+  }
+
+  @Post('runs')
+  @HttpCode(202)
+  async startRun(@Body() body: StartSettlementRunDto): Promise<{ runId: string; period: string; items: number; alreadyStarted: boolean; completed: boolean }> {
+    const result = await this.commands.send<{ runId: string; items: number; alreadyStarted: boolean; completed: boolean }>('settlement', 'StartSettlementRun', {
+      period: body.period,
+      ...(body.runId ? { runId: body.runId } : {}),
+    });
+    return { runId: result.runId, period: body.period, items: result.items, alreadyStarted: result.alreadyStarted, completed: result.completed };
+  }
+
+  @Get('runs/:runId')
+  async run(@Param('runId', new ParseUUIDPipe()) runId: string): Promise<RunView> {
+    const run = await this.runs.findOneBy({ runId });
+    if (!run) throw new ProblemException({ type: 'settlement-run-not-found', title: 'Settlement run not found', status: 404, detail: `No settlement run ${runId}` });
+    const halted = await this.halts.find({ where: { runId }, order: { gsrn: 'ASC' } });
+    return {
+      runId: run.runId,
+      period: run.period,
+      status: run.status,
+      items: { total: run.itemsTotal, done: run.itemsDone, invoiced: run.itemsInvoiced, halted: run.itemsHalted },
+      halted: halted.map((h) => ({ gsrn: h.gsrn, reason: h.reason, detail: h.detail })),
+      startedAt: run.startedAt.toISOString(),
+      completedAt: run.completedAt?.toISOString() ?? null,
+    };
+  }
+
+  @Get(':id/lines')
+  async lines(@Param('id', new ParseUUIDPipe()) id: string): Promise<{ kind: 'invoice' | 'run'; id: string; invoices: { invoice_id: string; gsrn: string; customer_id: string; lines: ExportLine[] }[] }> {
+    const invoice = await this.invoices.findOneBy({ invoiceId: id });
+    const of = (i: SettlementInvoiceReadModel) => ({ invoice_id: i.invoiceId, gsrn: i.gsrn, customer_id: i.customerId, lines: i.lines.map(exportLine) });
+    if (invoice) return { kind: 'invoice', id, invoices: [of(invoice)] };
+    if (await this.runs.existsBy({ runId: id })) {
+      const rows = await this.invoices.find({ where: { runId: id }, order: { gsrn: 'ASC' } });
+      return { kind: 'run', id, invoices: rows.map(of) };
+    }
+    throw new ProblemException({ type: 'settlement-not-found', title: 'Neither an invoice nor a settlement run', status: 404, detail: `No invoice or settlement run ${id}` });
+  }
+}
+
+/** `GET /api/customers/{id}/balance`: Σ invoices + Σ credit/debit notes − Σ aconto payments, incl. VAT. */
+@Controller('api/customers')
+export class CustomerBalanceController {
+  constructor(
+    @InjectRepository(SettlementInvoiceReadModel) private readonly invoices: Repository<SettlementInvoiceReadModel>,
+    @InjectRepository(SettlementNoteReadModel) private readonly notes: Repository<SettlementNoteReadModel>,
+    @InjectRepository(AcontoPaymentReadModel) private readonly payments: Repository<AcontoPaymentReadModel>,
+  ) {}
+
+  @Get(':id/balance')
+  async balance(@Param('id') customerId: string): Promise<{ customer_id: string; invoiced: string; notes: string; aconto_paid: string; balance: string; invoices: number }> {
+    const invoices = await this.invoices.findBy({ customerId });
+    const notes = await this.notes.findBy({ customerId });
+    const payments = await this.payments.findBy({ customerId });
+    if (invoices.length === 0 && notes.length === 0 && payments.length === 0) {
+      throw new ProblemException({ type: 'customer-not-found', title: 'No settlement for this customer', status: 404, detail: `No invoices or payments for customer ${customerId}` });
+    }
+    const invoiced = Money.sum(invoices.map((i) => Money.parse(i.totalInclVat)));
+    const noted = Money.sum(notes.map((n) => Money.parse(n.totalInclVat)));
+    const paid = Money.sum(payments.map((p) => Money.parse(p.amount)));
+    return {
+      customer_id: customerId,
+      invoiced: invoiced.format(),
+      notes: noted.format(),
+      aconto_paid: paid.format(),
+      balance: invoiced.add(noted).sub(paid).format(),
+      invoices: invoices.length,
+    };
+  }
+}
