@@ -1,6 +1,8 @@
 import { Logger, Module } from '@nestjs/common';
 import { DataHubClient } from '@dh/datahub-client';
-import { DataHubInboxWorker, migrateOutboundRequests, outboundProcessResolver, QuarantineStore, startOutboundWorker, type CustomerIdentity } from '@dh/datahub-integration';
+import { EloverblikClient } from '@dh/eloverblik-client';
+import { isValidGsrn } from '@dh/market-ids';
+import { DataHubInboxWorker, defaultPriceAreaOf, lookupMeteringPoint, MeteringPointNotFoundError, migrateOutboundRequests, outboundProcessResolver, QuarantineStore, startOutboundWorker, type CustomerIdentity } from '@dh/datahub-integration';
 import type { JsonValue } from '@dh/event-store';
 import { CommandClient, CommandError, CommandServer, type RunningConsumer } from '@dh/messaging';
 import { ConfigError, runEventRelay, type Infrastructure, type ServiceDefinition } from '@dh/platform';
@@ -95,11 +97,26 @@ async function startDataHub(infrastructure: Infrastructure, env: NodeJS.ProcessE
     return worker;
   };
 
+  const eloverblik = env.ELOVERBLIK_URL && env.ELOVERBLIK_REFRESH_TOKEN ? new EloverblikClient({ baseUrl: env.ELOVERBLIK_URL, refreshToken: env.ELOVERBLIK_REFRESH_TOKEN }) : null;
+  if (!eloverblik) logger.warn('ELOVERBLIK_URL / ELOVERBLIK_REFRESH_TOKEN not set: metering point lookups are refused');
+  const priceAreaOf = defaultPriceAreaOf();
+
   const server = new CommandServer({ connection: infrastructure.amqp });
   await server.handle('datahub-integration', {
     async PollDataHub() {
       const result = await requireWorker().pollOnce();
       return { ...result };
+    },
+    async LookupMeteringPoint(payload) {
+      const gsrn = typeof payload === 'object' && payload !== null && !Array.isArray(payload) ? payload.gsrn : undefined;
+      if (!isValidGsrn(gsrn)) throw new CommandError('validation', 'gsrn must be 18 digits with a valid GS1 check digit');
+      if (!eloverblik) throw new CommandError('eloverblik-not-configured', 'This instance has no Eloverblik connection (ELOVERBLIK_URL is not set)');
+      try {
+        return await lookupMeteringPoint(eloverblik, gsrn, new Date(), priceAreaOf);
+      } catch (error) {
+        if (error instanceof MeteringPointNotFoundError) throw new CommandError('metering-point-not-found', error.message, { gsrn });
+        throw error;
+      }
     },
     async ListQuarantine(payload) {
       const status = typeof payload === 'object' && payload !== null && !Array.isArray(payload) && typeof payload.status === 'string' ? payload.status : 'quarantined';

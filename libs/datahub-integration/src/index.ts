@@ -4,3 +4,4 @@ export * from './quarantine.store';
 export * from './datahub-inbox';
 export * from './outbound-requests';
 export * from './outbound-worker';
+export * from './metering-point-lookup';

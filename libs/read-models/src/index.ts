@@ -5,6 +5,12 @@ export * from './customers/customers.projection';
 export * from './customers/customer.entity';
 export * from './settlement';
 import { customersProjection } from './customers/customers.projection';
+import { meteringPointsProjection } from './portfolio/metering-points.projection';
+import { processesProjection } from './portfolio/processes.projection';
 import { settlementProjection } from './settlement/settlement.projection';
-export const allProjections = [customersProjection, settlementProjection];
+export * from './portfolio/metering-points.projection';
+export * from './portfolio/processes.projection';
+export * from './portfolio/portfolio.entities';
+/** Metering points before customers: the customers projection reads supply status when a customer is offboarded. */
+export const allProjections = [meteringPointsProjection, customersProjection, processesProjection, settlementProjection];
 export * from './projection/projection-runner';

@@ -214,7 +214,8 @@ export class ProcessManager {
   }
 
   private async onAnswer(run: Run, event: TriggerEvent, index: ProcessIndex): Promise<Reaction> {
-    const processId = strOrNull(event.data, 'originalTransactionId');
+    // datahub-integration resolves an answer to our process; a cancellation's answer refers to the RSM-002, not the process.
+    const processId = strOrNull(event.data, 'processId') ?? strOrNull(event.data, 'originalTransactionId');
     if (processId === null) throw new DomainRuleViolation('unknown-process', 'DataHubAnswerReceived has no originalTransactionId');
     const process = await this.requireProcess(processId, 'DataHubAnswerReceived');
     await index.add({ gsrn: process.gsrn, processId });

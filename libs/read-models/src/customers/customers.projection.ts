@@ -7,7 +7,7 @@ export const CUSTOMERS_TABLE = `${PROJECTION_SCHEMA}.customers`;
 /** Customers as the gateway serves them. Personal data stays sealed here, exactly as in the event. */
 export const customersProjection: Projection = {
   name: 'customers',
-  bindings: ['portfolio.#'],
+  bindings: ['portfolio.#', 'customer.#'],
   tables: [{ name: CUSTOMERS_TABLE, orderBy: 'customer_id' }],
 
   async migrate(client: PoolClient) {
@@ -36,6 +36,18 @@ export const customersProjection: Projection = {
         );
         return;
       }
+      case 'CustomerActivated':
+        await client.query(`UPDATE ${CUSTOMERS_TABLE} SET status = 'active', stream_revision = $2 WHERE customer_id = $1`, [String(event.data.customerId), event.streamRevision.toString()]);
+        return;
+      case 'CustomerOffboarded':
+        // A customer with another active metering point stays active; the metering-point read model has the detail.
+        await client.query(
+          `UPDATE ${CUSTOMERS_TABLE} c SET status = CASE WHEN EXISTS (
+              SELECT 1 FROM ${PROJECTION_SCHEMA}.metering_points m WHERE m.customer_id = c.customer_id AND m.supply_status = 'active' AND m.gsrn <> $3
+            ) THEN 'active' ELSE 'offboarded' END, stream_revision = $2 WHERE customer_id = $1`,
+          [String(event.data.customerId), event.streamRevision.toString(), String(event.data.gsrn)],
+        );
+        return;
       default:
         return;
     }
