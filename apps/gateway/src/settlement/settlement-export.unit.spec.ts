@@ -15,8 +15,7 @@ const line = (key: string, kind: string, description: string, quantityKwh: strin
 });
 
 function invoiceRow(): SettlementInvoiceReadModel {
-  const row = new (class {})() as SettlementInvoiceReadModel;
-  Object.assign(row, {
+  return {
     invoiceId: '22222222-2222-5222-8222-222222222222',
     runId: null,
     customerId: 'customer-2',
@@ -36,8 +35,7 @@ function invoiceRow(): SettlementInvoiceReadModel {
     estimated: false,
     asOf: new Date('2026-11-02T00:00:00Z'),
     issuedAt: new Date('2026-11-02T00:00:00Z'),
-  });
-  return row;
+  };
 }
 
 describe('ERP settlement export', () => {
@@ -63,7 +61,7 @@ describe('ERP settlement export', () => {
   });
 
   it('exports notes with signed 2-decimal totals', () => {
-    const note = Object.assign(new (class {})() as SettlementNoteReadModel, {
+    const note: SettlementNoteReadModel = {
       noteId: 'n',
       invoiceId: 'i',
       customerId: 'c',
@@ -76,7 +74,7 @@ describe('ERP settlement export', () => {
       totalVat: '-0.26',
       totalInclVat: '-1.3',
       issuedAt: new Date('2026-11-03T00:00:00Z'),
-    });
+    };
     expect(exportNote(note)).toMatchObject({ note_type: 'credit', total_incl_vat: '-1.30', lines: [{ amount_excl_vat: '-1.05', vat_amount: '-0.26' }], issued_at: '2026-11-03T00:00:00.000Z' });
   });
 });

@@ -1,0 +1,118 @@
+import { localDayStart } from '@dh/dk-time';
+import { gsrnCheckDigit } from '@dh/market-ids';
+import type { DomainEvent } from '@dh/event-store';
+import { meteredDays } from './commands';
+import { invoiceIdOf } from './ids';
+import { parsePeriodLabel, periodDates, periodLabel, periodLastDay, periodsContaining, toBillingPeriod } from './period';
+import { decideRun, evolveRun, initialRunState } from './run';
+import { buildSettlementInput, suppliesInPeriod, type SettlementCopies, type SupplyRecord } from './settlement-input';
+
+const G = `57131317400000001${gsrnCheckDigit('57131317400000001')}`;
+
+describe('billing periods', () => {
+  it('labels, parses and dates months and quarters', () => {
+    expect(periodLabel({ kind: 'month', year: 2026, month: 3 })).toBe('2026-03');
+    expect(periodLabel({ kind: 'quarter', year: 2026, quarter: 4 })).toBe('2026-Q4');
+    expect(parsePeriodLabel('2026-Q4')).toEqual({ kind: 'quarter', year: 2026, quarter: 4 });
+    expect(() => parsePeriodLabel('2026-13')).toThrow('out of range');
+    expect(toBillingPeriod({ kind: 'month', year: 2026, month: 10 })).toEqual({ kind: 'month', year: 2026, month: 10 });
+    expect(() => toBillingPeriod({ kind: 'month', year: 2026, month: 0 })).toThrow();
+    expect(periodDates({ kind: 'quarter', year: 2026, quarter: 4 })).toEqual({ from: '2026-10-01', toExclusive: '2027-01-01' });
+    expect(periodLastDay({ kind: 'month', year: 2028, month: 2 })).toBe('2028-02-29');
+    expect(periodsContaining('2026-11-15')).toEqual([
+      { kind: 'month', year: 2026, month: 11 },
+      { kind: 'quarter', year: 2026, quarter: 4 },
+    ]);
+  });
+
+  it('derives a stable invoice id from GSRN and period only', () => {
+    const a = invoiceIdOf(G, { kind: 'month', year: 2026, month: 10 });
+    expect(invoiceIdOf(G, { kind: 'month', year: 2026, month: 10 })).toBe(a);
+    expect(invoiceIdOf(G, { kind: 'month', year: 2026, month: 11 })).not.toBe(a);
+    expect(a).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+});
+
+describe('metered data per local day', () => {
+  it('splits a series over the autumn DST change into local days, positions restarting at each midnight', () => {
+    // 24 + 25 + 24 hours: 24 October 2026 … 26 October 2026 (clocks go back on the 25th).
+    const start = localDayStart('2026-10-24');
+    const points = Array.from({ length: 73 }, (_, i) => ({ position: i + 1, quantityKwh: '1.000', quality: 'A04' }));
+    const split = meteredDays({ gsrn: G, documentId: 'd', receivedAt: '2026-10-27T00:00:00Z', resolution: 'PT1H', start: start.toISOString(), end: '', points });
+    expect(split.map((d) => [d.day, d.points.length, d.points[0]!.position, d.points[d.points.length - 1]!.position, d.start])).toEqual([
+      ['2026-10-24', 24, 1, 24, localDayStart('2026-10-24').toISOString()],
+      ['2026-10-25', 25, 1, 25, localDayStart('2026-10-25').toISOString()],
+      ['2026-10-26', 24, 1, 24, localDayStart('2026-10-26').toISOString()],
+    ]);
+  });
+});
+
+describe('run decider', () => {
+  const period = { kind: 'month', year: 2026, month: 10 } as const;
+  const apply = (events: DomainEvent[]) => events.reduce(evolveRun, initialRunState);
+
+  it('schedules one work item per metering point, records each outcome once and completes with the last', () => {
+    const started = decideRun({ kind: 'start', runId: 'r', period, asOf: new Date('2026-11-01T00:00:00Z'), gsrns: ['a', 'b'] }, initialRunState);
+    expect(started.map((e) => e.type)).toEqual(['SettlementRunStarted', 'SettlementWorkItemScheduled', 'SettlementWorkItemScheduled']);
+    let state = apply(started);
+    expect(decideRun({ kind: 'start', runId: 'other', period, asOf: new Date(), gsrns: ['a'] }, state)).toEqual([]);
+    const first = decideRun({ kind: 'invoiced', gsrn: 'a', invoiceId: 'i-a' }, state);
+    expect(first.map((e) => e.type)).toEqual(['SettlementItemInvoiced']);
+    state = first.reduce(evolveRun, state);
+    expect(decideRun({ kind: 'invoiced', gsrn: 'a', invoiceId: 'i-a' }, state)).toEqual([]);
+    expect(decideRun({ kind: 'invoiced', gsrn: 'unknown', invoiceId: 'x' }, state)).toEqual([]);
+    const last = decideRun({ kind: 'halted', gsrn: 'b', halt: { outcome: 'halted', reason: 'missing-configuration', gsrn: 'b', problem: 'no product' } }, state);
+    expect(last.map((e) => e.type)).toEqual(['SettlementHaltedForMeteringPoint', 'SettlementCompleted']);
+    expect(last[0]!.data).toMatchObject({ reason: 'missing-configuration', detail: { problem: 'no product' } });
+    expect(last[1]!.data).toEqual({ runId: 'r', period, periodLabel: '2026-10', invoices: [{ invoiceId: 'i-a', gsrn: 'a' }], halted: [{ gsrn: 'b', reason: 'missing-configuration' }] });
+  });
+
+  it('completes at once when no metering point is active', () => {
+    expect(decideRun({ kind: 'start', runId: 'r', period, asOf: new Date(), gsrns: [] }, initialRunState).map((e) => e.type)).toEqual(['SettlementRunStarted', 'SettlementCompleted']);
+  });
+});
+
+describe('settlement input from copies', () => {
+  const supply = (over: Partial<SupplyRecord> = {}): SupplyRecord => ({
+    gsrn: G,
+    customerId: 'c',
+    startDate: '2026-01-01',
+    endDate: null,
+    productId: 'p',
+    electricHeating: false,
+    gridArea: '791',
+    productionGsrn: null,
+    billingFrequency: 'monthly',
+    paymentModel: 'actual',
+    reversed: false,
+    ...over,
+  });
+  const copies = (over: Partial<SettlementCopies> = {}): SettlementCopies => ({
+    supplies: [supply()],
+    products: [],
+    taxRates: [],
+    gridAreas: [],
+    charges: [],
+    spotPrices: [],
+    consumption: [],
+    production: [],
+    yearToDateConsumptionKwh: '0.000',
+    ...over,
+  });
+  const october = { kind: 'month', year: 2026, month: 10 } as const;
+
+  it('selects supplies overlapping the period with its billing frequency, never reversed ones', () => {
+    const s = [supply(), supply({ gsrn: 'q', billingFrequency: 'quarterly' }), supply({ gsrn: 'r', reversed: true }), supply({ gsrn: 'e', endDate: '2026-10-01' }), supply({ gsrn: 'l', startDate: '2026-10-31' })];
+    expect(suppliesInPeriod(s, october).map((x) => x.gsrn)).toEqual([G, 'l']);
+  });
+
+  it('halts with the configuration gap instead of building a partial input', () => {
+    expect(buildSettlementInput(G, october, new Date(), copies({ supplies: [] }))).toEqual({
+      ok: false,
+      halt: { outcome: 'halted', reason: 'missing-configuration', gsrn: G, problem: `no supply of ${G} in the period` },
+    });
+    expect(buildSettlementInput(G, october, new Date(), copies())).toMatchObject({ ok: false, halt: { reason: 'missing-configuration', problem: 'grid area 791 is not mapped' } });
+    const mapped = copies({ gridAreas: [{ gridArea: '791', priceArea: 'DK2', gridCompanyGln: 'x', gridTariffChargeId: 't', gridSubscriptionChargeId: 's' }] });
+    expect(buildSettlementInput(G, october, new Date(), mapped)).toMatchObject({ ok: false, halt: { reason: 'missing-configuration', problem: 'product p is not defined' } });
+  });
+});
