@@ -258,20 +258,45 @@ describe('settlement: runs with competing workers, corrections, aconto and a reb
     expect(await count(`SELECT count(*) AS n FROM settlement.metered_data WHERE gsrn = '${MP1}' AND day = '2026-10-10'`)).toBe(2);
   });
 
+  it('a new spot-price version for an invoiced day issues the exact difference on every invoice it changes', async () => {
+    const hour5 = localDayIntervals('2026-10-10', 'PT1H')[5]!.getTime();
+    await append('spot-prices-DK2-2026-10-10', 'rates', 'SpotPricesPublished', {
+      priceArea: 'DK2',
+      deliveryDate: '2026-10-10',
+      resolution: 'PT1H',
+      source: 'test',
+      version: 2,
+      publishedAt: '2026-11-05T00:00:00.000Z',
+      prices: localDayIntervals('2026-10-10', 'PT1H').map((h) => (h.getTime() === hour5 ? { start: h.toISOString(), dkkPerMwh: '2000', dkkPerKwh: '2.00' } : { start: h.toISOString(), dkkPerMwh: '1000', dkkPerKwh: '1.00' })),
+    });
+    const notes = await eventually(() => {
+      const n = published.filter((e) => e.type === 'SettlementCorrectionIssued' && (e.data as unknown as SettlementCorrectionIssued).cause === 'price');
+      if (n.length !== 2) throw new Error(`${n.length} price notes`);
+      return n.map((e) => e.data as unknown as SettlementCorrectionIssued).sort((a, b) => (a.gsrn < b.gsrn ? -1 : 1));
+    }, 20_000, 100);
+    // 1 kWh in that hour, spot +1.00: energy +1.00; VAT 783.30 → 195.83 becomes 784.30 → 196.08 (MP1, after its RSM-012 correction)
+    // and 782.25 → 195.56 becomes 783.25 → 195.81 (MP2): +0.25 both.
+    expect(notes.map((n) => [n.gsrn, n.noteType, n.lines.map((l) => [l.kind, l.quantityKwh, l.amountExclVat, l.vat]), n.totals])).toEqual([
+      [MP1, 'debit', [['energy', '0.000', '1.00', '0.25']], { exclVat: '1.00', vat: '0.25', inclVat: '1.25' }],
+      [MP2, 'debit', [['energy', '0.000', '1.00', '0.25']], { exclVat: '1.00', vat: '0.25', inclVat: '1.25' }],
+    ]);
+  });
+
   it('an incorrect switch (SupplyReversed) credits the invoice in full', async () => {
     await append(`supply-${MP2}`, 'portfolio', 'SupplyReversed', { gsrn: MP2, startDate: '2026-01-01' });
     const note = await eventually(() => {
-      const n = published.filter((e) => e.type === 'SettlementCorrectionIssued' && (e.data as unknown as SettlementCorrectionIssued).gsrn === MP2);
+      const n = published.filter((e) => e.type === 'SettlementCorrectionIssued' && (e.data as unknown as SettlementCorrectionIssued).cause === 'supply-reversed');
       if (n.length !== 1) throw new Error(`${n.length} notes`);
       return n[0]!.data as unknown as SettlementCorrectionIssued;
     }, 20_000, 100);
-    expect(note).toMatchObject({ noteType: 'credit', cause: 'supply-reversed', totals: { exclVat: '-1179.15', vat: '-294.79', inclVat: '-1473.94' } });
+    // The invoice as last corrected (1179.15 + 1.00 excl., 294.79 + 0.25 VAT) is credited in full.
+    expect(note).toMatchObject({ gsrn: MP2, noteType: 'credit', cause: 'supply-reversed', totals: { exclVat: '-1180.15', vat: '-295.04', inclVat: '-1475.19' } });
     expect(note.lines).toHaveLength(8);
   });
 
   it('rebuilding the settlement read model from the event store gives the same invoices and notes, line for line', async () => {
     await eventually(async () => {
-      expect(await count(`SELECT count(*) AS n FROM read_models.settlement_notes`)).toBe(2);
+      expect(await count(`SELECT count(*) AS n FROM read_models.settlement_notes`)).toBe(4);
       expect(await count(`SELECT count(*) AS n FROM read_models.settlement_invoices`)).toBe(2);
       expect(await count(`SELECT count(*) AS n FROM read_models.aconto_payments`)).toBe(1);
     }, 20_000, 100);
