@@ -2,10 +2,15 @@ import { Module } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { CommandClient } from '@dh/messaging';
-import { allProjections, CustomerReadModel, migrateReadModels } from '@dh/read-models';
+import { AuthModule } from '@dh/auth';
+import { allProjections, CustomerReadModel, MeteringPointReadModel, migrateReadModels, ProcessReadModel } from '@dh/read-models';
 import type { ServiceDefinition } from '@dh/platform';
 import { CommandGateway } from './commands/command-gateway';
 import { CustomersController } from './customers/customers.controller';
+import { OnboardingService } from './customers/onboarding.service';
+import { PortfolioController } from './portfolio/portfolio.controller';
+import { ProcessesController } from './processes/processes.controller';
+import { QuarantineController } from './staff/quarantine.controller';
 import { CustomerBalanceController, SettlementController, SETTLEMENT_READ_MODEL_ENTITIES } from './settlement';
 import { COMMAND_CLIENT, PII_VAULT } from './tokens';
 import { IDEMPOTENCY_STORE, IdempotencyInterceptor } from './idempotency/idempotency.interceptor';
@@ -28,15 +33,17 @@ export const gatewayService: ServiceDefinition = {
         TypeOrmModule.forRoot({
           type: 'postgres',
           url: infrastructure.config.databaseUrl,
-          entities: [CustomerReadModel, ...SETTLEMENT_READ_MODEL_ENTITIES],
+          entities: [CustomerReadModel, ProcessReadModel, MeteringPointReadModel, ...SETTLEMENT_READ_MODEL_ENTITIES],
           synchronize: false,
           extra: { max: 10, application_name: 'gateway-read-models' },
         }),
-        TypeOrmModule.forFeature([CustomerReadModel, ...SETTLEMENT_READ_MODEL_ENTITIES]),
+        TypeOrmModule.forFeature([CustomerReadModel, ProcessReadModel, MeteringPointReadModel, ...SETTLEMENT_READ_MODEL_ENTITIES]),
+        AuthModule.forRoot({ pool: infrastructure.pool }),
       ],
-      controllers: [CustomersController, SettlementController, CustomerBalanceController],
+      controllers: [CustomersController, ProcessesController, PortfolioController, QuarantineController, SettlementController, CustomerBalanceController],
       providers: [
         CommandGateway,
+        OnboardingService,
         {
           provide: IDEMPOTENCY_STORE,
           useFactory: async () => {

@@ -30,6 +30,7 @@ export const portfolioService: ServiceDefinition = {
       pool: infrastructure.pool,
       amqp: infrastructure.amqp,
       vault: infrastructure.vault,
+      clock: () => infrastructure.clock.now(),
       exchange: infrastructure.config.exchange,
       defaultProductId: process.env.DEFAULT_PRODUCT_ID || 'standard',
       priceAreaOf: parseGridAreaPriceAreas(process.env.GRID_AREA_PRICE_AREAS),

@@ -9,3 +9,4 @@ export * from './runtime/infrastructure';
 export * from './runtime/bootstrap';
 export * from './runtime/relay';
 export * from './runtime/service-process';
+export * from './runtime/clock';

@@ -10,7 +10,16 @@ const STATUS_BY_ERROR_TYPE: Record<string, number> = {
   'customer-exists': 409,
   'concurrency-conflict': 409,
   'illegal-transition': 409,
-  'validation': 422,
+  'process-exists': 409,
+  validation: 422,
+  'invalid-request': 422,
+  'lead-time': 422,
+  'unknown-metering-point': 422,
+  'unknown-customer': 404,
+  'not-found': 404,
+  'metering-point-not-found': 404,
+  'datahub-not-configured': 503,
+  'eloverblik-not-configured': 503,
 };
 
 /** Sends a command to the owning service and maps every way it can fail to problem+json. */

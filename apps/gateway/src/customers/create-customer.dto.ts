@@ -1,5 +1,5 @@
-import { IsEmail, IsIn, IsNotEmpty, IsOptional, IsString, Matches, MaxLength, ValidateIf, registerDecorator, ValidationOptions } from 'class-validator';
-import { isValidCpr, isValidCvr } from '@dh/market-ids';
+import { IsBoolean, IsEmail, IsIn, IsNotEmpty, IsOptional, IsString, Matches, MaxLength, ValidateIf, registerDecorator, ValidationOptions } from 'class-validator';
+import { isValidCpr, isValidCvr, isValidGsrn } from '@dh/market-ids';
 
 function Satisfies(check: (value: unknown) => boolean, message: string, options?: ValidationOptions) {
   return (target: object, propertyName: string) =>
@@ -12,12 +12,43 @@ function Satisfies(check: (value: unknown) => boolean, message: string, options?
     });
 }
 
-/** Body of POST /api/customers. Messages never echo the submitted CPR. */
+const LOCAL_DATE = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
+export const GSRN_MESSAGE = 'gsrn must be 18 digits with a valid GS1 check digit (the last digit)';
+
+/** Supply terms of an onboarding or a switch: the mission's CRM onboarding fields. */
+export class SupplyTermsDto {
+  @Satisfies(isValidGsrn, GSRN_MESSAGE)
+  gsrn!: string;
+
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(64)
+  product_id!: string;
+
+  @Matches(LOCAL_DATE, { message: 'desired_start_date must be a date YYYY-MM-DD (Danish local date)' })
+  desired_start_date!: string;
+
+  @IsIn(['monthly', 'quarterly'], { message: 'billing_frequency must be "monthly" or "quarterly"' })
+  billing_frequency!: 'monthly' | 'quarterly';
+
+  @IsIn(['aconto', 'actual'], { message: 'payment_model must be "aconto" or "actual"' })
+  payment_model!: 'aconto' | 'actual';
+
+  /** A move-in (BRS-009) rather than a change of supplier (BRS-001). */
+  @IsOptional()
+  @IsBoolean()
+  move_in?: boolean;
+}
+
+/**
+ * Body of POST /api/customers: the customer, and optionally the metering point to onboard (then the
+ * supply terms are required). Messages never echo the submitted CPR.
+ */
 export class CreateCustomerDto {
   @IsString()
   @IsNotEmpty()
   @MaxLength(200)
-  name!: string;
+  customer_name!: string;
 
   @IsEmail({}, { message: 'email must be a valid e-mail address' })
   @MaxLength(254)
@@ -27,14 +58,45 @@ export class CreateCustomerDto {
   @Matches(/^\+?[0-9 ]{8,15}$/, { message: 'phone must be 8 to 15 digits, optionally with a leading +' })
   phone?: string;
 
-  @IsIn(['private', 'business'], { message: 'customerType must be "private" or "business"' })
-  customerType!: 'private' | 'business';
+  @IsIn(['private', 'business'], { message: 'customer_type must be "private" or "business"' })
+  customer_type!: 'private' | 'business';
 
-  @ValidateIf((dto: CreateCustomerDto) => dto.customerType === 'private' || dto.cpr !== undefined)
+  @ValidateIf((dto: CreateCustomerDto) => dto.customer_type === 'private' || dto.cpr !== undefined)
   @Satisfies(isValidCpr, 'cpr must be 10 digits (DDMMYY-SSSS) with a valid birth date')
   cpr?: string;
 
-  @ValidateIf((dto: CreateCustomerDto) => dto.customerType === 'business' || dto.cvr !== undefined)
+  @ValidateIf((dto: CreateCustomerDto) => dto.customer_type === 'business' || dto.cvr !== undefined)
   @Satisfies(isValidCvr, 'cvr must be 8 digits with a valid modulus-11 check')
   cvr?: string;
+
+  @ValidateIf((dto: CreateCustomerDto) => dto.gsrn !== undefined)
+  @Satisfies(isValidGsrn, GSRN_MESSAGE)
+  gsrn?: string;
+
+  @ValidateIf((dto: CreateCustomerDto) => dto.gsrn !== undefined)
+  @IsString({ message: 'product_id is required with a gsrn' })
+  @IsNotEmpty()
+  @MaxLength(64)
+  product_id?: string;
+
+  @ValidateIf((dto: CreateCustomerDto) => dto.gsrn !== undefined)
+  @Matches(LOCAL_DATE, { message: 'desired_start_date must be a date YYYY-MM-DD (Danish local date)' })
+  desired_start_date?: string;
+
+  @ValidateIf((dto: CreateCustomerDto) => dto.gsrn !== undefined)
+  @IsIn(['monthly', 'quarterly'], { message: 'billing_frequency must be "monthly" or "quarterly"' })
+  billing_frequency?: 'monthly' | 'quarterly';
+
+  @ValidateIf((dto: CreateCustomerDto) => dto.gsrn !== undefined)
+  @IsIn(['aconto', 'actual'], { message: 'payment_model must be "aconto" or "actual"' })
+  payment_model?: 'aconto' | 'actual';
+
+  @IsOptional()
+  @IsBoolean()
+  move_in?: boolean;
+}
+
+export class CancelProcessDto {
+  @IsIn(['customer-withdrew', 'customer-paid', 'requested-in-error'], { message: 'reason must be customer-withdrew, customer-paid or requested-in-error' })
+  reason!: 'customer-withdrew' | 'customer-paid' | 'requested-in-error';
 }

@@ -1,54 +1,99 @@
 import { Body, Controller, Get, Headers, HttpCode, Inject, Param, ParseUUIDPipe, Post } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { Repository } from 'typeorm';
+import { assertCustomerAccess, AuditPersonalDataRead, CurrentPrincipal, RequireAnyScope, RequireScopes, type Principal } from '@dh/auth';
 import { maskCpr } from '@dh/market-ids';
 import { CustomerReadModel } from '@dh/read-models';
-import { PersonalDataErasedError, PiiVault, ProblemException } from '@dh/platform';
+import { PersonalDataErasedError, PiiVault, ProblemException, type ProblemDetails } from '@dh/platform';
 import { CommandGateway } from '../commands/command-gateway';
-import { CreateCustomerDto } from './create-customer.dto';
+import { CreateCustomerDto, SupplyTermsDto } from './create-customer.dto';
+import { OnboardingService, type MeteringPointLookup } from './onboarding.service';
 import { PII_VAULT } from '../tokens';
 
 export interface CustomerView {
   id: string;
-  customerType: string;
+  customer_type: string;
   status: string;
-  name: string | null;
+  customer_name: string | null;
   email: string | null;
   phone: string | null;
   /** Masked: the full CPR never leaves the system through this API. */
   cpr: string | null;
   cvr: string | null;
-  createdAt: string;
-  personalDataErased: boolean;
+  created_at: string;
+  personal_data_erased: boolean;
 }
+
+export interface CreatedCustomer {
+  id: string;
+  gsrn: string | null;
+  process_id: string | null;
+  metering_point: MeteringPointLookup | null;
+}
+
+const customerNotFound = (id: string): ProblemDetails => ({ type: 'customer-not-found', title: 'Customer not found', status: 404, detail: `No customer with id ${id}` });
 
 @Controller('api/customers')
 export class CustomersController {
   constructor(
     private readonly commands: CommandGateway,
+    private readonly onboarding: OnboardingService,
     @InjectRepository(CustomerReadModel) private readonly customers: Repository<CustomerReadModel>,
     @Inject(PII_VAULT) private readonly vault: PiiVault,
   ) {}
 
+  /** CRM: a new customer, and with a GSRN the metering point lookup and the switch or move-in. */
   @Post()
   @HttpCode(201)
-  async create(@Body() body: CreateCustomerDto, @Headers('idempotency-key') idempotencyKey?: string): Promise<{ id: string }> {
+  @RequireScopes('customers:write')
+  async create(@Body() body: CreateCustomerDto, @Headers('idempotency-key') idempotencyKey?: string): Promise<CreatedCustomer> {
     const result = await this.commands.send<{ customerId: string }>('portfolio', 'CreateCustomer', {
-      name: body.name,
+      name: body.customer_name,
       email: body.email,
       phone: body.phone ?? null,
-      customerType: body.customerType,
+      customerType: body.customer_type,
       cpr: body.cpr ?? null,
       cvr: body.cvr ?? null,
       ...(idempotencyKey ? { idempotencyKey } : {}),
     });
-    return { id: result.customerId };
+    if (body.gsrn === undefined) return { id: result.customerId, gsrn: null, process_id: null, metering_point: null };
+    const terms = Object.assign(new SupplyTermsDto(), {
+      gsrn: body.gsrn,
+      product_id: body.product_id,
+      desired_start_date: body.desired_start_date,
+      billing_frequency: body.billing_frequency,
+      payment_model: body.payment_model,
+      move_in: body.move_in,
+    });
+    const started = await this.onboarding.startSupply(result.customerId, terms, idempotencyKey);
+    return { id: result.customerId, gsrn: body.gsrn, process_id: started.processId, metering_point: started.meteringPoint };
+  }
+
+  /** CRM: initiate a supplier switch (BRS-001) for an existing customer. */
+  @Post(':id/switch')
+  @HttpCode(202)
+  @RequireScopes('processes:write')
+  async switchSupplier(@Param('id', new ParseUUIDPipe()) id: string, @Body() body: SupplyTermsDto, @Headers('idempotency-key') idempotencyKey?: string) {
+    const started = await this.onboarding.startSupply(id, Object.assign(body, { move_in: false }), idempotencyKey);
+    return { process_id: started.processId, gsrn: body.gsrn };
+  }
+
+  /** CRM: initiate a move-in (BRS-009) for an existing customer. */
+  @Post(':id/move-in')
+  @HttpCode(202)
+  @RequireScopes('processes:write')
+  async moveIn(@Param('id', new ParseUUIDPipe()) id: string, @Body() body: SupplyTermsDto, @Headers('idempotency-key') idempotencyKey?: string) {
+    const started = await this.onboarding.startSupply(id, Object.assign(body, { move_in: true }), idempotencyKey);
+    return { process_id: started.processId, gsrn: body.gsrn };
   }
 
   @Get(':id')
-  async get(@Param('id', new ParseUUIDPipe()) id: string): Promise<CustomerView> {
+  @RequireAnyScope('customers:read', 'portal:read', 'staff:read')
+  @AuditPersonalDataRead('customer')
+  async get(@Param('id', new ParseUUIDPipe()) id: string, @CurrentPrincipal() principal: Principal): Promise<CustomerView> {
+    assertCustomerAccess(principal, id, customerNotFound(id));
     const customer = await this.customers.findOneBy({ customerId: id });
-    if (!customer) throw new ProblemException({ type: 'customer-not-found', title: 'Customer not found', status: 404, detail: `No customer with id ${id}` });
+    if (!customer) throw new ProblemException(customerNotFound(id));
     let personal: Record<string, string | null> | null = null;
     try {
       personal = await this.vault.decrypt(customer.customerId, customer.personalData);
@@ -57,15 +102,15 @@ export class CustomersController {
     }
     return {
       id: customer.customerId,
-      customerType: customer.customerType,
+      customer_type: customer.customerType,
       status: customer.status,
-      name: personal?.name ?? null,
+      customer_name: personal?.name ?? null,
       email: personal?.email ?? null,
       phone: personal?.phone ?? null,
       cpr: personal?.cpr ? maskCpr(personal.cpr) : null,
       cvr: personal?.cvr ?? null,
-      createdAt: customer.createdAt.toISOString(),
-      personalDataErased: personal === null,
+      created_at: customer.createdAt.toISOString(),
+      personal_data_erased: personal === null,
     };
   }
 }

@@ -1,6 +1,8 @@
 import { connect, type ChannelModel, type ConsumeMessage } from 'amqplib';
 import { Pool } from 'pg';
 import request from 'supertest';
+import { ApiKeyStore, migrateAuth } from '@dh/auth';
+import { apiKeyHeader, bearer, createTestApiKey, issueTestJwt, testAuthIssuersEnv } from '@dh/auth/testing';
 import { startServiceProcess, type ServiceProcess } from '@dh/platform';
 import { createTestDatabase, createTestVhost, eventually, type TestDatabase, type TestVhost } from '@dh/testing';
 
@@ -16,12 +18,15 @@ describe('walking skeleton: create a customer and read it back', () => {
   const received: ConsumeMessage[] = [];
   const services: ServiceProcess[] = [];
   let gateway: ServiceProcess;
+  let crm: Record<string, string>;
 
   beforeAll(async () => {
     db = await createTestDatabase('skeleton');
     vhost = await createTestVhost('skeleton');
     pool = new Pool({ connectionString: db.url });
-    const env = { DATABASE_URL: db.url, AMQP_URL: vhost.url, COMMAND_TIMEOUT_MS: '3000' };
+    const env = { DATABASE_URL: db.url, AMQP_URL: vhost.url, COMMAND_TIMEOUT_MS: '3000', AUTH_ISSUERS: testAuthIssuersEnv() };
+    await migrateAuth(pool);
+    crm = apiKeyHeader((await createTestApiKey(new ApiKeyStore(pool), { consumer: 'crm' })).key);
 
     subscriber = await connect(vhost.url);
     const channel = await subscriber.createChannel();
@@ -60,22 +65,34 @@ describe('walking skeleton: create a customer and read it back', () => {
   it('creates a customer through the gateway, projects it, serves it, and publishes the event', async () => {
     const created = await request(gateway.url)
       .post('/api/customers')
-      .send({ name: 'Anna Hansen', email: 'anna.hansen@example.dk', phone: '+4512345678', customerType: 'private', cpr: '010190-1234' })
+      .set(crm)
+      .send({ customer_name: 'Anna Hansen', email: 'anna.hansen@example.dk', phone: '+4512345678', customer_type: 'private', cpr: '010190-1234' })
       .expect(201);
     const id = created.body.id as string;
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
 
-    const customer = await eventually(async () => (await request(gateway.url).get(`/api/customers/${id}`).expect(200)).body, 20_000, 100);
+    const customer = await eventually(async () => (await request(gateway.url).get(`/api/customers/${id}`).set(crm).expect(200)).body, 20_000, 100);
     expect(customer).toMatchObject({
       id,
-      customerType: 'private',
+      customer_type: 'private',
       status: 'created',
-      name: 'Anna Hansen',
+      customer_name: 'Anna Hansen',
       email: 'anna.hansen@example.dk',
       phone: '+4512345678',
       cpr: '010190-XXXX',
-      personalDataErased: false,
+      personal_data_erased: false,
     });
+
+    // A staff read of personal data needs a reason and is audit-logged (ids only).
+    const staff = bearer(await issueTestJwt({ kind: 'staff', roles: ['support'], subject: 'employee-17' }));
+    await request(gateway.url).get(`/api/customers/${id}`).set(staff).expect(400);
+    await request(gateway.url).get(`/api/customers/${id}`).set(staff).set('X-Access-Reason', 'ticket 4711: customer called about invoice').expect(200);
+    const audit = await pool.query<{ row: string }>(`SELECT a::text AS row FROM audit.entries a`);
+    expect(audit.rows.some((r) => r.row.includes('employee-17') && r.row.includes(id) && r.row.includes('ticket 4711'))).toBe(true);
+    for (const r of audit.rows) expect(r.row).not.toContain('0101901234');
+
+    // Without credentials nothing is served.
+    await request(gateway.url).get(`/api/customers/${id}`).expect(401);
 
     const published = await eventually(() => {
       const match = received.filter((m) => m.properties.type === 'CustomerCreated');
@@ -105,32 +122,33 @@ describe('walking skeleton: create a customer and read it back', () => {
   it('answers field-level problem+json for an invalid body, creating nothing', async () => {
     const res = await request(gateway.url)
       .post('/api/customers')
-      .send({ name: '', email: 'not-an-email', customerType: 'private', cpr: '991399-1234' })
+      .set(crm)
+      .send({ customer_name: '', email: 'not-an-email', customer_type: 'private', cpr: '991399-1234' })
       .expect(400);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(res.body.type).toBe('https://datahub-core.dev/problems/validation');
-    expect(res.body.errors.map((e: { field: string }) => e.field).sort()).toEqual(['cpr', 'email', 'name']);
+    expect(res.body.errors.map((e: { field: string }) => e.field).sort()).toEqual(['cpr', 'customer_name', 'email']);
     expect(JSON.stringify(res.body)).not.toContain('991399');
     const { rows } = await pool.query<{ n: string }>('SELECT count(*)::text AS n FROM event_store.events');
     expect(rows[0].n).toBe('1');
   });
 
   it('answers 404 problem+json for an unknown customer', async () => {
-    const res = await request(gateway.url).get('/api/customers/7d0c2a4e-0000-4000-8000-000000000000').expect(404);
+    const res = await request(gateway.url).get('/api/customers/7d0c2a4e-0000-4000-8000-000000000000').set(crm).expect(404);
     expect(res.body).toMatchObject({ status: 404, type: 'https://datahub-core.dev/problems/customer-not-found' });
   });
 
   it('honours Idempotency-Key: the same key twice returns the first result and creates nothing new', async () => {
-    const body = { name: 'Carl Clausen', email: 'carl@example.dk', customerType: 'private', cpr: '0202021234' };
+    const body = { customer_name: 'Carl Clausen', email: 'carl@example.dk', customer_type: 'private', cpr: '0202021234' };
     const eventsBefore = Number((await pool.query<{ n: string }>('SELECT count(*)::text AS n FROM event_store.events')).rows[0].n);
-    const first = await request(gateway.url).post('/api/customers').set('Idempotency-Key', 'crm-order-4711').send(body).expect(201);
-    const second = await request(gateway.url).post('/api/customers').set('Idempotency-Key', 'crm-order-4711').send(body).expect(201);
+    const first = await request(gateway.url).post('/api/customers').set(crm).set('Idempotency-Key', 'crm-order-4711').send(body).expect(201);
+    const second = await request(gateway.url).post('/api/customers').set(crm).set('Idempotency-Key', 'crm-order-4711').send(body).expect(201);
     expect(second.body).toEqual(first.body);
     expect(second.headers['idempotent-replayed']).toBe('true');
     const eventsAfter = Number((await pool.query<{ n: string }>('SELECT count(*)::text AS n FROM event_store.events')).rows[0].n);
     expect(eventsAfter - eventsBefore).toBe(1);
 
-    const reused = await request(gateway.url).post('/api/customers').set('Idempotency-Key', 'crm-order-4711').send({ ...body, name: 'Someone Else' }).expect(422);
+    const reused = await request(gateway.url).post('/api/customers').set(crm).set('Idempotency-Key', 'crm-order-4711').send({ ...body, customer_name: 'Someone Else' }).expect(422);
     expect(reused.body.type).toBe('https://datahub-core.dev/problems/idempotency-key-reused');
   });
 
@@ -140,7 +158,8 @@ describe('walking skeleton: create a customer and read it back', () => {
     const started = Date.now();
     const res = await request(gateway.url)
       .post('/api/customers')
-      .send({ name: 'Bo Berg', email: 'bo@example.dk', customerType: 'business', cvr: '13585628' })
+      .set(crm)
+      .send({ customer_name: 'Bo Berg', email: 'bo@example.dk', customer_type: 'business', cvr: '13585628' })
       .expect(504);
     expect(Date.now() - started).toBeLessThan(6000);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);

@@ -10,8 +10,8 @@ const KEY_PATTERN = /^[A-Za-z0-9._:-]{1,200}$/;
 
 /** The caller the key belongs to; two consumers may use the same key independently. */
 export function consumerOf(request: Request): string {
-  const principal = (request as Request & { principal?: { id: string } }).principal;
-  return principal?.id ?? 'anonymous';
+  const principal = (request as Request & { principal?: { kind: string; id: string } }).principal;
+  return principal ? `${principal.kind}:${principal.id}` : 'anonymous';
 }
 
 /**

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
+import { bearer, issueTestJwt, testAuthIssuersEnv } from '@dh/auth/testing';
 import { addDays, localDayIntervals, localDayStart, type LocalDate } from '@dh/dk-time';
 import type { JsonObject } from '@dh/event-store';
 import { gsrnCheckDigit } from '@dh/market-ids';
@@ -55,7 +56,7 @@ describe('settlement ERP API end to end', () => {
   beforeAll(async () => {
     db = await createTestDatabase('settlement_e2e');
     vhost = await createTestVhost('settlement_e2e');
-    const env = { DATABASE_URL: db.url, AMQP_URL: vhost.url, COMMAND_TIMEOUT_MS: '10000' };
+    const env = { DATABASE_URL: db.url, AMQP_URL: vhost.url, COMMAND_TIMEOUT_MS: '10000', AUTH_ISSUERS: testAuthIssuersEnv() };
     for (const name of ['settlement', 'projections', 'gateway']) services.push(await startServiceProcess(name, env));
     gateway = services[2]!;
     infra = await openInfrastructure(loadConfig('settlement-e2e', 0, env));
@@ -125,37 +126,43 @@ describe('settlement ERP API end to end', () => {
   }, 60_000);
 
   it('POST /api/settlement/runs settles the month; progress, export (JSON and CSV), lines, balance and credit notes follow', async () => {
-    const started = await request(gateway.url).post('/api/settlement/runs').send({ period: '2026-10' }).expect(202);
+    const erp = bearer(await issueTestJwt({ kind: 'client', consumer: 'erp' }));
+    const staff = bearer(await issueTestJwt({ kind: 'staff', roles: ['admin'] }));
+    const api = {
+      get: (path: string) => request(gateway.url).get(path).set(erp),
+      post: (path: string) => request(gateway.url).post(path).set(staff),
+    };
+    const started = await api.post('/api/settlement/runs').send({ period: '2026-10' }).expect(202);
     const runId = started.body.runId as string;
     expect(started.body).toMatchObject({ period: '2026-10', items: 2, alreadyStarted: false });
 
     const run = await eventually(async () => {
-      const r = await request(gateway.url).get(`/api/settlement/runs/${runId}`).expect(200);
+      const r = await api.get(`/api/settlement/runs/${runId}`).expect(200);
       expect(r.body.status).toBe('completed');
       return r.body;
     }, 30_000, 200);
     expect(run.items).toEqual({ total: 2, done: 2, invoiced: 2, halted: 0 });
 
-    const exported = await request(gateway.url).get('/api/settlement/export?period=2026-10').expect(200);
+    const exported = await api.get('/api/settlement/export?period=2026-10').expect(200);
     const invoices = exported.body.invoices as { invoice_id: string; gsrn: string; total_incl_vat: string; aconto_paid: string; aconto_difference: string; net_amount_due: string }[];
     expect(invoices.map((i) => [i.gsrn, i.total_incl_vat, i.aconto_paid, i.aconto_difference, i.net_amount_due])).toEqual([
       [MP1, '1473.94', '0.00', '1473.94', '1473.94'],
       [MP2, '1473.94', '1000.00', '473.94', '473.94'],
     ]);
-    const again = await request(gateway.url).get('/api/settlement/export?period=2026-10').expect(200);
+    const again = await api.get('/api/settlement/export?period=2026-10').expect(200);
     expect((again.body.invoices as { invoice_id: string }[]).map((i) => i.invoice_id)).toEqual(invoices.map((i) => i.invoice_id));
 
-    const csv = await request(gateway.url).get('/api/settlement/export?period=2026-10').set('Accept', 'text/csv').expect(200);
+    const csv = await api.get('/api/settlement/export?period=2026-10').set('Accept', 'text/csv').expect(200);
     expect(csv.headers['content-type']).toMatch(/^text\/csv/);
     expect(csv.text.split('\r\n')).toHaveLength(1 + 2 * 8 + 1);
 
-    const byRun = await request(gateway.url).get(`/api/settlement/${runId}/lines`).expect(200);
+    const byRun = await api.get(`/api/settlement/${runId}/lines`).expect(200);
     expect(byRun.body.kind).toBe('run');
     expect(byRun.body.invoices).toHaveLength(2);
-    const byInvoice = await request(gateway.url).get(`/api/settlement/${invoices[0]!.invoice_id}/lines`).expect(200);
+    const byInvoice = await api.get(`/api/settlement/${invoices[0]!.invoice_id}/lines`).expect(200);
     expect(byInvoice.body.invoices[0].lines).toHaveLength(8);
 
-    expect((await request(gateway.url).get('/api/customers/e2e-customer-2/balance').expect(200)).body.balance).toBe('473.94');
+    expect((await api.get('/api/customers/e2e-customer-2/balance').expect(200)).body.balance).toBe('473.94');
 
     await commands.send(
       'settlement',
@@ -164,14 +171,21 @@ describe('settlement ERP API end to end', () => {
       { actor: 'e2e' },
     );
     const notes = await eventually(async () => {
-      const r = await request(gateway.url).get('/api/settlement/credit-notes').expect(200);
+      const r = await api.get('/api/settlement/credit-notes').expect(200);
       expect(r.body.notes).toHaveLength(1);
       return r.body.notes as { note_type: string; invoice_id: string; total_excl_vat: string; total_vat: string; total_incl_vat: string }[];
     }, 30_000, 200);
     expect(notes[0]).toMatchObject({ note_type: 'debit', invoice_id: invoices[0]!.invoice_id, total_excl_vat: '1.47', total_vat: '0.38', total_incl_vat: '1.85' });
-    expect((await request(gateway.url).get('/api/customers/e2e-customer-1/balance').expect(200)).body.balance).toBe('1475.79');
+    expect((await api.get('/api/customers/e2e-customer-1/balance').expect(200)).body.balance).toBe('1475.79');
 
-    const second = await request(gateway.url).post('/api/settlement/runs').send({ period: '2026-10' }).expect(202);
+    // Scopes: ERP may not start runs; a portal customer reads only their own balance.
+    await request(gateway.url).post('/api/settlement/runs').set(erp).send({ period: '2026-10' }).expect(403);
+    await request(gateway.url).get('/api/settlement/export?period=2026-10').expect(401);
+    const portal = bearer(await issueTestJwt({ kind: 'customer', customerId: 'e2e-customer-1' }));
+    expect((await request(gateway.url).get('/api/customers/e2e-customer-1/balance').set(portal).expect(200)).body.balance).toBe('1475.79');
+    await request(gateway.url).get('/api/customers/e2e-customer-2/balance').set(portal).expect(404);
+
+    const second = await api.post('/api/settlement/runs').send({ period: '2026-10' }).expect(202);
     expect(second.body).toMatchObject({ runId, alreadyStarted: true, completed: true });
   });
 });

@@ -2,6 +2,7 @@ import { Body, Controller, Get, Headers, HttpCode, Param, ParseUUIDPipe, Post, Q
 import { InjectRepository } from '@nestjs/typeorm';
 import type { Response } from 'express';
 import type { Repository } from 'typeorm';
+import { CurrentPrincipal, RequireAnyScope, RequireScopes, assertCustomerAccess, type Principal } from '@dh/auth';
 import { Money } from '@dh/money';
 import { AcontoPaymentReadModel, SettlementHaltReadModel, SettlementInvoiceReadModel, SettlementNoteReadModel, SettlementRunReadModel } from '@dh/read-models';
 import { ProblemException } from '@dh/platform';
@@ -36,6 +37,7 @@ export class SettlementController {
   ) {}
 
   @Get('export')
+  @RequireScopes('settlement:export')
   async export(
     @Query('period') period: string | undefined,
     @Query('format') format: string | undefined,
@@ -56,14 +58,17 @@ export class SettlementController {
   }
 
   @Get('credit-notes')
+  @RequireScopes('settlement:export')
   async creditNotes(@Query('period') period?: string): Promise<{ notes: ExportNote[] }> {
     if (period !== undefined && !PERIOD.test(period)) throw new ProblemException({ type: 'validation', title: 'Invalid query', status: 400, detail: 'period must be YYYY-MM or YYYY-Qn' });
     const rows = await this.notes.find({ where: period === undefined ? {} : { period }, order: { issuedAt: 'ASC', noteId: 'ASC' } });
     return { notes: rows.map(exportNote) };
   }
 
+  /** Starting a run is an operator action (back-office staff), not an ERP one. */
   @Post('runs')
   @HttpCode(202)
+  @RequireScopes('staff:write')
   async startRun(@Body() body: StartSettlementRunDto): Promise<{ runId: string; period: string; items: number; alreadyStarted: boolean; completed: boolean }> {
     const result = await this.commands.send<{ runId: string; items: number; alreadyStarted: boolean; completed: boolean }>('settlement', 'StartSettlementRun', {
       period: body.period,
@@ -73,6 +78,7 @@ export class SettlementController {
   }
 
   @Get('runs/:runId')
+  @RequireScopes('settlement:read')
   async run(@Param('runId', new ParseUUIDPipe()) runId: string): Promise<RunView> {
     const run = await this.runs.findOneBy({ runId });
     if (!run) throw new ProblemException({ type: 'settlement-run-not-found', title: 'Settlement run not found', status: 404, detail: `No settlement run ${runId}` });
@@ -89,6 +95,7 @@ export class SettlementController {
   }
 
   @Get(':id/lines')
+  @RequireScopes('settlement:read')
   async lines(@Param('id', new ParseUUIDPipe()) id: string): Promise<{ kind: 'invoice' | 'run'; id: string; invoices: { invoice_id: string; gsrn: string; customer_id: string; lines: ExportLine[] }[] }> {
     const invoice = await this.invoices.findOneBy({ invoiceId: id });
     const of = (i: SettlementInvoiceReadModel) => ({ invoice_id: i.invoiceId, gsrn: i.gsrn, customer_id: i.customerId, lines: i.lines.map(exportLine) });
@@ -111,12 +118,16 @@ export class CustomerBalanceController {
   ) {}
 
   @Get(':id/balance')
-  async balance(@Param('id') customerId: string): Promise<{ customer_id: string; invoiced: string; notes: string; aconto_paid: string; balance: string; invoices: number }> {
+  @RequireAnyScope('balance:read', 'portal:read')
+  async balance(@Param('id') customerId: string, @CurrentPrincipal() principal: Principal): Promise<{ customer_id: string; invoiced: string; notes: string; aconto_paid: string; balance: string; invoices: number }> {
+    const notFound = { type: 'customer-not-found', title: 'No settlement for this customer', status: 404, detail: `No invoices or payments for customer ${customerId}` };
+    // A portal customer reads their own balance only; asking for another answers like an unknown customer.
+    assertCustomerAccess(principal, customerId, notFound);
     const invoices = await this.invoices.findBy({ customerId });
     const notes = await this.notes.findBy({ customerId });
     const payments = await this.payments.findBy({ customerId });
     if (invoices.length === 0 && notes.length === 0 && payments.length === 0) {
-      throw new ProblemException({ type: 'customer-not-found', title: 'No settlement for this customer', status: 404, detail: `No invoices or payments for customer ${customerId}` });
+      throw new ProblemException(notFound);
     }
     const invoiced = Money.sum(invoices.map((i) => Money.parse(i.totalInclVat)));
     const noted = Money.sum(notes.map((n) => Money.parse(n.totalInclVat)));

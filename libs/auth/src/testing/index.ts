@@ -97,3 +97,12 @@ export function createTestApiKey(store: ApiKeyStore, options: { consumer?: Consu
 /** Header helpers for supertest: `.set(bearer(token))`, `.set(apiKeyHeader(key))`. */
 export const bearer = (token: string): Record<string, string> => ({ Authorization: `Bearer ${token}` });
 export const apiKeyHeader = (key: string): Record<string, string> => ({ 'X-Api-Key': key });
+
+/** `AUTH_ISSUERS` for a service process under test: trusts the three test issuers above. */
+export function testAuthIssuersEnv(): string {
+  return JSON.stringify([
+    { name: 'test-clients', kind: 'client', ...TEST_ISSUERS.client, secret: TEST_SECRETS.client, algorithm: 'HS256', clients: { [TEST_CLIENT_IDS.erp]: 'erp', [TEST_CLIENT_IDS.crm]: 'crm', [TEST_CLIENT_IDS.payment]: 'payment' } },
+    { name: 'test-portal', kind: 'customer', ...TEST_ISSUERS.customer, secret: TEST_SECRETS.customer, algorithm: 'HS256' },
+    { name: 'test-backoffice', kind: 'staff', ...TEST_ISSUERS.staff, secret: TEST_SECRETS.staff, algorithm: 'HS256' },
+  ]);
+}

@@ -16,6 +16,8 @@ export interface ServiceConfig {
   /** 32-byte master key (base64) that wraps each data subject's key; see PiiVault. */
   piiMasterKey: Buffer;
   commandTimeoutMs: number;
+  /** Simulation only: follow this clock (a simulator's `/sim/clock`) instead of the wall clock. */
+  clockUrl: string | null;
 }
 
 export class ConfigError extends Error {
@@ -32,6 +34,13 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
 
 /** A fixed development key: refused when NODE_ENV=production. */
 export const DEVELOPMENT_PII_KEY = Buffer.alloc(32, 7).toString('base64');
+
+function clockUrlOf(env: NodeJS.ProcessEnv): string | null {
+  const url = env.CLOCK_URL;
+  if (!url) return null;
+  if (env.NODE_ENV === 'production') throw new ConfigError('CLOCK_URL (a simulated clock) is not allowed when NODE_ENV=production');
+  return url;
+}
 
 export function loadConfig(serviceName: string, defaultPort: number, env: NodeJS.ProcessEnv = process.env): ServiceConfig {
   const keyB64 = env.PII_MASTER_KEY ?? (env.NODE_ENV === 'production' ? undefined : DEVELOPMENT_PII_KEY);
@@ -61,5 +70,6 @@ export function loadConfig(serviceName: string, defaultPort: number, env: NodeJS
     eventStore,
     piiMasterKey,
     commandTimeoutMs: int(env, 'COMMAND_TIMEOUT_MS', 5000),
+    clockUrl: clockUrlOf(env),
   };
 }

@@ -4,6 +4,7 @@ import { AmqpConnection, type MessagingLogger } from '@dh/messaging';
 import type { ServiceConfig } from '../config/service-config';
 import type { HealthCheck } from '../health/health';
 import { PiiVault } from '../pii/pii-vault';
+import { followClock, systemClock, type Clock } from './clock';
 
 /** What every service process connects to. Created before Nest, closed after it. */
 export interface Infrastructure {
@@ -12,6 +13,8 @@ export interface Infrastructure {
   eventStore: EventStore;
   amqp: AmqpConnection;
   vault: PiiVault;
+  /** Business time: the wall clock, or a simulator's in a demo (CLOCK_URL). */
+  clock: Clock;
   healthChecks: HealthCheck[];
   close(): Promise<void>;
 }
@@ -24,6 +27,7 @@ export async function openInfrastructure(config: ServiceConfig, logger?: Messagi
       : await createKurrentDbEventStore({ connectionString: config.eventStore.connectionString });
   const amqp = new AmqpConnection({ url: config.amqpUrl, connectionName: config.serviceName, logger });
   await amqp.connect();
+  const clock = config.clockUrl ? await followClock(config.clockUrl) : systemClock;
   const vault = new PiiVault(pool, config.piiMasterKey);
   await vault.migrate();
 
@@ -39,8 +43,10 @@ export async function openInfrastructure(config: ServiceConfig, logger?: Messagi
     eventStore,
     amqp,
     vault,
+    clock,
     healthChecks,
     async close() {
+      clock.close();
       await amqp.close();
       await eventStore.close();
       await pool.end();

@@ -1,0 +1,48 @@
+import { Injectable } from '@nestjs/common';
+import type { JsonObject } from '@dh/event-store';
+import { CommandGateway } from '../commands/command-gateway';
+import type { SupplyTermsDto } from './create-customer.dto';
+
+export interface MeteringPointLookup extends JsonObject {
+  gsrn: string;
+}
+
+/** Keys derived from the caller's Idempotency-Key, so each step of a retried onboarding is absorbed. */
+const stepKey = (key: string | undefined, step: string): JsonObject => (key ? { idempotencyKey: `${key}:${step}` } : {});
+
+/**
+ * CRM onboarding: look the metering point up in Eloverblik, register it, and start the DataHub
+ * process (BRS-001 switch or BRS-009 move-in). Every step is idempotent, so a retry with the same
+ * Idempotency-Key completes a half-done onboarding without doubling anything.
+ */
+@Injectable()
+export class OnboardingService {
+  constructor(private readonly commands: CommandGateway) {}
+
+  lookup(gsrn: string): Promise<MeteringPointLookup> {
+    return this.commands.send<MeteringPointLookup>('datahub-integration', 'LookupMeteringPoint', { gsrn });
+  }
+
+  async startSupply(customerId: string, terms: SupplyTermsDto, idempotencyKey: string | undefined): Promise<{ processId: string; meteringPoint: MeteringPointLookup }> {
+    const meteringPoint = await this.lookup(terms.gsrn);
+    await this.commands.send('portfolio', 'RegisterMeteringPoint', {
+      gsrn: terms.gsrn,
+      type: meteringPoint.type ?? null,
+      settlementMethod: meteringPoint.settlementMethod ?? null,
+      gridArea: meteringPoint.gridArea ?? null,
+      priceArea: meteringPoint.priceArea ?? null,
+      linkedProductionGsrn: null,
+      source: 'eloverblik',
+    });
+    const { processId } = await this.commands.send<{ processId: string }>('portfolio', terms.move_in ? 'RequestMoveIn' : 'RequestSwitch', {
+      customerId,
+      gsrn: terms.gsrn,
+      effectiveDate: terms.desired_start_date,
+      productId: terms.product_id,
+      billingFrequency: terms.billing_frequency,
+      paymentModel: terms.payment_model,
+      ...stepKey(idempotencyKey, terms.move_in ? 'move-in' : 'switch'),
+    });
+    return { processId, meteringPoint };
+  }
+}
