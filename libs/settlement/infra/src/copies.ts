@@ -43,9 +43,32 @@ export const COPIED_EVENT_TYPES = [
   'AcontoPaymentRecorded',
 ] as const;
 
+/** Fields without which an input event cannot be copied (a `SupplyStarted` without supply terms, for one). */
+const REQUIRED: Readonly<Record<string, readonly string[]>> = {
+  SpotPricesPublished: ['priceArea', 'resolution', 'version', 'publishedAt', 'prices'],
+  ChargePricesPublished: ['chargeId', 'owner', 'chargeType', 'code', 'description', 'version', 'publishedAt', 'rows'],
+  ProductDefined: ['productId', 'name', 'marginDkkPerKwh', 'monthlySubscriptionDkk', 'validFrom'],
+  ElectricityTaxRateSet: ['validFrom', 'normalDkkPerKwh', 'reducedDkkPerKwh'],
+  GridAreaMapped: ['gridArea', 'priceArea', 'gridCompanyGln', 'gridTariffChargeId', 'gridSubscriptionChargeId'],
+  SupplyStarted: ['gsrn', 'customerId', 'startDate', 'productId', 'gridArea', 'billingFrequency', 'paymentModel'],
+  SupplyEnded: ['gsrn', 'endDate'],
+  SupplyReversed: ['gsrn', 'startDate'],
+};
+
+/**
+ * True when the event carries what settlement copies. An event without it is skipped (and
+ * acknowledged) rather than halting the ordered inputs queue: e.g. portfolio's `SupplyStarted`
+ * carries the settlement facts only when the start request had supply terms.
+ */
+export function isCopyable(envelope: EventEnvelope): boolean {
+  const required = REQUIRED[envelope.type];
+  return required === undefined || required.every((k) => envelope.data[k] !== undefined && envelope.data[k] !== null);
+}
+
 /** Stores one input event in settlement's copies (inside the inbox transaction). */
 export async function applyToCopies(envelope: EventEnvelope, db: Db): Promise<void> {
   const recordedAt = envelope.recordedAt;
+  if (!isCopyable(envelope)) return;
   switch (envelope.type) {
     case 'SpotPricesPublished': {
       const d = dataOf<SpotPricesPublished>(envelope.data);
@@ -106,7 +129,7 @@ export async function applyToCopies(envelope: EventEnvelope, db: Db): Promise<vo
          VALUES ($1,$2,$3,NULL,$4,$5,$6,$7,$8,$9,false)
          ON CONFLICT (gsrn, start_date) DO UPDATE SET customer_id = EXCLUDED.customer_id, product_id = EXCLUDED.product_id, electric_heating = EXCLUDED.electric_heating,
            grid_area = EXCLUDED.grid_area, production_gsrn = EXCLUDED.production_gsrn, billing_frequency = EXCLUDED.billing_frequency, payment_model = EXCLUDED.payment_model, reversed = false`,
-        [d.gsrn, d.startDate, d.customerId, d.productId, d.electricHeating, d.gridArea, d.productionGsrn ?? null, d.billingFrequency, d.paymentModel],
+        [d.gsrn, d.startDate, d.customerId, d.productId, d.electricHeating === true, d.gridArea, d.productionGsrn ?? null, d.billingFrequency, d.paymentModel],
       );
       return;
     }
