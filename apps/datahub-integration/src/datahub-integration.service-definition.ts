@@ -17,6 +17,7 @@ interface DataHubSettings {
   scope: string;
   categories: string[];
   continuous: boolean;
+  idleDelayMs: number;
   supplierGln: string;
   dataHubGln: string;
 }
@@ -37,6 +38,7 @@ export function dataHubSettings(env: NodeJS.ProcessEnv): DataHubSettings | null 
     scope: env.DATAHUB_SCOPE ?? 'datahub3',
     categories: (env.DATAHUB_CATEGORIES ?? 'masterdata,measuredata,aggregations').split(',').map((c) => c.trim()).filter(Boolean),
     continuous: env.DATAHUB_POLL !== 'manual',
+    idleDelayMs: env.DATAHUB_IDLE_MS ? Number(env.DATAHUB_IDLE_MS) : 5000,
     supplierGln,
     dataHubGln: env.DATAHUB_GLN ?? '5790001330552',
   };
@@ -75,6 +77,7 @@ async function startDataHub(infrastructure: Infrastructure, env: NodeJS.ProcessE
       eventStore: infrastructure.eventStore,
       quarantine,
       resolveProcesses: outboundProcessResolver(infrastructure.pool),
+      idleDelayMs: settings.idleDelayMs,
       onError: (error, stage) => logger.warn(`DataHub inbox ${stage} failed, will retry: ${error instanceof Error ? error.message : String(error)}`),
     });
     infrastructure.healthChecks.push({ name: 'datahub', probe: async () => void (await client.accessToken()) });
@@ -112,7 +115,7 @@ async function startDataHub(infrastructure: Infrastructure, env: NodeJS.ProcessE
       if (!isValidGsrn(gsrn)) throw new CommandError('validation', 'gsrn must be 18 digits with a valid GS1 check digit');
       if (!eloverblik) throw new CommandError('eloverblik-not-configured', 'This instance has no Eloverblik connection (ELOVERBLIK_URL is not set)');
       try {
-        return await lookupMeteringPoint(eloverblik, gsrn, new Date(), priceAreaOf);
+        return await lookupMeteringPoint(eloverblik, gsrn, infrastructure.clock.now(), priceAreaOf);
       } catch (error) {
         if (error instanceof MeteringPointNotFoundError) throw new CommandError('metering-point-not-found', error.message, { gsrn });
         throw error;

@@ -1,0 +1,159 @@
+import { connect, type ChannelModel, type ConsumeMessage } from 'amqplib';
+import { Pool } from 'pg';
+import request from 'supertest';
+import { ApiKeyStore, migrateAuth } from '@dh/auth';
+import { apiKeyHeader, createTestApiKey, testAuthIssuersEnv } from '@dh/auth/testing';
+import { startDataHubSimulator, type RunningDataHubSimulator } from '@dh/datahub-sim';
+import { byRole, dataHubScenario, eloverblikScenario, simulatorEnv } from '@dh/demo-world';
+import { startEloverblikSimulator, type RunningEloverblikSimulator } from '@dh/eloverblik-sim';
+import { startServiceProcess, type ServiceProcess } from '@dh/platform';
+import { createTestDatabase, createTestVhost, eventually, type TestDatabase, type TestVhost } from '@dh/testing';
+
+/**
+ * CRM onboarding through every process and both market simulators: lookup in Eloverblik, BRS-001
+ * to DataHub, its answer, and on the effective date master data and metered data, until
+ * `customer.activated` reaches a subscriber. Also the rejection, cancellation and forced-switch
+ * paths, and a run with the simulator's fault modes on.
+ */
+describe('CRM onboarding against the DataHub and Eloverblik simulators', () => {
+  let db: TestDatabase;
+  let vhost: TestVhost;
+  let pool: Pool;
+  let dataHub: RunningDataHubSimulator;
+  let eloverblik: RunningEloverblikSimulator;
+  let bus: ChannelModel;
+  let crm: Record<string, string>;
+  let gateway: ServiceProcess;
+  const services: ServiceProcess[] = [];
+  const published: ConsumeMessage[] = [];
+
+  const api = () => request(gateway.url);
+  const eventsWithKey = (key: string) => published.filter((m) => m.fields.routingKey === key).map((m) => JSON.parse(m.content.toString()) as { data: Record<string, unknown> });
+  const advanceTo = async (instant: string) => {
+    dataHub.control.advanceTo(instant);
+    eloverblik.control.setNow(new Date(instant));
+    await new Promise((resolve) => setTimeout(resolve, 300)); // services follow the simulated clock every 100 ms
+  };
+  const process = async (id: string) => (await api().get(`/api/processes/${id}`).set(crm).expect(200)).body as { status: string; history: { status: string }[]; rejection: { reason_code: string } | null };
+  const onboard = (gsrn: string, name: string, cpr: string, startDate: string) =>
+    api()
+      .post('/api/customers')
+      .set(crm)
+      .set('Idempotency-Key', `onboard-${gsrn}-${startDate}`)
+      .send({ customer_name: name, email: `${name.split(' ')[0].toLowerCase()}@example.dk`, customer_type: 'private', cpr, gsrn, product_id: 'standard', desired_start_date: startDate, billing_frequency: 'monthly', payment_model: 'actual' })
+      .expect(201);
+
+  beforeAll(async () => {
+    db = await createTestDatabase('onboarding');
+    vhost = await createTestVhost('onboarding');
+    pool = new Pool({ connectionString: db.url });
+    await migrateAuth(pool);
+    crm = apiKeyHeader((await createTestApiKey(new ApiKeyStore(pool), { consumer: 'crm' })).key);
+    dataHub = await startDataHubSimulator({ port: 0, scenario: dataHubScenario({ start: '2026-03-20T09:00:00Z', forcedSwitchDate: '2026-03-26' }) });
+    eloverblik = await startEloverblikSimulator({ port: 0, scenario: eloverblikScenario({ now: '2026-03-20T09:00:00Z' }) });
+
+    bus = await connect(vhost.url);
+    const channel = await bus.createChannel();
+    await channel.assertExchange('domain.events', 'topic', { durable: true });
+    const { queue } = await channel.assertQueue('', { exclusive: true });
+    await channel.bindQueue(queue, 'domain.events', '#');
+    await channel.consume(queue, (m) => m && published.push(m), { noAck: true });
+
+    const env = { DATABASE_URL: db.url, AMQP_URL: vhost.url, AUTH_ISSUERS: testAuthIssuersEnv(), COMMAND_TIMEOUT_MS: '15000', ...simulatorEnv({ dataHub: dataHub.url, eloverblik: eloverblik.apiBaseUrl }) };
+    for (const name of ['portfolio', 'projections', 'datahub-integration', 'gateway']) services.push(await startServiceProcess(name, env));
+    gateway = services[3];
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all(services.map((s) => s.stop()));
+    await bus?.close();
+    await dataHub?.stop();
+    await eloverblik?.stop();
+    await pool?.end();
+    await vhost?.drop();
+    await db?.drop();
+  }, 60_000);
+
+  it('looks a GSRN up in Eloverblik before we supply it', async () => {
+    const { gsrn } = byRole('switch-accepted');
+    const res = await api().get(`/api/metering-points/${gsrn}/lookup`).set(crm).expect(200);
+    expect(res.body).toMatchObject({ gsrn, gridArea: '804', priceArea: 'DK1', type: 'E17', currentSupplier: { gln: '5791111111116' } });
+    expect(res.body.history.months.length).toBeGreaterThanOrEqual(12);
+    expect(res.body.expectedAnnualConsumption.kwh).toMatch(/^\d+\.\d{3}$/);
+    await api().get('/api/metering-points/571313180400000019/lookup').set(crm).expect(400);
+  });
+
+  it('switches a customer: accepted, then active on the effective date with master data and metered data', async () => {
+    const { gsrn } = byRole('switch-accepted');
+    const created = await onboard(gsrn, 'Anna Hansen', '0101901234', '2026-03-22');
+    const processId = created.body.process_id as string;
+    expect(created.body).toMatchObject({ gsrn, metering_point: { gridArea: '804' } });
+
+    await eventually(async () => expect((await process(processId)).status).toBe('pending'), 30_000, 200);
+    await advanceTo('2026-03-22T23:30:00Z');
+    await eventually(() => expect(eventsWithKey('customer.activated').map((e) => e.data.gsrn)).toContain(gsrn), 30_000, 200);
+
+    const final = await process(processId);
+    expect(final.status).toBe('active');
+    expect(final.history.map((h) => h.status)).toEqual(['created', 'requested', 'pending', 'active']);
+    const customer = await api().get(`/api/customers/${created.body.id}`).set(crm).expect(200);
+    expect(customer.body.status).toBe('active');
+    await eventually(async () => {
+      const { rows } = await pool.query(`SELECT 1 FROM event_store.events WHERE type = 'ValidatedMeasureDataReceived' AND data->>'gsrn' = $1`, [gsrn]);
+      expect(rows.length).toBeGreaterThanOrEqual(1);
+    }, 20_000);
+    expect(eventsWithKey('process.status_changed').filter((e) => e.data.processId === processId).map((e) => e.data.to)).toEqual(['created', 'requested', 'pending', 'active']);
+  });
+
+  it('shows a rejection with DataHub’s reason code', async () => {
+    const { gsrn } = byRole('switch-rejected');
+    const created = await onboard(gsrn, 'Bo Berg', '0202851234', '2026-03-25');
+    const processId = created.body.process_id as string;
+    const rejected = await eventually(async () => {
+      const p = await process(processId);
+      expect(p.status).toBe('rejected');
+      return p;
+    }, 30_000, 200);
+    expect(rejected.rejection?.reason_code).toBe('D16');
+  });
+
+  it('cancels a pending switch before its effective date: nothing is activated afterwards', async () => {
+    const { gsrn } = byRole('switch-cancelled');
+    const created = await onboard(gsrn, 'Carl Clausen', '0303751234', '2026-03-27');
+    const processId = created.body.process_id as string;
+    await eventually(async () => expect((await process(processId)).status).toBe('pending'), 30_000, 200);
+    await api().post(`/api/processes/${processId}/cancel`).set(crm).send({ reason: 'customer-withdrew' }).expect(202);
+    await eventually(async () => expect((await process(processId)).status).toBe('cancelled'), 30_000, 200);
+    await eventually(async () => {
+      const { rows } = await pool.query(`SELECT data->>'action' AS action FROM event_store.events WHERE type = 'DataHubRequestSent' AND data->>'processId' = $1`, [processId]);
+      expect(rows.map((r) => r.action)).toEqual(['change-of-supplier', 'cancel']);
+    }, 20_000);
+  });
+
+  it('onboards a customer DataHub hands us through a forced switch (BRS-044)', async () => {
+    const { gsrn } = byRole('forced-switch');
+    await advanceTo('2026-03-26T23:30:00Z');
+    await eventually(() => expect(eventsWithKey('customer.activated').map((e) => e.data.gsrn)).toContain(gsrn), 30_000, 200);
+    const summary = await api().get('/api/portfolio/summary').set(crm).expect(200);
+    expect(summary.body.metering_points.supplied).toBe(2);
+    // The cancelled switch's date has passed: still not ours.
+    expect(eventsWithKey('customer.activated').map((e) => e.data.gsrn)).not.toContain(byRole('switch-cancelled').gsrn);
+  });
+
+  it('ends in the same state with the simulator’s fault modes on (expired token, 429/503 bursts, duplicates)', async () => {
+    const { gsrn } = byRole('second-switch');
+    dataHub.control.setFaults({ expiredToken: 1, tooManyRequests: 3, retryAfterSeconds: 1, unavailable: 3, duplicateDelivery: 20 });
+    const created = await onboard(gsrn, 'Dorte Dahl', '0404651234', '2026-03-28');
+    const processId = created.body.process_id as string;
+    await eventually(async () => expect((await process(processId)).status).toBe('pending'), 60_000, 200);
+    await advanceTo('2026-03-28T23:30:00Z');
+    await eventually(() => expect(eventsWithKey('customer.activated').filter((e) => e.data.gsrn === gsrn)).toHaveLength(1), 60_000, 200);
+    expect((await process(processId)).history.map((h) => h.status)).toEqual(['created', 'requested', 'pending', 'active']);
+    expect(dataHub.control.stats()).toMatchObject({ throttled: 3 });
+    const { rows } = await pool.query(`SELECT count(*)::int AS n FROM event_store.events WHERE type = 'CustomerActivated' AND data->>'gsrn' = $1`, [gsrn]);
+    expect(rows[0].n).toBe(1);
+    // Nothing was quarantined or lost on the way.
+    const quarantine = await pool.query(`SELECT count(*)::int AS n FROM datahub.quarantine`);
+    expect(quarantine.rows[0].n).toBe(0);
+  });
+});

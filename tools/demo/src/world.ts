@@ -1,0 +1,103 @@
+/**
+ * One consistent simulated market for the demo and the end-to-end tests: the same metering points
+ * seen by the DataHub simulator (after we supply them) and by Eloverblik (before we do).
+ */
+
+export const OUR_GLN = '5799999933318';
+export const OTHER_SUPPLIER_GLN = '5791111111116';
+export const DATAHUB_GLN = '5790001330552';
+export const DATAHUB_CLIENT = { clientId: 'our-supplier', clientSecret: 's3cret-our-supplier' };
+export const ELOVERBLIK_REFRESH_TOKEN = 'demo-refresh-token';
+
+export interface WorldMeteringPoint {
+  gsrn: string;
+  gridArea: string;
+  priceArea: 'DK1' | 'DK2';
+  annualKwh: number;
+  role: 'switch-accepted' | 'switch-rejected' | 'switch-cancelled' | 'forced-switch' | 'second-switch';
+}
+
+export const METERING_POINTS: readonly WorldMeteringPoint[] = [
+  { gsrn: '571313180400000018', gridArea: '804', priceArea: 'DK1', annualKwh: 4000, role: 'switch-accepted' },
+  { gsrn: '571313180400000049', gridArea: '131', priceArea: 'DK2', annualKwh: 3500, role: 'switch-rejected' },
+  { gsrn: '571313180400000032', gridArea: '131', priceArea: 'DK2', annualKwh: 2500, role: 'switch-cancelled' },
+  { gsrn: '571313180400000056', gridArea: '804', priceArea: 'DK1', annualKwh: 5000, role: 'forced-switch' },
+  { gsrn: '571313180400000063', gridArea: '131', priceArea: 'DK2', annualKwh: 3000, role: 'second-switch' },
+];
+
+export const GRID_AREA_PRICE_AREAS = '804:DK1,131:DK2';
+
+export const byRole = (role: WorldMeteringPoint['role']): WorldMeteringPoint => {
+  const found = METERING_POINTS.find((m) => m.role === role);
+  if (!found) throw new Error(`no metering point with role ${role}`);
+  return found;
+};
+
+/** The DataHub simulator's scenario: our client, the metering points, a rejection and a forced switch. */
+export function dataHubScenario(options: { start: string; forcedSwitchDate: string; seed?: string }): Record<string, unknown> {
+  return {
+    seed: options.seed ?? 'demo-world',
+    start: options.start,
+    datahubGln: DATAHUB_GLN,
+    tokenLifetimeSeconds: 3600,
+    leadTimeDays: 1,
+    clients: [
+      { clientId: DATAHUB_CLIENT.clientId, clientSecret: DATAHUB_CLIENT.clientSecret, gln: OUR_GLN },
+      { clientId: 'other-supplier', clientSecret: 's3cret-other-supplier', gln: OTHER_SUPPLIER_GLN },
+    ],
+    meteringPoints: METERING_POINTS.map((m) => ({
+      gsrn: m.gsrn,
+      gridArea: m.gridArea,
+      priceArea: m.priceArea,
+      type: 'E17',
+      settlementMethod: 'D01',
+      profile: { annualKwh: m.annualKwh, shape: 'household' },
+      supply: { supplierGln: OTHER_SUPPLIER_GLN, from: '2024-01-01' },
+    })),
+    rejections: [{ gsrn: byRole('switch-rejected').gsrn, reasonCode: 'D16', text: 'Customer relation not confirmed', processType: 'E03' }],
+    forcedSwitches: [{ gsrn: byRole('forced-switch').gsrn, supplierGln: OUR_GLN, effectiveDate: options.forcedSwitchDate }],
+    charges: [
+      { code: '41000', ownerGln: '5790000432752', type: 'D03', price: '0.072' },
+      { code: '40000', ownerGln: '5790000432752', type: 'D03', price: '0.043' },
+    ],
+  };
+}
+
+/** The Eloverblik simulator's scenario: consent for every metering point, a year and more of history. */
+export function eloverblikScenario(options: { now: string; seed?: string }): Record<string, unknown> {
+  return {
+    seed: options.seed ?? 'demo-world',
+    now: options.now,
+    accessTokenLifetimeSeconds: 3600,
+    thirdParties: [{ name: 'Our Supplier A/S', refreshToken: ELOVERBLIK_REFRESH_TOKEN, consents: METERING_POINTS.map((m) => ({ gsrn: m.gsrn })) }],
+    meteringPoints: METERING_POINTS.map((m) => ({
+      gsrn: m.gsrn,
+      typeOfMP: 'E17',
+      settlementMethod: 'D01',
+      gridArea: m.gridArea,
+      gridOperator: { gln: '5790000610976', name: 'Sim Net A/S' },
+      priceArea: m.priceArea,
+      balanceSupplier: { gln: OTHER_SUPPLIER_GLN, name: 'Nuværende El A/S', startDate: '2024-01-01' },
+      address: { streetName: 'Simulatorvej', buildingNumber: '7', postcode: '8000', cityName: 'Aarhus C' },
+      estimatedAnnualVolume: String(m.annualKwh),
+      historyFrom: '2024-01-01',
+      profile: { kind: 'shaped', shape: 'household', annualKwh: String(m.annualKwh) },
+    })),
+  };
+}
+
+/** Environment for every service of a stack wired to the simulators. */
+export function simulatorEnv(urls: { dataHub: string; eloverblik: string }): Record<string, string> {
+  return {
+    DATAHUB_URL: urls.dataHub,
+    DATAHUB_CLIENT_ID: DATAHUB_CLIENT.clientId,
+    DATAHUB_CLIENT_SECRET: DATAHUB_CLIENT.clientSecret,
+    DATAHUB_IDLE_MS: '200',
+    SUPPLIER_GLN: OUR_GLN,
+    DATAHUB_GLN,
+    ELOVERBLIK_URL: urls.eloverblik,
+    ELOVERBLIK_REFRESH_TOKEN,
+    CLOCK_URL: `${urls.dataHub}/sim/clock`,
+    GRID_AREA_PRICE_AREAS,
+  };
+}
