@@ -37,10 +37,10 @@ export function createRatesService(env: NodeJS.ProcessEnv = process.env): Servic
       const eds = settings.edsUrl === null ? null : new EdsClient({ baseUrl: settings.edsUrl });
       if (eds !== null) infrastructure.healthChecks.push({ name: 'energi-data-service', probe: () => eds.ping() });
       const server = new CommandServer({ connection: infrastructure.amqp });
-      await server.handle(RATES_SERVICE, ratesCommandHandlers({ store: infrastructure.eventStore, eds }));
+      await server.handle(RATES_SERVICE, ratesCommandHandlers({ store: infrastructure.eventStore, eds, clock: () => infrastructure.clock.now() }));
       const stopSchedule =
         eds !== null && settings.pollIntervalMs > 0
-          ? startEdsSchedule({ store: infrastructure.eventStore, eds, intervalMs: settings.pollIntervalMs, logger: new Logger('rates-eds-schedule') })
+          ? startEdsSchedule({ store: infrastructure.eventStore, eds, intervalMs: settings.pollIntervalMs, logger: new Logger('rates-eds-schedule'), clock: () => infrastructure.clock.now() })
           : async () => undefined;
       const stopRelay = await runEventRelay(infrastructure);
       return async () => {

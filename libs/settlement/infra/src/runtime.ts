@@ -19,6 +19,9 @@ export const SETTLEMENT_WORK_QUEUE = 'settlement.work';
 /** Settlement's copies of rates, portfolio and its own metered data, in order. */
 export const SETTLEMENT_INPUTS_QUEUE = 'settlement.inputs';
 
+/** Metered data as DataHub delivered it (RSM-012, parsed and stored by datahub-integration). */
+export const SETTLEMENT_METERED_DATA_QUEUE = 'settlement.metered-data';
+
 export const SETTLEMENT_INPUT_BINDINGS = ['rates.#', 'portfolio.#', 'settlement.metered-data-received', 'settlement.aconto-payment-recorded'];
 
 export interface SettlementRuntimeOptions {
@@ -31,6 +34,7 @@ export interface SettlementRuntimeOptions {
 
 export interface SettlementRuntime {
   inputs: RunningConsumer;
+  meteredData: RunningConsumer;
   workers: RunningConsumer[];
   stop(): Promise<void>;
 }
@@ -74,6 +78,41 @@ export async function startSettlementRuntime(infrastructure: Infrastructure, opt
     },
   });
 
+  // Each RSM-012 series becomes settlement's own metered data (one event per local day, versioned).
+  const meteredData = await startConsumer({
+    connection: amqp,
+    pool,
+    queue: SETTLEMENT_METERED_DATA_QUEUE,
+    bindings: ['datahub.validated-measure-data-received'],
+    exchange,
+    schema: SETTLEMENT_SCHEMA,
+    singleActiveConsumer: true,
+    onFailure: 'halt',
+    backoff: { initialDelayMs: 200, factor: 2, maxDelayMs: 5000 },
+    handler: async (envelope) => {
+      const d = envelope.data;
+      const points = Array.isArray(d.points) ? d.points : [];
+      await asCommandReply(() =>
+        recordMeteredData(
+          store,
+          {
+            gsrn: d.gsrn ?? null,
+            documentId: `${String(d.documentId)}:${String(d.seriesId)}`,
+            receivedAt: d.receivedAt ?? null,
+            resolution: d.resolution ?? null,
+            start: d.start ?? null,
+            end: d.end ?? null,
+            points: points.map((p) => {
+              const point = typeof p === 'object' && p !== null && !Array.isArray(p) ? p : {};
+              return { position: point.position ?? null, quantityKwh: point.quantity ?? null, quality: point.quality ?? null };
+            }),
+          },
+          { correlationId: envelope.metadata.correlationId, causationId: envelope.eventId, actor: 'datahub', now: infrastructure.clock.now() },
+        ),
+      );
+    },
+  });
+
   const workers: RunningConsumer[] = [];
   for (let i = 0; i < (options.workers ?? 2); i++) {
     workers.push(
@@ -96,7 +135,7 @@ export async function startSettlementRuntime(infrastructure: Infrastructure, opt
   let server: CommandServer | null = null;
   if (options.commands ?? true) {
     server = new CommandServer({ connection: amqp });
-    const metaOf = (context: CommandContext): CommandMeta => ({ correlationId: context.correlationId, causationId: context.causationId, actor: context.actor ?? 'unknown', now: new Date() });
+    const metaOf = (context: CommandContext): CommandMeta => ({ correlationId: context.correlationId, causationId: context.causationId, actor: context.actor ?? 'unknown', now: infrastructure.clock.now() });
     await server.handle('settlement', {
       RecordMeteredData: async (payload: JsonValue, context) => asCommandReply(() => recordMeteredData(store, payload, metaOf(context))),
       RecordAcontoPayment: async (payload: JsonValue, context) => asCommandReply(() => recordAcontoPayment(store, payload, metaOf(context))),
@@ -111,10 +150,12 @@ export async function startSettlementRuntime(infrastructure: Infrastructure, opt
 
   return {
     inputs,
+    meteredData,
     workers,
     async stop() {
       await server?.close();
       for (const w of workers) await w.stop();
+      await meteredData.stop();
       await inputs.stop();
     },
   };
