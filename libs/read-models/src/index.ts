@@ -12,5 +12,9 @@ export * from './portfolio/metering-points.projection';
 export * from './portfolio/processes.projection';
 export * from './portfolio/portfolio.entities';
 /** Metering points before customers: the customers projection reads supply status when a customer is offboarded. */
-export const allProjections = [meteringPointsProjection, customersProjection, processesProjection, settlementProjection];
+export const allProjections = [meteringPointsProjection, customersProjection, processesProjection, settlementProjection, consumptionProjection, rateNotificationsProjection];
 export * from './projection/projection-runner';
+import { consumptionProjection } from './consumption';
+import { rateNotificationsProjection } from './notifications';
+export * from './consumption';
+export * from './notifications';

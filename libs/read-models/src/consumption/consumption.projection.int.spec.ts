@@ -1,0 +1,218 @@
+import { randomUUID } from 'node:crypto';
+import { Pool } from 'pg';
+import { addDays, localDayStart } from '@dh/dk-time';
+import { createTestDatabase, type TestDatabase } from '@dh/testing';
+import type { ProjectedEvent } from '../projection/projection';
+import { applyGuarded, migrateProjectionState } from '../projection/projection-state';
+import { consumptionProjection } from './consumption.projection';
+
+const GSRN = '571313180400000028';
+const OTHER = '571313180400000035';
+
+interface PointSpec {
+  position: number;
+  quantity: string | null;
+  quality: string | null;
+}
+
+let position = 0;
+function measureEvent(options: { gsrn?: string; start: Date; end: Date; resolution: 'PT15M' | 'PT1H'; points: PointSpec[]; documentId?: string; type?: string }): ProjectedEvent {
+  position += 1;
+  return {
+    eventId: randomUUID(),
+    type: 'ValidatedMeasureDataReceived',
+    streamId: `datahub-document-${options.documentId ?? position}`,
+    streamRevision: 0n,
+    checkpoint: `1:${position}`,
+    recordedAt: new Date(),
+    data: {
+      documentId: options.documentId ?? `doc-${position}`,
+      seriesId: `series-${position}`,
+      gsrn: options.gsrn ?? GSRN,
+      meteringPointType: options.type ?? 'E17',
+      unit: 'KWH',
+      resolution: options.resolution,
+      start: options.start.toISOString().replace(':00.000Z', 'Z'),
+      end: options.end.toISOString().replace(':00.000Z', 'Z'),
+      points: options.points.map((p) => ({ position: p.position, quantity: p.quantity, quality: p.quality })),
+    },
+  };
+}
+
+/** Quarter-hours of one local day, quantity per position from `q`. */
+function dayDocument(day: string, q: (position: number) => string, extra: { quality?: (position: number) => string | null; gsrn?: string } = {}): { event: ProjectedEvent; milliKwh: bigint; count: number } {
+  const start = localDayStart(day);
+  const end = localDayStart(addDays(day, 1));
+  const count = (end.getTime() - start.getTime()) / 900_000;
+  const points = Array.from({ length: count }, (_, i) => ({ position: i + 1, quantity: q(i + 1), quality: extra.quality?.(i + 1) ?? null }));
+  const milliKwh = points.reduce((s, p) => s + BigInt(p.quantity.replace('.', '')), 0n);
+  return { event: measureEvent({ gsrn: extra.gsrn, start, end, resolution: 'PT15M', points }), milliKwh, count };
+}
+
+const kwh = (milli: bigint): string => `${milli / 1000n}.${String(milli % 1000n).padStart(3, '0')}`;
+
+describe('consumption projection (Postgres)', () => {
+  let db: TestDatabase;
+  let pool: Pool;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('consumption');
+    // A session zone far from Copenhagen and UTC: no aggregate may depend on it.
+    pool = new Pool({ connectionString: db.url, options: '-c timezone=America/Los_Angeles' });
+    const client = await pool.connect();
+    try {
+      await migrateProjectionState(client);
+      await consumptionProjection.migrate(client);
+    } finally {
+      client.release();
+    }
+  });
+  afterAll(async () => {
+    await pool?.end();
+    await db?.drop();
+  });
+
+  const apply = async (event: ProjectedEvent) => {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      expect(await applyGuarded(consumptionProjection, event, client)).toBe('applied');
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK');
+      throw error;
+    } finally {
+      client.release();
+    }
+  };
+  const daily = async (gsrn: string, day: string) =>
+    (
+      await pool.query<{ quantity: string; hours: number; day_hours: number; estimated: boolean; missing: boolean }>(
+        `SELECT quantity::text, hours, day_hours, estimated, missing FROM read_models.consumption_daily WHERE gsrn = $1 AND day = $2`,
+        [gsrn, day],
+      )
+    ).rows[0];
+  const hourly = async (gsrn: string, day: string) =>
+    (
+      await pool.query<{ hour_start: Date; quantity: string; covered_minutes: number; estimated: boolean; missing: boolean }>(
+        `SELECT hour_start, quantity::text, covered_minutes, estimated, missing FROM read_models.consumption_hourly
+         WHERE gsrn = $1 AND hour_start >= $2 AND hour_start < $3 ORDER BY hour_start`,
+        [gsrn, localDayStart(day), localDayStart(addDays(day, 1))],
+      )
+    ).rows;
+  const monthly = async (gsrn: string, month: string) =>
+    (
+      await pool.query<{ quantity: string; days: number; month_days: number; estimated: boolean; missing: boolean }>(
+        `SELECT quantity::text, days, month_days, estimated, missing FROM read_models.consumption_monthly WHERE gsrn = $1 AND month = $2`,
+        [gsrn, month],
+      )
+    ).rows[0];
+  /** Σ of the hourly rows of the day, exactly, in milli-kWh. */
+  const sumOfHours = (rows: { quantity: string }[]) => rows.reduce((s, r) => s + BigInt(r.quantity.replace('.', '')), 0n);
+
+  it('2026-03-29 (23 hours): 92 quarter-hours become 23 hours whose sum is the daily total, exactly', async () => {
+    const doc = dayDocument('2026-03-29', (p) => `0.${String(100 + (p % 37)).padStart(3, '0')}`);
+    expect(doc.count).toBe(92);
+    await apply(doc.event);
+    const hours = await hourly(GSRN, '2026-03-29');
+    expect(hours).toHaveLength(23);
+    expect(hours.every((h) => h.covered_minutes === 60 && !h.missing && !h.estimated)).toBe(true);
+    // 02:00 local does not exist: 00:00+01 (23:00Z), 01:00+01 (00:00Z), then 03:00+02 (01:00Z).
+    expect(hours.slice(0, 3).map((h) => h.hour_start.toISOString())).toEqual(['2026-03-28T23:00:00.000Z', '2026-03-29T00:00:00.000Z', '2026-03-29T01:00:00.000Z']);
+    const day = await daily(GSRN, '2026-03-29');
+    expect(day).toEqual({ quantity: kwh(doc.milliKwh), hours: 23, day_hours: 23, estimated: false, missing: false });
+    expect(sumOfHours(hours)).toBe(doc.milliKwh);
+    expect(await monthly(GSRN, '2026-03-01')).toEqual({ quantity: kwh(doc.milliKwh), days: 1, month_days: 31, estimated: false, missing: true });
+  });
+
+  it('2026-10-25 (25 hours): 100 quarter-hours, both 02:00 hours kept apart, daily total = Σ hours', async () => {
+    const doc = dayDocument('2026-10-25', (p) => `0.${String(200 + (p % 41)).padStart(3, '0')}`);
+    expect(doc.count).toBe(100);
+    await apply(doc.event);
+    const hours = await hourly(GSRN, '2026-10-25');
+    expect(hours).toHaveLength(25);
+    // The repeated local hour 02:00 is 00:00Z (+02:00) and 01:00Z (+01:00): two rows.
+    expect(hours.map((h) => h.hour_start.toISOString())).toEqual(expect.arrayContaining(['2026-10-25T00:00:00.000Z', '2026-10-25T01:00:00.000Z']));
+    const day = await daily(GSRN, '2026-10-25');
+    expect(day).toEqual({ quantity: kwh(doc.milliKwh), hours: 25, day_hours: 25, estimated: false, missing: false });
+    expect(sumOfHours(hours)).toBe(doc.milliKwh);
+  });
+
+  it('a later document for the same interval replaces the values and every aggregate above them', async () => {
+    const first = dayDocument('2026-10-24', () => '1.000');
+    const neighbour = await (async () => {
+      await apply(first.event);
+      return daily(GSRN, '2026-10-25');
+    })();
+    expect((await daily(GSRN, '2026-10-24')).quantity).toBe('96.000');
+    const octoberBefore = await monthly(GSRN, '2026-10-01');
+    expect(octoberBefore.days).toBe(2);
+
+    // Corrected: different quantities, every seventh estimated.
+    const corrected = dayDocument('2026-10-24', (p) => (p % 2 === 0 ? '0.500' : '0.250'), { quality: (p) => (p % 7 === 0 ? 'A03' : null) });
+    await apply(corrected.event);
+    const day = await daily(GSRN, '2026-10-24');
+    expect(day).toEqual({ quantity: kwh(corrected.milliKwh), hours: 24, day_hours: 24, estimated: true, missing: false });
+    expect(kwh(corrected.milliKwh)).toBe('36.000');
+    const values = await pool.query<{ n: string; docs: string[] }>(
+      `SELECT count(*)::text AS n, array_agg(DISTINCT document_id) AS docs FROM read_models.consumption_values WHERE gsrn = $1 AND interval_start >= $2 AND interval_start < $3`,
+      [GSRN, localDayStart('2026-10-24'), localDayStart('2026-10-25')],
+    );
+    expect(values.rows[0]).toEqual({ n: '96', docs: [corrected.event.data.documentId] });
+    // The neighbouring day is untouched; the month is the exact sum of its days.
+    expect(await daily(GSRN, '2026-10-25')).toEqual(neighbour);
+    const october = await monthly(GSRN, '2026-10-01');
+    const sum = BigInt(day.quantity.replace('.', '')) + BigInt(neighbour.quantity.replace('.', ''));
+    expect(october).toEqual({ quantity: kwh(sum), days: 2, month_days: 31, estimated: true, missing: true });
+  });
+
+  it('a partial hourly correction replaces the quarter-hours it overlaps only', async () => {
+    const start = new Date('2026-10-24T10:00:00Z');
+    await apply(
+      measureEvent({
+        start,
+        end: new Date('2026-10-24T12:00:00Z'),
+        resolution: 'PT1H',
+        points: [
+          { position: 1, quantity: '5.000', quality: null },
+          { position: 2, quantity: null, quality: 'A02' },
+        ],
+      }),
+    );
+    const hours = await hourly(GSRN, '2026-10-24');
+    const at = (iso: string) => hours.find((h) => h.hour_start.toISOString() === iso);
+    expect(at('2026-10-24T10:00:00.000Z')).toMatchObject({ quantity: '5.000', covered_minutes: 60, missing: false, estimated: false });
+    expect(at('2026-10-24T11:00:00.000Z')).toMatchObject({ quantity: '0', covered_minutes: 0, missing: true });
+    const day = await daily(GSRN, '2026-10-24');
+    expect(day.missing).toBe(true);
+    expect(BigInt(day.quantity.replace('.', ''))).toBe(sumOfHours(hours));
+    // 36.000 − hours 10:00Z and 11:00Z (positions 49–56: 1.500 each) + 5.000 + nothing for the unavailable hour.
+    expect(day.quantity).toBe('38.000');
+  });
+
+  it('values of one metering point never leak into another', async () => {
+    const other = dayDocument('2026-10-24', () => '0.001', { gsrn: OTHER });
+    await apply(other.event);
+    expect((await daily(OTHER, '2026-10-24')).quantity).toBe('0.096');
+    expect((await daily(GSRN, '2026-10-24')).quantity).toBe('38.000');
+  });
+
+  it('flags a day above 2× the median of the previous 30 days, and withdraws it when a correction brings it down', async () => {
+    const gsrn = '571313180400000042';
+    for (let i = 0; i < 20; i++) {
+      const day = addDays('2026-01-01', i);
+      await apply(dayDocument(day, (p) => (p % 2 === 0 ? '0.110' : '0.090'), { gsrn }).event);
+    }
+    // Baseline median 9.600 kWh/day; 2× = 19.200. 0.200 × 96 = 19.200 is not above; 0.201 × 96 = 19.296 is.
+    await apply(dayDocument('2026-01-21', () => '0.200', { gsrn }).event);
+    await apply(dayDocument('2026-01-22', () => '0.201', { gsrn }).event);
+    const anomalies = async () =>
+      (await pool.query<{ day: string; quantity: string; baseline_median: string; baseline_days: number }>(
+        `SELECT to_char(day, 'YYYY-MM-DD') AS day, quantity::text, baseline_median::text, baseline_days FROM read_models.consumption_anomalies WHERE gsrn = $1 ORDER BY day`,
+        [gsrn],
+      )).rows;
+    expect(await anomalies()).toEqual([{ day: '2026-01-22', quantity: '19.296', baseline_median: '9.6', baseline_days: 21 }]);
+    await apply(dayDocument('2026-01-22', () => '0.100', { gsrn }).event);
+    expect(await anomalies()).toEqual([]);
+  });
+});

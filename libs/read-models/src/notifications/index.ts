@@ -1,0 +1,2 @@
+export * from './rate-notifications.projection';
+export * from './unusual-consumption';
