@@ -15,6 +15,9 @@ import { CustomerBalanceController, SettlementController, SETTLEMENT_READ_MODEL_
 import { COMMAND_CLIENT, PII_VAULT } from './tokens';
 import { IDEMPOTENCY_STORE, IdempotencyInterceptor } from './idempotency/idempotency.interceptor';
 import { IdempotencyStore } from './idempotency/idempotency.store';
+import { EdgeModule } from './edge/edge.module';
+import { GdprController, GdprModule } from './gdpr/gdpr.module';
+import { setupOpenApi } from './openapi/openapi';
 
 /** The REST edge: validation, problem+json, commands to the owning services, queries on read models. */
 export const gatewayService: ServiceDefinition = {
@@ -22,8 +25,10 @@ export const gatewayService: ServiceDefinition = {
   defaultPort: 3000,
   // The gateway queries read models that the projections service owns; creating them (idempotently)
   // here too means the gateway answers 404 rather than 500 if it starts first.
-  start: async (infrastructure) => {
+  start: async (infrastructure, app) => {
     await migrateReadModels(infrastructure.pool, allProjections);
+    // OpenAPI at /api/docs (JSON: /api/docs/openapi.json), public.
+    setupOpenApi(app);
     return async () => undefined;
   },
   module: (infrastructure) => {
@@ -39,8 +44,11 @@ export const gatewayService: ServiceDefinition = {
         }),
         TypeOrmModule.forFeature([CustomerReadModel, ProcessReadModel, MeteringPointReadModel, ...SETTLEMENT_READ_MODEL_ENTITIES]),
         AuthModule.forRoot({ pool: infrastructure.pool }),
+        // Rate limits per caller (RATE_LIMITS), JSON-only bodies (415).
+        EdgeModule.forRoot(process.env),
+        GdprModule.forRoot(infrastructure),
       ],
-      controllers: [CustomersController, ProcessesController, PortfolioController, QuarantineController, SettlementController, CustomerBalanceController],
+      controllers: [CustomersController, ProcessesController, PortfolioController, QuarantineController, SettlementController, CustomerBalanceController, GdprController],
       providers: [
         CommandGateway,
         OnboardingService,

@@ -27,6 +27,7 @@ import {
 } from '@dh/portfolio-application';
 import type { PriceArea } from '@dh/portfolio-domain';
 import { asCommandReply } from './command-errors';
+import { eraseCustomerPersonalDataHandler } from './gdpr/erase-personal-data';
 import { migrateProcessIndex, PgProcessIndex } from './pg-process-index';
 
 export const PORTFOLIO_SERVICE = 'portfolio';
@@ -37,7 +38,7 @@ export interface PortfolioRuntimeOptions {
   store: EventStore;
   pool: Pool;
   amqp: AmqpConnection;
-  vault: PersonalDataProtector & PersonalDataReader;
+  vault: PersonalDataProtector & PersonalDataReader & { erase(subjectId: string): Promise<void> };
   clock?: () => Date;
   defaultProductId?: string;
   priceAreaOf?: (gridArea: string) => PriceArea | null;
@@ -103,6 +104,8 @@ export async function startPortfolioRuntime(options: PortfolioRuntimeOptions): P
         const identity = await getCustomerIdentityForDataHub({ store, reader: vault }, requiredString(asPayload(payload), 'processId'));
         return { customerName: identity.customerName, cpr: identity.cpr, cvr: identity.cvr };
       }),
+    // GDPR erasure: destroys the customer's data key, records CustomerPersonalDataErased (gdpr/erase-personal-data.ts).
+    EraseCustomerPersonalData: eraseCustomerPersonalDataHandler({ store, vault, clock }),
   });
 
   await migrateProcessIndex(pool);

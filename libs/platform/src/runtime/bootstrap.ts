@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import type { MessagingLogger } from '@dh/messaging';
 import { loadConfig } from '../config/service-config';
 import { HEALTH_CHECKS, HealthController } from '../health/health';
+import { bodyParserErrors } from '../http/body-parser-errors';
 import { ProblemDetailsFilter } from '../http/problem';
 import { createValidationPipe } from '../http/validation';
 import { maskPersonalData } from '../logging/mask';
@@ -59,6 +60,8 @@ export async function runService(definition: ServiceDefinition, env: NodeJS.Proc
   const app = await NestFactory.create(ServiceRootModule, { logger, bodyParser: false });
   const express = await import('express');
   app.use(express.json({ limit: definition.bodyLimit ?? '1mb', type: ['application/json', 'application/*+json'] }));
+  // Too large (413), malformed JSON (400), unsupported charset (415) as problem+json, not 500.
+  app.use(bodyParserErrors);
   app.useGlobalFilters(new ProblemDetailsFilter());
   app.useGlobalPipes(createValidationPipe());
   app.enableShutdownHooks();

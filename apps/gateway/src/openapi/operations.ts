@@ -1,0 +1,258 @@
+/**
+ * The human part of the OpenAPI document, one entry per route (`METHOD /path` with `{param}`):
+ * summary, tag, success status and response schema, and the endpoint's own problems. Request
+ * bodies come from the DTOs and security from the auth decorators, automatically. A route without
+ * an entry here fails `openapi.int.spec.ts`: document a new endpoint when you add it.
+ */
+
+type Schema = Record<string, unknown>;
+
+export interface OperationDoc {
+  summary: string;
+  tag: string;
+  description?: string;
+  /** Success status; default 201 for POST, 200 otherwise. */
+  status?: number;
+  response?: Schema;
+  responseDescription?: string;
+  contentType?: string;
+  /** Endpoint-specific problems: status → description (with the stable type). */
+  problems?: Record<string, string>;
+}
+
+const str = (description?: string): Schema => ({ type: 'string', ...(description ? { description } : {}) });
+const nullable = (schema: Schema): Schema => ({ anyOf: [schema, { type: 'null' }] });
+const uuid = (description?: string): Schema => ({ type: 'string', format: 'uuid', ...(description ? { description } : {}) });
+const date: Schema = { type: 'string', format: 'date' };
+const dateTime: Schema = { type: 'string', format: 'date-time' };
+const amount = (description?: string): Schema => ({ type: 'string', pattern: '^-?\\d+\\.\\d{2}$', description: description ?? 'DKK with two decimals, as a string' });
+const int: Schema = { type: 'integer' };
+const counts: Schema = { type: 'object', additionalProperties: { type: 'integer' } };
+const object = (properties: Record<string, Schema>, description?: string): Schema => ({
+  type: 'object',
+  properties,
+  required: Object.keys(properties),
+  ...(description ? { description } : {}),
+});
+const array = (items: Schema): Schema => ({ type: 'array', items });
+
+export const PROBLEM_SCHEMA = {
+  type: 'object' as const,
+  description: 'RFC 9457 problem details. `type` is stable per kind of error; switch on it, not on `title` or `detail`.',
+  required: ['type', 'title', 'status'],
+  properties: {
+    type: { type: 'string' as const, format: 'uri', example: 'https://datahub-core.dev/problems/customer-not-found' },
+    title: { type: 'string' as const },
+    status: { type: 'integer' as const },
+    detail: { type: 'string' as const },
+    errors: {
+      type: 'array' as const,
+      items: { type: 'object' as const, properties: { field: { type: 'string' as const }, messages: { type: 'array' as const, items: { type: 'string' as const } } } },
+    },
+    correlationId: { type: 'string' as const },
+    retryAfterSeconds: { type: 'integer' as const },
+    missingScopes: { type: 'array' as const, items: { type: 'string' as const } },
+  },
+};
+
+const meteringPointLookup = { type: 'object', description: 'Eloverblik master data of the metering point', properties: { gsrn: str('18-digit GSRN') }, required: ['gsrn'], additionalProperties: true };
+
+const customerView = object({
+  id: uuid(),
+  customer_type: { type: 'string', enum: ['private', 'business'] },
+  status: { type: 'string', enum: ['created', 'active', 'offboarded'] },
+  customer_name: nullable(str()),
+  email: nullable(str()),
+  phone: nullable(str()),
+  cpr: nullable(str('Masked DDMMYY-XXXX; the full CPR never leaves the system through this API')),
+  cvr: nullable(str()),
+  created_at: dateTime,
+  personal_data_erased: { type: 'boolean', description: 'true after GDPR erasure: name, e-mail, phone and CPR/CVR are null' },
+});
+
+const historyEntry = object({ from: nullable(str()), status: str(), at: dateTime, reason: str() });
+historyEntry.required = ['from', 'status', 'at'];
+
+const processView = object({
+  id: uuid(),
+  kind: nullable(str('switch, move-in, move-out, end-of-supply, …')),
+  gsrn: nullable(str()),
+  customer_id: nullable(uuid()),
+  effective_date: nullable(date),
+  status: str(),
+  rejection: nullable(object({ reason_code: str(), reason_text: str() })),
+  history: array(historyEntry),
+  updated_at: dateTime,
+});
+
+const exportLine = object({
+  line_key: str(),
+  kind: str(),
+  description: str(),
+  charge_id: nullable(str()),
+  month: nullable(str()),
+  quantity_kwh: nullable(str('kWh, decimal string')),
+  unit_price: nullable(str('DKK per kWh, decimal string')),
+  days_supplied: nullable(int),
+  amount_excl_vat: amount(),
+  vat_amount: amount(),
+  amount_incl_vat: amount(),
+});
+
+const exportInvoice = object({
+  invoice_id: uuid('Stable per GSRN and period'),
+  customer_id: str(),
+  gsrn: str(),
+  period_start: date,
+  period_end: { ...date, description: 'Inclusive' },
+  lines: array(exportLine),
+  total_excl_vat: amount(),
+  total_vat: amount(),
+  total_incl_vat: amount(),
+  aconto_paid: amount(),
+  aconto_difference: amount(),
+  net_amount_due: amount(),
+});
+exportInvoice.additionalProperties = true;
+
+const exportNote = object({
+  note_id: uuid(),
+  invoice_id: uuid(),
+  note_type: { type: 'string', enum: ['credit', 'debit'] },
+  cause: str(),
+  customer_id: str(),
+  gsrn: str(),
+  period: str(),
+  lines: array(exportLine),
+  total_excl_vat: amount(),
+  total_vat: amount(),
+  total_incl_vat: amount(),
+  issued_at: dateTime,
+});
+
+const healthReport = { type: 'object', properties: { status: { type: 'string', enum: ['ok', 'error'] }, checks: { type: 'object', additionalProperties: true } }, required: ['status'] };
+
+const customerNotFound = '`customer-not-found`: no such customer (or not yours).';
+const upstream = { '503': 'The owning service is unavailable (`upstream-unavailable`).', '504': 'The owning service did not answer in time (`upstream-timeout`); retry with the same Idempotency-Key.' };
+
+const GDPR_EXPORT = object(
+  {
+    exported_at: dateTime,
+    customer: customerView,
+    personal_data: nullable({ type: 'object', description: 'Decrypted personal data (name, email, phone, cpr, cvr); null after erasure', additionalProperties: nullable(str()) }),
+    metering_points: array({ type: 'object', additionalProperties: true }),
+    processes: array(processView),
+    invoices: array(exportInvoice),
+    credit_and_debit_notes: array(exportNote),
+    aconto_payments: array(object({ payment_id: str(), gsrn: str(), amount: amount(), paid_at: dateTime })),
+    audit_entries: array({ type: 'object', additionalProperties: true, description: 'Audit-log entries whose subject is this customer' }),
+    events: array(object({ stream_id: str(), revision: int, type: str(), occurred_at: dateTime, recorded_at: dateTime })),
+  },
+  'Everything held about one customer (GDPR art. 15/20).',
+);
+
+export const OPERATIONS: Record<string, OperationDoc> = {
+  'GET /health': { summary: 'Readiness (alias of /health/ready)', tag: 'health', response: healthReport, problems: { '503': 'Not ready: a dependency is unreachable.' } },
+  'GET /health/live': { summary: 'Liveness', tag: 'health', response: object({ status: { type: 'string', enum: ['ok'] } }) },
+  'GET /health/ready': { summary: 'Readiness: PostgreSQL, RabbitMQ and the event store reachable', tag: 'health', response: healthReport, problems: { '503': 'Not ready: a dependency is unreachable.' } },
+
+  'POST /api/customers': {
+    summary: 'Create a customer; with a GSRN also look up the metering point and start the switch or move-in',
+    tag: 'customers',
+    description: 'Send `Idempotency-Key` to make retries safe.',
+    response: object({ id: uuid(), gsrn: nullable(str()), process_id: nullable(uuid()), metering_point: nullable(meteringPointLookup) }),
+    problems: { '409': '`customer-exists`: a customer with this CPR/CVR exists.', '422': 'Refused by the domain (`lead-time`, `unknown-metering-point`, …).', ...upstream },
+  },
+  'GET /api/customers/{id}': { summary: 'Read a customer', tag: 'customers', response: customerView, problems: { '404': customerNotFound } },
+  'POST /api/customers/{id}/switch': {
+    summary: 'Start a supplier switch (BRS-001)',
+    tag: 'processes',
+    status: 202,
+    response: object({ process_id: uuid(), gsrn: str() }),
+    problems: { '404': customerNotFound, '409': '`process-exists`/`illegal-transition`.', '422': '`lead-time`, `unknown-metering-point`, …', ...upstream },
+  },
+  'POST /api/customers/{id}/move-in': {
+    summary: 'Start a move-in (BRS-009)',
+    tag: 'processes',
+    status: 202,
+    response: object({ process_id: uuid(), gsrn: str() }),
+    problems: { '404': customerNotFound, '409': '`process-exists`/`illegal-transition`.', '422': '`lead-time`, `unknown-metering-point`, …', ...upstream },
+  },
+  'GET /api/customers/{id}/balance': {
+    summary: 'Customer balance: invoiced, notes, aconto paid',
+    tag: 'settlement',
+    response: object({ customer_id: str(), invoiced: amount(), notes: amount(), aconto_paid: amount(), balance: amount(), invoices: int }),
+    problems: { '404': customerNotFound },
+  },
+  'GET /api/processes/{id}': { summary: 'A DataHub process with its status history', tag: 'processes', response: processView, problems: { '404': '`process-not-found`.' } },
+  'POST /api/processes/{id}/cancel': {
+    summary: 'Cancel a DataHub process',
+    tag: 'processes',
+    status: 202,
+    response: { type: 'object', additionalProperties: true },
+    problems: { '404': '`process-not-found`.', '409': '`illegal-transition`: the process can no longer be cancelled.', ...upstream },
+  },
+  'GET /api/portfolio/summary': {
+    summary: 'Portfolio counts: customers, metering points, open processes',
+    tag: 'portfolio',
+    response: object({
+      customers: object({ total: int, active: int, by_status: counts }),
+      metering_points: object({ total: int, supplied: int, by_supply_status: counts, by_price_area: counts }),
+      processes: object({ open: int, by_status: counts }),
+    }),
+  },
+  'GET /api/metering-points/{gsrn}/lookup': { summary: 'Look a metering point up in Eloverblik', tag: 'portfolio', response: meteringPointLookup, problems: { '404': '`metering-point-not-found`.', ...upstream } },
+  'GET /api/staff/quarantine': {
+    summary: 'DataHub messages that could not be processed (quarantine)',
+    tag: 'staff',
+    response: { type: 'object', additionalProperties: true },
+    problems: upstream,
+  },
+  'POST /api/staff/quarantine/{id}/reprocess': { summary: 'Reprocess a quarantined DataHub message', tag: 'staff', status: 200, response: { type: 'object', additionalProperties: true }, problems: upstream },
+  'GET /api/staff/customers/{id}/export': {
+    summary: 'GDPR export: everything held about one customer, as one JSON document',
+    tag: 'gdpr',
+    response: GDPR_EXPORT,
+    problems: { '404': customerNotFound, '400': '`access-reason-required`: send `X-Access-Reason`.' },
+  },
+  'POST /api/staff/customers/{id}/erase': {
+    summary: 'GDPR erasure by crypto-shredding: personal data becomes unreadable; bookkeeping records are kept for 5 years',
+    tag: 'gdpr',
+    status: 200,
+    response: object({ customer_id: uuid(), erased_at: dateTime, retain_bookkeeping_until: date, already_erased: { type: 'boolean' } }),
+    problems: { '404': customerNotFound, '400': '`access-reason-required`: send `X-Access-Reason`.', ...upstream },
+  },
+  'GET /api/settlement/export': {
+    summary: 'Settlement export for ERP: invoices with lines for a period (JSON, or CSV with `format=csv`/`Accept: text/csv`)',
+    tag: 'settlement',
+    response: object({ period: str('YYYY-MM or YYYY-Qn'), invoices: array(exportInvoice) }),
+    problems: { '400': '`validation`: period must be YYYY-MM or YYYY-Qn.' },
+  },
+  'GET /api/settlement/credit-notes': { summary: 'Credit and debit notes (corrections)', tag: 'settlement', response: object({ notes: array(exportNote) }) },
+  'POST /api/settlement/runs': {
+    summary: 'Start a settlement run for a period',
+    tag: 'settlement',
+    response: object({ runId: uuid(), period: str(), items: int, alreadyStarted: { type: 'boolean' }, completed: { type: 'boolean' } }),
+    problems: upstream,
+  },
+  'GET /api/settlement/runs/{runId}': {
+    summary: 'Progress of a settlement run',
+    tag: 'settlement',
+    response: object({
+      runId: uuid(),
+      period: str(),
+      status: str(),
+      items: object({ total: int, done: int, invoiced: int, halted: int }),
+      halted: array(object({ gsrn: str(), reason: str(), detail: { type: 'object', additionalProperties: true } })),
+      startedAt: dateTime,
+      completedAt: nullable(dateTime),
+    }),
+    problems: { '404': '`run-not-found`.' },
+  },
+  'GET /api/settlement/{id}/lines': {
+    summary: 'Invoice lines by invoice id, or by run id (every invoice of the run)',
+    tag: 'settlement',
+    response: object({ kind: { type: 'string', enum: ['invoice', 'run'] }, id: uuid(), invoices: array(object({ invoice_id: uuid(), gsrn: str(), customer_id: str(), lines: array(exportLine) })) }),
+    problems: { '404': '`not-found`: neither an invoice nor a run.' },
+  },
+};
