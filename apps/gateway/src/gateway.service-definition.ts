@@ -15,6 +15,7 @@ import { CustomerBalanceController, SettlementController, SETTLEMENT_READ_MODEL_
 import { COMMAND_CLIENT, PII_VAULT } from './tokens';
 import { IDEMPOTENCY_STORE, IdempotencyInterceptor } from './idempotency/idempotency.interceptor';
 import { IdempotencyStore } from './idempotency/idempotency.store';
+import { WebhooksApiModule } from './webhooks';
 import { EdgeModule } from './edge/edge.module';
 import { GdprController, GdprModule } from './gdpr/gdpr.module';
 import { setupOpenApi } from './openapi/openapi';
@@ -44,6 +45,7 @@ export const gatewayService: ServiceDefinition = {
         }),
         TypeOrmModule.forFeature([CustomerReadModel, ProcessReadModel, MeteringPointReadModel, ...SETTLEMENT_READ_MODEL_ENTITIES]),
         AuthModule.forRoot({ pool: infrastructure.pool }),
+        WebhooksApiModule.forRoot({ pool: infrastructure.pool, masterKey: infrastructure.config.piiMasterKey }),
         // Rate limits per caller (RATE_LIMITS), JSON-only bodies (415).
         EdgeModule.forRoot(process.env),
         GdprModule.forRoot(infrastructure),

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { allProjections, startProjections } from '@dh/read-models';
 import type { ServiceDefinition } from '@dh/platform';
+import { startWebhookDispatcher, webhookDispatcherSettingsFromEnv } from '@dh/webhooks';
 
 @Module({})
 class ProjectionsModule {}
@@ -18,6 +19,8 @@ export const projectionsService: ServiceDefinition = {
       projections: allProjections,
       exchange: infrastructure.config.exchange,
     });
+    // Webhooks: enqueues public events per subscription and delivers them (signed, retried); see libs/webhooks.
+    const webhooks = await startWebhookDispatcher({ pool: infrastructure.pool, connection: infrastructure.amqp, masterKey: infrastructure.config.piiMasterKey, exchange: infrastructure.config.exchange, ...webhookDispatcherSettingsFromEnv() });
     infrastructure.healthChecks.push({
       name: 'projections',
       probe: async () => {
@@ -26,6 +29,7 @@ export const projectionsService: ServiceDefinition = {
       },
     });
     return async () => {
+      await webhooks.stop();
       for (const consumer of consumers) await consumer.stop();
     };
   },

@@ -303,3 +303,31 @@ export async function startWebhookDispatcher(options: WebhookDispatcherOptions):
   await dispatcher.start();
   return dispatcher;
 }
+
+function envInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
+  return n;
+}
+
+/**
+ * Tuning from the environment: `WEBHOOK_MAX_ATTEMPTS`, `WEBHOOK_RETRY_INITIAL_MS`,
+ * `WEBHOOK_RETRY_MAX_MS`, `WEBHOOK_TIMEOUT_MS`, `WEBHOOK_POLL_MS` (all optional).
+ */
+export function webhookDispatcherSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Pick<WebhookDispatcherOptions, 'retry' | 'timeoutMs' | 'pollIntervalMs'> {
+  const retry: Partial<RetryPolicy> = {};
+  const maxAttempts = envInt(env, 'WEBHOOK_MAX_ATTEMPTS');
+  const initialDelayMs = envInt(env, 'WEBHOOK_RETRY_INITIAL_MS');
+  const maxDelayMs = envInt(env, 'WEBHOOK_RETRY_MAX_MS');
+  if (maxAttempts !== undefined) retry.maxAttempts = Math.max(1, maxAttempts);
+  if (initialDelayMs !== undefined) retry.initialDelayMs = initialDelayMs;
+  if (maxDelayMs !== undefined) retry.maxDelayMs = maxDelayMs;
+  const settings: Pick<WebhookDispatcherOptions, 'retry' | 'timeoutMs' | 'pollIntervalMs'> = { retry };
+  const timeoutMs = envInt(env, 'WEBHOOK_TIMEOUT_MS');
+  const pollIntervalMs = envInt(env, 'WEBHOOK_POLL_MS');
+  if (timeoutMs !== undefined) settings.timeoutMs = Math.max(1, timeoutMs);
+  if (pollIntervalMs !== undefined) settings.pollIntervalMs = Math.max(10, pollIntervalMs);
+  return settings;
+}

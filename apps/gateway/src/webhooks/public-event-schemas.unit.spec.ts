@@ -1,0 +1,193 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { EventMetadata, JsonObject, RecordedEvent } from '@dh/event-store';
+import { parseEnvelope, PUBLIC_EVENT_ROUTING_KEYS, serializeEnvelope, toEnvelope, type EventEnvelope } from '@dh/messaging';
+import { Money } from '@dh/money';
+import {
+  PUBLIC_EVENT_SCHEMAS,
+  type CustomerActivatedData,
+  type CustomerOffboardedData,
+  type ProcessStatusChangedData,
+} from '@dh/portfolio-domain';
+import {
+  invoiceIdOf,
+  invoiceStreamId,
+  lineToJson,
+  noteIdOf,
+  periodLabel,
+  runStreamId,
+  toJsonObject,
+  totalsToJson,
+  type CorrectionLineJson,
+  type SettlementCompleted,
+  type SettlementCorrectionIssued,
+} from '@dh/settlement-application';
+import type { BillingPeriod, InvoiceLine } from '@dh/settlement-domain';
+import { checkJsonSchema, type JsonSchema } from '@dh/webhooks';
+
+const DOCS = join(__dirname, '../../../../docs/events');
+
+function schemaFile(routingKey: string, version = 1): string {
+  return join(DOCS, `${routingKey}.v${version}.schema.json`);
+}
+
+function loadSchema(routingKey: string): { [key: string]: unknown } {
+  return JSON.parse(readFileSync(schemaFile(routingKey), 'utf8')) as { [key: string]: unknown };
+}
+
+const GSRN = '571313180400000028';
+const CUSTOMER = 'c0a80164-3b2f-4d6e-9a51-7e1f2d3c4b5a';
+
+function recorded(type: string, streamId: string, data: JsonObject, overrides: Partial<EventMetadata> = {}): RecordedEvent {
+  return {
+    eventId: randomUUID(),
+    type,
+    streamId,
+    streamRevision: 3n,
+    globalPosition: 18_446_744_073_709_551_000n, // beyond 2^53: must still be a decimal string
+    checkpoint: '42/18446744073709551000',
+    occurredAt: new Date('2026-03-01T08:15:00.000Z'),
+    recordedAt: new Date('2026-03-01T08:15:00.123Z'),
+    data,
+    metadata: { correlationId: randomUUID(), causationId: randomUUID(), actor: 'portfolio.process-manager', schemaVersion: 1, context: 'portfolio', ...overrides },
+  };
+}
+
+/** As a subscriber receives it: through the relay's serialisation and the consumers' parser. */
+function delivered(event: RecordedEvent): EventEnvelope {
+  return parseEnvelope(serializeEnvelope(toEnvelope(event)));
+}
+
+const period: BillingPeriod = { kind: 'month', year: 2026, month: 2 };
+const invoiceId = invoiceIdOf(GSRN, period);
+
+function line(kind: InvoiceLine['kind'], amount: string, quantityKwh: string | null, unitPrice: string | null, month: string | null = null): InvoiceLine {
+  const exclVat = Money.parse(amount);
+  const vat = Money.parse((Number(amount) * 0.25).toFixed(2)); // test fixture only; the engine uses @dh/money's vatOf
+  return {
+    key: month === null ? kind : `${kind}:${month}`,
+    kind,
+    description: kind,
+    chargeId: kind === 'grid-tariff' ? '40000' : null,
+    month,
+    quantityKwh,
+    daysSupplied: month === null ? null : 28,
+    daysInMonth: month === null ? null : 28,
+    unitPrice,
+    amountExclVat: exclVat,
+    vat,
+    amountInclVat: exclVat.add(vat),
+    estimated: false,
+  };
+}
+
+function examples(): Record<string, RecordedEvent> {
+  const activated: CustomerActivatedData = { customerId: CUSTOMER, gsrn: GSRN, effectiveDate: '2026-03-01' };
+  const offboarded: CustomerOffboardedData = { customerId: CUSTOMER, gsrn: GSRN, endDate: '2026-06-01', reason: 'switched-away' };
+  const statusChanged: ProcessStatusChangedData = { processId: randomUUID(), kind: 'change-of-supplier', from: 'pending', to: 'active', at: '2026-03-01T08:15:00.000Z' };
+  const started: ProcessStatusChangedData = { processId: randomUUID(), kind: 'move-in', from: null, to: 'created', at: '2026-02-10T09:00:00.000Z' };
+  const completed: SettlementCompleted = {
+    runId: randomUUID(),
+    period,
+    periodLabel: periodLabel(period),
+    invoices: [{ invoiceId, gsrn: GSRN }],
+    halted: [{ gsrn: '571313180400000035', reason: 'metered-data-missing' }],
+  };
+  const lines = [line('energy', '412.37', '512.345', null), line('grid-tariff', '98.10', '512.345', null), line('product-subscription', '29.00', null, '29.00', '2026-02')];
+  const corrected = [line('energy', '430.00', '530.000', null), ...lines.slice(1)];
+  const diff: CorrectionLineJson = { key: 'energy', kind: 'energy', month: null, description: 'energy', chargeId: null, quantityKwh: '17.655', daysSupplied: null, amountExclVat: '17.63', vat: '4.41', amountInclVat: '22.04' };
+  const correction: SettlementCorrectionIssued = {
+    noteId: noteIdOf(randomUUID(), invoiceId),
+    invoiceId,
+    customerId: CUSTOMER,
+    gsrn: GSRN,
+    periodLabel: periodLabel(period),
+    noteType: 'debit',
+    cause: 'metered-data',
+    lines: [diff],
+    totals: totalsToJson({ exclVat: Money.parse('17.63'), vat: Money.parse('4.41'), inclVat: Money.parse('22.04') }),
+    correctedInvoice: {
+      lines: corrected.map(lineToJson),
+      totals: totalsToJson({ exclVat: Money.parse('557.10'), vat: Money.parse('139.28'), inclVat: Money.parse('696.38') }),
+      asOf: '2026-03-20T10:00:00.000Z',
+    },
+  };
+  const settlement = { actor: 'settlement', context: 'settlement' };
+  const payments = { actor: 'datahub-integration.payments', context: 'payments' };
+  return {
+    CustomerActivated: recorded('CustomerActivated', `customer-${CUSTOMER}`, toJsonObject(activated)),
+    CustomerOffboarded: recorded('CustomerOffboarded', `customer-${CUSTOMER}`, toJsonObject(offboarded)),
+    ProcessStatusChanged: recorded('ProcessStatusChanged', `process-${statusChanged.processId}`, toJsonObject(statusChanged)),
+    ProcessStatusChangedStart: recorded('ProcessStatusChanged', `process-${started.processId}`, toJsonObject(started)),
+    SettlementCompleted: recorded('SettlementCompleted', runStreamId(period), toJsonObject(completed), settlement),
+    SettlementCorrectionIssued: recorded('SettlementCorrectionIssued', invoiceStreamId(invoiceId), toJsonObject(correction), settlement),
+    PaymentReceived: recorded(
+      'PaymentReceived',
+      'payment-pbs-2026-03-05-000123',
+      { paymentId: 'pbs-2026-03-05-000123', customerId: CUSTOMER, invoiceId, amount: '696.38', paidAt: '2026-03-05T06:00:00.000Z', method: 'betalingsservice' },
+      payments,
+    ),
+    PaymentReceivedUnmatched: recorded(
+      'PaymentReceived',
+      'payment-mp-77',
+      { paymentId: 'mp-77', customerId: CUSTOMER, invoiceId: null, amount: '100.00', paidAt: '2026-03-06T12:30:00.000Z', method: 'mobilepay' },
+      payments,
+    ),
+    PaymentOverdue: recorded('PaymentOverdue', invoiceStreamId(invoiceId), { invoiceId, customerId: CUSTOMER, amountDue: '696.38', dueDate: '2026-03-20', daysOverdue: 8 }, payments),
+  };
+}
+
+describe('public event schemas (docs/events)', () => {
+  it('has a v1 schema file for every public routing key, naming the key and the event type', () => {
+    for (const [type, key] of Object.entries(PUBLIC_EVENT_ROUTING_KEYS)) {
+      expect(existsSync(schemaFile(key))).toBe(true);
+      const schema = loadSchema(key);
+      expect(schema.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
+      expect(schema['x-routing-key']).toBe(key);
+      expect(schema['x-event-type']).toBe(type);
+      expect((schema.properties as { type: unknown }).type).toEqual({ const: type });
+    }
+    const files = readdirSync(DOCS).filter((f) => f.endsWith('.schema.json'));
+    expect(files.sort()).toEqual(Object.values(PUBLIC_EVENT_ROUTING_KEYS).map((k) => `${k}.v1.schema.json`).sort());
+  });
+
+  it('accepts real envelopes of every public event, as produced by toEnvelope and parsed by consumers', () => {
+    for (const [name, event] of Object.entries(examples())) {
+      const key = PUBLIC_EVENT_ROUTING_KEYS[event.type]!;
+      const errors = checkJsonSchema(loadSchema(key) as JsonSchema, delivered(event));
+      expect({ name, errors }).toEqual({ name, errors: [] });
+    }
+  });
+
+  it('refuses envelopes that break the contract', () => {
+    const ex = examples();
+    const check = (key: string, value: unknown) => checkJsonSchema(loadSchema(key) as JsonSchema, value);
+    const activated = delivered(ex.CustomerActivated!);
+    const { eventId: _eventId, ...withoutId } = activated;
+    expect(check('customer.activated', withoutId)).toEqual(['$: missing eventId']);
+    expect(check('customer.activated', { ...activated, type: 'CustomerOffboarded' })).toEqual(['$.type: must equal "CustomerActivated"']);
+    expect(check('customer.activated', { ...activated, globalPosition: 17 })).toEqual(['$.globalPosition: must be of type string']);
+    expect(check('customer.activated', { ...activated, data: { ...activated.data, gsrn: '5713' } })).toEqual(['$.data.gsrn: does not match ^\\d{18}$']);
+    expect(check('customer.activated', { ...activated, data: { ...activated.data, extra: 1 } })).toEqual(['$.data: unexpected property extra']);
+    expect(check('customer.activated', { ...activated, metadata: { ...activated.metadata, schemaVersion: 2 } })).toEqual(['$.metadata.schemaVersion: must equal 1']);
+    const paid = delivered(ex.PaymentReceived!);
+    expect(check('payment.received', { ...paid, data: { ...paid.data, amount: 696.38 } })).toEqual(['$.data.amount: must be of type string']);
+    expect(check('payment.received', { ...paid, data: { ...paid.data, amount: '696.4' } })).toHaveLength(1);
+    const run = delivered(ex.SettlementCompleted!);
+    expect(check('settlement.completed', { ...run, data: { ...run.data, period: { kind: 'month', year: 2026, quarter: 1 } } }).join()).toMatch(/exactly one schema of oneOf, matched 0/);
+    const note = delivered(ex.SettlementCorrectionIssued!);
+    expect(check('settlement.correction', { ...note, data: { ...note.data, noteType: 'none' } })).toHaveLength(1);
+  });
+
+  it('keeps the data of the portfolio events identical to the portfolio domain schemas', () => {
+    const strip = (s: object): object => {
+      const { $schema: _a, $id: _b, title: _c, description: _d, version: _e, ...rest } = s as Record<string, unknown>;
+      return rest;
+    };
+    for (const [type, domainSchema] of Object.entries(PUBLIC_EVENT_SCHEMAS)) {
+      const docs = loadSchema(PUBLIC_EVENT_ROUTING_KEYS[type]!) as { $defs: { data: object } };
+      expect(strip(docs.$defs.data)).toEqual(JSON.parse(JSON.stringify(strip(domainSchema))));
+    }
+  });
+});
