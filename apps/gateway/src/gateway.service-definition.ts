@@ -13,6 +13,7 @@ import { ProcessesController } from './processes/processes.controller';
 import { QuarantineController } from './staff/quarantine.controller';
 import { CustomerBalanceController, SettlementController, SETTLEMENT_READ_MODEL_ENTITIES } from './settlement';
 import { COMMAND_CLIENT, PII_VAULT } from './tokens';
+import { PORTAL_CLOCK, PortalController } from './portal';
 import { IDEMPOTENCY_STORE, IdempotencyInterceptor } from './idempotency/idempotency.interceptor';
 import { IdempotencyStore } from './idempotency/idempotency.store';
 import { WebhooksApiModule } from './webhooks';
@@ -50,7 +51,7 @@ export const gatewayService: ServiceDefinition = {
         EdgeModule.forRoot(process.env),
         GdprModule.forRoot(infrastructure),
       ],
-      controllers: [CustomersController, ProcessesController, PortfolioController, QuarantineController, SettlementController, CustomerBalanceController, GdprController],
+      controllers: [PortalController, CustomersController, ProcessesController, PortfolioController, QuarantineController, SettlementController, CustomerBalanceController, GdprController],
       providers: [
         CommandGateway,
         OnboardingService,
@@ -64,6 +65,7 @@ export const gatewayService: ServiceDefinition = {
         },
         { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
         { provide: PII_VAULT, useValue: infrastructure.vault },
+        { provide: PORTAL_CLOCK, useValue: infrastructure.clock },
         {
           provide: COMMAND_CLIENT,
           useFactory: async () => {

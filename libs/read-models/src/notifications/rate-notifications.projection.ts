@@ -30,7 +30,8 @@ function rowsOf(value: unknown): ChargeRow[] {
   });
 }
 
-const rowKey = (r: ChargeRow): string => JSON.stringify([r.validFrom, r.validTo, r.resolution, r.prices]);
+/** A row's prices from its start: closing a row (a new `validTo`) is not a price change, the row after it is. */
+const rowKey = (r: ChargeRow): string => JSON.stringify([r.validFrom, r.resolution, r.prices]);
 
 /**
  * Rate changes for the portal's notifications, from the rates context:

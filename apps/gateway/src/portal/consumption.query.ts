@@ -1,0 +1,120 @@
+import type { DataSource } from 'typeorm';
+import { addDays, compareLocalDates, daysBetween, isLocalDate, localDayEnd, localDayStart, type LocalDate } from '@dh/dk-time';
+import { CONSUMPTION_DAILY_TABLE, CONSUMPTION_HOURLY_TABLE, CONSUMPTION_MONTHLY_TABLE } from '@dh/read-models';
+import { validationProblem } from './portal-access';
+import { addYears, firstOfMonth, kwhString, localLabel, nextMonth, sumKwh } from './local-time';
+
+export const RESOLUTIONS = ['hour', 'day', 'month'] as const;
+export type ConsumptionResolution = (typeof RESOLUTIONS)[number];
+export const MAX_RANGE_YEARS = 2;
+const GSRN = /^\d{18}$/;
+
+export interface ConsumptionQuery {
+  gsrn: string;
+  from: LocalDate;
+  /** Inclusive. */
+  to: LocalDate;
+  resolution: ConsumptionResolution;
+}
+
+/** Validates `gsrn`, `from`, `to` (inclusive local dates, at most two years) and `resolution` (default `day`). */
+export function parseConsumptionQuery(q: Record<string, unknown>): ConsumptionQuery {
+  const gsrn = q.gsrn;
+  if (typeof gsrn !== 'string' || !GSRN.test(gsrn)) throw validationProblem('gsrn', 'must be an 18-digit GSRN');
+  const from = q.from;
+  const to = q.to;
+  if (typeof from !== 'string' || !isLocalDate(from)) throw validationProblem('from', 'must be a local date YYYY-MM-DD');
+  if (typeof to !== 'string' || !isLocalDate(to)) throw validationProblem('to', 'must be a local date YYYY-MM-DD');
+  if (compareLocalDates(to, from) < 0) throw validationProblem('to', 'must not be before from');
+  if (compareLocalDates(to, addYears(from, MAX_RANGE_YEARS)) >= 0) {
+    throw validationProblem('to', `the range from..to (inclusive) may cover at most ${MAX_RANGE_YEARS} years: to must be before ${addYears(from, MAX_RANGE_YEARS)}`);
+  }
+  const resolution = q.resolution ?? 'day';
+  if (typeof resolution !== 'string' || !(RESOLUTIONS as readonly string[]).includes(resolution)) throw validationProblem('resolution', 'must be hour, day or month');
+  return { gsrn, from, to, resolution: resolution as ConsumptionResolution };
+}
+
+export interface ConsumptionValue {
+  /** Local wall time with offset, e.g. `2026-10-25T02:00+01:00`. */
+  start: string;
+  end: string;
+  /** resolution day: the local date; month: `YYYY-MM`. */
+  date?: string;
+  month?: string;
+  /** resolution day: 23, 24 or 25. */
+  hours?: number;
+  quantity_kwh: string;
+  estimated: boolean;
+  missing: boolean;
+}
+
+/**
+ * Reads the pre-aggregated read models for [from, to] (local dates, inclusive), already clamped to
+ * the customer's supply. Buckets without any value are left out (no zero filling).
+ */
+export async function readConsumption(db: DataSource, gsrn: string, from: LocalDate, to: LocalDate, resolution: ConsumptionResolution): Promise<ConsumptionValue[]> {
+  const start = localDayStart(from);
+  const end = localDayEnd(to);
+  if (resolution === 'hour') {
+    const rows: { hour_start: Date; quantity: string; estimated: boolean; missing: boolean }[] = await db.query(
+      `SELECT hour_start, quantity::text AS quantity, estimated, missing FROM ${CONSUMPTION_HOURLY_TABLE}
+       WHERE gsrn = $1 AND hour_start >= $2 AND hour_start < $3 ORDER BY hour_start`,
+      [gsrn, start, end],
+    );
+    return rows.map((r) => ({
+      start: localLabel(r.hour_start),
+      end: localLabel(new Date(r.hour_start.getTime() + 3_600_000)),
+      quantity_kwh: kwhString(r.quantity),
+      estimated: r.estimated,
+      missing: r.missing,
+    }));
+  }
+  if (resolution === 'day') {
+    const rows: { day: string; quantity: string; day_hours: number; estimated: boolean; missing: boolean }[] = await db.query(
+      `SELECT to_char(day, 'YYYY-MM-DD') AS day, quantity::text AS quantity, day_hours, estimated, missing FROM ${CONSUMPTION_DAILY_TABLE}
+       WHERE gsrn = $1 AND day >= $2 AND day <= $3 ORDER BY day`,
+      [gsrn, from, to],
+    );
+    return rows.map((r) => ({
+      date: r.day,
+      start: localLabel(localDayStart(r.day)),
+      end: localLabel(localDayEnd(r.day)),
+      hours: r.day_hours,
+      quantity_kwh: kwhString(r.quantity),
+      estimated: r.estimated,
+      missing: r.missing,
+    }));
+  }
+  // Months wholly inside the range come from the monthly read model; a month cut by the range (or by
+  // the supply) is summed from its days inside the range.
+  const out: ConsumptionValue[] = [];
+  for (let m = firstOfMonth(from); compareLocalDates(m, to) <= 0; m = nextMonth(m)) {
+    const last = addDays(nextMonth(m), -1);
+    const partFrom = compareLocalDates(m, from) < 0 ? from : m;
+    const partTo = compareLocalDates(last, to) > 0 ? to : last;
+    const whole = partFrom === m && partTo === last;
+    const rows: { quantity: string | null; estimated: boolean | null; missing: boolean | null; n: number }[] = whole
+      ? await db.query(`SELECT quantity::text AS quantity, estimated, missing, days AS n FROM ${CONSUMPTION_MONTHLY_TABLE} WHERE gsrn = $1 AND month = $2`, [gsrn, m])
+      : await db.query(
+          `SELECT sum(quantity)::text AS quantity, bool_or(estimated) AS estimated, bool_or(missing) AS missing, count(*)::int AS n
+           FROM ${CONSUMPTION_DAILY_TABLE} WHERE gsrn = $1 AND day >= $2 AND day <= $3`,
+          [gsrn, partFrom, partTo],
+        );
+    const r = rows[0];
+    if (!r || r.quantity === null || r.n === 0) continue;
+    const daysInPart = daysBetween(partFrom, partTo) + 1;
+    out.push({
+      month: m.slice(0, 7),
+      start: localLabel(localDayStart(partFrom)),
+      end: localLabel(localDayEnd(partTo)),
+      quantity_kwh: kwhString(r.quantity),
+      estimated: r.estimated === true,
+      missing: r.missing === true || r.n < daysInPart,
+    });
+  }
+  return out;
+}
+
+export function totalOf(values: readonly ConsumptionValue[]): string {
+  return sumKwh(values.map((v) => v.quantity_kwh));
+}

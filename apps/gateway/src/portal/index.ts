@@ -1,0 +1,2 @@
+export { PortalController } from './portal.controller';
+export { PORTAL_CLOCK, type PortalClock } from './portal-access';

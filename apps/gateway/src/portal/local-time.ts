@@ -1,0 +1,48 @@
+import { daysInLocalMonth, formatLocalDate, parseLocalDate, utcOffsetMinutes, type LocalDate } from '@dh/dk-time';
+import { parseDecimal } from '@dh/money';
+
+/**
+ * An instant as Copenhagen wall time with its offset, to the minute: `2026-10-25T02:00+02:00` and,
+ * an hour later, `2026-10-25T02:00+01:00` (the repeated hour). The offset comes from `@dh/dk-time`.
+ */
+export function localLabel(instant: Date): string {
+  const offset = utcOffsetMinutes(instant);
+  const wall = new Date(instant.getTime() + offset * 60_000).toISOString().slice(0, 16);
+  const sign = offset < 0 ? '-' : '+';
+  const abs = Math.abs(offset);
+  return `${wall}${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
+}
+
+/** The same calendar date `years` later (29 February → 1 March in a common year). */
+export function addYears(date: LocalDate, years: number): LocalDate {
+  const c = parseLocalDate(date);
+  const year = c.year + years;
+  if (c.month === 2 && c.day === 29 && daysInLocalMonth(year, 2) === 28) return formatLocalDate(year, 3, 1);
+  return formatLocalDate(year, c.month, c.day);
+}
+
+export function firstOfMonth(date: LocalDate): LocalDate {
+  return `${date.slice(0, 7)}-01`;
+}
+
+export function nextMonth(firstOfMonthDate: LocalDate): LocalDate {
+  const c = parseLocalDate(firstOfMonthDate);
+  return c.month === 12 ? formatLocalDate(c.year + 1, 1, 1) : formatLocalDate(c.year, c.month + 1, 1);
+}
+
+/** The first day of the next quarter. */
+export function nextQuarter(date: LocalDate): LocalDate {
+  const c = parseLocalDate(date);
+  const q = Math.floor((c.month - 1) / 3);
+  return q === 3 ? formatLocalDate(c.year + 1, 1, 1) : formatLocalDate(c.year, q * 3 + 4, 1);
+}
+
+/** An exact kWh string with at least 3 decimals (never rounds: more decimals are kept). */
+export function kwhString(value: string): string {
+  const decimals = value.includes('.') ? value.length - value.indexOf('.') - 1 : 0;
+  return parseDecimal(value).toFixed(Math.max(3, decimals));
+}
+
+export function sumKwh(values: readonly string[]): string {
+  return kwhString(values.reduce((s, v) => s.plus(parseDecimal(v)), parseDecimal('0')).toFixed());
+}

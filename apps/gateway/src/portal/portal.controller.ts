@@ -1,0 +1,286 @@
+import { Controller, Get, Inject, Query, UseInterceptors } from '@nestjs/common';
+import { DataSource, type Repository } from 'typeorm';
+import { AuditPersonalDataRead, CurrentPrincipal, RequireAnyScope, type Principal } from '@dh/auth';
+import { compareLocalDates, addDays, localDateOf, type LocalDate } from '@dh/dk-time';
+import { Money } from '@dh/money';
+import { ProblemException, type ProblemDetails } from '@dh/platform';
+import {
+  AcontoPaymentReadModel,
+  CONSUMPTION_ANOMALIES_TABLE,
+  METERING_POINTS_TABLE,
+  PORTAL_GRID_AREAS_TABLE,
+  PORTAL_PRODUCTS_TABLE,
+  PORTAL_RATE_NOTIFICATIONS_TABLE,
+  SettlementInvoiceReadModel,
+  SettlementNoteReadModel,
+} from '@dh/read-models';
+import { exportInvoice, exportNote, type ExportInvoice, type ExportNote } from '../settlement/settlement-export';
+import { parseConsumptionQuery, readConsumption, totalOf, type ConsumptionResolution, type ConsumptionValue } from './consumption.query';
+import { kwhString, nextMonth, nextQuarter, firstOfMonth } from './local-time';
+import { CUSTOMER_ID_PARAM, PORTAL_CLOCK, PortalAuditSubjectInterceptor, portalCustomerId, type PortalClock } from './portal-access';
+
+/** The same body whether the GSRN is unknown or another customer's. */
+const meteringPointNotFound = (): ProblemDetails => ({ type: 'metering-point-not-found', title: 'Metering point not found', status: 404, detail: 'No metering point with this GSRN' });
+/** For list endpoints, a customer naming another customer in `customer_id`. */
+const customerNotFound = (): ProblemDetails => ({ type: 'customer-not-found', title: 'Customer not found', status: 404, detail: 'No such customer' });
+
+const audit = (what: string) => AuditPersonalDataRead('customer', { idParam: CUSTOMER_ID_PARAM, action: `portal.${what}.read` });
+
+export interface ConsumptionResponse {
+  gsrn: string;
+  resolution: ConsumptionResolution;
+  from: string;
+  to: string;
+  time_zone: 'Europe/Copenhagen';
+  unit: 'kWh';
+  /** The customer's supply on this metering point; the range is clamped to it. */
+  supply: { start: string | null; end: string | null };
+  values: ConsumptionValue[];
+  total_kwh: string;
+  estimated: boolean;
+  missing: boolean;
+}
+
+export interface PortalInvoice extends ExportInvoice {
+  period: string;
+  payment_model: string;
+  estimated: boolean;
+  issued_at: string;
+}
+
+export interface PortalNotification {
+  id: string;
+  kind: 'unusual-consumption' | 'charge-prices-changed' | 'product-prices-changed';
+  /** The day concerned (unusual consumption) or the date the new rates take effect. */
+  date: string;
+  gsrns: string[];
+  title: string;
+  detail: Record<string, unknown>;
+}
+
+interface MeteringPointRow {
+  gsrn: string;
+  type: string | null;
+  settlement_method: string | null;
+  grid_area: string | null;
+  price_area: string | null;
+  supply_status: string;
+  supply_start: string | null;
+  supply_end: string | null;
+  product_id: string | null;
+  billing_frequency: string | null;
+  payment_model: string | null;
+}
+
+const MP_COLUMNS = `gsrn, type, settlement_method, grid_area, price_area, supply_status, to_char(supply_start, 'YYYY-MM-DD') AS supply_start,
+  to_char(supply_end, 'YYYY-MM-DD') AS supply_end, product_id, billing_frequency, payment_model`;
+
+/**
+ * The customer self-service portal (mission §2), read-only. A customer (JWT, `portal:read`) sees the
+ * metering points whose `customer_id` is theirs and nothing else: another customer's GSRN answers
+ * the same 404 as an unknown one, lists are filtered by customer. Staff (`staff:read`) name the
+ * customer with `?customer_id=`; their reads are audited (`X-Access-Reason` required).
+ */
+@Controller('api/portal')
+@UseInterceptors(PortalAuditSubjectInterceptor)
+export class PortalController {
+  private readonly invoices: Repository<SettlementInvoiceReadModel>;
+  private readonly notes: Repository<SettlementNoteReadModel>;
+  private readonly payments: Repository<AcontoPaymentReadModel>;
+
+  /**
+   * The default TypeORM `DataSource` (its class is the injection token `@nestjs/typeorm` registers;
+   * injecting it directly keeps this controller loadable in Jest, which cannot load the ESM-only
+   * `@nestjs/typeorm`). Settlement's read models are read through their own entities.
+   */
+  constructor(
+    @Inject(DataSource) private readonly db: DataSource,
+    @Inject(PORTAL_CLOCK) private readonly clock: PortalClock,
+  ) {
+    this.invoices = db.getRepository(SettlementInvoiceReadModel);
+    this.notes = db.getRepository(SettlementNoteReadModel);
+    this.payments = db.getRepository(AcontoPaymentReadModel);
+  }
+
+  private meteringPoints(customerId: string): Promise<MeteringPointRow[]> {
+    return this.db.query(`SELECT ${MP_COLUMNS} FROM ${METERING_POINTS_TABLE} WHERE customer_id = $1 ORDER BY supply_start NULLS LAST, gsrn`, [customerId]);
+  }
+
+  private today(): LocalDate {
+    return localDateOf(this.clock.now());
+  }
+
+  @Get('consumption')
+  @RequireAnyScope('portal:read', 'staff:read')
+  @audit('consumption')
+  async consumption(@Query() query: Record<string, unknown>, @CurrentPrincipal() principal: Principal): Promise<ConsumptionResponse> {
+    const q = parseConsumptionQuery(query);
+    const notFound = meteringPointNotFound();
+    const customerId = portalCustomerId(principal, typeof query[CUSTOMER_ID_PARAM] === 'string' ? query[CUSTOMER_ID_PARAM] : undefined, notFound);
+    const rows: MeteringPointRow[] = await this.db.query(`SELECT ${MP_COLUMNS} FROM ${METERING_POINTS_TABLE} WHERE gsrn = $1 AND customer_id = $2`, [q.gsrn, customerId]);
+    const mp = rows[0];
+    if (!mp) throw new ProblemException(notFound);
+    // Only the customer's own supply: not the previous occupant's consumption on the same GSRN.
+    let from = q.from;
+    let to = q.to;
+    if (mp.supply_start !== null && compareLocalDates(from, mp.supply_start) < 0) from = mp.supply_start;
+    if (mp.supply_end !== null && compareLocalDates(to, addDays(mp.supply_end, -1)) > 0) to = addDays(mp.supply_end, -1);
+    const values = mp.supply_start === null || compareLocalDates(from, to) > 0 ? [] : await readConsumption(this.db, q.gsrn, from, to, q.resolution);
+    return {
+      gsrn: q.gsrn,
+      resolution: q.resolution,
+      from: q.from,
+      to: q.to,
+      time_zone: 'Europe/Copenhagen',
+      unit: 'kWh',
+      supply: { start: mp.supply_start, end: mp.supply_end },
+      values,
+      total_kwh: totalOf(values),
+      estimated: values.some((v) => v.estimated),
+      missing: values.some((v) => v.missing),
+    };
+  }
+
+  @Get('invoices')
+  @RequireAnyScope('portal:read', 'staff:read')
+  @audit('invoices')
+  async invoiceList(@Query(CUSTOMER_ID_PARAM) requested: string | undefined, @CurrentPrincipal() principal: Principal): Promise<{ customer_id: string; invoices: PortalInvoice[]; notes: ExportNote[] }> {
+    const customerId = portalCustomerId(principal, requested, customerNotFound());
+    const invoices = await this.invoices.find({ where: { customerId }, order: { periodStart: 'DESC', gsrn: 'ASC', invoiceId: 'ASC' } });
+    const notes = await this.notes.find({ where: { customerId }, order: { issuedAt: 'DESC', noteId: 'ASC' } });
+    return {
+      customer_id: customerId,
+      invoices: invoices.map((i) => ({ ...exportInvoice(i), period: i.period, payment_model: i.paymentModel, estimated: i.estimated, issued_at: i.issuedAt.toISOString() })),
+      notes: notes.map(exportNote),
+    };
+  }
+
+  @Get('contract')
+  @RequireAnyScope('portal:read', 'staff:read')
+  @audit('contract')
+  async contract(@Query(CUSTOMER_ID_PARAM) requested: string | undefined, @CurrentPrincipal() principal: Principal) {
+    const customerId = portalCustomerId(principal, requested, customerNotFound());
+    const today = this.today();
+    const rows: (MeteringPointRow & { product_name: string | null; product_valid_from: string | null; margin: string | null; subscription: string | null })[] = await this.db.query(
+      `SELECT mp.gsrn, mp.type, mp.settlement_method, mp.grid_area, mp.price_area, mp.supply_status, to_char(mp.supply_start, 'YYYY-MM-DD') AS supply_start,
+         to_char(mp.supply_end, 'YYYY-MM-DD') AS supply_end, mp.product_id, mp.billing_frequency, mp.payment_model, p.name AS product_name, to_char(p.valid_from, 'YYYY-MM-DD') AS product_valid_from,
+         p.margin_dkk_per_kwh::text AS margin, p.monthly_subscription_dkk::text AS subscription
+       FROM ${METERING_POINTS_TABLE} mp
+       LEFT JOIN LATERAL (SELECT pp.name, pp.valid_from, pp.margin_dkk_per_kwh, pp.monthly_subscription_dkk FROM ${PORTAL_PRODUCTS_TABLE} pp WHERE pp.product_id = mp.product_id AND pp.valid_from <= $2 ORDER BY pp.valid_from DESC LIMIT 1) p ON true
+       WHERE mp.customer_id = $1 ORDER BY mp.supply_start NULLS LAST, mp.gsrn`,
+      [customerId, today],
+    );
+    return {
+      customer_id: customerId,
+      contracts: rows.map((r) => ({
+        gsrn: r.gsrn,
+        product: {
+          product_id: r.product_id,
+          name: r.product_name,
+          margin_dkk_per_kwh: r.margin,
+          monthly_subscription_dkk: r.subscription,
+          prices_valid_from: r.product_valid_from,
+        },
+        billing_frequency: r.billing_frequency,
+        payment_model: r.payment_model,
+        supply: { status: r.supply_status, start: r.supply_start, end: r.supply_end },
+        metering_point: { gsrn: r.gsrn, type: r.type, settlement_method: r.settlement_method, grid_area: r.grid_area, price_area: r.price_area, supply_start: r.supply_start },
+      })),
+    };
+  }
+
+  @Get('aconto')
+  @RequireAnyScope('portal:read', 'staff:read')
+  @audit('aconto')
+  async aconto(@Query(CUSTOMER_ID_PARAM) requested: string | undefined, @CurrentPrincipal() principal: Principal) {
+    const customerId = portalCustomerId(principal, requested, customerNotFound());
+    const today = this.today();
+    const points = await this.meteringPoints(customerId);
+    const payments = await this.payments.find({ where: { customerId }, order: { paidAt: 'DESC', paymentId: 'ASC' } });
+    const settled = await this.invoices.find({ where: { customerId, paymentModel: 'aconto' }, order: { periodStart: 'DESC', gsrn: 'ASC' } });
+    return {
+      customer_id: customerId,
+      metering_points: points.map((p) => {
+        const lastPayment = payments.find((x) => x.gsrn === p.gsrn);
+        return {
+          gsrn: p.gsrn,
+          payment_model: p.payment_model,
+          billing_frequency: p.billing_frequency,
+          /** Not published by settlement yet (see README "Aconto"): always null today. */
+          current_amount: null,
+          last_payment: lastPayment ? { amount: Money.parse(lastPayment.amount).format(), paid_at: lastPayment.paidAt.toISOString() } : null,
+          next_settlement_date: p.supply_status === 'active' ? nextSettlementDate(today, p.billing_frequency) : null,
+        };
+      }),
+      payments: payments.map((p) => ({ payment_id: p.paymentId, gsrn: p.gsrn, amount: Money.parse(p.amount).format(), paid_at: p.paidAt.toISOString() })),
+      paid_total: Money.sum(payments.map((p) => Money.parse(p.amount))).format(),
+      settlements: settled.map((i) => ({
+        invoice_id: i.invoiceId,
+        gsrn: i.gsrn,
+        period: i.period,
+        period_start: i.periodStart,
+        period_end: i.periodEnd,
+        total_incl_vat: Money.parse(i.totalInclVat).format(),
+        aconto_paid: Money.parse(i.acontoPaid).format(),
+        aconto_difference: Money.parse(i.acontoDifference).format(),
+        net_amount_due: Money.parse(i.netAmountDue).format(),
+        issued_at: i.issuedAt.toISOString(),
+      })),
+      not_available: ['current_amount: settlement computes the quarterly aconto estimate (acontoQuarterlyAmount) but publishes no event with it, so no read model holds it'],
+    };
+  }
+
+  @Get('notifications')
+  @RequireAnyScope('portal:read', 'staff:read')
+  @audit('notifications')
+  async notifications(@Query(CUSTOMER_ID_PARAM) requested: string | undefined, @CurrentPrincipal() principal: Principal): Promise<{ customer_id: string; notifications: PortalNotification[] }> {
+    const customerId = portalCustomerId(principal, requested, customerNotFound());
+    const unusual: { gsrn: string; day: string; quantity: string; median: string; baseline_days: number }[] = await this.db.query(
+      `SELECT a.gsrn, to_char(a.day, 'YYYY-MM-DD') AS day, a.quantity::text AS quantity, a.baseline_median::text AS median, a.baseline_days
+       FROM ${CONSUMPTION_ANOMALIES_TABLE} a
+       JOIN ${METERING_POINTS_TABLE} mp ON mp.gsrn = a.gsrn AND mp.customer_id = $1 AND mp.supply_start IS NOT NULL
+         AND a.day >= mp.supply_start AND (mp.supply_end IS NULL OR a.day < mp.supply_end)`,
+      [customerId],
+    );
+    const rates: { notification_id: string; kind: PortalNotification['kind']; effective_from: string; title: string; detail: Record<string, unknown>; gsrn: string; published_at: Date }[] = await this.db.query(
+      `SELECT n.notification_id, n.kind, to_char(n.effective_from, 'YYYY-MM-DD') AS effective_from, n.title, n.detail, mp.gsrn, n.published_at
+       FROM ${PORTAL_RATE_NOTIFICATIONS_TABLE} n
+       JOIN ${METERING_POINTS_TABLE} mp ON mp.customer_id = $1 AND mp.supply_start IS NOT NULL
+         AND n.effective_from >= mp.supply_start AND (mp.supply_end IS NULL OR n.effective_from < mp.supply_end)
+       LEFT JOIN ${PORTAL_GRID_AREAS_TABLE} g ON g.grid_area = mp.grid_area
+       WHERE n.national OR n.product_id = mp.product_id OR n.charge_id = g.grid_tariff_charge_id OR n.charge_id = g.grid_subscription_charge_id
+       ORDER BY n.notification_id, mp.gsrn`,
+      [customerId],
+    );
+    const out: PortalNotification[] = unusual.map((u) => ({
+      id: `unusual-consumption:${u.gsrn}:${u.day}`,
+      kind: 'unusual-consumption',
+      date: u.day,
+      gsrns: [u.gsrn],
+      title: `Unusually high consumption on ${u.day}`,
+      detail: { quantity_kwh: kwhString(u.quantity), baseline_median_kwh: kwhString(u.median), baseline_days: u.baseline_days, rule: 'day total > 2 × median of the complete days among the previous 30 (at least 14)' },
+    }));
+    const byId = new Map<string, PortalNotification>();
+    for (const r of rates) {
+      const existing = byId.get(r.notification_id);
+      if (existing) {
+        if (!existing.gsrns.includes(r.gsrn)) existing.gsrns.push(r.gsrn);
+        continue;
+      }
+      byId.set(r.notification_id, { id: r.notification_id, kind: r.kind, date: r.effective_from, gsrns: [r.gsrn], title: r.title, detail: { ...r.detail, published_at: r.published_at.toISOString() } });
+    }
+    out.push(...byId.values());
+    out.sort((a, b) => (a.date === b.date ? a.id.localeCompare(b.id) : a.date < b.date ? 1 : -1));
+    return { customer_id: customerId, notifications: out };
+  }
+}
+
+/**
+ * The first local day after the current billing period (a settlement run can settle the period from
+ * then on): the 1st of next month for monthly billing, of the next quarter for quarterly billing.
+ */
+export function nextSettlementDate(today: LocalDate, billingFrequency: string | null): LocalDate | null {
+  if (billingFrequency === 'monthly') return nextMonth(firstOfMonth(today));
+  if (billingFrequency === 'quarterly') return nextQuarter(today);
+  return null;
+}

@@ -1,0 +1,291 @@
+import { randomUUID } from 'node:crypto';
+import type { INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { Pool } from 'pg';
+import { DataSource } from 'typeorm';
+import request from 'supertest';
+import { AuditLog, AuthModule } from '@dh/auth';
+import { bearer, issueTestJwt, testAuthConfig } from '@dh/auth/testing';
+import { addDays, localDayStart } from '@dh/dk-time';
+import { ProblemDetailsFilter } from '@dh/platform';
+import {
+  consumptionProjection,
+  ENERGINET_GLN,
+  meteringPointsProjection,
+  migrateReadModels,
+  rateNotificationsProjection,
+  SETTLEMENT_READ_MODEL_ENTITIES,
+  settlementProjection,
+  type Projection,
+} from '@dh/read-models';
+import { createTestDatabase, type TestDatabase } from '@dh/testing';
+import { PORTAL_CLOCK } from './portal-access';
+import { PortalController } from './portal.controller';
+
+const CUSTOMER_A = '11111111-1111-4111-8111-111111111111';
+const CUSTOMER_B = '22222222-2222-4222-8222-222222222222';
+const GSRN_A = '571313180400000028';
+const GSRN_B = '571313180400000035';
+const GSRN_UNKNOWN = '571313180400000042';
+const projections = [meteringPointsProjection, settlementProjection, consumptionProjection, rateNotificationsProjection];
+
+describe('portal API (Nest app, Postgres read models)', () => {
+  let db: TestDatabase;
+  let pool: Pool;
+  let app: INestApplication;
+  let dataSource: DataSource;
+  let http: ReturnType<typeof request>;
+  let seq = 0;
+
+  const project = async (projection: Projection, type: string, data: Record<string, unknown>) => {
+    seq += 1;
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      await projection.apply({ eventId: randomUUID(), type, streamId: `test-${seq}`, streamRevision: 0n, checkpoint: `1:${seq}`, recordedAt: new Date('2026-11-01T08:00:00Z'), data }, client);
+      await client.query('COMMIT');
+    } finally {
+      client.release();
+    }
+  };
+  /** One local day of hourly values (23/24/25 of them), each `quantity`. */
+  const day = (gsrn: string, date: string, quantity: string, quality: string | null = null) => {
+    const start = localDayStart(date);
+    const end = localDayStart(addDays(date, 1));
+    const hours = (end.getTime() - start.getTime()) / 3_600_000;
+    return project(consumptionProjection, 'ValidatedMeasureDataReceived', {
+      documentId: `doc-${gsrn}-${date}-${seq}`,
+      seriesId: 's',
+      gsrn,
+      meteringPointType: 'E17',
+      resolution: 'PT1H',
+      start: start.toISOString(),
+      end: end.toISOString(),
+      points: Array.from({ length: hours }, (_, i) => ({ position: i + 1, quantity, quality })),
+    });
+  };
+  const supply = (gsrn: string, customerId: string, startDate: string, gridArea: string, productId: string) =>
+    project(meteringPointsProjection, 'SupplyStarted', { gsrn, customerId, startDate, productId, billingFrequency: 'quarterly', paymentModel: 'aconto', gridArea });
+  const invoice = (customerId: string, gsrn: string) => {
+    const invoiceId = randomUUID();
+    return project(settlementProjection, 'InvoiceIssued', {
+      invoiceId,
+      runId: null,
+      customerId,
+      gsrn,
+      periodLabel: '2026-10',
+      periodStart: '2026-10-01',
+      periodEnd: '2026-10-31',
+      paymentModel: 'aconto',
+      lines: [{ key: 'energy', kind: 'energy', description: 'Energy', chargeId: null, month: '2026-10', quantityKwh: '100.000', daysSupplied: null, amountExclVat: '100.00', vat: '25.00', amountInclVat: '125.00' }],
+      totals: { exclVat: '100.00', vat: '25.00', inclVat: '125.00' },
+      aconto: { paid: '300.00', difference: '-175.00', netAmountDue: '-175.00' },
+      estimated: false,
+      asOf: '2026-11-01T00:00:00Z',
+    }).then(() => invoiceId);
+  };
+  const charge = (chargeId: string, gln: string, version: number, prices: string[]) =>
+    project(rateNotificationsProjection, 'ChargePricesPublished', {
+      chargeId,
+      owner: chargeId,
+      gln,
+      chargeType: 'D03',
+      code: chargeId,
+      description: `Tariff ${chargeId}`,
+      version,
+      publishedAt: '2026-11-01T00:00:00Z',
+      rows: prices.map((p, i) => ({ validFrom: i === 0 ? '2026-01-01' : '2027-01-01', validTo: i === 0 && prices.length > 1 ? '2027-01-01' : null, resolution: 'PT1H', prices: Array(24).fill(p) })),
+    });
+
+  let invoiceA = '';
+  let invoiceB = '';
+
+  beforeAll(async () => {
+    db = await createTestDatabase('portal_api');
+    pool = new Pool({ connectionString: db.url });
+    await migrateReadModels(pool, projections);
+    dataSource = await new DataSource({ type: 'postgres', url: db.url, entities: SETTLEMENT_READ_MODEL_ENTITIES, synchronize: false }).initialize();
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        AuthModule.forRoot({ pool, config: testAuthConfig() }),
+      ],
+      controllers: [PortalController],
+      providers: [{ provide: DataSource, useValue: dataSource }, { provide: PORTAL_CLOCK, useValue: { now: () => new Date('2026-11-10T12:00:00Z') } }],
+    }).compile();
+    app = moduleRef.createNestApplication();
+    app.useGlobalFilters(new ProblemDetailsFilter());
+    await app.init();
+    http = request(app.getHttpServer());
+
+    await project(meteringPointsProjection, 'MeteringPointRegistered', { gsrn: GSRN_A, type: 'E17', settlementMethod: 'D01', gridArea: '791', priceArea: 'DK1' });
+    await project(meteringPointsProjection, 'MeteringPointRegistered', { gsrn: GSRN_B, type: 'E17', settlementMethod: 'D01', gridArea: '131', priceArea: 'DK2' });
+    await supply(GSRN_A, CUSTOMER_A, '2026-10-01', '791', 'flex');
+    await supply(GSRN_B, CUSTOMER_B, '2026-09-01', '131', 'fixed');
+    // A previous occupant's day on GSRN A (before A's supply), then A's October: 0.400 kWh/h, a spike on the 21st.
+    await day(GSRN_A, '2026-09-30', '9.000');
+    for (let d = '2026-10-01'; d <= '2026-10-31'; d = addDays(d, 1)) await day(GSRN_A, d, d === '2026-10-21' ? '2.000' : '0.400', d === '2026-10-31' ? 'A03' : null);
+    for (let d = '2026-10-01'; d <= '2026-10-25'; d = addDays(d, 1)) await day(GSRN_B, d, d === '2026-10-22' ? '5.000' : '0.500');
+    invoiceA = await invoice(CUSTOMER_A, GSRN_A);
+    invoiceB = await invoice(CUSTOMER_B, GSRN_B);
+    await project(settlementProjection, 'AcontoPaymentRecorded', { paymentId: 'pay-a', customerId: CUSTOMER_A, gsrn: GSRN_A, amount: '300.00', paidAt: '2026-10-05T10:00:00Z' });
+    await project(settlementProjection, 'AcontoPaymentRecorded', { paymentId: 'pay-b', customerId: CUSTOMER_B, gsrn: GSRN_B, amount: '450.00', paidAt: '2026-10-05T10:00:00Z' });
+    await project(rateNotificationsProjection, 'GridAreaMapped', { gridArea: '791', priceArea: 'DK1', gridCompanyGln: '5790000000001', gridTariffChargeId: 'grid-791', gridSubscriptionChargeId: 'sub-791' });
+    await project(rateNotificationsProjection, 'GridAreaMapped', { gridArea: '131', priceArea: 'DK2', gridCompanyGln: '5790000000002', gridTariffChargeId: 'grid-131', gridSubscriptionChargeId: 'sub-131' });
+    for (const [id, gln] of [
+      ['grid-791', '5790000000001'],
+      ['grid-131', '5790000000002'],
+      ['system', ENERGINET_GLN],
+    ]) {
+      await charge(id, gln, 1, ['0.100000']);
+      await charge(id, gln, 2, ['0.100000', '0.150000']);
+    }
+    await project(rateNotificationsProjection, 'ProductDefined', { productId: 'flex', name: 'Flex', marginDkkPerKwh: '0.05', monthlySubscriptionDkk: '29.00', validFrom: '2026-01-01' });
+    await project(rateNotificationsProjection, 'ProductDefined', { productId: 'flex', name: 'Flex', marginDkkPerKwh: '0.07', monthlySubscriptionDkk: '29.00', validFrom: '2026-12-01' });
+    await project(rateNotificationsProjection, 'ProductDefined', { productId: 'fixed', name: 'Fixed', marginDkkPerKwh: '0.10', monthlySubscriptionDkk: '0.00', validFrom: '2026-01-01' });
+    await project(rateNotificationsProjection, 'ProductDefined', { productId: 'fixed', name: 'Fixed', marginDkkPerKwh: '0.20', monthlySubscriptionDkk: '0.00', validFrom: '2026-12-01' });
+  });
+  afterAll(async () => {
+    await app?.close();
+    await dataSource?.destroy();
+    await pool?.end();
+    await db?.drop();
+  });
+
+  const asA = async () => bearer(await issueTestJwt({ kind: 'customer', customerId: CUSTOMER_A }));
+  const consumption = async (query: string, status: number) => http.get(`/api/portal/consumption?${query}`).set(await asA()).expect(status);
+
+  describe('consumption of the customer\'s own metering point', () => {
+    it('by hour on the 25-hour day: both 02:00 hours, labelled with their offsets; total exact', async () => {
+      const res = await consumption(`gsrn=${GSRN_A}&from=2026-10-25&to=2026-10-25&resolution=hour`, 200);
+      expect(res.body.values).toHaveLength(25);
+      const starts = res.body.values.map((v: { start: string }) => v.start);
+      expect(starts.slice(0, 4)).toEqual(['2026-10-25T00:00+02:00', '2026-10-25T01:00+02:00', '2026-10-25T02:00+02:00', '2026-10-25T02:00+01:00']);
+      expect(starts[24]).toBe('2026-10-25T23:00+01:00');
+      expect(res.body.values[2]).toEqual({ start: '2026-10-25T02:00+02:00', end: '2026-10-25T02:00+01:00', quantity_kwh: '0.400', estimated: false, missing: false });
+      expect(res.body.total_kwh).toBe('10.000');
+      expect(res.body).toMatchObject({ gsrn: GSRN_A, resolution: 'hour', time_zone: 'Europe/Copenhagen', unit: 'kWh', supply: { start: '2026-10-01', end: null } });
+    });
+
+    it('by day: 23/24/25-hour days, and nothing from before the customer\'s supply started', async () => {
+      const res = await consumption(`gsrn=${GSRN_A}&from=2026-09-29&to=2026-10-03&resolution=day`, 200);
+      expect(res.body.values.map((v: { date: string }) => v.date)).toEqual(['2026-10-01', '2026-10-02', '2026-10-03']);
+      expect(res.body.values[0]).toEqual({ date: '2026-10-01', start: '2026-10-01T00:00+02:00', end: '2026-10-02T00:00+02:00', hours: 24, quantity_kwh: '9.600', estimated: false, missing: false });
+      expect(res.body.total_kwh).toBe('28.800');
+      const long = await consumption(`gsrn=${GSRN_A}&from=2026-10-25&to=2026-10-25&resolution=day`, 200);
+      expect(long.body.values[0]).toMatchObject({ hours: 25, quantity_kwh: '10.000', start: '2026-10-25T00:00+02:00', end: '2026-10-26T00:00+01:00' });
+    });
+
+    it('by month: the month total equals the sum of its days; a month cut by the range is summed from its days', async () => {
+      const days = await consumption(`gsrn=${GSRN_A}&from=2026-10-01&to=2026-10-31&resolution=day`, 200);
+      const month = await consumption(`gsrn=${GSRN_A}&from=2026-09-01&to=2026-11-30&resolution=month`, 200);
+      // 29 × 9.600 + 10.000 (the 25-hour day) + 48.000 (the spike) = 336.400
+      expect(days.body.total_kwh).toBe('336.400');
+      expect(month.body.values).toEqual([{ month: '2026-10', start: '2026-10-01T00:00+02:00', end: '2026-11-01T00:00+01:00', quantity_kwh: '336.400', estimated: true, missing: false }]);
+      const part = await consumption(`gsrn=${GSRN_A}&from=2026-10-20&to=2026-10-22&resolution=month`, 200);
+      expect(part.body.values).toEqual([{ month: '2026-10', start: '2026-10-20T00:00+02:00', end: '2026-10-23T00:00+02:00', quantity_kwh: '67.200', estimated: false, missing: false }]);
+    });
+  });
+
+  describe('another customer\'s data', () => {
+    it('their GSRN answers exactly like an unknown GSRN (404)', async () => {
+      const other = await consumption(`gsrn=${GSRN_B}&from=2026-10-01&to=2026-10-31&resolution=day`, 404);
+      const unknown = await consumption(`gsrn=${GSRN_UNKNOWN}&from=2026-10-01&to=2026-10-31&resolution=day`, 404);
+      expect(other.headers['content-type']).toBe(unknown.headers['content-type']);
+      expect(other.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(other.body).toEqual(unknown.body);
+      expect(JSON.stringify(other.body)).not.toContain('0.500');
+    });
+
+    it('naming the other customer in customer_id answers 404 too, on every endpoint', async () => {
+      const own = await consumption(`gsrn=${GSRN_B}&from=2026-10-01&to=2026-10-31&customer_id=${CUSTOMER_B}`, 404);
+      expect(own.body.type).toContain('metering-point-not-found');
+      for (const path of ['invoices', 'contract', 'aconto', 'notifications']) {
+        const res = await http.get(`/api/portal/${path}?customer_id=${CUSTOMER_B}`).set(await asA()).expect(404);
+        expect(JSON.stringify(res.body)).not.toContain(GSRN_B);
+      }
+    });
+
+    it('lists never include the other customer\'s data', async () => {
+      const auth = await asA();
+      const bodies: Record<string, string> = {};
+      for (const path of ['invoices', 'contract', 'aconto', 'notifications']) {
+        const res = await http.get(`/api/portal/${path}`).set(auth).expect(200);
+        expect(res.body.customer_id).toBe(CUSTOMER_A);
+        bodies[path] = JSON.stringify(res.body);
+        expect(bodies[path]).not.toContain(GSRN_B);
+        expect(bodies[path]).not.toContain(CUSTOMER_B);
+      }
+      const invoices = JSON.parse(bodies.invoices);
+      expect(invoices.invoices.map((i: { invoice_id: string }) => i.invoice_id)).toEqual([invoiceA]);
+      expect(bodies.invoices).not.toContain(invoiceB);
+      expect(invoices.invoices[0].lines[0]).toMatchObject({ kind: 'energy', amount_incl_vat: '125.00' });
+
+      const contract = JSON.parse(bodies.contract);
+      expect(contract.contracts).toEqual([
+        {
+          gsrn: GSRN_A,
+          product: { product_id: 'flex', name: 'Flex', margin_dkk_per_kwh: '0.05', monthly_subscription_dkk: '29.00', prices_valid_from: '2026-01-01' },
+          billing_frequency: 'quarterly',
+          payment_model: 'aconto',
+          supply: { status: 'active', start: '2026-10-01', end: null },
+          metering_point: { gsrn: GSRN_A, type: 'E17', settlement_method: 'D01', grid_area: '791', price_area: 'DK1', supply_start: '2026-10-01' },
+        },
+      ]);
+
+      const aconto = JSON.parse(bodies.aconto);
+      expect(aconto.payments).toEqual([{ payment_id: 'pay-a', gsrn: GSRN_A, amount: '300.00', paid_at: '2026-10-05T10:00:00.000Z' }]);
+      expect(aconto.metering_points[0]).toMatchObject({ gsrn: GSRN_A, current_amount: null, next_settlement_date: '2027-01-01', last_payment: { amount: '300.00' } });
+      expect(aconto.settlements).toEqual([expect.objectContaining({ invoice_id: invoiceA, aconto_paid: '300.00', aconto_difference: '-175.00' })]);
+      expect(bodies.aconto).not.toContain('450.00');
+
+      const notifications = JSON.parse(bodies.notifications).notifications as { id: string; kind: string; date: string; detail: Record<string, unknown> }[];
+      expect(notifications.filter((n) => n.kind === 'unusual-consumption').map((n) => n.date)).toEqual(['2026-10-21']);
+      // Their grid area's tariff and Energinet's, and their own product; not B's grid area or product.
+      const rates = notifications.filter((n) => n.kind !== 'unusual-consumption').map((n) => `${n.kind}:${String(n.detail.charge_id ?? n.detail.product_id)}:${n.date}`);
+      expect(rates.sort()).toEqual(['charge-prices-changed:grid-791:2027-01-01', 'charge-prices-changed:system:2027-01-01', 'product-prices-changed:flex:2026-12-01']);
+    });
+  });
+
+  it('refuses a range over two years with a 400 problem naming the field', async () => {
+    const res = await consumption(`gsrn=${GSRN_A}&from=2024-01-01&to=2026-01-01&resolution=month`, 400);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.body.errors).toEqual([{ field: 'to', messages: [expect.stringContaining('2 years')] }]);
+    await consumption(`gsrn=${GSRN_A}&from=2024-01-01&to=2025-12-31&resolution=month`, 200);
+    const bad = await consumption(`gsrn=${GSRN_A}&from=2026-10-01&to=2026-10-02&resolution=week`, 400);
+    expect(bad.body.errors[0].field).toBe('resolution');
+  });
+
+  describe('staff', () => {
+    const asStaff = async () => bearer(await issueTestJwt({ kind: 'staff', roles: ['support'], subject: 'emp-7' }));
+
+    it('read a customer\'s consumption with customer_id and an access reason, and the read is audited', async () => {
+      const auth = await asStaff();
+      await http.get(`/api/portal/consumption?gsrn=${GSRN_A}&from=2026-10-01&to=2026-10-01&customer_id=${CUSTOMER_A}`).set(auth).expect(400);
+      const res = await http
+        .get(`/api/portal/consumption?gsrn=${GSRN_A}&from=2026-10-01&to=2026-10-01&customer_id=${CUSTOMER_A}`)
+        .set(auth)
+        .set('X-Access-Reason', 'ticket 4711')
+        .expect(200);
+      expect(res.body.total_kwh).toBe('9.600');
+      // Staff asking for the wrong customer's GSRN get the same 404 and the attempt is audited too.
+      await http.get(`/api/portal/consumption?gsrn=${GSRN_B}&from=2026-10-01&to=2026-10-01&customer_id=${CUSTOMER_A}`).set(auth).set('X-Access-Reason', 'ticket 4711').expect(404);
+      const entries = await app.get(AuditLog).query({ actorId: 'emp-7', action: 'portal.consumption.read' });
+      expect(entries.map((e) => [e.subjectId, e.outcome, e.purpose])).toEqual([
+        [CUSTOMER_A, 'refused', null],
+        [CUSTOMER_A, 'success', 'ticket 4711'],
+        [CUSTOMER_A, 'not-found', 'ticket 4711'],
+      ]);
+    });
+
+    it('must name the customer; a customer token cannot use staff-only paths and a system without the scopes is refused', async () => {
+      const res = await http.get('/api/portal/invoices').set(await asStaff()).set('X-Access-Reason', 'ticket 1').expect(400);
+      expect(res.body.errors[0].field).toBe('customer_id');
+      await http
+        .get(`/api/portal/invoices?customer_id=${CUSTOMER_B}`)
+        .set(bearer(await issueTestJwt({ kind: 'client', consumer: 'crm' })))
+        .expect(403);
+      const staffB = await http.get(`/api/portal/invoices?customer_id=${CUSTOMER_B}`).set(await asStaff()).set('X-Access-Reason', 'ticket 2').expect(200);
+      expect(staffB.body.invoices.map((i: { invoice_id: string }) => i.invoice_id)).toEqual([invoiceB]);
+    });
+  });
+});
