@@ -3,6 +3,7 @@ import { ModulesContainer } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import type { OperationObject, PathItemObject, ReferenceObject, SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import { validationMetadatasToSchemas } from 'class-validator-jsonschema';
+import { DEFAULT_PUBLIC_PATHS } from '@dh/auth';
 import { OPERATIONS, PROBLEM_SCHEMA, type OperationDoc } from './operations';
 
 /** Metadata keys of `@dh/auth`'s decorators (`libs/auth/src/nest/metadata.ts`). */
@@ -107,7 +108,9 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     for (const method of HTTP_METHODS) {
       const operation = item[method] as OperationObject | undefined;
       if (!operation) continue;
-      const handler = operation.operationId ? info.get(operation.operationId) : undefined;
+      const found = operation.operationId ? info.get(operation.operationId) : undefined;
+      // The auth guard's public paths (health) need no credentials without a decorator.
+      const handler = found && DEFAULT_PUBLIC_PATHS.some((pattern) => pattern.test(path)) ? { ...found, isPublic: true } : found;
       const doc: OperationDoc | undefined = OPERATIONS[routeKey(method, path)];
       applyDoc(operation, doc, handler, method);
     }

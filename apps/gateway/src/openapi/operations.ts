@@ -255,4 +255,29 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     response: object({ kind: { type: 'string', enum: ['invoice', 'run'] }, id: uuid(), invoices: array(object({ invoice_id: uuid(), gsrn: str(), customer_id: str(), lines: array(exportLine) })) }),
     problems: { '404': '`not-found`: neither an invoice nor a run.' },
   },
+  // Customer portal (own data only for customers; staff read any customer with `customer_id`).
+  'GET /api/portal/consumption': { summary: 'Consumption per hour, day or month for the customer\'s metering points', tag: 'portal', response: { type: 'object', additionalProperties: true } },
+  'GET /api/portal/invoices': {
+    summary: 'The customer\'s invoices and credit/debit notes',
+    tag: 'portal',
+    response: object({ customer_id: str(), invoices: array({ type: 'object', additionalProperties: true }), notes: array(exportNote) }),
+  },
+  'GET /api/portal/contract': { summary: 'The customer\'s supply contract: product, metering points, supply periods', tag: 'portal', response: { type: 'object', additionalProperties: true } },
+  'GET /api/portal/aconto': { summary: 'Aconto plan and payments', tag: 'portal', response: { type: 'object', additionalProperties: true } },
+  'GET /api/portal/notifications': {
+    summary: 'Notifications for the customer (e.g. rate changes)',
+    tag: 'portal',
+    response: object({ customer_id: str(), notifications: array({ type: 'object', additionalProperties: true }) }),
+  },
+
+  // Webhooks (ERP/CRM subscribe to the public events by HTTP callback).
+  'POST /api/webhooks': {
+    summary: 'Register a webhook; the signing secret is returned once',
+    tag: 'webhooks',
+    response: { type: 'object', additionalProperties: true, properties: { id: str(), secret: str('HMAC signing secret, shown once') }, required: ['id', 'secret'] },
+  },
+  'GET /api/webhooks': { summary: 'The caller\'s webhooks', tag: 'webhooks', response: object({ items: array({ type: 'object', additionalProperties: true }) }) },
+  'DELETE /api/webhooks/{id}': { summary: 'Remove a webhook', tag: 'webhooks', status: 204, responseDescription: 'Removed', problems: { '404': '`webhook-not-found`.' } },
+  'GET /api/webhooks/{id}/deliveries': { summary: 'Delivery log of a webhook', tag: 'webhooks', response: object({ items: array({ type: 'object', additionalProperties: true }) }), problems: { '404': '`webhook-not-found`.' } },
+  'POST /api/webhooks/deliveries/{deliveryId}/redeliver': { summary: 'Redeliver one delivery', tag: 'webhooks', status: 202, response: { type: 'object', additionalProperties: true }, problems: { '404': '`delivery-not-found`.' } },
 };
