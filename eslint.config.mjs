@@ -11,7 +11,7 @@ const layers = {
   'type:infra': ['type:platform', 'type:util', 'type:domain', 'type:application'],
   'type:testing': ['type:platform', 'type:util'],
   'type:app': ['type:platform', 'type:util', 'type:domain', 'type:application', 'type:infra', 'type:testing'],
-  'type:tool': ['type:platform', 'type:util', 'type:domain', 'type:application', 'type:infra', 'type:testing'],
+  'type:tool': ['type:platform', 'type:util', 'type:domain', 'type:application', 'type:infra', 'type:testing', 'type:tool'],
 };
 const banned = {
   'type:domain': io,

@@ -4,38 +4,41 @@ import { createDatabase, createVhost, type ProvisionedResource } from '@dh/provi
 export const SERVICES = ['portfolio', 'projections', 'datahub-integration', 'rates', 'settlement', 'reconciliation', 'gateway'] as const;
 export type ServiceName = (typeof SERVICES)[number];
 
-export interface Stack {
+export interface StackResources {
   database: ProvisionedResource;
   vhost: ProvisionedResource;
+}
+
+export interface Stack extends StackResources {
   services: Map<ServiceName, ServiceProcess>;
   url(service: ServiceName): string;
   stop(): Promise<void>;
 }
 
-/**
- * The embedded default, one machine: a fresh PostgreSQL database (event store and read models),
- * a fresh RabbitMQ vhost, and every service as its own process.
- */
-export async function startStack(options: { database: string; vhost: string; log: (line: string) => void }): Promise<Stack> {
-  const database = await createDatabase(options.database, { replace: true });
-  const vhost = await createVhost(options.vhost, { replace: true });
-  options.log(`database ${database.name} and RabbitMQ vhost ${vhost.name} created`);
+/** A fresh PostgreSQL database (event store and read models) and a fresh RabbitMQ vhost. */
+export async function provisionStack(names: { database: string; vhost: string }): Promise<StackResources> {
+  const database = await createDatabase(names.database, { replace: true });
+  const vhost = await createVhost(names.vhost, { replace: true });
+  return { database, vhost };
+}
+
+/** The embedded default, one machine: every service as its own process, one after another. */
+export async function startStack(resources: StackResources, env: Record<string, string>, log: (line: string) => void): Promise<Stack> {
   const services = new Map<ServiceName, ServiceProcess>();
-  const env = { DATABASE_URL: database.url, AMQP_URL: vhost.url };
+  const fullEnv = { DATABASE_URL: resources.database.url, AMQP_URL: resources.vhost.url, ...env };
   try {
     for (const name of SERVICES) {
       const started = Date.now();
-      const service = await startServiceProcess(name, env);
+      const service = await startServiceProcess(name, fullEnv, 60_000);
       services.set(name, service);
-      options.log(`${name.padEnd(20)} ready at ${service.url} (pid ${service.child.pid}, ${Date.now() - started} ms)`);
+      log(`${name.padEnd(20)} ready at ${service.url} (pid ${service.child.pid}, ${Date.now() - started} ms)`);
     }
   } catch (error) {
     await Promise.all([...services.values()].map((s) => s.stop()));
     throw error;
   }
   return {
-    database,
-    vhost,
+    ...resources,
     services,
     url(service) {
       const running = services.get(service);

@@ -47,4 +47,14 @@ describe(PiiVault.name, () => {
     expect(sut.blindIndex('0101901234')).not.toBe(sut.blindIndex('0101901235'));
     expect(sut.blindIndex('0101901234')).not.toContain('0101901234');
   });
+
+  it('stops decrypting an erased subject in another process once its cached key expires', async () => {
+    const replicaA = new PiiVault(pool, masterKey, 'pii', 50);
+    const replicaB = new PiiVault(pool, masterKey, 'pii', 50);
+    const sealed = await replicaA.encrypt('customer-5', { name: 'Erik' });
+    expect(await replicaB.decrypt('customer-5', sealed)).toEqual({ name: 'Erik' });
+    await replicaA.erase('customer-5');
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    await expect(replicaB.decrypt('customer-5', sealed)).rejects.toBeInstanceOf(PersonalDataErasedError);
+  });
 });

@@ -34,14 +34,21 @@ function open(key: Buffer, sealed: string, aad: string): Buffer {
   return Buffer.concat([decipher.update(Buffer.from(body, 'base64')), decipher.final()]);
 }
 
+/**
+ * Subject keys are cached briefly: an erasure made by another process (another replica) takes
+ * effect here within this time.
+ */
+export const SUBJECT_KEY_CACHE_MS = 30_000;
+
 export class PiiVault {
-  private readonly keys = new Map<string, Buffer>();
+  private readonly keys = new Map<string, { key: Buffer; until: number }>();
   private readonly indexKey: Buffer;
 
   constructor(
     private readonly pool: Pool,
     private readonly masterKey: Buffer,
     private readonly schema = 'pii',
+    private readonly cacheMs = SUBJECT_KEY_CACHE_MS,
   ) {
     if (masterKey.length !== 32) throw new Error('PII master key must be 32 bytes');
     this.indexKey = createHmac('sha256', masterKey).update('blind-index').digest();
@@ -84,7 +91,7 @@ export class PiiVault {
 
   private async subjectKey(subjectId: string, create: boolean): Promise<Buffer> {
     const cached = this.keys.get(subjectId);
-    if (cached) return cached;
+    if (cached && cached.until > Date.now()) return cached.key;
     if (create) {
       const candidate = randomBytes(32);
       await this.pool.query(
@@ -99,7 +106,7 @@ export class PiiVault {
     const row = rows[0];
     if (!row || row.wrapped_key === null) throw new PersonalDataErasedError(subjectId);
     const key = open(this.masterKey, row.wrapped_key, `key:${subjectId}`);
-    this.keys.set(subjectId, key);
+    this.keys.set(subjectId, { key, until: Date.now() + this.cacheMs });
     return key;
   }
 }

@@ -207,8 +207,12 @@ export class ProcessManager {
 
   private async onRequestSent(run: Run, event: TriggerEvent, index: ProcessIndex): Promise<Reaction> {
     const processId = str(event.data, 'processId');
+    // A sent cancellation (RSM-002) changes nothing here: the process was cancelled when we decided to.
+    if (event.data.action === 'cancel') return run.applied();
     const process = await this.requireProcess(processId, 'DataHubRequestSent');
     await index.add({ gsrn: process.gsrn, processId });
+    // DataHub's answer can overtake our own record of sending (two consumers, two streams): the answer marked it sent.
+    if (process.status !== 'created') return { outcome: 'ignored', reason: `process ${processId} is ${process.status}; the request was already known to be sent` };
     await run.process(processId, 'sent', { type: 'MarkRequestSent', data: { processId, messageId: str(event.data, 'documentId'), now: run.now } });
     return run.applied();
   }
@@ -224,6 +228,10 @@ export class ProcessManager {
     if (accepted && process.status === 'cancelled') {
       // DataHub's acceptance of our RSM-002 (the cancellation) refers to the same transaction.
       return { outcome: 'ignored', reason: `process ${processId} is cancelled; acceptance of the cancellation` };
+    }
+    if (process.status === 'created') {
+      // An answer proves the request was sent, even if our record of sending has not arrived yet.
+      await run.process(processId, 'sent', { type: 'MarkRequestSent', data: { processId, messageId: `answered-by:${dataHubMessageId}`, now: run.now } });
     }
     if (accepted) {
       await run.process(processId, 'accepted', { type: 'RecordDataHubAcceptance', data: { processId, dataHubMessageId, now: run.now } });

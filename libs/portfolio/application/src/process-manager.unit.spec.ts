@@ -365,19 +365,35 @@ describe('process manager', () => {
     expect((await getProcess({ store: h.store }, processId)).status).toBe('completed');
   });
 
+  it('an answer that overtakes our record of sending marks the request sent and is applied; the late record changes nothing', async () => {
+    const h = new Harness();
+    const customerId = await customerAndPoint(h);
+    const { processId } = await requestSwitch({ store: h.store }, switchRequest(customerId), h.context());
+    await h.pump();
+    const answer = await h.datahub('DataHubAnswerReceived', { documentId: 'rsm009-x', accepted: true, originalTransactionId: processId, gsrn: GSRN, reasons: [], processType: 'E03' });
+    expect(await h.manager.handle(trigger(answer), h.index)).toMatchObject({ outcome: 'applied' });
+    expect((await getProcess({ store: h.store }, processId)).status).toBe('pending');
+    const lateRecord = await h.datahub('DataHubRequestSent', { processId, action: 'change-of-supplier', documentId: 'doc-late', transactionId: processId, gsrn: GSRN, sentAt: '2026-03-01T10:00:00Z' });
+    expect(await h.manager.handle(trigger(lateRecord), h.index)).toMatchObject({ outcome: 'ignored' });
+    const process = await getProcess({ store: h.store }, processId);
+    expect(process.history.map((e) => e.status)).toEqual(['created', 'requested', 'pending']);
+    expect(await h.ofType(PROCESS_ANOMALY_RECORDED)).toHaveLength(0);
+  });
+
   it('an illegal transition is recorded once as ProcessAnomalyRecorded instead of failing the consumer', async () => {
     const h = new Harness();
     const customerId = await customerAndPoint(h);
     const { processId } = await requestSwitch({ store: h.store }, switchRequest(customerId), h.context());
     await h.pump();
-    // An acceptance before the request was marked sent is refused by the process decider.
+    await h.datahub('DataHubAnswerReceived', { documentId: 'rsm009-no', accepted: false, originalTransactionId: processId, gsrn: GSRN, reasons: [{ code: 'D16', text: 'no' }], processType: 'E03' });
+    // An acceptance of a process DataHub already rejected is refused by the process decider.
     const answer = await h.datahub('DataHubAnswerReceived', { documentId: 'rsm009-x', accepted: true, originalTransactionId: processId, gsrn: GSRN, reasons: [], processType: 'E03' });
     const reaction = await h.manager.handle(trigger(answer), h.index);
     expect(reaction).toMatchObject({ outcome: 'anomaly', code: 'illegal-transition' });
     const anomalies = await h.ofType(PROCESS_ANOMALY_RECORDED);
     expect(anomalies).toHaveLength(1);
     expect(anomalies[0].data).toMatchObject({ triggerEventId: answer.eventId, triggerType: 'DataHubAnswerReceived', processId, code: 'illegal-transition' });
-    expect((await getProcess({ store: h.store }, processId)).status).toBe('created');
+    expect((await getProcess({ store: h.store }, processId)).status).toBe('rejected');
   });
 
   it('master data before the effective date does not start the supply early', async () => {

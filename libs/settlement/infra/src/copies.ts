@@ -67,7 +67,8 @@ export function isCopyable(envelope: EventEnvelope): boolean {
 
 /** Stores one input event in settlement's copies (inside the inbox transaction). */
 export async function applyToCopies(envelope: EventEnvelope, db: Db): Promise<void> {
-  const recordedAt = envelope.recordedAt;
+  // When the fact became known in business time (the command's clock), as price versions' publishedAt is.
+  const recordedAt = envelope.occurredAt;
   if (!isCopyable(envelope)) return;
   switch (envelope.type) {
     case 'SpotPricesPublished': {

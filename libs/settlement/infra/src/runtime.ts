@@ -104,7 +104,8 @@ export async function startSettlementRuntime(infrastructure: Infrastructure, opt
             end: d.end ?? null,
             points: points.map((p) => {
               const point = typeof p === 'object' && p !== null && !Array.isArray(p) ? p : {};
-              return { position: point.position ?? null, quantityKwh: point.quantity ?? null, quality: point.quality ?? null };
+              // A CIM point without a quality is as measured (A04).
+              return { position: point.position ?? null, quantityKwh: point.quantity ?? null, quality: point.quality ?? 'A04' };
             }),
           },
           { correlationId: envelope.metadata.correlationId, causationId: envelope.eventId, actor: 'datahub', now: infrastructure.clock.now() },

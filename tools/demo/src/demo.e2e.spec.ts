@@ -1,0 +1,25 @@
+import { uniqueName } from '@dh/testing';
+import { runDemo } from './demo';
+
+/** The README's main job, end to end, on its own database and vhost: every check it makes must pass. */
+describe('the demo month (npm run demo)', () => {
+  it('onboards, settles October 2026 and issues corrections, with every check passing', async () => {
+    const lines: string[] = [];
+    const summary = await runDemo({ line: (text) => lines.push(text) }, { database: uniqueName('demo'), vhost: uniqueName('demo'), keep: false });
+    const failed = summary.checks.filter((c) => !c.ok);
+    expect(failed).toEqual([]);
+    expect(summary.checks.map((c) => c.name)).toEqual([
+      'a switch DataHub rejects is shown with its reason',
+      'a pending switch is cancelled before its date (RSM-002)',
+      'customers activated on their effective dates',
+      'a month of PT15M data received from DataHub',
+      'settlement run completed',
+      'a re-export has the same invoice ids',
+      'running the same period again issues nothing new',
+      'the corrected price became correction notes for the DK1 invoices',
+    ]);
+    expect(summary.invoices).toBe(3);
+    expect(summary.correctionNotes).toBe(2);
+    expect(lines.join('\n')).not.toMatch(/0101901234|010190-1234/);
+  }, 400_000);
+});
