@@ -7,6 +7,7 @@ import { runLagBench } from './lag.bench';
 import { fmt, fmtRatio, log, msSince, now, table, type BenchResult } from './measure';
 import { PipelineHarness } from './pipeline-harness';
 import { runPipelineBench } from './pipeline.bench';
+import { runSettlementBench } from './settlement.bench';
 
 /**
  * `npm run bench`: each benchmark beside a baseline measured in the same run, printed as a ratio.
@@ -39,7 +40,7 @@ async function rabbitVersion(): Promise<string> {
   return '?';
 }
 
-/** `BENCH_ONLY=append,pipeline,lag,cim` runs a subset (all by default). */
+/** `BENCH_ONLY=append,pipeline,lag,cim,settlement` runs a subset (all by default). */
 const only = (process.env.BENCH_ONLY ?? '')
   .split(',')
   .map((k) => k.trim())
@@ -116,6 +117,7 @@ async function main(): Promise<number> {
     }
 
     await step('cim', '4. RSM-012 parse vs JSON.parse', () => runCimParseBench());
+    await step('settlement', '5. Settlement fast path vs Float64Array and one SQL query', () => runSettlementBench(cleanup));
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     failures.push(`set-up: ${message}`);

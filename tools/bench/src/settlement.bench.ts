@@ -1,0 +1,190 @@
+import { Client } from 'pg';
+import { formatDkk } from '@dh/money';
+import { createDatabase } from '@dh/provisioning';
+import { settleMeteringPoint, settleReference, type Invoice, type SettlementResult } from '@dh/settlement-domain';
+import { uniqueName, type Cleanup } from './infra';
+import { fmt, log, median, msSince, now, result, type BenchResult } from './measure';
+import { LINE_KEYS, SUBSCRIPTIONS, TARIFFS, createSettlementData, settlementInputOf, type SettlementBenchData } from './settlement-data';
+import { loadSettlementTables, runSettlementSql } from './settlement-sql';
+
+/**
+ * Settlement throughput (issue 4): N metering points × October 2026 in PT15M (2,980 values each)
+ * settled with `settleMeteringPoint` (the fast path: exact scaled BigInt per interval, one rounding
+ * per line), in values/s, beside two baselines on the same data in the same run:
+ * (1) a Float64Array multiply-add loop of quantity × (spot + margin + tariffs + tax): the practical
+ *     limit of the machine for this arithmetic, in floats (not exact);
+ * (2) the same settlement as ONE SQL query in PostgreSQL over tables holding the same quantities and
+ *     prices (only the query is timed).
+ * Checks, each a failure when not zero: the fast path equals `settleReference` (big.js) on every
+ * invoice of a subset, and the SQL line amounts equal the fast path's on every point and line.
+ */
+
+/** 1,000 points = 2.98 M values: about 40–50 s for the whole benchmark on 2 shared cores (the SQL load dominates). */
+const POINTS = Number(process.env.BENCH_SETTLEMENT_POINTS ?? 1000);
+const REFERENCE_POINTS = Math.min(POINTS, Number(process.env.BENCH_SETTLEMENT_REFERENCE_POINTS ?? 50));
+/** Inputs are built per chunk (not timed) so memory stays bounded whatever N is. */
+const CHUNK = 50;
+const FLOAT_WARMUP = 2;
+const FLOAT_ROUNDS = 9;
+const SQL_ROUNDS = 3;
+
+function settledInvoice(r: SettlementResult, gsrn: string): Invoice {
+  if (r.outcome !== 'settled') throw new Error(`${gsrn} halted: ${JSON.stringify(r)}`);
+  return r.invoice;
+}
+
+/** Fast path over all points; returns values/s and every line amount (øre) per point, in LINE_KEYS order. */
+function runFastPath(data: SettlementBenchData): { valuesPerSecond: number; ms: number; ore: BigInt64Array } {
+  const keys = LINE_KEYS.length;
+  const ore = new BigInt64Array(data.points * keys);
+  // Warm-up (JIT), not timed.
+  for (let p = 0; p < Math.min(20, data.points); p++) settledInvoice(settleMeteringPoint(settlementInputOf(data, p)), data.gsrns[p]!);
+  let ms = 0;
+  for (let first = 0; first < data.points; first += CHUNK) {
+    const last = Math.min(data.points, first + CHUNK);
+    const inputs = [];
+    for (let p = first; p < last; p++) inputs.push(settlementInputOf(data, p));
+    const start = now();
+    const results = inputs.map(settleMeteringPoint);
+    ms += msSince(start);
+    results.forEach((r, k) => {
+      const p = first + k;
+      const invoice = settledInvoice(r, data.gsrns[p]!);
+      if (invoice.lines.length !== keys) throw new Error(`${data.gsrns[p]!}: ${invoice.lines.length} lines, expected ${keys}`);
+      invoice.lines.forEach((line, j) => {
+        if (line.key !== LINE_KEYS[j]) throw new Error(`${data.gsrns[p]!}: line ${j} is ${line.key}, expected ${LINE_KEYS[j]}`);
+        ore[p * keys + j] = line.amountExclVat.ore;
+      });
+    });
+  }
+  return { valuesPerSecond: ((data.points * data.quarters.length) / ms) * 1000, ms, ore };
+}
+
+/** Baseline 1: Σ q × (spot + margin + grid + system + transmission + tax) per point, in floats. */
+function runFloatBaseline(data: SettlementBenchData): number[] {
+  const n = data.quarters.length;
+  const q = Float64Array.from(data.wh, (w) => w / 1000);
+  const fixed = Number(TARIFFS.margin) + Number(TARIFFS.system) + Number(TARIFFS.transmission) + Number(TARIFFS.tax);
+  const price = Float64Array.from(data.spotNano, (s, i) => Number(s) / 1e9 + fixed + Number(TARIFFS.grid[data.tariffHour[i]!]!));
+  const totals = new Float64Array(data.points);
+  const runs: number[] = [];
+  let sink = 0;
+  for (let round = 0; round < FLOAT_WARMUP + FLOAT_ROUNDS; round++) {
+    const start = now();
+    for (let p = 0; p < data.points; p++) {
+      const base = p * n;
+      let sum = 0;
+      for (let i = 0; i < n; i++) sum += q[base + i]! * price[i]!;
+      totals[p] = sum;
+    }
+    const ms = msSince(start);
+    for (let p = 0; p < data.points; p++) sink += totals[p]!;
+    if (round >= FLOAT_WARMUP) runs.push(((data.points * n) / ms) * 1000);
+  }
+  if (!Number.isFinite(sink)) throw new Error('Float64Array baseline produced a non-finite sum');
+  return runs;
+}
+
+/** settleReference (big.js) on the first points; every invoice compared in full with the fast path's. */
+function checkReference(data: SettlementBenchData, points: number): { mismatches: number; valuesPerSecond: number; fastValuesPerSecond: number } {
+  let mismatches = 0;
+  let refMs = 0;
+  let fastMs = 0;
+  for (let p = 0; p < points; p++) {
+    const input = settlementInputOf(data, p);
+    let start = now();
+    const reference = settledInvoice(settleReference(input), data.gsrns[p]!);
+    refMs += msSince(start);
+    start = now();
+    const fast = settledInvoice(settleMeteringPoint(input), data.gsrns[p]!);
+    fastMs += msSince(start);
+    const a = JSON.stringify(fast);
+    const b = JSON.stringify(reference);
+    if (a !== b) {
+      mismatches++;
+      if (mismatches <= 3) log(`  MISMATCH ${data.gsrns[p]!}:\n    fast      ${a}\n    reference ${b}`);
+    }
+  }
+  const values = points * data.quarters.length;
+  return { mismatches, valuesPerSecond: (values / refMs) * 1000, fastValuesPerSecond: (values / fastMs) * 1000 };
+}
+
+export async function runSettlementBench(cleanup?: Cleanup): Promise<BenchResult[]> {
+  const setupStart = now();
+  const data = createSettlementData(POINTS);
+  const n = data.quarters.length;
+  const values = POINTS * n;
+  log(
+    `  ${POINTS.toLocaleString('en-US')} metering points × ${n.toLocaleString('en-US')} quarter-hours (October 2026) = ${values.toLocaleString('en-US')} values; ` +
+      `${LINE_KEYS.length} lines per invoice (data generated in ${(msSince(setupStart) / 1000).toFixed(1)} s)`,
+  );
+
+  const fast = runFastPath(data);
+  log(`  fast path settleMeteringPoint: ${POINTS.toLocaleString('en-US')} invoices in ${(fast.ms / 1000).toFixed(2)} s = ${fmt(fast.valuesPerSecond, 'values/s')}`);
+
+  const floatRuns = runFloatBaseline(data);
+  const floatRate = median(floatRuns);
+  log(`  Float64Array multiply-add: ${floatRuns.map((r) => fmt(r, 'values/s')).join(' / ')}`);
+  log(`  fast path / Float64Array = ${(fast.valuesPerSecond / floatRate).toPrecision(3)}× (the float loop is ${(floatRate / fast.valuesPerSecond).toFixed(0)}× faster)`);
+
+  const reference = checkReference(data, REFERENCE_POINTS);
+  log(
+    `  settleReference (big.js) on ${REFERENCE_POINTS} points: ${fmt(reference.valuesPerSecond, 'values/s')} (fast path on the same points ${fmt(reference.fastValuesPerSecond, 'values/s')}); ` +
+      `invoices differing from the fast path (any line, VAT, quantity, unit price or total): ${reference.mismatches} of ${REFERENCE_POINTS}`,
+  );
+
+  const db = await createDatabase(uniqueName('settlement'));
+  cleanup?.add(`drop database ${db.name}`, () => db.drop());
+  const client = new Client({ connectionString: db.url });
+  const sqlRuns: number[] = [];
+  let sqlMismatches = 0;
+  let sqlPointsDiffering = 0;
+  try {
+    await client.connect();
+    const loadStart = now();
+    await loadSettlementTables(client, data);
+    log(`  PostgreSQL: ${values.toLocaleString('en-US')} rows loaded into ${db.name} in ${(msSince(loadStart) / 1000).toFixed(1)} s (not timed)`);
+    for (let round = 0; round <= SQL_ROUNDS; round++) {
+      const start = now();
+      const { rows, lines } = await runSettlementSql(client);
+      const ms = msSince(start);
+      if (round === 0) {
+        // The first run (also a warm-up of the caches) is the one checked against the fast path.
+        if (rows !== POINTS * LINE_KEYS.length) throw new Error(`SQL returned ${rows} lines, expected ${POINTS * LINE_KEYS.length}`);
+        for (let p = 0; p < POINTS; p++) {
+          const got = lines.get(p);
+          let differs = false;
+          LINE_KEYS.forEach((key, j) => {
+            const expected = formatDkk(fast.ore[p * LINE_KEYS.length + j]!);
+            const actual = got?.get(key);
+            if (actual !== expected) {
+              sqlMismatches++;
+              differs = true;
+              if (sqlMismatches <= 5) log(`  MISMATCH ${data.gsrns[p]!} ${key}: SQL ${String(actual)}, fast path ${expected}`);
+            }
+          });
+          if (differs) sqlPointsDiffering++;
+        }
+        log(`  SQL warm-up run ${(ms / 1000).toFixed(2)} s; SQL line amounts differing from the fast path: ${sqlMismatches} of ${rows} lines (${sqlPointsDiffering} of ${POINTS} points)`);
+      } else {
+        sqlRuns.push((values / ms) * 1000);
+        log(`  SQL round ${round}: ${(ms / 1000).toFixed(2)} s = ${fmt((values / ms) * 1000, 'values/s')}`);
+      }
+    }
+  } finally {
+    await client.end().catch(() => undefined);
+    await db.drop();
+  }
+  const sqlRate = median(sqlRuns);
+  log(`  fast path / SQL = ${(fast.valuesPerSecond / sqlRate).toPrecision(3)}×`);
+
+  if (reference.mismatches > 0 || sqlMismatches > 0) {
+    throw new Error(`settlement results differ: ${reference.mismatches} invoices vs settleReference, ${sqlMismatches} lines vs SQL`);
+  }
+  log(`  subscriptions per invoice: ${Object.keys(SUBSCRIPTIONS).join(', ')}; all checks passed`);
+  return [
+    result(`settlement fast path, ${POINTS} points × ${n} PT15M`, fast.valuesPerSecond, floatRate, 'values/s', true, 'Float64Array multiply-add (floats)'),
+    result(`settlement fast path, ${POINTS} points × ${n} PT15M`, fast.valuesPerSecond, sqlRate, 'values/s', true, 'one SQL query (PostgreSQL numeric)'),
+    result(`settleReference (big.js), ${REFERENCE_POINTS} points`, reference.valuesPerSecond, reference.fastValuesPerSecond, 'values/s', true, 'fast path, same points'),
+  ];
+}
