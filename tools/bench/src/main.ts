@@ -9,6 +9,7 @@ import { fmt, fmtRatio, log, msSince, now, table, type BenchResult } from './mea
 import { PipelineHarness } from './pipeline-harness';
 import { runPipelineBench } from './pipeline.bench';
 import { runPortalBench } from './portal.bench';
+import { runSettlementBench } from './settlement.bench';
 
 /**
  * `npm run bench`: each benchmark beside a baseline measured in the same run, printed as a ratio.
@@ -41,7 +42,7 @@ async function rabbitVersion(): Promise<string> {
   return '?';
 }
 
-/** `BENCH_ONLY=append,pipeline,lag,cim` runs a subset (all by default). */
+/** `BENCH_ONLY=append,pipeline,lag,cim,settlement` runs a subset (all by default). */
 const only = (process.env.BENCH_ONLY ?? '')
   .split(',')
   .map((k) => k.trim())
@@ -118,6 +119,7 @@ async function main(): Promise<number> {
     }
 
     await step('cim', '4. RSM-012 parse vs JSON.parse', () => runCimParseBench());
+    await step('settlement', '5. Settlement fast path vs Float64Array and one SQL query', () => runSettlementBench(cleanup));
     await step('portal', '6. Portal load (gateway process, autocannon) vs /health/live', () => runPortalBench(cleanup));
     await step('ingest', '7. Ingest end to end (DataHub simulator → read model) vs parseCimXml', () => runIngestBench(cleanup));
   } catch (error) {
