@@ -43,6 +43,28 @@ export class OnboardingService {
       paymentModel: terms.payment_model,
       ...stepKey(idempotencyKey, terms.move_in ? 'move-in' : 'switch'),
     });
+    if (terms.payment_model === 'aconto') await this.passExpectedConsumption(customerId, meteringPoint, idempotencyKey);
     return { processId, meteringPoint };
+  }
+
+  /**
+   * Aconto customers: settlement needs the expected annual consumption for the first quarterly
+   * estimate (`SetExpectedConsumption`, idempotent: the same value again appends nothing). Eloverblik's
+   * measured history (12 months, or scaled to a year) is `source: 'eloverblik'`; DataHub's estimated
+   * annual volume is `source: 'estimate'`. Without either nothing is sent (no aconto invoice until
+   * it is set). Sent only for aconto, so onboarding of other customers does not depend on settlement.
+   */
+  private async passExpectedConsumption(customerId: string, meteringPoint: MeteringPointLookup, idempotencyKey: string | undefined): Promise<void> {
+    const expected = meteringPoint.expectedAnnualConsumption;
+    if (typeof expected !== 'object' || expected === null || Array.isArray(expected) || typeof expected.kwh !== 'string') return;
+    const basis = typeof expected.basis === 'string' ? expected.basis : null;
+    await this.commands.send('settlement', 'SetExpectedConsumption', {
+      gsrn: meteringPoint.gsrn,
+      customerId,
+      expectedAnnualKwh: expected.kwh,
+      source: basis === 'estimated-annual-volume' || basis === null ? 'estimate' : 'eloverblik',
+      basis,
+      ...stepKey(idempotencyKey, 'expected-consumption'),
+    });
   }
 }

@@ -5,6 +5,7 @@ import { compareLocalDates, addDays, localDateOf, type LocalDate } from '@dh/dk-
 import { Money } from '@dh/money';
 import { ProblemException, type ProblemDetails } from '@dh/platform';
 import {
+  AcontoInvoiceReadModel,
   AcontoPaymentReadModel,
   CONSUMPTION_ANOMALIES_TABLE,
   METERING_POINTS_TABLE,
@@ -87,6 +88,7 @@ export class PortalController {
   private readonly invoices: Repository<SettlementInvoiceReadModel>;
   private readonly notes: Repository<SettlementNoteReadModel>;
   private readonly payments: Repository<AcontoPaymentReadModel>;
+  private readonly acontoInvoices: Repository<AcontoInvoiceReadModel>;
 
   /**
    * The default TypeORM `DataSource` (its class is the injection token `@nestjs/typeorm` registers;
@@ -100,6 +102,7 @@ export class PortalController {
     this.invoices = db.getRepository(SettlementInvoiceReadModel);
     this.notes = db.getRepository(SettlementNoteReadModel);
     this.payments = db.getRepository(AcontoPaymentReadModel);
+    this.acontoInvoices = db.getRepository(AcontoInvoiceReadModel);
   }
 
   private meteringPoints(customerId: string): Promise<MeteringPointRow[]> {
@@ -198,20 +201,36 @@ export class PortalController {
     const points = await this.meteringPoints(customerId);
     const payments = await this.payments.find({ where: { customerId }, order: { paidAt: 'DESC', paymentId: 'ASC' } });
     const settled = await this.invoices.find({ where: { customerId, paymentModel: 'aconto' }, order: { periodStart: 'DESC', gsrn: 'ASC' } });
+    // Newest quarter first: the first of a GSRN is its current aconto amount.
+    const advance = await this.acontoInvoices.find({ where: { customerId }, order: { quarter: 'DESC', gsrn: 'ASC' } });
+    const acontoView = (a: AcontoInvoiceReadModel) => ({
+      aconto_invoice_id: a.acontoInvoiceId,
+      gsrn: a.gsrn,
+      quarter: a.quarter,
+      period_start: a.periodStart,
+      period_end: a.periodEnd,
+      amount_incl_vat: Money.parse(a.amountInclVat).format(),
+      due_date: a.dueDate,
+      expected_annual_kwh: a.basis.expectedAnnualKwh,
+      price_per_kwh: a.basis.pricePerKwh,
+      issued_at: a.issuedAt.toISOString(),
+    });
     return {
       customer_id: customerId,
       metering_points: points.map((p) => {
         const lastPayment = payments.find((x) => x.gsrn === p.gsrn);
+        const current = advance.find((a) => a.gsrn === p.gsrn);
         return {
           gsrn: p.gsrn,
           payment_model: p.payment_model,
           billing_frequency: p.billing_frequency,
-          /** Not published by settlement yet (see README "Aconto"): always null today. */
-          current_amount: null,
+          /** The latest aconto invoice (newest quarter) of the metering point, null before the first. */
+          current_amount: current ? { amount_incl_vat: Money.parse(current.amountInclVat).format(), quarter: current.quarter, due_date: current.dueDate, aconto_invoice_id: current.acontoInvoiceId } : null,
           last_payment: lastPayment ? { amount: Money.parse(lastPayment.amount).format(), paid_at: lastPayment.paidAt.toISOString() } : null,
           next_settlement_date: p.supply_status === 'active' ? nextSettlementDate(today, p.billing_frequency) : null,
         };
       }),
+      aconto_invoices: advance.map(acontoView),
       payments: payments.map((p) => ({ payment_id: p.paymentId, gsrn: p.gsrn, amount: Money.parse(p.amount).format(), paid_at: p.paidAt.toISOString() })),
       paid_total: Money.sum(payments.map((p) => Money.parse(p.amount))).format(),
       settlements: settled.map((i) => ({
@@ -226,7 +245,6 @@ export class PortalController {
         net_amount_due: Money.parse(i.netAmountDue).format(),
         issued_at: i.issuedAt.toISOString(),
       })),
-      not_available: ['current_amount: settlement computes the quarterly aconto estimate (acontoQuarterlyAmount) but publishes no event with it, so no read model holds it'],
     };
   }
 

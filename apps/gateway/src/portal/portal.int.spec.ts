@@ -129,6 +129,25 @@ describe('portal API (Nest app, Postgres read models)', () => {
     invoiceB = await invoice(CUSTOMER_B, GSRN_B);
     await project(settlementProjection, 'AcontoPaymentRecorded', { paymentId: 'pay-a', customerId: CUSTOMER_A, gsrn: GSRN_A, amount: '300.00', paidAt: '2026-10-05T10:00:00Z' });
     await project(settlementProjection, 'AcontoPaymentRecorded', { paymentId: 'pay-b', customerId: CUSTOMER_B, gsrn: GSRN_B, amount: '450.00', paidAt: '2026-10-05T10:00:00Z' });
+    const acontoInvoice = (customerId: string, gsrn: string, quarter: string, periodStart: string, periodEnd: string, amountInclVat: string, amountExclVat: string, vat: string) =>
+      project(settlementProjection, 'AcontoInvoiceIssued', {
+        acontoInvoiceId: randomUUID(),
+        customerId,
+        gsrn,
+        quarter,
+        periodStart,
+        periodEnd,
+        amountInclVat,
+        amountExclVat,
+        vat,
+        dueDate: periodStart,
+        trigger: quarter === '2026-Q4' ? 'supply-started' : 'settlement',
+        settledPeriod: quarter === '2026-Q4' ? null : '2026-Q4',
+        basis: { expectedAnnualKwh: '1000', pricePerKwh: '2.000000', priceSource: 'prices', referenceMonth: '2026-09', monthlySubscriptions: '84.00', quarterShare: '0.25', daysSupplied: 92, daysInQuarter: 92 },
+      });
+    await acontoInvoice(CUSTOMER_A, GSRN_A, '2026-Q4', '2026-10-01', '2026-12-31', '940.00', '752.00', '188.00');
+    await acontoInvoice(CUSTOMER_A, GSRN_A, '2027-Q1', '2027-01-01', '2027-03-31', '941.25', '753.00', '188.25');
+    await acontoInvoice(CUSTOMER_B, GSRN_B, '2026-Q4', '2026-10-01', '2026-12-31', '777.77', '622.22', '155.55');
     await project(rateNotificationsProjection, 'GridAreaMapped', { gridArea: '791', priceArea: 'DK1', gridCompanyGln: '5790000000001', gridTariffChargeId: 'grid-791', gridSubscriptionChargeId: 'sub-791' });
     await project(rateNotificationsProjection, 'GridAreaMapped', { gridArea: '131', priceArea: 'DK2', gridCompanyGln: '5790000000002', gridTariffChargeId: 'grid-131', gridSubscriptionChargeId: 'sub-131' });
     for (const [id, gln] of [
@@ -234,7 +253,13 @@ describe('portal API (Nest app, Postgres read models)', () => {
 
       const aconto = JSON.parse(bodies.aconto);
       expect(aconto.payments).toEqual([{ payment_id: 'pay-a', gsrn: GSRN_A, amount: '300.00', paid_at: '2026-10-05T10:00:00.000Z' }]);
-      expect(aconto.metering_points[0]).toMatchObject({ gsrn: GSRN_A, current_amount: null, next_settlement_date: '2027-01-01', last_payment: { amount: '300.00' } });
+      // The current amount is the latest quarter's aconto invoice; the history lists the customer's own only.
+      expect(aconto.metering_points[0]).toMatchObject({ gsrn: GSRN_A, current_amount: { amount_incl_vat: '941.25', quarter: '2027-Q1', due_date: '2027-01-01' }, next_settlement_date: '2027-01-01', last_payment: { amount: '300.00' } });
+      expect(aconto.aconto_invoices.map((a: { quarter: string; amount_incl_vat: string }) => [a.quarter, a.amount_incl_vat])).toEqual([
+        ['2027-Q1', '941.25'],
+        ['2026-Q4', '940.00'],
+      ]);
+      expect(bodies.aconto).not.toContain('777.77');
       expect(aconto.settlements).toEqual([expect.objectContaining({ invoice_id: invoiceA, aconto_paid: '300.00', aconto_difference: '-175.00' })]);
       expect(bodies.aconto).not.toContain('450.00');
 

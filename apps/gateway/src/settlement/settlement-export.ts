@@ -1,5 +1,5 @@
 import { Money } from '@dh/money';
-import type { SettlementInvoiceReadModel, SettlementLineJson, SettlementNoteReadModel } from '@dh/read-models';
+import type { AcontoInvoiceReadModel, SettlementInvoiceReadModel, SettlementLineJson, SettlementNoteReadModel } from '@dh/read-models';
 
 /** One invoice in the ERP export format (mission doc, "Settlement export format"); amounts are 2-decimal strings. */
 export interface ExportInvoice {
@@ -45,6 +45,28 @@ export interface ExportNote {
   total_excl_vat: string;
   total_vat: string;
   total_incl_vat: string;
+  issued_at: string;
+}
+
+/**
+ * An aconto (advance) invoice as ERP books it: a receivable of its own, separate from the settlement
+ * invoice of the same quarter (which carries what was paid in `aconto_paid`). Stable id per GSRN and
+ * quarter, so a re-export never books it twice.
+ */
+export interface ExportAcontoInvoice {
+  aconto_invoice_id: string;
+  customer_id: string;
+  gsrn: string;
+  quarter: string;
+  period_start: string;
+  period_end: string;
+  amount_excl_vat: string;
+  vat_amount: string;
+  amount_incl_vat: string;
+  due_date: string;
+  trigger: string;
+  settled_period: string | null;
+  basis: { expected_annual_kwh: string; price_per_kwh: string; price_source: string; reference_month: string; monthly_subscriptions: string; quarter_share: string; days_supplied: number; days_in_quarter: number };
   issued_at: string;
 }
 
@@ -98,6 +120,34 @@ export function exportNote(n: SettlementNoteReadModel): ExportNote {
     total_vat: dkk(n.totalVat),
     total_incl_vat: dkk(n.totalInclVat),
     issued_at: n.issuedAt.toISOString(),
+  };
+}
+
+export function exportAcontoInvoice(a: AcontoInvoiceReadModel): ExportAcontoInvoice {
+  return {
+    aconto_invoice_id: a.acontoInvoiceId,
+    customer_id: a.customerId,
+    gsrn: a.gsrn,
+    quarter: a.quarter,
+    period_start: a.periodStart,
+    period_end: a.periodEnd,
+    amount_excl_vat: dkk(a.amountExclVat),
+    vat_amount: dkk(a.vat),
+    amount_incl_vat: dkk(a.amountInclVat),
+    due_date: a.dueDate,
+    trigger: a.trigger,
+    settled_period: a.settledPeriod,
+    basis: {
+      expected_annual_kwh: a.basis.expectedAnnualKwh,
+      price_per_kwh: a.basis.pricePerKwh,
+      price_source: a.basis.priceSource,
+      reference_month: a.basis.referenceMonth,
+      monthly_subscriptions: a.basis.monthlySubscriptions,
+      quarter_share: a.basis.quarterShare,
+      days_supplied: a.basis.daysSupplied,
+      days_in_quarter: a.basis.daysInQuarter,
+    },
+    issued_at: a.issuedAt.toISOString(),
   };
 }
 

@@ -4,13 +4,14 @@ import type { Response } from 'express';
 import type { Repository } from 'typeorm';
 import { CurrentPrincipal, RequireAnyScope, RequireScopes, assertCustomerAccess, type Principal } from '@dh/auth';
 import { Money } from '@dh/money';
-import { AcontoPaymentReadModel, SettlementHaltReadModel, SettlementInvoiceReadModel, SettlementNoteReadModel, SettlementRunReadModel } from '@dh/read-models';
+import { AcontoInvoiceReadModel, AcontoPaymentReadModel, SettlementHaltReadModel, SettlementInvoiceReadModel, SettlementNoteReadModel, SettlementRunReadModel } from '@dh/read-models';
 import { ProblemException } from '@dh/platform';
 import { CommandGateway } from '../commands/command-gateway';
 import { StartSettlementRunDto } from './start-run.dto';
-import { exportCsv, exportInvoice, exportLine, exportNote, type ExportInvoice, type ExportLine, type ExportNote } from './settlement-export';
+import { exportAcontoInvoice, exportCsv, exportInvoice, exportLine, exportNote, type ExportAcontoInvoice, type ExportInvoice, type ExportLine, type ExportNote } from './settlement-export';
 
 const PERIOD = /^\d{4}-(0[1-9]|1[0-2]|Q[1-4])$/;
+const QUARTER = /^\d{4}-Q[1-4]$/;
 
 export interface RunView {
   runId: string;
@@ -34,7 +35,17 @@ export class SettlementController {
     @InjectRepository(SettlementNoteReadModel) private readonly notes: Repository<SettlementNoteReadModel>,
     @InjectRepository(SettlementRunReadModel) private readonly runs: Repository<SettlementRunReadModel>,
     @InjectRepository(SettlementHaltReadModel) private readonly halts: Repository<SettlementHaltReadModel>,
+    @InjectRepository(AcontoInvoiceReadModel) private readonly acontoInvoices: Repository<AcontoInvoiceReadModel>,
   ) {}
+
+  /** Aconto (advance) invoices of a quarter for ERP, each a receivable of its own (`settlement:export`). */
+  @Get('aconto-invoices')
+  @RequireScopes('settlement:export')
+  async acontoInvoiceList(@Query('quarter') quarter?: string): Promise<{ quarter: string | null; aconto_invoices: ExportAcontoInvoice[] }> {
+    if (quarter !== undefined && !QUARTER.test(quarter)) throw new ProblemException({ type: 'validation', title: 'Invalid query', status: 400, detail: 'quarter must be YYYY-Qn' });
+    const rows = await this.acontoInvoices.find({ where: quarter === undefined ? {} : { quarter }, order: { quarter: 'ASC', gsrn: 'ASC', acontoInvoiceId: 'ASC' } });
+    return { quarter: quarter ?? null, aconto_invoices: rows.map(exportAcontoInvoice) };
+  }
 
   @Get('export')
   @RequireScopes('settlement:export')

@@ -72,6 +72,36 @@ export class AcontoPaymentReadModel {
   @Column({ name: 'paid_at', type: 'timestamptz' }) paidAt!: Date;
 }
 
+@Entity({ schema: 'read_models', name: 'aconto_invoices' })
+export class AcontoInvoiceReadModel {
+  @PrimaryColumn({ name: 'aconto_invoice_id', type: 'uuid' }) acontoInvoiceId!: string;
+  @Column({ name: 'customer_id', type: 'text' }) customerId!: string;
+  @Column({ type: 'text' }) gsrn!: string;
+  @Column({ type: 'text' }) quarter!: string;
+  @Column({ name: 'period_start', type: 'text' }) periodStart!: string;
+  @Column({ name: 'period_end', type: 'text' }) periodEnd!: string;
+  @Column({ name: 'amount_excl_vat', type: 'numeric' }) amountExclVat!: string;
+  @Column({ type: 'numeric' }) vat!: string;
+  @Column({ name: 'amount_incl_vat', type: 'numeric' }) amountInclVat!: string;
+  @Column({ name: 'due_date', type: 'text' }) dueDate!: string;
+  @Column({ type: 'text' }) trigger!: string;
+  @Column({ name: 'settled_period', type: 'text', nullable: true }) settledPeriod!: string | null;
+  @Column({ type: 'jsonb' }) basis!: AcontoBasisJson;
+  @Column({ name: 'issued_at', type: 'timestamptz' }) issuedAt!: Date;
+}
+
+/** The basis of an aconto invoice, as in `AcontoInvoiceIssued.basis`. */
+export interface AcontoBasisJson {
+  expectedAnnualKwh: string;
+  pricePerKwh: string;
+  priceSource: string;
+  referenceMonth: string;
+  monthlySubscriptions: string;
+  quarterShare: string;
+  daysSupplied: number;
+  daysInQuarter: number;
+}
+
 /** A line as stored in the events (amounts are 2-decimal DKK strings). */
 export interface SettlementLineJson {
   key: string;
@@ -89,4 +119,4 @@ export interface SettlementLineJson {
   estimated?: boolean;
 }
 
-export const SETTLEMENT_READ_MODEL_ENTITIES = [SettlementInvoiceReadModel, SettlementNoteReadModel, SettlementRunReadModel, SettlementHaltReadModel, AcontoPaymentReadModel];
+export const SETTLEMENT_READ_MODEL_ENTITIES = [SettlementInvoiceReadModel, SettlementNoteReadModel, SettlementRunReadModel, SettlementHaltReadModel, AcontoPaymentReadModel, AcontoInvoiceReadModel];

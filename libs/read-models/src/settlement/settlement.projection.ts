@@ -7,6 +7,7 @@ export const SETTLEMENT_INVOICES_TABLE = `${PROJECTION_SCHEMA}.settlement_invoic
 export const SETTLEMENT_NOTES_TABLE = `${PROJECTION_SCHEMA}.settlement_notes`;
 export const SETTLEMENT_HALTS_TABLE = `${PROJECTION_SCHEMA}.settlement_halts`;
 export const ACONTO_PAYMENTS_TABLE = `${PROJECTION_SCHEMA}.aconto_payments`;
+export const ACONTO_INVOICES_TABLE = `${PROJECTION_SCHEMA}.aconto_invoices`;
 
 interface Totals {
   exclVat: string;
@@ -16,7 +17,7 @@ interface Totals {
 
 /**
  * Settlement as ERP and the API read it: runs with progress, invoices with lines and aconto,
- * credit/debit notes, halts and aconto payments. Amounts are numeric(18,2), copied from the events'
+ * credit/debit notes, halts, aconto payments and aconto (advance) invoices. Amounts are numeric(18,2), copied from the events'
  * 2-decimal strings (never computed here), so a rebuild gives the same rows line for line.
  */
 export const settlementProjection: Projection = {
@@ -28,6 +29,7 @@ export const settlementProjection: Projection = {
     { name: SETTLEMENT_NOTES_TABLE, orderBy: 'note_id' },
     { name: SETTLEMENT_HALTS_TABLE, orderBy: 'event_id' },
     { name: ACONTO_PAYMENTS_TABLE, orderBy: 'payment_id' },
+    { name: ACONTO_INVOICES_TABLE, orderBy: 'aconto_invoice_id' },
   ],
 
   async migrate(client: PoolClient) {
@@ -56,7 +58,14 @@ export const settlementProjection: Projection = {
         halted_at timestamptz NOT NULL);
       CREATE TABLE IF NOT EXISTS ${ACONTO_PAYMENTS_TABLE} (
         payment_id text PRIMARY KEY, customer_id text NOT NULL, gsrn text NOT NULL, amount numeric(18,2) NOT NULL, paid_at timestamptz NOT NULL);
-      CREATE INDEX IF NOT EXISTS aconto_payments_customer ON ${ACONTO_PAYMENTS_TABLE} (customer_id);`);
+      CREATE INDEX IF NOT EXISTS aconto_payments_customer ON ${ACONTO_PAYMENTS_TABLE} (customer_id);
+      CREATE TABLE IF NOT EXISTS ${ACONTO_INVOICES_TABLE} (
+        aconto_invoice_id uuid PRIMARY KEY, customer_id text NOT NULL, gsrn text NOT NULL, quarter text NOT NULL,
+        period_start text NOT NULL, period_end text NOT NULL, amount_excl_vat numeric(18,2) NOT NULL, vat numeric(18,2) NOT NULL,
+        amount_incl_vat numeric(18,2) NOT NULL, due_date text NOT NULL, trigger text NOT NULL, settled_period text, basis jsonb NOT NULL,
+        issued_at timestamptz NOT NULL);
+      CREATE INDEX IF NOT EXISTS aconto_invoices_customer ON ${ACONTO_INVOICES_TABLE} (customer_id);
+      CREATE INDEX IF NOT EXISTS aconto_invoices_quarter ON ${ACONTO_INVOICES_TABLE} (quarter, gsrn);`);
   },
 
   async apply(event: ProjectedEvent, client: PoolClient) {
@@ -131,6 +140,29 @@ export const settlementProjection: Projection = {
           d.amount,
           d.paidAt,
         ]);
+        return;
+      case 'AcontoInvoiceIssued':
+        await client.query(
+          `INSERT INTO ${ACONTO_INVOICES_TABLE} (aconto_invoice_id, customer_id, gsrn, quarter, period_start, period_end, amount_excl_vat, vat, amount_incl_vat,
+             due_date, trigger, settled_period, basis, issued_at)
+           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14) ON CONFLICT (aconto_invoice_id) DO NOTHING`,
+          [
+            d.acontoInvoiceId,
+            d.customerId,
+            d.gsrn,
+            d.quarter,
+            d.periodStart,
+            d.periodEnd,
+            d.amountExclVat,
+            d.vat,
+            d.amountInclVat,
+            d.dueDate,
+            d.trigger,
+            d.settledPeriod ?? null,
+            JSON.stringify(d.basis),
+            event.recordedAt,
+          ],
+        );
         return;
       default:
         return;

@@ -4,7 +4,7 @@ import { handleCommand, type DomainEvent, type EventMetadata, type EventStore } 
 import { isValidGsrn } from '@dh/market-ids';
 import { Money, isDecimalString } from '@dh/money';
 import type { BillingPeriod } from '@dh/settlement-domain';
-import { SETTLEMENT_CONTEXT, dataOf, toJsonObject, type AcontoPaymentRecorded, type MeteredDataReceived, type MeteredPoint } from './events';
+import { SETTLEMENT_CONTEXT, dataOf, toJsonObject, type AcontoPaymentRecorded, type ExpectedConsumptionSet, type MeteredDataReceived, type MeteredPoint } from './events';
 import { acontoStreamId, meteredDataStreamId, nameBasedUuid, runStreamId } from './ids';
 import { toBillingPeriod } from './period';
 import { runDecider } from './run';
@@ -210,4 +210,45 @@ export async function recordAcontoPayment(store: EventStore, payload: unknown, m
     newEventId: () => nameBasedUuid('aconto-event', paymentId),
   });
   return { paymentId, alreadyRecorded: result.events.length === 0 };
+}
+
+// -------------------------------------------------------------------------- SetExpectedConsumption
+
+/**
+ * `SetExpectedConsumption { gsrn, customerId?, expectedAnnualKwh, source: 'eloverblik'|'estimate', basis? }`
+ * → `ExpectedConsumptionSet` on `aconto-<gsrn>`. The same value (kWh, source, basis) as the latest
+ * appends nothing, so the gateway's onboarding can retry it.
+ */
+export async function setExpectedConsumption(store: EventStore, payload: unknown, meta: CommandMeta): Promise<{ gsrn: string; expectedAnnualKwh: string; alreadySet: boolean }> {
+  const p = (typeof payload === 'object' && payload !== null ? payload : {}) as Record<string, unknown>;
+  if (!isValidGsrn(p.gsrn)) reject('gsrn is not a valid GSRN');
+  if (p.customerId !== undefined && p.customerId !== null && (typeof p.customerId !== 'string' || p.customerId === '')) reject('customerId must be a non-empty string');
+  if (typeof p.expectedAnnualKwh !== 'string' || !/^\d{1,9}(\.\d{1,3})?$/.test(p.expectedAnnualKwh)) reject('expectedAnnualKwh must be a kWh string with at most 3 decimals');
+  if (p.source !== 'eloverblik' && p.source !== 'estimate') reject("source must be 'eloverblik' or 'estimate'");
+  if (p.basis !== undefined && p.basis !== null && typeof p.basis !== 'string') reject('basis must be a string');
+  const gsrn = p.gsrn;
+  const data: ExpectedConsumptionSet = {
+    gsrn,
+    customerId: typeof p.customerId === 'string' ? p.customerId : null,
+    expectedAnnualKwh: p.expectedAnnualKwh,
+    source: p.source,
+    basis: typeof p.basis === 'string' ? p.basis : null,
+    setAt: meta.now.toISOString(),
+  };
+  type Latest = ExpectedConsumptionSet | null;
+  const same = (a: Latest): boolean => a !== null && a.expectedAnnualKwh === data.expectedAnnualKwh && a.source === data.source && a.basis === data.basis && a.customerId === data.customerId;
+  const result = await handleCommand({
+    store,
+    streamId: acontoStreamId(gsrn),
+    decider: {
+      initialState: null as Latest,
+      evolve: (s: Latest, e: DomainEvent): Latest => (e.type === 'ExpectedConsumptionSet' ? dataOf<ExpectedConsumptionSet>(e.data) : s),
+      decide: (_c: null, s: Latest): DomainEvent[] => (same(s) ? [] : [{ type: 'ExpectedConsumptionSet', data: toJsonObject(data) }]),
+    },
+    command: null,
+    metadata: settlementMetadata(meta),
+    now: meta.now,
+    maxRetries: 10,
+  });
+  return { gsrn, expectedAnnualKwh: data.expectedAnnualKwh, alreadySet: result.events.length === 0 };
 }

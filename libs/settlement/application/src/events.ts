@@ -37,6 +37,10 @@ export interface ProductDefined {
   monthlySubscriptionDkk: string;
   exportFeeDkkPerKwh?: string | null;
   validFrom: string;
+  /** Aconto fallback when the reference month's prices are incomplete (DKK/kWh excl. VAT, all-in). */
+  expectedAllInPricePerKwh?: string | null;
+  /** Aconto split of the year over Q1..Q4 (four decimals summing to 1); default 0.25 each. */
+  acontoQuarterShares?: string[] | null;
 }
 
 export interface ElectricityTaxRateSet {
@@ -219,6 +223,53 @@ export interface AcontoPaymentRecorded {
   gsrn: string;
   amount: string;
   paidAt: string;
+}
+
+/** Expected annual consumption of a metering point (basis of its aconto), stream `aconto-<gsrn>`. */
+export interface ExpectedConsumptionSet {
+  gsrn: string;
+  customerId: string | null;
+  expectedAnnualKwh: string;
+  /** `eloverblik`: measured history (12 months or scaled); `estimate`: DataHub's estimated annual volume or a manual estimate. */
+  source: 'eloverblik' | 'estimate';
+  /** Eloverblik's basis (`measured-12-months`, `scaled-to-365-days`, `estimated-annual-volume`) or null. */
+  basis: string | null;
+  setAt: string;
+}
+
+export interface AcontoBasisJson {
+  expectedAnnualKwh: string;
+  /** All-in DKK/kWh excl. VAT (6 decimals when computed from prices). */
+  pricePerKwh: string;
+  /** `prices`: mean of the reference month's prices; `product`: the product's `expectedAllInPricePerKwh`. */
+  priceSource: 'prices' | 'product';
+  /** The last complete month before the estimate (`YYYY-MM`). */
+  referenceMonth: string;
+  /** Σ monthly subscriptions excl. VAT (grid, Energinet system, product) in force on the reference month's first day. */
+  monthlySubscriptions: string;
+  quarterShare: string;
+  daysSupplied: number;
+  daysInQuarter: number;
+}
+
+/** An aconto (advance) invoice for one quarter, stream `aconto-invoice-<acontoInvoiceId>`; id stable per GSRN + quarter. */
+export interface AcontoInvoiceIssued {
+  acontoInvoiceId: string;
+  customerId: string;
+  gsrn: string;
+  /** `YYYY-Qn` */
+  quarter: string;
+  periodStart: string;
+  /** Last day of the quarter, inclusive. */
+  periodEnd: string;
+  amountInclVat: string;
+  amountExclVat: string;
+  vat: string;
+  dueDate: string;
+  /** `supply-started`: the first estimate; `settlement`: recalculated after the invoice of `settledPeriod`. */
+  trigger: 'supply-started' | 'settlement';
+  settledPeriod: string | null;
+  basis: AcontoBasisJson;
 }
 
 /** Data of a stored event as the type the writer gave it (the event store holds JSON objects). */

@@ -35,6 +35,15 @@ export function acontoStreamId(gsrn: string): string {
   return `aconto-${gsrn}`;
 }
 
+/** The aconto invoice of a metering point's quarter (`YYYY-Qn`): stable, so it is issued at most once. */
+export function acontoInvoiceIdOf(gsrn: string, quarterLabel: string): string {
+  return nameBasedUuid('aconto-invoice', `${gsrn}/${quarterLabel}`);
+}
+
+export function acontoInvoiceStreamId(acontoInvoiceId: string): string {
+  return `aconto-invoice-${acontoInvoiceId}`;
+}
+
 /** The id of a correction note triggered by one event for one invoice (a redelivery gives the same id). */
 export function noteIdOf(triggerEventId: string, invoiceId: string): string {
   return nameBasedUuid('note', `${triggerEventId}/${invoiceId}`);

@@ -5,3 +5,4 @@ export * from './invoice-codec';
 export * from './settlement-input';
 export * from './run';
 export * from './commands';
+export * from './aconto';

@@ -62,6 +62,8 @@ export interface ProductRecord {
   exportFeeDkkPerKwh: string | null;
   validFrom: LocalDate;
   publishedAt: Date;
+  expectedAllInPricePerKwh?: string | null;
+  acontoQuarterShares?: string[] | null;
 }
 
 export interface TaxRateRecord {
@@ -164,7 +166,7 @@ function seriesOf(gsrn: string, days: readonly MeteredDayRecord[]): MeteredSerie
   return { gsrn, resolution, intervals };
 }
 
-function productCharges(records: readonly ProductRecord[]): { margin: Charge; subscription: Charge; exportFee?: Charge; name: string } {
+export function productCharges(records: readonly ProductRecord[]): { margin: Charge; subscription: Charge; exportFee?: Charge; name: string } {
   const sorted = [...records].sort((a, b) => compareLocalDates(a.validFrom, b.validFrom) || a.publishedAt.getTime() - b.publishedAt.getTime());
   const rows = (price: (r: ProductRecord) => string | null, resolution: ChargeResolution): ChargePriceRow[] =>
     sorted.flatMap((r, i) => {
@@ -190,7 +192,7 @@ function productCharges(records: readonly ProductRecord[]): { margin: Charge; su
   return { margin, subscription, exportFee, name };
 }
 
-function taxCharges(config: SettlementRatesConfig, records: readonly TaxRateRecord[]): Charge[] {
+export function taxCharges(config: SettlementRatesConfig, records: readonly TaxRateRecord[]): Charge[] {
   const rows = (price: (r: TaxRateRecord) => string): ChargePriceRow[] =>
     records.map((r) => ({ validFrom: r.validFrom, validTo: r.validTo, resolution: 'P1D', prices: [parsePriceNanoDkkPerKwh(price(r))], publishedAt: r.publishedAt, version: r.version }));
   return [

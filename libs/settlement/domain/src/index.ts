@@ -7,5 +7,6 @@ export { settleReference } from './settle-reference';
 export { electricHeatingThresholdMilliKwh, suppliedDaysInYear } from './supply';
 export type { CorrectionLine, CorrectionNote } from './corrections';
 export { diffInvoices, creditInFull, correctedTotals, InvoiceMismatchError } from './corrections';
-export type { AcontoEstimate, AcontoSettlement } from './aconto';
-export { acontoQuarterlyAmount, acontoSettlement } from './aconto';
+export type { AcontoEstimate, AcontoSettlement, AllInPriceInput } from './aconto';
+export { acontoQuarterlyAmount, acontoSettlement, expectedAllInPricePerKwh, vatIncluded, ALL_IN_PRICE_DECIMALS } from './aconto';
+export { formatUnitPrice } from './invoice';

@@ -10,6 +10,7 @@ import {
   type ChargePricesPublished,
   type ChargeRecord,
   type ElectricityTaxRateSet,
+  type ExpectedConsumptionSet,
   type GridAreaMapped,
   type MeteredDataReceived,
   type MeteredDayRecord,
@@ -41,6 +42,7 @@ export const COPIED_EVENT_TYPES = [
   'SupplyReversed',
   'MeteredDataReceived',
   'AcontoPaymentRecorded',
+  'ExpectedConsumptionSet',
 ] as const;
 
 /** Fields without which an input event cannot be copied (a `SupplyStarted` without supply terms, for one). */
@@ -99,9 +101,20 @@ export async function applyToCopies(envelope: EventEnvelope, db: Db): Promise<vo
     case 'ProductDefined': {
       const d = dataOf<ProductDefined>(envelope.data);
       await db.query(
-        `INSERT INTO settlement.products (product_id, valid_from, published_at, name, margin_dkk_per_kwh, monthly_subscription_dkk, export_fee_dkk_per_kwh)
-         VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT DO NOTHING`,
-        [d.productId, d.validFrom, recordedAt, d.name, d.marginDkkPerKwh, d.monthlySubscriptionDkk, d.exportFeeDkkPerKwh ?? null],
+        `INSERT INTO settlement.products (product_id, valid_from, published_at, name, margin_dkk_per_kwh, monthly_subscription_dkk, export_fee_dkk_per_kwh,
+           expected_all_in_price_per_kwh, aconto_quarter_shares)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) ON CONFLICT DO NOTHING`,
+        [
+          d.productId,
+          d.validFrom,
+          recordedAt,
+          d.name,
+          d.marginDkkPerKwh,
+          d.monthlySubscriptionDkk,
+          d.exportFeeDkkPerKwh ?? null,
+          d.expectedAllInPricePerKwh ?? null,
+          Array.isArray(d.acontoQuarterShares) && d.acontoQuarterShares.length === 4 ? JSON.stringify(d.acontoQuarterShares) : null,
+        ],
       );
       return;
     }
@@ -168,9 +181,26 @@ export async function applyToCopies(envelope: EventEnvelope, db: Db): Promise<vo
       ]);
       return;
     }
+    case 'ExpectedConsumptionSet': {
+      const d = dataOf<ExpectedConsumptionSet>(envelope.data);
+      // The latest setting wins (events of one stream arrive in order on the single-active inputs queue).
+      await db.query(
+        `INSERT INTO settlement.expected_consumption (gsrn, customer_id, expected_annual_kwh, source, basis, set_at) VALUES ($1,$2,$3,$4,$5,$6)
+         ON CONFLICT (gsrn) DO UPDATE SET customer_id = EXCLUDED.customer_id, expected_annual_kwh = EXCLUDED.expected_annual_kwh, source = EXCLUDED.source,
+           basis = EXCLUDED.basis, set_at = EXCLUDED.set_at`,
+        [d.gsrn, d.customerId, d.expectedAnnualKwh, d.source, d.basis, d.setAt],
+      );
+      return;
+    }
     default:
       return;
   }
+}
+
+/** The expected annual kWh of a metering point (its aconto basis), or null when none was set. */
+export async function loadExpectedConsumption(db: Db, gsrn: string): Promise<string | null> {
+  const r = await db.query<{ expected_annual_kwh: string }>(`SELECT expected_annual_kwh FROM settlement.expected_consumption WHERE gsrn = $1`, [gsrn]);
+  return r.rows[0]?.expected_annual_kwh ?? null;
 }
 
 interface SupplyRow {
@@ -232,7 +262,17 @@ export async function loadCopies(db: Db, gsrn: string, period: BillingPeriod): P
   const { from, toExclusive } = periodDates(period);
   const supplies = await loadSupplies(db, gsrn);
   const productIds = [...new Set(supplies.map((s) => s.productId))];
-  const products = await db.query<{ product_id: string; valid_from: string; published_at: Date; name: string; margin_dkk_per_kwh: string; monthly_subscription_dkk: string; export_fee_dkk_per_kwh: string | null }>(
+  const products = await db.query<{
+    product_id: string;
+    valid_from: string;
+    published_at: Date;
+    name: string;
+    margin_dkk_per_kwh: string;
+    monthly_subscription_dkk: string;
+    export_fee_dkk_per_kwh: string | null;
+    expected_all_in_price_per_kwh: string | null;
+    aconto_quarter_shares: string[] | null;
+  }>(
     `SELECT * FROM settlement.products WHERE product_id = ANY($1)`,
     [productIds],
   );
@@ -277,6 +317,8 @@ export async function loadCopies(db: Db, gsrn: string, period: BillingPeriod): P
       exportFeeDkkPerKwh: p.export_fee_dkk_per_kwh,
       validFrom: p.valid_from,
       publishedAt: p.published_at,
+      expectedAllInPricePerKwh: p.expected_all_in_price_per_kwh,
+      acontoQuarterShares: p.aconto_quarter_shares,
     })),
     taxRates: taxes.rows.map((t, i) => ({ validFrom: t.valid_from, validTo: t.valid_to, normalDkkPerKwh: t.normal_dkk_per_kwh, reducedDkkPerKwh: t.reduced_dkk_per_kwh, publishedAt: t.published_at, version: i + 1 })),
     gridAreas: gridAreas.rows.map((g) => ({

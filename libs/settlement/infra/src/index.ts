@@ -2,3 +2,4 @@ export * from './schema';
 export * from './copies';
 export * from './settle';
 export * from './runtime';
+export * from './aconto';

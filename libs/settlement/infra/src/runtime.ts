@@ -5,11 +5,13 @@ import {
   SettlementCommandRejected,
   recordAcontoPayment,
   recordMeteredData,
+  setExpectedConsumption,
   startSettlementRun,
   suppliesInPeriod,
   type CommandMeta,
   type SettlementRatesConfig,
 } from '@dh/settlement-application';
+import { onAcontoInput } from './aconto';
 import { applyToCopies, loadSupplies } from './copies';
 import { SETTLEMENT_SCHEMA, migrateSettlement } from './schema';
 import { affectedInvoices, correctInvoice, handleWorkItem } from './settle';
@@ -22,7 +24,7 @@ export const SETTLEMENT_INPUTS_QUEUE = 'settlement.inputs';
 /** Metered data as DataHub delivered it (RSM-012, parsed and stored by datahub-integration). */
 export const SETTLEMENT_METERED_DATA_QUEUE = 'settlement.metered-data';
 
-export const SETTLEMENT_INPUT_BINDINGS = ['rates.#', 'portfolio.#', 'settlement.metered-data-received', 'settlement.aconto-payment-recorded'];
+export const SETTLEMENT_INPUT_BINDINGS = ['rates.#', 'portfolio.#', 'settlement.metered-data-received', 'settlement.aconto-payment-recorded', 'settlement.expected-consumption-set'];
 
 export interface SettlementRuntimeOptions {
   /** Competing work-queue consumers in this process. Default 2. */
@@ -72,6 +74,7 @@ export async function startSettlementRuntime(infrastructure: Infrastructure, opt
     backoff: { initialDelayMs: 200, factor: 2, maxDelayMs: 5000 },
     handler: async (envelope, tx) => {
       await applyToCopies(envelope, tx);
+      await onAcontoInput(deps, envelope, tx);
       const affected = await affectedInvoices(tx, envelope);
       if (affected === null) return;
       for (const invoiceId of affected.invoiceIds) await correctInvoice(deps, tx, invoiceId, envelope, affected.cause);
@@ -140,6 +143,7 @@ export async function startSettlementRuntime(infrastructure: Infrastructure, opt
     await server.handle('settlement', {
       RecordMeteredData: async (payload: JsonValue, context) => asCommandReply(() => recordMeteredData(store, payload, metaOf(context))),
       RecordAcontoPayment: async (payload: JsonValue, context) => asCommandReply(() => recordAcontoPayment(store, payload, metaOf(context))),
+      SetExpectedConsumption: async (payload: JsonValue, context) => asCommandReply(() => setExpectedConsumption(store, payload, metaOf(context))),
       StartSettlementRun: async (payload: JsonValue, context) => {
         const result = await asCommandReply(() =>
           startSettlementRun({ store, activeMeteringPoints: async (period) => suppliesInPeriod(await loadSupplies(pool), period).map((s) => s.gsrn) }, payload, metaOf(context)),

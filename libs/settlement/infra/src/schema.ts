@@ -44,7 +44,11 @@ export async function migrateSettlement(pool: Pool): Promise<void> {
       CREATE TABLE IF NOT EXISTS settlement.invoices (
         invoice_id uuid PRIMARY KEY, gsrn text NOT NULL, production_gsrn text, customer_id text NOT NULL, period_label text NOT NULL,
         period_from text NOT NULL, period_to text NOT NULL, price_area text NOT NULL, grid_area text NOT NULL);
-      CREATE INDEX IF NOT EXISTS invoices_gsrn ON settlement.invoices (gsrn, period_from);`);
+      CREATE INDEX IF NOT EXISTS invoices_gsrn ON settlement.invoices (gsrn, period_from);
+      ALTER TABLE settlement.products ADD COLUMN IF NOT EXISTS expected_all_in_price_per_kwh text;
+      ALTER TABLE settlement.products ADD COLUMN IF NOT EXISTS aconto_quarter_shares jsonb;
+      CREATE TABLE IF NOT EXISTS settlement.expected_consumption (
+        gsrn text PRIMARY KEY, customer_id text, expected_annual_kwh text NOT NULL, source text NOT NULL, basis text, set_at timestamptz NOT NULL);`);
   } finally {
     await client.query(`SELECT pg_advisory_unlock(hashtext('settlement-migration'))`);
     client.release();

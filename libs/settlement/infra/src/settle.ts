@@ -38,6 +38,7 @@ import {
   type SettlementRatesConfig,
   type SettlementWorkItemScheduled,
 } from '@dh/settlement-application';
+import { afterAcontoSettlement } from './aconto';
 import { acontoPaidInPeriod, loadCopies } from './copies';
 
 export interface SettleDeps {
@@ -107,6 +108,7 @@ export async function handleWorkItem(deps: SettleDeps, envelope: EventEnvelope, 
        VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) ON CONFLICT (invoice_id) DO NOTHING`,
       [invoiceId, item.gsrn, result.productionGsrn, result.customerId, periodLabel(period), periodDates(period).from, periodDates(period).toExclusive, result.priceArea, result.gridArea],
     );
+    if (result.paymentModel === 'aconto') await afterAcontoSettlement(deps, tx, { gsrn: item.gsrn, period, asOf: new Date(item.asOf), metadata, now });
     command = { kind: 'invoiced', gsrn: item.gsrn, invoiceId };
   } else {
     command = { kind: 'halted', gsrn: item.gsrn, halt: result };
