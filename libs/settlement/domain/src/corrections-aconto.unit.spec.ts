@@ -1,5 +1,5 @@
 import { Money } from '@dh/money';
-import { acontoQuarterlyAmount, acontoSettlement, correctedTotals, creditInFull, diffInvoices, settleMeteringPoint, type Invoice, type SettlementInput } from './index';
+import { acontoQuarterlyAmount, acontoSettlement, expectedAllInPricePerKwh, vatIncluded, correctedTotals, creditInFull, diffInvoices, settleMeteringPoint, type Invoice, type SettlementInput } from './index';
 import { GSRN, hourlySpot, meteredSeries, priceBook, settlementInput } from './testing/settlement-fixtures';
 
 function invoice(input: SettlementInput): Invoice {
@@ -81,5 +81,36 @@ describe('aconto', () => {
       net_amount_due: Money.parse('-174.34'),
     });
     expect(acontoSettlement({ invoiceTotalInclVat: Money.parse('3400.00'), acontoPaid: Money.parse('3274.59'), nextAcontoAmount: Money.parse('3274.59') }).net_amount_due.format()).toBe('3400.00');
+  });
+});
+
+describe('aconto basis', () => {
+  it('prorates a part quarter inside the single rounding', () => {
+    // (2,000 × 1.47 + 12 × 84) × 1.25 × 0.25 × 45 / 90 = 3,948 × 0.15625 = 616.875 → 616.88
+    expect(acontoQuarterlyAmount({ expectedAnnualKwh: '2000', expectedAllInPricePerKwh: '1.47', monthlySubscriptions: '84', supplied: { days: 45, ofDays: 90 } }).format()).toBe('616.88');
+    // 1/3 of 300.00 = 100.00 exactly; 1/3 of 0.10 = 0.0333… → 0.03 (rounded once, not per factor)
+    expect(acontoQuarterlyAmount({ expectedAnnualKwh: '0', expectedAllInPricePerKwh: '0', monthlySubscriptions: '80', supplied: { days: 30, ofDays: 90 } }).format()).toBe('100.00');
+    expect(() => acontoQuarterlyAmount({ expectedAnnualKwh: '1', expectedAllInPricePerKwh: '1', monthlySubscriptions: '0', supplied: { days: 91, ofDays: 90 } })).toThrow(RangeError);
+  });
+
+  it('splits the VAT out of an amount incl. VAT so that excl + VAT = incl', () => {
+    // 1,991.95 ÷ 5 = 398.39; 616.88 ÷ 5 = 123.376 → 123.38; 0.03 ÷ 5 = 0.006 → 0.01
+    for (const [incl, vat] of [['1991.95', '398.39'], ['616.88', '123.38'], ['0.03', '0.01']] as const) {
+      const split = vatIncluded(Money.parse(incl));
+      expect(split.vat.format()).toBe(vat);
+      expect(split.exclVat.add(split.vat).format()).toBe(incl);
+    }
+  });
+
+  it('expected all-in price: mean over the hours of spot + per-kWh charges, 6 decimals', () => {
+    // 2026-06-15: spot 100 DKK/MWh (0.10 DKK/kWh) in even UTC hours, 200 (0.20) in odd ones.
+    const book = priceBook(hourlySpot('DK2', '2026-06-15', '2026-06-16', (h) => (h.getUTCHours() % 2 === 0 ? '100' : '200')));
+    const spot = book.spot.get('DK2')!;
+    const hours = [new Date('2026-06-14T22:00:00Z'), new Date('2026-06-14T23:00:00Z'), new Date('2026-06-15T00:00:00Z')];
+    // spot 0.10, 0.20, 0.10 → mean 0.4 / 3 = 0.133333… → 0.133333
+    expect(expectedAllInPricePerKwh({ hours, spot, perKwhCharges: [], asOf: new Date('2030-01-01T00:00:00Z') })).toBe('0.133333');
+    // 0.10 + 0.20 + 0.20 = 0.50 / 3 = 0.1666… → 0.166667 (half away from zero at the 6th decimal)
+    expect(expectedAllInPricePerKwh({ hours: [hours[0]!, hours[1]!, new Date('2026-06-15T01:00:00Z')], spot, perKwhCharges: [], asOf: new Date('2030-01-01T00:00:00Z') })).toBe('0.166667');
+    expect(() => expectedAllInPricePerKwh({ hours: [new Date('2026-06-16T22:00:00Z')], spot, perKwhCharges: [], asOf: new Date('2030-01-01T00:00:00Z') })).toThrow('Missing spot price for DK2');
   });
 });
