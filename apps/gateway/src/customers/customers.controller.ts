@@ -31,6 +31,16 @@ export interface CreatedCustomer {
   metering_point: MeteringPointLookup | null;
 }
 
+/**
+ * The idempotency key a command carries to its service: the caller's `Idempotency-Key` prefixed with
+ * the caller (as the gateway's idempotency store keys it, `kind:id`). Services derive stream and event
+ * ids from it (customer id, process id), so an unscoped key would let a second caller who happens to
+ * send the same key get the first caller's customer or process back as "already handled".
+ */
+export function callerIdempotencyKey(principal: Principal, key: string | undefined): string | undefined {
+  return key ? `${principal.kind}:${principal.id}:${key}` : undefined;
+}
+
 const customerNotFound = (id: string): ProblemDetails => ({ type: 'customer-not-found', title: 'Customer not found', status: 404, detail: `No customer with id ${id}` });
 
 @Controller('api/customers')
@@ -46,7 +56,8 @@ export class CustomersController {
   @Post()
   @HttpCode(201)
   @RequireScopes('customers:write')
-  async create(@Body() body: CreateCustomerDto, @Headers('idempotency-key') idempotencyKey?: string): Promise<CreatedCustomer> {
+  async create(@Body() body: CreateCustomerDto, @CurrentPrincipal() principal: Principal, @Headers('idempotency-key') key?: string): Promise<CreatedCustomer> {
+    const idempotencyKey = callerIdempotencyKey(principal, key);
     const result = await this.commands.send<{ customerId: string }>('portfolio', 'CreateCustomer', {
       name: body.customer_name,
       email: body.email,
@@ -73,7 +84,8 @@ export class CustomersController {
   @Post(':id/switch')
   @HttpCode(202)
   @RequireScopes('processes:write')
-  async switchSupplier(@Param('id', new ParseUUIDPipe()) id: string, @Body() body: SupplyTermsDto, @Headers('idempotency-key') idempotencyKey?: string) {
+  async switchSupplier(@Param('id', new ParseUUIDPipe()) id: string, @Body() body: SupplyTermsDto, @CurrentPrincipal() principal: Principal, @Headers('idempotency-key') key?: string) {
+    const idempotencyKey = callerIdempotencyKey(principal, key);
     const started = await this.onboarding.startSupply(id, Object.assign(body, { move_in: false }), idempotencyKey);
     return { process_id: started.processId, gsrn: body.gsrn };
   }
@@ -82,7 +94,8 @@ export class CustomersController {
   @Post(':id/move-in')
   @HttpCode(202)
   @RequireScopes('processes:write')
-  async moveIn(@Param('id', new ParseUUIDPipe()) id: string, @Body() body: SupplyTermsDto, @Headers('idempotency-key') idempotencyKey?: string) {
+  async moveIn(@Param('id', new ParseUUIDPipe()) id: string, @Body() body: SupplyTermsDto, @CurrentPrincipal() principal: Principal, @Headers('idempotency-key') key?: string) {
+    const idempotencyKey = callerIdempotencyKey(principal, key);
     const started = await this.onboarding.startSupply(id, Object.assign(body, { move_in: true }), idempotencyKey);
     return { process_id: started.processId, gsrn: body.gsrn };
   }

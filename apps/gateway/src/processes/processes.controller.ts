@@ -6,6 +6,7 @@ import { ProcessReadModel, type ProcessHistoryEntry } from '@dh/read-models';
 import { ProblemException, type ProblemDetails } from '@dh/platform';
 import { CommandGateway } from '../commands/command-gateway';
 import { CancelProcessDto } from '../customers/create-customer.dto';
+import { callerIdempotencyKey } from '../customers/customers.controller';
 
 export interface ProcessView {
   id: string;
@@ -62,7 +63,7 @@ export class ProcessesController {
     const result = await this.commands.send<{ processId: string; status: string }>('portfolio', 'CancelProcess', {
       processId: id,
       reason: body.reason,
-      ...(key ? { idempotencyKey: key } : {}),
+      ...(key ? { idempotencyKey: callerIdempotencyKey(principal, key) } : {}),
     });
     return { process_id: result.processId, status: result.status };
   }
