@@ -1,34 +1,6 @@
-export interface RetryPolicy {
-  /** Attempts per call, the first included (default 5). */
-  readonly maxAttempts: number;
-  /** First back-off step (default 2 s); doubles per attempt. */
-  readonly baseDelayMs: number;
-  /** Cap of one back-off step (default 60 s: the API asks to wait a minute after 429/503). */
-  readonly maxDelayMs: number;
-  /** A `Retry-After` longer than this fails the call instead of waiting (default 120 s). */
-  readonly maxRetryAfterMs: number;
-}
+import type { RetryPolicy } from '@dh/http-retry';
 
+export { backoffDelay, parseRetryAfter, retryDelay, type RetryPolicy } from '@dh/http-retry';
+
+/** 2 s doubling to 60 s (the API asks to wait a minute after 429/503), five attempts. */
 export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxAttempts: 5, baseDelayMs: 2_000, maxDelayMs: 60_000, maxRetryAfterMs: 120_000 };
-
-/** "Equal jitter": half the exponential step fixed, half random. */
-export function backoffDelay(policy: RetryPolicy, attempt: number, random: () => number): number {
-  const step = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, attempt - 1));
-  return Math.round(step / 2 + random() * (step / 2));
-}
-
-/** `Retry-After` in milliseconds: delta-seconds or an HTTP date (RFC 9110 §10.2.3); undefined when absent or unreadable. */
-export function parseRetryAfter(value: string | null, nowMs: number): number | undefined {
-  if (value === null) return undefined;
-  const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  const date = Date.parse(trimmed);
-  if (Number.isNaN(date)) return undefined;
-  return Math.max(0, date - nowMs);
-}
-
-/** Delay before the next attempt: at least `Retry-After` when given, else the back-off. */
-export function retryDelay(policy: RetryPolicy, attempt: number, retryAfterMs: number | undefined, random: () => number): number {
-  if (retryAfterMs === undefined) return backoffDelay(policy, attempt, random);
-  return retryAfterMs + Math.round(random() * Math.min(policy.baseDelayMs, 1_000));
-}

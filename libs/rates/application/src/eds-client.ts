@@ -1,3 +1,4 @@
+import { parseRetryAfter } from '@dh/http-retry';
 import { parseJsonKeepingNumbers, RawJsonError, type RawJsonValue } from './raw-json';
 
 export type EdsDatasetName = 'DayAheadPrices' | 'Elspotprices' | 'DatahubPricelist';
@@ -58,10 +59,7 @@ function isRecord(v: RawJsonValue | undefined): v is { [key: string]: RawJsonVal
 
 /** `Retry-After` in seconds or as an HTTP date → milliseconds. */
 export function retryAfterMs(header: string | null, now: number = Date.now()): number | null {
-  if (header === null) return null;
-  if (/^\d+$/.test(header.trim())) return Number(header.trim()) * 1000;
-  const at = Date.parse(header);
-  return Number.isNaN(at) ? null : Math.max(0, at - now);
+  return parseRetryAfter(header, now) ?? null;
 }
 
 /**
