@@ -93,11 +93,13 @@ describe('CRM onboarding against the DataHub and Eloverblik simulators', () => {
     await advanceTo('2026-03-22T23:30:00Z');
     await eventually(() => expect(eventsWithKey('customer.activated').map((e) => e.data.gsrn)).toContain(gsrn), 30_000, 200);
 
-    const final = await process(processId);
-    expect(final.status).toBe('active');
-    expect(final.history.map((h) => h.status)).toEqual(['created', 'requested', 'pending', 'active']);
-    const customer = await api().get(`/api/customers/${created.body.id}`).set(crm).expect(200);
-    expect(customer.body.status).toBe('active');
+    // The read models follow the bus: wait for them rather than assume they are already there.
+    await eventually(async () => {
+      const final = await process(processId);
+      expect(final.status).toBe('active');
+      expect(final.history.map((h) => h.status)).toEqual(['created', 'requested', 'pending', 'active']);
+    }, 20_000, 200);
+    await eventually(async () => expect((await api().get(`/api/customers/${created.body.id}`).set(crm).expect(200)).body.status).toBe('active'), 20_000, 200);
     await eventually(async () => {
       const { rows } = await pool.query(`SELECT 1 FROM event_store.events WHERE type = 'ValidatedMeasureDataReceived' AND data->>'gsrn' = $1`, [gsrn]);
       expect(rows.length).toBeGreaterThanOrEqual(1);
@@ -134,8 +136,7 @@ describe('CRM onboarding against the DataHub and Eloverblik simulators', () => {
     const { gsrn } = byRole('forced-switch');
     await advanceTo('2026-03-26T23:30:00Z');
     await eventually(() => expect(eventsWithKey('customer.activated').map((e) => e.data.gsrn)).toContain(gsrn), 30_000, 200);
-    const summary = await api().get('/api/portfolio/summary').set(crm).expect(200);
-    expect(summary.body.metering_points.supplied).toBe(2);
+    await eventually(async () => expect((await api().get('/api/portfolio/summary').set(crm).expect(200)).body.metering_points.supplied).toBe(2), 20_000, 200);
     // The cancelled switch's date has passed: still not ours.
     expect(eventsWithKey('customer.activated').map((e) => e.data.gsrn)).not.toContain(byRole('switch-cancelled').gsrn);
   });
@@ -148,7 +149,7 @@ describe('CRM onboarding against the DataHub and Eloverblik simulators', () => {
     await eventually(async () => expect((await process(processId)).status).toBe('pending'), 60_000, 200);
     await advanceTo('2026-03-28T23:30:00Z');
     await eventually(() => expect(eventsWithKey('customer.activated').filter((e) => e.data.gsrn === gsrn)).toHaveLength(1), 60_000, 200);
-    expect((await process(processId)).history.map((h) => h.status)).toEqual(['created', 'requested', 'pending', 'active']);
+    await eventually(async () => expect((await process(processId)).history.map((h) => h.status)).toEqual(['created', 'requested', 'pending', 'active']), 20_000, 200);
     expect(dataHub.control.stats()).toMatchObject({ throttled: 3 });
     const { rows } = await pool.query(`SELECT count(*)::int AS n FROM event_store.events WHERE type = 'CustomerActivated' AND data->>'gsrn' = $1`, [gsrn]);
     expect(rows[0].n).toBe(1);
