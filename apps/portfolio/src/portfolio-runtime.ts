@@ -5,10 +5,12 @@ import {
   asPayload,
   cancelProcess,
   createCustomer,
+  EffectiveDateScheduler,
   getCustomerIdentityForDataHub,
   getProcess,
   parseCancelProcess,
   parseEndOfSupplyRequest,
+  parseIncorrectSwitchRequest,
   parseProcessRequest,
   parseRegisterMeteringPoint,
   parseSupplyRequest,
@@ -16,6 +18,7 @@ import {
   ProcessManager,
   registerMeteringPoint,
   requestEndOfSupply,
+  requestIncorrectSwitch,
   requestMoveIn,
   requestMoveOut,
   requestSwitch,
@@ -33,6 +36,15 @@ import { migrateProcessIndex, PgProcessIndex } from './pg-process-index';
 export const PORTFOLIO_SERVICE = 'portfolio';
 /** The process manager's queue on `domain.events` (bindings: `PROCESS_MANAGER_BINDINGS`). */
 export const PROCESS_MANAGER_QUEUE = 'portfolio.process-manager';
+const EFFECTIVE_DATE_LOCK = 'portfolio.effective-date-scheduler';
+
+/** `EFFECTIVE_DATE_CHECK_SECONDS` (default 60): how often the effective-date scheduler runs. */
+export function effectiveDateCheckIntervalMs(raw: string | undefined): number {
+  if (raw === undefined || raw.trim() === '') return 60_000;
+  const seconds = Number(raw);
+  if (!Number.isFinite(seconds) || seconds < 0) throw new Error(`EFFECTIVE_DATE_CHECK_SECONDS: "${raw}" is not a number of seconds`);
+  return Math.round(seconds * 1000);
+}
 
 export interface PortfolioRuntimeOptions {
   store: EventStore;
@@ -46,10 +58,15 @@ export interface PortfolioRuntimeOptions {
   logger?: MessagingLogger;
   /** Consumer retry backoff (tests shorten it). */
   retryInitialDelayMs?: number;
+  /** How often the effective-date scheduler looks for processes whose date has come; 0 disables the timer. Default 60 s. */
+  effectiveDateCheckIntervalMs?: number;
 }
 
 export interface PortfolioRuntime {
   consumer: RunningConsumer;
+  scheduler: EffectiveDateScheduler;
+  /** One scheduler pass under a PostgreSQL advisory lock (one replica at a time); false when another replica held it. */
+  checkEffectiveDates(): Promise<boolean>;
   stop(): Promise<void>;
 }
 
@@ -96,6 +113,8 @@ export async function startPortfolioRuntime(options: PortfolioRuntimeOptions): P
     RequestMoveOut: (payload, context) => asCommandReply(() => requestMoveOut(deps, parseProcessRequest(asPayload(payload)), contextOf(context, keyOf(payload)))),
     RequestEndOfSupply: (payload, context) =>
       asCommandReply(() => requestEndOfSupply(deps, parseEndOfSupplyRequest(asPayload(payload)), contextOf(context, keyOf(payload)))),
+    RequestIncorrectSwitch: (payload, context) =>
+      asCommandReply(() => requestIncorrectSwitch(deps, parseIncorrectSwitchRequest(asPayload(payload)), contextOf(context, keyOf(payload)))),
     CancelProcess: (payload, context) => asCommandReply(() => cancelProcess(deps, parseCancelProcess(asPayload(payload)), contextOf(context, keyOf(payload)))),
     GetProcess: (payload) => asCommandReply(() => getProcess(deps, requiredString(asPayload(payload), 'processId'))),
     // Decrypts the customer's name and CPR/CVR for datahub-integration's RSM-001; logs nothing personal.
@@ -132,9 +151,45 @@ export async function startPortfolioRuntime(options: PortfolioRuntimeOptions): P
     },
   });
 
+  const index = new PgProcessIndex(pool);
+  const scheduler = new EffectiveDateScheduler({
+    manager,
+    awaiting: index,
+    index,
+    clock,
+    logger: { log: (m) => logger.log(`effective-date scheduler: ${m}`), warn: (m) => logger.warn(`effective-date scheduler: ${m}`) },
+  });
+  const checkEffectiveDates = async (): Promise<boolean> => {
+    const client = await pool.connect();
+    try {
+      const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [EFFECTIVE_DATE_LOCK]);
+      if (!rows[0]?.locked) return false;
+      try {
+        await scheduler.tick();
+      } finally {
+        await client.query('SELECT pg_advisory_unlock(hashtext($1))', [EFFECTIVE_DATE_LOCK]);
+      }
+      return true;
+    } finally {
+      client.release();
+    }
+  };
+  const intervalMs = options.effectiveDateCheckIntervalMs ?? 60_000;
+  let pass: Promise<unknown> = Promise.resolve();
+  const timer =
+    intervalMs > 0
+      ? setInterval(() => {
+          pass = checkEffectiveDates().catch((error: unknown) => logger.warn(`effective-date scheduler: ${error instanceof Error ? error.message : String(error)}`));
+        }, intervalMs)
+      : null;
+
   return {
     consumer,
+    scheduler,
+    checkEffectiveDates,
     async stop() {
+      if (timer) clearInterval(timer);
+      await pass;
       await server.close();
       await consumer.stop();
     },

@@ -1,7 +1,7 @@
 import { Logger, Module } from '@nestjs/common';
 import type { MessagingLogger } from '@dh/messaging';
 import { maskPersonalData, runEventRelay, type ServiceDefinition } from '@dh/platform';
-import { parseGridAreaPriceAreas, startPortfolioRuntime } from './portfolio-runtime';
+import { effectiveDateCheckIntervalMs, parseGridAreaPriceAreas, startPortfolioRuntime } from './portfolio-runtime';
 
 @Module({})
 class PortfolioModule {}
@@ -35,6 +35,8 @@ export const portfolioService: ServiceDefinition = {
       defaultProductId: process.env.DEFAULT_PRODUCT_ID || 'standard',
       priceAreaOf: parseGridAreaPriceAreas(process.env.GRID_AREA_PRICE_AREAS),
       logger: nestLogger(),
+      // Follows infrastructure.clock: a process whose master data came early is confirmed on its date.
+      effectiveDateCheckIntervalMs: effectiveDateCheckIntervalMs(process.env.EFFECTIVE_DATE_CHECK_SECONDS),
     });
     infrastructure.healthChecks.push({
       name: 'process-manager',

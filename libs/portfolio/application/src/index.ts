@@ -5,3 +5,4 @@ export * from './register-metering-point';
 export * from './processes';
 export * from './customer-identity';
 export * from './process-manager';
+export * from './effective-date-scheduler';

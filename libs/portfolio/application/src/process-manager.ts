@@ -42,10 +42,32 @@ export interface TriggerEvent {
 export interface ProcessIndex {
   add(entry: { gsrn: string; processId: string }): Promise<void>;
   processIdsFor(gsrn: string): Promise<string[]>;
+  /**
+   * DataHub's master data or notification for a pending process arrived before its effective date:
+   * remember it (once per process) so the effective-date scheduler confirms the process on the date.
+   */
+  awaitEffectiveDate(entry: AwaitingEffectiveDate): Promise<void>;
 }
 
-export class InMemoryProcessIndex implements ProcessIndex {
+/** A pending process whose DataHub news (RSM-022/RSM-004) arrived before its effective date. */
+export interface AwaitingEffectiveDate {
+  processId: string;
+  gsrn: string;
+  effectiveDate: LocalDate;
+  /** The DataHub event that arrived early; the scheduler's commands are keyed on it. */
+  triggerEventId: string;
+  correlationId: string;
+}
+
+/** What the effective-date scheduler reads: entries due on `today` (effective date reached) and not yet done. */
+export interface AwaitingEffectiveDates {
+  due(today: LocalDate): Promise<AwaitingEffectiveDate[]>;
+  done(processId: string, at: Date): Promise<void>;
+}
+
+export class InMemoryProcessIndex implements ProcessIndex, AwaitingEffectiveDates {
   private readonly byGsrn = new Map<string, Set<string>>();
+  private readonly awaiting = new Map<string, AwaitingEffectiveDate & { doneAt: Date | null }>();
   async add(entry: { gsrn: string; processId: string }): Promise<void> {
     const ids = this.byGsrn.get(entry.gsrn) ?? new Set<string>();
     ids.add(entry.processId);
@@ -53,6 +75,23 @@ export class InMemoryProcessIndex implements ProcessIndex {
   }
   async processIdsFor(gsrn: string): Promise<string[]> {
     return [...(this.byGsrn.get(gsrn) ?? [])];
+  }
+  async awaitEffectiveDate(entry: AwaitingEffectiveDate): Promise<void> {
+    if (!this.awaiting.has(entry.processId)) this.awaiting.set(entry.processId, { ...entry, doneAt: null });
+  }
+  async due(today: LocalDate): Promise<AwaitingEffectiveDate[]> {
+    return [...this.awaiting.values()]
+      .filter((e) => e.doneAt === null && e.effectiveDate <= today)
+      .sort((a, b) => a.effectiveDate.localeCompare(b.effectiveDate) || a.processId.localeCompare(b.processId))
+      .map(({ doneAt: _doneAt, ...entry }) => entry);
+  }
+  async done(processId: string, at: Date): Promise<void> {
+    const entry = this.awaiting.get(processId);
+    if (entry && entry.doneAt === null) entry.doneAt = at;
+  }
+  /** For tests: every entry with its state. */
+  entries(): (AwaitingEffectiveDate & { doneAt: Date | null })[] {
+    return [...this.awaiting.values()];
   }
 }
 
@@ -89,7 +128,28 @@ export const PROCESS_MANAGER_BINDINGS: readonly string[] = [
 export const PROCESS_ANOMALY_RECORDED = 'ProcessAnomalyRecorded';
 export const processAnomalyStreamId = (triggerEventId: string): string => `process-anomaly-${triggerEventId}`;
 
-export type Reaction = { outcome: 'applied'; steps: string[] } | { outcome: 'ignored'; reason: string } | { outcome: 'anomaly'; code: string; message: string };
+/** `waiting`: nothing to do yet (an effective date not reached); the same trigger may be handled again later. */
+export type Reaction =
+  | { outcome: 'applied'; steps: string[] }
+  | { outcome: 'ignored'; reason: string }
+  | { outcome: 'waiting'; reason: string }
+  | { outcome: 'anomaly'; code: string; message: string };
+
+/**
+ * Not an event in the store: the trigger the effective-date scheduler hands to the process manager
+ * for an `AwaitingEffectiveDate` entry. Its id is derived from the early DataHub event and the
+ * process, so every tick sends the same idempotent commands.
+ */
+export const EFFECTIVE_DATE_REACHED = 'EffectiveDateReached';
+
+export function effectiveDateReached(entry: AwaitingEffectiveDate): TriggerEvent {
+  return {
+    eventId: deterministicEventId(entry.triggerEventId, `effective-date:${entry.processId}`, 0),
+    type: EFFECTIVE_DATE_REACHED,
+    data: { processId: entry.processId, gsrn: entry.gsrn, effectiveDate: entry.effectiveDate, triggerEventId: entry.triggerEventId },
+    metadata: { correlationId: entry.correlationId, causationId: entry.triggerEventId, actor: 'portfolio-effective-date-scheduler', schemaVersion: 1, context: PORTFOLIO_CONTEXT },
+  };
+}
 
 const STARTED_TYPES = ['ChangeOfSupplierRequested', 'MoveInRequested', 'MoveOutRequested', 'EndOfSupplyRequested', 'IncorrectSwitchRequested', 'ForcedSwitchReceived'];
 const FORCED_SWITCH_PROCESS_TYPE = 'D31';
@@ -185,6 +245,7 @@ export class ProcessManager {
       await index.add({ gsrn: str(event.data, 'gsrn'), processId: str(event.data, 'processId') });
       return { outcome: 'applied', steps: [] };
     }
+    if (context === PORTFOLIO_CONTEXT && event.type === EFFECTIVE_DATE_REACHED) return this.onEffectiveDateReached(run, str(event.data, 'processId'));
     if (context !== 'datahub') return { outcome: 'ignored', reason: `not a process manager event: ${context}/${event.type}` };
     switch (event.type) {
       case 'DataHubRequestSent':
@@ -235,6 +296,8 @@ export class ProcessManager {
     }
     if (accepted) {
       await run.process(processId, 'accepted', { type: 'RecordDataHubAcceptance', data: { processId, dataHubMessageId, now: run.now } });
+      // BRS-003 takes effect on acceptance: DataHub sends no RSM-004 for the voided supply.
+      if (process.kind === 'incorrect-switch') await this.reverseSwitch(run, await this.requireProcess(processId, 'DataHubAnswerReceived'));
     } else {
       const reasons = Array.isArray(event.data.reasons) ? event.data.reasons : [];
       const first = reasons[0];
@@ -264,9 +327,15 @@ export class ProcessManager {
     }
     if (news.kind === 'master-data') await this.applyMasterData(run, news, due.length > 0);
 
+    const today = localDateOf(run.now);
     for (const process of due) {
-      if (PROCESS_KIND_INFO[process.kind].startsSupply) await this.startSupply(run, process);
-      else await this.endSupply(run, process);
+      if (process.effectiveDate > today) {
+        // Early (DataHub may send master data ahead of the date): the scheduler confirms it on the date.
+        await index.awaitEffectiveDate({ processId: process.processId, gsrn: process.gsrn, effectiveDate: process.effectiveDate, triggerEventId: run.triggerEventId, correlationId: run.metadata.correlationId });
+        run.note(`process ${process.processId} awaits its effective date ${process.effectiveDate}`);
+        continue;
+      }
+      await this.takeEffect(run, process);
     }
     if (due.length === 0 && !ours && news.kind === 'notification') await this.switchedAway(run, news);
     return run.applied();
@@ -326,6 +395,21 @@ export class ProcessManager {
     return this.requireProcess(processId, 'forced switch');
   }
 
+  /** The effective-date scheduler: a process whose news arrived early has reached its date. */
+  private async onEffectiveDateReached(run: Run, processId: string): Promise<Reaction> {
+    const process = await this.requireProcess(processId, EFFECTIVE_DATE_REACHED);
+    if (process.status !== 'pending') return { outcome: 'ignored', reason: `process ${processId} is ${process.status}` };
+    const today = localDateOf(run.now);
+    if (process.effectiveDate > today) return { outcome: 'waiting', reason: `process ${processId} takes effect on ${process.effectiveDate}; today is ${today}` };
+    await this.takeEffect(run, process);
+    return run.applied();
+  }
+
+  private async takeEffect(run: Run, process: ProcessCase): Promise<void> {
+    if (PROCESS_KIND_INFO[process.kind].startsSupply) await this.startSupply(run, process);
+    else await this.endSupply(run, process);
+  }
+
   private async startSupply(run: Run, process: ProcessCase): Promise<void> {
     const mp = await loadMeteringPoint(this.deps.store, process.gsrn);
     if (mp.status === 'none') {
@@ -342,15 +426,30 @@ export class ProcessManager {
 
   private async endSupply(run: Run, process: ProcessCase): Promise<void> {
     const { processId, gsrn, customerId, effectiveDate } = process;
+    if (process.kind === 'incorrect-switch') return this.reverseSwitch(run, process);
     const reason: SupplyEndReason & OffboardingReason = process.kind === 'move-out' ? 'move-out' : 'end-of-supply';
-    if (process.kind === 'incorrect-switch') {
-      throw new DomainRuleViolation('not-supported', `process ${processId}: ending an incorrect switch (BRS-003) is not automated yet`);
-    }
     const period = openSupply(await loadMeteringPoint(this.deps.store, gsrn), customerId);
     if (!period) throw new DomainRuleViolation('not-active', `process ${processId}: customer ${customerId} has no running supply on ${gsrn} to end`);
     await run.process(processId, 'effective', { type: 'ConfirmEffective', data: { processId, now: run.now } });
     await run.meteringPoint(gsrn, `end-${period.processId}`, { type: 'EndSupply', data: { gsrn, processId: period.processId, endDate: effectiveDate, reason, now: run.now } });
     await run.customer(customerId, `offboard-${gsrn}`, { type: 'OffboardCustomer', data: { customerId, gsrn, endDate: effectiveDate, reason } });
+    await run.process(processId, 'completed', { type: 'CompleteProcess', data: { processId, now: run.now } });
+  }
+
+  /**
+   * BRS-003 accepted: the switch it names is void from its start. The BRS-003 case takes effect, the
+   * switch is marked reversed, the supply period reversed (`SupplyReversed`: settlement credits what
+   * it invoiced for it), the customer offboarded with reason incorrect-switch, and the case completed.
+   */
+  private async reverseSwitch(run: Run, process: ProcessCase): Promise<void> {
+    if (process.status !== 'pending') return;
+    const { processId, gsrn, customerId, effectiveDate } = process;
+    if (process.started.type !== 'IncorrectSwitchRequested') throw invalidEvent(`process ${processId} is not an incorrect switch`);
+    const switchProcessId = process.started.data.reversedProcessId;
+    await run.process(processId, 'effective', { type: 'ConfirmEffective', data: { processId, now: run.now } });
+    await run.process(switchProcessId, `reverse-${processId}`, { type: 'ReverseSwitch', data: { processId: switchProcessId, incorrectSwitchProcessId: processId, now: run.now } });
+    await run.meteringPoint(gsrn, `reverse-${switchProcessId}`, { type: 'ReverseSupply', data: { gsrn, processId: switchProcessId, incorrectSwitchProcessId: processId, now: run.now } });
+    await run.customer(customerId, `offboard-${gsrn}`, { type: 'OffboardCustomer', data: { customerId, gsrn, endDate: effectiveDate, reason: 'incorrect-switch' } });
     await run.process(processId, 'completed', { type: 'CompleteProcess', data: { processId, now: run.now } });
   }
 
@@ -399,12 +498,14 @@ class Run {
   readonly now: Date;
   readonly metadata: EventMetadata;
   readonly steps: string[] = [];
+  readonly triggerEventId: string;
 
   constructor(
     private readonly deps: ProcessManagerDeps,
     private readonly event: TriggerEvent,
   ) {
     this.now = deps.clock();
+    this.triggerEventId = event.eventId;
     this.metadata = { correlationId: event.metadata.correlationId, causationId: event.eventId, actor: ACTOR, schemaVersion: 1, context: PORTFOLIO_CONTEXT };
   }
 

@@ -3,8 +3,9 @@ import { createInMemoryEventStore, type InMemoryEventStore, type JsonObject, typ
 import { DomainRuleViolation } from '@dh/portfolio-domain';
 import { createCustomer, type CommandContext, type PersonalDataProtector } from './create-customer';
 import { getCustomerIdentityForDataHub, type PersonalDataReader } from './customer-identity';
+import { EffectiveDateScheduler } from './effective-date-scheduler';
 import { InMemoryProcessIndex, PROCESS_ANOMALY_RECORDED, PROCESS_MANAGER_BINDINGS, ProcessManager, validityDateOf, type TriggerEvent } from './process-manager';
-import { cancelProcess, getProcess, requestMoveOut, requestSwitch, type SupplyRequest } from './processes';
+import { cancelProcess, getProcess, requestEndOfSupply, requestIncorrectSwitch, requestMoveOut, requestSwitch, type SupplyRequest } from './processes';
 import { registerMeteringPoint } from './register-metering-point';
 
 const GSRN = '571313174115550012';
@@ -40,6 +41,7 @@ class Harness {
     defaultProductId: 'standard',
     priceAreaOf: (gridArea) => (gridArea === '791' ? 'DK2' : gridArea === '804' ? 'DK1' : null),
   });
+  readonly scheduler = new EffectiveDateScheduler({ manager: this.manager, awaiting: this.index, index: this.index, clock: () => this.nowValue });
   private checkpoint: string | null = null;
   private readonly inbox = new Set<string>();
   private documentNo = 0;
@@ -83,6 +85,13 @@ class Harness {
     const [recorded] = await this.store.readStream(streamId);
     await this.pump();
     return recorded;
+  }
+
+  /** One scheduler pass, then the bus delivers what it appended. */
+  async tick(): Promise<Awaited<ReturnType<EffectiveDateScheduler['tick']>>> {
+    const result = await this.scheduler.tick();
+    await this.pump();
+    return result;
   }
 
   async all(): Promise<RecordedEvent[]> {
@@ -396,19 +405,246 @@ describe('process manager', () => {
     expect((await getProcess({ store: h.store }, processId)).status).toBe('rejected');
   });
 
-  it('master data before the effective date does not start the supply early', async () => {
+  it('master data before the effective date does not start the supply early; it awaits the date without an anomaly', async () => {
     const h = new Harness();
     const customerId = await customerAndPoint(h);
     const processId = await acceptedSwitch(h, customerId);
     // Still 2026-03-02 in Copenhagen.
     await h.datahub('MeteringPointMasterDataReceived', masterDataReceived('rsm022-1', 'E03', processId));
     expect(await h.ofType('SupplyStarted')).toHaveLength(0);
-    expect((await h.ofType(PROCESS_ANOMALY_RECORDED))[0].data).toMatchObject({ code: 'illegal-transition', processId });
+    expect(await h.ofType(PROCESS_ANOMALY_RECORDED)).toHaveLength(0);
+    expect(await h.ofType('MasterDataUpdated')).toHaveLength(1);
+    expect(h.index.entries()).toMatchObject([{ processId, gsrn: GSRN, effectiveDate: '2026-03-03', doneAt: null }]);
+    expect((await getProcess({ store: h.store }, processId)).status).toBe('pending');
   });
 
   it('reads validityStart as the Danish local day', () => {
     expect(validityDateOf('2026-03-02T23:00:00Z')).toBe('2026-03-03');
     expect(validityDateOf('2026-06-30T22:00:00Z')).toBe('2026-07-01');
     expect(validityDateOf('2026-07-01')).toBe('2026-07-01');
+  });
+});
+
+/** A switch that has taken effect on 2026-03-03 (clock left at 2026-03-03T06:00Z); returns its process id. */
+async function activeSwitch(h: Harness, customerId: string): Promise<string> {
+  const processId = await acceptedSwitch(h, customerId);
+  h.setNow('2026-03-03T06:00:00Z');
+  await h.datahub('MeteringPointMasterDataReceived', masterDataReceived('rsm022-1', 'E03', processId));
+  expect((await getProcess({ store: h.store }, processId)).status).toBe('active');
+  return processId;
+}
+
+/** What datahub-integration records when it sends the request and DataHub confirms it. */
+async function sentAndAccepted(h: Harness, processId: string, name: string, processType: string): Promise<void> {
+  await h.pump();
+  await h.datahub('DataHubRequestSent', { processId, documentId: `sent-${name}`, transactionId: processId, gsrn: GSRN, sentAt: h.context().now.toISOString() });
+  await h.datahub('DataHubAnswerReceived', { documentId: `ans-${name}`, accepted: true, originalTransactionId: processId, gsrn: GSRN, reasons: [], processType });
+}
+
+const statuses = (view: { [key: string]: unknown }): unknown =>
+  Array.isArray(view.history) ? view.history.map((s: unknown) => (typeof s === 'object' && s !== null && 'status' in s ? s.status : null)) : null;
+
+describe('effective-date scheduler', () => {
+  it('given master data before the effective date, when the clock reaches the date, then the switch takes effect once', async () => {
+    const h = new Harness();
+    const customerId = await customerAndPoint(h);
+    const processId = await acceptedSwitch(h, customerId);
+    await h.datahub('MeteringPointMasterDataReceived', masterDataReceived('rsm022-1', 'E03', processId));
+
+    // 23:59 on 2026-03-02 in Copenhagen: not yet.
+    h.setNow('2026-03-02T22:59:00Z');
+    expect(await h.tick()).toMatchObject({ today: '2026-03-02', due: 0, done: 0 });
+    expect(await h.ofType('SupplyStarted')).toHaveLength(0);
+
+    h.setNow('2026-03-02T23:00:05Z');
+    expect(await h.tick()).toMatchObject({ today: '2026-03-03', due: 1, done: 1, retried: 0 });
+    expect((await h.ofType('SupplyStarted')).map((e) => e.data)).toMatchObject([{ gsrn: GSRN, processId, customerId, startDate: '2026-03-03', productId: 'green-spot' }]);
+    expect((await h.ofType('CustomerActivated')).map((e) => e.data)).toEqual([{ customerId, gsrn: GSRN, effectiveDate: '2026-03-03' }]);
+    expect(statuses(await getProcess({ store: h.store }, processId))).toEqual(['created', 'requested', 'pending', 'active']);
+    expect(h.index.entries()[0].doneAt).toEqual(new Date('2026-03-02T23:00:05Z'));
+
+    // Idempotent: another tick, the late RSM-004 on the date, and the same trigger handled again append nothing.
+    const before = (await h.all()).length;
+    expect(await h.tick()).toMatchObject({ due: 0 });
+    await h.datahub('DataHubNotificationReceived', { documentId: 'rsm004-1', gsrn: GSRN, validityStart: '2026-03-02T23:00:00Z', originalTransactionId: processId, processType: 'E03' });
+    await h.index.awaitEffectiveDate({ ...h.index.entries()[0] });
+    expect((await h.all()).length).toBe(before + 1); // only the notification's own document event
+    expect(await h.ofType(PROCESS_ANOMALY_RECORDED)).toHaveLength(0);
+  });
+
+  it('runs the same commands again after a crash between the reaction and marking the entry done', async () => {
+    const h = new Harness();
+    const customerId = await customerAndPoint(h);
+    const processId = await acceptedSwitch(h, customerId);
+    await h.datahub('MeteringPointMasterDataReceived', masterDataReceived('rsm022-1', 'E03', processId));
+    h.setNow('2026-03-03T01:00:00Z');
+    const done = h.index.done.bind(h.index);
+    h.index.done = async () => {
+      throw new Error('connection lost');
+    };
+    await expect(h.scheduler.tick()).rejects.toThrow('connection lost');
+    const afterCrash = (await h.all()).map((e) => e.eventId);
+    h.index.done = done;
+    expect(await h.tick()).toMatchObject({ due: 1, done: 1 });
+    expect((await h.all()).map((e) => e.eventId)).toEqual(afterCrash);
+    expect(await h.ofType('SupplyStarted')).toHaveLength(1);
+  });
+
+  it('leaves an entry whose process was cancelled in the meantime, without an anomaly', async () => {
+    const h = new Harness();
+    const customerId = await customerAndPoint(h);
+    const processId = await acceptedSwitch(h, customerId);
+    await h.datahub('MeteringPointMasterDataReceived', masterDataReceived('rsm022-1', 'E03', processId));
+    await cancelProcess({ store: h.store }, { processId, reason: 'customer-withdrew' }, h.context());
+    h.setNow('2026-03-03T01:00:00Z');
+    expect(await h.tick()).toMatchObject({ due: 1, done: 1, reactions: [{ outcome: 'ignored' }] });
+    expect(await h.ofType('SupplyStarted')).toHaveLength(0);
+    expect(await h.ofType(PROCESS_ANOMALY_RECORDED)).toHaveLength(0);
+  });
+});
+
+describe('ending a supply (BRS-002, BRS-010) and undoing a switch (BRS-003)', () => {
+  it('BRS-002 end of supply: accepted, the notification comes early, on the date the supply ends with reason end-of-supply', async () => {
+    const h = new Harness();
+    const customerId = await customerAndPoint(h);
+    const switchId = await activeSwitch(h, customerId);
+    h.setNow('2026-04-01T08:00:00Z');
+    const { processId } = await requestEndOfSupply({ store: h.store }, { customerId, gsrn: GSRN, effectiveDate: '2026-04-15', endReason: 'non-payment' }, h.context('eos-1'));
+    await sentAndAccepted(h, processId, 'eos', 'E20');
+    expect((await h.ofType('EndOfSupplyRequested'))[0].data).toMatchObject({ processId, endReason: 'non-payment', businessReason: 'E20', effectiveDate: '2026-04-15' });
+    await h.datahub('DataHubNotificationReceived', { documentId: 'rsm004-eos', gsrn: GSRN, validityStart: '2026-04-14T22:00:00Z', originalTransactionId: processId, processType: 'E20' });
+    expect(await h.ofType('SupplyEnded')).toHaveLength(0);
+
+    h.setNow('2026-04-14T22:00:01Z');
+    await h.tick();
+    expect((await h.ofType('SupplyEnded')).map((e) => e.data)).toMatchObject([{ processId: switchId, endDate: '2026-04-15', reason: 'end-of-supply' }]);
+    expect((await h.ofType('CustomerOffboarded')).map((e) => e.data)).toEqual([{ customerId, gsrn: GSRN, endDate: '2026-04-15', reason: 'end-of-supply' }]);
+    expect(statuses(await getProcess({ store: h.store }, processId))).toEqual(['created', 'requested', 'pending', 'active', 'completed']);
+    expect(await h.ofType(PROCESS_ANOMALY_RECORDED)).toHaveLength(0);
+  });
+
+  it('BRS-002 refused outside 60 calendar days to 3 business days ahead', async () => {
+    const h = new Harness();
+    const customerId = await customerAndPoint(h);
+    await activeSwitch(h, customerId);
+    h.setNow('2026-04-01T08:00:00Z'); // Wednesday
+    const ask = (effectiveDate: string) => requestEndOfSupply({ store: h.store }, { customerId, gsrn: GSRN, effectiveDate, endReason: 'non-payment' }, h.context());
+    // Three business days before 2026-04-06 (Easter Monday) would be 2026-03-31: too late on 2026-04-01.
+    expect((await refusalOf(ask('2026-04-06'))).code).toBe('lead-time');
+    expect((await refusalOf(ask('2026-06-01'))).code).toBe('lead-time');
+    await expect(ask('2026-04-10')).resolves.toEqual({ processId: expect.any(String) });
+  });
+
+  it('BRS-002 cancelled because the customer paid: RSM-002 is due (notifyDataHub), the supply goes on', async () => {
+    const h = new Harness();
+    const customerId = await customerAndPoint(h);
+    await activeSwitch(h, customerId);
+    h.setNow('2026-04-01T08:00:00Z');
+    const { processId } = await requestEndOfSupply({ store: h.store }, { customerId, gsrn: GSRN, effectiveDate: '2026-04-15', endReason: 'non-payment' }, h.context());
+    await sentAndAccepted(h, processId, 'eos', 'E20');
+    h.setNow('2026-04-10T08:00:00Z');
+    expect(await cancelProcess({ store: h.store }, { processId, reason: 'customer-paid' }, h.context())).toEqual({ processId, status: 'cancelled' });
+    await h.pump();
+    expect((await h.ofType('ProcessCancelled')).map((e) => e.data)).toEqual([{ processId, reason: 'customer-paid', notifyDataHub: true, at: '2026-04-10T08:00:00.000Z' }]);
+    // DataHub confirms the RSM-002; its date passes without a stop of supply.
+    await h.datahub('DataHubRequestSent', { processId, action: 'cancel', documentId: 'rsm002', transactionId: processId, gsrn: GSRN, sentAt: '2026-04-10T08:00:01Z' });
+    await h.datahub('DataHubAnswerReceived', { documentId: 'ans-rsm002', accepted: true, processId, originalTransactionId: 'rsm002', gsrn: GSRN, reasons: [], processType: 'E20' });
+    h.setNow('2026-04-15T08:00:00Z');
+    await h.tick();
+    expect(await h.ofType('SupplyEnded')).toHaveLength(0);
+    expect(await h.ofType('CustomerOffboarded')).toHaveLength(0);
+    expect((await getProcess({ store: h.store }, processId)).status).toBe('cancelled');
+    expect(await h.ofType(PROCESS_ANOMALY_RECORDED)).toHaveLength(0);
+  });
+
+  it('BRS-002 cannot be cancelled on its effective date', async () => {
+    const h = new Harness();
+    const customerId = await customerAndPoint(h);
+    await activeSwitch(h, customerId);
+    h.setNow('2026-04-01T08:00:00Z');
+    const { processId } = await requestEndOfSupply({ store: h.store }, { customerId, gsrn: GSRN, effectiveDate: '2026-04-15', endReason: 'non-payment' }, h.context());
+    await sentAndAccepted(h, processId, 'eos', 'E20');
+    h.setNow('2026-04-15T08:00:00Z');
+    expect((await refusalOf(cancelProcess({ store: h.store }, { processId, reason: 'customer-paid' }, h.context()))).code).toBe('illegal-transition');
+  });
+
+  it('BRS-010 move-out whose notification arrives before the date ends the supply on the date (scheduler)', async () => {
+    const h = new Harness();
+    const customerId = await customerAndPoint(h);
+    await activeSwitch(h, customerId);
+    h.setNow('2026-05-01T06:00:00Z');
+    const { processId } = await requestMoveOut({ store: h.store }, { customerId, gsrn: GSRN, effectiveDate: '2026-05-10' }, h.context());
+    await sentAndAccepted(h, processId, 'out', 'E66');
+    await h.datahub('DataHubNotificationReceived', { documentId: 'rsm004-out', gsrn: GSRN, validityStart: '2026-05-09T22:00:00Z', originalTransactionId: processId, processType: 'E66' });
+    expect(await h.ofType('CustomerOffboarded')).toHaveLength(0);
+    h.setNow('2026-05-10T00:30:00Z');
+    await h.tick();
+    expect((await h.ofType('CustomerOffboarded')).map((e) => e.data)).toEqual([{ customerId, gsrn: GSRN, endDate: '2026-05-10', reason: 'move-out' }]);
+    expect((await getProcess({ store: h.store }, processId)).status).toBe('completed');
+  });
+
+  it('BRS-003 accepted: the switch is reversed, the supply void (SupplyReversed), the customer offboarded as incorrect-switch, the case completed', async () => {
+    const h = new Harness();
+    const customerId = await customerAndPoint(h);
+    const switchId = await activeSwitch(h, customerId);
+    h.setNow('2026-03-20T09:00:00Z');
+    const { processId } = await requestIncorrectSwitch({ store: h.store }, { switchProcessId: switchId }, h.context('brs003-1'));
+    expect((await requestIncorrectSwitch({ store: h.store }, { switchProcessId: switchId }, h.context('brs003-1'))).processId).toBe(processId);
+    expect((await h.ofType('IncorrectSwitchRequested')).map((e) => e.data)).toEqual([
+      { processId, gsrn: GSRN, customerId, effectiveDate: '2026-03-03', businessReason: 'D07', at: '2026-03-20T09:00:00.000Z', reversedProcessId: switchId },
+    ]);
+    await sentAndAccepted(h, processId, 'brs003', 'D07');
+
+    expect((await h.ofType('SupplyReversed')).map((e) => e.data)).toEqual([
+      { gsrn: GSRN, processId: switchId, customerId, startDate: '2026-03-03', incorrectSwitchProcessId: processId, at: '2026-03-20T09:00:00.000Z' },
+    ]);
+    expect((await h.ofType('CustomerOffboarded')).map((e) => e.data)).toEqual([{ customerId, gsrn: GSRN, endDate: '2026-03-03', reason: 'incorrect-switch' }]);
+    expect(await h.ofType('SupplyEnded')).toHaveLength(0);
+    const reversed = await getProcess({ store: h.store }, switchId);
+    expect(reversed.status).toBe('reversed');
+    expect(statuses(await getProcess({ store: h.store }, processId))).toEqual(['created', 'requested', 'pending', 'active', 'completed']);
+    expect(await h.ofType(PROCESS_ANOMALY_RECORDED)).toHaveLength(0);
+
+    // DataHub redelivers its confirmation: nothing new.
+    const before = (await h.all()).length;
+    await h.datahub('DataHubAnswerReceived', { documentId: 'ans-brs003', accepted: true, originalTransactionId: processId, gsrn: GSRN, reasons: [], processType: 'D07' });
+    expect((await h.all()).length).toBe(before + 1);
+    expect(await h.ofType(PROCESS_ANOMALY_RECORDED)).toHaveLength(0);
+  });
+
+  it('BRS-003 rejected by DataHub leaves the switch and the supply as they were', async () => {
+    const h = new Harness();
+    const customerId = await customerAndPoint(h);
+    const switchId = await activeSwitch(h, customerId);
+    const { processId } = await requestIncorrectSwitch({ store: h.store }, { switchProcessId: switchId }, h.context());
+    await h.pump();
+    await h.datahub('DataHubAnswerReceived', { documentId: 'rej-brs003', accepted: false, originalTransactionId: processId, gsrn: GSRN, reasons: [{ code: 'D16', text: 'no switch' }], processType: 'D07' });
+    expect((await getProcess({ store: h.store }, processId)).status).toBe('rejected');
+    expect((await getProcess({ store: h.store }, switchId)).status).toBe('active');
+    expect(await h.ofType('SupplyReversed')).toHaveLength(0);
+    expect(await h.ofType('CustomerOffboarded')).toHaveLength(0);
+  });
+
+  it('BRS-003 is refused for a switch not yet effective, an unknown process, a non-switch, after 180 days, or when it is not the latest switch', async () => {
+    const h = new Harness();
+    const customerId = await customerAndPoint(h);
+    const pendingSwitch = await acceptedSwitch(h, customerId);
+    const ask = (switchProcessId: string) => requestIncorrectSwitch({ store: h.store }, { switchProcessId }, h.context());
+    expect(await refusalOf(ask(pendingSwitch))).toMatchObject({ code: 'illegal-transition', message: expect.stringContaining('cancel it instead') });
+    expect((await refusalOf(ask('no-such-process'))).code).toBe('unknown-process');
+
+    h.setNow('2026-03-03T06:00:00Z');
+    await h.datahub('MeteringPointMasterDataReceived', masterDataReceived('rsm022-1', 'E03', pendingSwitch));
+    h.setNow('2026-08-31T08:00:00Z'); // 181 days after 2026-03-03
+    expect((await refusalOf(ask(pendingSwitch))).code).toBe('lead-time');
+
+    // Another supplier took over: the switch is no longer the latest.
+    h.setNow('2026-04-01T06:00:00Z');
+    await h.datahub('DataHubNotificationReceived', { documentId: 'rsm004-away', gsrn: GSRN, validityStart: '2026-04-14T22:00:00Z', originalTransactionId: null, processType: 'E03' });
+    expect((await refusalOf(ask(pendingSwitch))).code).toBe('not-latest-switch');
+
+    const { processId: moveOut } = await requestMoveOut({ store: h.store }, { customerId, gsrn: GSRN, effectiveDate: '2026-04-20' }, h.context());
+    expect(await refusalOf(ask(moveOut))).toMatchObject({ code: 'illegal-transition', message: expect.stringContaining('only a switch') });
+    expect(await h.ofType('IncorrectSwitchRequested')).toHaveLength(0);
   });
 });

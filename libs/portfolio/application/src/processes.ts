@@ -4,6 +4,7 @@ import {
   DomainRuleViolation,
   PROCESS_KIND_INFO,
   processDecider,
+  REVERSIBLE_KINDS,
   processStreamId,
   type CancellationReason,
   type EndOfSupplyReason,
@@ -116,6 +117,42 @@ export function requestEndOfSupply(deps: { store: EventStore }, request: EndOfSu
   return startProcess(deps.store, request, context, (processId) => ({
     type: 'RequestEndOfSupply',
     data: { processId, gsrn: request.gsrn, customerId: request.customerId, effectiveDate: request.effectiveDate, now: context.now, endReason: request.endReason },
+  }));
+}
+
+export function parseIncorrectSwitchRequest(payload: Payload): { switchProcessId: string } {
+  return { switchProcessId: requiredString(payload, 'processId') };
+}
+
+/**
+ * BRS-003 incorrect switch (RSM-003, D07) for the switch `switchProcessId` after its effective date:
+ * only an active switch (BRS-001/009/044), only the latest supply on its metering point, within 180
+ * days (the process decider checks the days). The new case names the switch's customer, GSRN and
+ * effective date; DataHub's acceptance reverses the supply (process manager).
+ */
+export async function requestIncorrectSwitch(deps: { store: EventStore }, request: { switchProcessId: string }, context: CommandContext): Promise<{ processId: string }> {
+  const { state: reversed } = await loadProcess(deps.store, request.switchProcessId);
+  if (reversed.status === 'none') throw new DomainRuleViolation('unknown-process', `Process ${request.switchProcessId} does not exist`);
+  const what = `process ${reversed.processId} (${reversed.kind}, ${PROCESS_KIND_INFO[reversed.kind].brs}) is ${reversed.status}`;
+  if (!REVERSIBLE_KINDS.includes(reversed.kind)) throw new DomainRuleViolation('illegal-transition', `${what}; only a switch (BRS-001, BRS-009, BRS-044) can be declared incorrect`);
+  if (reversed.status !== 'active') {
+    throw new DomainRuleViolation(
+      'illegal-transition',
+      `${what}; an incorrect switch (BRS-003) needs a switch that has taken effect${reversed.status === 'pending' || reversed.status === 'requested' || reversed.status === 'created' ? ' (before the effective date, cancel it instead)' : ''}`,
+    );
+  }
+  const meteringPoint = await loadMeteringPoint(deps.store, reversed.gsrn);
+  if (meteringPoint.status === 'registered') {
+    const standing = meteringPoint.supplyPeriods.filter((p) => p.reversedBy === null);
+    const latest = standing.reduce<(typeof standing)[number] | null>((a, b) => (a === null || b.startDate > a.startDate ? b : a), null);
+    const period = standing.find((p) => p.processId === reversed.processId);
+    if (!period || latest !== period || period.endReason === 'switched-away') {
+      throw new DomainRuleViolation('not-latest-switch', `metering point ${reversed.gsrn}: only the latest switch can be reversed (BRS-003); process ${reversed.processId} is not it`);
+    }
+  }
+  return startProcess(deps.store, { customerId: reversed.customerId, gsrn: reversed.gsrn, effectiveDate: reversed.effectiveDate }, context, (processId) => ({
+    type: 'RequestIncorrectSwitch',
+    data: { processId, gsrn: reversed.gsrn, customerId: reversed.customerId, effectiveDate: reversed.effectiveDate, now: context.now, reversedProcessId: reversed.processId },
   }));
 }
 
