@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EventMetadata, JsonObject, RecordedEvent } from '@dh/event-store';
 import { parseEnvelope, PUBLIC_EVENT_ROUTING_KEYS, serializeEnvelope, toEnvelope, type EventEnvelope } from '@dh/messaging';
-import { Money } from '@dh/money';
+import { Money, vatOf } from '@dh/money';
 import {
   PUBLIC_EVENT_SCHEMAS,
   type CustomerActivatedData,
@@ -64,7 +64,7 @@ const invoiceId = invoiceIdOf(GSRN, period);
 
 function line(kind: InvoiceLine['kind'], amount: string, quantityKwh: string | null, unitPrice: string | null, month: string | null = null): InvoiceLine {
   const exclVat = Money.parse(amount);
-  const vat = Money.parse((Number(amount) * 0.25).toFixed(2)); // test fixture only; the engine uses @dh/money's vatOf
+  const vat = vatOf(exclVat);
   return {
     key: month === null ? kind : `${kind}:${month}`,
     kind,

@@ -35,19 +35,19 @@ export class InvoiceMismatchError extends Error {
 const qty = (s: string | null): bigint => (s === null ? 0n : parseQuantityMilliKwh(s));
 
 function diffLine(key: string, issued: InvoiceLine | undefined, recomputed: InvoiceLine | undefined): CorrectionLine | null {
-  const any = (recomputed ?? issued)!;
+  const sample = (recomputed ?? issued)!;
   const amount = (recomputed?.amountExclVat ?? Money.ZERO).sub(issued?.amountExclVat ?? Money.ZERO);
   const vat = (recomputed?.vat ?? Money.ZERO).sub(issued?.vat ?? Money.ZERO);
-  const isKwh = any.quantityKwh !== null;
+  const isKwh = sample.quantityKwh !== null;
   const dq = isKwh ? qty(recomputed?.quantityKwh ?? null) - qty(issued?.quantityKwh ?? null) : 0n;
   const dd = isKwh ? 0 : (recomputed?.daysSupplied ?? 0) - (issued?.daysSupplied ?? 0);
   if (amount.isZero() && vat.isZero() && dq === 0n && dd === 0) return null;
   return {
     key,
-    kind: any.kind,
-    month: any.month,
-    description: any.description,
-    chargeId: any.chargeId,
+    kind: sample.kind,
+    month: sample.month,
+    description: sample.description,
+    chargeId: sample.chargeId,
     quantityKwh: isKwh ? formatKwh(dq) : null,
     daysSupplied: isKwh ? null : dd,
     amountExclVat: amount,
