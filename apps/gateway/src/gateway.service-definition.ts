@@ -10,6 +10,7 @@ import { CustomersController } from './customers/customers.controller';
 import { OnboardingService } from './customers/onboarding.service';
 import { PortfolioController } from './portfolio/portfolio.controller';
 import { ProcessesController } from './processes/processes.controller';
+import { SupplyEndingController } from './processes/supply-ending.controller';
 import { QuarantineController } from './staff/quarantine.controller';
 import { CustomerBalanceController, SettlementController, SETTLEMENT_READ_MODEL_ENTITIES } from './settlement';
 import { COMMAND_CLIENT, PII_VAULT } from './tokens';
@@ -51,7 +52,7 @@ export const gatewayService: ServiceDefinition = {
         EdgeModule.forRoot(process.env),
         GdprModule.forRoot(infrastructure),
       ],
-      controllers: [PortalController, CustomersController, ProcessesController, PortfolioController, QuarantineController, SettlementController, CustomerBalanceController, GdprController],
+      controllers: [PortalController, CustomersController, SupplyEndingController, ProcessesController, PortfolioController, QuarantineController, SettlementController, CustomerBalanceController, GdprController],
       providers: [
         CommandGateway,
         OnboardingService,

@@ -14,7 +14,7 @@ export interface WorldMeteringPoint {
   gridArea: string;
   priceArea: 'DK1' | 'DK2';
   annualKwh: number;
-  role: 'switch-accepted' | 'switch-rejected' | 'switch-cancelled' | 'forced-switch' | 'second-switch';
+  role: 'switch-accepted' | 'switch-rejected' | 'switch-cancelled' | 'forced-switch' | 'second-switch' | 'move-out' | 'end-of-supply-cancelled' | 'incorrect-switch';
 }
 
 export const METERING_POINTS: readonly WorldMeteringPoint[] = [
@@ -23,6 +23,10 @@ export const METERING_POINTS: readonly WorldMeteringPoint[] = [
   { gsrn: '571313180400000032', gridArea: '131', priceArea: 'DK2', annualKwh: 2500, role: 'switch-cancelled' },
   { gsrn: '571313180400000056', gridArea: '804', priceArea: 'DK1', annualKwh: 5000, role: 'forced-switch' },
   { gsrn: '571313180400000063', gridArea: '131', priceArea: 'DK2', annualKwh: 3000, role: 'second-switch' },
+  // Supply ending (apps/gateway/src/e2e/supply-ending.e2e.spec.ts): BRS-010, BRS-002 cancelled, BRS-003.
+  { gsrn: '571313180400000070', gridArea: '804', priceArea: 'DK1', annualKwh: 3200, role: 'move-out' },
+  { gsrn: '571313180400000087', gridArea: '131', priceArea: 'DK2', annualKwh: 2800, role: 'end-of-supply-cancelled' },
+  { gsrn: '571313180400000094', gridArea: '804', priceArea: 'DK1', annualKwh: 4500, role: 'incorrect-switch' },
 ];
 
 export const GRID_AREA_PRICE_AREAS = '804:DK1,131:DK2';

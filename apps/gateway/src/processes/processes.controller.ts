@@ -67,4 +67,21 @@ export class ProcessesController {
     });
     return { process_id: result.processId, status: result.status };
   }
+
+  /**
+   * BRS-003 incorrect switch (RSM-003) for a switch that has taken effect: only the latest switch on
+   * its metering point, within 180 days. Answers the new BRS-003 process; on DataHub's acceptance the
+   * supply is reversed (`SupplyReversed`, credited in full) and `customer.offboarded` (incorrect-switch) follows.
+   */
+  @Post(':id/incorrect-switch')
+  @HttpCode(202)
+  @RequireScopes('processes:write')
+  async incorrectSwitch(@Param('id', new ParseUUIDPipe()) id: string, @CurrentPrincipal() principal: Principal, @Headers('idempotency-key') key?: string) {
+    await this.load(id, principal);
+    const result = await this.commands.send<{ processId: string }>('portfolio', 'RequestIncorrectSwitch', {
+      processId: id,
+      ...(key ? { idempotencyKey: callerIdempotencyKey(principal, key) } : {}),
+    });
+    return { process_id: result.processId, reversed_process_id: id };
+  }
 }

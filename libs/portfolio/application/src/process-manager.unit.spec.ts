@@ -612,6 +612,19 @@ describe('ending a supply (BRS-002, BRS-010) and undoing a switch (BRS-003)', ()
     expect(await h.ofType(PROCESS_ANOMALY_RECORDED)).toHaveLength(0);
   });
 
+  it('BRS-003 is refused once the switched supply has ended (move-out)', async () => {
+    const h = new Harness();
+    const customerId = await customerAndPoint(h);
+    const switchId = await activeSwitch(h, customerId);
+    h.setNow('2026-03-10T06:00:00Z');
+    const { processId } = await requestMoveOut({ store: h.store }, { customerId, gsrn: GSRN, effectiveDate: '2026-03-12' }, h.context());
+    await sentAndAccepted(h, processId, 'out', 'E66');
+    h.setNow('2026-03-12T06:00:00Z');
+    await h.datahub('DataHubNotificationReceived', { documentId: 'rsm004-out', gsrn: GSRN, validityStart: '2026-03-11T23:00:00Z', originalTransactionId: processId, processType: 'E66' });
+    expect(await h.ofType('CustomerOffboarded')).toHaveLength(1);
+    expect((await refusalOf(requestIncorrectSwitch({ store: h.store }, { switchProcessId: switchId }, h.context()))).code).toBe('supply-ended');
+  });
+
   it('BRS-003 rejected by DataHub leaves the switch and the supply as they were', async () => {
     const h = new Harness();
     const customerId = await customerAndPoint(h);
@@ -643,6 +656,7 @@ describe('ending a supply (BRS-002, BRS-010) and undoing a switch (BRS-003)', ()
     await h.datahub('DataHubNotificationReceived', { documentId: 'rsm004-away', gsrn: GSRN, validityStart: '2026-04-14T22:00:00Z', originalTransactionId: null, processType: 'E03' });
     expect((await refusalOf(ask(pendingSwitch))).code).toBe('not-latest-switch');
 
+    expect(h.index.entries()).toHaveLength(0);
     const { processId: moveOut } = await requestMoveOut({ store: h.store }, { customerId, gsrn: GSRN, effectiveDate: '2026-04-20' }, h.context());
     expect(await refusalOf(ask(moveOut))).toMatchObject({ code: 'illegal-transition', message: expect.stringContaining('only a switch') });
     expect(await h.ofType('IncorrectSwitchRequested')).toHaveLength(0);

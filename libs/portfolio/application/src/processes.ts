@@ -149,6 +149,9 @@ export async function requestIncorrectSwitch(deps: { store: EventStore }, reques
     if (!period || latest !== period || period.endReason === 'switched-away') {
       throw new DomainRuleViolation('not-latest-switch', `metering point ${reversed.gsrn}: only the latest switch can be reversed (BRS-003); process ${reversed.processId} is not it`);
     }
+    if (period.endDate !== null) {
+      throw new DomainRuleViolation('supply-ended', `metering point ${reversed.gsrn}: the supply started by process ${reversed.processId} ended on ${period.endDate} (${period.endReason}); an incorrect switch undoes a running supply`);
+    }
   }
   return startProcess(deps.store, { customerId: reversed.customerId, gsrn: reversed.gsrn, effectiveDate: reversed.effectiveDate }, context, (processId) => ({
     type: 'RequestIncorrectSwitch',

@@ -1,0 +1,207 @@
+import { connect, type ChannelModel, type ConsumeMessage } from 'amqplib';
+import { Pool } from 'pg';
+import request from 'supertest';
+import { ApiKeyStore, migrateAuth } from '@dh/auth';
+import { apiKeyHeader, createTestApiKey, testAuthIssuersEnv } from '@dh/auth/testing';
+import { startDataHubSimulator, type RunningDataHubSimulator } from '@dh/datahub-sim';
+import { byRole, dataHubScenario, eloverblikScenario, OUR_GLN, simulatorEnv } from '@dh/demo-world';
+import { startEloverblikSimulator, type RunningEloverblikSimulator } from '@dh/eloverblik-sim';
+import { startServiceProcess, type ServiceProcess } from '@dh/platform';
+import { createTestDatabase, createTestVhost, eventually, type TestDatabase, type TestVhost } from '@dh/testing';
+
+/**
+ * Ending a supply through every process and the DataHub simulator: three customers switch to us on
+ * 2026-03-22; one moves out (BRS-010) and is offboarded on the date, one gets an end of supply
+ * (BRS-002) that is withdrawn because the customer paid (RSM-002 inside BRS-002) and stays supplied,
+ * and one switch is declared incorrect (BRS-003): the supply is reversed and the customer offboarded.
+ * The portfolio's effective-date scheduler runs every second on the simulated clock.
+ */
+describe('ending a supply against the DataHub simulator (BRS-010, BRS-002 cancelled, BRS-003)', () => {
+  let db: TestDatabase;
+  let vhost: TestVhost;
+  let pool: Pool;
+  let dataHub: RunningDataHubSimulator;
+  let eloverblik: RunningEloverblikSimulator;
+  let bus: ChannelModel;
+  let crm: Record<string, string>;
+  let gateway: ServiceProcess;
+  const services: ServiceProcess[] = [];
+  const published: ConsumeMessage[] = [];
+  const customers: Record<'moveOut' | 'endOfSupply' | 'incorrect', { id: string; switchId: string; gsrn: string }> = {
+    moveOut: { id: '', switchId: '', gsrn: byRole('move-out').gsrn },
+    endOfSupply: { id: '', switchId: '', gsrn: byRole('end-of-supply-cancelled').gsrn },
+    incorrect: { id: '', switchId: '', gsrn: byRole('incorrect-switch').gsrn },
+  };
+
+  const api = () => request(gateway.url);
+  const eventsWithKey = (key: string) => published.filter((m) => m.fields.routingKey === key).map((m) => JSON.parse(m.content.toString()) as { data: Record<string, unknown> });
+  const advanceTo = async (instant: string) => {
+    dataHub.control.advanceTo(instant);
+    eloverblik.control.setNow(new Date(instant));
+    await new Promise((resolve) => setTimeout(resolve, 300)); // services follow the simulated clock every 100 ms
+  };
+  const process = async (id: string) => (await api().get(`/api/processes/${id}`).set(crm).expect(200)).body as { status: string; kind: string; history: { status: string }[] };
+  const customerStatus = async (id: string) => ((await api().get(`/api/customers/${id}`).set(crm).expect(200)).body as { status: string }).status;
+  const storedEvents = async (type: string, gsrn: string) =>
+    (await pool.query<{ data: Record<string, unknown> }>(`SELECT data FROM event_store.events WHERE type = $1 AND data->>'gsrn' = $2 ORDER BY global_position`, [type, gsrn])).rows.map((r) => r.data);
+
+  beforeAll(async () => {
+    db = await createTestDatabase('supply_ending');
+    vhost = await createTestVhost('supply_ending');
+    pool = new Pool({ connectionString: db.url });
+    await migrateAuth(pool);
+    crm = apiKeyHeader((await createTestApiKey(new ApiKeyStore(pool), { consumer: 'crm' })).key);
+    // The forced switch of the shared world is far beyond this test.
+    dataHub = await startDataHubSimulator({ port: 0, scenario: dataHubScenario({ start: '2026-03-20T09:00:00Z', forcedSwitchDate: '2026-09-01' }) });
+    eloverblik = await startEloverblikSimulator({ port: 0, scenario: eloverblikScenario({ now: '2026-03-20T09:00:00Z' }) });
+
+    bus = await connect(vhost.url);
+    const channel = await bus.createChannel();
+    await channel.assertExchange('domain.events', 'topic', { durable: true });
+    const { queue } = await channel.assertQueue('', { exclusive: true });
+    await channel.bindQueue(queue, 'domain.events', '#');
+    await channel.consume(queue, (m) => m && published.push(m), { noAck: true });
+
+    const env = {
+      DATABASE_URL: db.url,
+      AMQP_URL: vhost.url,
+      AUTH_ISSUERS: testAuthIssuersEnv(),
+      COMMAND_TIMEOUT_MS: '15000',
+      EFFECTIVE_DATE_CHECK_SECONDS: '1',
+      ...simulatorEnv({ dataHub: dataHub.url, eloverblik: eloverblik.apiBaseUrl }),
+    };
+    for (const name of ['portfolio', 'projections', 'datahub-integration', 'gateway']) services.push(await startServiceProcess(name, env));
+    gateway = services[3];
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all(services.map((s) => s.stop()));
+    await bus?.close();
+    await dataHub?.stop();
+    await eloverblik?.stop();
+    await pool?.end();
+    await vhost?.drop();
+    await db?.drop();
+  }, 60_000);
+
+  it('three customers switch to us and are active from 2026-03-22', async () => {
+    const people = [
+      ['moveOut', 'Emma Eriksen', '0505801234'],
+      ['endOfSupply', 'Frank Friis', '0606701234'],
+      ['incorrect', 'Gitte Gade', '0707601234'],
+    ] as const;
+    for (const [key, name, cpr] of people) {
+      const c = customers[key];
+      const created = await api()
+        .post('/api/customers')
+        .set(crm)
+        .set('Idempotency-Key', `supply-ending-${c.gsrn}`)
+        .send({ customer_name: name, email: `${name.split(' ')[0].toLowerCase()}@example.dk`, customer_type: 'private', cpr, gsrn: c.gsrn, product_id: 'standard', desired_start_date: '2026-03-22', billing_frequency: 'monthly', payment_model: 'actual' })
+        .expect(201);
+      c.id = created.body.id as string;
+      c.switchId = created.body.process_id as string;
+    }
+    for (const c of Object.values(customers)) await eventually(async () => expect((await process(c.switchId)).status).toBe('pending'), 30_000, 200);
+    await advanceTo('2026-03-21T23:30:00Z');
+    await eventually(() => expect(eventsWithKey('customer.activated').map((e) => e.data.gsrn)).toEqual(expect.arrayContaining(Object.values(customers).map((c) => c.gsrn))), 30_000, 200);
+    for (const c of Object.values(customers)) await eventually(async () => expect((await process(c.switchId)).status).toBe('active'), 20_000, 200);
+  });
+
+  it('move-out (BRS-010): accepted, and on its date the customer is offboarded with reason move-out', async () => {
+    const c = customers.moveOut;
+    const body = { gsrn: c.gsrn, effective_date: '2026-03-24' };
+    const first = await api().post(`/api/customers/${c.id}/move-out`).set(crm).set('Idempotency-Key', 'move-out-1').send(body).expect(202);
+    const processId = first.body.process_id as string;
+    // A retry with the same key is the same case.
+    const again = await api().post(`/api/customers/${c.id}/move-out`).set(crm).set('Idempotency-Key', 'move-out-1').send(body).expect(202);
+    expect(again.body.process_id).toBe(processId);
+    await api().post(`/api/customers/${c.id}/move-out`).set(crm).send({ gsrn: c.gsrn, effective_date: '24-03-2026' }).expect(400).expect('content-type', /application\/problem\+json/);
+
+    await eventually(async () => expect((await process(processId)).status).toBe('pending'), 30_000, 200);
+    expect(eventsWithKey('customer.offboarded').filter((e) => e.data.gsrn === c.gsrn)).toHaveLength(0);
+    await advanceTo('2026-03-23T23:30:00Z');
+    await eventually(
+      () => expect(eventsWithKey('customer.offboarded').map((e) => e.data)).toContainEqual({ customerId: c.id, gsrn: c.gsrn, endDate: '2026-03-24', reason: 'move-out' }),
+      30_000,
+      200,
+    );
+    await eventually(async () => {
+      const p = await process(processId);
+      expect(p).toMatchObject({ kind: 'move-out', status: 'completed' });
+      expect(p.history.map((h) => h.status)).toEqual(['created', 'requested', 'pending', 'active', 'completed']);
+    }, 20_000, 200);
+    await eventually(async () => expect(await customerStatus(c.id)).toBe('offboarded'), 20_000, 200);
+    expect((await storedEvents('SupplyEnded', c.gsrn)).map((d) => d.reason)).toEqual(['move-out']);
+  });
+
+  it('end of supply (BRS-002) withdrawn with customer-paid: RSM-002 is sent, the process is cancelled, the customer stays supplied', async () => {
+    const c = customers.endOfSupply;
+    // Today is 2026-03-24 in Copenhagen: three business days ahead is the earliest.
+    const late = await api().post(`/api/customers/${c.id}/end-of-supply`).set(crm).send({ gsrn: c.gsrn, effective_date: '2026-03-26', reason: 'non-payment' }).expect(422);
+    expect(late.body.type).toMatch(/lead-time/);
+    await api().post(`/api/customers/${c.id}/end-of-supply`).set(crm).send({ gsrn: c.gsrn, effective_date: '2026-03-30', reason: 'unpaid' }).expect(400);
+
+    const started = await api().post(`/api/customers/${c.id}/end-of-supply`).set(crm).set('Idempotency-Key', 'eos-1').send({ gsrn: c.gsrn, effective_date: '2026-03-30', reason: 'non-payment' }).expect(202);
+    const processId = started.body.process_id as string;
+    await eventually(async () => expect((await process(processId)).status).toBe('pending'), 30_000, 200);
+
+    await api().post(`/api/processes/${processId}/cancel`).set(crm).set('Idempotency-Key', 'eos-1-cancel').send({ reason: 'customer-paid' }).expect(202);
+    await eventually(async () => {
+      const p = await process(processId);
+      expect(p).toMatchObject({ kind: 'end-of-supply', status: 'cancelled' });
+      expect(p.history.map((h) => h.status)).toEqual(['created', 'requested', 'pending', 'cancelled']);
+    }, 30_000, 200);
+    await eventually(async () => {
+      const { rows } = await pool.query(`SELECT data->>'action' AS action FROM event_store.events WHERE type = 'DataHubRequestSent' AND data->>'processId' = $1 ORDER BY global_position`, [processId]);
+      expect(rows.map((r) => r.action)).toEqual(['end-of-supply', 'cancel']);
+    }, 20_000);
+    const { rows: outbound } = await pool.query(`SELECT action, business_reason FROM datahub.outbound_requests WHERE process_id = $1 ORDER BY action`, [processId]);
+    expect(outbound).toEqual([
+      { action: 'cancel', business_reason: 'E20' },
+      { action: 'end-of-supply', business_reason: 'E20' },
+    ]);
+
+    // The date passes (CEST from 2026-03-29): DataHub keeps us as supplier and delivers the day's metered data.
+    await advanceTo('2026-03-30T22:30:00Z');
+    await eventually(async () => {
+      const { rows } = await pool.query(`SELECT 1 FROM event_store.events WHERE type = 'ValidatedMeasureDataReceived' AND data->>'gsrn' = $1`, [c.gsrn]);
+      expect(rows.length).toBeGreaterThanOrEqual(9); // 2026-03-22 … 2026-03-30
+    }, 30_000, 200);
+    expect(dataHub.control.supplierAt(c.gsrn, new Date('2026-03-30T12:00:00Z'))).toBe(OUR_GLN);
+    expect(await storedEvents('SupplyEnded', c.gsrn)).toHaveLength(0);
+    expect(eventsWithKey('customer.offboarded').filter((e) => e.data.gsrn === c.gsrn)).toHaveLength(0);
+    expect(await customerStatus(c.id)).toBe('active');
+    expect((await process(processId)).status).toBe('cancelled');
+  });
+
+  it('incorrect switch (BRS-003) after activation: accepted, the supply is reversed and the customer offboarded with reason incorrect-switch', async () => {
+    const c = customers.incorrect;
+    // A supply that has already ended (moved out) cannot be declared an incorrect switch.
+    const ended = await api().post(`/api/processes/${customers.moveOut.switchId}/incorrect-switch`).set(crm).expect(422);
+    expect(ended.body.type).toMatch(/supply-ended/);
+
+    const res = await api().post(`/api/processes/${c.switchId}/incorrect-switch`).set(crm).set('Idempotency-Key', 'brs-003-1').expect(202);
+    const processId = res.body.process_id as string;
+    expect(res.body.reversed_process_id).toBe(c.switchId);
+    expect(processId).not.toBe(c.switchId);
+
+    await eventually(async () => expect(await storedEvents('SupplyReversed', c.gsrn)).toEqual([expect.objectContaining({ processId: c.switchId, customerId: c.id, startDate: '2026-03-22', incorrectSwitchProcessId: processId })]), 30_000, 200);
+    await eventually(
+      () => expect(eventsWithKey('customer.offboarded').map((e) => e.data)).toContainEqual({ customerId: c.id, gsrn: c.gsrn, endDate: '2026-03-22', reason: 'incorrect-switch' }),
+      30_000,
+      200,
+    );
+    expect(eventsWithKey('portfolio.supply-reversed').map((e) => e.data.gsrn)).toContain(c.gsrn);
+    await eventually(async () => {
+      const brs003 = await process(processId);
+      expect(brs003).toMatchObject({ kind: 'incorrect-switch', status: 'completed' });
+      expect(brs003.history.map((h) => h.status)).toEqual(['created', 'requested', 'pending', 'active', 'completed']);
+      expect((await process(c.switchId)).status).toBe('reversed');
+    }, 20_000, 200);
+    const { rows } = await pool.query(`SELECT data->>'action' AS action FROM event_store.events WHERE type = 'DataHubRequestSent' AND data->>'processId' = $1`, [processId]);
+    expect(rows.map((r) => r.action)).toEqual(['incorrect-switch']);
+    // Nothing the process manager refused along the way.
+    const anomalies = await pool.query(`SELECT data FROM event_store.events WHERE type = 'ProcessAnomalyRecorded'`);
+    expect(anomalies.rows).toEqual([]);
+  });
+});
