@@ -38,6 +38,11 @@ export class SupplyTermsDto {
   @IsOptional()
   @IsBoolean()
   move_in?: boolean;
+
+  /** The home is registered for electric heating (elvarme): reduced electricity tax above the yearly threshold. Default false. */
+  @IsOptional()
+  @IsBoolean({ message: 'electric_heating must be true or false' })
+  electric_heating?: boolean;
 }
 
 /**
@@ -94,6 +99,11 @@ export class CreateCustomerDto {
   @IsOptional()
   @IsBoolean()
   move_in?: boolean;
+
+  /** With a gsrn: the home is registered for electric heating (elvarme). Default false. */
+  @IsOptional()
+  @IsBoolean({ message: 'electric_heating must be true or false' })
+  electric_heating?: boolean;
 }
 
 export class CancelProcessDto {

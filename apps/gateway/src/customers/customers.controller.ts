@@ -75,6 +75,7 @@ export class CustomersController {
       billing_frequency: body.billing_frequency,
       payment_model: body.payment_model,
       move_in: body.move_in,
+      electric_heating: body.electric_heating,
     });
     const started = await this.onboarding.startSupply(result.customerId, terms, idempotencyKey);
     return { id: result.customerId, gsrn: body.gsrn, process_id: started.processId, metering_point: started.meteringPoint };

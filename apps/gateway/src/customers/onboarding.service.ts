@@ -31,7 +31,8 @@ export class OnboardingService {
       settlementMethod: meteringPoint.settlementMethod ?? null,
       gridArea: meteringPoint.gridArea ?? null,
       priceArea: meteringPoint.priceArea ?? null,
-      linkedProductionGsrn: null,
+      // The production point beside it (own solar) when the lookup's master data names one.
+      linkedProductionGsrn: typeof meteringPoint.linkedProductionGsrn === 'string' ? meteringPoint.linkedProductionGsrn : null,
       source: 'eloverblik',
     });
     const { processId } = await this.commands.send<{ processId: string }>('portfolio', terms.move_in ? 'RequestMoveIn' : 'RequestSwitch', {
@@ -41,6 +42,7 @@ export class OnboardingService {
       productId: terms.product_id,
       billingFrequency: terms.billing_frequency,
       paymentModel: terms.payment_model,
+      electricHeating: terms.electric_heating === true,
       ...stepKey(idempotencyKey, terms.move_in ? 'move-in' : 'switch'),
     });
     if (terms.payment_model === 'aconto') await this.passExpectedConsumption(customerId, meteringPoint, idempotencyKey);

@@ -28,6 +28,13 @@ export function optionalString(payload: Payload, key: string): string | undefine
   return value;
 }
 
+export function optionalBoolean(payload: Payload, key: string): boolean | undefined {
+  const value = payload[key];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'boolean') throw invalid(`${key} must be true or false when given`);
+  return value;
+}
+
 export function oneOf<T extends string>(payload: Payload, key: string, allowed: readonly T[]): T {
   const value = payload[key];
   const match = allowed.find((a) => a === value);

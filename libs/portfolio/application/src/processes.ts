@@ -12,7 +12,7 @@ import {
   type SupplyTerms,
 } from '@dh/portfolio-domain';
 import { portfolioMetadata, type CommandContext } from './create-customer';
-import { localDate, oneOf, optionalString, requiredString, type Payload } from './payload';
+import { localDate, oneOf, optionalBoolean, optionalString, requiredString, type Payload } from './payload';
 import { loadCustomer, loadMeteringPoint, loadProcess } from './streams';
 
 export interface ProcessRequest {
@@ -43,6 +43,7 @@ export function parseSupplyRequest(payload: Payload): SupplyRequest {
       productId: requiredString(payload, 'productId'),
       billingFrequency: oneOf(payload, 'billingFrequency', BILLING_FREQUENCIES),
       paymentModel: oneOf(payload, 'paymentModel', PAYMENT_MODELS),
+      electricHeating: optionalBoolean(payload, 'electricHeating') ?? false,
     },
   };
 }
@@ -201,7 +202,7 @@ export async function getProcess(deps: { store: EventStore }, processId: string)
     customerId: state.customerId,
     gsrn: state.gsrn,
     effectiveDate: state.effectiveDate,
-    supplyTerms: terms ? { productId: terms.productId, billingFrequency: terms.billingFrequency, paymentModel: terms.paymentModel } : null,
+    supplyTerms: terms ? { productId: terms.productId, billingFrequency: terms.billingFrequency, paymentModel: terms.paymentModel, electricHeating: terms.electricHeating === true } : null,
     requestMessageId: state.requestMessageId,
     dataHubMessageId: state.dataHubMessageId,
     rejection: state.rejection,

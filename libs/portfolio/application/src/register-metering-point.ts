@@ -1,7 +1,8 @@
+import { localDateOf } from '@dh/dk-time';
 import { handleCommand, type EventStore } from '@dh/event-store';
 import { meteringPointDecider, meteringPointStreamId, type MeteringPointType, type PriceArea, type SettlementMethod } from '@dh/portfolio-domain';
 import { portfolioMetadata, type CommandContext } from './create-customer';
-import { invalid, oneOf, requiredString, type Payload } from './payload';
+import { invalid, localDate, oneOf, optionalBoolean, optionalString, requiredString, type Payload } from './payload';
 
 export interface RegisterMeteringPointRequest {
   gsrn: string;
@@ -47,4 +48,68 @@ export async function registerMeteringPoint(
     idempotencyKey: context.idempotencyKey,
   });
   return { gsrn, alreadyRegistered: result.alreadyHandled || result.events.length === 0 };
+}
+
+export interface SetElectricHeatingRequest {
+  gsrn: string;
+  electricHeating: boolean;
+  from: string;
+}
+
+export function parseSetElectricHeating(payload: Payload): SetElectricHeatingRequest {
+  const electricHeating = optionalBoolean(payload, 'electricHeating');
+  if (electricHeating === undefined) throw invalid('electricHeating must be true or false');
+  return { gsrn: requiredString(payload, 'gsrn'), electricHeating, from: localDate(payload, 'from') };
+}
+
+/**
+ * A later change of the electric-heating registration (elvarme) of a supplied home, from `from`
+ * (a day of a standing supply). Settlement copies `ElectricHeatingSet` and applies the flag in force.
+ */
+export async function setElectricHeating(deps: { store: EventStore }, request: SetElectricHeatingRequest, context: CommandContext): Promise<{ gsrn: string; changed: boolean }> {
+  const result = await handleCommand({
+    store: deps.store,
+    streamId: meteringPointStreamId(request.gsrn),
+    decider: meteringPointDecider,
+    command: { type: 'SetElectricHeating', data: { ...request, now: context.now } },
+    metadata: portfolioMetadata(context),
+    now: context.now,
+    idempotencyKey: context.idempotencyKey,
+  });
+  return { gsrn: request.gsrn, changed: !result.alreadyHandled && result.events.length > 0 };
+}
+
+export interface LinkProductionMeteringPointRequest {
+  gsrn: string;
+  productionGsrn: string;
+  /** Absent: the day of the command (Europe/Copenhagen). */
+  from?: string;
+}
+
+export function parseLinkProductionMeteringPoint(payload: Payload): LinkProductionMeteringPointRequest {
+  const from = optionalString(payload, 'from');
+  return { gsrn: requiredString(payload, 'gsrn'), productionGsrn: requiredString(payload, 'productionGsrn'), ...(from !== undefined ? { from: localDate(payload, 'from') } : {}) };
+}
+
+/**
+ * Links the production (E18) metering point beside a consumption point (own solar) from `from`.
+ * Its RSM-012 series arrives like any metered data (`RecordMeteredData` for the production GSRN);
+ * settlement nets it hourly against consumption.
+ */
+export async function linkProductionMeteringPoint(
+  deps: { store: EventStore },
+  request: LinkProductionMeteringPointRequest,
+  context: CommandContext,
+): Promise<{ gsrn: string; productionGsrn: string; from: string; changed: boolean }> {
+  const from = request.from ?? localDateOf(context.now);
+  const result = await handleCommand({
+    store: deps.store,
+    streamId: meteringPointStreamId(request.gsrn),
+    decider: meteringPointDecider,
+    command: { type: 'LinkProductionMeteringPoint', data: { gsrn: request.gsrn, productionGsrn: request.productionGsrn, from, now: context.now } },
+    metadata: portfolioMetadata(context),
+    now: context.now,
+    idempotencyKey: context.idempotencyKey,
+  });
+  return { gsrn: request.gsrn, productionGsrn: request.productionGsrn, from, changed: !result.alreadyHandled && result.events.length > 0 };
 }

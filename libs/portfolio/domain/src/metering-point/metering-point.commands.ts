@@ -23,4 +23,15 @@ export interface ReverseSupply {
   data: { gsrn: string; processId: string; incorrectSwitchProcessId: string; now: Date };
 }
 
-export type MeteringPointCommand = RegisterMeteringPoint | UpdateMasterData | StartSupply | EndSupply | ReverseSupply;
+/** A change of the electric-heating registration from `from` (inside a standing supply). */
+export interface SetElectricHeating {
+  type: 'SetElectricHeating';
+  data: { gsrn: string; electricHeating: boolean; from: LocalDate; now: Date };
+}
+/** Links the production (E18) metering point beside this consumption point, from `from`. */
+export interface LinkProductionMeteringPoint {
+  type: 'LinkProductionMeteringPoint';
+  data: { gsrn: string; productionGsrn: string; from: LocalDate; now: Date };
+}
+
+export type MeteringPointCommand = RegisterMeteringPoint | UpdateMasterData | StartSupply | EndSupply | ReverseSupply | SetElectricHeating | LinkProductionMeteringPoint;

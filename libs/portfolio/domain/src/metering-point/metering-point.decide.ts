@@ -82,9 +82,9 @@ export function decideMeteringPoint(command: MeteringPointCommand, state: Meteri
             paymentModel: terms.paymentModel,
             gridArea: mp.masterData.gridArea,
             priceArea: mp.masterData.priceArea,
-            // Not part of DataHub's master data we hold yet; settlement treats false as "normal tax".
-            electricHeating: false,
-            productionGsrn: mp.masterData.linkedProductionGsrn,
+            // The CRM's registration (onboarding field `electric_heating`); later changes are `SetElectricHeating`.
+            electricHeating: terms.electricHeating === true,
+            productionGsrn: mp.productionLink?.productionGsrn ?? mp.masterData.linkedProductionGsrn,
           }
         : {};
       return [{ type: 'SupplyStarted', data: { gsrn, processId, customerId, startDate, at, ...facts } }];
@@ -123,6 +123,31 @@ export function decideMeteringPoint(command: MeteringPointCommand, state: Meteri
         throw new DomainRuleViolation('not-latest-switch', `metering point ${gsrn}: only the latest switch can be reversed (BRS-003); the ${describePeriod(period)} was followed by a switch to another supplier`);
       }
       return [{ type: 'SupplyReversed', data: { gsrn, processId, customerId: period.customerId, startDate: period.startDate, incorrectSwitchProcessId, at } }];
+    }
+
+    case 'SetElectricHeating': {
+      const mp = requireRegistered(state, gsrn, command.type);
+      const { electricHeating, from } = command.data;
+      const standing = mp.supplyPeriods.find((p) => p.reversedBy === null && p.startDate <= from && (p.endDate === null || p.endDate > from));
+      if (!standing) {
+        throw new DomainRuleViolation(
+          'no-supply',
+          `metering point ${gsrn}: no supply of ours runs on ${from}; electric heating is registered with the supply (electric_heating on the switch or move-in) or changed from a day we supply`,
+        );
+      }
+      const sameDay = (mp.electricHeatingChanges ?? []).filter((c) => c.from === from);
+      if (sameDay.length > 0 && sameDay[sameDay.length - 1]!.electricHeating === electricHeating) return [];
+      return [{ type: 'ElectricHeatingSet', data: { gsrn, electricHeating, from, at } }];
+    }
+
+    case 'LinkProductionMeteringPoint': {
+      const mp = requireRegistered(state, gsrn, command.type);
+      const { productionGsrn, from } = command.data;
+      assertValidGsrn(productionGsrn, `production GSRN linked to ${gsrn}`);
+      if (productionGsrn === gsrn) throw new DomainRuleViolation('invalid-master-data', `metering point ${gsrn} cannot be its own production point`);
+      if (mp.masterData.type !== 'E17') throw new DomainRuleViolation('invalid-master-data', `metering point ${gsrn} is ${mp.masterData.type}; a production point is linked to a consumption point (E17)`);
+      if (mp.productionLink?.productionGsrn === productionGsrn && mp.productionLink.from === from) return [];
+      return [{ type: 'ProductionMeteringPointLinked', data: { gsrn, productionGsrn, from, at } }];
     }
 
     default: {

@@ -31,8 +31,12 @@ export interface MasterDataUpdated {
 export type BillingFrequency = 'monthly' | 'quarterly';
 export type PaymentModel = 'aconto' | 'actual';
 
-/** What the customer bought with a supply: chosen on the request (BRS-001/009) or a default product (BRS-044). */
-export type SupplyTerms = { productId: string; billingFrequency: BillingFrequency; paymentModel: PaymentModel };
+/**
+ * What the customer bought with a supply: chosen on the request (BRS-001/009) or a default product (BRS-044).
+ * `electricHeating`: the home is registered for electric heating (elvarme, reduced tax above the yearly
+ * threshold), a CRM onboarding field; absent = false.
+ */
+export type SupplyTerms = { productId: string; billingFrequency: BillingFrequency; paymentModel: PaymentModel; electricHeating?: boolean };
 
 /** What settlement needs about a supply, fixed when it starts (master data as of the start). */
 export type SupplySettlementFacts = SupplyTerms & {
@@ -63,4 +67,24 @@ export interface SupplyReversed {
   data: { gsrn: string; processId: string; customerId: string; startDate: LocalDate; incorrectSwitchProcessId: string; at: string };
 }
 
-export type MeteringPointEvent = MeteringPointRegistered | MasterDataUpdated | SupplyStarted | SupplyEnded | SupplyReversed;
+/**
+ * The electric-heating registration of the supplied home changed from `from` (a local date inside a
+ * standing supply): settlement applies the flag in force (libs/settlement/infra README). The flag a
+ * supply starts with is `SupplyStarted.electricHeating` (the CRM's `electric_heating`).
+ */
+export interface ElectricHeatingSet {
+  type: 'ElectricHeatingSet';
+  data: { gsrn: string; electricHeating: boolean; from: LocalDate; at: string };
+}
+
+/**
+ * The production (E18) metering point beside this consumption point (own solar), from `from`:
+ * settlement nets its RSM-012 series hourly against consumption. A supply started later carries it
+ * as `SupplyStarted.productionGsrn`.
+ */
+export interface ProductionMeteringPointLinked {
+  type: 'ProductionMeteringPointLinked';
+  data: { gsrn: string; productionGsrn: string; from: LocalDate; at: string };
+}
+
+export type MeteringPointEvent = MeteringPointRegistered | MasterDataUpdated | SupplyStarted | SupplyEnded | SupplyReversed | ElectricHeatingSet | ProductionMeteringPointLinked;

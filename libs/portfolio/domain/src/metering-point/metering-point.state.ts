@@ -27,6 +27,10 @@ export type MeteringPointState =
       history: MasterDataVersion[];
       /** In start order. */
       supplyPeriods: SupplyPeriod[];
+      /** `SetElectricHeating` changes, in the order recorded. */
+      electricHeatingChanges?: { from: LocalDate; electricHeating: boolean }[];
+      /** The latest `LinkProductionMeteringPoint` (wins over master data's `linkedProductionGsrn` for new supplies). */
+      productionLink?: { productionGsrn: string; from: LocalDate } | null;
     };
 
 export const initialMeteringPointState = (): MeteringPointState => ({ status: 'none' });
@@ -72,6 +76,12 @@ export function evolveMeteringPoint(state: MeteringPointState, event: MeteringPo
         ...state,
         supplyPeriods: state.supplyPeriods.map((p) => (p.processId === event.data.processId ? { ...p, reversedBy: event.data.incorrectSwitchProcessId } : p)),
       };
+    case 'ElectricHeatingSet':
+      if (state.status === 'none') return state;
+      return { ...state, electricHeatingChanges: [...(state.electricHeatingChanges ?? []), { from: event.data.from, electricHeating: event.data.electricHeating }] };
+    case 'ProductionMeteringPointLinked':
+      if (state.status === 'none') return state;
+      return { ...state, productionLink: { productionGsrn: event.data.productionGsrn, from: event.data.from } };
     default: {
       const unknownEvent: never = event;
       return unknownEvent;

@@ -55,7 +55,17 @@ function start(command: ProcessStartCommand, state: ProcessState, rules: LeadTim
     effectiveDate,
     businessReason: PROCESS_KIND_INFO[kind].businessReason,
     at,
-    ...(supplyTerms !== undefined ? { supplyTerms: { productId: supplyTerms.productId, billingFrequency: supplyTerms.billingFrequency, paymentModel: supplyTerms.paymentModel } } : {}),
+    ...(supplyTerms !== undefined
+      ? {
+          supplyTerms: {
+            productId: supplyTerms.productId,
+            billingFrequency: supplyTerms.billingFrequency,
+            paymentModel: supplyTerms.paymentModel,
+            // Only when registered, so the requests recorded before the field existed compare equal on retry.
+            ...(supplyTerms.electricHeating === true ? { electricHeating: true } : {}),
+          },
+        }
+      : {}),
   };
   const started = startedEvent(command, base);
   if (state.status !== 'none') {
