@@ -124,6 +124,8 @@ export async function runDemo(out: DemoOutput, options: DemoOptions = {}): Promi
       await commands.send('rates', 'MapGridArea', { gridArea, priceArea, gridCompanyGln: N1_GLN, gridTariffChargeId: `${N1_GLN}:D03:CD`, gridSubscriptionChargeId: `${N1_GLN}:D01:CD` });
     }
     out.line('  elafgift 0.008 DKK/kWh (2026–2027), product "standard" (margin 0.0495 DKK/kWh, 29.00 DKK/month), grid areas 804 → DK1 and 131 → DK2');
+    // CRM may only sell products in the catalogue, which the gateway reads from its projection.
+    await waitFor('the product catalogue', async () => ((await pool.query(`SELECT 1 FROM read_models.portal_products WHERE product_id = 'standard'`)).rowCount ? true : undefined));
 
     out.line('== CRM onboards customers (Eloverblik lookup, then BRS-001 to DataHub) ==');
     const onboard = async (role: Parameters<typeof byRole>[0], name: string, cpr: string, startDate: string) => {

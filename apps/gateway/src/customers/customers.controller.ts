@@ -58,6 +58,8 @@ export class CustomersController {
   @RequireScopes('customers:write')
   async create(@Body() body: CreateCustomerDto, @CurrentPrincipal() principal: Principal, @Headers('idempotency-key') key?: string): Promise<CreatedCustomer> {
     const idempotencyKey = callerIdempotencyKey(principal, key);
+    // Refuse an unknown product before anything is created.
+    if (body.product_id !== undefined) await this.onboarding.assertProductExists(body.product_id);
     const result = await this.commands.send<{ customerId: string }>('portfolio', 'CreateCustomer', {
       name: body.customer_name,
       email: body.email,

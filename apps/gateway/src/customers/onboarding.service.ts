@@ -1,5 +1,9 @@
 import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
 import type { JsonObject } from '@dh/event-store';
+import { ProblemException } from '@dh/platform';
+import { PORTAL_PRODUCTS_TABLE } from '@dh/read-models';
 import { CommandGateway } from '../commands/command-gateway';
 import type { SupplyTermsDto } from './create-customer.dto';
 
@@ -17,13 +21,30 @@ const stepKey = (key: string | undefined, step: string): JsonObject => (key ? { 
  */
 @Injectable()
 export class OnboardingService {
-  constructor(private readonly commands: CommandGateway) {}
+  constructor(
+    private readonly commands: CommandGateway,
+    @InjectDataSource() private readonly db: DataSource,
+  ) {}
+
+  /** The product must exist in the catalogue (products defined in rates, projected for the gateway). */
+  async assertProductExists(productId: string): Promise<void> {
+    const rows: unknown[] = await this.db.query(`SELECT 1 FROM ${PORTAL_PRODUCTS_TABLE} WHERE product_id = $1 LIMIT 1`, [productId]);
+    if (rows.length === 0) {
+      throw new ProblemException({
+        type: 'validation',
+        title: 'Request body is invalid',
+        status: 400,
+        errors: [{ field: 'product_id', messages: [`product_id "${productId}" is not in the product catalogue`] }],
+      });
+    }
+  }
 
   lookup(gsrn: string): Promise<MeteringPointLookup> {
     return this.commands.send<MeteringPointLookup>('datahub-integration', 'LookupMeteringPoint', { gsrn });
   }
 
   async startSupply(customerId: string, terms: SupplyTermsDto, idempotencyKey: string | undefined): Promise<{ processId: string; meteringPoint: MeteringPointLookup }> {
+    await this.assertProductExists(terms.product_id);
     const meteringPoint = await this.lookup(terms.gsrn);
     await this.commands.send('portfolio', 'RegisterMeteringPoint', {
       gsrn: terms.gsrn,

@@ -6,6 +6,7 @@ import { apiKeyHeader, createTestApiKey, testAuthIssuersEnv } from '@dh/auth/tes
 import { startDataHubSimulator, type RunningDataHubSimulator } from '@dh/datahub-sim';
 import { byRole, dataHubScenario, eloverblikScenario, simulatorEnv } from '@dh/demo-world';
 import { startEloverblikSimulator, type RunningEloverblikSimulator } from '@dh/eloverblik-sim';
+import { AmqpConnection, CommandClient, silentMessagingLogger } from '@dh/messaging';
 import { startServiceProcess, type ServiceProcess } from '@dh/platform';
 import { createTestDatabase, createTestVhost, eventually, type TestDatabase, type TestVhost } from '@dh/testing';
 
@@ -60,8 +61,18 @@ describe('CRM onboarding against the DataHub and Eloverblik simulators', () => {
     await channel.consume(queue, (m) => m && published.push(m), { noAck: true });
 
     const env = { DATABASE_URL: db.url, AMQP_URL: vhost.url, AUTH_ISSUERS: testAuthIssuersEnv(), COMMAND_TIMEOUT_MS: '15000', ...simulatorEnv({ dataHub: dataHub.url, eloverblik: eloverblik.apiBaseUrl }) };
-    for (const name of ['portfolio', 'projections', 'datahub-integration', 'gateway']) services.push(await startServiceProcess(name, env));
-    gateway = services[3];
+    for (const name of ['portfolio', 'projections', 'datahub-integration', 'rates', 'gateway']) services.push(await startServiceProcess(name, env));
+    gateway = services[4];
+
+    // The product CRM sells must be in the catalogue (defined in rates, projected for the gateway).
+    const amqp = new AmqpConnection({ url: vhost.url, logger: silentMessagingLogger });
+    await amqp.connect();
+    const commands = new CommandClient({ connection: amqp, defaultTimeoutMs: 15_000 });
+    await commands.start();
+    await commands.send('rates', 'DefineProduct', { productId: 'standard', name: 'Standard spot', marginDkkPerKwh: '0.0495', monthlySubscriptionDkk: '29.00', validFrom: '2026-01-01' });
+    await commands.close();
+    await amqp.close();
+    await eventually(async () => expect((await pool.query(`SELECT 1 FROM read_models.portal_products WHERE product_id = 'standard'`)).rowCount).toBe(1), 20_000, 200);
   }, 120_000);
 
   afterAll(async () => {
@@ -81,6 +92,17 @@ describe('CRM onboarding against the DataHub and Eloverblik simulators', () => {
     expect(res.body.history.months.length).toBeGreaterThanOrEqual(12);
     expect(res.body.expectedAnnualConsumption.kwh).toMatch(/^\d+\.\d{3}$/);
     await api().get('/api/metering-points/571313180400000019/lookup').set(crm).expect(400);
+  });
+
+  it('refuses a product that is not in the catalogue, creating nothing', async () => {
+    const before = Number((await pool.query(`SELECT count(*)::int AS n FROM event_store.events WHERE type = 'CustomerCreated'`)).rows[0].n);
+    const res = await api()
+      .post('/api/customers')
+      .set(crm)
+      .send({ customer_name: 'Eva Ek', email: 'eva@example.dk', customer_type: 'private', cpr: '0505551234', gsrn: byRole('switch-accepted').gsrn, product_id: 'gold-plated', desired_start_date: '2026-03-22', billing_frequency: 'monthly', payment_model: 'actual' })
+      .expect(400);
+    expect(res.body.errors).toEqual([{ field: 'product_id', messages: ['product_id "gold-plated" is not in the product catalogue'] }]);
+    expect(Number((await pool.query(`SELECT count(*)::int AS n FROM event_store.events WHERE type = 'CustomerCreated'`)).rows[0].n)).toBe(before);
   });
 
   it('switches a customer: accepted, then active on the effective date with master data and metered data', async () => {
