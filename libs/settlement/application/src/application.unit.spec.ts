@@ -5,7 +5,7 @@ import { meteredDays } from './commands';
 import { invoiceIdOf } from './ids';
 import { parsePeriodLabel, periodDates, periodLabel, periodLastDay, periodsContaining, toBillingPeriod } from './period';
 import { decideRun, evolveRun, initialRunState } from './run';
-import { buildSettlementInput, suppliesInPeriod, type SettlementCopies, type SupplyRecord } from './settlement-input';
+import { buildSettlementInput, electricHeatingInForce, netImportMilliKwh, productionGsrnInForce, suppliesInPeriod, type MeteredDayRecord, type SettlementCopies, type SupplyRecord } from './settlement-input';
 
 const G = `57131317400000001${gsrnCheckDigit('57131317400000001')}`;
 
@@ -114,5 +114,49 @@ describe('settlement input from copies', () => {
     expect(buildSettlementInput(G, october, new Date(), copies())).toMatchObject({ ok: false, halt: { reason: 'missing-configuration', problem: 'grid area 791 is not mapped' } });
     const mapped = copies({ gridAreas: [{ gridArea: '791', priceArea: 'DK2', gridCompanyGln: 'x', gridTariffChargeId: 't', gridSubscriptionChargeId: 's' }] });
     expect(buildSettlementInput(G, october, new Date(), mapped)).toMatchObject({ ok: false, halt: { reason: 'missing-configuration', problem: 'product p is not defined' } });
+  });
+
+  it('electric heating counts for a period only when registered on every supplied day of it', () => {
+    const on = supply({ electricHeating: true });
+    expect(electricHeatingInForce([on], [], october)).toBe(true);
+    expect(electricHeatingInForce([supply()], [], october)).toBe(false);
+    // Registered from 15 October: takes effect with November.
+    const later = [{ gsrn: G, from: '2026-10-15', electricHeating: true }];
+    expect(electricHeatingInForce([supply()], later, october)).toBe(false);
+    expect(electricHeatingInForce([supply()], later, { kind: 'month', year: 2026, month: 11 })).toBe(true);
+    // Deregistered from 15 October: October already loses the reduced rate.
+    expect(electricHeatingInForce([on], [{ gsrn: G, from: '2026-10-15', electricHeating: false }], october)).toBe(false);
+    // A change before the supply started belongs to an earlier supply.
+    expect(electricHeatingInForce([supply({ startDate: '2026-10-01' })], [{ gsrn: G, from: '2026-09-01', electricHeating: true }], october)).toBe(false);
+    // A supply starting mid-period with the flag: the days not supplied do not count.
+    expect(electricHeatingInForce([supply({ startDate: '2026-10-20', electricHeating: true })], [], october)).toBe(true);
+    expect(electricHeatingInForce([], [], october)).toBe(false);
+  });
+
+  it('the production GSRN in force is the one on the first day of the period that the latest supply covers', () => {
+    const P1 = 'p1';
+    const P2 = 'p2';
+    expect(productionGsrnInForce(supply({ productionGsrn: P1 }), [], october)).toBe(P1);
+    expect(productionGsrnInForce(supply(), [{ gsrn: G, from: '2026-10-01', productionGsrn: P2 }], october)).toBe(P2);
+    expect(productionGsrnInForce(supply(), [{ gsrn: G, from: '2026-10-02', productionGsrn: P2 }], october)).toBeNull();
+    expect(productionGsrnInForce(supply({ startDate: '2026-10-10' }), [{ gsrn: G, from: '2026-10-10', productionGsrn: P2 }], october)).toBe(P2);
+    expect(productionGsrnInForce(supply({ startDate: '2026-10-10' }), [{ gsrn: 'other', from: '2026-10-10', productionGsrn: P2 }], october)).toBeNull();
+  });
+
+  it('net import nets consumption against production per hour, never below zero per hour', () => {
+    const start = localDayStart('2026-03-02');
+    const day = (gsrn: string, resolution: 'PT15M' | 'PT1H', kwh: (string | null)[]): MeteredDayRecord => ({
+      gsrn,
+      day: '2026-03-02',
+      version: 1,
+      resolution,
+      start,
+      points: kwh.map((q, i) => ({ position: i + 1, quantityKwh: q, quality: 'A04' })),
+    });
+    // Hour 0: 4 quarters of 0.250 = 1.000 consumed, 0.400 produced → 0.600. Hour 1: 0.500 consumed, 2.000 produced → 0 (not −1.5).
+    const consumption = day(G, 'PT15M', ['0.250', '0.250', '0.250', '0.250', '0.125', '0.125', '0.125', '0.125', null]);
+    const production = day('p', 'PT1H', ['0.400', '2.000']);
+    expect(netImportMilliKwh([consumption], [production])).toBe(600n);
+    expect(netImportMilliKwh([consumption], [])).toBe(1500n);
   });
 });

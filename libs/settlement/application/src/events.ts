@@ -80,6 +80,20 @@ export interface SupplyReversed {
   startDate: string;
 }
 
+/** Portfolio: the electric-heating registration changed from `from` (inside a standing supply). */
+export interface ElectricHeatingSet {
+  gsrn: string;
+  electricHeating: boolean;
+  from: string;
+}
+
+/** Portfolio: the production (E18) metering point beside a consumption point, from `from`. */
+export interface ProductionMeteringPointLinked {
+  gsrn: string;
+  productionGsrn: string;
+  from: string;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Settlement's own events.
 // ---------------------------------------------------------------------------------------------

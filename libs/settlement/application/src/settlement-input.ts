@@ -1,6 +1,6 @@
 import type { QualityCode } from '@dh/cim';
-import { RESOLUTION_MS, compareLocalDates, type LocalDate } from '@dh/dk-time';
-import { parsePriceNanoDkkPerKwh } from '@dh/money';
+import { RESOLUTION_MS, addDays, compareLocalDates, type LocalDate } from '@dh/dk-time';
+import { parsePriceNanoDkkPerKwh, parseQuantityMilliKwh } from '@dh/money';
 import {
   PriceDataConflictError,
   createCharge,
@@ -119,9 +119,27 @@ export interface MeteredDayRecord {
   points: MeteredPoint[];
 }
 
+/** A later change of the electric-heating registration (portfolio `ElectricHeatingSet`). */
+export interface ElectricHeatingChangeRecord {
+  gsrn: string;
+  from: LocalDate;
+  electricHeating: boolean;
+}
+
+/** The production point linked to a consumption point from a date (portfolio `ProductionMeteringPointLinked`). */
+export interface ProductionLinkRecord {
+  gsrn: string;
+  from: LocalDate;
+  productionGsrn: string;
+}
+
 /** Settlement's own copies, as loaded for one metering point and one period. */
 export interface SettlementCopies {
   supplies: SupplyRecord[];
+  /** Absent = none. */
+  electricHeatingChanges?: ElectricHeatingChangeRecord[];
+  /** Absent = none. */
+  productionLinks?: ProductionLinkRecord[];
   products: ProductRecord[];
   taxRates: TaxRateRecord[];
   gridAreas: GridAreaRecord[];
@@ -129,7 +147,9 @@ export interface SettlementCopies {
   spotPrices: SpotPriceRecord[];
   /** The current (highest) version of each day, consumption GSRN. */
   consumption: MeteredDayRecord[];
+  /** Current versions of the days of every production GSRN that may be in force (filtered by GSRN here). */
   production: MeteredDayRecord[];
+  /** Net import (hourly netting against production) of the calendar year before the period, kWh. */
   yearToDateConsumptionKwh: string;
 }
 
@@ -208,6 +228,87 @@ export function taxCharges(config: SettlementRatesConfig, records: readonly TaxR
   ];
 }
 
+/**
+ * The value of a supply's setting on `day`: the supply's own value from its start, then the latest
+ * change dated inside the supply on or before the day (a change on the start day wins over the
+ * start). Changes dated before the supply started belong to an earlier supply and do not carry over.
+ */
+function inForceOn<T>(supply: SupplyRecord, initial: T, changes: readonly { from: LocalDate; value: T }[], day: LocalDate): T {
+  let value = initial;
+  let at: LocalDate | null = null;
+  for (const c of changes) {
+    if (compareLocalDates(c.from, supply.startDate) < 0 || compareLocalDates(c.from, day) > 0) continue;
+    if (at === null || compareLocalDates(c.from, at) >= 0) {
+      value = c.value;
+      at = c.from;
+    }
+  }
+  return value;
+}
+
+function supplyOn(supplies: readonly SupplyRecord[], day: LocalDate): SupplyRecord | undefined {
+  return supplies.find((s) => compareLocalDates(s.startDate, day) <= 0 && (s.endDate === null || compareLocalDates(s.endDate, day) > 0));
+}
+
+/**
+ * Electric heating for a billing period (the engine takes one flag per period): true only when the
+ * registration is in force on **every** supplied day of the period. A registration from the middle of
+ * a period takes effect with the next period, and so does a deregistration: the reduced rate is never
+ * given for a day that was not registered (our choice; README "Electric heating in force").
+ */
+export function electricHeatingInForce(supplies: readonly SupplyRecord[], changes: readonly ElectricHeatingChangeRecord[], period: BillingPeriod): boolean {
+  const { from, toExclusive } = periodDates(period);
+  const own = changes.map((c) => ({ gsrn: c.gsrn, from: c.from, value: c.electricHeating }));
+  let supplied = 0;
+  for (let day = from; compareLocalDates(day, toExclusive) < 0; day = addDays(day, 1)) {
+    const s = supplyOn(supplies, day);
+    if (s === undefined) continue;
+    supplied++;
+    if (!inForceOn(s, s.electricHeating, own.filter((c) => c.gsrn === s.gsrn), day)) return false;
+  }
+  return supplied > 0;
+}
+
+/**
+ * The production GSRN for a billing period: the link in force on the first day of the period that
+ * the latest supply in it covers (`SupplyStarted.productionGsrn`, then `ProductionMeteringPointLinked`
+ * changes dated inside that supply). A link from the middle of a period takes effect with the next one.
+ */
+export function productionGsrnInForce(latest: SupplyRecord, links: readonly ProductionLinkRecord[], period: BillingPeriod): string | null {
+  const { from } = periodDates(period);
+  const first = compareLocalDates(latest.startDate, from) > 0 ? latest.startDate : from;
+  const own = links.filter((l) => l.gsrn === latest.gsrn).map((l) => ({ from: l.from, value: l.productionGsrn as string | null }));
+  return inForceOn(latest, latest.productionGsrn, own, first);
+}
+
+/**
+ * Net import of metered days, Wh: per UTC hour (= local clock hour in Denmark), consumption minus
+ * production, never below zero (hourly netting, as the engine settles it). Without production it is
+ * the sum of consumption. Null quantities count as zero (a gap halted the period it belonged to).
+ */
+export function netImportMilliKwh(consumption: readonly MeteredDayRecord[], production: readonly MeteredDayRecord[]): bigint {
+  const HOUR = RESOLUTION_MS.PT1H;
+  const byHour = (days: readonly MeteredDayRecord[]): Map<number, bigint> => {
+    const hours = new Map<number, bigint>();
+    for (const d of days) {
+      const step = RESOLUTION_MS[d.resolution];
+      for (const p of d.points) {
+        if (p.quantityKwh === null) continue;
+        const hour = Math.floor((d.start.getTime() + (p.position - 1) * step) / HOUR);
+        hours.set(hour, (hours.get(hour) ?? 0n) + parseQuantityMilliKwh(p.quantityKwh));
+      }
+    }
+    return hours;
+  };
+  const produced = byHour(production);
+  let total = 0n;
+  for (const [hour, consumed] of byHour(consumption)) {
+    const net = consumed - (produced.get(hour) ?? 0n);
+    if (net > 0n) total += net;
+  }
+  return total;
+}
+
 function configurationHalt(gsrn: string, problem: string): BuiltInput {
   return { ok: false, halt: { outcome: 'halted', reason: 'missing-configuration', gsrn, problem } };
 }
@@ -228,8 +329,15 @@ export function buildSettlementInput(gsrn: string, period: BillingPeriod, asOf: 
   if (products.length === 0) return configurationHalt(gsrn, `product ${latest.productId} is not defined`);
   const consumption = seriesOf(gsrn, copies.consumption);
   if (typeof consumption === 'string') return { ok: false, halt: { outcome: 'halted', reason: 'invalid-input', gsrn, problem: consumption } };
-  const productionGsrn = latest.productionGsrn;
-  const production = productionGsrn === null ? undefined : seriesOf(productionGsrn, copies.production);
+  const productionGsrn = productionGsrnInForce(latest, copies.productionLinks ?? [], period);
+  const electricHeating = electricHeatingInForce(supplies, copies.electricHeatingChanges ?? [], period);
+  const production =
+    productionGsrn === null
+      ? undefined
+      : seriesOf(
+          productionGsrn,
+          copies.production.filter((d) => d.gsrn === productionGsrn),
+        );
   if (typeof production === 'string') return { ok: false, halt: { outcome: 'halted', reason: 'invalid-input', gsrn, problem: production } };
   try {
     const product = productCharges(products);
@@ -258,7 +366,7 @@ export function buildSettlementInput(gsrn: string, period: BillingPeriod, asOf: 
       },
     });
     const input: SettlementInput = {
-      meteringPoint: { gsrn, gridArea: latest.gridArea, priceArea, electricHeating: latest.electricHeating, ...(productionGsrn !== null ? { productionGsrn } : {}) },
+      meteringPoint: { gsrn, gridArea: latest.gridArea, priceArea, electricHeating, ...(productionGsrn !== null ? { productionGsrn } : {}) },
       supplyPeriods: [...supplies].sort((a, b) => compareLocalDates(a.startDate, b.startDate)).map((s) => ({ start: s.startDate, endExclusive: s.endDate })),
       billingPeriod: period,
       consumption,

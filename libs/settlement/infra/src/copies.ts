@@ -1,14 +1,16 @@
 import type { PoolClient } from 'pg';
 import { localDayStart, type LocalDate } from '@dh/dk-time';
 import type { EventEnvelope } from '@dh/messaging';
-import { formatScaled, parseQuantityMilliKwh, QUANTITY_SCALE } from '@dh/money';
+import { formatScaled, QUANTITY_SCALE } from '@dh/money';
 import type { ChargeResolution, ChargeType } from '@dh/rates-domain';
 import {
   dataOf,
   periodDates,
   type AcontoPaymentRecorded,
   type ChargePricesPublished,
+  netImportMilliKwh,
   type ChargeRecord,
+  type ElectricHeatingSet,
   type ElectricityTaxRateSet,
   type ExpectedConsumptionSet,
   type GridAreaMapped,
@@ -16,6 +18,7 @@ import {
   type MeteredDayRecord,
   type MeteredPoint,
   type ProductDefined,
+  type ProductionMeteringPointLinked,
   type SettlementCopies,
   type SpotPricesPublished,
   type SupplyEnded,
@@ -43,6 +46,8 @@ export const COPIED_EVENT_TYPES = [
   'MeteredDataReceived',
   'AcontoPaymentRecorded',
   'ExpectedConsumptionSet',
+  'ElectricHeatingSet',
+  'ProductionMeteringPointLinked',
 ] as const;
 
 /** Fields without which an input event cannot be copied (a `SupplyStarted` without supply terms, for one). */
@@ -55,6 +60,8 @@ const REQUIRED: Readonly<Record<string, readonly string[]>> = {
   SupplyStarted: ['gsrn', 'customerId', 'startDate', 'productId', 'gridArea', 'billingFrequency', 'paymentModel'],
   SupplyEnded: ['gsrn', 'endDate'],
   SupplyReversed: ['gsrn', 'startDate'],
+  ElectricHeatingSet: ['gsrn', 'electricHeating', 'from'],
+  ProductionMeteringPointLinked: ['gsrn', 'productionGsrn', 'from'],
 };
 
 /**
@@ -160,6 +167,25 @@ export async function applyToCopies(envelope: EventEnvelope, db: Db): Promise<vo
     case 'SupplyReversed': {
       const d = dataOf<SupplyReversed>(envelope.data);
       await db.query(`UPDATE settlement.supplies SET reversed = true WHERE gsrn = $1 AND start_date = $2`, [d.gsrn, d.startDate]);
+      return;
+    }
+    case 'ElectricHeatingSet': {
+      const d = dataOf<ElectricHeatingSet>(envelope.data);
+      // The latest change for a day wins (events of one stream arrive in order on the single-active inputs queue).
+      await db.query(
+        `INSERT INTO settlement.electric_heating_changes (gsrn, valid_from, electric_heating) VALUES ($1,$2,$3)
+         ON CONFLICT (gsrn, valid_from) DO UPDATE SET electric_heating = EXCLUDED.electric_heating`,
+        [d.gsrn, d.from, d.electricHeating === true],
+      );
+      return;
+    }
+    case 'ProductionMeteringPointLinked': {
+      const d = dataOf<ProductionMeteringPointLinked>(envelope.data);
+      await db.query(
+        `INSERT INTO settlement.production_links (gsrn, valid_from, production_gsrn) VALUES ($1,$2,$3)
+         ON CONFLICT (gsrn, valid_from) DO UPDATE SET production_gsrn = EXCLUDED.production_gsrn`,
+        [d.gsrn, d.from, d.productionGsrn],
+      );
       return;
     }
     case 'MeteredDataReceived': {
@@ -292,14 +318,19 @@ export async function loadCopies(db: Db, gsrn: string, period: BillingPeriod): P
     `SELECT * FROM settlement.spot_prices WHERE price_area = ANY($1) AND start >= $2 AND start < $3`,
     [areas, localDayStart(from), localDayStart(toExclusive)],
   );
-  const productionGsrns = [...new Set(supplies.map((s) => s.productionGsrn).filter((g): g is string => g !== null))];
-  const production = productionGsrns.length === 0 ? [] : await loadMeteredDays(db, productionGsrns[0]!, from, toExclusive);
+  const heating = await db.query<{ gsrn: string; valid_from: string; electric_heating: boolean }>(`SELECT * FROM settlement.electric_heating_changes WHERE gsrn = $1 ORDER BY valid_from`, [gsrn]);
+  const links = await db.query<{ gsrn: string; valid_from: string; production_gsrn: string }>(`SELECT * FROM settlement.production_links WHERE gsrn = $1 ORDER BY valid_from`, [gsrn]);
+  // Every production GSRN that may be in force; buildSettlementInput picks the one that is.
+  const productionGsrns = [...new Set([...supplies.map((s) => s.productionGsrn), ...links.rows.map((l) => l.production_gsrn)].filter((g): g is string => g !== null))].sort();
+  const production: MeteredDayRecord[] = [];
+  for (const g of productionGsrns) production.push(...(await loadMeteredDays(db, g, from, toExclusive)));
   let yearToDate = 0n;
   const yearStart = `${from.slice(0, 4)}-01-01`;
-  if (supplies.some((s) => s.electricHeating) && from > yearStart) {
-    for (const day of await loadMeteredDays(db, gsrn, yearStart, from)) {
-      for (const p of day.points) if (p.quantityKwh !== null) yearToDate += parseQuantityMilliKwh(p.quantityKwh);
-    }
+  if ((supplies.some((s) => s.electricHeating) || heating.rows.some((h) => h.electric_heating)) && from > yearStart) {
+    // Net import counts for the threshold (hourly netting against the production beside it).
+    const productionBefore: MeteredDayRecord[] = [];
+    for (const g of productionGsrns) productionBefore.push(...(await loadMeteredDays(db, g, yearStart, from)));
+    yearToDate = netImportMilliKwh(await loadMeteredDays(db, gsrn, yearStart, from), productionBefore);
   }
   const byCharge = new Map<string, ChargeRecord>(
     charges.rows.map((c) => [c.charge_id, { chargeId: c.charge_id, owner: c.owner, chargeType: c.charge_type, code: c.code, description: c.description, rows: [] }]),
@@ -309,6 +340,8 @@ export async function loadCopies(db: Db, gsrn: string, period: BillingPeriod): P
   }
   return {
     supplies,
+    electricHeatingChanges: heating.rows.map((h) => ({ gsrn: h.gsrn, from: h.valid_from, electricHeating: h.electric_heating })),
+    productionLinks: links.rows.map((l) => ({ gsrn: l.gsrn, from: l.valid_from, productionGsrn: l.production_gsrn })),
     products: products.rows.map((p) => ({
       productId: p.product_id,
       name: p.name,

@@ -48,7 +48,11 @@ export async function migrateSettlement(pool: Pool): Promise<void> {
       ALTER TABLE settlement.products ADD COLUMN IF NOT EXISTS expected_all_in_price_per_kwh text;
       ALTER TABLE settlement.products ADD COLUMN IF NOT EXISTS aconto_quarter_shares jsonb;
       CREATE TABLE IF NOT EXISTS settlement.expected_consumption (
-        gsrn text PRIMARY KEY, customer_id text, expected_annual_kwh text NOT NULL, source text NOT NULL, basis text, set_at timestamptz NOT NULL);`);
+        gsrn text PRIMARY KEY, customer_id text, expected_annual_kwh text NOT NULL, source text NOT NULL, basis text, set_at timestamptz NOT NULL);
+      CREATE TABLE IF NOT EXISTS settlement.electric_heating_changes (
+        gsrn text NOT NULL, valid_from text NOT NULL, electric_heating boolean NOT NULL, PRIMARY KEY (gsrn, valid_from));
+      CREATE TABLE IF NOT EXISTS settlement.production_links (
+        gsrn text NOT NULL, valid_from text NOT NULL, production_gsrn text NOT NULL, PRIMARY KEY (gsrn, valid_from));`);
   } finally {
     await client.query(`SELECT pg_advisory_unlock(hashtext('settlement-migration'))`);
     client.release();

@@ -1,0 +1,262 @@
+import { randomUUID } from 'node:crypto';
+import { localDayIntervals, localDayStart, addDays, type LocalDate } from '@dh/dk-time';
+import type { JsonObject, RecordedEvent } from '@dh/event-store';
+import { CommandClient } from '@dh/messaging';
+import { gsrnCheckDigit } from '@dh/market-ids';
+import { loadConfig, openInfrastructure, runEventRelay, type Infrastructure } from '@dh/platform';
+import { invoiceIdOf, type InvoiceIssued, type SettlementCompleted } from '@dh/settlement-application';
+import { startSettlementRuntime, type SettlementRuntime } from '@dh/settlement-infra';
+import { createTestDatabase, createTestVhost, eventually, type TestDatabase, type TestVhost } from '@dh/testing';
+
+const gsrn = (n: number): string => {
+  const body = `57131317400000${String(n).padStart(3, '0')}`;
+  return `${body}${gsrnCheckDigit(body)}`;
+};
+/** Electric heating registered on SupplyStarted (CRM `electric_heating`). */
+const HEATING = gsrn(11);
+/** Electric heating registered later by portfolio's ElectricHeatingSet (from the supply's first day). */
+const HEATING_SET_LATER = gsrn(12);
+/** Own solar: production point linked by portfolio's ProductionMeteringPointLinked. */
+const SOLAR = gsrn(21);
+const SOLAR_PRODUCTION = gsrn(22);
+/** Own solar with a day of production data missing. */
+const SOLAR_GAP = gsrn(31);
+const SOLAR_GAP_PRODUCTION = gsrn(32);
+const ENERGINET = '5790000432752';
+const RADIUS = '5790000705689';
+const PUBLISHED = '2025-06-01T00:00:00.000Z';
+const PERIOD = { kind: 'month', year: 2026, month: 10 } as const;
+
+function days(from: LocalDate, toExclusive: LocalDate): LocalDate[] {
+  const out: LocalDate[] = [];
+  for (let d = from; d < toExclusive; d = addDays(d, 1)) out.push(d);
+  return out;
+}
+
+/** Hourly kWh for a range of local days as one RSM-012 series (positions from the first local midnight). */
+function meteredPayload(g: string, documentId: string, from: LocalDate, toExclusive: LocalDate, kwh: (hour: Date) => string): JsonObject {
+  const hours = days(from, toExclusive).flatMap((d) => localDayIntervals(d, 'PT1H'));
+  return {
+    gsrn: g,
+    documentId,
+    receivedAt: '2026-11-02T08:00:00Z',
+    resolution: 'PT1H',
+    start: localDayStart(from).toISOString(),
+    end: localDayStart(toExclusive).toISOString(),
+    points: hours.map((h, i) => ({ position: i + 1, quantityKwh: kwh(h), quality: 'A04' })),
+  };
+}
+
+const lineRows = (invoice: InvoiceIssued) => invoice.lines.map((l) => [l.kind, l.quantityKwh, l.amountExclVat, l.vat]);
+
+describe('settlement: electric heating (reduced tax above the prorated threshold) and own production (hourly netting), end to end', () => {
+  let db: TestDatabase;
+  let vhost: TestVhost;
+  let infra: Infrastructure;
+  let runtime: SettlementRuntime;
+  let stopRelay: () => Promise<void>;
+  let commands: CommandClient;
+
+  async function append(streamId: string, context: string, type: string, data: JsonObject): Promise<void> {
+    await infra.eventStore.appendToStream(
+      streamId,
+      [{ eventId: randomUUID(), type, data, metadata: { correlationId: randomUUID(), causationId: null, actor: 'test', schemaVersion: 1, context }, occurredAt: new Date() }],
+      { expectedRevision: 'any' },
+    );
+  }
+  const send = async <T>(type: string, payload: JsonObject): Promise<T> => (await commands.send('settlement', type, payload, { actor: 'test', timeoutMs: 20_000 })) as T;
+  const count = async (sql: string): Promise<number> => Number((await infra.pool.query<{ n: string }>(sql)).rows[0]!.n);
+  const all = async (type: string): Promise<RecordedEvent[]> => (await infra.eventStore.readAll()).filter((e) => e.type === type);
+  const invoiceOf = async (g: string): Promise<InvoiceIssued> => {
+    const [issued] = await infra.eventStore.readStream(`invoice-${invoiceIdOf(g, PERIOD)}`);
+    if (issued === undefined) throw new Error(`no invoice for ${g}`);
+    return issued.data as unknown as InvoiceIssued;
+  };
+
+  // Production on 10 October 2026 (local hours 10–13); 0.000 in every other hour.
+  const productionHours = new Map(localDayIntervals('2026-10-10', 'PT1H').slice(10, 14).map((h, i) => [h.getTime(), ['3.000', '1.000', '0.400', '2.500'][i]!]));
+
+  beforeAll(async () => {
+    db = await createTestDatabase('settlement_eh_pv');
+    vhost = await createTestVhost('settlement_eh_pv');
+    infra = await openInfrastructure(loadConfig('settlement', 0, { DATABASE_URL: db.url, AMQP_URL: vhost.url }));
+    runtime = await startSettlementRuntime(infra, { workers: 2 });
+    stopRelay = await runEventRelay(infra);
+    commands = new CommandClient({ connection: infra.amqp, defaultTimeoutMs: 20_000 });
+    await commands.start();
+
+    await append('grid-area-791', 'rates', 'GridAreaMapped', {
+      gridArea: '791',
+      priceArea: 'DK2',
+      gridCompanyGln: RADIUS,
+      gridTariffChargeId: `${RADIUS}:D03:DT_C_01`,
+      gridSubscriptionChargeId: `${RADIUS}:D01:DA_C_F_01`,
+    });
+    const charge = (owner: string, chargeType: string, code: string, description: string, resolution: string, prices: string[]) =>
+      append(`charge-${owner}:${chargeType}:${code}`, 'rates', 'ChargePricesPublished', {
+        chargeId: `${owner}:${chargeType}:${code}`,
+        owner,
+        gln: owner,
+        chargeType,
+        code,
+        description,
+        version: 1,
+        publishedAt: PUBLISHED,
+        rows: [{ validFrom: '2026-01-01', validTo: null, resolution, prices }],
+      });
+    await charge(RADIUS, 'D03', 'DT_C_01', 'Nettarif C', 'PT1H', Array.from({ length: 24 }, () => '0.30'));
+    await charge(RADIUS, 'D01', 'DA_C_F_01', 'Netabonnement', 'P1M', ['30.00']);
+    await charge(ENERGINET, 'D03', '41000', 'Systemtarif', 'P1D', ['0.07']);
+    await charge(ENERGINET, 'D03', '40000', 'Transmissions nettarif', 'P1D', ['0.04']);
+    await charge(ENERGINET, 'D01', '41004', 'Systemabonnement', 'P1M', ['15.00']);
+    // A test tax rate with different normal and reduced rates, so the split shows in money (2026's real rates are both 0.008).
+    await append('electricity-tax', 'rates', 'ElectricityTaxRateSet', { validFrom: '2026-01-01', validTo: null, normalDkkPerKwh: '0.90', reducedDkkPerKwh: '0.01' });
+    await append('product-spot', 'rates', 'ProductDefined', { productId: 'spot', name: 'Spot', marginDkkPerKwh: '0.05', monthlySubscriptionDkk: '39.00', validFrom: '2026-01-01' });
+    await append('product-solar', 'rates', 'ProductDefined', {
+      productId: 'solar',
+      name: 'Sol',
+      marginDkkPerKwh: '0.05',
+      monthlySubscriptionDkk: '39.00',
+      exportFeeDkkPerKwh: '0.02',
+      validFrom: '2026-01-01',
+    });
+    for (const day of days('2026-10-01', '2026-11-01')) {
+      await append(`spot-prices-DK2-${day}`, 'rates', 'SpotPricesPublished', {
+        priceArea: 'DK2',
+        deliveryDate: day,
+        resolution: 'PT1H',
+        source: 'test',
+        version: 1,
+        publishedAt: PUBLISHED,
+        prices: localDayIntervals(day, 'PT1H').map((h) => ({ start: h.toISOString(), dkkPerMwh: '1000', dkkPerKwh: '1.00' })),
+      });
+    }
+
+    // Portfolio (context `portfolio`), as its metering-point stream writes them.
+    const supply = (g: string, startDate: string, productId: string, facts: JsonObject) =>
+      append(`metering-point-${g}`, 'portfolio', 'SupplyStarted', {
+        gsrn: g,
+        processId: randomUUID(),
+        customerId: `customer-${g}`,
+        startDate,
+        productId,
+        gridArea: '791',
+        priceArea: 'DK2',
+        billingFrequency: 'monthly',
+        paymentModel: 'actual',
+        at: '2026-08-01T10:00:00.000Z',
+        ...facts,
+      });
+    await supply(HEATING, '2026-09-01', 'spot', { electricHeating: true, productionGsrn: null });
+    await supply(HEATING_SET_LATER, '2026-09-01', 'spot', { electricHeating: false, productionGsrn: null });
+    await append(`metering-point-${HEATING_SET_LATER}`, 'portfolio', 'ElectricHeatingSet', { gsrn: HEATING_SET_LATER, electricHeating: true, from: '2026-09-01', at: '2026-09-05T10:00:00.000Z' });
+    await supply(SOLAR, '2026-01-01', 'solar', { electricHeating: false, productionGsrn: null });
+    await append(`metering-point-${SOLAR}`, 'portfolio', 'ProductionMeteringPointLinked', { gsrn: SOLAR, productionGsrn: SOLAR_PRODUCTION, from: '2026-10-01', at: '2026-09-20T10:00:00.000Z' });
+    await supply(SOLAR_GAP, '2026-01-01', 'solar', { electricHeating: false, productionGsrn: SOLAR_GAP_PRODUCTION });
+
+    // Metered data through the command bus. Elvarme points: 1.500 kWh every hour of September (720 h = 1,080 kWh
+    // year to date), 1.000 kWh every hour of October (745 h: 25 October has 25).
+    for (const g of [HEATING, HEATING_SET_LATER]) {
+      await send('RecordMeteredData', meteredPayload(g, `sep-${g}`, '2026-09-01', '2026-10-01', () => '1.500'));
+      await send('RecordMeteredData', meteredPayload(g, `oct-${g}`, '2026-10-01', '2026-11-01', () => '1.000'));
+    }
+    // Solar points: 1.000 kWh consumed every hour; production as RSM-012 for the production GSRN like any metered data.
+    await send('RecordMeteredData', meteredPayload(SOLAR, 'oct-solar', '2026-10-01', '2026-11-01', () => '1.000'));
+    await send('RecordMeteredData', meteredPayload(SOLAR_PRODUCTION, 'oct-solar-production', '2026-10-01', '2026-11-01', (h) => productionHours.get(h.getTime()) ?? '0.000'));
+    await send('RecordMeteredData', meteredPayload(SOLAR_GAP, 'oct-solar-gap', '2026-10-01', '2026-11-01', () => '1.000'));
+    // No production data for 20 October.
+    await send('RecordMeteredData', meteredPayload(SOLAR_GAP_PRODUCTION, 'oct-solar-gap-production-a', '2026-10-01', '2026-10-20', () => '0.000'));
+    await send('RecordMeteredData', meteredPayload(SOLAR_GAP_PRODUCTION, 'oct-solar-gap-production-b', '2026-10-21', '2026-11-01', () => '0.000'));
+
+    await eventually(async () => {
+      expect(await count(`SELECT count(*) AS n FROM settlement.metered_data`)).toBe(2 * (30 + 31) + 31 + 31 + 31 + 30);
+      expect(await count(`SELECT count(*) AS n FROM settlement.spot_prices`)).toBe(745);
+      expect(await count(`SELECT count(*) AS n FROM settlement.supplies`)).toBe(4);
+      expect(await count(`SELECT count(*) AS n FROM settlement.electric_heating_changes`)).toBe(1);
+      expect(await count(`SELECT count(*) AS n FROM settlement.production_links`)).toBe(1);
+      expect(await count(`SELECT count(*) AS n FROM settlement.charge_rows`)).toBe(5);
+      expect(await count(`SELECT count(*) AS n FROM settlement.products`)).toBe(2);
+      expect(await count(`SELECT count(*) AS n FROM settlement.tax_rates`)).toBe(1);
+    }, 30_000, 100);
+
+    const started = await send<{ runId: string; items: number }>('StartSettlementRun', { period: PERIOD });
+    expect(started.items).toBe(4);
+    await eventually(async () => expect(await all('SettlementCompleted')).toHaveLength(1), 30_000, 100);
+  }, 180_000);
+
+  afterAll(async () => {
+    await commands?.close();
+    await runtime?.stop();
+    await stopRelay?.();
+    await infra?.close();
+    await vhost?.drop();
+    await db?.drop();
+  }, 60_000);
+
+  it('the run invoices three points and halts the one with a production gap', async () => {
+    const [completed] = await all('SettlementCompleted');
+    const data = completed!.data as unknown as SettlementCompleted;
+    expect(data.invoices.map((i) => i.gsrn).sort()).toEqual([HEATING, HEATING_SET_LATER, SOLAR].sort());
+    expect(data.halted).toEqual([{ gsrn: SOLAR_GAP, reason: 'missing-metered-data' }]);
+  });
+
+  it('elvarme: the interval in which the year-to-date consumption crosses the prorated threshold is split exactly between normal and reduced tax', async () => {
+    // Threshold: supply from 1 September, open-ended → 122 days of 2026's 365: 4,000 kWh × 122 ÷ 365 = 1,336.986301… → 1,336.986 kWh.
+    // Year to date before October: 720 h × 1.500 = 1,080.000 kWh → room 256.986 kWh. October, 1.000 kWh an hour: the first 256
+    // hours stay below; hour 257 crosses: 0.986 at the normal rate, 0.014 at the reduced one; the other 488 hours are reduced.
+    // Normal 256.986 × 0.90 = 231.2874 → 231.29 (VAT 57.8225 → 57.82); reduced 488.014 × 0.01 = 4.88014 → 4.88 (VAT 1.22).
+    const expected = [
+      ['energy', '745.000', '782.25', '195.56'],
+      ['grid-tariff', '745.000', '223.50', '55.88'],
+      ['system-tariff', '745.000', '52.15', '13.04'],
+      ['transmission-tariff', '745.000', '29.80', '7.45'],
+      ['electricity-tax', '256.986', '231.29', '57.82'],
+      ['electricity-tax-reduced', '488.014', '4.88', '1.22'],
+      ['grid-subscription', null, '30.00', '7.50'],
+      ['system-subscription', null, '15.00', '3.75'],
+      ['product-subscription', null, '39.00', '9.75'],
+    ];
+    const invoice = await invoiceOf(HEATING);
+    expect(lineRows(invoice)).toEqual(expected);
+    expect(invoice.lines.find((l) => l.kind === 'electricity-tax')!.unitPrice).toBe('0.90');
+    expect(invoice.lines.find((l) => l.kind === 'electricity-tax-reduced')!.unitPrice).toBe('0.01');
+    expect(invoice.totals).toEqual({ exclVat: '1407.87', vat: '351.97', inclVat: '1759.84' });
+    // The registration copied from portfolio's ElectricHeatingSet (from the supply's first day) settles the same way.
+    expect(lineRows(await invoiceOf(HEATING_SET_LATER))).toEqual(expected);
+  });
+
+  it('own production: per hour consumption − production; a net import is settled as usual, a net export is bought at spot less the fee on its own lines', async () => {
+    // 10 October, hours 10–13: consumption 1.000 each, production 3.000 / 1.000 / 0.400 / 2.500 →
+    // export 2.000, nothing, import 0.600, export 1.500. Import = 741 h × 1.000 + 0.600 = 741.600 kWh; export 3.500 kWh; gross production 6.900.
+    // energy 741.6 × 1.05 = 778.68; grid 741.6 × 0.30 = 222.48; system 741.6 × 0.07 = 51.912 → 51.91; transmission 741.6 × 0.04 = 29.664 → 29.66;
+    // tax 741.6 × 0.90 = 667.44; export −3.5 × 1.00 = −3.50 (VAT −0.875 → −0.88); fee 3.5 × 0.02 = 0.07 (VAT 0.0175 → 0.02).
+    const invoice = await invoiceOf(SOLAR);
+    expect(lineRows(invoice)).toEqual([
+      ['energy', '741.600', '778.68', '194.67'],
+      ['grid-tariff', '741.600', '222.48', '55.62'],
+      ['system-tariff', '741.600', '51.91', '12.98'],
+      ['transmission-tariff', '741.600', '29.66', '7.42'],
+      ['electricity-tax', '741.600', '667.44', '166.86'],
+      ['production', '6.900', '0.00', '0.00'],
+      ['export-energy', '3.500', '-3.50', '-0.88'],
+      ['export-fee', '3.500', '0.07', '0.02'],
+      ['grid-subscription', null, '30.00', '7.50'],
+      ['system-subscription', null, '15.00', '3.75'],
+      ['product-subscription', null, '39.00', '9.75'],
+    ]);
+    expect(invoice.totals).toEqual({ exclVat: '1830.74', vat: '457.69', inclVat: '2288.43' });
+    // The invoice index knows the production point, so a corrected production RSM-012 finds this invoice.
+    expect((await infra.pool.query(`SELECT production_gsrn FROM settlement.invoices WHERE gsrn = $1`, [SOLAR])).rows).toEqual([{ production_gsrn: SOLAR_PRODUCTION }]);
+  });
+
+  it('a missing production interval halts the consumption point with the production GSRN and the interval, and no invoice', async () => {
+    const halts = (await all('SettlementHaltedForMeteringPoint')).filter((e) => e.data.gsrn === SOLAR_GAP);
+    expect(halts).toHaveLength(1);
+    expect(halts[0]!.data).toMatchObject({
+      gsrn: SOLAR_GAP,
+      reason: 'missing-metered-data',
+      detail: { seriesGsrn: SOLAR_GAP_PRODUCTION, interval: { start: localDayStart('2026-10-20').toISOString() } },
+    });
+    expect(await infra.eventStore.readStream(`invoice-${invoiceIdOf(SOLAR_GAP, PERIOD)}`)).toHaveLength(0);
+  });
+});
