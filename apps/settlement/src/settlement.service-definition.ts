@@ -1,4 +1,4 @@
-import { Module } from '@nestjs/common';
+import { Logger, Module } from '@nestjs/common';
 import { runEventRelay, type ServiceDefinition } from '@dh/platform';
 import { startSettlementRuntime } from '@dh/settlement-infra';
 
@@ -7,7 +7,7 @@ class SettlementModule {}
 
 /**
  * Settlement: metered data, settlement runs, invoices, aconto and corrections. Commands
- * (`RecordMeteredData`, `StartSettlementRun`, `RecordAcontoPayment`) arrive over RabbitMQ; the
+ * (`RecordMeteredData`, `StartSettlementRun`, `RecordAcontoPayment`, `RecordPayment`, `MatchPayment`) arrive over RabbitMQ; the
  * inputs consumer keeps settlement's copies and issues corrections; `SETTLEMENT_WORKERS` competing
  * workers (default 2) settle the `settlement.work` queue. Runs a standby relay like every writing service.
  */
@@ -17,7 +17,17 @@ export const settlementService: ServiceDefinition = {
   module: () => ({ module: SettlementModule }),
   async start(infrastructure) {
     const workers = Number(process.env.SETTLEMENT_WORKERS ?? '2');
-    const runtime = await startSettlementRuntime(infrastructure, { workers: Number.isInteger(workers) && workers >= 0 ? workers : 2 });
+    const termsDays = Number(process.env.PAYMENT_TERMS_DAYS ?? '14');
+    const overdueIntervalMs = Number(process.env.PAYMENT_OVERDUE_CHECK_INTERVAL_MS ?? '60000');
+    const runtime = await startSettlementRuntime(infrastructure, {
+      workers: Number.isInteger(workers) && workers >= 0 ? workers : 2,
+      // Payments: due date = issue date + PAYMENT_TERMS_DAYS (default 14); overdue check every PAYMENT_OVERDUE_CHECK_INTERVAL_MS (default 60 s).
+      payments: {
+        termsDays: Number.isInteger(termsDays) && termsDays >= 0 ? termsDays : 14,
+        overdueIntervalMs: Number.isInteger(overdueIntervalMs) && overdueIntervalMs >= 0 ? overdueIntervalMs : 60_000,
+        logger: new Logger('settlement-payments'),
+      },
+    });
     const stopRelay = await runEventRelay(infrastructure);
     return async () => {
       await runtime.stop();

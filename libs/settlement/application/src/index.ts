@@ -6,3 +6,4 @@ export * from './settlement-input';
 export * from './run';
 export * from './commands';
 export * from './aconto';
+export * from './payments';

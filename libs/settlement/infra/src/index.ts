@@ -3,3 +3,4 @@ export * from './copies';
 export * from './settle';
 export * from './runtime';
 export * from './aconto';
+export * from './payments';

@@ -14,6 +14,7 @@ import {
 import { onAcontoInput } from './aconto';
 import { applyToCopies, loadSupplies } from './copies';
 import { SETTLEMENT_SCHEMA, migrateSettlement } from './schema';
+import { paymentCommandHandlers, startPayments, type PaymentsOptions, type PaymentsRuntime } from './payments';
 import { affectedInvoices, correctInvoice, handleWorkItem } from './settle';
 
 /** Durable work queue of settlement runs, consumed by competing workers. */
@@ -32,12 +33,15 @@ export interface SettlementRuntimeOptions {
   /** Serve commands on `commands.settlement`. Default true. */
   commands?: boolean;
   config?: SettlementRatesConfig;
+  /** Payments: receivables, payment terms and the overdue check (see payments.ts). */
+  payments?: PaymentsOptions;
 }
 
 export interface SettlementRuntime {
   inputs: RunningConsumer;
   meteredData: RunningConsumer;
   workers: RunningConsumer[];
+  payments: PaymentsRuntime;
   stop(): Promise<void>;
 }
 
@@ -136,6 +140,8 @@ export async function startSettlementRuntime(infrastructure: Infrastructure, opt
     );
   }
 
+  const payments = await startPayments(infrastructure, options.payments);
+
   let server: CommandServer | null = null;
   if (options.commands ?? true) {
     server = new CommandServer({ connection: amqp });
@@ -144,6 +150,7 @@ export async function startSettlementRuntime(infrastructure: Infrastructure, opt
       RecordMeteredData: async (payload: JsonValue, context) => asCommandReply(() => recordMeteredData(store, payload, metaOf(context))),
       RecordAcontoPayment: async (payload: JsonValue, context) => asCommandReply(() => recordAcontoPayment(store, payload, metaOf(context))),
       SetExpectedConsumption: async (payload: JsonValue, context) => asCommandReply(() => setExpectedConsumption(store, payload, metaOf(context))),
+      ...paymentCommandHandlers(store, pool, metaOf),
       StartSettlementRun: async (payload: JsonValue, context) => {
         const result = await asCommandReply(() =>
           startSettlementRun({ store, activeMeteringPoints: async (period) => suppliesInPeriod(await loadSupplies(pool), period).map((s) => s.gsrn) }, payload, metaOf(context)),
@@ -157,8 +164,10 @@ export async function startSettlementRuntime(infrastructure: Infrastructure, opt
     inputs,
     meteredData,
     workers,
+    payments,
     async stop() {
       await server?.close();
+      await payments.stop();
       for (const w of workers) await w.stop();
       await meteredData.stop();
       await inputs.stop();

@@ -1,0 +1,378 @@
+import type { Pool, PoolClient } from 'pg';
+import { localDateOf } from '@dh/dk-time';
+import { DuplicateEventIdError, WrongExpectedRevisionError, type EventStore, type JsonValue, type RecordedEvent } from '@dh/event-store';
+import { CommandError, startConsumer, type AmqpConnection, type CommandContext, type EventEnvelope, type RunningConsumer } from '@dh/messaging';
+import { Money } from '@dh/money';
+import {
+  DEFAULT_PAYMENT_TERMS_DAYS,
+  PaymentCommandRejected,
+  dataOf,
+  dueDateOf,
+  invoiceStreamId,
+  overdueOf,
+  parseRecordPayment,
+  parseReference,
+  paymentOverdueEventId,
+  paymentReceivedEventId,
+  paymentReference,
+  paymentStatusOf,
+  paymentStreamId,
+  paymentUnmatchedEventId,
+  paymentsMetadata,
+  toJsonObject,
+  type CommandMeta,
+  type InvoiceIssued,
+  type PaymentOverdue,
+  type PaymentReceived,
+  type PaymentUnmatched,
+  type SettlementCorrectionIssued,
+  type UnmatchedReason,
+} from '@dh/settlement-application';
+import { SETTLEMENT_SCHEMA } from './schema';
+
+type Db = Pick<PoolClient, 'query'>;
+
+/** Settlement's receivables (one row per issued invoice), built by the payments consumer. */
+export const PAYMENTS_QUEUE = 'settlement.payments';
+export const PAYMENTS_BINDINGS = ['settlement.invoice-issued', 'settlement.correction', 'payment.received'];
+const OVERDUE_LOCK = 'settlement-payment-overdue';
+
+export async function migratePayments(pool: Pool): Promise<void> {
+  const client = await pool.connect();
+  await client.query(`SELECT pg_advisory_lock(hashtext('settlement-payments-migration'))`);
+  try {
+    await client.query(`
+      CREATE SCHEMA IF NOT EXISTS settlement;
+      CREATE TABLE IF NOT EXISTS settlement.receivables (
+        invoice_id uuid PRIMARY KEY, customer_id text NOT NULL, reference text NOT NULL, issued_at timestamptz NOT NULL,
+        due_date text NOT NULL, amount_due numeric(18,2) NOT NULL, notes numeric(18,2) NOT NULL DEFAULT 0,
+        paid numeric(18,2) NOT NULL DEFAULT 0, overdue_at timestamptz);
+      CREATE INDEX IF NOT EXISTS receivables_reference ON settlement.receivables (reference);
+      CREATE INDEX IF NOT EXISTS receivables_open ON settlement.receivables (due_date) WHERE overdue_at IS NULL;`);
+  } finally {
+    await client.query(`SELECT pg_advisory_unlock(hashtext('settlement-payments-migration'))`);
+    client.release();
+  }
+}
+
+/**
+ * Keeps `settlement.receivables` (inside the inbox transaction): an issued invoice opens a receivable
+ * (net amount due, due date from the terms in force when it is first seen, FI reference); a
+ * credit/debit note changes it; a matched payment pays it.
+ */
+export async function applyToReceivables(envelope: EventEnvelope, tx: Db, termsDays: number): Promise<void> {
+  switch (envelope.type) {
+    case 'InvoiceIssued': {
+      const d = dataOf<InvoiceIssued>(envelope.data);
+      const issuedAt = new Date(envelope.occurredAt);
+      await tx.query(
+        `INSERT INTO settlement.receivables (invoice_id, customer_id, reference, issued_at, due_date, amount_due) VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT (invoice_id) DO NOTHING`,
+        [d.invoiceId, d.customerId, paymentReference(d.invoiceId), issuedAt, dueDateOf(issuedAt, termsDays), d.aconto.netAmountDue],
+      );
+      return;
+    }
+    case 'SettlementCorrectionIssued': {
+      const d = dataOf<SettlementCorrectionIssued>(envelope.data);
+      await tx.query(`UPDATE settlement.receivables SET notes = notes + $2::numeric WHERE invoice_id = $1`, [d.invoiceId, d.totals.inclVat]);
+      return;
+    }
+    case 'PaymentReceived': {
+      const d = dataOf<PaymentReceived>(envelope.data);
+      if (d.invoiceId !== null) await tx.query(`UPDATE settlement.receivables SET paid = paid + $2::numeric WHERE invoice_id = $1`, [d.invoiceId, d.amount]);
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+interface InvoiceRef {
+  invoiceId: string;
+  customerId: string;
+}
+
+/** The issued invoice by id, from its own stream (authoritative). */
+async function invoiceById(store: EventStore, invoiceId: string): Promise<InvoiceRef | null> {
+  const issued = (await store.readStream(invoiceStreamId(invoiceId))).find((e) => e.type === 'InvoiceIssued');
+  return issued === undefined ? null : { invoiceId, customerId: dataOf<InvoiceIssued>(issued.data).customerId };
+}
+
+/**
+ * Invoices whose FI reference is `reference`: the receivables, plus invoices settlement has issued
+ * that the payments consumer has not seen yet (`settlement.invoices`, written with the invoice).
+ */
+async function invoicesByReference(db: Db, reference: string): Promise<InvoiceRef[]> {
+  const found = new Map<string, InvoiceRef>();
+  const known = await db.query<{ invoice_id: string; customer_id: string }>(`SELECT invoice_id, customer_id FROM settlement.receivables WHERE reference = $1`, [reference]);
+  for (const r of known.rows) found.set(r.invoice_id, { invoiceId: r.invoice_id, customerId: r.customer_id });
+  const pending = await db.query<{ invoice_id: string; customer_id: string }>(
+    `SELECT i.invoice_id, i.customer_id FROM settlement.invoices i WHERE NOT EXISTS (SELECT 1 FROM settlement.receivables r WHERE r.invoice_id = i.invoice_id)`,
+  );
+  for (const r of pending.rows) if (paymentReference(r.invoice_id) === reference) found.set(r.invoice_id, { invoiceId: r.invoice_id, customerId: r.customer_id });
+  return [...found.values()];
+}
+
+export interface PaymentsDeps {
+  store: EventStore;
+  db: Db;
+}
+
+export interface RecordPaymentReply {
+  paymentId: string;
+  status: 'matched' | 'unmatched';
+  invoiceId: string | null;
+  customerId: string | null;
+  reason: UnmatchedReason | null;
+  alreadyRecorded: boolean;
+}
+
+function replyOf(events: readonly RecordedEvent[], paymentId: string, alreadyRecorded: boolean): RecordPaymentReply {
+  const s = paymentStatusOf(events);
+  if (s.status === 'matched') return { paymentId, status: 'matched', invoiceId: s.received.invoiceId, customerId: s.received.customerId, reason: null, alreadyRecorded };
+  if (s.status === 'unmatched') return { paymentId, status: 'unmatched', invoiceId: null, customerId: null, reason: s.unmatched.reason, alreadyRecorded };
+  throw new Error(`payment ${paymentId} has no events`);
+}
+
+/**
+ * `RecordPayment { paymentId, reference, amount, paidAt, method }` → on `payment-<paymentId>` either
+ * `PaymentReceived` (public `payment.received`, matched by invoice id or FI +71 reference) or
+ * `PaymentUnmatched` (kept for staff). A payment id already recorded appends nothing (the reply says
+ * `alreadyRecorded`); the same id with another amount, date or method is refused (409).
+ */
+export async function recordPayment(deps: PaymentsDeps, payload: unknown, meta: CommandMeta): Promise<RecordPaymentReply> {
+  const command = parseRecordPayment(payload);
+  const streamId = paymentStreamId(command.paymentId);
+  const existing = await deps.store.readStream(streamId);
+  if (existing.length > 0) return alreadyRecorded(existing, command);
+
+  const parsed = parseReference(command.reference);
+  let match: InvoiceRef | null = null;
+  let reason: UnmatchedReason = 'malformed-reference';
+  if (parsed.kind === 'invoice-id') {
+    match = await invoiceById(deps.store, parsed.invoiceId);
+    reason = 'unknown-invoice';
+  } else if (parsed.kind === 'fi') {
+    const found = await invoicesByReference(deps.db, parsed.paymentId71);
+    if (found.length === 1) match = found[0]!;
+    reason = found.length > 1 ? 'ambiguous-reference' : 'unknown-invoice';
+  }
+  const metadata = paymentsMetadata(meta);
+  const event =
+    match !== null
+      ? {
+          eventId: paymentReceivedEventId(command.paymentId),
+          type: 'PaymentReceived',
+          data: toJsonObject<PaymentReceived>({ paymentId: command.paymentId, customerId: match.customerId, invoiceId: match.invoiceId, amount: command.amount, paidAt: command.paidAt, method: command.method }),
+        }
+      : {
+          eventId: paymentUnmatchedEventId(command.paymentId),
+          type: 'PaymentUnmatched',
+          data: toJsonObject<PaymentUnmatched>({ paymentId: command.paymentId, reference: command.reference, amount: command.amount, paidAt: command.paidAt, method: command.method, reason }),
+        };
+  try {
+    await deps.store.appendToStream(streamId, [{ ...event, metadata, occurredAt: meta.now }], { expectedRevision: 'no_stream' });
+  } catch (error) {
+    // A concurrent delivery of the same payment won: answer with what it recorded.
+    if (error instanceof WrongExpectedRevisionError || error instanceof DuplicateEventIdError) return alreadyRecorded(await deps.store.readStream(streamId), command);
+    throw error;
+  }
+  return replyOf(await deps.store.readStream(streamId), command.paymentId, false);
+}
+
+function alreadyRecorded(events: readonly RecordedEvent[], command: { paymentId: string; amount: string; paidAt: string; method: string }): RecordPaymentReply {
+  const first = events.find((e) => e.type === 'PaymentReceived' || e.type === 'PaymentUnmatched');
+  if (first !== undefined) {
+    const d = first.data as { amount?: unknown; paidAt?: unknown; method?: unknown };
+    if (d.amount !== command.amount || d.paidAt !== command.paidAt || d.method !== command.method) {
+      throw new PaymentCommandRejected('illegal-transition', `payment ${command.paymentId} was already recorded with amount ${String(d.amount)}, paidAt ${String(d.paidAt)}, method ${String(d.method)}`);
+    }
+  }
+  return replyOf(events, command.paymentId, true);
+}
+
+/**
+ * `MatchPayment { paymentId, invoiceId }` (staff): an unmatched payment gets its invoice →
+ * `PaymentReceived` on the payment's stream. Unknown payment → not-found; already matched to another
+ * invoice → illegal-transition; matched to the same one → nothing appended (`alreadyMatched`).
+ */
+export async function matchPayment(deps: PaymentsDeps, payload: unknown, meta: CommandMeta): Promise<{ paymentId: string; invoiceId: string; customerId: string; alreadyMatched: boolean }> {
+  const p = (typeof payload === 'object' && payload !== null ? payload : {}) as Record<string, unknown>;
+  if (typeof p.paymentId !== 'string' || p.paymentId === '') throw new PaymentCommandRejected('validation', 'paymentId is required');
+  if (typeof p.invoiceId !== 'string' || parseReference(p.invoiceId).kind !== 'invoice-id') throw new PaymentCommandRejected('validation', 'invoiceId must be a UUID');
+  const paymentId = p.paymentId;
+  const invoiceId = p.invoiceId.toLowerCase();
+  const streamId = paymentStreamId(paymentId);
+  const events = await deps.store.readStream(streamId);
+  const status = paymentStatusOf(events);
+  if (status.status === 'none') throw new PaymentCommandRejected('not-found', `No payment ${paymentId}`);
+  if (status.status === 'matched') {
+    if (status.received.invoiceId === invoiceId) return { paymentId, invoiceId, customerId: status.received.customerId, alreadyMatched: true };
+    throw new PaymentCommandRejected('illegal-transition', `payment ${paymentId} is already matched to invoice ${String(status.received.invoiceId)}`);
+  }
+  const invoice = await invoiceById(deps.store, invoiceId);
+  if (invoice === null) throw new PaymentCommandRejected('validation', `No issued invoice ${invoiceId}`);
+  const u = status.unmatched;
+  const data: PaymentReceived = { paymentId, customerId: invoice.customerId, invoiceId, amount: u.amount, paidAt: u.paidAt, method: u.method };
+  try {
+    await deps.store.appendToStream(
+      streamId,
+      [{ eventId: paymentReceivedEventId(paymentId), type: 'PaymentReceived', data: toJsonObject(data), metadata: paymentsMetadata(meta), occurredAt: meta.now }],
+      { expectedRevision: events[events.length - 1]!.streamRevision },
+    );
+  } catch (error) {
+    if (error instanceof WrongExpectedRevisionError || error instanceof DuplicateEventIdError) return matchPayment(deps, payload, meta);
+    throw error;
+  }
+  return { paymentId, invoiceId, customerId: invoice.customerId, alreadyMatched: false };
+}
+
+// ------------------------------------------------------------------------------------------ overdue
+
+export interface OverdueDeps {
+  store: EventStore;
+  pool: Pool;
+  now: () => Date;
+}
+
+/**
+ * One overdue pass under an advisory lock (one replica at a time; null when another holds it): every
+ * receivable past its due date (business time `now`) with an amount still due, not yet reported,
+ * gets one `PaymentOverdue` (public `payment.overdue`) on `invoice-<invoiceId>` with the remaining
+ * amount. Never twice for an invoice: the event id derives from the invoice, the stream is checked
+ * first, and the receivable is marked; a later (partial) payment does not trigger it again.
+ */
+export async function checkOverdue(deps: OverdueDeps): Promise<PaymentOverdue[] | null> {
+  const client = await deps.pool.connect();
+  try {
+    const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [OVERDUE_LOCK]);
+    if (!rows[0]?.locked) return null;
+    try {
+      return await overduePass(deps, client);
+    } finally {
+      await client.query('SELECT pg_advisory_unlock(hashtext($1))', [OVERDUE_LOCK]);
+    }
+  } finally {
+    client.release();
+  }
+}
+
+async function overduePass(deps: OverdueDeps, db: Db): Promise<PaymentOverdue[]> {
+  const now = deps.now();
+  const today = localDateOf(now);
+  const due = await db.query<{ invoice_id: string; customer_id: string; due_date: string; remaining: string }>(
+    `SELECT invoice_id, customer_id, due_date, (amount_due + notes - paid)::text AS remaining FROM settlement.receivables
+     WHERE overdue_at IS NULL AND due_date < $1 ORDER BY due_date, invoice_id`,
+    [today],
+  );
+  const emitted: PaymentOverdue[] = [];
+  for (const r of due.rows) {
+    const overdue = overdueOf({ invoiceId: r.invoice_id, customerId: r.customer_id, dueDate: r.due_date, amountDue: Money.parse(r.remaining), today });
+    if (overdue === null) continue;
+    const streamId = invoiceStreamId(r.invoice_id);
+    const stream = await deps.store.readStream(streamId);
+    if (!stream.some((e) => e.type === 'PaymentOverdue')) {
+      if (stream.length === 0) continue;
+      try {
+        await deps.store.appendToStream(
+          streamId,
+          [
+            {
+              eventId: paymentOverdueEventId(r.invoice_id),
+              type: 'PaymentOverdue',
+              data: toJsonObject(overdue),
+              metadata: paymentsMetadata({ correlationId: paymentOverdueEventId(r.invoice_id), causationId: null, actor: 'settlement-overdue' }),
+              occurredAt: now,
+            },
+          ],
+          { expectedRevision: stream[stream.length - 1]!.streamRevision },
+        );
+        emitted.push(overdue);
+      } catch (error) {
+        // A correction was appended meanwhile: the next pass sees it (and the new remaining amount).
+        if (error instanceof WrongExpectedRevisionError) continue;
+        if (!(error instanceof DuplicateEventIdError)) throw error;
+      }
+    }
+    await db.query(`UPDATE settlement.receivables SET overdue_at = $2 WHERE invoice_id = $1`, [r.invoice_id, now]);
+  }
+  return emitted;
+}
+
+// ------------------------------------------------------------------------------------------ runtime
+
+export interface PaymentsOptions {
+  /** Calendar days from issue to due date (`PAYMENT_TERMS_DAYS`, default 14). */
+  termsDays?: number;
+  /** Interval of the overdue check in ms (`PAYMENT_OVERDUE_CHECK_INTERVAL_MS`, default 60000; 0 = never by timer). */
+  overdueIntervalMs?: number;
+  logger?: { warn(message: string): void };
+}
+
+export interface PaymentsRuntime {
+  receivables: RunningConsumer;
+  /** Runs one overdue pass now (what the timer runs). */
+  checkOverdue(): Promise<PaymentOverdue[] | null>;
+  stop(): Promise<void>;
+}
+
+async function asPaymentReply<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof PaymentCommandRejected) throw new CommandError(error.code, error.message);
+    if (error instanceof WrongExpectedRevisionError) throw new CommandError('concurrency-conflict', error.message, { streamId: error.streamId });
+    throw error;
+  }
+}
+
+/** The payment commands served on `commands.settlement` beside settlement's own. */
+export function paymentCommandHandlers(store: EventStore, pool: Pool, metaOf: (context: CommandContext) => CommandMeta) {
+  return {
+    RecordPayment: async (payload: JsonValue, context: CommandContext) => asPaymentReply(async () => ({ ...(await recordPayment({ store, db: pool }, payload, metaOf(context))) })),
+    MatchPayment: async (payload: JsonValue, context: CommandContext) => asPaymentReply(async () => ({ ...(await matchPayment({ store, db: pool }, payload, metaOf(context))) })),
+  };
+}
+
+/** The receivables consumer and the periodic overdue check (follows the infrastructure clock). */
+export async function startPayments(
+  infra: { pool: Pool; eventStore: EventStore; amqp: AmqpConnection; clock: { now(): Date }; config: { exchange: string } },
+  options: PaymentsOptions = {},
+): Promise<PaymentsRuntime> {
+  const termsDays = options.termsDays ?? DEFAULT_PAYMENT_TERMS_DAYS;
+  await migratePayments(infra.pool);
+  const receivables = await startConsumer({
+    connection: infra.amqp,
+    pool: infra.pool,
+    queue: PAYMENTS_QUEUE,
+    bindings: PAYMENTS_BINDINGS,
+    exchange: infra.config.exchange,
+    schema: SETTLEMENT_SCHEMA,
+    singleActiveConsumer: true,
+    onFailure: 'halt',
+    backoff: { initialDelayMs: 200, factor: 2, maxDelayMs: 5000 },
+    handler: (envelope, tx) => applyToReceivables(envelope, tx, termsDays),
+  });
+  const check = () => checkOverdue({ store: infra.eventStore, pool: infra.pool, now: () => infra.clock.now() });
+  const intervalMs = options.overdueIntervalMs ?? 60_000;
+  let pass: Promise<unknown> | null = null;
+  const timer =
+    intervalMs > 0
+      ? setInterval(() => {
+          if (pass !== null) return; // the previous pass is still running
+          pass = check()
+            .catch((error: unknown) => options.logger?.warn(`payment overdue check: ${error instanceof Error ? error.message : String(error)}`))
+            .finally(() => {
+              pass = null;
+            });
+        }, intervalMs)
+      : null;
+  return {
+    receivables,
+    checkOverdue: check,
+    async stop() {
+      if (timer) clearInterval(timer);
+      await pass;
+      await receivables.stop();
+    },
+  };
+}
