@@ -13,6 +13,7 @@ import { ProcessesController } from './processes/processes.controller';
 import { SupplyEndingController } from './processes/supply-ending.controller';
 import { QuarantineController } from './staff/quarantine.controller';
 import { CustomerBalanceController, SettlementController, SETTLEMENT_READ_MODEL_ENTITIES } from './settlement';
+import { PaymentsController, PAYMENT_READ_MODEL_ENTITIES } from './payments';
 import { COMMAND_CLIENT, PII_VAULT } from './tokens';
 import { PORTAL_CLOCK, PortalController } from './portal';
 import { IDEMPOTENCY_STORE, IdempotencyInterceptor } from './idempotency/idempotency.interceptor';
@@ -41,18 +42,18 @@ export const gatewayService: ServiceDefinition = {
         TypeOrmModule.forRoot({
           type: 'postgres',
           url: infrastructure.config.databaseUrl,
-          entities: [CustomerReadModel, ProcessReadModel, MeteringPointReadModel, ...SETTLEMENT_READ_MODEL_ENTITIES],
+          entities: [CustomerReadModel, ProcessReadModel, MeteringPointReadModel, ...SETTLEMENT_READ_MODEL_ENTITIES, ...PAYMENT_READ_MODEL_ENTITIES],
           synchronize: false,
           extra: { max: 10, application_name: 'gateway-read-models' },
         }),
-        TypeOrmModule.forFeature([CustomerReadModel, ProcessReadModel, MeteringPointReadModel, ...SETTLEMENT_READ_MODEL_ENTITIES]),
+        TypeOrmModule.forFeature([CustomerReadModel, ProcessReadModel, MeteringPointReadModel, ...SETTLEMENT_READ_MODEL_ENTITIES, ...PAYMENT_READ_MODEL_ENTITIES]),
         AuthModule.forRoot({ pool: infrastructure.pool }),
         WebhooksApiModule.forRoot({ pool: infrastructure.pool, masterKey: infrastructure.config.piiMasterKey }),
         // Rate limits per caller (RATE_LIMITS), JSON-only bodies (415).
         EdgeModule.forRoot(process.env),
         GdprModule.forRoot(infrastructure),
       ],
-      controllers: [PortalController, CustomersController, SupplyEndingController, ProcessesController, PortfolioController, QuarantineController, SettlementController, CustomerBalanceController, GdprController],
+      controllers: [PortalController, CustomersController, SupplyEndingController, ProcessesController, PortfolioController, QuarantineController, SettlementController, CustomerBalanceController, PaymentsController, GdprController],
       providers: [
         CommandGateway,
         OnboardingService,

@@ -112,6 +112,7 @@ const exportInvoice = object({
   aconto_paid: amount(),
   aconto_difference: amount(),
   net_amount_due: amount(),
+  payment_reference: str('FI payment id (kortart +71, Luhn check digit) to pay this invoice with: `+71<` + 15 digits'),
 });
 exportInvoice.additionalProperties = true;
 
@@ -195,9 +196,9 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     problems: { '404': customerNotFound, '409': '`process-exists`.', '422': '`lead-time` (outside 60 calendar days to 3 business days ahead), `unknown-metering-point`, …', ...upstream },
   },
   'GET /api/customers/{id}/balance': {
-    summary: 'Customer balance: invoiced, notes, aconto paid',
+    summary: 'Customer balance: invoiced, notes, aconto paid, payments',
     tag: 'settlement',
-    response: object({ customer_id: str(), invoiced: amount(), notes: amount(), aconto_paid: amount(), balance: amount(), invoices: int }),
+    response: object({ customer_id: str(), invoiced: amount(), notes: amount(), aconto_paid: amount(), paid: amount('Payments matched to the customer\'s invoices (payment.received)'), balance: amount('invoiced + notes − aconto_paid − paid'), invoices: int }),
     problems: { '404': customerNotFound },
   },
   'GET /api/processes/{id}': { summary: 'A DataHub process with its status history', tag: 'processes', response: processView, problems: { '404': '`process-not-found`.' } },
@@ -290,6 +291,40 @@ export const OPERATIONS: Record<string, OperationDoc> = {
         }),
       ),
     }),
+  },
+  'POST /api/payments': {
+    summary: 'Record a payment from the payment service; matched to an invoice by invoice id or FI +71 reference',
+    tag: 'payments',
+    description:
+      'Matched → `payment.received` once per `payment_id` (a resend appends and publishes nothing: `already_recorded: true`). A reference that matches no invoice, or is malformed, is kept as unmatched (listed at `GET /api/payments/unmatched`) — never dropped. Send `Idempotency-Key` to make retries safe.',
+    response: object({
+      payment_id: str(),
+      status: { type: 'string', enum: ['matched', 'unmatched'] },
+      invoice_id: nullable(uuid()),
+      customer_id: nullable(str()),
+      unmatched_reason: nullable({ type: 'string', enum: ['malformed-reference', 'unknown-invoice', 'ambiguous-reference'] }),
+      already_recorded: { type: 'boolean' },
+    }),
+    problems: { '409': '`illegal-transition`: this payment_id was recorded with another amount, date or method.', '422': '`validation`.', ...upstream },
+  },
+  'GET /api/payments/unmatched': {
+    summary: 'Payments whose reference matched no invoice, waiting for staff (oldest first)',
+    tag: 'payments',
+    response: object({
+      payments: array(object({ payment_id: str(), reference: nullable(str()), amount: amount(), paid_at: dateTime, method: str(), reason: nullable(str()), recorded_at: dateTime })),
+    }),
+  },
+  'POST /api/payments/unmatched/{id}/match': {
+    summary: 'Staff: match an unmatched payment to an issued invoice (then `payment.received`)',
+    tag: 'payments',
+    status: 200,
+    response: object({ payment_id: str(), invoice_id: uuid(), customer_id: str(), status: { type: 'string', enum: ['matched'] }, already_matched: { type: 'boolean' } }),
+    problems: {
+      '404': '`not-found`/`payment-not-found`: no such payment.',
+      '409': '`illegal-transition`: the payment is already matched to another invoice.',
+      '422': '`validation`: no issued invoice with this id.',
+      ...upstream,
+    },
   },
   'GET /api/settlement/credit-notes': { summary: 'Credit and debit notes (corrections)', tag: 'settlement', response: object({ notes: array(exportNote) }) },
   'POST /api/settlement/runs': {

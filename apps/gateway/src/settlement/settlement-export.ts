@@ -1,4 +1,5 @@
 import { Money } from '@dh/money';
+import { paymentReference } from '@dh/settlement-application';
 import type { AcontoInvoiceReadModel, SettlementInvoiceReadModel, SettlementLineJson, SettlementNoteReadModel } from '@dh/read-models';
 
 /** One invoice in the ERP export format (mission doc, "Settlement export format"); amounts are 2-decimal strings. */
@@ -17,6 +18,8 @@ export interface ExportInvoice {
   aconto_paid: string;
   aconto_difference: string;
   net_amount_due: string;
+  /** FI payment id (kortart +71, Luhn) the customer pays with: `+71<` + 15 digits; matched by `POST /api/payments`. */
+  payment_reference: string;
 }
 
 export interface ExportLine {
@@ -103,6 +106,7 @@ export function exportInvoice(i: SettlementInvoiceReadModel): ExportInvoice {
     aconto_paid: dkk(i.acontoPaid),
     aconto_difference: dkk(i.acontoDifference),
     net_amount_due: dkk(i.netAmountDue),
+    payment_reference: paymentReference(i.invoiceId),
   };
 }
 

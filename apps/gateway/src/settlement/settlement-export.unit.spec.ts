@@ -42,7 +42,7 @@ describe('ERP settlement export', () => {
   it('has every field of the mission export table, amounts as 2-decimal strings', () => {
     const e = exportInvoice(invoiceRow());
     expect(Object.keys(e).sort()).toEqual(
-      ['invoice_id', 'customer_id', 'gsrn', 'period_start', 'period_end', 'lines', 'total_excl_vat', 'total_vat', 'total_incl_vat', 'aconto_paid', 'aconto_difference', 'net_amount_due'].sort(),
+      ['invoice_id', 'customer_id', 'gsrn', 'period_start', 'period_end', 'lines', 'total_excl_vat', 'total_vat', 'total_incl_vat', 'aconto_paid', 'aconto_difference', 'net_amount_due', 'payment_reference'].sort(),
     );
     expect(e).toMatchObject({ period_start: '2026-10-01', period_end: '2026-10-31', total_incl_vat: '1026.56', aconto_paid: '1000.00', aconto_difference: '26.56', net_amount_due: '26.56' });
     expect(e.lines[1]).toMatchObject({ kind: 'product-subscription', quantity_kwh: null, amount_excl_vat: '39.00', vat_amount: '9.75', amount_incl_vat: '48.75' });

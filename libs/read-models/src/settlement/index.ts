@@ -1,2 +1,4 @@
 export * from './settlement.projection';
 export * from './settlement.entities';
+export * from './payments.projection';
+export * from './payments.entities';

@@ -1,0 +1,2 @@
+export { PaymentsController } from './payments.controller';
+export { PAYMENT_READ_MODEL_ENTITIES } from '@dh/read-models';
