@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 
 /**
@@ -63,4 +64,10 @@ export async function createVhost(name: string, options: { replace?: boolean } =
   const url = new URL(RABBITMQ_AMQP_BASE);
   url.pathname = `/${encodeURIComponent(name)}`;
   return { name, url: url.toString(), drop: () => rabbitAdmin('DELETE', path) };
+}
+
+/** `dh_<namespace>_<prefix>_<pid>_<random>`: unique per process and call, safe as a database and vhost name. */
+export function uniqueResourceName(namespace: string, prefix: string): string {
+  const safe = prefix.toLowerCase().replace(/[^a-z0-9]+/g, '_').slice(0, 24);
+  return `dh_${namespace}_${safe}_${process.pid}_${randomBytes(4).toString('hex')}`;
 }

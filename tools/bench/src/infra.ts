@@ -1,71 +1,16 @@
-import { randomBytes } from 'node:crypto';
-import { Client } from 'pg';
 import type { MessagingLogger } from '@dh/messaging';
+import { createDatabase, createVhost, RABBITMQ_ADMIN_URL, uniqueResourceName, type ProvisionedResource } from '@dh/provisioning';
 
-/**
- * A private PostgreSQL database and RabbitMQ vhost per benchmark run, dropped at the end.
- * The same few lines as `createTestDatabase` / `createTestVhost` of `@dh/testing`, which is not
- * part of the build (`libs/testing/**` is excluded from `tsconfig.build.json`).
- */
+/** A private PostgreSQL database and RabbitMQ vhost per benchmark run, dropped at the end. */
+export { RABBITMQ_ADMIN_URL };
+export type Disposable = ProvisionedResource;
 
-export const POSTGRES_ADMIN_URL = process.env.BENCH_POSTGRES_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-export const RABBITMQ_ADMIN_URL = process.env.BENCH_RABBITMQ_ADMIN_URL ?? 'http://guest:guest@127.0.0.1:15672';
-export const RABBITMQ_AMQP_BASE = process.env.BENCH_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+export const uniqueName = (prefix: string): string => uniqueResourceName('bench', prefix);
 
-export interface Disposable {
-  name: string;
-  url: string;
-  drop(): Promise<void>;
-}
-
-export function uniqueName(prefix: string): string {
-  const safe = prefix.toLowerCase().replace(/[^a-z0-9]+/g, '_').slice(0, 24);
-  return `dh_bench_${safe}_${process.pid}_${randomBytes(4).toString('hex')}`;
-}
-
-async function adminQuery(sql: string): Promise<void> {
-  const admin = new Client({ connectionString: POSTGRES_ADMIN_URL });
-  await admin.connect();
-  try {
-    await admin.query(sql);
-  } finally {
-    await admin.end();
-  }
-}
-
-export async function createBenchDatabase(prefix: string): Promise<Disposable> {
-  const name = uniqueName(prefix);
-  await adminQuery(`CREATE DATABASE "${name}"`);
-  const url = new URL(POSTGRES_ADMIN_URL);
-  url.pathname = `/${name}`;
-  return { name, url: url.toString(), drop: () => adminQuery(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`) };
-}
-
-async function rabbitAdmin(method: 'PUT' | 'DELETE', path: string, body?: unknown): Promise<void> {
-  const base = new URL(RABBITMQ_ADMIN_URL);
-  const auth = Buffer.from(`${decodeURIComponent(base.username)}:${decodeURIComponent(base.password)}`).toString('base64');
-  base.username = '';
-  base.password = '';
-  const res = await fetch(new URL(path, base), {
-    method,
-    headers: { authorization: `Basic ${auth}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (!res.ok && !(method === 'DELETE' && res.status === 404)) {
-    throw new Error(`RabbitMQ management ${method} ${path} failed: ${res.status} ${await res.text()}`);
-  }
-}
+export const createBenchDatabase = (prefix: string): Promise<Disposable> => createDatabase(uniqueName(prefix));
 
 /** Needs the rabbitmq_management plugin (`tools/scripts/ensure-services.sh` enables it). */
-export async function createBenchVhost(prefix: string): Promise<Disposable> {
-  const name = uniqueName(prefix);
-  const user = new URL(RABBITMQ_AMQP_BASE).username || 'guest';
-  await rabbitAdmin('PUT', `/api/vhosts/${encodeURIComponent(name)}`, {});
-  await rabbitAdmin('PUT', `/api/permissions/${encodeURIComponent(name)}/${encodeURIComponent(user)}`, { configure: '.*', write: '.*', read: '.*' });
-  const url = new URL(RABBITMQ_AMQP_BASE);
-  url.pathname = `/${encodeURIComponent(name)}`;
-  return { name, url: url.toString(), drop: () => rabbitAdmin('DELETE', `/api/vhosts/${encodeURIComponent(name)}`) };
-}
+export const createBenchVhost = (prefix: string): Promise<Disposable> => createVhost(uniqueName(prefix));
 
 /** Relay and consumer chatter ("Relay x: active") stays off stdout; warnings and errors go to stderr. */
 export const benchLogger: MessagingLogger = {
