@@ -1,6 +1,5 @@
-import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import type { Repository } from 'typeorm';
+import { Body, Controller, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
+import { DataSource, type Repository } from 'typeorm';
 import { CurrentPrincipal, RequireAnyScope, RequireScopes, type Principal } from '@dh/auth';
 import { Money } from '@dh/money';
 import { ProblemException } from '@dh/platform';
@@ -39,10 +38,15 @@ const actorOf = (principal: Principal): string => `${principal.kind}:${principal
  */
 @Controller('api/payments')
 export class PaymentsController {
+  private readonly payments: Repository<PaymentReadModel>;
+
+  /** The default TypeORM `DataSource` (not `@InjectRepository`): loadable in Jest, which cannot load `@nestjs/typeorm`. */
   constructor(
     private readonly commands: CommandGateway,
-    @InjectRepository(PaymentReadModel) private readonly payments: Repository<PaymentReadModel>,
-  ) {}
+    @Inject(DataSource) db: DataSource,
+  ) {
+    this.payments = db.getRepository(PaymentReadModel);
+  }
 
   @Post()
   @HttpCode(201)

@@ -2,9 +2,8 @@ import { Body, Controller, Get, Headers, HttpCode, Param, ParseUUIDPipe, Post, Q
 import { InjectRepository } from '@nestjs/typeorm';
 import type { Response } from 'express';
 import type { Repository } from 'typeorm';
-import { CurrentPrincipal, RequireAnyScope, RequireScopes, assertCustomerAccess, type Principal } from '@dh/auth';
-import { Money } from '@dh/money';
-import { AcontoInvoiceReadModel, AcontoPaymentReadModel, PaymentReadModel, SettlementHaltReadModel, SettlementInvoiceReadModel, SettlementNoteReadModel, SettlementRunReadModel } from '@dh/read-models';
+import { RequireScopes } from '@dh/auth';
+import { AcontoInvoiceReadModel, SettlementHaltReadModel, SettlementInvoiceReadModel, SettlementNoteReadModel, SettlementRunReadModel } from '@dh/read-models';
 import { ProblemException } from '@dh/platform';
 import { CommandGateway } from '../commands/command-gateway';
 import { StartSettlementRunDto } from './start-run.dto';
@@ -116,45 +115,5 @@ export class SettlementController {
       return { kind: 'run', id, invoices: rows.map(of) };
     }
     throw new ProblemException({ type: 'settlement-not-found', title: 'Neither an invoice nor a settlement run', status: 404, detail: `No invoice or settlement run ${id}` });
-  }
-}
-
-/** `GET /api/customers/{id}/balance`: Σ invoices + Σ credit/debit notes − Σ aconto payments − Σ matched payments, incl. VAT. */
-@Controller('api/customers')
-export class CustomerBalanceController {
-  constructor(
-    @InjectRepository(SettlementInvoiceReadModel) private readonly invoices: Repository<SettlementInvoiceReadModel>,
-    @InjectRepository(SettlementNoteReadModel) private readonly notes: Repository<SettlementNoteReadModel>,
-    @InjectRepository(AcontoPaymentReadModel) private readonly payments: Repository<AcontoPaymentReadModel>,
-    @InjectRepository(PaymentReadModel) private readonly invoicePayments: Repository<PaymentReadModel>,
-  ) {}
-
-  @Get(':id/balance')
-  @RequireAnyScope('balance:read', 'portal:read')
-  async balance(@Param('id') customerId: string, @CurrentPrincipal() principal: Principal): Promise<{ customer_id: string; invoiced: string; notes: string; aconto_paid: string; paid: string; balance: string; invoices: number }> {
-    const notFound = { type: 'customer-not-found', title: 'No settlement for this customer', status: 404, detail: `No invoices or payments for customer ${customerId}` };
-    // A portal customer reads their own balance only; asking for another answers like an unknown customer.
-    assertCustomerAccess(principal, customerId, notFound);
-    const invoices = await this.invoices.findBy({ customerId });
-    const notes = await this.notes.findBy({ customerId });
-    const payments = await this.payments.findBy({ customerId });
-    // Payments matched to the customer's invoices (`payment.received`); unmatched ones belong to nobody yet.
-    const invoicePayments = await this.invoicePayments.findBy({ customerId, status: 'matched' });
-    if (invoices.length === 0 && notes.length === 0 && payments.length === 0 && invoicePayments.length === 0) {
-      throw new ProblemException(notFound);
-    }
-    const invoiced = Money.sum(invoices.map((i) => Money.parse(i.totalInclVat)));
-    const noted = Money.sum(notes.map((n) => Money.parse(n.totalInclVat)));
-    const paid = Money.sum(payments.map((p) => Money.parse(p.amount)));
-    const paidOnInvoices = Money.sum(invoicePayments.map((p) => Money.parse(p.amount)));
-    return {
-      customer_id: customerId,
-      invoiced: invoiced.format(),
-      notes: noted.format(),
-      aconto_paid: paid.format(),
-      paid: paidOnInvoices.format(),
-      balance: invoiced.add(noted).sub(paid).sub(paidOnInvoices).format(),
-      invoices: invoices.length,
-    };
   }
 }
