@@ -184,6 +184,12 @@ describe('GDPR export and erasure', () => {
          100.00, 25.00, 125.00, 0, 0, 125.00, false, now(), now())`,
       [customerId],
     );
+    // The customer paid it, as the payments projection records it.
+    await pool.query(
+      `INSERT INTO read_models.payments (payment_id, status, customer_id, invoice_id, amount, paid_at, method, recorded_at, matched_at)
+       VALUES ('pbs-7781', 'matched', $1, '9b2f9c43-5a8e-4d5e-9a51-2f4b8c0e1a11', 125.00, '2026-02-10T09:00:00Z', 'betalingsservice', now(), now())`,
+      [customerId],
+    );
   });
 
   it('exports everything about the customer to admin/support with a reason, audit-logged; refuses read-only staff and a missing reason', async () => {
@@ -194,6 +200,7 @@ describe('GDPR export and erasure', () => {
     expect(response.body.customer).toMatchObject({ id: customerId, customer_name: 'Anna Hansen', email: 'anna@example.dk', personal_data_erased: false, cpr: '150285-XXXX' });
     expect(response.body.personal_data).toMatchObject({ name: 'Anna Hansen', email: 'anna@example.dk', phone: '+4512345678', cpr: CPR });
     expect(response.body.invoices).toEqual([expect.objectContaining({ invoice_id: '9b2f9c43-5a8e-4d5e-9a51-2f4b8c0e1a11', total_incl_vat: '125.00' })]);
+    expect(response.body.payments).toEqual([expect.objectContaining({ payment_id: 'pbs-7781', invoice_id: '9b2f9c43-5a8e-4d5e-9a51-2f4b8c0e1a11', amount: '125.00', method: 'betalingsservice' })]);
     expect(response.body.events.map((e: { type: string }) => e.type)).toEqual(['CustomerCreated']);
     expect(response.body.audit_entries.map((e: { action: string; outcome: string }) => `${e.action}:${e.outcome}`)).toEqual(['customer.export:refused', 'customer.export:refused']);
     const { rows } = await pool.query(`SELECT action, outcome, purpose FROM audit.entries WHERE subject_id = $1 ORDER BY id`, [customerId]);

@@ -52,7 +52,7 @@ export class GdprController {
     } catch (error) {
       if (!(error instanceof PersonalDataErasedError)) throw error;
     }
-    const [meteringPoints, processes, invoices, notes, aconto, audit, events] = await Promise.all([
+    const [meteringPoints, processes, invoices, notes, aconto, payments, audit, events] = await Promise.all([
       this.rows('read_models.metering_points', `SELECT * FROM read_models.metering_points WHERE customer_id = $1 ORDER BY gsrn`, [id]),
       this.rows('read_models.processes', `SELECT * FROM read_models.processes WHERE customer_id = $1 ORDER BY created_at, process_id`, [id]),
       this.rows(
@@ -69,6 +69,11 @@ export class GdprController {
         [id],
       ),
       this.rows('read_models.aconto_payments', `SELECT payment_id, gsrn, amount::text, paid_at FROM read_models.aconto_payments WHERE customer_id = $1 ORDER BY paid_at, payment_id`, [id]),
+      this.rows(
+        'read_models.payments',
+        `SELECT payment_id, invoice_id, amount::text, paid_at, method, recorded_at, matched_at FROM read_models.payments WHERE customer_id = $1 ORDER BY paid_at, payment_id`,
+        [id],
+      ),
       this.audit.query({ subjectType: 'customer', subjectId: id, limit: 1000 }),
       Promise.all([this.store.readStream(customerStreamId(id)), this.store.readStream(erasureStreamId(id))]),
     ]);
@@ -93,6 +98,7 @@ export class GdprController {
       invoices,
       credit_and_debit_notes: notes,
       aconto_payments: aconto,
+      payments,
       audit_entries: audit.map((entry) => ({ ...entry, at: entry.at.toISOString() })),
       events: events.flat().map((event) => ({
         stream_id: event.streamId,
