@@ -186,7 +186,10 @@ describe('webhook dispatcher (Postgres event store → relay → RabbitMQ → di
     const body = JSON.parse(request!.body) as EventEnvelope;
     expect(body).toMatchObject({ eventId: activatedId, type: 'CustomerActivated', streamId: `customer-${customerId}`, streamRevision: '1', data: { customerId, gsrn: GSRN, effectiveDate: '2026-03-01' } });
 
-    expect((await deliveryRows(activatedId!)).filter((row) => row.subscription_id === subscription.id)).toEqual([{ subscription_id: subscription.id, status: 'succeeded', attempts: 1 }]);
+    // The receiver answers before the dispatcher records the outcome: wait for the record.
+    await eventually(async () =>
+      expect((await deliveryRows(activatedId!)).filter((row) => row.subscription_id === subscription.id)).toEqual([{ subscription_id: subscription.id, status: 'succeeded', attempts: 1 }]),
+    );
     const [delivery] = (await webhooks.listDeliveries('consumer:crm', subscription.id))!;
     expect(delivery!.log).toEqual([expect.objectContaining({ attempt: 1, trigger: 'automatic', statusCode: 200, error: null })]);
     // The subscriber queue: each public event once, the internal CustomerCreated not at all.
@@ -208,8 +211,12 @@ describe('webhook dispatcher (Postgres event store → relay → RabbitMQ → di
     const [eventId] = await append(`customer-${customerId}`, [activated(customerId)]);
 
     await eventually(() => expect(flaky.forEvent(eventId!).length).toBe(3));
-    const flakyLog = (await webhooks.listDeliveries('consumer:crm', flakySub.subscription.id))![0]!;
-    expect(flakyLog.status).toBe('succeeded');
+    // The receiver answers before the dispatcher records the outcome: wait for the record.
+    const flakyLog = await eventually(async () => {
+      const log = (await webhooks.listDeliveries('consumer:crm', flakySub.subscription.id))![0]!;
+      expect(log.status).toBe('succeeded');
+      return log;
+    });
     expect(flakyLog.log.map((a) => a.statusCode)).toEqual([500, 500, 204]);
     expect(flakyLog.log[0]!.error).toBe('HTTP 500');
     expect(new Set(flaky.forEvent(eventId!).map((r) => r.headers['webhook-id']))).toEqual(new Set([eventId]));
@@ -226,8 +233,10 @@ describe('webhook dispatcher (Postgres event store → relay → RabbitMQ → di
     receivers.push(back);
     await eventually(() => expect(back.forEvent(eventId!)).toHaveLength(1));
     expect(documentedSignatureValid(downSub.secret, back.forEvent(eventId!)[0]!)).toBe(true);
-    const [d] = (await webhooks.listDeliveries('consumer:erp', downSub.subscription.id))!;
-    expect(d!.status).toBe('succeeded');
+    await eventually(async () => {
+      const [d] = (await webhooks.listDeliveries('consumer:erp', downSub.subscription.id))!;
+      expect(d!.status).toBe('succeeded');
+    });
   });
 
   it('gives up after maxAttempts on a receiver that never accepts, keeping every attempt in the log', async () => {
@@ -276,8 +285,9 @@ describe('webhook dispatcher (Postgres event store → relay → RabbitMQ → di
     await eventually(() => expect(dispatcher.stats().consumer.duplicates).toBeGreaterThanOrEqual(1));
     await pause(400);
     expect(r.forEvent(envelope.eventId)).toHaveLength(1);
-    const rows = await deliveryRows(envelope.eventId);
-    expect(rows.filter((row) => row.subscription_id === subscription.id)).toEqual([{ subscription_id: subscription.id, status: 'succeeded', attempts: 1 }]);
+    await eventually(async () =>
+      expect((await deliveryRows(envelope.eventId)).filter((row) => row.subscription_id === subscription.id)).toEqual([{ subscription_id: subscription.id, status: 'succeeded', attempts: 1 }]),
+    );
 
     const [delivery] = (await webhooks.listDeliveries('consumer:crm', subscription.id))!;
     expect(await webhooks.redeliver('consumer:erp', delivery!.id)).toBeNull(); // not theirs
