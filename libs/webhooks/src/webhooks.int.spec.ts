@@ -123,6 +123,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await relay?.stop();
   await dispatcher?.stop();
+  await store?.close();
   for (const r of receivers) await r.stop();
   await raw?.close().catch(() => undefined);
   await connection?.close();
