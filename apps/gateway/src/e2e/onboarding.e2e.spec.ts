@@ -6,9 +6,9 @@ import { apiKeyHeader, createTestApiKey, testAuthIssuersEnv } from '@dh/auth/tes
 import { startDataHubSimulator, type RunningDataHubSimulator } from '@dh/datahub-sim';
 import { byRole, dataHubScenario, eloverblikScenario, simulatorEnv } from '@dh/demo-world';
 import { startEloverblikSimulator, type RunningEloverblikSimulator } from '@dh/eloverblik-sim';
-import { AmqpConnection, CommandClient, silentMessagingLogger } from '@dh/messaging';
 import { startServiceProcess, type ServiceProcess } from '@dh/platform';
 import { createTestDatabase, createTestVhost, eventually, type TestDatabase, type TestVhost } from '@dh/testing';
+import { defineProduct } from '../testing/e2e-support';
 
 /**
  * CRM onboarding through every process and both market simulators: lookup in Eloverblik, BRS-001
@@ -64,15 +64,7 @@ describe('CRM onboarding against the DataHub and Eloverblik simulators', () => {
     for (const name of ['portfolio', 'projections', 'datahub-integration', 'rates', 'gateway']) services.push(await startServiceProcess(name, env));
     gateway = services[4];
 
-    // The product CRM sells must be in the catalogue (defined in rates, projected for the gateway).
-    const amqp = new AmqpConnection({ url: vhost.url, logger: silentMessagingLogger });
-    await amqp.connect();
-    const commands = new CommandClient({ connection: amqp, defaultTimeoutMs: 15_000 });
-    await commands.start();
-    await commands.send('rates', 'DefineProduct', { productId: 'standard', name: 'Standard spot', marginDkkPerKwh: '0.0495', monthlySubscriptionDkk: '29.00', validFrom: '2026-01-01' });
-    await commands.close();
-    await amqp.close();
-    await eventually(async () => expect((await pool.query(`SELECT 1 FROM read_models.portal_products WHERE product_id = 'standard'`)).rowCount).toBe(1), 20_000, 200);
+    await defineProduct(vhost.url, pool);
   }, 120_000);
 
   afterAll(async () => {

@@ -8,6 +8,7 @@ import { byRole, dataHubScenario, eloverblikScenario, OUR_GLN, simulatorEnv } fr
 import { startEloverblikSimulator, type RunningEloverblikSimulator } from '@dh/eloverblik-sim';
 import { startServiceProcess, type ServiceProcess } from '@dh/platform';
 import { createTestDatabase, createTestVhost, eventually, type TestDatabase, type TestVhost } from '@dh/testing';
+import { defineProduct } from '../testing/e2e-support';
 
 /**
  * Ending a supply through every process and the DataHub simulator: three customers switch to us on
@@ -70,8 +71,9 @@ describe('ending a supply against the DataHub simulator (BRS-010, BRS-002 cancel
       EFFECTIVE_DATE_CHECK_SECONDS: '1',
       ...simulatorEnv({ dataHub: dataHub.url, eloverblik: eloverblik.apiBaseUrl }),
     };
-    for (const name of ['portfolio', 'projections', 'datahub-integration', 'gateway']) services.push(await startServiceProcess(name, env));
-    gateway = services[3];
+    for (const name of ['portfolio', 'projections', 'datahub-integration', 'rates', 'gateway']) services.push(await startServiceProcess(name, env));
+    gateway = services[4];
+    await defineProduct(vhost.url, pool);
   }, 120_000);
 
   afterAll(async () => {
@@ -177,7 +179,7 @@ describe('ending a supply against the DataHub simulator (BRS-010, BRS-002 cancel
   it('incorrect switch (BRS-003) after activation: accepted, the supply is reversed and the customer offboarded with reason incorrect-switch', async () => {
     const c = customers.incorrect;
     // A supply that has already ended (moved out) cannot be declared an incorrect switch.
-    const ended = await api().post(`/api/processes/${customers.moveOut.switchId}/incorrect-switch`).set(crm).expect(422);
+    const ended = await api().post(`/api/processes/${customers.moveOut.switchId}/incorrect-switch`).set(crm).expect(409);
     expect(ended.body.type).toMatch(/supply-ended/);
 
     const res = await api().post(`/api/processes/${c.switchId}/incorrect-switch`).set(crm).set('Idempotency-Key', 'brs-003-1').expect(202);
