@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { PoolClient } from 'pg';
-import { addDays, localDayIntervals, localDayStart, type LocalDate } from '@dh/dk-time';
-import type { JsonObject, RecordedEvent } from '@dh/event-store';
+import { localDayIntervals, localDayStart, type LocalDate } from '@dh/dk-time';
+import type { JsonObject } from '@dh/event-store';
 import { CommandClient, type RunningConsumer } from '@dh/messaging';
 import { gsrnCheckDigit } from '@dh/market-ids';
 import { loadConfig, openInfrastructure, runEventRelay, type Infrastructure } from '@dh/platform';
@@ -9,6 +9,7 @@ import { projectionChecksum, rebuildProjection, settlementProjection, startProje
 import { acontoInvoiceIdOf, invoiceIdOf, type AcontoInvoiceIssued, type InvoiceIssued } from '@dh/settlement-application';
 import { startSettlementRuntime, type SettlementRuntime } from '@dh/settlement-infra';
 import { createTestDatabase, createTestVhost, eventually, type TestDatabase, type TestVhost } from '@dh/testing';
+import { days, ENERGINET, PUBLISHED, RADIUS, settlementTestHelpers } from './testing/settlement-test-support';
 
 const gsrn = (n: number): string => {
   const body = `57131317400001${String(n).padStart(3, '0')}`;
@@ -16,16 +17,7 @@ const gsrn = (n: number): string => {
 };
 const MP1 = gsrn(1);
 const MP2 = gsrn(2);
-const ENERGINET = '5790000432752';
-const RADIUS = '5790000705689';
-const PUBLISHED = '2025-06-01T00:00:00.000Z';
 const Q1 = { kind: 'quarter', year: 2027, quarter: 1 } as const;
-
-function days(from: LocalDate, toExclusive: LocalDate): LocalDate[] {
-  const out: LocalDate[] = [];
-  for (let d = from; d < toExclusive; d = addDays(d, 1)) out.push(d);
-  return out;
-}
 
 function meteredPayload(g: string, documentId: string, from: LocalDate, toExclusive: LocalDate, kwh: string): JsonObject {
   const hours = days(from, toExclusive).flatMap((d) => localDayIntervals(d, 'PT1H'));
@@ -49,16 +41,7 @@ describe('aconto end to end: expected consumption → quarterly estimate → pay
   let projections: RunningConsumer[];
   let commands: CommandClient;
 
-  async function append(streamId: string, context: string, type: string, data: JsonObject): Promise<void> {
-    await infra.eventStore.appendToStream(
-      streamId,
-      [{ eventId: randomUUID(), type, data, metadata: { correlationId: randomUUID(), causationId: null, actor: 'test', schemaVersion: 1, context }, occurredAt: new Date() }],
-      { expectedRevision: 'any' },
-    );
-  }
-  const send = async <T>(type: string, payload: JsonObject): Promise<T> => (await commands.send('settlement', type, payload, { actor: 'test', timeoutMs: 20_000 })) as T;
-  const count = async (sql: string): Promise<number> => Number((await infra.pool.query<{ n: string }>(sql)).rows[0]!.n);
-  const all = async (type: string): Promise<RecordedEvent[]> => (await infra.eventStore.readAll()).filter((e) => e.type === type);
+  const { append, send, count, all, charge } = settlementTestHelpers(() => infra, () => commands);
   const acontoOf = async (g: string, quarter: string): Promise<AcontoInvoiceIssued> => {
     const stream = await infra.eventStore.readStream(`aconto-invoice-${acontoInvoiceIdOf(g, quarter)}`);
     if (stream.length !== 1) throw new Error(`${stream.length} events on the aconto invoice stream of ${g} ${quarter}`);
@@ -83,18 +66,6 @@ describe('aconto end to end: expected consumption → quarterly estimate → pay
       gridTariffChargeId: `${RADIUS}:D03:DT_C_01`,
       gridSubscriptionChargeId: `${RADIUS}:D01:DA_C_F_01`,
     });
-    const charge = (owner: string, chargeType: string, code: string, description: string, resolution: string, prices: string[]) =>
-      append(`charge-${owner}:${chargeType}:${code}`, 'rates', 'ChargePricesPublished', {
-        chargeId: `${owner}:${chargeType}:${code}`,
-        owner,
-        gln: owner,
-        chargeType,
-        code,
-        description,
-        version: 1,
-        publishedAt: PUBLISHED,
-        rows: [{ validFrom: '2026-01-01', validTo: null, resolution, prices }],
-      });
     await charge(RADIUS, 'D03', 'DT_C_01', 'Nettarif C', 'PT1H', Array.from({ length: 24 }, () => '0.30'));
     await charge(RADIUS, 'D01', 'DA_C_F_01', 'Netabonnement', 'P1M', ['30.00']);
     await charge(ENERGINET, 'D03', '41000', 'Systemtarif', 'P1D', ['0.07']);

@@ -1,17 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { localDayIntervals, localDayStart, addDays, type LocalDate } from '@dh/dk-time';
-import type { JsonObject, RecordedEvent } from '@dh/event-store';
+import { localDayIntervals, localDayStart } from '@dh/dk-time';
+import type { JsonObject } from '@dh/event-store';
 import { CommandClient } from '@dh/messaging';
-import { gsrnCheckDigit } from '@dh/market-ids';
 import { loadConfig, openInfrastructure, runEventRelay, type Infrastructure } from '@dh/platform';
 import { invoiceIdOf, type InvoiceIssued, type SettlementCompleted } from '@dh/settlement-application';
 import { startSettlementRuntime, type SettlementRuntime } from '@dh/settlement-infra';
 import { createTestDatabase, createTestVhost, eventually, type TestDatabase, type TestVhost } from '@dh/testing';
+import { days, ENERGINET, gsrn, meteredPayload, PUBLISHED, RADIUS, settlementTestHelpers } from './testing/settlement-test-support';
 
-const gsrn = (n: number): string => {
-  const body = `57131317400000${String(n).padStart(3, '0')}`;
-  return `${body}${gsrnCheckDigit(body)}`;
-};
 /** Electric heating registered on SupplyStarted (CRM `electric_heating`). */
 const HEATING = gsrn(11);
 /** Electric heating registered later by portfolio's ElectricHeatingSet (from the supply's first day). */
@@ -22,30 +18,7 @@ const SOLAR_PRODUCTION = gsrn(22);
 /** Own solar with a day of production data missing. */
 const SOLAR_GAP = gsrn(31);
 const SOLAR_GAP_PRODUCTION = gsrn(32);
-const ENERGINET = '5790000432752';
-const RADIUS = '5790000705689';
-const PUBLISHED = '2025-06-01T00:00:00.000Z';
 const PERIOD = { kind: 'month', year: 2026, month: 10 } as const;
-
-function days(from: LocalDate, toExclusive: LocalDate): LocalDate[] {
-  const out: LocalDate[] = [];
-  for (let d = from; d < toExclusive; d = addDays(d, 1)) out.push(d);
-  return out;
-}
-
-/** Hourly kWh for a range of local days as one RSM-012 series (positions from the first local midnight). */
-function meteredPayload(g: string, documentId: string, from: LocalDate, toExclusive: LocalDate, kwh: (hour: Date) => string): JsonObject {
-  const hours = days(from, toExclusive).flatMap((d) => localDayIntervals(d, 'PT1H'));
-  return {
-    gsrn: g,
-    documentId,
-    receivedAt: '2026-11-02T08:00:00Z',
-    resolution: 'PT1H',
-    start: localDayStart(from).toISOString(),
-    end: localDayStart(toExclusive).toISOString(),
-    points: hours.map((h, i) => ({ position: i + 1, quantityKwh: kwh(h), quality: 'A04' })),
-  };
-}
 
 const lineRows = (invoice: InvoiceIssued) => invoice.lines.map((l) => [l.kind, l.quantityKwh, l.amountExclVat, l.vat]);
 
@@ -57,16 +30,7 @@ describe('settlement: electric heating (reduced tax above the prorated threshold
   let stopRelay: () => Promise<void>;
   let commands: CommandClient;
 
-  async function append(streamId: string, context: string, type: string, data: JsonObject): Promise<void> {
-    await infra.eventStore.appendToStream(
-      streamId,
-      [{ eventId: randomUUID(), type, data, metadata: { correlationId: randomUUID(), causationId: null, actor: 'test', schemaVersion: 1, context }, occurredAt: new Date() }],
-      { expectedRevision: 'any' },
-    );
-  }
-  const send = async <T>(type: string, payload: JsonObject): Promise<T> => (await commands.send('settlement', type, payload, { actor: 'test', timeoutMs: 20_000 })) as T;
-  const count = async (sql: string): Promise<number> => Number((await infra.pool.query<{ n: string }>(sql)).rows[0]!.n);
-  const all = async (type: string): Promise<RecordedEvent[]> => (await infra.eventStore.readAll()).filter((e) => e.type === type);
+  const { append, send, count, all, charge } = settlementTestHelpers(() => infra, () => commands);
   const invoiceOf = async (g: string): Promise<InvoiceIssued> => {
     const [issued] = await infra.eventStore.readStream(`invoice-${invoiceIdOf(g, PERIOD)}`);
     if (issued === undefined) throw new Error(`no invoice for ${g}`);
@@ -92,18 +56,6 @@ describe('settlement: electric heating (reduced tax above the prorated threshold
       gridTariffChargeId: `${RADIUS}:D03:DT_C_01`,
       gridSubscriptionChargeId: `${RADIUS}:D01:DA_C_F_01`,
     });
-    const charge = (owner: string, chargeType: string, code: string, description: string, resolution: string, prices: string[]) =>
-      append(`charge-${owner}:${chargeType}:${code}`, 'rates', 'ChargePricesPublished', {
-        chargeId: `${owner}:${chargeType}:${code}`,
-        owner,
-        gln: owner,
-        chargeType,
-        code,
-        description,
-        version: 1,
-        publishedAt: PUBLISHED,
-        rows: [{ validFrom: '2026-01-01', validTo: null, resolution, prices }],
-      });
     await charge(RADIUS, 'D03', 'DT_C_01', 'Nettarif C', 'PT1H', Array.from({ length: 24 }, () => '0.30'));
     await charge(RADIUS, 'D01', 'DA_C_F_01', 'Netabonnement', 'P1M', ['30.00']);
     await charge(ENERGINET, 'D03', '41000', 'Systemtarif', 'P1D', ['0.07']);
