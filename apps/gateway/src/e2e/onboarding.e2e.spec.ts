@@ -1,14 +1,7 @@
-import { connect, type ChannelModel, type ConsumeMessage } from 'amqplib';
-import { Pool } from 'pg';
 import request from 'supertest';
-import { ApiKeyStore, migrateAuth } from '@dh/auth';
-import { apiKeyHeader, createTestApiKey, testAuthIssuersEnv } from '@dh/auth/testing';
-import { startDataHubSimulator, type RunningDataHubSimulator } from '@dh/datahub-sim';
-import { byRole, dataHubScenario, eloverblikScenario, simulatorEnv } from '@dh/demo-world';
-import { startEloverblikSimulator, type RunningEloverblikSimulator } from '@dh/eloverblik-sim';
-import { startServiceProcess, type ServiceProcess } from '@dh/platform';
-import { createTestDatabase, createTestVhost, eventually, type TestDatabase, type TestVhost } from '@dh/testing';
-import { defineProduct } from '../testing/e2e-support';
+import { byRole } from '@dh/demo-world';
+import { eventually } from '@dh/testing';
+import { startMarketStack, type MarketStack } from '../testing/e2e-support';
 
 /**
  * CRM onboarding through every process and both market simulators: lookup in Eloverblik, BRS-001
@@ -17,24 +10,14 @@ import { defineProduct } from '../testing/e2e-support';
  * paths, and a run with the simulator's fault modes on.
  */
 describe('CRM onboarding against the DataHub and Eloverblik simulators', () => {
-  let db: TestDatabase;
-  let vhost: TestVhost;
-  let pool: Pool;
-  let dataHub: RunningDataHubSimulator;
-  let eloverblik: RunningEloverblikSimulator;
-  let bus: ChannelModel;
+  let stack: MarketStack;
+  let pool: MarketStack['pool'];
+  let dataHub: MarketStack['dataHub'];
   let crm: Record<string, string>;
-  let gateway: ServiceProcess;
-  const services: ServiceProcess[] = [];
-  const published: ConsumeMessage[] = [];
 
-  const api = () => request(gateway.url);
-  const eventsWithKey = (key: string) => published.filter((m) => m.fields.routingKey === key).map((m) => JSON.parse(m.content.toString()) as { data: Record<string, unknown> });
-  const advanceTo = async (instant: string) => {
-    dataHub.control.advanceTo(instant);
-    eloverblik.control.setNow(new Date(instant));
-    await new Promise((resolve) => setTimeout(resolve, 300)); // services follow the simulated clock every 100 ms
-  };
+  const api = () => request(stack.gateway.url);
+  const eventsWithKey = (key: string) => stack.bus.withKey(key);
+  const advanceTo = (instant: string) => stack.advanceTo(instant);
   const process = async (id: string) => (await api().get(`/api/processes/${id}`).set(crm).expect(200)).body as { status: string; history: { status: string }[]; rejection: { reason_code: string } | null };
   const onboard = (gsrn: string, name: string, cpr: string, startDate: string) =>
     api()
@@ -45,36 +28,12 @@ describe('CRM onboarding against the DataHub and Eloverblik simulators', () => {
       .expect(201);
 
   beforeAll(async () => {
-    db = await createTestDatabase('onboarding');
-    vhost = await createTestVhost('onboarding');
-    pool = new Pool({ connectionString: db.url });
-    await migrateAuth(pool);
-    crm = apiKeyHeader((await createTestApiKey(new ApiKeyStore(pool), { consumer: 'crm' })).key);
-    dataHub = await startDataHubSimulator({ port: 0, scenario: dataHubScenario({ start: '2026-03-20T09:00:00Z', forcedSwitchDate: '2026-03-26' }) });
-    eloverblik = await startEloverblikSimulator({ port: 0, scenario: eloverblikScenario({ now: '2026-03-20T09:00:00Z' }) });
-
-    bus = await connect(vhost.url);
-    const channel = await bus.createChannel();
-    await channel.assertExchange('domain.events', 'topic', { durable: true });
-    const { queue } = await channel.assertQueue('', { exclusive: true });
-    await channel.bindQueue(queue, 'domain.events', '#');
-    await channel.consume(queue, (m) => m && published.push(m), { noAck: true });
-
-    const env = { DATABASE_URL: db.url, AMQP_URL: vhost.url, AUTH_ISSUERS: testAuthIssuersEnv(), COMMAND_TIMEOUT_MS: '15000', ...simulatorEnv({ dataHub: dataHub.url, eloverblik: eloverblik.apiBaseUrl }) };
-    for (const name of ['portfolio', 'projections', 'datahub-integration', 'rates', 'gateway']) services.push(await startServiceProcess(name, env));
-    gateway = services[4];
-
-    await defineProduct(vhost.url, pool);
+    stack = await startMarketStack({ name: 'onboarding', forcedSwitchDate: '2026-03-26' });
+    ({ pool, dataHub, crm } = stack);
   }, 120_000);
 
   afterAll(async () => {
-    await Promise.all(services.map((s) => s.stop()));
-    await bus?.close();
-    await dataHub?.stop();
-    await eloverblik?.stop();
-    await pool?.end();
-    await vhost?.drop();
-    await db?.drop();
+    await stack?.stop();
   }, 60_000);
 
   it('looks a GSRN up in Eloverblik before we supply it', async () => {

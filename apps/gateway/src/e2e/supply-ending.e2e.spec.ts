@@ -1,14 +1,7 @@
-import { connect, type ChannelModel, type ConsumeMessage } from 'amqplib';
-import { Pool } from 'pg';
 import request from 'supertest';
-import { ApiKeyStore, migrateAuth } from '@dh/auth';
-import { apiKeyHeader, createTestApiKey, testAuthIssuersEnv } from '@dh/auth/testing';
-import { startDataHubSimulator, type RunningDataHubSimulator } from '@dh/datahub-sim';
-import { byRole, dataHubScenario, eloverblikScenario, OUR_GLN, simulatorEnv } from '@dh/demo-world';
-import { startEloverblikSimulator, type RunningEloverblikSimulator } from '@dh/eloverblik-sim';
-import { startServiceProcess, type ServiceProcess } from '@dh/platform';
-import { createTestDatabase, createTestVhost, eventually, type TestDatabase, type TestVhost } from '@dh/testing';
-import { defineProduct } from '../testing/e2e-support';
+import { byRole, OUR_GLN } from '@dh/demo-world';
+import { eventually } from '@dh/testing';
+import { startMarketStack, type MarketStack } from '../testing/e2e-support';
 
 /**
  * Ending a supply through every process and the DataHub simulator: three customers switch to us on
@@ -18,72 +11,31 @@ import { defineProduct } from '../testing/e2e-support';
  * The portfolio's effective-date scheduler runs every second on the simulated clock.
  */
 describe('ending a supply against the DataHub simulator (BRS-010, BRS-002 cancelled, BRS-003)', () => {
-  let db: TestDatabase;
-  let vhost: TestVhost;
-  let pool: Pool;
-  let dataHub: RunningDataHubSimulator;
-  let eloverblik: RunningEloverblikSimulator;
-  let bus: ChannelModel;
+  let stack: MarketStack;
+  let pool: MarketStack['pool'];
+  let dataHub: MarketStack['dataHub'];
   let crm: Record<string, string>;
-  let gateway: ServiceProcess;
-  const services: ServiceProcess[] = [];
-  const published: ConsumeMessage[] = [];
   const customers: Record<'moveOut' | 'endOfSupply' | 'incorrect', { id: string; switchId: string; gsrn: string }> = {
     moveOut: { id: '', switchId: '', gsrn: byRole('move-out').gsrn },
     endOfSupply: { id: '', switchId: '', gsrn: byRole('end-of-supply-cancelled').gsrn },
     incorrect: { id: '', switchId: '', gsrn: byRole('incorrect-switch').gsrn },
   };
 
-  const api = () => request(gateway.url);
-  const eventsWithKey = (key: string) => published.filter((m) => m.fields.routingKey === key).map((m) => JSON.parse(m.content.toString()) as { data: Record<string, unknown> });
-  const advanceTo = async (instant: string) => {
-    dataHub.control.advanceTo(instant);
-    eloverblik.control.setNow(new Date(instant));
-    await new Promise((resolve) => setTimeout(resolve, 300)); // services follow the simulated clock every 100 ms
-  };
+  const api = () => request(stack.gateway.url);
+  const eventsWithKey = (key: string) => stack.bus.withKey(key);
+  const advanceTo = (instant: string) => stack.advanceTo(instant);
   const process = async (id: string) => (await api().get(`/api/processes/${id}`).set(crm).expect(200)).body as { status: string; kind: string; history: { status: string }[] };
   const customerStatus = async (id: string) => ((await api().get(`/api/customers/${id}`).set(crm).expect(200)).body as { status: string }).status;
   const storedEvents = async (type: string, gsrn: string) =>
     (await pool.query<{ data: Record<string, unknown> }>(`SELECT data FROM event_store.events WHERE type = $1 AND data->>'gsrn' = $2 ORDER BY global_position`, [type, gsrn])).rows.map((r) => r.data);
 
   beforeAll(async () => {
-    db = await createTestDatabase('supply_ending');
-    vhost = await createTestVhost('supply_ending');
-    pool = new Pool({ connectionString: db.url });
-    await migrateAuth(pool);
-    crm = apiKeyHeader((await createTestApiKey(new ApiKeyStore(pool), { consumer: 'crm' })).key);
-    // The forced switch of the shared world is far beyond this test.
-    dataHub = await startDataHubSimulator({ port: 0, scenario: dataHubScenario({ start: '2026-03-20T09:00:00Z', forcedSwitchDate: '2026-09-01' }) });
-    eloverblik = await startEloverblikSimulator({ port: 0, scenario: eloverblikScenario({ now: '2026-03-20T09:00:00Z' }) });
-
-    bus = await connect(vhost.url);
-    const channel = await bus.createChannel();
-    await channel.assertExchange('domain.events', 'topic', { durable: true });
-    const { queue } = await channel.assertQueue('', { exclusive: true });
-    await channel.bindQueue(queue, 'domain.events', '#');
-    await channel.consume(queue, (m) => m && published.push(m), { noAck: true });
-
-    const env = {
-      DATABASE_URL: db.url,
-      AMQP_URL: vhost.url,
-      AUTH_ISSUERS: testAuthIssuersEnv(),
-      COMMAND_TIMEOUT_MS: '15000',
-      EFFECTIVE_DATE_CHECK_SECONDS: '1',
-      ...simulatorEnv({ dataHub: dataHub.url, eloverblik: eloverblik.apiBaseUrl }),
-    };
-    for (const name of ['portfolio', 'projections', 'datahub-integration', 'rates', 'gateway']) services.push(await startServiceProcess(name, env));
-    gateway = services[4];
-    await defineProduct(vhost.url, pool);
+    stack = await startMarketStack({ name: 'supply_ending', forcedSwitchDate: '2026-09-01', env: { EFFECTIVE_DATE_CHECK_SECONDS: '1' } });
+    ({ pool, dataHub, crm } = stack);
   }, 120_000);
 
   afterAll(async () => {
-    await Promise.all(services.map((s) => s.stop()));
-    await bus?.close();
-    await dataHub?.stop();
-    await eloverblik?.stop();
-    await pool?.end();
-    await vhost?.drop();
-    await db?.drop();
+    await stack?.stop();
   }, 60_000);
 
   it('three customers switch to us and are active from 2026-03-22', async () => {

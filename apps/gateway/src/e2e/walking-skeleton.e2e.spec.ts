@@ -1,10 +1,10 @@
-import { connect, type ChannelModel, type ConsumeMessage } from 'amqplib';
 import { Pool } from 'pg';
 import request from 'supertest';
 import { ApiKeyStore, migrateAuth } from '@dh/auth';
 import { apiKeyHeader, bearer, createTestApiKey, issueTestJwt, testAuthIssuersEnv } from '@dh/auth/testing';
 import { startServiceProcess, type ServiceProcess } from '@dh/platform';
 import { createTestDatabase, createTestVhost, eventually, type TestDatabase, type TestVhost } from '@dh/testing';
+import { observeBus, type BusObserver } from '../testing/e2e-support';
 
 /**
  * The walking skeleton across real processes: gateway → command over RabbitMQ → portfolio →
@@ -14,8 +14,7 @@ describe('walking skeleton: create a customer and read it back', () => {
   let db: TestDatabase;
   let vhost: TestVhost;
   let pool: Pool;
-  let subscriber: ChannelModel;
-  const received: ConsumeMessage[] = [];
+  let subscriber: BusObserver;
   const services: ServiceProcess[] = [];
   let gateway: ServiceProcess;
   let crm: Record<string, string>;
@@ -28,12 +27,7 @@ describe('walking skeleton: create a customer and read it back', () => {
     await migrateAuth(pool);
     crm = apiKeyHeader((await createTestApiKey(new ApiKeyStore(pool), { consumer: 'crm' })).key);
 
-    subscriber = await connect(vhost.url);
-    const channel = await subscriber.createChannel();
-    await channel.assertExchange('domain.events', 'topic', { durable: true });
-    const { queue } = await channel.assertQueue('', { exclusive: true });
-    await channel.bindQueue(queue, 'domain.events', '#');
-    await channel.consume(queue, (message) => message && received.push(message), { noAck: true });
+    subscriber = await observeBus(vhost.url);
 
     // Sequential starts keep the 2-core CI machine from timing out readiness checks.
     for (const name of ['portfolio', 'projections', 'gateway', 'datahub-integration', 'rates', 'settlement', 'reconciliation']) {
@@ -95,7 +89,7 @@ describe('walking skeleton: create a customer and read it back', () => {
     await request(gateway.url).get(`/api/customers/${id}`).expect(401);
 
     const published = await eventually(() => {
-      const match = received.filter((m) => m.properties.type === 'CustomerCreated');
+      const match = subscriber.messages.filter((m) => m.properties.type === 'CustomerCreated');
       expect(match).toHaveLength(1);
       return match[0];
     }, 10_000);
