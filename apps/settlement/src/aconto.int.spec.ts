@@ -2,14 +2,14 @@ import { randomUUID } from 'node:crypto';
 import type { PoolClient } from 'pg';
 import { localDayIntervals, localDayStart, type LocalDate } from '@dh/dk-time';
 import type { JsonObject } from '@dh/event-store';
-import { CommandClient, type RunningConsumer } from '@dh/messaging';
+import type { CommandClient } from '@dh/messaging';
 import { gsrnCheckDigit } from '@dh/market-ids';
-import { loadConfig, openInfrastructure, runEventRelay, type Infrastructure } from '@dh/platform';
-import { projectionChecksum, rebuildProjection, settlementProjection, startProjections } from '@dh/read-models';
+import type { Infrastructure } from '@dh/platform';
+import { projectionChecksum, rebuildProjection, settlementProjection } from '@dh/read-models';
 import { acontoInvoiceIdOf, invoiceIdOf, type AcontoInvoiceIssued, type InvoiceIssued } from '@dh/settlement-application';
-import { startSettlementRuntime, type SettlementRuntime } from '@dh/settlement-infra';
-import { createTestDatabase, createTestVhost, eventually, type TestDatabase, type TestVhost } from '@dh/testing';
-import { days, ENERGINET, PUBLISHED, RADIUS, settlementTestHelpers } from './testing/settlement-test-support';
+import type { SettlementRuntime } from '@dh/settlement-infra';
+import { eventually } from '@dh/testing';
+import { days, PUBLISHED, seedRadiusGridArea, settlementTestHelpers, startSettlementTestService, type SettlementTestService } from './testing/settlement-test-support';
 
 const gsrn = (n: number): string => {
   const body = `57131317400001${String(n).padStart(3, '0')}`;
@@ -33,15 +33,13 @@ function meteredPayload(g: string, documentId: string, from: LocalDate, toExclus
 }
 
 describe('aconto end to end: expected consumption → quarterly estimate → payments → settlement of the difference → next estimate', () => {
-  let db: TestDatabase;
-  let vhost: TestVhost;
+  let service: SettlementTestService;
   let infra: Infrastructure;
   let runtime: SettlementRuntime;
-  let stopRelay: () => Promise<void>;
-  let projections: RunningConsumer[];
   let commands: CommandClient;
 
-  const { append, send, count, all, charge } = settlementTestHelpers(() => infra, () => commands);
+  const helpers = settlementTestHelpers(() => infra, () => commands);
+  const { append, send, count, all } = helpers;
   const acontoOf = async (g: string, quarter: string): Promise<AcontoInvoiceIssued> => {
     const stream = await infra.eventStore.readStream(`aconto-invoice-${acontoInvoiceIdOf(g, quarter)}`);
     if (stream.length !== 1) throw new Error(`${stream.length} events on the aconto invoice stream of ${g} ${quarter}`);
@@ -49,28 +47,11 @@ describe('aconto end to end: expected consumption → quarterly estimate → pay
   };
 
   beforeAll(async () => {
-    db = await createTestDatabase('aconto');
-    vhost = await createTestVhost('aconto');
-    infra = await openInfrastructure(loadConfig('settlement', 0, { DATABASE_URL: db.url, AMQP_URL: vhost.url }));
-    runtime = await startSettlementRuntime(infra, { workers: 2 });
-    stopRelay = await runEventRelay(infra);
-    projections = await startProjections({ pool: infra.pool, eventStore: infra.eventStore, connection: infra.amqp, projections: [settlementProjection] });
-    commands = new CommandClient({ connection: infra.amqp, defaultTimeoutMs: 20_000 });
-    await commands.start();
+    service = await startSettlementTestService('aconto', { projectReadModel: true });
+    ({ infra, runtime, commands } = service);
 
     // Flat prices with at most 2 decimals: spot 1.00 DKK/kWh in December 2026, January and February 2027, 1.20 in March 2027.
-    await append('grid-area-791', 'rates', 'GridAreaMapped', {
-      gridArea: '791',
-      priceArea: 'DK2',
-      gridCompanyGln: RADIUS,
-      gridTariffChargeId: `${RADIUS}:D03:DT_C_01`,
-      gridSubscriptionChargeId: `${RADIUS}:D01:DA_C_F_01`,
-    });
-    await charge(RADIUS, 'D03', 'DT_C_01', 'Nettarif C', 'PT1H', Array.from({ length: 24 }, () => '0.30'));
-    await charge(RADIUS, 'D01', 'DA_C_F_01', 'Netabonnement', 'P1M', ['30.00']);
-    await charge(ENERGINET, 'D03', '41000', 'Systemtarif', 'P1D', ['0.07']);
-    await charge(ENERGINET, 'D03', '40000', 'Transmissions nettarif', 'P1D', ['0.04']);
-    await charge(ENERGINET, 'D01', '41004', 'Systemabonnement', 'P1M', ['15.00']);
+    await seedRadiusGridArea(helpers);
     await append('electricity-tax', 'rates', 'ElectricityTaxRateSet', { validFrom: '2026-01-01', validTo: null, normalDkkPerKwh: '0.01', reducedDkkPerKwh: '0.01' });
     await append('product-spot', 'rates', 'ProductDefined', { productId: 'spot', name: 'Spot', marginDkkPerKwh: '0.05', monthlySubscriptionDkk: '39.00', validFrom: '2026-01-01' });
     for (const day of days('2026-12-01', '2027-04-01')) {
@@ -93,13 +74,7 @@ describe('aconto end to end: expected consumption → quarterly estimate → pay
   }, 120_000);
 
   afterAll(async () => {
-    await commands?.close();
-    for (const p of projections ?? []) await p.stop();
-    await runtime?.stop();
-    await stopRelay?.();
-    await infra?.close();
-    await vhost?.drop();
-    await db?.drop();
+    await service?.stop();
   }, 60_000);
 
   it('issues the first quarterly estimate once the supply has started and the expected consumption is known, exactly as computed by hand', async () => {

@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { localDayIntervals, localDayStart } from '@dh/dk-time';
 import type { JsonObject } from '@dh/event-store';
-import { CommandClient } from '@dh/messaging';
-import { loadConfig, openInfrastructure, runEventRelay, type Infrastructure } from '@dh/platform';
+import type { CommandClient } from '@dh/messaging';
+import type { Infrastructure } from '@dh/platform';
 import { invoiceIdOf, type InvoiceIssued, type SettlementCompleted } from '@dh/settlement-application';
-import { startSettlementRuntime, type SettlementRuntime } from '@dh/settlement-infra';
-import { createTestDatabase, createTestVhost, eventually, type TestDatabase, type TestVhost } from '@dh/testing';
-import { days, ENERGINET, gsrn, meteredPayload, PUBLISHED, RADIUS, settlementTestHelpers } from './testing/settlement-test-support';
+import { eventually } from '@dh/testing';
+import { days, gsrn, meteredPayload, PUBLISHED, seedRadiusGridArea, settlementTestHelpers, startSettlementTestService, type SettlementTestService } from './testing/settlement-test-support';
 
 /** Electric heating registered on SupplyStarted (CRM `electric_heating`). */
 const HEATING = gsrn(11);
@@ -23,14 +22,12 @@ const PERIOD = { kind: 'month', year: 2026, month: 10 } as const;
 const lineRows = (invoice: InvoiceIssued) => invoice.lines.map((l) => [l.kind, l.quantityKwh, l.amountExclVat, l.vat]);
 
 describe('settlement: electric heating (reduced tax above the prorated threshold) and own production (hourly netting), end to end', () => {
-  let db: TestDatabase;
-  let vhost: TestVhost;
+  let service: SettlementTestService;
   let infra: Infrastructure;
-  let runtime: SettlementRuntime;
-  let stopRelay: () => Promise<void>;
   let commands: CommandClient;
 
-  const { append, send, count, all, charge } = settlementTestHelpers(() => infra, () => commands);
+  const helpers = settlementTestHelpers(() => infra, () => commands);
+  const { append, send, count, all } = helpers;
   const invoiceOf = async (g: string): Promise<InvoiceIssued> => {
     const [issued] = await infra.eventStore.readStream(`invoice-${invoiceIdOf(g, PERIOD)}`);
     if (issued === undefined) throw new Error(`no invoice for ${g}`);
@@ -41,26 +38,10 @@ describe('settlement: electric heating (reduced tax above the prorated threshold
   const productionHours = new Map(localDayIntervals('2026-10-10', 'PT1H').slice(10, 14).map((h, i) => [h.getTime(), ['3.000', '1.000', '0.400', '2.500'][i]!]));
 
   beforeAll(async () => {
-    db = await createTestDatabase('settlement_eh_pv');
-    vhost = await createTestVhost('settlement_eh_pv');
-    infra = await openInfrastructure(loadConfig('settlement', 0, { DATABASE_URL: db.url, AMQP_URL: vhost.url }));
-    runtime = await startSettlementRuntime(infra, { workers: 2 });
-    stopRelay = await runEventRelay(infra);
-    commands = new CommandClient({ connection: infra.amqp, defaultTimeoutMs: 20_000 });
-    await commands.start();
+    service = await startSettlementTestService('settlement_eh_pv');
+    ({ infra, commands } = service);
 
-    await append('grid-area-791', 'rates', 'GridAreaMapped', {
-      gridArea: '791',
-      priceArea: 'DK2',
-      gridCompanyGln: RADIUS,
-      gridTariffChargeId: `${RADIUS}:D03:DT_C_01`,
-      gridSubscriptionChargeId: `${RADIUS}:D01:DA_C_F_01`,
-    });
-    await charge(RADIUS, 'D03', 'DT_C_01', 'Nettarif C', 'PT1H', Array.from({ length: 24 }, () => '0.30'));
-    await charge(RADIUS, 'D01', 'DA_C_F_01', 'Netabonnement', 'P1M', ['30.00']);
-    await charge(ENERGINET, 'D03', '41000', 'Systemtarif', 'P1D', ['0.07']);
-    await charge(ENERGINET, 'D03', '40000', 'Transmissions nettarif', 'P1D', ['0.04']);
-    await charge(ENERGINET, 'D01', '41004', 'Systemabonnement', 'P1M', ['15.00']);
+    await seedRadiusGridArea(helpers);
     // A test tax rate with different normal and reduced rates, so the split shows in money (2026's real rates are both 0.008).
     await append('electricity-tax', 'rates', 'ElectricityTaxRateSet', { validFrom: '2026-01-01', validTo: null, normalDkkPerKwh: '0.90', reducedDkkPerKwh: '0.01' });
     await append('product-spot', 'rates', 'ProductDefined', { productId: 'spot', name: 'Spot', marginDkkPerKwh: '0.05', monthlySubscriptionDkk: '39.00', validFrom: '2026-01-01' });
@@ -137,12 +118,7 @@ describe('settlement: electric heating (reduced tax above the prorated threshold
   }, 180_000);
 
   afterAll(async () => {
-    await commands?.close();
-    await runtime?.stop();
-    await stopRelay?.();
-    await infra?.close();
-    await vhost?.drop();
-    await db?.drop();
+    await service?.stop();
   }, 60_000);
 
   it('the run invoices three points and halts the one with a production gap', async () => {

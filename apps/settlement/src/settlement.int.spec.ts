@@ -2,13 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { connect, type ChannelModel } from 'amqplib';
 import type { PoolClient } from 'pg';
 import { localDayIntervals, localDayStart } from '@dh/dk-time';
-import { CommandClient, type EventEnvelope, type RunningConsumer } from '@dh/messaging';
-import { loadConfig, openInfrastructure, runEventRelay, type Infrastructure } from '@dh/platform';
-import { projectionChecksum, rebuildProjection, settlementProjection, startProjections } from '@dh/read-models';
+import type { CommandClient, EventEnvelope } from '@dh/messaging';
+import type { Infrastructure } from '@dh/platform';
+import { projectionChecksum, rebuildProjection, settlementProjection } from '@dh/read-models';
 import { invoiceIdOf, type InvoiceIssued, type SettlementCompleted, type SettlementCorrectionIssued } from '@dh/settlement-application';
-import { startSettlementRuntime, type SettlementRuntime } from '@dh/settlement-infra';
-import { createTestDatabase, createTestVhost, eventually, type TestDatabase, type TestVhost } from '@dh/testing';
-import { days, ENERGINET, gsrn, meteredPayload, PUBLISHED, RADIUS, settlementTestHelpers } from './testing/settlement-test-support';
+import type { SettlementRuntime } from '@dh/settlement-infra';
+import { eventually } from '@dh/testing';
+import { days, gsrn, meteredPayload, PUBLISHED, seedRadiusGridArea, settlementTestHelpers, startSettlementTestService, type SettlementTestService } from './testing/settlement-test-support';
 
 const MP1 = gsrn(1);
 const MP2 = gsrn(2);
@@ -17,23 +17,20 @@ const MP4 = gsrn(4);
 const PERIOD = { kind: 'month', year: 2026, month: 10 } as const;
 
 describe('settlement: runs with competing workers, corrections, aconto and a rebuildable read model', () => {
-  let db: TestDatabase;
-  let vhost: TestVhost;
+  let service: SettlementTestService;
   let infra: Infrastructure;
   let runtime: SettlementRuntime;
-  let stopRelay: () => Promise<void>;
-  let projections: RunningConsumer[];
   let commands: CommandClient;
   let subscriber: ChannelModel;
   const published: EventEnvelope[] = [];
 
-  const { append, send, count, all, charge } = settlementTestHelpers(() => infra, () => commands);
+  const helpers = settlementTestHelpers(() => infra, () => commands);
+  const { append, send, count, all } = helpers;
 
   beforeAll(async () => {
-    db = await createTestDatabase('settlement');
-    vhost = await createTestVhost('settlement');
-    infra = await openInfrastructure(loadConfig('settlement', 0, { DATABASE_URL: db.url, AMQP_URL: vhost.url }));
-    subscriber = await connect(vhost.url);
+    service = await startSettlementTestService('settlement', { projectReadModel: true });
+    ({ infra, runtime, commands } = service);
+    subscriber = await connect(service.vhost.url);
     const channel = await subscriber.createChannel();
     await channel.assertExchange('domain.events', 'topic', { durable: true });
     const { queue } = await channel.assertQueue('', { exclusive: true });
@@ -41,25 +38,9 @@ describe('settlement: runs with competing workers, corrections, aconto and a reb
     await channel.bindQueue(queue, 'domain.events', 'settlement.correction');
     await channel.consume(queue, (m) => m && published.push(JSON.parse(m.content.toString('utf8')) as EventEnvelope), { noAck: true });
 
-    runtime = await startSettlementRuntime(infra, { workers: 2 });
-    stopRelay = await runEventRelay(infra);
-    projections = await startProjections({ pool: infra.pool, eventStore: infra.eventStore, connection: infra.amqp, projections: [settlementProjection] });
-    commands = new CommandClient({ connection: infra.amqp, defaultTimeoutMs: 20_000 });
-    await commands.start();
 
     // Rates (context `rates`): flat prices with at most 2 decimals, so every amount below is checkable by hand.
-    await append('grid-area-791', 'rates', 'GridAreaMapped', {
-      gridArea: '791',
-      priceArea: 'DK2',
-      gridCompanyGln: RADIUS,
-      gridTariffChargeId: `${RADIUS}:D03:DT_C_01`,
-      gridSubscriptionChargeId: `${RADIUS}:D01:DA_C_F_01`,
-    });
-    await charge(RADIUS, 'D03', 'DT_C_01', 'Nettarif C', 'PT1H', Array.from({ length: 24 }, () => '0.30'));
-    await charge(RADIUS, 'D01', 'DA_C_F_01', 'Netabonnement', 'P1M', ['30.00']);
-    await charge(ENERGINET, 'D03', '41000', 'Systemtarif', 'P1D', ['0.07']);
-    await charge(ENERGINET, 'D03', '40000', 'Transmissions nettarif', 'P1D', ['0.04']);
-    await charge(ENERGINET, 'D01', '41004', 'Systemabonnement', 'P1M', ['15.00']);
+    await seedRadiusGridArea(helpers);
     await append('electricity-tax', 'rates', 'ElectricityTaxRateSet', { validFrom: '2026-01-01', validTo: null, normalDkkPerKwh: '0.01', reducedDkkPerKwh: '0.01' });
     await append('product-spot', 'rates', 'ProductDefined', { productId: 'spot', name: 'Spot', marginDkkPerKwh: '0.05', monthlySubscriptionDkk: '39.00', validFrom: '2026-01-01' });
     for (const day of days('2026-10-01', '2026-11-01')) {
@@ -101,14 +82,8 @@ describe('settlement: runs with competing workers, corrections, aconto and a reb
   }, 120_000);
 
   afterAll(async () => {
-    await commands?.close();
-    for (const p of projections ?? []) await p.stop();
-    await runtime?.stop();
-    await stopRelay?.();
     await subscriber?.close();
-    await infra?.close();
-    await vhost?.drop();
-    await db?.drop();
+    await service?.stop();
   }, 60_000);
 
   let runId: string;

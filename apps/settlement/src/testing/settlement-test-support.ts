@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { addDays, localDayIntervals, localDayStart, type LocalDate } from '@dh/dk-time';
 import type { JsonObject, RecordedEvent } from '@dh/event-store';
-import type { CommandClient } from '@dh/messaging';
+import { CommandClient, type RunningConsumer } from '@dh/messaging';
 import { gsrnCheckDigit } from '@dh/market-ids';
-import type { Infrastructure } from '@dh/platform';
+import { loadConfig, openInfrastructure, runEventRelay, type Infrastructure } from '@dh/platform';
+import { settlementProjection, startProjections } from '@dh/read-models';
+import { startSettlementRuntime, type SettlementRuntime } from '@dh/settlement-infra';
+import { createTestDatabase, createTestVhost, type TestDatabase, type TestVhost } from '@dh/testing';
 
 /** Test data shared by the settlement service's integration tests. */
 export const ENERGINET = '5790000432752';
@@ -65,4 +68,62 @@ export function settlementTestHelpers(infra: () => Infrastructure, commands: () 
         rows: [{ validFrom: '2026-01-01', validTo: null, resolution, prices }],
       }),
   };
+}
+
+export interface SettlementTestService {
+  db: TestDatabase;
+  vhost: TestVhost;
+  infra: Infrastructure;
+  runtime: SettlementRuntime;
+  commands: CommandClient;
+  stop(): Promise<void>;
+}
+
+/**
+ * The settlement service's runtime (inputs, two competing workers, commands) on a private database
+ * and vhost, with the relay and, when asked, the settlement read model projected.
+ */
+export async function startSettlementTestService(name: string, options: { projectReadModel?: boolean } = {}): Promise<SettlementTestService> {
+  const db = await createTestDatabase(name);
+  const vhost = await createTestVhost(name);
+  const infra = await openInfrastructure(loadConfig('settlement', 0, { DATABASE_URL: db.url, AMQP_URL: vhost.url }));
+  const runtime = await startSettlementRuntime(infra, { workers: 2 });
+  const stopRelay = await runEventRelay(infra);
+  const projections: RunningConsumer[] = options.projectReadModel
+    ? await startProjections({ pool: infra.pool, eventStore: infra.eventStore, connection: infra.amqp, projections: [settlementProjection] })
+    : [];
+  const commands = new CommandClient({ connection: infra.amqp, defaultTimeoutMs: 20_000 });
+  await commands.start();
+  return {
+    db,
+    vhost,
+    infra,
+    runtime,
+    commands,
+    async stop() {
+      await commands.close();
+      for (const p of projections) await p.stop();
+      await runtime.stop();
+      await stopRelay();
+      await infra.close();
+      await vhost.drop();
+      await db.drop();
+    },
+  };
+}
+
+/** Grid area 791 (DK2, Radius) with flat tariffs and subscriptions of at most 2 decimals, so amounts are checkable by hand. */
+export async function seedRadiusGridArea(helpers: ReturnType<typeof settlementTestHelpers>): Promise<void> {
+  await helpers.append('grid-area-791', 'rates', 'GridAreaMapped', {
+    gridArea: '791',
+    priceArea: 'DK2',
+    gridCompanyGln: RADIUS,
+    gridTariffChargeId: `${RADIUS}:D03:DT_C_01`,
+    gridSubscriptionChargeId: `${RADIUS}:D01:DA_C_F_01`,
+  });
+  await helpers.charge(RADIUS, 'D03', 'DT_C_01', 'Nettarif C', 'PT1H', Array.from({ length: 24 }, () => '0.30'));
+  await helpers.charge(RADIUS, 'D01', 'DA_C_F_01', 'Netabonnement', 'P1M', ['30.00']);
+  await helpers.charge(ENERGINET, 'D03', '41000', 'Systemtarif', 'P1D', ['0.07']);
+  await helpers.charge(ENERGINET, 'D03', '40000', 'Transmissions nettarif', 'P1D', ['0.04']);
+  await helpers.charge(ENERGINET, 'D01', '41004', 'Systemabonnement', 'P1M', ['15.00']);
 }
