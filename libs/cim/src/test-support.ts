@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { CimParseError } from './lib/errors';
 
-export const EXAMPLES_DIR = path.resolve(__dirname, '../../../../shared/reference/datahub3-examples');
+export const EXAMPLES_DIR = path.resolve(__dirname, 'testdata/datahub3-examples');
 export const FIXTURES_DIR = path.resolve(__dirname, 'fixtures');
 
 export const example = (file: string): Buffer => fs.readFileSync(path.join(EXAMPLES_DIR, file));
