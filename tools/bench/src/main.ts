@@ -1,6 +1,7 @@
 import { cpus, totalmem } from 'node:os';
 import { Client } from 'pg';
 import { runAppendBench } from './append.bench';
+import { runBetalingsserviceBench } from './betalingsservice.bench';
 import { runCimParseBench } from './cim-parse.bench';
 import { Cleanup, createBenchDatabase, createBenchVhost, RABBITMQ_ADMIN_URL } from './infra';
 import { runIngestBench } from './ingest.bench';
@@ -122,6 +123,7 @@ async function main(): Promise<number> {
     await step('settlement', '5. Settlement fast path vs Float64Array and one SQL query', () => runSettlementBench(cleanup));
     await step('portal', '6. Portal load (gateway process, autocannon) vs /health/live', () => runPortalBench(cleanup));
     await step('ingest', '7. Ingest end to end (DataHub simulator → read model) vs parseCimXml', () => runIngestBench(cleanup));
+    await step('betalingsservice', '11. Betalingsservice 0601 write and 0602 parse vs readline', () => runBetalingsserviceBench());
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     failures.push(`set-up: ${message}`);
