@@ -4,7 +4,7 @@ export { handleCommand, deterministicEventId } from './command-handler';
 export type { Decider, DomainEvent, HandleCommandOptions, HandleCommandResult } from './command-handler';
 export { InMemoryEventStore, createInMemoryEventStore } from './in-memory/in-memory-event-store';
 export type { InMemoryEventStoreOptions } from './in-memory/in-memory-event-store';
-export { PostgresEventStore, createPostgresEventStore, parsePostgresCheckpoint } from './postgres/postgres-event-store';
+export { PostgresEventStore, createPostgresEventStore, isConnectionLoss, parsePostgresCheckpoint } from './postgres/postgres-event-store';
 export type { PostgresEventStoreOptions } from './postgres/postgres-event-store';
 export { EVENT_STORE_MIGRATIONS, runMigrations } from './postgres/migrations';
 export type { Migration } from './postgres/migrations';

@@ -1,4 +1,5 @@
 import { connect, type Channel, type ChannelModel, type ConfirmChannel } from 'amqplib';
+import { WorkerRegistry } from './consumer-status';
 import { consoleMessagingLogger, errorMessage, type MessagingLogger } from './logger';
 
 export interface ReconnectOptions {
@@ -46,6 +47,8 @@ export class AmqpConnection {
   private readonly logger: MessagingLogger;
   /** Number of successful connects, the first included. */
   connectCount = 0;
+  /** The consumers and relays working on this connection, for readiness and metrics. */
+  readonly workers = new WorkerRegistry();
 
   constructor(private readonly options: AmqpConnectionOptions) {
     this.logger = options.logger ?? consoleMessagingLogger;
@@ -181,7 +184,8 @@ export class AmqpConnection {
         try {
           await listener(model);
         } catch (error) {
-          this.logger.error(`RabbitMQ connect listener failed: ${errorMessage(error)}`);
+          this.logger.error(`RabbitMQ connect listener failed, retrying: ${errorMessage(error)}`);
+          void this.retryListener(listener, model);
         }
       }
       // Lost again while the listeners ran: onClose saw `connecting` set and left the retry to us.
@@ -189,6 +193,21 @@ export class AmqpConnection {
       await this.sleep(this.backoff(0));
     }
     throw new Error('AmqpConnection is closed');
+  }
+
+  /** A listener that failed on a live connection (a channel error, a queue being deleted) is retried with backoff while that connection lasts. */
+  private async retryListener(listener: ConnectedListener, model: ChannelModel): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, this.backoff(attempt)).unref());
+      if (this.closing || this.model !== model || !this.listeners.has(listener)) return;
+      try {
+        await listener(model);
+        this.logger.log('RabbitMQ connect listener re-attached');
+        return;
+      } catch (error) {
+        this.logger.warn(`RabbitMQ connect listener failed again (attempt ${attempt + 2}): ${errorMessage(error)}`);
+      }
+    }
   }
 
   private onClose(model: ChannelModel): void {

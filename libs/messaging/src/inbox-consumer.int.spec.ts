@@ -24,6 +24,9 @@ let table: string;
 beforeAll(async () => {
   db = await createTestDatabase('messaging_inbox');
   pool = new Pool({ connectionString: db.url, max: 10 });
+  // Connections this test ends on purpose must not end the test process (services do the same in @dh/platform).
+  pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
 });
 
 afterAll(async () => {
@@ -304,5 +307,63 @@ describe('startConsumer (inbox)', () => {
     const remaining = await getAll('projection.halt');
     expect(remaining.map((m) => (JSON.parse(m.content.toString()) as EventEnvelope).data.n)).toEqual([4, 5]);
     expect(await getAll('projection.halt.dlq')).toHaveLength(0);
+  });
+
+  it('shows its state: running, retrying with the reason while the handler fails in place, halted with the reason', async () => {
+    let failuresLeft = 2;
+    let release: () => void = () => undefined;
+    const blocked = new Promise<void>((resolve) => (release = resolve));
+    const consumer = await start({
+      queue: 'projection.state',
+      onFailure: 'halt',
+      maxAttempts: 3,
+      backoff: { initialDelayMs: 300, factor: 1, maxDelayMs: 300 },
+      handler: async (e, tx) => {
+        const n = Number(e.data.n);
+        if (n === 1 && failuresLeft-- > 0) throw new Error('price list not there yet');
+        if (n === 2) await blocked;
+        if (n === 3) throw new Error('poison event');
+        await writeRow(e, tx);
+      },
+    });
+    expect(consumer.status()).toMatchObject({ name: 'projection.state', kind: 'consumer', state: 'running', reason: null });
+    expect(connection.workers.statuses()).toEqual([consumer.status()]);
+    for (const n of [1, 2, 3]) publish(envelope(n));
+    await eventually(() => expect(consumer.status()).toMatchObject({ state: 'retrying', reason: expect.stringMatching(/failed 1 times: price list not there yet/) }));
+    await eventually(() => expect(consumer.status()).toMatchObject({ state: 'running', reason: null }));
+    release();
+    await eventually(() => expect(consumer.status()).toMatchObject({ state: 'halted', reason: expect.stringMatching(/failed 3 times: poison event/) }));
+    await consumer.stop();
+    expect(consumer.status().state).toBe('stopped');
+    expect(connection.workers.statuses()).toEqual([]);
+  });
+
+  it('retries in place while the database connection is lost, without counting it as a failure: nothing dead-lettered or halted', async () => {
+    const lost = { count: 2 };
+    const states: string[] = [];
+    for (const onFailure of ['halt', 'retry-queue'] as const) {
+      const queue = `projection.dbloss-${onFailure}`;
+      lost.count = 2;
+      const consumer = await start({
+        queue,
+        onFailure,
+        // Any failure that counted would halt or dead-letter at once.
+        maxAttempts: 1,
+        handler: async (e, tx) => {
+          states.push(consumer.status().state);
+          // The backend of this very transaction is ended, as by a database restart or failover.
+          if (lost.count-- > 0) await tx.query('SELECT pg_terminate_backend(pg_backend_pid())');
+          await writeRow(e, tx);
+        },
+      });
+      publish(envelope(onFailure === 'halt' ? 1 : 2));
+      await eventually(() => expect(consumer.stats().applied).toBe(1));
+      expect(consumer.stats()).toMatchObject({ deadLettered: 0, retried: 0, halted: null });
+      expect(consumer.status()).toMatchObject({ state: 'running', reason: null });
+      expect(await getAll(`${queue}.dlq`)).toHaveLength(0);
+      await consumer.stop();
+    }
+    expect(states).toEqual(['running', 'retrying', 'retrying', 'running', 'retrying', 'retrying']);
+    expect((await rows()).map((r) => r.n)).toEqual([1, 2]);
   });
 });

@@ -1,6 +1,8 @@
 import type { ChannelModel, ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
 import type { Pool, PoolClient } from 'pg';
+import { isConnectionLoss } from '@dh/event-store';
 import type { AmqpConnection } from './amqp-connection';
+import { StateTracker, type ConsumerStatus } from './consumer-status';
 import { parseEnvelope, MalformedMessageError, type EventEnvelope } from './envelope';
 import { consoleMessagingLogger, delay, errorMessage, quoteSchema, toError, type MessagingLogger } from './logger';
 import { DEFAULT_MESSAGING_SCHEMA, ensureMessagingTables } from './schema';
@@ -79,6 +81,8 @@ export interface ConsumerStats {
 export interface RunningConsumer {
   readonly topology: ConsumerTopology;
   stats(): ConsumerStats;
+  /** Running, retrying (database or handler failing, retried in place), disconnected, halted with reason, stopped. */
+  status(): ConsumerStatus;
   /** Cancels the consumer, finishes the message in hand, closes the channel. */
   stop(): Promise<void>;
 }
@@ -95,6 +99,9 @@ function headerString(headers: Headers, name: string): string | undefined {
   const value = headers[name];
   return typeof value === 'string' ? value : undefined;
 }
+
+/** Retries while the database is away: quick at first, then every 5 s. */
+const DATABASE_RETRY_BACKOFF: BackoffOptions = { initialDelayMs: 200, factor: 2, maxDelayMs: 5000 };
 
 export function backoffDelay(backoff: BackoffOptions | undefined, failures: number): number {
   const { initialDelayMs = 1000, factor = 2, maxDelayMs = 60_000 } = backoff ?? {};
@@ -136,6 +143,8 @@ class InboxConsumer implements RunningConsumer {
   private chain: Promise<void> = Promise.resolve();
   private stopping = false;
   private detach: () => void = () => undefined;
+  private unregister: () => void = () => undefined;
+  private readonly state: StateTracker;
   private readonly counters: ConsumerStats = { applied: 0, duplicates: 0, retried: 0, deadLettered: 0, lastError: null, halted: null };
 
   constructor(private readonly options: ConsumerOptions) {
@@ -143,11 +152,13 @@ class InboxConsumer implements RunningConsumer {
     this.inboxTable = `${quoteSchema(options.schema ?? DEFAULT_MESSAGING_SCHEMA)}.inbox`;
     this.maxAttempts = Math.max(1, options.maxAttempts ?? 5);
     this.logger = options.logger ?? consoleMessagingLogger;
+    this.state = new StateTracker(options.queue, 'consumer');
   }
 
   async start(): Promise<void> {
     await ensureMessagingTables(this.options.pool, this.options.schema ?? DEFAULT_MESSAGING_SCHEMA);
     await this.options.connection.connect();
+    this.unregister = this.options.connection.workers.register(this);
     this.detach = await this.options.connection.attach((model) => this.attachChannel(model));
   }
 
@@ -155,8 +166,14 @@ class InboxConsumer implements RunningConsumer {
     return { ...this.counters };
   }
 
+  status(): ConsumerStatus {
+    return this.state.status();
+  }
+
   async stop(): Promise<void> {
     this.stopping = true;
+    this.state.set('stopped');
+    this.unregister();
     this.detach();
     const channel = this.channel;
     this.channel = null;
@@ -190,11 +207,14 @@ class InboxConsumer implements RunningConsumer {
       { noAck: false },
     );
     this.consumerTag = consumerTag;
+    this.state.set('running');
   }
 
   /** A channel closed while the connection stays up (a channel-level error): open a new one. */
   private onChannelClosed(channel: ConfirmChannel): void {
     if (this.stopping || this.channel !== channel) return;
+    // The connection's reconnect re-attaches this consumer; until then it consumes nothing.
+    this.state.set('disconnected', 'channel closed');
     setTimeout(() => {
       if (this.stopping || this.channel !== channel || !this.options.connection.isConnected) return;
       this.options.connection
@@ -237,7 +257,8 @@ class InboxConsumer implements RunningConsumer {
     }
 
     try {
-      const applied = await this.applyOnce(envelope, delivery);
+      const applied = await this.applyUntilDatabaseAnswers(envelope, delivery);
+      if (applied === 'stopping') return;
       if (applied) this.counters.applied++;
       else this.counters.duplicates++;
     } catch (error) {
@@ -260,16 +281,19 @@ class InboxConsumer implements RunningConsumer {
   private async applyInPlace(channel: ConfirmChannel, message: ConsumeMessage, envelope: EventEnvelope, delivery: Delivery): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        const applied = await this.applyOnce(envelope, delivery);
+        const applied = await this.applyUntilDatabaseAnswers(envelope, delivery);
+        if (applied === 'stopping') return;
         if (applied) this.counters.applied++;
         else this.counters.duplicates++;
         channel.ack(message);
+        if (attempt > 1) this.state.set('running');
         return;
       } catch (error) {
         const reason = errorMessage(error).slice(0, 1000);
         this.counters.lastError = reason;
         if (attempt >= this.maxAttempts || this.stopping) {
           this.counters.halted = `event ${envelope.eventId} (${envelope.type}) failed ${attempt} times: ${reason}`;
+          this.state.set('halted', this.counters.halted);
           this.logger.error(`Consumer ${this.options.queue} halted: ${this.counters.halted}`);
           channel.nack(message, false, true);
           if (this.consumerTag) await channel.cancel(this.consumerTag).catch(() => undefined);
@@ -277,8 +301,36 @@ class InboxConsumer implements RunningConsumer {
         }
         this.counters.retried++;
         const wait = backoffDelay(this.options.backoff, attempt);
+        this.state.set('retrying', `event ${envelope.eventId} (${envelope.type}) failed ${attempt} times: ${reason}`);
         this.logger.warn(`Consumer ${this.options.queue}: event ${envelope.eventId} failed (attempt ${attempt}/${this.maxAttempts}), retrying in place in ${wait} ms: ${reason}`);
         await delay(wait);
+      }
+    }
+  }
+
+  /**
+   * A lost database connection (restart, failover, terminated backend) is not the message's fault: it
+   * is retried in place until the database answers again, without counting as a failed attempt, so an
+   * outage neither dead-letters nor halts anything. Returns 'stopping' when the consumer stops meanwhile
+   * (the message stays unacknowledged and is redelivered).
+   */
+  private async applyUntilDatabaseAnswers(envelope: EventEnvelope, delivery: Delivery): Promise<boolean | 'stopping'> {
+    for (let outage = 0; ; outage++) {
+      try {
+        const applied = await this.applyOnce(envelope, delivery);
+        if (outage > 0) {
+          this.state.set('running');
+          this.logger.log(`Consumer ${this.options.queue}: database answers again, resumed`);
+        }
+        return applied;
+      } catch (error) {
+        if (!isConnectionLoss(error)) throw error;
+        if (this.stopping) return 'stopping';
+        const reason = `database unavailable: ${errorMessage(error)}`;
+        this.counters.lastError = reason;
+        this.state.set('retrying', reason);
+        if (outage === 0) this.logger.warn(`Consumer ${this.options.queue}: ${reason}; retrying event ${envelope.eventId} until it answers`);
+        await delay(backoffDelay(DATABASE_RETRY_BACKOFF, outage + 1));
       }
     }
   }

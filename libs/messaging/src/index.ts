@@ -1,4 +1,5 @@
 export * from './envelope';
+export * from './consumer-status';
 export * from './topology';
 export * from './logger';
 export * from './schema';

@@ -20,6 +20,9 @@ let testNo = 0;
 beforeAll(async () => {
   db = await createTestDatabase('messaging_relay');
   pool = new Pool({ connectionString: db.url, max: 10 });
+  // Connections this test ends on purpose must not end the test process (services do the same in @dh/platform).
+  pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
 });
 
 afterAll(async () => {
@@ -162,6 +165,8 @@ describe('EventRelay', () => {
     const active = [a, b].filter((x) => x.stats().active);
     expect(active).toHaveLength(1);
     const standby = active[0] === a ? b : a;
+    expect(active[0].status()).toMatchObject({ kind: 'relay', name: 'main', state: 'running', reason: null });
+    expect(standby.status()).toMatchObject({ state: 'standby', reason: null });
 
     await active[0].stop();
     relays = relays.filter((x) => x !== active[0]);
@@ -190,5 +195,29 @@ describe('EventRelay', () => {
     expect(connection.connectCount).toBeGreaterThanOrEqual(2);
     const all = await allEvents(store, 20);
     await eventually(async () => expect(await r.storedCheckpoint()).toBe(all[19].checkpoint));
+  });
+
+  it('reports retrying with the reason when its database connection is lost, and running again by itself', async () => {
+    const observer = await watch();
+    const r = await relay({ connection: await amqp() });
+    const ids = await appendEvents(store, 3);
+    await eventually(() => expect(observer.messages).toHaveLength(3));
+    expect(r.status().state).toBe('running');
+    const seen: string[] = [];
+    const sampler = setInterval(() => seen.push(r.status().state), 5);
+    try {
+      // The backend holding the relay's advisory lock, as ended by a failover or an administrator.
+      const { rowCount } = await pool.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+      );
+      expect(rowCount).toBe(1);
+      await eventually(() => expect(seen).toContain('retrying'));
+      await eventually(() => expect(r.status()).toMatchObject({ state: 'running', reason: null }));
+    } finally {
+      clearInterval(sampler);
+    }
+    expect(r.stats().restarts).toBeGreaterThanOrEqual(1);
+    const more = await appendEvents(store, 3);
+    await eventually(() => expect(new Set(observer.ids())).toEqual(new Set([...ids, ...more])));
   });
 });

@@ -2,6 +2,7 @@ import type { ConfirmChannel } from 'amqplib';
 import type { Pool, PoolClient } from 'pg';
 import type { EventStore, RecordedEvent, Subscription } from '@dh/event-store';
 import type { AmqpConnection } from './amqp-connection';
+import { StateTracker, type ConsumerStatus } from './consumer-status';
 import { envelopeHeaders, kebabCase, routingKeyFor, serializeEnvelope, toEnvelope } from './envelope';
 import { consoleMessagingLogger, errorMessage, quoteSchema, toError, type MessagingLogger } from './logger';
 import { DEFAULT_MESSAGING_SCHEMA, ensureMessagingTables } from './schema';
@@ -83,6 +84,8 @@ export class EventRelay {
   private lockClient: PoolClient | null = null;
   private session: Session | null = null;
   private counters = { published: 0, lastCheckpoint: null as string | null, restarts: 0, lastError: null as string | null };
+  private readonly state: StateTracker;
+  private unregister: () => void = () => undefined;
 
   constructor(private readonly options: RelayOptions) {
     this.name = options.name ?? 'default';
@@ -94,6 +97,7 @@ export class EventRelay {
     this.lockRetryMs = options.lockRetryMs ?? 1000;
     this.restartDelayMs = options.restartDelayMs ?? 500;
     this.logger = options.logger ?? consoleMessagingLogger;
+    this.state = new StateTracker(this.name, 'relay');
   }
 
   /** Creates the checkpoint table and starts the loop; does not wait for the lock. */
@@ -105,6 +109,8 @@ export class EventRelay {
       this.signalStop = () => reject(new StopSignal('relay stopped'));
     });
     this.stopSignal.catch(() => undefined);
+    this.state.set('starting');
+    this.unregister = this.options.connection.workers.register(this);
     this.loop = this.run();
   }
 
@@ -116,10 +122,17 @@ export class EventRelay {
     this.session?.fail(new StopSignal('relay stopped'));
     await this.loop;
     this.loop = null;
+    this.state.set('stopped');
+    this.unregister();
   }
 
   stats(): RelayStats {
     return { name: this.name, ...this.counters, active: this.session !== null && this.session.failedWith === null };
+  }
+
+  /** running (holding the lock and publishing), standby, retrying after an error (with it), disconnected, stopped. */
+  status(): ConsumerStatus {
+    return this.state.status();
   }
 
   /** The stored checkpoint of this relay (null when none). */
@@ -140,6 +153,7 @@ export class EventRelay {
           failed = true;
           this.counters.restarts++;
           this.counters.lastError = errorMessage(error);
+          this.state.set('retrying', this.counters.lastError);
           this.logger.warn(`Relay ${this.name}: ${errorMessage(error)}; resuming from the stored checkpoint`);
         }
       }
@@ -176,11 +190,13 @@ export class EventRelay {
         throw error;
       }
       if (locked) {
+        if (this.state.state === 'standby') this.state.set('starting');
         this.lockClient = client;
         this.logger.log(`Relay ${this.name}: active`);
         return client;
       }
       client.release();
+      this.state.set('standby');
       await this.pause(this.lockRetryMs);
     }
     return null;
@@ -208,6 +224,7 @@ export class EventRelay {
   private async runSession(client: PoolClient): Promise<void> {
     const checkpoint = await this.storedCheckpoint(client);
     this.counters.lastCheckpoint = checkpoint;
+    if (!this.options.connection.isConnected) this.state.set('disconnected', 'waiting for the RabbitMQ connection');
     const model = await Promise.race([this.options.connection.waitForConnection(), this.stopSignal]);
     const channel = await model.createConfirmChannel();
     let fail: (error: Error) => void = () => undefined;
@@ -229,6 +246,7 @@ export class EventRelay {
     let subscription: Subscription | null = null;
     try {
       await Promise.race([assertEventExchange(channel, this.exchange), failure]);
+      this.state.set('running');
       subscription = this.options.eventStore.subscribeToAll({
         after: checkpoint,
         onEvent: (event) => this.onEvent(session, client, event),

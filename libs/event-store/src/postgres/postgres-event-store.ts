@@ -253,8 +253,12 @@ class NotificationListener {
 
 /** Lost connections (server restart, terminated backend) are retried with backoff; SQL errors are not. */
 export function isConnectionLoss(error: unknown): boolean {
-  if (error instanceof DatabaseError) return /^(08|57P)/.test(error.code ?? '');
-  return error instanceof Error && /Connection terminated|ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT/i.test(`${error.message} ${(error as NodeJS.ErrnoException).code ?? ''}`);
+  // 08: connection exceptions; 57P: admin/crash shutdown, cannot connect now (starting up); 53300: too many connections.
+  if (error instanceof DatabaseError) return /^(08|57P|53300)/.test(error.code ?? '');
+  return (
+    error instanceof Error &&
+    /Connection terminated|not queryable|timeout exceeded when trying to connect|ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT/i.test(`${error.message} ${(error as NodeJS.ErrnoException).code ?? ''}`)
+  );
 }
 
 async function retryConnectionLoss<T>(read: () => Promise<T>, attempts = 6, firstDelayMs = 100): Promise<T> {

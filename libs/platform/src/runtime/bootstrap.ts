@@ -3,7 +3,7 @@ import { DynamicModule, INestApplication, Logger, Module } from '@nestjs/common'
 import { NestFactory } from '@nestjs/core';
 import type { MessagingLogger } from '@dh/messaging';
 import { loadConfig } from '../config/service-config';
-import { HEALTH_CHECKS, HealthController } from '../health/health';
+import { HEALTH_CHECKS, HEALTH_WORKERS, HealthController } from '../health/health';
 import { bodyParserErrors } from '../http/body-parser-errors';
 import { ProblemDetailsFilter } from '../http/problem';
 import { createValidationPipe } from '../http/validation';
@@ -52,6 +52,7 @@ export async function runService(definition: ServiceDefinition, env: NodeJS.Proc
     controllers: [HealthController],
     providers: [
       { provide: HEALTH_CHECKS, useValue: infrastructure.healthChecks },
+      { provide: HEALTH_WORKERS, useValue: () => infrastructure.amqp.workers.statuses() },
       { provide: INFRASTRUCTURE, useValue: infrastructure },
     ],
   })

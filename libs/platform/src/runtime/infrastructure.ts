@@ -1,6 +1,6 @@
 import { Pool } from 'pg';
 import { createKurrentDbEventStore, createPostgresEventStore, type EventStore } from '@dh/event-store';
-import { AmqpConnection, type MessagingLogger } from '@dh/messaging';
+import { AmqpConnection, consoleMessagingLogger, type MessagingLogger } from '@dh/messaging';
 import type { ServiceConfig } from '../config/service-config';
 import type { HealthCheck } from '../health/health';
 import { PiiVault } from '../pii/pii-vault';
@@ -19,8 +19,22 @@ export interface Infrastructure {
   close(): Promise<void>;
 }
 
+/**
+ * A lost connection (server restart, failover, `pg_terminate_backend`, a crashed backend taking the
+ * others with it) makes `pg` emit `error` on the client, and on the pool for an idle one; with no
+ * listener Node ends the process. Here the pool drops the dead client and opens a new one on the next
+ * checkout; a checked-out client's holder sees the error on its next query and releases it.
+ */
+export function survivingConnectionLoss(pool: Pool, logger: MessagingLogger = consoleMessagingLogger): Pool {
+  pool.on('error', (error) => logger.warn(`PostgreSQL: idle connection lost (${error.message}); a new one is opened when needed`));
+  pool.on('connect', (client) => {
+    client.on('error', (error) => logger.warn(`PostgreSQL: connection in use lost (${error.message})`));
+  });
+  return pool;
+}
+
 export async function openInfrastructure(config: ServiceConfig, logger?: MessagingLogger): Promise<Infrastructure> {
-  const pool = new Pool({ connectionString: config.databaseUrl, max: 10, application_name: config.serviceName });
+  const pool = survivingConnectionLoss(new Pool({ connectionString: config.databaseUrl, max: 10, application_name: config.serviceName }), logger);
   const eventStore =
     config.eventStore.kind === 'postgres'
       ? await createPostgresEventStore({ pool, schema: config.eventStore.schema })

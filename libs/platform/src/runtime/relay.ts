@@ -3,7 +3,8 @@ import type { Infrastructure } from './infrastructure';
 
 /**
  * Every writing service runs a relay instance for the shared event store; an advisory lock lets one
- * publish while the others stand by, so the bus keeps flowing when any one process stops.
+ * publish while the others stand by, so the bus keeps flowing when any one process stops. Its state is
+ * in readiness and metrics through the connection's worker registry (see `workersHealthCheck`).
  */
 export async function runEventRelay(infrastructure: Infrastructure): Promise<() => Promise<void>> {
   const relay = createRelay({
@@ -14,12 +15,5 @@ export async function runEventRelay(infrastructure: Infrastructure): Promise<() 
     exchange: infrastructure.config.exchange,
   });
   await relay.start();
-  infrastructure.healthChecks.push({
-    name: 'relay',
-    probe: async () => {
-      const stats = relay.stats();
-      if (stats.lastError && stats.active) throw new Error(stats.lastError);
-    },
-  });
   return () => relay.stop();
 }
