@@ -15,9 +15,8 @@ const shared = {
 module.exports = {
   projects: [
     { ...shared, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs,tools}/**/*.unit.spec.ts'] },
-    // Integration and end-to-end tests wait on real Postgres, RabbitMQ and service processes: a 2-core CI
-    // machine needs more than Jest's 5 s default per test; each test still bounds its own waits.
-    { ...shared, displayName: 'int', testMatch: ['<rootDir>/{apps,libs,tools}/**/*.int.spec.ts'], testTimeout: 60_000 },
-    { ...shared, displayName: 'e2e', testMatch: ['<rootDir>/{apps,libs,tools}/**/*.e2e.spec.ts'], testTimeout: 120_000 },
+    // Integration and end-to-end tests get longer per-test timeouts (jest.tier-timeouts.js).
+    { ...shared, displayName: 'int', testMatch: ['<rootDir>/{apps,libs,tools}/**/*.int.spec.ts'], setupFilesAfterEnv: ['<rootDir>/jest.tier-timeouts.js'] },
+    { ...shared, displayName: 'e2e', testMatch: ['<rootDir>/{apps,libs,tools}/**/*.e2e.spec.ts'], setupFilesAfterEnv: ['<rootDir>/jest.tier-timeouts.js'] },
   ],
 };
