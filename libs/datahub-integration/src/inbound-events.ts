@@ -1,5 +1,6 @@
 import { writeCimJson, type CimDocument } from '@dh/cim';
 import type { JsonObject } from '@dh/event-store';
+import { aggregatedMeasureDataEvents, chargeLinkEvents, priceListEvents, wholesaleServicesEvents } from './market-data-events';
 
 export const DATAHUB_CONTEXT = 'datahub';
 
@@ -25,8 +26,9 @@ export function answeredTransactionIds(document: CimDocument): string[] {
 
 /**
  * What a DataHub document tells the rest of the system, as events of the datahub context. Metered
- * data, master data and process answers get events of their own that other services consume;
- * every other document is kept whole (as CIM JSON) so nothing DataHub sent is lost.
+ * data, master data, charge links and price lists (RSM-031/034), aggregations and wholesale results
+ * (RSM-014/019) and process answers get events of their own that other services consume; every other
+ * document is kept whole (as CIM JSON) so nothing DataHub sent is lost.
  */
 export function toInboundEvents(document: CimDocument, info: InboundMessageInfo, processIds: ReadonlyMap<string, string> = new Map()): InboundEvent[] {
   const documentId = document.header.mRID;
@@ -87,6 +89,14 @@ export function toInboundEvents(document: CimDocument, info: InboundMessageInfo,
           originalTransactionId: record.originalTransactionIDReference ?? null,
         },
       }));
+    case 'NotifyBillingMasterData':
+      return chargeLinkEvents(document, common);
+    case 'NotifyPriceList':
+      return priceListEvents(document, common);
+    case 'NotifyAggregatedMeasureData':
+      return aggregatedMeasureDataEvents(document, common);
+    case 'NotifyWholesaleServices':
+      return wholesaleServicesEvents(document, common);
     default:
       return [{ type: 'DataHubDocumentReceived', data: { ...common, kind: document.kind, document: JSON.parse(writeCimJson(document)) as JsonObject } }];
   }
