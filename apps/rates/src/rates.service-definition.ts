@@ -2,6 +2,7 @@ import { Logger, Module } from '@nestjs/common';
 import { CommandServer } from '@dh/messaging';
 import { runEventRelay, type ServiceDefinition } from '@dh/platform';
 import { EdsClient, RATES_SERVICE, ratesCommandHandlers } from '@dh/rates-application';
+import { startDataHubChargeIntake } from '@dh/rates-infra';
 import { startEdsSchedule } from './eds-schedule';
 
 @Module({})
@@ -25,7 +26,8 @@ export function ratesSettings(env: NodeJS.ProcessEnv): RatesSettings {
 
 /**
  * Rates: spot prices, tariffs, taxes and products. Handles the rates commands on `commands.rates`,
- * optionally polls Energi Data Service, and runs a standby relay instance like every writing service.
+ * records DataHub's charge links and price lists (RSM-031/034), optionally polls Energi Data Service,
+ * and runs a standby relay instance like every writing service.
  */
 export function createRatesService(env: NodeJS.ProcessEnv = process.env): ServiceDefinition {
   return {
@@ -38,6 +40,7 @@ export function createRatesService(env: NodeJS.ProcessEnv = process.env): Servic
       if (eds !== null) infrastructure.healthChecks.push({ name: 'energi-data-service', probe: () => eds.ping() });
       const server = new CommandServer({ connection: infrastructure.amqp });
       await server.handle(RATES_SERVICE, ratesCommandHandlers({ store: infrastructure.eventStore, eds, clock: () => infrastructure.clock.now() }));
+      const chargeIntake = await startDataHubChargeIntake(infrastructure);
       const stopSchedule =
         eds !== null && settings.pollIntervalMs > 0
           ? startEdsSchedule({ store: infrastructure.eventStore, eds, intervalMs: settings.pollIntervalMs, logger: new Logger('rates-eds-schedule'), clock: () => infrastructure.clock.now() })
@@ -46,6 +49,7 @@ export function createRatesService(env: NodeJS.ProcessEnv = process.env): Servic
       return async () => {
         await stopSchedule();
         await server.close();
+        await chargeIntake.stop();
         await stopRelay();
       };
     },

@@ -25,3 +25,4 @@ export {
 } from './configuration';
 export { spotPriceVersions, chargePriceVersions } from './readers';
 export { ratesCommandHandlers, asCommandReply, RATES_SERVICE, type RatesCommandDeps } from './command-handlers';
+export * from './datahub-charges';

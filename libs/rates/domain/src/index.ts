@@ -16,3 +16,4 @@ export type { DatahubPricelistRow } from './energi-data-service/pricelist-record
 export { parseDatahubPricelist, chargesFromPricelist } from './energi-data-service/pricelist-records';
 export type { GridAreaRates, NationalCharges, RatesConfiguration, PriceBook, MeteringPointRates, RatesResolution } from './configuration';
 export { createPriceBook, priceAreaOf, ratesForGridArea } from './configuration';
+export * from './datahub-charges';

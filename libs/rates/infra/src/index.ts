@@ -1,0 +1,10 @@
+export { DataHubChargeCopy, DATAHUB_CHARGE_COPY_BINDINGS, type ChargeInPeriod, type MeteringPointCharges } from './datahub-charge-copy';
+export {
+  startDataHubChargeIntake,
+  recordDataHubChargeMessage,
+  RATES_SCHEMA,
+  RATES_DATAHUB_CHARGES_QUEUE,
+  RATES_DATAHUB_CHARGES_BINDINGS,
+  CHARGE_DATA_REJECTED,
+  chargeDataRejectionsStreamId,
+} from './datahub-charge-intake';
