@@ -65,7 +65,9 @@ describe(DataHubChargeCopy.name, () => {
   /** Rates records every inbound message; the copy applies every rates event, twice (at-least-once delivery). */
   async function deliver(messages: EventEnvelope[]): Promise<void> {
     for (const m of messages) await recordDataHubChargeMessage(store, m, now);
-    const events = (await store.readAll()).filter((e) => e.metadata.context === 'rates').map(toEnvelope);
+    // Read by stream: the global log hides events behind any transaction still open in the cluster.
+    const streams = await pool.query<{ stream_id: string }>(`SELECT DISTINCT stream_id FROM event_store.events WHERE metadata->>'context' = 'rates'`);
+    const events = (await Promise.all(streams.rows.map((r) => store.readStream(r.stream_id)))).flat().map(toEnvelope);
     for (const round of [1, 2]) {
       for (const e of round === 1 ? events : [...events].reverse()) {
         const client = await pool.connect();
@@ -153,7 +155,8 @@ describe(DataHubChargeCopy.name, () => {
   });
 
   it('keeps what it cannot record with the field and the reason', async () => {
-    const rejected = (await store.readAll()).filter((e) => e.type === 'ChargeDataRejected');
+    const streams = await pool.query<{ stream_id: string }>(`SELECT DISTINCT stream_id FROM event_store.events WHERE type = 'ChargeDataRejected'`);
+    const rejected = (await Promise.all(streams.rows.map((r) => store.readStream(r.stream_id)))).flat();
     expect(rejected).toHaveLength(1);
     expect(rejected[0]!.streamId).toBe(chargeDataRejectionsStreamId(String(rejected[0]!.data.documentId)));
     expect(rejected[0]!.data).toMatchObject({ inboundType: 'ChargeLinksReceived', field: 'gsrn' });
