@@ -124,13 +124,18 @@ describe('aconto end to end: expected consumption → quarterly estimate → pay
   });
 
   it('settles the quarter against the payments (exact difference) and recalculates the next quarter’s estimate', async () => {
-    await send('RecordAcontoPayment', { customerId: 'customer-1', gsrn: MP1, amount: '1991.95', paidAt: '2027-01-02T09:00:00Z', paymentId: 'pbs-1' });
+    // The aconto invoice paid by its id before the quarter started: it counts because it is matched to the
+    // quarter's aconto invoice, not because of its date. A payment on the metering point without an invoice
+    // reference (RecordAcontoPayment) counts by its date inside the period, as before.
+    const q1Aconto = acontoInvoiceIdOf(MP1, '2027-Q1');
+    expect(await send('RecordPayment', { paymentId: 'pbs-1', reference: q1Aconto, amount: '1991.95', paidAt: '2026-12-28T09:00:00Z', method: 'betalingsservice' })).toMatchObject({ status: 'matched', invoiceId: q1Aconto });
     await send('RecordAcontoPayment', { customerId: 'customer-1', gsrn: MP1, amount: '1000.00', paidAt: '2027-03-15T09:00:00Z', paymentId: 'pbs-2' });
+    await eventually(async () => expect(await count(`SELECT count(*) AS n FROM settlement.receivables WHERE invoice_id = '${q1Aconto}' AND paid = 1991.95`)).toBe(1), 20_000, 100);
     // 1.000 kWh every hour of Q1 2027: 744 + 672 + 743 (28 March 2027 has 23 hours) = 2,159 hours.
     await send('RecordMeteredData', meteredPayload(MP1, 'doc-mp1-q1', '2027-01-01', '2027-04-01', '1.000'));
     await eventually(async () => {
       expect(await count(`SELECT count(*) AS n FROM settlement.metered_data WHERE gsrn = '${MP1}'`)).toBe(90);
-      expect(await count(`SELECT count(*) AS n FROM settlement.aconto_payments`)).toBe(2);
+      expect(await count(`SELECT count(*) AS n FROM settlement.aconto_payments`)).toBe(1);
     }, 20_000, 100);
 
     await send('StartSettlementRun', { period: '2027-Q1' });
@@ -145,6 +150,12 @@ describe('aconto end to end: expected consumption → quarterly estimate → pay
     // excl. 3,574.33, VAT 893.59, incl. 4,467.92; paid 1,991.95 + 1,000.00 = 2,991.95; difference 4,467.92 − 2,991.95 = 1,475.97
     expect(issued.totals).toEqual({ exclVat: '3574.33', vat: '893.59', inclVat: '4467.92' });
     expect(issued.aconto).toEqual({ paid: '2991.95', difference: '1475.97', netAmountDue: '1475.97' });
+    // The settlement invoice settled the aconto invoice: its claim is now what was paid on it (nothing owed twice).
+    // (The worker commits this with its inbox, just after the invoice event is appended.)
+    await eventually(async () =>
+      expect((await infra.pool.query(`SELECT amount_due::text, paid::text, aconto_counted::text, aconto_settled_by FROM settlement.receivables WHERE invoice_id = $1`, [q1Aconto])).rows).toEqual([
+        { amount_due: '1991.95', paid: '1991.95', aconto_counted: '1991.95', aconto_settled_by: invoiceIdOf(MP1, Q1) },
+      ]), 20_000, 100);
 
     const next = await eventually(() => acontoOf(MP1, '2027-Q2'), 20_000, 100);
     // Reference month 2027-03 (the settled quarter's last month): 1.20 + 0.05 + 0.30 + 0.07 + 0.04 + 0.01 = 1.67 DKK/kWh

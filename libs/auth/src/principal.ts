@@ -62,8 +62,9 @@ export function isStaffRole(value: string): value is StaffRole {
  * (see `narrowScopes`).
  */
 export const CONSUMER_SCOPES: Readonly<Record<Consumer, readonly Scope[]>> = {
-  // Settlement export and payment status; subscribes to settlement/payment events.
-  erp: ['settlement:read', 'settlement:export', 'balance:read', 'payments:read', 'webhooks:manage'],
+  // Settlement export, payment status and payment confirmations (bank statements, FI slips booked in ERP);
+  // subscribes to settlement/payment events.
+  erp: ['settlement:read', 'settlement:export', 'balance:read', 'payments:read', 'payments:write', 'webhooks:manage'],
   // Customer creation, process initiation, portfolio read (customer master data, metering points,
   // supply periods, process status) and metering-point lookup.
   crm: ['customers:write', 'customers:read', 'processes:write', 'portfolio:read', 'metering-points:read', 'webhooks:manage'],

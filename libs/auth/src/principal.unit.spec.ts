@@ -2,7 +2,7 @@ import { CONSUMER_SCOPES, missingScopes, narrowScopes, ROLE_SCOPES, SCOPES, scop
 
 describe('default scope mapping', () => {
   it('gives each system exactly its documented scopes', () => {
-    expect(scopesForConsumer('erp')).toEqual(['settlement:read', 'settlement:export', 'payments:read', 'balance:read', 'webhooks:manage']);
+    expect(scopesForConsumer('erp')).toEqual(['settlement:read', 'settlement:export', 'payments:read', 'payments:write', 'balance:read', 'webhooks:manage']);
     expect(scopesForConsumer('crm')).toEqual(['customers:read', 'customers:write', 'processes:write', 'portfolio:read', 'metering-points:read', 'webhooks:manage']);
     expect(scopesForConsumer('payment')).toEqual(['payments:write', 'balance:read']);
   });
@@ -14,7 +14,6 @@ describe('default scope mapping', () => {
       expect(CONSUMER_SCOPES[consumer]).not.toContain('audit:read');
       expect(CONSUMER_SCOPES[consumer]).not.toContain('portal:read');
     }
-    expect(CONSUMER_SCOPES.erp).not.toContain('payments:write');
     expect(CONSUMER_SCOPES.payment).not.toContain('customers:read');
     expect(CONSUMER_SCOPES.crm).not.toContain('settlement:export');
   });

@@ -196,9 +196,21 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     problems: { '404': customerNotFound, '409': '`process-exists`.', '422': '`lead-time` (outside 60 calendar days to 3 business days ahead), `unknown-metering-point`, …', ...upstream },
   },
   'GET /api/customers/{id}/balance': {
-    summary: 'Customer balance: invoiced, notes, aconto paid, payments',
+    summary: 'Customer balance across all invoices, aconto included: invoiced, notes, open aconto invoices, payments',
     tag: 'settlement',
-    response: object({ customer_id: str(), invoiced: amount(), notes: amount(), aconto_paid: amount(), paid: amount('Payments matched to the customer\'s invoices (payment.received)'), balance: amount('invoiced + notes − aconto_paid − paid'), invoices: int }),
+    description:
+      'An aconto invoice counts until the settlement invoice of its quarter (same metering point) settles it; from then on that invoice claims the actual consumption and payments made on the aconto invoice count against it.',
+    response: object({
+      customer_id: str(),
+      invoiced: amount('Σ settlement invoices, incl. VAT'),
+      notes: amount('Σ credit/debit notes, incl. VAT'),
+      aconto_invoiced: amount('Σ aconto invoices not yet settled by a settlement invoice'),
+      aconto_paid: amount('Aconto payments recorded on a metering point without an invoice reference'),
+      paid: amount('Payments matched to the customer\'s invoices and aconto invoices (payment.received)'),
+      balance: amount('invoiced + notes + aconto_invoiced − aconto_paid − paid'),
+      invoices: int,
+      aconto_invoices: int,
+    }),
     problems: { '404': customerNotFound },
   },
   'GET /api/processes/{id}': { summary: 'A DataHub process with its status history', tag: 'processes', response: processView, problems: { '404': '`process-not-found`.' } },
@@ -293,10 +305,10 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     }),
   },
   'POST /api/payments': {
-    summary: 'Record a payment from the payment service; matched to an invoice by invoice id or FI +71 reference',
+    summary: 'Record a payment (payment service or ERP); matched to an invoice or aconto invoice by its id or FI +71 reference',
     tag: 'payments',
     description:
-      'Matched → `payment.received` once per `payment_id` (a resend appends and publishes nothing: `already_recorded: true`). A reference that matches no invoice, or is malformed, is kept as unmatched (listed at `GET /api/payments/unmatched`) — never dropped. Send `Idempotency-Key` to make retries safe.',
+      'Matched → `payment.received` once per `payment_id` (a resend appends and publishes nothing: `already_recorded: true`). A reference that matches no invoice, or is malformed, is kept as unmatched (listed at `GET /api/payments/unmatched`) — never dropped; when an invoice or aconto invoice with that id or FI reference is issued later, the payment is matched to it automatically. Send `Idempotency-Key` to make retries safe.',
     response: object({
       payment_id: str(),
       status: { type: 'string', enum: ['matched', 'unmatched'] },
@@ -356,12 +368,16 @@ export const OPERATIONS: Record<string, OperationDoc> = {
   // Customer portal (own data only for customers; staff read any customer with `customer_id`).
   'GET /api/portal/consumption': { summary: 'Consumption per hour, day or month for the customer\'s metering points', tag: 'portal', response: { type: 'object', additionalProperties: true } },
   'GET /api/portal/invoices': {
-    summary: 'The customer\'s invoices and credit/debit notes',
+    summary: 'The customer\'s invoices (each with the payments matched to it, from every source) and credit/debit notes',
     tag: 'portal',
     response: object({ customer_id: str(), invoices: array({ type: 'object', additionalProperties: true }), notes: array(exportNote) }),
   },
   'GET /api/portal/contract': { summary: 'The customer\'s supply contract: product, metering points, supply periods', tag: 'portal', response: { type: 'object', additionalProperties: true } },
-  'GET /api/portal/aconto': { summary: 'Aconto plan and payments', tag: 'portal', response: { type: 'object', additionalProperties: true } },
+  'GET /api/portal/aconto': {
+    summary: 'Aconto plan and payments: aconto invoices, payments from every source (matched to an aconto invoice, or recorded on the metering point), settlements',
+    tag: 'portal',
+    response: { type: 'object', additionalProperties: true },
+  },
   'GET /api/portal/notifications': {
     summary: 'Notifications for the customer (e.g. rate changes)',
     tag: 'portal',

@@ -14,7 +14,7 @@ import { bearer, issueTestJwt, testAuthConfig } from '@dh/auth/testing';
 import { CommandClient, DEFAULT_EVENT_EXCHANGE, type EventEnvelope, type RunningConsumer } from '@dh/messaging';
 import { createValidationPipe, loadConfig, openInfrastructure, ProblemDetailsFilter, runEventRelay, type Clock, type Infrastructure } from '@dh/platform';
 import { PAYMENT_READ_MODEL_ENTITIES, paymentsProjection, SETTLEMENT_READ_MODEL_ENTITIES, settlementProjection, startProjections } from '@dh/read-models';
-import { invoiceStreamId, paymentReference, type InvoiceIssued } from '@dh/settlement-application';
+import { acontoInvoiceStreamId, invoiceStreamId, paymentReference, type AcontoInvoiceIssued, type InvoiceIssued } from '@dh/settlement-application';
 import { startSettlementRuntime, type SettlementRuntime } from '@dh/settlement-infra';
 import { createTestDatabase, createTestVhost, eventually, type TestDatabase, type TestVhost } from '@dh/testing';
 import { checkJsonSchema, startWebhookDispatcher, verifyWebhook, WebhookStore, type JsonSchema, type WebhookDispatcher } from '@dh/webhooks';
@@ -93,7 +93,7 @@ describe('payments: payment.received and payment.overdue end to end (gateway API
   let staff: Record<string, string>;
   let erp: Record<string, string>;
 
-  const ids = { paidById: randomUUID(), paidByFi: randomUUID(), matchedLater: randomUUID() };
+  const ids = { paidById: randomUUID(), paidByFi: randomUUID(), matchedLater: randomUUID(), aconto: randomUUID(), acontoPaidEarly: randomUUID() };
   const onBus = (type: string) => bus.filter((e) => e.type === type);
 
   async function issueInvoice(invoiceId: string, customerId: string, inclVat: string): Promise<void> {
@@ -117,6 +117,30 @@ describe('payments: payment.received and payment.overdue end to end (gateway API
     await infra.eventStore.appendToStream(
       invoiceStreamId(invoiceId),
       [{ eventId: randomUUID(), type: 'InvoiceIssued', data: JSON.parse(JSON.stringify(data)), metadata: { correlationId: randomUUID(), causationId: null, actor: 'settlement-worker', schemaVersion: 1, context: 'settlement' }, occurredAt: clock.now() }],
+      { expectedRevision: 'no_stream' },
+    );
+  }
+
+  /** An aconto (advance) invoice as settlement writes it (stream aconto-invoice-<id>). */
+  async function issueAcontoInvoice(acontoInvoiceId: string, customerId: string, inclVat: string): Promise<void> {
+    const data: AcontoInvoiceIssued = {
+      acontoInvoiceId,
+      customerId,
+      gsrn: GSRN,
+      quarter: '2026-Q4',
+      periodStart: '2026-10-01',
+      periodEnd: '2026-12-31',
+      amountInclVat: inclVat,
+      amountExclVat: inclVat,
+      vat: '0.00',
+      dueDate: '2026-10-01',
+      trigger: 'supply-started',
+      settledPeriod: null,
+      basis: { expectedAnnualKwh: '4000', pricePerKwh: '2.5', priceSource: 'prices', referenceMonth: '2026-10', monthlySubscriptions: '50', quarterShare: '0.25', daysSupplied: 92, daysInQuarter: 92 },
+    };
+    await infra.eventStore.appendToStream(
+      acontoInvoiceStreamId(acontoInvoiceId),
+      [{ eventId: randomUUID(), type: 'AcontoInvoiceIssued', data: JSON.parse(JSON.stringify(data)), metadata: { correlationId: randomUUID(), causationId: null, actor: 'settlement-aconto', schemaVersion: 1, context: 'settlement' }, occurredAt: clock.now() }],
       { expectedRevision: 'no_stream' },
     );
   }
@@ -180,7 +204,8 @@ describe('payments: payment.received and payment.overdue end to end (gateway API
     await issueInvoice(ids.paidById, 'customer-1', '1000.00');
     await issueInvoice(ids.paidByFi, 'customer-2', '500.00');
     await issueInvoice(ids.matchedLater, 'customer-3', '250.00');
-    await eventually(async () => expect(Number((await infra.pool.query(`SELECT count(*) AS n FROM settlement.receivables`)).rows[0].n)).toBe(3), 30_000, 100);
+    await issueAcontoInvoice(ids.aconto, 'customer-4', '1500.00');
+    await eventually(async () => expect(Number((await infra.pool.query(`SELECT count(*) AS n FROM settlement.receivables`)).rows[0].n)).toBe(4), 30_000, 100);
   }, 120_000);
 
   afterAll(async () => {
@@ -288,10 +313,47 @@ describe('payments: payment.received and payment.overdue end to end (gateway API
 
   it('the balance reflects payments: invoices + notes − aconto payments − payments', async () => {
     await eventually(async () => {
-      expect(await balance('customer-1')).toEqual({ customer_id: 'customer-1', invoiced: '1000.00', notes: '0.00', aconto_paid: '0.00', paid: '1000.00', balance: '0.00', invoices: 1 });
+      expect(await balance('customer-1')).toEqual({ customer_id: 'customer-1', invoiced: '1000.00', notes: '0.00', aconto_invoiced: '0.00', aconto_paid: '0.00', paid: '1000.00', balance: '0.00', invoices: 1, aconto_invoices: 0 });
       expect(await balance('customer-2')).toMatchObject({ invoiced: '500.00', paid: '200.00', balance: '300.00' });
       expect(await balance('customer-3')).toMatchObject({ invoiced: '250.00', paid: '250.00', balance: '0.00' });
     }, 20_000, 200);
+  });
+
+  it('an aconto invoice is a receivable: paid by its FI reference or its id, matched (payment.received), counted in the balance', async () => {
+    await eventually(async () => expect(await balance('customer-4')).toMatchObject({ aconto_invoiced: '1500.00', paid: '0.00', balance: '1500.00', aconto_invoices: 1 }), 20_000, 200);
+    const byFi = await pay({ payment_id: 'aconto-fi-1', reference: paymentReference(ids.aconto), amount: '1000.00', paid_at: '2026-11-03T10:00:00Z', method: 'bank-transfer' }).expect(201);
+    expect(byFi.body).toMatchObject({ status: 'matched', invoice_id: ids.aconto, customer_id: 'customer-4' });
+    const byId = await pay({ payment_id: 'aconto-id-1', reference: ids.aconto, amount: '200.00', paid_at: '2026-11-04T10:00:00Z', method: 'card' }).expect(201);
+    expect(byId.body).toMatchObject({ status: 'matched', invoice_id: ids.aconto });
+    const received = await eventually(() => {
+      const r = onBus('PaymentReceived').filter((e) => e.data.invoiceId === ids.aconto);
+      if (r.length < 2) throw new Error(`${r.length}`);
+      return r;
+    }, 20_000, 100);
+    for (const e of received) expect(checkJsonSchema(RECEIVED_SCHEMA, e)).toEqual([]);
+    await eventually(async () => expect(await balance('customer-4')).toMatchObject({ aconto_invoiced: '1500.00', paid: '1200.00', balance: '300.00' }), 20_000, 200);
+    expect((await infra.pool.query(`SELECT kind, due_date, amount_due::text, paid::text FROM settlement.receivables WHERE invoice_id = $1`, [ids.aconto])).rows).toEqual([
+      { kind: 'aconto', due_date: '2026-11-16', amount_due: '1500.00', paid: '1200.00' },
+    ]);
+  });
+
+  it('a payment whose reference is not known yet is kept unmatched, then matched automatically when that (aconto) invoice is issued', async () => {
+    const early = await pay({ payment_id: 'early-1', reference: `${paymentReference(ids.acontoPaidEarly)}+85140000<`, amount: '400.00', paid_at: '2026-11-04T09:00:00Z', method: 'bank-transfer' }).expect(201);
+    expect(early.body).toMatchObject({ status: 'unmatched', unmatched_reason: 'unknown-invoice' });
+    const earlyById = await pay({ payment_id: 'early-2', reference: ids.acontoPaidEarly, amount: '100.00', paid_at: '2026-11-04T09:30:00Z', method: 'card' }).expect(201);
+    expect(earlyById.body).toMatchObject({ status: 'unmatched', unmatched_reason: 'unknown-invoice' });
+    await issueAcontoInvoice(ids.acontoPaidEarly, 'customer-5', '900.00');
+    const matched = await eventually(() => {
+      const r = onBus('PaymentReceived').filter((e) => e.data.invoiceId === ids.acontoPaidEarly);
+      if (r.length < 2) throw new Error(`${r.length}`);
+      return r;
+    }, 20_000, 100);
+    expect(matched.map((e) => [e.data.paymentId, e.data.customerId, e.metadata.actor]).sort()).toEqual([
+      ['early-1', 'customer-5', 'settlement-auto-match'],
+      ['early-2', 'customer-5', 'settlement-auto-match'],
+    ]);
+    await eventually(async () => expect(await balance('customer-5')).toMatchObject({ aconto_invoiced: '900.00', paid: '500.00', balance: '400.00' }), 20_000, 200);
+    await eventually(async () => expect((await http().get('/api/payments/unmatched').set(staff).expect(200)).body.payments.map((p: { payment_id: string }) => p.payment_id)).not.toContain('early-1'), 20_000, 100);
   });
 
   it('past the due date exactly one payment.overdue for the unpaid invoice (remaining amount), none for paid ones, and never again', async () => {
@@ -301,21 +363,26 @@ describe('payments: payment.received and payment.overdue end to end (gateway API
     expect(onBus('PaymentOverdue')).toHaveLength(0);
 
     clock.set('2026-11-18T08:00:00Z');
+    // The unpaid invoice and the two partly paid aconto invoices (an aconto invoice goes overdue like any invoice).
     const overdue = await eventually(() => {
       const o = onBus('PaymentOverdue');
-      if (o.length === 0) throw new Error('no payment.overdue yet');
+      if (o.length < 3) throw new Error(`${o.length} payment.overdue`);
       return o;
     }, 20_000, 100);
-    expect(checkJsonSchema(OVERDUE_SCHEMA, overdue[0])).toEqual([]);
-    expect(overdue[0]).toMatchObject({ streamId: `invoice-${ids.paidByFi}`, metadata: { context: 'payments' } });
-    expect(overdue[0]!.data).toEqual({ invoiceId: ids.paidByFi, customerId: 'customer-2', amountDue: '300.00', dueDate: '2026-11-16', daysOverdue: 2 });
+    for (const o of overdue) expect(checkJsonSchema(OVERDUE_SCHEMA, o)).toEqual([]);
+    const ofInvoice = (id: string) => overdue.find((o) => o.data.invoiceId === id)!;
+    expect(ofInvoice(ids.paidByFi)).toMatchObject({ streamId: `invoice-${ids.paidByFi}`, metadata: { context: 'payments' } });
+    expect(ofInvoice(ids.paidByFi).data).toEqual({ invoiceId: ids.paidByFi, customerId: 'customer-2', amountDue: '300.00', dueDate: '2026-11-16', daysOverdue: 2 });
+    expect(ofInvoice(ids.aconto)).toMatchObject({ streamId: `aconto-invoice-${ids.aconto}` });
+    expect(ofInvoice(ids.aconto).data).toEqual({ invoiceId: ids.aconto, customerId: 'customer-4', amountDue: '300.00', dueDate: '2026-11-16', daysOverdue: 2 });
+    expect(ofInvoice(ids.acontoPaidEarly).data).toMatchObject({ customerId: 'customer-5', amountDue: '400.00' });
 
     // A later partial payment, more passes of the check and a later day: still exactly one.
     await pay({ payment_id: 'bank-78', reference: paymentReference(ids.paidByFi), amount: '100.00', paid_at: '2026-11-18T09:00:00Z', method: 'bank-transfer' }).expect(201);
     clock.set('2026-11-25T08:00:00Z');
     await new Promise((r) => setTimeout(r, 1500));
-    expect(onBus('PaymentOverdue')).toHaveLength(1);
-    expect((await infra.eventStore.readAll()).filter((e) => e.type === 'PaymentOverdue')).toHaveLength(1);
+    expect(onBus('PaymentOverdue')).toHaveLength(3);
+    expect((await infra.eventStore.readAll()).filter((e) => e.type === 'PaymentOverdue')).toHaveLength(3);
     // A pass run by hand (another replica's) finds nothing to do.
     const pass = await runtime.payments.checkOverdue();
     expect(pass === null || pass.length === 0).toBe(true);

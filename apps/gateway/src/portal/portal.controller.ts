@@ -82,6 +82,16 @@ const MP_COLUMNS = `gsrn, type, settlement_method, grid_area, price_area, supply
  * the same 404 as an unknown one, lists are filtered by customer. Staff (`staff:read`) name the
  * customer with `?customer_id=`; their reads are audited (`X-Access-Reason` required).
  */
+interface MatchedPaymentRow {
+  payment_id: string;
+  invoice_id: string | null;
+  amount: string;
+  paid_at: Date | string;
+  method: string;
+}
+
+const paymentView = (p: MatchedPaymentRow) => ({ payment_id: p.payment_id, amount: Money.parse(p.amount).format(), paid_at: new Date(p.paid_at).toISOString(), method: p.method });
+
 @Controller('api/portal')
 @UseInterceptors(PortalAuditSubjectInterceptor)
 export class PortalController {
@@ -103,6 +113,14 @@ export class PortalController {
     this.notes = db.getRepository(SettlementNoteReadModel);
     this.payments = db.getRepository(AcontoPaymentReadModel);
     this.acontoInvoices = db.getRepository(AcontoInvoiceReadModel);
+  }
+
+  /** Payments matched to the customer's invoices and aconto invoices, from every source (Betalingsservice, FI slip, card, ERP…). */
+  private matchedPayments(customerId: string): Promise<MatchedPaymentRow[]> {
+    return this.db.query(
+      `SELECT payment_id, invoice_id::text AS invoice_id, amount::text AS amount, paid_at, method FROM read_models.payments WHERE customer_id = $1 AND status = 'matched' ORDER BY paid_at DESC, payment_id`,
+      [customerId],
+    );
   }
 
   private meteringPoints(customerId: string): Promise<MeteringPointRow[]> {
@@ -151,9 +169,13 @@ export class PortalController {
     const customerId = portalCustomerId(principal, requested, customerNotFound());
     const invoices = await this.invoices.find({ where: { customerId }, order: { periodStart: 'DESC', gsrn: 'ASC', invoiceId: 'ASC' } });
     const notes = await this.notes.find({ where: { customerId }, order: { issuedAt: 'DESC', noteId: 'ASC' } });
+    const paid = await this.matchedPayments(customerId);
     return {
       customer_id: customerId,
-      invoices: invoices.map((i) => ({ ...exportInvoice(i), period: i.period, payment_model: i.paymentModel, estimated: i.estimated, issued_at: i.issuedAt.toISOString() })),
+      invoices: invoices.map((i) => {
+        const payments = paid.filter((p) => p.invoice_id === i.invoiceId);
+        return { ...exportInvoice(i), period: i.period, payment_model: i.paymentModel, estimated: i.estimated, issued_at: i.issuedAt.toISOString(), paid: Money.sum(payments.map((p) => Money.parse(p.amount))).format(), payments: payments.map(paymentView) };
+      }),
       notes: notes.map(exportNote),
     };
   }
@@ -199,10 +221,17 @@ export class PortalController {
     const customerId = portalCustomerId(principal, requested, customerNotFound());
     const today = this.today();
     const points = await this.meteringPoints(customerId);
-    const payments = await this.payments.find({ where: { customerId }, order: { paidAt: 'DESC', paymentId: 'ASC' } });
     const settled = await this.invoices.find({ where: { customerId, paymentModel: 'aconto' }, order: { periodStart: 'DESC', gsrn: 'ASC' } });
     // Newest quarter first: the first of a GSRN is its current aconto amount.
     const advance = await this.acontoInvoices.find({ where: { customerId }, order: { quarter: 'DESC', gsrn: 'ASC' } });
+    // Every aconto payment: those matched to an aconto invoice (any source) and those recorded on the metering point.
+    const gsrnOfAconto = new Map(advance.map((a) => [a.acontoInvoiceId, a.gsrn]));
+    const matched = (await this.matchedPayments(customerId)).filter((p) => p.invoice_id !== null && gsrnOfAconto.has(p.invoice_id));
+    const onMeteringPoint = await this.payments.find({ where: { customerId }, order: { paidAt: 'DESC', paymentId: 'ASC' } });
+    const payments = [
+      ...matched.map((p) => ({ payment_id: p.payment_id, gsrn: gsrnOfAconto.get(p.invoice_id!)!, amount: Money.parse(p.amount).format(), paid_at: new Date(p.paid_at).toISOString(), method: p.method, aconto_invoice_id: p.invoice_id })),
+      ...onMeteringPoint.map((p) => ({ payment_id: p.paymentId, gsrn: p.gsrn, amount: Money.parse(p.amount).format(), paid_at: p.paidAt.toISOString(), method: 'aconto-payment', aconto_invoice_id: null })),
+    ].sort((a, b) => b.paid_at.localeCompare(a.paid_at) || a.payment_id.localeCompare(b.payment_id));
     const acontoView = (a: AcontoInvoiceReadModel) => ({
       aconto_invoice_id: a.acontoInvoiceId,
       gsrn: a.gsrn,
@@ -226,12 +255,12 @@ export class PortalController {
           billing_frequency: p.billing_frequency,
           /** The latest aconto invoice (newest quarter) of the metering point, null before the first. */
           current_amount: current ? { amount_incl_vat: Money.parse(current.amountInclVat).format(), quarter: current.quarter, due_date: current.dueDate, aconto_invoice_id: current.acontoInvoiceId } : null,
-          last_payment: lastPayment ? { amount: Money.parse(lastPayment.amount).format(), paid_at: lastPayment.paidAt.toISOString() } : null,
+          last_payment: lastPayment ? { amount: lastPayment.amount, paid_at: lastPayment.paid_at } : null,
           next_settlement_date: p.supply_status === 'active' ? nextSettlementDate(today, p.billing_frequency) : null,
         };
       }),
       aconto_invoices: advance.map(acontoView),
-      payments: payments.map((p) => ({ payment_id: p.paymentId, gsrn: p.gsrn, amount: Money.parse(p.amount).format(), paid_at: p.paidAt.toISOString() })),
+      payments,
       paid_total: Money.sum(payments.map((p) => Money.parse(p.amount))).format(),
       settlements: settled.map((i) => ({
         invoice_id: i.invoiceId,

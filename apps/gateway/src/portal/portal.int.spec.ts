@@ -13,6 +13,7 @@ import {
   ENERGINET_GLN,
   meteringPointsProjection,
   migrateReadModels,
+  paymentsProjection,
   rateNotificationsProjection,
   SETTLEMENT_READ_MODEL_ENTITIES,
   settlementProjection,
@@ -27,7 +28,8 @@ const CUSTOMER_B = '22222222-2222-4222-8222-222222222222';
 const GSRN_A = '571313180400000028';
 const GSRN_B = '571313180400000035';
 const GSRN_UNKNOWN = '571313180400000042';
-const projections = [meteringPointsProjection, settlementProjection, consumptionProjection, rateNotificationsProjection];
+const ACONTO_2027Q1_A = 'a0000000-0000-4000-8000-000000002027';
+const projections = [meteringPointsProjection, settlementProjection, paymentsProjection, consumptionProjection, rateNotificationsProjection];
 
 describe('portal API (Nest app, Postgres read models)', () => {
   let db: TestDatabase;
@@ -129,9 +131,9 @@ describe('portal API (Nest app, Postgres read models)', () => {
     invoiceB = await invoice(CUSTOMER_B, GSRN_B);
     await project(settlementProjection, 'AcontoPaymentRecorded', { paymentId: 'pay-a', customerId: CUSTOMER_A, gsrn: GSRN_A, amount: '300.00', paidAt: '2026-10-05T10:00:00Z' });
     await project(settlementProjection, 'AcontoPaymentRecorded', { paymentId: 'pay-b', customerId: CUSTOMER_B, gsrn: GSRN_B, amount: '450.00', paidAt: '2026-10-05T10:00:00Z' });
-    const acontoInvoice = (customerId: string, gsrn: string, quarter: string, periodStart: string, periodEnd: string, amountInclVat: string, amountExclVat: string, vat: string) =>
+    const acontoInvoice = (customerId: string, gsrn: string, quarter: string, periodStart: string, periodEnd: string, amountInclVat: string, amountExclVat: string, vat: string, acontoInvoiceId = randomUUID()) =>
       project(settlementProjection, 'AcontoInvoiceIssued', {
-        acontoInvoiceId: randomUUID(),
+        acontoInvoiceId,
         customerId,
         gsrn,
         quarter,
@@ -146,7 +148,10 @@ describe('portal API (Nest app, Postgres read models)', () => {
         basis: { expectedAnnualKwh: '1000', pricePerKwh: '2.000000', priceSource: 'prices', referenceMonth: '2026-09', monthlySubscriptions: '84.00', quarterShare: '0.25', daysSupplied: 92, daysInQuarter: 92 },
       });
     await acontoInvoice(CUSTOMER_A, GSRN_A, '2026-Q4', '2026-10-01', '2026-12-31', '940.00', '752.00', '188.00');
-    await acontoInvoice(CUSTOMER_A, GSRN_A, '2027-Q1', '2027-01-01', '2027-03-31', '941.25', '753.00', '188.25');
+    await acontoInvoice(CUSTOMER_A, GSRN_A, '2027-Q1', '2027-01-01', '2027-03-31', '941.25', '753.00', '188.25', ACONTO_2027Q1_A);
+    // Paid by Betalingsservice, matched to the aconto invoice (payment.received); and a payment on A's ordinary invoice.
+    await project(paymentsProjection, 'PaymentReceived', { paymentId: 'bs-1', customerId: CUSTOMER_A, invoiceId: ACONTO_2027Q1_A, amount: '941.25', paidAt: '2026-12-01T06:00:00Z', method: 'betalingsservice' });
+    await project(paymentsProjection, 'PaymentReceived', { paymentId: 'fi-1', customerId: CUSTOMER_A, invoiceId: invoiceA, amount: '10.00', paidAt: '2026-11-20T12:00:00Z', method: 'bank-transfer' });
     await acontoInvoice(CUSTOMER_B, GSRN_B, '2026-Q4', '2026-10-01', '2026-12-31', '777.77', '622.22', '155.55');
     await project(rateNotificationsProjection, 'GridAreaMapped', { gridArea: '791', priceArea: 'DK1', gridCompanyGln: '5790000000001', gridTariffChargeId: 'grid-791', gridSubscriptionChargeId: 'sub-791' });
     await project(rateNotificationsProjection, 'GridAreaMapped', { gridArea: '131', priceArea: 'DK2', gridCompanyGln: '5790000000002', gridTariffChargeId: 'grid-131', gridSubscriptionChargeId: 'sub-131' });
@@ -252,9 +257,14 @@ describe('portal API (Nest app, Postgres read models)', () => {
       ]);
 
       const aconto = JSON.parse(bodies.aconto);
-      expect(aconto.payments).toEqual([{ payment_id: 'pay-a', gsrn: GSRN_A, amount: '300.00', paid_at: '2026-10-05T10:00:00.000Z' }]);
+      // Payments from every source: matched to an aconto invoice (here Betalingsservice) and recorded on the metering point.
+      expect(aconto.payments).toEqual([
+        { payment_id: 'bs-1', gsrn: GSRN_A, amount: '941.25', paid_at: '2026-12-01T06:00:00.000Z', method: 'betalingsservice', aconto_invoice_id: ACONTO_2027Q1_A },
+        { payment_id: 'pay-a', gsrn: GSRN_A, amount: '300.00', paid_at: '2026-10-05T10:00:00.000Z', method: 'aconto-payment', aconto_invoice_id: null },
+      ]);
+      expect(invoices.invoices[0]).toMatchObject({ paid: '10.00', payments: [{ payment_id: 'fi-1', amount: '10.00', paid_at: '2026-11-20T12:00:00.000Z', method: 'bank-transfer' }] });
       // The current amount is the latest quarter's aconto invoice; the history lists the customer's own only.
-      expect(aconto.metering_points[0]).toMatchObject({ gsrn: GSRN_A, current_amount: { amount_incl_vat: '941.25', quarter: '2027-Q1', due_date: '2027-01-01' }, next_settlement_date: '2027-01-01', last_payment: { amount: '300.00' } });
+      expect(aconto.metering_points[0]).toMatchObject({ gsrn: GSRN_A, current_amount: { amount_incl_vat: '941.25', quarter: '2027-Q1', due_date: '2027-01-01' }, next_settlement_date: '2027-01-01', last_payment: { amount: '941.25' } });
       expect(aconto.aconto_invoices.map((a: { quarter: string; amount_incl_vat: string }) => [a.quarter, a.amount_incl_vat])).toEqual([
         ['2027-Q1', '941.25'],
         ['2026-Q4', '940.00'],

@@ -1,58 +1,68 @@
 import { Controller, Get, Inject, Param } from '@nestjs/common';
-import { DataSource, type Repository } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { CurrentPrincipal, RequireAnyScope, assertCustomerAccess, type Principal } from '@dh/auth';
 import { Money } from '@dh/money';
-import { AcontoPaymentReadModel, PaymentReadModel, SettlementInvoiceReadModel, SettlementNoteReadModel } from '@dh/read-models';
 import { ProblemException } from '@dh/platform';
 
+export interface CustomerBalanceView {
+  customer_id: string;
+  invoiced: string;
+  notes: string;
+  aconto_invoiced: string;
+  aconto_paid: string;
+  paid: string;
+  balance: string;
+  invoices: number;
+  aconto_invoices: number;
+}
+
 /**
- * `GET /api/customers/{id}/balance`: Σ invoices + Σ credit/debit notes − Σ aconto payments − Σ payments
- * matched to the customer's invoices (`payment.received`), incl. VAT. Injects the default TypeORM
- * `DataSource` (not `@InjectRepository`), so it loads in Jest, which cannot load `@nestjs/typeorm`.
+ * `GET /api/customers/{id}/balance`: what the customer owes across **all** invoices, aconto included, incl. VAT:
+ * Σ settlement invoices (their total) + Σ credit/debit notes + Σ aconto invoices not yet settled − aconto payments
+ * recorded on a metering point without an invoice (`aconto_paid`) − every payment matched to one of the customer's
+ * invoices or aconto invoices (`paid`). An aconto invoice is settled by the settlement invoice of its quarter
+ * (same metering point, aconto): from then on that invoice claims the actual consumption and the payments made
+ * on the aconto invoice count against it, so the advance is never owed twice. Aggregated in SQL (one row per
+ * figure, whatever the number of invoices). Injects the default TypeORM `DataSource` (not `@InjectRepository`),
+ * so it loads in Jest, which cannot load `@nestjs/typeorm`.
  */
 @Controller('api/customers')
 export class CustomerBalanceController {
-  private readonly invoices: Repository<SettlementInvoiceReadModel>;
-  private readonly notes: Repository<SettlementNoteReadModel>;
-  private readonly acontoPayments: Repository<AcontoPaymentReadModel>;
-  private readonly payments: Repository<PaymentReadModel>;
-
-  constructor(@Inject(DataSource) db: DataSource) {
-    this.invoices = db.getRepository(SettlementInvoiceReadModel);
-    this.notes = db.getRepository(SettlementNoteReadModel);
-    this.acontoPayments = db.getRepository(AcontoPaymentReadModel);
-    this.payments = db.getRepository(PaymentReadModel);
-  }
+  constructor(@Inject(DataSource) private readonly db: DataSource) {}
 
   @Get(':id/balance')
   @RequireAnyScope('balance:read', 'portal:read')
-  async balance(
-    @Param('id') customerId: string,
-    @CurrentPrincipal() principal: Principal,
-  ): Promise<{ customer_id: string; invoiced: string; notes: string; aconto_paid: string; paid: string; balance: string; invoices: number }> {
+  async balance(@Param('id') customerId: string, @CurrentPrincipal() principal: Principal): Promise<CustomerBalanceView> {
     const notFound = { type: 'customer-not-found', title: 'No settlement for this customer', status: 404, detail: `No invoices or payments for customer ${customerId}` };
     // A portal customer reads their own balance only; asking for another answers like an unknown customer.
     assertCustomerAccess(principal, customerId, notFound);
-    const invoices = await this.invoices.findBy({ customerId });
-    const notes = await this.notes.findBy({ customerId });
-    const acontoPayments = await this.acontoPayments.findBy({ customerId });
-    // Payments matched to the customer's invoices; unmatched ones belong to nobody yet.
-    const payments = await this.payments.findBy({ customerId, status: 'matched' });
-    if (invoices.length === 0 && notes.length === 0 && acontoPayments.length === 0 && payments.length === 0) {
-      throw new ProblemException(notFound);
-    }
-    const invoiced = Money.sum(invoices.map((i) => Money.parse(i.totalInclVat)));
-    const noted = Money.sum(notes.map((n) => Money.parse(n.totalInclVat)));
-    const acontoPaid = Money.sum(acontoPayments.map((p) => Money.parse(p.amount)));
-    const paid = Money.sum(payments.map((p) => Money.parse(p.amount)));
+    const rows = (await this.db.query(
+      `SELECT
+         (SELECT count(*) FROM read_models.settlement_invoices WHERE customer_id = $1)::int AS invoices,
+         (SELECT coalesce(sum(total_incl_vat), 0) FROM read_models.settlement_invoices WHERE customer_id = $1)::numeric(18,2)::text AS invoiced,
+         (SELECT coalesce(sum(total_incl_vat), 0) FROM read_models.settlement_notes WHERE customer_id = $1)::numeric(18,2)::text AS notes,
+         (SELECT count(*) FROM read_models.aconto_invoices WHERE customer_id = $1)::int AS aconto_invoices,
+         (SELECT coalesce(sum(a.amount_incl_vat), 0) FROM read_models.aconto_invoices a WHERE a.customer_id = $1
+            AND NOT EXISTS (SELECT 1 FROM read_models.settlement_invoices i
+                            WHERE i.gsrn = a.gsrn AND i.payment_model = 'aconto' AND i.period_start BETWEEN a.period_start AND a.period_end))::numeric(18,2)::text AS aconto_invoiced,
+         (SELECT coalesce(sum(amount), 0) FROM read_models.aconto_payments WHERE customer_id = $1)::numeric(18,2)::text AS aconto_paid,
+         (SELECT count(*) FROM read_models.payments WHERE customer_id = $1 AND status = 'matched')::int AS payments,
+         (SELECT coalesce(sum(amount), 0) FROM read_models.payments WHERE customer_id = $1 AND status = 'matched')::numeric(18,2)::text AS paid`,
+      [customerId],
+    )) as { invoices: number; invoiced: string; notes: string; aconto_invoices: number; aconto_invoiced: string; aconto_paid: string; payments: number; paid: string }[];
+    const r = rows[0]!;
+    if (r.invoices === 0 && r.aconto_invoices === 0 && r.payments === 0 && Money.parse(r.aconto_paid).isZero() && Money.parse(r.notes).isZero()) throw new ProblemException(notFound);
+    const [invoiced, notes, acontoInvoiced, acontoPaid, paid] = [r.invoiced, r.notes, r.aconto_invoiced, r.aconto_paid, r.paid].map((v) => Money.parse(v)) as [Money, Money, Money, Money, Money];
     return {
       customer_id: customerId,
       invoiced: invoiced.format(),
-      notes: noted.format(),
+      notes: notes.format(),
+      aconto_invoiced: acontoInvoiced.format(),
       aconto_paid: acontoPaid.format(),
       paid: paid.format(),
-      balance: invoiced.add(noted).sub(acontoPaid).sub(paid).format(),
-      invoices: invoices.length,
+      balance: invoiced.add(notes).add(acontoInvoiced).sub(acontoPaid).sub(paid).format(),
+      invoices: r.invoices,
+      aconto_invoices: r.aconto_invoices,
     };
   }
 }

@@ -146,7 +146,7 @@ describe('settlement ERP API end to end', () => {
     const exported = await api.get('/api/settlement/export?period=2026-10').expect(200);
     const invoices = exported.body.invoices as { invoice_id: string; gsrn: string; total_incl_vat: string; aconto_paid: string; aconto_difference: string; net_amount_due: string }[];
     expect(invoices.map((i) => [i.gsrn, i.total_incl_vat, i.aconto_paid, i.aconto_difference, i.net_amount_due])).toEqual([
-      [MP1, '1473.94', '0.00', '1473.94', '1473.94'],
+      [MP1, '1473.94', '0.00', '0.00', '1473.94'],
       [MP2, '1473.94', '1000.00', '473.94', '473.94'],
     ]);
     const again = await api.get('/api/settlement/export?period=2026-10').expect(200);

@@ -15,7 +15,9 @@ export interface ExportInvoice {
   total_excl_vat: string;
   total_vat: string;
   total_incl_vat: string;
+  /** Aconto paid in the period; 0.00 for customers who do not pay aconto. */
   aconto_paid: string;
+  /** Actual − aconto paid for aconto customers; 0.00 for the others (never their invoice total). */
   aconto_difference: string;
   net_amount_due: string;
   /** FI payment id (kortart +71, Luhn) the customer pays with: `+71<` + 15 digits; matched by `POST /api/payments`. */
@@ -93,6 +95,9 @@ export function exportLine(l: SettlementLineJson): ExportLine {
 }
 
 export function exportInvoice(i: SettlementInvoiceReadModel): ExportInvoice {
+  // Aconto fields belong to customers who pay aconto; for the others there is nothing paid in advance, so no
+  // difference either (0.00), and net_amount_due is the invoice total.
+  const aconto = i.paymentModel === 'aconto';
   return {
     invoice_id: i.invoiceId,
     customer_id: i.customerId,
@@ -103,8 +108,8 @@ export function exportInvoice(i: SettlementInvoiceReadModel): ExportInvoice {
     total_excl_vat: dkk(i.totalExclVat),
     total_vat: dkk(i.totalVat),
     total_incl_vat: dkk(i.totalInclVat),
-    aconto_paid: dkk(i.acontoPaid),
-    aconto_difference: dkk(i.acontoDifference),
+    aconto_paid: aconto ? dkk(i.acontoPaid) : '0.00',
+    aconto_difference: aconto ? dkk(i.acontoDifference) : '0.00',
     net_amount_due: dkk(i.netAmountDue),
     payment_reference: paymentReference(i.invoiceId),
   };

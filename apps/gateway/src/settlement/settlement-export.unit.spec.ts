@@ -48,6 +48,11 @@ describe('ERP settlement export', () => {
     expect(e.lines[1]).toMatchObject({ kind: 'product-subscription', quantity_kwh: null, amount_excl_vat: '39.00', vat_amount: '9.75', amount_incl_vat: '48.75' });
   });
 
+  it('gives customers who do not pay aconto no aconto difference (0.00, never the invoice total)', () => {
+    const actual = exportInvoice({ ...invoiceRow(), paymentModel: 'actual', acontoPaid: '0', acontoDifference: '1026.56', netAmountDue: '1026.56' });
+    expect(actual).toMatchObject({ total_incl_vat: '1026.56', aconto_paid: '0.00', aconto_difference: '0.00', net_amount_due: '1026.56' });
+  });
+
   it('writes RFC 4180 CSV, one row per line, quoting commas and quotes', () => {
     const rows = exportCsv([exportInvoice(invoiceRow())]).split('\r\n');
     expect(rows[0]).toBe(CSV_COLUMNS.join(','));

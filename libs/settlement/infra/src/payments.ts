@@ -1,11 +1,12 @@
 import type { Pool, PoolClient } from 'pg';
-import { localDateOf } from '@dh/dk-time';
+import { addDays, compareLocalDates, isBankingDay, localDateOf, type LocalDate } from '@dh/dk-time';
 import { DuplicateEventIdError, WrongExpectedRevisionError, type EventStore, type JsonValue, type RecordedEvent } from '@dh/event-store';
 import { CommandError, startConsumer, type AmqpConnection, type CommandContext, type EventEnvelope, type RunningConsumer } from '@dh/messaging';
 import { Money } from '@dh/money';
 import {
   DEFAULT_PAYMENT_TERMS_DAYS,
   PaymentCommandRejected,
+  acontoInvoiceStreamId,
   dataOf,
   dueDateOf,
   invoiceStreamId,
@@ -20,6 +21,7 @@ import {
   paymentUnmatchedEventId,
   paymentsMetadata,
   toJsonObject,
+  type AcontoInvoiceIssued,
   type CommandMeta,
   type InvoiceIssued,
   type PaymentOverdue,
@@ -34,7 +36,7 @@ type Db = Pick<PoolClient, 'query'>;
 
 /** Settlement's receivables (one row per issued invoice), built by the payments consumer. */
 export const PAYMENTS_QUEUE = 'settlement.payments';
-export const PAYMENTS_BINDINGS = ['settlement.invoice-issued', 'settlement.correction', 'payment.received'];
+export const PAYMENTS_BINDINGS = ['settlement.invoice-issued', 'settlement.aconto-invoice-issued', 'settlement.correction', 'payment.received'];
 const OVERDUE_LOCK = 'settlement-payment-overdue';
 
 export async function migratePayments(pool: Pool): Promise<void> {
@@ -48,7 +50,16 @@ export async function migratePayments(pool: Pool): Promise<void> {
         due_date text NOT NULL, amount_due numeric(18,2) NOT NULL, notes numeric(18,2) NOT NULL DEFAULT 0,
         paid numeric(18,2) NOT NULL DEFAULT 0, overdue_at timestamptz);
       CREATE INDEX IF NOT EXISTS receivables_reference ON settlement.receivables (reference);
-      CREATE INDEX IF NOT EXISTS receivables_open ON settlement.receivables (due_date) WHERE overdue_at IS NULL;`);
+      CREATE INDEX IF NOT EXISTS receivables_open ON settlement.receivables (due_date) WHERE overdue_at IS NULL;
+      ALTER TABLE settlement.receivables ADD COLUMN IF NOT EXISTS kind text NOT NULL DEFAULT 'invoice';
+      ALTER TABLE settlement.receivables ADD COLUMN IF NOT EXISTS gsrn text;
+      ALTER TABLE settlement.receivables ADD COLUMN IF NOT EXISTS quarter text;
+      ALTER TABLE settlement.receivables ADD COLUMN IF NOT EXISTS aconto_counted numeric(18,2) NOT NULL DEFAULT 0;
+      ALTER TABLE settlement.receivables ADD COLUMN IF NOT EXISTS aconto_settled_by uuid;
+      CREATE INDEX IF NOT EXISTS receivables_aconto ON settlement.receivables (gsrn, quarter) WHERE kind = 'aconto';
+      CREATE TABLE IF NOT EXISTS settlement.unmatched_payments (
+        payment_id text PRIMARY KEY, reference_key text NOT NULL, recorded_at timestamptz NOT NULL);
+      CREATE INDEX IF NOT EXISTS unmatched_payments_reference ON settlement.unmatched_payments (reference_key);`);
   } finally {
     await client.query(`SELECT pg_advisory_unlock(hashtext('settlement-payments-migration'))`);
     client.release();
@@ -60,30 +71,75 @@ export async function migratePayments(pool: Pool): Promise<void> {
  * (net amount due, due date from the terms in force when it is first seen, FI reference); a
  * credit/debit note changes it; a matched payment pays it.
  */
-export async function applyToReceivables(envelope: EventEnvelope, tx: Db, termsDays: number): Promise<void> {
+export async function applyToReceivables(envelope: EventEnvelope, tx: Db, termsDays: number): Promise<ReceivableOpened | null> {
   switch (envelope.type) {
     case 'InvoiceIssued': {
       const d = dataOf<InvoiceIssued>(envelope.data);
       const issuedAt = new Date(envelope.occurredAt);
-      await tx.query(
-        `INSERT INTO settlement.receivables (invoice_id, customer_id, reference, issued_at, due_date, amount_due) VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT (invoice_id) DO NOTHING`,
-        [d.invoiceId, d.customerId, paymentReference(d.invoiceId), issuedAt, dueDateOf(issuedAt, termsDays), d.aconto.netAmountDue],
+      const opened = await tx.query(
+        `INSERT INTO settlement.receivables (invoice_id, customer_id, reference, issued_at, due_date, amount_due, kind, gsrn) VALUES ($1,$2,$3,$4,$5,$6,'invoice',$7) ON CONFLICT (invoice_id) DO NOTHING`,
+        [d.invoiceId, d.customerId, paymentReference(d.invoiceId), issuedAt, dueDateOf(issuedAt, termsDays), d.aconto.netAmountDue, d.gsrn],
       );
-      return;
+      return opened.rowCount === 1 ? { invoiceId: d.invoiceId, kind: 'invoice' } : null;
+    }
+    case 'AcontoInvoiceIssued': {
+      // An aconto (advance) invoice is a receivable like any invoice: its own FI reference, its due date (the later of
+      // the aconto invoice's own and issue + terms, on a banking day), overdue when unpaid.
+      const d = dataOf<AcontoInvoiceIssued>(envelope.data);
+      const issuedAt = new Date(envelope.occurredAt);
+      const opened = await tx.query(
+        `INSERT INTO settlement.receivables (invoice_id, customer_id, reference, issued_at, due_date, amount_due, kind, gsrn, quarter)
+         VALUES ($1,$2,$3,$4,$5,$6,'aconto',$7,$8) ON CONFLICT (invoice_id) DO NOTHING`,
+        [d.acontoInvoiceId, d.customerId, paymentReference(d.acontoInvoiceId), issuedAt, laterBankingDay(dueDateOf(issuedAt, termsDays), d.dueDate), d.amountInclVat, d.gsrn, d.quarter],
+      );
+      return opened.rowCount === 1 ? { invoiceId: d.acontoInvoiceId, kind: 'aconto' } : null;
     }
     case 'SettlementCorrectionIssued': {
       const d = dataOf<SettlementCorrectionIssued>(envelope.data);
       await tx.query(`UPDATE settlement.receivables SET notes = notes + $2::numeric WHERE invoice_id = $1`, [d.invoiceId, d.totals.inclVat]);
-      return;
+      return null;
     }
     case 'PaymentReceived': {
       const d = dataOf<PaymentReceived>(envelope.data);
       if (d.invoiceId !== null) await tx.query(`UPDATE settlement.receivables SET paid = paid + $2::numeric WHERE invoice_id = $1`, [d.invoiceId, d.amount]);
-      return;
+      await tx.query(`DELETE FROM settlement.unmatched_payments WHERE payment_id = $1`, [d.paymentId]);
+      return null;
     }
     default:
-      return;
+      return null;
   }
+}
+
+export interface ReceivableOpened {
+  invoiceId: string;
+  kind: 'invoice' | 'aconto';
+}
+
+/** The later of two dates, moved to the next banking day (a payment on that day is on time). */
+function laterBankingDay(a: LocalDate, b: LocalDate): LocalDate {
+  let due = compareLocalDates(a, b) >= 0 ? a : b;
+  while (!isBankingDay(due)) due = addDays(due, 1);
+  return due;
+}
+
+/**
+ * Aconto settled by payments, not by payment dates: the aconto paid of a settlement invoice of an aconto
+ * supply is what has been paid on the aconto invoice of the period's quarter (GSRN + quarter) and not yet
+ * counted by an earlier settlement invoice. Counting it settles the aconto invoice: from then on its claim is
+ * what was counted (its unpaid rest is superseded by the settlement invoice, which claims the actual
+ * consumption), so nothing is owed twice. Runs in the settlement worker's inbox transaction, once per
+ * work item; returns 0.00 when the aconto invoice has no receivable yet.
+ */
+export async function takeAcontoPaid(tx: Db, a: { gsrn: string; quarter: string; invoiceId: string }): Promise<Money> {
+  const { rows } = await tx.query<{ take: string }>(
+    `WITH before AS (
+       SELECT invoice_id, aconto_counted FROM settlement.receivables WHERE kind = 'aconto' AND gsrn = $1 AND quarter = $2 FOR UPDATE)
+     UPDATE settlement.receivables r SET aconto_counted = r.paid, amount_due = r.paid, aconto_settled_by = coalesce(r.aconto_settled_by, $3::uuid)
+     FROM before WHERE r.invoice_id = before.invoice_id
+     RETURNING (r.paid - before.aconto_counted)::numeric(18,2)::text AS take`,
+    [a.gsrn, a.quarter, a.invoiceId],
+  );
+  return Money.sum(rows.map((r) => Money.parse(r.take)));
 }
 
 interface InvoiceRef {
@@ -91,25 +147,28 @@ interface InvoiceRef {
   customerId: string;
 }
 
-/** The issued invoice by id, from its own stream (authoritative). */
+/** The issued invoice or aconto invoice by id, from its own stream (authoritative). */
 async function invoiceById(store: EventStore, invoiceId: string): Promise<InvoiceRef | null> {
   const issued = (await store.readStream(invoiceStreamId(invoiceId))).find((e) => e.type === 'InvoiceIssued');
-  return issued === undefined ? null : { invoiceId, customerId: dataOf<InvoiceIssued>(issued.data).customerId };
+  if (issued !== undefined) return { invoiceId, customerId: dataOf<InvoiceIssued>(issued.data).customerId };
+  const aconto = (await store.readStream(acontoInvoiceStreamId(invoiceId))).find((e) => e.type === 'AcontoInvoiceIssued');
+  return aconto === undefined ? null : { invoiceId, customerId: dataOf<AcontoInvoiceIssued>(aconto.data).customerId };
 }
 
 /**
- * Invoices whose FI reference is `reference`: the receivables, plus invoices settlement has issued
- * that the payments consumer has not seen yet (`settlement.invoices`, written with the invoice).
+ * Invoices (and aconto invoices) whose FI reference is `reference`, from the receivables (indexed). A payment
+ * that arrives before its invoice's receivable is opened is kept unmatched and matched automatically when the
+ * receivable opens (`matchWaitingPayments`).
  */
 async function invoicesByReference(db: Db, reference: string): Promise<InvoiceRef[]> {
-  const found = new Map<string, InvoiceRef>();
   const known = await db.query<{ invoice_id: string; customer_id: string }>(`SELECT invoice_id, customer_id FROM settlement.receivables WHERE reference = $1`, [reference]);
-  for (const r of known.rows) found.set(r.invoice_id, { invoiceId: r.invoice_id, customerId: r.customer_id });
-  const pending = await db.query<{ invoice_id: string; customer_id: string }>(
-    `SELECT i.invoice_id, i.customer_id FROM settlement.invoices i WHERE NOT EXISTS (SELECT 1 FROM settlement.receivables r WHERE r.invoice_id = i.invoice_id)`,
-  );
-  for (const r of pending.rows) if (paymentReference(r.invoice_id) === reference) found.set(r.invoice_id, { invoiceId: r.invoice_id, customerId: r.customer_id });
-  return [...found.values()];
+  return known.rows.map((r) => ({ invoiceId: r.invoice_id, customerId: r.customer_id }));
+}
+
+/** What an unmatched payment waits for: the invoice id it named, or its FI payment id (`+71<…`). */
+function referenceKeyOf(reference: string): string | null {
+  const parsed = parseReference(reference);
+  return parsed.kind === 'invoice-id' ? parsed.invoiceId : parsed.kind === 'fi' ? parsed.paymentId71 : null;
 }
 
 export interface PaymentsDeps {
@@ -176,6 +235,11 @@ export async function recordPayment(deps: PaymentsDeps, payload: unknown, meta: 
     if (error instanceof WrongExpectedRevisionError || error instanceof DuplicateEventIdError) return alreadyRecorded(await deps.store.readStream(streamId), command);
     throw error;
   }
+  const key = match === null ? referenceKeyOf(command.reference) : null;
+  if (key !== null) {
+    // Kept for automatic matching when an invoice with this reference is opened later (not for malformed references).
+    await deps.db.query(`INSERT INTO settlement.unmatched_payments (payment_id, reference_key, recorded_at) VALUES ($1,$2,$3) ON CONFLICT (payment_id) DO NOTHING`, [command.paymentId, key, meta.now]);
+  }
   return replyOf(await deps.store.readStream(streamId), command.paymentId, false);
 }
 
@@ -226,6 +290,26 @@ export async function matchPayment(deps: PaymentsDeps, payload: unknown, meta: C
   return { paymentId, invoiceId, customerId: invoice.customerId, alreadyMatched: false };
 }
 
+/**
+ * An unmatched payment is matched automatically when its reference becomes known: when a receivable opens,
+ * the payments that named its invoice id or its FI reference get `PaymentReceived` (actor
+ * `settlement-auto-match`). Only a reference that now names exactly one receivable matches.
+ */
+export async function matchWaitingPayments(deps: PaymentsDeps, opened: ReceivableOpened, cause: { correlationId: string; causationId: string; now: Date }): Promise<string[]> {
+  const reference = paymentReference(opened.invoiceId);
+  const waiting = await deps.db.query<{ payment_id: string; reference_key: string }>(
+    `SELECT payment_id, reference_key FROM settlement.unmatched_payments WHERE reference_key = ANY($1) ORDER BY recorded_at, payment_id`,
+    [[opened.invoiceId, reference]],
+  );
+  const matched: string[] = [];
+  for (const w of waiting.rows) {
+    if (w.reference_key === reference && (await invoicesByReference(deps.db, reference)).length !== 1) continue; // still ambiguous: staff decide
+    const r = await matchPayment(deps, { paymentId: w.payment_id, invoiceId: opened.invoiceId }, { ...cause, actor: 'settlement-auto-match' });
+    if (!r.alreadyMatched) matched.push(w.payment_id);
+  }
+  return matched;
+}
+
 // ------------------------------------------------------------------------------------------ overdue
 
 export interface OverdueDeps {
@@ -259,8 +343,8 @@ export async function checkOverdue(deps: OverdueDeps): Promise<PaymentOverdue[] 
 async function overduePass(deps: OverdueDeps, db: Db): Promise<PaymentOverdue[]> {
   const now = deps.now();
   const today = localDateOf(now);
-  const due = await db.query<{ invoice_id: string; customer_id: string; due_date: string; remaining: string }>(
-    `SELECT invoice_id, customer_id, due_date, (amount_due + notes - paid)::text AS remaining FROM settlement.receivables
+  const due = await db.query<{ invoice_id: string; customer_id: string; due_date: string; remaining: string; kind: string }>(
+    `SELECT invoice_id, customer_id, due_date, (amount_due + notes - paid)::text AS remaining, kind FROM settlement.receivables
      WHERE overdue_at IS NULL AND due_date < $1 ORDER BY due_date, invoice_id`,
     [today],
   );
@@ -268,7 +352,7 @@ async function overduePass(deps: OverdueDeps, db: Db): Promise<PaymentOverdue[]>
   for (const r of due.rows) {
     const overdue = overdueOf({ invoiceId: r.invoice_id, customerId: r.customer_id, dueDate: r.due_date, amountDue: Money.parse(r.remaining), today });
     if (overdue === null) continue;
-    const streamId = invoiceStreamId(r.invoice_id);
+    const streamId = r.kind === 'aconto' ? acontoInvoiceStreamId(r.invoice_id) : invoiceStreamId(r.invoice_id);
     const stream = await deps.store.readStream(streamId);
     if (!stream.some((e) => e.type === 'PaymentOverdue')) {
       if (stream.length === 0) continue;
@@ -350,7 +434,10 @@ export async function startPayments(
     singleActiveConsumer: true,
     onFailure: 'halt',
     backoff: { initialDelayMs: 200, factor: 2, maxDelayMs: 5000 },
-    handler: (envelope, tx) => applyToReceivables(envelope, tx, termsDays),
+    handler: async (envelope, tx) => {
+      const opened = await applyToReceivables(envelope, tx, termsDays);
+      if (opened !== null) await matchWaitingPayments({ store: infra.eventStore, db: tx }, opened, { correlationId: envelope.metadata.correlationId, causationId: envelope.eventId, now: new Date(envelope.occurredAt) });
+    },
   });
   const check = () => checkOverdue({ store: infra.eventStore, pool: infra.pool, now: () => infra.clock.now() });
   const intervalMs = options.overdueIntervalMs ?? 60_000;

@@ -39,7 +39,8 @@ import {
   type SettlementWorkItemScheduled,
 } from '@dh/settlement-application';
 import { afterAcontoSettlement } from './aconto';
-import { acontoPaidInPeriod, loadCopies } from './copies';
+import { loadCopies } from './copies';
+import { acontoPaidFor } from './aconto-paid';
 
 export interface SettleDeps {
   store: EventStore;
@@ -79,7 +80,7 @@ export async function handleWorkItem(deps: SettleDeps, envelope: EventEnvelope, 
     const stream = await deps.store.readStream(invoiceStreamId(invoiceId));
     if (!stream.some((e) => e.type === 'InvoiceIssued')) {
       const { from } = periodDates(period);
-      const paid = result.paymentModel === 'aconto' ? Money.parse(await acontoPaidInPeriod(tx, item.gsrn, period)) : Money.ZERO;
+      const paid = result.paymentModel === 'aconto' ? await acontoPaidFor(tx, item.gsrn, period, invoiceId) : Money.ZERO;
       const aconto = acontoSettlement({ invoiceTotalInclVat: result.invoice.totals.inclVat, acontoPaid: paid });
       const data: InvoiceIssued = {
         invoiceId,
