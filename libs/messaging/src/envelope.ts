@@ -31,6 +31,7 @@ export const PUBLIC_EVENT_ROUTING_KEYS: Readonly<Record<string, string>> = Objec
   SettlementCorrectionIssued: 'settlement.correction',
   PaymentReceived: 'payment.received',
   PaymentOverdue: 'payment.overdue',
+  ReminderSent: 'reminder.sent',
 });
 
 export class MalformedMessageError extends Error {

@@ -66,8 +66,9 @@ describe('routingKeyFor', () => {
     expect(routingKeyFor({ type, metadata: meta('somewhere-else') })).toBe(key);
   });
 
-  it('has exactly the seven public events of the mission document', () => {
-    expect(Object.keys(PUBLIC_EVENT_ROUTING_KEYS)).toHaveLength(7);
+  it('has exactly the seven public events of the mission document, and reminder.sent', () => {
+    expect(Object.keys(PUBLIC_EVENT_ROUTING_KEYS)).toHaveLength(8);
+    expect(PUBLIC_EVENT_ROUTING_KEYS.ReminderSent).toBe('reminder.sent');
   });
 
   it.each([

@@ -30,6 +30,7 @@ jest.setTimeout(90_000);
 const schema = (name: string): JsonSchema => JSON.parse(readFileSync(join(__dirname, '../../../../docs/events', `${name}.v1.schema.json`), 'utf8')) as JsonSchema;
 const RECEIVED_SCHEMA = schema('payment.received');
 const OVERDUE_SCHEMA = schema('payment.overdue');
+const REMINDER_SCHEMA = schema('reminder.sent');
 const MASTER_KEY = Buffer.alloc(32, 7);
 const GSRN = '571313180400000028';
 
@@ -88,6 +89,7 @@ describe('payments: payment.received and payment.overdue end to end (gateway API
   let dataSource: DataSource;
   let receiver: Receiver;
   let webhookSecret = '';
+  let reminderSecret = '';
   const bus: EventEnvelope[] = [];
   let payment: Record<string, string>;
   let staff: Record<string, string>;
@@ -162,6 +164,7 @@ describe('payments: payment.received and payment.overdue end to end (gateway API
     await channel.assertExchange(DEFAULT_EVENT_EXCHANGE, 'topic', { durable: true });
     const { queue } = await channel.assertQueue('', { exclusive: true });
     await channel.bindQueue(queue, DEFAULT_EVENT_EXCHANGE, 'payment.#');
+    await channel.bindQueue(queue, DEFAULT_EVENT_EXCHANGE, 'reminder.#');
     await channel.consume(queue, (m) => m && bus.push(JSON.parse(m.content.toString('utf8')) as EventEnvelope), { noAck: true });
 
     // Settlement with its payments slice: no settlement workers needed (invoices are appended above), overdue check every 200 ms.
@@ -173,6 +176,7 @@ describe('payments: payment.received and payment.overdue end to end (gateway API
     await webhooks.migrate();
     receiver = await new Receiver().start();
     webhookSecret = (await webhooks.register('consumer:erp', { url: receiver.url, eventTypes: ['payment.received'] })).secret;
+    reminderSecret = (await webhooks.register('consumer:erp', { url: `${receiver.url}/reminders`, eventTypes: ['reminder.sent'] })).secret;
     dispatcher = await startWebhookDispatcher({ pool: infra.pool, connection: infra.amqp, masterKey: MASTER_KEY, retry: { maxAttempts: 3, initialDelayMs: 100, maxDelayMs: 300 }, pollIntervalMs: 50 });
 
     // The gateway's payment and balance endpoints in-process, with auth, validation, problem+json and Idempotency-Key.
@@ -313,7 +317,9 @@ describe('payments: payment.received and payment.overdue end to end (gateway API
 
   it('the balance reflects payments: invoices + notes − aconto payments − payments', async () => {
     await eventually(async () => {
-      expect(await balance('customer-1')).toEqual({ customer_id: 'customer-1', invoiced: '1000.00', notes: '0.00', aconto_invoiced: '0.00', aconto_paid: '0.00', paid: '1000.00', balance: '0.00', invoices: 1, aconto_invoices: 0 });
+      expect(await balance('customer-1')).toEqual({
+        customer_id: 'customer-1', invoiced: '1000.00', notes: '0.00', aconto_invoiced: '0.00', aconto_paid: '0.00', reminder_fees: '0.00', interest: '0.00', paid: '1000.00', balance: '0.00', invoices: 1, aconto_invoices: 0,
+      });
       expect(await balance('customer-2')).toMatchObject({ invoiced: '500.00', paid: '200.00', balance: '300.00' });
       expect(await balance('customer-3')).toMatchObject({ invoiced: '250.00', paid: '250.00', balance: '0.00' });
     }, 20_000, 200);
@@ -379,6 +385,7 @@ describe('payments: payment.received and payment.overdue end to end (gateway API
 
     // A later partial payment, more passes of the check and a later day: still exactly one.
     await pay({ payment_id: 'bank-78', reference: paymentReference(ids.paidByFi), amount: '100.00', paid_at: '2026-11-18T09:00:00Z', method: 'bank-transfer' }).expect(201);
+    await eventually(async () => expect((await infra.pool.query(`SELECT paid::text FROM settlement.receivables WHERE invoice_id = $1`, [ids.paidByFi])).rows[0].paid).toBe('300.00'), 20_000, 100);
     clock.set('2026-11-25T08:00:00Z');
     await new Promise((r) => setTimeout(r, 1500));
     expect(onBus('PaymentOverdue')).toHaveLength(3);
@@ -386,6 +393,67 @@ describe('payments: payment.received and payment.overdue end to end (gateway API
     // A pass run by hand (another replica's) finds nothing to do.
     const pass = await runtime.payments.checkOverdue();
     expect(pass === null || pass.length === 0).toBe(true);
-    await eventually(async () => expect(await balance('customer-2')).toMatchObject({ paid: '300.00', balance: '200.00' }), 20_000, 200);
+    // 200.00 still due, plus the first reminder's fee and interest (sent on 2026-11-25, see the next test).
+    await eventually(async () => expect(await balance('customer-2')).toMatchObject({ paid: '300.00', balance: '300.48' }), 20_000, 200);
+  });
+
+  it('after the due date and three more days, a reminder (fee 100.00, interest at reference + 8 %, new deadline) goes out once per claim as reminder.sent; paying what it asks brings the balance to zero and stops the dunning', async () => {
+    // The overdue test left the clock at 2026-11-25: the dunning pass (after each overdue pass) sent reminder 1.
+    const reminders = await eventually(() => {
+      const r = onBus('ReminderSent');
+      if (r.length < 3) throw new Error(`${r.length} reminder.sent`);
+      return r;
+    }, 20_000, 100);
+    for (const r of reminders) expect(checkJsonSchema(REMINDER_SCHEMA, r)).toEqual([]);
+    const ofInvoice = (id: string) => reminders.find((r) => r.data.invoiceId === id)!;
+    // customer-2: 500.00 − 200.00 − 100.00 paid = 200.00 overdue since 2026-11-16; 9 days at 1.75 % + 8 = 9.75 %:
+    // 200 × 0.0975 × 9 / 365 = 0.4808… → 0.48; deadline 25 Nov + 10 = Saturday 5 Dec → Monday 7 Dec.
+    expect(ofInvoice(ids.paidByFi)).toMatchObject({ streamId: `invoice-${ids.paidByFi}`, metadata: { context: 'payments', actor: 'settlement-reminders' } });
+    expect(ofInvoice(ids.paidByFi).data).toEqual({
+      reminderId: expect.any(String),
+      invoiceId: ids.paidByFi,
+      invoiceKind: 'invoice',
+      customerId: 'customer-2',
+      number: 1,
+      sentOn: '2026-11-25',
+      dueDate: '2026-11-16',
+      deadline: '2026-12-07',
+      principal: '200.00',
+      fee: '100.00',
+      interest: '0.48',
+      interestFrom: '2026-11-16',
+      interestThrough: '2026-11-25',
+      annualInterestRatesPercent: ['9.75'],
+      amountDue: '300.48',
+      paymentReference: paymentReference(ids.paidByFi),
+      warnsOfCollection: false,
+    });
+    expect(ofInvoice(ids.aconto)).toMatchObject({ streamId: `aconto-invoice-${ids.aconto}`, data: { invoiceKind: 'aconto', customerId: 'customer-4', principal: '300.00', fee: '100.00' } });
+    // Once per claim, whatever the number of passes.
+    await runtime.payments.sendReminders();
+    await new Promise((r) => setTimeout(r, 800));
+    expect(onBus('ReminderSent')).toHaveLength(3);
+
+    // Signed webhook deliveries of reminder.sent, and the API lists the reminders; the balance counts fee and interest.
+    await eventually(() => expect(receiver.requests.filter((r) => r.headers['webhook-event'] === 'reminder.sent')).toHaveLength(3), 20_000, 100);
+    for (const r of receiver.requests.filter((x) => x.headers['webhook-event'] === 'reminder.sent')) {
+      expect(verifyWebhook({ secret: reminderSecret, body: r.body, timestamp: String(r.headers['webhook-timestamp']), signature: String(r.headers['webhook-signature']) })).toEqual({ ok: true });
+    }
+    await eventually(async () => expect(await balance('customer-2')).toMatchObject({ reminder_fees: '100.00', interest: '0.48', paid: '300.00', balance: '300.48' }), 20_000, 200);
+    const listed = (await http().get('/api/customers/customer-2/reminders').set(erp).expect(200)).body as { reminders: Record<string, unknown>[] };
+    expect(listed.reminders).toEqual([expect.objectContaining({ invoice_id: ids.paidByFi, number: 1, fee: '100.00', interest: '0.48', amount_due: '300.48', deadline: '2026-12-07', warns_of_collection: false })]);
+
+    // The customer pays what the reminder asks, by its FI payment line: balance zero, no second reminder.
+    await pay({ payment_id: 'bank-79', reference: paymentReference(ids.paidByFi), amount: '300.48', paid_at: '2026-11-27T09:00:00Z', method: 'bank-transfer' }).expect(201);
+    await eventually(async () => expect(await balance('customer-2')).toMatchObject({ balance: '0.00' }), 20_000, 200);
+    // customer-4 did not pay: reminder 2 once the first deadline has passed (and ≥ 10 days since the first).
+    clock.set('2026-12-08T08:00:00Z');
+    const second = await eventually(() => {
+      const r = onBus('ReminderSent').filter((e) => e.data.number === 2);
+      if (r.length < 2) throw new Error(`${r.length}`);
+      return r;
+    }, 20_000, 100);
+    expect(second.map((e) => e.data.customerId).sort()).toEqual(['customer-4', 'customer-5']);
+    expect(onBus('ReminderSent').filter((e) => e.data.customerId === 'customer-2')).toHaveLength(1);
   });
 });

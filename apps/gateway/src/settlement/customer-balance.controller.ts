@@ -4,12 +4,33 @@ import { CurrentPrincipal, RequireAnyScope, assertCustomerAccess, type Principal
 import { Money } from '@dh/money';
 import { ProblemException } from '@dh/platform';
 
+export interface ReminderView {
+  reminder_id: string;
+  invoice_id: string;
+  invoice_kind: string;
+  number: number;
+  sent_on: string;
+  due_date: string;
+  deadline: string;
+  principal: string;
+  fee: string;
+  interest: string;
+  interest_from: string | null;
+  interest_through: string | null;
+  annual_interest_rates_percent: string[];
+  amount_due: string;
+  payment_reference: string;
+  warns_of_collection: boolean;
+}
+
 export interface CustomerBalanceView {
   customer_id: string;
   invoiced: string;
   notes: string;
   aconto_invoiced: string;
   aconto_paid: string;
+  reminder_fees: string;
+  interest: string;
   paid: string;
   balance: string;
   invoices: number;
@@ -18,7 +39,8 @@ export interface CustomerBalanceView {
 
 /**
  * `GET /api/customers/{id}/balance`: what the customer owes across **all** invoices, aconto included, incl. VAT:
- * Σ settlement invoices (their total) + Σ credit/debit notes + Σ aconto invoices not yet settled − aconto payments
+ * Σ settlement invoices (their total) + Σ credit/debit notes + Σ aconto invoices not yet settled + reminder fees and
+ * interest charged (`reminder.sent`) − aconto payments
  * recorded on a metering point without an invoice (`aconto_paid`) − every payment matched to one of the customer's
  * invoices or aconto invoices (`paid`). An aconto invoice is settled by the settlement invoice of its quarter
  * (same metering point, aconto): from then on that invoice claims the actual consumption and the payments made
@@ -46,23 +68,51 @@ export class CustomerBalanceController {
             AND NOT EXISTS (SELECT 1 FROM read_models.settlement_invoices i
                             WHERE i.gsrn = a.gsrn AND i.payment_model = 'aconto' AND i.period_start BETWEEN a.period_start AND a.period_end))::numeric(18,2)::text AS aconto_invoiced,
          (SELECT coalesce(sum(amount), 0) FROM read_models.aconto_payments WHERE customer_id = $1)::numeric(18,2)::text AS aconto_paid,
+         (SELECT coalesce(sum(fee), 0) FROM read_models.reminders WHERE customer_id = $1)::numeric(18,2)::text AS reminder_fees,
+         (SELECT coalesce(sum(interest), 0) FROM read_models.reminders WHERE customer_id = $1)::numeric(18,2)::text AS interest,
          (SELECT count(*) FROM read_models.payments WHERE customer_id = $1 AND status = 'matched')::int AS payments,
          (SELECT coalesce(sum(amount), 0) FROM read_models.payments WHERE customer_id = $1 AND status = 'matched')::numeric(18,2)::text AS paid`,
       [customerId],
-    )) as { invoices: number; invoiced: string; notes: string; aconto_invoices: number; aconto_invoiced: string; aconto_paid: string; payments: number; paid: string }[];
+    )) as { invoices: number; invoiced: string; notes: string; aconto_invoices: number; aconto_invoiced: string; aconto_paid: string; reminder_fees: string; interest: string; payments: number; paid: string }[];
     const r = rows[0]!;
     if (r.invoices === 0 && r.aconto_invoices === 0 && r.payments === 0 && Money.parse(r.aconto_paid).isZero() && Money.parse(r.notes).isZero()) throw new ProblemException(notFound);
-    const [invoiced, notes, acontoInvoiced, acontoPaid, paid] = [r.invoiced, r.notes, r.aconto_invoiced, r.aconto_paid, r.paid].map((v) => Money.parse(v)) as [Money, Money, Money, Money, Money];
+    const [invoiced, notes, acontoInvoiced, acontoPaid, fees, interest, paid] = [r.invoiced, r.notes, r.aconto_invoiced, r.aconto_paid, r.reminder_fees, r.interest, r.paid].map((v) => Money.parse(v)) as [Money, Money, Money, Money, Money, Money, Money];
     return {
       customer_id: customerId,
       invoiced: invoiced.format(),
       notes: notes.format(),
       aconto_invoiced: acontoInvoiced.format(),
       aconto_paid: acontoPaid.format(),
+      reminder_fees: fees.format(),
+      interest: interest.format(),
       paid: paid.format(),
-      balance: invoiced.add(notes).add(acontoInvoiced).sub(acontoPaid).sub(paid).format(),
+      balance: invoiced.add(notes).add(acontoInvoiced).add(fees).add(interest).sub(acontoPaid).sub(paid).format(),
       invoices: r.invoices,
       aconto_invoices: r.aconto_invoices,
+    };
+  }
+
+  /** The reminders sent to the customer (`reminder.sent`), newest first: ERP, staff (back office) and the customer's own portal. */
+  @Get(':id/reminders')
+  @RequireAnyScope('payments:read', 'balance:read', 'staff:read', 'portal:read')
+  async reminders(@Param('id') customerId: string, @CurrentPrincipal() principal: Principal): Promise<{ customer_id: string; reminders: ReminderView[] }> {
+    assertCustomerAccess(principal, customerId, { type: 'customer-not-found', title: 'Customer not found', status: 404, detail: `No customer ${customerId}` });
+    const rows = (await this.db.query(
+      `SELECT reminder_id::text, invoice_id::text, invoice_kind, number, sent_on, due_date, deadline, principal::text, fee::text, interest::text, interest_from, interest_through,
+              annual_interest_rates, amount_due::text, payment_reference, warns_of_collection
+       FROM read_models.reminders WHERE customer_id = $1 ORDER BY sent_on DESC, invoice_id, number DESC`,
+      [customerId],
+    )) as (Omit<ReminderView, 'annual_interest_rates_percent'> & { annual_interest_rates: string[] })[];
+    return {
+      customer_id: customerId,
+      reminders: rows.map(({ annual_interest_rates, ...r }) => ({
+        ...r,
+        principal: Money.parse(r.principal).format(),
+        fee: Money.parse(r.fee).format(),
+        interest: Money.parse(r.interest).format(),
+        amount_due: Money.parse(r.amount_due).format(),
+        annual_interest_rates_percent: annual_interest_rates,
+      })),
     };
   }
 }

@@ -15,12 +15,15 @@ import {
   invoiceStreamId,
   lineToJson,
   noteIdOf,
+  paymentReference,
   periodLabel,
+  reminderIdOf,
   runStreamId,
   toJsonObject,
   totalsToJson,
   type CorrectionLineJson,
   type SettlementCompleted,
+  type ReminderSent,
   type SettlementCorrectionIssued,
 } from '@dh/settlement-application';
 import type { BillingPeriod, InvoiceLine } from '@dh/settlement-domain';
@@ -115,6 +118,25 @@ function examples(): Record<string, RecordedEvent> {
   };
   const settlement = { actor: 'settlement', context: 'settlement' };
   const payments = { actor: 'datahub-integration.payments', context: 'payments' };
+  const reminder: ReminderSent = {
+    reminderId: reminderIdOf(invoiceId, 1),
+    invoiceId,
+    invoiceKind: 'invoice',
+    customerId: CUSTOMER,
+    number: 1,
+    sentOn: '2026-03-23',
+    dueDate: '2026-03-20',
+    deadline: '2026-04-07',
+    principal: '696.38',
+    fee: '100.00',
+    interest: '0.56',
+    interestFrom: '2026-03-20',
+    interestThrough: '2026-03-23',
+    annualInterestRatesPercent: ['9.75'],
+    amountDue: '796.94',
+    paymentReference: paymentReference(invoiceId),
+    warnsOfCollection: false,
+  };
   return {
     CustomerActivated: recorded('CustomerActivated', `customer-${CUSTOMER}`, toJsonObject(activated)),
     CustomerOffboarded: recorded('CustomerOffboarded', `customer-${CUSTOMER}`, toJsonObject(offboarded)),
@@ -135,6 +157,7 @@ function examples(): Record<string, RecordedEvent> {
       payments,
     ),
     PaymentOverdue: recorded('PaymentOverdue', invoiceStreamId(invoiceId), { invoiceId, customerId: CUSTOMER, amountDue: '696.38', dueDate: '2026-03-20', daysOverdue: 8 }, payments),
+    ReminderSent: recorded('ReminderSent', invoiceStreamId(invoiceId), toJsonObject(reminder), payments),
   };
 }
 

@@ -3,17 +3,22 @@ import type { Projection, ProjectedEvent } from '../projection/projection';
 import { PROJECTION_SCHEMA } from '../projection/projection-state';
 
 export const PAYMENTS_TABLE = `${PROJECTION_SCHEMA}.payments`;
+export const REMINDERS_TABLE = `${PROJECTION_SCHEMA}.reminders`;
 
 /**
  * Payments from the payment service as the API reads them: matched (`PaymentReceived`, public
  * `payment.received`) and unmatched (`PaymentUnmatched`, `payments.payment-unmatched`, until staff
  * match it). One row per payment id; amounts copied from the events' 2-decimal strings.
- * Either order of the two events gives the same row (matched wins).
+ * Either order of the two events gives the same row (matched wins). Reminders (`reminder.sent`) in their own
+ * table: the fees and interest they charge count in the customer's balance.
  */
 export const paymentsProjection: Projection = {
   name: 'payments',
-  bindings: ['payment.received', 'payments.#'],
-  tables: [{ name: PAYMENTS_TABLE, orderBy: 'payment_id' }],
+  bindings: ['payment.received', 'payments.#', 'reminder.sent'],
+  tables: [
+    { name: PAYMENTS_TABLE, orderBy: 'payment_id' },
+    { name: REMINDERS_TABLE, orderBy: 'reminder_id' },
+  ],
 
   async migrate(client: PoolClient) {
     await client.query(`
@@ -23,7 +28,13 @@ export const paymentsProjection: Projection = {
         amount numeric(18,2) NOT NULL, paid_at timestamptz NOT NULL, method text NOT NULL, unmatched_reason text,
         recorded_at timestamptz NOT NULL, matched_at timestamptz);
       CREATE INDEX IF NOT EXISTS payments_customer ON ${PAYMENTS_TABLE} (customer_id) WHERE status = 'matched';
-      CREATE INDEX IF NOT EXISTS payments_unmatched ON ${PAYMENTS_TABLE} (recorded_at) WHERE status = 'unmatched';`);
+      CREATE INDEX IF NOT EXISTS payments_unmatched ON ${PAYMENTS_TABLE} (recorded_at) WHERE status = 'unmatched';
+      CREATE TABLE IF NOT EXISTS ${REMINDERS_TABLE} (
+        reminder_id uuid PRIMARY KEY, invoice_id uuid NOT NULL, invoice_kind text NOT NULL, customer_id text NOT NULL, number int NOT NULL,
+        sent_on text NOT NULL, due_date text NOT NULL, deadline text NOT NULL, principal numeric(18,2) NOT NULL, fee numeric(18,2) NOT NULL,
+        interest numeric(18,2) NOT NULL, interest_from text, interest_through text, annual_interest_rates jsonb NOT NULL, amount_due numeric(18,2) NOT NULL,
+        payment_reference text NOT NULL, warns_of_collection boolean NOT NULL, recorded_at timestamptz NOT NULL);
+      CREATE INDEX IF NOT EXISTS reminders_customer ON ${REMINDERS_TABLE} (customer_id, sent_on);`);
   },
 
   async apply(event: ProjectedEvent, client: PoolClient) {
@@ -43,6 +54,14 @@ export const paymentsProjection: Projection = {
            VALUES ($1, 'matched', $2, $3, $4, $5, $6, $7, $7)
            ON CONFLICT (payment_id) DO UPDATE SET status = 'matched', customer_id = EXCLUDED.customer_id, invoice_id = EXCLUDED.invoice_id, matched_at = EXCLUDED.matched_at`,
           [d.paymentId, d.customerId, d.invoiceId, d.amount, d.paidAt, d.method, event.recordedAt],
+        );
+        return;
+      case 'ReminderSent':
+        await client.query(
+          `INSERT INTO ${REMINDERS_TABLE} (reminder_id, invoice_id, invoice_kind, customer_id, number, sent_on, due_date, deadline, principal, fee, interest,
+             interest_from, interest_through, annual_interest_rates, amount_due, payment_reference, warns_of_collection, recorded_at)
+           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18) ON CONFLICT (reminder_id) DO NOTHING`,
+          [d.reminderId, d.invoiceId, d.invoiceKind, d.customerId, d.number, d.sentOn, d.dueDate, d.deadline, d.principal, d.fee, d.interest, d.interestFrom, d.interestThrough, JSON.stringify(d.annualInterestRatesPercent), d.amountDue, d.paymentReference, d.warnsOfCollection, event.recordedAt],
         );
         return;
       default:

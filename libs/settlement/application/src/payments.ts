@@ -162,3 +162,41 @@ export function overdueOf(a: { invoiceId: string; customerId: string; dueDate: L
   if (compareLocalDates(a.today, a.dueDate) <= 0 || !a.amountDue.isPositive()) return null;
   return { invoiceId: a.invoiceId, customerId: a.customerId, amountDue: a.amountDue.format(), dueDate: a.dueDate, daysOverdue: daysBetween(a.dueDate, a.today) };
 }
+
+// ---------------------------------------------------------------------------------------- reminders
+
+/**
+ * Public `reminder.sent`: exactly the data of docs/events/reminder.sent.v1.schema.json, on the claim's own stream
+ * (`invoice-<id>` or `aconto-invoice-<id>`). ERP books the fee and the interest; Digital Post (or ERP's dispatch)
+ * sends the letter. Rules: `@dh/payments-domain` (renteloven § 9 b, § 5).
+ */
+export interface ReminderSent {
+  reminderId: string;
+  invoiceId: string;
+  invoiceKind: 'invoice' | 'aconto';
+  customerId: string;
+  /** 1-3 for the same claim. */
+  number: number;
+  sentOn: string;
+  /** The invoice's own due date. */
+  dueDate: string;
+  /** The new deadline the reminder gives (a banking day). */
+  deadline: string;
+  /** Overdue amount of the invoice itself (without fees and interest). */
+  principal: string;
+  /** This reminder's fee (no VAT). */
+  fee: string;
+  /** Interest charged with this reminder (reference rate + 8 points), from the day after `interestFrom` through `interestThrough`. */
+  interest: string;
+  interestFrom: string | null;
+  interestThrough: string | null;
+  annualInterestRatesPercent: string[];
+  /** What to pay by the deadline: principal + every fee and interest charged so far, minus payments. */
+  amountDue: string;
+  /** The FI payment line to pay with (`+71<…`). */
+  paymentReference: string;
+  /** The last reminder before debt collection says so (and that further costs may follow). */
+  warnsOfCollection: boolean;
+}
+
+export const reminderIdOf = (invoiceId: string, number: number): string => nameBasedUuid('reminder', `${invoiceId}/${number}`);

@@ -4,3 +4,4 @@ export * from './settle';
 export * from './runtime';
 export * from './aconto';
 export * from './payments';
+export * from './reminders';

@@ -30,7 +30,9 @@ import {
   type SettlementCorrectionIssued,
   type UnmatchedReason,
 } from '@dh/settlement-application';
+import { DEFAULT_DUNNING_RULES, REFERENCE_RATES, type DunningRule, type ReferenceRate } from '@dh/payments-domain';
 import { SETTLEMENT_SCHEMA } from './schema';
+import { migrateReminders, sendReminders } from './reminders';
 
 type Db = Pick<PoolClient, 'query'>;
 
@@ -60,6 +62,7 @@ export async function migratePayments(pool: Pool): Promise<void> {
       CREATE TABLE IF NOT EXISTS settlement.unmatched_payments (
         payment_id text PRIMARY KEY, reference_key text NOT NULL, recorded_at timestamptz NOT NULL);
       CREATE INDEX IF NOT EXISTS unmatched_payments_reference ON settlement.unmatched_payments (reference_key);`);
+    await migrateReminders(client);
   } finally {
     await client.query(`SELECT pg_advisory_unlock(hashtext('settlement-payments-migration'))`);
     client.release();
@@ -390,12 +393,17 @@ export interface PaymentsOptions {
   /** Interval of the overdue check in ms (`PAYMENT_OVERDUE_CHECK_INTERVAL_MS`, default 60000; 0 = never by timer). */
   overdueIntervalMs?: number;
   logger?: { warn(message: string): void };
+  /** Dunning policy (default `DEFAULT_DUNNING_RULES`) and reference rates (default `REFERENCE_RATES`), `@dh/payments-domain`. */
+  dunningRules?: readonly DunningRule[];
+  referenceRates?: readonly ReferenceRate[];
 }
 
 export interface PaymentsRuntime {
   receivables: RunningConsumer;
   /** Runs one overdue pass now (what the timer runs). */
   checkOverdue(): Promise<PaymentOverdue[] | null>;
+  /** Runs one dunning pass now (the timer runs it after each overdue pass). */
+  sendReminders(): ReturnType<typeof sendReminders>;
   stop(): Promise<void>;
 }
 
@@ -440,6 +448,15 @@ export async function startPayments(
     },
   });
   const check = () => checkOverdue({ store: infra.eventStore, pool: infra.pool, now: () => infra.clock.now() });
+  const remind = () =>
+    sendReminders({
+      store: infra.eventStore,
+      pool: infra.pool,
+      now: () => infra.clock.now(),
+      rules: options.dunningRules ?? DEFAULT_DUNNING_RULES,
+      rates: options.referenceRates ?? REFERENCE_RATES,
+      ...(options.logger ? { logger: options.logger } : {}),
+    });
   const intervalMs = options.overdueIntervalMs ?? 60_000;
   let pass: Promise<unknown> | null = null;
   const timer =
@@ -447,6 +464,7 @@ export async function startPayments(
       ? setInterval(() => {
           if (pass !== null) return; // the previous pass is still running
           pass = check()
+            .then(() => remind())
             .catch((error: unknown) => options.logger?.warn(`payment overdue check: ${error instanceof Error ? error.message : String(error)}`))
             .finally(() => {
               pass = null;
@@ -456,6 +474,7 @@ export async function startPayments(
   return {
     receivables,
     checkOverdue: check,
+    sendReminders: remind,
     async stop() {
       if (timer) clearInterval(timer);
       await pass;
