@@ -1,5 +1,5 @@
 import { Decimal, formatScaled, toExactScaled, toScaled } from './decimal';
-import { divRoundHalfAwayFromZero, roundHalfAwayFromZero } from './rounding';
+import { divRoundHalfAwayFromZero, pow10, roundHalfAwayFromZero } from './rounding';
 
 /** Øre: 2 decimals of DKK. */
 export const ORE_SCALE = 2;
@@ -111,8 +111,10 @@ export const DK_VAT_RATE = '0.25';
  * VAT of an already rounded line amount: `line × rate`, rounded half away from zero to øre.
  * 0.02 DKK → 0.005 → 0.01; −0.02 → −0.01.
  */
+const DK_VAT_SCALED = toExactScaled(DK_VAT_RATE);
+
 export function vatOf(lineAmount: Money, rate: Decimal | string = DK_VAT_RATE): Money {
-  const r = toExactScaled(rate);
+  const r = rate === DK_VAT_RATE ? DK_VAT_SCALED : toExactScaled(rate);
   return toOre(lineAmount.ore * r.units, ORE_SCALE + r.scale);
 }
 
@@ -131,6 +133,6 @@ export function prorate(monthlyAmount: Money | Decimal | string, daysSupplied: n
 
 /** Rounds the rational `(units × 10^-scale) / denominator` DKK once to øre, half away from zero. */
 export function ratioToOre(units: bigint, scale: number, denominator: bigint): Money {
-  if (scale >= ORE_SCALE) return Money.ofOre(divRoundHalfAwayFromZero(units, denominator * 10n ** BigInt(scale - ORE_SCALE)));
-  return Money.ofOre(divRoundHalfAwayFromZero(units * 10n ** BigInt(ORE_SCALE - scale), denominator));
+  if (scale >= ORE_SCALE) return Money.ofOre(divRoundHalfAwayFromZero(units, denominator * pow10(scale - ORE_SCALE)));
+  return Money.ofOre(divRoundHalfAwayFromZero(units * pow10(ORE_SCALE - scale), denominator));
 }

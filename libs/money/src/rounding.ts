@@ -1,4 +1,9 @@
-function pow10(n: number): bigint {
+/** 10^0 … 10^40, the scale differences settlement meets on every line (computed once). */
+const POWERS_OF_TEN: readonly bigint[] = Array.from({ length: 41 }, (_, i) => 10n ** BigInt(i));
+
+export function pow10(n: number): bigint {
+  const cached = POWERS_OF_TEN[n];
+  if (cached !== undefined) return cached;
   if (!Number.isSafeInteger(n) || n < 0 || n > 1000) throw new RangeError(`Invalid scale difference ${n}`);
   return 10n ** BigInt(n);
 }

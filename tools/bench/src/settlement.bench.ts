@@ -2,22 +2,25 @@ import { loadavg } from 'node:os';
 import { Client } from 'pg';
 import { formatDkk } from '@dh/money';
 import { createDatabase } from '@dh/provisioning';
-import { settleMeteringPoint, settleReference, type Invoice, type SettlementResult } from '@dh/settlement-domain';
+import { INTERVAL_MEASURED, resolvePeriodPrices, settleMeteringPoint, settleMeteringPointOnPrices, settleReference, type Invoice, type MeteringPointOnPrices, type PeriodPrices, type SettlementResult } from '@dh/settlement-domain';
 import { uniqueName, type Cleanup } from './infra';
 import { fmt, log, median, msSince, now, result, type BenchResult } from './measure';
-import { LINE_KEYS, SUBSCRIPTIONS, TARIFFS, createSettlementData, settlementInputOf, type SettlementBenchData } from './settlement-data';
+import { AS_OF, GRID_AREA, LINE_KEYS, SUBSCRIPTIONS, TARIFFS, createSettlementData, settlementInputOf, type SettlementBenchData } from './settlement-data';
 import { loadSettlementTables, runSettlementSql } from './settlement-sql';
 
 /**
- * Settlement throughput (issue 4): N metering points × October 2026 in PT15M (2,980 values each)
- * settled with `settleMeteringPoint` (the fast path: exact scaled BigInt per interval, one rounding
- * per line), in values/s, beside two baselines on the same data in the same run:
+ * Settlement kernel throughput (issues 4 and 8): N metering points × October 2026 in PT15M (2,980
+ * values each) settled by the kernel as a run uses it: prices resolved ONCE for the period
+ * (`resolvePeriodPrices`, timed on its own) and every point's quantities as integer Wh in an
+ * Int32Array (`settleMeteringPointOnPrices`; exact: double blocks with a checked bound below 2^53,
+ * flushed into BigInt; one rounding per line). Values/s beside two baselines on the same data:
  * (1) a Float64Array multiply-add loop of quantity × (spot + margin + tariffs + tax): the practical
  *     limit of the machine for this arithmetic, in floats (not exact);
  * (2) the same settlement as ONE SQL query in PostgreSQL over tables holding the same quantities and
  *     prices (only the query is timed).
- * Checks, each a failure when not zero: the fast path equals `settleReference` (big.js) on every
- * invoice of a subset, and the SQL line amounts equal the fast path's on every point and line.
+ * Also the single-point API with RSM-012 decimal strings (`settleMeteringPoint`, prices resolved per
+ * call) for comparison. Checks, each a failure when not zero: the kernel equals `settleReference`
+ * (big.js) on every invoice of a subset, and the SQL line amounts equal the kernel's on every point and line.
  */
 
 /** 800 points = 2.4 M values: ≈ 30 s for the whole benchmark on 2 idle cores, ≈ 60 s when they are shared. */
@@ -34,20 +37,40 @@ function settledInvoice(r: SettlementResult, gsrn: string): Invoice {
   return r.invoice;
 }
 
-/** Fast path over all points; returns values/s and every line amount (øre) per point, in LINE_KEYS order. */
-function runFastPath(data: SettlementBenchData): { valuesPerSecond: number; medianChunk: number; ms: number; ore: BigInt64Array } {
+/**
+ * The points as a run's worker holds them after loading: integer Wh per quarter-hour on the period's
+ * grid, with the largest value the loader saw while decoding (not timed here, as it is not in a run).
+ */
+function pointOf(data: SettlementBenchData, prices: PeriodPrices, p: number, measured: Uint8Array): MeteringPointOnPrices {
+  const n = data.quarters.length;
+  const gsrn = data.gsrns[p]!;
+  const wh = data.wh.subarray(p * n, (p + 1) * n);
+  return {
+    meteringPoint: { gsrn, gridArea: GRID_AREA, priceArea: 'DK2', electricHeating: false },
+    supplyPeriods: [{ start: '2026-01-01', endExclusive: null }],
+    consumption: { gsrn, resolution: 'PT15M', startMs: prices.startMs, wh, state: measured, maxWh: wh.reduce((a, b) => (a > b ? a : b), 0) },
+    yearToDateMilliKwh: 0n,
+  };
+}
+
+/** The kernel over all points; returns values/s and every line amount (øre) per point, in LINE_KEYS order. */
+function runKernel(data: SettlementBenchData): { valuesPerSecond: number; medianChunk: number; ms: number; pricesMs: number; ore: BigInt64Array } {
   const keys = LINE_KEYS.length;
   const ore = new BigInt64Array(data.points * keys);
+  const pricesStart = now();
+  const prices = resolvePeriodPrices(data.prices, GRID_AREA, data.product, { kind: 'month', year: 2026, month: 10 }, AS_OF);
+  const pricesMs = msSince(pricesStart);
+  const measured = new Uint8Array(data.quarters.length).fill(INTERVAL_MEASURED);
   // Warm-up (JIT), not timed.
-  for (let p = 0; p < Math.min(20, data.points); p++) settledInvoice(settleMeteringPoint(settlementInputOf(data, p)), data.gsrns[p]!);
+  for (let p = 0; p < Math.min(50, data.points); p++) settledInvoice(settleMeteringPointOnPrices(prices, pointOf(data, prices, p, measured)), data.gsrns[p]!);
   let ms = 0;
   const chunkRates: number[] = [];
   for (let first = 0; first < data.points; first += CHUNK) {
     const last = Math.min(data.points, first + CHUNK);
-    const inputs = [];
-    for (let p = first; p < last; p++) inputs.push(settlementInputOf(data, p));
+    const points = [];
+    for (let p = first; p < last; p++) points.push(pointOf(data, prices, p, measured));
     const start = now();
-    const results = inputs.map(settleMeteringPoint);
+    const results = points.map((pt) => settleMeteringPointOnPrices(prices, pt));
     const chunkMs = msSince(start);
     ms += chunkMs;
     chunkRates.push((((last - first) * data.quarters.length) / chunkMs) * 1000);
@@ -61,7 +84,20 @@ function runFastPath(data: SettlementBenchData): { valuesPerSecond: number; medi
       });
     });
   }
-  return { valuesPerSecond: ((data.points * data.quarters.length) / ms) * 1000, medianChunk: median(chunkRates), ms, ore };
+  return { valuesPerSecond: ((data.points * data.quarters.length) / ms) * 1000, medianChunk: median(chunkRates), ms, pricesMs, ore };
+}
+
+/** The single-point API on decimal strings (prices resolved per call), on the first points. */
+function runStringApi(data: SettlementBenchData, points: number): number {
+  for (let p = 0; p < Math.min(5, points); p++) settleMeteringPoint(settlementInputOf(data, p));
+  let ms = 0;
+  for (let p = 0; p < points; p++) {
+    const input = settlementInputOf(data, p);
+    const start = now();
+    settledInvoice(settleMeteringPoint(input), data.gsrns[p]!);
+    ms += msSince(start);
+  }
+  return ((points * data.quarters.length) / ms) * 1000;
 }
 
 /** Baseline 1: Σ q × (spot + margin + grid + system + transmission + tax) per point, in floats. */
@@ -98,13 +134,15 @@ function checkReference(data: SettlementBenchData, points: number): { mismatches
   let mismatches = 0;
   let refMs = 0;
   let fastMs = 0;
+  const prices = resolvePeriodPrices(data.prices, GRID_AREA, data.product, { kind: 'month', year: 2026, month: 10 }, AS_OF);
+  const measured = new Uint8Array(data.quarters.length).fill(INTERVAL_MEASURED);
   for (let p = 0; p < points; p++) {
     const input = settlementInputOf(data, p);
     let start = now();
     const reference = settledInvoice(settleReference(input), data.gsrns[p]!);
     refMs += msSince(start);
     start = now();
-    const fast = settledInvoice(settleMeteringPoint(input), data.gsrns[p]!);
+    const fast = settledInvoice(settleMeteringPointOnPrices(prices, pointOf(data, prices, p, measured)), data.gsrns[p]!);
     fastMs += msSince(start);
     const a = JSON.stringify(fast);
     const b = JSON.stringify(reference);
@@ -128,21 +166,24 @@ export async function runSettlementBench(cleanup?: Cleanup): Promise<BenchResult
       `${LINE_KEYS.length} lines per invoice (data generated in ${(msSince(setupStart) / 1000).toFixed(1)} s)`,
   );
 
-  const fast = runFastPath(data);
+  const fast = runKernel(data);
+  log(`  prices resolved once for the period (spot, tariffs by local hour, subscriptions): ${fast.pricesMs.toFixed(1)} ms`);
   log(
-    `  fast path settleMeteringPoint: ${POINTS.toLocaleString('en-US')} invoices in ${(fast.ms / 1000).toFixed(2)} s = ${fmt(fast.valuesPerSecond, 'values/s')}; ` +
-      `median of its chunks of ${CHUNK} points ${fmt(fast.medianChunk, 'values/s')} (the figure used below)`,
+    `  kernel settleMeteringPointOnPrices: ${POINTS.toLocaleString('en-US')} invoices in ${(fast.ms / 1000).toFixed(2)} s = ${fmt(fast.valuesPerSecond, 'values/s')} ` +
+      `(${((fast.ms / POINTS) * 1000).toFixed(0)} µs per point); median of its chunks of ${CHUNK} points ${fmt(fast.medianChunk, 'values/s')} (the figure used below)`,
   );
+  const stringApi = runStringApi(data, REFERENCE_POINTS);
+  log(`  single-point API settleMeteringPoint (decimal strings, prices resolved per call), ${REFERENCE_POINTS} points: ${fmt(stringApi, 'values/s')}`);
 
   const floatRuns = runFloatBaseline(data);
   const floatRate = median(floatRuns);
   log(`  Float64Array multiply-add: ${floatRuns.map((r) => fmt(r, 'values/s')).join(' / ')}`);
-  log(`  fast path / Float64Array = ${(fast.medianChunk / floatRate).toPrecision(3)}× (the float loop is ${(floatRate / fast.medianChunk).toFixed(0)}× faster)`);
+  log(`  kernel / Float64Array = ${(fast.medianChunk / floatRate).toPrecision(3)}× (the float loop is ${(floatRate / fast.medianChunk).toFixed(1)}× faster)`);
 
   const reference = checkReference(data, REFERENCE_POINTS);
   log(
     `  settleReference (big.js) on ${REFERENCE_POINTS} points: ${fmt(reference.valuesPerSecond, 'values/s')} (fast path on the same points ${fmt(reference.fastValuesPerSecond, 'values/s')}); ` +
-      `invoices differing from the fast path (any line, VAT, quantity, unit price or total): ${reference.mismatches} of ${REFERENCE_POINTS}`,
+      `invoices differing from the kernel (any line, VAT, quantity, unit price or total): ${reference.mismatches} of ${REFERENCE_POINTS}`,
   );
 
   const db = await createDatabase(uniqueName('settlement'));
@@ -188,15 +229,16 @@ export async function runSettlementBench(cleanup?: Cleanup): Promise<BenchResult
     await db.drop();
   }
   const sqlRate = median(sqlRuns);
-  log(`  fast path / SQL = ${(fast.medianChunk / sqlRate).toPrecision(3)}×`);
+  log(`  kernel / SQL = ${(fast.medianChunk / sqlRate).toPrecision(3)}×`);
 
   if (reference.mismatches > 0 || sqlMismatches > 0) {
     throw new Error(`settlement results differ: ${reference.mismatches} invoices vs settleReference, ${sqlMismatches} lines vs SQL`);
   }
   log(`  subscriptions per invoice: ${Object.keys(SUBSCRIPTIONS).join(', ')}; all checks passed`);
   return [
-    result(`settlement fast path, ${POINTS} points × ${n} PT15M`, fast.medianChunk, floatRate, 'values/s', true, 'Float64Array multiply-add (floats)'),
-    result(`settlement fast path, ${POINTS} points × ${n} PT15M`, fast.medianChunk, sqlRate, 'values/s', true, 'one SQL query (PostgreSQL numeric)'),
-    result(`settleReference (big.js), ${REFERENCE_POINTS} points`, reference.valuesPerSecond, reference.fastValuesPerSecond, 'values/s', true, 'fast path, same points'),
+    result(`settlement kernel, ${POINTS} points × ${n} PT15M`, fast.medianChunk, floatRate, 'values/s', true, 'Float64Array multiply-add (floats)'),
+    result(`settlement kernel, ${POINTS} points × ${n} PT15M`, fast.medianChunk, sqlRate, 'values/s', true, 'one SQL query (PostgreSQL numeric)'),
+    result(`settleMeteringPoint (strings), ${REFERENCE_POINTS} points`, stringApi, reference.fastValuesPerSecond, 'values/s', true, 'kernel, same points'),
+    result(`settleReference (big.js), ${REFERENCE_POINTS} points`, reference.valuesPerSecond, reference.fastValuesPerSecond, 'values/s', true, 'kernel, same points'),
   ];
 }

@@ -2,7 +2,19 @@ export type { MeteringPoint, SupplyPeriod, BillingPeriod, MeteredInterval, Meter
 export type { SettlementHalted, HaltReason } from './settlement-halted';
 export type { LineKind, InvoiceLine, InvoiceTotals, Invoice } from './invoice';
 export type { SettlementResult } from './prepare';
-export { settleMeteringPoint } from './settle';
+export { settleMeteringPoint, settleMeteringPointOnPrices, type SettleOptions, type MeteringPointOnPrices } from './settle';
+export { resolvePeriodPrices, type PeriodPrices, type PeriodDay, type HourlyCharge, type SubscriptionCharge } from './kernel/period-prices';
+export {
+  INTERVAL_MISSING,
+  INTERVAL_MEASURED,
+  INTERVAL_ESTIMATED,
+  MAX_INTERVAL_WH,
+  emptyQuantities,
+  intervalStateOf,
+  meteredQuantitiesOf,
+  maxIntervalWh,
+  type MeteredQuantities,
+} from './kernel/metered-quantities';
 export { settleReference } from './settle-reference';
 export { electricHeatingThresholdMilliKwh, suppliedDaysInYear } from './supply';
 export type { CorrectionLine, CorrectionNote } from './corrections';

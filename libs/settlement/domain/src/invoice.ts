@@ -73,7 +73,17 @@ export function lineKey(kind: LineKind, month: string | null): string {
   return month === null ? kind : `${kind}:${month}`;
 }
 
+let lastKwh = -1n;
+let lastKwhText = '';
+
 export function formatKwh(milliKwh: bigint): string {
+  // An invoice's kWh lines mostly share one quantity: format it once.
+  if (milliKwh === lastKwh) return lastKwhText;
+  lastKwh = milliKwh;
+  return (lastKwhText = formatKwhUncached(milliKwh));
+}
+
+function formatKwhUncached(milliKwh: bigint): string {
   return formatScaled(milliKwh, QUANTITY_SCALE);
 }
 
@@ -113,6 +123,10 @@ export function totalsOf(lines: readonly { readonly amountExclVat: Money; readon
 }
 
 export function invoiceOf(gsrn: string, periodFrom: LocalDate, periodToExclusive: LocalDate, asOf: Date, drafts: readonly LineDraft[]): Invoice {
-  const lines = drafts.map(finishLine);
+  return invoiceOfLines(gsrn, periodFrom, periodToExclusive, asOf, drafts.map(finishLine));
+}
+
+/** An invoice of finished lines (lines are immutable, so one finished line may appear on many invoices). */
+export function invoiceOfLines(gsrn: string, periodFrom: LocalDate, periodToExclusive: LocalDate, asOf: Date, lines: readonly InvoiceLine[]): Invoice {
   return { gsrn, periodFrom, periodToExclusive, asOf, lines, totals: totalsOf(lines), estimated: lines.some((l) => l.estimated) };
 }

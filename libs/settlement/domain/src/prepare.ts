@@ -27,63 +27,106 @@ export interface PreparedSettlement {
   readonly asOf: Date;
 }
 
-export function prepareSettlement(input: SettlementInput): PreparedSettlement {
+/** What every path validates, in one order, so the fast path and the reference halt alike. */
+export interface PreparedPoint<S> {
+  readonly gsrn: string;
+  readonly billing: BillingDates;
+  readonly supply: readonly SupplyPeriod[];
+  readonly rates: MeteringPointRates;
+  readonly exportFee: Charge | null;
+  readonly consumption: S;
+  readonly production: S | null;
+  readonly electricHeating: PreparedSettlement['electricHeating'];
+}
+
+/** The series of a point in whatever form a path settles on (decimal strings indexed, or integer Wh arrays). */
+export interface PointSeries<S> {
+  readonly consumptionGsrn: string;
+  consumption(): S;
+  /** The given production series' GSRN, or undefined when none was given. */
+  readonly productionGsrn: string | undefined;
+  production(): S;
+  /** No production series given for a point that has a production GSRN: every interval missing. */
+  emptyProduction(gsrn: string): S;
+  yearToDateMilliKwh(): bigint;
+}
+
+export interface PointToPrepare {
+  readonly meteringPoint: SettlementInput['meteringPoint'];
+  readonly supplyPeriods: SettlementInput['supplyPeriods'];
+  readonly billingPeriod: SettlementInput['billingPeriod'];
+  /** The billing period's dates when a caller has them already (prices resolved for the period). */
+  readonly billing?: BillingDates;
+  readonly product: Product;
+  readonly asOf: Date;
+}
+
+export function preparePoint<S>(input: PointToPrepare, resolveRates: () => MeteringPointRates, series: PointSeries<S>): PreparedPoint<S> {
   const mp = input.meteringPoint;
   if (!isValidGsrn(mp.gsrn)) throw new InvalidSettlementInput(`metering point GSRN ${JSON.stringify(mp.gsrn)} is not a valid GSRN`);
   if (!(input.asOf instanceof Date) || !Number.isFinite(input.asOf.getTime())) throw new InvalidSettlementInput('asOf is not a valid instant');
-  const billing = billingDates(input.billingPeriod);
+  const billing = input.billing ?? billingDates(input.billingPeriod);
   const supply = checkedSupplyPeriods(input.supplyPeriods);
-  const resolved = ratesForGridArea(input.prices, mp.gridArea);
-  if (!resolved.ok) throw new MissingConfiguration(resolved.detail);
-  if (resolved.rates.priceArea !== mp.priceArea) {
-    throw new MissingConfiguration(`metering point is in ${mp.priceArea} but grid area ${mp.gridArea} is configured in ${resolved.rates.priceArea}`);
+  const rates = resolveRates();
+  if (rates.priceArea !== mp.priceArea) {
+    throw new MissingConfiguration(`metering point is in ${mp.priceArea} but grid area ${mp.gridArea} is configured in ${rates.priceArea}`);
   }
-  if (input.consumption.gsrn !== mp.gsrn) throw new InvalidSettlementInput(`consumption series is for ${input.consumption.gsrn}, not ${mp.gsrn}`);
-  const consumption = indexMeteredSeries(input.consumption, 'consumption');
-  let production: MeteredIndex | null = null;
-  if (input.production !== undefined || mp.productionGsrn !== undefined) {
+  if (series.consumptionGsrn !== mp.gsrn) throw new InvalidSettlementInput(`consumption series is for ${series.consumptionGsrn}, not ${mp.gsrn}`);
+  const consumption = series.consumption();
+  let production: S | null = null;
+  if (series.productionGsrn !== undefined || mp.productionGsrn !== undefined) {
     if (mp.productionGsrn === undefined) throw new InvalidSettlementInput('production series given but the metering point has no production GSRN');
     if (!isValidGsrn(mp.productionGsrn)) throw new InvalidSettlementInput(`production GSRN ${JSON.stringify(mp.productionGsrn)} is not a valid GSRN`);
-    const series = input.production ?? { gsrn: mp.productionGsrn, resolution: input.consumption.resolution, intervals: [] };
-    if (series.gsrn !== mp.productionGsrn) throw new InvalidSettlementInput(`production series is for ${series.gsrn}, not ${mp.productionGsrn}`);
-    production = indexMeteredSeries(series, 'production');
+    const gsrn = series.productionGsrn ?? mp.productionGsrn;
+    if (gsrn !== mp.productionGsrn) throw new InvalidSettlementInput(`production series is for ${gsrn}, not ${mp.productionGsrn}`);
+    production = series.productionGsrn === undefined ? series.emptyProduction(gsrn) : series.production();
     if (input.product.exportFee === undefined) throw new MissingConfiguration(`product ${input.product.name} has no export fee for a production metering point`);
   }
   let electricHeating: PreparedSettlement['electricHeating'] = null;
   if (mp.electricHeating) {
-    let yearToDateMilliKwh: bigint;
-    try {
-      yearToDateMilliKwh = parseQuantityMilliKwh(input.yearToDateConsumptionKwh);
-    } catch (e) {
-      if (e instanceof DecimalParseError || e instanceof PrecisionLossError) throw new InvalidSettlementInput(`yearToDateConsumptionKwh: ${e.message}`);
-      throw e;
-    }
+    const yearToDateMilliKwh = series.yearToDateMilliKwh();
     if (yearToDateMilliKwh < 0n) throw new InvalidSettlementInput('yearToDateConsumptionKwh is negative');
     electricHeating = {
-      thresholdMilliKwh: electricHeatingThresholdMilliKwh(resolved.rates.electricHeatingThresholdKwh, supply, input.billingPeriod.year),
+      thresholdMilliKwh: electricHeatingThresholdMilliKwh(rates.electricHeatingThresholdKwh, supply, input.billingPeriod.year),
       yearToDateMilliKwh,
     };
   }
-  return {
-    gsrn: mp.gsrn,
-    billing,
-    supply,
-    days: suppliedDays(supply, billing),
-    rates: resolved.rates,
-    product: input.product,
-    exportFee: production === null ? null : (input.product.exportFee ?? null),
-    consumption,
-    production,
-    electricHeating,
-    asOf: input.asOf,
-  };
+  return { gsrn: mp.gsrn, billing, supply, rates, exportFee: production === null ? null : (input.product.exportFee ?? null), consumption, production, electricHeating };
 }
 
-/** Runs a settlement computation and turns every stop into a typed halt; other errors are bugs and propagate. */
-export function runSettlement(input: SettlementInput, compute: (p: PreparedSettlement) => Invoice): SettlementResult {
-  const gsrn = input.meteringPoint.gsrn;
+/** The year-to-date consumption of an input as exact Wh (invalid input when it is not a ≤ 3-decimal kWh). */
+export function yearToDateOf(input: SettlementInput): bigint {
   try {
-    return { outcome: 'settled', invoice: compute(prepareSettlement(input)) };
+    return parseQuantityMilliKwh(input.yearToDateConsumptionKwh);
+  } catch (e) {
+    if (e instanceof DecimalParseError || e instanceof PrecisionLossError) throw new InvalidSettlementInput(`yearToDateConsumptionKwh: ${e.message}`);
+    throw e;
+  }
+}
+
+export function ratesOf(input: SettlementInput): MeteringPointRates {
+  const resolved = ratesForGridArea(input.prices, input.meteringPoint.gridArea);
+  if (!resolved.ok) throw new MissingConfiguration(resolved.detail);
+  return resolved.rates;
+}
+
+/** The reference engine's preparation: the series indexed by interval start with their decimal strings. */
+export function prepareSettlement(input: SettlementInput): PreparedSettlement {
+  const p = preparePoint(input, () => ratesOf(input), {
+    consumptionGsrn: input.consumption.gsrn,
+    consumption: () => indexMeteredSeries(input.consumption, 'consumption'),
+    productionGsrn: input.production?.gsrn,
+    production: () => indexMeteredSeries(input.production!, 'production'),
+    emptyProduction: (gsrn) => indexMeteredSeries({ gsrn, resolution: input.consumption.resolution, intervals: [] }, 'production'),
+    yearToDateMilliKwh: () => yearToDateOf(input),
+  });
+  return { ...p, days: suppliedDays(p.supply, p.billing), product: input.product, asOf: input.asOf };
+}
+
+/** Turns the stops of a settlement into a typed halt; other errors are bugs and propagate. */
+export function settledOrHalted(gsrn: string, compute: () => Invoice): SettlementResult {
+  try {
+    return { outcome: 'settled', invoice: compute() };
   } catch (e) {
     if (e instanceof MissingMeteredData) return { outcome: 'halted', reason: 'missing-metered-data', gsrn, seriesGsrn: e.seriesGsrn, interval: e.interval };
     if (e instanceof MissingPriceError) {
@@ -93,4 +136,9 @@ export function runSettlement(input: SettlementInput, compute: (p: PreparedSettl
     if (e instanceof InvalidSettlementInput) return { outcome: 'halted', reason: 'invalid-input', gsrn, problem: e.message };
     throw e;
   }
+}
+
+/** Runs a settlement computation on the prepared input and turns every stop into a typed halt. */
+export function runSettlement(input: SettlementInput, compute: (p: PreparedSettlement) => Invoice): SettlementResult {
+  return settledOrHalted(input.meteringPoint.gsrn, () => compute(prepareSettlement(input)));
 }

@@ -2,40 +2,8 @@ import { addDays, daysInLocalMonth, formatLocalDate, localDayIntervals, type Loc
 import { Money, formatScaled } from '@dh/money';
 import type { ChargePriceRow, SpotPrice } from '@dh/rates-domain';
 import { correctedTotals, creditInFull, diffInvoices, electricHeatingThresholdMilliKwh, settleMeteringPoint, settleReference, type Invoice, type SettlementInput, type SettlementResult } from './index';
+import { Gen, prng } from './testing/seeded';
 import { GSRN, PRODUCTION_GSRN, charge, hourlySpot, meteredSeries, priceBook, quarterSpot, radiusTariff, row, settlementInput } from './testing/settlement-fixtures';
-
-/** mulberry32: small, seeded, reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-class Gen {
-  constructor(private readonly next: () => number) {}
-  int(min: number, max: number): number {
-    return min + Math.floor(this.next() * (max - min + 1));
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-  pick<T>(xs: readonly T[]): T {
-    return xs[this.int(0, xs.length - 1)]!;
-  }
-  /** A decimal string from integer parts: never built from floating point. */
-  decimal(minUnits: number, maxUnits: number, decimals: number): string {
-    const units = this.int(minUnits, maxUnits);
-    const neg = units < 0;
-    const abs = String(Math.abs(units)).padStart(decimals + 1, '0');
-    const s = decimals === 0 ? abs : `${abs.slice(0, abs.length - decimals)}.${abs.slice(abs.length - decimals)}`;
-    return neg ? `-${s}` : s;
-  }
-}
 
 interface Case {
   readonly input: SettlementInput;
@@ -163,6 +131,12 @@ describe('settlement properties over generated inputs (seeded)', () => {
   it('the fast path equals the big.js reference on every line', () => {
     for (const c of cases) {
       expect(JSON.stringify(settleReference(c.input))).toBe(JSON.stringify(settleMeteringPoint(c.input)));
+    }
+  });
+
+  it('the exact per-interval BigInt path (the fallback for extreme magnitudes) equals the fast kernel', () => {
+    for (const c of cases) {
+      expect(JSON.stringify(settleMeteringPoint(c.input, { path: 'exact-intervals' }))).toBe(JSON.stringify(settleMeteringPoint(c.input)));
     }
   });
 

@@ -1,18 +1,137 @@
-import type { LocalDate } from '@dh/dk-time';
-import { chargeRowOn, rowPriceAt, spotPriceAt, toMeanScale, type Charge, type ChargePriceRow } from '@dh/rates-domain';
+import { RESOLUTION_MS, type LocalDate, type Resolution } from '@dh/dk-time';
+import { formatScaled, QUANTITY_SCALE } from '@dh/money';
+import { MissingPriceError, chargeRowOn, rowPriceAt, spotPriceAt, toMeanScale, type Charge, type ChargePriceRow, type SpotPriceSeries } from '@dh/rates-domain';
 import { invoiceOf, type Invoice, type LineDraft, type LineKind } from './invoice';
+import { doubleBlockDays, settleOnPrices, type PointOnPrices } from './kernel/settle-on-prices';
+import { INTERVAL_ESTIMATED, INTERVAL_MISSING, emptyQuantities, meteredQuantitiesOf, type MeteredQuantities } from './kernel/metered-quantities';
+import { resolvePeriodPrices, type PeriodPrices } from './kernel/period-prices';
 import { KwhLine, QuantityLine, SubscriptionLine } from './line-accumulators';
-import { settlementIntervals } from './metered';
-import { runSettlement, type PreparedSettlement, type SettlementResult } from './prepare';
+import { settlementIntervals, type MeteredIndex, type MeteredValue } from './metered';
+import { preparePoint, settledOrHalted, yearToDateOf, type PointToPrepare, type PreparedSettlement, type SettlementResult } from './prepare';
+import { suppliedDays } from './supply';
 import { MissingConfiguration } from './settlement-halted';
-import type { SettlementInput } from './settlement-input';
+import type { MeteringPoint, SettlementInput, SupplyPeriod } from './settlement-input';
+
+export interface SettleOptions {
+  /**
+   * `auto` (default): the fast kernel when its double blocks provably stay exact, else the exact
+   * per-interval BigInt path. `exact-intervals` forces the latter (tests prove both equal the reference).
+   */
+  readonly path?: 'auto' | 'exact-intervals';
+}
 
 /**
- * Settles one metering point for one billing period (fast path: exact scaled BigInt per interval).
- * Returns the invoice, or a typed halt when metered data or a price is missing: never a partial invoice.
+ * Settles one metering point for one billing period. Returns the invoice, or a typed halt when
+ * metered data or a price is missing: never a partial invoice. For many points of one period, resolve
+ * the prices once with {@link resolvePeriodPrices} and use {@link settleMeteringPointOnPrices}.
  */
-export function settleMeteringPoint(input: SettlementInput): SettlementResult {
-  return runSettlement(input, settleFast);
+export function settleMeteringPoint(input: SettlementInput, options: SettleOptions = {}): SettlementResult {
+  return settledOrHalted(input.meteringPoint.gsrn, () => {
+    let prices: PeriodPrices | undefined;
+    // Only the days the supply can touch: one point does not need the whole period resolved.
+    const resolve = (): PeriodPrices => (prices ??= resolvePeriodPrices(input.prices, input.meteringPoint.gridArea, input.product, input.billingPeriod, input.asOf, supplySpan(input.supplyPeriods)));
+    const point = preparePoint(input, () => resolve().rates, {
+      consumptionGsrn: input.consumption.gsrn,
+      consumption: () => meteredQuantitiesOf(input.consumption, 'consumption', resolve().startMs, resolve().endMs),
+      productionGsrn: input.production?.gsrn,
+      production: () => meteredQuantitiesOf(input.production!, 'production', resolve().startMs, resolve().endMs),
+      emptyProduction: (gsrn) => emptyOn(resolve(), gsrn, input.consumption.resolution),
+      yearToDateMilliKwh: () => yearToDateOf(input),
+    });
+    return settlePrepared(resolve(), { gsrn: point.gsrn, supply: point.supply, consumption: point.consumption, production: point.production, electricHeating: point.electricHeating }, options);
+  });
+}
+
+/** One metering point of a run, its series already integer Wh on the grid of the period's prices. */
+export interface MeteringPointOnPrices {
+  readonly meteringPoint: MeteringPoint;
+  readonly supplyPeriods: readonly SupplyPeriod[];
+  readonly consumption: MeteredQuantities;
+  /** Required when the metering point has a production GSRN (absent = every interval missing). */
+  readonly production?: MeteredQuantities;
+  /** Net import of the calendar year before the period (electric heating), Wh. */
+  readonly yearToDateMilliKwh: bigint;
+}
+
+/**
+ * The run path: settles a metering point on prices resolved once for its period and set of charges
+ * (same grid area, product and asOf). Same rules, checks, halts and invoice as {@link settleMeteringPoint}.
+ */
+export function settleMeteringPointOnPrices(prices: PeriodPrices, point: MeteringPointOnPrices, options: SettleOptions = {}): SettlementResult {
+  const mp = point.meteringPoint;
+  return settledOrHalted(mp.gsrn, () => {
+    if (mp.gridArea !== prices.rates.gridArea) throw new MissingConfiguration(`prices are resolved for grid area ${prices.rates.gridArea}, not ${mp.gridArea}`);
+    const onGrid = (q: MeteredQuantities): MeteredQuantities => {
+      const step = RESOLUTION_MS[q.resolution];
+      if (q.startMs !== prices.startMs || q.wh.length !== (prices.endMs - prices.startMs) / step) {
+        throw new Error(`metered quantities of ${q.gsrn} are not laid out on the grid of ${prices.billing.from}–${prices.billing.toExclusive}`);
+      }
+      return q;
+    };
+    const input: PointToPrepare = { meteringPoint: mp, supplyPeriods: point.supplyPeriods, billingPeriod: prices.period, billing: prices.billing, product: prices.product, asOf: prices.asOf };
+    const prepared = preparePoint(input, () => prices.rates, {
+      consumptionGsrn: point.consumption.gsrn,
+      consumption: () => onGrid(point.consumption),
+      productionGsrn: point.production?.gsrn,
+      production: () => onGrid(point.production!),
+      emptyProduction: (gsrn) => emptyOn(prices, gsrn, point.consumption.resolution),
+      yearToDateMilliKwh: () => point.yearToDateMilliKwh,
+    });
+    return settlePrepared(prices, { gsrn: prepared.gsrn, supply: prepared.supply, consumption: prepared.consumption, production: prepared.production, electricHeating: prepared.electricHeating }, options);
+  });
+}
+
+/** First supplied day to the last (exclusive); an open end runs to the period's end. Called after the periods were checked. */
+function supplySpan(periods: readonly SupplyPeriod[]): { from: LocalDate; toExclusive: LocalDate } {
+  if (periods.length === 0) return { from: '9999-12-31', toExclusive: '9999-12-31' };
+  const from = periods.map((p) => p.start).reduce((a, b) => (a < b ? a : b));
+  const toExclusive = periods.some((p) => p.endExclusive === null) ? '9999-12-31' : periods.map((p) => p.endExclusive!).reduce((a, b) => (a > b ? a : b));
+  return { from, toExclusive };
+}
+
+function emptyOn(p: PeriodPrices, gsrn: string, resolution: MeteredQuantities['resolution']): MeteredQuantities {
+  return emptyQuantities(gsrn, resolution, p.startMs, (p.endMs - p.startMs) / RESOLUTION_MS[resolution]);
+}
+
+function settlePrepared(prices: PeriodPrices, point: PointOnPrices, options: SettleOptions): Invoice {
+  const blockDays = (options.path ?? 'auto') === 'auto' ? doubleBlockDays(prices, point) : 0;
+  if (blockDays >= 1) return settleOnPrices(prices, point, blockDays);
+  return settleExactIntervals({
+    gsrn: point.gsrn,
+    billing: prices.billing,
+    supply: point.supply,
+    days: suppliedDays(point.supply, prices.billing),
+    rates: prices.rates,
+    product: prices.product,
+    exportFee: point.production === null ? null : (prices.product.exportFee ?? null),
+    consumption: indexOfQuantities(point.consumption),
+    production: point.production === null ? null : indexOfQuantities(point.production),
+    electricHeating: point.electricHeating,
+    asOf: prices.asOf,
+  });
+}
+
+/** The interval index the exact per-interval path reads, from integer Wh. */
+function indexOfQuantities(q: MeteredQuantities): MeteredIndex {
+  const step = RESOLUTION_MS[q.resolution];
+  const byStart = new Map<number, MeteredValue>();
+  for (let i = 0; i < q.wh.length; i++) {
+    if (q.state[i] === INTERVAL_MISSING) continue;
+    const milliKwh = BigInt(q.wh[i]!);
+    byStart.set(q.startMs + i * step, { milliKwh, kwh: formatScaled(milliKwh, QUANTITY_SCALE), estimated: q.state[i] === INTERVAL_ESTIMATED });
+  }
+  return { gsrn: q.gsrn, resolution: q.resolution, byStart };
+}
+
+/** The interval's spot price at scale 11; an hour without one names its first quarter without a price. */
+function intervalSpot(series: SpotPriceSeries, at: Date, resolution: Resolution, asOf: Date): bigint {
+  try {
+    return toMeanScale(spotPriceAt(series, at, { resolution, asOf }));
+  } catch (e) {
+    if (!(e instanceof MissingPriceError) || resolution !== 'PT1H') throw e;
+    for (let k = 0; k < 4; k++) spotPriceAt(series, new Date(at.getTime() + k * RESOLUTION_MS.PT15M), { resolution: 'PT15M', asOf });
+    throw e;
+  }
 }
 
 function subscriptionRow(charge: Charge, day: LocalDate, asOf: Date): ChargePriceRow {
@@ -31,7 +150,11 @@ export function subscriptionCharges(p: PreparedSettlement): readonly [LineKind, 
   ];
 }
 
-function settleFast(p: PreparedSettlement): Invoice {
+/**
+ * The exact per-interval path: BigInt per interval, per-interval price look-ups. Used when a point's
+ * quantities and prices are too large for the kernel's checked double blocks.
+ */
+function settleExactIntervals(p: PreparedSettlement): Invoice {
   const r = p.rates;
   const asOf = p.asOf;
   const energy = new KwhLine('energy', `${p.product.name}: spot price + margin`, p.product.margin.chargeId);
@@ -65,7 +188,7 @@ function settleFast(p: PreparedSettlement): Invoice {
 
     for (const iv of settlementIntervals(day, p.consumption, p.production)) {
       const at = iv.start;
-      const spot = toMeanScale(spotPriceAt(r.spot, at, { resolution: iv.resolution, asOf }));
+      const spot = intervalSpot(r.spot, at, iv.resolution, asOf);
       let consumed = 0n;
       for (const v of iv.consumption) consumed += v.milliKwh;
       let imported = consumed;

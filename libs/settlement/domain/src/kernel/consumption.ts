@@ -1,0 +1,243 @@
+import { ElectricHeatingTotal, taxWithThreshold } from './electric-heating';
+import type { FastLine } from './fast-line';
+import type { Lines } from './lines';
+import { ESTIMATED_BIT, INTERVAL_ESTIMATED, INTERVAL_MISSING, PRESENT_BIT, type MeteredQuantities } from './metered-quantities';
+import type { HourlyCharge, PeriodPrices } from './period-prices';
+import { checkDay, missingMetered, missingSpotInHour, missingSpotQuarter } from './stops';
+
+/**
+ * Open double blocks of the consumption lines: exact integers, flushed into the lines' BigInts
+ * before any could pass 2^53 (`doubleBlockDays`).
+ */
+class Blocks {
+  /** Σ Wh × quarter-hour spot (scale 12). */
+  eA = 0;
+  /** Σ Wh × sum of four (PT1H intervals; scale 12, four times the amount). */
+  eB = 0;
+  margin = 0;
+  grid = 0;
+  system = 0;
+  transmission = 0;
+  tax = 0;
+  /** Σ Wh of the supplied intervals. */
+  total = 0;
+  /** OR of the states of the supplied intervals (ESTIMATED_BIT: any estimated). */
+  states = 0;
+  /** Unit-price tracking of the energy line (spot + margin varies almost always). */
+  first = Number.NaN;
+  varies = false;
+
+  trackEnergy(price: number): void {
+    if (price !== this.first) {
+      if (this.first !== this.first) this.first = price;
+      else this.varies = true;
+    }
+  }
+
+  flushInto(lines: Lines, withTax: boolean): void {
+    const e = lines.energy;
+    e.a = this.eA;
+    e.b = this.eB;
+    e.flush();
+    e.a = this.margin;
+    lines.grid.a = this.grid;
+    lines.system.a = this.system;
+    lines.transmission.a = this.transmission;
+    if (withTax) lines.tax.a = this.tax;
+    lines.flush();
+    this.eA = this.eB = this.margin = this.grid = this.system = this.transmission = this.tax = 0;
+  }
+}
+
+/**
+ * The fast day, PT15M: no branch per quarter. Quarter products go into the energy block, quarters
+ * are summed per hour into `hourWh`, and the day's states are AND/OR-ed. A gap (AND loses
+ * PRESENT_BIT) or a missing spot price (the sum turns NaN) is seen at the end of the day: false,
+ * and the careful day then finds and throws the first stop in time order.
+ */
+function quarterDay(p: PeriodPrices, c: MeteredQuantities, d: number, b: Blocks, hourWh: Float64Array): boolean {
+  const day = p.days[d]!;
+  const wh = c.wh;
+  const st = c.state;
+  const spot = p.spotQuarter;
+  const marginDay = p.margin.perDay[d]!;
+  const marginHour = p.margin.perHour;
+  let eA = b.eA;
+  let all = PRESENT_BIT;
+  let any = 0;
+  let dayWh = 0;
+  let varies = b.varies;
+  for (let k = 0, h = day.firstHour; k < day.hours; k++, h++) {
+    const q = h * 4;
+    const s0 = st[q]!;
+    const s1 = st[q + 1]!;
+    const s2 = st[q + 2]!;
+    const s3 = st[q + 3]!;
+    all &= s0 & s1 & s2 & s3;
+    any |= s0 | s1 | s2 | s3;
+    const w0 = wh[q]!;
+    const w1 = wh[q + 1]!;
+    const w2 = wh[q + 2]!;
+    const w3 = wh[q + 3]!;
+    const p0 = spot[q]!;
+    const p1 = spot[q + 1]!;
+    const p2 = spot[q + 2]!;
+    const p3 = spot[q + 3]!;
+    eA += w0 * p0 + w1 * p1 + w2 * p2 + w3 * p3;
+    const hw = w0 + w1 + w2 + w3;
+    hourWh[k] = hw;
+    dayWh += hw;
+    if (!varies) {
+      const m = marginDay === marginDay ? marginDay : marginHour[h]!;
+      b.trackEnergy(p0 + m);
+      b.trackEnergy(p1 + m);
+      b.trackEnergy(p2 + m);
+      b.trackEnergy(p3 + m);
+      varies = b.varies;
+    }
+  }
+  if ((all & PRESENT_BIT) === 0 || eA !== eA) return false;
+  b.eA = eA;
+  b.total += dayWh;
+  b.states |= any;
+  return true;
+}
+
+/** The fast day, PT1H: each hour one interval at the hour's (mean) spot price. */
+function hourDay(p: PeriodPrices, c: MeteredQuantities, d: number, b: Blocks, hourWh: Float64Array): boolean {
+  const day = p.days[d]!;
+  const wh = c.wh;
+  const st = c.state;
+  const spot4 = p.spotHour4;
+  const marginDay = p.margin.perDay[d]!;
+  let eB = b.eB;
+  let all = PRESENT_BIT;
+  let any = 0;
+  let dayWh = 0;
+  for (let k = 0, h = day.firstHour; k < day.hours; k++, h++) {
+    const s = st[h]!;
+    all &= s;
+    any |= s;
+    const w = wh[h]!;
+    const s4 = spot4[h]!;
+    eB += w * s4;
+    hourWh[k] = w;
+    dayWh += w;
+    if (!b.varies) b.trackEnergy(s4 + 4 * (marginDay === marginDay ? marginDay : p.margin.perHour[h]!));
+  }
+  if ((all & PRESENT_BIT) === 0 || eB !== eB) return false;
+  b.eB = eB;
+  b.total += dayWh;
+  b.states |= any;
+  return true;
+}
+
+/**
+ * Σ Wh × price of one charge over the day: one product when its price is the same all day, else per
+ * hour. `line` tracks the unit price (null for the margin, which the energy line tracks with spot).
+ */
+function chargeOfDay(c: HourlyCharge, line: FastLine | null, d: number, firstHour: number, hours: number, hourWh: Float64Array, dayWh: number): number {
+  const dayPrice = c.perDay[d]!;
+  if (dayPrice === dayPrice) {
+    if (line !== null && c.constant === null && !line.varies) line.track(dayPrice);
+    return dayWh * dayPrice;
+  }
+  const perHour = c.perHour;
+  const tracked = c.constant === null ? line : null;
+  let sum = 0;
+  for (let k = 0; k < hours; k++) {
+    const price = perHour[firstHour + k]!;
+    sum += hourWh[k]! * price;
+    if (tracked !== null && !tracked.varies) tracked.track(price);
+  }
+  return sum;
+}
+
+function chargesOfDay(p: PeriodPrices, d: number, b: Blocks, hourWh: Float64Array, dayWh: number, lines: Lines, withTax: boolean): void {
+  const { firstHour, hours } = p.days[d]!;
+  b.margin += chargeOfDay(p.margin, null, d, firstHour, hours, hourWh, dayWh);
+  b.grid += chargeOfDay(p.gridTariff, lines.grid, d, firstHour, hours, hourWh, dayWh);
+  b.system += chargeOfDay(p.systemTariff, lines.system, d, firstHour, hours, hourWh, dayWh);
+  b.transmission += chargeOfDay(p.transmissionTariff, lines.transmission, d, firstHour, hours, hourWh, dayWh);
+  if (withTax) b.tax += chargeOfDay(p.electricityTax, lines.tax, d, firstHour, hours, hourWh, dayWh);
+}
+
+/**
+ * The careful day: interval by interval in time order with every check where the reference makes
+ * it (gap, then spot price, then the electric-heating split and its reduced rate). Used for electric
+ * heating and to throw the first stop of a day the fast loop found incomplete.
+ */
+function carefulDay(p: PeriodPrices, c: MeteredQuantities, d: number, b: Blocks, hourWh: Float64Array, lines: Lines, eh: ElectricHeatingTotal | null): number {
+  const day = p.days[d]!;
+  const quarterly = c.resolution === 'PT15M';
+  const wh = c.wh;
+  const st = c.state;
+  let dayWh = 0;
+  for (let k = 0, h = day.firstHour; k < day.hours; k++, h++) {
+    const margin = p.margin.perHour[h]!;
+    let hw = 0;
+    for (let i = quarterly ? h * 4 : h, end = quarterly ? i + 4 : i + 1; i < end; i++) {
+      const s = st[i]!;
+      if (s === INTERVAL_MISSING) throw missingMetered(c, i);
+      const w = wh[i]!;
+      if (quarterly) {
+        const spot = p.spotQuarter[i]!;
+        if (spot !== spot) throw missingSpotQuarter(p, i);
+        b.eA += w * spot;
+        if (!b.varies) b.trackEnergy(spot + margin);
+      } else {
+        const spot4 = p.spotHour4[h]!;
+        if (spot4 !== spot4) throw missingSpotInHour(p, h);
+        b.eB += w * spot4;
+        if (!b.varies) b.trackEnergy(spot4 + 4 * margin);
+      }
+      b.states |= s;
+      hw += w;
+      if (eh !== null) taxWithThreshold(lines, eh, p, d, h, w, s === INTERVAL_ESTIMATED);
+    }
+    hourWh[k] = hw;
+    dayWh += hw;
+  }
+  b.total += dayWh;
+  return dayWh;
+}
+
+/**
+ * Consumption only (no production): PT15M quarters each at their quarter's spot price, or PT1H
+ * hours at the hour's (mean) price; the per-kWh charges by local hour (one product per day for a
+ * charge with a daily price). Electric heating splits the tax at the yearly threshold.
+ */
+export function settleConsumption(p: PeriodPrices, c: MeteredQuantities, electricHeating: { thresholdMilliKwh: bigint; yearToDateMilliKwh: bigint } | null, days: readonly number[], lines: Lines, blockDays: number): void {
+  const b = new Blocks();
+  const hourWh = new Float64Array(25);
+  const eh = electricHeating === null ? null : new ElectricHeatingTotal(electricHeating);
+  const withTax = eh === null;
+  const quarterly = c.resolution === 'PT15M';
+  let inBlock = 0;
+  for (let i = 0; i < days.length; i++) {
+    const d = days[i]!;
+    checkDay(p, d, false);
+    const before = b.total;
+    let dayWh: number;
+    if (eh === null && (quarterly ? quarterDay(p, c, d, b, hourWh) : hourDay(p, c, d, b, hourWh))) dayWh = b.total - before;
+    else dayWh = carefulDay(p, c, d, b, hourWh, lines, eh);
+    chargesOfDay(p, d, b, hourWh, dayWh, lines, withTax);
+    if (++inBlock === blockDays || i === days.length - 1) {
+      b.flushInto(lines, withTax);
+      inBlock = 0;
+    }
+  }
+  if (days.length === 0) return;
+  const estimated = (b.states & ESTIMATED_BIT) !== 0;
+  const { energy, grid, system, transmission, tax } = lines;
+  for (const l of withTax ? [energy, grid, system, transmission, tax] : [energy, grid, system, transmission]) {
+    l.quantity = b.total;
+    l.estimated = estimated;
+  }
+  energy.first = b.first;
+  energy.varies = b.varies;
+  if (p.gridTariff.constant !== null) grid.first = p.gridTariff.constant;
+  if (p.systemTariff.constant !== null) system.first = p.systemTariff.constant;
+  if (p.transmissionTariff.constant !== null) transmission.first = p.transmissionTariff.constant;
+  if (withTax && p.electricityTax.constant !== null) tax.first = p.electricityTax.constant;
+}
