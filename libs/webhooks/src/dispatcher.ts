@@ -18,6 +18,8 @@ import { DEFAULT_WEBHOOKS_SCHEMA, migrateWebhooks } from './migrations';
 import { SecretBox } from './secret-box';
 import { signWebhook, WEBHOOK_ATTEMPT_HEADER, WEBHOOK_EVENT_HEADER, WEBHOOK_ID_HEADER, WEBHOOK_SIGNATURE_HEADER, WEBHOOK_TIMESTAMP_HEADER } from './signature';
 import { ALL_EVENT_TYPES } from './target-url';
+import { postWebhook, type PostOutcome } from './post-webhook';
+import { webhookTargetPolicyFromEnv, type HostResolver, type WebhookTargetPolicy } from './target-policy';
 
 export const WEBHOOK_DISPATCHER_QUEUE = 'webhooks.dispatcher';
 
@@ -38,6 +40,10 @@ export interface WebhookDispatcherOptions {
   /** Deliveries sent at once. Default 8. */
   concurrency?: number;
   logger?: MessagingLogger;
+  /** Where deliveries may go, checked again at every send. Default: `webhookTargetPolicyFromEnv()`. */
+  policy?: WebhookTargetPolicy;
+  /** For tests: how host names resolve at send time. */
+  resolver?: HostResolver;
   /** For tests: the jitter's random source. */
   random?: () => number;
 }
@@ -86,6 +92,7 @@ class Dispatcher implements WebhookDispatcher {
   private readonly pollIntervalMs: number;
   private readonly concurrency: number;
   private readonly logger: MessagingLogger;
+  private readonly targets: WebhookTargetPolicy;
   private consumer: RunningConsumer | null = null;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
@@ -101,6 +108,7 @@ class Dispatcher implements WebhookDispatcher {
     this.pollIntervalMs = options.pollIntervalMs ?? 500;
     this.concurrency = Math.max(1, options.concurrency ?? 8);
     this.logger = options.logger ?? consoleMessagingLogger;
+    this.targets = options.policy ?? webhookTargetPolicyFromEnv();
   }
 
   async start(): Promise<void> {
@@ -222,12 +230,26 @@ class Dispatcher implements WebhookDispatcher {
     const timestamp = Math.floor(startedAt.getTime() / 1000);
     let statusCode: number | null = null;
     let error: string | null = null;
+    const outcome = await this.send(row, attemptNo, timestamp);
+    if ('statusCode' in outcome) {
+      statusCode = outcome.statusCode;
+      if (statusCode < 200 || statusCode > 299) error = `HTTP ${statusCode}`;
+    } else {
+      // The subscriber sees a generic word; the cause stays in our log.
+      error = outcome.error;
+      this.logger.warn(`Webhook delivery ${row.id} attempt ${attemptNo}: ${outcome.error} (${outcome.internal})`);
+    }
+    const durationMs = Date.now() - startedAt.getTime();
+    await this.record(row, attemptNo, startedAt, durationMs, statusCode, error === null ? null : error.slice(0, MAX_ERROR_LENGTH));
+  }
+
+  private async send(row: DueRow, attemptNo: number, timestamp: number): Promise<PostOutcome> {
     try {
       const secret = this.box.open(row.secret_sealed, row.subscription_id);
-      const response = await fetch(row.url, {
-        method: 'POST',
-        redirect: 'manual',
-        signal: AbortSignal.timeout(this.timeoutMs),
+      return await postWebhook(row.url, {
+        timeoutMs: this.timeoutMs,
+        policy: this.targets,
+        ...(this.options.resolver ? { resolver: this.options.resolver } : {}),
         headers: {
           'Content-Type': 'application/json',
           'User-Agent': 'dh-webhooks/1',
@@ -239,15 +261,9 @@ class Dispatcher implements WebhookDispatcher {
         },
         body: row.body,
       });
-      statusCode = response.status;
-      await response.body?.cancel().catch(() => undefined);
-      if (statusCode < 200 || statusCode > 299) error = `HTTP ${statusCode}`;
     } catch (caught) {
-      const cause = caught instanceof Error && caught.cause instanceof Error ? `: ${caught.cause.message}` : '';
-      error = caught instanceof Error && caught.name === 'TimeoutError' ? `timeout after ${this.timeoutMs} ms` : `${errorMessage(caught)}${cause}`;
+      return { error: 'internal error', internal: errorMessage(caught) };
     }
-    const durationMs = Date.now() - startedAt.getTime();
-    await this.record(row, attemptNo, startedAt, durationMs, statusCode, error === null ? null : error.slice(0, MAX_ERROR_LENGTH));
   }
 
   private async record(row: DueRow, attemptNo: number, startedAt: Date, durationMs: number, statusCode: number | null, error: string | null): Promise<void> {

@@ -5,4 +5,6 @@ export * from './migrations';
 export * from './secret-box';
 export * from './signature';
 export * from './target-url';
+export * from './target-policy';
+export * from './post-webhook';
 export * from './webhook-store';

@@ -1,17 +1,19 @@
 import { PUBLIC_EVENT_ROUTING_KEYS } from '@dh/messaging';
+import { checkTargetHostSync, isLoopbackHost, resolveAllowedAddresses, systemResolver, WebhookTargetRefused, type HostResolver, type WebhookTargetPolicy } from './target-policy';
 
 export class WebhookValidationError extends Error {
   override readonly name = 'WebhookValidationError';
 }
 
-const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 export const MAX_URL_LENGTH = 2048;
 
 /**
- * A target URL: https anywhere; http only to localhost/127.0.0.1/[::1] and never in production. No
- * credentials in the URL (they would show in listings and logs) and no fragment.
+ * A target URL: https to a public address; http only to loopback where the policy allows loopback
+ * (development and tests, never production). No credentials in the URL (they would show in listings
+ * and logs) and no fragment. Hosts are judged by `checkTargetHostSync`; registration also resolves
+ * the name (`validateTargetUrlResolved`), and the dispatcher checks again when it sends.
  */
-export function validateTargetUrl(raw: string, options: { production: boolean }): string {
+export function validateTargetUrl(raw: string, policy: WebhookTargetPolicy): string {
   if (raw.length > MAX_URL_LENGTH) throw new WebhookValidationError(`url is longer than ${MAX_URL_LENGTH} characters`);
   let url: URL;
   try {
@@ -21,13 +23,31 @@ export function validateTargetUrl(raw: string, options: { production: boolean })
   }
   if (url.username !== '' || url.password !== '') throw new WebhookValidationError('url must not contain credentials');
   if (url.hash !== '') throw new WebhookValidationError('url must not contain a fragment');
-  if (url.protocol === 'https:') return url.toString();
   if (url.protocol === 'http:') {
-    if (options.production) throw new WebhookValidationError('url must use https');
-    if (!LOCAL_HOSTS.has(url.hostname)) throw new WebhookValidationError('url must use https (http is allowed only to localhost or 127.0.0.1 outside production)');
-    return url.toString();
+    if (!policy.allowLoopback) throw new WebhookValidationError('url must use https');
+    if (!isLoopbackHost(url.hostname)) throw new WebhookValidationError('url must use https (http is allowed only to loopback outside production)');
+  } else if (url.protocol !== 'https:') {
+    throw new WebhookValidationError('url must use https');
   }
-  throw new WebhookValidationError('url must use https');
+  try {
+    checkTargetHostSync(url.hostname, policy);
+  } catch (error) {
+    if (error instanceof WebhookTargetRefused) throw new WebhookValidationError(error.message);
+    throw error;
+  }
+  return url.toString();
+}
+
+/** `validateTargetUrl`, then the host's addresses as DNS gives them now must all be allowed. */
+export async function validateTargetUrlResolved(raw: string, policy: WebhookTargetPolicy, resolver: HostResolver = systemResolver): Promise<string> {
+  const url = validateTargetUrl(raw, policy);
+  try {
+    await resolveAllowedAddresses(new URL(url).hostname, policy, resolver);
+  } catch (error) {
+    if (error instanceof WebhookTargetRefused) throw new WebhookValidationError(error.message);
+    throw error;
+  }
+  return url;
 }
 
 /** The public routing keys a subscription may name, plus `*` for all of them. */

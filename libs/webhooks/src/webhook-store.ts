@@ -4,7 +4,8 @@ import { quoteSchema } from '@dh/messaging';
 import { DEFAULT_WEBHOOKS_SCHEMA, migrateWebhooks } from './migrations';
 import { SecretBox } from './secret-box';
 import { generateWebhookSecret } from './signature';
-import { validateEventTypes, validateTargetUrl } from './target-url';
+import { validateEventTypes, validateTargetUrlResolved } from './target-url';
+import { systemResolver, webhookTargetPolicyFromEnv, type HostResolver, type WebhookTargetPolicy } from './target-policy';
 
 export interface WebhookSubscription {
   id: string;
@@ -50,8 +51,10 @@ export interface WebhookStoreOptions {
   /** Key the subscription secrets are encrypted under (the service master key). */
   masterKey: Buffer;
   schema?: string;
-  /** Refuse http targets altogether. Default: NODE_ENV === 'production'. */
-  production?: boolean;
+  /** Where subscriptions may point. Default: `webhookTargetPolicyFromEnv()` (public addresses only in production). */
+  policy?: WebhookTargetPolicy;
+  /** For tests: how host names are resolved at registration. */
+  resolver?: HostResolver;
 }
 
 interface SubscriptionRow {
@@ -108,7 +111,8 @@ export class WebhookStore {
   private readonly s: string;
   private readonly schema: string;
   private readonly box: SecretBox;
-  private readonly production: boolean;
+  private readonly policy: WebhookTargetPolicy;
+  private readonly resolver: HostResolver;
 
   constructor(
     private readonly pool: Pool,
@@ -117,7 +121,8 @@ export class WebhookStore {
     this.schema = options.schema ?? DEFAULT_WEBHOOKS_SCHEMA;
     this.s = quoteSchema(this.schema);
     this.box = new SecretBox(options.masterKey);
-    this.production = options.production ?? process.env.NODE_ENV === 'production';
+    this.policy = options.policy ?? webhookTargetPolicyFromEnv();
+    this.resolver = options.resolver ?? systemResolver;
   }
 
   migrate(): Promise<void> {
@@ -126,7 +131,7 @@ export class WebhookStore {
 
   /** Validates and stores a subscription; the clear secret is returned here and never again. Throws `WebhookValidationError`. */
   async register(owner: string, input: { url: string; eventTypes: readonly string[] }): Promise<{ subscription: WebhookSubscription; secret: string }> {
-    const url = validateTargetUrl(input.url, { production: this.production });
+    const url = await validateTargetUrlResolved(input.url, this.policy, this.resolver);
     const eventTypes = validateEventTypes(input.eventTypes);
     const id = randomUUID();
     const secret = generateWebhookSecret();

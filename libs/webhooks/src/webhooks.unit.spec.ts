@@ -3,7 +3,8 @@ import { DEFAULT_RETRY_POLICY, retryDelayMs } from './backoff';
 import { checkJsonSchema, UnsupportedSchemaError } from './json-schema-check';
 import { SecretBox } from './secret-box';
 import { generateWebhookSecret, signWebhook, verifyWebhook } from './signature';
-import { validateEventTypes, validateTargetUrl, WebhookValidationError } from './target-url';
+import { validateEventTypes, validateTargetUrl, validateTargetUrlResolved, WebhookValidationError } from './target-url';
+import { isAllowedAddress, webhookTargetPolicyFromEnv } from './target-policy';
 
 describe('signature', () => {
   const secret = 'whsec_test';
@@ -60,14 +61,73 @@ describe('retry schedule', () => {
 });
 
 describe('registration rules', () => {
-  it('allows https anywhere and http to localhost outside production only', () => {
-    expect(validateTargetUrl('https://erp.example.com/hooks', { production: true })).toBe('https://erp.example.com/hooks');
-    expect(validateTargetUrl('http://localhost:8080/h', { production: false })).toBe('http://localhost:8080/h');
-    expect(validateTargetUrl('http://127.0.0.1:8080/h', { production: false })).toBe('http://127.0.0.1:8080/h');
-    expect(() => validateTargetUrl('http://127.0.0.1:8080/h', { production: true })).toThrow(WebhookValidationError);
-    expect(() => validateTargetUrl('http://10.0.0.1/h', { production: false })).toThrow(/https/);
-    expect(() => validateTargetUrl('http://127.0.0.1.example.com/h', { production: false })).toThrow(/https/);
-    expect(() => validateTargetUrl('https://a.example.com/h#x', { production: false })).toThrow(/fragment/);
+  const production = { allowLoopback: false, allowedNetworks: [] };
+  const development = { allowLoopback: true, allowedNetworks: [] };
+
+  it('allows https to public hosts, and http to loopback outside production only', () => {
+    expect(validateTargetUrl('https://erp.example.com/hooks', production)).toBe('https://erp.example.com/hooks');
+    expect(validateTargetUrl('http://localhost:8080/h', development)).toBe('http://localhost:8080/h');
+    expect(validateTargetUrl('http://127.0.0.1:8080/h', development)).toBe('http://127.0.0.1:8080/h');
+    expect(() => validateTargetUrl('http://127.0.0.1:8080/h', production)).toThrow(WebhookValidationError);
+    expect(() => validateTargetUrl('http://10.0.0.1/h', development)).toThrow(/https/);
+    expect(() => validateTargetUrl('http://127.0.0.1.example.com/h', development)).toThrow(/https/);
+    expect(() => validateTargetUrl('https://a.example.com/h#x', development)).toThrow(/fragment/);
+  });
+
+  it('refuses loopback, link-local, private, unique-local, mapped and internal names in production', () => {
+    for (const url of [
+      'https://127.0.0.1/h',
+      'https://127.1.2.3/h',
+      'https://localhost/h',
+      'https://[::1]/h',
+      'https://169.254.169.254/h',
+      'https://10.1.2.3/h',
+      'https://172.31.255.1/h',
+      'https://192.168.0.1/h',
+      'https://100.100.1.1/h',
+      'https://0.0.0.0/h',
+      'https://224.0.0.1/h',
+      'https://[fe80::1]/h',
+      'https://[fc00::5]/h',
+      'https://[::ffff:10.0.0.1]/h',
+      'https://[::ffff:7f00:1]/h',
+      'https://[64:ff9b::a00:1]/h',
+      'https://[2002:a00:1::]/h',
+      'https://0x7f000001/h',
+      'https://rabbitmq/h',
+      'https://rabbitmq:15672/api',
+      'https://eventstore.internal/h',
+      'https://printer.local/h',
+      'https://kube-dns.svc.cluster.local/h',
+    ]) {
+      expect(() => validateTargetUrl(url, production)).toThrow(WebhookValidationError);
+    }
+  });
+
+  it('lets an operator trust a named private network', () => {
+    const erpNetwork = { allowLoopback: false, allowedNetworks: ['10.20.0.0/16'] };
+    expect(validateTargetUrl('https://10.20.1.5/h', erpNetwork)).toBe('https://10.20.1.5/h');
+    expect(() => validateTargetUrl('https://10.21.1.5/h', erpNetwork)).toThrow(WebhookValidationError);
+    expect(isAllowedAddress('::ffff:10.20.1.5', erpNetwork)).toBe(true);
+  });
+
+  it('judges every address a name resolves to, refusing a name with any internal address', async () => {
+    const resolver = async (host: string) =>
+      host === 'split.example.com'
+        ? [
+            { address: '93.184.215.14', family: 4 },
+            { address: '10.0.0.1', family: 4 },
+          ]
+        : [{ address: '93.184.215.14', family: 4 }];
+    await expect(validateTargetUrlResolved('https://erp.example.com/h', production, resolver)).resolves.toBe('https://erp.example.com/h');
+    await expect(validateTargetUrlResolved('https://split.example.com/h', production, resolver)).rejects.toThrow(WebhookValidationError);
+    await expect(validateTargetUrlResolved('https://gone.example.com/h', production, async () => Promise.reject(new Error('ENOTFOUND')))).rejects.toThrow('url host does not resolve');
+  });
+
+  it('reads the policy from the environment', () => {
+    expect(webhookTargetPolicyFromEnv({ NODE_ENV: 'production' })).toEqual(production);
+    expect(webhookTargetPolicyFromEnv({ NODE_ENV: 'development', WEBHOOK_ALLOWED_NETWORKS: '10.20.0.0/16, fd12::/48' })).toEqual({ allowLoopback: true, allowedNetworks: ['10.20.0.0/16', 'fd12::/48'] });
+    expect(() => webhookTargetPolicyFromEnv({ WEBHOOK_ALLOWED_NETWORKS: '10.20.0.0' })).toThrow(/CIDR/);
   });
 
   it('takes public routing keys or *', () => {

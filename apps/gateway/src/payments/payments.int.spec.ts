@@ -18,6 +18,9 @@ import { acontoInvoiceStreamId, invoiceStreamId, paymentReference, type AcontoIn
 import { startSettlementRuntime, type SettlementRuntime } from '@dh/settlement-infra';
 import { createTestDatabase, createTestVhost, eventually, type TestDatabase, type TestVhost } from '@dh/testing';
 import { checkJsonSchema, startWebhookDispatcher, verifyWebhook, WebhookStore, type JsonSchema, type WebhookDispatcher } from '@dh/webhooks';
+
+/** Receivers in these tests listen on 127.0.0.1, as in development. */
+const LOCAL_RECEIVERS = { allowLoopback: true, allowedNetworks: [] };
 import { CommandGateway } from '../commands/command-gateway';
 import { IDEMPOTENCY_STORE, IdempotencyInterceptor } from '../idempotency/idempotency.interceptor';
 import { IdempotencyStore } from '../idempotency/idempotency.store';
@@ -172,7 +175,7 @@ describe('payments: payment.received and payment.overdue end to end (gateway API
     stopRelay = await runEventRelay(infra);
     projections = await startProjections({ pool: infra.pool, eventStore: infra.eventStore, connection: infra.amqp, projections: [settlementProjection, paymentsProjection] });
 
-    const webhooks = new WebhookStore(infra.pool, { masterKey: MASTER_KEY, production: false });
+    const webhooks = new WebhookStore(infra.pool, { masterKey: MASTER_KEY, policy: LOCAL_RECEIVERS });
     await webhooks.migrate();
     receiver = await new Receiver().start();
     webhookSecret = (await webhooks.register('consumer:erp', { url: receiver.url, eventTypes: ['payment.received'] })).secret;

@@ -7,12 +7,19 @@ import { ApiKeyStore, AuthModule } from '@dh/auth';
 import { apiKeyHeader, bearer, createTestApiKey, issueTestJwt, testAuthConfig } from '@dh/auth/testing';
 import { createValidationPipe, ProblemDetailsFilter } from '@dh/platform';
 import { createTestDatabase, type TestDatabase } from '@dh/testing';
-import { SecretBox } from '@dh/webhooks';
+import { SecretBox, type HostResolver } from '@dh/webhooks';
 import { WebhooksApiModule } from './webhooks-api.module';
 
 jest.setTimeout(30_000);
 
 const MASTER_KEY = Buffer.alloc(32, 3);
+/** DNS as the test sees it: receivers at example.com are public, one name points into the private network. */
+const DNS: Record<string, string> = { 'internal.example.com': '10.20.30.40', 'metadata.example.com': '169.254.169.254', 'mapped.example.com': '::ffff:127.0.0.1' };
+const resolver: HostResolver = async (host) => {
+  if (DNS[host]) return [{ address: DNS[host]!, family: DNS[host]!.includes(':') ? 6 : 4 }];
+  if (host.endsWith('.example.com')) return [{ address: '93.184.215.14', family: 4 }];
+  throw new Error(`ENOTFOUND ${host}`);
+};
 let db: TestDatabase;
 let pool: Pool;
 let app: INestApplication;
@@ -23,7 +30,7 @@ beforeAll(async () => {
   db = await createTestDatabase('gateway_webhooks');
   pool = new Pool({ connectionString: db.url, max: 5 });
   const moduleRef = await Test.createTestingModule({
-    imports: [AuthModule.forRoot({ pool, config: testAuthConfig() }), WebhooksApiModule.forRoot({ pool, masterKey: MASTER_KEY, production: false })],
+    imports: [AuthModule.forRoot({ pool, config: testAuthConfig() }), WebhooksApiModule.forRoot({ pool, masterKey: MASTER_KEY, policy: { allowLoopback: false, allowedNetworks: [] }, resolver })],
   }).compile();
   app = moduleRef.createNestApplication();
   app.useGlobalFilters(new ProblemDetailsFilter());
@@ -89,8 +96,42 @@ describe('/api/webhooks', () => {
     await bad({ url: 'https://crm.example.com/hooks', event_types: ['customer.created'] }, /unknown event types customer.created/);
     await bad({ url: 'https://crm.example.com/hooks', event_types: [] }, /event_types/);
     await bad({ url: 'https://crm.example.com/hooks', event_types: ['*'], secret: 'mine' }, /secret/);
-    await register(crm, { url: 'http://127.0.0.1:9/hooks', event_types: ['*'] }).expect(201);
     await register(crm, { url: 'https://crm.example.com/hooks', event_types: ['*'] }).set('Idempotency-Key', 'k1').expect(400);
+  });
+
+  it('refuses targets in the internal network, by address or by name, with a generic reason', async () => {
+    const internal = [
+      'https://127.0.0.1/hooks',
+      'https://localhost/hooks',
+      'http://127.0.0.1:9/hooks',
+      'https://169.254.169.254/latest/meta-data',
+      'https://10.0.0.8/hooks',
+      'https://172.16.5.4/hooks',
+      'https://192.168.1.10/hooks',
+      'https://100.64.0.1/hooks',
+      'https://[::1]/hooks',
+      'https://[::ffff:127.0.0.1]/hooks',
+      'https://[::ffff:a9fe:a9fe]/hooks',
+      'https://[fd00::1]/hooks',
+      'https://[fe80::1]/hooks',
+      'https://0.0.0.0/hooks',
+      'https://2130706433/hooks',
+      'https://rabbitmq:15672/api/overview',
+      'https://postgres/hooks',
+      'https://db.internal/hooks',
+      'https://internal.example.com/hooks',
+      'https://metadata.example.com/hooks',
+      'https://mapped.example.com/hooks',
+      'https://nowhere.invalid/hooks',
+    ];
+    for (const url of internal) {
+      const res = await register(crm, { url, event_types: ['*'] });
+      expect([url, res.status]).toEqual([url, 400]);
+      expect(res.body.type).toMatch(/invalid-webhook$/);
+      expect(res.body.detail).not.toMatch(/\d+\.\d+\.\d+\.\d+|ENOTFOUND|ECONN/);
+    }
+    const { rows } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM webhooks.subscriptions WHERE url LIKE '%internal%' OR url LIKE '%169.254%' OR url LIKE '%rabbitmq%'`);
+    expect(rows[0]!.n).toBe(0);
   });
 
   it('lets each consumer see and manage only its own subscriptions and deliveries', async () => {

@@ -1,14 +1,16 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { Pool } from 'pg';
-import { WebhookStore } from '@dh/webhooks';
+import { WebhookStore, type HostResolver, type WebhookTargetPolicy } from '@dh/webhooks';
 import { WebhooksController } from './webhooks.controller';
 
 export interface WebhooksApiOptions {
   pool: Pool;
   /** Encrypts the subscription secrets at rest (the service master key, `PII_MASTER_KEY`). */
   masterKey: Buffer;
-  /** Refuse http targets. Default: NODE_ENV === 'production'. */
-  production?: boolean;
+  /** Where subscriptions may point. Default: from the environment (public addresses only in production). */
+  policy?: WebhookTargetPolicy;
+  /** For tests: how host names resolve at registration. */
+  resolver?: HostResolver;
 }
 
 /** `/api/webhooks`: registration, listing, deletion, delivery log and manual redelivery. Creates schema `webhooks` at start. */
@@ -22,7 +24,11 @@ export class WebhooksApiModule {
         {
           provide: WebhookStore,
           useFactory: async () => {
-            const store = new WebhookStore(options.pool, { masterKey: options.masterKey, ...(options.production === undefined ? {} : { production: options.production }) });
+            const store = new WebhookStore(options.pool, {
+              masterKey: options.masterKey,
+              ...(options.policy === undefined ? {} : { policy: options.policy }),
+              ...(options.resolver === undefined ? {} : { resolver: options.resolver }),
+            });
             await store.migrate();
             return store;
           },
