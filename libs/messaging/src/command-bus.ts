@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { JsonValue } from '@dh/event-store';
 import { NotConnectedError, type AmqpConnection } from './amqp-connection';
+import { dependencyFailureOf } from './dependency-failure';
 import { consoleMessagingLogger, errorMessage, type MessagingLogger } from './logger';
 import { commandQueueName } from './topology';
 
@@ -261,10 +262,21 @@ export interface CommandServerOptions {
   logger?: MessagingLogger;
 }
 
-function toErrorBody(error: unknown): CommandErrorBody {
+/** Reply types for failures that are not refusals: the gateway answers 503 and 500, and never stores them as final. */
+export const DEPENDENCY_UNAVAILABLE = 'dependency-unavailable';
+export const INTERNAL_ERROR = 'internal-error';
+
+/**
+ * A `CommandError` is a refusal and goes back as the handler wrote it. Anything else is ours to fix
+ * or to wait out, not the caller's: a dependency failure or an internal error, each with an error id
+ * that the service's log shows beside the real error. The driver's text (hosts, SQL, stack) stays in
+ * the log.
+ */
+function toErrorBody(error: unknown, errorId: string): CommandErrorBody {
   if (error instanceof CommandError) return { type: error.type, message: error.message, details: error.details };
-  if (error instanceof Error) return { type: error.name || 'Error', message: error.message, details: null };
-  return { type: 'Error', message: String(error), details: null };
+  const failure = dependencyFailureOf(error);
+  if (failure) return { type: DEPENDENCY_UNAVAILABLE, message: `${failure.dependency} is unavailable`, details: { dependency: failure.dependency, errorId } };
+  return { type: INTERNAL_ERROR, message: 'internal error', details: { errorId } };
 }
 
 export class CommandServer {
@@ -342,7 +354,11 @@ export class CommandServer {
       const result = await handler(payload, context);
       return { ok: true, result: result ?? null };
     } catch (error) {
-      return { ok: false, error: toErrorBody(error) };
+      const errorId = randomUUID();
+      if (!(error instanceof CommandError)) {
+        this.logger.error(`CommandServer ${service}: ${commandType} failed (error id ${errorId}): ${errorMessage(error)}`, error instanceof Error ? error.stack : undefined);
+      }
+      return { ok: false, error: toErrorBody(error, errorId) };
     }
   }
 

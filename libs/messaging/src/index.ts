@@ -7,3 +7,4 @@ export * from './amqp-connection';
 export * from './relay';
 export * from './inbox-consumer';
 export * from './command-bus';
+export * from './dependency-failure';

@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { JsonObject } from '@dh/event-store';
-import { CommandClient, CommandRejectedError, CommandTimeoutError, CommandTransportError, UnknownCommandError } from '@dh/messaging';
-import { ProblemException } from '@dh/platform';
+import { CommandClient, CommandRejectedError, CommandTimeoutError, DEPENDENCY_UNAVAILABLE, INTERNAL_ERROR, UnknownCommandError } from '@dh/messaging';
+import { dependencyUnavailableProblem, internalErrorProblem, ProblemException } from '@dh/platform';
 import { COMMAND_CLIENT } from '../tokens';
 
 /** Stable problem types and HTTP statuses for the refusals services send back. */
@@ -25,7 +25,13 @@ const STATUS_BY_ERROR_TYPE: Record<string, number> = {
   'eloverblik-not-configured': 503,
 };
 
-/** Sends a command to the owning service and maps every way it can fail to problem+json. */
+/**
+ * Sends a command to the owning service and maps every way it can fail to problem+json: a refusal
+ * (`CommandError` in the service) keeps its type; a dependency failure is 503 with `Retry-After`
+ * naming the dependency, an internal error 500, neither with the service's own error text. RabbitMQ
+ * itself being unreachable (not connected, channel closed) reaches the exception filter, which
+ * answers 503 the same way.
+ */
 @Injectable()
 export class CommandGateway {
   constructor(@Inject(COMMAND_CLIENT) private readonly client: CommandClient) {}
@@ -44,8 +50,13 @@ export class CommandGateway {
           correlationId,
         });
       }
-      if (error instanceof CommandTransportError) {
-        throw new ProblemException({ type: 'upstream-unavailable', title: 'The service is unavailable', status: 503, detail: error.message, correlationId });
+      if (error instanceof CommandRejectedError && error.type === DEPENDENCY_UNAVAILABLE) {
+        const dependency = typeof error.details === 'object' && error.details !== null && !Array.isArray(error.details) ? error.details.dependency : undefined;
+        throw new ProblemException({ ...dependencyUnavailableProblem(typeof dependency === 'string' ? dependency : service), correlationId });
+      }
+      if (error instanceof CommandRejectedError && error.type === INTERNAL_ERROR) {
+        const errorId = typeof error.details === 'object' && error.details !== null && !Array.isArray(error.details) ? error.details.errorId : undefined;
+        throw new ProblemException({ ...internalErrorProblem(), correlationId, ...(typeof errorId === 'string' ? { errorId } : {}) });
       }
       if (error instanceof UnknownCommandError) throw error;
       if (error instanceof CommandRejectedError) {

@@ -9,6 +9,7 @@ import { CommandGateway } from '../commands/command-gateway';
 import { CreateCustomerDto, SupplyTermsDto } from './create-customer.dto';
 import { OnboardingService, type MeteringPointLookup } from './onboarding.service';
 import { PII_VAULT } from '../tokens';
+import { callerIdempotencyKey } from '../idempotency/caller-key';
 
 export interface CustomerView {
   id: string;
@@ -29,16 +30,6 @@ export interface CreatedCustomer {
   gsrn: string | null;
   process_id: string | null;
   metering_point: MeteringPointLookup | null;
-}
-
-/**
- * The idempotency key a command carries to its service: the caller's `Idempotency-Key` prefixed with
- * the caller (as the gateway's idempotency store keys it, `kind:id`). Services derive stream and event
- * ids from it (customer id, process id), so an unscoped key would let a second caller who happens to
- * send the same key get the first caller's customer or process back as "already handled".
- */
-export function callerIdempotencyKey(principal: Principal, key: string | undefined): string | undefined {
-  return key ? `${principal.kind}:${principal.id}:${key}` : undefined;
 }
 
 const customerNotFound = (id: string): ProblemDetails => ({ type: 'customer-not-found', title: 'Customer not found', status: 404, detail: `No customer with id ${id}` });

@@ -14,6 +14,22 @@ export function consumerOf(request: Request): string {
   return principal ? `${principal.kind}:${principal.id}` : 'anonymous';
 }
 
+/** Refusals that a retry can change (a conflict of concurrent writers, a rate limit, a timeout) are not final answers. */
+const TRANSIENT_TYPES = /\/(concurrency-conflict|idempotency-key-in-progress|rate-limited)$/;
+
+/**
+ * A refusal (4xx) is an outcome and is kept, so a retry gets the same answer. Server errors (5xx: a
+ * dependency down, a timeout, a bug) and transient refusals are not: the key is released and a retry
+ * runs again.
+ */
+export function isFinalRefusal(error: HttpException): boolean {
+  const status = error.getStatus();
+  if (status >= 500 || status === 408 || status === 425 || status === 429) return false;
+  const body = error.getResponse();
+  const type = typeof body === 'object' && body !== null && 'type' in body ? String((body as { type: unknown }).type) : '';
+  return !TRANSIENT_TYPES.test(type);
+}
+
 /**
  * Honours `Idempotency-Key` on POST: the first request's status and body are stored; a repeat with
  * the same key and body gets them back (header `Idempotent-Replayed: true`) without running again.
@@ -47,20 +63,26 @@ export class IdempotencyInterceptor implements NestInterceptor {
       case 'mismatch':
         throw new ProblemException({ type: 'idempotency-key-reused', title: 'Idempotency-Key reused with a different request', status: 422, detail: `Key ${key} was first used for a different request body or path` });
       case 'in-progress':
-        throw new ProblemException({ type: 'idempotency-key-in-progress', title: 'A request with this Idempotency-Key is still running', status: 409, detail: 'Retry after the first request has finished' });
+        throw new ProblemException({
+          type: 'idempotency-key-in-progress',
+          title: 'A request with this Idempotency-Key is still running',
+          status: 409,
+          detail: `Retry after the first request has finished (at the latest in ${reservation.retryAfterSeconds} s, when it may be taken over)`,
+          retryAfterSeconds: reservation.retryAfterSeconds,
+        });
       case 'reserved':
         break;
     }
+    const { owner } = reservation;
     try {
       const body = await lastValueFrom(next.handle(), { defaultValue: undefined });
-      await this.store.complete(consumer, key, { status: response.statusCode, body });
+      await this.store.complete(consumer, key, owner, { status: response.statusCode, body });
       return body;
     } catch (error) {
-      // A refusal (4xx) is an outcome and is kept; anything else (timeouts, outages) may be retried.
-      if (error instanceof HttpException && error.getStatus() < 500) {
-        await this.store.complete(consumer, key, { status: error.getStatus(), body: error.getResponse() });
+      if (error instanceof HttpException && isFinalRefusal(error)) {
+        await this.store.complete(consumer, key, owner, { status: error.getStatus(), body: error.getResponse() });
       } else {
-        await this.store.release(consumer, key);
+        await this.store.release(consumer, key, owner);
       }
       throw error;
     }

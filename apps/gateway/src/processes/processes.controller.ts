@@ -6,7 +6,7 @@ import { ProcessReadModel, type ProcessHistoryEntry } from '@dh/read-models';
 import { ProblemException, type ProblemDetails } from '@dh/platform';
 import { CommandGateway } from '../commands/command-gateway';
 import { CancelProcessDto } from '../customers/create-customer.dto';
-import { callerIdempotencyKey } from '../customers/customers.controller';
+import { callerIdempotencyKey } from '../idempotency/caller-key';
 
 export interface ProcessView {
   id: string;

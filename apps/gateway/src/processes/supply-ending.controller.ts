@@ -2,7 +2,7 @@ import { Body, Controller, Headers, HttpCode, Param, ParseUUIDPipe, Post } from 
 import { assertCustomerAccess, CurrentPrincipal, RequireScopes, type Principal } from '@dh/auth';
 import type { ProblemDetails } from '@dh/platform';
 import { CommandGateway } from '../commands/command-gateway';
-import { callerIdempotencyKey } from '../customers/customers.controller';
+import { callerIdempotencyKey } from '../idempotency/caller-key';
 import { EndOfSupplyDto, MoveOutDto } from './supply-ending.dto';
 
 const customerNotFound = (id: string): ProblemDetails => ({ type: 'customer-not-found', title: 'Customer not found', status: 404, detail: `No customer with id ${id}` });

@@ -19,6 +19,9 @@ export class DataHubAuthError extends DataHubError {
 /** DataHub stayed unavailable (429, 5xx or network failure) through every attempt. */
 export class DataHubUnavailableError extends DataHubError {
   override readonly name = 'DataHubUnavailableError';
+  /** A dependency failure (see `dependencyFailureOf`): callers get 503, not a refusal. */
+  readonly dependency = 'datahub';
+  readonly transient = true;
   constructor(
     message: string,
     readonly attempts: number,

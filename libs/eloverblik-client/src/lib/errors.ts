@@ -49,6 +49,9 @@ export class EloverblikAuthError extends EloverblikError {
 /** 429/503/5xx or network failures through every attempt (or a `Retry-After` longer than we are willing to wait). */
 export class EloverblikUnavailableError extends EloverblikError {
   override readonly name = 'EloverblikUnavailableError';
+  /** A dependency failure (see `dependencyFailureOf`): callers get 503, not a refusal. */
+  readonly dependency = 'eloverblik';
+  readonly transient = true;
   constructor(
     message: string,
     readonly attempts: number,

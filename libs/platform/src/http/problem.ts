@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { Response } from 'express';
+import { DEPENDENCY_RETRY_AFTER_SECONDS, dependencyFailureOf } from '@dh/messaging';
 import { maskPersonalData } from '../logging/mask';
 
 /** RFC 9457 problem details. `type` is a stable URI per kind of error that clients can switch on. */
@@ -35,6 +36,22 @@ const TYPE_BY_STATUS: Record<number, string> = {
   504: 'upstream-timeout',
 };
 
+/** A dependency (PostgreSQL, RabbitMQ, a service, DataHub, Eloverblik) cannot serve the request now: retry later with the same Idempotency-Key. */
+export function dependencyUnavailableProblem(dependency: string): ProblemDetails {
+  return {
+    type: PROBLEM_BASE + 'dependency-unavailable',
+    title: 'A service this request depends on is unavailable',
+    status: 503,
+    detail: `${dependency} is unavailable; retry after ${DEPENDENCY_RETRY_AFTER_SECONDS} s (with the same Idempotency-Key for a POST).`,
+    dependency,
+    retryAfterSeconds: DEPENDENCY_RETRY_AFTER_SECONDS,
+  };
+}
+
+export function internalErrorProblem(): ProblemDetails {
+  return { type: PROBLEM_BASE + 'internal', title: 'Internal Server Error', status: 500, detail: 'An unexpected error occurred; it has been logged.' };
+}
+
 export function toProblem(exception: unknown): ProblemDetails {
   if (exception instanceof HttpException) {
     const status = exception.getStatus();
@@ -44,7 +61,9 @@ export function toProblem(exception: unknown): ProblemDetails {
     const detail = Array.isArray(message) ? message.join('; ') : typeof message === 'string' ? message : exception.message;
     return { type: PROBLEM_BASE + (TYPE_BY_STATUS[status] ?? 'error'), title: HttpStatus[status] ?? 'Error', status, detail };
   }
-  return { type: PROBLEM_BASE + 'internal', title: 'Internal Server Error', status: 500, detail: 'An unexpected error occurred; it has been logged.' };
+  const failure = dependencyFailureOf(exception);
+  if (failure) return dependencyUnavailableProblem(failure.dependency);
+  return internalErrorProblem();
 }
 
 @Catch()
@@ -59,7 +78,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       this.logger.error(maskPersonalData(text));
     }
     if (problem.detail) problem.detail = maskPersonalData(problem.detail);
-    if (problem.status === 429 && typeof problem.retryAfterSeconds === 'number') response.setHeader('Retry-After', String(problem.retryAfterSeconds));
+    // 429 (rate limit), 409 (same Idempotency-Key still running), 503 (a dependency down): when to come back.
+    if (typeof problem.retryAfterSeconds === 'number') response.setHeader('Retry-After', String(problem.retryAfterSeconds));
     response.status(problem.status).type('application/problem+json').send(JSON.stringify(problem));
   }
 }

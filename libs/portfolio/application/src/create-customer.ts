@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { deterministicEventId, handleCommand, type EventMetadata, type EventStore } from '@dh/event-store';
-import { customerDecider, customerStreamId, type CustomerType } from '@dh/portfolio-domain';
+import { customerDecider, customerStreamId, DomainRuleViolation, type CustomerType } from '@dh/portfolio-domain';
 
 /** Seals personal data per data subject; implemented by the platform's PiiVault. */
 export interface PersonalDataProtector {
@@ -35,7 +35,7 @@ export function portfolioMetadata(context: CommandContext): EventMetadata {
 /** CPR is stored without its dash, so "010190-1234" and "0101901234" are one person. */
 function identityOf(request: CreateCustomerRequest): string {
   const id = request.customerType === 'private' ? request.cpr : request.cvr;
-  if (!id) throw new Error(`A ${request.customerType} customer needs ${request.customerType === 'private' ? 'a CPR' : 'a CVR'} number`);
+  if (!id) throw new DomainRuleViolation('invalid-request', `A ${request.customerType} customer needs ${request.customerType === 'private' ? 'a CPR' : 'a CVR'} number`);
   return `${request.customerType === 'private' ? 'cpr' : 'cvr'}:${id.replace(/-/g, '')}`;
 }
 

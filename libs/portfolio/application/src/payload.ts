@@ -1,3 +1,4 @@
+import { isLocalDate } from '@dh/dk-time';
 import type { JsonValue } from '@dh/event-store';
 import { DomainRuleViolation } from '@dh/portfolio-domain';
 
@@ -44,6 +45,7 @@ export function oneOf<T extends string>(payload: Payload, key: string, allowed: 
 
 export function localDate(payload: Payload, key: string): string {
   const value = requiredString(payload, key);
-  if (!LOCAL_DATE.test(value)) throw invalid(`${key} must be a date YYYY-MM-DD, got ${JSON.stringify(value)}`);
+  // The pattern alone lets 2027-02-31 through; the calendar check refuses it here, not as a crash later.
+  if (!LOCAL_DATE.test(value) || !isLocalDate(value)) throw invalid(`${key} must be a calendar date YYYY-MM-DD, got ${JSON.stringify(value)}`);
   return value;
 }
