@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import type { EventStore, JsonValue } from '@dh/event-store';
+import { withUpcasting, type EventStore, type JsonValue } from '@dh/event-store';
 import { AmqpConnection, CommandServer, consoleMessagingLogger, startConsumer, type CommandContext as BusContext, type MessagingLogger, type RunningConsumer } from '@dh/messaging';
 import {
   asPayload,
@@ -17,6 +17,7 @@ import {
   parseRegisterMeteringPoint,
   parseSetElectricHeating,
   parseSupplyRequest,
+  PORTFOLIO_EVENT_SCHEMAS,
   PROCESS_MANAGER_BINDINGS,
   ProcessManager,
   registerMeteringPoint,
@@ -87,7 +88,9 @@ export function parseGridAreaPriceAreas(raw: string | undefined): (gridArea: str
 
 /** Command handlers on `commands.portfolio` and the process manager consumer; shared by the service and the integration tests. */
 export async function startPortfolioRuntime(options: PortfolioRuntimeOptions): Promise<PortfolioRuntime> {
-  const { store, pool, amqp, vault } = options;
+  const { pool, amqp, vault } = options;
+  // Deciders and the process manager read every portfolio event in its current shape.
+  const store = withUpcasting(options.store, PORTFOLIO_EVENT_SCHEMAS);
   const clock = options.clock ?? (() => new Date());
   const logger = options.logger ?? consoleMessagingLogger;
   const contextOf = (context: BusContext, idempotencyKey: string | undefined): CommandContext => ({

@@ -20,7 +20,7 @@ export const projectionsService: ServiceDefinition = {
       exchange: infrastructure.config.exchange,
     });
     // Webhooks: enqueues public events per subscription and delivers them (signed, retried); see libs/webhooks.
-    const webhooks = await startWebhookDispatcher({ pool: infrastructure.pool, connection: infrastructure.amqp, masterKey: infrastructure.config.piiMasterKey, exchange: infrastructure.config.exchange, ...webhookDispatcherSettingsFromEnv() });
+    const webhooks = await startWebhookDispatcher({ pool: infrastructure.pool, connection: infrastructure.amqp, masterKey: infrastructure.config.piiMasterKey, previousMasterKeys: infrastructure.config.piiPreviousMasterKeys, exchange: infrastructure.config.exchange, ...webhookDispatcherSettingsFromEnv() });
     return async () => {
       await webhooks.stop();
       for (const consumer of consumers) await consumer.stop();

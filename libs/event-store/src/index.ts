@@ -10,3 +10,5 @@ export { EVENT_STORE_MIGRATIONS, runMigrations } from './postgres/migrations';
 export type { Migration } from './postgres/migrations';
 export { KurrentDbEventStore, createKurrentDbEventStore } from './kurrentdb/kurrentdb-event-store';
 export type { KurrentDbEventStoreOptions } from './kurrentdb/kurrentdb-event-store';
+export { EventSchemas, withUpcasting } from './upcasting';
+export type { EventUpcaster } from './upcasting';

@@ -1,5 +1,7 @@
 export * from './config/service-config';
 export * from './pii/pii-vault';
+export * from './pii/sealing';
+export * from './pii/rewrap';
 export * from './logging/mask';
 export * from './logging/masking-logger';
 export * from './health/health';

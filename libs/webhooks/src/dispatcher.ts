@@ -28,6 +28,8 @@ export interface WebhookDispatcherOptions {
   connection: AmqpConnection;
   /** Key the subscription secrets are encrypted under (the service master key). */
   masterKey: Buffer;
+  /** During a master-key rotation: the keys being replaced (`PII_PREVIOUS_MASTER_KEYS`). */
+  previousMasterKeys?: readonly Buffer[];
   exchange?: string;
   schema?: string;
   /** Queue (and inbox consumer name). Default `webhooks.dispatcher`. */
@@ -102,7 +104,7 @@ class Dispatcher implements WebhookDispatcher {
 
   constructor(private readonly options: WebhookDispatcherOptions) {
     this.s = quoteSchema(options.schema ?? DEFAULT_WEBHOOKS_SCHEMA);
-    this.box = new SecretBox(options.masterKey);
+    this.box = new SecretBox(options.masterKey, options.previousMasterKeys ?? []);
     this.policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.pollIntervalMs = options.pollIntervalMs ?? 500;

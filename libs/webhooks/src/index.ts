@@ -8,3 +8,4 @@ export * from './target-url';
 export * from './target-policy';
 export * from './post-webhook';
 export * from './webhook-store';
+export * from './reseal';

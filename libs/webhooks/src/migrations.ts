@@ -54,6 +54,11 @@ function migrations(s: string): { version: number; sql: string }[] {
           PRIMARY KEY (delivery_id, attempt)
         );`,
     },
+    {
+      // Which master key sealed each secret, so a master-key rotation re-seals exactly what is left.
+      version: 2,
+      sql: `ALTER TABLE ${s}.subscriptions ADD COLUMN secret_key_id text;`,
+    },
   ];
 }
 

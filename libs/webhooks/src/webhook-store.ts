@@ -136,9 +136,9 @@ export class WebhookStore {
     const id = randomUUID();
     const secret = generateWebhookSecret();
     const { rows } = await this.pool.query<SubscriptionRow>(
-      `INSERT INTO ${this.s}.subscriptions (id, owner, url, event_types, secret_sealed) VALUES ($1, $2, $3, $4, $5)
+      `INSERT INTO ${this.s}.subscriptions (id, owner, url, event_types, secret_sealed, secret_key_id) VALUES ($1, $2, $3, $4, $5, $6)
        RETURNING id, owner, url, event_types, active, created_at, deactivated_at`,
-      [id, owner, url, eventTypes, this.box.seal(secret, id)],
+      [id, owner, url, eventTypes, this.box.seal(secret, id), this.box.keyId],
     );
     return { subscription: subscriptionOf(rows[0]!), secret };
   }

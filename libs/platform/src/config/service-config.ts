@@ -15,6 +15,8 @@ export interface ServiceConfig {
   eventStore: EventStoreConfig;
   /** 32-byte master key (base64) that wraps each data subject's key; see PiiVault. */
   piiMasterKey: Buffer;
+  /** During a master-key rotation: the keys being replaced, still able to unwrap (`PII_PREVIOUS_MASTER_KEYS`, comma-separated base64). */
+  piiPreviousMasterKeys: Buffer[];
   commandTimeoutMs: number;
   /** Simulation only: follow this clock (a simulator's `/sim/clock`) instead of the wall clock. */
   clockUrl: string | null;
@@ -42,11 +44,24 @@ function clockUrlOf(env: NodeJS.ProcessEnv): string | null {
   return url;
 }
 
+export function previousMasterKeys(env: NodeJS.ProcessEnv): Buffer[] {
+  return (env.PII_PREVIOUS_MASTER_KEYS ?? '')
+    .split(',')
+    .map((k) => k.trim())
+    .filter(Boolean)
+    .map((b64, i) => {
+      const key = Buffer.from(b64, 'base64');
+      if (key.length !== 32) throw new ConfigError(`PII_PREVIOUS_MASTER_KEYS entry ${i + 1} must decode to 32 bytes, got ${key.length}`);
+      return key;
+    });
+}
+
 export function loadConfig(serviceName: string, defaultPort: number, env: NodeJS.ProcessEnv = process.env): ServiceConfig {
   const keyB64 = env.PII_MASTER_KEY ?? (env.NODE_ENV === 'production' ? undefined : DEVELOPMENT_PII_KEY);
   if (!keyB64) throw new ConfigError('PII_MASTER_KEY is required in production (32 random bytes, base64)');
   const piiMasterKey = Buffer.from(keyB64, 'base64');
   if (piiMasterKey.length !== 32) throw new ConfigError(`PII_MASTER_KEY must decode to 32 bytes, got ${piiMasterKey.length}`);
+  const piiPreviousMasterKeys = previousMasterKeys(env);
 
   const kurrent = env.EVENTSTORE_CONNECTION_STRING;
   const kind = env.EVENT_STORE ?? (kurrent ? 'kurrentdb' : 'postgres');
@@ -69,6 +84,7 @@ export function loadConfig(serviceName: string, defaultPort: number, env: NodeJS
     exchange: env.EVENT_EXCHANGE ?? 'domain.events',
     eventStore,
     piiMasterKey,
+    piiPreviousMasterKeys,
     commandTimeoutMs: int(env, 'COMMAND_TIMEOUT_MS', 5000),
     clockUrl: clockUrlOf(env),
   };

@@ -41,11 +41,26 @@ describe(PiiVault.name, () => {
     await expect(sut.decrypt('customer-4', sealed)).rejects.toBeInstanceOf(PersonalDataErasedError);
   });
 
-  it('gives equal blind indexes for equal values and different ones otherwise', () => {
+  it('finds subjects by CPR through a keyed index that the erasure deletes with the key', async () => {
     const sut = new PiiVault(pool, masterKey);
-    expect(sut.blindIndex('0101901234')).toBe(sut.blindIndex('0101901234'));
-    expect(sut.blindIndex('0101901234')).not.toBe(sut.blindIndex('0101901235'));
-    expect(sut.blindIndex('0101901234')).not.toContain('0101901234');
+    await sut.encrypt('customer-6', { cpr: '0101901234' });
+    await sut.registerIdentity('customer-6', 'cpr:0101901234');
+    expect(await new PiiVault(pool, masterKey).subjectsWithIdentity('cpr:0101901234')).toEqual(['customer-6']);
+    expect(await sut.subjectsWithIdentity('cpr:0101901235')).toEqual([]);
+    const { rows } = await pool.query<{ index_hash: string }>(`SELECT index_hash FROM pii.identity_index WHERE subject_id = 'customer-6'`);
+    expect(rows[0]!.index_hash).not.toContain('0101901234');
+
+    await sut.erase('customer-6');
+    expect(await sut.subjectsWithIdentity('cpr:0101901234')).toEqual([]);
+    expect((await pool.query(`SELECT 1 FROM pii.identity_index WHERE subject_id = 'customer-6'`)).rowCount).toBe(0);
+  });
+
+  it('refuses a sealed value whose GCM tag was shortened (tag length pinned to 16 bytes)', async () => {
+    const sut = new PiiVault(pool, masterKey);
+    const sealed = await sut.encrypt('customer-7', { name: 'Frida' });
+    const [version, iv, tag, body] = sealed.split('.');
+    const shortTag = Buffer.from(tag!, 'base64').subarray(0, 4).toString('base64');
+    await expect(sut.decrypt('customer-7', [version, iv, shortTag, body].join('.'))).rejects.toThrow(/tag/);
   });
 
   it('stops decrypting an erased subject in another process once its cached key expires', async () => {

@@ -1,14 +1,18 @@
-import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import type { Pool } from 'pg';
+import { MasterKeys, open, seal } from './sealing';
 
 /**
  * Personal data (CPR, names, addresses, e-mail) is encrypted per data subject with AES-256-GCM.
  * Each subject has its own random data key, stored wrapped by the master key. Erasing a subject
  * (GDPR) destroys its key: events and read models keep their ciphertext for bookkeeping and
  * rebuilds, but nobody can read the person any more ("crypto-shredding").
+ *
+ * Finding a subject by CPR/CVR needs an equality index. It is a keyed hash (HMAC-SHA256 under an
+ * index key the master key wraps) kept here, beside the subject's key, and deleted with it: a hash
+ * of a CPR must not outlive the erasure anywhere, because the whole CPR space (about 10^7 valid
+ * numbers) is hashed in minutes by anyone who holds the index key.
  */
-
-const VERSION = 'v1';
 
 export class PersonalDataErasedError extends Error {
   override readonly name = 'PersonalDataErasedError';
@@ -17,41 +21,26 @@ export class PersonalDataErasedError extends Error {
   }
 }
 
-function seal(key: Buffer, plaintext: Buffer, aad: string): string {
-  const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', key, iv);
-  cipher.setAAD(Buffer.from(aad));
-  const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
-  return [VERSION, iv.toString('base64'), cipher.getAuthTag().toString('base64'), body.toString('base64')].join('.');
-}
-
-function open(key: Buffer, sealed: string, aad: string): Buffer {
-  const [version, iv, tag, body] = sealed.split('.');
-  if (version !== VERSION || !iv || !tag || body === undefined) throw new Error('Not a sealed personal-data value');
-  const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64'));
-  decipher.setAAD(Buffer.from(aad));
-  decipher.setAuthTag(Buffer.from(tag, 'base64'));
-  return Buffer.concat([decipher.update(Buffer.from(body, 'base64')), decipher.final()]);
-}
-
 /**
  * Subject keys are cached briefly: an erasure made by another process (another replica) takes
  * effect here within this time.
  */
 export const SUBJECT_KEY_CACHE_MS = 30_000;
 
+const IDENTITY_INDEX_KEY = 'identity-index';
+
 export class PiiVault {
   private readonly keys = new Map<string, { key: Buffer; until: number }>();
-  private readonly indexKey: Buffer;
+  private readonly master: MasterKeys;
+  private indexKey: Promise<Buffer> | null = null;
 
   constructor(
     private readonly pool: Pool,
-    private readonly masterKey: Buffer,
+    masterKey: Buffer | MasterKeys,
     private readonly schema = 'pii',
     private readonly cacheMs = SUBJECT_KEY_CACHE_MS,
   ) {
-    if (masterKey.length !== 32) throw new Error('PII master key must be 32 bytes');
-    this.indexKey = createHmac('sha256', masterKey).update('blind-index').digest();
+    this.master = masterKey instanceof MasterKeys ? masterKey : new MasterKeys(masterKey);
   }
 
   async migrate(): Promise<void> {
@@ -62,12 +51,33 @@ export class PiiVault {
         wrapped_key text,
         created_at timestamptz NOT NULL DEFAULT now(),
         erased_at timestamptz
-      );`);
+      );
+      ALTER TABLE ${this.schema}.subject_keys ADD COLUMN IF NOT EXISTS master_key_id text;
+      CREATE TABLE IF NOT EXISTS ${this.schema}.vault_keys (
+        name text PRIMARY KEY,
+        wrapped_key text NOT NULL,
+        master_key_id text NOT NULL
+      );
+      CREATE TABLE IF NOT EXISTS ${this.schema}.identity_index (
+        subject_id text PRIMARY KEY,
+        index_hash text NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS identity_index_hash ON ${this.schema}.identity_index (index_hash);`);
   }
 
-  /** A keyed hash for equality lookups (find a customer by CPR) without storing the value. */
-  blindIndex(value: string): string {
-    return createHmac('sha256', this.indexKey).update(value).digest('hex');
+  /** Records the subject's CPR/CVR (`cpr:0101901234`, `cvr:12345678`) as a keyed hash, for `subjectsWithIdentity`. */
+  async registerIdentity(subjectId: string, identity: string): Promise<void> {
+    const hash = await this.identityHash(identity);
+    await this.pool.query(
+      `INSERT INTO ${this.schema}.identity_index (subject_id, index_hash) VALUES ($1, $2) ON CONFLICT (subject_id) DO UPDATE SET index_hash = EXCLUDED.index_hash`,
+      [subjectId, hash],
+    );
+  }
+
+  /** The subjects (not erased) registered with this CPR/CVR. */
+  async subjectsWithIdentity(identity: string): Promise<string[]> {
+    const { rows } = await this.pool.query<{ subject_id: string }>(`SELECT subject_id FROM ${this.schema}.identity_index WHERE index_hash = $1 ORDER BY subject_id`, [await this.identityHash(identity)]);
+    return rows.map((r) => r.subject_id);
   }
 
   async encrypt(subjectId: string, value: Record<string, string | null>): Promise<string> {
@@ -80,32 +90,46 @@ export class PiiVault {
     return JSON.parse(open(key, sealed, subjectId).toString('utf8')) as Record<string, string | null>;
   }
 
+  /** Destroys the subject's key and its identity index entry together. */
   async erase(subjectId: string): Promise<void> {
     await this.pool.query(
-      `INSERT INTO ${this.schema}.subject_keys (subject_id, wrapped_key, erased_at) VALUES ($1, NULL, now())
-       ON CONFLICT (subject_id) DO UPDATE SET wrapped_key = NULL, erased_at = now()`,
+      `WITH gone AS (DELETE FROM ${this.schema}.identity_index WHERE subject_id = $1)
+       INSERT INTO ${this.schema}.subject_keys (subject_id, wrapped_key, erased_at) VALUES ($1, NULL, now())
+       ON CONFLICT (subject_id) DO UPDATE SET wrapped_key = NULL, master_key_id = NULL, erased_at = now()`,
       [subjectId],
     );
     this.keys.delete(subjectId);
+  }
+
+  private async identityHash(identity: string): Promise<string> {
+    this.indexKey ??= this.loadIndexKey().catch((error: unknown) => {
+      this.indexKey = null;
+      throw error;
+    });
+    return createHmac('sha256', await this.indexKey).update(identity).digest('hex');
+  }
+
+  private async loadIndexKey(): Promise<Buffer> {
+    const { wrapped, keyId } = this.master.wrap(randomBytes(32), `vault:${IDENTITY_INDEX_KEY}`);
+    await this.pool.query(`INSERT INTO ${this.schema}.vault_keys (name, wrapped_key, master_key_id) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING`, [IDENTITY_INDEX_KEY, wrapped, keyId]);
+    const { rows } = await this.pool.query<{ wrapped_key: string; master_key_id: string }>(`SELECT wrapped_key, master_key_id FROM ${this.schema}.vault_keys WHERE name = $1`, [IDENTITY_INDEX_KEY]);
+    return this.master.unwrap(rows[0]!.wrapped_key, `vault:${IDENTITY_INDEX_KEY}`, rows[0]!.master_key_id);
   }
 
   private async subjectKey(subjectId: string, create: boolean): Promise<Buffer> {
     const cached = this.keys.get(subjectId);
     if (cached && cached.until > Date.now()) return cached.key;
     if (create) {
-      const candidate = randomBytes(32);
-      await this.pool.query(
-        `INSERT INTO ${this.schema}.subject_keys (subject_id, wrapped_key) VALUES ($1, $2) ON CONFLICT (subject_id) DO NOTHING`,
-        [subjectId, seal(this.masterKey, candidate, `key:${subjectId}`)],
-      );
+      const { wrapped, keyId } = this.master.wrap(randomBytes(32), `key:${subjectId}`);
+      await this.pool.query(`INSERT INTO ${this.schema}.subject_keys (subject_id, wrapped_key, master_key_id) VALUES ($1, $2, $3) ON CONFLICT (subject_id) DO NOTHING`, [subjectId, wrapped, keyId]);
     }
-    const { rows } = await this.pool.query<{ wrapped_key: string | null; erased_at: Date | null }>(
-      `SELECT wrapped_key, erased_at FROM ${this.schema}.subject_keys WHERE subject_id = $1`,
+    const { rows } = await this.pool.query<{ wrapped_key: string | null; master_key_id: string | null }>(
+      `SELECT wrapped_key, master_key_id FROM ${this.schema}.subject_keys WHERE subject_id = $1`,
       [subjectId],
     );
     const row = rows[0];
     if (!row || row.wrapped_key === null) throw new PersonalDataErasedError(subjectId);
-    const key = open(this.masterKey, row.wrapped_key, `key:${subjectId}`);
+    const key = this.master.unwrap(row.wrapped_key, `key:${subjectId}`, row.master_key_id);
     this.keys.set(subjectId, { key, until: Date.now() + this.cacheMs });
     return key;
   }

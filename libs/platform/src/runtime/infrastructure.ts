@@ -4,6 +4,7 @@ import { AmqpConnection, consoleMessagingLogger, type MessagingLogger } from '@d
 import type { ServiceConfig } from '../config/service-config';
 import type { HealthCheck } from '../health/health';
 import { PiiVault } from '../pii/pii-vault';
+import { MasterKeys } from '../pii/sealing';
 import { followClock, systemClock, type Clock } from './clock';
 
 /** What every service process connects to. Created before Nest, closed after it. */
@@ -42,7 +43,7 @@ export async function openInfrastructure(config: ServiceConfig, logger?: Messagi
   const amqp = new AmqpConnection({ url: config.amqpUrl, connectionName: config.serviceName, logger });
   await amqp.connect();
   const clock = config.clockUrl ? await followClock(config.clockUrl) : systemClock;
-  const vault = new PiiVault(pool, config.piiMasterKey);
+  const vault = new PiiVault(pool, new MasterKeys(config.piiMasterKey, config.piiPreviousMasterKeys));
   await vault.migrate();
 
   const healthChecks: HealthCheck[] = [

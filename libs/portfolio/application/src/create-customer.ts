@@ -5,7 +5,11 @@ import { customerDecider, customerStreamId, DomainRuleViolation, type CustomerTy
 /** Seals personal data per data subject; implemented by the platform's PiiVault. */
 export interface PersonalDataProtector {
   encrypt(subjectId: string, value: Record<string, string | null>): Promise<string>;
-  blindIndex(value: string): string;
+  /**
+   * Makes the subject findable by its CPR/CVR (a keyed hash kept in the vault, never in an event,
+   * deleted when the subject is erased).
+   */
+  registerIdentity(subjectId: string, identity: string): Promise<void>;
 }
 
 export interface CreateCustomerRequest {
@@ -55,13 +59,14 @@ export async function createCustomer(
     cpr: request.customerType === 'private' ? (request.cpr ?? null) : null,
     cvr: request.customerType === 'business' ? (request.cvr ?? null) : null,
   });
+  await deps.protector.registerIdentity(customerId, identity);
   const result = await handleCommand({
     store: deps.store,
     streamId: customerStreamId(customerId),
     decider: customerDecider,
     command: {
       type: 'CreateCustomer',
-      data: { customerId, customerType: request.customerType, personalData, identityIndex: deps.protector.blindIndex(identity) },
+      data: { customerId, customerType: request.customerType, personalData },
     },
     metadata: portfolioMetadata(context),
     now: context.now,

@@ -6,3 +6,4 @@ export * from './processes';
 export * from './customer-identity';
 export * from './process-manager';
 export * from './effective-date-scheduler';
+export * from './event-schemas';

@@ -390,7 +390,7 @@ export class ProcessManager {
     const personalData = await this.deps.protector.encrypt(customerId, { name: null, email: null, phone: null, cpr: null, cvr: null, source: 'datahub-brs-044' });
     await run.customer(customerId, 'onboard', {
       type: 'OnboardForcedSwitchCustomer',
-      data: { customerId, customerType: 'private', personalData, identityIndex: this.deps.protector.blindIndex(`gsrn:${news.gsrn}`), gsrn: news.gsrn, processId, effectiveDate: news.validityDate },
+      data: { customerId, customerType: 'private', personalData, gsrn: news.gsrn, processId, effectiveDate: news.validityDate },
     });
     return this.requireProcess(processId, 'forced switch');
   }

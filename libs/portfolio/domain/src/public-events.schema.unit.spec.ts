@@ -22,7 +22,7 @@ function emitted(): { data: unknown; type: string }[] {
     { type: 'RecordDataHubRejection', data: { processId: 'p-1', dataHubMessageId: 'd-1', reasonCode: 'E16', reasonText: 'Unauthorised', now: onDay('2026-05-02') } },
   ];
   const processEvents = commands.reduce<ProcessEvent[]>((h, c) => [...h, ...processDecider.decide(c, h.reduce(processDecider.evolve, processDecider.initialState))], []);
-  const customerHistory: CustomerEvent[] = [{ type: 'CustomerCreated', data: { customerId: 'c-1', customerType: 'private', personalData: 'v1.x', identityIndex: 'i' } }];
+  const customerHistory: CustomerEvent[] = [{ type: 'CustomerCreated', data: { customerId: 'c-1', customerType: 'private', personalData: 'v1.x' } }];
   const activated = customerDecider.decide({ type: 'ActivateCustomer', data: { customerId: 'c-1', gsrn: GSRN, effectiveDate: '2026-05-10' } }, customerHistory.reduce(customerDecider.evolve, customerDecider.initialState));
   const offboarded = customerDecider.decide(
     { type: 'OffboardCustomer', data: { customerId: 'c-1', gsrn: GSRN, endDate: '2026-05-10', reason: 'incorrect-switch' } },

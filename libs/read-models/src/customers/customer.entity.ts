@@ -12,9 +12,6 @@ export class CustomerReadModel {
   @Column({ name: 'personal_data', type: 'text' })
   personalData!: string;
 
-  @Column({ name: 'identity_index', type: 'text' })
-  identityIndex!: string;
-
   @Column({ type: 'text' })
   status!: string;
 

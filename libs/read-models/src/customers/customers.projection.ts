@@ -1,4 +1,5 @@
 import type { PoolClient } from 'pg';
+import { PORTFOLIO_EVENT_SCHEMAS } from '@dh/portfolio-application';
 import type { Projection, ProjectedEvent } from '../projection/projection';
 import { PROJECTION_SCHEMA } from '../projection/projection-state';
 
@@ -9,6 +10,8 @@ export const customersProjection: Projection = {
   name: 'customers',
   bindings: ['portfolio.#', 'customer.#'],
   tables: [{ name: CUSTOMERS_TABLE, orderBy: 'customer_id' }],
+  // CustomerCreated v1 carried a keyed hash of the CPR; v2 does not, and this read model keeps none.
+  schemas: PORTFOLIO_EVENT_SCHEMAS,
 
   async migrate(client: PoolClient) {
     await client.query(`
@@ -17,22 +20,22 @@ export const customersProjection: Projection = {
         customer_id uuid PRIMARY KEY,
         customer_type text NOT NULL,
         personal_data text NOT NULL,
-        identity_index text NOT NULL,
         status text NOT NULL,
         stream_revision bigint NOT NULL,
         created_at timestamptz NOT NULL
       );
-      CREATE INDEX IF NOT EXISTS customers_identity_index ON ${CUSTOMERS_TABLE} (identity_index);`);
+      DROP INDEX IF EXISTS ${PROJECTION_SCHEMA}.customers_identity_index;
+      ALTER TABLE ${CUSTOMERS_TABLE} DROP COLUMN IF EXISTS identity_index;`);
   },
 
   async apply(event: ProjectedEvent, client: PoolClient) {
     switch (event.type) {
       case 'CustomerCreated': {
-        const data = event.data as { customerId: string; customerType: string; personalData: string; identityIndex: string };
+        const data = event.data as { customerId: string; customerType: string; personalData: string };
         await client.query(
-          `INSERT INTO ${CUSTOMERS_TABLE} (customer_id, customer_type, personal_data, identity_index, status, stream_revision, created_at)
-           VALUES ($1, $2, $3, $4, 'created', $5, $6) ON CONFLICT (customer_id) DO NOTHING`,
-          [data.customerId, data.customerType, data.personalData, data.identityIndex, event.streamRevision.toString(), event.recordedAt],
+          `INSERT INTO ${CUSTOMERS_TABLE} (customer_id, customer_type, personal_data, status, stream_revision, created_at)
+           VALUES ($1, $2, $3, 'created', $4, $5) ON CONFLICT (customer_id) DO NOTHING`,
+          [data.customerId, data.customerType, data.personalData, event.streamRevision.toString(), event.recordedAt],
         );
         return;
       }

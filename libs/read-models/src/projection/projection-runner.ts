@@ -72,7 +72,7 @@ export async function startProjections(options: {
         backoff: { initialDelayMs: 200, factor: 2, maxDelayMs: 5000 },
         logger: options.logger,
         handler: async (envelope, tx, delivery) => {
-          await applyGuarded(projection, toProjected(envelope, delivery), tx);
+          await applyGuarded(projection, toProjected(projection.schemas ? projection.schemas.upcast(envelope) : envelope, delivery), tx);
         },
       }),
     );

@@ -1,4 +1,5 @@
 import type { PoolClient } from 'pg';
+import type { EventSchemas } from '@dh/event-store';
 
 /** What a projection sees of an event: the envelope fields it needs, independent of transport. */
 export interface ProjectedEvent {
@@ -23,6 +24,8 @@ export interface Projection {
   tables: { name: string; orderBy: string }[];
   migrate(client: PoolClient): Promise<void>;
   apply(event: ProjectedEvent, client: PoolClient): Promise<void>;
+  /** Upcasters of the events it reads: `apply` then sees every event in its current shape, from the bus or the store. */
+  schemas?: EventSchemas;
 }
 
 /**

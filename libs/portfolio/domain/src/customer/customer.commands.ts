@@ -7,7 +7,6 @@ export interface CreateCustomer {
     customerId: string;
     customerType: CustomerType;
     personalData: string;
-    identityIndex: string;
   };
 }
 
@@ -21,7 +20,6 @@ export interface OnboardForcedSwitchCustomer {
     customerId: string;
     customerType: CustomerType;
     personalData: string;
-    identityIndex: string;
     gsrn: string;
     processId: string;
     effectiveDate: LocalDate;

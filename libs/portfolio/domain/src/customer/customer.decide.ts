@@ -20,9 +20,9 @@ export function decideCustomer(command: CustomerCommand, state: CustomerState): 
       return [{ type: 'CustomerCreated', data: { ...command.data } }];
 
     case 'OnboardForcedSwitchCustomer': {
-      const { customerId, customerType, personalData, identityIndex, gsrn, processId, effectiveDate } = command.data;
+      const { customerId, customerType, personalData, gsrn, processId, effectiveDate } = command.data;
       const received: CustomerEvent = { type: 'CustomerReceivedByForcedSwitch', data: { customerId, gsrn, processId, effectiveDate } };
-      if (state.status === 'none') return [{ type: 'CustomerCreated', data: { customerId, customerType, personalData, identityIndex } }, received];
+      if (state.status === 'none') return [{ type: 'CustomerCreated', data: { customerId, customerType, personalData } }, received];
       if (state.forcedSwitchProcessIds.includes(processId)) return [];
       return [received];
     }

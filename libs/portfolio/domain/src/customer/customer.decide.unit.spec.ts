@@ -11,7 +11,7 @@ const given = (events: CustomerEvent[]) => ({
 
 const create: CustomerCommand = {
   type: 'CreateCustomer',
-  data: { customerId: 'c-1', customerType: 'private', personalData: 'v1.sealed', identityIndex: 'idx' },
+  data: { customerId: 'c-1', customerType: 'private', personalData: 'v1.sealed' },
 };
 
 describe('customer decider', () => {
@@ -80,13 +80,13 @@ describe('customer lifecycle', () => {
   describe('BRS-044 forced switch', () => {
     const onboard: CustomerCommand = {
       type: 'OnboardForcedSwitchCustomer',
-      data: { customerId: 'c-1', customerType: 'private', personalData: 'v1.sealed-from-rsm028', identityIndex: 'idx-dh', gsrn: GSRN, processId: 'p-44', effectiveDate: '2026-03-01' },
+      data: { customerId: 'c-1', customerType: 'private', personalData: 'v1.sealed-from-rsm028', gsrn: GSRN, processId: 'p-44', effectiveDate: '2026-03-01' },
     };
     const received: CustomerEvent = { type: 'CustomerReceivedByForcedSwitch', data: { customerId: 'c-1', gsrn: GSRN, processId: 'p-44', effectiveDate: '2026-03-01' } };
 
     it("creates the customer from DataHub's master data without a request of ours", () => {
       expect(given([]).when(onboard)).toEqual([
-        { type: 'CustomerCreated', data: { customerId: 'c-1', customerType: 'private', personalData: 'v1.sealed-from-rsm028', identityIndex: 'idx-dh' } },
+        { type: 'CustomerCreated', data: { customerId: 'c-1', customerType: 'private', personalData: 'v1.sealed-from-rsm028' } },
         received,
       ]);
     });

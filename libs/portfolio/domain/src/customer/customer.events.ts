@@ -4,7 +4,10 @@ export type CustomerType = 'private' | 'business';
 
 /**
  * Personal data never appears in clear in an event: `personalData` is sealed per customer by the
- * application layer (see PiiVault), `identityIndex` is a keyed hash of the CPR or CVR for lookups.
+ * application layer (see PiiVault). Schema version 2: version 1 also carried `identityIndex`, a keyed
+ * hash of the CPR or CVR. An immutable event outlives an erasure, and the CPR space is small enough to
+ * search through such a hash, so the index now lives only in the vault, where erasure deletes it
+ * (the upcaster drops it from version 1 events as they are read).
  */
 export interface CustomerCreated {
   type: 'CustomerCreated';
@@ -12,7 +15,6 @@ export interface CustomerCreated {
     customerId: string;
     customerType: CustomerType;
     personalData: string;
-    identityIndex: string;
   };
 }
 

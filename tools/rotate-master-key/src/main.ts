@@ -1,0 +1,6 @@
+import { runRotateMasterKey } from './rotate-master-key';
+
+runRotateMasterKey(process.argv.slice(2), process.env, (line) => process.stdout.write(`${line}\n`)).catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});
