@@ -293,13 +293,26 @@ describe('DataHub simulator over HTTP', () => {
       const monthly = (await drain(sim.url, token, 'aggregations')).map((m) => parseCimXml(m.body));
       expect(monthly.map((d) => d.kind)).toEqual(['NotifyAggregatedMeasureData', 'NotifyWholesaleServices']);
       const rsm014 = monthly[0] as NotifyAggregatedMeasureData;
+      expect(rsm014.header.processType).toBe('D04');
       expect(rsm014.series).toHaveLength(1);
-      expect(rsm014.series[0]).toMatchObject({ meteringGridArea: '804', meteringPointType: 'E17', settlementMethod: 'D01' });
-      expect(rsm014.series[0]?.period.points).toHaveLength(28 * 24);
+      expect(rsm014.series[0]).toMatchObject({ meteringGridArea: '804', meteringPointType: 'E17', settlementMethod: 'D01', version: '1' });
+      // After the quarterly transition DataHub aggregates in quarters.
+      expect(rsm014.series[0]?.period).toMatchObject({ resolution: 'PT15M' });
+      expect(rsm014.series[0]?.period.points).toHaveLength(28 * 96);
       expect(sum(rsm014.series[0]?.period.points.map((p) => p.quantity) ?? [])).toBe(dailyTotal);
       const rsm019 = monthly[1] as NotifyWholesaleServices;
-      expect(rsm019.series.map((s) => s.chargeCode)).toEqual(['41000', '40000']);
-      const systemTariff = rsm019.series[0]?.period.points[0]?.amount ?? '';
+      expect(rsm019.header.processType).toBe('D05');
+      const hourly = rsm019.series.filter((s) => s.period.resolution === 'PT1H');
+      expect(hourly.map((s) => [s.chargeCode, s.chargeType, s.meteringPointType, s.settlementMethod, s.period.points.length])).toEqual([
+        ['41000', 'D03', 'E17', 'D01', 28 * 24],
+        ['40000', 'D03', 'E17', 'D01', 28 * 24],
+      ]);
+      expect(sum(hourly[0]!.period.points.map((p) => p.quantity))).toBe(dailyTotal);
+      const monthlySums = rsm019.series.filter((s) => s.period.resolution === 'P1M' && s.chargeCode !== undefined);
+      expect(monthlySums.map((s) => s.chargeCode)).toEqual(['41000', '40000']);
+      const systemTariff = monthlySums[0]?.period.points[0]?.amount ?? '';
+      const totals = rsm019.series.filter((s) => s.period.resolution === 'P1M' && s.chargeCode === undefined);
+      expect(totals.map((s) => s.chargeOwner?.value ?? null)).toEqual(['5790000432752', null]);
       // amount = total kWh × 0.072 exactly (total has 3 decimals → amount has at most 6).
       expect(Math.round(Number(systemTariff) * 1e6)).toBe(dailyTotal * 72);
     });

@@ -7,7 +7,7 @@ describe('scenario validation', () => {
   it('fills defaults and keeps the metering points', () => {
     const s = parseScenario(testScenario());
     expect(s.tokenLifetimeSeconds).toBe(3600);
-    expect(s.reasonCodes).toEqual({ unknownMeteringPoint: 'E10', leadTime: 'E17', notSupplier: 'E16', noPendingProcess: 'D16' });
+    expect(s.reasonCodes).toEqual({ unknownMeteringPoint: 'E10', leadTime: 'E17', notSupplier: 'E16', noPendingProcess: 'D16', noResults: 'E0H' });
     expect(s.meteringPoints.map((m) => m.resolution)).toEqual(['PT15M', 'PT15M', 'PT1H', 'PT15M']);
     expect(s.charges.map((c) => c.code)).toEqual(['41000', '40000']);
     expect(parseScenario(s)).toEqual(s);

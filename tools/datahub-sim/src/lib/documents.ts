@@ -1,5 +1,7 @@
 import type {
   AccountingPointCharacteristics,
+  NotifyBillingMasterData,
+  NotifyPriceList,
   CimHeader,
   GenericNotification,
   MarketResponse,
@@ -13,7 +15,8 @@ import type {
   AggregatedMeasureSeries,
 } from '@dh/cim';
 import { isoSeconds, thousandths } from './determinism';
-import type { ScenarioMeteringPoint } from './scenario';
+import type { ChargeSeriesResult, EnergySeriesResult, WholesaleEngineResult } from './settlement-engine';
+import type { ScenarioCharge, ScenarioMeteringPoint } from './scenario';
 
 /** Energy product code used by DataHub on metered data. */
 const ENERGY_PRODUCT = '8716867000030';
@@ -201,5 +204,170 @@ export function wholesaleServices(h: HeaderInput, series: readonly WholesaleSeri
         period: { resolution: 'P1M', timeInterval: { start: isoSeconds(s.start), end: isoSeconds(s.end) }, points: [{ position: 1, amount: s.amount }] },
       }),
     ),
+  };
+}
+
+/** Product code DataHub writes on every RSM-019 series (`ProductType.Tariff`). */
+const TARIFF_PRODUCT = '5790001330590';
+const party = (value: string) => ({ codingScheme: 'A10' as const, value });
+
+/** RSM-031 (D07): the charge links of one metering point, with their own periods and factors. */
+export function notifyBillingMasterData(h: HeaderInput, recordMRID: string, gsrn: string, links: readonly { charge: ScenarioCharge; factor: number; from: Date; to?: Date }[]): NotifyBillingMasterData {
+  return {
+    kind: 'NotifyBillingMasterData',
+    header: header(h),
+    records: [
+      {
+        mRID: recordMRID,
+        meteringPointId: gsrn,
+        chargeTypes: links.map((l) => ({
+          owner: party(l.charge.ownerGln),
+          type: l.charge.type,
+          mRID: l.charge.code,
+          factor: String(l.factor),
+          effectiveDate: isoSeconds(l.from),
+          ...(l.to ? { terminationDate: isoSeconds(l.to) } : {}),
+        })),
+      },
+    ],
+  };
+}
+
+/**
+ * RSM-034 (D12): charge master data (business reason D18) or prices (D08) of the scenario's charges, valid from
+ * `from`: a tariff's 24 hourly prices by Copenhagen hour, or one price for the whole validity.
+ */
+export function notifyPriceList(h: HeaderInput, recordMRID: (i: number) => string, charges: readonly ScenarioCharge[], from: Date, until: Date): NotifyPriceList {
+  const masterData = h.processType === 'D18';
+  return {
+    kind: 'NotifyPriceList',
+    header: header(h),
+    records: charges.map((c, i) => ({
+      mRID: recordMRID(i),
+      chargeTypes: [
+        {
+          owner: party(c.ownerGln),
+          type: c.type,
+          mRID: c.code,
+          ...(masterData ? { name: c.name, description: c.name, priceResolution: c.resolution, vatPayer: 'D01' as const, transparentInvoicing: false, taxIndicator: c.tax } : {}),
+          effectiveDate: isoSeconds(from),
+          ...(masterData
+            ? {}
+            : {
+                prices: {
+                  resolution: c.resolution,
+                  timeInterval: { start: isoSeconds(from), end: isoSeconds(until) },
+                  points: (c.resolution === 'PT1H' && c.hourlyPrices ? c.hourlyPrices : [c.price]).map((price, p) => ({ position: p + 1, price })),
+                },
+              }),
+        },
+      ],
+    })),
+  };
+}
+
+/** RSM-014: one series (DataHub sends one per document) of a supplier's energy in a grid area. */
+export function aggregatedEnergy(
+  h: HeaderInput,
+  seriesMRID: string,
+  calculationVersion: number,
+  s: EnergySeriesResult,
+  gridArea: string,
+  supplierGln: string,
+  period: { start: Date; end: Date },
+  answer: { settlementVersion?: 'D01' | 'D02' | 'D03'; originalTransaction?: string },
+): NotifyAggregatedMeasureData {
+  return {
+    kind: 'NotifyAggregatedMeasureData',
+    header: header(h),
+    series: [
+      {
+        mRID: seriesMRID,
+        version: String(calculationVersion),
+        ...(answer.settlementVersion ? { settlementVersion: answer.settlementVersion } : {}),
+        ...(answer.originalTransaction ? { originalTransactionIDReference: answer.originalTransaction } : {}),
+        meteringPointType: s.type,
+        ...(s.settlementMethod ? { settlementMethod: s.settlementMethod } : {}),
+        meteringGridArea: gridArea,
+        energySupplier: party(supplierGln),
+        product: ENERGY_PRODUCT,
+        unit: 'KWH',
+        period: {
+          resolution: s.resolution,
+          timeInterval: { start: isoSeconds(period.start), end: isoSeconds(period.end) },
+          // Measured values carry no quality (DataHub omits A04).
+          points: s.quantities.map((q, i) => ({ position: i + 1, quantity: thousandths(q) })),
+        },
+      },
+    ],
+  };
+}
+
+/**
+ * RSM-019 for one supplier and grid area: amounts per charge (PT1H hourly tariffs, P1D daily tariffs,
+ * subscriptions and fees; quality A06, A05 where a slot has no price), monthly sums per charge and total monthly
+ * amounts per charge owner and in all (P1M, no price unit, no quality).
+ */
+export function wholesaleSettlement(
+  h: HeaderInput,
+  nextId: () => string,
+  calculationVersion: number,
+  result: WholesaleEngineResult,
+  gridArea: string,
+  supplierGln: string,
+  period: { start: Date; end: Date },
+  answer: { settlementVersion?: 'D01' | 'D02' | 'D03'; originalTransaction?: string },
+): NotifyWholesaleServices {
+  const common = {
+    version: String(calculationVersion),
+    ...(answer.settlementVersion ? { settlementVersion: answer.settlementVersion } : {}),
+    ...(answer.originalTransaction ? { originalTransactionIDReference: answer.originalTransaction } : {}),
+    meteringGridArea: gridArea,
+    energySupplier: party(supplierGln),
+    product: TARIFF_PRODUCT,
+    currency: 'DKK' as const,
+  };
+  const interval = { start: isoSeconds(period.start), end: isoSeconds(period.end) };
+  const perCharge = (s: ChargeSeriesResult): WholesaleServicesSeries => {
+    const unit = s.charge.type === 'D03' ? ('KWH' as const) : ('H87' as const);
+    return {
+      mRID: nextId(),
+      ...common,
+      meteringPointType: s.type,
+      ...(s.settlementMethod ? { settlementMethod: s.settlementMethod } : {}),
+      chargeCode: s.charge.code,
+      chargeType: s.charge.type,
+      chargeOwner: party(s.charge.ownerGln),
+      quantityUnit: unit,
+      priceUnit: unit,
+      period: {
+        resolution: s.resolution,
+        timeInterval: interval,
+        points: s.slots.map((slot, i) => ({
+          position: i + 1,
+          quantity: thousandths(slot.quantity),
+          ...(slot.price !== null ? { price: slot.price } : {}),
+          amount: slot.amount ?? '0',
+          quality: slot.price === null ? ('A05' as const) : ('A06' as const),
+        })),
+      },
+    };
+  };
+  const monthly = (amount: string, charge?: ScenarioCharge, owner?: string): WholesaleServicesSeries => ({
+    mRID: nextId(),
+    ...common,
+    ...(charge ? { chargeCode: charge.code, chargeType: charge.type, chargeOwner: party(charge.ownerGln), quantityUnit: charge.type === 'D03' ? ('KWH' as const) : ('H87' as const) } : {}),
+    ...(owner ? { chargeOwner: party(owner) } : {}),
+    period: { resolution: 'P1M', timeInterval: interval, points: [{ position: 1, amount }] },
+  });
+  return {
+    kind: 'NotifyWholesaleServices',
+    header: header(h),
+    series: [
+      ...result.series.map(perCharge),
+      ...result.monthly.map((m) => monthly(m.amount, m.charge)),
+      ...result.totalsPerOwner.map((t) => monthly(t.amount, undefined, t.owner)),
+      monthly(result.total),
+    ],
   };
 }

@@ -22,6 +22,36 @@ export interface ScenarioMeteringPoint {
   readonly profile: { readonly annualKwh: number; readonly shape: ProfileShape };
   /** Supplied already when the scenario starts (no notification is sent for it). */
   readonly supply?: { readonly supplierGln: string; readonly from: LocalDate };
+  /**
+   * Charge links of this metering point (RSM-031). Without it a consumption point is linked to every scenario
+   * charge (factor 1) for as long as it is supplied; a production point to none.
+   */
+  readonly charges?: readonly ScenarioChargeLink[];
+}
+
+export interface ScenarioChargeLink {
+  readonly code: string;
+  readonly ownerGln: string;
+  readonly type: 'D01' | 'D02' | 'D03';
+  /** Pieces of a subscription or fee; default 1. */
+  readonly factor: number;
+  readonly from?: LocalDate;
+  /** Exclusive. */
+  readonly to?: LocalDate;
+  /** False: DataHub settles with this link but never tells the supplier (a planted difference). Default true. */
+  readonly notified: boolean;
+}
+
+/**
+ * Differences DataHub's basis has from what it tells a supplier, planted so that reconciliation must find them:
+ * - `unsuppliedBilled`: DataHub counts the metering point as supplied by `supplierGln` from `from` and sends it
+ *   that point's RSM-012, but never a start of supply (RSM-004/022) or links;
+ * - `unsentCorrections`: DataHub holds a corrected day (quantities × `factor`) and settles with it, but sends the
+ *   corrected RSM-012 only at `sendAt` (never when absent).
+ */
+export interface ScenarioPlanted {
+  readonly unsuppliedBilled: readonly { readonly gsrn: string; readonly supplierGln: string; readonly from: LocalDate }[];
+  readonly unsentCorrections: readonly { readonly gsrn: string; readonly date: LocalDate; readonly factor: string; readonly sendAt?: string }[];
 }
 
 export interface ScenarioRejection {
@@ -42,8 +72,15 @@ export interface ScenarioCharge {
   readonly code: string;
   readonly ownerGln: string;
   readonly type: 'D01' | 'D02' | 'D03';
-  /** DKK per kWh, exact decimal string. */
+  /** DKK per kWh (tariffs), per month (subscriptions) or per piece (fees), exact decimal string. */
   readonly price: string;
+  /** A tariff's 24 prices by Copenhagen hour (`price` is then ignored for PT1H). */
+  readonly hourlyPrices?: readonly string[];
+  /** Tariffs: PT1H (default) or P1D; subscriptions and fees: P1M. */
+  readonly resolution: 'PT1H' | 'P1D' | 'P1M';
+  /** A tax (e.g. elafgift): DataHub adds it into every other charge owner's total. */
+  readonly tax: boolean;
+  readonly name: string;
 }
 
 export interface ScenarioReasonCodes {
@@ -51,6 +88,8 @@ export interface ScenarioReasonCodes {
   readonly leadTime: string;
   readonly notSupplier: string;
   readonly noPendingProcess: string;
+  /** RSM-016/017 answered with a reject (ERR) when DataHub has no result for the request. */
+  readonly noResults: string;
 }
 
 export interface Scenario {
@@ -69,6 +108,11 @@ export interface Scenario {
   readonly forcedSwitches: readonly ScenarioForcedSwitch[];
   readonly charges: readonly ScenarioCharge[];
   readonly reasonCodes: ScenarioReasonCodes;
+  readonly planted: ScenarioPlanted;
+  /** Send charge data: RSM-034 price lists (D18, D08) to every client at the start, RSM-031 links on each supply start. Default false. */
+  readonly sendChargeData: boolean;
+  /** Energy results are in quarters for periods ending after this instant (DataHub's quarterly transition). */
+  readonly quarterlyTransition: string;
 }
 
 export class ScenarioError extends Error {
@@ -136,9 +180,75 @@ function localDate(o: Json, key: string, path: string): LocalDate {
 }
 
 const DEFAULT_CHARGES: readonly ScenarioCharge[] = [
-  { code: '41000', ownerGln: '5790000432752', type: 'D03', price: '0.072' },
-  { code: '40000', ownerGln: '5790000432752', type: 'D03', price: '0.043' },
+  { code: '41000', ownerGln: '5790000432752', type: 'D03', price: '0.072', resolution: 'PT1H', tax: false, name: 'Systemtarif' },
+  { code: '40000', ownerGln: '5790000432752', type: 'D03', price: '0.043', resolution: 'PT1H', tax: false, name: 'Nettarif' },
 ];
+
+const DECIMAL = /^-?\d+(\.\d+)?$/;
+
+function chargeLink(c: unknown, p: string): ScenarioChargeLink {
+  const o = obj(c, p);
+  const from = o['from'] === undefined ? undefined : localDate(o, 'from', p);
+  const to = o['to'] === undefined ? undefined : localDate(o, 'to', p);
+  if (o['notified'] !== undefined && typeof o['notified'] !== 'boolean') throw new ScenarioError(`${p}.notified`, 'must be a boolean');
+  return {
+    code: str(o, 'code', p),
+    ownerGln: gln(o, 'ownerGln', p),
+    type: oneOf(o, 'type', p, ['D01', 'D02', 'D03'] as const),
+    factor: num(o, 'factor', p, 1),
+    ...(from ? { from } : {}),
+    ...(to ? { to } : {}),
+    notified: o['notified'] !== false,
+  };
+}
+
+function charge(c: unknown, i: number): ScenarioCharge {
+  const p = `$.charges[${i}]`;
+  const o = obj(c, p);
+  const price = str(o, 'price', p);
+  if (!DECIMAL.test(price)) throw new ScenarioError(`${p}.price`, 'must be a dot-decimal string');
+  const type = oneOf(o, 'type', p, ['D01', 'D02', 'D03'] as const);
+  const hourly = o['hourlyPrices'];
+  if (hourly !== undefined && (!Array.isArray(hourly) || hourly.length !== 24 || !hourly.every((h) => typeof h === 'string' && DECIMAL.test(h)))) {
+    throw new ScenarioError(`${p}.hourlyPrices`, 'must be 24 dot-decimal strings');
+  }
+  const resolution = type === 'D03' ? oneOf(o, 'resolution', p, ['PT1H', 'P1D'] as const, 'PT1H') : oneOf(o, 'resolution', p, ['P1M'] as const, 'P1M');
+  if (o['tax'] !== undefined && typeof o['tax'] !== 'boolean') throw new ScenarioError(`${p}.tax`, 'must be a boolean');
+  return {
+    code: str(o, 'code', p),
+    ownerGln: gln(o, 'ownerGln', p),
+    type,
+    price,
+    ...(Array.isArray(hourly) ? { hourlyPrices: hourly as string[] } : {}),
+    resolution,
+    tax: o['tax'] === true,
+    name: optStr(o, 'name', p) ?? str(o, 'code', p),
+  };
+}
+
+function planted(root: Json, gsrns: ReadonlySet<string>): ScenarioPlanted {
+  const o = root['planted'] === undefined ? {} : obj(root['planted'], '$.planted');
+  const known = (g: string, p: string) => {
+    if (!gsrns.has(g)) throw new ScenarioError(p, `${g} is not one of the scenario's metering points`);
+    return g;
+  };
+  return {
+    unsuppliedBilled: arr(o, 'unsuppliedBilled', '$.planted', false).map((u, i) => {
+      const p = `$.planted.unsuppliedBilled[${i}]`;
+      const x = obj(u, p);
+      return { gsrn: known(str(x, 'gsrn', p), `${p}.gsrn`), supplierGln: gln(x, 'supplierGln', p), from: localDate(x, 'from', p) };
+    }),
+    unsentCorrections: arr(o, 'unsentCorrections', '$.planted', false).map((u, i) => {
+      const p = `$.planted.unsentCorrections[${i}]`;
+      const x = obj(u, p);
+      const factor = str(x, 'factor', p);
+      if (!DECIMAL.test(factor)) throw new ScenarioError(`${p}.factor`, 'must be a dot-decimal string');
+      const sendAt = optStr(x, 'sendAt', p);
+      if (sendAt !== undefined && Number.isNaN(Date.parse(sendAt))) throw new ScenarioError(`${p}.sendAt`, 'must be an instant');
+      return { gsrn: known(str(x, 'gsrn', p), `${p}.gsrn`), date: localDate(x, 'date', p), factor, ...(sendAt ? { sendAt } : {}) };
+    }),
+  };
+}
 
 /** Validates a parsed scenario JSON value and fills in the defaults. */
 export function parseScenario(input: unknown): Scenario {
@@ -179,6 +289,7 @@ export function parseScenario(input: unknown): Scenario {
         shape: oneOf(profile, 'shape', `${p}.profile`, ['household', 'flat', 'solar'] as const, type === 'E18' ? 'solar' : 'household'),
       },
       ...(supply ? { supply } : {}),
+      ...(o['charges'] === undefined ? {} : { charges: arr(o, 'charges', p, true).map((c, j) => chargeLink(c, `${p}.charges[${j}]`)) }),
     };
   });
   const seen = new Set<string>();
@@ -200,16 +311,9 @@ export function parseScenario(input: unknown): Scenario {
     if (!seen.has(gsrn)) throw new ScenarioError(`${p}.gsrn`, `${gsrn} is not one of the scenario's metering points`);
     return { gsrn, supplierGln: gln(o, 'supplierGln', p), effectiveDate: localDate(o, 'effectiveDate', p) };
   });
-  const charges =
-    root['charges'] === undefined
-      ? DEFAULT_CHARGES
-      : arr(root, 'charges', '$', true).map((c, i): ScenarioCharge => {
-          const p = `$.charges[${i}]`;
-          const o = obj(c, p);
-          const price = str(o, 'price', p);
-          if (!/^\d+(\.\d+)?$/.test(price)) throw new ScenarioError(`${p}.price`, 'must be a dot-decimal string');
-          return { code: str(o, 'code', p), ownerGln: gln(o, 'ownerGln', p), type: oneOf(o, 'type', p, ['D01', 'D02', 'D03'] as const), price };
-        });
+  const charges = root['charges'] === undefined ? DEFAULT_CHARGES : arr(root, 'charges', '$', true).map(charge);
+  const transition = root['quarterlyTransition'] === undefined ? '2023-05-21T22:00:00Z' : str(root, 'quarterlyTransition', '$');
+  if (Number.isNaN(Date.parse(transition))) throw new ScenarioError('$.quarterlyTransition', 'must be an instant');
   const rc = root['reasonCodes'] === undefined ? {} : obj(root['reasonCodes'], '$.reasonCodes');
   const scope = optStr(root, 'scope', '$');
   return {
@@ -229,6 +333,10 @@ export function parseScenario(input: unknown): Scenario {
       leadTime: optStr(rc, 'leadTime', '$.reasonCodes') ?? 'E17',
       notSupplier: optStr(rc, 'notSupplier', '$.reasonCodes') ?? 'E16',
       noPendingProcess: optStr(rc, 'noPendingProcess', '$.reasonCodes') ?? 'D16',
+      noResults: optStr(rc, 'noResults', '$.reasonCodes') ?? 'E0H',
     },
+    planted: planted(root, seen),
+    sendChargeData: root['sendChargeData'] === true,
+    quarterlyTransition: transition,
   };
 }

@@ -29,6 +29,8 @@ export interface SimulatorControl {
   stats(): Readonly<SimulatorStats>;
   queueDepths(): Record<string, Record<MessageCategory, number>>;
   supplierAt(gsrn: string, instant: Date | string): string | undefined;
+  /** BRS-027 correction settlement (D32) of a month: RSM-014/019 again, as DataHub holds the data now. */
+  correctionSettlement(month: string, settlementVersion: 'D01' | 'D02' | 'D03'): void;
 }
 
 export interface RunningDataHubSimulator {
@@ -47,6 +49,8 @@ export const REQUEST_ENDPOINTS: Readonly<Record<string, CimDocumentKind>> = {
   requestcancelchangeofsupplier: 'RequestCancelChangeOfSupplier',
   requestreallocatechangeofsupplier: 'RequestReallocateChangeOfSupplier',
   requestendofsupply: 'RequestEndOfSupply',
+  requestaggregatedmeasuredata: 'RequestAggregatedMeasureData',
+  requestwholesalesettlement: 'RequestWholesaleSettlement',
 };
 
 class HttpError extends Error {
@@ -193,6 +197,17 @@ export async function startDataHubSimulator(options: DataHubSimulatorOptions): P
       sim.clearFaults();
       return sendJson(res, 200, sim.faults);
     }
+    if (path === '/sim/correction-settlement' && req.method === 'POST') {
+      const body = await readJson();
+      const b = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
+      const month = typeof b['month'] === 'string' ? b['month'] : '';
+      const version = b['settlementVersion'];
+      if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(month) || (version !== 'D01' && version !== 'D02' && version !== 'D03')) {
+        throw new HttpError(400, 'InvalidCorrectionSettlement', 'body must be {"month": "YYYY-MM", "settlementVersion": "D01"|"D02"|"D03"}');
+      }
+      sim.correctionSettlement(Number(month.slice(0, 4)), Number(month.slice(5)), version);
+      return sendJson(res, 202, { month, settlementVersion: version });
+    }
     if (path === '/sim/state' && req.method === 'GET') return sendJson(res, 200, { now: sim.now().toISOString(), queues: sim.queueDepths(), faults: sim.faults, stats: sim.stats });
     throw new HttpError(404, 'NotFound', `No control endpoint ${req.method ?? ''} ${path}`);
   }
@@ -305,6 +320,11 @@ export async function startDataHubSimulator(options: DataHubSimulatorOptions): P
     stats: () => ({ ...sim.stats }),
     queueDepths: () => sim.queueDepths(),
     supplierAt: (gsrn, instant) => sim.supplierAt(gsrn, typeof instant === 'string' ? new Date(instant) : instant),
+    correctionSettlement: (month, settlementVersion) => {
+      const m = /^(\d{4})-(\d{2})$/.exec(month);
+      if (!m) throw new RangeError(`correctionSettlement: month must be YYYY-MM, got ${month}`);
+      sim.correctionSettlement(Number(m[1]), Number(m[2]), settlementVersion);
+    },
   };
 
   return {

@@ -1,9 +1,10 @@
 import type { CimDocument, MarketResponseDocumentName, Reason } from '@dh/cim';
 import { addBusinessDays, addDays, compareLocalDates, daysBetween, localDateOf, localDayEnd, localDayStart, monthPeriod, parseLocalDate, type LocalDate } from '@dh/dk-time';
-import { amountOf, derivedUuid, isoSeconds } from './determinism';
-import { accountingPointCharacteristics, aggregatedMeasureData, genericNotification, marketResponse, validatedMeasureData, wholesaleServices, type AggregationSeriesInput, type HeaderInput, type WholesaleSeriesInput } from './documents';
+import { derivedUuid, isoSeconds } from './determinism';
+import { accountingPointCharacteristics, genericNotification, marketResponse, notifyBillingMasterData, notifyPriceList, validatedMeasureData, type HeaderInput } from './documents';
 import { dayQuantities } from './profiles';
 import type { Scenario, ScenarioMeteringPoint } from './scenario';
+import { SettlementBasis, type ResultRequest } from './settlement-basis';
 
 /** Peek categories (EDI `MessageCategory`): `timeseries` is an alias of `measuredata`. */
 export const MESSAGE_CATEGORIES = ['measuredata', 'aggregations', 'masterdata'] as const;
@@ -90,7 +91,6 @@ const RESPONSE_NAMES: Readonly<Record<string, readonly [MarketResponseDocumentNa
   RequestEndOfSupply: ['ConfirmRequestEndOfSupply', 'RejectRequestEndOfSupply'],
 };
 
-const MS_PER_HOUR = 3_600_000;
 const INCORRECT_SWITCH_DAYS = 180;
 
 function isLocalMidnight(instant: Date): boolean {
@@ -110,6 +110,9 @@ export class Simulation {
   private readonly pending: PendingProcess[] = [];
   private readonly receivedDocuments = new Set<string>();
   private readonly points: ReadonlyMap<string, ScenarioMeteringPoint>;
+  private readonly basis: SettlementBasis;
+  private calculations = 0;
+  private readonly correctionsSent = new Set<string>();
   readonly faults: ActiveFaults = { expiredToken: 0, tooManyRequests: 0, retryAfterSeconds: 1, unavailable: 0, duplicateDelivery: 0 };
   readonly stats: SimulatorStats = { tokensIssued: 0, b2bRequests: 0, unauthorized: 0, throttled: 0, unavailable: 0, peeks: 0, dequeues: 0, requestsAccepted: 0 };
 
@@ -127,6 +130,16 @@ export class Simulation {
     }
     for (const f of scenario.forcedSwitches) {
       this.pending.push({ kind: 'forced', transaction: this.nextId('forced-switch'), gsrn: f.gsrn, supplierGln: f.supplierGln, effective: localDayStart(f.effectiveDate), processType: 'D31', state: 'pending' });
+    }
+    this.basis = new SettlementBasis(scenario, (gsrn, date) => this.basisSupplierForDay(gsrn, date));
+    // Every supplier gets the charges' master data (D18) and prices (D08): DataHub's price lists (RSM-034).
+    const validFrom = localDayStart('2020-01-01');
+    const validUntil = localDayStart('2100-01-01');
+    for (const client of scenario.clients) {
+      if (!scenario.sendChargeData || scenario.charges.length === 0) continue;
+      for (const processType of ['D18', 'D08']) {
+        this.enqueue(client.gln, 'masterdata', notifyPriceList(this.header(processType, 'DDZ', client.gln), () => this.nextId('record'), scenario.charges, validFrom, validUntil));
+      }
     }
   }
 
@@ -149,6 +162,7 @@ export class Simulation {
       this.atMidnight(t);
     }
     this.processedUntil = instant;
+    this.deliverLateCorrections(instant);
   }
 
   setFaults(settings: FaultSettings): void {
@@ -226,6 +240,30 @@ export class Simulation {
         break;
       case 'RequestReallocateChangeOfSupplier':
         for (const r of doc.records) this.incorrectSwitch(doc.header.processType, senderGln, r.mRID, r.meteringPointId, r.start);
+        break;
+      case 'RequestAggregatedMeasureData':
+        for (const r of doc.series) {
+          this.answerResultRequest('RejectRequestAggregatedMeasureData', senderGln, r.mRID, r.energySupplier?.value, r.start, r.end, {
+            kind: 'energy',
+            businessReason: doc.header.processType,
+            ...(r.settlementVersion ? { settlementVersion: r.settlementVersion } : {}),
+            ...(r.meteringGridArea ? { gridArea: r.meteringGridArea } : {}),
+            ...(r.meteringPointType ? { meteringPointType: r.meteringPointType } : {}),
+            ...(r.settlementMethod ? { settlementMethod: r.settlementMethod } : {}),
+          });
+        }
+        break;
+      case 'RequestWholesaleSettlement':
+        for (const r of doc.series) {
+          this.answerResultRequest('RejectRequestWholesaleSettlement', senderGln, r.mRID, r.energySupplier?.value, r.start, r.end, {
+            kind: 'wholesale',
+            businessReason: doc.header.processType,
+            ...(r.settlementVersion ? { settlementVersion: r.settlementVersion } : {}),
+            ...(r.meteringGridArea ? { gridArea: r.meteringGridArea } : {}),
+            ...(r.chargeOwner ? { chargeOwner: r.chargeOwner.value } : {}),
+            chargeTypes: r.chargeTypes.map((c) => ({ type: c.type, code: c.mRID })),
+          });
+        }
         break;
       default:
         this.receivedDocuments.delete(key);
@@ -329,6 +367,67 @@ export class Simulation {
     this.respond('RequestReallocateChangeOfSupplier', processType, senderGln, transaction, gsrn, start, rejection);
   }
 
+  /**
+   * RSM-016/017: DataHub answers each series with the results for the asked period, or a reject (ERR) naming the
+   * transaction. Energy may be asked for any whole local days; wholesale for whole months only.
+   */
+  private answerResultRequest(
+    rejectName: 'RejectRequestAggregatedMeasureData' | 'RejectRequestWholesaleSettlement',
+    senderGln: string,
+    transaction: string,
+    energySupplier: string | undefined,
+    start: string,
+    end: string | undefined,
+    request: Omit<ResultRequest, 'supplierGln' | 'start' | 'end' | 'originalTransaction'>,
+  ): void {
+    const from = new Date(start);
+    const to = end ? new Date(end) : undefined;
+    const firstOfMonth = (d: Date) => isLocalMidnight(d) && parseLocalDate(localDateOf(d)).day === 1;
+    let rejection: Reason | undefined;
+    if (energySupplier !== undefined && energySupplier !== senderGln) rejection = { code: this.scenario.reasonCodes.notSupplier, text: `An energy supplier may only ask for its own results, not ${energySupplier}'s` };
+    else if (!to || !isLocalMidnight(from) || !isLocalMidnight(to) || to.getTime() <= from.getTime()) rejection = { code: this.scenario.reasonCodes.leadTime, text: 'The period must start and end at Danish midnights' };
+    else if (request.kind === 'wholesale' && (!firstOfMonth(from) || !firstOfMonth(to))) rejection = { code: this.scenario.reasonCodes.leadTime, text: 'Wholesale results are asked for whole months' };
+    else if (to.getTime() > this.virtualNow.getTime()) rejection = { code: this.scenario.reasonCodes.noResults, text: 'The period has not ended' };
+    if (!rejection) {
+      const result = this.resultDocuments({ ...request, supplierGln: senderGln, start: from, end: to!, originalTransaction: transaction });
+      if (Array.isArray(result)) {
+        for (const doc of result) this.enqueue(senderGln, 'aggregations', doc);
+        return;
+      }
+      rejection = result;
+    }
+    this.enqueue(senderGln, 'aggregations', {
+      kind: 'MarketResponse',
+      documentName: rejectName,
+      header: { ...this.cimHeader(this.header(request.businessReason, 'DDZ', senderGln)) },
+      reasonCode: 'A02',
+      records: [{ mRID: this.nextId('record'), originalTransactionIDReference: transaction, reasons: [rejection] }],
+    });
+  }
+
+  private resultDocuments(request: ResultRequest): CimDocument[] | Reason {
+    return this.basis.results(request, {
+      header: (processType, receiver) => this.header(processType, 'DGL', receiver),
+      nextId: (kind) => this.nextId(kind),
+      calculationVersion: () => ++this.calculations,
+    });
+  }
+
+  /**
+   * A correction settlement (BRS-027 D32, settlement version D01–D03) of a month: DataHub recalculates with the
+   * data it holds now and sends every client supplier its RSM-014 and RSM-019 again with the settlement version.
+   */
+  correctionSettlement(year: number, month: number, settlementVersion: 'D01' | 'D02' | 'D03'): void {
+    this.now();
+    const period = monthPeriod(year, month);
+    for (const client of this.scenario.clients) {
+      for (const kind of ['energy', 'wholesale'] as const) {
+        const result = this.resultDocuments({ kind, supplierGln: client.gln, start: period.start, end: period.end, businessReason: 'D32', settlementVersion });
+        if (Array.isArray(result)) for (const doc of result) this.enqueue(client.gln, 'aggregations', doc);
+      }
+    }
+  }
+
   // ---- the timeline -----------------------------------------------------------------------------------------------
 
   private nextMidnightAfter(instant: Date): Date {
@@ -368,6 +467,12 @@ export class Simulation {
     this.supplies.set(p.gsrn, periods);
     this.enqueue(p.supplierGln, 'masterdata', genericNotification(this.header(p.processType, 'DDZ', p.supplierGln), this.nextId('record'), p.gsrn, t, p.kind === 'forced' ? undefined : p.transaction));
     this.enqueue(p.supplierGln, 'masterdata', accountingPointCharacteristics(this.header(p.processType, 'DDZ', p.supplierGln), this.nextId('record'), mp, p.supplierGln, t, p.kind === 'forced' ? undefined : p.transaction));
+    // The new supplier gets the metering point's charge links in force from the start (RSM-031).
+    const links = this.basis
+      .linksOf(mp)
+      .filter((l) => l.notified && l.to > t.getTime())
+      .map((l) => ({ charge: l.charge, factor: l.factor, from: new Date(Math.max(l.from, t.getTime())), ...(l.to < Number.MAX_SAFE_INTEGER ? { to: new Date(l.to) } : {}) }));
+    if (this.scenario.sendChargeData && links.length > 0) this.enqueue(p.supplierGln, 'masterdata', notifyBillingMasterData(this.header(p.kind === 'forced' ? 'D31' : 'D17', 'DDZ', p.supplierGln), this.nextId('record'), p.gsrn, links));
   }
 
   private stopSupply(p: PendingProcess, t: Date): void {
@@ -388,9 +493,28 @@ export class Simulation {
     return this.supplies.get(gsrn)?.find((p) => p.from.getTime() <= start && (!p.to || p.to.getTime() >= end))?.supplierGln;
   }
 
+  /** The supplier DataHub settles a day with: the real one, or a planted supplier it believes in without having told it. */
+  private basisSupplierForDay(gsrn: string, date: LocalDate): string | undefined {
+    const planted = this.scenario.planted.unsuppliedBilled.find((u) => u.gsrn === gsrn && compareLocalDates(u.from, date) <= 0);
+    return planted?.supplierGln ?? this.supplierForDay(gsrn, date);
+  }
+
+  /** Planted corrections DataHub settled with but sends only now (a later RSM-012 version of the day). */
+  private deliverLateCorrections(instant: Date): void {
+    for (const c of this.scenario.planted.unsentCorrections) {
+      const key = `${c.gsrn}|${c.date}`;
+      if (!c.sendAt || Date.parse(c.sendAt) > instant.getTime() || this.correctionsSent.has(key)) continue;
+      this.correctionsSent.add(key);
+      const mp = this.points.get(c.gsrn);
+      const supplier = this.basisSupplierForDay(c.gsrn, c.date);
+      if (!mp || !supplier || !this.isClient(supplier)) continue;
+      this.enqueue(supplier, 'measuredata', validatedMeasureData(this.header('E23', 'DGL', supplier), this.nextId('series'), mp, localDayStart(c.date), localDayEnd(c.date), this.basis.quantities(mp, c.date)));
+    }
+  }
+
   private deliverMeteredData(date: LocalDate): void {
     for (const mp of this.scenario.meteringPoints) {
-      const supplier = this.supplierForDay(mp.gsrn, date);
+      const supplier = this.basisSupplierForDay(mp.gsrn, date);
       if (!supplier || !this.isClient(supplier)) continue;
       const quantities = dayQuantities(this.scenario.seed, mp, date);
       const doc = validatedMeasureData(this.header('E23', 'DGL', supplier), this.nextId('series'), mp, localDayStart(date), localDayEnd(date), quantities);
@@ -398,52 +522,17 @@ export class Simulation {
     }
   }
 
+  /**
+   * After a month: per client supplier and grid area, RSM-014 (balance fixing D04, one series per document) and
+   * RSM-019 (wholesale fixing D05), computed by the simulator's own engine from what DataHub holds.
+   */
   private deliverMonthly(year: number, month: number): void {
     const period = monthPeriod(year, month);
-    const hoursInMonth = (period.end.getTime() - period.start.getTime()) / MS_PER_HOUR;
-    // supplier → series key → hourly sums
-    const bySupplier = new Map<string, Map<string, { mp: ScenarioMeteringPoint; hours: number[] }>>();
-    for (let date = localDateOf(period.start); localDayStart(date).getTime() < period.end.getTime(); date = addDays(date, 1)) {
-      for (const mp of this.scenario.meteringPoints) {
-        const supplier = this.supplierForDay(mp.gsrn, date);
-        if (!supplier || !this.isClient(supplier)) continue;
-        const series = bySupplier.get(supplier) ?? new Map<string, { mp: ScenarioMeteringPoint; hours: number[] }>();
-        bySupplier.set(supplier, series);
-        const key = `${mp.gridArea}|${mp.type}|${mp.settlementMethod ?? ''}`;
-        const entry = series.get(key) ?? { mp, hours: new Array<number>(hoursInMonth).fill(0) };
-        series.set(key, entry);
-        const dayOffset = (localDayStart(date).getTime() - period.start.getTime()) / MS_PER_HOUR;
-        const perHour = mp.resolution === 'PT15M' ? 4 : 1;
-        dayQuantities(this.scenario.seed, mp, date).forEach((q, i) => {
-          const h = dayOffset + Math.floor(i / perHour);
-          entry.hours[h] = (entry.hours[h] ?? 0) + q;
-        });
+    for (const client of this.scenario.clients) {
+      for (const [kind, businessReason] of [['energy', 'D04'], ['wholesale', 'D05']] as const) {
+        const result = this.resultDocuments({ kind, supplierGln: client.gln, start: period.start, end: period.end, businessReason });
+        if (Array.isArray(result)) for (const doc of result) this.enqueue(client.gln, 'aggregations', doc);
       }
-    }
-    for (const [supplier, series] of bySupplier) {
-      const aggregates: AggregationSeriesInput[] = [...series.values()].map(({ mp, hours }) => ({
-        mRID: this.nextId('series'),
-        gridArea: mp.gridArea,
-        type: mp.type,
-        ...(mp.settlementMethod ? { settlementMethod: mp.settlementMethod } : {}),
-        supplierGln: supplier,
-        start: period.start,
-        end: period.end,
-        hours,
-      }));
-      this.enqueue(supplier, 'aggregations', aggregatedMeasureData(this.header('D04', 'DGL', supplier), aggregates));
-      const consumptionByArea = new Map<string, bigint>();
-      for (const { mp, hours } of series.values()) {
-        if (mp.type !== 'E17') continue;
-        consumptionByArea.set(mp.gridArea, (consumptionByArea.get(mp.gridArea) ?? 0n) + BigInt(hours.reduce((a, b) => a + b, 0)));
-      }
-      const wholesale: WholesaleSeriesInput[] = [];
-      for (const [gridArea, total] of consumptionByArea) {
-        for (const charge of this.scenario.charges) {
-          wholesale.push({ mRID: this.nextId('series'), gridArea, supplierGln: supplier, chargeCode: charge.code, chargeType: charge.type, chargeOwnerGln: charge.ownerGln, start: period.start, end: period.end, amount: amountOf(total, charge.price) });
-        }
-      }
-      if (wholesale.length > 0) this.enqueue(supplier, 'aggregations', wholesaleServices(this.header('D05', 'DGL', supplier), wholesale));
     }
   }
 
@@ -452,6 +541,17 @@ export class Simulation {
   private nextId(kind: string): string {
     this.seq++;
     return derivedUuid(this.scenario.seed, kind, this.seq);
+  }
+
+  private cimHeader(h: HeaderInput) {
+    return {
+      mRID: h.mRID,
+      processType: h.processType,
+      businessSectorType: '23',
+      sender: { id: { codingScheme: 'A10' as const, value: h.datahubGln }, role: h.datahubRole },
+      receiver: { id: { codingScheme: 'A10' as const, value: h.receiverGln }, role: 'DDQ' as const },
+      createdDateTime: isoSeconds(h.created),
+    };
   }
 
   private header(processType: string, role: 'DDZ' | 'DGL', receiverGln: string): HeaderInput {
