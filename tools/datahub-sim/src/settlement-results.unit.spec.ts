@@ -178,7 +178,7 @@ describe('DataHub simulator: charge data, results by its own engine, planted dif
     sim.correctionSettlement(2026, 10, 'D01');
     const docs = drain(sim, 'aggregations');
     expect(docs.length).toBeGreaterThan(0);
-    expect(docs.every((d) => d.header.processType === 'D32')).toBe(true);
+    expect(docs.every((d) => 'processType' in d.header && d.header.processType === 'D32')).toBe(true);
     expect(docs.flatMap((d) => (d.kind === 'NotifyWholesaleServices' || d.kind === 'NotifyAggregatedMeasureData' ? d.series.map((s) => s.settlementVersion) : []))).not.toContain(undefined);
   });
 });
