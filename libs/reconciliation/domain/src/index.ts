@@ -5,3 +5,9 @@ export { WholesaleCalculation, sumWithinMonth, type WholesaleCalculationOptions 
 export { amountOf, sumAmounts, totalsPerChargeOwner, totalsPerEnergySupplier } from './wholesale/monthly';
 export { EnergyCalculation, roundQuarterQuantity, type EnergyGroupKind, type EnergyGroupResult, type EnergySeries, type GridLossResult } from './wholesale/energy-calculation';
 export { settleWholesaleBasis, withParentSuppliers, type WholesaleBasis } from './wholesale/settle-basis';
+export { compareResultVersions, resultVersionLabel, type ResultVersion, type DataHubWholesalePoint, type DataHubWholesaleSeries, type DataHubEnergySeries } from './comparison/datahub-results';
+export { compareWholesale, type WholesaleComparison, type ChargeComparison, type SlotDifference, type QuantityResidual } from './comparison/wholesale-comparison';
+export { compareEnergy, type EnergyGroupComparison } from './comparison/energy-comparison';
+export { attribute, explainsResidual, energyGroupKey, chargeGroupKey, type Attribution, type Candidate, type FindingKind } from './comparison/attribution';
+export { compareInvoices, type InvoicedCharge, type InvoiceComparison } from './comparison/invoice-comparison';
+export { decideFinding, evolveFinding, initialFinding, FindingTransitionError, type Finding, type FindingCommand, type FindingEvent, type FindingFacts, type FindingState } from './findings/finding';
