@@ -3,7 +3,8 @@ import { monthPeriod } from '@dh/dk-time';
 import { createPostgresEventStore, type JsonObject, type PostgresEventStore } from '@dh/event-store';
 import { toEnvelope, type EventEnvelope } from '@dh/messaging';
 import { createTestDatabase, type TestDatabase } from '@dh/testing';
-import { chargeDataRejectionsStreamId, DataHubChargeCopy, recordDataHubChargeMessage } from './index';
+import { DataHubChargeCopy } from '@dh/rates-application';
+import { chargeDataRejectionsStreamId, recordDataHubChargeMessage } from './index';
 
 const GSRN = '571313180400000018';
 const OTHER = '571313180400000025';

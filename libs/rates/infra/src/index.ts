@@ -1,4 +1,3 @@
-export { DataHubChargeCopy, DATAHUB_CHARGE_COPY_BINDINGS, type ChargeInPeriod, type MeteringPointCharges } from './datahub-charge-copy';
 export {
   startDataHubChargeIntake,
   recordDataHubChargeMessage,

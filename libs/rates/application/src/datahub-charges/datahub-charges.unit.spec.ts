@@ -1,6 +1,7 @@
 import { createInMemoryEventStore, type JsonObject } from '@dh/event-store';
 import { ChargeDataError } from '@dh/rates-domain';
-import { chargeLinksStreamId, priceListStreamId, recordChargeLinks, recordPriceList } from './index';
+import { chargeLinksStreamId, priceListStreamId } from '@dh/rates-domain';
+import { recordChargeLinks, recordPriceList } from './index';
 
 const ctx = { correlationId: 'c-1', causationId: 'e-1', actor: 'datahub', now: new Date('2026-10-01T06:00:00Z') };
 const GSRN = '571313180400000018';

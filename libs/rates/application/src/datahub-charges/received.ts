@@ -1,7 +1,7 @@
 import type { JsonObject, JsonValue } from '@dh/event-store';
 import { isValidGsrn } from '@dh/market-ids';
 import { ChargeDataError, chargeIdOfKey, isChargeType, validateChargeLink, validatePriceSeries, type ChargeType, type DataHubPriceResolution } from '@dh/rates-domain';
-import type { ChargeDataSource, ChargeInformationRecorded, ChargeLinkData, ChargePricesRecorded } from './events';
+import type { ChargeDataSource, ChargeInformationRecorded, ChargeLinkData, ChargePricesRecorded } from '@dh/rates-domain';
 
 /**
  * Reads the `datahub` context's `ChargeLinksReceived` / `PriceListReceived` (RSM-031/034 as

@@ -12,7 +12,7 @@ import {
   type ChargeLinkData,
   type ChargeLinksRecorded,
   type ChargePricesRecorded,
-} from './events';
+} from '@dh/rates-domain';
 import { chargeLinksOf, priceListOf, sourceOf } from './received';
 
 type Recorded = { type: string; data: JsonObject };

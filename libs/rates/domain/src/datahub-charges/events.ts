@@ -1,4 +1,5 @@
-import type { ChargeType, DataHubPriceResolution } from '@dh/rates-domain';
+import type { ChargeType } from '../charges/charge';
+import type { DataHubPriceResolution } from './price-series';
 
 export const CHARGE_LINKS_RECORDED = 'ChargeLinksRecorded';
 export const CHARGE_INFORMATION_RECORDED = 'ChargeInformationRecorded';

@@ -8,8 +8,6 @@ import {
   type ChargeInformationRecorded,
   type ChargeLinksRecorded,
   type ChargePricesRecorded,
-} from '@dh/rates-application';
-import {
   chargeInformationPeriods,
   linksInPeriod,
   pricesInPeriod,
