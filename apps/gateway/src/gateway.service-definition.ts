@@ -22,6 +22,7 @@ import { WebhooksApiModule } from './webhooks';
 import { EdgeModule } from './edge/edge.module';
 import { GdprController, GdprModule } from './gdpr/gdpr.module';
 import { setupOpenApi } from './openapi/openapi';
+import { AuditLogController, DisputeDeskController, DisputeDeskModule } from './dispute-desk';
 
 /** The REST edge: validation, problem+json, commands to the owning services, queries on read models. */
 export const gatewayService: ServiceDefinition = {
@@ -52,8 +53,9 @@ export const gatewayService: ServiceDefinition = {
         // Rate limits per caller (RATE_LIMITS), JSON-only bodies (415).
         EdgeModule.forRoot(process.env),
         GdprModule.forRoot(infrastructure),
+        DisputeDeskModule.forRoot(infrastructure),
       ],
-      controllers: [PortalController, CustomersController, SupplyEndingController, ProcessesController, PortfolioController, QuarantineController, SettlementController, CustomerBalanceController, PaymentsController, GdprController],
+      controllers: [PortalController, CustomersController, SupplyEndingController, ProcessesController, PortfolioController, QuarantineController, SettlementController, CustomerBalanceController, PaymentsController, GdprController, DisputeDeskController, AuditLogController],
       providers: [
         CommandGateway,
         OnboardingService,

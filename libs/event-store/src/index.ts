@@ -1,5 +1,7 @@
 export * from './event-store.port';
 export * from './errors';
+export { eventLookupOf } from './event-lookup';
+export type { EventLookup } from './event-lookup';
 export { handleCommand, deterministicEventId } from './command-handler';
 export type { Decider, DomainEvent, HandleCommandOptions, HandleCommandResult } from './command-handler';
 export { InMemoryEventStore, createInMemoryEventStore } from './in-memory/in-memory-event-store';

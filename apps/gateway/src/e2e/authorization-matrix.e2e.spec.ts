@@ -77,8 +77,10 @@ interface Ids {
   c: string;
   webhook: string;
   delivery: string;
+  /** Customer A's CustomerCreated event (dispute desk trace). */
+  event: string;
 }
-const ids: Ids = { a: '', b: '', c: '', webhook: '', delivery: '' };
+const ids: Ids = { a: '', b: '', c: '', webhook: '', delivery: '', event: '' };
 
 // ───────────────────────────── the matrix ─────────────────────────────
 
@@ -127,6 +129,13 @@ row('GET /api/portfolio/summary',                        get(() => '/api/portfol
 row('GET /api/metering-points/{gsrn}/lookup',            get(() => '/api/metering-points/123/lookup'),                                       [401, 401, 401, 401, 403, 400, 403, 403, 400, 403, 403, 400, 400, 400]);
 row('GET /api/staff/quarantine',                         get(() => '/api/staff/quarantine'),                                                 [401, 401, 401, 401, 403, 403, 403, 403, 403, 403, 403, 200, 200, 200]);
 row('POST /api/staff/quarantine/{id}/reprocess',         post(() => '/api/staff/quarantine/not-a-number/reprocess'),                         [401, 401, 401, 401, 403, 403, 403, 403, 403, 403, 403, 400, 403, 403]);
+row('GET /api/staff/stream-kinds',                       get(() => '/api/staff/stream-kinds'),                                               [401, 401, 401, 401, 403, 403, 403, 403, 403, 403, 403, 200, 200, 200]);
+row('GET /api/staff/streams/{streamId}/events',          get(() => `/api/staff/streams/customer-${ids.a}/events`),                           [401, 401, 401, 401, 403, 403, 403, 403, 403, 403, 403, 200, 200, 200]);
+row('GET /api/staff/streams/{streamId}/state',           get(() => `/api/staff/streams/customer-${ids.a}/state?as_of=2030-01-01T00:00:00Z`), [401, 401, 401, 401, 403, 403, 403, 403, 403, 403, 403, 200, 200, 200]);
+row('GET /api/staff/streams/{streamId}/diff',            get(() => `/api/staff/streams/customer-${ids.a}/diff?from=2020-01-01T00:00:00Z`),   [401, 401, 401, 401, 403, 403, 403, 403, 403, 403, 403, 200, 200, 200]);
+row('GET /api/staff/events/{eventId}',                   get(() => `/api/staff/events/${ids.event}`),                                        [401, 401, 401, 401, 403, 403, 403, 403, 403, 403, 403, 200, 200, 200]);
+row('GET /api/staff/invoices/{invoiceId}/explanation',   get(() => '/api/staff/invoices/not-a-uuid/explanation'),                            [401, 401, 401, 401, 403, 403, 403, 403, 403, 403, 403, 400, 400, 400]);
+row('GET /api/staff/audit',                              get(() => '/api/staff/audit?limit=5'),                                              [401, 401, 401, 401, 403, 403, 403, 403, 403, 403, 403, 200, 403, 403]);
 row('GET /api/staff/customers/{id}/export',              get(() => `/api/staff/customers/${ids.a}/export`),                                  [401, 401, 401, 401, 403, 403, 403, 403, 403, 403, 403, 200, 200, 403]);
 row('POST /api/staff/customers/{id}/erase',              post(() => `/api/staff/customers/${ids.c}/erase`),                                  [401, 401, 401, 401, 403, 403, 403, 403, 403, 403, 403, 200, 403, 403]);
 row('GET /api/settlement/export',                        get(() => '/api/settlement/export?period=2026-01'),                                 [401, 401, 401, 401, 200, 403, 403, 200, 403, 403, 403, 200, 403, 403]);
@@ -281,6 +290,7 @@ beforeAll(async () => {
   ids.b = await createCustomer('Bent B', '020290-1234');
   ids.c = await createCustomer('Carl C', '030390-1234');
   await rebuildProjection(pool, store, customersProjection);
+  ids.event = (await store.readStream(`customer-${ids.a}`, { maxCount: 1 }))[0]!.eventId;
   headers['customer-a'] = bearer(await issueTestJwt({ kind: 'customer', customerId: ids.a }));
   headers['customer-b'] = bearer(await issueTestJwt({ kind: 'customer', customerId: ids.b }));
   await seedReadModels();
@@ -480,6 +490,25 @@ describe("customer A never sees customer B's data", () => {
     expect([first.status, again.status, other.status, staffOne.status]).toEqual([201, 201, 201, 201]);
     expect(again.body.id).toBe(first.body.id);
     expect(new Set([first.body.id, other.body.id, staffOne.body.id]).size).toBe(3);
+  });
+
+  it('dispute desk views need a reason and are audited with it; the audit log reads them back, newest first, and records its own read', async () => {
+    const support = bearer(await issueTestJwt({ kind: 'staff', roles: ['support'], subject: 'employee-desk' }));
+    const path = `/api/staff/streams/customer-${ids.a}/state`;
+    const refused = await http().get(path).set(support);
+    expect([refused.status, refused.body.type]).toEqual([400, 'https://datahub-core.dev/problems/access-reason-required']);
+    const state = await http().get(path).set(support).set('X-Access-Reason', 'dispute ticket 77 (caller 010190-1234)');
+    expect(state.status).toBe(200);
+    expect(state.body).toMatchObject({ kind: 'customer', revision: 0, state: { status: 'created', customerId: ids.a } });
+    expect(JSON.stringify(state.body)).not.toContain('v1.');
+    const log = await http().get('/api/staff/audit?actor_id=employee-desk').set(headers.admin);
+    expect(log.status).toBe(200);
+    expect(log.body.entries.map((e: { action: string; subject_id: string; reason: string | null; outcome: string }) => [e.action, e.subject_id, e.reason, e.outcome])).toEqual([
+      ['stream.state', `customer-${ids.a}`, 'dispute ticket 77 (caller 010190-XXXX)', 'success'],
+      ['stream.state', `customer-${ids.a}`, null, 'refused'],
+    ]);
+    const own = await http().get('/api/staff/audit?action=audit.read&limit=1').set(headers.admin);
+    expect(own.body.entries[0]).toMatchObject({ action: 'audit.read', actor_id: 'employee-admin', subject_type: 'audit-log' });
   });
 
   it('a staff read of personal data without X-Access-Reason is refused (400), with one: 200', async () => {

@@ -55,6 +55,23 @@ export const PROBLEM_SCHEMA = {
   },
 };
 
+const anyJson: Schema = { description: 'Any JSON value' };
+const eventView = object({
+  event_id: uuid(),
+  type: str(),
+  stream_id: str(),
+  revision: int,
+  global_position: str(),
+  occurred_at: dateTime,
+  recorded_at: dateTime,
+  correlation_id: str(),
+  causation_id: nullable(str()),
+  actor: str(),
+  context: str(),
+  schema_version: int,
+  data: { type: 'object', additionalProperties: true, description: 'The event data; sealed personal data and keyed indexes are replaced by a marker' },
+});
+
 const meteringPointLookup = { type: 'object', description: 'Eloverblik master data of the metering point', properties: { gsrn: str('18-digit GSRN') }, required: ['gsrn'], additionalProperties: true };
 
 const customerView = object({
@@ -282,6 +299,77 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     problems: upstream,
   },
   'POST /api/staff/quarantine/{id}/reprocess': { summary: 'Reprocess a quarantined DataHub message', tag: 'staff', status: 200, response: { type: 'object', additionalProperties: true }, problems: upstream },
+  // Dispute desk (staff; every view needs X-Access-Reason and is audited).
+  'GET /api/staff/stream-kinds': {
+    summary: 'The stream categories the dispute desk folds (customer, metering point, process, invoice, run, payment, …)',
+    tag: 'dispute-desk',
+    response: object({ kinds: array(object({ kind: str(), prefix: str(), description: str() })) }),
+  },
+  'GET /api/staff/streams/{streamId}/events': {
+    summary: 'A stream\'s events with recorded time, causation and correlation (sealed personal data redacted)',
+    tag: 'dispute-desk',
+    description: '`as_of`: only events recorded at or before it; `from_revision` and `limit` (≤ 1000) page; `next_revision` continues.',
+    response: object({ stream_id: str(), kind: str(), as_of: nullable(dateTime), events: array(eventView), next_revision: nullable(int) }),
+    problems: { '400': '`validation`: malformed stream id or query.', '404': '`stream-not-found`.' },
+  },
+  'GET /api/staff/streams/{streamId}/state': {
+    summary: 'A stream\'s state folded as known at a moment (`as_of`, default now)',
+    tag: 'dispute-desk',
+    response: object({ stream_id: str(), kind: str(), description: str(), as_of: nullable(dateTime), revision: nullable(int), events_folded: int, last_recorded_at: nullable(dateTime), state: anyJson }),
+    problems: { '400': '`validation`.', '404': '`stream-not-found`.' },
+  },
+  'GET /api/staff/streams/{streamId}/diff': {
+    summary: 'What changed in a stream\'s state between two moments, and the events that changed it',
+    tag: 'dispute-desk',
+    description: '`from` is required, `to` defaults to now.',
+    response: object({
+      stream_id: str(),
+      kind: str(),
+      from: object({ as_of: dateTime, revision: nullable(int) }),
+      to: object({ as_of: dateTime, revision: nullable(int) }),
+      events: array(eventView),
+      changes: array(object({ path: str(), change: { type: 'string', enum: ['added', 'removed', 'changed'] }, before: anyJson, after: anyJson })),
+    }),
+    problems: { '400': '`validation`: from after to, or malformed.', '404': '`stream-not-found`.' },
+  },
+  'GET /api/staff/events/{eventId}': {
+    summary: 'One event with its causation chain (causes up to 25, caused up to 100) and its correlation',
+    tag: 'dispute-desk',
+    response: object({ event: eventView, causes: array(eventView), caused: array(eventView), correlated: array(eventView) }),
+    problems: { '404': '`event-not-found`.', '501': '`not-supported`: the event store cannot look events up by id (KurrentDB).' },
+  },
+  'GET /api/staff/invoices/{invoiceId}/explanation': {
+    summary: 'An invoice explained: as issued beside as computed now, the correction notes that bridge them, each line traced to its inputs',
+    tag: 'dispute-desk',
+    description:
+      'Computed by settlement from its copies, read only. `asIssued` recomputes from what was known when the invoice was issued (`reproduced` says whether it gives the issued lines); `now` is the invoice as a correction issued now would make it; `lines[].pendingExclVat` is that difference per line; `inputs` name the metered data versions and qualities, spot price versions, charge rows, tax rows, electric-heating threshold and production point.',
+    response: { type: 'object', additionalProperties: true, required: ['invoice', 'issued', 'notes', 'corrected', 'asIssued', 'now', 'lines', 'bridge'], properties: { invoice: { type: 'object', additionalProperties: true }, lines: array({ type: 'object', additionalProperties: true }), bridge: { type: 'object', additionalProperties: true } } },
+    problems: { '404': '`not-found`: no issued invoice with this id.', ...upstream },
+  },
+  'GET /api/staff/audit': {
+    summary: 'The audit log, newest first: who read or changed what, when, why and with which outcome (`audit:read`)',
+    tag: 'audit',
+    description: 'Filters: `actor_id`, `action`, `subject_type`, `subject_id`, `outcome`, `from` (inclusive), `to` (exclusive), `limit` (≤ 1000, default 100). The read itself is recorded as `audit.read`.',
+    response: object({
+      entries: array(
+        object({
+          id: str(),
+          at: dateTime,
+          actor_id: str(),
+          actor_kind: str(),
+          actor_roles: array(str()),
+          action: str(),
+          subject_type: str(),
+          subject_id: nullable(str()),
+          reason: nullable(str('The X-Access-Reason given; CPR numbers and e-mail addresses masked')),
+          request_id: nullable(str()),
+          outcome: { type: 'string', enum: ['success', 'refused', 'not-found', 'error'] },
+          status: nullable(int),
+        }),
+      ),
+    }),
+    problems: { '400': '`validation`.' },
+  },
   'GET /api/staff/customers/{id}/export': {
     summary: 'GDPR export: everything held about one customer, as one JSON document',
     tag: 'gdpr',

@@ -53,6 +53,8 @@ export interface AuditQuery {
   to?: Date;
   /** Default 100, at most 1000. */
   limit?: number;
+  /** Newest first (the latest accesses), instead of oldest first. */
+  newestFirst?: boolean;
 }
 
 export class AuditInputError extends Error {
@@ -131,7 +133,7 @@ export class AuditLog {
     return toEntry(rows[0]);
   }
 
-  /** Oldest first. */
+  /** Oldest first unless `newestFirst`. */
   async query(filter: AuditQuery = {}): Promise<AuditEntry[]> {
     const conditions: string[] = [];
     const values: unknown[] = [];
@@ -149,7 +151,7 @@ export class AuditLog {
     const limit = Math.min(Math.max(Math.trunc(filter.limit ?? 100), 1), 1000);
     values.push(limit);
     const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
-    const { rows } = await this.pool.query<AuditRow>(`SELECT * FROM audit.entries ${where} ORDER BY at, id LIMIT $${values.length}`, values);
+    const { rows } = await this.pool.query<AuditRow>(`SELECT * FROM audit.entries ${where} ORDER BY ${filter.newestFirst ? 'at DESC, id DESC' : 'at, id'} LIMIT $${values.length}`, values);
     return rows.map(toEntry);
   }
 }

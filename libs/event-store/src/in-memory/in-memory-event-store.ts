@@ -10,6 +10,7 @@ import type {
   SubscribeOptions,
   Subscription,
 } from '../event-store.port';
+import type { EventLookup } from '../event-lookup';
 import { assertAppendable, formatExpected, resolveStoredIds } from '../internal/append-rules';
 import { runPollingSubscription, Wakeup } from '../internal/polling-subscription';
 
@@ -19,7 +20,7 @@ export interface InMemoryEventStoreOptions {
 }
 
 /** Same semantics as the PostgreSQL adapter, for fast unit tests. Checkpoints are the global position. */
-export class InMemoryEventStore implements EventStore {
+export class InMemoryEventStore implements EventStore, EventLookup {
   private readonly log: RecordedEvent[] = [];
   private readonly streams = new Map<string, RecordedEvent[]>();
   private readonly byId = new Map<string, RecordedEvent>();
@@ -88,6 +89,22 @@ export class InMemoryEventStore implements EventStore {
     if (from !== undefined) events = events.filter((e) => (backwards ? e.streamRevision <= from : e.streamRevision >= from));
     if (backwards) events = [...events].reverse();
     return events.slice(0, options.maxCount ?? events.length).map(copy);
+  }
+
+  async readEvent(eventId: string): Promise<RecordedEvent | null> {
+    this.assertOpen();
+    const event = this.byId.get(eventId.toLowerCase());
+    return event === undefined ? null : copy(event);
+  }
+
+  async readCausedBy(eventId: string, maxCount: number): Promise<RecordedEvent[]> {
+    this.assertOpen();
+    return this.log.filter((e) => e.metadata.causationId === eventId).slice(0, maxCount).map(copy);
+  }
+
+  async readCorrelated(correlationId: string, maxCount: number): Promise<RecordedEvent[]> {
+    this.assertOpen();
+    return this.log.filter((e) => e.metadata.correlationId === correlationId).slice(0, maxCount).map(copy);
   }
 
   async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {

@@ -121,6 +121,15 @@ export const EVENT_STORE_MIGRATIONS: Migration[] = [
       $fn$;
     `,
   },
+  {
+    version: 3,
+    name: 'causation and correlation indexes (dispute desk)',
+    // Support follows "which event caused which" across streams; without these a lookup scans the log.
+    sql: (s) => `
+      CREATE INDEX IF NOT EXISTS events_causation_idx ON ${s}.events ((metadata->>'causationId'));
+      CREATE INDEX IF NOT EXISTS events_correlation_idx ON ${s}.events ((metadata->>'correlationId'));
+    `,
+  },
 ];
 
 /**

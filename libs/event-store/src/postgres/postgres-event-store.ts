@@ -13,6 +13,7 @@ import type {
   SubscribeOptions,
   Subscription,
 } from '../event-store.port';
+import { UUID_PATTERN, type EventLookup } from '../event-lookup';
 import { assertAppendable, formatExpected } from '../internal/append-rules';
 import { runPollingSubscription, Wakeup } from '../internal/polling-subscription';
 import { notifyChannel, quoteIdent, runMigrations } from './migrations';
@@ -55,7 +56,7 @@ export function parsePostgresCheckpoint(checkpoint: string): { transactionId: st
   return { transactionId: match[1], globalPosition: match[2] };
 }
 
-export class PostgresEventStore implements EventStore {
+export class PostgresEventStore implements EventStore, EventLookup {
   private readonly s: string;
   private readonly channel: string;
   private readonly pollIntervalMs: number;
@@ -112,6 +113,30 @@ export class PostgresEventStore implements EventStore {
         ORDER BY e.stream_revision ${backwards ? 'DESC' : 'ASC'}
         LIMIT $4`,
       [streamId, options.fromRevision?.toString() ?? null, options.asOf?.toISOString() ?? null, options.maxCount ?? null],
+    );
+    return result.rows.map(toRecordedEvent);
+  }
+
+  async readEvent(eventId: string): Promise<RecordedEvent | null> {
+    if (!UUID_PATTERN.test(eventId)) return null;
+    const result = await this.query<EventRow>(`SELECT ${COLUMNS} FROM ${this.s}.events e WHERE e.event_id = $1::uuid`, [eventId]);
+    return result.rows.length === 0 ? null : toRecordedEvent(result.rows[0]);
+  }
+
+  /** Served by the expression index on `metadata->>'causationId'` (migration 3). */
+  async readCausedBy(eventId: string, maxCount: number): Promise<RecordedEvent[]> {
+    const result = await this.query<EventRow>(
+      `SELECT ${COLUMNS} FROM ${this.s}.events e WHERE e.metadata->>'causationId' = $1 ORDER BY e.global_position LIMIT $2`,
+      [eventId, maxCount],
+    );
+    return result.rows.map(toRecordedEvent);
+  }
+
+  /** Served by the expression index on `metadata->>'correlationId'` (migration 3). */
+  async readCorrelated(correlationId: string, maxCount: number): Promise<RecordedEvent[]> {
+    const result = await this.query<EventRow>(
+      `SELECT ${COLUMNS} FROM ${this.s}.events e WHERE e.metadata->>'correlationId' = $1 ORDER BY e.global_position LIMIT $2`,
+      [correlationId, maxCount],
     );
     return result.rows.map(toRecordedEvent);
   }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DuplicateEventIdError, WrongExpectedRevisionError } from '../errors';
+import { eventLookupOf } from '../event-lookup';
 import type { EventMetadata, EventStore, JsonObject, NewEvent, RecordedEvent } from '../event-store.port';
 
 export interface EventStoreUnderTest {
@@ -379,6 +380,28 @@ export function describeEventStoreContract(
 
     it('answers ping', async () => {
       await expect(store.ping()).resolves.toBeUndefined();
+    });
+
+    describe('event lookup (where the adapter offers it)', () => {
+      it('finds an event by id, what it caused and its correlation, across streams', async () => {
+        const lookup = eventLookupOf(store);
+        if (lookup === null) {
+          expect(capabilities.uniqueEventIdsAcrossStreams).toBe(false);
+          return;
+        }
+        const correlationId = randomUUID();
+        const cause = { ...newEvent('Cause'), metadata: { ...metadata, correlationId } };
+        const effects = [0, 1].map(() => ({ ...newEvent('Effect'), metadata: { ...metadata, correlationId, causationId: cause.eventId } }));
+        await store.appendToStream(stream('cause'), [cause], { expectedRevision: 'no_stream' });
+        await store.appendToStream(stream('effect'), [effects[0]], { expectedRevision: 'no_stream' });
+        await store.appendToStream(stream('effect'), [effects[1]], { expectedRevision: 'no_stream' });
+        expect((await lookup.readEvent(cause.eventId))?.type).toBe('Cause');
+        expect(await lookup.readEvent(randomUUID())).toBeNull();
+        expect(await lookup.readEvent('not-a-uuid')).toBeNull();
+        expect(ids(await lookup.readCausedBy(cause.eventId, 10))).toEqual(ids(effects));
+        expect(ids(await lookup.readCausedBy(cause.eventId, 1))).toEqual([effects[0].eventId]);
+        expect(ids(await lookup.readCorrelated(correlationId, 10))).toEqual([cause.eventId, ...ids(effects)]);
+      });
     });
   });
 }

@@ -7,3 +7,4 @@ export * from './run';
 export * from './commands';
 export * from './aconto';
 export * from './payments';
+export * from './invoice-explanation';

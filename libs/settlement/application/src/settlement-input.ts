@@ -117,6 +117,9 @@ export interface MeteredDayRecord {
   resolution: 'PT15M' | 'PT1H';
   start: Date;
   points: MeteredPoint[];
+  /** Where the version came from (RSM-012 document) and when DataHub's document was received; for explanations. */
+  documentId?: string;
+  receivedAt?: Date;
 }
 
 /** A later change of the electric-heating registration (portfolio `ElectricHeatingSet`). */

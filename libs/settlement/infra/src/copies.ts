@@ -271,20 +271,31 @@ interface MeteredRow {
   resolution: 'PT15M' | 'PT1H';
   start: Date;
   points: MeteredPoint[];
+  document_id: string;
+  received_at: Date;
 }
 
-/** The current (highest) version of each day of a series in [from, toExclusive). */
-export async function loadMeteredDays(db: Db, gsrn: string, from: LocalDate, toExclusive: LocalDate): Promise<MeteredDayRecord[]> {
+/**
+ * The current (highest) version of each day of a series in [from, toExclusive); with `knownAt`, the
+ * highest version DataHub had delivered by then (what an invoice issued at that moment was computed from).
+ */
+export async function loadMeteredDays(db: Db, gsrn: string, from: LocalDate, toExclusive: LocalDate, knownAt?: Date): Promise<MeteredDayRecord[]> {
   const rows = await db.query<MeteredRow>(
-    `SELECT DISTINCT ON (day) gsrn, day, version, resolution, start, points FROM settlement.metered_data
-      WHERE gsrn = $1 AND day >= $2 AND day < $3 ORDER BY day, version DESC`,
-    [gsrn, from, toExclusive],
+    `SELECT DISTINCT ON (day) gsrn, day, version, resolution, start, points, document_id, received_at FROM settlement.metered_data
+      WHERE gsrn = $1 AND day >= $2 AND day < $3 AND ($4::timestamptz IS NULL OR received_at <= $4) ORDER BY day, version DESC`,
+    [gsrn, from, toExclusive, knownAt?.toISOString() ?? null],
   );
-  return rows.rows.map((r) => ({ gsrn: r.gsrn, day: r.day, version: r.version, resolution: r.resolution, start: r.start, points: r.points }));
+  return rows.rows.map((r) => ({ gsrn: r.gsrn, day: r.day, version: r.version, resolution: r.resolution, start: r.start, points: r.points, documentId: r.document_id, receivedAt: r.received_at }));
+}
+
+export interface LoadCopiesOptions {
+  /** Only metered data versions received at or before this instant (prices are filtered by the settlement's `asOf`). */
+  meteredKnownAt?: Date;
 }
 
 /** Everything settlement knows that prices one metering point for one period. */
-export async function loadCopies(db: Db, gsrn: string, period: BillingPeriod): Promise<SettlementCopies> {
+export async function loadCopies(db: Db, gsrn: string, period: BillingPeriod, options: LoadCopiesOptions = {}): Promise<SettlementCopies> {
+  const knownAt = options.meteredKnownAt;
   const { from, toExclusive } = periodDates(period);
   const supplies = await loadSupplies(db, gsrn);
   const productIds = [...new Set(supplies.map((s) => s.productId))];
@@ -323,14 +334,14 @@ export async function loadCopies(db: Db, gsrn: string, period: BillingPeriod): P
   // Every production GSRN that may be in force; buildSettlementInput picks the one that is.
   const productionGsrns = [...new Set([...supplies.map((s) => s.productionGsrn), ...links.rows.map((l) => l.production_gsrn)].filter((g): g is string => g !== null))].sort();
   const production: MeteredDayRecord[] = [];
-  for (const g of productionGsrns) production.push(...(await loadMeteredDays(db, g, from, toExclusive)));
+  for (const g of productionGsrns) production.push(...(await loadMeteredDays(db, g, from, toExclusive, knownAt)));
   let yearToDate = 0n;
   const yearStart = `${from.slice(0, 4)}-01-01`;
   if ((supplies.some((s) => s.electricHeating) || heating.rows.some((h) => h.electric_heating)) && from > yearStart) {
     // Net import counts for the threshold (hourly netting against the production beside it).
     const productionBefore: MeteredDayRecord[] = [];
-    for (const g of productionGsrns) productionBefore.push(...(await loadMeteredDays(db, g, yearStart, from)));
-    yearToDate = netImportMilliKwh(await loadMeteredDays(db, gsrn, yearStart, from), productionBefore);
+    for (const g of productionGsrns) productionBefore.push(...(await loadMeteredDays(db, g, yearStart, from, knownAt)));
+    yearToDate = netImportMilliKwh(await loadMeteredDays(db, gsrn, yearStart, from, knownAt), productionBefore);
   }
   const byCharge = new Map<string, ChargeRecord>(
     charges.rows.map((c) => [c.charge_id, { chargeId: c.charge_id, owner: c.owner, chargeType: c.charge_type, code: c.code, description: c.description, rows: [] }]),
@@ -363,7 +374,7 @@ export async function loadCopies(db: Db, gsrn: string, period: BillingPeriod): P
     })),
     charges: [...byCharge.values()],
     spotPrices: spot.rows.map((s) => ({ priceArea: s.price_area, start: s.start, resolution: s.resolution, dkkPerKwh: s.dkk_per_kwh, version: s.version, publishedAt: s.published_at })),
-    consumption: await loadMeteredDays(db, gsrn, from, toExclusive),
+    consumption: await loadMeteredDays(db, gsrn, from, toExclusive, knownAt),
     production,
     yearToDateConsumptionKwh: formatScaled(yearToDate, QUANTITY_SCALE),
   };

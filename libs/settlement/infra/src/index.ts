@@ -5,3 +5,4 @@ export * from './runtime';
 export * from './aconto';
 export * from './payments';
 export * from './reminders';
+export * from './explain';

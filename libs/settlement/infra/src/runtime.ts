@@ -16,6 +16,18 @@ import { applyToCopies, loadSupplies } from './copies';
 import { SETTLEMENT_SCHEMA, migrateSettlement } from './schema';
 import { paymentCommandHandlers, startPayments, type PaymentsOptions, type PaymentsRuntime } from './payments';
 import { affectedInvoices, correctInvoice, handleWorkItem } from './settle';
+import { explainIssuedInvoice, recomputeInvoiceDryRun } from './explain';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function invoiceIdOfPayload(payload: JsonValue): string {
+  const id = typeof payload === 'object' && payload !== null && !Array.isArray(payload) ? payload['invoiceId'] : undefined;
+  if (typeof id !== 'string' || !UUID.test(id)) throw new CommandError('validation', 'invoiceId must be a UUID');
+  return id;
+}
+
+/** Plain JSON for a command reply. */
+const replyJson = (value: unknown): JsonValue => JSON.parse(JSON.stringify(value)) as JsonValue;
 
 /** Durable work queue of settlement runs, consumed by competing workers. */
 export const SETTLEMENT_WORK_QUEUE = 'settlement.work';
@@ -151,6 +163,23 @@ export async function startSettlementRuntime(infrastructure: Infrastructure, opt
       RecordAcontoPayment: async (payload: JsonValue, context) => asCommandReply(() => recordAcontoPayment(store, payload, metaOf(context))),
       SetExpectedConsumption: async (payload: JsonValue, context) => asCommandReply(() => setExpectedConsumption(store, payload, metaOf(context))),
       ...paymentCommandHandlers(store, pool, metaOf),
+      // Read-only queries for the dispute desk (and dry runs of corrections): nothing is appended.
+      ExplainInvoice: async (payload: JsonValue) => {
+        const invoiceId = invoiceIdOfPayload(payload);
+        const now = new Date(Math.max(Date.now(), infrastructure.clock.now().getTime()));
+        const explanation = await explainIssuedInvoice(deps, pool, invoiceId, now);
+        if (explanation === null) throw new CommandError('not-found', `No issued invoice ${invoiceId}`);
+        return replyJson(explanation);
+      },
+      RecomputeInvoice: async (payload: JsonValue) => {
+        const invoiceId = invoiceIdOfPayload(payload);
+        const raw = typeof payload === 'object' && payload !== null && !Array.isArray(payload) ? payload['asOf'] : undefined;
+        const asOf = typeof raw === 'string' ? new Date(raw) : new Date(Math.max(Date.now(), infrastructure.clock.now().getTime()));
+        if (Number.isNaN(asOf.getTime())) throw new CommandError('validation', 'asOf must be an ISO instant');
+        const recomputation = await recomputeInvoiceDryRun(deps, pool, invoiceId, asOf);
+        if (recomputation === null) throw new CommandError('not-found', `No issued invoice ${invoiceId}`);
+        return replyJson(recomputation);
+      },
       StartSettlementRun: async (payload: JsonValue, context) => {
         const result = await asCommandReply(() =>
           startSettlementRun({ store, activeMeteringPoints: async (period) => suppliesInPeriod(await loadSupplies(pool), period).map((s) => s.gsrn) }, payload, metaOf(context)),

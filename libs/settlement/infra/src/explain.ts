@@ -1,0 +1,96 @@
+import type { PoolClient } from 'pg';
+import type { RecordedEvent } from '@dh/event-store';
+import { diffInvoices } from '@dh/settlement-domain';
+import {
+  computeInvoice,
+  dataOf,
+  DEFAULT_RATES_CONFIG,
+  explainInvoice,
+  invoiceFromJson,
+  invoiceStreamId,
+  noteLinesToJson,
+  parsePeriodLabel,
+  periodDates,
+  totalsToJson,
+  type CorrectionLineJson,
+  type InvoiceComputation,
+  type InvoiceExplanation,
+  type InvoiceIssued,
+  type InvoiceLineJson,
+  type SettlementCorrectionIssued,
+  type TotalsJson,
+} from '@dh/settlement-application';
+import { loadCopies } from './copies';
+import type { SettleDeps } from './settle';
+
+type Db = Pick<PoolClient, 'query'>;
+
+interface IssuedInvoice {
+  issued: InvoiceIssued;
+  issuedEvent: RecordedEvent;
+  notes: { note: SettlementCorrectionIssued; issuedAt: Date; causationId: string | null }[];
+  /** As last corrected. */
+  corrected: { lines: InvoiceLineJson[]; totals: TotalsJson; asOf: string };
+}
+
+async function readIssuedInvoice(deps: SettleDeps, invoiceId: string): Promise<IssuedInvoice | null> {
+  const stream = await deps.store.readStream(invoiceStreamId(invoiceId));
+  const issuedEvent = stream.find((e) => e.type === 'InvoiceIssued');
+  if (issuedEvent === undefined) return null;
+  const issued = dataOf<InvoiceIssued>(issuedEvent.data);
+  const notes = stream
+    .filter((e) => e.type === 'SettlementCorrectionIssued')
+    .map((e) => ({ note: dataOf<SettlementCorrectionIssued>(e.data), issuedAt: e.recordedAt, causationId: e.metadata.causationId }));
+  const last = notes[notes.length - 1]?.note.correctedInvoice;
+  return { issued, issuedEvent, notes, corrected: last ?? { lines: issued.lines, totals: issued.totals, asOf: issued.asOf } };
+}
+
+/**
+ * An issued invoice explained from settlement's own copies (read only, nothing is issued): recomputed
+ * as it was known at issue (prices as of the run's `asOf`, metered data versions received by the time
+ * the invoice was issued) and as it would be computed `now`, beside the invoice as issued and as
+ * corrected by its notes. Null when no invoice has that id.
+ */
+export async function explainIssuedInvoice(deps: SettleDeps, db: Db, invoiceId: string, now: Date): Promise<InvoiceExplanation | null> {
+  const found = await readIssuedInvoice(deps, invoiceId);
+  if (found === null) return null;
+  const { issued, issuedEvent, notes } = found;
+  const period = parsePeriodLabel(issued.periodLabel);
+  const config = deps.config ?? DEFAULT_RATES_CONFIG;
+  const asIssued = computeInvoice(issued.gsrn, period, new Date(issued.asOf), await loadCopies(db, issued.gsrn, period, { meteredKnownAt: issuedEvent.occurredAt }), config);
+  const current = computeInvoice(issued.gsrn, period, now, await loadCopies(db, issued.gsrn, period), config);
+  return explainInvoice({ issued, issuedAt: issuedEvent.recordedAt, notes, asIssued, now: current });
+}
+
+export interface InvoiceRecomputation {
+  invoiceId: string;
+  gsrn: string;
+  period: string;
+  /** The invoice as last corrected (issued + notes). */
+  corrected: { lines: InvoiceLineJson[]; totals: TotalsJson; asOf: string };
+  recomputed: InvoiceComputation;
+  /** The correction note a recomputation at `asOf` would issue; `none` when nothing changed or the recomputation halts. */
+  wouldIssue: { noteType: 'credit' | 'debit' | 'none'; lines: CorrectionLineJson[]; totals: TotalsJson | null };
+}
+
+/**
+ * Dry run of a correction: recomputes one issued invoice from the copies at `asOf` and returns the note
+ * `correctInvoice` would issue, with the inputs the recomputation used. Appends nothing.
+ */
+export async function recomputeInvoiceDryRun(deps: SettleDeps, db: Db, invoiceId: string, asOf: Date): Promise<InvoiceRecomputation | null> {
+  const found = await readIssuedInvoice(deps, invoiceId);
+  if (found === null) return null;
+  const { issued, corrected } = found;
+  const period = parsePeriodLabel(issued.periodLabel);
+  const recomputed = computeInvoice(issued.gsrn, period, asOf, await loadCopies(db, issued.gsrn, period), deps.config ?? DEFAULT_RATES_CONFIG);
+  let wouldIssue: InvoiceRecomputation['wouldIssue'] = { noteType: 'none', lines: [], totals: null };
+  if (recomputed.outcome === 'settled') {
+    const toExclusive = periodDates(period).toExclusive;
+    const note = diffInvoices(
+      invoiceFromJson({ gsrn: issued.gsrn, periodStart: issued.periodStart, periodToExclusive: toExclusive, asOf: corrected.asOf, lines: corrected.lines, totals: corrected.totals }),
+      invoiceFromJson({ gsrn: issued.gsrn, periodStart: issued.periodStart, periodToExclusive: toExclusive, asOf: recomputed.asOf, lines: recomputed.lines, totals: recomputed.totals }),
+    );
+    wouldIssue = { noteType: note.noteType, lines: noteLinesToJson(note), totals: note.noteType === 'none' ? null : totalsToJson(note.totals) };
+  }
+  return { invoiceId, gsrn: issued.gsrn, period: issued.periodLabel, corrected, recomputed, wouldIssue };
+}

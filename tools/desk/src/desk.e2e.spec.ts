@@ -1,0 +1,84 @@
+import { correctSpotPrice, seedDisputedCustomer, seedRates, settleOctober, startBackOfficeStack, type BackOfficeStack, type DisputedCustomer } from '@dh/back-office-stack';
+import type { InvoiceExplanation } from '@dh/settlement-application';
+import { runDesk } from './desk-cli';
+
+/**
+ * The support engineers' CLI against a running gateway, settlement, rates and portfolio (from dist/:
+ * `npm run build` first): a customer whose October invoice was corrected after a spot price correction.
+ */
+describe('desk CLI: the dispute desk from a terminal', () => {
+  let stack: BackOfficeStack;
+  let anna: DisputedCustomer;
+  let support: string;
+  let admin: string;
+
+  const desk = async (token: string, ...argv: string[]): Promise<string[]> => {
+    const lines: string[] = [];
+    await runDesk([...argv, '--gateway', stack.gatewayUrl], { DESK_TOKEN: token }, (l) => lines.push(l));
+    return lines;
+  };
+  const deskJson = async <T>(token: string, ...argv: string[]): Promise<T> => JSON.parse((await desk(token, ...argv, '--json')).join('\n')) as T;
+
+  beforeAll(async () => {
+    stack = await startBackOfficeStack({ name: 'desk_cli' });
+    await seedRates(stack);
+    anna = await seedDisputedCustomer(stack);
+    await settleOctober(stack, [anna]);
+    await correctSpotPrice(stack, [anna]);
+    support = await stack.staffToken('support', 'employee-desk-support');
+    admin = await stack.staffToken('admin', 'employee-desk-admin');
+  }, 300_000);
+
+  afterAll(async () => {
+    await stack?.stop();
+  }, 60_000);
+
+  it("lists a customer's stream with recorded time and causation, and refuses without a reason", async () => {
+    await expect(desk(support, 'events', `customer-${anna.customerId}`)).rejects.toThrow(/400 access-reason-required/);
+    const lines = await desk(support, 'events', `customer-${anna.customerId}`, '--reason', 'ticket 4711: invoice dispute');
+    expect(lines[0]).toBe(`customer-${anna.customerId} (customer)`);
+    expect(lines.filter((l) => /CustomerCreated|CustomerActivated/.test(l))).toHaveLength(2);
+    expect(lines.join('\n')).not.toContain('v1.');
+  });
+
+  it('steps an invoice back in time: before the correction there is no note, now there is one; diff names the event', async () => {
+    const stream = `invoice-${anna.invoiceId}`;
+    type State = { state: { notes: unknown[]; current: { totals: { inclVat: string } }; issued: { totals: { inclVat: string } } } };
+    const before = await deskJson<State>(support, 'state', stream, '--as-of', anna.beforeCorrection.toISOString(), '--reason', 'ticket 4711');
+    expect(before.state.notes).toEqual([]);
+    expect(before.state.current).toEqual(before.state.issued);
+    const now = await deskJson<State>(support, 'state', stream, '--reason', 'ticket 4711');
+    expect(now.state.notes).toHaveLength(1);
+    const diff = await desk(support, 'diff', stream, '--from', anna.beforeCorrection.toISOString(), '--reason', 'ticket 4711');
+    expect(diff.some((l) => l.includes('SettlementCorrectionIssued'))).toBe(true);
+    expect(diff.some((l) => /changed +current\.lines\.energy\.amountExclVat/.test(l))).toBe(true);
+  });
+
+  it('traces the correction note to the spot price version that caused it', async () => {
+    const events = await deskJson<{ events: { event_id: string; type: string }[] }>(support, 'events', `invoice-${anna.invoiceId}`, '--reason', 'ticket 4711');
+    const note = events.events.find((e) => e.type === 'SettlementCorrectionIssued')!;
+    const trace = await deskJson<{ causes: { type: string; stream_id: string; data: { version: number } }[] }>(support, 'trace', note.event_id, '--reason', 'ticket 4711');
+    expect(trace.causes[0]).toMatchObject({ type: 'SpotPricesPublished', stream_id: 'spot-prices-DK1-2026-10-10', data: { version: 2 } });
+  });
+
+  it('explains the invoice: reproduced as issued, the note bridges issued and corrected, nothing pending, inputs named', async () => {
+    const x = await deskJson<InvoiceExplanation>(support, 'explain', anna.invoiceId, '--reason', 'ticket 4711');
+    expect(x.asIssued).toMatchObject({ outcome: 'settled', reproduced: true });
+    expect(x.notes.map((n) => [n.noteId, n.cause])).toEqual([[anna.noteId, 'price']]);
+    expect(x.bridge).toMatchObject({ issuedPlusNotesIsCorrected: true, pendingInclVat: '0.00' });
+    if (x.now.outcome !== 'settled' || x.asIssued.outcome !== 'settled') throw new Error('expected settled computations');
+    expect(x.asIssued.inputs.spot.find((d) => d.day === '2026-10-10')!.versions).toEqual([1]);
+    expect(x.now.inputs.spot.find((d) => d.day === '2026-10-10')!.versions).toEqual([2]);
+    expect(x.now.inputs.metered[0]).toMatchObject({ totalKwh: '372.500', versions: { '1': 31 }, qualities: { A04: 744, A03: 1 } });
+    expect(x.lines.find((l) => l.key === 'energy')!.issued!.estimated).toBe(true);
+    const text = await desk(support, 'explain', anna.invoiceId, '--reason', 'ticket 4711');
+    expect(text.some((l) => l.startsWith('bridge: issued') && l.includes('(balances)'))).toBe(true);
+  });
+
+  it("reads the audit log (admin only): the support engineer's reads with their reason", async () => {
+    await expect(desk(support, 'audit')).rejects.toThrow(/403 forbidden/);
+    const entries = await deskJson<{ entries: { action: string; reason: string | null; outcome: string }[] }>(admin, 'audit', '--actor', 'employee-desk-support', '--limit', '50');
+    expect(entries.entries.some((e) => e.action === 'invoice.explain' && e.reason === 'ticket 4711' && e.outcome === 'success')).toBe(true);
+    expect(entries.entries.some((e) => e.action === 'stream.events' && e.outcome === 'refused')).toBe(true);
+  });
+});

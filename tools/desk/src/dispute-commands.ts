@@ -1,0 +1,114 @@
+import type { EventTrace, StreamDiff, StreamEvents, StreamState } from '@dh/dispute-desk';
+import type { InvoiceExplanation } from '@dh/settlement-application';
+import { json, short, table } from './format';
+import { callGateway, query, type DeskSession } from './gateway-client';
+
+export interface CommandArgs {
+  positionals: string[];
+  options: Record<string, string | boolean | undefined>;
+}
+
+const opt = (a: CommandArgs, name: string): string | undefined => (typeof a.options[name] === 'string' ? (a.options[name] as string) : undefined);
+
+function required(a: CommandArgs, index: number, what: string): string {
+  const v = a.positionals[index];
+  if (v === undefined) throw new Error(`missing ${what}`);
+  return encodeURIComponent(v);
+}
+
+const eventRows = (events: StreamEvents['events']) =>
+  table(
+    ['rev', 'recorded at', 'occurred at', 'type', 'actor', 'correlation', 'caused by', 'event id'],
+    events.map((e) => [e.revision, e.recorded_at, e.occurred_at, e.type, e.actor, short(e.correlation_id), short(e.causation_id), e.event_id]),
+  );
+
+export const disputeCommands: Record<string, (s: DeskSession, a: CommandArgs, raw: boolean) => Promise<string[]>> = {
+  async kinds(s, _a, raw) {
+    const r = await callGateway<{ kinds: { kind: string; prefix: string; description: string }[] }>(s, 'GET', '/api/staff/stream-kinds');
+    return raw ? json(r) : table(['kind', 'stream id', 'what'], r.kinds.map((k) => [k.kind, `${k.prefix}<id>`, k.description]));
+  },
+
+  async events(s, a, raw) {
+    const r = await callGateway<StreamEvents>(s, 'GET', `/api/staff/streams/${required(a, 0, 'stream id')}/events${query({ as_of: opt(a, 'as-of'), from_revision: opt(a, 'from-revision'), limit: opt(a, 'limit') })}`);
+    if (raw) return json(r);
+    const out = [`${r.stream_id} (${r.kind})${r.as_of ? `, as known at ${r.as_of}` : ''}`, ...eventRows(r.events)];
+    if (r.next_revision !== null) out.push(`… more from revision ${r.next_revision} (--from-revision ${r.next_revision})`);
+    return out;
+  },
+
+  async state(s, a, raw) {
+    const r = await callGateway<StreamState>(s, 'GET', `/api/staff/streams/${required(a, 0, 'stream id')}/state${query({ as_of: opt(a, 'as-of') })}`);
+    if (raw) return json(r);
+    return [`${r.stream_id} (${r.kind}) as known at ${r.as_of ?? 'now'}: revision ${r.revision ?? 'none'}, ${r.events_folded} events, last recorded ${r.last_recorded_at ?? '-'}`, ...json(r.state)];
+  },
+
+  async diff(s, a, raw) {
+    const from = opt(a, 'from');
+    if (from === undefined) throw new Error('diff needs --from <instant>');
+    const r = await callGateway<StreamDiff>(s, 'GET', `/api/staff/streams/${required(a, 0, 'stream id')}/diff${query({ from, to: opt(a, 'to') })}`);
+    if (raw) return json(r);
+    return [
+      `${r.stream_id}: revision ${r.from.revision ?? 'none'} (${r.from.as_of}) → ${r.to.revision ?? 'none'} (${r.to.as_of})`,
+      'changes:',
+      ...(r.changes.length === 0 ? ['  (none)'] : r.changes.map((c) => `  ${c.change.padEnd(7)} ${c.path}: ${JSON.stringify(c.before)} → ${JSON.stringify(c.after)}`)),
+      'events that made them:',
+      ...eventRows(r.events),
+    ];
+  },
+
+  async trace(s, a, raw) {
+    const r = await callGateway<EventTrace>(s, 'GET', `/api/staff/events/${required(a, 0, 'event id')}`);
+    if (raw) return json(r);
+    const one = (e: EventTrace['event']) => `${e.recorded_at}  ${e.stream_id}@${e.revision}  ${e.type}  (${e.actor}) ${e.event_id}`;
+    return [
+      one(r.event),
+      'caused by (nearest first):',
+      ...(r.causes.length === 0 ? ['  (a command from outside: no earlier event)'] : r.causes.map((e) => `  ${one(e)}`)),
+      'caused:',
+      ...(r.caused.length === 0 ? ['  (nothing)'] : r.caused.map((e) => `  ${one(e)}`)),
+      `same correlation (${r.event.correlation_id}): ${r.correlated.length} events`,
+    ];
+  },
+
+  async explain(s, a, raw) {
+    const x = await callGateway<InvoiceExplanation>(s, 'GET', `/api/staff/invoices/${required(a, 0, 'invoice id')}/explanation`);
+    if (raw) return json(x);
+    const i = x.invoice;
+    const amount = (f: { amountExclVat: string } | null) => f?.amountExclVat ?? '-';
+    const qty = (f: { quantityKwh: string | null } | null) => f?.quantityKwh ?? '';
+    const out = [
+      `invoice ${i.invoiceId}  ${i.gsrn}  ${i.period} (${i.periodStart}..${i.periodEnd})  customer ${i.customerId}`,
+      `issued ${i.issuedAt}, prices as of ${i.pricesAsOf}; recomputed as issued: ${x.asIssued.outcome === 'settled' ? (x.asIssued.reproduced ? 'reproduced' : `differs on ${x.asIssued.differingLines.join(', ')}`) : `halted (${x.asIssued.outcome})`}`,
+      '',
+      ...table(
+        ['line', 'kWh issued', 'issued', 'kWh now', 'corrected', 'now', 'pending', 'inputs'],
+        x.lines.map((l) => [l.key, qty(l.issued), amount(l.issued), qty(l.now), amount(l.corrected), amount(l.now), l.pendingExclVat, [...l.sources.metered, ...(l.sources.spot ? ['spot'] : []), ...l.sources.charges, ...l.sources.rules].join(' ')]),
+      ),
+      '',
+      'notes (issued + notes = corrected):',
+      ...(x.notes.length === 0 ? ['  (none)'] : x.notes.map((n) => `  ${n.issuedAt}  ${n.noteType.padEnd(6)} ${n.cause.padEnd(15)} ${n.totals.inclVat.padStart(10)} incl. VAT  note ${n.noteId}  caused by event ${n.causationId ?? '-'}`)),
+      `bridge: issued ${x.bridge.issuedInclVat} + notes ${x.bridge.notesInclVat} = corrected ${x.bridge.correctedInclVat} (${x.bridge.issuedPlusNotesIsCorrected ? 'balances' : 'DOES NOT BALANCE'}); now ${x.bridge.nowInclVat ?? 'halted'}, pending ${x.bridge.pendingInclVat ?? '-'} incl. VAT`,
+    ];
+    if (x.now.outcome === 'settled') {
+      const m = x.now.inputs.metered.map((s2) => `${s2.series} ${s2.gsrn}: ${s2.totalKwh} kWh, versions ${JSON.stringify(s2.versions)}, qualities ${JSON.stringify(s2.qualities)}`);
+      const spotVersions = [...new Set(x.now.inputs.spot.flatMap((d) => d.versions))].sort((p, q) => p - q);
+      out.push('', `inputs now (as of ${x.now.asOf}):`, ...m.map((l) => `  metered ${l}`), `  spot ${x.now.inputs.priceArea}: versions ${spotVersions.join(', ')} over ${x.now.inputs.spot.length} days`);
+      for (const [role, c] of Object.entries(x.now.inputs.charges)) {
+        if (c === undefined) continue;
+        out.push(`  ${role.padEnd(22)} ${c.chargeId}: ${c.rows.map((r) => `v${r.version} ${r.validFrom}..${r.validTo ?? ''} ${r.prices.length === 1 ? r.prices[0] : `${r.prices.length} hourly prices`} (${r.days} days)`).join('; ')}`);
+      }
+      if (x.now.inputs.electricHeating) out.push(`  electric heating: threshold ${x.now.inputs.electricHeating.thresholdKwh} kWh this year, ${x.now.inputs.electricHeating.yearToDateKwh} kWh before the period`);
+      if (x.now.inputs.productionGsrn) out.push(`  production ${x.now.inputs.productionGsrn}: hourly netting`);
+    } else out.push('', `now: halted — ${x.now.reason} ${JSON.stringify(x.now.detail)}`);
+    return out;
+  },
+
+  async audit(s, a, raw) {
+    const r = await callGateway<{ entries: { at: string; actor_id: string; action: string; subject_type: string; subject_id: string | null; reason: string | null; outcome: string }[] }>(
+      s,
+      'GET',
+      `/api/staff/audit${query({ actor_id: opt(a, 'actor'), action: opt(a, 'action'), subject_type: opt(a, 'subject-type'), subject_id: opt(a, 'subject-id'), outcome: opt(a, 'outcome'), from: opt(a, 'from'), to: opt(a, 'to'), limit: opt(a, 'limit') })}`,
+    );
+    return raw ? json(r) : table(['at', 'actor', 'action', 'subject', 'outcome', 'reason'], r.entries.map((e) => [e.at, e.actor_id, e.action, `${e.subject_type}:${e.subject_id ?? '*'}`, e.outcome, e.reason]));
+  },
+};
