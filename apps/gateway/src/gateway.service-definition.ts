@@ -23,6 +23,7 @@ import { EdgeModule } from './edge/edge.module';
 import { GdprController, GdprModule } from './gdpr/gdpr.module';
 import { setupOpenApi } from './openapi/openapi';
 import { AuditLogController, DisputeDeskController, DisputeDeskModule } from './dispute-desk';
+import { ProductsController, RatesApiModule, StaffRatesController } from './rates';
 
 /** The REST edge: validation, problem+json, commands to the owning services, queries on read models. */
 export const gatewayService: ServiceDefinition = {
@@ -54,8 +55,9 @@ export const gatewayService: ServiceDefinition = {
         EdgeModule.forRoot(process.env),
         GdprModule.forRoot(infrastructure),
         DisputeDeskModule.forRoot(infrastructure),
+        RatesApiModule.forRoot(infrastructure),
       ],
-      controllers: [PortalController, CustomersController, SupplyEndingController, ProcessesController, PortfolioController, QuarantineController, SettlementController, CustomerBalanceController, PaymentsController, GdprController, DisputeDeskController, AuditLogController],
+      controllers: [PortalController, CustomersController, SupplyEndingController, ProcessesController, PortfolioController, QuarantineController, SettlementController, CustomerBalanceController, PaymentsController, GdprController, DisputeDeskController, AuditLogController, StaffRatesController, ProductsController],
       providers: [
         CommandGateway,
         OnboardingService,

@@ -20,6 +20,8 @@ export const SCOPES = [
   'staff:write',
   'audit:read',
   'webhooks:manage',
+  'products:read',
+  'rates:write',
 ] as const;
 
 export type Scope = (typeof SCOPES)[number];
@@ -67,7 +69,7 @@ export const CONSUMER_SCOPES: Readonly<Record<Consumer, readonly Scope[]>> = {
   erp: ['settlement:read', 'settlement:export', 'balance:read', 'payments:read', 'payments:write', 'webhooks:manage'],
   // Customer creation, process initiation, portfolio read (customer master data, metering points,
   // supply periods, process status) and metering-point lookup.
-  crm: ['customers:write', 'customers:read', 'processes:write', 'portfolio:read', 'metering-points:read', 'webhooks:manage'],
+  crm: ['customers:write', 'customers:read', 'processes:write', 'portfolio:read', 'metering-points:read', 'webhooks:manage', 'products:read'],
   // Server to server: payment status write, balance read.
   payment: ['payments:write', 'balance:read'],
 };
@@ -81,7 +83,7 @@ export const ROLE_SCOPES: Readonly<Record<StaffRole, readonly Scope[]>> = {
   // Everything, including managing staff and reading the audit log.
   admin: SCOPES,
   // Staff directory plus everything needed to answer a customer: customer, portfolio, invoices, balance.
-  support: ['staff:read', 'customers:read', 'portfolio:read', 'metering-points:read', 'settlement:read', 'balance:read', 'payments:read'],
+  support: ['staff:read', 'customers:read', 'portfolio:read', 'metering-points:read', 'settlement:read', 'balance:read', 'payments:read', 'products:read'],
   // Every read scope except the audit log (and the portal's own-data scope, which is for customers).
   'read-only': READ_SCOPES,
 };

@@ -3,7 +3,7 @@ import { CONSUMER_SCOPES, missingScopes, narrowScopes, ROLE_SCOPES, SCOPES, scop
 describe('default scope mapping', () => {
   it('gives each system exactly its documented scopes', () => {
     expect(scopesForConsumer('erp')).toEqual(['settlement:read', 'settlement:export', 'payments:read', 'payments:write', 'balance:read', 'webhooks:manage']);
-    expect(scopesForConsumer('crm')).toEqual(['customers:read', 'customers:write', 'processes:write', 'portfolio:read', 'metering-points:read', 'webhooks:manage']);
+    expect(scopesForConsumer('crm')).toEqual(['customers:read', 'customers:write', 'processes:write', 'portfolio:read', 'metering-points:read', 'webhooks:manage', 'products:read']);
     expect(scopesForConsumer('payment')).toEqual(['payments:write', 'balance:read']);
   });
 
@@ -24,7 +24,9 @@ describe('default scope mapping', () => {
 
   it('gives admin every scope, including staff:write and audit:read', () => {
     expect(scopesForRoles(['admin'])).toEqual([...SCOPES]);
-    expect(scopesForRoles(['admin'])).toEqual(expect.arrayContaining(['staff:write', 'audit:read']));
+    expect(scopesForRoles(['admin'])).toEqual(expect.arrayContaining(['staff:write', 'audit:read', 'rates:write']));
+    expect(scopesForRoles(['support', 'read-only'])).not.toContain('rates:write');
+    expect(scopesForRoles(['support', 'read-only'])).toContain('products:read');
   });
 
   it('gives support staff:read and customer reads, but no writes and no audit log', () => {

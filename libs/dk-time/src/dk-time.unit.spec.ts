@@ -1,5 +1,6 @@
 import {
   LAST_YEAR_WITH_STORE_BEDEDAG,
+  localTimeOn,
   LocalDate,
   addBankingDays,
   addBusinessDays,
@@ -122,6 +123,21 @@ describe('local days and DST (Europe/Copenhagen)', () => {
     expect(() => localHourOf(new Date(Number.NaN))).toThrow(RangeError);
     expect(isLocalDate('2024-02-29')).toBe(true);
     expect(isLocalDate('2100-02-29')).toBe(false);
+  });
+});
+
+describe('localTimeOn: a wall-clock time on a Danish date', () => {
+  it('gives the instant in summer and winter time and on both DST days', () => {
+    expect(localTimeOn('2026-07-01', 13, 15).toISOString()).toBe('2026-07-01T11:15:00.000Z');
+    expect(localTimeOn('2026-12-01', 13, 15).toISOString()).toBe('2026-12-01T12:15:00.000Z');
+    expect(localTimeOn('2026-03-29', 13, 15).toISOString()).toBe('2026-03-29T11:15:00.000Z');
+    expect(localTimeOn('2026-10-25', 13, 15).toISOString()).toBe('2026-10-25T12:15:00.000Z');
+    expect(localTimeOn('2026-10-25', 0).toISOString()).toBe(localDayStart('2026-10-25').toISOString());
+  });
+  it('takes the first of the repeated autumn hour and refuses the spring gap', () => {
+    expect(localTimeOn('2026-10-25', 2, 30).toISOString()).toBe('2026-10-25T00:30:00.000Z');
+    expect(() => localTimeOn('2026-03-29', 2, 30)).toThrow(/spring gap/);
+    expect(() => localTimeOn('2026-03-29', 24)).toThrow(RangeError);
   });
 });
 

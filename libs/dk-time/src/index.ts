@@ -20,6 +20,7 @@ export {
   localHourOf,
   tariffPriceIndex,
   localDayStart,
+  localTimeOn,
   localDayEnd,
   localDayHours,
   localDayIntervals,

@@ -147,6 +147,20 @@ export function localDayStart(date: LocalDate): Date {
   return new Date(t);
 }
 
+/**
+ * The UTC instant of a local wall-clock time on a date (`13:15` on 2026-10-25 → 12:15Z, winter time).
+ * Refused inside the spring gap (02:00–03:00 does not exist that day); in the repeated autumn hour the first
+ * (summer-time) occurrence is meant.
+ */
+export function localTimeOn(date: LocalDate, hour: number, minute = 0): Date {
+  if (!Number.isInteger(hour) || hour < 0 || hour > 23 || !Number.isInteger(minute) || minute < 0 || minute > 59) throw new RangeError(`localTimeOn: ${hour}:${minute} is not a time of day`);
+  const wall = epochDayOf(parseLocalDate(date)) * MS_PER_DAY + hour * MS_PER_HOUR + minute * MS_PER_MINUTE;
+  // Copenhagen is UTC+2 (summer) or UTC+1 (winter): the earliest candidate that shows this wall time.
+  const found = [wall - 2 * MS_PER_HOUR, wall - MS_PER_HOUR].find((t) => wallMs(t) === wall);
+  if (found === undefined) throw new RangeError(`localTimeOn: ${date} ${hour}:${String(minute).padStart(2, '0')} does not exist in Europe/Copenhagen (spring gap)`);
+  return new Date(found);
+}
+
 /** The UTC instant at which the local day ends (exclusive) = the next day's start. */
 export function localDayEnd(date: LocalDate): Date {
   return localDayStart(addDays(date, 1));

@@ -1,5 +1,6 @@
 import { correctSpotPrice, seedDisputedCustomer, seedRates, settleOctober, startBackOfficeStack, type BackOfficeStack, type DisputedCustomer } from '@dh/back-office-stack';
 import type { InvoiceExplanation } from '@dh/settlement-application';
+import { eventually } from '@dh/testing';
 import { runDesk } from './desk-cli';
 
 /**
@@ -73,6 +74,46 @@ describe('desk CLI: the dispute desk from a terminal', () => {
     expect(x.lines.find((l) => l.key === 'energy')!.issued!.estimated).toBe(true);
     const text = await desk(support, 'explain', anna.invoiceId, '--reason', 'ticket 4711');
     expect(text.some((l) => l.startsWith('bridge: issued') && l.includes('(balances)'))).toBe(true);
+  });
+
+  it('changes a product margin as a new version (admin only); the catalogue shows it to CRM, the explanation shows what it would change', async () => {
+    await expect(desk(support, 'define-product', 'standard', '--name', 'Standard spot', '--margin', '0.0595', '--subscription', '29.00', '--valid-from', '2026-01-01')).rejects.toThrow(/403 forbidden/);
+    const changed = await desk(admin, 'define-product', 'standard', '--name', 'Standard spot', '--margin', '0.0595', '--subscription', '29.00', '--valid-from', '2026-01-01', '--billing', 'monthly', '--reason', 'price change approved 2026-11-20');
+    expect(changed).toEqual(['recorded: product-standard version 2']);
+    const products = await deskJson<{ products: { product_id: string; versions: { version: number; actor: string; data: { marginDkkPerKwh: string } }[] }[] }>(support, 'products');
+    const standard = products.products.find((p) => p.product_id === 'standard')!;
+    expect(standard.versions.map((v) => [v.version, v.data.marginDkkPerKwh, v.actor])).toEqual([
+      [1, '0.0495', expect.any(String)],
+      [2, '0.0595', 'staff:employee-desk-admin'],
+    ]);
+    let catalogue: { products: { product_id: string; margin_dkk_per_kwh: string; billing_frequencies: string[] }[] } = { products: [] };
+    await eventually(async () => {
+      catalogue = (await (await fetch(`${stack.gatewayUrl}/api/products`, { headers: stack.crm })).json()) as typeof catalogue;
+      expect(catalogue.products.find((p) => p.product_id === 'standard')).toMatchObject({ margin_dkk_per_kwh: '0.0595', billing_frequencies: ['monthly'] });
+    }, 20_000, 200);
+    // Product changes do not trigger corrections (yet): the explanation shows the difference as pending,
+    // 372.500 kWh × 0.01 DKK/kWh = 3.725 DKK, the difference of two lines each rounded once.
+    const x = await eventually(async () => {
+      const e = await deskJson<InvoiceExplanation>(support, 'explain', anna.invoiceId, '--reason', 'ticket 4711');
+      expect(['3.72', '3.73']).toContain(e.lines.find((l) => l.key === 'energy')!.pendingExclVat);
+      return e;
+    }, 20_000, 500);
+    expect(x.now.outcome === 'settled' && x.now.inputs.charges['product-margin']!.rows[0]!.prices).toEqual(['0.059500000']);
+    const audit = await deskJson<{ entries: { action: string; subject_id: string; reason: string | null }[] }>(admin, 'audit', '--action', 'rates.define-product');
+    expect(audit.entries[0]).toMatchObject({ subject_id: 'standard', reason: 'price change approved 2026-11-20' });
+  });
+
+  it('a manual spot price correction is a new version with its reason, and settlement issues the correction note for it', async () => {
+    const day = await deskJson<{ versions: { data: { prices: { start: string }[] } }[] }>(support, 'spot-prices', '--price-area', 'DK1', '--date', '2026-10-12');
+    const start = day.versions[0]!.data.prices[40]!.start;
+    const corrected = await desk(admin, 'correct-spot', '--price-area', 'DK1', '--date', '2026-10-12', '--price', `${start}=1999.5`, '--why', 'Nord Pool price notice 2026-10-13');
+    expect(corrected).toEqual(['recorded: spot-prices-DK1-2026-10-12 version 2']);
+    const versions = await desk(support, 'spot-prices', '--price-area', 'DK1', '--date', '2026-10-12');
+    expect(versions.some((l) => l.includes('manual') && l.includes('Nord Pool price notice 2026-10-13'))).toBe(true);
+    await eventually(async () => {
+      const x = await deskJson<InvoiceExplanation>(support, 'explain', anna.invoiceId, '--reason', 'ticket 4711');
+      expect(x.notes.map((n) => n.cause)).toEqual(['price', 'price']);
+    }, 30_000, 500);
   });
 
   it("reads the audit log (admin only): the support engineer's reads with their reason", async () => {

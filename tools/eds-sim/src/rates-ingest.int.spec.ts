@@ -4,7 +4,11 @@ import { AmqpConnection, CommandClient, CommandRejectedError, CommandServer, sil
 import { toExactScaled } from '@dh/money';
 import {
   chargePriceVersions,
+  correctChargePrices,
+  correctSpotPrices,
+  defineProduct,
   EdsClient,
+  InvalidRatesCommandError,
   ingestCharges,
   ingestSpotPrices,
   MalformedEdsDataError,
@@ -235,6 +239,67 @@ describe('ingesting charges from DatahubPricelist', () => {
     } finally {
       sim.control.clearCorruptions();
     }
+  });
+});
+
+describe('manual price corrections by staff', () => {
+  it('corrects spot prices as a new version with the reason; a re-ingest keeps it until Energi Data Service publishes something new', async () => {
+    await ingestSpotPrices({ store, eds }, { priceArea: 'DK2', from: '2026-06-01', to: '2026-06-02' }, ctx());
+    const [v1] = await spotPriceVersions(store, 'DK2', '2026-06-01');
+    const wrong = v1!.prices[40]!;
+    const staff = { ...ctx(), actor: 'staff:employee-7' };
+    const r = await correctSpotPrices({ store }, { priceArea: 'DK2', deliveryDate: '2026-06-01', prices: [{ start: wrong.start, dkkPerMwh: '450.5' }], reason: 'Nord Pool notice 2026-06-02' }, staff);
+    expect(r).toEqual({ streamId: 'spot-prices-DK2-2026-06-01', appended: true, version: 2 });
+    const [, v2] = await spotPriceVersions(store, 'DK2', '2026-06-01');
+    expect(v2).toMatchObject({ source: 'manual', version: 2, publishedAt: staff.now.toISOString(), correction: { reason: 'Nord Pool notice 2026-06-02', actor: 'staff:employee-7', basedOnVersion: 1, intervals: [{ start: wrong.start, before: wrong.dkkPerMwh, after: '450.5' }] } });
+    expect(v2!.prices[40]).toEqual({ start: wrong.start, dkkPerMwh: '450.5', dkkPerKwh: '0.4505' });
+    expect(v2!.prices.filter((p, i) => p.dkkPerMwh !== v1!.prices[i]!.dkkPerMwh)).toHaveLength(1);
+    // The same correction again appends nothing; Energi Data Service still publishing version 1 does not undo it.
+    expect((await correctSpotPrices({ store }, { priceArea: 'DK2', deliveryDate: '2026-06-01', prices: [{ start: wrong.start, dkkPerMwh: '450.50' }], reason: 'again' }, ctx())).appended).toBe(false);
+    expect((await ingestSpotPrices({ store, eds }, { priceArea: 'DK2', from: '2026-06-01', to: '2026-06-02' }, ctx())).days[0]).toMatchObject({ outcome: 'unchanged', version: 2 });
+    // A correction published by Energi Data Service supersedes the manual one.
+    sim.control.publishCorrection({ dataset: 'DayAheadPrices', priceArea: 'DK2', timeUtc: wrong.start, priceDkk: '451.000000' });
+    expect((await ingestSpotPrices({ store, eds }, { priceArea: 'DK2', from: '2026-06-01', to: '2026-06-02' }, ctx())).days[0]).toMatchObject({ outcome: 'appended', version: 3 });
+    const v3 = (await spotPriceVersions(store, 'DK2', '2026-06-01'))[2]!;
+    expect([v3.source, Number(v3.prices[40]!.dkkPerMwh)]).toEqual(['DayAheadPrices', 451]);
+  });
+
+  it('corrects a charge row by hand, marked with the prices it replaced; the unchanged price list does not undo it', async () => {
+    const chargeId = '5790000432752:D03:41000';
+    await ingestCharges({ store, eds }, { from: '2025-01-01', to: '2027-01-01', filter: { ChargeTypeCode: ['41000'] } }, ctx());
+    const before = (await chargePriceVersions(store, chargeId)).pop()!;
+    const row = { validFrom: '2026-01-01', validTo: null, resolution: 'PT1H', prices: Array<string>(24).fill('0.0725') };
+    const r = await correctChargePrices({ store }, { chargeId, rows: [row], reason: 'Energinet letter of 2025-12-20' }, { ...ctx(), actor: 'staff:employee-7' });
+    expect(r).toMatchObject({ appended: true, version: before.version + 1 });
+    const after = (await chargePriceVersions(store, chargeId)).pop()!;
+    expect(after.correction).toEqual({ reason: 'Energinet letter of 2025-12-20', actor: 'staff:employee-7' });
+    expect(after.rows.find((x) => x.validFrom === '2026-01-01')).toEqual({ ...row, manual: { reason: 'Energinet letter of 2025-12-20', actor: 'staff:employee-7', replaced: Array<string>(24).fill('0.072') } });
+    expect(after.rows.find((x) => x.validFrom === '2025-01-01')).toEqual(before.rows.find((x) => x.validFrom === '2025-01-01'));
+    const again = await ingestCharges({ store, eds }, { from: '2025-01-01', to: '2027-01-01', filter: { ChargeTypeCode: ['41000'] } }, ctx());
+    expect(again.charges).toEqual([expect.objectContaining({ chargeId, outcome: 'unchanged', version: after.version })]);
+  });
+
+  it('refuses corrections without a reason, of unknown intervals or of days never published, naming the field', async () => {
+    const refused = (payload: unknown) => correctSpotPrices({ store }, payload, ctx()).catch((e: unknown) => e);
+    expect(await refused({ priceArea: 'DK2', deliveryDate: '2026-06-01', prices: [{ start: '2026-06-01T10:00:00Z', dkkPerMwh: '1' }] })).toMatchObject({ field: 'reason' });
+    expect(await refused({ priceArea: 'DK2', deliveryDate: '2026-06-01', prices: [{ start: '2026-06-01T10:07:00Z', dkkPerMwh: '1' }], reason: 'x' })).toMatchObject({ field: 'prices' });
+    expect(await refused({ priceArea: 'DK2', deliveryDate: '2031-01-01', prices: [{ start: '2031-01-01T10:00:00Z', dkkPerMwh: '1' }], reason: 'x' })).toMatchObject({ field: 'deliveryDate' });
+    expect(await refused({ priceArea: 'DK2', deliveryDate: '2026-06-01', prices: [{ start: '2026-06-01T10:00:00Z', dkkPerMwh: 1 }], reason: 'x' })).toBeInstanceOf(InvalidRatesCommandError);
+    const badRow = await correctChargePrices({ store }, { chargeId: '5790000432752:D03:41000', rows: [{ validFrom: '2026-01-01', validTo: null, resolution: 'PT1H', prices: ['1'] }], reason: 'x' }, ctx()).catch((e: unknown) => e);
+    expect(badRow).toMatchObject({ field: 'rows[0].prices' });
+  });
+
+  it('keeps every product change as a version: billing frequencies, end of sale, and a return to an earlier price', async () => {
+    const v = (margin: string) => ({ productId: 'green', name: 'Green', marginDkkPerKwh: margin, monthlySubscriptionDkk: '19', validFrom: '2026-01-01', billingFrequencies: ['quarterly', 'monthly'], validTo: '2027-01-01' });
+    expect((await defineProduct({ store }, v('0.05'), ctx())).appended).toBe(true);
+    expect((await defineProduct({ store }, v('0.06'), ctx())).appended).toBe(true);
+    expect((await defineProduct({ store }, v('0.05'), ctx())).appended).toBe(true);
+    expect((await defineProduct({ store }, v('0.05'), ctx())).appended).toBe(false);
+    const versions = (await store.readStream('product-green')).map((e) => e.data);
+    expect(versions.map((d) => d['marginDkkPerKwh'])).toEqual(['0.05', '0.06', '0.05']);
+    expect(versions[0]).toMatchObject({ billingFrequencies: ['monthly', 'quarterly'], validTo: '2027-01-01' });
+    await expect(defineProduct({ store }, { ...v('0.05'), billingFrequencies: ['weekly'] }, ctx())).rejects.toMatchObject({ field: 'billingFrequencies' });
+    await expect(defineProduct({ store }, { ...v('0.05'), validTo: '2025-12-31' }, ctx())).rejects.toMatchObject({ field: 'validTo' });
   });
 });
 

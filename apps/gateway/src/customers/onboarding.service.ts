@@ -27,16 +27,25 @@ export class OnboardingService {
   ) {}
 
   /** The product must exist in the catalogue (products defined in rates, projected for the gateway). */
-  async assertProductExists(productId: string): Promise<void> {
-    const rows: unknown[] = await this.db.query(`SELECT 1 FROM ${PORTAL_PRODUCTS_TABLE} WHERE product_id = $1 LIMIT 1`, [productId]);
-    if (rows.length === 0) {
-      throw new ProblemException({
-        type: 'validation',
-        title: 'Request body is invalid',
-        status: 400,
-        errors: [{ field: 'product_id', messages: [`product_id "${productId}" is not in the product catalogue`] }],
-      });
+  /**
+   * The product must be in the catalogue; with supply terms, it must also be offered with the billing
+   * frequency asked for and still be on sale on the start date (the latest definition decides both).
+   */
+  async assertProductExists(productId: string, terms?: { billingFrequency: string; startDate: string }): Promise<void> {
+    const refuse = (field: string, message: string): never => {
+      throw new ProblemException({ type: 'validation', title: 'Request body is invalid', status: 400, errors: [{ field, messages: [message] }] });
+    };
+    const rows: { billing_frequencies: string[] | null; valid_to: string | null }[] = await this.db.query(
+      `SELECT billing_frequencies, to_char(valid_to, 'YYYY-MM-DD') AS valid_to FROM ${PORTAL_PRODUCTS_TABLE} WHERE product_id = $1 ORDER BY defined_at DESC LIMIT 1`,
+      [productId],
+    );
+    const latest = rows[0];
+    if (latest === undefined) return refuse('product_id', `product_id "${productId}" is not in the product catalogue`);
+    if (terms === undefined) return;
+    if (latest.billing_frequencies !== null && !latest.billing_frequencies.includes(terms.billingFrequency)) {
+      refuse('billing_frequency', `product "${productId}" is offered with billing ${latest.billing_frequencies.join(' or ')}, not ${terms.billingFrequency}`);
     }
+    if (latest.valid_to !== null && terms.startDate >= latest.valid_to) refuse('product_id', `product "${productId}" is no longer on sale from ${latest.valid_to}`);
   }
 
   lookup(gsrn: string): Promise<MeteringPointLookup> {
@@ -44,7 +53,7 @@ export class OnboardingService {
   }
 
   async startSupply(customerId: string, terms: SupplyTermsDto, idempotencyKey: string | undefined): Promise<{ processId: string; meteringPoint: MeteringPointLookup }> {
-    await this.assertProductExists(terms.product_id);
+    await this.assertProductExists(terms.product_id, { billingFrequency: terms.billing_frequency, startDate: terms.desired_start_date });
     const meteringPoint = await this.lookup(terms.gsrn);
     await this.commands.send('portfolio', 'RegisterMeteringPoint', {
       gsrn: terms.gsrn,

@@ -72,6 +72,16 @@ const eventView = object({
   data: { type: 'object', additionalProperties: true, description: 'The event data; sealed personal data and keyed indexes are replaced by a marker' },
 });
 
+const versionView = object({
+  version: int,
+  recorded_at: dateTime,
+  occurred_at: dateTime,
+  actor: str('Who set it: `staff:<employee>`, a service, or the Energi Data Service schedule'),
+  event_id: uuid(),
+  data: { type: 'object', additionalProperties: true, description: 'The version as recorded (the event data)' },
+});
+const ratesChange = object({ streamId: str(), appended: { type: 'boolean', description: 'false when the same definition was already in force' }, version: int, versions: array(versionView) });
+
 const meteringPointLookup = { type: 'object', description: 'Eloverblik master data of the metering point', properties: { gsrn: str('18-digit GSRN') }, required: ['gsrn'], additionalProperties: true };
 
 const customerView = object({
@@ -369,6 +379,84 @@ export const OPERATIONS: Record<string, OperationDoc> = {
       ),
     }),
     problems: { '400': '`validation`.' },
+  },
+  // Rates and products (staff: reads `staff:read`, changes `rates:write`; every change a new version).
+  'GET /api/staff/rates/products': {
+    summary: 'Every product with every version (who set it, when) and the version in force today',
+    tag: 'rates',
+    response: object({ today: date, products: array(object({ product_id: str(), in_force: nullable(versionView), versions: array(versionView) })) }),
+  },
+  'POST /api/staff/rates/products': {
+    summary: 'Define a product version: margin, subscription, export fee, validity, billing frequencies (a new version, never an overwrite)',
+    tag: 'rates',
+    status: 200,
+    response: ratesChange,
+    problems: { '422': '`InvalidCommand`: the rates service refused a field (named in `detail`).', ...upstream },
+  },
+  'GET /api/staff/rates/tax-rates': { summary: 'Electricity tax (elafgift) rates with validity, every version', tag: 'rates', response: object({ versions: array(versionView) }) },
+  'POST /api/staff/rates/tax-rates': {
+    summary: 'Set the electricity tax rates (normal and reduced) for a validity period',
+    tag: 'rates',
+    status: 200,
+    response: ratesChange,
+    problems: { '422': '`InvalidCommand`.', ...upstream },
+  },
+  'GET /api/staff/rates/grid-areas': {
+    summary: 'Grid areas: price area, grid company, tariff and subscription charges, every version',
+    tag: 'rates',
+    response: object({ grid_areas: array(object({ grid_area: str(), current: nullable(versionView), versions: array(versionView) })) }),
+  },
+  'POST /api/staff/rates/grid-areas': { summary: 'Map a grid area (a new version)', tag: 'rates', status: 200, response: ratesChange, problems: { '422': '`InvalidCommand`.', ...upstream } },
+  'GET /api/staff/rates/charges': {
+    summary: 'Grid and Energinet charges with their latest price rows',
+    tag: 'rates',
+    response: object({ charges: array({ type: 'object', additionalProperties: true }) }),
+  },
+  'GET /api/staff/rates/charges/{chargeId}/versions': {
+    summary: 'Every version of a charge\'s price rows (published or corrected by hand)',
+    tag: 'rates',
+    response: object({ charge_id: str(), versions: array(versionView) }),
+    problems: { '404': '`not-found`: no prices of this charge.' },
+  },
+  'POST /api/staff/rates/charges/{chargeId}/corrections': {
+    summary: 'Correct a charge\'s price rows by hand, with a reason (a new version; invoices it changes get correction notes)',
+    tag: 'rates',
+    status: 200,
+    response: object({ streamId: str(), appended: { type: 'boolean' }, version: int }),
+    problems: { '422': '`InvalidCommand`: no such charge, or a row is malformed.', ...upstream },
+  },
+  'GET /api/staff/rates/spot-prices': {
+    summary: 'Every version of one delivery day\'s spot prices (`price_area`, `date`)',
+    tag: 'rates',
+    response: object({ price_area: str(), date, versions: array(versionView) }),
+    problems: { '400': '`validation`.' },
+  },
+  'POST /api/staff/rates/spot-prices/corrections': {
+    summary: 'Correct spot prices of a delivery day by hand, with a reason (a new version; invoices it changes get correction notes)',
+    tag: 'rates',
+    status: 200,
+    response: object({ streamId: str(), appended: { type: 'boolean' }, version: int }),
+    problems: { '422': '`InvalidCommand`: the day has no published prices, or an interval is not one of the day.', ...upstream },
+  },
+  'GET /api/products': {
+    summary: 'The product catalogue: what may be sold today, with prices in force and upcoming changes (CRM: `products:read`)',
+    tag: 'products',
+    response: object({
+      today: date,
+      products: array(
+        object({
+          product_id: str(),
+          name: str(),
+          valid_from: date,
+          margin_dkk_per_kwh: str(),
+          monthly_subscription_dkk: str(),
+          export_fee_dkk_per_kwh: nullable(str()),
+          billing_frequencies: array({ type: 'string', enum: ['monthly', 'quarterly'] }),
+          valid_to: nullable(date),
+          upcoming: array(object({ valid_from: date, margin_dkk_per_kwh: str(), monthly_subscription_dkk: str() })),
+        }),
+      ),
+    }),
   },
   'GET /api/staff/customers/{id}/export': {
     summary: 'GDPR export: everything held about one customer, as one JSON document',

@@ -1,6 +1,7 @@
 import { WrongExpectedRevisionError, type EventStore, type JsonValue } from '@dh/event-store';
 import { CommandError, type CommandContext, type CommandHandlers } from '@dh/messaging';
 import { defineProduct, mapGridArea, setElectricityTaxRate } from './configuration';
+import { correctChargePrices, correctSpotPrices } from './manual-corrections';
 import { EdsRequestError, type EdsClient } from './eds-client';
 import { InvalidRatesCommandError, MalformedEdsDataError } from './errors';
 import type { RatesCommandContext } from './events';
@@ -78,7 +79,9 @@ function json(value: unknown): JsonValue {
 /**
  * The rates commands on `commands.rates`:
  * `IngestSpotPrices { priceArea, from, to }`, `IngestCharges { from, to, filter? }`,
- * `DefineProduct`, `SetElectricityTaxRate`, `MapGridArea` (payloads as the events they produce).
+ * `DefineProduct`, `SetElectricityTaxRate`, `MapGridArea` (payloads as the events they produce),
+ * `CorrectSpotPrices { priceArea, deliveryDate, prices: [{ start, dkkPerMwh }], reason }` and
+ * `CorrectChargePrices { chargeId, rows: [...], reason }` (manual corrections, see manual-corrections.ts).
  */
 export function ratesCommandHandlers(deps: RatesCommandDeps): CommandHandlers {
   const clock = deps.clock ?? (() => new Date());
@@ -103,5 +106,7 @@ export function ratesCommandHandlers(deps: RatesCommandDeps): CommandHandlers {
     DefineProduct: (payload, context) => asCommandReply(async () => json(await defineProduct(deps, payload, contextOf(context)))),
     SetElectricityTaxRate: (payload, context) => asCommandReply(async () => json(await setElectricityTaxRate(deps, payload, contextOf(context)))),
     MapGridArea: (payload, context) => asCommandReply(async () => json(await mapGridArea(deps, payload, contextOf(context)))),
+    CorrectSpotPrices: (payload, context) => asCommandReply(async () => json(await correctSpotPrices(deps, payload, contextOf(context)))),
+    CorrectChargePrices: (payload, context) => asCommandReply(async () => json(await correctChargePrices(deps, payload, contextOf(context)))),
   };
 }

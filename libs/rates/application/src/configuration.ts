@@ -67,14 +67,39 @@ export function productDefinitionOf(payload: unknown): ProductDefined {
     validFrom: date(p, 'validFrom'),
   };
   if (p['exportFeeDkkPerKwh'] !== undefined && p['exportFeeDkkPerKwh'] !== null) product.exportFeeDkkPerKwh = decimal(p, 'exportFeeDkkPerKwh');
+  if (p['validTo'] !== undefined && p['validTo'] !== null) {
+    const validTo = date(p, 'validTo');
+    if (compareLocalDates(validTo, product.validFrom) <= 0) throw new InvalidRatesCommandError('validTo', `(${validTo}) must be after validFrom (${product.validFrom})`);
+    product.validTo = validTo;
+  }
+  if (p['billingFrequencies'] !== undefined && p['billingFrequencies'] !== null) {
+    const f = p['billingFrequencies'];
+    if (!Array.isArray(f) || f.length === 0 || !f.every((x) => x === 'monthly' || x === 'quarterly') || new Set(f).size !== f.length) {
+      throw new InvalidRatesCommandError('billingFrequencies', `must be a non-empty list of "monthly" and/or "quarterly", got ${JSON.stringify(f)}`);
+    }
+    product.billingFrequencies = [...(f as ('monthly' | 'quarterly')[])].sort();
+  }
   return product;
 }
 
-/** Our product's prices from `validFrom` (stream `product-<productId>`); the same definition again appends nothing. */
+/**
+ * Our product's prices from `validFrom` (stream `product-<productId>`), every change a new event (version =
+ * its position in the stream). The same definition as the one in force for that `validFrom` appends nothing;
+ * going back to an earlier price is a change like any other.
+ */
 export async function defineProduct(deps: { store: EventStore }, payload: unknown, context: RatesCommandContext): Promise<ConfigurationResult> {
   const data = toEventData(productDefinitionOf(payload));
   const streamId = productStreamId(String(data['productId']));
-  const r = await appendIfChanged(deps.store, streamId, PRODUCT_DEFINED, (_latest, stream) => (stream.some((e) => e.type === PRODUCT_DEFINED && same(e.data, data)) ? null : data), context);
+  const r = await appendIfChanged(
+    deps.store,
+    streamId,
+    PRODUCT_DEFINED,
+    (_latest, stream) => {
+      const current = stream.filter((e) => e.type === PRODUCT_DEFINED && e.data['validFrom'] === data['validFrom']).pop();
+      return current !== undefined && same(current.data, data) ? null : data;
+    },
+    context,
+  );
   return { streamId, appended: r.appended };
 }
 

@@ -25,12 +25,21 @@ export interface SpotPricesPublished {
   /** Local (Europe/Copenhagen) delivery date `YYYY-MM-DD`. */
   deliveryDate: string;
   resolution: 'PT15M' | 'PT1H';
-  source: 'DayAheadPrices' | 'Elspotprices';
+  /** `manual`: a staff correction of the previous version (see `correction`). */
+  source: 'DayAheadPrices' | 'Elspotprices' | 'manual';
   version: number;
   /** When we learned this version (ISO UTC). */
   publishedAt: string;
   /** Every interval of the day in time order: 92/96/100 (PT15M) or 23/24/25 (PT1H). */
   prices: SpotPriceEntry[];
+  /** Present on a manual correction: why, who, which version it corrects and which intervals changed. */
+  correction?: ManualCorrection & { basedOnVersion: number; intervals: { start: string; before: string; after: string }[] };
+}
+
+/** A price changed by hand by staff (a published price known to be wrong), with the reason they gave. */
+export interface ManualCorrection {
+  reason: string;
+  actor: string;
 }
 
 export interface ChargePriceRowData {
@@ -40,6 +49,11 @@ export interface ChargePriceRowData {
   resolution: ChargeResolution;
   /** DKK per kWh (per month for P1M) as published: 24 for PT1H (a null `PriceN` is `Price1`), one otherwise. */
   prices: string[];
+  /**
+   * Present when staff corrected the row by hand: the prices the published row had (null: a row added by hand).
+   * A later ingest keeps the manual row while the price list still publishes those same prices.
+   */
+  manual?: ManualCorrection & { replaced: string[] | null };
 }
 
 /** Every known price row of one charge; a later event in the stream (version + 1) supersedes the earlier one. */
@@ -56,6 +70,8 @@ export interface ChargePricesPublished {
   publishedAt: string;
   /** Sorted by `validFrom`. */
   rows: ChargePriceRowData[];
+  /** Present on a manual correction (the rows it changed carry `manual`). */
+  correction?: ManualCorrection;
 }
 
 export interface ProductDefined {
@@ -64,7 +80,15 @@ export interface ProductDefined {
   marginDkkPerKwh: string;
   monthlySubscriptionDkk: string;
   exportFeeDkkPerKwh?: string;
+  /** Prices of this version apply from this local date (a later version with a later date takes over). */
   validFrom: string;
+  /**
+   * Last day + 1 the product may be sold (CRM's catalogue hides it from then; supplies already on it keep
+   * the prices in force). Absent or null: on sale.
+   */
+  validTo?: string | null;
+  /** Billing frequencies the product is offered with; absent = both. */
+  billingFrequencies?: ('monthly' | 'quarterly')[];
 }
 
 export interface ElectricityTaxRateSet {

@@ -26,3 +26,4 @@ export {
 export { spotPriceVersions, chargePriceVersions } from './readers';
 export { ratesCommandHandlers, asCommandReply, RATES_SERVICE, type RatesCommandDeps } from './command-handlers';
 export * from './datahub-charges';
+export { correctSpotPrices, correctChargePrices, keepsManualRow, MAX_REASON_LENGTH, type CorrectionResult } from './manual-corrections';

@@ -6,6 +6,7 @@ import { InvalidRatesCommandError, MalformedEdsDataError } from './errors';
 import { CHARGE_PRICES_PUBLISHED, chargeStreamId, toEventData, type ChargePriceRowData, type ChargePricesPublished, type RatesCommandContext } from './events';
 import { validateDateRange } from './ingest-spot-prices';
 import type { RawJsonValue } from './raw-json';
+import { keepsManualRow } from './manual-corrections';
 import { appendIfChanged } from './versioned-append';
 
 export interface IngestChargesRequest {
@@ -119,7 +120,7 @@ export async function ingestCharges(deps: { store: EventStore; eds: EdsClient },
       (latest: JsonObject | null) => {
         const old = latest as unknown as ChargePricesPublished | null;
         const merged = new Map<string, ChargePriceRowData>((old?.rows ?? []).map((r) => [r.validFrom, r]));
-        for (const [k, r] of c.rows) merged.set(k, r);
+        for (const [k, r] of c.rows) if (!keepsManualRow(merged.get(k), r)) merged.set(k, r);
         const rows = [...merged.values()].sort((a, b) => (a.validFrom < b.validFrom ? -1 : a.validFrom > b.validFrom ? 1 : 0));
         if (old !== null && old.owner === c.owner && old.description === c.description && sameRows(old.rows, rows)) return null;
         const event: ChargePricesPublished = {

@@ -136,7 +136,10 @@ export async function ingestSpotPrices(
       deps.store,
       streamId,
       SPOT_PRICES_PUBLISHED,
-      (latest) => {
+      (latest, stream) => {
+        // A manual correction stands while Energi Data Service still publishes the version it corrected.
+        const published = [...stream].reverse().find((e) => e.type === SPOT_PRICES_PUBLISHED && e.data['source'] !== 'manual')?.data ?? null;
+        const compareWith = latest !== null && latest['source'] === 'manual' ? published : latest;
         const candidate: SpotPricesPublished = {
           priceArea,
           deliveryDate: date,
@@ -146,7 +149,7 @@ export async function ingestSpotPrices(
           publishedAt: context.now.toISOString(),
           prices,
         };
-        if (latest !== null && sameDay(latest, candidate)) return null;
+        if (compareWith !== null && sameDay(compareWith, candidate)) return null;
         return toEventData(candidate);
       },
       context,

@@ -69,6 +69,9 @@ export const rateNotificationsProjection: Projection = {
       CREATE TABLE IF NOT EXISTS ${PORTAL_PRODUCTS_TABLE} (
         product_id text NOT NULL, valid_from date NOT NULL, name text, margin_dkk_per_kwh numeric, monthly_subscription_dkk numeric,
         defined_at timestamptz NOT NULL, PRIMARY KEY (product_id, valid_from));
+      ALTER TABLE ${PORTAL_PRODUCTS_TABLE} ADD COLUMN IF NOT EXISTS export_fee_dkk_per_kwh numeric;
+      ALTER TABLE ${PORTAL_PRODUCTS_TABLE} ADD COLUMN IF NOT EXISTS valid_to date;
+      ALTER TABLE ${PORTAL_PRODUCTS_TABLE} ADD COLUMN IF NOT EXISTS billing_frequencies jsonb;
       CREATE TABLE IF NOT EXISTS ${PORTAL_RATE_NOTIFICATIONS_TABLE} (
         notification_id text PRIMARY KEY, kind text NOT NULL, national boolean NOT NULL, charge_id text, product_id text,
         effective_from date NOT NULL, published_at timestamptz NOT NULL, title text NOT NULL, detail jsonb NOT NULL);
@@ -129,10 +132,22 @@ export const rateNotificationsProjection: Projection = {
         if (!productId || !validFrom) return;
         const earlier = await client.query(`SELECT 1 FROM ${PORTAL_PRODUCTS_TABLE} WHERE product_id = $1`, [productId]);
         await client.query(
-          `INSERT INTO ${PORTAL_PRODUCTS_TABLE} (product_id, valid_from, name, margin_dkk_per_kwh, monthly_subscription_dkk, defined_at) VALUES ($1,$2,$3,$4::numeric,$5::numeric,$6)
+          `INSERT INTO ${PORTAL_PRODUCTS_TABLE} (product_id, valid_from, name, margin_dkk_per_kwh, monthly_subscription_dkk, defined_at, export_fee_dkk_per_kwh, valid_to, billing_frequencies)
+           VALUES ($1,$2,$3,$4::numeric,$5::numeric,$6,$7::numeric,$8::date,$9::jsonb)
            ON CONFLICT (product_id, valid_from) DO UPDATE SET name = EXCLUDED.name, margin_dkk_per_kwh = EXCLUDED.margin_dkk_per_kwh,
-             monthly_subscription_dkk = EXCLUDED.monthly_subscription_dkk, defined_at = EXCLUDED.defined_at`,
-          [productId, validFrom, text(d.name), text(d.marginDkkPerKwh), text(d.monthlySubscriptionDkk), event.recordedAt],
+             monthly_subscription_dkk = EXCLUDED.monthly_subscription_dkk, defined_at = EXCLUDED.defined_at, export_fee_dkk_per_kwh = EXCLUDED.export_fee_dkk_per_kwh,
+             valid_to = EXCLUDED.valid_to, billing_frequencies = EXCLUDED.billing_frequencies`,
+          [
+            productId,
+            validFrom,
+            text(d.name),
+            text(d.marginDkkPerKwh),
+            text(d.monthlySubscriptionDkk),
+            event.recordedAt,
+            text(d.exportFeeDkkPerKwh),
+            text(d.validTo),
+            Array.isArray(d.billingFrequencies) ? JSON.stringify(d.billingFrequencies) : null,
+          ],
         );
         if (earlier.rowCount === 0) return;
         const name = text(d.name) ?? productId;
