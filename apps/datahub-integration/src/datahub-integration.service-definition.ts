@@ -2,7 +2,7 @@ import { Logger, Module } from '@nestjs/common';
 import { DataHubClient } from '@dh/datahub-client';
 import { EloverblikClient } from '@dh/eloverblik-client';
 import { isValidGsrn } from '@dh/market-ids';
-import { DataHubInboxWorker, defaultPriceAreaOf, lookupMeteringPoint, MeteringPointNotFoundError, migrateOutboundRequests, outboundProcessResolver, QuarantineStore, startOutboundWorker, type CustomerIdentity } from '@dh/datahub-integration';
+import { BetalingsserviceSftp, DataHubInboxWorker, defaultPriceAreaOf, parseSftpUrl, startBetalingsserviceWorker, type BetalingsserviceWorker, lookupMeteringPoint, MeteringPointNotFoundError, migrateOutboundRequests, outboundProcessResolver, QuarantineStore, startOutboundWorker, type CustomerIdentity } from '@dh/datahub-integration';
 import type { JsonValue } from '@dh/event-store';
 import { CommandClient, CommandError, CommandServer, type RunningConsumer } from '@dh/messaging';
 import { ConfigError, runEventRelay, type Infrastructure, type ServiceDefinition } from '@dh/platform';
@@ -20,6 +20,37 @@ interface DataHubSettings {
   idleDelayMs: number;
   supplierGln: string;
   dataHubGln: string;
+}
+
+/**
+ * Betalingsservice: `BETALINGSSERVICE_SFTP_URL` (sftp://user:password@host:port) and the creditor's numbers
+ * `BETALINGSSERVICE_DATA_SUPPLIER_NUMBER` (CVR/SE), `BETALINGSSERVICE_PBS_NUMBER`, `BETALINGSSERVICE_DEBTOR_GROUP`,
+ * `BETALINGSSERVICE_ACCOUNT` (reg.no. + account, `1234-0001234567`); `BETALINGSSERVICE_INTERVAL_MS` (default 60000).
+ * Without the URL there is no Betalingsservice exchange (collections wait in the table).
+ */
+export function betalingsserviceSettings(env: NodeJS.ProcessEnv) {
+  const url = env.BETALINGSSERVICE_SFTP_URL;
+  if (!url) return null;
+  const digits = (name: string, n: number): string => {
+    const v = env[name] ?? '';
+    if (!new RegExp(`^\\d{1,${n}}$`).test(v)) throw new ConfigError(`${name} must be up to ${n} digits when BETALINGSSERVICE_SFTP_URL is set`);
+    return v;
+  };
+  const [registrationNumber, accountNumber] = (env.BETALINGSSERVICE_ACCOUNT ?? '').split('-');
+  if (!registrationNumber || !accountNumber || !/^\d{4}$/.test(registrationNumber) || !/^\d{1,10}$/.test(accountNumber)) throw new ConfigError('BETALINGSSERVICE_ACCOUNT must be reg.no.-account, e.g. 1234-0001234567');
+  return {
+    sftp: parseSftpUrl(url),
+    creditor: {
+      dataSupplierNumber: digits('BETALINGSSERVICE_DATA_SUPPLIER_NUMBER', 8),
+      pbsNumber: digits('BETALINGSSERVICE_PBS_NUMBER', 8),
+      debtorGroup: digits('BETALINGSSERVICE_DEBTOR_GROUP', 5),
+      registrationNumber,
+      accountNumber,
+      dataSupplierIdentification: env.BETALINGSSERVICE_IDENTIFICATION ?? 'DH-CORE',
+      headline: env.BETALINGSSERVICE_HEADLINE ?? 'Elregning',
+    },
+    intervalMs: Number(env.BETALINGSSERVICE_INTERVAL_MS ?? '60000'),
+  };
 }
 
 /** DataHub B2B settings; the service runs without them (no market connection), e.g. in the walking skeleton. */
@@ -134,8 +165,27 @@ async function startDataHub(infrastructure: Infrastructure, env: NodeJS.ProcessE
       return { ...result };
     },
   });
+  const bs = betalingsserviceSettings(env);
+  let betalingsservice: BetalingsserviceWorker | null = null;
+  if (bs) {
+    betalingsservice = await startBetalingsserviceWorker({
+      pool: infrastructure.pool,
+      connection: infrastructure.amqp,
+      exchange: infrastructure.config.exchange,
+      sftp: new BetalingsserviceSftp(bs.sftp),
+      creditor: bs.creditor,
+      clock: () => infrastructure.clock.now(),
+      send: (command, payload) => commands.send('settlement', command, payload),
+      intervalMs: Number.isInteger(bs.intervalMs) && bs.intervalMs >= 0 ? bs.intervalMs : 60_000,
+      logger,
+    });
+    logger.log(`Betalingsservice over SFTP at ${bs.sftp.host}:${bs.sftp.port}, PBS no. ${bs.creditor.pbsNumber}`);
+  } else {
+    logger.warn('BETALINGSSERVICE_SFTP_URL not set: no Betalingsservice deliveries (collections wait)');
+  }
   const stopRelay = await runEventRelay(infrastructure);
   return async () => {
+    await betalingsservice?.stop();
     await server.close();
     await outbound?.stop();
     await worker?.stop();
@@ -144,7 +194,7 @@ async function startDataHub(infrastructure: Infrastructure, env: NodeJS.ProcessE
   };
 }
 
-/** DataHub 3 B2B: token, peek → store events → dequeue, quarantine; Eloverblik and payment files later. */
+/** DataHub 3 B2B: token, peek → store events → dequeue, quarantine; Eloverblik; Betalingsservice files over SFTP. */
 export const datahubIntegrationService: ServiceDefinition = {
   name: 'datahub-integration',
   defaultPort: 3002,

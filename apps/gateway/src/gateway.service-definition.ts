@@ -13,7 +13,7 @@ import { ProcessesController } from './processes/processes.controller';
 import { SupplyEndingController } from './processes/supply-ending.controller';
 import { QuarantineController } from './staff/quarantine.controller';
 import { CustomerBalanceController, SettlementController, SETTLEMENT_READ_MODEL_ENTITIES } from './settlement';
-import { PaymentsController, PAYMENT_READ_MODEL_ENTITIES } from './payments';
+import { BetalingsserviceAgreementController, PaymentsController, PAYMENT_READ_MODEL_ENTITIES } from './payments';
 import { COMMAND_CLIENT, PII_VAULT } from './tokens';
 import { PORTAL_CLOCK, PortalController } from './portal';
 import { IDEMPOTENCY_STORE, IdempotencyInterceptor } from './idempotency/idempotency.interceptor';
@@ -57,7 +57,7 @@ export const gatewayService: ServiceDefinition = {
         DisputeDeskModule.forRoot(infrastructure),
         RatesApiModule.forRoot(infrastructure),
       ],
-      controllers: [PortalController, CustomersController, SupplyEndingController, ProcessesController, PortfolioController, QuarantineController, SettlementController, CustomerBalanceController, PaymentsController, GdprController, DisputeDeskController, AuditLogController, StaffRatesController, ProductsController],
+      controllers: [PortalController, CustomersController, SupplyEndingController, ProcessesController, PortfolioController, QuarantineController, SettlementController, CustomerBalanceController, PaymentsController, BetalingsserviceAgreementController, GdprController, DisputeDeskController, AuditLogController, StaffRatesController, ProductsController],
       providers: [
         CommandGateway,
         OnboardingService,

@@ -60,13 +60,16 @@ export async function* readDelivery<T>(lines: Lines, spec: DeliverySpec<T>): Asy
   let section: { number: string; totals: Totals } | null = null;
   const delivery = zeroTotals();
   let sections = 0n;
+  let emptyAt: number | null = null;
   for await (const raw of lines) {
     lineNo++;
     const record = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-    if (record === '' ) {
-      if (ended) continue; // a trailing empty line after BS992
-      throw new BetalingsserviceFormatError('empty line', lineNo);
+    if (record === '') {
+      // The file's last line end gives one empty line; an empty line before another record is an error.
+      emptyAt ??= lineNo;
+      continue;
     }
+    if (emptyAt !== null) throw new BetalingsserviceFormatError('empty line', emptyAt);
     if (ended) throw new BetalingsserviceFormatError('records after the delivery end (BS992)', lineNo);
     if (record.length !== RECORD_LENGTH) throw new BetalingsserviceFormatError(`a record is ${RECORD_LENGTH} characters, this one ${record.length}`, lineNo);
     const type = record.slice(0, 5);

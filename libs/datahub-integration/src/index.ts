@@ -5,3 +5,4 @@ export * from './datahub-inbox';
 export * from './outbound-requests';
 export * from './outbound-worker';
 export * from './metering-point-lookup';
+export * from './betalingsservice';

@@ -85,7 +85,7 @@ const ids: Ids = { a: '', b: '', c: '', webhook: '', delivery: '', event: '' };
 // ───────────────────────────── the matrix ─────────────────────────────
 
 interface Req {
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   path: string;
   body?: unknown;
 }
@@ -93,6 +93,7 @@ type Make = (caller: Caller) => Req | Promise<Req>;
 
 const get = (path: () => string): Make => () => ({ method: 'GET', path: path() });
 const post = (path: () => string, body: unknown = {}): Make => () => ({ method: 'POST', path: path(), body });
+const put = (path: () => string, body: unknown = {}): Make => () => ({ method: 'PUT', path: path(), body });
 const portal = (what: string) => get(() => `/api/portal/${what}?customer_id=${ids.a}${what === 'consumption' ? `&gsrn=${GSRN_A}&from=2026-01-01&to=2026-01-31` : ''}`);
 
 const NEW_CUSTOMER = { customer_name: 'Matrix Kunde', email: 'matrix@example.dk', customer_type: 'private', cpr: '040490-1234' };
@@ -122,6 +123,7 @@ row('POST /api/customers/{id}/move-out',                 post(() => `/api/custom
 row('POST /api/customers/{id}/end-of-supply',            post(() => `/api/customers/${ids.a}/end-of-supply`),                                [401, 401, 401, 401, 403, 400, 403, 403, 400, 403, 403, 400, 403, 403]);
 row('GET /api/customers/{id}/balance',                   get(() => `/api/customers/${ids.a}/balance`),                                       [401, 401, 401, 401, 200, 403, 200, 200, 403, 200, 404, 200, 200, 200]);
 row('GET /api/customers/{id}/reminders',                 get(() => `/api/customers/${ids.a}/reminders`),                                     [401, 401, 401, 401, 200, 403, 200, 200, 403, 200, 404, 200, 200, 200]);
+row('PUT /api/customers/{id}/betalingsservice-agreement', put(() => `/api/customers/${ids.a}/betalingsservice-agreement`),                           [401, 401, 401, 401, 403, 400, 403, 403, 400, 403, 403, 400, 403, 403]);
 row('GET /api/processes/{id}',                           get(() => `/api/processes/${PROCESS_A}`),                                           [401, 401, 401, 401, 403, 200, 403, 403, 200, 403, 403, 200, 200, 200]);
 row('POST /api/processes/{id}/cancel',                   post(() => `/api/processes/${PROCESS_A}/cancel`),                                   [401, 401, 401, 401, 403, 400, 403, 403, 400, 403, 403, 400, 403, 403]);
 row('POST /api/processes/{id}/incorrect-switch',         post(() => '/api/processes/not-a-uuid/incorrect-switch'),                           [401, 401, 401, 401, 403, 400, 403, 403, 400, 403, 403, 400, 403, 403]);
@@ -191,7 +193,8 @@ const http = () => request(gateway.url);
 
 function send(req: Req, h: Record<string, string>): Promise<request.Response> {
   const base = http();
-  const r = req.method === 'GET' ? base.get(req.path) : req.method === 'DELETE' ? base.delete(req.path) : base.post(req.path).send((req.body ?? {}) as object);
+  const r =
+    req.method === 'GET' ? base.get(req.path) : req.method === 'DELETE' ? base.delete(req.path) : req.method === 'PUT' ? base.put(req.path).send((req.body ?? {}) as object) : base.post(req.path).send((req.body ?? {}) as object);
   return r.set(h);
 }
 

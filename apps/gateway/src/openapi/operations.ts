@@ -271,6 +271,15 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     }),
     problems: { '404': customerNotFound },
   },
+  'PUT /api/customers/{id}/betalingsservice-agreement': {
+    summary: 'Register the customer\'s Betalingsservice agreement (from CRM onboarding): invoices are then collected by Betalingsservice',
+    tag: 'payments',
+    description:
+      'Becomes `BetalingsserviceAgreementRegistered` (source `crm`); agreements registered at the customer\'s bank arrive in Betalingsservice\'s 0603 delivery too. From then on the customer\'s invoices and aconto invoices are collected on the next collection day whose delivery deadline (banking days before the month starts) is met; without an agreement the customer pays by FI slip (+71).',
+    status: 200,
+    response: object({ customer_id: uuid(), customer_number: str('kundenr, 15 digits, derived from the customer id'), agreement_number: str(), state: { type: 'string', enum: ['active'] }, already_registered: { type: 'boolean' } }),
+    problems: { '422': '`validation`.', ...upstream },
+  },
   'GET /api/processes/{id}': { summary: 'A DataHub process with its status history', tag: 'processes', response: processView, problems: { '404': '`process-not-found`.' } },
   'POST /api/processes/{id}/cancel': {
     summary: 'Cancel a DataHub process',

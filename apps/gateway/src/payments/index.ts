@@ -1,2 +1,3 @@
 export { PaymentsController } from './payments.controller';
 export { PAYMENT_READ_MODEL_ENTITIES } from '@dh/read-models';
+export { BetalingsserviceAgreementController } from './betalingsservice-agreement.controller';

@@ -200,3 +200,56 @@ export interface ReminderSent {
 }
 
 export const reminderIdOf = (invoiceId: string, number: number): string => nameBasedUuid('reminder', `${invoiceId}/${number}`);
+
+// ----------------------------------------------------------------------------------- Betalingsservice
+
+/** A customer's Betalingsservice agreement, stream `betalingsservice-agreement-<customerNumber>` (context payments). */
+export interface BetalingsserviceAgreementRegistered {
+  /** kundenr: `betalingsserviceCustomerNumber(customerId)`, 15 digits. */
+  customerNumber: string;
+  agreementNumber: string;
+  startDate: string | null;
+  /** `0603` (Betalingsservice's agreement information) or `crm` (registered at onboarding). */
+  source: '0603' | 'crm';
+  customerId: string | null;
+}
+
+export interface BetalingsserviceAgreementCancelled {
+  customerNumber: string;
+  agreementNumber: string;
+  endDate: string | null;
+  reason: 'cancelled-by-bank' | 'cancelled-by-creditor' | 'cancelled-by-betalingsservice' | 'cancelled-by-customer';
+}
+
+/** Settlement asks datahub-integration to collect a claim by Betalingsservice (on the claim's own stream). */
+export interface BetalingsserviceCollectionRequested {
+  invoiceId: string;
+  invoiceKind: 'invoice' | 'aconto';
+  customerId: string;
+  customerNumber: string;
+  agreementNumber: string;
+  amount: string;
+  dueDate: string;
+  deliveryDeadline: string;
+}
+
+/** A Betalingsservice collection did not happen (0602 rejected/cancelled): the claim is open again, payable by FI slip. */
+export interface PaymentCollectionFailed {
+  invoiceId: string;
+  invoiceKind: 'invoice' | 'aconto';
+  customerId: string;
+  reason: 'rejected' | 'cancelled' | 'charged-back';
+  amount: string;
+  /** The Betalingsservice due date that failed. */
+  dueDate: string;
+  /** The new due date for payment by FI slip. */
+  fallbackDueDate: string;
+  paymentReference: string;
+  /** Our 0601 reference and the 0602 file it came in. */
+  collectionReference: string;
+  fileName: string;
+}
+
+export const betalingsserviceAgreementStreamId = (customerNumber: string): string => `betalingsservice-agreement-${customerNumber}`;
+export const collectionRequestedEventId = (invoiceId: string): string => nameBasedUuid('betalingsservice-collection', invoiceId);
+export const collectionFailedEventId = (reference: string, reason: string): string => nameBasedUuid('betalingsservice-collection-failed', `${reference}/${reason}`);

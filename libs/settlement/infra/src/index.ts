@@ -6,3 +6,4 @@ export * from './aconto';
 export * from './payments';
 export * from './reminders';
 export * from './explain';
+export * from './betalingsservice';

@@ -33,6 +33,7 @@ import {
 import { DEFAULT_DUNNING_RULES, REFERENCE_RATES, type DunningRule, type ReferenceRate } from '@dh/payments-domain';
 import { SETTLEMENT_SCHEMA } from './schema';
 import { migrateReminders, sendReminders } from './reminders';
+import { applyBetalingsserviceOutcomes, migrateBetalingsservice, recordAgreementChanges, registerAgreementFromCrm, requestCollectionIfAgreed } from './betalingsservice';
 
 type Db = Pick<PoolClient, 'query'>;
 
@@ -63,6 +64,7 @@ export async function migratePayments(pool: Pool): Promise<void> {
         payment_id text PRIMARY KEY, reference_key text NOT NULL, recorded_at timestamptz NOT NULL);
       CREATE INDEX IF NOT EXISTS unmatched_payments_reference ON settlement.unmatched_payments (reference_key);`);
     await migrateReminders(client);
+    await migrateBetalingsservice(client);
   } finally {
     await client.query(`SELECT pg_advisory_unlock(hashtext('settlement-payments-migration'))`);
     client.release();
@@ -422,6 +424,9 @@ export function paymentCommandHandlers(store: EventStore, pool: Pool, metaOf: (c
   return {
     RecordPayment: async (payload: JsonValue, context: CommandContext) => asPaymentReply(async () => ({ ...(await recordPayment({ store, db: pool }, payload, metaOf(context))) })),
     MatchPayment: async (payload: JsonValue, context: CommandContext) => asPaymentReply(async () => ({ ...(await matchPayment({ store, db: pool }, payload, metaOf(context))) })),
+    RecordBetalingsserviceAgreements: async (payload: JsonValue, context: CommandContext) => asPaymentReply(async () => ({ ...(await recordAgreementChanges({ store, db: pool }, payload, metaOf(context))) })),
+    RegisterBetalingsserviceAgreement: async (payload: JsonValue, context: CommandContext) => asPaymentReply(async () => ({ ...(await registerAgreementFromCrm({ store, db: pool }, payload, metaOf(context))) })),
+    ApplyBetalingsserviceOutcomes: async (payload: JsonValue, context: CommandContext) => asPaymentReply(async () => ({ ...(await applyBetalingsserviceOutcomes({ store, db: pool }, payload, metaOf(context))) })),
   };
 }
 
@@ -444,7 +449,10 @@ export async function startPayments(
     backoff: { initialDelayMs: 200, factor: 2, maxDelayMs: 5000 },
     handler: async (envelope, tx) => {
       const opened = await applyToReceivables(envelope, tx, termsDays);
-      if (opened !== null) await matchWaitingPayments({ store: infra.eventStore, db: tx }, opened, { correlationId: envelope.metadata.correlationId, causationId: envelope.eventId, now: new Date(envelope.occurredAt) });
+      if (opened === null) return;
+      const cause = { correlationId: envelope.metadata.correlationId, causationId: envelope.eventId, now: new Date(envelope.occurredAt) };
+      await matchWaitingPayments({ store: infra.eventStore, db: tx }, opened, cause);
+      await requestCollectionIfAgreed({ store: infra.eventStore, db: tx }, opened, cause);
     },
   });
   const check = () => checkOverdue({ store: infra.eventStore, pool: infra.pool, now: () => infra.clock.now() });
