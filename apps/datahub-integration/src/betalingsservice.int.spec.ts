@@ -7,7 +7,7 @@ import { startPbsSimulator, type RunningPbsSimulator } from '@dh/pbs-sim';
 import { invoiceStreamId, type InvoiceIssued, type PaymentCollectionFailed } from '@dh/settlement-application';
 import { startSettlementRuntime, type SettlementRuntime } from '@dh/settlement-infra';
 import { createTestDatabase, createTestVhost, eventually, type TestDatabase, type TestVhost } from '@dh/testing';
-import { BetalingsserviceSftp, startBetalingsserviceWorker, type BetalingsserviceWorker } from './index';
+import { BetalingsserviceSftp, startBetalingsserviceWorker, type BetalingsserviceWorker } from '@dh/datahub-integration';
 
 jest.setTimeout(90_000);
 
