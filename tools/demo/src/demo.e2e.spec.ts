@@ -3,7 +3,7 @@ import { runDemo } from './demo';
 
 /** The README's main job, end to end, on its own database and vhost: every check it makes must pass. */
 describe('the demo month (npm run demo)', () => {
-  it('onboards, settles October 2026 and issues corrections, with every check passing', async () => {
+  it('onboards, settles October 2026, issues corrections and collects the money (Betalingsservice, reminder, FI slip), with every check passing', async () => {
     const lines: string[] = [];
     const summary = await runDemo({ line: (text) => lines.push(text) }, { database: uniqueName('demo'), vhost: uniqueName('demo'), keep: false });
     const failed = summary.checks.filter((c) => !c.ok);
@@ -17,9 +17,13 @@ describe('the demo month (npm run demo)', () => {
       'a re-export has the same invoice ids',
       'running the same period again issues nothing new',
       'the corrected price became correction notes for the DK1 invoices',
+      "October's invoices are collected by Betalingsservice (0601 over SFTP, December cycle)",
+      'a collection Betalingsservice rejects reopens the invoice, payable by FI slip',
+      'the customer gets a reminder with a fee (at most 100 DKK, renteloven § 9 b) and interest',
+      'paid by FI slip, the balance ends at zero',
     ]);
     expect(summary.invoices).toBe(3);
     expect(summary.correctionNotes).toBe(2);
     expect(lines.join('\n')).not.toMatch(/0101901234|010190-1234/);
-  }, 400_000);
+  }, 600_000);
 });

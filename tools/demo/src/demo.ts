@@ -5,7 +5,9 @@ import { startEdsSimulator } from '@dh/eds-sim';
 import { startEloverblikSimulator } from '@dh/eloverblik-sim';
 import type { JsonObject } from '@dh/event-store';
 import { AmqpConnection, CommandClient, silentMessagingLogger } from '@dh/messaging';
+import { startPbsSimulator } from '@dh/pbs-sim';
 import { demoCredentials } from './demo-credentials';
+import { moneyIn, moneyInEnv, registerAgreements } from './money-in';
 import { provisionStack, startStack, type Stack } from './stack';
 import { byRole, dataHubScenario, eloverblikScenario, simulatorEnv } from './world';
 
@@ -59,6 +61,7 @@ export async function runDemo(out: DemoOutput, options: DemoOptions = {}): Promi
   const dataHub = await startDataHubSimulator({ port: 0, scenario: dataHubScenario({ start, forcedSwitchDate: '2026-10-01' }) });
   const eloverblik = await startEloverblikSimulator({ port: 0, scenario: eloverblikScenario({ now: start }) });
   const eds = await startEdsSimulator({ port: 0, scenario: { seed: 2026 } });
+  const pbs = await startPbsSimulator();
   out.line(`  DataHub B2B ${dataHub.url} (clock ${start}), Eloverblik ${eloverblik.apiBaseUrl}, Energi Data Service ${eds.url}`);
 
   const resources = await provisionStack({ database: options.database ?? 'dh_demo', vhost: options.vhost ?? 'dh-demo' });
@@ -81,6 +84,7 @@ export async function runDemo(out: DemoOutput, options: DemoOptions = {}): Promi
       {
         ...simulatorEnv({ dataHub: dataHub.url, eloverblik: eloverblik.apiBaseUrl }),
         EDS_URL: eds.url,
+        ...moneyInEnv(pbs),
         AUTH_ISSUERS: credentials.authIssuersEnv,
         COMMAND_TIMEOUT_MS: '30000',
       },
@@ -156,6 +160,10 @@ export async function runDemo(out: DemoOutput, options: DemoOptions = {}): Promi
     const bo = await onboard('switch-rejected', 'Bo Berg', '0202851234', '2026-10-01');
     const carl = await onboard('switch-cancelled', 'Carl Clausen', '0303751234', '2026-10-20');
     const dorte = await onboard('second-switch', 'Dorte Dahl', '0404651234', '2026-10-15');
+    await registerAgreements({ call, line: (t) => out.line(t), credentials }, [
+      { name: 'Anna Hansen', customerId: anna.customerId, agreementNumber: '900001' },
+      { name: 'Dorte Dahl', customerId: dorte.customerId, agreementNumber: '900002' },
+    ]);
     let statuses: { status: string }[] = [];
     await waitFor(
       'answers from DataHub',
@@ -232,6 +240,12 @@ export async function runDemo(out: DemoOutput, options: DemoOptions = {}): Promi
     for (const note of notes) out.line(`  ${note.note_type} note ${note.note_id} for ${note.gsrn}: ${note.total_incl_vat} DKK incl. VAT`);
     check('the corrected price became correction notes for the DK1 invoices', notes.every((n) => n.note_type === 'debit' || n.note_type === 'credit'), `${notes.length} notes, settlement.correction events: ${published('settlement.correction').length}`);
 
+    await moneyIn(
+      { line: (t) => out.line(t), check, waitFor, call, advanceTo, published, pool, pbs, credentials },
+      { name: 'Anna Hansen', customerId: anna.customerId },
+      { name: 'Dorte Dahl', customerId: dorte.customerId },
+    );
+
     out.line('== health of every service ==');
     for (const [name, service] of stack.services) {
       const res = await fetch(`${service.url}/health/ready`);
@@ -249,7 +263,7 @@ export async function runDemo(out: DemoOutput, options: DemoOptions = {}): Promi
     await amqp.close().catch(() => undefined);
     await stack?.stop();
     await pool.end();
-    await Promise.all([dataHub.stop(), eloverblik.stop(), eds.stop()]);
+    await Promise.all([dataHub.stop(), eloverblik.stop(), eds.stop(), pbs.stop()]);
     if (options.keep === false) await Promise.all([resources.database.drop(), resources.vhost.drop()]);
   }
 }
