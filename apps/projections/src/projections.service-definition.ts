@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { allProjections, startProjections } from '@dh/read-models';
 import type { ServiceDefinition } from '@dh/platform';
 import { startWebhookDispatcher, webhookDispatcherSettingsFromEnv } from '@dh/webhooks';
+import { registerSettlementRunMetrics } from './settlement-run-metrics';
 
 @Module({})
 class ProjectionsModule {}
@@ -20,6 +21,7 @@ export const projectionsService: ServiceDefinition = {
       exchange: infrastructure.config.exchange,
     });
     // Webhooks: enqueues public events per subscription and delivers them (signed, retried); see libs/webhooks.
+    registerSettlementRunMetrics(infrastructure.pool, infrastructure.metrics.registry);
     const webhooks = await startWebhookDispatcher({ pool: infrastructure.pool, connection: infrastructure.amqp, masterKey: infrastructure.config.piiMasterKey, previousMasterKeys: infrastructure.config.piiPreviousMasterKeys, exchange: infrastructure.config.exchange, ...webhookDispatcherSettingsFromEnv() });
     return async () => {
       await webhooks.stop();

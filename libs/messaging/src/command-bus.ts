@@ -5,6 +5,7 @@ import { NotConnectedError, type AmqpConnection } from './amqp-connection';
 import { dependencyFailureOf } from './dependency-failure';
 import { consoleMessagingLogger, errorMessage, type MessagingLogger } from './logger';
 import { commandQueueName } from './topology';
+import { runTraced, traceHeaders } from './trace-context';
 
 /**
  * Request/reply of commands over RabbitMQ, Nest-free. The gateway's `CommandClient` sends to the
@@ -208,7 +209,7 @@ export class CommandClient {
       }, timeoutMs);
       this.pending.set(requestId, { service, commandType, correlationId, resolve, reject, timer });
       this.channelOf.set(requestId, channel);
-      const headers: Record<string, string> = { [CORRELATION_ID_HEADER]: correlationId };
+      const headers: Record<string, string> = { ...traceHeaders(), [CORRELATION_ID_HEADER]: correlationId };
       if (options.causationId !== undefined) headers[CAUSATION_ID_HEADER] = options.causationId;
       if (options.actor !== undefined) headers[ACTOR_HEADER] = options.actor;
       try {
@@ -328,7 +329,16 @@ export class CommandServer {
       causationId: typeof headers[CAUSATION_ID_HEADER] === 'string' ? headers[CAUSATION_ID_HEADER] : null,
       actor: typeof headers[ACTOR_HEADER] === 'string' ? headers[ACTOR_HEADER] : null,
     };
-    const reply = await this.execute(service, handlers, commandType, message.content, context);
+    const reply = await runTraced(
+      {
+        name: `command ${service}/${commandType}`,
+        kind: 'server',
+        carrier: headers,
+        correlationId: context.correlationId,
+        attributes: { 'messaging.system': 'rabbitmq', 'dh.command.type': commandType, 'dh.command.service': service },
+      },
+      () => this.execute(service, handlers, commandType, message.content, context),
+    );
     try {
       if (p.replyTo) {
         channel.sendToQueue(p.replyTo, Buffer.from(JSON.stringify(reply), 'utf8'), { correlationId: requestId, contentType: 'application/json' });

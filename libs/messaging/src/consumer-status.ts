@@ -33,11 +33,19 @@ export interface ConsumerStatus {
 
 export interface MonitoredWorker {
   status(): ConsumerStatus;
+  /** Running totals by outcome (applied, duplicates, retried, dead-lettered; published), for metrics. */
+  counts?(): Record<string, number>;
+  /** The queues it consumes and parks failures in, whose depth an operator watches. */
+  queues?(): { queue: string; deadLetterQueue: string | null };
 }
+
+/** How long an event waited between being recorded in the event store and being handled here. */
+export type LagListener = (worker: { name: string; kind: ConsumerStatus['kind'] }, seconds: number) => void;
 
 /** The workers of one process, so readiness and metrics see every one without wiring each by hand. */
 export class WorkerRegistry {
   private readonly workers = new Set<MonitoredWorker>();
+  private readonly lagListeners = new Set<LagListener>();
 
   register(worker: MonitoredWorker): () => void {
     this.workers.add(worker);
@@ -48,6 +56,26 @@ export class WorkerRegistry {
 
   statuses(): ConsumerStatus[] {
     return [...this.workers].map((w) => w.status());
+  }
+
+  all(): MonitoredWorker[] {
+    return [...this.workers];
+  }
+
+  onLag(listener: LagListener): () => void {
+    this.lagListeners.add(listener);
+    return () => {
+      this.lagListeners.delete(listener);
+    };
+  }
+
+  /** Reports the end-to-end lag of one event: now minus its `recordedAt`. */
+  recordLag(worker: { name: string; kind: ConsumerStatus['kind'] }, recordedAt: string | Date): void {
+    if (this.lagListeners.size === 0) return;
+    const at = typeof recordedAt === 'string' ? Date.parse(recordedAt) : recordedAt.getTime();
+    if (!Number.isFinite(at)) return;
+    const seconds = Math.max(0, (Date.now() - at) / 1000);
+    for (const listener of this.lagListeners) listener(worker, seconds);
   }
 }
 

@@ -120,7 +120,7 @@ export function parseEnvelope(content: Buffer): EventEnvelope {
 
 /** AMQP headers the relay puts on every event message, for routing-free filtering and support. */
 export function envelopeHeaders(envelope: EventEnvelope, checkpoint: string): Record<string, JsonValue> {
-  return {
+  const headers: Record<string, JsonValue> = {
     streamId: envelope.streamId,
     streamRevision: envelope.streamRevision,
     globalPosition: envelope.globalPosition,
@@ -130,4 +130,11 @@ export function envelopeHeaders(envelope: EventEnvelope, checkpoint: string): Re
     schemaVersion: envelope.metadata.schemaVersion,
     context: envelope.metadata.context,
   };
+  // W3C trace context of the request that appended the event (stored in its metadata), so every
+  // subscriber, ours or external, can continue that trace.
+  for (const key of ['traceparent', 'tracestate']) {
+    const value = envelope.metadata[key];
+    if (typeof value === 'string') headers[key] = value;
+  }
+  return headers;
 }

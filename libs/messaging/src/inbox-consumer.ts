@@ -3,6 +3,7 @@ import type { Pool, PoolClient } from 'pg';
 import { isConnectionLoss } from '@dh/event-store';
 import type { AmqpConnection } from './amqp-connection';
 import { StateTracker, type ConsumerStatus } from './consumer-status';
+import { runTraced } from './trace-context';
 import { parseEnvelope, MalformedMessageError, type EventEnvelope } from './envelope';
 import { consoleMessagingLogger, delay, errorMessage, quoteSchema, toError, type MessagingLogger } from './logger';
 import { DEFAULT_MESSAGING_SCHEMA, ensureMessagingTables } from './schema';
@@ -170,6 +171,15 @@ class InboxConsumer implements RunningConsumer {
     return this.state.status();
   }
 
+  counts(): Record<string, number> {
+    const { applied, duplicates, retried, deadLettered } = this.counters;
+    return { applied, duplicates, retried, dead_lettered: deadLettered };
+  }
+
+  queues(): { queue: string; deadLetterQueue: string | null } {
+    return { queue: this.options.queue, deadLetterQueue: this.topology?.deadLetterQueue ?? null };
+  }
+
   async stop(): Promise<void> {
     this.stopping = true;
     this.state.set('stopped');
@@ -251,6 +261,21 @@ class InboxConsumer implements RunningConsumer {
       return;
     }
 
+    // The handler runs in the trace of the request that caused the event, with its correlation id.
+    await runTraced(
+      {
+        name: `consume ${this.options.queue}`,
+        kind: 'consumer',
+        carrier: { ...envelope.metadata, ...headers },
+        correlationId: envelope.metadata.correlationId,
+        attributes: { 'messaging.system': 'rabbitmq', 'messaging.destination.name': this.options.queue, 'dh.event.type': envelope.type, 'dh.event.id': envelope.eventId },
+      },
+      () => this.handle(channel, message, envelope, delivery),
+    );
+  }
+
+  private async handle(channel: ConfirmChannel, message: ConsumeMessage, envelope: EventEnvelope, delivery: Delivery): Promise<void> {
+    const headers: Headers = message.properties.headers ?? {};
     if (this.options.onFailure === 'halt') {
       await this.applyInPlace(channel, message, envelope, delivery);
       return;
@@ -259,7 +284,7 @@ class InboxConsumer implements RunningConsumer {
     try {
       const applied = await this.applyUntilDatabaseAnswers(envelope, delivery);
       if (applied === 'stopping') return;
-      if (applied) this.counters.applied++;
+      if (applied) this.applied(envelope);
       else this.counters.duplicates++;
     } catch (error) {
       const failures = headerInt(headers, RETRY_COUNT_HEADER) + 1;
@@ -277,13 +302,18 @@ class InboxConsumer implements RunningConsumer {
     channel.ack(message);
   }
 
+  private applied(envelope: EventEnvelope): void {
+    this.counters.applied++;
+    this.options.connection.workers.recordLag({ name: this.options.queue, kind: 'consumer' }, envelope.recordedAt);
+  }
+
   /** Strict order: retry the message where it is; after maxAttempts stop consuming and keep it queued. */
   private async applyInPlace(channel: ConfirmChannel, message: ConsumeMessage, envelope: EventEnvelope, delivery: Delivery): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
         const applied = await this.applyUntilDatabaseAnswers(envelope, delivery);
         if (applied === 'stopping') return;
-        if (applied) this.counters.applied++;
+        if (applied) this.applied(envelope);
         else this.counters.duplicates++;
         channel.ack(message);
         if (attempt > 1) this.state.set('running');

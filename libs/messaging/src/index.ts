@@ -8,3 +8,4 @@ export * from './relay';
 export * from './inbox-consumer';
 export * from './command-bus';
 export * from './dependency-failure';
+export * from './trace-context';

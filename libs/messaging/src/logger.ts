@@ -5,10 +5,27 @@ export interface MessagingLogger {
   error(message: string, trace?: string): void;
 }
 
-export const consoleMessagingLogger: MessagingLogger = {
+const toConsole: MessagingLogger = {
   log: (message) => console.log(message),
   warn: (message) => console.warn(message),
   error: (message, trace) => console.error(trace === undefined ? message : `${message}\n${trace}`),
+};
+
+let processLogger: MessagingLogger = toConsole;
+
+/**
+ * Where messaging classes log when given no logger: the console, until the process routes it
+ * through its own (a service's masking JSON logger, see `runService` in @dh/platform).
+ */
+export function setProcessMessagingLogger(logger: MessagingLogger): void {
+  processLogger = logger;
+}
+
+/** The default logger of every messaging class; writes to the process's messaging logger (the console unless set). */
+export const consoleMessagingLogger: MessagingLogger = {
+  log: (message) => processLogger.log(message),
+  warn: (message) => processLogger.warn(message),
+  error: (message, trace) => processLogger.error(message, trace),
 };
 
 export const silentMessagingLogger: MessagingLogger = {

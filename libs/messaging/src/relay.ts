@@ -135,6 +135,10 @@ export class EventRelay {
     return this.state.status();
   }
 
+  counts(): Record<string, number> {
+    return { published: this.counters.published, restarts: this.counters.restarts };
+  }
+
   /** The stored checkpoint of this relay (null when none). */
   async storedCheckpoint(db: Pool | PoolClient = this.options.pool): Promise<string | null> {
     const { rows } = await db.query<{ checkpoint: string }>(`SELECT checkpoint FROM ${this.table} WHERE name = $1`, [this.name]);
@@ -295,6 +299,7 @@ export class EventRelay {
       headers: envelopeHeaders(envelope, event.checkpoint),
     });
     session.pending.push(event.checkpoint);
+    this.options.connection.workers.recordLag({ name: this.name, kind: 'relay' }, event.recordedAt);
     if (!flowing) {
       await Promise.race([new Promise<void>((resolve) => session.channel.once('drain', () => resolve())), session.failure]);
     }

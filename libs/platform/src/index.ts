@@ -12,3 +12,6 @@ export * from './runtime/bootstrap';
 export * from './runtime/relay';
 export * from './runtime/service-process';
 export * from './runtime/clock';
+export * from './observability/metrics';
+export * from './observability/tracing';
+export * from './observability/http-observability';

@@ -3,3 +3,4 @@ export * from './eventually';
 export { POSTGRES_ADMIN_URL, RABBITMQ_ADMIN_URL, RABBITMQ_AMQP_BASE } from '@dh/provisioning';
 export * from './private-servers';
 export * from './files';
+export * from './prometheus';

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { JsonObject } from '@dh/event-store';
-import { CommandClient, CommandRejectedError, CommandTimeoutError, DEPENDENCY_UNAVAILABLE, INTERNAL_ERROR, UnknownCommandError } from '@dh/messaging';
+import { CommandClient, CommandRejectedError, CommandTimeoutError, currentCorrelationId, DEPENDENCY_UNAVAILABLE, INTERNAL_ERROR, UnknownCommandError } from '@dh/messaging';
 import { dependencyUnavailableProblem, internalErrorProblem, ProblemException } from '@dh/platform';
 import { COMMAND_CLIENT } from '../tokens';
 
@@ -37,7 +37,8 @@ export class CommandGateway {
   constructor(@Inject(COMMAND_CLIENT) private readonly client: CommandClient) {}
 
   async send<T>(service: string, commandType: string, payload: JsonObject, actor = 'api'): Promise<T> {
-    const correlationId = randomUUID();
+    // The request's correlation id (the caller's X-Correlation-Id or one made for the request) goes on to the events.
+    const correlationId = currentCorrelationId() ?? randomUUID();
     try {
       return (await this.client.send(service, commandType, payload, { correlationId, actor })) as T;
     } catch (error) {

@@ -158,7 +158,19 @@ const exportNote = object({
   issued_at: dateTime,
 });
 
-const healthReport = { type: 'object', properties: { status: { type: 'string', enum: ['ok', 'error'] }, checks: { type: 'object', additionalProperties: true } }, required: ['status'] };
+const workerView = object({
+  name: str('Queue or relay name'),
+  kind: { type: 'string', enum: ['consumer', 'relay'] },
+  state: { type: 'string', enum: ['starting', 'running', 'retrying', 'disconnected', 'standby', 'halted', 'stopped'] },
+  reason: nullable(str('Why it is not running: the last error, or what halted it')),
+  since: dateTime,
+});
+const healthReport = {
+  type: 'object',
+  properties: { status: { type: 'string', enum: ['ok'] }, checks: { type: 'object', additionalProperties: true }, workers: array(workerView) },
+  required: ['status'],
+};
+const notReady = { '503': 'Not ready (`service-unavailable`): the detail names each dependency that is down and each consumer that is halted, retrying or disconnected; `checks` and `workers` as in the report.' };
 
 const customerNotFound = '`customer-not-found`: no such customer (or not yours).';
 const upstream = { '503': 'The owning service is unavailable (`upstream-unavailable`).', '504': 'The owning service did not answer in time (`upstream-timeout`); retry with the same Idempotency-Key.' };
@@ -180,9 +192,20 @@ const GDPR_EXPORT = object(
 );
 
 export const OPERATIONS: Record<string, OperationDoc> = {
-  'GET /health': { summary: 'Readiness (alias of /health/ready)', tag: 'health', response: healthReport, problems: { '503': 'Not ready: a dependency is unreachable.' } },
+  'GET /health': { summary: 'Readiness (alias of /health/ready)', tag: 'health', response: healthReport, problems: notReady },
   'GET /health/live': { summary: 'Liveness', tag: 'health', response: object({ status: { type: 'string', enum: ['ok'] } }) },
-  'GET /health/ready': { summary: 'Readiness: PostgreSQL, RabbitMQ and the event store reachable', tag: 'health', response: healthReport, problems: { '503': 'Not ready: a dependency is unreachable.' } },
+  'GET /health/ready': {
+    summary: 'Readiness: PostgreSQL, RabbitMQ and the event store reachable, every consumer and relay working (their states listed)',
+    tag: 'health',
+    response: healthReport,
+    problems: notReady,
+  },
+  'GET /metrics': {
+    summary: 'Prometheus metrics of the gateway process (HTTP latency by route, consumers, Node runtime); scraped inside the cluster, not exposed by the ingress',
+    tag: 'health',
+    response: str('Prometheus text exposition format 0.0.4'),
+    contentType: 'text/plain; version=0.0.4; charset=utf-8',
+  },
 
   'POST /api/customers': {
     summary: 'Create a customer; with a GSRN also look up the metering point and start the switch or move-in',

@@ -21,7 +21,8 @@ export interface AuthGuardOptions {
   requireScopeDeclaration: boolean;
 }
 
-export const DEFAULT_PUBLIC_PATHS: readonly RegExp[] = [/^\/health(\/live|\/ready)?\/?$/];
+/** Health probes and the Prometheus scrape (expose only `/api` through the ingress). */
+export const DEFAULT_PUBLIC_PATHS: readonly RegExp[] = [/^\/health(\/live|\/ready)?\/?$/, /^\/metrics\/?$/];
 
 /**
  * Global guard: resolves the principal (API key or bearer JWT), attaches it as `request.principal`,

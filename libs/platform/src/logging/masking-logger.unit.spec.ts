@@ -1,3 +1,5 @@
+import { runTraced } from '@dh/messaging';
+import { registerTracing } from '../observability/tracing';
 import { MaskingLogger } from './masking-logger';
 
 describe(MaskingLogger.name, () => {
@@ -27,5 +29,23 @@ describe(MaskingLogger.name, () => {
     const sut = new MaskingLogger('test', { colors: false });
     expect(() => sut.error('just a message')).not.toThrow();
     expect(written).toContain('just a message');
+  });
+
+  it('writes one JSON object per line naming the service, with the correlation id and the trace of the work in hand, personal data masked', async () => {
+    registerTracing('unit-test', {});
+    const sut = new MaskingLogger('CommandServer', { json: true, prefix: 'portfolio' });
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    await runTraced({ name: 'command portfolio/CreateCustomer', kind: 'server', carrier: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` }, correlationId: 'corr-42' }, async () => {
+      sut.log('customer 010190-1234 created');
+    });
+    sut.warn('outside any request');
+    const [inside, outside] = written.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(inside).toMatchObject({ level: 'log', service: 'portfolio', context: 'CommandServer', message: 'customer 010190-XXXX created', correlationId: 'corr-42', traceId });
+    expect(inside!.spanId).toMatch(/^[0-9a-f]{16}$/);
+    expect(inside!.spanId).not.toBe('00f067aa0ba902b7');
+    expect(inside!.time).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(outside).toMatchObject({ level: 'warn', service: 'portfolio', message: 'outside any request' });
+    expect(outside).not.toHaveProperty('correlationId');
+    expect(outside).not.toHaveProperty('traceId');
   });
 });

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { DynamicModule, INestApplication, Logger, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import type { MessagingLogger } from '@dh/messaging';
+import { setProcessMessagingLogger, type MessagingLogger } from '@dh/messaging';
 import { loadConfig } from '../config/service-config';
 import { HEALTH_CHECKS, HEALTH_WORKERS, HealthController } from '../health/health';
 import { bodyParserErrors } from '../http/body-parser-errors';
@@ -9,6 +9,8 @@ import { ProblemDetailsFilter } from '../http/problem';
 import { createValidationPipe } from '../http/validation';
 import { maskPersonalData } from '../logging/mask';
 import { MaskingLogger } from '../logging/masking-logger';
+import { httpObservability, MetricsController, SERVICE_METRICS } from '../observability/http-observability';
+import { registerTracing } from '../observability/tracing';
 import { Infrastructure, openInfrastructure } from './infrastructure';
 
 export const INFRASTRUCTURE = Symbol('INFRASTRUCTURE');
@@ -43,23 +45,29 @@ function messagingLogger(name: string): MessagingLogger {
 /** Boots one service process: config, infrastructure, Nest app with health, problem+json and validation. */
 export async function runService(definition: ServiceDefinition, env: NodeJS.ProcessEnv = process.env): Promise<RunningService> {
   const config = loadConfig(definition.name, definition.defaultPort, env);
-  const logger = new MaskingLogger(definition.name, { timestamp: true });
+  registerTracing(definition.name, env);
+  // One JSON object per line (LOG_FORMAT=text for a human at a terminal).
+  const logger = new MaskingLogger(definition.name, { timestamp: true, prefix: definition.name, json: env.LOG_FORMAT !== 'text' });
   Logger.overrideLogger(logger);
+  // Consumers, relays and command handlers that were given no logger write through the masking JSON logger too.
+  setProcessMessagingLogger(messagingLogger(definition.name));
   const infrastructure = await openInfrastructure(config, messagingLogger(definition.name));
 
   @Module({
     imports: [definition.module(infrastructure)],
-    controllers: [HealthController],
+    controllers: [HealthController, MetricsController],
     providers: [
       { provide: HEALTH_CHECKS, useValue: infrastructure.healthChecks },
       { provide: HEALTH_WORKERS, useValue: () => infrastructure.amqp.workers.statuses() },
       { provide: INFRASTRUCTURE, useValue: infrastructure },
+      { provide: SERVICE_METRICS, useValue: infrastructure.metrics },
     ],
   })
   class ServiceRootModule {}
 
   const app = await NestFactory.create(ServiceRootModule, { logger, bodyParser: false });
   const express = await import('express');
+  app.use(httpObservability(infrastructure.metrics));
   app.use(express.json({ limit: definition.bodyLimit ?? '1mb', type: ['application/json', 'application/*+json'] }));
   // Too large (413), malformed JSON (400), unsupported charset (415) as problem+json, not 500.
   app.use(bodyParserErrors);

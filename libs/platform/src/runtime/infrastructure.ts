@@ -3,6 +3,8 @@ import { createKurrentDbEventStore, createPostgresEventStore, type EventStore } 
 import { AmqpConnection, consoleMessagingLogger, type MessagingLogger } from '@dh/messaging';
 import type { ServiceConfig } from '../config/service-config';
 import type { HealthCheck } from '../health/health';
+import { ServiceMetrics } from '../observability/metrics';
+import { carryTraceContext } from '../observability/tracing';
 import { PiiVault } from '../pii/pii-vault';
 import { MasterKeys } from '../pii/sealing';
 import { followClock, systemClock, type Clock } from './clock';
@@ -17,6 +19,8 @@ export interface Infrastructure {
   /** Business time: the wall clock, or a simulator's in a demo (CLOCK_URL). */
   clock: Clock;
   healthChecks: HealthCheck[];
+  /** Prometheus registry of the process (`GET /metrics`); services add their own gauges to `metrics.registry`. */
+  metrics: ServiceMetrics;
   close(): Promise<void>;
 }
 
@@ -36,10 +40,11 @@ export function survivingConnectionLoss(pool: Pool, logger: MessagingLogger = co
 
 export async function openInfrastructure(config: ServiceConfig, logger?: MessagingLogger): Promise<Infrastructure> {
   const pool = survivingConnectionLoss(new Pool({ connectionString: config.databaseUrl, max: 10, application_name: config.serviceName }), logger);
-  const eventStore =
+  const eventStore = carryTraceContext(
     config.eventStore.kind === 'postgres'
       ? await createPostgresEventStore({ pool, schema: config.eventStore.schema })
-      : await createKurrentDbEventStore({ connectionString: config.eventStore.connectionString });
+      : await createKurrentDbEventStore({ connectionString: config.eventStore.connectionString }),
+  );
   const amqp = new AmqpConnection({ url: config.amqpUrl, connectionName: config.serviceName, logger });
   await amqp.connect();
   const clock = config.clockUrl ? await followClock(config.clockUrl) : systemClock;
@@ -60,6 +65,7 @@ export async function openInfrastructure(config: ServiceConfig, logger?: Messagi
     vault,
     clock,
     healthChecks,
+    metrics: new ServiceMetrics(config.serviceName, amqp),
     async close() {
       clock.close();
       await amqp.close();

@@ -4,7 +4,8 @@ import { ApiKeyStore, migrateAuth } from '@dh/auth';
 import { apiKeyHeader, createTestApiKey, testAuthIssuersEnv } from '@dh/auth/testing';
 import { silentMessagingLogger } from '@dh/messaging';
 import { startServiceProcess, survivingConnectionLoss, type ServiceProcess } from '@dh/platform';
-import { createTestVhost, eventually, startPrivatePostgres, type PrivatePostgres, type TestVhost } from '@dh/testing';
+import { createTestVhost, eventually, prometheusSample, startPrivatePostgres, type PrivatePostgres, type TestVhost } from '@dh/testing';
+import { observeBus, type BusObserver } from '../testing/e2e-support';
 
 jest.setTimeout(120_000);
 
@@ -20,11 +21,13 @@ async function readiness(service: ServiceProcess): Promise<{ code: number; body:
 }
 
 /**
- * Every service against a PostgreSQL cluster of the test's own (never the machine's): terminated
- * backends, a backend killed with SIGKILL (the postmaster then resets every connection) and a restart
- * of the whole cluster. Every process stays up, turns ready again by itself and goes on working.
+ * All seven services against a PostgreSQL cluster of the test's own (never the machine's). What an
+ * operator sees (readiness with every consumer's state, Prometheus metrics, JSON logs, one trace and
+ * correlation id from the request to the events), then terminated backends, a backend killed with
+ * SIGKILL (the postmaster then resets every connection) and a restart of the whole cluster: every
+ * process stays up, turns ready again by itself and goes on working.
  */
-describe('the services survive a lost database connection and a database restart', () => {
+describe('operability: visible and self-healing services', () => {
   let pg: PrivatePostgres;
   let vhost: TestVhost;
   let pool: Pool;
@@ -32,6 +35,7 @@ describe('the services survive a lost database connection and a database restart
   const services: ServiceProcess[] = [];
   let gateway: ServiceProcess;
   let customersCreated = 0;
+  let bus: BusObserver;
 
   beforeAll(async () => {
     pg = await startPrivatePostgres();
@@ -40,6 +44,7 @@ describe('the services survive a lost database connection and a database restart
     pool = survivingConnectionLoss(new Pool({ connectionString: databaseUrl, max: 2 }), silentMessagingLogger);
     await migrateAuth(pool);
     crm = apiKeyHeader((await createTestApiKey(new ApiKeyStore(pool), { consumer: 'crm' })).key);
+    bus = await observeBus(vhost.url);
     const env = { DATABASE_URL: databaseUrl, AMQP_URL: vhost.url, COMMAND_TIMEOUT_MS: '10000', AUTH_ISSUERS: testAuthIssuersEnv() };
     for (const name of ['portfolio', 'projections', 'gateway', 'datahub-integration', 'rates', 'settlement', 'reconciliation']) services.push(await startServiceProcess(name, env));
     gateway = services[2]!;
@@ -47,6 +52,7 @@ describe('the services survive a lost database connection and a database restart
 
   afterAll(async () => {
     await Promise.all(services.map((s) => s.stop()));
+    await bus?.close();
     await pool?.end();
     await vhost?.drop();
     await pg?.destroy();
@@ -94,6 +100,56 @@ describe('the services survive a lost database connection and a database restart
       ]),
     );
     await expectWorkGoesOn();
+  });
+
+  it('serves Prometheus metrics on every service: HTTP latency, every worker’s state, lag, queue depth and dead letters', async () => {
+    for (const service of services) {
+      await fetch(`${service.url}/health/live`);
+      const res = await fetch(`${service.url}/metrics`);
+      expect({ service: service.name, status: res.status, type: res.headers.get('content-type') }).toEqual({ service: service.name, status: 200, type: expect.stringMatching(/^text\/plain/) });
+      const text = await res.text();
+      const labels = { service: service.name };
+      expect(prometheusSample(text, 'http_server_request_duration_seconds_count', { ...labels, method: 'GET', route: '/health/live', status_code: '200' })).toBeGreaterThanOrEqual(1);
+      expect(prometheusSample(text, 'dh_consumers_halted', labels)).toBe(0);
+      const { body } = await readiness(service);
+      for (const worker of body.workers ?? []) {
+        expect({ worker: worker.name, running: prometheusSample(text, 'dh_worker_state', { ...labels, worker: worker.name, kind: worker.kind, state: worker.state }) }).toEqual({ worker: worker.name, running: 1 });
+        if (worker.kind === 'consumer') expect(prometheusSample(text, 'dh_queue_messages', { ...labels, queue: worker.name })).toBeGreaterThanOrEqual(0);
+      }
+    }
+    const settlement = await (await fetch(`${services.find((s) => s.name === 'settlement')!.url}/metrics`)).text();
+    expect(prometheusSample(settlement, 'dh_dead_letter_messages', { queue: 'settlement.work' })).toBe(0);
+    const projections = await (await fetch(`${services.find((s) => s.name === 'projections')!.url}/metrics`)).text();
+    expect(prometheusSample(projections, 'dh_settlement_runs_in_progress')).toBe(0);
+    // The customer created above went through a projection: its lag was measured.
+    expect(prometheusSample(projections, 'dh_event_lag_seconds_count', { worker: 'projection.customers' })).toBeGreaterThanOrEqual(1);
+  });
+
+  it('carries the caller’s trace and correlation id from the gateway through the command to the published event, and logs JSON', async () => {
+    const traceId = '5c3e1f2a9b8d4c7e6f5a4b3c2d1e0f9a';
+    const res = await request(gateway.url)
+      .post('/api/customers')
+      .set(crm)
+      .set('traceparent', `00-${traceId}-1a2b3c4d5e6f7a8b-01`)
+      .set('X-Correlation-Id', 'crm-order-77')
+      .send({ customer_name: 'Traced Customer', email: 'traced@example.dk', customer_type: 'business', cvr: '13585628' })
+      .expect(201);
+    customersCreated++;
+    expect(res.headers['x-correlation-id']).toBe('crm-order-77');
+    const message = await eventually(() => {
+      const found = bus.messages.find((m) => m.properties.type === 'CustomerCreated' && (JSON.parse(m.content.toString()) as { streamId: string }).streamId === `customer-${res.body.id}`);
+      expect(found).toBeDefined();
+      return found!;
+    }, 20_000);
+    expect(String(message.properties.headers?.traceparent)).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
+    expect((JSON.parse(message.content.toString()) as { metadata: Record<string, unknown> }).metadata).toMatchObject({ correlationId: 'crm-order-77' });
+    await eventually(async () => expect((await request(gateway.url).get(`/api/customers/${res.body.id}`).set(crm).expect(200)).body).toMatchObject({ customer_name: 'Traced Customer' }), 20_000, 200);
+
+    for (const service of services) {
+      const lines = service.output().split('\n').filter((line) => line.trim() !== '' && !line.startsWith('(node:') && !line.startsWith('(Use `node'));
+      expect(lines.length).toBeGreaterThan(0);
+      for (const line of lines) expect({ service: service.name, line: JSON.parse(line) as unknown }).toEqual({ service: service.name, line: expect.objectContaining({ service: service.name, level: expect.any(String), time: expect.any(String) }) });
+    }
   });
 
   it('survives pg_terminate_backend of every connection', async () => {
