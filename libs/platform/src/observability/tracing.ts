@@ -12,12 +12,12 @@ let provider: BasicTracerProvider | null = null;
 /**
  * OpenTelemetry for one process: W3C trace context propagation, the async context that carries the
  * active span through awaits, and spans with real ids (in logs and on every message). Spans are
- * exported over OTLP/HTTP when `OTEL_EXPORTER_OTLP_ENDPOINT` (or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`)
- * is set, the exporter's standard variables; otherwise they only carry the context on.
+ * exported over OTLP/HTTP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set (the exporter's standard variable;
+ * its other `OTEL_EXPORTER_OTLP_*` settings apply); otherwise they only carry the context on.
  */
 export function registerTracing(serviceName: string, env: NodeJS.ProcessEnv = process.env): BasicTracerProvider {
   if (provider) return provider;
-  const spanProcessors: SpanProcessor[] = env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ? [new BatchSpanProcessor(new OTLPTraceExporter())] : [];
+  const spanProcessors: SpanProcessor[] = env.OTEL_EXPORTER_OTLP_ENDPOINT ? [new BatchSpanProcessor(new OTLPTraceExporter())] : [];
   provider = new BasicTracerProvider({ resource: resourceFromAttributes({ 'service.name': serviceName }), spanProcessors });
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
