@@ -31,6 +31,7 @@ import {
   quarterPeriod,
   tariffPriceIndex,
   utcOffsetMinutes,
+  localLabel,
   withClosedDays,
 } from './index';
 
@@ -91,6 +92,13 @@ describe('local days and DST (Europe/Copenhagen)', () => {
     expect(localDateOf(at('2026-12-31T23:00:00Z'))).toBe('2027-01-01');
     expect(localHourOf(at('2026-12-31T23:30:00Z'))).toBe(0);
     expect(localHourOf(at('2026-07-15T21:59:00Z'))).toBe(23);
+  });
+
+  it('labels instants as local wall time with their offset: the repeated 02:00 hour twice, with different offsets', () => {
+    expect(localLabel(at('2026-10-25T00:00:00Z'))).toBe('2026-10-25T02:00+02:00');
+    expect(localLabel(at('2026-10-25T01:00:00Z'))).toBe('2026-10-25T02:00+01:00');
+    expect(localLabel(at('2026-03-29T01:00:00Z'))).toBe('2026-03-29T03:00+02:00');
+    expect(localLabel(at('2026-12-31T23:00:00Z'))).toBe('2027-01-01T00:00+01:00');
   });
 
   it('DST days match the EU rule (last Sunday of March/October) for 2000–2040', () => {

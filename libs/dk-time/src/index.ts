@@ -16,6 +16,7 @@ export {
   DK_TIME_ZONE,
   RESOLUTION_MS,
   utcOffsetMinutes,
+  localLabel,
   localDateOf,
   localHourOf,
   tariffPriceIndex,

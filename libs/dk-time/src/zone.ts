@@ -85,6 +85,18 @@ export function utcOffsetMinutes(instant: Date): number {
   return offsetMsAt(instantMs(instant)) / MS_PER_MINUTE;
 }
 
+/**
+ * An instant as Copenhagen wall time with its offset, to the minute: `2026-10-25T02:00+02:00` and,
+ * an hour later, `2026-10-25T02:00+01:00` (the repeated hour). What the portal shows customers.
+ */
+export function localLabel(instant: Date): string {
+  const offset = utcOffsetMinutes(instant);
+  const wall = new Date(instant.getTime() + offset * MS_PER_MINUTE).toISOString().slice(0, 16);
+  const sign = offset < 0 ? '-' : '+';
+  const abs = Math.abs(offset);
+  return `${wall}${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
+}
+
 function dayOffsets(dayIndex: number): DayOffsets {
   const dayStart = dayIndex * MS_PER_DAY;
   const before = computeOffsetMs(dayStart);

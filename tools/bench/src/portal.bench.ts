@@ -1,27 +1,49 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { loadavg } from 'node:os';
 import autocannon from 'autocannon';
 import { SignJWT } from 'jose';
 import { Pool } from 'pg';
 import { migrateAuth } from '@dh/auth';
 import { addDays, localDayHours, localDayStart, type LocalDate } from '@dh/dk-time';
+import { gsrnCheckDigit } from '@dh/market-ids';
+import { parseDecimal } from '@dh/money';
 import { startServiceProcess, type ServiceProcess } from '@dh/platform';
-import { consumptionProjection, meteringPointsProjection, migrateReadModels, type Projection } from '@dh/read-models';
+import {
+  CONSUMPTION_DAILY_TABLE,
+  CONSUMPTION_HOURLY_TABLE,
+  consumptionProjection,
+  METERING_POINTS_TABLE,
+  meteringPointsProjection,
+  migrateReadModels,
+  type Projection,
+} from '@dh/read-models';
 import { createBenchDatabase, createBenchVhost, type Cleanup } from './infra';
 import { fmt, log, msSince, now, result, type BenchResult } from './measure';
 
 /**
- * Portal load (issue 5). A private database and vhost; a year (2025) of hourly consumption for one
- * customer's metering point projected into the consumption read models by the projection code itself
- * (one `ValidatedMeasureDataReceived` per local day, as DataHub sends them); the gateway started as
- * its own process from `dist/` (`RATE_LIMITS=off`); then autocannon in this process drives, one after
- * another on the same server, the bare `GET /health/live` (baseline: Nest routing, guard, interceptors,
- * no database), `GET /api/portal/consumption?resolution=day` for the year and `resolution=hour` for a
- * month, with a customer JWT. Every response must be 2xx: any non-2xx, error or timeout fails the run.
+ * Portal load (issues 5 and 10). A private database and vhost; a year (2025) of hourly consumption for
+ * one template customer's metering point projected into the consumption read models by the projection
+ * code itself (one `ValidatedMeasureDataReceived` per local day, as DataHub sends them), then copied in
+ * SQL to N customers (their own GSRN and customer id, quantities shifted by n × 0.001 kWh): every day of
+ * 2025 and the hours of 1 October – 10 November. The gateway runs as its own process from `dist/`
+ * (`RATE_LIMITS=off`); autocannon in this process drives, one after another on the same server, the bare
+ * `GET /health/live` (baseline: Nest routing, guard, interceptors, no database), then day × year and
+ * hour × month where every request is a random customer (with that customer's own JWT) and a random range
+ * (a year of days from one of 60 start days, 31 days of hours from one of 11), so no two consecutive
+ * requests share a URL and no cache could serve them. Every response must be 2xx. Run at each size of
+ * `BENCH_PORTAL_CUSTOMERS` (default 1,000 and 4,000) to show the cost does not grow with the portfolio.
  */
 
 const CONNECTIONS = Number(process.env.BENCH_PORTAL_CONNECTIONS ?? 20);
-const SECONDS = Number(process.env.BENCH_PORTAL_SECONDS ?? 10);
-const WARMUP_SECONDS = 2;
+const SIZES = (process.env.BENCH_PORTAL_CUSTOMERS ?? '1000,4000').split(',').map(Number);
+/** Requests per endpoint and size, each to the next customer of a shuffled round (so ≥ 1,000 different customers and URLs). */
+const REQUESTS = Number(process.env.BENCH_PORTAL_REQUESTS ?? 2000);
+/** Days of the hour view's window seeded per customer (1 October – 10 November 2025). */
+const HOUR_WINDOW_FROM = '2025-10-01';
+const HOUR_WINDOW_DAYS = 41;
+const DAY_RANGE_STARTS = 60;
+const HOUR_RANGE_STARTS = 11;
+const WARMUP_REQUESTS = 200;
 const YEAR_FROM = '2025-01-01';
 const YEAR_TO = '2025-12-31';
 const MONTH_FROM = '2025-10-01';
@@ -119,33 +141,159 @@ interface LoadFigures {
   errors: number;
   timeouts: number;
   bytesPerResponse: number;
+  /** Different customers and URLs the requests went to. */
+  customers: number;
+  urls: number;
 }
 
-async function load(label: string, url: string, headers: Record<string, string>, seconds: number): Promise<LoadFigures> {
-  const r = await autocannon({ url, connections: CONNECTIONS, duration: seconds, headers, timeout: 10 });
-  const ok = r['2xx'];
+interface Customer {
+  gsrn: string;
+  customerId: string;
+  authorization: string;
+}
+
+/** `pick` chooses each request's path and customer; its distinct customers and paths are counted. */
+async function load(label: string, base: string, amount: number, pick: () => { path: string; customer: Customer | null }): Promise<LoadFigures> {
+  const customers = new Set<string>();
+  const urls = new Set<string>();
+  const r = await autocannon({
+    url: base,
+    connections: CONNECTIONS,
+    amount,
+    timeout: 10,
+    requests: [
+      {
+        method: 'GET',
+        setupRequest: (request) => {
+          const { path, customer } = pick();
+          urls.add(path);
+          if (customer) customers.add(customer.customerId);
+          return { ...request, path, headers: { ...request.headers, ...(customer ? { authorization: customer.authorization } : {}) } };
+        },
+      },
+    ],
+  });
   return {
     label,
     p50: r.latency.p50,
     p99: r.latency.p99,
-    requestsPerSecond: ok / r.duration,
+    requestsPerSecond: r['2xx'] / r.duration,
     requests: r.requests.total,
     non2xx: r.non2xx,
     errors: r.errors,
     timeouts: r.timeouts,
     bytesPerResponse: r.requests.total > 0 ? r.throughput.total / r.requests.total : Number.NaN,
+    customers: customers.size,
+    urls: urls.size,
   };
 }
 
-/** One check of the body before the load: the endpoint answers what the read models hold. */
-async function checkBody(url: string, headers: Record<string, string>, expectedValues: number): Promise<number> {
-  const res = await fetch(url, { headers });
+/** One check of a body before the load: the values the read models hold, the total their exact sum. */
+async function checkBody(url: string, authorization: string, expectedValues: number): Promise<number> {
+  const res = await fetch(url, { headers: { authorization } });
   const text = await res.text();
   if (res.status !== 200) throw new Error(`GET ${url} answered ${res.status}: ${text.slice(0, 300)}`);
-  const body: unknown = JSON.parse(text);
-  const count = typeof body === 'object' && body !== null && 'values' in body && Array.isArray(body.values) ? body.values.length : -1;
-  if (count !== expectedValues) throw new Error(`GET ${url}: ${count} values, expected ${expectedValues}`);
+  const body = JSON.parse(text) as { values?: { quantity_kwh: string }[]; total_kwh?: string };
+  const values = body.values ?? [];
+  if (values.length !== expectedValues) throw new Error(`GET ${url}: ${values.length} values, expected ${expectedValues}`);
+  const sum = values.reduce((acc, v) => acc.plus(parseDecimal(v.quantity_kwh)), parseDecimal('0'));
+  if (body.total_kwh === undefined || !sum.eq(parseDecimal(body.total_kwh))) throw new Error(`GET ${url}: total_kwh ${body.total_kwh} is not the exact sum ${sum.toFixed()}`);
   return text.length;
+}
+
+/** The i-th bench GSRN: 5713131900 + 7 digits + the GS1 check digit. */
+function benchGsrn(i: number): string {
+  const body = `5713131900${String(i).padStart(7, '0')}`;
+  return `${body}${gsrnCheckDigit(body)}`;
+}
+
+/**
+ * Copies the template customer's read-model rows to customers [from, to): their metering point, every
+ * day and the hour window, with quantities shifted by (n mod 97) × 0.001 kWh; in SQL, in batches.
+ */
+async function cloneCustomers(pool: Pool, template: Customer, customers: readonly Customer[], from: number): Promise<void> {
+  const windowStart = localDayStart(HOUR_WINDOW_FROM);
+  const windowEnd = localDayStart(addDays(HOUR_WINDOW_FROM, HOUR_WINDOW_DAYS));
+  // Small statements: a long write transaction would hold back every event-store reader on the cluster.
+  for (let start = from; start < customers.length; start += 20) {
+    const batch = customers.slice(start, Math.min(customers.length, start + 20));
+    const gsrns = batch.map((c) => c.gsrn);
+    const ids = batch.map((c) => c.customerId);
+    const shifts = batch.map((_, k) => (start + k) % 97);
+    const copy = (table: string, columns: string, where: string, extra: unknown[] = []) =>
+      pool.query(
+        `INSERT INTO ${table} (gsrn, quantity, ${columns})
+         SELECT x.gsrn, t.quantity + x.shift * 0.001, ${columns.split(', ').map((c) => `t.${c}`).join(', ')}
+         FROM ${table} t, unnest($2::text[], $3::int[]) AS x(gsrn, shift) WHERE t.gsrn = $1 ${where}`,
+        [template.gsrn, gsrns, shifts, ...extra],
+      );
+    await pool.query(
+      `INSERT INTO ${METERING_POINTS_TABLE}
+       SELECT (jsonb_populate_record(NULL::${METERING_POINTS_TABLE}, to_jsonb(t) || jsonb_build_object('gsrn', x.gsrn, 'customer_id', x.customer_id))).*
+       FROM ${METERING_POINTS_TABLE} t, unnest($2::text[], $3::text[]) AS x(gsrn, customer_id) WHERE t.gsrn = $1`,
+      [template.gsrn, gsrns, ids],
+    );
+    await copy(CONSUMPTION_DAILY_TABLE, 'day, hours, day_hours, estimated, missing, start_label, end_label', '');
+    await copy(CONSUMPTION_HOURLY_TABLE, 'hour_start, covered_minutes, estimated, missing, start_label, end_label', 'AND t.hour_start >= $4 AND t.hour_start < $5', [windowStart, windowEnd]);
+  }
+  await pool.query(`ANALYZE ${METERING_POINTS_TABLE}; ANALYZE ${CONSUMPTION_DAILY_TABLE}; ANALYZE ${CONSUMPTION_HOURLY_TABLE}`);
+}
+
+/** Every customer once in a random order, then again in another. */
+function rounds<T>(items: readonly T[]): () => T {
+  let order: T[] = [];
+  return () => {
+    if (order.length === 0) {
+      order = [...items];
+      for (let i = order.length - 1; i > 0; i--) {
+        const j = Math.floor(Math.random() * (i + 1));
+        [order[i], order[j]] = [order[j]!, order[i]!];
+      }
+    }
+    return order.pop()!;
+  };
+}
+
+async function measureSize(base: string, customers: readonly Customer[], size: number): Promise<BenchResult[]> {
+  const population = customers.slice(0, size);
+  // Each run of an endpoint goes through the customers in its own shuffled rounds.
+  const dayYear = (nextCustomer = rounds(population)) => () => {
+    const customer = nextCustomer();
+    const from = addDays(YEAR_FROM, Math.floor(Math.random() * DAY_RANGE_STARTS));
+    return { customer, path: `/api/portal/consumption?gsrn=${customer.gsrn}&resolution=day&from=${from}&to=${YEAR_TO}` };
+  };
+  const hourMonth = (nextCustomer = rounds(population)) => () => {
+    const customer = nextCustomer();
+    const from = addDays(HOUR_WINDOW_FROM, Math.floor(Math.random() * HOUR_RANGE_STARTS));
+    return { customer, path: `/api/portal/consumption?gsrn=${customer.gsrn}&resolution=hour&from=${from}&to=${addDays(from, 30)}` };
+  };
+  const live = () => ({ customer: null, path: '/health/live' });
+  for (const pick of [live, dayYear(), hourMonth()]) await load('warm-up', base, WARMUP_REQUESTS, pick);
+  const figures = [await load('GET /health/live', base, REQUESTS, live), await load('consumption day × 1 year', base, REQUESTS, dayYear()), await load('consumption hour × 1 month', base, REQUESTS, hourMonth())];
+  log(`  ${size.toLocaleString('en-US')} customers (load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}):`);
+  for (const f of figures) {
+    log(
+      `    ${f.label.padEnd(28)} p50 ${fmt(f.p50, 'ms')}, p99 ${fmt(f.p99, 'ms')}, ${fmt(f.requestsPerSecond, 'req/s')} ` +
+        `(${f.requests.toLocaleString('en-US')} requests to ${f.customers.toLocaleString('en-US')} customers, ${f.urls.toLocaleString('en-US')} URLs, ` +
+        `${(f.bytesPerResponse / 1024).toFixed(1)} KiB each; non-2xx ${f.non2xx}, errors ${f.errors}, timeouts ${f.timeouts})`,
+    );
+  }
+  const bad = figures.filter((f) => f.non2xx > 0 || f.errors > 0 || f.timeouts > 0);
+  if (bad.length > 0) throw new Error(`not every response was 2xx: ${bad.map((f) => `${f.label}: non-2xx ${f.non2xx}, errors ${f.errors}, timeouts ${f.timeouts}`).join('; ')}`);
+  const [baseline, day, hour] = figures as [LoadFigures, LoadFigures, LoadFigures];
+  for (const f of [day, hour]) {
+    if (f.customers < Math.min(1000, size) || f.urls < 1000) throw new Error(`${f.label}: only ${f.customers} customers and ${f.urls} URLs; the bench needs at least 1,000 of each`);
+  }
+  const label = `/health/live, ${CONNECTIONS} conn`;
+  const n = `${size.toLocaleString('en-US')} cust.`;
+  return [
+    result(`portal day×year p50, ${n}`, day.p50, baseline.p50, 'ms', false, label),
+    result(`portal day×year p99, ${n}`, day.p99, baseline.p99, 'ms', false, label),
+    result(`portal day×year throughput, ${n}`, day.requestsPerSecond, baseline.requestsPerSecond, 'req/s', true, label),
+    result(`portal hour×month p50, ${n}`, hour.p50, baseline.p50, 'ms', false, label),
+    result(`portal hour×month p99, ${n}`, hour.p99, baseline.p99, 'ms', false, label),
+    result(`portal hour×month throughput, ${n}`, hour.requestsPerSecond, baseline.requestsPerSecond, 'req/s', true, label),
+  ];
 }
 
 export async function runPortalBench(cleanup: Cleanup): Promise<BenchResult[]> {
@@ -157,53 +305,43 @@ export async function runPortalBench(cleanup: Cleanup): Promise<BenchResult[]> {
   pool.on('error', () => undefined);
   let gateway: ServiceProcess | null = null;
   try {
-    const customerId = randomUUID();
-    const seedStart = now();
-    const seeded = await seed(pool, customerId);
-    await migrateAuth(pool);
-    log(`  seeded ${seeded.days} days, ${seeded.values.toLocaleString('en-US')} hourly values through the consumption projection in ${fmt(msSince(seedStart), 'ms')}`);
-
     const secret = randomBytes(32).toString('base64url');
+    const sign = async (customerId: string) => `Bearer ${await customerToken(secret, customerId)}`;
+    const templateId = randomUUID();
+    const template: Customer = { gsrn: GSRN, customerId: templateId, authorization: await sign(templateId) };
+    const seedStart = now();
+    const seeded = await seed(pool, template.customerId);
+    await migrateAuth(pool);
+    log(`  seeded the template customer: ${seeded.days} days, ${seeded.values.toLocaleString('en-US')} hourly values through the consumption projection in ${fmt(msSince(seedStart), 'ms')}`);
+    const largest = Math.max(...SIZES);
+    const customers: Customer[] = [];
+    for (let i = 0; i < largest; i++) {
+      const customerId = randomUUID();
+      customers.push({ gsrn: benchGsrn(i), customerId, authorization: await sign(customerId) });
+    }
+
     const authIssuers = JSON.stringify([{ name: 'bench-portal', kind: 'customer', ...ISSUER, secret, algorithm: 'HS256' }]);
     const started = now();
     const running = await startServiceProcess('gateway', { DATABASE_URL: db.url, AMQP_URL: vhost.url, AUTH_ISSUERS: authIssuers, RATE_LIMITS: 'off' }, 60_000);
     gateway = running;
     cleanup.add('stop gateway', () => running.stop());
-    log(`  gateway ready at ${running.url} (pid ${running.child.pid}) after ${fmt(msSince(started), 'ms')}; ${CONNECTIONS} connections, ${SECONDS} s per endpoint`);
+    log(`  gateway ready at ${running.url} (pid ${running.child.pid}) after ${fmt(msSince(started), 'ms')}; ${CONNECTIONS} connections, ${REQUESTS.toLocaleString('en-US')} requests per endpoint`);
 
-    const auth = { authorization: `Bearer ${await customerToken(secret, customerId)}` };
-    const live = `${running.url}/health/live`;
-    const dayYear = `${running.url}/api/portal/consumption?gsrn=${GSRN}&resolution=day&from=${YEAR_FROM}&to=${YEAR_TO}`;
-    const hourMonth = `${running.url}/api/portal/consumption?gsrn=${GSRN}&resolution=hour&from=${MONTH_FROM}&to=${MONTH_TO}`;
-    const octoberHours = (localDayStart(addDays(MONTH_TO, 1)).getTime() - localDayStart(MONTH_FROM).getTime()) / 3_600_000;
-    const dayBytes = await checkBody(dayYear, auth, seeded.days);
-    const hourBytes = await checkBody(hourMonth, auth, octoberHours);
-    log(`  bodies: day × year ${seeded.days} values (${(dayBytes / 1024).toFixed(0)} KiB), hour × month ${octoberHours} values (${(hourBytes / 1024).toFixed(0)} KiB)`);
-
-    for (const url of [live, dayYear, hourMonth]) await load('warm-up', url, auth, WARMUP_SECONDS);
-    const figures: LoadFigures[] = [];
-    figures.push(await load('GET /health/live', live, auth, SECONDS));
-    figures.push(await load('consumption day × 1 year', dayYear, auth, SECONDS));
-    figures.push(await load('consumption hour × 1 month', hourMonth, auth, SECONDS));
-    for (const f of figures) {
-      log(
-        `  ${f.label.padEnd(28)} p50 ${fmt(f.p50, 'ms')}, p99 ${fmt(f.p99, 'ms')}, ${fmt(f.requestsPerSecond, 'req/s')} ` +
-          `(${f.requests.toLocaleString('en-US')} requests, ${(f.bytesPerResponse / 1024).toFixed(1)} KiB each; non-2xx ${f.non2xx}, errors ${f.errors}, timeouts ${f.timeouts})`,
-      );
+    const out: BenchResult[] = [];
+    let cloned = 0;
+    for (const size of [...SIZES].sort((a, b) => a - b)) {
+      const cloneStart = now();
+      await cloneCustomers(pool, template, customers.slice(0, size), cloned);
+      log(`  copied the template to customers ${cloned.toLocaleString('en-US')}–${(size - 1).toLocaleString('en-US')} (365 days and ${HOUR_WINDOW_DAYS} days of hours each) in ${fmt(msSince(cloneStart), 'ms')}`);
+      cloned = size;
+      const probe = customers[size - 1]!;
+      const octoberHours = (localDayStart(addDays(MONTH_TO, 1)).getTime() - localDayStart(MONTH_FROM).getTime()) / 3_600_000;
+      const dayBytes = await checkBody(`${running.url}/api/portal/consumption?gsrn=${probe.gsrn}&resolution=day&from=${YEAR_FROM}&to=${YEAR_TO}`, probe.authorization, seeded.days);
+      const hourBytes = await checkBody(`${running.url}/api/portal/consumption?gsrn=${probe.gsrn}&resolution=hour&from=${MONTH_FROM}&to=${MONTH_TO}`, probe.authorization, octoberHours);
+      log(`  bodies: day × year ${seeded.days} values (${(dayBytes / 1024).toFixed(0)} KiB), hour × month ${octoberHours} values (${(hourBytes / 1024).toFixed(0)} KiB), totals exact`);
+      out.push(...(await measureSize(running.url, customers, size)));
     }
-    const bad = figures.filter((f) => f.non2xx > 0 || f.errors > 0 || f.timeouts > 0);
-    if (bad.length > 0) throw new Error(`not every response was 2xx: ${bad.map((f) => `${f.label}: non-2xx ${f.non2xx}, errors ${f.errors}, timeouts ${f.timeouts}`).join('; ')}`);
-
-    const [base, day, hour] = figures;
-    const label = `/health/live, ${CONNECTIONS} conn`;
-    return [
-      result('portal day×year p50', day.p50, base.p50, 'ms', false, label),
-      result('portal day×year p99', day.p99, base.p99, 'ms', false, label),
-      result('portal day×year throughput', day.requestsPerSecond, base.requestsPerSecond, 'req/s', true, label),
-      result('portal hour×month p50', hour.p50, base.p50, 'ms', false, label),
-      result('portal hour×month p99', hour.p99, base.p99, 'ms', false, label),
-      result('portal hour×month throughput', hour.requestsPerSecond, base.requestsPerSecond, 'req/s', true, label),
-    ];
+    return out;
   } finally {
     // Stopped now rather than at clean-up: the next benchmark should not share the cores with it.
     await gateway?.stop();

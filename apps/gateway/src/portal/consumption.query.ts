@@ -1,8 +1,8 @@
 import type { DataSource } from 'typeorm';
-import { addDays, compareLocalDates, daysBetween, isLocalDate, localDayEnd, localDayStart, type LocalDate } from '@dh/dk-time';
+import { addDays, compareLocalDates, daysBetween, isLocalDate, localDayEnd, localDayStart, localLabel, type LocalDate } from '@dh/dk-time';
 import { CONSUMPTION_DAILY_TABLE, CONSUMPTION_HOURLY_TABLE, CONSUMPTION_MONTHLY_TABLE } from '@dh/read-models';
 import { validationProblem } from './portal-access';
-import { addYears, firstOfMonth, kwhString, localLabel, nextMonth, sumKwh } from './local-time';
+import { addYears, firstOfMonth, kwhString, nextMonth, sumKwh } from './local-time';
 
 export const RESOLUTIONS = ['hour', 'day', 'month'] as const;
 export type ConsumptionResolution = (typeof RESOLUTIONS)[number];
@@ -113,6 +113,50 @@ export async function readConsumption(db: DataSource, gsrn: string, from: LocalD
     });
   }
   return out;
+}
+
+/** Hour and day values as the portal sends them, assembled as JSON text by PostgreSQL (no per-value work here). */
+export interface ConsumptionJson {
+  /** The elements of the `values` array, comma-separated, in time order. */
+  valuesJson: string;
+  /** Exact Σ of the values (kWh, at least 3 decimals). */
+  total: string;
+  estimated: boolean;
+  missing: boolean;
+}
+
+/**
+ * `kwhString` in SQL: the exact value with at least 3 decimals (`round` only pads a value with fewer;
+ * `numeric` output never uses exponents).
+ */
+const KWH_TEXT = `CASE WHEN scale(quantity) >= 3 THEN quantity::text ELSE round(quantity, 3)::text END`;
+
+/** The JSON of one value, built from the labels the projection stored (see consumption.projection.ts) and exact numeric text. */
+const VALUE_JSON: Record<'hour' | 'day', string> = {
+  hour: `'{"start":"' || start_label || '","end":"' || end_label || '","quantity_kwh":"' || ${KWH_TEXT} || '","estimated":' || estimated::text || ',"missing":' || missing::text || '}'`,
+  day: `'{"date":"' || to_char(day, 'YYYY-MM-DD') || '","start":"' || start_label || '","end":"' || end_label || '","hours":' || day_hours::text || ',"quantity_kwh":"' || ${KWH_TEXT} || '","estimated":' || estimated::text || ',"missing":' || missing::text || '}'`,
+};
+
+/**
+ * The hour or day view for [from, to] in one query, the values already as JSON text: a year of days
+ * or a month of hours costs the gateway one row and one string instead of shaping hundreds of values.
+ * Null when a row in the range has no stored labels (written before the projection stored them; the
+ * caller then shapes them itself, and a rebuild of the consumption projection ends that).
+ */
+export async function readConsumptionJson(db: DataSource, gsrn: string, from: LocalDate, to: LocalDate, resolution: 'hour' | 'day'): Promise<ConsumptionJson | null> {
+  const [table, key, lower, upper, args] =
+    resolution === 'hour'
+      ? [CONSUMPTION_HOURLY_TABLE, 'hour_start', '>=', '<', [gsrn, localDayStart(from), localDayEnd(to)]]
+      : [CONSUMPTION_DAILY_TABLE, 'day', '>=', '<=', [gsrn, from, to]];
+  const rows: { values_json: string | null; total: string; estimated: boolean; missing: boolean; unlabelled: number }[] = await db.query(
+    `SELECT string_agg(${VALUE_JSON[resolution]}, ',' ORDER BY ${key}) AS values_json, coalesce(sum(quantity), 0)::text AS total,
+       coalesce(bool_or(estimated), false) AS estimated, coalesce(bool_or(missing), false) AS missing, count(*) FILTER (WHERE start_label IS NULL OR end_label IS NULL)::int AS unlabelled
+     FROM ${table} WHERE gsrn = $1 AND ${key} ${lower} $2 AND ${key} ${upper} $3`,
+    args,
+  );
+  const r = rows[0];
+  if (!r || r.unlabelled > 0) return null;
+  return { valuesJson: r.values_json ?? '', total: kwhString(r.total), estimated: r.estimated, missing: r.missing };
 }
 
 export function totalOf(values: readonly ConsumptionValue[]): string {

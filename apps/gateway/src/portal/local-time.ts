@@ -1,17 +1,5 @@
-import { daysInLocalMonth, formatLocalDate, parseLocalDate, utcOffsetMinutes, type LocalDate } from '@dh/dk-time';
+import { daysInLocalMonth, formatLocalDate, parseLocalDate, type LocalDate } from '@dh/dk-time';
 import { parseDecimal } from '@dh/money';
-
-/**
- * An instant as Copenhagen wall time with its offset, to the minute: `2026-10-25T02:00+02:00` and,
- * an hour later, `2026-10-25T02:00+01:00` (the repeated hour). The offset comes from `@dh/dk-time`.
- */
-export function localLabel(instant: Date): string {
-  const offset = utcOffsetMinutes(instant);
-  const wall = new Date(instant.getTime() + offset * 60_000).toISOString().slice(0, 16);
-  const sign = offset < 0 ? '-' : '+';
-  const abs = Math.abs(offset);
-  return `${wall}${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
-}
 
 /** The same calendar date `years` later (29 February → 1 March in a common year). */
 export function addYears(date: LocalDate, years: number): LocalDate {

@@ -1,4 +1,4 @@
-import { Controller, Get, Inject, Query, UseInterceptors } from '@nestjs/common';
+import { Controller, Get, Header, Inject, Query, UseInterceptors } from '@nestjs/common';
 import { DataSource, type Repository } from 'typeorm';
 import { AuditPersonalDataRead, CurrentPrincipal, RequireAnyScope, type Principal } from '@dh/auth';
 import { compareLocalDates, addDays, localDateOf, type LocalDate } from '@dh/dk-time';
@@ -16,7 +16,7 @@ import {
   SettlementNoteReadModel,
 } from '@dh/read-models';
 import { exportInvoice, exportNote, type ExportInvoice, type ExportNote } from '../settlement/settlement-export';
-import { parseConsumptionQuery, readConsumption, totalOf, type ConsumptionResolution, type ConsumptionValue } from './consumption.query';
+import { parseConsumptionQuery, readConsumption, readConsumptionJson, totalOf, type ConsumptionResolution, type ConsumptionValue } from './consumption.query';
 import { kwhString, nextMonth, nextQuarter, firstOfMonth } from './local-time';
 import { CUSTOMER_ID_PARAM, PORTAL_CLOCK, PortalAuditSubjectInterceptor, portalCustomerId, type PortalClock } from './portal-access';
 
@@ -134,7 +134,8 @@ export class PortalController {
   @Get('consumption')
   @RequireAnyScope('portal:read', 'staff:read')
   @audit('consumption')
-  async consumption(@Query() query: Record<string, unknown>, @CurrentPrincipal() principal: Principal): Promise<ConsumptionResponse> {
+  @Header('Content-Type', 'application/json; charset=utf-8')
+  async consumption(@Query() query: Record<string, unknown>, @CurrentPrincipal() principal: Principal): Promise<string> {
     const q = parseConsumptionQuery(query);
     const notFound = meteringPointNotFound();
     const customerId = portalCustomerId(principal, typeof query[CUSTOMER_ID_PARAM] === 'string' ? query[CUSTOMER_ID_PARAM] : undefined, notFound);
@@ -146,20 +147,16 @@ export class PortalController {
     let to = q.to;
     if (mp.supply_start !== null && compareLocalDates(from, mp.supply_start) < 0) from = mp.supply_start;
     if (mp.supply_end !== null && compareLocalDates(to, addDays(mp.supply_end, -1)) > 0) to = addDays(mp.supply_end, -1);
-    const values = mp.supply_start === null || compareLocalDates(from, to) > 0 ? [] : await readConsumption(this.db, q.gsrn, from, to, q.resolution);
-    return {
-      gsrn: q.gsrn,
-      resolution: q.resolution,
-      from: q.from,
-      to: q.to,
-      time_zone: 'Europe/Copenhagen',
-      unit: 'kWh',
-      supply: { start: mp.supply_start, end: mp.supply_end },
-      values,
-      total_kwh: totalOf(values),
-      estimated: values.some((v) => v.estimated),
-      missing: values.some((v) => v.missing),
-    };
+    const head = { gsrn: q.gsrn, resolution: q.resolution, from: q.from, to: q.to, time_zone: 'Europe/Copenhagen', unit: 'kWh', supply: { start: mp.supply_start, end: mp.supply_end } } as const;
+    const supplied = mp.supply_start !== null && compareLocalDates(from, to) <= 0;
+    // Hours and days (hundreds of values) come as JSON text from the read model; this only frames them.
+    const fast = supplied && q.resolution !== 'month' ? await readConsumptionJson(this.db, q.gsrn, from, to, q.resolution) : null;
+    if (fast) {
+      return `${JSON.stringify(head).slice(0, -1)},"values":[${fast.valuesJson}],"total_kwh":${JSON.stringify(fast.total)},"estimated":${fast.estimated},"missing":${fast.missing}}`;
+    }
+    const values = supplied ? await readConsumption(this.db, q.gsrn, from, to, q.resolution) : [];
+    const response: ConsumptionResponse = { ...head, values, total_kwh: totalOf(values), estimated: values.some((v) => v.estimated), missing: values.some((v) => v.missing) };
+    return JSON.stringify(response);
   }
 
   @Get('invoices')

@@ -9,6 +9,7 @@ import { bearer, issueTestJwt, testAuthConfig } from '@dh/auth/testing';
 import { addDays, localDayStart } from '@dh/dk-time';
 import { ProblemDetailsFilter } from '@dh/platform';
 import {
+  CONSUMPTION_HOURLY_TABLE,
   consumptionProjection,
   ENERGINET_GLN,
   meteringPointsProjection,
@@ -21,6 +22,7 @@ import {
 } from '@dh/read-models';
 import { createTestDatabase, type TestDatabase } from '@dh/testing';
 import { PORTAL_CLOCK } from './portal-access';
+import { readConsumption, readConsumptionJson, totalOf } from './consumption.query';
 import { PortalController } from './portal.controller';
 
 const CUSTOMER_A = '11111111-1111-4111-8111-111111111111';
@@ -207,6 +209,35 @@ describe('portal API (Nest app, Postgres read models)', () => {
       expect(month.body.values).toEqual([{ month: '2026-10', start: '2026-10-01T00:00+02:00', end: '2026-11-01T00:00+01:00', quantity_kwh: '336.400', estimated: true, missing: false }]);
       const part = await consumption(`gsrn=${GSRN_A}&from=2026-10-20&to=2026-10-22&resolution=month`, 200);
       expect(part.body.values).toEqual([{ month: '2026-10', start: '2026-10-20T00:00+02:00', end: '2026-10-23T00:00+02:00', quantity_kwh: '67.200', estimated: false, missing: false }]);
+    });
+  });
+
+  describe('values assembled as JSON text by PostgreSQL', () => {
+    it('equal value for value what the gateway shapes itself, for hours and days, estimated and partial included', async () => {
+      for (const [resolution, from, to] of [
+        ['hour', '2026-10-24', '2026-10-26'],
+        ['day', '2026-10-01', '2026-10-31'],
+        ['hour', '2026-10-31', '2026-10-31'],
+        ['day', '2026-11-01', '2026-11-30'],
+      ] as const) {
+        const fast = await readConsumptionJson(dataSource, GSRN_A, from, to, resolution);
+        const shaped = await readConsumption(dataSource, GSRN_A, from, to, resolution);
+        expect(fast).not.toBeNull();
+        expect(JSON.parse(`[${fast!.valuesJson}]`)).toEqual(shaped);
+        expect(fast).toMatchObject({ total: totalOf(shaped), estimated: shaped.some((v) => v.estimated), missing: shaped.some((v) => v.missing) });
+      }
+    });
+
+    it('falls back to shaping in the gateway for rows written before the labels were stored', async () => {
+      const query = `gsrn=${GSRN_A}&from=2026-10-25&to=2026-10-25&resolution=hour`;
+      const before = (await consumption(query, 200)).body;
+      await pool.query(`UPDATE ${CONSUMPTION_HOURLY_TABLE} SET start_label = NULL WHERE gsrn = $1 AND hour_start = '2026-10-25T01:00Z' RETURNING start_label`, [GSRN_A]);
+      try {
+        expect(await readConsumptionJson(dataSource, GSRN_A, '2026-10-25', '2026-10-25', 'hour')).toBeNull();
+        expect((await consumption(query, 200)).body).toEqual(before);
+      } finally {
+        await pool.query(`UPDATE ${CONSUMPTION_HOURLY_TABLE} SET start_label = '2026-10-25T02:00+01:00' WHERE gsrn = $1 AND hour_start = '2026-10-25T01:00Z'`, [GSRN_A]);
+      }
     });
   });
 

@@ -4,7 +4,7 @@ import { addDays, localDayStart } from '@dh/dk-time';
 import { createTestDatabase, type TestDatabase } from '@dh/testing';
 import type { ProjectedEvent } from '../projection/projection';
 import { applyGuarded, migrateProjectionState } from '../projection/projection-state';
-import { consumptionProjection } from './consumption.projection';
+import { CONSUMPTION_DAILY_TABLE, CONSUMPTION_HOURLY_TABLE, consumptionProjection } from './consumption.projection';
 
 const GSRN = '571313180400000028';
 const OTHER = '571313180400000035';
@@ -136,6 +136,17 @@ describe('consumption projection (Postgres)', () => {
     const day = await daily(GSRN, '2026-10-25');
     expect(day).toEqual({ quantity: kwh(doc.milliKwh), hours: 25, day_hours: 25, estimated: false, missing: false });
     expect(sumOfHours(hours)).toBe(doc.milliKwh);
+    // The portal's labels are stored with the rows: local wall time with the offset in force.
+    const labels = await pool.query<{ start_label: string; end_label: string }>(
+      `SELECT start_label, end_label FROM ${CONSUMPTION_HOURLY_TABLE} WHERE gsrn = $1 AND hour_start IN ('2026-10-25T00:00Z', '2026-10-25T01:00Z') ORDER BY hour_start`,
+      [GSRN],
+    );
+    expect(labels.rows).toEqual([
+      { start_label: '2026-10-25T02:00+02:00', end_label: '2026-10-25T02:00+01:00' },
+      { start_label: '2026-10-25T02:00+01:00', end_label: '2026-10-25T03:00+01:00' },
+    ]);
+    const dayLabels = await pool.query(`SELECT start_label, end_label FROM ${CONSUMPTION_DAILY_TABLE} WHERE gsrn = $1 AND day = '2026-10-25'`, [GSRN]);
+    expect(dayLabels.rows).toEqual([{ start_label: '2026-10-25T00:00+02:00', end_label: '2026-10-26T00:00+01:00' }]);
   });
 
   it('a later document for the same interval replaces the values and every aggregate above them', async () => {

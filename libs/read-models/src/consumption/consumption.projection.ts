@@ -1,5 +1,5 @@
 import type { PoolClient } from 'pg';
-import { addDays, compareLocalDates, daysInLocalMonth, localDateOf, localDayEnd, localDayHours, localDayStart, parseLocalDate, type LocalDate } from '@dh/dk-time';
+import { addDays, compareLocalDates, daysInLocalMonth, localDateOf, localDayEnd, localDayHours, localDayStart, localLabel, parseLocalDate, type LocalDate } from '@dh/dk-time';
 import type { Projection, ProjectedEvent } from '../projection/projection';
 import { PROJECTION_SCHEMA } from '../projection/projection-state';
 import { ANOMALY_BASELINE_DAYS, findUnusualDays } from '../notifications/unusual-consumption';
@@ -97,7 +97,11 @@ export const consumptionProjection: Projection = {
         PRIMARY KEY (gsrn, month));
       CREATE TABLE IF NOT EXISTS ${CONSUMPTION_ANOMALIES_TABLE} (
         gsrn text NOT NULL, day date NOT NULL, quantity numeric NOT NULL, baseline_median numeric NOT NULL, baseline_days int NOT NULL,
-        PRIMARY KEY (gsrn, day));`);
+        PRIMARY KEY (gsrn, day));
+      -- The portal's labels (local wall time with offset, from @dh/dk-time), so reads copy strings. Rows
+      -- written before these columns have none until the projection is rebuilt; the portal then labels them itself.
+      ALTER TABLE ${CONSUMPTION_HOURLY_TABLE} ADD COLUMN IF NOT EXISTS start_label text, ADD COLUMN IF NOT EXISTS end_label text;
+      ALTER TABLE ${CONSUMPTION_DAILY_TABLE} ADD COLUMN IF NOT EXISTS start_label text, ADD COLUMN IF NOT EXISTS end_label text;`);
   },
 
   async apply(event: ProjectedEvent, client: PoolClient) {
@@ -151,27 +155,31 @@ export const consumptionProjection: Projection = {
 
 async function recomputeHours(client: PoolClient, gsrn: string, from: Date, to: Date): Promise<void> {
   await client.query(`DELETE FROM ${CONSUMPTION_HOURLY_TABLE} WHERE gsrn = $1 AND hour_start >= $2 AND hour_start < $3`, [gsrn, from, to]);
+  const hours: Date[] = [];
+  for (let t = from.getTime(); t < to.getTime(); t += MS_PER_HOUR) hours.push(new Date(t));
   // date_trunc on the UTC wall time: independent of the session's TimeZone.
   const minutes = `sum(CASE WHEN quantity IS NULL THEN 0 ELSE extract(epoch FROM interval_end - interval_start)::int / 60 END)`;
   await client.query(
-    `INSERT INTO ${CONSUMPTION_HOURLY_TABLE} (gsrn, hour_start, quantity, covered_minutes, estimated, missing)
-     SELECT $1, date_trunc('hour', interval_start AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', coalesce(sum(quantity), 0), ${minutes},
-       coalesce(bool_or(quality = '${QUALITY_ESTIMATED}'), false), bool_or(quantity IS NULL) OR ${minutes} < 60
-     FROM ${CONSUMPTION_VALUES_TABLE} WHERE gsrn = $1 AND interval_start >= $2 AND interval_start < $3
-     GROUP BY 2`,
-    [gsrn, from, to],
+    `INSERT INTO ${CONSUMPTION_HOURLY_TABLE} (gsrn, hour_start, quantity, covered_minutes, estimated, missing, start_label, end_label)
+     SELECT h.*, l.start_label, l.end_label FROM (
+       SELECT $1::text AS gsrn, date_trunc('hour', interval_start AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS hour_start, coalesce(sum(quantity), 0) AS quantity,
+         ${minutes} AS covered_minutes, coalesce(bool_or(quality = '${QUALITY_ESTIMATED}'), false) AS estimated, bool_or(quantity IS NULL) OR ${minutes} < 60 AS missing
+       FROM ${CONSUMPTION_VALUES_TABLE} WHERE gsrn = $1 AND interval_start >= $2 AND interval_start < $3
+       GROUP BY 2) h
+     JOIN unnest($4::timestamptz[], $5::text[], $6::text[]) AS l(hour_start, start_label, end_label) ON l.hour_start = h.hour_start`,
+    [gsrn, from, to, hours, hours.map(localLabel), hours.map((h) => localLabel(new Date(h.getTime() + MS_PER_HOUR)))],
   );
 }
 
 async function recomputeDays(client: PoolClient, gsrn: string, days: LocalDate[]): Promise<void> {
   await client.query(`DELETE FROM ${CONSUMPTION_DAILY_TABLE} WHERE gsrn = $1 AND day = ANY($2::date[])`, [gsrn, days]);
   await client.query(
-    `INSERT INTO ${CONSUMPTION_DAILY_TABLE} (gsrn, day, quantity, hours, day_hours, estimated, missing)
-     SELECT $1, d.day, sum(h.quantity), count(*), d.day_hours, bool_or(h.estimated), bool_or(h.missing) OR count(*) < d.day_hours
-     FROM unnest($2::date[], $3::timestamptz[], $4::timestamptz[], $5::int[]) AS d(day, s, e, day_hours)
+    `INSERT INTO ${CONSUMPTION_DAILY_TABLE} (gsrn, day, quantity, hours, day_hours, estimated, missing, start_label, end_label)
+     SELECT $1, d.day, sum(h.quantity), count(*), d.day_hours, bool_or(h.estimated), bool_or(h.missing) OR count(*) < d.day_hours, d.start_label, d.end_label
+     FROM unnest($2::date[], $3::timestamptz[], $4::timestamptz[], $5::int[], $6::text[], $7::text[]) AS d(day, s, e, day_hours, start_label, end_label)
      JOIN ${CONSUMPTION_HOURLY_TABLE} h ON h.gsrn = $1 AND h.hour_start >= d.s AND h.hour_start < d.e
-     GROUP BY d.day, d.day_hours`,
-    [gsrn, days, days.map(localDayStart), days.map(localDayEnd), days.map(localDayHours)],
+     GROUP BY d.day, d.day_hours, d.start_label, d.end_label`,
+    [gsrn, days, days.map(localDayStart), days.map(localDayEnd), days.map(localDayHours), days.map((d) => localLabel(localDayStart(d))), days.map((d) => localLabel(localDayEnd(d)))],
   );
 }
 
