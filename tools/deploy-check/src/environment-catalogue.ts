@@ -1,0 +1,72 @@
+/**
+ * Every environment variable a service reads, which services read it, and how a deployment provides
+ * it. `docker-compose.yml` and `k8s/` must set each one for each service that reads it (a check in
+ * `deployment.unit.spec.ts` scans the sources for reads and fails on a variable missing here or there).
+ */
+export const SERVICES = ['gateway', 'portfolio', 'datahub-integration', 'rates', 'settlement', 'reconciliation', 'projections'] as const;
+export type ServiceName = (typeof SERVICES)[number];
+
+export interface EnvironmentVariable {
+  readers: readonly ServiceName[] | 'all';
+  /** `secret`: from a Kubernetes Secret (compose: from the environment or `.env`); `config`: plain; `absent`: must not be set in a deployment. */
+  kind: 'secret' | 'config' | 'absent';
+  description: string;
+}
+
+export const ENVIRONMENT: Readonly<Record<string, EnvironmentVariable>> = {
+  NODE_ENV: { readers: 'all', kind: 'config', description: '`production` refuses the development PII key, simulated clocks and http webhook targets' },
+  HOST: { readers: 'all', kind: 'config', description: 'listen address (0.0.0.0 in containers)' },
+  PORT: { readers: 'all', kind: 'config', description: 'HTTP port (health, metrics, the gateway API)' },
+  DATABASE_URL: { readers: 'all', kind: 'secret', description: 'PostgreSQL for read models, inboxes, outboxes (and the event store when EVENT_STORE=postgres)' },
+  AMQP_URL: { readers: 'all', kind: 'secret', description: 'RabbitMQ' },
+  EVENT_STORE: { readers: 'all', kind: 'config', description: '`postgres` or `kurrentdb`' },
+  EVENTSTORE_CONNECTION_STRING: { readers: 'all', kind: 'config', description: 'KurrentDB/EventStoreDB connection string (EVENT_STORE=kurrentdb)' },
+  EVENT_STORE_SCHEMA: { readers: 'all', kind: 'config', description: 'schema of the PostgreSQL event store' },
+  EVENT_EXCHANGE: { readers: 'all', kind: 'config', description: 'topic exchange of domain events' },
+  PII_MASTER_KEY: { readers: 'all', kind: 'secret', description: '32 random bytes, base64: wraps each customer’s data key' },
+  COMMAND_TIMEOUT_MS: { readers: 'all', kind: 'config', description: 'how long a command waits for its reply' },
+  LOG_FORMAT: { readers: 'all', kind: 'config', description: '`json` (one object per line) or `text`' },
+  OTEL_EXPORTER_OTLP_ENDPOINT: { readers: 'all', kind: 'config', description: 'OTLP/HTTP collector for traces; empty: propagate trace context only' },
+  CLOCK_URL: { readers: 'all', kind: 'absent', description: 'simulation only: refused when NODE_ENV=production' },
+
+  AUTH_ISSUERS: { readers: ['gateway'], kind: 'secret', description: 'trusted JWT issuers (clients, customer portal, staff) as JSON; may carry HS256 secrets' },
+  AUTH_CLOCK_TOLERANCE_SECONDS: { readers: ['gateway'], kind: 'config', description: 'clock skew allowed on JWT times' },
+  RATE_LIMITS: { readers: ['gateway'], kind: 'config', description: 'per-consumer rate limits (JSON) or `off`' },
+  NON_JSON_BODY_PATHS: { readers: ['gateway'], kind: 'config', description: 'paths that accept bodies other than JSON (comma-separated)' },
+
+  GRID_AREA_PRICE_AREAS: { readers: ['portfolio'], kind: 'config', description: 'grid area → DK1/DK2 overrides (JSON)' },
+  DEFAULT_PRODUCT_ID: { readers: ['portfolio'], kind: 'config', description: 'product of customers received by forced switch (BRS-044)' },
+  EFFECTIVE_DATE_CHECK_SECONDS: { readers: ['portfolio'], kind: 'config', description: 'how often supply changes reaching their effective date are applied' },
+
+  DATAHUB_URL: { readers: ['datahub-integration'], kind: 'config', description: 'DataHub 3 B2B API (preprod or prod)' },
+  DATAHUB_CLIENT_ID: { readers: ['datahub-integration'], kind: 'secret', description: 'OAuth2 client id of our market actor' },
+  DATAHUB_CLIENT_SECRET: { readers: ['datahub-integration'], kind: 'secret', description: 'OAuth2 client secret' },
+  DATAHUB_SCOPE: { readers: ['datahub-integration'], kind: 'config', description: 'OAuth2 scope' },
+  DATAHUB_CATEGORIES: { readers: ['datahub-integration'], kind: 'config', description: 'message queues peeked (comma-separated)' },
+  DATAHUB_POLL: { readers: ['datahub-integration'], kind: 'config', description: '`continuous` or `manual`' },
+  DATAHUB_IDLE_MS: { readers: ['datahub-integration'], kind: 'config', description: 'pause when every queue is empty' },
+  DATAHUB_GLN: { readers: ['datahub-integration'], kind: 'config', description: 'DataHub’s GLN as receiver of our requests' },
+  SUPPLIER_GLN: { readers: ['datahub-integration'], kind: 'config', description: 'our GLN as a market participant' },
+  ELOVERBLIK_URL: { readers: ['datahub-integration'], kind: 'config', description: 'Eloverblik third-party API' },
+  ELOVERBLIK_REFRESH_TOKEN: { readers: ['datahub-integration'], kind: 'secret', description: 'Eloverblik third-party refresh token' },
+
+  EDS_URL: { readers: ['rates'], kind: 'config', description: 'Energi Data Service API' },
+  EDS_POLL_INTERVAL_MS: { readers: ['rates'], kind: 'config', description: 'how often spot prices are fetched' },
+
+  SETTLEMENT_WORKERS: { readers: ['settlement'], kind: 'config', description: 'competing work-queue consumers per process' },
+  PAYMENT_TERMS_DAYS: { readers: ['settlement'], kind: 'config', description: 'days from invoice to due date' },
+  PAYMENT_OVERDUE_CHECK_INTERVAL_MS: { readers: ['settlement'], kind: 'config', description: 'how often overdue invoices are looked for' },
+
+  WEBHOOK_MAX_ATTEMPTS: { readers: ['projections'], kind: 'config', description: 'webhook delivery attempts before giving up' },
+  WEBHOOK_RETRY_INITIAL_MS: { readers: ['projections'], kind: 'config', description: 'first webhook retry delay' },
+  WEBHOOK_RETRY_MAX_MS: { readers: ['projections'], kind: 'config', description: 'longest webhook retry delay' },
+  WEBHOOK_TIMEOUT_MS: { readers: ['projections'], kind: 'config', description: 'webhook request timeout' },
+  WEBHOOK_POLL_MS: { readers: ['projections'], kind: 'config', description: 'how often due webhook deliveries are looked for' },
+};
+
+/** The variables a service reads. */
+export function variablesOf(service: ServiceName): string[] {
+  return Object.entries(ENVIRONMENT)
+    .filter(([, v]) => v.readers === 'all' || v.readers.includes(service))
+    .map(([name]) => name);
+}
