@@ -82,7 +82,7 @@ describe('deployment: docker-compose.yml and k8s/ carry every setting, valid wit
       const keys = new Set(Object.keys({ ...secret?.data, ...secret?.stringData }));
       const refs = manifests
         .filter((m) => m.kind === 'Deployment')
-        .flatMap((m) => JSON.stringify(m.spec).match(/"secretKeyRef":\{"name":"dh-core-secrets","key":"[A-Z_]+"\}/g) ?? [])
+        .flatMap((m) => JSON.stringify(m.spec).match(/"secretKeyRef":\{"name":"dh-core-secrets","key":"[A-Z_]+"(,"optional":true)?\}/g) ?? [])
         .map((ref) => /"key":"([A-Z_]+)"/.exec(ref)![1]!);
       expect(refs.filter((key) => !keys.has(key))).toEqual([]);
       expect(refs.length).toBeGreaterThan(0);

@@ -24,6 +24,7 @@ export const ENVIRONMENT: Readonly<Record<string, EnvironmentVariable>> = {
   EVENT_STORE_SCHEMA: { readers: 'all', kind: 'config', description: 'schema of the PostgreSQL event store' },
   EVENT_EXCHANGE: { readers: 'all', kind: 'config', description: 'topic exchange of domain events' },
   PII_MASTER_KEY: { readers: 'all', kind: 'secret', description: '32 random bytes, base64: wraps each customer’s data key' },
+  PII_PREVIOUS_MASTER_KEYS: { readers: 'all', kind: 'secret', description: 'during a master-key rotation: the keys being replaced (comma-separated base64); empty otherwise' },
   COMMAND_TIMEOUT_MS: { readers: 'all', kind: 'config', description: 'how long a command waits for its reply' },
   LOG_FORMAT: { readers: 'all', kind: 'config', description: '`json` (one object per line) or `text`' },
   OTEL_EXPORTER_OTLP_ENDPOINT: { readers: 'all', kind: 'config', description: 'OTLP/HTTP collector for traces; empty: propagate trace context only' },
@@ -57,6 +58,7 @@ export const ENVIRONMENT: Readonly<Record<string, EnvironmentVariable>> = {
   PAYMENT_TERMS_DAYS: { readers: ['settlement'], kind: 'config', description: 'days from invoice to due date' },
   PAYMENT_OVERDUE_CHECK_INTERVAL_MS: { readers: ['settlement'], kind: 'config', description: 'how often overdue invoices are looked for' },
 
+  WEBHOOK_ALLOWED_NETWORKS: { readers: ['gateway', 'projections'], kind: 'config', description: 'CIDRs webhook targets may resolve to besides public addresses (comma-separated)' },
   WEBHOOK_MAX_ATTEMPTS: { readers: ['projections'], kind: 'config', description: 'webhook delivery attempts before giving up' },
   WEBHOOK_RETRY_INITIAL_MS: { readers: ['projections'], kind: 'config', description: 'first webhook retry delay' },
   WEBHOOK_RETRY_MAX_MS: { readers: ['projections'], kind: 'config', description: 'longest webhook retry delay' },
