@@ -52,7 +52,10 @@ export const ENVIRONMENT: Readonly<Record<string, EnvironmentVariable>> = {
   ELOVERBLIK_REFRESH_TOKEN: { readers: ['datahub-integration'], kind: 'secret', description: 'Eloverblik third-party refresh token' },
 
   EDS_URL: { readers: ['rates'], kind: 'config', description: 'Energi Data Service API' },
-  EDS_POLL_INTERVAL_MS: { readers: ['rates'], kind: 'config', description: 'how often spot prices are fetched' },
+  EDS_SCHEDULE: { readers: ['rates'], kind: 'config', description: '`daily` (poll after the day-ahead auction) or `off`' },
+  EDS_POLL_AT: { readers: ['rates'], kind: 'config', description: 'local time of the daily poll, HH:MM' },
+  EDS_RETRY_MINUTES: { readers: ['rates'], kind: 'config', description: 'retry interval while the day’s prices are not published yet' },
+  EDS_POLL_INTERVAL_MS: { readers: ['rates'], kind: 'absent', description: 'replaced by EDS_SCHEDULE; refused when set' },
 
   SETTLEMENT_WORKERS: { readers: ['settlement'], kind: 'config', description: 'competing work-queue consumers per process' },
   PAYMENT_TERMS_DAYS: { readers: ['settlement'], kind: 'config', description: 'days from invoice to due date' },
