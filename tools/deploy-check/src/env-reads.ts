@@ -4,6 +4,10 @@ import * as path from 'node:path';
 /** `env.NAME`, `process.env.NAME`, `env['NAME']` and helpers called as `helper(env, 'NAME', …)`. */
 const READS = [/\benv\.([A-Z][A-Z0-9_]*)\b/g, /\benv\[\s*['"]([A-Z][A-Z0-9_]*)['"]\s*\]/g, /\(\s*env\s*,\s*['"]([A-Z][A-Z0-9_]*)['"]/g];
 
+/** Where a file reads `env[name]` with a computed name, the names it hands to its helper: `digits('BETALINGSSERVICE_PBS_NUMBER', 8)`. */
+const DYNAMIC_READ = /\benv\[\s*[a-z]\w*\s*\]/;
+const HELPER_ARGUMENT = /\b[a-z]\w*\(\s*['"]([A-Z][A-Z0-9]*_[A-Z0-9_]+)['"]\s*,/g;
+
 /** Test code, test support and provisioning for tests and the demo: not read by a deployed service. */
 function isServiceSource(file: string): boolean {
   return file.endsWith('.ts') && !file.endsWith('.spec.ts') && !file.split(path.sep).includes('testing') && !/\blibs\/(testing|provisioning)\//.test(file);
@@ -25,7 +29,7 @@ export function environmentReads(root: string): Map<string, string[]> {
   const reads = new Map<string, string[]>();
   for (const file of [...sources(path.join(root, 'apps')), ...sources(path.join(root, 'libs'))]) {
     const text = readFileSync(file, 'utf8');
-    for (const pattern of READS) {
+    for (const pattern of DYNAMIC_READ.test(text) ? [...READS, HELPER_ARGUMENT] : READS) {
       for (const match of text.matchAll(pattern)) {
         const name = match[1]!;
         const files = reads.get(name) ?? [];

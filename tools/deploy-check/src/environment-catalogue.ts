@@ -51,6 +51,15 @@ export const ENVIRONMENT: Readonly<Record<string, EnvironmentVariable>> = {
   ELOVERBLIK_URL: { readers: ['datahub-integration'], kind: 'config', description: 'Eloverblik third-party API' },
   ELOVERBLIK_REFRESH_TOKEN: { readers: ['datahub-integration'], kind: 'secret', description: 'Eloverblik third-party refresh token' },
 
+  BETALINGSSERVICE_SFTP_URL: { readers: ['datahub-integration'], kind: 'secret', description: 'Betalingsservice SFTP (sftp://user:password@host:port); empty: no exchange, collections wait' },
+  BETALINGSSERVICE_DATA_SUPPLIER_NUMBER: { readers: ['datahub-integration'], kind: 'config', description: 'data supplier number (CVR/SE) at Nets' },
+  BETALINGSSERVICE_PBS_NUMBER: { readers: ['datahub-integration'], kind: 'config', description: 'creditor PBS number' },
+  BETALINGSSERVICE_DEBTOR_GROUP: { readers: ['datahub-integration'], kind: 'config', description: 'debtor group number' },
+  BETALINGSSERVICE_ACCOUNT: { readers: ['datahub-integration'], kind: 'config', description: 'creditor account, reg.no.-account' },
+  BETALINGSSERVICE_IDENTIFICATION: { readers: ['datahub-integration'], kind: 'config', description: 'data supplier identification in delivery files' },
+  BETALINGSSERVICE_HEADLINE: { readers: ['datahub-integration'], kind: 'config', description: 'headline on the debtor’s statement' },
+  BETALINGSSERVICE_INTERVAL_MS: { readers: ['datahub-integration'], kind: 'config', description: 'how often files are exchanged' },
+
   EDS_URL: { readers: ['rates'], kind: 'config', description: 'Energi Data Service API' },
   EDS_SCHEDULE: { readers: ['rates'], kind: 'config', description: '`daily` (poll after the day-ahead auction) or `off`' },
   EDS_POLL_AT: { readers: ['rates'], kind: 'config', description: 'local time of the daily poll, HH:MM' },
