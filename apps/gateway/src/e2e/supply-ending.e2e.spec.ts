@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { byRole, OUR_GLN } from '@dh/demo-world';
 import { eventually } from '@dh/testing';
@@ -90,6 +91,15 @@ describe('ending a supply against the DataHub simulator (BRS-010, BRS-002 cancel
 
   it('end of supply (BRS-002) withdrawn with customer-paid: RSM-002 is sent, the process is cancelled, the customer stays supplied', async () => {
     const c = customers.endOfSupply;
+    // Not before the customer has had the reminders (the last one warns of further steps, its deadline passed).
+    const early = await api().post(`/api/customers/${c.id}/end-of-supply`).set(crm).send({ gsrn: c.gsrn, effective_date: '2026-03-30', reason: 'non-payment' }).expect(409);
+    expect(early.body.type).toMatch(/reminders-not-sent/);
+    await pool.query(
+      `INSERT INTO read_models.reminders (reminder_id, invoice_id, invoice_kind, customer_id, number, sent_on, due_date, deadline, principal, fee, interest, interest_from,
+         interest_through, annual_interest_rates, amount_due, payment_reference, warns_of_collection, recorded_at)
+       VALUES ($1, $2, 'invoice', $3, 3, '2026-03-09', '2026-02-16', '2026-03-19', 500.00, 100.00, 2.00, '2026-02-27', '2026-03-09', '["9.75"]', 800.00, '+71<000000000000018', true, now())`,
+      [randomUUID(), randomUUID(), c.id],
+    );
     // Today is 2026-03-24 in Copenhagen: three business days ahead is the earliest.
     const late = await api().post(`/api/customers/${c.id}/end-of-supply`).set(crm).send({ gsrn: c.gsrn, effective_date: '2026-03-26', reason: 'non-payment' }).expect(422);
     expect(late.body.type).toMatch(/lead-time/);

@@ -241,9 +241,10 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     summary: 'Start an end of supply (BRS-002), e.g. after non-payment: 60 calendar days to 3 business days ahead',
     tag: 'processes',
     status: 202,
-    description: 'Send `Idempotency-Key` to make retries safe. Withdraw it before the date with `POST /api/processes/{id}/cancel` and reason `customer-paid` (RSM-002 inside BRS-002).',
+    description:
+      'Send `Idempotency-Key` to make retries safe. Reason `non-payment` only after the legally required reminders: the customer has a claim whose last reminder (warning of further steps) was sent and its deadline has passed. Withdraw it before the date with `POST /api/processes/{id}/cancel` and reason `customer-paid` (RSM-002 inside BRS-002).',
     response: object({ process_id: uuid(), gsrn: str() }),
-    problems: { '404': customerNotFound, '409': '`process-exists`.', '422': '`lead-time` (outside 60 calendar days to 3 business days ahead), `unknown-metering-point`, …', ...upstream },
+    problems: { '404': customerNotFound, '409': '`process-exists`; `reminders-not-sent` (non-payment before the reminders).', '422': '`lead-time` (outside 60 calendar days to 3 business days ahead), `unknown-metering-point`, …', ...upstream },
   },
   'GET /api/customers/{id}/balance': {
     summary: 'Customer balance across all invoices, aconto included: invoiced, notes, open aconto invoices, payments',
