@@ -31,6 +31,7 @@ import {
   type UnmatchedReason,
 } from '@dh/settlement-application';
 import { DEFAULT_DUNNING_RULES, REFERENCE_RATES, type DunningRule, type ReferenceRate } from '@dh/payments-domain';
+import { underAdvisoryLock } from './advisory-lock';
 import { SETTLEMENT_SCHEMA } from './schema';
 import { migrateReminders, sendReminders } from './reminders';
 import { applyBetalingsserviceOutcomes, migrateBetalingsservice, recordAgreementChanges, registerAgreementFromCrm, requestCollectionIfAgreed } from './betalingsservice';
@@ -331,18 +332,7 @@ export interface OverdueDeps {
  * first, and the receivable is marked; a later (partial) payment does not trigger it again.
  */
 export async function checkOverdue(deps: OverdueDeps): Promise<PaymentOverdue[] | null> {
-  const client = await deps.pool.connect();
-  try {
-    const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [OVERDUE_LOCK]);
-    if (!rows[0]?.locked) return null;
-    try {
-      return await overduePass(deps, client);
-    } finally {
-      await client.query('SELECT pg_advisory_unlock(hashtext($1))', [OVERDUE_LOCK]);
-    }
-  } finally {
-    client.release();
-  }
+  return underAdvisoryLock(deps.pool, OVERDUE_LOCK, (client) => overduePass(deps, client));
 }
 
 async function overduePass(deps: OverdueDeps, db: Db): Promise<PaymentOverdue[]> {

@@ -1,4 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
+import { underAdvisoryLock } from './advisory-lock';
 import { localDateOf } from '@dh/dk-time';
 import { DuplicateEventIdError, WrongExpectedRevisionError, type EventStore } from '@dh/event-store';
 import { Money } from '@dh/money';
@@ -54,18 +55,7 @@ interface ClaimRow {
  * a reminder already there only refreshes the cache.
  */
 export async function sendReminders(deps: ReminderDeps): Promise<ReminderSent[] | null> {
-  const client = await deps.pool.connect();
-  try {
-    const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [REMINDER_LOCK]);
-    if (!rows[0]?.locked) return null;
-    try {
-      return await dunningPass(deps, client);
-    } finally {
-      await client.query('SELECT pg_advisory_unlock(hashtext($1))', [REMINDER_LOCK]);
-    }
-  } finally {
-    client.release();
-  }
+  return underAdvisoryLock(deps.pool, REMINDER_LOCK, (client) => dunningPass(deps, client));
 }
 
 async function dunningPass(deps: ReminderDeps, db: Db): Promise<ReminderSent[]> {
