@@ -114,6 +114,7 @@ async function getAll(queue: string): Promise<GetMessage[]> {
 }
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 400));
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('startConsumer (inbox)', () => {
   it('declares the queue with dead-lettering and single active consumer, plus its retry queue and DLQ', async () => {
@@ -365,5 +366,28 @@ describe('startConsumer (inbox)', () => {
     }
     expect(states).toEqual(['running', 'retrying', 'retrying', 'running', 'retrying', 'retrying']);
     expect((await rows()).map((r) => r.n)).toEqual([1, 2]);
+  });
+
+  it('stays halted across a reconnect without taking the message again (no redelivery loop)', async () => {
+    let calls = 0;
+    const consumer = await start({
+      queue: 'projection.halt-reconnect',
+      onFailure: 'halt',
+      maxAttempts: 2,
+      handler: async () => {
+        calls++;
+        throw new Error('poison event');
+      },
+    });
+    publish(envelope(1));
+    await eventually(() => expect(consumer.status().state).toBe('halted'));
+    const callsWhenHalted = calls;
+    await killConnection(vhost.name, `inbox-${testNo}`);
+    await eventually(() => expect(connection.connectCount).toBe(2));
+    await pause(1000);
+    expect(calls).toBe(callsWhenHalted);
+    expect(consumer.status()).toMatchObject({ state: 'halted', reason: expect.stringMatching(/poison event/) });
+    // The message waits in the queue and nothing consumes it (a consumer would take and requeue it in a loop).
+    expect(await publisher.checkQueue('projection.halt-reconnect')).toMatchObject({ messageCount: 1, consumerCount: 0 });
   });
 });

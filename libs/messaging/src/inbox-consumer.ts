@@ -205,6 +205,9 @@ class InboxConsumer implements RunningConsumer {
       singleActiveConsumer: this.options.singleActiveConsumer ?? true,
     });
     this.channel = channel;
+    // A halted consumer stays halted across reconnects: consuming again would only take the message it
+    // cannot apply, put it back, and take it again, in a tight loop.
+    if (this.counters.halted !== null) return;
     const { consumerTag } = await channel.consume(
       this.options.queue,
       (message) => {
