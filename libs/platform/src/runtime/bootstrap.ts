@@ -7,7 +7,7 @@ import { HEALTH_CHECKS, HEALTH_WORKERS, HealthController } from '../health/healt
 import { bodyParserErrors } from '../http/body-parser-errors';
 import { ProblemDetailsFilter } from '../http/problem';
 import { createValidationPipe } from '../http/validation';
-import { maskPersonalData } from '../logging/mask';
+import { maskPersonalData } from '@dh/logging';
 import { MaskingLogger } from '../logging/masking-logger';
 import { httpObservability, MetricsController, SERVICE_METRICS } from '../observability/http-observability';
 import { registerTracing } from '../observability/tracing';

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 import * as path from 'node:path';
 
@@ -40,8 +41,17 @@ export async function startServiceProcess(name: string, env: Record<string, stri
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  // SERVICE_LOG_DIR (set for the end-to-end tests): every process's output is also kept in a file there,
+  // for the check that no service ever logs a CPR number in clear.
+  const logDir = process.env.SERVICE_LOG_DIR;
+  const logFile = logDir ? createWriteStream(path.join(logDir, `${name}-${port}-${process.pid}.log`), { flags: 'a' }) : null;
+  const collect = (chunk: Buffer) => {
+    output += chunk.toString();
+    logFile?.write(chunk);
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  child.once('exit', () => logFile?.end());
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const url = `http://127.0.0.1:${port}`;
 

@@ -1,0 +1,28 @@
+// Jest global teardown of the e2e project: reads the output of every service process the end-to-end
+// tests ran (CRM onboarding with CPR numbers, GDPR export and erasure, DataHub requests that carry the
+// CPR) and fails the run if any line shows a CPR number in clear. Uses the compiled @dh/logging
+// (`npm run test:e2e` builds first).
+const fs = require('node:fs');
+const path = require('node:path');
+
+module.exports = async function checkServiceLogs() {
+  const dir = process.env.SERVICE_LOG_DIR;
+  if (!dir || !fs.existsSync(dir)) return;
+  const { findCprNumbers } = require(path.join(__dirname, '../../dist/libs/logging/src/log-scan.js'));
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.log'));
+  const findings = [];
+  let lines = 0;
+  for (const file of files) {
+    const text = fs.readFileSync(path.join(dir, file), 'utf8');
+    lines += text.split('\n').length;
+    for (const line of text.split('\n')) {
+      const found = findCprNumbers(line);
+      if (found.length > 0) findings.push(`${file}: ${found.map((n) => `${n.slice(0, 6)}…`).join(', ')} in "${line.slice(0, 160).replace(/\d{4}(?!\d)/g, '####')}"`);
+    }
+  }
+  if (findings.length > 0) {
+    throw new Error(`Service logs of the end-to-end run show CPR numbers in clear (${findings.length} lines):\n${findings.slice(0, 20).join('\n')}`);
+  }
+  process.stdout.write(`\nService log check: ${files.length} service logs, ${lines} lines, no CPR number in clear (${dir})\n`);
+  fs.rmSync(dir, { recursive: true, force: true });
+};
