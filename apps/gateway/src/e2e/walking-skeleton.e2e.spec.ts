@@ -97,7 +97,9 @@ describe('walking skeleton: create a customer and read it back', () => {
     const envelope = JSON.parse(published.content.toString()) as { eventId: string; streamId: string; data: Record<string, unknown>; metadata: Record<string, unknown> };
     expect(published.properties.messageId).toBe(envelope.eventId);
     expect(envelope.streamId).toBe(`customer-${id}`);
-    expect(envelope.metadata).toMatchObject({ context: 'portfolio', actor: 'api', schemaVersion: 1 });
+    // CustomerCreated is at schema version 2: no keyed hash of the CPR in the event (it lives in the vault).
+    expect(envelope.metadata).toMatchObject({ context: 'portfolio', actor: 'api', schemaVersion: 2 });
+    expect(Object.keys(envelope.data).sort()).toEqual(['customerId', 'customerType', 'personalData']);
 
     // Personal data is sealed everywhere it rests or travels.
     const body = published.content.toString();

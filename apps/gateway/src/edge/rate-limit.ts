@@ -1,10 +1,18 @@
 import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
-import type { Observable } from 'rxjs';
+import { from, mergeMap, type Observable } from 'rxjs';
+import type { NextFunction, Request, Response } from 'express';
 import type { AuthenticatedRequest, Principal } from '@dh/auth';
 import { ProblemException } from '@dh/platform';
+import Redis from 'ioredis';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 
-/** Consumer classes with their own limits: the systems (by consumer), customers, staff, and anonymous callers (by IP). */
-export const RATE_LIMIT_CLASSES = ['erp', 'crm', 'payment', 'customer', 'staff', 'anonymous'] as const;
+/**
+ * Consumer classes with their own limits: the systems (by consumer), customers, staff, and anonymous
+ * callers (by IP), after authentication; before it, every request per client address (`ip`) and the
+ * failed authentications per client address (`auth-failure`: after `burst` failures the address is
+ * refused, valid credentials or not, until the window ends).
+ */
+export const RATE_LIMIT_CLASSES = ['erp', 'crm', 'payment', 'customer', 'staff', 'anonymous', 'ip', 'auth-failure'] as const;
 export type RateLimitClass = (typeof RATE_LIMIT_CLASSES)[number];
 
 export interface BucketLimit {
@@ -23,6 +31,9 @@ export const DEFAULT_RATE_LIMITS: RateLimits = {
   customer: { ratePerSecond: 10, burst: 30 },
   staff: { ratePerSecond: 20, burst: 40 },
   anonymous: { ratePerSecond: 5, burst: 20 },
+  ip: { ratePerSecond: 100, burst: 200 },
+  // Ten failed logins per address in five minutes.
+  'auth-failure': { ratePerSecond: 10 / 300, burst: 10 },
 };
 
 export const RATE_LIMITED_TYPE = 'rate-limited';
@@ -57,50 +68,107 @@ export function parseRateLimits(raw: string | undefined): RateLimits | null {
   return limits;
 }
 
-interface Bucket {
-  tokens: number;
-  updatedAt: number;
-}
-
 export type TakeResult = { allowed: true; remaining: number } | { allowed: false; retryAfterSeconds: number };
 
 /**
- * Token buckets in memory, one per key. Each gateway instance counts on its own: with N replicas a
- * caller gets up to N times the limit. A shared limit across replicas needs a shared store (Redis,
- * or a Postgres row per key updated with the same arithmetic) — not built.
+ * Counters shared by every gateway replica. Each limit is a window of `burst` requests per
+ * `burst / ratePerSecond` seconds (rate-limiter-flexible's fixed window, atomic in Redis), so a caller
+ * gets the limit once however many replicas answer it. If Redis cannot be reached, each replica falls
+ * back to counting in memory (rate-limiter-flexible's insurance limiter) rather than refusing or
+ * letting everything through.
  */
-export class TokenBucketLimiter {
-  private readonly buckets = new Map<string, Bucket>();
-  private lastSweep = 0;
+export interface SharedRateLimiter {
+  /** Counts one request of `key` under `limit`. */
+  take(name: string, key: string, limit: BucketLimit): Promise<TakeResult>;
+  /** Whether `key` has used up `limit`, without counting. */
+  check(name: string, key: string, limit: BucketLimit): Promise<TakeResult>;
+  close(): Promise<void>;
+}
 
-  constructor(private readonly now: () => number = () => Date.now()) {}
+type LimiterFactory = (options: { keyPrefix: string; points: number; duration: number }) => RateLimiterAbstract;
 
-  take(key: string, limit: BucketLimit): TakeResult {
-    const now = this.now();
-    this.sweep(now, limit);
-    const bucket = this.buckets.get(key) ?? { tokens: limit.burst, updatedAt: now };
-    const elapsedSeconds = Math.max(0, now - bucket.updatedAt) / 1000;
-    bucket.tokens = Math.min(limit.burst, bucket.tokens + elapsedSeconds * limit.ratePerSecond);
-    bucket.updatedAt = now;
-    this.buckets.set(key, bucket);
-    if (bucket.tokens >= 1) {
-      bucket.tokens -= 1;
-      return { allowed: true, remaining: Math.floor(bucket.tokens) };
+function windowOf(limit: BucketLimit): { points: number; duration: number } {
+  return { points: limit.burst, duration: Math.max(1, Math.ceil(limit.burst / limit.ratePerSecond)) };
+}
+
+function retryAfter(msBeforeNext: number): number {
+  return Math.max(1, Math.ceil(msBeforeNext / 1000));
+}
+
+class FlexibleRateLimiter implements SharedRateLimiter {
+  private readonly limiters = new Map<string, RateLimiterAbstract>();
+
+  constructor(
+    private readonly prefix: string,
+    private readonly create: LimiterFactory,
+    private readonly onClose: () => Promise<void> = async () => undefined,
+  ) {}
+
+  private limiter(name: string, limit: BucketLimit): RateLimiterAbstract {
+    const { points, duration } = windowOf(limit);
+    const id = `${name}:${points}:${duration}`;
+    let limiter = this.limiters.get(id);
+    if (!limiter) {
+      limiter = this.create({ keyPrefix: `${this.prefix}:${id}`, points, duration });
+      this.limiters.set(id, limiter);
     }
-    return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - bucket.tokens) / limit.ratePerSecond)) };
+    return limiter;
   }
 
-  get size(): number {
-    return this.buckets.size;
+  async take(name: string, key: string, limit: BucketLimit): Promise<TakeResult> {
+    try {
+      const result = await this.limiter(name, limit).consume(key);
+      return { allowed: true, remaining: result.remainingPoints };
+    } catch (refusal) {
+      if (refusal instanceof RateLimiterRes) return { allowed: false, retryAfterSeconds: retryAfter(refusal.msBeforeNext) };
+      throw refusal;
+    }
   }
 
-  /** Forget buckets idle for a minute (they would be full again anyway for any sane limit), at most once a minute. */
-  private sweep(now: number, limit: BucketLimit): void {
-    if (now - this.lastSweep < 60_000) return;
-    this.lastSweep = now;
-    const idleMs = Math.max(60_000, (limit.burst / limit.ratePerSecond) * 1000);
-    for (const [key, bucket] of this.buckets) if (now - bucket.updatedAt > idleMs) this.buckets.delete(key);
+  async check(name: string, key: string, limit: BucketLimit): Promise<TakeResult> {
+    const state = await this.limiter(name, limit).get(key);
+    if (state === null || state.consumedPoints < limit.burst) return { allowed: true, remaining: state ? Math.max(0, limit.burst - state.consumedPoints) : limit.burst };
+    return { allowed: false, retryAfterSeconds: retryAfter(state.msBeforeNext) };
   }
+
+  close(): Promise<void> {
+    return this.onClose();
+  }
+}
+
+/** Counters in this process only (tests, and `RATE_LIMIT_STORE=memory` for a single instance). */
+export function memoryRateLimiter(prefix = 'dh:rl'): SharedRateLimiter {
+  return new FlexibleRateLimiter(prefix, (options) => new RateLimiterMemory(options));
+}
+
+/** Counters in Redis (`REDIS_URL`), shared by the replicas that use the same `prefix`. */
+export function redisRateLimiter(redisUrl: string, prefix: string): SharedRateLimiter {
+  // No offline queue: a request is not held while Redis is away; the insurance limiter answers instead.
+  const redis = new Redis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000, lazyConnect: false });
+  redis.on('error', () => undefined);
+  return new FlexibleRateLimiter(
+    prefix,
+    (options) => new RateLimiterRedis({ ...options, storeClient: redis, insuranceLimiter: new RateLimiterMemory(options) }),
+    async () => {
+      redis.disconnect();
+    },
+  );
+}
+
+/**
+ * Replicas of one deployment share a database, so by default they share the counters' prefix derived
+ * from its name (`RATE_LIMIT_PREFIX` overrides); two stacks on one Redis (tests) never mix.
+ */
+export function rateLimitPrefix(env: NodeJS.ProcessEnv): string {
+  if (env.RATE_LIMIT_PREFIX) return env.RATE_LIMIT_PREFIX;
+  const database = env.DATABASE_URL ? new URL(env.DATABASE_URL).pathname.replace(/^\//, '') : 'dhcore';
+  return `dh:rl:${database || 'dhcore'}`;
+}
+
+export function sharedRateLimiterFromEnv(env: NodeJS.ProcessEnv): SharedRateLimiter {
+  const prefix = rateLimitPrefix(env);
+  if (env.RATE_LIMIT_STORE === 'memory') return memoryRateLimiter(prefix);
+  return redisRateLimiter(env.REDIS_URL ?? 'redis://127.0.0.1:6379', prefix);
 }
 
 export function rateLimitClassOf(principal: Principal | undefined): RateLimitClass {
@@ -117,37 +185,65 @@ export function rateLimitKeyOf(principal: Principal | undefined, ip: string | un
 export const RATE_LIMITS = Symbol('RATE_LIMITS');
 export const RATE_LIMITER = Symbol('RATE_LIMITER');
 
+/** Health checks and the API description are exempt: probes come often from one address. */
+const EXEMPT = /^\/(health\/|api\/docs)/;
+
+/**
+ * Before authentication (Express middleware, ahead of every guard): refuses an address that has
+ * failed to authenticate too often, then counts the request per address. A 401 answer counts as a
+ * failure of that address, so guessing API keys or tokens is throttled, and a flood is refused
+ * before any key is looked up or any signature checked.
+ */
+export function preAuthRateLimit(limits: RateLimits, limiter: SharedRateLimiter) {
+  return (request: Request, response: Response, next: NextFunction): void => {
+    if (EXEMPT.test(request.path)) return next();
+    const address = `ip:${request.ip ?? request.socket.remoteAddress ?? 'unknown'}`;
+    const run = async () => {
+      const blocked = await limiter.check('auth-failure', address, limits['auth-failure']);
+      if (!blocked.allowed) throw rateLimited('Too many failed authentications from this address', blocked.retryAfterSeconds);
+      const counted = await limiter.take('ip', address, limits.ip);
+      if (!counted.allowed) throw rateLimited('Too many requests from this address', counted.retryAfterSeconds);
+      response.once('finish', () => {
+        if (response.statusCode === 401) void limiter.take('auth-failure', address, limits['auth-failure']).catch(() => undefined);
+      });
+    };
+    run().then(() => next(), next);
+  };
+}
+
+export function rateLimited(detail: string, retryAfterSeconds: number): ProblemException {
+  return new ProblemException({ type: RATE_LIMITED_TYPE, title: 'Too many requests', status: 429, detail: `${detail}; retry after ${retryAfterSeconds} s.`, retryAfterSeconds });
+}
+
 /**
  * Runs after the auth guard (interceptors follow guards), so it keys authenticated calls by principal
  * (`kind:id`) and public ones by IP. Over the limit: 429 problem+json `…/problems/rate-limited` with
- * `Retry-After` (seconds). Calls refused by the guard (401/403) never reach it and are not counted.
+ * `Retry-After` (seconds). Before authentication, `preAuthRateLimit` has already counted the request
+ * per client address and refused addresses with too many failed authentications.
  */
 @Injectable()
 export class RateLimitInterceptor implements NestInterceptor {
   constructor(
     private readonly limits: RateLimits | null,
-    private readonly limiter: TokenBucketLimiter,
+    private readonly limiter: SharedRateLimiter | null,
   ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    if (this.limits === null || context.getType() !== 'http') return next.handle();
+    if (this.limits === null || this.limiter === null || context.getType() !== 'http') return next.handle();
+    const limits = this.limits;
+    const limiter = this.limiter;
     const http = context.switchToHttp();
     const request = http.getRequest<AuthenticatedRequest>();
     const principal = request.principal;
     const consumerClass = rateLimitClassOf(principal);
-    const limit = this.limits[consumerClass];
-    const result = this.limiter.take(`${consumerClass}|${rateLimitKeyOf(principal, request.ip)}`, limit);
+    const limit = limits[consumerClass];
     const response = http.getResponse<{ setHeader(name: string, value: string): void }>();
-    response.setHeader('RateLimit-Policy', `${limit.burst};w=${Math.ceil(limit.burst / limit.ratePerSecond)}`);
-    if (!result.allowed) {
-      throw new ProblemException({
-        type: RATE_LIMITED_TYPE,
-        title: 'Too many requests',
-        status: 429,
-        detail: `Rate limit for ${consumerClass} callers exceeded (${limit.ratePerSecond}/s, burst ${limit.burst}); retry after ${result.retryAfterSeconds} s.`,
-        retryAfterSeconds: result.retryAfterSeconds,
-      });
-    }
-    return next.handle();
+    response.setHeader('RateLimit-Policy', `${limit.burst};w=${windowOf(limit).duration}`);
+    return from(limiter.take(consumerClass, rateLimitKeyOf(principal, request.ip), limit)).pipe(
+      mergeMap((result) => {
+        if (!result.allowed) throw rateLimited(`Rate limit for ${consumerClass} callers exceeded (${limit.burst} per ${windowOf(limit).duration} s)`, result.retryAfterSeconds);
+        return next.handle();
+      }),
+    );
   }
 }
