@@ -13,6 +13,10 @@ const shared = {
 
 /** @type {import('jest').Config} */
 module.exports = {
+  // After every run, the output of every service process the tests started (the end-to-end tests) is
+  // searched for CPR numbers in clear (tools/scripts/e2e-logs-check.js).
+  globalSetup: '<rootDir>/tools/scripts/e2e-logs-setup.js',
+  globalTeardown: '<rootDir>/tools/scripts/e2e-logs-check.js',
   projects: [
     { ...shared, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs,tools}/**/*.unit.spec.ts'] },
     // Integration and end-to-end tests get longer per-test timeouts (jest.tier-timeouts.js).

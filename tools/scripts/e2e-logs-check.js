@@ -1,4 +1,4 @@
-// Jest global teardown of the e2e project: reads the output of every service process the end-to-end
+// Jest global teardown (after every run; only the end-to-end tests start service processes): reads the output of every service process the end-to-end
 // tests ran (CRM onboarding with CPR numbers, GDPR export and erasure, DataHub requests that carry the
 // CPR) and fails the run if any line shows a CPR number in clear. Uses the compiled @dh/logging
 // (`npm run test:e2e` builds first).
@@ -23,6 +23,6 @@ module.exports = async function checkServiceLogs() {
   if (findings.length > 0) {
     throw new Error(`Service logs of the end-to-end run show CPR numbers in clear (${findings.length} lines):\n${findings.slice(0, 20).join('\n')}`);
   }
-  process.stdout.write(`\nService log check: ${files.length} service logs, ${lines} lines, no CPR number in clear (${dir})\n`);
+  if (files.length > 0) process.stdout.write(`\nService log check: ${files.length} service logs, ${lines} lines, no CPR number in clear\n`);
   fs.rmSync(dir, { recursive: true, force: true });
 };

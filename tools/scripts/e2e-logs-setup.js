@@ -1,4 +1,4 @@
-// Jest global setup of the e2e project: a fresh folder where every service process started by the
+// Jest global setup: a fresh folder where every service process started by the
 // tests (startServiceProcess) writes its output, for the check in e2e-logs-check.js.
 const fs = require('node:fs');
 const os = require('node:os');
