@@ -24,6 +24,7 @@ import { GdprController, GdprModule } from './gdpr/gdpr.module';
 import { setupOpenApi } from './openapi/openapi';
 import { AuditLogController, DisputeDeskController, DisputeDeskModule } from './dispute-desk';
 import { ProductsController, RatesApiModule, StaffRatesController } from './rates';
+import { applyCors, applySecurityHeaders } from './edge/security-headers';
 
 /** The REST edge: validation, problem+json, commands to the owning services, queries on read models. */
 export const gatewayService: ServiceDefinition = {
@@ -32,6 +33,8 @@ export const gatewayService: ServiceDefinition = {
   // The gateway queries read models that the projections service owns; creating them (idempotently)
   // here too means the gateway answers 404 rather than 500 if it starts first.
   start: async (infrastructure, app) => {
+    applySecurityHeaders(app);
+    applyCors(app);
     await migrateReadModels(infrastructure.pool, allProjections);
     // OpenAPI at /api/docs (JSON: /api/docs/openapi.json), public.
     setupOpenApi(app);

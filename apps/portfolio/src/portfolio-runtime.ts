@@ -9,6 +9,7 @@ import {
   getCustomerIdentityForDataHub,
   getProcess,
   linkProductionMeteringPoint,
+  loadCustomer,
   parseCancelProcess,
   parseEndOfSupplyRequest,
   parseIncorrectSwitchRequest,
@@ -127,6 +128,8 @@ export async function startPortfolioRuntime(options: PortfolioRuntimeOptions): P
       asCommandReply(() => requestIncorrectSwitch(deps, parseIncorrectSwitchRequest(asPayload(payload)), contextOf(context, keyOf(payload)))),
     CancelProcess: (payload, context) => asCommandReply(() => cancelProcess(deps, parseCancelProcess(asPayload(payload)), contextOf(context, keyOf(payload)))),
     GetProcess: (payload) => asCommandReply(() => getProcess(deps, requiredString(asPayload(payload), 'processId'))),
+    // The gateway asks before it writes anything for a switch or move-in of an existing customer.
+    CustomerExists: (payload) => asCommandReply(async () => ({ exists: (await loadCustomer(store, requiredString(asPayload(payload), 'customerId'))).state.status !== 'none' })),
     // Decrypts the customer's name and CPR/CVR for datahub-integration's RSM-001; logs nothing personal.
     GetCustomerIdentityForDataHub: (payload) =>
       asCommandReply(async () => {

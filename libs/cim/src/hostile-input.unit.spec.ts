@@ -1,5 +1,5 @@
-import { quarterHourSeries } from './document-factories';
-import { CimParseError, parseCimJson, parseCimXml, parseRsm012Xml, writeCimJson, writeCimXml } from './index';
+import { changeOfSupplier, quarterHourSeries } from './document-factories';
+import { CimParseError, parseCimJson, parseCimXml, parseRsm012Xml, UnwritableXmlTextError, writeCimJson, writeCimXml } from './index';
 import { fixture, parseErrorOf } from './test-support';
 
 const RSM014 = fixture('rsm014-notifyaggregatedmeasuredata.xml');
@@ -10,6 +10,19 @@ function mutate(xml: string, from: string, to: string): string {
   if (!xml.includes(from)) throw new Error(`fixture does not contain ${from}`);
   return xml.replace(from, to);
 }
+
+describe('text we write for DataHub', () => {
+  it('refuses control characters and unpaired surrogates instead of writing XML nobody can parse (ours included)', () => {
+    for (const name of ['Anna\u0000Hansen', 'Anna \u001b[31mHansen', 'Bell\u0007', 'half \ud800 pair']) {
+      const doc = changeOfSupplier('E03');
+      const record = { ...doc.records[0]!, customerName: name };
+      expect(() => writeCimXml({ ...doc, records: [record] })).toThrow(UnwritableXmlTextError);
+    }
+    const fine = changeOfSupplier('E03');
+    const xml = writeCimXml({ ...fine, records: [{ ...fine.records[0]!, customerName: 'Søren Ærø-Østergård & Co 😀' }] });
+    expect(parseCimXml(xml).kind).toBe('RequestChangeOfSupplier');
+  });
+});
 
 describe('hostile and broken input', () => {
   it('refuses a DOCTYPE outright, even without entities', () => {

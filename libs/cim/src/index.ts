@@ -10,6 +10,7 @@ export {
 } from './lib/api';
 export type { Strictness } from './lib/codec/validate';
 export { CimParseError, type CimErrorCode } from './lib/errors';
+export { UnwritableXmlTextError } from './lib/xml/write-xml';
 export * from './lib/model/common';
 export type * from './lib/model/measure';
 export type * from './lib/model/wholesale';

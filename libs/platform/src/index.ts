@@ -7,6 +7,7 @@ export * from './logging/masking-logger';
 export * from './health/health';
 export * from './http/problem';
 export * from './http/validation';
+export * from './http/hostile-input';
 export * from './runtime/infrastructure';
 export * from './runtime/bootstrap';
 export * from './runtime/relay';

@@ -1,7 +1,8 @@
 import { IsBoolean, IsEmail, IsIn, IsNotEmpty, IsOptional, IsString, Matches, MaxLength, ValidateIf, registerDecorator, ValidationOptions } from 'class-validator';
+import { isLocalDate } from '@dh/dk-time';
 import { isValidCpr, isValidCvr, isValidGsrn } from '@dh/market-ids';
 
-function Satisfies(check: (value: unknown) => boolean, message: string, options?: ValidationOptions) {
+export function Satisfies(check: (value: unknown) => boolean, message: string, options?: ValidationOptions) {
   return (target: object, propertyName: string) =>
     registerDecorator({
       name: 'satisfies',
@@ -13,6 +14,31 @@ function Satisfies(check: (value: unknown) => boolean, message: string, options?
 }
 
 const LOCAL_DATE = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
+
+/** Dates of a supply we could ever handle; the onboarding also holds them to the market's reporting windows. */
+export const EARLIEST_DATE = '2000-01-01';
+export const LATEST_DATE = '2099-12-31';
+
+/** A real calendar date (2027-02-31 is not) between EARLIEST_DATE and LATEST_DATE. */
+export function isSaneLocalDate(value: unknown): boolean {
+  return typeof value === 'string' && LOCAL_DATE.test(value) && isLocalDate(value) && value >= EARLIEST_DATE && value <= LATEST_DATE;
+}
+
+export const DATE_MESSAGE = (field: string) => `${field} must be a calendar date YYYY-MM-DD (Danish local date) between ${EARLIEST_DATE} and ${LATEST_DATE}`;
+
+/**
+ * Free text that goes to DataHub (the customer name in RSM-001): no control or format characters
+ * (NUL, ESC, BEL, bidirectional overrides), nothing XML cannot carry, and at most
+ * `MAX_MARKET_NAME_LENGTH` characters. The CIM writer refuses such text too; refusing it here answers
+ * 400 before anything is stored.
+ */
+export const MAX_MARKET_NAME_LENGTH = 70;
+const UNSAFE_TEXT = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\uFFFE\uFFFF]/u;
+
+export function isMarketText(value: unknown, maxLength = MAX_MARKET_NAME_LENGTH): boolean {
+  return typeof value === 'string' && value.trim().length > 0 && [...value].length <= maxLength && !UNSAFE_TEXT.test(value);
+}
+
 export const GSRN_MESSAGE = 'gsrn must be 18 digits with a valid GS1 check digit (the last digit)';
 
 /** Supply terms of an onboarding or a switch: the mission's CRM onboarding fields. */
@@ -25,7 +51,7 @@ export class SupplyTermsDto {
   @MaxLength(64)
   product_id!: string;
 
-  @Matches(LOCAL_DATE, { message: 'desired_start_date must be a date YYYY-MM-DD (Danish local date)' })
+  @Satisfies(isSaneLocalDate, DATE_MESSAGE('desired_start_date'))
   desired_start_date!: string;
 
   @IsIn(['monthly', 'quarterly'], { message: 'billing_frequency must be "monthly" or "quarterly"' })
@@ -50,9 +76,7 @@ export class SupplyTermsDto {
  * supply terms are required). Messages never echo the submitted CPR.
  */
 export class CreateCustomerDto {
-  @IsString()
-  @IsNotEmpty()
-  @MaxLength(200)
+  @Satisfies(isMarketText, `customer_name must be 1 to ${MAX_MARKET_NAME_LENGTH} characters without control or format characters (it is sent to DataHub)`)
   customer_name!: string;
 
   @IsEmail({}, { message: 'email must be a valid e-mail address' })
@@ -85,7 +109,7 @@ export class CreateCustomerDto {
   product_id?: string;
 
   @ValidateIf((dto: CreateCustomerDto) => dto.gsrn !== undefined)
-  @Matches(LOCAL_DATE, { message: 'desired_start_date must be a date YYYY-MM-DD (Danish local date)' })
+  @Satisfies(isSaneLocalDate, DATE_MESSAGE('desired_start_date'))
   desired_start_date?: string;
 
   @ValidateIf((dto: CreateCustomerDto) => dto.gsrn !== undefined)

@@ -49,8 +49,8 @@ export class CustomersController {
   @RequireScopes('customers:write')
   async create(@Body() body: CreateCustomerDto, @CurrentPrincipal() principal: Principal, @Headers('idempotency-key') key?: string): Promise<CreatedCustomer> {
     const idempotencyKey = callerIdempotencyKey(principal, key);
-    // Refuse an unknown product before anything is created.
-    if (body.product_id !== undefined) await this.onboarding.assertProductExists(body.product_id);
+    // Everything that can be refused is refused before the customer is created.
+    const prepared = body.gsrn === undefined ? null : await this.onboarding.prepareSupply(this.termsOf(body));
     const result = await this.commands.send<{ customerId: string }>('portfolio', 'CreateCustomer', {
       name: body.customer_name,
       email: body.email,
@@ -60,8 +60,13 @@ export class CustomersController {
       cvr: body.cvr ?? null,
       ...(idempotencyKey ? { idempotencyKey } : {}),
     });
-    if (body.gsrn === undefined) return { id: result.customerId, gsrn: null, process_id: null, metering_point: null };
-    const terms = Object.assign(new SupplyTermsDto(), {
+    if (prepared === null) return { id: result.customerId, gsrn: null, process_id: null, metering_point: null };
+    const started = await this.onboarding.startSupply(result.customerId, prepared, idempotencyKey);
+    return { id: result.customerId, gsrn: prepared.terms.gsrn, process_id: started.processId, metering_point: started.meteringPoint };
+  }
+
+  private termsOf(body: CreateCustomerDto): SupplyTermsDto {
+    return Object.assign(new SupplyTermsDto(), {
       gsrn: body.gsrn,
       product_id: body.product_id,
       desired_start_date: body.desired_start_date,
@@ -70,8 +75,6 @@ export class CustomersController {
       move_in: body.move_in,
       electric_heating: body.electric_heating,
     });
-    const started = await this.onboarding.startSupply(result.customerId, terms, idempotencyKey);
-    return { id: result.customerId, gsrn: body.gsrn, process_id: started.processId, metering_point: started.meteringPoint };
   }
 
   /** CRM: initiate a supplier switch (BRS-001) for an existing customer. */
@@ -80,7 +83,9 @@ export class CustomersController {
   @RequireScopes('processes:write')
   async switchSupplier(@Param('id', new ParseUUIDPipe()) id: string, @Body() body: SupplyTermsDto, @CurrentPrincipal() principal: Principal, @Headers('idempotency-key') key?: string) {
     const idempotencyKey = callerIdempotencyKey(principal, key);
-    const started = await this.onboarding.startSupply(id, Object.assign(body, { move_in: false }), idempotencyKey);
+    const prepared = await this.onboarding.prepareSupply(Object.assign(body, { move_in: false }));
+    await this.onboarding.assertCustomerExists(id);
+    const started = await this.onboarding.startSupply(id, prepared, idempotencyKey);
     return { process_id: started.processId, gsrn: body.gsrn };
   }
 
@@ -90,7 +95,9 @@ export class CustomersController {
   @RequireScopes('processes:write')
   async moveIn(@Param('id', new ParseUUIDPipe()) id: string, @Body() body: SupplyTermsDto, @CurrentPrincipal() principal: Principal, @Headers('idempotency-key') key?: string) {
     const idempotencyKey = callerIdempotencyKey(principal, key);
-    const started = await this.onboarding.startSupply(id, Object.assign(body, { move_in: true }), idempotencyKey);
+    const prepared = await this.onboarding.prepareSupply(Object.assign(body, { move_in: true }));
+    await this.onboarding.assertCustomerExists(id);
+    const started = await this.onboarding.startSupply(id, prepared, idempotencyKey);
     return { process_id: started.processId, gsrn: body.gsrn };
   }
 

@@ -1,10 +1,13 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { addDays, localDateOf } from '@dh/dk-time';
+import { assertReportable, DEFAULT_LEAD_TIME_RULES, DomainRuleViolation } from '@dh/portfolio-domain';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import type { JsonObject } from '@dh/event-store';
 import { ProblemException } from '@dh/platform';
 import { PORTAL_PRODUCTS_TABLE } from '@dh/read-models';
 import { CommandGateway } from '../commands/command-gateway';
+import { PORTAL_CLOCK, type PortalClock } from '../portal/portal-access';
 import type { SupplyTermsDto } from './create-customer.dto';
 
 export interface MeteringPointLookup extends JsonObject {
@@ -15,16 +18,59 @@ export interface MeteringPointLookup extends JsonObject {
 const stepKey = (key: string | undefined, step: string): JsonObject => (key ? { idempotencyKey: `${key}:${step}` } : {});
 
 /**
+ * How far ahead we take a supply start. The market sets no upper bound for BRS-001/BRS-009; a year is
+ * our policy, so that a mistyped year (9999-12-31) is refused instead of sent to DataHub.
+ */
+export const MAX_DAYS_AHEAD = 366;
+
+/** What `prepareSupply` checked and looked up; nothing has been written yet. */
+export interface PreparedSupply {
+  terms: SupplyTermsDto;
+  meteringPoint: MeteringPointLookup;
+}
+
+/**
  * CRM onboarding: look the metering point up in Eloverblik, register it, and start the DataHub
- * process (BRS-001 switch or BRS-009 move-in). Every step is idempotent, so a retry with the same
- * Idempotency-Key completes a half-done onboarding without doubling anything.
+ * process (BRS-001 switch or BRS-009 move-in). Everything that can be checked is checked first
+ * (`prepareSupply`: product, dates against the market's reporting windows, the metering point in
+ * Eloverblik), so a refusal never leaves a customer or a metering point behind. Every step after that
+ * is idempotent, so a retry with the same Idempotency-Key completes a half-done onboarding (after a
+ * crash or a 503) without doubling anything.
  */
 @Injectable()
 export class OnboardingService {
   constructor(
     private readonly commands: CommandGateway,
     @InjectDataSource() private readonly db: DataSource,
+    @Inject(PORTAL_CLOCK) private readonly clock: PortalClock,
   ) {}
+
+  /** The supply start against the market's lead times (the same rules portfolio applies) and our one-year horizon. */
+  assertStartDate(terms: SupplyTermsDto): void {
+    const today = localDateOf(this.clock.now());
+    const date = terms.desired_start_date;
+    const refuse = (detail: string) => new ProblemException({ type: 'lead-time', title: 'The start date cannot be requested today', status: 422, detail, errors: [{ field: 'desired_start_date', messages: [detail] }] });
+    if (date > addDays(today, MAX_DAYS_AHEAD)) throw refuse(`desired_start_date ${date} is more than ${MAX_DAYS_AHEAD} days ahead; today is ${today}`);
+    try {
+      assertReportable(DEFAULT_LEAD_TIME_RULES, terms.move_in ? 'move-in' : 'change of supplier', date, today);
+    } catch (error) {
+      if (error instanceof DomainRuleViolation) throw refuse(error.message);
+      throw error;
+    }
+  }
+
+  /** Every check that needs no write, and the Eloverblik lookup; throws the refusal before anything is stored. */
+  async prepareSupply(terms: SupplyTermsDto): Promise<PreparedSupply> {
+    this.assertStartDate(terms);
+    await this.assertProductExists(terms.product_id, { billingFrequency: terms.billing_frequency, startDate: terms.desired_start_date });
+    return { terms, meteringPoint: await this.lookup(terms.gsrn) };
+  }
+
+  /** A switch or move-in for an existing customer: 404 before anything is written when there is none. */
+  async assertCustomerExists(customerId: string): Promise<void> {
+    const { exists } = await this.commands.send<{ exists: boolean }>('portfolio', 'CustomerExists', { customerId });
+    if (!exists) throw new ProblemException({ type: 'customer-not-found', title: 'Customer not found', status: 404, detail: `No customer with id ${customerId}` });
+  }
 
   /** The product must exist in the catalogue (products defined in rates, projected for the gateway). */
   /**
@@ -52,9 +98,8 @@ export class OnboardingService {
     return this.commands.send<MeteringPointLookup>('datahub-integration', 'LookupMeteringPoint', { gsrn });
   }
 
-  async startSupply(customerId: string, terms: SupplyTermsDto, idempotencyKey: string | undefined): Promise<{ processId: string; meteringPoint: MeteringPointLookup }> {
-    await this.assertProductExists(terms.product_id, { billingFrequency: terms.billing_frequency, startDate: terms.desired_start_date });
-    const meteringPoint = await this.lookup(terms.gsrn);
+  async startSupply(customerId: string, prepared: PreparedSupply, idempotencyKey: string | undefined): Promise<{ processId: string; meteringPoint: MeteringPointLookup }> {
+    const { terms, meteringPoint } = prepared;
     await this.commands.send('portfolio', 'RegisterMeteringPoint', {
       gsrn: terms.gsrn,
       type: meteringPoint.type ?? null,

@@ -56,6 +56,47 @@ describe('CRM onboarding against the DataHub and Eloverblik simulators', () => {
     expect(Number((await pool.query(`SELECT count(*)::int AS n FROM event_store.events WHERE type = 'CustomerCreated'`)).rows[0].n)).toBe(before);
   });
 
+  it('refuses what it can check before it writes anything: unknown GSRN, impossible or far dates, control characters, an unknown customer', async () => {
+    const count = async (type: string) => Number((await pool.query(`SELECT count(*)::int AS n FROM event_store.events WHERE type = $1`, [type])).rows[0].n);
+    const before = [await count('CustomerCreated'), await count('MeteringPointRegistered')];
+    const base = { customer_name: 'Eva Ek', email: 'eva@example.dk', customer_type: 'private', cpr: '0505551234', gsrn: byRole('switch-accepted').gsrn, product_id: 'standard', desired_start_date: '2026-03-22', billing_frequency: 'monthly', payment_model: 'actual' };
+    const cases: [string, object, number, string][] = [
+      ['GSRN unknown to Eloverblik', { ...base, gsrn: '571313180400000100' }, 404, 'metering-point-not-found'],
+      ['a date that does not exist', { ...base, desired_start_date: '2027-02-31' }, 400, 'validation'],
+      ['the year 9999', { ...base, desired_start_date: '9999-12-31' }, 400, 'validation'],
+      ['a start in the past', { ...base, desired_start_date: '2026-01-05' }, 422, 'lead-time'],
+      ['a start more than a year ahead', { ...base, desired_start_date: '2027-06-01' }, 422, 'lead-time'],
+      ['NUL, ESC and BEL in the name sent to DataHub', { ...base, customer_name: 'Anna\u0000\u001b[31m\u0007Hansen' }, 400, 'validation'],
+      ['a name longer than DataHub takes', { ...base, customer_name: 'A'.repeat(71) }, 400, 'validation'],
+    ];
+    for (const [what, body, status, type] of cases) {
+      const res = await api().post('/api/customers').set(crm).set('Idempotency-Key', `refused-${type}-${status}-${cases.findIndex((c) => c[1] === body)}`).send(body);
+      expect([what, res.status, res.body.type]).toEqual([what, status, `https://datahub-core.dev/problems/${type}`]);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    }
+    const unknownCustomer = await api()
+      .post('/api/customers/7d1e3a52-6b0f-4f5e-9a51-0c2b9d3e4f10/switch')
+      .set(crm)
+      .send({ gsrn: byRole('incorrect-switch').gsrn, product_id: 'standard', desired_start_date: '2026-03-22', billing_frequency: 'monthly', payment_model: 'actual' });
+    expect([unknownCustomer.status, unknownCustomer.body.type]).toEqual([404, 'https://datahub-core.dev/problems/customer-not-found']);
+    expect([await count('CustomerCreated'), await count('MeteringPointRegistered')]).toEqual(before);
+  });
+
+  it('resumes an onboarding whose gateway died before recording the answer: the retry with the same key creates no second customer', async () => {
+    const { gsrn } = byRole('incorrect-switch');
+    const body = { customer_name: 'Frida Fog', email: 'frida@example.dk', customer_type: 'private', cpr: '0606661234', gsrn, product_id: 'standard', desired_start_date: '2026-03-31', billing_frequency: 'monthly', payment_model: 'actual' };
+    const first = await api().post('/api/customers').set(crm).set('Idempotency-Key', 'resume-after-crash').send(body).expect(201);
+    // As if the gateway had died after all its commands and before storing the answer; its lease has run out.
+    await pool.query(`UPDATE gateway.idempotency_keys SET status = NULL, body = NULL, completed_at = NULL, locked_until = now() - interval '1 second' WHERE key = 'resume-after-crash'`);
+    const retried = await api().post('/api/customers').set(crm).set('Idempotency-Key', 'resume-after-crash').send(body).expect(201);
+    expect(retried.headers['idempotent-replayed']).toBeUndefined();
+    expect(retried.body).toMatchObject({ id: first.body.id, process_id: first.body.process_id });
+    const { rows } = await pool.query(`SELECT count(*)::int AS n FROM event_store.events WHERE type = 'CustomerCreated' AND data->>'customerId' = $1`, [first.body.id]);
+    expect(rows[0].n).toBe(1);
+    const processes = await pool.query(`SELECT count(*)::int AS n FROM event_store.events WHERE type = 'DataHubRequestSent' AND data->>'processId' = $1`, [first.body.process_id]);
+    expect(processes.rows[0].n).toBeLessThanOrEqual(1);
+  });
+
   it('switches a customer: accepted, then active on the effective date with master data and metered data', async () => {
     const { gsrn } = byRole('switch-accepted');
     const created = await onboard(gsrn, 'Anna Hansen', '0101901234', '2026-03-22');

@@ -11,6 +11,7 @@ import { HTTP_METHODS, OPENAPI_JSON_PATH, routeKey } from '../openapi/openapi';
 jest.setTimeout(90_000);
 
 const CPR = '150285-1234';
+const PORTAL_ORIGIN = 'https://min.elselskab.example';
 const CPR_DIGITS = '1502851234';
 
 let db: TestDatabase;
@@ -19,6 +20,7 @@ let pool: Pool;
 let store: EventStore;
 let portfolio: ServiceProcess;
 let gateway: ServiceProcess;
+const others: ServiceProcess[] = [];
 let crm: Record<string, string>;
 let payment: Record<string, string>;
 
@@ -30,10 +32,19 @@ beforeAll(async () => {
   store = await createPostgresEventStore({ pool, pollIntervalMs: 50 });
   const env = { DATABASE_URL: db.url, AMQP_URL: vhost.url, COMMAND_TIMEOUT_MS: '5000', AUTH_ISSUERS: testAuthIssuersEnv() };
   portfolio = await startServiceProcess('portfolio', env);
+  // The services the routes command, so an outsider's requests meet the whole path (no 504 for a missing service).
+  for (const name of ['datahub-integration', 'settlement', 'rates']) others.push(await startServiceProcess(name, env));
   // Small limits for the payment class only, so the other tests are not throttled.
   gateway = await startServiceProcess('gateway', {
     ...env,
-    RATE_LIMITS: JSON.stringify({ payment: { ratePerSecond: 0.5, burst: 3 }, anonymous: { ratePerSecond: 100, burst: 1000 } }),
+    RATE_LIMITS: JSON.stringify({
+      payment: { ratePerSecond: 0.5, burst: 3 },
+      anonymous: { ratePerSecond: 100, burst: 1000 },
+      crm: { ratePerSecond: 1000, burst: 10000 },
+      staff: { ratePerSecond: 1000, burst: 10000 },
+      ip: { ratePerSecond: 1000, burst: 20000 },
+    }),
+    PORTAL_ORIGINS: PORTAL_ORIGIN,
   });
   crm = apiKeyHeader((await createTestApiKey(new ApiKeyStore(pool), { consumer: 'crm' })).key);
   payment = apiKeyHeader((await createTestApiKey(new ApiKeyStore(pool), { consumer: 'payment' })).key);
@@ -41,6 +52,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await gateway?.stop();
+  for (const service of others) await service.stop();
   await portfolio?.stop();
   await store?.close();
   await pool?.end();
@@ -75,6 +87,15 @@ describe('gateway edge: every error is problem+json with a stable type', () => {
 
   it('a non-JSON body on a JSON endpoint → 415 unsupported-media-type', async () => {
     expectProblem(await http().post('/api/customers').set(crm).set('Content-Type', 'text/plain').send('customer_name=Anna'), 415, 'unsupported-media-type');
+  });
+
+  it('JSON nested 5 000 deep → 400 too-deeply-nested before validation (not a stack overflow, not 500)', async () => {
+    const deep = `${'['.repeat(5000)}${']'.repeat(5000)}`;
+    expectProblem(await http().post('/api/customers').set(crm).set('Content-Type', 'application/json').send(`{"customer_name":${deep}}`), 400, 'too-deeply-nested');
+  });
+
+  it('headers over the server limit → 431 as problem+json, not a bare status line', async () => {
+    expectProblem(await http().get('/api/portfolio/summary').set(crm).set('X-Padding', 'x'.repeat(20_000)), 431, 'headers-too-large');
   });
 
   it('no credentials → 401, missing scope → 403', async () => {
@@ -237,5 +258,118 @@ describe('GDPR export and erasure', () => {
     expect(exported.body.customer).toMatchObject(erasedView);
     expect(exported.body.invoices).toHaveLength(1);
     expect(JSON.stringify(exported.body)).not.toContain('Anna');
+  });
+});
+
+/**
+ * The OWASP API Security Top 10 (2023) as an outsider tries them, against every route the running
+ * gateway registered: hostile ids and bodies never get a 5xx or store anything, unknown and read-only
+ * fields are refused (mass assignment), answers carry no more than the caller may see, and the
+ * security headers and CORS are those of an API holding personal data. Broken object- and
+ * function-level authorization for every route × caller is the authorization matrix
+ * (e2e/authorization-matrix.e2e.spec.ts).
+ */
+describe('an outsider against every route (OWASP API Top 10)', () => {
+  const routes = (): { method: string; path: string }[] => {
+    const found = new Map<string, { method: string; path: string }>();
+    for (const match of gateway.output().matchAll(/Mapped \{([^,}]+), ([A-Z]+)\} route/g)) {
+      if (match[2] !== 'GET' && match[2] !== 'POST' && match[2] !== 'DELETE') continue;
+      found.set(`${match[2]} ${match[1]}`, { method: match[2], path: match[1] });
+    }
+    return [...found.values()];
+  };
+  const storedEvents = async () => Number((await pool.query(`SELECT count(*)::int AS n FROM event_store.events`)).rows[0].n);
+  const send = (method: string, path: string, auth: Record<string, string>) => {
+    const req = method === 'GET' ? http().get(path) : method === 'DELETE' ? http().delete(path) : http().post(path);
+    return req.set(auth);
+  };
+  /** A clear refusal: 4xx problem+json with a type; otherwise what was wrong. */
+  function refusalProblem(what: string, response: request.Response): string | null {
+    const problem = response.status >= 400 && response.status < 500 && /^application\/problem\+json/.test(String(response.headers['content-type'])) && typeof response.body.type === 'string';
+    return problem ? null : `${what} → ${response.status} ${String(response.headers['content-type'])}`;
+  }
+  function expectRefused(what: string, response: request.Response): void {
+    expect(refusalProblem(what, response)).toBeNull();
+  }
+
+  const HOSTILE_IDS = ['..%2F..%2Fetc%2Fpasswd', "1'%20OR%20'1'%3D'1", '%3Cscript%3Ealert(1)%3C%2Fscript%3E', '9'.repeat(400), '%00', 'NaN', '-1', '571313180400000028%0A'];
+  const HOSTILE_BODIES: [string, string, string][] = [
+    ['malformed JSON', 'application/json', '{"a": '],
+    ['JSON nested 5 000 deep', 'application/json', `{"a":${'['.repeat(5000)}${']'.repeat(5000)}}`],
+    ['wrong content type', 'text/xml', '<a/>'],
+    ['an array instead of an object', 'application/json', '[1,2,3]'],
+    ['huge numbers and injection strings', 'application/json', JSON.stringify({ amount: 1e308, amount_dkk: '9'.repeat(400), gsrn: "' OR 1=1 --", customer_name: '<script>alert(1)</script>', desired_start_date: '2026-03-29T02:30:00+01:00', __proto__x: { admin: true } })],
+    ['control characters', 'application/json', JSON.stringify({ customer_name: 'A\u0000\u001b\u0007', reason: '\u202e' })],
+  ];
+
+  it('answers hostile ids and bodies on every route with 4xx problem+json and stores nothing', async () => {
+    const admin = { ...bearer(await issueTestJwt({ kind: 'staff', roles: ['admin'], subject: 'outsider-suite' })), 'X-Access-Reason': 'outsider suite' };
+    const callers = [crm, admin];
+    const before = await storedEvents();
+    const all = routes();
+    expect(all.length).toBeGreaterThan(20);
+    const failures: string[] = [];
+    const check = (what: string, response: request.Response) => {
+      const failure = refusalProblem(what, response);
+      if (failure) failures.push(failure);
+    };
+    for (const { method, path } of all) {
+      const params = path.match(/:[a-zA-Z]+/g) ?? [];
+      for (const auth of callers) {
+        for (const id of params.length > 0 ? HOSTILE_IDS : []) {
+          const target = path.replace(/:[a-zA-Z]+/g, id);
+          check(`${method} ${target}`, await send(method, target, auth));
+        }
+        if (method !== 'POST') continue;
+        const target = path.replace(/:[a-zA-Z]+/g, '7d1e3a52-6b0f-4f5e-9a51-0c2b9d3e4f10');
+        for (const [what, type, body] of HOSTILE_BODIES) {
+          check(`${method} ${target} with ${what}`, await send(method, target, auth).set('Content-Type', type).send(body));
+        }
+      }
+    }
+    expect(failures).toEqual([]);
+    expect(await storedEvents()).toBe(before);
+  });
+
+  it('refuses unknown and read-only fields instead of assigning them (mass assignment), creating nothing', async () => {
+    const before = await storedEvents();
+    const res = await http()
+      .post('/api/customers')
+      .set(crm)
+      .send({ customer_name: 'Ida Isen', email: 'ida@example.dk', customer_type: 'private', cpr: '0707701234', id: '7d1e3a52-6b0f-4f5e-9a51-0c2b9d3e4f10', status: 'active', personal_data_erased: true, created_at: '2020-01-01' });
+    expectRefused('POST /api/customers with read-only fields', res);
+    expect(res.status).toBe(400);
+    expect(JSON.stringify(res.body)).toMatch(/property id should not exist/);
+    expect(await storedEvents()).toBe(before);
+  });
+
+  it('shows a customer to CRM with the CPR masked and no stored internals', async () => {
+    const created = await http().post('/api/customers').set(crm).send({ customer_name: 'Jens Juul', email: 'jens@example.dk', customer_type: 'private', cpr: '0808801234' }).expect(201);
+    await rebuildProjection(pool, store, customersProjection);
+    const view = await http().get(`/api/customers/${created.body.id}`).set(crm).expect(200);
+    expect(Object.keys(view.body).sort()).toEqual(['cpr', 'created_at', 'customer_name', 'customer_type', 'cvr', 'email', 'id', 'personal_data_erased', 'phone', 'status']);
+    expect(view.body.cpr).toBe('080880-XXXX');
+    expect(view.text).not.toMatch(/0808801234|personalData|personal_data"|identity|v1\./);
+  });
+
+  it('sends the security headers of an API holding personal data, and no server fingerprint', async () => {
+    const res = await http().get('/api/portfolio/summary').set(crm);
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+    expect(res.headers['strict-transport-security']).toMatch(/max-age=\d+/);
+    expect(res.headers['content-security-policy']).toMatch(/default-src 'none'/);
+    expect(res.headers['x-frame-options']).toBe('SAMEORIGIN');
+    expect(res.headers['referrer-policy']).toBe('no-referrer');
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(res.headers['x-powered-by']).toBeUndefined();
+  });
+
+  it('allows cross-origin calls from the portal origin only', async () => {
+    const preflight = (origin: string) => http().options('/api/portal/invoices').set('Origin', origin).set('Access-Control-Request-Method', 'GET').set('Access-Control-Request-Headers', 'authorization');
+    const portal = await preflight(PORTAL_ORIGIN);
+    expect(portal.headers['access-control-allow-origin']).toBe(PORTAL_ORIGIN);
+    const evil = await preflight('https://evil.example');
+    expect(evil.headers['access-control-allow-origin']).toBeUndefined();
+    const simple = await http().get('/api/portfolio/summary').set(crm).set('Origin', 'https://evil.example');
+    expect(simple.headers['access-control-allow-origin']).toBeUndefined();
   });
 });

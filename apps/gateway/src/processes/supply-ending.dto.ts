@@ -1,8 +1,6 @@
-import { IsIn, Matches, registerDecorator } from 'class-validator';
+import { IsIn, registerDecorator } from 'class-validator';
 import { isValidGsrn } from '@dh/market-ids';
-import { GSRN_MESSAGE } from '../customers/create-customer.dto';
-
-const LOCAL_DATE = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
+import { DATE_MESSAGE, GSRN_MESSAGE, isSaneLocalDate, Satisfies } from '../customers/create-customer.dto';
 
 function IsGsrn() {
   return (target: object, propertyName: string) =>
@@ -14,7 +12,7 @@ export class MoveOutDto {
   @IsGsrn()
   gsrn!: string;
 
-  @Matches(LOCAL_DATE, { message: 'effective_date must be a date YYYY-MM-DD (Danish local date, the first day not supplied)' })
+  @Satisfies(isSaneLocalDate, `${DATE_MESSAGE('effective_date')} (the first day not supplied)`)
   effective_date!: string;
 }
 

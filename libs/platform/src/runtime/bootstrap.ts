@@ -6,6 +6,7 @@ import { loadConfig } from '../config/service-config';
 import { HEALTH_CHECKS, HEALTH_WORKERS, HealthController } from '../health/health';
 import { bodyParserErrors } from '../http/body-parser-errors';
 import { ProblemDetailsFilter } from '../http/problem';
+import { answerClientErrorsAsProblems, jsonDepthLimit } from '../http/hostile-input';
 import { createValidationPipe } from '../http/validation';
 import { maskPersonalData } from '@dh/logging';
 import { MaskingLogger } from '../logging/masking-logger';
@@ -71,10 +72,14 @@ export async function runService(definition: ServiceDefinition, env: NodeJS.Proc
   app.use(express.json({ limit: definition.bodyLimit ?? '1mb', type: ['application/json', 'application/*+json'] }));
   // Too large (413), malformed JSON (400), unsupported charset (415) as problem+json, not 500.
   app.use(bodyParserErrors);
+  // Nested deeper than any of our bodies (400) before validation walks it recursively.
+  app.use(jsonDepthLimit());
   app.useGlobalFilters(new ProblemDetailsFilter());
   app.useGlobalPipes(createValidationPipe());
   app.enableShutdownHooks();
   const stopExtras = definition.start ? await definition.start(infrastructure, app) : async () => undefined;
+  // 431 (headers too large) and unparsable requests as problem+json, not Node's bare answers.
+  answerClientErrorsAsProblems(app.getHttpServer());
   await app.listen(config.httpPort, config.httpHost);
   const url = await app.getUrl();
   logger.log(`${definition.name} listening on ${url}`);

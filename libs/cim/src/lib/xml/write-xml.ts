@@ -1,7 +1,23 @@
 import type { WrittenDocument } from '../registry';
 import type { XNode } from '../xnode';
 
-const escText = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+/**
+ * Characters XML 1.0 cannot carry at all (C0 controls but tab, newline and carriage return; U+FFFE,
+ * U+FFFF; unpaired surrogates). Writing one would give DataHub, and our own parser, a document that
+ * is not well-formed, so the writer refuses instead of escaping.
+ */
+const NOT_XML_CHAR = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+export class UnwritableXmlTextError extends Error {
+  override readonly name = 'UnwritableXmlTextError';
+}
+
+function xmlText(s: string): string {
+  if (NOT_XML_CHAR.test(s)) throw new UnwritableXmlTextError('Text holds a character XML 1.0 cannot carry (a control character or an unpaired surrogate)');
+  return s;
+}
+
+const escText = (s: string): string => xmlText(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const escAttr = (s: string): string => escText(s).replace(/"/g, '&quot;');
 
 function attrs(a: Record<string, string> | undefined): string {
