@@ -5,7 +5,7 @@ import { apiKeyHeader, bearer, createTestApiKey, issueTestJwt, testAuthIssuersEn
 import { createPostgresEventStore, type EventStore } from '@dh/event-store';
 import { startServiceProcess, type ServiceProcess } from '@dh/platform';
 import { customersProjection, rebuildProjection } from '@dh/read-models';
-import { createTestDatabase, createTestVhost, type TestDatabase, type TestVhost } from '@dh/testing';
+import { createTestDatabase, createTestVhost, eventually, type TestDatabase, type TestVhost } from '@dh/testing';
 import { HTTP_METHODS, OPENAPI_JSON_PATH, routeKey } from '../openapi/openapi';
 
 jest.setTimeout(90_000);
@@ -61,6 +61,18 @@ afterAll(async () => {
 }, 60_000);
 
 const http = () => request(gateway.url);
+
+/**
+ * Builds the customers read model from the event store until it holds `customerId`. The global log
+ * hides events behind transactions still open elsewhere in the PostgreSQL cluster (other test runs on
+ * a busy machine), so one rebuild may not see a customer created a moment ago yet.
+ */
+async function projectCustomer(customerId: string): Promise<void> {
+  await eventually(async () => {
+    await rebuildProjection(pool, store, customersProjection);
+    expect((await pool.query(`SELECT 1 FROM read_models.customers WHERE customer_id = $1`, [customerId])).rowCount).toBe(1);
+  }, 30_000, 250);
+}
 const staff = async (role: 'admin' | 'support' | 'read-only') => bearer(await issueTestJwt({ kind: 'staff', roles: [role], subject: `employee-${role}` }));
 
 function expectProblem(response: request.Response, status: number, type: string): void {
@@ -196,7 +208,7 @@ describe('GDPR export and erasure', () => {
       .send({ customer_name: 'Anna Hansen', email: 'anna@example.dk', phone: '+4512345678', customer_type: 'private', cpr: CPR });
     expect(created.status).toBe(201);
     customerId = created.body.id as string;
-    await rebuildProjection(pool, store, customersProjection);
+    await projectCustomer(customerId);
     // A bookkeeping record about the customer, as the settlement projection writes it.
     await pool.query(
       `INSERT INTO read_models.settlement_invoices (invoice_id, run_id, customer_id, gsrn, period, period_start, period_end, payment_model, lines,
@@ -345,7 +357,7 @@ describe('an outsider against every route (OWASP API Top 10)', () => {
 
   it('shows a customer to CRM with the CPR masked and no stored internals', async () => {
     const created = await http().post('/api/customers').set(crm).send({ customer_name: 'Jens Juul', email: 'jens@example.dk', customer_type: 'private', cpr: '0808801234' }).expect(201);
-    await rebuildProjection(pool, store, customersProjection);
+    await projectCustomer(created.body.id as string);
     const view = await http().get(`/api/customers/${created.body.id}`).set(crm).expect(200);
     expect(Object.keys(view.body).sort()).toEqual(['cpr', 'created_at', 'customer_name', 'customer_type', 'cvr', 'email', 'id', 'personal_data_erased', 'phone', 'status']);
     expect(view.body.cpr).toBe('080880-XXXX');

@@ -1,4 +1,4 @@
-import { Controller, Get, Inject, Param } from '@nestjs/common';
+import { Controller, Get, Inject, Param, ParseUUIDPipe } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { CurrentPrincipal, RequireAnyScope, assertCustomerAccess, type Principal } from '@dh/auth';
 import { Money } from '@dh/money';
@@ -54,7 +54,7 @@ export class CustomerBalanceController {
 
   @Get(':id/balance')
   @RequireAnyScope('balance:read', 'portal:read')
-  async balance(@Param('id') customerId: string, @CurrentPrincipal() principal: Principal): Promise<CustomerBalanceView> {
+  async balance(@Param('id', new ParseUUIDPipe()) customerId: string, @CurrentPrincipal() principal: Principal): Promise<CustomerBalanceView> {
     const notFound = { type: 'customer-not-found', title: 'No settlement for this customer', status: 404, detail: `No invoices or payments for customer ${customerId}` };
     // A portal customer reads their own balance only; asking for another answers like an unknown customer.
     assertCustomerAccess(principal, customerId, notFound);
@@ -95,7 +95,7 @@ export class CustomerBalanceController {
   /** The reminders sent to the customer (`reminder.sent`), newest first: ERP, staff (back office) and the customer's own portal. */
   @Get(':id/reminders')
   @RequireAnyScope('payments:read', 'balance:read', 'staff:read', 'portal:read')
-  async reminders(@Param('id') customerId: string, @CurrentPrincipal() principal: Principal): Promise<{ customer_id: string; reminders: ReminderView[] }> {
+  async reminders(@Param('id', new ParseUUIDPipe()) customerId: string, @CurrentPrincipal() principal: Principal): Promise<{ customer_id: string; reminders: ReminderView[] }> {
     assertCustomerAccess(principal, customerId, { type: 'customer-not-found', title: 'Customer not found', status: 404, detail: `No customer ${customerId}` });
     const rows = (await this.db.query(
       `SELECT reminder_id::text, invoice_id::text, invoice_kind, number, sent_on, due_date, deadline, principal::text, fee::text, interest::text, interest_from, interest_through,
