@@ -32,7 +32,12 @@ export const ENVIRONMENT: Readonly<Record<string, EnvironmentVariable>> = {
 
   AUTH_ISSUERS: { readers: ['gateway'], kind: 'secret', description: 'trusted JWT issuers (clients, customer portal, staff) as JSON; may carry HS256 secrets' },
   AUTH_CLOCK_TOLERANCE_SECONDS: { readers: ['gateway'], kind: 'config', description: 'clock skew allowed on JWT times' },
-  RATE_LIMITS: { readers: ['gateway'], kind: 'config', description: 'per-consumer rate limits (JSON) or `off`' },
+  RATE_LIMITS: { readers: ['gateway'], kind: 'config', description: 'rate limits (JSON) per consumer class, per client address and per failed authentications, or `off`' },
+  REDIS_URL: { readers: ['gateway'], kind: 'secret', description: 'Redis holding the rate-limit counters all gateway replicas share' },
+  RATE_LIMIT_STORE: { readers: ['gateway'], kind: 'config', description: '`redis` (shared by the replicas) or `memory` (one instance only)' },
+  RATE_LIMIT_PREFIX: { readers: ['gateway'], kind: 'config', description: 'key prefix of the counters; empty: derived from the database name' },
+  PORTAL_ORIGINS: { readers: ['gateway'], kind: 'config', description: 'customer portal origins allowed cross-origin calls (comma-separated); empty: none' },
+  SERVICE_LOG_DIR: { readers: 'all', kind: 'absent', description: 'tests only: where startServiceProcess keeps each process’s output for the log check' },
   NON_JSON_BODY_PATHS: { readers: ['gateway'], kind: 'config', description: 'paths that accept bodies other than JSON (comma-separated)' },
 
   GRID_AREA_PRICE_AREAS: { readers: ['portfolio'], kind: 'config', description: 'grid area → DK1/DK2 overrides (JSON)' },
