@@ -34,7 +34,7 @@ export class DataHubInboxWorker {
   private running: Promise<InboxLoopResult> | null = null;
 
   constructor(private readonly options: DataHubInboxOptions) {
-    this.store = createInboundStore(options.eventStore, options.resolveProcesses);
+    this.store = createInboundStore(options.eventStore, options.resolveProcesses, undefined, (message, reason) => options.quarantine.add(message, reason));
   }
 
   private loop(signal: AbortSignal, stopWhenIdle: boolean): Promise<InboxLoopResult> {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Pool } from 'pg';
 
 export interface QuarantinedMessage {
@@ -64,15 +65,27 @@ export class QuarantineStore {
         attempts integer NOT NULL DEFAULT 1,
         resolved_at timestamptz,
         UNIQUE (message_id)
-      );`);
+      );
+      -- One row per MessageId and body: a second, different body under a MessageId already seen is kept too.
+      ALTER TABLE ${this.schema}.quarantine ADD COLUMN IF NOT EXISTS body_sha256 text;
+      UPDATE ${this.schema}.quarantine SET body_sha256 = encode(sha256(convert_to(raw_body, 'UTF8')), 'hex') WHERE body_sha256 IS NULL;
+      ALTER TABLE ${this.schema}.quarantine DROP CONSTRAINT IF EXISTS quarantine_message_id_key;
+      CREATE UNIQUE INDEX IF NOT EXISTS quarantine_message_body ON ${this.schema}.quarantine (message_id, body_sha256);`);
   }
 
-  /** Idempotent on DataHub's message id: a message quarantined twice (crash before dequeue) is kept once. */
+  /**
+   * Idempotent on DataHub's message id and body: the same message quarantined twice (crash before
+   * dequeue) is kept once; a different body under a MessageId already quarantined is kept as its own
+   * row, its reason saying so, never dropped.
+   */
   async add(message: { category: string; messageId: string; contentType: string; body: string }, reason: string): Promise<void> {
+    const hash = createHash('sha256').update(message.body, 'utf8').digest('hex');
+    const { rows } = await this.pool.query<{ id: string }>(`SELECT id FROM ${this.schema}.quarantine WHERE message_id = $1 AND body_sha256 <> $2 ORDER BY id`, [message.messageId, hash]);
+    const flagged = rows.length > 0 ? `MessageId ${message.messageId} was seen before with a different body (quarantine ${rows.map((r) => r.id).join(', ')}); ${reason}` : reason;
     await this.pool.query(
-      `INSERT INTO ${this.schema}.quarantine (category, message_id, content_type, raw_body, reason) VALUES ($1, $2, $3, $4, $5)
-       ON CONFLICT (message_id) DO UPDATE SET reason = EXCLUDED.reason, attempts = ${this.schema}.quarantine.attempts + 1`,
-      [message.category, message.messageId, message.contentType, message.body, reason],
+      `INSERT INTO ${this.schema}.quarantine (category, message_id, content_type, raw_body, reason, body_sha256) VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (message_id, body_sha256) DO UPDATE SET reason = EXCLUDED.reason, attempts = ${this.schema}.quarantine.attempts + 1`,
+      [message.category, message.messageId, message.contentType, message.body, flagged, hash],
     );
   }
 
