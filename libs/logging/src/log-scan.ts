@@ -1,9 +1,10 @@
 /**
  * Finds what looks like a CPR number in clear in log text (`DDMMYY-SSSS` or ten digits with a
  * valid day and month), for the check over every service's logs after the end-to-end runs. Masked
- * CPRs (`010190-XXXX`) and longer digit runs (GSRNs, GLNs, timestamps) are not findings.
+ * CPRs (`010190-XXXX`), longer digit runs (GSRNs, GLNs, timestamps) and digits inside ids (UUIDs,
+ * trace ids) are not findings.
  */
-const CPR_LIKE = /(?<![\d-])(\d{2})(\d{2})(\d{2})-?(\d{4})(?![\d-])/g;
+const CPR_LIKE = /(?<![\w-])(\d{2})(\d{2})(\d{2})-?(\d{4})(?![\w-])/g;
 
 export function findCprNumbers(text: string): string[] {
   const found: string[] = [];
