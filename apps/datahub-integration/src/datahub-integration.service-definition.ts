@@ -2,7 +2,7 @@ import { Logger, Module } from '@nestjs/common';
 import { DataHubClient } from '@dh/datahub-client';
 import { EloverblikClient } from '@dh/eloverblik-client';
 import { isValidGsrn } from '@dh/market-ids';
-import { BetalingsserviceSftp, DataHubInboxWorker, defaultPriceAreaOf, parseSftpUrl, startBetalingsserviceWorker, type BetalingsserviceWorker, lookupMeteringPoint, MeteringPointNotFoundError, migrateOutboundRequests, outboundProcessResolver, QuarantineStore, startOutboundWorker, type CustomerIdentity } from '@dh/datahub-integration';
+import { BetalingsserviceSftp, DataHubInboxWorker, defaultPriceAreaOf, parseSftpUrl, startBetalingsserviceWorker, type BetalingsserviceWorker, lookupMeteringPoint, MeteringPointNotFoundError, migrateOutboundRequests, outboundProcessResolver, QuarantineStore, startOutboundWorker, startResultsRequestSender, type CustomerIdentity } from '@dh/datahub-integration';
 import type { JsonValue } from '@dh/event-store';
 import { CommandClient, CommandError, CommandServer, type RunningConsumer } from '@dh/messaging';
 import { ConfigError, runEventRelay, type Infrastructure, type ServiceDefinition } from '@dh/platform';
@@ -98,6 +98,7 @@ async function startDataHub(infrastructure: Infrastructure, env: NodeJS.ProcessE
   await migrateOutboundRequests(infrastructure.pool);
   let worker: DataHubInboxWorker | null = null;
   let outbound: RunningConsumer | null = null;
+  let resultsRequests: { stop(): Promise<void> } | null = null;
   const commands = new CommandClient({ connection: infrastructure.amqp, defaultTimeoutMs: infrastructure.config.commandTimeoutMs });
   await commands.start();
   if (settings) {
@@ -120,6 +121,15 @@ async function startDataHub(infrastructure: Infrastructure, env: NodeJS.ProcessE
       client,
       parties: { supplierGln: settings.supplierGln, dataHubGln: settings.dataHubGln },
       identityOf: async (processId) => (await commands.send('portfolio', 'GetCustomerIdentityForDataHub', { processId })) as unknown as CustomerIdentity,
+    });
+    // RSM-016/017 asked by reconciliation: recorded in the inbox transaction, sent after it.
+    resultsRequests = await startResultsRequestSender({
+      pool: infrastructure.pool,
+      connection: infrastructure.amqp,
+      eventStore: infrastructure.eventStore,
+      client,
+      parties: { supplierGln: settings.supplierGln, dataHubGln: settings.dataHubGln },
+      clock: () => infrastructure.clock.now(),
     });
     logger.log(`DataHub B2B at ${settings.baseUrl}, categories ${settings.categories.join(', ')}, ${settings.continuous ? 'polling continuously' : 'polling on command'}`);
   } else {
@@ -188,6 +198,7 @@ async function startDataHub(infrastructure: Infrastructure, env: NodeJS.ProcessE
     await betalingsservice?.stop();
     await server.close();
     await outbound?.stop();
+    await resultsRequests?.stop();
     await worker?.stop();
     await commands.close();
     await stopRelay();

@@ -6,3 +6,4 @@ export * from './outbound-requests';
 export * from './outbound-worker';
 export * from './metering-point-lookup';
 export * from './betalingsservice';
+export * from './results-requests';

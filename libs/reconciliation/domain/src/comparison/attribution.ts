@@ -3,8 +3,9 @@
  * (energy per metering point type and settlement method, or quantity per charge, type and method) and slot. A
  * candidate explanation is what one cause would add to that residual: a metering point DataHub counts as ours
  * and we do not (its quantities), one we supply and DataHub does not (minus its quantities), a metered data
- * version we have that DataHub did not use (old − new), a charge link one side does not know. Candidates are
- * accepted when they reduce the residual; a group is explained when nothing remains.
+ * version we have that DataHub did not use (old − new), a charge link one side does not know. A candidate is
+ * accepted for a group when the residual equals its quantities exactly on nearly all of its slots (another cause
+ * may overlap a few, e.g. a corrected day inside a metering point's month); what no candidate explains remains.
  */
 
 export type FindingKind =
@@ -28,13 +29,14 @@ export interface Candidate {
 export const energyGroupKey = (type: string, method: string | null): string => `energy|${type}|${method ?? ''}`;
 export const chargeGroupKey = (chargeId: string, type: string, method: string | null, resolution: string): string => `charge|${chargeId}|${type}|${method ?? ''}|${resolution}`;
 
+/** Share of a candidate's slots on which the residual must equal it exactly (the rest may carry another cause). */
+export const MATCH_SHARE = 0.8;
+
 export interface Attribution {
   readonly accepted: readonly { readonly candidate: Candidate; readonly groups: readonly string[]; readonly explained: boolean }[];
   /** What no candidate explains, per group (slot → residual). */
   readonly unexplained: ReadonlyMap<string, ReadonlyMap<number, bigint>>;
 }
-
-const norm = (m: ReadonlyMap<number, bigint>): bigint => [...m.values()].reduce((s, v) => s + (v < 0n ? -v : v), 0n);
 
 function minus(a: ReadonlyMap<number, bigint>, b: ReadonlyMap<number, bigint>): Map<number, bigint> {
   const out = new Map(a);
@@ -46,17 +48,18 @@ function minus(a: ReadonlyMap<number, bigint>, b: ReadonlyMap<number, bigint>): 
   return out;
 }
 
-/** Applies candidates in order; each is accepted for a group when it makes the group's residual smaller. */
+/** Applies candidates in order; each is accepted for a group when it matches the remaining residual on nearly all of its slots. */
 export function attribute(residuals: ReadonlyMap<string, ReadonlyMap<number, bigint>>, candidates: readonly Candidate[]): Attribution {
   const remaining = new Map<string, Map<number, bigint>>([...residuals].map(([k, v]) => [k, new Map(v)]));
   const acceptedGroups = candidates.map(() => [] as string[]);
   candidates.forEach((c, i) => {
     for (const [group, vector] of c.contributions) {
       const current = remaining.get(group);
-      if (current === undefined || current.size === 0) continue;
-      const next = minus(current, vector);
-      if (norm(next) < norm(current)) {
-        remaining.set(group, next);
+      const support = [...vector].filter(([, q]) => q !== 0n);
+      if (current === undefined || current.size === 0 || support.length === 0) continue;
+      const matching = support.filter(([t, q]) => current.get(t) === q).length;
+      if (matching >= Math.max(1, Math.ceil(MATCH_SHARE * support.length))) {
+        remaining.set(group, minus(current, vector));
         acceptedGroups[i]!.push(group);
       }
     }
@@ -64,7 +67,7 @@ export function attribute(residuals: ReadonlyMap<string, ReadonlyMap<number, big
   return {
     accepted: candidates.flatMap((candidate, i) => {
       const groups = acceptedGroups[i]!;
-      return groups.length === 0 ? [] : [{ candidate, groups, explained: groups.every((g) => (remaining.get(g)?.size ?? 0) === 0) }];
+      return groups.length === 0 ? [] : [{ candidate, groups, explained: true }];
     }),
     unexplained: new Map([...remaining].filter(([, v]) => v.size > 0)),
   };
