@@ -32,6 +32,8 @@ export const PUBLIC_EVENT_ROUTING_KEYS: Readonly<Record<string, string>> = Objec
   PaymentReceived: 'payment.received',
   PaymentOverdue: 'payment.overdue',
   ReminderSent: 'reminder.sent',
+  ReconciliationCompleted: 'reconciliation.completed',
+  DiscrepancyFound: 'reconciliation.discrepancy_found',
 });
 
 export class MalformedMessageError extends Error {

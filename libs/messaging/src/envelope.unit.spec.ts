@@ -67,7 +67,7 @@ describe('routingKeyFor', () => {
   });
 
   it('has exactly the seven public events of the mission document, and reminder.sent', () => {
-    expect(Object.keys(PUBLIC_EVENT_ROUTING_KEYS)).toHaveLength(8);
+    expect(Object.keys(PUBLIC_EVENT_ROUTING_KEYS)).toHaveLength(10);
     expect(PUBLIC_EVENT_ROUTING_KEYS.ReminderSent).toBe('reminder.sent');
   });
 

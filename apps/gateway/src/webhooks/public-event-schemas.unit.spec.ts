@@ -27,6 +27,8 @@ import {
   type SettlementCorrectionIssued,
 } from '@dh/settlement-application';
 import type { BillingPeriod, InvoiceLine } from '@dh/settlement-domain';
+import { findingStreamId, reconciliationStreamId, type ReconciliationCompleted } from '@dh/reconciliation-application';
+import { decideFinding, initialFinding } from '@dh/reconciliation-domain';
 import { checkJsonSchema, type JsonSchema } from '@dh/webhooks';
 
 const DOCS = join(__dirname, '../../../../docs/events');
@@ -158,6 +160,53 @@ function examples(): Record<string, RecordedEvent> {
     ),
     PaymentOverdue: recorded('PaymentOverdue', invoiceStreamId(invoiceId), { invoiceId, customerId: CUSTOMER, amountDue: '696.38', dueDate: '2026-03-20', daysOverdue: 8 }, payments),
     ReminderSent: recorded('ReminderSent', invoiceStreamId(invoiceId), toJsonObject(reminder), payments),
+    ...reconciliationExamples(),
+  };
+}
+
+/** Reconciliation's public events as its run writes them (`runReconciliation`, the finding decider). */
+function reconciliationExamples(): Record<string, RecordedEvent> {
+  const runId = randomUUID();
+  const reconciliation = { context: 'reconciliation', actor: 'reconciliation' };
+  const completed: ReconciliationCompleted = {
+    runId,
+    gridArea: '804',
+    period: '2026-10',
+    energySupplierGln: '5799999933318',
+    datahubEnergyResult: 'D04 v1',
+    datahubWholesaleResult: 'D32/D01 v7',
+    meteringPoints: 3,
+    wholesale: { datahubAmount: '512.003117', ourAmount: '403.356164', difference: '108.646953', differingSlots: 1066 },
+    energy: { datahubKwh: '1203.441', ourKwh: '960.578', difference: '242.863', differingSlots: 2112 },
+    invoices: { invoicedAmount: '403.350000', roundingDifference: '-0.006164', chargesBeyondRounding: 0 },
+    findings: { open: 0, explained: 2, resolved: 1, new: 2 },
+    completedAt: '2026-11-03T13:00:01.000Z',
+  };
+  const decided = decideFinding(
+    {
+      type: 'Observe',
+      runId,
+      explainedBySystem: true,
+      facts: {
+        findingId: randomUUID(),
+        gridArea: '804',
+        period: '2026-10',
+        kind: 'metering-point-not-supplied-by-us',
+        meteringPoints: [GSRN],
+        charges: ['5790001089030:D03:CD'],
+        quantityDifference: '242.863',
+        amountDifference: '108.646953',
+        from: '2026-10-09T22:00:00.000Z',
+        to: '2026-10-31T22:45:00.000Z',
+        explanation: `DataHub settles ${GSRN} as ours but we supply it in no part of the period`,
+        datahubResult: 'D05 v2',
+      },
+    },
+    initialFinding,
+  )[0]!;
+  return {
+    ReconciliationCompleted: recorded('ReconciliationCompleted', reconciliationStreamId('804', '2026-10'), completed as unknown as JsonObject, reconciliation),
+    DiscrepancyFound: recorded('DiscrepancyFound', findingStreamId(String(decided.data.findingId)), JSON.parse(JSON.stringify(decided.data)) as JsonObject, reconciliation),
   };
 }
 
