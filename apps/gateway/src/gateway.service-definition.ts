@@ -12,6 +12,7 @@ import { PortfolioController } from './portfolio/portfolio.controller';
 import { ProcessesController } from './processes/processes.controller';
 import { SupplyEndingController } from './processes/supply-ending.controller';
 import { QuarantineController } from './staff/quarantine.controller';
+import { ReconciliationController } from './reconciliation/reconciliation.controller';
 import { CustomerBalanceController, SettlementController, SETTLEMENT_READ_MODEL_ENTITIES } from './settlement';
 import { BetalingsserviceAgreementController, PaymentsController, PAYMENT_READ_MODEL_ENTITIES } from './payments';
 import { COMMAND_CLIENT, PII_VAULT } from './tokens';
@@ -60,7 +61,7 @@ export const gatewayService: ServiceDefinition = {
         DisputeDeskModule.forRoot(infrastructure),
         RatesApiModule.forRoot(infrastructure),
       ],
-      controllers: [PortalController, CustomersController, SupplyEndingController, ProcessesController, PortfolioController, QuarantineController, SettlementController, CustomerBalanceController, PaymentsController, BetalingsserviceAgreementController, GdprController, DisputeDeskController, AuditLogController, StaffRatesController, ProductsController],
+      controllers: [PortalController, CustomersController, SupplyEndingController, ProcessesController, PortfolioController, QuarantineController, ReconciliationController, SettlementController, CustomerBalanceController, PaymentsController, BetalingsserviceAgreementController, GdprController, DisputeDeskController, AuditLogController, StaffRatesController, ProductsController],
       providers: [
         CommandGateway,
         OnboardingService,

@@ -22,6 +22,7 @@ export const SCOPES = [
   'webhooks:manage',
   'products:read',
   'rates:write',
+  'reconciliation:read',
 ] as const;
 
 export type Scope = (typeof SCOPES)[number];
@@ -64,9 +65,9 @@ export function isStaffRole(value: string): value is StaffRole {
  * (see `narrowScopes`).
  */
 export const CONSUMER_SCOPES: Readonly<Record<Consumer, readonly Scope[]>> = {
-  // Settlement export, payment status and payment confirmations (bank statements, FI slips booked in ERP);
-  // subscribes to settlement/payment events.
-  erp: ['settlement:read', 'settlement:export', 'balance:read', 'payments:read', 'payments:write', 'webhooks:manage'],
+  // Settlement export, payment status and payment confirmations (bank statements, FI slips booked in ERP), the wholesale
+  // reconciliation report (DataHub's bill against our settlement); subscribes to settlement/payment/reconciliation events.
+  erp: ['settlement:read', 'settlement:export', 'balance:read', 'payments:read', 'payments:write', 'webhooks:manage', 'reconciliation:read'],
   // Customer creation, process initiation, portfolio read (customer master data, metering points,
   // supply periods, process status) and metering-point lookup.
   crm: ['customers:write', 'customers:read', 'processes:write', 'portfolio:read', 'metering-points:read', 'webhooks:manage', 'products:read'],

@@ -173,6 +173,27 @@ const healthReport = {
 const notReady = { '503': 'Not ready (`service-unavailable`): the detail names each dependency that is down and each consumer that is halted, retrying or disconnected; `checks` and `workers` as in the report.' };
 
 const customerNotFound = '`customer-not-found`: no such customer (or not yours).';
+const dkk6 = (description?: string): Schema => ({ type: 'string', pattern: '^-?\\d+\\.\\d{6}$', description: description ?? 'DKK with six decimals (DataHub\'s wholesale precision), as a string' });
+const kwh3: Schema = { type: 'string', pattern: '^-?\\d+\\.\\d{3}$', description: 'kWh with three decimals, as a string' };
+const findingState: Schema = { type: 'string', enum: ['open', 'explained', 'resolved'] };
+const finding: Schema = object({
+  finding_id: uuid('stable across runs'),
+  grid_area: str(),
+  period: str('YYYY-MM'),
+  kind: str('metering-point-not-supplied-by-us, metering-point-unknown-to-datahub, metered-data-version, charge-link-unknown-to-us, charge-link-unknown-to-datahub, price, unexplained, invoice'),
+  metering_points: array(str('GSRN')),
+  charges: array(str('owner:type:code')),
+  quantity_difference: nullable(kwh3),
+  amount_difference: nullable(dkk6('DataHub − ours')),
+  from: nullable(dateTime),
+  to: nullable(dateTime),
+  explanation: str(),
+  datahub_result: str('e.g. D05 v3, D32/D01 v7'),
+  state: findingState,
+});
+const datahubResult: Schema = object({ kind: str('energy or wholesale'), business_reason: str(), settlement_version: nullable(str()), calculation_version: nullable(int), received_at: dateTime, series: int });
+const reconciliationCompleted: Schema = { type: 'object', additionalProperties: true, description: 'The data of the run\'s `reconciliation.completed` event (docs/events), in camelCase keys turned snake_case' };
+
 const upstream = { '503': 'The owning service is unavailable (`upstream-unavailable`).', '504': 'The owning service did not answer in time (`upstream-timeout`); retry with the same Idempotency-Key.' };
 
 const GDPR_EXPORT = object(
@@ -634,4 +655,53 @@ export const OPERATIONS: Record<string, OperationDoc> = {
   'DELETE /api/webhooks/{id}': { summary: 'Remove a webhook', tag: 'webhooks', status: 204, responseDescription: 'Removed', problems: { '404': '`webhook-not-found`.' } },
   'GET /api/webhooks/{id}/deliveries': { summary: 'Delivery log of a webhook', tag: 'webhooks', response: object({ items: array({ type: 'object', additionalProperties: true }) }), problems: { '404': '`webhook-not-found`.' } },
   'POST /api/webhooks/deliveries/{deliveryId}/redeliver': { summary: 'Redeliver one delivery', tag: 'webhooks', status: 202, response: { type: 'object', additionalProperties: true }, problems: { '404': '`delivery-not-found`.' } },
+
+  // Wholesale reconciliation (DataHub's RSM-014/019 against our settlement; ERP and staff).
+  'GET /api/reconciliation/reports': {
+    summary: 'Reconciliation of a grid area and month: DataHub\'s wholesale bill and energy against our DataHub-rule recomputation and our invoices (JSON, or CSV with `format=csv`/`Accept: text/csv`)',
+    tag: 'reconciliation',
+    description:
+      'Query `period` (YYYY-MM) and `grid_area` (3 digits). The latest run: `summary` (as the `reconciliation.completed` event), `report` (per charge DataHub\'s monthly amount, ours and our invoices\' with the per-line rounding difference apart; totals per charge owner; energy per metering point type and settlement method; up to 2000 differing slots), `datahub_results` (every result DataHub sent for the month: balance fixing, wholesale fixing, correction settlements; the highest is compared with) and `findings`. DKK with 6 decimals, kWh with 3, as strings.',
+    response: object({ summary: reconciliationCompleted, report: { type: 'object', additionalProperties: true }, datahub_results: array(datahubResult), findings: array(finding) }),
+    problems: { '400': '`validation`: period must be YYYY-MM, grid_area 3 digits.', '404': '`not-found`: no reconciliation of that grid area and month yet.', ...upstream },
+  },
+  'GET /api/reconciliation/findings': {
+    summary: 'Findings (differences with the metering points that explain them), optionally by `period`, `grid_area` and `state` (open, explained, resolved)',
+    tag: 'reconciliation',
+    response: object({ findings: array(finding) }),
+    problems: { '400': '`validation`.', ...upstream },
+  },
+  'GET /api/reconciliation/findings/{id}': {
+    summary: 'One finding with its audit trail (found, explained, resolved, reopened: who, when, why)',
+    tag: 'reconciliation',
+    response: { ...finding, properties: { ...(finding.properties as Record<string, Schema>), audit_trail: array(object({ type: str(), at: dateTime, by: str(), note: nullable(str()), state: nullable(str()) })) } },
+    problems: { '404': '`not-found`.', ...upstream },
+  },
+  'POST /api/reconciliation/findings/{id}/state': {
+    summary: 'Explain (a note is required), resolve or reopen a finding; kept in its audit trail with the staff member',
+    tag: 'reconciliation',
+    status: 200,
+    response: object({ finding_id: uuid(), state: findingState }),
+    problems: { '404': '`not-found`.', '409': '`illegal-transition`: e.g. resolving a resolved finding, or explaining without a note.', ...upstream },
+  },
+  'POST /api/reconciliation/requests': {
+    summary: 'Ask DataHub for our results of a grid area and month: RSM-016 (energy) or RSM-017 (wholesale); the answer re-runs the reconciliation',
+    tag: 'reconciliation',
+    status: 202,
+    response: object({ request_id: uuid('transaction id DataHub answers with'), kind: str(), grid_area: str(), period: str(), start: dateTime, end: dateTime, business_reason: str(), settlement_version: nullable(str()), energy_supplier_gln: str(), requested_by: str(), status: str('requested') }),
+    problems: { '422': '`validation`: e.g. D32 without a settlement version.', ...upstream },
+  },
+  'GET /api/reconciliation/requests': {
+    summary: 'Requests to DataHub for a grid area and month, with their status (requested, sent, refused, answered, rejected with DataHub\'s reasons)',
+    tag: 'reconciliation',
+    response: object({ requests: array({ type: 'object', additionalProperties: true }) }),
+    problems: { '400': '`validation`.', ...upstream },
+  },
+  'POST /api/reconciliation/runs': {
+    summary: 'Run the reconciliation of a grid area and month now (it also runs by itself when DataHub\'s results or newer metered data arrive)',
+    tag: 'reconciliation',
+    status: 202,
+    response: object({ grid_area: str(), period: str(), scheduled: { type: 'boolean' } }),
+    problems: upstream,
+  },
 };

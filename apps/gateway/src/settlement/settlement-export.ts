@@ -181,7 +181,7 @@ export const CSV_COLUMNS = [
   'net_amount_due',
 ] as const;
 
-function csvField(value: string | null): string {
+export function csvField(value: string | null): string {
   if (value === null) return '';
   return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
