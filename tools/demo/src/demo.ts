@@ -9,7 +9,8 @@ import { startPbsSimulator } from '@dh/pbs-sim';
 import { demoCredentials } from './demo-credentials';
 import { moneyIn, moneyInEnv, registerAgreements } from './money-in';
 import { provisionStack, startStack, type Stack } from './stack';
-import { byRole, dataHubScenario, eloverblikScenario, simulatorEnv } from './world';
+import { byRole, dataHubScenario, eloverblikScenario, PLANTED_FROM, simulatorEnv } from './world';
+import { reconcileOctober } from './reconciliation';
 
 export interface DemoOutput {
   line(text: string): void;
@@ -58,7 +59,7 @@ export async function runDemo(out: DemoOutput, options: DemoOptions = {}): Promi
 
   out.line('== the market: DataHub 3, Eloverblik and Energi Data Service simulators ==');
   const start = '2026-09-28T09:00:00Z';
-  const dataHub = await startDataHubSimulator({ port: 0, scenario: dataHubScenario({ start, forcedSwitchDate: '2026-10-01' }) });
+  const dataHub = await startDataHubSimulator({ port: 0, scenario: dataHubScenario({ start, forcedSwitchDate: '2026-10-01', reconciliation: true }) });
   const eloverblik = await startEloverblikSimulator({ port: 0, scenario: eloverblikScenario({ now: start }) });
   const eds = await startEdsSimulator({ port: 0, scenario: { seed: 2026 } });
   const pbs = await startPbsSimulator();
@@ -245,6 +246,8 @@ export async function runDemo(out: DemoOutput, options: DemoOptions = {}): Promi
       { name: 'Anna Hansen', customerId: anna.customerId },
       { name: 'Dorte Dahl', customerId: dorte.customerId },
     );
+
+    await reconcileOctober({ out, check, call, credentials, staff, month: MONTH, planted: { gsrn: carl.gsrn, from: PLANTED_FROM }, waitFor });
 
     out.line('== health of every service ==');
     for (const [name, service] of stack.services) {

@@ -31,15 +31,26 @@ export const METERING_POINTS: readonly WorldMeteringPoint[] = [
 
 export const GRID_AREA_PRICE_AREAS = '804:DK1,131:DK2';
 
+/** The date from which DataHub, in the demo, bills us the metering point whose switch was cancelled. */
+export const PLANTED_FROM = '2026-10-20';
+
 export const byRole = (role: WorldMeteringPoint['role']): WorldMeteringPoint => {
   const found = METERING_POINTS.find((m) => m.role === role);
   if (!found) throw new Error(`no metering point with role ${role}`);
   return found;
 };
 
-/** The DataHub simulator's scenario: our client, the metering points, a rejection and a forced switch. */
-export function dataHubScenario(options: { start: string; forcedSwitchDate: string; seed?: string }): Record<string, unknown> {
+/**
+ * The DataHub simulator's scenario: our client, the metering points, a rejection and a forced switch. With
+ * `reconciliation`, DataHub also sends its charge data (RSM-031/034) and has one planted difference for the
+ * month's reconciliation: it keeps billing us the metering point whose switch we cancelled, from the date the
+ * switch would have taken effect.
+ */
+export function dataHubScenario(options: { start: string; forcedSwitchDate: string; seed?: string; reconciliation?: boolean }): Record<string, unknown> {
   return {
+    ...(options.reconciliation
+      ? { sendChargeData: true, planted: { unsuppliedBilled: [{ gsrn: byRole('switch-cancelled').gsrn, supplierGln: OUR_GLN, from: PLANTED_FROM }] } }
+      : {}),
     seed: options.seed ?? 'demo-world',
     start: options.start,
     datahubGln: DATAHUB_GLN,

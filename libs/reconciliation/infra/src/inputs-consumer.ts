@@ -37,7 +37,7 @@ export async function scheduleRun(db: Db, gridArea: string, period: string, reas
 
 /**
  * Stores one input event in reconciliation's copies (inside the inbox transaction) and schedules the runs it
- * makes due: a DataHub result for our supplier, or a newer metered data version of a month already reconciled.
+ * makes due: a DataHub result for our supplier, or metered data (a new version or a late day) of a month already reconciled.
  */
 export async function applyInput(envelope: EventEnvelope, tx: Db, options: { supplierGln: string; delayMs: number }): Promise<void> {
   const d = envelope.data;
@@ -115,7 +115,7 @@ export async function applyInput(envelope: EventEnvelope, tx: Db, options: { sup
       return;
     }
     case 'MeteredDataReceived': {
-      if (typeof d['version'] !== 'number' || d['version'] < 2) return;
+      // Data of a month already reconciled (a later version, or a day that came late) makes it due again.
       const period = String(d['day']).slice(0, 7);
       const reconciled = await tx.query<{ grid_area: string }>(
         `SELECT DISTINCT r.grid_area FROM reconciliation.reports r JOIN reconciliation.metering_points m ON m.grid_area = r.grid_area WHERE m.gsrn = $1 AND r.period = $2`,

@@ -25,11 +25,14 @@ export interface InvoiceComparison {
 /**
  * Our customer invoices round each line to øre (domain.md "Rules we settled"); DataHub rounds the amount on the
  * summed quantity to 6 decimals. So invoices are compared with our own DataHub-rule amount, and the difference that
- * per-line rounding explains is shown apart from a real difference (beyond the tolerance).
+ * per-line rounding explains is shown apart from a real difference (beyond the tolerance). Charges DataHub does
+ * not settle with us are left out.
  */
 export function compareInvoices(invoiced: readonly InvoicedCharge[], charges: readonly ChargeComparison[]): InvoiceComparison[] {
   const byId = new Map(charges.map((c) => [c.chargeId, c]));
-  return invoiced.map((i) => {
+  // Only charges DataHub settles with us (in its result or by the links it sent): our product's margin and
+  // subscription, or a tax settled outside DataHub's wholesale result, have nothing to be compared with.
+  return invoiced.filter((i) => byId.has(i.chargeId)).map((i) => {
     const c = byId.get(i.chargeId);
     const amount = i.amountOre * 10_000n;
     const ours = c?.ourAmount ?? 0n;
