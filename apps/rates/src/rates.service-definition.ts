@@ -2,6 +2,7 @@ import { Logger, Module } from '@nestjs/common';
 import { CommandServer } from '@dh/messaging';
 import { runEventRelay, type ServiceDefinition } from '@dh/platform';
 import { EdsClient, RATES_SERVICE, ratesCommandHandlers } from '@dh/rates-application';
+import { startDataHubChargeIntake } from '@dh/rates-infra';
 import { DEFAULT_EDS_SCHEDULE, startEdsSchedule, type EdsScheduleSettings } from './eds-schedule';
 
 @Module({})
@@ -37,8 +38,9 @@ export function ratesSettings(env: NodeJS.ProcessEnv): RatesSettings {
 
 /**
  * Rates: spot prices, tariffs, taxes and products. Handles the rates commands on `commands.rates`,
- * polls Energi Data Service daily after the day-ahead auction (on the business clock), and runs a
- * standby relay instance like every writing service.
+ * records DataHub's charge links and price lists (RSM-031/034, `startDataHubChargeIntake`), polls Energi
+ * Data Service daily after the day-ahead auction (on the business clock), and runs a standby relay
+ * instance like every writing service.
  */
 export function createRatesService(env: NodeJS.ProcessEnv = process.env): ServiceDefinition {
   return {
@@ -51,6 +53,7 @@ export function createRatesService(env: NodeJS.ProcessEnv = process.env): Servic
       if (eds !== null) infrastructure.healthChecks.push({ name: 'energi-data-service', probe: () => eds.ping() });
       const server = new CommandServer({ connection: infrastructure.amqp });
       await server.handle(RATES_SERVICE, ratesCommandHandlers({ store: infrastructure.eventStore, eds, clock: () => infrastructure.clock.now() }));
+      const chargeIntake = await startDataHubChargeIntake(infrastructure);
       const stopSchedule =
         eds !== null && settings.schedule !== null
           ? startEdsSchedule({ store: infrastructure.eventStore, eds, settings: settings.schedule, logger: new Logger('rates-eds-schedule'), clock: () => infrastructure.clock.now() })
@@ -59,6 +62,7 @@ export function createRatesService(env: NodeJS.ProcessEnv = process.env): Servic
       return async () => {
         await stopSchedule();
         await server.close();
+        await chargeIntake.stop();
         await stopRelay();
       };
     },

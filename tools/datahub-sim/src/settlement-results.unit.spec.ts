@@ -79,8 +79,11 @@ const micro = (a: string | undefined) => BigInt(Math.round(Number(a ?? '0') * 1e
 describe('DataHub simulator: charge data, results by its own engine, planted differences', () => {
   const sim = new Simulation(scenario());
 
-  it('sends the charges’ master data and prices at the start, and each metering point’s notified links when it becomes ours', () => {
-    const priceLists = drain(sim, 'masterdata') as NotifyPriceList[];
+  it('sends the charges’ master data and prices at the first midnight, and each metering point’s notified links when it becomes ours', () => {
+    expect(drain(sim, 'masterdata')).toEqual([]);
+    sim.advanceTo(new Date('2026-10-01T00:00:00Z'));
+    const masterdata = drain(sim, 'masterdata');
+    const priceLists = masterdata.filter((d): d is NotifyPriceList => d.kind === 'NotifyPriceList');
     expect(priceLists.map((d) => d.header.processType)).toEqual(['D18', 'D08']);
     expect(priceLists[0]!.records.map((r) => [r.chargeTypes[0]!.mRID, r.chargeTypes[0]!.priceResolution, r.chargeTypes[0]!.taxIndicator])).toEqual([
       ['CD', 'PT1H', false],
@@ -90,8 +93,9 @@ describe('DataHub simulator: charge data, results by its own engine, planted dif
       ['EA-001', 'PT1H', true],
     ]);
     expect(priceLists[1]!.records[0]!.chargeTypes[0]!.prices!.points).toHaveLength(24);
-    sim.advanceTo(new Date('2026-10-01T00:00:00Z'));
-    const links = drain(sim, 'masterdata').filter((d): d is NotifyBillingMasterData => d.kind === 'NotifyBillingMasterData');
+    // The price lists come first, so that a supplier knows the charges before the links that name them.
+    expect(masterdata[0]!.kind).toBe('NotifyPriceList');
+    const links = masterdata.filter((d): d is NotifyBillingMasterData => d.kind === 'NotifyBillingMasterData');
     expect(links.map((d) => [d.header.processType, d.records[0]!.meteringPointId])).toEqual([
       ['D31', A],
       ['D31', B],

@@ -3,7 +3,7 @@ import { runDemo } from './demo';
 
 /** The README's main job, end to end, on its own database and vhost: every check it makes must pass. */
 describe('the demo month (npm run demo)', () => {
-  it('onboards, settles October 2026, issues corrections and collects the money (Betalingsservice, reminder, FI slip), with every check passing', async () => {
+  it('onboards, settles October 2026, issues corrections, collects the money (Betalingsservice, reminder, FI slip) and reconciles with DataHub, with every check passing', async () => {
     const lines: string[] = [];
     const summary = await runDemo({ line: (text) => lines.push(text) }, { database: uniqueName('demo'), vhost: uniqueName('demo'), keep: false });
     const failed = summary.checks.filter((c) => !c.ok);
@@ -21,6 +21,9 @@ describe('the demo month (npm run demo)', () => {
       'a collection Betalingsservice rejects reopens the invoice, payable by FI slip',
       'the customer gets a reminder with a fee (at most 100 DKK, renteloven § 9 b) and interest',
       'paid by FI slip, the balance ends at zero',
+      "reconciliation: DataHub's wholesale bill and energy for grid area 804 equal ours",
+      'reconciliation finds the planted difference and names its metering point',
+      'the finding is explained with a note, kept in its audit trail',
     ]);
     expect(summary.invoices).toBe(3);
     expect(summary.correctionNotes).toBe(2);

@@ -203,6 +203,8 @@ export async function runDemo(out: DemoOutput, options: DemoOptions = {}): Promi
 
     out.line('== settlement of October 2026 (work items on RabbitMQ, competing workers) ==');
     const staff = await credentials.staff();
+    // Settlement decides who is in the run from its own copy of the supplies: let it catch up with portfolio first.
+    await waitFor("settlement's copy of October's supplies", async () => (Number((await pool.query<{ n: string }>(`SELECT count(*)::text AS n FROM settlement.supplies`)).rows[0]!.n) >= 3 ? true : undefined));
     const run = await call<{ runId: string; items: number }>('POST', '/api/settlement/runs', staff, { period: MONTH });
     out.line(`  run ${run.runId}: ${run.items} metering points`);
     const progress = await waitFor('the settlement run', async () => {

@@ -21,7 +21,7 @@ interface Report {
     energy: { datahub_kwh: string; our_kwh: string; difference: string };
     invoices: { invoiced_amount: string; rounding_difference: string; charges_beyond_rounding: number };
   };
-  report: { charges: { charge_id: string; datahub_amount: string; our_amount: string; invoiced_amount: string | null; invoice_rounding_difference: string | null }[] };
+  report: { run_id: string; charges: { charge_id: string; datahub_amount: string; our_amount: string; invoiced_amount: string | null; invoice_rounding_difference: string | null }[] };
   findings: Finding[];
 }
 
@@ -44,16 +44,24 @@ export interface ReconcileOctoberDeps {
  */
 export async function reconcileOctober(d: ReconcileOctoberDeps): Promise<void> {
   d.out.line('== wholesale reconciliation of October (DataHub\'s RSM-014/019 against our settlement) ==');
-  // Reconciliation already ran when DataHub's results arrived; staff run it again after the month's corrections.
-  for (const gridArea of ['804', '131']) await d.call('POST', '/api/reconciliation/runs', d.staff, { grid_area: gridArea, period: d.month });
+  const latest = async (gridArea: string): Promise<Report | undefined> => {
+    try {
+      return await d.call<Report>('GET', `/api/reconciliation/reports?period=${d.month}&grid_area=${gridArea}`, d.credentials.erp);
+    } catch {
+      return undefined; // not reconciled yet (404)
+    }
+  };
+  // Reconciliation ran by itself when DataHub's results arrived; staff run it again after the month's corrections
+  // and read the report of that run.
+  const before: Record<string, string | undefined> = {};
+  for (const gridArea of ['804', '131']) {
+    before[gridArea] = (await latest(gridArea))?.report.run_id;
+    await d.call('POST', '/api/reconciliation/runs', d.staff, { grid_area: gridArea, period: d.month });
+  }
   const reportOf = (gridArea: string) =>
     d.waitFor(`the reconciliation of grid area ${gridArea}`, async () => {
-      try {
-        const r = await d.call<Report>('GET', `/api/reconciliation/reports?period=${d.month}&grid_area=${gridArea}`, d.credentials.erp);
-        return gridArea !== '131' || r.findings.some((f) => f.metering_points.includes(d.planted.gsrn)) ? r : undefined;
-      } catch {
-        return undefined;
-      }
+      const r = await latest(gridArea);
+      return r !== undefined && r.report.run_id !== before[gridArea] ? r : undefined;
     }, 120_000);
   const reports: Record<string, Report> = {};
   for (const gridArea of ['804', '131']) {

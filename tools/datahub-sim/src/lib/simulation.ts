@@ -112,6 +112,7 @@ export class Simulation {
   private readonly points: ReadonlyMap<string, ScenarioMeteringPoint>;
   private readonly basis: SettlementBasis;
   private calculations = 0;
+  private priceListsSent = false;
   private readonly correctionsSent = new Set<string>();
   readonly faults: ActiveFaults = { expiredToken: 0, tooManyRequests: 0, retryAfterSeconds: 1, unavailable: 0, duplicateDelivery: 0 };
   readonly stats: SimulatorStats = { tokensIssued: 0, b2bRequests: 0, unauthorized: 0, throttled: 0, unavailable: 0, peeks: 0, dequeues: 0, requestsAccepted: 0 };
@@ -132,15 +133,6 @@ export class Simulation {
       this.pending.push({ kind: 'forced', transaction: this.nextId('forced-switch'), gsrn: f.gsrn, supplierGln: f.supplierGln, effective: localDayStart(f.effectiveDate), processType: 'D31', state: 'pending' });
     }
     this.basis = new SettlementBasis(scenario, (gsrn, date) => this.basisSupplierForDay(gsrn, date));
-    // Every supplier gets the charges' master data (D18) and prices (D08): DataHub's price lists (RSM-034).
-    const validFrom = localDayStart('2020-01-01');
-    const validUntil = localDayStart('2100-01-01');
-    for (const client of scenario.clients) {
-      if (!scenario.sendChargeData || scenario.charges.length === 0) continue;
-      for (const processType of ['D18', 'D08']) {
-        this.enqueue(client.gln, 'masterdata', notifyPriceList(this.header(processType, 'DDZ', client.gln), () => this.nextId('record'), scenario.charges, validFrom, validUntil));
-      }
-    }
   }
 
   /** The simulator's current time: the later of the virtual clock and the injected clock; due events are delivered. */
@@ -434,7 +426,25 @@ export class Simulation {
     return localDayStart(addDays(localDateOf(instant), 1));
   }
 
+  /**
+   * Every supplier gets the charges' master data (D18) and prices (D08), DataHub's price lists (RSM-034), at the
+   * first local midnight the simulator passes: as DataHub publishes them on a day, not before a supplier's system
+   * is up.
+   */
+  private deliverPriceLists(): void {
+    if (this.priceListsSent || !this.scenario.sendChargeData || this.scenario.charges.length === 0) return;
+    this.priceListsSent = true;
+    const validFrom = localDayStart('2020-01-01');
+    const validUntil = localDayStart('2100-01-01');
+    for (const client of this.scenario.clients) {
+      for (const processType of ['D18', 'D08']) {
+        this.enqueue(client.gln, 'masterdata', notifyPriceList(this.header(processType, 'DDZ', client.gln), () => this.nextId('record'), this.scenario.charges, validFrom, validUntil));
+      }
+    }
+  }
+
   private atMidnight(t: Date): void {
+    this.deliverPriceLists();
     const yesterday = localDateOf(new Date(t.getTime() - 1));
     this.deliverMeteredData(yesterday);
     const { day } = parseLocalDate(localDateOf(t));
