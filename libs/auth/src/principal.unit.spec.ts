@@ -2,7 +2,7 @@ import { CONSUMER_SCOPES, missingScopes, narrowScopes, ROLE_SCOPES, SCOPES, scop
 
 describe('default scope mapping', () => {
   it('gives each system exactly its documented scopes', () => {
-    expect(scopesForConsumer('erp')).toEqual(['settlement:read', 'settlement:export', 'payments:read', 'payments:write', 'balance:read', 'webhooks:manage']);
+    expect(scopesForConsumer('erp')).toEqual(['settlement:read', 'settlement:export', 'payments:read', 'payments:write', 'balance:read', 'webhooks:manage', 'reconciliation:read']);
     expect(scopesForConsumer('crm')).toEqual(['customers:read', 'customers:write', 'processes:write', 'portfolio:read', 'metering-points:read', 'webhooks:manage', 'products:read']);
     expect(scopesForConsumer('payment')).toEqual(['payments:write', 'balance:read']);
   });

@@ -52,7 +52,10 @@ export const ENVIRONMENT: Readonly<Record<string, EnvironmentVariable>> = {
   DATAHUB_POLL: { readers: ['datahub-integration'], kind: 'config', description: '`continuous` or `manual`' },
   DATAHUB_IDLE_MS: { readers: ['datahub-integration'], kind: 'config', description: 'pause when every queue is empty' },
   DATAHUB_GLN: { readers: ['datahub-integration'], kind: 'config', description: 'DataHub’s GLN as receiver of our requests' },
-  SUPPLIER_GLN: { readers: ['datahub-integration'], kind: 'config', description: 'our GLN as a market participant' },
+  SUPPLIER_GLN: { readers: ['datahub-integration', 'reconciliation'], kind: 'config', description: 'our GLN as a market participant (reconciliation: the energy supplier in DataHub\'s results for us)' },
+  QUARTERLY_RESOLUTION_TRANSITION: { readers: ['reconciliation'], kind: 'config', description: 'instant from which DataHub aggregates energy in quarters (its QUARTERLY_RESOLUTION_TRANSITION_DATETIME)' },
+  RECONCILIATION_DELAY_MS: { readers: ['reconciliation'], kind: 'config', description: 'quiet time after DataHub\'s last result document before a reconciliation run' },
+  RECONCILIATION_BATCH_SIZE: { readers: ['reconciliation'], kind: 'config', description: 'metering points read per batch in a reconciliation run' },
   ELOVERBLIK_URL: { readers: ['datahub-integration'], kind: 'config', description: 'Eloverblik third-party API' },
   ELOVERBLIK_REFRESH_TOKEN: { readers: ['datahub-integration'], kind: 'secret', description: 'Eloverblik third-party refresh token' },
 

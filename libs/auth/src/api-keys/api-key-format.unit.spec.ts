@@ -69,7 +69,7 @@ describe('ApiKeyStore.issue (hash-only storage)', () => {
     expect(calls[0].params).toContainEqual(hashSecret(parts.secret));
     expect(calls[0].params).toContain(parts.prefix);
     expect(JSON.stringify(issued.record)).not.toContain(parts.secret);
-    expect(issued.record.scopes).toEqual(['settlement:read', 'settlement:export', 'payments:read', 'payments:write', 'balance:read', 'webhooks:manage']);
+    expect(issued.record.scopes).toEqual(['settlement:read', 'settlement:export', 'payments:read', 'payments:write', 'balance:read', 'webhooks:manage', 'reconciliation:read']);
   });
 
   it('refuses scopes outside the consumer’s defaults', async () => {
