@@ -31,6 +31,17 @@ export const DATE_MESSAGE = (field: string) => `${field} must be a calendar date
  * (NUL, ESC, BEL, bidirectional overrides), nothing XML cannot carry, and at most
  * `MAX_MARKET_NAME_LENGTH` characters. The CIM writer refuses such text too; refusing it here answers
  * 400 before anything is stored.
+ *
+ * The length is ours, not DataHub's: DataHub 3's own schemas leave the name unbounded.
+ * `marketEvaluationPoint.customer_MarketParticipant.name` is a plain `xs:string` without `maxLength`
+ * in `urn-ediel-org-structure-requestchangeofsupplier-0-1.xsd` and a plain `string` in
+ * `Request-Change-of-Supplier-assembly-model.schema.json` (Energinet-DataHub/opengeh-edi,
+ * `source/IncomingMessages.Domain/Schemas/Cim/`, commit b1cd5ead3fcb, June 2025; no version of the
+ * XSD in its history had one). The only bounded free text in that schema family is
+ * `Characters70_String` (70 characters), the customer's e-mail in RSM-027/RSM-028
+ * (`requestchangecustomercharacteristics`, `characteristicsofacustomeratanap`). Without a bound from
+ * DataHub we use that one for names too: it fits every real name, and a longer one is a mistake or an
+ * attack we would rather refuse than send.
  */
 export const MAX_MARKET_NAME_LENGTH = 70;
 const UNSAFE_TEXT = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\uFFFE\uFFFF]/u;
