@@ -1,14 +1,28 @@
 // Jest global teardown (after every run; only the end-to-end tests start service processes): reads the output of every service process the end-to-end
 // tests ran (CRM onboarding with CPR numbers, GDPR export and erasure, DataHub requests that carry the
-// CPR) and fails the run if any line shows a CPR number in clear. Uses the compiled @dh/logging
-// (`npm run test:e2e` builds first).
+// CPR) and fails the run if any line shows a CPR number in clear. The scanner is @dh/logging's own
+// `log-scan.ts`, transpiled here: the unit and integration runs of a fresh clone have no `dist/` yet.
 const fs = require('node:fs');
+const Module = require('node:module');
 const path = require('node:path');
+
+function loadLogScan() {
+  const ts = require('typescript');
+  const file = path.join(__dirname, '../../libs/logging/src/log-scan.ts');
+  const { outputText } = ts.transpileModule(fs.readFileSync(file, 'utf8'), {
+    fileName: file,
+    compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 },
+  });
+  const compiled = new Module(file);
+  compiled.filename = file;
+  compiled._compile(outputText, file);
+  return compiled.exports;
+}
 
 module.exports = async function checkServiceLogs() {
   const dir = process.env.SERVICE_LOG_DIR;
   if (!dir || !fs.existsSync(dir)) return;
-  const { findCprNumbers } = require(path.join(__dirname, '../../dist/libs/logging/src/log-scan.js'));
+  const { findCprNumbers } = loadLogScan();
   const files = fs.readdirSync(dir).filter((f) => f.endsWith('.log'));
   const findings = [];
   let lines = 0;
