@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DataHubClient } from '@dh/datahub-client';
 import { DataHubInboxWorker, QuarantineStore, startResultsRequestSender } from '@dh/datahub-integration';
-import { startDataHubSimulator, type RunningDataHubSimulator } from '@dh/datahub-sim';
+import { BASIC_LINKS, ENERGINET_GLN, GRID_OWNER_GLN, TEST_CHARGES, startDataHubSimulator, type RunningDataHubSimulator } from '@dh/datahub-sim';
 import type { JsonObject } from '@dh/event-store';
 import { CommandClient } from '@dh/messaging';
 import { loadConfig, openInfrastructure, runEventRelay, type Infrastructure } from '@dh/platform';
@@ -13,17 +13,13 @@ import { createTestDatabase, createTestVhost, eventually, type TestDatabase, typ
 const US = '5799999933318';
 const OTHER = '5791111111116';
 const DATAHUB = '5790001330552';
-const N1 = '5790001089030';
-const ENERGINET = '5790000432752';
+const N1 = GRID_OWNER_GLN;
+const ENERGINET = ENERGINET_GLN;
 const A = '571313180400000018'; // 804, flex PT15M; a link DataHub never sent us; a late corrected day
 const B = '571313180400000025'; // 804, non-profiled PT1H
 const GHOST = '571313180400000032'; // 804: DataHub bills it to us from the 10th; we never supplied it
 const C = '571313180400000049'; // 131: nothing planted, the two implementations must agree exactly
-const BASIC = [
-  { code: 'CD', ownerGln: N1, type: 'D03' },
-  { code: 'ABON', ownerGln: N1, type: 'D01' },
-  { code: 'EA-001', ownerGln: ENERGINET, type: 'D03' },
-];
+const BASIC = BASIC_LINKS;
 
 function scenario(): Record<string, unknown> {
   const mp = (gsrn: string, gridArea: string, extra: Record<string, unknown>) => ({ gsrn, gridArea, priceArea: 'DK1', type: 'E17', profile: { annualKwh: 4000 }, supply: { supplierGln: OTHER, from: '2026-01-01' }, ...extra });
@@ -43,13 +39,7 @@ function scenario(): Record<string, unknown> {
       mp(C, '131', { charges: BASIC }),
     ],
     forcedSwitches: [A, B, C].map((gsrn) => ({ gsrn, supplierGln: US, effectiveDate: '2026-10-01' })),
-    charges: [
-      { code: 'CD', ownerGln: N1, type: 'D03', price: '0.2', hourlyPrices: Array.from({ length: 24 }, (_, h) => (h >= 17 && h < 21 ? '0.6123' : '0.2041')) },
-      { code: 'CE', ownerGln: N1, type: 'D03', price: '0.1', resolution: 'P1D' },
-      { code: 'ABON', ownerGln: N1, type: 'D01', price: '21.25' },
-      { code: 'GEBYR', ownerGln: N1, type: 'D02', price: '150' },
-      { code: 'EA-001', ownerGln: ENERGINET, type: 'D03', price: '0.008', tax: true },
-    ],
+    charges: TEST_CHARGES,
     planted: {
       unsuppliedBilled: [{ gsrn: GHOST, supplierGln: US, from: '2026-10-10' }],
       unsentCorrections: [{ gsrn: A, date: '2026-10-12', factor: '1.5', sendAt: '2026-11-03T12:00:00Z' }],

@@ -10,6 +10,7 @@ import { fmt, fmtRatio, log, msSince, now, table, type BenchResult } from './mea
 import { PipelineHarness } from './pipeline-harness';
 import { runPipelineBench } from './pipeline.bench';
 import { runPortalBench } from './portal.bench';
+import { runReconciliationBench } from './reconciliation.bench';
 import { runSettlementBench } from './settlement.bench';
 
 /**
@@ -43,7 +44,7 @@ async function rabbitVersion(): Promise<string> {
   return '?';
 }
 
-/** `BENCH_ONLY=append,pipeline,lag,cim,settlement` runs a subset (all by default). */
+/** `BENCH_ONLY=append,pipeline,lag,cim,settlement,portal,ingest,betalingsservice,reconciliation` runs a subset (all by default). */
 const only = (process.env.BENCH_ONLY ?? '')
   .split(',')
   .map((k) => k.trim())
@@ -124,6 +125,7 @@ async function main(): Promise<number> {
     await step('portal', '6. Portal load (gateway process, autocannon) vs /health/live', () => runPortalBench(cleanup));
     await step('ingest', '7. Ingest end to end (DataHub simulator → read model) vs parseCimXml', () => runIngestBench(cleanup));
     await step('betalingsservice', '11. Betalingsservice 0601 write and 0602 parse vs readline', () => runBetalingsserviceBench());
+    await step('reconciliation', '12. Wholesale reconciliation of a month vs one PostgreSQL GROUP BY', () => runReconciliationBench(cleanup));
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     failures.push(`set-up: ${message}`);

@@ -3,19 +3,15 @@ import { localDayStart } from '@dh/dk-time';
 import { dayQuantities } from './lib/profiles';
 import { parseScenario } from './lib/scenario';
 import { Simulation, type MessageCategory } from './lib/simulation';
-import { DATAHUB_GLN, OUR_GLN, OTHER_GLN } from './testing/support';
+import { BASIC_LINKS, DATAHUB_GLN, ENERGINET_GLN, GRID_OWNER_GLN, OUR_GLN, OTHER_GLN, TEST_CHARGES } from './testing/support';
 
 const A = '571313180400000018'; // ours by forced switch from 2026-10-01
 const B = '571313180400000025'; // ours by forced switch, PT1H non-profiled
 const GHOST = '571313180400000032'; // DataHub bills it to us from 2026-10-10; we never supplied it
-const N1 = '5790001089030';
-const ENERGINET = '5790000432752';
+const N1 = GRID_OWNER_GLN;
+const ENERGINET = ENERGINET_GLN;
 
-const BASIC = [
-  { code: 'CD', ownerGln: N1, type: 'D03' },
-  { code: 'ABON', ownerGln: N1, type: 'D01' },
-  { code: 'EA-001', ownerGln: ENERGINET, type: 'D03' },
-];
+const BASIC = BASIC_LINKS;
 
 function scenario() {
   return parseScenario({
@@ -50,13 +46,7 @@ function scenario() {
       { gsrn: A, supplierGln: OUR_GLN, effectiveDate: '2026-10-01' },
       { gsrn: B, supplierGln: OUR_GLN, effectiveDate: '2026-10-01' },
     ],
-    charges: [
-      { code: 'CD', ownerGln: N1, type: 'D03', price: '0.2', hourlyPrices: Array.from({ length: 24 }, (_, h) => (h >= 17 && h < 21 ? '0.6123' : '0.2041')) },
-      { code: 'CE', ownerGln: N1, type: 'D03', price: '0.1', resolution: 'P1D' },
-      { code: 'ABON', ownerGln: N1, type: 'D01', price: '21.25' },
-      { code: 'GEBYR', ownerGln: N1, type: 'D02', price: '150' },
-      { code: 'EA-001', ownerGln: ENERGINET, type: 'D03', price: '0.008', tax: true },
-    ],
+    charges: TEST_CHARGES,
     planted: {
       unsuppliedBilled: [{ gsrn: GHOST, supplierGln: OUR_GLN, from: '2026-10-10' }],
       unsentCorrections: [{ gsrn: A, date: '2026-10-20', factor: '1.5', sendAt: '2026-11-03T12:00:00Z' }],

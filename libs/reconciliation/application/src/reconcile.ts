@@ -101,10 +101,18 @@ export async function reconcile(inputs: ReconciliationInputs, options: Reconcile
     }));
 
   const withoutData: OurMeteringPoint[] = [];
-  for (let i = 0; i < ours.length; i += batch) {
+  // The next batch is read while this one is computed (two batches in memory at most).
+  const load = (i: number) => {
     const slice = ours.slice(i, i + batch);
     const ids = slice.map((m) => m.gsrn);
-    const [links, series] = await Promise.all([inputs.links(ids, period), inputs.meteredData(ids, period)]);
+    const loading = Promise.all([inputs.links(ids, period), inputs.meteredData(ids, period)]).then(([links, series]) => ({ slice, links, series }));
+    loading.catch(() => undefined); // rejected when awaited below; never an unhandled rejection meanwhile
+    return loading;
+  };
+  let next = ours.length > 0 ? load(0) : null;
+  for (let i = 0; i < ours.length; i += batch) {
+    const { slice, links, series } = await next!;
+    next = i + batch < ours.length ? load(i + batch) : null;
     const seriesOf = new Map(series.map((s) => [s.gsrn, s]));
     for (const mp of slice) {
       const s = seriesOf.get(mp.gsrn);

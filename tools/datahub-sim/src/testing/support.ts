@@ -119,3 +119,23 @@ export async function drain(baseUrl: string, token: string, category: string, fo
     if (d.status !== 200) throw new Error(`dequeue ${messageId}: ${d.status}`);
   }
 }
+
+/** A grid company and Energinet (tax) as charge owners in the reconciliation tests. */
+export const GRID_OWNER_GLN = '5790001089030';
+export const ENERGINET_GLN = '5790000432752';
+
+/** The price list the reconciliation tests settle: every kind of charge DataHub settles (hourly and daily tariffs, subscription, fee, tax). */
+export const TEST_CHARGES = [
+  { code: 'CD', ownerGln: GRID_OWNER_GLN, type: 'D03', price: '0.2', hourlyPrices: Array.from({ length: 24 }, (_, h) => (h >= 17 && h < 21 ? '0.6123' : '0.2041')) },
+  { code: 'CE', ownerGln: GRID_OWNER_GLN, type: 'D03', price: '0.1', resolution: 'P1D' },
+  { code: 'ABON', ownerGln: GRID_OWNER_GLN, type: 'D01', price: '21.25' },
+  { code: 'GEBYR', ownerGln: GRID_OWNER_GLN, type: 'D02', price: '150' },
+  { code: 'EA-001', ownerGln: ENERGINET_GLN, type: 'D03', price: '0.008', tax: true },
+] as const;
+
+/** The links most metering points of those tests have: hourly grid tariff, subscription, tax. */
+export const BASIC_LINKS = [
+  { code: 'CD', ownerGln: GRID_OWNER_GLN, type: 'D03' },
+  { code: 'ABON', ownerGln: GRID_OWNER_GLN, type: 'D01' },
+  { code: 'EA-001', ownerGln: ENERGINET_GLN, type: 'D03' },
+] as const;
