@@ -100,6 +100,8 @@ describe('payments: payment.received and payment.overdue end to end (gateway API
 
   const ids = { paidById: randomUUID(), paidByFi: randomUUID(), matchedLater: randomUUID(), aconto: randomUUID(), acontoPaidEarly: randomUUID() };
   const onBus = (type: string) => bus.filter((e) => e.type === type);
+  /** Customer ids are UUIDs at the API (a non-UUID id is refused); numbered ones keep the test readable and sort in number order. */
+  const customer = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
 
   async function issueInvoice(invoiceId: string, customerId: string, inclVat: string): Promise<void> {
     const data: InvoiceIssued = {
@@ -208,10 +210,10 @@ describe('payments: payment.received and payment.overdue end to end (gateway API
     erp = bearer(await issueTestJwt({ kind: 'client', consumer: 'erp', expiresIn: '30m' }));
     staff = { ...bearer(await issueTestJwt({ kind: 'staff', roles: ['admin'], expiresIn: '30m' })), 'X-Access-Reason': 'payments test' };
 
-    await issueInvoice(ids.paidById, 'customer-1', '1000.00');
-    await issueInvoice(ids.paidByFi, 'customer-2', '500.00');
-    await issueInvoice(ids.matchedLater, 'customer-3', '250.00');
-    await issueAcontoInvoice(ids.aconto, 'customer-4', '1500.00');
+    await issueInvoice(ids.paidById, customer(1), '1000.00');
+    await issueInvoice(ids.paidByFi, customer(2), '500.00');
+    await issueInvoice(ids.matchedLater, customer(3), '250.00');
+    await issueAcontoInvoice(ids.aconto, customer(4), '1500.00');
     await eventually(async () => expect(Number((await infra.pool.query(`SELECT count(*) AS n FROM settlement.receivables`)).rows[0].n)).toBe(4), 30_000, 100);
   }, 120_000);
 
@@ -232,12 +234,12 @@ describe('payments: payment.received and payment.overdue end to end (gateway API
 
   it('a payment by invoice id and one by FI +71 reference each publish exactly one payment.received, valid against the schema; a duplicate publishes nothing', async () => {
     const byId = await pay({ payment_id: 'pbs-602-0001', reference: ids.paidById, amount: '1000.00', paid_at: '2026-11-05T06:00:00Z', method: 'betalingsservice' }, 'key-1').expect(201);
-    expect(byId.body).toEqual({ payment_id: 'pbs-602-0001', status: 'matched', invoice_id: ids.paidById, customer_id: 'customer-1', unmatched_reason: null, already_recorded: false });
+    expect(byId.body).toEqual({ payment_id: 'pbs-602-0001', status: 'matched', invoice_id: ids.paidById, customer_id: customer(1), unmatched_reason: null, already_recorded: false });
     const reference = paymentReference(ids.paidByFi);
     expect(reference).toMatch(/^\+71<\d{15}$/);
     // The full FI payment line (with creditor number) as a bank sends it.
     const byFi = await pay({ payment_id: 'bank-77', reference: `${reference}+85140000<`, amount: '200.00', paid_at: '2026-11-06T10:30:00Z', method: 'bank-transfer' }).expect(201);
-    expect(byFi.body).toMatchObject({ status: 'matched', invoice_id: ids.paidByFi, customer_id: 'customer-2' });
+    expect(byFi.body).toMatchObject({ status: 'matched', invoice_id: ids.paidByFi, customer_id: customer(2) });
 
     const received = await eventually(() => {
       const r = onBus('PaymentReceived');
@@ -246,8 +248,8 @@ describe('payments: payment.received and payment.overdue end to end (gateway API
     }, 20_000, 100);
     for (const e of received) expect(checkJsonSchema(RECEIVED_SCHEMA, e)).toEqual([]);
     expect(received.map((e) => [e.streamId, e.data])).toEqual([
-      ['payment-pbs-602-0001', { paymentId: 'pbs-602-0001', customerId: 'customer-1', invoiceId: ids.paidById, amount: '1000.00', paidAt: '2026-11-05T06:00:00.000Z', method: 'betalingsservice' }],
-      ['payment-bank-77', { paymentId: 'bank-77', customerId: 'customer-2', invoiceId: ids.paidByFi, amount: '200.00', paidAt: '2026-11-06T10:30:00.000Z', method: 'bank-transfer' }],
+      ['payment-pbs-602-0001', { paymentId: 'pbs-602-0001', customerId: customer(1), invoiceId: ids.paidById, amount: '1000.00', paidAt: '2026-11-05T06:00:00.000Z', method: 'betalingsservice' }],
+      ['payment-bank-77', { paymentId: 'bank-77', customerId: customer(2), invoiceId: ids.paidByFi, amount: '200.00', paidAt: '2026-11-06T10:30:00.000Z', method: 'bank-transfer' }],
     ]);
 
     // The same payment again: replayed by Idempotency-Key, and without it recognised by its payment id.
@@ -291,7 +293,7 @@ describe('payments: payment.received and payment.overdue end to end (gateway API
     await http().post('/api/payments/unmatched/mp-1/match').set(staff).send({ invoice_id: randomUUID() }).expect(422);
     await http().post('/api/payments/unmatched/nope/match').set(staff).send({ invoice_id: ids.matchedLater }).expect(404);
     const matched = await http().post('/api/payments/unmatched/mp-1/match').set(staff).send({ invoice_id: ids.matchedLater }).expect(200);
-    expect(matched.body).toEqual({ payment_id: 'mp-1', invoice_id: ids.matchedLater, customer_id: 'customer-3', status: 'matched', already_matched: false });
+    expect(matched.body).toEqual({ payment_id: 'mp-1', invoice_id: ids.matchedLater, customer_id: customer(3), status: 'matched', already_matched: false });
     expect((await http().post('/api/payments/unmatched/mp-1/match').set(staff).send({ invoice_id: ids.matchedLater }).expect(200)).body.already_matched).toBe(true);
     await http().post('/api/payments/unmatched/mp-1/match').set(staff).send({ invoice_id: ids.paidById }).expect(409);
 
@@ -301,7 +303,7 @@ describe('payments: payment.received and payment.overdue end to end (gateway API
       return r[0]!;
     }, 20_000, 100);
     expect(checkJsonSchema(RECEIVED_SCHEMA, late)).toEqual([]);
-    expect(late.data).toEqual({ paymentId: 'mp-1', customerId: 'customer-3', invoiceId: ids.matchedLater, amount: '250.00', paidAt: '2026-11-07T12:00:00.000Z', method: 'mobilepay' });
+    expect(late.data).toEqual({ paymentId: 'mp-1', customerId: customer(3), invoiceId: ids.matchedLater, amount: '250.00', paidAt: '2026-11-07T12:00:00.000Z', method: 'mobilepay' });
     await eventually(async () => expect((await http().get('/api/payments/unmatched').set(staff).expect(200)).body.payments.map((p: { payment_id: string }) => p.payment_id).sort()).toEqual(['mp-2', 'mp-3']), 20_000, 100);
   });
 
@@ -320,18 +322,18 @@ describe('payments: payment.received and payment.overdue end to end (gateway API
 
   it('the balance reflects payments: invoices + notes − aconto payments − payments', async () => {
     await eventually(async () => {
-      expect(await balance('customer-1')).toEqual({
-        customer_id: 'customer-1', invoiced: '1000.00', notes: '0.00', aconto_invoiced: '0.00', aconto_paid: '0.00', reminder_fees: '0.00', interest: '0.00', paid: '1000.00', balance: '0.00', invoices: 1, aconto_invoices: 0,
+      expect(await balance(customer(1))).toEqual({
+        customer_id: customer(1), invoiced: '1000.00', notes: '0.00', aconto_invoiced: '0.00', aconto_paid: '0.00', reminder_fees: '0.00', interest: '0.00', paid: '1000.00', balance: '0.00', invoices: 1, aconto_invoices: 0,
       });
-      expect(await balance('customer-2')).toMatchObject({ invoiced: '500.00', paid: '200.00', balance: '300.00' });
-      expect(await balance('customer-3')).toMatchObject({ invoiced: '250.00', paid: '250.00', balance: '0.00' });
+      expect(await balance(customer(2))).toMatchObject({ invoiced: '500.00', paid: '200.00', balance: '300.00' });
+      expect(await balance(customer(3))).toMatchObject({ invoiced: '250.00', paid: '250.00', balance: '0.00' });
     }, 20_000, 200);
   });
 
   it('an aconto invoice is a receivable: paid by its FI reference or its id, matched (payment.received), counted in the balance', async () => {
-    await eventually(async () => expect(await balance('customer-4')).toMatchObject({ aconto_invoiced: '1500.00', paid: '0.00', balance: '1500.00', aconto_invoices: 1 }), 20_000, 200);
+    await eventually(async () => expect(await balance(customer(4))).toMatchObject({ aconto_invoiced: '1500.00', paid: '0.00', balance: '1500.00', aconto_invoices: 1 }), 20_000, 200);
     const byFi = await pay({ payment_id: 'aconto-fi-1', reference: paymentReference(ids.aconto), amount: '1000.00', paid_at: '2026-11-03T10:00:00Z', method: 'bank-transfer' }).expect(201);
-    expect(byFi.body).toMatchObject({ status: 'matched', invoice_id: ids.aconto, customer_id: 'customer-4' });
+    expect(byFi.body).toMatchObject({ status: 'matched', invoice_id: ids.aconto, customer_id: customer(4) });
     const byId = await pay({ payment_id: 'aconto-id-1', reference: ids.aconto, amount: '200.00', paid_at: '2026-11-04T10:00:00Z', method: 'card' }).expect(201);
     expect(byId.body).toMatchObject({ status: 'matched', invoice_id: ids.aconto });
     const received = await eventually(() => {
@@ -340,7 +342,7 @@ describe('payments: payment.received and payment.overdue end to end (gateway API
       return r;
     }, 20_000, 100);
     for (const e of received) expect(checkJsonSchema(RECEIVED_SCHEMA, e)).toEqual([]);
-    await eventually(async () => expect(await balance('customer-4')).toMatchObject({ aconto_invoiced: '1500.00', paid: '1200.00', balance: '300.00' }), 20_000, 200);
+    await eventually(async () => expect(await balance(customer(4))).toMatchObject({ aconto_invoiced: '1500.00', paid: '1200.00', balance: '300.00' }), 20_000, 200);
     expect((await infra.pool.query(`SELECT kind, due_date, amount_due::text, paid::text FROM settlement.receivables WHERE invoice_id = $1`, [ids.aconto])).rows).toEqual([
       { kind: 'aconto', due_date: '2026-11-16', amount_due: '1500.00', paid: '1200.00' },
     ]);
@@ -351,17 +353,17 @@ describe('payments: payment.received and payment.overdue end to end (gateway API
     expect(early.body).toMatchObject({ status: 'unmatched', unmatched_reason: 'unknown-invoice' });
     const earlyById = await pay({ payment_id: 'early-2', reference: ids.acontoPaidEarly, amount: '100.00', paid_at: '2026-11-04T09:30:00Z', method: 'card' }).expect(201);
     expect(earlyById.body).toMatchObject({ status: 'unmatched', unmatched_reason: 'unknown-invoice' });
-    await issueAcontoInvoice(ids.acontoPaidEarly, 'customer-5', '900.00');
+    await issueAcontoInvoice(ids.acontoPaidEarly, customer(5), '900.00');
     const matched = await eventually(() => {
       const r = onBus('PaymentReceived').filter((e) => e.data.invoiceId === ids.acontoPaidEarly);
       if (r.length < 2) throw new Error(`${r.length}`);
       return r;
     }, 20_000, 100);
     expect(matched.map((e) => [e.data.paymentId, e.data.customerId, e.metadata.actor]).sort()).toEqual([
-      ['early-1', 'customer-5', 'settlement-auto-match'],
-      ['early-2', 'customer-5', 'settlement-auto-match'],
+      ['early-1', customer(5), 'settlement-auto-match'],
+      ['early-2', customer(5), 'settlement-auto-match'],
     ]);
-    await eventually(async () => expect(await balance('customer-5')).toMatchObject({ aconto_invoiced: '900.00', paid: '500.00', balance: '400.00' }), 20_000, 200);
+    await eventually(async () => expect(await balance(customer(5))).toMatchObject({ aconto_invoiced: '900.00', paid: '500.00', balance: '400.00' }), 20_000, 200);
     await eventually(async () => expect((await http().get('/api/payments/unmatched').set(staff).expect(200)).body.payments.map((p: { payment_id: string }) => p.payment_id)).not.toContain('early-1'), 20_000, 100);
   });
 
@@ -381,10 +383,10 @@ describe('payments: payment.received and payment.overdue end to end (gateway API
     for (const o of overdue) expect(checkJsonSchema(OVERDUE_SCHEMA, o)).toEqual([]);
     const ofInvoice = (id: string) => overdue.find((o) => o.data.invoiceId === id)!;
     expect(ofInvoice(ids.paidByFi)).toMatchObject({ streamId: `invoice-${ids.paidByFi}`, metadata: { context: 'payments' } });
-    expect(ofInvoice(ids.paidByFi).data).toEqual({ invoiceId: ids.paidByFi, customerId: 'customer-2', amountDue: '300.00', dueDate: '2026-11-16', daysOverdue: 2 });
+    expect(ofInvoice(ids.paidByFi).data).toEqual({ invoiceId: ids.paidByFi, customerId: customer(2), amountDue: '300.00', dueDate: '2026-11-16', daysOverdue: 2 });
     expect(ofInvoice(ids.aconto)).toMatchObject({ streamId: `aconto-invoice-${ids.aconto}` });
-    expect(ofInvoice(ids.aconto).data).toEqual({ invoiceId: ids.aconto, customerId: 'customer-4', amountDue: '300.00', dueDate: '2026-11-16', daysOverdue: 2 });
-    expect(ofInvoice(ids.acontoPaidEarly).data).toMatchObject({ customerId: 'customer-5', amountDue: '400.00' });
+    expect(ofInvoice(ids.aconto).data).toEqual({ invoiceId: ids.aconto, customerId: customer(4), amountDue: '300.00', dueDate: '2026-11-16', daysOverdue: 2 });
+    expect(ofInvoice(ids.acontoPaidEarly).data).toMatchObject({ customerId: customer(5), amountDue: '400.00' });
 
     // A later partial payment, more passes of the check and a later day: still exactly one.
     await pay({ payment_id: 'bank-78', reference: paymentReference(ids.paidByFi), amount: '100.00', paid_at: '2026-11-18T09:00:00Z', method: 'bank-transfer' }).expect(201);
@@ -397,7 +399,7 @@ describe('payments: payment.received and payment.overdue end to end (gateway API
     const pass = await runtime.payments.checkOverdue();
     expect(pass === null || pass.length === 0).toBe(true);
     // 200.00 still due, plus the first reminder's fee and interest (sent on 2026-11-25, see the next test).
-    await eventually(async () => expect(await balance('customer-2')).toMatchObject({ paid: '300.00', balance: '300.48' }), 20_000, 200);
+    await eventually(async () => expect(await balance(customer(2))).toMatchObject({ paid: '300.00', balance: '300.48' }), 20_000, 200);
   });
 
   it('after the due date and three more days, a reminder (fee 100.00, interest at reference + 8 %, new deadline) goes out once per claim as reminder.sent; paying what it asks brings the balance to zero and stops the dunning', async () => {
@@ -416,7 +418,7 @@ describe('payments: payment.received and payment.overdue end to end (gateway API
       reminderId: expect.any(String),
       invoiceId: ids.paidByFi,
       invoiceKind: 'invoice',
-      customerId: 'customer-2',
+      customerId: customer(2),
       number: 1,
       sentOn: '2026-11-25',
       dueDate: '2026-11-16',
@@ -431,7 +433,7 @@ describe('payments: payment.received and payment.overdue end to end (gateway API
       paymentReference: paymentReference(ids.paidByFi),
       warnsOfCollection: false,
     });
-    expect(ofInvoice(ids.aconto)).toMatchObject({ streamId: `aconto-invoice-${ids.aconto}`, data: { invoiceKind: 'aconto', customerId: 'customer-4', principal: '300.00', fee: '100.00' } });
+    expect(ofInvoice(ids.aconto)).toMatchObject({ streamId: `aconto-invoice-${ids.aconto}`, data: { invoiceKind: 'aconto', customerId: customer(4), principal: '300.00', fee: '100.00' } });
     // Once per claim, whatever the number of passes.
     await runtime.payments.sendReminders();
     await new Promise((r) => setTimeout(r, 800));
@@ -442,13 +444,13 @@ describe('payments: payment.received and payment.overdue end to end (gateway API
     for (const r of receiver.requests.filter((x) => x.headers['webhook-event'] === 'reminder.sent')) {
       expect(verifyWebhook({ secret: reminderSecret, body: r.body, timestamp: String(r.headers['webhook-timestamp']), signature: String(r.headers['webhook-signature']) })).toEqual({ ok: true });
     }
-    await eventually(async () => expect(await balance('customer-2')).toMatchObject({ reminder_fees: '100.00', interest: '0.48', paid: '300.00', balance: '300.48' }), 20_000, 200);
-    const listed = (await http().get('/api/customers/customer-2/reminders').set(erp).expect(200)).body as { reminders: Record<string, unknown>[] };
+    await eventually(async () => expect(await balance(customer(2))).toMatchObject({ reminder_fees: '100.00', interest: '0.48', paid: '300.00', balance: '300.48' }), 20_000, 200);
+    const listed = (await http().get(`/api/customers/${customer(2)}/reminders`).set(erp).expect(200)).body as { reminders: Record<string, unknown>[] };
     expect(listed.reminders).toEqual([expect.objectContaining({ invoice_id: ids.paidByFi, number: 1, fee: '100.00', interest: '0.48', amount_due: '300.48', deadline: '2026-12-07', warns_of_collection: false })]);
 
     // The customer pays what the reminder asks, by its FI payment line: balance zero, no second reminder.
     await pay({ payment_id: 'bank-79', reference: paymentReference(ids.paidByFi), amount: '300.48', paid_at: '2026-11-27T09:00:00Z', method: 'bank-transfer' }).expect(201);
-    await eventually(async () => expect(await balance('customer-2')).toMatchObject({ balance: '0.00' }), 20_000, 200);
+    await eventually(async () => expect(await balance(customer(2))).toMatchObject({ balance: '0.00' }), 20_000, 200);
     // customer-4 did not pay: reminder 2 once the first deadline has passed (and ≥ 10 days since the first).
     clock.set('2026-12-08T08:00:00Z');
     const second = await eventually(() => {
@@ -456,7 +458,7 @@ describe('payments: payment.received and payment.overdue end to end (gateway API
       if (r.length < 2) throw new Error(`${r.length}`);
       return r;
     }, 20_000, 100);
-    expect(second.map((e) => e.data.customerId).sort()).toEqual(['customer-4', 'customer-5']);
-    expect(onBus('ReminderSent').filter((e) => e.data.customerId === 'customer-2')).toHaveLength(1);
+    expect(second.map((e) => e.data.customerId).sort()).toEqual([customer(4), customer(5)]);
+    expect(onBus('ReminderSent').filter((e) => e.data.customerId === customer(2))).toHaveLength(1);
   });
 });

@@ -14,6 +14,9 @@ const gsrn = (n: number): string => {
 };
 const MP1 = gsrn(11);
 const MP2 = gsrn(12);
+/** Customer ids are UUIDs at the API (a non-UUID id is refused with 400). */
+const CUSTOMER_1 = '00000000-0000-4000-8000-0000000e2e01';
+const CUSTOMER_2 = '00000000-0000-4000-8000-0000000e2e02';
 const ENERGINET = '5790000432752';
 const RADIUS = '5790000705689';
 const PUBLISHED = '2025-06-01T00:00:00.000Z';
@@ -101,13 +104,13 @@ describe('settlement ERP API end to end', () => {
       });
     }
     for (const [g, customerId, paymentModel] of [
-      [MP1, 'e2e-customer-1', 'actual'],
-      [MP2, 'e2e-customer-2', 'aconto'],
+      [MP1, CUSTOMER_1, 'actual'],
+      [MP2, CUSTOMER_2, 'aconto'],
     ] as const) {
       await append(`supply-${g}`, 'portfolio', 'SupplyStarted', { gsrn: g, customerId, startDate: '2026-01-01', productId: 'spot', electricHeating: false, gridArea: '791', billingFrequency: 'monthly', paymentModel });
       await commands.send('settlement', 'RecordMeteredData', metered(g, `doc-${g}`, '2026-10-01', '2026-11-01', () => '1.000'), { actor: 'e2e' });
     }
-    await commands.send('settlement', 'RecordAcontoPayment', { customerId: 'e2e-customer-2', gsrn: MP2, amount: '1000.00', paidAt: '2026-10-05T10:00:00Z' }, { actor: 'e2e' });
+    await commands.send('settlement', 'RecordAcontoPayment', { customerId: CUSTOMER_2, gsrn: MP2, amount: '1000.00', paidAt: '2026-10-05T10:00:00Z' }, { actor: 'e2e' });
     await eventually(async () => {
       const n = await infra.pool.query<{ md: string; sp: string; pay: string; sup: string }>(
         `SELECT (SELECT count(*) FROM settlement.metered_data) AS md, (SELECT count(*) FROM settlement.spot_prices) AS sp,
@@ -162,7 +165,7 @@ describe('settlement ERP API end to end', () => {
     const byInvoice = await api.get(`/api/settlement/${invoices[0]!.invoice_id}/lines`).expect(200);
     expect(byInvoice.body.invoices[0].lines).toHaveLength(8);
 
-    expect((await api.get('/api/customers/e2e-customer-2/balance').expect(200)).body.balance).toBe('473.94');
+    expect((await api.get(`/api/customers/${CUSTOMER_2}/balance`).expect(200)).body.balance).toBe('473.94');
 
     await commands.send(
       'settlement',
@@ -176,14 +179,14 @@ describe('settlement ERP API end to end', () => {
       return r.body.notes as { note_type: string; invoice_id: string; total_excl_vat: string; total_vat: string; total_incl_vat: string }[];
     }, 30_000, 200);
     expect(notes[0]).toMatchObject({ note_type: 'debit', invoice_id: invoices[0]!.invoice_id, total_excl_vat: '1.47', total_vat: '0.38', total_incl_vat: '1.85' });
-    expect((await api.get('/api/customers/e2e-customer-1/balance').expect(200)).body.balance).toBe('1475.79');
+    expect((await api.get(`/api/customers/${CUSTOMER_1}/balance`).expect(200)).body.balance).toBe('1475.79');
 
     // Scopes: ERP may not start runs; a portal customer reads only their own balance.
     await request(gateway.url).post('/api/settlement/runs').set(erp).send({ period: '2026-10' }).expect(403);
     await request(gateway.url).get('/api/settlement/export?period=2026-10').expect(401);
-    const portal = bearer(await issueTestJwt({ kind: 'customer', customerId: 'e2e-customer-1' }));
-    expect((await request(gateway.url).get('/api/customers/e2e-customer-1/balance').set(portal).expect(200)).body.balance).toBe('1475.79');
-    await request(gateway.url).get('/api/customers/e2e-customer-2/balance').set(portal).expect(404);
+    const portal = bearer(await issueTestJwt({ kind: 'customer', customerId: CUSTOMER_1 }));
+    expect((await request(gateway.url).get(`/api/customers/${CUSTOMER_1}/balance`).set(portal).expect(200)).body.balance).toBe('1475.79');
+    await request(gateway.url).get(`/api/customers/${CUSTOMER_2}/balance`).set(portal).expect(404);
 
     const second = await api.post('/api/settlement/runs').send({ period: '2026-10' }).expect(202);
     expect(second.body).toMatchObject({ runId, alreadyStarted: true, completed: true });
