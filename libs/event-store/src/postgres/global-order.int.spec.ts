@@ -86,6 +86,47 @@ describe('PostgreSQL global order under concurrent writers', () => {
     }
   });
 
+  it('delivers an appended event within a second while another database on the cluster holds a write transaction open for 30 s', async () => {
+    // xids are cluster-wide: before migration 4, this transaction held every reader of the log back until it ended.
+    const other = await createTestDatabase('es_long_tx');
+    const holder = new Pool({ connectionString: other.url, max: 1 });
+    holder.on('error', () => undefined);
+    const client = await holder.connect();
+    const seen = new Map<string, number>();
+    let caughtUp = false;
+    const sub = store.subscribeToAll({ onEvent: async (e) => void (e.streamId.startsWith('long-tx-') && seen.set(e.eventId, Date.now())), onCaughtUp: () => (caughtUp = true) });
+    try {
+      await eventually(() => expect(caughtUp).toBe(true));
+      await client.query('BEGIN');
+      await client.query('CREATE TABLE held (n int)');
+      await client.query('INSERT INTO held VALUES (1)');
+      const held = client.query('SELECT pg_sleep(30)').catch(() => undefined);
+      const openedAt = Date.now();
+      const latencies: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const event = newEvent('DuringLongTransaction', { i });
+        const appendedAt = Date.now();
+        await store.appendToStream(`long-tx-${i}`, [event], { expectedRevision: 'no_stream' });
+        await eventually(() => expect(seen.has(event.eventId)).toBe(true), 1_000, 10);
+        latencies.push(seen.get(event.eventId)! - appendedAt);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+      // The holder's transaction was open the whole time, with its write and its transaction id.
+      const { rows } = await pool.query<{ open: boolean }>(`SELECT count(*) = 1 AS open FROM pg_stat_activity WHERE datname = $1 AND backend_xid IS NOT NULL AND state = 'active'`, [other.name]);
+      expect(rows[0].open).toBe(true);
+      expect(Date.now() - openedAt).toBeLessThan(30_000);
+      expect(Math.max(...latencies)).toBeLessThan(1_000);
+      await pool.query(`SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [other.name]);
+      await held;
+    } finally {
+      await client.query('ROLLBACK').catch(() => undefined);
+      client.release();
+      await sub.stop();
+      await holder.end();
+      await other.drop();
+    }
+  }, 40_000);
+
   it('delivers every event exactly once to subscribers, also across a restart from a checkpoint', async () => {
     const writers = 8;
     const appendsPerWriter = 200;

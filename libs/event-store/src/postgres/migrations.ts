@@ -130,6 +130,136 @@ export const EVENT_STORE_MIGRATIONS: Migration[] = [
       CREATE INDEX IF NOT EXISTS events_correlation_idx ON ${s}.events ((metadata->>'correlationId'));
     `,
   },
+  {
+    version: 4,
+    name: 'read horizon of the store\'s own writers (no stall behind unrelated transactions)',
+    // See the README ("Why the log is ordered ..."): readers wait only for transactions that write events, not for
+    // every transaction on the cluster. An appender takes ROW EXCLUSIVE on the events table *before* it has a
+    // transaction id; a reader takes the horizon from the lock table, then reads with a newer snapshot.
+    sql: (s) => `
+      CREATE OR REPLACE FUNCTION ${s}.append_to_stream(
+        p_stream_id text, p_expected text, p_event_ids uuid[], p_types text[], p_data text[], p_metadata text[],
+        p_occurred_at timestamptz[], p_channel text
+      ) RETURNS TABLE (next_expected_revision bigint, global_position bigint)
+      LANGUAGE plpgsql AS $fn$
+      #variable_conflict use_column
+      DECLARE
+        v_current bigint;
+        v_count int := cardinality(p_event_ids);
+        v_found int;
+        v_first bigint;
+        v_same_stream boolean;
+        v_consecutive boolean;
+        v_last_position bigint;
+        v_last_revision bigint;
+      BEGIN
+        -- A writer must be visible in the lock table before it has a transaction id (see ${s}.read_horizon): a
+        -- transaction that wrote elsewhere first could be passed by a reader before it takes this lock.
+        IF pg_current_xact_id_if_assigned() IS NOT NULL AND NOT EXISTS (
+             SELECT 1 FROM pg_locks l WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation'
+                AND l.relation = '${s}.events'::regclass AND l.mode = 'RowExclusiveLock') THEN
+          RAISE EXCEPTION 'append_to_stream must come before any other write of its transaction' USING ERRCODE = 'DH003';
+        END IF;
+        LOCK TABLE ${s}.events IN ROW EXCLUSIVE MODE;
+
+        -- Serialise appends to one stream on its row; -1 means "no stream yet".
+        SELECT s.revision INTO v_current FROM ${s}.streams s WHERE s.stream_id = p_stream_id FOR UPDATE;
+        IF NOT FOUND THEN
+          INSERT INTO ${s}.streams (stream_id, revision) VALUES (p_stream_id, -1) ON CONFLICT DO NOTHING;
+          SELECT s.revision INTO v_current FROM ${s}.streams s WHERE s.stream_id = p_stream_id FOR UPDATE;
+        END IF;
+
+        -- A retry of an append that is stored already returns the original result and writes nothing.
+        SELECT count(*)::int,
+               coalesce(bool_and(e.stream_id = p_stream_id), false),
+               count(DISTINCT e.stream_revision - t.ord) = 1,
+               max(e.stream_revision) FILTER (WHERE t.ord = 1),
+               max(e.global_position) FILTER (WHERE t.ord = v_count),
+               max(e.stream_revision) FILTER (WHERE t.ord = v_count)
+          INTO v_found, v_same_stream, v_consecutive, v_first, v_last_position, v_last_revision
+          FROM unnest(p_event_ids) WITH ORDINALITY AS t(id, ord)
+          JOIN ${s}.events e ON e.event_id = t.id;
+        IF v_found > 0 THEN
+          IF v_found = v_count AND v_same_stream AND v_consecutive
+             AND (p_expected IN ('any', 'stream_exists')
+                  OR (p_expected = 'no_stream' AND v_first = 0)
+                  OR (p_expected ~ '^-?[0-9]+$' AND v_first = p_expected::bigint + 1)) THEN
+            RETURN QUERY SELECT v_last_revision, v_last_position;
+            RETURN;
+          END IF;
+          RAISE EXCEPTION 'duplicate event ids in %', p_stream_id USING ERRCODE = 'DH002',
+            DETAIL = (SELECT string_agg(e.event_id::text, ',') FROM ${s}.events e WHERE e.event_id = ANY (p_event_ids));
+        END IF;
+
+        IF NOT (p_expected = 'any'
+                OR (p_expected = 'no_stream' AND v_current = -1)
+                OR (p_expected = 'stream_exists' AND v_current >= 0)
+                OR (p_expected ~ '^-?[0-9]+$' AND v_current = p_expected::bigint)) THEN
+          RAISE EXCEPTION 'wrong expected revision % for %', p_expected, p_stream_id USING ERRCODE = 'DH001',
+            DETAIL = v_current::text;
+        END IF;
+
+        WITH inserted AS (
+          INSERT INTO ${s}.events (stream_id, stream_revision, event_id, type, data, metadata, occurred_at)
+          SELECT p_stream_id, v_current + t.ord, t.id, t.type, t.data::jsonb, t.metadata::jsonb, t.occurred_at
+            FROM unnest(p_event_ids, p_types, p_data, p_metadata, p_occurred_at)
+                 WITH ORDINALITY AS t(id, type, data, metadata, occurred_at, ord)
+           ORDER BY t.ord
+          RETURNING ${s}.events.global_position
+        )
+        SELECT max(inserted.global_position) INTO v_last_position FROM inserted;
+
+        UPDATE ${s}.streams SET revision = v_current + v_count WHERE stream_id = p_stream_id;
+        -- Delivered at commit; subscribers still poll, because the row may sit behind an older open append.
+        PERFORM pg_notify(p_channel, '');
+        RETURN QUERY SELECT v_current + v_count, v_last_position;
+      END
+      $fn$;
+
+      -- The oldest transaction id that may still add events: the oldest one among the transactions holding
+      -- ROW EXCLUSIVE on the events table (appenders, and anything else writing to it), or, with none, the first
+      -- id not yet handed out when this statement's snapshot was taken. Transactions that never touch the events
+      -- table (other services' long work, an operator's open psql session) are not waited for.
+      CREATE FUNCTION ${s}.read_horizon() RETURNS xid8 LANGUAGE sql VOLATILE AS $h$
+        WITH snap AS (SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS xmax),
+        locks AS MATERIALIZED (SELECT locktype, database, relation, mode, granted, virtualtransaction, transactionid FROM pg_locks),
+        writers AS (
+          SELECT x.transactionid::text::bigint AS xid32
+            FROM locks r JOIN locks x ON x.virtualtransaction = r.virtualtransaction AND x.locktype = 'transactionid' AND x.mode = 'ExclusiveLock'
+           WHERE r.locktype = 'relation' AND r.relation = '${s}.events'::regclass AND r.mode = 'RowExclusiveLock'
+             AND r.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+        ),
+        -- pg_locks shows 32-bit ids: widen each against the snapshot's xmax (ids handed out after it are ignored).
+        widened AS (
+          SELECT snap.xmax - (((snap.xmax % 4294967296) - w.xid32 + 4294967296) % 4294967296) AS xid64, 
+                 (((snap.xmax % 4294967296) - w.xid32 + 4294967296) % 4294967296) AS behind
+            FROM writers w, snap
+        )
+        SELECT (least((SELECT xmax FROM snap), (SELECT min(xid64) FROM widened WHERE behind BETWEEN 1 AND 2147483647)))::text::xid8
+      $h$;
+
+      -- readAll's batch: the horizon first, then the events with a snapshot taken after it (a VOLATILE function takes
+      -- a new snapshot for each statement under READ COMMITTED): every writer older than the horizon had finished
+      -- before the lock table was read, so its events are visible to the second statement or were rolled back.
+      CREATE FUNCTION ${s}.read_all(p_after_xid xid8, p_after_position bigint, p_max int)
+      RETURNS SETOF ${s}.events LANGUAGE plpgsql VOLATILE AS $r$
+      DECLARE
+        v_horizon xid8;
+      BEGIN
+        IF current_setting('transaction_isolation') <> 'read committed' THEN
+          RAISE EXCEPTION 'read_all needs READ COMMITTED (a new snapshot per statement), not %', current_setting('transaction_isolation') USING ERRCODE = 'DH004';
+        END IF;
+        SELECT h INTO v_horizon FROM ${s}.read_horizon() AS h;
+        RETURN QUERY
+          SELECT e.* FROM ${s}.events e
+           WHERE (e.transaction_id, e.global_position) > (p_after_xid, p_after_position)
+             AND e.transaction_id < v_horizon
+           ORDER BY e.transaction_id, e.global_position
+           LIMIT p_max;
+      END
+      $r$;
+    `,
+  },
 ];
 
 /**

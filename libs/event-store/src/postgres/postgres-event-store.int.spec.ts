@@ -62,18 +62,65 @@ describe('PostgresEventStore', () => {
     expect(parsePostgresCheckpoint('771:42')).toEqual({ transactionId: '771', globalPosition: '42' });
   });
 
-  it('does not return an event to readAll while an older transaction is still open', async () => {
+  it('does not return an event to readAll while an older append is still open, and waits for no other transaction', async () => {
     const store = await createPostgresEventStore({ pool, schema: 'es_xmin' });
-    const holder = await pool.connect();
+    const unrelated = await pool.connect();
+    const appender = await pool.connect();
     try {
-      await holder.query('BEGIN');
-      await holder.query('SELECT pg_current_xact_id()');
-      await store.appendToStream('late-1', [newEvent()], { expectedRevision: 'no_stream' });
-      expect(await store.readAll()).toEqual([]);
-      await holder.query('COMMIT');
+      // An older transaction that writes elsewhere holds nothing back.
+      await unrelated.query('BEGIN');
+      await unrelated.query('CREATE TEMP TABLE scratch (n int)');
+      await unrelated.query('INSERT INTO scratch VALUES (1)');
+      await store.appendToStream('late-0', [newEvent()], { expectedRevision: 'no_stream' });
       expect(await store.readAll()).toHaveLength(1);
+
+      // An older transaction that appends does, until it ends.
+      await appender.query('BEGIN');
+      const open = newEvent('OpenAppend');
+      await appender.query(
+        `SELECT * FROM es_xmin.append_to_stream('open-1', 'no_stream', $1::uuid[], ARRAY['OpenAppend'], ARRAY['{}'], $2::text[], ARRAY[now()], 'es_xmin_appended')`,
+        [[open.eventId], [JSON.stringify(open.metadata)]],
+      );
+      const checkpoint = (await store.readAll()).at(-1)!.checkpoint;
+      await store.appendToStream('late-1', [newEvent('Late')], { expectedRevision: 'no_stream' });
+      expect(await store.readAll({ after: checkpoint })).toEqual([]);
+      await appender.query('COMMIT');
+      expect((await store.readAll({ after: checkpoint })).map((e) => e.type)).toEqual(['OpenAppend', 'Late']);
     } finally {
-      holder.release();
+      await unrelated.query('ROLLBACK').catch(() => undefined);
+      unrelated.release();
+      appender.release();
+    }
+  });
+
+  it('refuses an append that follows another write in the same transaction (a reader could pass it meanwhile)', async () => {
+    const store = await createPostgresEventStore({ pool, schema: 'es_first_write' });
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('CREATE TEMP TABLE scratch2 (n int)');
+      await client.query('INSERT INTO scratch2 VALUES (1)');
+      const e = newEvent();
+      await expect(
+        client.query(
+          `SELECT * FROM es_first_write.append_to_stream('w-1', 'no_stream', $1::uuid[], ARRAY['Tested'], ARRAY['{}'], $2::text[], ARRAY[now()], 'es_first_write_appended')`,
+          [[e.eventId], [JSON.stringify(e.metadata)]],
+        ),
+      ).rejects.toThrow(/must come before any other write/);
+      await client.query('ROLLBACK');
+      // Two appends in one transaction are fine: the first one took the lock.
+      await client.query('BEGIN');
+      for (const streamId of ['w-1', 'w-2']) {
+        const ev = newEvent();
+        await client.query(
+          `SELECT * FROM es_first_write.append_to_stream($1, 'no_stream', $2::uuid[], ARRAY['Tested'], ARRAY['{}'], $3::text[], ARRAY[now()], 'es_first_write_appended')`,
+          [streamId, [ev.eventId], [JSON.stringify(ev.metadata)]],
+        );
+      }
+      await client.query('COMMIT');
+      expect(await store.readAll()).toHaveLength(2);
+    } finally {
+      client.release();
     }
   });
 

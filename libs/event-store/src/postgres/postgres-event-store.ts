@@ -142,17 +142,15 @@ export class PostgresEventStore implements EventStore, EventLookup {
   }
 
   /**
-   * Global order is (transaction id, position), and only transactions older than every running one
-   * are read: a sequence value taken by a transaction that commits late is never skipped.
+   * Global order is (transaction id, position). A batch holds only events of transactions older than the
+   * oldest one still writing to the events table (`read_horizon`, migration 4): a sequence value taken by an
+   * append that commits late is never skipped, and transactions that never write events (however long) hold
+   * nothing back.
    */
   async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
     const after = options.after ? parsePostgresCheckpoint(options.after) : { transactionId: '0', globalPosition: '0' };
     const result = await this.query<EventRow>(
-      `SELECT ${COLUMNS} FROM ${this.s}.events e
-        WHERE (e.transaction_id, e.global_position) > ($1::xid8, $2::bigint)
-          AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-        ORDER BY e.transaction_id, e.global_position
-        LIMIT $3`,
+      `SELECT ${COLUMNS} FROM ${this.s}.read_all($1::xid8, $2::bigint, $3::int) e ORDER BY e.transaction_id, e.global_position`,
       [after.transactionId, after.globalPosition, options.maxCount ?? null],
     );
     return result.rows.map(toRecordedEvent);
