@@ -390,4 +390,118 @@ describe('startConsumer (inbox)', () => {
     // The message waits in the queue and nothing consumes it (a consumer would take and requeue it in a loop).
     expect(await publisher.checkQueue('projection.halt-reconnect')).toMatchObject({ messageCount: 1, consumerCount: 0 });
   });
+
+  describe('batch mode', () => {
+    /** A handler held at its first event until released, so the next ones wait in the consumer. */
+    function gate(): { handler: EventHandler; entered: Promise<void>; release: () => void } {
+      let release: () => void = () => undefined;
+      let enter: () => void = () => undefined;
+      const entered = new Promise<void>((resolve) => (enter = resolve));
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let first = true;
+      const handler: EventHandler = async (e, tx) => {
+        if (first) {
+          first = false;
+          enter();
+          await held;
+        }
+        await writeRow(e, tx);
+      };
+      return { handler, entered, release };
+    }
+
+    it('applies the waiting messages in one transaction each batch, in queue order, once, with redeliveries deduplicated', async () => {
+      const sizes: number[] = [];
+      const { handler, entered, release } = gate();
+      const consumer = await start({
+        queue: 'projection.batch',
+        batchSize: 50,
+        prefetch: 200,
+        handler,
+        batchHandler: async (items, tx) => {
+          sizes.push(items.length);
+          for (const item of items) await writeRow(item.envelope, tx);
+        },
+      });
+      const events = Array.from({ length: 121 }, (_, n) => envelope(n));
+      publish(events[0]);
+      await entered;
+      for (const e of events.slice(1)) publish(e);
+      publish(events[5]); // a redelivery inside a batch
+      publish(events[0]); // and one of an event applied alone before
+      await pause(500); // delivered (prefetch 200) and waiting behind the held first event
+      release();
+      await eventually(() => expect(consumer.stats().applied).toBe(121));
+      await settle();
+      expect((await rows()).map((r) => r.n)).toEqual(events.map((_, n) => n));
+      expect(await inboxCount('projection.batch')).toBe(121);
+      expect(consumer.stats()).toMatchObject({ applied: 121, duplicates: 2, retried: 0, deadLettered: 0 });
+      // 120 + 2 waiting when the first was done: at most 50 a transaction, so 3 batches.
+      expect(sizes).toEqual([50, 50, 20]);
+      await consumer.stop();
+      expect(await getAll('projection.batch')).toHaveLength(0);
+    });
+
+    it('in halt mode falls back to one by one when a batch fails: the events before the poison one applied once, it and the rest stay queued', async () => {
+      const { handler: gated, entered, release } = gate();
+      const attempts = new Map<number, number>();
+      const consumer = await start({
+        queue: 'projection.batch-halt',
+        onFailure: 'halt',
+        maxAttempts: 3,
+        batchSize: 10,
+        prefetch: 10,
+        handler: async (e, tx) => {
+          const n = Number(e.data.n);
+          attempts.set(n, (attempts.get(n) ?? 0) + 1);
+          if (n === 4) throw new Error('poison event');
+          await gated(e, tx, { checkpoint: null, redelivered: false });
+        },
+        batchHandler: async (items, tx) => {
+          for (const { envelope: e } of items) {
+            if (Number(e.data.n) === 4) throw new Error('poison event');
+            await writeRow(e, tx);
+          }
+        },
+      });
+      for (const n of [0, 1, 2, 3, 4, 5, 6]) publish(envelope(n));
+      await entered;
+      release();
+      await eventually(() => expect(consumer.stats().halted).not.toBeNull());
+      await settle();
+      expect((await rows()).map((r) => r.n)).toEqual([0, 1, 2, 3]);
+      // Alone, the poison event had all its attempts; the batch's rolled-back attempt is not one of them.
+      expect(attempts.get(4)).toBe(3);
+      expect(consumer.stats().halted).toMatch(/failed 3 times: poison event/);
+      await consumer.stop();
+      const remaining = await getAll('projection.batch-halt');
+      expect(remaining.map((m) => (JSON.parse(m.content.toString()) as EventEnvelope).data.n)).toEqual([4, 5, 6]);
+      expect(await inboxCount('projection.batch-halt')).toBe(4);
+    });
+
+    it('in retry-queue mode dead-letters only the event that always fails; the rest of its batch is applied once', async () => {
+      const { handler: gated, entered, release } = gate();
+      const consumer = await start({
+        queue: 'projection.batch-dlq',
+        maxAttempts: 2,
+        batchSize: 10,
+        prefetch: 10,
+        handler: async (e, tx) => {
+          if (Number(e.data.n) === 3) throw new Error('cannot apply 3');
+          await gated(e, tx, { checkpoint: null, redelivered: false });
+        },
+      });
+      for (const n of [0, 1, 2, 3, 4, 5]) publish(envelope(n));
+      await entered;
+      release();
+      await eventually(() => expect(consumer.stats().deadLettered).toBe(1));
+      await eventually(() => expect(consumer.stats().applied).toBe(5));
+      await settle();
+      expect((await rows()).map((r) => r.n)).toEqual([0, 1, 2, 4, 5]);
+      const dead = await getAll('projection.batch-dlq.dlq');
+      expect(dead).toHaveLength(1);
+      expect(dead[0].properties.headers?.['x-failure-reason']).toBe('cannot apply 3');
+      expect(await inboxCount('projection.batch-dlq')).toBe(5);
+    });
+  });
 });

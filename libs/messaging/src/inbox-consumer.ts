@@ -27,6 +27,15 @@ export interface Delivery {
 
 export type EventHandler = (envelope: EventEnvelope, tx: PoolClient, delivery: Delivery) => Promise<void>;
 
+/** One event of a batch, in queue order. */
+export interface BatchItem {
+  envelope: EventEnvelope;
+  delivery: Delivery;
+}
+
+/** Applies several events (in queue order, none already in the inbox) in the caller's transaction. */
+export type BatchEventHandler = (items: readonly BatchItem[], tx: PoolClient) => Promise<void>;
+
 export interface BackoffOptions {
   /** Delay before the first retry, ms. Default 1000. */
   initialDelayMs?: number;
@@ -48,8 +57,19 @@ export interface ConsumerOptions {
   consumerName?: string;
   exchange?: string;
   schema?: string;
-  /** Default 10. Messages are still handled one at a time, in queue order. */
+  /** Default 10 (at least `batchSize`). Messages are handled in queue order. */
   prefetch?: number;
+  /**
+   * Most messages applied in one transaction. Default 1 (one transaction per message). Above 1, the
+   * messages waiting when the consumer is free (up to this many) are applied together: their inbox
+   * rows in one INSERT, the handlers (or `batchHandler`) in queue order, one COMMIT, then one
+   * `ack(last, allUpTo)`. Nothing waits for a batch to fill, so a lone message goes at once. If the
+   * batch fails it is rolled back and its messages are applied one by one, each with the retry,
+   * dead-letter or halt path it has alone. Only for handlers whose every effect is in the transaction.
+   */
+  batchSize?: number;
+  /** Applies a batch in one call (instead of `handler` per event); `handler` still applies a message alone. */
+  batchHandler?: BatchEventHandler;
   /** Handler runs per message, the first included, before it goes to the DLQ. Default 5. */
   maxAttempts?: number;
   backoff?: BackoffOptions;
@@ -142,6 +162,10 @@ class InboxConsumer implements RunningConsumer {
   private channel: ConfirmChannel | null = null;
   private consumerTag: string | null = null;
   private chain: Promise<void> = Promise.resolve();
+  private readonly batchSize: number;
+  /** Delivered messages not yet taken by a batch (batch mode only), in delivery order. */
+  private waiting: { channel: ConfirmChannel; message: ConsumeMessage }[] = [];
+  private batchScheduled = false;
   private stopping = false;
   private detach: () => void = () => undefined;
   private unregister: () => void = () => undefined;
@@ -152,6 +176,7 @@ class InboxConsumer implements RunningConsumer {
     this.consumerName = options.consumerName ?? options.queue;
     this.inboxTable = `${quoteSchema(options.schema ?? DEFAULT_MESSAGING_SCHEMA)}.inbox`;
     this.maxAttempts = Math.max(1, options.maxAttempts ?? 5);
+    this.batchSize = Math.max(1, options.batchSize ?? 1);
     this.logger = options.logger ?? consoleMessagingLogger;
     this.state = new StateTracker(options.queue, 'consumer');
   }
@@ -197,7 +222,7 @@ class InboxConsumer implements RunningConsumer {
     const channel = await model.createConfirmChannel();
     channel.on('error', (error: Error) => this.logger.warn(`Consumer ${this.options.queue}: channel error: ${error.message}`));
     channel.on('close', () => this.onChannelClosed(channel));
-    await channel.prefetch(this.options.prefetch ?? 10);
+    await channel.prefetch(Math.max(this.options.prefetch ?? 10, this.batchSize));
     this.topology = await assertConsumerTopology(channel, {
       queue: this.options.queue,
       bindings: this.options.bindings,
@@ -215,7 +240,8 @@ class InboxConsumer implements RunningConsumer {
           this.logger.warn(`Consumer ${this.options.queue}: cancelled by the broker`);
           return;
         }
-        this.chain = this.chain.then(() => this.process(channel, message));
+        if (this.batchSize > 1) this.enqueue(channel, message);
+        else this.chain = this.chain.then(() => this.process(channel, message));
       },
       { noAck: false },
     );
@@ -235,6 +261,137 @@ class InboxConsumer implements RunningConsumer {
         .then((model) => this.attachChannel(model))
         .catch((error: unknown) => this.logger.error(`Consumer ${this.options.queue}: re-attach failed: ${errorMessage(error)}`));
     }, 500);
+  }
+
+  /** Batch mode: one drain at a time on the chain takes whatever has arrived meanwhile. */
+  private enqueue(channel: ConfirmChannel, message: ConsumeMessage): void {
+    this.waiting.push({ channel, message });
+    if (this.batchScheduled) return;
+    this.batchScheduled = true;
+    this.chain = this.chain.then(() => this.drainWaiting());
+  }
+
+  private async drainWaiting(): Promise<void> {
+    try {
+      while (this.waiting.length > 0) {
+        const channel = this.waiting[0].channel;
+        let count = 0;
+        while (count < this.waiting.length && count < this.batchSize && this.waiting[count].channel === channel) count++;
+        const messages = this.waiting.splice(0, count).map((w) => w.message);
+        await this.processBatch(channel, messages);
+      }
+    } finally {
+      this.batchScheduled = false;
+    }
+  }
+
+  /** Applies the messages in one transaction; on any failure falls back to one by one. */
+  private async processBatch(channel: ConfirmChannel, messages: ConsumeMessage[]): Promise<void> {
+    const items = messages.length > 1 && this.counters.halted === null && !this.stopping ? this.parseAll(messages) : null;
+    if (items) {
+      try {
+        const outcome = await this.applyBatchUntilDatabaseAnswers(items);
+        if (outcome === 'stopping') return;
+        for (const envelope of outcome.applied) this.applied(envelope);
+        this.counters.duplicates += outcome.duplicates;
+        channel.ack(messages[messages.length - 1], true);
+        return;
+      } catch (error) {
+        this.logger.warn(`Consumer ${this.options.queue}: a batch of ${messages.length} failed (${errorMessage(error)}); applying its messages one by one`);
+      }
+    }
+    for (const message of messages) await this.process(channel, message);
+  }
+
+  /** Envelopes and deliveries of the batch, or null when one is malformed (the one-by-one path dead-letters it). */
+  private parseAll(messages: ConsumeMessage[]): BatchItem[] | null {
+    const items: BatchItem[] = [];
+    for (const message of messages) {
+      const headers: Headers = message.properties.headers ?? {};
+      try {
+        items.push({ envelope: parseEnvelope(message.content), delivery: { checkpoint: headerString(headers, 'checkpoint') ?? null, redelivered: message.fields.redelivered } });
+      } catch {
+        return null;
+      }
+    }
+    return items;
+  }
+
+  private async applyBatchUntilDatabaseAnswers(items: BatchItem[]): Promise<{ applied: EventEnvelope[]; duplicates: number } | 'stopping'> {
+    for (let outage = 0; ; outage++) {
+      try {
+        const outcome = await this.applyBatchOnce(items);
+        if (outage > 0) {
+          this.state.set('running');
+          this.logger.log(`Consumer ${this.options.queue}: database answers again, resumed`);
+        }
+        return outcome;
+      } catch (error) {
+        if (!isConnectionLoss(error)) throw error;
+        if (this.stopping) return 'stopping';
+        const reason = `database unavailable: ${errorMessage(error)}`;
+        this.counters.lastError = reason;
+        this.state.set('retrying', reason);
+        if (outage === 0) this.logger.warn(`Consumer ${this.options.queue}: ${reason}; retrying a batch of ${items.length} until it answers`);
+        await delay(backoffDelay(DATABASE_RETRY_BACKOFF, outage + 1));
+      }
+    }
+  }
+
+  /** One transaction: the batch's inbox rows in one INSERT, then the handlers of the new ones in order. */
+  private async applyBatchOnce(items: BatchItem[]): Promise<{ applied: EventEnvelope[]; duplicates: number }> {
+    const client = await this.options.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const inserted = await client.query<{ event_id: string }>(
+        `INSERT INTO ${this.inboxTable} (consumer, event_id) SELECT $1, id FROM unnest($2::text[]) AS id ON CONFLICT DO NOTHING RETURNING event_id`,
+        [this.consumerName, items.map((item) => item.envelope.eventId)],
+      );
+      const fresh = new Set(inserted.rows.map((row) => row.event_id));
+      // In queue order; an event id twice in the batch (a redelivery) is applied at its first place.
+      const toApply = items.filter((item) => fresh.delete(item.envelope.eventId));
+      if (toApply.length > 0) {
+        const batchHandler = this.options.batchHandler;
+        if (batchHandler) {
+          const first = toApply[0].envelope;
+          await runTraced(
+            {
+              name: `consume ${this.options.queue}`,
+              kind: 'consumer',
+              carrier: { ...first.metadata },
+              correlationId: first.metadata.correlationId,
+              attributes: { 'messaging.system': 'rabbitmq', 'messaging.destination.name': this.options.queue, 'messaging.batch.message_count': toApply.length },
+            },
+            () => batchHandler(toApply, client),
+          );
+        } else {
+          for (const { envelope, delivery } of toApply) {
+            await runTraced(
+              {
+                name: `consume ${this.options.queue}`,
+                kind: 'consumer',
+                carrier: { ...envelope.metadata },
+                correlationId: envelope.metadata.correlationId,
+                attributes: { 'messaging.system': 'rabbitmq', 'messaging.destination.name': this.options.queue, 'dh.event.type': envelope.type, 'dh.event.id': envelope.eventId },
+              },
+              () => this.options.handler(envelope, client, delivery),
+            );
+          }
+        }
+      }
+      await client.query('COMMIT');
+      return { applied: toApply.map((item) => item.envelope), duplicates: items.length - toApply.length };
+    } catch (error) {
+      try {
+        await client.query('ROLLBACK');
+      } catch (rollbackError) {
+        broken = toError(rollbackError);
+      }
+      throw error;
+    } finally {
+      client.release(broken);
+    }
   }
 
   private async process(channel: ConfirmChannel, message: ConsumeMessage): Promise<void> {

@@ -154,6 +154,31 @@ describe('EventRelay', () => {
     expect(r.stats().lastError).toMatch(/nack|reject|closed/i);
   });
 
+  it('keeps publishing while its checkpoint write waits; the checkpoint follows the confirms behind it', async () => {
+    const observer = await watch();
+    const r = await relay({ connection: await amqp() });
+    const [firstId] = await appendEvents(store, 1);
+    const [first] = await allEvents(store, 1);
+    await eventually(async () => expect(await r.storedCheckpoint()).toBe(first.checkpoint));
+    // Another transaction locks the checkpoint table against writes (a lock takes no transaction id, so
+    // readers of the log are not held back): the relay's next checkpoint write waits for it.
+    const blocker = await pool.connect();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query('LOCK TABLE messaging.relay_checkpoints IN EXCLUSIVE MODE');
+      const ids = await appendEvents(store, 40);
+      await eventually(() => expect(observer.ids()).toEqual([firstId, ...ids]));
+      const all = await allEvents(store, 41);
+      expect(await r.storedCheckpoint()).toBe(all[0].checkpoint);
+      await blocker.query('COMMIT');
+      await eventually(async () => expect(await r.storedCheckpoint()).toBe(all[40].checkpoint));
+      expect(r.stats()).toMatchObject({ published: 41, restarts: 0 });
+    } finally {
+      await blocker.query('ROLLBACK').catch(() => undefined);
+      blocker.release();
+    }
+  });
+
   it('lets one relay per name publish; a standby takes over when it stops, without gaps or repeats', async () => {
     const observer = await watch();
     const ids = await appendEvents(store, 10);

@@ -16,10 +16,11 @@ export interface RelayOptions {
   name?: string;
   exchange?: string;
   schema?: string;
-  /** Publishes up to this many events before waiting for the broker's confirms. Default 100. */
+  /**
+   * Most events published but not yet confirmed and checkpointed; the relay waits for confirms only
+   * when this many are in flight. Default 2000.
+   */
   batchSize?: number;
-  /** Longest an unconfirmed publish waits for its batch to fill, ms. Default 20. */
-  flushIntervalMs?: number;
   /** How often a standby instance tries to take the lock, ms. Default 1000. */
   lockRetryMs?: number;
   /** Pause before resuming from the stored checkpoint after a failure, ms. Default 500. */
@@ -47,12 +48,20 @@ class StopSignal extends Error {
   override readonly name = 'StopSignal';
 }
 
+interface InFlight {
+  checkpoint: string;
+  confirmed: boolean;
+}
+
 interface Session {
   channel: ConfirmChannel;
-  /** Checkpoints of events published but not yet confirmed and stored, in log order. */
-  pending: string[];
-  flushChain: Promise<void>;
-  flushTimer: NodeJS.Timeout | null;
+  client: PoolClient;
+  /** Events published but not yet checkpointed, in log order; the broker's confirms mark them. */
+  inFlight: InFlight[];
+  /** The checkpoint write in progress (one at a time, behind the publishing). */
+  writing: Promise<void> | null;
+  /** Resolved when in-flight events were checkpointed (room to publish, or a stop waiting for the tail). */
+  progressed: (() => void)[];
   failure: Promise<never>;
   fail: (error: Error) => void;
   failedWith: Error | null;
@@ -60,8 +69,12 @@ interface Session {
 
 /**
  * Publishes the event store's global log to the topic exchange, at least once and in order.
- * Reads with `subscribeToAll` after the stored checkpoint, publishes on a confirm channel and
- * stores the checkpoint of a batch only after the broker confirmed all of it. One instance per
+ * Reads with `subscribeToAll` after the stored checkpoint and publishes on a confirm channel
+ * without waiting: each publish's confirm marks it, and a checkpoint writer behind the publishing
+ * stores the last event of the confirmed prefix (one write at a time; confirms that arrive during a
+ * write go into the next). It waits only when `batchSize` events are in flight. A nack or a closed
+ * channel ends the session, which resumes from the stored checkpoint: nothing past an unconfirmed
+ * event is ever checkpointed. One instance per
  * name is active (PostgreSQL advisory lock held on a dedicated connection, which also writes the
  * checkpoints, so a relay that lost its lock cannot move the checkpoint); others stand by.
  */
@@ -71,7 +84,6 @@ export class EventRelay {
   private readonly schema: string;
   private readonly table: string;
   private readonly batchSize: number;
-  private readonly flushIntervalMs: number;
   private readonly lockRetryMs: number;
   private readonly restartDelayMs: number;
   private readonly logger: MessagingLogger;
@@ -92,8 +104,7 @@ export class EventRelay {
     this.exchange = options.exchange ?? DEFAULT_EVENT_EXCHANGE;
     this.schema = options.schema ?? DEFAULT_MESSAGING_SCHEMA;
     this.table = `${quoteSchema(this.schema)}.relay_checkpoints`;
-    this.batchSize = Math.max(1, options.batchSize ?? 100);
-    this.flushIntervalMs = options.flushIntervalMs ?? 20;
+    this.batchSize = Math.max(1, options.batchSize ?? 2000);
     this.lockRetryMs = options.lockRetryMs ?? 1000;
     this.restartDelayMs = options.restartDelayMs ?? 500;
     this.logger = options.logger ?? consoleMessagingLogger;
@@ -236,11 +247,12 @@ export class EventRelay {
       fail = reject;
     });
     failure.catch(() => undefined);
-    const session: Session = { channel, pending: [], flushChain: Promise.resolve(), flushTimer: null, failure, fail: () => undefined, failedWith: null };
+    const session: Session = { channel, client, inFlight: [], writing: null, progressed: [], failure, fail: () => undefined, failedWith: null };
     session.fail = (error) => {
       if (session.failedWith) return;
       session.failedWith = error;
       fail(error);
+      this.notifyProgress(session);
     };
     channel.on('error', (error: Error) => session.fail(new Error(`channel error: ${error.message}`)));
     channel.on('close', () => session.fail(new Error('channel closed')));
@@ -253,9 +265,8 @@ export class EventRelay {
       this.state.set('running');
       subscription = this.options.eventStore.subscribeToAll({
         after: checkpoint,
-        onEvent: (event) => this.onEvent(session, client, event),
+        onEvent: (event) => this.onEvent(session, event),
         onError: (error) => session.fail(error),
-        onCaughtUp: () => this.scheduleFlush(session, client, 0),
       });
       const ended = subscription.done.then(() => {
         throw new Error('subscription ended');
@@ -265,20 +276,22 @@ export class EventRelay {
     } catch (error) {
       if (!(error instanceof StopSignal)) throw error;
     } finally {
-      if (session.flushTimer) clearTimeout(session.flushTimer);
       const stopped = subscription?.stop().catch(() => undefined);
       await stopped;
       if (session.failedWith instanceof StopSignal) {
         // Graceful stop: confirm and checkpoint what is in flight, so a successor does not repeat it.
-        await this.flushNow(session, client, true).catch((error: unknown) => this.logger.warn(`Relay ${this.name}: final flush failed: ${errorMessage(error)}`));
+        await this.drain(session).catch((error: unknown) => this.logger.warn(`Relay ${this.name}: final checkpoint failed: ${errorMessage(error)}`));
       }
       this.session = null;
       await channel.close().catch(() => undefined);
     }
   }
 
-  private async onEvent(session: Session, client: PoolClient, event: RecordedEvent): Promise<void> {
+  private async onEvent(session: Session, event: RecordedEvent): Promise<void> {
     if (session.failedWith) throw session.failedWith;
+    while (session.inFlight.length >= this.batchSize) {
+      await Promise.race([new Promise<void>((resolve) => session.progressed.push(resolve)), session.failure]);
+    }
     const envelope = toEnvelope(event);
     let routingKey: string;
     try {
@@ -287,53 +300,86 @@ export class EventRelay {
       routingKey = `unrouted.${kebabCase(envelope.type) || 'event'}`;
       this.logger.error(`Relay ${this.name}: event ${envelope.eventId}: ${errorMessage(error)}; published as ${routingKey}`);
     }
-    const flowing = session.channel.publish(this.exchange, routingKey, serializeEnvelope(envelope), {
-      persistent: true,
-      messageId: envelope.eventId,
-      type: envelope.type,
-      contentType: 'application/json',
-      contentEncoding: 'utf-8',
-      timestamp: Math.floor(event.recordedAt.getTime() / 1000),
-      correlationId: envelope.metadata.correlationId,
-      appId: `relay:${this.name}`,
-      headers: envelopeHeaders(envelope, event.checkpoint),
-    });
-    session.pending.push(event.checkpoint);
+    const entry: InFlight = { checkpoint: event.checkpoint, confirmed: false };
+    session.inFlight.push(entry);
+    const flowing = session.channel.publish(
+      this.exchange,
+      routingKey,
+      serializeEnvelope(envelope),
+      {
+        persistent: true,
+        messageId: envelope.eventId,
+        type: envelope.type,
+        contentType: 'application/json',
+        contentEncoding: 'utf-8',
+        timestamp: Math.floor(event.recordedAt.getTime() / 1000),
+        correlationId: envelope.metadata.correlationId,
+        appId: `relay:${this.name}`,
+        headers: envelopeHeaders(envelope, event.checkpoint),
+      },
+      (error: unknown) => {
+        if (error) {
+          session.fail(new Error(`broker did not confirm event ${envelope.eventId}: ${errorMessage(error)}`));
+          return;
+        }
+        entry.confirmed = true;
+        this.checkpointConfirmed(session);
+      },
+    );
     this.options.connection.workers.recordLag({ name: this.name, kind: 'relay' }, event.recordedAt);
     if (!flowing) {
       await Promise.race([new Promise<void>((resolve) => session.channel.once('drain', () => resolve())), session.failure]);
     }
-    if (session.pending.length >= this.batchSize) await this.flushNow(session, client);
-    else this.scheduleFlush(session, client, this.flushIntervalMs);
   }
 
-  private scheduleFlush(session: Session, client: PoolClient, ms: number): void {
-    if (session.flushTimer || session.failedWith) return;
-    session.flushTimer = setTimeout(() => {
-      session.flushTimer = null;
-      this.flushNow(session, client).catch((error: unknown) => session.fail(toError(error)));
-    }, ms);
+  private notifyProgress(session: Session): void {
+    const waiters = session.progressed;
+    session.progressed = [];
+    for (const resolve of waiters) resolve();
   }
 
-  /** Waits for the broker to confirm everything published so far, then stores the last checkpoint. */
-  private flushNow(session: Session, client: PoolClient, final = false): Promise<void> {
-    const previous = final ? session.flushChain.catch(() => undefined) : session.flushChain;
-    const next = previous.then(async () => {
-      const count = session.pending.length;
-      if (count === 0) return;
-      const last = session.pending[count - 1];
-      await Promise.race([session.channel.waitForConfirms(), ...(final ? [] : [session.failure])]);
-      await client.query(
+  /**
+   * Stores the checkpoint of the last event of the confirmed prefix, one write at a time; confirms
+   * that arrive meanwhile are taken by the next write. Nothing after an unconfirmed event is stored.
+   */
+  private checkpointConfirmed(session: Session): void {
+    if (session.writing || (session.failedWith && !(session.failedWith instanceof StopSignal))) return;
+    let count = 0;
+    while (count < session.inFlight.length && session.inFlight[count].confirmed) count++;
+    if (count === 0) return;
+    const last = session.inFlight[count - 1].checkpoint;
+    session.writing = session.client
+      .query(
         `INSERT INTO ${this.table} (name, checkpoint, updated_at) VALUES ($1, $2, now())
          ON CONFLICT (name) DO UPDATE SET checkpoint = EXCLUDED.checkpoint, updated_at = EXCLUDED.updated_at`,
         [this.name, last],
+      )
+      .then(
+        () => {
+          session.inFlight.splice(0, count);
+          this.counters.published += count;
+          this.counters.lastCheckpoint = last;
+          session.writing = null;
+          this.notifyProgress(session);
+          this.checkpointConfirmed(session);
+        },
+        (error: unknown) => {
+          session.writing = null;
+          session.fail(toError(error));
+        },
       );
-      session.pending.splice(0, count);
-      this.counters.published += count;
-      this.counters.lastCheckpoint = last;
-    });
-    session.flushChain = next;
-    return next;
+  }
+
+  /** On a graceful stop: waits for the broker's confirms of everything published, and its checkpoint. */
+  private async drain(session: Session): Promise<void> {
+    if (session.inFlight.length === 0) return;
+    await session.channel.waitForConfirms();
+    for (;;) {
+      this.checkpointConfirmed(session);
+      if (session.writing) await session.writing;
+      else break;
+    }
+    if (session.inFlight.length > 0) throw new Error(`${session.inFlight.length} published events were not checkpointed`);
   }
 }
 
