@@ -96,7 +96,6 @@ describe('settlement input from copies', () => {
     spotPrices: [],
     consumption: [],
     production: [],
-    yearToDateConsumptionKwh: '0.000',
     ...over,
   });
   const october = { kind: 'month', year: 2026, month: 10 } as const;

@@ -1,6 +1,6 @@
 import type { QualityCode } from '@dh/cim';
 import { RESOLUTION_MS, addDays, compareLocalDates, type LocalDate } from '@dh/dk-time';
-import { parsePriceNanoDkkPerKwh, parseQuantityMilliKwh } from '@dh/money';
+import { formatScaled, parsePriceNanoDkkPerKwh, parseQuantityMilliKwh, QUANTITY_SCALE } from '@dh/money';
 import {
   PriceDataConflictError,
   createCharge,
@@ -15,7 +15,7 @@ import {
   type PriceArea,
   type SpotPrice,
 } from '@dh/rates-domain';
-import type { BillingPeriod, MeteredInterval, MeteredSeries, SettlementHalted, SettlementInput } from '@dh/settlement-domain';
+import type { BillingPeriod, MeteredInterval, MeteredSeries, SettlementHalted, SettlementInput, SupplyPeriod } from '@dh/settlement-domain';
 import { billingFrequencyOf, periodDates } from './period';
 import type { MeteredPoint } from './events';
 
@@ -152,8 +152,13 @@ export interface SettlementCopies {
   consumption: MeteredDayRecord[];
   /** Current versions of the days of every production GSRN that may be in force (filtered by GSRN here). */
   production: MeteredDayRecord[];
-  /** Net import (hourly netting against production) of the calendar year before the period, kWh. */
-  yearToDateConsumptionKwh: string;
+  /**
+   * Current versions of the consumption GSRN's days of the calendar year before the period (for the
+   * electric-heating year to date; loaded only when electric heating may be in force). Absent = none.
+   */
+  consumptionBeforePeriod?: MeteredDayRecord[];
+  /** The same days of every production GSRN that may be in force (netted per hour). Absent = none. */
+  productionBeforePeriod?: MeteredDayRecord[];
 }
 
 export type BuiltInput =
@@ -312,6 +317,22 @@ export function netImportMilliKwh(consumption: readonly MeteredDayRecord[], prod
   return total;
 }
 
+/**
+ * The electric-heating year to date, Wh: net import of the calendar year before the period counted
+ * on **our supply days only** (the supply periods the threshold is prorated over), so a previous
+ * occupant's, an earlier supply's or a reversed supply's consumption on the same meter never uses up
+ * the threshold. Production is netted per hour against the same days.
+ */
+export function yearToDateMilliKwh(supplyPeriods: readonly SupplyPeriod[], period: BillingPeriod, consumption: readonly MeteredDayRecord[], production: readonly MeteredDayRecord[]): bigint {
+  const { from } = periodDates(period);
+  const yearStart = `${from.slice(0, 4)}-01-01`;
+  const supplied = (d: MeteredDayRecord): boolean =>
+    compareLocalDates(d.day, yearStart) >= 0 &&
+    compareLocalDates(d.day, from) < 0 &&
+    supplyPeriods.some((s) => compareLocalDates(s.start, d.day) <= 0 && (s.endExclusive === null || compareLocalDates(d.day, s.endExclusive) < 0));
+  return netImportMilliKwh(consumption.filter(supplied), production.filter(supplied));
+}
+
 function configurationHalt(gsrn: string, problem: string): BuiltInput {
   return { ok: false, halt: { outcome: 'halted', reason: 'missing-configuration', gsrn, problem } };
 }
@@ -368,15 +389,17 @@ export function buildSettlementInput(gsrn: string, period: BillingPeriod, asOf: 
         electricHeatingThresholdKwh: config.electricHeatingThresholdKwh,
       },
     });
+    const supplyPeriods = [...supplies].sort((a, b) => compareLocalDates(a.startDate, b.startDate)).map((s): SupplyPeriod => ({ start: s.startDate, endExclusive: s.endDate }));
+    const yearToDate = electricHeating ? yearToDateMilliKwh(supplyPeriods, period, copies.consumptionBeforePeriod ?? [], copies.productionBeforePeriod ?? []) : 0n;
     const input: SettlementInput = {
       meteringPoint: { gsrn, gridArea: latest.gridArea, priceArea, electricHeating, ...(productionGsrn !== null ? { productionGsrn } : {}) },
-      supplyPeriods: [...supplies].sort((a, b) => compareLocalDates(a.startDate, b.startDate)).map((s) => ({ start: s.startDate, endExclusive: s.endDate })),
+      supplyPeriods,
       billingPeriod: period,
       consumption,
       ...(production !== undefined ? { production } : {}),
       prices,
       product: { name: product.name, margin: product.margin, subscription: product.subscription, ...(product.exportFee ? { exportFee: product.exportFee } : {}) },
-      yearToDateConsumptionKwh: copies.yearToDateConsumptionKwh,
+      yearToDateConsumptionKwh: formatScaled(yearToDate, QUANTITY_SCALE),
       asOf,
     };
     return { ok: true, input, customerId: latest.customerId, paymentModel: latest.paymentModel, gridArea: latest.gridArea, priceArea, productionGsrn };

@@ -1,14 +1,12 @@
 import type { PoolClient } from 'pg';
 import { localDayStart, type LocalDate } from '@dh/dk-time';
 import type { EventEnvelope } from '@dh/messaging';
-import { formatScaled, QUANTITY_SCALE } from '@dh/money';
 import type { ChargeResolution, ChargeType } from '@dh/rates-domain';
 import {
   dataOf,
   periodDates,
   type AcontoPaymentRecorded,
   type ChargePricesPublished,
-  netImportMilliKwh,
   type ChargeRecord,
   type ElectricHeatingSet,
   type ElectricityTaxRateSet,
@@ -335,13 +333,14 @@ export async function loadCopies(db: Db, gsrn: string, period: BillingPeriod, op
   const productionGsrns = [...new Set([...supplies.map((s) => s.productionGsrn), ...links.rows.map((l) => l.production_gsrn)].filter((g): g is string => g !== null))].sort();
   const production: MeteredDayRecord[] = [];
   for (const g of productionGsrns) production.push(...(await loadMeteredDays(db, g, from, toExclusive, knownAt)));
-  let yearToDate = 0n;
+  // The calendar year before the period, for the electric-heating year to date (buildSettlementInput
+  // counts only the days of the supplies it settles).
+  const consumptionBeforePeriod: MeteredDayRecord[] = [];
+  const productionBeforePeriod: MeteredDayRecord[] = [];
   const yearStart = `${from.slice(0, 4)}-01-01`;
   if ((supplies.some((s) => s.electricHeating) || heating.rows.some((h) => h.electric_heating)) && from > yearStart) {
-    // Net import counts for the threshold (hourly netting against the production beside it).
-    const productionBefore: MeteredDayRecord[] = [];
-    for (const g of productionGsrns) productionBefore.push(...(await loadMeteredDays(db, g, yearStart, from, knownAt)));
-    yearToDate = netImportMilliKwh(await loadMeteredDays(db, gsrn, yearStart, from, knownAt), productionBefore);
+    for (const g of productionGsrns) productionBeforePeriod.push(...(await loadMeteredDays(db, g, yearStart, from, knownAt)));
+    consumptionBeforePeriod.push(...(await loadMeteredDays(db, gsrn, yearStart, from, knownAt)));
   }
   const byCharge = new Map<string, ChargeRecord>(
     charges.rows.map((c) => [c.charge_id, { chargeId: c.charge_id, owner: c.owner, chargeType: c.charge_type, code: c.code, description: c.description, rows: [] }]),
@@ -376,7 +375,8 @@ export async function loadCopies(db: Db, gsrn: string, period: BillingPeriod, op
     spotPrices: spot.rows.map((s) => ({ priceArea: s.price_area, start: s.start, resolution: s.resolution, dkkPerKwh: s.dkk_per_kwh, version: s.version, publishedAt: s.published_at })),
     consumption: await loadMeteredDays(db, gsrn, from, toExclusive, knownAt),
     production,
-    yearToDateConsumptionKwh: formatScaled(yearToDate, QUANTITY_SCALE),
+    consumptionBeforePeriod,
+    productionBeforePeriod,
   };
 }
 

@@ -1,0 +1,55 @@
+import { settleMeteringPoint, type Invoice } from '@dh/settlement-domain';
+import { buildSettlementInput, yearToDateMilliKwh, type SettlementCopies } from './settlement-input';
+import { hourlyDays, TEST_GSRN, testCopies, testSupply } from './testing/copies';
+
+const DECEMBER_2025 = { kind: 'month', year: 2025, month: 12 } as const;
+
+function settle(copies: SettlementCopies, period = DECEMBER_2025): Invoice {
+  const built = buildSettlementInput(TEST_GSRN, period, new Date('2026-01-05T00:00:00Z'), copies);
+  if (!built.ok) throw new Error(JSON.stringify(built.halt));
+  const result = settleMeteringPoint(built.input);
+  if (result.outcome !== 'settled') throw new Error(JSON.stringify(result));
+  return result.invoice;
+}
+
+const line = (invoice: Invoice, kind: string) => invoice.lines.find((l) => l.kind === kind);
+
+describe('electric-heating year to date: only the days of the supply the threshold is prorated over', () => {
+  // A (elvarme) supplied 1 January – 30 June 2025 and used 3,000 kWh; B (elvarme) moved in 1 July, used
+  // 800 kWh July–November and 409.2 kWh in December (0.55 kWh every hour of 744) at tax 0.720 / reduced 0.008.
+  const a = testSupply({ customerId: 'customer-a', startDate: '2025-01-01', endDate: '2025-07-01', electricHeating: true });
+  const b = testSupply({ customerId: 'customer-b', startDate: '2025-07-01', electricHeating: true });
+  const beforeDecember = [
+    ...hourlyDays(TEST_GSRN, '2025-03-10', '2025-03-11', '125.000'), // A: 24 × 125 = 3,000 kWh
+    ...hourlyDays(TEST_GSRN, '2025-08-10', '2025-08-11', (_, hour) => (hour < 20 ? '40.000' : '0.000')), // B: 20 × 40 = 800 kWh
+  ];
+  const copies = testCopies('2025-12-01', '2026-01-01', {
+    supplies: [a, b],
+    consumption: hourlyDays(TEST_GSRN, '2025-12-01', '2026-01-01', '0.550'),
+    consumptionBeforePeriod: beforeDecember,
+  });
+
+  it("B's December is all at the normal rate: threshold 4,000 × 184/365 = 2,016.438 kWh, year to date 800 kWh (A's 3,000 are not B's)", () => {
+    const invoice = settle(copies);
+    expect(line(invoice, 'electricity-tax')).toMatchObject({ quantityKwh: '409.200' });
+    expect(line(invoice, 'electricity-tax')!.amountExclVat.format()).toBe('294.62');
+    expect(line(invoice, 'electricity-tax-reduced')).toBeUndefined();
+  });
+
+  it('counts only supplied days before the period in the same calendar year', () => {
+    const periods = [{ start: '2025-07-01', endExclusive: null }];
+    expect(yearToDateMilliKwh(periods, DECEMBER_2025, beforeDecember, [])).toBe(800_000n);
+    // December's own days and days of the year before never count.
+    expect(yearToDateMilliKwh(periods, DECEMBER_2025, [...beforeDecember, ...hourlyDays(TEST_GSRN, '2025-12-01', '2025-12-02', '1.000')], [])).toBe(800_000n);
+    // With A's supply among the periods, A's days count.
+    expect(yearToDateMilliKwh([{ start: '2025-01-01', endExclusive: '2025-07-01' }, ...periods], DECEMBER_2025, beforeDecember, [])).toBe(3_800_000n);
+  });
+
+  it('a reversed supply is no supply: its days do not count either', () => {
+    const reversed = testSupply({ customerId: 'customer-b', startDate: '2025-07-01', electricHeating: true, reversed: true });
+    const c = testSupply({ customerId: 'customer-c', startDate: '2025-09-01', electricHeating: true });
+    const invoice = settle({ ...copies, supplies: [a, { ...reversed, endDate: '2025-09-01' }, c] });
+    // C's threshold: 4,000 × 122/365 = 1,336.986 kWh; year to date 0 (B's August is not C's): all normal.
+    expect(line(invoice, 'electricity-tax')!.amountExclVat.format()).toBe('294.62');
+  });
+});
