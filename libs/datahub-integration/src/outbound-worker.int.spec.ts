@@ -27,6 +27,17 @@ describe('outbound BRS requests', () => {
   let inbox: DataHubInboxWorker;
   let crashAfterNextSend = false;
   const identityCalls: string[] = [];
+  const failIdentityOf = new Set<string>();
+  /** Transactions of this database left open across a remote call (none may be). */
+  const heldAcrossRemoteCalls: string[] = [];
+  let observer: Pool;
+  const checkNoTransactionHeld = async (call: string) => {
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const { rows } = await observer.query<{ query: string }>(
+      `SELECT query FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL AND now() - xact_start > interval '250 milliseconds'`,
+    );
+    heldAcrossRemoteCalls.push(...rows.map((r) => `${call}: ${r.query}`));
+  };
 
   const events = async (type: string) =>
     (await pool.query<{ data: JsonObject }>('SELECT data FROM event_store.events WHERE type = $1 ORDER BY global_position', [type])).rows.map((r) => r.data);
@@ -42,6 +53,7 @@ describe('outbound BRS requests', () => {
     db = await createTestDatabase('outbound');
     vhost = await createTestVhost('outbound');
     pool = new Pool({ connectionString: db.url });
+    observer = new Pool({ connectionString: db.url, max: 1 });
     store = await createPostgresEventStore({ pool, pollIntervalMs: 100 });
     connection = new AmqpConnection({ url: vhost.url, logger: silentMessagingLogger });
     await connection.connect();
@@ -49,6 +61,7 @@ describe('outbound BRS requests', () => {
     const client = new DataHubClient({ baseUrl: sim.url, clientId: 'our-supplier', clientSecret: 's3cret-our-supplier', scope: 'datahub3' });
     const crashingClient = {
       async send(document: CimDocument) {
+        await checkNoTransactionHeld(`send ${document.kind}`);
         const result = await client.send(document);
         if (crashAfterNextSend) {
           crashAfterNextSend = false;
@@ -65,6 +78,8 @@ describe('outbound BRS requests', () => {
       parties: { supplierGln: '5799999933318', dataHubGln: '5790001330552' },
       identityOf: async (processId) => {
         identityCalls.push(processId);
+        await checkNoTransactionHeld('identity look-up');
+        if (failIdentityOf.has(processId)) throw new Error('portfolio did not answer');
         return { customerName: 'Anna Hansen', cpr: '0101901234', cvr: null };
       },
       maxAttempts: 5,
@@ -84,6 +99,7 @@ describe('outbound BRS requests', () => {
     await connection.close();
     await sim.stop();
     await store.close();
+    await observer.end();
     await pool.end();
     await vhost.drop();
     await db.drop();
@@ -143,5 +159,49 @@ describe('outbound BRS requests', () => {
       expect(answers).toEqual([expect.objectContaining({ accepted: false })]);
     }
     expect(worker.stats()).toMatchObject({ halted: null });
+  });
+
+  it('holds no database transaction open while it asks the portfolio and DataHub', () => {
+    expect(identityCalls.length).toBeGreaterThan(0);
+    expect(heldAcrossRemoteCalls).toEqual([]);
+  });
+
+  it('keeps sending for other processes while one process\'s look-up fails, and sends that one once it answers', async () => {
+    const stuck = randomUUID();
+    const other = randomUUID();
+    failIdentityOf.add(stuck);
+    await appendPortfolioEvent(stuck, 'ChangeOfSupplierRequested', { processId: stuck, gsrn: GSRN, customerId: randomUUID(), effectiveDate: '2026-03-24', businessReason: 'E03', at: new Date().toISOString() });
+    await appendPortfolioEvent(other, 'ChangeOfSupplierRequested', { processId: other, gsrn: GSRN, customerId: randomUUID(), effectiveDate: '2026-03-25', businessReason: 'E03', at: new Date().toISOString() });
+    await eventually(async () => expect((await events('DataHubRequestSent')).filter((e) => e.processId === other)).toHaveLength(1), 20_000);
+    const { rows } = await pool.query<{ outcome: string; last_error: string | null }>(`SELECT outcome, last_error FROM datahub.outbound_requests WHERE process_id = $1`, [stuck]);
+    expect(rows).toEqual([{ outcome: 'pending', last_error: 'portfolio did not answer' }]);
+    expect(worker.stats()).toMatchObject({ halted: null });
+
+    failIdentityOf.delete(stuck);
+    await pool.query(`UPDATE datahub.outbound_requests SET next_attempt_at = now() WHERE process_id = $1`, [stuck]);
+    await worker.sendDue();
+    await eventually(async () => expect((await events('DataHubRequestSent')).filter((e) => e.processId === stuck)).toHaveLength(1), 20_000);
+  });
+
+  it('skips the cancellation of a request DataHub refused, and sends nothing for it', async () => {
+    const processId = randomUUID();
+    await appendPortfolioEvent(processId, 'EndOfSupplyRequested', { processId, gsrn: '571313180400000099', customerId: randomUUID(), effectiveDate: '2026-05-31', businessReason: 'E20', endReason: 'non-payment', at: new Date().toISOString() });
+    await appendPortfolioEvent(processId, 'ProcessCancelled', { processId, reason: 'customer-paid', notifyDataHub: true, at: new Date().toISOString() });
+    const outcomes = await eventually(async () => {
+      const { rows } = await pool.query<{ action: string; outcome: string }>(`SELECT action, outcome FROM datahub.outbound_requests WHERE process_id = $1 ORDER BY seq`, [processId]);
+      expect(rows.every((r) => r.outcome !== 'pending')).toBe(true);
+      expect(rows.length).toBeGreaterThan(0);
+      return rows;
+    }, 20_000);
+    if (outcomes[0].outcome === 'refused') {
+      // Recorded as intent while the request was pending, then skipped: DataHub never had the request.
+      expect(outcomes).toEqual([
+        { action: 'end-of-supply', outcome: 'refused' },
+        { action: 'cancel', outcome: 'skipped' },
+      ]);
+      expect((await events('DataHubRequestSent')).filter((e) => e.processId === processId)).toEqual([]);
+    } else {
+      expect(outcomes.map((o) => o.outcome)).toEqual(['sent', 'sent']);
+    }
   });
 });
