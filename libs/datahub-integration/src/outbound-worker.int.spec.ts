@@ -6,10 +6,10 @@ import type { CimDocument } from '@dh/cim';
 import { DataHubClient } from '@dh/datahub-client';
 import { startDataHubSimulator, type RunningDataHubSimulator } from '@dh/datahub-sim';
 import { createPostgresEventStore, type JsonObject, type PostgresEventStore } from '@dh/event-store';
-import { AmqpConnection, createRelay, silentMessagingLogger, type EventRelay, type RunningConsumer } from '@dh/messaging';
+import { AmqpConnection, createRelay, silentMessagingLogger, type EventRelay } from '@dh/messaging';
 import { createTestDatabase, createTestVhost, eventually, type TestDatabase, type TestVhost } from '@dh/testing';
 import { DataHubInboxWorker } from './datahub-inbox';
-import { migrateOutboundRequests, outboundProcessResolver, startOutboundWorker } from './outbound-worker';
+import { migrateOutboundRequests, outboundProcessResolver, startOutboundWorker, type OutboundWorker } from './outbound-worker';
 import { QuarantineStore } from './quarantine.store';
 
 const scenario = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../../tools/datahub-sim/scenarios/example.json'), 'utf8')) as Record<string, unknown>;
@@ -23,7 +23,7 @@ describe('outbound BRS requests', () => {
   let connection: AmqpConnection;
   let relay: EventRelay;
   let sim: RunningDataHubSimulator;
-  let worker: RunningConsumer;
+  let worker: OutboundWorker;
   let inbox: DataHubInboxWorker;
   let crashAfterNextSend = false;
   const identityCalls: string[] = [];
