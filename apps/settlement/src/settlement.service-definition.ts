@@ -1,6 +1,15 @@
 import { Logger, Module } from '@nestjs/common';
 import { runEventRelay, type ServiceDefinition } from '@dh/platform';
+import { DEFAULT_RATES_CONFIG } from '@dh/settlement-application';
+import { isVatMode, VAT_MODES, type VatMode } from '@dh/settlement-domain';
 import { startSettlementRuntime } from '@dh/settlement-infra';
+
+/** `SETTLEMENT_VAT_MODE`: unset or empty = `per-line`; anything else unknown refuses to start (never a silent default on money). */
+export function vatModeFromEnvironment(value: string | undefined): VatMode {
+  if (value === undefined || value === '') return 'per-line';
+  if (!isVatMode(value)) throw new Error(`SETTLEMENT_VAT_MODE=${JSON.stringify(value)} is not one of ${VAT_MODES.join(', ')}`);
+  return value;
+}
 
 @Module({})
 class SettlementModule {}
@@ -9,7 +18,7 @@ class SettlementModule {}
  * Settlement: metered data, settlement runs, invoices, aconto and corrections. Commands
  * (`RecordMeteredData`, `StartSettlementRun`, `RecordAcontoPayment`, `RecordPayment`, `MatchPayment`) arrive over RabbitMQ; the
  * inputs consumer keeps settlement's copies and issues corrections; `SETTLEMENT_WORKERS` competing
- * workers (default 2) settle the `settlement.work` queue. Runs a standby relay like every writing service.
+ * workers (default 2) settle the `settlement.work` queue; `SETTLEMENT_VAT_MODE` chooses how VAT is computed on invoices. Runs a standby relay like every writing service.
  */
 export const settlementService: ServiceDefinition = {
   name: 'settlement',
@@ -21,6 +30,8 @@ export const settlementService: ServiceDefinition = {
     const overdueIntervalMs = Number(process.env.PAYMENT_OVERDUE_CHECK_INTERVAL_MS ?? '60000');
     const runtime = await startSettlementRuntime(infrastructure, {
       workers: Number.isInteger(workers) && workers >= 0 ? workers : 2,
+      // VAT on invoices: `per-line` (default; 25 % of each rounded line) or `invoice-subtotal` (25 % of the subtotal, allocated back to the lines).
+      config: { ...DEFAULT_RATES_CONFIG, vatMode: vatModeFromEnvironment(process.env.SETTLEMENT_VAT_MODE) },
       // Payments: due date = issue date + PAYMENT_TERMS_DAYS (default 14); overdue check every PAYMENT_OVERDUE_CHECK_INTERVAL_MS (default 60 s).
       payments: {
         termsDays: Number.isInteger(termsDays) && termsDays >= 0 ? termsDays : 14,

@@ -10,7 +10,7 @@ export {
   formatScaled,
 } from './decimal';
 export { divRoundHalfAwayFromZero, roundHalfAwayFromZero, rescale } from './rounding';
-export { Money, ORE_SCALE, DK_VAT_RATE, formatDkk, toOre, vatOf, prorate, ratioToOre } from './money';
+export { Money, ORE_SCALE, DK_VAT_RATE, formatDkk, toOre, vatOf, vatAllocated, prorate, ratioToOre } from './money';
 export type { QuantityArray, PriceArray } from './scaled';
 export {
   QUANTITY_SCALE,

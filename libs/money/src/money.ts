@@ -119,6 +119,36 @@ export function vatOf(lineAmount: Money, rate: Decimal | string = DK_VAT_RATE): 
 }
 
 /**
+ * VAT of an invoice's subtotal allocated back to its lines: the invoice VAT is `vatOf(Σ lines)`
+ * (rounded once), and each line gets its exact share (`line × rate`) rounded down to øre plus one øre
+ * for the lines with the largest remainders until the shares sum to the invoice VAT (largest
+ * remainder method; ties go to the earlier line). Signed amounts are allowed (a credit line takes a
+ * negative share). The result is in the order of `lineAmounts`.
+ */
+export function vatAllocated(lineAmounts: readonly Money[], rate: Decimal | string = DK_VAT_RATE): Money[] {
+  const r = rate === DK_VAT_RATE ? DK_VAT_SCALED : toExactScaled(rate);
+  const den = pow10(r.scale);
+  const total = vatOf(Money.sum(lineAmounts), rate).ore;
+  // floor(exact share) in øre and the remainder in 1/den øre, for each line.
+  const shares = lineAmounts.map((a, i) => {
+    const exact = a.ore * r.units;
+    let floor = exact / den;
+    if (exact < 0n && floor * den !== exact) floor -= 1n;
+    return { i, floor, remainder: exact - floor * den };
+  });
+  let left = total - shares.reduce((s, x) => s + x.floor, 0n);
+  const byRemainder = [...shares].sort((a, b) => (a.remainder === b.remainder ? a.i - b.i : a.remainder > b.remainder ? -1 : 1));
+  for (const x of byRemainder) {
+    if (left <= 0n || x.remainder === 0n) break;
+    x.floor += 1n;
+    left -= 1n;
+  }
+  // Σ floor ≤ ⌊exact total⌋ ≤ the rounded total ≤ ⌈exact total⌉ ≤ Σ floor + (lines with a remainder): always fully allocated.
+  if (left !== 0n) throw new Error(`vatAllocated: ${left} øre left over`);
+  return shares.map((x) => Money.ofOre(x.floor));
+}
+
+/**
  * `monthlyAmount × daysSupplied ÷ daysInMonth`, exact, rounded once to øre (half away from zero).
  * `monthlyAmount` may carry more than 2 decimals (e.g. Energinet's 15.583333 DKK/month).
  */

@@ -27,6 +27,7 @@ import {
   toExactScaled,
   toOre,
   toScaled,
+  vatAllocated,
   vatOf,
 } from './index';
 
@@ -186,6 +187,35 @@ describe('VAT 25 % of the rounded line', () => {
 
   it('accepts another rate as an exact decimal', () => {
     expect(vatOf(Money.parse('10.00'), '0.125').format()).toBe('1.25');
+  });
+});
+
+describe('vatAllocated (VAT of the subtotal, allocated back to lines by largest remainder)', () => {
+  const fmt = (ms: Money[]) => ms.map((m) => m.format());
+  it('three lines of 0.02: VAT of the subtotal 0.06 is 0.02 (per line it would be 3 × 0.01 = 0.03); the øre go to the first lines on equal remainders', () => {
+    const lines = ['0.02', '0.02', '0.02'].map(Money.parse);
+    expect(fmt(lines.map((l) => vatOf(l)))).toEqual(['0.01', '0.01', '0.01']);
+    expect(fmt(vatAllocated(lines))).toEqual(['0.01', '0.01', '0.00']);
+  });
+
+  it('the largest remainder wins, and signed lines take signed shares', () => {
+    // Exact shares 2.5025, 0.7575, −0.2525 → floors 2.50, 0.75, −0.26 (Σ 2.99), remainders .25, .75, .75; total VAT vatOf(12.03) = 3.0075 → 3.01.
+    expect(fmt(vatAllocated(['10.01', '3.03', '-1.01'].map(Money.parse)))).toEqual(['2.50', '0.76', '-0.25']);
+    expect(fmt(vatAllocated([]))).toEqual([]);
+    expect(fmt(vatAllocated([Money.ZERO, Money.parse('0.01')]))).toEqual(['0.00', '0.00']);
+  });
+
+  it('always sums to the VAT of the subtotal, and no line is more than one øre from its exact share (1000 seeded invoices)', () => {
+    const rand = prng(20261205);
+    for (let c = 0; c < 1000; c++) {
+      const lines = Array.from({ length: randInt(rand, 1, 14) }, () => Money.ofOre(randInt(rand, -50_000, 5_000_000)));
+      const vat = vatAllocated(lines);
+      expect(Money.sum(vat).format()).toBe(vatOf(Money.sum(lines)).format());
+      lines.forEach((l, i) => {
+        const off = new RefBig(vat[i]!.format()).minus(new RefBig(l.format()).times('0.25')).abs();
+        expect(off.lt('0.01')).toBe(true);
+      });
+    }
   });
 });
 

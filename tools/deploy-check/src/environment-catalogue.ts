@@ -77,6 +77,7 @@ export const ENVIRONMENT: Readonly<Record<string, EnvironmentVariable>> = {
   SETTLEMENT_WORKERS: { readers: ['settlement'], kind: 'config', description: 'competing work-queue consumers per process' },
   PAYMENT_TERMS_DAYS: { readers: ['settlement'], kind: 'config', description: 'days from invoice to due date' },
   PAYMENT_OVERDUE_CHECK_INTERVAL_MS: { readers: ['settlement'], kind: 'config', description: 'how often overdue invoices are looked for' },
+  SETTLEMENT_VAT_MODE: { readers: ['settlement'], kind: 'config', description: 'VAT on invoices: `per-line` (25 % of each rounded line) or `invoice-subtotal` (25 % of the subtotal, allocated back to the lines by largest remainder)' },
 
   WEBHOOK_ALLOWED_NETWORKS: { readers: ['gateway', 'projections'], kind: 'config', description: 'CIDRs webhook targets may resolve to besides public addresses (comma-separated)' },
   WEBHOOK_MAX_ATTEMPTS: { readers: ['projections'], kind: 'config', description: 'webhook delivery attempts before giving up' },

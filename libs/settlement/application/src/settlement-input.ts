@@ -15,7 +15,7 @@ import {
   type PriceArea,
   type SpotPrice,
 } from '@dh/rates-domain';
-import type { BillingPeriod, MeteredInterval, MeteredSeries, SettlementHalted, SettlementInput, SupplyPeriod } from '@dh/settlement-domain';
+import type { BillingPeriod, MeteredInterval, MeteredSeries, SettlementHalted, SettlementInput, SupplyPeriod, VatMode } from '@dh/settlement-domain';
 import { billingFrequencyOf, periodDates } from './period';
 import type { MeteredPoint } from './events';
 
@@ -25,6 +25,8 @@ export const ENERGINET_GLN = '5790000432752';
 export interface SettlementRatesConfig {
   readonly national: NationalCharges;
   readonly electricHeatingThresholdKwh: string;
+  /** How VAT is computed on invoices (`SETTLEMENT_VAT_MODE`); absent = `per-line`. */
+  readonly vatMode?: VatMode;
 }
 
 /** Electricity tax arrives as `ElectricityTaxRateSet`; settlement turns it into these two charges. */
@@ -401,6 +403,7 @@ export function buildSettlementInput(gsrn: string, period: BillingPeriod, asOf: 
       product: { name: product.name, margin: product.margin, subscription: product.subscription, ...(product.exportFee ? { exportFee: product.exportFee } : {}) },
       yearToDateConsumptionKwh: formatScaled(yearToDate, QUANTITY_SCALE),
       asOf,
+      ...(config.vatMode !== undefined ? { vatMode: config.vatMode } : {}),
     };
     return { ok: true, input, customerId: latest.customerId, paymentModel: latest.paymentModel, gridArea: latest.gridArea, priceArea, productionGsrn };
   } catch (error) {

@@ -1,5 +1,6 @@
 import { settleMeteringPoint, type Invoice } from '@dh/settlement-domain';
-import { buildSettlementInput, yearToDateMilliKwh, type SettlementCopies } from './settlement-input';
+import { Money, vatOf } from '@dh/money';
+import { buildSettlementInput, DEFAULT_RATES_CONFIG, yearToDateMilliKwh, type SettlementCopies } from './settlement-input';
 import { hourlyDays, TEST_GSRN, testCopies, testSupply } from './testing/copies';
 
 const DECEMBER_2025 = { kind: 'month', year: 2025, month: 12 } as const;
@@ -51,5 +52,31 @@ describe('electric-heating year to date: only the days of the supply the thresho
     const invoice = settle({ ...copies, supplies: [a, { ...reversed, endDate: '2025-09-01' }, c] });
     // C's threshold: 4,000 × 122/365 = 1,336.986 kWh; year to date 0 (B's August is not C's): all normal.
     expect(line(invoice, 'electricity-tax')!.amountExclVat.format()).toBe('294.62');
+  });
+});
+
+describe('VAT mode from the settlement configuration', () => {
+  // October 2025, 10.003 kWh in the first hour of each day (0 otherwise): lines whose 25 % round up one by one.
+  const copies = testCopies('2025-10-01', '2025-11-01', { consumption: hourlyDays(TEST_GSRN, '2025-10-01', '2025-11-01', (_, hour) => (hour === 0 ? '10.003' : '0.000')) });
+  const invoiceIn = (vatMode: 'per-line' | 'invoice-subtotal' | undefined): Invoice => {
+    const built = buildSettlementInput(TEST_GSRN, { kind: 'month', year: 2025, month: 10 }, new Date('2025-11-05T00:00:00Z'), copies, { ...DEFAULT_RATES_CONFIG, ...(vatMode ? { vatMode } : {}) });
+    if (!built.ok) throw new Error(JSON.stringify(built.halt));
+    const result = settleMeteringPoint(built.input);
+    if (result.outcome !== 'settled') throw new Error(JSON.stringify(result));
+    return result.invoice;
+  };
+
+  it('is passed to the engine: the same invoice per line and on the subtotal, same amounts, VAT summing to 25 % of the subtotal', () => {
+    const perLine = invoiceIn(undefined);
+    const subtotal = invoiceIn('invoice-subtotal');
+    expect(invoiceIn('per-line')).toEqual(perLine);
+    expect(subtotal.lines.map((l) => l.amountExclVat.format())).toEqual(perLine.lines.map((l) => l.amountExclVat.format()));
+    expect(subtotal.totals.exclVat.format()).toBe(perLine.totals.exclVat.format());
+    expect(subtotal.totals.vat.format()).toBe(vatOf(subtotal.totals.exclVat).format());
+    expect(Money.sum(subtotal.lines.map((l) => l.vat)).format()).toBe(subtotal.totals.vat.format());
+    expect(Money.sum(perLine.lines.map((l) => l.vat)).format()).toBe(perLine.totals.vat.format());
+    // 310.093 kWh: energy 325.60 (VAT 81.40), grid 93.03 (23.2575 → 23.26), system 21.71 (5.4275 → 5.43), transmission 12.40 (3.10),
+    // tax 223.27 (55.8175 → 55.82), subscriptions 30 + 15 + 39 (7.50 + 3.75 + 9.75): per line 190.01; 25 % of 760.01 = 190.0025 → 190.00.
+    expect([perLine.totals.exclVat.format(), perLine.totals.vat.format(), subtotal.totals.vat.format()]).toEqual(['760.01', '190.01', '190.00']);
   });
 });

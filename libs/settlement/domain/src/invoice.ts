@@ -1,5 +1,6 @@
 import type { LocalDate } from '@dh/dk-time';
-import { Money, QUANTITY_SCALE, formatScaled, vatOf } from '@dh/money';
+import { Money, QUANTITY_SCALE, formatScaled, vatAllocated, vatOf } from '@dh/money';
+import { InvalidSettlementInput } from './settlement-halted';
 
 export type LineKind =
   | 'energy'
@@ -31,7 +32,10 @@ export interface InvoiceLine {
   readonly unitPrice: string | null;
   /** Exact sum over the line's intervals, rounded once to øre, half away from zero. */
   readonly amountExclVat: Money;
-  /** 25 % of the rounded amount, rounded the same way. */
+  /**
+   * VAT mode `per-line`: 25 % of the rounded amount, rounded the same way. `invoice-subtotal`: the
+   * line's share of 25 % of the invoice subtotal (largest remainder; see {@link VatMode}).
+   */
   readonly vat: Money;
   readonly amountInclVat: Money;
   /** True when any interval of the line had an estimated quality (A03) or was incomplete (A05). */
@@ -129,4 +133,28 @@ export function invoiceOf(gsrn: string, periodFrom: LocalDate, periodToExclusive
 /** An invoice of finished lines (lines are immutable, so one finished line may appear on many invoices). */
 export function invoiceOfLines(gsrn: string, periodFrom: LocalDate, periodToExclusive: LocalDate, asOf: Date, lines: readonly InvoiceLine[]): Invoice {
   return { gsrn, periodFrom, periodToExclusive, asOf, lines, totals: totalsOf(lines), estimated: lines.some((l) => l.estimated) };
+}
+
+/**
+ * How an invoice's VAT is computed (a supplier setting): `per-line` (default) — 25 % of each rounded
+ * line, rounded half away from zero, the invoice VAT their sum; `invoice-subtotal` — 25 % of the
+ * invoice subtotal, rounded once, allocated back to the lines by the largest remainder method so that
+ * the lines' VAT sums to the invoice VAT (`vatAllocated` in @dh/money). The two can differ by a few
+ * øre on an invoice (each line's rounding against one rounding of the total).
+ */
+export type VatMode = 'per-line' | 'invoice-subtotal';
+
+export const VAT_MODES: readonly VatMode[] = ['per-line', 'invoice-subtotal'];
+
+export function isVatMode(value: unknown): value is VatMode {
+  return typeof value === 'string' && (VAT_MODES as readonly string[]).includes(value);
+}
+
+/** The invoice with its VAT in `mode` (absent = `per-line`: the invoice as computed). Unknown modes are invalid input. */
+export function withVatMode(invoice: Invoice, mode: VatMode | undefined): Invoice {
+  if (mode === undefined || mode === 'per-line') return invoice;
+  if (!isVatMode(mode)) throw new InvalidSettlementInput(`unknown VAT mode ${JSON.stringify(mode)} (${VAT_MODES.join(', ')})`);
+  const vat = vatAllocated(invoice.lines.map((l) => l.amountExclVat));
+  const lines = invoice.lines.map((l, i) => (vat[i]!.equals(l.vat) ? l : { ...l, vat: vat[i]!, amountInclVat: l.amountExclVat.add(vat[i]!) }));
+  return invoiceOfLines(invoice.gsrn, invoice.periodFrom, invoice.periodToExclusive, invoice.asOf, lines);
 }

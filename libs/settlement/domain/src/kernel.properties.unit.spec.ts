@@ -1,6 +1,6 @@
 import { addDays, daysInLocalMonth, formatLocalDate, localDateOf, type LocalDate } from '@dh/dk-time';
 import { gsrnCheckDigit } from '@dh/market-ids';
-import { formatScaled, parseQuantityMilliKwh } from '@dh/money';
+import { formatScaled, Money, parseQuantityMilliKwh, vatOf } from '@dh/money';
 import type { ChargePriceRow, SpotPrice } from '@dh/rates-domain';
 import {
   electricHeatingThresholdMilliKwh,
@@ -161,6 +161,8 @@ function generateRun(seed: number): GeneratedRun {
         product,
         yearToDateConsumptionKwh: formatScaled(threshold > below ? threshold - below : 0n, 3),
         asOf: AS_OF,
+        // Every other point in VAT mode invoice-subtotal (by index, so the generated data stay as they were).
+        ...(i % 2 === 1 ? { vatMode: 'invoice-subtotal' as const } : {}),
       }),
     });
   }
@@ -183,6 +185,7 @@ describe('the kernel on prices resolved once per period (run path) equals the bi
         consumption: onGrid(i.consumption, 'consumption'),
         ...(i.production === undefined ? {} : { production: onGrid(i.production, 'production') }),
         yearToDateMilliKwh: parseQuantityMilliKwh(i.yearToDateConsumptionKwh),
+        ...(i.vatMode === undefined ? {} : { vatMode: i.vatMode }),
       };
       const fast = fitsDoubleBlocks(prices, {
         gsrn: i.meteringPoint.gsrn,
@@ -217,6 +220,23 @@ describe('the kernel on prices resolved once per period (run path) equals the bi
       expect(JSON.stringify(o.exact)).toBe(JSON.stringify(o.run));
       expect(JSON.stringify(settleMeteringPoint(o.pt.input))).toBe(JSON.stringify(o.run));
     }
+  });
+
+  it('VAT mode invoice-subtotal: the lines\' VAT sums to 25 % of the subtotal rounded once, and differs from per-line VAT on some invoices', () => {
+    const subtotal = outcomes.filter((o) => o.pt.input.vatMode === 'invoice-subtotal' && o.run.outcome === 'settled');
+    expect(subtotal.length).toBeGreaterThan(40);
+    let differs = 0;
+    for (const o of subtotal) {
+      if (o.run.outcome !== 'settled') continue;
+      const { totals, lines } = o.run.invoice;
+      expect(totals.vat.format()).toBe(vatOf(totals.exclVat).format());
+      expect(Money.sum(lines.map((l) => l.vat)).format()).toBe(totals.vat.format());
+      const perLine = settleMeteringPoint({ ...o.pt.input, vatMode: 'per-line' });
+      if (perLine.outcome !== 'settled') throw new Error('per-line halted where subtotal settled');
+      expect(perLine.invoice.lines.map((l) => l.amountExclVat.format())).toEqual(lines.map((l) => l.amountExclVat.format()));
+      if (!perLine.invoice.totals.vat.equals(totals.vat)) differs++;
+    }
+    expect(differs).toBeGreaterThan(0);
   });
 
   it('every point with a gap in its supplied days halts on missing metered data, never a partial invoice', () => {

@@ -1,7 +1,8 @@
 import { RESOLUTION_MS, localDayStart } from '@dh/dk-time';
-import { MEAN_PRICE_SCALE, PRICE_SCALE, QUANTITY_SCALE, fromScaled, parseDecimal, toExactScaled, toOre, toScaled, type Decimal } from '@dh/money';
+import { MEAN_PRICE_SCALE, Money, PRICE_SCALE, QUANTITY_SCALE, fromScaled, parseDecimal, toExactScaled, toOre, toScaled, type Decimal } from '@dh/money';
 import { chargePriceAt, spotPriceAt, type Charge } from '@dh/rates-domain';
-import { formatUnitPrice, invoiceOf, type Invoice, type LineDraft, type LineKind } from './invoice';
+import { formatUnitPrice, invoiceOf, invoiceOfLines, type Invoice, type LineDraft, type LineKind, type VatMode } from './invoice';
+import { InvalidSettlementInput } from './settlement-halted';
 import { settlementIntervals } from './metered';
 import { runSettlement, type PreparedSettlement, type SettlementResult } from './prepare';
 import { subscriptionCharges } from './settle';
@@ -14,7 +15,37 @@ import type { SettlementInput } from './settlement-input';
  * øre; it is not meant for production volumes.
  */
 export function settleReference(input: SettlementInput): SettlementResult {
-  return runSettlement(input, settleWithDecimals);
+  return runSettlement(input, (p) => vatInModeWithDecimals(settleWithDecimals(p), input.vatMode));
+}
+
+/**
+ * VAT mode `invoice-subtotal` on decimals: 25 % of the subtotal rounded once (half away from zero),
+ * each line's exact 25 % floored to øre, the øre left over to the largest remainders (the earlier
+ * line on a tie).
+ */
+function vatInModeWithDecimals(invoice: Invoice, mode: VatMode | undefined): Invoice {
+  if (mode === undefined || mode === 'per-line') return invoice;
+  if (mode !== 'invoice-subtotal') throw new InvalidSettlementInput(`unknown VAT mode ${JSON.stringify(mode)} (per-line, invoice-subtotal)`);
+  const rate = parseDecimal('0.25');
+  const cent = parseDecimal('0.01');
+  const exact = invoice.lines.map((l) => parseDecimal(l.amountExclVat.format()).times(rate));
+  const total = exact.reduce((s, x) => s.plus(x), ZERO).round(2, 1 /* Big.roundHalfUp: half away from zero */);
+  const shares = exact.map((x, i) => {
+    const toward = x.round(2, 0 /* Big.roundDown: toward zero */);
+    const floor = x.lt(toward) ? toward.minus(cent) : toward;
+    return { i, share: floor, remainder: x.minus(floor) };
+  });
+  let left = total.minus(shares.reduce((s, x) => s.plus(x.share), ZERO));
+  for (const x of [...shares].sort((a, b) => b.remainder.cmp(a.remainder) || a.i - b.i)) {
+    if (!left.gt(ZERO) || x.remainder.eq(ZERO)) break;
+    x.share = x.share.plus(cent);
+    left = left.minus(cent);
+  }
+  const lines = invoice.lines.map((l, i) => {
+    const vat = Money.parse(shares[i]!.share.toFixed(2));
+    return { ...l, vat, amountInclVat: l.amountExclVat.add(vat) };
+  });
+  return invoiceOfLines(invoice.gsrn, invoice.periodFrom, invoice.periodToExclusive, invoice.asOf, lines);
 }
 
 const ZERO = parseDecimal('0');

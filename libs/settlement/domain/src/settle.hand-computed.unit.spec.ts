@@ -84,6 +84,31 @@ describe('settleMeteringPoint, worked out by hand', () => {
       expect(inv.lines.find((l) => l.key === 'grid-subscription:2026-10')).toMatchObject({ daysSupplied: 12, daysInMonth: 31, estimated: false });
     });
 
+    it('VAT mode invoice-subtotal on the same invoice: 25 % of 370.59 = 92.6475 → 92.65 (per line: 92.66), allocated back to the lines by largest remainder', () => {
+      const inv = settled(settleMeteringPoint({ ...input, vatMode: 'invoice-subtotal' }));
+      // Exact 25 % of each line, floored: 43.22 (rem 0), 31.65 (.0075), 5.22 (.0075), 3.12 (.0025), 0.58 (0), 3.55 (.0075), 1.50 (.0075), 3.77 (.005)
+      // = 92.61; the 4 øre left go to the four largest remainders (.0075: grid tariff, system tariff, grid and system subscription).
+      expect(Object.fromEntries(inv.lines.map((l) => [l.key, [l.amountExclVat.format(), l.vat.format(), l.amountInclVat.format()]]))).toEqual({
+        energy: ['172.88', '43.22', '216.10'],
+        'grid-tariff': ['126.63', '31.66', '158.29'],
+        'system-tariff': ['20.91', '5.23', '26.14'],
+        'transmission-tariff': ['12.49', '3.12', '15.61'],
+        'electricity-tax': ['2.32', '0.58', '2.90'],
+        'grid-subscription:2026-10': ['14.23', '3.56', '17.79'],
+        'system-subscription:2026-10': ['6.03', '1.51', '7.54'],
+        // 3.775 per line would round up to 3.78; here its remainder (.005) is not among the largest.
+        'product-subscription:2026-10': ['15.10', '3.77', '18.87'],
+      });
+      expect([inv.totals.exclVat.format(), inv.totals.vat.format(), inv.totals.inclVat.format()]).toEqual(['370.59', '92.65', '463.24']);
+      expect(JSON.stringify(settleReference({ ...input, vatMode: 'invoice-subtotal' }))).toBe(JSON.stringify(settleMeteringPoint({ ...input, vatMode: 'invoice-subtotal' })));
+      // The default is per line, as before.
+      expect(settled(settleMeteringPoint({ ...input, vatMode: 'per-line' })).totals.vat.format()).toBe('92.66');
+    });
+
+    it('an unknown VAT mode is invalid input, never a silent default', () => {
+      expect(settleMeteringPoint({ ...input, vatMode: 'per-invoice' as never })).toMatchObject({ outcome: 'halted', reason: 'invalid-input', problem: expect.stringContaining('unknown VAT mode') });
+    });
+
     it('flags every kWh line that used the estimated quarter (A03), not the subscriptions', () => {
       const inv = settled(settleMeteringPoint(input));
       expect(Object.fromEntries(inv.lines.map((l) => [l.key, l.estimated]))).toEqual({

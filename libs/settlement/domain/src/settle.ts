@@ -1,7 +1,7 @@
 import { RESOLUTION_MS, type LocalDate, type Resolution } from '@dh/dk-time';
 import { formatScaled, QUANTITY_SCALE } from '@dh/money';
 import { MissingPriceError, chargeRowOn, rowPriceAt, spotPriceAt, toMeanScale, type Charge, type ChargePriceRow, type SpotPriceSeries } from '@dh/rates-domain';
-import { invoiceOf, type Invoice, type LineDraft, type LineKind } from './invoice';
+import { invoiceOf, withVatMode, type Invoice, type LineDraft, type LineKind, type VatMode } from './invoice';
 import { doubleBlockDays, settleOnPrices, type PointOnPrices } from './kernel/settle-on-prices';
 import { INTERVAL_ESTIMATED, INTERVAL_MISSING, emptyQuantities, meteredQuantitiesOf, type MeteredQuantities } from './kernel/metered-quantities';
 import { resolvePeriodPrices, type PeriodPrices } from './kernel/period-prices';
@@ -38,7 +38,7 @@ export function settleMeteringPoint(input: SettlementInput, options: SettleOptio
       emptyProduction: (gsrn) => emptyOn(resolve(), gsrn, input.consumption.resolution),
       yearToDateMilliKwh: () => yearToDateOf(input),
     });
-    return settlePrepared(resolve(), { gsrn: point.gsrn, supply: point.supply, consumption: point.consumption, production: point.production, electricHeating: point.electricHeating }, options);
+    return withVatMode(settlePrepared(resolve(), { gsrn: point.gsrn, supply: point.supply, consumption: point.consumption, production: point.production, electricHeating: point.electricHeating }, options), input.vatMode);
   });
 }
 
@@ -51,6 +51,8 @@ export interface MeteringPointOnPrices {
   readonly production?: MeteredQuantities;
   /** Net import of the calendar year before the period (electric heating), Wh. */
   readonly yearToDateMilliKwh: bigint;
+  /** How VAT is computed on the invoice; absent = `per-line` (see `VatMode`). */
+  readonly vatMode?: VatMode;
 }
 
 /**
@@ -77,7 +79,7 @@ export function settleMeteringPointOnPrices(prices: PeriodPrices, point: Meterin
       emptyProduction: (gsrn) => emptyOn(prices, gsrn, point.consumption.resolution),
       yearToDateMilliKwh: () => point.yearToDateMilliKwh,
     });
-    return settlePrepared(prices, { gsrn: prepared.gsrn, supply: prepared.supply, consumption: prepared.consumption, production: prepared.production, electricHeating: prepared.electricHeating }, options);
+    return withVatMode(settlePrepared(prices, { gsrn: prepared.gsrn, supply: prepared.supply, consumption: prepared.consumption, production: prepared.production, electricHeating: prepared.electricHeating }, options), point.vatMode);
   });
 }
 

@@ -1,6 +1,7 @@
 import type { QualityCode } from '@dh/cim';
 import type { LocalDate, Resolution } from '@dh/dk-time';
 import type { Charge, PriceArea, PriceBook } from '@dh/rates-domain';
+import type { VatMode } from './invoice';
 
 export interface MeteringPoint {
   /** GSRN of the consumption (E17) metering point. */
@@ -61,4 +62,6 @@ export interface SettlementInput {
   readonly yearToDateConsumptionKwh: string;
   /** Prices as known at this instant are used (reproducible history). */
   readonly asOf: Date;
+  /** How VAT is computed on the invoice; absent = `per-line` (see `VatMode`). */
+  readonly vatMode?: VatMode;
 }
