@@ -12,17 +12,19 @@ import { PortfolioController } from './portfolio/portfolio.controller';
 import { ProcessesController } from './processes/processes.controller';
 import { SupplyEndingController } from './processes/supply-ending.controller';
 import { QuarantineController } from './staff/quarantine.controller';
+import { CustomerSearchController } from './staff/customer-search.controller';
 import { ReconciliationController } from './reconciliation/reconciliation.controller';
 import { CustomerBalanceController, SettlementController, SETTLEMENT_READ_MODEL_ENTITIES } from './settlement';
 import { BetalingsserviceAgreementController, PaymentsController, PAYMENT_READ_MODEL_ENTITIES } from './payments';
 import { COMMAND_CLIENT, PII_VAULT } from './tokens';
-import { PORTAL_CLOCK, PortalController } from './portal';
+import { PORTAL_CLOCK, PortalController, PortalProfileController } from './portal';
 import { IDEMPOTENCY_STORE, IdempotencyInterceptor } from './idempotency/idempotency.interceptor';
 import { IdempotencyStore } from './idempotency/idempotency.store';
 import { WebhooksApiModule } from './webhooks';
 import { EdgeModule } from './edge/edge.module';
 import { GdprController, GdprModule } from './gdpr/gdpr.module';
 import { setupOpenApi } from './openapi/openapi';
+import { OpsController, OpsModule } from './ops/ops.module';
 import { AuditLogController, DisputeDeskController, DisputeDeskModule } from './dispute-desk';
 import { ProductsController, RatesApiModule, StaffRatesController } from './rates';
 import { applyCors, applySecurityHeaders } from './edge/security-headers';
@@ -60,8 +62,9 @@ export const gatewayService: ServiceDefinition = {
         GdprModule.forRoot(infrastructure),
         DisputeDeskModule.forRoot(infrastructure),
         RatesApiModule.forRoot(infrastructure),
+        OpsModule.forRoot(infrastructure),
       ],
-      controllers: [PortalController, CustomersController, SupplyEndingController, ProcessesController, PortfolioController, QuarantineController, ReconciliationController, SettlementController, CustomerBalanceController, PaymentsController, BetalingsserviceAgreementController, GdprController, DisputeDeskController, AuditLogController, StaffRatesController, ProductsController],
+      controllers: [PortalController, PortalProfileController, CustomersController, SupplyEndingController, ProcessesController, PortfolioController, QuarantineController, ReconciliationController, SettlementController, CustomerBalanceController, PaymentsController, BetalingsserviceAgreementController, GdprController, CustomerSearchController, DisputeDeskController, AuditLogController, StaffRatesController, ProductsController, OpsController],
       providers: [
         CommandGateway,
         OnboardingService,

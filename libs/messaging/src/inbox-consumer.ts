@@ -7,7 +7,8 @@ import { runTraced } from './trace-context';
 import { parseEnvelope, MalformedMessageError, type EventEnvelope } from './envelope';
 import { consoleMessagingLogger, delay, errorMessage, quoteSchema, toError, type MessagingLogger } from './logger';
 import { DEFAULT_MESSAGING_SCHEMA, ensureMessagingTables } from './schema';
-import { assertConsumerTopology, DEFAULT_EVENT_EXCHANGE, type ConsumerTopology } from './topology';
+import { assertConsumerTopology, deadLetterQueueName, DEFAULT_EVENT_EXCHANGE, type ConsumerTopology } from './topology';
+import { registerConsumerQueue } from './dead-letters';
 
 /** Headers of the retry and dead-letter paths. */
 export const RETRY_COUNT_HEADER = 'x-retry-count';
@@ -183,6 +184,7 @@ class InboxConsumer implements RunningConsumer {
 
   async start(): Promise<void> {
     await ensureMessagingTables(this.options.pool, this.options.schema ?? DEFAULT_MESSAGING_SCHEMA);
+    await registerConsumerQueue(this.options.pool, { queue: this.options.queue, deadLetterQueue: deadLetterQueueName(this.options.queue), consumer: this.consumerName });
     await this.options.connection.connect();
     this.unregister = this.options.connection.workers.register(this);
     this.detach = await this.options.connection.attach((model) => this.attachChannel(model));

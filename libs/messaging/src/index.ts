@@ -9,3 +9,4 @@ export * from './inbox-consumer';
 export * from './command-bus';
 export * from './dependency-failure';
 export * from './trace-context';
+export * from './dead-letters';

@@ -8,6 +8,9 @@ import { COMMAND_CLIENT } from '../tokens';
 /** Stable problem types and HTTP statuses for the refusals services send back. */
 const STATUS_BY_ERROR_TYPE: Record<string, number> = {
   'customer-exists': 409,
+  'not-a-placeholder': 409,
+  'identity-already-completed': 409,
+  'personal-data-erased': 409,
   'concurrency-conflict': 409,
   'illegal-transition': 409,
   'process-exists': 409,

@@ -145,3 +145,62 @@ export class CancelProcessDto {
   @IsIn(['customer-withdrew', 'customer-paid', 'requested-in-error'], { message: 'reason must be customer-withdrew, customer-paid or requested-in-error' })
   reason!: 'customer-withdrew' | 'customer-paid' | 'requested-in-error';
 }
+
+const PHONE = /^\+?[0-9 ]{8,15}$/;
+const POSTCODE = /^[0-9]{4}$/;
+
+/**
+ * Body of PATCH /api/customers/{id} and PATCH /api/portal/profile: the contact details to change.
+ * A field left out keeps its value; `null` removes it (not the name).
+ */
+export class ContactDetailsDto {
+  @IsOptional()
+  @Satisfies(isMarketText, `customer_name must be 1 to ${MAX_MARKET_NAME_LENGTH} characters without control or format characters (it is sent to DataHub)`)
+  customer_name?: string;
+
+  @IsOptional()
+  @IsEmail({}, { message: 'email must be a valid e-mail address' })
+  @MaxLength(254)
+  email?: string | null;
+
+  @IsOptional()
+  @Matches(PHONE, { message: 'phone must be 8 to 15 digits, optionally with a leading +' })
+  phone?: string | null;
+
+  @IsOptional()
+  @Satisfies((v) => isMarketText(v, 100), 'street must be 1 to 100 characters without control or format characters')
+  street?: string | null;
+
+  @IsOptional()
+  @Matches(POSTCODE, { message: 'postcode must be a Danish postcode of 4 digits' })
+  postcode?: string | null;
+
+  @IsOptional()
+  @Satisfies((v) => isMarketText(v, 60), 'city must be 1 to 60 characters without control or format characters')
+  city?: string | null;
+}
+
+/**
+ * Body of POST /api/customers/{id}/identity: completes a customer received by forced switch (BRS-044)
+ * with `customer_name` (required here), `customer_type` and its CPR or CVR.
+ */
+export class CompleteIdentityDto extends ContactDetailsDto {
+  @IsIn(['private', 'business'], { message: 'customer_type must be "private" or "business"' })
+  customer_type!: 'private' | 'business';
+
+  @ValidateIf((dto: CompleteIdentityDto) => dto.customer_type === 'private' || dto.cpr !== undefined)
+  @Satisfies(isValidCpr, 'cpr must be 10 digits (DDMMYY-SSSS) with a valid birth date')
+  cpr?: string;
+
+  @ValidateIf((dto: CompleteIdentityDto) => dto.customer_type === 'business' || dto.cvr !== undefined)
+  @Satisfies(isValidCvr, 'cvr must be 8 digits with a valid modulus-11 check')
+  cvr?: string;
+}
+
+/** The contact details of a DTO as the portfolio service names them (only the fields given). */
+export function contactDetailsOf(dto: ContactDetailsDto): Record<string, string | null> {
+  const details: Record<string, string | null> = {};
+  const fields: [keyof ContactDetailsDto, string][] = [['customer_name', 'name'], ['email', 'email'], ['phone', 'phone'], ['street', 'street'], ['postcode', 'postcode'], ['city', 'city']];
+  for (const [from, to] of fields) if (dto[from] !== undefined) details[to] = dto[from] ?? null;
+  return details;
+}

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Headers, HttpCode, Inject, Param, ParseUUIDPipe, Post } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Inject, Param, ParseUUIDPipe, Patch, Post } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { Repository } from 'typeorm';
 import { assertCustomerAccess, AuditPersonalDataRead, CurrentPrincipal, RequireAnyScope, RequireScopes, type Principal } from '@dh/auth';
@@ -6,7 +6,7 @@ import { maskCpr } from '@dh/market-ids';
 import { CustomerReadModel } from '@dh/read-models';
 import { PersonalDataErasedError, PiiVault, ProblemException, type ProblemDetails } from '@dh/platform';
 import { CommandGateway } from '../commands/command-gateway';
-import { CreateCustomerDto, SupplyTermsDto } from './create-customer.dto';
+import { CompleteIdentityDto, ContactDetailsDto, contactDetailsOf, CreateCustomerDto, SupplyTermsDto } from './create-customer.dto';
 import { OnboardingService, type MeteringPointLookup } from './onboarding.service';
 import { PII_VAULT } from '../tokens';
 import { callerIdempotencyKey } from '../idempotency/caller-key';
@@ -21,9 +21,39 @@ export interface CustomerView {
   /** Masked: the full CPR never leaves the system through this API. */
   cpr: string | null;
   cvr: string | null;
+  address: { street: string | null; postcode: string | null; city: string | null };
+  /** Received by forced switch (BRS-044) and not completed yet: no name and no CPR/CVR. */
+  placeholder: boolean;
   created_at: string;
   personal_data_erased: boolean;
 }
+
+export interface ContactDetailsChanged {
+  id: string;
+  /** The fields whose value changed (empty: nothing differed, nothing was recorded). */
+  changed: string[];
+}
+
+/** The customer record as CRM, the portal and staff read it; the CPR masked. */
+export function customerView(customer: CustomerReadModel, personal: Record<string, string | null> | null): CustomerView {
+  return {
+    id: customer.customerId,
+    customer_type: customer.customerType,
+    status: customer.status,
+    customer_name: personal?.name ?? null,
+    email: personal?.email ?? null,
+    phone: personal?.phone ?? null,
+    cpr: personal?.cpr ? maskCpr(personal.cpr) : null,
+    cvr: personal?.cvr ?? null,
+    address: { street: personal?.street ?? null, postcode: personal?.postcode ?? null, city: personal?.city ?? null },
+    placeholder: personal !== null && !personal.cpr && !personal.cvr,
+    created_at: customer.createdAt.toISOString(),
+    personal_data_erased: personal === null,
+  };
+}
+
+const nameRequired = (): ProblemException =>
+  new ProblemException({ type: 'validation', title: 'Validation failed', status: 400, detail: 'customer_name is required', errors: [{ field: 'customer_name', messages: ['customer_name is required'] }] });
 
 export interface CreatedCustomer {
   id: string;
@@ -101,6 +131,49 @@ export class CustomersController {
     return { process_id: started.processId, gsrn: body.gsrn };
   }
 
+  /** CRM (or an admin): change contact details; the record is sealed again, the changed fields named in the event. */
+  @Patch(':id')
+  @RequireScopes('customers:write')
+  @AuditPersonalDataRead('customer', { action: 'customer.update' })
+  async update(@Param('id', new ParseUUIDPipe()) id: string, @Body() body: ContactDetailsDto, @CurrentPrincipal() principal: Principal, @Headers('idempotency-key') key?: string): Promise<ContactDetailsChanged> {
+    const idempotencyKey = callerIdempotencyKey(principal, key);
+    const result = await this.commands.send<{ changed: string[] }>(
+      'portfolio',
+      'ChangeContactDetails',
+      { customerId: id, details: contactDetailsOf(body), source: principal.kind === 'staff' ? 'staff' : 'crm', ...(idempotencyKey ? { idempotencyKey } : {}) },
+      `${principal.kind}:${principal.id}`,
+    );
+    return { id, changed: result.changed };
+  }
+
+  /** CRM (or an admin): complete a customer received by forced switch (BRS-044) with name and CPR/CVR. */
+  @Post(':id/identity')
+  @HttpCode(200)
+  @RequireScopes('customers:write')
+  @AuditPersonalDataRead('customer', { action: 'customer.complete-identity' })
+  async completeIdentity(@Param('id', new ParseUUIDPipe()) id: string, @Body() body: CompleteIdentityDto, @CurrentPrincipal() principal: Principal, @Headers('idempotency-key') key?: string): Promise<{ id: string; customer_type: string; completed: true }> {
+    if (body.customer_name === undefined) throw nameRequired();
+    const idempotencyKey = callerIdempotencyKey(principal, key);
+    const { name: _name, ...details } = contactDetailsOf(body);
+    await this.commands.send(
+      'portfolio',
+      'CompleteCustomerIdentity',
+      {
+        customerId: id,
+        customerType: body.customer_type,
+        name: body.customer_name,
+        cpr: body.customer_type === 'private' ? (body.cpr ?? null) : null,
+        cvr: body.customer_type === 'business' ? (body.cvr ?? null) : null,
+        details,
+        source: principal.kind === 'staff' ? 'staff' : 'crm',
+        ...(idempotencyKey ? { idempotencyKey } : {}),
+      },
+      `${principal.kind}:${principal.id}`,
+    );
+    // The read model catches up shortly after (GET /api/customers/{id} then shows the completed record).
+    return { id, customer_type: body.customer_type, completed: true };
+  }
+
   @Get(':id')
   @RequireAnyScope('customers:read', 'portal:read', 'staff:read')
   @AuditPersonalDataRead('customer')
@@ -114,17 +187,6 @@ export class CustomersController {
     } catch (error) {
       if (!(error instanceof PersonalDataErasedError)) throw error;
     }
-    return {
-      id: customer.customerId,
-      customer_type: customer.customerType,
-      status: customer.status,
-      customer_name: personal?.name ?? null,
-      email: personal?.email ?? null,
-      phone: personal?.phone ?? null,
-      cpr: personal?.cpr ? maskCpr(personal.cpr) : null,
-      cvr: personal?.cvr ?? null,
-      created_at: customer.createdAt.toISOString(),
-      personal_data_erased: personal === null,
-    };
+    return customerView(customer, personal);
   }
 }

@@ -85,7 +85,7 @@ const ids: Ids = { a: '', b: '', c: '', webhook: '', delivery: '', event: '' };
 // ───────────────────────────── the matrix ─────────────────────────────
 
 interface Req {
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   path: string;
   body?: unknown;
 }
@@ -94,6 +94,7 @@ type Make = (caller: Caller) => Req | Promise<Req>;
 const get = (path: () => string): Make => () => ({ method: 'GET', path: path() });
 const post = (path: () => string, body: unknown = {}): Make => () => ({ method: 'POST', path: path(), body });
 const put = (path: () => string, body: unknown = {}): Make => () => ({ method: 'PUT', path: path(), body });
+const patch = (path: () => string, body: unknown = {}): Make => () => ({ method: 'PATCH', path: path(), body });
 const portal = (what: string) => get(() => `/api/portal/${what}?customer_id=${ids.a}${what === 'consumption' ? `&gsrn=${GSRN_A}&from=2026-01-01&to=2026-01-31` : ''}`);
 
 const NEW_CUSTOMER = { customer_name: 'Matrix Kunde', email: 'matrix@example.dk', customer_type: 'private', cpr: '040490-1234' };
@@ -118,6 +119,8 @@ row('GET /health/ready',                                 get(() => '/health/read
 row('GET /metrics',                                      get(() => '/metrics'),                                                              [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200]);
 row('GET /api/customers/{id}',                           get(() => `/api/customers/${ids.a}`),                                               [401, 401, 401, 401, 403, 200, 403, 403, 200, 200, 404, 200, 200, 200]);
 row('POST /api/customers',                               post(() => '/api/customers', NEW_CUSTOMER),                                         [401, 401, 401, 401, 403, 201, 403, 403, 201, 403, 403, 201, 403, 403]);
+row('PATCH /api/customers/{id}',                         patch(() => `/api/customers/${ids.a}`, { email: 'not-an-e-mail' }),                 [401, 401, 401, 401, 403, 400, 403, 403, 400, 403, 403, 400, 403, 403]);
+row('POST /api/customers/{id}/identity',                 post(() => `/api/customers/${ids.a}/identity`),                                     [401, 401, 401, 401, 403, 400, 403, 403, 400, 403, 403, 400, 403, 403]);
 row('POST /api/customers/{id}/switch',                   post(() => `/api/customers/${ids.a}/switch`),                                       [401, 401, 401, 401, 403, 400, 403, 403, 400, 403, 403, 400, 403, 403]);
 row('POST /api/customers/{id}/move-in',                  post(() => `/api/customers/${ids.a}/move-in`),                                      [401, 401, 401, 401, 403, 400, 403, 403, 400, 403, 403, 400, 403, 403]);
 row('POST /api/customers/{id}/move-out',                 post(() => `/api/customers/${ids.a}/move-out`),                                     [401, 401, 401, 401, 403, 400, 403, 403, 400, 403, 403, 400, 403, 403]);
@@ -159,6 +162,14 @@ row('POST /api/staff/rates/charges/{chargeId}/corrections', post(() => '/api/sta
 row('GET /api/staff/rates/spot-prices',                  get(() => '/api/staff/rates/spot-prices?price_area=DK1&date=2026-01-10'),           [401, 401, 401, 401, 403, 403, 403, 403, 403, 403, 403, 200, 200, 200]);
 row('POST /api/staff/rates/spot-prices/corrections',     post(() => '/api/staff/rates/spot-prices/corrections'),                             [401, 401, 401, 401, 403, 403, 403, 403, 403, 403, 403, 400, 403, 403]);
 row('GET /api/products',                                 get(() => '/api/products'),                                                         [401, 401, 401, 401, 403, 200, 403, 403, 200, 403, 403, 200, 200, 200]);
+row('GET /api/staff/ops/dead-letters',                   get(() => '/api/staff/ops/dead-letters'),                                           [401, 401, 401, 401, 403, 403, 403, 403, 403, 403, 403, 200, 200, 200]);
+row('GET /api/staff/ops/dead-letters/{queue}/messages',  get(() => '/api/staff/ops/dead-letters/portfolio.process-manager/messages'),        [401, 401, 401, 401, 403, 403, 403, 403, 403, 403, 403, 200, 200, 200]);
+row('GET /api/staff/ops/dead-letters/{queue}/discarded', get(() => '/api/staff/ops/dead-letters/portfolio.process-manager/discarded'),       [401, 401, 401, 401, 403, 403, 403, 403, 403, 403, 403, 200, 200, 200]);
+row('POST /api/staff/ops/dead-letters/{queue}/messages/{id}/replay', post(() => `/api/staff/ops/dead-letters/portfolio.process-manager/messages/${NOWHERE}/replay`), [401, 401, 401, 401, 403, 403, 403, 403, 403, 403, 403, 404, 403, 403]);
+row('POST /api/staff/ops/dead-letters/{queue}/messages/{id}/discard', post(() => `/api/staff/ops/dead-letters/portfolio.process-manager/messages/${NOWHERE}/discard`), [401, 401, 401, 401, 403, 403, 403, 403, 403, 403, 403, 400, 403, 403]);
+row('GET /api/staff/ops/settlement-halts',               get(() => '/api/staff/ops/settlement-halts'),                                       [401, 401, 401, 401, 403, 403, 403, 403, 403, 403, 403, 200, 200, 200]);
+row('GET /api/staff/ops/settlement-runs',                get(() => '/api/staff/ops/settlement-runs?status=all'),                             [401, 401, 401, 401, 403, 403, 403, 403, 403, 403, 403, 200, 200, 200]);
+row('POST /api/staff/customers/search',                  post(() => '/api/staff/customers/search', { query: 'Matrix Kunde' }),               [401, 401, 401, 401, 403, 403, 403, 403, 403, 403, 403, 200, 200, 200]);
 row('GET /api/staff/customers/{id}/export',              get(() => `/api/staff/customers/${ids.a}/export`),                                  [401, 401, 401, 401, 403, 403, 403, 403, 403, 403, 403, 200, 200, 403]);
 row('POST /api/staff/customers/{id}/erase',              post(() => `/api/staff/customers/${ids.c}/erase`),                                  [401, 401, 401, 401, 403, 403, 403, 403, 403, 403, 403, 200, 403, 403]);
 row('GET /api/settlement/export',                        get(() => '/api/settlement/export?period=2026-01'),                                 [401, 401, 401, 401, 200, 403, 403, 200, 403, 403, 403, 200, 403, 403]);
@@ -172,6 +183,8 @@ row('GET /api/payments/unmatched',                       get(() => '/api/payment
 row('POST /api/payments/unmatched/{id}/match',           post(() => '/api/payments/unmatched/pay-1/match'),                                  [401, 401, 401, 401, 403, 403, 403, 403, 403, 403, 403, 400, 403, 403]);
 row('GET /api/portal/consumption',                       portal('consumption'),                                                              [401, 401, 401, 401, 403, 403, 403, 403, 403, 200, 404, 200, 200, 200]);
 row('GET /api/portal/invoices',                          portal('invoices'),                                                                 [401, 401, 401, 401, 403, 403, 403, 403, 403, 200, 404, 200, 200, 200]);
+row('GET /api/portal/profile',                           portal('profile'),                                                                  [401, 401, 401, 401, 403, 403, 403, 403, 403, 200, 404, 200, 200, 200]);
+row('PATCH /api/portal/profile',                         patch(() => '/api/portal/profile', { email: 'not-an-e-mail' }),                     [401, 401, 401, 401, 403, 403, 403, 403, 403, 400, 400, 400, 403, 403]);
 row('GET /api/portal/contract',                          portal('contract'),                                                                 [401, 401, 401, 401, 403, 403, 403, 403, 403, 200, 404, 200, 200, 200]);
 row('GET /api/portal/aconto',                            portal('aconto'),                                                                   [401, 401, 401, 401, 403, 403, 403, 403, 403, 200, 404, 200, 200, 200]);
 row('GET /api/portal/notifications',                     portal('notifications'),                                                            [401, 401, 401, 401, 403, 403, 403, 403, 403, 200, 404, 200, 200, 200]);
@@ -203,7 +216,7 @@ const http = () => request(gateway.url);
 function send(req: Req, h: Record<string, string>): Promise<request.Response> {
   const base = http();
   const r =
-    req.method === 'GET' ? base.get(req.path) : req.method === 'DELETE' ? base.delete(req.path) : req.method === 'PUT' ? base.put(req.path).send((req.body ?? {}) as object) : base.post(req.path).send((req.body ?? {}) as object);
+    req.method === 'GET' ? base.get(req.path) : req.method === 'DELETE' ? base.delete(req.path) : req.method === 'PUT' ? base.put(req.path).send((req.body ?? {}) as object) : req.method === 'PATCH' ? base.patch(req.path).send((req.body ?? {}) as object) : base.post(req.path).send((req.body ?? {}) as object);
   return r.set(h);
 }
 

@@ -93,8 +93,32 @@ const customerView = object({
   phone: nullable(str()),
   cpr: nullable(str('Masked DDMMYY-XXXX; the full CPR never leaves the system through this API')),
   cvr: nullable(str()),
+  address: object({ street: nullable(str()), postcode: nullable(str()), city: nullable(str()) }),
+  placeholder: { type: 'boolean', description: 'Received by forced switch (BRS-044) and not completed: no name and no CPR/CVR yet' },
   created_at: dateTime,
   personal_data_erased: { type: 'boolean', description: 'true after GDPR erasure: name, e-mail, phone and CPR/CVR are null' },
+});
+
+const deadLetterView = object({
+  id: str('The message id (event id), or sha256:<16 hex> of the body'),
+  type: nullable(str()),
+  routing_key: nullable(str()),
+  failure_reason: nullable(str()),
+  failure_count: nullable(int),
+  first_failed_at: nullable(str()),
+  replayed_at: nullable(str()),
+  body: str('The message body (JSON text), CPR and e-mail masked'),
+});
+
+const contactDetailsChanged = object({ id: uuid(), changed: array(str('A field whose value changed: name, email, phone, street, postcode or city')) });
+const customerHit = object({
+  id: uuid(),
+  customer_name: nullable(str()),
+  customer_type: str(),
+  status: str(),
+  cpr: nullable(str('Masked DDMMYY-XXXX')),
+  cvr: nullable(str()),
+  gsrns: array(str()),
 });
 
 const historyEntry = object({ from: nullable(str()), status: str(), at: dateTime, reason: str() });
@@ -236,6 +260,21 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     problems: { '409': '`customer-exists`: a customer with this CPR/CVR exists.', '422': 'Refused by the domain (`lead-time`, `unknown-metering-point`, …).', ...upstream },
   },
   'GET /api/customers/{id}': { summary: 'Read a customer', tag: 'customers', response: customerView, problems: { '404': customerNotFound } },
+  'PATCH /api/customers/{id}': {
+    summary: 'Change contact details (name, e-mail, phone, address); a field left out keeps its value, null removes it',
+    tag: 'customers',
+    description: 'The whole record is sealed again in a `CustomerPersonalDataChanged` event that names the changed fields, never their values. Nothing is recorded when nothing differs. Staff (admin) need `X-Access-Reason`; the change is audited.',
+    response: contactDetailsChanged,
+    problems: { '404': customerNotFound, '409': '`personal-data-erased`: the customer was erased (GDPR).', ...upstream },
+  },
+  'POST /api/customers/{id}/identity': {
+    summary: 'Complete a customer received by forced switch (BRS-044) with name and CPR (private) or CVR (business)',
+    tag: 'customers',
+    status: 200,
+    description: 'DataHub\'s RSM-028 carries no CPR: such a customer is a placeholder until this is done. Once per customer; afterwards the customer is found by CPR/CVR and name.',
+    response: object({ id: uuid(), customer_type: str(), completed: { type: 'boolean' } }),
+    problems: { '404': customerNotFound, '409': '`not-a-placeholder` (the customer has a CPR/CVR or was not received by forced switch), `identity-already-completed`, `personal-data-erased`.', ...upstream },
+  },
   'POST /api/customers/{id}/switch': {
     summary: 'Start a supplier switch (BRS-001)',
     tag: 'processes',
@@ -512,6 +551,58 @@ export const OPERATIONS: Record<string, OperationDoc> = {
       ),
     }),
   },
+  'GET /api/staff/ops/dead-letters': {
+    summary: 'Dead-letter queues: every registered consumer queue, its DLQ and how many messages wait there',
+    tag: 'operations',
+    response: object({ queues: array(object({ queue: str(), dead_letter_queue: str(), consumer: str(), messages: nullable(int) })) }),
+  },
+  'GET /api/staff/ops/dead-letters/{queue}/messages': {
+    summary: 'The messages at the head of a DLQ (looked at and put back, nothing consumed); CPR and e-mail masked',
+    tag: 'operations',
+    response: object({ queue: str(), messages: array(deadLetterView) }),
+    problems: { '404': '`unknown-queue`: no such consumer queue.' },
+  },
+  'GET /api/staff/ops/dead-letters/{queue}/discarded': {
+    summary: 'Messages discarded from a DLQ, kept with the reason and who discarded them',
+    tag: 'operations',
+    response: object({ queue: str(), messages: array({ type: 'object', additionalProperties: true }) }),
+  },
+  'POST /api/staff/ops/dead-letters/{queue}/messages/{id}/replay': {
+    summary: 'Replay one dead-lettered message to its consumer queue only (retry count reset); audited',
+    tag: 'operations',
+    status: 200,
+    response: deadLetterView,
+    problems: { '404': '`unknown-queue` or `message-not-found` (within the first 1000 messages).' },
+  },
+  'POST /api/staff/ops/dead-letters/{queue}/messages/{id}/discard': {
+    summary: 'Discard one dead-lettered message with a reason: kept in the discard log, removed from the DLQ; audited',
+    tag: 'operations',
+    status: 200,
+    response: deadLetterView,
+    problems: { '404': '`unknown-queue` or `message-not-found`.' },
+  },
+  'GET /api/staff/ops/settlement-halts': {
+    summary: 'Metering points a settlement run halted on, with reason and detail (filter by run_id or period)',
+    tag: 'operations',
+    response: object({ halts: array(object({ event_id: uuid(), run_id: nullable(uuid()), gsrn: str(), period: str(), reason: str(), detail: anyJson, halted_at: dateTime })) }),
+  },
+  'GET /api/staff/ops/settlement-runs': {
+    summary: 'Settlement runs in progress (status=all: the latest 50 of any status) with item counts',
+    tag: 'operations',
+    response: object({
+      runs: array(
+        object({ run_id: uuid(), period: str(), status: str(), items_total: int, items_done: int, items_invoiced: int, items_halted: int, started_at: dateTime, completed_at: nullable(dateTime), progress: { type: 'number', description: 'items_done / items_total, 0..1' } }),
+      ),
+    }),
+  },
+  'POST /api/staff/customers/search': {
+    summary: 'Find customers by name, GSRN, invoice id (or customer id), CPR or CVR',
+    tag: 'staff',
+    status: 200,
+    description: 'The query goes in the body, never the URL. Names and CPR/CVR are found through keyed-hash indexes (every word of the query must be a word of the name; the whole CPR/CVR). Every search is audited as `customer.search.<kind>` with the `X-Access-Reason`; the query is not stored. At most 20 customers.',
+    response: object({ kind: { type: 'string', enum: ['gsrn', 'invoice', 'cpr', 'cvr', 'name'] }, customers: array(customerHit) }),
+    problems: { '400': '`access-reason-required`: send `X-Access-Reason`.' },
+  },
   'GET /api/staff/customers/{id}/export': {
     summary: 'GDPR export: everything held about one customer, as one JSON document',
     tag: 'gdpr',
@@ -632,6 +723,14 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     summary: 'The customer\'s invoices (each with the payments matched to it, from every source) and credit/debit notes',
     tag: 'portal',
     response: object({ customer_id: str(), invoices: array({ type: 'object', additionalProperties: true }), notes: array(exportNote) }),
+  },
+  'GET /api/portal/profile': { summary: 'The customer\'s own record: name, e-mail, phone, address, masked CPR', tag: 'portal', response: customerView, problems: { '404': customerNotFound } },
+  'PATCH /api/portal/profile': {
+    summary: 'The customer changes their own contact details (name, e-mail, phone, address)',
+    tag: 'portal',
+    description: 'Customers only (`portal:write`); staff and CRM use `PATCH /api/customers/{id}`.',
+    response: contactDetailsChanged,
+    problems: { '403': '`forbidden`: not a customer login.', '409': '`personal-data-erased`.', ...upstream },
   },
   'GET /api/portal/contract': { summary: 'The customer\'s supply contract: product, metering points, supply periods', tag: 'portal', response: { type: 'object', additionalProperties: true } },
   'GET /api/portal/aconto': {

@@ -1,2 +1,3 @@
 export { PortalController } from './portal.controller';
 export { PORTAL_CLOCK, type PortalClock } from './portal-access';
+export { PortalProfileController } from './profile.controller';

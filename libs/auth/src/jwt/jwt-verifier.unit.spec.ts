@@ -27,7 +27,7 @@ describe(JwtVerifier.name, () => {
 
     it('turns a portal token into a customer principal bound to customer_id', async () => {
       const principal = await verifier.verify(await issueTestJwt({ kind: 'customer', customerId: 'c-1', subject: 'login-7' }));
-      expect(principal).toEqual({ kind: 'customer', id: 'login-7', customerId: 'c-1', scopes: ['portal:read'] });
+      expect(principal).toEqual({ kind: 'customer', id: 'login-7', customerId: 'c-1', scopes: ['portal:read', 'portal:write'] });
     });
 
     it('turns a backoffice token into a staff principal with its roles’ scopes, dropping unknown roles', async () => {

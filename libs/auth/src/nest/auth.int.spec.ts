@@ -191,7 +191,7 @@ describe('AuthModule in a Nest app', () => {
 
     it('attaches the principal to the request', async () => {
       const res = await http.get('/api/whoami').set(bearer(await customerToken(CUSTOMER_A))).expect(200);
-      expect(res.body).toEqual({ kind: 'customer', id: `customer-login-${CUSTOMER_A}`, customerId: CUSTOMER_A, scopes: ['portal:read'] });
+      expect(res.body).toEqual({ kind: 'customer', id: `customer-login-${CUSTOMER_A}`, customerId: CUSTOMER_A, scopes: ['portal:read', 'portal:write'] });
     });
 
     it('customer reads of their own data are not written to the staff audit log', async () => {

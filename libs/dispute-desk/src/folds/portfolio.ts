@@ -11,7 +11,14 @@ import {
 } from '@dh/portfolio-domain';
 import { domainFold, toJson, type Fold } from './fold';
 
-const CUSTOMER_EVENTS: readonly CustomerEvent['type'][] = ['CustomerCreated', 'CustomerReceivedByForcedSwitch', 'CustomerActivated', 'CustomerOffboarded'];
+const CUSTOMER_EVENTS: readonly CustomerEvent['type'][] = [
+  'CustomerCreated',
+  'CustomerReceivedByForcedSwitch',
+  'CustomerActivated',
+  'CustomerOffboarded',
+  'CustomerPersonalDataChanged',
+  'CustomerIdentityCompleted',
+];
 
 const METERING_POINT_EVENTS: readonly MeteringPointEvent['type'][] = [
   'MeteringPointRegistered',

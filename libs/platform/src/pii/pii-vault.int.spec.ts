@@ -55,6 +55,25 @@ describe(PiiVault.name, () => {
     expect((await pool.query(`SELECT 1 FROM pii.identity_index WHERE subject_id = 'customer-6'`)).rowCount).toBe(0);
   });
 
+  it('finds subjects by every word of a name through keyed hashes, replaced on rename and deleted on erasure', async () => {
+    const sut = new PiiVault(pool, masterKey);
+    await sut.encrypt('customer-8', { name: 'Anna Hansen' });
+    await sut.encrypt('customer-9', { name: 'Anna Holm' });
+    await sut.registerSearchTerms('customer-8', 'name', ['anna', 'hansen']);
+    await sut.registerSearchTerms('customer-9', 'name', ['anna', 'holm']);
+    expect(await sut.subjectsWithSearchTerms('name', ['anna'])).toEqual(['customer-8', 'customer-9']);
+    expect(await sut.subjectsWithSearchTerms('name', ['hansen', 'anna'])).toEqual(['customer-8']);
+    expect(await sut.subjectsWithSearchTerms('name', [])).toEqual([]);
+    const { rows } = await pool.query<{ term_hash: string }>(`SELECT term_hash FROM pii.search_terms WHERE subject_id = 'customer-8'`);
+    expect(rows.map((r) => r.term_hash).join()).not.toContain('hansen');
+
+    await sut.registerSearchTerms('customer-8', 'name', ['anna', 'berg']);
+    expect(await sut.subjectsWithSearchTerms('name', ['hansen'])).toEqual([]);
+    await sut.erase('customer-9');
+    expect(await sut.subjectsWithSearchTerms('name', ['anna'])).toEqual(['customer-8']);
+    expect((await pool.query(`SELECT 1 FROM pii.search_terms WHERE subject_id = 'customer-9'`)).rowCount).toBe(0);
+  });
+
   it('refuses a sealed value whose GCM tag was shortened (tag length pinned to 16 bytes)', async () => {
     const sut = new PiiVault(pool, masterKey);
     const sealed = await sut.encrypt('customer-7', { name: 'Frida' });

@@ -62,7 +62,14 @@ export class PiiVault {
         subject_id text PRIMARY KEY,
         index_hash text NOT NULL
       );
-      CREATE INDEX IF NOT EXISTS identity_index_hash ON ${this.schema}.identity_index (index_hash);`);
+      CREATE INDEX IF NOT EXISTS identity_index_hash ON ${this.schema}.identity_index (index_hash);
+      CREATE TABLE IF NOT EXISTS ${this.schema}.search_terms (
+        subject_id text NOT NULL,
+        kind text NOT NULL,
+        term_hash text NOT NULL,
+        PRIMARY KEY (subject_id, kind, term_hash)
+      );
+      CREATE INDEX IF NOT EXISTS search_terms_hash ON ${this.schema}.search_terms (kind, term_hash);`);
   }
 
   /** Records the subject's CPR/CVR (`cpr:0101901234`, `cvr:12345678`) as a keyed hash, for `subjectsWithIdentity`. */
@@ -80,6 +87,41 @@ export class PiiVault {
     return rows.map((r) => r.subject_id);
   }
 
+  /**
+   * Replaces the subject's search terms of one kind (`name`: the words of a name, normalised by the
+   * caller) with keyed hashes of them, deleted on erasure like the identity index.
+   */
+  async registerSearchTerms(subjectId: string, kind: string, terms: readonly string[]): Promise<void> {
+    const hashes = await Promise.all([...new Set(terms)].map((term) => this.identityHash(`${kind}:${term}`)));
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(`DELETE FROM ${this.schema}.search_terms WHERE subject_id = $1 AND kind = $2`, [subjectId, kind]);
+      if (hashes.length > 0) {
+        await client.query(`INSERT INTO ${this.schema}.search_terms (subject_id, kind, term_hash) SELECT $1, $2, unnest($3::text[]) ON CONFLICT DO NOTHING`, [subjectId, kind, hashes]);
+      }
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  /** The subjects (not erased) that have every one of these search terms of the kind, at most `limit`. */
+  async subjectsWithSearchTerms(kind: string, terms: readonly string[], limit = 50): Promise<string[]> {
+    const unique = [...new Set(terms)];
+    if (unique.length === 0) return [];
+    const hashes = await Promise.all(unique.map((term) => this.identityHash(`${kind}:${term}`)));
+    const { rows } = await this.pool.query<{ subject_id: string }>(
+      `SELECT subject_id FROM ${this.schema}.search_terms WHERE kind = $1 AND term_hash = ANY($2::text[])
+        GROUP BY subject_id HAVING count(*) = $3 ORDER BY subject_id LIMIT $4`,
+      [kind, hashes, hashes.length, limit],
+    );
+    return rows.map((r) => r.subject_id);
+  }
+
   async encrypt(subjectId: string, value: Record<string, string | null>): Promise<string> {
     const key = await this.subjectKey(subjectId, true);
     return seal(key, Buffer.from(JSON.stringify(value)), subjectId);
@@ -90,10 +132,11 @@ export class PiiVault {
     return JSON.parse(open(key, sealed, subjectId).toString('utf8')) as Record<string, string | null>;
   }
 
-  /** Destroys the subject's key and its identity index entry together. */
+  /** Destroys the subject's key, its identity index entry and its search terms together. */
   async erase(subjectId: string): Promise<void> {
     await this.pool.query(
-      `WITH gone AS (DELETE FROM ${this.schema}.identity_index WHERE subject_id = $1)
+      `WITH gone AS (DELETE FROM ${this.schema}.identity_index WHERE subject_id = $1),
+            terms AS (DELETE FROM ${this.schema}.search_terms WHERE subject_id = $1)
        INSERT INTO ${this.schema}.subject_keys (subject_id, wrapped_key, erased_at) VALUES ($1, NULL, now())
        ON CONFLICT (subject_id) DO UPDATE SET wrapped_key = NULL, master_key_id = NULL, erased_at = now()`,
       [subjectId],

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { deterministicEventId, handleCommand, type EventMetadata, type EventStore } from '@dh/event-store';
+import { nameSearchTerms } from './customer-maintenance';
 import { customerDecider, customerStreamId, DomainRuleViolation, type CustomerType } from '@dh/portfolio-domain';
 
 /** Seals personal data per data subject; implemented by the platform's PiiVault. */
@@ -10,6 +11,8 @@ export interface PersonalDataProtector {
    * deleted when the subject is erased).
    */
   registerIdentity(subjectId: string, identity: string): Promise<void>;
+  /** Replaces the subject's keyed-hash search terms of one kind (`name`), deleted on erasure. */
+  registerSearchTerms(subjectId: string, kind: string, terms: readonly string[]): Promise<void>;
 }
 
 export interface CreateCustomerRequest {
@@ -60,6 +63,7 @@ export async function createCustomer(
     cvr: request.customerType === 'business' ? (request.cvr ?? null) : null,
   });
   await deps.protector.registerIdentity(customerId, identity);
+  await deps.protector.registerSearchTerms(customerId, 'name', nameSearchTerms(request.name));
   const result = await handleCommand({
     store: deps.store,
     streamId: customerStreamId(customerId),

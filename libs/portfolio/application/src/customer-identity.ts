@@ -1,5 +1,6 @@
 import type { EventStore } from '@dh/event-store';
 import { DomainRuleViolation } from '@dh/portfolio-domain';
+import { currentPersonalData } from './customer-maintenance';
 import { loadCustomer, loadProcess } from './streams';
 
 /** Opens personal data sealed per data subject; implemented by the platform's PiiVault. */
@@ -23,9 +24,9 @@ export async function getCustomerIdentityForDataHub(deps: { store: EventStore; r
   if (process.state.status === 'none') throw new DomainRuleViolation('unknown-process', `Process ${processId} does not exist`);
   const customerId = process.state.customerId;
   const { events } = await loadCustomer(deps.store, customerId);
-  const created = events.find((e) => e.type === 'CustomerCreated');
-  const sealed = created?.data.personalData;
-  if (typeof sealed !== 'string') throw new DomainRuleViolation('unknown-customer', `Customer ${customerId} of process ${processId} does not exist`);
+  // The latest record: contact changes and a forced-switch completion seal it again.
+  const sealed = currentPersonalData(events);
+  if (sealed === null) throw new DomainRuleViolation('unknown-customer', `Customer ${customerId} of process ${processId} does not exist`);
   const personal = await deps.reader.decrypt(customerId, sealed);
   return { customerName: personal.name ?? null, cpr: personal.cpr ?? null, cvr: personal.cvr ?? null };
 }

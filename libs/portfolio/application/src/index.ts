@@ -7,3 +7,4 @@ export * from './customer-identity';
 export * from './process-manager';
 export * from './effective-date-scheduler';
 export * from './event-schemas';
+export * from './customer-maintenance';

@@ -25,6 +25,10 @@ class FakeVault implements PersonalDataProtector, PersonalDataReader {
   async registerIdentity(subjectId: string, identity: string): Promise<void> {
     this.identities.set(subjectId, createHash('sha256').update(`test-key:${identity}`).digest('hex'));
   }
+  readonly searchTerms = new Map<string, readonly string[]>();
+  async registerSearchTerms(subjectId: string, kind: string, terms: readonly string[]): Promise<void> {
+    this.searchTerms.set(`${subjectId}:${kind}`, terms);
+  }
 }
 
 const matches = (pattern: string, key: string): boolean => pattern === key;

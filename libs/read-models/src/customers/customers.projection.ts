@@ -39,6 +39,22 @@ export const customersProjection: Projection = {
         );
         return;
       }
+      case 'CustomerPersonalDataChanged':
+        // The record sealed again: the latest one is the customer's.
+        await client.query(`UPDATE ${CUSTOMERS_TABLE} SET personal_data = $2, stream_revision = $3 WHERE customer_id = $1`, [
+          String(event.data.customerId),
+          String(event.data.personalData),
+          event.streamRevision.toString(),
+        ]);
+        return;
+      case 'CustomerIdentityCompleted':
+        await client.query(`UPDATE ${CUSTOMERS_TABLE} SET personal_data = $2, customer_type = $3, stream_revision = $4 WHERE customer_id = $1`, [
+          String(event.data.customerId),
+          String(event.data.personalData),
+          String(event.data.customerType),
+          event.streamRevision.toString(),
+        ]);
+        return;
       case 'CustomerActivated':
         await client.query(`UPDATE ${CUSTOMERS_TABLE} SET status = 'active', stream_revision = $2 WHERE customer_id = $1`, [String(event.data.customerId), event.streamRevision.toString()]);
         return;

@@ -1,5 +1,5 @@
 import type { LocalDate } from '@dh/dk-time';
-import type { CustomerType, OffboardingReason } from './customer.events';
+import type { CustomerType, OffboardingReason, PersonalDataChangeSource } from './customer.events';
 
 export interface CreateCustomer {
   type: 'CreateCustomer';
@@ -36,4 +36,16 @@ export interface OffboardCustomer {
   data: { customerId: string; gsrn: string; endDate: LocalDate; reason: OffboardingReason };
 }
 
-export type CustomerCommand = CreateCustomer | OnboardForcedSwitchCustomer | ActivateCustomer | OffboardCustomer;
+/** New contact details, sealed by the application; `changed` is empty when nothing differs (no event). */
+export interface ChangeCustomerPersonalData {
+  type: 'ChangeCustomerPersonalData';
+  data: { customerId: string; personalData: string; changed: string[]; source: PersonalDataChangeSource };
+}
+
+/** Completes a forced-switch placeholder with the person's or company's identity (sealed). */
+export interface CompleteCustomerIdentity {
+  type: 'CompleteCustomerIdentity';
+  data: { customerId: string; customerType: CustomerType; personalData: string; source: PersonalDataChangeSource };
+}
+
+export type CustomerCommand = CreateCustomer | OnboardForcedSwitchCustomer | ActivateCustomer | OffboardCustomer | ChangeCustomerPersonalData | CompleteCustomerIdentity;

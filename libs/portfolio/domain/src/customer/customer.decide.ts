@@ -58,6 +58,21 @@ export function decideCustomer(command: CustomerCommand, state: CustomerState): 
       return [{ type: 'CustomerOffboarded', data: { ...command.data } }];
     }
 
+    case 'ChangeCustomerPersonalData': {
+      requireCustomer(state, command.data.customerId, command.type);
+      if (command.data.changed.length === 0) return [];
+      return [{ type: 'CustomerPersonalDataChanged', data: { ...command.data, changed: [...command.data.changed] } }];
+    }
+    case 'CompleteCustomerIdentity': {
+      const customer = requireCustomer(state, command.data.customerId, command.type);
+      if (customer.forcedSwitchProcessIds.length === 0) {
+        throw new DomainRuleViolation('not-a-placeholder', `Customer ${customer.customerId} was not received by forced switch; change its contact details instead`);
+      }
+      if (customer.identityCompleted) {
+        throw new DomainRuleViolation('identity-already-completed', `Customer ${customer.customerId} has been completed already; change its contact details instead`);
+      }
+      return [{ type: 'CustomerIdentityCompleted', data: { ...command.data } }];
+    }
     default: {
       const unknownCommand: never = command;
       return unknownCommand;

@@ -97,6 +97,35 @@ describe('customer lifecycle', () => {
     });
   });
 
+  describe('personal data maintenance', () => {
+    const change = (changed: string[]): CustomerCommand => ({ type: 'ChangeCustomerPersonalData', data: { customerId: 'c-1', personalData: 'v1.sealed-2', changed, source: 'crm' } });
+    const complete: CustomerCommand = { type: 'CompleteCustomerIdentity', data: { customerId: 'c-1', customerType: 'business', personalData: 'v1.sealed-3', source: 'staff' } };
+    const received: CustomerEvent = { type: 'CustomerReceivedByForcedSwitch', data: { customerId: 'c-1', gsrn: GSRN, processId: 'p-44', effectiveDate: '2026-03-01' } };
+
+    it('records changed contact details with the names of the changed fields', () => {
+      expect(given([created]).when(change(['email', 'phone']))).toEqual([
+        { type: 'CustomerPersonalDataChanged', data: { customerId: 'c-1', personalData: 'v1.sealed-2', changed: ['email', 'phone'], source: 'crm' } },
+      ]);
+    });
+
+    it('records nothing when nothing changed, and refuses an unknown customer', () => {
+      expect(given([created]).when(change([]))).toEqual([]);
+      expect(refusal(() => given([]).when(change(['email']))).code).toBe('unknown-customer');
+    });
+
+    it('completes a forced-switch placeholder once, with its type', () => {
+      expect(given([created, received]).when(complete)).toEqual([{ type: 'CustomerIdentityCompleted', data: complete.data }]);
+      const completed: CustomerEvent = { type: 'CustomerIdentityCompleted', data: complete.data as Extract<CustomerEvent, { type: 'CustomerIdentityCompleted' }>['data'] };
+      const state = stateAfter([created, received, completed]);
+      expect(state.status === 'created' && state.customerType).toBe('business');
+      expect(refusal(() => given([created, received, completed]).when(complete)).code).toBe('identity-already-completed');
+    });
+
+    it('refuses to complete a customer that was not received by forced switch', () => {
+      expect(refusal(() => given([created]).when(complete)).code).toBe('not-a-placeholder');
+    });
+  });
+
   it('never puts a clear CPR or name in an event', () => {
     const cprLike = /\b\d{6}-?\d{4}\b/;
     const commands: CustomerCommand[] = [create, activate('2026-05-01'), offboard('2026-09-01', 'move-out')];

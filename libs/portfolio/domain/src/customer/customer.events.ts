@@ -43,4 +43,32 @@ export interface CustomerOffboarded {
 }
 export type CustomerOffboardedData = { customerId: string; gsrn: string; endDate: LocalDate; reason: OffboardingReason };
 
-export type CustomerEvent = CustomerCreated | CustomerReceivedByForcedSwitch | CustomerActivated | CustomerOffboarded;
+/** Where a change of a customer's personal data came from. */
+export type PersonalDataChangeSource = 'crm' | 'portal' | 'staff';
+
+/**
+ * The customer's contact details changed (name, address, e-mail, phone). `personalData` is the whole
+ * record sealed again (the latest such event, or the creation, is the current one); `changed` names
+ * the fields that differ from the previous record, never their values.
+ */
+export interface CustomerPersonalDataChanged {
+  type: 'CustomerPersonalDataChanged';
+  data: { customerId: string; personalData: string; changed: string[]; source: PersonalDataChangeSource };
+}
+
+/**
+ * A customer received by forced switch (BRS-044: DataHub's RSM-028 carries no CPR) was completed with
+ * a name and CPR (private) or CVR (business). Recorded at most once per customer.
+ */
+export interface CustomerIdentityCompleted {
+  type: 'CustomerIdentityCompleted';
+  data: { customerId: string; customerType: CustomerType; personalData: string; source: PersonalDataChangeSource };
+}
+
+export type CustomerEvent =
+  | CustomerCreated
+  | CustomerReceivedByForcedSwitch
+  | CustomerActivated
+  | CustomerOffboarded
+  | CustomerPersonalDataChanged
+  | CustomerIdentityCompleted;

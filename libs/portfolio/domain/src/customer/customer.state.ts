@@ -17,6 +17,8 @@ export type CustomerState =
       customerType: CustomerType;
       supplies: CustomerSupply[];
       forcedSwitchProcessIds: string[];
+      /** A forced-switch customer whose name and CPR/CVR were given (CustomerIdentityCompleted). */
+      identityCompleted: boolean;
     };
 
 export type CustomerLifecycle = 'none' | 'prospect' | 'active' | 'offboarded';
@@ -33,7 +35,7 @@ export function customerLifecycle(state: CustomerState): CustomerLifecycle {
 export function evolveCustomer(state: CustomerState, event: CustomerEvent): CustomerState {
   switch (event.type) {
     case 'CustomerCreated':
-      return { status: 'created', customerId: event.data.customerId, customerType: event.data.customerType, supplies: [], forcedSwitchProcessIds: [] };
+      return { status: 'created', customerId: event.data.customerId, customerType: event.data.customerType, supplies: [], forcedSwitchProcessIds: [], identityCompleted: false };
     case 'CustomerReceivedByForcedSwitch':
       if (state.status === 'none') return state;
       return { ...state, forcedSwitchProcessIds: [...state.forcedSwitchProcessIds, event.data.processId] };
@@ -46,6 +48,11 @@ export function evolveCustomer(state: CustomerState, event: CustomerEvent): Cust
         ...state,
         supplies: state.supplies.map((s) => (s.gsrn === event.data.gsrn && s.endDate === null ? { ...s, endDate: event.data.endDate, reason: event.data.reason } : s)),
       };
+    case 'CustomerPersonalDataChanged':
+      return state;
+    case 'CustomerIdentityCompleted':
+      if (state.status === 'none') return state;
+      return { ...state, customerType: event.data.customerType, identityCompleted: true };
     default: {
       const unknownEvent: never = event;
       return unknownEvent;

@@ -1,0 +1,116 @@
+import { randomUUID } from 'node:crypto';
+import { createInMemoryEventStore, type InMemoryEventStore } from '@dh/event-store';
+import { customerStreamId, DomainRuleViolation } from '@dh/portfolio-domain';
+import { createCustomer, type CommandContext, type PersonalDataProtector } from './create-customer';
+import { changeContactDetails, completeCustomerIdentity, currentPersonalData, nameSearchTerms } from './customer-maintenance';
+import { getCustomerIdentityForDataHub, type PersonalDataReader } from './customer-identity';
+
+/** Reversible stand-in for the PiiVault that records the identity index and search terms, and can erase. */
+class FakeVault implements PersonalDataProtector, PersonalDataReader {
+  readonly identities = new Map<string, string>();
+  readonly terms = new Map<string, readonly string[]>();
+  readonly erased = new Set<string>();
+  async encrypt(subjectId: string, value: Record<string, string | null>): Promise<string> {
+    if (this.erased.has(subjectId)) throw new Error('erased');
+    return `sealed:${Buffer.from(JSON.stringify({ subjectId, value })).toString('base64')}`;
+  }
+  async decrypt(subjectId: string, sealed: string): Promise<Record<string, string | null>> {
+    if (this.erased.has(subjectId)) throw new Error('erased');
+    const opened = JSON.parse(Buffer.from(sealed.slice('sealed:'.length), 'base64').toString('utf8')) as { subjectId: string; value: Record<string, string | null> };
+    if (opened.subjectId !== subjectId) throw new Error('wrong subject');
+    return opened.value;
+  }
+  async registerIdentity(subjectId: string, identity: string): Promise<void> {
+    this.identities.set(subjectId, identity);
+  }
+  async registerSearchTerms(subjectId: string, kind: string, terms: readonly string[]): Promise<void> {
+    this.terms.set(`${subjectId}:${kind}`, terms);
+  }
+}
+
+const context = (now = new Date('2026-11-02T09:00:00Z')): CommandContext => ({ correlationId: 'corr-1', causationId: null, actor: 'crm', now });
+
+describe('customer maintenance', () => {
+  let store: InMemoryEventStore;
+  let vault: FakeVault;
+  const deps = () => ({ store, protector: vault });
+
+  beforeEach(() => {
+    store = createInMemoryEventStore();
+    vault = new FakeVault();
+  });
+
+  const create = async () =>
+    (await createCustomer(deps(), { name: 'Anna Hansen', email: 'anna@example.dk', phone: '+4512345678', customerType: 'private', cpr: '010190-1234' }, context())).customerId;
+
+  it('makes a new customer findable by the words of the name', async () => {
+    const id = await create();
+    expect(vault.terms.get(`${id}:name`)).toEqual(['anna', 'hansen']);
+    expect(nameSearchTerms('  Søren  Ørsted-José ')).toEqual(['søren', 'ørsted', 'jose']);
+  });
+
+  it('seals the changed record again and names only the changed fields', async () => {
+    const id = await create();
+    const result = await changeContactDetails(deps(), { customerId: id, details: { email: 'anna@new.dk', phone: '+4512345678', street: 'Vestergade 1', postcode: '8000', city: 'Aarhus' }, source: 'portal' }, context());
+    expect(result.changed).toEqual(['email', 'street', 'postcode', 'city']);
+    const events = await store.readStream(customerStreamId(id));
+    const changed = events[events.length - 1]!;
+    expect(changed.type).toBe('CustomerPersonalDataChanged');
+    expect(changed.data).toEqual({ customerId: id, personalData: expect.stringMatching(/^sealed:/), changed: ['email', 'street', 'postcode', 'city'], source: 'portal' });
+    expect(JSON.stringify(changed.data)).not.toContain('Vestergade');
+    const now = await vault.decrypt(id, currentPersonalData(events)!);
+    expect(now).toMatchObject({ name: 'Anna Hansen', email: 'anna@new.dk', phone: '+4512345678', cpr: '0101901234'.slice(0, 6) + '-1234', street: 'Vestergade 1', city: 'Aarhus' });
+  });
+
+  it('records nothing when nothing differs, removes a field with null, and renames in the search index', async () => {
+    const id = await create();
+    expect((await changeContactDetails(deps(), { customerId: id, details: { email: 'anna@example.dk' }, source: 'crm' }, context())).changed).toEqual([]);
+    expect(await store.readStream(customerStreamId(id))).toHaveLength(1);
+    expect((await changeContactDetails(deps(), { customerId: id, details: { phone: null, name: 'Anna Holm' }, source: 'crm' }, context())).changed).toEqual(['name', 'phone']);
+    expect(vault.terms.get(`${id}:name`)).toEqual(['anna', 'holm']);
+  });
+
+  it('refuses bad input, an unknown customer and an erased one', async () => {
+    const id = await create();
+    await expect(changeContactDetails(deps(), { customerId: id, details: { name: null }, source: 'crm' }, context())).rejects.toThrow('name cannot be removed');
+    await expect(changeContactDetails(deps(), { customerId: id, details: { cpr: '1' } as never, source: 'crm' }, context())).rejects.toThrow(DomainRuleViolation);
+    await expect(changeContactDetails(deps(), { customerId: id, details: { city: 'a\u0000b' }, source: 'crm' }, context())).rejects.toThrow('control characters');
+    await expect(changeContactDetails(deps(), { customerId: '6f1c1a35-0000-4000-8000-000000000000', details: { city: 'x' }, source: 'crm' }, context())).rejects.toMatchObject({ code: 'unknown-customer' });
+    await store.appendToStream(`customer-erasure-${id}`, [{ occurredAt: new Date(), eventId: randomUUID(), type: 'CustomerPersonalDataErased', data: { customerId: id }, metadata: { correlationId: 'c', causationId: null, actor: 'staff', schemaVersion: 1, context: 'portfolio' } }], { expectedRevision: 'no_stream' });
+    await expect(changeContactDetails(deps(), { customerId: id, details: { city: 'Odense' }, source: 'crm' }, context())).rejects.toMatchObject({ code: 'personal-data-erased' });
+  });
+
+  it('completes a forced-switch placeholder once; DataHub then gets the name and CPR of the latest record', async () => {
+    const id = await create();
+    await expect(completeCustomerIdentity(deps(), { customerId: id, customerType: 'private', name: 'X', cpr: '0101901234', source: 'staff' }, context())).rejects.toMatchObject({ code: 'not-a-placeholder' });
+
+    // A placeholder as the process manager writes it for BRS-044.
+    const placeholder = '7a1c1a35-0000-4000-8000-000000000044';
+    const personalData = await vault.encrypt(placeholder, { name: null, email: null, phone: null, cpr: null, cvr: null, source: 'datahub-brs-044' });
+    await store.appendToStream(
+      customerStreamId(placeholder),
+      [
+        { occurredAt: new Date(), eventId: randomUUID(), type: 'CustomerCreated', data: { customerId: placeholder, customerType: 'private', personalData }, metadata: { correlationId: 'c', causationId: null, actor: 'process-manager', schemaVersion: 2, context: 'portfolio' } },
+        { occurredAt: new Date(), eventId: randomUUID(), type: 'CustomerReceivedByForcedSwitch', data: { customerId: placeholder, gsrn: '571313174115550012', processId: 'proc-44', effectiveDate: '2026-10-01' }, metadata: { correlationId: 'c', causationId: null, actor: 'process-manager', schemaVersion: 1, context: 'portfolio' } },
+      ],
+      { expectedRevision: 'no_stream' },
+    );
+    await expect(completeCustomerIdentity(deps(), { customerId: placeholder, customerType: 'business', name: 'Firma ApS', cvr: '123', source: 'staff' }, context())).rejects.toThrow('CVR');
+    await completeCustomerIdentity(deps(), { customerId: placeholder, customerType: 'business', name: 'Firma ApS', cvr: '12345678', details: { email: 'bogholderi@firma.dk' }, source: 'staff' }, context());
+    expect(vault.identities.get(placeholder)).toBe('cvr:12345678');
+    expect(vault.terms.get(`${placeholder}:name`)).toEqual(['firma', 'aps']);
+    const events = await store.readStream(customerStreamId(placeholder));
+    expect(events.map((e) => e.type)).toEqual(['CustomerCreated', 'CustomerReceivedByForcedSwitch', 'CustomerIdentityCompleted']);
+    expect(await vault.decrypt(placeholder, currentPersonalData(events)!)).toMatchObject({ name: 'Firma ApS', cvr: '12345678', cpr: null, email: 'bogholderi@firma.dk' });
+    await expect(completeCustomerIdentity(deps(), { customerId: placeholder, customerType: 'business', name: 'Firma ApS', cvr: '12345678', source: 'staff' }, context())).rejects.toMatchObject({ code: 'not-a-placeholder' });
+
+    // The RSM-001 of a later switch reads the latest record, not the placeholder.
+    const processId = 'proc-later';
+    await store.appendToStream(
+      `process-${processId}`,
+      [{ occurredAt: new Date(), eventId: randomUUID(), type: 'ChangeOfSupplierRequested', data: { processId, gsrn: '571313174115550029', customerId: placeholder, effectiveDate: '2026-12-01', requestedAt: '2026-11-02T09:00:00.000Z' }, metadata: { correlationId: 'c', causationId: null, actor: 'crm', schemaVersion: 1, context: 'portfolio' } }],
+      { expectedRevision: 'no_stream' },
+    );
+    expect(await getCustomerIdentityForDataHub({ store, reader: vault }, processId)).toEqual({ customerName: 'Firma ApS', cpr: null, cvr: '12345678' });
+  });
+});
