@@ -237,7 +237,7 @@ export class DeadLetterQueues {
 
   /** Messages discarded from a queue's DLQ, newest first. */
   async discarded(queue: string, limit = 100): Promise<(DeadLetterView & { reason: string; discarded_by: string; discarded_at: string })[]> {
-    await ensureDeadLetterTables(this.pool);
+    await this.dlqOf(queue);
     const { rows } = await this.pool.query<{ message_id: string; type: string | null; routing_key: string | null; headers: Record<string, unknown>; body: string; failure_reason: string | null; reason: string; discarded_by: string; discarded_at: Date }>(
       `SELECT message_id, type, routing_key, headers, body, failure_reason, reason, discarded_by, discarded_at FROM ${schema}.discarded_dead_letters WHERE queue = $1 ORDER BY discarded_at DESC LIMIT $2`,
       [queue, limit],

@@ -359,7 +359,7 @@ describe('an outsider against every route (OWASP API Top 10)', () => {
     const created = await http().post('/api/customers').set(crm).send({ customer_name: 'Jens Juul', email: 'jens@example.dk', customer_type: 'private', cpr: '0808801234' }).expect(201);
     await projectCustomer(created.body.id as string);
     const view = await http().get(`/api/customers/${created.body.id}`).set(crm).expect(200);
-    expect(Object.keys(view.body).sort()).toEqual(['cpr', 'created_at', 'customer_name', 'customer_type', 'cvr', 'email', 'id', 'personal_data_erased', 'phone', 'status']);
+    expect(Object.keys(view.body).sort()).toEqual(['address', 'cpr', 'created_at', 'customer_name', 'customer_type', 'cvr', 'email', 'id', 'personal_data_erased', 'phone', 'placeholder', 'status']);
     expect(view.body.cpr).toBe('080880-XXXX');
     expect(view.text).not.toMatch(/0808801234|personalData|personal_data"|identity|v1\./);
   });

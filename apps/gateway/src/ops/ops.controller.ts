@@ -81,7 +81,7 @@ export class OpsController {
   @RequireScopes('staff:read')
   async discarded(@Param('queue') queue: string) {
     checkQueue(queue);
-    return { queue, messages: (await this.deadLetters.discarded(queue)).map(masked) };
+    return { queue, messages: (await answer(() => this.deadLetters.discarded(queue))).map(masked) };
   }
 
   @Post('dead-letters/:queue/messages/:id/replay')
