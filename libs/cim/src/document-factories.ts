@@ -11,7 +11,7 @@ import type {
 /** Test factories for the documents we send; fixtures cover the ones we receive. */
 export const OUR_GLN = '5799999933318';
 export const DATAHUB_GLN = '5790001330552';
-export const GSRN = '571313180400000028';
+export const GSRN = '571313180400000025';
 
 export function outgoingHeader<P extends string>(processType: P, mRID = 'our-request-0001'): CimHeader<P> {
   return {

@@ -104,8 +104,9 @@ describe('the DataHub 3 example documents', () => {
     expect(doc.series.reduce((n, s) => n + s.period.points.length, 0)).toBe(12);
   });
 
-  it('reads RSM-001 (move-in E65) with CPR customer and balance responsible party', () => {
-    const doc = narrow(parseCimXml(example('rsm001-requestchangeofsupplier.xml')), 'RequestChangeOfSupplier');
+  it('reads RSM-001 (move-in E65) with CPR customer and balance responsible party, only leniently: its GSRN has a wrong check digit', () => {
+    expect(() => parseCimXml(example('rsm001-requestchangeofsupplier.xml'))).toThrow(/"579999993331812345" is not a GSRN \(its GS1 check digit is wrong\)/);
+    const doc = narrow(parseCimXml(example('rsm001-requestchangeofsupplier.xml'), { identifiers: 'lenient' }), 'RequestChangeOfSupplier');
     expect(doc.header.processType).toBe('E65');
     expect(doc.header.sender).toEqual({ id: { codingScheme: 'A10', value: '5799999933318' }, role: 'DDQ' });
     expect(doc.records).toEqual([

@@ -39,7 +39,7 @@ describe('our fixtures for documents without a public example', () => {
     const doc = parse('rsm022-accountingpointcharacteristics.xml', 'AccountingPointCharacteristics');
     expect(doc.records[0].validityStart).toBe('2026-03-31T22:00:00Z');
     expect(doc.records[0].meteringPoint).toMatchObject({
-      mRID: '571313180400000028',
+      mRID: '571313180400000025',
       type: 'E17',
       settlementMethod: 'D01',
       meteringGridArea: '804',
@@ -52,7 +52,7 @@ describe('our fixtures for documents without a public example', () => {
   it('RSM-004: notice of the switch date to the old supplier', () => {
     const doc = parse('rsm004-genericnotification.xml', 'GenericNotification');
     expect(doc.header.processType).toBe('E03');
-    expect(doc.records).toEqual([{ mRID: 'stop-of-supply-0001', validityStart: '2026-03-31T22:00:00Z', meteringPointId: '571313180400000028' }]);
+    expect(doc.records).toEqual([{ mRID: 'stop-of-supply-0001', validityStart: '2026-03-31T22:00:00Z', meteringPointId: '571313180400000025' }]);
   });
 
   it('RSM-001 rejection: A02 with reason D16 for our transaction', () => {
@@ -61,7 +61,7 @@ describe('our fixtures for documents without a public example', () => {
     expect(doc.records[0]).toEqual({
       mRID: 'reject-0001',
       originalTransactionIDReference: 'our-transaction-0001',
-      meteringPointId: '571313180400000028',
+      meteringPointId: '571313180400000025',
       start: '2026-03-31T22:00:00Z',
       reasons: [{ code: 'D16', text: 'CPR/CVR stemmer ikke' }],
     });

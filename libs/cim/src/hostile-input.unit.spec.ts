@@ -133,10 +133,23 @@ describe('hostile and broken input', () => {
   });
 
   it('refuses a malformed GSRN (not 18 digits)', () => {
-    const err = parseErrorOf(() => parseCimXml(mutate(day(), '>571313180400000028<', '>57131318040000002<')));
+    const err = parseErrorOf(() => parseCimXml(mutate(day(), '>571313180400000025<', '>57131318040000002<')));
     expect(err).toMatchObject({ code: 'INVALID_GSRN', field: 'marketEvaluationPoint.mRID', path: 'Series[0].marketEvaluationPoint.mRID' });
     const grid = parseErrorOf(() => parseCimXml(mutate(RSM014, '>5799999933318</cim:energySupplier', '>57999999333X8</cim:energySupplier')));
     expect(grid).toMatchObject({ code: 'INVALID_GLN', field: 'energySupplier_MarketParticipant.mRID' });
+  });
+
+  it('refuses, in strict mode, a GSRN or GLN whose GS1 check digit is wrong, in XML and JSON; lenient mode keeps it', () => {
+    const wrongDigit = mutate(day(), '>571313180400000025<', '>571313180400000028<');
+    for (const parse of [() => parseCimXml(wrongDigit), () => parseRsm012Xml(wrongDigit), () => parseCimJson(writeCimJson(parseCimXml(wrongDigit, { identifiers: 'lenient' })))]) {
+      const err = parseErrorOf(parse);
+      expect(err).toMatchObject({ code: 'INVALID_GSRN', field: 'marketEvaluationPoint.mRID', path: 'Series[0].marketEvaluationPoint.mRID' });
+      expect(err.message).toContain('"571313180400000028" is not a GSRN (its GS1 check digit is wrong)');
+    }
+    expect(parseRsm012Xml(wrongDigit, { identifiers: 'lenient' }).series[0].meteringPointId).toBe('571313180400000028');
+    const gln = parseErrorOf(() => parseCimXml(mutate(RSM014, '>5799999933318</cim:energySupplier', '>5799999933317</cim:energySupplier')));
+    expect(gln).toMatchObject({ code: 'INVALID_GLN', field: 'energySupplier_MarketParticipant.mRID' });
+    expect(gln.message).toContain('its GS1 check digit is wrong');
   });
 
   it('refuses a malformed date-time', () => {

@@ -1,5 +1,6 @@
 import { SaxesParser } from 'saxes';
 import { parseCimJson, parseCimXml, writeCimJson, writeCimXml, type MeasurePoint, type NotifyValidatedMeasureData, type QualityCode } from '@dh/cim';
+import { gsrnCheckDigit } from '@dh/market-ids';
 import { delay, fmt, log, median, msSince, now, result, type BenchResult } from './measure';
 
 /**
@@ -35,7 +36,7 @@ export function syntheticRsm012(series: number): NotifyValidatedMeasureData {
     },
     series: Array.from({ length: series }, (_, s) => ({
       mRID: `series-${s + 1}`,
-      meteringPointId: `571313180400${String(s).padStart(6, '0')}`,
+      meteringPointId: `57131318040${String(s).padStart(6, '0')}${gsrnCheckDigit(`57131318040${String(s).padStart(6, '0')}`)}`,
       meteringPointType: 'E17' as const,
       registrationDateTime: '2026-05-01T04:00:00Z',
       product: '8716867000030',

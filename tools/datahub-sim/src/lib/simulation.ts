@@ -581,7 +581,7 @@ export class Simulation {
     const date = this.today();
     const doc: CimDocument = mp
       ? validatedMeasureData(this.header('E23', 'DGL', recipientGln), this.nextId('series'), mp, localDayStart(date), localDayEnd(date), dayQuantities(this.scenario.seed, mp, date))
-      : genericNotification(this.header('E03', 'DDZ', recipientGln), this.nextId('record'), '571313180400000028', localDayStart(date));
+      : genericNotification(this.header('E03', 'DDZ', recipientGln), this.nextId('record'), '571313180400000025', localDayStart(date));
     this.enqueue(recipientGln, category, doc, true);
   }
 }

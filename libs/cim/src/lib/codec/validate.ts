@@ -1,3 +1,4 @@
+import { isValidGln, isValidGsrn } from '@dh/market-ids';
 import { CimParseError } from '../errors';
 import { QUALITY_CODES, type QualityCode, type TimeInterval } from '../model/common';
 import type { MeasurePoint } from '../model/measure';
@@ -7,7 +8,10 @@ export type Strictness = 'strict' | 'lenient';
 export interface ParseContext {
   /** strict: a period's point count must equal interval ÷ resolution. lenient: at most that many. */
   readonly pointCount: Strictness;
-  /** strict: GSRN 18 digits, GLN 13 digits. lenient: any id up to the XSD length (archived test files use placeholders). */
+  /**
+   * strict: GSRN 18 digits and GLN 13 digits, each with a valid GS1 mod-10 check digit. lenient: any id up to the XSD
+   * length (archived test files use placeholders).
+   */
   readonly identifiers: Strictness;
 }
 
@@ -36,22 +40,23 @@ export function checkDateTime(text: string, field: string, path: string): string
 }
 
 export function checkGsrn(text: string, field: string, path: string, ctx: ParseContext): string {
-  const ok = ctx.identifiers === 'strict' ? GSRN.test(text) : text.length > 0 && text.length <= 35;
-  if (ok) return text;
-  throw new CimParseError('INVALID_GSRN', `${field} "${text}" is not a GSRN (18 digits)`, { field, path });
+  if (ctx.identifiers === 'lenient') {
+    if (text.length > 0 && text.length <= 35) return text;
+  } else if (isValidGsrn(text)) {
+    return text;
+  }
+  const reason = GSRN.test(text) ? 'its GS1 check digit is wrong' : 'not 18 digits';
+  throw new CimParseError('INVALID_GSRN', `${field} "${text}" is not a GSRN (${reason})`, { field, path });
 }
 
 export function checkPartyId(codingScheme: string, text: string, field: string, path: string, ctx: ParseContext): string {
   if (ctx.identifiers === 'lenient') {
     if (text.length > 0 && text.length <= 35) return text;
-  } else if ((codingScheme === 'A10' && GLN.test(text)) || (codingScheme === 'A01' && EIC.test(text))) {
+  } else if ((codingScheme === 'A10' && isValidGln(text)) || (codingScheme === 'A01' && EIC.test(text))) {
     return text;
   }
-  throw new CimParseError(
-    'INVALID_GLN',
-    `${field} "${text}" is not a ${codingScheme === 'A01' ? 'EIC (16 characters)' : 'GLN (13 digits)'}`,
-    { field, path },
-  );
+  const what = codingScheme === 'A01' ? 'EIC (16 characters)' : GLN.test(text) ? 'GLN (its GS1 check digit is wrong)' : 'GLN (13 digits)';
+  throw new CimParseError('INVALID_GLN', `${field} "${text}" is not a ${what}`, { field, path });
 }
 
 function isQuality(q: string): q is QualityCode {

@@ -22,7 +22,7 @@ export interface MeasurePeriod {
 export interface ValidatedMeasureSeries {
   readonly mRID: string;
   readonly originalTransactionIDReference?: string;
-  /** GSRN, 18 digits (check digit is validated in the domain). */
+  /** GSRN, 18 digits; its GS1 check digit is checked in strict mode (the default). */
   readonly meteringPointId: string;
   readonly meteringPointType: MeteringPointType;
   readonly registrationDateTime?: string;
