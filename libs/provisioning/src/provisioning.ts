@@ -36,7 +36,29 @@ export async function createDatabase(name: string, options: { replace?: boolean 
   await adminQuery(`CREATE DATABASE ${quoteDatabase(name)}`);
   const url = new URL(POSTGRES_ADMIN_URL);
   url.pathname = `/${name}`;
-  return { name, url: url.toString(), drop: () => adminQuery(`DROP DATABASE IF EXISTS ${quoteDatabase(name)} WITH (FORCE)`) };
+  return { name, url: url.toString(), drop: () => dropDatabase(name) };
+}
+
+/**
+ * Drops a database, forcing out whatever is still connected, but only after giving connections that are
+ * already closing a moment to finish: `pool.end()` resolves once its clients were told to end, and a backend
+ * terminated by `WITH (FORCE)` before its client's Terminate arrived sends that client an error it no longer
+ * listens for (an unhandled 'error' that fails whichever test file runs next).
+ */
+async function dropDatabase(name: string, graceMs = 2_000): Promise<void> {
+  const admin = new Client({ connectionString: POSTGRES_ADMIN_URL });
+  await admin.connect();
+  try {
+    const deadline = Date.now() + graceMs;
+    for (;;) {
+      const { rows } = await admin.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1', [name]);
+      if (rows[0].n === 0 || Date.now() >= deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    await admin.query(`DROP DATABASE IF EXISTS ${quoteDatabase(name)} WITH (FORCE)`);
+  } finally {
+    await admin.end();
+  }
 }
 
 async function rabbitAdmin(method: 'PUT' | 'DELETE', path: string, body?: unknown): Promise<void> {
