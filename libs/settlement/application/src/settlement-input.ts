@@ -1,8 +1,10 @@
 import type { QualityCode } from '@dh/cim';
-import { RESOLUTION_MS, addDays, compareLocalDates, type LocalDate } from '@dh/dk-time';
+import { RESOLUTION_MS, addDays, compareLocalDates, localDayStart, type LocalDate } from '@dh/dk-time';
 import { formatScaled, parsePriceNanoDkkPerKwh, parseQuantityMilliKwh, QUANTITY_SCALE } from '@dh/money';
 import {
+  MissingPriceError,
   PriceDataConflictError,
+  chargeRowOn,
   createCharge,
   createPriceBook,
   createSpotPriceSeries,
@@ -138,6 +140,22 @@ export interface ProductionLinkRecord {
   productionGsrn: string;
 }
 
+/**
+ * A charge DataHub links to the metering point (RSM-031 NotifyBillingMasterData, rates'
+ * `ChargeLinksRecorded`), as local dates: `from` inclusive, `to` exclusive (null open-ended).
+ */
+export interface ChargeLinkRecord {
+  gsrn: string;
+  chargeId: string;
+  owner: string;
+  chargeType: ChargeType;
+  code: string;
+  /** Pieces of a subscription or fee (tariffs are priced per kWh metered). */
+  factor: string;
+  from: LocalDate;
+  to: LocalDate | null;
+}
+
 /** Settlement's own copies, as loaded for one metering point and one period. */
 export interface SettlementCopies {
   supplies: SupplyRecord[];
@@ -145,6 +163,11 @@ export interface SettlementCopies {
   electricHeatingChanges?: ElectricHeatingChangeRecord[];
   /** Absent = none. */
   productionLinks?: ProductionLinkRecord[];
+  /**
+   * DataHub's charge links of the metering point overlapping the period. Absent or none of a role
+   * (grid tariff, grid subscription) = that role falls back to the grid area's mapping.
+   */
+  chargeLinks?: ChargeLinkRecord[];
   products: ProductRecord[];
   taxRates: TaxRateRecord[];
   gridAreas: GridAreaRecord[];
@@ -260,6 +283,14 @@ function supplyOn(supplies: readonly SupplyRecord[], day: LocalDate): SupplyReco
   return supplies.find((s) => compareLocalDates(s.startDate, day) <= 0 && (s.endDate === null || compareLocalDates(s.endDate, day) > 0));
 }
 
+/** The local days of the period the supplies cover, in order. */
+function suppliedDaysOf(supplies: readonly SupplyRecord[], period: BillingPeriod): LocalDate[] {
+  const { from, toExclusive } = periodDates(period);
+  const days: LocalDate[] = [];
+  for (let day = from; compareLocalDates(day, toExclusive) < 0; day = addDays(day, 1)) if (supplyOn(supplies, day) !== undefined) days.push(day);
+  return days;
+}
+
 /**
  * Electric heating for a billing period (the engine takes one flag per period): true only when the
  * registration is in force on **every** supplied day of the period. A registration from the middle of
@@ -335,6 +366,56 @@ export function yearToDateMilliKwh(supplyPeriods: readonly SupplyPeriod[], perio
   return netImportMilliKwh(consumption.filter(supplied), production.filter(supplied));
 }
 
+const EPOCH = new Date(0);
+
+/** The grid company's charges DataHub links to the metering point: tariffs (D03) and subscriptions (D01) not owned by Energinet. */
+function gridCompanyLinks(links: readonly ChargeLinkRecord[], gsrn: string, chargeType: 'D01' | 'D03'): ChargeLinkRecord[] {
+  return links.filter((l) => l.gsrn === gsrn && l.chargeType === chargeType && l.owner !== ENERGINET_GLN);
+}
+
+/**
+ * One charge for a role (grid tariff or grid subscription) from the charges DataHub links to the
+ * metering point: on each supplied day, the sum of the prices (as known at `asOf`) of the charges
+ * linked that day — a subscription × the link's factor (pieces) — and zero on a supplied day no
+ * charge of the role is linked. One row per day, so a link that ends or starts mid-month prices
+ * exactly its own days. Its id is the linked charge's id (ids joined by `+` in the order their links
+ * start when several are linked in the period). A linked charge without a price on a supplied day throws `MissingPriceError`.
+ */
+export function linkedCharge(chargeType: 'D01' | 'D03', links: readonly ChargeLinkRecord[], charges: ReadonlyMap<string, Charge>, days: readonly LocalDate[], asOf: Date): Charge {
+  const ids = [...new Set([...links].sort((a, b) => compareLocalDates(a.from, b.from) || a.chargeId.localeCompare(b.chargeId)).map((l) => l.chargeId))];
+  const rows: ChargePriceRow[] = [];
+  for (const day of days) {
+    const onDay = links.filter((l) => compareLocalDates(l.from, day) <= 0 && (l.to === null || compareLocalDates(day, l.to) < 0));
+    const hourly = chargeType === 'D03' && onDay.some((l) => charges.get(l.chargeId)?.rows.some((r) => r.resolution === 'PT1H'));
+    const prices = Array.from({ length: hourly ? 24 : 1 }, () => 0n);
+    let publishedAt = EPOCH;
+    for (const l of onDay) {
+      const charge = charges.get(l.chargeId);
+      if (charge === undefined) throw new MissingPriceError({ chargeId: l.chargeId }, { start: localDayStart(day), end: localDayStart(addDays(day, 1)) });
+      const row = chargeRowOn(charge, day, asOf);
+      if (row.publishedAt > publishedAt) publishedAt = row.publishedAt;
+      if (chargeType === 'D01') {
+        if (!/^\d+$/.test(l.factor)) throw new InvalidLinkFactor(`link of ${l.chargeId} from ${l.from} has factor ${l.factor}, not a whole number of pieces`);
+        prices[0]! += row.prices[0]! * BigInt(l.factor);
+      } else {
+        for (let h = 0; h < prices.length; h++) prices[h]! += row.resolution === 'PT1H' ? row.prices[h]! : row.prices[0]!;
+      }
+    }
+    rows.push({ validFrom: day, validTo: addDays(day, 1), resolution: chargeType === 'D01' ? 'P1M' : hourly ? 'PT1H' : 'P1D', prices, publishedAt, version: 1 });
+  }
+  const first = charges.get(ids[0]!);
+  return createCharge({
+    chargeId: ids.join('+'),
+    owner: links[0]!.owner,
+    chargeType,
+    code: ids.length === 1 ? links[0]!.code : ids.map((id) => id.split(':').slice(2).join(':')).join('+'),
+    description: ids.length === 1 ? (first?.description ?? ids[0]!) : ids.map((id) => charges.get(id)?.description ?? id).join(' + '),
+    rows,
+  });
+}
+
+class InvalidLinkFactor extends Error {}
+
 function configurationHalt(gsrn: string, problem: string): BuiltInput {
   return { ok: false, halt: { outcome: 'halted', reason: 'missing-configuration', gsrn, problem } };
 }
@@ -380,13 +461,28 @@ export function buildSettlementInput(gsrn: string, period: BillingPeriod, asOf: 
         rows: c.rows.map((r) => ({ validFrom: r.validFrom, validTo: r.validTo, resolution: r.resolution, prices: r.prices.map(parsePriceNanoDkkPerKwh), publishedAt: r.publishedAt, version: r.version })),
       }),
     );
+    // The grid company's tariff and subscription from DataHub's charge links; a role without links falls back to the grid area's mapping.
+    const byId = new Map(charges.map((c) => [c.chargeId, c]));
+    const days = suppliedDaysOf(supplies, period);
+    const linked = (['D03', 'D01'] as const).map((type) => {
+      const links = gridCompanyLinks(copies.chargeLinks ?? [], gsrn, type);
+      return links.length === 0 ? null : linkedCharge(type, links, byId, days, asOf);
+    });
+    const [linkedTariff, linkedSubscription] = linked;
+    const ownCharges = linked.filter((c): c is Charge => c !== null);
     const prices = createPriceBook({
       spot: [createSpotPriceSeries(priceArea, spot)],
-      charges: [...charges, ...taxCharges(config, copies.taxRates)],
+      charges: [...charges.filter((c) => !ownCharges.some((o) => o.chargeId === c.chargeId)), ...ownCharges, ...taxCharges(config, copies.taxRates)],
       configuration: {
         gridAreas: copies.gridAreas
           .filter((g): g is GridAreaRecord & { priceArea: PriceArea } => isPriceArea(g.priceArea))
-          .map((g) => ({ gridArea: g.gridArea, priceArea: g.priceArea, gridCompanyGln: g.gridCompanyGln, gridTariffChargeId: g.gridTariffChargeId, gridSubscriptionChargeId: g.gridSubscriptionChargeId })),
+          .map((g) => ({
+            gridArea: g.gridArea,
+            priceArea: g.priceArea,
+            gridCompanyGln: g.gridCompanyGln,
+            gridTariffChargeId: g.gridArea === latest.gridArea && linkedTariff ? linkedTariff.chargeId : g.gridTariffChargeId,
+            gridSubscriptionChargeId: g.gridArea === latest.gridArea && linkedSubscription ? linkedSubscription.chargeId : g.gridSubscriptionChargeId,
+          })),
         national: config.national,
         electricHeatingThresholdKwh: config.electricHeatingThresholdKwh,
       },
@@ -408,6 +504,8 @@ export function buildSettlementInput(gsrn: string, period: BillingPeriod, asOf: 
     return { ok: true, input, customerId: latest.customerId, paymentModel: latest.paymentModel, gridArea: latest.gridArea, priceArea, productionGsrn };
   } catch (error) {
     if (error instanceof PriceDataConflictError) return configurationHalt(gsrn, error.message);
+    if (error instanceof MissingPriceError) return { ok: false, halt: { outcome: 'halted', reason: 'missing-price', gsrn, priceArea: null, chargeId: error.chargeId ?? null, interval: error.interval } };
+    if (error instanceof InvalidLinkFactor) return { ok: false, halt: { outcome: 'halted', reason: 'invalid-input', gsrn, problem: error.message } };
     throw error;
   }
 }

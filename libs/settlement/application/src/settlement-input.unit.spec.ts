@@ -1,15 +1,18 @@
-import { settleMeteringPoint, type Invoice } from '@dh/settlement-domain';
+import { settleMeteringPoint, settleReference, type BillingPeriod, type Invoice } from '@dh/settlement-domain';
 import { Money, vatOf } from '@dh/money';
-import { buildSettlementInput, DEFAULT_RATES_CONFIG, yearToDateMilliKwh, type SettlementCopies } from './settlement-input';
-import { hourlyDays, TEST_GSRN, testCopies, testSupply } from './testing/copies';
+import { localDayStart } from '@dh/dk-time';
+import { buildSettlementInput, DEFAULT_RATES_CONFIG, ENERGINET_GLN, yearToDateMilliKwh, type ChargeLinkRecord, type SettlementCopies } from './settlement-input';
+import { GRID_SUBSCRIPTION_C, GRID_TARIFF_C, hourlyDays, RADIUS_GLN, TEST_GSRN, testCharge, testCopies, testSupply } from './testing/copies';
 
 const DECEMBER_2025 = { kind: 'month', year: 2025, month: 12 } as const;
 
-function settle(copies: SettlementCopies, period = DECEMBER_2025): Invoice {
+function settle(copies: SettlementCopies, period: BillingPeriod = DECEMBER_2025): Invoice {
   const built = buildSettlementInput(TEST_GSRN, period, new Date('2026-01-05T00:00:00Z'), copies);
   if (!built.ok) throw new Error(JSON.stringify(built.halt));
   const result = settleMeteringPoint(built.input);
   if (result.outcome !== 'settled') throw new Error(JSON.stringify(result));
+  // The big.js reference settles the same input to the same invoice.
+  expect(JSON.stringify(settleReference(built.input))).toBe(JSON.stringify(result));
   return result.invoice;
 }
 
@@ -78,5 +81,57 @@ describe('VAT mode from the settlement configuration', () => {
     // 310.093 kWh: energy 325.60 (VAT 81.40), grid 93.03 (23.2575 → 23.26), system 21.71 (5.4275 → 5.43), transmission 12.40 (3.10),
     // tax 223.27 (55.8175 → 55.82), subscriptions 30 + 15 + 39 (7.50 + 3.75 + 9.75): per line 190.01; 25 % of 760.01 = 190.0025 → 190.00.
     expect([perLine.totals.exclVat.format(), perLine.totals.vat.format(), subtotal.totals.vat.format()]).toEqual(['760.01', '190.01', '190.00']);
+  });
+});
+
+describe('charge links per metering point (DataHub RSM-031) price the grid tariff and subscription', () => {
+  const OCTOBER = { kind: 'month', year: 2025, month: 10 } as const;
+  const B_LOW = `${RADIUS_GLN}:D03:DT_B_02`;
+  const B_SUBSCRIPTION = `${RADIUS_GLN}:D01:DA_B_F_02`;
+  const link = (chargeId: string, from: string, to: string | null, factor = '1'): ChargeLinkRecord => {
+    const [owner, chargeType, code] = chargeId.split(':') as [string, 'D01' | 'D03', string];
+    return { gsrn: TEST_GSRN, chargeId, owner, chargeType, code, factor, from, to };
+  };
+  // 1.000 kWh every hour of October 2025 (745 hours: the 25-hour 26 October) = 745 kWh.
+  const base = testCopies('2025-10-01', '2025-11-01', { consumption: hourlyDays(TEST_GSRN, '2025-10-01', '2025-11-01', '1.000') });
+  const withCharges = (over: Partial<SettlementCopies>): SettlementCopies => ({
+    ...base,
+    charges: [...base.charges, testCharge(B_LOW, 'PT1H', Array.from({ length: 24 }, (_, h) => (h >= 17 && h < 21 ? '0.20' : '0.10'))), testCharge(B_SUBSCRIPTION, 'P1M', ['200.00'])],
+    ...over,
+  });
+  const grid = (invoice: Invoice) => ({
+    tariff: [line(invoice, 'grid-tariff')!.chargeId, line(invoice, 'grid-tariff')!.amountExclVat.format()],
+    subscription: [line(invoice, 'grid-subscription')!.chargeId, line(invoice, 'grid-subscription')!.amountExclVat.format()],
+  });
+
+  it('without links the grid area mapping (C tariff 0.30, subscription 30.00) is the fallback', () => {
+    // 745 × 0.30 = 223.50
+    expect(grid(settle(base, OCTOBER))).toEqual({ tariff: [GRID_TARIFF_C, '223.50'], subscription: [GRID_SUBSCRIPTION_C, '30.00'] });
+  });
+
+  it('a B-low metering point in a C grid area pays the tariff DataHub links to it, not the C tariff', () => {
+    const copies = withCharges({ chargeLinks: [link(B_LOW, '2024-01-01', null), link(B_SUBSCRIPTION, '2024-01-01', null)] });
+    // Hours 17–21 local: 31 days × 4 h = 124 h at 0.20 = 24.80; the other 621 h at 0.10 = 62.10 → 86.90.
+    expect(grid(settle(copies, OCTOBER))).toEqual({ tariff: [B_LOW, '86.90'], subscription: [B_SUBSCRIPTION, '200.00'] });
+  });
+
+  it('a link that ends mid-month prices only its own days: C tariff to 15 October, B-low from the 16th; a subscription link ending on the 16th is prorated, two pieces', () => {
+    const copies = withCharges({
+      chargeLinks: [link(GRID_TARIFF_C, '2024-01-01', '2025-10-16'), link(B_LOW, '2025-10-16', null), link(GRID_SUBSCRIPTION_C, '2024-01-01', '2025-10-16', '2')],
+    });
+    const invoice = settle(copies, OCTOBER);
+    // C: 15 days × 24 h × 0.30 = 108.00. B-low from the 16th: 16 days, 385 hours (the 26th has 25), 64 of them at 0.20 = 12.80,
+    // 321 at 0.10 = 32.10. 108.00 + 12.80 + 32.10 = 152.90.
+    // Subscription: 2 pieces × 30.00 on 15 of 31 days = 60.00 × 15 / 31 = 29.032… → 29.03.
+    expect(grid(invoice)).toEqual({ tariff: [`${GRID_TARIFF_C}+${B_LOW}`, '152.90'], subscription: [GRID_SUBSCRIPTION_C, '29.03'] });
+    expect(line(invoice, 'grid-tariff')!.description).toBe('DT_C_01 + DT_B_02');
+  });
+
+  it("Energinet's links leave the national charges to the configuration; a linked charge without a price halts naming it", () => {
+    const energinet = link(`${ENERGINET_GLN}:D03:41000`, '2025-10-10', null);
+    expect(grid(settle(withCharges({ chargeLinks: [energinet] }), OCTOBER))).toEqual(grid(settle(base, OCTOBER)));
+    const unknown = `${RADIUS_GLN}:D03:DT_A_01`;
+    const built = buildSettlementInput(TEST_GSRN, OCTOBER, new Date('2025-11-05T00:00:00Z'), withCharges({ chargeLinks: [link(unknown, '2025-10-01', null)] }));
+    expect(built).toMatchObject({ ok: false, halt: { reason: 'missing-price', chargeId: unknown, interval: { start: localDayStart('2025-10-01') } } });
   });
 });

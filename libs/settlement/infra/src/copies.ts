@@ -1,5 +1,5 @@
 import type { PoolClient } from 'pg';
-import { localDayStart, type LocalDate } from '@dh/dk-time';
+import { localDateOf, localDayStart, type LocalDate } from '@dh/dk-time';
 import type { EventEnvelope } from '@dh/messaging';
 import type { ChargeResolution, ChargeType } from '@dh/rates-domain';
 import {
@@ -25,6 +25,7 @@ import {
   type SupplyStarted,
 } from '@dh/settlement-application';
 import type { BillingPeriod } from '@dh/settlement-domain';
+import { settlementChargeCopy } from './schema';
 
 type Db = Pick<PoolClient, 'query'>;
 
@@ -77,6 +78,8 @@ export async function applyToCopies(envelope: EventEnvelope, db: Db): Promise<vo
   // When the fact became known in business time (the command's clock), as price versions' publishedAt is.
   const recordedAt = envelope.occurredAt;
   if (!isCopyable(envelope)) return;
+  // DataHub's charge links and price lists (rates' ChargeLinksRecorded, ChargeInformationRecorded, ChargePricesRecorded).
+  await settlementChargeCopy.apply(envelope, db);
   switch (envelope.type) {
     case 'SpotPricesPublished': {
       const d = dataOf<SpotPricesPublished>(envelope.data);
@@ -328,6 +331,7 @@ export async function loadCopies(db: Db, gsrn: string, period: BillingPeriod, op
     [areas, localDayStart(from), localDayStart(toExclusive)],
   );
   const heating = await db.query<{ gsrn: string; valid_from: string; electric_heating: boolean }>(`SELECT * FROM settlement.electric_heating_changes WHERE gsrn = $1 ORDER BY valid_from`, [gsrn]);
+  const chargeLinks = (await settlementChargeCopy.linksOf(db, [gsrn], { start: localDayStart(from), end: localDayStart(toExclusive) })).get(gsrn) ?? [];
   const links = await db.query<{ gsrn: string; valid_from: string; production_gsrn: string }>(`SELECT * FROM settlement.production_links WHERE gsrn = $1 ORDER BY valid_from`, [gsrn]);
   // Every production GSRN that may be in force; buildSettlementInput picks the one that is.
   const productionGsrns = [...new Set([...supplies.map((s) => s.productionGsrn), ...links.rows.map((l) => l.production_gsrn)].filter((g): g is string => g !== null))].sort();
@@ -352,6 +356,8 @@ export async function loadCopies(db: Db, gsrn: string, period: BillingPeriod, op
     supplies,
     electricHeatingChanges: heating.rows.map((h) => ({ gsrn: h.gsrn, from: h.valid_from, electricHeating: h.electric_heating })),
     productionLinks: links.rows.map((l) => ({ gsrn: l.gsrn, from: l.valid_from, productionGsrn: l.production_gsrn })),
+    // Clamped to the period by the copy; instants of local midnights as local dates.
+    chargeLinks: chargeLinks.map((l) => ({ gsrn, chargeId: l.chargeId, owner: l.owner, chargeType: l.chargeType, code: l.code, factor: l.factor, from: localDateOf(new Date(l.from)), to: localDateOf(new Date(l.to)) })),
     products: products.rows.map((p) => ({
       productId: p.product_id,
       name: p.name,

@@ -1,8 +1,12 @@
 import type { Pool, PoolClient } from 'pg';
 import { ensureMessagingTables } from '@dh/messaging';
+import { DataHubChargeCopy } from '@dh/rates-application';
 
 /** Settlement's own schema: its copies of other contexts' facts, its inbox and its invoice index. */
 export const SETTLEMENT_SCHEMA = 'settlement';
+
+/** Settlement's copy of DataHub's charge links and price lists (tables `settlement.datahub_charge_*`). */
+export const settlementChargeCopy = new DataHubChargeCopy(SETTLEMENT_SCHEMA);
 
 export async function migrateSettlement(pool: Pool): Promise<void> {
   const client: PoolClient = await pool.connect();
@@ -53,6 +57,7 @@ export async function migrateSettlement(pool: Pool): Promise<void> {
         gsrn text NOT NULL, valid_from text NOT NULL, electric_heating boolean NOT NULL, PRIMARY KEY (gsrn, valid_from));
       CREATE TABLE IF NOT EXISTS settlement.production_links (
         gsrn text NOT NULL, valid_from text NOT NULL, production_gsrn text NOT NULL, PRIMARY KEY (gsrn, valid_from));`);
+    await settlementChargeCopy.migrate(client);
   } finally {
     await client.query(`SELECT pg_advisory_unlock(hashtext('settlement-migration'))`);
     client.release();
