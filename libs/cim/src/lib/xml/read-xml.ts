@@ -189,9 +189,8 @@ export function decodeXmlInput(input: string | Buffer, maxBytes: number): string
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
-/** Reads a whole document; the size limit is checked on the input before any parsing. */
-export function readXmlTree(input: string | Buffer, resolveRoot: RootResolver, maxBytes: number): XNode {
-  const text = decodeXmlInput(input, maxBytes);
+/** Reads a whole document already decoded (and size-checked) by {@link decodeXmlInput}. */
+export function readXmlText(text: string, resolveRoot: RootResolver): XNode {
   const reader = new CimXmlTreeReader(resolveRoot, Number.POSITIVE_INFINITY);
   reader.write(text);
   return reader.close();
