@@ -2,7 +2,7 @@ import type { Pool } from 'pg';
 import type { EventStore } from '@dh/event-store';
 import { startConsumer, type AmqpConnection, type MessagingLogger, type RunningConsumer, type EventEnvelope, type Delivery } from '@dh/messaging';
 import type { Projection, ProjectedEvent } from './projection';
-import { applyGuarded, migrateProjectionState, PROJECTION_SCHEMA } from './projection-state';
+import { applyGuarded, applyGuardedBatch, migrateProjectionState, PROJECTION_SCHEMA } from './projection-state';
 import { rebuildProjection } from './rebuild';
 
 export function projectionQueue(projection: Projection): string {
@@ -38,9 +38,15 @@ export async function migrateReadModels(pool: Pool, projections: Projection[]): 
   }
 }
 
+/** Events a projection applies in one transaction (with their inbox rows) when that many are waiting. */
+export const PROJECTION_BATCH_SIZE = 200;
+
 /**
  * Runs each projection on its own durable queue, in strict order (single active consumer, halt on a
- * poison event rather than skip it), applying every event inside the inbox transaction.
+ * poison event rather than skip it), applying every event inside the inbox transaction. The events
+ * waiting when a projection is free (up to {@link PROJECTION_BATCH_SIZE}) go in one transaction
+ * (`applyGuardedBatch`); a batch that fails is applied one event at a time, so a poison event halts
+ * the projection exactly where it is.
  *
  * A projection that has never run is first built from the event store: events the relay published
  * before its queue existed were routed nowhere, and RabbitMQ is not a log to replay them from.
@@ -52,6 +58,8 @@ export async function startProjections(options: {
   projections: Projection[];
   exchange?: string;
   maxAttempts?: number;
+  /** Most events per transaction. Default {@link PROJECTION_BATCH_SIZE}; 1 applies each event alone. */
+  batchSize?: number;
   logger?: MessagingLogger;
 }): Promise<RunningConsumer[]> {
   await migrateReadModels(options.pool, options.projections);
@@ -67,12 +75,20 @@ export async function startProjections(options: {
         exchange: options.exchange,
         singleActiveConsumer: true,
         onFailure: 'halt',
-        prefetch: 50,
+        prefetch: options.batchSize ?? PROJECTION_BATCH_SIZE,
+        batchSize: options.batchSize ?? PROJECTION_BATCH_SIZE,
         maxAttempts: options.maxAttempts ?? 5,
         backoff: { initialDelayMs: 200, factor: 2, maxDelayMs: 5000 },
         logger: options.logger,
         handler: async (envelope, tx, delivery) => {
           await applyGuarded(projection, toProjected(projection.schemas ? projection.schemas.upcast(envelope) : envelope, delivery), tx);
+        },
+        batchHandler: async (items, tx) => {
+          await applyGuardedBatch(
+            projection,
+            items.map(({ envelope, delivery }) => toProjected(projection.schemas ? projection.schemas.upcast(envelope) : envelope, delivery)),
+            tx,
+          );
         },
       }),
     );

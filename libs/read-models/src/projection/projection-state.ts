@@ -40,6 +40,37 @@ export async function applyGuarded(projection: Projection, event: ProjectedEvent
   return 'applied';
 }
 
+/** Applies events in order with `applyBatch` when the projection has it, else `apply` one by one. */
+export async function applyEvents(projection: Projection, events: readonly ProjectedEvent[], client: PoolClient): Promise<void> {
+  if (events.length === 0) return;
+  if (projection.applyBatch && events.length > 1) await projection.applyBatch(events, client);
+  else for (const event of events) await projection.apply(event, client);
+}
+
+/**
+ * `applyGuarded` for a batch in global-log order, in the caller's transaction: one lock of the
+ * projection's state row, the events after its checkpoint applied together (`applyEvents`), one
+ * checkpoint update. Returns how many were applied (0 while a rebuild runs or when all were applied before).
+ */
+export async function applyGuardedBatch(projection: Projection, events: readonly ProjectedEvent[], client: PoolClient): Promise<{ applied: number; outcome: ApplyOutcome }> {
+  await client.query(`INSERT INTO ${PROJECTION_SCHEMA}.projection_state (name) VALUES ($1) ON CONFLICT (name) DO NOTHING`, [projection.name]);
+  const { rows } = await client.query<{ status: 'live' | 'rebuilding'; checkpoint: string | null }>(
+    `SELECT status, checkpoint FROM ${PROJECTION_SCHEMA}.projection_state WHERE name = $1 FOR UPDATE`,
+    [projection.name],
+  );
+  const state = rows[0];
+  if (state.status === 'rebuilding') return { applied: 0, outcome: 'rebuilding' };
+  const stored = state.checkpoint;
+  const fresh = stored === null ? events : events.filter((event) => compareCheckpoints(event.checkpoint, stored) > 0);
+  if (fresh.length === 0) return { applied: 0, outcome: 'already-applied' };
+  await applyEvents(projection, fresh, client);
+  await client.query(
+    `UPDATE ${PROJECTION_SCHEMA}.projection_state SET checkpoint = $2, applied_events = applied_events + $3, updated_at = now() WHERE name = $1`,
+    [projection.name, fresh[fresh.length - 1].checkpoint, fresh.length],
+  );
+  return { applied: fresh.length, outcome: 'applied' };
+}
+
 /** md5 over every row of the projection's tables in key order: equal read models, equal checksums. */
 export async function projectionChecksum(projection: Projection, client: PoolClient): Promise<string> {
   const parts: string[] = [];

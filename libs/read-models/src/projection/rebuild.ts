@@ -1,7 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import type { EventStore, RecordedEvent } from '@dh/event-store';
 import type { Projection, ProjectedEvent } from './projection';
-import { PROJECTION_SCHEMA, migrateProjectionState } from './projection-state';
+import { PROJECTION_SCHEMA, applyEvents, migrateProjectionState } from './projection-state';
 
 export interface RebuildProgress {
   projection: string;
@@ -38,7 +38,11 @@ async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promis
 }
 
 async function applyBatch(projection: Projection, events: RecordedEvent[], client: PoolClient): Promise<void> {
-  for (const event of events) await projection.apply(toProjectedEvent(projection.schemas ? projection.schemas.upcast(event) : event), client);
+  await applyEvents(
+    projection,
+    events.map((event) => toProjectedEvent(projection.schemas ? projection.schemas.upcast(event) : event)),
+    client,
+  );
   const last = events[events.length - 1];
   await client.query(
     `UPDATE ${PROJECTION_SCHEMA}.projection_state SET checkpoint = $2, applied_events = applied_events + $3, updated_at = now() WHERE name = $1`,
