@@ -53,9 +53,17 @@ export function runPollingSubscription(options: SubscribeOptions, source: Pollin
 
   const loop = async (): Promise<void> => {
     let after = options.after ?? null;
+    // A full batch means more may follow: the next read is under way while the handler works through this one.
+    let ahead: Promise<RecordedEvent[]> | null = null;
     try {
       while (!stopped) {
-        const batch = await source.readBatch(after, batchSize);
+        const batch = await (ahead ?? source.readBatch(after, batchSize));
+        ahead = null;
+        if (batch.length === batchSize && !stopped) {
+          ahead = source.readBatch(batch[batch.length - 1].checkpoint, batchSize);
+          // Awaited in the next turn; if the loop ends first, its failure is of no interest.
+          ahead.catch(() => undefined);
+        }
         for (const event of batch) {
           if (stopped) return;
           inHandler = true;

@@ -17,6 +17,101 @@ export function notifyChannel(schema: string): string {
   return `${schema}_appended`;
 }
 
+/** Version 4's end of an append: NOTIFY inside the appending transaction. */
+const V4_NOTIFY = `        -- Delivered at commit; subscribers still poll, because the row may sit behind an older open append.
+        PERFORM pg_notify(p_channel, '');
+`;
+
+/** Version 5's: only when a channel is given; the store itself passes none and signals after the commit. */
+const V5_NOTIFY = `        -- A NOTIFY in the appending transaction makes every notifying commit wait for the one before it, WAL
+        -- flush included (PostgreSQL holds its notification queue lock through the commit), so appends stop scaling
+        -- with concurrency. appendToStream passes no channel and notifies after the commit instead.
+        IF p_channel IS NOT NULL THEN
+          PERFORM pg_notify(p_channel, '');
+        END IF;
+`;
+
+/** append_to_stream as of version 4 (writer lock before the transaction id), with the given notification step. */
+function appendToStreamFunction(s: string, notify: string): string {
+  return `      CREATE OR REPLACE FUNCTION ${s}.append_to_stream(
+        p_stream_id text, p_expected text, p_event_ids uuid[], p_types text[], p_data text[], p_metadata text[],
+        p_occurred_at timestamptz[], p_channel text
+      ) RETURNS TABLE (next_expected_revision bigint, global_position bigint)
+      LANGUAGE plpgsql AS $fn$
+      #variable_conflict use_column
+      DECLARE
+        v_current bigint;
+        v_count int := cardinality(p_event_ids);
+        v_found int;
+        v_first bigint;
+        v_same_stream boolean;
+        v_consecutive boolean;
+        v_last_position bigint;
+        v_last_revision bigint;
+      BEGIN
+        -- A writer must be visible in the lock table before it has a transaction id (see ${s}.read_horizon): a
+        -- transaction that wrote elsewhere first could be passed by a reader before it takes this lock.
+        IF pg_current_xact_id_if_assigned() IS NOT NULL AND NOT EXISTS (
+             SELECT 1 FROM pg_locks l WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation'
+                AND l.relation = '${s}.events'::regclass AND l.mode = 'RowExclusiveLock') THEN
+          RAISE EXCEPTION 'append_to_stream must come before any other write of its transaction' USING ERRCODE = 'DH003';
+        END IF;
+        LOCK TABLE ${s}.events IN ROW EXCLUSIVE MODE;
+
+        -- Serialise appends to one stream on its row; -1 means "no stream yet".
+        SELECT s.revision INTO v_current FROM ${s}.streams s WHERE s.stream_id = p_stream_id FOR UPDATE;
+        IF NOT FOUND THEN
+          INSERT INTO ${s}.streams (stream_id, revision) VALUES (p_stream_id, -1) ON CONFLICT DO NOTHING;
+          SELECT s.revision INTO v_current FROM ${s}.streams s WHERE s.stream_id = p_stream_id FOR UPDATE;
+        END IF;
+
+        -- A retry of an append that is stored already returns the original result and writes nothing.
+        SELECT count(*)::int,
+               coalesce(bool_and(e.stream_id = p_stream_id), false),
+               count(DISTINCT e.stream_revision - t.ord) = 1,
+               max(e.stream_revision) FILTER (WHERE t.ord = 1),
+               max(e.global_position) FILTER (WHERE t.ord = v_count),
+               max(e.stream_revision) FILTER (WHERE t.ord = v_count)
+          INTO v_found, v_same_stream, v_consecutive, v_first, v_last_position, v_last_revision
+          FROM unnest(p_event_ids) WITH ORDINALITY AS t(id, ord)
+          JOIN ${s}.events e ON e.event_id = t.id;
+        IF v_found > 0 THEN
+          IF v_found = v_count AND v_same_stream AND v_consecutive
+             AND (p_expected IN ('any', 'stream_exists')
+                  OR (p_expected = 'no_stream' AND v_first = 0)
+                  OR (p_expected ~ '^-?[0-9]+$' AND v_first = p_expected::bigint + 1)) THEN
+            RETURN QUERY SELECT v_last_revision, v_last_position;
+            RETURN;
+          END IF;
+          RAISE EXCEPTION 'duplicate event ids in %', p_stream_id USING ERRCODE = 'DH002',
+            DETAIL = (SELECT string_agg(e.event_id::text, ',') FROM ${s}.events e WHERE e.event_id = ANY (p_event_ids));
+        END IF;
+
+        IF NOT (p_expected = 'any'
+                OR (p_expected = 'no_stream' AND v_current = -1)
+                OR (p_expected = 'stream_exists' AND v_current >= 0)
+                OR (p_expected ~ '^-?[0-9]+$' AND v_current = p_expected::bigint)) THEN
+          RAISE EXCEPTION 'wrong expected revision % for %', p_expected, p_stream_id USING ERRCODE = 'DH001',
+            DETAIL = v_current::text;
+        END IF;
+
+        WITH inserted AS (
+          INSERT INTO ${s}.events (stream_id, stream_revision, event_id, type, data, metadata, occurred_at)
+          SELECT p_stream_id, v_current + t.ord, t.id, t.type, t.data::jsonb, t.metadata::jsonb, t.occurred_at
+            FROM unnest(p_event_ids, p_types, p_data, p_metadata, p_occurred_at)
+                 WITH ORDINALITY AS t(id, type, data, metadata, occurred_at, ord)
+           ORDER BY t.ord
+          RETURNING ${s}.events.global_position
+        )
+        SELECT max(inserted.global_position) INTO v_last_position FROM inserted;
+
+        UPDATE ${s}.streams SET revision = v_current + v_count WHERE stream_id = p_stream_id;
+${notify}        RETURN QUERY SELECT v_current + v_count, v_last_position;
+      END
+      $fn$;
+`;
+}
+
 export const EVENT_STORE_MIGRATIONS: Migration[] = [
   {
     version: 1,
@@ -137,85 +232,7 @@ export const EVENT_STORE_MIGRATIONS: Migration[] = [
     // every transaction on the cluster. An appender takes ROW EXCLUSIVE on the events table *before* it has a
     // transaction id; a reader takes the horizon from the lock table, then reads with a newer snapshot.
     sql: (s) => `
-      CREATE OR REPLACE FUNCTION ${s}.append_to_stream(
-        p_stream_id text, p_expected text, p_event_ids uuid[], p_types text[], p_data text[], p_metadata text[],
-        p_occurred_at timestamptz[], p_channel text
-      ) RETURNS TABLE (next_expected_revision bigint, global_position bigint)
-      LANGUAGE plpgsql AS $fn$
-      #variable_conflict use_column
-      DECLARE
-        v_current bigint;
-        v_count int := cardinality(p_event_ids);
-        v_found int;
-        v_first bigint;
-        v_same_stream boolean;
-        v_consecutive boolean;
-        v_last_position bigint;
-        v_last_revision bigint;
-      BEGIN
-        -- A writer must be visible in the lock table before it has a transaction id (see ${s}.read_horizon): a
-        -- transaction that wrote elsewhere first could be passed by a reader before it takes this lock.
-        IF pg_current_xact_id_if_assigned() IS NOT NULL AND NOT EXISTS (
-             SELECT 1 FROM pg_locks l WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation'
-                AND l.relation = '${s}.events'::regclass AND l.mode = 'RowExclusiveLock') THEN
-          RAISE EXCEPTION 'append_to_stream must come before any other write of its transaction' USING ERRCODE = 'DH003';
-        END IF;
-        LOCK TABLE ${s}.events IN ROW EXCLUSIVE MODE;
-
-        -- Serialise appends to one stream on its row; -1 means "no stream yet".
-        SELECT s.revision INTO v_current FROM ${s}.streams s WHERE s.stream_id = p_stream_id FOR UPDATE;
-        IF NOT FOUND THEN
-          INSERT INTO ${s}.streams (stream_id, revision) VALUES (p_stream_id, -1) ON CONFLICT DO NOTHING;
-          SELECT s.revision INTO v_current FROM ${s}.streams s WHERE s.stream_id = p_stream_id FOR UPDATE;
-        END IF;
-
-        -- A retry of an append that is stored already returns the original result and writes nothing.
-        SELECT count(*)::int,
-               coalesce(bool_and(e.stream_id = p_stream_id), false),
-               count(DISTINCT e.stream_revision - t.ord) = 1,
-               max(e.stream_revision) FILTER (WHERE t.ord = 1),
-               max(e.global_position) FILTER (WHERE t.ord = v_count),
-               max(e.stream_revision) FILTER (WHERE t.ord = v_count)
-          INTO v_found, v_same_stream, v_consecutive, v_first, v_last_position, v_last_revision
-          FROM unnest(p_event_ids) WITH ORDINALITY AS t(id, ord)
-          JOIN ${s}.events e ON e.event_id = t.id;
-        IF v_found > 0 THEN
-          IF v_found = v_count AND v_same_stream AND v_consecutive
-             AND (p_expected IN ('any', 'stream_exists')
-                  OR (p_expected = 'no_stream' AND v_first = 0)
-                  OR (p_expected ~ '^-?[0-9]+$' AND v_first = p_expected::bigint + 1)) THEN
-            RETURN QUERY SELECT v_last_revision, v_last_position;
-            RETURN;
-          END IF;
-          RAISE EXCEPTION 'duplicate event ids in %', p_stream_id USING ERRCODE = 'DH002',
-            DETAIL = (SELECT string_agg(e.event_id::text, ',') FROM ${s}.events e WHERE e.event_id = ANY (p_event_ids));
-        END IF;
-
-        IF NOT (p_expected = 'any'
-                OR (p_expected = 'no_stream' AND v_current = -1)
-                OR (p_expected = 'stream_exists' AND v_current >= 0)
-                OR (p_expected ~ '^-?[0-9]+$' AND v_current = p_expected::bigint)) THEN
-          RAISE EXCEPTION 'wrong expected revision % for %', p_expected, p_stream_id USING ERRCODE = 'DH001',
-            DETAIL = v_current::text;
-        END IF;
-
-        WITH inserted AS (
-          INSERT INTO ${s}.events (stream_id, stream_revision, event_id, type, data, metadata, occurred_at)
-          SELECT p_stream_id, v_current + t.ord, t.id, t.type, t.data::jsonb, t.metadata::jsonb, t.occurred_at
-            FROM unnest(p_event_ids, p_types, p_data, p_metadata, p_occurred_at)
-                 WITH ORDINALITY AS t(id, type, data, metadata, occurred_at, ord)
-           ORDER BY t.ord
-          RETURNING ${s}.events.global_position
-        )
-        SELECT max(inserted.global_position) INTO v_last_position FROM inserted;
-
-        UPDATE ${s}.streams SET revision = v_current + v_count WHERE stream_id = p_stream_id;
-        -- Delivered at commit; subscribers still poll, because the row may sit behind an older open append.
-        PERFORM pg_notify(p_channel, '');
-        RETURN QUERY SELECT v_current + v_count, v_last_position;
-      END
-      $fn$;
-
+${appendToStreamFunction(s, V4_NOTIFY)}
       -- The oldest transaction id that may still add events: the oldest one among the transactions holding
       -- ROW EXCLUSIVE on the events table (appenders, and anything else writing to it), or, with none, the first
       -- id not yet handed out when this statement's snapshot was taken. Transactions that never touch the events
@@ -259,6 +276,11 @@ export const EVENT_STORE_MIGRATIONS: Migration[] = [
       END
       $r$;
     `,
+  },
+  {
+    version: 5,
+    name: 'appends notify after their commit (concurrent appends share WAL flushes)',
+    sql: (s) => appendToStreamFunction(s, V5_NOTIFY),
   },
 ];
 
