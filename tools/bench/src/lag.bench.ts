@@ -1,35 +1,52 @@
-import { delay, fmt, log, msSince, now, result, summarizeLatencies, waitUntil, type BenchResult, type LatencySummary } from './measure';
+import { delay, fmt, log, msSince, now, percentileSorted, result, summarizeLatencies, waitUntil, type BenchResult, type LatencySummary } from './measure';
 import { envelopeBody, RawAmqp, type PipelineHarness } from './pipeline-harness';
 
 /**
- * End-to-end lag at a fixed event rate. The appender appends one event per append (each to its
- * own stream) on schedule, with `sentAtNs` (process.hrtime) taken just before the append in the
- * event data; the projection handler takes the difference when it runs (inside the inbox
- * transaction). Relay and consumer run all the time, woken by NOTIFY. Baseline: the same rate of
- * the same bodies through a raw amqplib confirm channel → queue → consumer callback.
+ * End-to-end lag at an offered rate from concurrent appenders. `APPENDERS` loops share one schedule
+ * of RATE appends a second: each takes the next slot, waits for its due time (or goes at once when
+ * behind) and appends one event to its own stream, as many users' commands would; an append that
+ * takes long delays only its own loop. `sentAtNs` (process.hrtime) is taken just before the append
+ * and carried in the event; the projection handler takes the difference after its read-model write
+ * (inside the inbox transaction, just before COMMIT). Relay and consumer run all the time, woken by
+ * NOTIFY. A per-second timeline shows offered, appended and applied events, the backlog (appended
+ * but not applied) at the end of each second and the p99 lag of the events applied in it.
+ * Baseline: the same rate of the same bodies through a raw amqplib confirm channel → queue → consumer.
  */
 
-const RATE = Number(process.env.BENCH_LAG_RATE ?? 200);
-const SECONDS = Number(process.env.BENCH_LAG_SECONDS ?? 15);
+const RATE = Number(process.env.BENCH_LAG_RATE ?? 1_000);
+const SECONDS = Number(process.env.BENCH_LAG_SECONDS ?? 30);
+const APPENDERS = Number(process.env.BENCH_LAG_APPENDERS ?? 32);
 const WARMUP_SECONDS = 2;
-const DRAIN_TIMEOUT_MS = 30_000;
+const DRAIN_TIMEOUT_MS = 60_000;
 
-/** Calls `send` RATE times a second for `seconds`; a late tick catches up, so the average rate holds. */
-async function atFixedRate(seconds: number, send: (i: number) => Promise<void>): Promise<number> {
+/** Offers RATE sends a second for `seconds` from `concurrency` loops sharing one schedule. Returns how many were sent and how long it took. */
+async function offered(seconds: number, concurrency: number, send: (i: number) => Promise<void>): Promise<{ sent: number; ms: number }> {
   const start = now();
   const total = Math.round(RATE * seconds);
-  let sent = 0;
-  while (sent < total) {
-    const due = Math.min(total, Math.floor((msSince(start) * RATE) / 1000) + 1);
-    while (sent < due) await send(sent++);
-    await delay(1);
-  }
-  return sent;
+  let next = 0;
+  const loop = async (): Promise<void> => {
+    for (;;) {
+      const i = next++;
+      if (i >= total) return;
+      const wait = (i * 1000) / RATE - msSince(start);
+      if (wait >= 1) await delay(wait);
+      await send(i);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, loop));
+  return { sent: total, ms: msSince(start) };
 }
 
 function sentAt(data: { [key: string]: unknown }): bigint | null {
   const value = data.sentAtNs;
   return typeof value === 'string' ? BigInt(value) : null;
+}
+
+interface Second {
+  offered: number;
+  appended: number;
+  applied: number;
+  lags: number[];
 }
 
 interface PipelineLag {
@@ -38,43 +55,71 @@ interface PipelineLag {
   append: LatencySummary;
   /** Wall clock: recordedAt → handler: commit, relay read, publish, broker, queue wait, inbox transaction. */
   afterRecord: LatencySummary;
+  timeline: { second: number; offered: number; appended: number; applied: number; backlog: number; p99: number }[];
+  /** Appends per second actually made over the measured period. */
+  achievedRate: number;
 }
 
 async function pipelineLag(harness: PipelineHarness): Promise<PipelineLag> {
   const samples: number[] = [];
   const appendSamples: number[] = [];
   const afterSamples: number[] = [];
-  let measuring = false;
+  const seconds: Second[] = Array.from({ length: SECONDS + 60 }, () => ({ offered: 0, appended: 0, applied: 0, lags: [] }));
+  let measureStart: bigint | null = null;
+  const secondOf = (at: bigint): Second | undefined => (measureStart === null ? undefined : seconds[Math.floor(Number(at - measureStart) / 1e9)]);
   let seen = 0;
   harness.onApplied((envelope, at) => {
     const wallAt = Date.now();
     const sent = sentAt(envelope.data);
     if (sent === null || envelope.data.phase !== 'measure') return;
     seen++;
-    if (!measuring) return;
-    samples.push(Number(at - sent) / 1e6);
+    const lag = Number(at - sent) / 1e6;
+    samples.push(lag);
+    const bucket = secondOf(at);
+    if (bucket) {
+      bucket.applied++;
+      bucket.lags.push(lag);
+    }
     const recordedAt = Date.parse(envelope.recordedAt);
     const sentAtMs = envelope.data.sentAtMs;
     if (typeof sentAtMs === 'number') appendSamples.push(recordedAt - sentAtMs);
     afterSamples.push(wallAt - recordedAt);
   });
   await harness.startRelay();
+  let achievedRate = 0;
   try {
     const append = (phase: string) => async (): Promise<void> => {
-      const event = harness.newEvent({ phase, sentAtMs: Date.now(), sentAtNs: now().toString() });
+      const sentNs = now();
+      const slot = phase === 'measure' ? secondOf(sentNs) : undefined;
+      if (slot) slot.offered++;
+      const event = harness.newEvent({ phase, sentAtMs: Date.now(), sentAtNs: sentNs.toString() });
       await harness.store.appendToStream(`bench-lag-${event.eventId}`, [event], { expectedRevision: 'no_stream' });
+      const done = phase === 'measure' ? secondOf(now()) : undefined;
+      if (done) done.appended++;
     };
-    await atFixedRate(WARMUP_SECONDS, append('warmup'));
-    measuring = true;
-    const sent = await atFixedRate(SECONDS, append('measure'));
-    await waitUntil(() => seen >= sent || harness.halted() !== null, DRAIN_TIMEOUT_MS, () => `the lag events to arrive (${seen}/${sent})`);
+    await offered(WARMUP_SECONDS, APPENDERS, append('warmup'));
+    measureStart = now();
+    const run = await offered(SECONDS, APPENDERS, append('measure'));
+    achievedRate = (run.sent / run.ms) * 1000;
+    await waitUntil(() => seen >= run.sent || harness.halted() !== null, DRAIN_TIMEOUT_MS, () => `the lag events to arrive (${seen}/${run.sent})`);
     const halted = harness.halted();
     if (halted) throw new Error(`projection consumer halted: ${halted}`);
   } finally {
     harness.onApplied(null);
     await harness.stopRelay();
   }
-  return { total: summarizeLatencies(samples), append: summarizeLatencies(appendSamples), afterRecord: summarizeLatencies(afterSamples) };
+  const timeline: PipelineLag['timeline'] = [];
+  let appended = 0;
+  let applied = 0;
+  const last = seconds.reduce((end, s, i) => (s.offered + s.appended + s.applied > 0 ? i : end), 0);
+  for (let i = 0; i <= last; i++) {
+    const s = seconds[i];
+    appended += s.appended;
+    applied += s.applied;
+    const sorted = [...s.lags].sort((a, b) => a - b);
+    timeline.push({ second: i + 1, offered: s.offered, appended: s.appended, applied: s.applied, backlog: appended - applied, p99: sorted.length ? percentileSorted(sorted, 99) : Number.NaN });
+  }
+  return { total: summarizeLatencies(samples), append: summarizeLatencies(appendSamples), afterRecord: summarizeLatencies(afterSamples), timeline, achievedRate };
 }
 
 async function rawLag(amqpUrl: string): Promise<LatencySummary> {
@@ -93,9 +138,9 @@ async function rawLag(amqpUrl: string): Promise<LatencySummary> {
       if (measuring) samples.push(Number(at - sent) / 1e6);
     });
     const publish = (phase: string) => (i: number) => raw.publish(envelopeBody(i, { phase, sentAtNs: now().toString() }));
-    await atFixedRate(WARMUP_SECONDS, publish('warmup'));
+    await offered(WARMUP_SECONDS, 1, publish('warmup'));
     measuring = true;
-    const sent = await atFixedRate(SECONDS, publish('measure'));
+    const { sent } = await offered(SECONDS, 1, publish('measure'));
     await raw.publisher.waitForConfirms();
     await waitUntil(() => seen >= sent, DRAIN_TIMEOUT_MS, () => `the raw lag messages to arrive (${seen}/${sent})`);
     return summarizeLatencies(samples);
@@ -108,15 +153,29 @@ function describe(s: LatencySummary): string {
   return `n=${s.count} p50 ${fmt(s.p50, 'ms')} p99 ${fmt(s.p99, 'ms')} max ${fmt(s.max, 'ms')}`;
 }
 
+/** Backlog grows when the mean backlog of the last third of the offered seconds exceeds that of the first third by more than a second's events. */
+function backlogGrows(timeline: PipelineLag['timeline']): boolean {
+  const offeredSeconds = timeline.slice(0, SECONDS);
+  const third = Math.max(1, Math.floor(offeredSeconds.length / 3));
+  const mean = (xs: PipelineLag['timeline']) => xs.reduce((s, x) => s + x.backlog, 0) / xs.length;
+  return mean(offeredSeconds.slice(-third)) - mean(offeredSeconds.slice(0, third)) > RATE;
+}
+
 export async function runLagBench(harness: PipelineHarness, amqpUrl: string): Promise<BenchResult[]> {
   const lag = await pipelineLag(harness);
   const pipeline = lag.total;
+  log(`  offered ${RATE} ev/s from ${APPENDERS} concurrent appenders for ${SECONDS} s; appends made at ${fmt(lag.achievedRate, 'ev/s')}`);
+  log('  second  offered  appended  applied  backlog  p99 lag (applied in that second)');
+  for (const s of lag.timeline) {
+    log(`  ${String(s.second).padStart(6)}  ${String(s.offered).padStart(7)}  ${String(s.appended).padStart(8)}  ${String(s.applied).padStart(7)}  ${String(s.backlog).padStart(7)}  ${Number.isNaN(s.p99) ? '-' : fmt(s.p99, 'ms')}`);
+  }
+  log(`  backlog growing: ${backlogGrows(lag.timeline) ? 'YES' : 'no'}`);
   log(`  pipeline   : ${describe(pipeline)}`);
   log(`    of which append (sent → recordedAt, wall clock ms): ${describe(lag.append)}`);
   log(`    of which recordedAt → handler (relay, broker, queue, inbox tx): ${describe(lag.afterRecord)}`);
   const raw = await rawLag(amqpUrl);
   log(`  raw amqplib: ${describe(raw)}`);
-  const label = `${RATE} ev/s for ${SECONDS} s`;
+  const label = `${RATE} ev/s (${APPENDERS} appenders) for ${SECONDS} s`;
   return [
     result(`lag p50 at ${label}`, pipeline.p50, raw.p50, 'ms', false, 'raw amqplib p50'),
     result(`lag p99 at ${label}`, pipeline.p99, raw.p99, 'ms', false, 'raw amqplib p99'),

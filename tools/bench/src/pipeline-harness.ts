@@ -4,19 +4,22 @@ import { Pool } from 'pg';
 import { createPostgresEventStore, type JsonObject, type NewEvent, type PostgresEventStore } from '@dh/event-store';
 import { AmqpConnection, createRelay, serializeEnvelope, startConsumer, type EventEnvelope, type EventRelay, type RunningConsumer } from '@dh/messaging';
 import { benchMetadata, benchPayload } from './append.bench';
+import { PROJECTION_BATCH_SIZE } from '@dh/read-models';
 import { benchLogger } from './infra';
 
 /**
- * The production path, wired as the services wire it: PostgreSQL event store → relay (publisher
- * confirms, checkpoint per batch) → `domain.events` → projection queue (single active consumer,
- * halt on failure, prefetch 50 as in `startProjections`) → inbox transaction + one read-model INSERT.
- * Beside it, the raw amqplib path used as the baseline: confirm channel → topic exchange → queue → ack.
+ * The production path, wired as the services wire it: PostgreSQL event store → relay (pipelined
+ * publisher confirms, checkpoint written behind them) → `domain.events` → projection queue (single
+ * active consumer, halt on failure, batches of up to 500 with prefetch 1,000 as in `startProjections`)
+ * → one inbox transaction per batch: the inbox rows and the read-model rows each in one INSERT
+ * (a batch-capable projection). Beside it, the raw amqplib path used as the baseline: confirm channel
+ * → topic exchange → queue → ack, with the same prefetch.
  */
 
 export const PROJECTION_QUEUE = 'bench.projection';
-const PREFETCH = 50;
+const PREFETCH = 2 * PROJECTION_BATCH_SIZE;
 
-/** What the consumer's handler sees, for the benchmark that is listening. */
+/** What the consumer's handler sees (after its read-model write, before the COMMIT), for the benchmark that is listening. */
 export type AppliedHook = (envelope: EventEnvelope, handlerAtNs: bigint) => void;
 
 export class PipelineHarness {
@@ -32,7 +35,8 @@ export class PipelineHarness {
   ) {}
 
   static async start(databaseUrl: string, amqpUrl: string): Promise<PipelineHarness> {
-    const pool = new Pool({ connectionString: databaseUrl, max: 6 });
+    // Room for the concurrent appenders of the lag benchmark beside the relay and the consumer.
+    const pool = new Pool({ connectionString: databaseUrl, max: 40 });
     pool.on('error', () => undefined);
     const store = await createPostgresEventStore({ pool, schema: 'event_store' });
     await pool.query(`CREATE TABLE IF NOT EXISTS bench_read_model (
@@ -48,11 +52,11 @@ export class PipelineHarness {
       singleActiveConsumer: true,
       onFailure: 'halt',
       prefetch: PREFETCH,
+      batchSize: PROJECTION_BATCH_SIZE,
       maxAttempts: 3,
       backoff: { initialDelayMs: 100, factor: 2, maxDelayMs: 1000 },
       logger: benchLogger,
       handler: async (envelope, tx) => {
-        const at = process.hrtime.bigint();
         const quantity = envelope.data.quantityKwh;
         await tx.query('INSERT INTO bench_read_model (event_id, stream_id, global_position, quantity) VALUES ($1, $2, $3, $4)', [
           envelope.eventId,
@@ -60,7 +64,24 @@ export class PipelineHarness {
           envelope.globalPosition,
           typeof quantity === 'string' ? quantity : null,
         ]);
-        harness?.hook?.(envelope, at);
+        harness?.hook?.(envelope, process.hrtime.bigint());
+      },
+      batchHandler: async (items, tx) => {
+        await tx.query(
+          `INSERT INTO bench_read_model (event_id, stream_id, global_position, quantity)
+           SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[])`,
+          [
+            items.map((i) => i.envelope.eventId),
+            items.map((i) => i.envelope.streamId),
+            items.map((i) => i.envelope.globalPosition),
+            items.map((i) => {
+              const quantity = i.envelope.data.quantityKwh;
+              return typeof quantity === 'string' ? quantity : null;
+            }),
+          ],
+        );
+        const at = process.hrtime.bigint();
+        for (const item of items) harness?.hook?.(item.envelope, at);
       },
     });
     harness = new PipelineHarness(pool, store, connection, consumer);
@@ -95,6 +116,11 @@ export class PipelineHarness {
     if (this.relay) return;
     this.relay = createRelay({ eventStore: this.store, connection: this.connection, pool: this.pool, name: 'bench', logger: benchLogger });
     await this.relay.start();
+  }
+
+  /** The relay holds its lock and its channel and is reading the log. */
+  relayRunning(): boolean {
+    return this.relay?.status().state === 'running';
   }
 
   /** Events the running relay has had confirmed and checkpointed since it started (0 when stopped). */

@@ -39,7 +39,7 @@ export async function migrateReadModels(pool: Pool, projections: Projection[]): 
 }
 
 /** Events a projection applies in one transaction (with their inbox rows) when that many are waiting. */
-export const PROJECTION_BATCH_SIZE = 200;
+export const PROJECTION_BATCH_SIZE = 500;
 
 /**
  * Runs each projection on its own durable queue, in strict order (single active consumer, halt on a
@@ -75,7 +75,8 @@ export async function startProjections(options: {
         exchange: options.exchange,
         singleActiveConsumer: true,
         onFailure: 'halt',
-        prefetch: options.batchSize ?? PROJECTION_BATCH_SIZE,
+        // Twice the batch: the broker delivers the next batch while one is in its transaction.
+        prefetch: 2 * (options.batchSize ?? PROJECTION_BATCH_SIZE),
         batchSize: options.batchSize ?? PROJECTION_BATCH_SIZE,
         maxAttempts: options.maxAttempts ?? 5,
         backoff: { initialDelayMs: 200, factor: 2, maxDelayMs: 5000 },
