@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { connect, type ChannelModel } from 'amqplib';
 import type { PoolClient } from 'pg';
 import { localDayIntervals, localDayStart } from '@dh/dk-time';
-import type { CommandClient, EventEnvelope } from '@dh/messaging';
+import { DeadLetterQueues, type CommandClient, type EventEnvelope } from '@dh/messaging';
 import type { Infrastructure } from '@dh/platform';
 import { projectionChecksum, rebuildProjection, settlementProjection } from '@dh/read-models';
 import { invoiceIdOf, type InvoiceIssued, type SettlementCompleted, type SettlementCorrectionIssued } from '@dh/settlement-application';
-import type { SettlementRuntime } from '@dh/settlement-infra';
+import { SETTLEMENT_METERED_DATA_QUEUE, type SettlementRuntime } from '@dh/settlement-infra';
 import { eventually } from '@dh/testing';
 import { days, gsrn, meteredPayload, PUBLISHED, seedRadiusGridArea, settlementTestHelpers, startSettlementTestService, type SettlementTestService } from './testing/settlement-test-support';
 
@@ -241,5 +241,33 @@ describe('settlement: runs with competing workers, corrections, aconto and a reb
     await rebuildProjection(infra.pool, infra.eventStore, settlementProjection);
     expect(await checksum()).toBe(before);
     expect((await infra.pool.query(`SELECT invoice_id, lines, total_incl_vat, aconto_difference FROM read_models.settlement_invoices ORDER BY invoice_id`)).rows).toEqual(lines);
+  });
+
+  it('parks an RSM-012 whose GSRN has a wrong check digit in the DLQ with the reason, and records the valid data behind it', async () => {
+    const good = gsrn(9);
+    const wrongDigit = `${good.slice(0, 17)}${(Number(good[17]) + 1) % 10}`;
+    const series = (g: string, documentId: string) => ({
+      gsrn: g,
+      documentId,
+      seriesId: 's1',
+      receivedAt: '2026-10-06T08:00:00Z',
+      resolution: 'PT1H',
+      start: localDayStart('2026-10-05').toISOString(),
+      end: localDayStart('2026-10-06').toISOString(),
+      points: localDayIntervals('2026-10-05', 'PT1H').map((_, i) => ({ position: i + 1, quantity: '0.500' })),
+    });
+    await append(`datahub-document-poison-${randomUUID()}`, 'datahub', 'ValidatedMeasureDataReceived', series(wrongDigit, 'doc-wrong-digit'));
+    await append(`datahub-document-valid-${randomUUID()}`, 'datahub', 'ValidatedMeasureDataReceived', series(good, 'doc-valid-after'));
+
+    await eventually(async () => expect((await infra.eventStore.readStream(`metered-data-${good}`)).length).toBe(1), 20_000, 100);
+    expect(await infra.eventStore.readStream(`metered-data-${wrongDigit}`)).toEqual([]);
+    expect(runtime.meteredData.stats()).toMatchObject({ halted: null, deadLettered: 1 });
+    expect(runtime.meteredData.status().state).toBe('running');
+    // Operators see it in the DLQ, with its reason, and can replay or discard it there.
+    const deadLetters = new DeadLetterQueues(infra.amqp, infra.pool);
+    expect((await deadLetters.list()).find((q) => q.queue === SETTLEMENT_METERED_DATA_QUEUE)).toMatchObject({ messages: 1 });
+    const [parked] = await deadLetters.peek(SETTLEMENT_METERED_DATA_QUEUE);
+    expect(parked.failure_reason).toMatch(/^poison: gsrn is not a valid GSRN/);
+    expect(JSON.parse(parked.body)).toMatchObject({ type: 'ValidatedMeasureDataReceived', data: { gsrn: wrongDigit } });
   });
 });

@@ -310,6 +310,39 @@ describe('startConsumer (inbox)', () => {
     expect(await getAll('projection.halt.dlq')).toHaveLength(0);
   });
 
+  it('in halt mode parks a poison message in the DLQ at its first failure, with the reason, and goes on with the messages behind it', async () => {
+    class InvalidContent extends Error {}
+    let transientLeft = 1;
+    const attempts = new Map<number, number>();
+    const consumer = await start({
+      queue: 'projection.poison',
+      onFailure: 'halt',
+      maxAttempts: 3,
+      prefetch: 5,
+      isPoison: (error) => error instanceof InvalidContent,
+      handler: async (e, tx) => {
+        const n = Number(e.data.n);
+        attempts.set(n, (attempts.get(n) ?? 0) + 1);
+        if (n === 2) throw new InvalidContent('gsrn 571313180400000028: wrong check digit');
+        if (n === 4 && transientLeft-- > 0) throw new Error('price not there yet');
+        await writeRow(e, tx);
+      },
+    });
+    for (const n of [1, 2, 3, 4, 5]) publish(envelope(n));
+    await eventually(() => expect(consumer.stats().applied).toBe(4));
+    await settle();
+    expect((await rows()).map((r) => r.n)).toEqual([1, 3, 4, 5]);
+    // The poison message was tried once; the transient failure was retried in place, as before.
+    expect(attempts.get(2)).toBe(1);
+    expect(attempts.get(4)).toBe(2);
+    expect(consumer.stats()).toMatchObject({ applied: 4, deadLettered: 1, halted: null });
+    expect(consumer.status().state).toBe('running');
+    const parked = await getAll('projection.poison.dlq');
+    expect(parked.map((m) => (JSON.parse(m.content.toString()) as EventEnvelope).data.n)).toEqual([2]);
+    expect(parked[0].properties.headers?.['x-failure-reason']).toBe('poison: gsrn 571313180400000028: wrong check digit');
+    expect(await getAll('projection.poison')).toHaveLength(0);
+  });
+
   it('shows its state: running, retrying with the reason while the handler fails in place, halted with the reason', async () => {
     let failuresLeft = 2;
     let release: () => void = () => undefined;

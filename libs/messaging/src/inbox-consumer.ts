@@ -83,6 +83,14 @@ export interface ConsumerOptions {
    * queue, reporting `halted` until an operator fixes the cause and restarts.
    */
   onFailure?: 'retry-queue' | 'halt';
+  /**
+   * Tells a failure the message itself causes, which no retry can mend (its content fails validation), from one
+   * that may pass later (a price not there yet, a dependency). A poison message goes to `<queue>.dlq` at its first
+   * failure, with the reason, in `halt` mode too, and the messages behind it go on: operators see it (and the DLQ
+   * depth in metrics), and replay it after a fix or discard it with a reason (`DeadLetterQueues`, the gateway's
+   * `/api/staff/ops/dead-letters`). Default: no failure is poison.
+   */
+  isPoison?: (error: unknown, envelope: EventEnvelope) => boolean;
   logger?: MessagingLogger;
 }
 
@@ -452,7 +460,10 @@ class InboxConsumer implements RunningConsumer {
       const failures = headerInt(headers, RETRY_COUNT_HEADER) + 1;
       const reason = errorMessage(error).slice(0, 1000);
       this.counters.lastError = reason;
-      if (failures >= this.maxAttempts) {
+      if (this.isPoison(error, envelope)) {
+        this.logger.error(`Consumer ${this.options.queue}: event ${envelope.eventId} (${envelope.type}) can never be applied, dead-lettered: ${reason}`);
+        await this.deadLetter(channel, message, `poison: ${reason}`, failures);
+      } else if (failures >= this.maxAttempts) {
         this.logger.error(`Consumer ${this.options.queue}: event ${envelope.eventId} failed ${failures} times, dead-lettered: ${reason}`);
         await this.deadLetter(channel, message, reason, failures);
       } else {
@@ -462,6 +473,15 @@ class InboxConsumer implements RunningConsumer {
       }
     }
     channel.ack(message);
+  }
+
+  private isPoison(error: unknown, envelope: EventEnvelope): boolean {
+    if (!this.options.isPoison || isConnectionLoss(error)) return false;
+    try {
+      return this.options.isPoison(error, envelope);
+    } catch {
+      return false;
+    }
   }
 
   private applied(envelope: EventEnvelope): void {
@@ -483,6 +503,14 @@ class InboxConsumer implements RunningConsumer {
       } catch (error) {
         const reason = errorMessage(error).slice(0, 1000);
         this.counters.lastError = reason;
+        if (this.isPoison(error, envelope)) {
+          // Strict order holds for what can be applied: this message never can, so it is parked, not waited on.
+          this.logger.error(`Consumer ${this.options.queue}: event ${envelope.eventId} (${envelope.type}) can never be applied, dead-lettered: ${reason}`);
+          await this.deadLetter(channel, message, `poison: ${reason}`, attempt);
+          channel.ack(message);
+          if (attempt > 1) this.state.set('running');
+          return;
+        }
         if (attempt >= this.maxAttempts || this.stopping) {
           this.counters.halted = `event ${envelope.eventId} (${envelope.type}) failed ${attempt} times: ${reason}`;
           this.state.set('halted', this.counters.halted);

@@ -107,6 +107,9 @@ export async function startSettlementRuntime(infrastructure: Infrastructure, opt
     schema: SETTLEMENT_SCHEMA,
     singleActiveConsumer: true,
     onFailure: 'halt',
+    // A document whose content settlement refuses (a GSRN with a wrong check digit, a broken point) can never be
+    // recorded: it is parked in the DLQ with the reason and the valid data behind it goes on.
+    isPoison: (error) => error instanceof CommandError && error.type === 'validation',
     backoff: { initialDelayMs: 200, factor: 2, maxDelayMs: 5000 },
     handler: async (envelope) => {
       const d = envelope.data;
