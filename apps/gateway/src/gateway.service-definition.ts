@@ -28,6 +28,7 @@ import { OpsController, OpsModule } from './ops/ops.module';
 import { AuditLogController, DisputeDeskController, DisputeDeskModule } from './dispute-desk';
 import { ProductsController, RatesApiModule, StaffRatesController } from './rates';
 import { applyCors, applySecurityHeaders } from './edge/security-headers';
+import { serveBackOffice } from './edge/back-office';
 
 /** The REST edge: validation, problem+json, commands to the owning services, queries on read models. */
 export const gatewayService: ServiceDefinition = {
@@ -41,6 +42,8 @@ export const gatewayService: ServiceDefinition = {
     await migrateReadModels(infrastructure.pool, allProjections);
     // OpenAPI at /api/docs (JSON: /api/docs/openapi.json), public.
     setupOpenApi(app);
+    // The back office web application (apps/back-office), when it was built.
+    serveBackOffice(app);
     return async () => undefined;
   },
   module: (infrastructure) => {

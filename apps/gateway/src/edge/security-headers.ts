@@ -13,7 +13,8 @@ export function applySecurityHeaders(app: INestApplication): void {
   const api = helmet({ contentSecurityPolicy: { useDefaults: false, directives: { 'default-src': ["'none'"], 'frame-ancestors': ["'none'"] } }, referrerPolicy: { policy: 'no-referrer' } });
   const docs = helmet({ referrerPolicy: { policy: 'no-referrer' } });
   app.use((request: Request, response: Response, next: NextFunction) => {
-    if (request.path.startsWith('/api/docs')) return docs(request, response, next);
+    // The OpenAPI page and the back office web application are pages: helmet's default policy (same origin only).
+    if (request.path.startsWith('/api/docs') || request.path.startsWith('/back-office')) return docs(request, response, next);
     response.setHeader('Cache-Control', 'no-store');
     return api(request, response, next);
   });

@@ -1,0 +1,204 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import AxeBuilder from '@axe-core/playwright';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { correctSpotPrice, seedDisputedCustomer, seedRates, settleOctober, startBackOfficeStack, type BackOfficeStack, type DisputedCustomer } from '@dh/back-office-stack';
+import { AmqpConnection, DEFAULT_EVENT_EXCHANGE, serializeEnvelope, silentMessagingLogger, startConsumer, type RunningConsumer } from '@dh/messaging';
+import { eventually } from '@dh/testing';
+
+/**
+ * The back office in a real browser (Debian's Chromium driven by Playwright) against the gateway,
+ * portfolio, rates, settlement, projections and datahub-integration from dist/ (`npm run build`
+ * first, which also builds the web application the gateway serves): a support case from sign-in to
+ * the explained invoice, a product margin changed, a dead-lettered message replayed, and every main
+ * page checked with axe for serious accessibility violations. Screenshots of the main pages are
+ * written to <tmpdir>/back-office-screenshots (the README shows copies of them).
+ */
+
+jest.setTimeout(120_000);
+
+const CHROMIUM = '/usr/bin/chromium';
+const SCREENSHOTS = join(tmpdir(), 'back-office-screenshots');
+const TEST_QUEUE = 'back-office-test.read-model';
+
+describe('back office in a browser', () => {
+  let stack: BackOfficeStack;
+  let anna: DisputedCustomer;
+  let context: BrowserContext;
+  let page: Page;
+  let profile: string;
+  let amqp: AmqpConnection;
+  let consumer: RunningConsumer;
+  let broken = true;
+  const poisonId = '0b0ff1ce-0000-4000-8000-000000000001';
+
+  const expectAccessible = async (what: string) => {
+    const result = await new AxeBuilder({ page }).analyze();
+    const serious = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${what}: ${v.id} (${v.impact}) ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+    expect(serious).toEqual([]);
+  };
+  const shoot = (name: string) => page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+
+  beforeAll(async () => {
+    stack = await startBackOfficeStack({ name: 'back_office_web' });
+    await seedRates(stack);
+    anna = await seedDisputedCustomer(stack);
+    await settleOctober(stack, [anna]);
+    await correctSpotPrice(stack, [anna]);
+
+    // A consumer of this test whose handler fails until the cause is "fixed": its message is dead-lettered.
+    amqp = new AmqpConnection({ url: stack.vhost.url, logger: silentMessagingLogger });
+    await amqp.connect();
+    await stack.pool.query(`CREATE TABLE IF NOT EXISTS back_office_test_applied (event_id text PRIMARY KEY)`);
+    consumer = await startConsumer({
+      connection: amqp,
+      pool: stack.pool,
+      queue: TEST_QUEUE,
+      bindings: ['back-office-test.#'],
+      logger: silentMessagingLogger,
+      maxAttempts: 1,
+      handler: async (e, tx) => {
+        if (broken) throw new Error('reference data missing for this event');
+        await tx.query(`INSERT INTO back_office_test_applied (event_id) VALUES ($1)`, [e.eventId]);
+      },
+    });
+    const channel = await amqp.createConfirmChannel();
+    const envelope = {
+      eventId: poisonId,
+      type: 'TestEventFailed',
+      streamId: 'test-1',
+      streamRevision: '0',
+      globalPosition: '1',
+      occurredAt: new Date().toISOString(),
+      recordedAt: new Date().toISOString(),
+      data: { note: 'needs reference data' },
+      metadata: { correlationId: 'corr-test', causationId: null, actor: 'test', schemaVersion: 1, context: 'back-office-test' },
+    };
+    channel.publish(DEFAULT_EVENT_EXCHANGE, 'back-office-test.failed', serializeEnvelope(envelope), { persistent: true, messageId: poisonId, type: envelope.type, headers: {} });
+    await channel.waitForConfirms();
+    await channel.close();
+
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    profile = mkdtempSync(join(tmpdir(), 'back-office-chromium-'));
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      viewport: { width: 1280, height: 900 },
+      timezoneId: 'Europe/Copenhagen',
+      locale: 'da-DK',
+    });
+    page = context.pages()[0] ?? (await context.newPage());
+  }, 420_000);
+
+  afterAll(async () => {
+    await context?.close();
+    if (profile) rmSync(profile, { recursive: true, force: true });
+    await consumer?.stop();
+    await amqp?.close();
+    await stack?.stop();
+  }, 90_000);
+
+  it('signs in as staff with the staff token and a reason; a customer token is refused', async () => {
+    await page.goto(`${stack.gatewayUrl}/back-office/`);
+    await expect(page.getByRole('heading', { name: 'Back office sign-in' }).isVisible()).resolves.toBe(true);
+    await expectAccessible('sign-in');
+    await page.getByLabel('Staff token').fill('not-a-token');
+    await page.getByLabel(/Reason for access/).fill('ticket 4711: invoice dispute');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').getByText('This is not a valid staff token.').waitFor();
+    await page.getByLabel('Staff token').fill(await stack.staffToken('admin', 'employee-back-office'));
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Find a customer' }).waitFor();
+  });
+
+  it('finds the disputed customer by CPR (audited) and by name, and opens the customer', async () => {
+    await page.getByLabel(/Name, GSRN, invoice number, CPR or CVR/).fill(anna.cpr);
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.getByRole('heading', { name: '1 customer found by cpr' }).waitFor();
+    await eventually(async () => {
+      const { rows } = await stack.pool.query<{ action: string; purpose: string }>(`SELECT action, purpose FROM audit.entries WHERE action = 'customer.search.cpr'`);
+      expect(rows).toEqual([{ action: 'customer.search.cpr', purpose: 'ticket 4711: invoice dispute' }]);
+    });
+    await page.getByLabel(/Name, GSRN, invoice number, CPR or CVR/).fill('anna hansen');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.getByRole('heading', { name: '1 customer found by name' }).waitFor();
+    await expectAccessible('search');
+    await shoot('search');
+    await page.getByRole('link', { name: anna.name }).click();
+    await page.getByRole('heading', { level: 1, name: anna.name }).waitFor();
+    await page.getByRole('list', { name: 'Events' }).locator('li[data-type="SettlementCorrectionIssued"]').waitFor();
+    await expectAccessible('customer');
+    await shoot('customer');
+  });
+
+  it('steps back in time: as of before the correction the timeline has no correction note and nothing recorded later', async () => {
+    const events = page.getByRole('list', { name: 'Events' });
+    const countNow = await events.locator('li[data-type]').count();
+    const local = await page.evaluate((iso) => {
+      const d = new Date(iso);
+      return new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 23);
+    }, anna.beforeCorrection.toISOString());
+    await page.getByLabel('As of', { exact: true }).fill(local);
+    await page.getByRole('heading', { name: /^Timeline as of/ }).waitFor();
+    await eventually(async () => expect(await events.locator('li[data-type="SettlementCorrectionIssued"]').count()).toBe(0), 10_000, 100);
+    const times = await events.locator('time').evaluateAll((nodes) => nodes.map((n) => n.getAttribute('datetime') ?? ''));
+    expect(times.length).toBeGreaterThan(0);
+    expect(times.length).toBeLessThan(countNow);
+    for (const t of times) expect(new Date(t).getTime()).toBeLessThanOrEqual(anna.beforeCorrection.getTime());
+    // One event further back, then back to now.
+    await page.getByRole('button', { name: 'Step back one event' }).click();
+    await eventually(async () => expect(await events.locator('li[data-type]').count()).toBe(times.length - 1), 10_000, 100);
+    await page.getByRole('button', { name: 'Now' }).click();
+    await eventually(async () => expect(await events.locator('li[data-type]').count()).toBe(countNow), 10_000, 100);
+  });
+
+  it('opens the invoice explained: as issued, the correction note, as corrected and as now', async () => {
+    await page.getByRole('link', { name: 'Explain invoice 2026-10' }).click();
+    await page.getByRole('heading', { name: 'Invoice 2026-10 explained' }).waitFor();
+    const bridge = page.getByRole('table').first();
+    await expect(bridge.getByRole('rowheader', { name: 'Correction notes (1)' }).isVisible()).resolves.toBe(true);
+    await expect(bridge.getByRole('rowheader', { name: 'As computed now' }).isVisible()).resolves.toBe(true);
+    await page.getByText('The issued invoice plus its notes gives the corrected amount.').waitFor();
+    await expect(page.getByRole('list', { name: 'Correction notes' }).locator('li').count()).resolves.toBe(1);
+    await expectAccessible('invoice');
+    await shoot('invoice');
+  });
+
+  it('changes the margin of a product as a new version', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Rates and products' }).click();
+    await page.getByRole('heading', { name: 'Rates and products' }).waitFor();
+    const versions = page.getByRole('table', { name: 'Versions of standard' });
+    await expect(versions.locator('tbody tr').count()).resolves.toBe(1);
+    await page.getByLabel('Margin DKK/kWh').fill('0.0600');
+    await page.getByRole('button', { name: 'Save new version' }).click();
+    await page.getByRole('status').getByText('Saved as version 2.').waitFor();
+    await eventually(async () => expect(await versions.locator('tbody tr').count()).toBe(2), 10_000, 100);
+    await expect(versions.locator('tbody tr').nth(1).innerText()).resolves.toContain('0.0600');
+    await expectAccessible('products');
+    await shoot('products');
+  });
+
+  it('replays a dead-lettered message once its cause is fixed', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Operations' }).click();
+    await page.getByRole('heading', { name: 'Dead-letter queues' }).waitFor();
+    await page.getByRole('heading', { name: 'Settlement runs' }).waitFor();
+    const row = page.getByRole('row').filter({ hasText: TEST_QUEUE });
+    await eventually(async () => {
+      await page.reload();
+      await expect(row.getByRole('cell').nth(1).innerText()).resolves.toBe('1');
+    }, 20_000, 250);
+    await row.getByRole('button', { name: `Inspect ${TEST_QUEUE}` }).click();
+    await page.getByText('Reason: reference data missing for this event').waitFor();
+    await expectAccessible('operations');
+    await shoot('operations');
+    broken = false;
+    await page.getByRole('button', { name: 'Replay' }).click();
+    await page.getByRole('status').getByText(`Message ${poisonId} replayed.`).waitFor();
+    await eventually(async () => expect((await stack.pool.query(`SELECT event_id FROM back_office_test_applied`)).rows).toEqual([{ event_id: poisonId }]), 15_000, 100);
+    await page.getByText('The queue is empty.').waitFor();
+    const { rows } = await stack.pool.query<{ action: string; subject_id: string }>(`SELECT action, subject_id FROM audit.entries WHERE action = 'dead-letter.replay'`);
+    expect(rows).toEqual([{ action: 'dead-letter.replay', subject_id: `${TEST_QUEUE}/${poisonId}` }]);
+  });
+});
