@@ -140,7 +140,7 @@ describe('aconto end to end: expected consumption → quarterly estimate → pay
 
     await send('StartSettlementRun', { period: '2027-Q1' });
     const issued = await eventually(async () => {
-      const [e] = await infra.eventStore.readStream(`invoice-${invoiceIdOf(MP1, Q1)}`);
+      const [e] = await infra.eventStore.readStream(`invoice-${invoiceIdOf(MP1, Q1, 'customer-1')}`);
       if (!e) throw new Error('no invoice yet');
       return e.data as unknown as InvoiceIssued;
     }, 30_000, 100);
@@ -154,7 +154,7 @@ describe('aconto end to end: expected consumption → quarterly estimate → pay
     // (The worker commits this with its inbox, just after the invoice event is appended.)
     await eventually(async () =>
       expect((await infra.pool.query(`SELECT amount_due::text, paid::text, aconto_counted::text, aconto_settled_by FROM settlement.receivables WHERE invoice_id = $1`, [q1Aconto])).rows).toEqual([
-        { amount_due: '1991.95', paid: '1991.95', aconto_counted: '1991.95', aconto_settled_by: invoiceIdOf(MP1, Q1) },
+        { amount_due: '1991.95', paid: '1991.95', aconto_counted: '1991.95', aconto_settled_by: invoiceIdOf(MP1, Q1, 'customer-1') },
       ]), 20_000, 100);
 
     const next = await eventually(() => acontoOf(MP1, '2027-Q2'), 20_000, 100);

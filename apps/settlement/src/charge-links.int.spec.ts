@@ -22,7 +22,7 @@ describe('settlement: the tariffs and subscriptions DataHub links to a metering 
   const helpers = settlementTestHelpers(() => infra, () => commands);
   const { append, send, count, all } = helpers;
   const invoiceOf = async (g: string): Promise<InvoiceIssued> => {
-    const [issued] = await infra.eventStore.readStream(`invoice-${invoiceIdOf(g, PERIOD)}`);
+    const [issued] = await infra.eventStore.readStream(`invoice-${invoiceIdOf(g, PERIOD, `customer-${g}`)}`);
     if (issued === undefined) throw new Error(`no invoice for ${g}`);
     return issued.data as unknown as InvoiceIssued;
   };
@@ -51,7 +51,7 @@ describe('settlement: the tariffs and subscriptions DataHub links to a metering 
       await append(`metering-point-${g}`, 'portfolio', 'SupplyStarted', {
         gsrn: g,
         processId: randomUUID(),
-        customerId: randomUUID(),
+        customerId: `customer-${g}`,
         startDate: '2026-01-01',
         productId: 'spot',
         gridArea: '791',

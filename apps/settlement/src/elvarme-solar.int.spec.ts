@@ -29,7 +29,7 @@ describe('settlement: electric heating (reduced tax above the prorated threshold
   const helpers = settlementTestHelpers(() => infra, () => commands);
   const { append, send, count, all } = helpers;
   const invoiceOf = async (g: string): Promise<InvoiceIssued> => {
-    const [issued] = await infra.eventStore.readStream(`invoice-${invoiceIdOf(g, PERIOD)}`);
+    const [issued] = await infra.eventStore.readStream(`invoice-${invoiceIdOf(g, PERIOD, `customer-${g}`)}`);
     if (issued === undefined) throw new Error(`no invoice for ${g}`);
     return issued.data as unknown as InvoiceIssued;
   };
@@ -185,6 +185,6 @@ describe('settlement: electric heating (reduced tax above the prorated threshold
       reason: 'missing-metered-data',
       detail: { seriesGsrn: SOLAR_GAP_PRODUCTION, interval: { start: localDayStart('2026-10-20').toISOString() } },
     });
-    expect(await infra.eventStore.readStream(`invoice-${invoiceIdOf(SOLAR_GAP, PERIOD)}`)).toHaveLength(0);
+    expect(await infra.eventStore.readStream(`invoice-${invoiceIdOf(SOLAR_GAP, PERIOD, `customer-${SOLAR_GAP}`)}`)).toHaveLength(0);
   });
 });

@@ -7,7 +7,7 @@ import { eventually } from '@dh/testing';
 import { days, gsrn, meteredPayload, OCTOBER_2026, PUBLISHED, seedRadiusGridArea, settlementTestHelpers, startSettlementTestService, type SettlementTestService } from './testing/settlement-test-support';
 
 const MP = gsrn(21);
-const INVOICE = invoiceIdOf(MP, OCTOBER_2026);
+const INVOICE = invoiceIdOf(MP, OCTOBER_2026, 'customer-21');
 
 /**
  * The dispute desk's invoice explanation: one invoice issued, then corrected by a new RSM-012 version

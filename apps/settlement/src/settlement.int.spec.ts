@@ -108,8 +108,8 @@ describe('settlement: runs with competing workers, corrections, aconto and a reb
     expect(data.runId).toBe(runId);
     expect(data.periodLabel).toBe('2026-10');
     expect(data.invoices).toEqual([
-      { invoiceId: invoiceIdOf(MP1, PERIOD), gsrn: MP1 },
-      { invoiceId: invoiceIdOf(MP2, PERIOD), gsrn: MP2 },
+      { invoiceId: invoiceIdOf(MP1, PERIOD, 'customer-1'), gsrn: MP1 },
+      { invoiceId: invoiceIdOf(MP2, PERIOD, 'customer-2'), gsrn: MP2 },
     ]);
     expect(data.halted).toEqual([{ gsrn: MP3, reason: 'missing-metered-data' }]);
 
@@ -122,9 +122,9 @@ describe('settlement: runs with competing workers, corrections, aconto and a reb
     const halts = await all('SettlementHaltedForMeteringPoint');
     expect(halts).toHaveLength(1);
     expect(halts[0]!.data).toMatchObject({ runId, gsrn: MP3, reason: 'missing-metered-data', detail: { seriesGsrn: MP3, interval: { start: localDayStart('2026-10-15').toISOString() } } });
-    expect((await infra.eventStore.readStream(`invoice-${invoiceIdOf(MP3, PERIOD)}`)).length).toBe(0);
+    expect((await infra.eventStore.readStream(`invoice-${invoiceIdOf(MP3, PERIOD, 'customer-3')}`)).length).toBe(0);
 
-    const [issued] = await infra.eventStore.readStream(`invoice-${invoiceIdOf(MP1, PERIOD)}`);
+    const [issued] = await infra.eventStore.readStream(`invoice-${invoiceIdOf(MP1, PERIOD, 'customer-1')}`);
     const invoice = issued!.data as unknown as InvoiceIssued;
     // 745 h × 1.000 kWh at flat prices; each line rounded once, VAT 25 % of the rounded line.
     expect(invoice.lines.map((l) => [l.kind, l.quantityKwh, l.amountExclVat, l.vat])).toEqual([
@@ -147,7 +147,7 @@ describe('settlement: runs with competing workers, corrections, aconto and a reb
   });
 
   it('aconto: the payment in the period is settled against the invoice total', async () => {
-    const [issued] = await infra.eventStore.readStream(`invoice-${invoiceIdOf(MP2, PERIOD)}`);
+    const [issued] = await infra.eventStore.readStream(`invoice-${invoiceIdOf(MP2, PERIOD, 'customer-2')}`);
     expect((issued!.data as unknown as InvoiceIssued).aconto).toEqual({ paid: '1000.00', difference: '473.94', netAmountDue: '473.94' });
   });
 
@@ -168,7 +168,7 @@ describe('settlement: runs with competing workers, corrections, aconto and a reb
       if (n.length !== 1) throw new Error(`${n.length} notes`);
       return n[0]!.data as unknown as SettlementCorrectionIssued;
     }, 20_000, 100);
-    expect(note.invoiceId).toBe(invoiceIdOf(MP1, PERIOD));
+    expect(note.invoiceId).toBe(invoiceIdOf(MP1, PERIOD, 'customer-1'));
     expect(note.noteType).toBe('debit');
     // +1 kWh: Δ amount = price; Δ VAT = VAT(new line) − VAT(issued line), e.g. energy 195.83 − 195.56.
     expect(note.lines.map((l) => [l.kind, l.quantityKwh, l.amountExclVat, l.vat])).toEqual([

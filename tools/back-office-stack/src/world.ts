@@ -99,7 +99,7 @@ export async function seedDisputedCustomer(stack: BackOfficeStack, n = 1, name =
     const supplies = await stack.pool.query(`SELECT 1 FROM settlement.supplies WHERE gsrn = $1`, [point]);
     expectTrue(rows[0]!.n === '31' && supplies.rowCount === 1, `settlement has not copied ${point} yet`);
   }, 60_000, 200);
-  return { customerId, name, cpr, gsrn: point, processId, invoiceId: invoiceIdOf(point, OCTOBER), noteId: '', beforeCorrection: new Date(0) };
+  return { customerId, name, cpr, gsrn: point, processId, invoiceId: invoiceIdOf(point, OCTOBER, customerId), noteId: '', beforeCorrection: new Date(0) };
 }
 
 function expectTrue(condition: boolean, message: string): void {

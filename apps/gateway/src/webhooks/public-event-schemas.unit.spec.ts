@@ -65,7 +65,7 @@ function delivered(event: RecordedEvent): EventEnvelope {
 }
 
 const period: BillingPeriod = { kind: 'month', year: 2026, month: 2 };
-const invoiceId = invoiceIdOf(GSRN, period);
+const invoiceId = invoiceIdOf(GSRN, period, CUSTOMER);
 
 function line(kind: InvoiceLine['kind'], amount: string, quantityKwh: string | null, unitPrice: string | null, month: string | null = null): InvoiceLine {
   const exclVat = Money.parse(amount);

@@ -25,10 +25,11 @@ describe('billing periods', () => {
     ]);
   });
 
-  it('derives a stable invoice id from GSRN and period only', () => {
-    const a = invoiceIdOf(G, { kind: 'month', year: 2026, month: 10 });
-    expect(invoiceIdOf(G, { kind: 'month', year: 2026, month: 10 })).toBe(a);
-    expect(invoiceIdOf(G, { kind: 'month', year: 2026, month: 11 })).not.toBe(a);
+  it('derives a stable invoice id from GSRN, period and customer only (one invoice per customer supply)', () => {
+    const a = invoiceIdOf(G, { kind: 'month', year: 2026, month: 10 }, 'c1');
+    expect(invoiceIdOf(G, { kind: 'month', year: 2026, month: 10 }, 'c1')).toBe(a);
+    expect(invoiceIdOf(G, { kind: 'month', year: 2026, month: 11 }, 'c1')).not.toBe(a);
+    expect(invoiceIdOf(G, { kind: 'month', year: 2026, month: 10 }, 'c2')).not.toBe(a);
     expect(a).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   });
 });
@@ -56,15 +57,19 @@ describe('run decider', () => {
     expect(started.map((e) => e.type)).toEqual(['SettlementRunStarted', 'SettlementWorkItemScheduled', 'SettlementWorkItemScheduled']);
     let state = apply(started);
     expect(decideRun({ kind: 'start', runId: 'other', period, asOf: new Date(), gsrns: ['a'] }, state)).toEqual([]);
-    const first = decideRun({ kind: 'invoiced', gsrn: 'a', invoiceId: 'i-a' }, state);
+    // Two of our customers on 'a' in the period: two invoices for the one work item.
+    const first = decideRun({ kind: 'invoiced', gsrn: 'a', invoiceIds: ['i-a1', 'i-a2'] }, state);
     expect(first.map((e) => e.type)).toEqual(['SettlementItemInvoiced']);
     state = first.reduce(evolveRun, state);
-    expect(decideRun({ kind: 'invoiced', gsrn: 'a', invoiceId: 'i-a' }, state)).toEqual([]);
-    expect(decideRun({ kind: 'invoiced', gsrn: 'unknown', invoiceId: 'x' }, state)).toEqual([]);
+    expect(decideRun({ kind: 'invoiced', gsrn: 'a', invoiceIds: ['i-a1'] }, state)).toEqual([]);
+    expect(decideRun({ kind: 'invoiced', gsrn: 'unknown', invoiceIds: ['x'] }, state)).toEqual([]);
     const last = decideRun({ kind: 'halted', gsrn: 'b', halt: { outcome: 'halted', reason: 'missing-configuration', gsrn: 'b', problem: 'no product' } }, state);
     expect(last.map((e) => e.type)).toEqual(['SettlementHaltedForMeteringPoint', 'SettlementCompleted']);
     expect(last[0]!.data).toMatchObject({ reason: 'missing-configuration', detail: { problem: 'no product' } });
-    expect(last[1]!.data).toEqual({ runId: 'r', period, periodLabel: '2026-10', invoices: [{ invoiceId: 'i-a', gsrn: 'a' }], halted: [{ gsrn: 'b', reason: 'missing-configuration' }] });
+    expect(last[1]!.data).toEqual({ runId: 'r', period, periodLabel: '2026-10', invoices: [
+        { invoiceId: 'i-a1', gsrn: 'a' },
+        { invoiceId: 'i-a2', gsrn: 'a' },
+      ], halted: [{ gsrn: 'b', reason: 'missing-configuration' }] });
   });
 
   it('completes at once when no metering point is active', () => {

@@ -184,7 +184,10 @@ export interface InvoiceIssued {
 export interface SettlementItemInvoiced {
   runId: string;
   gsrn: string;
+  /** The first invoice of the item (runs before one invoice per customer supply had only this one). */
   invoiceId: string;
+  /** Every invoice of the item: one per customer supplied on the GSRN in the period. */
+  invoiceIds?: string[];
 }
 
 export interface SettlementHaltedForMeteringPoint {

@@ -12,11 +12,13 @@ export function nameBasedUuid(namespace: string, name: string): string {
 }
 
 /**
- * The invoice id of a metering point's billing period. Stable: derived from GSRN and period only,
- * so a re-run or a re-export can never create a second invoice for the same period.
+ * The invoice id of one customer supply in a billing period: one invoice per (metering point, period,
+ * customer), so two of our customers on one GSRN in one period get two invoices. Stable: derived
+ * from GSRN, period and customer only, so a re-run or a re-export can never create a second invoice
+ * for the same customer supply and period.
  */
-export function invoiceIdOf(gsrn: string, period: BillingPeriod): string {
-  return nameBasedUuid('invoice', `${gsrn}/${periodLabel(period)}`);
+export function invoiceIdOf(gsrn: string, period: BillingPeriod, customerId: string): string {
+  return nameBasedUuid('invoice', `${gsrn}/${periodLabel(period)}/${customerId}`);
 }
 
 export function invoiceStreamId(invoiceId: string): string {

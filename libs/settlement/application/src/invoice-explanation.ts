@@ -72,8 +72,15 @@ function supplyOf(supplies: readonly SupplyRecord[]): ComputationInputs['supply'
  * records what it drew on. A dry run: nothing is issued. The reusable query behind "the invoice as it
  * would be computed today" and behind explaining an issued one.
  */
-export function computeInvoice(gsrn: string, period: BillingPeriod, asOf: Date, copies: SettlementCopies, config: SettlementRatesConfig = DEFAULT_RATES_CONFIG): InvoiceComputation {
-  const built = buildSettlementInput(gsrn, period, asOf, copies, config);
+export function computeInvoice(
+  gsrn: string,
+  period: BillingPeriod,
+  asOf: Date,
+  copies: SettlementCopies,
+  config: SettlementRatesConfig = DEFAULT_RATES_CONFIG,
+  customerId: string | null = null,
+): InvoiceComputation {
+  const built = buildSettlementInput(gsrn, period, asOf, copies, config, customerId);
   if (!built.ok) return { outcome: 'halted', asOf: asOf.toISOString(), reason: built.halt.reason, detail: haltDetail(built.halt) };
   const result = settleMeteringPoint(built.input);
   if (result.outcome === 'halted') return { outcome: 'halted', asOf: asOf.toISOString(), reason: result.reason, detail: haltDetail(result) };
@@ -87,7 +94,7 @@ export function computeInvoice(gsrn: string, period: BillingPeriod, asOf: Date, 
     lines: result.invoice.lines.map(lineToJson),
     totals: totalsToJson(result.invoice.totals),
     estimated: result.invoice.estimated,
-    inputs: { ...used, supply: supplyOf(copies.supplies.filter((s) => s.gsrn === gsrn && !s.reversed)), metered },
+    inputs: { ...used, supply: supplyOf(copies.supplies.filter((s) => s.gsrn === gsrn && !s.reversed && s.customerId === built.customerId)), metered },
   };
 }
 

@@ -7,14 +7,15 @@ export interface RunState {
   runId: string | null;
   period: BillingPeriod | null;
   items: string[];
-  invoiced: Map<string, string>;
+  /** GSRN → its invoices (one per customer supply). */
+  invoiced: Map<string, string[]>;
   halted: Map<string, string>;
   completed: boolean;
 }
 
 export type RunCommand =
   | { kind: 'start'; runId: string; period: BillingPeriod; asOf: Date; gsrns: string[] }
-  | { kind: 'invoiced'; gsrn: string; invoiceId: string }
+  | { kind: 'invoiced'; gsrn: string; invoiceIds: string[] }
   | { kind: 'halted'; gsrn: string; halt: SettlementHalted };
 
 export const initialRunState: RunState = { runId: null, period: null, items: [], invoiced: new Map(), halted: new Map(), completed: false };
@@ -31,7 +32,7 @@ function completion(state: RunState): DomainEvent[] {
     runId: state.runId,
     period: state.period,
     periodLabel: periodLabel(state.period),
-    invoices: state.items.filter((g) => state.invoiced.has(g)).map((gsrn) => ({ invoiceId: state.invoiced.get(gsrn)!, gsrn })),
+    invoices: state.items.filter((g) => state.invoiced.has(g)).flatMap((gsrn) => state.invoiced.get(gsrn)!.map((invoiceId) => ({ invoiceId, gsrn }))),
     halted: state.items.filter((g) => state.halted.has(g)).map((gsrn) => ({ gsrn, reason: state.halted.get(gsrn)! })),
   };
   return [{ type: 'SettlementCompleted', data: toJsonObject(data) }];
@@ -45,7 +46,7 @@ export function evolveRun(state: RunState, event: DomainEvent): RunState {
     }
     case 'SettlementItemInvoiced': {
       const d = dataOf<SettlementItemInvoiced>(event.data);
-      return { ...state, invoiced: new Map(state.invoiced).set(d.gsrn, d.invoiceId) };
+      return { ...state, invoiced: new Map(state.invoiced).set(d.gsrn, d.invoiceIds ?? [d.invoiceId]) };
     }
     case 'SettlementHaltedForMeteringPoint': {
       const d = dataOf<SettlementHaltedForMeteringPoint>(event.data);
@@ -82,7 +83,7 @@ export function decideRun(command: RunCommand, state: RunState): DomainEvent[] {
       if (state.invoiced.has(command.gsrn) || state.halted.has(command.gsrn)) return [];
       let event: DomainEvent;
       if (command.kind === 'invoiced') {
-        const d: SettlementItemInvoiced = { runId: state.runId, gsrn: command.gsrn, invoiceId: command.invoiceId };
+        const d: SettlementItemInvoiced = { runId: state.runId, gsrn: command.gsrn, invoiceId: command.invoiceIds[0]!, invoiceIds: command.invoiceIds };
         event = { type: 'SettlementItemInvoiced', data: toJsonObject(d) };
       } else {
         const d: SettlementHaltedForMeteringPoint = { runId: state.runId, gsrn: command.gsrn, periodLabel: periodLabel(state.period), reason: command.halt.reason, detail: haltDetail(command.halt) };

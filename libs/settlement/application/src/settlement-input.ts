@@ -421,12 +421,39 @@ function configurationHalt(gsrn: string, problem: string): BuiltInput {
 }
 
 /**
- * Builds the pure settlement input of one metering point and period from settlement's copies.
+ * The customers supplied on a metering point in a period (their supplies, not reversed, with the
+ * period's billing frequency), in the order their first supply in it starts. Each gets its own
+ * invoice: its own days, product, electric-heating flag and subscriptions (a move between two of our
+ * customers in the middle of the month gives two invoices).
+ */
+export function customerSuppliesInPeriod(supplies: readonly SupplyRecord[], gsrn: string, period: BillingPeriod): string[] {
+  const own = suppliesInPeriod(supplies.filter((s) => s.gsrn === gsrn), period).sort((a, b) => compareLocalDates(a.startDate, b.startDate));
+  return [...new Set(own.map((s) => s.customerId))];
+}
+
+/**
+ * Builds the pure settlement input of one customer supply (`customerId`: that customer's supplies of
+ * the metering point in the period) from settlement's copies. Without `customerId`, the metering
+ * point's only customer in the period; with several, a `missing-configuration` halt (never one
+ * invoice for two customers).
  * A gap or conflict in the copies becomes a `missing-configuration` halt (never a partial invoice).
  */
-export function buildSettlementInput(gsrn: string, period: BillingPeriod, asOf: Date, copies: SettlementCopies, config: SettlementRatesConfig = DEFAULT_RATES_CONFIG): BuiltInput {
-  const supplies = suppliesInPeriod(copies.supplies.filter((s) => s.gsrn === gsrn), period);
-  if (supplies.length === 0) return configurationHalt(gsrn, `no supply of ${gsrn} in the period`);
+export function buildSettlementInput(
+  gsrn: string,
+  period: BillingPeriod,
+  asOf: Date,
+  copies: SettlementCopies,
+  config: SettlementRatesConfig = DEFAULT_RATES_CONFIG,
+  customerId: string | null = null,
+): BuiltInput {
+  const all = suppliesInPeriod(copies.supplies.filter((s) => s.gsrn === gsrn), period);
+  if (all.length === 0) return configurationHalt(gsrn, `no supply of ${gsrn} in the period`);
+  const customers = customerSuppliesInPeriod(copies.supplies, gsrn, period);
+  if (customerId === null && customers.length > 1) {
+    return configurationHalt(gsrn, `${customers.length} customers are supplied on ${gsrn} in the period (${customers.join(', ')}): each customer supply is settled on its own`);
+  }
+  const supplies = customerId === null ? all : all.filter((s) => s.customerId === customerId);
+  if (supplies.length === 0) return configurationHalt(gsrn, `no supply of ${gsrn} to customer ${customerId} in the period`);
   const latest = [...supplies].sort((a, b) => compareLocalDates(b.startDate, a.startDate))[0]!;
   const gridArea = copies.gridAreas.find((g) => g.gridArea === latest.gridArea);
   if (gridArea === undefined) return configurationHalt(gsrn, `grid area ${latest.gridArea} is not mapped`);

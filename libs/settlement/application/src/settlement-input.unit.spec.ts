@@ -1,13 +1,13 @@
 import { settleMeteringPoint, settleReference, type BillingPeriod, type Invoice } from '@dh/settlement-domain';
 import { Money, vatOf } from '@dh/money';
 import { localDayStart } from '@dh/dk-time';
-import { buildSettlementInput, DEFAULT_RATES_CONFIG, ENERGINET_GLN, yearToDateMilliKwh, type ChargeLinkRecord, type SettlementCopies } from './settlement-input';
+import { buildSettlementInput, customerSuppliesInPeriod, DEFAULT_RATES_CONFIG, ENERGINET_GLN, yearToDateMilliKwh, type ChargeLinkRecord, type SettlementCopies } from './settlement-input';
 import { GRID_SUBSCRIPTION_C, GRID_TARIFF_C, hourlyDays, RADIUS_GLN, TEST_GSRN, testCharge, testCopies, testSupply } from './testing/copies';
 
 const DECEMBER_2025 = { kind: 'month', year: 2025, month: 12 } as const;
 
-function settle(copies: SettlementCopies, period: BillingPeriod = DECEMBER_2025): Invoice {
-  const built = buildSettlementInput(TEST_GSRN, period, new Date('2026-01-05T00:00:00Z'), copies);
+function settle(copies: SettlementCopies, period: BillingPeriod = DECEMBER_2025, customerId: string | null = null): Invoice {
+  const built = buildSettlementInput(TEST_GSRN, period, new Date('2026-01-05T00:00:00Z'), copies, DEFAULT_RATES_CONFIG, customerId);
   if (!built.ok) throw new Error(JSON.stringify(built.halt));
   const result = settleMeteringPoint(built.input);
   if (result.outcome !== 'settled') throw new Error(JSON.stringify(result));
@@ -133,5 +133,65 @@ describe('charge links per metering point (DataHub RSM-031) price the grid tarif
     const unknown = `${RADIUS_GLN}:D03:DT_A_01`;
     const built = buildSettlementInput(TEST_GSRN, OCTOBER, new Date('2025-11-05T00:00:00Z'), withCharges({ chargeLinks: [link(unknown, '2025-10-01', null)] }));
     expect(built).toMatchObject({ ok: false, halt: { reason: 'missing-price', chargeId: unknown, interval: { start: localDayStart('2025-10-01') } } });
+  });
+});
+
+describe('one invoice per customer supply: a move between two of our customers on the 15th', () => {
+  const OCTOBER = { kind: 'month', year: 2025, month: 10 } as const;
+  // A (spot, no electric heating) moves out: last day 14 October; B (fixed, electric heating) moves in on the 15th.
+  const a = testSupply({ customerId: 'customer-a', startDate: '2024-06-01', endDate: '2025-10-15', productId: 'spot' });
+  const b = testSupply({ customerId: 'customer-b', startDate: '2025-10-15', productId: 'fixed', electricHeating: true });
+  const base = testCopies('2025-10-01', '2025-11-01');
+  const copies: SettlementCopies = {
+    ...base,
+    supplies: [b, a],
+    products: [...base.products, { productId: 'fixed', name: 'Fast', marginDkkPerKwh: '0.10', monthlySubscriptionDkk: '29.00', exportFeeDkkPerKwh: null, validFrom: '2024-01-01', publishedAt: new Date('2024-06-01T00:00:00Z') }],
+    consumption: hourlyDays(TEST_GSRN, '2025-10-01', '2025-11-01', '1.000'),
+  };
+  const rows = (invoice: Invoice) => Object.fromEntries(invoice.lines.map((l) => [l.key, [l.quantityKwh, l.amountExclVat.format()]]));
+  const built = (customerId: string | null) => buildSettlementInput(TEST_GSRN, OCTOBER, new Date('2025-11-05T00:00:00Z'), copies, DEFAULT_RATES_CONFIG, customerId);
+
+  it('lists the customers in the order their supplies start', () => {
+    expect(customerSuppliesInPeriod(copies.supplies, TEST_GSRN, OCTOBER)).toEqual(['customer-a', 'customer-b']);
+    expect(customerSuppliesInPeriod(copies.supplies, TEST_GSRN, { kind: 'month', year: 2025, month: 11 })).toEqual(['customer-b']);
+  });
+
+  it('never settles two customers on one invoice', () => {
+    expect(built(null)).toMatchObject({ ok: false, halt: { reason: 'missing-configuration', problem: expect.stringContaining('2 customers are supplied') } });
+    expect(built('customer-c')).toMatchObject({ ok: false, halt: { reason: 'missing-configuration', problem: `no supply of ${TEST_GSRN} to customer customer-c in the period` } });
+  });
+
+  it("A's invoice: 1–14 October, A's product, no electric heating, subscriptions for 14 of 31 days", () => {
+    const input = built('customer-a');
+    expect(input).toMatchObject({ ok: true, customerId: 'customer-a', input: { meteringPoint: { electricHeating: false }, supplyPeriods: [{ start: '2024-06-01', endExclusive: '2025-10-15' }] } });
+    // 14 days × 24 h = 336 kWh: energy 336 × (1.00 + 0.05) = 352.80; grid 100.80; system 23.52; transmission 13.44; tax 336 × 0.72 = 241.92;
+    // subscriptions 30 × 14/31 = 13.548… → 13.55, 15 × 14/31 = 6.774… → 6.77, 39 × 14/31 = 17.612… → 17.61.
+    expect(rows(settle(copies, OCTOBER, 'customer-a'))).toEqual({
+      energy: ['336.000', '352.80'],
+      'grid-tariff': ['336.000', '100.80'],
+      'system-tariff': ['336.000', '23.52'],
+      'transmission-tariff': ['336.000', '13.44'],
+      'electricity-tax': ['336.000', '241.92'],
+      'grid-subscription:2025-10': [null, '13.55'],
+      'system-subscription:2025-10': [null, '6.77'],
+      'product-subscription:2025-10': [null, '17.61'],
+    });
+  });
+
+  it("B's invoice: 15–31 October (409 hours: the 26th has 25), B's product and electric heating, subscriptions for 17 of 31 days", () => {
+    const input = built('customer-b');
+    expect(input).toMatchObject({ ok: true, customerId: 'customer-b', input: { meteringPoint: { electricHeating: true }, supplyPeriods: [{ start: '2025-10-15', endExclusive: null }] } });
+    // energy 409 × 1.10 = 449.90; grid 122.70; system 28.63; transmission 16.36; tax 409 × 0.72 = 294.48 (B's threshold 4,000 × 78/365 = 854.795 kWh not reached);
+    // subscriptions 30 × 17/31 = 16.451… → 16.45, 15 × 17/31 = 8.225… → 8.23, 29 × 17/31 = 15.903… → 15.90.
+    expect(rows(settle(copies, OCTOBER, 'customer-b'))).toEqual({
+      energy: ['409.000', '449.90'],
+      'grid-tariff': ['409.000', '122.70'],
+      'system-tariff': ['409.000', '28.63'],
+      'transmission-tariff': ['409.000', '16.36'],
+      'electricity-tax': ['409.000', '294.48'],
+      'grid-subscription:2025-10': [null, '16.45'],
+      'system-subscription:2025-10': [null, '8.23'],
+      'product-subscription:2025-10': [null, '15.90'],
+    });
   });
 });

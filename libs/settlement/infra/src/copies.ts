@@ -386,13 +386,12 @@ export async function loadCopies(db: Db, gsrn: string, period: BillingPeriod, op
   };
 }
 
-/** Aconto paid for a metering point within the period (local dates), exact DKK string. */
-export async function acontoPaidInPeriod(db: Db, gsrn: string, period: BillingPeriod): Promise<string> {
+/** Aconto the customer paid for a metering point within the period (local dates), exact DKK string. */
+export async function acontoPaidInPeriod(db: Db, gsrn: string, period: BillingPeriod, customerId: string): Promise<string> {
   const { from, toExclusive } = periodDates(period);
-  const r = await db.query<{ total: string }>(`SELECT coalesce(sum(amount), 0)::numeric(18,2)::text AS total FROM settlement.aconto_payments WHERE gsrn = $1 AND paid_at >= $2 AND paid_at < $3`, [
-    gsrn,
-    localDayStart(from),
-    localDayStart(toExclusive),
-  ]);
+  const r = await db.query<{ total: string }>(
+    `SELECT coalesce(sum(amount), 0)::numeric(18,2)::text AS total FROM settlement.aconto_payments WHERE gsrn = $1 AND paid_at >= $2 AND paid_at < $3 AND customer_id = $4`,
+    [gsrn, localDayStart(from), localDayStart(toExclusive), customerId],
+  );
   return r.rows[0]!.total;
 }

@@ -57,8 +57,8 @@ export async function explainIssuedInvoice(deps: SettleDeps, db: Db, invoiceId: 
   const { issued, issuedEvent, notes } = found;
   const period = parsePeriodLabel(issued.periodLabel);
   const config = deps.config ?? DEFAULT_RATES_CONFIG;
-  const asIssued = computeInvoice(issued.gsrn, period, new Date(issued.asOf), await loadCopies(db, issued.gsrn, period, { meteredKnownAt: issuedEvent.occurredAt }), config);
-  const current = computeInvoice(issued.gsrn, period, now, await loadCopies(db, issued.gsrn, period), config);
+  const asIssued = computeInvoice(issued.gsrn, period, new Date(issued.asOf), await loadCopies(db, issued.gsrn, period, { meteredKnownAt: issuedEvent.occurredAt }), config, issued.customerId);
+  const current = computeInvoice(issued.gsrn, period, now, await loadCopies(db, issued.gsrn, period), config, issued.customerId);
   return explainInvoice({ issued, issuedAt: issuedEvent.recordedAt, notes, asIssued, now: current });
 }
 
@@ -82,7 +82,7 @@ export async function recomputeInvoiceDryRun(deps: SettleDeps, db: Db, invoiceId
   if (found === null) return null;
   const { issued, corrected } = found;
   const period = parsePeriodLabel(issued.periodLabel);
-  const recomputed = computeInvoice(issued.gsrn, period, asOf, await loadCopies(db, issued.gsrn, period), deps.config ?? DEFAULT_RATES_CONFIG);
+  const recomputed = computeInvoice(issued.gsrn, period, asOf, await loadCopies(db, issued.gsrn, period), deps.config ?? DEFAULT_RATES_CONFIG, issued.customerId);
   let wouldIssue: InvoiceRecomputation['wouldIssue'] = { noteType: 'none', lines: [], totals: null };
   if (recomputed.outcome === 'settled') {
     const toExclusive = periodDates(period).toExclusive;

@@ -14,6 +14,7 @@ import {
 import {
   DEFAULT_RATES_CONFIG,
   buildSettlementInput,
+  customerSuppliesInPeriod,
   dataOf,
   haltDetail,
   invoiceFromJson,
@@ -33,6 +34,7 @@ import {
   toJsonObject,
   totalsToJson,
   type InvoiceIssued,
+  type SettlementCopies,
   type SettlementCorrectionIssued,
   type SettlementHaltedForMeteringPoint,
   type SettlementRatesConfig,
@@ -51,21 +53,35 @@ type Db = Pick<PoolClient, 'query'>;
 
 type Settled = { outcome: 'settled'; invoice: Invoice; customerId: string; paymentModel: 'aconto' | 'actual'; gridArea: string; priceArea: string; productionGsrn: string | null };
 
-/** Settles one metering point for a period from settlement's copies as they stand in `db`. */
-export async function settleFromCopies(deps: SettleDeps, db: Db, gsrn: string, period: BillingPeriod, asOf: Date): Promise<Settled | SettlementHalted> {
-  const built = buildSettlementInput(gsrn, period, asOf, await loadCopies(db, gsrn, period), deps.config ?? DEFAULT_RATES_CONFIG);
+function settleBuilt(deps: SettleDeps, copies: SettlementCopies, gsrn: string, period: BillingPeriod, asOf: Date, customerId: string | null): Settled | SettlementHalted {
+  const built = buildSettlementInput(gsrn, period, asOf, copies, deps.config ?? DEFAULT_RATES_CONFIG, customerId);
   if (!built.ok) return built.halt;
   const result = settleMeteringPoint(built.input);
   if (result.outcome === 'halted') return result;
   return { outcome: 'settled', invoice: result.invoice, customerId: built.customerId, paymentModel: built.paymentModel, gridArea: built.gridArea, priceArea: built.priceArea, productionGsrn: built.productionGsrn };
 }
 
+/** Settles one customer supply (the customer's days of the metering point in the period) from settlement's copies as they stand in `db`. */
+export async function settleFromCopies(deps: SettleDeps, db: Db, gsrn: string, period: BillingPeriod, asOf: Date, customerId: string): Promise<Settled | SettlementHalted> {
+  return settleBuilt(deps, await loadCopies(db, gsrn, period), gsrn, period, asOf, customerId);
+}
+
+/** Settles every customer supply of a metering point in a period: one result per customer, in the order their supplies start. */
+export async function settleCustomerSupplies(deps: SettleDeps, db: Db, gsrn: string, period: BillingPeriod, asOf: Date): Promise<{ customerId: string | null; result: Settled | SettlementHalted }[]> {
+  const copies = await loadCopies(db, gsrn, period);
+  const customers = customerSuppliesInPeriod(copies.supplies, gsrn, period);
+  // No supply left (reversed since the run started): one halt, as before.
+  if (customers.length === 0) return [{ customerId: null, result: settleBuilt(deps, copies, gsrn, period, asOf, null) }];
+  return customers.map((customerId) => ({ customerId, result: settleBuilt(deps, copies, gsrn, period, asOf, customerId) }));
+}
+
 const metaOf = (envelope: EventEnvelope) => settlementMetadata({ correlationId: envelope.metadata.correlationId, causationId: envelope.eventId, actor: 'settlement-worker' });
 
 /**
- * One work item of a run, inside the work queue's inbox transaction: settle, issue the invoice
- * (stream `invoice-<invoiceId>`, id stable per GSRN and period, issued at most once) or record the
- * halt, then record the outcome on the run stream (the last one completes the run).
+ * One work item of a run (a metering point), inside the work queue's inbox transaction: settle each
+ * customer supply of it in the period, issue each one's invoice (stream `invoice-<invoiceId>`, id
+ * stable per GSRN, period and customer, issued at most once) or record the halt, then record the
+ * outcome on the run stream (the last one completes the run).
  */
 export async function handleWorkItem(deps: SettleDeps, envelope: EventEnvelope, tx: PoolClient): Promise<void> {
   if (envelope.type !== 'SettlementWorkItemScheduled') return;
@@ -73,14 +89,20 @@ export async function handleWorkItem(deps: SettleDeps, envelope: EventEnvelope, 
   const period = item.period;
   const metadata = metaOf(envelope);
   const now = new Date(envelope.occurredAt);
-  const result = await settleFromCopies(deps, tx, item.gsrn, period, new Date(item.asOf));
-  let command: Parameters<typeof runDecider.decide>[0];
-  if (result.outcome === 'settled') {
-    const invoiceId = invoiceIdOf(item.gsrn, period);
+  // One invoice per customer supply: two of our customers on the GSRN in the period get one each.
+  const invoiceIds: string[] = [];
+  let halt: SettlementHalted | null = null;
+  for (const { result } of await settleCustomerSupplies(deps, tx, item.gsrn, period, new Date(item.asOf))) {
+    if (result.outcome !== 'settled') {
+      halt ??= result;
+      continue;
+    }
+    const invoiceId = invoiceIdOf(item.gsrn, period, result.customerId);
+    invoiceIds.push(invoiceId);
     const stream = await deps.store.readStream(invoiceStreamId(invoiceId));
     if (!stream.some((e) => e.type === 'InvoiceIssued')) {
       const { from } = periodDates(period);
-      const paid = result.paymentModel === 'aconto' ? await acontoPaidFor(tx, item.gsrn, period, invoiceId) : Money.ZERO;
+      const paid = result.paymentModel === 'aconto' ? await acontoPaidFor(tx, item.gsrn, period, invoiceId, result.customerId) : Money.ZERO;
       const aconto = acontoSettlement({ invoiceTotalInclVat: result.invoice.totals.inclVat, acontoPaid: paid });
       const data: InvoiceIssued = {
         invoiceId,
@@ -110,10 +132,9 @@ export async function handleWorkItem(deps: SettleDeps, envelope: EventEnvelope, 
       [invoiceId, item.gsrn, result.productionGsrn, result.customerId, periodLabel(period), periodDates(period).from, periodDates(period).toExclusive, result.priceArea, result.gridArea],
     );
     if (result.paymentModel === 'aconto') await afterAcontoSettlement(deps, tx, { gsrn: item.gsrn, period, asOf: new Date(item.asOf), metadata, now });
-    command = { kind: 'invoiced', gsrn: item.gsrn, invoiceId };
-  } else {
-    command = { kind: 'halted', gsrn: item.gsrn, halt: result };
   }
+  // The item is halted when any of its customer supplies is (the others' invoices stand: each is complete for its customer).
+  const command: Parameters<typeof runDecider.decide>[0] = halt !== null ? { kind: 'halted', gsrn: item.gsrn, halt } : { kind: 'invoiced', gsrn: item.gsrn, invoiceIds };
   await handleCommand({
     store: deps.store,
     streamId: runStreamId(period),
@@ -169,7 +190,7 @@ export async function correctInvoice(deps: SettleDeps, tx: Db, invoiceId: string
   if (cause === 'supply-reversed') {
     recomputed = { ...current, lines: [], totals: { exclVat: Money.ZERO, vat: Money.ZERO, inclVat: Money.ZERO }, estimated: false, asOf };
   } else {
-    const result = await settleFromCopies(deps, tx, issued.gsrn, parsePeriodLabel(issued.periodLabel), asOf);
+    const result = await settleFromCopies(deps, tx, issued.gsrn, parsePeriodLabel(issued.periodLabel), asOf, issued.customerId);
     if (result.outcome === 'halted') {
       const halt: SettlementHaltedForMeteringPoint = { runId: null, gsrn: issued.gsrn, periodLabel: issued.periodLabel, reason: result.reason, detail: haltDetail(result) };
       await deps.store.appendToStream(
@@ -229,7 +250,15 @@ export async function affectedInvoices(tx: Db, envelope: EventEnvelope): Promise
       return { cause: 'price', invoiceIds: [...found].sort() };
     }
     case 'SupplyReversed':
-      return { cause: 'supply-reversed', invoiceIds: await ids(`SELECT invoice_id FROM settlement.invoices WHERE gsrn = $1 AND period_to > $2 ORDER BY invoice_id`, [d.gsrn, d.startDate]) };
+      // Only the reversed supply's customer's invoices (another customer on the GSRN keeps theirs).
+      return {
+        cause: 'supply-reversed',
+        invoiceIds: await ids(
+          `SELECT invoice_id FROM settlement.invoices WHERE gsrn = $1 AND period_to > $2
+             AND customer_id IN (SELECT customer_id FROM settlement.supplies WHERE gsrn = $1 AND start_date = $2) ORDER BY invoice_id`,
+          [d.gsrn, d.startDate],
+        ),
+      };
     default:
       return null;
   }
