@@ -49,6 +49,7 @@ class RivalWritesFirst implements EventStore {
     }
     return this.inner.appendToStream(streamId, events, options);
   }
+  appendToStreams: EventStore['appendToStreams'] = (...args) => this.inner.appendToStreams(...args);
   readStream: EventStore['readStream'] = (...args) => this.inner.readStream(...args);
   readAll: EventStore['readAll'] = (...args) => this.inner.readAll(...args);
   subscribeToAll: EventStore['subscribeToAll'] = (...args) => this.inner.subscribeToAll(...args);

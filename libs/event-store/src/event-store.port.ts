@@ -52,6 +52,13 @@ export interface AppendResult {
   globalPosition: bigint;
 }
 
+/** One stream's part of {@link EventStore.appendToStreams}. */
+export interface StreamAppend {
+  streamId: string;
+  events: NewEvent[];
+  expectedRevision: ExpectedRevision;
+}
+
 export interface ReadStreamOptions {
   direction?: 'forwards' | 'backwards';
   /** Inclusive start revision; defaults to the first (forwards) or last (backwards) event. */
@@ -85,6 +92,15 @@ export interface Subscription {
 
 export interface EventStore {
   appendToStream(streamId: string, events: NewEvent[], options: { expectedRevision: ExpectedRevision }): Promise<AppendResult>;
+  /**
+   * Appends to several streams at once, atomically: all or nothing, in one round trip (one transaction in
+   * PostgreSQL), each stream's expected revision checked as `appendToStream` checks it (a
+   * WrongExpectedRevisionError names the stream; nothing of the batch is stored). Each stream at most once
+   * per batch, event ids unique across it. A retry of a stored batch returns the original results. Results
+   * in the order of `appends`. For writers with many streams to write at a volume boundary (a DataHub
+   * document with many series), instead of one transaction per stream.
+   */
+  appendToStreams(appends: StreamAppend[]): Promise<AppendResult[]>;
   readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
   readAll(options?: ReadAllOptions): Promise<RecordedEvent[]>;
   subscribeToAll(options: SubscribeOptions): Subscription;

@@ -64,6 +64,7 @@ export function withUpcasting(store: EventStore, schemas: EventSchemas): EventSt
   const up = (events: RecordedEvent[]) => events.map((e) => schemas.upcast(e));
   return {
     appendToStream: (streamId, events, options) => store.appendToStream(streamId, events.map((e) => schemas.stamp(e)), options),
+    appendToStreams: (appends) => store.appendToStreams(appends.map((a) => ({ ...a, events: a.events.map((e) => schemas.stamp(e)) }))),
     readStream: async (streamId, options) => up(await store.readStream(streamId, options)),
     readAll: async (options) => up(await store.readAll(options)),
     subscribeToAll: (options) => store.subscribeToAll({ ...options, onEvent: (event) => options.onEvent(schemas.upcast(event)) }),

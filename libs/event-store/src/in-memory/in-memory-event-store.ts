@@ -7,11 +7,12 @@ import type {
   ReadAllOptions,
   ReadStreamOptions,
   RecordedEvent,
+  StreamAppend,
   SubscribeOptions,
   Subscription,
 } from '../event-store.port';
 import type { EventLookup } from '../event-lookup';
-import { assertAppendable, formatExpected, resolveStoredIds } from '../internal/append-rules';
+import { assertAppendable, assertBatchAppendable, formatExpected, resolveStoredIds } from '../internal/append-rules';
 import { runPollingSubscription, Wakeup } from '../internal/polling-subscription';
 
 export interface InMemoryEventStoreOptions {
@@ -36,7 +37,20 @@ export class InMemoryEventStore implements EventStore, EventLookup {
     this.assertOpen();
     assertAppendable(streamId, events);
     await Promise.resolve();
-    const expected = options.expectedRevision;
+    return this.checked(streamId, events, options.expectedRevision) ?? this.write(streamId, events);
+  }
+
+  async appendToStreams(appends: StreamAppend[]): Promise<AppendResult[]> {
+    this.assertOpen();
+    assertBatchAppendable(appends);
+    await Promise.resolve();
+    // Every stream is checked before anything is written: all or nothing.
+    const retries = appends.map((a) => this.checked(a.streamId, a.events, a.expectedRevision));
+    return appends.map((a, i) => retries[i] ?? this.write(a.streamId, a.events));
+  }
+
+  /** The stored result when this append is a retry; undefined when it may be written; throws on a conflict. */
+  private checked(streamId: string, events: NewEvent[], expected: ExpectedRevision): AppendResult | undefined {
     const stream = this.streams.get(streamId) ?? [];
     const ids = events.map((e) => e.eventId.toLowerCase());
     const again = resolveStoredIds(
@@ -54,7 +68,11 @@ export class InMemoryEventStore implements EventStore, EventLookup {
       (expected === 'stream_exists' && current !== 'no_stream') ||
       (typeof expected === 'bigint' && current === expected);
     if (!ok) throw new WrongExpectedRevisionError(streamId, formatExpected(expected), current);
+    return undefined;
+  }
 
+  private write(streamId: string, events: NewEvent[]): AppendResult {
+    const stream = this.streams.get(streamId) ?? [];
     const recordedAt = this.clock();
     for (const event of events) {
       const globalPosition = BigInt(this.log.length + 1);

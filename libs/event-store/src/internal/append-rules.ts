@@ -1,5 +1,5 @@
 import { DuplicateEventIdError } from '../errors';
-import type { AppendResult, ExpectedRevision, NewEvent } from '../event-store.port';
+import type { AppendResult, ExpectedRevision, NewEvent, StreamAppend } from '../event-store.port';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -14,6 +14,23 @@ export function assertAppendable(streamId: string, events: NewEvent[]): void {
     if (seen.has(id)) throw new Error(`appendToStream(${streamId}): event id ${event.eventId} appears twice in the batch`);
     seen.add(id);
     if (Number.isNaN(event.occurredAt.getTime())) throw new Error(`appendToStream(${streamId}): occurredAt of ${event.eventId} is invalid`);
+  }
+}
+
+/** Rejects multi-stream batches every adapter would reject, before any I/O. */
+export function assertBatchAppendable(appends: StreamAppend[]): void {
+  if (appends.length === 0) throw new Error('appendToStreams: at least one stream is required');
+  const streams = new Set<string>();
+  const ids = new Set<string>();
+  for (const a of appends) {
+    assertAppendable(a.streamId, a.events);
+    if (streams.has(a.streamId)) throw new Error(`appendToStreams: stream ${a.streamId} appears twice in the batch`);
+    streams.add(a.streamId);
+    for (const e of a.events) {
+      const id = e.eventId.toLowerCase();
+      if (ids.has(id)) throw new Error(`appendToStreams: event id ${e.eventId} appears twice in the batch`);
+      ids.add(id);
+    }
   }
 }
 

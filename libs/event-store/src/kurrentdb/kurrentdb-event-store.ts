@@ -7,10 +7,11 @@ import type {
   ReadAllOptions,
   ReadStreamOptions,
   RecordedEvent,
+  StreamAppend,
   SubscribeOptions,
   Subscription,
 } from '../event-store.port';
-import { assertAppendable, resolveStoredIds, type StoredEventLocation } from '../internal/append-rules';
+import { assertAppendable, assertBatchAppendable, resolveStoredIds, type StoredEventLocation } from '../internal/append-rules';
 import {
   comparePositions,
   fromResolvedEvent,
@@ -19,6 +20,7 @@ import {
   mapAppendError,
   parseKurrentCheckpoint,
   toEventData,
+  toMultiAppendEventData,
   toStreamState,
 } from './kurrentdb-mapping';
 
@@ -52,6 +54,31 @@ export class KurrentDbEventStore implements EventStore {
         if (again) return again;
       }
       throw mapAppendError(error, streamId, expected);
+    }
+  }
+
+  /**
+   * KurrentDB's multi-stream append (server 25.1 or later): one atomic request for all streams, each with its
+   * expected state. Every stream's result carries the commit position of the whole append. Unlike
+   * `appendToStream`, a retry of a stored batch is not looked up: the server's idempotency answers it while
+   * the streams have not moved on, else it is a WrongExpectedRevisionError.
+   */
+  async appendToStreams(appends: StreamAppend[]): Promise<AppendResult[]> {
+    assertBatchAppendable(appends);
+    try {
+      const result = await this.client.multiStreamAppend(
+        appends.map((a) => ({ streamName: a.streamId, events: a.events.map(toMultiAppendEventData), expectedState: toStreamState(a.expectedRevision) })),
+      );
+      const revisions = new Map(result.responses.map((r) => [r.streamName, r.revision]));
+      return appends.map((a) => {
+        const revision = revisions.get(a.streamId);
+        if (revision === undefined) throw new Error(`KurrentDB multi-stream append did not answer for stream ${a.streamId}`);
+        return { nextExpectedRevision: revision, globalPosition: result.position };
+      });
+    } catch (error) {
+      const named = typeof error === 'object' && error !== null ? (error as { streamName?: unknown }).streamName : undefined;
+      const failed = appends.find((a) => a.streamId === named) ?? appends[0];
+      throw mapAppendError(error, failed.streamId, failed.expectedRevision);
     }
   }
 

@@ -65,6 +65,23 @@ export function mapAppendError(error: unknown, streamId: string, expected: Expec
   return new WrongExpectedRevisionError(streamId, formatExpected(expected), typeof actual === 'bigint' && actual >= 0n ? actual : 'no_stream');
 }
 
+/**
+ * KurrentDB's multi-stream append (server 25.1+) takes record properties as string → string only, so the
+ * event's metadata travels as one property holding its JSON, read back by {@link fromResolvedEvent}.
+ */
+export const METADATA_PROPERTY = '$dh.metadata';
+
+/** An event for `multiStreamAppend`: metadata (with the domain time) as one JSON string property. */
+export function toMultiAppendEventData(event: NewEvent): EventData {
+  return {
+    id: event.eventId,
+    contentType: 'application/json',
+    type: event.type,
+    data: event.data,
+    metadata: { [METADATA_PROPERTY]: JSON.stringify({ ...event.metadata, [OCCURRED_AT_KEY]: event.occurredAt.toISOString() }) },
+  };
+}
+
 export function toEventData(event: NewEvent): EventData {
   return {
     id: event.eventId,
@@ -80,7 +97,18 @@ function isJsonObject(value: unknown): value is JsonObject {
 }
 
 function parseMetadata(raw: unknown): { [key: string]: JsonValue } {
-  if (isJsonObject(raw)) return raw;
+  if (isJsonObject(raw)) {
+    const packed = raw[METADATA_PROPERTY];
+    if (typeof packed === 'string') {
+      try {
+        const parsed: unknown = JSON.parse(packed);
+        if (isJsonObject(parsed)) return parsed;
+      } catch {
+        // not ours: keep the object as it is
+      }
+    }
+    return raw;
+  }
   if (raw instanceof Uint8Array) {
     try {
       const parsed: unknown = JSON.parse(Buffer.from(raw).toString('utf8'));

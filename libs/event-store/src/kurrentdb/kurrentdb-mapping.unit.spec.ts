@@ -5,6 +5,7 @@ import {
   StreamNotFoundError,
   WrongExpectedVersionError,
   type AllStreamResolvedEvent,
+  type AppendStreamRequest,
   type KurrentDBClient,
 } from '@kurrent/kurrentdb-client';
 import { DuplicateEventIdError, WrongExpectedRevisionError } from '../errors';
@@ -109,13 +110,17 @@ describe('KurrentDB mapping', () => {
 });
 
 /** A client stub that answers from canned events, to test the adapter's own logic without a server. */
-function stubClient(options: { append?: () => Promise<unknown>; events: AllStreamResolvedEvent[] }) {
+function stubClient(options: { append?: () => Promise<unknown>; multiAppend?: (requests: AppendStreamRequest[]) => Promise<unknown>; events: AllStreamResolvedEvent[] }) {
   const calls: { method: string; options: unknown }[] = [];
   async function* iterate(list: AllStreamResolvedEvent[]) {
     for (const e of list) yield e;
   }
   const client = {
     appendToStream: async () => (options.append ? options.append() : { success: true, nextExpectedRevision: 0n, position: { commit: 1n, prepare: 1n } }),
+    multiStreamAppend: async (requests: AppendStreamRequest[]) => {
+      calls.push({ method: 'multiStreamAppend', options: requests });
+      return options.multiAppend ? options.multiAppend(requests) : { position: 0n, responses: [] };
+    },
     readStream: (_name: string, o: { fromRevision?: unknown; maxCount?: number }) => {
       calls.push({ method: 'readStream', options: o });
       const from = typeof o.fromRevision === 'bigint' ? o.fromRevision : 0n;
@@ -149,6 +154,49 @@ describe('KurrentDbEventStore against a stubbed client', () => {
     const conflict = await store.appendToStream('s', [newEvent()], { expectedRevision: 0n }).catch((e: unknown) => e);
     expect(conflict).toBeInstanceOf(WrongExpectedRevisionError);
     expect(conflict).toMatchObject({ actual: 2n });
+  });
+
+  it('appends to several streams with one multi-stream append, metadata packed in one string property and read back', async () => {
+    const { client, calls } = stubClient({
+      events: [],
+      multiAppend: async (requests) => ({ position: 77n, responses: requests.map((r, i) => ({ streamName: r.streamName, revision: BigInt(i + 3) })) }),
+    });
+    const store = new KurrentDbEventStore(client, false);
+    const results = await store.appendToStreams([
+      { streamId: 'x', events: [a], expectedRevision: 'no_stream' },
+      { streamId: 'y', events: [b], expectedRevision: 2n },
+    ]);
+    expect(results).toEqual([
+      { nextExpectedRevision: 3n, globalPosition: 77n },
+      { nextExpectedRevision: 4n, globalPosition: 77n },
+    ]);
+    const requests = calls.find((c) => c.method === 'multiStreamAppend')?.options as AppendStreamRequest[];
+    expect(requests.map((r) => [r.streamName, r.expectedState])).toEqual([
+      ['x', NO_STREAM],
+      ['y', 2n],
+    ]);
+    const properties = requests[0].events[0].metadata as Record<string, unknown>;
+    expect(Object.values(properties).every((v) => typeof v === 'string')).toBe(true);
+    // The server keeps the properties as the event's metadata: the port's metadata and domain time come back.
+    const read = fromResolvedEvent(stored({ metadata: properties }));
+    expect(read?.metadata).toEqual(a.metadata);
+    expect(read?.occurredAt).toEqual(a.occurredAt);
+  });
+
+  it('names the stream a multi-stream append was refused for', async () => {
+    const { client } = stubClient({
+      events: [],
+      multiAppend: () => Promise.reject(new WrongExpectedVersionError(undefined, { streamName: 'y', expected: NO_STREAM, current: 5n })),
+    });
+    const store = new KurrentDbEventStore(client, false);
+    const error = await store
+      .appendToStreams([
+        { streamId: 'x', events: [newEvent()], expectedRevision: 'no_stream' },
+        { streamId: 'y', events: [newEvent()], expectedRevision: 'no_stream' },
+      ])
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WrongExpectedRevisionError);
+    expect(error).toMatchObject({ streamId: 'y', actual: 5n });
   });
 
   it('reads $all after a checkpoint without repeating the event at the checkpoint', async () => {

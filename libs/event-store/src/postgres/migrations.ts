@@ -282,6 +282,47 @@ ${appendToStreamFunction(s, V4_NOTIFY)}
     name: 'appends notify after their commit (concurrent appends share WAL flushes)',
     sql: (s) => appendToStreamFunction(s, V5_NOTIFY),
   },
+  {
+    version: 6,
+    name: 'append_to_streams (several streams in one transaction)',
+    // One statement, one transaction: append_to_stream for each stream, in stream id order so two batches
+    // sharing streams lock them in the same order (no deadlock). Any error rolls back the whole batch.
+    sql: (s) => `
+      CREATE FUNCTION ${s}.append_to_streams(
+        p_stream_ids text[], p_expected text[], p_counts int[], p_event_ids uuid[], p_types text[], p_data text[],
+        p_metadata text[], p_occurred_at timestamptz[], p_channel text
+      ) RETURNS TABLE (stream_index int, next_expected_revision bigint, global_position bigint)
+      LANGUAGE plpgsql AS $fn$
+      #variable_conflict use_column
+      DECLARE
+        v_starts int[] := '{}';
+        v_next int := 1;
+        v_idx int;
+        v_from int;
+        v_to int;
+      BEGIN
+        IF cardinality(p_stream_ids) IS DISTINCT FROM cardinality(p_expected) OR cardinality(p_stream_ids) IS DISTINCT FROM cardinality(p_counts) THEN
+          RAISE EXCEPTION 'append_to_streams: stream ids, expected revisions and counts differ in length' USING ERRCODE = 'DH005';
+        END IF;
+        FOR v_idx IN 1 .. cardinality(p_stream_ids) LOOP
+          v_starts := v_starts || v_next;
+          v_next := v_next + p_counts[v_idx];
+        END LOOP;
+        IF v_next - 1 IS DISTINCT FROM cardinality(p_event_ids) THEN
+          RAISE EXCEPTION 'append_to_streams: counts do not add up to the events given' USING ERRCODE = 'DH005';
+        END IF;
+        FOR v_idx IN SELECT t.ord FROM unnest(p_stream_ids) WITH ORDINALITY AS t(id, ord) ORDER BY t.id COLLATE "C" LOOP
+          v_from := v_starts[v_idx];
+          v_to := v_from + p_counts[v_idx] - 1;
+          RETURN QUERY
+            SELECT v_idx, a.next_expected_revision, a.global_position
+              FROM ${s}.append_to_stream(p_stream_ids[v_idx], p_expected[v_idx], p_event_ids[v_from:v_to], p_types[v_from:v_to],
+                                          p_data[v_from:v_to], p_metadata[v_from:v_to], p_occurred_at[v_from:v_to], p_channel) a;
+        END LOOP;
+      END
+      $fn$;
+    `,
+  },
 ];
 
 /**

@@ -10,11 +10,12 @@ import type {
   ReadAllOptions,
   ReadStreamOptions,
   RecordedEvent,
+  StreamAppend,
   SubscribeOptions,
   Subscription,
 } from '../event-store.port';
 import { UUID_PATTERN, type EventLookup } from '../event-lookup';
-import { assertAppendable, formatExpected } from '../internal/append-rules';
+import { assertAppendable, assertBatchAppendable, formatExpected } from '../internal/append-rules';
 import { runPollingSubscription, Wakeup } from '../internal/polling-subscription';
 import { notifyChannel, quoteIdent, runMigrations } from './migrations';
 
@@ -128,6 +129,42 @@ export class PostgresEventStore implements EventStore, EventLookup {
           this.signalAppended();
         }
       });
+  }
+
+  /** One statement (`append_to_streams`, migration 6): one round trip and one transaction for the whole batch. */
+  async appendToStreams(appends: StreamAppend[]): Promise<AppendResult[]> {
+    assertBatchAppendable(appends);
+    const events = appends.flatMap((a) => a.events);
+    try {
+      // Retrying after a lost connection is safe: a committed batch answers with its stored results.
+      const result = await this.query<{ stream_index: number; next_expected_revision: string; global_position: string }>(
+        `SELECT stream_index, next_expected_revision::text, global_position::text
+           FROM ${this.s}.append_to_streams($1::text[], $2::text[], $3::int[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::timestamptz[], $9)`,
+        [
+          appends.map((a) => a.streamId),
+          appends.map((a) => formatExpected(a.expectedRevision)),
+          appends.map((a) => a.events.length),
+          events.map((e) => e.eventId),
+          events.map((e) => e.type),
+          events.map((e) => JSON.stringify(e.data)),
+          events.map((e) => JSON.stringify(e.metadata)),
+          events.map((e) => e.occurredAt.toISOString()),
+          // As appendToStream: no NOTIFY inside the transaction, one after it.
+          null,
+        ],
+      );
+      this.signalAppended();
+      const out: AppendResult[] = [];
+      for (const row of result.rows) {
+        out[row.stream_index - 1] = { nextExpectedRevision: BigInt(row.next_expected_revision), globalPosition: BigInt(row.global_position) };
+      }
+      return out;
+    } catch (error) {
+      // The function's errors name the stream at the end of their message ("… for <stream>", "… in <stream>").
+      const failed = error instanceof DatabaseError ? appends.find((a) => error.message.endsWith(` ${a.streamId}`)) : undefined;
+      if (failed) throw this.mapAppendError(error, failed.streamId, formatExpected(failed.expectedRevision), failed.events);
+      throw this.mapAppendError(error, appends.map((a) => a.streamId).join(', '), '', events);
+    }
   }
 
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {

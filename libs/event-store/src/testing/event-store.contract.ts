@@ -197,6 +197,87 @@ export function describeEventStoreContract(
       }
     });
 
+    describe('appendToStreams', () => {
+      it('appends to several streams at once, results in the order given', async () => {
+        const [a, b, c] = [stream(), stream(), stream()];
+        await store.appendToStream(b, [newEvent('First')], { expectedRevision: 'no_stream' });
+        const batch = {
+          a: [newEvent('A1'), newEvent('A2')],
+          b: [newEvent('B2')],
+          c: [newEvent('C1'), newEvent('C2'), newEvent('C3')],
+        };
+        const results = await store.appendToStreams([
+          { streamId: c, events: batch.c, expectedRevision: 'no_stream' },
+          { streamId: a, events: batch.a, expectedRevision: 'any' },
+          { streamId: b, events: batch.b, expectedRevision: 0n },
+        ]);
+        expect(results.map((r) => r.nextExpectedRevision)).toEqual([2n, 1n, 1n]);
+        expect((await store.readStream(a)).map((e) => [e.eventId, e.streamRevision])).toEqual([
+          [batch.a[0].eventId, 0n],
+          [batch.a[1].eventId, 1n],
+        ]);
+        expect((await store.readStream(b)).map((e) => e.type)).toEqual(['First', 'B2']);
+        const cRead = await store.readStream(c);
+        expect(cRead.map((e) => e.eventId)).toEqual(ids(batch.c));
+        expect(cRead[2].globalPosition <= results[0].globalPosition).toBe(true);
+        expect(cRead[0].metadata).toEqual(metadata);
+        expect(cRead[0].occurredAt.toISOString()).toBe('2026-01-15T10:00:00.000Z');
+      });
+
+      it('stores nothing of the batch when one stream is not at its expected revision, and names that stream', async () => {
+        const [a, b, c] = [stream(), stream(), stream()];
+        await store.appendToStream(b, [newEvent()], { expectedRevision: 'no_stream' });
+        const error = await rejection(
+          store.appendToStreams([
+            { streamId: a, events: [newEvent()], expectedRevision: 'no_stream' },
+            { streamId: b, events: [newEvent()], expectedRevision: 'no_stream' },
+            { streamId: c, events: [newEvent()], expectedRevision: 'no_stream' },
+          ]),
+        );
+        expect(error).toBeInstanceOf(WrongExpectedRevisionError);
+        expect(error).toMatchObject({ streamId: b, actual: 0n });
+        expect(await store.readStream(a)).toHaveLength(0);
+        expect(await store.readStream(b)).toHaveLength(1);
+        expect(await store.readStream(c)).toHaveLength(0);
+      });
+
+      it('answers a retried batch with the stored results and writes nothing twice', async () => {
+        const [a, b] = [stream(), stream()];
+        const appends = [
+          { streamId: a, events: [newEvent(), newEvent()], expectedRevision: 'no_stream' as const },
+          { streamId: b, events: [newEvent()], expectedRevision: 'no_stream' as const },
+        ];
+        const first = await store.appendToStreams(appends);
+        expect(await store.appendToStreams(appends)).toEqual(first);
+        expect(await store.readStream(a)).toHaveLength(2);
+        expect(await store.readStream(b)).toHaveLength(1);
+      });
+
+      it('refuses a batch naming a stream twice or no stream at all, before writing anything', async () => {
+        const a = stream();
+        await expect(
+          store.appendToStreams([
+            { streamId: a, events: [newEvent()], expectedRevision: 'any' },
+            { streamId: a, events: [newEvent()], expectedRevision: 'any' },
+          ]),
+        ).rejects.toThrow(/twice/);
+        await expect(store.appendToStreams([])).rejects.toThrow(/at least one/);
+        expect(await store.readStream(a)).toHaveLength(0);
+      });
+
+      it('runs two concurrent batches over the same streams in opposite orders without a deadlock', async () => {
+        const [a, b] = [stream(), stream()];
+        const batch = (first: string, second: string) =>
+          store.appendToStreams([
+            { streamId: first, events: [newEvent()], expectedRevision: 'any' },
+            { streamId: second, events: [newEvent()], expectedRevision: 'any' },
+          ]);
+        await Promise.all([batch(a, b), batch(b, a), batch(a, b), batch(b, a)]);
+        expect(await store.readStream(a)).toHaveLength(4);
+        expect(await store.readStream(b)).toHaveLength(4);
+      });
+    });
+
     describe('readStream', () => {
       const s = stream('read');
       // More than ten events, so an ordering on text instead of numbers shows.
