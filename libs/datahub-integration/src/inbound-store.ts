@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { deterministicEventId, WrongExpectedRevisionError, type EventStore } from '@dh/event-store';
+import { deterministicEventId, WrongExpectedRevisionError, type EventStore, type StreamAppend } from '@dh/event-store';
 import type { InboxMessage, StoreOutcome } from '@dh/datahub-client';
 import { answeredTransactionIds, DATAHUB_CONTEXT, inboundDocumentStreamId, toInboundEvents } from './inbound-events';
 
@@ -11,6 +11,17 @@ export type KeepAside = (message: InboxMessage, reason: string) => Promise<void>
 
 const bodyHash = (body: string): string => createHash('sha256').update(body, 'utf8').digest('hex');
 
+export interface InboundStoreOptions {
+  /** Events (one per series of an RSM-012) per stream of a document. Default 100. */
+  eventsPerStream?: number;
+  /** Streams per batched append (one transaction). Default 10, so ≤ 1,000 series per transaction. */
+  streamsPerAppend?: number;
+}
+
+/** Stream of part `k` of a document: part 0 is the document's stream, which the duplicate check reads. */
+export const inboundDocumentPartStreamId = (documentId: string, part: number): string =>
+  part === 0 ? inboundDocumentStreamId(documentId) : `${inboundDocumentStreamId(documentId)}-part-${part}`;
+
 /**
  * The `store` step of the inbox loop: appends the document's events before DataHub's message is
  * dequeued. Event ids derive from the document id, so a redelivered document (a crash between store
@@ -18,8 +29,23 @@ const bodyHash = (body: string): string => createHash('sha256').update(body, 'ut
  * recorded with the events: a document whose id was stored before with a *different* body is not a
  * redelivery, and is kept aside (`keepAside`, the quarantine) with a reason naming the conflict
  * instead of being dropped as a duplicate.
+ *
+ * A document with many series (DataHub bundles up to thousands) is not one ever-growing stream and one
+ * transaction: its events go to part streams of `eventsPerStream` events, appended `streamsPerAppend` streams
+ * at a time with `appendToStreams` (one round trip and one transaction per batch, each stream expected new).
+ * Part 0, the document's own stream, is in the last batch: the document counts as stored (the duplicate check
+ * above) only when every part is. After a crash between batches the redelivered document appends again; the
+ * parts stored before answer as retries (same event ids at the same revisions) and only the rest is written.
  */
-export function createInboundStore(store: EventStore, resolveProcesses: ProcessResolver = async () => new Map(), clock: () => Date = () => new Date(), keepAside?: KeepAside) {
+export function createInboundStore(
+  store: EventStore,
+  resolveProcesses: ProcessResolver = async () => new Map(),
+  clock: () => Date = () => new Date(),
+  keepAside?: KeepAside,
+  options: InboundStoreOptions = {},
+) {
+  const perStream = options.eventsPerStream ?? 100;
+  const perAppend = options.streamsPerAppend ?? 10;
   return async (message: InboxMessage): Promise<StoreOutcome> => {
     const documentId = message.document.header.mRID;
     const streamId = inboundDocumentStreamId(documentId);
@@ -34,18 +60,29 @@ export function createInboundStore(store: EventStore, resolveProcesses: ProcessR
     const receivedAt = clock();
     const processIds = await resolveProcesses(answeredTransactionIds(message.document));
     const events = toInboundEvents(message.document, { messageId: message.messageId, category: message.category, receivedAt }, processIds);
-    try {
-      await store.appendToStream(
-        streamId,
-        events.map((event, index) => ({
-          eventId: deterministicEventId(documentId, streamId, index),
+    const metadata = { correlationId: documentId, causationId: message.messageId, actor: 'datahub', schemaVersion: 1, context: DATAHUB_CONTEXT, bodySha256: bodyHash(message.body) };
+    const parts: StreamAppend[] = [];
+    for (let part = 0; part * perStream < events.length || part === 0; part++) {
+      const partStream = inboundDocumentPartStreamId(documentId, part);
+      parts.push({
+        streamId: partStream,
+        expectedRevision: 'no_stream',
+        events: events.slice(part * perStream, (part + 1) * perStream).map((event, index) => ({
+          eventId: deterministicEventId(documentId, partStream, index),
           type: event.type,
           data: event.data,
-          metadata: { correlationId: documentId, causationId: message.messageId, actor: 'datahub', schemaVersion: 1, context: DATAHUB_CONTEXT, bodySha256: bodyHash(message.body) },
+          metadata,
           occurredAt: receivedAt,
         })),
-        { expectedRevision: 'no_stream' },
-      );
+      });
+    }
+    try {
+      if (parts.length === 1) {
+        await store.appendToStream(streamId, parts[0]!.events, { expectedRevision: 'no_stream' });
+        return 'stored';
+      }
+      const ordered = [...parts.slice(1), parts[0]!];
+      for (let i = 0; i < ordered.length; i += perAppend) await store.appendToStreams(ordered.slice(i, i + perAppend));
       return 'stored';
     } catch (error) {
       if (error instanceof WrongExpectedRevisionError) return 'duplicate';
