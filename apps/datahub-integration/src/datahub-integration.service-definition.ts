@@ -87,6 +87,8 @@ function quarantineView(message: Awaited<ReturnType<QuarantineStore['list']>>[nu
     attempts: message.attempts,
     resolvedAt: message.resolvedAt?.toISOString() ?? null,
     rawBody: message.rawBody,
+    // Exactly as DataHub sent it (the text above shows bytes that are not UTF-8 and NUL characters as U+FFFD).
+    rawBytesBase64: message.rawBytes?.toString('base64') ?? null,
   };
 }
 

@@ -120,4 +120,65 @@ describe(DataHubInboxWorker.name, () => {
     expect(await quarantine.get(held!.id)).toMatchObject({ status: 'reprocessed' });
     expect(await sut.reprocess(held!.id)).toEqual({ outcome: 'already-reprocessed' });
   });
+
+  it('keeps a message with a NUL byte or bytes that are not UTF-8 as bytes in the quarantine, dequeues it, and goes on with its category', async () => {
+    // DataHub's transport hands us corrupted bodies: the first measuredata message gets a NUL byte, the second an
+    // invalid UTF-8 sequence; the third is delivered as sent.
+    const corruptions: Array<(body: Buffer) => Buffer> = [
+      (body) => Buffer.concat([body.subarray(0, 200), Buffer.from([0x00]), body.subarray(200)]),
+      (body) => Buffer.concat([body.subarray(0, 200), Buffer.from([0xc3, 0x28, 0xff]), body.subarray(200)]),
+    ];
+    const corrupted: Buffer[] = [];
+    const corrupting: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      const url = String(input instanceof Request ? input.url : input);
+      if (!url.includes('/measuredata') || init?.method !== 'GET' || response.status !== 200 || corruptions.length === 0) return response;
+      const bytes = corruptions.shift()!(Buffer.from(await response.arrayBuffer()));
+      corrupted.push(bytes);
+      return new Response(bytes, { status: 200, headers: response.headers });
+    };
+    const client = new DataHubClient({ baseUrl: sim.url, clientId: 'our-supplier', clientSecret: 's3cret-our-supplier', scope: 'datahub3', fetch: corrupting });
+    const worker = new DataHubInboxWorker({ client, categories: ['measuredata'], eventStore: store, quarantine });
+    const before = (await eventsOfType('ValidatedMeasureDataReceived')).length;
+    sim.control.advanceTo(new Date('2026-04-05T23:30:00Z'));
+
+    expect(await worker.pollOnce()).toEqual({ stored: 1, duplicates: 0, quarantined: 2, errors: 0 });
+    expect(corrupted).toHaveLength(2);
+    expect((await eventsOfType('ValidatedMeasureDataReceived')).length).toBe(before + 1);
+    const held = (await quarantine.list()).filter((m) => corrupted.some((c) => m.rawBytes?.equals(c)));
+    expect(held.map((m) => m.reason)).toEqual([
+      'INVALID_CHARACTER: the body has a NUL character at offset 200; kept as received',
+      expect.stringMatching(/^INVALID_ENCODING: the body \(\d+ bytes\) is not valid UTF-8; kept as received$/),
+    ]);
+    expect(held[0].rawBody).toContain('\ufffd');
+    // Dequeued: the category holds nothing back any more.
+    expect(await worker.pollOnce()).toEqual({ stored: 0, duplicates: 0, quarantined: 0, errors: 0 });
+    // Reprocessing reads the bytes, and they are still not a document.
+    expect(await worker.reprocess(held[1].id)).toMatchObject({ outcome: 'still-invalid', reason: expect.stringMatching(/INVALID_ENCODING/) });
+  });
+
+  it('quarantines and dequeues a JSON message PostgreSQL cannot store (\\u0000 in a string) instead of peeking it for ever', async () => {
+    let poisoned = 0;
+    const poisoning: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      const url = String(input instanceof Request ? input.url : input);
+      if (!url.includes('/measuredata') || init?.method !== 'GET' || response.status !== 200 || poisoned > 0) return response;
+      poisoned++;
+      const text = await response.text();
+      // A document id with an escaped NUL: valid JSON and CIM, refused by jsonb.
+      const changed = text.replace(/("mRID":\s*")([^"]+)"/, '$1$2\\u0000"');
+      expect(changed).not.toBe(text);
+      return new Response(changed, { status: 200, headers: response.headers });
+    };
+    const client = new DataHubClient({ baseUrl: sim.url, clientId: 'our-supplier', clientSecret: 's3cret-our-supplier', scope: 'datahub3', format: 'json', fetch: poisoning });
+    const worker = new DataHubInboxWorker({ client, categories: ['measuredata'], eventStore: store, quarantine });
+    sim.control.advanceTo(new Date('2026-04-07T23:30:00Z'));
+    const result = await worker.pollOnce();
+    expect(result).toMatchObject({ quarantined: 1, errors: 0 });
+    expect(result.stored).toBeGreaterThanOrEqual(1);
+    const [held] = (await quarantine.list()).filter((m) => m.reason.startsWith('UNSTORABLE'));
+    expect(held.reason).toMatch(/^UNSTORABLE: invalid byte sequence for encoding "UTF8": 0x00/);
+    expect(held.rawBytes?.toString('utf8')).toContain('\\u0000');
+    expect(await worker.pollOnce()).toEqual({ stored: 0, duplicates: 0, quarantined: 0, errors: 0 });
+  });
 });

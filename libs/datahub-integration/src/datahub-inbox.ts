@@ -1,5 +1,6 @@
 import { CimParseError, parseCimJson, parseCimXml, type CimDocument } from '@dh/cim';
-import { runInboxLoop, type DataHubInbox as DataHubQueues, type InboxLoopResult } from '@dh/datahub-client';
+import { runInboxLoop, textProblemOf, type DataHubInbox as DataHubQueues, type InboxLoopResult } from '@dh/datahub-client';
+import { DatabaseError } from 'pg';
 import type { EventStore } from '@dh/event-store';
 import { createInboundStore, type ProcessResolver } from './inbound-store';
 import type { QuarantineStore } from './quarantine.store';
@@ -20,6 +21,11 @@ export type ReprocessOutcome = { outcome: 'stored' | 'duplicate' } | { outcome: 
 function parseBody(body: string, contentType: string): CimDocument {
   const json = contentType.toLowerCase().includes('json') || (!contentType.toLowerCase().includes('xml') && body.trimStart().startsWith('{'));
   return json ? parseCimJson(body) : parseCimXml(body);
+}
+
+/** PostgreSQL refuses the content itself (a `\u0000` in a JSON string, a character its encoding lacks): no retry helps. */
+function isUnstorable(error: unknown): boolean {
+  return error instanceof DatabaseError && (error.code === '22P05' || error.code === '22021');
 }
 
 function reasonOf(error: unknown): string {
@@ -43,6 +49,7 @@ export class DataHubInboxWorker {
       categories: this.options.categories,
       store: this.store,
       quarantine: (message, reason) => this.options.quarantine.add(message, reason),
+      isUnstorable,
       signal,
       stopWhenIdle,
       idleDelayMs: this.options.idleDelayMs,
@@ -73,14 +80,17 @@ export class DataHubInboxWorker {
     if (!message) return { outcome: 'not-found' };
     if (message.status === 'reprocessed') return { outcome: 'already-reprocessed' };
     let document: CimDocument;
+    const raw = { messageId: message.messageId, contentType: message.contentType, body: message.rawBytes ? new TextDecoder().decode(message.rawBytes) : message.rawBody, ...(message.rawBytes ? { bytes: message.rawBytes } : {}) };
     try {
-      document = parseBody(message.rawBody, message.contentType);
+      const textProblem = textProblemOf(raw);
+      if (textProblem !== null) throw new Error(textProblem);
+      document = parseBody(raw.body, message.contentType);
     } catch (error) {
       const reason = reasonOf(error);
       await this.options.quarantine.recordFailedAttempt(id, reason);
       return { outcome: 'still-invalid', reason };
     }
-    const outcome = await this.store({ category: message.category, messageId: message.messageId, contentType: message.contentType, body: message.rawBody, document });
+    const outcome = await this.store({ ...raw, category: message.category, document });
     await this.options.quarantine.markReprocessed(id);
     return { outcome };
   }

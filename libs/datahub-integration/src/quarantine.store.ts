@@ -7,7 +7,10 @@ export interface QuarantinedMessage {
   category: string;
   messageId: string;
   contentType: string;
+  /** The body as text for people (bytes that are not UTF-8 and NUL characters shown as U+FFFD). */
   rawBody: string;
+  /** The body exactly as received (bytea); null for rows kept before it was recorded (their text is exact). */
+  rawBytes: Buffer | null;
   reason: string;
   status: 'quarantined' | 'reprocessed';
   attempts: number;
@@ -21,6 +24,7 @@ interface Row {
   message_id: string;
   content_type: string;
   raw_body: string;
+  raw_bytes: Buffer | null;
   reason: string;
   status: 'quarantined' | 'reprocessed';
   attempts: number;
@@ -34,6 +38,7 @@ const toMessage = (r: Row): QuarantinedMessage => ({
   messageId: r.message_id,
   contentType: r.content_type,
   rawBody: r.raw_body,
+  rawBytes: r.raw_bytes,
   reason: r.reason,
   status: r.status,
   attempts: r.attempts,
@@ -70,7 +75,10 @@ export class QuarantineStore {
       ALTER TABLE ${this.schema}.quarantine ADD COLUMN IF NOT EXISTS body_sha256 text;
       UPDATE ${this.schema}.quarantine SET body_sha256 = encode(sha256(convert_to(raw_body, 'UTF8')), 'hex') WHERE body_sha256 IS NULL;
       ALTER TABLE ${this.schema}.quarantine DROP CONSTRAINT IF EXISTS quarantine_message_id_key;
-      CREATE UNIQUE INDEX IF NOT EXISTS quarantine_message_body ON ${this.schema}.quarantine (message_id, body_sha256);`);
+      CREATE UNIQUE INDEX IF NOT EXISTS quarantine_message_body ON ${this.schema}.quarantine (message_id, body_sha256);
+      -- The body as received: text cannot hold a NUL or bytes that are not UTF-8, so a message with either could not
+      -- be kept, was never dequeued and held its whole DataHub queue category back.
+      ALTER TABLE ${this.schema}.quarantine ADD COLUMN IF NOT EXISTS raw_bytes bytea;`);
   }
 
   /**
@@ -78,14 +86,17 @@ export class QuarantineStore {
    * dequeue) is kept once; a different body under a MessageId already quarantined is kept as its own
    * row, its reason saying so, never dropped.
    */
-  async add(message: { category: string; messageId: string; contentType: string; body: string }, reason: string): Promise<void> {
-    const hash = createHash('sha256').update(message.body, 'utf8').digest('hex');
+  async add(message: { category: string; messageId: string; contentType: string; body: string; bytes?: Buffer }, reason: string): Promise<void> {
+    const bytes = message.bytes ?? Buffer.from(message.body, 'utf8');
+    const hash = createHash('sha256').update(bytes).digest('hex');
+    // PostgreSQL text takes no NUL; a body decoded from bytes that are not UTF-8 already shows them as U+FFFD.
+    const text = message.body.replace(/\u0000/g, '\ufffd');
     const { rows } = await this.pool.query<{ id: string }>(`SELECT id FROM ${this.schema}.quarantine WHERE message_id = $1 AND body_sha256 <> $2 ORDER BY id`, [message.messageId, hash]);
     const flagged = rows.length > 0 ? `MessageId ${message.messageId} was seen before with a different body (quarantine ${rows.map((r) => r.id).join(', ')}); ${reason}` : reason;
     await this.pool.query(
-      `INSERT INTO ${this.schema}.quarantine (category, message_id, content_type, raw_body, reason, body_sha256) VALUES ($1, $2, $3, $4, $5, $6)
+      `INSERT INTO ${this.schema}.quarantine (category, message_id, content_type, raw_body, raw_bytes, reason, body_sha256) VALUES ($1, $2, $3, $4, $5, $6, $7)
        ON CONFLICT (message_id, body_sha256) DO UPDATE SET reason = EXCLUDED.reason, attempts = ${this.schema}.quarantine.attempts + 1`,
-      [message.category, message.messageId, message.contentType, message.body, flagged, hash],
+      [message.category, message.messageId, message.contentType, text, bytes, flagged, hash],
     );
   }
 

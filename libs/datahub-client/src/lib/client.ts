@@ -32,8 +32,11 @@ export interface DataHubClientOptions {
 
 export interface PeekedMessage {
   readonly messageId: string;
+  /** The body as text (UTF-8; bytes that are not UTF-8 read as U+FFFD: keep `bytes` for the original). */
   readonly body: string;
   readonly contentType: string;
+  /** The body exactly as received, when the client has it (a quarantine keeps these, whatever they are). */
+  readonly bytes?: Buffer;
 }
 
 export interface SendResult {
@@ -124,11 +127,12 @@ export class DataHubClient implements DataHubInbox {
     // DataHub picks the format from Content-Type, even on GET (415 without it).
     const response = await this.call({ method: 'GET', path, contentType: MEDIA_TYPE[this.format], accept: MEDIA_TYPE[this.format] }, `peek ${category}`);
     if (response.status === 204) return null;
-    const body = await response.text();
+    const bytes = Buffer.from(await response.arrayBuffer());
+    const body = new TextDecoder().decode(bytes);
     if (response.status !== 200) throw this.requestError(`peek ${category}`, response.status, body);
     const messageId = response.headers.get('MessageId');
     if (!messageId) throw new DataHubRequestError(`peek ${category}: 200 without a MessageId header`, 200, undefined, body);
-    return { messageId, body, contentType: response.headers.get('Content-Type') ?? MEDIA_TYPE[this.format] };
+    return { messageId, body, bytes, contentType: response.headers.get('Content-Type') ?? MEDIA_TYPE[this.format] };
   }
 
   /** Removes a peeked message. An unknown id is a {@link DataHubRequestError} (404 or 400). */

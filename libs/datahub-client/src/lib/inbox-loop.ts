@@ -27,6 +27,12 @@ export interface InboxLoopOptions {
   readonly store: (message: InboxMessage) => Promise<StoreOutcome>;
   /** Keeps a message that does not parse (raw body and reason); it is dequeued only after this resolves. */
   readonly quarantine: (message: RawInboxMessage, reason: string) => Promise<void>;
+  /**
+   * Tells a `store` failure the message causes, which no retry can mend (the database refuses its content, e.g. a
+   * `\u0000` in a JSON string): the message is quarantined with the reason and dequeued instead of being peeked
+   * again for ever, holding its whole category back. Default: every store failure is retried.
+   */
+  readonly isUnstorable?: (error: unknown) => boolean;
   readonly signal: AbortSignal;
   /** Pause when every category is empty (default 5 s). */
   readonly idleDelayMs?: number;
@@ -59,13 +65,32 @@ function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/** Why the body cannot be text a parser or a database takes (not UTF-8, or a NUL character), or null. */
+export function textProblemOf(message: PeekedMessage): string | null {
+  if (message.bytes) {
+    try {
+      new TextDecoder('utf-8', { fatal: true }).decode(message.bytes);
+    } catch {
+      return `INVALID_ENCODING: the body (${message.bytes.length} bytes) is not valid UTF-8; kept as received`;
+    }
+  }
+  const nul = message.body.indexOf('\u0000');
+  if (nul >= 0) return `INVALID_CHARACTER: the body has a NUL character at offset ${nul}; kept as received`;
+  return null;
+}
+
 function parse(message: PeekedMessage, options: CimParseOptions | undefined): CimDocument {
+  const textProblem = textProblemOf(message);
+  if (textProblem !== null) throw new UnreadableBodyError(textProblem);
   const type = message.contentType.toLowerCase();
   const json = type.includes('json') || (!type.includes('xml') && message.body.trimStart().startsWith('{'));
   return json ? parseCimJson(message.body, options) : parseCimXml(message.body, options);
 }
 
+class UnreadableBodyError extends Error {}
+
 function reasonOf(error: unknown): string {
+  if (error instanceof UnreadableBodyError) return error.message;
   if (error instanceof CimParseError) return `${error.code}${error.path ? ` at ${error.path}` : ''}: ${error.message}`;
   return `UNPARSEABLE: ${error instanceof Error ? error.message : String(error)}`;
 }
@@ -117,9 +142,18 @@ export async function runInboxLoop(options: InboxLoopOptions): Promise<InboxLoop
           }
           if (document) {
             const doc = document;
-            const outcome = await step('store', message.messageId, () => options.store({ ...raw, document: doc }));
+            const outcome = await step('store', message.messageId, async () => {
+              try {
+                return await options.store({ ...raw, document: doc });
+              } catch (error) {
+                if (!options.isUnstorable?.(error)) throw error;
+                await options.quarantine(raw, `UNSTORABLE: ${error instanceof Error ? error.message : String(error)}`);
+                return 'quarantined' as const;
+              }
+            });
             if (outcome === 'stored') result.stored++;
-            else result.duplicates++;
+            else if (outcome === 'duplicate') result.duplicates++;
+            else result.quarantined++;
           } else {
             await step('quarantine', message.messageId, () => options.quarantine(raw, parseFailure ?? 'UNPARSEABLE'));
             result.quarantined++;
