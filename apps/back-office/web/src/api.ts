@@ -47,8 +47,10 @@ export async function api<T = JsonObject>(session: Session, method: 'GET' | 'POS
   const text = await response.text();
   const parsed = text === '' ? null : (JSON.parse(text) as unknown);
   if (!response.ok) {
-    const problem = (parsed ?? {}) as { type?: string; detail?: string; title?: string };
-    throw new ApiError(response.status, String(problem.type ?? 'error').replace(/^.*\/problems\//, ''), problem.detail ?? problem.title ?? `HTTP ${response.status}`);
+    const problem = (parsed ?? {}) as { type?: string; detail?: string; title?: string; errors?: { field?: string; messages?: string[] }[] };
+    // A validation problem names each field's messages; show them, not only the title.
+    const fields = (problem.errors ?? []).flatMap((e) => e.messages ?? []).join('; ');
+    throw new ApiError(response.status, String(problem.type ?? 'error').replace(/^.*\/problems\//, ''), problem.detail ?? (fields || problem.title) ?? `HTTP ${response.status}`);
   }
   return parsed as T;
 }

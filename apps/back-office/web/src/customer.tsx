@@ -1,5 +1,5 @@
-import { useState, type ReactNode } from 'react';
-import { api, dkk, when, type JsonObject, type Session } from './api';
+import { useState, type FormEvent, type ReactNode } from 'react';
+import { api, ApiError, dkk, when, type JsonObject, type Session } from './api';
 import { Loading, useLoad } from './ui';
 
 interface EventView {
@@ -25,7 +25,7 @@ interface CustomerData {
 const toLocalInput = (d: Date): string => new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 23);
 const fromLocalInput = (v: string): Date => new Date(v);
 
-const streamLabel = (id: string): string => id.replace(/^(customer|metering-point|invoice|process)-.*/, '$1');
+const streamLabel = (id: string): string => id.replace(/^(customer-erasure|customer|metering-point|aconto-invoice|invoice|process|payment)-.*/, '$1');
 
 /**
  * One customer: the record, supplies, invoices and payments, and the timeline of every stream that
@@ -34,7 +34,7 @@ const streamLabel = (id: string): string => id.replace(/^(customer|metering-poin
  */
 export function CustomerPage({ session, customerId }: { session: Session; customerId: string }): ReactNode {
   const q = `customer_id=${encodeURIComponent(customerId)}`;
-  const { data, error } = useLoad<CustomerData>(async () => {
+  const { data, error, reload } = useLoad<CustomerData>(async () => {
     const [customer, contract, invoices] = await Promise.all([
       api(session, 'GET', `/api/customers/${customerId}`),
       api<{ contracts: JsonObject[] }>(session, 'GET', `/api/portal/contract?${q}`),
@@ -42,6 +42,7 @@ export function CustomerPage({ session, customerId }: { session: Session; custom
     ]);
     return { customer, contracts: contract.contracts, invoices: invoices.invoices, notes: invoices.notes };
   }, customerId);
+  const [saved, setSaved] = useState(0);
   if (!data) return <Loading error={error} what="the customer" />;
   const c = data.customer;
   const address = c.address as JsonObject | null;
@@ -125,17 +126,35 @@ export function CustomerPage({ session, customerId }: { session: Session; custom
           })}
         </tbody>
       </table>
-      <Timeline session={session} streams={[`customer-${customerId}`, ...data.contracts.map((k) => `metering-point-${String(k.gsrn)}`), ...data.invoices.map((i) => `invoice-${String(i.invoice_id)}`)]} />
+      <ContactDetails
+        session={session}
+        customerId={customerId}
+        customer={c}
+        onSaved={() => {
+          reload();
+          setSaved((n) => n + 1);
+        }}
+      />
+      <Timeline session={session} customerId={customerId} refresh={saved} />
     </>
   );
 }
 
-function Timeline({ session, streams }: { session: Session; streams: string[] }): ReactNode {
+function Timeline({ session, customerId, refresh }: { session: Session; customerId: string; refresh: number }): ReactNode {
   const [asOf, setAsOf] = useState<Date | null>(null);
-  const key = `${streams.join(',')}@${asOf?.toISOString() ?? 'now'}`;
+  const key = `${customerId}@${asOf?.toISOString() ?? 'now'}#${refresh}`;
   const { data, error } = useLoad<EventView[]>(async () => {
     const param = asOf ? `&as_of=${encodeURIComponent(asOf.toISOString())}` : '';
-    const pages = await Promise.all(streams.map((s) => api<{ events: EventView[] }>(session, 'GET', `/api/staff/streams/${encodeURIComponent(s)}/events?limit=500${param}`)));
+    const { streams } = await api<{ streams: { stream_id: string; kind: string }[] }>(session, 'GET', `/api/staff/customers/${customerId}/streams`);
+    const pages = await Promise.all(
+      streams.map((s) =>
+        api<{ events: EventView[] }>(session, 'GET', `/api/staff/streams/${encodeURIComponent(s.stream_id)}/events?limit=500${param}`).catch((e: unknown) => {
+          // A stream named by a read model but not written yet (or not any more) shows nothing.
+          if (e instanceof ApiError && e.status === 404) return { events: [] as EventView[] };
+          throw e;
+        }),
+      ),
+    );
     return pages.flatMap((p) => p.events).sort((a, b) => a.recorded_at.localeCompare(b.recorded_at) || a.stream_id.localeCompare(b.stream_id) || a.revision - b.revision);
   }, key);
   const last = data && data.length > 0 ? data[data.length - 1]! : null;
@@ -171,5 +190,96 @@ function Timeline({ session, streams }: { session: Session; streams: string[] })
         </ol>
       )}
     </section>
+  );
+}
+
+const CONTACT_FIELDS: [field: string, label: string][] = [
+  ['customer_name', 'Name'],
+  ['email', 'E-mail'],
+  ['phone', 'Phone'],
+  ['street', 'Street and number'],
+  ['postcode', 'Postcode'],
+  ['city', 'City'],
+];
+
+/**
+ * Contact details (PATCH /api/customers/{id}: admin, or CRM) and, for a customer received by forced
+ * switch without a CPR/CVR, the completion with name and CPR/CVR (POST /api/customers/{id}/identity).
+ */
+function ContactDetails({ session, customerId, customer, onSaved }: { session: Session; customerId: string; customer: JsonObject; onSaved: () => void }): ReactNode {
+  const address = (customer.address ?? {}) as JsonObject;
+  const initial: Record<string, string> = {
+    customer_name: String(customer.customer_name ?? ''),
+    email: String(customer.email ?? ''),
+    phone: String(customer.phone ?? ''),
+    street: String(address.street ?? ''),
+    postcode: String(address.postcode ?? ''),
+    city: String(address.city ?? ''),
+  };
+  const [values, setValues] = useState(initial);
+  const [identity, setIdentity] = useState({ customer_type: 'private', number: '' });
+  const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
+  const placeholder = customer.placeholder === true;
+  const changes = (): Record<string, string | null> => {
+    const body: Record<string, string | null> = {};
+    for (const [field] of CONTACT_FIELDS) if (values[field] !== initial[field]) body[field] = values[field]!.trim() === '' ? null : values[field]!.trim();
+    return body;
+  };
+  /** The customer record is a read model: wait (a few seconds at most) until it shows what was saved. */
+  const untilShown = async () => {
+    for (let i = 0; i < 20; i++) {
+      const now = await api(session, 'GET', `/api/customers/${customerId}`);
+      const a = (now.address ?? {}) as JsonObject;
+      const shown: Record<string, string> = { customer_name: String(now.customer_name ?? ''), email: String(now.email ?? ''), phone: String(now.phone ?? ''), street: String(a.street ?? ''), postcode: String(a.postcode ?? ''), city: String(a.city ?? '') };
+      if (CONTACT_FIELDS.every(([field]) => shown[field] === values[field]!.trim()) && (!placeholder || now.placeholder === false)) return;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  };
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    try {
+      if (placeholder) {
+        const { customer_type, number } = identity;
+        await api(session, 'POST', `/api/customers/${customerId}/identity`, { ...changes(), customer_name: values.customer_name, customer_type, ...(customer_type === 'private' ? { cpr: number } : { cvr: number }) });
+        setMessage({ ok: true, text: 'The customer was completed.' });
+      } else {
+        const result = await api<{ changed: string[] }>(session, 'PATCH', `/api/customers/${customerId}`, changes());
+        setMessage({ ok: true, text: result.changed.length === 0 ? 'Nothing changed.' : `Changed: ${result.changed.join(', ')}.` });
+      }
+      await untilShown();
+      onSaved();
+    } catch (e) {
+      setMessage({ ok: false, text: e instanceof Error ? e.message : String(e) });
+    }
+  };
+  return (
+    <details className="edit">
+      <summary>{placeholder ? 'Complete this forced-switch customer' : 'Change contact details'}</summary>
+      <form onSubmit={submit} aria-label={placeholder ? 'Complete the customer' : 'Contact details'}>
+        {CONTACT_FIELDS.map(([field, label]) => (
+          <div key={field}>
+            <label htmlFor={`contact-${field}`}>{label}</label>
+            <input id={`contact-${field}`} value={values[field]} onChange={(e) => setValues({ ...values, [field]: e.target.value })} required={field === 'customer_name'} />
+          </div>
+        ))}
+        {placeholder && (
+          <>
+            <label htmlFor="identity-type">Customer type</label>
+            <select id="identity-type" value={identity.customer_type} onChange={(e) => setIdentity({ ...identity, customer_type: e.target.value })}>
+              <option value="private">Private (CPR)</option>
+              <option value="business">Business (CVR)</option>
+            </select>
+            <label htmlFor="identity-number">{identity.customer_type === 'private' ? 'CPR number' : 'CVR number'}</label>
+            <input id="identity-number" value={identity.number} onChange={(e) => setIdentity({ ...identity, number: e.target.value })} required autoComplete="off" />
+          </>
+        )}
+        <button type="submit">{placeholder ? 'Complete customer' : 'Save contact details'}</button>
+        {message && (
+          <p role={message.ok ? 'status' : 'alert'} className={message.ok ? 'ok' : 'error'}>
+            {message.text}
+          </p>
+        )}
+      </form>
+    </details>
   );
 }

@@ -110,12 +110,12 @@ function DeadLetterMessages({ session, queue, onChanged }: { session: Session; q
                 <summary>Message body</summary>
                 <pre>{m.body}</pre>
               </details>
-              <label htmlFor={`reason-${m.id}`}>Reason (required to discard)</label>
+              <label htmlFor={`reason-${m.id}`}>Reason for {m.id} (required to discard)</label>
               <input id={`reason-${m.id}`} value={reasons[m.id] ?? ''} onChange={(e) => setReasons({ ...reasons, [m.id]: e.target.value })} maxLength={500} />
-              <button type="button" onClick={() => act(m.id, 'replay')}>
+              <button type="button" onClick={() => act(m.id, 'replay')} aria-label={`Replay ${m.id}`}>
                 Replay
               </button>
-              <button type="button" onClick={() => act(m.id, 'discard')}>
+              <button type="button" onClick={() => act(m.id, 'discard')} aria-label={`Discard ${m.id}`}>
                 Discard
               </button>
             </li>
@@ -207,10 +207,26 @@ function Halts({ session }: { session: Session }): ReactNode {
 }
 
 function Unmatched({ session }: { session: Session }): ReactNode {
-  const { data, error } = useLoad(() => api<{ payments: JsonObject[] }>(session, 'GET', '/api/payments/unmatched'), 'unmatched');
+  const { data, error, reload } = useLoad(() => api<{ payments: JsonObject[] }>(session, 'GET', '/api/payments/unmatched'), 'unmatched');
+  const [invoices, setInvoices] = useState<Record<string, string>>({});
+  const [status, setStatus] = useState<{ ok: boolean; text: string } | null>(null);
+  const match = async (paymentId: string) => {
+    try {
+      await api(session, 'POST', `/api/payments/unmatched/${encodeURIComponent(paymentId)}/match`, { invoice_id: (invoices[paymentId] ?? '').trim() });
+      setStatus({ ok: true, text: `Payment ${paymentId} matched.` });
+      reload();
+    } catch (e) {
+      setStatus({ ok: false, text: e instanceof Error ? e.message : String(e) });
+    }
+  };
   return (
     <section aria-labelledby="unmatched-heading">
       <h2 id="unmatched-heading">Unmatched payments</h2>
+      {status && (
+        <p role={status.ok ? 'status' : 'alert'} className={status.ok ? 'ok' : 'error'}>
+          {status.text}
+        </p>
+      )}
       {!data ? (
         <Loading error={error} what="the unmatched payments" />
       ) : data.payments.length === 0 ? (
@@ -224,6 +240,7 @@ function Unmatched({ session }: { session: Session }): ReactNode {
               <th scope="col">Amount</th>
               <th scope="col">Paid</th>
               <th scope="col">Why unmatched</th>
+              <th scope="col">Match to invoice</th>
             </tr>
           </thead>
           <tbody>
@@ -234,6 +251,15 @@ function Unmatched({ session }: { session: Session }): ReactNode {
                 <td className="num">{dkk(p.amount)}</td>
                 <td>{when(p.paid_at)}</td>
                 <td>{String(p.reason ?? '–')}</td>
+                <td>
+                  <label htmlFor={`match-${String(p.payment_id)}`} className="visually-hidden">
+                    Invoice id for payment {String(p.payment_id)}
+                  </label>
+                  <input id={`match-${String(p.payment_id)}`} value={invoices[String(p.payment_id)] ?? ''} onChange={(e) => setInvoices({ ...invoices, [String(p.payment_id)]: e.target.value })} size={38} />
+                  <button type="button" onClick={() => match(String(p.payment_id))}>
+                    Match
+                  </button>
+                </td>
               </tr>
             ))}
           </tbody>
@@ -244,23 +270,60 @@ function Unmatched({ session }: { session: Session }): ReactNode {
 }
 
 function Quarantine({ session }: { session: Session }): ReactNode {
-  const { data, error } = useLoad(() => api<JsonObject>(session, 'GET', '/api/staff/quarantine'), 'quarantine');
-  const items = data ? ((Array.isArray(data.items) ? data.items : Array.isArray(data.messages) ? data.messages : []) as JsonObject[]) : [];
+  const { data, error, reload } = useLoad(() => api<JsonObject[]>(session, 'GET', '/api/staff/quarantine'), 'quarantine');
+  const [status, setStatus] = useState<{ ok: boolean; text: string } | null>(null);
+  const reprocess = async (id: number) => {
+    try {
+      const result = await api(session, 'POST', `/api/staff/quarantine/${id}/reprocess`);
+      setStatus({ ok: true, text: `Message ${id} reprocessed: ${String(result.outcome ?? 'done')}.` });
+      reload();
+    } catch (e) {
+      setStatus({ ok: false, text: e instanceof Error ? e.message : String(e) });
+    }
+  };
   return (
     <section aria-labelledby="quarantine-heading">
       <h2 id="quarantine-heading">DataHub quarantine</h2>
+      {status && (
+        <p role={status.ok ? 'status' : 'alert'} className={status.ok ? 'ok' : 'error'}>
+          {status.text}
+        </p>
+      )}
       {!data ? (
         <Loading error={error} what="the quarantine" />
-      ) : items.length === 0 ? (
+      ) : data.length === 0 ? (
         <p>No quarantined DataHub messages.</p>
       ) : (
-        <ul className="cards">
-          {items.map((q, i) => (
-            <li key={String(q.id ?? i)}>
-              <strong>{String(q.documentType ?? q.document_type ?? q.type ?? 'message')}</strong> {String(q.messageId ?? q.message_id ?? '')}: {String(q.reason ?? '')}
-            </li>
-          ))}
-        </ul>
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Received</th>
+              <th scope="col">Kind</th>
+              <th scope="col">Message</th>
+              <th scope="col">Reason</th>
+              <th scope="col">Attempts</th>
+              <th scope="col">
+                <span className="visually-hidden">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {data.map((q) => (
+              <tr key={String(q.id)}>
+                <td>{when(q.receivedAt)}</td>
+                <td>{String(q.category ?? '–')}</td>
+                <td>{String(q.messageId ?? '–')}</td>
+                <td>{String(q.reason ?? '–')}</td>
+                <td className="num">{String(q.attempts ?? 0)}</td>
+                <td>
+                  <button type="button" onClick={() => reprocess(Number(q.id))} aria-label={`Reprocess quarantined message ${String(q.id)}`}>
+                    Reprocess
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
       )}
     </section>
   );

@@ -603,6 +603,12 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     response: object({ kind: { type: 'string', enum: ['gsrn', 'invoice', 'cpr', 'cvr', 'name'] }, customers: array(customerHit) }),
     problems: { '400': '`access-reason-required`: send `X-Access-Reason`.' },
   },
+  'GET /api/staff/customers/{id}/streams': {
+    summary: 'The event streams of a customer (customer, metering points, processes, invoices, aconto invoices, payments), for the timeline',
+    tag: 'staff',
+    response: object({ customer_id: uuid(), streams: array(object({ stream_id: str(), kind: str() })) }),
+    problems: { '404': customerNotFound, '400': '`access-reason-required`: send `X-Access-Reason`.' },
+  },
   'GET /api/staff/customers/{id}/export': {
     summary: 'GDPR export: everything held about one customer, as one JSON document',
     tag: 'gdpr',

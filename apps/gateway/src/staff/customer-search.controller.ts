@@ -1,8 +1,8 @@
-import { Body, Controller, HttpCode, Inject, Post, Req } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Param, ParseUUIDPipe, Post, Req } from '@nestjs/common';
 import { IsString, MaxLength, MinLength } from 'class-validator';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { ACCESS_REASON_HEADER, AuditLog, MAX_PURPOSE_LENGTH, RequireScopes, type AuthenticatedRequest } from '@dh/auth';
+import { ACCESS_REASON_HEADER, AuditLog, AuditPersonalDataRead, MAX_PURPOSE_LENGTH, RequireScopes, type AuthenticatedRequest } from '@dh/auth';
 import { maskCpr } from '@dh/market-ids';
 import { nameSearchTerms } from '@dh/portfolio-application';
 import { PersonalDataErasedError, PiiVault, ProblemException } from '@dh/platform';
@@ -73,6 +73,29 @@ export class CustomerSearchController {
     const customers = await this.hits(ids);
     await this.audit.record({ ...entry, purpose: reason, outcome: customers.length > 0 ? 'success' : 'not-found', status: 200 });
     return { kind, customers };
+  }
+
+  /**
+   * The event streams that belong to a customer, for the timeline: the customer, its metering points,
+   * processes, invoices, aconto invoices and payments (ids from the read models; the streams are read
+   * through the dispute desk). Audited like any staff read of the customer.
+   */
+  @Get(':id/streams')
+  @RequireScopes('staff:read')
+  @AuditPersonalDataRead('customer', { action: 'customer.streams' })
+  async streams(@Param('id', new ParseUUIDPipe()) id: string): Promise<{ customer_id: string; streams: { stream_id: string; kind: string }[] }> {
+    const exists: unknown[] = await this.db.query(`SELECT 1 FROM read_models.customers WHERE customer_id = $1`, [id]);
+    if (exists.length === 0) throw new ProblemException({ type: 'customer-not-found', title: 'Customer not found', status: 404, detail: `No customer with id ${id}` });
+    const rows: { stream_id: string; kind: string }[] = await this.db.query(
+      `SELECT 'metering-point-' || gsrn AS stream_id, 'metering-point' AS kind FROM read_models.metering_points WHERE customer_id = $1
+       UNION SELECT 'process-' || process_id, 'process' FROM read_models.processes WHERE customer_id = $1
+       UNION SELECT 'invoice-' || invoice_id, 'invoice' FROM read_models.settlement_invoices WHERE customer_id = $2
+       UNION SELECT 'aconto-invoice-' || aconto_invoice_id, 'aconto-invoice' FROM read_models.aconto_invoices WHERE customer_id = $2
+       UNION SELECT 'payment-' || payment_id, 'payment' FROM read_models.payments WHERE customer_id = $2
+       ORDER BY 2, 1 LIMIT 500`,
+      [id, id],
+    );
+    return { customer_id: id, streams: [{ stream_id: `customer-${id}`, kind: 'customer' }, ...rows] };
   }
 
   private async idsFor(kind: SearchKind, q: string): Promise<string[]> {
