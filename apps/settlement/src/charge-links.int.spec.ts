@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { localDayIntervals, localDayStart } from '@dh/dk-time';
 import type { CommandClient } from '@dh/messaging';
 import type { Infrastructure } from '@dh/platform';
-import { invoiceIdOf, type InvoiceIssued, type SettlementCompleted } from '@dh/settlement-application';
+import { invoiceIdOf, type InvoiceIssued, type SettlementCompleted, type SettlementCorrectionIssued } from '@dh/settlement-application';
 import { eventually } from '@dh/testing';
 import { days, gsrn, meteredPayload, PUBLISHED, RADIUS, seedRadiusGridArea, settlementTestHelpers, startSettlementTestService, type SettlementTestService } from './testing/settlement-test-support';
 
@@ -114,5 +114,50 @@ describe('settlement: the tariffs and subscriptions DataHub links to a metering 
       ['grid-tariff', `${C_TARIFF}+${B_LOW}`, '152.90'],
       ['grid-subscription', B_SUBSCRIPTION, '200.00'],
     ]);
+  });
+
+  const notes = async () => (await all('SettlementCorrectionIssued')).map((e) => e.data as unknown as SettlementCorrectionIssued);
+
+  it("new prices of the B-low tariff correct only the invoice of the metering point linked to it, not the grid area's others", async () => {
+    // Version 2: every hour 0.10 higher than version 1 (0.20/0.30), from 1 October.
+    await append(`charge-${B_LOW}`, 'rates', 'ChargePricesPublished', {
+      chargeId: B_LOW,
+      owner: RADIUS,
+      gln: RADIUS,
+      chargeType: 'D03',
+      code: 'DT_B_02',
+      description: 'Nettarif B lav',
+      version: 2,
+      publishedAt: new Date().toISOString(),
+      rows: [{ validFrom: '2026-10-01', validTo: null, resolution: 'PT1H', prices: Array.from({ length: 24 }, (_, h) => (h >= 17 && h < 21 ? '0.30' : '0.20')) }],
+    });
+    const [note] = await eventually(async () => {
+      const n = await notes();
+      if (n.length !== 1) throw new Error(`${n.length} notes`);
+      return n;
+    }, 20_000, 100);
+    // B-low's 385 hours (16–31 October) × 0.10 more = 38.50; the C days and the other metering point are untouched.
+    expect(note).toMatchObject({ invoiceId: invoiceIdOf(LINKED, PERIOD, `customer-${LINKED}`), cause: 'price', noteType: 'debit' });
+    expect(note!.lines.map((l) => [l.kind, l.quantityKwh, l.amountExclVat])).toEqual([['grid-tariff', '0.000', '38.50']]);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await notes()).toHaveLength(1);
+  });
+
+  it('a link stopped after invoicing (DataHub ends the B subscription on 16 October) corrects that invoice', async () => {
+    const source = { documentId: 'rsm031-test-2', recordId: '1', receivedAt: '2026-11-10T08:00:00.000Z', processType: 'D17' };
+    const [owner, chargeType, code] = B_SUBSCRIPTION.split(':');
+    await append(`charge-links-${LINKED}`, 'rates', 'ChargeLinksRecorded', {
+      gsrn: LINKED,
+      links: [{ chargeId: B_SUBSCRIPTION, owner: owner!, chargeType: chargeType!, code: code!, factor: '1', from: localDayStart('2026-01-01').toISOString(), to: localDayStart('2026-10-16').toISOString() }],
+      source,
+    });
+    const note = await eventually(async () => {
+      const n = await notes();
+      if (n.length !== 2) throw new Error(`${n.length} notes`);
+      return n[1]!;
+    }, 20_000, 100);
+    // 200.00 × 15/31 = 96.774… → 96.77 instead of 200.00: −103.23.
+    expect(note).toMatchObject({ invoiceId: invoiceIdOf(LINKED, PERIOD, `customer-${LINKED}`), noteType: 'credit' });
+    expect(note.lines.map((l) => [l.kind, l.amountExclVat])).toEqual([['grid-subscription', '-103.23']]);
   });
 });

@@ -91,7 +91,7 @@ export async function startSettlementRuntime(infrastructure: Infrastructure, opt
     handler: async (envelope, tx) => {
       await applyToCopies(envelope, tx);
       await onAcontoInput(deps, envelope, tx);
-      const affected = await affectedInvoices(tx, envelope);
+      const affected = await affectedInvoices(tx, envelope, deps.config);
       if (affected === null) return;
       for (const invoiceId of affected.invoiceIds) await correctInvoice(deps, tx, invoiceId, envelope, affected.cause);
     },

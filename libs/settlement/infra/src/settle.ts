@@ -1,4 +1,5 @@
 import type { PoolClient } from 'pg';
+import { localDateOf } from '@dh/dk-time';
 import { handleCommand, type EventStore, type RecordedEvent } from '@dh/event-store';
 import type { EventEnvelope } from '@dh/messaging';
 import { Money } from '@dh/money';
@@ -223,8 +224,13 @@ export async function correctInvoice(deps: SettleDeps, tx: Db, invoiceId: string
   return 'issued';
 }
 
-/** Which issued invoices an input event can change, and why. */
-export async function affectedInvoices(tx: Db, envelope: EventEnvelope): Promise<{ invoiceIds: string[]; cause: CorrectionCause } | null> {
+/**
+ * Which issued invoices an input event can change, and why. A charge's new prices touch only the
+ * invoices that use that charge: every invoice for Energinet's national charges (and the tax), else
+ * the invoices of the grid areas mapped to it and of the metering points DataHub links it to. A
+ * change of a metering point's charge links touches its invoices in the changed links' periods.
+ */
+export async function affectedInvoices(tx: Db, envelope: EventEnvelope, config: SettlementRatesConfig = DEFAULT_RATES_CONFIG): Promise<{ invoiceIds: string[]; cause: CorrectionCause } | null> {
   const d = envelope.data as Record<string, unknown>;
   const ids = async (sql: string, params: unknown[]): Promise<string[]> => (await tx.query<InvoiceIndexRow>(sql, params)).rows.map((r) => r.invoice_id);
   switch (envelope.type) {
@@ -243,11 +249,33 @@ export async function affectedInvoices(tx: Db, envelope: EventEnvelope): Promise
     case 'ChargePricesPublished':
     case 'ElectricityTaxRateSet': {
       const rows = envelope.type === 'ChargePricesPublished' ? (d.rows as { validFrom: string; validTo: string | null }[]) : [{ validFrom: d.validFrom as string, validTo: d.validTo as string | null }];
+      const national = Object.values(config.national) as string[];
+      // null: every invoice (the tax, Energinet's national charges); else only the invoices that use the charge.
+      const chargeId = envelope.type === 'ChargePricesPublished' && !national.includes(d.chargeId as string) ? (d.chargeId as string) : null;
       const found = new Set<string>();
       for (const r of rows) {
-        for (const id of await ids(`SELECT invoice_id FROM settlement.invoices WHERE period_to > $1 AND ($2::text IS NULL OR period_from < $2) ORDER BY invoice_id`, [r.validFrom, r.validTo])) found.add(id);
+        const inRange = await ids(
+          `SELECT invoice_id FROM settlement.invoices i WHERE period_to > $1 AND ($2::text IS NULL OR period_from < $2)
+             AND ($3::text IS NULL
+               OR grid_area IN (SELECT grid_area FROM settlement.grid_areas WHERE grid_tariff_charge_id = $3 OR grid_subscription_charge_id = $3)
+               OR EXISTS (SELECT 1 FROM settlement.datahub_charge_links l WHERE l.gsrn = i.gsrn AND l.charge_id = $3))
+           ORDER BY invoice_id`,
+          [r.validFrom, r.validTo, chargeId],
+        );
+        for (const id of inRange) found.add(id);
       }
       return { cause: 'price', invoiceIds: [...found].sort() };
+    }
+    case 'ChargeLinksRecorded': {
+      // The metering point's invoices whose period overlaps a link in the message (a new, moved or stopped link).
+      const links = (d.links as { from: string; to: string | null }[]) ?? [];
+      const found = new Set<string>();
+      for (const l of links) {
+        const from = localDateOf(new Date(l.from));
+        const to = l.to === null ? null : localDateOf(new Date(l.to));
+        for (const id of await ids(`SELECT invoice_id FROM settlement.invoices WHERE gsrn = $1 AND period_to > $2 AND ($3::text IS NULL OR period_from < $3) ORDER BY invoice_id`, [d.gsrn, from, to])) found.add(id);
+      }
+      return found.size === 0 ? null : { cause: 'price', invoiceIds: [...found].sort() };
     }
     case 'SupplyReversed':
       // Only the reversed supply's customer's invoices (another customer on the GSRN keeps theirs).
