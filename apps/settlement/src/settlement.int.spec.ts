@@ -270,4 +270,49 @@ describe('settlement: runs with competing workers, corrections, aconto and a reb
     expect(parked.failure_reason).toMatch(/^poison: gsrn is not a valid GSRN/);
     expect(JSON.parse(parked.body)).toMatchObject({ type: 'ValidatedMeasureDataReceived', data: { gsrn: wrongDigit } });
   });
+
+  it('records a document of many series together: every series in metered-data streams and settlement\'s copy, each once', async () => {
+    const documentId = `bundle-${randomUUID()}`;
+    const points = (n: number) => localDayIntervals('2026-10-07', 'PT1H').map((_, i) => ({ position: i + 1, quantity: `${n}.${String(i).padStart(3, '0')}` }));
+    const gsrns = Array.from({ length: 40 }, (_, i) => gsrn(500 + i));
+    // One document, one append, as datahub-integration stores a bundle: the series arrive together and are batched.
+    await infra.eventStore.appendToStream(
+      `datahub-document-${documentId}`,
+      gsrns.map((g, n) => ({
+        eventId: randomUUID(),
+        type: 'ValidatedMeasureDataReceived',
+        data: {
+          documentId,
+          seriesId: `s${n}`,
+          gsrn: g,
+          receivedAt: '2026-10-08T06:00:00Z',
+          resolution: 'PT1H',
+          start: localDayStart('2026-10-07').toISOString(),
+          end: localDayStart('2026-10-08').toISOString(),
+          points: points(n),
+        },
+        metadata: { correlationId: documentId, causationId: null, actor: 'test', schemaVersion: 1, context: 'datahub' },
+        occurredAt: new Date(),
+      })),
+      { expectedRevision: 'no_stream' },
+    );
+    await eventually(
+      async () => expect(await count(`SELECT count(*) AS n FROM settlement.metered_data WHERE gsrn IN (${gsrns.map((g) => `'${g}'`).join(',')})`)).toBe(40),
+      30_000,
+      100,
+    );
+    for (const g of [gsrns[0]!, gsrns[39]!]) expect(await infra.eventStore.readStream(`metered-data-${g}`)).toHaveLength(1);
+    const transactions = await count(
+      `SELECT count(DISTINCT transaction_id) AS n FROM event_store.events WHERE stream_id IN (${gsrns.map((g) => `'metered-data-${g}'`).join(',')})`,
+    );
+    // Batched: the series waiting together were appended in shared transactions (2 for 40 series when measured).
+    expect(transactions).toBeLessThan(40);
+    const row = await infra.pool.query<{ version: number; points: { position: number; quantityKwh: string }[] }>(
+      `SELECT version, points FROM settlement.metered_data WHERE gsrn = $1 AND day = '2026-10-07'`,
+      [gsrns[39]],
+    );
+    expect(row.rows).toHaveLength(1);
+    expect(row.rows[0]!.version).toBe(1);
+    expect(row.rows[0]!.points[23]).toMatchObject({ position: 24, quantityKwh: '39.023' });
+  });
 });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { RESOLUTION_MS, localDateOf, localDayStart } from '@dh/dk-time';
-import { handleCommand, type DomainEvent, type EventMetadata, type EventStore } from '@dh/event-store';
+import { deterministicEventId, handleCommand, type DomainEvent, type EventMetadata, type EventStore, type StreamAppend } from '@dh/event-store';
 import { isValidGsrn } from '@dh/market-ids';
 import { Money, isDecimalString } from '@dh/money';
 import type { BillingPeriod } from '@dh/settlement-domain';
@@ -148,6 +148,66 @@ export async function recordMeteredData(store: EventStore, payload: unknown, met
     return { day: d.day, version: d.version };
   });
   return { days, alreadyRecorded: days.length === 0 };
+}
+
+/** One local day recorded by {@link recordMeteredDataBatch}: the event as appended, with its id. */
+export interface RecordedMeteredDay {
+  eventId: string;
+  data: MeteredDataReceived;
+}
+
+/**
+ * `RecordMeteredData` for many series at once (a batch of RSM-012 series from DataHub): each series is decided
+ * exactly as {@link recordMeteredData} decides it (same events, versions and event ids, so a series recorded
+ * by either path is recognised by the other), and the series' streams are appended together with one
+ * `appendToStreams` per round: one round trip and one transaction instead of one per series. Two series of
+ * one metering point in a batch go in successive rounds (a stream appears once per atomic append). The
+ * streams are read concurrently. A conflict (another writer on one of the streams) throws
+ * WrongExpectedRevisionError and nothing of that round is stored; the caller retries series by series.
+ * An invalid payload throws SettlementCommandRejected before anything is appended.
+ */
+export async function recordMeteredDataBatch(
+  store: EventStore,
+  items: readonly { payload: unknown; meta: CommandMeta }[],
+): Promise<{ days: RecordedMeteredDay[]; alreadyRecorded: boolean }[]> {
+  const commands = items.map((item) => parseRecordMeteredData(item.payload));
+  const results: { days: RecordedMeteredDay[]; alreadyRecorded: boolean }[] = commands.map(() => ({ days: [], alreadyRecorded: true }));
+  let pending = commands.map((_, i) => i);
+  while (pending.length > 0) {
+    const seen = new Set<string>();
+    const round: number[] = [];
+    const later: number[] = [];
+    for (const i of pending) {
+      if (seen.has(commands[i].gsrn)) {
+        later.push(i);
+      } else {
+        seen.add(commands[i].gsrn);
+        round.push(i);
+      }
+    }
+    const streams = await Promise.all(round.map((i) => store.readStream(meteredDataStreamId(commands[i].gsrn))));
+    const appends: StreamAppend[] = [];
+    round.forEach((i, r) => {
+      const command = commands[i];
+      const streamId = meteredDataStreamId(command.gsrn);
+      const key = `metered-data/${command.documentId}`;
+      const stored = streams[r];
+      // The same document recorded before (by this path or by handleCommand): nothing to append.
+      const firstId = deterministicEventId(key, streamId, 0);
+      if (stored.some((e) => e.eventId.toLowerCase() === firstId)) return;
+      const state = stored.reduce((st, e) => meteredDecider.evolve(st, { type: e.type, data: e.data }), meteredDecider.initialState);
+      const events = meteredDecider.decide(command, state);
+      if (events.length === 0) return;
+      const metadata = settlementMetadata(items[i].meta);
+      const last = stored[stored.length - 1];
+      const newEvents = events.map((e, index) => ({ eventId: deterministicEventId(key, streamId, index), type: e.type, data: e.data, metadata, occurredAt: items[i].meta.now }));
+      appends.push({ streamId, events: newEvents, expectedRevision: last ? last.streamRevision : 'no_stream' });
+      results[i] = { days: newEvents.map((e) => ({ eventId: e.eventId, data: dataOf<MeteredDataReceived>(e.data) })), alreadyRecorded: false };
+    });
+    if (appends.length > 0) await store.appendToStreams(appends);
+    pending = later;
+  }
+  return results;
 }
 
 // ------------------------------------------------------------------------------- StartSettlementRun

@@ -190,11 +190,7 @@ export async function applyToCopies(envelope: EventEnvelope, db: Db): Promise<vo
       return;
     }
     case 'MeteredDataReceived': {
-      const d = dataOf<MeteredDataReceived>(envelope.data);
-      await db.query(
-        `INSERT INTO settlement.metered_data (gsrn, day, version, document_id, received_at, resolution, start, points, event_id) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) ON CONFLICT DO NOTHING`,
-        [d.gsrn, d.day, d.version, d.documentId, d.receivedAt, d.resolution, d.start, JSON.stringify(d.points), envelope.eventId],
-      );
+      await insertMeteredDays(db, [{ eventId: envelope.eventId, data: dataOf<MeteredDataReceived>(envelope.data) }]);
       return;
     }
     case 'AcontoPaymentRecorded': {
@@ -222,6 +218,32 @@ export async function applyToCopies(envelope: EventEnvelope, db: Db): Promise<vo
     default:
       return;
   }
+}
+
+/**
+ * Settlement's copy of metered days (`MeteredDataReceived`), any number in one statement: a multi-row insert
+ * from arrays (`unnest`), so a batch of series costs one round trip. A day already there (same gsrn, day and
+ * version) is left as it is: the metered-data consumer writes the days it recorded, and the inputs consumer
+ * writes them again when their events arrive.
+ */
+export async function insertMeteredDays(db: Db, days: readonly { eventId: string; data: MeteredDataReceived }[]): Promise<void> {
+  if (days.length === 0) return;
+  await db.query(
+    `INSERT INTO settlement.metered_data (gsrn, day, version, document_id, received_at, resolution, start, points, event_id)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::timestamptz[], $6::text[], $7::timestamptz[], $8::jsonb[], $9::uuid[])
+     ON CONFLICT DO NOTHING`,
+    [
+      days.map((d) => d.data.gsrn),
+      days.map((d) => d.data.day),
+      days.map((d) => d.data.version),
+      days.map((d) => d.data.documentId),
+      days.map((d) => d.data.receivedAt),
+      days.map((d) => d.data.resolution),
+      days.map((d) => d.data.start),
+      days.map((d) => JSON.stringify(d.data.points)),
+      days.map((d) => d.eventId),
+    ],
+  );
 }
 
 /** The expected annual kWh of a metering point (its aconto basis), or null when none was set. */

@@ -1,10 +1,11 @@
 import { WrongExpectedRevisionError, type JsonValue } from '@dh/event-store';
-import { CommandError, CommandServer, startConsumer, type CommandContext, type RunningConsumer } from '@dh/messaging';
+import { CommandError, CommandServer, startConsumer, type CommandContext, type EventEnvelope, type RunningConsumer } from '@dh/messaging';
 import type { Infrastructure } from '@dh/platform';
 import {
   SettlementCommandRejected,
   recordAcontoPayment,
   recordMeteredData,
+  recordMeteredDataBatch,
   setExpectedConsumption,
   startSettlementRun,
   suppliesInPeriod,
@@ -12,7 +13,7 @@ import {
   type SettlementRatesConfig,
 } from '@dh/settlement-application';
 import { onAcontoInput } from './aconto';
-import { applyToCopies, loadSupplies } from './copies';
+import { applyToCopies, insertMeteredDays, loadSupplies } from './copies';
 import { SETTLEMENT_SCHEMA, migrateSettlement } from './schema';
 import { paymentCommandHandlers, startPayments, type PaymentsOptions, type PaymentsRuntime } from './payments';
 import { affectedInvoices, correctInvoice, handleWorkItem } from './settle';
@@ -97,6 +98,26 @@ export async function startSettlementRuntime(infrastructure: Infrastructure, opt
     },
   });
 
+  /** RecordMeteredData's payload from one RSM-012 series as datahub-integration publishes it. */
+  const meteredDataPayloadOf = (envelope: EventEnvelope): JsonValue => {
+    const d = envelope.data;
+    const points = Array.isArray(d.points) ? d.points : [];
+    return {
+      gsrn: d.gsrn ?? null,
+      documentId: `${String(d.documentId)}:${String(d.seriesId)}`,
+      receivedAt: d.receivedAt ?? null,
+      resolution: d.resolution ?? null,
+      start: d.start ?? null,
+      end: d.end ?? null,
+      points: points.map((p) => {
+        const point = typeof p === 'object' && p !== null && !Array.isArray(p) ? p : {};
+        // A CIM point without a quality is as measured (A04).
+        return { position: point.position ?? null, quantityKwh: point.quantity ?? null, quality: point.quality ?? 'A04' };
+      }),
+    };
+  };
+  const meteredMetaOf = (envelope: EventEnvelope): CommandMeta => ({ correlationId: envelope.metadata.correlationId, causationId: envelope.eventId, actor: 'datahub', now: infrastructure.clock.now() });
+
   // Each RSM-012 series becomes settlement's own metered data (one event per local day, versioned).
   const meteredData = await startConsumer({
     connection: amqp,
@@ -112,27 +133,15 @@ export async function startSettlementRuntime(infrastructure: Infrastructure, opt
     isPoison: (error) => error instanceof CommandError && error.type === 'validation',
     backoff: { initialDelayMs: 200, factor: 2, maxDelayMs: 5000 },
     handler: async (envelope) => {
-      const d = envelope.data;
-      const points = Array.isArray(d.points) ? d.points : [];
-      await asCommandReply(() =>
-        recordMeteredData(
-          store,
-          {
-            gsrn: d.gsrn ?? null,
-            documentId: `${String(d.documentId)}:${String(d.seriesId)}`,
-            receivedAt: d.receivedAt ?? null,
-            resolution: d.resolution ?? null,
-            start: d.start ?? null,
-            end: d.end ?? null,
-            points: points.map((p) => {
-              const point = typeof p === 'object' && p !== null && !Array.isArray(p) ? p : {};
-              // A CIM point without a quality is as measured (A04).
-              return { position: point.position ?? null, quantityKwh: point.quantity ?? null, quality: point.quality ?? 'A04' };
-            }),
-          },
-          { correlationId: envelope.metadata.correlationId, causationId: envelope.eventId, actor: 'datahub', now: infrastructure.clock.now() },
-        ),
-      );
+      await asCommandReply(() => recordMeteredData(store, meteredDataPayloadOf(envelope), meteredMetaOf(envelope)));
+    },
+    // The series waiting in the queue (a DataHub document's many series) are recorded together: their
+    // metered-data streams in one batched append, their days in settlement's copy in one multi-row insert,
+    // in this transaction. A batch that fails (a conflict, a refused series) is applied series by series above.
+    batchSize: 100,
+    batchHandler: async (items, tx) => {
+      const recorded = await asCommandReply(() => recordMeteredDataBatch(store, items.map(({ envelope }) => ({ payload: meteredDataPayloadOf(envelope), meta: meteredMetaOf(envelope) }))));
+      await insertMeteredDays(tx, recorded.flatMap((r) => r.days));
     },
   });
 
