@@ -3,7 +3,7 @@ import { localDayIntervals, localDayStart } from '@dh/dk-time';
 import type { JsonObject } from '@dh/event-store';
 import type { CommandClient } from '@dh/messaging';
 import type { Infrastructure } from '@dh/platform';
-import { invoiceIdOf, type InvoiceIssued, type SettlementCompleted } from '@dh/settlement-application';
+import { invoiceIdOf, type InvoiceIssued, type SettlementCompleted, type SettlementCorrectionIssued } from '@dh/settlement-application';
 import { eventually } from '@dh/testing';
 import { days, gsrn, meteredPayload, PUBLISHED, seedRadiusGridArea, settlementTestHelpers, startSettlementTestService, type SettlementTestService } from './testing/settlement-test-support';
 
@@ -186,5 +186,46 @@ describe('settlement: electric heating (reduced tax above the prorated threshold
       detail: { seriesGsrn: SOLAR_GAP_PRODUCTION, interval: { start: localDayStart('2026-10-20').toISOString() } },
     });
     expect(await infra.eventStore.readStream(`invoice-${invoiceIdOf(SOLAR_GAP, PERIOD, `customer-${SOLAR_GAP}`)}`)).toHaveLength(0);
+  });
+
+  it('electric heating deregistered from 10 October after invoicing: October loses the reduced rate, one note (cause master-data)', async () => {
+    await append(`metering-point-${HEATING}`, 'portfolio', 'ElectricHeatingSet', { gsrn: HEATING, electricHeating: false, from: '2026-10-10', at: '2026-11-10T10:00:00.000Z' });
+    const note = await eventually(async () => {
+      const notes = (await all('SettlementCorrectionIssued')).map((e) => e.data as unknown as SettlementCorrectionIssued);
+      if (notes.length !== 1) throw new Error(`${notes.length} notes`);
+      return notes[0]!;
+    }, 20_000, 100);
+    expect(note).toMatchObject({ invoiceId: invoiceIdOf(HEATING, PERIOD, `customer-${HEATING}`), cause: 'master-data', noteType: 'debit' });
+    // All 745 kWh at the normal rate: 745 × 0.90 = 670.50 (was 231.29: +439.21 for 488.014 kWh more); the reduced line (4.88) is credited.
+    expect(note.lines.map((l) => [l.kind, l.quantityKwh, l.amountExclVat])).toEqual([
+      ['electricity-tax', '488.014', '439.21'],
+      ['electricity-tax-reduced', '-488.014', '-4.88'],
+    ]);
+  });
+
+  it('own solar relinked from 1 October to another production point (no production) after invoicing: one note (cause master-data)', async () => {
+    const other = gsrn(23);
+    await send('RecordMeteredData', meteredPayload(other, 'oct-other-production', '2026-10-01', '2026-11-01', () => '0.000'));
+    await eventually(async () => expect(await count(`SELECT count(*) AS n FROM settlement.metered_data WHERE gsrn = '${other}'`)).toBe(31), 20_000, 100);
+    await append(`metering-point-${SOLAR}`, 'portfolio', 'ProductionMeteringPointLinked', { gsrn: SOLAR, productionGsrn: other, from: '2026-10-01', at: '2026-11-10T10:00:00.000Z' });
+    const note = await eventually(async () => {
+      const notes = (await all('SettlementCorrectionIssued')).map((e) => e.data as unknown as SettlementCorrectionIssued).filter((n) => n.gsrn === SOLAR);
+      if (notes.length !== 1) throw new Error(`${notes.length} notes`);
+      return notes[0]!;
+    }, 20_000, 100);
+    expect(note).toMatchObject({ invoiceId: invoiceIdOf(SOLAR, PERIOD, `customer-${SOLAR}`), cause: 'master-data' });
+    // Nothing produced now: net import 745 kWh instead of 741.6 (+3.4): energy 3.4 × 1.05 = 3.57, grid 1.02; system 745 × 0.07 = 52.15
+    // (was 51.91: +0.24), transmission 29.80 (29.66: +0.14), tax 670.50 (667.44: +3.06); production 6.9 kWh, export 3.5 kWh
+    // (−3.50) and its fee (0.07) are taken back.
+    expect(note.lines.map((l) => [l.kind, l.quantityKwh, l.amountExclVat])).toEqual([
+      ['energy', '3.400', '3.57'],
+      ['grid-tariff', '3.400', '1.02'],
+      ['system-tariff', '3.400', '0.24'],
+      ['transmission-tariff', '3.400', '0.14'],
+      ['electricity-tax', '3.400', '3.06'],
+      ['production', '-6.900', '0.00'],
+      ['export-energy', '-3.500', '3.50'],
+      ['export-fee', '-3.500', '-0.07'],
+    ]);
   });
 });

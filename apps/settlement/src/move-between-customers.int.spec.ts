@@ -137,4 +137,45 @@ describe('settlement: one invoice per customer supply (a move between two of our
     await new Promise((r) => setTimeout(r, 500));
     expect(await all('SettlementCorrectionIssued')).toHaveLength(1);
   });
+
+  const notes = async () => (await all('SettlementCorrectionIssued')).map((e) => e.data as unknown as SettlementCorrectionIssued);
+  const nth = (n: number) =>
+    eventually(async () => {
+      const found = await notes();
+      if (found.length !== n) throw new Error(`${found.length} notes`);
+      return found[n - 1]!;
+    }, 20_000, 100);
+  const noteRows = (note: SettlementCorrectionIssued) => note.lines.map((l) => [l.key, l.quantityKwh, l.amountExclVat]);
+
+  it("a new margin of B's product from 20 October corrects B's invoice only (cause price)", async () => {
+    await append('product-fixed', 'rates', 'ProductDefined', { productId: 'fixed', name: 'Fast', marginDkkPerKwh: '0.20', monthlySubscriptionDkk: '29.00', validFrom: '2026-10-20' });
+    const note = await nth(2);
+    // 20–31 October: 12 days, 289 hours (the 25th has 25) × 0.10 more = 28.90.
+    expect(note).toMatchObject({ invoiceId: invoiceIdOf(MP, PERIOD, B), cause: 'price', noteType: 'debit' });
+    expect(noteRows(note)).toEqual([['energy', '0.000', '28.90']]);
+  });
+
+  it("B's move-out reported after invoicing (last day 24 October) credits B's days from the 25th and shrinks B's electric-heating threshold (cause supply-changed)", async () => {
+    await append(`metering-point-${MP}`, 'portfolio', 'SupplyEnded', { gsrn: MP, endDate: '2026-10-25', reason: 'move-out', at: '2026-11-10T10:00:00.000Z' });
+    const note = await nth(3);
+    expect(note).toMatchObject({ invoiceId: invoiceIdOf(MP, PERIOD, B), customerId: B, cause: 'supply-changed', noteType: 'credit' });
+    // 25–31 October = 169 hours fewer, all at the margin 0.20 from the 20th: energy 169 × 1.20 = 202.80;
+    // grid 169 × 0.30 = 50.70; system 11.83; transmission 6.76. B now 15–24 October (240 kWh): threshold 4,000 × 10/365 =
+    // 109.589 kWh, so 109.589 at 0.90 = 98.63 (was 409 × 0.90 = 368.10: −269.47) and 130.411 at 0.01 = 1.30 (new).
+    // Subscriptions for 10 of 31 days: grid 9.68 (was 16.45), system 4.84 (8.23), product 29 × 10/31 = 9.35 (15.90).
+    expect(noteRows(note)).toEqual([
+      ['energy', '-169.000', '-202.80'],
+      ['grid-tariff', '-169.000', '-50.70'],
+      ['system-tariff', '-169.000', '-11.83'],
+      ['transmission-tariff', '-169.000', '-6.76'],
+      ['electricity-tax', '-299.411', '-269.47'],
+      ['grid-subscription:2026-10', null, '-6.77'],
+      ['system-subscription:2026-10', null, '-3.39'],
+      ['product-subscription:2026-10', null, '-6.55'],
+      // A line the issued invoice did not have comes last.
+      ['electricity-tax-reduced', '130.411', '1.30'],
+    ]);
+    // A's invoice is untouched.
+    expect((await notes()).filter((n) => n.customerId === A)).toHaveLength(1);
+  });
 });

@@ -227,7 +227,12 @@ export interface SettlementCorrectionIssued {
   gsrn: string;
   periodLabel: string;
   noteType: 'credit' | 'debit';
-  cause: 'metered-data' | 'price' | 'supply-reversed';
+  /**
+   * What changed: a metered data version, a price (spot, charge, tax, product, a charge link), the
+   * supply reversed, the supply's end (`supply-changed`: an end reported or moved after invoicing), or
+   * the metering point's master data from a date (`master-data`: electric heating, production link).
+   */
+  cause: 'metered-data' | 'price' | 'supply-reversed' | 'supply-changed' | 'master-data';
   lines: CorrectionLineJson[];
   totals: TotalsJson;
   /** The invoice as it stands after this note (the base of the next correction). */

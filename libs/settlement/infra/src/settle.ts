@@ -277,6 +277,22 @@ export async function affectedInvoices(tx: Db, envelope: EventEnvelope, config: 
       }
       return found.size === 0 ? null : { cause: 'price', invoiceIds: [...found].sort() };
     }
+    case 'ProductDefined':
+      // A product's prices from a date: the invoices of the customer supplies on that product from then.
+      return {
+        cause: 'price',
+        invoiceIds: await ids(
+          `SELECT DISTINCT i.invoice_id FROM settlement.invoices i JOIN settlement.supplies s ON s.gsrn = i.gsrn AND s.customer_id = i.customer_id
+            WHERE s.product_id = $1 AND NOT s.reversed AND i.period_to > $2 ORDER BY i.invoice_id`,
+          [d.productId, d.validFrom],
+        ),
+      };
+    case 'SupplyEnded':
+      // An end reported or moved after invoicing: the metering point's invoices from the end on.
+      return { cause: 'supply-changed', invoiceIds: await ids(`SELECT invoice_id FROM settlement.invoices WHERE gsrn = $1 AND period_to > $2 ORDER BY invoice_id`, [d.gsrn, d.endDate]) };
+    case 'ElectricHeatingSet':
+    case 'ProductionMeteringPointLinked':
+      return { cause: 'master-data', invoiceIds: await ids(`SELECT invoice_id FROM settlement.invoices WHERE gsrn = $1 AND period_to > $2 ORDER BY invoice_id`, [d.gsrn, d.from]) };
     case 'SupplyReversed':
       // Only the reversed supply's customer's invoices (another customer on the GSRN keeps theirs).
       return {
