@@ -18,6 +18,7 @@ describe('ExplainInvoice and RecomputeInvoice (read-only settlement queries)', (
   let service: SettlementTestService;
   let infra: Infrastructure;
   let commands: CommandClient;
+  let beforeMargin: Date;
   const helpers = settlementTestHelpers(() => infra, () => commands);
   const { append, send, count } = helpers;
   const spotDay = (day: string, version: number, publishedAt: string, dkkPerKwh: (hourIndex: number) => string) =>
@@ -50,9 +51,12 @@ describe('ExplainInvoice and RecomputeInvoice (read-only settlement queries)', (
     // A corrected spot price for 2026-10-20, published now: hour 0 at 2.00 DKK/kWh.
     await spotDay('2026-10-20', 2, new Date().toISOString(), (i) => (i === 0 ? '2.00' : '1.00'));
     await eventually(async () => expect((await infra.eventStore.readStream(`invoice-${INVOICE}`)).filter((e) => e.type === 'SettlementCorrectionIssued')).toHaveLength(2), 30_000, 100);
-    // A new product margin for the whole year: product definitions do not trigger corrections (yet).
+    beforeMargin = new Date();
+    await new Promise((r) => setTimeout(r, 20));
+    // A new product margin for the whole year: corrects the invoice too (a third note, cause price).
     await append('product-spot', 'rates', 'ProductDefined', { productId: 'spot', name: 'Spot', marginDkkPerKwh: '0.06', monthlySubscriptionDkk: '39.00', validFrom: '2026-01-01' });
     await eventually(async () => expect(await count(`SELECT count(*) AS n FROM settlement.products`)).toBe(2), 30_000, 100);
+    await eventually(async () => expect((await infra.eventStore.readStream(`invoice-${INVOICE}`)).filter((e) => e.type === 'SettlementCorrectionIssued')).toHaveLength(3), 30_000, 100);
   }, 180_000);
 
   afterAll(async () => {
@@ -65,21 +69,22 @@ describe('ExplainInvoice and RecomputeInvoice (read-only settlement queries)', (
     expect(x.issued.totals).toEqual({ exclVat: '1179.15', vat: '294.79', inclVat: '1473.94' });
     expect(x.asIssued).toMatchObject({ outcome: 'settled', reproduced: true, differingLines: [] });
 
-    // Notes: +2 kWh (metered data: 2.94 excl., VAT per line 0.53 + 0.15 + 0.03 + 0.02 + 0.01), then +1.00 on energy (price).
+    // Notes: +2 kWh (metered data: 2.94 excl., VAT per line 0.53 + 0.15 + 0.03 + 0.02 + 0.01), then +1.00 on energy (price),
+    // then the margin 0.06 instead of 0.05 on 747 kWh = +7.47 on energy, VAT 196.34 (of 785.35) → 198.21 (of 792.82): +1.87 (price).
     expect(x.notes.map((n) => [n.cause, n.noteType, n.totals.inclVat])).toEqual([
       ['metered-data', 'debit', '3.68'],
       ['price', 'debit', '1.25'],
+      ['price', 'debit', '9.34'],
     ]);
-    expect(x.bridge).toMatchObject({ issuedInclVat: '1473.94', notesInclVat: '4.93', correctedInclVat: '1478.87', issuedPlusNotesIsCorrected: true });
+    expect(x.bridge).toMatchObject({ issuedInclVat: '1473.94', notesInclVat: '14.27', correctedInclVat: '1488.21', issuedPlusNotesIsCorrected: true });
 
-    // Now: the margin 0.06 instead of 0.05 on 747 kWh = +7.47 excl. VAT on the energy line, not yet corrected;
-    // VAT 196.34 (of 785.35) becomes 198.21 (of 792.82): +1.87, so 9.34 incl. VAT pending.
+    // Now equals the corrected invoice: nothing pending.
     const energy = x.lines.find((l) => l.key === 'energy')!;
     expect([energy.issued?.quantityKwh, energy.corrected?.quantityKwh, energy.now?.quantityKwh]).toEqual(['745.000', '747.000', '747.000']);
-    expect([energy.issued?.amountExclVat, energy.corrected?.amountExclVat, energy.now?.amountExclVat, energy.pendingExclVat]).toEqual(['782.25', '785.35', '792.82', '7.47']);
+    expect([energy.issued?.amountExclVat, energy.corrected?.amountExclVat, energy.now?.amountExclVat, energy.pendingExclVat]).toEqual(['782.25', '792.82', '792.82', '0.00']);
     expect(energy.sources).toEqual({ metered: ['consumption'], spot: true, charges: ['product-margin'], rules: [] });
     expect(x.lines.find((l) => l.key === 'grid-subscription:2026-10')!.formula).toMatch(/30\.00 DKK\/month × 31 days supplied ÷ 31 days in 2026-10/);
-    expect(x.bridge.pendingInclVat).toBe('9.34');
+    expect(x.bridge.pendingInclVat).toBe('0.00');
   });
 
   it('names the inputs of each computation: metered data versions and qualities, spot price versions, charge rows', async () => {
@@ -98,11 +103,14 @@ describe('ExplainInvoice and RecomputeInvoice (read-only settlement queries)', (
     expect(x.now.inputs.supply).toEqual({ productId: 'spot', billingFrequency: 'monthly', paymentModel: 'actual', periods: [{ start: '2026-01-01', end: null }] });
   });
 
-  it('dry-runs a correction: the note a recomputation now would issue, appending nothing', async () => {
+  it('dry-runs a correction: the note a recomputation would issue (none now, every input corrected; at an asOf before the margin, its reversal), appending nothing', async () => {
     const before = (await infra.eventStore.readStream(`invoice-${INVOICE}`)).length;
     const dry = await send<InvoiceRecomputation>('RecomputeInvoice', { invoiceId: INVOICE });
-    expect(dry.wouldIssue).toMatchObject({ noteType: 'debit', totals: { exclVat: '7.47', inclVat: '9.34' } });
-    expect(dry.wouldIssue.lines.map((l) => [l.kind, l.amountExclVat])).toEqual([['energy', '7.47']]);
+    expect(dry.wouldIssue).toMatchObject({ noteType: 'none' });
+    // Prices as known before the margin was published: the margin's note taken back.
+    const earlier = await send<InvoiceRecomputation>('RecomputeInvoice', { invoiceId: INVOICE, asOf: beforeMargin.toISOString() });
+    expect(earlier.wouldIssue).toMatchObject({ noteType: 'credit', totals: { exclVat: '-7.47', inclVat: '-9.34' } });
+    expect(earlier.wouldIssue.lines.map((l) => [l.kind, l.amountExclVat])).toEqual([['energy', '-7.47']]);
     expect((await infra.eventStore.readStream(`invoice-${INVOICE}`)).length).toBe(before);
   });
 
