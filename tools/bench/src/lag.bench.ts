@@ -68,11 +68,13 @@ async function pipelineLag(harness: PipelineHarness): Promise<PipelineLag> {
   let measureStart: bigint | null = null;
   const secondOf = (at: bigint): Second | undefined => (measureStart === null ? undefined : seconds[Math.floor(Number(at - measureStart) / 1e9)]);
   let seen = 0;
+  const unseen = new Set<string>();
   harness.onApplied((envelope, at) => {
     const wallAt = Date.now();
     const sent = sentAt(envelope.data);
     if (sent === null || envelope.data.phase !== 'measure') return;
     seen++;
+    unseen.delete(envelope.eventId);
     const lag = Number(at - sent) / 1e6;
     samples.push(lag);
     const bucket = secondOf(at);
@@ -93,6 +95,7 @@ async function pipelineLag(harness: PipelineHarness): Promise<PipelineLag> {
       const slot = phase === 'measure' ? secondOf(sentNs) : undefined;
       if (slot) slot.offered++;
       const event = harness.newEvent({ phase, sentAtMs: Date.now(), sentAtNs: sentNs.toString() });
+      if (phase === 'measure') unseen.add(event.eventId);
       await harness.store.appendToStream(`bench-lag-${event.eventId}`, [event], { expectedRevision: 'no_stream' });
       const done = phase === 'measure' ? secondOf(now()) : undefined;
       if (done) done.appended++;
@@ -101,7 +104,12 @@ async function pipelineLag(harness: PipelineHarness): Promise<PipelineLag> {
     measureStart = now();
     const run = await offered(SECONDS, APPENDERS, append('measure'));
     achievedRate = (run.sent / run.ms) * 1000;
-    await waitUntil(() => seen >= run.sent || harness.halted() !== null, DRAIN_TIMEOUT_MS, () => `the lag events to arrive (${seen}/${run.sent})`);
+    try {
+      await waitUntil(() => seen >= run.sent || harness.halted() !== null, DRAIN_TIMEOUT_MS, () => `the lag events to arrive (${seen}/${run.sent})`);
+    } catch (error) {
+      log(`  not applied: ${await harness.describeEvents([...unseen].slice(0, 10))}`);
+      throw error;
+    }
     const halted = harness.halted();
     if (halted) throw new Error(`projection consumer halted: ${halted}`);
   } finally {

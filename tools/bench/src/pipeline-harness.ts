@@ -118,6 +118,22 @@ export class PipelineHarness {
     await this.relay.start();
   }
 
+  /** Where these events are: their place in the log, the relay's checkpoint, the inbox (for a benchmark that lost sight of them). */
+  async describeEvents(eventIds: string[]): Promise<string> {
+    const { rows } = await this.pool.query<{ event_id: string; tx: string; position: string; inbox: boolean }>(
+      `SELECT e.event_id::text, e.transaction_id::text AS tx, e.global_position::text AS position,
+              EXISTS (SELECT 1 FROM messaging.inbox i WHERE i.event_id = e.event_id::text) AS inbox
+         FROM event_store.events e WHERE e.event_id = ANY($1::uuid[]) ORDER BY e.transaction_id, e.global_position`,
+      [eventIds],
+    );
+    const relay = await this.pool.query<{ checkpoint: string }>(`SELECT checkpoint FROM messaging.relay_checkpoints WHERE name = 'bench'`);
+    const head = await this.pool.query<{ tx: string; position: string }>(
+      'SELECT transaction_id::text AS tx, global_position::text AS position FROM event_store.events ORDER BY transaction_id DESC, global_position DESC LIMIT 1',
+    );
+    const found = rows.map((r) => `${r.event_id} at ${r.tx}:${r.position}${r.inbox ? ' (in the inbox)' : ''}`).join(', ');
+    return `${eventIds.length} events; in the store: ${found || 'none'}; relay checkpoint ${relay.rows[0]?.checkpoint ?? 'none'}; log head ${head.rows[0] ? `${head.rows[0].tx}:${head.rows[0].position}` : 'none'}`;
+  }
+
   /** The relay holds its lock and its channel and is reading the log. */
   relayRunning(): boolean {
     return this.relay?.status().state === 'running';
