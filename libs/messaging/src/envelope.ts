@@ -1,4 +1,5 @@
 import type { EventMetadata, JsonObject, JsonValue, RecordedEvent } from '@dh/event-store';
+import type { Options } from 'amqplib';
 
 /**
  * The wire format of a domain event on the `domain.events` exchange: plain JSON, no framework
@@ -140,3 +141,58 @@ export function envelopeHeaders(envelope: EventEnvelope, checkpoint: string): Re
   }
   return headers;
 }
+
+/** An event as the relay publishes it: routing key, body and properties. */
+export interface EventMessage {
+  envelope: EventEnvelope;
+  checkpoint: string;
+  routingKey: string;
+  /** Why the event has no routing key of its own (it then goes as `unrouted.<type>`), else null. */
+  routingError: string | null;
+  content: Buffer;
+  options: Options.Publish;
+}
+
+export function eventMessage(event: RecordedEvent, appId: string): EventMessage {
+  const envelope = toEnvelope(event);
+  let routingKey: string;
+  let routingError: string | null = null;
+  try {
+    routingKey = routingKeyFor(envelope);
+  } catch (error) {
+    routingKey = `unrouted.${kebabCase(envelope.type) || 'event'}`;
+    routingError = error instanceof Error ? error.message : String(error);
+  }
+  return {
+    envelope,
+    checkpoint: event.checkpoint,
+    routingKey,
+    routingError,
+    content: serializeEnvelope(envelope),
+    options: {
+      persistent: true,
+      messageId: envelope.eventId,
+      type: envelope.type,
+      contentType: 'application/json',
+      contentEncoding: 'utf-8',
+      timestamp: Math.floor(event.recordedAt.getTime() / 1000),
+      correlationId: envelope.metadata.correlationId,
+      appId,
+      headers: envelopeHeaders(envelope, event.checkpoint),
+    },
+  };
+}
+
+/** AMQP topic matching: words split on '.', `*` is exactly one word, `#` zero or more. */
+export function topicMatches(pattern: string, routingKey: string): boolean {
+  const p = pattern.split('.');
+  const k = routingKey.split('.');
+  const match = (i: number, j: number): boolean => {
+    if (i === p.length) return j === k.length;
+    if (p[i] === '#') return match(i + 1, j) || (j < k.length && match(i, j + 1));
+    if (j === k.length) return false;
+    return (p[i] === '*' || p[i] === k[j]) && match(i + 1, j + 1);
+  };
+  return match(0, 0);
+}
+

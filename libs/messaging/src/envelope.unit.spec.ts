@@ -1,6 +1,6 @@
 import type { RecordedEvent } from '@dh/event-store';
 import { backoffDelay } from './inbox-consumer';
-import { envelopeHeaders, kebabCase, MalformedMessageError, parseEnvelope, PUBLIC_EVENT_ROUTING_KEYS, routingKeyFor, serializeEnvelope, toEnvelope } from './envelope';
+import { envelopeHeaders, kebabCase, MalformedMessageError, parseEnvelope, PUBLIC_EVENT_ROUTING_KEYS, routingKeyFor, serializeEnvelope, toEnvelope, topicMatches } from './envelope';
 
 const recorded: RecordedEvent = {
   eventId: '6f1c1f9e-3c0b-4b53-9a43-1b1f3f6c0a01',
@@ -113,5 +113,22 @@ describe('backoffDelay', () => {
   it('grows exponentially from the initial delay and is capped', () => {
     const backoff = { initialDelayMs: 100, factor: 3, maxDelayMs: 1000 };
     expect([1, 2, 3, 4].map((n) => backoffDelay(backoff, n))).toEqual([100, 300, 900, 1000]);
+  });
+});
+
+describe('topicMatches (AMQP topic exchange rules, for catching up on a binding)', () => {
+  it('matches * as exactly one word and # as zero or more', () => {
+    expect(topicMatches('portfolio.*', 'portfolio.customer-created')).toBe(true);
+    expect(topicMatches('portfolio.*', 'portfolio')).toBe(false);
+    expect(topicMatches('portfolio.*', 'portfolio.a.b')).toBe(false);
+    expect(topicMatches('portfolio.#', 'portfolio')).toBe(true);
+    expect(topicMatches('portfolio.#', 'portfolio.a.b')).toBe(true);
+    expect(topicMatches('#', 'anything.at.all')).toBe(true);
+    expect(topicMatches('*.customer-created', 'settlement.customer-created')).toBe(true);
+    expect(topicMatches('datahub.validated-measure-data-received', 'datahub.validated-measure-data-received')).toBe(true);
+    expect(topicMatches('datahub.validated-measure-data-received', 'datahub.validated-measure-data')).toBe(false);
+    expect(topicMatches('a.#.z', 'a.z')).toBe(true);
+    expect(topicMatches('a.#.z', 'a.b.c.z')).toBe(true);
+    expect(topicMatches('a.#.z', 'a.b.c')).toBe(false);
   });
 });

@@ -1,10 +1,10 @@
 import type { ChannelModel, ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
 import type { Pool, PoolClient } from 'pg';
-import { isConnectionLoss } from '@dh/event-store';
+import { isConnectionLoss, type EventStore } from '@dh/event-store';
 import type { AmqpConnection } from './amqp-connection';
 import { StateTracker, type ConsumerStatus } from './consumer-status';
 import { runTraced } from './trace-context';
-import { parseEnvelope, MalformedMessageError, type EventEnvelope } from './envelope';
+import { eventMessage, parseEnvelope, MalformedMessageError, topicMatches, type EventEnvelope, type EventMessage } from './envelope';
 import { consoleMessagingLogger, delay, errorMessage, quoteSchema, toError, type MessagingLogger } from './logger';
 import { DEFAULT_MESSAGING_SCHEMA, ensureMessagingTables } from './schema';
 import { assertConsumerTopology, deadLetterQueueName, DEFAULT_EVENT_EXCHANGE, type ConsumerTopology } from './topology';
@@ -71,6 +71,12 @@ export interface ConsumerOptions {
   batchSize?: number;
   /** Applies a batch in one call (instead of `handler` per event); `handler` still applies a message alone. */
   batchHandler?: BatchEventHandler;
+  /**
+   * The event store the relay publishes from. With it, a binding this consumer has not had before (a
+   * new consumer, or a pattern added to its queue) is caught up from the store before it consumes:
+   * events of that pattern published before the binding existed went to no queue. See {@link startConsumer}.
+   */
+  eventStore?: EventStore;
   /** Handler runs per message, the first included, before it goes to the DLQ. Default 5. */
   maxAttempts?: number;
   backoff?: BackoffOptions;
@@ -106,6 +112,8 @@ export interface ConsumerStats {
   lastError: string | null;
   /** Set when an `onFailure: 'halt'` consumer stopped on a message it could not apply. */
   halted: string | null;
+  /** Events applied (or handed to its queue) while catching up on new bindings from the event store. */
+  caughtUp: number;
 }
 
 export interface RunningConsumer {
@@ -175,11 +183,12 @@ class InboxConsumer implements RunningConsumer {
   /** Delivered messages not yet taken by a batch (batch mode only), in delivery order. */
   private waiting: { channel: ConfirmChannel; message: ConsumeMessage }[] = [];
   private batchScheduled = false;
+  private bindingsCaughtUp = false;
   private stopping = false;
   private detach: () => void = () => undefined;
   private unregister: () => void = () => undefined;
   private readonly state: StateTracker;
-  private readonly counters: ConsumerStats = { applied: 0, duplicates: 0, retried: 0, deadLettered: 0, lastError: null, halted: null };
+  private readonly counters: ConsumerStats = { applied: 0, duplicates: 0, retried: 0, deadLettered: 0, lastError: null, halted: null, caughtUp: 0 };
 
   constructor(private readonly options: ConsumerOptions) {
     this.consumerName = options.consumerName ?? options.queue;
@@ -192,6 +201,7 @@ class InboxConsumer implements RunningConsumer {
 
   async start(): Promise<void> {
     await ensureMessagingTables(this.options.pool, this.options.schema ?? DEFAULT_MESSAGING_SCHEMA);
+    if ((this.options.schema ?? DEFAULT_MESSAGING_SCHEMA) !== DEFAULT_MESSAGING_SCHEMA) await ensureMessagingTables(this.options.pool, DEFAULT_MESSAGING_SCHEMA);
     await registerConsumerQueue(this.options.pool, { queue: this.options.queue, deadLetterQueue: deadLetterQueueName(this.options.queue), consumer: this.consumerName });
     await this.options.connection.connect();
     this.unregister = this.options.connection.workers.register(this);
@@ -239,6 +249,10 @@ class InboxConsumer implements RunningConsumer {
       exchange: this.options.exchange ?? DEFAULT_EVENT_EXCHANGE,
       singleActiveConsumer: this.options.singleActiveConsumer ?? true,
     });
+    if (!this.bindingsCaughtUp) {
+      await this.catchUpNewBindings(channel);
+      this.bindingsCaughtUp = true;
+    }
     this.channel = channel;
     // A halted consumer stays halted across reconnects: consuming again would only take the message it
     // cannot apply, put it back, and take it again, in a tight loop.
@@ -271,6 +285,89 @@ class InboxConsumer implements RunningConsumer {
         .then((model) => this.attachChannel(model))
         .catch((error: unknown) => this.logger.error(`Consumer ${this.options.queue}: re-attach failed: ${errorMessage(error)}`));
     }, 500);
+  }
+
+  /**
+   * Declared topology and catch-up. `consumer_bindings` holds the patterns this queue has caught up on.
+   * Patterns not there yet (all of them for a new consumer) are bound on the broker already (so every
+   * event the relay reads from now on reaches the queue); the event store is read from its start to its
+   * end, and the events of those patterns applied in log order through the inbox (duplicates of what
+   * the queue also has are skipped by it), in batches; then the patterns are recorded and consuming
+   * starts. An event whose handler fails is not retried here: it and every later matching event are put
+   * into the queue (properties as the relay's), where the usual retry, dead-letter or halt path takes them.
+   * A consumer that has inbox rows but no recorded patterns ran before this table existed: its patterns
+   * are recorded as they are, without a replay.
+   */
+  private async catchUpNewBindings(channel: ConfirmChannel): Promise<void> {
+    const { pool, queue, bindings } = this.options;
+    const store = this.options.eventStore;
+    const exchange = this.topology.exchange;
+    // In the shared messaging schema whatever schema the inbox is in: the relay reads every declaration there.
+    const table = `${quoteSchema(DEFAULT_MESSAGING_SCHEMA)}.consumer_bindings`;
+    const record = async (patterns: readonly string[]): Promise<void> => {
+      await pool.query(
+        `INSERT INTO ${table} (queue, exchange, pattern, single_active) SELECT $1, $2, p, $4 FROM unnest($3::text[]) AS p
+         ON CONFLICT (queue, exchange, pattern) DO UPDATE SET single_active = EXCLUDED.single_active`,
+        [queue, exchange, patterns, this.options.singleActiveConsumer ?? true],
+      );
+    };
+    const { rows } = await pool.query<{ pattern: string }>(`SELECT pattern FROM ${table} WHERE queue = $1 AND exchange = $2`, [queue, exchange]);
+    const recorded = new Set(rows.map((row) => row.pattern));
+    const missing = bindings.filter((pattern) => !recorded.has(pattern));
+    if (missing.length === 0) return;
+    if (!store) {
+      await record(missing);
+      return;
+    }
+    if (recorded.size === 0) {
+      const ran = await pool.query(`SELECT 1 FROM ${this.inboxTable} WHERE consumer = $1 LIMIT 1`, [this.consumerName]);
+      if ((ran.rowCount ?? 0) > 0) {
+        await record(missing);
+        return;
+      }
+    }
+    this.logger.log(`Consumer ${queue}: catching up on ${missing.join(', ')} from the event store`);
+    let after: string | null = null;
+    let handOver = false;
+    for (;;) {
+      const events = await store.readAll({ after, maxCount: 500 });
+      if (events.length === 0) break;
+      after = events[events.length - 1].checkpoint;
+      const matching = events.map((event) => eventMessage(event, `catch-up:${queue}`)).filter((m) => missing.some((pattern) => topicMatches(pattern, m.routingKey)));
+      if (matching.length === 0) continue;
+      const toQueue: EventMessage[] = handOver ? matching : await this.applyCaughtUp(matching);
+      handOver = toQueue.length > 0;
+      for (const message of toQueue) channel.sendToQueue(queue, message.content, message.options);
+      this.counters.caughtUp += toQueue.length;
+      if (toQueue.length > 0) await channel.waitForConfirms();
+    }
+    await record(missing);
+    this.logger.log(`Consumer ${queue}: caught up on ${missing.join(', ')}: ${this.counters.caughtUp} events`);
+  }
+
+  /** Applies caught-up events in log order; returns those the queue must take (from the first that failed on), else none. */
+  private async applyCaughtUp(messages: EventMessage[]): Promise<EventMessage[]> {
+    const items = messages.map((m) => ({ envelope: m.envelope, delivery: { checkpoint: m.checkpoint, redelivered: false } }));
+    try {
+      const outcome = await this.applyBatchUntilDatabaseAnswers(items);
+      if (outcome === 'stopping') throw new Error('consumer stopping');
+      this.counters.caughtUp += outcome.applied.length;
+      return [];
+    } catch (batchError) {
+      if (this.stopping) throw batchError;
+    }
+    for (let i = 0; i < items.length; i++) {
+      try {
+        const applied = await this.applyUntilDatabaseAnswers(items[i].envelope, items[i].delivery);
+        if (applied === 'stopping') throw new Error('consumer stopping');
+        if (applied) this.counters.caughtUp++;
+      } catch (error) {
+        if (this.stopping) throw error;
+        this.logger.warn(`Consumer ${this.options.queue}: event ${items[i].envelope.eventId} failed while catching up (${errorMessage(error)}); it and the later ones go through the queue`);
+        return messages.slice(i);
+      }
+    }
+    return [];
   }
 
   /** Batch mode: one drain at a time on the chain takes whatever has arrived meanwhile. */

@@ -1,12 +1,12 @@
-import type { ConfirmChannel } from 'amqplib';
+import type { Channel, ChannelModel, ConfirmChannel } from 'amqplib';
 import type { Pool, PoolClient } from 'pg';
 import type { EventStore, RecordedEvent, Subscription } from '@dh/event-store';
 import type { AmqpConnection } from './amqp-connection';
 import { StateTracker, type ConsumerStatus } from './consumer-status';
-import { envelopeHeaders, kebabCase, routingKeyFor, serializeEnvelope, toEnvelope } from './envelope';
+import { eventMessage } from './envelope';
 import { consoleMessagingLogger, errorMessage, quoteSchema, toError, type MessagingLogger } from './logger';
 import { DEFAULT_MESSAGING_SCHEMA, ensureMessagingTables } from './schema';
-import { assertEventExchange, DEFAULT_EVENT_EXCHANGE } from './topology';
+import { assertConsumerTopology, assertEventExchange, DEFAULT_EVENT_EXCHANGE } from './topology';
 
 export interface RelayOptions {
   eventStore: EventStore;
@@ -115,6 +115,7 @@ export class EventRelay {
   async start(): Promise<void> {
     if (this.loop) return;
     await ensureMessagingTables(this.options.pool, this.schema);
+    if (this.schema !== DEFAULT_MESSAGING_SCHEMA) await ensureMessagingTables(this.options.pool, DEFAULT_MESSAGING_SCHEMA);
     this.stopping = false;
     this.stopSignal = new Promise<never>((_, reject) => {
       this.signalStop = () => reject(new StopSignal('relay stopped'));
@@ -262,6 +263,7 @@ export class EventRelay {
     let subscription: Subscription | null = null;
     try {
       await Promise.race([assertEventExchange(channel, this.exchange), failure]);
+      await Promise.race([this.assertDeclaredQueues(model, client), failure]);
       this.state.set('running');
       subscription = this.options.eventStore.subscribeToAll({
         after: checkpoint,
@@ -287,45 +289,49 @@ export class EventRelay {
     }
   }
 
+  /**
+   * Every queue and binding a consumer has declared (`consumer_bindings`) exists before anything is
+   * published: after a broker lost its definitions, or while a consumer's service is not running, its
+   * events still reach its queue. Each queue on a channel of its own: one whose arguments differ on the
+   * broker is logged, and does not stop the relay.
+   */
+  private async assertDeclaredQueues(model: ChannelModel, client: PoolClient): Promise<void> {
+    const { rows } = await client.query<{ queue: string; single_active: boolean; patterns: string[] }>(
+      `SELECT queue, bool_or(single_active) AS single_active, array_agg(pattern ORDER BY pattern) AS patterns
+         FROM ${quoteSchema(DEFAULT_MESSAGING_SCHEMA)}.consumer_bindings WHERE exchange = $1 GROUP BY queue ORDER BY queue`,
+      [this.exchange],
+    );
+    for (const row of rows) {
+      let channel: Channel | null = null;
+      try {
+        channel = await model.createChannel();
+        channel.on('error', () => undefined);
+        await assertConsumerTopology(channel, { queue: row.queue, bindings: row.patterns, exchange: this.exchange, singleActiveConsumer: row.single_active });
+      } catch (error) {
+        this.logger.warn(`Relay ${this.name}: could not declare queue ${row.queue}: ${errorMessage(error)}`);
+      } finally {
+        await channel?.close().catch(() => undefined);
+      }
+    }
+  }
+
   private async onEvent(session: Session, event: RecordedEvent): Promise<void> {
     if (session.failedWith) throw session.failedWith;
     while (session.inFlight.length >= this.batchSize) {
       await Promise.race([new Promise<void>((resolve) => session.progressed.push(resolve)), session.failure]);
     }
-    const envelope = toEnvelope(event);
-    let routingKey: string;
-    try {
-      routingKey = routingKeyFor(envelope);
-    } catch (error) {
-      routingKey = `unrouted.${kebabCase(envelope.type) || 'event'}`;
-      this.logger.error(`Relay ${this.name}: event ${envelope.eventId}: ${errorMessage(error)}; published as ${routingKey}`);
-    }
+    const message = eventMessage(event, `relay:${this.name}`);
+    if (message.routingError) this.logger.error(`Relay ${this.name}: event ${message.envelope.eventId}: ${message.routingError}; published as ${message.routingKey}`);
     const entry: InFlight = { checkpoint: event.checkpoint, confirmed: false };
     session.inFlight.push(entry);
-    const flowing = session.channel.publish(
-      this.exchange,
-      routingKey,
-      serializeEnvelope(envelope),
-      {
-        persistent: true,
-        messageId: envelope.eventId,
-        type: envelope.type,
-        contentType: 'application/json',
-        contentEncoding: 'utf-8',
-        timestamp: Math.floor(event.recordedAt.getTime() / 1000),
-        correlationId: envelope.metadata.correlationId,
-        appId: `relay:${this.name}`,
-        headers: envelopeHeaders(envelope, event.checkpoint),
-      },
-      (error: unknown) => {
-        if (error) {
-          session.fail(new Error(`broker did not confirm event ${envelope.eventId}: ${errorMessage(error)}`));
-          return;
-        }
-        entry.confirmed = true;
-        this.checkpointConfirmed(session);
-      },
-    );
+    const flowing = session.channel.publish(this.exchange, message.routingKey, message.content, message.options, (error: unknown) => {
+      if (error) {
+        session.fail(new Error(`broker did not confirm event ${message.envelope.eventId}: ${errorMessage(error)}`));
+        return;
+      }
+      entry.confirmed = true;
+      this.checkpointConfirmed(session);
+    });
     this.options.connection.workers.recordLag({ name: this.name, kind: 'relay' }, event.recordedAt);
     if (!flowing) {
       await Promise.race([new Promise<void>((resolve) => session.channel.once('drain', () => resolve())), session.failure]);

@@ -7,8 +7,9 @@ export const DEFAULT_MESSAGING_SCHEMA = 'messaging';
 const DDL_LOCK_KEY = 0x64686d73; // 'dhms'
 
 /**
- * Creates, if missing, `<schema>.relay_checkpoints(name pk, checkpoint, updated_at)` and
- * `<schema>.inbox(consumer, event_id, processed_at, pk(consumer, event_id))`.
+ * Creates, if missing, `<schema>.relay_checkpoints(name pk, checkpoint, updated_at)`,
+ * `<schema>.inbox(consumer, event_id, processed_at, pk(consumer, event_id))` and
+ * `<schema>.consumer_bindings(queue, exchange, pattern, single_active, caught_up_at)` (see `catch-up.ts`).
  */
 export async function ensureMessagingTables(db: Pool | PoolClient, schema: string = DEFAULT_MESSAGING_SCHEMA): Promise<void> {
   const s = quoteSchema(schema);
@@ -37,6 +38,17 @@ export async function ensureMessagingTables(db: Pool | PoolClient, schema: strin
          event_id text NOT NULL,
          processed_at timestamptz NOT NULL DEFAULT now(),
          PRIMARY KEY (consumer, event_id)
+       )`,
+    );
+    // Declared topology: the bindings each consumer has, with the moment it had caught up on them from the event store.
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS ${s}.consumer_bindings (
+         queue text NOT NULL,
+         exchange text NOT NULL,
+         pattern text NOT NULL,
+         single_active boolean NOT NULL,
+         caught_up_at timestamptz NOT NULL DEFAULT now(),
+         PRIMARY KEY (queue, exchange, pattern)
        )`,
     );
     await client.query('COMMIT');

@@ -53,6 +53,7 @@ export async function startDataHubChargeIntake(infrastructure: Pick<Infrastructu
     pool: infrastructure.pool,
     queue: RATES_DATAHUB_CHARGES_QUEUE,
     bindings: RATES_DATAHUB_CHARGES_BINDINGS,
+    eventStore: infrastructure.eventStore,
     exchange: infrastructure.config.exchange,
     schema: RATES_SCHEMA,
     // One metering point's links arrive in order; a later termination must not overtake its link.

@@ -432,6 +432,7 @@ export async function startPayments(
     pool: infra.pool,
     queue: PAYMENTS_QUEUE,
     bindings: PAYMENTS_BINDINGS,
+    eventStore: infra.eventStore,
     exchange: infra.config.exchange,
     schema: SETTLEMENT_SCHEMA,
     singleActiveConsumer: true,
