@@ -40,6 +40,8 @@ export async function lookupMeteringPoint(client: EloverblikClient, gsrn: string
     gridOperator: { gln: details.gridOperator.gln ?? null, name: details.gridOperator.name ?? null },
     currentSupplier: details.balanceSupplier ? { gln: details.balanceSupplier.gln, name: details.balanceSupplier.name ?? null } : null,
     physicalStatus: details.physicalStatus ?? null,
+    // Own solar: onboarding registers the consumption point with it, and settlement nets the two.
+    linkedProductionGsrn: details.linkedProductionGsrn ?? null,
     history: {
       from: history.from,
       to: history.to,

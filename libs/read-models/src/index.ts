@@ -7,15 +7,17 @@ export * from './settlement';
 import { customersProjection } from './customers/customers.projection';
 import { meteringPointsProjection } from './portfolio/metering-points.projection';
 import { processesProjection } from './portfolio/processes.projection';
+import { supplyPeriodsProjection } from './portfolio/supply-periods.projection';
 import { settlementProjection } from './settlement/settlement.projection';
 import { paymentsProjection } from './settlement/payments.projection';
 import { consumptionProjection } from './consumption';
 import { rateNotificationsProjection } from './notifications';
 export * from './portfolio/metering-points.projection';
 export * from './portfolio/processes.projection';
+export * from './portfolio/supply-periods.projection';
 export * from './portfolio/portfolio.entities';
 /** Metering points before customers: the customers projection reads supply status when a customer is offboarded. */
-export const allProjections = [meteringPointsProjection, customersProjection, processesProjection, settlementProjection, paymentsProjection, consumptionProjection, rateNotificationsProjection];
+export const allProjections = [meteringPointsProjection, customersProjection, processesProjection, supplyPeriodsProjection, settlementProjection, paymentsProjection, consumptionProjection, rateNotificationsProjection];
 export * from './projection/projection-runner';
 export * from './consumption';
 export * from './notifications';

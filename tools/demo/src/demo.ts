@@ -170,7 +170,7 @@ export async function runDemo(out: DemoOutput, options: DemoOptions = {}): Promi
       'answers from DataHub',
       async () => {
         statuses = await Promise.all([anna, bo, carl, dorte].map((c) => processStatus(c.processId)));
-        return statuses.every((s) => ['pending', 'rejected'].includes(s.status)) ? statuses : undefined;
+        return statuses.every((s) => ['accepted', 'rejected'].includes(s.status)) ? statuses : undefined;
       },
       60_000,
       () => statuses.map((s) => s.status).join(', '),

@@ -14,7 +14,9 @@ export interface WorldMeteringPoint {
   gridArea: string;
   priceArea: 'DK1' | 'DK2';
   annualKwh: number;
-  role: 'switch-accepted' | 'switch-rejected' | 'switch-cancelled' | 'forced-switch' | 'second-switch' | 'move-out' | 'end-of-supply-cancelled' | 'incorrect-switch';
+  role: 'switch-accepted' | 'switch-rejected' | 'switch-cancelled' | 'forced-switch' | 'second-switch' | 'move-out' | 'end-of-supply-cancelled' | 'incorrect-switch' | 'solar-switch' | 'move-in';
+  /** The production (E18) metering point beside it (own solar), known to Eloverblik. */
+  productionGsrn?: string;
 }
 
 export const METERING_POINTS: readonly WorldMeteringPoint[] = [
@@ -27,6 +29,9 @@ export const METERING_POINTS: readonly WorldMeteringPoint[] = [
   { gsrn: '571313180400000070', gridArea: '804', priceArea: 'DK1', annualKwh: 3200, role: 'move-out' },
   { gsrn: '571313180400000087', gridArea: '131', priceArea: 'DK2', annualKwh: 2800, role: 'end-of-supply-cancelled' },
   { gsrn: '571313180400000094', gridArea: '804', priceArea: 'DK1', annualKwh: 4500, role: 'incorrect-switch' },
+  // CRM's /switch and /move-in for an existing customer (onboarding.e2e.spec.ts); the first has own solar.
+  { gsrn: '571313180400000117', gridArea: '804', priceArea: 'DK1', annualKwh: 3800, role: 'solar-switch', productionGsrn: '571313180400000131' },
+  { gsrn: '571313180400000124', gridArea: '131', priceArea: 'DK2', annualKwh: 2200, role: 'move-in' },
 ];
 
 export const GRID_AREA_PRICE_AREAS = '804:DK1,131:DK2';
@@ -84,20 +89,43 @@ export function eloverblikScenario(options: { now: string; seed?: string }): Rec
     seed: options.seed ?? 'demo-world',
     now: options.now,
     accessTokenLifetimeSeconds: 3600,
-    thirdParties: [{ name: 'Our Supplier A/S', refreshToken: ELOVERBLIK_REFRESH_TOKEN, consents: METERING_POINTS.map((m) => ({ gsrn: m.gsrn })) }],
-    meteringPoints: METERING_POINTS.map((m) => ({
-      gsrn: m.gsrn,
-      typeOfMP: 'E17',
-      settlementMethod: 'D01',
-      gridArea: m.gridArea,
-      gridOperator: { gln: '5790000610976', name: 'Sim Net A/S' },
-      priceArea: m.priceArea,
-      balanceSupplier: { gln: OTHER_SUPPLIER_GLN, name: 'Nuværende El A/S', startDate: '2024-01-01' },
-      address: { streetName: 'Simulatorvej', buildingNumber: '7', postcode: '8000', cityName: 'Aarhus C' },
-      estimatedAnnualVolume: String(m.annualKwh),
-      historyFrom: '2024-01-01',
-      profile: { kind: 'shaped', shape: 'household', annualKwh: String(m.annualKwh) },
-    })),
+    thirdParties: [
+      {
+        name: 'Our Supplier A/S',
+        refreshToken: ELOVERBLIK_REFRESH_TOKEN,
+        consents: METERING_POINTS.flatMap((m) => [{ gsrn: m.gsrn }, ...(m.productionGsrn === undefined ? [] : [{ gsrn: m.productionGsrn }])]),
+      },
+    ],
+    meteringPoints: METERING_POINTS.flatMap((m) => [
+      {
+        gsrn: m.gsrn,
+        typeOfMP: 'E17',
+        settlementMethod: 'D01',
+        gridArea: m.gridArea,
+        gridOperator: { gln: '5790000610976', name: 'Sim Net A/S' },
+        priceArea: m.priceArea,
+        balanceSupplier: { gln: OTHER_SUPPLIER_GLN, name: 'Nuværende El A/S', startDate: '2024-01-01' },
+        address: { streetName: 'Simulatorvej', buildingNumber: '7', postcode: '8000', cityName: 'Aarhus C' },
+        estimatedAnnualVolume: String(m.annualKwh),
+        historyFrom: '2024-01-01',
+        ...(m.productionGsrn === undefined ? {} : { linkedProductionGsrn: m.productionGsrn }),
+        profile: { kind: 'shaped', shape: 'household', annualKwh: String(m.annualKwh) },
+      },
+      ...(m.productionGsrn === undefined
+        ? []
+        : [
+            {
+              gsrn: m.productionGsrn,
+              typeOfMP: 'E18',
+              gridArea: m.gridArea,
+              gridOperator: { gln: '5790000610976', name: 'Sim Net A/S' },
+              priceArea: m.priceArea,
+              address: { streetName: 'Simulatorvej', buildingNumber: '7', postcode: '8000', cityName: 'Aarhus C' },
+              historyFrom: '2024-01-01',
+              profile: { kind: 'shaped', shape: 'solar', annualKwh: '3000' },
+            },
+          ]),
+    ]),
   };
 }
 

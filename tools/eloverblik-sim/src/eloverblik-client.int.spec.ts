@@ -24,6 +24,7 @@ import {
   MP_NO_CONSENT,
   MP_PATTERN_FULL,
   MP_PATTERN_SHORT,
+  MP_SOLAR,
   MP_UNKNOWN,
   REFRESH_TOKEN,
   TODAY,
@@ -157,7 +158,10 @@ describe('EloverblikClient against the simulator', () => {
         meterReadingOccurrence: 'PT1H',
         estimatedAnnualVolumeKwh: '4000.000',
         consent: { present: true, from: '2025-12-31T23:00:00.000Z', to: undefined },
+        linkedProductionGsrn: MP_SOLAR,
       });
+      const solar = await client().getMeteringPointDetails(MP_SOLAR);
+      expect([solar.type, solar.settlementMethod, solar.linkedProductionGsrn]).toEqual(['E18', undefined, undefined]);
     });
 
     it('unknown GSRN → EloverblikNotFoundError with the per-id code; no consent → EloverblikAccessDeniedError', async () => {

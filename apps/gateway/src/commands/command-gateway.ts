@@ -16,6 +16,7 @@ const STATUS_BY_ERROR_TYPE: Record<string, number> = {
   'process-exists': 409,
   'not-latest-switch': 409,
   'supply-ended': 409,
+  'already-acknowledged': 409,
   'unknown-process': 404,
   validation: 422,
   'invalid-request': 422,

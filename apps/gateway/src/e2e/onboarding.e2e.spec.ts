@@ -16,9 +16,11 @@ describe('CRM onboarding against the DataHub and Eloverblik simulators', () => {
   let crm: Record<string, string>;
 
   const api = () => request(stack.gateway.url);
+  /** Customers made by one test and checked by a later one (the tests share one simulated clock, in order). */
+  const made: { solar?: { customerId: string; processId: string; gsrn: string; productionGsrn: string }; moveIn?: { customerId: string; processId: string; gsrn: string } } = {};
   const eventsWithKey = (key: string) => stack.bus.withKey(key);
   const advanceTo = (instant: string) => stack.advanceTo(instant);
-  const process = async (id: string) => (await api().get(`/api/processes/${id}`).set(crm).expect(200)).body as { status: string; history: { status: string }[]; rejection: { reason_code: string } | null };
+  const process = async (id: string) => (await api().get(`/api/processes/${id}`).set(crm).expect(200)).body as { status: string; detailed_status: string; history: { status: string }[]; rejection: { reason_code: string } | null };
   const onboard = (gsrn: string, name: string, cpr: string, startDate: string) =>
     api()
       .post('/api/customers')
@@ -103,14 +105,16 @@ describe('CRM onboarding against the DataHub and Eloverblik simulators', () => {
     const processId = created.body.process_id as string;
     expect(created.body).toMatchObject({ gsrn, metering_point: { gridArea: '804' } });
 
-    await eventually(async () => expect((await process(processId)).status).toBe('pending'), 30_000, 200);
+    await eventually(async () => expect((await process(processId)).detailed_status).toBe('pending'), 30_000, 200);
+    // The CRM contract's words: DataHub's acceptance is `accepted`, not `pending`.
+    expect((await process(processId)).status).toBe('accepted');
     await advanceTo('2026-03-22T23:30:00Z');
     await eventually(() => expect(eventsWithKey('customer.activated').map((e) => e.data.gsrn)).toContain(gsrn), 30_000, 200);
 
     // The read models follow the bus: wait for them rather than assume they are already there.
     await eventually(async () => {
       const final = await process(processId);
-      expect(final.status).toBe('active');
+      expect([final.status, final.detailed_status]).toEqual(['accepted', 'active']);
       expect(final.history.map((h) => h.status)).toEqual(['created', 'requested', 'pending', 'active']);
     }, 20_000, 200);
     await eventually(async () => expect((await api().get(`/api/customers/${created.body.id}`).set(crm).expect(200)).body.status).toBe('active'), 20_000, 200);
@@ -127,7 +131,7 @@ describe('CRM onboarding against the DataHub and Eloverblik simulators', () => {
     const processId = created.body.process_id as string;
     const rejected = await eventually(async () => {
       const p = await process(processId);
-      expect(p.status).toBe('rejected');
+      expect([p.status, p.detailed_status]).toEqual(['rejected', 'rejected']);
       return p;
     }, 30_000, 200);
     expect(rejected.rejection?.reason_code).toBe('D16');
@@ -137,9 +141,9 @@ describe('CRM onboarding against the DataHub and Eloverblik simulators', () => {
     const { gsrn } = byRole('switch-cancelled');
     const created = await onboard(gsrn, 'Carl Clausen', '0303751234', '2026-03-27');
     const processId = created.body.process_id as string;
-    await eventually(async () => expect((await process(processId)).status).toBe('pending'), 30_000, 200);
+    await eventually(async () => expect((await process(processId)).detailed_status).toBe('pending'), 30_000, 200);
     await api().post(`/api/processes/${processId}/cancel`).set(crm).send({ reason: 'customer-withdrew' }).expect(202);
-    await eventually(async () => expect((await process(processId)).status).toBe('cancelled'), 30_000, 200);
+    await eventually(async () => expect([(await process(processId)).status, (await process(processId)).detailed_status]).toEqual(['cancelled', 'cancelled']), 30_000, 200);
     await eventually(async () => {
       const { rows } = await pool.query(`SELECT data->>'action' AS action FROM event_store.events WHERE type = 'DataHubRequestSent' AND data->>'processId' = $1`, [processId]);
       expect(rows.map((r) => r.action)).toEqual(['change-of-supplier', 'cancel']);
@@ -160,7 +164,7 @@ describe('CRM onboarding against the DataHub and Eloverblik simulators', () => {
     dataHub.control.setFaults({ expiredToken: 1, tooManyRequests: 3, retryAfterSeconds: 1, unavailable: 3, duplicateDelivery: 20 });
     const created = await onboard(gsrn, 'Dorte Dahl', '0404651234', '2026-03-28');
     const processId = created.body.process_id as string;
-    await eventually(async () => expect((await process(processId)).status).toBe('pending'), 60_000, 200);
+    await eventually(async () => expect((await process(processId)).detailed_status).toBe('pending'), 60_000, 200);
     await advanceTo('2026-03-28T23:30:00Z');
     await eventually(() => expect(eventsWithKey('customer.activated').filter((e) => e.data.gsrn === gsrn)).toHaveLength(1), 60_000, 200);
     await eventually(async () => expect((await process(processId)).history.map((h) => h.status)).toEqual(['created', 'requested', 'pending', 'active']), 20_000, 200);
@@ -170,5 +174,128 @@ describe('CRM onboarding against the DataHub and Eloverblik simulators', () => {
     // Nothing was quarantined or lost on the way.
     const quarantine = await pool.query(`SELECT count(*)::int AS n FROM datahub.quarantine`);
     expect(quarantine.rows[0].n).toBe(0);
+  });
+
+  it('switches an existing customer with own solar (POST /switch): Eloverblik names the production point, onboarding links it, CRM sees the supply period with it', async () => {
+    const { gsrn, productionGsrn } = byRole('solar-switch');
+    const lookup = await api().get(`/api/metering-points/${gsrn}/lookup`).set(crm).expect(200);
+    expect(lookup.body).toMatchObject({ gsrn, type: 'E17', linkedProductionGsrn: productionGsrn });
+
+    const customer = await api()
+      .post('/api/customers')
+      .set(crm)
+      .set('Idempotency-Key', 'solar-customer')
+      .send({ customer_name: 'Gitte Sol', email: 'gitte@example.dk', customer_type: 'private', cpr: '0707771234' })
+      .expect(201);
+    const customerId = customer.body.id as string;
+    const terms = { gsrn, product_id: 'standard', desired_start_date: '2026-04-02', billing_frequency: 'monthly', payment_model: 'actual' };
+    const started = await api().post(`/api/customers/${customerId}/switch`).set(crm).set('Idempotency-Key', 'solar-switch').send(terms).expect(202);
+    const processId = started.body.process_id as string;
+    // A retry with the key starts nothing new.
+    expect((await api().post(`/api/customers/${customerId}/switch`).set(crm).set('Idempotency-Key', 'solar-switch').send(terms).expect(202)).body.process_id).toBe(processId);
+
+    const registered = await pool.query(`SELECT data->>'linkedProductionGsrn' AS linked FROM event_store.events WHERE type = 'MeteringPointRegistered' AND data->>'gsrn' = $1`, [gsrn]);
+    expect(registered.rows.map((r) => r.linked)).toEqual([productionGsrn]);
+    await eventually(async () => expect([(await process(processId)).status, (await process(processId)).detailed_status]).toEqual(['accepted', 'pending']), 30_000, 200);
+    const sent = await pool.query(`SELECT data->>'action' AS action FROM event_store.events WHERE type = 'DataHubRequestSent' AND data->>'processId' = $1`, [processId]);
+    expect(sent.rows.map((r) => r.action)).toEqual(['change-of-supplier']);
+    made.solar = { customerId, processId, gsrn, productionGsrn: productionGsrn! };
+  });
+
+  it('moves an existing customer in (POST /move-in, BRS-009 with E65) and DataHub accepts it', async () => {
+    const { gsrn } = byRole('move-in');
+    const customer = await api()
+      .post('/api/customers')
+      .set(crm)
+      .set('Idempotency-Key', 'move-in-customer')
+      .send({ customer_name: 'Hans Hus', email: 'hans@example.dk', customer_type: 'private', cpr: '0808881234' })
+      .expect(201);
+    const customerId = customer.body.id as string;
+    const started = await api()
+      .post(`/api/customers/${customerId}/move-in`)
+      .set(crm)
+      .set('Idempotency-Key', 'move-in')
+      .send({ gsrn, product_id: 'standard', desired_start_date: '2026-04-03', billing_frequency: 'monthly', payment_model: 'actual' })
+      .expect(202);
+    const processId = started.body.process_id as string;
+    await eventually(async () => {
+      const p = await process(processId);
+      expect([p.status, p.detailed_status]).toEqual(['accepted', 'pending']);
+    }, 30_000, 200);
+    const sent = await pool.query(`SELECT data->>'action' AS action FROM event_store.events WHERE type = 'DataHubRequestSent' AND data->>'processId' = $1`, [processId]);
+    expect(sent.rows.map((r) => r.action)).toEqual(['move-in']);
+    made.moveIn = { customerId, processId, gsrn };
+  });
+
+  it('activates both on their dates; CRM lists the customers and metering points a page at a time and each customer\'s supply periods', async () => {
+    const solar = made.solar!;
+    const moveIn = made.moveIn!;
+    await advanceTo('2026-04-03T23:30:00Z');
+    await eventually(() => expect(eventsWithKey('customer.activated').map((e) => e.data.gsrn)).toEqual(expect.arrayContaining([solar.gsrn, moveIn.gsrn])), 30_000, 200);
+    for (const c of [solar, moveIn]) {
+      await eventually(async () => {
+        const p = await process(c.processId);
+        expect([p.status, p.detailed_status, p.history.map((h) => h.status)]).toEqual(['accepted', 'active', ['created', 'requested', 'pending', 'active']]);
+      }, 20_000, 200);
+    }
+    const mine = await eventually(async () => {
+      const res = await api().get(`/api/customers/${solar.customerId}/metering-points`).set(crm).expect(200);
+      expect(res.body.metering_points[0]?.supply_periods).toHaveLength(1);
+      return res.body;
+    }, 20_000, 200);
+    expect(mine).toEqual({
+      customer_id: solar.customerId,
+      metering_points: [
+        {
+          gsrn: solar.gsrn,
+          type: 'E17',
+          settlement_method: 'D01',
+          grid_area: '804',
+          price_area: 'DK1',
+          supply_periods: [
+            {
+              supply_id: solar.processId,
+              start_date: '2026-04-02',
+              end_date: null,
+              status: 'active',
+              end_reason: null,
+              product_id: 'standard',
+              billing_frequency: 'monthly',
+              payment_model: 'actual',
+              production_gsrn: solar.productionGsrn,
+            },
+          ],
+          processes: [{ process_id: solar.processId, kind: 'change-of-supplier', status: 'accepted', detailed_status: 'active', effective_date: '2026-04-02' }],
+        },
+      ],
+    });
+    await api().get('/api/customers/7d1e3a52-6b0f-4f5e-9a51-0c2b9d3e4f10/metering-points').set(crm).expect(404);
+
+    // Every active customer, two at a time, following `next` to the end: each exactly once, with its metering points.
+    const seen: { id: string; metering_points: { gsrn: string; supply_status: string }[] }[] = [];
+    let after: string | null = null;
+    do {
+      const res: request.Response = await api().get(`/api/portfolio/customers?status=active&limit=2${after === null ? '' : `&after=${after}`}`).set(crm).expect(200);
+      expect(res.body.customers.length).toBeLessThanOrEqual(2);
+      seen.push(...res.body.customers);
+      after = res.body.next;
+    } while (after !== null);
+    expect(new Set(seen.map((c) => c.id)).size).toBe(seen.length);
+    expect(seen.find((c) => c.id === moveIn.customerId)?.metering_points.map((m) => [m.gsrn, m.supply_status])).toEqual([[moveIn.gsrn, 'active']]);
+    const summary = (await api().get('/api/portfolio/summary').set(crm).expect(200)).body;
+    expect(seen).toHaveLength(summary.customers.active);
+
+    const points: string[] = [];
+    after = null;
+    do {
+      const res: request.Response = await api().get(`/api/portfolio/metering-points?supply_status=active&limit=3${after === null ? '' : `&after=${after}`}`).set(crm).expect(200);
+      points.push(...res.body.metering_points.map((m: { gsrn: string }) => m.gsrn));
+      after = res.body.next;
+    } while (after !== null);
+    expect(points).toEqual([...points].sort());
+    expect(points).toHaveLength(summary.metering_points.supplied);
+    expect(points).toEqual(expect.arrayContaining([solar.gsrn, moveIn.gsrn]));
+    await api().get('/api/portfolio/customers?limit=0').set(crm).expect(400);
+    await api().get('/api/portfolio/metering-points?after=12345').set(crm).expect(400);
   });
 });

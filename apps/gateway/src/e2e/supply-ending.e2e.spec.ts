@@ -25,7 +25,7 @@ describe('ending a supply against the DataHub simulator (BRS-010, BRS-002 cancel
   const api = () => request(stack.gateway.url);
   const eventsWithKey = (key: string) => stack.bus.withKey(key);
   const advanceTo = (instant: string) => stack.advanceTo(instant);
-  const process = async (id: string) => (await api().get(`/api/processes/${id}`).set(crm).expect(200)).body as { status: string; kind: string; history: { status: string }[] };
+  const process = async (id: string) => (await api().get(`/api/processes/${id}`).set(crm).expect(200)).body as { status: string; detailed_status: string; kind: string; history: { status: string }[] };
   const customerStatus = async (id: string) => ((await api().get(`/api/customers/${id}`).set(crm).expect(200)).body as { status: string }).status;
   const storedEvents = async (type: string, gsrn: string) =>
     (await pool.query<{ data: Record<string, unknown> }>(`SELECT data FROM event_store.events WHERE type = $1 AND data->>'gsrn' = $2 ORDER BY global_position`, [type, gsrn])).rows.map((r) => r.data);
@@ -56,10 +56,10 @@ describe('ending a supply against the DataHub simulator (BRS-010, BRS-002 cancel
       c.id = created.body.id as string;
       c.switchId = created.body.process_id as string;
     }
-    for (const c of Object.values(customers)) await eventually(async () => expect((await process(c.switchId)).status).toBe('pending'), 30_000, 200);
+    for (const c of Object.values(customers)) await eventually(async () => expect((await process(c.switchId)).detailed_status).toBe('pending'), 30_000, 200);
     await advanceTo('2026-03-21T23:30:00Z');
     await eventually(() => expect(eventsWithKey('customer.activated').map((e) => e.data.gsrn)).toEqual(expect.arrayContaining(Object.values(customers).map((c) => c.gsrn))), 30_000, 200);
-    for (const c of Object.values(customers)) await eventually(async () => expect((await process(c.switchId)).status).toBe('active'), 20_000, 200);
+    for (const c of Object.values(customers)) await eventually(async () => expect((await process(c.switchId)).detailed_status).toBe('active'), 20_000, 200);
   });
 
   it('move-out (BRS-010): accepted, and on its date the customer is offboarded with reason move-out', async () => {
@@ -72,7 +72,7 @@ describe('ending a supply against the DataHub simulator (BRS-010, BRS-002 cancel
     expect(again.body.process_id).toBe(processId);
     await api().post(`/api/customers/${c.id}/move-out`).set(crm).send({ gsrn: c.gsrn, effective_date: '24-03-2026' }).expect(400).expect('content-type', /application\/problem\+json/);
 
-    await eventually(async () => expect((await process(processId)).status).toBe('pending'), 30_000, 200);
+    await eventually(async () => expect((await process(processId)).detailed_status).toBe('pending'), 30_000, 200);
     expect(eventsWithKey('customer.offboarded').filter((e) => e.data.gsrn === c.gsrn)).toHaveLength(0);
     await advanceTo('2026-03-23T23:30:00Z');
     await eventually(
@@ -107,7 +107,7 @@ describe('ending a supply against the DataHub simulator (BRS-010, BRS-002 cancel
 
     const started = await api().post(`/api/customers/${c.id}/end-of-supply`).set(crm).set('Idempotency-Key', 'eos-1').send({ gsrn: c.gsrn, effective_date: '2026-03-30', reason: 'non-payment' }).expect(202);
     const processId = started.body.process_id as string;
-    await eventually(async () => expect((await process(processId)).status).toBe('pending'), 30_000, 200);
+    await eventually(async () => expect((await process(processId)).detailed_status).toBe('pending'), 30_000, 200);
 
     await api().post(`/api/processes/${processId}/cancel`).set(crm).set('Idempotency-Key', 'eos-1-cancel').send({ reason: 'customer-paid' }).expect(202);
     await eventually(async () => {
@@ -135,7 +135,7 @@ describe('ending a supply against the DataHub simulator (BRS-010, BRS-002 cancel
     expect(await storedEvents('SupplyEnded', c.gsrn)).toHaveLength(0);
     expect(eventsWithKey('customer.offboarded').filter((e) => e.data.gsrn === c.gsrn)).toHaveLength(0);
     expect(await customerStatus(c.id)).toBe('active');
-    expect((await process(processId)).status).toBe('cancelled');
+    expect((await process(processId)).detailed_status).toBe('cancelled');
   });
 
   it('incorrect switch (BRS-003) after activation: accepted, the supply is reversed and the customer offboarded with reason incorrect-switch', async () => {
@@ -160,7 +160,7 @@ describe('ending a supply against the DataHub simulator (BRS-010, BRS-002 cancel
       const brs003 = await process(processId);
       expect(brs003).toMatchObject({ kind: 'incorrect-switch', status: 'completed' });
       expect(brs003.history.map((h) => h.status)).toEqual(['created', 'requested', 'pending', 'active', 'completed']);
-      expect((await process(c.switchId)).status).toBe('reversed');
+      expect((await process(c.switchId)).detailed_status).toBe('reversed');
     }, 20_000, 200);
     const { rows } = await pool.query(`SELECT data->>'action' AS action FROM event_store.events WHERE type = 'DataHubRequestSent' AND data->>'processId' = $1`, [processId]);
     expect(rows.map((r) => r.action)).toEqual(['incorrect-switch']);

@@ -4,6 +4,7 @@ import type { Repository } from 'typeorm';
 import { assertCustomerAccess, CurrentPrincipal, RequireAnyScope, RequireScopes, type Principal } from '@dh/auth';
 import { ProcessReadModel, type ProcessHistoryEntry } from '@dh/read-models';
 import { ProblemException, type ProblemDetails } from '@dh/platform';
+import { asProcessStatus, processOutcomeOf, type ProcessOutcome, type ProcessStatus } from '@dh/portfolio-domain';
 import { CommandGateway } from '../commands/command-gateway';
 import { CancelProcessDto } from '../customers/create-customer.dto';
 import { callerIdempotencyKey } from '../idempotency/caller-key';
@@ -14,13 +15,17 @@ export interface ProcessView {
   gsrn: string | null;
   customer_id: string | null;
   effective_date: string | null;
-  status: string;
+  /** The CRM contract's words: pending until DataHub answers, then accepted, rejected or cancelled. */
+  status: ProcessOutcome;
+  /** Our finer state (created, requested, pending, active, completed, rejected, cancelled, reversed); `history` uses these. */
+  detailed_status: ProcessStatus;
   rejection: { reason_code: string; reason_text: string } | null;
   history: ProcessHistoryEntry[];
   updated_at: string;
 }
 
 const processNotFound = (id: string): ProblemDetails => ({ type: 'process-not-found', title: 'Process not found', status: 404, detail: `No DataHub process with id ${id}` });
+
 
 @Controller('api/processes')
 export class ProcessesController {
@@ -47,7 +52,8 @@ export class ProcessesController {
       gsrn: p.gsrn,
       customer_id: p.customerId,
       effective_date: p.effectiveDate,
-      status: p.status,
+      status: processOutcomeOf(asProcessStatus(p.status)),
+      detailed_status: asProcessStatus(p.status),
       rejection: p.rejection ? { reason_code: p.rejection.reasonCode, reason_text: p.rejection.reasonText } : null,
       history: p.history,
       updated_at: p.updatedAt.toISOString(),

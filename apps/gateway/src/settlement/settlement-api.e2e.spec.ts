@@ -134,6 +134,7 @@ describe('settlement ERP API end to end', () => {
     const api = {
       get: (path: string) => request(gateway.url).get(path).set(erp),
       post: (path: string) => request(gateway.url).post(path).set(staff),
+      acknowledge: (path: string) => request(gateway.url).post(path).set(erp),
     };
     const started = await api.post('/api/settlement/runs').send({ period: '2026-10' }).expect(202);
     const runId = started.body.runId as string;
@@ -179,6 +180,25 @@ describe('settlement ERP API end to end', () => {
       return r.body.notes as { note_type: string; invoice_id: string; total_excl_vat: string; total_vat: string; total_incl_vat: string }[];
     }, 30_000, 200);
     expect(notes[0]).toMatchObject({ note_type: 'debit', invoice_id: invoices[0]!.invoice_id, total_excl_vat: '1.47', total_vat: '0.38', total_incl_vat: '1.85' });
+
+    // ERP books the note and acknowledges it: it leaves the pending export; a retry answers the same, another reference is refused.
+    const noteId = (notes[0] as unknown as { note_id: string }).note_id;
+    expect(notes[0]).toMatchObject({ export: { state: 'pending', acknowledged_at: null, erp_reference: null } });
+    expect((await api.get('/api/settlement/credit-notes?export_state=pending').expect(200)).body.notes.map((n: { note_id: string }) => n.note_id)).toEqual([noteId]);
+    const ack = await api.acknowledge(`/api/settlement/credit-notes/${noteId}/acknowledge`).send({ erp_reference: 'ERP-CN-4711' }).expect(200);
+    expect(ack.body).toMatchObject({ note_id: noteId, export: { state: 'acknowledged', erp_reference: 'ERP-CN-4711' }, already_acknowledged: false });
+    const retried = await api.acknowledge(`/api/settlement/credit-notes/${noteId}/acknowledge`).send({ erp_reference: 'ERP-CN-4711' }).expect(200);
+    expect(retried.body).toEqual({ ...ack.body, already_acknowledged: true });
+    const other = await api.acknowledge(`/api/settlement/credit-notes/${noteId}/acknowledge`).send({ erp_reference: 'ERP-CN-9999' }).expect(409);
+    expect(other.body.type).toBe('https://datahub-core.dev/problems/already-acknowledged');
+    await api.acknowledge(`/api/settlement/credit-notes/${noteId}/acknowledge`).send({ erp_reference: 'bad\u0000ref' }).expect(400);
+    await api.acknowledge('/api/settlement/credit-notes/7d1e3a52-6b0f-4f5e-9a51-0c2b9d3e4f10/acknowledge').send({}).expect(404);
+    await eventually(async () => {
+      expect((await api.get('/api/settlement/credit-notes?export_state=pending').expect(200)).body.notes).toEqual([]);
+      const booked = (await api.get('/api/settlement/credit-notes?export_state=acknowledged').expect(200)).body.notes;
+      expect(booked.map((n: { note_id: string; export: { erp_reference: string } }) => [n.note_id, n.export.erp_reference])).toEqual([[noteId, 'ERP-CN-4711']]);
+    }, 20_000, 200);
+    await api.get('/api/settlement/credit-notes?export_state=booked').expect(400);
     expect((await api.get(`/api/customers/${CUSTOMER_1}/balance`).expect(200)).body.balance).toBe('1475.79');
 
     // Scopes: ERP may not start runs; a portal customer reads only their own balance.

@@ -51,6 +51,8 @@ export interface ExportNote {
   total_vat: string;
   total_incl_vat: string;
   issued_at: string;
+  /** `pending` until ERP acknowledges it booked the note (`POST /api/settlement/credit-notes/{id}/acknowledge`). */
+  export: { state: 'pending' | 'acknowledged'; acknowledged_at: string | null; erp_reference: string | null };
 }
 
 /**
@@ -129,6 +131,7 @@ export function exportNote(n: SettlementNoteReadModel): ExportNote {
     total_vat: dkk(n.totalVat),
     total_incl_vat: dkk(n.totalInclVat),
     issued_at: n.issuedAt.toISOString(),
+    export: { state: n.exportState === 'acknowledged' ? 'acknowledged' : 'pending', acknowledged_at: n.acknowledgedAt?.toISOString() ?? null, erp_reference: n.erpReference },
   };
 }
 

@@ -79,7 +79,13 @@ describe('ERP settlement export', () => {
       totalVat: '-0.26',
       totalInclVat: '-1.3',
       issuedAt: new Date('2026-11-03T00:00:00Z'),
+      exportState: 'pending',
+      acknowledgedAt: null,
+      erpReference: null,
     };
     expect(exportNote(note)).toMatchObject({ note_type: 'credit', total_incl_vat: '-1.30', lines: [{ amount_excl_vat: '-1.05', vat_amount: '-0.26' }], issued_at: '2026-11-03T00:00:00.000Z' });
+    expect(exportNote(note).export).toEqual({ state: 'pending', acknowledged_at: null, erp_reference: null });
+    const booked = exportNote({ ...note, exportState: 'acknowledged', acknowledgedAt: new Date('2026-11-04T08:00:00Z'), erpReference: 'CN-1001' });
+    expect(booked.export).toEqual({ state: 'acknowledged', acknowledged_at: '2026-11-04T08:00:00.000Z', erp_reference: 'CN-1001' });
   });
 });

@@ -6,7 +6,7 @@ import { RequireScopes } from '@dh/auth';
 import { AcontoInvoiceReadModel, SettlementHaltReadModel, SettlementInvoiceReadModel, SettlementNoteReadModel, SettlementRunReadModel } from '@dh/read-models';
 import { ProblemException } from '@dh/platform';
 import { CommandGateway } from '../commands/command-gateway';
-import { StartSettlementRunDto } from './start-run.dto';
+import { AcknowledgeNoteExportDto, StartSettlementRunDto } from './start-run.dto';
 import { exportAcontoInvoice, exportCsv, exportInvoice, exportLine, exportNote, type ExportAcontoInvoice, type ExportInvoice, type ExportLine, type ExportNote } from './settlement-export';
 
 const PERIOD = /^\d{4}-(0[1-9]|1[0-2]|Q[1-4])$/;
@@ -67,12 +67,47 @@ export class SettlementController {
     return { period, invoices };
   }
 
+  /**
+   * Credit and debit notes for ERP. `export_state=pending` lists those ERP has not acknowledged yet (the
+   * seed's "pending export"), oldest first; ERP books them and acknowledges each one.
+   */
   @Get('credit-notes')
   @RequireScopes('settlement:export')
-  async creditNotes(@Query('period') period?: string): Promise<{ notes: ExportNote[] }> {
+  async creditNotes(@Query('period') period?: string, @Query('export_state') exportState?: string): Promise<{ notes: ExportNote[] }> {
     if (period !== undefined && !PERIOD.test(period)) throw new ProblemException({ type: 'validation', title: 'Invalid query', status: 400, detail: 'period must be YYYY-MM or YYYY-Qn' });
-    const rows = await this.notes.find({ where: period === undefined ? {} : { period }, order: { issuedAt: 'ASC', noteId: 'ASC' } });
+    if (exportState !== undefined && exportState !== 'pending' && exportState !== 'acknowledged') {
+      throw new ProblemException({ type: 'validation', title: 'Invalid query', status: 400, detail: 'export_state must be pending or acknowledged' });
+    }
+    const rows = await this.notes.find({
+      where: { ...(period === undefined ? {} : { period }), ...(exportState === undefined ? {} : { exportState }) },
+      order: { issuedAt: 'ASC', noteId: 'ASC' },
+    });
     return { notes: rows.map(exportNote) };
+  }
+
+  /**
+   * ERP has booked the note: it leaves the pending export. Idempotent (the same reference again answers the
+   * first acknowledgement); another reference for a booked note is 409 `already-acknowledged`.
+   */
+  @Post('credit-notes/:id/acknowledge')
+  @HttpCode(200)
+  @RequireScopes('settlement:export')
+  async acknowledgeNote(
+    @Param('id', new ParseUUIDPipe()) id: string,
+    @Body() body: AcknowledgeNoteExportDto,
+  ): Promise<{ note_id: string; export: ExportNote['export']; already_acknowledged: boolean }> {
+    const note = await this.notes.findOneBy({ noteId: id });
+    if (!note) throw new ProblemException({ type: 'note-not-found', title: 'Credit or debit note not found', status: 404, detail: `No credit or debit note ${id}` });
+    const result = await this.commands.send<{ noteId: string; erpReference: string | null; acknowledgedAt: string; alreadyAcknowledged: boolean }>('settlement', 'AcknowledgeNoteExport', {
+      noteId: id,
+      invoiceId: note.invoiceId,
+      erpReference: body.erp_reference ?? null,
+    });
+    return {
+      note_id: result.noteId,
+      export: { state: 'acknowledged', acknowledged_at: result.acknowledgedAt, erp_reference: result.erpReference },
+      already_acknowledged: result.alreadyAcknowledged,
+    };
   }
 
   /** Starting a run is an operator action (back-office staff), not an ERP one. */

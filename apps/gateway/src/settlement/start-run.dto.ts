@@ -1,4 +1,4 @@
-import { IsOptional, IsUUID, Matches } from 'class-validator';
+import { IsOptional, IsString, IsUUID, Matches } from 'class-validator';
 
 /** Body of POST /api/settlement/runs. */
 export class StartSettlementRunDto {
@@ -9,4 +9,13 @@ export class StartSettlementRunDto {
   @IsOptional()
   @IsUUID()
   runId?: string;
+}
+
+/** Body of POST /api/settlement/credit-notes/{id}/acknowledge. */
+export class AcknowledgeNoteExportDto {
+  /** ERP's own id of the booked note: printable ASCII, 1-100 characters. */
+  @IsOptional()
+  @IsString()
+  @Matches(/^[\x21-\x7e](?:[\x20-\x7e]{0,98}[\x21-\x7e])?$/, { message: 'erp_reference must be 1-100 printable ASCII characters' })
+  erp_reference?: string;
 }

@@ -1,5 +1,5 @@
 import { localDateOf, positionInstant, type LocalDate } from '@dh/dk-time';
-import type { Gsrn } from '@dh/market-ids';
+import { isValidGsrn, type Gsrn } from '@dh/market-ids';
 import { formatScaled, parseQuantityMilliKwh, roundHalfAwayFromZero, toExactScaled } from '@dh/money';
 import { EloverblikError, errorForCode } from './errors';
 
@@ -67,6 +67,11 @@ export interface MeteringPointDetails {
    * present here; `from`/`to` are the access window when the API tells it.
    */
   readonly consent: { readonly present: true; readonly from: string | undefined; readonly to: string | undefined };
+  /**
+   * The production (E18) metering point beside this consumption point (own solar): the simulator's extension
+   * `linkedProductionMeteringPointId`; not in the documented third-party DTO, so often undefined.
+   */
+  readonly linkedProductionGsrn: Gsrn | undefined;
   /** The API's object as received, for fields not mapped here. */
   readonly raw: Readonly<Record<string, unknown>>;
 }
@@ -107,6 +112,14 @@ function kwh3(value: string): string {
   return formatScaled(roundHalfAwayFromZero(units, scale, 3), 3);
 }
 
+/** A linked production point must be another valid GSRN; anything else is a malformed answer, not a link. */
+function linkedProduction(r: Json, gsrn: Gsrn): Gsrn | undefined {
+  const linked = optString(r, 'linkedProductionMeteringPointId');
+  if (linked === undefined) return undefined;
+  if (!isValidGsrn(linked) || linked === gsrn) throw malformed(`linkedProductionMeteringPointId ${linked} is not another valid GSRN`, gsrn);
+  return linked;
+}
+
 export function parseDetails(entry: Json, gsrn: Gsrn): MeteringPointDetails {
   const r = entry['result'];
   if (!isObject(r)) throw malformed('details without result', gsrn);
@@ -144,6 +157,7 @@ export function parseDetails(entry: Json, gsrn: Gsrn): MeteringPointDetails {
     meterReadingOccurrence: optString(r, 'meterReadingOccurrence'),
     estimatedAnnualVolumeKwh,
     consent: { present: true, from: optString(r, 'accessFrom'), to: optString(r, 'accessTo') },
+    linkedProductionGsrn: linkedProduction(r, gsrn),
     raw: r,
   };
 }

@@ -37,6 +37,10 @@ export class SettlementNoteReadModel {
   @Column({ name: 'total_vat', type: 'numeric' }) totalVat!: string;
   @Column({ name: 'total_incl_vat', type: 'numeric' }) totalInclVat!: string;
   @Column({ name: 'issued_at', type: 'timestamptz' }) issuedAt!: Date;
+  /** `pending` until ERP acknowledges it has booked the note, then `acknowledged`. */
+  @Column({ name: 'export_state', type: 'text' }) exportState!: string;
+  @Column({ name: 'acknowledged_at', type: 'timestamptz', nullable: true }) acknowledgedAt!: Date | null;
+  @Column({ name: 'erp_reference', type: 'text', nullable: true }) erpReference!: string | null;
 }
 
 @Entity({ schema: 'read_models', name: 'settlement_runs' })

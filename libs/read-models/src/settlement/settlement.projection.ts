@@ -17,7 +17,7 @@ interface Totals {
 
 /**
  * Settlement as ERP and the API read it: runs with progress, invoices with lines and aconto,
- * credit/debit notes, halts, aconto payments and aconto (advance) invoices. Amounts are numeric(18,2), copied from the events'
+ * credit/debit notes with their export state (pending until ERP acknowledges), halts, aconto payments and aconto (advance) invoices. Amounts are numeric(18,2), copied from the events'
  * 2-decimal strings (never computed here), so a rebuild gives the same rows line for line.
  */
 export const settlementProjection: Projection = {
@@ -53,6 +53,9 @@ export const settlementProjection: Projection = {
         total_excl_vat numeric(18,2) NOT NULL, total_vat numeric(18,2) NOT NULL, total_incl_vat numeric(18,2) NOT NULL,
         issued_at timestamptz NOT NULL);
       CREATE INDEX IF NOT EXISTS settlement_notes_customer ON ${SETTLEMENT_NOTES_TABLE} (customer_id);
+      ALTER TABLE ${SETTLEMENT_NOTES_TABLE} ADD COLUMN IF NOT EXISTS export_state text NOT NULL DEFAULT 'pending',
+        ADD COLUMN IF NOT EXISTS acknowledged_at timestamptz, ADD COLUMN IF NOT EXISTS erp_reference text;
+      CREATE INDEX IF NOT EXISTS settlement_notes_export ON ${SETTLEMENT_NOTES_TABLE} (export_state, issued_at, note_id);
       CREATE TABLE IF NOT EXISTS ${SETTLEMENT_HALTS_TABLE} (
         event_id uuid PRIMARY KEY, run_id uuid, gsrn text NOT NULL, period text NOT NULL, reason text NOT NULL, detail jsonb NOT NULL,
         halted_at timestamptz NOT NULL);
@@ -132,6 +135,13 @@ export const settlementProjection: Projection = {
         );
         return;
       }
+      case 'NoteExportAcknowledged':
+        await client.query(`UPDATE ${SETTLEMENT_NOTES_TABLE} SET export_state = 'acknowledged', acknowledged_at = $2, erp_reference = $3 WHERE note_id = $1`, [
+          d.noteId,
+          d.acknowledgedAt,
+          d.erpReference ?? null,
+        ]);
+        return;
       case 'AcontoPaymentRecorded':
         await client.query(`INSERT INTO ${ACONTO_PAYMENTS_TABLE} (payment_id, customer_id, gsrn, amount, paid_at) VALUES ($1,$2,$3,$4,$5) ON CONFLICT DO NOTHING`, [
           d.paymentId,

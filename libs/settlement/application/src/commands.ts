@@ -4,8 +4,8 @@ import { deterministicEventId, handleCommand, type DomainEvent, type EventMetada
 import { isValidGsrn } from '@dh/market-ids';
 import { Money, isDecimalString } from '@dh/money';
 import type { BillingPeriod } from '@dh/settlement-domain';
-import { SETTLEMENT_CONTEXT, dataOf, toJsonObject, type AcontoPaymentRecorded, type ExpectedConsumptionSet, type MeteredDataReceived, type MeteredPoint } from './events';
-import { acontoStreamId, meteredDataStreamId, nameBasedUuid, runStreamId } from './ids';
+import { SETTLEMENT_CONTEXT, dataOf, toJsonObject, type AcontoPaymentRecorded, type NoteExportAcknowledged, type SettlementCorrectionIssued, type ExpectedConsumptionSet, type MeteredDataReceived, type MeteredPoint } from './events';
+import { acontoStreamId, invoiceStreamId, meteredDataStreamId, nameBasedUuid, runStreamId } from './ids';
 import { toBillingPeriod } from './period';
 import { runDecider } from './run';
 
@@ -13,7 +13,7 @@ import { runDecider } from './run';
 export class SettlementCommandRejected extends Error {
   override readonly name = 'SettlementCommandRejected';
   constructor(
-    readonly code: 'validation' | 'concurrency-conflict',
+    readonly code: 'validation' | 'concurrency-conflict' | 'not-found' | 'already-acknowledged',
     message: string,
   ) {
     super(message);
@@ -311,4 +311,67 @@ export async function setExpectedConsumption(store: EventStore, payload: unknown
     maxRetries: 10,
   });
   return { gsrn, expectedAnnualKwh: data.expectedAnnualKwh, alreadySet: result.events.length === 0 };
+}
+
+// ------------------------------------------------------------------------------ AcknowledgeNoteExport
+
+/** What ERP may send as its own document reference: printable, at most 100 characters. */
+const ERP_REFERENCE = /^[\x21-\x7e](?:[\x20-\x7e]{0,98}[\x21-\x7e])?$/;
+
+interface NoteExportState {
+  notes: Set<string>;
+  acknowledged: Map<string, NoteExportAcknowledged>;
+}
+
+/**
+ * `AcknowledgeNoteExport { noteId, invoiceId, erpReference? }` → `NoteExportAcknowledged` on the note's
+ * invoice stream. ERP calls it once it has booked the note; the same acknowledgement again appends nothing
+ * (a retry), another `erpReference` for a booked note is refused (`already-acknowledged`: ERP would book twice).
+ */
+export async function acknowledgeNoteExport(
+  store: EventStore,
+  payload: unknown,
+  meta: CommandMeta,
+): Promise<{ noteId: string; erpReference: string | null; acknowledgedAt: string; alreadyAcknowledged: boolean }> {
+  const p = (typeof payload === 'object' && payload !== null ? payload : {}) as Record<string, unknown>;
+  const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+  if (typeof p.noteId !== 'string' || !uuid.test(p.noteId)) reject('noteId must be a UUID');
+  if (typeof p.invoiceId !== 'string' || !uuid.test(p.invoiceId)) reject('invoiceId must be a UUID');
+  const erpReference = p.erpReference === undefined || p.erpReference === null ? null : p.erpReference;
+  if (erpReference !== null && (typeof erpReference !== 'string' || !ERP_REFERENCE.test(erpReference))) reject('erpReference must be 1-100 printable ASCII characters');
+  const noteId = p.noteId;
+  const invoiceId = p.invoiceId;
+  const data: NoteExportAcknowledged = { noteId, invoiceId, erpReference, acknowledgedAt: meta.now.toISOString() };
+  let earlier: NoteExportAcknowledged | undefined;
+  await handleCommand({
+    store,
+    streamId: invoiceStreamId(invoiceId),
+    decider: {
+      initialState: { notes: new Set<string>(), acknowledged: new Map<string, NoteExportAcknowledged>() } as NoteExportState,
+      evolve: (s: NoteExportState, e: DomainEvent): NoteExportState => {
+        if (e.type === 'SettlementCorrectionIssued') return { ...s, notes: new Set(s.notes).add(dataOf<SettlementCorrectionIssued>(e.data).noteId) };
+        if (e.type === 'NoteExportAcknowledged') {
+          const ack = dataOf<NoteExportAcknowledged>(e.data);
+          return { ...s, acknowledged: new Map(s.acknowledged).set(ack.noteId, ack) };
+        }
+        return s;
+      },
+      decide: (_c: null, s: NoteExportState): DomainEvent[] => {
+        if (!s.notes.has(noteId)) throw new SettlementCommandRejected('not-found', `No credit or debit note ${noteId} on invoice ${invoiceId}`);
+        earlier = s.acknowledged.get(noteId);
+        if (earlier === undefined) return [{ type: 'NoteExportAcknowledged', data: toJsonObject(data) }];
+        if (earlier.erpReference !== erpReference) {
+          throw new SettlementCommandRejected('already-acknowledged', `Note ${noteId} was acknowledged at ${earlier.acknowledgedAt} with ERP reference ${earlier.erpReference ?? '(none)'}`);
+        }
+        return [];
+      },
+    },
+    command: null,
+    metadata: settlementMetadata(meta),
+    now: meta.now,
+    maxRetries: 10,
+    newEventId: () => nameBasedUuid('note-export-acknowledged', noteId),
+  });
+  const recorded = earlier ?? data;
+  return { noteId, erpReference: recorded.erpReference, acknowledgedAt: recorded.acknowledgedAt, alreadyAcknowledged: earlier !== undefined };
 }

@@ -239,6 +239,17 @@ export interface SettlementCorrectionIssued {
   correctedInvoice: { lines: InvoiceLineJson[]; totals: TotalsJson; asOf: string };
 }
 
+/**
+ * ERP booked a credit or debit note (`POST /api/settlement/credit-notes/{id}/acknowledge`), on the note's
+ * invoice stream: the note leaves the "pending export" list. `erpReference` is ERP's own document id.
+ */
+export interface NoteExportAcknowledged {
+  noteId: string;
+  invoiceId: string;
+  erpReference: string | null;
+  acknowledgedAt: string;
+}
+
 export interface AcontoPaymentRecorded {
   paymentId: string;
   customerId: string;

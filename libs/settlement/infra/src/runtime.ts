@@ -3,6 +3,7 @@ import { CommandError, CommandServer, startConsumer, type CommandContext, type E
 import type { Infrastructure } from '@dh/platform';
 import {
   SettlementCommandRejected,
+  acknowledgeNoteExport,
   recordAcontoPayment,
   recordMeteredData,
   recordMeteredDataBatch,
@@ -176,6 +177,7 @@ export async function startSettlementRuntime(infrastructure: Infrastructure, opt
       RecordMeteredData: async (payload: JsonValue, context) => asCommandReply(() => recordMeteredData(store, payload, metaOf(context))),
       RecordAcontoPayment: async (payload: JsonValue, context) => asCommandReply(() => recordAcontoPayment(store, payload, metaOf(context))),
       SetExpectedConsumption: async (payload: JsonValue, context) => asCommandReply(() => setExpectedConsumption(store, payload, metaOf(context))),
+      AcknowledgeNoteExport: async (payload: JsonValue, context) => asCommandReply(async () => ({ ...(await acknowledgeNoteExport(store, payload, metaOf(context))) })),
       ...paymentCommandHandlers(store, pool, metaOf),
       // Read-only queries for the dispute desk (and dry runs of corrections): nothing is appended.
       ExplainInvoice: async (payload: JsonValue) => {

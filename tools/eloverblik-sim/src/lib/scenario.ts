@@ -44,6 +44,11 @@ export interface ScenarioMeteringPoint {
   readonly estimatedAnnualVolume?: string;
   /** D03 new, E22 connected, E23 disconnected. */
   readonly physicalStatus: 'D03' | 'E22' | 'E23';
+  /**
+   * The production (E18) metering point beside this consumption point (own solar), another point of the scenario.
+   * Shown as the simulator extension `linkedProductionMeteringPointId` (see the README).
+   */
+  readonly linkedProductionGsrn?: string;
   /** The first local day with measured data (earlier periods answer 30018 or are left out). */
   readonly historyFrom: LocalDate;
   readonly profile: ScenarioProfile;
@@ -222,6 +227,7 @@ export function parseScenario(input: unknown): Scenario {
       ...optional('consumerStartDate', optLocalDate(o, 'consumerStartDate', p)),
       ...optional('estimatedAnnualVolume', o['estimatedAnnualVolume'] === undefined ? undefined : kwh(o['estimatedAnnualVolume'], `${p}.estimatedAnnualVolume`)),
       physicalStatus: oneOf(o, 'physicalStatus', p, ['D03', 'E22', 'E23'] as const, 'E22'),
+      ...optional('linkedProductionGsrn', optStr(o, 'linkedProductionGsrn', p)),
       historyFrom: optLocalDate(o, 'historyFrom', p) ?? '2020-01-01',
       profile: parseProfile(o['profile'], `${p}.profile`, typeOfMP),
     };
@@ -231,6 +237,13 @@ export function parseScenario(input: unknown): Scenario {
     if (gsrns.has(mp.gsrn)) throw new ScenarioError('$.meteringPoints', `duplicate GSRN ${mp.gsrn}`);
     gsrns.add(mp.gsrn);
   }
+  meteringPoints.forEach((mp, i) => {
+    if (mp.linkedProductionGsrn === undefined) return;
+    const path = `$.meteringPoints[${i}].linkedProductionGsrn`;
+    if (mp.typeOfMP !== 'E17') throw new ScenarioError(path, 'only a consumption (E17) point links a production point');
+    const production = meteringPoints.find((m) => m.gsrn === mp.linkedProductionGsrn);
+    if (production === undefined || production.typeOfMP !== 'E18') throw new ScenarioError(path, `${mp.linkedProductionGsrn} is not a production (E18) metering point of the scenario`);
+  });
   const thirdParties = arr(root, 'thirdParties', '$').map((t, i): ScenarioThirdParty => {
     const p = `$.thirdParties[${i}]`;
     const o = obj(t, p);

@@ -257,6 +257,7 @@ function detailsDto(mp: ScenarioMeteringPoint, consent: { from?: LocalDate; to?:
     balanceSupplierStartDate: mp.balanceSupplier === undefined ? null : isoDay(mp.balanceSupplier.startDate),
     accessFrom: consent.from === undefined ? null : isoDay(consent.from),
     accessTo: consent.to === undefined ? null : isoDay(consent.to),
+    linkedProductionMeteringPointId: mp.linkedProductionGsrn ?? null,
   };
 }
 

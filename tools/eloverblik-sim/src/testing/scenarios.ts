@@ -19,6 +19,8 @@ export const MP_NO_CONSENT = '571313180400110045';
 export const MP_UNKNOWN = '571313180400110052';
 /** New (no history at all before today) and no estimatedAnnualVolume. */
 export const MP_NEW_NO_EAV = '571313180400110069';
+/** The production (E18) point beside MP_HOUSEHOLD (own solar), linked from it. */
+export const MP_SOLAR = '571313180400110076';
 /** MP_HOUSEHOLD with its last digit changed: fails the GS1 check. */
 export const MP_BAD_CHECK_DIGIT = '571313180400110008';
 
@@ -48,7 +50,7 @@ export function testScenario(options: TestScenarioOptions = {}): Record<string, 
       {
         name: 'Our Supplier A/S',
         refreshToken: REFRESH_TOKEN,
-        consents: [MP_HOUSEHOLD, MP_PATTERN_FULL, MP_PATTERN_SHORT, MP_NEW, MP_NEW_NO_EAV].map((gsrn) => ({ gsrn, validFrom: '2026-01-01' })),
+        consents: [MP_HOUSEHOLD, MP_SOLAR, MP_PATTERN_FULL, MP_PATTERN_SHORT, MP_NEW, MP_NEW_NO_EAV].map((gsrn) => ({ gsrn, validFrom: '2026-01-01' })),
       },
       { name: 'Comparison Site ApS', refreshToken: OTHER_REFRESH_TOKEN, consents: [{ gsrn: MP_NO_CONSENT }] },
     ],
@@ -66,8 +68,10 @@ export function testScenario(options: TestScenarioOptions = {}): Record<string, 
         consumerStartDate: '2019-08-01',
         estimatedAnnualVolume: '4000',
         historyFrom: '2020-01-01',
+        linkedProductionGsrn: MP_SOLAR,
         profile: { kind: 'shaped', shape: 'household', annualKwh: '4000', noisePercent: 25 },
       },
+      { gsrn: MP_SOLAR, typeOfMP: 'E18', gridArea: '344', gridOperator, priceArea: 'DK1', address, historyFrom: '2024-01-01', profile: { kind: 'shaped', shape: 'solar', annualKwh: '3000' } },
       { gsrn: MP_PATTERN_FULL, gridArea: '344', gridOperator, priceArea: 'DK1', address, estimatedAnnualVolume: '1800', historyFrom: '2024-01-01', profile: pattern },
       { gsrn: MP_PATTERN_SHORT, gridArea: '344', gridOperator, priceArea: 'DK1', address, estimatedAnnualVolume: '2500', historyFrom: '2026-03-01', profile: pattern },
       { gsrn: MP_NEW, gridArea: '131', gridOperator, priceArea: 'DK2', address, estimatedAnnualVolume: '4321.5', historyFrom: '2026-04-01', profile: pattern },

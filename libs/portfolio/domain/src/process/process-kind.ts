@@ -3,6 +3,37 @@ export type ProcessKind = 'change-of-supplier' | 'move-in' | 'move-out' | 'end-o
 
 export type ProcessStatus = 'created' | 'requested' | 'pending' | 'active' | 'completed' | 'rejected' | 'cancelled' | 'reversed';
 
+/**
+ * A process's status in the words of the CRM contract (`pending / accepted / rejected`, and the confirmed
+ * cancellation), cis-platform-and-integrations.md §3: `pending` until DataHub answers, `accepted` once it
+ * has (waiting for, at, or past the effective date), `rejected`, `cancelled` (withdrawn by us, or reversed
+ * afterwards by BRS-003). Our finer `ProcessStatus` stays beside it.
+ */
+export type ProcessOutcome = 'pending' | 'accepted' | 'rejected' | 'cancelled';
+export const PROCESS_OUTCOMES: readonly ProcessOutcome[] = ['pending', 'accepted', 'rejected', 'cancelled'];
+
+const OUTCOME_OF: Readonly<Record<ProcessStatus, ProcessOutcome>> = Object.freeze({
+  created: 'pending',
+  requested: 'pending',
+  pending: 'accepted',
+  active: 'accepted',
+  completed: 'accepted',
+  rejected: 'rejected',
+  cancelled: 'cancelled',
+  reversed: 'cancelled',
+});
+
+export function processOutcomeOf(status: ProcessStatus): ProcessOutcome {
+  return OUTCOME_OF[status];
+}
+
+/** A status read back from storage (a read model's text column); anything else is a bug, not input. */
+export function asProcessStatus(status: string): ProcessStatus {
+  const known = PROCESS_STATUSES.find((s) => s === status);
+  if (known === undefined) throw new Error(`unknown process status "${status}"`);
+  return known;
+}
+
 export const PROCESS_KINDS: readonly ProcessKind[] = ['change-of-supplier', 'move-in', 'move-out', 'end-of-supply', 'incorrect-switch', 'forced-switch'];
 export const PROCESS_STATUSES: readonly ProcessStatus[] = ['created', 'requested', 'pending', 'active', 'completed', 'rejected', 'cancelled', 'reversed'];
 
