@@ -34,6 +34,7 @@ import { serveBackOffice } from './edge/back-office';
 export const gatewayService: ServiceDefinition = {
   name: 'gateway',
   defaultPort: 3000,
+  publicHttp: true,
   // The gateway queries read models that the projections service owns; creating them (idempotently)
   // here too means the gateway answers 404 rather than 500 if it starts first.
   start: async (infrastructure, app) => {

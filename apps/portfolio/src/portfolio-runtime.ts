@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { withUpcasting, type EventStore, type JsonValue } from '@dh/event-store';
+import { eventRedactionOf, withUpcasting, type EventStore, type JsonValue } from '@dh/event-store';
 import { AmqpConnection, CommandServer, consoleMessagingLogger, startConsumer, type CommandContext as BusContext, type MessagingLogger, type RunningConsumer } from '@dh/messaging';
 import {
   asPayload,
@@ -159,7 +159,7 @@ export async function startPortfolioRuntime(options: PortfolioRuntimeOptions): P
         return { customerName: identity.customerName, cpr: identity.cpr, cvr: identity.cvr };
       }),
     // GDPR erasure: destroys the customer's data key, records CustomerPersonalDataErased (gdpr/erase-personal-data.ts).
-    EraseCustomerPersonalData: eraseCustomerPersonalDataHandler({ store, vault, clock }),
+    EraseCustomerPersonalData: eraseCustomerPersonalDataHandler({ store, vault, clock, redaction: eventRedactionOf(options.store) }),
   });
 
   await migrateProcessIndex(pool);

@@ -88,9 +88,9 @@ describe('customer access', () => {
 });
 
 describe('DEFAULT_PUBLIC_PATHS', () => {
-  it('opens the platform health and metrics endpoints and nothing else', () => {
+  it('opens the platform health endpoints and nothing else (metrics live on a port of their own)', () => {
     const open = (path: string) => DEFAULT_PUBLIC_PATHS.some((p) => p.test(path));
-    expect(['/health', '/health/', '/health/live', '/health/ready', '/metrics'].every(open)).toBe(true);
-    expect(['/healthz', '/health/live/x', '/api/health', '/health/../api/customers', '/api/customers', '/metrics/x', '/api/metrics'].some(open)).toBe(false);
+    expect(['/health', '/health/', '/health/live', '/health/ready'].every(open)).toBe(true);
+    expect(['/healthz', '/health/live/x', '/api/health', '/health/../api/customers', '/api/customers', '/metrics', '/metrics/x', '/api/metrics'].some(open)).toBe(false);
   });
 });

@@ -1,6 +1,8 @@
 export * from './event-store.port';
 export * from './errors';
 export { eventLookupOf } from './event-lookup';
+export { eventRedactionOf } from './event-redaction';
+export type { EventRedaction } from './event-redaction';
 export type { EventLookup } from './event-lookup';
 export { handleCommand, deterministicEventId } from './command-handler';
 export type { Decider, DomainEvent, HandleCommandOptions, HandleCommandResult } from './command-handler';

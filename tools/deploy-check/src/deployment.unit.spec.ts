@@ -68,13 +68,17 @@ describe('deployment: docker-compose.yml and k8s/ carry every setting, valid wit
       const container = (d.spec as { template: { spec: { containers: Array<Record<string, unknown>> } } }).template.spec.containers[0]!;
       const port = PORTS[service];
       expect(container).toMatchObject({
-        ports: [{ containerPort: port }],
+        ports: [{ name: 'http', containerPort: port }, { name: 'metrics', containerPort: 9464 }],
         livenessProbe: { httpGet: { path: '/health/live', port } },
         readinessProbe: { httpGet: { path: '/health/ready', port } },
         startupProbe: { httpGet: { path: '/health/live', port } },
         resources: { requests: { cpu: expect.any(String), memory: expect.any(String) }, limits: { memory: expect.any(String) } },
       });
       expect(env.get('PORT')).toBe('value');
+      // Prometheus scrapes the metrics port, never the HTTP port (the gateway's is public and serves no metrics).
+      const annotations = (d.spec as { template: { metadata: { annotations?: Record<string, string> } } }).template.metadata.annotations;
+      expect(annotations).toMatchObject({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': '9464', 'prometheus.io/path': '/metrics' });
+      expect(env.get('METRICS_PORT')).toBe('configMap');
     });
 
     it('every Secret key a Deployment reads exists in the Secret template', () => {

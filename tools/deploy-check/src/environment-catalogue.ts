@@ -16,7 +16,8 @@ export interface EnvironmentVariable {
 export const ENVIRONMENT: Readonly<Record<string, EnvironmentVariable>> = {
   NODE_ENV: { readers: 'all', kind: 'config', description: '`production` refuses the development PII key, simulated clocks and http webhook targets' },
   HOST: { readers: 'all', kind: 'config', description: 'listen address (0.0.0.0 in containers)' },
-  PORT: { readers: 'all', kind: 'config', description: 'HTTP port (health, metrics, the gateway API)' },
+  PORT: { readers: 'all', kind: 'config', description: 'HTTP port (health, the gateway API)' },
+  METRICS_PORT: { readers: 'all', kind: 'config', description: 'Prometheus /metrics on a port of its own, never on the HTTP port; the gateway serves none without it' },
   DATABASE_URL: { readers: 'all', kind: 'secret', description: 'PostgreSQL for read models, inboxes, outboxes (and the event store when EVENT_STORE=postgres)' },
   AMQP_URL: { readers: 'all', kind: 'secret', description: 'RabbitMQ' },
   EVENT_STORE: { readers: 'all', kind: 'config', description: '`postgres` or `kurrentdb`' },

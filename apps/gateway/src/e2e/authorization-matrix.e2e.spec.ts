@@ -116,7 +116,6 @@ function row(route: string, make: Make, s: [number, number, number, number, numb
 row('GET /health',                                       get(() => '/health'),                                                               [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200]);
 row('GET /health/live',                                  get(() => '/health/live'),                                                          [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200]);
 row('GET /health/ready',                                 get(() => '/health/ready'),                                                         [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200]);
-row('GET /metrics',                                      get(() => '/metrics'),                                                              [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200]);
 row('GET /api/customers/{id}',                           get(() => `/api/customers/${ids.a}`),                                               [401, 401, 401, 401, 403, 200, 403, 403, 200, 200, 404, 200, 200, 200]);
 row('POST /api/customers',                               post(() => '/api/customers', NEW_CUSTOMER),                                         [401, 401, 401, 401, 403, 201, 403, 403, 201, 403, 403, 201, 403, 403]);
 row('PATCH /api/customers/{id}',                         patch(() => `/api/customers/${ids.a}`, { email: 'not-an-e-mail' }),                 [401, 401, 401, 401, 403, 400, 403, 403, 400, 403, 403, 400, 403, 403]);
@@ -132,6 +131,9 @@ row('GET /api/processes/{id}',                           get(() => `/api/process
 row('POST /api/processes/{id}/cancel',                   post(() => `/api/processes/${PROCESS_A}/cancel`),                                   [401, 401, 401, 401, 403, 400, 403, 403, 400, 403, 403, 400, 403, 403]);
 row('POST /api/processes/{id}/incorrect-switch',         post(() => '/api/processes/not-a-uuid/incorrect-switch'),                           [401, 401, 401, 401, 403, 400, 403, 403, 400, 403, 403, 400, 403, 403]);
 row('GET /api/portfolio/summary',                        get(() => '/api/portfolio/summary'),                                                [401, 401, 401, 401, 403, 200, 403, 403, 200, 403, 403, 200, 200, 200]);
+row('GET /api/portfolio/customers',                      get(() => '/api/portfolio/customers?limit=2'),                                      [401, 401, 401, 401, 403, 200, 403, 403, 200, 403, 403, 200, 200, 200]);
+row('GET /api/portfolio/metering-points',                get(() => '/api/portfolio/metering-points?limit=2'),                                [401, 401, 401, 401, 403, 200, 403, 403, 200, 403, 403, 200, 200, 200]);
+row('GET /api/customers/{id}/metering-points',           get(() => `/api/customers/${ids.a}/metering-points`),                               [401, 401, 401, 401, 403, 200, 403, 403, 200, 403, 403, 200, 200, 200]);
 row('GET /api/metering-points/{gsrn}/lookup',            get(() => '/api/metering-points/123/lookup'),                                       [401, 401, 401, 401, 403, 400, 403, 403, 400, 403, 403, 400, 400, 400]);
 row('GET /api/staff/quarantine',                         get(() => '/api/staff/quarantine'),                                                 [401, 401, 401, 401, 403, 403, 403, 403, 403, 403, 403, 200, 200, 200]);
 row('POST /api/staff/quarantine/{id}/reprocess',         post(() => '/api/staff/quarantine/not-a-number/reprocess'),                         [401, 401, 401, 401, 403, 403, 403, 403, 403, 403, 403, 400, 403, 403]);
@@ -176,6 +178,7 @@ row('POST /api/staff/customers/{id}/erase',              post(() => `/api/staff/
 row('GET /api/settlement/export',                        get(() => '/api/settlement/export?period=2026-01'),                                 [401, 401, 401, 401, 200, 403, 403, 200, 403, 403, 403, 200, 403, 403]);
 row('GET /api/settlement/aconto-invoices',                get(() => '/api/settlement/aconto-invoices?quarter=2026-Q1'),                       [401, 401, 401, 401, 200, 403, 403, 200, 403, 403, 403, 200, 403, 403]);
 row('GET /api/settlement/credit-notes',                  get(() => '/api/settlement/credit-notes'),                                          [401, 401, 401, 401, 200, 403, 403, 200, 403, 403, 403, 200, 403, 403]);
+row('POST /api/settlement/credit-notes/{id}/acknowledge', post(() => '/api/settlement/credit-notes/not-a-uuid/acknowledge', {}),             [401, 401, 401, 401, 400, 403, 403, 400, 403, 403, 403, 400, 403, 403]);
 row('POST /api/settlement/runs',                         post(() => '/api/settlement/runs'),                                                 [401, 401, 401, 401, 403, 403, 403, 403, 403, 403, 403, 400, 403, 403]);
 row('GET /api/settlement/runs/{runId}',                  get(() => `/api/settlement/runs/${RUN}`),                                           [401, 401, 401, 401, 200, 403, 403, 200, 403, 403, 403, 200, 200, 200]);
 row('GET /api/settlement/{id}/lines',                    get(() => `/api/settlement/${INVOICE_A}/lines`),                                    [401, 401, 401, 401, 200, 403, 403, 200, 403, 403, 403, 200, 200, 200]);
@@ -381,6 +384,17 @@ describe('authorization matrix: every registered route × every caller', () => {
     }
     expect({ route, statuses: actual }).toEqual({ route, statuses });
     expect(wrongProblems).toEqual([]);
+  });
+
+  it('serves no metrics on the public port, to anyone; Prometheus reads them on the metrics port', async () => {
+    for (const caller of CALLERS) {
+      const res = await http().get('/metrics').set(headers[caller]);
+      expect({ caller, notServed: [401, 404].includes(res.status), metrics: res.text.includes('http_server_request_duration_seconds') }).toEqual({ caller, notServed: true, metrics: false });
+    }
+    const scraped = await fetch(`${gateway.metricsUrl}/metrics`);
+    expect(scraped.status).toBe(200);
+    expect(await scraped.text()).toContain('http_server_request_duration_seconds');
+    expect((await fetch(`${gateway.metricsUrl}/api/customers`)).status).toBe(404);
   });
 
   it.each(UNROUTED_PUBLIC)('%s (Swagger, public)', async (route) => {

@@ -103,9 +103,11 @@ describe('operability: visible and self-healing services', () => {
   });
 
   it('serves Prometheus metrics on every service: HTTP latency, every worker’s state, lag, queue depth and dead letters', async () => {
+    // On a port of their own (METRICS_PORT): never on the HTTP port, which for the gateway is the public API.
+    for (const service of services) expect({ service: service.name, status: (await fetch(`${service.url}/metrics`)).status }).toEqual({ service: service.name, status: 404 });
     for (const service of services) {
       await fetch(`${service.url}/health/live`);
-      const res = await fetch(`${service.url}/metrics`);
+      const res = await fetch(`${service.metricsUrl}/metrics`);
       expect({ service: service.name, status: res.status, type: res.headers.get('content-type') }).toEqual({ service: service.name, status: 200, type: expect.stringMatching(/^text\/plain/) });
       const text = await res.text();
       const labels = { service: service.name };
@@ -117,9 +119,9 @@ describe('operability: visible and self-healing services', () => {
         if (worker.kind === 'consumer') expect(prometheusSample(text, 'dh_queue_messages', { ...labels, queue: worker.name })).toBeGreaterThanOrEqual(0);
       }
     }
-    const settlement = await (await fetch(`${services.find((s) => s.name === 'settlement')!.url}/metrics`)).text();
+    const settlement = await (await fetch(`${services.find((s) => s.name === 'settlement')!.metricsUrl}/metrics`)).text();
     expect(prometheusSample(settlement, 'dh_dead_letter_messages', { queue: 'settlement.work' })).toBe(0);
-    const projections = await (await fetch(`${services.find((s) => s.name === 'projections')!.url}/metrics`)).text();
+    const projections = await (await fetch(`${services.find((s) => s.name === 'projections')!.metricsUrl}/metrics`)).text();
     expect(prometheusSample(projections, 'dh_settlement_runs_in_progress')).toBe(0);
     // The customer created above went through a projection: its lag was measured.
     expect(prometheusSample(projections, 'dh_event_lag_seconds_count', { worker: 'projection.customers' })).toBeGreaterThanOrEqual(1);

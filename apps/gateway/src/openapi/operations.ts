@@ -124,13 +124,36 @@ const customerHit = object({
 const historyEntry = object({ from: nullable(str()), status: str(), at: dateTime, reason: str() });
 historyEntry.required = ['from', 'status', 'at'];
 
+const portfolioMeteringPoint = object({
+  gsrn: str(),
+  type: nullable(str('E17 consumption, E18 production')),
+  settlement_method: nullable(str()),
+  grid_area: nullable(str()),
+  price_area: nullable(str()),
+  customer_id: nullable(uuid('The customer of our current or latest supply')),
+  supply_status: { type: 'string', enum: ['none', 'active', 'ended', 'reversed'] },
+  supply_start: nullable(date),
+  supply_end: nullable(date),
+  product_id: nullable(str()),
+  billing_frequency: nullable(str()),
+  payment_model: nullable(str()),
+});
+
+const processOutcome: Schema = {
+  type: 'string',
+  enum: ['pending', 'accepted', 'rejected', 'cancelled'],
+  description: 'As the CRM contract names it: `pending` until DataHub answers, then `accepted` (also once effective), `rejected` or `cancelled` (withdrawn, or reversed by BRS-003)',
+};
+const processDetailedStatus: Schema = { type: 'string', enum: ['created', 'requested', 'pending', 'active', 'completed', 'rejected', 'cancelled', 'reversed'], description: 'Our finer state; `history` uses these' };
+
 const processView = object({
   id: uuid(),
   kind: nullable(str('switch, move-in, move-out, end-of-supply, …')),
   gsrn: nullable(str()),
   customer_id: nullable(uuid()),
   effective_date: nullable(date),
-  status: str(),
+  status: processOutcome,
+  detailed_status: processDetailedStatus,
   rejection: nullable(object({ reason_code: str(), reason_text: str() })),
   history: array(historyEntry),
   updated_at: dateTime,
@@ -167,6 +190,12 @@ const exportInvoice = object({
 });
 exportInvoice.additionalProperties = true;
 
+const noteExport = object({
+  state: { type: 'string', enum: ['pending', 'acknowledged'], description: '`pending` until ERP acknowledges it has booked the note' },
+  acknowledged_at: nullable(dateTime),
+  erp_reference: nullable(str("ERP's own id of the booked note")),
+});
+
 const exportNote = object({
   note_id: uuid(),
   invoice_id: uuid(),
@@ -180,6 +209,7 @@ const exportNote = object({
   total_vat: amount(),
   total_incl_vat: amount(),
   issued_at: dateTime,
+  export: noteExport,
 });
 
 const workerView = object({
@@ -244,12 +274,6 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     tag: 'health',
     response: healthReport,
     problems: notReady,
-  },
-  'GET /metrics': {
-    summary: 'Prometheus metrics of the gateway process (HTTP latency by route, consumers, Node runtime); scraped inside the cluster, not exposed by the ingress',
-    tag: 'health',
-    response: str('Prometheus text exposition format 0.0.4'),
-    contentType: 'text/plain; version=0.0.4; charset=utf-8',
   },
 
   'POST /api/customers': {
@@ -393,6 +417,56 @@ export const OPERATIONS: Record<string, OperationDoc> = {
       metering_points: object({ total: int, supplied: int, by_supply_status: counts, by_price_area: counts }),
       processes: object({ open: int, by_status: counts }),
     }),
+    description: 'Counts only; `GET /api/portfolio/customers` and `GET /api/portfolio/metering-points` list them a page at a time.',
+  },
+  'GET /api/portfolio/customers': {
+    summary: 'The portfolio\'s customers with their metering points, a page at a time',
+    tag: 'portfolio',
+    description:
+      'Keyset paging: `limit` (1-500, default 100) and `after` = the previous page\'s `next` (a customer id); `next` is null on the last page. `status` = created, active or offboarded. No personal data (names stay in CRM).',
+    response: object({
+      customers: array(object({ id: uuid(), customer_type: str(), status: str(), created_at: dateTime, metering_points: array(portfolioMeteringPoint) })),
+      next: nullable(uuid('Pass as `after` for the next page')),
+    }),
+    problems: { '400': '`validation`: limit, after or status out of range.' },
+  },
+  'GET /api/portfolio/metering-points': {
+    summary: 'The portfolio\'s metering points with our current supply, a page at a time',
+    tag: 'portfolio',
+    description: 'Keyset paging on the GSRN: `limit` (1-500, default 100), `after` = the previous page\'s `next`. `supply_status` = none, active, ended or reversed.',
+    response: object({ metering_points: array(portfolioMeteringPoint), next: nullable(str('GSRN; pass as `after` for the next page')) }),
+    problems: { '400': '`validation`: limit, after or supply_status out of range.' },
+  },
+  'GET /api/customers/{id}/metering-points': {
+    summary: 'A customer\'s metering points with every supply period and the DataHub processes on them',
+    tag: 'portfolio',
+    response: object({
+      customer_id: uuid(),
+      metering_points: array(
+        object({
+          gsrn: str(),
+          type: nullable(str()),
+          settlement_method: nullable(str()),
+          grid_area: nullable(str()),
+          price_area: nullable(str()),
+          supply_periods: array(
+            object({
+              supply_id: uuid('The process that started the supply'),
+              start_date: date,
+              end_date: nullable({ ...date, description: 'The first day no longer supplied' }),
+              status: { type: 'string', enum: ['active', 'ended', 'reversed'] },
+              end_reason: nullable(str('switched-away, move-out, end-of-supply, incorrect-switch')),
+              product_id: nullable(str()),
+              billing_frequency: nullable(str()),
+              payment_model: nullable(str()),
+              production_gsrn: nullable(str('The production (E18) metering point netted against this supply (own solar)')),
+            }),
+          ),
+          processes: array(object({ process_id: uuid(), kind: nullable(str()), status: processOutcome, detailed_status: processDetailedStatus, effective_date: nullable(date) })),
+        }),
+      ),
+    }),
+    problems: { '404': customerNotFound },
   },
   'GET /api/metering-points/{gsrn}/lookup': { summary: 'Look a metering point up in Eloverblik', tag: 'portfolio', response: meteringPointLookup, problems: { '404': '`metering-point-not-found`.', ...upstream } },
   'GET /api/staff/quarantine': {
@@ -696,7 +770,20 @@ export const OPERATIONS: Record<string, OperationDoc> = {
       ...upstream,
     },
   },
-  'GET /api/settlement/credit-notes': { summary: 'Credit and debit notes (corrections)', tag: 'settlement', response: object({ notes: array(exportNote) }) },
+  'GET /api/settlement/credit-notes': {
+    summary: 'Credit and debit notes (corrections) with their export state',
+    tag: 'settlement',
+    description: 'Query `export_state=pending` for the notes ERP has not acknowledged yet (oldest first), `acknowledged` for those it has; `period=YYYY-MM|YYYY-Qn` narrows either.',
+    response: object({ notes: array(exportNote) }),
+  },
+  'POST /api/settlement/credit-notes/{id}/acknowledge': {
+    summary: 'ERP acknowledges it has booked a credit or debit note: it leaves the pending export',
+    tag: 'settlement',
+    description: 'Optional body `{ "erp_reference": "<ERP document id>" }`. Repeating the same acknowledgement answers the first one (`already_acknowledged: true`).',
+    status: 200,
+    response: object({ note_id: uuid(), export: noteExport, already_acknowledged: { type: 'boolean' } }),
+    problems: { '404': '`note-not-found`.', '409': '`already-acknowledged`: booked before under another ERP reference.', ...upstream },
+  },
   'POST /api/settlement/runs': {
     summary: 'Start a settlement run for a period',
     tag: 'settlement',

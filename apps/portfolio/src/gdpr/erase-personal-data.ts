@@ -1,4 +1,4 @@
-import { deterministicEventId, type EventStore, type JsonObject, type JsonValue } from '@dh/event-store';
+import { deterministicEventId, type EventRedaction, type EventStore, type JsonObject, type JsonValue } from '@dh/event-store';
 import { CommandError, type CommandContext as BusContext, type CommandHandler } from '@dh/messaging';
 import { formatLocalDate, localDateOf, parseLocalDate } from '@dh/dk-time';
 import { customerStreamId } from '@dh/portfolio-domain';
@@ -31,8 +31,17 @@ export interface EraseDeps {
   store: EventStore;
   /** Destroys the subject's data key (PiiVault.erase): crypto-shredding. */
   vault: { erase(subjectId: string): Promise<void> };
+  /**
+   * Removes what an erasure must not leave in recorded events: the keyed CPR/CVR index `identityIndex` that
+   * `CustomerCreated` schema version 1 carried (version 2 keeps it in the vault, deleted with the key). Null
+   * for a store that cannot change a written event (KurrentDB): no deployment on one wrote version 1.
+   */
+  redaction: EventRedaction | null;
   clock: () => Date;
 }
+
+/** Fields of recorded events that lead back to the person: removed from them on erasure. */
+export const ERASED_EVENT_FIELDS: readonly { type: string; fields: readonly string[] }[] = [{ type: 'CustomerCreated', fields: ['identityIndex'] }];
 
 export interface EraseResult extends JsonObject {
   customerId: string;
@@ -55,6 +64,9 @@ export async function erasePersonalData(deps: EraseDeps, customerId: string, con
   const previous = await deps.store.readStream(customerErasureStreamId(customerId), { maxCount: 1 });
   // Destroy the key first: if the append below fails, a retry finds the key gone and completes the record.
   await deps.vault.erase(customerId);
+  // Then every way back to the CPR kept in the customer's own events (idempotent: a retry, or an erasure
+  // recorded before this step existed, redacts what is left).
+  for (const { type, fields } of ERASED_EVENT_FIELDS) await deps.redaction?.removeEventDataFields(customerStreamId(customerId), type, fields);
   if (previous.length > 0) {
     const data = previous[0].data as CustomerPersonalDataErased['data'];
     return { customerId, erasedAt: data.erasedAt, retainBookkeepingUntil: data.retainBookkeepingUntil, alreadyErased: true };

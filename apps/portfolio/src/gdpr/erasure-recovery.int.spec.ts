@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { Pool } from 'pg';
-import { createPostgresEventStore, withUpcasting, type EventStore } from '@dh/event-store';
+import { createPostgresEventStore, eventRedactionOf, withUpcasting, type EventRedaction, type EventStore } from '@dh/event-store';
 import { MasterKeys, open, PersonalDataErasedError, PiiVault } from '@dh/platform';
 import { createCustomer, PORTFOLIO_EVENT_SCHEMAS } from '@dh/portfolio-application';
 import { createTestDatabase, type TestDatabase } from '@dh/testing';
@@ -17,12 +17,15 @@ describe('erasure leaves no way back to the CPR', () => {
   let db: TestDatabase;
   let pool: Pool;
   let store: EventStore;
+  let redaction: EventRedaction | null;
   let vault: PiiVault;
 
   beforeAll(async () => {
     db = await createTestDatabase('erasure_recovery');
     pool = new Pool({ connectionString: db.url, max: 4 });
-    store = withUpcasting(await createPostgresEventStore({ pool }), PORTFOLIO_EVENT_SCHEMAS);
+    const raw = await createPostgresEventStore({ pool });
+    redaction = eventRedactionOf(raw);
+    store = withUpcasting(raw, PORTFOLIO_EVENT_SCHEMAS);
     vault = new PiiVault(pool, MASTER_KEY);
     await vault.migrate();
   });
@@ -64,6 +67,26 @@ describe('erasure leaves no way back to the CPR', () => {
 
   const found = (dump: string, hashes: Map<string, string>): string[] => [...hashes.keys()].filter((h) => dump.includes(h)).map((h) => hashes.get(h)!);
 
+  /** A customer as version 1 of CustomerCreated recorded it: the keyed CPR index (old scheme) inside the event. */
+  async function appendVersion1Customer(customerId: string, cpr: string): Promise<string> {
+    const oldIndexKey = createHmac('sha256', MASTER_KEY).update('blind-index').digest();
+    const identityIndex = createHmac('sha256', oldIndexKey).update(`cpr:${cpr}`).digest('hex');
+    await store.appendToStream(
+      `customer-${customerId}`,
+      [
+        {
+          eventId: '10000000-0000-4000-8000-000000000001',
+          type: 'CustomerCreated',
+          data: { customerId, customerType: 'private', personalData: await vault.encrypt(customerId, { name: 'Vera Version', cpr }), identityIndex },
+          metadata: { correlationId: 'c-v1', causationId: null, actor: 'crm', schemaVersion: 1, context: 'portfolio' },
+          occurredAt: new Date('2025-06-01T10:00:00Z'),
+        },
+      ],
+      { expectedRevision: 'no_stream' },
+    );
+    return identityIndex;
+  }
+
   // The customers read model holds what CustomerCreated holds (read-models' upcasting test shows no hash survives there).
   it('keeps the identity index out of events, and deletes it with the key', async () => {
     const context = { correlationId: 'c-1', causationId: null, actor: 'crm', now: new Date('2026-10-01T10:00:00Z') };
@@ -78,7 +101,7 @@ describe('erasure leaves no way back to the CPR', () => {
     expect(found(eventRows.map((r) => r.data).join('\n'), hashes)).toEqual([]);
     expect(before).not.toContain(CPR);
 
-    await erasePersonalData({ store, vault, clock: () => new Date('2026-11-01T10:00:00Z') }, customerId, { correlationId: 'c-2', causationId: null, actor: 'staff:dpo' });
+    await erasePersonalData({ store, vault, redaction, clock: () => new Date('2026-11-01T10:00:00Z') }, customerId, { correlationId: 'c-2', causationId: null, actor: 'staff:dpo' });
 
     const after = await everything();
     expect(found(after, hashes)).toEqual([]);
@@ -91,5 +114,28 @@ describe('erasure leaves no way back to the CPR', () => {
     const { rows: keyRows } = await pool.query<{ wrapped_key: string | null }>(`SELECT wrapped_key FROM pii.subject_keys WHERE subject_id = $1`, [customerId]);
     expect(keyRows[0]!.wrapped_key).toBeNull();
     expect(() => open(MASTER_KEY, sealed, customerId)).toThrow();
+  });
+
+  it('removes the index from a customer recorded by CustomerCreated version 1 (in the event itself), and an erasure again finds nothing left', async () => {
+    const customerId = '00000000-0000-4000-8000-000000000071';
+    const v1Cpr = `${CPR.slice(0, 6)}${String(Number(CPR.slice(6)) + 7).padStart(4, '0')}`;
+    const identityIndex = await appendVersion1Customer(customerId, v1Cpr);
+    const hashes = await candidateHashes();
+    const before = await pool.query<{ data: string }>(`SELECT data::text AS data FROM event_store.events WHERE stream_id = $1`, [`customer-${customerId}`]);
+    expect(found(before.rows.map((r) => r.data).join('\n'), hashes)).toEqual([v1Cpr]);
+    expect(before.rows[0]!.data).toContain(identityIndex);
+
+    const context = { correlationId: 'c-3', causationId: null, actor: 'staff:dpo' };
+    await erasePersonalData({ store, vault, redaction, clock: () => new Date('2026-11-02T10:00:00Z') }, customerId, context);
+
+    expect(found(await everything(), hashes)).toEqual([]);
+    const [created] = await store.readStream(`customer-${customerId}`, { maxCount: 1 });
+    // The event is the same event (id, revision, the sealed data), only without the index.
+    expect(created).toMatchObject({ eventId: '10000000-0000-4000-8000-000000000001', streamRevision: 0n, type: 'CustomerCreated' });
+    expect(Object.keys(created!.data).sort()).toEqual(['customerId', 'customerType', 'personalData']);
+    await expect(vault.decrypt(customerId, String(created!.data.personalData))).rejects.toBeInstanceOf(PersonalDataErasedError);
+    // Idempotent: the second erasure answers the first and changes nothing more.
+    expect(await erasePersonalData({ store, vault, redaction, clock: () => new Date('2026-11-03T10:00:00Z') }, customerId, context)).toMatchObject({ alreadyErased: true, erasedAt: '2026-11-02T10:00:00.000Z' });
+    expect(await redaction!.removeEventDataFields(`customer-${customerId}`, 'CustomerCreated', ['identityIndex'])).toBe(0);
   });
 });

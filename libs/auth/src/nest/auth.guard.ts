@@ -22,7 +22,8 @@ export interface AuthGuardOptions {
 }
 
 /** Health probes and the Prometheus scrape (expose only `/api` through the ingress). */
-export const DEFAULT_PUBLIC_PATHS: readonly RegExp[] = [/^\/health(\/live|\/ready)?\/?$/, /^\/metrics\/?$/];
+// Metrics are not among them: the gateway serves them only on its own port (METRICS_PORT), never on the public one.
+export const DEFAULT_PUBLIC_PATHS: readonly RegExp[] = [/^\/health(\/live|\/ready)?\/?$/];
 
 /**
  * Global guard: resolves the principal (API key or bearer JWT), attaches it as `request.principal`,

@@ -12,6 +12,7 @@ import type {
   Subscription,
 } from '../event-store.port';
 import type { EventLookup } from '../event-lookup';
+import { assertRedactableFields, type EventRedaction } from '../event-redaction';
 import { assertAppendable, assertBatchAppendable, formatExpected, resolveStoredIds } from '../internal/append-rules';
 import { runPollingSubscription, Wakeup } from '../internal/polling-subscription';
 
@@ -21,7 +22,7 @@ export interface InMemoryEventStoreOptions {
 }
 
 /** Same semantics as the PostgreSQL adapter, for fast unit tests. Checkpoints are the global position. */
-export class InMemoryEventStore implements EventStore, EventLookup {
+export class InMemoryEventStore implements EventStore, EventLookup, EventRedaction {
   private readonly log: RecordedEvent[] = [];
   private readonly streams = new Map<string, RecordedEvent[]>();
   private readonly byId = new Map<string, RecordedEvent>();
@@ -31,6 +32,20 @@ export class InMemoryEventStore implements EventStore, EventLookup {
 
   constructor(options: InMemoryEventStoreOptions = {}) {
     this.clock = options.clock ?? (() => new Date());
+  }
+
+  async removeEventDataFields(streamId: string, eventType: string, fields: readonly string[]): Promise<number> {
+    this.assertOpen();
+    assertRedactableFields(fields);
+    await Promise.resolve();
+    let changed = 0;
+    for (const event of this.streams.get(streamId) ?? []) {
+      if (event.type !== eventType || !fields.some((f) => Object.prototype.hasOwnProperty.call(event.data, f))) continue;
+      // The same RecordedEvent object sits in the stream, the global log and the id index.
+      event.data = Object.fromEntries(Object.entries(event.data).filter(([key]) => !fields.includes(key)));
+      changed++;
+    }
+    return changed;
   }
 
   async appendToStream(streamId: string, events: NewEvent[], options: { expectedRevision: ExpectedRevision }): Promise<AppendResult> {

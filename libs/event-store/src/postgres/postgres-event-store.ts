@@ -15,6 +15,7 @@ import type {
   Subscription,
 } from '../event-store.port';
 import { UUID_PATTERN, type EventLookup } from '../event-lookup';
+import { assertRedactableFields, type EventRedaction } from '../event-redaction';
 import { assertAppendable, assertBatchAppendable, formatExpected } from '../internal/append-rules';
 import { runPollingSubscription, Wakeup } from '../internal/polling-subscription';
 import { notifyChannel, quoteIdent, runMigrations } from './migrations';
@@ -57,7 +58,7 @@ export function parsePostgresCheckpoint(checkpoint: string): { transactionId: st
   return { transactionId: match[1], globalPosition: match[2] };
 }
 
-export class PostgresEventStore implements EventStore, EventLookup {
+export class PostgresEventStore implements EventStore, EventLookup, EventRedaction {
   private readonly s: string;
   private readonly channel: string;
   private readonly pollIntervalMs: number;
@@ -179,6 +180,13 @@ export class PostgresEventStore implements EventStore, EventLookup {
       [streamId, options.fromRevision?.toString() ?? null, options.asOf?.toISOString() ?? null, options.maxCount ?? null],
     );
     return result.rows.map(toRecordedEvent);
+  }
+
+  /** GDPR erasure: removes `fields` from one stream's events of one type in place (see EventRedaction). */
+  async removeEventDataFields(streamId: string, eventType: string, fields: readonly string[]): Promise<number> {
+    assertRedactableFields(fields);
+    const result = await this.query(`UPDATE ${this.s}.events SET data = data - $3::text[] WHERE stream_id = $1 AND type = $2 AND data ?| $3::text[]`, [streamId, eventType, [...fields]]);
+    return result.rowCount ?? 0;
   }
 
   async readEvent(eventId: string): Promise<RecordedEvent | null> {

@@ -9,6 +9,11 @@ export interface ServiceConfig {
   httpPort: number;
   /** 127.0.0.1 by default; containers set HOST=0.0.0.0. */
   httpHost: string;
+  /**
+   * `METRICS_PORT`: Prometheus metrics on a port of their own (same host), never on the HTTP port. The gateway
+   * always serves them apart (its HTTP port is public); other services serve `/metrics` on the HTTP port when unset.
+   */
+  metricsPort: number | null;
   databaseUrl: string;
   amqpUrl: string;
   exchange: string;
@@ -79,6 +84,7 @@ export function loadConfig(serviceName: string, defaultPort: number, env: NodeJS
     serviceName,
     httpPort: int(env, 'PORT', defaultPort),
     httpHost: env.HOST ?? '127.0.0.1',
+    metricsPort: env.METRICS_PORT === undefined || env.METRICS_PORT === '' ? null : int(env, 'METRICS_PORT', 0),
     databaseUrl: env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/dhcore',
     amqpUrl: env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
     exchange: env.EVENT_EXCHANGE ?? 'domain.events',

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
 import { Controller, Get, Header, Inject, Res } from '@nestjs/common';
 import { context, SpanStatusCode } from '@opentelemetry/api';
 import type { NextFunction, Request, Response } from 'express';
@@ -59,4 +60,32 @@ export class MetricsController {
     const { contentType, body } = await this.metrics.render();
     res.type(contentType).send(body);
   }
+}
+
+/**
+ * `GET /metrics` on a port of its own (`METRICS_PORT`), for Prometheus inside the cluster: nothing else is
+ * served there, and the service's HTTP port (the gateway's is public) has no `/metrics`.
+ */
+export async function serveMetricsApart(metrics: ServiceMetrics, port: number, host: string): Promise<{ url: string; close(): Promise<void> }> {
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '').split('?')[0];
+    if (req.method !== 'GET' || path !== '/metrics') {
+      res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end('not found\n');
+      return;
+    }
+    metrics.render().then(
+      ({ contentType, body }) => res.writeHead(200, { 'Content-Type': contentType, 'Cache-Control': 'no-store' }).end(body),
+      () => res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' }).end('metrics unavailable\n'),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address();
+  const bound = typeof address === 'object' && address !== null ? address.port : port;
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${bound}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }

@@ -10,7 +10,7 @@ import { answerClientErrorsAsProblems, jsonDepthLimit } from '../http/hostile-in
 import { createValidationPipe } from '../http/validation';
 import { maskPersonalData } from '@dh/logging';
 import { MaskingLogger } from '../logging/masking-logger';
-import { httpObservability, MetricsController, SERVICE_METRICS } from '../observability/http-observability';
+import { httpObservability, MetricsController, serveMetricsApart, SERVICE_METRICS } from '../observability/http-observability';
 import { registerTracing } from '../observability/tracing';
 import { Infrastructure, openInfrastructure } from './infrastructure';
 
@@ -25,6 +25,8 @@ export interface ServiceDefinition {
   start?: (infrastructure: Infrastructure, app: INestApplication) => Promise<() => Promise<void>>;
   /** Request body limit; 1 MB unless an app needs more. */
   bodyLimit?: string;
+  /** Its HTTP port faces the internet (the gateway): metrics are never served on it, only on `METRICS_PORT`. */
+  publicHttp?: boolean;
 }
 
 export interface RunningService {
@@ -53,10 +55,11 @@ export async function runService(definition: ServiceDefinition, env: NodeJS.Proc
   // Consumers, relays and command handlers that were given no logger write through the masking JSON logger too.
   setProcessMessagingLogger(messagingLogger(definition.name));
   const infrastructure = await openInfrastructure(config, messagingLogger(definition.name));
+  const metricsApart = config.metricsPort !== null || definition.publicHttp === true;
 
   @Module({
     imports: [definition.module(infrastructure)],
-    controllers: [HealthController, MetricsController],
+    controllers: metricsApart ? [HealthController] : [HealthController, MetricsController],
     providers: [
       { provide: HEALTH_CHECKS, useValue: infrastructure.healthChecks },
       { provide: HEALTH_WORKERS, useValue: () => infrastructure.amqp.workers.statuses() },
@@ -83,6 +86,13 @@ export async function runService(definition: ServiceDefinition, env: NodeJS.Proc
   await app.listen(config.httpPort, config.httpHost);
   const url = await app.getUrl();
   logger.log(`${definition.name} listening on ${url}`);
+  let metricsServer: { url: string; close(): Promise<void> } | null = null;
+  if (config.metricsPort !== null) {
+    metricsServer = await serveMetricsApart(infrastructure.metrics, config.metricsPort, config.httpHost);
+    logger.log(`${definition.name} metrics on ${metricsServer.url}/metrics`);
+  } else if (metricsApart) {
+    logger.warn(`METRICS_PORT is not set: ${definition.name} serves no metrics (never on its public HTTP port)`);
+  }
 
   let stopped = false;
   return {
@@ -93,6 +103,7 @@ export async function runService(definition: ServiceDefinition, env: NodeJS.Proc
       if (stopped) return;
       stopped = true;
       await stopExtras();
+      await metricsServer?.close();
       await app.close();
       await infrastructure.close();
     },

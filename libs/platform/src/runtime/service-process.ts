@@ -22,6 +22,8 @@ export function freePort(): Promise<number> {
 export interface ServiceProcess {
   name: string;
   url: string;
+  /** Where its Prometheus metrics are (`<metricsUrl>/metrics`): a port of their own, never the HTTP port. */
+  metricsUrl: string;
   child: ChildProcess;
   /** Everything the process wrote to stdout and stderr so far. */
   output(): string;
@@ -34,10 +36,11 @@ export interface ServiceProcess {
  */
 export async function startServiceProcess(name: string, env: Record<string, string>, readyTimeoutMs = 30_000): Promise<ServiceProcess> {
   const port = await freePort();
+  const metricsPort = await freePort();
   const entry = path.join(REPO_ROOT, 'dist', 'apps', name, 'src', 'main.js');
   const child = spawn(process.execPath, ['-r', path.join(REPO_ROOT, 'register-paths.js'), entry], {
     cwd: REPO_ROOT,
-    env: { ...process.env, ...env, PORT: String(port), NO_COLOR: '1' },
+    env: { ...process.env, ...env, PORT: String(port), METRICS_PORT: String(metricsPort), NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -82,5 +85,5 @@ export async function startServiceProcess(name: string, env: Record<string, stri
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  return { name, url, child, output: () => output, stop };
+  return { name, url, metricsUrl: `http://127.0.0.1:${metricsPort}`, child, output: () => output, stop };
 }
