@@ -42,6 +42,7 @@ import { DomainRuleViolation, type PersonalDataChangeSource, type PriceArea } fr
 import { asCommandReply } from './command-errors';
 import { eraseCustomerPersonalDataHandler } from './gdpr/erase-personal-data';
 import { migrateProcessIndex, PgProcessIndex } from './pg-process-index';
+import { migrateNonPaymentWithdrawal, NON_PAYMENT_WITHDRAWAL_BINDINGS, NON_PAYMENT_WITHDRAWAL_QUEUE, onNonPaymentEvent } from './non-payment-withdrawal';
 
 export const PORTFOLIO_SERVICE = 'portfolio';
 /** The process manager's queue on `domain.events` (bindings: `PROCESS_MANAGER_BINDINGS`). */
@@ -186,6 +187,21 @@ export async function startPortfolioRuntime(options: PortfolioRuntimeOptions): P
     },
   });
 
+  // BRS-002 for non-payment withdrawn when the customer pays before its date (non-payment-withdrawal.ts).
+  await migrateNonPaymentWithdrawal(pool);
+  const withdrawal = await startConsumer({
+    connection: amqp,
+    pool,
+    queue: NON_PAYMENT_WITHDRAWAL_QUEUE,
+    bindings: NON_PAYMENT_WITHDRAWAL_BINDINGS,
+    consumerName: NON_PAYMENT_WITHDRAWAL_QUEUE,
+    exchange: options.exchange,
+    singleActiveConsumer: true,
+    logger,
+    backoff: options.retryInitialDelayMs !== undefined ? { initialDelayMs: options.retryInitialDelayMs } : undefined,
+    handler: (envelope, tx) => onNonPaymentEvent({ store, clock, logger }, envelope, tx),
+  });
+
   const index = new PgProcessIndex(pool);
   const scheduler = new EffectiveDateScheduler({
     manager,
@@ -227,6 +243,7 @@ export async function startPortfolioRuntime(options: PortfolioRuntimeOptions): P
       await pass;
       await server.close();
       await consumer.stop();
+      await withdrawal.stop();
     },
   };
 }

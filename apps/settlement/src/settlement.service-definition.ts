@@ -37,6 +37,9 @@ export const settlementService: ServiceDefinition = {
         termsDays: Number.isInteger(termsDays) && termsDays >= 0 ? termsDays : 14,
         overdueIntervalMs: Number.isInteger(overdueIntervalMs) && overdueIntervalMs >= 0 ? overdueIntervalMs : 60_000,
         logger: new Logger('settlement-payments'),
+        // Debt collection: cases are handed to the agency's API (COLLECTION_AGENCY_URL, key COLLECTION_AGENCY_API_KEY); without it they are opened and wait.
+        collectionAgency:
+          process.env.COLLECTION_AGENCY_URL && process.env.COLLECTION_AGENCY_API_KEY ? { url: process.env.COLLECTION_AGENCY_URL, apiKey: process.env.COLLECTION_AGENCY_API_KEY } : null,
       },
     });
     const stopRelay = await runEventRelay(infrastructure);

@@ -60,6 +60,8 @@ export const ENVIRONMENT: Readonly<Record<string, EnvironmentVariable>> = {
   ELOVERBLIK_URL: { readers: ['datahub-integration'], kind: 'config', description: 'Eloverblik third-party API' },
   ELOVERBLIK_REFRESH_TOKEN: { readers: ['datahub-integration'], kind: 'secret', description: 'Eloverblik third-party refresh token' },
 
+  COLLECTION_AGENCY_URL: { readers: ['settlement'], kind: 'config', description: 'debt-collection agency API (cases after the last reminder, payments and write-offs back); empty: cases wait' },
+  COLLECTION_AGENCY_API_KEY: { readers: ['settlement'], kind: 'secret', description: 'the agency API key (Bearer)' },
   BETALINGSSERVICE_SFTP_URL: { readers: ['datahub-integration'], kind: 'secret', description: 'Betalingsservice SFTP (sftp://user:password@host:port); empty: no exchange, collections wait' },
   BETALINGSSERVICE_DATA_SUPPLIER_NUMBER: { readers: ['datahub-integration'], kind: 'config', description: 'data supplier number (CVR/SE) at Nets' },
   BETALINGSSERVICE_PBS_NUMBER: { readers: ['datahub-integration'], kind: 'config', description: 'creditor PBS number' },

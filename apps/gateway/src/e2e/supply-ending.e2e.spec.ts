@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { createPostgresEventStore } from '@dh/event-store';
 import request from 'supertest';
 import { byRole, OUR_GLN } from '@dh/demo-world';
 import { eventually } from '@dh/testing';
@@ -89,7 +90,7 @@ describe('ending a supply against the DataHub simulator (BRS-010, BRS-002 cancel
     expect((await storedEvents('SupplyEnded', c.gsrn)).map((d) => d.reason)).toEqual(['move-out']);
   });
 
-  it('end of supply (BRS-002) withdrawn with customer-paid: RSM-002 is sent, the process is cancelled, the customer stays supplied', async () => {
+  it('end of supply (BRS-002) for non-payment withdrawn by itself when the customer pays before its date: RSM-002 is sent, the process is cancelled, the customer stays supplied', async () => {
     const c = customers.endOfSupply;
     // Not before the customer has had the reminders (the last one warns of further steps, its deadline passed).
     const early = await api().post(`/api/customers/${c.id}/end-of-supply`).set(crm).send({ gsrn: c.gsrn, effective_date: '2026-03-30', reason: 'non-payment' }).expect(409);
@@ -109,12 +110,32 @@ describe('ending a supply against the DataHub simulator (BRS-010, BRS-002 cancel
     const processId = started.body.process_id as string;
     await eventually(async () => expect((await process(processId)).detailed_status).toBe('pending'), 30_000, 200);
 
-    await api().post(`/api/processes/${processId}/cancel`).set(crm).set('Idempotency-Key', 'eos-1-cancel').send({ reason: 'customer-paid' }).expect(202);
+    // The customer pays everything overdue: settlement announces it (as its payments consumer writes it), and
+    // portfolio withdraws the end of supply by itself, with reason customer-paid; nobody calls the cancel route.
+    const paymentId = `fi-${randomUUID()}`;
+    const store = await createPostgresEventStore({ pool });
+    await store.appendToStream(
+      `customer-claims-${c.id}`,
+      [
+        {
+          eventId: randomUUID(),
+          type: 'CustomerOverdueClaimsSettled',
+          data: { customerId: c.id, paymentId, settledOn: '2026-03-24' },
+          metadata: { correlationId: paymentId, causationId: null, actor: 'settlement-payments', schemaVersion: 1, context: 'payments' },
+          occurredAt: new Date('2026-03-24T10:00:00Z'),
+        },
+      ],
+      { expectedRevision: 'any' },
+    );
+    await store.close();
     await eventually(async () => {
       const p = await process(processId);
       expect(p).toMatchObject({ kind: 'end-of-supply', status: 'cancelled' });
       expect(p.history.map((h) => h.status)).toEqual(['created', 'requested', 'pending', 'cancelled']);
+      expect(p.history[3]).toMatchObject({ reason: 'customer-paid' });
     }, 30_000, 200);
+    const { rows: decided } = await pool.query(`SELECT outcome FROM portfolio.non_payment_ends WHERE process_id = $1`, [processId]);
+    expect(decided).toEqual([{ outcome: 'withdrawn' }]);
     await eventually(async () => {
       const { rows } = await pool.query(`SELECT data->>'action' AS action FROM event_store.events WHERE type = 'DataHubRequestSent' AND data->>'processId' = $1 ORDER BY global_position`, [processId]);
       expect(rows.map((r) => r.action)).toEqual(['end-of-supply', 'cancel']);

@@ -201,6 +201,84 @@ export interface ReminderSent {
 
 export const reminderIdOf = (invoiceId: string, number: number): string => nameBasedUuid('reminder', `${invoiceId}/${number}`);
 
+// ------------------------------------------------------------------------------------- Debt collection
+
+/** One claim of a collection case: what the customer owes on one invoice or aconto invoice when it is handed over. */
+export interface CollectionClaimJson {
+  invoiceId: string;
+  invoiceKind: 'invoice' | 'aconto';
+  reference: string;
+  dueDate: string;
+  principal: string;
+  fees: string;
+  interest: string;
+  amount: string;
+}
+
+/**
+ * After the last reminder's deadline (`nextDunningStep` → collection) the customer's claims go to the collection
+ * agency: the intent, recorded on `collection-case-<caseId>` before anything is sent. The receivables stop dunning.
+ */
+export interface CollectionCaseOpened {
+  caseId: string;
+  customerId: string;
+  claims: CollectionClaimJson[];
+  total: string;
+  openedOn: string;
+}
+/** The agency took the case (after commit, over its API): its own reference. */
+export interface CollectionCaseHandedOver {
+  caseId: string;
+  agencyReference: string;
+  handedOverAt: string;
+}
+/** The agency refused the case (4xx): kept with its reason for staff; never retried as is. */
+export interface CollectionHandoffRefused {
+  caseId: string;
+  status: number;
+  reason: string;
+  refusedAt: string;
+}
+/** The agency collected money on the case; it is paid on the case's claims, oldest due date first (`payment.received`). */
+export interface CollectionPaymentReceived {
+  caseId: string;
+  agencyReference: string;
+  agencyEventId: string;
+  amount: string;
+  paidOn: string;
+}
+/** The agency recommends writing `amount` off (the debtor cannot pay); ERP books the loss. */
+export interface CollectionWrittenOff {
+  caseId: string;
+  agencyReference: string;
+  agencyEventId: string;
+  amount: string;
+  writtenOffOn: string;
+  reason: string;
+}
+export interface CollectionCaseClosed {
+  caseId: string;
+  agencyReference: string;
+  agencyEventId: string;
+  closedOn: string;
+}
+
+export const collectionCaseStreamId = (caseId: string): string => `collection-case-${caseId}`;
+
+/**
+ * A payment left the customer with nothing overdue (every overdue claim, its fees and interest paid), on
+ * `customer-claims-<customerId>` (routing key `payments.customer-overdue-claims-settled`): portfolio withdraws a
+ * pending BRS-002 for non-payment whose effective date is still ahead.
+ */
+export interface CustomerOverdueClaimsSettled {
+  customerId: string;
+  paymentId: string;
+  settledOn: string;
+}
+export const customerClaimsStreamId = (customerId: string): string => `customer-claims-${customerId}`;
+/** A case per customer and set of claims: the same claims again are the same case. */
+export const collectionCaseIdOf = (customerId: string, invoiceIds: readonly string[]): string => nameBasedUuid('collection-case', `${customerId}/${[...invoiceIds].sort().join(',')}`);
+
 // ----------------------------------------------------------------------------------- Betalingsservice
 
 /** A customer's Betalingsservice agreement, stream `betalingsservice-agreement-<customerNumber>` (context payments). */

@@ -34,6 +34,7 @@ import { DEFAULT_DUNNING_RULES, REFERENCE_RATES, type DunningRule, type Referenc
 import { underAdvisoryLock } from './advisory-lock';
 import { SETTLEMENT_SCHEMA } from './schema';
 import { migrateReminders, sendReminders } from './reminders';
+import { announceClaimsSettled, CollectionAgencyClient, migrateCollection, runCollectionPass } from './collection';
 import { applyBetalingsserviceOutcomes, migrateBetalingsservice, recordAgreementChanges, registerAgreementFromCrm, requestCollectionIfAgreed } from './betalingsservice';
 
 type Db = Pick<PoolClient, 'query'>;
@@ -66,6 +67,7 @@ export async function migratePayments(pool: Pool): Promise<void> {
       CREATE INDEX IF NOT EXISTS unmatched_payments_reference ON settlement.unmatched_payments (reference_key);`);
     await migrateReminders(client);
     await migrateBetalingsservice(client);
+    await migrateCollection(client);
   } finally {
     await client.query(`SELECT pg_advisory_unlock(hashtext('settlement-payments-migration'))`);
     client.release();
@@ -388,6 +390,8 @@ export interface PaymentsOptions {
   /** Dunning policy (default `DEFAULT_DUNNING_RULES`) and reference rates (default `REFERENCE_RATES`), `@dh/payments-domain`. */
   dunningRules?: readonly DunningRule[];
   referenceRates?: readonly ReferenceRate[];
+  /** The debt-collection agency (`COLLECTION_AGENCY_URL`, `COLLECTION_AGENCY_API_KEY`); absent: cases are opened and wait. */
+  collectionAgency?: { url: string; apiKey: string } | null;
 }
 
 export interface PaymentsRuntime {
@@ -396,6 +400,8 @@ export interface PaymentsRuntime {
   checkOverdue(): Promise<PaymentOverdue[] | null>;
   /** Runs one dunning pass now (the timer runs it after each overdue pass). */
   sendReminders(): ReturnType<typeof sendReminders>;
+  /** Hands opened collection cases over and reads the agency's feed (the timer runs it after the dunning pass); null without an agency. */
+  collect(): ReturnType<typeof runCollectionPass>;
   stop(): Promise<void>;
 }
 
@@ -440,6 +446,10 @@ export async function startPayments(
     backoff: { initialDelayMs: 200, factor: 2, maxDelayMs: 5000 },
     handler: async (envelope, tx) => {
       const opened = await applyToReceivables(envelope, tx, termsDays);
+      if (envelope.type === 'PaymentReceived') {
+        const p = dataOf<PaymentReceived>(envelope.data);
+        await announceClaimsSettled({ store: infra.eventStore, db: tx }, p, { correlationId: envelope.metadata.correlationId, causationId: envelope.eventId });
+      }
       if (opened === null) return;
       const cause = { correlationId: envelope.metadata.correlationId, causationId: envelope.eventId, now: new Date(envelope.occurredAt) };
       await matchWaitingPayments({ store: infra.eventStore, db: tx }, opened, cause);
@@ -456,6 +466,19 @@ export async function startPayments(
       rates: options.referenceRates ?? REFERENCE_RATES,
       ...(options.logger ? { logger: options.logger } : {}),
     });
+  const agency = options.collectionAgency ? new CollectionAgencyClient({ baseUrl: options.collectionAgency.url, apiKey: options.collectionAgency.apiKey }) : null;
+  const collect = async () =>
+    agency === null
+      ? null
+      : runCollectionPass({
+          store: infra.eventStore,
+          pool: infra.pool,
+          agency,
+          now: () => infra.clock.now(),
+          recordPayment: (payment, cause) =>
+            recordPayment({ store: infra.eventStore, db: infra.pool }, payment, { correlationId: cause.correlationId, causationId: null, actor: 'settlement-collection', now: infra.clock.now() }),
+          ...(options.logger ? { logger: options.logger } : {}),
+        });
   const intervalMs = options.overdueIntervalMs ?? 60_000;
   let pass: Promise<unknown> | null = null;
   const timer =
@@ -464,6 +487,7 @@ export async function startPayments(
           if (pass !== null) return; // the previous pass is still running
           pass = check()
             .then(() => remind())
+            .then(() => collect())
             .catch((error: unknown) => options.logger?.warn(`payment overdue check: ${error instanceof Error ? error.message : String(error)}`))
             .finally(() => {
               pass = null;
@@ -474,6 +498,7 @@ export async function startPayments(
     receivables,
     checkOverdue: check,
     sendReminders: remind,
+    collect,
     async stop() {
       if (timer) clearInterval(timer);
       await pass;

@@ -4,7 +4,8 @@ import { localDateOf } from '@dh/dk-time';
 import { DuplicateEventIdError, WrongExpectedRevisionError, type EventStore } from '@dh/event-store';
 import { Money } from '@dh/money';
 import { MissingReferenceRateError, nextDunningStep, type DunningRule, type ReferenceRate } from '@dh/payments-domain';
-import { acontoInvoiceStreamId, invoiceStreamId, paymentsMetadata, reminderIdOf, toJsonObject, type ReminderSent } from '@dh/settlement-application';
+import { acontoInvoiceStreamId, invoiceStreamId, paymentsMetadata, reminderIdOf, toJsonObject, type CollectionClaimJson, type ReminderSent } from '@dh/settlement-application';
+import { openCollectionCases } from './collection';
 
 type Db = Pick<PoolClient, 'query'>;
 const REMINDER_LOCK = 'settlement-payment-reminders';
@@ -39,6 +40,8 @@ interface ClaimRow {
   due_date: string;
   principal: string;
   owed: string;
+  fees: string;
+  interest: string;
   reminders_sent: number;
   last_reminder_on: string | null;
   reminder_deadline: string | null;
@@ -66,20 +69,25 @@ async function dunningPass(deps: ReminderDeps, db: Db): Promise<ReminderSent[]> 
   for (;;) {
     const page = await db.query<ClaimRow>(
       `SELECT invoice_id::text, kind, customer_id, reference, due_date, greatest(amount_due + notes - paid, 0)::numeric(18,2)::text AS principal,
-              (amount_due + notes + fees + interest - paid)::numeric(18,2)::text AS owed, reminders_sent, last_reminder_on, reminder_deadline, interest_through
+              (amount_due + notes + fees + interest - paid)::numeric(18,2)::text AS owed, fees::text, interest::text, reminders_sent, last_reminder_on, reminder_deadline, interest_through
        FROM settlement.receivables WHERE overdue_at IS NOT NULL AND collection_case_id IS NULL AND invoice_id > $1::uuid ORDER BY invoice_id LIMIT ${PAGE}`,
       [after],
     );
+    const collection: (CollectionClaimJson & { customerId: string })[] = [];
     for (const r of page.rows) {
-      const reminder = await remind(deps, db, r, today, now);
-      if (reminder !== null) sent.push(reminder);
+      const step = await remind(deps, db, r, today, now);
+      if (step === null) continue;
+      if ('collection' in step) collection.push(step.collection);
+      else sent.push(step);
     }
+    // The claims whose last reminder's deadline has run out go to debt collection, a case per customer (intent only: the handoff is after this pass).
+    await openCollectionCases({ store: deps.store, db, now }, collection);
     if (page.rows.length < PAGE) return sent;
     after = page.rows[page.rows.length - 1]!.invoice_id;
   }
 }
 
-async function remind(deps: ReminderDeps, db: Db, r: ClaimRow, today: string, now: Date): Promise<ReminderSent | null> {
+async function remind(deps: ReminderDeps, db: Db, r: ClaimRow, today: string, now: Date): Promise<ReminderSent | { collection: CollectionClaimJson & { customerId: string } } | null> {
   const reminders = r.reminders_sent > 0 ? [{ number: r.reminders_sent, sentOn: r.last_reminder_on!, deadline: r.reminder_deadline! }] : [];
   let step;
   try {
@@ -89,8 +97,26 @@ async function remind(deps: ReminderDeps, db: Db, r: ClaimRow, today: string, no
     deps.logger?.warn(`reminder for ${r.kind} ${r.invoice_id} held back: ${error.message}`);
     return null;
   }
-  // Debt collection after the last reminder is the collection handoff's (not built yet): nothing here.
-  if (step === null || step.kind !== 'reminder') return null;
+  if (step === null) return null;
+  if (step.kind === 'collection') {
+    // What the customer owes on the claim as it goes to the agency: principal, the reminders' fees, interest up to today.
+    const interest = Money.parse(r.interest).add(step.interest?.amount ?? Money.ZERO);
+    const principal = Money.parse(r.principal);
+    const fees = Money.parse(r.fees);
+    return {
+      collection: {
+        customerId: r.customer_id,
+        invoiceId: r.invoice_id,
+        invoiceKind: r.kind,
+        reference: r.reference,
+        dueDate: r.due_date,
+        principal: principal.format(),
+        fees: fees.format(),
+        interest: interest.format(),
+        amount: principal.add(fees).add(interest).format(),
+      },
+    };
+  }
   const streamId = r.kind === 'aconto' ? acontoInvoiceStreamId(r.invoice_id) : invoiceStreamId(r.invoice_id);
   const stream = await deps.store.readStream(streamId);
   if (stream.length === 0) return null;
