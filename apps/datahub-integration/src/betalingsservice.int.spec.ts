@@ -166,4 +166,38 @@ describe('Betalingsservice end to end against the simulator over SFTP (settlemen
     expect((await infra.eventStore.readStream(invoiceStreamId(invoices.rejected))).filter((e) => e.type === 'PaymentCollectionFailed')).toHaveLength(1);
     expect(await worker.fetch()).toEqual([]);
   });
+
+  it('0602 charge-back: the completed payment is taken back (payment.reversed), the invoice reopens with the reason for an FI slip', async () => {
+    const [paidCollection] = sim.control.outcomes().filter((o) => o.outcome === 'completed');
+    expect(paidCollection).toBeDefined();
+    sim.control.chargeBack(paidCollection!.reference, '2026-12-07');
+    clock.set('2026-12-08T07:00:00Z');
+    const fetched = await worker.fetch();
+    expect(fetched).toEqual([expect.objectContaining({ status: 'applied', records: 1 })]);
+    const payment = await infra.eventStore.readStream(`payment-betalingsservice-${paidCollection!.reference}`);
+    expect(payment.map((e) => e.type)).toEqual(['PaymentReceived', 'PaymentReversed']);
+    expect(payment[1]!.data).toEqual({
+      paymentId: `betalingsservice-${paidCollection!.reference}`,
+      customerId: customers.paying,
+      invoiceId: invoices.paying,
+      amount: '1473.94',
+      reason: 'charged-back',
+      reversedOn: '2026-12-08',
+      collectionReference: paidCollection!.reference,
+      fileName: fetched[0]!.fileName,
+    });
+    const failed = (await infra.eventStore.readStream(invoiceStreamId(invoices.paying))).filter((e) => e.type === 'PaymentCollectionFailed').map((e) => e.data as unknown as PaymentCollectionFailed);
+    // Charged back on 8 December: the FI slip gives 10 days → Friday 18 December.
+    expect(failed).toEqual([expect.objectContaining({ invoiceId: invoices.paying, reason: 'charged-back', amount: '1473.94', fallbackDueDate: '2026-12-18' })]);
+    await eventually(
+      async () => expect(await rows(`SELECT collection_method, due_date, paid::text FROM settlement.receivables WHERE invoice_id = $1`, [invoices.paying])).toEqual([{ collection_method: 'fi-slip', due_date: '2026-12-18', paid: '0.00' }]),
+      10_000,
+      100,
+    );
+    // The same file again changes nothing.
+    const again = (await rows(`SELECT content FROM betalingsservice.inbound_files WHERE file_name = $1`, [fetched[0]!.fileName]))[0]!.content as Buffer;
+    sim.control.putFile('0602-chargeback-again.txt', again);
+    expect(await worker.fetch()).toEqual([expect.objectContaining({ status: 'duplicate' })]);
+    expect((await infra.eventStore.readStream(`payment-betalingsservice-${paidCollection!.reference}`)).map((e) => e.type)).toEqual(['PaymentReceived', 'PaymentReversed']);
+  });
 });

@@ -66,9 +66,12 @@ describe('routingKeyFor', () => {
     expect(routingKeyFor({ type, metadata: meta('somewhere-else') })).toBe(key);
   });
 
-  it('has exactly the seven public events of the mission document, and reminder.sent', () => {
-    expect(Object.keys(PUBLIC_EVENT_ROUTING_KEYS)).toHaveLength(10);
+  it('has exactly the seven public events of the mission document, reminder.sent, payment.reversed, the two agreement events and reconciliation\'s two', () => {
+    expect(Object.keys(PUBLIC_EVENT_ROUTING_KEYS)).toHaveLength(13);
     expect(PUBLIC_EVENT_ROUTING_KEYS.ReminderSent).toBe('reminder.sent');
+    expect(PUBLIC_EVENT_ROUTING_KEYS.PaymentReversed).toBe('payment.reversed');
+    expect(PUBLIC_EVENT_ROUTING_KEYS.BetalingsserviceAgreementRegistered).toBe('betalingsservice.agreement_registered');
+    expect(PUBLIC_EVENT_ROUTING_KEYS.BetalingsserviceAgreementCancelled).toBe('betalingsservice.agreement_cancelled');
   });
 
   it.each([

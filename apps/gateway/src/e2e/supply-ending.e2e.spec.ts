@@ -83,7 +83,7 @@ describe('ending a supply against the DataHub simulator (BRS-010, BRS-002 cancel
     );
     await eventually(async () => {
       const p = await process(processId);
-      expect(p).toMatchObject({ kind: 'move-out', status: 'completed' });
+      expect(p).toMatchObject({ kind: 'move-out', status: 'accepted', detailed_status: 'completed' });
       expect(p.history.map((h) => h.status)).toEqual(['created', 'requested', 'pending', 'active', 'completed']);
     }, 20_000, 200);
     await eventually(async () => expect(await customerStatus(c.id)).toBe('offboarded'), 20_000, 200);
@@ -130,7 +130,7 @@ describe('ending a supply against the DataHub simulator (BRS-010, BRS-002 cancel
     await store.close();
     await eventually(async () => {
       const p = await process(processId);
-      expect(p).toMatchObject({ kind: 'end-of-supply', status: 'cancelled' });
+      expect(p).toMatchObject({ kind: 'end-of-supply', status: 'cancelled', detailed_status: 'cancelled' });
       expect(p.history.map((h) => h.status)).toEqual(['created', 'requested', 'pending', 'cancelled']);
       expect(p.history[3]).toMatchObject({ reason: 'customer-paid' });
     }, 30_000, 200);
@@ -179,7 +179,7 @@ describe('ending a supply against the DataHub simulator (BRS-010, BRS-002 cancel
     expect(eventsWithKey('portfolio.supply-reversed').map((e) => e.data.gsrn)).toContain(c.gsrn);
     await eventually(async () => {
       const brs003 = await process(processId);
-      expect(brs003).toMatchObject({ kind: 'incorrect-switch', status: 'completed' });
+      expect(brs003).toMatchObject({ kind: 'incorrect-switch', status: 'accepted', detailed_status: 'completed' });
       expect(brs003.history.map((h) => h.status)).toEqual(['created', 'requested', 'pending', 'active', 'completed']);
       expect((await process(c.switchId)).detailed_status).toBe('reversed');
     }, 20_000, 200);

@@ -160,6 +160,39 @@ function examples(): Record<string, RecordedEvent> {
     ),
     PaymentOverdue: recorded('PaymentOverdue', invoiceStreamId(invoiceId), { invoiceId, customerId: CUSTOMER, amountDue: '696.38', dueDate: '2026-03-20', daysOverdue: 8 }, payments),
     ReminderSent: recorded('ReminderSent', invoiceStreamId(invoiceId), toJsonObject(reminder), payments),
+    PaymentReversed: recorded(
+      'PaymentReversed',
+      'payment-betalingsservice-000000000000123',
+      {
+        paymentId: 'betalingsservice-000000000000123',
+        customerId: CUSTOMER,
+        invoiceId,
+        amount: '696.38',
+        reason: 'charged-back',
+        reversedOn: '2026-04-02',
+        collectionReference: '000000000000123',
+        fileName: 'BS0602-20260402.txt',
+      },
+      payments,
+    ),
+    BetalingsserviceAgreementRegistered: recorded(
+      'BetalingsserviceAgreementRegistered',
+      'betalingsservice-agreement-000000123456789',
+      { customerNumber: '000000123456789', agreementNumber: '900001', startDate: '2026-03-01', source: '0603', customerId: CUSTOMER },
+      payments,
+    ),
+    BetalingsserviceAgreementRegisteredByCrm: recorded(
+      'BetalingsserviceAgreementRegistered',
+      'betalingsservice-agreement-000000123456789',
+      { customerNumber: '000000123456789', agreementNumber: '900001', startDate: null, source: 'crm', customerId: null },
+      payments,
+    ),
+    BetalingsserviceAgreementCancelled: recorded(
+      'BetalingsserviceAgreementCancelled',
+      'betalingsservice-agreement-000000123456789',
+      { customerNumber: '000000123456789', agreementNumber: '900001', endDate: '2026-06-30', reason: 'cancelled-by-customer' },
+      payments,
+    ),
     ...reconciliationExamples(),
   };
 }
@@ -246,6 +279,11 @@ describe('public event schemas (docs/events)', () => {
     const paid = delivered(ex.PaymentReceived!);
     expect(check('payment.received', { ...paid, data: { ...paid.data, amount: 696.38 } })).toEqual(['$.data.amount: must be of type string']);
     expect(check('payment.received', { ...paid, data: { ...paid.data, amount: '696.4' } })).toHaveLength(1);
+    const reversed = delivered(ex.PaymentReversed!);
+    expect(check('payment.reversed', { ...reversed, data: { ...reversed.data, reason: 'rejected' } })).toHaveLength(1);
+    expect(check('payment.reversed', { ...reversed, data: { ...reversed.data, amount: '-696.38' } })).toHaveLength(1);
+    const agreement = delivered(ex.BetalingsserviceAgreementRegistered!);
+    expect(check('betalingsservice.agreement_registered', { ...agreement, data: { ...agreement.data, customerNumber: '123' } })).toHaveLength(1);
     const run = delivered(ex.SettlementCompleted!);
     expect(check('settlement.completed', { ...run, data: { ...run.data, period: { kind: 'month', year: 2026, quarter: 1 } } }).join()).toMatch(/exactly one schema of oneOf, matched 0/);
     const note = delivered(ex.SettlementCorrectionIssued!);

@@ -13,6 +13,8 @@ import {
 } from './index';
 
 const rule = (overrides: Partial<DunningRule> = {}): DunningRule => ({ ...DEFAULT_DUNNING_RULES[0]!, ...overrides });
+/** The known rates and, for the dunning sequences that run into 2027, a test value for that half-year (not a real rate). */
+const RATES = referenceRates([...REFERENCE_RATES, { validFrom: '2027-01-01', ratePercent: '1.75', source: 'test value, not a published rate', verified: false }]);
 
 describe('dunning rules are data inside the Interest Act (renteloven § 9 b)', () => {
   it('accepts the default: three reminders 10 days apart, 100 DKK each', () => {
@@ -35,11 +37,20 @@ describe('dunning rules are data inside the Interest Act (renteloven § 9 b)', (
     const rules = dunningRules([rule({ validFrom: '2027-01-01', validTo: null, reminderFee: '65.00' }), rule({ validFrom: '2026-01-01', validTo: '2027-01-01' })]);
     const claim: Claim = { dueDate: '2026-12-01', principal: Money.parse('10.00'), reminders: [], interestChargedThrough: null, inCollection: false };
     expect(nextDunningStep(claim, '2026-12-31', rules, REFERENCE_RATES)).toMatchObject({ kind: 'reminder', fee: Money.parse('100.00') });
-    expect(nextDunningStep(claim, '2027-01-04', rules, REFERENCE_RATES)).toMatchObject({ kind: 'reminder', fee: Money.parse('65.00') });
+    expect(nextDunningStep(claim, '2027-01-04', rules, RATES)).toMatchObject({ kind: 'reminder', fee: Money.parse('65.00') });
   });
 
   it('reference rates are fixed as of 1 January and 1 July (renteloven § 5)', () => {
-    expect(() => referenceRates([{ validFrom: '2026-03-01', ratePercent: '1.75', source: 'x' }])).toThrow(/1 January or 1 July/);
+    expect(() => referenceRates([{ validFrom: '2026-03-01', ratePercent: '1.75', source: 'x', verified: false }])).toThrow(/1 January or 1 July/);
+  });
+
+  it('names the source of every known rate; only checked ones are verified, and a half-year without a value has none', () => {
+    expect(REFERENCE_RATES.every((r) => r.source.length > 20)).toBe(true);
+    expect(REFERENCE_RATES.filter((r) => r.verified).map((r) => r.validFrom)).toEqual(['2024-01-01']);
+    expect(REFERENCE_RATES.filter((r) => !r.verified).every((r) => r.source.includes('not checked'))).toBe(true);
+    // The last known value is not carried into the next half-year.
+    expect(() => interestOn(Money.parse('100.00'), '2026-12-30', '2027-01-02', REFERENCE_RATES)).toThrow(MissingReferenceRateError);
+    expect(interestOn(Money.parse('100.00'), '2024-01-01', '2024-01-02', REFERENCE_RATES).annualRatesPercent).toEqual(['11.75']);
   });
 });
 
@@ -81,11 +92,11 @@ describe('the next dunning step of a claim', () => {
     expect(second).toMatchObject({ kind: 'reminder', number: 2, deadline: '2027-01-08', warnsOfCollection: false });
     expect(second?.interest).toMatchObject({ fromExclusive: '2026-12-14', through: '2026-12-29', days: 15 });
     const two = { number: 2, sentOn: '2026-12-29', deadline: '2027-01-08' };
-    const third = nextDunningStep(claim({ reminders: [one, two], interestChargedThrough: '2026-12-29' }), '2027-01-09', rules, REFERENCE_RATES);
+    const third = nextDunningStep(claim({ reminders: [one, two], interestChargedThrough: '2026-12-29' }), '2027-01-09', rules, RATES);
     expect(third).toMatchObject({ kind: 'reminder', number: 3, warnsOfCollection: true, deadline: '2027-01-19' });
     const three = { number: 3, sentOn: '2027-01-09', deadline: '2027-01-19' };
-    expect(nextDunningStep(claim({ reminders: [one, two, three] }), '2027-01-19', rules, REFERENCE_RATES)).toBeNull();
-    expect(nextDunningStep(claim({ reminders: [one, two, three], interestChargedThrough: '2027-01-09' }), '2027-01-20', rules, REFERENCE_RATES)).toMatchObject({ kind: 'collection', interest: { fromExclusive: '2027-01-09', days: 11 } });
+    expect(nextDunningStep(claim({ reminders: [one, two, three] }), '2027-01-19', rules, RATES)).toBeNull();
+    expect(nextDunningStep(claim({ reminders: [one, two, three], interestChargedThrough: '2027-01-09' }), '2027-01-20', rules, RATES)).toMatchObject({ kind: 'collection', interest: { fromExclusive: '2027-01-09', days: 11 } });
   });
 
   it('nothing for a paid claim, one already in collection, or a day without a rule in force', () => {

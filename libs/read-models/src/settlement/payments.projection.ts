@@ -14,7 +14,7 @@ export const REMINDERS_TABLE = `${PROJECTION_SCHEMA}.reminders`;
  */
 export const paymentsProjection: Projection = {
   name: 'payments',
-  bindings: ['payment.received', 'payments.#', 'reminder.sent'],
+  bindings: ['payment.received', 'payment.reversed', 'payments.#', 'reminder.sent'],
   tables: [
     { name: PAYMENTS_TABLE, orderBy: 'payment_id' },
     { name: REMINDERS_TABLE, orderBy: 'reminder_id' },
@@ -55,6 +55,10 @@ export const paymentsProjection: Projection = {
            ON CONFLICT (payment_id) DO UPDATE SET status = 'matched', customer_id = EXCLUDED.customer_id, invoice_id = EXCLUDED.invoice_id, matched_at = EXCLUDED.matched_at`,
           [d.paymentId, d.customerId, d.invoiceId, d.amount, d.paidAt, d.method, event.recordedAt],
         );
+        return;
+      case 'PaymentReversed':
+        // Charged back (public `payment.reversed`): no longer counted as paid (the balance and the portal read `matched` only).
+        await client.query(`UPDATE ${PAYMENTS_TABLE} SET status = 'reversed' WHERE payment_id = $1`, [d.paymentId]);
         return;
       case 'ReminderSent':
         await client.query(

@@ -25,6 +25,22 @@ export interface PaymentReceived {
   method: PaymentMethod;
 }
 
+/**
+ * A recorded payment taken back (public `payment.reversed`), on the payment's own stream: Betalingsservice charged it
+ * back (0602 transaction code 0239). The claim is reopened beside it (`PaymentCollectionFailed`, reason charged-back).
+ */
+export interface PaymentReversed {
+  paymentId: string;
+  customerId: string;
+  invoiceId: string | null;
+  amount: string;
+  reason: 'charged-back';
+  reversedOn: string;
+  collectionReference: string;
+  fileName: string;
+}
+export const paymentReversedEventId = (paymentId: string): string => nameBasedUuid('payment-reversed', paymentId);
+
 export type UnmatchedReason = 'malformed-reference' | 'unknown-invoice' | 'ambiguous-reference';
 
 /** Internal: a payment whose reference matched no invoice, kept on `payment-<paymentId>` until staff match it. */

@@ -9,8 +9,11 @@ import {
   betalingsserviceAgreementStreamId,
   collectionFailedEventId,
   collectionRequestedEventId,
+  dataOf,
   invoiceStreamId,
   nameBasedUuid,
+  paymentReversedEventId,
+  paymentStreamId,
   paymentsMetadata,
   toJsonObject,
   type BetalingsserviceAgreementCancelled,
@@ -18,6 +21,8 @@ import {
   type BetalingsserviceCollectionRequested,
   type CommandMeta,
   type PaymentCollectionFailed,
+  type PaymentReceived,
+  type PaymentReversed,
 } from '@dh/settlement-application';
 import { recordPayment, type RecordPaymentReply } from './payments';
 
@@ -165,7 +170,8 @@ function bankingDayOnOrAfter(d: LocalDate): LocalDate {
 /**
  * `ApplyBetalingsserviceOutcomes { fileName, outcomes }` (datahub-integration, one batch of a 0602 file): a completed
  * collection is a payment (`payment.received`, payment id `betalingsservice-<reference>`, matched to its invoice);
- * a rejected or cancelled one reopens the claim for payment by FI slip: `PaymentCollectionFailed` with the reason on
+ * a charged-back one also takes its recorded payment back (`PaymentReversed`, public `payment.reversed`);
+ * a rejected, cancelled or charged-back one reopens the claim for payment by FI slip: `PaymentCollectionFailed` with the reason on
  * the claim's stream, a new due date (`fallbackTermsDays`), overdue and reminders from there. Every effect is
  * idempotent per reference, so a batch sent again changes nothing.
  */
@@ -204,6 +210,7 @@ export async function applyBetalingsserviceOutcomes(
       collectionReference: o.reference,
       fileName: p.fileName,
     };
+    if (o.outcome === 'charged-back') await reversePayment(deps.store, o, p.fileName, r.customer_id, meta);
     const appended = await appendOnce(deps.store, streamOf(r.kind, o.invoiceId), { eventId: collectionFailedEventId(o.reference, o.outcome), type: 'PaymentCollectionFailed', data }, meta);
     if (!appended) {
       result.unchanged++;
@@ -214,4 +221,29 @@ export async function applyBetalingsserviceOutcomes(
     result.failed++;
   }
   return result;
+}
+
+/**
+ * A charge-back (0602, 0239) takes back the payment its completed collection recorded (`betalingsservice-<reference>`):
+ * `PaymentReversed` (public `payment.reversed`) on that payment's stream, once; the receivables consumer and the
+ * payments read model count it as unpaid again. Nothing to reverse when the completion was never recorded.
+ */
+async function reversePayment(store: EventStore, o: CollectionOutcome, fileName: string, customerId: string, meta: CommandMeta): Promise<boolean> {
+  const paymentId = `betalingsservice-${o.reference}`;
+  const stream = await store.readStream(paymentStreamId(paymentId));
+  const received = stream.find((e) => e.type === 'PaymentReceived');
+  if (received === undefined) return false;
+  const paid = dataOf<PaymentReceived>(received.data);
+  const data: PaymentReversed = {
+    paymentId,
+    customerId: paid.customerId ?? customerId,
+    invoiceId: paid.invoiceId,
+    amount: paid.amount,
+    reason: 'charged-back',
+    // The day the 0602 delivery told us (the batch's business time).
+    reversedOn: localDateOf(meta.now),
+    collectionReference: o.reference,
+    fileName,
+  };
+  return appendOnce(store, paymentStreamId(paymentId), { eventId: paymentReversedEventId(paymentId), type: 'PaymentReversed', data }, meta);
 }

@@ -26,6 +26,7 @@ import {
   type InvoiceIssued,
   type PaymentOverdue,
   type PaymentReceived,
+  type PaymentReversed,
   type PaymentUnmatched,
   type SettlementCorrectionIssued,
   type UnmatchedReason,
@@ -41,7 +42,7 @@ type Db = Pick<PoolClient, 'query'>;
 
 /** Settlement's receivables (one row per issued invoice), built by the payments consumer. */
 export const PAYMENTS_QUEUE = 'settlement.payments';
-export const PAYMENTS_BINDINGS = ['settlement.invoice-issued', 'settlement.aconto-invoice-issued', 'settlement.correction', 'payment.received'];
+export const PAYMENTS_BINDINGS = ['settlement.invoice-issued', 'settlement.aconto-invoice-issued', 'settlement.correction', 'payment.received', 'payment.reversed'];
 const OVERDUE_LOCK = 'settlement-payment-overdue';
 
 export async function migratePayments(pool: Pool): Promise<void> {
@@ -111,6 +112,12 @@ export async function applyToReceivables(envelope: EventEnvelope, tx: Db, termsD
       const d = dataOf<PaymentReceived>(envelope.data);
       if (d.invoiceId !== null) await tx.query(`UPDATE settlement.receivables SET paid = paid + $2::numeric WHERE invoice_id = $1`, [d.invoiceId, d.amount]);
       await tx.query(`DELETE FROM settlement.unmatched_payments WHERE payment_id = $1`, [d.paymentId]);
+      return null;
+    }
+    case 'PaymentReversed': {
+      // A charge-back: the claim it paid counts as unpaid again.
+      const d = dataOf<PaymentReversed>(envelope.data);
+      if (d.invoiceId !== null) await tx.query(`UPDATE settlement.receivables SET paid = paid - $2::numeric WHERE invoice_id = $1`, [d.invoiceId, d.amount]);
       return null;
     }
     default:

@@ -36,6 +36,11 @@ export interface PbsSimulatorControl {
   publishAgreementInformation(createdOn: LocalDate): string | null;
   /** Collects every received collection due on or before `day` and writes /out/0602-<n>.txt with the outcomes. */
   collectDue(day: LocalDate): string | null;
+  /**
+   * The debtor's bank takes a completed collection back (0602 transaction code 0239, booked on `day`): writes
+   * /out/0602-<n>.txt with the charge-back of the collection with this 0601 reference.
+   */
+  chargeBack(reference: string, day: LocalDate): string;
   /** Places any file in /out (tests: a broken or repeated delivery). */
   putFile(name: string, data: Buffer): void;
   deliveries(): ReceivedDelivery[];
@@ -133,6 +138,15 @@ export async function startPbsSimulator(options: PbsSimulatorOptions = {}): Prom
       allOutcomes.push(...outcomes.map((o) => ({ ...o, transactionCode: '' })));
       const id = String(++fileNo);
       return write(`0602-${id.padStart(6, '0')}.txt`, writePaymentInformation({ ...creditor, deliveryId: id, createdOn: day }, outcomes));
+    },
+    chargeBack(reference, day) {
+      const paid = allOutcomes.find((o) => o.reference === reference && o.outcome === 'completed');
+      if (paid === undefined) throw new Error(`no completed collection with reference ${reference} to charge back`);
+      const { transactionCode: _code, ...rest } = paid;
+      const back = { ...rest, outcome: 'charged-back' as const, bookingDate: day };
+      allOutcomes.push({ ...back, transactionCode: '' });
+      const id = String(++fileNo);
+      return write(`0602-${id.padStart(6, '0')}.txt`, writePaymentInformation({ ...creditor, deliveryId: id, createdOn: day }, [back]));
     },
     putFile: (name, data) => void server.files.set(`/out/${name}`, { data, mtime: Math.floor(Date.now() / 1000) }),
     deliveries: () => [...received],
