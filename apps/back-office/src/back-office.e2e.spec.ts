@@ -157,6 +157,12 @@ describe('back office in a browser', () => {
       expect(shown).toBeLessThan(countNow);
     }, 10_000, 100);
     expect(await events.locator('li[data-type="SettlementCorrectionIssued"]').count()).toBe(0);
+    // The invoice as it stood then: issued, without the note.
+    const invoiceThen = page.getByRole('table', { name: 'Invoices as they stood then' }).locator(`tr[data-invoice="invoice-${anna.invoiceId}"]`);
+    await expect(invoiceThen.locator('td[data-notes]').innerText()).resolves.toBe('0');
+    await expect(invoiceThen.getByRole('cell').nth(1).innerText()).resolves.toBe('issued');
+    await expectAccessible('customer as of');
+    await shoot('customer-as-of');
     const times = await events.locator('time').evaluateAll((nodes) => nodes.map((n) => n.getAttribute('datetime') ?? ''));
     expect(times.length).toBeGreaterThan(0);
     expect(times.length).toBeLessThan(countNow);
@@ -166,6 +172,8 @@ describe('back office in a browser', () => {
     await eventually(async () => expect(await events.locator('li[data-type]').count()).toBe(times.length - 1), 10_000, 100);
     await page.getByRole('button', { name: 'Now' }).click();
     await eventually(async () => expect(await events.locator('li[data-type]').count()).toBe(countNow), 10_000, 100);
+    const invoiceNow = page.getByRole('table', { name: 'Invoices now' }).locator(`tr[data-invoice="invoice-${anna.invoiceId}"]`);
+    await expect(invoiceNow.locator('td[data-notes]').innerText()).resolves.toBe('1');
   });
 
   it("changes the customer's contact details: sealed again, named in the timeline, shown at once", async () => {

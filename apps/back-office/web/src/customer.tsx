@@ -1,5 +1,5 @@
 import { useState, type FormEvent, type ReactNode } from 'react';
-import { api, ApiError, dkk, when, type JsonObject, type Session } from './api';
+import { api, ApiError, dkk, when, type Json, type JsonObject, type Session } from './api';
 import { Loading, useLoad } from './ui';
 
 interface EventView {
@@ -12,6 +12,14 @@ interface EventView {
   actor: string;
   causation_id: string | null;
   data: JsonObject;
+}
+
+interface InvoiceThen {
+  stream_id: string;
+  status: string;
+  period: string;
+  total: Json | undefined;
+  notes: number;
 }
 
 interface CustomerData {
@@ -143,9 +151,25 @@ export function CustomerPage({ session, customerId }: { session: Session; custom
 function Timeline({ session, customerId, refresh }: { session: Session; customerId: string; refresh: number }): ReactNode {
   const [asOf, setAsOf] = useState<Date | null>(null);
   const key = `${customerId}@${asOf?.toISOString() ?? 'now'}#${refresh}`;
-  const { data, error } = useLoad<EventView[]>(async () => {
+  const loaded = useLoad<{ events: EventView[]; invoices: InvoiceThen[] }>(async () => {
     const param = asOf ? `&as_of=${encodeURIComponent(asOf.toISOString())}` : '';
     const { streams } = await api<{ streams: { stream_id: string; kind: string }[] }>(session, 'GET', `/api/staff/customers/${customerId}/streams`);
+    // Each invoice folded as of the moment: what the customer owed then, and which notes existed.
+    const invoices = await Promise.all(
+      streams
+        .filter((s) => s.kind === 'invoice')
+        .map((s) =>
+          api<{ state: JsonObject }>(session, 'GET', `/api/staff/streams/${encodeURIComponent(s.stream_id)}/state?${param.slice(1)}`).then(
+            ({ state }): InvoiceThen => ({
+              stream_id: s.stream_id,
+              status: String(state.status ?? 'none'),
+              period: String(state.period ?? '–'),
+              total: ((state.current as JsonObject | undefined)?.totals as JsonObject | undefined)?.inclVat,
+              notes: Array.isArray(state.notes) ? state.notes.length : 0,
+            }),
+          ),
+        ),
+    );
     const pages = await Promise.all(
       streams.map((s) =>
         api<{ events: EventView[] }>(session, 'GET', `/api/staff/streams/${encodeURIComponent(s.stream_id)}/events?limit=500${param}`).catch((e: unknown) => {
@@ -155,8 +179,11 @@ function Timeline({ session, customerId, refresh }: { session: Session; customer
         }),
       ),
     );
-    return pages.flatMap((p) => p.events).sort((a, b) => a.recorded_at.localeCompare(b.recorded_at) || a.stream_id.localeCompare(b.stream_id) || a.revision - b.revision);
+    const events = pages.flatMap((p) => p.events).sort((a, b) => a.recorded_at.localeCompare(b.recorded_at) || a.stream_id.localeCompare(b.stream_id) || a.revision - b.revision);
+    return { events, invoices };
   }, key);
+  const data = loaded.data?.events ?? null;
+  const error = loaded.error;
   const last = data && data.length > 0 ? data[data.length - 1]! : null;
   return (
     <section aria-labelledby="timeline-heading">
@@ -177,6 +204,31 @@ function Timeline({ session, customerId, refresh }: { session: Session; customer
           Now
         </button>
       </div>
+      {loaded.data && loaded.data.invoices.length > 0 && (
+        <table>
+          <caption>Invoices {asOf ? 'as they stood then' : 'now'}</caption>
+          <thead>
+            <tr>
+              <th scope="col">Period</th>
+              <th scope="col">Status</th>
+              <th scope="col">Total incl. VAT</th>
+              <th scope="col">Correction notes</th>
+            </tr>
+          </thead>
+          <tbody>
+            {loaded.data.invoices.map((i) => (
+              <tr key={i.stream_id} data-invoice={i.stream_id}>
+                <td>{i.period}</td>
+                <td>{i.status === 'none' ? 'not issued yet' : i.status}</td>
+                <td className="num">{dkk(i.total)}</td>
+                <td className="num" data-notes={i.notes}>
+                  {i.notes}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
       {!data ? (
         <Loading error={error} what="the timeline" />
       ) : (
