@@ -1,7 +1,7 @@
 import { localDayIntervals } from '@dh/dk-time';
 import type { CommandClient } from '@dh/messaging';
 import type { Infrastructure } from '@dh/platform';
-import { invoiceIdOf, type InvoiceExplanation } from '@dh/settlement-application';
+import { invoiceIdOf, type InvoiceExplanation, type SettlementCorrectionIssued } from '@dh/settlement-application';
 import type { InvoiceRecomputation } from '@dh/settlement-infra';
 import { eventually } from '@dh/testing';
 import { days, gsrn, meteredPayload, OCTOBER_2026, PUBLISHED, seedRadiusGridArea, settlementTestHelpers, startSettlementTestService, type SettlementTestService } from './testing/settlement-test-support';
@@ -112,6 +112,23 @@ describe('ExplainInvoice and RecomputeInvoice (read-only settlement queries)', (
     expect(earlier.wouldIssue).toMatchObject({ noteType: 'credit', totals: { exclVat: '-7.47', inclVat: '-9.34' } });
     expect(earlier.wouldIssue.lines.map((l) => [l.kind, l.amountExclVat])).toEqual([['energy', '-7.47']]);
     expect((await infra.eventStore.readStream(`invoice-${INVOICE}`)).length).toBe(before);
+  });
+
+  it('applies a dry run: exactly its note, once (cause recompute); a dry run the invoice has moved past is refused', async () => {
+    const dry = await send<InvoiceRecomputation>('RecomputeInvoice', { invoiceId: INVOICE, asOf: beforeMargin.toISOString() });
+    expect(dry.wouldIssue.noteType).toBe('credit');
+    const apply = { invoiceId: INVOICE, asOf: dry.asOf, basedOnRevision: dry.basedOnRevision };
+    const applied = await send<{ outcome: string; noteId: string; alreadyApplied: boolean; note: SettlementCorrectionIssued }>('ApplyInvoiceRecomputation', apply);
+    expect(applied).toMatchObject({ outcome: 'issued', alreadyApplied: false, note: { cause: 'recompute', noteType: 'credit', lines: dry.wouldIssue.lines, totals: dry.wouldIssue.totals } });
+    const stream = await infra.eventStore.readStream(`invoice-${INVOICE}`);
+    expect(stream.filter((e) => e.type === 'SettlementCorrectionIssued')).toHaveLength(4);
+    expect(stream.at(-1)!.metadata.actor).toBe('test');
+    // Applied again: the same note, nothing new.
+    expect(await send('ApplyInvoiceRecomputation', apply)).toMatchObject({ outcome: 'issued', noteId: applied.noteId, alreadyApplied: true });
+    expect(await infra.eventStore.readStream(`invoice-${INVOICE}`)).toHaveLength(stream.length);
+    // A dry run of an earlier revision (before the last automatic note): the invoice has moved on, dry-run again.
+    await expect(send('ApplyInvoiceRecomputation', { ...apply, basedOnRevision: dry.basedOnRevision - 1 })).rejects.toMatchObject({ type: 'recomputation-stale' });
+    await expect(send('ApplyInvoiceRecomputation', { invoiceId: INVOICE, asOf: 'yesterday', basedOnRevision: 1 })).rejects.toMatchObject({ type: 'validation' });
   });
 
   it('answers not-found and validation refusals', async () => {

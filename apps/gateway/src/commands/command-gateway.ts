@@ -12,6 +12,7 @@ const STATUS_BY_ERROR_TYPE: Record<string, number> = {
   'identity-already-completed': 409,
   'personal-data-erased': 409,
   'concurrency-conflict': 409,
+  'recomputation-stale': 409,
   'illegal-transition': 409,
   'process-exists': 409,
   'not-latest-switch': 409,

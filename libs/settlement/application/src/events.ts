@@ -230,9 +230,10 @@ export interface SettlementCorrectionIssued {
   /**
    * What changed: a metered data version, a price (spot, charge, tax, product, a charge link), the
    * supply reversed, the supply's end (`supply-changed`: an end reported or moved after invoicing), or
-   * the metering point's master data from a date (`master-data`: electric heating, production link).
+   * the metering point's master data from a date (`master-data`: electric heating, production link), or a
+   * recomputation staff asked for and applied (`recompute`).
    */
-  cause: 'metered-data' | 'price' | 'supply-reversed' | 'supply-changed' | 'master-data';
+  cause: 'metered-data' | 'price' | 'supply-reversed' | 'supply-changed' | 'master-data' | 'recompute';
   lines: CorrectionLineJson[];
   totals: TotalsJson;
   /** The invoice as it stands after this note (the base of the next correction). */

@@ -1,5 +1,5 @@
 import type { PoolClient } from 'pg';
-import type { RecordedEvent } from '@dh/event-store';
+import { WrongExpectedRevisionError, type RecordedEvent } from '@dh/event-store';
 import { diffInvoices } from '@dh/settlement-domain';
 import {
   computeInvoice,
@@ -8,9 +8,12 @@ import {
   explainInvoice,
   invoiceFromJson,
   invoiceStreamId,
+  nameBasedUuid,
   noteLinesToJson,
   parsePeriodLabel,
   periodDates,
+  settlementMetadata,
+  toJsonObject,
   totalsToJson,
   type CorrectionLineJson,
   type InvoiceComputation,
@@ -31,6 +34,8 @@ interface IssuedInvoice {
   notes: { note: SettlementCorrectionIssued; issuedAt: Date; causationId: string | null }[];
   /** As last corrected. */
   corrected: { lines: InvoiceLineJson[]; totals: TotalsJson; asOf: string };
+  /** The stream's last revision (an invoice stream holds a handful of events: far below 2^53). */
+  revision: number;
 }
 
 async function readIssuedInvoice(deps: SettleDeps, invoiceId: string): Promise<IssuedInvoice | null> {
@@ -42,7 +47,7 @@ async function readIssuedInvoice(deps: SettleDeps, invoiceId: string): Promise<I
     .filter((e) => e.type === 'SettlementCorrectionIssued')
     .map((e) => ({ note: dataOf<SettlementCorrectionIssued>(e.data), issuedAt: e.recordedAt, causationId: e.metadata.causationId }));
   const last = notes[notes.length - 1]?.note.correctedInvoice;
-  return { issued, issuedEvent, notes, corrected: last ?? { lines: issued.lines, totals: issued.totals, asOf: issued.asOf } };
+  return { issued, issuedEvent, notes, corrected: last ?? { lines: issued.lines, totals: issued.totals, asOf: issued.asOf }, revision: Number(stream[stream.length - 1]!.streamRevision) };
 }
 
 /**
@@ -71,6 +76,10 @@ export interface InvoiceRecomputation {
   recomputed: InvoiceComputation;
   /** The correction note a recomputation at `asOf` would issue; `none` when nothing changed or the recomputation halts. */
   wouldIssue: { noteType: 'credit' | 'debit' | 'none'; lines: CorrectionLineJson[]; totals: TotalsJson | null };
+  /** The prices' instant of the recomputation. */
+  asOf: string;
+  /** The invoice stream's revision the dry run was computed on: applying it needs the same (nothing issued in between). */
+  basedOnRevision: number;
 }
 
 /**
@@ -92,5 +101,61 @@ export async function recomputeInvoiceDryRun(deps: SettleDeps, db: Db, invoiceId
     );
     wouldIssue = { noteType: note.noteType, lines: noteLinesToJson(note), totals: note.noteType === 'none' ? null : totalsToJson(note.totals) };
   }
-  return { invoiceId, gsrn: issued.gsrn, period: issued.periodLabel, corrected, recomputed, wouldIssue };
+  return { invoiceId, gsrn: issued.gsrn, period: issued.periodLabel, corrected, recomputed, wouldIssue, asOf: asOf.toISOString(), basedOnRevision: found.revision };
+}
+
+export type RecomputationApplied =
+  | { outcome: 'issued'; noteId: string; note: SettlementCorrectionIssued; alreadyApplied: boolean }
+  | { outcome: 'unchanged' }
+  | { outcome: 'halted'; reason: string }
+  | { outcome: 'stale'; currentRevision: number };
+
+/** The id of the note a staff recomputation issues: one per invoice and revision, so applying the same dry run twice issues it once. */
+export function recomputationNoteIdOf(invoiceId: string, basedOnRevision: number): string {
+  return nameBasedUuid('recompute-note', `${invoiceId}/${basedOnRevision}`);
+}
+
+/**
+ * Applies a dry run (`recomputeInvoiceDryRun` at `asOf` on revision `basedOnRevision`): issues exactly
+ * the note it showed, as `SettlementCorrectionIssued` (cause `recompute`, public `settlement.correction`),
+ * once. `stale` when the invoice changed since the dry run (another note was issued: dry-run again);
+ * a second apply of the same dry run answers the note already issued. Null when no invoice has that id.
+ */
+export async function applyRecomputation(deps: SettleDeps, db: Db, request: { invoiceId: string; asOf: Date; basedOnRevision: number; actor: string; correlationId: string; causationId: string | null }): Promise<RecomputationApplied | null> {
+  const { invoiceId, basedOnRevision } = request;
+  const streamId = invoiceStreamId(invoiceId);
+  const noteId = recomputationNoteIdOf(invoiceId, basedOnRevision);
+  const stream = await deps.store.readStream(streamId);
+  const done = stream.find((e) => e.eventId === noteId);
+  if (done !== undefined) return { outcome: 'issued', noteId, note: dataOf<SettlementCorrectionIssued>(done.data), alreadyApplied: true };
+  const dry = await recomputeInvoiceDryRun(deps, db, invoiceId, request.asOf);
+  if (dry === null) return null;
+  if (dry.basedOnRevision !== basedOnRevision) return { outcome: 'stale', currentRevision: dry.basedOnRevision };
+  if (dry.recomputed.outcome !== 'settled') return { outcome: 'halted', reason: dry.recomputed.reason };
+  if (dry.wouldIssue.noteType === 'none' || dry.wouldIssue.totals === null) return { outcome: 'unchanged' };
+  const found = (await readIssuedInvoice(deps, invoiceId))!;
+  const note: SettlementCorrectionIssued = {
+    noteId,
+    invoiceId,
+    customerId: found.issued.customerId,
+    gsrn: found.issued.gsrn,
+    periodLabel: found.issued.periodLabel,
+    noteType: dry.wouldIssue.noteType,
+    cause: 'recompute',
+    lines: dry.wouldIssue.lines,
+    totals: dry.wouldIssue.totals,
+    correctedInvoice: { lines: dry.recomputed.lines, totals: dry.recomputed.totals, asOf: dry.recomputed.asOf },
+  };
+  const metadata = settlementMetadata({ correlationId: request.correlationId, causationId: request.causationId, actor: request.actor });
+  try {
+    await deps.store.appendToStream(streamId, [{ eventId: noteId, type: 'SettlementCorrectionIssued', data: toJsonObject(note), metadata, occurredAt: request.asOf }], { expectedRevision: BigInt(basedOnRevision) });
+  } catch (error) {
+    // Another note (or this one, concurrently) came first: answer from the stream as it is now.
+    if (!(error instanceof WrongExpectedRevisionError)) throw error;
+    const again = (await deps.store.readStream(streamId)).find((e) => e.eventId === noteId);
+    if (again !== undefined) return { outcome: 'issued', noteId, note: dataOf<SettlementCorrectionIssued>(again.data), alreadyApplied: true };
+    const last = (await deps.store.readStream(streamId)).at(-1)!;
+    return { outcome: 'stale', currentRevision: Number(last.streamRevision) };
+  }
+  return { outcome: 'issued', noteId, note, alreadyApplied: false };
 }

@@ -18,7 +18,7 @@ import { applyToCopies, insertMeteredDays, loadSupplies } from './copies';
 import { SETTLEMENT_SCHEMA, migrateSettlement } from './schema';
 import { paymentCommandHandlers, startPayments, type PaymentsOptions, type PaymentsRuntime } from './payments';
 import { affectedInvoices, correctInvoice, handleWorkItem } from './settle';
-import { explainIssuedInvoice, recomputeInvoiceDryRun } from './explain';
+import { applyRecomputation, explainIssuedInvoice, recomputeInvoiceDryRun } from './explain';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -195,6 +195,19 @@ export async function startSettlementRuntime(infrastructure: Infrastructure, opt
         const recomputation = await recomputeInvoiceDryRun(deps, pool, invoiceId, asOf);
         if (recomputation === null) throw new CommandError('not-found', `No issued invoice ${invoiceId}`);
         return replyJson(recomputation);
+      },
+      // Applies a dry run of RecomputeInvoice: issues exactly its note, once (staff through the gateway, audited there).
+      ApplyInvoiceRecomputation: async (payload: JsonValue, context) => {
+        const invoiceId = invoiceIdOfPayload(payload);
+        const p = typeof payload === 'object' && payload !== null && !Array.isArray(payload) ? payload : {};
+        const asOf = typeof p['asOf'] === 'string' ? new Date(p['asOf']) : new Date(NaN);
+        if (Number.isNaN(asOf.getTime())) throw new CommandError('validation', 'asOf must be the ISO instant of the dry run');
+        const revision = p['basedOnRevision'];
+        if (typeof revision !== 'number' || !Number.isSafeInteger(revision) || revision < 0) throw new CommandError('validation', 'basedOnRevision must be the revision the dry run answered');
+        const applied = await applyRecomputation(deps, pool, { invoiceId, asOf, basedOnRevision: revision, actor: context.actor ?? 'unknown', correlationId: context.correlationId, causationId: context.causationId });
+        if (applied === null) throw new CommandError('not-found', `No issued invoice ${invoiceId}`);
+        if (applied.outcome === 'stale') throw new CommandError('recomputation-stale', `invoice ${invoiceId} changed since the dry run (revision ${applied.currentRevision}, not ${revision}): dry-run again`, { currentRevision: applied.currentRevision });
+        return replyJson(applied);
       },
       StartSettlementRun: async (payload: JsonValue, context) => {
         const result = await asCommandReply(() =>
