@@ -124,8 +124,10 @@ describe('settlement: electric heating (reduced tax above the prorated threshold
   it('the run invoices three points and halts the one with a production gap', async () => {
     const [completed] = await all('SettlementCompleted');
     const data = completed!.data as unknown as SettlementCompleted;
-    expect(data.invoices.map((i) => i.gsrn).sort()).toEqual([HEATING, HEATING_SET_LATER, SOLAR].sort());
-    expect(data.halted).toEqual([{ gsrn: SOLAR_GAP, reason: 'missing-metered-data' }]);
+    expect(data).toMatchObject({ items: 4, invoiced: 3, halted: 1 });
+    const outcomes = await service.infra.pool.query<{ gsrn: string; outcome: string; reason: string | null }>(`SELECT gsrn, outcome, reason FROM settlement.run_items ORDER BY gsrn`);
+    expect(outcomes.rows.filter((r) => r.outcome === 'invoiced').map((r) => r.gsrn)).toEqual([HEATING, HEATING_SET_LATER, SOLAR].sort());
+    expect(outcomes.rows.filter((r) => r.outcome === 'halted')).toEqual([{ gsrn: SOLAR_GAP, outcome: 'halted', reason: 'missing-metered-data' }]);
   });
 
   it('elvarme: the interval in which the year-to-date consumption crosses the prorated threshold is split exactly between normal and reduced tax', async () => {

@@ -107,18 +107,24 @@ describe('settlement: runs with competing workers, corrections, aconto and a reb
     const data = completed.data as unknown as SettlementCompleted;
     expect(data.runId).toBe(runId);
     expect(data.periodLabel).toBe('2026-10');
-    expect(data.invoices).toEqual([
-      { invoiceId: invoiceIdOf(MP1, PERIOD, 'customer-1'), gsrn: MP1 },
-      { invoiceId: invoiceIdOf(MP2, PERIOD, 'customer-2'), gsrn: MP2 },
+    // settlement.completed v2 carries counts; each item's outcome is its own row.
+    expect(data).toMatchObject({ items: 3, invoiced: 2, halted: 1 });
+    expect(completed.metadata.schemaVersion).toBe(2);
+    const outcomes = await infra.pool.query(`SELECT gsrn, outcome, invoice_ids, reason FROM settlement.run_items WHERE run_id = $1 ORDER BY gsrn`, [runId]);
+    expect(outcomes.rows).toEqual([
+      { gsrn: MP1, outcome: 'invoiced', invoice_ids: [invoiceIdOf(MP1, PERIOD, 'customer-1')], reason: null },
+      { gsrn: MP2, outcome: 'invoiced', invoice_ids: [invoiceIdOf(MP2, PERIOD, 'customer-2')], reason: null },
+      { gsrn: MP3, outcome: 'halted', invoice_ids: null, reason: 'missing-metered-data' },
     ]);
-    expect(data.halted).toEqual([{ gsrn: MP3, reason: 'missing-metered-data' }]);
 
     expect(runtime.workers).toHaveLength(2);
     expect(runtime.workers.reduce((s, w) => s + w.stats().applied, 0)).toBe(3);
     expect(await all('SettlementWorkItemScheduled')).toHaveLength(3);
     expect(await all('InvoiceIssued')).toHaveLength(2);
-    expect(await all('SettlementItemInvoiced')).toHaveLength(2);
+    expect(await all('SettlementBatchCompleted')).toHaveLength(1);
     expect(await all('SettlementCompleted')).toHaveLength(1);
+    // The run's stream holds parameters and counts only; the items are on the batch's stream.
+    expect((await infra.eventStore.readStream('settlement-run-2026-10')).map((e) => e.type)).toEqual(['SettlementRunStarted', 'SettlementRunScheduled', 'SettlementCompleted']);
     const halts = await all('SettlementHaltedForMeteringPoint');
     expect(halts).toHaveLength(1);
     expect(halts[0]!.data).toMatchObject({ runId, gsrn: MP3, reason: 'missing-metered-data', detail: { seriesGsrn: MP3, interval: { start: localDayStart('2026-10-15').toISOString() } } });

@@ -27,11 +27,14 @@ export const settlementService: ServiceDefinition = {
   async start(infrastructure) {
     const workers = Number(process.env.SETTLEMENT_WORKERS ?? '2');
     const termsDays = Number(process.env.PAYMENT_TERMS_DAYS ?? '14');
+    const runBatchSize = Number(process.env.SETTLEMENT_RUN_BATCH_SIZE ?? '500');
     const overdueIntervalMs = Number(process.env.PAYMENT_OVERDUE_CHECK_INTERVAL_MS ?? '60000');
     const runtime = await startSettlementRuntime(infrastructure, {
       workers: Number.isInteger(workers) && workers >= 0 ? workers : 2,
       // VAT on invoices: `per-line` (default; 25 % of each rounded line) or `invoice-subtotal` (25 % of the subtotal, allocated back to the lines).
       config: { ...DEFAULT_RATES_CONFIG, vatMode: vatModeFromEnvironment(process.env.SETTLEMENT_VAT_MODE) },
+      // Work items per batch of a run: its own stream, one counter row (SETTLEMENT_RUN_BATCH_SIZE, default 500).
+      runBatchSize: Number.isInteger(runBatchSize) && runBatchSize >= 1 ? runBatchSize : 500,
       // Payments: due date = issue date + PAYMENT_TERMS_DAYS (default 14); overdue check every PAYMENT_OVERDUE_CHECK_INTERVAL_MS (default 60 s).
       payments: {
         termsDays: Number.isInteger(termsDays) && termsDays >= 0 ? termsDays : 14,

@@ -78,6 +78,7 @@ export const ENVIRONMENT: Readonly<Record<string, EnvironmentVariable>> = {
   EDS_POLL_INTERVAL_MS: { readers: ['rates'], kind: 'absent', description: 'replaced by EDS_SCHEDULE; refused when set' },
 
   SETTLEMENT_WORKERS: { readers: ['settlement'], kind: 'config', description: 'competing work-queue consumers per process' },
+  SETTLEMENT_RUN_BATCH_SIZE: { readers: ['settlement'], kind: 'config', description: 'work items per batch of a settlement run (default 500)' },
   PAYMENT_TERMS_DAYS: { readers: ['settlement'], kind: 'config', description: 'days from invoice to due date' },
   PAYMENT_OVERDUE_CHECK_INTERVAL_MS: { readers: ['settlement'], kind: 'config', description: 'how often overdue invoices are looked for' },
   SETTLEMENT_VAT_MODE: { readers: ['settlement'], kind: 'config', description: 'VAT on invoices: `per-line` (25 % of each rounded line) or `invoice-subtotal` (25 % of the subtotal, allocated back to the lines by largest remainder)' },

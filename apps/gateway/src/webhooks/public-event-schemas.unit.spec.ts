@@ -19,6 +19,7 @@ import {
   periodLabel,
   reminderIdOf,
   runStreamId,
+  SETTLEMENT_COMPLETED_SCHEMA_VERSION,
   toJsonObject,
   totalsToJson,
   type CorrectionLineJson,
@@ -33,7 +34,10 @@ import { checkJsonSchema, type JsonSchema } from '@dh/webhooks';
 
 const DOCS = join(__dirname, '../../../../docs/events');
 
-function schemaFile(routingKey: string, version = 1): string {
+/** Current schema version per routing key (1 unless bumped by a breaking change). */
+const SCHEMA_VERSIONS: Record<string, number> = { 'settlement.completed': SETTLEMENT_COMPLETED_SCHEMA_VERSION };
+
+function schemaFile(routingKey: string, version = SCHEMA_VERSIONS[routingKey] ?? 1): string {
   return join(DOCS, `${routingKey}.v${version}.schema.json`);
 }
 
@@ -96,8 +100,9 @@ function examples(): Record<string, RecordedEvent> {
     runId: randomUUID(),
     period,
     periodLabel: periodLabel(period),
-    invoices: [{ invoiceId, gsrn: GSRN }],
-    halted: [{ gsrn: '571313180400000035', reason: 'metered-data-missing' }],
+    items: 2,
+    invoiced: 1,
+    halted: 1,
   };
   const lines = [line('energy', '412.37', '512.345', null), line('grid-tariff', '98.10', '512.345', null), line('product-subscription', '29.00', null, '29.00', '2026-02')];
   const corrected = [line('energy', '430.00', '530.000', null), ...lines.slice(1)];
@@ -144,7 +149,7 @@ function examples(): Record<string, RecordedEvent> {
     CustomerOffboarded: recorded('CustomerOffboarded', `customer-${CUSTOMER}`, toJsonObject(offboarded)),
     ProcessStatusChanged: recorded('ProcessStatusChanged', `process-${statusChanged.processId}`, toJsonObject(statusChanged)),
     ProcessStatusChangedStart: recorded('ProcessStatusChanged', `process-${started.processId}`, toJsonObject(started)),
-    SettlementCompleted: recorded('SettlementCompleted', runStreamId(period), toJsonObject(completed), settlement),
+    SettlementCompleted: recorded('SettlementCompleted', runStreamId(period), toJsonObject(completed), { ...settlement, schemaVersion: SETTLEMENT_COMPLETED_SCHEMA_VERSION }),
     SettlementCorrectionIssued: recorded('SettlementCorrectionIssued', invoiceStreamId(invoiceId), toJsonObject(correction), settlement),
     PaymentReceived: recorded(
       'PaymentReceived',
@@ -244,7 +249,7 @@ function reconciliationExamples(): Record<string, RecordedEvent> {
 }
 
 describe('public event schemas (docs/events)', () => {
-  it('has a v1 schema file for every public routing key, naming the key and the event type', () => {
+  it('has a schema file (v1, or its current version) for every public routing key, naming the key and the event type', () => {
     for (const [type, key] of Object.entries(PUBLIC_EVENT_ROUTING_KEYS)) {
       expect(existsSync(schemaFile(key))).toBe(true);
       const schema = loadSchema(key);
@@ -254,7 +259,7 @@ describe('public event schemas (docs/events)', () => {
       expect((schema.properties as { type: unknown }).type).toEqual({ const: type });
     }
     const files = readdirSync(DOCS).filter((f) => f.endsWith('.schema.json'));
-    expect(files.sort()).toEqual(Object.values(PUBLIC_EVENT_ROUTING_KEYS).map((k) => `${k}.v1.schema.json`).sort());
+    expect(files.sort()).toEqual(Object.values(PUBLIC_EVENT_ROUTING_KEYS).map((k) => `${k}.v${SCHEMA_VERSIONS[k] ?? 1}.schema.json`).sort());
   });
 
   it('accepts real envelopes of every public event, as produced by toEnvelope and parsed by consumers', () => {

@@ -1,8 +1,6 @@
 import type { JsonObject, JsonValue, RecordedEvent } from '@dh/event-store';
 import {
   dataOf,
-  evolveRun,
-  initialRunState,
   type InvoiceIssued,
   type InvoiceLineJson,
   type MeteredDataReceived,
@@ -72,16 +70,45 @@ export const invoiceFold: Fold = (events: readonly RecordedEvent[]) => {
   return { ...state, notes, halts };
 };
 
-/** A settlement run: every metering point scheduled and its outcome (the "settlement items"). */
+/**
+ * A settlement run's stream (`settlement-run-<period>`: parameters, scheduled and completed counts) or one of
+ * its batches (`settlement-run-<period>-batch-<n>`: the work items and the batch's counts). Runs from before
+ * batching listed every item and its outcome on the run stream; those are shown per metering point.
+ */
 export const settlementRunFold: Fold = (events) => {
-  const state = events.reduce((s, e) => evolveRun(s, { type: e.type, data: e.data }), initialRunState);
+  let state: JsonObject = {};
   const items: Record<string, JsonValue> = {};
-  for (const gsrn of state.items) {
-    const invoiceId = state.invoiced.get(gsrn);
-    const halted = state.halted.get(gsrn);
-    items[gsrn] = invoiceId !== undefined ? { outcome: 'invoiced', invoiceId } : halted !== undefined ? { outcome: 'halted', reason: halted } : { outcome: 'scheduled' };
+  for (const e of events) {
+    const d = e.data;
+    switch (e.type) {
+      case 'SettlementRunStarted':
+        state = { ...state, runId: d.runId ?? null, period: d.periodLabel ?? null, asOf: d.asOf ?? null, completed: false };
+        if (Array.isArray(d.items)) for (const g of d.items) items[String(g)] = { outcome: 'scheduled' };
+        break;
+      case 'SettlementRunScheduled':
+        state = { ...state, scheduled: { items: d.items ?? null, batches: d.batches ?? null } };
+        break;
+      case 'SettlementWorkItemScheduled':
+        state = { ...state, runId: d.runId ?? null, period: d.periodLabel ?? null, batch: d.batch ?? null };
+        items[String(d.gsrn)] = { outcome: 'scheduled' };
+        break;
+      case 'SettlementItemInvoiced':
+        items[String(d.gsrn)] = { outcome: 'invoiced', invoiceId: d.invoiceId ?? null };
+        break;
+      case 'SettlementHaltedForMeteringPoint':
+        items[String(d.gsrn)] = { outcome: 'halted', reason: d.reason ?? null };
+        break;
+      case 'SettlementBatchCompleted':
+        state = { ...state, batchCompleted: { items: d.items ?? null, invoiced: d.invoiced ?? null, halted: d.halted ?? null } };
+        break;
+      case 'SettlementCompleted':
+        state = { ...state, completed: true, ...(typeof d.items === 'number' ? { counts: { items: d.items, invoiced: d.invoiced ?? null, halted: d.halted ?? null } } : {}) };
+        break;
+      default:
+        break;
+    }
   }
-  return toJson({ runId: state.runId, period: state.period, completed: state.completed, items });
+  return toJson({ ...state, items });
 };
 
 /** A payment from the payment service: unmatched until its reference (or staff) names an invoice. */

@@ -75,19 +75,33 @@ export const settlementProjection: Projection = {
     const d = event.data;
     switch (event.type) {
       case 'SettlementRunStarted': {
-        const items = d.items as string[];
+        // Runs before batching listed their items here; a batched run's total comes with SettlementRunScheduled.
+        const items = Array.isArray(d.items) ? d.items.length : 0;
         await client.query(
           `INSERT INTO ${SETTLEMENT_RUNS_TABLE} (run_id, period, status, items_total, items_done, items_invoiced, items_halted, started_at)
            VALUES ($1, $2, 'running', $3, 0, 0, 0, $4) ON CONFLICT (run_id) DO NOTHING`,
-          [d.runId, d.periodLabel, items.length, event.recordedAt],
+          [d.runId, d.periodLabel, items, event.recordedAt],
         );
         return;
       }
+      case 'SettlementRunScheduled':
+        await client.query(`UPDATE ${SETTLEMENT_RUNS_TABLE} SET items_total = $2 WHERE run_id = $1`, [d.runId, d.items]);
+        return;
+      // Progress of a batched run: one update per batch of work items, not per item.
+      case 'SettlementBatchCompleted':
+        await client.query(
+          `UPDATE ${SETTLEMENT_RUNS_TABLE} SET items_done = items_done + $2, items_invoiced = items_invoiced + $3, items_halted = items_halted + $4 WHERE run_id = $1`,
+          [d.runId, d.items, d.invoiced, d.halted],
+        );
+        return;
       case 'SettlementItemInvoiced':
         await client.query(`UPDATE ${SETTLEMENT_RUNS_TABLE} SET items_done = items_done + 1, items_invoiced = items_invoiced + 1 WHERE run_id = $1`, [d.runId]);
         return;
       case 'SettlementHaltedForMeteringPoint':
-        if (d.runId !== null) await client.query(`UPDATE ${SETTLEMENT_RUNS_TABLE} SET items_done = items_done + 1, items_halted = items_halted + 1 WHERE run_id = $1`, [d.runId]);
+        // Halts of a batched run (with `batch`) are counted by their batch; older runs counted each halt.
+        if (d.runId !== null && d.batch === undefined) {
+          await client.query(`UPDATE ${SETTLEMENT_RUNS_TABLE} SET items_done = items_done + 1, items_halted = items_halted + 1 WHERE run_id = $1`, [d.runId]);
+        }
         await client.query(
           `INSERT INTO ${SETTLEMENT_HALTS_TABLE} (event_id, run_id, gsrn, period, reason, detail, halted_at) VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT DO NOTHING`,
           [event.eventId, d.runId, d.gsrn, d.periodLabel, d.reason, JSON.stringify(d.detail), event.recordedAt],

@@ -1,10 +1,9 @@
 import { localDayStart } from '@dh/dk-time';
 import { gsrnCheckDigit } from '@dh/market-ids';
-import type { DomainEvent } from '@dh/event-store';
 import { meteredDays } from './commands';
-import { invoiceIdOf } from './ids';
+import { invoiceIdOf, runStreamId } from './ids';
 import { parsePeriodLabel, periodDates, periodLabel, periodLastDay, periodsContaining, toBillingPeriod } from './period';
-import { decideRun, evolveRun, initialRunState } from './run';
+import { batchCompletedEvent, itemHaltedEvent, runBatchStreamId, runCompletedEvent, runItemStreamId, runScheduledEvent, runStartedEvent, workItemBatch } from './run';
 import { buildSettlementInput, electricHeatingInForce, netImportMilliKwh, productionGsrnInForce, suppliesInPeriod, type MeteredDayRecord, type SettlementCopies, type SupplyRecord } from './settlement-input';
 
 const G = `57131317400000001${gsrnCheckDigit('57131317400000001')}`;
@@ -48,32 +47,36 @@ describe('metered data per local day', () => {
   });
 });
 
-describe('run decider', () => {
+describe('run events', () => {
   const period = { kind: 'month', year: 2026, month: 10 } as const;
-  const apply = (events: DomainEvent[]) => events.reduce(evolveRun, initialRunState);
+  const asOf = new Date('2026-11-01T00:00:00Z');
 
-  it('schedules one work item per metering point, records each outcome once and completes with the last', () => {
-    const started = decideRun({ kind: 'start', runId: 'r', period, asOf: new Date('2026-11-01T00:00:00Z'), gsrns: ['a', 'b'] }, initialRunState);
-    expect(started.map((e) => e.type)).toEqual(['SettlementRunStarted', 'SettlementWorkItemScheduled', 'SettlementWorkItemScheduled']);
-    let state = apply(started);
-    expect(decideRun({ kind: 'start', runId: 'other', period, asOf: new Date(), gsrns: ['a'] }, state)).toEqual([]);
-    // Two of our customers on 'a' in the period: two invoices for the one work item.
-    const first = decideRun({ kind: 'invoiced', gsrn: 'a', invoiceIds: ['i-a1', 'i-a2'] }, state);
-    expect(first.map((e) => e.type)).toEqual(['SettlementItemInvoiced']);
-    state = first.reduce(evolveRun, state);
-    expect(decideRun({ kind: 'invoiced', gsrn: 'a', invoiceIds: ['i-a1'] }, state)).toEqual([]);
-    expect(decideRun({ kind: 'invoiced', gsrn: 'unknown', invoiceIds: ['x'] }, state)).toEqual([]);
-    const last = decideRun({ kind: 'halted', gsrn: 'b', halt: { outcome: 'halted', reason: 'missing-configuration', gsrn: 'b', problem: 'no product' } }, state);
-    expect(last.map((e) => e.type)).toEqual(['SettlementHaltedForMeteringPoint', 'SettlementCompleted']);
-    expect(last[0]!.data).toMatchObject({ reason: 'missing-configuration', detail: { problem: 'no product' } });
-    expect(last[1]!.data).toEqual({ runId: 'r', period, periodLabel: '2026-10', invoices: [
-        { invoiceId: 'i-a1', gsrn: 'a' },
-        { invoiceId: 'i-a2', gsrn: 'a' },
-      ], halted: [{ gsrn: 'b', reason: 'missing-configuration' }] });
+  it('keeps the run stream to parameters and counts, whatever the number of items', () => {
+    const started = runStartedEvent('r', period, asOf);
+    expect(started).toMatchObject({ type: 'SettlementRunStarted', data: { runId: 'r', period, periodLabel: '2026-10', asOf: asOf.toISOString() } });
+    expect(Object.keys(started.data).sort()).toEqual(['asOf', 'period', 'periodLabel', 'runId']);
+    expect(runScheduledEvent('r', period, 1001, 3).data).toEqual({ runId: 'r', periodLabel: '2026-10', items: 1001, batches: 3 });
+    expect(runCompletedEvent('r', period, { items: 3, invoiced: 2, halted: 1 }).data).toEqual({ runId: 'r', period, periodLabel: '2026-10', items: 3, invoiced: 2, halted: 1 });
+    expect(runStreamId(period)).toBe('settlement-run-2026-10');
+    expect(runBatchStreamId(period, 7)).toBe('settlement-run-2026-10-batch-7');
   });
 
-  it('completes at once when no metering point is active', () => {
-    expect(decideRun({ kind: 'start', runId: 'r', period, asOf: new Date(), gsrns: [] }, initialRunState).map((e) => e.type)).toEqual(['SettlementRunStarted', 'SettlementCompleted']);
+  it('schedules a batch of work items that carry their batch and its size, with ids stable per run and metering point', () => {
+    const batch = workItemBatch('r', period, asOf, 2, ['a', 'b']);
+    expect(batch.map((e) => [e.type, e.data.gsrn, e.data.batch, e.data.batchItems])).toEqual([
+      ['SettlementWorkItemScheduled', 'a', 2, 2],
+      ['SettlementWorkItemScheduled', 'b', 2, 2],
+    ]);
+    expect(workItemBatch('r', period, asOf, 2, ['a'])[0]!.eventId).toBe(batch[0]!.eventId);
+    expect(workItemBatch('other', period, asOf, 2, ['a'])[0]!.eventId).not.toBe(batch[0]!.eventId);
+  });
+
+  it('records a halt with its batch and detail, on the item\'s own stream; batch and run completion once per batch and run', () => {
+    const halt = itemHaltedEvent('r', period, 4, { outcome: 'halted', reason: 'missing-configuration', gsrn: 'b', problem: 'no product' });
+    expect(halt.data).toEqual({ runId: 'r', batch: 4, gsrn: 'b', periodLabel: '2026-10', reason: 'missing-configuration', detail: { problem: 'no product' } });
+    expect(runItemStreamId('r', 'b')).toBe('settlement-item-r-b');
+    expect(batchCompletedEvent('r', period, 4, { items: 2, invoiced: 1, halted: 1 }).eventId).toBe(batchCompletedEvent('r', period, 4, { items: 2, invoiced: 2, halted: 0 }).eventId);
+    expect(runCompletedEvent('r', period, { items: 1, invoiced: 1, halted: 0 }).eventId).toBe(runCompletedEvent('r', period, { items: 2, invoiced: 1, halted: 1 }).eventId);
   });
 });
 

@@ -5,9 +5,8 @@ import { isValidGsrn } from '@dh/market-ids';
 import { Money, isDecimalString } from '@dh/money';
 import type { BillingPeriod } from '@dh/settlement-domain';
 import { SETTLEMENT_CONTEXT, dataOf, toJsonObject, type AcontoPaymentRecorded, type NoteExportAcknowledged, type SettlementCorrectionIssued, type ExpectedConsumptionSet, type MeteredDataReceived, type MeteredPoint } from './events';
-import { acontoStreamId, invoiceStreamId, meteredDataStreamId, nameBasedUuid, runStreamId } from './ids';
+import { acontoStreamId, invoiceStreamId, meteredDataStreamId, nameBasedUuid } from './ids';
 import { toBillingPeriod } from './period';
-import { runDecider } from './run';
 
 /** A refused command: `code` becomes the problem type the gateway maps to HTTP. */
 export class SettlementCommandRejected extends Error {
@@ -212,13 +211,8 @@ export async function recordMeteredDataBatch(
 
 // ------------------------------------------------------------------------------- StartSettlementRun
 
-export interface StartRunDeps {
-  store: EventStore;
-  /** GSRNs with a supply overlapping the period and the period's billing frequency. */
-  activeMeteringPoints(period: BillingPeriod): Promise<string[]>;
-}
-
-export async function startSettlementRun(deps: StartRunDeps, payload: unknown, meta: CommandMeta): Promise<{ runId: string; period: BillingPeriod; items: number; alreadyStarted: boolean; completed: boolean }> {
+/** `StartSettlementRun { period, runId? }`: the period and the run's id (a new UUID when absent). */
+export function parseStartSettlementRun(payload: unknown): { period: BillingPeriod; runId: string } {
   const p = (typeof payload === 'object' && payload !== null ? payload : {}) as { period?: unknown; runId?: unknown };
   let period: BillingPeriod;
   try {
@@ -227,19 +221,7 @@ export async function startSettlementRun(deps: StartRunDeps, payload: unknown, m
     reject(error instanceof Error ? error.message : String(error));
   }
   if (p.runId !== undefined && (typeof p.runId !== 'string' || !/^[0-9a-f-]{36}$/i.test(p.runId))) reject('runId must be a UUID');
-  const runId = typeof p.runId === 'string' ? p.runId.toLowerCase() : randomUUID();
-  const gsrns = [...new Set(await deps.activeMeteringPoints(period))].sort();
-  const result = await handleCommand({
-    store: deps.store,
-    streamId: runStreamId(period),
-    decider: runDecider,
-    command: { kind: 'start', runId, period, asOf: meta.now, gsrns },
-    metadata: settlementMetadata(meta),
-    now: meta.now,
-    newEventId: (i) => nameBasedUuid('run-event', `${runId}/${i}`),
-  });
-  const state = result.state;
-  return { runId: state.runId!, period, items: state.items.length, alreadyStarted: result.events.length === 0, completed: state.completed };
+  return { period, runId: typeof p.runId === 'string' ? p.runId.toLowerCase() : randomUUID() };
 }
 
 // ----------------------------------------------------------------------------- RecordAcontoPayment

@@ -118,20 +118,45 @@ export interface MeteredDataReceived {
   points: MeteredPoint[];
 }
 
+/**
+ * First event of a run's stream `settlement-run-<period>`: the run's parameters only. Runs started before
+ * the batched orchestration listed every GSRN in `items` (string[]); read models accept both.
+ */
 export interface SettlementRunStarted {
   runId: string;
   period: BillingPeriod;
   periodLabel: string;
   asOf: string;
-  items: string[];
 }
 
+/** One work item, on its batch's stream `settlement-run-<period>-batch-<n>` (at most one batch size of items). */
 export interface SettlementWorkItemScheduled {
   runId: string;
   period: BillingPeriod;
   periodLabel: string;
   gsrn: string;
   asOf: string;
+  /** The batch (0-based) and how many items it holds: the batch's counter knows when it is done. */
+  batch: number;
+  batchItems: number;
+}
+
+/** Every work item of the run is scheduled (run stream): how many, in how many batches. */
+export interface SettlementRunScheduled {
+  runId: string;
+  periodLabel: string;
+  items: number;
+  batches: number;
+}
+
+/** Every item of one batch has an outcome (on the batch's stream): the batch's counts, for progress. */
+export interface SettlementBatchCompleted {
+  runId: string;
+  periodLabel: string;
+  batch: number;
+  items: number;
+  invoiced: number;
+  halted: number;
 }
 
 /** JSON form of an invoice line: amounts as 2-decimal DKK strings. */
@@ -181,6 +206,7 @@ export interface InvoiceIssued {
   asOf: string;
 }
 
+/** Runs before batching only: one per invoiced item on the run stream (read models still count it). */
 export interface SettlementItemInvoiced {
   runId: string;
   gsrn: string;
@@ -192,6 +218,8 @@ export interface SettlementItemInvoiced {
 
 export interface SettlementHaltedForMeteringPoint {
   runId: string | null;
+  /** The run's batch (absent on corrections and on runs before batching): counted by `SettlementBatchCompleted`, not one by one. */
+  batch?: number;
   gsrn: string;
   periodLabel: string;
   reason: string;
@@ -199,13 +227,22 @@ export interface SettlementHaltedForMeteringPoint {
   detail: JsonObject;
 }
 
+/**
+ * Public `settlement.completed` v2 (docs/events/settlement.completed.v2.schema.json): counts, not lists, so
+ * the event's size does not grow with the run. The invoices are read at GET /api/settlement/runs/{runId}
+ * and the invoice endpoints; the halts at the run's halts.
+ */
 export interface SettlementCompleted {
   runId: string;
   period: BillingPeriod;
   periodLabel: string;
-  invoices: { invoiceId: string; gsrn: string }[];
-  halted: { gsrn: string; reason: string }[];
+  items: number;
+  invoiced: number;
+  halted: number;
 }
+
+/** Schema version of `SettlementCompleted` (v1 listed every invoice and halt). */
+export const SETTLEMENT_COMPLETED_SCHEMA_VERSION = 2;
 
 export interface CorrectionLineJson {
   key: string;

@@ -1,97 +1,77 @@
 import type { DomainEvent, JsonObject } from '@dh/event-store';
 import type { BillingPeriod, SettlementHalted } from '@dh/settlement-domain';
-import { dataOf, toJsonObject, type SettlementCompleted, type SettlementHaltedForMeteringPoint, type SettlementItemInvoiced, type SettlementRunStarted, type SettlementWorkItemScheduled } from './events';
+import {
+  toJsonObject,
+  type SettlementBatchCompleted,
+  type SettlementCompleted,
+  type SettlementHaltedForMeteringPoint,
+  type SettlementRunScheduled,
+  type SettlementRunStarted,
+  type SettlementWorkItemScheduled,
+} from './events';
+import { nameBasedUuid, runStreamId } from './ids';
 import { periodLabel } from './period';
 
-export interface RunState {
-  runId: string | null;
-  period: BillingPeriod | null;
-  items: string[];
-  /** GSRN → its invoices (one per customer supply). */
-  invoiced: Map<string, string[]>;
-  halted: Map<string, string>;
-  completed: boolean;
+/**
+ * A settlement run, in pieces whose size never grows with the number of metering points:
+ * - the run stream `settlement-run-<period>` holds `SettlementRunStarted` (parameters), `SettlementRunScheduled`
+ *   (counts) and `SettlementCompleted` (counts): three events whatever the run's size;
+ * - work items are scheduled in batches of at most `batchSize`, each batch its own stream
+ *   `settlement-run-<period>-batch-<n>` (its items, then `SettlementBatchCompleted`);
+ * - each item's outcome is its invoice's stream, or a halt on its own stream `settlement-item-<runId>-<gsrn>`;
+ * - progress and completion are counters (settlement.runs, settlement.run_batches), never a fold of the run.
+ * Event ids are name-based, so any step repeated after a crash appends nothing twice.
+ */
+
+export const DEFAULT_RUN_BATCH_SIZE = 500;
+
+export function runBatchStreamId(period: BillingPeriod, batch: number): string {
+  return `${runStreamId(period)}-batch-${batch}`;
 }
 
-export type RunCommand =
-  | { kind: 'start'; runId: string; period: BillingPeriod; asOf: Date; gsrns: string[] }
-  | { kind: 'invoiced'; gsrn: string; invoiceIds: string[] }
-  | { kind: 'halted'; gsrn: string; halt: SettlementHalted };
+export function runItemStreamId(runId: string, gsrn: string): string {
+  return `settlement-item-${runId}-${gsrn}`;
+}
 
-export const initialRunState: RunState = { runId: null, period: null, items: [], invoiced: new Map(), halted: new Map(), completed: false };
+export interface RunEvent extends DomainEvent {
+  eventId: string;
+}
 
 export function haltDetail(halt: SettlementHalted): JsonObject {
   const { outcome: _outcome, reason: _reason, gsrn: _gsrn, ...rest } = halt;
   return toJsonObject(rest);
 }
 
-function completion(state: RunState): DomainEvent[] {
-  if (state.completed || state.runId === null || state.period === null) return [];
-  if (state.invoiced.size + state.halted.size < state.items.length) return [];
-  const data: SettlementCompleted = {
-    runId: state.runId,
-    period: state.period,
-    periodLabel: periodLabel(state.period),
-    invoices: state.items.filter((g) => state.invoiced.has(g)).flatMap((gsrn) => state.invoiced.get(gsrn)!.map((invoiceId) => ({ invoiceId, gsrn }))),
-    halted: state.items.filter((g) => state.halted.has(g)).map((gsrn) => ({ gsrn, reason: state.halted.get(gsrn)! })),
-  };
-  return [{ type: 'SettlementCompleted', data: toJsonObject(data) }];
+export function runStartedEvent(runId: string, period: BillingPeriod, asOf: Date): RunEvent {
+  const data: SettlementRunStarted = { runId, period, periodLabel: periodLabel(period), asOf: asOf.toISOString() };
+  return { eventId: nameBasedUuid('run-started', runId), type: 'SettlementRunStarted', data: toJsonObject(data) };
 }
 
-export function evolveRun(state: RunState, event: DomainEvent): RunState {
-  switch (event.type) {
-    case 'SettlementRunStarted': {
-      const d = dataOf<SettlementRunStarted>(event.data);
-      return { ...state, runId: d.runId, period: d.period, items: d.items };
-    }
-    case 'SettlementItemInvoiced': {
-      const d = dataOf<SettlementItemInvoiced>(event.data);
-      return { ...state, invoiced: new Map(state.invoiced).set(d.gsrn, d.invoiceIds ?? [d.invoiceId]) };
-    }
-    case 'SettlementHaltedForMeteringPoint': {
-      const d = dataOf<SettlementHaltedForMeteringPoint>(event.data);
-      return { ...state, halted: new Map(state.halted).set(d.gsrn, d.reason) };
-    }
-    case 'SettlementCompleted':
-      return { ...state, completed: true };
-    default:
-      return state;
-  }
+/** The work items of one batch (GSRNs sorted, at most one batch size). */
+export function workItemBatch(runId: string, period: BillingPeriod, asOf: Date, batch: number, gsrns: readonly string[]): RunEvent[] {
+  const label = periodLabel(period);
+  return gsrns.map((gsrn) => {
+    const item: SettlementWorkItemScheduled = { runId, period, periodLabel: label, gsrn, asOf: asOf.toISOString(), batch, batchItems: gsrns.length };
+    return { eventId: nameBasedUuid('work-item', `${runId}/${gsrn}`), type: 'SettlementWorkItemScheduled', data: toJsonObject(item) };
+  });
 }
 
-/**
- * The run of one period (stream `settlement-run-<period>`). Starting a period that has a run
- * decides nothing (so a completed period is never settled twice); each metering point's outcome is
- * recorded once; the last outcome completes the run.
- */
-export function decideRun(command: RunCommand, state: RunState): DomainEvent[] {
-  switch (command.kind) {
-    case 'start': {
-      if (state.runId !== null) return [];
-      const label = periodLabel(command.period);
-      const started: SettlementRunStarted = { runId: command.runId, period: command.period, periodLabel: label, asOf: command.asOf.toISOString(), items: command.gsrns };
-      const items = command.gsrns.map((gsrn): DomainEvent => {
-        const item: SettlementWorkItemScheduled = { runId: command.runId, period: command.period, periodLabel: label, gsrn, asOf: command.asOf.toISOString() };
-        return { type: 'SettlementWorkItemScheduled', data: toJsonObject(item) };
-      });
-      const events: DomainEvent[] = [{ type: 'SettlementRunStarted', data: toJsonObject(started) }, ...items];
-      return [...events, ...completion(events.reduce(evolveRun, state))];
-    }
-    case 'invoiced':
-    case 'halted': {
-      if (state.runId === null || state.period === null || !state.items.includes(command.gsrn)) return [];
-      if (state.invoiced.has(command.gsrn) || state.halted.has(command.gsrn)) return [];
-      let event: DomainEvent;
-      if (command.kind === 'invoiced') {
-        const d: SettlementItemInvoiced = { runId: state.runId, gsrn: command.gsrn, invoiceId: command.invoiceIds[0]!, invoiceIds: command.invoiceIds };
-        event = { type: 'SettlementItemInvoiced', data: toJsonObject(d) };
-      } else {
-        const d: SettlementHaltedForMeteringPoint = { runId: state.runId, gsrn: command.gsrn, periodLabel: periodLabel(state.period), reason: command.halt.reason, detail: haltDetail(command.halt) };
-        event = { type: 'SettlementHaltedForMeteringPoint', data: toJsonObject(d) };
-      }
-      return [event, ...completion(evolveRun(state, event))];
-    }
-  }
+export function runScheduledEvent(runId: string, period: BillingPeriod, items: number, batches: number): RunEvent {
+  const data: SettlementRunScheduled = { runId, periodLabel: periodLabel(period), items, batches };
+  return { eventId: nameBasedUuid('run-scheduled', runId), type: 'SettlementRunScheduled', data: toJsonObject(data) };
 }
 
-export const runDecider = { decide: decideRun, evolve: evolveRun, initialState: initialRunState };
+export function itemHaltedEvent(runId: string, period: BillingPeriod, batch: number, halt: SettlementHalted): RunEvent {
+  const data: SettlementHaltedForMeteringPoint = { runId, batch, gsrn: halt.gsrn, periodLabel: periodLabel(period), reason: halt.reason, detail: haltDetail(halt) };
+  return { eventId: nameBasedUuid('item-halted', `${runId}/${halt.gsrn}`), type: 'SettlementHaltedForMeteringPoint', data: toJsonObject(data) };
+}
+
+export function batchCompletedEvent(runId: string, period: BillingPeriod, batch: number, counts: { items: number; invoiced: number; halted: number }): RunEvent {
+  const data: SettlementBatchCompleted = { runId, periodLabel: periodLabel(period), batch, ...counts };
+  return { eventId: nameBasedUuid('batch-completed', `${runId}/${batch}`), type: 'SettlementBatchCompleted', data: toJsonObject(data) };
+}
+
+export function runCompletedEvent(runId: string, period: BillingPeriod, counts: { items: number; invoiced: number; halted: number }): RunEvent {
+  const data: SettlementCompleted = { runId, period, periodLabel: periodLabel(period), ...counts };
+  return { eventId: nameBasedUuid('run-completed', runId), type: 'SettlementCompleted', data: toJsonObject(data) };
+}

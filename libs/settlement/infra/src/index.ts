@@ -1,6 +1,7 @@
 export * from './schema';
 export * from './copies';
 export * from './settle';
+export * from './run';
 export * from './runtime';
 export * from './aconto';
 export * from './payments';

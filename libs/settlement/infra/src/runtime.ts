@@ -8,13 +8,12 @@ import {
   recordMeteredData,
   recordMeteredDataBatch,
   setExpectedConsumption,
-  startSettlementRun,
-  suppliesInPeriod,
   type CommandMeta,
   type SettlementRatesConfig,
 } from '@dh/settlement-application';
 import { onAcontoInput } from './aconto';
-import { applyToCopies, insertMeteredDays, loadSupplies } from './copies';
+import { applyToCopies, insertMeteredDays } from './copies';
+import { resumeScheduling, startSettlementRun } from './run';
 import { SETTLEMENT_SCHEMA, migrateSettlement } from './schema';
 import { paymentCommandHandlers, startPayments, type PaymentsOptions, type PaymentsRuntime } from './payments';
 import { affectedInvoices, correctInvoice, handleWorkItem } from './settle';
@@ -49,6 +48,8 @@ export interface SettlementRuntimeOptions {
   config?: SettlementRatesConfig;
   /** Payments: receivables, payment terms and the overdue check (see payments.ts). */
   payments?: PaymentsOptions;
+  /** Work items per batch of a settlement run (default 500, `DEFAULT_RUN_BATCH_SIZE`). */
+  runBatchSize?: number;
 }
 
 export interface SettlementRuntime {
@@ -169,6 +170,12 @@ export async function startSettlementRuntime(infrastructure: Infrastructure, opt
 
   const payments = await startPayments(infrastructure, options.payments);
 
+  // A run whose scheduling a crash interrupted is finished here (the run's row lock lets replicas take turns).
+  const runDeps = { store, pool, ...(options.runBatchSize ? { batchSize: options.runBatchSize } : {}) };
+  const resumed = resumeScheduling(runDeps, infrastructure.clock.now()).catch((error: unknown) => {
+    options.payments?.logger?.warn(`resuming settlement run scheduling failed: ${error instanceof Error ? error.message : String(error)}`);
+  });
+
   let server: CommandServer | null = null;
   if (options.commands ?? true) {
     server = new CommandServer({ connection: amqp });
@@ -210,9 +217,7 @@ export async function startSettlementRuntime(infrastructure: Infrastructure, opt
         return replyJson(applied);
       },
       StartSettlementRun: async (payload: JsonValue, context) => {
-        const result = await asCommandReply(() =>
-          startSettlementRun({ store, activeMeteringPoints: async (period) => suppliesInPeriod(await loadSupplies(pool), period).map((s) => s.gsrn) }, payload, metaOf(context)),
-        );
+        const result = await asCommandReply(() => startSettlementRun(runDeps, payload, metaOf(context)));
         return { ...result, period: { ...result.period } };
       },
     });
@@ -224,6 +229,7 @@ export async function startSettlementRuntime(infrastructure: Infrastructure, opt
     workers,
     payments,
     async stop() {
+      await resumed;
       await server?.close();
       await payments.stop();
       for (const w of workers) await w.stop();

@@ -56,7 +56,18 @@ export async function migrateSettlement(pool: Pool): Promise<void> {
       CREATE TABLE IF NOT EXISTS settlement.electric_heating_changes (
         gsrn text NOT NULL, valid_from text NOT NULL, electric_heating boolean NOT NULL, PRIMARY KEY (gsrn, valid_from));
       CREATE TABLE IF NOT EXISTS settlement.production_links (
-        gsrn text NOT NULL, valid_from text NOT NULL, production_gsrn text NOT NULL, PRIMARY KEY (gsrn, valid_from));`);
+        gsrn text NOT NULL, valid_from text NOT NULL, production_gsrn text NOT NULL, PRIMARY KEY (gsrn, valid_from));
+      -- Settlement runs (run.ts): one row per run, one per batch of work items, one per item's outcome.
+      CREATE TABLE IF NOT EXISTS settlement.runs (
+        run_id text PRIMARY KEY, period_label text NOT NULL UNIQUE, period jsonb NOT NULL, as_of timestamptz NOT NULL,
+        cursor_gsrn text, batches_total int NOT NULL DEFAULT 0, items_total int NOT NULL DEFAULT 0, scheduled boolean NOT NULL DEFAULT false,
+        batches_done int NOT NULL DEFAULT 0, invoiced int NOT NULL DEFAULT 0, halted int NOT NULL DEFAULT 0, completed boolean NOT NULL DEFAULT false);
+      CREATE TABLE IF NOT EXISTS settlement.run_batches (
+        run_id text NOT NULL, batch int NOT NULL, items int NOT NULL, done int NOT NULL, invoiced int NOT NULL, halted int NOT NULL,
+        PRIMARY KEY (run_id, batch));
+      CREATE TABLE IF NOT EXISTS settlement.run_items (
+        run_id text NOT NULL, gsrn text NOT NULL, batch int NOT NULL, outcome text NOT NULL, invoice_ids uuid[], reason text,
+        PRIMARY KEY (run_id, gsrn));`);
     await settlementChargeCopy.migrate(client);
   } finally {
     await client.query(`SELECT pg_advisory_unlock(hashtext('settlement-migration'))`);

@@ -1,6 +1,6 @@
 import type { PoolClient } from 'pg';
 import { localDateOf } from '@dh/dk-time';
-import { handleCommand, type EventStore, type RecordedEvent } from '@dh/event-store';
+import type { EventStore, RecordedEvent } from '@dh/event-store';
 import type { EventEnvelope } from '@dh/messaging';
 import { Money } from '@dh/money';
 import {
@@ -29,8 +29,6 @@ import {
   periodDates,
   periodLabel,
   periodLastDay,
-  runDecider,
-  runStreamId,
   settlementMetadata,
   toJsonObject,
   totalsToJson,
@@ -44,6 +42,7 @@ import {
 import { afterAcontoSettlement } from './aconto';
 import { loadCopies } from './copies';
 import { acontoPaidFor } from './aconto-paid';
+import { recordItemOutcome, type ItemOutcome } from './run';
 
 export interface SettleDeps {
   store: EventStore;
@@ -81,8 +80,8 @@ const metaOf = (envelope: EventEnvelope) => settlementMetadata({ correlationId: 
 /**
  * One work item of a run (a metering point), inside the work queue's inbox transaction: settle each
  * customer supply of it in the period, issue each one's invoice (stream `invoice-<invoiceId>`, id
- * stable per GSRN, period and customer, issued at most once) or record the halt, then record the
- * outcome on the run stream (the last one completes the run).
+ * stable per GSRN, period and customer, issued at most once) or record the halt, then count the
+ * outcome (`recordItemOutcome`: the item's row, its batch's counter, the run's).
  */
 export async function handleWorkItem(deps: SettleDeps, envelope: EventEnvelope, tx: PoolClient): Promise<void> {
   if (envelope.type !== 'SettlementWorkItemScheduled') return;
@@ -135,17 +134,9 @@ export async function handleWorkItem(deps: SettleDeps, envelope: EventEnvelope, 
     if (result.paymentModel === 'aconto') await afterAcontoSettlement(deps, tx, { gsrn: item.gsrn, period, asOf: new Date(item.asOf), metadata, now });
   }
   // The item is halted when any of its customer supplies is (the others' invoices stand: each is complete for its customer).
-  const command: Parameters<typeof runDecider.decide>[0] = halt !== null ? { kind: 'halted', gsrn: item.gsrn, halt } : { kind: 'invoiced', gsrn: item.gsrn, invoiceIds };
-  await handleCommand({
-    store: deps.store,
-    streamId: runStreamId(period),
-    decider: runDecider,
-    command,
-    metadata,
-    now,
-    maxRetries: 50,
-    idempotencyKey: `item/${item.runId}/${item.gsrn}`,
-  });
+  const outcome: ItemOutcome = halt !== null ? { kind: 'halted', halt } : { kind: 'invoiced', invoiceIds };
+  // Work items of runs started before batched runs carry no batch: settled, but not counted.
+  if (typeof item.batch === 'number') await recordItemOutcome(deps.store, tx, item, outcome, metadata, now);
 }
 
 // ------------------------------------------------------------------------------------ corrections

@@ -1,0 +1,221 @@
+import { randomUUID } from 'node:crypto';
+import type { Pool, PoolClient } from 'pg';
+import { WrongExpectedRevisionError, type EventMetadata, type EventStore, type NewEvent } from '@dh/event-store';
+import type { BillingPeriod, SettlementHalted } from '@dh/settlement-domain';
+import {
+  DEFAULT_RUN_BATCH_SIZE,
+  SETTLEMENT_COMPLETED_SCHEMA_VERSION,
+  batchCompletedEvent,
+  billingFrequencyOf,
+  dataOf,
+  itemHaltedEvent,
+  parseStartSettlementRun,
+  periodDates,
+  periodLabel,
+  runBatchStreamId,
+  runCompletedEvent,
+  runItemStreamId,
+  runScheduledEvent,
+  runStartedEvent,
+  runStreamId,
+  settlementMetadata,
+  workItemBatch,
+  type CommandMeta,
+  type RunEvent,
+  type SettlementWorkItemScheduled,
+} from '@dh/settlement-application';
+
+/**
+ * Run orchestration whose cost grows linearly with the run (see the README, "Settlement runs"):
+ * `settlement.runs` (one row per run: parameters, scheduling cursor, counters), `settlement.run_batches`
+ * (one row per batch: its counter) and `settlement.run_items` (one row per item: its outcome). Nothing
+ * is ever re-read or folded to know progress or completion.
+ */
+
+type Db = Pick<PoolClient, 'query'>;
+
+export interface RunDeps {
+  store: EventStore;
+  pool: Pool;
+  /** Work items per batch (default `DEFAULT_RUN_BATCH_SIZE`). */
+  batchSize?: number;
+}
+
+interface RunRow {
+  run_id: string;
+  period: BillingPeriod;
+  as_of: Date;
+  cursor_gsrn: string | null;
+  batches_total: number;
+  items_total: number;
+  scheduled: boolean;
+  batches_done: number;
+  invoiced: number;
+  halted: number;
+  completed: boolean;
+}
+
+export interface StartRunReply {
+  runId: string;
+  period: BillingPeriod;
+  items: number;
+  alreadyStarted: boolean;
+  completed: boolean;
+}
+
+const asNew = (events: RunEvent[], metadata: EventMetadata, now: Date): NewEvent[] => events.map((e) => ({ eventId: e.eventId, type: e.type, data: e.data, metadata, occurredAt: now }));
+
+/** The metering points of one page of a period's work items: supplies overlapping the period with its billing frequency, not reversed, after `after`. */
+export async function workItemPage(db: Db, period: BillingPeriod, after: string | null, limit: number): Promise<string[]> {
+  const { from, toExclusive } = periodDates(period);
+  const rows = await db.query<{ gsrn: string }>(
+    `SELECT DISTINCT gsrn FROM settlement.supplies
+      WHERE NOT reversed AND billing_frequency = $1 AND start_date < $2 AND (end_date IS NULL OR end_date > $3) AND ($4::text IS NULL OR gsrn > $4)
+      ORDER BY gsrn LIMIT $5`,
+    [billingFrequencyOf(period), toExclusive, from, after, limit],
+  );
+  return rows.rows.map((r) => r.gsrn);
+}
+
+async function completeIfDone(store: EventStore, db: Db, run: RunRow, metadata: EventMetadata, now: Date): Promise<boolean> {
+  if (run.completed || !run.scheduled || run.batches_done !== run.batches_total) return run.completed;
+  const completed = runCompletedEvent(run.run_id, run.period, { items: run.items_total, invoiced: run.invoiced, halted: run.halted });
+  await store.appendToStream(runStreamId(run.period), asNew([completed], { ...metadata, schemaVersion: SETTLEMENT_COMPLETED_SCHEMA_VERSION }, now), { expectedRevision: 'any' });
+  await db.query(`UPDATE settlement.runs SET completed = true WHERE run_id = $1`, [run.run_id]);
+  return true;
+}
+
+/**
+ * Schedules the rest of a run, one batch per transaction: the run's row is locked (so two schedulers
+ * take turns), the next page of supplies after the cursor becomes one batch stream (appended with
+ * `no_stream`; if a crashed attempt appended it already, the stored batch is taken as it is), then the
+ * cursor moves. The last page appends `SettlementRunScheduled` and completes an empty or finished run.
+ */
+export async function scheduleRun(deps: RunDeps, runId: string, metadata: EventMetadata, now: Date): Promise<RunRow> {
+  const batchSize = deps.batchSize ?? DEFAULT_RUN_BATCH_SIZE;
+  for (;;) {
+    const client = await deps.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const run = (await client.query<RunRow>(`SELECT * FROM settlement.runs WHERE run_id = $1 FOR UPDATE`, [runId])).rows[0];
+      if (run === undefined) throw new Error(`no settlement run ${runId}`);
+      if (run.scheduled) {
+        await client.query('COMMIT');
+        return run;
+      }
+      const asOf = new Date(run.as_of);
+      const batch = run.batches_total;
+      let gsrns = await workItemPage(client, run.period, run.cursor_gsrn, batchSize);
+      if (gsrns.length === 0) {
+        await deps.store.appendToStream(runStreamId(run.period), asNew([runScheduledEvent(runId, run.period, run.items_total, batch)], metadata, now), { expectedRevision: 'any' });
+        const updated = (await client.query<RunRow>(`UPDATE settlement.runs SET scheduled = true WHERE run_id = $1 RETURNING *`, [runId])).rows[0]!;
+        updated.completed = await completeIfDone(deps.store, client, updated, metadata, now);
+        await client.query('COMMIT');
+        return updated;
+      }
+      const streamId = runBatchStreamId(run.period, batch);
+      try {
+        await deps.store.appendToStream(streamId, asNew(workItemBatch(runId, run.period, asOf, batch, gsrns), metadata, now), { expectedRevision: 'no_stream' });
+      } catch (error) {
+        if (!(error instanceof WrongExpectedRevisionError)) throw error;
+        // Appended by an attempt that crashed before moving the cursor: that batch stands.
+        gsrns = (await deps.store.readStream(streamId)).filter((e) => e.type === 'SettlementWorkItemScheduled').map((e) => dataOf<SettlementWorkItemScheduled>(e.data).gsrn);
+      }
+      await client.query(`UPDATE settlement.runs SET cursor_gsrn = $2, batches_total = batches_total + 1, items_total = items_total + $3 WHERE run_id = $1`, [
+        runId,
+        gsrns[gsrns.length - 1],
+        gsrns.length,
+      ]);
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+}
+
+/**
+ * `StartSettlementRun`: one run per period. A new period gets its row and `SettlementRunStarted`, then its
+ * work items in batches; a period that has a run replies with it (`alreadyStarted`), finishing its
+ * scheduling first if a crash interrupted it. A run from before batched runs (a run stream, no row)
+ * is answered from its stream and never settled again.
+ */
+export async function startSettlementRun(deps: RunDeps, payload: unknown, meta: CommandMeta): Promise<StartRunReply> {
+  const { period, runId } = parseStartSettlementRun(payload);
+  const label = periodLabel(period);
+  const metadata = settlementMetadata(meta);
+  let alreadyStarted = true;
+  let existing = (await deps.pool.query<RunRow>(`SELECT * FROM settlement.runs WHERE period_label = $1`, [label])).rows[0];
+  if (existing === undefined) {
+    const [first] = await deps.store.readStream(runStreamId(period), { maxCount: 1 });
+    if (first !== undefined) {
+      const [last] = await deps.store.readStream(runStreamId(period), { direction: 'backwards', maxCount: 1 });
+      const items = (first.data as { items?: unknown }).items;
+      return { runId: String(first.data.runId), period, items: Array.isArray(items) ? items.length : 0, alreadyStarted: true, completed: last?.type === 'SettlementCompleted' };
+    }
+    const inserted = await deps.pool.query<RunRow>(
+      `INSERT INTO settlement.runs (run_id, period_label, period, as_of) VALUES ($1, $2, $3, $4) ON CONFLICT (period_label) DO NOTHING RETURNING *`,
+      [runId, label, JSON.stringify(period), meta.now.toISOString()],
+    );
+    existing = inserted.rows[0] ?? (await deps.pool.query<RunRow>(`SELECT * FROM settlement.runs WHERE period_label = $1`, [label])).rows[0]!;
+    alreadyStarted = inserted.rows.length === 0;
+  }
+  if (!existing.scheduled) {
+    await deps.store.appendToStream(runStreamId(period), asNew([runStartedEvent(existing.run_id, period, new Date(existing.as_of))], metadata, meta.now), { expectedRevision: 'any' });
+    existing = await scheduleRun(deps, existing.run_id, metadata, meta.now);
+  }
+  return { runId: existing.run_id, period, items: existing.items_total, alreadyStarted, completed: existing.completed };
+}
+
+/** Runs whose scheduling was interrupted (a crash between batches): finished when the service starts. */
+export async function resumeScheduling(deps: RunDeps, now: Date): Promise<number> {
+  const { rows } = await deps.pool.query<{ run_id: string; period: BillingPeriod; as_of: Date }>(`SELECT run_id, period, as_of FROM settlement.runs WHERE NOT scheduled`);
+  for (const r of rows) {
+    const metadata = settlementMetadata({ correlationId: randomUUID(), causationId: null, actor: 'settlement-scheduler' });
+    await deps.store.appendToStream(runStreamId(r.period), asNew([runStartedEvent(r.run_id, r.period, new Date(r.as_of))], metadata, now), { expectedRevision: 'any' });
+    await scheduleRun(deps, r.run_id, metadata, now);
+  }
+  return rows.length;
+}
+
+export type ItemOutcome = { kind: 'invoiced'; invoiceIds: string[] } | { kind: 'halted'; halt: SettlementHalted };
+
+/**
+ * A work item's outcome, in the worker's inbox transaction: a halt on the item's own stream, the item's
+ * row (once: a second outcome of the same item counts nothing), its batch's counter; the item that
+ * completes its batch appends `SettlementBatchCompleted` and adds the batch to the run's counters; the
+ * batch that completes a scheduled run appends `SettlementCompleted` (once: its id derives from the run).
+ * Contention: items share their batch's row, batches share the run's row once each.
+ */
+export async function recordItemOutcome(store: EventStore, tx: Db, item: SettlementWorkItemScheduled, outcome: ItemOutcome, metadata: EventMetadata, now: Date): Promise<void> {
+  if (outcome.kind === 'halted') {
+    await store.appendToStream(runItemStreamId(item.runId, item.gsrn), asNew([itemHaltedEvent(item.runId, item.period, item.batch, outcome.halt)], metadata, now), { expectedRevision: 'any' });
+  }
+  const recorded = await tx.query(
+    `INSERT INTO settlement.run_items (run_id, gsrn, batch, outcome, invoice_ids, reason) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (run_id, gsrn) DO NOTHING`,
+    [item.runId, item.gsrn, item.batch, outcome.kind, outcome.kind === 'invoiced' ? outcome.invoiceIds : null, outcome.kind === 'halted' ? outcome.halt.reason : null],
+  );
+  if (recorded.rowCount === 0) return;
+  const invoiced = outcome.kind === 'invoiced' ? 1 : 0;
+  const batch = (
+    await tx.query<{ done: number; items: number; invoiced: number; halted: number }>(
+      `INSERT INTO settlement.run_batches (run_id, batch, items, done, invoiced, halted) VALUES ($1, $2, $3, 1, $4, $5)
+       ON CONFLICT (run_id, batch) DO UPDATE SET done = run_batches.done + 1, invoiced = run_batches.invoiced + EXCLUDED.invoiced, halted = run_batches.halted + EXCLUDED.halted
+       RETURNING done, items, invoiced, halted`,
+      [item.runId, item.batch, item.batchItems, invoiced, 1 - invoiced],
+    )
+  ).rows[0]!;
+  if (batch.done < batch.items) return;
+  const counts = { items: batch.items, invoiced: batch.invoiced, halted: batch.halted };
+  await store.appendToStream(runBatchStreamId(item.period, item.batch), asNew([batchCompletedEvent(item.runId, item.period, item.batch, counts)], metadata, now), { expectedRevision: 'any' });
+  const run = (
+    await tx.query<RunRow>(`UPDATE settlement.runs SET batches_done = batches_done + 1, invoiced = invoiced + $2, halted = halted + $3 WHERE run_id = $1 RETURNING *`, [
+      item.runId,
+      counts.invoiced,
+      counts.halted,
+    ])
+  ).rows[0];
+  if (run !== undefined) await completeIfDone(store, tx, run, metadata, now);
+}
