@@ -132,7 +132,8 @@ export class OpsController {
         ...r,
         started_at: r.started_at.toISOString(),
         completed_at: r.completed_at?.toISOString() ?? null,
-        progress: r.items_total === 0 ? 1 : Math.round((r.items_done / r.items_total) * 1000) / 1000,
+        // A batched run knows its total once scheduled (items_total 0 before): 0 until then, 1 when completed empty.
+        progress: r.items_total === 0 ? (r.completed_at === null ? 0 : 1) : Math.round((r.items_done / r.items_total) * 1000) / 1000,
       })),
     };
   }
