@@ -96,8 +96,9 @@ describe('settlement: the tariffs and subscriptions DataHub links to a metering 
   it('both metering points are invoiced', async () => {
     const [completed] = await all('SettlementCompleted');
     const data = completed!.data as unknown as SettlementCompleted;
-    expect(data.invoices.map((i) => i.gsrn).sort()).toEqual([UNLINKED, LINKED].sort());
-    expect(data.halted).toEqual([]);
+    expect(data).toMatchObject({ items: 2, invoiced: 2, halted: 0 });
+    const outcomes = await service.infra.pool.query<{ gsrn: string; outcome: string }>(`SELECT gsrn, outcome FROM settlement.run_items ORDER BY gsrn`);
+    expect(outcomes.rows).toEqual([UNLINKED, LINKED].sort().map((gsrn) => ({ gsrn, outcome: 'invoiced' })));
   });
 
   it('without links: the grid area\'s C tariff and subscription (745 h × 0.30 = 223.50; 30.00)', async () => {
