@@ -323,11 +323,29 @@ describe('payments: payment.received and payment.overdue end to end (gateway API
   it('the balance reflects payments: invoices + notes − aconto payments − payments', async () => {
     await eventually(async () => {
       expect(await balance(customer(1))).toEqual({
-        customer_id: customer(1), invoiced: '1000.00', notes: '0.00', aconto_invoiced: '0.00', aconto_paid: '0.00', reminder_fees: '0.00', interest: '0.00', paid: '1000.00', balance: '0.00', invoices: 1, aconto_invoices: 0,
+        customer_id: customer(1), invoiced: '1000.00', notes: '0.00', aconto_invoiced: '0.00', aconto_paid: '0.00', reminder_fees: '0.00', interest: '0.00', paid: '1000.00', written_off: '0.00', balance: '0.00', invoices: 1, aconto_invoices: 0,
       });
       expect(await balance(customer(2))).toMatchObject({ invoiced: '500.00', paid: '200.00', balance: '300.00' });
       expect(await balance(customer(3))).toMatchObject({ invoiced: '250.00', paid: '250.00', balance: '0.00' });
     }, 20_000, 200);
+  });
+
+  it('what the debt-collection agency writes off is no longer owed: the balance subtracts it (CollectionWrittenOff; on a paid customer here, so it shows as a credit)', async () => {
+    const caseId = randomUUID();
+    await infra.eventStore.appendToStream(
+      `collection-case-${caseId}`,
+      [
+        {
+          eventId: randomUUID(),
+          type: 'CollectionWrittenOff',
+          data: { caseId, customerId: customer(3), agencyReference: 'INK-000009', agencyEventId: 'agency-event-9', amount: '40.00', writtenOffOn: '2026-11-20', reason: 'debtor without means' },
+          metadata: { correlationId: caseId, causationId: null, actor: 'settlement-collection', schemaVersion: 1, context: 'payments' },
+          occurredAt: clock.now(),
+        },
+      ],
+      { expectedRevision: 'no_stream' },
+    );
+    await eventually(async () => expect(await balance(customer(3))).toMatchObject({ invoiced: '250.00', paid: '250.00', written_off: '40.00', balance: '-40.00' }), 20_000, 200);
   });
 
   it('an aconto invoice is a receivable: paid by its FI reference or its id, matched (payment.received), counted in the balance', async () => {

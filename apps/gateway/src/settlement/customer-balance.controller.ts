@@ -32,6 +32,8 @@ export interface CustomerBalanceView {
   reminder_fees: string;
   interest: string;
   paid: string;
+  /** Written off on the debt-collection agency's recommendation: no longer owed. */
+  written_off: string;
   balance: string;
   invoices: number;
   aconto_invoices: number;
@@ -42,7 +44,7 @@ export interface CustomerBalanceView {
  * Σ settlement invoices (their total) + Σ credit/debit notes + Σ aconto invoices not yet settled + reminder fees and
  * interest charged (`reminder.sent`) − aconto payments
  * recorded on a metering point without an invoice (`aconto_paid`) − every payment matched to one of the customer's
- * invoices or aconto invoices (`paid`). An aconto invoice is settled by the settlement invoice of its quarter
+ * invoices or aconto invoices (`paid`) − what the debt-collection agency wrote off (`written_off`). An aconto invoice is settled by the settlement invoice of its quarter
  * (same metering point, aconto): from then on that invoice claims the actual consumption and the payments made
  * on the aconto invoice count against it, so the advance is never owed twice. Aggregated in SQL (one row per
  * figure, whatever the number of invoices). Injects the default TypeORM `DataSource` (not `@InjectRepository`),
@@ -71,12 +73,22 @@ export class CustomerBalanceController {
          (SELECT coalesce(sum(fee), 0) FROM read_models.reminders WHERE customer_id = $1)::numeric(18,2)::text AS reminder_fees,
          (SELECT coalesce(sum(interest), 0) FROM read_models.reminders WHERE customer_id = $1)::numeric(18,2)::text AS interest,
          (SELECT count(*) FROM read_models.payments WHERE customer_id = $1 AND status = 'matched')::int AS payments,
-         (SELECT coalesce(sum(amount), 0) FROM read_models.payments WHERE customer_id = $1 AND status = 'matched')::numeric(18,2)::text AS paid`,
+         (SELECT coalesce(sum(amount), 0) FROM read_models.payments WHERE customer_id = $1 AND status = 'matched')::numeric(18,2)::text AS paid,
+         (SELECT coalesce(sum(amount), 0) FROM read_models.collection_write_offs WHERE customer_id = $1)::numeric(18,2)::text AS written_off`,
       [customerId],
-    )) as { invoices: number; invoiced: string; notes: string; aconto_invoices: number; aconto_invoiced: string; aconto_paid: string; reminder_fees: string; interest: string; payments: number; paid: string }[];
+    )) as { invoices: number; invoiced: string; notes: string; aconto_invoices: number; aconto_invoiced: string; aconto_paid: string; reminder_fees: string; interest: string; payments: number; paid: string; written_off: string }[];
     const r = rows[0]!;
     if (r.invoices === 0 && r.aconto_invoices === 0 && r.payments === 0 && Money.parse(r.aconto_paid).isZero() && Money.parse(r.notes).isZero()) throw new ProblemException(notFound);
-    const [invoiced, notes, acontoInvoiced, acontoPaid, fees, interest, paid] = [r.invoiced, r.notes, r.aconto_invoiced, r.aconto_paid, r.reminder_fees, r.interest, r.paid].map((v) => Money.parse(v)) as [Money, Money, Money, Money, Money, Money, Money];
+    const [invoiced, notes, acontoInvoiced, acontoPaid, fees, interest, paid, writtenOff] = [r.invoiced, r.notes, r.aconto_invoiced, r.aconto_paid, r.reminder_fees, r.interest, r.paid, r.written_off].map((v) => Money.parse(v)) as [
+      Money,
+      Money,
+      Money,
+      Money,
+      Money,
+      Money,
+      Money,
+      Money,
+    ];
     return {
       customer_id: customerId,
       invoiced: invoiced.format(),
@@ -86,7 +98,8 @@ export class CustomerBalanceController {
       reminder_fees: fees.format(),
       interest: interest.format(),
       paid: paid.format(),
-      balance: invoiced.add(notes).add(acontoInvoiced).add(fees).add(interest).sub(acontoPaid).sub(paid).format(),
+      written_off: writtenOff.format(),
+      balance: invoiced.add(notes).add(acontoInvoiced).add(fees).add(interest).sub(acontoPaid).sub(paid).sub(writtenOff).format(),
       invoices: r.invoices,
       aconto_invoices: r.aconto_invoices,
     };

@@ -3,6 +3,8 @@ import type { Projection, ProjectedEvent } from '../projection/projection';
 import { PROJECTION_SCHEMA } from '../projection/projection-state';
 
 export const PAYMENTS_TABLE = `${PROJECTION_SCHEMA}.payments`;
+/** Write-offs the debt-collection agency reported (`payments.collection-written-off`): no longer owed in the balance. */
+export const COLLECTION_WRITE_OFFS_TABLE = `${PROJECTION_SCHEMA}.collection_write_offs`;
 export const REMINDERS_TABLE = `${PROJECTION_SCHEMA}.reminders`;
 
 /**
@@ -18,6 +20,7 @@ export const paymentsProjection: Projection = {
   tables: [
     { name: PAYMENTS_TABLE, orderBy: 'payment_id' },
     { name: REMINDERS_TABLE, orderBy: 'reminder_id' },
+    { name: COLLECTION_WRITE_OFFS_TABLE, orderBy: 'event_id' },
   ],
 
   async migrate(client: PoolClient) {
@@ -34,7 +37,10 @@ export const paymentsProjection: Projection = {
         sent_on text NOT NULL, due_date text NOT NULL, deadline text NOT NULL, principal numeric(18,2) NOT NULL, fee numeric(18,2) NOT NULL,
         interest numeric(18,2) NOT NULL, interest_from text, interest_through text, annual_interest_rates jsonb NOT NULL, amount_due numeric(18,2) NOT NULL,
         payment_reference text NOT NULL, warns_of_collection boolean NOT NULL, recorded_at timestamptz NOT NULL);
-      CREATE INDEX IF NOT EXISTS reminders_customer ON ${REMINDERS_TABLE} (customer_id, sent_on);`);
+      CREATE INDEX IF NOT EXISTS reminders_customer ON ${REMINDERS_TABLE} (customer_id, sent_on);
+      CREATE TABLE IF NOT EXISTS ${COLLECTION_WRITE_OFFS_TABLE} (
+        event_id uuid PRIMARY KEY, case_id uuid NOT NULL, customer_id text NOT NULL, amount numeric(18,2) NOT NULL, written_off_on text NOT NULL, reason text NOT NULL);
+      CREATE INDEX IF NOT EXISTS collection_write_offs_customer ON ${COLLECTION_WRITE_OFFS_TABLE} (customer_id);`);
   },
 
   async apply(event: ProjectedEvent, client: PoolClient) {
@@ -59,6 +65,12 @@ export const paymentsProjection: Projection = {
       case 'PaymentReversed':
         // Charged back (public `payment.reversed`): no longer counted as paid (the balance and the portal read `matched` only).
         await client.query(`UPDATE ${PAYMENTS_TABLE} SET status = 'reversed' WHERE payment_id = $1`, [d.paymentId]);
+        return;
+      case 'CollectionWrittenOff':
+        await client.query(
+          `INSERT INTO ${COLLECTION_WRITE_OFFS_TABLE} (event_id, case_id, customer_id, amount, written_off_on, reason) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
+          [event.eventId, d.caseId, d.customerId, d.amount, d.writtenOffOn, d.reason],
+        );
         return;
       case 'ReminderSent':
         await client.query(

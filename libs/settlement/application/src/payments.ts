@@ -266,6 +266,7 @@ export interface CollectionPaymentReceived {
 /** The agency recommends writing `amount` off (the debtor cannot pay); ERP books the loss. */
 export interface CollectionWrittenOff {
   caseId: string;
+  customerId: string;
   agencyReference: string;
   agencyEventId: string;
   amount: string;

@@ -182,7 +182,7 @@ describe('debt collection handoff: the case recorded first, handed to the agency
       { amount: rest.toFixed(2), invoice: second.invoiceId },
     ]);
     const written = (await events(collectionCaseStreamId(caseId))).find((e) => e.type === 'CollectionWrittenOff')!;
-    expect(written.data).toMatchObject({ amount: '450.50', writtenOffOn: '2027-02-01', reason: 'debtor without means', agencyReference: 'INK-000001' });
+    expect(written.data).toMatchObject({ customerId, amount: '450.50', writtenOffOn: '2027-02-01', reason: 'debtor without means', agencyReference: 'INK-000001' });
     expect((await infra.pool.query<{ state: string }>(`SELECT state FROM settlement.collection_cases`)).rows[0]!.state).toBe('closed');
   });
 

@@ -269,7 +269,8 @@ async function applyAgencyEvent(deps: CollectionDeps, db: Db, event: AgencyFeedE
       return;
     }
     case 'write-off': {
-      const data: CollectionWrittenOff = { caseId, agencyReference: event.caseReference, agencyEventId: event.eventId, amount: Money.parse(event.amount).format(), writtenOffOn: event.date, reason: event.reason };
+      const customer = await db.query<{ customer_id: string }>(`SELECT customer_id FROM settlement.collection_cases WHERE case_id = $1`, [caseId]);
+      const data: CollectionWrittenOff = { caseId, customerId: customer.rows[0]!.customer_id, agencyReference: event.caseReference, agencyEventId: event.eventId, amount: Money.parse(event.amount).format(), writtenOffOn: event.date, reason: event.reason };
       await appendOnce(deps.store, caseId, caseEvent(caseId, 'CollectionWrittenOff', data, key, now));
       return;
     }
