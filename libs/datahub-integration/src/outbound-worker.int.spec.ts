@@ -204,4 +204,15 @@ describe('outbound BRS requests', () => {
       expect(outcomes.map((o) => o.outcome)).toEqual(['sent', 'sent']);
     }
   });
+
+  it('parks an event no request can be made of in the DLQ and goes on with the processes behind it', async () => {
+    const broken = randomUUID();
+    const next = randomUUID();
+    await appendPortfolioEvent(broken, 'ChangeOfSupplierRequested', { processId: broken, customerId: randomUUID(), effectiveDate: '2026-03-26', businessReason: 'E03', at: new Date().toISOString() });
+    await appendPortfolioEvent(next, 'ChangeOfSupplierRequested', { processId: next, gsrn: GSRN, customerId: randomUUID(), effectiveDate: '2026-03-27', businessReason: 'E03', at: new Date().toISOString() });
+    await eventually(async () => expect((await events('DataHubRequestSent')).filter((e) => e.processId === next)).toHaveLength(1), 20_000);
+    expect(worker.stats()).toMatchObject({ halted: null, deadLettered: 1 });
+    const { rows } = await pool.query(`SELECT 1 FROM datahub.outbound_requests WHERE process_id = $1`, [broken]);
+    expect(rows).toEqual([]);
+  });
 });

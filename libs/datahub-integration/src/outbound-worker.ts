@@ -84,9 +84,14 @@ export async function migrateOutboundRequests(pool: Pool): Promise<void> {
     CREATE INDEX IF NOT EXISTS outbound_requests_pending ON datahub.outbound_requests (seq) WHERE outcome = 'pending';`);
 }
 
+/** An event the outbound worker can never turn into a request (its data lacks what the request needs). */
+export class MalformedOutboundEventError extends Error {
+  override readonly name = 'MalformedOutboundEventError';
+}
+
 const str = (data: JsonObject, key: string): string => {
   const value = data[key];
-  if (typeof value !== 'string') throw new Error(`event data.${key} must be a string`);
+  if (typeof value !== 'string' || value === '') throw new MalformedOutboundEventError(`event data.${key} must be a non-empty string`);
   return value;
 };
 
@@ -168,6 +173,10 @@ export async function startOutboundWorker(options: OutboundWorkerOptions): Promi
     queue: OUTBOUND_QUEUE,
     bindings: OUTBOUND_BINDINGS,
     onFailure: 'halt',
+    // Order matters between the requests of one process; an event no request can be made of is parked in the DLQ
+    // (with the reason, for an operator) instead of holding every later process back. Its cancellation, if any,
+    // then finds no request and sends nothing.
+    isPoison: (error) => error instanceof MalformedOutboundEventError,
     prefetch: 1,
     maxAttempts: options.maxAttempts ?? 1000,
     backoff: { initialDelayMs: 500, factor: 2, maxDelayMs: 30_000 },
