@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { Pool } from 'pg';
 import { parseCimXml } from '@dh/cim';
 import { DataHubClient, type DataHubInbox, type PeekedMessage } from '@dh/datahub-client';
@@ -6,33 +7,42 @@ import { startDataHubSimulator, type RunningDataHubSimulator } from '@dh/datahub
 import { addDays, localDayStart, type LocalDate } from '@dh/dk-time';
 import { createPostgresEventStore, type PostgresEventStore } from '@dh/event-store';
 import { gsrnCheckDigit } from '@dh/market-ids';
-import { AmqpConnection, createRelay, type EventRelay, type RunningConsumer } from '@dh/messaging';
-import { CONSUMPTION_VALUES_TABLE, consumptionProjection, startProjections } from '@dh/read-models';
+import { AmqpConnection, createRelay, DEFAULT_EVENT_EXCHANGE, type EventRelay, type RunningConsumer } from '@dh/messaging';
+import { migrateSettlement, startMeteredDataConsumer } from '@dh/settlement-infra';
 import { benchLogger, createBenchDatabase, createBenchVhost, type Cleanup } from './infra';
 import { delay, fmt, log, median, msSince, now, result, waitUntil, type BenchResult } from './measure';
 
 /**
- * Ingest end to end (issue 3). The DataHub simulator (in this process, over HTTP) holds one RSM-012
- * (`NotifyValidatedMeasureData`, one series of 96 PT15M values) per metering point and day for
- * METERING_POINTS × DAYS; the production path takes it from there, wired as the services wire it but in
- * this one process: `DataHubInboxWorker` (peek → `parseCimXml` → append to the PostgreSQL event store
- * → dequeue) → relay (publisher confirms) → RabbitMQ `domain.events` → the `consumption` projection's
- * queue (`startProjections`: single active consumer, inbox transaction) → `read_models.consumption_*`.
- * Timed from the first peek to the consumer having applied the last document, then checked against
- * `consumption_values` (every value there). Baseline: `parseCimXml` alone over the very same message
- * bodies, in the same run.
+ * Ingest end to end (issues 3 and 8). The DataHub simulator (in this process, over HTTP) holds, per day, RSM-012
+ * `NotifyValidatedMeasureData` documents of SERIES_PER_DOCUMENT PT15M series each (DataHub bundles a supplier's
+ * metering points) for N metering points × DAYS; the production path takes them from there, wired as the
+ * services wire it but in this one process: `DataHubInboxWorker` (peek → `parseCimXml` → the document's events
+ * appended to the PostgreSQL event store in batched appends → dequeue) → relay → RabbitMQ → settlement's
+ * `settlement.metered-data` consumer (batches of waiting series: their `metered-data-<gsrn>` streams in one
+ * `appendToStreams`, their days in `settlement.metered_data` in one multi-row insert). Timed from the first peek
+ * until the consumer has recorded the last series, then checked: every day of every metering point in
+ * `settlement.metered_data` with all its values. Baseline: a PostgreSQL `COPY` (psql `\copy … FROM STDIN`) of the
+ * very same values as `(gsrn, interval_start, wh)` rows into a plain table, net of psql's start and connection
+ * (an empty COPY, measured in the same run). Sizes: BENCH_INGEST_METERING_POINTS (default "100,400"), to show
+ * the cost per value does not grow with N. Peak RSS of the process (simulator, inbox, relay and consumer
+ * together) is sampled during each run.
  */
 
-const METERING_POINTS = Number(process.env.BENCH_INGEST_METERING_POINTS ?? 20);
-const DAYS = Number(process.env.BENCH_INGEST_DAYS ?? 10);
+const SIZES = (process.env.BENCH_INGEST_METERING_POINTS ?? '100,400')
+  .split(',')
+  .map((s) => Number(s.trim()))
+  .filter((n) => Number.isInteger(n) && n > 0);
+const DAYS = Number(process.env.BENCH_INGEST_DAYS ?? 3);
+const SERIES_PER_DOCUMENT = Number(process.env.BENCH_INGEST_SERIES_PER_DOCUMENT ?? 100);
 const VALUES_PER_DAY = 96;
-const PARSE_ROUNDS = 5;
-const TIMEOUT_MS = 300_000;
+const COPY_ROUNDS = 3;
+const TIMEOUT_MS = 600_000;
 const OUR_GLN = '5799999933318';
 const DATAHUB_GLN = '5790001330552';
 const CLIENT = { clientId: 'bench-supplier', clientSecret: 's3cret-bench-supplier' };
 /** Local midnight of 2026-04-01: a month without a DST change; April 1 is the warm-up day. */
 const FIRST_DAY: LocalDate = '2026-04-01';
+const QUARTER_MS = 900_000;
 
 function gsrnOf(i: number): string {
   const body = `57131318049${String(i).padStart(6, '0')}`;
@@ -54,12 +64,13 @@ function scenario(meteringPoints: number): Record<string, unknown> {
       type: 'E17',
       settlementMethod: 'D01',
       resolution: 'PT15M',
-      profile: { annualKwh: 3000 + 100 * i, shape: 'household' },
+      profile: { annualKwh: 3000 + 100 * (i % 50), shape: 'household' },
       supply: { supplierGln: OUR_GLN, from: '2026-01-01' },
     })),
     rejections: [],
     forcedSwitches: [],
     charges: [],
+    meteredDataSeriesPerDocument: SERIES_PER_DOCUMENT,
   };
 }
 
@@ -83,34 +94,87 @@ class RecordingInbox implements DataHubInbox {
   }
 }
 
-function parseAll(bodies: readonly string[]): number {
-  let values = 0;
+/** The values of the bodies as COPY rows `gsrn,interval_start,wh` (quantities have three decimals: Wh exactly). */
+function copyRows(bodies: readonly string[]): { csv: string; values: number } {
+  const lines: string[] = [];
   for (const body of bodies) {
     const doc = parseCimXml(body);
     if (doc.kind !== 'NotifyValidatedMeasureData') throw new Error(`parseCimXml returned ${doc.kind}`);
-    for (const series of doc.series) values += series.period.points.length;
+    for (const series of doc.series) {
+      const start = Date.parse(series.period.timeInterval.start);
+      for (const p of series.period.points) {
+        const q = p.quantity ?? '';
+        if (!/^\d+\.\d{3}$/.test(q)) throw new Error(`quantity ${q} is not kWh with three decimals`);
+        lines.push(`${series.meteringPointId},${new Date(start + (p.position - 1) * QUARTER_MS).toISOString()},${Number(q.replace('.', ''))}`);
+      }
+    }
   }
-  return values;
+  return { csv: `${lines.join('\n')}\n`, values: lines.length };
 }
 
-export async function runIngestBench(cleanup: Cleanup): Promise<BenchResult[]> {
+/** psql `\copy table FROM STDIN` of `csv`; resolves with the wall time of the whole psql run. */
+function psqlCopy(url: string, table: string, csv: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const start = now();
+    const child = spawn('psql', [url, '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c', `\\copy ${table} (gsrn, interval_start, wh) FROM STDIN WITH (FORMAT csv)`], {
+      stdio: ['pipe', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(msSince(start)) : reject(new Error(`psql \\copy exited ${code}: ${stderr.trim()}`))));
+    child.stdin.end(csv);
+  });
+}
+
+/** Highest resident set size seen while `sampling` is on (every 50 ms), in bytes. */
+class RssSampler {
+  peak = 0;
+  private timer: NodeJS.Timeout | null = null;
+
+  start(): void {
+    this.peak = process.memoryUsage.rss();
+    this.timer = setInterval(() => {
+      this.peak = Math.max(this.peak, process.memoryUsage.rss());
+    }, 50);
+  }
+
+  stop(): number {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.peak = Math.max(this.peak, process.memoryUsage.rss());
+    return this.peak;
+  }
+}
+
+const mib = (bytes: number): string => `${Math.round(bytes / 1024 / 1024)} MiB`;
+
+interface SizeResult {
+  meteringPoints: number;
+  values: number;
+  e2e: number;
+  copy: number;
+}
+
+async function runSize(cleanup: Cleanup, meteringPoints: number): Promise<SizeResult> {
   const db = await createBenchDatabase('ingest');
   cleanup.add(`drop database ${db.name}`, () => db.drop());
   const vhost = await createBenchVhost('ingest');
   cleanup.add(`delete vhost ${vhost.name}`, () => vhost.drop());
 
-  const pool = new Pool({ connectionString: db.url, max: 8 });
+  const pool = new Pool({ connectionString: db.url, max: 10 });
   pool.on('error', () => undefined);
   let store: PostgresEventStore | null = null;
   let sim: RunningDataHubSimulator | null = null;
   let connection: AmqpConnection | null = null;
   let relay: EventRelay | null = null;
-  let consumers: RunningConsumer[] = [];
+  let consumer: RunningConsumer | null = null;
   try {
     store = await createPostgresEventStore({ pool, schema: 'event_store' });
     const quarantine = new QuarantineStore(pool);
     await quarantine.migrate();
-    sim = await startDataHubSimulator({ port: 0, scenario: scenario(METERING_POINTS) });
+    await migrateSettlement(pool);
+    sim = await startDataHubSimulator({ port: 0, scenario: scenario(meteringPoints) });
     const inbox = new RecordingInbox(new DataHubClient({ baseUrl: sim.url, ...CLIENT, scope: 'datahub3' }));
     const worker = new DataHubInboxWorker({
       client: inbox,
@@ -122,86 +186,115 @@ export async function runIngestBench(cleanup: Cleanup): Promise<BenchResult[]> {
     });
     connection = new AmqpConnection({ url: vhost.url, connectionName: 'bench-ingest', initialMaxAttempts: 3, logger: benchLogger });
     await connection.connect();
-    consumers = await startProjections({ pool, eventStore: store, connection, projections: [consumptionProjection], logger: benchLogger });
-    const consumer = consumers[0];
+    consumer = await startMeteredDataConsumer({ connection, pool, store, exchange: DEFAULT_EVENT_EXCHANGE, now: () => new Date('2026-04-20T06:00:00Z') });
+    const recorder = consumer;
     relay = createRelay({ eventStore: store, connection, pool, name: 'bench-ingest', logger: benchLogger });
     await relay.start();
 
-    const applied = (): number => consumer.stats().applied;
-    const drain = async (documents: number, what: string): Promise<{ ms: number; inboxMs: number; relayMs: number; end: bigint }> => {
-      const target = applied() + documents;
-      const relayTarget = (relay?.stats().published ?? 0) + documents;
+    const documentsPerDay = Math.ceil(meteringPoints / SERIES_PER_DOCUMENT);
+    const applied = (): number => recorder.stats().applied;
+    const drain = async (days: number, what: string): Promise<{ inboxMs: number; end: bigint }> => {
+      const target = applied() + meteringPoints * days;
       const start = now();
       const polled = await worker.pollOnce();
       const inboxMs = msSince(start);
-      if (polled.stored !== documents || polled.quarantined > 0 || polled.errors > 0) {
-        throw new Error(`${what}: the inbox stored ${polled.stored} of ${documents} documents (quarantined ${polled.quarantined}, errors ${polled.errors})`);
+      if (polled.stored !== documentsPerDay * days || polled.quarantined > 0 || polled.errors > 0) {
+        throw new Error(`${what}: the inbox stored ${polled.stored} of ${documentsPerDay * days} documents (quarantined ${polled.quarantined}, errors ${polled.errors})`);
       }
-      let relayMs = Number.NaN;
       await waitUntil(
-        () => {
-          if (Number.isNaN(relayMs) && (relay?.stats().published ?? 0) >= relayTarget) relayMs = msSince(start);
-          return applied() >= target || consumer.stats().halted !== null;
-        },
+        () => applied() >= target || recorder.stats().halted !== null || recorder.stats().deadLettered > 0,
         TIMEOUT_MS,
-        () => `${what}: the consumption projection to apply ${documents} documents (applied ${applied() - (target - documents)})`,
+        () => `${what}: settlement to record ${meteringPoints * days} series (recorded ${applied() - (target - meteringPoints * days)})`,
         5,
       );
-      const halted = consumer.stats().halted;
-      if (halted) throw new Error(`consumption projection halted: ${halted}`);
-      const end = now();
-      return { ms: Number(end - start) / 1e6, inboxMs, relayMs: Number.isNaN(relayMs) ? Number(end - start) / 1e6 : relayMs, end };
+      const stats = recorder.stats();
+      if (stats.halted || stats.deadLettered > 0) throw new Error(`metered-data consumer: halted ${stats.halted ?? '-'}, dead-lettered ${stats.deadLettered}, ${stats.lastError ?? ''}`);
+      return { inboxMs, end: now() };
     };
 
-    // Warm-up: the first day of every metering point (connections, token, JIT, projection paths).
+    // Warm-up: the first day of every metering point (connections, token, JIT, consumer paths).
     sim.control.advanceTo(localDayStart(addDays(FIRST_DAY, 1)));
-    await drain(METERING_POINTS, 'warm-up');
+    await drain(1, 'warm-up');
 
     // The measured run: DAYS more days, all waiting in DataHub's queue before the first peek.
     sim.control.advanceTo(localDayStart(addDays(FIRST_DAY, 1 + DAYS)));
-    const documents = METERING_POINTS * DAYS;
-    const values = documents * VALUES_PER_DAY;
+    const values = meteringPoints * DAYS * VALUES_PER_DAY;
+    const rss = new RssSampler();
     inbox.recording = true;
+    rss.start();
     const started = now();
-    const run = await drain(documents, 'measured run');
+    const run = await drain(DAYS, 'measured run');
+    const peakRss = rss.stop();
     const e2eMs = Number(run.end - (inbox.firstPeekAt ?? started)) / 1e6;
     inbox.recording = false;
 
-    const { rows } = await pool.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${CONSUMPTION_VALUES_TABLE}`);
-    const stored = Number(rows[0]?.n ?? 0);
-    const expected = METERING_POINTS * (DAYS + 1) * VALUES_PER_DAY;
-    if (stored !== expected) throw new Error(`consumption_values holds ${stored} values, expected ${expected}`);
-    if (inbox.bodies.length !== documents) throw new Error(`recorded ${inbox.bodies.length} message bodies, expected ${documents}`);
+    const { rows } = await pool.query<{ days: string; values: string }>(
+      `SELECT count(*)::text AS days, coalesce(sum(jsonb_array_length(points)), 0)::text AS values FROM settlement.metered_data`,
+    );
+    const expectedDays = meteringPoints * (DAYS + 1);
+    if (Number(rows[0]?.days) !== expectedDays || Number(rows[0]?.values) !== expectedDays * VALUES_PER_DAY) {
+      throw new Error(`settlement.metered_data holds ${rows[0]?.days} days / ${rows[0]?.values} values, expected ${expectedDays} / ${expectedDays * VALUES_PER_DAY}`);
+    }
+    if (inbox.bodies.length !== documentsPerDay * DAYS) throw new Error(`recorded ${inbox.bodies.length} message bodies, expected ${documentsPerDay * DAYS}`);
     const e2e = (values / e2eMs) * 1000;
     log(
-      `  ${METERING_POINTS} metering points × ${DAYS} days × ${VALUES_PER_DAY} = ${values.toLocaleString('en-US')} values in ${documents} documents: ` +
-        `first peek → last value in the read model ${fmt(e2eMs, 'ms')} = ${fmt(e2e, 'values/s')}`,
-    );
-    log(
-      `  where the time goes: inbox (peek, parse, append, dequeue) done after ${fmt(run.inboxMs, 'ms')} (${fmt((values / run.inboxMs) * 1000, 'values/s')}), ` +
-        `relay confirmed all after ${fmt(run.relayMs, 'ms')}, projection applied all after ${fmt(run.ms, 'ms')} (${fmt((documents / run.ms) * 1000, 'documents/s')})`,
+      `  N = ${meteringPoints}: ${meteringPoints} metering points × ${DAYS} days × ${VALUES_PER_DAY} = ${values.toLocaleString('en-US')} values in ${inbox.bodies.length} documents ` +
+        `of ≤ ${SERIES_PER_DOCUMENT} series: first peek → last series in settlement's metered data ${fmt(e2eMs, 'ms')} = ${fmt(e2e, 'values/s')}; ` +
+        `inbox (peek, parse, append, dequeue) done after ${fmt(run.inboxMs, 'ms')}; peak RSS ${mib(peakRss)}`,
     );
 
-    // Baseline: the same bodies through parseCimXml alone (after the pipeline is idle).
+    // Baseline: COPY of the same values into a plain table (after the pipeline is idle).
     await relay.stop();
     relay = null;
-    const bodyBytes = inbox.bodies.reduce((sum, b) => sum + b.length, 0);
-    if (parseAll(inbox.bodies) !== values) throw new Error('parseCimXml baseline: value count differs');
-    const parse: number[] = [];
-    for (let round = 0; round < PARSE_ROUNDS; round++) {
+    await consumer.stop();
+    consumer = null;
+    const { csv, values: copyValues } = copyRows(inbox.bodies);
+    if (copyValues !== values) throw new Error(`COPY baseline: ${copyValues} values, expected ${values}`);
+    await pool.query(`CREATE TABLE bench_copy (gsrn text NOT NULL, interval_start timestamptz NOT NULL, wh int NOT NULL)`);
+    const overheads: number[] = [];
+    const copies: number[] = [];
+    for (let round = 0; round < COPY_ROUNDS; round++) {
       await delay(20);
-      const start = now();
-      const parsed = parseAll(inbox.bodies);
-      parse.push((parsed / msSince(start)) * 1000);
+      await pool.query('TRUNCATE bench_copy');
+      overheads.push(await psqlCopy(db.url, 'bench_copy', ''));
+      copies.push(await psqlCopy(db.url, 'bench_copy', csv));
+      const { rows: counted } = await pool.query<{ n: string }>('SELECT count(*)::text AS n FROM bench_copy');
+      if (Number(counted[0]?.n) !== values) throw new Error(`COPY stored ${counted[0]?.n} rows, expected ${values}`);
     }
-    log(`  baseline parseCimXml of the same ${documents} bodies (${(bodyBytes / 1e6).toFixed(1)} MB): ${parse.map((p) => fmt(p, 'values/s')).join(' / ')}`);
-    return [result(`ingest e2e ${METERING_POINTS}×${DAYS}d PT15M (${values / 1000}k values)`, e2e, median(parse), 'values/s', true, 'parseCimXml of the same bodies')];
+    const copyMs = Math.max(1, median(copies) - median(overheads));
+    const copy = (values / copyMs) * 1000;
+    log(
+      `  N = ${meteringPoints}: COPY of the same ${values.toLocaleString('en-US')} rows (${(csv.length / 1e6).toFixed(1)} MB CSV): ` +
+        `psql runs ${copies.map((c) => fmt(c, 'ms')).join(' / ')}, an empty COPY ${overheads.map((c) => fmt(c, 'ms')).join(' / ')} → ${fmt(copy, 'values/s')}`,
+    );
+    return { meteringPoints, values, e2e, copy };
   } finally {
     await relay?.stop().catch(() => undefined);
-    for (const c of consumers) await c.stop().catch(() => undefined);
+    await consumer?.stop().catch(() => undefined);
     await connection?.close().catch(() => undefined);
     await sim?.stop().catch(() => undefined);
     await store?.close().catch(() => undefined);
     await pool.end().catch(() => undefined);
   }
+}
+
+export async function runIngestBench(cleanup: Cleanup): Promise<BenchResult[]> {
+  const results: BenchResult[] = [];
+  const sizes: SizeResult[] = [];
+  for (const n of SIZES) {
+    const size = await runSize(cleanup, n);
+    sizes.push(size);
+    results.push(
+      result(`ingest e2e N=${n} × ${DAYS}d PT15M (${size.values / 1000}k values) → settlement`, size.e2e, size.copy, 'values/s', true, 'psql COPY of the same rows'),
+    );
+  }
+  if (sizes.length >= 2) {
+    const first = sizes[0]!;
+    const last = sizes[sizes.length - 1]!;
+    log(
+      `  cost per value from N = ${first.meteringPoints} to N = ${last.meteringPoints}: ` +
+        `${fmt(1e6 / first.e2e, 'µs')} → ${fmt(1e6 / last.e2e, 'µs')} (×${(first.e2e / last.e2e).toFixed(2)})`,
+    );
+  }
+  return results;
 }

@@ -123,7 +123,7 @@ async function main(): Promise<number> {
     await step('cim', '4. RSM-012 parse vs JSON.parse', () => runCimParseBench());
     await step('settlement', '5. Settlement fast path vs Float64Array and one SQL query', () => runSettlementBench(cleanup));
     await step('portal', '6. Portal load (gateway process, autocannon) vs /health/live', () => runPortalBench(cleanup));
-    await step('ingest', '7. Ingest end to end (DataHub simulator → read model) vs parseCimXml', () => runIngestBench(cleanup));
+    await step('ingest', '7. Ingest end to end (DataHub simulator → settlement metered data) vs PostgreSQL COPY', () => runIngestBench(cleanup));
     await step('betalingsservice', '11. Betalingsservice 0601 write and 0602 parse vs readline', () => runBetalingsserviceBench());
     await step('reconciliation', '12. Wholesale reconciliation of a month vs one PostgreSQL GROUP BY', () => runReconciliationBench(cleanup));
   } catch (error) {

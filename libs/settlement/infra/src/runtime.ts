@@ -1,5 +1,6 @@
-import { WrongExpectedRevisionError, type JsonValue } from '@dh/event-store';
-import { CommandError, CommandServer, startConsumer, type CommandContext, type EventEnvelope, type RunningConsumer } from '@dh/messaging';
+import type { Pool } from 'pg';
+import { WrongExpectedRevisionError, type EventStore, type JsonValue } from '@dh/event-store';
+import { CommandError, CommandServer, startConsumer, type AmqpConnection, type CommandContext, type EventEnvelope, type RunningConsumer } from '@dh/messaging';
 import type { Infrastructure } from '@dh/platform';
 import {
   SettlementCommandRejected,
@@ -75,6 +76,69 @@ async function asCommandReply<T>(work: () => Promise<T>): Promise<T> {
  * workers of the `settlement.work` queue and the command handlers. Each consumer has its inbox in
  * schema `settlement`, in the same transaction as its effects.
  */
+export interface MeteredDataConsumerOptions {
+  connection: AmqpConnection;
+  pool: Pool;
+  store: EventStore;
+  exchange: string;
+  /** Business time of the recorded events (the service's clock). */
+  now: () => Date;
+}
+
+/**
+ * The `settlement.metered-data` consumer: each RSM-012 series DataHub delivered (`datahub.validated-measure-data-received`)
+ * becomes settlement's own metered data. Started by {@link startSettlementRuntime}; exported for the ingest benchmark.
+ */
+export function startMeteredDataConsumer(options: MeteredDataConsumerOptions): Promise<RunningConsumer> {
+  /** RecordMeteredData's payload from one RSM-012 series as datahub-integration publishes it. */
+  const meteredDataPayloadOf = (envelope: EventEnvelope): JsonValue => {
+    const d = envelope.data;
+    const points = Array.isArray(d.points) ? d.points : [];
+    return {
+      gsrn: d.gsrn ?? null,
+      documentId: `${String(d.documentId)}:${String(d.seriesId)}`,
+      receivedAt: d.receivedAt ?? null,
+      resolution: d.resolution ?? null,
+      start: d.start ?? null,
+      end: d.end ?? null,
+      points: points.map((p) => {
+        const point = typeof p === 'object' && p !== null && !Array.isArray(p) ? p : {};
+        // A CIM point without a quality is as measured (A04).
+        return { position: point.position ?? null, quantityKwh: point.quantity ?? null, quality: point.quality ?? 'A04' };
+      }),
+    };
+  };
+  const meteredMetaOf = (envelope: EventEnvelope): CommandMeta => ({ correlationId: envelope.metadata.correlationId, causationId: envelope.eventId, actor: 'datahub', now: options.now() });
+
+  // Each RSM-012 series becomes settlement's own metered data (one event per local day, versioned).
+  return startConsumer({
+    connection: options.connection,
+    pool: options.pool,
+    queue: SETTLEMENT_METERED_DATA_QUEUE,
+    bindings: ['datahub.validated-measure-data-received'],
+    eventStore: options.store,
+    exchange: options.exchange,
+    schema: SETTLEMENT_SCHEMA,
+    singleActiveConsumer: true,
+    onFailure: 'halt',
+    // A document whose content settlement refuses (a GSRN with a wrong check digit, a broken point) can never be
+    // recorded: it is parked in the DLQ with the reason and the valid data behind it goes on.
+    isPoison: (error) => error instanceof CommandError && error.type === 'validation',
+    backoff: { initialDelayMs: 200, factor: 2, maxDelayMs: 5000 },
+    handler: async (envelope) => {
+      await asCommandReply(() => recordMeteredData(options.store, meteredDataPayloadOf(envelope), meteredMetaOf(envelope)));
+    },
+    // The series waiting in the queue (a DataHub document's many series) are recorded together: their
+    // metered-data streams in one batched append, their days in settlement's copy in one multi-row insert,
+    // in this transaction. A batch that fails (a conflict, a refused series) is applied series by series above.
+    batchSize: 100,
+    batchHandler: async (items, tx) => {
+      const recorded = await asCommandReply(() => recordMeteredDataBatch(options.store, items.map(({ envelope }) => ({ payload: meteredDataPayloadOf(envelope), meta: meteredMetaOf(envelope) }))));
+      await insertMeteredDays(tx, recorded.flatMap((r) => r.days));
+    },
+  });
+}
+
 export async function startSettlementRuntime(infrastructure: Infrastructure, options: SettlementRuntimeOptions = {}): Promise<SettlementRuntime> {
   const { pool, eventStore: store, amqp } = infrastructure;
   const deps = { store, ...(options.config ? { config: options.config } : {}) };
@@ -101,53 +165,7 @@ export async function startSettlementRuntime(infrastructure: Infrastructure, opt
     },
   });
 
-  /** RecordMeteredData's payload from one RSM-012 series as datahub-integration publishes it. */
-  const meteredDataPayloadOf = (envelope: EventEnvelope): JsonValue => {
-    const d = envelope.data;
-    const points = Array.isArray(d.points) ? d.points : [];
-    return {
-      gsrn: d.gsrn ?? null,
-      documentId: `${String(d.documentId)}:${String(d.seriesId)}`,
-      receivedAt: d.receivedAt ?? null,
-      resolution: d.resolution ?? null,
-      start: d.start ?? null,
-      end: d.end ?? null,
-      points: points.map((p) => {
-        const point = typeof p === 'object' && p !== null && !Array.isArray(p) ? p : {};
-        // A CIM point without a quality is as measured (A04).
-        return { position: point.position ?? null, quantityKwh: point.quantity ?? null, quality: point.quality ?? 'A04' };
-      }),
-    };
-  };
-  const meteredMetaOf = (envelope: EventEnvelope): CommandMeta => ({ correlationId: envelope.metadata.correlationId, causationId: envelope.eventId, actor: 'datahub', now: infrastructure.clock.now() });
-
-  // Each RSM-012 series becomes settlement's own metered data (one event per local day, versioned).
-  const meteredData = await startConsumer({
-    connection: amqp,
-    pool,
-    queue: SETTLEMENT_METERED_DATA_QUEUE,
-    bindings: ['datahub.validated-measure-data-received'],
-    eventStore: store,
-    exchange,
-    schema: SETTLEMENT_SCHEMA,
-    singleActiveConsumer: true,
-    onFailure: 'halt',
-    // A document whose content settlement refuses (a GSRN with a wrong check digit, a broken point) can never be
-    // recorded: it is parked in the DLQ with the reason and the valid data behind it goes on.
-    isPoison: (error) => error instanceof CommandError && error.type === 'validation',
-    backoff: { initialDelayMs: 200, factor: 2, maxDelayMs: 5000 },
-    handler: async (envelope) => {
-      await asCommandReply(() => recordMeteredData(store, meteredDataPayloadOf(envelope), meteredMetaOf(envelope)));
-    },
-    // The series waiting in the queue (a DataHub document's many series) are recorded together: their
-    // metered-data streams in one batched append, their days in settlement's copy in one multi-row insert,
-    // in this transaction. A batch that fails (a conflict, a refused series) is applied series by series above.
-    batchSize: 100,
-    batchHandler: async (items, tx) => {
-      const recorded = await asCommandReply(() => recordMeteredDataBatch(store, items.map(({ envelope }) => ({ payload: meteredDataPayloadOf(envelope), meta: meteredMetaOf(envelope) }))));
-      await insertMeteredDays(tx, recorded.flatMap((r) => r.days));
-    },
-  });
+  const meteredData = await startMeteredDataConsumer({ connection: amqp, pool, store, exchange, now: () => infrastructure.clock.now() });
 
   const workers: RunningConsumer[] = [];
   for (let i = 0; i < (options.workers ?? 2); i++) {

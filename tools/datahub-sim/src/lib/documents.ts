@@ -113,27 +113,39 @@ export function accountingPointCharacteristics(
   };
 }
 
-/** RSM-012: one metering point's validated quantities for one local day. */
-export function validatedMeasureData(h: HeaderInput, seriesMRID: string, mp: ScenarioMeteringPoint, start: Date, end: Date, quantities: readonly number[]): NotifyValidatedMeasureData {
+/** One metering point's validated quantities for one local day, as a series of an RSM-012. */
+export interface MeasureSeriesInput {
+  readonly seriesMRID: string;
+  readonly mp: ScenarioMeteringPoint;
+  readonly start: Date;
+  readonly end: Date;
+  readonly quantities: readonly number[];
+}
+
+/** RSM-012 with one or more series (DataHub bundles a supplier's metering points of a day). */
+export function validatedMeasureDataBundle(h: HeaderInput, series: readonly MeasureSeriesInput[]): NotifyValidatedMeasureData {
   return {
     kind: 'NotifyValidatedMeasureData',
     header: header(h),
-    series: [
-      {
-        mRID: seriesMRID,
-        meteringPointId: mp.gsrn,
-        meteringPointType: mp.type,
-        registrationDateTime: isoSeconds(end),
-        product: ENERGY_PRODUCT,
-        unit: 'KWH',
-        period: {
-          resolution: mp.resolution,
-          timeInterval: { start: isoSeconds(start), end: isoSeconds(end) },
-          points: quantities.map((q, i) => ({ position: i + 1, quantity: thousandths(q) })),
-        },
+    series: series.map(({ seriesMRID, mp, start, end, quantities }) => ({
+      mRID: seriesMRID,
+      meteringPointId: mp.gsrn,
+      meteringPointType: mp.type,
+      registrationDateTime: isoSeconds(end),
+      product: ENERGY_PRODUCT,
+      unit: 'KWH' as const,
+      period: {
+        resolution: mp.resolution,
+        timeInterval: { start: isoSeconds(start), end: isoSeconds(end) },
+        points: quantities.map((q, i) => ({ position: i + 1, quantity: thousandths(q) })),
       },
-    ],
+    })),
   };
+}
+
+/** RSM-012: one metering point's validated quantities for one local day. */
+export function validatedMeasureData(h: HeaderInput, seriesMRID: string, mp: ScenarioMeteringPoint, start: Date, end: Date, quantities: readonly number[]): NotifyValidatedMeasureData {
+  return validatedMeasureDataBundle(h, [{ seriesMRID, mp, start, end, quantities }]);
 }
 
 export interface AggregationSeriesInput {

@@ -113,6 +113,8 @@ export interface Scenario {
   readonly sendChargeData: boolean;
   /** Energy results are in quarters for periods ending after this instant (DataHub's quarterly transition). */
   readonly quarterlyTransition: string;
+  /** Series per daily RSM-012 to a supplier (DataHub bundles a supplier's metering points). Default 1. */
+  readonly meteredDataSeriesPerDocument: number;
 }
 
 export class ScenarioError extends Error {
@@ -338,5 +340,6 @@ export function parseScenario(input: unknown): Scenario {
     planted: planted(root, seen),
     sendChargeData: root['sendChargeData'] === true,
     quarterlyTransition: transition,
+    meteredDataSeriesPerDocument: Math.max(1, Math.floor(num(root, 'meteredDataSeriesPerDocument', '$', 1))),
   };
 }

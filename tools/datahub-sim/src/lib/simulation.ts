@@ -1,7 +1,7 @@
 import type { CimDocument, MarketResponseDocumentName, Reason } from '@dh/cim';
 import { addBusinessDays, addDays, compareLocalDates, daysBetween, localDateOf, localDayEnd, localDayStart, monthPeriod, parseLocalDate, type LocalDate } from '@dh/dk-time';
 import { derivedUuid, isoSeconds } from './determinism';
-import { accountingPointCharacteristics, genericNotification, marketResponse, notifyBillingMasterData, notifyPriceList, validatedMeasureData, type HeaderInput } from './documents';
+import { accountingPointCharacteristics, genericNotification, marketResponse, notifyBillingMasterData, notifyPriceList, validatedMeasureData, validatedMeasureDataBundle, type HeaderInput, type MeasureSeriesInput } from './documents';
 import { dayQuantities } from './profiles';
 import type { Scenario, ScenarioMeteringPoint } from './scenario';
 import { SettlementBasis, type ResultRequest } from './settlement-basis';
@@ -523,13 +523,24 @@ export class Simulation {
   }
 
   private deliverMeteredData(date: LocalDate): void {
+    const perDocument = this.scenario.meteredDataSeriesPerDocument;
+    // Per supplier, the document being filled (its header taken first, so one series per document keeps the ids as before).
+    const open = new Map<string, { header: HeaderInput; series: MeasureSeriesInput[] }>();
     for (const mp of this.scenario.meteringPoints) {
       const supplier = this.basisSupplierForDay(mp.gsrn, date);
       if (!supplier || !this.isClient(supplier)) continue;
-      const quantities = dayQuantities(this.scenario.seed, mp, date);
-      const doc = validatedMeasureData(this.header('E23', 'DGL', supplier), this.nextId('series'), mp, localDayStart(date), localDayEnd(date), quantities);
-      this.enqueue(supplier, 'measuredata', doc);
+      let doc = open.get(supplier);
+      if (!doc) {
+        doc = { header: this.header('E23', 'DGL', supplier), series: [] };
+        open.set(supplier, doc);
+      }
+      doc.series.push({ seriesMRID: this.nextId('series'), mp, start: localDayStart(date), end: localDayEnd(date), quantities: dayQuantities(this.scenario.seed, mp, date) });
+      if (doc.series.length >= perDocument) {
+        this.enqueue(supplier, 'measuredata', validatedMeasureDataBundle(doc.header, doc.series));
+        open.delete(supplier);
+      }
     }
+    for (const [supplier, doc] of open) this.enqueue(supplier, 'measuredata', validatedMeasureDataBundle(doc.header, doc.series));
   }
 
   /**
