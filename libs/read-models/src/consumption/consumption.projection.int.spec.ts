@@ -3,7 +3,7 @@ import { Pool } from 'pg';
 import { addDays, localDayStart } from '@dh/dk-time';
 import { createTestDatabase, type TestDatabase } from '@dh/testing';
 import type { ProjectedEvent } from '../projection/projection';
-import { applyGuarded, migrateProjectionState } from '../projection/projection-state';
+import { applyEvents, applyGuarded, migrateProjectionState, projectionChecksum } from '../projection/projection-state';
 import { CONSUMPTION_DAILY_TABLE, CONSUMPTION_HOURLY_TABLE, consumptionProjection } from './consumption.projection';
 
 const GSRN = '571313180400000028';
@@ -226,4 +226,49 @@ describe('consumption projection (Postgres)', () => {
     await apply(dayDocument('2026-01-22', () => '0.100', { gsrn }).event);
     expect(await anomalies()).toEqual([]);
   });
+
+  it('applyBatch gives exactly the read model of apply one document at a time (supersedes inside a batch, DST days, anomalies, production points)', async () => {
+    // Applied to a database of its own twice: once event by event, once in batches through applyBatch.
+    const points = ['571313180400000059', '571313180400000066', '571313180400000073'];
+    const events: ProjectedEvent[] = [];
+    for (let i = 0; i < 40; i++) {
+      const day = addDays('2026-10-01', i % 31);
+      for (const [k, gsrn] of points.entries()) {
+        const big = i === 25 && k === 1; // an unusual day (2026-10-26, 25 days of baseline)
+        events.push(dayDocument(day, (p) => (big ? '0.500' : `0.${String(100 + ((p * (k + 3) + i) % 50)).padStart(3, '0')}`), { gsrn, quality: (p) => (p % 17 === 0 ? 'A03' : k === 2 && p % 29 === 0 ? 'A02' : null) }).event);
+      }
+      if (i % 7 === 3) {
+        // A partial hourly correction of the first point, right after its day: supersedes within the batch.
+        const start = new Date(localDayStart(day).getTime() + 5 * 3_600_000);
+        events.push(measureEvent({ gsrn: points[0], start, end: new Date(start.getTime() + 3 * 3_600_000), resolution: 'PT1H', points: [1, 2, 3].map((p) => ({ position: p, quantity: `${p}.250`, quality: null })) }));
+      }
+    }
+    events.push(dayDocument('2026-10-25', () => '0.010', { gsrn: '571313180400000080' }).event); // 25 hours
+    events.push(measureEvent({ gsrn: '571313180400000097', type: 'E18', start: localDayStart('2026-10-02'), end: localDayStart('2026-10-03'), resolution: 'PT1H', points: Array.from({ length: 24 }, (_, i) => ({ position: i + 1, quantity: '2.000', quality: null })) }));
+
+    const checksums: string[] = [];
+    for (const batchSize of [1, 37]) {
+      const other = await createTestDatabase('consumption_batch');
+      const otherPool = new Pool({ connectionString: other.url, options: '-c timezone=America/Los_Angeles' });
+      const client = await otherPool.connect();
+      try {
+        await migrateProjectionState(client);
+        await consumptionProjection.migrate(client);
+        for (let i = 0; i < events.length; i += batchSize) {
+          await client.query('BEGIN');
+          await applyEvents(consumptionProjection, events.slice(i, i + batchSize), client);
+          await client.query('COMMIT');
+        }
+        checksums.push(await projectionChecksum(consumptionProjection, client));
+        const anomalies = await client.query('SELECT 1 FROM read_models.consumption_anomalies');
+        expect(anomalies.rowCount).toBeGreaterThan(0);
+      } finally {
+        client.release();
+        await otherPool.end();
+        await other.drop();
+      }
+    }
+    expect(checksums[1]).toBe(checksums[0]);
+  });
 });
+

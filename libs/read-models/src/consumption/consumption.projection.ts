@@ -105,53 +105,246 @@ export const consumptionProjection: Projection = {
   },
 
   async apply(event: ProjectedEvent, client: PoolClient) {
-    if (event.type !== 'ValidatedMeasureDataReceived') return;
-    const d = event.data;
-    const gsrn = typeof d.gsrn === 'string' ? d.gsrn : null;
-    const resolution = typeof d.resolution === 'string' ? d.resolution : '';
-    const minutes = RESOLUTION_MINUTES[resolution];
-    const start = instantOf(d.start);
-    const end = instantOf(d.end);
-    if (!gsrn || minutes === undefined || !start || !end || end.getTime() <= start.getTime()) return;
-    const stepMs = minutes * 60_000;
+    const doc = documentOf(event);
+    if (doc) await applyDocument(client, doc);
+  },
 
-    // Supersede: every stored value overlapping the document's interval goes.
-    const removed = await client.query<{ first: Date | null; last: Date | null }>(
-      `WITH gone AS (DELETE FROM ${CONSUMPTION_VALUES_TABLE} WHERE gsrn = $1 AND interval_start < $3 AND interval_end > $2 RETURNING interval_start, interval_end)
-       SELECT min(interval_start) AS first, max(interval_end) AS last FROM gone`,
-      [gsrn, start, end],
-    );
-    const starts: Date[] = [];
-    const ends: Date[] = [];
-    const quantities: (string | null)[] = [];
-    const qualities: (string | null)[] = [];
-    for (const p of pointsOf(d.points)) {
-      const t = start.getTime() + (p.position - 1) * stepMs;
-      if (t + stepMs > end.getTime()) continue;
-      starts.push(new Date(t));
-      ends.push(new Date(t + stepMs));
-      quantities.push(p.quality === QUALITY_MISSING ? null : p.quantity);
-      qualities.push(p.quality);
+  /**
+   * The same as `apply` on each document in turn, set-based: the batch is cut into rounds in which no
+   * metering point appears twice (a later document for the same point may supersede an earlier one, so
+   * it waits for the next round), and each round takes one statement per step for all its documents.
+   */
+  async applyBatch(events: readonly ProjectedEvent[], client: PoolClient) {
+    let round: MeasureDocument[] = [];
+    const gsrns = new Set<string>();
+    for (const event of events) {
+      const doc = documentOf(event);
+      if (!doc) continue;
+      if (gsrns.has(doc.gsrn)) {
+        await applyRound(client, round);
+        round = [];
+        gsrns.clear();
+      }
+      round.push(doc);
+      gsrns.add(doc.gsrn);
     }
-    await client.query(
-      `INSERT INTO ${CONSUMPTION_VALUES_TABLE} (gsrn, interval_start, interval_end, resolution, quantity, quality, document_id, series_id)
-       SELECT $1, s, e, $2, q::numeric, ql, $7, $8 FROM unnest($3::timestamptz[], $4::timestamptz[], $5::text[], $6::text[]) AS t(s, e, q, ql)
-       ON CONFLICT (gsrn, interval_start) DO UPDATE SET interval_end = EXCLUDED.interval_end, resolution = EXCLUDED.resolution, quantity = EXCLUDED.quantity,
-         quality = EXCLUDED.quality, document_id = EXCLUDED.document_id, series_id = EXCLUDED.series_id`,
-      [gsrn, resolution, starts, ends, quantities, qualities, typeof d.documentId === 'string' ? d.documentId : null, typeof d.seriesId === 'string' ? d.seriesId : null],
-    );
-
-    const first = removed.rows[0]?.first ?? null;
-    const last = removed.rows[0]?.last ?? null;
-    const affectedStart = new Date(Math.floor(Math.min(start.getTime(), first?.getTime() ?? Infinity) / MS_PER_HOUR) * MS_PER_HOUR);
-    const affectedEnd = new Date(Math.ceil(Math.max(end.getTime(), last?.getTime() ?? -Infinity) / MS_PER_HOUR) * MS_PER_HOUR);
-    const days = localDatesOf(affectedStart, affectedEnd);
-    await recomputeHours(client, gsrn, affectedStart, affectedEnd);
-    await recomputeDays(client, gsrn, days);
-    await recomputeMonths(client, gsrn, days);
-    if (d.meteringPointType === CONSUMPTION_TYPE) await recomputeAnomalies(client, gsrn, days[0], days[days.length - 1]);
+    if (round.length > 0) await applyRound(client, round);
   },
 };
+
+/** What `apply` takes from one `ValidatedMeasureDataReceived` (null: not one it can use). */
+interface MeasureDocument {
+  gsrn: string;
+  resolution: string;
+  start: Date;
+  end: Date;
+  starts: Date[];
+  ends: Date[];
+  quantities: (string | null)[];
+  qualities: (string | null)[];
+  documentId: string | null;
+  seriesId: string | null;
+  consumption: boolean;
+}
+
+function documentOf(event: ProjectedEvent): MeasureDocument | null {
+  if (event.type !== 'ValidatedMeasureDataReceived') return null;
+  const d = event.data;
+  const gsrn = typeof d.gsrn === 'string' ? d.gsrn : null;
+  const resolution = typeof d.resolution === 'string' ? d.resolution : '';
+  const minutes = RESOLUTION_MINUTES[resolution];
+  const start = instantOf(d.start);
+  const end = instantOf(d.end);
+  if (!gsrn || minutes === undefined || !start || !end || end.getTime() <= start.getTime()) return null;
+  const stepMs = minutes * 60_000;
+  const doc: MeasureDocument = {
+    gsrn,
+    resolution,
+    start,
+    end,
+    starts: [],
+    ends: [],
+    quantities: [],
+    qualities: [],
+    documentId: typeof d.documentId === 'string' ? d.documentId : null,
+    seriesId: typeof d.seriesId === 'string' ? d.seriesId : null,
+    consumption: d.meteringPointType === CONSUMPTION_TYPE,
+  };
+  for (const p of pointsOf(d.points)) {
+    const t = start.getTime() + (p.position - 1) * stepMs;
+    if (t + stepMs > end.getTime()) continue;
+    doc.starts.push(new Date(t));
+    doc.ends.push(new Date(t + stepMs));
+    doc.quantities.push(p.quality === QUALITY_MISSING ? null : p.quantity);
+    doc.qualities.push(p.quality);
+  }
+  return doc;
+}
+
+/** Whole UTC hours covering the document and the values it superseded. */
+function affectedWindow(doc: MeasureDocument, first: Date | null, last: Date | null): { from: Date; to: Date } {
+  return {
+    from: new Date(Math.floor(Math.min(doc.start.getTime(), first?.getTime() ?? Infinity) / MS_PER_HOUR) * MS_PER_HOUR),
+    to: new Date(Math.ceil(Math.max(doc.end.getTime(), last?.getTime() ?? -Infinity) / MS_PER_HOUR) * MS_PER_HOUR),
+  };
+}
+
+/** One round of `applyBatch`: documents of distinct metering points, each step one statement for all. */
+async function applyRound(client: PoolClient, docs: MeasureDocument[]): Promise<void> {
+  if (docs.length === 1) {
+    await applyDocument(client, docs[0]);
+    return;
+  }
+  const removed = await client.query<{ gsrn: string; first: Date; last: Date }>(
+    `WITH d AS (SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[]) AS d(gsrn, s, e)),
+     gone AS (DELETE FROM ${CONSUMPTION_VALUES_TABLE} v USING d WHERE v.gsrn = d.gsrn AND v.interval_start < d.e AND v.interval_end > d.s
+              RETURNING v.gsrn, v.interval_start, v.interval_end)
+     SELECT gsrn, min(interval_start) AS first, max(interval_end) AS last FROM gone GROUP BY gsrn`,
+    [docs.map((d) => d.gsrn), docs.map((d) => d.start), docs.map((d) => d.end)],
+  );
+  const flat = { gsrn: [] as string[], resolution: [] as string[], s: [] as Date[], e: [] as Date[], q: [] as (string | null)[], ql: [] as (string | null)[], doc: [] as (string | null)[], series: [] as (string | null)[] };
+  for (const d of docs) {
+    for (let i = 0; i < d.starts.length; i++) {
+      flat.gsrn.push(d.gsrn);
+      flat.resolution.push(d.resolution);
+      flat.s.push(d.starts[i]);
+      flat.e.push(d.ends[i]);
+      flat.q.push(d.quantities[i]);
+      flat.ql.push(d.qualities[i]);
+      flat.doc.push(d.documentId);
+      flat.series.push(d.seriesId);
+    }
+  }
+  await client.query(
+    `INSERT INTO ${CONSUMPTION_VALUES_TABLE} (gsrn, interval_start, interval_end, resolution, quantity, quality, document_id, series_id)
+     SELECT g, s, e, r, q::numeric, ql, doc, series
+       FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::text[]) AS t(g, r, s, e, q, ql, doc, series)
+     ON CONFLICT (gsrn, interval_start) DO UPDATE SET interval_end = EXCLUDED.interval_end, resolution = EXCLUDED.resolution, quantity = EXCLUDED.quantity,
+       quality = EXCLUDED.quality, document_id = EXCLUDED.document_id, series_id = EXCLUDED.series_id`,
+    [flat.gsrn, flat.resolution, flat.s, flat.e, flat.q, flat.ql, flat.doc, flat.series],
+  );
+
+  const gone = new Map(removed.rows.map((r) => [r.gsrn, r]));
+  const windows = docs.map((d) => {
+    const window = affectedWindow(d, gone.get(d.gsrn)?.first ?? null, gone.get(d.gsrn)?.last ?? null);
+    return { doc: d, ...window, days: localDatesOf(window.from, window.to) };
+  });
+
+  // Hours.
+  const gs = windows.map((w) => w.doc.gsrn);
+  await client.query(
+    `DELETE FROM ${CONSUMPTION_HOURLY_TABLE} h USING unnest($1::text[], $2::timestamptz[], $3::timestamptz[]) AS w(gsrn, f, t)
+      WHERE h.gsrn = w.gsrn AND h.hour_start >= w.f AND h.hour_start < w.t`,
+    [gs, windows.map((w) => w.from), windows.map((w) => w.to)],
+  );
+  const hourSet = new Map<number, Date>();
+  for (const w of windows) for (let t = w.from.getTime(); t < w.to.getTime(); t += MS_PER_HOUR) hourSet.set(t, new Date(t));
+  const hours = [...hourSet.values()];
+  const minutes = `sum(CASE WHEN v.quantity IS NULL THEN 0 ELSE extract(epoch FROM v.interval_end - v.interval_start)::int / 60 END)`;
+  await client.query(
+    `INSERT INTO ${CONSUMPTION_HOURLY_TABLE} (gsrn, hour_start, quantity, covered_minutes, estimated, missing, start_label, end_label)
+     SELECT h.*, l.start_label, l.end_label FROM (
+       SELECT v.gsrn, date_trunc('hour', v.interval_start AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS hour_start, coalesce(sum(v.quantity), 0) AS quantity,
+         ${minutes} AS covered_minutes, coalesce(bool_or(v.quality = '${QUALITY_ESTIMATED}'), false) AS estimated, bool_or(v.quantity IS NULL) OR ${minutes} < 60 AS missing
+       FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[]) AS w(gsrn, f, t)
+       JOIN ${CONSUMPTION_VALUES_TABLE} v ON v.gsrn = w.gsrn AND v.interval_start >= w.f AND v.interval_start < w.t
+       GROUP BY 1, 2) h
+     JOIN unnest($4::timestamptz[], $5::text[], $6::text[]) AS l(hour_start, start_label, end_label) ON l.hour_start = h.hour_start`,
+    [gs, windows.map((w) => w.from), windows.map((w) => w.to), hours, hours.map(localLabel), hours.map((h) => localLabel(new Date(h.getTime() + MS_PER_HOUR)))],
+  );
+
+  // Days.
+  const dayRows = windows.flatMap((w) => w.days.map((day) => ({ gsrn: w.doc.gsrn, day })));
+  await client.query(
+    `DELETE FROM ${CONSUMPTION_DAILY_TABLE} d USING unnest($1::text[], $2::date[]) AS w(gsrn, day) WHERE d.gsrn = w.gsrn AND d.day = w.day`,
+    [dayRows.map((r) => r.gsrn), dayRows.map((r) => r.day)],
+  );
+  await client.query(
+    `INSERT INTO ${CONSUMPTION_DAILY_TABLE} (gsrn, day, quantity, hours, day_hours, estimated, missing, start_label, end_label)
+     SELECT d.gsrn, d.day, sum(h.quantity), count(*), d.day_hours, bool_or(h.estimated), bool_or(h.missing) OR count(*) < d.day_hours, d.start_label, d.end_label
+     FROM unnest($1::text[], $2::date[], $3::timestamptz[], $4::timestamptz[], $5::int[], $6::text[], $7::text[]) AS d(gsrn, day, s, e, day_hours, start_label, end_label)
+     JOIN ${CONSUMPTION_HOURLY_TABLE} h ON h.gsrn = d.gsrn AND h.hour_start >= d.s AND h.hour_start < d.e
+     GROUP BY d.gsrn, d.day, d.day_hours, d.start_label, d.end_label`,
+    [
+      dayRows.map((r) => r.gsrn),
+      dayRows.map((r) => r.day),
+      dayRows.map((r) => localDayStart(r.day)),
+      dayRows.map((r) => localDayEnd(r.day)),
+      dayRows.map((r) => localDayHours(r.day)),
+      dayRows.map((r) => localLabel(localDayStart(r.day))),
+      dayRows.map((r) => localLabel(localDayEnd(r.day))),
+    ],
+  );
+
+  // Months.
+  const monthRows = windows.flatMap((w) => [...new Set(w.days.map((d) => `${d.slice(0, 7)}-01`))].map((month) => ({ gsrn: w.doc.gsrn, month })));
+  await client.query(
+    `DELETE FROM ${CONSUMPTION_MONTHLY_TABLE} m USING unnest($1::text[], $2::date[]) AS w(gsrn, month) WHERE m.gsrn = w.gsrn AND m.month = w.month`,
+    [monthRows.map((r) => r.gsrn), monthRows.map((r) => r.month)],
+  );
+  await client.query(
+    `INSERT INTO ${CONSUMPTION_MONTHLY_TABLE} (gsrn, month, quantity, days, month_days, estimated, missing)
+     SELECT m.gsrn, m.month, sum(d.quantity), count(*), m.month_days, bool_or(d.estimated), bool_or(d.missing) OR count(*) < m.month_days
+     FROM unnest($1::text[], $2::date[], $3::date[], $4::int[]) AS m(gsrn, month, next, month_days)
+     JOIN ${CONSUMPTION_DAILY_TABLE} d ON d.gsrn = m.gsrn AND d.day >= m.month AND d.day < m.next
+     GROUP BY m.gsrn, m.month, m.month_days`,
+    [monthRows.map((r) => r.gsrn), monthRows.map((r) => r.month), monthRows.map((r) => nextMonth(r.month)), monthRows.map((r) => monthLength(r.month))],
+  );
+
+  // Anomalies of consumption points: each window's days and the baseline days after them.
+  const anomalyWindows = windows.filter((w) => w.doc.consumption).map((w) => ({ gsrn: w.doc.gsrn, from: w.days[0], to: w.days[w.days.length - 1], until: addDays(w.days[w.days.length - 1], ANOMALY_BASELINE_DAYS) }));
+  if (anomalyWindows.length === 0) return;
+  const { rows } = await client.query<{ gsrn: string; day: string; quantity: string; missing: boolean }>(
+    `SELECT d.gsrn, to_char(d.day, 'YYYY-MM-DD') AS day, d.quantity::text AS quantity, d.missing
+       FROM unnest($1::text[], $2::date[], $3::date[]) AS w(gsrn, f, t)
+       JOIN ${CONSUMPTION_DAILY_TABLE} d ON d.gsrn = w.gsrn AND d.day >= w.f AND d.day <= w.t
+      ORDER BY d.gsrn, d.day`,
+    [anomalyWindows.map((w) => w.gsrn), anomalyWindows.map((w) => addDays(w.from, -ANOMALY_BASELINE_DAYS)), anomalyWindows.map((w) => w.until)],
+  );
+  const byGsrn = new Map<string, { day: string; quantity: string; missing: boolean }[]>();
+  for (const row of rows) {
+    const list = byGsrn.get(row.gsrn) ?? [];
+    list.push(row);
+    byGsrn.set(row.gsrn, list);
+  }
+  const unusual = anomalyWindows.flatMap((w) => findUnusualDays(byGsrn.get(w.gsrn) ?? [], { from: w.from, to: w.until }).map((u) => ({ gsrn: w.gsrn, ...u })));
+  await client.query(
+    `DELETE FROM ${CONSUMPTION_ANOMALIES_TABLE} a USING unnest($1::text[], $2::date[], $3::date[]) AS w(gsrn, f, t) WHERE a.gsrn = w.gsrn AND a.day >= w.f AND a.day <= w.t`,
+    [anomalyWindows.map((w) => w.gsrn), anomalyWindows.map((w) => w.from), anomalyWindows.map((w) => w.until)],
+  );
+  if (unusual.length === 0) return;
+  await client.query(
+    `INSERT INTO ${CONSUMPTION_ANOMALIES_TABLE} (gsrn, day, quantity, baseline_median, baseline_days)
+     SELECT g, day, quantity::numeric, median::numeric, n FROM unnest($1::text[], $2::date[], $3::text[], $4::text[], $5::int[]) AS t(g, day, quantity, median, n)`,
+    [unusual.map((u) => u.gsrn), unusual.map((u) => u.day), unusual.map((u) => u.quantity), unusual.map((u) => u.median), unusual.map((u) => u.baselineDays)],
+  );
+}
+
+/** One document: supersede the values it overlaps, store its own, recompute the buckets above them. */
+async function applyDocument(client: PoolClient, doc: MeasureDocument): Promise<void> {
+  const { gsrn, start, end } = doc;
+
+  // Supersede: every stored value overlapping the document's interval goes.
+  const removed = await client.query<{ first: Date | null; last: Date | null }>(
+    `WITH gone AS (DELETE FROM ${CONSUMPTION_VALUES_TABLE} WHERE gsrn = $1 AND interval_start < $3 AND interval_end > $2 RETURNING interval_start, interval_end)
+     SELECT min(interval_start) AS first, max(interval_end) AS last FROM gone`,
+    [gsrn, start, end],
+  );
+  await client.query(
+    `INSERT INTO ${CONSUMPTION_VALUES_TABLE} (gsrn, interval_start, interval_end, resolution, quantity, quality, document_id, series_id)
+     SELECT $1, s, e, $2, q::numeric, ql, $7, $8 FROM unnest($3::timestamptz[], $4::timestamptz[], $5::text[], $6::text[]) AS t(s, e, q, ql)
+     ON CONFLICT (gsrn, interval_start) DO UPDATE SET interval_end = EXCLUDED.interval_end, resolution = EXCLUDED.resolution, quantity = EXCLUDED.quantity,
+       quality = EXCLUDED.quality, document_id = EXCLUDED.document_id, series_id = EXCLUDED.series_id`,
+    [gsrn, doc.resolution, doc.starts, doc.ends, doc.quantities, doc.qualities, doc.documentId, doc.seriesId],
+  );
+
+  const window = affectedWindow(doc, removed.rows[0]?.first ?? null, removed.rows[0]?.last ?? null);
+  const days = localDatesOf(window.from, window.to);
+  await recomputeHours(client, gsrn, window.from, window.to);
+  await recomputeDays(client, gsrn, days);
+  await recomputeMonths(client, gsrn, days);
+  if (doc.consumption) await recomputeAnomalies(client, gsrn, days[0], days[days.length - 1]);
+}
 
 async function recomputeHours(client: PoolClient, gsrn: string, from: Date, to: Date): Promise<void> {
   await client.query(`DELETE FROM ${CONSUMPTION_HOURLY_TABLE} WHERE gsrn = $1 AND hour_start >= $2 AND hour_start < $3`, [gsrn, from, to]);
@@ -183,16 +376,18 @@ async function recomputeDays(client: PoolClient, gsrn: string, days: LocalDate[]
   );
 }
 
+function nextMonth(month: string): string {
+  const c = parseLocalDate(month);
+  return c.month === 12 ? `${c.year + 1}-01-01` : `${c.year}-${String(c.month + 1).padStart(2, '0')}-01`;
+}
+
+function monthLength(month: string): number {
+  const c = parseLocalDate(month);
+  return daysInLocalMonth(c.year, c.month);
+}
+
 async function recomputeMonths(client: PoolClient, gsrn: string, days: LocalDate[]): Promise<void> {
   const months = [...new Set(days.map((d) => `${d.slice(0, 7)}-01`))];
-  const nexts = months.map((m) => {
-    const c = parseLocalDate(m);
-    return c.month === 12 ? `${c.year + 1}-01-01` : `${c.year}-${String(c.month + 1).padStart(2, '0')}-01`;
-  });
-  const lengths = months.map((m) => {
-    const c = parseLocalDate(m);
-    return daysInLocalMonth(c.year, c.month);
-  });
   await client.query(`DELETE FROM ${CONSUMPTION_MONTHLY_TABLE} WHERE gsrn = $1 AND month = ANY($2::date[])`, [gsrn, months]);
   await client.query(
     `INSERT INTO ${CONSUMPTION_MONTHLY_TABLE} (gsrn, month, quantity, days, month_days, estimated, missing)
@@ -200,7 +395,7 @@ async function recomputeMonths(client: PoolClient, gsrn: string, days: LocalDate
      FROM unnest($2::date[], $3::date[], $4::int[]) AS m(month, next, month_days)
      JOIN ${CONSUMPTION_DAILY_TABLE} d ON d.gsrn = $1 AND d.day >= m.month AND d.day < m.next
      GROUP BY m.month, m.month_days`,
-    [gsrn, months, nexts, lengths],
+    [gsrn, months, months.map(nextMonth), months.map(monthLength)],
   );
 }
 
