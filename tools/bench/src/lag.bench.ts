@@ -60,7 +60,7 @@ interface PipelineLag {
   achievedRate: number;
 }
 
-async function pipelineLag(harness: PipelineHarness): Promise<PipelineLag> {
+async function pipelineLag(harness: PipelineHarness, amqpUrl: string): Promise<PipelineLag> {
   const samples: number[] = [];
   const appendSamples: number[] = [];
   const afterSamples: number[] = [];
@@ -87,6 +87,8 @@ async function pipelineLag(harness: PipelineHarness): Promise<PipelineLag> {
     if (typeof sentAtMs === 'number') appendSamples.push(recordedAt - sentAtMs);
     afterSamples.push(wallAt - recordedAt);
   });
+  // BENCH_LAG_OBSERVE=1: a second queue records what the relay published, so a timeout tells a lost publish from a lost delivery.
+  if (process.env.BENCH_LAG_OBSERVE === '1') await harness.observe(amqpUrl);
   await harness.startRelay();
   let achievedRate = 0;
   try {
@@ -170,7 +172,7 @@ function backlogGrows(timeline: PipelineLag['timeline']): boolean {
 }
 
 export async function runLagBench(harness: PipelineHarness, amqpUrl: string): Promise<BenchResult[]> {
-  const lag = await pipelineLag(harness);
+  const lag = await pipelineLag(harness, amqpUrl);
   const pipeline = lag.total;
   log(`  offered ${RATE} ev/s from ${APPENDERS} concurrent appenders for ${SECONDS} s; appends made at ${fmt(lag.achievedRate, 'ev/s')}`);
   log('  second  offered  appended  applied  backlog  p99 lag (applied in that second)');

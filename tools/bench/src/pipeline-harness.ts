@@ -118,6 +118,20 @@ export class PipelineHarness {
     await this.relay.start();
   }
 
+  private published: Set<string> | null = null;
+  private observer: ChannelModel | null = null;
+
+  /** Records the id of every message the relay publishes, on a queue of its own (to tell a lost publish from a lost delivery). */
+  async observe(amqpUrl: string): Promise<void> {
+    this.observer = await connect(amqpUrl);
+    const channel = await this.observer.createChannel();
+    const { queue } = await channel.assertQueue('', { exclusive: true });
+    await channel.bindQueue(queue, 'domain.events', 'bench.#');
+    const published = new Set<string>();
+    this.published = published;
+    await channel.consume(queue, (m) => m && typeof m.properties.messageId === 'string' && published.add(m.properties.messageId), { noAck: true });
+  }
+
   /** Where these events are: their place in the log, the relay's checkpoint, the inbox (for a benchmark that lost sight of them). */
   async describeEvents(eventIds: string[]): Promise<string> {
     const { rows } = await this.pool.query<{ event_id: string; tx: string; position: string; inbox: boolean }>(
@@ -130,7 +144,9 @@ export class PipelineHarness {
     const head = await this.pool.query<{ tx: string; position: string }>(
       'SELECT transaction_id::text AS tx, global_position::text AS position FROM event_store.events ORDER BY transaction_id DESC, global_position DESC LIMIT 1',
     );
-    const found = rows.map((r) => `${r.event_id} at ${r.tx}:${r.position}${r.inbox ? ' (in the inbox)' : ''}`).join(', ');
+    const published = this.published;
+    const seen = (id: string) => (published === null ? '' : published.has(id) ? ', published' : ', never published');
+    const found = rows.map((r) => `${r.event_id} at ${r.tx}:${r.position}${r.inbox ? ' (in the inbox)' : ''}${seen(r.event_id)}`).join(', ');
     return `${eventIds.length} events; in the store: ${found || 'none'}; relay checkpoint ${relay.rows[0]?.checkpoint ?? 'none'}; log head ${head.rows[0] ? `${head.rows[0].tx}:${head.rows[0].position}` : 'none'}`;
   }
 
@@ -159,6 +175,7 @@ export class PipelineHarness {
     this.hook = null;
     await this.stopRelay().catch(() => undefined);
     await this.consumer.stop().catch(() => undefined);
+    await this.observer?.close().catch(() => undefined);
     await this.connection.close().catch(() => undefined);
     await this.store.close().catch(() => undefined);
     await this.pool.end().catch(() => undefined);
