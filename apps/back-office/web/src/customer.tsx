@@ -1,5 +1,5 @@
 import { useState, type FormEvent, type ReactNode } from 'react';
-import { api, ApiError, dkk, when, type Json, type JsonObject, type Session } from './api';
+import { api, dkk, when, type JsonObject, type Session } from './api';
 import { Loading, useLoad } from './ui';
 
 interface EventView {
@@ -17,8 +17,8 @@ interface EventView {
 interface InvoiceThen {
   stream_id: string;
   status: string;
-  period: string;
-  total: Json | undefined;
+  period: string | null;
+  total_incl_vat: string | null;
   notes: number;
 }
 
@@ -151,37 +151,11 @@ export function CustomerPage({ session, customerId }: { session: Session; custom
 function Timeline({ session, customerId, refresh }: { session: Session; customerId: string; refresh: number }): ReactNode {
   const [asOf, setAsOf] = useState<Date | null>(null);
   const key = `${customerId}@${asOf?.toISOString() ?? 'now'}#${refresh}`;
-  const loaded = useLoad<{ events: EventView[]; invoices: InvoiceThen[] }>(async () => {
-    const param = asOf ? `&as_of=${encodeURIComponent(asOf.toISOString())}` : '';
-    const { streams } = await api<{ streams: { stream_id: string; kind: string }[] }>(session, 'GET', `/api/staff/customers/${customerId}/streams`);
-    // Each invoice folded as of the moment: what the customer owed then, and which notes existed.
-    const invoices = await Promise.all(
-      streams
-        .filter((s) => s.kind === 'invoice')
-        .map((s) =>
-          api<{ state: JsonObject }>(session, 'GET', `/api/staff/streams/${encodeURIComponent(s.stream_id)}/state?${param.slice(1)}`).then(
-            ({ state }): InvoiceThen => ({
-              stream_id: s.stream_id,
-              status: String(state.status ?? 'none'),
-              period: String(state.period ?? '–'),
-              total: ((state.current as JsonObject | undefined)?.totals as JsonObject | undefined)?.inclVat,
-              notes: Array.isArray(state.notes) ? state.notes.length : 0,
-            }),
-          ),
-        ),
-    );
-    const pages = await Promise.all(
-      streams.map((s) =>
-        api<{ events: EventView[] }>(session, 'GET', `/api/staff/streams/${encodeURIComponent(s.stream_id)}/events?limit=500${param}`).catch((e: unknown) => {
-          // A stream named by a read model but not written yet (or not any more) shows nothing.
-          if (e instanceof ApiError && e.status === 404) return { events: [] as EventView[] };
-          throw e;
-        }),
-      ),
-    );
-    const events = pages.flatMap((p) => p.events).sort((a, b) => a.recorded_at.localeCompare(b.recorded_at) || a.stream_id.localeCompare(b.stream_id) || a.revision - b.revision);
-    return { events, invoices };
-  }, key);
+  // One request: the gateway reads every stream of the customer and folds the invoices as of the moment.
+  const loaded = useLoad<{ events: EventView[]; invoices: InvoiceThen[]; truncated: boolean }>(
+    () => api(session, 'GET', `/api/staff/customers/${customerId}/timeline${asOf ? `?as_of=${encodeURIComponent(asOf.toISOString())}` : ''}`),
+    key,
+  );
   const data = loaded.data?.events ?? null;
   const error = loaded.error;
   const last = data && data.length > 0 ? data[data.length - 1]! : null;
@@ -218,9 +192,9 @@ function Timeline({ session, customerId, refresh }: { session: Session; customer
           <tbody>
             {loaded.data.invoices.map((i) => (
               <tr key={i.stream_id} data-invoice={i.stream_id}>
-                <td>{i.period}</td>
+                <td>{i.period ?? '–'}</td>
                 <td>{i.status === 'none' ? 'not issued yet' : i.status}</td>
-                <td className="num">{dkk(i.total)}</td>
+                <td className="num">{dkk(i.total_incl_vat)}</td>
                 <td className="num" data-notes={i.notes}>
                   {i.notes}
                 </td>
@@ -229,6 +203,7 @@ function Timeline({ session, customerId, refresh }: { session: Session; customer
           </tbody>
         </table>
       )}
+      {loaded.data?.truncated && <p className="warning">Only the latest 2,000 events are shown.</p>}
       {!data ? (
         <Loading error={error} what="the timeline" />
       ) : (

@@ -684,6 +684,20 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     response: object({ customer_id: uuid(), streams: array(object({ stream_id: str(), kind: str() })) }),
     problems: { '404': customerNotFound, '400': '`access-reason-required`: send `X-Access-Reason`.' },
   },
+  'GET /api/staff/customers/{id}/timeline': {
+    summary: 'A customer\'s timeline: the events of every stream of the customer recorded by `as_of` (default now), and each invoice as it stood then',
+    tag: 'staff',
+    description: 'Oldest first, at most 2,000 events (the latest; `truncated` says when earlier ones were left out). Sealed personal data in event data is replaced by a marker.',
+    response: object({
+      customer_id: uuid(),
+      as_of: nullable(dateTime),
+      streams: array(object({ stream_id: str(), kind: str() })),
+      events: array(eventView),
+      truncated: { type: 'boolean' },
+      invoices: array(object({ stream_id: str(), invoice_id: uuid(), status: str('`none` when not issued by then'), period: nullable(str()), total_incl_vat: nullable(str()), notes: int })),
+    }),
+    problems: { '404': customerNotFound, '400': '`access-reason-required`, or `as_of` is not an ISO 8601 instant.' },
+  },
   'GET /api/staff/customers/{id}/export': {
     summary: 'GDPR export: everything held about one customer, as one JSON document',
     tag: 'gdpr',

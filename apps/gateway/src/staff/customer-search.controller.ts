@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Inject, Param, ParseUUIDPipe, Post, Req } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Param, ParseUUIDPipe, Post, Query, Req } from '@nestjs/common';
 import { IsString, MaxLength, MinLength } from 'class-validator';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
@@ -6,7 +6,11 @@ import { ACCESS_REASON_HEADER, AuditLog, AuditPersonalDataRead, MAX_PURPOSE_LENG
 import { maskCpr } from '@dh/market-ids';
 import { nameSearchTerms } from '@dh/portfolio-application';
 import { PersonalDataErasedError, PiiVault, ProblemException } from '@dh/platform';
+import { DisputeDesk, DisputeDeskError, type EventView } from '@dh/dispute-desk';
+import type { JsonObject } from '@dh/event-store';
+import { DISPUTE_DESK } from '../dispute-desk/dispute-desk.controller';
 import { PII_VAULT } from '../tokens';
+import { instantParam } from './query-params';
 
 export class CustomerSearchDto {
   /** A name (every word must match a word of the name), a GSRN, an invoice id, a customer id, a CPR or a CVR. */
@@ -27,6 +31,29 @@ export interface CustomerHit {
   cpr: string | null;
   cvr: string | null;
   gsrns: string[];
+}
+
+/** At most this many events in one timeline answer (the latest ones). */
+export const MAX_TIMELINE_EVENTS = 2000;
+
+export interface InvoiceThen {
+  stream_id: string;
+  invoice_id: string;
+  /** `none`: not issued by then. */
+  status: string;
+  period: string | null;
+  total_incl_vat: string | null;
+  notes: number;
+}
+
+export interface CustomerTimeline {
+  customer_id: string;
+  as_of: string | null;
+  streams: { stream_id: string; kind: string }[];
+  events: EventView[];
+  /** More events than MAX_TIMELINE_EVENTS: the earliest were left out. */
+  truncated: boolean;
+  invoices: InvoiceThen[];
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -55,6 +82,7 @@ export class CustomerSearchController {
     @Inject(DataSource) private readonly db: DataSource,
     @Inject(PII_VAULT) private readonly vault: PiiVault,
     @Inject(AuditLog) private readonly audit: AuditLog,
+    @Inject(DISPUTE_DESK) private readonly desk: DisputeDesk,
   ) {}
 
   @Post('search')
@@ -96,6 +124,45 @@ export class CustomerSearchController {
       [id, id],
     );
     return { customer_id: id, streams: [{ stream_id: `customer-${id}`, kind: 'customer' }, ...rows] };
+  }
+
+  /**
+   * A customer's timeline in one answer: the events of every stream of the customer recorded by
+   * `as_of` (default: now), oldest first, at most 2,000, and each invoice folded as it stood then
+   * (status, total incl. VAT, number of correction notes). Audited like any staff read of the customer.
+   */
+  @Get(':id/timeline')
+  @RequireScopes('staff:read')
+  @AuditPersonalDataRead('customer', { action: 'customer.timeline' })
+  async timeline(@Param('id', new ParseUUIDPipe()) id: string, @Query('as_of') asOfParam?: string): Promise<CustomerTimeline> {
+    const asOf = instantParam('as_of', asOfParam);
+    const { streams } = await this.streams(id);
+    const events: EventView[] = [];
+    const invoices: InvoiceThen[] = [];
+    for (const { stream_id, kind } of streams) {
+      try {
+        const page = await this.desk.events(stream_id, { ...(asOf ? { asOf } : {}), limit: MAX_TIMELINE_EVENTS });
+        events.push(...page.events);
+        if (kind === 'invoice') {
+          const { state } = await this.desk.stateAt(stream_id, asOf);
+          const s = (state ?? {}) as JsonObject;
+          const totals = ((s.current ?? {}) as JsonObject).totals as JsonObject | undefined;
+          invoices.push({
+            stream_id,
+            invoice_id: stream_id.slice('invoice-'.length),
+            status: typeof s.status === 'string' ? s.status : 'none',
+            period: typeof s.period === 'string' ? s.period : null,
+            total_incl_vat: typeof totals?.inclVat === 'string' ? totals.inclVat : null,
+            notes: Array.isArray(s.notes) ? s.notes.length : 0,
+          });
+        }
+      } catch (error) {
+        // A stream a read model names but the store does not have (yet) shows nothing.
+        if (!(error instanceof DisputeDeskError && error.code === 'stream-not-found')) throw error;
+      }
+    }
+    events.sort((a, b) => a.recorded_at.localeCompare(b.recorded_at) || a.stream_id.localeCompare(b.stream_id) || a.revision - b.revision);
+    return { customer_id: id, as_of: asOf?.toISOString() ?? null, streams, events: events.slice(-MAX_TIMELINE_EVENTS), truncated: events.length > MAX_TIMELINE_EVENTS, invoices };
   }
 
   private async idsFor(kind: SearchKind, q: string): Promise<string[]> {
