@@ -117,6 +117,9 @@ describe('settlement: runs with competing workers, corrections, aconto and a reb
       { gsrn: MP3, outcome: 'halted', invoice_ids: null, reason: 'missing-metered-data' },
     ]);
 
+    // MP1 and MP2 settled by the kernel on the run's prices, resolved once (MP3 halts on its gap either way).
+    expect(runtime.runPrices.misses).toBe(1);
+    expect(runtime.runPrices.hits).toBeGreaterThanOrEqual(1);
     expect(runtime.workers).toHaveLength(2);
     expect(runtime.workers.reduce((s, w) => s + w.stats().applied, 0)).toBe(3);
     expect(await all('SettlementWorkItemScheduled')).toHaveLength(3);

@@ -314,14 +314,19 @@ export async function loadMeteredDays(db: Db, gsrn: string, from: LocalDate, toE
 export interface LoadCopiesOptions {
   /** Only metered data versions received at or before this instant (prices are filtered by the settlement's `asOf`). */
   meteredKnownAt?: Date;
+  /** The price copies of the period, loaded once (`loadSharedPriceCopies`) for many metering points of a run. */
+  shared?: SharedPriceCopies;
 }
 
-/** Everything settlement knows that prices one metering point for one period. */
-export async function loadCopies(db: Db, gsrn: string, period: BillingPeriod, options: LoadCopiesOptions = {}): Promise<SettlementCopies> {
-  const knownAt = options.meteredKnownAt;
+/** The copies every metering point of a period shares: products, tax rates, grid areas, charges and spot prices. */
+export type SharedPriceCopies = Pick<SettlementCopies, 'products' | 'taxRates' | 'gridAreas' | 'charges' | 'spotPrices'>;
+
+/**
+ * The price copies of a period: products (those named, else all), tax rates, grid areas, charge rows valid in
+ * the period and the spot prices of the grid areas' price areas (those `gridAreasOf` accepts, else all).
+ */
+export async function loadSharedPriceCopies(db: Db, period: BillingPeriod, filter: { productIds?: string[]; gridAreasOf?: (gridArea: string) => boolean } = {}): Promise<SharedPriceCopies> {
   const { from, toExclusive } = periodDates(period);
-  const supplies = await loadSupplies(db, gsrn);
-  const productIds = [...new Set(supplies.map((s) => s.productId))];
   const products = await db.query<{
     product_id: string;
     valid_from: string;
@@ -333,8 +338,8 @@ export async function loadCopies(db: Db, gsrn: string, period: BillingPeriod, op
     expected_all_in_price_per_kwh: string | null;
     aconto_quarter_shares: string[] | null;
   }>(
-    `SELECT * FROM settlement.products WHERE product_id = ANY($1)`,
-    [productIds],
+    `SELECT * FROM settlement.products WHERE ($1::text[] IS NULL OR product_id = ANY($1))`,
+    [filter.productIds ?? null],
   );
   const taxes = await db.query<{ valid_from: string; published_at: Date; valid_to: string | null; normal_dkk_per_kwh: string; reduced_dkk_per_kwh: string }>(
     `SELECT * FROM settlement.tax_rates ORDER BY valid_from, published_at`,
@@ -347,27 +352,11 @@ export async function loadCopies(db: Db, gsrn: string, period: BillingPeriod, op
     `SELECT * FROM settlement.charge_rows WHERE valid_from < $2 AND (valid_to IS NULL OR valid_to > $1) ORDER BY charge_id, published_at, version, valid_from`,
     [from, toExclusive],
   );
-  const areas = [...new Set(gridAreas.rows.filter((g) => supplies.some((s) => s.gridArea === g.grid_area)).map((g) => g.price_area))];
+  const areas = [...new Set(gridAreas.rows.filter((g) => filter.gridAreasOf === undefined || filter.gridAreasOf(g.grid_area)).map((g) => g.price_area))];
   const spot = await db.query<{ price_area: string; start: Date; resolution: 'PT15M' | 'PT1H'; version: number; published_at: Date; dkk_per_kwh: string }>(
     `SELECT * FROM settlement.spot_prices WHERE price_area = ANY($1) AND start >= $2 AND start < $3`,
     [areas, localDayStart(from), localDayStart(toExclusive)],
   );
-  const heating = await db.query<{ gsrn: string; valid_from: string; electric_heating: boolean }>(`SELECT * FROM settlement.electric_heating_changes WHERE gsrn = $1 ORDER BY valid_from`, [gsrn]);
-  const chargeLinks = (await settlementChargeCopy.linksOf(db, [gsrn], { start: localDayStart(from), end: localDayStart(toExclusive) })).get(gsrn) ?? [];
-  const links = await db.query<{ gsrn: string; valid_from: string; production_gsrn: string }>(`SELECT * FROM settlement.production_links WHERE gsrn = $1 ORDER BY valid_from`, [gsrn]);
-  // Every production GSRN that may be in force; buildSettlementInput picks the one that is.
-  const productionGsrns = [...new Set([...supplies.map((s) => s.productionGsrn), ...links.rows.map((l) => l.production_gsrn)].filter((g): g is string => g !== null))].sort();
-  const production: MeteredDayRecord[] = [];
-  for (const g of productionGsrns) production.push(...(await loadMeteredDays(db, g, from, toExclusive, knownAt)));
-  // The calendar year before the period, for the electric-heating year to date (buildSettlementInput
-  // counts only the days of the supplies it settles).
-  const consumptionBeforePeriod: MeteredDayRecord[] = [];
-  const productionBeforePeriod: MeteredDayRecord[] = [];
-  const yearStart = `${from.slice(0, 4)}-01-01`;
-  if ((supplies.some((s) => s.electricHeating) || heating.rows.some((h) => h.electric_heating)) && from > yearStart) {
-    for (const g of productionGsrns) productionBeforePeriod.push(...(await loadMeteredDays(db, g, yearStart, from, knownAt)));
-    consumptionBeforePeriod.push(...(await loadMeteredDays(db, gsrn, yearStart, from, knownAt)));
-  }
   const byCharge = new Map<string, ChargeRecord>(
     charges.rows.map((c) => [c.charge_id, { chargeId: c.charge_id, owner: c.owner, chargeType: c.charge_type, code: c.code, description: c.description, rows: [] }]),
   );
@@ -375,11 +364,6 @@ export async function loadCopies(db: Db, gsrn: string, period: BillingPeriod, op
     byCharge.get(r.charge_id)?.rows.push({ validFrom: r.valid_from, validTo: r.valid_to, resolution: r.resolution, prices: r.prices, version: r.version, publishedAt: r.published_at });
   }
   return {
-    supplies,
-    electricHeatingChanges: heating.rows.map((h) => ({ gsrn: h.gsrn, from: h.valid_from, electricHeating: h.electric_heating })),
-    productionLinks: links.rows.map((l) => ({ gsrn: l.gsrn, from: l.valid_from, productionGsrn: l.production_gsrn })),
-    // Clamped to the period by the copy; instants of local midnights as local dates.
-    chargeLinks: chargeLinks.map((l) => ({ gsrn, chargeId: l.chargeId, owner: l.owner, chargeType: l.chargeType, code: l.code, factor: l.factor, from: localDateOf(new Date(l.from)), to: localDateOf(new Date(l.to)) })),
     products: products.rows.map((p) => ({
       productId: p.product_id,
       name: p.name,
@@ -401,6 +385,39 @@ export async function loadCopies(db: Db, gsrn: string, period: BillingPeriod, op
     })),
     charges: [...byCharge.values()],
     spotPrices: spot.rows.map((s) => ({ priceArea: s.price_area, start: s.start, resolution: s.resolution, dkkPerKwh: s.dkk_per_kwh, version: s.version, publishedAt: s.published_at })),
+  };
+}
+
+/** Everything settlement knows that prices one metering point for one period. */
+export async function loadCopies(db: Db, gsrn: string, period: BillingPeriod, options: LoadCopiesOptions = {}): Promise<SettlementCopies> {
+  const knownAt = options.meteredKnownAt;
+  const { from, toExclusive } = periodDates(period);
+  const supplies = await loadSupplies(db, gsrn);
+  const shared =
+    options.shared ?? (await loadSharedPriceCopies(db, period, { productIds: [...new Set(supplies.map((s) => s.productId))], gridAreasOf: (g) => supplies.some((s) => s.gridArea === g) }));
+  const heating = await db.query<{ gsrn: string; valid_from: string; electric_heating: boolean }>(`SELECT * FROM settlement.electric_heating_changes WHERE gsrn = $1 ORDER BY valid_from`, [gsrn]);
+  const chargeLinks = (await settlementChargeCopy.linksOf(db, [gsrn], { start: localDayStart(from), end: localDayStart(toExclusive) })).get(gsrn) ?? [];
+  const links = await db.query<{ gsrn: string; valid_from: string; production_gsrn: string }>(`SELECT * FROM settlement.production_links WHERE gsrn = $1 ORDER BY valid_from`, [gsrn]);
+  // Every production GSRN that may be in force; buildSettlementInput picks the one that is.
+  const productionGsrns = [...new Set([...supplies.map((s) => s.productionGsrn), ...links.rows.map((l) => l.production_gsrn)].filter((g): g is string => g !== null))].sort();
+  const production: MeteredDayRecord[] = [];
+  for (const g of productionGsrns) production.push(...(await loadMeteredDays(db, g, from, toExclusive, knownAt)));
+  // The calendar year before the period, for the electric-heating year to date (buildSettlementInput
+  // counts only the days of the supplies it settles).
+  const consumptionBeforePeriod: MeteredDayRecord[] = [];
+  const productionBeforePeriod: MeteredDayRecord[] = [];
+  const yearStart = `${from.slice(0, 4)}-01-01`;
+  if ((supplies.some((s) => s.electricHeating) || heating.rows.some((h) => h.electric_heating)) && from > yearStart) {
+    for (const g of productionGsrns) productionBeforePeriod.push(...(await loadMeteredDays(db, g, yearStart, from, knownAt)));
+    consumptionBeforePeriod.push(...(await loadMeteredDays(db, gsrn, yearStart, from, knownAt)));
+  }
+  return {
+    supplies,
+    electricHeatingChanges: heating.rows.map((h) => ({ gsrn: h.gsrn, from: h.valid_from, electricHeating: h.electric_heating })),
+    productionLinks: links.rows.map((l) => ({ gsrn: l.gsrn, from: l.valid_from, productionGsrn: l.production_gsrn })),
+    // Clamped to the period by the copy; instants of local midnights as local dates.
+    chargeLinks: chargeLinks.map((l) => ({ gsrn, chargeId: l.chargeId, owner: l.owner, chargeType: l.chargeType, code: l.code, factor: l.factor, from: localDateOf(new Date(l.from)), to: localDateOf(new Date(l.to)) })),
+    ...shared,
     consumption: await loadMeteredDays(db, gsrn, from, toExclusive, knownAt),
     production,
     consumptionBeforePeriod,

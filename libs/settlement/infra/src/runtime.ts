@@ -17,7 +17,7 @@ import { applyToCopies, insertMeteredDays } from './copies';
 import { resumeScheduling, startSettlementRun } from './run';
 import { SETTLEMENT_SCHEMA, migrateSettlement } from './schema';
 import { paymentCommandHandlers, startPayments, type PaymentsOptions, type PaymentsRuntime } from './payments';
-import { affectedInvoices, correctInvoice, handleWorkItem } from './settle';
+import { RunPriceCache, affectedInvoices, correctInvoice, handleWorkItem } from './settle';
 import { applyRecomputation, explainIssuedInvoice, recomputeInvoiceDryRun } from './explain';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -57,6 +57,8 @@ export interface SettlementRuntime {
   inputs: RunningConsumer;
   meteredData: RunningConsumer;
   workers: RunningConsumer[];
+  /** The workers' run prices (hits: items settled by the kernel on prices resolved once). */
+  runPrices: RunPriceCache;
   payments: PaymentsRuntime;
   stop(): Promise<void>;
 }
@@ -167,6 +169,8 @@ export async function startSettlementRuntime(infrastructure: Infrastructure, opt
 
   const meteredData = await startMeteredDataConsumer({ connection: amqp, pool, store, exchange, now: () => infrastructure.clock.now() });
 
+  // The workers of this process share their run's prices, resolved once per set of charges (settle.ts).
+  const workerDeps = { ...deps, runPrices: new RunPriceCache() };
   const workers: RunningConsumer[] = [];
   for (let i = 0; i < (options.workers ?? 2); i++) {
     workers.push(
@@ -181,7 +185,7 @@ export async function startSettlementRuntime(infrastructure: Infrastructure, opt
         singleActiveConsumer: false,
         prefetch: 1,
         backoff: { initialDelayMs: 200, factor: 2, maxDelayMs: 5000 },
-        handler: (envelope, tx) => handleWorkItem(deps, envelope, tx),
+        handler: (envelope, tx) => handleWorkItem(workerDeps, envelope, tx),
       }),
     );
   }
@@ -245,6 +249,7 @@ export async function startSettlementRuntime(infrastructure: Infrastructure, opt
     inputs,
     meteredData,
     workers,
+    runPrices: workerDeps.runPrices,
     payments,
     async stop() {
       await resumed;

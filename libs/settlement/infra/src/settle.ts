@@ -2,21 +2,28 @@ import type { PoolClient } from 'pg';
 import { localDateOf } from '@dh/dk-time';
 import type { EventStore, RecordedEvent } from '@dh/event-store';
 import type { EventEnvelope } from '@dh/messaging';
-import { Money } from '@dh/money';
+import { Money, parseQuantityMilliKwh } from '@dh/money';
 import {
   acontoSettlement,
   creditInFull,
   diffInvoices,
+  meteredQuantitiesOf,
+  resolvePeriodPrices,
   settleMeteringPoint,
+  settleMeteringPointOnPrices,
   type BillingPeriod,
   type Invoice,
+  type PeriodPrices,
   type SettlementHalted,
+  type SettlementInput,
+  type SettlementResult,
 } from '@dh/settlement-domain';
 import {
   DEFAULT_RATES_CONFIG,
   buildSettlementInput,
   customerSuppliesInPeriod,
   dataOf,
+  suppliesInPeriod,
   haltDetail,
   invoiceFromJson,
   invoiceIdOf,
@@ -33,20 +40,23 @@ import {
   toJsonObject,
   totalsToJson,
   type InvoiceIssued,
-  type SettlementCopies,
   type SettlementCorrectionIssued,
   type SettlementHaltedForMeteringPoint,
+  type BuiltInput,
+  type SettlementCopies,
   type SettlementRatesConfig,
   type SettlementWorkItemScheduled,
 } from '@dh/settlement-application';
 import { afterAcontoSettlement } from './aconto';
-import { loadCopies } from './copies';
+import { loadCopies, loadSharedPriceCopies, type SharedPriceCopies } from './copies';
 import { acontoPaidFor } from './aconto-paid';
 import { recordItemOutcome, type ItemOutcome } from './run';
 
 export interface SettleDeps {
   store: EventStore;
   config?: SettlementRatesConfig;
+  /** The worker's run prices (see `RunPriceCache`); without it every item resolves its own prices. */
+  runPrices?: RunPriceCache;
 }
 
 type Db = Pick<PoolClient, 'query'>;
@@ -67,12 +77,135 @@ export async function settleFromCopies(deps: SettleDeps, db: Db, gsrn: string, p
 }
 
 /** Settles every customer supply of a metering point in a period: one result per customer, in the order their supplies start. */
-export async function settleCustomerSupplies(deps: SettleDeps, db: Db, gsrn: string, period: BillingPeriod, asOf: Date): Promise<{ customerId: string | null; result: Settled | SettlementHalted }[]> {
-  const copies = await loadCopies(db, gsrn, period);
+export async function settleCustomerSupplies(
+  deps: SettleDeps,
+  db: Db,
+  gsrn: string,
+  period: BillingPeriod,
+  asOf: Date,
+  runId?: string,
+): Promise<{ customerId: string | null; result: Settled | SettlementHalted }[]> {
+  // A run's worker: the period's price copies and resolved prices from its cache (see RunPriceCache).
+  const cache = runId === undefined ? undefined : deps.runPrices;
+  const shared = cache === undefined || runId === undefined ? undefined : await cache.sharedCopies(runId, () => loadSharedPriceCopies(db, period));
+  const copies = await loadCopies(db, gsrn, period, shared === undefined ? {} : { shared });
+  const settle = (customerId: string | null): Settled | SettlementHalted => (cache === undefined ? settleBuilt(deps, copies, gsrn, period, asOf, customerId) : settleOnRunPrices(deps, cache, copies, gsrn, period, asOf, customerId));
   const customers = customerSuppliesInPeriod(copies.supplies, gsrn, period);
   // No supply left (reversed since the run started): one halt, as before.
-  if (customers.length === 0) return [{ customerId: null, result: settleBuilt(deps, copies, gsrn, period, asOf, null) }];
-  return customers.map((customerId) => ({ customerId, result: settleBuilt(deps, copies, gsrn, period, asOf, customerId) }));
+  if (customers.length === 0) return [{ customerId: null, result: settle(null) }];
+  return customers.map((customerId) => ({ customerId, result: settle(customerId) }));
+}
+
+/**
+ * A worker's prices of the run it is settling: the price copies of the period loaded once, and the
+ * period's prices resolved once per set of charges (`resolvePeriodPrices`: typed arrays of spot and
+ * tariffs per quarter/hour, versions as known at the run's asOf) and shared by every metering point that
+ * has them. A set of charges = grid area (price area, grid tariff and subscription) + product, plus the
+ * point's DataHub charge links and supplied days when it has links. Entries of one run at a time.
+ */
+export class RunPriceCache {
+  private runId: string | null = null;
+  private shared: Promise<SharedPriceCopies> | null = null;
+  private readonly prices = new Map<string, PeriodPrices>();
+  /** Items settled on cached prices, items that resolved them. */
+  hits = 0;
+  misses = 0;
+
+  constructor(private readonly maxEntries = 256) {}
+
+  sharedCopies(runId: string, load: () => Promise<SharedPriceCopies>): Promise<SharedPriceCopies> {
+    if (runId !== this.runId) {
+      this.runId = runId;
+      this.shared = null;
+      this.prices.clear();
+    }
+    if (this.shared === null) {
+      const loading = load();
+      this.shared = loading;
+      loading.catch(() => {
+        if (this.shared === loading) this.shared = null;
+      });
+    }
+    return this.shared;
+  }
+
+  get(key: string): PeriodPrices | undefined {
+    return this.prices.get(key);
+  }
+
+  set(key: string, prices: PeriodPrices): void {
+    if (this.prices.size >= this.maxEntries) this.prices.clear();
+    this.prices.set(key, prices);
+  }
+}
+
+/** The set of charges of a point: grid area and product of its latest supply, its DataHub charge links (and supplied span when linked). */
+function chargeSetKey(gsrn: string, period: BillingPeriod, copies: SettlementCopies, customerId: string | null): string | null {
+  const supplies = suppliesInPeriod(copies.supplies.filter((x) => x.gsrn === gsrn && (customerId === null || x.customerId === customerId)), period);
+  if (supplies.length === 0) return null;
+  const latest = [...supplies].sort((a, b) => (a.startDate < b.startDate ? 1 : a.startDate > b.startDate ? -1 : 0))[0]!;
+  const links = (copies.chargeLinks ?? []).filter((l) => l.gsrn === gsrn).map((l) => [l.chargeId, l.owner, l.chargeType, l.factor, l.from, l.to]);
+  const span = links.length === 0 ? null : supplies.map((x) => [x.startDate, x.endDate]).sort();
+  return JSON.stringify([latest.gridArea, latest.productId, links.sort(), span]);
+}
+
+/** The kernel on prices resolved for the whole period; null when the point cannot be laid on them (the reference path decides). */
+function onPrices(prices: PeriodPrices, input: SettlementInput): SettlementResult | null {
+  try {
+    return settleMeteringPointOnPrices(prices, {
+      meteringPoint: input.meteringPoint,
+      supplyPeriods: input.supplyPeriods,
+      consumption: meteredQuantitiesOf(input.consumption, 'consumption', prices.startMs, prices.endMs),
+      ...(input.production !== undefined ? { production: meteredQuantitiesOf(input.production, 'production', prices.startMs, prices.endMs) } : {}),
+      yearToDateMilliKwh: parseQuantityMilliKwh(input.yearToDateConsumptionKwh),
+      ...(input.vatMode !== undefined ? { vatMode: input.vatMode } : {}),
+    });
+  } catch {
+    return null;
+  }
+}
+
+function settledOf(result: SettlementResult, built: Extract<BuiltInput, { ok: true }>): Settled | SettlementHalted {
+  if (result.outcome === 'halted') return result;
+  return { outcome: 'settled', invoice: result.invoice, customerId: built.customerId, paymentModel: built.paymentModel, gridArea: built.gridArea, priceArea: built.priceArea, productionGsrn: built.productionGsrn };
+}
+
+/**
+ * One customer supply of a run's work item: the same computation as `settleBuilt`, on the worker's run
+ * prices. A point whose set of charges has resolved prices is built without the price copies (no price
+ * parsing per point) and settled by the kernel on the cached typed arrays; the first point of a set
+ * resolves them. Anything the kernel cannot lay on those prices goes the reference way, so halts stay typed.
+ */
+function settleOnRunPrices(deps: SettleDeps, cache: RunPriceCache, copies: SettlementCopies, gsrn: string, period: BillingPeriod, asOf: Date, customerId: string | null): Settled | SettlementHalted {
+  const config = deps.config ?? DEFAULT_RATES_CONFIG;
+  const key = chargeSetKey(gsrn, period, copies, customerId);
+  const cached = key === null ? undefined : cache.get(key);
+  if (cached !== undefined) {
+    const linked = new Set((copies.chargeLinks ?? []).map((l) => l.chargeId));
+    const light = buildSettlementInput(gsrn, period, asOf, { ...copies, spotPrices: [], charges: copies.charges.filter((c) => linked.has(c.chargeId)) }, config, customerId);
+    const result = light.ok ? onPrices(cached, light.input) : null;
+    if (light.ok && result !== null) {
+      cache.hits++;
+      return settledOf(result, light);
+    }
+  }
+  const built = buildSettlementInput(gsrn, period, asOf, copies, config, customerId);
+  if (!built.ok) return built.halt;
+  if (key !== null && cached === undefined) {
+    let prices: PeriodPrices | null = null;
+    try {
+      prices = resolvePeriodPrices(built.input.prices, built.input.meteringPoint.gridArea, built.input.product, period, asOf);
+    } catch {
+      prices = null;
+    }
+    const result = prices === null ? null : onPrices(prices, built.input);
+    if (prices !== null && result !== null) {
+      cache.set(key, prices);
+      cache.misses++;
+      return settledOf(result, built);
+    }
+  }
+  return settledOf(settleMeteringPoint(built.input), built);
 }
 
 const metaOf = (envelope: EventEnvelope) => settlementMetadata({ correlationId: envelope.metadata.correlationId, causationId: envelope.eventId, actor: 'settlement-worker' });
@@ -92,7 +225,7 @@ export async function handleWorkItem(deps: SettleDeps, envelope: EventEnvelope, 
   // One invoice per customer supply: two of our customers on the GSRN in the period get one each.
   const invoiceIds: string[] = [];
   let halt: SettlementHalted | null = null;
-  for (const { result } of await settleCustomerSupplies(deps, tx, item.gsrn, period, new Date(item.asOf))) {
+  for (const { result } of await settleCustomerSupplies(deps, tx, item.gsrn, period, new Date(item.asOf), item.runId)) {
     if (result.outcome !== 'settled') {
       halt ??= result;
       continue;
