@@ -91,11 +91,13 @@ describe('desk CLI: the dispute desk from a terminal', () => {
       catalogue = (await (await fetch(`${stack.gatewayUrl}/api/products`, { headers: stack.crm })).json()) as typeof catalogue;
       expect(catalogue.products.find((p) => p.product_id === 'standard')).toMatchObject({ margin_dkk_per_kwh: '0.0595', billing_frequencies: ['monthly'] });
     }, 20_000, 200);
-    // Product changes do not trigger corrections (yet): the explanation shows the difference as pending,
-    // 372.500 kWh × 0.01 DKK/kWh = 3.725 DKK, the difference of two lines each rounded once.
+    // A product's new prices correct the invoices of the supplies on it: a second note (price) of
+    // 372.500 kWh × 0.01 DKK/kWh = 3.725 DKK on energy, the difference of two lines each rounded once; nothing pending.
     const x = await eventually(async () => {
       const e = await deskJson<InvoiceExplanation>(support, 'explain', anna.invoiceId, '--reason', 'ticket 4711');
-      expect(['3.72', '3.73']).toContain(e.lines.find((l) => l.key === 'energy')!.pendingExclVat);
+      expect(e.notes.map((n) => n.cause)).toEqual(['price', 'price']);
+      expect(['3.72', '3.73']).toContain(e.notes[1]!.lines.find((l) => l.key === 'energy')!.amountExclVat);
+      expect(e.lines.find((l) => l.key === 'energy')!.pendingExclVat).toBe('0.00');
       return e;
     }, 20_000, 500);
     expect(x.now.outcome === 'settled' && x.now.inputs.charges['product-margin']!.rows[0]!.prices).toEqual(['0.059500000']);
@@ -112,8 +114,29 @@ describe('desk CLI: the dispute desk from a terminal', () => {
     expect(versions.some((l) => l.includes('manual') && l.includes('Nord Pool price notice 2026-10-13'))).toBe(true);
     await eventually(async () => {
       const x = await deskJson<InvoiceExplanation>(support, 'explain', anna.invoiceId, '--reason', 'ticket 4711');
-      expect(x.notes.map((n) => n.cause)).toEqual(['price', 'price']);
+      expect(x.notes.map((n) => n.cause)).toEqual(['price', 'price', 'price']);
     }, 30_000, 500);
+  });
+
+  it('recomputes on demand: a dry run (support) shows the note, applying it (admin) issues exactly that note once, cause recompute', async () => {
+    // Prices as known just before the manual spot correction of 2026-10-12: the dry run takes that correction back.
+    const day = await deskJson<{ versions: { data: { version: number; publishedAt: string } }[] }>(support, 'spot-prices', '--price-area', 'DK1', '--date', '2026-10-12');
+    const corrected = day.versions.find((v) => v.data.version === 2)!.data.publishedAt;
+    const asOf = new Date(Date.parse(corrected) - 1000).toISOString();
+    expect((await deskJson<{ wouldIssue: { noteType: string } }>(support, 'recompute', anna.invoiceId, '--reason', 'ticket 4712')).wouldIssue.noteType).toBe('none');
+    const dry = await deskJson<{ wouldIssue: { noteType: string; lines: { key: string }[]; totals: { inclVat: string } } }>(support, 'recompute', anna.invoiceId, '--as-of', asOf, '--reason', 'ticket 4712');
+    expect(dry.wouldIssue.noteType).toBe('credit');
+    expect(dry.wouldIssue.lines.map((l) => l.key)).toContain('energy');
+    await expect(desk(support, 'recompute', anna.invoiceId, '--as-of', asOf, '--apply', '--reason', 'ticket 4712')).rejects.toThrow(/403 forbidden/);
+    const applied = await desk(admin, 'recompute', anna.invoiceId, '--as-of', asOf, '--apply', '--reason', 'ticket 4712');
+    expect(applied.at(-1)).toMatch(/^applied: note [0-9a-f-]{36}$/);
+    // The note is exactly the dry run's; applied again nothing more is issued.
+    const x = await deskJson<InvoiceExplanation>(support, 'explain', anna.invoiceId, '--reason', 'ticket 4712');
+    expect(x.notes.map((n) => n.cause)).toEqual(['price', 'price', 'price', 'recompute']);
+    expect(x.notes[3]!.totals.inclVat).toBe(dry.wouldIssue.totals.inclVat);
+    expect((await desk(admin, 'recompute', anna.invoiceId, '--as-of', asOf, '--apply', '--reason', 'ticket 4712')).at(-1)).toBe('applied: unchanged, nothing issued');
+    const audit = await deskJson<{ entries: { action: string; subject_id: string; reason: string | null }[] }>(admin, 'audit', '--action', 'invoice.recompute.apply');
+    expect(audit.entries[0]).toMatchObject({ subject_id: anna.invoiceId, reason: 'ticket 4712' });
   });
 
   it("reads the audit log (admin only): the support engineer's reads with their reason", async () => {

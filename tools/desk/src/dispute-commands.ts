@@ -3,6 +3,17 @@ import type { InvoiceExplanation } from '@dh/settlement-application';
 import { json, short, table } from './format';
 import { callGateway, query, type DeskSession } from './gateway-client';
 
+/** The gateway's recomputation dry run (settlement's `InvoiceRecomputation`). */
+interface Recomputation {
+  invoiceId: string;
+  gsrn: string;
+  period: string;
+  asOf: string;
+  basedOnRevision: number;
+  recomputed: { outcome: string; reason?: string };
+  wouldIssue: { noteType: string; lines: { key: string; quantityKwh: string | null; amountExclVat: string; vat: string }[]; totals: { exclVat: string; vat: string; inclVat: string } | null };
+}
+
 export interface CommandArgs {
   positionals: string[];
   options: Record<string, string | boolean | undefined>;
@@ -101,6 +112,22 @@ export const disputeCommands: Record<string, (s: DeskSession, a: CommandArgs, ra
       if (x.now.inputs.productionGsrn) out.push(`  production ${x.now.inputs.productionGsrn}: hourly netting`);
     } else out.push('', `now: halted — ${x.now.reason} ${JSON.stringify(x.now.detail)}`);
     return out;
+  },
+
+  async recompute(s, a, raw) {
+    const id = required(a, 0, 'invoice id');
+    const dry = await callGateway<Recomputation>(s, 'GET', `/api/staff/invoices/${id}/recomputation${query({ as_of: opt(a, 'as-of') })}`);
+    const w = dry.wouldIssue;
+    const lines = [
+      `invoice ${dry.invoiceId}  ${dry.gsrn}  ${dry.period}: recomputed with prices as of ${dry.asOf} on revision ${dry.basedOnRevision}`,
+      ...(dry.recomputed.outcome === 'settled' ? [] : [`  halted: ${dry.recomputed.reason ?? ''}`]),
+      `would issue: ${w.noteType}${w.totals ? ` ${w.totals.exclVat} + VAT ${w.totals.vat} = ${w.totals.inclVat}` : ''}`,
+      ...table(['line', 'kWh', 'excl. VAT', 'VAT'], w.lines.map((l) => [l.key, l.quantityKwh ?? '', l.amountExclVat, l.vat])),
+    ];
+    if (a.options['apply'] !== true) return raw ? json(dry) : lines;
+    const applied = await callGateway<{ outcome: string; noteId?: string; alreadyApplied?: boolean }>(s, 'POST', `/api/staff/invoices/${id}/recomputation/apply`, { as_of: dry.asOf, based_on_revision: dry.basedOnRevision });
+    if (raw) return json({ dryRun: dry, applied });
+    return [...lines, applied.outcome === 'issued' ? `applied: note ${applied.noteId}${applied.alreadyApplied ? ' (already applied)' : ''}` : `applied: ${applied.outcome}, nothing issued`];
   },
 
   async audit(s, a, raw) {

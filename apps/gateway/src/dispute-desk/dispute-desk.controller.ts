@@ -1,11 +1,22 @@
-import { Controller, Get, Inject, Param, ParseUUIDPipe, Query } from '@nestjs/common';
-import { AuditPersonalDataRead, RequireScopes } from '@dh/auth';
+import { Body, Controller, Get, HttpCode, Inject, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import { IsInt, IsISO8601, Min } from 'class-validator';
+import { AuditPersonalDataRead, CurrentPrincipal, RequireScopes, type Principal } from '@dh/auth';
 import { DisputeDesk, DisputeDeskError, MAX_PAGE, STREAM_KINDS, type EventTrace, type StreamDiff, type StreamEvents, type StreamState } from '@dh/dispute-desk';
 import { ProblemException } from '@dh/platform';
 import { CommandGateway } from '../commands/command-gateway';
 import { instantParam, intParam, requiredInstantParam } from '../staff/query-params';
 
 export const DISPUTE_DESK = Symbol('DISPUTE_DESK');
+
+/** Applies a recomputation dry run: its `as_of` and `based_on_revision`, as the dry run answered them. */
+export class ApplyRecomputationDto {
+  @IsISO8601({ strict: true })
+  as_of!: string;
+
+  @IsInt()
+  @Min(0)
+  based_on_revision!: number;
+}
 
 const STATUS: Record<DisputeDeskError['code'], number> = { 'stream-not-found': 404, 'event-not-found': 404, 'invalid-request': 400, 'not-supported': 501 };
 
@@ -82,5 +93,23 @@ export class DisputeDeskController {
   @AuditPersonalDataRead('invoice', { idParam: 'invoiceId', action: 'invoice.explain' })
   explain(@Param('invoiceId', new ParseUUIDPipe()) invoiceId: string): Promise<unknown> {
     return this.commands.send('settlement', 'ExplainInvoice', { invoiceId });
+  }
+
+  /** Dry run: the correction note a recomputation at `as_of` (default now) would issue, and the revision it is based on. Appends nothing. */
+  @Get('invoices/:invoiceId/recomputation')
+  @RequireScopes('staff:read')
+  @AuditPersonalDataRead('invoice', { idParam: 'invoiceId', action: 'invoice.recompute' })
+  recompute(@Param('invoiceId', new ParseUUIDPipe()) invoiceId: string, @Query('as_of') asOf?: string): Promise<unknown> {
+    const at = instantParam('as_of', asOf);
+    return this.commands.send('settlement', 'RecomputeInvoice', { invoiceId, ...(at ? { asOf: at.toISOString() } : {}) });
+  }
+
+  /** Applies a dry run: settlement issues exactly its note, once (`settlement.correction`, cause `recompute`); 409 when the invoice moved on. */
+  @Post('invoices/:invoiceId/recomputation/apply')
+  @HttpCode(200)
+  @RequireScopes('staff:write')
+  @AuditPersonalDataRead('invoice', { idParam: 'invoiceId', action: 'invoice.recompute.apply' })
+  applyRecomputation(@Param('invoiceId', new ParseUUIDPipe()) invoiceId: string, @Body() body: ApplyRecomputationDto, @CurrentPrincipal() principal: Principal): Promise<unknown> {
+    return this.commands.send('settlement', 'ApplyInvoiceRecomputation', { invoiceId, asOf: body.as_of, basedOnRevision: body.based_on_revision }, `${principal.kind}:${principal.id}`);
   }
 }

@@ -524,6 +524,27 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     response: { type: 'object', additionalProperties: true, required: ['invoice', 'issued', 'notes', 'corrected', 'asIssued', 'now', 'lines', 'bridge'], properties: { invoice: { type: 'object', additionalProperties: true }, lines: array({ type: 'object', additionalProperties: true }), bridge: { type: 'object', additionalProperties: true } } },
     problems: { '404': '`not-found`: no issued invoice with this id.', ...upstream },
   },
+  'GET /api/staff/invoices/{invoiceId}/recomputation': {
+    summary: 'Dry run of a recomputation: the credit/debit note a recomputation at `as_of` (default now) would issue; appends nothing; audited',
+    tag: 'dispute-desk',
+    description:
+      'Settlement recomputes the invoice from its copies with prices as known at `as_of` and diffs it against the invoice as last corrected. `wouldIssue` is the note per line (`none` when nothing changed or the recomputation halts); `recomputed.inputs` name what it used; `asOf` and `basedOnRevision` are what the apply route needs.',
+    response: {
+      type: 'object',
+      additionalProperties: true,
+      required: ['invoiceId', 'gsrn', 'period', 'corrected', 'recomputed', 'wouldIssue', 'asOf', 'basedOnRevision'],
+      properties: { wouldIssue: { type: 'object', additionalProperties: true }, asOf: dateTime, basedOnRevision: int },
+    },
+    problems: { '404': '`not-found`: no issued invoice with this id.', ...upstream },
+  },
+  'POST /api/staff/invoices/{invoiceId}/recomputation/apply': {
+    summary: 'Apply a recomputation dry run: settlement issues exactly its note, once (`settlement.correction`, cause `recompute`); audited',
+    tag: 'dispute-desk',
+    status: 200,
+    description: 'Send the dry run\'s `asOf` as `as_of` and its `basedOnRevision` as `based_on_revision`. Applying the same dry run again answers the note already issued (`alreadyApplied: true`).',
+    response: { type: 'object', additionalProperties: true, required: ['outcome'], properties: { outcome: { type: 'string', enum: ['issued', 'unchanged', 'halted'] }, noteId: uuid(), alreadyApplied: { type: 'boolean' } } },
+    problems: { '404': '`not-found`: no issued invoice with this id.', '409': '`recomputation-stale`: the invoice changed since the dry run; dry-run again.', ...upstream },
+  },
   'GET /api/staff/audit': {
     summary: 'The audit log, newest first: who read or changed what, when, why and with which outcome (`audit:read`)',
     tag: 'audit',
