@@ -34,7 +34,8 @@ describe('outbound BRS requests', () => {
   const checkNoTransactionHeld = async (call: string) => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     const { rows } = await observer.query<{ query: string }>(
-      `SELECT query FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL AND now() - xact_start > interval '250 milliseconds'`,
+      // A transaction left waiting on something outside the database sits idle in transaction for the whole call.
+      `SELECT query FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%' AND now() - state_change > interval '250 milliseconds'`,
     );
     heldAcrossRemoteCalls.push(...rows.map((r) => `${call}: ${r.query}`));
   };
