@@ -51,6 +51,16 @@ interface EventRow {
 const COLUMNS = `e.event_id::text, e.type, e.stream_id, e.stream_revision::text, e.global_position::text, e.transaction_id::text,
   e.occurred_at, e.recorded_at, e.data, e.metadata`;
 
+/**
+ * The element texts of a JSON array parameter, in order, as the `text[]` the append functions take. Data and
+ * metadata go as one JSON array instead of a `text[]` literal: `pg` would escape every quote of every event's
+ * JSON into the literal (a regular expression over all of it) and the server would parse the escapes back;
+ * `json` keeps each element's text exactly as `JSON.stringify` wrote it.
+ */
+function jsonTexts(param: string): string {
+  return `ARRAY(SELECT j.v::text FROM json_array_elements(${param}::json) WITH ORDINALITY AS j(v, o) ORDER BY j.o)`;
+}
+
 /** Parses `"<xid>:<position>"`; the pair, not the position alone, is the resume point of the global log. */
 export function parsePostgresCheckpoint(checkpoint: string): { transactionId: string; globalPosition: string } {
   const match = /^(\d+):(\d+)$/.exec(checkpoint);
@@ -88,14 +98,14 @@ export class PostgresEventStore implements EventStore, EventLookup, EventRedacti
       // Retrying after a lost connection is safe: if the first attempt committed, the idempotent append answers.
       const result = await this.query<{ next_expected_revision: string; global_position: string }>(
         `SELECT next_expected_revision::text, global_position::text
-           FROM ${this.s}.append_to_stream($1, $2, $3::uuid[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8)`,
+           FROM ${this.s}.append_to_stream($1, $2, $3::uuid[], $4::text[], ${jsonTexts('$5')}, ${jsonTexts('$6')}, $7::timestamptz[], $8)`,
         [
           streamId,
           expected,
           events.map((e) => e.eventId),
           events.map((e) => e.type),
-          events.map((e) => JSON.stringify(e.data)),
-          events.map((e) => JSON.stringify(e.metadata)),
+          JSON.stringify(events.map((e) => e.data)),
+          JSON.stringify(events.map((e) => e.metadata)),
           events.map((e) => e.occurredAt.toISOString()),
           // No NOTIFY inside the append (it would serialise every append's commit); signalled below.
           null,
@@ -140,15 +150,15 @@ export class PostgresEventStore implements EventStore, EventLookup, EventRedacti
       // Retrying after a lost connection is safe: a committed batch answers with its stored results.
       const result = await this.query<{ stream_index: number; next_expected_revision: string; global_position: string }>(
         `SELECT stream_index, next_expected_revision::text, global_position::text
-           FROM ${this.s}.append_to_streams($1::text[], $2::text[], $3::int[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::timestamptz[], $9)`,
+           FROM ${this.s}.append_to_streams($1::text[], $2::text[], $3::int[], $4::uuid[], $5::text[], ${jsonTexts('$6')}, ${jsonTexts('$7')}, $8::timestamptz[], $9)`,
         [
           appends.map((a) => a.streamId),
           appends.map((a) => formatExpected(a.expectedRevision)),
           appends.map((a) => a.events.length),
           events.map((e) => e.eventId),
           events.map((e) => e.type),
-          events.map((e) => JSON.stringify(e.data)),
-          events.map((e) => JSON.stringify(e.metadata)),
+          JSON.stringify(events.map((e) => e.data)),
+          JSON.stringify(events.map((e) => e.metadata)),
           events.map((e) => e.occurredAt.toISOString()),
           // As appendToStream: no NOTIFY inside the transaction, one after it.
           null,

@@ -224,6 +224,23 @@ export function describeEventStoreContract(
         expect(cRead[0].occurredAt.toISOString()).toBe('2026-01-15T10:00:00.000Z');
       });
 
+      it('keeps data and metadata exactly, whatever characters they hold, through both appends', async () => {
+        const tricky = {
+          'key "with" quotes': 'quote " backslash \\ slash / newline \n tab \t ø 😀 {"json":"inside"} [1,2]',
+          nested: { list: ['\\"', '', ' ', '{', ']'], n: -1.5e-7, big: 12345678901234 },
+        };
+        const trickyMeta = { ...metadata, note: 'a "quoted" \\ note' };
+        const [a, b] = [stream(), stream()];
+        await store.appendToStream(a, [{ ...newEvent('Tricky', tricky), metadata: trickyMeta }], { expectedRevision: 'no_stream' });
+        await store.appendToStreams([{ streamId: b, events: [{ ...newEvent('Tricky', tricky), metadata: trickyMeta }, newEvent('Plain', { x: 1 })], expectedRevision: 'no_stream' }]);
+        for (const s of [a, b]) {
+          const [read] = await store.readStream(s);
+          expect(read.data).toEqual(tricky);
+          expect(read.metadata).toEqual(trickyMeta);
+        }
+        expect((await store.readStream(b)).map((e) => e.data)).toEqual([tricky, { x: 1 }]);
+      });
+
       it('stores nothing of the batch when one stream is not at its expected revision, and names that stream', async () => {
         const [a, b, c] = [stream(), stream(), stream()];
         await store.appendToStream(b, [newEvent()], { expectedRevision: 'no_stream' });

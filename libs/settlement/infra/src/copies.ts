@@ -229,8 +229,12 @@ export async function applyToCopies(envelope: EventEnvelope, db: Db): Promise<vo
 export async function insertMeteredDays(db: Db, days: readonly { eventId: string; data: MeteredDataReceived }[]): Promise<void> {
   if (days.length === 0) return;
   await db.query(
+    // The points as one JSON array (not a jsonb[] literal, whose escaping of every quote costs more than the insert).
     `INSERT INTO settlement.metered_data (gsrn, day, version, document_id, received_at, resolution, start, points, event_id)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::timestamptz[], $6::text[], $7::timestamptz[], $8::jsonb[], $9::uuid[])
+     SELECT t.gsrn, t.day, t.version, t.document_id, t.received_at, t.resolution, t.start, p.points::jsonb, t.event_id
+       FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::timestamptz[], $6::text[], $7::timestamptz[], $9::uuid[])
+            WITH ORDINALITY AS t(gsrn, day, version, document_id, received_at, resolution, start, event_id, o)
+       JOIN json_array_elements($8::json) WITH ORDINALITY AS p(points, o) ON p.o = t.o
      ON CONFLICT DO NOTHING`,
     [
       days.map((d) => d.data.gsrn),
@@ -240,7 +244,7 @@ export async function insertMeteredDays(db: Db, days: readonly { eventId: string
       days.map((d) => d.data.receivedAt),
       days.map((d) => d.data.resolution),
       days.map((d) => d.data.start),
-      days.map((d) => JSON.stringify(d.data.points)),
+      JSON.stringify(days.map((d) => d.data.points)),
       days.map((d) => d.eventId),
     ],
   );
