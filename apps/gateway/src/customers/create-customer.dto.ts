@@ -101,6 +101,19 @@ export class CreateCustomerDto {
   @IsIn(['private', 'business'], { message: 'customer_type must be "private" or "business"' })
   customer_type!: 'private' | 'business';
 
+  /** The customer's address (optional; changed later with PATCH /api/customers/{id}). */
+  @IsOptional()
+  @Satisfies((v) => isMarketText(v, 100), 'street must be 1 to 100 characters without control or format characters')
+  street?: string;
+
+  @IsOptional()
+  @Matches(/^[0-9]{4}$/, { message: 'postcode must be a Danish postcode of 4 digits' })
+  postcode?: string;
+
+  @IsOptional()
+  @Satisfies((v) => isMarketText(v, 60), 'city must be 1 to 60 characters without control or format characters')
+  city?: string;
+
   @ValidateIf((dto: CreateCustomerDto) => dto.customer_type === 'private' || dto.cpr !== undefined)
   @Satisfies(isValidCpr, 'cpr must be 10 digits (DDMMYY-SSSS) with a valid birth date')
   cpr?: string;

@@ -20,6 +20,9 @@ export interface CreateCustomerRequest {
   name: string;
   email: string;
   phone?: string | null;
+  street?: string | null;
+  postcode?: string | null;
+  city?: string | null;
   customerType: CustomerType;
   cpr?: string | null;
   cvr?: string | null;
@@ -59,6 +62,8 @@ export async function createCustomer(
     name: request.name,
     email: request.email,
     phone: request.phone ?? null,
+    // The address only when given: records written before addresses existed have none either.
+    ...(request.street || request.postcode || request.city ? { street: request.street ?? null, postcode: request.postcode ?? null, city: request.city ?? null } : {}),
     cpr: request.customerType === 'private' ? (request.cpr ?? null) : null,
     cvr: request.customerType === 'business' ? (request.cvr ?? null) : null,
   });

@@ -49,6 +49,14 @@ describe('customer maintenance', () => {
     expect(nameSearchTerms('  Søren  Ørsted-José ')).toEqual(['søren', 'ørsted', 'jose']);
   });
 
+  it('seals an address given at creation with the rest, and none when none was given', async () => {
+    const withAddress = await createCustomer(deps(), { name: 'Carl Dam', email: 'carl@example.dk', customerType: 'private', cpr: '0202901234', street: 'Havnegade 3', postcode: '5000', city: 'Odense C' }, context());
+    const sealed = currentPersonalData(await store.readStream(customerStreamId(withAddress.customerId)))!;
+    expect(await vault.decrypt(withAddress.customerId, sealed)).toMatchObject({ name: 'Carl Dam', street: 'Havnegade 3', postcode: '5000', city: 'Odense C' });
+    const id = await create();
+    expect(Object.keys(await vault.decrypt(id, currentPersonalData(await store.readStream(customerStreamId(id)))!))).not.toContain('street');
+  });
+
   it('seals the changed record again and names only the changed fields', async () => {
     const id = await create();
     const result = await changeContactDetails(deps(), { customerId: id, details: { email: 'anna@new.dk', phone: '+4512345678', street: 'Vestergade 1', postcode: '8000', city: 'Aarhus' }, source: 'portal' }, context());
