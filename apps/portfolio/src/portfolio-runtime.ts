@@ -194,6 +194,8 @@ export async function startPortfolioRuntime(options: PortfolioRuntimeOptions): P
     pool,
     queue: NON_PAYMENT_WITHDRAWAL_QUEUE,
     bindings: NON_PAYMENT_WITHDRAWAL_BINDINGS,
+    // A new queue: BRS-002 requests and payments recorded before it existed are caught up from the event store.
+    eventStore: options.store,
     consumerName: NON_PAYMENT_WITHDRAWAL_QUEUE,
     exchange: options.exchange,
     singleActiveConsumer: true,
