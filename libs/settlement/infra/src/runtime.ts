@@ -18,6 +18,7 @@ import { resumeScheduling, startSettlementRun } from './run';
 import { SETTLEMENT_SCHEMA, migrateSettlement } from './schema';
 import { paymentCommandHandlers, startPayments, type PaymentsOptions, type PaymentsRuntime } from './payments';
 import { RunPriceCache, affectedInvoices, correctInvoice, handleWorkItem } from './settle';
+import { lockForInput } from './input-locks';
 import { applyRecomputation, explainIssuedInvoice, recomputeInvoiceDryRun } from './explain';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -159,6 +160,8 @@ export async function startSettlementRuntime(infrastructure: Infrastructure, opt
     onFailure: 'halt',
     backoff: { initialDelayMs: 200, factor: 2, maxDelayMs: 5000 },
     handler: async (envelope, tx) => {
+      // A work item of a running settlement reading the same metering point (or prices) finishes first, or waits for this.
+      await lockForInput(tx, envelope);
       await applyToCopies(envelope, tx);
       await onAcontoInput(deps, envelope, tx);
       const affected = await affectedInvoices(tx, envelope, deps.config);

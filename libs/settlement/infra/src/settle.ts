@@ -1,5 +1,5 @@
 import type { PoolClient } from 'pg';
-import { localDateOf } from '@dh/dk-time';
+import { localDateOf, localDayStart } from '@dh/dk-time';
 import type { EventStore, RecordedEvent } from '@dh/event-store';
 import type { EventEnvelope } from '@dh/messaging';
 import { Money, parseQuantityMilliKwh } from '@dh/money';
@@ -50,6 +50,7 @@ import {
 import { afterAcontoSettlement } from './aconto';
 import { loadCopies, loadSharedPriceCopies, type SharedPriceCopies } from './copies';
 import { acontoPaidFor } from './aconto-paid';
+import { lockForWorkItem, pricesNewerThan } from './input-locks';
 import { recordItemOutcome, type ItemOutcome } from './run';
 
 export interface SettleDeps {
@@ -222,6 +223,8 @@ export async function handleWorkItem(deps: SettleDeps, envelope: EventEnvelope, 
   const period = item.period;
   const metadata = metaOf(envelope);
   const now = new Date(envelope.occurredAt);
+  // Inputs about this metering point, and prices, wait for this item's commit (or it for theirs): input-locks.ts.
+  await lockForWorkItem(tx, item.gsrn);
   // One invoice per customer supply: two of our customers on the GSRN in the period get one each.
   const invoiceIds: string[] = [];
   let halt: SettlementHalted | null = null;
@@ -265,6 +268,12 @@ export async function handleWorkItem(deps: SettleDeps, envelope: EventEnvelope, 
       [invoiceId, item.gsrn, result.productionGsrn, result.customerId, periodLabel(period), periodDates(period).from, periodDates(period).toExclusive, result.priceArea, result.gridArea],
     );
     if (result.paymentModel === 'aconto') await afterAcontoSettlement(deps, tx, { gsrn: item.gsrn, period, asOf: new Date(item.asOf), metadata, now });
+    // A price published after the run's asOf and copied before this item took its locks was corrected by nobody:
+    // the inputs consumer found no invoice then. Correct it now (the note id derives from this item: once).
+    const { from, toExclusive } = periodDates(period);
+    if (await pricesNewerThan(tx, new Date(item.asOf), result.priceArea, from, toExclusive, localDayStart(from), localDayStart(toExclusive))) {
+      await correctInvoice(deps, tx, invoiceId, envelope, 'price');
+    }
   }
   // The item is halted when any of its customer supplies is (the others' invoices stand: each is complete for its customer).
   const outcome: ItemOutcome = halt !== null ? { kind: 'halted', halt } : { kind: 'invoiced', invoiceIds };
