@@ -323,6 +323,43 @@ ${appendToStreamFunction(s, V4_NOTIFY)}
       $fn$;
     `,
   },
+  {
+    version: 7,
+    name: 'read horizon also sees writers between taking their transaction id and its lock',
+    // PostgreSQL publishes a new transaction id in the proc array (so a snapshot counts it as running, below its
+    // xmax) before it inserts the id's lock; a writer stalled between the two (descheduled on a loaded host, or
+    // waiting for the lock partition that pg_locks itself holds while it is read) is in the lock table only with
+    // ROW EXCLUSIVE on the events table and no transaction id. The horizon then skipped it, a later writer's
+    // events were read, and the stalled writer's events, committed behind the reader's checkpoint, were never
+    // read. pg_stat_activity.backend_xid shows the id from the moment it is assigned: the holders of the lock are
+    // looked up there too (after discarding the session's cached activity snapshot). Needs the same role, or
+    // pg_read_all_stats, to see other sessions' ids; without it the horizon is what it was.
+    sql: (s) => `
+      CREATE OR REPLACE FUNCTION ${s}.read_horizon() RETURNS xid8 LANGUAGE sql VOLATILE AS $h$
+        SELECT pg_stat_clear_snapshot();
+        WITH snap AS (SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS xmax),
+        locks AS MATERIALIZED (SELECT pid, locktype, database, relation, mode, granted, virtualtransaction, transactionid FROM pg_locks),
+        holders AS (
+          SELECT r.pid, r.virtualtransaction FROM locks r
+           WHERE r.locktype = 'relation' AND r.relation = '${s}.events'::regclass AND r.mode = 'RowExclusiveLock'
+             AND r.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+        ),
+        writers AS (
+          SELECT x.transactionid::text::bigint AS xid32
+            FROM holders h JOIN locks x ON x.virtualtransaction = h.virtualtransaction AND x.locktype = 'transactionid' AND x.mode = 'ExclusiveLock'
+          UNION ALL
+          SELECT a.backend_xid::text::bigint FROM holders h JOIN pg_stat_activity a ON a.pid = h.pid WHERE a.backend_xid IS NOT NULL
+        ),
+        -- 32-bit ids: widen each against the snapshot's xmax (ids handed out after it are ignored).
+        widened AS (
+          SELECT snap.xmax - (((snap.xmax % 4294967296) - w.xid32 + 4294967296) % 4294967296) AS xid64,
+                 (((snap.xmax % 4294967296) - w.xid32 + 4294967296) % 4294967296) AS behind
+            FROM writers w, snap
+        )
+        SELECT (least((SELECT xmax FROM snap), (SELECT min(xid64) FROM widened WHERE behind BETWEEN 1 AND 2147483647)))::text::xid8
+      $h$;
+    `,
+  },
 ];
 
 /**
