@@ -11,6 +11,7 @@ import { PipelineHarness } from './pipeline-harness';
 import { runPipelineBench } from './pipeline.bench';
 import { runPortalBench } from './portal.bench';
 import { runReconciliationBench } from './reconciliation.bench';
+import { runRunBench } from './run.bench';
 import { runSettlementBench } from './settlement.bench';
 
 /**
@@ -44,7 +45,7 @@ async function rabbitVersion(): Promise<string> {
   return '?';
 }
 
-/** `BENCH_ONLY=append,pipeline,lag,cim,settlement,portal,ingest,betalingsservice,reconciliation` runs a subset (all by default). */
+/** `BENCH_ONLY=append,pipeline,lag,cim,settlement,portal,ingest,betalingsservice,reconciliation,run` runs a subset (all by default). */
 const only = (process.env.BENCH_ONLY ?? '')
   .split(',')
   .map((k) => k.trim())
@@ -126,6 +127,7 @@ async function main(): Promise<number> {
     await step('ingest', '7. Ingest end to end (DataHub simulator → settlement metered data) vs PostgreSQL COPY', () => runIngestBench(cleanup));
     await step('betalingsservice', '11. Betalingsservice 0601 write and 0602 parse vs readline', () => runBetalingsserviceBench());
     await step('reconciliation', '12. Wholesale reconciliation of a month vs one PostgreSQL GROUP BY', () => runReconciliationBench(cleanup));
+    await step('run', '13. A whole settlement run through the services (≥ 2 worker processes) vs the kernel alone', () => runRunBench(cleanup));
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     failures.push(`set-up: ${message}`);

@@ -182,40 +182,63 @@ export async function resumeScheduling(deps: RunDeps, now: Date): Promise<number
 
 export type ItemOutcome = { kind: 'invoiced'; invoiceIds: string[] } | { kind: 'halted'; halt: SettlementHalted };
 
+/** An item's outcome with the metadata and clock of its work item. */
+export interface CountedOutcome {
+  item: SettlementWorkItemScheduled;
+  outcome: ItemOutcome;
+  metadata: EventMetadata;
+  now: Date;
+}
+
 /**
- * A work item's outcome, in the worker's inbox transaction: a halt on the item's own stream, the item's
- * row (once: a second outcome of the same item counts nothing), its batch's counter; the item that
- * completes its batch appends `SettlementBatchCompleted` and adds the batch to the run's counters; the
- * batch that completes a scheduled run appends `SettlementCompleted` (once: its id derives from the run).
- * Contention: items share their batch's row, batches share the run's row once each.
+ * Work items' outcomes, in the worker's inbox transaction: a halt on the item's own stream, the item's row
+ * (once: a second outcome of the same item counts nothing), its batch's counter; the item that completes its
+ * batch appends `SettlementBatchCompleted` and adds the batch to the run's counters; the batch that completes
+ * a scheduled run appends `SettlementCompleted` (once: its id derives from the run).
+ * Locks: batch rows in (run, batch) order, then run rows, so two workers never wait on each other in a cycle;
+ * items share their batch's row, batches share the run's row once each.
  */
-export async function recordItemOutcome(store: EventStore, tx: Db, item: SettlementWorkItemScheduled, outcome: ItemOutcome, metadata: EventMetadata, now: Date): Promise<void> {
-  if (outcome.kind === 'halted') {
-    await store.appendToStream(runItemStreamId(item.runId, item.gsrn), asNew([itemHaltedEvent(item.runId, item.period, item.batch, outcome.halt)], metadata, now), { expectedRevision: 'any' });
+export async function recordItemOutcomes(store: EventStore, tx: Db, outcomes: readonly CountedOutcome[]): Promise<void> {
+  const ordered = [...outcomes].sort((a, b) => cmp(a.item.runId, b.item.runId) || a.item.batch - b.item.batch || cmp(a.item.gsrn, b.item.gsrn));
+  const completedBatches: { o: CountedOutcome; counts: { items: number; invoiced: number; halted: number } }[] = [];
+  for (const o of ordered) {
+    const { item, outcome, metadata, now } = o;
+    if (outcome.kind === 'halted') {
+      await store.appendToStream(runItemStreamId(item.runId, item.gsrn), asNew([itemHaltedEvent(item.runId, item.period, item.batch, outcome.halt)], metadata, now), { expectedRevision: 'any' });
+    }
+    const recorded = await tx.query(
+      `INSERT INTO settlement.run_items (run_id, gsrn, batch, outcome, invoice_ids, reason) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (run_id, gsrn) DO NOTHING`,
+      [item.runId, item.gsrn, item.batch, outcome.kind, outcome.kind === 'invoiced' ? outcome.invoiceIds : null, outcome.kind === 'halted' ? outcome.halt.reason : null],
+    );
+    if (recorded.rowCount === 0) continue;
+    const invoiced = outcome.kind === 'invoiced' ? 1 : 0;
+    const batch = (
+      await tx.query<{ done: number; items: number; invoiced: number; halted: number }>(
+        `INSERT INTO settlement.run_batches (run_id, batch, items, done, invoiced, halted) VALUES ($1, $2, $3, 1, $4, $5)
+         ON CONFLICT (run_id, batch) DO UPDATE SET done = run_batches.done + 1, invoiced = run_batches.invoiced + EXCLUDED.invoiced, halted = run_batches.halted + EXCLUDED.halted
+         RETURNING done, items, invoiced, halted`,
+        [item.runId, item.batch, item.batchItems, invoiced, 1 - invoiced],
+      )
+    ).rows[0]!;
+    if (batch.done >= batch.items) completedBatches.push({ o, counts: { items: batch.items, invoiced: batch.invoiced, halted: batch.halted } });
   }
-  const recorded = await tx.query(
-    `INSERT INTO settlement.run_items (run_id, gsrn, batch, outcome, invoice_ids, reason) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (run_id, gsrn) DO NOTHING`,
-    [item.runId, item.gsrn, item.batch, outcome.kind, outcome.kind === 'invoiced' ? outcome.invoiceIds : null, outcome.kind === 'halted' ? outcome.halt.reason : null],
-  );
-  if (recorded.rowCount === 0) return;
-  const invoiced = outcome.kind === 'invoiced' ? 1 : 0;
-  const batch = (
-    await tx.query<{ done: number; items: number; invoiced: number; halted: number }>(
-      `INSERT INTO settlement.run_batches (run_id, batch, items, done, invoiced, halted) VALUES ($1, $2, $3, 1, $4, $5)
-       ON CONFLICT (run_id, batch) DO UPDATE SET done = run_batches.done + 1, invoiced = run_batches.invoiced + EXCLUDED.invoiced, halted = run_batches.halted + EXCLUDED.halted
-       RETURNING done, items, invoiced, halted`,
-      [item.runId, item.batch, item.batchItems, invoiced, 1 - invoiced],
-    )
-  ).rows[0]!;
-  if (batch.done < batch.items) return;
-  const counts = { items: batch.items, invoiced: batch.invoiced, halted: batch.halted };
-  await store.appendToStream(runBatchStreamId(item.period, item.batch), asNew([batchCompletedEvent(item.runId, item.period, item.batch, counts)], metadata, now), { expectedRevision: 'any' });
-  const run = (
-    await tx.query<RunRow>(`UPDATE settlement.runs SET batches_done = batches_done + 1, invoiced = invoiced + $2, halted = halted + $3 WHERE run_id = $1 RETURNING *`, [
-      item.runId,
-      counts.invoiced,
-      counts.halted,
-    ])
-  ).rows[0];
-  if (run !== undefined) await completeIfDone(store, tx, run, metadata, now);
+  for (const { o, counts } of completedBatches) {
+    const { item, metadata, now } = o;
+    await store.appendToStream(runBatchStreamId(item.period, item.batch), asNew([batchCompletedEvent(item.runId, item.period, item.batch, counts)], metadata, now), { expectedRevision: 'any' });
+    const run = (
+      await tx.query<RunRow>(`UPDATE settlement.runs SET batches_done = batches_done + 1, invoiced = invoiced + $2, halted = halted + $3 WHERE run_id = $1 RETURNING *`, [
+        item.runId,
+        counts.invoiced,
+        counts.halted,
+      ])
+    ).rows[0];
+    if (run !== undefined) await completeIfDone(store, tx, run, metadata, now);
+  }
+}
+
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** One work item's outcome (see `recordItemOutcomes`). */
+export function recordItemOutcome(store: EventStore, tx: Db, item: SettlementWorkItemScheduled, outcome: ItemOutcome, metadata: EventMetadata, now: Date): Promise<void> {
+  return recordItemOutcomes(store, tx, [{ item, outcome, metadata, now }]);
 }

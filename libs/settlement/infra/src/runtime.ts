@@ -17,7 +17,7 @@ import { applyToCopies, insertMeteredDays } from './copies';
 import { resumeScheduling, startSettlementRun } from './run';
 import { SETTLEMENT_SCHEMA, migrateSettlement } from './schema';
 import { paymentCommandHandlers, startPayments, type PaymentsOptions, type PaymentsRuntime } from './payments';
-import { RunPriceCache, affectedInvoices, correctInvoice, handleWorkItem } from './settle';
+import { RunPriceCache, affectedInvoices, correctInvoice, handleWorkItem, handleWorkItems } from './settle';
 import { lockForInput } from './input-locks';
 import { applyRecomputation, explainIssuedInvoice, recomputeInvoiceDryRun } from './explain';
 
@@ -52,6 +52,8 @@ export interface SettlementRuntimeOptions {
   payments?: PaymentsOptions;
   /** Work items per batch of a settlement run (default 500, `DEFAULT_RUN_BATCH_SIZE`). */
   runBatchSize?: number;
+  /** Work items a worker settles in one transaction (default 20; 1 = one transaction per item). */
+  workBatchSize?: number;
 }
 
 export interface SettlementRuntime {
@@ -174,6 +176,7 @@ export async function startSettlementRuntime(infrastructure: Infrastructure, opt
 
   // The workers of this process share their run's prices, resolved once per set of charges (settle.ts).
   const workerDeps = { ...deps, runPrices: new RunPriceCache() };
+  const workBatchSize = Math.max(1, options.workBatchSize ?? 20);
   const workers: RunningConsumer[] = [];
   for (let i = 0; i < (options.workers ?? 2); i++) {
     workers.push(
@@ -186,9 +189,12 @@ export async function startSettlementRuntime(infrastructure: Infrastructure, opt
         exchange,
         schema: SETTLEMENT_SCHEMA,
         singleActiveConsumer: false,
-        prefetch: 1,
+        // Up to workBatchSize items in one inbox transaction (their invoices in one append, their counts at its end).
+        prefetch: workBatchSize,
+        batchSize: workBatchSize,
         backoff: { initialDelayMs: 200, factor: 2, maxDelayMs: 5000 },
         handler: (envelope, tx) => handleWorkItem(workerDeps, envelope, tx),
+        batchHandler: (items, tx) => handleWorkItems(workerDeps, items.map((i) => i.envelope), tx),
       }),
     );
   }

@@ -1,6 +1,6 @@
 import type { PoolClient } from 'pg';
 import { localDateOf, localDayStart } from '@dh/dk-time';
-import type { EventStore, RecordedEvent } from '@dh/event-store';
+import type { EventStore, RecordedEvent, StreamAppend } from '@dh/event-store';
 import type { EventEnvelope } from '@dh/messaging';
 import { Money, parseQuantityMilliKwh } from '@dh/money';
 import {
@@ -51,7 +51,7 @@ import { afterAcontoSettlement } from './aconto';
 import { loadCopies, loadSharedPriceCopies, type SharedPriceCopies } from './copies';
 import { acontoPaidFor } from './aconto-paid';
 import { lockForWorkItem, pricesNewerThan } from './input-locks';
-import { recordItemOutcome, type ItemOutcome } from './run';
+import { recordItemOutcomes, type CountedOutcome, type ItemOutcome } from './run';
 
 export interface SettleDeps {
   store: EventStore;
@@ -211,20 +211,37 @@ function settleOnRunPrices(deps: SettleDeps, cache: RunPriceCache, copies: Settl
 
 const metaOf = (envelope: EventEnvelope) => settlementMetadata({ correlationId: envelope.metadata.correlationId, causationId: envelope.eventId, actor: 'settlement-worker' });
 
+/** An issued invoice whose prices may have changed after the run's asOf: checked once the invoices are appended. */
+interface PriceCheck {
+  invoiceId: string;
+  priceArea: string;
+  asOf: Date;
+  period: BillingPeriod;
+  envelope: EventEnvelope;
+}
+
+/** A work item settled, its invoices ready to append and its outcome ready to count. */
+interface SettledItem {
+  counted: CountedOutcome | null;
+  invoices: StreamAppend[];
+  priceChecks: PriceCheck[];
+}
+
 /**
- * One work item of a run (a metering point), inside the work queue's inbox transaction: settle each
- * customer supply of it in the period, issue each one's invoice (stream `invoice-<invoiceId>`, id
- * stable per GSRN, period and customer, issued at most once) or record the halt, then count the
- * outcome (`recordItemOutcome`: the item's row, its batch's counter, the run's).
+ * One work item of a run (a metering point): settle each customer supply of it in the period, prepare
+ * each one's invoice (stream `invoice-<invoiceId>`, id stable per GSRN, period and customer, issued at
+ * most once) or the halt. Nothing is counted yet (`handleWorkItems`).
  */
-export async function handleWorkItem(deps: SettleDeps, envelope: EventEnvelope, tx: PoolClient): Promise<void> {
-  if (envelope.type !== 'SettlementWorkItemScheduled') return;
+async function settleWorkItem(deps: SettleDeps, envelope: EventEnvelope, tx: PoolClient): Promise<SettledItem | null> {
+  if (envelope.type !== 'SettlementWorkItemScheduled') return null;
   const item = dataOf<SettlementWorkItemScheduled>(envelope.data);
   const period = item.period;
   const metadata = metaOf(envelope);
   const now = new Date(envelope.occurredAt);
   // Inputs about this metering point, and prices, wait for this item's commit (or it for theirs): input-locks.ts.
   await lockForWorkItem(tx, item.gsrn);
+  const invoices: StreamAppend[] = [];
+  const priceChecks: PriceCheck[] = [];
   // One invoice per customer supply: two of our customers on the GSRN in the period get one each.
   const invoiceIds: string[] = [];
   let halt: SettlementHalted | null = null;
@@ -256,11 +273,11 @@ export async function handleWorkItem(deps: SettleDeps, envelope: EventEnvelope, 
         estimated: result.invoice.estimated,
         asOf: result.invoice.asOf.toISOString(),
       };
-      await deps.store.appendToStream(
-        invoiceStreamId(invoiceId),
-        [{ eventId: nameBasedUuid('invoice-issued', invoiceId), type: 'InvoiceIssued', data: toJsonObject(data), metadata, occurredAt: now }],
-        { expectedRevision: 'any' },
-      );
+      invoices.push({
+        streamId: invoiceStreamId(invoiceId),
+        events: [{ eventId: nameBasedUuid('invoice-issued', invoiceId), type: 'InvoiceIssued', data: toJsonObject(data), metadata, occurredAt: now }],
+        expectedRevision: 'any',
+      });
     }
     await tx.query(
       `INSERT INTO settlement.invoices (invoice_id, gsrn, production_gsrn, customer_id, period_label, period_from, period_to, price_area, grid_area)
@@ -268,17 +285,47 @@ export async function handleWorkItem(deps: SettleDeps, envelope: EventEnvelope, 
       [invoiceId, item.gsrn, result.productionGsrn, result.customerId, periodLabel(period), periodDates(period).from, periodDates(period).toExclusive, result.priceArea, result.gridArea],
     );
     if (result.paymentModel === 'aconto') await afterAcontoSettlement(deps, tx, { gsrn: item.gsrn, period, asOf: new Date(item.asOf), metadata, now });
-    // A price published after the run's asOf and copied before this item took its locks was corrected by nobody:
-    // the inputs consumer found no invoice then. Correct it now (the note id derives from this item: once).
-    const { from, toExclusive } = periodDates(period);
-    if (await pricesNewerThan(tx, new Date(item.asOf), result.priceArea, from, toExclusive, localDayStart(from), localDayStart(toExclusive))) {
-      await correctInvoice(deps, tx, invoiceId, envelope, 'price');
-    }
+    priceChecks.push({ invoiceId, priceArea: result.priceArea, asOf: new Date(item.asOf), period, envelope });
   }
   // The item is halted when any of its customer supplies is (the others' invoices stand: each is complete for its customer).
   const outcome: ItemOutcome = halt !== null ? { kind: 'halted', halt } : { kind: 'invoiced', invoiceIds };
   // Work items of runs started before batched runs carry no batch: settled, but not counted.
-  if (typeof item.batch === 'number') await recordItemOutcome(deps.store, tx, item, outcome, metadata, now);
+  return { counted: typeof item.batch === 'number' ? { item, outcome, metadata, now } : null, invoices, priceChecks };
+}
+
+/**
+ * Work items of a run, in the work queue's inbox transaction (one item, or the consumer's batch of them):
+ * each is settled, their invoices are appended together (`appendToStreams`: one statement; ids derive from
+ * the invoice, so a redelivered batch appends nothing twice), prices published after the run's asOf are
+ * corrected on them (issue 9's check, after the append), then their outcomes are counted together
+ * (`recordItemOutcomes`), so the batch counters are locked only at the end of the transaction.
+ */
+export async function handleWorkItems(deps: SettleDeps, envelopes: readonly EventEnvelope[], tx: PoolClient): Promise<void> {
+  const settled: SettledItem[] = [];
+  for (const envelope of envelopes) {
+    const s = await settleWorkItem(deps, envelope, tx);
+    if (s !== null) settled.push(s);
+  }
+  const invoices = settled.flatMap((s) => s.invoices);
+  if (invoices.length > 0) await deps.store.appendToStreams(invoices);
+  // A price published after the run's asOf and copied before an item took its locks was corrected by nobody:
+  // the inputs consumer found no invoice then. Correct it now that the invoice is stored (the note id derives from the item: once).
+  for (const c of settled.flatMap((s) => s.priceChecks)) {
+    const { from, toExclusive } = periodDates(c.period);
+    if (await pricesNewerThan(tx, c.asOf, c.priceArea, from, toExclusive, localDayStart(from), localDayStart(toExclusive))) {
+      await correctInvoice(deps, tx, c.invoiceId, c.envelope, 'price');
+    }
+  }
+  await recordItemOutcomes(
+    deps.store,
+    tx,
+    settled.flatMap((s) => (s.counted === null ? [] : [s.counted])),
+  );
+}
+
+/** One work item (see `handleWorkItems`). */
+export function handleWorkItem(deps: SettleDeps, envelope: EventEnvelope, tx: PoolClient): Promise<void> {
+  return handleWorkItems(deps, [envelope], tx);
 }
 
 // ------------------------------------------------------------------------------------ corrections

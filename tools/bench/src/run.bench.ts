@@ -1,0 +1,298 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { addDays, localDayIntervals, localDayStart, type LocalDate } from '@dh/dk-time';
+import type { JsonObject } from '@dh/event-store';
+import { gsrnCheckDigit } from '@dh/market-ids';
+import { CommandClient } from '@dh/messaging';
+import { loadConfig, openInfrastructure, startServiceProcess, type Infrastructure, type ServiceProcess } from '@dh/platform';
+import { DEFAULT_RATES_CONFIG, buildSettlementInput } from '@dh/settlement-application';
+import { INTERVAL_MEASURED, resolvePeriodPrices, settleMeteringPointOnPrices, type PeriodPrices } from '@dh/settlement-domain';
+import { loadCopies, loadSharedPriceCopies } from '@dh/settlement-infra';
+import { createBenchDatabase, createBenchVhost, type Cleanup } from './infra';
+import { delay, fmt, log, msSince, now, result, type BenchResult } from './measure';
+
+/**
+ * A whole settlement run through the real services (issue 8): N metering points × October 2026 (PT1H,
+ * 745 values each) settled by `StartSettlementRun` in its own database and vhost: work items scheduled in
+ * batches and published to RabbitMQ, ≥ 2 settlement processes competing for them (each settles on its run
+ * prices, issues the invoice into the event store and counts the outcome), the relay publishing the
+ * invoices and the projections process writing them to read_models.settlement_invoices. Timed from the
+ * command until the run is completed and every invoice is projected. Baseline: the settlement kernel
+ * alone (`settleMeteringPointOnPrices` on prices resolved once) on the same points, in this process.
+ * Checks: every invoice's total incl. VAT in the read model equals the kernel's.
+ * Knobs: BENCH_RUN_POINTS (default 1000,10000; 100000 works), BENCH_RUN_PROCESSES (settlement processes,
+ * default 2), BENCH_RUN_WORKERS (workers per process, default 1), BENCH_RUN_BATCH (work items per batch, default 500).
+ */
+
+const SIZES = (process.env.BENCH_RUN_POINTS ?? '1000,10000')
+  .split(',')
+  .map((s) => Number(s.trim()))
+  .filter((n) => Number.isInteger(n) && n > 0);
+const PROCESSES = Math.max(2, Number(process.env.BENCH_RUN_PROCESSES ?? 2));
+const WORKERS = Math.max(1, Number(process.env.BENCH_RUN_WORKERS ?? 1));
+const BATCH = Math.max(1, Number(process.env.BENCH_RUN_BATCH ?? 500));
+
+const PERIOD = { kind: 'month', year: 2026, month: 10 } as const;
+const FROM: LocalDate = '2026-10-01';
+const TO: LocalDate = '2026-11-01';
+const RADIUS = '5790000705689';
+const ENERGINET = '5790000432752';
+const PUBLISHED = '2026-09-01T00:00:00.000Z';
+
+function days(): LocalDate[] {
+  const out: LocalDate[] = [];
+  for (let d = FROM; d < TO; d = addDays(d, 1)) out.push(d);
+  return out;
+}
+
+const gsrnOf = (i: number): string => {
+  const body = `57131318${String(i).padStart(9, '0')}`;
+  return `${body}${gsrnCheckDigit(body)}`;
+};
+
+/** Wh of point p in hour h: 100..2,099 Wh, reproducible. */
+const whOf = (p: number, h: number): number => 100 + ((p * 7919 + h * 104729) % 2000);
+
+/** Peak resident set size of a process (VmHWM), MiB; NaN when unreadable. */
+function peakRssMiB(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+async function seedPrices(infra: Infrastructure): Promise<void> {
+  const append = (streamId: string, context: string, type: string, data: JsonObject) =>
+    infra.eventStore.appendToStream(
+      streamId,
+      [{ eventId: randomUUID(), type, data, metadata: { correlationId: randomUUID(), causationId: null, actor: 'bench', schemaVersion: 1, context }, occurredAt: new Date() }],
+      { expectedRevision: 'any' },
+    );
+  await append('grid-area-791', 'rates', 'GridAreaMapped', { gridArea: '791', priceArea: 'DK2', gridCompanyGln: RADIUS, gridTariffChargeId: `${RADIUS}:D03:DT_C_01`, gridSubscriptionChargeId: `${RADIUS}:D01:DA_C_F_01` });
+  const charge = (owner: string, chargeType: string, code: string, resolution: string, prices: string[]) =>
+    append(`charge-${owner}:${chargeType}:${code}`, 'rates', 'ChargePricesPublished', {
+      chargeId: `${owner}:${chargeType}:${code}`,
+      owner,
+      gln: owner,
+      chargeType,
+      code,
+      description: code,
+      version: 1,
+      publishedAt: PUBLISHED,
+      rows: [{ validFrom: '2026-01-01', validTo: null, resolution, prices }],
+    });
+  await charge(RADIUS, 'D03', 'DT_C_01', 'PT1H', Array.from({ length: 24 }, (_, h) => (h < 6 ? '0.1327' : h >= 17 && h < 21 ? '0.520875' : '0.265351')));
+  await charge(RADIUS, 'D01', 'DA_C_F_01', 'P1M', ['36.773011']);
+  await charge(ENERGINET, 'D03', '41000', 'P1D', ['0.072']);
+  await charge(ENERGINET, 'D03', '40000', 'P1D', ['0.043']);
+  await charge(ENERGINET, 'D01', '41004', 'P1M', ['15.583333']);
+  await append('electricity-tax', 'rates', 'ElectricityTaxRateSet', { validFrom: '2026-01-01', validTo: null, normalDkkPerKwh: '0.008', reducedDkkPerKwh: '0.008' });
+  await append('product-spot', 'rates', 'ProductDefined', { productId: 'spot', name: 'Spot', marginDkkPerKwh: '0.0495', monthlySubscriptionDkk: '39.00', validFrom: '2026-01-01' });
+  for (const [d, day] of days().entries()) {
+    await append(`spot-prices-DK2-${day}`, 'rates', 'SpotPricesPublished', {
+      priceArea: 'DK2',
+      deliveryDate: day,
+      resolution: 'PT1H',
+      source: 'bench',
+      version: 1,
+      publishedAt: PUBLISHED,
+      prices: localDayIntervals(day, 'PT1H').map((h, i) => {
+        const mwh = 300 + ((d * 37 + i * 53) % 900) + (i % 7) / 8;
+        return { start: h.toISOString(), dkkPerMwh: mwh.toFixed(3), dkkPerKwh: (mwh / 1000).toFixed(6) };
+      }),
+    });
+  }
+}
+
+/** Supplies and metered data straight into settlement's copies (bulk, not timed): one supply and 31 days of PT1H per point. */
+async function seedPoints(infra: Infrastructure, points: number): Promise<void> {
+  const dayList = days();
+  const CHUNK = 200;
+  for (let first = 0; first < points; first += CHUNK) {
+    const last = Math.min(points, first + CHUNK);
+    const gsrns: string[] = [];
+    for (let p = first; p < last; p++) gsrns.push(gsrnOf(p));
+    await infra.pool.query(
+      `INSERT INTO settlement.supplies (gsrn, start_date, customer_id, end_date, product_id, electric_heating, grid_area, production_gsrn, billing_frequency, payment_model)
+       SELECT g, '2026-01-01', 'customer-' || g, NULL, 'spot', false, '791', NULL, 'monthly', 'actual' FROM unnest($1::text[]) AS g`,
+      [gsrns],
+    );
+    const rowGsrn: string[] = [];
+    const rowDay: string[] = [];
+    const rowStart: string[] = [];
+    const rowPoints: string[] = [];
+    const rowEvent: string[] = [];
+    for (let p = first; p < last; p++) {
+      let hour = 0;
+      for (const day of dayList) {
+        const n = localDayIntervals(day, 'PT1H').length;
+        const pts: string[] = [];
+        for (let i = 0; i < n; i++) pts.push(`{"position":${i + 1},"quantityKwh":"${(whOf(p, hour + i) / 1000).toFixed(3)}","quality":"A04"}`);
+        hour += n;
+        rowGsrn.push(gsrnOf(p));
+        rowDay.push(day);
+        rowStart.push(localDayStart(day).toISOString());
+        rowPoints.push(`[${pts.join(',')}]`);
+        rowEvent.push(randomUUID());
+      }
+    }
+    await infra.pool.query(
+      `INSERT INTO settlement.metered_data (gsrn, day, version, document_id, received_at, resolution, start, points, event_id)
+       SELECT g, d, 1, 'bench-' || g, '2026-11-02T08:00:00Z', 'PT1H', s::timestamptz, p::jsonb, e::uuid FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS t(g, d, s, p, e)`,
+      [rowGsrn, rowDay, rowStart, rowPoints, rowEvent],
+    );
+  }
+}
+
+interface RunFigures {
+  points: number;
+  seconds: number;
+  scheduleSeconds: number;
+  /** Until the run's counters said completed (every invoice stored), before the projection caught up. */
+  settledSeconds: number;
+  kernelSeconds: number;
+  peakRssMiB: number[];
+  mismatches: number;
+}
+
+/** The kernel alone on the same points: prices resolved once (as a worker does), each point's Wh in an Int32Array. */
+function kernelAlone(prices: PeriodPrices, points: number): { seconds: number; totals: Map<string, string> } {
+  const hours = (prices.endMs - prices.startMs) / 3_600_000;
+  const state = new Uint8Array(hours).fill(INTERVAL_MEASURED);
+  const wh = new Int32Array(hours);
+  const totals = new Map<string, string>();
+  const start = now();
+  for (let p = 0; p < points; p++) {
+    let max = 0;
+    for (let h = 0; h < hours; h++) {
+      wh[h] = whOf(p, h);
+      if (wh[h]! > max) max = wh[h]!;
+    }
+    const gsrn = gsrnOf(p);
+    const r = settleMeteringPointOnPrices(prices, {
+      meteringPoint: { gsrn, gridArea: '791', priceArea: 'DK2', electricHeating: false },
+      supplyPeriods: [{ start: '2026-01-01', endExclusive: null }],
+      consumption: { gsrn, resolution: 'PT1H', startMs: prices.startMs, wh, state, maxWh: max },
+      yearToDateMilliKwh: 0n,
+    });
+    if (r.outcome !== 'settled') throw new Error(`kernel halted ${gsrn}: ${JSON.stringify(r)}`);
+    totals.set(gsrn, r.invoice.totals.inclVat.format());
+  }
+  return { seconds: msSince(start) / 1000, totals };
+}
+
+async function runOnce(points: number, cleanup: Cleanup): Promise<RunFigures> {
+  const db = await createBenchDatabase('run');
+  cleanup.add(`drop database ${db.name}`, () => db.drop());
+  const vhost = await createBenchVhost('run');
+  cleanup.add(`delete vhost ${vhost.name}`, () => vhost.drop());
+  const env = {
+    DATABASE_URL: db.url,
+    AMQP_URL: vhost.url,
+    SETTLEMENT_WORKERS: String(WORKERS),
+    SETTLEMENT_RUN_BATCH_SIZE: String(BATCH),
+    PAYMENT_OVERDUE_CHECK_INTERVAL_MS: '0',
+    LOG_FORMAT: 'json',
+  };
+  const infra = await openInfrastructure(loadConfig('bench-run', 0, env));
+  const processes: ServiceProcess[] = [];
+  const commands = new CommandClient({ connection: infra.amqp, defaultTimeoutMs: 60_000 });
+  try {
+    for (let i = 0; i < PROCESSES; i++) processes.push(await startServiceProcess('settlement', env, 120_000));
+    processes.push(await startServiceProcess('projections', env, 120_000));
+    await commands.start();
+    const seedStart = now();
+    await seedPrices(infra);
+    for (;;) {
+      const { rows } = await infra.pool.query<{ sp: string; cr: string; p: string; t: string; g: string }>(
+        `SELECT (SELECT count(*) FROM settlement.spot_prices) AS sp, (SELECT count(*) FROM settlement.charge_rows) AS cr, (SELECT count(*) FROM settlement.products) AS p,
+                (SELECT count(*) FROM settlement.tax_rates) AS t, (SELECT count(*) FROM settlement.grid_areas) AS g`,
+      );
+      const r = rows[0]!;
+      if (r.sp === '745' && r.cr === '5' && r.p === '1' && r.t === '1' && r.g === '1') break;
+      if (msSince(seedStart) > 120_000) throw new Error(`price copies not complete after 120 s: ${JSON.stringify(r)}`);
+      await delay(200);
+    }
+    await seedPoints(infra, points);
+    await infra.pool.query('ANALYZE');
+    log(`  ${points.toLocaleString('en-US')} points: seeded in ${(msSince(seedStart) / 1000).toFixed(1)} s (not timed)`);
+
+    // The run: command → scheduled → completed → every invoice projected.
+    const start = now();
+    const reply = (await commands.send('settlement', 'StartSettlementRun', { period: '2026-10' }, { actor: 'bench', timeoutMs: 600_000 })) as { runId: string; items: number };
+    const scheduleSeconds = msSince(start) / 1000;
+    if (reply.items !== points) throw new Error(`run scheduled ${reply.items} items, expected ${points}`);
+    const deadline = Math.max(600_000, points * 100);
+    let settledSeconds = Number.NaN;
+    for (;;) {
+      const { rows } = await infra.pool.query<{ invoices: string; status: string | null; settled: boolean | null }>(
+        `SELECT (SELECT count(*) FROM read_models.settlement_invoices) AS invoices, (SELECT status FROM read_models.settlement_runs WHERE run_id::text = $1) AS status,
+                (SELECT completed FROM settlement.runs WHERE run_id = $1::text) AS settled`,
+        [reply.runId],
+      );
+      if (rows[0]!.settled === true && Number.isNaN(settledSeconds)) settledSeconds = msSince(start) / 1000;
+      if (Number(rows[0]!.invoices) === points && rows[0]!.status === 'completed') break;
+      if (msSince(start) > deadline) throw new Error(`run not complete after ${deadline / 1000} s: ${JSON.stringify(rows[0])}`);
+      await delay(50);
+    }
+    const seconds = msSince(start) / 1000;
+    const peak = processes.slice(0, PROCESSES).map((p) => peakRssMiB(p.child.pid));
+
+    // Baseline: the kernel alone on the same points, on the prices a worker resolves from the same copies.
+    const shared = await loadSharedPriceCopies(infra.pool, PERIOD);
+    const built = buildSettlementInput(gsrnOf(0), PERIOD, new Date(), await loadCopies(infra.pool, gsrnOf(0), PERIOD, { shared }), DEFAULT_RATES_CONFIG, `customer-${gsrnOf(0)}`);
+    if (!built.ok) throw new Error(`cannot build the kernel's input: ${JSON.stringify(built.halt)}`);
+    const asOf = new Date((await infra.pool.query<{ as_of: Date }>(`SELECT as_of FROM settlement.runs WHERE run_id = $1`, [reply.runId])).rows[0]!.as_of);
+    const prices = resolvePeriodPrices(built.input.prices, '791', built.input.product, PERIOD, asOf);
+    kernelAlone(prices, Math.min(points, 200)); // warm-up
+    const kernel = kernelAlone(prices, points);
+    const { rows } = await infra.pool.query<{ gsrn: string; total: string }>(`SELECT gsrn, total_incl_vat::text AS total FROM read_models.settlement_invoices`);
+    let mismatches = 0;
+    for (const r of rows) {
+      if (kernel.totals.get(r.gsrn) !== r.total) {
+        mismatches++;
+        if (mismatches <= 3) log(`  MISMATCH ${r.gsrn}: run ${r.total}, kernel ${String(kernel.totals.get(r.gsrn))}`);
+      }
+    }
+    return { points, seconds, scheduleSeconds, settledSeconds, kernelSeconds: kernel.seconds, peakRssMiB: peak, mismatches };
+  } finally {
+    await commands.close().catch(() => undefined);
+    for (const p of processes.reverse()) await p.stop().catch(() => undefined);
+    await infra.close().catch(() => undefined);
+  }
+}
+
+export async function runRunBench(cleanup: Cleanup): Promise<BenchResult[]> {
+  log(`  load average ${loadavg().map((l) => l.toFixed(1)).join(' / ')} (1 / 5 / 15 min) at the start`);
+  log(`  ${PROCESSES} settlement processes × ${WORKERS} worker(s), batches of ${BATCH}, one projections process; October 2026, PT1H (745 values per point)`);
+  const figures: RunFigures[] = [];
+  for (const points of SIZES) {
+    const f = await runOnce(points, cleanup);
+    figures.push(f);
+    log(
+      `  ${points.toLocaleString('en-US')} points: whole run ${f.seconds.toFixed(1)} s = ${((f.seconds / points) * 1000).toFixed(2)} s per 1,000 points ` +
+        `(scheduling ${f.scheduleSeconds.toFixed(1)} s of it, run completed at ${f.settledSeconds.toFixed(1)} s, the rest is the projection catching up); kernel alone ${f.kernelSeconds.toFixed(2)} s = ${((f.kernelSeconds / points) * 1000).toFixed(3)} s per 1,000; ` +
+        `whole run / kernel = ${(f.kernelSeconds / f.seconds).toPrecision(3)}×; peak RSS per settlement process ${f.peakRssMiB.map((m) => `${m.toFixed(0)} MiB`).join(', ')}; ` +
+        `invoice totals differing from the kernel: ${f.mismatches} of ${points}`,
+    );
+  }
+  const first = figures[0];
+  const results: BenchResult[] = [];
+  for (const f of figures) {
+    const perK = (f.seconds / f.points) * 1000;
+    results.push(result(`whole run, ${f.points} points (points/s)`, f.points / f.seconds, f.points / f.kernelSeconds, 'points/s', true, 'settlement kernel alone, same points'));
+    if (first !== undefined && f !== first) {
+      const firstPerK = (first.seconds / first.points) * 1000;
+      log(`  growth: ${perK.toFixed(2)} s per 1,000 at ${f.points.toLocaleString('en-US')} vs ${firstPerK.toFixed(2)} at ${first.points.toLocaleString('en-US')} = ${(perK / firstPerK).toFixed(2)}× (target ≤ 1.5×)`);
+      results.push(result(`whole run s per 1,000 points, ${f.points} vs ${first.points}`, perK, firstPerK, 's', false, `s per 1,000 points at ${first.points}`));
+    }
+  }
+  const mismatches = figures.reduce((n, f) => n + f.mismatches, 0);
+  if (mismatches > 0) throw new Error(`${mismatches} invoices differ from the kernel`);
+  log(`  ${fmt(figures.reduce((n, f) => n + f.points, 0), 'invoices')} checked against the kernel: all equal`);
+  return results;
+}
