@@ -200,4 +200,31 @@ describe('Betalingsservice end to end against the simulator over SFTP (settlemen
     expect(await worker.fetch()).toEqual([expect.objectContaining({ status: 'duplicate' })]);
     expect((await infra.eventStore.readStream(`payment-betalingsservice-${paidCollection!.reference}`)).map((e) => e.type)).toEqual(['PaymentReceived', 'PaymentReversed']);
   });
+
+  it('parks a collection request it cannot keep (no amount) in the DLQ and keeps the requests behind it', async () => {
+    const request = (invoiceId: string, amount: string | undefined) => ({
+      invoiceId,
+      invoiceKind: 'invoice',
+      customerId: randomUUID(),
+      customerNumber: '000000000000042',
+      agreementNumber: '000000042',
+      ...(amount === undefined ? {} : { amount }),
+      dueDate: '2027-01-04',
+      deliveryDeadline: '2026-12-28',
+    });
+    const append = (invoiceId: string, amount: string | undefined) =>
+      infra.eventStore.appendToStream(
+        `invoice-${invoiceId}`,
+        [{ eventId: randomUUID(), type: 'BetalingsserviceCollectionRequested', data: request(invoiceId, amount), metadata: { correlationId: randomUUID(), causationId: null, actor: 'test', schemaVersion: 1, context: 'payments' }, occurredAt: clock.now() }],
+        { expectedRevision: 'any' },
+      );
+    const broken = randomUUID();
+    const next = randomUUID();
+    await append(broken, undefined);
+    await append(next, '125.00');
+    await eventually(async () => expect(await rows(`SELECT amount::text FROM betalingsservice.collections WHERE invoice_id = $1`, [next])).toEqual([{ amount: '125.00' }]), 20_000, 100);
+    expect(await rows(`SELECT 1 FROM betalingsservice.collections WHERE invoice_id = $1`, [broken])).toEqual([]);
+    expect(worker.collections.stats()).toMatchObject({ halted: null, deadLettered: 1 });
+    expect(worker.collections.stats().lastError).toMatch(/data.amount is missing or malformed/);
+  });
 });

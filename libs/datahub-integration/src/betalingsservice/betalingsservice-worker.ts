@@ -13,7 +13,7 @@ import {
   type PaymentInformation,
 } from '@dh/betalingsservice';
 import { localDateOf } from '@dh/dk-time';
-import type { JsonValue } from '@dh/event-store';
+import type { JsonObject, JsonValue } from '@dh/event-store';
 import { startConsumer, type AmqpConnection, type RunningConsumer } from '@dh/messaging';
 import type { BetalingsserviceSftp } from './sftp-transport';
 
@@ -74,6 +74,32 @@ export type InboundResult = { fileName: string; status: 'applied' | 'rejected' |
  * recognises one received before (same content or delivery id: applied once), and applies the rest to settlement
  * in batches, recording progress after each batch so a crash resumes where it stopped.
  */
+/** A `BetalingsserviceCollectionRequested` whose data cannot become a collection (no retry mends it). */
+export class MalformedCollectionRequestError extends Error {
+  override readonly name = 'MalformedCollectionRequestError';
+}
+
+const COLLECTION_FIELDS: Record<string, RegExp> = {
+  invoiceId: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
+  invoiceKind: /^.+$/,
+  customerId: /^.+$/,
+  customerNumber: /^.+$/,
+  agreementNumber: /^.+$/,
+  amount: /^\d{1,16}(\.\d{1,2})?$/,
+  dueDate: /^\d{4}-\d{2}-\d{2}$/,
+  deliveryDeadline: /^\d{4}-\d{2}-\d{2}$/,
+};
+
+function collectionRequestOf(data: JsonObject): Record<keyof typeof COLLECTION_FIELDS, string> {
+  const out: Record<string, string> = {};
+  for (const [field, pattern] of Object.entries(COLLECTION_FIELDS)) {
+    const value = data[field];
+    if (typeof value !== 'string' || !pattern.test(value)) throw new MalformedCollectionRequestError(`BetalingsserviceCollectionRequested data.${field} is missing or malformed`);
+    out[field] = value;
+  }
+  return out;
+}
+
 export async function startBetalingsserviceWorker(o: BetalingsserviceWorkerOptions): Promise<BetalingsserviceWorker> {
   await migrateBetalingsservice(o.pool);
   const collections = await startConsumer({
@@ -85,8 +111,10 @@ export async function startBetalingsserviceWorker(o: BetalingsserviceWorkerOptio
     schema: BETALINGSSERVICE_SCHEMA,
     singleActiveConsumer: true,
     onFailure: 'halt',
+    // A request it cannot keep (a field missing or malformed) is parked in the DLQ with the reason; the others go on.
+    isPoison: (error) => error instanceof MalformedCollectionRequestError,
     handler: async (envelope, tx) => {
-      const d = envelope.data as Record<string, string>;
+      const d = collectionRequestOf(envelope.data);
       await tx.query(
         `INSERT INTO betalingsservice.collections (invoice_id, invoice_kind, customer_id, customer_number, agreement_number, amount, due_date, deadline, status, requested_at)
          VALUES ($1,$2,$3,$4,$5,$6,$7,$8,'pending',$9) ON CONFLICT (invoice_id) DO NOTHING`,
