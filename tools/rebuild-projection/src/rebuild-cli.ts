@@ -43,6 +43,7 @@ export async function runRebuildCli(argv: string[], env: NodeJS.ProcessEnv, out:
       out.line(`rebuilding ${projection.name}: emptying ${projection.tables.map((t) => t.name).join(', ')}`);
       const result = await rebuildProjection(pool, store, projection, {
         batchSize,
+        ifRunning: 'refuse',
         onProgress: (p) => {
           if (p.done) return;
           const seconds = Math.max((Date.now() - started) / 1000, 0.001);

@@ -114,6 +114,33 @@ describe('rebuilding a projection from the event store', () => {
     expect(afterRace.startsWith('read_models.customers:270:')).toBe(true);
   });
 
+  it('runs one rebuild of a projection at a time: a second one is refused while the first runs, or waits for it', async () => {
+    // The first rebuild is held inside (after taking its lock) until the others have asked.
+    let release: () => void = () => undefined;
+    let entered: () => void = () => undefined;
+    const inside = new Promise<void>((resolve) => (entered = resolve));
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const slow: Projection = {
+      ...customersProjection,
+      async migrate(client) {
+        entered();
+        await held;
+        await customersProjection.migrate(client);
+      },
+    };
+    const first = rebuildProjection(pool, store, slow, { batchSize: 10 });
+    await inside;
+    await expect(rebuildProjection(pool, store, customersProjection, { ifRunning: 'refuse' })).rejects.toThrow('a rebuild of customers is already running');
+    const second = rebuildProjection(pool, store, customersProjection, { batchSize: 50 });
+    release();
+    const [a, b] = await Promise.all([first, second]);
+    expect(a.done && b.done).toBe(true);
+    const state = await pool.query<{ status: string; checkpoint: string }>(`SELECT status, checkpoint FROM read_models.projection_state WHERE name = 'customers'`);
+    expect(state.rows[0].status).toBe('live');
+    expect(state.rows[0].checkpoint).toBe(b.checkpoint);
+    expect(await rows()).toBe(270);
+  });
+
   it('refuses an unknown projection name with the list of known ones', async () => {
     await expect(runRebuildCli(['invoices'], { DATABASE_URL: db.url }, { line: () => undefined })).rejects.toThrow(
       /unknown projection "invoices"\nusage: rebuild-projection <name>\|--all .*customers/,

@@ -56,11 +56,53 @@ async function applyBatch(projection: Projection, events: RecordedEvent[], clien
  * skipped by `applyGuarded`; the last step reads the log to its end while holding the projection's
  * state row, then hands over to the live consumer.
  */
+/** Advisory-lock namespace of rebuilds (first key of the two-int form; the second is the projection's name). */
+const REBUILD_LOCK_NAMESPACE = 0x64687262; // 'dhrb'
+
+export class RebuildAlreadyRunningError extends Error {
+  override readonly name = 'RebuildAlreadyRunningError';
+  constructor(readonly projection: string) {
+    super(`a rebuild of ${projection} is already running`);
+  }
+}
+
+/**
+ * One rebuild of a projection at a time: two at once would both empty its tables and each move its
+ * checkpoint, one backwards. A session advisory lock per projection name, on a connection of its own held
+ * for the whole rebuild; `ifRunning: 'refuse'` throws {@link RebuildAlreadyRunningError} instead of waiting.
+ */
 export async function rebuildProjection(
   pool: Pool,
   store: EventStore,
   projection: Projection,
-  options: { batchSize?: number; onProgress?: (progress: RebuildProgress) => void } = {},
+  options: { batchSize?: number; onProgress?: (progress: RebuildProgress) => void; ifRunning?: 'wait' | 'refuse' } = {},
+): Promise<RebuildProgress> {
+  const lock = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    if (options.ifRunning === 'refuse') {
+      const { rows } = await lock.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked', [REBUILD_LOCK_NAMESPACE, projection.name]);
+      if (rows[0]?.locked !== true) throw new RebuildAlreadyRunningError(projection.name);
+    } else {
+      await lock.query('SELECT pg_advisory_lock($1, hashtext($2))', [REBUILD_LOCK_NAMESPACE, projection.name]);
+    }
+    try {
+      return await rebuildLocked(pool, store, projection, options);
+    } finally {
+      await lock.query('SELECT pg_advisory_unlock($1, hashtext($2))', [REBUILD_LOCK_NAMESPACE, projection.name]).catch((error: unknown) => {
+        broken = error instanceof Error ? error : new Error(String(error));
+      });
+    }
+  } finally {
+    lock.release(broken);
+  }
+}
+
+async function rebuildLocked(
+  pool: Pool,
+  store: EventStore,
+  projection: Projection,
+  options: { batchSize?: number; onProgress?: (progress: RebuildProgress) => void },
 ): Promise<RebuildProgress> {
   const batchSize = options.batchSize ?? 500;
   await inTransaction(pool, async (client) => {
