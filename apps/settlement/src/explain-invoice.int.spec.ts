@@ -131,6 +131,18 @@ describe('ExplainInvoice and RecomputeInvoice (read-only settlement queries)', (
     await expect(send('ApplyInvoiceRecomputation', { invoiceId: INVOICE, asOf: 'yesterday', basedOnRevision: 1 })).rejects.toMatchObject({ type: 'validation' });
   });
 
+  it("dry-runs a customer's invoices and a period's, a page at a time", async () => {
+    const byCustomer = await send<{ recomputations: InvoiceRecomputation[]; next: string | null }>('RecomputeInvoices', { customerId: 'customer-21' });
+    // Now (after the recompute note took the margin back) a recomputation would charge it again.
+    expect(byCustomer.recomputations.map((r) => [r.invoiceId, r.wouldIssue.noteType])).toEqual([[INVOICE, 'debit']]);
+    expect(byCustomer.next).toBeNull();
+    const byPeriod = await send<{ recomputations: InvoiceRecomputation[]; next: string | null }>('RecomputeInvoices', { period: '2026-10', limit: 1 });
+    expect(byPeriod.recomputations.map((r) => r.invoiceId)).toEqual([INVOICE]);
+    expect((await send<{ recomputations: InvoiceRecomputation[] }>('RecomputeInvoices', { customerId: 'someone-else' })).recomputations).toEqual([]);
+    await expect(send('RecomputeInvoices', {})).rejects.toMatchObject({ type: 'validation' });
+    await expect(send('RecomputeInvoices', { period: '2026-13' })).rejects.toMatchObject({ type: 'validation' });
+  });
+
   it('answers not-found and validation refusals', async () => {
     await expect(send('ExplainInvoice', { invoiceId: '00000000-0000-4000-8000-000000000000' })).rejects.toMatchObject({ type: 'not-found' });
     await expect(send('ExplainInvoice', { invoiceId: 'nope' })).rejects.toMatchObject({ type: 'validation' });

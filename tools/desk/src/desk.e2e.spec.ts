@@ -135,6 +135,10 @@ describe('desk CLI: the dispute desk from a terminal', () => {
     expect(x.notes.map((n) => n.cause)).toEqual(['price', 'price', 'price', 'recompute']);
     expect(x.notes[3]!.totals.inclVat).toBe(dry.wouldIssue.totals.inclVat);
     expect((await desk(admin, 'recompute', anna.invoiceId, '--as-of', asOf, '--apply', '--reason', 'ticket 4712')).at(-1)).toBe('applied: unchanged, nothing issued');
+    // The customer's invoices (and a period's) the same way, page by page.
+    const many = await desk(support, 'recompute', '--customer', anna.customerId, '--reason', 'ticket 4712');
+    expect(many.filter((l) => l.startsWith('invoice '))).toEqual([expect.stringMatching(new RegExp(`^invoice ${anna.invoiceId} `))]);
+    expect((await desk(support, 'recompute', '--period', '2026-10', '--reason', 'ticket 4712')).some((l) => l.startsWith(`invoice ${anna.invoiceId} `))).toBe(true);
     const audit = await deskJson<{ entries: { action: string; subject_id: string; reason: string | null }[] }>(admin, 'audit', '--action', 'invoice.recompute.apply');
     expect(audit.entries[0]).toMatchObject({ subject_id: anna.invoiceId, reason: 'ticket 4712' });
   });

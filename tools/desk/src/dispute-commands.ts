@@ -3,6 +3,43 @@ import type { InvoiceExplanation } from '@dh/settlement-application';
 import { json, short, table } from './format';
 import { callGateway, query, type DeskSession } from './gateway-client';
 
+async function recomputeOne(s: DeskSession, a: CommandArgs, raw: boolean, dry: Recomputation): Promise<string[]> {
+  const id = encodeURIComponent(dry.invoiceId);
+  const w = dry.wouldIssue;
+  const lines = [
+    `invoice ${dry.invoiceId}  ${dry.gsrn}  ${dry.period}: recomputed with prices as of ${dry.asOf} on revision ${dry.basedOnRevision}`,
+    ...(dry.recomputed.outcome === 'settled' ? [] : [`  halted: ${dry.recomputed.reason ?? ''}`]),
+    `would issue: ${w.noteType}${w.totals ? ` ${w.totals.exclVat} + VAT ${w.totals.vat} = ${w.totals.inclVat}` : ''}`,
+    ...table(['line', 'kWh', 'excl. VAT', 'VAT'], w.lines.map((l) => [l.key, l.quantityKwh ?? '', l.amountExclVat, l.vat])),
+  ];
+  if (a.options['apply'] !== true) return raw ? json(dry) : lines;
+  const applied = await callGateway<{ outcome: string; noteId?: string; alreadyApplied?: boolean }>(s, 'POST', `/api/staff/invoices/${id}/recomputation/apply`, { as_of: dry.asOf, based_on_revision: dry.basedOnRevision });
+  if (raw) return json({ dryRun: dry, applied });
+  return [...lines, applied.outcome === 'issued' ? `applied: note ${applied.noteId}${applied.alreadyApplied ? ' (already applied)' : ''}` : `applied: ${applied.outcome}, nothing issued`];
+}
+
+/** A customer's or a period's invoices, page by page; with --apply each dry run that would issue a note is applied. */
+async function recomputeMany(s: DeskSession, a: CommandArgs, raw: boolean): Promise<string[]> {
+  const out: string[] = [];
+  let after: string | undefined;
+  do {
+    const page = await callGateway<{ recomputations: Recomputation[]; next: string | null }>(
+      s,
+      'GET',
+      `/api/staff/recomputations${query({ customer_id: opt(a, 'customer'), period: opt(a, 'period'), as_of: opt(a, 'as-of'), after, limit: 100 })}`,
+    );
+    for (const dry of page.recomputations) {
+      if (a.options['apply'] === true && dry.wouldIssue.noteType === 'none') {
+        out.push(`invoice ${dry.invoiceId}: nothing to issue`);
+        continue;
+      }
+      out.push(...(await recomputeOne(s, a, raw, dry)), ...(raw ? [] : ['']));
+    }
+    after = page.next ?? undefined;
+  } while (after !== undefined);
+  return out;
+}
+
 /** The gateway's recomputation dry run (settlement's `InvoiceRecomputation`). */
 interface Recomputation {
   invoiceId: string;
@@ -115,20 +152,12 @@ export const disputeCommands: Record<string, (s: DeskSession, a: CommandArgs, ra
   },
 
   async recompute(s, a, raw) {
+    if (a.positionals[0] === undefined && (opt(a, 'customer') !== undefined || opt(a, 'period') !== undefined)) return recomputeMany(s, a, raw);
     const id = required(a, 0, 'invoice id');
     const dry = await callGateway<Recomputation>(s, 'GET', `/api/staff/invoices/${id}/recomputation${query({ as_of: opt(a, 'as-of') })}`);
-    const w = dry.wouldIssue;
-    const lines = [
-      `invoice ${dry.invoiceId}  ${dry.gsrn}  ${dry.period}: recomputed with prices as of ${dry.asOf} on revision ${dry.basedOnRevision}`,
-      ...(dry.recomputed.outcome === 'settled' ? [] : [`  halted: ${dry.recomputed.reason ?? ''}`]),
-      `would issue: ${w.noteType}${w.totals ? ` ${w.totals.exclVat} + VAT ${w.totals.vat} = ${w.totals.inclVat}` : ''}`,
-      ...table(['line', 'kWh', 'excl. VAT', 'VAT'], w.lines.map((l) => [l.key, l.quantityKwh ?? '', l.amountExclVat, l.vat])),
-    ];
-    if (a.options['apply'] !== true) return raw ? json(dry) : lines;
-    const applied = await callGateway<{ outcome: string; noteId?: string; alreadyApplied?: boolean }>(s, 'POST', `/api/staff/invoices/${id}/recomputation/apply`, { as_of: dry.asOf, based_on_revision: dry.basedOnRevision });
-    if (raw) return json({ dryRun: dry, applied });
-    return [...lines, applied.outcome === 'issued' ? `applied: note ${applied.noteId}${applied.alreadyApplied ? ' (already applied)' : ''}` : `applied: ${applied.outcome}, nothing issued`];
+    return recomputeOne(s, a, raw, dry);
   },
+
 
   async audit(s, a, raw) {
     const r = await callGateway<{ entries: { at: string; actor_id: string; action: string; subject_type: string; subject_id: string | null; reason: string | null; outcome: string }[] }>(

@@ -4,7 +4,7 @@ import { AuditPersonalDataRead, CurrentPrincipal, RequireScopes, type Principal 
 import { DisputeDesk, DisputeDeskError, MAX_PAGE, STREAM_KINDS, type EventTrace, type StreamDiff, type StreamEvents, type StreamState } from '@dh/dispute-desk';
 import { ProblemException } from '@dh/platform';
 import { CommandGateway } from '../commands/command-gateway';
-import { instantParam, intParam, requiredInstantParam } from '../staff/query-params';
+import { instantParam, intParam, patternParam, requiredInstantParam } from '../staff/query-params';
 
 export const DISPUTE_DESK = Symbol('DISPUTE_DESK');
 
@@ -102,6 +102,26 @@ export class DisputeDeskController {
   recompute(@Param('invoiceId', new ParseUUIDPipe()) invoiceId: string, @Query('as_of') asOf?: string): Promise<unknown> {
     const at = instantParam('as_of', asOf);
     return this.commands.send('settlement', 'RecomputeInvoice', { invoiceId, ...(at ? { asOf: at.toISOString() } : {}) });
+  }
+
+  /** Dry runs of a customer's invoices and/or a period's, a page at a time (`after` = the last invoice id of the previous page). */
+  @Get('recomputations')
+  @RequireScopes('staff:read')
+  @AuditPersonalDataRead('invoices', { idParam: 'customer_id', action: 'invoice.recompute.many' })
+  recomputeMany(@Query('customer_id') customerId?: string, @Query('period') period?: string, @Query('as_of') asOf?: string, @Query('after') after?: string, @Query('limit') limit?: string): Promise<unknown> {
+    const customer = patternParam('customer_id', customerId, /^[A-Za-z0-9._:-]{1,100}$/, 'a customer id');
+    const label = patternParam('period', period, /^\d{4}-(0[1-9]|1[0-2]|Q[1-4])$/, 'a period label (2026-10 or 2026-Q4)');
+    if (customer === undefined && label === undefined) throw new ProblemException({ type: 'validation', title: 'Validation failed', status: 400, detail: 'name customer_id, period or both' });
+    const from = patternParam('after', after, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'an invoice id');
+    const at = instantParam('as_of', asOf);
+    const n = intParam('limit', limit, 1, 100);
+    return this.commands.send('settlement', 'RecomputeInvoices', {
+      ...(customer ? { customerId: customer } : {}),
+      ...(label ? { period: label } : {}),
+      ...(from ? { after: from } : {}),
+      ...(at ? { asOf: at.toISOString() } : {}),
+      ...(n !== undefined ? { limit: n } : {}),
+    });
   }
 
   /** Applies a dry run: settlement issues exactly its note, once (`settlement.correction`, cause `recompute`); 409 when the invoice moved on. */

@@ -537,6 +537,14 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     },
     problems: { '404': '`not-found`: no issued invoice with this id.', ...upstream },
   },
+  'GET /api/staff/recomputations': {
+    summary: "Dry runs of a customer's invoices and/or a period's (`customer_id`, `period`), a page at a time; appends nothing; audited",
+    tag: 'dispute-desk',
+    description:
+      'Each entry is the single-invoice dry run (`GET /api/staff/invoices/{invoiceId}/recomputation`); apply each with its `asOf` and `basedOnRevision`. `limit` ≤ 100 (default 20); `next` is the `after` of the next page, null on the last.',
+    response: object({ recomputations: array({ type: 'object', additionalProperties: true }), next: nullable(uuid()) }),
+    problems: { '400': '`validation`: neither customer_id nor period, or a malformed one.', ...upstream },
+  },
   'POST /api/staff/invoices/{invoiceId}/recomputation/apply': {
     summary: 'Apply a recomputation dry run: settlement issues exactly its note, once (`settlement.correction`, cause `recompute`); audited',
     tag: 'dispute-desk',

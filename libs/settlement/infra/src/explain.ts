@@ -104,6 +104,35 @@ export async function recomputeInvoiceDryRun(deps: SettleDeps, db: Db, invoiceId
   return { invoiceId, gsrn: issued.gsrn, period: issued.periodLabel, corrected, recomputed, wouldIssue, asOf: asOf.toISOString(), basedOnRevision: found.revision };
 }
 
+export const MAX_RECOMPUTATIONS_PER_PAGE = 100;
+
+/**
+ * Dry runs of many invoices at once: a customer's invoices, a period's, or both filters; a page of at
+ * most `limit` invoices in id order after `after` (a whole period is read page by page, never at once).
+ * Each is applied on its own (`applyRecomputation` with its `asOf` and `basedOnRevision`).
+ */
+export async function recomputeInvoicesDryRun(
+  deps: SettleDeps,
+  db: Db,
+  filter: { customerId: string | null; periodLabel: string | null; after: string | null; limit: number },
+  asOf: Date,
+): Promise<{ recomputations: InvoiceRecomputation[]; next: string | null }> {
+  const limit = Math.min(Math.max(1, filter.limit), MAX_RECOMPUTATIONS_PER_PAGE);
+  const rows = await db.query<{ invoice_id: string }>(
+    `SELECT invoice_id::text AS invoice_id FROM settlement.invoices
+      WHERE ($1::text IS NULL OR customer_id = $1) AND ($2::text IS NULL OR period_label = $2) AND ($3::uuid IS NULL OR invoice_id > $3::uuid)
+      ORDER BY invoice_id LIMIT $4`,
+    [filter.customerId, filter.periodLabel, filter.after, limit + 1],
+  );
+  const page = rows.rows.slice(0, limit);
+  const recomputations: InvoiceRecomputation[] = [];
+  for (const r of page) {
+    const one = await recomputeInvoiceDryRun(deps, db, r.invoice_id, asOf);
+    if (one !== null) recomputations.push(one);
+  }
+  return { recomputations, next: rows.rows.length > limit ? page[page.length - 1]!.invoice_id : null };
+}
+
 export type RecomputationApplied =
   | { outcome: 'issued'; noteId: string; note: SettlementCorrectionIssued; alreadyApplied: boolean }
   | { outcome: 'unchanged' }

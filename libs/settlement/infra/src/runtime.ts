@@ -19,7 +19,7 @@ import { SETTLEMENT_SCHEMA, migrateSettlement } from './schema';
 import { paymentCommandHandlers, startPayments, type PaymentsOptions, type PaymentsRuntime } from './payments';
 import { RunPriceCache, affectedInvoices, correctInvoice, handleWorkItem, handleWorkItems } from './settle';
 import { lockForInput } from './input-locks';
-import { applyRecomputation, explainIssuedInvoice, recomputeInvoiceDryRun } from './explain';
+import { applyRecomputation, explainIssuedInvoice, recomputeInvoiceDryRun, recomputeInvoicesDryRun } from './explain';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -233,6 +233,21 @@ export async function startSettlementRuntime(infrastructure: Infrastructure, opt
         const recomputation = await recomputeInvoiceDryRun(deps, pool, invoiceId, asOf);
         if (recomputation === null) throw new CommandError('not-found', `No issued invoice ${invoiceId}`);
         return replyJson(recomputation);
+      },
+      // Dry runs of a customer's invoices and/or a period's, a page at a time (read only).
+      RecomputeInvoices: async (payload: JsonValue) => {
+        const p = typeof payload === 'object' && payload !== null && !Array.isArray(payload) ? payload : {};
+        const text = (k: string): string | null => (typeof p[k] === 'string' && p[k] !== '' ? (p[k] as string) : null);
+        const customerId = text('customerId');
+        const periodLabel = text('period');
+        if (customerId === null && periodLabel === null) throw new CommandError('validation', 'name a customerId, a period or both');
+        if (periodLabel !== null && !/^\d{4}-(0[1-9]|1[0-2]|Q[1-4])$/.test(periodLabel)) throw new CommandError('validation', 'period must be a label like 2026-10 or 2026-Q4');
+        const after = text('after');
+        if (after !== null && !UUID.test(after)) throw new CommandError('validation', 'after must be an invoice id');
+        const limit = typeof p['limit'] === 'number' && Number.isSafeInteger(p['limit']) && p['limit'] > 0 ? p['limit'] : 20;
+        const asOf = text('asOf') !== null ? new Date(text('asOf')!) : new Date(Math.max(Date.now(), infrastructure.clock.now().getTime()));
+        if (Number.isNaN(asOf.getTime())) throw new CommandError('validation', 'asOf must be an ISO instant');
+        return replyJson(await recomputeInvoicesDryRun(deps, pool, { customerId, periodLabel, after, limit }, asOf));
       },
       // Applies a dry run of RecomputeInvoice: issues exactly its note, once (staff through the gateway, audited there).
       ApplyInvoiceRecomputation: async (payload: JsonValue, context) => {

@@ -49,6 +49,8 @@ export async function migrateSettlement(pool: Pool): Promise<void> {
         invoice_id uuid PRIMARY KEY, gsrn text NOT NULL, production_gsrn text, customer_id text NOT NULL, period_label text NOT NULL,
         period_from text NOT NULL, period_to text NOT NULL, price_area text NOT NULL, grid_area text NOT NULL);
       CREATE INDEX IF NOT EXISTS invoices_gsrn ON settlement.invoices (gsrn, period_from);
+      CREATE INDEX IF NOT EXISTS invoices_customer ON settlement.invoices (customer_id, invoice_id);
+      CREATE INDEX IF NOT EXISTS invoices_period ON settlement.invoices (period_label, invoice_id);
       ALTER TABLE settlement.products ADD COLUMN IF NOT EXISTS expected_all_in_price_per_kwh text;
       ALTER TABLE settlement.products ADD COLUMN IF NOT EXISTS aconto_quarter_shares jsonb;
       CREATE TABLE IF NOT EXISTS settlement.expected_consumption (
