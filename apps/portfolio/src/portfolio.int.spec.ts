@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Pool } from 'pg';
 import { createPostgresEventStore, type EventStore, type JsonObject, type JsonValue } from '@dh/event-store';
 import { AmqpConnection, CommandClient, CommandRejectedError, createRelay, silentMessagingLogger, startConsumer, type EventEnvelope, type EventRelay, type RunningConsumer } from '@dh/messaging';
 import { PiiVault } from '@dh/platform';
+import { checkJsonSchema, type JsonSchema } from '@dh/webhooks';
 import { createTestDatabase, createTestVhost, eventually, type TestDatabase, type TestVhost } from '@dh/testing';
 import { PROCESS_MANAGER_QUEUE, startPortfolioRuntime, type PortfolioRuntime } from './portfolio-runtime';
 
@@ -38,7 +41,7 @@ beforeAll(async () => {
     connection: clientAmqp,
     pool,
     queue: 'test.observer',
-    bindings: ['customer.activated', 'portfolio.supply-started', 'portfolio.process-anomaly-recorded'],
+    bindings: ['customer.activated', 'customer.updated', 'portfolio.supply-started', 'portfolio.process-anomaly-recorded'],
     logger: silentMessagingLogger,
     handler: async (envelope) => {
       seen.push(envelope);
@@ -152,5 +155,37 @@ describe('portfolio service: commands over the bus and the process manager on th
     expect(seen.filter((e) => e.type === 'ProcessAnomalyRecorded')).toEqual([]);
     expect(seen.filter((e) => e.type === 'CustomerActivated')).toHaveLength(1);
     expect(PROCESS_MANAGER_QUEUE).toBe('portfolio.process-manager');
+  });
+});
+
+describe('portfolio service: customer.updated', () => {
+  const schema = JSON.parse(readFileSync(join(__dirname, '../../../docs/events/customer.updated.v1.schema.json'), 'utf8')) as JsonSchema;
+  const updatesOf = (customerId: string) => seen.filter((e) => e.type === 'CustomerUpdated' && e.data['customerId'] === customerId);
+
+  it('is published once per change of contact details, with the changed field names and no personal data, valid against its schema', async () => {
+    const customerId = String(
+      record(await client.send('portfolio', 'CreateCustomer', { name: 'Bent Lund', email: 'bent@example.dk', customerType: 'private', cpr: '020290-1234', idempotencyKey: 'c-upd' })).customerId,
+    );
+    now = new Date('2026-03-04T08:00:00Z');
+    const first = { customerId, details: { email: 'bent@lund.dk', street: 'Vestergade 1', postcode: '8000', city: 'Aarhus C' }, source: 'portal', idempotencyKey: 'upd-1' };
+    expect(record(await client.send('portfolio', 'ChangeContactDetails', first)).changed).toEqual(['email', 'street', 'postcode', 'city']);
+    // The same request again (a retry) and a request that changes nothing publish nothing.
+    await client.send('portfolio', 'ChangeContactDetails', first);
+    expect(record(await client.send('portfolio', 'ChangeContactDetails', { customerId, details: { email: 'bent@lund.dk' }, source: 'crm' })).changed).toEqual([]);
+    now = new Date('2026-03-05T09:30:00Z');
+    expect(record(await client.send('portfolio', 'ChangeContactDetails', { customerId, details: { phone: '+4511223344' }, source: 'crm' })).changed).toEqual(['phone']);
+
+    await eventually(() => expect(updatesOf(customerId)).toHaveLength(2), 20_000);
+    // Give a duplicate a chance to show up before asserting there is none.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const updates = updatesOf(customerId);
+    expect(updates.map((e) => e.data)).toEqual([
+      { customerId, changed: ['email', 'street', 'postcode', 'city'], source: 'portal', changedAt: '2026-03-04T08:00:00.000Z' },
+      { customerId, changed: ['phone'], source: 'crm', changedAt: '2026-03-05T09:30:00.000Z' },
+    ]);
+    for (const update of updates) {
+      expect(checkJsonSchema(schema, JSON.parse(JSON.stringify(update)))).toEqual([]);
+      expect(JSON.stringify(update)).not.toMatch(/Vestergade|bent@lund|Bent Lund|020290|\+4511223344|personalData/);
+    }
   });
 });

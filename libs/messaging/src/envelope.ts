@@ -27,6 +27,7 @@ export interface EventEnvelope {
 export const PUBLIC_EVENT_ROUTING_KEYS: Readonly<Record<string, string>> = Object.freeze({
   CustomerActivated: 'customer.activated',
   CustomerOffboarded: 'customer.offboarded',
+  CustomerUpdated: 'customer.updated',
   ProcessStatusChanged: 'process.status_changed',
   SettlementCompleted: 'settlement.completed',
   SettlementCorrectionIssued: 'settlement.correction',

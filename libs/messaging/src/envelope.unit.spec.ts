@@ -57,6 +57,7 @@ describe('routingKeyFor', () => {
   it.each([
     ['CustomerActivated', 'customer.activated'],
     ['CustomerOffboarded', 'customer.offboarded'],
+    ['CustomerUpdated', 'customer.updated'],
     ['ProcessStatusChanged', 'process.status_changed'],
     ['SettlementCompleted', 'settlement.completed'],
     ['SettlementCorrectionIssued', 'settlement.correction'],
@@ -66,8 +67,9 @@ describe('routingKeyFor', () => {
     expect(routingKeyFor({ type, metadata: meta('somewhere-else') })).toBe(key);
   });
 
-  it('has exactly the seven public events of the mission document, reminder.sent, payment.reversed, the two agreement events and reconciliation\'s two', () => {
-    expect(Object.keys(PUBLIC_EVENT_ROUTING_KEYS)).toHaveLength(13);
+  it('has exactly the seven public events of the mission document, customer.updated, reminder.sent, payment.reversed, the two agreement events and reconciliation\'s two', () => {
+    expect(Object.keys(PUBLIC_EVENT_ROUTING_KEYS)).toHaveLength(14);
+    expect(PUBLIC_EVENT_ROUTING_KEYS.CustomerUpdated).toBe('customer.updated');
     expect(PUBLIC_EVENT_ROUTING_KEYS.ReminderSent).toBe('reminder.sent');
     expect(PUBLIC_EVENT_ROUTING_KEYS.PaymentReversed).toBe('payment.reversed');
     expect(PUBLIC_EVENT_ROUTING_KEYS.BetalingsserviceAgreementRegistered).toBe('betalingsservice.agreement_registered');

@@ -287,7 +287,7 @@ export const OPERATIONS: Record<string, OperationDoc> = {
   'PATCH /api/customers/{id}': {
     summary: 'Change contact details (name, e-mail, phone, address); a field left out keeps its value, null removes it',
     tag: 'customers',
-    description: 'The whole record is sealed again in a `CustomerPersonalDataChanged` event that names the changed fields, never their values. Nothing is recorded when nothing differs. Staff (admin) need `X-Access-Reason`; the change is audited.',
+    description: 'The whole record is sealed again in a `CustomerPersonalDataChanged` event that names the changed fields, never their values, and the public `customer.updated` is published (the customer id, the changed field names and when). Nothing is recorded when nothing differs. Staff (admin) need `X-Access-Reason`; the change is audited.',
     response: contactDetailsChanged,
     problems: { '404': customerNotFound, '409': '`personal-data-erased`: the customer was erased (GDPR).', ...upstream },
   },
@@ -295,7 +295,7 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     summary: 'Complete a customer received by forced switch (BRS-044) with name and CPR (private) or CVR (business)',
     tag: 'customers',
     status: 200,
-    description: 'DataHub\'s RSM-028 carries no CPR: such a customer is a placeholder until this is done. Once per customer; afterwards the customer is found by CPR/CVR and name.',
+    description: 'DataHub\'s RSM-028 carries no CPR: such a customer is a placeholder until this is done. Once per customer; afterwards the customer is found by CPR/CVR and name. Publishes `customer.updated` naming the filled fields.',
     response: object({ id: uuid(), customer_type: str(), completed: { type: 'boolean' } }),
     problems: { '404': customerNotFound, '409': '`not-a-placeholder` (the customer has a CPR/CVR or was not received by forced switch), `identity-already-completed`, `personal-data-erased`.', ...upstream },
   },
@@ -865,7 +865,7 @@ export const OPERATIONS: Record<string, OperationDoc> = {
   'PATCH /api/portal/profile': {
     summary: 'The customer changes their own contact details (name, e-mail, phone, address)',
     tag: 'portal',
-    description: 'Customers only (`portal:write`); staff and CRM use `PATCH /api/customers/{id}`.',
+    description: 'Customers only (`portal:write`); staff and CRM use `PATCH /api/customers/{id}`. A change publishes `customer.updated` (source `portal`).',
     response: contactDetailsChanged,
     problems: { '403': '`forbidden`: not a customer login.', '409': '`personal-data-erased`.', ...upstream },
   },

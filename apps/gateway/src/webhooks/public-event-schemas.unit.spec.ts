@@ -8,6 +8,7 @@ import {
   PUBLIC_EVENT_SCHEMAS,
   type CustomerActivatedData,
   type CustomerOffboardedData,
+  type CustomerUpdatedData,
   type ProcessStatusChangedData,
 } from '@dh/portfolio-domain';
 import {
@@ -94,6 +95,7 @@ function line(kind: InvoiceLine['kind'], amount: string, quantityKwh: string | n
 function examples(): Record<string, RecordedEvent> {
   const activated: CustomerActivatedData = { customerId: CUSTOMER, gsrn: GSRN, effectiveDate: '2026-03-01' };
   const offboarded: CustomerOffboardedData = { customerId: CUSTOMER, gsrn: GSRN, endDate: '2026-06-01', reason: 'switched-away' };
+  const updated: CustomerUpdatedData = { customerId: CUSTOMER, changed: ['email', 'street', 'postcode', 'city'], source: 'portal', changedAt: '2026-03-01T08:15:00.000Z' };
   const statusChanged: ProcessStatusChangedData = { processId: randomUUID(), kind: 'change-of-supplier', from: 'pending', to: 'active', at: '2026-03-01T08:15:00.000Z' };
   const started: ProcessStatusChangedData = { processId: randomUUID(), kind: 'move-in', from: null, to: 'created', at: '2026-02-10T09:00:00.000Z' };
   const completed: SettlementCompleted = {
@@ -147,6 +149,7 @@ function examples(): Record<string, RecordedEvent> {
   return {
     CustomerActivated: recorded('CustomerActivated', `customer-${CUSTOMER}`, toJsonObject(activated)),
     CustomerOffboarded: recorded('CustomerOffboarded', `customer-${CUSTOMER}`, toJsonObject(offboarded)),
+    CustomerUpdated: recorded('CustomerUpdated', `customer-${CUSTOMER}`, toJsonObject(updated), { actor: 'customer:' + CUSTOMER }),
     ProcessStatusChanged: recorded('ProcessStatusChanged', `process-${statusChanged.processId}`, toJsonObject(statusChanged)),
     ProcessStatusChangedStart: recorded('ProcessStatusChanged', `process-${started.processId}`, toJsonObject(started)),
     SettlementCompleted: recorded('SettlementCompleted', runStreamId(period), toJsonObject(completed), { ...settlement, schemaVersion: SETTLEMENT_COMPLETED_SCHEMA_VERSION }),
@@ -281,6 +284,10 @@ describe('public event schemas (docs/events)', () => {
     expect(check('customer.activated', { ...activated, data: { ...activated.data, gsrn: '5713' } })).toEqual(['$.data.gsrn: does not match ^\\d{18}$']);
     expect(check('customer.activated', { ...activated, data: { ...activated.data, extra: 1 } })).toEqual(['$.data: unexpected property extra']);
     expect(check('customer.activated', { ...activated, metadata: { ...activated.metadata, schemaVersion: 2 } })).toEqual(['$.metadata.schemaVersion: must equal 1']);
+    const updated = delivered(ex.CustomerUpdated!);
+    expect(check('customer.updated', { ...updated, data: { ...updated.data, email: 'anna@new.dk' } })).toEqual(['$.data: unexpected property email']);
+    expect(check('customer.updated', { ...updated, data: { ...updated.data, changed: [] } })).toHaveLength(1);
+    expect(check('customer.updated', { ...updated, data: { ...updated.data, changed: ['personalData'] } })).toHaveLength(1);
     const paid = delivered(ex.PaymentReceived!);
     expect(check('payment.received', { ...paid, data: { ...paid.data, amount: 696.38 } })).toEqual(['$.data.amount: must be of type string']);
     expect(check('payment.received', { ...paid, data: { ...paid.data, amount: '696.4' } })).toHaveLength(1);

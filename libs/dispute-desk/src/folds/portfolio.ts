@@ -18,6 +18,7 @@ const CUSTOMER_EVENTS: readonly CustomerEvent['type'][] = [
   'CustomerOffboarded',
   'CustomerPersonalDataChanged',
   'CustomerIdentityCompleted',
+  'CustomerUpdated',
 ];
 
 const METERING_POINT_EVENTS: readonly MeteringPointEvent['type'][] = [

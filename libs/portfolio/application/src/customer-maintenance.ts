@@ -1,5 +1,5 @@
 import { handleCommand, type EventStore, type RecordedEvent } from '@dh/event-store';
-import { customerDecider, customerStreamId, DomainRuleViolation, type CustomerType, type PersonalDataChangeSource } from '@dh/portfolio-domain';
+import { customerDecider, customerStreamId, DomainRuleViolation, type CustomerType, type CustomerUpdateField, type PersonalDataChangeSource } from '@dh/portfolio-domain';
 import { portfolioMetadata, type CommandContext, type PersonalDataProtector } from './create-customer';
 import type { PersonalDataReader } from './customer-identity';
 import { loadCustomer } from './streams';
@@ -70,11 +70,11 @@ export async function changeContactDetails(
   deps: Maintenance,
   request: { customerId: string; details: ContactDetails; source: PersonalDataChangeSource },
   context: CommandContext,
-): Promise<{ customerId: string; changed: string[] }> {
+): Promise<{ customerId: string; changed: CustomerUpdateField[] }> {
   checkDetails(request.details);
   const { personal } = await openCurrent(deps, request.customerId);
   const next: Record<string, string | null> = { ...personal };
-  const changed: string[] = [];
+  const changed: CustomerUpdateField[] = [];
   for (const field of CONTACT_FIELDS) {
     const value = request.details[field];
     if (value === undefined) continue;
@@ -89,7 +89,7 @@ export async function changeContactDetails(
     store: deps.store,
     streamId: customerStreamId(request.customerId),
     decider: customerDecider,
-    command: { type: 'ChangeCustomerPersonalData', data: { customerId: request.customerId, personalData, changed, source: request.source } },
+    command: { type: 'ChangeCustomerPersonalData', data: { customerId: request.customerId, personalData, changed, source: request.source, changedAt: context.now.toISOString() } },
     metadata: portfolioMetadata(context),
     now: context.now,
     idempotencyKey: context.idempotencyKey,
@@ -124,17 +124,22 @@ export async function completeCustomerIdentity(deps: Maintenance, request: Compl
   if (customerType === 'private' && (!id || !CPR.test(id))) throw new DomainRuleViolation('invalid-request', 'a private customer needs a CPR number (DDMMYY-SSSS)');
   if (customerType === 'business' && (!id || !CVR.test(id))) throw new DomainRuleViolation('invalid-request', 'a business customer needs a CVR number (8 digits)');
   checkDetails({ ...(request.details ?? {}), name: request.name });
-  const { personal } = await openCurrent(deps, request.customerId);
+  const { state, personal } = await openCurrent(deps, request.customerId);
   if (personal['cpr'] || personal['cvr']) throw new DomainRuleViolation('not-a-placeholder', `Customer ${request.customerId} has a CPR/CVR already; change its contact details instead`);
   const identity = id!.replace(/-/g, '');
   const next: Record<string, string | null> = { ...personal, name: request.name.trim(), cpr: customerType === 'private' ? identity : null, cvr: customerType === 'business' ? identity : null };
   for (const [field, value] of Object.entries(request.details ?? {})) if (value !== undefined) next[field] = value === null ? null : value.trim();
+  const changed: CustomerUpdateField[] = state.status === 'created' && state.customerType !== customerType ? ['customerType'] : [];
+  for (const field of ['name', 'cpr', 'cvr', ...CONTACT_FIELDS.filter((f) => f !== 'name')] as const) if ((personal[field] ?? null) !== (next[field] ?? null)) changed.push(field);
   const personalData = await deps.protector.encrypt(request.customerId, next);
   await handleCommand({
     store: deps.store,
     streamId: customerStreamId(request.customerId),
     decider: customerDecider,
-    command: { type: 'CompleteCustomerIdentity', data: { customerId: request.customerId, customerType, personalData, source: request.source } },
+    command: {
+      type: 'CompleteCustomerIdentity',
+      data: { customerId: request.customerId, customerType, personalData, source: request.source, changed, changedAt: context.now.toISOString() },
+    },
     metadata: portfolioMetadata(context),
     now: context.now,
     idempotencyKey: context.idempotencyKey,

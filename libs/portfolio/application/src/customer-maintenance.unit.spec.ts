@@ -62,8 +62,14 @@ describe('customer maintenance', () => {
     const result = await changeContactDetails(deps(), { customerId: id, details: { email: 'anna@new.dk', phone: '+4512345678', street: 'Vestergade 1', postcode: '8000', city: 'Aarhus' }, source: 'portal' }, context());
     expect(result.changed).toEqual(['email', 'street', 'postcode', 'city']);
     const events = await store.readStream(customerStreamId(id));
-    const changed = events[events.length - 1]!;
+    const changed = events[events.length - 2]!;
     expect(changed.type).toBe('CustomerPersonalDataChanged');
+    // The public event: the customer, the names of the changed fields and when, nothing sealed.
+    expect(events[events.length - 1]).toMatchObject({
+      type: 'CustomerUpdated',
+      data: { customerId: id, changed: ['email', 'street', 'postcode', 'city'], source: 'portal', changedAt: '2026-11-02T09:00:00.000Z' },
+    });
+    expect(Object.keys(events[events.length - 1]!.data).sort()).toEqual(['changed', 'changedAt', 'customerId', 'source']);
     expect(changed.data).toEqual({ customerId: id, personalData: expect.stringMatching(/^sealed:/), changed: ['email', 'street', 'postcode', 'city'], source: 'portal' });
     expect(JSON.stringify(changed.data)).not.toContain('Vestergade');
     const now = await vault.decrypt(id, currentPersonalData(events)!);
@@ -75,6 +81,13 @@ describe('customer maintenance', () => {
     expect((await changeContactDetails(deps(), { customerId: id, details: { email: 'anna@example.dk' }, source: 'crm' }, context())).changed).toEqual([]);
     expect(await store.readStream(customerStreamId(id))).toHaveLength(1);
     expect((await changeContactDetails(deps(), { customerId: id, details: { phone: null, name: 'Anna Holm' }, source: 'crm' }, context())).changed).toEqual(['name', 'phone']);
+    expect((await changeContactDetails(deps(), { customerId: id, details: { phone: '+4587654321' }, source: 'staff' }, context(new Date('2026-11-03T10:00:00Z')))).changed).toEqual(['phone']);
+    // One CustomerUpdated per change that changed something, none for the one that did not.
+    const updates = (await store.readStream(customerStreamId(id))).filter((e) => e.type === 'CustomerUpdated').map((e) => e.data);
+    expect(updates).toEqual([
+      { customerId: id, changed: ['name', 'phone'], source: 'crm', changedAt: '2026-11-02T09:00:00.000Z' },
+      { customerId: id, changed: ['phone'], source: 'staff', changedAt: '2026-11-03T10:00:00.000Z' },
+    ]);
     expect(vault.terms.get(`${id}:name`)).toEqual(['anna', 'holm']);
   });
 
@@ -108,7 +121,8 @@ describe('customer maintenance', () => {
     expect(vault.identities.get(placeholder)).toBe('cvr:12345678');
     expect(vault.terms.get(`${placeholder}:name`)).toEqual(['firma', 'aps']);
     const events = await store.readStream(customerStreamId(placeholder));
-    expect(events.map((e) => e.type)).toEqual(['CustomerCreated', 'CustomerReceivedByForcedSwitch', 'CustomerIdentityCompleted']);
+    expect(events.map((e) => e.type)).toEqual(['CustomerCreated', 'CustomerReceivedByForcedSwitch', 'CustomerIdentityCompleted', 'CustomerUpdated']);
+    expect(events[3]!.data).toEqual({ customerId: placeholder, changed: ['customerType', 'name', 'cvr', 'email'], source: 'staff', changedAt: '2026-11-02T09:00:00.000Z' });
     expect(await vault.decrypt(placeholder, currentPersonalData(events)!)).toMatchObject({ name: 'Firma ApS', cvr: '12345678', cpr: null, email: 'bogholderi@firma.dk' });
     await expect(completeCustomerIdentity(deps(), { customerId: placeholder, customerType: 'business', name: 'Firma ApS', cvr: '12345678', source: 'staff' }, context())).rejects.toMatchObject({ code: 'not-a-placeholder' });
 

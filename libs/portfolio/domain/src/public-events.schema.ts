@@ -1,3 +1,4 @@
+import { CUSTOMER_UPDATE_FIELDS } from './customer/customer.events';
 import { PROCESS_KINDS, PROCESS_STATUSES } from './process/process-kind';
 
 /**
@@ -48,6 +49,29 @@ export const CUSTOMER_OFFBOARDED_SCHEMA = {
   },
 } as const;
 
+export const CUSTOMER_UPDATED_SCHEMA = {
+  $schema: DRAFT,
+  $id: `${ID_BASE}/customer.updated/v${PUBLIC_EVENT_SCHEMA_VERSION}.json`,
+  title: 'CustomerUpdated',
+  description:
+    "The customer's record changed: contact details (CRM, the portal's profile, staff) or a forced-switch placeholder completed with name and CPR/CVR. Names the changed fields, never their values: read the record from GET /api/customers/{id}.",
+  version: PUBLIC_EVENT_SCHEMA_VERSION,
+  type: 'object',
+  required: ['customerId', 'changed', 'source', 'changedAt'],
+  additionalProperties: false,
+  properties: {
+    customerId: { type: 'string', minLength: 1 },
+    changed: {
+      type: 'array',
+      minItems: 1,
+      items: { type: 'string', enum: [...CUSTOMER_UPDATE_FIELDS] },
+      description: 'the fields whose value changed (new field names may be added)',
+    },
+    source: { type: 'string', enum: ['crm', 'portal', 'staff'], description: 'who made the change' },
+    changedAt: { ...INSTANT, description: 'when the change was made (UTC)' },
+  },
+} as const;
+
 export const PROCESS_STATUS_CHANGED_SCHEMA = {
   $schema: DRAFT,
   $id: `${ID_BASE}/process.status_changed/v${PUBLIC_EVENT_SCHEMA_VERSION}.json`,
@@ -71,6 +95,7 @@ export const PROCESS_STATUS_CHANGED_SCHEMA = {
 export const PUBLIC_EVENT_SCHEMAS = {
   CustomerActivated: CUSTOMER_ACTIVATED_SCHEMA,
   CustomerOffboarded: CUSTOMER_OFFBOARDED_SCHEMA,
+  CustomerUpdated: CUSTOMER_UPDATED_SCHEMA,
   ProcessStatusChanged: PROCESS_STATUS_CHANGED_SCHEMA,
 } as const;
 

@@ -1,10 +1,10 @@
 import { customerDecider } from './customer/customer.decide';
-import type { CustomerActivatedData, CustomerOffboardedData, CustomerEvent } from './customer/customer.events';
+import type { CustomerActivatedData, CustomerOffboardedData, CustomerEvent, CustomerUpdatedData } from './customer/customer.events';
 import { processDecider } from './process/process.decide';
 import type { ProcessEvent, ProcessStatusChangedData } from './process/process.events';
 import type { ProcessCommand } from './process/process.commands';
 import { PORTFOLIO_PUBLIC_EVENT_TYPES } from './public-events';
-import { CUSTOMER_ACTIVATED_SCHEMA, CUSTOMER_OFFBOARDED_SCHEMA, PROCESS_STATUS_CHANGED_SCHEMA, PUBLIC_EVENT_SCHEMAS } from './public-events.schema';
+import { CUSTOMER_ACTIVATED_SCHEMA, CUSTOMER_OFFBOARDED_SCHEMA, CUSTOMER_UPDATED_SCHEMA, PROCESS_STATUS_CHANGED_SCHEMA, PUBLIC_EVENT_SCHEMAS } from './public-events.schema';
 import { GSRN, onDay } from './testing/decider-spec';
 import { schemaProblems } from './testing/json-schema-check';
 
@@ -12,6 +12,7 @@ import { schemaProblems } from './testing/json-schema-check';
 // to compile); the tests check them against the JSON Schemas.
 const ACTIVATED_KEYS: Record<keyof CustomerActivatedData, true> = { customerId: true, gsrn: true, effectiveDate: true };
 const OFFBOARDED_KEYS: Record<keyof CustomerOffboardedData, true> = { customerId: true, gsrn: true, endDate: true, reason: true };
+const UPDATED_KEYS: Record<keyof CustomerUpdatedData, true> = { customerId: true, changed: true, source: true, changedAt: true };
 const STATUS_KEYS: Record<keyof ProcessStatusChangedData, boolean> = { processId: true, kind: true, from: true, to: true, reason: false, at: true };
 
 /** Events the deciders really emit along a lifecycle. */
@@ -28,7 +29,11 @@ function emitted(): { data: unknown; type: string }[] {
     { type: 'OffboardCustomer', data: { customerId: 'c-1', gsrn: GSRN, endDate: '2026-05-10', reason: 'incorrect-switch' } },
     [...customerHistory, ...activated].reduce(customerDecider.evolve, customerDecider.initialState),
   );
-  return [...processEvents, ...activated, ...offboarded];
+  const updated = customerDecider.decide(
+    { type: 'ChangeCustomerPersonalData', data: { customerId: 'c-1', personalData: 'v1.y', changed: ['email', 'city'], source: 'portal', changedAt: '2026-05-11T07:30:00.000Z' } },
+    [...customerHistory, ...activated, ...offboarded].reduce(customerDecider.evolve, customerDecider.initialState),
+  );
+  return [...processEvents, ...activated, ...offboarded, ...updated];
 }
 
 describe('public event schemas', () => {
@@ -45,6 +50,7 @@ describe('public event schemas', () => {
   it.each([
     ['CustomerActivated', CUSTOMER_ACTIVATED_SCHEMA, ACTIVATED_KEYS],
     ['CustomerOffboarded', CUSTOMER_OFFBOARDED_SCHEMA, OFFBOARDED_KEYS],
+    ['CustomerUpdated', CUSTOMER_UPDATED_SCHEMA, UPDATED_KEYS],
     ['ProcessStatusChanged', PROCESS_STATUS_CHANGED_SCHEMA, STATUS_KEYS],
   ] as const)('%s: schema properties and required keys match the TypeScript type', (_type, schema, keys) => {
     expect(Object.keys(schema.properties).sort()).toEqual(Object.keys(keys).sort());
@@ -58,7 +64,7 @@ describe('public event schemas', () => {
 
   it('accepts every public event the deciders emit', () => {
     const events = emitted().filter((e) => e.type in PUBLIC_EVENT_SCHEMAS);
-    expect(events.map((e) => e.type)).toEqual(['ProcessStatusChanged', 'ProcessStatusChanged', 'ProcessStatusChanged', 'CustomerActivated', 'CustomerOffboarded']);
+    expect(events.map((e) => e.type)).toEqual(['ProcessStatusChanged', 'ProcessStatusChanged', 'ProcessStatusChanged', 'CustomerActivated', 'CustomerOffboarded', 'CustomerUpdated']);
     for (const event of events) expect(schemaProblems(PUBLIC_EVENT_SCHEMAS[event.type as keyof typeof PUBLIC_EVENT_SCHEMAS], event.data)).toEqual([]);
   });
 
@@ -69,6 +75,11 @@ describe('public event schemas', () => {
       '$.endDate: "10-05-2026" does not match ^\\d{4}-\\d{2}-\\d{2}$',
       '$.reason: "bankrupt" is not one of ["switched-away","move-out","end-of-supply","incorrect-switch"]',
       '$.cpr: not allowed',
+    ]);
+    expect(schemaProblems(CUSTOMER_UPDATED_SCHEMA, { customerId: 'c', changed: [], source: 'crm', changedAt: '2026-05-01T10:00:00.000Z' })).toEqual(['$.changed: fewer than 1 items']);
+    expect(schemaProblems(CUSTOMER_UPDATED_SCHEMA, { customerId: 'c', changed: ['email', 'Vestergade 1'], source: 'crm', changedAt: '2026-05-01T10:00:00.000Z', email: 'a@b.dk' })).toEqual([
+      '$.changed[1]: "Vestergade 1" is not one of ["customerType","name","cpr","cvr","email","phone","street","postcode","city"]',
+      '$.email: not allowed',
     ]);
     expect(schemaProblems(PROCESS_STATUS_CHANGED_SCHEMA, { processId: 'p', kind: 'move-in', from: null, to: 'created', at: '2026-05-01T10:00:00.000Z' })).toEqual([]);
     expect(schemaProblems(PROCESS_STATUS_CHANGED_SCHEMA, { processId: 'p', kind: 'move-in', from: 'none', to: 'created', at: '2026-05-01' })).toEqual([

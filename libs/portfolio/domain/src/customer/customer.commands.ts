@@ -1,5 +1,5 @@
 import type { LocalDate } from '@dh/dk-time';
-import type { CustomerType, OffboardingReason, PersonalDataChangeSource } from './customer.events';
+import type { CustomerType, CustomerUpdateField, OffboardingReason, PersonalDataChangeSource } from './customer.events';
 
 export interface CreateCustomer {
   type: 'CreateCustomer';
@@ -36,16 +36,22 @@ export interface OffboardCustomer {
   data: { customerId: string; gsrn: string; endDate: LocalDate; reason: OffboardingReason };
 }
 
-/** New contact details, sealed by the application; `changed` is empty when nothing differs (no event). */
+/**
+ * New contact details, sealed by the application; `changed` is empty when nothing differs (no event).
+ * `changedAt` (UTC ISO instant) is when the change was made, for the public `customer.updated`.
+ */
 export interface ChangeCustomerPersonalData {
   type: 'ChangeCustomerPersonalData';
-  data: { customerId: string; personalData: string; changed: string[]; source: PersonalDataChangeSource };
+  data: { customerId: string; personalData: string; changed: CustomerUpdateField[]; source: PersonalDataChangeSource; changedAt: string };
 }
 
-/** Completes a forced-switch placeholder with the person's or company's identity (sealed). */
+/**
+ * Completes a forced-switch placeholder with the person's or company's identity (sealed); `changed`
+ * names the fields that differ from the placeholder, `changedAt` when (UTC ISO instant).
+ */
 export interface CompleteCustomerIdentity {
   type: 'CompleteCustomerIdentity';
-  data: { customerId: string; customerType: CustomerType; personalData: string; source: PersonalDataChangeSource };
+  data: { customerId: string; customerType: CustomerType; personalData: string; source: PersonalDataChangeSource; changed: CustomerUpdateField[]; changedAt: string };
 }
 
 export type CustomerCommand = CreateCustomer | OnboardForcedSwitchCustomer | ActivateCustomer | OffboardCustomer | ChangeCustomerPersonalData | CompleteCustomerIdentity;

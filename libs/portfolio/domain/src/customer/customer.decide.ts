@@ -60,8 +60,12 @@ export function decideCustomer(command: CustomerCommand, state: CustomerState): 
 
     case 'ChangeCustomerPersonalData': {
       requireCustomer(state, command.data.customerId, command.type);
-      if (command.data.changed.length === 0) return [];
-      return [{ type: 'CustomerPersonalDataChanged', data: { ...command.data, changed: [...command.data.changed] } }];
+      const { customerId, personalData, changed, source, changedAt } = command.data;
+      if (changed.length === 0) return [];
+      return [
+        { type: 'CustomerPersonalDataChanged', data: { customerId, personalData, changed: [...changed], source } },
+        { type: 'CustomerUpdated', data: { customerId, changed: [...changed], source, changedAt } },
+      ];
     }
     case 'CompleteCustomerIdentity': {
       const customer = requireCustomer(state, command.data.customerId, command.type);
@@ -71,7 +75,11 @@ export function decideCustomer(command: CustomerCommand, state: CustomerState): 
       if (customer.identityCompleted) {
         throw new DomainRuleViolation('identity-already-completed', `Customer ${customer.customerId} has been completed already; change its contact details instead`);
       }
-      return [{ type: 'CustomerIdentityCompleted', data: { ...command.data } }];
+      const { customerId, customerType, personalData, source, changed, changedAt } = command.data;
+      return [
+        { type: 'CustomerIdentityCompleted', data: { customerId, customerType, personalData, source } },
+        { type: 'CustomerUpdated', data: { customerId, changed: [...changed], source, changedAt } },
+      ];
     }
     default: {
       const unknownCommand: never = command;

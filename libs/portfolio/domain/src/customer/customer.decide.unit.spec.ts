@@ -1,6 +1,6 @@
 import { customerDecider, customerStreamId } from './customer.decide';
 import type { CustomerCommand } from './customer.commands';
-import type { CustomerEvent, OffboardingReason } from './customer.events';
+import type { CustomerEvent, CustomerUpdateField, OffboardingReason } from './customer.events';
 import { customerLifecycle } from './customer.state';
 import { DomainRuleViolation } from '../errors';
 import { refusal } from '../testing/decider-spec';
@@ -98,13 +98,16 @@ describe('customer lifecycle', () => {
   });
 
   describe('personal data maintenance', () => {
-    const change = (changed: string[]): CustomerCommand => ({ type: 'ChangeCustomerPersonalData', data: { customerId: 'c-1', personalData: 'v1.sealed-2', changed, source: 'crm' } });
-    const complete: CustomerCommand = { type: 'CompleteCustomerIdentity', data: { customerId: 'c-1', customerType: 'business', personalData: 'v1.sealed-3', source: 'staff' } };
+    const at = '2026-11-02T09:00:00.000Z';
+    const change = (changed: CustomerUpdateField[]): CustomerCommand => ({ type: 'ChangeCustomerPersonalData', data: { customerId: 'c-1', personalData: 'v1.sealed-2', changed, source: 'crm', changedAt: at } });
+    const complete: CustomerCommand = { type: 'CompleteCustomerIdentity', data: { customerId: 'c-1', customerType: 'business', personalData: 'v1.sealed-3', source: 'staff', changed: ['customerType', 'name', 'cvr'], changedAt: at } };
+    const completedEvent: CustomerEvent = { type: 'CustomerIdentityCompleted', data: { customerId: 'c-1', customerType: 'business', personalData: 'v1.sealed-3', source: 'staff' } };
     const received: CustomerEvent = { type: 'CustomerReceivedByForcedSwitch', data: { customerId: 'c-1', gsrn: GSRN, processId: 'p-44', effectiveDate: '2026-03-01' } };
 
-    it('records changed contact details with the names of the changed fields', () => {
+    it('records changed contact details with the names of the changed fields, and one public CustomerUpdated without the sealed record', () => {
       expect(given([created]).when(change(['email', 'phone']))).toEqual([
         { type: 'CustomerPersonalDataChanged', data: { customerId: 'c-1', personalData: 'v1.sealed-2', changed: ['email', 'phone'], source: 'crm' } },
+        { type: 'CustomerUpdated', data: { customerId: 'c-1', changed: ['email', 'phone'], source: 'crm', changedAt: at } },
       ]);
     });
 
@@ -113,9 +116,12 @@ describe('customer lifecycle', () => {
       expect(refusal(() => given([]).when(change(['email']))).code).toBe('unknown-customer');
     });
 
-    it('completes a forced-switch placeholder once, with its type', () => {
-      expect(given([created, received]).when(complete)).toEqual([{ type: 'CustomerIdentityCompleted', data: complete.data }]);
-      const completed: CustomerEvent = { type: 'CustomerIdentityCompleted', data: complete.data as Extract<CustomerEvent, { type: 'CustomerIdentityCompleted' }>['data'] };
+    it('completes a forced-switch placeholder once, with its type, and publishes which fields it filled', () => {
+      expect(given([created, received]).when(complete)).toEqual([
+        completedEvent,
+        { type: 'CustomerUpdated', data: { customerId: 'c-1', changed: ['customerType', 'name', 'cvr'], source: 'staff', changedAt: at } },
+      ]);
+      const completed = completedEvent;
       const state = stateAfter([created, received, completed]);
       expect(state.status === 'created' && state.customerType).toBe('business');
       expect(refusal(() => given([created, received, completed]).when(complete)).code).toBe('identity-already-completed');

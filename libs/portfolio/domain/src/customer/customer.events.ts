@@ -65,10 +65,27 @@ export interface CustomerIdentityCompleted {
   data: { customerId: string; customerType: CustomerType; personalData: string; source: PersonalDataChangeSource };
 }
 
+/** The fields of a customer record a `CustomerUpdated` may name (names only: never their values). */
+export const CUSTOMER_UPDATE_FIELDS = ['customerType', 'name', 'cpr', 'cvr', 'email', 'phone', 'street', 'postcode', 'city'] as const;
+export type CustomerUpdateField = (typeof CUSTOMER_UPDATE_FIELDS)[number];
+
+/**
+ * PUBLIC (`customer.updated`): the customer's record changed (contact details from CRM, the portal or
+ * staff, or a forced-switch placeholder completed with its identity). Recorded beside
+ * `CustomerPersonalDataChanged` / `CustomerIdentityCompleted`, once per change. It names the changed
+ * fields and when; never a value, not even sealed: subscribers read the record from the API.
+ */
+export interface CustomerUpdated {
+  type: 'CustomerUpdated';
+  data: CustomerUpdatedData;
+}
+export type CustomerUpdatedData = { customerId: string; changed: CustomerUpdateField[]; source: PersonalDataChangeSource; changedAt: string };
+
 export type CustomerEvent =
   | CustomerCreated
   | CustomerReceivedByForcedSwitch
   | CustomerActivated
   | CustomerOffboarded
   | CustomerPersonalDataChanged
-  | CustomerIdentityCompleted;
+  | CustomerIdentityCompleted
+  | CustomerUpdated;

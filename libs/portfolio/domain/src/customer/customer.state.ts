@@ -49,6 +49,7 @@ export function evolveCustomer(state: CustomerState, event: CustomerEvent): Cust
         supplies: state.supplies.map((s) => (s.gsrn === event.data.gsrn && s.endDate === null ? { ...s, endDate: event.data.endDate, reason: event.data.reason } : s)),
       };
     case 'CustomerPersonalDataChanged':
+    case 'CustomerUpdated':
       return state;
     case 'CustomerIdentityCompleted':
       if (state.status === 'none') return state;

@@ -1,6 +1,6 @@
 /**
  * A tiny checker for the subset of JSON Schema our public event schemas use (type, enum, pattern,
- * minLength, required, properties, additionalProperties: false). No dependency: ajv in
+ * minLength, required, properties, additionalProperties: false, items, minItems). No dependency: ajv in
  * node_modules is v6 (draft-07, transitive), not a 2020-12 validator we may rely on.
  */
 export interface SchemaNode {
@@ -11,6 +11,8 @@ export interface SchemaNode {
   required?: readonly string[];
   properties?: Readonly<Record<string, SchemaNode>>;
   additionalProperties?: boolean;
+  items?: SchemaNode;
+  minItems?: number;
 }
 
 function typeOf(value: unknown): string {
@@ -32,6 +34,10 @@ export function schemaProblems(schema: SchemaNode, value: unknown, path = '$'): 
   if (typeof value === 'string') {
     if (schema.pattern !== undefined && !new RegExp(schema.pattern, 'u').test(value)) problems.push(`${path}: ${JSON.stringify(value)} does not match ${schema.pattern}`);
     if (schema.minLength !== undefined && value.length < schema.minLength) problems.push(`${path}: shorter than ${schema.minLength}`);
+  }
+  if (Array.isArray(value)) {
+    if (schema.minItems !== undefined && value.length < schema.minItems) problems.push(`${path}: fewer than ${schema.minItems} items`);
+    if (schema.items !== undefined) value.forEach((item, i) => problems.push(...schemaProblems(schema.items!, item, `${path}[${i}]`)));
   }
   if (typeOf(value) === 'object') {
     const object = value as Record<string, unknown>;
