@@ -69,7 +69,8 @@ describe('fault injection: settlement killed in the middle of a run', () => {
   }, 60_000);
 
   it('issues every invoice exactly once after a kill -9 mid-run and a restart', async () => {
-    const invoiced = () => count(`SELECT count(*) AS n FROM event_store.events WHERE type = 'SettlementItemInvoiced'`);
+    // A run's items are counted in settlement.run_items, not in events; an item's invoice is its InvoiceIssued.
+    const invoiced = () => count(`SELECT count(*) AS n FROM event_store.events WHERE type = 'InvoiceIssued'`);
     const started = await send<{ runId: string; items: number }>('StartSettlementRun', { period: OCTOBER_2026 });
     expect(started.items).toBe(METERING_POINTS);
 
@@ -93,6 +94,7 @@ describe('fault injection: settlement killed in the middle of a run', () => {
     );
     expect(issued.rows).toHaveLength(METERING_POINTS);
     expect(issued.rows.every((r) => r.n === '1')).toBe(true);
+    expect(await count(`SELECT count(*) AS n FROM settlement.run_items`)).toBe(METERING_POINTS);
     expect(new Map(issued.rows.map((r) => [r.gsrn, r.invoice_id]))).toEqual(new Map(points.map((g, i) => [g, invoiceIdOf(g, OCTOBER_2026, customerOf(i))])));
     expect(await invoiced()).toBe(METERING_POINTS);
     expect(await count(`SELECT count(*) AS n FROM event_store.events WHERE type = 'SettlementHaltedForMeteringPoint'`)).toBe(0);
