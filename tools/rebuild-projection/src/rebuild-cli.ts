@@ -1,7 +1,7 @@
 import { Pool } from 'pg';
 import { createKurrentDbEventStore, createPostgresEventStore, type EventStore } from '@dh/event-store';
 import { loadConfig } from '@dh/platform';
-import { allProjections, projectionChecksum, rebuildProjection, type Projection } from '@dh/read-models';
+import { allProjections, projectionChecksum, rebuildProjections, type Projection } from '@dh/read-models';
 
 export interface CliOutput {
   line(text: string): void;
@@ -38,18 +38,19 @@ export async function runRebuildCli(argv: string[], env: NodeJS.ProcessEnv, out:
       config.eventStore.kind === 'postgres'
         ? await createPostgresEventStore({ pool, schema: config.eventStore.schema })
         : await createKurrentDbEventStore({ connectionString: config.eventStore.connectionString });
-    for (const projection of projections) {
-      const started = Date.now();
-      out.line(`rebuilding ${projection.name}: emptying ${projection.tables.map((t) => t.name).join(', ')}`);
-      const result = await rebuildProjection(pool, store, projection, {
-        batchSize,
-        ifRunning: 'refuse',
-        onProgress: (p) => {
-          if (p.done) return;
-          const seconds = Math.max((Date.now() - started) / 1000, 0.001);
-          out.line(`  ${projection.name}: ${p.appliedEvents} events replayed (${Math.round(p.appliedEvents / seconds)}/s), at ${p.checkpoint}`);
-        },
-      });
+    // One pass over the log for every projection named (each batch applied to all of them).
+    const started = Date.now();
+    for (const projection of projections) out.line(`rebuilding ${projection.name}: emptying ${projection.tables.map((t) => t.name).join(', ')}`);
+    const results = await rebuildProjections(pool, store, projections, {
+      batchSize,
+      ifRunning: 'refuse',
+      onProgress: (p) => {
+        if (p.done) return;
+        const seconds = Math.max((Date.now() - started) / 1000, 0.001);
+        out.line(`  ${p.projection}: ${p.appliedEvents} events replayed (${Math.round(p.appliedEvents / seconds)}/s), at ${p.checkpoint}`);
+      },
+    });
+    for (const [index, projection] of projections.entries()) {
       const client = await pool.connect();
       let checksum: string;
       try {
@@ -57,7 +58,7 @@ export async function runRebuildCli(argv: string[], env: NodeJS.ProcessEnv, out:
       } finally {
         client.release();
       }
-      out.line(`rebuilt ${projection.name}: ${result.appliedEvents} events in ${((Date.now() - started) / 1000).toFixed(1)} s; checksum ${checksum}`);
+      out.line(`rebuilt ${projection.name}: ${results[index].appliedEvents} events in ${((Date.now() - started) / 1000).toFixed(1)} s; checksum ${checksum}`);
     }
   } finally {
     await store?.close();

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
 import { createPostgresEventStore, type NewEvent, type PostgresEventStore } from '@dh/event-store';
 import { AmqpConnection, createRelay, silentMessagingLogger, type EventRelay, type RunningConsumer } from '@dh/messaging';
-import { customersProjection, projectionChecksum, rebuildProjection, startProjections, type Projection } from '@dh/read-models';
+import { customersProjection, projectionChecksum, rebuildProjection, rebuildProjections, startProjections, type Projection } from '@dh/read-models';
 import { createTestDatabase, createTestVhost, eventually, type TestDatabase, type TestVhost } from '@dh/testing';
 import { runRebuildCli } from './rebuild-cli';
 
@@ -139,6 +139,39 @@ describe('rebuilding a projection from the event store', () => {
     expect(state.rows[0].status).toBe('live');
     expect(state.rows[0].checkpoint).toBe(b.checkpoint);
     expect(await rows()).toBe(270);
+  });
+
+  it('rebuilds several projections in one pass over the log, each equal to its live read model', async () => {
+    const strictChecksum = async () => {
+      const client = await pool.connect();
+      try {
+        return await projectionChecksum(strictProjection, client);
+      } finally {
+        client.release();
+      }
+    };
+    const [customersBefore, strictBefore] = [await checksum(), await strictChecksum()];
+    let reads = 0;
+    const counting = new Proxy(store, {
+      get(target, property: keyof PostgresEventStore) {
+        if (property === 'readAll') {
+          return (options: Parameters<PostgresEventStore['readAll']>[0]) => {
+            reads++;
+            return target.readAll(options);
+          };
+        }
+        return target[property];
+      },
+    });
+    const results = await rebuildProjections(pool, counting, [customersProjection, strictProjection], { batchSize: 50 });
+    expect(results.map((r) => [r.projection, r.appliedEvents, r.done])).toEqual([
+      ['customers', 270, true],
+      ['strict-event-log', 270, true],
+    ]);
+    // 270 events in batches of 50: six reads, and the last look for more under the state rows' lock.
+    expect(reads).toBeLessThanOrEqual(8);
+    expect(await checksum()).toBe(customersBefore);
+    expect(await strictChecksum()).toBe(strictBefore);
   });
 
   it('refuses an unknown projection name with the list of known ones', async () => {

@@ -77,23 +77,43 @@ export async function rebuildProjection(
   projection: Projection,
   options: { batchSize?: number; onProgress?: (progress: RebuildProgress) => void; ifRunning?: 'wait' | 'refuse' } = {},
 ): Promise<RebuildProgress> {
+  const [result] = await rebuildProjections(pool, store, [projection], options);
+  return result;
+}
+
+/**
+ * Rebuilds several projections in one pass over the log: each batch read once and applied to every one of
+ * them in one transaction. Each projection's lock is taken first (in name order, so two multi-rebuilds
+ * cannot deadlock), as in {@link rebuildProjection}.
+ */
+export async function rebuildProjections(
+  pool: Pool,
+  store: EventStore,
+  projections: readonly Projection[],
+  options: { batchSize?: number; onProgress?: (progress: RebuildProgress) => void; ifRunning?: 'wait' | 'refuse' } = {},
+): Promise<RebuildProgress[]> {
+  const ordered = [...projections].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const lock = await pool.connect();
   let broken: Error | undefined;
+  const locked: string[] = [];
   try {
-    if (options.ifRunning === 'refuse') {
-      const { rows } = await lock.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked', [REBUILD_LOCK_NAMESPACE, projection.name]);
-      if (rows[0]?.locked !== true) throw new RebuildAlreadyRunningError(projection.name);
-    } else {
-      await lock.query('SELECT pg_advisory_lock($1, hashtext($2))', [REBUILD_LOCK_NAMESPACE, projection.name]);
+    for (const projection of ordered) {
+      if (options.ifRunning === 'refuse') {
+        const { rows } = await lock.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked', [REBUILD_LOCK_NAMESPACE, projection.name]);
+        if (rows[0]?.locked !== true) throw new RebuildAlreadyRunningError(projection.name);
+      } else {
+        await lock.query('SELECT pg_advisory_lock($1, hashtext($2))', [REBUILD_LOCK_NAMESPACE, projection.name]);
+      }
+      locked.push(projection.name);
     }
-    try {
-      return await rebuildLocked(pool, store, projection, options);
-    } finally {
-      await lock.query('SELECT pg_advisory_unlock($1, hashtext($2))', [REBUILD_LOCK_NAMESPACE, projection.name]).catch((error: unknown) => {
+    const results = await rebuildLocked(pool, store, ordered, options);
+    return projections.map((p) => results[ordered.indexOf(p)]);
+  } finally {
+    for (const name of locked) {
+      await lock.query('SELECT pg_advisory_unlock($1, hashtext($2))', [REBUILD_LOCK_NAMESPACE, name]).catch((error: unknown) => {
         broken = error instanceof Error ? error : new Error(String(error));
       });
     }
-  } finally {
     lock.release(broken);
   }
 }
@@ -101,35 +121,41 @@ export async function rebuildProjection(
 async function rebuildLocked(
   pool: Pool,
   store: EventStore,
-  projection: Projection,
+  projections: readonly Projection[],
   options: { batchSize?: number; onProgress?: (progress: RebuildProgress) => void },
-): Promise<RebuildProgress> {
+): Promise<RebuildProgress[]> {
   const batchSize = options.batchSize ?? 500;
-  await inTransaction(pool, async (client) => {
-    await migrateProjectionState(client);
-    await projection.migrate(client);
-  });
-  await inTransaction(pool, async (client) => {
-    await client.query(
-      `INSERT INTO ${PROJECTION_SCHEMA}.projection_state (name, status) VALUES ($1, 'rebuilding')
-       ON CONFLICT (name) DO UPDATE SET status = 'rebuilding', checkpoint = NULL, applied_events = 0, updated_at = now()`,
-      [projection.name],
-    );
-    await client.query(`TRUNCATE ${projection.tables.map((t) => t.name).join(', ')}`);
-  });
+  for (const projection of projections) {
+    await inTransaction(pool, async (client) => {
+      await migrateProjectionState(client);
+      await projection.migrate(client);
+    });
+    await inTransaction(pool, async (client) => {
+      await client.query(
+        `INSERT INTO ${PROJECTION_SCHEMA}.projection_state (name, status) VALUES ($1, 'rebuilding')
+         ON CONFLICT (name) DO UPDATE SET status = 'rebuilding', checkpoint = NULL, applied_events = 0, updated_at = now()`,
+        [projection.name],
+      );
+      await client.query(`TRUNCATE ${projection.tables.map((t) => t.name).join(', ')}`);
+    });
+  }
 
   let checkpoint: string | null = null;
   let appliedEvents = 0;
-  const report = (done: boolean): RebuildProgress => {
-    const progress = { projection: projection.name, appliedEvents, checkpoint, done };
-    options.onProgress?.(progress);
-    return progress;
+  const report = (done: boolean): RebuildProgress[] =>
+    projections.map((projection) => {
+      const progress = { projection: projection.name, appliedEvents, checkpoint, done };
+      options.onProgress?.(progress);
+      return progress;
+    });
+  const applyToAll = async (events: RecordedEvent[], client: PoolClient): Promise<void> => {
+    for (const projection of projections) await applyBatch(projection, events, client);
   };
 
   for (;;) {
     const events = await store.readAll({ after: checkpoint, maxCount: batchSize });
     if (events.length === 0) break;
-    await inTransaction(pool, (client) => applyBatch(projection, events, client));
+    await inTransaction(pool, (client) => applyToAll(events, client));
     checkpoint = events[events.length - 1].checkpoint;
     appliedEvents += events.length;
     report(false);
@@ -137,15 +163,15 @@ async function rebuildLocked(
   }
 
   await inTransaction(pool, async (client) => {
-    await client.query(`SELECT 1 FROM ${PROJECTION_SCHEMA}.projection_state WHERE name = $1 FOR UPDATE`, [projection.name]);
+    await client.query(`SELECT 1 FROM ${PROJECTION_SCHEMA}.projection_state WHERE name = ANY($1::text[]) ORDER BY name FOR UPDATE`, [projections.map((p) => p.name)]);
     for (;;) {
       const events = await store.readAll({ after: checkpoint, maxCount: batchSize });
       if (events.length === 0) break;
-      await applyBatch(projection, events, client);
+      await applyToAll(events, client);
       checkpoint = events[events.length - 1].checkpoint;
       appliedEvents += events.length;
     }
-    await client.query(`UPDATE ${PROJECTION_SCHEMA}.projection_state SET status = 'live', updated_at = now() WHERE name = $1`, [projection.name]);
+    await client.query(`UPDATE ${PROJECTION_SCHEMA}.projection_state SET status = 'live', updated_at = now() WHERE name = ANY($1::text[])`, [projections.map((p) => p.name)]);
   });
   return report(true);
 }
