@@ -182,7 +182,8 @@ describe('Betalingsservice end to end against the simulator over SFTP (settlemen
       invoiceId: invoices.paying,
       amount: '1473.94',
       reason: 'charged-back',
-      reversedOn: '2026-12-08',
+      // The booking date of the 0239 record, not the day the file was read (8 December).
+      reversedOn: '2026-12-07',
       collectionReference: paidCollection!.reference,
       fileName: fetched[0]!.fileName,
     });

@@ -293,7 +293,7 @@ async function applyFile(o: BetalingsserviceWorkerOptions, f: { file_name: strin
   if (unknown.length > 0) {
     return finish('rejected', `references we never delivered: ${unknown.slice(0, 10).join(', ')}${unknown.length > 10 ? ` and ${unknown.length - 10} more` : ''}`, payments.length, type, deliveryId);
   }
-  const outcomes = payments.map((p) => ({ reference: p.reference, invoiceId: ours.get(p.reference)!, outcome: p.outcome, amount: p.amount, paidAmount: p.paidAmount, dueDate: p.dueDate, paymentDate: p.paymentDate }));
+  const outcomes = payments.map((p) => ({ reference: p.reference, invoiceId: ours.get(p.reference)!, outcome: p.outcome, amount: p.amount, paidAmount: p.paidAmount, dueDate: p.dueDate, paymentDate: p.paymentDate, bookingDate: p.bookingDate }));
   for (let i = f.applied_records; i < outcomes.length; i += APPLY_BATCH) {
     const batch = outcomes.slice(i, i + APPLY_BATCH);
     await o.send('ApplyBetalingsserviceOutcomes', { fileName: f.file_name, outcomes: batch });

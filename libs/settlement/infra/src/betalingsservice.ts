@@ -156,6 +156,11 @@ export interface CollectionOutcome {
   paidAmount: string;
   dueDate: string | null;
   paymentDate: string | null;
+  /**
+   * The record's booking date (0602 BS042): for a charge-back, the day the debtor's bank booked it back.
+   * Optional: batches sent before it was carried have none (the reversal then falls back to the day applied).
+   */
+  bookingDate?: string | null;
 }
 
 /** Calendar days an FI payment slip gives after a failed Betalingsservice collection (moved to a banking day). */
@@ -240,8 +245,9 @@ async function reversePayment(store: EventStore, o: CollectionOutcome, fileName:
     invoiceId: paid.invoiceId,
     amount: paid.amount,
     reason: 'charged-back',
-    // The day the 0602 delivery told us (the batch's business time).
-    reversedOn: localDateOf(meta.now),
+    // The day the charge-back was booked, as the 0602 record says (not the day we read the file); the day
+    // applied only for a record without a booking date.
+    reversedOn: o.bookingDate ?? localDateOf(meta.now),
     collectionReference: o.reference,
     fileName,
   };
