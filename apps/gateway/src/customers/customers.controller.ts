@@ -34,17 +34,24 @@ export interface ContactDetailsChanged {
   changed: string[];
 }
 
+/** Name, contact and CPR/CVR from the vault's personal data (null once erased), the CPR masked: how staff, CRM and an export show them. */
+export function maskedContact(personal: Record<string, string | null> | null): Pick<CustomerView, 'customer_name' | 'email' | 'phone' | 'cpr' | 'cvr'> {
+  return {
+    customer_name: personal?.name ?? null,
+    email: personal?.email ?? null,
+    phone: personal?.phone ?? null,
+    cpr: personal?.cpr ? maskCpr(personal.cpr) : null,
+    cvr: personal?.cvr ?? null,
+  };
+}
+
 /** The customer record as CRM, the portal and staff read it; the CPR masked. */
 export function customerView(customer: CustomerReadModel, personal: Record<string, string | null> | null): CustomerView {
   return {
     id: customer.customerId,
     customer_type: customer.customerType,
     status: customer.status,
-    customer_name: personal?.name ?? null,
-    email: personal?.email ?? null,
-    phone: personal?.phone ?? null,
-    cpr: personal?.cpr ? maskCpr(personal.cpr) : null,
-    cvr: personal?.cvr ?? null,
+    ...maskedContact(personal),
     address: { street: personal?.street ?? null, postcode: personal?.postcode ?? null, city: personal?.city ?? null },
     placeholder: personal !== null && !personal.cpr && !personal.cvr,
     created_at: customer.createdAt.toISOString(),

@@ -2,10 +2,10 @@ import { Controller, Get, HttpCode, Inject, Param, ParseUUIDPipe, Post } from '@
 import type { Pool } from 'pg';
 import { AuditLog, AuditPersonalDataRead, CurrentPrincipal, RequireScopes, type Principal, type StaffRole } from '@dh/auth';
 import type { EventStore } from '@dh/event-store';
-import { maskCpr } from '@dh/market-ids';
 import { PersonalDataErasedError, PiiVault, ProblemException, type ProblemDetails } from '@dh/platform';
 import { customerStreamId } from '@dh/portfolio-domain';
 import { CommandGateway } from '../commands/command-gateway';
+import { maskedContact } from '../customers/customers.controller';
 import { PII_VAULT } from '../tokens';
 
 export const GDPR_POOL = Symbol('GDPR_POOL');
@@ -83,11 +83,7 @@ export class GdprController {
         id,
         customer_type: customer.customer_type,
         status: customer.status,
-        customer_name: personal?.name ?? null,
-        email: personal?.email ?? null,
-        phone: personal?.phone ?? null,
-        cpr: personal?.cpr ? maskCpr(personal.cpr) : null,
-        cvr: personal?.cvr ?? null,
+        ...maskedContact(personal),
         created_at: (customer.created_at as Date).toISOString(),
         personal_data_erased: personal === null,
       },

@@ -17,6 +17,7 @@ import {
 } from '@dh/read-models';
 import { exportInvoice, exportNote, type ExportInvoice, type ExportNote } from '../settlement/settlement-export';
 import { parseConsumptionQuery, readConsumption, readConsumptionJson, totalOf, type ConsumptionResolution, type ConsumptionValue } from './consumption.query';
+import { meteringPointColumns, type MeteringPointRow } from '../portfolio/metering-point-row';
 import { kwhString, nextMonth, nextQuarter, firstOfMonth } from './local-time';
 import { CUSTOMER_ID_PARAM, PORTAL_CLOCK, PortalAuditSubjectInterceptor, portalCustomerId, type PortalClock } from './portal-access';
 
@@ -59,22 +60,7 @@ export interface PortalNotification {
   detail: Record<string, unknown>;
 }
 
-interface MeteringPointRow {
-  gsrn: string;
-  type: string | null;
-  settlement_method: string | null;
-  grid_area: string | null;
-  price_area: string | null;
-  supply_status: string;
-  supply_start: string | null;
-  supply_end: string | null;
-  product_id: string | null;
-  billing_frequency: string | null;
-  payment_model: string | null;
-}
-
-const MP_COLUMNS = `gsrn, type, settlement_method, grid_area, price_area, supply_status, to_char(supply_start, 'YYYY-MM-DD') AS supply_start,
-  to_char(supply_end, 'YYYY-MM-DD') AS supply_end, product_id, billing_frequency, payment_model`;
+const MP_COLUMNS = meteringPointColumns();
 
 /**
  * The customer self-service portal (mission §2), read-only. A customer (JWT, `portal:read`) sees the
@@ -184,8 +170,7 @@ export class PortalController {
     const customerId = portalCustomerId(principal, requested, customerNotFound());
     const today = this.today();
     const rows: (MeteringPointRow & { product_name: string | null; product_valid_from: string | null; margin: string | null; subscription: string | null })[] = await this.db.query(
-      `SELECT mp.gsrn, mp.type, mp.settlement_method, mp.grid_area, mp.price_area, mp.supply_status, to_char(mp.supply_start, 'YYYY-MM-DD') AS supply_start,
-         to_char(mp.supply_end, 'YYYY-MM-DD') AS supply_end, mp.product_id, mp.billing_frequency, mp.payment_model, p.name AS product_name, to_char(p.valid_from, 'YYYY-MM-DD') AS product_valid_from,
+      `SELECT ${meteringPointColumns('mp')}, p.name AS product_name, to_char(p.valid_from, 'YYYY-MM-DD') AS product_valid_from,
          p.margin_dkk_per_kwh::text AS margin, p.monthly_subscription_dkk::text AS subscription
        FROM ${METERING_POINTS_TABLE} mp
        LEFT JOIN LATERAL (SELECT pp.name, pp.valid_from, pp.margin_dkk_per_kwh, pp.monthly_subscription_dkk FROM ${PORTAL_PRODUCTS_TABLE} pp WHERE pp.product_id = mp.product_id AND pp.valid_from <= $2 ORDER BY pp.valid_from DESC LIMIT 1) p ON true

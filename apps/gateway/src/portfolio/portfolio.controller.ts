@@ -10,6 +10,7 @@ import { CommandGateway } from '../commands/command-gateway';
 import { GSRN_MESSAGE } from '../customers/create-customer.dto';
 import type { MeteringPointLookup } from '../customers/onboarding.service';
 import { intParam, patternParam } from '../staff/query-params';
+import { meteringPointColumns, type MeteringPointRow } from './metering-point-row';
 
 export interface PortfolioSummary {
   customers: { total: number; active: number; by_status: Record<string, number> };
@@ -23,20 +24,7 @@ const DEFAULT_PAGE = 100;
 const MAX_PAGE = 500;
 
 /** A metering point as CRM sees it in the overview: master data and our current supply on it. */
-export interface PortfolioMeteringPoint {
-  gsrn: string;
-  type: string | null;
-  settlement_method: string | null;
-  grid_area: string | null;
-  price_area: string | null;
-  customer_id: string | null;
-  supply_status: string;
-  supply_start: string | null;
-  supply_end: string | null;
-  product_id: string | null;
-  billing_frequency: string | null;
-  payment_model: string | null;
-}
+export type PortfolioMeteringPoint = MeteringPointRow;
 
 export interface SupplyPeriodView {
   supply_id: string;
@@ -61,39 +49,7 @@ export interface CustomerMeteringPointView {
   processes: { process_id: string; kind: string | null; status: ProcessOutcome; detailed_status: ProcessStatus; effective_date: string | null }[];
 }
 
-interface MeteringPointRow {
-  gsrn: string;
-  type: string | null;
-  settlement_method: string | null;
-  grid_area: string | null;
-  price_area: string | null;
-  customer_id: string | null;
-  supply_status: string;
-  supply_start: string | null;
-  supply_end: string | null;
-  product_id: string | null;
-  billing_frequency: string | null;
-  payment_model: string | null;
-}
-
-const MP_COLUMNS = `gsrn, type, settlement_method, grid_area, price_area, customer_id, supply_status, to_char(supply_start, 'YYYY-MM-DD') AS supply_start,
-  to_char(supply_end, 'YYYY-MM-DD') AS supply_end, product_id, billing_frequency, payment_model`;
-
-const meteringPointView = (r: MeteringPointRow): PortfolioMeteringPoint => ({
-  gsrn: r.gsrn,
-  type: r.type,
-  settlement_method: r.settlement_method,
-  grid_area: r.grid_area,
-  price_area: r.price_area,
-  customer_id: r.customer_id,
-  supply_status: r.supply_status,
-  supply_start: r.supply_start,
-  supply_end: r.supply_end,
-  product_id: r.product_id,
-  billing_frequency: r.billing_frequency,
-  payment_model: r.payment_model,
-});
-
+const MP_COLUMNS = meteringPointColumns();
 
 const customerNotFound = (id: string) => ({ type: 'customer-not-found', title: 'Customer not found', status: 404, detail: `No customer with id ${id}` });
 
@@ -162,7 +118,7 @@ export class PortfolioController {
         customer_type: c.customer_type,
         status: c.status,
         created_at: c.created_at.toISOString(),
-        metering_points: points.filter((m) => m.customer_id === c.customer_id).map(meteringPointView),
+        metering_points: points.filter((m) => m.customer_id === c.customer_id),
       })),
       next: rows.length > p.limit ? (pageRows[pageRows.length - 1]?.customer_id ?? null) : null,
     };
@@ -183,7 +139,7 @@ export class PortfolioController {
       [p.after, state, p.limit + 1],
     );
     const pageRows = rows.slice(0, p.limit);
-    return { metering_points: pageRows.map(meteringPointView), next: rows.length > p.limit ? (pageRows[pageRows.length - 1]?.gsrn ?? null) : null };
+    return { metering_points: pageRows, next: rows.length > p.limit ? (pageRows[pageRows.length - 1]?.gsrn ?? null) : null };
   }
 
   /**
