@@ -1,3 +1,4 @@
+import { mulberry32 } from '@dh/testing';
 import { quarterHourSeries } from './document-factories';
 import { CimParseError, parseCimJson, parseCimXml, writeCimJson, writeCimXml, type CimParseOptions, type MeasurePoint, type NotifyValidatedMeasureData, type QualityCode } from './index';
 import { readJsonTreeFast } from './lib/json/fast-json';
@@ -42,17 +43,6 @@ function expectSameJson(json: string, options: CimParseOptions = {}): Outcome {
 
 // ------------------------------------------------------------------------------ generated documents
 
-/** A small deterministic generator (mulberry32), so failures can be reproduced from the seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const QUALITIES: readonly (QualityCode | undefined)[] = [undefined, undefined, undefined, 'A01', 'A02', 'A03', 'A04', 'A05', 'A06'];
 
@@ -73,7 +63,7 @@ function quantity(next: () => number): string {
 }
 
 function generated(seed: number): NotifyValidatedMeasureData {
-  const next = rng(seed);
+  const next = mulberry32(seed);
   const seriesCount = 1 + Math.floor(next() * 4);
   const base = quarterHourSeries('2026-04-14T22:00:00Z', '2026-04-15T22:00:00Z', 96);
   return {

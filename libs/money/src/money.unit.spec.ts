@@ -1,3 +1,4 @@
+import { mulberry32 } from '@dh/testing';
 import Big from 'big.js';
 import {
   AMOUNT_SCALE,
@@ -206,7 +207,7 @@ describe('vatAllocated (VAT of the subtotal, allocated back to lines by largest 
   });
 
   it('always sums to the VAT of the subtotal, and no line is more than one øre from its exact share (1000 seeded invoices)', () => {
-    const rand = prng(20261205);
+    const rand = mulberry32(20261205);
     for (let c = 0; c < 1000; c++) {
       const lines = Array.from({ length: randInt(rand, 1, 14) }, () => Money.ofOre(randInt(rand, -50_000, 5_000_000)));
       const vat = vatAllocated(lines);
@@ -274,17 +275,6 @@ describe('prices and quantities', () => {
   });
 });
 
-/** mulberry32: small deterministic PRNG so the property runs are reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 function randInt(rand: () => number, min: number, max: number): number {
   return min + Math.floor(rand() * (max - min + 1));
 }
@@ -338,7 +328,7 @@ describe('sumProducts / ExactSum', () => {
   });
 
   it('matches big.js on 1000 seeded random lines (property check)', () => {
-    const rand = prng(20260329);
+    const rand = mulberry32(20260329);
     for (let c = 0; c < 1000; c++) {
       const n = randInt(rand, 1, 100);
       const q: number[] = [];

@@ -4,3 +4,4 @@ export { POSTGRES_ADMIN_URL, RABBITMQ_ADMIN_URL, RABBITMQ_AMQP_BASE } from '@dh/
 export * from './private-servers';
 export * from './files';
 export * from './prometheus';
+export * from './prng';
