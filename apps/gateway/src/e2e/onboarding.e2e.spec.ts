@@ -21,6 +21,11 @@ describe('CRM onboarding against the DataHub and Eloverblik simulators', () => {
   const eventsWithKey = (key: string) => stack.bus.withKey(key);
   const advanceTo = (instant: string) => stack.advanceTo(instant);
   const process = async (id: string) => (await api().get(`/api/processes/${id}`).set(crm).expect(200)).body as { status: string; detailed_status: string; history: { status: string }[]; rejection: { reason_code: string } | null };
+  /** A private customer without a supply yet (POST /api/customers without a GSRN): a switch or move-in follows. */
+  const createCustomer = async (idempotencyKey: string, customer: { customer_name: string; email: string; cpr: string }): Promise<string> => {
+    const created = await api().post('/api/customers').set(crm).set('Idempotency-Key', idempotencyKey).send({ ...customer, customer_type: 'private' }).expect(201);
+    return created.body.id as string;
+  };
   const onboard = (gsrn: string, name: string, cpr: string, startDate: string) =>
     api()
       .post('/api/customers')
@@ -181,13 +186,7 @@ describe('CRM onboarding against the DataHub and Eloverblik simulators', () => {
     const lookup = await api().get(`/api/metering-points/${gsrn}/lookup`).set(crm).expect(200);
     expect(lookup.body).toMatchObject({ gsrn, type: 'E17', linkedProductionGsrn: productionGsrn });
 
-    const customer = await api()
-      .post('/api/customers')
-      .set(crm)
-      .set('Idempotency-Key', 'solar-customer')
-      .send({ customer_name: 'Gitte Sol', email: 'gitte@example.dk', customer_type: 'private', cpr: '0707771234' })
-      .expect(201);
-    const customerId = customer.body.id as string;
+    const customerId = await createCustomer('solar-customer', { customer_name: 'Gitte Sol', email: 'gitte@example.dk', cpr: '0707771234' });
     const terms = { gsrn, product_id: 'standard', desired_start_date: '2026-04-02', billing_frequency: 'monthly', payment_model: 'actual' };
     const started = await api().post(`/api/customers/${customerId}/switch`).set(crm).set('Idempotency-Key', 'solar-switch').send(terms).expect(202);
     const processId = started.body.process_id as string;
@@ -204,13 +203,7 @@ describe('CRM onboarding against the DataHub and Eloverblik simulators', () => {
 
   it('moves an existing customer in (POST /move-in, BRS-009 with E65) and DataHub accepts it', async () => {
     const { gsrn } = byRole('move-in');
-    const customer = await api()
-      .post('/api/customers')
-      .set(crm)
-      .set('Idempotency-Key', 'move-in-customer')
-      .send({ customer_name: 'Hans Hus', email: 'hans@example.dk', customer_type: 'private', cpr: '0808881234' })
-      .expect(201);
-    const customerId = customer.body.id as string;
+    const customerId = await createCustomer('move-in-customer', { customer_name: 'Hans Hus', email: 'hans@example.dk', cpr: '0808881234' });
     const started = await api()
       .post(`/api/customers/${customerId}/move-in`)
       .set(crm)
