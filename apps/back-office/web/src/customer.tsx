@@ -1,6 +1,6 @@
 import { useState, type FormEvent, type ReactNode } from 'react';
 import { api, dkk, when, type JsonObject, type Session } from './api';
-import { Loading, useLoad } from './ui';
+import { Columns, errorText, Loading, OutcomeMessage, useLoad, type Outcome } from './ui';
 
 interface EventView {
   event_id: string;
@@ -76,14 +76,7 @@ export function CustomerPage({ session, customerId }: { session: Session; custom
       {c.placeholder === true && <p className="warning">Received by forced switch (BRS-044): name and CPR/CVR are still missing. CRM completes the record.</p>}
       <h2>Supplies</h2>
       <table>
-        <thead>
-          <tr>
-            <th scope="col">GSRN</th>
-            <th scope="col">Product</th>
-            <th scope="col">Supply</th>
-            <th scope="col">Billing</th>
-          </tr>
-        </thead>
+        <Columns names={['GSRN', 'Product', 'Supply', 'Billing']} />
         <tbody>
           {data.contracts.map((k) => {
             const supply = k.supply as JsonObject;
@@ -106,15 +99,7 @@ export function CustomerPage({ session, customerId }: { session: Session; custom
       </table>
       <h2>Invoices</h2>
       <table>
-        <thead>
-          <tr>
-            <th scope="col">Invoice</th>
-            <th scope="col">Period</th>
-            <th scope="col">Total incl. VAT</th>
-            <th scope="col">Paid</th>
-            <th scope="col">Correction notes</th>
-          </tr>
-        </thead>
+        <Columns names={['Invoice', 'Period', 'Total incl. VAT', 'Paid', 'Correction notes']} />
         <tbody>
           {data.invoices.map((i) => {
             const notes = data.notes.filter((n) => n.invoice_id === i.invoice_id);
@@ -181,14 +166,7 @@ function Timeline({ session, customerId, refresh }: { session: Session; customer
       {loaded.data && loaded.data.invoices.length > 0 && (
         <table>
           <caption>Invoices {asOf ? 'as they stood then' : 'now'}</caption>
-          <thead>
-            <tr>
-              <th scope="col">Period</th>
-              <th scope="col">Status</th>
-              <th scope="col">Total incl. VAT</th>
-              <th scope="col">Correction notes</th>
-            </tr>
-          </thead>
+          <Columns names={['Period', 'Status', 'Total incl. VAT', 'Correction notes']} />
           <tbody>
             {loaded.data.invoices.map((i) => (
               <tr key={i.stream_id} data-invoice={i.stream_id}>
@@ -245,7 +223,7 @@ function ContactDetails({ session, customerId, customer, onSaved }: { session: S
   };
   const [values, setValues] = useState(initial);
   const [identity, setIdentity] = useState({ customer_type: 'private', number: '' });
-  const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
+  const [message, setMessage] = useState<Outcome | null>(null);
   const placeholder = customer.placeholder === true;
   const changes = (): Record<string, string | null> => {
     const body: Record<string, string | null> = {};
@@ -276,7 +254,7 @@ function ContactDetails({ session, customerId, customer, onSaved }: { session: S
       await untilShown();
       onSaved();
     } catch (e) {
-      setMessage({ ok: false, text: e instanceof Error ? e.message : String(e) });
+      setMessage({ ok: false, text: errorText(e) });
     }
   };
   return (
@@ -301,11 +279,7 @@ function ContactDetails({ session, customerId, customer, onSaved }: { session: S
           </>
         )}
         <button type="submit">{placeholder ? 'Complete customer' : 'Save contact details'}</button>
-        {message && (
-          <p role={message.ok ? 'status' : 'alert'} className={message.ok ? 'ok' : 'error'}>
-            {message.text}
-          </p>
-        )}
+        <OutcomeMessage outcome={message} />
       </form>
     </details>
   );

@@ -1,6 +1,6 @@
 import type { ReactNode } from 'react';
 import { api, dkk, when, type JsonObject, type Session } from './api';
-import { Loading, useLoad } from './ui';
+import { Columns, Loading, useLoad } from './ui';
 
 interface Figures {
   quantityKwh: string | null;
@@ -87,15 +87,7 @@ export function InvoicePage({ session, invoiceId }: { session: Session; invoiceI
       <section aria-labelledby="lines-heading">
         <h2 id="lines-heading">Line by line</h2>
         <table>
-          <thead>
-            <tr>
-              <th scope="col">Line</th>
-              <th scope="col">As issued</th>
-              <th scope="col">As corrected</th>
-              <th scope="col">As now</th>
-              <th scope="col">How it is formed</th>
-            </tr>
-          </thead>
+          <Columns names={['Line', 'As issued', 'As corrected', 'As now', 'How it is formed']} />
           <tbody>
             {data.lines.map((l) => (
               <tr key={l.key}>

@@ -5,6 +5,7 @@ import { CustomerPage } from './customer';
 import { InvoicePage } from './invoice';
 import { OpsPage } from './ops';
 import { ProductsPage } from './products';
+import { Columns, errorText } from './ui';
 import './styles.css';
 
 /** Hash routes: #/search, #/customers/<id>, #/invoices/<id>, #/products, #/ops. */
@@ -75,7 +76,7 @@ function SearchPage({ session }: { session: Session }): ReactNode {
     try {
       setResult(await api<{ kind: string; customers: Hit[] }>(session, 'POST', '/api/staff/customers/search', { query }));
     } catch (e) {
-      setError(e instanceof Error ? e.message : String(e));
+      setError(errorText(e));
     }
   };
   return (
@@ -98,15 +99,7 @@ function SearchPage({ session }: { session: Session }): ReactNode {
             {result.customers.length} customer{result.customers.length === 1 ? '' : 's'} found by {result.kind}
           </h2>
           <table>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Type</th>
-                <th scope="col">Status</th>
-                <th scope="col">CPR/CVR</th>
-                <th scope="col">Metering points</th>
-              </tr>
-            </thead>
+            <Columns names={['Name', 'Type', 'Status', 'CPR/CVR', 'Metering points']} />
             <tbody>
               {result.customers.map((c) => (
                 <tr key={c.id}>

@@ -1,6 +1,6 @@
 import { useState, type ReactNode } from 'react';
 import { api, dkk, when, type JsonObject, type Session } from './api';
-import { Loading, useLoad } from './ui';
+import { ACTIONS_COLUMN, Columns, Listing, Loading, OutcomeMessage, useLoad, useOutcome } from './ui';
 
 interface Queue {
   queue: string;
@@ -43,15 +43,7 @@ function DeadLetters({ session }: { session: Session }): ReactNode {
         <Loading error={error} what="the dead-letter queues" />
       ) : (
         <table>
-          <thead>
-            <tr>
-              <th scope="col">Consumer queue</th>
-              <th scope="col">Messages</th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
+          <Columns names={['Consumer queue', 'Messages', ACTIONS_COLUMN]} />
           <tbody>
             {data.queues.map((q) => (
               <tr key={q.queue}>
@@ -74,54 +66,45 @@ function DeadLetters({ session }: { session: Session }): ReactNode {
 
 function DeadLetterMessages({ session, queue, onChanged }: { session: Session; queue: string; onChanged: () => void }): ReactNode {
   const { data, error, reload } = useLoad(() => api<{ messages: DeadLetter[] }>(session, 'GET', `/api/staff/ops/dead-letters/${encodeURIComponent(queue)}/messages`), queue);
-  const [status, setStatus] = useState<{ ok: boolean; text: string } | null>(null);
+  const { outcome, run } = useOutcome();
   const [reasons, setReasons] = useState<Record<string, string>>({});
-  const act = async (id: string, action: 'replay' | 'discard') => {
-    try {
+  const act = (id: string, action: 'replay' | 'discard') =>
+    run(async () => {
       await api(session, 'POST', `/api/staff/ops/dead-letters/${encodeURIComponent(queue)}/messages/${encodeURIComponent(id)}/${action}`, { reason: reasons[id] ?? '' });
-      setStatus({ ok: true, text: `Message ${id} ${action === 'replay' ? 'replayed' : 'discarded'}.` });
       reload();
       onChanged();
-    } catch (e) {
-      setStatus({ ok: false, text: e instanceof Error ? e.message : String(e) });
-    }
-  };
+      return `Message ${id} ${action === 'replay' ? 'replayed' : 'discarded'}.`;
+    });
   return (
     <section aria-labelledby="dlq-messages-heading">
       <h3 id="dlq-messages-heading">Messages in {queue}.dlq</h3>
-      {status && (
-        <p role={status.ok ? 'status' : 'alert'} className={status.ok ? 'ok' : 'error'}>
-          {status.text}
-        </p>
-      )}
-      {!data ? (
-        <Loading error={error} what="the messages" />
-      ) : data.messages.length === 0 ? (
-        <p>The queue is empty.</p>
-      ) : (
-        <ul className="cards">
-          {data.messages.map((m) => (
-            <li key={m.id}>
-              <p>
-                <strong>{m.type ?? 'unknown type'}</strong> {m.id} ({m.routing_key ?? '–'}), failed {m.failure_count ?? '?'} times since {when(m.first_failed_at)}
-              </p>
-              <p className="error-text">Reason: {m.failure_reason ?? '–'}</p>
-              <details>
-                <summary>Message body</summary>
-                <pre>{m.body}</pre>
-              </details>
-              <label htmlFor={`reason-${m.id}`}>Reason for {m.id} (required to discard)</label>
-              <input id={`reason-${m.id}`} value={reasons[m.id] ?? ''} onChange={(e) => setReasons({ ...reasons, [m.id]: e.target.value })} maxLength={500} />
-              <button type="button" onClick={() => act(m.id, 'replay')} aria-label={`Replay ${m.id}`}>
-                Replay
-              </button>
-              <button type="button" onClick={() => act(m.id, 'discard')} aria-label={`Discard ${m.id}`}>
-                Discard
-              </button>
-            </li>
-          ))}
-        </ul>
-      )}
+      <OutcomeMessage outcome={outcome} />
+      <Listing rows={data?.messages} error={error} what="the messages" empty="The queue is empty.">
+        {(messages) => (
+          <ul className="cards">
+            {messages.map((m) => (
+              <li key={m.id}>
+                <p>
+                  <strong>{m.type ?? 'unknown type'}</strong> {m.id} ({m.routing_key ?? '–'}), failed {m.failure_count ?? '?'} times since {when(m.first_failed_at)}
+                </p>
+                <p className="error-text">Reason: {m.failure_reason ?? '–'}</p>
+                <details>
+                  <summary>Message body</summary>
+                  <pre>{m.body}</pre>
+                </details>
+                <label htmlFor={`reason-${m.id}`}>Reason for {m.id} (required to discard)</label>
+                <input id={`reason-${m.id}`} value={reasons[m.id] ?? ''} onChange={(e) => setReasons({ ...reasons, [m.id]: e.target.value })} maxLength={500} />
+                <button type="button" onClick={() => act(m.id, 'replay')} aria-label={`Replay ${m.id}`}>
+                  Replay
+                </button>
+                <button type="button" onClick={() => act(m.id, 'discard')} aria-label={`Discard ${m.id}`}>
+                  Discard
+                </button>
+              </li>
+            ))}
+          </ul>
+        )}
+      </Listing>
     </section>
   );
 }
@@ -131,38 +114,27 @@ function Runs({ session }: { session: Session }): ReactNode {
   return (
     <section aria-labelledby="runs-heading">
       <h2 id="runs-heading">Settlement runs</h2>
-      {!data ? (
-        <Loading error={error} what="the runs" />
-      ) : data.runs.length === 0 ? (
-        <p>No settlement runs.</p>
-      ) : (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Period</th>
-              <th scope="col">Status</th>
-              <th scope="col">Progress</th>
-              <th scope="col">Invoiced</th>
-              <th scope="col">Halted</th>
-              <th scope="col">Started</th>
-            </tr>
-          </thead>
-          <tbody>
-            {data.runs.map((r) => (
-              <tr key={String(r.run_id)}>
-                <td>{String(r.period)}</td>
-                <td>{String(r.status)}</td>
-                <td>
-                  <progress value={Number(r.items_done)} max={Math.max(1, Number(r.items_total))} aria-label={`Run ${String(r.period)} progress`} /> {String(r.items_done)}/{String(r.items_total)}
-                </td>
-                <td className="num">{String(r.items_invoiced)}</td>
-                <td className="num">{String(r.items_halted)}</td>
-                <td>{when(r.started_at)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <Listing rows={data?.runs} error={error} what="the runs" empty="No settlement runs.">
+        {(runs) => (
+          <table>
+            <Columns names={['Period', 'Status', 'Progress', 'Invoiced', 'Halted', 'Started']} />
+            <tbody>
+              {runs.map((r) => (
+                <tr key={String(r.run_id)}>
+                  <td>{String(r.period)}</td>
+                  <td>{String(r.status)}</td>
+                  <td>
+                    <progress value={Number(r.items_done)} max={Math.max(1, Number(r.items_total))} aria-label={`Run ${String(r.period)} progress`} /> {String(r.items_done)}/{String(r.items_total)}
+                  </td>
+                  <td className="num">{String(r.items_invoiced)}</td>
+                  <td className="num">{String(r.items_halted)}</td>
+                  <td>{when(r.started_at)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </Listing>
     </section>
   );
 }
@@ -172,36 +144,26 @@ function Halts({ session }: { session: Session }): ReactNode {
   return (
     <section aria-labelledby="halts-heading">
       <h2 id="halts-heading">Halted settlement items</h2>
-      {!data ? (
-        <Loading error={error} what="the halted items" />
-      ) : data.halts.length === 0 ? (
-        <p>No halted items.</p>
-      ) : (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">GSRN</th>
-              <th scope="col">Period</th>
-              <th scope="col">Reason</th>
-              <th scope="col">Detail</th>
-              <th scope="col">Halted</th>
-            </tr>
-          </thead>
-          <tbody>
-            {data.halts.map((h) => (
-              <tr key={String(h.event_id)}>
-                <td>{String(h.gsrn)}</td>
-                <td>{String(h.period)}</td>
-                <td>{String(h.reason)}</td>
-                <td>
-                  <code>{JSON.stringify(h.detail)}</code>
-                </td>
-                <td>{when(h.halted_at)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <Listing rows={data?.halts} error={error} what="the halted items" empty="No halted items.">
+        {(halts) => (
+          <table>
+            <Columns names={['GSRN', 'Period', 'Reason', 'Detail', 'Halted']} />
+            <tbody>
+              {halts.map((h) => (
+                <tr key={String(h.event_id)}>
+                  <td>{String(h.gsrn)}</td>
+                  <td>{String(h.period)}</td>
+                  <td>{String(h.reason)}</td>
+                  <td>
+                    <code>{JSON.stringify(h.detail)}</code>
+                  </td>
+                  <td>{when(h.halted_at)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </Listing>
     </section>
   );
 }
@@ -209,122 +171,84 @@ function Halts({ session }: { session: Session }): ReactNode {
 function Unmatched({ session }: { session: Session }): ReactNode {
   const { data, error, reload } = useLoad(() => api<{ payments: JsonObject[] }>(session, 'GET', '/api/payments/unmatched'), 'unmatched');
   const [invoices, setInvoices] = useState<Record<string, string>>({});
-  const [status, setStatus] = useState<{ ok: boolean; text: string } | null>(null);
-  const match = async (paymentId: string) => {
-    try {
+  const { outcome, run } = useOutcome();
+  const match = (paymentId: string) =>
+    run(async () => {
       await api(session, 'POST', `/api/payments/unmatched/${encodeURIComponent(paymentId)}/match`, { invoice_id: (invoices[paymentId] ?? '').trim() });
-      setStatus({ ok: true, text: `Payment ${paymentId} matched.` });
       reload();
-    } catch (e) {
-      setStatus({ ok: false, text: e instanceof Error ? e.message : String(e) });
-    }
-  };
+      return `Payment ${paymentId} matched.`;
+    });
   return (
     <section aria-labelledby="unmatched-heading">
       <h2 id="unmatched-heading">Unmatched payments</h2>
-      {status && (
-        <p role={status.ok ? 'status' : 'alert'} className={status.ok ? 'ok' : 'error'}>
-          {status.text}
-        </p>
-      )}
-      {!data ? (
-        <Loading error={error} what="the unmatched payments" />
-      ) : data.payments.length === 0 ? (
-        <p>No unmatched payments.</p>
-      ) : (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Payment</th>
-              <th scope="col">Reference</th>
-              <th scope="col">Amount</th>
-              <th scope="col">Paid</th>
-              <th scope="col">Why unmatched</th>
-              <th scope="col">Match to invoice</th>
-            </tr>
-          </thead>
-          <tbody>
-            {data.payments.map((p) => (
-              <tr key={String(p.payment_id)}>
-                <td>{String(p.payment_id)}</td>
-                <td>{String(p.reference ?? '–')}</td>
-                <td className="num">{dkk(p.amount)}</td>
-                <td>{when(p.paid_at)}</td>
-                <td>{String(p.reason ?? '–')}</td>
-                <td>
-                  <label htmlFor={`match-${String(p.payment_id)}`} className="visually-hidden">
-                    Invoice id for payment {String(p.payment_id)}
-                  </label>
-                  <input id={`match-${String(p.payment_id)}`} value={invoices[String(p.payment_id)] ?? ''} onChange={(e) => setInvoices({ ...invoices, [String(p.payment_id)]: e.target.value })} size={38} />
-                  <button type="button" onClick={() => match(String(p.payment_id))}>
-                    Match
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <OutcomeMessage outcome={outcome} />
+      <Listing rows={data?.payments} error={error} what="the unmatched payments" empty="No unmatched payments.">
+        {(payments) => (
+          <table>
+            <Columns names={['Payment', 'Reference', 'Amount', 'Paid', 'Why unmatched', 'Match to invoice']} />
+            <tbody>
+              {payments.map((p) => (
+                <tr key={String(p.payment_id)}>
+                  <td>{String(p.payment_id)}</td>
+                  <td>{String(p.reference ?? '–')}</td>
+                  <td className="num">{dkk(p.amount)}</td>
+                  <td>{when(p.paid_at)}</td>
+                  <td>{String(p.reason ?? '–')}</td>
+                  <td>
+                    <label htmlFor={`match-${String(p.payment_id)}`} className="visually-hidden">
+                      Invoice id for payment {String(p.payment_id)}
+                    </label>
+                    <input id={`match-${String(p.payment_id)}`} value={invoices[String(p.payment_id)] ?? ''} onChange={(e) => setInvoices({ ...invoices, [String(p.payment_id)]: e.target.value })} size={38} />
+                    <button type="button" onClick={() => match(String(p.payment_id))}>
+                      Match
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </Listing>
     </section>
   );
 }
 
 function Quarantine({ session }: { session: Session }): ReactNode {
   const { data, error, reload } = useLoad(() => api<JsonObject[]>(session, 'GET', '/api/staff/quarantine'), 'quarantine');
-  const [status, setStatus] = useState<{ ok: boolean; text: string } | null>(null);
-  const reprocess = async (id: number) => {
-    try {
+  const { outcome, run } = useOutcome();
+  const reprocess = (id: number) =>
+    run(async () => {
       const result = await api(session, 'POST', `/api/staff/quarantine/${id}/reprocess`);
-      setStatus({ ok: true, text: `Message ${id} reprocessed: ${String(result.outcome ?? 'done')}.` });
       reload();
-    } catch (e) {
-      setStatus({ ok: false, text: e instanceof Error ? e.message : String(e) });
-    }
-  };
+      return `Message ${id} reprocessed: ${String(result.outcome ?? 'done')}.`;
+    });
   return (
     <section aria-labelledby="quarantine-heading">
       <h2 id="quarantine-heading">DataHub quarantine</h2>
-      {status && (
-        <p role={status.ok ? 'status' : 'alert'} className={status.ok ? 'ok' : 'error'}>
-          {status.text}
-        </p>
-      )}
-      {!data ? (
-        <Loading error={error} what="the quarantine" />
-      ) : data.length === 0 ? (
-        <p>No quarantined DataHub messages.</p>
-      ) : (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Received</th>
-              <th scope="col">Kind</th>
-              <th scope="col">Message</th>
-              <th scope="col">Reason</th>
-              <th scope="col">Attempts</th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {data.map((q) => (
-              <tr key={String(q.id)}>
-                <td>{when(q.receivedAt)}</td>
-                <td>{String(q.category ?? '–')}</td>
-                <td>{String(q.messageId ?? '–')}</td>
-                <td>{String(q.reason ?? '–')}</td>
-                <td className="num">{String(q.attempts ?? 0)}</td>
-                <td>
-                  <button type="button" onClick={() => reprocess(Number(q.id))} aria-label={`Reprocess quarantined message ${String(q.id)}`}>
-                    Reprocess
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <OutcomeMessage outcome={outcome} />
+      <Listing rows={data} error={error} what="the quarantine" empty="No quarantined DataHub messages.">
+        {(quarantined) => (
+          <table>
+            <Columns names={['Received', 'Kind', 'Message', 'Reason', 'Attempts', ACTIONS_COLUMN]} />
+            <tbody>
+              {quarantined.map((q) => (
+                <tr key={String(q.id)}>
+                  <td>{when(q.receivedAt)}</td>
+                  <td>{String(q.category ?? '–')}</td>
+                  <td>{String(q.messageId ?? '–')}</td>
+                  <td>{String(q.reason ?? '–')}</td>
+                  <td className="num">{String(q.attempts ?? 0)}</td>
+                  <td>
+                    <button type="button" onClick={() => reprocess(Number(q.id))} aria-label={`Reprocess quarantined message ${String(q.id)}`}>
+                      Reprocess
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </Listing>
     </section>
   );
 }

@@ -1,6 +1,6 @@
 import { useState, type FormEvent, type ReactNode } from 'react';
 import { api, when, type JsonObject, type Session } from './api';
-import { Loading, useLoad } from './ui';
+import { Columns, errorText, Loading, OutcomeMessage, useLoad, type Outcome } from './ui';
 
 interface Version {
   version: number;
@@ -32,16 +32,7 @@ export function ProductsPage({ session }: { session: Session }): ReactNode {
           </h2>
           <table>
             <caption>Versions of {p.product_id}</caption>
-            <thead>
-              <tr>
-                <th scope="col">Version</th>
-                <th scope="col">Margin DKK/kWh</th>
-                <th scope="col">Subscription DKK/month</th>
-                <th scope="col">Valid from</th>
-                <th scope="col">Recorded</th>
-                <th scope="col">By</th>
-              </tr>
-            </thead>
+            <Columns names={['Version', 'Margin DKK/kWh', 'Subscription DKK/month', 'Valid from', 'Recorded', 'By']} />
             <tbody>
               {p.versions.map((v) => (
                 <tr key={v.version} aria-current={p.in_force?.version === v.version ? 'true' : undefined}>
@@ -70,7 +61,7 @@ function NewVersion({ session, product, today, onSaved }: { session: Session; pr
   const [margin, setMargin] = useState(field(current, 'marginDkkPerKwh'));
   const [subscription, setSubscription] = useState(field(current, 'monthlySubscriptionDkk'));
   const [validFrom, setValidFrom] = useState(today);
-  const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
+  const [message, setMessage] = useState<Outcome | null>(null);
   const id = product.product_id;
   const submit = async (event: FormEvent) => {
     event.preventDefault();
@@ -85,7 +76,7 @@ function NewVersion({ session, product, today, onSaved }: { session: Session; pr
       setMessage({ ok: true, text: `Saved as version ${result.version}.` });
       onSaved();
     } catch (e) {
-      setMessage({ ok: false, text: e instanceof Error ? e.message : String(e) });
+      setMessage({ ok: false, text: errorText(e) });
     }
   };
   return (
@@ -97,11 +88,7 @@ function NewVersion({ session, product, today, onSaved }: { session: Session; pr
       <label htmlFor={`from-${id}`}>Valid from</label>
       <input id={`from-${id}`} type="date" value={validFrom} onChange={(e) => setValidFrom(e.target.value)} required />
       <button type="submit">Save new version</button>
-      {message && (
-        <p role={message.ok ? 'status' : 'alert'} className={message.ok ? 'ok' : 'error'}>
-          {message.text}
-        </p>
-      )}
+      <OutcomeMessage outcome={message} />
     </form>
   );
 }
