@@ -166,6 +166,12 @@ function examples(): Record<string, RecordedEvent> {
       { paymentId: 'mp-77', customerId: CUSTOMER, invoiceId: null, amount: '100.00', paidAt: '2026-03-06T12:30:00.000Z', method: 'mobilepay' },
       payments,
     ),
+    PaymentReceivedByCollection: recorded(
+      'PaymentReceived',
+      `payment-collection-${CUSTOMER}-agency-7-${invoiceId}`,
+      { paymentId: `collection-${CUSTOMER}-agency-7-${invoiceId}`, customerId: CUSTOMER, invoiceId, amount: '696.38', paidAt: '2026-06-01T12:00:00.000Z', method: 'debt-collection' },
+      payments,
+    ),
     PaymentOverdue: recorded('PaymentOverdue', invoiceStreamId(invoiceId), { invoiceId, customerId: CUSTOMER, amountDue: '696.38', dueDate: '2026-03-20', daysOverdue: 8 }, payments),
     ReminderSent: recorded('ReminderSent', invoiceStreamId(invoiceId), toJsonObject(reminder), payments),
     PaymentReversed: recorded(
@@ -291,6 +297,7 @@ describe('public event schemas (docs/events)', () => {
     const paid = delivered(ex.PaymentReceived!);
     expect(check('payment.received', { ...paid, data: { ...paid.data, amount: 696.38 } })).toEqual(['$.data.amount: must be of type string']);
     expect(check('payment.received', { ...paid, data: { ...paid.data, amount: '696.4' } })).toHaveLength(1);
+    expect(check('payment.received', { ...paid, data: { ...paid.data, method: 'cash' } })).toHaveLength(1);
     const reversed = delivered(ex.PaymentReversed!);
     expect(check('payment.reversed', { ...reversed, data: { ...reversed.data, reason: 'rejected' } })).toHaveLength(1);
     expect(check('payment.reversed', { ...reversed, data: { ...reversed.data, amount: '-696.38' } })).toHaveLength(1);

@@ -12,7 +12,8 @@ import { nameBasedUuid } from './ids';
  */
 export const PAYMENTS_CONTEXT = 'payments';
 
-export const PAYMENT_METHODS = ['betalingsservice', 'card', 'mobilepay', 'bank-transfer', 'other'] as const;
+/** How a payment came in; `debt-collection`: collected by the debt-collection agency on a case we handed over. */
+export const PAYMENT_METHODS = ['betalingsservice', 'card', 'mobilepay', 'bank-transfer', 'debt-collection', 'other'] as const;
 export type PaymentMethod = (typeof PAYMENT_METHODS)[number];
 
 /** Public `payment.received`: exactly the data of docs/events/payment.received.v1.schema.json. */

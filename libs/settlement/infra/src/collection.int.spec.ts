@@ -175,11 +175,11 @@ describe('debt collection handoff: the case recorded first, handed to the agency
     expect((await receivable(first.invoiceId))?.paid).toBe(first.amount);
     expect((await receivable(second.invoiceId))?.paid).toBe(rest.toFixed(2));
     const received = await infra.pool.query<{ amount: string; invoice: string }>(
-      `SELECT data->>'amount' AS amount, data->>'invoiceId' AS invoice FROM event_store.events WHERE type = 'PaymentReceived' ORDER BY global_position`,
+      `SELECT data->>'amount' AS amount, data->>'invoiceId' AS invoice, data->>'method' AS method FROM event_store.events WHERE type = 'PaymentReceived' ORDER BY global_position`,
     );
     expect(received.rows).toEqual([
-      { amount: first.amount, invoice: first.invoiceId },
-      { amount: rest.toFixed(2), invoice: second.invoiceId },
+      { amount: first.amount, invoice: first.invoiceId, method: 'debt-collection' },
+      { amount: rest.toFixed(2), invoice: second.invoiceId, method: 'debt-collection' },
     ]);
     const written = (await events(collectionCaseStreamId(caseId))).find((e) => e.type === 'CollectionWrittenOff')!;
     expect(written.data).toMatchObject({ customerId, amount: '450.50', writtenOffOn: '2027-02-01', reason: 'debtor without means', agencyReference: 'INK-000001' });

@@ -167,7 +167,7 @@ export interface CollectionDeps {
   agency: CollectionAgencyClient;
   now: () => Date;
   /** Records a payment the agency collected on one claim (`RecordPayment`: `payment.received` matched by invoice id). */
-  recordPayment: (payment: { paymentId: string; reference: string; amount: string; paidAt: string; method: 'other' }, cause: { correlationId: string }) => Promise<unknown>;
+  recordPayment: (payment: { paymentId: string; reference: string; amount: string; paidAt: string; method: 'debt-collection' }, cause: { correlationId: string }) => Promise<unknown>;
   logger?: { warn(message: string): void };
 }
 
@@ -304,7 +304,7 @@ async function payClaims(deps: CollectionDeps, caseId: string, payment: Collecti
   }
   for (const [invoiceId, amount] of allocate(opened.claims, paidBefore, Money.parse(payment.amount))) {
     await deps.recordPayment(
-      { paymentId: `collection-${caseId}-${payment.agencyEventId}-${invoiceId}`, reference: invoiceId, amount: amount.format(), paidAt: `${payment.paidOn}T12:00:00Z`, method: 'other' },
+      { paymentId: `collection-${caseId}-${payment.agencyEventId}-${invoiceId}`, reference: invoiceId, amount: amount.format(), paidAt: `${payment.paidOn}T12:00:00Z`, method: 'debt-collection' },
       { correlationId: caseId },
     );
   }
