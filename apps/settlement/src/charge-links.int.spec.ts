@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { localDayIntervals, localDayStart } from '@dh/dk-time';
+import { localDayStart } from '@dh/dk-time';
 import type { CommandClient } from '@dh/messaging';
 import type { Infrastructure } from '@dh/platform';
 import { invoiceIdOf, type InvoiceIssued, type SettlementCompleted, type SettlementCorrectionIssued } from '@dh/settlement-application';
 import { eventually } from '@dh/testing';
-import { days, gsrn, meteredPayload, PUBLISHED, RADIUS, seedRadiusGridArea, settlementTestHelpers, startSettlementTestService, type SettlementTestService } from './testing/settlement-test-support';
+import { gsrn, meteredPayload, RADIUS, seedFlatSpotPrices, seedRadiusGridArea, seedTaxAndSpotProduct, settlementTestHelpers, startSettlementTestService, type SettlementTestService } from './testing/settlement-test-support';
 
 /** No charge links: the grid area's mapping (C tariff) is the fallback. */
 const UNLINKED = gsrn(41);
@@ -34,19 +34,8 @@ describe('settlement: the tariffs and subscriptions DataHub links to a metering 
     await seedRadiusGridArea(helpers);
     await helpers.charge(RADIUS, 'D03', 'DT_B_02', 'Nettarif B lav', 'PT1H', Array.from({ length: 24 }, (_, h) => (h >= 17 && h < 21 ? '0.20' : '0.10')));
     await helpers.charge(RADIUS, 'D01', 'DA_B_F_02', 'Netabonnement B', 'P1M', ['200.00']);
-    await append('electricity-tax', 'rates', 'ElectricityTaxRateSet', { validFrom: '2026-01-01', validTo: null, normalDkkPerKwh: '0.008', reducedDkkPerKwh: '0.008' });
-    await append('product-spot', 'rates', 'ProductDefined', { productId: 'spot', name: 'Spot', marginDkkPerKwh: '0.05', monthlySubscriptionDkk: '39.00', validFrom: '2026-01-01' });
-    for (const day of days('2026-10-01', '2026-11-01')) {
-      await append(`spot-prices-DK2-${day}`, 'rates', 'SpotPricesPublished', {
-        priceArea: 'DK2',
-        deliveryDate: day,
-        resolution: 'PT1H',
-        source: 'test',
-        version: 1,
-        publishedAt: PUBLISHED,
-        prices: localDayIntervals(day, 'PT1H').map((h) => ({ start: h.toISOString(), dkkPerMwh: '1000', dkkPerKwh: '1.00' })),
-      });
-    }
+    await seedTaxAndSpotProduct(helpers, { normal: '0.008', reduced: '0.008' });
+    await seedFlatSpotPrices(helpers, '2026-10-01', '2026-11-01');
     for (const g of [UNLINKED, LINKED]) {
       await append(`metering-point-${g}`, 'portfolio', 'SupplyStarted', {
         gsrn: g,

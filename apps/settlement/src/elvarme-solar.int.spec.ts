@@ -5,7 +5,7 @@ import type { CommandClient } from '@dh/messaging';
 import type { Infrastructure } from '@dh/platform';
 import { invoiceIdOf, type InvoiceIssued, type SettlementCompleted, type SettlementCorrectionIssued } from '@dh/settlement-application';
 import { eventually } from '@dh/testing';
-import { days, gsrn, meteredPayload, PUBLISHED, seedRadiusGridArea, settlementTestHelpers, startSettlementTestService, type SettlementTestService } from './testing/settlement-test-support';
+import { gsrn, meteredPayload, seedFlatSpotPrices, seedRadiusGridArea, seedTaxAndSpotProduct, settlementTestHelpers, startSettlementTestService, type SettlementTestService } from './testing/settlement-test-support';
 
 /** Electric heating registered on SupplyStarted (CRM `electric_heating`). */
 const HEATING = gsrn(11);
@@ -43,8 +43,7 @@ describe('settlement: electric heating (reduced tax above the prorated threshold
 
     await seedRadiusGridArea(helpers);
     // A test tax rate with different normal and reduced rates, so the split shows in money (2026's real rates are both 0.008).
-    await append('electricity-tax', 'rates', 'ElectricityTaxRateSet', { validFrom: '2026-01-01', validTo: null, normalDkkPerKwh: '0.90', reducedDkkPerKwh: '0.01' });
-    await append('product-spot', 'rates', 'ProductDefined', { productId: 'spot', name: 'Spot', marginDkkPerKwh: '0.05', monthlySubscriptionDkk: '39.00', validFrom: '2026-01-01' });
+    await seedTaxAndSpotProduct(helpers, { normal: '0.90', reduced: '0.01' });
     await append('product-solar', 'rates', 'ProductDefined', {
       productId: 'solar',
       name: 'Sol',
@@ -53,17 +52,7 @@ describe('settlement: electric heating (reduced tax above the prorated threshold
       exportFeeDkkPerKwh: '0.02',
       validFrom: '2026-01-01',
     });
-    for (const day of days('2026-10-01', '2026-11-01')) {
-      await append(`spot-prices-DK2-${day}`, 'rates', 'SpotPricesPublished', {
-        priceArea: 'DK2',
-        deliveryDate: day,
-        resolution: 'PT1H',
-        source: 'test',
-        version: 1,
-        publishedAt: PUBLISHED,
-        prices: localDayIntervals(day, 'PT1H').map((h) => ({ start: h.toISOString(), dkkPerMwh: '1000', dkkPerKwh: '1.00' })),
-      });
-    }
+    await seedFlatSpotPrices(helpers, '2026-10-01', '2026-11-01');
 
     // Portfolio (context `portfolio`), as its metering-point stream writes them.
     const supply = (g: string, startDate: string, productId: string, facts: JsonObject) =>

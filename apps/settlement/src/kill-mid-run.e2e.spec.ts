@@ -1,9 +1,8 @@
-import { localDayIntervals } from '@dh/dk-time';
 import { CommandClient } from '@dh/messaging';
 import { loadConfig, openInfrastructure, startServiceProcess, type Infrastructure, type ServiceProcess } from '@dh/platform';
 import { invoiceIdOf } from '@dh/settlement-application';
 import { createTestDatabase, createTestVhost, eventually, type TestDatabase, type TestVhost } from '@dh/testing';
-import { days, gsrn, meteredPayload, OCTOBER_2026, PUBLISHED, seedRadiusGridArea, settlementTestHelpers } from './testing/settlement-test-support';
+import { gsrn, meteredPayload, OCTOBER_2026, seedFlatSpotPrices, seedRadiusGridArea, seedTaxAndSpotProduct, settlementTestHelpers } from './testing/settlement-test-support';
 
 const METERING_POINTS = 60;
 
@@ -35,19 +34,8 @@ describe('fault injection: settlement killed in the middle of a run', () => {
     await commands.start();
 
     await seedRadiusGridArea(helpers);
-    await append('electricity-tax', 'rates', 'ElectricityTaxRateSet', { validFrom: '2026-01-01', validTo: null, normalDkkPerKwh: '0.01', reducedDkkPerKwh: '0.01' });
-    await append('product-spot', 'rates', 'ProductDefined', { productId: 'spot', name: 'Spot', marginDkkPerKwh: '0.05', monthlySubscriptionDkk: '39.00', validFrom: '2026-01-01' });
-    for (const day of days('2026-10-01', '2026-11-01')) {
-      await append(`spot-prices-DK2-${day}`, 'rates', 'SpotPricesPublished', {
-        priceArea: 'DK2',
-        deliveryDate: day,
-        resolution: 'PT1H',
-        source: 'test',
-        version: 1,
-        publishedAt: PUBLISHED,
-        prices: localDayIntervals(day, 'PT1H').map((h) => ({ start: h.toISOString(), dkkPerMwh: '1000', dkkPerKwh: '1.00' })),
-      });
-    }
+    await seedTaxAndSpotProduct(helpers, { normal: '0.01', reduced: '0.01' });
+    await seedFlatSpotPrices(helpers, '2026-10-01', '2026-11-01');
     for (const [i, g] of points.entries()) {
       await append(`supply-${g}`, 'portfolio', 'SupplyStarted', { gsrn: g, customerId: customerOf(i), startDate: '2026-01-01', productId: 'spot', electricHeating: false, gridArea: '791', billingFrequency: 'monthly', paymentModel: 'actual' });
       await send('RecordMeteredData', meteredPayload(g, `doc-kill-${i}`, '2026-10-01', '2026-11-01', () => '1.000'));

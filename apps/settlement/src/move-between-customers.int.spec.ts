@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { localDayIntervals } from '@dh/dk-time';
 import type { CommandClient } from '@dh/messaging';
 import type { Infrastructure } from '@dh/platform';
 import { invoiceIdOf, type InvoiceIssued, type SettlementCompleted, type SettlementCorrectionIssued } from '@dh/settlement-application';
 import { eventually } from '@dh/testing';
-import { days, gsrn, meteredPayload, PUBLISHED, seedRadiusGridArea, settlementTestHelpers, startSettlementTestService, type SettlementTestService } from './testing/settlement-test-support';
+import { gsrn, meteredPayload, seedFlatSpotPrices, seedRadiusGridArea, seedTaxAndSpotProduct, settlementTestHelpers, startSettlementTestService, type SettlementTestService } from './testing/settlement-test-support';
 
 /** One metering point, two of our customers in October 2026: A moves out (last day the 14th), B moves in on the 15th. */
 const MP = gsrn(51);
@@ -29,20 +28,9 @@ describe('settlement: one invoice per customer supply (a move between two of our
     service = await startSettlementTestService('settlement_move');
     ({ infra, commands } = service);
     await seedRadiusGridArea(helpers);
-    await append('electricity-tax', 'rates', 'ElectricityTaxRateSet', { validFrom: '2026-01-01', validTo: null, normalDkkPerKwh: '0.90', reducedDkkPerKwh: '0.01' });
-    await append('product-spot', 'rates', 'ProductDefined', { productId: 'spot', name: 'Spot', marginDkkPerKwh: '0.05', monthlySubscriptionDkk: '39.00', validFrom: '2026-01-01' });
+    await seedTaxAndSpotProduct(helpers, { normal: '0.90', reduced: '0.01' });
     await append('product-fixed', 'rates', 'ProductDefined', { productId: 'fixed', name: 'Fast', marginDkkPerKwh: '0.10', monthlySubscriptionDkk: '29.00', validFrom: '2026-01-01' });
-    for (const day of days('2026-10-01', '2026-11-01')) {
-      await append(`spot-prices-DK2-${day}`, 'rates', 'SpotPricesPublished', {
-        priceArea: 'DK2',
-        deliveryDate: day,
-        resolution: 'PT1H',
-        source: 'test',
-        version: 1,
-        publishedAt: PUBLISHED,
-        prices: localDayIntervals(day, 'PT1H').map((h) => ({ start: h.toISOString(), dkkPerMwh: '1000', dkkPerKwh: '1.00' })),
-      });
-    }
+    await seedFlatSpotPrices(helpers, '2026-10-01', '2026-11-01');
     const started = (customerId: string, startDate: string, productId: string, electricHeating: boolean) =>
       append(`metering-point-${MP}`, 'portfolio', 'SupplyStarted', {
         gsrn: MP,

@@ -1,12 +1,11 @@
 import { connect, type ChannelModel } from 'amqplib';
 import type { PoolClient } from 'pg';
-import { localDayIntervals } from '@dh/dk-time';
 import { CommandClient, routingKeyFor, serializeEnvelope, toEnvelope } from '@dh/messaging';
 import { loadConfig, openInfrastructure, startServiceProcess, type Infrastructure, type ServiceProcess } from '@dh/platform';
 import { invoiceIdOf, type InvoiceIssued, type SettlementCompleted } from '@dh/settlement-application';
 import { SETTLEMENT_WORK_QUEUE } from '@dh/settlement-infra';
 import { createTestDatabase, createTestVhost, eventually, type TestDatabase, type TestVhost } from '@dh/testing';
-import { OCTOBER_2026, PUBLISHED, days, gsrn, meteredPayload, seedRadiusGridArea, settlementTestHelpers } from './testing/settlement-test-support';
+import { OCTOBER_2026, gsrn, meteredPayload, seedFlatSpotPrices, seedRadiusGridArea, seedTaxAndSpotProduct, settlementTestHelpers } from './testing/settlement-test-support';
 
 const POINTS = 41;
 const BATCH = 8;
@@ -44,19 +43,8 @@ describe('settlement run: competing worker processes, a worker killed mid-item, 
     await commands.start();
 
     await seedRadiusGridArea(helpers);
-    await append('electricity-tax', 'rates', 'ElectricityTaxRateSet', { validFrom: '2026-01-01', validTo: null, normalDkkPerKwh: '0.01', reducedDkkPerKwh: '0.01' });
-    await append('product-spot', 'rates', 'ProductDefined', { productId: 'spot', name: 'Spot', marginDkkPerKwh: '0.05', monthlySubscriptionDkk: '39.00', validFrom: '2026-01-01' });
-    for (const day of days('2026-10-01', '2026-11-01')) {
-      await append(`spot-prices-DK2-${day}`, 'rates', 'SpotPricesPublished', {
-        priceArea: 'DK2',
-        deliveryDate: day,
-        resolution: 'PT1H',
-        source: 'test',
-        version: 1,
-        publishedAt: PUBLISHED,
-        prices: localDayIntervals(day, 'PT1H').map((h) => ({ start: h.toISOString(), dkkPerMwh: '1000', dkkPerKwh: '1.00' })),
-      });
-    }
+    await seedTaxAndSpotProduct(helpers, { normal: '0.01', reduced: '0.01' });
+    await seedFlatSpotPrices(helpers, '2026-10-01', '2026-11-01');
     for (const [i, g] of GSRNS.entries()) {
       await append(`supply-${g}`, 'portfolio', 'SupplyStarted', { gsrn: g, customerId: `customer-${i}`, startDate: '2026-01-01', productId: 'spot', electricHeating: false, gridArea: '791', billingFrequency: 'monthly', paymentModel: 'actual' });
       if (g === GAP) {

@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { PoolClient } from 'pg';
-import { localDayIntervals } from '@dh/dk-time';
 import type { CommandClient } from '@dh/messaging';
 import type { Infrastructure } from '@dh/platform';
 import { invoiceIdOf, type InvoiceIssued, type SettlementCorrectionIssued } from '@dh/settlement-application';
 import { eventually } from '@dh/testing';
-import { days, gsrn, meteredPayload, PUBLISHED, seedRadiusGridArea, settlementTestHelpers, startSettlementTestService, type SettlementTestService } from './testing/settlement-test-support';
+import { gsrn, meteredPayload, seedFlatSpotPrices, seedRadiusGridArea, seedTaxAndSpotProduct, settlementTestHelpers, startSettlementTestService, type SettlementTestService } from './testing/settlement-test-support';
 
 const MP = gsrn(61);
 const CUSTOMER = 'c3c3c3c3-0000-4000-8000-000000000061';
@@ -31,19 +30,8 @@ describe('settlement: an input that arrives while a run is settling the metering
     service = await startSettlementTestService('settlement_race');
     ({ infra, commands } = service);
     await seedRadiusGridArea(helpers);
-    await append('electricity-tax', 'rates', 'ElectricityTaxRateSet', { validFrom: '2026-01-01', validTo: null, normalDkkPerKwh: '0.008', reducedDkkPerKwh: '0.008' });
-    await append('product-spot', 'rates', 'ProductDefined', { productId: 'spot', name: 'Spot', marginDkkPerKwh: '0.05', monthlySubscriptionDkk: '39.00', validFrom: '2026-01-01' });
-    for (const day of days('2026-10-01', '2026-11-01')) {
-      await append(`spot-prices-DK2-${day}`, 'rates', 'SpotPricesPublished', {
-        priceArea: 'DK2',
-        deliveryDate: day,
-        resolution: 'PT1H',
-        source: 'test',
-        version: 1,
-        publishedAt: PUBLISHED,
-        prices: localDayIntervals(day, 'PT1H').map((h) => ({ start: h.toISOString(), dkkPerMwh: '1000', dkkPerKwh: '1.00' })),
-      });
-    }
+    await seedTaxAndSpotProduct(helpers, { normal: '0.008', reduced: '0.008' });
+    await seedFlatSpotPrices(helpers, '2026-10-01', '2026-11-01');
     await append(`metering-point-${MP}`, 'portfolio', 'SupplyStarted', {
       gsrn: MP,
       processId: randomUUID(),

@@ -8,7 +8,7 @@ import { projectionChecksum, rebuildProjection, settlementProjection } from '@dh
 import { invoiceIdOf, type InvoiceIssued, type SettlementCompleted, type SettlementCorrectionIssued } from '@dh/settlement-application';
 import { SETTLEMENT_METERED_DATA_QUEUE, type SettlementRuntime } from '@dh/settlement-infra';
 import { eventually } from '@dh/testing';
-import { days, gsrn, meteredPayload, PUBLISHED, seedRadiusGridArea, settlementTestHelpers, startSettlementTestService, type SettlementTestService } from './testing/settlement-test-support';
+import { gsrn, meteredPayload, seedFlatSpotPrices, seedRadiusGridArea, seedTaxAndSpotProduct, settlementTestHelpers, startSettlementTestService, type SettlementTestService } from './testing/settlement-test-support';
 
 const MP1 = gsrn(1);
 const MP2 = gsrn(2);
@@ -41,19 +41,8 @@ describe('settlement: runs with competing workers, corrections, aconto and a reb
 
     // Rates (context `rates`): flat prices with at most 2 decimals, so every amount below is checkable by hand.
     await seedRadiusGridArea(helpers);
-    await append('electricity-tax', 'rates', 'ElectricityTaxRateSet', { validFrom: '2026-01-01', validTo: null, normalDkkPerKwh: '0.01', reducedDkkPerKwh: '0.01' });
-    await append('product-spot', 'rates', 'ProductDefined', { productId: 'spot', name: 'Spot', marginDkkPerKwh: '0.05', monthlySubscriptionDkk: '39.00', validFrom: '2026-01-01' });
-    for (const day of days('2026-10-01', '2026-11-01')) {
-      await append(`spot-prices-DK2-${day}`, 'rates', 'SpotPricesPublished', {
-        priceArea: 'DK2',
-        deliveryDate: day,
-        resolution: 'PT1H',
-        source: 'test',
-        version: 1,
-        publishedAt: PUBLISHED,
-        prices: localDayIntervals(day, 'PT1H').map((h) => ({ start: h.toISOString(), dkkPerMwh: '1000', dkkPerKwh: '1.00' })),
-      });
-    }
+    await seedTaxAndSpotProduct(helpers, { normal: '0.01', reduced: '0.01' });
+    await seedFlatSpotPrices(helpers, '2026-10-01', '2026-11-01');
     // Portfolio (context `portfolio`): three monthly supplies, MP2 on aconto, and a quarterly one the month run must skip.
     const supply = (g: string, customerId: string, billingFrequency: string, paymentModel: string) =>
       append(`supply-${g}`, 'portfolio', 'SupplyStarted', { gsrn: g, customerId, startDate: '2026-01-01', productId: 'spot', electricHeating: false, gridArea: '791', billingFrequency, paymentModel });

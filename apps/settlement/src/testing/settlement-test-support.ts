@@ -127,3 +127,24 @@ export async function seedRadiusGridArea(helpers: ReturnType<typeof settlementTe
   await helpers.charge(ENERGINET, 'D03', '40000', 'Transmissions nettarif', 'P1D', ['0.04']);
   await helpers.charge(ENERGINET, 'D01', '41004', 'Systemabonnement', 'P1M', ['15.00']);
 }
+
+/** An electricity tax rate (normal and reduced DKK/kWh) and the `spot` product (margin 0.05 DKK/kWh, 39.00 DKK a month), both from 2026-01-01. */
+export async function seedTaxAndSpotProduct(helpers: ReturnType<typeof settlementTestHelpers>, tax: { normal: string; reduced: string }): Promise<void> {
+  await helpers.append('electricity-tax', 'rates', 'ElectricityTaxRateSet', { validFrom: '2026-01-01', validTo: null, normalDkkPerKwh: tax.normal, reducedDkkPerKwh: tax.reduced });
+  await helpers.append('product-spot', 'rates', 'ProductDefined', { productId: 'spot', name: 'Spot', marginDkkPerKwh: '0.05', monthlySubscriptionDkk: '39.00', validFrom: '2026-01-01' });
+}
+
+/** DK2 spot prices of 1.00 DKK/kWh in every local hour of the days from `from` up to `toExclusive`, one published day at a time. */
+export async function seedFlatSpotPrices(helpers: ReturnType<typeof settlementTestHelpers>, from: LocalDate, toExclusive: LocalDate): Promise<void> {
+  for (const day of days(from, toExclusive)) {
+    await helpers.append(`spot-prices-DK2-${day}`, 'rates', 'SpotPricesPublished', {
+      priceArea: 'DK2',
+      deliveryDate: day,
+      resolution: 'PT1H',
+      source: 'test',
+      version: 1,
+      publishedAt: PUBLISHED,
+      prices: localDayIntervals(day, 'PT1H').map((h) => ({ start: h.toISOString(), dkkPerMwh: '1000', dkkPerKwh: '1.00' })),
+    });
+  }
+}
