@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { deterministicEventId, handleCommand, type EventMetadata, type EventStore } from '@dh/event-store';
 import { nameSearchTerms } from './customer-maintenance';
-import { customerDecider, customerStreamId, DomainRuleViolation, type CustomerType } from '@dh/portfolio-domain';
+import { customerDecider, customerStreamId, DomainRuleViolation, type CustomerCommand, type CustomerType } from '@dh/portfolio-domain';
 
 /** Seals personal data per data subject; implemented by the platform's PiiVault. */
 export interface PersonalDataProtector {
@@ -42,6 +42,19 @@ export function portfolioMetadata(context: CommandContext): EventMetadata {
   return { correlationId: context.correlationId, causationId: context.causationId, actor: context.actor, schemaVersion: 1, context: PORTFOLIO_CONTEXT };
 }
 
+/** Decides a command on the customer's stream, with the request's metadata, time and idempotency key. */
+export function decideOnCustomer(store: EventStore, customerId: string, command: CustomerCommand, context: CommandContext) {
+  return handleCommand({
+    store,
+    streamId: customerStreamId(customerId),
+    decider: customerDecider,
+    command,
+    metadata: portfolioMetadata(context),
+    now: context.now,
+    idempotencyKey: context.idempotencyKey,
+  });
+}
+
 /** CPR is stored without its dash, so "010190-1234" and "0101901234" are one person. */
 function identityOf(request: CreateCustomerRequest): string {
   const id = request.customerType === 'private' ? request.cpr : request.cvr;
@@ -69,17 +82,6 @@ export async function createCustomer(
   });
   await deps.protector.registerIdentity(customerId, identity);
   await deps.protector.registerSearchTerms(customerId, 'name', nameSearchTerms(request.name));
-  const result = await handleCommand({
-    store: deps.store,
-    streamId: customerStreamId(customerId),
-    decider: customerDecider,
-    command: {
-      type: 'CreateCustomer',
-      data: { customerId, customerType: request.customerType, personalData },
-    },
-    metadata: portfolioMetadata(context),
-    now: context.now,
-    idempotencyKey: context.idempotencyKey,
-  });
+  const result = await decideOnCustomer(deps.store, customerId, { type: 'CreateCustomer', data: { customerId, customerType: request.customerType, personalData } }, context);
   return { customerId, alreadyHandled: result.alreadyHandled };
 }

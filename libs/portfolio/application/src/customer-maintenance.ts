@@ -1,6 +1,6 @@
-import { handleCommand, type EventStore, type RecordedEvent } from '@dh/event-store';
-import { customerDecider, customerStreamId, DomainRuleViolation, type CustomerType, type CustomerUpdateField, type PersonalDataChangeSource } from '@dh/portfolio-domain';
-import { portfolioMetadata, type CommandContext, type PersonalDataProtector } from './create-customer';
+import type { EventStore, RecordedEvent } from '@dh/event-store';
+import { DomainRuleViolation, type CustomerType, type CustomerUpdateField, type PersonalDataChangeSource } from '@dh/portfolio-domain';
+import { decideOnCustomer, type CommandContext, type PersonalDataProtector } from './create-customer';
 import type { PersonalDataReader } from './customer-identity';
 import { loadCustomer } from './streams';
 
@@ -85,15 +85,7 @@ export async function changeContactDetails(
   }
   if (changed.length === 0) return { customerId: request.customerId, changed };
   const personalData = await deps.protector.encrypt(request.customerId, next);
-  await handleCommand({
-    store: deps.store,
-    streamId: customerStreamId(request.customerId),
-    decider: customerDecider,
-    command: { type: 'ChangeCustomerPersonalData', data: { customerId: request.customerId, personalData, changed, source: request.source, changedAt: context.now.toISOString() } },
-    metadata: portfolioMetadata(context),
-    now: context.now,
-    idempotencyKey: context.idempotencyKey,
-  });
+  await decideOnCustomer(deps.store, request.customerId, { type: 'ChangeCustomerPersonalData', data: { customerId: request.customerId, personalData, changed, source: request.source, changedAt: context.now.toISOString() } }, context);
   if (changed.includes('name')) await deps.protector.registerSearchTerms(request.customerId, 'name', nameSearchTerms(next.name));
   return { customerId: request.customerId, changed };
 }
@@ -132,18 +124,7 @@ export async function completeCustomerIdentity(deps: Maintenance, request: Compl
   const changed: CustomerUpdateField[] = state.status === 'created' && state.customerType !== customerType ? ['customerType'] : [];
   for (const field of ['name', 'cpr', 'cvr', ...CONTACT_FIELDS.filter((f) => f !== 'name')] as const) if ((personal[field] ?? null) !== (next[field] ?? null)) changed.push(field);
   const personalData = await deps.protector.encrypt(request.customerId, next);
-  await handleCommand({
-    store: deps.store,
-    streamId: customerStreamId(request.customerId),
-    decider: customerDecider,
-    command: {
-      type: 'CompleteCustomerIdentity',
-      data: { customerId: request.customerId, customerType, personalData, source: request.source, changed, changedAt: context.now.toISOString() },
-    },
-    metadata: portfolioMetadata(context),
-    now: context.now,
-    idempotencyKey: context.idempotencyKey,
-  });
+  await decideOnCustomer(deps.store, request.customerId, { type: 'CompleteCustomerIdentity', data: { customerId: request.customerId, customerType, personalData, source: request.source, changed, changedAt: context.now.toISOString() } }, context);
   await deps.protector.registerIdentity(request.customerId, `${customerType === 'private' ? 'cpr' : 'cvr'}:${identity}`);
   await deps.protector.registerSearchTerms(request.customerId, 'name', nameSearchTerms(next.name));
   return { customerId: request.customerId, customerType };
