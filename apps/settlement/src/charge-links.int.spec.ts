@@ -1,10 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { localDayStart } from '@dh/dk-time';
 import type { CommandClient } from '@dh/messaging';
 import type { Infrastructure } from '@dh/platform';
 import { invoiceIdOf, type InvoiceIssued, type SettlementCompleted, type SettlementCorrectionIssued } from '@dh/settlement-application';
 import { eventually } from '@dh/testing';
-import { gsrn, meteredPayload, RADIUS, seedFlatSpotPrices, seedRadiusGridArea, seedTaxAndSpotProduct, settlementTestHelpers, startSettlementTestService, type SettlementTestService } from './testing/settlement-test-support';
+import { gsrn, meteredPayload, RADIUS, seedFlatSpotPrices, seedRadiusGridArea, seedTaxAndSpotProduct, startSpotSupply, settlementTestHelpers, startSettlementTestService, type SettlementTestService } from './testing/settlement-test-support';
 
 /** No charge links: the grid area's mapping (C tariff) is the fallback. */
 const UNLINKED = gsrn(41);
@@ -37,20 +36,7 @@ describe('settlement: the tariffs and subscriptions DataHub links to a metering 
     await seedTaxAndSpotProduct(helpers, { normal: '0.008', reduced: '0.008' });
     await seedFlatSpotPrices(helpers, '2026-10-01', '2026-11-01');
     for (const g of [UNLINKED, LINKED]) {
-      await append(`metering-point-${g}`, 'portfolio', 'SupplyStarted', {
-        gsrn: g,
-        processId: randomUUID(),
-        customerId: `customer-${g}`,
-        startDate: '2026-01-01',
-        productId: 'spot',
-        gridArea: '791',
-        priceArea: 'DK2',
-        billingFrequency: 'monthly',
-        paymentModel: 'actual',
-        electricHeating: false,
-        productionGsrn: null,
-        at: '2025-12-01T10:00:00.000Z',
-      });
+      await startSpotSupply(helpers, g, `customer-${g}`);
       await send('RecordMeteredData', meteredPayload(g, `oct-${g}`, '2026-10-01', '2026-11-01', () => '1.000'));
     }
     // Rates records DataHub's RSM-031 as ChargeLinksRecorded (stream charge-links-<gsrn>): the C tariff's link is stopped at 16 October.

@@ -1,10 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import type { PoolClient } from 'pg';
 import type { CommandClient } from '@dh/messaging';
 import type { Infrastructure } from '@dh/platform';
 import { invoiceIdOf, type InvoiceIssued, type SettlementCorrectionIssued } from '@dh/settlement-application';
 import { eventually } from '@dh/testing';
-import { gsrn, meteredPayload, seedFlatSpotPrices, seedRadiusGridArea, seedTaxAndSpotProduct, settlementTestHelpers, startSettlementTestService, type SettlementTestService } from './testing/settlement-test-support';
+import { gsrn, meteredPayload, seedFlatSpotPrices, seedRadiusGridArea, seedTaxAndSpotProduct, startSpotSupply, settlementTestHelpers, startSettlementTestService, type SettlementTestService } from './testing/settlement-test-support';
 
 const MP = gsrn(61);
 const CUSTOMER = 'c3c3c3c3-0000-4000-8000-000000000061';
@@ -23,7 +22,7 @@ describe('settlement: an input that arrives while a run is settling the metering
   let commands: CommandClient;
   let blocker: PoolClient | undefined;
   const helpers = settlementTestHelpers(() => infra, () => commands);
-  const { append, send, count, all } = helpers;
+  const { send, count, all } = helpers;
   const waiting = async (sql: string): Promise<number> => count(`SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database() AND ${sql}`);
 
   beforeAll(async () => {
@@ -32,20 +31,7 @@ describe('settlement: an input that arrives while a run is settling the metering
     await seedRadiusGridArea(helpers);
     await seedTaxAndSpotProduct(helpers, { normal: '0.008', reduced: '0.008' });
     await seedFlatSpotPrices(helpers, '2026-10-01', '2026-11-01');
-    await append(`metering-point-${MP}`, 'portfolio', 'SupplyStarted', {
-      gsrn: MP,
-      processId: randomUUID(),
-      customerId: CUSTOMER,
-      startDate: '2026-01-01',
-      productId: 'spot',
-      gridArea: '791',
-      priceArea: 'DK2',
-      billingFrequency: 'monthly',
-      paymentModel: 'actual',
-      electricHeating: false,
-      productionGsrn: null,
-      at: '2025-12-01T10:00:00.000Z',
-    });
+    await startSpotSupply(helpers, MP, CUSTOMER);
     await send('RecordMeteredData', meteredPayload(MP, 'oct-v1', '2026-10-01', '2026-11-01', () => '1.000'));
     await eventually(async () => {
       expect(await count(`SELECT count(*) AS n FROM settlement.metered_data`)).toBe(31);

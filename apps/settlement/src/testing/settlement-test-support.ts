@@ -148,3 +148,21 @@ export async function seedFlatSpotPrices(helpers: ReturnType<typeof settlementTe
     });
   }
 }
+
+/** A monthly, actually-paid `spot` supply in grid area 791 (DK2) from 2026-01-01, as portfolio's metering-point stream records it. */
+export async function startSpotSupply(helpers: ReturnType<typeof settlementTestHelpers>, g: string, customerId: string): Promise<void> {
+  await helpers.append(`metering-point-${g}`, 'portfolio', 'SupplyStarted', {
+    gsrn: g,
+    processId: randomUUID(),
+    customerId,
+    startDate: '2026-01-01',
+    productId: 'spot',
+    gridArea: '791',
+    priceArea: 'DK2',
+    billingFrequency: 'monthly',
+    paymentModel: 'actual',
+    electricHeating: false,
+    productionGsrn: null,
+    at: '2025-12-01T10:00:00.000Z',
+  });
+}
