@@ -37,6 +37,7 @@ export const PUBLIC_EVENT_ROUTING_KEYS: Readonly<Record<string, string>> = Objec
   BetalingsserviceAgreementRegistered: 'betalingsservice.agreement_registered',
   BetalingsserviceAgreementCancelled: 'betalingsservice.agreement_cancelled',
   ReminderSent: 'reminder.sent',
+  CollectionWrittenOff: 'collection.written_off',
   ReconciliationCompleted: 'reconciliation.completed',
   DiscrepancyFound: 'reconciliation.discrepancy_found',
 });

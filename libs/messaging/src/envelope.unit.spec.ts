@@ -67,8 +67,9 @@ describe('routingKeyFor', () => {
     expect(routingKeyFor({ type, metadata: meta('somewhere-else') })).toBe(key);
   });
 
-  it('has exactly the seven public events of the mission document, customer.updated, reminder.sent, payment.reversed, the two agreement events and reconciliation\'s two', () => {
-    expect(Object.keys(PUBLIC_EVENT_ROUTING_KEYS)).toHaveLength(14);
+  it('has exactly the seven public events of the mission document, customer.updated, reminder.sent, collection.written_off, payment.reversed, the two agreement events and reconciliation\'s two', () => {
+    expect(Object.keys(PUBLIC_EVENT_ROUTING_KEYS)).toHaveLength(15);
+    expect(PUBLIC_EVENT_ROUTING_KEYS.CollectionWrittenOff).toBe('collection.written_off');
     expect(PUBLIC_EVENT_ROUTING_KEYS.CustomerUpdated).toBe('customer.updated');
     expect(PUBLIC_EVENT_ROUTING_KEYS.ReminderSent).toBe('reminder.sent');
     expect(PUBLIC_EVENT_ROUTING_KEYS.PaymentReversed).toBe('payment.reversed');

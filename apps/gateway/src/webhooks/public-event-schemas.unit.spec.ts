@@ -25,6 +25,7 @@ import {
   totalsToJson,
   type CorrectionLineJson,
   type SettlementCompleted,
+  type CollectionWrittenOff,
   type ReminderSent,
   type SettlementCorrectionIssued,
 } from '@dh/settlement-application';
@@ -172,6 +173,20 @@ function examples(): Record<string, RecordedEvent> {
       { paymentId: `collection-${CUSTOMER}-agency-7-${invoiceId}`, customerId: CUSTOMER, invoiceId, amount: '696.38', paidAt: '2026-06-01T12:00:00.000Z', method: 'debt-collection' },
       payments,
     ),
+    CollectionWrittenOff: recorded(
+      'CollectionWrittenOff',
+      'collection-case-6f1c1a35-0000-4000-8000-00000000c001',
+      toJsonObject({
+        caseId: '6f1c1a35-0000-4000-8000-00000000c001',
+        customerId: CUSTOMER,
+        agencyReference: 'INK-000001',
+        agencyEventId: 'agency-7',
+        amount: '450.50',
+        writtenOffOn: '2027-02-01',
+        reason: 'debtor without means',
+      } satisfies CollectionWrittenOff),
+      payments,
+    ),
     PaymentOverdue: recorded('PaymentOverdue', invoiceStreamId(invoiceId), { invoiceId, customerId: CUSTOMER, amountDue: '696.38', dueDate: '2026-03-20', daysOverdue: 8 }, payments),
     ReminderSent: recorded('ReminderSent', invoiceStreamId(invoiceId), toJsonObject(reminder), payments),
     PaymentReversed: recorded(
@@ -298,6 +313,9 @@ describe('public event schemas (docs/events)', () => {
     expect(check('payment.received', { ...paid, data: { ...paid.data, amount: 696.38 } })).toEqual(['$.data.amount: must be of type string']);
     expect(check('payment.received', { ...paid, data: { ...paid.data, amount: '696.4' } })).toHaveLength(1);
     expect(check('payment.received', { ...paid, data: { ...paid.data, method: 'cash' } })).toHaveLength(1);
+    const writtenOff = delivered(ex.CollectionWrittenOff!);
+    expect(check('collection.written_off', { ...writtenOff, data: { ...writtenOff.data, amount: '450.5' } })).toHaveLength(1);
+    expect(check('collection.written_off', { ...writtenOff, data: { ...writtenOff.data, invoiceId: 'x' } })).toEqual(['$.data: unexpected property invoiceId']);
     const reversed = delivered(ex.PaymentReversed!);
     expect(check('payment.reversed', { ...reversed, data: { ...reversed.data, reason: 'rejected' } })).toHaveLength(1);
     expect(check('payment.reversed', { ...reversed, data: { ...reversed.data, amount: '-696.38' } })).toHaveLength(1);

@@ -264,7 +264,7 @@ export interface CollectionPaymentReceived {
   amount: string;
   paidOn: string;
 }
-/** The agency recommends writing `amount` off (the debtor cannot pay); ERP books the loss. */
+/** PUBLIC (`collection.written_off`, schema in docs/events): the agency wrote `amount` off (the debtor cannot pay); ERP books the loss. */
 export interface CollectionWrittenOff {
   caseId: string;
   customerId: string;

@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { startCollectionSimulator, type RunningCollectionSimulator } from '@dh/collection-sim';
 import type { DunningRule } from '@dh/payments-domain';
-import { toEnvelope } from '@dh/messaging';
+import { routingKeyFor, toEnvelope } from '@dh/messaging';
 import { loadConfig, openInfrastructure, type Clock, type Infrastructure } from '@dh/platform';
 import { collectionCaseStreamId, invoiceStreamId, paymentReference, type InvoiceIssued } from '@dh/settlement-application';
 import { createTestDatabase, createTestVhost, type TestDatabase, type TestVhost } from '@dh/testing';
+import { checkJsonSchema, type JsonSchema } from '@dh/webhooks';
 import { announceClaimsSettled } from './collection';
 import { applyToReceivables, startPayments, type PaymentsRuntime } from './payments';
 
@@ -183,6 +186,10 @@ describe('debt collection handoff: the case recorded first, handed to the agency
     ]);
     const written = (await events(collectionCaseStreamId(caseId))).find((e) => e.type === 'CollectionWrittenOff')!;
     expect(written.data).toMatchObject({ customerId, amount: '450.50', writtenOffOn: '2027-02-01', reason: 'debtor without means', agencyReference: 'INK-000001' });
+    const recorded = (await infra.eventStore.readStream(collectionCaseStreamId(caseId))).find((e) => e.type === 'CollectionWrittenOff')!;
+    expect(routingKeyFor(recorded)).toBe('collection.written_off'); // public: ERP books the loss
+    const schema = JSON.parse(readFileSync(join(__dirname, '../../../../docs/events/collection.written_off.v1.schema.json'), 'utf8')) as JsonSchema;
+    expect(checkJsonSchema(schema, JSON.parse(JSON.stringify(toEnvelope(recorded))))).toEqual([]);
     expect((await infra.pool.query<{ state: string }>(`SELECT state FROM settlement.collection_cases`)).rows[0]!.state).toBe('closed');
   });
 
