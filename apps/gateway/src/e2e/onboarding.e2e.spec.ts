@@ -150,7 +150,7 @@ describe('CRM onboarding against the DataHub and Eloverblik simulators', () => {
     await api().post(`/api/processes/${processId}/cancel`).set(crm).send({ reason: 'customer-withdrew' }).expect(202);
     await eventually(async () => expect([(await process(processId)).status, (await process(processId)).detailed_status]).toEqual(['cancelled', 'cancelled']), 30_000, 200);
     await eventually(async () => {
-      const { rows } = await pool.query(`SELECT data->>'action' AS action FROM event_store.events WHERE type = 'DataHubRequestSent' AND data->>'processId' = $1`, [processId]);
+      const { rows } = await pool.query(`SELECT data->>'action' AS action FROM event_store.events WHERE type = 'DataHubRequestSent' AND data->>'processId' = $1 ORDER BY transaction_id, global_position`, [processId]);
       expect(rows.map((r) => r.action)).toEqual(['change-of-supplier', 'cancel']);
     }, 20_000);
   });
