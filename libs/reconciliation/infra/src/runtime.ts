@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { deterministicEventId, type JsonObject, type JsonValue } from '@dh/event-store';
-import { CommandError, CommandServer, startConsumer, type RunningConsumer } from '@dh/messaging';
+import { CommandError, CommandServer, consoleMessagingLogger, startConsumer, type RunningConsumer } from '@dh/messaging';
 import type { Infrastructure } from '@dh/platform';
 import {
   DATAHUB_RESULTS_REQUESTED,
@@ -80,8 +80,10 @@ export async function startReconciliationRuntime(infrastructure: Infrastructure,
           await runOnce({ pool, store, now }, options, due.gridArea, due.period);
           n++;
         } catch (error) {
-          // Kept for a later attempt, never dropped.
-          await scheduleRun(pool, due.gridArea, due.period, `retry after ${error instanceof Error ? error.message : String(error)}`.slice(0, 500), Math.max(delayMs, 5000));
+          // Kept for a later attempt, never dropped; said in the log, as the scheduler's own catch keeps quiet.
+          const reason = error instanceof Error ? error.message : String(error);
+          consoleMessagingLogger.warn(`reconciliation of grid area ${due.gridArea} for ${due.period} failed, retried in ${Math.max(delayMs, 5000)} ms: ${reason}`);
+          await scheduleRun(pool, due.gridArea, due.period, `retry after ${reason}`.slice(0, 500), Math.max(delayMs, 5000));
           throw error;
         }
       }
