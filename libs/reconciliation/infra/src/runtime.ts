@@ -109,7 +109,7 @@ export async function startReconciliationRuntime(infrastructure: Infrastructure,
         const gridArea = field(p, 'gridArea', GRID_AREA, 'a 3-digit grid area');
         const period = field(p, 'period', PERIOD, 'a month YYYY-MM');
         const report = await pool.query<{ summary: JsonObject; report: JsonObject }>(
-          `SELECT summary, report FROM reconciliation.reports WHERE grid_area = $1 AND period = $2 ORDER BY completed_at DESC, run_id LIMIT 1`,
+          `SELECT summary, report FROM reconciliation.reports WHERE grid_area = $1 AND period = $2 ORDER BY completed_at DESC, seq DESC LIMIT 1`,
           [gridArea, period],
         );
         const row = report.rows[0];

@@ -34,6 +34,9 @@ export async function migrateReconciliation(pool: Pool): Promise<void> {
         run_id uuid PRIMARY KEY, grid_area text NOT NULL, period text NOT NULL, completed_at timestamptz NOT NULL,
         summary jsonb NOT NULL, report jsonb NOT NULL);
       CREATE INDEX IF NOT EXISTS reports_period ON reconciliation.reports (grid_area, period, completed_at DESC);
+      -- Insertion order: two runs can complete at the same business-clock moment (a simulated or frozen clock), and
+      -- the latest report must then be the one stored last, not the one with the smaller random run id.
+      ALTER TABLE reconciliation.reports ADD COLUMN IF NOT EXISTS seq bigserial;
       CREATE TABLE IF NOT EXISTS reconciliation.findings (
         finding_id uuid PRIMARY KEY, grid_area text NOT NULL, period text NOT NULL, kind text NOT NULL, state text NOT NULL,
         facts jsonb NOT NULL, updated_at timestamptz NOT NULL);
