@@ -118,7 +118,7 @@ export async function requestCollectionIfAgreed(
   meta: { correlationId: string; causationId: string; now: Date },
 ): Promise<BetalingsserviceCollectionRequested | null> {
   const { rows } = await deps.db.query<{ customer_id: string; due_date: string; amount: string; issued_at: Date }>(
-    `SELECT customer_id, due_date, (amount_due + notes - paid)::numeric(18,2)::text AS amount, issued_at FROM settlement.receivables WHERE invoice_id = $1`,
+    `SELECT customer_id, due_date, (amount_due + notes - paid - written_off)::numeric(18,2)::text AS amount, issued_at FROM settlement.receivables WHERE invoice_id = $1`,
     [opened.invoiceId],
   );
   const r = rows[0];

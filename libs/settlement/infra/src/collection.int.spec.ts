@@ -155,26 +155,52 @@ describe('debt collection handoff: the case recorded first, handed to the agency
     expect(agency.control.cases()).toHaveLength(1);
   });
 
-  it('records what the agency collected on the claims, oldest first (payment.received on each invoice), and a write-off and closure as events', async () => {
+  it('records what the agency collected on the claims, oldest first (payment.received on each invoice), write-offs (spread the same way onto the receivables) and closure as events', async () => {
     const caseId = (await infra.pool.query<{ case_id: string }>(`SELECT case_id::text FROM settlement.collection_cases`)).rows[0]!.case_id;
     const claims = ((await events(collectionCaseStreamId(caseId)))[0]!.data as { claims: { invoiceId: string; amount: string }[] }).claims;
+    const first = claims[0]!;
+    const second = claims[1]!;
+    const owed = async (invoiceId: string) =>
+      (
+        await infra.pool.query<{ written_off: string; owed: string; overdue: boolean }>(
+          `SELECT written_off::text, (amount_due + notes + fees + interest - paid - written_off)::text AS owed, overdue_at IS NOT NULL AS overdue FROM settlement.receivables WHERE invoice_id = $1`,
+          [invoiceId],
+        )
+      ).rows[0];
+    // The agency collects 1000.00 (the first claim, then part of the second) and writes off part of the rest.
     agency.control.collect('INK-000001', '1000.00', '2027-01-15');
-    agency.control.writeOff('INK-000001', '450.50', '2027-02-01', 'debtor without means');
+    agency.control.writeOff('INK-000001', '200.00', '2027-01-20', 'partly without means');
+    expect(await payments.collect()).toMatchObject({ agencyEvents: 2 });
+    await applyPaymentsFromStore();
+    // A partial write-off goes on the oldest claim with something left (the second) and leaves the rest open.
+    expect(await owed(first.invoiceId)).toEqual({ written_off: '0.00', owed: '0.00', overdue: true });
+    expect(await owed(second.invoiceId)).toEqual({ written_off: '200.00', owed: '250.50', overdue: true });
+    clock.set('2027-01-21T08:00:00Z');
+    expect(await payments.checkOverdue()).toEqual([]);
+    expect((await owed(second.invoiceId))?.overdue).toBe(true);
+
+    // The write-off of the whole remaining amount: nothing is owed, the claim is no longer overdue and gets no reminder.
+    agency.control.writeOff('INK-000001', '250.50', '2027-02-01', 'debtor without means');
     agency.control.close('INK-000001', '2027-02-01');
-    expect(await payments.collect()).toMatchObject({ agencyEvents: 3 });
+    expect(await payments.collect()).toMatchObject({ agencyEvents: 2 });
     expect(await payments.collect()).toMatchObject({ agencyEvents: 0 });
+    expect(await owed(second.invoiceId)).toEqual({ written_off: '450.50', owed: '0.00', overdue: false });
+    clock.set('2027-02-15T08:00:00Z');
+    expect(await payments.checkOverdue()).toEqual([]);
+    expect(await payments.sendReminders()).toEqual([]);
+    expect(await owed(second.invoiceId)).toEqual({ written_off: '450.50', owed: '0.00', overdue: false });
+    expect((await receivable(second.invoiceId))?.reminders_sent).toBe(1);
+    expect((await events(invoiceStreamId(second.invoiceId))).filter((e) => e.type === 'PaymentOverdue')).toHaveLength(1);
 
     expect((await events(collectionCaseStreamId(caseId))).map((e) => e.type)).toEqual([
       'CollectionCaseOpened',
       'CollectionCaseHandedOver',
       'CollectionPaymentReceived',
       'CollectionWrittenOff',
+      'CollectionWrittenOff',
       'CollectionCaseClosed',
     ]);
-    const first = claims[0]!;
-    const second = claims[1]!;
     const rest = (1000 * 100 - Math.round(Number(first.amount) * 100)) / 100;
-    await applyPaymentsFromStore();
     expect((await receivable(first.invoiceId))?.paid).toBe(first.amount);
     expect((await receivable(second.invoiceId))?.paid).toBe(rest.toFixed(2));
     const received = await infra.pool.query<{ amount: string; invoice: string }>(
@@ -184,8 +210,8 @@ describe('debt collection handoff: the case recorded first, handed to the agency
       { amount: first.amount, invoice: first.invoiceId, method: 'debt-collection' },
       { amount: rest.toFixed(2), invoice: second.invoiceId, method: 'debt-collection' },
     ]);
-    const written = (await events(collectionCaseStreamId(caseId))).find((e) => e.type === 'CollectionWrittenOff')!;
-    expect(written.data).toMatchObject({ customerId, amount: '450.50', writtenOffOn: '2027-02-01', reason: 'debtor without means', agencyReference: 'INK-000001' });
+    const written = (await events(collectionCaseStreamId(caseId))).filter((e) => e.type === 'CollectionWrittenOff')[1]!;
+    expect(written.data).toMatchObject({ customerId, amount: '250.50', writtenOffOn: '2027-02-01', reason: 'debtor without means', agencyReference: 'INK-000001' });
     const recorded = (await infra.eventStore.readStream(collectionCaseStreamId(caseId))).find((e) => e.type === 'CollectionWrittenOff')!;
     expect(routingKeyFor(recorded)).toBe('collection.written_off'); // public: ERP books the loss
     const schema = JSON.parse(readFileSync(join(__dirname, '../../../../docs/events/collection.written_off.v1.schema.json'), 'utf8')) as JsonSchema;

@@ -272,6 +272,7 @@ async function applyAgencyEvent(deps: CollectionDeps, db: Db, event: AgencyFeedE
       const customer = await db.query<{ customer_id: string }>(`SELECT customer_id FROM settlement.collection_cases WHERE case_id = $1`, [caseId]);
       const data: CollectionWrittenOff = { caseId, customerId: customer.rows[0]!.customer_id, agencyReference: event.caseReference, agencyEventId: event.eventId, amount: Money.parse(event.amount).format(), writtenOffOn: event.date, reason: event.reason };
       await appendOnce(deps.store, caseId, caseEvent(caseId, 'CollectionWrittenOff', data, key, now));
+      await writeOffClaims(deps, db, caseId);
       return;
     }
     case 'closed': {
@@ -287,27 +288,66 @@ async function applyAgencyEvent(deps: CollectionDeps, db: Db, event: AgencyFeedE
 
 /**
  * Pays what the agency collected on the case's claims in the case's order (oldest due date first), each claim at most
- * its amount as handed over less what earlier collections paid on it; one `RecordPayment` per claim with an id stable
- * per agency event and claim, so a replay records nothing twice. What exceeds the claims goes on the last claim.
+ * its amount as handed over less what earlier collections paid or wrote off on it; one `RecordPayment` per claim with
+ * an id stable per agency event and claim, so a replay records nothing twice. What exceeds the claims goes on the last claim.
  */
 async function payClaims(deps: CollectionDeps, caseId: string, payment: CollectionPaymentReceived): Promise<void> {
-  const stream = await deps.store.readStream(collectionCaseStreamId(caseId));
-  const openedEvent = stream.find((e) => e.type === 'CollectionCaseOpened');
-  if (openedEvent === undefined) return;
-  const opened = dataOf<CollectionCaseOpened>(openedEvent.data);
-  // What collections before this one already paid, claim by claim (the same allocation, replayed).
-  const earlier = stream.filter((e) => e.type === 'CollectionPaymentReceived').map((e) => dataOf<CollectionPaymentReceived>(e.data));
-  const paidBefore = new Map<string, Money>();
-  for (const p of earlier) {
-    if (p.agencyEventId === payment.agencyEventId) break;
-    for (const [invoiceId, amount] of allocate(opened.claims, paidBefore, Money.parse(p.amount))) paidBefore.set(invoiceId, (paidBefore.get(invoiceId) ?? Money.ZERO).add(amount));
-  }
-  for (const [invoiceId, amount] of allocate(opened.claims, paidBefore, Money.parse(payment.amount))) {
+  const replayed = await replayCase(deps.store, caseId, payment.agencyEventId);
+  if (replayed === null) return;
+  for (const [invoiceId, amount] of allocate(replayed.opened.claims, replayed.settled, Money.parse(payment.amount))) {
     await deps.recordPayment(
       { paymentId: `collection-${caseId}-${payment.agencyEventId}-${invoiceId}`, reference: invoiceId, amount: amount.format(), paidAt: `${payment.paidOn}T12:00:00Z`, method: 'debt-collection' },
       { correlationId: caseId },
     );
   }
+}
+
+/**
+ * Books what the agency wrote off on the case's receivables, spread over the claims exactly as a collection is
+ * (`allocate`, oldest first, after what earlier collections and write-offs took). Each receivable's `written_off` is
+ * set to the total the case's write-offs put on it (replayed from the stream, so a repeat changes nothing); a claim
+ * with nothing left (principal, fees, interest) is no longer overdue and leaves the overdue and dunning passes.
+ */
+async function writeOffClaims(deps: CollectionDeps, db: Db, caseId: string): Promise<void> {
+  const replayed = await replayCase(deps.store, caseId, null);
+  if (replayed === null) return;
+  for (const claim of replayed.opened.claims) {
+    const writtenOff = replayed.writtenOff.get(claim.invoiceId);
+    if (writtenOff === undefined) continue;
+    // Nothing left: the case's collections and write-offs cover the claim as handed over (its payments may not be
+    // on the receivable yet: they are recorded as commands and projected by the payments consumer), or the receivable says so.
+    const covered = (replayed.settled.get(claim.invoiceId) ?? Money.ZERO).compare(Money.parse(claim.amount)) >= 0;
+    await db.query(
+      `UPDATE settlement.receivables SET written_off = $2::numeric,
+              overdue_at = CASE WHEN $3::boolean OR amount_due + notes + fees + interest - paid - $2::numeric <= 0 THEN NULL ELSE overdue_at END
+       WHERE invoice_id = $1`,
+      [claim.invoiceId, writtenOff.format(), covered],
+    );
+  }
+}
+
+/**
+ * Replays the case's collections and write-offs in stream order, each allocated over the claims as `allocate` does,
+ * up to (not including) the agency event `until` (null: all of them). `settled` is what they took per claim, `writtenOff`
+ * the write-offs' part of it.
+ */
+async function replayCase(store: EventStore, caseId: string, until: string | null): Promise<{ opened: CollectionCaseOpened; settled: Map<string, Money>; writtenOff: Map<string, Money> } | null> {
+  const stream = await store.readStream(collectionCaseStreamId(caseId));
+  const openedEvent = stream.find((e) => e.type === 'CollectionCaseOpened');
+  if (openedEvent === undefined) return null;
+  const opened = dataOf<CollectionCaseOpened>(openedEvent.data);
+  const settled = new Map<string, Money>();
+  const writtenOff = new Map<string, Money>();
+  for (const e of stream) {
+    if (e.type !== 'CollectionPaymentReceived' && e.type !== 'CollectionWrittenOff') continue;
+    const d = dataOf<CollectionPaymentReceived | CollectionWrittenOff>(e.data);
+    if (d.agencyEventId === until) break;
+    for (const [invoiceId, amount] of allocate(opened.claims, settled, Money.parse(d.amount))) {
+      settled.set(invoiceId, (settled.get(invoiceId) ?? Money.ZERO).add(amount));
+      if (e.type === 'CollectionWrittenOff') writtenOff.set(invoiceId, (writtenOff.get(invoiceId) ?? Money.ZERO).add(amount));
+    }
+  }
+  return { opened, settled, writtenOff };
 }
 
 function allocate(claims: readonly CollectionClaimJson[], paidBefore: ReadonlyMap<string, Money>, amount: Money): [string, Money][] {
@@ -336,7 +376,7 @@ export async function announceClaimsSettled(deps: { store: EventStore; db: Db },
   const paid = await deps.db.query<{ customer_id: string }>(`SELECT customer_id FROM settlement.receivables WHERE invoice_id = $1 AND overdue_at IS NOT NULL`, [payment.invoiceId]);
   const customerId = paid.rows[0]?.customer_id;
   if (customerId === undefined) return null;
-  const open = await deps.db.query(`SELECT 1 FROM settlement.receivables WHERE customer_id = $1 AND overdue_at IS NOT NULL AND amount_due + notes + fees + interest - paid > 0 LIMIT 1`, [customerId]);
+  const open = await deps.db.query(`SELECT 1 FROM settlement.receivables WHERE customer_id = $1 AND overdue_at IS NOT NULL AND amount_due + notes + fees + interest - paid - written_off > 0 LIMIT 1`, [customerId]);
   if ((open.rowCount ?? 0) > 0) return null;
   const data: CustomerOverdueClaimsSettled = { customerId, paymentId: payment.paymentId, settledOn: localDateOf(new Date(payment.paidAt)) };
   try {

@@ -62,6 +62,8 @@ export async function migratePayments(pool: Pool): Promise<void> {
       ALTER TABLE settlement.receivables ADD COLUMN IF NOT EXISTS quarter text;
       ALTER TABLE settlement.receivables ADD COLUMN IF NOT EXISTS aconto_counted numeric(18,2) NOT NULL DEFAULT 0;
       ALTER TABLE settlement.receivables ADD COLUMN IF NOT EXISTS aconto_settled_by uuid;
+      -- What the debt-collection agency wrote off on the claim (CollectionWrittenOff, spread over a case's claims): no longer owed.
+      ALTER TABLE settlement.receivables ADD COLUMN IF NOT EXISTS written_off numeric(18,2) NOT NULL DEFAULT 0;
       CREATE INDEX IF NOT EXISTS receivables_aconto ON settlement.receivables (gsrn, quarter) WHERE kind = 'aconto';
       CREATE TABLE IF NOT EXISTS settlement.unmatched_payments (
         payment_id text PRIMARY KEY, reference_key text NOT NULL, recorded_at timestamptz NOT NULL);
@@ -348,7 +350,7 @@ async function overduePass(deps: OverdueDeps, db: Db): Promise<PaymentOverdue[]>
   const now = deps.now();
   const today = localDateOf(now);
   const due = await db.query<{ invoice_id: string; customer_id: string; due_date: string; remaining: string; kind: string }>(
-    `SELECT invoice_id, customer_id, due_date, (amount_due + notes - paid)::text AS remaining, kind FROM settlement.receivables
+    `SELECT invoice_id, customer_id, due_date, (amount_due + notes - paid - written_off)::text AS remaining, kind FROM settlement.receivables
      WHERE overdue_at IS NULL AND due_date < $1 ORDER BY due_date, invoice_id`,
     [today],
   );

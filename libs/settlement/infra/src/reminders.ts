@@ -68,8 +68,8 @@ async function dunningPass(deps: ReminderDeps, db: Db): Promise<ReminderSent[]> 
   let after = '00000000-0000-0000-0000-000000000000';
   for (;;) {
     const page = await db.query<ClaimRow>(
-      `SELECT invoice_id::text, kind, customer_id, reference, due_date, greatest(amount_due + notes - paid, 0)::numeric(18,2)::text AS principal,
-              (amount_due + notes + fees + interest - paid)::numeric(18,2)::text AS owed, fees::text, interest::text, reminders_sent, last_reminder_on, reminder_deadline, interest_through
+      `SELECT invoice_id::text, kind, customer_id, reference, due_date, greatest(amount_due + notes - paid - written_off, 0)::numeric(18,2)::text AS principal,
+              (amount_due + notes + fees + interest - paid - written_off)::numeric(18,2)::text AS owed, fees::text, interest::text, reminders_sent, last_reminder_on, reminder_deadline, interest_through
        FROM settlement.receivables WHERE overdue_at IS NOT NULL AND collection_case_id IS NULL AND invoice_id > $1::uuid ORDER BY invoice_id LIMIT ${PAGE}`,
       [after],
     );
