@@ -3,7 +3,7 @@ import type { Projection, ProjectedEvent } from '../projection/projection';
 import { PROJECTION_SCHEMA } from '../projection/projection-state';
 
 export const PAYMENTS_TABLE = `${PROJECTION_SCHEMA}.payments`;
-/** Write-offs the debt-collection agency reported (`payments.collection-written-off`): no longer owed in the balance. */
+/** Write-offs the debt-collection agency reported (`collection.written_off`, public): no longer owed in the balance. */
 export const COLLECTION_WRITE_OFFS_TABLE = `${PROJECTION_SCHEMA}.collection_write_offs`;
 export const REMINDERS_TABLE = `${PROJECTION_SCHEMA}.reminders`;
 
@@ -16,7 +16,7 @@ export const REMINDERS_TABLE = `${PROJECTION_SCHEMA}.reminders`;
  */
 export const paymentsProjection: Projection = {
   name: 'payments',
-  bindings: ['payment.received', 'payment.reversed', 'payments.#', 'reminder.sent'],
+  bindings: ['payment.received', 'payment.reversed', 'payments.#', 'reminder.sent', 'collection.written_off'],
   tables: [
     { name: PAYMENTS_TABLE, orderBy: 'payment_id' },
     { name: REMINDERS_TABLE, orderBy: 'reminder_id' },
