@@ -424,10 +424,18 @@ class InboxConsumer implements RunningConsumer {
     return items;
   }
 
-  private async applyBatchUntilDatabaseAnswers(items: BatchItem[]): Promise<{ applied: EventEnvelope[]; duplicates: number } | 'stopping'> {
+  private applyBatchUntilDatabaseAnswers(items: BatchItem[]): Promise<{ applied: EventEnvelope[]; duplicates: number } | 'stopping'> {
+    return this.untilDatabaseAnswers(() => this.applyBatchOnce(items), `a batch of ${items.length}`);
+  }
+
+  /**
+   * Runs `attempt` until the database answers: a lost connection is retried with backoff (state `retrying`,
+   * one warning per outage), any other error is thrown; 'stopping' when the consumer stops meanwhile.
+   */
+  private async untilDatabaseAnswers<T>(attempt: () => Promise<T>, what: string): Promise<T | 'stopping'> {
     for (let outage = 0; ; outage++) {
       try {
-        const outcome = await this.applyBatchOnce(items);
+        const outcome = await attempt();
         if (outage > 0) {
           this.state.set('running');
           this.logger.log(`Consumer ${this.options.queue}: database answers again, resumed`);
@@ -439,11 +447,12 @@ class InboxConsumer implements RunningConsumer {
         const reason = `database unavailable: ${errorMessage(error)}`;
         this.counters.lastError = reason;
         this.state.set('retrying', reason);
-        if (outage === 0) this.logger.warn(`Consumer ${this.options.queue}: ${reason}; retrying a batch of ${items.length} until it answers`);
+        if (outage === 0) this.logger.warn(`Consumer ${this.options.queue}: ${reason}; retrying ${what} until it answers`);
         await delay(backoffDelay(DATABASE_RETRY_BACKOFF, outage + 1));
       }
     }
   }
+
 
   /** One transaction: the batch's inbox rows in one INSERT, then the handlers of the new ones in order. */
   private async applyBatchOnce(items: BatchItem[]): Promise<{ applied: EventEnvelope[]; duplicates: number }> {
@@ -631,26 +640,10 @@ class InboxConsumer implements RunningConsumer {
    * outage neither dead-letters nor halts anything. Returns 'stopping' when the consumer stops meanwhile
    * (the message stays unacknowledged and is redelivered).
    */
-  private async applyUntilDatabaseAnswers(envelope: EventEnvelope, delivery: Delivery): Promise<boolean | 'stopping'> {
-    for (let outage = 0; ; outage++) {
-      try {
-        const applied = await this.applyOnce(envelope, delivery);
-        if (outage > 0) {
-          this.state.set('running');
-          this.logger.log(`Consumer ${this.options.queue}: database answers again, resumed`);
-        }
-        return applied;
-      } catch (error) {
-        if (!isConnectionLoss(error)) throw error;
-        if (this.stopping) return 'stopping';
-        const reason = `database unavailable: ${errorMessage(error)}`;
-        this.counters.lastError = reason;
-        this.state.set('retrying', reason);
-        if (outage === 0) this.logger.warn(`Consumer ${this.options.queue}: ${reason}; retrying event ${envelope.eventId} until it answers`);
-        await delay(backoffDelay(DATABASE_RETRY_BACKOFF, outage + 1));
-      }
-    }
+  private applyUntilDatabaseAnswers(envelope: EventEnvelope, delivery: Delivery): Promise<boolean | 'stopping'> {
+    return this.untilDatabaseAnswers(() => this.applyOnce(envelope, delivery), `event ${envelope.eventId}`);
   }
+
 
   /** Runs the handler in one transaction with the inbox row; false when the event was already applied. */
   private async applyOnce(envelope: EventEnvelope, delivery: Delivery): Promise<boolean> {
