@@ -217,8 +217,8 @@ export function explainInvoice(input: {
     const i = issued.lines.find((l) => l.key === key);
     const c = corrected.lines.find((l) => l.key === key);
     const n = nowLines.find((l) => l.key === key);
-    const any = (n ?? c ?? i)!;
-    const kind = any.kind as LineKind;
+    const present = (n ?? c ?? i)!; // the line as computed now, else as corrected, else as issued
+    const kind = present.kind as LineKind;
     const sources = LINE_PRICE_SOURCES[kind];
     const metered: ('consumption' | 'production')[] = kind.endsWith('subscription') ? [] : kind === 'production' || kind.startsWith('export') ? ['consumption', 'production'] : ['consumption'];
     if (metered.length === 1 && nowInputs?.productionGsrn) metered.push('production');
@@ -226,13 +226,13 @@ export function explainInvoice(input: {
     return {
       key,
       kind,
-      description: any.description,
+      description: present.description,
       issued: figures(i),
       corrected: figures(c),
       now: figures(n),
       pendingExclVat: pending.format(),
       sources: { metered, spot: sources?.spot ?? false, charges: [...(sources?.charges ?? [])], rules: rulesOf(kind, nowInputs) },
-      formula: formulaOf(kind, any, nowInputs),
+      formula: formulaOf(kind, present, nowInputs),
     };
   });
   const notesTotal = Money.sum(input.notes.map((n) => totalOf(n.note.totals)));
