@@ -1,4 +1,4 @@
-import { vatModeFromEnvironment } from './settlement.service-definition';
+import { runScheduleFromEnvironment, vatModeFromEnvironment } from './settlement.service-definition';
 
 describe('settlement settings from the environment', () => {
   it('SETTLEMENT_VAT_MODE: per-line by default, invoice-subtotal when asked, anything else refuses to start', () => {
@@ -7,5 +7,14 @@ describe('settlement settings from the environment', () => {
     expect(vatModeFromEnvironment('per-line')).toBe('per-line');
     expect(vatModeFromEnvironment('invoice-subtotal')).toBe('invoice-subtotal');
     expect(() => vatModeFromEnvironment('subtotal')).toThrow('SETTLEMENT_VAT_MODE="subtotal" is not one of per-line, invoice-subtotal');
+  });
+
+  it('the run schedule: off by default, deadline 5 business days, 10 later runs, 45 days back; a bad value refuses to start', () => {
+    expect(runScheduleFromEnvironment({})).toEqual({ intervalMs: 0, settings: { dataDeadlineBusinessDays: 5, laterRunDays: 10, lookbackDays: 45 } });
+    expect(
+      runScheduleFromEnvironment({ SETTLEMENT_SCHEDULE_INTERVAL_MS: '60000', SETTLEMENT_DATA_DEADLINE_BUSINESS_DAYS: '3', SETTLEMENT_LATER_RUN_DAYS: '0', SETTLEMENT_SCHEDULE_LOOKBACK_DAYS: '90' }),
+    ).toEqual({ intervalMs: 60_000, settings: { dataDeadlineBusinessDays: 3, laterRunDays: 0, lookbackDays: 90 } });
+    expect(() => runScheduleFromEnvironment({ SETTLEMENT_DATA_DEADLINE_BUSINESS_DAYS: 'five' })).toThrow('SETTLEMENT_DATA_DEADLINE_BUSINESS_DAYS="five" must be a non-negative integer');
+    expect(() => runScheduleFromEnvironment({ SETTLEMENT_LATER_RUN_DAYS: '-1' })).toThrow('SETTLEMENT_LATER_RUN_DAYS="-1"');
   });
 });

@@ -2,13 +2,38 @@ import { Logger, Module } from '@nestjs/common';
 import { runEventRelay, type ServiceDefinition } from '@dh/platform';
 import { DEFAULT_RATES_CONFIG } from '@dh/settlement-application';
 import { isVatMode, VAT_MODES, type VatMode } from '@dh/settlement-domain';
-import { startSettlementRuntime } from '@dh/settlement-infra';
+import { DEFAULT_RUN_SCHEDULE, startSettlementRuntime, type RunScheduleSettings } from '@dh/settlement-infra';
 
 /** `SETTLEMENT_VAT_MODE`: unset or empty = `per-line`; anything else unknown refuses to start (never a silent default on money). */
 export function vatModeFromEnvironment(value: string | undefined): VatMode {
   if (value === undefined || value === '') return 'per-line';
   if (!isVatMode(value)) throw new Error(`SETTLEMENT_VAT_MODE=${JSON.stringify(value)} is not one of ${VAT_MODES.join(', ')}`);
   return value;
+}
+
+function nonNegativeInteger(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < 0) throw new Error(`${name}=${JSON.stringify(raw)} must be a non-negative integer`);
+  return value;
+}
+
+/**
+ * The run scheduler's settings: `SETTLEMENT_SCHEDULE_INTERVAL_MS` (a pass every n ms; unset or 0 = off, so tools and
+ * tests that settle by hand on the wall clock get no run under them; docker-compose and k8s set 60000),
+ * `SETTLEMENT_DATA_DEADLINE_BUSINESS_DAYS` (default 5), `SETTLEMENT_LATER_RUN_DAYS` (default 10),
+ * `SETTLEMENT_SCHEDULE_LOOKBACK_DAYS` (default 45). A value that is not a non-negative integer refuses to start.
+ */
+export function runScheduleFromEnvironment(env: NodeJS.ProcessEnv): { intervalMs: number; settings: RunScheduleSettings } {
+  return {
+    intervalMs: nonNegativeInteger(env, 'SETTLEMENT_SCHEDULE_INTERVAL_MS', 0),
+    settings: {
+      dataDeadlineBusinessDays: nonNegativeInteger(env, 'SETTLEMENT_DATA_DEADLINE_BUSINESS_DAYS', DEFAULT_RUN_SCHEDULE.dataDeadlineBusinessDays),
+      laterRunDays: nonNegativeInteger(env, 'SETTLEMENT_LATER_RUN_DAYS', DEFAULT_RUN_SCHEDULE.laterRunDays),
+      lookbackDays: nonNegativeInteger(env, 'SETTLEMENT_SCHEDULE_LOOKBACK_DAYS', DEFAULT_RUN_SCHEDULE.lookbackDays),
+    },
+  };
 }
 
 @Module({})
@@ -18,7 +43,7 @@ class SettlementModule {}
  * Settlement: metered data, settlement runs, invoices, aconto and corrections. Commands
  * (`RecordMeteredData`, `StartSettlementRun`, `RecordAcontoPayment`, `RecordPayment`, `MatchPayment`) arrive over RabbitMQ; the
  * inputs consumer keeps settlement's copies and issues corrections; `SETTLEMENT_WORKERS` competing
- * workers (default 2) settle the `settlement.work` queue; `SETTLEMENT_VAT_MODE` chooses how VAT is computed on invoices. Runs a standby relay like every writing service.
+ * workers (default 2) settle the `settlement.work` queue; a scheduler starts the runs of closed periods on the business clock (`SETTLEMENT_SCHEDULE_*`); `SETTLEMENT_VAT_MODE` chooses how VAT is computed on invoices. Runs a standby relay like every writing service.
  */
 export const settlementService: ServiceDefinition = {
   name: 'settlement',
@@ -35,6 +60,8 @@ export const settlementService: ServiceDefinition = {
       config: { ...DEFAULT_RATES_CONFIG, vatMode: vatModeFromEnvironment(process.env.SETTLEMENT_VAT_MODE) },
       // Work items per batch of a run: its own stream, one counter row (SETTLEMENT_RUN_BATCH_SIZE, default 500).
       runBatchSize: Number.isInteger(runBatchSize) && runBatchSize >= 1 ? runBatchSize : 500,
+      // Runs of closed periods on the business clock (SETTLEMENT_SCHEDULE_*; off unless SETTLEMENT_SCHEDULE_INTERVAL_MS > 0).
+      schedule: { ...runScheduleFromEnvironment(process.env), logger: new Logger('settlement-schedule') },
       // Payments: due date = issue date + PAYMENT_TERMS_DAYS (default 14); overdue check every PAYMENT_OVERDUE_CHECK_INTERVAL_MS (default 60 s).
       payments: {
         termsDays: Number.isInteger(termsDays) && termsDays >= 0 ? termsDays : 14,

@@ -40,12 +40,16 @@ export function meteredPayload(g: string, documentId: string, from: LocalDate, t
   };
 }
 
-/** Small helpers over a test's infrastructure: append an input event as another context would, send a settlement command, count, read. */
-export function settlementTestHelpers(infra: () => Infrastructure, commands: () => CommandClient) {
+/**
+ * Small helpers over a test's infrastructure: append an input event as another context would, send a settlement command, count, read.
+ * `options.now`: the business time appended events occurred at (default the wall clock), for tests on a business clock of their own.
+ */
+export function settlementTestHelpers(infra: () => Infrastructure, commands: () => CommandClient, options: { now?: () => Date } = {}) {
+  const now = options.now ?? (() => new Date());
   const append = async (streamId: string, context: string, type: string, data: JsonObject): Promise<void> => {
     await infra().eventStore.appendToStream(
       streamId,
-      [{ eventId: randomUUID(), type, data, metadata: { correlationId: randomUUID(), causationId: null, actor: 'test', schemaVersion: 1, context }, occurredAt: new Date() }],
+      [{ eventId: randomUUID(), type, data, metadata: { correlationId: randomUUID(), causationId: null, actor: 'test', schemaVersion: 1, context }, occurredAt: now() }],
       { expectedRevision: 'any' },
     );
   };

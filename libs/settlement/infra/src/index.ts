@@ -2,6 +2,7 @@ export * from './schema';
 export * from './copies';
 export * from './settle';
 export * from './run';
+export * from './schedule';
 export * from './runtime';
 export * from './aconto';
 export * from './payments';

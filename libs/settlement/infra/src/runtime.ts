@@ -15,6 +15,7 @@ import {
 import { onAcontoInput } from './aconto';
 import { applyToCopies, insertMeteredDays } from './copies';
 import { resumeScheduling, startSettlementRun } from './run';
+import { DEFAULT_RUN_SCHEDULE, startRunScheduler, type RunScheduleSettings, type RunScheduler, type ScheduleLogger } from './schedule';
 import { SETTLEMENT_SCHEMA, migrateSettlement } from './schema';
 import { paymentCommandHandlers, startPayments, type PaymentsOptions, type PaymentsRuntime } from './payments';
 import { RunPriceCache, affectedInvoices, correctInvoice, handleWorkItem, handleWorkItems } from './settle';
@@ -54,6 +55,11 @@ export interface SettlementRuntimeOptions {
   runBatchSize?: number;
   /** Work items a worker settles in one transaction (default 20; 1 = one transaction per item). */
   workBatchSize?: number;
+  /**
+   * Runs on the business clock (schedule.ts): a scheduler pass every `intervalMs` (0 or absent = no timer;
+   * `runtime.schedule.pass()` still runs one), deadlines and later runs per `settings`.
+   */
+  schedule?: { intervalMs: number; settings?: Partial<RunScheduleSettings>; logger?: ScheduleLogger };
 }
 
 export interface SettlementRuntime {
@@ -63,6 +69,8 @@ export interface SettlementRuntime {
   /** The workers' run prices (hits: items settled by the kernel on prices resolved once). */
   runPrices: RunPriceCache;
   payments: PaymentsRuntime;
+  /** The run scheduler (a timer only when `schedule.intervalMs` > 0). */
+  schedule: RunScheduler;
   stop(): Promise<void>;
 }
 
@@ -207,6 +215,17 @@ export async function startSettlementRuntime(infrastructure: Infrastructure, opt
     options.payments?.logger?.warn(`resuming settlement run scheduling failed: ${error instanceof Error ? error.message : String(error)}`);
   });
 
+  // Runs of closed periods start on the business clock, one process at a time (advisory lock), after resumed scheduling.
+  const schedule = startRunScheduler(
+    {
+      ...runDeps,
+      now: () => infrastructure.clock.now(),
+      settings: { ...DEFAULT_RUN_SCHEDULE, ...(options.schedule?.settings ?? {}) },
+      ...(options.schedule?.logger ? { logger: options.schedule.logger } : {}),
+    },
+    options.schedule?.intervalMs ?? 0,
+  );
+
   let server: CommandServer | null = null;
   if (options.commands ?? true) {
     server = new CommandServer({ connection: amqp });
@@ -275,8 +294,10 @@ export async function startSettlementRuntime(infrastructure: Infrastructure, opt
     workers,
     runPrices: workerDeps.runPrices,
     payments,
+    schedule,
     async stop() {
       await resumed;
+      await schedule.stop();
       await server?.close();
       await payments.stop();
       for (const w of workers) await w.stop();

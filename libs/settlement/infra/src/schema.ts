@@ -69,7 +69,12 @@ export async function migrateSettlement(pool: Pool): Promise<void> {
         PRIMARY KEY (run_id, batch));
       CREATE TABLE IF NOT EXISTS settlement.run_items (
         run_id text NOT NULL, gsrn text NOT NULL, batch int NOT NULL, outcome text NOT NULL, invoice_ids uuid[], reason text,
-        PRIMARY KEY (run_id, gsrn));`);
+        PRIMARY KEY (run_id, gsrn));
+      -- The run scheduler (schedule.ts): one row per period and slot day it decided (a run started, or nothing to settle).
+      CREATE TABLE IF NOT EXISTS settlement.run_schedule (
+        period_label text NOT NULL, slot_day text NOT NULL, slot int NOT NULL, due_at timestamptz NOT NULL, decided_at timestamptz NOT NULL,
+        outcome text NOT NULL, run_id text, started_run_id text, already_started boolean, items int,
+        PRIMARY KEY (period_label, slot_day));`);
     await settlementChargeCopy.migrate(client);
   } finally {
     await client.query(`SELECT pg_advisory_unlock(hashtext('settlement-migration'))`);
