@@ -181,10 +181,14 @@ describe('aconto end to end: expected consumption → quarterly estimate → pay
     expect(await all('AcontoInvoiceIssued')).toHaveLength(3);
   });
 
-  it('re-runs issue nothing new: the same expected consumption, a redelivered start, a second run of the quarter', async () => {
+  it('re-runs issue nothing new: the same expected consumption, a redelivered start, a later run of the quarter (only the halted point)', async () => {
     const before = (await infra.eventStore.readAll()).length;
     expect((await send<{ alreadySet: boolean }>('SetExpectedConsumption', { gsrn: MP1, customerId: 'customer-1', expectedAnnualKwh: '3650.5', source: 'eloverblik', basis: 'measured-12-months' })).alreadySet).toBe(true);
-    expect(await send('StartSettlementRun', { period: '2027-Q1', runId: randomUUID() })).toMatchObject({ alreadyStarted: true, completed: true });
+    // A later run of the quarter takes only MP2, not invoiced (still no metered data): it halts again, nothing is issued.
+    const later = await send<{ runId: string }>('StartSettlementRun', { period: '2027-Q1', runId: randomUUID() });
+    expect(later).toMatchObject({ seq: 2, items: 1, alreadyStarted: false });
+    await eventually(async () => expect((await all('SettlementCompleted')).map((e) => e.data.runId)).toContain(later.runId), 20_000, 100);
+    const afterLaterRun = before + 6; // its run stream (3), its item and batch completion (2), MP2's halt (1)
     // A second SupplyStarted for the same supply (a redelivery from portfolio as a new event): the quarter's aconto exists.
     const applied = runtime.inputs.stats().applied;
     await append(`supply-${MP1}`, 'portfolio', 'SupplyStarted', {
@@ -192,7 +196,7 @@ describe('aconto end to end: expected consumption → quarterly estimate → pay
     });
     await eventually(async () => expect(runtime.inputs.stats().applied).toBeGreaterThan(applied), 10_000, 100);
     await new Promise((r) => setTimeout(r, 1000));
-    expect((await infra.eventStore.readAll()).length).toBe(before + 1);
+    expect((await infra.eventStore.readAll()).length).toBe(afterLaterRun + 1);
     expect(await all('AcontoInvoiceIssued')).toHaveLength(3);
   });
 

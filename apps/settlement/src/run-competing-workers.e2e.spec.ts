@@ -125,7 +125,7 @@ describe('settlement run: competing worker processes, a worker killed mid-item, 
     expect((await infra.pool.query(`SELECT count(*)::int AS n FROM event_store.events WHERE type = 'SettlementHaltedForMeteringPoint'`)).rows[0]).toEqual({ n: 1 });
   });
 
-  it('counts nothing twice when every work item is delivered again, nor when the run is started again', async () => {
+  it('counts nothing twice when every work item is delivered again; started again, a later run retries only the halted point', async () => {
     const before = (await infra.pool.query<{ n: string }>(`SELECT count(*) AS n FROM event_store.events`)).rows[0]!.n;
     let amqp: ChannelModel | undefined;
     try {
@@ -145,14 +145,20 @@ describe('settlement run: competing worker processes, a worker killed mid-item, 
     }
     // Each process has at most two items in hand (prefetch 1 per worker); give them time to finish.
     await new Promise((resolve) => setTimeout(resolve, 3000));
-    const again = await send<{ runId: string; alreadyStarted: boolean; completed: boolean; items: number }>('StartSettlementRun', { period: OCTOBER_2026 });
-    expect(again).toMatchObject({ alreadyStarted: true, completed: true, items: POINTS });
-
     expect((await infra.pool.query<{ n: string }>(`SELECT count(*) AS n FROM event_store.events`)).rows[0]!.n).toBe(before);
+    // Started again: a later run (issue 9) takes only the point not yet invoiced, the halted one; it halts again.
+    const again = await send<{ runId: string; seq: number; alreadyStarted: boolean; completed: boolean; items: number }>('StartSettlementRun', { period: OCTOBER_2026 });
+    expect(again).toMatchObject({ seq: 2, alreadyStarted: false, items: 1 });
+    await eventually(async () => expect((await infra.pool.query(`SELECT completed, invoiced, halted FROM settlement.runs WHERE run_id = $1`, [again.runId])).rows).toEqual([{ completed: true, invoiced: 0, halted: 1 }]), 30_000, 100);
+    // Run 2's stream (3 events), its batch (the item and its completion) and the halt: nothing else.
+    expect((await infra.pool.query<{ n: string }>(`SELECT count(*) AS n FROM event_store.events`)).rows[0]!.n).toBe(String(Number(before) + 6));
     const counts = await invoiceCounts();
     expect(counts.size).toBe(POINTS - 1);
     expect([...counts.values()].every((n) => n === 1)).toBe(true);
-    const run = (await infra.pool.query(`SELECT invoiced, halted, batches_done FROM settlement.runs`)).rows;
-    expect(run).toEqual([{ invoiced: POINTS - 1, halted: 1, batches_done: Math.ceil(POINTS / BATCH) }]);
+    const run = (await infra.pool.query(`SELECT seq, invoiced, halted, batches_done FROM settlement.runs ORDER BY seq`)).rows;
+    expect(run).toEqual([
+      { seq: 1, invoiced: POINTS - 1, halted: 1, batches_done: Math.ceil(POINTS / BATCH) },
+      { seq: 2, invoiced: 0, halted: 1, batches_done: 1 },
+    ]);
   });
 });

@@ -149,12 +149,18 @@ describe('settlement: runs with competing workers, corrections, aconto and a reb
     expect((issued!.data as unknown as InvoiceIssued).aconto).toEqual({ paid: '1000.00', difference: '473.94', netAmountDue: '473.94' });
   });
 
-  it('a second run of the same period issues nothing new', async () => {
-    const before = (await infra.eventStore.readAll()).length;
-    const again = await send<{ runId: string; alreadyStarted: boolean; completed: boolean }>('StartSettlementRun', { period: PERIOD, runId: randomUUID() });
-    expect(again).toMatchObject({ runId, alreadyStarted: true, completed: true });
-    await new Promise((r) => setTimeout(r, 1000));
-    expect((await infra.eventStore.readAll()).length).toBe(before);
+  it('a second run of the same period settles only what is not invoiced (MP3, still missing a day) and issues nothing new', async () => {
+    const invoices = (await all('InvoiceIssued')).length;
+    const again = await send<{ runId: string; seq: number; items: number; alreadyStarted: boolean }>('StartSettlementRun', { period: PERIOD, runId: randomUUID() });
+    expect(again).toMatchObject({ seq: 2, items: 1, alreadyStarted: false });
+    expect(again.runId).not.toBe(runId);
+    await eventually(async () => {
+      const c = published.find((e) => e.type === 'SettlementCompleted' && (e.data as unknown as SettlementCompleted).runId === again.runId);
+      expect(c?.data).toMatchObject({ items: 1, invoiced: 0, halted: 1 });
+    }, 30_000, 100);
+    expect((await all('InvoiceIssued')).length).toBe(invoices);
+    // While MP3 is still missing its day, the two runs are the period's runs.
+    expect(await count(`SELECT count(*) AS n FROM settlement.runs WHERE period_label = '2026-10'`)).toBe(2);
   });
 
   it('a corrected RSM-012 (version 2 of one day) issues one debit note with the exact difference', async () => {

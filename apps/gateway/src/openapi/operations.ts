@@ -829,9 +829,13 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     problems: { '404': '`note-not-found`.', '409': '`already-acknowledged`: booked before under another ERP reference.', ...upstream },
   },
   'POST /api/settlement/runs': {
-    summary: 'Start a settlement run for a period',
+    summary: 'Start a settlement run for a period (a later run settles what is not yet invoiced)',
     tag: 'settlement',
-    response: object({ runId: uuid(), period: str(), items: int, alreadyStarted: { type: 'boolean' }, completed: { type: 'boolean' } }),
+    description:
+      'A period has runs 1, 2, …, one at a time. The first run settles every supply of the period; after a completed run, a start creates a later run (`seq` 2, 3, …) ' +
+      'whose work items are only the customer supplies of the period without an issued invoice (points that halted, supplies registered since); nothing is invoiced twice. ' +
+      'A start while a run of the period is in progress, or when nothing is left to settle, answers that (last) run with `alreadyStarted: true`.',
+    response: object({ runId: uuid(), period: str(), seq: int, items: int, alreadyStarted: { type: 'boolean' }, completed: { type: 'boolean' } }),
     problems: upstream,
   },
   'GET /api/settlement/runs/{runId}': {

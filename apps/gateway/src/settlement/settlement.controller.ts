@@ -110,16 +110,16 @@ export class SettlementController {
     };
   }
 
-  /** Starting a run is an operator action (back-office staff), not an ERP one. */
+  /** Starting a run is an operator action (back-office staff), not an ERP one. A later run of a period settles what is not yet invoiced. */
   @Post('runs')
   @HttpCode(202)
   @RequireScopes('staff:write')
-  async startRun(@Body() body: StartSettlementRunDto): Promise<{ runId: string; period: string; items: number; alreadyStarted: boolean; completed: boolean }> {
-    const result = await this.commands.send<{ runId: string; items: number; alreadyStarted: boolean; completed: boolean }>('settlement', 'StartSettlementRun', {
+  async startRun(@Body() body: StartSettlementRunDto): Promise<{ runId: string; period: string; seq: number; items: number; alreadyStarted: boolean; completed: boolean }> {
+    const result = await this.commands.send<{ runId: string; seq?: number; items: number; alreadyStarted: boolean; completed: boolean }>('settlement', 'StartSettlementRun', {
       period: body.period,
       ...(body.runId ? { runId: body.runId } : {}),
     });
-    return { runId: result.runId, period: body.period, items: result.items, alreadyStarted: result.alreadyStarted, completed: result.completed };
+    return { runId: result.runId, period: body.period, seq: result.seq ?? 1, items: result.items, alreadyStarted: result.alreadyStarted, completed: result.completed };
   }
 
   @Get('runs/:runId')

@@ -54,11 +54,15 @@ describe('run events', () => {
   it('keeps the run stream to parameters and counts, whatever the number of items', () => {
     const started = runStartedEvent('r', period, asOf);
     expect(started).toMatchObject({ type: 'SettlementRunStarted', data: { runId: 'r', period, periodLabel: '2026-10', asOf: asOf.toISOString() } });
-    expect(Object.keys(started.data).sort()).toEqual(['asOf', 'period', 'periodLabel', 'runId']);
+    expect(Object.keys(started.data).sort()).toEqual(['asOf', 'period', 'periodLabel', 'runId', 'scope', 'seq']);
+    expect(runStartedEvent('r2', period, asOf, 2, 'retry').data).toMatchObject({ seq: 2, scope: 'retry' });
     expect(runScheduledEvent('r', period, 1001, 3).data).toEqual({ runId: 'r', periodLabel: '2026-10', items: 1001, batches: 3 });
     expect(runCompletedEvent('r', period, { items: 3, invoiced: 2, halted: 1 }).data).toEqual({ runId: 'r', period, periodLabel: '2026-10', items: 3, invoiced: 2, halted: 1 });
     expect(runStreamId(period)).toBe('settlement-run-2026-10');
     expect(runBatchStreamId(period, 7)).toBe('settlement-run-2026-10-batch-7');
+    // A later run of the period: its own streams, so each stays short and earlier runs stay readable.
+    expect(runStreamId(period, 2)).toBe('settlement-run-2026-10-2');
+    expect(runBatchStreamId(period, 0, 2)).toBe('settlement-run-2026-10-2-batch-0');
   });
 
   it('schedules a batch of work items that carry their batch and its size, with ids stable per run and metering point', () => {

@@ -127,7 +127,13 @@ export interface SettlementRunStarted {
   period: BillingPeriod;
   periodLabel: string;
   asOf: string;
+  /** The run's number in its period (1 = the first run; absent on runs before later runs existed). */
+  seq?: number;
+  /** `all`: every customer supply of the period not yet invoiced; `retry`: only halted items whose missing input arrived. */
+  scope?: RunScope;
 }
+
+export type RunScope = 'all' | 'retry';
 
 /** One work item, on its batch's stream `settlement-run-<period>-batch-<n>` (at most one batch size of items). */
 export interface SettlementWorkItemScheduled {
@@ -139,6 +145,8 @@ export interface SettlementWorkItemScheduled {
   /** The batch (0-based) and how many items it holds: the batch's counter knows when it is done. */
   batch: number;
   batchItems: number;
+  /** The run's number in its period (absent = 1): names its batch stream. */
+  seq?: number;
 }
 
 /** Every work item of the run is scheduled (run stream): how many, in how many batches. */

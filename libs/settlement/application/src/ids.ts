@@ -25,8 +25,12 @@ export function invoiceStreamId(invoiceId: string): string {
   return `invoice-${invoiceId}`;
 }
 
-export function runStreamId(period: BillingPeriod): string {
-  return `settlement-run-${periodLabel(period)}`;
+/**
+ * The stream of a period's run: `settlement-run-<period>` for its first run (as before later runs existed),
+ * `settlement-run-<period>-<seq>` for a later run (seq 2, 3, …), so each run's stream stays three events.
+ */
+export function runStreamId(period: BillingPeriod, seq = 1): string {
+  return seq <= 1 ? `settlement-run-${periodLabel(period)}` : `settlement-run-${periodLabel(period)}-${seq}`;
 }
 
 export function meteredDataStreamId(gsrn: string): string {

@@ -6,6 +6,7 @@ import {
   type SettlementCompleted,
   type SettlementHaltedForMeteringPoint,
   type SettlementRunScheduled,
+  type RunScope,
   type SettlementRunStarted,
   type SettlementWorkItemScheduled,
 } from './events';
@@ -14,10 +15,12 @@ import { periodLabel } from './period';
 
 /**
  * A settlement run, in pieces whose size never grows with the number of metering points:
- * - the run stream `settlement-run-<period>` holds `SettlementRunStarted` (parameters), `SettlementRunScheduled`
+ * - a period has runs 1, 2, …: a later run settles what is not yet invoiced (issue 9); run n's stream is
+ *   `runStreamId(period, n)` (`settlement-run-<period>` for the first, `settlement-run-<period>-<n>` after);
+ * - the run stream holds `SettlementRunStarted` (parameters), `SettlementRunScheduled`
  *   (counts) and `SettlementCompleted` (counts): three events whatever the run's size;
  * - work items are scheduled in batches of at most `batchSize`, each batch its own stream
- *   `settlement-run-<period>-batch-<n>` (its items, then `SettlementBatchCompleted`);
+ *   `<run stream>-batch-<n>` (its items, then `SettlementBatchCompleted`);
  * - each item's outcome is its invoice's stream, or a halt on its own stream `settlement-item-<runId>-<gsrn>`;
  * - progress and completion are counters (settlement.runs, settlement.run_batches), never a fold of the run.
  * Event ids are name-based, so any step repeated after a crash appends nothing twice.
@@ -25,8 +28,8 @@ import { periodLabel } from './period';
 
 export const DEFAULT_RUN_BATCH_SIZE = 500;
 
-export function runBatchStreamId(period: BillingPeriod, batch: number): string {
-  return `${runStreamId(period)}-batch-${batch}`;
+export function runBatchStreamId(period: BillingPeriod, batch: number, seq = 1): string {
+  return `${runStreamId(period, seq)}-batch-${batch}`;
 }
 
 export function runItemStreamId(runId: string, gsrn: string): string {
@@ -42,16 +45,16 @@ export function haltDetail(halt: SettlementHalted): JsonObject {
   return toJsonObject(rest);
 }
 
-export function runStartedEvent(runId: string, period: BillingPeriod, asOf: Date): RunEvent {
-  const data: SettlementRunStarted = { runId, period, periodLabel: periodLabel(period), asOf: asOf.toISOString() };
+export function runStartedEvent(runId: string, period: BillingPeriod, asOf: Date, seq = 1, scope: RunScope = 'all'): RunEvent {
+  const data: SettlementRunStarted = { runId, period, periodLabel: periodLabel(period), asOf: asOf.toISOString(), seq, scope };
   return { eventId: nameBasedUuid('run-started', runId), type: 'SettlementRunStarted', data: toJsonObject(data) };
 }
 
 /** The work items of one batch (GSRNs sorted, at most one batch size). */
-export function workItemBatch(runId: string, period: BillingPeriod, asOf: Date, batch: number, gsrns: readonly string[]): RunEvent[] {
+export function workItemBatch(runId: string, period: BillingPeriod, asOf: Date, batch: number, gsrns: readonly string[], seq = 1): RunEvent[] {
   const label = periodLabel(period);
   return gsrns.map((gsrn) => {
-    const item: SettlementWorkItemScheduled = { runId, period, periodLabel: label, gsrn, asOf: asOf.toISOString(), batch, batchItems: gsrns.length };
+    const item: SettlementWorkItemScheduled = { runId, period, periodLabel: label, gsrn, asOf: asOf.toISOString(), batch, batchItems: gsrns.length, seq };
     return { eventId: nameBasedUuid('work-item', `${runId}/${gsrn}`), type: 'SettlementWorkItemScheduled', data: toJsonObject(item) };
   });
 }

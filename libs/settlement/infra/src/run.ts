@@ -22,6 +22,7 @@ import {
   workItemBatch,
   type CommandMeta,
   type RunEvent,
+  type RunScope,
   type SettlementWorkItemScheduled,
 } from '@dh/settlement-application';
 
@@ -43,6 +44,10 @@ export interface RunDeps {
 
 interface RunRow {
   run_id: string;
+  period_label: string;
+  /** The run's number in its period: 1, 2, … (later runs settle what is not yet invoiced). */
+  seq: number;
+  scope: RunScope;
   period: BillingPeriod;
   as_of: Date;
   cursor_gsrn: string | null;
@@ -58,6 +63,8 @@ interface RunRow {
 export interface StartRunReply {
   runId: string;
   period: BillingPeriod;
+  /** The run's number in its period (1 = the first run). */
+  seq: number;
   items: number;
   alreadyStarted: boolean;
   completed: boolean;
@@ -65,14 +72,31 @@ export interface StartRunReply {
 
 const asNew = (events: RunEvent[], metadata: EventMetadata, now: Date): NewEvent[] => events.map((e) => ({ eventId: e.eventId, type: e.type, data: e.data, metadata, occurredAt: now }));
 
-/** The metering points of one page of a period's work items: supplies overlapping the period with its billing frequency, not reversed, after `after`. */
-export async function workItemPage(db: Db, period: BillingPeriod, after: string | null, limit: number): Promise<string[]> {
+/**
+ * The metering points of one page of a period's work items, after `after`, in GSRN order:
+ * - `all`: a supply overlapping the period with its billing frequency, not reversed, whose customer has no
+ *   invoice of the period on that metering point yet (`settlement.invoices`, written with each invoice in the
+ *   worker's transaction): a later run of the period takes only what is not yet invoiced (a point halted before,
+ *   a supply registered after the previous run), set-based in this one query;
+ * - `retry`: the halted items of the period whose missing input has arrived since they were last tried
+ *   (`settlement.halted_items`, see `retryDue`).
+ */
+export async function workItemPage(db: Db, period: BillingPeriod, after: string | null, limit: number, scope: RunScope = 'all'): Promise<string[]> {
   const { from, toExclusive } = periodDates(period);
+  const label = periodLabel(period);
+  if (scope === 'retry') {
+    const rows = await db.query<{ gsrn: string }>(
+      `SELECT gsrn FROM settlement.halted_items WHERE period_label = $1 AND retry_requested_at > last_tried_at AND ($2::text IS NULL OR gsrn > $2) ORDER BY gsrn LIMIT $3`,
+      [label, after, limit],
+    );
+    return rows.rows.map((r) => r.gsrn);
+  }
   const rows = await db.query<{ gsrn: string }>(
-    `SELECT DISTINCT gsrn FROM settlement.supplies
-      WHERE NOT reversed AND billing_frequency = $1 AND start_date < $2 AND (end_date IS NULL OR end_date > $3) AND ($4::text IS NULL OR gsrn > $4)
-      ORDER BY gsrn LIMIT $5`,
-    [billingFrequencyOf(period), toExclusive, from, after, limit],
+    `SELECT DISTINCT s.gsrn FROM settlement.supplies s
+      WHERE NOT s.reversed AND s.billing_frequency = $1 AND s.start_date < $2 AND (s.end_date IS NULL OR s.end_date > $3) AND ($4::text IS NULL OR s.gsrn > $4)
+        AND NOT EXISTS (SELECT 1 FROM settlement.invoices i WHERE i.gsrn = s.gsrn AND i.period_from = $3 AND i.period_label = $6 AND i.customer_id = s.customer_id)
+      ORDER BY s.gsrn LIMIT $5`,
+    [billingFrequencyOf(period), toExclusive, from, after, limit, label],
   );
   return rows.rows.map((r) => r.gsrn);
 }
@@ -80,7 +104,7 @@ export async function workItemPage(db: Db, period: BillingPeriod, after: string 
 async function completeIfDone(store: EventStore, db: Db, run: RunRow, metadata: EventMetadata, now: Date): Promise<boolean> {
   if (run.completed || !run.scheduled || run.batches_done !== run.batches_total) return run.completed;
   const completed = runCompletedEvent(run.run_id, run.period, { items: run.items_total, invoiced: run.invoiced, halted: run.halted });
-  await store.appendToStream(runStreamId(run.period), asNew([completed], { ...metadata, schemaVersion: SETTLEMENT_COMPLETED_SCHEMA_VERSION }, now), { expectedRevision: 'any' });
+  await store.appendToStream(runStreamId(run.period, run.seq), asNew([completed], { ...metadata, schemaVersion: SETTLEMENT_COMPLETED_SCHEMA_VERSION }, now), { expectedRevision: 'any' });
   await db.query(`UPDATE settlement.runs SET completed = true WHERE run_id = $1`, [run.run_id]);
   return true;
 }
@@ -105,17 +129,17 @@ export async function scheduleRun(deps: RunDeps, runId: string, metadata: EventM
       }
       const asOf = new Date(run.as_of);
       const batch = run.batches_total;
-      let gsrns = await workItemPage(client, run.period, run.cursor_gsrn, batchSize);
+      let gsrns = await workItemPage(client, run.period, run.cursor_gsrn, batchSize, run.scope);
       if (gsrns.length === 0) {
-        await deps.store.appendToStream(runStreamId(run.period), asNew([runScheduledEvent(runId, run.period, run.items_total, batch)], metadata, now), { expectedRevision: 'any' });
+        await deps.store.appendToStream(runStreamId(run.period, run.seq), asNew([runScheduledEvent(runId, run.period, run.items_total, batch)], metadata, now), { expectedRevision: 'any' });
         const updated = (await client.query<RunRow>(`UPDATE settlement.runs SET scheduled = true WHERE run_id = $1 RETURNING *`, [runId])).rows[0]!;
         updated.completed = await completeIfDone(deps.store, client, updated, metadata, now);
         await client.query('COMMIT');
         return updated;
       }
-      const streamId = runBatchStreamId(run.period, batch);
+      const streamId = runBatchStreamId(run.period, batch, run.seq);
       try {
-        await deps.store.appendToStream(streamId, asNew(workItemBatch(runId, run.period, asOf, batch, gsrns), metadata, now), { expectedRevision: 'no_stream' });
+        await deps.store.appendToStream(streamId, asNew(workItemBatch(runId, run.period, asOf, batch, gsrns, run.seq), metadata, now), { expectedRevision: 'no_stream' });
       } catch (error) {
         if (!(error instanceof WrongExpectedRevisionError)) throw error;
         // Appended by an attempt that crashed before moving the cursor: that batch stands.
@@ -136,46 +160,74 @@ export async function scheduleRun(deps: RunDeps, runId: string, metadata: EventM
   }
 }
 
+/** Appends the run's `SettlementRunStarted` (again after a crash: its id derives from the run) and schedules the rest of it. */
+async function scheduleFromStart(deps: RunDeps, run: RunRow, metadata: EventMetadata, now: Date): Promise<RunRow> {
+  if (run.scheduled) return run;
+  await deps.store.appendToStream(runStreamId(run.period, run.seq), asNew([runStartedEvent(run.run_id, run.period, new Date(run.as_of), run.seq, run.scope)], metadata, now), { expectedRevision: 'any' });
+  return scheduleRun(deps, run.run_id, metadata, now);
+}
+
+const replyOf = (run: RunRow, period: BillingPeriod, alreadyStarted: boolean): StartRunReply => ({ runId: run.run_id, period, seq: run.seq, items: run.items_total, alreadyStarted, completed: run.completed });
+
 /**
- * `StartSettlementRun`: one run per period. A new period gets its row and `SettlementRunStarted`, then its
- * work items in batches; a period that has a run replies with it (`alreadyStarted`), finishing its
- * scheduling first if a crash interrupted it. A run from before batched runs (a run stream, no row)
- * is answered from its stream and never settled again.
+ * `StartSettlementRun` (and the retry pass's runs, `scope: 'retry'`): a period has runs 1, 2, … one at a time.
+ * - A run of the period still in progress (or the run id given again) is answered (`alreadyStarted`), its
+ *   scheduling finished first if a crash interrupted it.
+ * - The period's first run: every supply of the period not yet invoiced (`workItemPage`).
+ * - After a completed run, a later run is created only when something is left to settle (a customer supply of
+ *   the period without an invoice): its work items are exactly those. When nothing is left, the last run is
+ *   answered (`alreadyStarted`), so a repeated start costs one query and appends nothing.
+ * Two starts racing for the same next number: the unique (period_label, seq) lets one insert; the other answers it.
+ * A run from before batched runs (a run stream, no row) counts as run 1: answered while it is not completed.
  */
-export async function startSettlementRun(deps: RunDeps, payload: unknown, meta: CommandMeta): Promise<StartRunReply> {
+export async function startSettlementRun(deps: RunDeps, payload: unknown, meta: CommandMeta, scope: RunScope = 'all'): Promise<StartRunReply> {
   const { period, runId } = parseStartSettlementRun(payload);
   const label = periodLabel(period);
   const metadata = settlementMetadata(meta);
-  let alreadyStarted = true;
-  let existing = (await deps.pool.query<RunRow>(`SELECT * FROM settlement.runs WHERE period_label = $1`, [label])).rows[0];
-  if (existing === undefined) {
+  const given = (await deps.pool.query<RunRow>(`SELECT * FROM settlement.runs WHERE run_id = $1`, [runId])).rows[0];
+  if (given !== undefined) {
+    const run = await scheduleFromStart(deps, given, metadata, meta.now);
+    return replyOf(run, run.period, true);
+  }
+  const latestOf = async (): Promise<RunRow | undefined> => (await deps.pool.query<RunRow>(`SELECT * FROM settlement.runs WHERE period_label = $1 ORDER BY seq DESC LIMIT 1`, [label])).rows[0];
+  const latest = await latestOf();
+  let seq = 1;
+  let previous: StartRunReply | null = null;
+  if (latest === undefined) {
     const [first] = await deps.store.readStream(runStreamId(period), { maxCount: 1 });
     if (first !== undefined) {
       const [last] = await deps.store.readStream(runStreamId(period), { direction: 'backwards', maxCount: 1 });
       const items = (first.data as { items?: unknown }).items;
-      return { runId: String(first.data.runId), period, items: Array.isArray(items) ? items.length : 0, alreadyStarted: true, completed: last?.type === 'SettlementCompleted' };
+      previous = { runId: String(first.data.runId), period, seq: 1, items: Array.isArray(items) ? items.length : 0, alreadyStarted: true, completed: last?.type === 'SettlementCompleted' };
+      if (!previous.completed) return previous;
+      seq = 2;
     }
-    const inserted = await deps.pool.query<RunRow>(
-      `INSERT INTO settlement.runs (run_id, period_label, period, as_of) VALUES ($1, $2, $3, $4) ON CONFLICT (period_label) DO NOTHING RETURNING *`,
-      [runId, label, JSON.stringify(period), meta.now.toISOString()],
-    );
-    existing = inserted.rows[0] ?? (await deps.pool.query<RunRow>(`SELECT * FROM settlement.runs WHERE period_label = $1`, [label])).rows[0]!;
-    alreadyStarted = inserted.rows.length === 0;
+  } else {
+    if (!latest.completed) return replyOf(await scheduleFromStart(deps, latest, metadata, meta.now), period, true);
+    previous = replyOf(latest, period, true);
+    seq = latest.seq + 1;
   }
-  if (!existing.scheduled) {
-    await deps.store.appendToStream(runStreamId(period), asNew([runStartedEvent(existing.run_id, period, new Date(existing.as_of))], metadata, meta.now), { expectedRevision: 'any' });
-    existing = await scheduleRun(deps, existing.run_id, metadata, meta.now);
+  // Nothing left to settle after a completed run: answer it, append nothing.
+  if (previous !== null && (await workItemPage(deps.pool, period, null, 1, scope)).length === 0) return previous;
+  const inserted = await deps.pool.query<RunRow>(
+    `INSERT INTO settlement.runs (run_id, period_label, seq, scope, period, as_of) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING *`,
+    [runId, label, seq, scope, JSON.stringify(period), meta.now.toISOString()],
+  );
+  const run = inserted.rows[0];
+  if (run === undefined) {
+    // Another start took this number (or this run id) first: answer that run.
+    const other = (await deps.pool.query<RunRow>(`SELECT * FROM settlement.runs WHERE run_id = $1`, [runId])).rows[0] ?? (await latestOf())!;
+    return replyOf(await scheduleFromStart(deps, other, metadata, meta.now), period, true);
   }
-  return { runId: existing.run_id, period, items: existing.items_total, alreadyStarted, completed: existing.completed };
+  return replyOf(await scheduleFromStart(deps, run, metadata, meta.now), period, false);
 }
 
 /** Runs whose scheduling was interrupted (a crash between batches): finished when the service starts. */
 export async function resumeScheduling(deps: RunDeps, now: Date): Promise<number> {
-  const { rows } = await deps.pool.query<{ run_id: string; period: BillingPeriod; as_of: Date }>(`SELECT run_id, period, as_of FROM settlement.runs WHERE NOT scheduled`);
+  const { rows } = await deps.pool.query<RunRow>(`SELECT * FROM settlement.runs WHERE NOT scheduled`);
   for (const r of rows) {
     const metadata = settlementMetadata({ correlationId: randomUUID(), causationId: null, actor: 'settlement-scheduler' });
-    await deps.store.appendToStream(runStreamId(r.period), asNew([runStartedEvent(r.run_id, r.period, new Date(r.as_of))], metadata, now), { expectedRevision: 'any' });
-    await scheduleRun(deps, r.run_id, metadata, now);
+    await scheduleFromStart(deps, r, metadata, now);
   }
   return rows.length;
 }
@@ -224,7 +276,7 @@ export async function recordItemOutcomes(store: EventStore, tx: Db, outcomes: re
   }
   for (const { o, counts } of completedBatches) {
     const { item, metadata, now } = o;
-    await store.appendToStream(runBatchStreamId(item.period, item.batch), asNew([batchCompletedEvent(item.runId, item.period, item.batch, counts)], metadata, now), { expectedRevision: 'any' });
+    await store.appendToStream(runBatchStreamId(item.period, item.batch, item.seq ?? 1), asNew([batchCompletedEvent(item.runId, item.period, item.batch, counts)], metadata, now), { expectedRevision: 'any' });
     const run = (
       await tx.query<RunRow>(`UPDATE settlement.runs SET batches_done = batches_done + 1, invoiced = invoiced + $2, halted = halted + $3 WHERE run_id = $1 RETURNING *`, [
         item.runId,

@@ -48,11 +48,13 @@ export async function migrateSettlement(pool: Pool): Promise<void> {
       CREATE TABLE IF NOT EXISTS settlement.invoices (
         invoice_id uuid PRIMARY KEY, gsrn text NOT NULL, production_gsrn text, customer_id text NOT NULL, period_label text NOT NULL,
         period_from text NOT NULL, period_to text NOT NULL, price_area text NOT NULL, grid_area text NOT NULL);
-      CREATE INDEX IF NOT EXISTS invoices_gsrn ON settlement.invoices (gsrn, period_from);
-      CREATE INDEX IF NOT EXISTS invoices_customer ON settlement.invoices (customer_id, invoice_id);
-      CREATE INDEX IF NOT EXISTS invoices_period ON settlement.invoices (period_label, invoice_id);
-      ALTER TABLE settlement.products ADD COLUMN IF NOT EXISTS expected_all_in_price_per_kwh text;
-      ALTER TABLE settlement.products ADD COLUMN IF NOT EXISTS aconto_quarter_shares jsonb;
+      -- Catalog first, ALTER only when needed: an ALTER takes an exclusive lock on a table workers read, and a
+      -- process started beside busy workers would otherwise deadlock in its start-up migration (README).
+      DO $$ BEGIN
+        IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'settlement' AND table_name = 'products' AND column_name = 'aconto_quarter_shares') THEN
+          ALTER TABLE settlement.products ADD COLUMN IF NOT EXISTS expected_all_in_price_per_kwh text, ADD COLUMN IF NOT EXISTS aconto_quarter_shares jsonb;
+        END IF;
+      END $$;
       CREATE TABLE IF NOT EXISTS settlement.expected_consumption (
         gsrn text PRIMARY KEY, customer_id text, expected_annual_kwh text NOT NULL, source text NOT NULL, basis text, set_at timestamptz NOT NULL);
       CREATE TABLE IF NOT EXISTS settlement.electric_heating_changes (
@@ -60,10 +62,37 @@ export async function migrateSettlement(pool: Pool): Promise<void> {
       CREATE TABLE IF NOT EXISTS settlement.production_links (
         gsrn text NOT NULL, valid_from text NOT NULL, production_gsrn text NOT NULL, PRIMARY KEY (gsrn, valid_from));
       -- Settlement runs (run.ts): one row per run, one per batch of work items, one per item's outcome.
+      -- A period has runs 1, 2, … (seq): a later run settles what is not yet invoiced (issue 9).
       CREATE TABLE IF NOT EXISTS settlement.runs (
-        run_id text PRIMARY KEY, period_label text NOT NULL UNIQUE, period jsonb NOT NULL, as_of timestamptz NOT NULL,
+        run_id text PRIMARY KEY, period_label text NOT NULL, seq int NOT NULL DEFAULT 1, scope text NOT NULL DEFAULT 'all', period jsonb NOT NULL, as_of timestamptz NOT NULL,
         cursor_gsrn text, batches_total int NOT NULL DEFAULT 0, items_total int NOT NULL DEFAULT 0, scheduled boolean NOT NULL DEFAULT false,
         batches_done int NOT NULL DEFAULT 0, invoiced int NOT NULL DEFAULT 0, halted int NOT NULL DEFAULT 0, completed boolean NOT NULL DEFAULT false);
+      -- Deployments from before later runs: one run per period (period_label UNIQUE) becomes run 1 of its period.
+      DO $$ BEGIN
+        IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'settlement' AND table_name = 'runs' AND column_name = 'seq') THEN
+          ALTER TABLE settlement.runs ADD COLUMN IF NOT EXISTS seq int NOT NULL DEFAULT 1, ADD COLUMN IF NOT EXISTS scope text NOT NULL DEFAULT 'all';
+        END IF;
+        IF EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'runs_period_label_key' AND conrelid = 'settlement.runs'::regclass) THEN
+          ALTER TABLE settlement.runs DROP CONSTRAINT runs_period_label_key;
+        END IF;
+      END $$;
+      -- Indexes, catalog first as well (CREATE INDEX IF NOT EXISTS locks the table before it finds the index).
+      DO $$ BEGIN
+        IF to_regclass('settlement.invoices_gsrn') IS NULL THEN CREATE INDEX invoices_gsrn ON settlement.invoices (gsrn, period_from); END IF;
+        IF to_regclass('settlement.invoices_customer') IS NULL THEN CREATE INDEX invoices_customer ON settlement.invoices (customer_id, invoice_id); END IF;
+        IF to_regclass('settlement.invoices_period') IS NULL THEN CREATE INDEX invoices_period ON settlement.invoices (period_label, invoice_id); END IF;
+        IF to_regclass('settlement.runs_period_seq') IS NULL THEN CREATE UNIQUE INDEX runs_period_seq ON settlement.runs (period_label, seq); END IF;
+      END $$;
+      -- Metering points of a period currently halted (not since invoiced): listed at the API, retried when the
+      -- missing input arrives (retry_requested_at later than last_tried_at; see retry.ts).
+      CREATE TABLE IF NOT EXISTS settlement.halted_items (
+        gsrn text NOT NULL, period_label text NOT NULL, period jsonb NOT NULL, run_id text NOT NULL, reason text NOT NULL, detail jsonb NOT NULL,
+        price_area text, halted_since timestamptz NOT NULL, last_tried_at timestamptz NOT NULL, retry_requested_at timestamptz,
+        PRIMARY KEY (gsrn, period_label));
+      DO $$ BEGIN
+        IF to_regclass('settlement.halted_items_period') IS NULL THEN CREATE INDEX halted_items_period ON settlement.halted_items (period_label, gsrn); END IF;
+      END $$;
+
       CREATE TABLE IF NOT EXISTS settlement.run_batches (
         run_id text NOT NULL, batch int NOT NULL, items int NOT NULL, done int NOT NULL, invoiced int NOT NULL, halted int NOT NULL,
         PRIMARY KEY (run_id, batch));

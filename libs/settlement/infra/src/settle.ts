@@ -77,7 +77,11 @@ export async function settleFromCopies(deps: SettleDeps, db: Db, gsrn: string, p
   return settleBuilt(deps, await loadCopies(db, gsrn, period), gsrn, period, asOf, customerId);
 }
 
-/** Settles every customer supply of a metering point in a period: one result per customer, in the order their supplies start. */
+/**
+ * Settles every customer supply of a metering point in a period: one result per customer, in the order their
+ * supplies start. Customers in `invoiced` (their invoice of the period is issued already: a later run) are
+ * answered `invoiced` without settling them again.
+ */
 export async function settleCustomerSupplies(
   deps: SettleDeps,
   db: Db,
@@ -85,7 +89,8 @@ export async function settleCustomerSupplies(
   period: BillingPeriod,
   asOf: Date,
   runId?: string,
-): Promise<{ customerId: string | null; result: Settled | SettlementHalted }[]> {
+  invoiced: ReadonlySet<string> = new Set(),
+): Promise<{ customerId: string | null; result: Settled | SettlementHalted | 'invoiced' }[]> {
   // A run's worker: the period's price copies and resolved prices from its cache (see RunPriceCache).
   const cache = runId === undefined ? undefined : deps.runPrices;
   const shared = cache === undefined || runId === undefined ? undefined : await cache.sharedCopies(runId, () => loadSharedPriceCopies(db, period));
@@ -94,7 +99,7 @@ export async function settleCustomerSupplies(
   const customers = customerSuppliesInPeriod(copies.supplies, gsrn, period);
   // No supply left (reversed since the run started): one halt, as before.
   if (customers.length === 0) return [{ customerId: null, result: settle(null) }];
-  return customers.map((customerId) => ({ customerId, result: settle(customerId) }));
+  return customers.map((customerId) => ({ customerId, result: invoiced.has(customerId) ? 'invoiced' : settle(customerId) }));
 }
 
 /**
@@ -245,13 +250,25 @@ async function settleWorkItem(deps: SettleDeps, envelope: EventEnvelope, tx: Poo
   // One invoice per customer supply: two of our customers on the GSRN in the period get one each.
   const invoiceIds: string[] = [];
   let halt: SettlementHalted | null = null;
-  for (const { result } of await settleCustomerSupplies(deps, tx, item.gsrn, period, new Date(item.asOf), item.runId)) {
+  // A later run of the period: the customers invoiced already (by an earlier run) are not settled again.
+  const invoiced = await tx.query<{ invoice_id: string; customer_id: string }>(
+    `SELECT invoice_id, customer_id FROM settlement.invoices WHERE gsrn = $1 AND period_from = $2 AND period_label = $3`,
+    [item.gsrn, periodDates(period).from, periodLabel(period)],
+  );
+  const invoicedCustomers = new Set(invoiced.rows.map((r) => r.customer_id));
+  for (const { customerId, result } of await settleCustomerSupplies(deps, tx, item.gsrn, period, new Date(item.asOf), item.runId, invoicedCustomers)) {
+    if (result === 'invoiced') {
+      invoiceIds.push(invoiceIdOf(item.gsrn, period, customerId!));
+      continue;
+    }
     if (result.outcome !== 'settled') {
       halt ??= result;
       continue;
     }
     const invoiceId = invoiceIdOf(item.gsrn, period, result.customerId);
     invoiceIds.push(invoiceId);
+    // Issued at most once: the id is name-based (GSRN, period, customer) and the invoice is appended with the
+    // stream's expected revision (a concurrent issue fails the append, and its redelivery finds the invoice).
     const stream = await deps.store.readStream(invoiceStreamId(invoiceId));
     if (!stream.some((e) => e.type === 'InvoiceIssued')) {
       const { from } = periodDates(period);
@@ -276,7 +293,7 @@ async function settleWorkItem(deps: SettleDeps, envelope: EventEnvelope, tx: Poo
       invoices.push({
         streamId: invoiceStreamId(invoiceId),
         events: [{ eventId: nameBasedUuid('invoice-issued', invoiceId), type: 'InvoiceIssued', data: toJsonObject(data), metadata, occurredAt: now }],
-        expectedRevision: 'any',
+        expectedRevision: stream.length === 0 ? 'no_stream' : stream[stream.length - 1]!.streamRevision,
       });
     }
     await tx.query(
