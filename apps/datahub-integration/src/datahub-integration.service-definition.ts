@@ -184,6 +184,7 @@ async function startDataHub(infrastructure: Infrastructure, env: NodeJS.ProcessE
       pool: infrastructure.pool,
       connection: infrastructure.amqp,
       exchange: infrastructure.config.exchange,
+      eventStore: infrastructure.eventStore,
       sftp: new BetalingsserviceSftp(bs.sftp),
       creditor: bs.creditor,
       clock: () => infrastructure.clock.now(),

@@ -22,7 +22,7 @@ export const projectionsService: ServiceDefinition = {
     });
     // Webhooks: enqueues public events per subscription and delivers them (signed, retried); see libs/webhooks.
     registerSettlementRunMetrics(infrastructure.pool, infrastructure.metrics.registry);
-    const webhooks = await startWebhookDispatcher({ pool: infrastructure.pool, connection: infrastructure.amqp, masterKey: infrastructure.config.piiMasterKey, previousMasterKeys: infrastructure.config.piiPreviousMasterKeys, exchange: infrastructure.config.exchange, ...webhookDispatcherSettingsFromEnv() });
+    const webhooks = await startWebhookDispatcher({ pool: infrastructure.pool, connection: infrastructure.amqp, masterKey: infrastructure.config.piiMasterKey, previousMasterKeys: infrastructure.config.piiPreviousMasterKeys, exchange: infrastructure.config.exchange, eventStore: infrastructure.eventStore, ...webhookDispatcherSettingsFromEnv() });
     return async () => {
       await webhooks.stop();
       for (const consumer of consumers) await consumer.stop();

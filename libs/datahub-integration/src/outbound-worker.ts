@@ -32,6 +32,8 @@ export interface OutboundWorkerOptions {
   concurrency?: number;
   /** Fallback poll for due retries, ms. Default 2000. */
   pollMs?: number;
+  /** For tests: the patterns an earlier release bound (default `OUTBOUND_BINDINGS`). */
+  bindings?: readonly string[];
 }
 
 /** Resolves transaction ids in DataHub's answers to our process ids, from the requests we sent. */
@@ -160,40 +162,14 @@ export async function startOutboundWorker(options: OutboundWorkerOptions): Promi
   let stopping = false;
   let sending: Promise<number> | null = null;
   let again = false;
+  /** An intent was recorded in the transaction being committed. */
+  let wake = false;
 
   const kick = (): void => {
     if (stopping) return;
     if (sending) again = true;
     else void sendDue().catch((error: unknown) => logger?.warn(`Outbound sender: ${error instanceof Error ? error.message : String(error)}`));
   };
-
-  const consumer = await startConsumer({
-    connection: options.connection,
-    pool: options.pool,
-    queue: OUTBOUND_QUEUE,
-    bindings: OUTBOUND_BINDINGS,
-    onFailure: 'halt',
-    // Order matters between the requests of one process; an event no request can be made of is parked in the DLQ
-    // (with the reason, for an operator) instead of holding every later process back. Its cancellation, if any,
-    // then finds no request and sends nothing.
-    isPoison: (error) => error instanceof MalformedOutboundEventError,
-    prefetch: 1,
-    maxAttempts: options.maxAttempts ?? 1000,
-    backoff: { initialDelayMs: 500, factor: 2, maxDelayMs: 30_000 },
-    logger,
-    handler: async (envelope, tx) => {
-      const request = await requestOf(envelope, tx);
-      if (!request) return;
-      const documentId = deterministicEventId(request.processId, `datahub-${request.action}`, 0);
-      const inserted = await tx.query(
-        `INSERT INTO datahub.outbound_requests (process_id, action, document_id, gsrn, request, outcome, correlation_id, causation_id)
-         VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7) ON CONFLICT DO NOTHING`,
-        [request.processId, request.action, documentId, request.gsrn, JSON.stringify(request), envelope.metadata.correlationId, envelope.eventId],
-      );
-      // Visible once the inbox transaction commits, right after this returns.
-      if (inserted.rowCount) setTimeout(kick, 10).unref();
-    },
-  });
 
   const record = async (row: DueRow, request: OutboundRequest, outcome: 'sent' | 'refused', businessReason: string, now: Date, refusal: JsonObject | null) => {
     const streamId = datahubRequestStreamId(request.processId);
@@ -297,6 +273,44 @@ export async function startOutboundWorker(options: OutboundWorkerOptions): Promi
     })().finally(() => (sending = null));
     return sending;
   };
+
+  // Started once the sender exists: catching up on a new binding records intents (and wakes it) before this returns.
+  const consumer = await startConsumer({
+    connection: options.connection,
+    pool: options.pool,
+    queue: OUTBOUND_QUEUE,
+    bindings: options.bindings ?? OUTBOUND_BINDINGS,
+    onFailure: 'halt',
+    // Order matters between the requests of one process; an event no request can be made of is parked in the DLQ
+    // (with the reason, for an operator) instead of holding every later process back. Its cancellation, if any,
+    // then finds no request and sends nothing.
+    isPoison: (error) => error instanceof MalformedOutboundEventError,
+    prefetch: 1,
+    maxAttempts: options.maxAttempts ?? 1000,
+    backoff: { initialDelayMs: 500, factor: 2, maxDelayMs: 30_000 },
+    logger,
+    // Catch-up: a binding new to this queue (a fresh deployment, a pattern added by a release) replays the store's
+    // events of it through the same inbox and outbox; (process, action) is the outbox's key, so a request recorded
+    // before is not recorded (or sent) again.
+    eventStore: options.eventStore,
+    handler: async (envelope, tx) => {
+      const request = await requestOf(envelope, tx);
+      if (!request) return;
+      const documentId = deterministicEventId(request.processId, `datahub-${request.action}`, 0);
+      const inserted = await tx.query(
+        `INSERT INTO datahub.outbound_requests (process_id, action, document_id, gsrn, request, outcome, correlation_id, causation_id)
+         VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7) ON CONFLICT DO NOTHING`,
+        [request.processId, request.action, documentId, request.gsrn, JSON.stringify(request), envelope.metadata.correlationId, envelope.eventId],
+      );
+      if (inserted.rowCount) wake = true;
+    },
+    // The sender acts on committed rows only.
+    afterCommit: () => {
+      if (!wake) return;
+      wake = false;
+      kick();
+    },
+  });
 
   const startedAt = new Date();
   const monitored = {

@@ -74,27 +74,6 @@ export interface ResultsRequestSenderOptions {
 export async function startResultsRequestSender(options: ResultsRequestSenderOptions): Promise<{ consumer: RunningConsumer; sendDue(): Promise<number>; stop(): Promise<void> }> {
   await migrateResultsRequests(options.pool);
   const clock = options.clock ?? (() => new Date());
-  const consumer = await startConsumer({
-    connection: options.connection,
-    pool: options.pool,
-    queue: RESULTS_REQUESTS_QUEUE,
-    bindings: ['reconciliation.data-hub-results-requested'],
-    handler: async (envelope, tx) => {
-      const d = envelope.data;
-      const request: ResultsRequest = {
-        requestId: String(d['requestId']),
-        kind: d['kind'] === 'energy' ? 'energy' : 'wholesale',
-        gridArea: String(d['gridArea']),
-        start: String(d['start']),
-        end: String(d['end']),
-        businessReason: String(d['businessReason']),
-        settlementVersion: typeof d['settlementVersion'] === 'string' ? d['settlementVersion'] : null,
-      };
-      await tx.query(`INSERT INTO datahub.results_requests (request_id, request, status) VALUES ($1, $2, 'pending') ON CONFLICT DO NOTHING`, [request.requestId, JSON.stringify(request)]);
-      setImmediate(() => void sendDue().catch(() => undefined));
-    },
-  });
-
   const record = async (request: ResultsRequest, type: 'DataHubResultsRequestSent' | 'DataHubResultsRequestRefused', extra: JsonObject) => {
     const streamId = resultsRequestOutcomeStreamId(request.requestId);
     const eventId = deterministicEventId(request.requestId, streamId, 0);
@@ -141,6 +120,32 @@ export async function startResultsRequestSender(options: ResultsRequestSenderOpt
     })().finally(() => (sending = null));
     return sending;
   };
+  // Started once the sender exists: catching up records intents (and wakes it) before this returns.
+  const consumer = await startConsumer({
+    connection: options.connection,
+    pool: options.pool,
+    queue: RESULTS_REQUESTS_QUEUE,
+    bindings: ['reconciliation.data-hub-results-requested'],
+    // A binding new to the queue (a fresh deployment) replays the store's requests through the same inbox and
+    // outbox; request_id is the outbox's key, so a request recorded before is not sent again.
+    eventStore: options.eventStore,
+    handler: async (envelope, tx) => {
+      const d = envelope.data;
+      const request: ResultsRequest = {
+        requestId: String(d['requestId']),
+        kind: d['kind'] === 'energy' ? 'energy' : 'wholesale',
+        gridArea: String(d['gridArea']),
+        start: String(d['start']),
+        end: String(d['end']),
+        businessReason: String(d['businessReason']),
+        settlementVersion: typeof d['settlementVersion'] === 'string' ? d['settlementVersion'] : null,
+      };
+      await tx.query(`INSERT INTO datahub.results_requests (request_id, request, status) VALUES ($1, $2, 'pending') ON CONFLICT DO NOTHING`, [request.requestId, JSON.stringify(request)]);
+    },
+    // The sender acts on committed rows only.
+    afterCommit: () => void sendDue().catch(() => undefined),
+  });
+
   const timer = setInterval(() => void sendDue().catch(() => undefined), options.pollMs ?? 2000);
   return {
     consumer,

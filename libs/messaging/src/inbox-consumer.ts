@@ -24,6 +24,13 @@ export interface Delivery {
   /** Global-log checkpoint the relay stamped on the message (header `checkpoint`), if any. */
   checkpoint: string | null;
   redelivered: boolean;
+  /**
+   * True when the event comes from the event store while the consumer catches up on a binding new to it (see
+   * {@link startConsumer}), not from its queue: it was published before the binding existed. A handler whose
+   * effect reaches outside the database may use it to apply the rules of a late delivery (the webhook dispatcher
+   * enqueues it only for the subscriptions that existed when the event was recorded).
+   */
+  catchUp?: boolean;
 }
 
 export type EventHandler = (envelope: EventEnvelope, tx: PoolClient, delivery: Delivery) => Promise<void>;
@@ -75,8 +82,17 @@ export interface ConsumerOptions {
    * The event store the relay publishes from. With it, a binding this consumer has not had before (a
    * new consumer, or a pattern added to its queue) is caught up from the store before it consumes:
    * events of that pattern published before the binding existed went to no queue. See {@link startConsumer}.
+   * Caught-up events are applied in batches of up to 500 per transaction whatever `batchSize` is, so the handler
+   * must keep every effect in the transaction: a consumer that acts outside the database records an intent (an
+   * outbox row, unique per business key) and acts after commit (`afterCommit`, or its sender's poll).
    */
   eventStore?: EventStore;
+  /**
+   * Called after each commit that applied events (one message, a batch, or a batch caught up from the event store),
+   * with the events applied, in order; never inside the transaction. For consumers whose handler records an intent
+   * in an outbox: wake the sender here, so it acts on committed rows only. Must not throw (a throw is logged).
+   */
+  afterCommit?: (applied: readonly EventEnvelope[]) => void;
   /** Handler runs per message, the first included, before it goes to the DLQ. Default 5. */
   maxAttempts?: number;
   backoff?: BackoffOptions;
@@ -347,7 +363,7 @@ class InboxConsumer implements RunningConsumer {
 
   /** Applies caught-up events in log order; returns those the queue must take (from the first that failed on), else none. */
   private async applyCaughtUp(messages: EventMessage[]): Promise<EventMessage[]> {
-    const items = messages.map((m) => ({ envelope: m.envelope, delivery: { checkpoint: m.checkpoint, redelivered: false } }));
+    const items = messages.map((m) => ({ envelope: m.envelope, delivery: { checkpoint: m.checkpoint, redelivered: false, catchUp: true } }));
     try {
       const outcome = await this.applyBatchUntilDatabaseAnswers(items);
       if (outcome === 'stopping') throw new Error('consumer stopping');
@@ -497,7 +513,9 @@ class InboxConsumer implements RunningConsumer {
         }
       }
       await client.query('COMMIT');
-      return { applied: toApply.map((item) => item.envelope), duplicates: items.length - toApply.length };
+      const applied = toApply.map((item) => item.envelope);
+      if (applied.length > 0) this.committed(applied);
+      return { applied, duplicates: items.length - toApply.length };
     } catch (error) {
       try {
         await client.query('ROLLBACK');
@@ -658,6 +676,7 @@ class InboxConsumer implements RunningConsumer {
       }
       await this.options.handler(envelope, client, delivery);
       await client.query('COMMIT');
+      this.committed([envelope]);
       return true;
     } catch (error) {
       try {
@@ -668,6 +687,17 @@ class InboxConsumer implements RunningConsumer {
       throw error;
     } finally {
       client.release(broken);
+    }
+  }
+
+  /** After a commit that applied events: the consumer's `afterCommit`, kept from breaking the consumer. */
+  private committed(applied: readonly EventEnvelope[]): void {
+    const afterCommit = this.options.afterCommit;
+    if (!afterCommit) return;
+    try {
+      afterCommit(applied);
+    } catch (error) {
+      this.logger.warn(`Consumer ${this.options.queue}: afterCommit failed: ${errorMessage(error)}`);
     }
   }
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
+import type { EventStore } from '@dh/event-store';
 import {
   consoleMessagingLogger,
   DEFAULT_EVENT_EXCHANGE,
@@ -9,6 +10,7 @@ import {
   serializeEnvelope,
   startConsumer,
   type AmqpConnection,
+  type Delivery,
   type EventEnvelope,
   type MessagingLogger,
   type RunningConsumer,
@@ -34,6 +36,14 @@ export interface WebhookDispatcherOptions {
   schema?: string;
   /** Queue (and inbox consumer name). Default `webhooks.dispatcher`. */
   queue?: string;
+  /**
+   * The event store the relay publishes from. With it, a binding new to the queue (a fresh deployment, a public
+   * event type added by a release) is caught up from the store: those events are enqueued for the subscriptions that
+   * existed when each was recorded (a subscription is not sent the history from before it).
+   */
+  eventStore?: EventStore;
+  /** For tests: the routing keys an earlier release bound (default: every public event's). */
+  bindings?: readonly string[];
   retry?: Partial<RetryPolicy>;
   /** Per request. Default 10 000 ms. */
   timeoutMs?: number;
@@ -119,9 +129,12 @@ class Dispatcher implements WebhookDispatcher {
       connection: this.options.connection,
       pool: this.options.pool,
       queue: this.options.queue ?? WEBHOOK_DISPATCHER_QUEUE,
-      bindings: Object.values(PUBLIC_EVENT_ROUTING_KEYS),
+      bindings: this.options.bindings ?? Object.values(PUBLIC_EVENT_ROUTING_KEYS),
       exchange: this.options.exchange ?? DEFAULT_EVENT_EXCHANGE,
-      handler: (envelope, tx) => this.enqueue(envelope, tx),
+      ...(this.options.eventStore ? { eventStore: this.options.eventStore } : {}),
+      handler: (envelope, tx, delivery) => this.enqueue(envelope, tx, delivery),
+      // The deliveries are visible once the inbox transaction commits.
+      afterCommit: () => this.kick(),
       // Enqueueing is independent per event; order is not promised to receivers anyway.
       singleActiveConsumer: false,
       logger: this.logger,
@@ -148,11 +161,16 @@ class Dispatcher implements WebhookDispatcher {
   }
 
   /** Inside the inbox transaction: one delivery row per matching active subscription (unique per subscription and event). */
-  private async enqueue(envelope: EventEnvelope, tx: PoolClient): Promise<void> {
+  private async enqueue(envelope: EventEnvelope, tx: PoolClient, delivery: Delivery): Promise<void> {
     const routingKey = publicRoutingKey(envelope.type);
     if (routingKey === null) return;
     const body = serializeEnvelope(envelope).toString('utf8');
-    const { rows } = await tx.query<{ id: string }>(`SELECT id FROM ${this.s}.subscriptions WHERE active AND event_types && $1::text[]`, [[routingKey, ALL_EVENT_TYPES]]);
+    // Caught up from the event store (published before this queue had the binding): only the subscriptions that
+    // existed when the event was recorded, as if it had come through the queue then.
+    const { rows } = await tx.query<{ id: string }>(
+      `SELECT id FROM ${this.s}.subscriptions WHERE active AND event_types && $1::text[] AND ($2::timestamptz IS NULL OR created_at <= $2::timestamptz)`,
+      [[routingKey, ALL_EVENT_TYPES], delivery.catchUp ? envelope.recordedAt : null],
+    );
     for (const { id } of rows) {
       const inserted = await tx.query(
         `INSERT INTO ${this.s}.deliveries (id, subscription_id, event_id, event_type, body, status, next_attempt_at)
@@ -161,8 +179,6 @@ class Dispatcher implements WebhookDispatcher {
       );
       this.counters.enqueued += inserted.rowCount ?? 0;
     }
-    // The rows are visible once the inbox transaction commits, right after this returns.
-    if (rows.length > 0) setTimeout(() => this.kick(), 20).unref();
   }
 
   private schedule(ms: number): void {

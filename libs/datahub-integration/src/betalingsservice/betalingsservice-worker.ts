@@ -13,7 +13,7 @@ import {
   type PaymentInformation,
 } from '@dh/betalingsservice';
 import { localDateOf } from '@dh/dk-time';
-import type { JsonObject, JsonValue } from '@dh/event-store';
+import type { EventStore, JsonObject, JsonValue } from '@dh/event-store';
 import { startConsumer, type AmqpConnection, type RunningConsumer } from '@dh/messaging';
 import type { BetalingsserviceSftp } from './sftp-transport';
 
@@ -49,6 +49,12 @@ export interface BetalingsserviceWorkerOptions {
   clock: () => Date;
   /** A command to settlement (over RabbitMQ request/reply). */
   send: (command: string, payload: JsonValue) => Promise<JsonValue>;
+  /**
+   * With it, the collections queue catches up from the store on a binding new to it (a fresh deployment): requests
+   * published before the queue existed are kept once each (the invoice id is the table's key), delivered by the next
+   * `deliver` like any other.
+   */
+  eventStore?: EventStore;
   /** Deliver and fetch every `intervalMs` (0 = only when called). */
   intervalMs?: number;
   logger?: { log(message: string): void; warn(message: string): void };
@@ -110,6 +116,7 @@ export async function startBetalingsserviceWorker(o: BetalingsserviceWorkerOptio
     exchange: o.exchange,
     schema: BETALINGSSERVICE_SCHEMA,
     singleActiveConsumer: true,
+    ...(o.eventStore ? { eventStore: o.eventStore } : {}),
     onFailure: 'halt',
     // A request it cannot keep (a field missing or malformed) is parked in the DLQ with the reason; the others go on.
     isPoison: (error) => error instanceof MalformedCollectionRequestError,
