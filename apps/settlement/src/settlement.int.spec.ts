@@ -319,4 +319,57 @@ describe('settlement: runs with competing workers, corrections, aconto and a reb
     expect(row.rows[0]!.version).toBe(1);
     expect(row.rows[0]!.points[23]).toMatchObject({ position: 24, quantityKwh: '39.023' });
   });
+
+  it('keeps day versions in metered_streams instead of reading streams; a stream another path moved is read again, versions stay exact', async () => {
+    const day = '2026-10-09';
+    const gsrns = Array.from({ length: 6 }, (_, i) => gsrn(600 + i));
+    const bundle = async (documentId: string, kwh: string) => {
+      await infra.eventStore.appendToStream(
+        `datahub-document-${documentId}`,
+        gsrns.map((g, n) => ({
+          eventId: randomUUID(),
+          type: 'ValidatedMeasureDataReceived',
+          data: {
+            documentId,
+            seriesId: `s${n}`,
+            gsrn: g,
+            receivedAt: '2026-10-10T06:00:00Z',
+            resolution: 'PT1H',
+            start: localDayStart(day).toISOString(),
+            end: localDayStart('2026-10-10').toISOString(),
+            points: localDayIntervals(day, 'PT1H').map((_, i) => ({ position: i + 1, quantity: kwh })),
+          },
+          metadata: { correlationId: documentId, causationId: null, actor: 'test', schemaVersion: 1, context: 'datahub' },
+          occurredAt: new Date(),
+        })),
+        { expectedRevision: 'no_stream' },
+      );
+    };
+    const versions = async () =>
+      (
+        await infra.pool.query<{ gsrn: string; version: number }>(`SELECT gsrn, max(version)::int AS version FROM settlement.metered_data WHERE gsrn = ANY($1) AND day = $2 GROUP BY gsrn ORDER BY gsrn`, [gsrns, day])
+      ).rows.map((r) => r.version);
+    const revisions = async () =>
+      Object.fromEntries((await infra.pool.query<{ gsrn: string; revision: string }>(`SELECT gsrn, revision::text FROM settlement.metered_streams WHERE gsrn = ANY($1)`, [gsrns])).rows.map((r) => [r.gsrn, r.revision]));
+
+    await bundle(`v1-${randomUUID()}`, '1.000');
+    await eventually(async () => expect(await versions()).toEqual([1, 1, 1, 1, 1, 1]), 30_000, 100);
+    expect(await revisions()).toEqual(Object.fromEntries(gsrns.map((g) => [g, '0'])));
+
+    // Version 2 of one point through the command, beside the consumer: its recorded revision is now stale.
+    await send('RecordMeteredData', meteredPayload(gsrns[2]!, `manual-${randomUUID()}`, day, '2026-10-10', () => '2.000'));
+    await eventually(async () => expect(await versions()).toEqual([1, 1, 2, 1, 1, 1]), 30_000, 100);
+
+    // The next bundle: the batch's append conflicts on that stream, the series are recorded one by one, then known again.
+    await bundle(`v2-${randomUUID()}`, '3.000');
+    await eventually(async () => expect(await versions()).toEqual([2, 2, 3, 2, 2, 2]), 30_000, 100);
+    for (const g of gsrns) {
+      const stream = await infra.eventStore.readStream(`metered-data-${g}`);
+      expect(stream.map((e) => (e.data as { version: number }).version)).toEqual(g === gsrns[2] ? [1, 2, 3] : [1, 2]);
+    }
+    await bundle(`v3-${randomUUID()}`, '4.000');
+    await eventually(async () => expect(await versions()).toEqual([3, 3, 4, 3, 3, 3]), 30_000, 100);
+    expect(await revisions()).toEqual(Object.fromEntries(gsrns.map((g) => [g, g === gsrns[2] ? '3' : '2'])));
+    expect(runtime.meteredData.stats()).toMatchObject({ halted: null });
+  });
 });

@@ -10,6 +10,7 @@ import { gsrnCheckDigit } from '@dh/market-ids';
 import { AmqpConnection, createRelay, DEFAULT_EVENT_EXCHANGE, type EventRelay, type RunningConsumer } from '@dh/messaging';
 import { migrateSettlement, startMeteredDataConsumer } from '@dh/settlement-infra';
 import { benchLogger, createBenchDatabase, createBenchVhost, type Cleanup } from './infra';
+import { startQueryTimer } from './query-timer';
 import { delay, fmt, log, median, msSince, now, result, waitUntil, type BenchResult } from './measure';
 
 /**
@@ -43,6 +44,8 @@ const CLIENT = { clientId: 'bench-supplier', clientSecret: 's3cret-bench-supplie
 /** Local midnight of 2026-04-01: a month without a DST change; April 1 is the warm-up day. */
 const FIRST_DAY: LocalDate = '2026-04-01';
 const QUARTER_MS = 900_000;
+/** `BENCH_INGEST_STAGES=1`: also print the database time of the measured run by statement (diagnosis). */
+const STAGES = process.env.BENCH_INGEST_STAGES === '1';
 
 function gsrnOf(i: number): string {
   const body = `57131318049${String(i).padStart(6, '0')}`;
@@ -221,10 +224,16 @@ async function runSize(cleanup: Cleanup, meteringPoints: number): Promise<SizeRe
     const values = meteringPoints * DAYS * VALUES_PER_DAY;
     const rss = new RssSampler();
     inbox.recording = true;
+    const timer = STAGES ? startQueryTimer() : null;
     rss.start();
     const started = now();
     const run = await drain(DAYS, 'measured run');
     const peakRss = rss.stop();
+    if (timer) {
+      timer.restore();
+      log(`  N = ${meteringPoints}: database time of the measured run by statement (wall time of each, summed; they overlap):`);
+      for (const line of timer.report()) log(line);
+    }
     const e2eMs = Number(run.end - (inbox.firstPeekAt ?? started)) / 1e6;
     inbox.recording = false;
 

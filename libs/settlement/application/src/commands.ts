@@ -155,6 +155,39 @@ export interface RecordedMeteredDay {
   data: MeteredDataReceived;
 }
 
+/** The day versions of a `metered-data-<gsrn>` stream as a caller knows them without reading the stream. */
+export interface KnownMeteredStream {
+  /** Revision of the stream's last event. */
+  revision: bigint;
+  /** For (at least) each local day the series being recorded cover: its highest version and every document recorded for it. */
+  days: ReadonlyMap<string, { version: number; documentIds: readonly string[] }>;
+}
+
+/**
+ * Looks up what is known of the metering points' streams (settlement's `metered_streams` and `metered_data`
+ * tables); a GSRN left out of the answer is read from the event store instead. A stale answer is safe: the
+ * append expects the known revision, so a stream that moved meanwhile fails the batch with
+ * WrongExpectedRevisionError and nothing of it is stored.
+ */
+export type MeteredStreamLookup = (series: readonly { gsrn: string; days: readonly string[] }[]) => Promise<ReadonlyMap<string, KnownMeteredStream>>;
+
+/** A `metered-data-<gsrn>` stream after a batch: its last revision, and its events when the batch had to read them. */
+export interface MeteredStreamAfterBatch {
+  revision: bigint;
+  /** The stream's events read from the event store (the lookup did not know it), before this batch's appends. */
+  read: RecordedMeteredDay[] | null;
+}
+
+function stateOfKnown(known: KnownMeteredStream): MeteredState {
+  const versions = new Map<string, number>();
+  const documents = new Set<string>();
+  for (const [day, d] of known.days) {
+    versions.set(day, d.version);
+    for (const documentId of d.documentIds) documents.add(`${documentId}/${day}`);
+  }
+  return { versions, documents };
+}
+
 /**
  * `RecordMeteredData` for many series at once (a batch of RSM-012 series from DataHub): each series is decided
  * exactly as {@link recordMeteredData} decides it (same events, versions and event ids, so a series recorded
@@ -169,8 +202,48 @@ export async function recordMeteredDataBatch(
   store: EventStore,
   items: readonly { payload: unknown; meta: CommandMeta }[],
 ): Promise<{ days: RecordedMeteredDay[]; alreadyRecorded: boolean }[]> {
+  return (await recordMeteredDataBatchKnown(store, items)).series;
+}
+
+/**
+ * {@link recordMeteredDataBatch} with the day versions from `known` (issue 8): the streams the lookup knows are
+ * not read at all (reading each series' whole stream grew with the history kept), the others are read once.
+ * Also answers each stream's revision after the batch, so the caller can keep its lookup current.
+ */
+export async function recordMeteredDataBatchKnown(
+  store: EventStore,
+  items: readonly { payload: unknown; meta: CommandMeta }[],
+  known?: MeteredStreamLookup,
+): Promise<{ series: { days: RecordedMeteredDay[]; alreadyRecorded: boolean }[]; streams: Map<string, MeteredStreamAfterBatch> }> {
   const commands = items.map((item) => parseRecordMeteredData(item.payload));
   const results: { days: RecordedMeteredDay[]; alreadyRecorded: boolean }[] = commands.map(() => ({ days: [], alreadyRecorded: true }));
+  const splits = commands.map((command) => meteredDays(command));
+  // Each metering point's state, loaded once (lookup, else its stream) and carried over the rounds.
+  const current = new Map<string, { revision: bigint | null; state: MeteredState; readIds: Set<string> | null }>();
+  const streams = new Map<string, MeteredStreamAfterBatch>();
+  const gsrns = [...new Set(commands.map((c) => c.gsrn))];
+  const daysOf = new Map<string, Set<string>>();
+  commands.forEach((c, i) => {
+    const set = daysOf.get(c.gsrn) ?? new Set<string>();
+    for (const d of splits[i]) set.add(d.day);
+    daysOf.set(c.gsrn, set);
+  });
+  const knownStreams = known ? await known(gsrns.map((gsrn) => ({ gsrn, days: [...(daysOf.get(gsrn) ?? [])] }))) : new Map<string, KnownMeteredStream>();
+  const unknown = gsrns.filter((g) => !knownStreams.has(g));
+  const read = await Promise.all(unknown.map((g) => store.readStream(meteredDataStreamId(g))));
+  for (const [gsrn, k] of knownStreams) {
+    if (!daysOf.has(gsrn)) continue;
+    current.set(gsrn, { revision: k.revision, state: stateOfKnown(k), readIds: null });
+    streams.set(gsrn, { revision: k.revision, read: null });
+  }
+  unknown.forEach((gsrn, r) => {
+    const stored = read[r];
+    const state = stored.reduce((st, e) => meteredDecider.evolve(st, { type: e.type, data: e.data }), meteredDecider.initialState);
+    const last = stored[stored.length - 1];
+    current.set(gsrn, { revision: last ? last.streamRevision : null, state, readIds: new Set(stored.map((e) => e.eventId.toLowerCase())) });
+    if (last) streams.set(gsrn, { revision: last.streamRevision, read: stored.map((e) => ({ eventId: e.eventId, data: dataOf<MeteredDataReceived>(e.data) })) });
+  });
+
   let pending = commands.map((_, i) => i);
   while (pending.length > 0) {
     const seen = new Set<string>();
@@ -184,29 +257,40 @@ export async function recordMeteredDataBatch(
         round.push(i);
       }
     }
-    const streams = await Promise.all(round.map((i) => store.readStream(meteredDataStreamId(commands[i].gsrn))));
     const appends: StreamAppend[] = [];
-    round.forEach((i, r) => {
+    const appended: number[] = [];
+    for (const i of round) {
       const command = commands[i];
       const streamId = meteredDataStreamId(command.gsrn);
       const key = `metered-data/${command.documentId}`;
-      const stored = streams[r];
+      const now = current.get(command.gsrn)!;
       // The same document recorded before (by this path or by handleCommand): nothing to append.
       const firstId = deterministicEventId(key, streamId, 0);
-      if (stored.some((e) => e.eventId.toLowerCase() === firstId)) return;
-      const state = stored.reduce((st, e) => meteredDecider.evolve(st, { type: e.type, data: e.data }), meteredDecider.initialState);
-      const events = meteredDecider.decide(command, state);
-      if (events.length === 0) return;
+      if (now.readIds ? now.readIds.has(firstId) : splits[i].some((d) => now.state.documents.has(`${command.documentId}/${d.day}`))) continue;
+      const events = meteredDecider.decide(command, now.state);
+      if (events.length === 0) continue;
       const metadata = settlementMetadata(items[i].meta);
-      const last = stored[stored.length - 1];
       const newEvents = events.map((e, index) => ({ eventId: deterministicEventId(key, streamId, index), type: e.type, data: e.data, metadata, occurredAt: items[i].meta.now }));
-      appends.push({ streamId, events: newEvents, expectedRevision: last ? last.streamRevision : 'no_stream' });
+      appends.push({ streamId, events: newEvents, expectedRevision: now.revision ?? 'no_stream' });
+      appended.push(i);
       results[i] = { days: newEvents.map((e) => ({ eventId: e.eventId, data: dataOf<MeteredDataReceived>(e.data) })), alreadyRecorded: false };
-    });
-    if (appends.length > 0) await store.appendToStreams(appends);
+    }
+    if (appends.length > 0) {
+      const outcomes = await store.appendToStreams(appends);
+      appended.forEach((i, a) => {
+        const gsrn = commands[i].gsrn;
+        const now = current.get(gsrn)!;
+        const state = appends[a].events.reduce((st, e) => meteredDecider.evolve(st, { type: e.type, data: e.data }), now.state);
+        for (const e of appends[a].events) now.readIds?.add(e.eventId.toLowerCase());
+        current.set(gsrn, { revision: outcomes[a].nextExpectedRevision, state, readIds: now.readIds });
+        const before = streams.get(gsrn);
+        // A stream neither known nor read before is new: its read events are none.
+        streams.set(gsrn, { revision: outcomes[a].nextExpectedRevision, read: before ? before.read : [] });
+      });
+    }
     pending = later;
   }
-  return results;
+  return { series: results, streams };
 }
 
 // ------------------------------------------------------------------------------- StartSettlementRun

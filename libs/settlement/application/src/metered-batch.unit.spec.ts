@@ -1,7 +1,8 @@
 import { localDayStart } from '@dh/dk-time';
-import { InMemoryEventStore, type AppendResult, type RecordedEvent, type StreamAppend } from '@dh/event-store';
+import { InMemoryEventStore, WrongExpectedRevisionError, type AppendResult, type ReadStreamOptions, type RecordedEvent, type StreamAppend } from '@dh/event-store';
 import { gsrnCheckDigit } from '@dh/market-ids';
-import { recordMeteredData, recordMeteredDataBatch, type CommandMeta } from './commands';
+import { recordMeteredData, recordMeteredDataBatch, recordMeteredDataBatchKnown, type CommandMeta, type KnownMeteredStream, type MeteredStreamLookup } from './commands';
+import { dataOf, type MeteredDataReceived } from './events';
 import { meteredDataStreamId } from './ids';
 
 const gsrn = (n: number): string => {
@@ -30,6 +31,11 @@ function series(g: string, documentId: string, days: number, firstDay = 1) {
 /** Counts appendToStreams calls (the batched round trips). */
 class CountingStore extends InMemoryEventStore {
   batches: string[][] = [];
+  reads: string[] = [];
+  override async readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]> {
+    this.reads.push(streamId);
+    return super.readStream(streamId, options);
+  }
   override async appendToStreams(appends: StreamAppend[]): Promise<AppendResult[]> {
     this.batches.push(appends.map((a) => a.streamId));
     return super.appendToStreams(appends);
@@ -99,5 +105,72 @@ describe('recordMeteredDataBatch', () => {
       ]),
     ).rejects.toThrow(/GSRN/);
     expect(store.batches).toEqual([]);
+  });
+
+  /** What settlement's tables would answer: every day of the stream, folded from the stream itself. */
+  async function knownFrom(store: InMemoryEventStore, gsrns: readonly string[]): Promise<Map<string, KnownMeteredStream>> {
+    const out = new Map<string, KnownMeteredStream>();
+    for (const g of gsrns) {
+      const events = await store.readStream(meteredDataStreamId(g));
+      if (events.length === 0) continue;
+      const days = new Map<string, { version: number; documentIds: string[] }>();
+      for (const e of events) {
+        const d = dataOf<MeteredDataReceived>(e.data);
+        const day = days.get(d.day) ?? { version: 0, documentIds: [] };
+        days.set(d.day, { version: Math.max(day.version, d.version), documentIds: [...day.documentIds, d.documentId] });
+      }
+      out.set(g, { revision: events[events.length - 1]!.streamRevision, days });
+    }
+    return out;
+  }
+
+  it('with the day versions known, reads no stream and decides exactly as reading them does', async () => {
+    const batch = [
+      { payload: series(gsrn(1), 'doc-a:1', 2), meta: meta(1) },
+      { payload: series(gsrn(1), 'doc-b:1', 1, 2), meta: meta(2) },
+      { payload: series(gsrn(2), 'doc-b:2', 1), meta: meta(3) },
+      { payload: series(gsrn(3), 'doc-b:3', 2), meta: meta(5) },
+    ];
+    const reading = new CountingStore();
+    const knowing = new CountingStore();
+    for (const store of [reading, knowing]) {
+      await recordMeteredData(store, series(gsrn(1), 'doc-a:1', 2), meta(1));
+      await recordMeteredData(store, series(gsrn(2), 'doc-z:2', 3), meta(4));
+      store.reads = [];
+    }
+    const known = await knownFrom(knowing, [gsrn(1), gsrn(2)]);
+    const lookedUp: string[][] = [];
+    const lookup: MeteredStreamLookup = async (asked) => {
+      lookedUp.push(asked.map((a) => `${a.gsrn}:${a.days.join(',')}`));
+      return known;
+    };
+    const viaReads = await recordMeteredDataBatch(reading, batch);
+    knowing.reads = [];
+    const viaKnown = await recordMeteredDataBatchKnown(knowing, batch, lookup);
+    expect(viaKnown.series).toEqual(viaReads);
+    // gsrn 3 was not known (no stream yet): read once; the known ones not at all.
+    expect(knowing.reads).toEqual([meteredDataStreamId(gsrn(3))]);
+    expect(lookedUp).toEqual([[`${gsrn(1)}:2026-10-01,2026-10-02`, `${gsrn(2)}:2026-10-01`, `${gsrn(3)}:2026-10-01,2026-10-02`]]);
+    for (const g of [gsrn(1), gsrn(2), gsrn(3)]) expect(shape(await knowing.readStream(meteredDataStreamId(g)))).toEqual(shape(await reading.readStream(meteredDataStreamId(g))));
+    expect(viaReads[1]!.days.map((d) => [d.data.day, d.data.version])).toEqual([['2026-10-02', 2]]);
+    expect(viaReads[2]!.days.map((d) => [d.data.day, d.data.version])).toEqual([['2026-10-01', 2]]);
+    // The revisions after the batch, and the events of the stream it had to read (none yet for gsrn 3).
+    expect([...viaKnown.streams.entries()].map(([g, s]) => [g, s.revision, s.read?.length ?? null])).toEqual([
+      [gsrn(1), 2n, null],
+      [gsrn(2), 3n, null],
+      [gsrn(3), 1n, 0],
+    ]);
+  });
+
+  it('a stale lookup (the stream moved on another path) fails the batch with a conflict and stores nothing of it', async () => {
+    const store = new CountingStore();
+    await recordMeteredData(store, series(gsrn(1), 'doc-a:1', 1), meta(1));
+    const stale = await knownFrom(store, [gsrn(1)]);
+    await recordMeteredData(store, series(gsrn(1), 'doc-b:1', 1), meta(2));
+    await expect(
+      recordMeteredDataBatchKnown(store, [{ payload: series(gsrn(1), 'doc-c:1', 1), meta: meta(3) }, { payload: series(gsrn(2), 'doc-c:2', 1), meta: meta(4) }], async () => stale),
+    ).rejects.toThrow(WrongExpectedRevisionError);
+    expect(await store.readStream(meteredDataStreamId(gsrn(1)))).toHaveLength(2);
+    expect(await store.readStream(meteredDataStreamId(gsrn(2)))).toEqual([]);
   });
 });

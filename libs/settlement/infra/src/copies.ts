@@ -250,6 +250,52 @@ export async function insertMeteredDays(db: Db, days: readonly { eventId: string
   );
 }
 
+/**
+ * What settlement knows of the metering points' `metered-data-<gsrn>` streams without reading them (issue 8):
+ * the revision recorded in `settlement.metered_streams` by the metered-data consumer, and the versions and
+ * documents of the asked days from `settlement.metered_data`. The consumer records a revision only in the
+ * transaction that also holds every event of the stream up to it in `metered_data`, so a known revision comes
+ * with complete days; a stream another path appended to meanwhile (the `RecordMeteredData` command) makes the
+ * batch's append conflict and is read again. GSRNs without a row are left out (the caller reads their stream).
+ */
+export async function lookupMeteredStreams(
+  db: Db,
+  series: readonly { gsrn: string; days: readonly string[] }[],
+): Promise<Map<string, { revision: bigint; days: Map<string, { version: number; documentIds: string[] }> }>> {
+  const out = new Map<string, { revision: bigint; days: Map<string, { version: number; documentIds: string[] }> }>();
+  if (series.length === 0) return out;
+  const revisions = await db.query<{ gsrn: string; revision: string }>(`SELECT gsrn, revision::text FROM settlement.metered_streams WHERE gsrn = ANY($1::text[])`, [
+    series.map((s) => s.gsrn),
+  ]);
+  if (revisions.rows.length === 0) return out;
+  for (const r of revisions.rows) out.set(r.gsrn, { revision: BigInt(r.revision), days: new Map() });
+  const asked = series.filter((s) => out.has(s.gsrn)).flatMap((s) => s.days.map((day) => [s.gsrn, day] as const));
+  const days = await db.query<{ gsrn: string; day: string; version: number; document_ids: string[] }>(
+    `SELECT d.gsrn, d.day, max(d.version)::int AS version, array_agg(d.document_id) AS document_ids
+       FROM unnest($1::text[], $2::text[]) AS q(gsrn, day) JOIN settlement.metered_data d ON d.gsrn = q.gsrn AND d.day = q.day
+      GROUP BY d.gsrn, d.day`,
+    [asked.map(([g]) => g), asked.map(([, d]) => d)],
+  );
+  for (const r of days.rows) out.get(r.gsrn)?.days.set(r.day, { version: r.version, documentIds: r.document_ids });
+  return out;
+}
+
+/** Records the streams' revisions after the metered-data consumer wrote their days (same transaction). */
+export async function recordMeteredStreams(db: Db, streams: ReadonlyMap<string, { revision: bigint }>): Promise<void> {
+  if (streams.size === 0) return;
+  const entries = [...streams.entries()];
+  await db.query(
+    `INSERT INTO settlement.metered_streams (gsrn, revision) SELECT * FROM unnest($1::text[], $2::bigint[])
+     ON CONFLICT (gsrn) DO UPDATE SET revision = EXCLUDED.revision`,
+    [entries.map(([g]) => g), entries.map(([, s]) => s.revision.toString())],
+  );
+}
+
+/** Forgets the recorded revision of a stream: the next batch reads it from the event store (and records it again). */
+export async function forgetMeteredStream(db: Db, gsrn: string): Promise<void> {
+  await db.query(`DELETE FROM settlement.metered_streams WHERE gsrn = $1`, [gsrn]);
+}
+
 /** The expected annual kWh of a metering point (its aconto basis), or null when none was set. */
 export async function loadExpectedConsumption(db: Db, gsrn: string): Promise<string | null> {
   const r = await db.query<{ expected_annual_kwh: string }>(`SELECT expected_annual_kwh FROM settlement.expected_consumption WHERE gsrn = $1`, [gsrn]);

@@ -7,13 +7,13 @@ import {
   acknowledgeNoteExport,
   recordAcontoPayment,
   recordMeteredData,
-  recordMeteredDataBatch,
+  recordMeteredDataBatchKnown,
   setExpectedConsumption,
   type CommandMeta,
   type SettlementRatesConfig,
 } from '@dh/settlement-application';
 import { onAcontoInput } from './aconto';
-import { applyToCopies, insertMeteredDays } from './copies';
+import { applyToCopies, forgetMeteredStream, insertMeteredDays, lookupMeteredStreams, recordMeteredStreams } from './copies';
 import { resumeScheduling, startSettlementRun } from './run';
 import { DEFAULT_RUN_SCHEDULE, startRunScheduler, type RunScheduleSettings, type RunScheduler, type ScheduleLogger } from './schedule';
 import { SETTLEMENT_SCHEMA, migrateSettlement } from './schema';
@@ -138,16 +138,28 @@ export function startMeteredDataConsumer(options: MeteredDataConsumerOptions): P
     // recorded: it is parked in the DLQ with the reason and the valid data behind it goes on.
     isPoison: (error) => error instanceof CommandError && error.type === 'validation',
     backoff: { initialDelayMs: 200, factor: 2, maxDelayMs: 5000 },
-    handler: async (envelope) => {
-      await asCommandReply(() => recordMeteredData(options.store, meteredDataPayloadOf(envelope), meteredMetaOf(envelope)));
+    handler: async (envelope, tx) => {
+      const payload = meteredDataPayloadOf(envelope);
+      await asCommandReply(() => recordMeteredData(options.store, payload, meteredMetaOf(envelope)));
+      // Recorded without the batch's bookkeeping: the next batch reads this stream again (and records its revision).
+      if (typeof payload === 'object' && payload !== null && !Array.isArray(payload) && typeof payload['gsrn'] === 'string') await forgetMeteredStream(tx, payload['gsrn']);
     },
     // The series waiting in the queue (a DataHub document's many series) are recorded together: their
     // metered-data streams in one batched append, their days in settlement's copy in one multi-row insert,
     // in this transaction. A batch that fails (a conflict, a refused series) is applied series by series above.
     batchSize: 100,
     batchHandler: async (items, tx) => {
-      const recorded = await asCommandReply(() => recordMeteredDataBatch(options.store, items.map(({ envelope }) => ({ payload: meteredDataPayloadOf(envelope), meta: meteredMetaOf(envelope) }))));
-      await insertMeteredDays(tx, recorded.flatMap((r) => r.days));
+      // The day versions come from settlement's tables in this transaction, not from reading each series' stream.
+      const recorded = await asCommandReply(() =>
+        recordMeteredDataBatchKnown(
+          options.store,
+          items.map(({ envelope }) => ({ payload: meteredDataPayloadOf(envelope), meta: meteredMetaOf(envelope) })),
+          (series) => lookupMeteredStreams(tx, series),
+        ),
+      );
+      // A stream read from the event store (not known yet) brings all its days, so metered_data holds every event up to the revision recorded.
+      await insertMeteredDays(tx, [...[...recorded.streams.values()].flatMap((s) => s.read ?? []), ...recorded.series.flatMap((r) => r.days)]);
+      await recordMeteredStreams(tx, recorded.streams);
     },
   });
 }

@@ -43,6 +43,7 @@ export async function migrateSettlement(pool: Pool): Promise<void> {
         gsrn text NOT NULL, day text NOT NULL, version int NOT NULL, document_id text NOT NULL, received_at timestamptz NOT NULL,
         resolution text NOT NULL, start timestamptz NOT NULL, points jsonb NOT NULL, event_id uuid NOT NULL,
         PRIMARY KEY (gsrn, day, version));
+      CREATE TABLE IF NOT EXISTS settlement.metered_streams (gsrn text PRIMARY KEY, revision bigint NOT NULL);
       CREATE TABLE IF NOT EXISTS settlement.aconto_payments (
         payment_id text PRIMARY KEY, customer_id text NOT NULL, gsrn text NOT NULL, amount numeric(18,2) NOT NULL, paid_at timestamptz NOT NULL);
       CREATE TABLE IF NOT EXISTS settlement.invoices (
