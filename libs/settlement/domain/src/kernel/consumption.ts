@@ -55,52 +55,70 @@ class Blocks {
  * PRESENT_BIT) or a missing spot price (the sum turns NaN) is seen at the end of the day: false,
  * and the careful day then finds and throws the first stop in time order.
  */
-function quarterDay(p: PeriodPrices, c: MeteredQuantities, d: number, b: Blocks, hourWh: Float64Array): boolean {
+function quarterDay(p: PeriodPrices, c: MeteredQuantities, d: number, b: Blocks, hourWh: Float64Array, st4: Uint32Array | null): boolean {
   const day = p.days[d]!;
   const wh = c.wh;
-  const st = c.state;
   const spot = p.spotQuarter;
-  const marginDay = p.margin.perDay[d]!;
-  const marginHour = p.margin.perHour;
   let eA = b.eA;
-  let all = PRESENT_BIT;
+  let all = ALL_PRESENT4;
   let any = 0;
   let dayWh = 0;
-  let varies = b.varies;
-  for (let k = 0, h = day.firstHour; k < day.hours; k++, h++) {
-    const q = h * 4;
-    const s0 = st[q]!;
-    const s1 = st[q + 1]!;
-    const s2 = st[q + 2]!;
-    const s3 = st[q + 3]!;
-    all &= s0 & s1 & s2 & s3;
-    any |= s0 | s1 | s2 | s3;
+  const h0 = day.firstHour;
+  const hours = day.hours;
+  if (st4 !== null) {
+    // The hour's four states as one word (little-endian or not, the bits of each byte stay in place).
+    for (let k = 0; k < hours; k++) {
+      const s = st4[h0 + k]!;
+      all &= s;
+      any |= s;
+    }
+  } else {
+    const st = c.state;
+    for (let q = h0 * 4, end = (h0 + hours) * 4; q < end; q++) {
+      const s = st[q]!;
+      all &= s * 0x01010101;
+      any |= s;
+    }
+  }
+  for (let k = 0, q = h0 * 4; k < hours; k++, q += 4) {
     const w0 = wh[q]!;
     const w1 = wh[q + 1]!;
     const w2 = wh[q + 2]!;
     const w3 = wh[q + 3]!;
-    const p0 = spot[q]!;
-    const p1 = spot[q + 1]!;
-    const p2 = spot[q + 2]!;
-    const p3 = spot[q + 3]!;
-    eA += w0 * p0 + w1 * p1 + w2 * p2 + w3 * p3;
+    eA += w0 * spot[q]! + w1 * spot[q + 1]! + w2 * spot[q + 2]! + w3 * spot[q + 3]!;
     const hw = w0 + w1 + w2 + w3;
     hourWh[k] = hw;
     dayWh += hw;
-    if (!varies) {
-      const m = marginDay === marginDay ? marginDay : marginHour[h]!;
-      b.trackEnergy(p0 + m);
-      b.trackEnergy(p1 + m);
-      b.trackEnergy(p2 + m);
-      b.trackEnergy(p3 + m);
-      varies = b.varies;
-    }
   }
-  if ((all & PRESENT_BIT) === 0 || eA !== eA) return false;
+  if ((all & ALL_PRESENT4) !== ALL_PRESENT4 || eA !== eA) return false;
+  if (!b.varies) trackQuarterDay(p, d, b);
   b.eA = eA;
   b.total += dayWh;
-  b.states |= any;
+  b.states |= (any & ANY_ESTIMATED4) !== 0 ? ESTIMATED_BIT : 0;
   return true;
+}
+
+/** PRESENT_BIT in each byte of a word of four interval states. */
+const ALL_PRESENT4 = PRESENT_BIT * 0x01010101;
+const ANY_ESTIMATED4 = ESTIMATED_BIT * 0x01010101;
+
+/** Unit-price tracking of the energy line over one fast PT15M day (only until it is seen to vary). */
+function trackQuarterDay(p: PeriodPrices, d: number, b: Blocks): void {
+  const day = p.days[d]!;
+  const spot = p.spotQuarter;
+  const marginDay = p.margin.perDay[d]!;
+  const marginHour = p.margin.perHour;
+  for (let k = 0, h = day.firstHour; k < day.hours && !b.varies; k++, h++) {
+    const m = marginDay === marginDay ? marginDay : marginHour[h]!;
+    for (let q = h * 4; q < h * 4 + 4; q++) b.trackEnergy(spot[q]! + m);
+  }
+}
+
+/** A Uint32Array over the states when they are word-aligned (four quarters of an hour per word), else null. */
+function stateWords(c: MeteredQuantities): Uint32Array | null {
+  const st = c.state;
+  if (st.byteOffset % 4 !== 0 || st.length % 4 !== 0) return null;
+  return new Uint32Array(st.buffer, st.byteOffset, st.length / 4);
 }
 
 /** The fast day, PT1H: each hour one interval at the hour's (mean) spot price. */
@@ -134,32 +152,63 @@ function hourDay(p: PeriodPrices, c: MeteredQuantities, d: number, b: Blocks, ho
 
 /**
  * Σ Wh × price of one charge over the day: one product when its price is the same all day, else per
- * hour. `line` tracks the unit price (null for the margin, which the energy line tracks with spot).
+ * hour. Unit prices are tracked apart ({@link trackCharge}), so this stays a bare loop.
  */
-function chargeOfDay(c: HourlyCharge, line: FastLine | null, d: number, firstHour: number, hours: number, hourWh: Float64Array, dayWh: number): number {
+function chargeOfDay(c: HourlyCharge, d: number, firstHour: number, hours: number, hourWh: Float64Array, dayWh: number): number {
   const dayPrice = c.perDay[d]!;
-  if (dayPrice === dayPrice) {
-    if (line !== null && c.constant === null && !line.varies) line.track(dayPrice);
-    return dayWh * dayPrice;
-  }
+  if (dayPrice === dayPrice) return dayWh * dayPrice;
   const perHour = c.perHour;
-  const tracked = c.constant === null ? line : null;
   let sum = 0;
-  for (let k = 0; k < hours; k++) {
-    const price = perHour[firstHour + k]!;
-    sum += hourWh[k]! * price;
-    if (tracked !== null && !tracked.varies) tracked.track(price);
-  }
+  for (let k = 0; k < hours; k++) sum += hourWh[k]! * perHour[firstHour + k]!;
   return sum;
 }
 
-function chargesOfDay(p: PeriodPrices, d: number, b: Blocks, hourWh: Float64Array, dayWh: number, lines: Lines, withTax: boolean): void {
+/**
+ * The charges whose price changes within the period, for one day. A charge with one price over the
+ * whole period ({@link HourlyCharge.constant}) is not summed per day: its line is Σ Wh × that price,
+ * one exact BigInt product at the end ({@link addConstantCharges}).
+ */
+function chargesOfDay(p: PeriodPrices, d: number, b: Blocks, hourWh: Float64Array, dayWh: number, withTax: boolean): void {
   const { firstHour, hours } = p.days[d]!;
-  b.margin += chargeOfDay(p.margin, null, d, firstHour, hours, hourWh, dayWh);
-  b.grid += chargeOfDay(p.gridTariff, lines.grid, d, firstHour, hours, hourWh, dayWh);
-  b.system += chargeOfDay(p.systemTariff, lines.system, d, firstHour, hours, hourWh, dayWh);
-  b.transmission += chargeOfDay(p.transmissionTariff, lines.transmission, d, firstHour, hours, hourWh, dayWh);
-  if (withTax) b.tax += chargeOfDay(p.electricityTax, lines.tax, d, firstHour, hours, hourWh, dayWh);
+  if (p.margin.constant === null) b.margin += chargeOfDay(p.margin, d, firstHour, hours, hourWh, dayWh);
+  if (p.gridTariff.constant === null) b.grid += chargeOfDay(p.gridTariff, d, firstHour, hours, hourWh, dayWh);
+  if (p.systemTariff.constant === null) b.system += chargeOfDay(p.systemTariff, d, firstHour, hours, hourWh, dayWh);
+  if (p.transmissionTariff.constant === null) b.transmission += chargeOfDay(p.transmissionTariff, d, firstHour, hours, hourWh, dayWh);
+  if (withTax && p.electricityTax.constant === null) b.tax += chargeOfDay(p.electricityTax, d, firstHour, hours, hourWh, dayWh);
+}
+
+/** Σ Wh × price of the charges with one price over the whole period: one exact product each on the total. */
+function addConstantCharges(p: PeriodPrices, lines: Lines, totalWh: number, withTax: boolean): void {
+  const total = BigInt(totalWh);
+  const add = (c: HourlyCharge, line: FastLine): void => {
+    if (c.constant !== null) line.addExact(total * BigInt(c.constant));
+  };
+  add(p.margin, lines.energy);
+  add(p.gridTariff, lines.grid);
+  add(p.systemTariff, lines.system);
+  add(p.transmissionTariff, lines.transmission);
+  if (withTax) add(p.electricityTax, lines.tax);
+}
+
+/**
+ * The unit price of a charge's line over the supplied days (every hour of each is on the line):
+ * its one price, or `varies`. Walks the days' prices, not the intervals, and stops at the first change.
+ */
+function trackCharge(c: HourlyCharge, line: FastLine, p: PeriodPrices, days: readonly number[]): void {
+  if (c.constant !== null) {
+    line.track(c.constant);
+    return;
+  }
+  for (let i = 0; i < days.length && !line.varies; i++) {
+    const d = days[i]!;
+    const dayPrice = c.perDay[d]!;
+    if (dayPrice === dayPrice) {
+      line.track(dayPrice);
+      continue;
+    }
+    const { firstHour, hours } = p.days[d]!;
+    for (let h = firstHour; h < firstHour + hours && !line.varies; h++) line.track(c.perHour[h]!);
+  }
 }
 
 /**
@@ -213,15 +262,16 @@ export function settleConsumption(p: PeriodPrices, c: MeteredQuantities, electri
   const eh = electricHeating === null ? null : new ElectricHeatingTotal(electricHeating);
   const withTax = eh === null;
   const quarterly = c.resolution === 'PT15M';
+  const st4 = quarterly ? stateWords(c) : null;
   let inBlock = 0;
   for (let i = 0; i < days.length; i++) {
     const d = days[i]!;
     checkDay(p, d, false);
     const before = b.total;
     let dayWh: number;
-    if (eh === null && (quarterly ? quarterDay(p, c, d, b, hourWh) : hourDay(p, c, d, b, hourWh))) dayWh = b.total - before;
+    if (eh === null && (quarterly ? quarterDay(p, c, d, b, hourWh, st4) : hourDay(p, c, d, b, hourWh))) dayWh = b.total - before;
     else dayWh = carefulDay(p, c, d, b, hourWh, lines, eh);
-    chargesOfDay(p, d, b, hourWh, dayWh, lines, withTax);
+    chargesOfDay(p, d, b, hourWh, dayWh, withTax);
     if (++inBlock === blockDays || i === days.length - 1) {
       b.flushInto(lines, withTax);
       inBlock = 0;
@@ -236,8 +286,9 @@ export function settleConsumption(p: PeriodPrices, c: MeteredQuantities, electri
   }
   energy.first = b.first;
   energy.varies = b.varies;
-  if (p.gridTariff.constant !== null) grid.first = p.gridTariff.constant;
-  if (p.systemTariff.constant !== null) system.first = p.systemTariff.constant;
-  if (p.transmissionTariff.constant !== null) transmission.first = p.transmissionTariff.constant;
-  if (withTax && p.electricityTax.constant !== null) tax.first = p.electricityTax.constant;
+  addConstantCharges(p, lines, b.total, withTax);
+  trackCharge(p.gridTariff, grid, p, days);
+  trackCharge(p.systemTariff, system, p, days);
+  trackCharge(p.transmissionTariff, transmission, p, days);
+  if (withTax) trackCharge(p.electricityTax, tax, p, days);
 }

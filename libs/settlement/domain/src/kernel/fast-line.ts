@@ -73,6 +73,11 @@ export class FastLine {
     }
   }
 
+  /** Adds an exact amount to the `a` part (scale 12), e.g. Σ Wh × a price constant over the period. */
+  addExact(units: bigint): void {
+    this.sumA += units;
+  }
+
   draft(): LineDraft {
     this.flush();
     const unit = !this.touched || this.varies ? null : unitPriceText(this.first, this.priceFactor);
