@@ -87,7 +87,7 @@ function quarterDay(p: PeriodPrices, c: MeteredQuantities, d: number, b: Blocks,
     const w3 = wh[q + 3]!;
     eA += w0 * spot[q]! + w1 * spot[q + 1]! + w2 * spot[q + 2]! + w3 * spot[q + 3]!;
     const hw = w0 + w1 + w2 + w3;
-    hourWh[k] = hw;
+    hourWh[h0 + k] = hw;
     dayWh += hw;
   }
   if ((all & ALL_PRESENT4) !== ALL_PRESENT4 || eA !== eA) return false;
@@ -139,7 +139,7 @@ function hourDay(p: PeriodPrices, c: MeteredQuantities, d: number, b: Blocks, ho
     const w = wh[h]!;
     const s4 = spot4[h]!;
     eB += w * s4;
-    hourWh[k] = w;
+    hourWh[h] = w;
     dayWh += w;
     if (!b.varies) b.trackEnergy(s4 + 4 * (marginDay === marginDay ? marginDay : p.margin.perHour[h]!));
   }
@@ -150,31 +150,29 @@ function hourDay(p: PeriodPrices, c: MeteredQuantities, d: number, b: Blocks, ho
   return true;
 }
 
-/**
- * Σ Wh × price of one charge over the day: one product when its price is the same all day, else per
- * hour. Unit prices are tracked apart ({@link trackCharge}), so this stays a bare loop.
- */
-function chargeOfDay(c: HourlyCharge, d: number, firstHour: number, hours: number, hourWh: Float64Array, dayWh: number): number {
-  const dayPrice = c.perDay[d]!;
-  if (dayPrice === dayPrice) return dayWh * dayPrice;
+/** Σ Wh × price of one charge over the hours of the supplied days `days[from..to)`. */
+function chargeOfDays(c: HourlyCharge, p: PeriodPrices, days: readonly number[], from: number, to: number, hourWh: Float64Array): number {
   const perHour = c.perHour;
   let sum = 0;
-  for (let k = 0; k < hours; k++) sum += hourWh[k]! * perHour[firstHour + k]!;
+  for (let i = from; i < to; i++) {
+    const { firstHour, hours } = p.days[days[i]!]!;
+    for (let h = firstHour, end = firstHour + hours; h < end; h++) sum += hourWh[h]! * perHour[h]!;
+  }
   return sum;
 }
 
 /**
- * The charges whose price changes within the period, for one day. A charge with one price over the
- * whole period ({@link HourlyCharge.constant}) is not summed per day: its line is Σ Wh × that price,
- * one exact BigInt product at the end ({@link addConstantCharges}).
+ * The charges whose price changes within the period, for one double block of days: Σ hour sum ×
+ * the hour's price. A charge with one price over the whole period ({@link HourlyCharge.constant}) is
+ * not summed per hour: its line is Σ Wh × that price, one exact BigInt product at the end
+ * ({@link addConstantCharges}).
  */
-function chargesOfDay(p: PeriodPrices, d: number, b: Blocks, hourWh: Float64Array, dayWh: number, withTax: boolean): void {
-  const { firstHour, hours } = p.days[d]!;
-  if (p.margin.constant === null) b.margin += chargeOfDay(p.margin, d, firstHour, hours, hourWh, dayWh);
-  if (p.gridTariff.constant === null) b.grid += chargeOfDay(p.gridTariff, d, firstHour, hours, hourWh, dayWh);
-  if (p.systemTariff.constant === null) b.system += chargeOfDay(p.systemTariff, d, firstHour, hours, hourWh, dayWh);
-  if (p.transmissionTariff.constant === null) b.transmission += chargeOfDay(p.transmissionTariff, d, firstHour, hours, hourWh, dayWh);
-  if (withTax && p.electricityTax.constant === null) b.tax += chargeOfDay(p.electricityTax, d, firstHour, hours, hourWh, dayWh);
+function chargesOfBlock(p: PeriodPrices, days: readonly number[], from: number, to: number, b: Blocks, hourWh: Float64Array, withTax: boolean): void {
+  if (p.margin.constant === null) b.margin += chargeOfDays(p.margin, p, days, from, to, hourWh);
+  if (p.gridTariff.constant === null) b.grid += chargeOfDays(p.gridTariff, p, days, from, to, hourWh);
+  if (p.systemTariff.constant === null) b.system += chargeOfDays(p.systemTariff, p, days, from, to, hourWh);
+  if (p.transmissionTariff.constant === null) b.transmission += chargeOfDays(p.transmissionTariff, p, days, from, to, hourWh);
+  if (withTax && p.electricityTax.constant === null) b.tax += chargeOfDays(p.electricityTax, p, days, from, to, hourWh);
 }
 
 /** Σ Wh × price of the charges with one price over the whole period: one exact product each on the total. */
@@ -216,7 +214,7 @@ function trackCharge(c: HourlyCharge, line: FastLine, p: PeriodPrices, days: rea
  * it (gap, then spot price, then the electric-heating split and its reduced rate). Used for electric
  * heating and to throw the first stop of a day the fast loop found incomplete.
  */
-function carefulDay(p: PeriodPrices, c: MeteredQuantities, d: number, b: Blocks, hourWh: Float64Array, lines: Lines, eh: ElectricHeatingTotal | null): number {
+function carefulDay(p: PeriodPrices, c: MeteredQuantities, d: number, b: Blocks, hourWh: Float64Array, lines: Lines, eh: ElectricHeatingTotal | null): void {
   const day = p.days[d]!;
   const quarterly = c.resolution === 'PT15M';
   const wh = c.wh;
@@ -244,37 +242,46 @@ function carefulDay(p: PeriodPrices, c: MeteredQuantities, d: number, b: Blocks,
       hw += w;
       if (eh !== null) taxWithThreshold(lines, eh, p, d, h, w, s === INTERVAL_ESTIMATED);
     }
-    hourWh[k] = hw;
+    hourWh[h] = hw;
     dayWh += hw;
   }
   b.total += dayWh;
-  return dayWh;
+}
+
+/**
+ * Scratch for the hour sums of a point, by hour of the period; reused by every call (the kernel is
+ * synchronous, and allocating a typed array per point costs more than a day of its loop). Only the
+ * hours of supplied days are written and read.
+ */
+let hourScratch = new Float64Array(0);
+
+function hourSums(hourCount: number): Float64Array {
+  if (hourScratch.length < hourCount) hourScratch = new Float64Array(hourCount);
+  return hourScratch;
 }
 
 /**
  * Consumption only (no production): PT15M quarters each at their quarter's spot price, or PT1H
- * hours at the hour's (mean) price; the per-kWh charges by local hour (one product per day for a
- * charge with a daily price). Electric heating splits the tax at the yearly threshold.
+ * hours at the hour's (mean) price; the per-kWh charges on the hour sums by local hour (a charge
+ * with one price over the period: one product on the total). Electric heating splits the tax at the
+ * yearly threshold.
  */
 export function settleConsumption(p: PeriodPrices, c: MeteredQuantities, electricHeating: { thresholdMilliKwh: bigint; yearToDateMilliKwh: bigint } | null, days: readonly number[], lines: Lines, blockDays: number): void {
   const b = new Blocks();
-  const hourWh = new Float64Array(25);
+  const hourWh = hourSums(p.hourCount);
   const eh = electricHeating === null ? null : new ElectricHeatingTotal(electricHeating);
   const withTax = eh === null;
   const quarterly = c.resolution === 'PT15M';
   const st4 = quarterly ? stateWords(c) : null;
-  let inBlock = 0;
+  let blockStart = 0;
   for (let i = 0; i < days.length; i++) {
     const d = days[i]!;
     checkDay(p, d, false);
-    const before = b.total;
-    let dayWh: number;
-    if (eh === null && (quarterly ? quarterDay(p, c, d, b, hourWh, st4) : hourDay(p, c, d, b, hourWh))) dayWh = b.total - before;
-    else dayWh = carefulDay(p, c, d, b, hourWh, lines, eh);
-    chargesOfDay(p, d, b, hourWh, dayWh, withTax);
-    if (++inBlock === blockDays || i === days.length - 1) {
+    if (!(eh === null && (quarterly ? quarterDay(p, c, d, b, hourWh, st4) : hourDay(p, c, d, b, hourWh)))) carefulDay(p, c, d, b, hourWh, lines, eh);
+    if (i + 1 - blockStart === blockDays || i === days.length - 1) {
+      chargesOfBlock(p, days, blockStart, i + 1, b, hourWh, withTax);
       b.flushInto(lines, withTax);
-      inBlock = 0;
+      blockStart = i + 1;
     }
   }
   if (days.length === 0) return;

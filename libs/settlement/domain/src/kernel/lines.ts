@@ -8,22 +8,47 @@ export class Lines {
   readonly system: FastLine;
   readonly transmission: FastLine;
   readonly tax: FastLine;
-  readonly reducedTax: FastLine;
-  readonly exportEnergy: FastLine;
-  readonly exportFee: FastLine;
+  /** The lines few invoices have, made when first used (`reducedTax`, …); null while unused. */
+  private reducedTaxLine: FastLine | null = null;
+  private exportEnergyLine: FastLine | null = null;
+  private exportFeeLine: FastLine | null = null;
   producedWh = 0;
   productionEstimated = false;
 
-  constructor(p: PeriodPrices, hourlySpot: boolean) {
+  constructor(
+    private readonly p: PeriodPrices,
+    hourlySpot: boolean,
+  ) {
     const r = p.rates;
     this.energy = new FastLine('energy', `${p.product.name}: spot price + margin`, p.product.margin.chargeId, hourlySpot ? 25n : 100n);
     this.grid = new FastLine('grid-tariff', r.gridTariff.description, r.gridTariff.chargeId, 100n);
     this.system = new FastLine('system-tariff', r.systemTariff.description, r.systemTariff.chargeId, 100n);
     this.transmission = new FastLine('transmission-tariff', r.transmissionTariff.description, r.transmissionTariff.chargeId, 100n);
     this.tax = new FastLine('electricity-tax', r.electricityTax.description, r.electricityTax.chargeId, 100n);
-    this.reducedTax = new FastLine('electricity-tax-reduced', r.reducedElectricityTax.description, r.reducedElectricityTax.chargeId, 100n);
-    this.exportEnergy = new FastLine('export-energy', 'Net export bought at the spot price', null, 25n, -1n);
-    this.exportFee = new FastLine('export-fee', p.exportFee?.charge.description ?? '', p.exportFee?.charge.chargeId ?? null, 100n);
+  }
+
+  get reducedTax(): FastLine {
+    const r = this.p.rates.reducedElectricityTax;
+    return (this.reducedTaxLine ??= new FastLine('electricity-tax-reduced', r.description, r.chargeId, 100n));
+  }
+
+  get exportEnergy(): FastLine {
+    return (this.exportEnergyLine ??= new FastLine('export-energy', 'Net export bought at the spot price', null, 25n, -1n));
+  }
+
+  get exportFee(): FastLine {
+    const fee = this.p.exportFee?.charge;
+    return (this.exportFeeLine ??= new FastLine('export-fee', fee?.description ?? '', fee?.chargeId ?? null, 100n));
+  }
+
+  /** True when something was added to the reduced electricity tax line. */
+  get reducedTaxTouched(): boolean {
+    return this.reducedTaxLine?.touched ?? false;
+  }
+
+  /** True when an hour had a net export (the export-energy line was used). */
+  get exportTouched(): boolean {
+    return this.exportEnergyLine?.touched ?? false;
   }
 
   flush(): void {
@@ -32,8 +57,8 @@ export class Lines {
     this.system.flush();
     this.transmission.flush();
     this.tax.flush();
-    this.reducedTax.flush();
-    this.exportEnergy.flush();
-    this.exportFee.flush();
+    this.reducedTaxLine?.flush();
+    this.exportEnergyLine?.flush();
+    this.exportFeeLine?.flush();
   }
 }

@@ -1,4 +1,4 @@
-import { daysBetween } from '@dh/dk-time';
+import { daysBetween, type LocalDate } from '@dh/dk-time';
 import { toOre } from '@dh/money';
 import { finishLine, invoiceOfLines, type Invoice, type InvoiceLine, type LineDraft } from '../invoice';
 import type { SupplyPeriod } from '../settlement-input';
@@ -25,11 +25,13 @@ export interface PointOnPrices {
 /** Indexes into `prices.days` of the supplied days, in order. */
 export function suppliedDayIndexes(prices: PeriodPrices, supply: readonly SupplyPeriod[]): number[] {
   const n = prices.days.length;
-  const from = prices.billing.from;
+  const { from, toExclusive } = prices.billing;
+  // Checked local dates (YYYY-MM-DD) order as strings: a date outside the period needs no day count.
+  const indexOf = (date: LocalDate): number => (date <= from ? 0 : date >= toExclusive ? n : daysBetween(from, date));
   const out: number[] = [];
   for (const s of supply) {
-    const a = Math.max(0, daysBetween(from, s.start));
-    const b = s.endExclusive === null ? n : Math.min(n, daysBetween(from, s.endExclusive));
+    const a = indexOf(s.start);
+    const b = s.endExclusive === null ? n : indexOf(s.endExclusive);
     for (let d = a; d < b; d++) out.push(d);
   }
   return out;
@@ -73,10 +75,11 @@ export function fitsDoubleBlocks(prices: PeriodPrices, point: PointOnPrices): bo
 function subscriptionsOf(p: PeriodPrices, days: readonly number[]): InvoiceLine[] {
   const lines: InvoiceLine[] = [];
   for (let mi = 0; mi < p.billing.months.length; mi++) {
-    const inMonth = days.filter((d) => p.days[d]!.month === mi);
-    if (inMonth.length === 0) continue;
-    const full = inMonth.length === p.billing.months[mi]!.days ? p.fullMonthSubscriptions[mi] : null;
-    lines.push(...(full ?? subscriptionLines(p, mi, inMonth)));
+    let count = 0;
+    for (const d of days) if (p.days[d]!.month === mi) count++;
+    if (count === 0) continue;
+    const full = count === p.billing.months[mi]!.days ? p.fullMonthSubscriptions[mi] : null;
+    lines.push(...(full ?? subscriptionLines(p, mi, days.filter((d) => p.days[d]!.month === mi))));
   }
   return lines;
 }
@@ -97,7 +100,7 @@ export function settleOnPrices(p: PeriodPrices, point: PointOnPrices, blockDays:
   const drafts: LineDraft[] = [];
   if (days.length > 0) {
     drafts.push(lines.energy.draft(), lines.grid.draft(), lines.system.draft(), lines.transmission.draft(), lines.tax.draft());
-    if (lines.reducedTax.touched) drafts.push(lines.reducedTax.draft());
+    if (lines.reducedTaxTouched) drafts.push(lines.reducedTax.draft());
     if (netted) {
       drafts.push({
         kind: 'production',
@@ -112,7 +115,7 @@ export function settleOnPrices(p: PeriodPrices, point: PointOnPrices, blockDays:
         estimated: lines.productionEstimated,
       });
     }
-    if (lines.exportEnergy.touched) drafts.push(lines.exportEnergy.draft(), lines.exportFee.draft());
+    if (lines.exportTouched) drafts.push(lines.exportEnergy.draft(), lines.exportFee.draft());
   }
   return invoiceOfLines(point.gsrn, p.billing.from, p.billing.toExclusive, p.asOf, [...drafts.map(finishLine), ...subscriptionsOf(p, days)]);
 }
