@@ -54,6 +54,7 @@ export const settlementService: ServiceDefinition = {
     const termsDays = Number(process.env.PAYMENT_TERMS_DAYS ?? '14');
     const runBatchSize = Number(process.env.SETTLEMENT_RUN_BATCH_SIZE ?? '500');
     const overdueIntervalMs = Number(process.env.PAYMENT_OVERDUE_CHECK_INTERVAL_MS ?? '60000');
+    const correctionPageSize = Number(process.env.SETTLEMENT_CORRECTION_PAGE_SIZE ?? '100');
     const runtime = await startSettlementRuntime(infrastructure, {
       workers: Number.isInteger(workers) && workers >= 0 ? workers : 2,
       // VAT on invoices: `per-line` (default; 25 % of each rounded line) or `invoice-subtotal` (25 % of the subtotal, allocated back to the lines).
@@ -62,6 +63,8 @@ export const settlementService: ServiceDefinition = {
       runBatchSize: Number.isInteger(runBatchSize) && runBatchSize >= 1 ? runBatchSize : 500,
       // Runs of closed periods on the business clock (SETTLEMENT_SCHEDULE_*; off unless SETTLEMENT_SCHEDULE_INTERVAL_MS > 0).
       schedule: { ...runScheduleFromEnvironment(process.env), logger: new Logger('settlement-schedule') },
+      // Corrections of a publication (spot, charge, tax, product): SETTLEMENT_CORRECTION_PAGE_SIZE invoices per transaction (default 100).
+      corrections: { pageSize: Number.isInteger(correctionPageSize) && correctionPageSize >= 1 ? correctionPageSize : 100, logger: new Logger('settlement-corrections') },
       // Payments: due date = issue date + PAYMENT_TERMS_DAYS (default 14); overdue check every PAYMENT_OVERDUE_CHECK_INTERVAL_MS (default 60 s).
       payments: {
         termsDays: Number.isInteger(termsDays) && termsDays >= 0 ? termsDays : 14,

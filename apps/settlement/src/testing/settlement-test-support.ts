@@ -5,7 +5,7 @@ import { CommandClient, type RunningConsumer } from '@dh/messaging';
 import { gsrnCheckDigit } from '@dh/market-ids';
 import { loadConfig, openInfrastructure, runEventRelay, type Infrastructure } from '@dh/platform';
 import { settlementProjection, startProjections } from '@dh/read-models';
-import { startSettlementRuntime, type SettlementRuntime } from '@dh/settlement-infra';
+import { startSettlementRuntime, type SettlementRuntime, type SettlementRuntimeOptions } from '@dh/settlement-infra';
 import { createTestDatabase, createTestVhost, type TestDatabase, type TestVhost } from '@dh/testing';
 
 /** Test data shared by the settlement service's integration tests. */
@@ -87,11 +87,12 @@ export interface SettlementTestService {
  * The settlement service's runtime (inputs, two competing workers, commands) on a private database
  * and vhost, with the relay and, when asked, the settlement read model projected.
  */
-export async function startSettlementTestService(name: string, options: { projectReadModel?: boolean } = {}): Promise<SettlementTestService> {
+export async function startSettlementTestService(name: string, options: { projectReadModel?: boolean; runtime?: SettlementRuntimeOptions } = {}): Promise<SettlementTestService> {
   const db = await createTestDatabase(name);
   const vhost = await createTestVhost(name);
   const infra = await openInfrastructure(loadConfig('settlement', 0, { DATABASE_URL: db.url, AMQP_URL: vhost.url }));
-  const runtime = await startSettlementRuntime(infra, { workers: 2 });
+  // Corrections of publications looked for every 100 ms (the service's default is 500 ms).
+  const runtime = await startSettlementRuntime(infra, { workers: 2, ...options.runtime, corrections: { intervalMs: 100, ...options.runtime?.corrections } });
   const stopRelay = await runEventRelay(infra);
   const projections: RunningConsumer[] = options.projectReadModel
     ? await startProjections({ pool: infra.pool, eventStore: infra.eventStore, connection: infra.amqp, projections: [settlementProjection] })

@@ -9,3 +9,4 @@ export * from './payments';
 export * from './reminders';
 export * from './explain';
 export * from './betalingsservice';
+export * from './correction-jobs';

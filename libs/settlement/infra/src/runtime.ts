@@ -20,6 +20,7 @@ import { SETTLEMENT_SCHEMA, migrateSettlement } from './schema';
 import { paymentCommandHandlers, startPayments, type PaymentsOptions, type PaymentsRuntime } from './payments';
 import { RunPriceCache, affectedInvoices, correctInvoice, handleWorkItem, handleWorkItems } from './settle';
 import { lockForInput } from './input-locks';
+import { publicationJobOf, recordCorrectionJob, startCorrectionWorker, type CorrectionWorker, type CorrectionWorkerOptions } from './correction-jobs';
 import { applyRecomputation, explainIssuedInvoice, recomputeInvoiceDryRun, recomputeInvoicesDryRun } from './explain';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -60,6 +61,8 @@ export interface SettlementRuntimeOptions {
    * `runtime.schedule.pass()` still runs one), deadlines and later runs per `settings`.
    */
   schedule?: { intervalMs: number; settings?: Partial<RunScheduleSettings>; logger?: ScheduleLogger };
+  /** The correction worker of publications (correction-jobs.ts): its interval and invoices per transaction. */
+  corrections?: CorrectionWorkerOptions;
 }
 
 export interface SettlementRuntime {
@@ -71,6 +74,8 @@ export interface SettlementRuntime {
   payments: PaymentsRuntime;
   /** The run scheduler (a timer only when `schedule.intervalMs` > 0). */
   schedule: RunScheduler;
+  /** Corrects publications' invoices page by page (`runPending` runs the waiting jobs now). */
+  corrections: CorrectionWorker;
   stop(): Promise<void>;
 }
 
@@ -186,7 +191,14 @@ export async function startSettlementRuntime(infrastructure: Infrastructure, opt
       await lockForInput(tx, envelope);
       await applyToCopies(envelope, tx);
       await onAcontoInput(deps, envelope, tx);
-      const affected = await affectedInvoices(tx, envelope, deps.config);
+      // A publication (spot, charge or tax prices, a product) can touch any number of invoices: one job row here,
+      // its invoices corrected by the correction worker in bounded transactions.
+      const job = publicationJobOf(envelope, deps.config);
+      if (job !== null) {
+        await recordCorrectionJob(tx, envelope, job);
+        return;
+      }
+      const affected = await affectedInvoices(tx, envelope);
       if (affected === null) return;
       for (const invoiceId of affected.invoiceIds) await correctInvoice(deps, tx, invoiceId, envelope, affected.cause);
     },
@@ -220,6 +232,7 @@ export async function startSettlementRuntime(infrastructure: Infrastructure, opt
   }
 
   const payments = await startPayments(infrastructure, options.payments);
+  const corrections = startCorrectionWorker(deps, pool, { ...(options.payments?.logger ? { logger: options.payments.logger } : {}), ...options.corrections });
 
   // A run whose scheduling a crash interrupted is finished here (the run's row lock lets replicas take turns).
   const runDeps = { store, pool, ...(options.runBatchSize ? { batchSize: options.runBatchSize } : {}) };
@@ -307,9 +320,11 @@ export async function startSettlementRuntime(infrastructure: Infrastructure, opt
     runPrices: workerDeps.runPrices,
     payments,
     schedule,
+    corrections,
     async stop() {
       await resumed;
       await schedule.stop();
+      await corrections.stop();
       await server?.close();
       await payments.stop();
       for (const w of workers) await w.stop();

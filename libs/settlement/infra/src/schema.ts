@@ -104,7 +104,16 @@ export async function migrateSettlement(pool: Pool): Promise<void> {
       CREATE TABLE IF NOT EXISTS settlement.run_schedule (
         period_label text NOT NULL, slot_day text NOT NULL, slot int NOT NULL, due_at timestamptz NOT NULL, decided_at timestamptz NOT NULL,
         outcome text NOT NULL, run_id text, started_run_id text, already_started boolean, items int,
-        PRIMARY KEY (period_label, slot_day));`);
+        PRIMARY KEY (period_label, slot_day));
+
+      -- Corrections of publications (correction-jobs.ts): one row per publication, its invoices paged by a cursor.
+      CREATE TABLE IF NOT EXISTS settlement.correction_jobs (
+        job_id uuid PRIMARY KEY, seq bigserial NOT NULL, cause_event_id uuid NOT NULL, cause_type text NOT NULL, cause text NOT NULL,
+        selector jsonb NOT NULL, trigger jsonb NOT NULL, cursor_invoice uuid, pages int NOT NULL DEFAULT 0, invoices int NOT NULL DEFAULT 0,
+        issued int NOT NULL DEFAULT 0, done boolean NOT NULL DEFAULT false, created_at timestamptz NOT NULL DEFAULT now(), finished_at timestamptz);
+      DO $$ BEGIN
+        IF to_regclass('settlement.correction_jobs_waiting') IS NULL THEN CREATE INDEX correction_jobs_waiting ON settlement.correction_jobs (seq) WHERE NOT done; END IF;
+      END $$;`);
     await settlementChargeCopy.migrate(client);
   } finally {
     await client.query(`SELECT pg_advisory_unlock(hashtext('settlement-migration'))`);

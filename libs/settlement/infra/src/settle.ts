@@ -214,7 +214,10 @@ function settleOnRunPrices(deps: SettleDeps, cache: RunPriceCache, copies: Settl
   return settledOf(settleMeteringPoint(built.input), built);
 }
 
-const metaOf = (envelope: EventEnvelope) => settlementMetadata({ correlationId: envelope.metadata.correlationId, causationId: envelope.eventId, actor: 'settlement-worker' });
+/** The event a correction answers: its id names the note (once per event and invoice), its correlation carries on. */
+export type CorrectionTrigger = Pick<EventEnvelope, 'eventId' | 'recordedAt'> & { metadata: Pick<EventEnvelope['metadata'], 'correlationId'> };
+
+const metaOf = (envelope: CorrectionTrigger) => settlementMetadata({ correlationId: envelope.metadata.correlationId, causationId: envelope.eventId, actor: 'settlement-worker' });
 
 /** An issued invoice whose prices may have changed after the run's asOf: checked once the invoices are appended. */
 interface PriceCheck {
@@ -377,7 +380,7 @@ function currentInvoice(stream: RecordedEvent[]): { issued: InvoiceIssued; curre
  * invoice's stream; `supply-reversed` credits it in full. Nothing is issued when nothing changed.
  * The note id derives from the triggering event, so a redelivery never issues a second note.
  */
-export async function correctInvoice(deps: SettleDeps, tx: Db, invoiceId: string, trigger: EventEnvelope, cause: CorrectionCause): Promise<'issued' | 'unchanged' | 'halted'> {
+export async function correctInvoice(deps: SettleDeps, tx: Db, invoiceId: string, trigger: CorrectionTrigger, cause: CorrectionCause): Promise<'issued' | 'unchanged' | 'halted'> {
   const streamId = invoiceStreamId(invoiceId);
   const stream = await deps.store.readStream(streamId);
   const found = currentInvoice(stream);
@@ -422,12 +425,13 @@ export async function correctInvoice(deps: SettleDeps, tx: Db, invoiceId: string
 }
 
 /**
- * Which issued invoices an input event can change, and why. A charge's new prices touch only the
- * invoices that use that charge: every invoice for Energinet's national charges (and the tax), else
- * the invoices of the grid areas mapped to it and of the metering points DataHub links it to. A
- * change of a metering point's charge links touches its invoices in the changed links' periods.
+ * Which issued invoices an input event about one metering point can change, and why: its metered data,
+ * supplies, master data and charge links (a handful of invoices, corrected in the inputs consumer's
+ * transaction). A change of a metering point's charge links touches its invoices in the changed links'
+ * periods. Publications that concern many invoices (spot, charge and tax prices, products) are corrected
+ * in bounded transactions instead (`correction-jobs.ts`).
  */
-export async function affectedInvoices(tx: Db, envelope: EventEnvelope, config: SettlementRatesConfig = DEFAULT_RATES_CONFIG): Promise<{ invoiceIds: string[]; cause: CorrectionCause } | null> {
+export async function affectedInvoices(tx: Db, envelope: EventEnvelope): Promise<{ invoiceIds: string[]; cause: CorrectionCause } | null> {
   const d = envelope.data as Record<string, unknown>;
   const ids = async (sql: string, params: unknown[]): Promise<string[]> => (await tx.query<InvoiceIndexRow>(sql, params)).rows.map((r) => r.invoice_id);
   switch (envelope.type) {
@@ -437,31 +441,6 @@ export async function affectedInvoices(tx: Db, envelope: EventEnvelope, config: 
         cause: 'metered-data',
         invoiceIds: await ids(`SELECT invoice_id FROM settlement.invoices WHERE (gsrn = $1 OR production_gsrn = $1) AND period_from <= $2 AND period_to > $2 ORDER BY invoice_id`, [d.gsrn, d.day]),
       };
-    }
-    case 'SpotPricesPublished':
-      return {
-        cause: 'price',
-        invoiceIds: await ids(`SELECT invoice_id FROM settlement.invoices WHERE price_area = $1 AND period_from <= $2 AND period_to > $2 ORDER BY invoice_id`, [d.priceArea, d.deliveryDate]),
-      };
-    case 'ChargePricesPublished':
-    case 'ElectricityTaxRateSet': {
-      const rows = envelope.type === 'ChargePricesPublished' ? (d.rows as { validFrom: string; validTo: string | null }[]) : [{ validFrom: d.validFrom as string, validTo: d.validTo as string | null }];
-      const national = Object.values(config.national) as string[];
-      // null: every invoice (the tax, Energinet's national charges); else only the invoices that use the charge.
-      const chargeId = envelope.type === 'ChargePricesPublished' && !national.includes(d.chargeId as string) ? (d.chargeId as string) : null;
-      const found = new Set<string>();
-      for (const r of rows) {
-        const inRange = await ids(
-          `SELECT invoice_id FROM settlement.invoices i WHERE period_to > $1 AND ($2::text IS NULL OR period_from < $2)
-             AND ($3::text IS NULL
-               OR grid_area IN (SELECT grid_area FROM settlement.grid_areas WHERE grid_tariff_charge_id = $3 OR grid_subscription_charge_id = $3)
-               OR EXISTS (SELECT 1 FROM settlement.datahub_charge_links l WHERE l.gsrn = i.gsrn AND l.charge_id = $3))
-           ORDER BY invoice_id`,
-          [r.validFrom, r.validTo, chargeId],
-        );
-        for (const id of inRange) found.add(id);
-      }
-      return { cause: 'price', invoiceIds: [...found].sort() };
     }
     case 'ChargeLinksRecorded': {
       // The metering point's invoices whose period overlaps a link in the message (a new, moved or stopped link).
@@ -474,16 +453,6 @@ export async function affectedInvoices(tx: Db, envelope: EventEnvelope, config: 
       }
       return found.size === 0 ? null : { cause: 'price', invoiceIds: [...found].sort() };
     }
-    case 'ProductDefined':
-      // A product's prices from a date: the invoices of the customer supplies on that product from then.
-      return {
-        cause: 'price',
-        invoiceIds: await ids(
-          `SELECT DISTINCT i.invoice_id FROM settlement.invoices i JOIN settlement.supplies s ON s.gsrn = i.gsrn AND s.customer_id = i.customer_id
-            WHERE s.product_id = $1 AND NOT s.reversed AND i.period_to > $2 ORDER BY i.invoice_id`,
-          [d.productId, d.validFrom],
-        ),
-      };
     case 'SupplyEnded':
       // An end reported or moved after invoicing: the metering point's invoices from the end on.
       return { cause: 'supply-changed', invoiceIds: await ids(`SELECT invoice_id FROM settlement.invoices WHERE gsrn = $1 AND period_to > $2 ORDER BY invoice_id`, [d.gsrn, d.endDate]) };

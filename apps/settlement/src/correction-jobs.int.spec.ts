@@ -1,0 +1,139 @@
+import type { CommandClient } from '@dh/messaging';
+import type { Infrastructure } from '@dh/platform';
+import { invoiceIdOf, noteIdOf, type SettlementCorrectionIssued } from '@dh/settlement-application';
+import { correctNextPage, runCorrectionJobs } from '@dh/settlement-infra';
+import { eventually } from '@dh/testing';
+import {
+  ENERGINET,
+  gsrn,
+  meteredPayload,
+  OCTOBER_2026,
+  seedFlatSpotPrices,
+  seedRadiusGridArea,
+  seedTaxAndSpotProduct,
+  settlementTestHelpers,
+  startSettlementTestService,
+  startSpotSupply,
+  type SettlementTestService,
+} from './testing/settlement-test-support';
+
+const POINTS = [61, 62, 63, 64, 65].map(gsrn);
+const invoiceOf = (g: string): string => invoiceIdOf(g, OCTOBER_2026, `customer-${g}`);
+
+/**
+ * Issue 9: "a publication re-settles only the invoices that use what changed, in bounded transactions". A tax
+ * rate and Energinet's national tariffs touch every invoice of their validity: the inputs consumer records one
+ * job, and the correction worker corrects its invoices a page per transaction, resumable after a crash.
+ */
+describe('corrections of a publication in bounded transactions (correction jobs)', () => {
+  let service: SettlementTestService;
+  let infra: Infrastructure;
+  let commands: CommandClient;
+  const helpers = settlementTestHelpers(() => infra, () => commands);
+  const { append, send, count, all } = helpers;
+  const notes = async () => (await all('SettlementCorrectionIssued')).map((e) => ({ eventId: e.eventId, ...(e.data as unknown as SettlementCorrectionIssued) }));
+  const job = async (causeEventId: string) =>
+    (
+      await infra.pool.query<{ pages: number; invoices: number; issued: number; done: boolean; cursor_invoice: string | null; selector: unknown }>(
+        `SELECT pages, invoices, issued, done, cursor_invoice::text AS cursor_invoice, selector FROM settlement.correction_jobs WHERE cause_event_id = $1`,
+        [causeEventId],
+      )
+    ).rows;
+
+  beforeAll(async () => {
+    service = await startSettlementTestService('settlement_correction_jobs');
+    ({ infra, commands } = service);
+    await seedRadiusGridArea(helpers);
+    await seedTaxAndSpotProduct(helpers, { normal: '0.008', reduced: '0.008' });
+    await seedFlatSpotPrices(helpers, '2026-10-01', '2026-11-01');
+    for (const g of POINTS) {
+      await startSpotSupply(helpers, g, `customer-${g}`);
+      await send('RecordMeteredData', meteredPayload(g, `oct-${g}`, '2026-10-01', '2026-11-01', () => '1.000'));
+    }
+    await eventually(async () => {
+      expect(await count(`SELECT count(*) AS n FROM settlement.metered_data`)).toBe(31 * POINTS.length);
+      expect(await count(`SELECT count(*) AS n FROM settlement.spot_prices`)).toBe(745);
+      expect(await count(`SELECT count(*) AS n FROM settlement.supplies`)).toBe(POINTS.length);
+    }, 30_000, 100);
+    await send('StartSettlementRun', { period: OCTOBER_2026 });
+    await eventually(async () => expect(await all('SettlementCompleted')).toHaveLength(1), 60_000, 100);
+    // The publications seeded before the run found no invoice; their jobs are done.
+    await eventually(async () => expect(await count(`SELECT count(*) AS n FROM settlement.correction_jobs WHERE NOT done`)).toBe(0), 30_000, 100);
+    expect(await notes()).toEqual([]);
+    // From here the test drives the correction worker itself (no timer).
+    await service.runtime.corrections.stop();
+  }, 180_000);
+
+  afterAll(async () => {
+    await service?.stop();
+  }, 60_000);
+
+  let taxEventId = '';
+
+  it('a tax rate publication: the inputs consumer records one job and issues no note itself, whatever the number of invoices', async () => {
+    await append('electricity-tax', 'rates', 'ElectricityTaxRateSet', { validFrom: '2026-01-01', validTo: null, normalDkkPerKwh: '0.010', reducedDkkPerKwh: '0.010' });
+    taxEventId = (await all('ElectricityTaxRateSet')).at(-1)!.eventId;
+    await eventually(async () => expect(await job(taxEventId)).toHaveLength(1), 20_000, 100);
+    expect(await count(`SELECT count(*) AS n FROM settlement.tax_rates`)).toBe(2);
+    expect((await job(taxEventId))[0]).toMatchObject({ pages: 0, invoices: 0, done: false, cursor_invoice: null, selector: { kind: 'validity', ranges: [{ from: '2026-01-01', to: null }], chargeId: null } });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await notes()).toEqual([]);
+  });
+
+  it('the worker corrects 5 invoices 2 per transaction, exactly once each, and resumes after a crash in the middle of a page', async () => {
+    const deps = { store: infra.eventStore };
+    const ordered = POINTS.map(invoiceOf).sort();
+    // Page 1 (one transaction): two invoices.
+    expect(await correctNextPage(deps, infra.pool, { pageSize: 2 })).toMatchObject({ invoices: 2, issued: 2, done: false });
+    expect((await job(taxEventId))[0]).toMatchObject({ pages: 1, invoices: 2, cursor_invoice: ordered[1] });
+    // Page 2 crashes after both its notes were appended, before its transaction commits: the cursor stays.
+    let seen = 0;
+    await expect(
+      correctNextPage(deps, infra.pool, {
+        pageSize: 2,
+        afterInvoice: () => {
+          if (++seen === 2) throw new Error('simulated crash');
+        },
+      }),
+    ).rejects.toThrow('simulated crash');
+    expect((await notes()).length).toBe(4);
+    expect((await job(taxEventId))[0]).toMatchObject({ pages: 1, invoices: 2, cursor_invoice: ordered[1], done: false });
+    // Restarted: page 2 again (its notes are there: nothing new) and page 3 (the last invoice).
+    expect(await runCorrectionJobs(deps, infra.pool, { pageSize: 2 })).toBe(2);
+    expect((await job(taxEventId))[0]).toMatchObject({ pages: 3, invoices: 5, done: true, cursor_invoice: ordered[4] });
+
+    const all5 = await notes();
+    expect(all5.map((n) => n.invoiceId).sort()).toEqual(ordered);
+    for (const n of all5) {
+      // 745 kWh × 0.002 DKK more = 1.49; the note id derives from the publication and the invoice.
+      expect(n).toMatchObject({ cause: 'price', noteType: 'debit', noteId: noteIdOf(taxEventId, n.invoiceId) });
+      expect(n.lines.map((l) => [l.kind, l.amountExclVat])).toEqual([['electricity-tax', '1.49']]);
+    }
+    // Nothing more to do: a further pass commits no page and issues nothing.
+    expect(await runCorrectionJobs(deps, infra.pool, { pageSize: 2 })).toBe(0);
+    expect(await notes()).toHaveLength(5);
+  });
+
+  it("Energinet's system tariff (a national charge) is a job over every invoice of its validity too", async () => {
+    await append(`charge-${ENERGINET}:D03:41000`, 'rates', 'ChargePricesPublished', {
+      chargeId: `${ENERGINET}:D03:41000`,
+      owner: ENERGINET,
+      gln: ENERGINET,
+      chargeType: 'D03',
+      code: '41000',
+      description: 'Systemtarif',
+      version: 2,
+      publishedAt: new Date().toISOString(),
+      rows: [{ validFrom: '2026-10-01', validTo: '2026-11-01', resolution: 'P1D', prices: ['0.08'] }],
+    });
+    const eventId = (await all('ChargePricesPublished')).at(-1)!.eventId;
+    await eventually(async () => expect(await job(eventId)).toHaveLength(1), 20_000, 100);
+    expect((await job(eventId))[0]!.selector).toEqual({ kind: 'validity', ranges: [{ from: '2026-10-01', to: '2026-11-01' }], chargeId: null });
+    expect(await notes()).toHaveLength(5);
+    expect(await runCorrectionJobs({ store: infra.eventStore }, infra.pool, { pageSize: 2 })).toBe(3);
+    const system = (await notes()).filter((n) => n.noteId === noteIdOf(eventId, n.invoiceId));
+    expect(system).toHaveLength(5);
+    // 745 kWh × 0.01 DKK more = 7.45 each.
+    for (const n of system) expect(n.lines.map((l) => [l.kind, l.amountExclVat])).toEqual([['system-tariff', '7.45']]);
+  });
+});

@@ -1,0 +1,208 @@
+import type { Pool, PoolClient } from 'pg';
+import type { EventEnvelope } from '@dh/messaging';
+import { DEFAULT_RATES_CONFIG, nameBasedUuid, type SettlementRatesConfig } from '@dh/settlement-application';
+import { isCopyable } from './copies';
+import { correctInvoice, type CorrectionCause, type CorrectionTrigger, type SettleDeps } from './settle';
+
+type Db = Pick<PoolClient, 'query'>;
+
+/**
+ * Which issued invoices a publication can change (issue 9: "a publication re-settles only the invoices that use
+ * what changed"), evaluated page by page against `settlement.invoices`:
+ * - `price-area-day`: a day's spot prices of one price area;
+ * - `validity`: charge prices or a tax rate valid in `ranges`; `chargeId` null = every invoice in the ranges
+ *   (the electricity tax, Energinet's national charges), else only the invoices of the grid areas mapped to that
+ *   charge and of the metering points DataHub links it to;
+ * - `product`: a product's prices from a date: the invoices of the customer supplies on that product.
+ */
+export type CorrectionSelector =
+  | { kind: 'price-area-day'; priceArea: string; day: string }
+  | { kind: 'validity'; ranges: { from: string; to: string | null }[]; chargeId: string | null }
+  | { kind: 'product'; productId: string; from: string };
+
+export interface CorrectionJobSpec {
+  cause: CorrectionCause;
+  selector: CorrectionSelector;
+}
+
+/** The correction job a publication calls for, or null when the event is not a publication. */
+export function publicationJobOf(envelope: EventEnvelope, config: SettlementRatesConfig = DEFAULT_RATES_CONFIG): CorrectionJobSpec | null {
+  if (!isCopyable(envelope)) return null;
+  const d = envelope.data as Record<string, unknown>;
+  switch (envelope.type) {
+    case 'SpotPricesPublished':
+      return { cause: 'price', selector: { kind: 'price-area-day', priceArea: String(d.priceArea), day: String(d.deliveryDate) } };
+    case 'ChargePricesPublished':
+    case 'ElectricityTaxRateSet': {
+      const rows =
+        envelope.type === 'ChargePricesPublished'
+          ? (d.rows as { validFrom: string; validTo: string | null }[])
+          : [{ validFrom: d.validFrom as string, validTo: (d.validTo as string | null | undefined) ?? null }];
+      const national = Object.values(config.national) as string[];
+      const chargeId = envelope.type === 'ChargePricesPublished' && !national.includes(d.chargeId as string) ? (d.chargeId as string) : null;
+      return { cause: 'price', selector: { kind: 'validity', ranges: rows.map((r) => ({ from: r.validFrom, to: r.validTo ?? null })), chargeId } };
+    }
+    case 'ProductDefined':
+      return { cause: 'price', selector: { kind: 'product', productId: String(d.productId), from: String(d.validFrom) } };
+    default:
+      return null;
+  }
+}
+
+export const correctionJobIdOf = (causeEventId: string): string => nameBasedUuid('correction-job', causeEventId);
+
+/**
+ * Records the correction job of a publication in the inputs consumer's transaction: one row, whatever the
+ * number of invoices it touches (the worker below pages them). A redelivered event records nothing twice.
+ */
+export async function recordCorrectionJob(tx: Db, envelope: EventEnvelope, spec: CorrectionJobSpec): Promise<void> {
+  const trigger: CorrectionTrigger = { eventId: envelope.eventId, recordedAt: envelope.recordedAt, metadata: { correlationId: envelope.metadata.correlationId } };
+  await tx.query(
+    `INSERT INTO settlement.correction_jobs (job_id, cause_event_id, cause_type, cause, selector, trigger) VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT (job_id) DO NOTHING`,
+    [correctionJobIdOf(envelope.eventId), envelope.eventId, envelope.type, spec.cause, JSON.stringify(spec.selector), JSON.stringify(trigger)],
+  );
+}
+
+/** The next invoices of a selector after `after` (invoice id order), at most `limit`. */
+export async function invoicePage(db: Db, selector: CorrectionSelector, after: string | null, limit: number): Promise<string[]> {
+  const page = async (where: string, params: unknown[]): Promise<string[]> =>
+    (
+      await db.query<{ invoice_id: string }>(
+        `SELECT i.invoice_id::text AS invoice_id FROM settlement.invoices i WHERE (${where}) AND ($1::uuid IS NULL OR i.invoice_id > $1::uuid) ORDER BY i.invoice_id LIMIT $2`,
+        [after, limit, ...params],
+      )
+    ).rows.map((r) => r.invoice_id);
+  switch (selector.kind) {
+    case 'price-area-day':
+      return page(`i.price_area = $3 AND i.period_from <= $4 AND i.period_to > $4`, [selector.priceArea, selector.day]);
+    case 'validity':
+      return page(
+        `EXISTS (SELECT 1 FROM unnest($3::text[], $4::text[]) AS r(valid_from, valid_to) WHERE i.period_to > r.valid_from AND (r.valid_to IS NULL OR i.period_from < r.valid_to))
+         AND ($5::text IS NULL
+           OR i.grid_area IN (SELECT grid_area FROM settlement.grid_areas WHERE grid_tariff_charge_id = $5 OR grid_subscription_charge_id = $5)
+           OR EXISTS (SELECT 1 FROM settlement.datahub_charge_links l WHERE l.gsrn = i.gsrn AND l.charge_id = $5))`,
+        [selector.ranges.map((r) => r.from), selector.ranges.map((r) => r.to), selector.chargeId],
+      );
+    case 'product':
+      return page(
+        `i.period_to > $4 AND EXISTS (SELECT 1 FROM settlement.supplies s WHERE s.gsrn = i.gsrn AND s.customer_id = i.customer_id AND s.product_id = $3 AND NOT s.reversed)`,
+        [selector.productId, selector.from],
+      );
+  }
+}
+
+interface JobRow {
+  job_id: string;
+  cause: CorrectionCause;
+  selector: CorrectionSelector;
+  trigger: CorrectionTrigger;
+  cursor_invoice: string | null;
+}
+
+export interface CorrectionPageOptions {
+  /** Invoices corrected per transaction (default 100). */
+  pageSize?: number;
+  /** Called after each invoice of a page, inside its transaction (tests simulate a crash here). */
+  afterInvoice?: (invoiceId: string, outcome: 'issued' | 'unchanged' | 'halted') => Promise<void> | void;
+}
+
+export type CorrectionPageResult = { jobId: string; invoices: number; issued: number; done: boolean } | null;
+
+export const DEFAULT_CORRECTION_PAGE_SIZE = 100;
+
+/**
+ * One bounded transaction of the correction worker: takes the oldest unfinished job (row locked, `SKIP LOCKED`
+ * so replicas share the jobs), corrects the next page of its invoices after the cursor (`correctInvoice`: the
+ * note id derives from the publication and the invoice, so a page redone after a crash issues nothing twice;
+ * an invoice already corrected recomputes to no difference) and moves the cursor in the same transaction.
+ * Null when no job is waiting. Invoices issued after the publication was copied either used it or were
+ * corrected by their own work item (`pricesNewerThan`), so a cursor that has passed them misses nothing.
+ */
+export async function correctNextPage(deps: SettleDeps, pool: Pool, options: CorrectionPageOptions = {}): Promise<CorrectionPageResult> {
+  const pageSize = Math.max(1, options.pageSize ?? DEFAULT_CORRECTION_PAGE_SIZE);
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const job = (
+      await client.query<JobRow>(
+        `SELECT job_id::text AS job_id, cause, selector, trigger, cursor_invoice::text AS cursor_invoice FROM settlement.correction_jobs
+          WHERE NOT done ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED`,
+      )
+    ).rows[0];
+    if (job === undefined) {
+      await client.query('COMMIT');
+      return null;
+    }
+    const ids = await invoicePage(client, job.selector, job.cursor_invoice, pageSize);
+    let issued = 0;
+    for (const id of ids) {
+      const outcome = await correctInvoice(deps, client, id, job.trigger, job.cause);
+      if (outcome === 'issued') issued++;
+      await options.afterInvoice?.(id, outcome);
+    }
+    const done = ids.length < pageSize;
+    await client.query(
+      `UPDATE settlement.correction_jobs SET cursor_invoice = coalesce($2::uuid, cursor_invoice), pages = pages + 1, invoices = invoices + $3, issued = issued + $4,
+         done = $5, finished_at = CASE WHEN $5 THEN now() END WHERE job_id = $1`,
+      [job.job_id, ids.at(-1) ?? null, ids.length, issued, done],
+    );
+    await client.query('COMMIT');
+    return { jobId: job.job_id, invoices: ids.length, issued, done };
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+/** Runs pages until no job is waiting (or `maxPages`); the number of pages committed. */
+export async function runCorrectionJobs(deps: SettleDeps, pool: Pool, options: CorrectionPageOptions & { maxPages?: number } = {}): Promise<number> {
+  let pages = 0;
+  while (options.maxPages === undefined || pages < options.maxPages) {
+    const page = await correctNextPage(deps, pool, options);
+    if (page === null) break;
+    pages++;
+  }
+  return pages;
+}
+
+export interface CorrectionWorkerOptions {
+  /** How often the worker looks for waiting jobs, ms (default 500; 0 = no timer: `runPending` only). */
+  intervalMs?: number;
+  pageSize?: number;
+  logger?: { warn(message: string): void };
+}
+
+export interface CorrectionWorker {
+  /** Runs every waiting job to its end now (what the timer does). */
+  runPending(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/** The correction worker of a settlement process: every `intervalMs`, the waiting jobs page by page. */
+export function startCorrectionWorker(deps: SettleDeps, pool: Pool, options: CorrectionWorkerOptions = {}): CorrectionWorker {
+  let pass: Promise<number> | null = null;
+  const runPending = (): Promise<number> => {
+    pass ??= runCorrectionJobs(deps, pool, options.pageSize !== undefined ? { pageSize: options.pageSize } : {}).finally(() => {
+      pass = null;
+    });
+    return pass;
+  };
+  const intervalMs = options.intervalMs ?? 500;
+  const timer =
+    intervalMs > 0
+      ? setInterval(() => {
+          if (pass !== null) return;
+          // A failed page (a note appended concurrently on the same invoice) is rolled back and redone on the next tick.
+          runPending().catch((error: unknown) => options.logger?.warn(`settlement correction job: ${error instanceof Error ? error.message : String(error)}`));
+        }, intervalMs)
+      : null;
+  return {
+    runPending,
+    async stop() {
+      if (timer !== null) clearInterval(timer);
+      await pass?.catch(() => undefined);
+    },
+  };
+}
