@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Pool } from 'pg';
-import { writeCimXml, type NotifyValidatedMeasureData } from '@dh/cim';
+import { seriesPointsOf, writeCimXml, type NotifyValidatedMeasureData } from '@dh/cim';
 import { DataHubClient } from '@dh/datahub-client';
 import { createPostgresEventStore, type PostgresEventStore } from '@dh/event-store';
 import { createTestDatabase, type TestDatabase } from '@dh/testing';
@@ -84,9 +84,10 @@ describe(DataHubInboxWorker.name, () => {
 
     const measured = await eventsOfType('ValidatedMeasureDataReceived');
     // 2026-04-01 and 2026-04-02: two local days of 96 quarter-hours each, each stored once.
-    expect(measured.map((e) => [e.data.gsrn, e.data.start, (e.data.points as unknown[]).length])).toEqual([
-      [FORCED_GSRN, '2026-03-31T22:00:00Z', 96],
-      [FORCED_GSRN, '2026-04-01T22:00:00Z', 96],
+    // Schema version 2: the points packed as integer Wh (read back with seriesPointsOf).
+    expect(measured.map((e) => [e.data.gsrn, e.data.start, seriesPointsOf(e.data)?.length, Array.isArray(e.data.wh)])).toEqual([
+      [FORCED_GSRN, '2026-03-31T22:00:00Z', 96, true],
+      [FORCED_GSRN, '2026-04-01T22:00:00Z', 96, true],
     ]);
     expect(new Set(measured.map((e) => e.stream_id)).size).toBe(2);
     expect(await sut.pollOnce()).toEqual({ stored: 0, duplicates: 0, quarantined: 0, errors: 0 });

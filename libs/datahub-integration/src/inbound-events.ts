@@ -1,4 +1,4 @@
-import { writeCimJson, type CimDocument } from '@dh/cim';
+import { packPoints, writeCimJson, type CimDocument } from '@dh/cim';
 import type { JsonObject } from '@dh/event-store';
 import { aggregatedMeasureDataEvents, chargeLinkEvents, priceListEvents, wholesaleServicesEvents } from './market-data-events';
 
@@ -7,6 +7,23 @@ export const DATAHUB_CONTEXT = 'datahub';
 export interface InboundEvent {
   type: string;
   data: JsonObject;
+  /** `metadata.schemaVersion` of the event; 1 when absent. */
+  schemaVersion?: number;
+}
+
+/** `ValidatedMeasureDataReceived` is version 2: a series in kWh carries its points packed (integer Wh), see measureDataPointsFields. */
+export const VALIDATED_MEASURE_DATA_SCHEMA_VERSION = 2;
+
+/**
+ * The points of an RSM-012 series in `ValidatedMeasureDataReceived` v2: packed (`firstPosition`, `wh` integer Wh,
+ * `qualities` as runs; `@dh/cim` `packPoints`) when the series is in kWh and every quantity is exact in Wh and the
+ * positions are consecutive, else `points` as in v1 (`{position, quantity, quality}`, the decimal as DataHub sent it).
+ * Readers take both with `seriesPointsOf` (`@dh/cim`), which also reads every v1 event stored before.
+ */
+export function measureDataPointsFields(unit: string, points: readonly { position: number; quantity?: string; quality?: string }[]): JsonObject {
+  const packed = unit === 'KWH' ? packPoints(points) : null;
+  if (packed) return { firstPosition: packed.firstPosition, wh: packed.wh, qualities: packed.qualities };
+  return { points: points.map((p) => ({ position: p.position, quantity: p.quantity ?? null, quality: p.quality ?? null })) };
 }
 
 export interface InboundMessageInfo {
@@ -46,8 +63,9 @@ export function toInboundEvents(document: CimDocument, info: InboundMessageInfo,
           resolution: series.period.resolution,
           start: series.period.timeInterval.start,
           end: series.period.timeInterval.end,
-          points: series.period.points.map((p) => ({ position: p.position, quantity: p.quantity ?? null, quality: p.quality ?? null })),
+          ...measureDataPointsFields(series.unit, series.period.points),
         },
+        schemaVersion: VALIDATED_MEASURE_DATA_SCHEMA_VERSION,
       }));
     case 'AccountingPointCharacteristics':
       return document.records.map((record) => ({

@@ -71,7 +71,7 @@ export function createInboundStore(
           eventId: deterministicEventId(documentId, partStream, index),
           type: event.type,
           data: event.data,
-          metadata,
+          metadata: event.schemaVersion === undefined ? metadata : { ...metadata, schemaVersion: event.schemaVersion },
           occurredAt: receivedAt,
         })),
       });

@@ -1,5 +1,5 @@
 import { Pool } from 'pg';
-import { writeCimXml, type NotifyValidatedMeasureData } from '@dh/cim';
+import { seriesPointsOf, writeCimXml, type NotifyValidatedMeasureData } from '@dh/cim';
 import { createPostgresEventStore, type PostgresEventStore, type StreamAppend } from '@dh/event-store';
 import { gsrnCheckDigit } from '@dh/market-ids';
 import { createTestDatabase, type TestDatabase } from '@dh/testing';
@@ -95,11 +95,15 @@ describe('a DataHub document with many series', () => {
     const tx = new Map(txs.rows.map((r) => [r.stream_id, BigInt(r.tx)]));
     expect(tx.get(inboundDocumentPartStreamId('bundle-1', 1))).toBe(tx.get(inboundDocumentPartStreamId('bundle-1', 2)));
     expect(tx.get(inboundDocumentPartStreamId('bundle-1', 0))! > tx.get(inboundDocumentPartStreamId('bundle-1', 1))!).toBe(true);
-    const events = await pool.query<{ data: { seriesId: string; gsrn: string; points: { quantity: string }[] } }>(
-      `SELECT data FROM event_store.events WHERE type = 'ValidatedMeasureDataReceived' AND stream_id LIKE 'datahub-document-bundle-1%' ORDER BY data->>'seriesId'`,
+    const events = await pool.query<{ data: { seriesId: string; gsrn: string; wh: number[] }; version: number }>(
+      `SELECT data, (metadata->>'schemaVersion')::int AS version FROM event_store.events WHERE type = 'ValidatedMeasureDataReceived' AND stream_id LIKE 'datahub-document-bundle-1%' ORDER BY data->>'seriesId'`,
     );
     expect(events.rows.map((r) => r.data.seriesId).sort()).toEqual(doc.series.map((s) => s.mRID).sort());
-    expect(events.rows.find((r) => r.data.seriesId === 'bundle-1-series-25')?.data.points[3]?.quantity).toBe('24.003');
+    // Version 2: integer Wh, exactly the decimal DataHub sent.
+    const series25 = events.rows.find((r) => r.data.seriesId === 'bundle-1-series-25');
+    expect(series25?.version).toBe(2);
+    expect(series25?.data.wh[3]).toBe(24003);
+    expect(seriesPointsOf(series25!.data)?.[3]).toEqual({ position: 4, quantity: '24.003', quality: null });
     expect(await inbound(message(doc))).toBe('duplicate');
     expect(await streamsOf('bundle-1')).toEqual(streams);
   });

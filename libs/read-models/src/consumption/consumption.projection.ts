@@ -1,4 +1,5 @@
 import type { PoolClient } from 'pg';
+import { seriesPointsOf } from '@dh/cim';
 import { addDays, compareLocalDates, daysInLocalMonth, localDateOf, localDayEnd, localDayHours, localDayStart, localLabel, parseLocalDate, type LocalDate } from '@dh/dk-time';
 import type { Projection, ProjectedEvent } from '../projection/projection';
 import { PROJECTION_SCHEMA } from '../projection/projection-state';
@@ -23,14 +24,9 @@ interface Point {
   quality: string | null;
 }
 
-function pointsOf(value: unknown): Point[] {
-  if (!Array.isArray(value)) return [];
-  return value.flatMap((p: unknown) => {
-    if (typeof p !== 'object' || p === null) return [];
-    const r = p as Record<string, unknown>;
-    if (typeof r.position !== 'number' || !Number.isSafeInteger(r.position) || r.position < 1) return [];
-    return [{ position: r.position, quantity: typeof r.quantity === 'string' ? r.quantity : null, quality: typeof r.quality === 'string' ? r.quality : null }];
-  });
+/** The series' points, packed (v2) or as objects (v1); malformed points are skipped. */
+function pointsOf(data: Readonly<Record<string, unknown>>): Point[] {
+  return (seriesPointsOf(data) ?? []).filter((p) => Number.isSafeInteger(p.position) && p.position >= 1);
 }
 
 function instantOf(value: unknown): Date | null {
@@ -170,7 +166,7 @@ function documentOf(event: ProjectedEvent): MeasureDocument | null {
     seriesId: typeof d.seriesId === 'string' ? d.seriesId : null,
     consumption: d.meteringPointType === CONSUMPTION_TYPE,
   };
-  for (const p of pointsOf(d.points)) {
+  for (const p of pointsOf(d)) {
     const t = start.getTime() + (p.position - 1) * stepMs;
     if (t + stepMs > end.getTime()) continue;
     doc.starts.push(new Date(t));

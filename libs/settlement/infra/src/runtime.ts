@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { seriesPointsOf } from '@dh/cim';
 import { WrongExpectedRevisionError, type EventStore, type JsonValue } from '@dh/event-store';
 import { CommandError, CommandServer, startConsumer, type AmqpConnection, type CommandContext, type EventEnvelope, type RunningConsumer } from '@dh/messaging';
 import type { Infrastructure } from '@dh/platform';
@@ -111,7 +112,8 @@ export function startMeteredDataConsumer(options: MeteredDataConsumerOptions): P
   /** RecordMeteredData's payload from one RSM-012 series as datahub-integration publishes it. */
   const meteredDataPayloadOf = (envelope: EventEnvelope): JsonValue => {
     const d = envelope.data;
-    const points = Array.isArray(d.points) ? d.points : [];
+    // v2 carries the points packed (integer Wh), v1 (stored before) as objects; malformed ones are refused by the command.
+    const points = seriesPointsOf(d) ?? [];
     return {
       gsrn: d.gsrn ?? null,
       documentId: `${String(d.documentId)}:${String(d.seriesId)}`,
@@ -119,11 +121,8 @@ export function startMeteredDataConsumer(options: MeteredDataConsumerOptions): P
       resolution: d.resolution ?? null,
       start: d.start ?? null,
       end: d.end ?? null,
-      points: points.map((p) => {
-        const point = typeof p === 'object' && p !== null && !Array.isArray(p) ? p : {};
-        // A CIM point without a quality is as measured (A04).
-        return { position: point.position ?? null, quantityKwh: point.quantity ?? null, quality: point.quality ?? 'A04' };
-      }),
+      // A CIM point without a quality is as measured (A04).
+      points: points.map((p) => ({ position: p.position, quantityKwh: p.quantity, quality: p.quality ?? 'A04' })),
     };
   };
   const meteredMetaOf = (envelope: EventEnvelope): CommandMeta => ({ correlationId: envelope.metadata.correlationId, causationId: envelope.eventId, actor: 'datahub', now: options.now() });
