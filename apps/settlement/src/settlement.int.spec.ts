@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { connect, type ChannelModel } from 'amqplib';
 import type { PoolClient } from 'pg';
 import { localDayIntervals, localDayStart } from '@dh/dk-time';
+import type { JsonObject } from '@dh/event-store';
 import { DeadLetterQueues, type CommandClient, type EventEnvelope } from '@dh/messaging';
 import type { Infrastructure } from '@dh/platform';
 import { projectionChecksum, rebuildProjection, settlementProjection } from '@dh/read-models';
@@ -326,7 +327,7 @@ describe('settlement: runs with competing workers, corrections, aconto and a reb
     // Schema version 1 (points as objects, stored before issue 8) and 2 (integer Wh, packed) are both read.
     const bundle = async (documentId: string, kwh: string, schemaVersion: 1 | 2) => {
       const hours = localDayIntervals(day, 'PT1H').length;
-      const points =
+      const points: JsonObject =
         schemaVersion === 1
           ? { points: localDayIntervals(day, 'PT1H').map((_, i) => ({ position: i + 1, quantity: kwh })) }
           : { firstPosition: 1, wh: Array.from({ length: hours }, () => Math.round(Number(kwh) * 1000)), qualities: [['A04', hours - 1], ['A03', 1]] };
