@@ -212,6 +212,12 @@ export interface InvoiceIssued {
   aconto: AcontoJson;
   estimated: boolean;
   asOf: string;
+  /**
+   * Present on a final invoice (issued when the customer supply ended, before the period's run; issue 9): the
+   * supply's end date (the first day no longer supplied) and why it ended. `runId` is then the final invoice's own
+   * id, not a run's. The period's run counts the invoice as already issued and issues nothing for it.
+   */
+  final?: { supplyEndDate: string; reason: string | null };
 }
 
 /** Runs before batching only: one per invoiced item on the run stream (read models still count it). */

@@ -3,6 +3,7 @@ export * from './copies';
 export * from './settle';
 export * from './run';
 export * from './schedule';
+export * from './final-invoice';
 export * from './runtime';
 export * from './aconto';
 export * from './payments';

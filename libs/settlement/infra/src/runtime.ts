@@ -16,6 +16,7 @@ import {
 import { onAcontoInput } from './aconto';
 import { applyToCopies, forgetMeteredStream, insertMeteredDays, lookupMeteredStreams, recordMeteredStreams } from './copies';
 import { resumeScheduling, startSettlementRun } from './run';
+import { onFinalInvoiceInput, retryFinalInvoices, type FinalInvoiceOutcome } from './final-invoice';
 import { DEFAULT_RUN_SCHEDULE, startRunScheduler, type RunScheduleSettings, type RunScheduler, type ScheduleLogger } from './schedule';
 import { SETTLEMENT_SCHEMA, migrateSettlement } from './schema';
 import { paymentCommandHandlers, startPayments, type PaymentsOptions, type PaymentsRuntime } from './payments';
@@ -77,6 +78,8 @@ export interface SettlementRuntime {
   schedule: RunScheduler;
   /** Corrects publications' invoices page by page (`runPending` runs the waiting jobs now). */
   corrections: CorrectionWorker;
+  /** One pass over the waiting final invoices now (the scheduler's timer runs it after each run pass). */
+  retryFinalInvoices(): Promise<Record<FinalInvoiceOutcome, number> | null>;
   stop(): Promise<void>;
 }
 
@@ -174,6 +177,7 @@ export async function startSettlementRuntime(infrastructure: Infrastructure, opt
   await migrateSettlement(pool);
   const exchange = infrastructure.config.exchange;
 
+  const finalDeps = { ...deps, now: () => infrastructure.clock.now(), ...(options.schedule?.logger ? { logger: options.schedule.logger } : {}) };
   const inputs = await startConsumer({
     connection: amqp,
     pool,
@@ -198,8 +202,9 @@ export async function startSettlementRuntime(infrastructure: Infrastructure, opt
         return;
       }
       const affected = await affectedInvoices(tx, envelope);
-      if (affected === null) return;
-      for (const invoiceId of affected.invoiceIds) await correctInvoice(deps, tx, invoiceId, envelope, affected.cause);
+      if (affected !== null) for (const invoiceId of affected.invoiceIds) await correctInvoice(deps, tx, invoiceId, envelope, affected.cause);
+      // A supply that ended gets its final invoice once its data is there (after the corrections: they never see it as a change).
+      await onFinalInvoiceInput(finalDeps, envelope, tx);
     },
   });
 
@@ -248,6 +253,8 @@ export async function startSettlementRuntime(infrastructure: Infrastructure, opt
       ...(options.schedule?.logger ? { logger: options.schedule.logger } : {}),
     },
     options.schedule?.intervalMs ?? 0,
+    // Waiting final invoices whose supply has ended, on the same timer.
+    () => retryFinalInvoices({ ...finalDeps, pool }),
   );
 
   let server: CommandServer | null = null;
@@ -320,6 +327,7 @@ export async function startSettlementRuntime(infrastructure: Infrastructure, opt
     payments,
     schedule,
     corrections,
+    retryFinalInvoices: () => retryFinalInvoices({ ...finalDeps, pool }),
     async stop() {
       await resumed;
       await schedule.stop();

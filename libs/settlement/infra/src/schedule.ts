@@ -154,7 +154,7 @@ async function schedulePass(deps: SchedulerDeps, db: Db): Promise<SlotOutcome[]>
     if (decided !== undefined && decided.outcome !== 'starting') continue;
     let runId = decided?.run_id ?? null;
     if (runId === null) {
-      const latest = (await db.query<{ run_id: string; completed: boolean }>(`SELECT run_id, completed FROM settlement.runs WHERE period_label = $1 ORDER BY as_of DESC LIMIT 1`, [label])).rows[0];
+      const latest = (await db.query<{ run_id: string; completed: boolean }>(`SELECT run_id, completed FROM settlement.runs WHERE period_label = $1 ORDER BY seq DESC LIMIT 1`, [label])).rows[0];
       if (latest !== undefined && !latest.completed) {
         deps.logger?.log(`settlement schedule ${label} ${which} (due ${s.due.toISOString()}): waiting, run ${latest.run_id} of the period is still running`);
         outcomes.push({ period: label, slot: s.slot, day: s.day, outcome: 'waiting', runId: latest.run_id });
@@ -200,8 +200,8 @@ export interface RunScheduler {
   stop(): Promise<void>;
 }
 
-/** The scheduler's timer: a pass every `intervalMs` (0 = no timer; `pass()` still works), never two at once in a process. */
-export function startRunScheduler(deps: SchedulerDeps, intervalMs: number): RunScheduler {
+/** The scheduler's timer: a pass every `intervalMs` (0 = no timer; `pass()` still works), then `afterPass`; never two at once in a process. */
+export function startRunScheduler(deps: SchedulerDeps, intervalMs: number, afterPass?: () => Promise<unknown>): RunScheduler {
   let running: Promise<unknown> | null = null;
   const pass = () => runSchedulePass(deps);
   const timer =
@@ -209,6 +209,7 @@ export function startRunScheduler(deps: SchedulerDeps, intervalMs: number): RunS
       ? setInterval(() => {
           if (running !== null) return;
           running = pass()
+            .then(() => afterPass?.())
             .catch((error: unknown) => deps.logger?.warn(`settlement schedule pass failed: ${error instanceof Error ? error.message : String(error)}`))
             .finally(() => {
               running = null;

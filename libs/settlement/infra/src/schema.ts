@@ -113,6 +113,14 @@ export async function migrateSettlement(pool: Pool): Promise<void> {
         issued int NOT NULL DEFAULT 0, done boolean NOT NULL DEFAULT false, created_at timestamptz NOT NULL DEFAULT now(), finished_at timestamptz);
       DO $$ BEGIN
         IF to_regclass('settlement.correction_jobs_waiting') IS NULL THEN CREATE INDEX correction_jobs_waiting ON settlement.correction_jobs (seq) WHERE NOT done; END IF;
+      END $$;
+      -- Final invoices at supply end (final-invoice.ts): one row per ended customer supply's last period, pending until issued.
+      CREATE TABLE IF NOT EXISTS settlement.final_invoices (
+        invoice_id uuid PRIMARY KEY, gsrn text NOT NULL, customer_id text NOT NULL, period_label text NOT NULL, period jsonb NOT NULL,
+        end_date text NOT NULL, reason text, state text NOT NULL, recorded_at timestamptz NOT NULL,
+        attempts int NOT NULL DEFAULT 0, last_attempt_at timestamptz, last_reason text);
+      DO $$ BEGIN
+        IF to_regclass('settlement.final_invoices_pending') IS NULL THEN CREATE INDEX final_invoices_pending ON settlement.final_invoices (gsrn) WHERE state = 'pending'; END IF;
       END $$;`);
     await settlementChargeCopy.migrate(client);
   } finally {

@@ -62,7 +62,7 @@ export interface SettleDeps {
 
 type Db = Pick<PoolClient, 'query'>;
 
-type Settled = { outcome: 'settled'; invoice: Invoice; customerId: string; paymentModel: 'aconto' | 'actual'; gridArea: string; priceArea: string; productionGsrn: string | null };
+export type Settled = { outcome: 'settled'; invoice: Invoice; customerId: string; paymentModel: 'aconto' | 'actual'; gridArea: string; priceArea: string; productionGsrn: string | null };
 
 function settleBuilt(deps: SettleDeps, copies: SettlementCopies, gsrn: string, period: BillingPeriod, asOf: Date, customerId: string | null): Settled | SettlementHalted {
   const built = buildSettlementInput(gsrn, period, asOf, copies, deps.config ?? DEFAULT_RATES_CONFIG, customerId);
@@ -214,6 +214,50 @@ function settleOnRunPrices(deps: SettleDeps, cache: RunPriceCache, copies: Settl
   return settledOf(settleMeteringPoint(built.input), built);
 }
 
+/** The id of an invoice's `InvoiceIssued`: one per invoice, whoever issues it (a run's worker or the final invoice at supply end). */
+export const invoiceIssuedEventId = (invoiceId: string): string => nameBasedUuid('invoice-issued', invoiceId);
+
+/**
+ * The `InvoiceIssued` of one customer supply as settled (not appended yet): lines and totals of the settlement,
+ * and for an aconto customer the payments counted against it (`acontoPaidFor`, which marks them counted: call it
+ * only when the invoice is really going to be issued, in the transaction that issues it).
+ */
+export async function invoiceIssuedOf(
+  tx: Db,
+  a: { invoiceId: string; runId: string; gsrn: string; period: BillingPeriod; result: Settled; final?: InvoiceIssued['final'] },
+): Promise<InvoiceIssued> {
+  const { invoiceId, gsrn, period, result } = a;
+  const paid = result.paymentModel === 'aconto' ? await acontoPaidFor(tx, gsrn, period, invoiceId, result.customerId) : Money.ZERO;
+  const aconto = acontoSettlement({ invoiceTotalInclVat: result.invoice.totals.inclVat, acontoPaid: paid });
+  return {
+    invoiceId,
+    runId: a.runId,
+    customerId: result.customerId,
+    gsrn,
+    period,
+    periodLabel: periodLabel(period),
+    periodStart: periodDates(period).from,
+    periodEnd: periodLastDay(period),
+    paymentModel: result.paymentModel,
+    lines: result.invoice.lines.map(lineToJson),
+    totals: totalsToJson(result.invoice.totals),
+    aconto: { paid: aconto.aconto_paid.format(), difference: aconto.aconto_difference.format(), netAmountDue: aconto.net_amount_due.format() },
+    estimated: result.invoice.estimated,
+    asOf: result.invoice.asOf.toISOString(),
+    ...(a.final !== undefined ? { final: a.final } : {}),
+  };
+}
+
+/** The invoice in settlement's index (`settlement.invoices`: what corrections and later runs look for); once. */
+export async function indexInvoice(tx: Db, invoiceId: string, gsrn: string, period: BillingPeriod, result: Settled): Promise<void> {
+  await tx.query(
+    `INSERT INTO settlement.invoices (invoice_id, gsrn, production_gsrn, customer_id, period_label, period_from, period_to, price_area, grid_area)
+     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) ON CONFLICT (invoice_id) DO NOTHING`,
+    [invoiceId, gsrn, result.productionGsrn, result.customerId, periodLabel(period), periodDates(period).from, periodDates(period).toExclusive, result.priceArea, result.gridArea],
+  );
+}
+
+
 /** The event a correction answers: its id names the note (once per event and invoice), its correlation carries on. */
 export type CorrectionTrigger = Pick<EventEnvelope, 'eventId' | 'recordedAt'> & { metadata: Pick<EventEnvelope['metadata'], 'correlationId'> };
 
@@ -274,36 +318,14 @@ async function settleWorkItem(deps: SettleDeps, envelope: EventEnvelope, tx: Poo
     // stream's expected revision (a concurrent issue fails the append, and its redelivery finds the invoice).
     const stream = await deps.store.readStream(invoiceStreamId(invoiceId));
     if (!stream.some((e) => e.type === 'InvoiceIssued')) {
-      const { from } = periodDates(period);
-      const paid = result.paymentModel === 'aconto' ? await acontoPaidFor(tx, item.gsrn, period, invoiceId, result.customerId) : Money.ZERO;
-      const aconto = acontoSettlement({ invoiceTotalInclVat: result.invoice.totals.inclVat, acontoPaid: paid });
-      const data: InvoiceIssued = {
-        invoiceId,
-        runId: item.runId,
-        customerId: result.customerId,
-        gsrn: item.gsrn,
-        period,
-        periodLabel: periodLabel(period),
-        periodStart: from,
-        periodEnd: periodLastDay(period),
-        paymentModel: result.paymentModel,
-        lines: result.invoice.lines.map(lineToJson),
-        totals: totalsToJson(result.invoice.totals),
-        aconto: { paid: aconto.aconto_paid.format(), difference: aconto.aconto_difference.format(), netAmountDue: aconto.net_amount_due.format() },
-        estimated: result.invoice.estimated,
-        asOf: result.invoice.asOf.toISOString(),
-      };
+      const data = await invoiceIssuedOf(tx, { invoiceId, runId: item.runId, gsrn: item.gsrn, period, result });
       invoices.push({
         streamId: invoiceStreamId(invoiceId),
-        events: [{ eventId: nameBasedUuid('invoice-issued', invoiceId), type: 'InvoiceIssued', data: toJsonObject(data), metadata, occurredAt: now }],
+        events: [{ eventId: invoiceIssuedEventId(invoiceId), type: 'InvoiceIssued', data: toJsonObject(data), metadata, occurredAt: now }],
         expectedRevision: stream.length === 0 ? 'no_stream' : stream[stream.length - 1]!.streamRevision,
       });
     }
-    await tx.query(
-      `INSERT INTO settlement.invoices (invoice_id, gsrn, production_gsrn, customer_id, period_label, period_from, period_to, price_area, grid_area)
-       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) ON CONFLICT (invoice_id) DO NOTHING`,
-      [invoiceId, item.gsrn, result.productionGsrn, result.customerId, periodLabel(period), periodDates(period).from, periodDates(period).toExclusive, result.priceArea, result.gridArea],
-    );
+    await indexInvoice(tx, invoiceId, item.gsrn, period, result);
     if (result.paymentModel === 'aconto') await afterAcontoSettlement(deps, tx, { gsrn: item.gsrn, period, asOf: new Date(item.asOf), metadata, now });
     priceChecks.push({ invoiceId, priceArea: result.priceArea, asOf: new Date(item.asOf), period, envelope });
   }
