@@ -15,7 +15,7 @@ import { gsrn, meteredPayload, seedFlatSpotPrices, seedRadiusGridArea, seedTaxAn
 const MP1 = gsrn(61); // complete: invoiced by run 1
 const MP2 = gsrn(62); // 15 October missing: halts in run 1, invoiced by run 2 once the day arrives
 const MP3 = gsrn(63); // late move-in: its supply is registered after run 1
-const MP4 = gsrn(64); // A until the 14th (run 1), B from the 15th registered after run 1 (run 2: B only)
+const MP4 = gsrn(64); // A until the 14th (final invoice at the move-out, before run 1), B from the 15th registered after run 1 (run 2: B only)
 const A = 'customer-a-64';
 const B = 'customer-b-64';
 const PERIOD = { kind: 'month', year: 2026, month: 10 } as const;
@@ -87,10 +87,12 @@ describe('settlement: later runs of a period settle what is not yet invoiced, ne
   let run1: StartReply;
   let run2: StartReply;
 
-  it('run 1: three points, the one with a missing day halts and gets no invoice', async () => {
+  it('run 1: two points (A on MP4 has its final invoice from the move-out already), the one with a missing day halts and gets no invoice', async () => {
+    // A moved out on the 15th and October's data was there: A's final invoice is issued before any run (final-invoice.ts).
+    expect((await invoicesOf(MP4, A)).map((e) => (e.data as unknown as InvoiceIssued).final)).toEqual([{ supplyEndDate: '2026-10-15', reason: 'move-out' }]);
     run1 = await send<StartReply>('StartSettlementRun', { period: '2026-10' });
-    expect(run1).toMatchObject({ seq: 1, items: 3, alreadyStarted: false });
-    expect(await completedOf(run1.runId)).toMatchObject({ items: 3, invoiced: 2, halted: 1 });
+    expect(run1).toMatchObject({ seq: 1, items: 2, alreadyStarted: false });
+    expect(await completedOf(run1.runId)).toMatchObject({ items: 2, invoiced: 1, halted: 1 });
     expect(await invoicesOf(MP2, 'customer-2')).toHaveLength(0);
     expect(await all('InvoiceIssued')).toHaveLength(2);
   });
@@ -115,10 +117,10 @@ describe('settlement: later runs of a period settle what is not yet invoiced, ne
     expect(outcomes.rows).toEqual([
       { gsrn: MP2, outcome: 'invoiced', invoice_ids: [invoiceIdOf(MP2, PERIOD, 'customer-2')] },
       { gsrn: MP3, outcome: 'invoiced', invoice_ids: [invoiceIdOf(MP3, PERIOD, 'customer-3')] },
-      // A was invoiced by run 1 and is not settled again; B is invoiced now.
+      // A was invoiced at the move-out and is not settled again; B is invoiced now.
       { gsrn: MP4, outcome: 'invoiced', invoice_ids: [invoiceIdOf(MP4, PERIOD, A), invoiceIdOf(MP4, PERIOD, B)] },
     ]);
-    // Exactly one invoice per customer supply: 2 from run 1, 3 from run 2.
+    // Exactly one invoice per customer supply: A's final invoice, 1 from run 1, 3 from run 2.
     expect(await all('InvoiceIssued')).toHaveLength(5);
     for (const [g, c] of [[MP1, 'customer-1'], [MP2, 'customer-2'], [MP3, 'customer-3'], [MP4, A], [MP4, B]] as const) expect(await invoicesOf(g, c)).toHaveLength(1);
     const [mp2] = await invoicesOf(MP2, 'customer-2');
@@ -141,7 +143,7 @@ describe('settlement: later runs of a period settle what is not yet invoiced, ne
     await eventually(async () => {
       const rows = await infra.pool.query(`SELECT run_id, period, status, items_total, items_invoiced, items_halted FROM read_models.settlement_runs ORDER BY started_at`);
       expect(rows.rows).toEqual([
-        { run_id: run1.runId, period: '2026-10', status: 'completed', items_total: 3, items_invoiced: 2, items_halted: 1 },
+        { run_id: run1.runId, period: '2026-10', status: 'completed', items_total: 2, items_invoiced: 1, items_halted: 1 },
         { run_id: run2.runId, period: '2026-10', status: 'completed', items_total: 3, items_invoiced: 3, items_halted: 0 },
       ]);
     }, 20_000, 100);

@@ -9,6 +9,8 @@ import { gsrn, meteredPayload, seedFlatSpotPrices, seedRadiusGridArea, seedTaxAn
 /** A monthly supply with October's data and prices, and a quarterly one, both from 1 October 2026. */
 const MONTHLY = gsrn(61);
 const QUARTERLY = gsrn(62);
+/** A move-in on 20 October reported after October's first run. */
+const LATE = gsrn(63);
 const OCTOBER = { kind: 'month', year: 2026, month: 10 } as const;
 // October closes on Saturday 31 October; 5 business days later (Friday 6 November) the data deadline has passed at midnight.
 const OCTOBER_DUE = '2026-11-06T23:00:00.000Z';
@@ -83,6 +85,29 @@ describe('settlement runs on the business clock: started when due, never before,
     expect((await all('SettlementRunStarted')).filter((e) => e.data.periodLabel === '2026-10')).toHaveLength(1);
   });
 
+  it('a late move-in reported after the first run is settled by the next scheduled run (run 2 of October: only that supply)', async () => {
+    now = new Date('2026-11-08T10:00:00.000Z');
+    await append(`supply-${LATE}`, 'portfolio', 'SupplyStarted', { gsrn: LATE, customerId: 'customer-late', startDate: '2026-10-20', productId: 'spot', electricHeating: false, gridArea: '791', billingFrequency: 'monthly', paymentModel: 'actual' });
+    await send('RecordMeteredData', meteredPayload(LATE, 'oct-late', '2026-10-20', '2026-11-01', () => '1.000'));
+    await eventually(async () => expect(await count(`SELECT count(*) AS n FROM settlement.metered_data WHERE gsrn = '${LATE}'`)).toBe(12), 30_000, 100);
+    now = new Date('2026-11-08T23:00:00.000Z');
+    const runId = scheduledRunId(OCTOBER, '2026-11-09');
+    expect(of(await runSchedulePass(scheduler()), '2026-10')).toEqual([{ period: '2026-10', slot: 2, day: '2026-11-09', outcome: 'started', runId, items: 1, alreadyStarted: false }]);
+    const completed = await eventually(async () => {
+      const found = (await all('SettlementCompleted')).map((e) => e.data as unknown as SettlementCompleted).filter((c) => c.runId === runId);
+      if (found.length !== 1) throw new Error('not completed yet');
+      return found[0]!;
+    }, 30_000, 100);
+    expect(completed).toMatchObject({ items: 1, invoiced: 1, halted: 0 });
+    expect(await runsOf('2026-10')).toEqual([scheduledRunId(OCTOBER, '2026-11-07'), runId]);
+    const [late] = (await infra.eventStore.readStream(`invoice-${invoiceIdOf(LATE, OCTOBER, 'customer-late')}`)).filter((e) => e.type === 'InvoiceIssued');
+    expect(late?.data).toMatchObject({ runId, customerId: 'customer-late', periodLabel: '2026-10' });
+    expect(await count(`SELECT count(*) AS n FROM settlement.invoices WHERE period_label = '2026-10'`)).toBe(2);
+    // The day after: everything is invoiced again.
+    now = new Date('2026-11-09T23:00:00.000Z');
+    expect(of(await runSchedulePass(scheduler()), '2026-10').map((o) => o.outcome)).toEqual(['nothing-to-settle']);
+  });
+
   it('the quarter starts only after its own deadline; two schedulers in two processes at once start each due period once', async () => {
     now = new Date(new Date(Q4_DUE).getTime() - 1);
     const before = await runSchedulePass(scheduler());
@@ -108,6 +133,7 @@ describe('settlement runs on the business clock: started when due, never before,
     }
     expect(await runsOf('2026-Q4')).toEqual([scheduledRunId({ kind: 'quarter', year: 2026, quarter: 4 }, '2027-01-09')]);
     expect(await runsOf('2026-12')).toHaveLength(1);
+    expect(await runsOf('2026-10')).toHaveLength(2);
     for (const label of ['2026-Q4', '2026-12']) expect((await all('SettlementRunStarted')).filter((e) => e.data.periodLabel === label)).toHaveLength(1);
   });
 
