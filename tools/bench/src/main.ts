@@ -11,6 +11,7 @@ import { PipelineHarness } from './pipeline-harness';
 import { runPipelineBench } from './pipeline.bench';
 import { runPortalBench } from './portal.bench';
 import { runReconciliationBench } from './reconciliation.bench';
+import { runRebuildBench } from './rebuild.bench';
 import { runRunBench } from './run.bench';
 import { runSettlementBench } from './settlement.bench';
 
@@ -45,7 +46,7 @@ async function rabbitVersion(): Promise<string> {
   return '?';
 }
 
-/** `BENCH_ONLY=append,pipeline,lag,cim,settlement,portal,ingest,betalingsservice,reconciliation,run` runs a subset (all by default). */
+/** `BENCH_ONLY=append,pipeline,lag,cim,settlement,portal,ingest,betalingsservice,reconciliation,run,rebuild` runs a subset (all by default). */
 const only = (process.env.BENCH_ONLY ?? '')
   .split(',')
   .map((k) => k.trim())
@@ -128,6 +129,7 @@ async function main(): Promise<number> {
     await step('betalingsservice', '11. Betalingsservice 0601 write and 0602 parse vs readline', () => runBetalingsserviceBench());
     await step('reconciliation', '12. Wholesale reconciliation of a month vs one PostgreSQL GROUP BY', () => runReconciliationBench(cleanup));
     await step('run', '13. A whole settlement run through the services (≥ 2 worker processes) vs the kernel alone', () => runRunBench(cleanup));
+    await step('rebuild', '14. Rebuild of all read models (shadow tables, swap) vs a raw read of the same events', () => runRebuildBench(cleanup));
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     failures.push(`set-up: ${message}`);

@@ -1,35 +1,36 @@
 import { Pool } from 'pg';
 import { createKurrentDbEventStore, createPostgresEventStore, type EventStore } from '@dh/event-store';
 import { loadConfig } from '@dh/platform';
-import { allProjections, projectionChecksum, rebuildProjections, type Projection } from '@dh/read-models';
+import { allProjections, projectionChecksum, rebuildProjections, REBUILD_PAGE_SIZE, shadowTableOf, type Projection } from '@dh/read-models';
 
 export interface CliOutput {
   line(text: string): void;
 }
 
-const USAGE = 'usage: rebuild-projection <name>|--all [--batch-size N]   (projections: ' + allProjections.map((p) => p.name).join(', ') + ')';
+const USAGE = 'usage: rebuild-projection <name>|--all [--batch-size N] [--logged]   (projections: ' + allProjections.map((p) => p.name).join(', ') + ')';
 
-function parseArgs(argv: string[]): { projections: Projection[]; batchSize: number } {
+function parseArgs(argv: string[]): { projections: Projection[]; batchSize: number; unlogged: boolean } {
   const batchIndex = argv.indexOf('--batch-size');
-  const batchSize = batchIndex >= 0 ? Number(argv[batchIndex + 1]) : 500;
+  const batchSize = batchIndex >= 0 ? Number(argv[batchIndex + 1]) : REBUILD_PAGE_SIZE;
+  const unlogged = !argv.includes('--logged');
   if (!Number.isInteger(batchSize) || batchSize <= 0) throw new Error(`--batch-size must be a positive integer\n${USAGE}`);
   const names = argv.filter((a, i) => !a.startsWith('--') && argv[i - 1] !== '--batch-size');
-  if (argv.includes('--all')) return { projections: allProjections, batchSize };
+  if (argv.includes('--all')) return { projections: allProjections, batchSize, unlogged };
   if (names.length === 0) throw new Error(USAGE);
   const projections = names.map((name) => {
     const projection = allProjections.find((p) => p.name === name);
     if (!projection) throw new Error(`unknown projection "${name}"\n${USAGE}`);
     return projection;
   });
-  return { projections, batchSize };
+  return { projections, batchSize, unlogged };
 }
 
 /**
- * Empties the named read models and replays them from the event store (never from RabbitMQ),
- * printing progress; the live projections service may keep running meanwhile.
+ * Rebuilds the named read models from the event store (never from RabbitMQ) into shadow tables and swaps them in
+ * atomically, printing progress. The live tables keep serving and the live projections service keeps running.
  */
 export async function runRebuildCli(argv: string[], env: NodeJS.ProcessEnv, out: CliOutput): Promise<void> {
-  const { projections, batchSize } = parseArgs(argv);
+  const { projections, batchSize, unlogged } = parseArgs(argv);
   const config = loadConfig('rebuild-projection', 0, env);
   const pool = new Pool({ connectionString: config.databaseUrl, application_name: 'rebuild-projection' });
   let store: EventStore | null = null;
@@ -40,9 +41,10 @@ export async function runRebuildCli(argv: string[], env: NodeJS.ProcessEnv, out:
         : await createKurrentDbEventStore({ connectionString: config.eventStore.connectionString });
     // One pass over the log for every projection named (each batch applied to all of them).
     const started = Date.now();
-    for (const projection of projections) out.line(`rebuilding ${projection.name}: emptying ${projection.tables.map((t) => t.name).join(', ')}`);
+    for (const projection of projections) out.line(`rebuilding ${projection.name} into ${projection.tables.map((t) => shadowTableOf(t.name).shadow).join(', ')}`);
     const results = await rebuildProjections(pool, store, projections, {
       batchSize,
+      unlogged,
       ifRunning: 'refuse',
       onProgress: (p) => {
         if (p.done) return;
@@ -58,7 +60,7 @@ export async function runRebuildCli(argv: string[], env: NodeJS.ProcessEnv, out:
       } finally {
         client.release();
       }
-      out.line(`rebuilt ${projection.name}: ${results[index].appliedEvents} events in ${((Date.now() - started) / 1000).toFixed(1)} s; checksum ${checksum}`);
+      out.line(`rebuilt ${projection.name} and swapped it in: ${results[index].appliedEvents} events in ${((Date.now() - started) / 1000).toFixed(1)} s; checksum ${checksum}`);
     }
   } finally {
     await store?.close();

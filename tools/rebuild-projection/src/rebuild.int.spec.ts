@@ -91,9 +91,9 @@ describe('rebuilding a projection from the event store', () => {
 
     await rebuild();
     expect(await checksum()).toBe(live);
-    expect(lines[0]).toBe('rebuilding customers: emptying read_models.customers');
+    expect(lines[0]).toBe('rebuilding customers into read_models_rebuild.customers');
     expect(lines.filter((l) => l.includes('events replayed')).length).toBeGreaterThanOrEqual(3);
-    expect(lines[lines.length - 1]).toMatch(new RegExp(`^rebuilt customers: 150 events in [0-9.]+ s; checksum ${live.replace(/\./g, '\\.')}$`));
+    expect(lines[lines.length - 1]).toMatch(new RegExp(`^rebuilt customers and swapped it in: 150 events in [0-9.]+ s; checksum ${live.replace(/\./g, '\\.')}$`));
     const state = await pool.query<{ status: string; applied_events: string }>(`SELECT status, applied_events::text FROM read_models.projection_state WHERE name = 'customers'`);
     expect(state.rows[0]).toEqual({ status: 'live', applied_events: '150' });
   });

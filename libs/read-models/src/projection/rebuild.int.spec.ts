@@ -1,0 +1,295 @@
+import { randomUUID } from 'node:crypto';
+import { Pool, type PoolClient } from 'pg';
+import { createPostgresEventStore, type NewEvent, type PostgresEventStore } from '@dh/event-store';
+import { AmqpConnection, createRelay, silentMessagingLogger, type EventRelay, type RunningConsumer } from '@dh/messaging';
+import { createTestDatabase, createTestVhost, eventually, type TestDatabase, type TestVhost } from '@dh/testing';
+import { SETTLEMENT_INVOICES_TABLE, settlementProjection } from '../settlement/settlement.projection';
+import type { Projection } from './projection';
+import { projectionChecksum } from './projection-state';
+import { startProjections } from './projection-runner';
+import { rebuildProjection, rebuildProjections } from './rebuild';
+
+let invoiceNumber = 0;
+function invoiceIssued(customerId = `customer-${invoiceNumber % 7}`): { streamId: string; event: NewEvent; invoiceId: string } {
+  const n = invoiceNumber++;
+  const invoiceId = randomUUID();
+  return {
+    invoiceId,
+    streamId: `invoice-${invoiceId}`,
+    event: {
+      eventId: randomUUID(),
+      type: 'InvoiceIssued',
+      data: {
+        invoiceId,
+        runId: null,
+        customerId,
+        gsrn: `5713131800${String(n).padStart(8, '0')}`,
+        periodLabel: '2026-01',
+        periodStart: '2026-01-01',
+        periodEnd: '2026-02-01',
+        paymentModel: 'arrears',
+        lines: [{ key: 'energy', kind: 'energy', description: 'Energy', chargeId: null, month: '2026-01', quantityKwh: '100.000', daysSupplied: null, amountExclVat: `${n}.00`, vat: '0.00', amountInclVat: `${n}.00` }],
+        totals: { exclVat: `${n}.00`, vat: '0.00', inclVat: `${n}.00` },
+        aconto: { paid: '0.00', difference: '0.00', netAmountDue: `${n}.00` },
+        estimated: false,
+        asOf: '2026-02-01T00:00:00.000Z',
+      },
+      metadata: { correlationId: randomUUID(), causationId: null, actor: 'test', schemaVersion: 1, context: 'settlement' },
+      occurredAt: new Date(Date.UTC(2026, 1, 1, 0, 0, n % 60)),
+    },
+  };
+}
+
+/**
+ * One row per settlement event, numbered in the order applied, with a plain INSERT: an event applied twice
+ * fails (unique violation), a lost or reordered one changes the numbers and so the checksum.
+ */
+function eventLog(name: string, table: string): Projection {
+  return {
+    name,
+    bindings: ['settlement.#'],
+    tables: [{ name: table, orderBy: 'event_id' }],
+    async migrate(client) {
+      await client.query(`CREATE TABLE IF NOT EXISTS ${table} (event_id uuid PRIMARY KEY, seq int NOT NULL, stream_id text NOT NULL)`);
+    },
+    async apply(event, client) {
+      if (event.type !== 'InvoiceIssued') return;
+      await client.query(`INSERT INTO ${table} (event_id, seq, stream_id) SELECT $1, count(*), $2 FROM ${table}`, [event.eventId, event.streamId]);
+    },
+  };
+}
+
+describe('rebuilding into shadow tables swapped in atomically', () => {
+  let db: TestDatabase;
+  let vhost: TestVhost;
+  let pool: Pool;
+  let store: PostgresEventStore;
+  let connection: AmqpConnection;
+  let relay: EventRelay;
+  let consumers: RunningConsumer[] = [];
+  const rebuilt = eventLog('event-log', 'read_models.event_log');
+  /** Never rebuilt: the clean projection of the same events by the live path, to compare with. */
+  const twin = eventLog('event-log-twin', 'read_models.event_log_twin');
+
+  const count = async (table: string) => Number((await pool.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${table}`)).rows[0].n);
+  const checksumOf = async (projection: Projection) => {
+    const client = await pool.connect();
+    try {
+      return await projectionChecksum(projection, client);
+    } finally {
+      client.release();
+    }
+  };
+  /** The checksum without the table names (to compare two tables of the same shape). */
+  const digest = async (projection: Projection) => (await checksumOf(projection)).replace(/^[^:]+:/, '');
+  const oidOf = async (table: string) => (await pool.query<{ oid: string | null }>(`SELECT to_regclass($1)::oid::text AS oid`, [table])).rows[0].oid;
+  const append = async (n: number): Promise<string[]> => {
+    const ids: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const { streamId, event, invoiceId } = invoiceIssued();
+      await store.appendToStream(streamId, [event], { expectedRevision: 'no_stream' });
+      ids.push(invoiceId);
+    }
+    return ids;
+  };
+  let total = 0;
+  const settled = async () => {
+    await eventually(async () => expect(await count(SETTLEMENT_INVOICES_TABLE)).toBe(total), 30_000);
+    await eventually(async () => expect(await count('read_models.event_log')).toBe(total), 30_000);
+    await eventually(async () => expect(await count('read_models.event_log_twin')).toBe(total), 30_000);
+  };
+
+  beforeAll(async () => {
+    db = await createTestDatabase('shadow_rebuild');
+    vhost = await createTestVhost('shadow_rebuild');
+    pool = new Pool({ connectionString: db.url });
+    store = await createPostgresEventStore({ pool, pollIntervalMs: 100 });
+    connection = new AmqpConnection({ url: vhost.url, logger: silentMessagingLogger });
+    await connection.connect();
+    relay = createRelay({ eventStore: store, connection, pool, name: 'domain-events', logger: silentMessagingLogger });
+    await relay.start();
+    consumers = await startProjections({ pool, eventStore: store, connection, projections: [settlementProjection, rebuilt, twin], logger: silentMessagingLogger });
+  }, 30_000);
+
+  afterAll(async () => {
+    for (const consumer of consumers) await consumer.stop();
+    await relay?.stop();
+    await connection?.close();
+    await store?.close();
+    await pool?.end();
+    await vhost?.drop();
+    await db?.drop();
+  });
+
+  it('keeps every invoice visible to readers throughout, and applies the events appended meanwhile exactly once', async () => {
+    const original = await append(300);
+    total = 300;
+    await settled();
+    const liveOid = await oidOf(SETTLEMENT_INVOICES_TABLE);
+    const indexesBefore = (await pool.query<{ indexname: string }>(`SELECT indexname FROM pg_indexes WHERE schemaname = 'read_models' AND tablename = 'settlement_invoices' ORDER BY 1`)).rows;
+
+    // A portal-like reader polling the live model while the rebuild runs.
+    let reading = true;
+    const seen = { polls: 0, fewest: Number.POSITIVE_INFINITY, missing: 0, errors: [] as string[] };
+    const reader = (async () => {
+      let last = 0;
+      while (reading) {
+        try {
+          const { rows } = await pool.query<{ total: string; known: string }>(
+            `SELECT count(*)::text AS total, count(*) FILTER (WHERE invoice_id = ANY($1::uuid[]))::text AS known FROM ${SETTLEMENT_INVOICES_TABLE}`,
+            [original],
+          );
+          const now = Number(rows[0].total);
+          seen.polls++;
+          seen.fewest = Math.min(seen.fewest, now);
+          if (Number(rows[0].known) !== original.length) seen.missing++;
+          if (now < last) seen.errors.push(`rows went from ${last} to ${now}`);
+          last = now;
+        } catch (error) {
+          seen.errors.push(error instanceof Error ? error.message : String(error));
+        }
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+    })();
+
+    // Appended while the shadow is built, and just before the swap (applied live, not yet in the shadow).
+    const during = append(60);
+    const results = await rebuildProjections(pool, store, [settlementProjection, rebuilt], {
+      batchSize: 40,
+      beforeSwap: async () => {
+        await during;
+        await append(25);
+        total = 385;
+        await eventually(async () => expect(await count('read_models.event_log_twin')).toBe(total), 30_000);
+        await eventually(async () => expect(await count(SETTLEMENT_INVOICES_TABLE)).toBe(total), 30_000);
+      },
+    }).finally(() => {
+      reading = false;
+    });
+    await reader;
+    await settled();
+
+    expect(seen.errors).toEqual([]);
+    expect(seen.missing).toBe(0);
+    expect(seen.fewest).toBeGreaterThanOrEqual(300);
+    expect(seen.polls).toBeGreaterThan(10);
+    expect(results.map((r) => [r.projection, r.done])).toEqual([
+      ['settlement', true],
+      ['event-log', true],
+    ]);
+
+    // No live consumer met an event twice (the event log's plain INSERT would have halted it), and nothing more arrives.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(consumers.map((c) => c.stats().halted)).toEqual([null, null, null]);
+    expect(await count(SETTLEMENT_INVOICES_TABLE)).toBe(385);
+    expect(await count('read_models.event_log')).toBe(385);
+    // Same events, same order, same numbering as the twin built only by the live consumer.
+    expect(await digest(rebuilt)).toBe(await digest(twin));
+
+    // The table was replaced (not emptied): a new relation under the same name, logged, with the same index names; the
+    // shadow and retired schemas hold nothing, and migrating again creates no second copy of an index.
+    expect(await oidOf(SETTLEMENT_INVOICES_TABLE)).not.toBe(liveOid);
+    const persistence = await pool.query<{ relpersistence: string }>(`SELECT relpersistence FROM pg_class WHERE oid = to_regclass($1)`, [SETTLEMENT_INVOICES_TABLE]);
+    expect(persistence.rows[0].relpersistence).toBe('p');
+    const client: PoolClient = await pool.connect();
+    try {
+      await settlementProjection.migrate(client);
+    } finally {
+      client.release();
+    }
+    expect((await pool.query(`SELECT indexname FROM pg_indexes WHERE schemaname = 'read_models' AND tablename = 'settlement_invoices' ORDER BY 1`)).rows).toEqual(indexesBefore);
+    expect((await pool.query(`SELECT tablename FROM pg_tables WHERE schemaname IN ('read_models_rebuild', 'read_models_retired')`)).rows).toEqual([]);
+
+    // A rebuild at rest gives the same read model as the one swapped in under load.
+    const afterRace = await checksumOf(settlementProjection);
+    expect(afterRace.startsWith('read_models.settlement_runs:0:')).toBe(true);
+    await rebuildProjection(pool, store, settlementProjection);
+    expect(await checksumOf(settlementProjection)).toBe(afterRace);
+    const state = await pool.query<{ name: string; status: string; applied_events: string }>(
+      `SELECT name, status, applied_events::text FROM read_models.projection_state WHERE name IN ('settlement', 'event-log') ORDER BY name`,
+    );
+    expect(state.rows).toEqual([
+      { name: 'event-log', status: 'live', applied_events: '385' },
+      { name: 'settlement', status: 'live', applied_events: '385' },
+    ]);
+  }, 120_000);
+
+  it('leaves the live tables untouched when a rebuild fails while building, and the next rebuild clears its shadow', async () => {
+    const before = await checksumOf(settlementProjection);
+    const liveOid = await oidOf(SETTLEMENT_INVOICES_TABLE);
+    let applied = 0;
+    const crashing: Projection = {
+      ...settlementProjection,
+      async apply(event, client) {
+        if (++applied === 150) throw new Error('rebuild process died');
+        await settlementProjection.apply(event, client);
+      },
+    };
+    await expect(rebuildProjection(pool, store, crashing, { batchSize: 40 })).rejects.toThrow('rebuild process died');
+    expect(await checksumOf(settlementProjection)).toBe(before);
+    expect(await oidOf(SETTLEMENT_INVOICES_TABLE)).toBe(liveOid);
+    // The half-built shadow is left behind (as a killed process would leave it) ...
+    expect(Number((await pool.query<{ n: string }>('SELECT count(*)::text AS n FROM read_models_rebuild.settlement_invoices')).rows[0].n)).toBeGreaterThan(0);
+    // ... and the live model kept being updated meanwhile.
+    await append(5);
+    total += 5;
+    await settled();
+    const current = await checksumOf(settlementProjection);
+
+    await rebuildProjection(pool, store, settlementProjection, { batchSize: 100 });
+    expect(await checksumOf(settlementProjection)).toBe(current);
+    expect((await pool.query(`SELECT tablename FROM pg_tables WHERE schemaname IN ('read_models_rebuild', 'read_models_retired')`)).rows).toEqual([]);
+  }, 60_000);
+
+  it('rolls the whole swap back when it fails inside: the live tables stay, with every event the live consumer applied', async () => {
+    await settled();
+    const liveOid = await oidOf(SETTLEMENT_INVOICES_TABLE);
+    const failing: Projection = {
+      ...settlementProjection,
+      async apply(event, client) {
+        if (event.data.customerId === 'poison-at-swap') throw new Error('failed during the final catch-up');
+        await settlementProjection.apply(event, client);
+      },
+    };
+    let poisonId = '';
+    await expect(
+      rebuildProjection(pool, store, failing, {
+        batchSize: 100,
+        // Appended after the shadow's last catch-up: only the swap's own catch-up meets it.
+        beforeSwap: async () => {
+          const { streamId, event, invoiceId } = invoiceIssued('poison-at-swap');
+          poisonId = invoiceId;
+          await store.appendToStream(streamId, [event], { expectedRevision: 'no_stream' });
+          total += 1;
+          await settled();
+        },
+      }),
+    ).rejects.toThrow('failed during the final catch-up');
+    expect(await oidOf(SETTLEMENT_INVOICES_TABLE)).toBe(liveOid);
+    expect(Number((await pool.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${SETTLEMENT_INVOICES_TABLE} WHERE invoice_id = $1`, [poisonId])).rows[0].n)).toBe(1);
+    expect(await count(SETTLEMENT_INVOICES_TABLE)).toBe(total);
+    const state = await pool.query<{ status: string }>(`SELECT status FROM read_models.projection_state WHERE name = 'settlement'`);
+    expect(state.rows[0].status).toBe('live');
+  }, 60_000);
+
+  it('refuses a projection that writes to a live table it does not declare, and changes nothing', async () => {
+    const sneaky: Projection = {
+      name: 'sneaky',
+      bindings: ['settlement.#'],
+      tables: [{ name: 'read_models.sneaky_declared', orderBy: 'event_id' }],
+      async migrate(client) {
+        await client.query('CREATE TABLE IF NOT EXISTS read_models.sneaky_declared (event_id uuid PRIMARY KEY)');
+        await client.query('CREATE TABLE IF NOT EXISTS read_models.sneaky_undeclared (event_id uuid PRIMARY KEY)');
+      },
+      async apply(event, client) {
+        await client.query('INSERT INTO read_models.sneaky_declared (event_id) VALUES ($1)', [event.eventId]);
+        await client.query('INSERT INTO read_models.sneaky_undeclared (event_id) VALUES ($1)', [event.eventId]);
+      },
+    };
+    await expect(rebuildProjection(pool, store, sneaky)).rejects.toThrow(
+      'Rebuilding sneaky wrote to live table(s) read_models.sneaky_undeclared: a projection must list every table it writes in its `tables`, schema-qualified',
+    );
+    expect(await count('read_models.sneaky_undeclared')).toBe(0);
+    expect(await count('read_models.sneaky_declared')).toBe(0);
+  });
+});

@@ -1,0 +1,218 @@
+import { randomUUID } from 'node:crypto';
+import { loadavg } from 'node:os';
+import { Pool, type PoolClient } from 'pg';
+import { addDays, localDayHours, localDayStart, type LocalDate } from '@dh/dk-time';
+import { createPostgresEventStore, type NewEvent, type PostgresEventStore, type StreamAppend } from '@dh/event-store';
+import { createDatabase } from '@dh/provisioning';
+import { allProjections, applyGuardedBatch, migrateReadModels, PROJECTION_BATCH_SIZE, projectionChecksum, rebuildProjections, REBUILD_PAGE_SIZE, toProjectedEvent, type RebuildOptions } from '@dh/read-models';
+import { uniqueName, type Cleanup } from './infra';
+import { fmt, log, median, msSince, now, result, type BenchResult } from './measure';
+
+/**
+ * Rebuilding the read models (issue 10): a log of N events shaped like the portfolio's (per metering point a customer,
+ * its registration, supply start, two process status changes, one `ValidatedMeasureDataReceived` of 24 hourly values
+ * per local day for `BENCH_REBUILD_DAYS` days, sent day by day for all points as DataHub does, an invoice and a payment).
+ * Clean model first: every projection applied page by page through `applyGuardedBatch`, as the live consumer does (not
+ * timed). Then, per round: the baseline, a raw read of the same events (`readAll` in pages of the rebuild's size, the
+ * events parsed and nothing done with them), and `rebuildProjections(allProjections)` (shadow tables, bulk pages, swap);
+ * after each rebuild the checksum of every projection must equal the clean model's, or the benchmark fails.
+ * `BENCH_REBUILD_VARIANTS=1` also times the rebuild with logged shadow tables and with secondary indexes deferred.
+ */
+
+const POINTS = Number(process.env.BENCH_REBUILD_POINTS ?? 300);
+const DAYS = Number(process.env.BENCH_REBUILD_DAYS ?? 30);
+const PAGE = Number(process.env.BENCH_REBUILD_PAGE ?? REBUILD_PAGE_SIZE);
+const VARIANTS = process.env.BENCH_REBUILD_VARIANTS === '1';
+const ROUNDS = 3;
+const FIRST_DAY: LocalDate = '2026-01-01';
+
+const metadata = (context: string) => ({ correlationId: randomUUID(), causationId: null, actor: 'bench', schemaVersion: 1, context });
+const event = (type: string, context: string, data: NewEvent['data']): NewEvent => ({ eventId: randomUUID(), type, data, metadata: metadata(context), occurredAt: new Date() });
+const gsrnOf = (i: number) => `5713131809${String(i).padStart(8, '0')}`;
+
+export async function seedRebuildLog(store: PostgresEventStore): Promise<number> {
+  let count = 0;
+  const append = async (appends: StreamAppend[]) => {
+    for (let i = 0; i < appends.length; i += 200) await store.appendToStreams(appends.slice(i, i + 200));
+    count += appends.reduce((n, a) => n + a.events.length, 0);
+  };
+  const customers = Array.from({ length: POINTS }, () => randomUUID());
+  await append(
+    customers.map((customerId, i) => {
+      const gsrn = gsrnOf(i);
+      const processId = randomUUID();
+      return {
+        streamId: `bench-point-${gsrn}`,
+        expectedRevision: 'no_stream' as const,
+        events: [
+          event('CustomerCreated', 'portfolio', { customerId, customerType: i % 5 === 0 ? 'business' : 'private', personalData: `v1.sealed-${i}` }),
+          event('MeteringPointRegistered', 'portfolio', { gsrn, type: 'E17', settlementMethod: 'D01', gridArea: '791', priceArea: 'DK1' }),
+          event('ProcessStatusChanged', 'process', { processId, kind: 'change-of-supplier', from: null, to: 'created', at: '2025-12-01T00:00:00Z' }),
+          event('ProcessStatusChanged', 'process', { processId, kind: 'change-of-supplier', from: 'created', to: 'completed', at: '2025-12-15T00:00:00Z' }),
+          event('SupplyStarted', 'portfolio', { gsrn, customerId, processId, startDate: FIRST_DAY, productId: 'spot', billingFrequency: 'monthly', paymentModel: 'arrears' }),
+        ],
+      };
+    }),
+  );
+  for (let d = 0; d < DAYS; d++) {
+    const day = addDays(FIRST_DAY, d);
+    const start = localDayStart(day).toISOString();
+    const end = localDayStart(addDays(day, 1)).toISOString();
+    const hours = localDayHours(day);
+    await append(
+      customers.map((_, i) => ({
+        streamId: `bench-measure-${gsrnOf(i)}-${day}`,
+        expectedRevision: 'no_stream' as const,
+        events: [
+          event('ValidatedMeasureDataReceived', 'datahub', {
+            documentId: `doc-${day}-${i}`,
+            seriesId: `series-${day}-${i}`,
+            gsrn: gsrnOf(i),
+            meteringPointType: 'E17',
+            resolution: 'PT1H',
+            start,
+            end,
+            // A spike on some days so the anomaly table is not empty.
+            points: Array.from({ length: hours }, (_, h) => ({ position: h + 1, quantity: `0.${String(150 + ((i * 31 + d * 17 + h * 7) % 800) + (d % 23 === 22 ? 2000 : 0)).padStart(3, '0')}`, quality: h === 3 && d % 9 === 0 ? 'A03' : null })),
+          }),
+        ],
+      })),
+    );
+  }
+  await append(
+    customers.map((customerId, i) => {
+      const invoiceId = randomUUID();
+      const amount = `${100 + i}.00`;
+      return {
+        streamId: `bench-invoice-${invoiceId}`,
+        expectedRevision: 'no_stream' as const,
+        events: [
+          event('InvoiceIssued', 'settlement', {
+            invoiceId,
+            runId: null,
+            customerId,
+            gsrn: gsrnOf(i),
+            periodLabel: '2026-01',
+            periodStart: FIRST_DAY,
+            periodEnd: addDays(FIRST_DAY, DAYS),
+            paymentModel: 'arrears',
+            lines: [{ key: 'energy', kind: 'energy', description: 'Energy', chargeId: null, month: '2026-01', quantityKwh: '300.000', daysSupplied: null, amountExclVat: amount, vat: '0.00', amountInclVat: amount }],
+            totals: { exclVat: amount, vat: '0.00', inclVat: amount },
+            aconto: { paid: '0.00', difference: '0.00', netAmountDue: amount },
+            estimated: false,
+            asOf: '2026-02-01T00:00:00.000Z',
+          }),
+          event('PaymentReceived', 'payments', { paymentId: `pay-${i}`, customerId, invoiceId, amount, paidAt: '2026-02-10T00:00:00.000Z', method: 'betalingsservice' }),
+        ],
+      };
+    }),
+  );
+  return count;
+}
+
+/** The live path: each page applied to each projection through its guard, as the live consumer's batches are. */
+async function projectClean(pool: Pool, store: PostgresEventStore): Promise<void> {
+  await migrateReadModels(pool, allProjections);
+  let after: string | null = null;
+  for (;;) {
+    const events = await store.readAll({ after, maxCount: PROJECTION_BATCH_SIZE });
+    if (events.length === 0) break;
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      for (const projection of allProjections) {
+        await applyGuardedBatch(
+          projection,
+          events.map((e) => toProjectedEvent(projection.schemas ? projection.schemas.upcast(e) : e)),
+          client,
+        );
+      }
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+    after = events[events.length - 1].checkpoint;
+  }
+}
+
+async function checksums(pool: Pool): Promise<string[]> {
+  const client: PoolClient = await pool.connect();
+  try {
+    const out: string[] = [];
+    for (const projection of allProjections) out.push(await projectionChecksum(projection, client));
+    return out;
+  } finally {
+    client.release();
+  }
+}
+
+async function rawRead(store: PostgresEventStore): Promise<number> {
+  let after: string | null = null;
+  let n = 0;
+  for (;;) {
+    const events = await store.readAll({ after, maxCount: PAGE });
+    n += events.length;
+    if (events.length < PAGE) return n;
+    after = events[events.length - 1].checkpoint;
+  }
+}
+
+export async function runRebuildBench(cleanup?: Cleanup): Promise<BenchResult[]> {
+  const db = await createDatabase(uniqueName('rebuild'));
+  cleanup?.add(`drop database ${db.name}`, () => db.drop());
+  const pool = new Pool({ connectionString: db.url, max: 6 });
+  const store = await createPostgresEventStore({ pool });
+  try {
+    const seedStart = now();
+    const events = await seedRebuildLog(store);
+    log(`  N = ${events.toLocaleString('en-US')} events (${POINTS} metering points, ${DAYS} days of hourly values each) appended in ${(msSince(seedStart) / 1000).toFixed(1)} s; load average ${loadavg()[0]!.toFixed(1)}`);
+    const cleanStart = now();
+    await projectClean(pool, store);
+    const clean = await checksums(pool);
+    const rows = clean.map((c) => c.split('|').map((t) => t.split(':').slice(0, 2).join(' ')).join(', ')).join('; ');
+    log(`  clean model through the live path (batches of ${PROJECTION_BATCH_SIZE}) in ${(msSince(cleanStart) / 1000).toFixed(1)} s (not timed): ${rows}`);
+
+    const timeRebuild = async (label: string, options: RebuildOptions): Promise<number> => {
+      const start = now();
+      const results = await rebuildProjections(pool, store, allProjections, { batchSize: PAGE, ifRunning: 'refuse', ...options });
+      const ms = msSince(start);
+      if (results.some((r) => r.appliedEvents !== events)) throw new Error(`${label}: a projection was rebuilt from ${results.map((r) => r.appliedEvents).join('/')} events, expected ${events}`);
+      const after = await checksums(pool);
+      const differing = allProjections.filter((_, i) => after[i] !== clean[i]).map((p) => p.name);
+      if (differing.length > 0) throw new Error(`${label}: checksum differs from the clean model for ${differing.join(', ')}`);
+      return ms;
+    };
+
+    const reads: number[] = [];
+    const rebuilds: number[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const start = now();
+      const read = await rawRead(store);
+      reads.push(msSince(start));
+      if (read !== events) throw new Error(`the raw read returned ${read} events, expected ${events}`);
+      rebuilds.push(await timeRebuild('rebuild', {}));
+    }
+    log(`  raw read (readAll, pages of ${PAGE}): ${reads.map((ms) => `${(ms / 1000).toFixed(2)} s`).join(' / ')}`);
+    log(`  rebuild of all ${allProjections.length} projections (shadow, unlogged, swap): ${rebuilds.map((ms) => `${(ms / 1000).toFixed(2)} s`).join(' / ')}`);
+    log(`  ratios per round: ${reads.map((r, i) => `${(r / rebuilds[i]).toFixed(3)}×`).join(' / ')}; checksum equal to the clean model after every rebuild: yes`);
+    if (VARIANTS) {
+      const logged = await timeRebuild('logged shadow', { unlogged: false });
+      const deferred = await timeRebuild('deferred indexes', { deferIndexes: true });
+      const read = now();
+      await rawRead(store);
+      const readMs = msSince(read);
+      log(`  variants (one round each): logged shadow tables ${(logged / 1000).toFixed(2)} s (${(readMs / logged).toFixed(3)}×), secondary indexes after the load ${(deferred / 1000).toFixed(2)} s (${(readMs / deferred).toFixed(3)}×); raw read ${(readMs / 1000).toFixed(2)} s; checksums equal`);
+    }
+    const readMs = median(reads);
+    const rebuildMs = median(rebuilds);
+    log(`  load average ${loadavg()[0]!.toFixed(1)}; figures: ${fmt((events / rebuildMs) * 1000, 'ev/s')} vs ${fmt((events / readMs) * 1000, 'ev/s')}`);
+    return [result(`rebuild of all read models, N = ${events.toLocaleString('en-US')} events`, (events / rebuildMs) * 1000, (events / readMs) * 1000, 'ev/s', true, 'raw readAll of the same events')];
+  } finally {
+    await store.close().catch(() => undefined);
+    await pool.end().catch(() => undefined);
+    await db.drop();
+  }
+}
