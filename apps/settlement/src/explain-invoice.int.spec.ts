@@ -46,7 +46,7 @@ describe('ExplainInvoice and RecomputeInvoice (read-only settlement queries)', (
     await eventually(async () => expect((await infra.eventStore.readStream(`invoice-${INVOICE}`)).length).toBe(1), 30_000, 100);
 
     // A corrected day, received after the invoice was issued: version 2 with one hour at 3.000 kWh.
-    const v2 = { ...meteredPayload(MP, 'doc-2', '2026-10-10', '2026-10-11', (h) => (h.getTime() === localDayIntervals('2026-10-10', 'PT1H')[4]!.getTime() ? '3.000' : '1.000')), receivedAt: new Date(Date.now() + 60_000).toISOString() };
+    const v2 = { ...meteredPayload(MP, 'doc-2', '2026-10-10', '2026-10-11', (h) => (h.getTime() === localDayIntervals('2026-10-10', 'PT1H')[4]!.getTime() ? '3.000' : '1.000')), receivedAt: new Date().toISOString() };
     await send('RecordMeteredData', v2);
     // A corrected spot price for 2026-10-20, published now: hour 0 at 2.00 DKK/kWh.
     await spotDay('2026-10-20', 2, new Date().toISOString(), (i) => (i === 0 ? '2.00' : '1.00'));
@@ -111,6 +111,11 @@ describe('ExplainInvoice and RecomputeInvoice (read-only settlement queries)', (
     const earlier = await send<InvoiceRecomputation>('RecomputeInvoice', { invoiceId: INVOICE, asOf: beforeMargin.toISOString() });
     expect(earlier.wouldIssue).toMatchObject({ noteType: 'credit', totals: { exclVat: '-7.47', inclVat: '-9.34' } });
     expect(earlier.wouldIssue.lines.map((l) => [l.kind, l.amountExclVat])).toEqual([['energy', '-7.47']]);
+    // The line names its cause: the product margin as last corrected (0.06, published after beforeMargin) → as known then (0.05).
+    expect(earlier.basis).toMatchObject({ outcome: 'settled', reproduced: true, differingLines: [] });
+    expect(earlier.wouldIssue.lines[0]!.causes).toEqual([
+      expect.objectContaining({ input: 'product-price', role: 'product-margin', firstDay: '2026-10-01', lastDay: '2026-10-31', days: 31, old: expect.objectContaining({ prices: ['0.060000000'] }), new: expect.objectContaining({ prices: ['0.050000000'] }) }),
+    ]);
     expect((await infra.eventStore.readStream(`invoice-${INVOICE}`)).length).toBe(before);
   });
 
@@ -119,7 +124,10 @@ describe('ExplainInvoice and RecomputeInvoice (read-only settlement queries)', (
     expect(dry.wouldIssue.noteType).toBe('credit');
     const apply = { invoiceId: INVOICE, asOf: dry.asOf, basedOnRevision: dry.basedOnRevision };
     const applied = await send<{ outcome: string; noteId: string; alreadyApplied: boolean; note: SettlementCorrectionIssued }>('ApplyInvoiceRecomputation', apply);
-    expect(applied).toMatchObject({ outcome: 'issued', alreadyApplied: false, note: { cause: 'recompute', noteType: 'credit', lines: dry.wouldIssue.lines, totals: dry.wouldIssue.totals } });
+    // Exactly the dry run's lines (their causes stay in the dry run, the public note carries the lines).
+    const noteLines = dry.wouldIssue.lines.map(({ causes: _causes, ...l }) => l);
+    expect(applied).toMatchObject({ outcome: 'issued', alreadyApplied: false, note: { cause: 'recompute', noteType: 'credit', totals: dry.wouldIssue.totals } });
+    expect(applied.note.lines).toEqual(noteLines);
     const stream = await infra.eventStore.readStream(`invoice-${INVOICE}`);
     expect(stream.filter((e) => e.type === 'SettlementCorrectionIssued')).toHaveLength(4);
     expect(stream.at(-1)!.metadata.actor).toBe('test');

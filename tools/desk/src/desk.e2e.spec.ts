@@ -127,6 +127,9 @@ describe('desk CLI: the dispute desk from a terminal', () => {
     const dry = await deskJson<{ wouldIssue: { noteType: string; lines: { key: string }[]; totals: { inclVat: string } } }>(support, 'recompute', anna.invoiceId, '--as-of', asOf, '--reason', 'ticket 4712');
     expect(dry.wouldIssue.noteType).toBe('credit');
     expect(dry.wouldIssue.lines.map((l) => l.key)).toContain('energy');
+    // Each line names the input that caused it: the spot prices of 2026-10-12, version 2 as last corrected → version 1 as known at asOf.
+    const text = await desk(support, 'recompute', anna.invoiceId, '--as-of', asOf, '--reason', 'ticket 4712');
+    expect(text.some((l) => /^ {4}spot price DK1 2026-10-12: v[0-9/]*2 → v1/.test(l))).toBe(true);
     await expect(desk(support, 'recompute', anna.invoiceId, '--as-of', asOf, '--apply', '--reason', 'ticket 4712')).rejects.toThrow(/403 forbidden/);
     const applied = await desk(admin, 'recompute', anna.invoiceId, '--as-of', asOf, '--apply', '--reason', 'ticket 4712');
     expect(applied.at(-1)).toMatch(/^applied: note [0-9a-f-]{36}$/);

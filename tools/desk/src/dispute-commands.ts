@@ -1,5 +1,5 @@
 import type { EventTrace, StreamDiff, StreamEvents, StreamState } from '@dh/dispute-desk';
-import type { InvoiceExplanation } from '@dh/settlement-application';
+import type { InputChange, InvoiceExplanation } from '@dh/settlement-application';
 import { json, short, table } from './format';
 import { callGateway, query, type DeskSession } from './gateway-client';
 
@@ -11,6 +11,8 @@ async function recomputeOne(s: DeskSession, a: CommandArgs, raw: boolean, dry: R
     ...(dry.recomputed.outcome === 'settled' ? [] : [`  halted: ${dry.recomputed.reason ?? ''}`]),
     `would issue: ${w.noteType}${w.totals ? ` ${w.totals.exclVat} + VAT ${w.totals.vat} = ${w.totals.inclVat}` : ''}`,
     ...table(['line', 'kWh', 'excl. VAT', 'VAT'], w.lines.map((l) => [l.key, l.quantityKwh ?? '', l.amountExclVat, l.vat])),
+    ...(w.lines.length === 0 ? [] : [`caused by (invoice as last corrected → recomputed${dry.basis.reproduced ? '' : `; the corrected invoice was not reproduced on ${dry.basis.differingLines.join(', ')}, causes may be incomplete`}):`]),
+    ...w.lines.flatMap((l) => [`  ${l.key}:`, ...(l.causes.length === 0 ? ['    no changed input found'] : l.causes.map((c) => `    ${describeChange(c)}`))]),
   ];
   if (a.options['apply'] !== true) return raw ? json(dry) : lines;
   const applied = await callGateway<{ outcome: string; noteId?: string; alreadyApplied?: boolean }>(s, 'POST', `/api/staff/invoices/${id}/recomputation/apply`, { as_of: dry.asOf, based_on_revision: dry.basedOnRevision });
@@ -40,6 +42,33 @@ async function recomputeMany(s: DeskSession, a: CommandArgs, raw: boolean): Prom
   return out;
 }
 
+const v = (x: { version: number } | null): string => (x === null ? 'none' : `v${x.version}`);
+
+/** One changed input of a dry run's line, old → new. */
+export function describeChange(c: InputChange): string {
+  switch (c.input) {
+    case 'metered-data':
+      return `metered data ${c.series} ${c.gsrn} ${c.day}: ${v(c.old)} → ${v(c.new)}${c.new?.documentId ? ` (${c.new.documentId})` : ''}`;
+    case 'spot-price': {
+      const sv = (x: { versions: number[] } | null) => (x === null || x.versions.length === 0 ? 'none' : `v${x.versions.join('/')}`);
+      return `spot price ${c.priceArea} ${c.day}: ${sv(c.old)} → ${sv(c.new)}${c.new?.latestPublishedAt ? ` (published ${c.new.latestPublishedAt})` : ''}`;
+    }
+    case 'charge-price':
+    case 'tax-rate':
+    case 'product-price': {
+      const pv = (x: { chargeId: string; version: number; publishedAt: string; prices: string[] } | null) =>
+        x === null ? 'none' : `${x.chargeId} v${x.version} published ${x.publishedAt} (${x.prices.length === 1 ? x.prices[0] : `${x.prices.length} prices`})`;
+      return `${c.input} ${c.role} ${c.firstDay}–${c.lastDay} (${c.days} days): ${pv(c.old)} → ${pv(c.new)}`;
+    }
+    case 'supply':
+      return `supply: ${c.old.productId}, ${c.old.suppliedDays} days → ${c.new.productId}, ${c.new.suppliedDays} days`;
+    case 'electric-heating':
+      return `electric heating: ${c.old === null ? 'none' : `threshold ${c.old.thresholdKwh} kWh, year to date ${c.old.yearToDateKwh}`} → ${c.new === null ? 'none' : `threshold ${c.new.thresholdKwh} kWh, year to date ${c.new.yearToDateKwh}`}`;
+    case 'production-link':
+      return `production point: ${c.old ?? 'none'} → ${c.new ?? 'none'}`;
+  }
+}
+
 /** The gateway's recomputation dry run (settlement's `InvoiceRecomputation`). */
 interface Recomputation {
   invoiceId: string;
@@ -48,7 +77,12 @@ interface Recomputation {
   asOf: string;
   basedOnRevision: number;
   recomputed: { outcome: string; reason?: string };
-  wouldIssue: { noteType: string; lines: { key: string; quantityKwh: string | null; amountExclVat: string; vat: string }[]; totals: { exclVat: string; vat: string; inclVat: string } | null };
+  basis: { reproduced: boolean; differingLines: string[] };
+  wouldIssue: {
+    noteType: string;
+    lines: { key: string; quantityKwh: string | null; amountExclVat: string; vat: string; causes: InputChange[] }[];
+    totals: { exclVat: string; vat: string; inclVat: string } | null;
+  };
 }
 
 export interface CommandArgs {

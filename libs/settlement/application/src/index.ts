@@ -8,3 +8,4 @@ export * from './commands';
 export * from './aconto';
 export * from './payments';
 export * from './invoice-explanation';
+export * from './correction-causes';

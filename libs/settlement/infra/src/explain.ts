@@ -14,8 +14,10 @@ import {
   periodDates,
   settlementMetadata,
   toJsonObject,
+  withCauses,
   totalsToJson,
   type CorrectionLineJson,
+  type CorrectionLineWithCauses,
   type InvoiceComputation,
   type InvoiceExplanation,
   type InvoiceIssued,
@@ -36,6 +38,8 @@ interface IssuedInvoice {
   corrected: { lines: InvoiceLineJson[]; totals: TotalsJson; asOf: string };
   /** The stream's last revision (an invoice stream holds a handful of events: far below 2^53). */
   revision: number;
+  /** When the invoice was last issued or corrected (its last event's business time). */
+  lastAt: Date;
 }
 
 async function readIssuedInvoice(deps: SettleDeps, invoiceId: string): Promise<IssuedInvoice | null> {
@@ -47,7 +51,7 @@ async function readIssuedInvoice(deps: SettleDeps, invoiceId: string): Promise<I
     .filter((e) => e.type === 'SettlementCorrectionIssued')
     .map((e) => ({ note: dataOf<SettlementCorrectionIssued>(e.data), issuedAt: e.recordedAt, causationId: e.metadata.causationId }));
   const last = notes[notes.length - 1]?.note.correctedInvoice;
-  return { issued, issuedEvent, notes, corrected: last ?? { lines: issued.lines, totals: issued.totals, asOf: issued.asOf }, revision: Number(stream[stream.length - 1]!.streamRevision) };
+  return { issued, issuedEvent, notes, corrected: last ?? { lines: issued.lines, totals: issued.totals, asOf: issued.asOf }, revision: Number(stream[stream.length - 1]!.streamRevision), lastAt: stream[stream.length - 1]!.occurredAt };
 }
 
 /**
@@ -74,8 +78,17 @@ export interface InvoiceRecomputation {
   /** The invoice as last corrected (issued + notes). */
   corrected: { lines: InvoiceLineJson[]; totals: TotalsJson; asOf: string };
   recomputed: InvoiceComputation;
-  /** The correction note a recomputation at `asOf` would issue; `none` when nothing changed or the recomputation halts. */
-  wouldIssue: { noteType: 'credit' | 'debit' | 'none'; lines: CorrectionLineJson[]; totals: TotalsJson | null };
+  /**
+   * The invoice as last corrected recomputed from what was known then (prices as of its `asOf`, metered data
+   * versions received by its last event), whose inputs each line's `causes` are compared with; `reproduced` says
+   * whether it gives the corrected lines (if not, a line's causes may be incomplete: `differingLines`).
+   */
+  basis: { asOf: string; meteredKnownAt: string; outcome: 'settled' | 'halted'; reproduced: boolean; differingLines: string[] };
+  /**
+   * The correction note a recomputation at `asOf` would issue; `none` when nothing changed or the recomputation
+   * halts. Each line names the inputs that changed under it, old and new version (`causes`, `correction-causes.ts`).
+   */
+  wouldIssue: { noteType: 'credit' | 'debit' | 'none'; lines: CorrectionLineWithCauses[]; totals: TotalsJson | null };
   /** The prices' instant of the recomputation. */
   asOf: string;
   /** The invoice stream's revision the dry run was computed on: applying it needs the same (nothing issued in between). */
@@ -91,7 +104,12 @@ export async function recomputeInvoiceDryRun(deps: SettleDeps, db: Db, invoiceId
   if (found === null) return null;
   const { issued, corrected } = found;
   const period = parsePeriodLabel(issued.periodLabel);
-  const recomputed = computeInvoice(issued.gsrn, period, asOf, await loadCopies(db, issued.gsrn, period), deps.config ?? DEFAULT_RATES_CONFIG, issued.customerId);
+  const config = deps.config ?? DEFAULT_RATES_CONFIG;
+  const recomputed = computeInvoice(issued.gsrn, period, asOf, await loadCopies(db, issued.gsrn, period), config, issued.customerId);
+  // The invoice as last corrected, from what was known then: what each line's causes are compared with.
+  const before = computeInvoice(issued.gsrn, period, new Date(corrected.asOf), await loadCopies(db, issued.gsrn, period, { meteredKnownAt: found.lastAt }), config, issued.customerId);
+  const differingLines = before.outcome === 'settled' ? differingLineKeys(before.lines, corrected.lines) : corrected.lines.map((l) => l.key);
+  const basis = { asOf: corrected.asOf, meteredKnownAt: found.lastAt.toISOString(), outcome: before.outcome, reproduced: differingLines.length === 0, differingLines };
   let wouldIssue: InvoiceRecomputation['wouldIssue'] = { noteType: 'none', lines: [], totals: null };
   if (recomputed.outcome === 'settled') {
     const toExclusive = periodDates(period).toExclusive;
@@ -99,9 +117,21 @@ export async function recomputeInvoiceDryRun(deps: SettleDeps, db: Db, invoiceId
       invoiceFromJson({ gsrn: issued.gsrn, periodStart: issued.periodStart, periodToExclusive: toExclusive, asOf: corrected.asOf, lines: corrected.lines, totals: corrected.totals }),
       invoiceFromJson({ gsrn: issued.gsrn, periodStart: issued.periodStart, periodToExclusive: toExclusive, asOf: recomputed.asOf, lines: recomputed.lines, totals: recomputed.totals }),
     );
-    wouldIssue = { noteType: note.noteType, lines: noteLinesToJson(note), totals: note.noteType === 'none' ? null : totalsToJson(note.totals) };
+    const lines = noteLinesToJson(note);
+    wouldIssue = {
+      noteType: note.noteType,
+      lines: before.outcome === 'settled' ? withCauses(lines, before.inputs, recomputed.inputs) : lines.map((l) => ({ ...l, causes: [] })),
+      totals: note.noteType === 'none' ? null : totalsToJson(note.totals),
+    };
   }
-  return { invoiceId, gsrn: issued.gsrn, period: issued.periodLabel, corrected, recomputed, wouldIssue, asOf: asOf.toISOString(), basedOnRevision: found.revision };
+  return { invoiceId, gsrn: issued.gsrn, period: issued.periodLabel, corrected, recomputed, basis, wouldIssue, asOf: asOf.toISOString(), basedOnRevision: found.revision };
+}
+
+/** Keys of the lines whose quantity or amounts differ between two computations. */
+function differingLineKeys(a: readonly InvoiceLineJson[], b: readonly InvoiceLineJson[]): string[] {
+  const keys = new Set([...a.map((l) => l.key), ...b.map((l) => l.key)]);
+  const same = (x: InvoiceLineJson | undefined, y: InvoiceLineJson | undefined) => x !== undefined && y !== undefined && x.quantityKwh === y.quantityKwh && x.amountExclVat === y.amountExclVat && x.vat === y.vat;
+  return [...keys].filter((k) => !same(a.find((l) => l.key === k), b.find((l) => l.key === k))).sort();
 }
 
 export const MAX_RECOMPUTATIONS_PER_PAGE = 100;
@@ -171,7 +201,8 @@ export async function applyRecomputation(deps: SettleDeps, db: Db, request: { in
     periodLabel: found.issued.periodLabel,
     noteType: dry.wouldIssue.noteType,
     cause: 'recompute',
-    lines: dry.wouldIssue.lines,
+    // The note's lines as the public event carries them (the dry run's causes stay in the dry run).
+    lines: dry.wouldIssue.lines.map(({ causes: _causes, ...line }): CorrectionLineJson => line),
     totals: dry.wouldIssue.totals,
     correctedInvoice: { lines: dry.recomputed.lines, totals: dry.recomputed.totals, asOf: dry.recomputed.asOf },
   };
