@@ -118,7 +118,8 @@ function periodDays(billing: BillingDates): PeriodDay[] {
   let firstHour = 0;
   for (let d = billing.from; compareLocalDates(d, billing.toExclusive) < 0; d = addDays(d, 1)) {
     const startMs = localDayStart(d).getTime();
-    const hours = (localDayStart(addDays(d, 1)).getTime() - startMs) / HOUR_MS;
+    // An integer (Smi) field, so that the kernel indexes its typed arrays with int32 arithmetic, not doubles.
+    const hours = ((localDayStart(addDays(d, 1)).getTime() - startMs) / HOUR_MS) | 0;
     const month = billing.months.findIndex((m) => m.label === d.slice(0, 7));
     days.push({ date: d, startMs, firstHour, hours, month });
     firstHour += hours;

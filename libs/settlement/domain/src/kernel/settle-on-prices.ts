@@ -27,7 +27,8 @@ export function suppliedDayIndexes(prices: PeriodPrices, supply: readonly Supply
   const n = prices.days.length;
   const { from, toExclusive } = prices.billing;
   // Checked local dates (YYYY-MM-DD) order as strings: a date outside the period needs no day count.
-  const indexOf = (date: LocalDate): number => (date <= from ? 0 : date >= toExclusive ? n : daysBetween(from, date));
+  // `| 0`: day indexes stay small integers (Smis), so the kernel's index arithmetic stays int32.
+  const indexOf = (date: LocalDate): number => (date <= from ? 0 : date >= toExclusive ? n : daysBetween(from, date) | 0);
   const out: number[] = [];
   for (const s of supply) {
     const a = indexOf(s.start);
