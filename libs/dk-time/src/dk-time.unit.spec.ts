@@ -1,6 +1,7 @@
 import {
   LAST_YEAR_WITH_STORE_BEDEDAG,
   localTimeOn,
+  parseLocalDate,
   LocalDate,
   addBankingDays,
   addBusinessDays,
@@ -131,6 +132,20 @@ describe('local days and DST (Europe/Copenhagen)', () => {
     expect(() => localHourOf(new Date(Number.NaN))).toThrow(RangeError);
     expect(isLocalDate('2024-02-29')).toBe(true);
     expect(isLocalDate('2100-02-29')).toBe(false);
+  });
+
+  it('isLocalDate accepts exactly what parseLocalDate accepts', () => {
+    const accepts = (d: unknown): boolean => {
+      try {
+        parseLocalDate(d as string);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const cases: unknown[] = ['2026-10-01', '0001-01-01', '9999-12-31', '2000-02-29', '1900-02-29', '0000-01-01', '2026-00-10', '2026-13-01', '2026-04-31', '2026-01-00', '2026-01-32',
+      '2026-1-01', '2026-01-1', ' 2026-01-01', '2026-01-01 ', '2026-01-01\n', '2026/01/01', '2026-01-0a', '２０２６-01-01', '+026-01-01', '2026-01-01T00', '', 20260101, null, undefined];
+    for (const d of cases) expect([d, isLocalDate(d)]).toEqual([d, accepts(d)]);
   });
 });
 

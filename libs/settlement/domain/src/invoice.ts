@@ -121,8 +121,14 @@ export function finishLine(d: LineDraft): InvoiceLine {
 }
 
 export function totalsOf(lines: readonly { readonly amountExclVat: Money; readonly vat: Money }[]): InvoiceTotals {
-  const exclVat = Money.sum(lines.map((l) => l.amountExclVat));
-  const vat = Money.sum(lines.map((l) => l.vat));
+  let excl = 0n;
+  let vatOre = 0n;
+  for (const l of lines) {
+    excl += l.amountExclVat.ore;
+    vatOre += l.vat.ore;
+  }
+  const exclVat = Money.ofOre(excl);
+  const vat = Money.ofOre(vatOre);
   return { exclVat, vat, inclVat: exclVat.add(vat) };
 }
 
