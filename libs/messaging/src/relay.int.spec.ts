@@ -1,4 +1,4 @@
-import { Pool } from 'pg';
+import { Pool, type PoolClient } from 'pg';
 import { createPostgresEventStore, type EventStore } from '@dh/event-store';
 import { createTestDatabase, createTestVhost, eventually, type TestDatabase, type TestVhost } from '@dh/testing';
 import { AmqpConnection } from './amqp-connection';
@@ -200,6 +200,27 @@ describe('EventRelay', () => {
     await settle();
     expect(observer.ids()).toEqual([...ids, ...more]);
     expect(standby.stats()).toMatchObject({ active: true, published: 5 });
+  });
+
+  it('a standby leaves no listener behind on the pooled connection it tries the lock on (one attempt per lockRetryMs)', async () => {
+    const a = await relay({ connection: await amqp('relay-a') });
+    await eventually(() => expect(a.stats().active).toBe(true));
+    // One connection, so every attempt of the standby takes the same client from its pool.
+    const standbyPool = new Pool({ connectionString: db.url, max: 1 });
+    const clients: PoolClient[] = [];
+    standbyPool.on('connect', (client) => clients.push(client as PoolClient));
+    try {
+      const b = createRelay({ eventStore: store, connection: await amqp('relay-b'), pool: standbyPool, name: 'main', logger: silentMessagingLogger, lockRetryMs: 10 });
+      await b.start();
+      await eventually(() => expect(b.status().state).toBe('standby'));
+      await new Promise((resolve) => setTimeout(resolve, 400)); // dozens of attempts
+      await b.stop();
+      expect(clients).toHaveLength(1);
+      // Idle in the pool it has the pool's own listener only; before, each attempt left one more (Node warned at 11).
+      expect(clients[0]!.listenerCount('error')).toBe(1);
+    } finally {
+      await standbyPool.end();
+    }
   });
 
   it('survives a lost broker connection: reconnects and resumes with no event missing', async () => {

@@ -94,6 +94,7 @@ export class EventRelay {
   private stopSignal: Promise<never> = new Promise<never>(() => undefined);
   private signalStop: () => void = () => undefined;
   private lockClient: PoolClient | null = null;
+  private lockClientErrorListener: ((error: Error) => void) | null = null;
   private session: Session | null = null;
   private counters = { published: 0, lastCheckpoint: null as string | null, restarts: 0, lastError: null as string | null };
   private readonly state: StateTracker;
@@ -196,21 +197,27 @@ export class EventRelay {
     while (!this.stopping) {
       if (this.lockClient) return this.lockClient;
       const client = await this.options.pool.connect();
-      client.on('error', (error: Error) => this.onLockClientError(client, error));
+      // Only while this relay holds the client: a pooled client goes on to other holders after release, and a
+      // listener left on it per attempt would pile up (a standby tries every lockRetryMs).
+      const onError = (error: Error) => this.onLockClientError(client, error);
+      client.on('error', onError);
       let locked = false;
       try {
         const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked', [RELAY_LOCK_NAMESPACE, this.name]);
         locked = rows[0]?.locked === true;
       } catch (error) {
+        client.removeListener('error', onError);
         client.release(toError(error));
         throw error;
       }
       if (locked) {
         if (this.state.state === 'standby') this.state.set('starting');
         this.lockClient = client;
+        this.lockClientErrorListener = onError;
         this.logger.log(`Relay ${this.name}: active`);
         return client;
       }
+      client.removeListener('error', onError);
       client.release();
       this.state.set('standby');
       await this.pause(this.lockRetryMs);
@@ -221,8 +228,14 @@ export class EventRelay {
   private onLockClientError(client: PoolClient, error: Error): void {
     if (this.lockClient !== client) return;
     this.lockClient = null;
+    this.forgetLockClientListener(client);
     client.release(error);
     this.session?.fail(new Error(`lock connection lost: ${error.message}`));
+  }
+
+  private forgetLockClientListener(client: PoolClient): void {
+    if (this.lockClientErrorListener) client.removeListener('error', this.lockClientErrorListener);
+    this.lockClientErrorListener = null;
   }
 
   private async releaseLock(): Promise<void> {
@@ -231,8 +244,10 @@ export class EventRelay {
     if (!client) return;
     try {
       await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [RELAY_LOCK_NAMESPACE, this.name]);
+      this.forgetLockClientListener(client);
       client.release();
     } catch (error) {
+      this.forgetLockClientListener(client);
       client.release(toError(error));
     }
   }
