@@ -25,6 +25,26 @@ describe('followClock', () => {
     clock.close();
   });
 
+  it('never goes back while the simulator’s clock stands still between two readings', async () => {
+    simulated = '2026-12-02T06:00:00.000Z';
+    const clock = await followClock(url, 20);
+    // Runs on from each reading, then a new reading of the same standing instant is behind it: sampled
+    // across a dozen readings, no instant may be earlier than one answered before.
+    let previous = clock.now().getTime();
+    let backwards = 0;
+    const until = Date.now() + 300;
+    while (Date.now() < until) {
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      const t = clock.now().getTime();
+      if (t < previous) backwards++;
+      previous = Math.max(previous, t);
+    }
+    clock.close();
+    expect(backwards).toBe(0);
+    // And it still follows a jump forward.
+    expect(previous).toBeGreaterThanOrEqual(Date.parse(simulated));
+  });
+
   it('refuses to start on a clock that does not answer an instant', async () => {
     simulated = 'not a date';
     await expect(followClock(url)).rejects.toThrow(`clock ${url} answered no "now" instant`);

@@ -9,7 +9,11 @@ export const systemClock: Clock = { now: () => new Date(), close: () => undefine
 /**
  * Follows a simulator's clock (`GET <url>` answering `{ "now": "<ISO instant>" }`), so every
  * service of a demo stack agrees on "today" while the demo moves a month forward in minutes.
- * Between polls, time runs on from the last reading at wall-clock speed.
+ * Between polls, time runs on from the last reading at wall-clock speed, and it never goes back: a
+ * simulator's virtual clock stands still between its jumps, so the next reading is usually behind what
+ * ran on meanwhile (by a poll interval, by seconds when the process is busy). Until the reading catches up,
+ * `now()` stays at the latest instant it answered, so what a service stamps later is never earlier
+ * (a reconciliation report stored after another had an earlier `completed_at` and hid behind it).
  */
 export async function followClock(url: string, pollIntervalMs = 100): Promise<Clock> {
   let base = 0;
@@ -28,8 +32,12 @@ export async function followClock(url: string, pollIntervalMs = 100): Promise<Cl
     read().catch(() => undefined);
   }, pollIntervalMs);
   timer.unref();
+  let latest = Number.NEGATIVE_INFINITY;
   return {
-    now: () => new Date(base + (Date.now() - readAt)),
+    now: () => {
+      latest = Math.max(latest, base + (Date.now() - readAt));
+      return new Date(latest);
+    },
     close: () => clearInterval(timer),
   };
 }
