@@ -6,7 +6,7 @@ import type { JsonObject } from '@dh/event-store';
 import { CommandClient } from '@dh/messaging';
 import { loadConfig, openInfrastructure, runEventRelay, type Infrastructure } from '@dh/platform';
 import { startDataHubChargeIntake } from '@dh/rates-infra';
-import { startReconciliationRuntime, type ReconciliationRuntime } from '@dh/reconciliation-infra';
+import { runOnce, startReconciliationRuntime, type ReconciliationRuntime } from '@dh/reconciliation-infra';
 import { startSettlementRuntime } from '@dh/settlement-infra';
 import { createTestDatabase, createTestVhost, eventually, type TestDatabase, type TestVhost } from '@dh/testing';
 
@@ -203,5 +203,14 @@ describe('reconciliation against the DataHub simulator (two implementations of D
     const finding = (await commands.send('reconciliation', 'GetFinding', { findingId: ghost.findingId }, { actor: 'test' })) as unknown as { state: string; auditTrail: { type: string; by: string; note: string | null }[] };
     expect(finding.state).toBe('resolved');
     expect(finding.auditTrail.at(-1)).toMatchObject({ type: 'FindingResolved', by: 'staff:anna', note: 'BRS-003 raised: never our customer' });
+  });
+
+  it('shows the report stored last as the latest, even when its run read an earlier business time', async () => {
+    const previous = await report('131');
+    // A business clock that reads earlier than the last run's (a simulator's clock, a replica's clock behind).
+    const earlier = new Date(Date.parse(String(previous.summary['completedAt'])) - 60_000);
+    const run = await runOnce({ pool: infra.pool, store: infra.eventStore, now: () => earlier }, { supplierGln: US, quarterlyTransition: Date.parse('2023-05-21T22:00:00Z'), batchSize: 2 }, '131', '2026-10');
+    const latest = await report('131');
+    expect(latest.summary).toMatchObject({ runId: run.completed.runId, completedAt: earlier.toISOString() });
   });
 });

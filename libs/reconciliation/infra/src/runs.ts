@@ -6,6 +6,42 @@ import { type FindingEvent, type FindingState, evolveFinding, initialFinding } f
 import { PostgresReconciliationInputs } from './postgres-inputs';
 import { reportJson } from './report-json';
 
+/**
+ * What a run is waiting on now: every read of its inputs and every event-store call it has started and not yet
+ * finished, with when it started. The scheduler's watchdog names them when a run takes too long.
+ */
+export class RunActivity {
+  private readonly pending = new Map<number, { what: string; since: number }>();
+  private next = 0;
+
+  track<T>(what: string, work: () => Promise<T>): Promise<T> {
+    const id = this.next++;
+    this.pending.set(id, { what, since: Date.now() });
+    return work().finally(() => this.pending.delete(id));
+  }
+
+  /** `inputs.meteredData for 95 s, …`, or that it is computing (nothing awaited). */
+  describe(now = Date.now()): string {
+    if (this.pending.size === 0) return 'nothing (computing)';
+    return [...this.pending.values()].map((p) => `${p.what} for ${Math.round((now - p.since) / 1000)} s`).join(', ');
+  }
+}
+
+/** `target` with every method call tracked in `activity` as `<label>.<method>`. */
+function tracked<T extends object>(target: T, label: string, activity: RunActivity): T {
+  return new Proxy(target, {
+    get(t, key) {
+      const value: unknown = Reflect.get(t, key, t);
+      if (typeof value !== 'function') return value;
+      const method = value as (...args: unknown[]) => unknown;
+      return (...args: unknown[]) => {
+        const result = method.apply(t, args);
+        return result instanceof Promise ? activity.track(`${label}.${String(key)}`, () => result) : result;
+      };
+    },
+  });
+}
+
 export interface RunSettings {
   readonly supplierGln: string;
   readonly quarterlyTransition: number;
@@ -29,30 +65,39 @@ export async function refreshFinding(pool: Pool, store: EventStore, findingId: s
  * Runs one grid area's month: no database transaction is held while it reads and computes; the report and the
  * findings' read model are written after the run's events are stored.
  */
-export async function runOnce(deps: { pool: Pool; store: EventStore; now: () => Date }, settings: RunSettings, gridArea: string, period: string): Promise<RunResult> {
-  const inputs = new PostgresReconciliationInputs(deps.pool);
+export async function runOnce(
+  deps: { pool: Pool; store: EventStore; now: () => Date },
+  settings: RunSettings,
+  gridArea: string,
+  period: string,
+  activity: RunActivity = new RunActivity(),
+): Promise<RunResult> {
+  const inputs = tracked(new PostgresReconciliationInputs(deps.pool), 'inputs', activity);
+  const store = tracked(deps.store, 'event store', activity);
   const result = await runReconciliation(
     {
-      store: deps.store,
+      store,
       inputs,
       now: deps.now,
-      knownFindings: async (ga, p) =>
-        (await deps.pool.query<{ finding_id: string; state: FindingState }>(`SELECT finding_id, state FROM reconciliation.findings WHERE grid_area = $1 AND period = $2`, [ga, p])).rows.map((r) => ({
-          findingId: r.finding_id,
-          state: r.state,
-        })),
+      knownFindings: (ga, p) =>
+        activity.track('known findings', async () =>
+          (await deps.pool.query<{ finding_id: string; state: FindingState }>(`SELECT finding_id, state FROM reconciliation.findings WHERE grid_area = $1 AND period = $2`, [ga, p])).rows.map((r) => ({
+            findingId: r.finding_id,
+            state: r.state,
+          })),
+        ),
     },
     { gridArea, period, supplierGln: settings.supplierGln, quarterlyTransition: settings.quarterlyTransition, runId: randomUUID(), ...(settings.batchSize ? { batchSize: settings.batchSize } : {}) },
   );
-  for (const f of result.findings) await refreshFinding(deps.pool, deps.store, f.findingId);
-  await deps.pool.query(`INSERT INTO reconciliation.reports (run_id, grid_area, period, completed_at, summary, report) VALUES ($1,$2,$3,$4,$5,$6)`, [
+  for (const f of result.findings) await activity.track('refreshing a finding', () => refreshFinding(deps.pool, deps.store, f.findingId));
+  await activity.track('storing the report', () => deps.pool.query(`INSERT INTO reconciliation.reports (run_id, grid_area, period, completed_at, summary, report) VALUES ($1,$2,$3,$4,$5,$6)`, [
     result.completed.runId,
     gridArea,
     period,
     result.completed.completedAt,
     JSON.stringify(result.completed),
     JSON.stringify(reportJson(result.outcome)),
-  ]);
+  ]));
   return result;
 }
 

@@ -13,7 +13,7 @@ import {
 } from '@dh/reconciliation-application';
 import { FindingTransitionError } from '@dh/reconciliation-domain';
 import { RECONCILIATION_INPUT_BINDINGS, applyInput, scheduleRun } from './inputs-consumer';
-import { refreshFinding, runOnce, takeDueRun, type RunSettings } from './runs';
+import { RunActivity, refreshFinding, runOnce, takeDueRun, type RunSettings } from './runs';
 import { RECONCILIATION_SCHEMA, migrateReconciliation } from './schema';
 
 export const RECONCILIATION_INPUTS_QUEUE = 'reconciliation.inputs';
@@ -26,6 +26,8 @@ export interface ReconciliationRuntimeOptions extends RunSettings {
   readonly pollMs?: number;
   /** Serve commands on `commands.reconciliation`. Default true. */
   readonly commands?: boolean;
+  /** A run busy longer than this is logged with what it is waiting on (and again every such interval). Default 60 000. */
+  readonly slowRunMs?: number;
 }
 
 export interface ReconciliationRuntime {
@@ -71,13 +73,22 @@ export async function startReconciliationRuntime(infrastructure: Infrastructure,
     handler: (envelope, tx) => applyInput(envelope, tx, { supplierGln: options.supplierGln, delayMs }),
   });
 
+  // One scheduler pass at a time; `current` is what it is doing, for the watchdog below.
   let running: Promise<number> | null = null;
+  let current: { what: string; since: number; warnedAt: number; activity: RunActivity } | null = null;
   const runDue = (): Promise<number> => {
     running ??= (async () => {
       let n = 0;
-      for (let due = await takeDueRun(pool); due !== null; due = await takeDueRun(pool)) {
+      const taking = (): Promise<{ gridArea: string; period: string } | null> => {
+        const activity = new RunActivity();
+        current = { what: 'taking the next due run', since: Date.now(), warnedAt: 0, activity };
+        return activity.track('takeDueRun', () => takeDueRun(pool));
+      };
+      for (let due = await taking(); due !== null; due = await taking()) {
+        const activity = new RunActivity();
+        current = { what: `the reconciliation of grid area ${due.gridArea} for ${due.period}`, since: Date.now(), warnedAt: 0, activity };
         try {
-          await runOnce({ pool, store, now }, options, due.gridArea, due.period);
+          await runOnce({ pool, store, now }, options, due.gridArea, due.period, activity);
           n++;
         } catch (error) {
           // Kept for a later attempt, never dropped; said in the log, as the scheduler's own catch keeps quiet.
@@ -88,10 +99,26 @@ export async function startReconciliationRuntime(infrastructure: Infrastructure,
         }
       }
       return n;
-    })().finally(() => (running = null));
+    })().finally(() => {
+      running = null;
+      current = null;
+    });
     return running;
   };
   const timer = setInterval(() => void runDue().catch(() => undefined), options.pollMs ?? 1000);
+  // A pass that never ends stops every later run (one pass at a time): say what it waits on, so it is seen.
+  const slowRunMs = options.slowRunMs ?? 60_000;
+  const watchdog = setInterval(() => {
+    const c = current;
+    const at = Date.now();
+    if (c === null || at - c.since < slowRunMs || at - c.warnedAt < slowRunMs) return;
+    c.warnedAt = at;
+    consoleMessagingLogger.warn(
+      `reconciliation scheduler: ${c.what} has taken ${Math.round((at - c.since) / 1000)} s and holds up every later run; waiting on: ${c.activity.describe(at)} ` +
+        `(database pool: ${pool.totalCount} connections, ${pool.idleCount} idle, ${pool.waitingCount} callers waiting)`,
+    );
+  }, Math.min(slowRunMs, 10_000));
+  watchdog.unref();
 
   let server: CommandServer | null = null;
   if (options.commands ?? true) {
@@ -108,8 +135,10 @@ export async function startReconciliationRuntime(infrastructure: Infrastructure,
         const p = objectOf(payload);
         const gridArea = field(p, 'gridArea', GRID_AREA, 'a 3-digit grid area');
         const period = field(p, 'period', PERIOD, 'a month YYYY-MM');
+        // The latest report is the one stored last: business clocks of runs need not be in order (a simulator's clock,
+        // replicas' clocks), and a new run's report must not hide behind an older one with a later completed_at.
         const report = await pool.query<{ summary: JsonObject; report: JsonObject }>(
-          `SELECT summary, report FROM reconciliation.reports WHERE grid_area = $1 AND period = $2 ORDER BY completed_at DESC, seq DESC LIMIT 1`,
+          `SELECT summary, report FROM reconciliation.reports WHERE grid_area = $1 AND period = $2 ORDER BY seq DESC LIMIT 1`,
           [gridArea, period],
         );
         const row = report.rows[0];
@@ -236,6 +265,7 @@ export async function startReconciliationRuntime(infrastructure: Infrastructure,
     runDue,
     async stop() {
       clearInterval(timer);
+      clearInterval(watchdog);
       await running?.catch(() => undefined);
       await server?.close();
       await inputs.stop();

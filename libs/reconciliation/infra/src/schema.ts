@@ -37,6 +37,7 @@ export async function migrateReconciliation(pool: Pool): Promise<void> {
       -- Insertion order: two runs can complete at the same business-clock moment (a simulated or frozen clock), and
       -- the latest report must then be the one stored last, not the one with the smaller random run id.
       ALTER TABLE reconciliation.reports ADD COLUMN IF NOT EXISTS seq bigserial;
+      CREATE INDEX IF NOT EXISTS reports_latest ON reconciliation.reports (grid_area, period, seq DESC);
       CREATE TABLE IF NOT EXISTS reconciliation.findings (
         finding_id uuid PRIMARY KEY, grid_area text NOT NULL, period text NOT NULL, kind text NOT NULL, state text NOT NULL,
         facts jsonb NOT NULL, updated_at timestamptz NOT NULL);
