@@ -38,5 +38,7 @@ module.exports = async function checkServiceLogs() {
     throw new Error(`Service logs of the end-to-end run show CPR numbers in clear (${findings.length} lines):\n${findings.slice(0, 20).join('\n')}`);
   }
   if (files.length > 0) process.stdout.write(`\nService log check: ${files.length} service logs, ${lines} lines, no CPR number in clear\n`);
-  fs.rmSync(dir, { recursive: true, force: true });
+  // KEEP_SERVICE_LOGS=1 keeps them (to read after a failed run); the folder is named in the output.
+  if (process.env.KEEP_SERVICE_LOGS) process.stdout.write(`Service logs kept in ${dir}\n`);
+  else fs.rmSync(dir, { recursive: true, force: true });
 };
