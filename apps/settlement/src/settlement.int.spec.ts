@@ -6,7 +6,7 @@ import type { JsonObject } from '@dh/event-store';
 import { DeadLetterQueues, type CommandClient, type EventEnvelope } from '@dh/messaging';
 import type { Infrastructure } from '@dh/platform';
 import { projectionChecksum, rebuildProjection, settlementProjection } from '@dh/read-models';
-import { invoiceIdOf, type InvoiceIssued, type SettlementCompleted, type SettlementCorrectionIssued } from '@dh/settlement-application';
+import { invoiceIdOf, meteredPointsOf, type InvoiceIssued, type SettlementCompleted, type SettlementCorrectionIssued } from '@dh/settlement-application';
 import { SETTLEMENT_METERED_DATA_QUEUE, type SettlementRuntime } from '@dh/settlement-infra';
 import { eventually } from '@dh/testing';
 import { gsrn, meteredPayload, seedFlatSpotPrices, seedRadiusGridArea, seedTaxAndSpotProduct, settlementTestHelpers, startSettlementTestService, type SettlementTestService } from './testing/settlement-test-support';
@@ -312,13 +312,16 @@ describe('settlement: runs with competing workers, corrections, aconto and a reb
     );
     // Batched: the series waiting together were appended in shared transactions (2 for 40 series when measured).
     expect(transactions).toBeLessThan(40);
-    const row = await infra.pool.query<{ version: number; points: { position: number; quantityKwh: string }[] }>(
-      `SELECT version, points FROM settlement.metered_data WHERE gsrn = $1 AND day = '2026-10-07'`,
+    const row = await infra.pool.query<{ version: number; points: null; first_position: number; wh: number[]; qualities: [string, number][] }>(
+      `SELECT version, points, first_position, wh, qualities FROM settlement.metered_data WHERE gsrn = $1 AND day = '2026-10-07'`,
       [gsrns[39]],
     );
     expect(row.rows).toHaveLength(1);
     expect(row.rows[0]!.version).toBe(1);
-    expect(row.rows[0]!.points[23]).toMatchObject({ position: 24, quantityKwh: '39.023' });
+    // Stored as integer Wh (issue 8), exactly the decimals DataHub sent.
+    expect(row.rows[0]!.points).toBeNull();
+    expect(row.rows[0]!.wh[23]).toBe(39023);
+    expect(meteredPointsOf({ firstPosition: row.rows[0]!.first_position, wh: row.rows[0]!.wh, qualities: row.rows[0]!.qualities })[23]).toEqual({ position: 24, quantityKwh: '39.023', quality: 'A04' });
   });
 
   it('keeps day versions in metered_streams instead of reading streams; a stream another path moved is read again, versions stay exact', async () => {
@@ -381,11 +384,11 @@ describe('settlement: runs with competing workers, corrections, aconto and a reb
     await bundle(`v3-${randomUUID()}`, '4.750', 2);
     await eventually(async () => expect(await versions()).toEqual([3, 3, 4, 3, 3, 3]), 30_000, 100);
     await expectRecordedRevisionsCurrent(1);
-    const latest = await infra.pool.query<{ points: { position: number; quantityKwh: string; quality: string }[] }>(
-      `SELECT points FROM settlement.metered_data WHERE gsrn = $1 AND day = $2 ORDER BY version DESC LIMIT 1`,
+    const latest = await infra.pool.query<{ first_position: number; wh: number[]; qualities: [string, number][] }>(
+      `SELECT first_position, wh, qualities FROM settlement.metered_data WHERE gsrn = $1 AND day = $2 ORDER BY version DESC LIMIT 1`,
       [gsrns[0], day],
     );
-    expect(latest.rows[0]!.points.slice(-2)).toEqual([
+    expect(meteredPointsOf({ firstPosition: latest.rows[0]!.first_position, wh: latest.rows[0]!.wh, qualities: latest.rows[0]!.qualities }).slice(-2)).toEqual([
       { position: 23, quantityKwh: '4.750', quality: 'A04' },
       { position: 24, quantityKwh: '4.750', quality: 'A03' },
     ]);

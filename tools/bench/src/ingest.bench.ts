@@ -238,7 +238,7 @@ async function runSize(cleanup: Cleanup, meteringPoints: number): Promise<SizeRe
     inbox.recording = false;
 
     const { rows } = await pool.query<{ days: string; values: string }>(
-      `SELECT count(*)::text AS days, coalesce(sum(jsonb_array_length(points)), 0)::text AS values FROM settlement.metered_data`,
+      `SELECT count(*)::text AS days, coalesce(sum(coalesce(array_length(wh, 1), jsonb_array_length(points))), 0)::text AS values FROM settlement.metered_data`,
     );
     const expectedDays = meteringPoints * (DAYS + 1);
     if (Number(rows[0]?.days) !== expectedDays || Number(rows[0]?.values) !== expectedDays * VALUES_PER_DAY) {

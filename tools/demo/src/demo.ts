@@ -198,7 +198,7 @@ export async function runDemo(out: DemoOutput, options: DemoOptions = {}): Promi
       const byGsrn = Object.fromEntries(rows.map((r) => [r.gsrn, r.days]));
       return Object.entries(expectedDays).every(([g, n]) => byGsrn[g] === n) ? byGsrn : undefined;
     }, 120_000);
-    const values = await pool.query<{ n: string }>(`SELECT sum(jsonb_array_length(data->'points'))::text AS n FROM event_store.events WHERE type = 'MeteredDataReceived'`);
+    const values = await pool.query<{ n: string }>(`SELECT sum(coalesce(jsonb_array_length(data->'wh'), jsonb_array_length(data->'points')))::text AS n FROM event_store.events WHERE type = 'MeteredDataReceived'`);
     check('a month of PT15M data received from DataHub', true, `${Object.entries(days).map(([g, d]) => `${g}: ${d} days`).join(', ')}; ${values.rows[0].n} quarter-hour values`);
 
     out.line('== settlement of October 2026 (work items on RabbitMQ, competing workers) ==');

@@ -4,6 +4,7 @@ import {
   type InvoiceIssued,
   type InvoiceLineJson,
   type MeteredDataReceived,
+  meteredPointsOf,
   type PaymentOverdue,
   type PaymentReceived,
   type PaymentUnmatched,
@@ -133,8 +134,10 @@ export const meteredDataFold: Fold = (events) => {
     if (e.type !== 'MeteredDataReceived') continue;
     const d = dataOf<MeteredDataReceived>(e.data);
     const qualities: Record<string, number> = {};
-    for (const p of d.points) qualities[p.quality] = (qualities[p.quality] ?? 0) + 1;
-    days[d.day] = { version: d.version, documentId: d.documentId, receivedAt: d.receivedAt, resolution: d.resolution, positions: d.points.length, qualities };
+    // v2 packs the points as integer Wh, v1 (stored before) lists them: meteredPointsOf reads both.
+    const points = meteredPointsOf(d);
+    for (const p of points) qualities[p.quality] = (qualities[p.quality] ?? 0) + 1;
+    days[d.day] = { version: d.version, documentId: d.documentId, receivedAt: d.receivedAt, resolution: d.resolution, positions: points.length, qualities };
   }
   return { days };
 };

@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { unpackPoints } from '@dh/cim';
 import { localDateOf, localDayStart, type Period } from '@dh/dk-time';
 import { toScaled } from '@dh/money';
 import {
@@ -18,6 +19,22 @@ interface StoredPoint {
   position: number;
   quantityKwh: string | null;
   quality: string;
+}
+
+/** A `settlement.metered_data` row's values: integer Wh (`wh` from `first_position`, issue 8) or, before, `points`. */
+interface StoredValues {
+  points: StoredPoint[] | null;
+  first_position: number | null;
+  wh: (number | null)[] | null;
+  qualities: [string, number][] | null;
+}
+
+const STORED_VALUES = 'points, first_position, wh, qualities';
+
+function storedPointsOf(r: StoredValues): StoredPoint[] {
+  if (r.points) return r.points;
+  if (r.first_position === null || r.wh === null || r.qualities === null) return [];
+  return unpackPoints({ firstPosition: r.first_position, wh: r.wh, qualities: r.qualities }).map((p) => ({ position: p.position, quantityKwh: p.quantity, quality: p.quality ?? 'A04' }));
 }
 
 /** DataHub's quality codes as the calculation's quality bits (A04 or none measured, A03 estimated, A02 missing). */
@@ -85,8 +102,8 @@ export class PostgresReconciliationInputs implements ReconciliationInputs {
   /** The latest version of each day, as a series dense over the period at the point's resolution. */
   async meteredData(gsrns: readonly string[], period: Period): Promise<OurSeries[]> {
     if (gsrns.length === 0) return [];
-    const rows = await this.pool.query<{ gsrn: string; resolution: 'PT15M' | 'PT1H'; start: Date; points: StoredPoint[] }>(
-      `SELECT DISTINCT ON (gsrn, day) gsrn, resolution, start, points FROM settlement.metered_data
+    const rows = await this.pool.query<{ gsrn: string; resolution: 'PT15M' | 'PT1H'; start: Date } & StoredValues>(
+      `SELECT DISTINCT ON (gsrn, day) gsrn, resolution, start, ${STORED_VALUES} FROM settlement.metered_data
         WHERE gsrn = ANY($1) AND day >= $2 AND day < $3 ORDER BY gsrn, day, version DESC`,
       [gsrns, localDateOf(period.start), localDateOf(period.end)],
     );
@@ -99,7 +116,7 @@ export class PostgresReconciliationInputs implements ReconciliationInputs {
       if (s.resolution !== r.resolution) continue; // a change of resolution inside a month is not settled here
       s.days++;
       const first = (r.start.getTime() - period.start.getTime()) / step;
-      for (const p of r.points) {
+      for (const p of storedPointsOf(r)) {
         const i = first + p.position - 1;
         if (i < 0 || i >= s.quantities.length) continue;
         s.quantities[i] = p.quantityKwh === null ? 0 : Number(toScaled(p.quantityKwh, 3));
@@ -111,11 +128,11 @@ export class PostgresReconciliationInputs implements ReconciliationInputs {
 
   async versionChanges(gsrns: readonly string[], period: Period, after: Date): Promise<VersionChange[]> {
     if (gsrns.length === 0) return [];
-    const rows = await this.pool.query<{ gsrn: string; day: string; version: number; received_at: Date; resolution: 'PT15M' | 'PT1H'; start: Date; points: StoredPoint[] }>(
+    const rows = await this.pool.query<{ gsrn: string; day: string; version: number; received_at: Date; resolution: 'PT15M' | 'PT1H'; start: Date } & StoredValues>(
       `WITH late AS (
          SELECT gsrn, day, max(version) AS version FROM settlement.metered_data
           WHERE gsrn = ANY($1) AND day >= $2 AND day < $3 AND received_at > $4 AND version > 1 GROUP BY gsrn, day)
-       SELECT d.gsrn, d.day, d.version, d.received_at, d.resolution, d.start, d.points FROM settlement.metered_data d JOIN late l USING (gsrn, day)
+       SELECT d.gsrn, d.day, d.version, d.received_at, d.resolution, d.start, d.points, d.first_position, d.wh, d.qualities FROM settlement.metered_data d JOIN late l USING (gsrn, day)
         WHERE d.version = l.version OR d.version = (SELECT max(version) FROM settlement.metered_data p WHERE p.gsrn = d.gsrn AND p.day = d.day AND p.received_at <= $4)
         ORDER BY d.gsrn, d.day, d.version`,
       [gsrns, localDateOf(period.start), localDateOf(period.end), after],
@@ -123,7 +140,7 @@ export class PostgresReconciliationInputs implements ReconciliationInputs {
     const out: VersionChange[] = [];
     const slots = (r: (typeof rows.rows)[number]) => {
       const step = r.resolution === 'PT15M' ? 900_000 : 3_600_000;
-      return new Map(r.points.map((p) => [r.start.getTime() + (p.position - 1) * step, p.quantityKwh === null ? 0n : toScaled(p.quantityKwh, 3)] as const));
+      return new Map(storedPointsOf(r).map((p) => [r.start.getTime() + (p.position - 1) * step, p.quantityKwh === null ? 0n : toScaled(p.quantityKwh, 3)] as const));
     };
     for (let i = 0; i + 1 < rows.rows.length; i++) {
       const a = rows.rows[i]!;

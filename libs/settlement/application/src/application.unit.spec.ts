@@ -1,6 +1,7 @@
 import { localDayStart } from '@dh/dk-time';
 import { gsrnCheckDigit } from '@dh/market-ids';
 import { meteredDays } from './commands';
+import { meteredPointsOf } from './events';
 import { invoiceIdOf, runStreamId } from './ids';
 import { parsePeriodLabel, periodDates, periodLabel, periodLastDay, periodsContaining, toBillingPeriod } from './period';
 import { batchCompletedEvent, itemHaltedEvent, runBatchStreamId, runCompletedEvent, runItemStreamId, runScheduledEvent, runStartedEvent, workItemBatch } from './run';
@@ -39,7 +40,7 @@ describe('metered data per local day', () => {
     const start = localDayStart('2026-10-24');
     const points = Array.from({ length: 73 }, (_, i) => ({ position: i + 1, quantityKwh: '1.000', quality: 'A04' }));
     const split = meteredDays({ gsrn: G, documentId: 'd', receivedAt: '2026-10-27T00:00:00Z', resolution: 'PT1H', start: start.toISOString(), end: '', points });
-    expect(split.map((d) => [d.day, d.points.length, d.points[0]!.position, d.points[d.points.length - 1]!.position, d.start])).toEqual([
+    expect(split.map((d) => [d.day, meteredPointsOf(d).length, meteredPointsOf(d)[0]!.position, meteredPointsOf(d).at(-1)!.position, d.start])).toEqual([
       ['2026-10-24', 24, 1, 24, localDayStart('2026-10-24').toISOString()],
       ['2026-10-25', 25, 1, 25, localDayStart('2026-10-25').toISOString()],
       ['2026-10-26', 24, 1, 24, localDayStart('2026-10-26').toISOString()],
@@ -169,5 +170,30 @@ describe('settlement input from copies', () => {
     const production = day('p', 'PT1H', ['0.400', '2.000']);
     expect(netImportMilliKwh([consumption], [production])).toBe(600n);
     expect(netImportMilliKwh([consumption], [])).toBe(1500n);
+  });
+});
+
+describe('MeteredDataReceived v2: a day\'s values packed as integer Wh', () => {
+  const start = localDayStart('2026-10-24');
+  const command = (points: { position: number; quantityKwh: string | null; quality: string }[]) =>
+    ({ gsrn: G, documentId: 'd', receivedAt: '2026-10-27T00:00:00Z', resolution: 'PT1H', start: start.toISOString(), end: '', points }) as const;
+
+  it('packs exact values (quality runs, a missing value as null) and reads back the same points', () => {
+    const points = Array.from({ length: 24 }, (_, i) => ({ position: i + 1, quantityKwh: i === 5 ? null : `0.${String(i * 7).padStart(3, '0')}`, quality: i === 5 ? 'A02' : i > 20 ? 'A03' : 'A04' }));
+    const [day] = meteredDays(command(points));
+    expect(day).toMatchObject({ firstPosition: 1, qualities: [['A04', 5], ['A02', 1], ['A04', 15], ['A03', 3]] });
+    expect(day!.points).toBeUndefined();
+    expect(day!.wh!.slice(0, 7)).toEqual([0, 7, 14, 21, 28, null, 42]);
+    expect(meteredPointsOf(day!)).toEqual(points);
+  });
+
+  it('keeps points as objects when a value is not exact in Wh, and reads v1 events (points) as they are', () => {
+    const points = [{ position: 1, quantityKwh: '0.0001', quality: 'A04' }];
+    const [day] = meteredDays(command(points));
+    expect(day!.points).toEqual(points);
+    expect(day!.wh).toBeUndefined();
+    expect(meteredPointsOf(day!)).toEqual(points);
+    const v1 = { gsrn: G, day: '2026-10-24', version: 1, documentId: 'd', receivedAt: '', resolution: 'PT1H', start: '', end: '', points: [{ position: 1, quantityKwh: '1.5', quality: 'A04' }] } as const;
+    expect(meteredPointsOf({ ...v1, points: [...v1.points] })).toEqual([{ position: 1, quantityKwh: '1.5', quality: 'A04' }]);
   });
 });

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { packPoints } from '@dh/cim';
 import { RESOLUTION_MS, localDateOf, localDayStart } from '@dh/dk-time';
 import { deterministicEventId, handleCommand, type DomainEvent, type EventMetadata, type EventStore, type StreamAppend } from '@dh/event-store';
 import { isValidGsrn } from '@dh/market-ids';
 import { Money, isDecimalString } from '@dh/money';
 import type { BillingPeriod } from '@dh/settlement-domain';
-import { SETTLEMENT_CONTEXT, dataOf, toJsonObject, type AcontoPaymentRecorded, type NoteExportAcknowledged, type SettlementCorrectionIssued, type ExpectedConsumptionSet, type MeteredDataReceived, type MeteredPoint } from './events';
+import { SETTLEMENT_CONTEXT, dataOf, toJsonObject, type AcontoPaymentRecorded, type NoteExportAcknowledged, type SettlementCorrectionIssued, type ExpectedConsumptionSet, type MeteredDataReceived, type MeteredPoint, METERED_DATA_RECEIVED_SCHEMA_VERSION } from './events';
 import { acontoStreamId, invoiceStreamId, meteredDataStreamId, nameBasedUuid } from './ids';
 import { toBillingPeriod } from './period';
 
@@ -97,6 +98,9 @@ export function meteredDays(command: RecordMeteredDataCommand): Omit<MeteredData
     .map(([day, points]) => {
       const dayStart = localDayStart(day);
       const last = Math.max(...points.map((p) => p.position));
+      points.sort((a, b) => a.position - b.position);
+      // v2: integer Wh when every quantity is exact in Wh and the positions are consecutive, else the points as they are.
+      const packed = packPoints(points.map((p) => ({ position: p.position, quantity: p.quantityKwh, quality: p.quality })));
       return {
         gsrn: command.gsrn,
         day,
@@ -105,7 +109,7 @@ export function meteredDays(command: RecordMeteredDataCommand): Omit<MeteredData
         resolution: command.resolution,
         start: dayStart.toISOString(),
         end: new Date(dayStart.getTime() + last * step).toISOString(),
-        points: points.sort((a, b) => a.position - b.position),
+        ...(packed ? { firstPosition: packed.firstPosition, wh: packed.wh, qualities: packed.qualities as [string, number][] } : { points }),
       };
     });
 }
@@ -136,7 +140,7 @@ export async function recordMeteredData(store: EventStore, payload: unknown, met
     streamId: meteredDataStreamId(command.gsrn),
     decider: meteredDecider,
     command,
-    metadata: settlementMetadata(meta),
+    metadata: { ...settlementMetadata(meta), schemaVersion: METERED_DATA_RECEIVED_SCHEMA_VERSION },
     now: meta.now,
     maxRetries: 10,
     // One append per document is atomic, so the document id recognises a re-delivery.
@@ -269,7 +273,7 @@ export async function recordMeteredDataBatchKnown(
       if (now.readIds ? now.readIds.has(firstId) : splits[i].some((d) => now.state.documents.has(`${command.documentId}/${d.day}`))) continue;
       const events = meteredDecider.decide(command, now.state);
       if (events.length === 0) continue;
-      const metadata = settlementMetadata(items[i].meta);
+      const metadata = { ...settlementMetadata(items[i].meta), schemaVersion: METERED_DATA_RECEIVED_SCHEMA_VERSION };
       const newEvents = events.map((e, index) => ({ eventId: deterministicEventId(key, streamId, index), type: e.type, data: e.data, metadata, occurredAt: items[i].meta.now }));
       appends.push({ streamId, events: newEvents, expectedRevision: now.revision ?? 'no_stream' });
       appended.push(i);

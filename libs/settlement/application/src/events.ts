@@ -1,3 +1,4 @@
+import { unpackPoints } from '@dh/cim';
 import type { JsonObject } from '@dh/event-store';
 import type { BillingPeriod } from '@dh/settlement-domain';
 
@@ -104,8 +105,20 @@ export interface MeteredPoint {
   quality: string;
 }
 
-/** One series for one local day, stream `metered-data-<gsrn>`; `version` counts per (gsrn, day). */
-export interface MeteredDataReceived {
+/** The points of a day packed (`@dh/cim` `PackedPoints`): integer Wh per position from `firstPosition`, qualities as runs. */
+export interface PackedMeteredPoints {
+  firstPosition: number;
+  wh: (number | null)[];
+  qualities: [string, number][];
+}
+
+/**
+ * One series for one local day, stream `metered-data-<gsrn>`; `version` counts per (gsrn, day).
+ * Schema version 2 (issue 8, `metadata.schemaVersion` 2): the points packed (`firstPosition`, `wh`, `qualities`)
+ * when they are exact in Wh and consecutive, else `points`; version 1 (stored before) always has `points`.
+ * Read the points with {@link meteredPointsOf}, which takes both.
+ */
+export interface MeteredDataReceived extends Partial<PackedMeteredPoints> {
   gsrn: string;
   day: string;
   version: number;
@@ -115,7 +128,17 @@ export interface MeteredDataReceived {
   /** Start of the day's first position (UTC ISO); positions restart at 1 each day. */
   start: string;
   end: string;
-  points: MeteredPoint[];
+  points?: MeteredPoint[];
+}
+
+/** `metadata.schemaVersion` of the `MeteredDataReceived` settlement writes. */
+export const METERED_DATA_RECEIVED_SCHEMA_VERSION = 2;
+
+/** The points of a metered day, from `points` (v1, and v2 when not packable) or packed (v2); quantities as kWh decimal strings. */
+export function meteredPointsOf(d: { points?: MeteredPoint[] | null; firstPosition?: number | null; wh?: (number | null)[] | null; qualities?: [string, number][] | null }): MeteredPoint[] {
+  if (Array.isArray(d.points)) return d.points;
+  if (typeof d.firstPosition !== 'number' || !Array.isArray(d.wh) || !Array.isArray(d.qualities)) return [];
+  return unpackPoints({ firstPosition: d.firstPosition, wh: d.wh, qualities: d.qualities }).map((p) => ({ position: p.position, quantityKwh: p.quantity, quality: p.quality ?? 'A04' }));
 }
 
 /**

@@ -15,6 +15,7 @@ import {
   type MeteredDataReceived,
   type MeteredDayRecord,
   type MeteredPoint,
+  meteredPointsOf,
   type ProductDefined,
   type ProductionMeteringPointLinked,
   type SettlementCopies,
@@ -220,21 +221,34 @@ export async function applyToCopies(envelope: EventEnvelope, db: Db): Promise<vo
   }
 }
 
+const INT4_MAX = 2_147_483_647;
+
+/** A day's values as `metered_data` stores them: packed (integer Wh fitting `int`), else the points as objects. */
+function storedValues(d: MeteredDataReceived): { firstPosition: number | null; wh: string | null; json: { qualities: [string, number][] } | { points: MeteredPoint[] } } {
+  if (d.firstPosition !== undefined && d.wh !== undefined && d.qualities !== undefined && d.wh.every((v) => v === null || Math.abs(v) <= INT4_MAX)) {
+    // An int[] literal per day: the array goes as text and is parsed by PostgreSQL's array input, no JSON per value.
+    return { firstPosition: d.firstPosition, wh: `{${d.wh.map((v) => (v === null ? 'NULL' : String(v))).join(',')}}`, json: { qualities: d.qualities } };
+  }
+  return { firstPosition: null, wh: null, json: { points: meteredPointsOf(d) } };
+}
+
 /**
  * Settlement's copy of metered days (`MeteredDataReceived`), any number in one statement: a multi-row insert
  * from arrays (`unnest`), so a batch of series costs one round trip. A day already there (same gsrn, day and
  * version) is left as it is: the metered-data consumer writes the days it recorded, and the inputs consumer
- * writes them again when their events arrive.
+ * writes them again when their events arrive. Values as integer Wh (`wh int[]` from `first_position`, qualities
+ * as runs, issue 8) when the event carries them packed and they fit `int`; else as `points` objects (v1 events).
  */
 export async function insertMeteredDays(db: Db, days: readonly { eventId: string; data: MeteredDataReceived }[]): Promise<void> {
   if (days.length === 0) return;
+  const values = days.map((d) => storedValues(d.data));
   await db.query(
-    // The points as one JSON array (not a jsonb[] literal, whose escaping of every quote costs more than the insert).
-    `INSERT INTO settlement.metered_data (gsrn, day, version, document_id, received_at, resolution, start, points, event_id)
-     SELECT t.gsrn, t.day, t.version, t.document_id, t.received_at, t.resolution, t.start, p.points::jsonb, t.event_id
-       FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::timestamptz[], $6::text[], $7::timestamptz[], $9::uuid[])
-            WITH ORDINALITY AS t(gsrn, day, version, document_id, received_at, resolution, start, event_id, o)
-       JOIN json_array_elements($8::json) WITH ORDINALITY AS p(points, o) ON p.o = t.o
+    // Points or qualities as one JSON array (not a jsonb[] literal, whose escaping of every quote costs more than the insert).
+    `INSERT INTO settlement.metered_data (gsrn, day, version, document_id, received_at, resolution, start, points, first_position, wh, qualities, event_id)
+     SELECT t.gsrn, t.day, t.version, t.document_id, t.received_at, t.resolution, t.start, (p.v->'points')::jsonb, t.first_position, t.wh::int[], (p.v->'qualities')::jsonb, t.event_id
+       FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::timestamptz[], $6::text[], $7::timestamptz[], $9::uuid[], $10::int[], $11::text[])
+            WITH ORDINALITY AS t(gsrn, day, version, document_id, received_at, resolution, start, event_id, first_position, wh, o)
+       JOIN json_array_elements($8::json) WITH ORDINALITY AS p(v, o) ON p.o = t.o
      ON CONFLICT DO NOTHING`,
     [
       days.map((d) => d.data.gsrn),
@@ -244,8 +258,10 @@ export async function insertMeteredDays(db: Db, days: readonly { eventId: string
       days.map((d) => d.data.receivedAt),
       days.map((d) => d.data.resolution),
       days.map((d) => d.data.start),
-      JSON.stringify(days.map((d) => d.data.points)),
+      JSON.stringify(values.map((v) => v.json)),
       days.map((d) => d.eventId),
+      values.map((v) => v.firstPosition),
+      values.map((v) => v.wh),
     ],
   );
 }
@@ -343,7 +359,10 @@ interface MeteredRow {
   version: number;
   resolution: 'PT15M' | 'PT1H';
   start: Date;
-  points: MeteredPoint[];
+  points: MeteredPoint[] | null;
+  first_position: number | null;
+  wh: (number | null)[] | null;
+  qualities: [string, number][] | null;
   document_id: string;
   received_at: Date;
 }
@@ -354,11 +373,11 @@ interface MeteredRow {
  */
 export async function loadMeteredDays(db: Db, gsrn: string, from: LocalDate, toExclusive: LocalDate, knownAt?: Date): Promise<MeteredDayRecord[]> {
   const rows = await db.query<MeteredRow>(
-    `SELECT DISTINCT ON (day) gsrn, day, version, resolution, start, points, document_id, received_at FROM settlement.metered_data
+    `SELECT DISTINCT ON (day) gsrn, day, version, resolution, start, points, first_position, wh, qualities, document_id, received_at FROM settlement.metered_data
       WHERE gsrn = $1 AND day >= $2 AND day < $3 AND ($4::timestamptz IS NULL OR received_at <= $4) ORDER BY day, version DESC`,
     [gsrn, from, toExclusive, knownAt?.toISOString() ?? null],
   );
-  return rows.rows.map((r) => ({ gsrn: r.gsrn, day: r.day, version: r.version, resolution: r.resolution, start: r.start, points: r.points, documentId: r.document_id, receivedAt: r.received_at }));
+  return rows.rows.map((r) => ({ gsrn: r.gsrn, day: r.day, version: r.version, resolution: r.resolution, start: r.start, points: meteredPointsOf({ points: r.points, firstPosition: r.first_position, wh: r.wh, qualities: r.qualities }), documentId: r.document_id, receivedAt: r.received_at }));
 }
 
 export interface LoadCopiesOptions {

@@ -44,6 +44,12 @@ export async function migrateSettlement(pool: Pool): Promise<void> {
         resolution text NOT NULL, start timestamptz NOT NULL, points jsonb NOT NULL, event_id uuid NOT NULL,
         PRIMARY KEY (gsrn, day, version));
       CREATE TABLE IF NOT EXISTS settlement.metered_streams (gsrn text PRIMARY KEY, revision bigint NOT NULL);
+      -- Issue 8: a day's values as integer Wh (wh, from first_position) and quality runs; points (jsonb objects) only for
+      -- days written before, or not exact in Wh. Readers take both (meteredPointsOf).
+      ALTER TABLE settlement.metered_data ALTER COLUMN points DROP NOT NULL;
+      ALTER TABLE settlement.metered_data ADD COLUMN IF NOT EXISTS first_position int;
+      ALTER TABLE settlement.metered_data ADD COLUMN IF NOT EXISTS wh int[];
+      ALTER TABLE settlement.metered_data ADD COLUMN IF NOT EXISTS qualities jsonb;
       CREATE TABLE IF NOT EXISTS settlement.aconto_payments (
         payment_id text PRIMARY KEY, customer_id text NOT NULL, gsrn text NOT NULL, amount numeric(18,2) NOT NULL, paid_at timestamptz NOT NULL);
       CREATE TABLE IF NOT EXISTS settlement.invoices (
