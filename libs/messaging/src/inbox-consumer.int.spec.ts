@@ -424,6 +424,33 @@ describe('startConsumer (inbox)', () => {
     expect(await publisher.checkQueue('projection.halt-reconnect')).toMatchObject({ messageCount: 1, consumerCount: 0 });
   });
 
+  it('in halt mode does not count a lost channel after the commit as a failure: the message is applied once and the consumer goes on after the reconnect', async () => {
+    let lose = true;
+    const consumer = await start({
+      queue: 'projection.halt-ack-lost',
+      onFailure: 'halt',
+      maxAttempts: 2,
+      handler: async (e, tx) => {
+        await writeRow(e, tx);
+        if (!lose) return;
+        lose = false;
+        // The broker goes away while the transaction is still open: the commit succeeds, the ack cannot.
+        await killConnection(vhost.name, `inbox-${testNo}`);
+        await eventually(() => expect(connection.isConnected).toBe(false), 10_000, 20);
+      },
+    });
+    publish(envelope(1));
+    await eventually(async () => expect((await rows()).map((r) => r.n)).toEqual([1]));
+    await eventually(() => expect(connection.connectCount).toBe(2));
+    publish(envelope(2));
+    await eventually(async () => expect((await rows()).map((r) => r.n)).toEqual([1, 2]));
+    await settle();
+    expect(consumer.stats()).toMatchObject({ halted: null, applied: 2, duplicates: 1 });
+    expect(consumer.status().state).toBe('running');
+    expect(await inboxCount('projection.halt-ack-lost')).toBe(2);
+    expect(await publisher.checkQueue('projection.halt-ack-lost')).toMatchObject({ messageCount: 0 });
+  });
+
   describe('batch mode', () => {
     /** A handler held at its first event until released, so the next ones wait in the consumer. */
     function gate(): { handler: EventHandler; entered: Promise<void>; release: () => void } {

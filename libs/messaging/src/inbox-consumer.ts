@@ -621,8 +621,15 @@ class InboxConsumer implements RunningConsumer {
         if (applied === 'stopping') return;
         if (applied) this.applied(envelope);
         else this.counters.duplicates++;
-        channel.ack(message);
         if (attempt > 1) this.state.set('running');
+        // The broker went away after the commit (its channel is closed): the message is not the cause. The broker
+        // hands it out again on the next channel, where the inbox finds it applied. Before, the failing ack counted
+        // as a failed attempt, and a broker restart longer than the backoff halted the consumer.
+        try {
+          channel.ack(message);
+        } catch (ackError) {
+          this.logger.warn(`Consumer ${this.options.queue}: event ${envelope.eventId} applied, its ack failed (${errorMessage(ackError)}); redelivered on the next channel, the inbox skips it`);
+        }
         return;
       } catch (error) {
         const reason = errorMessage(error).slice(0, 1000);
