@@ -1,4 +1,4 @@
-import { runScheduleFromEnvironment, vatModeFromEnvironment } from './settlement.service-definition';
+import { haltRetryIntervalFromEnvironment, runScheduleFromEnvironment, vatModeFromEnvironment } from './settlement.service-definition';
 
 describe('settlement settings from the environment', () => {
   it('SETTLEMENT_VAT_MODE: per-line by default, invoice-subtotal when asked, anything else refuses to start', () => {
@@ -16,5 +16,11 @@ describe('settlement settings from the environment', () => {
     ).toEqual({ intervalMs: 60_000, settings: { dataDeadlineBusinessDays: 3, laterRunDays: 0, lookbackDays: 90 } });
     expect(() => runScheduleFromEnvironment({ SETTLEMENT_DATA_DEADLINE_BUSINESS_DAYS: 'five' })).toThrow('SETTLEMENT_DATA_DEADLINE_BUSINESS_DAYS="five" must be a non-negative integer');
     expect(() => runScheduleFromEnvironment({ SETTLEMENT_LATER_RUN_DAYS: '-1' })).toThrow('SETTLEMENT_LATER_RUN_DAYS="-1"');
+  });
+
+  it('the halted-item retry pass: off by default, every n ms when set; a bad value refuses to start', () => {
+    expect(haltRetryIntervalFromEnvironment({})).toBe(0);
+    expect(haltRetryIntervalFromEnvironment({ SETTLEMENT_HALT_RETRY_INTERVAL_MS: '30000' })).toBe(30_000);
+    expect(() => haltRetryIntervalFromEnvironment({ SETTLEMENT_HALT_RETRY_INTERVAL_MS: 'often' })).toThrow('SETTLEMENT_HALT_RETRY_INTERVAL_MS="often" must be a non-negative integer');
   });
 });

@@ -36,6 +36,11 @@ export function runScheduleFromEnvironment(env: NodeJS.ProcessEnv): { intervalMs
   };
 }
 
+/** `SETTLEMENT_HALT_RETRY_INTERVAL_MS`: the retry pass of halted items every n ms (unset or 0 = off; compose and k8s set 30000). */
+export function haltRetryIntervalFromEnvironment(env: NodeJS.ProcessEnv): number {
+  return nonNegativeInteger(env, 'SETTLEMENT_HALT_RETRY_INTERVAL_MS', 0);
+}
+
 @Module({})
 class SettlementModule {}
 
@@ -65,6 +70,8 @@ export const settlementService: ServiceDefinition = {
       schedule: { ...runScheduleFromEnvironment(process.env), logger: new Logger('settlement-schedule') },
       // Corrections of a publication (spot, charge, tax, product): SETTLEMENT_CORRECTION_PAGE_SIZE invoices per transaction (default 100).
       corrections: { pageSize: Number.isInteger(correctionPageSize) && correctionPageSize >= 1 ? correctionPageSize : 100, logger: new Logger('settlement-corrections') },
+      // Halted metering points retried when their missing input arrived (SETTLEMENT_HALT_RETRY_INTERVAL_MS; off unless > 0).
+      haltRetry: { intervalMs: haltRetryIntervalFromEnvironment(process.env), logger: new Logger('settlement-halt-retry') },
       // Payments: due date = issue date + PAYMENT_TERMS_DAYS (default 14); overdue check every PAYMENT_OVERDUE_CHECK_INTERVAL_MS (default 60 s).
       payments: {
         termsDays: Number.isInteger(termsDays) && termsDays >= 0 ? termsDays : 14,

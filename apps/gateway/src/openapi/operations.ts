@@ -838,6 +838,31 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     response: object({ runId: uuid(), period: str(), seq: int, items: int, alreadyStarted: { type: 'boolean' }, completed: { type: 'boolean' } }),
     problems: upstream,
   },
+  'GET /api/settlement/halted': {
+    summary: 'Metering points currently halted in a period (not invoiced since), with the reason',
+    tag: 'settlement',
+    description:
+      'One row per (GSRN, period) whose last settlement halted and that no run has invoiced since: `reason` (`missing-metered-data`, `missing-price`, ' +
+      '`missing-configuration`, `invalid-input`), its `detail` (the series and interval lacking data, the price area or charge and interval lacking a price, or the problem), ' +
+      'the `runId` it last halted in, `since` (first halt of the point in the period) and `lastHaltedAt`. Each is retried automatically when its missing input arrives ' +
+      '(a retry run of the period), and any later run of the period settles it. Query `period=YYYY-MM|YYYY-Qn` and/or `reason=`; pages of `limit` (1–500, default 100) ' +
+      'in (period, GSRN) order, `after=<next>` for the following page.',
+    response: object({
+      halted: array(
+        object({
+          gsrn: str(),
+          period: str(),
+          reason: str(),
+          detail: { type: 'object', additionalProperties: true },
+          runId: uuid(),
+          since: dateTime,
+          lastHaltedAt: dateTime,
+        }),
+      ),
+      next: nullable(str()),
+    }),
+    problems: { '400': '`validation`: a malformed period, reason, cursor or limit.' },
+  },
   'GET /api/settlement/runs/{runId}': {
     summary: 'Progress of a settlement run',
     tag: 'settlement',

@@ -14,9 +14,11 @@ const gsrn = (n: number): string => {
 };
 const MP1 = gsrn(11);
 const MP2 = gsrn(12);
+const MP3 = gsrn(13);
 /** Customer ids are UUIDs at the API (a non-UUID id is refused with 400). */
 const CUSTOMER_1 = '00000000-0000-4000-8000-0000000e2e01';
 const CUSTOMER_2 = '00000000-0000-4000-8000-0000000e2e02';
+const CUSTOMER_3 = '00000000-0000-4000-8000-0000000e2e03';
 const ENERGINET = '5790000432752';
 const RADIUS = '5790000705689';
 const PUBLISHED = '2025-06-01T00:00:00.000Z';
@@ -59,7 +61,7 @@ describe('settlement ERP API end to end', () => {
   beforeAll(async () => {
     db = await createTestDatabase('settlement_e2e');
     vhost = await createTestVhost('settlement_e2e');
-    const env = { DATABASE_URL: db.url, AMQP_URL: vhost.url, COMMAND_TIMEOUT_MS: '10000', AUTH_ISSUERS: testAuthIssuersEnv() };
+    const env = { DATABASE_URL: db.url, AMQP_URL: vhost.url, COMMAND_TIMEOUT_MS: '10000', AUTH_ISSUERS: testAuthIssuersEnv(), SETTLEMENT_HALT_RETRY_INTERVAL_MS: '500' };
     for (const name of ['settlement', 'projections', 'gateway']) services.push(await startServiceProcess(name, env));
     gateway = services[2]!;
     infra = await openInfrastructure(loadConfig('settlement-e2e', 0, env));
@@ -210,5 +212,53 @@ describe('settlement ERP API end to end', () => {
 
     const second = await api.post('/api/settlement/runs').send({ period: '2026-10' }).expect(202);
     expect(second.body).toMatchObject({ runId, alreadyStarted: true, completed: true });
+  });
+
+  it('a supply registered after the run is settled by a later run; halted, it is listed at GET /api/settlement/halted and retried automatically when its day arrives', async () => {
+    const erp = bearer(await issueTestJwt({ kind: 'client', consumer: 'erp' }));
+    const staff = bearer(await issueTestJwt({ kind: 'staff', roles: ['admin'] }));
+    const get = (path: string) => request(gateway.url).get(path).set(erp);
+    // A late move-in, its October data without the 20th.
+    await append(`supply-${MP3}`, 'portfolio', 'SupplyStarted', { gsrn: MP3, customerId: CUSTOMER_3, startDate: '2026-10-10', productId: 'spot', electricHeating: false, gridArea: '791', billingFrequency: 'monthly', paymentModel: 'actual' });
+    await commands.send('settlement', 'RecordMeteredData', metered(MP3, 'doc-mp3a', '2026-10-10', '2026-10-20', () => '1.000'), { actor: 'e2e' });
+    await commands.send('settlement', 'RecordMeteredData', metered(MP3, 'doc-mp3b', '2026-10-21', '2026-11-01', () => '1.000'), { actor: 'e2e' });
+    await eventually(async () => expect((await infra.pool.query(`SELECT count(*)::int AS n FROM settlement.metered_data WHERE gsrn = $1`, [MP3])).rows[0]).toEqual({ n: 21 }), 30_000, 200);
+
+    const later = await request(gateway.url).post('/api/settlement/runs').set(staff).send({ period: '2026-10' }).expect(202);
+    expect(later.body).toMatchObject({ period: '2026-10', seq: 2, items: 1, alreadyStarted: false });
+    await eventually(async () => expect((await get(`/api/settlement/runs/${later.body.runId as string}`).expect(200)).body).toMatchObject({ status: 'completed', items: { total: 1, done: 1, invoiced: 0, halted: 1 } }), 30_000, 200);
+
+    const halted = await eventually(async () => {
+      const r = await get('/api/settlement/halted?period=2026-10').expect(200);
+      expect(r.body.halted).toHaveLength(1);
+      return r.body as { halted: { gsrn: string; period: string; reason: string; detail: { seriesGsrn: string; interval: { start: string } }; runId: string; since: string }[]; next: string | null };
+    }, 20_000, 200);
+    expect(halted.next).toBeNull();
+    expect(halted.halted[0]).toMatchObject({ gsrn: MP3, period: '2026-10', reason: 'missing-metered-data', runId: later.body.runId, detail: { seriesGsrn: MP3, interval: { start: localDayStart('2026-10-20').toISOString() } } });
+    expect((await get('/api/settlement/halted?reason=missing-price').expect(200)).body).toEqual({ halted: [], next: null });
+    expect((await get('/api/settlement/halted?period=2026-09').expect(200)).body).toEqual({ halted: [], next: null });
+    const page = (await get('/api/settlement/halted?limit=1').expect(200)).body as { halted: { gsrn: string }[]; next: string | null };
+    expect(page.halted.map((h) => h.gsrn)).toEqual([MP3]);
+    expect((await get(`/api/settlement/halted?after=${encodeURIComponent(`2026-10/${MP3}`)}`).expect(200)).body).toEqual({ halted: [], next: null });
+    await get('/api/settlement/halted?period=2026-13').expect(400);
+    await get('/api/settlement/halted?reason=bored').expect(400);
+    await get('/api/settlement/halted?after=x').expect(400);
+    await get('/api/settlement/halted?limit=0').expect(400);
+    await request(gateway.url).get('/api/settlement/halted').expect(401);
+    await request(gateway.url).get('/api/settlement/halted').set(bearer(await issueTestJwt({ kind: 'customer', customerId: CUSTOMER_3 }))).expect(403);
+
+    // The 20th arrives: the retry pass (SETTLEMENT_HALT_RETRY_INTERVAL_MS) settles MP3 in a retry run, once.
+    await commands.send('settlement', 'RecordMeteredData', metered(MP3, 'doc-mp3c', '2026-10-20', '2026-10-21', () => '1.000'), { actor: 'e2e' });
+    await eventually(async () => expect((await get('/api/settlement/halted?period=2026-10').expect(200)).body).toEqual({ halted: [], next: null }), 30_000, 200);
+    const exported = (await get('/api/settlement/export?period=2026-10').expect(200)).body as { invoices: { gsrn: string }[] };
+    expect(exported.invoices.map((i) => i.gsrn).sort()).toEqual([MP1, MP2, MP3].sort());
+    const runs = await infra.pool.query(`SELECT seq, scope, items_total, invoiced, halted, completed FROM settlement.runs ORDER BY seq`);
+    expect(runs.rows).toEqual([
+      { seq: 1, scope: 'all', items_total: 2, invoiced: 2, halted: 0, completed: true },
+      { seq: 2, scope: 'all', items_total: 1, invoiced: 0, halted: 1, completed: true },
+      { seq: 3, scope: 'retry', items_total: 1, invoiced: 1, halted: 0, completed: true },
+    ]);
+    // Nothing left: a further start answers the last run.
+    expect((await request(gateway.url).post('/api/settlement/runs').set(staff).send({ period: '2026-10' }).expect(202)).body).toMatchObject({ seq: 3, alreadyStarted: true, completed: true });
   });
 });

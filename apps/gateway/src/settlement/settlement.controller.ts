@@ -3,7 +3,14 @@ import { InjectRepository } from '@nestjs/typeorm';
 import type { Response } from 'express';
 import type { Repository } from 'typeorm';
 import { RequireScopes } from '@dh/auth';
-import { AcontoInvoiceReadModel, SettlementHaltReadModel, SettlementInvoiceReadModel, SettlementNoteReadModel, SettlementRunReadModel } from '@dh/read-models';
+import {
+  AcontoInvoiceReadModel,
+  SettlementHaltReadModel,
+  SettlementHaltedItemReadModel,
+  SettlementInvoiceReadModel,
+  SettlementNoteReadModel,
+  SettlementRunReadModel,
+} from '@dh/read-models';
 import { ProblemException } from '@dh/platform';
 import { CommandGateway } from '../commands/command-gateway';
 import { AcknowledgeNoteExportDto, StartSettlementRunDto } from './start-run.dto';
@@ -11,6 +18,18 @@ import { exportAcontoInvoice, exportCsv, exportInvoice, exportLine, exportNote, 
 
 const PERIOD = /^\d{4}-(0[1-9]|1[0-2]|Q[1-4])$/;
 const QUARTER = /^\d{4}-Q[1-4]$/;
+const HALT_REASONS = ['missing-metered-data', 'missing-price', 'missing-configuration', 'invalid-input'];
+
+/** A metering point halted in a period, not invoiced since (`GET /api/settlement/halted`). */
+export interface HaltedItemView {
+  gsrn: string;
+  period: string;
+  reason: string;
+  detail: Record<string, unknown>;
+  runId: string;
+  since: string;
+  lastHaltedAt: string;
+}
 
 export interface RunView {
   runId: string;
@@ -35,7 +54,44 @@ export class SettlementController {
     @InjectRepository(SettlementRunReadModel) private readonly runs: Repository<SettlementRunReadModel>,
     @InjectRepository(SettlementHaltReadModel) private readonly halts: Repository<SettlementHaltReadModel>,
     @InjectRepository(AcontoInvoiceReadModel) private readonly acontoInvoices: Repository<AcontoInvoiceReadModel>,
+    @InjectRepository(SettlementHaltedItemReadModel) private readonly haltedItems: Repository<SettlementHaltedItemReadModel>,
   ) {}
+
+  /**
+   * Metering points currently halted in a period (not invoiced since), with the reason of their last halt, its
+   * detail, the run it halted in and since when it is halted; in (period, GSRN) order, a page at a time (`after` =
+   * the `next` of the previous page). Each is retried automatically when its missing input arrives, and any later
+   * run of the period settles it.
+   */
+  @Get('halted')
+  @RequireScopes('settlement:read')
+  async halted(
+    @Query('period') period?: string,
+    @Query('reason') reason?: string,
+    @Query('after') after?: string,
+    @Query('limit') limit?: string,
+  ): Promise<{ halted: HaltedItemView[]; next: string | null }> {
+    const invalid = (detail: string) => new ProblemException({ type: 'validation', title: 'Invalid query', status: 400, detail });
+    if (period !== undefined && !PERIOD.test(period)) throw invalid('period must be YYYY-MM or YYYY-Qn');
+    if (reason !== undefined && !HALT_REASONS.includes(reason)) throw invalid(`reason must be one of ${HALT_REASONS.join(', ')}`);
+    const cursor = after === undefined ? null : /^(\d{4}-(?:0[1-9]|1[0-2]|Q[1-4]))\/(\d{18})$/.exec(after);
+    if (cursor === null && after !== undefined) throw invalid('after must be the next cursor of a previous page (<period>/<gsrn>)');
+    if (limit !== undefined && (!/^\d+$/.test(limit) || Number(limit) < 1 || Number(limit) > 500)) throw invalid('limit must be an integer from 1 to 500');
+    const n = limit === undefined ? 100 : Number(limit);
+    const rows: { gsrn: string; period: string; run_id: string; reason: string; detail: Record<string, unknown>; since: Date; halted_at: Date }[] = await this.haltedItems.query(
+      `SELECT gsrn, period, run_id, reason, detail, since, halted_at FROM read_models.settlement_halted_items
+        WHERE (resolved_at IS NULL OR halted_at > resolved_at) AND ($1::text IS NULL OR period = $1) AND ($2::text IS NULL OR reason = $2)
+          AND ($3::text IS NULL OR (period, gsrn) > ($3::text, $4::text))
+        ORDER BY period, gsrn LIMIT $5`,
+      [period ?? null, reason ?? null, cursor?.[1] ?? null, cursor?.[2] ?? null, n + 1],
+    );
+    const page = rows.slice(0, n);
+    const last = page[page.length - 1];
+    return {
+      halted: page.map((r) => ({ gsrn: r.gsrn, period: r.period, reason: r.reason, detail: r.detail, runId: r.run_id, since: r.since.toISOString(), lastHaltedAt: r.halted_at.toISOString() })),
+      next: rows.length > n && last !== undefined ? `${last.period}/${last.gsrn}` : null,
+    };
+  }
 
   /** Aconto (advance) invoices of a quarter for ERP, each a receivable of its own (`settlement:export`). */
   @Get('aconto-invoices')

@@ -67,6 +67,20 @@ export class SettlementHaltReadModel {
   @Column({ name: 'halted_at', type: 'timestamptz' }) haltedAt!: Date;
 }
 
+/** A metering point halted in a period and not invoiced since (`resolvedAt` null or before `haltedAt`). */
+@Entity({ schema: 'read_models', name: 'settlement_halted_items' })
+export class SettlementHaltedItemReadModel {
+  @PrimaryColumn({ type: 'text' }) period!: string;
+  @PrimaryColumn({ type: 'text' }) gsrn!: string;
+  @Column({ name: 'run_id', type: 'uuid' }) runId!: string;
+  @Column({ type: 'text' }) reason!: string;
+  @Column({ type: 'jsonb' }) detail!: Record<string, unknown>;
+  @Column({ type: 'timestamptz' }) since!: Date;
+  @Column({ name: 'halted_at', type: 'timestamptz' }) haltedAt!: Date;
+  @Column({ name: 'resolved_at', type: 'timestamptz', nullable: true }) resolvedAt!: Date | null;
+  @Column({ name: 'resolved_by_run_id', type: 'uuid', nullable: true }) resolvedByRunId!: string | null;
+}
+
 @Entity({ schema: 'read_models', name: 'aconto_payments' })
 export class AcontoPaymentReadModel {
   @PrimaryColumn({ name: 'payment_id', type: 'text' }) paymentId!: string;
@@ -123,4 +137,4 @@ export interface SettlementLineJson {
   estimated?: boolean;
 }
 
-export const SETTLEMENT_READ_MODEL_ENTITIES = [SettlementInvoiceReadModel, SettlementNoteReadModel, SettlementRunReadModel, SettlementHaltReadModel, AcontoPaymentReadModel, AcontoInvoiceReadModel];
+export const SETTLEMENT_READ_MODEL_ENTITIES = [SettlementInvoiceReadModel, SettlementNoteReadModel, SettlementRunReadModel, SettlementHaltReadModel, SettlementHaltedItemReadModel, AcontoPaymentReadModel, AcontoInvoiceReadModel];

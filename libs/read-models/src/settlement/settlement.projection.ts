@@ -6,6 +6,8 @@ export const SETTLEMENT_RUNS_TABLE = `${PROJECTION_SCHEMA}.settlement_runs`;
 export const SETTLEMENT_INVOICES_TABLE = `${PROJECTION_SCHEMA}.settlement_invoices`;
 export const SETTLEMENT_NOTES_TABLE = `${PROJECTION_SCHEMA}.settlement_notes`;
 export const SETTLEMENT_HALTS_TABLE = `${PROJECTION_SCHEMA}.settlement_halts`;
+/** Metering points currently halted in a period (not invoiced since): one row per (GSRN, period). */
+export const SETTLEMENT_HALTED_ITEMS_TABLE = `${PROJECTION_SCHEMA}.settlement_halted_items`;
 export const ACONTO_PAYMENTS_TABLE = `${PROJECTION_SCHEMA}.aconto_payments`;
 export const ACONTO_INVOICES_TABLE = `${PROJECTION_SCHEMA}.aconto_invoices`;
 
@@ -28,6 +30,7 @@ export const settlementProjection: Projection = {
     { name: SETTLEMENT_INVOICES_TABLE, orderBy: 'invoice_id' },
     { name: SETTLEMENT_NOTES_TABLE, orderBy: 'note_id' },
     { name: SETTLEMENT_HALTS_TABLE, orderBy: 'event_id' },
+    { name: SETTLEMENT_HALTED_ITEMS_TABLE, orderBy: 'period, gsrn' },
     { name: ACONTO_PAYMENTS_TABLE, orderBy: 'payment_id' },
     { name: ACONTO_INVOICES_TABLE, orderBy: 'aconto_invoice_id' },
   ],
@@ -59,6 +62,10 @@ export const settlementProjection: Projection = {
       CREATE TABLE IF NOT EXISTS ${SETTLEMENT_HALTS_TABLE} (
         event_id uuid PRIMARY KEY, run_id uuid, gsrn text NOT NULL, period text NOT NULL, reason text NOT NULL, detail jsonb NOT NULL,
         halted_at timestamptz NOT NULL);
+      CREATE TABLE IF NOT EXISTS ${SETTLEMENT_HALTED_ITEMS_TABLE} (
+        gsrn text NOT NULL, period text NOT NULL, run_id uuid NOT NULL, reason text NOT NULL, detail jsonb NOT NULL, since timestamptz NOT NULL,
+        halted_at timestamptz NOT NULL, resolved_at timestamptz, resolved_by_run_id uuid, PRIMARY KEY (period, gsrn));
+      CREATE INDEX IF NOT EXISTS settlement_halted_items_reason ON ${SETTLEMENT_HALTED_ITEMS_TABLE} (reason, period, gsrn);
       CREATE TABLE IF NOT EXISTS ${ACONTO_PAYMENTS_TABLE} (
         payment_id text PRIMARY KEY, customer_id text NOT NULL, gsrn text NOT NULL, amount numeric(18,2) NOT NULL, paid_at timestamptz NOT NULL);
       CREATE INDEX IF NOT EXISTS aconto_payments_customer ON ${ACONTO_PAYMENTS_TABLE} (customer_id);
@@ -105,6 +112,22 @@ export const settlementProjection: Projection = {
         await client.query(
           `INSERT INTO ${SETTLEMENT_HALTS_TABLE} (event_id, run_id, gsrn, period, reason, detail, halted_at) VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT DO NOTHING`,
           [event.eventId, d.runId, d.gsrn, d.periodLabel, d.reason, JSON.stringify(d.detail), event.recordedAt],
+        );
+        // A run item's halt (issue 9 on: it carries `since`) is listed as the point's current halt, until resolved.
+        if (d.runId !== null && typeof d.since === 'string') {
+          await client.query(
+            `INSERT INTO ${SETTLEMENT_HALTED_ITEMS_TABLE} (gsrn, period, run_id, reason, detail, since, halted_at) VALUES ($1,$2,$3,$4,$5,$6,$7)
+             ON CONFLICT (period, gsrn) DO UPDATE SET run_id = EXCLUDED.run_id, reason = EXCLUDED.reason, detail = EXCLUDED.detail, since = EXCLUDED.since, halted_at = EXCLUDED.halted_at
+             WHERE EXCLUDED.halted_at >= ${SETTLEMENT_HALTED_ITEMS_TABLE}.halted_at`,
+            [d.gsrn, d.periodLabel, d.runId, d.reason, JSON.stringify(d.detail), d.since, event.recordedAt],
+          );
+        }
+        return;
+      case 'SettlementHaltResolved':
+        // Invoiced since by a later run or a retry: no longer halted (a later halt of the same point lists it again).
+        await client.query(
+          `UPDATE ${SETTLEMENT_HALTED_ITEMS_TABLE} SET resolved_at = $3, resolved_by_run_id = $4 WHERE period = $1 AND gsrn = $2 AND (resolved_at IS NULL OR resolved_at < $3)`,
+          [d.periodLabel, d.gsrn, event.recordedAt, d.runId],
         );
         return;
       case 'SettlementCompleted':

@@ -262,6 +262,21 @@ export interface SettlementHaltedForMeteringPoint {
   reason: string;
   /** The rest of the halt: seriesGsrn/interval, priceArea/chargeId/interval, or problem. */
   detail: JsonObject;
+  /** When the metering point first halted in the period, not invoiced since (run items from issue 9 on): listed until `SettlementHaltResolved`. */
+  since?: string;
+}
+
+/**
+ * A metering point halted in a period is settled since (every customer supply of it invoiced), by a later run or
+ * an automatic retry: on the settling item's stream `settlement-item-<runId>-<gsrn>`. It leaves the list of halted items.
+ */
+export interface SettlementHaltResolved {
+  runId: string;
+  gsrn: string;
+  periodLabel: string;
+  /** The run whose item halted last. */
+  haltedRunId: string;
+  invoiceIds: string[];
 }
 
 /**

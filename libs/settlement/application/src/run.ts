@@ -4,6 +4,7 @@ import {
   toJsonObject,
   type SettlementBatchCompleted,
   type SettlementCompleted,
+  type SettlementHaltResolved,
   type SettlementHaltedForMeteringPoint,
   type SettlementRunScheduled,
   type RunScope,
@@ -64,9 +65,22 @@ export function runScheduledEvent(runId: string, period: BillingPeriod, items: n
   return { eventId: nameBasedUuid('run-scheduled', runId), type: 'SettlementRunScheduled', data: toJsonObject(data) };
 }
 
-export function itemHaltedEvent(runId: string, period: BillingPeriod, batch: number, halt: SettlementHalted): RunEvent {
-  const data: SettlementHaltedForMeteringPoint = { runId, batch, gsrn: halt.gsrn, periodLabel: periodLabel(period), reason: halt.reason, detail: haltDetail(halt) };
+export function itemHaltedEvent(runId: string, period: BillingPeriod, batch: number, halt: SettlementHalted, since?: Date): RunEvent {
+  const data: SettlementHaltedForMeteringPoint = {
+    runId,
+    batch,
+    gsrn: halt.gsrn,
+    periodLabel: periodLabel(period),
+    reason: halt.reason,
+    detail: haltDetail(halt),
+    ...(since !== undefined ? { since: since.toISOString() } : {}),
+  };
   return { eventId: nameBasedUuid('item-halted', `${runId}/${halt.gsrn}`), type: 'SettlementHaltedForMeteringPoint', data: toJsonObject(data) };
+}
+
+export function haltResolvedEvent(runId: string, period: BillingPeriod, gsrn: string, haltedRunId: string, invoiceIds: readonly string[]): RunEvent {
+  const data: SettlementHaltResolved = { runId, gsrn, periodLabel: periodLabel(period), haltedRunId, invoiceIds: [...invoiceIds] };
+  return { eventId: nameBasedUuid('halt-resolved', `${runId}/${gsrn}`), type: 'SettlementHaltResolved', data: toJsonObject(data) };
 }
 
 export function batchCompletedEvent(runId: string, period: BillingPeriod, batch: number, counts: { items: number; invoiced: number; halted: number }): RunEvent {

@@ -11,3 +11,5 @@ export * from './reminders';
 export * from './explain';
 export * from './betalingsservice';
 export * from './correction-jobs';
+export * from './halted-items';
+export * from './retry';

@@ -8,13 +8,11 @@ import {
   batchCompletedEvent,
   billingFrequencyOf,
   dataOf,
-  itemHaltedEvent,
   parseStartSettlementRun,
   periodDates,
   periodLabel,
   runBatchStreamId,
   runCompletedEvent,
-  runItemStreamId,
   runScheduledEvent,
   runStartedEvent,
   runStreamId,
@@ -25,6 +23,7 @@ import {
   type RunScope,
   type SettlementWorkItemScheduled,
 } from '@dh/settlement-application';
+import { DUE_HALTED_ITEM, recordHaltedItem, resolveHaltedItem } from './halted-items';
 
 /**
  * Run orchestration whose cost grows linearly with the run (see the README, "Settlement runs"):
@@ -79,14 +78,14 @@ const asNew = (events: RunEvent[], metadata: EventMetadata, now: Date): NewEvent
  *   worker's transaction): a later run of the period takes only what is not yet invoiced (a point halted before,
  *   a supply registered after the previous run), set-based in this one query;
  * - `retry`: the halted items of the period whose missing input has arrived since they were last tried
- *   (`settlement.halted_items`, see `retryDue`).
+ *   (`settlement.halted_items`, `DUE_HALTED_ITEM` in halted-items.ts).
  */
 export async function workItemPage(db: Db, period: BillingPeriod, after: string | null, limit: number, scope: RunScope = 'all'): Promise<string[]> {
   const { from, toExclusive } = periodDates(period);
   const label = periodLabel(period);
   if (scope === 'retry') {
     const rows = await db.query<{ gsrn: string }>(
-      `SELECT gsrn FROM settlement.halted_items WHERE period_label = $1 AND retry_requested_at > last_tried_at AND ($2::text IS NULL OR gsrn > $2) ORDER BY gsrn LIMIT $3`,
+      `SELECT gsrn FROM settlement.halted_items h WHERE period_label = $1 AND ${DUE_HALTED_ITEM} AND ($2::text IS NULL OR gsrn > $2) ORDER BY gsrn LIMIT $3`,
       [label, after, limit],
     );
     return rows.rows.map((r) => r.gsrn);
@@ -255,14 +254,15 @@ export async function recordItemOutcomes(store: EventStore, tx: Db, outcomes: re
   const completedBatches: { o: CountedOutcome; counts: { items: number; invoiced: number; halted: number } }[] = [];
   for (const o of ordered) {
     const { item, outcome, metadata, now } = o;
-    if (outcome.kind === 'halted') {
-      await store.appendToStream(runItemStreamId(item.runId, item.gsrn), asNew([itemHaltedEvent(item.runId, item.period, item.batch, outcome.halt)], metadata, now), { expectedRevision: 'any' });
-    }
     const recorded = await tx.query(
       `INSERT INTO settlement.run_items (run_id, gsrn, batch, outcome, invoice_ids, reason) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (run_id, gsrn) DO NOTHING`,
       [item.runId, item.gsrn, item.batch, outcome.kind, outcome.kind === 'invoiced' ? outcome.invoiceIds : null, outcome.kind === 'halted' ? outcome.halt.reason : null],
     );
+    // Counted before (a redelivery): that transaction committed its halt event and halted-items row as well.
     if (recorded.rowCount === 0) continue;
+    // The halted-items list: a halt is listed (and its event appended), an invoiced point that was halted leaves it.
+    if (outcome.kind === 'halted') await recordHaltedItem(store, tx, item, outcome.halt, metadata, now);
+    else await resolveHaltedItem(store, tx, item, outcome.invoiceIds, metadata, now);
     const invoiced = outcome.kind === 'invoiced' ? 1 : 0;
     const batch = (
       await tx.query<{ done: number; items: number; invoiced: number; halted: number }>(

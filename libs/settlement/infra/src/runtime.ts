@@ -23,6 +23,8 @@ import { paymentCommandHandlers, startPayments, type PaymentsOptions, type Payme
 import { RunPriceCache, affectedInvoices, correctInvoice, handleWorkItem, handleWorkItems } from './settle';
 import { lockForInput } from './input-locks';
 import { publicationJobOf, recordCorrectionJob, startCorrectionWorker, type CorrectionWorker, type CorrectionWorkerOptions } from './correction-jobs';
+import { requestRetries } from './halted-items';
+import { startHaltRetries, type HaltRetries } from './retry';
 import { applyRecomputation, explainIssuedInvoice, recomputeInvoiceDryRun, recomputeInvoicesDryRun } from './explain';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -65,6 +67,11 @@ export interface SettlementRuntimeOptions {
   schedule?: { intervalMs: number; settings?: Partial<RunScheduleSettings>; logger?: ScheduleLogger };
   /** The correction worker of publications (correction-jobs.ts): its interval and invoices per transaction. */
   corrections?: CorrectionWorkerOptions;
+  /**
+   * Halted items retried when their missing input arrives (retry.ts): a pass every `intervalMs` (0 or absent = no
+   * timer; `runtime.haltRetries.pass()` still runs one).
+   */
+  haltRetry?: { intervalMs: number; logger?: ScheduleLogger };
 }
 
 export interface SettlementRuntime {
@@ -80,6 +87,8 @@ export interface SettlementRuntime {
   corrections: CorrectionWorker;
   /** One pass over the waiting final invoices now (the scheduler's timer runs it after each run pass). */
   retryFinalInvoices(): Promise<Record<FinalInvoiceOutcome, number> | null>;
+  /** The retry pass of halted items (a timer only when `haltRetry.intervalMs` > 0). */
+  haltRetries: HaltRetries;
   stop(): Promise<void>;
 }
 
@@ -193,6 +202,8 @@ export async function startSettlementRuntime(infrastructure: Infrastructure, opt
       // A work item of a running settlement reading the same metering point (or prices) finishes first, or waits for this.
       await lockForInput(tx, envelope);
       await applyToCopies(envelope, tx);
+      // Halted items this input may unblock are marked due; the retry pass settles them after this commits.
+      await requestRetries(tx, envelope, infrastructure.clock.now());
       await onAcontoInput(deps, envelope, tx);
       // A publication (spot, charge or tax prices, a product) can touch any number of invoices: one job row here,
       // its invoices corrected by the correction worker in bounded transactions.
@@ -255,6 +266,12 @@ export async function startSettlementRuntime(infrastructure: Infrastructure, opt
     options.schedule?.intervalMs ?? 0,
     // Waiting final invoices whose supply has ended, on the same timer.
     () => retryFinalInvoices({ ...finalDeps, pool }),
+  );
+
+  // Halted items whose missing input arrived: a retry run per period, one process at a time (advisory lock).
+  const haltRetries = startHaltRetries(
+    { ...runDeps, now: () => infrastructure.clock.now(), ...(options.haltRetry?.logger ? { logger: options.haltRetry.logger } : {}) },
+    options.haltRetry?.intervalMs ?? 0,
   );
 
   let server: CommandServer | null = null;
@@ -328,9 +345,11 @@ export async function startSettlementRuntime(infrastructure: Infrastructure, opt
     schedule,
     corrections,
     retryFinalInvoices: () => retryFinalInvoices({ ...finalDeps, pool }),
+    haltRetries,
     async stop() {
       await resumed;
       await schedule.stop();
+      await haltRetries.stop();
       await corrections.stop();
       await server?.close();
       await payments.stop();

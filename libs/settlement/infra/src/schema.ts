@@ -95,10 +95,21 @@ export async function migrateSettlement(pool: Pool): Promise<void> {
       CREATE TABLE IF NOT EXISTS settlement.halted_items (
         gsrn text NOT NULL, period_label text NOT NULL, period jsonb NOT NULL, run_id text NOT NULL, reason text NOT NULL, detail jsonb NOT NULL,
         price_area text, halted_since timestamptz NOT NULL, last_tried_at timestamptz NOT NULL, retry_requested_at timestamptz,
+        period_from text, period_to text, series_gsrn text, charge_id text,
         PRIMARY KEY (gsrn, period_label));
       DO $$ BEGIN
+        IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'settlement' AND table_name = 'halted_items' AND column_name = 'series_gsrn') THEN
+          ALTER TABLE settlement.halted_items ADD COLUMN IF NOT EXISTS period_from text, ADD COLUMN IF NOT EXISTS period_to text,
+            ADD COLUMN IF NOT EXISTS series_gsrn text, ADD COLUMN IF NOT EXISTS charge_id text;
+        END IF;
         IF to_regclass('settlement.halted_items_period') IS NULL THEN CREATE INDEX halted_items_period ON settlement.halted_items (period_label, gsrn); END IF;
+        IF to_regclass('settlement.halted_items_series') IS NULL THEN CREATE INDEX halted_items_series ON settlement.halted_items (series_gsrn) WHERE series_gsrn IS NOT NULL; END IF;
       END $$;
+      -- Inputs that may unblock halted items priced by them (spot of a price area, a charge, configuration), one row per
+      -- key and date range however many items wait on it (retry.ts); pruned once every halted item was tried after it.
+      CREATE TABLE IF NOT EXISTS settlement.halt_retry_requests (
+        kind text NOT NULL, key text NOT NULL, day_from text NOT NULL, day_to text NOT NULL, requested_at timestamptz NOT NULL,
+        PRIMARY KEY (kind, key, day_from, day_to));
 
       CREATE TABLE IF NOT EXISTS settlement.run_batches (
         run_id text NOT NULL, batch int NOT NULL, items int NOT NULL, done int NOT NULL, invoiced int NOT NULL, halted int NOT NULL,
