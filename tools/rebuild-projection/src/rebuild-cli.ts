@@ -7,12 +7,12 @@ export interface CliOutput {
   line(text: string): void;
 }
 
-const USAGE = 'usage: rebuild-projection <name>|--all [--batch-size N] [--logged]   (projections: ' + allProjections.map((p) => p.name).join(', ') + ')';
+const USAGE = 'usage: rebuild-projection <name>|--all [--batch-size N] [--unlogged]   (projections: ' + allProjections.map((p) => p.name).join(', ') + ')';
 
 function parseArgs(argv: string[]): { projections: Projection[]; batchSize: number; unlogged: boolean } {
   const batchIndex = argv.indexOf('--batch-size');
   const batchSize = batchIndex >= 0 ? Number(argv[batchIndex + 1]) : REBUILD_PAGE_SIZE;
-  const unlogged = !argv.includes('--logged');
+  const unlogged = argv.includes('--unlogged');
   if (!Number.isInteger(batchSize) || batchSize <= 0) throw new Error(`--batch-size must be a positive integer\n${USAGE}`);
   const names = argv.filter((a, i) => !a.startsWith('--') && argv[i - 1] !== '--batch-size');
   if (argv.includes('--all')) return { projections: allProjections, batchSize, unlogged };

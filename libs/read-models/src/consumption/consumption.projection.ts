@@ -1,7 +1,7 @@
 import type { PoolClient } from 'pg';
 import { seriesPointsOf } from '@dh/cim';
 import { addDays, compareLocalDates, daysInLocalMonth, localDateOf, localDayEnd, localDayHours, localDayStart, localLabel, parseLocalDate, type LocalDate } from '@dh/dk-time';
-import type { Projection, ProjectedEvent } from '../projection/projection';
+import type { BulkLoader, Projection, ProjectedEvent } from '../projection/projection';
 import { PROJECTION_SCHEMA } from '../projection/projection-state';
 import { ANOMALY_BASELINE_DAYS, findUnusualDays } from '../notifications/unusual-consumption';
 
@@ -126,7 +126,145 @@ export const consumptionProjection: Projection = {
     }
     if (round.length > 0) await applyRound(client, round);
   },
+
+  bulk: () => consumptionBulkLoader(),
 };
+
+/** Metering points per transaction of the bulk loader's `finish`. */
+const BULK_FINISH_CHUNK = 500;
+
+/**
+ * Bulk mode of a rebuild into empty shadow tables. `load` keeps only the values (each page's documents resolved
+ * against each other in memory, then one DELETE of what they supersede from earlier pages and one INSERT); `finish`
+ * computes hours, days, months and anomalies once from the values, per chunk of metering points in its own
+ * transaction. The tables then hold what `applyBatch` over the same events would have left: every bucket is a function
+ * of the values below it, and every anomaly verdict a function of the daily totals before it (for metering points
+ * whose documents are consumption, E17; a point sending both kinds would get verdicts on its other days too).
+ * Holds the metering point ids seen (a Set of strings, O(portfolio)) and the span of time covered.
+ */
+function consumptionBulkLoader(): BulkLoader {
+  const gsrns = new Set<string>();
+  const consumptionGsrns = new Set<string>();
+  let first = Number.POSITIVE_INFINITY;
+  let last = Number.NEGATIVE_INFINITY;
+  return {
+    async load(events, client) {
+      /** Per metering point: the page's surviving values (by start) and the ranges its documents superseded. */
+      const byGsrn = new Map<string, { values: Map<number, { doc: MeasureDocument; i: number }>; ranges: { s: Date; e: Date }[] }>();
+      for (const event of events) {
+        const doc = documentOf(event);
+        if (!doc) continue;
+        gsrns.add(doc.gsrn);
+        if (doc.consumption) consumptionGsrns.add(doc.gsrn);
+        first = Math.min(first, doc.start.getTime());
+        last = Math.max(last, doc.end.getTime());
+        let entry = byGsrn.get(doc.gsrn);
+        if (!entry) byGsrn.set(doc.gsrn, (entry = { values: new Map(), ranges: [] }));
+        const s = doc.start.getTime();
+        const e = doc.end.getTime();
+        for (const [start, v] of entry.values) if (start < e && v.doc.ends[v.i].getTime() > s) entry.values.delete(start);
+        entry.ranges.push({ s: doc.start, e: doc.end });
+        for (let i = 0; i < doc.starts.length; i++) entry.values.set(doc.starts[i].getTime(), { doc, i });
+      }
+      if (byGsrn.size === 0) return;
+      const ranges = [...byGsrn.entries()].flatMap(([gsrn, entry]) => entry.ranges.map((r) => ({ gsrn, ...r })));
+      // A value overlapping [s, e) starts after s − 1 hour (no resolution is longer): a bounded index range.
+      await client.query(
+        `DELETE FROM ${CONSUMPTION_VALUES_TABLE} v USING unnest($1::text[], $2::timestamptz[], $3::timestamptz[]) AS d(gsrn, s, e)
+          WHERE v.gsrn = d.gsrn AND v.interval_start > d.s - interval '1 hour' AND v.interval_start < d.e AND v.interval_end > d.s`,
+        [ranges.map((r) => r.gsrn), ranges.map((r) => r.s), ranges.map((r) => r.e)],
+      );
+      const flat = { gsrn: [] as string[], resolution: [] as string[], s: [] as Date[], e: [] as Date[], q: [] as (string | null)[], ql: [] as (string | null)[], doc: [] as (string | null)[], series: [] as (string | null)[] };
+      for (const [gsrn, entry] of byGsrn) {
+        for (const { doc, i } of entry.values.values()) {
+          flat.gsrn.push(gsrn);
+          flat.resolution.push(doc.resolution);
+          flat.s.push(doc.starts[i]);
+          flat.e.push(doc.ends[i]);
+          flat.q.push(doc.quantities[i]);
+          flat.ql.push(doc.qualities[i]);
+          flat.doc.push(doc.documentId);
+          flat.series.push(doc.seriesId);
+        }
+      }
+      await client.query(
+        `INSERT INTO ${CONSUMPTION_VALUES_TABLE} (gsrn, interval_start, interval_end, resolution, quantity, quality, document_id, series_id)
+         SELECT g, s, e, r, q::numeric, ql, doc, series
+           FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::text[]) AS t(g, r, s, e, q, ql, doc, series)
+         ON CONFLICT (gsrn, interval_start) DO UPDATE SET interval_end = EXCLUDED.interval_end, resolution = EXCLUDED.resolution, quantity = EXCLUDED.quantity,
+           quality = EXCLUDED.quality, document_id = EXCLUDED.document_id, series_id = EXCLUDED.series_id`,
+        [flat.gsrn, flat.resolution, flat.s, flat.e, flat.q, flat.ql, flat.doc, flat.series],
+      );
+    },
+
+    async finish(inTransaction) {
+      if (gsrns.size === 0) return;
+      // Every UTC hour of the span with its labels and local day, every local day with its hours and labels: bounded by time, not by the portfolio.
+      const hours: Date[] = [];
+      for (let t = Math.floor(first / MS_PER_HOUR) * MS_PER_HOUR; t < Math.ceil(last / MS_PER_HOUR) * MS_PER_HOUR; t += MS_PER_HOUR) hours.push(new Date(t));
+      const hourDays = hours.map(localDateOf);
+      const days = [...new Set(hourDays)];
+      const months = [...new Set(days.map((d) => `${d.slice(0, 7)}-01`))];
+      const minutes = `sum(CASE WHEN v.quantity IS NULL THEN 0 ELSE extract(epoch FROM v.interval_end - v.interval_start)::int / 60 END)`;
+      const ordered = [...gsrns].sort();
+      for (let at = 0; at < ordered.length; at += BULK_FINISH_CHUNK) {
+        const chunk = ordered.slice(at, at + BULK_FINISH_CHUNK);
+        await inTransaction(async (client) => {
+          await client.query(
+            `INSERT INTO ${CONSUMPTION_HOURLY_TABLE} (gsrn, hour_start, quantity, covered_minutes, estimated, missing, start_label, end_label)
+             SELECT h.*, l.start_label, l.end_label FROM (
+               SELECT v.gsrn, date_trunc('hour', v.interval_start AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS hour_start, coalesce(sum(v.quantity), 0) AS quantity,
+                 ${minutes} AS covered_minutes, coalesce(bool_or(v.quality = '${QUALITY_ESTIMATED}'), false) AS estimated, bool_or(v.quantity IS NULL) OR ${minutes} < 60 AS missing
+               FROM ${CONSUMPTION_VALUES_TABLE} v WHERE v.gsrn = ANY($1::text[])
+               GROUP BY 1, 2) h
+             JOIN unnest($2::timestamptz[], $3::text[], $4::text[]) AS l(hour_start, start_label, end_label) ON l.hour_start = h.hour_start`,
+            [chunk, hours, hours.map(localLabel), hours.map((h) => localLabel(new Date(h.getTime() + MS_PER_HOUR)))],
+          );
+          await client.query(
+            `INSERT INTO ${CONSUMPTION_DAILY_TABLE} (gsrn, day, quantity, hours, day_hours, estimated, missing, start_label, end_label)
+             SELECT h.gsrn, d.day, sum(h.quantity), count(*), d.day_hours, bool_or(h.estimated), bool_or(h.missing) OR count(*) < d.day_hours, d.start_label, d.end_label
+               FROM ${CONSUMPTION_HOURLY_TABLE} h
+               JOIN unnest($2::timestamptz[], $3::date[]) AS l(hour_start, day) ON l.hour_start = h.hour_start
+               JOIN unnest($4::date[], $5::int[], $6::text[], $7::text[]) AS d(day, day_hours, start_label, end_label) ON d.day = l.day
+              WHERE h.gsrn = ANY($1::text[])
+              GROUP BY h.gsrn, d.day, d.day_hours, d.start_label, d.end_label`,
+            [chunk, hours, hourDays, days, days.map(localDayHours), days.map((d) => localLabel(localDayStart(d))), days.map((d) => localLabel(localDayEnd(d)))],
+          );
+          await client.query(
+            `INSERT INTO ${CONSUMPTION_MONTHLY_TABLE} (gsrn, month, quantity, days, month_days, estimated, missing)
+             SELECT d.gsrn, m.month, sum(d.quantity), count(*), m.month_days, bool_or(d.estimated), bool_or(d.missing) OR count(*) < m.month_days
+               FROM ${CONSUMPTION_DAILY_TABLE} d JOIN unnest($2::date[], $3::int[]) AS m(month, month_days) ON m.month = date_trunc('month', d.day)::date
+              WHERE d.gsrn = ANY($1::text[])
+              GROUP BY d.gsrn, m.month, m.month_days`,
+            [chunk, months, months.map(monthLength)],
+          );
+          const consumption = chunk.filter((g) => consumptionGsrns.has(g));
+          if (consumption.length === 0) return;
+          const { rows } = await client.query<{ gsrn: string; day: string; quantity: string; missing: boolean }>(
+            `SELECT gsrn, to_char(day, 'YYYY-MM-DD') AS day, quantity::text AS quantity, missing FROM ${CONSUMPTION_DAILY_TABLE} WHERE gsrn = ANY($1::text[]) ORDER BY gsrn, day`,
+            [consumption],
+          );
+          const byGsrn = new Map<string, { day: string; quantity: string; missing: boolean }[]>();
+          for (const row of rows) {
+            const list = byGsrn.get(row.gsrn) ?? [];
+            list.push(row);
+            byGsrn.set(row.gsrn, list);
+          }
+          const unusual = [...byGsrn.entries()].flatMap(([gsrn, totals]) =>
+            findUnusualDays(totals, { from: totals[0].day, to: totals[totals.length - 1].day }).map((u) => ({ gsrn, ...u })),
+          );
+          if (unusual.length === 0) return;
+          await client.query(
+            `INSERT INTO ${CONSUMPTION_ANOMALIES_TABLE} (gsrn, day, quantity, baseline_median, baseline_days)
+             SELECT g, day, quantity::numeric, median::numeric, n FROM unnest($1::text[], $2::date[], $3::text[], $4::text[], $5::int[]) AS t(g, day, quantity, median, n)`,
+            [unusual.map((u) => u.gsrn), unusual.map((u) => u.day), unusual.map((u) => u.quantity), unusual.map((u) => u.median), unusual.map((u) => u.baselineDays)],
+          );
+        });
+      }
+    },
+  };
+}
+
 
 /** What `apply` takes from one `ValidatedMeasureDataReceived` (null: not one it can use). */
 interface MeasureDocument {

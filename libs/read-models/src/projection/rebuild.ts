@@ -18,9 +18,14 @@ export interface RebuildOptions {
   ifRunning?: 'wait' | 'refuse';
   /**
    * Shadow tables created UNLOGGED for the bulk load (no WAL per row) and made LOGGED once built, before the swap.
-   * Default true (measured: docs/benchmarks.md, rebuild).
+   * Default false: `SET LOGGED` rewrites and logs each table once, which cost about what it saved (docs/benchmarks.md, 14).
    */
   unlogged?: boolean;
+  /**
+   * Bulk mode: projections with a `bulk` loader (the consumption read model) load the build's pages with it and
+   * finish once, before the catch-up; the others use `applyBatch`/`apply` as always. Default true.
+   */
+  bulk?: boolean;
   /** Secondary (non-unique, non-key) indexes created after the bulk load rather than before it. Default false (measured: docs/benchmarks.md). */
   deferIndexes?: boolean;
   /** How long the swap waits for a table or state-row lock before it rolls back and tries again. Default 2,000 ms. */
@@ -94,7 +99,7 @@ export async function rebuildProjection(pool: Pool, store: EventStore, projectio
  *    migrated, and a shadow copy of each table created empty in `<schema>_rebuild` (`LIKE … INCLUDING …`, the
  *    same key constraints, indexes and grants under the same names); leftovers of a crashed rebuild are dropped first.
  * 2. Bulk build: the log from its start in pages of `batchSize`, each page one transaction (`synchronous_commit`
- *    off) applied to every projection with its `applyBatch`, its SQL pointed at the shadow tables (each live table
+ *    off) applied to every projection with its bulk loader (then finished once) or its `applyBatch`, its SQL pointed at the shadow tables (each live table
  *    name the projection declares in `tables` is replaced by its shadow's). The live tables keep serving and the
  *    live consumers keep applying to them. A page that wrote to any live table of the schema is rolled back.
  * 3. Catch-up pages, then the swap in one transaction: the projections' state rows locked (the live consumers of
@@ -238,7 +243,7 @@ async function createShadow(client: PoolClient, table: ShadowTable, unlogged: bo
 
 async function rebuildLocked(pool: Pool, store: EventStore, projections: readonly Projection[], options: RebuildOptions): Promise<RebuildProgress[]> {
   const pageSize = options.batchSize ?? REBUILD_PAGE_SIZE;
-  const unlogged = options.unlogged ?? true;
+  const unlogged = options.unlogged ?? false;
   const deferIndexes = options.deferIndexes ?? false;
   const names = projections.map((p) => p.name);
   const tables = projections.flatMap((p) => p.tables.map((t) => shadowTableOf(t.name)));
@@ -275,7 +280,7 @@ async function rebuildLocked(pool: Pool, store: EventStore, projections: readonl
    * to a live table: the row counts PostgreSQL keeps for the backend's tables of the live schemas, read before and
    * after (they can hold counts of earlier transactions on the same connection not yet flushed, hence the difference).
    */
-  const applyPage = async (client: PoolClient, events: RecordedEvent[]): Promise<void> => {
+  const guarded = async (client: PoolClient, work: (shadow: PoolClient) => Promise<void>): Promise<void> => {
     const writes = async (): Promise<Map<string, number>> => {
       const { rows } = await client.query<{ name: string; n: string }>(
         `SELECT schemaname || '.' || relname AS name, (n_tup_ins + n_tup_upd + n_tup_del)::text AS n FROM pg_stat_xact_user_tables WHERE schemaname = ANY($1::text[])`,
@@ -284,22 +289,28 @@ async function rebuildLocked(pool: Pool, store: EventStore, projections: readonl
       return new Map(rows.map((r) => [r.name, Number(r.n)]));
     };
     const before = await writes();
-    const shadow = renamingClient(client, rename);
-    for (const projection of projections) {
-      await applyEvents(
-        projection,
-        events.map((event) => toProjectedEvent(projection.schemas ? projection.schemas.upcast(event) : event)),
-        shadow,
-      );
-    }
+    await work(renamingClient(client, rename));
     const written = [...(await writes()).entries()].filter(([name, n]) => n > (before.get(name) ?? 0)).map(([name]) => name).sort();
     if (written.length > 0) {
       throw new Error(`Rebuilding ${names.join(', ')} wrote to live table(s) ${written.join(', ')}: a projection must list every table it writes in its \`tables\`, schema-qualified`);
     }
   };
+  const loaders = projections.map((p) => (options.bulk !== false && p.bulk ? p.bulk() : null));
+  /** A page applied to every projection's shadow: with its bulk loader while building, else `applyBatch`/`apply`. */
+  const applyPage = (client: PoolClient, events: RecordedEvent[], building = false): Promise<void> =>
+    guarded(client, async (shadow) => {
+      for (const [i, projection] of projections.entries()) {
+        const projected = events.map((event) => toProjectedEvent(projection.schemas ? projection.schemas.upcast(event) : event));
+        const loader = loaders[i];
+        if (building && loader) await loader.load(projected, shadow);
+        else await applyEvents(projection, projected, shadow);
+      }
+    });
+  const BULK = ['SET LOCAL synchronous_commit = off'];
 
   /** Pages until one comes back short; the next page is read while the current one is applied. */
-  const bulkPass = async (): Promise<void> => {
+  let analyzed = false;
+  const bulkPass = async (building: boolean): Promise<void> => {
     let next: Promise<RecordedEvent[]> | null = store.readAll({ after: checkpoint, maxCount: pageSize });
     while (next) {
       const events: RecordedEvent[] = await next;
@@ -311,10 +322,15 @@ async function rebuildLocked(pool: Pool, store: EventStore, projections: readonl
         // Its failure is thrown when awaited; until then it must not count as unhandled.
         next.catch(() => undefined);
       }
-      await inTransaction(pool, (client) => applyPage(client, events), ['SET LOCAL synchronous_commit = off']);
+      await inTransaction(pool, (client) => applyPage(client, events, building), BULK);
       checkpoint = last;
       appliedEvents += events.length;
       report(false);
+      if (!analyzed) {
+        // Statistics once the first page is in: the planner otherwise takes the new tables for empty.
+        for (const table of tables) await pool.query(`ANALYZE ${table.shadow}`);
+        analyzed = true;
+      }
     }
   };
 
@@ -369,7 +385,8 @@ async function rebuildLocked(pool: Pool, store: EventStore, projections: readonl
     }
   };
 
-  await bulkPass();
+  await bulkPass(true);
+  for (const loader of loaders) await loader?.finish((work) => inTransaction(pool, (client) => guarded(client, work), BULK));
   if (deferred.length > 0 || unlogged) {
     const client = await pool.connect();
     try {
@@ -381,7 +398,7 @@ async function rebuildLocked(pool: Pool, store: EventStore, projections: readonl
   }
   for (const table of tables) await pool.query(`ANALYZE ${table.shadow}`);
   // What arrived during the build (and the index/logging steps), outside any lock.
-  await bulkPass();
+  await bulkPass(false);
   await options.beforeSwap?.();
   await swap();
   await pool.query(`DROP TABLE IF EXISTS ${tables.map((t) => t.retired).join(', ')}`);
