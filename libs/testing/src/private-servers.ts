@@ -1,9 +1,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
+import { freePort, freePorts } from '@dh/provisioning';
 
 /**
  * Servers a fault test may stop, crash and restart: a PostgreSQL cluster (initdb + pg_ctl) and a
@@ -11,18 +12,6 @@ import { Client } from 'pg';
  * machine's own PostgreSQL and RabbitMQ are never touched. Both refuse to run as root, so as root
  * they run as the `postgres` and `rabbitmq` users the Debian packages create.
  */
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function portAnswers(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -169,8 +158,7 @@ const RABBIT_USER = 'rabbitmq';
  */
 export async function startPrivateRabbitMq(options: { startTimeoutMs?: number } = {}): Promise<PrivateRabbitMq> {
   const dir = privateDirectory('dh-rmq-', RABBIT_USER);
-  const port = await freePort();
-  const distPort = await freePort();
+  const [port, distPort] = (await freePorts(2)) as [number, number];
   const nodeName = `dhtest${port}@localhost`;
   writeFileSync(path.join(dir, 'enabled_plugins'), '[].\n');
   // No config file: defaults plus what the environment below sets.

@@ -1,23 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { createServer } from 'node:net';
 import * as path from 'node:path';
+import { freePorts } from '@dh/provisioning';
 
 /** The repository root, from both the TypeScript sources and the compiled `dist/` tree. */
 export const REPO_ROOT = path.resolve(__dirname, __dirname.includes(`${path.sep}dist${path.sep}`) ? '../../../../..' : '../../../..');
 
-/** A free TCP port on 127.0.0.1, chosen by the kernel. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort, freePorts } from '@dh/provisioning';
 
 export interface ServiceProcess {
   name: string;
@@ -35,8 +24,7 @@ export interface ServiceProcess {
  * and waits until its readiness check answers 200.
  */
 export async function startServiceProcess(name: string, env: Record<string, string>, readyTimeoutMs = 30_000): Promise<ServiceProcess> {
-  const port = await freePort();
-  const metricsPort = await freePort();
+  const [port, metricsPort] = (await freePorts(2)) as [number, number];
   const entry = path.join(REPO_ROOT, 'dist', 'apps', name, 'src', 'main.js');
   const child = spawn(process.execPath, ['-r', path.join(REPO_ROOT, 'register-paths.js'), entry], {
     cwd: REPO_ROOT,
