@@ -82,19 +82,49 @@ class RecordingInbox implements DataHubInbox {
   firstPeekAt: bigint | null = null;
   readonly bodies: string[] = [];
   recording = false;
+  /** Wall time in peek (HTTP and the simulator rendering the document) and dequeue while recording. */
+  peekMs = 0;
+  dequeueMs = 0;
 
   constructor(private readonly inner: DataHubInbox) {}
 
   async peek(category: string): Promise<PeekedMessage | null> {
     if (this.recording && this.firstPeekAt === null) this.firstPeekAt = now();
+    const start = now();
     const message = await this.inner.peek(category);
+    if (this.recording) this.peekMs += msSince(start);
     if (message && this.recording) this.bodies.push(message.body);
     return message;
   }
 
-  dequeue(messageId: string): Promise<void> {
-    return this.inner.dequeue(messageId);
+  async dequeue(messageId: string): Promise<void> {
+    const start = now();
+    await this.inner.dequeue(messageId);
+    if (this.recording) this.dequeueMs += msSince(start);
   }
+}
+
+/** The store with the wall time of its reads and appends summed (diagnosis: the inbox's store step, the consumer's appends). */
+function timedStore(store: PostgresEventStore): { store: PostgresEventStore; ms: { read: number; append: number }; reset(): void } {
+  const ms = { read: 0, append: 0 };
+  const timed = new Proxy(store, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function') return value;
+      const fn = value as (...args: unknown[]) => unknown;
+      const kind = property === 'readStream' ? 'read' : property === 'appendToStream' || property === 'appendToStreams' ? 'append' : null;
+      if (kind === null) return fn.bind(target);
+      return async (...args: unknown[]) => {
+        const start = now();
+        try {
+          return await fn.apply(target, args);
+        } finally {
+          ms[kind] += msSince(start);
+        }
+      };
+    },
+  });
+  return { store: timed, ms, reset: () => Object.assign(ms, { read: 0, append: 0 }) };
 }
 
 /** The values of the bodies as COPY rows `gsrn,interval_start,wh` (quantities have three decimals: Wh exactly). */
@@ -179,17 +209,19 @@ async function runSize(cleanup: Cleanup, meteringPoints: number): Promise<SizeRe
     await migrateSettlement(pool);
     sim = await startDataHubSimulator({ port: 0, scenario: scenario(meteringPoints) });
     const inbox = new RecordingInbox(new DataHubClient({ baseUrl: sim.url, ...CLIENT, scope: 'datahub3' }));
+    const inboxStore = timedStore(store);
+    const consumerStore = timedStore(store);
     const worker = new DataHubInboxWorker({
       client: inbox,
       categories: ['measuredata'],
-      eventStore: store,
+      eventStore: inboxStore.store,
       quarantine,
       idleDelayMs: 50,
       onError: (error, stage) => benchLogger.warn(`inbox ${stage}: ${error instanceof Error ? error.message : String(error)}`),
     });
     connection = new AmqpConnection({ url: vhost.url, connectionName: 'bench-ingest', initialMaxAttempts: 3, logger: benchLogger });
     await connection.connect();
-    consumer = await startMeteredDataConsumer({ connection, pool, store, exchange: DEFAULT_EVENT_EXCHANGE, now: () => new Date('2026-04-20T06:00:00Z') });
+    consumer = await startMeteredDataConsumer({ connection, pool, store: consumerStore.store, exchange: DEFAULT_EVENT_EXCHANGE, now: () => new Date('2026-04-20T06:00:00Z') });
     const recorder = consumer;
     relay = createRelay({ eventStore: store, connection, pool, name: 'bench-ingest', logger: benchLogger });
     await relay.start();
@@ -224,17 +256,25 @@ async function runSize(cleanup: Cleanup, meteringPoints: number): Promise<SizeRe
     const values = meteringPoints * DAYS * VALUES_PER_DAY;
     const rss = new RssSampler();
     inbox.recording = true;
+    inboxStore.reset();
+    consumerStore.reset();
     const timer = STAGES ? startQueryTimer() : null;
     rss.start();
     const started = now();
     const run = await drain(DAYS, 'measured run');
     const peakRss = rss.stop();
+    const e2eMs = Number(run.end - (inbox.firstPeekAt ?? started)) / 1e6;
     if (timer) {
       timer.restore();
+      const inboxOther = run.inboxMs - inbox.peekMs - inbox.dequeueMs - inboxStore.ms.read - inboxStore.ms.append;
+      log(
+        `  N = ${meteringPoints}: stages (wall time, the inbox and the consumer overlap): inbox ${fmt(run.inboxMs, 'ms')} = peek (HTTP; the simulator renders the XML) ${fmt(inbox.peekMs, 'ms')} ` +
+          `+ duplicate check ${fmt(inboxStore.ms.read, 'ms')} + append ${fmt(inboxStore.ms.append, 'ms')} + dequeue ${fmt(inbox.dequeueMs, 'ms')} + parse, events and the rest ${fmt(inboxOther, 'ms')}; ` +
+          `consumer appends ${fmt(consumerStore.ms.append, 'ms')}, stream reads ${fmt(consumerStore.ms.read, 'ms')}; the last series recorded ${fmt(e2eMs - run.inboxMs, 'ms')} after the inbox was done`,
+      );
       log(`  N = ${meteringPoints}: database time of the measured run by statement (wall time of each, summed; they overlap):`);
       for (const line of timer.report()) log(line);
     }
-    const e2eMs = Number(run.end - (inbox.firstPeekAt ?? started)) / 1e6;
     inbox.recording = false;
 
     const { rows } = await pool.query<{ days: string; values: string }>(
