@@ -32,6 +32,13 @@ export interface DemoOptions {
 
 const MONTH = '2026-10';
 const N1_GLN = '5790001089030';
+/** DataHub sends the forced switch's 20 October late (2 November): October's first run halts that point, a later run invoices it. */
+const LATE_DAY = { date: '2026-10-20', sendAt: '2026-11-02T05:00:00Z' };
+/**
+ * Settlement runs on the business clock: a scheduler pass a second; a period's first run is due 15 business days after
+ * it (October: 21 November), later runs daily for 10 days. (15 days keep November's run beyond the demo's last day.)
+ */
+const SCHEDULE_ENV = { SETTLEMENT_SCHEDULE_INTERVAL_MS: '1000', SETTLEMENT_DATA_DEADLINE_BUSINESS_DAYS: '15', SETTLEMENT_LATER_RUN_DAYS: '10' };
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000, lastSeen?: () => string): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -59,7 +66,10 @@ export async function runDemo(out: DemoOutput, options: DemoOptions = {}): Promi
 
   out.line('== the market: DataHub 3, Eloverblik and Energi Data Service simulators ==');
   const start = '2026-09-28T09:00:00Z';
-  const dataHub = await startDataHubSimulator({ port: 0, scenario: dataHubScenario({ start, forcedSwitchDate: '2026-10-01', reconciliation: true }) });
+  const dataHub = await startDataHubSimulator({
+    port: 0,
+    scenario: dataHubScenario({ start, forcedSwitchDate: '2026-10-01', reconciliation: true, lateMeteredData: [{ gsrn: byRole('forced-switch').gsrn, ...LATE_DAY }] }),
+  });
   const eloverblik = await startEloverblikSimulator({ port: 0, scenario: eloverblikScenario({ now: start }) });
   const eds = await startEdsSimulator({ port: 0, scenario: { seed: 2026 } });
   const pbs = await startPbsSimulator();
@@ -88,6 +98,7 @@ export async function runDemo(out: DemoOutput, options: DemoOptions = {}): Promi
         ...moneyInEnv(pbs),
         AUTH_ISSUERS: credentials.authIssuersEnv,
         COMMAND_TIMEOUT_MS: '30000',
+        ...SCHEDULE_ENV,
       },
       (l) => out.line(`  ${l}`),
     );
@@ -190,7 +201,8 @@ export async function runDemo(out: DemoOutput, options: DemoOptions = {}): Promi
     const activated = published('customer.activated').map((e) => String(e.data.gsrn));
     check('customers activated on their effective dates', activated.length === 3, `customer.activated for ${activated.join(', ')}`);
 
-    const expectedDays: Record<string, number> = { [anna.gsrn]: 31, [byRole('forced-switch').gsrn]: 31, [dorte.gsrn]: 17 };
+    // The forced switch's 20 October comes late (LATE_DAY): 30 days for now.
+    const expectedDays: Record<string, number> = { [anna.gsrn]: 31, [byRole('forced-switch').gsrn]: 30, [dorte.gsrn]: 17 };
     // Settlement's own copy, which its run reads: it is kept by settlement's inputs consumer behind the recorded events
     // (under load seconds behind), and a run started before it holds every day halts its metering points as missing data.
     const days = await waitFor('a month of metered data in settlement', async () => {
@@ -213,7 +225,7 @@ export async function runDemo(out: DemoOutput, options: DemoOptions = {}): Promi
       const r = (await res.json()) as { status: string; items: { total: number; done: number; invoiced: number; halted: number } };
       return r.status === 'completed' ? r : undefined;
     }, 120_000);
-    check('settlement run completed', progress.items.invoiced === 3 && progress.items.halted === 0, JSON.stringify(progress.items));
+    check('settlement run completed; the point whose 20 October is late halts (no partial invoice)', progress.items.invoiced === 2 && progress.items.halted === 1, JSON.stringify(progress.items));
     await waitFor('settlement.completed on the bus', async () => (published('settlement.completed').length === 1 ? true : undefined), 20_000);
 
     out.line('== ERP export (JSON; CSV available with Accept: text/csv) ==');
@@ -229,8 +241,20 @@ export async function runDemo(out: DemoOutput, options: DemoOptions = {}): Promi
     }
     const again = await call<{ invoices: Invoice[] }>('GET', `/api/settlement/export?period=${MONTH}`, credentials.erp);
     check('a re-export has the same invoice ids', JSON.stringify(again.invoices.map((i) => i.invoice_id)) === JSON.stringify(exported.invoices.map((i) => i.invoice_id)), `${exported.invoices.length} invoices`);
-    const rerun = await call<{ alreadyStarted: boolean }>('POST', '/api/settlement/runs', staff, { period: MONTH });
-    check('running the same period again issues nothing new', rerun.alreadyStarted, 'alreadyStarted');
+    // Started again: a later run of the period takes only what is not invoiced (the halted point, its day still missing).
+    const rerun = await call<{ runId: string; alreadyStarted: boolean }>('POST', '/api/settlement/runs', staff, { period: MONTH });
+    if (!rerun.alreadyStarted) {
+      await waitFor('the later run', async () => {
+        const res = await fetch(`${gateway}/api/settlement/runs/${rerun.runId}`, { headers: credentials.erp });
+        return res.ok && ((await res.json()) as { status: string }).status === 'completed' ? true : undefined;
+      }, 60_000);
+    }
+    const afterRerun = await call<{ invoices: Invoice[] }>('GET', `/api/settlement/export?period=${MONTH}`, credentials.erp);
+    check(
+      'running the same period again issues nothing new',
+      JSON.stringify(afterRerun.invoices.map((i) => i.invoice_id).sort()) === JSON.stringify(exported.invoices.map((i) => i.invoice_id).sort()),
+      rerun.alreadyStarted ? 'alreadyStarted' : `a later run (${rerun.runId}) for what is not invoiced: still ${afterRerun.invoices.length} invoices`,
+    );
 
     out.line('== a corrected spot price for 2026-10-10 (new version, never an overwrite) ==');
     eds.control.publishCorrection({ dataset: 'DayAheadPrices', priceArea: 'DK1', timeUtc: '2026-10-10T16:00', priceDkk: '2999.990000' });
@@ -238,16 +262,24 @@ export async function runDemo(out: DemoOutput, options: DemoOptions = {}): Promi
     out.line(`  re-ingested DK1 2026-10-10: ${describeDays(corrected.days)}`);
     const notes = await waitFor('correction notes', async () => {
       const r = await call<{ notes: { note_id: string; gsrn: string; note_type: string; total_incl_vat: string }[] }>('GET', `/api/settlement/credit-notes?period=${MONTH}`, credentials.erp);
-      return r.notes.length >= 2 ? r.notes : undefined;
+      return r.notes.length >= 1 ? r.notes : undefined;
     }, 60_000);
     for (const note of notes) out.line(`  ${note.note_type} note ${note.note_id} for ${note.gsrn}: ${note.total_incl_vat} DKK incl. VAT`);
     check('the corrected price became correction notes for the DK1 invoices', notes.every((n) => n.note_type === 'debit' || n.note_type === 'credit'), `${notes.length} notes, settlement.correction events: ${published('settlement.correction').length}`);
+
+    out.line('== DataHub sends the late day ==');
+    await advanceTo('2026-11-02T06:00:00Z');
+    const lateGsrn = byRole('forced-switch').gsrn;
+    await waitFor(`${lateGsrn}'s ${LATE_DAY.date} in settlement`, async () => ((await pool.query(`SELECT 1 FROM settlement.metered_data WHERE gsrn = $1 AND day = $2`, [lateGsrn, LATE_DAY.date])).rowCount ? true : undefined), 60_000);
+    out.line(`  ${lateGsrn}: ${LATE_DAY.date} received; October's later runs are due from 21 November (15 business days after the month)`);
 
     await moneyIn(
       { line: (t) => out.line(t), check, waitFor, call, advanceTo, published, pool, pbs, credentials },
       { name: 'Anna Hansen', customerId: anna.customerId },
       { name: 'Dorte Dahl', customerId: dorte.customerId },
     );
+
+    await monthGrows({ line: (t) => out.line(t), check, waitFor, call, pool, credentials, staff, forcedGsrn: byRole('forced-switch').gsrn, annaGsrn: anna.gsrn, firstRunId: run.runId });
 
     await reconcileOctober({ out, check, call, credentials, staff, month: MONTH, planted: { gsrn: carl.gsrn, from: PLANTED_FROM }, waitFor });
 
@@ -271,4 +303,61 @@ export async function runDemo(out: DemoOutput, options: DemoOptions = {}): Promi
     await Promise.all([dataHub.stop(), eloverblik.stop(), eds.stop(), pbs.stop()]);
     if (options.keep === false) await Promise.all([resources.database.drop(), resources.vhost.drop()]);
   }
+}
+
+/**
+ * Issue 9, the month grows: the point halted by October's first run (its 20 October came late) is invoiced by a later
+ * run of October once the day has arrived — the scheduler starts it on the business clock — and staff dry-run a
+ * recomputation of an invoice and apply exactly that dry run.
+ */
+async function monthGrows(ctx: {
+  line(text: string): void;
+  check(name: string, ok: boolean, detail: string): void;
+  waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs?: number): Promise<T>;
+  call<T>(method: string, path: string, headers: Record<string, string>, body?: unknown): Promise<T>;
+  pool: Pool;
+  credentials: { erp: Record<string, string> };
+  staff: Record<string, string>;
+  forcedGsrn: string;
+  annaGsrn: string;
+  firstRunId: string;
+}): Promise<void> {
+  ctx.line('== the month grows: a halted point settled by a later run, a recomputation dry-run then applied ==');
+  const issued = await ctx.waitFor(
+    "the late point's invoice from a later run of October",
+    async () => {
+      const { rows } = await ctx.pool.query<{ invoice_id: string; run_id: string; seq: number; items_total: number; invoiced: number }>(
+        `SELECT e.data->>'invoiceId' AS invoice_id, r.run_id, r.seq, r.items_total, r.invoiced FROM event_store.events e JOIN settlement.runs r ON r.run_id = e.data->>'runId'
+          WHERE e.type = 'InvoiceIssued' AND e.data->>'gsrn' = $1 AND e.data->>'periodLabel' = $2`,
+        [ctx.forcedGsrn, MONTH],
+      );
+      return rows[0];
+    },
+    120_000,
+  );
+  const scheduled = await ctx.pool.query<{ slot_day: string; outcome: string }>(`SELECT slot_day, outcome FROM settlement.run_schedule WHERE period_label = $1 AND started_run_id = $2`, [MONTH, issued.run_id]);
+  const by = scheduled.rows[0] ? `started by the scheduler on ${scheduled.rows[0].slot_day}` : 'not a scheduled run';
+  ctx.line(`  ${ctx.forcedGsrn}: invoice ${issued.invoice_id} by run ${issued.seq} of ${MONTH} (${issued.run_id}, ${by}; ${issued.invoiced}/${issued.items_total} invoiced)`);
+  ctx.check(
+    'a point halted for a late day is invoiced by a later run of the month once the day has arrived',
+    issued.seq >= 2 && issued.run_id !== ctx.firstRunId && issued.items_total === 1 && issued.invoiced === 1,
+    `run ${issued.seq}, ${by}`,
+  );
+
+  type Exported = { invoices: { invoice_id: string; gsrn: string }[] };
+  const exported = await ctx.call<Exported>('GET', `/api/settlement/export?period=${MONTH}`, ctx.credentials.erp);
+  const anna = exported.invoices.find((i) => i.gsrn === ctx.annaGsrn);
+  if (anna === undefined) throw new Error(`no invoice of ${ctx.annaGsrn} in the export`);
+  type Dry = { wouldIssue: { noteType: string; lines: unknown[]; totals: { inclVat: string } | null }; asOf: string; basedOnRevision: number };
+  const dry = await ctx.call<Dry>('GET', `/api/staff/invoices/${anna.invoice_id}/recomputation`, ctx.staff);
+  ctx.line(`  dry run of ${anna.invoice_id} at ${dry.asOf} (revision ${dry.basedOnRevision}): ${dry.wouldIssue.noteType}${dry.wouldIssue.totals ? ` ${dry.wouldIssue.totals.inclVat} DKK incl. VAT` : ''}`);
+  type Applied = { outcome: string; note?: { noteType: string; lines: unknown[] } };
+  const applied = await ctx.call<Applied>('POST', `/api/staff/invoices/${anna.invoice_id}/recomputation/apply`, ctx.staff, { as_of: dry.asOf, based_on_revision: dry.basedOnRevision });
+  const again = await ctx.call<Applied>('POST', `/api/staff/invoices/${anna.invoice_id}/recomputation/apply`, ctx.staff, { as_of: dry.asOf, based_on_revision: dry.basedOnRevision });
+  ctx.line(`  applied: ${applied.outcome}${applied.note ? ` (${applied.note.noteType} note)` : ''}; applied again: ${again.outcome}`);
+  const exact =
+    dry.wouldIssue.noteType === 'none'
+      ? applied.outcome === 'unchanged' && again.outcome === 'unchanged'
+      : applied.outcome === 'issued' && applied.note?.noteType === dry.wouldIssue.noteType && JSON.stringify(applied.note.lines) === JSON.stringify(dry.wouldIssue.lines) && again.outcome === 'issued';
+  ctx.check('a recomputation dry run, then applied: exactly what the dry run showed, once', exact, `dry run ${dry.wouldIssue.noteType}, applied ${applied.outcome}, again ${again.outcome}`);
 }

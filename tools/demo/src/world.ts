@@ -51,11 +51,23 @@ export const byRole = (role: WorldMeteringPoint['role']): WorldMeteringPoint => 
  * month's reconciliation: it keeps billing us the metering point whose switch we cancelled, from the date the
  * switch would have taken effect.
  */
-export function dataHubScenario(options: { start: string; forcedSwitchDate: string; seed?: string; reconciliation?: boolean }): Record<string, unknown> {
+export function dataHubScenario(options: {
+  start: string;
+  forcedSwitchDate: string;
+  seed?: string;
+  reconciliation?: boolean;
+  /** Days whose RSM-012 DataHub sends late (at `sendAt`), so the settlement run of their month halts the point first. */
+  lateMeteredData?: { gsrn: string; date: string; sendAt: string }[];
+}): Record<string, unknown> {
   return {
     ...(options.reconciliation
-      ? { sendChargeData: true, planted: { unsuppliedBilled: [{ gsrn: byRole('switch-cancelled').gsrn, supplierGln: OUR_GLN, from: PLANTED_FROM }] } }
-      : {}),
+      ? {
+          sendChargeData: true,
+          planted: { unsuppliedBilled: [{ gsrn: byRole('switch-cancelled').gsrn, supplierGln: OUR_GLN, from: PLANTED_FROM }], lateMeteredData: options.lateMeteredData ?? [] },
+        }
+      : options.lateMeteredData
+        ? { planted: { lateMeteredData: options.lateMeteredData } }
+        : {}),
     seed: options.seed ?? 'demo-world',
     start: options.start,
     datahubGln: DATAHUB_GLN,

@@ -52,6 +52,8 @@ export interface ScenarioChargeLink {
 export interface ScenarioPlanted {
   readonly unsuppliedBilled: readonly { readonly gsrn: string; readonly supplierGln: string; readonly from: LocalDate }[];
   readonly unsentCorrections: readonly { readonly gsrn: string; readonly date: LocalDate; readonly factor: string; readonly sendAt?: string }[];
+  /** Late metered data: the day's RSM-012 is not sent after its midnight but once the clock reaches `sendAt` (DataHub settles with it all along). */
+  readonly lateMeteredData: readonly { readonly gsrn: string; readonly date: LocalDate; readonly sendAt: string }[];
 }
 
 export interface ScenarioRejection {
@@ -248,6 +250,13 @@ function planted(root: Json, gsrns: ReadonlySet<string>): ScenarioPlanted {
       const sendAt = optStr(x, 'sendAt', p);
       if (sendAt !== undefined && Number.isNaN(Date.parse(sendAt))) throw new ScenarioError(`${p}.sendAt`, 'must be an instant');
       return { gsrn: known(str(x, 'gsrn', p), `${p}.gsrn`), date: localDate(x, 'date', p), factor, ...(sendAt ? { sendAt } : {}) };
+    }),
+    lateMeteredData: arr(o, 'lateMeteredData', '$.planted', false).map((u, i) => {
+      const p = `$.planted.lateMeteredData[${i}]`;
+      const x = obj(u, p);
+      const sendAt = str(x, 'sendAt', p);
+      if (Number.isNaN(Date.parse(sendAt))) throw new ScenarioError(`${p}.sendAt`, 'must be an instant');
+      return { gsrn: known(str(x, 'gsrn', p), `${p}.gsrn`), date: localDate(x, 'date', p), sendAt };
     }),
   };
 }

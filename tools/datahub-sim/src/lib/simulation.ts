@@ -114,6 +114,7 @@ export class Simulation {
   private calculations = 0;
   private priceListsSent = false;
   private readonly correctionsSent = new Set<string>();
+  private readonly lateDataSent = new Set<string>();
   readonly faults: ActiveFaults = { expiredToken: 0, tooManyRequests: 0, retryAfterSeconds: 1, unavailable: 0, duplicateDelivery: 0 };
   readonly stats: SimulatorStats = { tokensIssued: 0, b2bRequests: 0, unauthorized: 0, throttled: 0, unavailable: 0, peeks: 0, dequeues: 0, requestsAccepted: 0 };
 
@@ -155,6 +156,7 @@ export class Simulation {
     }
     this.processedUntil = instant;
     this.deliverLateCorrections(instant);
+    this.deliverLateMeteredData(instant);
   }
 
   setFaults(settings: FaultSettings): void {
@@ -522,6 +524,19 @@ export class Simulation {
     }
   }
 
+  /** Planted late metered data: a day held back after its midnight, sent (as its first version) once the clock reaches `sendAt`. */
+  private deliverLateMeteredData(instant: Date): void {
+    for (const l of this.scenario.planted.lateMeteredData) {
+      const key = `${l.gsrn}|${l.date}`;
+      if (Date.parse(l.sendAt) > instant.getTime() || localDayEnd(l.date).getTime() > instant.getTime() || this.lateDataSent.has(key)) continue;
+      this.lateDataSent.add(key);
+      const mp = this.points.get(l.gsrn);
+      const supplier = this.basisSupplierForDay(l.gsrn, l.date);
+      if (!mp || !supplier || !this.isClient(supplier)) continue;
+      this.enqueue(supplier, 'measuredata', validatedMeasureData(this.header('E23', 'DGL', supplier), this.nextId('series'), mp, localDayStart(l.date), localDayEnd(l.date), dayQuantities(this.scenario.seed, mp, l.date)));
+    }
+  }
+
   private deliverMeteredData(date: LocalDate): void {
     const perDocument = this.scenario.meteredDataSeriesPerDocument;
     // Per supplier, the document being filled (its header taken first, so one series per document keeps the ids as before).
@@ -529,6 +544,8 @@ export class Simulation {
     for (const mp of this.scenario.meteringPoints) {
       const supplier = this.basisSupplierForDay(mp.gsrn, date);
       if (!supplier || !this.isClient(supplier)) continue;
+      // Held back: sent by deliverLateMeteredData once its time has come.
+      if (this.scenario.planted.lateMeteredData.some((l) => l.gsrn === mp.gsrn && l.date === date)) continue;
       let doc = open.get(supplier);
       if (!doc) {
         doc = { header: this.header('E23', 'DGL', supplier), series: [] };
