@@ -1,4 +1,4 @@
-import { localDayStart } from '@dh/dk-time';
+import { addDays, localDateOf, localDayStart } from '@dh/dk-time';
 import { gsrnCheckDigit } from '@dh/market-ids';
 import { meteredDays } from './commands';
 import { meteredPointsOf } from './events';
@@ -195,5 +195,26 @@ describe('MeteredDataReceived v2: a day\'s values packed as integer Wh', () => {
     expect(meteredPointsOf(day!)).toEqual(points);
     const v1 = { gsrn: G, day: '2026-10-24', version: 1, documentId: 'd', receivedAt: '', resolution: 'PT1H', start: '', end: '', points: [{ position: 1, quantityKwh: '1.5', quality: 'A04' }] } as const;
     expect(meteredPointsOf({ ...v1, points: [...v1.points] })).toEqual([{ position: 1, quantityKwh: '1.5', quality: 'A04' }]);
+  });
+});
+
+describe('meteredDays over many days and both DST changes', () => {
+  it('puts every value on the local day and position the time zone gives it, in any point order', () => {
+    for (const [from, resolution, step] of [['2026-03-27', 'PT15M', 900_000], ['2026-10-23', 'PT1H', 3_600_000]] as const) {
+      const start = localDayStart(from);
+      const count = (localDayStart(addDays(from, 5)).getTime() - start.getTime()) / step;
+      const points = Array.from({ length: count }, (_, i) => ({ position: i + 1, quantityKwh: `${i}.000`, quality: 'A04' })).reverse();
+      const split = meteredDays({ gsrn: G, documentId: 'd', receivedAt: '2026-10-27T00:00:00Z', resolution, start: start.toISOString(), end: '', points });
+      expect(split.map((d) => d.day)).toEqual([0, 1, 2, 3, 4].map((n) => addDays(from, n)));
+      for (const d of split) {
+        const dayStart = localDayStart(d.day).getTime();
+        for (const p of meteredPointsOf(d)) {
+          const instant = new Date(dayStart + (p.position - 1) * step);
+          expect(localDateOf(instant)).toBe(d.day);
+          expect(p.quantityKwh).toBe(`${(instant.getTime() - start.getTime()) / step}.000`);
+        }
+      }
+      expect(split.reduce((n, d) => n + meteredPointsOf(d).length, 0)).toBe(count);
+    }
   });
 });

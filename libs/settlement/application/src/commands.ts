@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { packPoints } from '@dh/cim';
-import { RESOLUTION_MS, localDateOf, localDayStart } from '@dh/dk-time';
+import { RESOLUTION_MS, addDays, localDateOf, localDayStart } from '@dh/dk-time';
 import { deterministicEventId, handleCommand, type DomainEvent, type EventMetadata, type EventStore, type StreamAppend } from '@dh/event-store';
 import { isValidGsrn } from '@dh/market-ids';
 import { Money, isDecimalString } from '@dh/money';
@@ -85,13 +85,20 @@ export function meteredDays(command: RecordMeteredDataCommand): Omit<MeteredData
   const step = RESOLUTION_MS[command.resolution];
   const seriesStart = new Date(command.start).getTime();
   const byDay = new Map<string, MeteredPoint[]>();
+  // The local day of the previous point and its [start, next start): the time zone is consulted once per day, not per value.
+  let dayStart = 0;
+  let nextDayStart = -1;
+  let list: MeteredPoint[] = [];
   for (const p of command.points) {
-    const instant = new Date(seriesStart + (p.position - 1) * step);
-    const day = localDateOf(instant);
-    const dayStart = localDayStart(day).getTime();
-    const list = byDay.get(day) ?? [];
-    list.push({ position: (instant.getTime() - dayStart) / step + 1, quantityKwh: p.quantityKwh, quality: p.quality });
-    byDay.set(day, list);
+    const instant = seriesStart + (p.position - 1) * step;
+    if (!(instant >= dayStart && instant < nextDayStart)) {
+      const day = localDateOf(new Date(instant));
+      dayStart = localDayStart(day).getTime();
+      nextDayStart = localDayStart(addDays(day, 1)).getTime();
+      list = byDay.get(day) ?? [];
+      byDay.set(day, list);
+    }
+    list.push({ position: (instant - dayStart) / step + 1, quantityKwh: p.quantityKwh, quality: p.quality });
   }
   return [...byDay.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
