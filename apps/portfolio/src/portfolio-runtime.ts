@@ -19,6 +19,8 @@ import {
   parseProcessRequest,
   parseRegisterMeteringPoint,
   parseSetElectricHeating,
+  parseChangeProduct,
+  changeProduct,
   parseSupplyRequest,
   PORTFOLIO_EVENT_SCHEMAS,
   PROCESS_MANAGER_BINDINGS,
@@ -140,6 +142,7 @@ export async function startPortfolioRuntime(options: PortfolioRuntimeOptions): P
     RegisterMeteringPoint: (payload, context) =>
       asCommandReply(async () => registerMeteringPoint(deps, parseRegisterMeteringPoint(asPayload(payload)), contextOf(context, keyOf(payload)))),
     SetElectricHeating: (payload, context) => asCommandReply(() => setElectricHeating(deps, parseSetElectricHeating(asPayload(payload)), contextOf(context, keyOf(payload)))),
+    ChangeProduct: (payload, context) => asCommandReply(() => changeProduct(deps, parseChangeProduct(asPayload(payload)), contextOf(context, keyOf(payload)))),
     LinkProductionMeteringPoint: (payload, context) =>
       asCommandReply(() => linkProductionMeteringPoint(deps, parseLinkProductionMeteringPoint(asPayload(payload)), contextOf(context, keyOf(payload)))),
     RequestSwitch: (payload, context) => asCommandReply(() => requestSwitch(deps, parseSupplyRequest(asPayload(payload)), contextOf(context, keyOf(payload)))),

@@ -100,7 +100,13 @@ describe('ExplainInvoice and RecomputeInvoice (read-only settlement queries)', (
     expect(x.now.inputs.charges['grid-tariff']!.rows.map((r) => [r.validFrom, r.version, r.days, r.prices[0]])).toEqual([['2026-01-01', 1, 31, '0.300000000']]);
     expect(x.asIssued.inputs.charges['product-margin']!.rows.map((r) => r.prices[0])).toEqual(['0.050000000']);
     expect(x.now.inputs.charges['product-margin']!.rows.map((r) => r.prices[0])).toEqual(['0.060000000']);
-    expect(x.now.inputs.supply).toEqual({ productId: 'spot', billingFrequency: 'monthly', paymentModel: 'actual', periods: [{ start: '2026-01-01', end: null }] });
+    expect(x.now.inputs.supply).toEqual({
+      productId: 'spot',
+      billingFrequency: 'monthly',
+      paymentModel: 'actual',
+      periods: [{ start: '2026-01-01', end: null }],
+      products: [{ productId: 'spot', firstDay: '2026-10-01', lastDay: '2026-10-31', days: 31 }],
+    });
   });
 
   it('dry-runs a correction: the note a recomputation would issue (none now, every input corrected; at an asOf before the margin, its reversal), appending nothing', async () => {

@@ -28,6 +28,7 @@ const METERING_POINT_EVENTS: readonly MeteringPointEvent['type'][] = [
   'SupplyEnded',
   'SupplyReversed',
   'ElectricHeatingSet',
+  'ProductChanged',
   'ProductionMeteringPointLinked',
 ];
 

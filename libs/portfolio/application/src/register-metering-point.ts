@@ -79,6 +79,33 @@ export async function setElectricHeating(deps: { store: EventStore }, request: S
   return { gsrn: request.gsrn, changed: !result.alreadyHandled && result.events.length > 0 };
 }
 
+export interface ChangeProductRequest {
+  gsrn: string;
+  productId: string;
+  from: string;
+}
+
+export function parseChangeProduct(payload: Payload): ChangeProductRequest {
+  return { gsrn: requiredString(payload, 'gsrn'), productId: requiredString(payload, 'productId'), from: localDate(payload, 'from') };
+}
+
+/**
+ * The customer supply standing on `from` changes product from that day (`ProductChanged`). Settlement
+ * prices the supplied days from `from` with the new product and corrects invoices already issued for them.
+ */
+export async function changeProduct(deps: { store: EventStore }, request: ChangeProductRequest, context: CommandContext): Promise<{ gsrn: string; changed: boolean }> {
+  const result = await handleCommand({
+    store: deps.store,
+    streamId: meteringPointStreamId(request.gsrn),
+    decider: meteringPointDecider,
+    command: { type: 'ChangeProduct', data: { ...request, now: context.now } },
+    metadata: portfolioMetadata(context),
+    now: context.now,
+    idempotencyKey: context.idempotencyKey,
+  });
+  return { gsrn: request.gsrn, changed: !result.alreadyHandled && result.events.length > 0 };
+}
+
 export interface LinkProductionMeteringPointRequest {
   gsrn: string;
   productionGsrn: string;

@@ -29,6 +29,8 @@ export interface PriceVersion {
 
 export interface SupplyFacts {
   productId: string;
+  /** The product in force on consecutive supplied days (a change from a date splits them). */
+  products: { productId: string; firstDay: LocalDate; lastDay: LocalDate; days: number }[];
   suppliedDays: number;
   firstDay: LocalDate | null;
   lastDay: LocalDate | null;
@@ -52,6 +54,8 @@ export type CorrectionLineWithCauses = CorrectionLineJson & { causes: InputChang
 
 const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
 
+const priceKey = (p: PriceVersion | null) => (p === null ? null : [p.version, p.publishedAt, p.prices]);
+
 const inputOfRole = (role: ChargeRole): 'charge-price' | 'tax-rate' | 'product-price' =>
   role === 'electricity-tax' || role === 'electricity-tax-reduced' ? 'tax-rate' : role.startsWith('product-') || role === 'export-fee' ? 'product-price' : 'charge-price';
 
@@ -74,7 +78,7 @@ function meteredByDay(uses: readonly MeteredUse[], series: MeteredUse['series'])
 }
 
 function supplyFacts(inputs: ComputationInputs): SupplyFacts {
-  return { productId: inputs.supply.productId, suppliedDays: inputs.suppliedDays.length, firstDay: inputs.suppliedDays[0] ?? null, lastDay: inputs.suppliedDays.at(-1) ?? null };
+  return { productId: inputs.supply.productId, products: inputs.supply.products, suppliedDays: inputs.suppliedDays.length, firstDay: inputs.suppliedDays[0] ?? null, lastDay: inputs.suppliedDays.at(-1) ?? null };
 }
 
 /**
@@ -94,7 +98,7 @@ export function causesOfLine(line: { kind: string; month: string | null }, befor
 
   const oldSupply = supplyFacts(before);
   const newSupply = supplyFacts(after);
-  if (!same(before.suppliedDays.filter(inMonth), after.suppliedDays.filter(inMonth)) || oldSupply.productId !== newSupply.productId) changes.push({ input: 'supply', old: oldSupply, new: newSupply });
+  if (!same(before.suppliedDays.filter(inMonth), after.suppliedDays.filter(inMonth)) || !same(oldSupply.products, newSupply.products)) changes.push({ input: 'supply', old: oldSupply, new: newSupply });
 
   const metered = !kind.endsWith('subscription');
   if (metered) {
@@ -135,12 +139,13 @@ export function causesOfLine(line: { kind: string; month: string | null }, befor
     for (const day of both) {
       const o = a.get(day) ?? null;
       const n = b.get(day) ?? null;
-      if (same(o, n)) {
+      // The same price version (prices, version, publication) under another row or charge id prices the day alike.
+      if (same(priceKey(o), priceKey(n))) {
         open = null;
         continue;
       }
       // Consecutive supplied days with the same old and new rows are one change.
-      if (open !== null && same(open.old, o) && same(open.new, n)) {
+      if (open !== null && same(priceKey(open.old), priceKey(o)) && same(priceKey(open.new), priceKey(n))) {
         open.lastDay = day;
         open.days++;
         continue;

@@ -85,7 +85,11 @@ describe('a dry run names, per line, the inputs that changed under it (old → n
     const lines = note(base, { ...base, supplies: [testSupply({ endDate: '2025-10-21' })] });
     expect(new Set(lines.flatMap((l) => l.causes.map((c) => c.input)))).toEqual(new Set(['supply']));
     expect(lines.find((l) => l.key === 'grid-subscription:2025-10')!.causes).toEqual([
-      { input: 'supply', old: { productId: 'spot', suppliedDays: 31, firstDay: '2025-10-01', lastDay: '2025-10-31' }, new: { productId: 'spot', suppliedDays: 20, firstDay: '2025-10-01', lastDay: '2025-10-20' } },
+      {
+        input: 'supply',
+        old: { productId: 'spot', products: [{ productId: 'spot', firstDay: '2025-10-01', lastDay: '2025-10-31', days: 31 }], suppliedDays: 31, firstDay: '2025-10-01', lastDay: '2025-10-31' },
+        new: { productId: 'spot', products: [{ productId: 'spot', firstDay: '2025-10-01', lastDay: '2025-10-20', days: 20 }], suppliedDays: 20, firstDay: '2025-10-01', lastDay: '2025-10-20' },
+      },
     ]);
   });
 
@@ -102,5 +106,23 @@ describe('a dry run names, per line, the inputs that changed under it (old → n
     const lines = note(heavy, { ...heavy, supplies: [testSupply({ electricHeating: true })] });
     expect(lines.find((l) => l.kind === 'electricity-tax-reduced')!.causes).toEqual([{ input: 'electric-heating', old: null, new: expect.objectContaining({ annualThresholdKwh: '4000' }) }]);
     expect(lines.find((l) => l.kind === 'electricity-tax')!.causes).toEqual([{ input: 'electric-heating', old: null, new: expect.objectContaining({ annualThresholdKwh: '4000' }) }]);
+  });
+
+  it('a product change from the 16th: the product lines name the supply (spot → fixed from the 16th); the margin priced alike on the first 15 days is no change', () => {
+    const fixed = { ...base.products[0]!, productId: 'fixed', name: 'Fast', marginDkkPerKwh: '0.10', monthlySubscriptionDkk: '49.00' };
+    const copies = { ...base, products: [...base.products, fixed] };
+    const lines = note(copies, { ...copies, productChanges: [{ gsrn: TEST_GSRN, from: '2025-10-16', productId: 'fixed' }] });
+    expect(lines.map((l) => [l.key, l.amountExclVat])).toEqual([
+      // 16–31 October 2025 = 385 hours (26 October has 25) × 1 kWh × 0.05 more = 19.25; 39.00 × 15/31 + 49.00 × 16/31 = 44.16.
+      ['energy', '19.25'],
+      ['product-subscription:2025-10', '5.16'],
+    ]);
+    const energy = lines[0]!.causes;
+    expect(energy.map((c) => c.input)).toEqual(['supply', 'product-price']);
+    expect(energy[0]).toMatchObject({
+      old: { products: [{ productId: 'spot', days: 31 }] },
+      new: { products: [{ productId: 'spot', firstDay: '2025-10-01', lastDay: '2025-10-15', days: 15 }, { productId: 'fixed', firstDay: '2025-10-16', lastDay: '2025-10-31', days: 16 }] },
+    });
+    expect(energy[1]).toMatchObject({ role: 'product-margin', firstDay: '2025-10-16', lastDay: '2025-10-31', days: 16, old: { prices: ['0.050000000'] }, new: { chargeId: 'product:spot+fixed:margin', prices: ['0.100000000'] } });
   });
 });

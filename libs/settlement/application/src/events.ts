@@ -88,6 +88,14 @@ export interface ElectricHeatingSet {
   from: string;
 }
 
+/** Portfolio: the customer supply standing on `from` changes to product `productId` from that day. */
+export interface ProductChanged {
+  gsrn: string;
+  customerId: string;
+  productId: string;
+  from: string;
+}
+
 /** Portfolio: the production (E18) metering point beside a consumption point, from `from`. */
 export interface ProductionMeteringPointLinked {
   gsrn: string;

@@ -5,7 +5,7 @@ import { inputsUsed, LINE_PRICE_SOURCES, settleMeteringPoint, type BillingPeriod
 import type { CorrectionLineJson, InvoiceIssued, InvoiceLineJson, SettlementCorrectionIssued, TotalsJson } from './events';
 import { lineToJson, totalsToJson } from './invoice-codec';
 import { haltDetail } from './run';
-import { buildSettlementInput, DEFAULT_RATES_CONFIG, type MeteredDayRecord, type SettlementCopies, type SettlementRatesConfig, type SupplyRecord } from './settlement-input';
+import { buildSettlementInput, DEFAULT_RATES_CONFIG, type MeteredDayRecord, type ProductDays, type SettlementCopies, type SettlementRatesConfig, type SupplyRecord } from './settlement-input';
 
 /** One day of metered data as a settlement used it: the version, its RSM-012 document and the qualities of its positions. */
 export interface MeteredDayUse {
@@ -31,7 +31,8 @@ export interface MeteredUse {
 
 /** Everything a computation of an invoice drew on: prices (versions, rows) and metered data (versions, qualities). */
 export interface ComputationInputs extends InputsUsed {
-  supply: { productId: string; billingFrequency: string; paymentModel: string; periods: { start: LocalDate; end: LocalDate | null }[] };
+  /** `products`: the product in force on the supplied days (the supply's, then its changes from a date). */
+  supply: { productId: string; billingFrequency: string; paymentModel: string; periods: { start: LocalDate; end: LocalDate | null }[]; products: ProductDays[] };
   metered: MeteredUse[];
 }
 
@@ -57,13 +58,14 @@ function meteredUse(series: MeteredUse['series'], gsrn: string, records: readonl
   return { gsrn, series, totalKwh: formatScaled(total, QUANTITY_SCALE), versions, qualities, days: out };
 }
 
-function supplyOf(supplies: readonly SupplyRecord[]): ComputationInputs['supply'] {
+function supplyOf(supplies: readonly SupplyRecord[], products: ProductDays[]): ComputationInputs['supply'] {
   const latest = [...supplies].sort((a, b) => compareLocalDates(b.startDate, a.startDate))[0]!;
   return {
     productId: latest.productId,
     billingFrequency: latest.billingFrequency,
     paymentModel: latest.paymentModel,
     periods: [...supplies].sort((a, b) => compareLocalDates(a.startDate, b.startDate)).map((s) => ({ start: s.startDate, end: s.endDate })),
+    products,
   };
 }
 
@@ -94,7 +96,7 @@ export function computeInvoice(
     lines: result.invoice.lines.map(lineToJson),
     totals: totalsToJson(result.invoice.totals),
     estimated: result.invoice.estimated,
-    inputs: { ...used, supply: supplyOf(copies.supplies.filter((s) => s.gsrn === gsrn && !s.reversed && s.customerId === built.customerId)), metered },
+    inputs: { ...used, supply: supplyOf(copies.supplies.filter((s) => s.gsrn === gsrn && !s.reversed && s.customerId === built.customerId), built.products), metered },
   };
 }
 

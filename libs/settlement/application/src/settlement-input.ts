@@ -133,6 +133,21 @@ export interface ElectricHeatingChangeRecord {
   electricHeating: boolean;
 }
 
+/** Another product for the customer supply standing on `from`, from that day (portfolio `ProductChanged`). */
+export interface ProductChangeRecord {
+  gsrn: string;
+  from: LocalDate;
+  productId: string;
+}
+
+/** The product a customer supply is priced with on consecutive supplied days. */
+export interface ProductDays {
+  productId: string;
+  firstDay: LocalDate;
+  lastDay: LocalDate;
+  days: number;
+}
+
 /** The production point linked to a consumption point from a date (portfolio `ProductionMeteringPointLinked`). */
 export interface ProductionLinkRecord {
   gsrn: string;
@@ -163,6 +178,8 @@ export interface SettlementCopies {
   electricHeatingChanges?: ElectricHeatingChangeRecord[];
   /** Absent = none. */
   productionLinks?: ProductionLinkRecord[];
+  /** Product changes of the metering point's supplies from a date. Absent = none. */
+  productChanges?: ProductChangeRecord[];
   /**
    * DataHub's charge links of the metering point overlapping the period. Absent or none of a role
    * (grid tariff, grid subscription) = that role falls back to the grid area's mapping.
@@ -187,7 +204,17 @@ export interface SettlementCopies {
 }
 
 export type BuiltInput =
-  | { ok: true; input: SettlementInput; customerId: string; paymentModel: 'aconto' | 'actual'; gridArea: string; priceArea: PriceArea; productionGsrn: string | null }
+  | {
+      ok: true;
+      input: SettlementInput;
+      customerId: string;
+      paymentModel: 'aconto' | 'actual';
+      gridArea: string;
+      priceArea: PriceArea;
+      productionGsrn: string | null;
+      /** The product in force on the supplied days (the supply's, then its changes from a date). */
+      products: ProductDays[];
+    }
   | { ok: false; halt: SettlementHalted };
 
 const QUALITIES: ReadonlySet<string> = new Set(['A01', 'A02', 'A03', 'A04', 'A05', 'A06']);
@@ -243,6 +270,62 @@ export function productCharges(records: readonly ProductRecord[]): { margin: Cha
   if (feeRows.length === 0) return { margin, subscription, name };
   const exportFee = createCharge({ chargeId: `product:${id}:export-fee`, owner: 'product', chargeType: 'D03', code: 'export-fee', description: `${name}: gebyr for køb af overskudsproduktion`, rows: feeRows });
   return { margin, subscription, exportFee, name };
+}
+
+/**
+ * The product in force on each supplied day: the supply's own product from its start, then the latest
+ * `ProductChanged` dated inside that supply on or before the day.
+ */
+export function productDaysOf(supplies: readonly SupplyRecord[], changes: readonly ProductChangeRecord[], days: readonly LocalDate[]): ProductDays[] {
+  const out: ProductDays[] = [];
+  for (const day of days) {
+    const s = supplyOn(supplies, day);
+    if (s === undefined) continue;
+    const productId = inForceOn(s, s.productId, changes.filter((c) => c.gsrn === s.gsrn).map((c) => ({ from: c.from, value: c.productId })), day);
+    const last = out[out.length - 1];
+    if (last !== undefined && last.productId === productId && compareLocalDates(addDays(last.lastDay, 1), day) === 0) {
+      last.lastDay = day;
+      last.days++;
+    } else out.push({ productId, firstDay: day, lastDay: day, days: 1 });
+  }
+  return out;
+}
+
+type ProductPricing = ReturnType<typeof productCharges>;
+
+/**
+ * One product for a period whose supplied days have different products (a change from a date): per supplied
+ * day the row (as known at `asOf`) of the product in force that day, for the margin, the subscription (monthly
+ * price, prorated per day by the engine) and the export fee (only when every product has one). Its ids are
+ * the products' ids joined by `+`. A product without a price on a day throws `MissingPriceError`.
+ */
+function productOnDays(byProduct: ReadonlyMap<string, ProductPricing>, productDays: readonly ProductDays[], asOf: Date): ProductPricing {
+  const ids = [...new Set(productDays.map((p) => p.productId))];
+  const dayList = productDays.flatMap((p) => {
+    const out: { day: LocalDate; productId: string }[] = [];
+    for (let d = p.firstDay; compareLocalDates(d, p.lastDay) <= 0; d = addDays(d, 1)) out.push({ day: d, productId: p.productId });
+    return out;
+  });
+  const compose = (part: 'margin' | 'subscription' | 'exportFee', code: string, chargeType: ChargeType, resolution: ChargeResolution, description: string): Charge =>
+    createCharge({
+      chargeId: `product:${ids.join('+')}:${code}`,
+      owner: 'product',
+      chargeType,
+      code,
+      description,
+      rows: dayList.map(({ day, productId }) => {
+        const charge = byProduct.get(productId)![part];
+        if (charge === undefined) throw new MissingPriceError({ chargeId: `product:${productId}:${code}` }, { start: localDayStart(day), end: localDayStart(addDays(day, 1)) });
+        const row = chargeRowOn(charge, day, asOf);
+        return { validFrom: day, validTo: addDays(day, 1), resolution, prices: row.prices, publishedAt: row.publishedAt, version: row.version };
+      }),
+    });
+  const names = ids.map((id) => byProduct.get(id)!.name).join(' / ');
+  const margin = compose('margin', 'margin', 'D03', 'P1D', `${names}: tillæg`);
+  const subscription = compose('subscription', 'subscription', 'D01', 'P1M', `${names}: abonnement`);
+  const name = byProduct.get(productDays[productDays.length - 1]!.productId)!.name;
+  if (ids.some((id) => byProduct.get(id)!.exportFee === undefined)) return { margin, subscription, name };
+  return { margin, subscription, exportFee: compose('exportFee', 'export-fee', 'D03', 'P1D', `${names}: gebyr for køb af overskudsproduktion`), name };
 }
 
 export function taxCharges(config: SettlementRatesConfig, records: readonly TaxRateRecord[]): Charge[] {
@@ -459,8 +542,12 @@ export function buildSettlementInput(
   if (gridArea === undefined) return configurationHalt(gsrn, `grid area ${latest.gridArea} is not mapped`);
   if (!isPriceArea(gridArea.priceArea)) return configurationHalt(gsrn, `grid area ${latest.gridArea} maps to unknown price area ${gridArea.priceArea}`);
   const priceArea = gridArea.priceArea;
-  const products = copies.products.filter((p) => p.productId === latest.productId);
-  if (products.length === 0) return configurationHalt(gsrn, `product ${latest.productId} is not defined`);
+  // The product of each supplied day: the supply's, then its changes from a date (ProductChanged).
+  const days = suppliedDaysOf(supplies, period);
+  const productDays = productDaysOf(supplies, copies.productChanges ?? [], days);
+  const productIds = [...new Set(productDays.map((p) => p.productId))];
+  if (productIds.length === 0) productIds.push(latest.productId);
+  for (const id of productIds) if (!copies.products.some((p) => p.productId === id)) return configurationHalt(gsrn, `product ${id} is not defined`);
   const consumption = seriesOf(gsrn, copies.consumption);
   if (typeof consumption === 'string') return { ok: false, halt: { outcome: 'halted', reason: 'invalid-input', gsrn, problem: consumption } };
   const productionGsrn = productionGsrnInForce(latest, copies.productionLinks ?? [], period);
@@ -474,7 +561,8 @@ export function buildSettlementInput(
         );
   if (typeof production === 'string') return { ok: false, halt: { outcome: 'halted', reason: 'invalid-input', gsrn, problem: production } };
   try {
-    const product = productCharges(products);
+    const byProduct = new Map(productIds.map((id) => [id, productCharges(copies.products.filter((p) => p.productId === id))] as const));
+    const product = productIds.length === 1 ? byProduct.get(productIds[0]!)! : productOnDays(byProduct, productDays, asOf);
     const spot: SpotPrice[] = copies.spotPrices
       .filter((p) => p.priceArea === priceArea)
       .map((p) => ({ priceArea, start: p.start, resolution: p.resolution, nanoDkkPerKwh: parsePriceNanoDkkPerKwh(p.dkkPerKwh), publishedAt: p.publishedAt, version: p.version }));
@@ -490,7 +578,6 @@ export function buildSettlementInput(
     );
     // The grid company's tariff and subscription from DataHub's charge links; a role without links falls back to the grid area's mapping.
     const byId = new Map(charges.map((c) => [c.chargeId, c]));
-    const days = suppliedDaysOf(supplies, period);
     const linked = (['D03', 'D01'] as const).map((type) => {
       const links = gridCompanyLinks(copies.chargeLinks ?? [], gsrn, type);
       return links.length === 0 ? null : linkedCharge(type, links, byId, days, asOf);
@@ -528,7 +615,7 @@ export function buildSettlementInput(
       asOf,
       ...(config.vatMode !== undefined ? { vatMode: config.vatMode } : {}),
     };
-    return { ok: true, input, customerId: latest.customerId, paymentModel: latest.paymentModel, gridArea: latest.gridArea, priceArea, productionGsrn };
+    return { ok: true, input, customerId: latest.customerId, paymentModel: latest.paymentModel, gridArea: latest.gridArea, priceArea, productionGsrn, products: productDays };
   } catch (error) {
     if (error instanceof PriceDataConflictError) return configurationHalt(gsrn, error.message);
     if (error instanceof MissingPriceError) return { ok: false, halt: { outcome: 'halted', reason: 'missing-price', gsrn, priceArea: null, chargeId: error.chargeId ?? null, interval: error.interval } };

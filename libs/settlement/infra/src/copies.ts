@@ -16,6 +16,7 @@ import {
   type MeteredDayRecord,
   type MeteredPoint,
   meteredPointsOf,
+  type ProductChanged,
   type ProductDefined,
   type ProductionMeteringPointLinked,
   type SettlementCopies,
@@ -48,6 +49,7 @@ export const COPIED_EVENT_TYPES = [
   'ExpectedConsumptionSet',
   'ElectricHeatingSet',
   'ProductionMeteringPointLinked',
+  'ProductChanged',
 ] as const;
 
 /** Fields without which an input event cannot be copied (a `SupplyStarted` without supply terms, for one). */
@@ -62,6 +64,7 @@ const REQUIRED: Readonly<Record<string, readonly string[]>> = {
   SupplyReversed: ['gsrn', 'startDate'],
   ElectricHeatingSet: ['gsrn', 'electricHeating', 'from'],
   ProductionMeteringPointLinked: ['gsrn', 'productionGsrn', 'from'],
+  ProductChanged: ['gsrn', 'productId', 'from'],
 };
 
 /**
@@ -187,6 +190,16 @@ export async function applyToCopies(envelope: EventEnvelope, db: Db): Promise<vo
         `INSERT INTO settlement.production_links (gsrn, valid_from, production_gsrn) VALUES ($1,$2,$3)
          ON CONFLICT (gsrn, valid_from) DO UPDATE SET production_gsrn = EXCLUDED.production_gsrn`,
         [d.gsrn, d.from, d.productionGsrn],
+      );
+      return;
+    }
+    case 'ProductChanged': {
+      const d = dataOf<ProductChanged>(envelope.data);
+      // The latest change for a day wins (events of one stream arrive in order on the single-active inputs queue).
+      await db.query(
+        `INSERT INTO settlement.product_changes (gsrn, valid_from, product_id) VALUES ($1,$2,$3)
+         ON CONFLICT (gsrn, valid_from) DO UPDATE SET product_id = EXCLUDED.product_id`,
+        [d.gsrn, d.from, d.productId],
       );
       return;
     }
@@ -462,8 +475,15 @@ export async function loadCopies(db: Db, gsrn: string, period: BillingPeriod, op
   const knownAt = options.meteredKnownAt;
   const { from, toExclusive } = periodDates(period);
   const supplies = await loadSupplies(db, gsrn);
+  const productChanges = (await db.query<{ gsrn: string; valid_from: string; product_id: string }>(`SELECT * FROM settlement.product_changes WHERE gsrn = $1 ORDER BY valid_from`, [gsrn])).rows.map(
+    (c) => ({ gsrn: c.gsrn, from: c.valid_from, productId: c.product_id }),
+  );
   const shared =
-    options.shared ?? (await loadSharedPriceCopies(db, period, { productIds: [...new Set(supplies.map((s) => s.productId))], gridAreasOf: (g) => supplies.some((s) => s.gridArea === g) }));
+    options.shared ??
+    (await loadSharedPriceCopies(db, period, {
+      productIds: [...new Set([...supplies.map((s) => s.productId), ...productChanges.map((c) => c.productId)])],
+      gridAreasOf: (g) => supplies.some((s) => s.gridArea === g),
+    }));
   const heating = await db.query<{ gsrn: string; valid_from: string; electric_heating: boolean }>(`SELECT * FROM settlement.electric_heating_changes WHERE gsrn = $1 ORDER BY valid_from`, [gsrn]);
   const chargeLinks = (await settlementChargeCopy.linksOf(db, [gsrn], { start: localDayStart(from), end: localDayStart(toExclusive) })).get(gsrn) ?? [];
   const links = await db.query<{ gsrn: string; valid_from: string; production_gsrn: string }>(`SELECT * FROM settlement.production_links WHERE gsrn = $1 ORDER BY valid_from`, [gsrn]);
@@ -484,6 +504,7 @@ export async function loadCopies(db: Db, gsrn: string, period: BillingPeriod, op
     supplies,
     electricHeatingChanges: heating.rows.map((h) => ({ gsrn: h.gsrn, from: h.valid_from, electricHeating: h.electric_heating })),
     productionLinks: links.rows.map((l) => ({ gsrn: l.gsrn, from: l.valid_from, productionGsrn: l.production_gsrn })),
+    productChanges,
     // Clamped to the period by the copy; instants of local midnights as local dates.
     chargeLinks: chargeLinks.map((l) => ({ gsrn, chargeId: l.chargeId, owner: l.owner, chargeType: l.chargeType, code: l.code, factor: l.factor, from: localDateOf(new Date(l.from)), to: localDateOf(new Date(l.to)) })),
     ...shared,

@@ -33,7 +33,7 @@ export async function lockForWorkItem(tx: Db, gsrn: string): Promise<void> {
 }
 
 const PRICE_EVENTS: ReadonlySet<string> = new Set(['SpotPricesPublished', 'ChargePricesPublished', 'ElectricityTaxRateSet', 'ProductDefined', 'GridAreaMapped']);
-const METERING_POINT_EVENTS: ReadonlySet<string> = new Set(['MeteredDataReceived', 'SupplyStarted', 'SupplyEnded', 'SupplyReversed', 'ElectricHeatingSet', 'ProductionMeteringPointLinked', 'ChargeLinksRecorded']);
+const METERING_POINT_EVENTS: ReadonlySet<string> = new Set(['MeteredDataReceived', 'SupplyStarted', 'SupplyEnded', 'SupplyReversed', 'ElectricHeatingSet', 'ProductionMeteringPointLinked', 'ProductChanged', 'ChargeLinksRecorded']);
 
 /** The inputs consumer's locks for one input event, taken before it is copied (see above). */
 export async function lockForInput(tx: Db, envelope: EventEnvelope): Promise<void> {

@@ -68,6 +68,8 @@ export async function migrateSettlement(pool: Pool): Promise<void> {
         gsrn text NOT NULL, valid_from text NOT NULL, electric_heating boolean NOT NULL, PRIMARY KEY (gsrn, valid_from));
       CREATE TABLE IF NOT EXISTS settlement.production_links (
         gsrn text NOT NULL, valid_from text NOT NULL, production_gsrn text NOT NULL, PRIMARY KEY (gsrn, valid_from));
+      CREATE TABLE IF NOT EXISTS settlement.product_changes (
+        gsrn text NOT NULL, valid_from text NOT NULL, product_id text NOT NULL, PRIMARY KEY (gsrn, valid_from));
       -- Settlement runs (run.ts): one row per run, one per batch of work items, one per item's outcome.
       -- A period has runs 1, 2, … (seq): a later run settles what is not yet invoiced (issue 9).
       CREATE TABLE IF NOT EXISTS settlement.runs (

@@ -151,8 +151,10 @@ function chargeSetKey(gsrn: string, period: BillingPeriod, copies: SettlementCop
   if (supplies.length === 0) return null;
   const latest = [...supplies].sort((a, b) => (a.startDate < b.startDate ? 1 : a.startDate > b.startDate ? -1 : 0))[0]!;
   const links = (copies.chargeLinks ?? []).filter((l) => l.gsrn === gsrn).map((l) => [l.chargeId, l.owner, l.chargeType, l.factor, l.from, l.to]);
-  const span = links.length === 0 ? null : supplies.map((x) => [x.startDate, x.endDate]).sort();
-  return JSON.stringify([latest.gridArea, latest.productId, links.sort(), span]);
+  // Product changes from a date price the days by product: the point's supplied span and changes join the key.
+  const changes = (copies.productChanges ?? []).filter((c) => c.gsrn === gsrn).map((c) => [c.from, c.productId]);
+  const span = links.length === 0 && changes.length === 0 ? null : supplies.map((x) => [x.startDate, x.endDate]).sort();
+  return JSON.stringify([latest.gridArea, latest.productId, links.sort(), span, changes]);
 }
 
 /** The kernel on prices resolved for the whole period; null when the point cannot be laid on them (the reference path decides). */
@@ -478,6 +480,12 @@ export async function affectedInvoices(tx: Db, envelope: EventEnvelope): Promise
     case 'SupplyEnded':
       // An end reported or moved after invoicing: the metering point's invoices from the end on.
       return { cause: 'supply-changed', invoiceIds: await ids(`SELECT invoice_id FROM settlement.invoices WHERE gsrn = $1 AND period_to > $2 ORDER BY invoice_id`, [d.gsrn, d.endDate]) };
+    case 'ProductChanged':
+      // Another product for the customer supply from a date: that customer's invoices of the metering point from then.
+      return {
+        cause: 'supply-changed',
+        invoiceIds: await ids(`SELECT invoice_id FROM settlement.invoices WHERE gsrn = $1 AND period_to > $2 AND ($3::text IS NULL OR customer_id = $3) ORDER BY invoice_id`, [d.gsrn, d.from, d.customerId ?? null]),
+      };
     case 'ElectricHeatingSet':
     case 'ProductionMeteringPointLinked':
       return { cause: 'master-data', invoiceIds: await ids(`SELECT invoice_id FROM settlement.invoices WHERE gsrn = $1 AND period_to > $2 ORDER BY invoice_id`, [d.gsrn, d.from]) };

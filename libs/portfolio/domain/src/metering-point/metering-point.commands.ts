@@ -34,4 +34,10 @@ export interface LinkProductionMeteringPoint {
   data: { gsrn: string; productionGsrn: string; from: LocalDate; now: Date };
 }
 
-export type MeteringPointCommand = RegisterMeteringPoint | UpdateMasterData | StartSupply | EndSupply | ReverseSupply | SetElectricHeating | LinkProductionMeteringPoint;
+/** The customer supply standing on `from` changes to product `productId` from that day. */
+export interface ChangeProduct {
+  type: 'ChangeProduct';
+  data: { gsrn: string; productId: string; from: LocalDate; now: Date };
+}
+
+export type MeteringPointCommand = RegisterMeteringPoint | UpdateMasterData | StartSupply | EndSupply | ReverseSupply | SetElectricHeating | LinkProductionMeteringPoint | ChangeProduct;

@@ -150,6 +150,19 @@ export function decideMeteringPoint(command: MeteringPointCommand, state: Meteri
       return [{ type: 'ProductionMeteringPointLinked', data: { gsrn, productionGsrn, from, at } }];
     }
 
+    case 'ChangeProduct': {
+      const mp = requireRegistered(state, gsrn, command.type);
+      const { productId, from } = command.data;
+      if (typeof productId !== 'string' || productId.trim() === '') throw new DomainRuleViolation('invalid-product', `metering point ${gsrn}: a product change names the product`);
+      const standing = mp.supplyPeriods.find((p) => p.reversedBy === null && p.startDate <= from && (p.endDate === null || p.endDate > from));
+      if (!standing) {
+        throw new DomainRuleViolation('no-supply', `metering point ${gsrn}: no supply of ours runs on ${from}; a product is chosen with the supply (its terms) or changed from a day we supply`);
+      }
+      const sameDay = (mp.productChanges ?? []).filter((c) => c.from === from);
+      if (sameDay.length > 0 && sameDay[sameDay.length - 1]!.productId === productId) return [];
+      return [{ type: 'ProductChanged', data: { gsrn, customerId: standing.customerId, productId, from, at } }];
+    }
+
     default: {
       const unknownCommand: never = command;
       return unknownCommand;

@@ -87,4 +87,15 @@ export interface ProductionMeteringPointLinked {
   data: { gsrn: string; productionGsrn: string; from: LocalDate; at: string };
 }
 
-export type MeteringPointEvent = MeteringPointRegistered | MasterDataUpdated | SupplyStarted | SupplyEnded | SupplyReversed | ElectricHeatingSet | ProductionMeteringPointLinked;
+/**
+ * The customer supply standing on `from` changes product from that day (a customer moving from one of our
+ * products to another without a new supply): settlement prices the supplied days from `from` with
+ * `productId` and corrects invoices already issued for them. The product a supply starts with is
+ * `SupplyStarted.productId`.
+ */
+export interface ProductChanged {
+  type: 'ProductChanged';
+  data: { gsrn: string; customerId: string; productId: string; from: LocalDate; at: string };
+}
+
+export type MeteringPointEvent = MeteringPointRegistered | MasterDataUpdated | SupplyStarted | SupplyEnded | SupplyReversed | ElectricHeatingSet | ProductionMeteringPointLinked | ProductChanged;

@@ -31,6 +31,8 @@ export type MeteringPointState =
       electricHeatingChanges?: { from: LocalDate; electricHeating: boolean }[];
       /** The latest `LinkProductionMeteringPoint` (wins over master data's `linkedProductionGsrn` for new supplies). */
       productionLink?: { productionGsrn: string; from: LocalDate } | null;
+      /** `ChangeProduct` changes, in the order recorded. */
+      productChanges?: { from: LocalDate; productId: string }[];
     };
 
 export const initialMeteringPointState = (): MeteringPointState => ({ status: 'none' });
@@ -82,6 +84,9 @@ export function evolveMeteringPoint(state: MeteringPointState, event: MeteringPo
     case 'ProductionMeteringPointLinked':
       if (state.status === 'none') return state;
       return { ...state, productionLink: { productionGsrn: event.data.productionGsrn, from: event.data.from } };
+    case 'ProductChanged':
+      if (state.status === 'none') return state;
+      return { ...state, productChanges: [...(state.productChanges ?? []), { from: event.data.from, productId: event.data.productId }] };
     default: {
       const unknownEvent: never = event;
       return unknownEvent;

@@ -90,3 +90,24 @@ describe('electric heating and own production', () => {
     );
   });
 });
+
+describe('a product change from a date', () => {
+  const given = specFor(meteringPointDecider);
+  const started: MeteringPointEvent = {
+    type: 'SupplyStarted',
+    data: { gsrn: GSRN, processId: 'p-1', customerId: 'c-1', startDate: '2026-03-03', at: at('2026-03-03'), ...terms, gridArea: '791', priceArea: 'DK2', electricHeating: false, productionGsrn: null },
+  };
+
+  it('ChangeProduct records the new product of the supply standing on that day, with its customer; the same change again appends nothing', () => {
+    const command = { type: 'ChangeProduct' as const, data: { gsrn: GSRN, productId: 'fixed', from: '2026-05-16', now: onDay('2026-06-03') } };
+    const events = given([registered, started]).when(command);
+    expect(events).toEqual([{ type: 'ProductChanged', data: { gsrn: GSRN, customerId: 'c-1', productId: 'fixed', from: '2026-05-16', at: at('2026-06-03') } }]);
+    expect(given([registered, started, ...events]).when(command)).toEqual([]);
+    expect(given([registered, started, ...events]).when({ ...command, data: { ...command.data, productId: 'green' } })).toHaveLength(1);
+  });
+
+  it('ChangeProduct is refused for a day without a supply of ours, and without a product', () => {
+    expect(refusal(() => given([registered, started]).when({ type: 'ChangeProduct', data: { gsrn: GSRN, productId: 'fixed', from: '2026-03-02', now: onDay('2026-03-02') } })).code).toBe('no-supply');
+    expect(refusal(() => given([registered, started]).when({ type: 'ChangeProduct', data: { gsrn: GSRN, productId: ' ', from: '2026-05-16', now: onDay('2026-05-16') } })).code).toBe('invalid-product');
+  });
+});
