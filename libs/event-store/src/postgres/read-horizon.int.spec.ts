@@ -101,7 +101,7 @@ describe('PostgreSQL read horizon: a writer between its transaction id and the i
     }
   }
 
-  it('migration 7: the reader waits for A and then reads A and B, each once', async () => {
+  it('migrations 7 and 8: the reader waits for A and then reads A and B, each once', async () => {
     const { a, b, first, second, stored } = await interleave('es_horizon_now', Number.POSITIVE_INFINITY);
     expect(stored.sort()).toEqual([a, b].sort());
     // pg_stat_activity shows A's id: the horizon stops at it, so B (a later id) is not read before A commits.
