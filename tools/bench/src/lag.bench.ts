@@ -58,6 +58,8 @@ interface PipelineLag {
   timeline: { second: number; offered: number; appended: number; applied: number; backlog: number; p99: number }[];
   /** Appends per second actually made over the measured period. */
   achievedRate: number;
+  /** Where the time goes, per event (hrtime, ms): named stages in pipeline order. */
+  stages: { name: string; summary: LatencySummary }[];
 }
 
 async function pipelineLag(harness: PipelineHarness, amqpUrl: string): Promise<PipelineLag> {
@@ -69,6 +71,12 @@ async function pipelineLag(harness: PipelineHarness, amqpUrl: string): Promise<P
   const secondOf = (at: bigint): Second | undefined => (measureStart === null ? undefined : seconds[Math.floor(Number(at - measureStart) / 1e9)]);
   let seen = 0;
   const unseen = new Set<string>();
+  // Stages: sent → append returned → relay read it from the log → it reached the observer queue (BENCH_LAG_OBSERVE=1) → handler.
+  const appendedAt = new Map<string, bigint>();
+  const relayReadAt = new Map<string, bigint>();
+  harness.relayReadAt = relayReadAt;
+  const stageSamples = { append: [] as number[], toRelay: [] as number[], publish: [] as number[], consume: [] as number[], relayToHandler: [] as number[] };
+  const ms = (from: bigint, to: bigint) => Number(to - from) / 1e6;
   harness.onApplied((envelope, at) => {
     const wallAt = Date.now();
     const sent = sentAt(envelope.data);
@@ -77,6 +85,14 @@ async function pipelineLag(harness: PipelineHarness, amqpUrl: string): Promise<P
     unseen.delete(envelope.eventId);
     const lag = Number(at - sent) / 1e6;
     samples.push(lag);
+    const appended = appendedAt.get(envelope.eventId);
+    const read = relayReadAt.get(envelope.eventId);
+    const observed = harness.observedAt?.get(envelope.eventId);
+    if (appended !== undefined) stageSamples.append.push(ms(sent, appended));
+    if (appended !== undefined && read !== undefined) stageSamples.toRelay.push(ms(appended, read));
+    if (read !== undefined && observed !== undefined) stageSamples.publish.push(ms(read, observed));
+    if (observed !== undefined) stageSamples.consume.push(ms(observed, at));
+    if (read !== undefined) stageSamples.relayToHandler.push(ms(read, at));
     const bucket = secondOf(at);
     if (bucket) {
       bucket.applied++;
@@ -99,7 +115,9 @@ async function pipelineLag(harness: PipelineHarness, amqpUrl: string): Promise<P
       const event = harness.newEvent({ phase, sentAtMs: Date.now(), sentAtNs: sentNs.toString() });
       if (phase === 'measure') unseen.add(event.eventId);
       await harness.store.appendToStream(`bench-lag-${event.eventId}`, [event], { expectedRevision: 'no_stream' });
-      const done = phase === 'measure' ? secondOf(now()) : undefined;
+      const appendedNs = now();
+      if (phase === 'measure') appendedAt.set(event.eventId, appendedNs);
+      const done = phase === 'measure' ? secondOf(appendedNs) : undefined;
       if (done) done.appended++;
     };
     await offered(WARMUP_SECONDS, APPENDERS, append('warmup'));
@@ -117,6 +135,7 @@ async function pipelineLag(harness: PipelineHarness, amqpUrl: string): Promise<P
   } finally {
     harness.onApplied(null);
     await harness.stopRelay();
+    harness.relayReadAt = null;
   }
   const timeline: PipelineLag['timeline'] = [];
   let appended = 0;
@@ -129,7 +148,18 @@ async function pipelineLag(harness: PipelineHarness, amqpUrl: string): Promise<P
     const sorted = [...s.lags].sort((a, b) => a - b);
     timeline.push({ second: i + 1, offered: s.offered, appended: s.appended, applied: s.applied, backlog: appended - applied, p99: sorted.length ? percentileSorted(sorted, 99) : Number.NaN });
   }
-  return { total: summarizeLatencies(samples), append: summarizeLatencies(appendSamples), afterRecord: summarizeLatencies(afterSamples), timeline, achievedRate };
+  const stages = [
+    { name: 'sent → append returned (commit)', summary: summarizeLatencies(stageSamples.append) },
+    { name: 'append returned → relay read it (NOTIFY, wake-up, read horizon, read)', summary: summarizeLatencies(stageSamples.toRelay) },
+    { name: 'relay read → handler (publish, broker, queue, inbox tx)', summary: summarizeLatencies(stageSamples.relayToHandler) },
+  ];
+  if (stageSamples.publish.length > 0) {
+    stages.push(
+      { name: '  of which relay read → at the observer queue (publish, routing)', summary: summarizeLatencies(stageSamples.publish) },
+      { name: '  of which at the observer queue → handler (delivery, batch wait, inbox tx)', summary: summarizeLatencies(stageSamples.consume) },
+    );
+  }
+  return { total: summarizeLatencies(samples), append: summarizeLatencies(appendSamples), afterRecord: summarizeLatencies(afterSamples), timeline, achievedRate, stages };
 }
 
 async function rawLag(amqpUrl: string): Promise<LatencySummary> {
@@ -183,6 +213,8 @@ export async function runLagBench(harness: PipelineHarness, amqpUrl: string): Pr
   log(`  pipeline   : ${describe(pipeline)}`);
   log(`    of which append (sent → recordedAt, wall clock ms): ${describe(lag.append)}`);
   log(`    of which recordedAt → handler (relay, broker, queue, inbox tx): ${describe(lag.afterRecord)}`);
+  log('  stages (same clock, per event):');
+  for (const stage of lag.stages) log(`    ${stage.name}: ${describe(stage.summary)}`);
   const raw = await rawLag(amqpUrl);
   log(`  raw amqplib: ${describe(raw)}`);
   const label = `${RATE} ev/s (${APPENDERS} appenders) for ${SECONDS} s`;

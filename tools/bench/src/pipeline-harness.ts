@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { connect, type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
 import { Pool } from 'pg';
-import { createPostgresEventStore, type JsonObject, type NewEvent, type PostgresEventStore } from '@dh/event-store';
+import { createPostgresEventStore, type EventStore, type JsonObject, type NewEvent, type PostgresEventStore } from '@dh/event-store';
 import { AmqpConnection, createRelay, serializeEnvelope, startConsumer, type EventEnvelope, type EventRelay, type RunningConsumer } from '@dh/messaging';
 import { benchMetadata, benchPayload } from './append.bench';
 import { PROJECTION_BATCH_SIZE } from '@dh/read-models';
@@ -112,9 +112,29 @@ export class PipelineHarness {
     }
   }
 
+  /** When set, the moment (hrtime) the relay's subscription handed each event to the relay, by event id. */
+  relayReadAt: Map<string, bigint> | null = null;
+  /** When observing, the moment (hrtime) each published message reached the observer queue, by event id. */
+  observedAt: Map<string, bigint> | null = null;
+
   async startRelay(): Promise<void> {
     if (this.relay) return;
-    this.relay = createRelay({ eventStore: this.store, connection: this.connection, pool: this.pool, name: 'bench', logger: benchLogger });
+    // The relay reads through a view of the store that notes when each event left the log reader (for the lag stages).
+    const store = this.store;
+    const eventStore: EventStore = new Proxy(store, {
+      get: (target, key, receiver) => {
+        if (key !== 'subscribeToAll') return Reflect.get(target, key, receiver) as unknown;
+        return (options: Parameters<EventStore['subscribeToAll']>[0]) =>
+          target.subscribeToAll({
+            ...options,
+            onEvent: (event) => {
+              this.relayReadAt?.set(event.eventId, process.hrtime.bigint());
+              return options.onEvent(event);
+            },
+          });
+      },
+    });
+    this.relay = createRelay({ eventStore, connection: this.connection, pool: this.pool, name: 'bench', logger: benchLogger });
     await this.relay.start();
   }
 
@@ -128,8 +148,18 @@ export class PipelineHarness {
     const { queue } = await channel.assertQueue('', { exclusive: true });
     await channel.bindQueue(queue, 'domain.events', 'bench.#');
     const published = new Set<string>();
+    const observedAt = new Map<string, bigint>();
     this.published = published;
-    await channel.consume(queue, (m) => m && typeof m.properties.messageId === 'string' && published.add(m.properties.messageId), { noAck: true });
+    this.observedAt = observedAt;
+    await channel.consume(
+      queue,
+      (m) => {
+        if (!m || typeof m.properties.messageId !== 'string') return;
+        published.add(m.properties.messageId);
+        observedAt.set(m.properties.messageId, process.hrtime.bigint());
+      },
+      { noAck: true },
+    );
   }
 
   /** Where these events are: their place in the log, the relay's checkpoint, the inbox (for a benchmark that lost sight of them). */
