@@ -155,6 +155,33 @@ describe('startConsumer (inbox)', () => {
     expect(consumer.stats()).toMatchObject({ applied: 2, duplicates: 2, retried: 0, deadLettered: 0 });
   });
 
+  it('records event ids with quotes and backslashes as they are (the inbox insert is quoted, not parameterised), alone and in a batch, once', async () => {
+    const odd = ["it's", 'back\\slash\\', "'); DROP TABLE messaging.inbox; --", 'E\'\\x27'];
+    const alone = await start({ queue: 'projection.quoted' });
+    const batched = await start({
+      queue: 'projection.quoted-batch',
+      bindings: ['portfolio.#'],
+      batchSize: 10,
+      prefetch: 20,
+      batchHandler: async (items, tx) => {
+        for (const item of items) await writeRow(item.envelope, tx);
+      },
+    });
+    const events = odd.map((id, n) => envelope(n, id));
+    for (const e of events) publish(e);
+    publish(events[0]); // a redelivery
+    await eventually(() => expect(alone.stats().applied + alone.stats().duplicates).toBe(5));
+    await eventually(() => expect(batched.stats().applied + batched.stats().duplicates).toBe(5));
+    await settle();
+    const { rows: inbox } = await pool.query<{ consumer: string; event_id: string }>(`SELECT consumer, event_id FROM messaging.inbox WHERE consumer LIKE 'projection.quoted%'`);
+    const expected = ['projection.quoted', 'projection.quoted-batch'].flatMap((consumer) => odd.map((id) => `${consumer} ${id}`));
+    expect(inbox.map((r) => `${r.consumer} ${r.event_id}`).sort()).toEqual(expected.sort());
+    // Each consumer wrote each event once into the shared read-model table.
+    expect((await rows()).map((r) => r.event_id).sort()).toEqual([...odd, ...odd].sort());
+    expect(alone.stats()).toMatchObject({ applied: 4, duplicates: 1, deadLettered: 0 });
+    expect(batched.stats()).toMatchObject({ applied: 4, duplicates: 1, deadLettered: 0 });
+  });
+
   it('retries a handler that fails twice, rolls back the failed attempts and applies it once', async () => {
     let calls = 0;
     const flaky: EventHandler = async (e, tx) => {
