@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { delay, fmt, log, msSince, now, percentileSorted, result, summarizeLatencies, waitUntil, type BenchResult, type LatencySummary } from './measure';
 import { envelopeBody, RawAmqp, type PipelineHarness } from './pipeline-harness';
 
@@ -60,6 +61,8 @@ interface PipelineLag {
   achievedRate: number;
   /** Where the time goes, per event (hrtime, ms): named stages in pipeline order. */
   stages: { name: string; summary: LatencySummary }[];
+  /** This process's event-loop delay over the measured seconds, ms (appenders, relay and consumer share it). */
+  eventLoop: { p50: number; p99: number; max: number };
 }
 
 async function pipelineLag(harness: PipelineHarness, amqpUrl: string): Promise<PipelineLag> {
@@ -107,6 +110,7 @@ async function pipelineLag(harness: PipelineHarness, amqpUrl: string): Promise<P
   if (process.env.BENCH_LAG_OBSERVE === '1') await harness.observe(amqpUrl);
   await harness.startRelay();
   let achievedRate = 0;
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   try {
     const append = (phase: string) => async (): Promise<void> => {
       const sentNs = now();
@@ -122,7 +126,9 @@ async function pipelineLag(harness: PipelineHarness, amqpUrl: string): Promise<P
     };
     await offered(WARMUP_SECONDS, APPENDERS, append('warmup'));
     measureStart = now();
+    loopDelay.enable();
     const run = await offered(SECONDS, APPENDERS, append('measure'));
+    loopDelay.disable();
     achievedRate = (run.sent / run.ms) * 1000;
     try {
       await waitUntil(() => seen >= run.sent || harness.halted() !== null, DRAIN_TIMEOUT_MS, () => `the lag events to arrive (${seen}/${run.sent})`);
@@ -159,7 +165,8 @@ async function pipelineLag(harness: PipelineHarness, amqpUrl: string): Promise<P
       { name: '  of which at the observer queue → handler (delivery, batch wait, inbox tx)', summary: summarizeLatencies(stageSamples.consume) },
     );
   }
-  return { total: summarizeLatencies(samples), append: summarizeLatencies(appendSamples), afterRecord: summarizeLatencies(afterSamples), timeline, achievedRate, stages };
+  const eventLoop = { p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 };
+  return { total: summarizeLatencies(samples), append: summarizeLatencies(appendSamples), afterRecord: summarizeLatencies(afterSamples), timeline, achievedRate, stages, eventLoop };
 }
 
 async function rawLag(amqpUrl: string): Promise<LatencySummary> {
@@ -215,6 +222,7 @@ export async function runLagBench(harness: PipelineHarness, amqpUrl: string): Pr
   log(`    of which recordedAt → handler (relay, broker, queue, inbox tx): ${describe(lag.afterRecord)}`);
   log('  stages (same clock, per event):');
   for (const stage of lag.stages) log(`    ${stage.name}: ${describe(stage.summary)}`);
+  log(`  event-loop delay of this process (appenders, relay, consumer) while offering: p50 ${fmt(lag.eventLoop.p50, 'ms')} p99 ${fmt(lag.eventLoop.p99, 'ms')} max ${fmt(lag.eventLoop.max, 'ms')}`);
   const raw = await rawLag(amqpUrl);
   log(`  raw amqplib: ${describe(raw)}`);
   const label = `${RATE} ev/s (${APPENDERS} appenders) for ${SECONDS} s`;
