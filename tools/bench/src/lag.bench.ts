@@ -1,6 +1,9 @@
+import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
 import { delay, fmt, log, msSince, now, percentileSorted, result, summarizeLatencies, waitUntil, type BenchResult, type LatencySummary } from './measure';
 import { envelopeBody, RawAmqp, type PipelineHarness } from './pipeline-harness';
+import type { LagAppendersInput, LagAppendersMessage } from './lag-appenders.worker';
 
 /**
  * End-to-end lag at an offered rate from concurrent appenders. `APPENDERS` loops share one schedule
@@ -18,6 +21,8 @@ const RATE = Number(process.env.BENCH_LAG_RATE ?? 1_000);
 const SECONDS = Number(process.env.BENCH_LAG_SECONDS ?? 30);
 const APPENDERS = Number(process.env.BENCH_LAG_APPENDERS ?? 32);
 const WARMUP_SECONDS = 2;
+/** BENCH_LAG_APPENDER_THREAD=1: the appenders run in a worker thread, off the relay's and consumer's event loop. */
+const APPENDER_THREAD = process.env.BENCH_LAG_APPENDER_THREAD === '1';
 const DRAIN_TIMEOUT_MS = 60_000;
 
 /** Offers RATE sends a second for `seconds` from `concurrency` loops sharing one schedule. Returns how many were sent and how long it took. */
@@ -80,6 +85,7 @@ async function pipelineLag(harness: PipelineHarness, amqpUrl: string): Promise<P
   harness.relayReadAt = relayReadAt;
   const stageSamples = { append: [] as number[], toRelay: [] as number[], publish: [] as number[], consume: [] as number[], relayToHandler: [] as number[] };
   const ms = (from: bigint, to: bigint) => Number(to - from) / 1e6;
+  const handled = new Map<string, { sent: bigint; at: bigint }>();
   harness.onApplied((envelope, at) => {
     const wallAt = Date.now();
     const sent = sentAt(envelope.data);
@@ -88,14 +94,7 @@ async function pipelineLag(harness: PipelineHarness, amqpUrl: string): Promise<P
     unseen.delete(envelope.eventId);
     const lag = Number(at - sent) / 1e6;
     samples.push(lag);
-    const appended = appendedAt.get(envelope.eventId);
-    const read = relayReadAt.get(envelope.eventId);
-    const observed = harness.observedAt?.get(envelope.eventId);
-    if (appended !== undefined) stageSamples.append.push(ms(sent, appended));
-    if (appended !== undefined && read !== undefined) stageSamples.toRelay.push(ms(appended, read));
-    if (read !== undefined && observed !== undefined) stageSamples.publish.push(ms(read, observed));
-    if (observed !== undefined) stageSamples.consume.push(ms(observed, at));
-    if (read !== undefined) stageSamples.relayToHandler.push(ms(read, at));
+    handled.set(envelope.eventId, { sent, at });
     const bucket = secondOf(at);
     if (bucket) {
       bucket.applied++;
@@ -124,11 +123,46 @@ async function pipelineLag(harness: PipelineHarness, amqpUrl: string): Promise<P
       const done = phase === 'measure' ? secondOf(appendedNs) : undefined;
       if (done) done.appended++;
     };
-    await offered(WARMUP_SECONDS, APPENDERS, append('warmup'));
-    measureStart = now();
-    loopDelay.enable();
-    const run = await offered(SECONDS, APPENDERS, append('measure'));
-    loopDelay.disable();
+    let run: { sent: number; ms: number };
+    if (APPENDER_THREAD) {
+      const connectionString = harness.pool.options.connectionString;
+      if (!connectionString) throw new Error('the harness pool has no connection string');
+      const input: LagAppendersInput = { databaseUrl: connectionString, rate: RATE, seconds: SECONDS, warmupSeconds: WARMUP_SECONDS, appenders: APPENDERS };
+      const worker = new Worker(join(__dirname, 'lag-appenders.worker.js'), { workerData: input });
+      try {
+        run = await new Promise<{ sent: number; ms: number }>((resolve, reject) => {
+          worker.on('error', reject);
+          worker.on('message', (message: LagAppendersMessage) => {
+            if (message.kind === 'measureStart') {
+              measureStart = BigInt(message.atNs);
+              loopDelay.enable();
+            } else if (message.kind === 'appended') {
+              for (const [eventId, sentText, appendedText] of message.items) {
+                const sentNs = BigInt(sentText);
+                const appendedNs = BigInt(appendedText);
+                const slot = secondOf(sentNs);
+                if (slot) slot.offered++;
+                const done = secondOf(appendedNs);
+                if (done) done.appended++;
+                appendedAt.set(eventId, appendedNs);
+                if (!handled.has(eventId)) unseen.add(eventId);
+              }
+            } else if (message.kind === 'done') {
+              loopDelay.disable();
+              resolve({ sent: message.sent, ms: message.ms });
+            } else reject(new Error(`lag appenders: ${message.message}`));
+          });
+        });
+      } finally {
+        await worker.terminate();
+      }
+    } else {
+      await offered(WARMUP_SECONDS, APPENDERS, append('warmup'));
+      measureStart = now();
+      loopDelay.enable();
+      run = await offered(SECONDS, APPENDERS, append('measure'));
+      loopDelay.disable();
+    }
     achievedRate = (run.sent / run.ms) * 1000;
     try {
       await waitUntil(() => seen >= run.sent || harness.halted() !== null, DRAIN_TIMEOUT_MS, () => `the lag events to arrive (${seen}/${run.sent})`);
@@ -153,6 +187,16 @@ async function pipelineLag(harness: PipelineHarness, amqpUrl: string): Promise<P
     applied += s.applied;
     const sorted = [...s.lags].sort((a, b) => a - b);
     timeline.push({ second: i + 1, offered: s.offered, appended: s.appended, applied: s.applied, backlog: appended - applied, p99: sorted.length ? percentileSorted(sorted, 99) : Number.NaN });
+  }
+  for (const [eventId, { sent, at }] of handled) {
+    const appended = appendedAt.get(eventId);
+    const read = relayReadAt.get(eventId);
+    const observed = harness.observedAt?.get(eventId);
+    if (appended !== undefined) stageSamples.append.push(ms(sent, appended));
+    if (appended !== undefined && read !== undefined) stageSamples.toRelay.push(ms(appended, read));
+    if (read !== undefined && observed !== undefined) stageSamples.publish.push(ms(read, observed));
+    if (observed !== undefined) stageSamples.consume.push(ms(observed, at));
+    if (read !== undefined) stageSamples.relayToHandler.push(ms(read, at));
   }
   const stages = [
     { name: 'sent → append returned (commit)', summary: summarizeLatencies(stageSamples.append) },
@@ -211,7 +255,7 @@ function backlogGrows(timeline: PipelineLag['timeline']): boolean {
 export async function runLagBench(harness: PipelineHarness, amqpUrl: string): Promise<BenchResult[]> {
   const lag = await pipelineLag(harness, amqpUrl);
   const pipeline = lag.total;
-  log(`  offered ${RATE} ev/s from ${APPENDERS} concurrent appenders for ${SECONDS} s; appends made at ${fmt(lag.achievedRate, 'ev/s')}`);
+  log(`  offered ${RATE} ev/s from ${APPENDERS} concurrent appenders${APPENDER_THREAD ? ' in a worker thread' : ''} for ${SECONDS} s; appends made at ${fmt(lag.achievedRate, 'ev/s')}`);
   log('  second  offered  appended  applied  backlog  p99 lag (applied in that second)');
   for (const s of lag.timeline) {
     log(`  ${String(s.second).padStart(6)}  ${String(s.offered).padStart(7)}  ${String(s.appended).padStart(8)}  ${String(s.applied).padStart(7)}  ${String(s.backlog).padStart(7)}  ${Number.isNaN(s.p99) ? '-' : fmt(s.p99, 'ms')}`);
@@ -225,7 +269,7 @@ export async function runLagBench(harness: PipelineHarness, amqpUrl: string): Pr
   log(`  event-loop delay of this process (appenders, relay, consumer) while offering: p50 ${fmt(lag.eventLoop.p50, 'ms')} p99 ${fmt(lag.eventLoop.p99, 'ms')} max ${fmt(lag.eventLoop.max, 'ms')}`);
   const raw = await rawLag(amqpUrl);
   log(`  raw amqplib: ${describe(raw)}`);
-  const label = `${RATE} ev/s (${APPENDERS} appenders) for ${SECONDS} s`;
+  const label = `${RATE} ev/s (${APPENDERS} appenders${APPENDER_THREAD ? ', own thread' : ''}) for ${SECONDS} s`;
   return [
     result(`lag p50 at ${label}`, pipeline.p50, raw.p50, 'ms', false, 'raw amqplib p50'),
     result(`lag p99 at ${label}`, pipeline.p99, raw.p99, 'ms', false, 'raw amqplib p99'),
