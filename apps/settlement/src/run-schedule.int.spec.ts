@@ -74,7 +74,8 @@ describe('settlement runs on the business clock: started when due, never before,
       return found[0]!;
     }, 30_000, 100);
     expect(completed).toMatchObject({ items: 1, invoiced: 1, halted: 0 });
-    expect((await infra.pool.query(`SELECT invoice_id FROM settlement.invoices`)).rows).toEqual([{ invoice_id: invoiceIdOf(MONTHLY, OCTOBER, 'customer-m') }]);
+    // SettlementCompleted is appended inside the worker's transaction: its invoice index row is there once that commits.
+    await eventually(async () => expect((await infra.pool.query(`SELECT invoice_id FROM settlement.invoices`)).rows).toEqual([{ invoice_id: invoiceIdOf(MONTHLY, OCTOBER, 'customer-m') }]), 30_000, 100);
   });
 
   it('a second pass (a restart) starts nothing again; the next day every supply is invoiced: no later run', async () => {
@@ -102,7 +103,7 @@ describe('settlement runs on the business clock: started when due, never before,
     expect(await runsOf('2026-10')).toEqual([scheduledRunId(OCTOBER, '2026-11-07'), runId]);
     const [late] = (await infra.eventStore.readStream(`invoice-${invoiceIdOf(LATE, OCTOBER, 'customer-late')}`)).filter((e) => e.type === 'InvoiceIssued');
     expect(late?.data).toMatchObject({ runId, customerId: 'customer-late', periodLabel: '2026-10' });
-    expect(await count(`SELECT count(*) AS n FROM settlement.invoices WHERE period_label = '2026-10'`)).toBe(2);
+    await eventually(async () => expect(await count(`SELECT count(*) AS n FROM settlement.invoices WHERE period_label = '2026-10'`)).toBe(2), 30_000, 100);
     // The day after: everything is invoiced again.
     now = new Date('2026-11-09T23:00:00.000Z');
     expect(of(await runSchedulePass(scheduler()), '2026-10').map((o) => o.outcome)).toEqual(['nothing-to-settle']);
