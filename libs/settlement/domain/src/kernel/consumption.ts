@@ -21,7 +21,7 @@ class Blocks {
   tax = 0;
   /** Σ Wh of the supplied intervals. */
   total = 0;
-  /** OR of the states of the supplied intervals (ESTIMATED_BIT: any estimated). */
+  /** OR of the states of the supplied intervals (ESTIMATED_BIT set when one of them is estimated). */
   states = 0;
   /** Unit-price tracking of the energy line (spot + margin varies almost always). */
   first = Number.NaN;
