@@ -1,3 +1,4 @@
+import { errorMessage, singleFlightTimer } from './single-flight-timer';
 import { randomUUID } from 'node:crypto';
 import type { BillingPeriod } from '@dh/settlement-domain';
 import { underAdvisoryLock } from './advisory-lock';
@@ -49,25 +50,8 @@ export interface HaltRetries {
 
 /** The retry pass's timer: every `intervalMs` (0 = no timer; `pass()` still works), never two passes at once in a process. */
 export function startHaltRetries(deps: HaltRetryDeps, intervalMs: number): HaltRetries {
-  let running: Promise<unknown> | null = null;
   const pass = () => runHaltRetryPass(deps);
-  const timer =
-    intervalMs > 0
-      ? setInterval(() => {
-          if (running !== null) return;
-          running = pass()
-            .catch((error: unknown) => deps.logger?.warn(`settlement halt retry pass failed: ${error instanceof Error ? error.message : String(error)}`))
-            .finally(() => {
-              running = null;
-            });
-        }, intervalMs)
-      : null;
-  return {
-    pass,
-    async stop() {
-      if (timer !== null) clearInterval(timer);
-      await running;
-    },
-  };
+  const timer = singleFlightTimer(pass, intervalMs, (error) => deps.logger?.warn(`settlement halt retry pass failed: ${errorMessage(error)}`));
+  return { pass, stop: () => timer.stop() };
 }
 

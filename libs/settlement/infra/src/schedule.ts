@@ -1,3 +1,4 @@
+import { errorMessage, singleFlightTimer } from './single-flight-timer';
 import type { PoolClient } from 'pg';
 import { addBusinessDays, addDays, compareLocalDates, localDateOf, localDayStart, type LocalDate } from '@dh/dk-time';
 import type { BillingPeriod } from '@dh/settlement-domain';
@@ -202,25 +203,11 @@ export interface RunScheduler {
 
 /** The scheduler's timer: a pass every `intervalMs` (0 = no timer; `pass()` still works), then `afterPass`; never two at once in a process. */
 export function startRunScheduler(deps: SchedulerDeps, intervalMs: number, afterPass?: () => Promise<unknown>): RunScheduler {
-  let running: Promise<unknown> | null = null;
   const pass = () => runSchedulePass(deps);
-  const timer =
-    intervalMs > 0
-      ? setInterval(() => {
-          if (running !== null) return;
-          running = pass()
-            .then(() => afterPass?.())
-            .catch((error: unknown) => deps.logger?.warn(`settlement schedule pass failed: ${error instanceof Error ? error.message : String(error)}`))
-            .finally(() => {
-              running = null;
-            });
-        }, intervalMs)
-      : null;
-  return {
-    pass,
-    async stop() {
-      if (timer !== null) clearInterval(timer);
-      await running;
-    },
-  };
+  const timer = singleFlightTimer(
+    () => pass().then(() => afterPass?.()),
+    intervalMs,
+    (error) => deps.logger?.warn(`settlement schedule pass failed: ${errorMessage(error)}`),
+  );
+  return { pass, stop: () => timer.stop() };
 }
