@@ -36,7 +36,7 @@ describe('settlement run: competing worker processes, a worker killed mid-item, 
   beforeAll(async () => {
     db = await createTestDatabase('settlement_run_workers');
     vhost = await createTestVhost('settlement_run_workers');
-    env = { DATABASE_URL: db.url, AMQP_URL: vhost.url, COMMAND_TIMEOUT_MS: '20000', SETTLEMENT_WORKERS: '2', SETTLEMENT_RUN_BATCH_SIZE: String(BATCH), PAYMENT_OVERDUE_CHECK_INTERVAL_MS: '0' };
+    env = { DATABASE_URL: db.url, AMQP_URL: vhost.url, COMMAND_TIMEOUT_MS: '20000', SETTLEMENT_WORKERS: '2', SETTLEMENT_RUN_BATCH_SIZE: String(BATCH), PAYMENT_OVERDUE_CHECK_INTERVAL_MS: '0', SETTLEMENT_SCHEDULE_INTERVAL_MS: '0', SETTLEMENT_HALT_RETRY_INTERVAL_MS: '0' };
     infra = await openInfrastructure(loadConfig('settlement-run-e2e', 0, env));
     for (let i = 0; i < 2; i++) processes.push(await startServiceProcess('settlement', env, 90_000));
     commands = new CommandClient({ connection: infra.amqp, defaultTimeoutMs: 20_000 });

@@ -9,8 +9,10 @@ describe('settlement settings from the environment', () => {
     expect(() => vatModeFromEnvironment('subtotal')).toThrow('SETTLEMENT_VAT_MODE="subtotal" is not one of per-line, invoice-subtotal');
   });
 
-  it('the run schedule: off by default, deadline 5 business days, 10 later runs, 45 days back; a bad value refuses to start', () => {
-    expect(runScheduleFromEnvironment({})).toEqual({ intervalMs: 0, settings: { dataDeadlineBusinessDays: 5, laterRunDays: 10, lookbackDays: 45 } });
+  it('the run schedule: on by default (a pass every 60 s), explicit 0 = off, deadline 5 business days, 10 later runs, 45 days back; a bad value refuses to start', () => {
+    expect(runScheduleFromEnvironment({})).toEqual({ intervalMs: 60_000, settings: { dataDeadlineBusinessDays: 5, laterRunDays: 10, lookbackDays: 45 } });
+    expect(runScheduleFromEnvironment({ SETTLEMENT_SCHEDULE_INTERVAL_MS: '' }).intervalMs).toBe(60_000);
+    expect(runScheduleFromEnvironment({ SETTLEMENT_SCHEDULE_INTERVAL_MS: '0' }).intervalMs).toBe(0);
     expect(
       runScheduleFromEnvironment({ SETTLEMENT_SCHEDULE_INTERVAL_MS: '60000', SETTLEMENT_DATA_DEADLINE_BUSINESS_DAYS: '3', SETTLEMENT_LATER_RUN_DAYS: '0', SETTLEMENT_SCHEDULE_LOOKBACK_DAYS: '90' }),
     ).toEqual({ intervalMs: 60_000, settings: { dataDeadlineBusinessDays: 3, laterRunDays: 0, lookbackDays: 90 } });
@@ -18,8 +20,9 @@ describe('settlement settings from the environment', () => {
     expect(() => runScheduleFromEnvironment({ SETTLEMENT_LATER_RUN_DAYS: '-1' })).toThrow('SETTLEMENT_LATER_RUN_DAYS="-1"');
   });
 
-  it('the halted-item retry pass: off by default, every n ms when set; a bad value refuses to start', () => {
-    expect(haltRetryIntervalFromEnvironment({})).toBe(0);
+  it('the halted-item retry pass: on by default (every 30 s), every n ms when set, explicit 0 = off; a bad value refuses to start', () => {
+    expect(haltRetryIntervalFromEnvironment({})).toBe(30_000);
+    expect(haltRetryIntervalFromEnvironment({ SETTLEMENT_HALT_RETRY_INTERVAL_MS: '0' })).toBe(0);
     expect(haltRetryIntervalFromEnvironment({ SETTLEMENT_HALT_RETRY_INTERVAL_MS: '30000' })).toBe(30_000);
     expect(() => haltRetryIntervalFromEnvironment({ SETTLEMENT_HALT_RETRY_INTERVAL_MS: 'often' })).toThrow('SETTLEMENT_HALT_RETRY_INTERVAL_MS="often" must be a non-negative integer');
   });

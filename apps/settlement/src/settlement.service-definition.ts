@@ -19,15 +19,21 @@ function nonNegativeInteger(env: NodeJS.ProcessEnv, name: string, fallback: numb
   return value;
 }
 
+/** The scheduler's pass every minute unless `SETTLEMENT_SCHEDULE_INTERVAL_MS` says otherwise (explicit 0 = off). */
+export const DEFAULT_SCHEDULE_INTERVAL_MS = 60_000;
+/** The halted-item retry pass every 30 s unless `SETTLEMENT_HALT_RETRY_INTERVAL_MS` says otherwise (explicit 0 = off). */
+export const DEFAULT_HALT_RETRY_INTERVAL_MS = 30_000;
+
 /**
- * The run scheduler's settings: `SETTLEMENT_SCHEDULE_INTERVAL_MS` (a pass every n ms; unset or 0 = off, so tools and
- * tests that settle by hand on the wall clock get no run under them; docker-compose and k8s set 60000),
+ * The run scheduler's settings: `SETTLEMENT_SCHEDULE_INTERVAL_MS` (a pass every n ms; unset = every 60 s, so a
+ * deployment schedules by default; an explicit 0 turns it off, as tests and tools that settle by hand on the wall
+ * clock do),
  * `SETTLEMENT_DATA_DEADLINE_BUSINESS_DAYS` (default 5), `SETTLEMENT_LATER_RUN_DAYS` (default 10),
  * `SETTLEMENT_SCHEDULE_LOOKBACK_DAYS` (default 45). A value that is not a non-negative integer refuses to start.
  */
 export function runScheduleFromEnvironment(env: NodeJS.ProcessEnv): { intervalMs: number; settings: RunScheduleSettings } {
   return {
-    intervalMs: nonNegativeInteger(env, 'SETTLEMENT_SCHEDULE_INTERVAL_MS', 0),
+    intervalMs: nonNegativeInteger(env, 'SETTLEMENT_SCHEDULE_INTERVAL_MS', DEFAULT_SCHEDULE_INTERVAL_MS),
     settings: {
       dataDeadlineBusinessDays: nonNegativeInteger(env, 'SETTLEMENT_DATA_DEADLINE_BUSINESS_DAYS', DEFAULT_RUN_SCHEDULE.dataDeadlineBusinessDays),
       laterRunDays: nonNegativeInteger(env, 'SETTLEMENT_LATER_RUN_DAYS', DEFAULT_RUN_SCHEDULE.laterRunDays),
@@ -36,9 +42,9 @@ export function runScheduleFromEnvironment(env: NodeJS.ProcessEnv): { intervalMs
   };
 }
 
-/** `SETTLEMENT_HALT_RETRY_INTERVAL_MS`: the retry pass of halted items every n ms (unset or 0 = off; compose and k8s set 30000). */
+/** `SETTLEMENT_HALT_RETRY_INTERVAL_MS`: the retry pass of halted items every n ms (unset = every 30 s; an explicit 0 turns it off). */
 export function haltRetryIntervalFromEnvironment(env: NodeJS.ProcessEnv): number {
-  return nonNegativeInteger(env, 'SETTLEMENT_HALT_RETRY_INTERVAL_MS', 0);
+  return nonNegativeInteger(env, 'SETTLEMENT_HALT_RETRY_INTERVAL_MS', DEFAULT_HALT_RETRY_INTERVAL_MS);
 }
 
 @Module({})
@@ -66,11 +72,11 @@ export const settlementService: ServiceDefinition = {
       config: { ...DEFAULT_RATES_CONFIG, vatMode: vatModeFromEnvironment(process.env.SETTLEMENT_VAT_MODE) },
       // Work items per batch of a run: its own stream, one counter row (SETTLEMENT_RUN_BATCH_SIZE, default 500).
       runBatchSize: Number.isInteger(runBatchSize) && runBatchSize >= 1 ? runBatchSize : 500,
-      // Runs of closed periods on the business clock (SETTLEMENT_SCHEDULE_*; off unless SETTLEMENT_SCHEDULE_INTERVAL_MS > 0).
+      // Runs of closed periods on the business clock (SETTLEMENT_SCHEDULE_*; a pass every 60 s unless SETTLEMENT_SCHEDULE_INTERVAL_MS says otherwise, 0 = off).
       schedule: { ...runScheduleFromEnvironment(process.env), logger: new Logger('settlement-schedule') },
       // Corrections of a publication (spot, charge, tax, product): SETTLEMENT_CORRECTION_PAGE_SIZE invoices per transaction (default 100).
       corrections: { pageSize: Number.isInteger(correctionPageSize) && correctionPageSize >= 1 ? correctionPageSize : 100, logger: new Logger('settlement-corrections') },
-      // Halted metering points retried when their missing input arrived (SETTLEMENT_HALT_RETRY_INTERVAL_MS; off unless > 0).
+      // Halted metering points retried when their missing input arrived (SETTLEMENT_HALT_RETRY_INTERVAL_MS; every 30 s by default, 0 = off).
       haltRetry: { intervalMs: haltRetryIntervalFromEnvironment(process.env), logger: new Logger('settlement-halt-retry') },
       // Payments: due date = issue date + PAYMENT_TERMS_DAYS (default 14); overdue check every PAYMENT_OVERDUE_CHECK_INTERVAL_MS (default 60 s).
       payments: {

@@ -62,6 +62,9 @@ export async function startBackOfficeStack(options: { name: string; env?: Record
       EDS_URL: eds.url,
       // The seeds ingest what they need by command; the daily schedule has its own test.
       EDS_SCHEDULE: 'off',
+      // Likewise no scheduled settlement runs or halt retries (on by default in the service): the seeds settle by command.
+      SETTLEMENT_SCHEDULE_INTERVAL_MS: '0',
+      SETTLEMENT_HALT_RETRY_INTERVAL_MS: '0',
       ...options.env,
     };
     // One after another: a 2-core machine times out readiness checks when six start at once.

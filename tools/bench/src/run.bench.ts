@@ -196,6 +196,9 @@ async function runOnce(points: number, cleanup: Cleanup): Promise<RunFigures> {
     SETTLEMENT_WORKERS: String(WORKERS),
     SETTLEMENT_RUN_BATCH_SIZE: String(BATCH),
     PAYMENT_OVERDUE_CHECK_INTERVAL_MS: '0',
+    // The bench starts its runs itself: no scheduled runs or halt retries (on by default in the service).
+    SETTLEMENT_SCHEDULE_INTERVAL_MS: '0',
+    SETTLEMENT_HALT_RETRY_INTERVAL_MS: '0',
     LOG_FORMAT: 'json',
   };
   const infra = await openInfrastructure(loadConfig('bench-run', 0, env));

@@ -82,11 +82,11 @@ export const ENVIRONMENT: Readonly<Record<string, EnvironmentVariable>> = {
   SETTLEMENT_CORRECTION_PAGE_SIZE: { readers: ['settlement'], kind: 'config', description: "invoices corrected per transaction when a publication (spot, charge, tax, product) changes issued invoices (default 100)" },
   PAYMENT_TERMS_DAYS: { readers: ['settlement'], kind: 'config', description: 'days from invoice to due date' },
   PAYMENT_OVERDUE_CHECK_INTERVAL_MS: { readers: ['settlement'], kind: 'config', description: 'how often overdue invoices are looked for' },
-  SETTLEMENT_SCHEDULE_INTERVAL_MS: { readers: ['settlement'], kind: 'config', description: 'how often the run scheduler looks for due periods (ms; unset or 0 = no scheduled runs)' },
+  SETTLEMENT_SCHEDULE_INTERVAL_MS: { readers: ['settlement'], kind: 'config', description: 'how often the run scheduler looks for due periods (ms; unset = 60000; 0 = no scheduled runs)' },
   SETTLEMENT_DATA_DEADLINE_BUSINESS_DAYS: { readers: ['settlement'], kind: 'config', description: 'Danish business days after a period before its first run (default 5)' },
   SETTLEMENT_LATER_RUN_DAYS: { readers: ['settlement'], kind: 'config', description: 'days of daily later runs of a period after its first (default 10)' },
   SETTLEMENT_SCHEDULE_LOOKBACK_DAYS: { readers: ['settlement'], kind: 'config', description: 'periods due within this many days are looked at (default 45)' },
-  SETTLEMENT_HALT_RETRY_INTERVAL_MS: { readers: ['settlement'], kind: 'config', description: 'how often halted metering points whose missing input arrived are retried (ms; unset or 0 = no automatic retry)' },
+  SETTLEMENT_HALT_RETRY_INTERVAL_MS: { readers: ['settlement'], kind: 'config', description: 'how often halted metering points whose missing input arrived are retried (ms; unset = 30000; 0 = no automatic retry)' },
   SETTLEMENT_VAT_MODE: { readers: ['settlement'], kind: 'config', description: 'VAT on invoices: `per-line` (25 % of each rounded line) or `invoice-subtotal` (25 % of the subtotal, allocated back to the lines by largest remainder)' },
 
   WEBHOOK_ALLOWED_NETWORKS: { readers: ['gateway', 'projections'], kind: 'config', description: 'CIDRs webhook targets may resolve to besides public addresses (comma-separated)' },

@@ -240,6 +240,9 @@ describe('fault injection: kill -9, broker and database restarts under a stream 
       RATE_LIMITS: 'off',
       LOG_FORMAT: 'json',
       SETTLEMENT_WORKERS: '2',
+      // Runs are started by the test only (the scheduler and the halt retry are on by default in the service).
+      SETTLEMENT_SCHEDULE_INTERVAL_MS: '0',
+      SETTLEMENT_HALT_RETRY_INTERVAL_MS: '0',
       DATAHUB_URL: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
       DATAHUB_CLIENT_ID: 'our-supplier',
       DATAHUB_CLIENT_SECRET: 's3cret-our-supplier',

@@ -45,7 +45,7 @@ describe('operability: visible and self-healing services', () => {
     await migrateAuth(pool);
     crm = apiKeyHeader((await createTestApiKey(new ApiKeyStore(pool), { consumer: 'crm' })).key);
     bus = await observeBus(vhost.url);
-    const env = { DATABASE_URL: databaseUrl, AMQP_URL: vhost.url, COMMAND_TIMEOUT_MS: '10000', AUTH_ISSUERS: testAuthIssuersEnv() };
+    const env = { DATABASE_URL: databaseUrl, AMQP_URL: vhost.url, COMMAND_TIMEOUT_MS: '10000', AUTH_ISSUERS: testAuthIssuersEnv(), SETTLEMENT_SCHEDULE_INTERVAL_MS: '0', SETTLEMENT_HALT_RETRY_INTERVAL_MS: '0' };
     for (const name of ['portfolio', 'projections', 'gateway', 'datahub-integration', 'rates', 'settlement', 'reconciliation']) services.push(await startServiceProcess(name, env));
     gateway = services[2]!;
   }, 180_000);

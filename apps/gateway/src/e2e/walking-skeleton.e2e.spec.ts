@@ -23,7 +23,7 @@ describe('walking skeleton: create a customer and read it back', () => {
     db = await createTestDatabase('skeleton');
     vhost = await createTestVhost('skeleton');
     pool = new Pool({ connectionString: db.url });
-    const env = { DATABASE_URL: db.url, AMQP_URL: vhost.url, COMMAND_TIMEOUT_MS: '3000', AUTH_ISSUERS: testAuthIssuersEnv() };
+    const env = { DATABASE_URL: db.url, AMQP_URL: vhost.url, COMMAND_TIMEOUT_MS: '3000', AUTH_ISSUERS: testAuthIssuersEnv(), SETTLEMENT_SCHEDULE_INTERVAL_MS: '0', SETTLEMENT_HALT_RETRY_INTERVAL_MS: '0' };
     await migrateAuth(pool);
     crm = apiKeyHeader((await createTestApiKey(new ApiKeyStore(pool), { consumer: 'crm' })).key);
 

@@ -30,7 +30,8 @@ beforeAll(async () => {
   pool = new Pool({ connectionString: db.url, max: 5 });
   await migrateAuth(pool);
   store = await createPostgresEventStore({ pool, pollIntervalMs: 50 });
-  const env = { DATABASE_URL: db.url, AMQP_URL: vhost.url, COMMAND_TIMEOUT_MS: '5000', AUTH_ISSUERS: testAuthIssuersEnv() };
+  // No scheduled runs or halt retries (on by default in the service) under this test.
+  const env = { DATABASE_URL: db.url, AMQP_URL: vhost.url, COMMAND_TIMEOUT_MS: '5000', AUTH_ISSUERS: testAuthIssuersEnv(), SETTLEMENT_SCHEDULE_INTERVAL_MS: '0', SETTLEMENT_HALT_RETRY_INTERVAL_MS: '0' };
   portfolio = await startServiceProcess('portfolio', env);
   // The services the routes command, so an outsider's requests meet the whole path (no 504 for a missing service).
   for (const name of ['datahub-integration', 'settlement', 'rates']) others.push(await startServiceProcess(name, env));

@@ -61,7 +61,7 @@ describe('settlement ERP API end to end', () => {
   beforeAll(async () => {
     db = await createTestDatabase('settlement_e2e');
     vhost = await createTestVhost('settlement_e2e');
-    const env = { DATABASE_URL: db.url, AMQP_URL: vhost.url, COMMAND_TIMEOUT_MS: '10000', AUTH_ISSUERS: testAuthIssuersEnv(), SETTLEMENT_HALT_RETRY_INTERVAL_MS: '500' };
+    const env = { DATABASE_URL: db.url, AMQP_URL: vhost.url, COMMAND_TIMEOUT_MS: '10000', AUTH_ISSUERS: testAuthIssuersEnv(), SETTLEMENT_HALT_RETRY_INTERVAL_MS: '500', SETTLEMENT_SCHEDULE_INTERVAL_MS: '0' };
     for (const name of ['settlement', 'projections', 'gateway']) services.push(await startServiceProcess(name, env));
     gateway = services[2]!;
     infra = await openInfrastructure(loadConfig('settlement-e2e', 0, env));
