@@ -6,7 +6,7 @@ import type { CimDocument } from '@dh/cim';
 import { DataHubClient } from '@dh/datahub-client';
 import { startDataHubSimulator, type RunningDataHubSimulator } from '@dh/datahub-sim';
 import { createPostgresEventStore, type JsonObject, type PostgresEventStore } from '@dh/event-store';
-import { AmqpConnection, createRelay, silentMessagingLogger, type EventRelay } from '@dh/messaging';
+import { AmqpConnection, createRelay, listSkippedByCutoff, replaySkippedByCutoff, silentMessagingLogger, type EventRelay } from '@dh/messaging';
 import { createTestDatabase, createTestVhost, eventually, type TestDatabase, type TestVhost } from '@dh/testing';
 import { OUTBOUND_BINDINGS, OUTBOUND_QUEUE, startOutboundWorker, type OutboundWorker, type OutboundWorkerOptions } from './outbound-worker';
 
@@ -183,5 +183,52 @@ describe('outbound BRS requests: catch-up from the event store', () => {
     }
     // Nothing came through the queue: the cancellations were only in the store.
     expect(second.stats().applied).toBe(0);
+  });
+
+  it('a new binding with the default cut-off (a day before the binding appears): a cancellation recorded two years ago is not sent but recorded as skipped, a recent one is sent exactly once; a deliberate replay sends the old one once', async () => {
+    const without = OUTBOUND_BINDINGS.filter((pattern) => pattern !== 'portfolio.process-cancelled');
+    await pool.query('DELETE FROM messaging.consumer_bindings WHERE queue = $1 AND pattern = $2', [OUTBOUND_QUEUE, 'portfolio.process-cancelled']);
+    await pool.query('DELETE FROM messaging.catch_up_cutoffs WHERE queue = $1', [OUTBOUND_QUEUE]);
+    const unbind = await connection.waitForConnection();
+    const channel = await unbind.createChannel();
+    await channel.unbindQueue(OUTBOUND_QUEUE, 'domain.events', 'portfolio.process-cancelled');
+    await channel.close();
+
+    const first = await start({ bindings: without });
+    const old = randomUUID();
+    const recent = randomUUID();
+    for (const processId of [old, recent]) await requestSwitch(processId);
+    await eventually(async () => expect((await outbox([old, recent])).map((r) => r.outcome)).toEqual(['sent', 'sent']), 30_000);
+    for (const processId of [old, recent]) await appendPortfolioEvent(processId, 'ProcessCancelled', { processId, reason: 'customer-withdrew', notifyDataHub: true, at: new Date().toISOString() });
+    await relayPassed();
+    // The old one as if recorded two years before the release that binds the pattern.
+    await pool.query(`UPDATE event_store.events SET recorded_at = now() - interval '2 years' WHERE type = 'ProcessCancelled' AND data->>'processId' = $1`, [old]);
+    await first.stop();
+    worker = null;
+
+    const second = await start();
+    expect(second.stats().caughtUp).toBe(1);
+    expect(second.stats().skippedByCutoff).toBe(1);
+    await eventually(async () => expect((await outbox([recent])).map((r) => `${r.action}:${r.outcome}`)).toEqual(['change-of-supplier:sent', 'cancel:sent']), 30_000);
+    await second.sendDue();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect((await outbox([old])).map((r) => r.action)).toEqual(['change-of-supplier']);
+    expect((await sentEvents([old])).map((e) => e.action)).toEqual(['change-of-supplier']);
+    expect((await sentEvents([recent])).map((e) => e.action).sort()).toEqual(['cancel', 'change-of-supplier']);
+    const recentCancel = (await pool.query<{ document_id: string }>(`SELECT document_id FROM datahub.outbound_requests WHERE process_id = $1 AND action = 'cancel'`, [recent])).rows[0]!.document_id;
+    expect(sentDocuments.filter((d) => d === recentCancel)).toHaveLength(1);
+    // Recorded, with its count and when, for an operator.
+    const skipped = await listSkippedByCutoff(pool, OUTBOUND_QUEUE);
+    expect(skipped.map((s) => ({ pattern: s.pattern, skipped: s.skipped, replayed: s.replayed }))).toEqual([{ pattern: 'portfolio.process-cancelled', skipped: 1, replayed: null }]);
+    expect(skipped[0]!.oldest!.getTime()).toBeLessThan(Date.now() - 700 * 24 * 3_600_000);
+    expect(Math.abs(skipped[0]!.cutoff.getTime() - (Date.now() - 24 * 3_600_000))).toBeLessThan(60_000);
+
+    // An operator decides the old cancellation must go out after all: it is sent once, a second replay puts nothing in.
+    expect(await replaySkippedByCutoff({ pool, eventStore: store, connection, queue: OUTBOUND_QUEUE, by: 'operator@test' })).toBe(1);
+    await eventually(async () => expect((await sentEvents([old])).map((e) => e.action).sort()).toEqual(['cancel', 'change-of-supplier']), 30_000);
+    expect(await replaySkippedByCutoff({ pool, eventStore: store, connection, queue: OUTBOUND_QUEUE, by: 'operator@test' })).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect((await sentEvents([old, recent])).map((e) => e.action).sort()).toEqual(['cancel', 'cancel', 'change-of-supplier', 'change-of-supplier']);
+    expect((await listSkippedByCutoff(pool, OUTBOUND_QUEUE))[0]).toMatchObject({ skipped: 1, replayed: 1, replayedBy: 'operator@test' });
   });
 });

@@ -1,7 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { DataHubRequestError, type DataHubClient } from '@dh/datahub-client';
 import { deterministicEventId, type EventStore, type JsonObject } from '@dh/event-store';
-import { startConsumer, type AmqpConnection, type EventEnvelope, type MessagingLogger, type RunningConsumer } from '@dh/messaging';
+import { catchUpCutoffFromEnv, startConsumer, type AmqpConnection, type CatchUpCutoff, type EventEnvelope, type MessagingLogger, type RunningConsumer } from '@dh/messaging';
 import { DATAHUB_CONTEXT } from './inbound-events';
 import { buildOutboundDocument, type CustomerIdentity, type MarketParties, type OutboundRequest } from './outbound-requests';
 
@@ -34,6 +34,11 @@ export interface OutboundWorkerOptions {
   pollMs?: number;
   /** For tests: the patterns an earlier release bound (default `OUTBOUND_BINDINGS`). */
   bindings?: readonly string[];
+  /**
+   * How far back a catch-up on a binding new to the queue goes (this consumer acts outside: old events are not sent
+   * out). Default from the environment, `catchUpCutoffFromEnv` (a day before the binding first appears).
+   */
+  catchUpCutoff?: CatchUpCutoff;
 }
 
 /** Resolves transaction ids in DataHub's answers to our process ids, from the requests we sent. */
@@ -293,6 +298,7 @@ export async function startOutboundWorker(options: OutboundWorkerOptions): Promi
     // events of it through the same inbox and outbox; (process, action) is the outbox's key, so a request recorded
     // before is not recorded (or sent) again.
     eventStore: options.eventStore,
+    catchUpCutoff: options.catchUpCutoff ?? catchUpCutoffFromEnv(process.env, OUTBOUND_QUEUE),
     handler: async (envelope, tx) => {
       const request = await requestOf(envelope, tx);
       if (!request) return;

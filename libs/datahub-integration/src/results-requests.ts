@@ -2,7 +2,7 @@ import type { Pool } from 'pg';
 import type { CimHeader, RequestAggregatedMeasureData, RequestWholesaleSettlement, SettlementVersion } from '@dh/cim';
 import { DataHubRequestError } from '@dh/datahub-client';
 import { deterministicEventId, type EventStore, type JsonObject } from '@dh/event-store';
-import { startConsumer, type AmqpConnection, type RunningConsumer } from '@dh/messaging';
+import { catchUpCutoffFromEnv, startConsumer, type AmqpConnection, type CatchUpCutoff, type RunningConsumer } from '@dh/messaging';
 import { DATAHUB_CONTEXT } from './inbound-events';
 import type { MarketParties } from './outbound-requests';
 
@@ -63,6 +63,11 @@ export interface ResultsRequestSenderOptions {
   parties: MarketParties;
   clock?: () => Date;
   pollMs?: number;
+  /**
+   * How far back a catch-up on a binding new to the queue goes (this consumer acts outside: old events are not sent
+   * out). Default from the environment, `catchUpCutoffFromEnv` (a day before the binding first appears).
+   */
+  catchUpCutoff?: CatchUpCutoff;
 }
 
 /**
@@ -129,6 +134,7 @@ export async function startResultsRequestSender(options: ResultsRequestSenderOpt
     // A binding new to the queue (a fresh deployment) replays the store's requests through the same inbox and
     // outbox; request_id is the outbox's key, so a request recorded before is not sent again.
     eventStore: options.eventStore,
+    catchUpCutoff: options.catchUpCutoff ?? catchUpCutoffFromEnv(process.env, RESULTS_REQUESTS_QUEUE),
     handler: async (envelope, tx) => {
       const d = envelope.data;
       const request: ResultsRequest = {

@@ -9,6 +9,7 @@ import { consoleMessagingLogger, delay, errorMessage, quoteSchema, toError, type
 import { DEFAULT_MESSAGING_SCHEMA, ensureMessagingTables } from './schema';
 import { assertConsumerTopology, deadLetterQueueName, DEFAULT_EVENT_EXCHANGE, type ConsumerTopology } from './topology';
 import { registerConsumerQueue } from './dead-letters';
+import { CATCH_UP_REPLAY_HEADER, CatchUpCutoffFilter, type CatchUpCutoff } from './catch-up-cutoff';
 
 /** Headers of the retry and dead-letter paths. */
 export const RETRY_COUNT_HEADER = 'x-retry-count';
@@ -88,6 +89,12 @@ export interface ConsumerOptions {
    */
   eventStore?: EventStore;
   /**
+   * With `eventStore`: catch up only the events recorded at or after this cut-off; the older ones of a new pattern
+   * are counted and recorded as skipped (`messaging.catch_up_cutoffs`, see `catch-up-cutoff.ts`), not applied.
+   * For consumers that act outside the database. Default: none (the whole history, for database-only consumers).
+   */
+  catchUpCutoff?: CatchUpCutoff;
+  /**
    * Called after each commit that applied events (one message, a batch, or a batch caught up from the event store),
    * with the events applied, in order; never inside the transaction. For consumers whose handler records an intent
    * in an outbox: wake the sender here, so it acts on committed rows only. Must not throw (a throw is logged).
@@ -130,6 +137,8 @@ export interface ConsumerStats {
   halted: string | null;
   /** Events applied (or handed to its queue) while catching up on new bindings from the event store. */
   caughtUp: number;
+  /** Events of new bindings left out of the catch-up by `catchUpCutoff` (recorded, replayable). */
+  skippedByCutoff: number;
 }
 
 export interface RunningConsumer {
@@ -204,7 +213,7 @@ class InboxConsumer implements RunningConsumer {
   private detach: () => void = () => undefined;
   private unregister: () => void = () => undefined;
   private readonly state: StateTracker;
-  private readonly counters: ConsumerStats = { applied: 0, duplicates: 0, retried: 0, deadLettered: 0, lastError: null, halted: null, caughtUp: 0 };
+  private readonly counters: ConsumerStats = { applied: 0, duplicates: 0, retried: 0, deadLettered: 0, lastError: null, halted: null, caughtUp: 0, skippedByCutoff: 0 };
 
   constructor(private readonly options: ConsumerOptions) {
     this.consumerName = options.consumerName ?? options.queue;
@@ -343,19 +352,28 @@ class InboxConsumer implements RunningConsumer {
       }
     }
     this.logger.log(`Consumer ${queue}: catching up on ${missing.join(', ')} from the event store`);
+    const cutoff = this.options.catchUpCutoff ? await CatchUpCutoffFilter.open(pool, queue, exchange, missing, this.options.catchUpCutoff) : null;
     let after: string | null = null;
     let handOver = false;
     for (;;) {
       const events = await store.readAll({ after, maxCount: 500 });
       if (events.length === 0) break;
       after = events[events.length - 1].checkpoint;
-      const matching = events.map((event) => eventMessage(event, `catch-up:${queue}`)).filter((m) => missing.some((pattern) => topicMatches(pattern, m.routingKey)));
+      const ofNewPatterns = events.map((event) => eventMessage(event, `catch-up:${queue}`)).filter((m) => missing.some((pattern) => topicMatches(pattern, m.routingKey)));
+      const matching = cutoff ? cutoff.keep(ofNewPatterns, missing) : ofNewPatterns;
       if (matching.length === 0) continue;
       const toQueue: EventMessage[] = handOver ? matching : await this.applyCaughtUp(matching);
       handOver = toQueue.length > 0;
       for (const message of toQueue) channel.sendToQueue(queue, message.content, message.options);
       this.counters.caughtUp += toQueue.length;
       if (toQueue.length > 0) await channel.waitForConfirms();
+    }
+    for (const skip of cutoff ? await cutoff.finish() : []) {
+      if (skip.skipped === 0) continue;
+      this.counters.skippedByCutoff += skip.skipped;
+      this.logger.warn(
+        `Consumer ${queue}: catch-up on ${skip.pattern} skipped ${skip.skipped} events recorded before its cut-off ${skip.cutoff.toISOString()} (${skip.oldest?.toISOString()} .. ${skip.newest?.toISOString()}); recorded in messaging.catch_up_cutoffs, replay them with replaySkippedByCutoff if they must go out`,
+      );
     }
     await record(missing);
     this.logger.log(`Consumer ${queue}: caught up on ${missing.join(', ')}: ${this.counters.caughtUp} events`);
@@ -432,7 +450,7 @@ class InboxConsumer implements RunningConsumer {
     for (const message of messages) {
       const headers: Headers = message.properties.headers ?? {};
       try {
-        items.push({ envelope: parseEnvelope(message.content), delivery: { checkpoint: headerString(headers, 'checkpoint') ?? null, redelivered: message.fields.redelivered } });
+        items.push({ envelope: parseEnvelope(message.content), delivery: { checkpoint: headerString(headers, 'checkpoint') ?? null, redelivered: message.fields.redelivered, ...(headers[CATCH_UP_REPLAY_HEADER] !== undefined ? { catchUp: true } : {}) } });
       } catch {
         return null;
       }
@@ -555,7 +573,7 @@ class InboxConsumer implements RunningConsumer {
       return;
     }
     const headers: Headers = message.properties.headers ?? {};
-    const delivery: Delivery = { checkpoint: headerString(headers, 'checkpoint') ?? null, redelivered: message.fields.redelivered };
+    const delivery: Delivery = { checkpoint: headerString(headers, 'checkpoint') ?? null, redelivered: message.fields.redelivered, ...(headers[CATCH_UP_REPLAY_HEADER] !== undefined ? { catchUp: true } : {}) };
     let envelope: EventEnvelope;
     try {
       envelope = parseEnvelope(message.content);

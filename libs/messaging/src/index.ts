@@ -10,3 +10,4 @@ export * from './command-bus';
 export * from './dependency-failure';
 export * from './trace-context';
 export * from './dead-letters';
+export * from './catch-up-cutoff';

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
 import type { EventStore } from '@dh/event-store';
 import {
+  catchUpCutoffFromEnv,
   consoleMessagingLogger,
   DEFAULT_EVENT_EXCHANGE,
   errorMessage,
@@ -10,6 +11,7 @@ import {
   serializeEnvelope,
   startConsumer,
   type AmqpConnection,
+  type CatchUpCutoff,
   type Delivery,
   type EventEnvelope,
   type MessagingLogger,
@@ -42,6 +44,11 @@ export interface WebhookDispatcherOptions {
    * existed when each was recorded (a subscription is not sent the history from before it).
    */
   eventStore?: EventStore;
+  /**
+   * How far back a catch-up on a binding new to the queue goes (this consumer acts outside: a subscriber is not
+   * sent years of history). Default from the environment, `catchUpCutoffFromEnv` (a day before the binding first appears).
+   */
+  catchUpCutoff?: CatchUpCutoff;
   /** For tests: the routing keys an earlier release bound (default: every public event's). */
   bindings?: readonly string[];
   retry?: Partial<RetryPolicy>;
@@ -132,6 +139,7 @@ class Dispatcher implements WebhookDispatcher {
       bindings: this.options.bindings ?? Object.values(PUBLIC_EVENT_ROUTING_KEYS),
       exchange: this.options.exchange ?? DEFAULT_EVENT_EXCHANGE,
       ...(this.options.eventStore ? { eventStore: this.options.eventStore } : {}),
+      catchUpCutoff: this.options.catchUpCutoff ?? catchUpCutoffFromEnv(process.env, this.options.queue ?? WEBHOOK_DISPATCHER_QUEUE),
       handler: (envelope, tx, delivery) => this.enqueue(envelope, tx, delivery),
       // The deliveries are visible once the inbox transaction commits.
       afterCommit: () => this.kick(),

@@ -14,7 +14,7 @@ import {
 } from '@dh/betalingsservice';
 import { localDateOf } from '@dh/dk-time';
 import type { EventStore, JsonObject, JsonValue } from '@dh/event-store';
-import { startConsumer, type AmqpConnection, type RunningConsumer } from '@dh/messaging';
+import { catchUpCutoffFromEnv, startConsumer, type AmqpConnection, type CatchUpCutoff, type RunningConsumer } from '@dh/messaging';
 import type { BetalingsserviceSftp } from './sftp-transport';
 
 export const BETALINGSSERVICE_SCHEMA = 'betalingsservice';
@@ -55,6 +55,11 @@ export interface BetalingsserviceWorkerOptions {
    * `deliver` like any other.
    */
   eventStore?: EventStore;
+  /**
+   * How far back a catch-up on a binding new to the queue goes (this consumer acts outside: old events are not sent
+   * out). Default from the environment, `catchUpCutoffFromEnv` (a day before the binding first appears).
+   */
+  catchUpCutoff?: CatchUpCutoff;
   /** Deliver and fetch every `intervalMs` (0 = only when called). */
   intervalMs?: number;
   logger?: { log(message: string): void; warn(message: string): void };
@@ -117,6 +122,7 @@ export async function startBetalingsserviceWorker(o: BetalingsserviceWorkerOptio
     schema: BETALINGSSERVICE_SCHEMA,
     singleActiveConsumer: true,
     ...(o.eventStore ? { eventStore: o.eventStore } : {}),
+    catchUpCutoff: o.catchUpCutoff ?? catchUpCutoffFromEnv(process.env, COLLECTIONS_QUEUE),
     onFailure: 'halt',
     // A request it cannot keep (a field missing or malformed) is parked in the DLQ with the reason; the others go on.
     isPoison: (error) => error instanceof MalformedCollectionRequestError,
