@@ -1,4 +1,4 @@
-import { haltRetryIntervalFromEnvironment, runScheduleFromEnvironment, vatModeFromEnvironment } from './settlement.service-definition';
+import { haltRetryIntervalFromEnvironment, runScheduleFromEnvironment, runStalledAfterFromEnvironment, vatModeFromEnvironment } from './settlement.service-definition';
 
 describe('settlement settings from the environment', () => {
   it('SETTLEMENT_VAT_MODE: per-line by default, invoice-subtotal when asked, anything else refuses to start', () => {
@@ -25,5 +25,12 @@ describe('settlement settings from the environment', () => {
     expect(haltRetryIntervalFromEnvironment({ SETTLEMENT_HALT_RETRY_INTERVAL_MS: '0' })).toBe(0);
     expect(haltRetryIntervalFromEnvironment({ SETTLEMENT_HALT_RETRY_INTERVAL_MS: '30000' })).toBe(30_000);
     expect(() => haltRetryIntervalFromEnvironment({ SETTLEMENT_HALT_RETRY_INTERVAL_MS: 'often' })).toThrow('SETTLEMENT_HALT_RETRY_INTERVAL_MS="often" must be a non-negative integer');
+  });
+
+  it('a stalled run: one hour without progress by default, 0 = never; a bad value refuses to start', () => {
+    expect(runStalledAfterFromEnvironment({})).toBe(3_600_000);
+    expect(runStalledAfterFromEnvironment({ SETTLEMENT_RUN_STALLED_AFTER_MS: '0' })).toBe(0);
+    expect(runStalledAfterFromEnvironment({ SETTLEMENT_RUN_STALLED_AFTER_MS: '600000' })).toBe(600_000);
+    expect(() => runStalledAfterFromEnvironment({ SETTLEMENT_RUN_STALLED_AFTER_MS: '1h' })).toThrow('SETTLEMENT_RUN_STALLED_AFTER_MS="1h" must be a non-negative integer');
   });
 });

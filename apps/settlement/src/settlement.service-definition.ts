@@ -2,7 +2,7 @@ import { Logger, Module } from '@nestjs/common';
 import { runEventRelay, type ServiceDefinition } from '@dh/platform';
 import { DEFAULT_RATES_CONFIG } from '@dh/settlement-application';
 import { isVatMode, VAT_MODES, type VatMode } from '@dh/settlement-domain';
-import { DEFAULT_RUN_SCHEDULE, startSettlementRuntime, type RunScheduleSettings } from '@dh/settlement-infra';
+import { DEFAULT_RUN_SCHEDULE, DEFAULT_RUN_STALLED_AFTER_MS, startSettlementRuntime, type RunScheduleSettings } from '@dh/settlement-infra';
 
 /** `SETTLEMENT_VAT_MODE`: unset or empty = `per-line`; anything else unknown refuses to start (never a silent default on money). */
 export function vatModeFromEnvironment(value: string | undefined): VatMode {
@@ -42,6 +42,11 @@ export function runScheduleFromEnvironment(env: NodeJS.ProcessEnv): { intervalMs
   };
 }
 
+/** `SETTLEMENT_RUN_STALLED_AFTER_MS`: a run without progress this long on the business clock no longer holds back later runs of its period (default one hour; 0 = never). */
+export function runStalledAfterFromEnvironment(env: NodeJS.ProcessEnv): number {
+  return nonNegativeInteger(env, 'SETTLEMENT_RUN_STALLED_AFTER_MS', DEFAULT_RUN_STALLED_AFTER_MS);
+}
+
 /** `SETTLEMENT_HALT_RETRY_INTERVAL_MS`: the retry pass of halted items every n ms (unset = every 30 s; an explicit 0 turns it off). */
 export function haltRetryIntervalFromEnvironment(env: NodeJS.ProcessEnv): number {
   return nonNegativeInteger(env, 'SETTLEMENT_HALT_RETRY_INTERVAL_MS', DEFAULT_HALT_RETRY_INTERVAL_MS);
@@ -78,6 +83,8 @@ export const settlementService: ServiceDefinition = {
       corrections: { pageSize: Number.isInteger(correctionPageSize) && correctionPageSize >= 1 ? correctionPageSize : 100, logger: new Logger('settlement-corrections') },
       // Halted metering points retried when their missing input arrived (SETTLEMENT_HALT_RETRY_INTERVAL_MS; every 30 s by default, 0 = off).
       haltRetry: { intervalMs: haltRetryIntervalFromEnvironment(process.env), logger: new Logger('settlement-halt-retry') },
+      // A run without progress for SETTLEMENT_RUN_STALLED_AFTER_MS (default one hour on the business clock) no longer holds back later runs of its period.
+      runStalledAfterMs: runStalledAfterFromEnvironment(process.env),
       // Payments: due date = issue date + PAYMENT_TERMS_DAYS (default 14); overdue check every PAYMENT_OVERDUE_CHECK_INTERVAL_MS (default 60 s).
       payments: {
         termsDays: Number.isInteger(termsDays) && termsDays >= 0 ? termsDays : 14,

@@ -39,6 +39,36 @@ export interface RunDeps {
   pool: Pool;
   /** Work items per batch (default `DEFAULT_RUN_BATCH_SIZE`). */
   batchSize?: number;
+  /**
+   * A run not completed whose last progress (its start, a batch scheduled, an item's outcome) is this long ago on the
+   * business clock is stalled: it no longer holds back a later run of its period (`runStalledSince`). Default
+   * `DEFAULT_RUN_STALLED_AFTER_MS`; 0 = a run never counts as stalled.
+   */
+  stalledAfterMs?: number;
+}
+
+/** One hour without an item's outcome (a 100,000-point run records outcomes every second or so). */
+export const DEFAULT_RUN_STALLED_AFTER_MS = 60 * 60_000;
+
+/**
+ * When the run `runId` (not completed) last made progress, if that is at least `stalledAfterMs` before `now` (the
+ * business clock); null while it progresses, once it is completed, or with `stalledAfterMs` 0. Progress: the run's
+ * start (`as_of`), a batch scheduled (`runs.progress_at`), an item's outcome (`run_batches.progress_at`, the worker's
+ * business clock). A run whose remaining items died (dead-lettered, a worker stuck) or never came makes none. One
+ * query on the run's row and its batch rows (primary key).
+ */
+export async function runStalledSince(db: Db, runId: string, now: Date, stalledAfterMs: number = DEFAULT_RUN_STALLED_AFTER_MS): Promise<Date | null> {
+  if (stalledAfterMs <= 0) return null;
+  const row = (
+    await db.query<{ completed: boolean; last: Date }>(
+      `SELECT r.completed, GREATEST(r.as_of, r.progress_at, (SELECT max(b.progress_at) FROM settlement.run_batches b WHERE b.run_id = r.run_id)) AS last
+         FROM settlement.runs r WHERE r.run_id = $1`,
+      [runId],
+    )
+  ).rows[0];
+  if (row === undefined || row.completed) return null;
+  const last = new Date(row.last);
+  return last.getTime() + stalledAfterMs <= now.getTime() ? last : null;
 }
 
 interface RunRow {
@@ -144,11 +174,10 @@ export async function scheduleRun(deps: RunDeps, runId: string, metadata: EventM
         // Appended by an attempt that crashed before moving the cursor: that batch stands.
         gsrns = (await deps.store.readStream(streamId)).filter((e) => e.type === 'SettlementWorkItemScheduled').map((e) => dataOf<SettlementWorkItemScheduled>(e.data).gsrn);
       }
-      await client.query(`UPDATE settlement.runs SET cursor_gsrn = $2, batches_total = batches_total + 1, items_total = items_total + $3 WHERE run_id = $1`, [
-        runId,
-        gsrns[gsrns.length - 1],
-        gsrns.length,
-      ]);
+      await client.query(
+        `UPDATE settlement.runs SET cursor_gsrn = $2, batches_total = batches_total + 1, items_total = items_total + $3, progress_at = GREATEST(progress_at, $4) WHERE run_id = $1`,
+        [runId, gsrns[gsrns.length - 1], gsrns.length, now],
+      );
       await client.query('COMMIT');
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
@@ -171,7 +200,10 @@ const replyOf = (run: RunRow, period: BillingPeriod, alreadyStarted: boolean): S
 /**
  * `StartSettlementRun` (and the retry pass's runs, `scope: 'retry'`): a period has runs 1, 2, … one at a time.
  * - A run of the period still in progress (or the run id given again) is answered (`alreadyStarted`), its
- *   scheduling finished first if a crash interrupted it.
+ *   scheduling finished first if a crash interrupted it — unless it is stalled (`runStalledSince`: no progress for
+ *   `stalledAfterMs` on the business clock): then a later run settles what is not yet invoiced, as after a completed
+ *   run. Its items still in flight may finish late: an invoice is issued at most once per customer supply and period
+ *   (name-based id, the metering point's lock, `settlement.invoices`), so whichever run comes second counts it.
  * - The period's first run: every supply of the period not yet invoiced (`workItemPage`).
  * - After a completed run, a later run is created only when something is left to settle (a customer supply of
  *   the period without an invoice): its work items are exactly those. When nothing is left, the last run is
@@ -202,7 +234,9 @@ export async function startSettlementRun(deps: RunDeps, payload: unknown, meta: 
       seq = 2;
     }
   } else {
-    if (!latest.completed) return replyOf(await scheduleFromStart(deps, latest, metadata, meta.now), period, true);
+    if (!latest.completed && (await runStalledSince(deps.pool, latest.run_id, meta.now, deps.stalledAfterMs)) === null) {
+      return replyOf(await scheduleFromStart(deps, latest, metadata, meta.now), period, true);
+    }
     previous = replyOf(latest, period, true);
     seq = latest.seq + 1;
   }
@@ -242,14 +276,15 @@ export interface CountedOutcome {
 }
 
 /**
- * Work items' outcomes, in the worker's inbox transaction: a halt on the item's own stream, the item's row
+ * Work items' outcomes, in the worker's inbox transaction (`progressAt`: the worker's business clock, the batch's
+ * last progress for `runStalledSince`): a halt on the item's own stream, the item's row
  * (once: a second outcome of the same item counts nothing), its batch's counter; the item that completes its
  * batch appends `SettlementBatchCompleted` and adds the batch to the run's counters; the batch that completes
  * a scheduled run appends `SettlementCompleted` (once: its id derives from the run).
  * Locks: batch rows in (run, batch) order, then run rows, so two workers never wait on each other in a cycle;
  * items share their batch's row, batches share the run's row once each.
  */
-export async function recordItemOutcomes(store: EventStore, tx: Db, outcomes: readonly CountedOutcome[]): Promise<void> {
+export async function recordItemOutcomes(store: EventStore, tx: Db, outcomes: readonly CountedOutcome[], progressAt: Date = new Date()): Promise<void> {
   const ordered = [...outcomes].sort((a, b) => cmp(a.item.runId, b.item.runId) || a.item.batch - b.item.batch || cmp(a.item.gsrn, b.item.gsrn));
   const completedBatches: { o: CountedOutcome; counts: { items: number; invoiced: number; halted: number } }[] = [];
   for (const o of ordered) {
@@ -266,10 +301,11 @@ export async function recordItemOutcomes(store: EventStore, tx: Db, outcomes: re
     const invoiced = outcome.kind === 'invoiced' ? 1 : 0;
     const batch = (
       await tx.query<{ done: number; items: number; invoiced: number; halted: number }>(
-        `INSERT INTO settlement.run_batches (run_id, batch, items, done, invoiced, halted) VALUES ($1, $2, $3, 1, $4, $5)
-         ON CONFLICT (run_id, batch) DO UPDATE SET done = run_batches.done + 1, invoiced = run_batches.invoiced + EXCLUDED.invoiced, halted = run_batches.halted + EXCLUDED.halted
+        `INSERT INTO settlement.run_batches (run_id, batch, items, done, invoiced, halted, progress_at) VALUES ($1, $2, $3, 1, $4, $5, $6)
+         ON CONFLICT (run_id, batch) DO UPDATE SET done = run_batches.done + 1, invoiced = run_batches.invoiced + EXCLUDED.invoiced, halted = run_batches.halted + EXCLUDED.halted,
+           progress_at = GREATEST(run_batches.progress_at, EXCLUDED.progress_at)
          RETURNING done, items, invoiced, halted`,
-        [item.runId, item.batch, item.batchItems, invoiced, 1 - invoiced],
+        [item.runId, item.batch, item.batchItems, invoiced, 1 - invoiced, progressAt],
       )
     ).rows[0]!;
     if (batch.done >= batch.items) completedBatches.push({ o, counts: { items: batch.items, invoiced: batch.invoiced, halted: batch.halted } });

@@ -72,6 +72,8 @@ export interface SettlementRuntimeOptions {
    * timer; `runtime.haltRetries.pass()` still runs one).
    */
   haltRetry?: { intervalMs: number; logger?: ScheduleLogger };
+  /** A run without progress this long on the business clock no longer holds back later runs of its period (run.ts `runStalledSince`; default one hour, 0 = never). */
+  runStalledAfterMs?: number;
 }
 
 export interface SettlementRuntime {
@@ -222,7 +224,7 @@ export async function startSettlementRuntime(infrastructure: Infrastructure, opt
   const meteredData = await startMeteredDataConsumer({ connection: amqp, pool, store, exchange, now: () => infrastructure.clock.now() });
 
   // The workers of this process share their run's prices, resolved once per set of charges (settle.ts).
-  const workerDeps = { ...deps, runPrices: new RunPriceCache() };
+  const workerDeps = { ...deps, runPrices: new RunPriceCache(), now: () => infrastructure.clock.now() };
   const workBatchSize = Math.max(1, options.workBatchSize ?? 20);
   const workers: RunningConsumer[] = [];
   for (let i = 0; i < (options.workers ?? 2); i++) {
@@ -250,7 +252,7 @@ export async function startSettlementRuntime(infrastructure: Infrastructure, opt
   const corrections = startCorrectionWorker(deps, pool, { ...(options.payments?.logger ? { logger: options.payments.logger } : {}), ...options.corrections });
 
   // A run whose scheduling a crash interrupted is finished here (the run's row lock lets replicas take turns).
-  const runDeps = { store, pool, ...(options.runBatchSize ? { batchSize: options.runBatchSize } : {}) };
+  const runDeps = { store, pool, ...(options.runBatchSize ? { batchSize: options.runBatchSize } : {}), ...(options.runStalledAfterMs !== undefined ? { stalledAfterMs: options.runStalledAfterMs } : {}) };
   const resumed = resumeScheduling(runDeps, infrastructure.clock.now()).catch((error: unknown) => {
     options.payments?.logger?.warn(`resuming settlement run scheduling failed: ${error instanceof Error ? error.message : String(error)}`);
   });

@@ -4,7 +4,7 @@ import { addBusinessDays, addDays, compareLocalDates, localDateOf, localDayStart
 import type { BillingPeriod } from '@dh/settlement-domain';
 import { billingFrequencyOf, nameBasedUuid, periodDates, periodLabel, periodLastDay } from '@dh/settlement-application';
 import { underAdvisoryLock } from './advisory-lock';
-import { startSettlementRun, type RunDeps, type StartRunReply } from './run';
+import { runStalledSince, startSettlementRun, type RunDeps, type StartRunReply } from './run';
 
 /**
  * Settlement runs on the business clock (issue 9): each billing period's first run starts once the period has
@@ -133,7 +133,8 @@ interface SlotRow {
 /**
  * One scheduler pass, under an advisory lock (null when another process holds it). For each period due
  * (`dueSlots`) and its latest due slot, not decided yet:
- * - the period's latest run still running → wait (a later run starts after the previous one completed);
+ * - the period's latest run still running → wait (a later run starts after the previous one completed), unless it
+ *   is stalled (`runStalledSince`: no progress for `stalledAfterMs` on the business clock);
  * - no customer supply of the period without its invoice → recorded as `nothing-to-settle`, no run;
  * - else the intent is recorded (`starting`, with the slot's run id) and committed, then `StartSettlementRun`
  *   is called with that id (no transaction is open around it), then the slot is recorded `started`. A crash in
@@ -157,9 +158,13 @@ async function schedulePass(deps: SchedulerDeps, db: Db): Promise<SlotOutcome[]>
     if (runId === null) {
       const latest = (await db.query<{ run_id: string; completed: boolean }>(`SELECT run_id, completed FROM settlement.runs WHERE period_label = $1 ORDER BY seq DESC LIMIT 1`, [label])).rows[0];
       if (latest !== undefined && !latest.completed) {
-        deps.logger?.log(`settlement schedule ${label} ${which} (due ${s.due.toISOString()}): waiting, run ${latest.run_id} of the period is still running`);
-        outcomes.push({ period: label, slot: s.slot, day: s.day, outcome: 'waiting', runId: latest.run_id });
-        continue;
+        const stalledSince = await runStalledSince(db, latest.run_id, now, deps.stalledAfterMs);
+        if (stalledSince === null) {
+          deps.logger?.log(`settlement schedule ${label} ${which} (due ${s.due.toISOString()}): waiting, run ${latest.run_id} of the period is still running`);
+          outcomes.push({ period: label, slot: s.slot, day: s.day, outcome: 'waiting', runId: latest.run_id });
+          continue;
+        }
+        deps.logger?.warn(`settlement schedule ${label} ${which}: run ${latest.run_id} of the period is stalled (no progress since ${stalledSince.toISOString()}); a later run may start`);
       }
       if (!(await hasUninvoicedSupply(db, s.period))) {
         await db.query(

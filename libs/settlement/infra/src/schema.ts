@@ -119,6 +119,16 @@ export async function migrateSettlement(pool: Pool): Promise<void> {
       CREATE TABLE IF NOT EXISTS settlement.run_items (
         run_id text NOT NULL, gsrn text NOT NULL, batch int NOT NULL, outcome text NOT NULL, invoice_ids uuid[], reason text,
         PRIMARY KEY (run_id, gsrn));
+      -- A run's last progress on the business clock (a batch scheduled, an item's outcome): a stalled run no longer
+      -- holds back a later run of its period (run.ts runStalledSince). Catalog first (see above).
+      DO $$ BEGIN
+        IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'settlement' AND table_name = 'runs' AND column_name = 'progress_at') THEN
+          ALTER TABLE settlement.runs ADD COLUMN IF NOT EXISTS progress_at timestamptz;
+        END IF;
+        IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'settlement' AND table_name = 'run_batches' AND column_name = 'progress_at') THEN
+          ALTER TABLE settlement.run_batches ADD COLUMN IF NOT EXISTS progress_at timestamptz;
+        END IF;
+      END $$;
       -- The run scheduler (schedule.ts): one row per period and slot day it decided (a run started, or nothing to settle).
       CREATE TABLE IF NOT EXISTS settlement.run_schedule (
         period_label text NOT NULL, slot_day text NOT NULL, slot int NOT NULL, due_at timestamptz NOT NULL, decided_at timestamptz NOT NULL,

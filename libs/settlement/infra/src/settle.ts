@@ -58,6 +58,8 @@ export interface SettleDeps {
   config?: SettlementRatesConfig;
   /** The worker's run prices (see `RunPriceCache`); without it every item resolves its own prices. */
   runPrices?: RunPriceCache;
+  /** The business clock: when a work item's outcome is recorded (a run's progress); the wall clock without it. */
+  now?: () => Date;
 }
 
 type Db = Pick<PoolClient, 'query'>;
@@ -364,6 +366,7 @@ export async function handleWorkItems(deps: SettleDeps, envelopes: readonly Even
     deps.store,
     tx,
     settled.flatMap((s) => (s.counted === null ? [] : [s.counted])),
+    deps.now?.() ?? new Date(),
   );
 }
 
