@@ -1,3 +1,4 @@
+import { Socket } from 'node:net';
 import { createTestVhost, eventually, type TestVhost } from '@dh/testing';
 import { AmqpConnection } from './amqp-connection';
 import { silentMessagingLogger } from './logger';
@@ -32,5 +33,22 @@ describe(AmqpConnection.name, () => {
     await killConnection(vhost.name, 'reattach');
     await eventually(() => expect(runs).toHaveLength(4));
     expect(sut.connectCount).toBe(2);
+  });
+
+  it('sets TCP_NODELAY on its socket by default, and leaves Nagle on when told noDelay: false', async () => {
+    const setNoDelay = jest.spyOn(Socket.prototype, 'setNoDelay');
+    try {
+      const byDefault = new AmqpConnection({ url: vhost.url, logger: silentMessagingLogger });
+      await byDefault.connect();
+      await byDefault.close();
+      expect(setNoDelay.mock.calls).toEqual([[true]]);
+      setNoDelay.mockClear();
+      const nagle = new AmqpConnection({ url: vhost.url, logger: silentMessagingLogger, noDelay: false });
+      await nagle.connect();
+      await nagle.close();
+      expect(setNoDelay.mock.calls).toEqual([[false]]);
+    } finally {
+      setNoDelay.mockRestore();
+    }
   });
 });

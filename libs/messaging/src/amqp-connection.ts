@@ -19,6 +19,12 @@ export interface AmqpConnectionOptions {
   reconnect?: ReconnectOptions;
   /** How many attempts `connect()` makes before it rejects. Default: unlimited. */
   initialMaxAttempts?: number;
+  /**
+   * TCP_NODELAY on the socket (amqplib leaves Nagle's algorithm on). Default true: with Nagle, a publish or
+   * an ack written while an earlier segment is unacknowledged waits for that ACK, which on a busy host is
+   * latency every event pays (docs/benchmarks.md, issue 10). PostgreSQL's client (pg) sets it already.
+   */
+  noDelay?: boolean;
   logger?: MessagingLogger;
 }
 
@@ -160,6 +166,7 @@ export class AmqpConnection {
       try {
         model = await connect(this.urlWithHeartbeat(), {
           clientProperties: { connection_name: this.options.connectionName ?? `dh-${process.pid}` },
+          noDelay: this.options.noDelay ?? true,
         });
       } catch (error) {
         if (attempt + 1 >= maxAttempts) throw error;
