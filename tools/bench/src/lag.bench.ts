@@ -1,19 +1,22 @@
-import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { Worker } from 'node:worker_threads';
 import { delay, fmt, log, msSince, now, percentileSorted, result, summarizeLatencies, waitUntil, type BenchResult, type LatencySummary } from './measure';
-import { envelopeBody, RawAmqp, type PipelineHarness } from './pipeline-harness';
-import type { LagAppendersInput, LagAppendersMessage } from './lag-appenders.worker';
+import { AMQP_NO_DELAY, envelopeBody, pipelineDatabaseUrl, RawAmqp, type PipelineHarness } from './pipeline-harness';
+import { forkLagChild, type EventLoopDelay, type LagChild, type LagChildMessage } from './lag-processes';
 
 /**
  * End-to-end lag at an offered rate from concurrent appenders. `APPENDERS` loops share one schedule
  * of RATE appends a second: each takes the next slot, waits for its due time (or goes at once when
  * behind) and appends one event to its own stream, as many users' commands would; an append that
  * takes long delays only its own loop. `sentAtNs` (process.hrtime) is taken just before the append
- * and carried in the event; the projection handler takes the difference after its read-model write
- * (inside the inbox transaction, just before COMMIT). Relay and consumer run all the time, woken by
- * NOTIFY. A per-second timeline shows offered, appended and applied events, the backlog (appended
- * but not applied) at the end of each second and the p99 lag of the events applied in it.
+ * and carried in the event; an event's lag ends when the consumer's transaction that applied it has
+ * committed (the consumer's `afterCommit`): its read-model row is then visible. Relay and consumer run
+ * all the time, woken by NOTIFY. A per-second timeline shows offered, appended and applied events, the
+ * backlog (appended but not applied) at the end of each second and the p99 lag of the events applied in it.
+ *
+ * Topology (BENCH_LAG_TOPOLOGY): `processes` (default) runs the appenders and the relay each in a child
+ * process and the consumer in this one, as the services do (appends come from the services, the relay
+ * runs in its service, projections in theirs); `single` runs all three in this process. Every time is
+ * `process.hrtime.bigint()`, CLOCK_MONOTONIC on Linux: one clock for all processes of the machine.
  * Baseline: the same rate of the same bodies through a raw amqplib confirm channel → queue → consumer.
  */
 
@@ -21,8 +24,7 @@ const RATE = Number(process.env.BENCH_LAG_RATE ?? 1_000);
 const SECONDS = Number(process.env.BENCH_LAG_SECONDS ?? 30);
 const APPENDERS = Number(process.env.BENCH_LAG_APPENDERS ?? 32);
 const WARMUP_SECONDS = 2;
-/** BENCH_LAG_APPENDER_THREAD=1: the appenders run in a worker thread, off the relay's and consumer's event loop. */
-const APPENDER_THREAD = process.env.BENCH_LAG_APPENDER_THREAD === '1';
+const TOPOLOGY: 'processes' | 'single' = process.env.BENCH_LAG_TOPOLOGY === 'single' ? 'single' : 'processes';
 const DRAIN_TIMEOUT_MS = 60_000;
 
 /** Offers RATE sends a second for `seconds` from `concurrency` loops sharing one schedule. Returns how many were sent and how long it took. */
@@ -66,11 +68,42 @@ interface PipelineLag {
   achievedRate: number;
   /** Where the time goes, per event (hrtime, ms): named stages in pipeline order. */
   stages: { name: string; summary: LatencySummary }[];
-  /** This process's event-loop delay over the measured seconds, ms (appenders, relay and consumer share it). */
-  eventLoop: { p50: number; p99: number; max: number };
+  /** Event-loop delay over the measured seconds, ms, per process (one process in the `single` topology). */
+  eventLoops: { name: string; delay: EventLoopDelay }[];
 }
 
-async function pipelineLag(harness: PipelineHarness, amqpUrl: string): Promise<PipelineLag> {
+function loopDelayOf(histogram: ReturnType<typeof monitorEventLoopDelay>): EventLoopDelay {
+  return { p50: histogram.percentile(50) / 1e6, p99: histogram.percentile(99) / 1e6, max: histogram.max / 1e6 };
+}
+
+/** Waits for a child's message of the given kind (or its failure or exit). */
+function childEvent(child: LagChild, kinds: LagChildMessage['kind'][], timeoutMs: number, what: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs);
+    const onMessage = (message: LagChildMessage): void => {
+      if (message.kind === 'failed') {
+        cleanup();
+        reject(new Error(`${what}: ${message.message}`));
+      } else if (kinds.includes(message.kind)) {
+        cleanup();
+        resolve();
+      }
+    };
+    const onExit = (code: number | null): void => {
+      cleanup();
+      reject(new Error(`${what}: the child process exited (${code ?? 'signal'})`));
+    };
+    const cleanup = (): void => {
+      clearTimeout(timer);
+      child.process.off('message', onMessage);
+      child.process.off('exit', onExit);
+    };
+    child.process.on('message', onMessage);
+    child.process.on('exit', onExit);
+  });
+}
+
+async function pipelineLag(harness: PipelineHarness, databaseUrl: string, amqpUrl: string): Promise<PipelineLag> {
   const samples: number[] = [];
   const appendSamples: number[] = [];
   const afterSamples: number[] = [];
@@ -79,14 +112,21 @@ async function pipelineLag(harness: PipelineHarness, amqpUrl: string): Promise<P
   const secondOf = (at: bigint): Second | undefined => (measureStart === null ? undefined : seconds[Math.floor(Number(at - measureStart) / 1e9)]);
   let seen = 0;
   const unseen = new Set<string>();
-  // Stages: sent → append returned → relay read it from the log → it reached the observer queue (BENCH_LAG_OBSERVE=1) → handler.
+  // Stages: sent → append returned → relay read it from the log → it reached the observer queue (BENCH_LAG_OBSERVE=1) → handler → committed.
   const appendedAt = new Map<string, bigint>();
   const relayReadAt = new Map<string, bigint>();
   harness.relayReadAt = relayReadAt;
-  const stageSamples = { append: [] as number[], toRelay: [] as number[], publish: [] as number[], consume: [] as number[], relayToHandler: [] as number[] };
+  const stageSamples = {
+    append: [] as number[],
+    toRelay: [] as number[],
+    publish: [] as number[],
+    consume: [] as number[],
+    relayToHandler: [] as number[],
+    commit: [] as number[],
+  };
   const ms = (from: bigint, to: bigint) => Number(to - from) / 1e6;
-  const handled = new Map<string, { sent: bigint; at: bigint }>();
-  harness.onApplied((envelope, at) => {
+  const handled = new Map<string, { sent: bigint; handler: bigint; at: bigint }>();
+  harness.onApplied((envelope, handlerAt, at) => {
     const wallAt = Date.now();
     const sent = sentAt(envelope.data);
     if (sent === null || envelope.data.phase !== 'measure') return;
@@ -94,7 +134,7 @@ async function pipelineLag(harness: PipelineHarness, amqpUrl: string): Promise<P
     unseen.delete(envelope.eventId);
     const lag = Number(at - sent) / 1e6;
     samples.push(lag);
-    handled.set(envelope.eventId, { sent, at });
+    handled.set(envelope.eventId, { sent, handler: handlerAt, at });
     const bucket = secondOf(at);
     if (bucket) {
       bucket.applied++;
@@ -107,74 +147,99 @@ async function pipelineLag(harness: PipelineHarness, amqpUrl: string): Promise<P
   });
   // BENCH_LAG_OBSERVE=1: a second queue records what the relay published, so a timeout tells a lost publish from a lost delivery.
   if (process.env.BENCH_LAG_OBSERVE === '1') await harness.observe(amqpUrl);
-  await harness.startRelay();
+  const eventLoops: PipelineLag['eventLoops'] = [];
+  const children: LagChild[] = [];
+  let relayChild: LagChild | null = null;
   let achievedRate = 0;
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   try {
-    const append = (phase: string) => async (): Promise<void> => {
-      const sentNs = now();
-      const slot = phase === 'measure' ? secondOf(sentNs) : undefined;
-      if (slot) slot.offered++;
-      const event = harness.newEvent({ phase, sentAtMs: Date.now(), sentAtNs: sentNs.toString() });
-      if (phase === 'measure') unseen.add(event.eventId);
-      await harness.store.appendToStream(`bench-lag-${event.eventId}`, [event], { expectedRevision: 'no_stream' });
-      const appendedNs = now();
-      if (phase === 'measure') appendedAt.set(event.eventId, appendedNs);
-      const done = phase === 'measure' ? secondOf(appendedNs) : undefined;
-      if (done) done.appended++;
-    };
     let run: { sent: number; ms: number };
-    if (APPENDER_THREAD) {
-      const connectionString = harness.pool.options.connectionString;
-      if (!connectionString) throw new Error('the harness pool has no connection string');
-      const input: LagAppendersInput = { databaseUrl: connectionString, rate: RATE, seconds: SECONDS, warmupSeconds: WARMUP_SECONDS, appenders: APPENDERS };
-      const worker = new Worker(join(__dirname, 'lag-appenders.worker.js'), { workerData: input });
-      try {
-        run = await new Promise<{ sent: number; ms: number }>((resolve, reject) => {
-          worker.on('error', reject);
-          worker.on('message', (message: LagAppendersMessage) => {
-            if (message.kind === 'measureStart') {
-              measureStart = BigInt(message.atNs);
-              loopDelay.enable();
-            } else if (message.kind === 'appended') {
-              for (const [eventId, sentText, appendedText] of message.items) {
-                const sentNs = BigInt(sentText);
-                const appendedNs = BigInt(appendedText);
-                const slot = secondOf(sentNs);
-                if (slot) slot.offered++;
-                const done = secondOf(appendedNs);
-                if (done) done.appended++;
-                appendedAt.set(eventId, appendedNs);
-                if (!handled.has(eventId)) unseen.add(eventId);
-              }
-            } else if (message.kind === 'done') {
-              loopDelay.disable();
-              resolve({ sent: message.sent, ms: message.ms });
-            } else reject(new Error(`lag appenders: ${message.message}`));
-          });
-        });
-      } finally {
-        await worker.terminate();
-      }
+    if (TOPOLOGY === 'processes') {
+      const childUrl = pipelineDatabaseUrl(databaseUrl);
+      let relayLoop: EventLoopDelay | null = null;
+      const relay = forkLagChild('lag-relay.process', { kind: 'relay', databaseUrl: childUrl, amqpUrl, noDelay: AMQP_NO_DELAY }, (message) => {
+        if (message.kind === 'read') for (const [eventId, readText] of message.items) relayReadAt.set(eventId, BigInt(readText));
+        else if (message.kind === 'relayStopped') relayLoop = message.eventLoop;
+      });
+      relayChild = relay;
+      children.push(relay);
+      await childEvent(relay, ['relayRunning'], 60_000, 'the relay process to start');
+      let appendersLoop: EventLoopDelay | null = null;
+      let done: { sent: number; ms: number } | null = null;
+      const appenders = forkLagChild(
+        'lag-appenders.process',
+        { kind: 'appenders', databaseUrl: childUrl, rate: RATE, seconds: SECONDS, warmupSeconds: WARMUP_SECONDS, appenders: APPENDERS },
+        (message) => {
+          if (message.kind === 'measureStart') {
+            measureStart = BigInt(message.atNs);
+            loopDelay.enable();
+          } else if (message.kind === 'appended') {
+            for (const [eventId, sentText, appendedText] of message.items) {
+              const sentNs = BigInt(sentText);
+              const appendedNs = BigInt(appendedText);
+              const slot = secondOf(sentNs);
+              if (slot) slot.offered++;
+              const finished = secondOf(appendedNs);
+              if (finished) finished.appended++;
+              appendedAt.set(eventId, appendedNs);
+              if (!handled.has(eventId)) unseen.add(eventId);
+            }
+          } else if (message.kind === 'done') {
+            loopDelay.disable();
+            appendersLoop = message.eventLoop;
+            done = { sent: message.sent, ms: message.ms };
+          }
+        },
+      );
+      children.push(appenders);
+      await childEvent(appenders, ['done'], (WARMUP_SECONDS + SECONDS) * 1000 + DRAIN_TIMEOUT_MS, 'the appenders process');
+      if (!done) throw new Error('the appenders process reported no result');
+      run = done;
+      await appenders.exited;
+      eventLoops.push({ name: 'appenders process', delay: appendersLoop ?? { p50: Number.NaN, p99: Number.NaN, max: Number.NaN } });
+      eventLoops.push({ name: 'this process (consumer)', delay: loopDelayOf(loopDelay) });
+      const stopRelay = async (): Promise<void> => {
+        const stopped = childEvent(relay, ['relayStopped'], 30_000, 'the relay process to stop');
+        relay.send({ kind: 'stop' });
+        await stopped;
+        await relay.exited;
+        eventLoops.push({ name: 'relay process (whole run)', delay: relayLoop ?? { p50: Number.NaN, p99: Number.NaN, max: Number.NaN } });
+      };
+      await waitForApplied(harness, () => seen, run.sent, unseen, stopRelay);
+      relayChild = null;
     } else {
+      await harness.startRelay();
+      const append = (phase: string) => async (): Promise<void> => {
+        const sentNs = now();
+        const slot = phase === 'measure' ? secondOf(sentNs) : undefined;
+        if (slot) slot.offered++;
+        const event = harness.newEvent({ phase, sentAtMs: Date.now(), sentAtNs: sentNs.toString() });
+        if (phase === 'measure') unseen.add(event.eventId);
+        await harness.store.appendToStream(`bench-lag-${event.eventId}`, [event], { expectedRevision: 'no_stream' });
+        const appendedNs = now();
+        if (phase === 'measure') appendedAt.set(event.eventId, appendedNs);
+        const finished = phase === 'measure' ? secondOf(appendedNs) : undefined;
+        if (finished) finished.appended++;
+      };
       await offered(WARMUP_SECONDS, APPENDERS, append('warmup'));
       measureStart = now();
       loopDelay.enable();
       run = await offered(SECONDS, APPENDERS, append('measure'));
       loopDelay.disable();
+      eventLoops.push({ name: 'this process (appenders, relay, consumer)', delay: loopDelayOf(loopDelay) });
+      await waitForApplied(harness, () => seen, run.sent, unseen, () => harness.stopRelay());
     }
     achievedRate = (run.sent / run.ms) * 1000;
-    try {
-      await waitUntil(() => seen >= run.sent || harness.halted() !== null, DRAIN_TIMEOUT_MS, () => `the lag events to arrive (${seen}/${run.sent})`);
-    } catch (error) {
-      log(`  not applied: ${await harness.describeEvents([...unseen].slice(0, 10))}`);
-      throw error;
-    }
-    const halted = harness.halted();
-    if (halted) throw new Error(`projection consumer halted: ${halted}`);
   } finally {
     harness.onApplied(null);
     await harness.stopRelay();
+    for (const child of children) {
+      if (child === relayChild && child.process.exitCode === null) {
+        child.send({ kind: 'stop' });
+        const exited = await Promise.race([child.exited.then(() => true), delay(10_000).then(() => false)]);
+        if (!exited) child.process.kill();
+      } else if (child.process.exitCode === null && child.process.signalCode === null) child.process.kill();
+    }
     harness.relayReadAt = null;
   }
   const timeline: PipelineLag['timeline'] = [];
@@ -188,15 +253,16 @@ async function pipelineLag(harness: PipelineHarness, amqpUrl: string): Promise<P
     const sorted = [...s.lags].sort((a, b) => a - b);
     timeline.push({ second: i + 1, offered: s.offered, appended: s.appended, applied: s.applied, backlog: appended - applied, p99: sorted.length ? percentileSorted(sorted, 99) : Number.NaN });
   }
-  for (const [eventId, { sent, at }] of handled) {
+  for (const [eventId, { sent, handler, at }] of handled) {
     const appended = appendedAt.get(eventId);
     const read = relayReadAt.get(eventId);
     const observed = harness.observedAt?.get(eventId);
     if (appended !== undefined) stageSamples.append.push(ms(sent, appended));
     if (appended !== undefined && read !== undefined) stageSamples.toRelay.push(ms(appended, read));
     if (read !== undefined && observed !== undefined) stageSamples.publish.push(ms(read, observed));
-    if (observed !== undefined) stageSamples.consume.push(ms(observed, at));
-    if (read !== undefined) stageSamples.relayToHandler.push(ms(read, at));
+    if (observed !== undefined) stageSamples.consume.push(ms(observed, handler));
+    if (read !== undefined) stageSamples.relayToHandler.push(ms(read, handler));
+    stageSamples.commit.push(ms(handler, at));
   }
   const stages = [
     { name: 'sent → append returned (commit)', summary: summarizeLatencies(stageSamples.append) },
@@ -209,8 +275,21 @@ async function pipelineLag(harness: PipelineHarness, amqpUrl: string): Promise<P
       { name: '  of which at the observer queue → handler (delivery, batch wait, inbox tx)', summary: summarizeLatencies(stageSamples.consume) },
     );
   }
-  const eventLoop = { p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 };
-  return { total: summarizeLatencies(samples), append: summarizeLatencies(appendSamples), afterRecord: summarizeLatencies(afterSamples), timeline, achievedRate, stages, eventLoop };
+  stages.push({ name: 'handler → COMMIT returned (end of the lag)', summary: summarizeLatencies(stageSamples.commit) });
+  return { total: summarizeLatencies(samples), append: summarizeLatencies(appendSamples), afterRecord: summarizeLatencies(afterSamples), timeline, achievedRate, stages, eventLoops };
+}
+
+/** Waits until every measured event was applied (naming the missing ones on a timeout), stopping the relay after. */
+async function waitForApplied(harness: PipelineHarness, seen: () => number, sent: number, unseen: Set<string>, stopRelay: () => Promise<void>): Promise<void> {
+  try {
+    await waitUntil(() => seen() >= sent || harness.halted() !== null, DRAIN_TIMEOUT_MS, () => `the lag events to arrive (${seen()}/${sent})`);
+  } catch (error) {
+    log(`  not applied: ${await harness.describeEvents([...unseen].slice(0, 10))}`);
+    throw error;
+  }
+  const halted = harness.halted();
+  if (halted) throw new Error(`projection consumer halted: ${halted}`);
+  await stopRelay();
 }
 
 async function rawLag(amqpUrl: string): Promise<LatencySummary> {
@@ -252,10 +331,13 @@ function backlogGrows(timeline: PipelineLag['timeline']): boolean {
   return mean(offeredSeconds.slice(-third)) - mean(offeredSeconds.slice(0, third)) > RATE;
 }
 
-export async function runLagBench(harness: PipelineHarness, amqpUrl: string): Promise<BenchResult[]> {
-  const lag = await pipelineLag(harness, amqpUrl);
+export async function runLagBench(harness: PipelineHarness, databaseUrl: string, amqpUrl: string): Promise<BenchResult[]> {
+  const lag = await pipelineLag(harness, databaseUrl, amqpUrl);
   const pipeline = lag.total;
-  log(`  offered ${RATE} ev/s from ${APPENDERS} concurrent appenders${APPENDER_THREAD ? ' in a worker thread' : ''} for ${SECONDS} s; appends made at ${fmt(lag.achievedRate, 'ev/s')}`);
+  const where = TOPOLOGY === 'processes' ? 'appenders, relay and consumer in 3 processes' : 'appenders, relay and consumer in 1 process';
+  const options = `TCP_NODELAY on AMQP ${AMQP_NO_DELAY ? 'on' : 'off'}, PostgreSQL over ${process.env.BENCH_PG_SOCKET ? `the Unix socket in ${process.env.BENCH_PG_SOCKET}` : 'TCP'}`;
+  log(`  offered ${RATE} ev/s from ${APPENDERS} concurrent appenders for ${SECONDS} s (${where}; ${options}); appends made at ${fmt(lag.achievedRate, 'ev/s')}`);
+  log('  lag = sent (before the append) → the consumer\'s transaction that applied the event has committed');
   log('  second  offered  appended  applied  backlog  p99 lag (applied in that second)');
   for (const s of lag.timeline) {
     log(`  ${String(s.second).padStart(6)}  ${String(s.offered).padStart(7)}  ${String(s.appended).padStart(8)}  ${String(s.applied).padStart(7)}  ${String(s.backlog).padStart(7)}  ${Number.isNaN(s.p99) ? '-' : fmt(s.p99, 'ms')}`);
@@ -266,10 +348,10 @@ export async function runLagBench(harness: PipelineHarness, amqpUrl: string): Pr
   log(`    of which recordedAt → handler (relay, broker, queue, inbox tx): ${describe(lag.afterRecord)}`);
   log('  stages (same clock, per event):');
   for (const stage of lag.stages) log(`    ${stage.name}: ${describe(stage.summary)}`);
-  log(`  event-loop delay of this process (appenders, relay, consumer) while offering: p50 ${fmt(lag.eventLoop.p50, 'ms')} p99 ${fmt(lag.eventLoop.p99, 'ms')} max ${fmt(lag.eventLoop.max, 'ms')}`);
+  for (const { name, delay: d } of lag.eventLoops) log(`  event-loop delay, ${name}, while offering: p50 ${fmt(d.p50, 'ms')} p99 ${fmt(d.p99, 'ms')} max ${fmt(d.max, 'ms')}`);
   const raw = await rawLag(amqpUrl);
   log(`  raw amqplib: ${describe(raw)}`);
-  const label = `${RATE} ev/s (${APPENDERS} appenders${APPENDER_THREAD ? ', own thread' : ''}) for ${SECONDS} s`;
+  const label = `${RATE} ev/s (${APPENDERS} appenders${TOPOLOGY === 'single' ? ', 1 process' : ''}) for ${SECONDS} s`;
   return [
     result(`lag p50 at ${label}`, pipeline.p50, raw.p50, 'ms', false, 'raw amqplib p50'),
     result(`lag p99 at ${label}`, pipeline.p99, raw.p99, 'ms', false, 'raw amqplib p99'),

@@ -112,7 +112,7 @@ async function main(): Promise<number> {
         const harness = await PipelineHarness.start(db.url, vhost.url);
         cleanup.add('stop pipeline', () => harness.close());
         await step('pipeline', '2. Relay → RabbitMQ → projection throughput vs raw amqplib', () => runPipelineBench(harness, vhost.url));
-        await step('lag', '3. End-to-end lag at a fixed rate vs raw amqplib', () => runLagBench(harness, vhost.url));
+        await step('lag', '3. End-to-end lag at a fixed rate vs raw amqplib', () => runLagBench(harness, db.url, vhost.url));
         // Closed now rather than at clean-up: the CPU-bound parse benchmark would starve its heartbeats.
         await harness.close();
       } catch (error) {

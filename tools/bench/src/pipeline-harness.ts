@@ -17,13 +17,53 @@ import { benchLogger } from './infra';
  */
 
 export const PROJECTION_QUEUE = 'bench.projection';
+/** The relay's name (checkpoint row and lock), in this process or in the lag benchmark's relay process. */
+export const RELAY_NAME = 'bench';
 const PREFETCH = 2 * PROJECTION_BATCH_SIZE;
 
-/** What the consumer's handler sees (after its read-model write, before the COMMIT), for the benchmark that is listening. */
-export type AppliedHook = (envelope: EventEnvelope, handlerAtNs: bigint) => void;
+/** BENCH_AMQP_NODELAY=0: Nagle's algorithm left on for the relay's and the consumer's AMQP sockets (amqplib's default), for comparison. */
+export const AMQP_NO_DELAY = process.env.BENCH_AMQP_NODELAY !== '0';
+
+/**
+ * BENCH_PG_SOCKET=<directory> (e.g. /var/run/postgresql): the pipeline's and the lag benchmark's connections
+ * go over PostgreSQL's Unix socket in that directory instead of TCP, for comparison.
+ */
+export function pipelineDatabaseUrl(databaseUrl: string): string {
+  const socket = process.env.BENCH_PG_SOCKET;
+  if (!socket) return databaseUrl;
+  const url = new URL(databaseUrl);
+  url.searchParams.set('host', socket);
+  return url.toString();
+}
+
+/**
+ * What the consumer applied, for the benchmark that is listening: called after the COMMIT of the transaction
+ * that applied it (`afterCommit`), with the moment its handler had written it (before the COMMIT) and the
+ * moment the COMMIT had returned (hrtime).
+ */
+export type AppliedHook = (envelope: EventEnvelope, handlerAtNs: bigint, committedAtNs: bigint) => void;
+
+/** A view of the store whose `subscribeToAll` reports the moment (hrtime) each event leaves the log reader. */
+export function relayReadRecorder(store: EventStore, onRead: (eventId: string, atNs: bigint) => void): EventStore {
+  return new Proxy(store, {
+    get: (target, key, receiver) => {
+      if (key !== 'subscribeToAll') return Reflect.get(target, key, receiver) as unknown;
+      return (options: Parameters<EventStore['subscribeToAll']>[0]) =>
+        target.subscribeToAll({
+          ...options,
+          onEvent: (event) => {
+            onRead(event.eventId, process.hrtime.bigint());
+            return options.onEvent(event);
+          },
+        });
+    },
+  });
+}
 
 export class PipelineHarness {
   private hook: AppliedHook | null = null;
+  /** When the handler of the transaction being committed wrote its events (hrtime). */
+  private handlerAt = 0n;
   private relay: EventRelay | null = null;
   private counter = 0;
 
@@ -36,12 +76,12 @@ export class PipelineHarness {
 
   static async start(databaseUrl: string, amqpUrl: string): Promise<PipelineHarness> {
     // Room for the concurrent appenders of the lag benchmark beside the relay and the consumer.
-    const pool = new Pool({ connectionString: databaseUrl, max: 40 });
+    const pool = new Pool({ connectionString: pipelineDatabaseUrl(databaseUrl), max: 40 });
     pool.on('error', () => undefined);
     const store = await createPostgresEventStore({ pool, schema: 'event_store' });
     await pool.query(`CREATE TABLE IF NOT EXISTS bench_read_model (
       event_id uuid PRIMARY KEY, stream_id text NOT NULL, global_position bigint NOT NULL, quantity text)`);
-    const connection = new AmqpConnection({ url: amqpUrl, connectionName: 'bench-pipeline', initialMaxAttempts: 3, logger: benchLogger });
+    const connection = new AmqpConnection({ url: amqpUrl, connectionName: 'bench-pipeline', initialMaxAttempts: 3, noDelay: AMQP_NO_DELAY, logger: benchLogger });
     await connection.connect();
     let harness: PipelineHarness | null = null;
     const consumer = await startConsumer({
@@ -64,7 +104,7 @@ export class PipelineHarness {
           envelope.globalPosition,
           typeof quantity === 'string' ? quantity : null,
         ]);
-        harness?.hook?.(envelope, process.hrtime.bigint());
+        if (harness) harness.handlerAt = process.hrtime.bigint();
       },
       batchHandler: async (items, tx) => {
         await tx.query(
@@ -80,8 +120,13 @@ export class PipelineHarness {
             }),
           ],
         );
+        if (harness) harness.handlerAt = process.hrtime.bigint();
+      },
+      afterCommit: (applied) => {
+        const hook = harness?.hook;
+        if (!harness || !hook) return;
         const at = process.hrtime.bigint();
-        for (const item of items) harness?.hook?.(item.envelope, at);
+        for (const envelope of applied) hook(envelope, harness.handlerAt, at);
       },
     });
     harness = new PipelineHarness(pool, store, connection, consumer);
@@ -120,21 +165,8 @@ export class PipelineHarness {
   async startRelay(): Promise<void> {
     if (this.relay) return;
     // The relay reads through a view of the store that notes when each event left the log reader (for the lag stages).
-    const store = this.store;
-    const eventStore: EventStore = new Proxy(store, {
-      get: (target, key, receiver) => {
-        if (key !== 'subscribeToAll') return Reflect.get(target, key, receiver) as unknown;
-        return (options: Parameters<EventStore['subscribeToAll']>[0]) =>
-          target.subscribeToAll({
-            ...options,
-            onEvent: (event) => {
-              this.relayReadAt?.set(event.eventId, process.hrtime.bigint());
-              return options.onEvent(event);
-            },
-          });
-      },
-    });
-    this.relay = createRelay({ eventStore, connection: this.connection, pool: this.pool, name: 'bench', logger: benchLogger });
+    const eventStore = relayReadRecorder(this.store, (eventId, at) => this.relayReadAt?.set(eventId, at));
+    this.relay = createRelay({ eventStore, connection: this.connection, pool: this.pool, name: RELAY_NAME, logger: benchLogger });
     await this.relay.start();
   }
 
@@ -170,7 +202,7 @@ export class PipelineHarness {
          FROM event_store.events e WHERE e.event_id = ANY($1::uuid[]) ORDER BY e.transaction_id, e.global_position`,
       [eventIds],
     );
-    const relay = await this.pool.query<{ checkpoint: string }>(`SELECT checkpoint FROM messaging.relay_checkpoints WHERE name = 'bench'`);
+    const relay = await this.pool.query<{ checkpoint: string }>(`SELECT checkpoint FROM messaging.relay_checkpoints WHERE name = $1`, [RELAY_NAME]);
     const head = await this.pool.query<{ tx: string; position: string }>(
       'SELECT transaction_id::text AS tx, global_position::text AS position FROM event_store.events ORDER BY transaction_id DESC, global_position DESC LIMIT 1',
     );
@@ -240,7 +272,8 @@ export class RawAmqp {
   ) {}
 
   static async open(amqpUrl: string, name: string): Promise<RawAmqp> {
-    const model = await connect(amqpUrl, { clientProperties: { connection_name: `bench-raw-${name}` } });
+    // The same socket option as the pipeline's connections (TCP_NODELAY unless BENCH_AMQP_NODELAY=0).
+    const model = await connect(amqpUrl, { clientProperties: { connection_name: `bench-raw-${name}` }, noDelay: AMQP_NO_DELAY });
     model.on('error', (error: Error) => benchLogger.warn(`raw amqp connection: ${error.message}`));
     const publisher = await model.createConfirmChannel();
     const consumerChannel = await model.createChannel();

@@ -1,51 +1,35 @@
 import { randomUUID } from 'node:crypto';
-import { parentPort, workerData } from 'node:worker_threads';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Pool } from 'pg';
 import { createPostgresEventStore } from '@dh/event-store';
 import { benchMetadata, benchPayload } from './append.bench';
+import { childSend, onParentMessage, type LagAppendersInput } from './lag-processes';
 
 /**
- * The lag benchmark's appenders in a thread of their own (`BENCH_LAG_APPENDER_THREAD=1`): the load generator
- * then does not share an event loop with the relay and the consumer it measures, as appends in the services
- * come from other processes. Same schedule as in process (`offered` in lag.bench.ts): APPENDERS loops share
- * RATE slots a second, one event per append to a stream of its own. Reports each append (event id, sent and
- * returned at, process.hrtime, which is the same clock in every thread of the process) to the parent in
- * batches.
+ * The lag benchmark's appenders in a process of their own (forked by lag.bench.ts), as appends in the
+ * services come from the services' processes, not from the relay's or the projections'. Same schedule as in
+ * one process (`offered` in lag.bench.ts): APPENDERS loops share RATE slots a second, one event per append to
+ * a stream of its own. Reports each append (event id, sent and returned at) to the parent in batches every
+ * 20 ms. Times are `process.hrtime.bigint()`: CLOCK_MONOTONIC, one clock for every process of the machine,
+ * so the parent subtracts them from its own.
  */
 
-export interface LagAppendersInput {
-  databaseUrl: string;
-  rate: number;
-  seconds: number;
-  warmupSeconds: number;
-  appenders: number;
-}
-
-export type LagAppendersMessage =
-  | { kind: 'measureStart'; atNs: string }
-  | { kind: 'appended'; items: [eventId: string, sentNs: string, appendedNs: string][] }
-  | { kind: 'done'; sent: number; ms: number }
-  | { kind: 'failed'; message: string };
-
-const input = workerData as LagAppendersInput;
-const port = parentPort;
-
-async function main(): Promise<void> {
-  if (!port) throw new Error('lag-appenders.worker runs as a worker thread');
+async function main(input: LagAppendersInput): Promise<void> {
   const pool = new Pool({ connectionString: input.databaseUrl, max: input.appenders + 2 });
   pool.on('error', () => undefined);
   const store = await createPostgresEventStore({ pool, schema: 'event_store' });
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   let pending: [string, string, string][] = [];
-  const flush = () => {
+  const flush = (): void => {
     if (pending.length === 0) return;
-    port.postMessage({ kind: 'appended', items: pending } satisfies LagAppendersMessage);
+    childSend({ kind: 'appended', items: pending });
     pending = [];
   };
   const timer = setInterval(flush, 20);
   let counter = 0;
   const offered = async (seconds: number, phase: string): Promise<{ sent: number; ms: number }> => {
     const start = process.hrtime.bigint();
-    const elapsedMs = () => Number(process.hrtime.bigint() - start) / 1e6;
+    const elapsedMs = (): number => Number(process.hrtime.bigint() - start) / 1e6;
     const total = Math.round(input.rate * seconds);
     let next = 0;
     const loop = async (): Promise<void> => {
@@ -69,10 +53,12 @@ async function main(): Promise<void> {
   };
   try {
     await offered(input.warmupSeconds, 'warmup');
-    port.postMessage({ kind: 'measureStart', atNs: process.hrtime.bigint().toString() } satisfies LagAppendersMessage);
+    childSend({ kind: 'measureStart', atNs: process.hrtime.bigint().toString() });
+    loopDelay.enable();
     const run = await offered(input.seconds, 'measure');
+    loopDelay.disable();
     flush();
-    port.postMessage({ kind: 'done', sent: run.sent, ms: run.ms } satisfies LagAppendersMessage);
+    childSend({ kind: 'done', sent: run.sent, ms: run.ms, eventLoop: { p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 } });
   } finally {
     clearInterval(timer);
     await store.close();
@@ -80,6 +66,14 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  parentPort?.postMessage({ kind: 'failed', message: error instanceof Error ? error.message : String(error) } satisfies LagAppendersMessage);
+onParentMessage((message) => {
+  if (message.kind !== 'appenders') return;
+  main(message).then(
+    () => process.disconnect(),
+    (error: unknown) => {
+      childSend({ kind: 'failed', message: error instanceof Error ? error.message : String(error) });
+      process.exitCode = 1;
+      process.disconnect();
+    },
+  );
 });

@@ -1,0 +1,62 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { Pool } from 'pg';
+import { createPostgresEventStore } from '@dh/event-store';
+import { AmqpConnection, createRelay, type EventRelay } from '@dh/messaging';
+import { benchLogger } from './infra';
+import { childSend, onParentMessage, type LagRelayInput } from './lag-processes';
+import { RELAY_NAME, relayReadRecorder } from './pipeline-harness';
+
+/**
+ * The lag benchmark's relay in a process of its own (forked by lag.bench.ts), as the relay runs in its
+ * service: its own pool, store (LISTEN connection), AMQP connection and relay, the same name and checkpoint as
+ * the benchmark's in-process relay. Reports when it reads each event from the log (hrtime, see
+ * lag-processes.ts) to the parent every 20 ms; stops on `stop` and reports its event-loop delay.
+ */
+
+let relay: EventRelay | null = null;
+let stop: () => Promise<void> = async () => undefined;
+
+async function start(input: LagRelayInput): Promise<void> {
+  const pool = new Pool({ connectionString: input.databaseUrl, max: 4 });
+  pool.on('error', () => undefined);
+  const store = await createPostgresEventStore({ pool, schema: 'event_store' });
+  const connection = new AmqpConnection({ url: input.amqpUrl, connectionName: 'bench-lag-relay', initialMaxAttempts: 3, noDelay: input.noDelay, logger: benchLogger });
+  await connection.connect();
+  let pending: [string, string][] = [];
+  const flush = (): void => {
+    if (pending.length === 0) return;
+    childSend({ kind: 'read', items: pending });
+    pending = [];
+  };
+  const timer = setInterval(flush, 20);
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
+  const eventStore = relayReadRecorder(store, (eventId, atNs) => pending.push([eventId, atNs.toString()]));
+  relay = createRelay({ eventStore, connection, pool, name: RELAY_NAME, logger: benchLogger });
+  stop = async () => {
+    await relay?.stop();
+    loopDelay.disable();
+    clearInterval(timer);
+    flush();
+    childSend({ kind: 'relayStopped', eventLoop: { p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 } });
+    await connection.close();
+    await store.close();
+    await pool.end();
+  };
+  await relay.start();
+  while (relay.status().state !== 'running') await new Promise((resolve) => setTimeout(resolve, 5));
+  childSend({ kind: 'relayRunning' });
+}
+
+const fail = (error: unknown): void => {
+  childSend({ kind: 'failed', message: error instanceof Error ? error.message : String(error) });
+  process.exitCode = 1;
+  process.disconnect();
+};
+
+onParentMessage((message) => {
+  if (message.kind === 'relay') start(message).catch(fail);
+  else if (message.kind === 'stop') {
+    stop().then(() => process.disconnect(), fail);
+  }
+});
