@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Pool } from 'pg';
 import { createPostgresEventStore } from '@dh/event-store';
 import { benchMetadata, benchPayload } from './append.bench';
-import { childSend, onParentMessage, type LagAppendersInput } from './lag-processes';
+import { childSend, onParentMessage, processMonitor, type LagAppendersInput } from './lag-processes';
 
 /**
  * The lag benchmark's appenders in a process of their own (forked by lag.bench.ts), as appends in the
@@ -18,7 +17,7 @@ async function main(input: LagAppendersInput): Promise<void> {
   const pool = new Pool({ connectionString: input.databaseUrl, max: input.appenders + 2 });
   pool.on('error', () => undefined);
   const store = await createPostgresEventStore({ pool, schema: 'event_store' });
-  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  const monitor = processMonitor();
   let pending: [string, string, string][] = [];
   const flush = (): void => {
     if (pending.length === 0) return;
@@ -54,11 +53,11 @@ async function main(input: LagAppendersInput): Promise<void> {
   try {
     await offered(input.warmupSeconds, 'warmup');
     childSend({ kind: 'measureStart', atNs: process.hrtime.bigint().toString() });
-    loopDelay.enable();
+    monitor.start();
     const run = await offered(input.seconds, 'measure');
-    loopDelay.disable();
+    const eventLoop = monitor.stop();
     flush();
-    childSend({ kind: 'done', sent: run.sent, ms: run.ms, eventLoop: { p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 } });
+    childSend({ kind: 'done', sent: run.sent, ms: run.ms, eventLoop });
   } finally {
     clearInterval(timer);
     await store.close();

@@ -1,5 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 /**
  * The lag benchmark's child processes (BENCH_LAG_TOPOLOGY=processes, the default): the appenders and the
@@ -28,10 +29,34 @@ export interface LagRelayInput {
 
 export type LagParentMessage = LagAppendersInput | LagRelayInput | { kind: 'stop' };
 
+/** A process's event-loop delay (ms) and CPU time (user + system, % of one core) over a period. */
 export interface EventLoopDelay {
   p50: number;
   p99: number;
   max: number;
+  cpuPercent: number;
+}
+
+export const NO_LOOP_FIGURES: EventLoopDelay = { p50: Number.NaN, p99: Number.NaN, max: Number.NaN, cpuPercent: Number.NaN };
+
+/** Measures this process's event-loop delay and CPU time from `start` to `stop`. */
+export function processMonitor(): { start(): void; stop(): EventLoopDelay } {
+  const histogram = monitorEventLoopDelay({ resolution: 10 });
+  let cpu = process.cpuUsage();
+  let at = process.hrtime.bigint();
+  return {
+    start() {
+      histogram.enable();
+      cpu = process.cpuUsage();
+      at = process.hrtime.bigint();
+    },
+    stop() {
+      histogram.disable();
+      const used = process.cpuUsage(cpu);
+      const wallUs = Number(process.hrtime.bigint() - at) / 1e3;
+      return { p50: histogram.percentile(50) / 1e6, p99: histogram.percentile(99) / 1e6, max: histogram.max / 1e6, cpuPercent: ((used.user + used.system) / wallUs) * 100 };
+    },
+  };
 }
 
 export type LagChildMessage =

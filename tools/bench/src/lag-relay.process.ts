@@ -1,9 +1,8 @@
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Pool } from 'pg';
 import { createPostgresEventStore } from '@dh/event-store';
 import { AmqpConnection, createRelay, type EventRelay } from '@dh/messaging';
 import { benchLogger } from './infra';
-import { childSend, onParentMessage, type LagRelayInput } from './lag-processes';
+import { childSend, onParentMessage, processMonitor, type LagRelayInput } from './lag-processes';
 import { RELAY_NAME, relayReadRecorder } from './pipeline-harness';
 
 /**
@@ -29,16 +28,16 @@ async function start(input: LagRelayInput): Promise<void> {
     pending = [];
   };
   const timer = setInterval(flush, 20);
-  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
-  loopDelay.enable();
+  const monitor = processMonitor();
+  monitor.start();
   const eventStore = relayReadRecorder(store, (eventId, atNs) => pending.push([eventId, atNs.toString()]));
   relay = createRelay({ eventStore, connection, pool, name: RELAY_NAME, logger: benchLogger });
   stop = async () => {
     await relay?.stop();
-    loopDelay.disable();
+    const eventLoop = monitor.stop();
     clearInterval(timer);
     flush();
-    childSend({ kind: 'relayStopped', eventLoop: { p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 } });
+    childSend({ kind: 'relayStopped', eventLoop });
     await connection.close();
     await store.close();
     await pool.end();

@@ -1,7 +1,7 @@
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { loadavg } from 'node:os';
 import { delay, fmt, log, msSince, now, percentileSorted, result, summarizeLatencies, waitUntil, type BenchResult, type LatencySummary } from './measure';
 import { AMQP_NO_DELAY, envelopeBody, pipelineDatabaseUrl, RawAmqp, type PipelineHarness } from './pipeline-harness';
-import { forkLagChild, type EventLoopDelay, type LagChild, type LagChildMessage } from './lag-processes';
+import { forkLagChild, NO_LOOP_FIGURES, processMonitor, type EventLoopDelay, type LagChild, type LagChildMessage } from './lag-processes';
 
 /**
  * End-to-end lag at an offered rate from concurrent appenders. `APPENDERS` loops share one schedule
@@ -70,10 +70,6 @@ interface PipelineLag {
   stages: { name: string; summary: LatencySummary }[];
   /** Event-loop delay over the measured seconds, ms, per process (one process in the `single` topology). */
   eventLoops: { name: string; delay: EventLoopDelay }[];
-}
-
-function loopDelayOf(histogram: ReturnType<typeof monitorEventLoopDelay>): EventLoopDelay {
-  return { p50: histogram.percentile(50) / 1e6, p99: histogram.percentile(99) / 1e6, max: histogram.max / 1e6 };
 }
 
 /** Waits for a child's message of the given kind (or its failure or exit). */
@@ -151,7 +147,8 @@ async function pipelineLag(harness: PipelineHarness, databaseUrl: string, amqpUr
   const children: LagChild[] = [];
   let relayChild: LagChild | null = null;
   let achievedRate = 0;
-  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  const monitor = processMonitor();
+  let measured: EventLoopDelay = NO_LOOP_FIGURES;
   try {
     let run: { sent: number; ms: number };
     if (TOPOLOGY === 'processes') {
@@ -172,7 +169,7 @@ async function pipelineLag(harness: PipelineHarness, databaseUrl: string, amqpUr
         (message) => {
           if (message.kind === 'measureStart') {
             measureStart = BigInt(message.atNs);
-            loopDelay.enable();
+            monitor.start();
           } else if (message.kind === 'appended') {
             for (const [eventId, sentText, appendedText] of message.items) {
               const sentNs = BigInt(sentText);
@@ -185,7 +182,7 @@ async function pipelineLag(harness: PipelineHarness, databaseUrl: string, amqpUr
               if (!handled.has(eventId)) unseen.add(eventId);
             }
           } else if (message.kind === 'done') {
-            loopDelay.disable();
+            measured = monitor.stop();
             appendersLoop = message.eventLoop;
             done = { sent: message.sent, ms: message.ms };
           }
@@ -196,14 +193,14 @@ async function pipelineLag(harness: PipelineHarness, databaseUrl: string, amqpUr
       if (!done) throw new Error('the appenders process reported no result');
       run = done;
       await appenders.exited;
-      eventLoops.push({ name: 'appenders process', delay: appendersLoop ?? { p50: Number.NaN, p99: Number.NaN, max: Number.NaN } });
-      eventLoops.push({ name: 'this process (consumer)', delay: loopDelayOf(loopDelay) });
+      eventLoops.push({ name: 'appenders process', delay: appendersLoop ?? NO_LOOP_FIGURES });
+      eventLoops.push({ name: 'this process (consumer)', delay: measured });
       const stopRelay = async (): Promise<void> => {
         const stopped = childEvent(relay, ['relayStopped'], 30_000, 'the relay process to stop');
         relay.send({ kind: 'stop' });
         await stopped;
         await relay.exited;
-        eventLoops.push({ name: 'relay process (whole run)', delay: relayLoop ?? { p50: Number.NaN, p99: Number.NaN, max: Number.NaN } });
+        eventLoops.push({ name: 'relay process (whole run)', delay: relayLoop ?? NO_LOOP_FIGURES });
       };
       await waitForApplied(harness, () => seen, run.sent, unseen, stopRelay);
       relayChild = null;
@@ -223,10 +220,10 @@ async function pipelineLag(harness: PipelineHarness, databaseUrl: string, amqpUr
       };
       await offered(WARMUP_SECONDS, APPENDERS, append('warmup'));
       measureStart = now();
-      loopDelay.enable();
+      monitor.start();
       run = await offered(SECONDS, APPENDERS, append('measure'));
-      loopDelay.disable();
-      eventLoops.push({ name: 'this process (appenders, relay, consumer)', delay: loopDelayOf(loopDelay) });
+      measured = monitor.stop();
+      eventLoops.push({ name: 'this process (appenders, relay, consumer)', delay: measured });
       await waitForApplied(harness, () => seen, run.sent, unseen, () => harness.stopRelay());
     }
     achievedRate = (run.sent / run.ms) * 1000;
@@ -331,8 +328,15 @@ function backlogGrows(timeline: PipelineLag['timeline']): boolean {
   return mean(offeredSeconds.slice(-third)) - mean(offeredSeconds.slice(0, third)) > RATE;
 }
 
+const loadAverage = (): string =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(', ');
+
 export async function runLagBench(harness: PipelineHarness, databaseUrl: string, amqpUrl: string): Promise<BenchResult[]> {
+  const loadBefore = loadAverage();
   const lag = await pipelineLag(harness, databaseUrl, amqpUrl);
+  log(`  machine load average (1, 5, 15 min) before: ${loadBefore}; after: ${loadAverage()}`);
   const pipeline = lag.total;
   const where = TOPOLOGY === 'processes' ? 'appenders, relay and consumer in 3 processes' : 'appenders, relay and consumer in 1 process';
   const options = `TCP_NODELAY on AMQP ${AMQP_NO_DELAY ? 'on' : 'off'}, PostgreSQL over ${process.env.BENCH_PG_SOCKET ? `the Unix socket in ${process.env.BENCH_PG_SOCKET}` : 'TCP'}`;
@@ -348,7 +352,7 @@ export async function runLagBench(harness: PipelineHarness, databaseUrl: string,
   log(`    of which recordedAt → handler (relay, broker, queue, inbox tx): ${describe(lag.afterRecord)}`);
   log('  stages (same clock, per event):');
   for (const stage of lag.stages) log(`    ${stage.name}: ${describe(stage.summary)}`);
-  for (const { name, delay: d } of lag.eventLoops) log(`  event-loop delay, ${name}, while offering: p50 ${fmt(d.p50, 'ms')} p99 ${fmt(d.p99, 'ms')} max ${fmt(d.max, 'ms')}`);
+  for (const { name, delay: d } of lag.eventLoops) log(`  event-loop delay, ${name}, while offering: p50 ${fmt(d.p50, 'ms')} p99 ${fmt(d.p99, 'ms')} max ${fmt(d.max, 'ms')}; CPU ${d.cpuPercent.toFixed(0)} % of a core`);
   const raw = await rawLag(amqpUrl);
   log(`  raw amqplib: ${describe(raw)}`);
   const label = `${RATE} ev/s (${APPENDERS} appenders${TOPOLOGY === 'single' ? ', 1 process' : ''}) for ${SECONDS} s`;
