@@ -17,7 +17,7 @@ import {
   type PriceArea,
   type SpotPrice,
 } from '@dh/rates-domain';
-import type { BillingPeriod, MeteredInterval, MeteredSeries, SettlementHalted, SettlementInput, SupplyPeriod, VatMode } from '@dh/settlement-domain';
+import type { BillingPeriod, LinkedFee, MeteredInterval, MeteredSeries, SettlementHalted, SettlementInput, SupplyPeriod, VatMode } from '@dh/settlement-domain';
 import { billingFrequencyOf, periodDates } from './period';
 import type { MeteredPoint } from './events';
 
@@ -171,6 +171,21 @@ export interface ChargeLinkRecord {
   to: LocalDate | null;
 }
 
+/**
+ * A fee (D02) DataHub links to the metering point, dated inside the period: `date` is the link's own start
+ * (DataHub's effectiveDate as a local date), not clipped to the period, so a fee linked before the period is
+ * never charged again in it.
+ */
+export interface FeeLinkRecord {
+  gsrn: string;
+  chargeId: string;
+  owner: string;
+  code: string;
+  /** Pieces (DataHub's link quantity). */
+  factor: string;
+  date: LocalDate;
+}
+
 /** Settlement's own copies, as loaded for one metering point and one period. */
 export interface SettlementCopies {
   supplies: SupplyRecord[];
@@ -185,6 +200,8 @@ export interface SettlementCopies {
    * (grid tariff, grid subscription) = that role falls back to the grid area's mapping.
    */
   chargeLinks?: ChargeLinkRecord[];
+  /** The fees (D02) DataHub links to the metering point dated inside the period. Absent = none. */
+  feeLinks?: FeeLinkRecord[];
   products: ProductRecord[];
   taxRates: TaxRateRecord[];
   gridAreas: GridAreaRecord[];
@@ -499,6 +516,21 @@ export function linkedCharge(chargeType: 'D01' | 'D03', links: readonly ChargeLi
 
 class InvalidLinkFactor extends Error {}
 
+/**
+ * The fees (D02) linked to the metering point whose date is one of `days` (the supplied days of the customer
+ * supply being settled), with their price lists. A fee whose charge has no price list halts on a missing price.
+ */
+export function linkedFees(links: readonly FeeLinkRecord[], gsrn: string, charges: ReadonlyMap<string, Charge>, days: readonly LocalDate[]): LinkedFee[] {
+  const supplied = new Set(days);
+  return links
+    .filter((l) => l.gsrn === gsrn && supplied.has(l.date))
+    .map((l) => {
+      const charge = charges.get(l.chargeId);
+      if (charge === undefined) throw new MissingPriceError({ chargeId: l.chargeId }, { start: localDayStart(l.date), end: localDayStart(addDays(l.date, 1)) });
+      return { charge, date: l.date, factor: l.factor };
+    });
+}
+
 function configurationHalt(gsrn: string, problem: string): BuiltInput {
   return { ok: false, halt: { outcome: 'halted', reason: 'missing-configuration', gsrn, problem } };
 }
@@ -583,6 +615,8 @@ export function buildSettlementInput(
       return links.length === 0 ? null : linkedCharge(type, links, byId, days, asOf);
     });
     const [linkedTariff, linkedSubscription] = linked;
+    // Fees (D02) dated on a day this customer supply is supplied: priced by the domain on their day.
+    const fees = linkedFees(copies.feeLinks ?? [], gsrn, byId, days);
     const ownCharges = linked.filter((c): c is Charge => c !== null);
     const prices = createPriceBook({
       spot: [createSpotPriceSeries(priceArea, spot)],
@@ -614,6 +648,7 @@ export function buildSettlementInput(
       yearToDateConsumptionKwh: formatScaled(yearToDate, QUANTITY_SCALE),
       asOf,
       ...(config.vatMode !== undefined ? { vatMode: config.vatMode } : {}),
+      ...(fees.length > 0 ? { fees } : {}),
     };
     return { ok: true, input, customerId: latest.customerId, paymentModel: latest.paymentModel, gridArea: latest.gridArea, priceArea, productionGsrn, products: productDays };
   } catch (error) {

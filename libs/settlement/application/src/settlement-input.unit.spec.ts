@@ -1,7 +1,7 @@
 import { settleMeteringPoint, settleReference, type BillingPeriod, type Invoice } from '@dh/settlement-domain';
 import { Money, vatOf } from '@dh/money';
 import { localDayStart } from '@dh/dk-time';
-import { buildSettlementInput, customerSuppliesInPeriod, DEFAULT_RATES_CONFIG, ENERGINET_GLN, yearToDateMilliKwh, type ChargeLinkRecord, type SettlementCopies } from './settlement-input';
+import { buildSettlementInput, customerSuppliesInPeriod, DEFAULT_RATES_CONFIG, ENERGINET_GLN, yearToDateMilliKwh, type ChargeLinkRecord, type FeeLinkRecord, type SettlementCopies } from './settlement-input';
 import { GRID_SUBSCRIPTION_C, GRID_TARIFF_C, hourlyDays, RADIUS_GLN, TEST_GSRN, testCharge, testCopies, testSupply } from './testing/copies';
 
 const DECEMBER_2025 = { kind: 'month', year: 2025, month: 12 } as const;
@@ -193,5 +193,31 @@ describe('one invoice per customer supply: a move between two of our customers o
       'system-subscription:2025-10': [null, '8.23'],
       'product-subscription:2025-10': [null, '15.90'],
     });
+  });
+});
+
+describe('fees (D02) DataHub links to the metering point: one line on the invoice of the customer supply holding the fee day', () => {
+  const OCTOBER = { kind: 'month', year: 2025, month: 10 } as const;
+  const FEE = `${RADIUS_GLN}:D02:GEB-01`;
+  // A's last day is 14 October, B moves in on the 15th (as above, one product for brevity).
+  const a = testSupply({ customerId: 'customer-a', startDate: '2024-06-01', endDate: '2025-10-15' });
+  const b = testSupply({ customerId: 'customer-b', startDate: '2025-10-15' });
+  const base = testCopies('2025-10-01', '2025-11-01', { supplies: [a, b], consumption: hourlyDays(TEST_GSRN, '2025-10-01', '2025-11-01', '1.000') });
+  const feeLink = (date: string, factor = '1'): FeeLinkRecord => ({ gsrn: TEST_GSRN, chargeId: FEE, owner: RADIUS_GLN, code: 'GEB-01', factor, date });
+  const copies: SettlementCopies = { ...base, charges: [...base.charges, testCharge(FEE, 'P1M', ['95.00'])], feeLinks: [feeLink('2025-10-15'), feeLink('2025-10-03', '2')] };
+  const fees = (invoice: Invoice) => invoice.lines.filter((l) => l.kind === 'fee').map((l) => [l.key, l.amountExclVat.format(), l.vat.format()]);
+
+  it("the fee dated on B's move-in day is on B's invoice only; the two pieces dated the 3rd on A's only", () => {
+    // 95.00 × 1 = 95.00, VAT 23.75; 95.00 × 2 = 190.00, VAT 47.50.
+    expect(fees(settle(copies, OCTOBER, 'customer-b'))).toEqual([[`fee:${FEE}@2025-10-15`, '95.00', '23.75']]);
+    expect(fees(settle(copies, OCTOBER, 'customer-a'))).toEqual([[`fee:${FEE}@2025-10-03`, '190.00', '47.50']]);
+  });
+
+  it('a fee of another metering point, or dated outside the period, is not invoiced; a fee without a price halts naming it', () => {
+    const other = { ...copies, feeLinks: [{ ...feeLink('2025-10-20'), gsrn: '571313174115550099' }, feeLink('2025-11-01')] };
+    expect(fees(settle(other, OCTOBER, 'customer-b'))).toEqual([]);
+    const unpriced = { ...copies, charges: base.charges };
+    const built = buildSettlementInput(TEST_GSRN, OCTOBER, new Date('2025-11-05T00:00:00Z'), unpriced, DEFAULT_RATES_CONFIG, 'customer-b');
+    expect(built).toMatchObject({ ok: false, halt: { reason: 'missing-price', chargeId: FEE, interval: { start: localDayStart('2025-10-15') } } });
   });
 });

@@ -1,7 +1,7 @@
-export type { MeteringPoint, SupplyPeriod, BillingPeriod, MeteredInterval, MeteredSeries, Product, SettlementInput } from './settlement-input';
+export type { MeteringPoint, SupplyPeriod, BillingPeriod, MeteredInterval, MeteredSeries, Product, SettlementInput, LinkedFee } from './settlement-input';
 export type { SettlementHalted, HaltReason } from './settlement-halted';
 export type { LineKind, InvoiceLine, InvoiceTotals, Invoice, VatMode } from './invoice';
-export { VAT_MODES, isVatMode, withVatMode } from './invoice';
+export { VAT_MODES, isVatMode, withVatMode, feeLineKey } from './invoice';
 export type { SettlementResult } from './prepare';
 export { settleMeteringPoint, settleMeteringPointOnPrices, type SettleOptions, type MeteringPointOnPrices } from './settle';
 export { resolvePeriodPrices, type PeriodPrices, type PeriodDay, type HourlyCharge, type SubscriptionCharge } from './kernel/period-prices';

@@ -52,6 +52,8 @@ export const LINE_PRICE_SOURCES: Readonly<Record<LineKind, { readonly charges: r
   'grid-subscription': { charges: ['grid-subscription'], spot: false },
   'system-subscription': { charges: ['system-subscription'], spot: false },
   'product-subscription': { charges: ['product-subscription'], spot: false },
+  // A fee's price is its own charge's (the line's chargeId), not one of the roles.
+  fee: { charges: [], spot: false },
 };
 
 export type ChargeRole =

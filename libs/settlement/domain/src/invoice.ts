@@ -14,10 +14,14 @@ export type LineKind =
   | 'export-fee'
   | 'grid-subscription'
   | 'system-subscription'
-  | 'product-subscription';
+  | 'product-subscription'
+  | 'fee';
 
 export interface InvoiceLine {
-  /** Identifies the line across invoices of the same period: the kind, plus `:YYYY-MM` for subscriptions. */
+  /**
+   * Identifies the line across invoices of the same period: the kind, plus `:YYYY-MM` for subscriptions
+   * and `:<chargeId>@<date>` for a fee (one line per fee charge and day).
+   */
   readonly key: string;
   readonly kind: LineKind;
   readonly description: string;
@@ -71,6 +75,13 @@ export interface LineDraft {
   readonly unitPrice: string | null;
   readonly amountExclVat: Money;
   readonly estimated: boolean;
+  /** The line's key when the kind and month do not identify it (fees: {@link feeLineKey}). */
+  readonly key?: string;
+}
+
+/** The key of a fee's line: one per fee charge and day it is charged. */
+export function feeLineKey(chargeId: string, date: LocalDate): string {
+  return `fee:${chargeId}@${date}`;
 }
 
 export function lineKey(kind: LineKind, month: string | null): string {
@@ -104,7 +115,7 @@ export function formatUnitPrice(units: bigint, scale: number): string {
 export function finishLine(d: LineDraft): InvoiceLine {
   const vat = vatOf(d.amountExclVat);
   return {
-    key: lineKey(d.kind, d.month),
+    key: d.key ?? lineKey(d.kind, d.month),
     kind: d.kind,
     description: d.description,
     chargeId: d.chargeId,

@@ -10,6 +10,7 @@ import {
   settleMeteringPointOnPrices,
   settleReference,
   type BillingPeriod,
+  type LinkedFee,
   type MeteredSeries,
   type SettlementInput,
   type SupplyPeriod,
@@ -125,6 +126,20 @@ function generateRun(seed: number): GeneratedRun {
     exportFee: charge('product', 'D03', 'export-fee', 'Gebyr', [row(g.decimal(0, 100_000, 6), '2025-01-01', null)]),
   };
 
+  // Fees (D02) from their own generator, so the rest of the generated data stays as it was: a fee on
+  // some day of the period (supplied or not), a price version published after the run, decimal prices.
+  const fg = new Gen(prng(seed ^ 0xfee));
+  const feeCharge = charge('5790000705689', 'D02', 'GEB-01', 'Gebyr', [
+    row(fg.decimal(0, 500_000_000, 6), '2025-01-01', change, { resolution: 'P1M' }),
+    row(fg.decimal(0, 500_000_000, 6), change, null, { resolution: 'P1M' }),
+    row(fg.decimal(0, 500_000_000, 6), addDays(from, 3), null, { resolution: 'P1M', publishedAt: LATE_CORRECTION, version: 2 }),
+  ]);
+  const otherFee = charge('5790000705689', 'D02', 'GEB-02', 'Gebyr for aflæsning', [row(fg.decimal(1, 99_999_999, 8), '2025-01-01', null)]);
+  const feesOf = (): LinkedFee[] =>
+    fg.chance(0.3)
+      ? []
+      : Array.from({ length: fg.int(1, 3) }, () => ({ charge: fg.chance(0.7) ? feeCharge : otherFee, date: addDays(from, fg.int(-2, days + 1)), factor: String(fg.int(0, 4)) }));
+
   const points: GeneratedPoint[] = [];
   for (let i = 0; i < 10; i++) {
     const gsrn = gsrnOf(seed % 1000 * 100 + i * 2);
@@ -163,6 +178,7 @@ function generateRun(seed: number): GeneratedRun {
         asOf: AS_OF,
         // Every other point in VAT mode invoice-subtotal (by index, so the generated data stay as they were).
         ...(i % 2 === 1 ? { vatMode: 'invoice-subtotal' as const } : {}),
+        fees: feesOf(),
       }),
     });
   }
@@ -186,6 +202,7 @@ describe('the kernel on prices resolved once per period (run path) equals the bi
         ...(i.production === undefined ? {} : { production: onGrid(i.production, 'production') }),
         yearToDateMilliKwh: parseQuantityMilliKwh(i.yearToDateConsumptionKwh),
         ...(i.vatMode === undefined ? {} : { vatMode: i.vatMode }),
+        ...(i.fees === undefined ? {} : { fees: i.fees }),
       };
       const fast = fitsDoubleBlocks(prices, {
         gsrn: i.meteringPoint.gsrn,
@@ -204,7 +221,11 @@ describe('the kernel on prices resolved once per period (run path) equals the bi
     expect(outcomes.filter((o) => o.run.outcome === 'settled').length).toBeGreaterThan(80);
     expect(outcomes.some((o) => !o.fast)).toBe(true);
     const settledLines = outcomes.flatMap((o) => (o.run.outcome === 'settled' ? o.run.invoice.lines : []));
-    for (const kind of ['export-energy', 'electricity-tax-reduced', 'production']) expect(settledLines.some((l) => l.kind === kind)).toBe(true);
+    for (const kind of ['export-energy', 'electricity-tax-reduced', 'production', 'fee']) expect(settledLines.some((l) => l.kind === kind)).toBe(true);
+    // Fees in both VAT modes, on the kernel's double blocks and on the exact fallback.
+    const withFee = outcomes.filter((o) => o.run.outcome === 'settled' && o.run.invoice.lines.some((l) => l.kind === 'fee'));
+    expect(withFee.some((o) => o.pt.input.vatMode === 'invoice-subtotal') && withFee.some((o) => o.pt.input.vatMode === undefined)).toBe(true);
+    expect(withFee.some((o) => o.fast)).toBe(true);
     expect(settledLines.some((l) => l.kind === 'energy' && l.amountExclVat.isNegative())).toBe(true);
   });
 

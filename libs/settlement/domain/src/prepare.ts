@@ -4,9 +4,10 @@ import { PrecisionLossError, DecimalParseError, parseQuantityMilliKwh } from '@d
 import { MissingPriceError, ratesForGridArea, type Charge, type MeteringPointRates } from '@dh/rates-domain';
 import { billingDates, type BillingDates } from './billing-period';
 import type { Invoice } from './invoice';
+import { feesDue, type FeeDue } from './fees';
 import { indexMeteredSeries, type MeteredIndex } from './metered';
 import { InvalidSettlementInput, MissingConfiguration, MissingMeteredData, type SettlementHalted } from './settlement-halted';
-import type { Product, SettlementInput, SupplyPeriod } from './settlement-input';
+import type { LinkedFee, Product, SettlementInput, SupplyPeriod } from './settlement-input';
 import { checkedSupplyPeriods, electricHeatingThresholdMilliKwh, suppliedDays } from './supply';
 
 export type SettlementResult = { readonly outcome: 'settled'; readonly invoice: Invoice } | SettlementHalted;
@@ -24,6 +25,8 @@ export interface PreparedSettlement {
   readonly production: MeteredIndex | null;
   /** Present for electric heating: the year's (prorated) threshold and the consumption before the period, Wh. */
   readonly electricHeating: { readonly thresholdMilliKwh: bigint; readonly yearToDateMilliKwh: bigint } | null;
+  /** The linked fees dated on a supplied day (`feesDue`). */
+  readonly fees: readonly FeeDue[];
   readonly asOf: Date;
 }
 
@@ -37,6 +40,7 @@ export interface PreparedPoint<S> {
   readonly consumption: S;
   readonly production: S | null;
   readonly electricHeating: PreparedSettlement['electricHeating'];
+  readonly fees: readonly FeeDue[];
 }
 
 /** The series of a point in whatever form a path settles on (decimal strings indexed, or integer Wh arrays). */
@@ -59,6 +63,7 @@ export interface PointToPrepare {
   readonly billing?: BillingDates;
   readonly product: Product;
   readonly asOf: Date;
+  readonly fees?: readonly LinkedFee[];
 }
 
 export function preparePoint<S>(input: PointToPrepare, resolveRates: () => MeteringPointRates, series: PointSeries<S>): PreparedPoint<S> {
@@ -91,7 +96,9 @@ export function preparePoint<S>(input: PointToPrepare, resolveRates: () => Meter
       yearToDateMilliKwh,
     };
   }
-  return { gsrn: mp.gsrn, billing, supply, rates, exportFee: production === null ? null : (input.product.exportFee ?? null), consumption, production, electricHeating };
+  // A fee is invoiced once, on the invoice whose supplied days hold its date.
+  const fees = input.fees === undefined || input.fees.length === 0 ? [] : feesDue(input.fees, suppliedDays(supply, billing));
+  return { gsrn: mp.gsrn, billing, supply, rates, exportFee: production === null ? null : (input.product.exportFee ?? null), consumption, production, electricHeating, fees };
 }
 
 /** The year-to-date consumption of an input as exact Wh (invalid input when it is not a ≤ 3-decimal kWh). */

@@ -1,12 +1,13 @@
-import { RESOLUTION_MS, localDayStart } from '@dh/dk-time';
+import { RESOLUTION_MS, localDayStart, type LocalDate } from '@dh/dk-time';
 import { MEAN_PRICE_SCALE, Money, PRICE_SCALE, QUANTITY_SCALE, fromScaled, parseDecimal, toExactScaled, toOre, toScaled, type Decimal } from '@dh/money';
 import { chargePriceAt, spotPriceAt, type Charge } from '@dh/rates-domain';
-import { formatUnitPrice, invoiceOf, invoiceOfLines, type Invoice, type LineDraft, type LineKind, type VatMode } from './invoice';
+import { feeDescription, feeRow } from './fees';
+import { feeLineKey, formatUnitPrice, invoiceOf, invoiceOfLines, type Invoice, type LineDraft, type LineKind, type VatMode } from './invoice';
 import { InvalidSettlementInput } from './settlement-halted';
 import { settlementIntervals } from './metered';
 import { runSettlement, type PreparedSettlement, type SettlementResult } from './prepare';
 import { subscriptionCharges } from './settle';
-import type { SettlementInput } from './settlement-input';
+import type { LinkedFee, SettlementInput } from './settlement-input';
 
 /**
  * The same rules as {@link settleMeteringPoint}, written the plain way with big.js decimals per
@@ -15,7 +16,7 @@ import type { SettlementInput } from './settlement-input';
  * øre; it is not meant for production volumes.
  */
 export function settleReference(input: SettlementInput): SettlementResult {
-  return runSettlement(input, (p) => vatInModeWithDecimals(settleWithDecimals(p), input.vatMode));
+  return runSettlement(input, (p) => vatInModeWithDecimals(settleWithDecimals(p, input.fees ?? []), input.vatMode));
 }
 
 /**
@@ -100,7 +101,42 @@ function spotOf(p: PreparedSettlement, start: Date, hourly: boolean): Decimal {
   return sum.div('4');
 }
 
-function settleWithDecimals(p: PreparedSettlement): Invoice {
+/**
+ * The fee lines the plain way: every linked fee whose date is a supplied day, the links of one charge and
+ * day added up, each priced on its day (as known at asOf) × its pieces on decimals, ordered by day and charge.
+ */
+function feeDrafts(p: PreparedSettlement, fees: readonly LinkedFee[]): LineDraft[] {
+  const byKey = new Map<string, { fee: LinkedFee; pieces: Decimal }>();
+  for (const fee of fees) {
+    if (!p.days.includes(fee.date)) continue;
+    const key = feeLineKey(fee.charge.chargeId, fee.date);
+    const known = byKey.get(key);
+    byKey.set(key, { fee, pieces: (known?.pieces ?? ZERO).plus(parseDecimal(fee.factor)) });
+  }
+  const order = (a: { date: LocalDate; id: string }, b: { date: LocalDate; id: string }): number => (a.date < b.date ? -1 : a.date > b.date ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+  return [...byKey.entries()]
+    .sort(([, a], [, b]) => order({ date: a.fee.date, id: a.fee.charge.chargeId }, { date: b.fee.date, id: b.fee.charge.chargeId }))
+    .map(([key, { fee, pieces }]) => {
+      feeRow(fee, p.asOf);
+      const price = nano(chargePriceAt(fee.charge, localDayStart(fee.date), p.asOf));
+      const exact = toExactScaled(price.times(pieces));
+      return {
+        kind: 'fee',
+        key,
+        description: feeDescription(fee),
+        chargeId: fee.charge.chargeId,
+        month: null,
+        quantityMilliKwh: null,
+        daysSupplied: null,
+        daysInMonth: null,
+        unitPrice: formatUnitPrice(toScaled(price, PRICE_SCALE), PRICE_SCALE),
+        amountExclVat: toOre(exact.units, exact.scale),
+        estimated: false,
+      };
+    });
+}
+
+function settleWithDecimals(p: PreparedSettlement, fees: readonly LinkedFee[]): Invoice {
   const r = p.rates;
   const price = (c: Charge, at: Date): Decimal => nano(chargePriceAt(c, at, p.asOf));
   const energy = new DecimalLine('energy', `${p.product.name}: spot price + margin`, p.product.margin.chargeId);
@@ -177,5 +213,6 @@ function settleWithDecimals(p: PreparedSettlement): Invoice {
       });
     }
   }
+  drafts.push(...feeDrafts(p, fees));
   return invoiceOf(p.gsrn, p.billing.from, p.billing.toExclusive, p.asOf, drafts);
 }

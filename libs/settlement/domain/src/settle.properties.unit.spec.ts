@@ -1,7 +1,7 @@
 import { addDays, daysInLocalMonth, formatLocalDate, localDayIntervals, type LocalDate } from '@dh/dk-time';
 import { Money, formatScaled } from '@dh/money';
 import type { ChargePriceRow, SpotPrice } from '@dh/rates-domain';
-import { correctedTotals, creditInFull, diffInvoices, electricHeatingThresholdMilliKwh, settleMeteringPoint, settleReference, type Invoice, type SettlementInput, type SettlementResult } from './index';
+import { correctedTotals, creditInFull, diffInvoices, electricHeatingThresholdMilliKwh, settleMeteringPoint, settleReference, type Invoice, type LinkedFee, type SettlementInput, type SettlementResult } from './index';
 import { Gen, prng } from './testing/seeded';
 import { GSRN, PRODUCTION_GSRN, charge, hourlySpot, meteredSeries, priceBook, quarterSpot, radiusTariff, row, settlementInput } from './testing/settlement-fixtures';
 
@@ -60,7 +60,7 @@ function generateCase(seed: number): Case {
   const threshold = electricHeatingThresholdMilliKwh('4000', supplyPeriods, year);
   const below = BigInt(g.int(0, big ? 2_000_000 : 150_000));
   const yearToDate = formatScaled(threshold > below ? threshold - below : 0n, 3);
-  const input = settlementInput({
+  const inputWithoutFees = settlementInput({
     meteringPoint: { gsrn: GSRN, gridArea: '791', priceArea: 'DK2', electricHeating, ...(withProduction ? { productionGsrn: PRODUCTION_GSRN } : {}) },
     billingPeriod: quarterly ? { kind: 'quarter', year, quarter } : { kind: 'month', year, month },
     supplyPeriods,
@@ -77,10 +77,24 @@ function generateCase(seed: number): Case {
     yearToDateConsumptionKwh: yearToDate,
     asOf: FIRST_RUN,
   });
+  // Fees (D02) from their own generator, so the rest of the generated data stays as it was: dated on a
+  // supplied day or not, their price corrected between the two runs on some cases.
+  const fg = new Gen(prng(seed ^ 0xfee));
+  const feeRows = [row(fg.decimal(0, 500_000_000, 6), '2025-01-01', null, { resolution: 'P1M' })];
+  const feeCorrection = row(fg.decimal(0, 500_000_000, 6), dataFrom, null, { resolution: 'P1M', publishedAt: CORRECTION_PUBLISHED, version: 2 });
+  const feeDays = [first, addDays(first, fg.int(0, 3)), addDays(periodFrom, fg.int(-1, periodDays))];
+  const fees = (rows: ChargePriceRow[]): LinkedFee[] => {
+    const f = charge('5790000705689', 'D02', 'GEB-01', 'Gebyr', rows);
+    return feeDays.filter(() => fg.chance(0.6)).map((date) => ({ charge: f, date, factor: String(fg.int(0, 3)) }));
+  };
+  const corrected = fg.chance(0.5);
+  const feesNow = fees(corrected ? [...feeRows, feeCorrection] : feeRows);
+  const feesThen = feesNow.map((f) => ({ ...f, charge: charge('5790000705689', 'D02', 'GEB-01', 'Gebyr', feeRows) }));
+  const input = { ...inputWithoutFees, fees: feesNow };
   return {
     input,
     corrected: { ...input, asOf: SECOND_RUN },
-    beforeCorrections: { ...input, prices: priceBook(spot, { gridTariff: radiusTariff(gridRows) }) },
+    beforeCorrections: { ...input, prices: priceBook(spot, { gridTariff: radiusTariff(gridRows) }), fees: feesThen },
   };
 }
 
@@ -107,9 +121,11 @@ describe('settlement properties over generated inputs (seeded)', () => {
   it('covers the interesting shapes', () => {
     const kinds = new Set(results.flatMap((r) => [...r.a.lines, ...r.b.lines].map((l) => l.kind)));
     expect([...kinds].sort()).toEqual(
-      ['electricity-tax', 'electricity-tax-reduced', 'energy', 'export-energy', 'export-fee', 'grid-subscription', 'grid-tariff', 'product-subscription', 'production', 'system-subscription', 'system-tariff', 'transmission-tariff'].sort(),
+      ['electricity-tax', 'electricity-tax-reduced', 'energy', 'export-energy', 'export-fee', 'fee', 'grid-subscription', 'grid-tariff', 'product-subscription', 'production', 'system-subscription', 'system-tariff', 'transmission-tariff'].sort(),
     );
     expect(results.some((r) => r.a.estimated)).toBe(true);
+    // A fee price version published between the runs corrects the fee line.
+    expect(results.some((r) => diffInvoices(r.a, r.b).lines.some((l) => l.kind === 'fee'))).toBe(true);
     expect(results.some((r) => r.a.lines.some((l) => l.amountExclVat.isNegative()))).toBe(true);
     expect(results.filter((r) => diffInvoices(r.a, r.b).lines.length > 0).length).toBeGreaterThan(100);
     expect(results.filter((r) => r.a.lines.some((l) => l.kind === 'electricity-tax-reduced') && l0(r.a, 'electricity-tax') !== '0.000').length).toBeGreaterThan(5);

@@ -9,8 +9,9 @@ import { KwhLine, QuantityLine, SubscriptionLine } from './line-accumulators';
 import { settlementIntervals, type MeteredIndex, type MeteredValue } from './metered';
 import { preparePoint, settledOrHalted, yearToDateOf, type PointToPrepare, type PreparedSettlement, type SettlementResult } from './prepare';
 import { suppliedDays } from './supply';
+import { feeLineDraft } from './fees';
 import { MissingConfiguration } from './settlement-halted';
-import type { MeteringPoint, SettlementInput, SupplyPeriod } from './settlement-input';
+import type { LinkedFee, MeteringPoint, SettlementInput, SupplyPeriod } from './settlement-input';
 
 export interface SettleOptions {
   /**
@@ -38,7 +39,7 @@ export function settleMeteringPoint(input: SettlementInput, options: SettleOptio
       emptyProduction: (gsrn) => emptyOn(resolve(), gsrn, input.consumption.resolution),
       yearToDateMilliKwh: () => yearToDateOf(input),
     });
-    return withVatMode(settlePrepared(resolve(), { gsrn: point.gsrn, supply: point.supply, consumption: point.consumption, production: point.production, electricHeating: point.electricHeating }, options), input.vatMode);
+    return withVatMode(settlePrepared(resolve(), { gsrn: point.gsrn, supply: point.supply, consumption: point.consumption, production: point.production, electricHeating: point.electricHeating, fees: point.fees }, options), input.vatMode);
   });
 }
 
@@ -53,6 +54,8 @@ export interface MeteringPointOnPrices {
   readonly yearToDateMilliKwh: bigint;
   /** How VAT is computed on the invoice; absent = `per-line` (see `VatMode`). */
   readonly vatMode?: VatMode;
+  /** Fees DataHub links to the metering point (see `SettlementInput.fees`). Absent = none. */
+  readonly fees?: readonly LinkedFee[];
 }
 
 /**
@@ -70,7 +73,15 @@ export function settleMeteringPointOnPrices(prices: PeriodPrices, point: Meterin
       }
       return q;
     };
-    const input: PointToPrepare = { meteringPoint: mp, supplyPeriods: point.supplyPeriods, billingPeriod: prices.period, billing: prices.billing, product: prices.product, asOf: prices.asOf };
+    const input: PointToPrepare = {
+      meteringPoint: mp,
+      supplyPeriods: point.supplyPeriods,
+      billingPeriod: prices.period,
+      billing: prices.billing,
+      product: prices.product,
+      asOf: prices.asOf,
+      ...(point.fees !== undefined ? { fees: point.fees } : {}),
+    };
     const prepared = preparePoint(input, () => prices.rates, {
       consumptionGsrn: point.consumption.gsrn,
       consumption: () => onGrid(point.consumption),
@@ -79,7 +90,10 @@ export function settleMeteringPointOnPrices(prices: PeriodPrices, point: Meterin
       emptyProduction: (gsrn) => emptyOn(prices, gsrn, point.consumption.resolution),
       yearToDateMilliKwh: () => point.yearToDateMilliKwh,
     });
-    return withVatMode(settlePrepared(prices, { gsrn: prepared.gsrn, supply: prepared.supply, consumption: prepared.consumption, production: prepared.production, electricHeating: prepared.electricHeating }, options), point.vatMode);
+    return withVatMode(
+      settlePrepared(prices, { gsrn: prepared.gsrn, supply: prepared.supply, consumption: prepared.consumption, production: prepared.production, electricHeating: prepared.electricHeating, fees: prepared.fees }, options),
+      point.vatMode,
+    );
   });
 }
 
@@ -109,6 +123,7 @@ function settlePrepared(prices: PeriodPrices, point: PointOnPrices, options: Set
     consumption: indexOfQuantities(point.consumption),
     production: point.production === null ? null : indexOfQuantities(point.production),
     electricHeating: point.electricHeating,
+    fees: point.fees ?? [],
     asOf: prices.asOf,
   });
 }
@@ -238,5 +253,7 @@ function settleExactIntervals(p: PreparedSettlement): Invoice {
     const line = subscriptions.get(`${kind}:${m.label}`);
     if (line !== undefined) drafts.push(line.draft());
   }
+  // Fees last: one line each, price on its day × pieces (after every other price of the period was checked).
+  for (const fee of p.fees) drafts.push(feeLineDraft(fee, asOf));
   return invoiceOf(p.gsrn, p.billing.from, p.billing.toExclusive, asOf, drafts);
 }

@@ -50,6 +50,21 @@ export interface Product {
   readonly exportFee?: Charge;
 }
 
+/**
+ * A one-off fee (DataHub charge type D02) DataHub links to the metering point (RSM-031): charged once,
+ * on the link's start date (DataHub's effectiveDate), at the fee's price valid that day × the link's
+ * factor (pieces), on the invoice of the customer supply that holds that day (opengeh-wholesale
+ * `subscriptions_and_fees.py`: a fee is priced on its one-day link; datahub-formats.md §6).
+ */
+export interface LinkedFee {
+  /** The fee's price list (its price per piece, P1M or P1D as DataHub sends fee prices). */
+  readonly charge: Charge;
+  /** The day the fee is charged: the link's own start, never a start clipped to a billing period. */
+  readonly date: LocalDate;
+  /** Pieces (DataHub's link quantity): a whole number. */
+  readonly factor: string;
+}
+
 export interface SettlementInput {
   readonly meteringPoint: MeteringPoint;
   readonly supplyPeriods: readonly SupplyPeriod[];
@@ -64,4 +79,6 @@ export interface SettlementInput {
   readonly asOf: Date;
   /** How VAT is computed on the invoice; absent = `per-line` (see `VatMode`). */
   readonly vatMode?: VatMode;
+  /** Fees linked to the metering point; only those dated on a supplied day are invoiced. Absent = none. */
+  readonly fees?: readonly LinkedFee[];
 }

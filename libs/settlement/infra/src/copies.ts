@@ -486,6 +486,13 @@ export async function loadCopies(db: Db, gsrn: string, period: BillingPeriod, op
     }));
   const heating = await db.query<{ gsrn: string; valid_from: string; electric_heating: boolean }>(`SELECT * FROM settlement.electric_heating_changes WHERE gsrn = $1 ORDER BY valid_from`, [gsrn]);
   const chargeLinks = (await settlementChargeCopy.linksOf(db, [gsrn], { start: localDayStart(from), end: localDayStart(toExclusive) })).get(gsrn) ?? [];
+  // Fees (D02) are charged once, on their link's own start: the stored link, not the one clipped to the period.
+  // A link DataHub stopped on its own start (termination = effective date) is no fee.
+  const feeLinks = await db.query<{ charge_id: string; owner: string; code: string; factor: string; link_from: Date }>(
+    `SELECT charge_id, owner, code, factor, link_from FROM settlement.datahub_charge_links
+      WHERE gsrn = $1 AND charge_type = 'D02' AND link_from >= $2 AND link_from < $3 AND (link_to IS NULL OR link_to > link_from) ORDER BY link_from, charge_id`,
+    [gsrn, localDayStart(from), localDayStart(toExclusive)],
+  );
   const links = await db.query<{ gsrn: string; valid_from: string; production_gsrn: string }>(`SELECT * FROM settlement.production_links WHERE gsrn = $1 ORDER BY valid_from`, [gsrn]);
   // Every production GSRN that may be in force; buildSettlementInput picks the one that is.
   const productionGsrns = [...new Set([...supplies.map((s) => s.productionGsrn), ...links.rows.map((l) => l.production_gsrn)].filter((g): g is string => g !== null))].sort();
@@ -507,6 +514,7 @@ export async function loadCopies(db: Db, gsrn: string, period: BillingPeriod, op
     productChanges,
     // Clamped to the period by the copy; instants of local midnights as local dates.
     chargeLinks: chargeLinks.map((l) => ({ gsrn, chargeId: l.chargeId, owner: l.owner, chargeType: l.chargeType, code: l.code, factor: l.factor, from: localDateOf(new Date(l.from)), to: localDateOf(new Date(l.to)) })),
+    feeLinks: feeLinks.rows.map((l) => ({ gsrn, chargeId: l.charge_id, owner: l.owner, code: l.code, factor: l.factor, date: localDateOf(l.link_from) })),
     ...shared,
     consumption: await loadMeteredDays(db, gsrn, from, toExclusive, knownAt),
     production,

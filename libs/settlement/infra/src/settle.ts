@@ -152,7 +152,8 @@ function chargeSetKey(gsrn: string, period: BillingPeriod, copies: SettlementCop
   const supplies = suppliesInPeriod(copies.supplies.filter((x) => x.gsrn === gsrn && (customerId === null || x.customerId === customerId)), period);
   if (supplies.length === 0) return null;
   const latest = [...supplies].sort((a, b) => (a.startDate < b.startDate ? 1 : a.startDate > b.startDate ? -1 : 0))[0]!;
-  const links = (copies.chargeLinks ?? []).filter((l) => l.gsrn === gsrn).map((l) => [l.chargeId, l.owner, l.chargeType, l.factor, l.from, l.to]);
+  // Fees (D02) are the point's own lines, not prices of the period: they do not split the set.
+  const links = (copies.chargeLinks ?? []).filter((l) => l.gsrn === gsrn && l.chargeType !== 'D02').map((l) => [l.chargeId, l.owner, l.chargeType, l.factor, l.from, l.to]);
   // Product changes from a date price the days by product: the point's supplied span and changes join the key.
   const changes = (copies.productChanges ?? []).filter((c) => c.gsrn === gsrn).map((c) => [c.from, c.productId]);
   const span = links.length === 0 && changes.length === 0 ? null : supplies.map((x) => [x.startDate, x.endDate]).sort();
@@ -169,6 +170,7 @@ function onPrices(prices: PeriodPrices, input: SettlementInput): SettlementResul
       ...(input.production !== undefined ? { production: meteredQuantitiesOf(input.production, 'production', prices.startMs, prices.endMs) } : {}),
       yearToDateMilliKwh: parseQuantityMilliKwh(input.yearToDateConsumptionKwh),
       ...(input.vatMode !== undefined ? { vatMode: input.vatMode } : {}),
+      ...(input.fees !== undefined ? { fees: input.fees } : {}),
     });
   } catch {
     return null;
@@ -191,7 +193,7 @@ function settleOnRunPrices(deps: SettleDeps, cache: RunPriceCache, copies: Settl
   const key = chargeSetKey(gsrn, period, copies, customerId);
   const cached = key === null ? undefined : cache.get(key);
   if (cached !== undefined) {
-    const linked = new Set((copies.chargeLinks ?? []).map((l) => l.chargeId));
+    const linked = new Set([...(copies.chargeLinks ?? []), ...(copies.feeLinks ?? [])].map((l) => l.chargeId));
     const light = buildSettlementInput(gsrn, period, asOf, { ...copies, spotPrices: [], charges: copies.charges.filter((c) => linked.has(c.chargeId)) }, config, customerId);
     const result = light.ok ? onPrices(cached, light.input) : null;
     if (light.ok && result !== null) {

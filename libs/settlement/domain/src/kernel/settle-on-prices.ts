@@ -1,6 +1,7 @@
 import { daysBetween, type LocalDate } from '@dh/dk-time';
 import { toOre } from '@dh/money';
 import { finishLine, invoiceOfLines, type Invoice, type InvoiceLine, type LineDraft } from '../invoice';
+import { feeLineDraft, type FeeDue } from '../fees';
 import type { SupplyPeriod } from '../settlement-input';
 import { settleConsumption } from './consumption';
 import { Lines } from './lines';
@@ -20,6 +21,8 @@ export interface PointOnPrices {
   readonly production: MeteredQuantities | null;
   /** The year's (prorated) threshold and the net import before the period, Wh. */
   readonly electricHeating: { readonly thresholdMilliKwh: bigint; readonly yearToDateMilliKwh: bigint } | null;
+  /** Linked fees dated on a supplied day (`feesDue`); absent = none. */
+  readonly fees?: readonly FeeDue[];
 }
 
 /** Indexes into `prices.days` of the supplied days, in order. */
@@ -118,5 +121,8 @@ export function settleOnPrices(p: PeriodPrices, point: PointOnPrices, blockDays:
     }
     if (lines.exportTouched) drafts.push(lines.exportEnergy.draft(), lines.exportFee.draft());
   }
-  return invoiceOfLines(point.gsrn, p.billing.from, p.billing.toExclusive, p.asOf, [...drafts.map(finishLine), ...subscriptionsOf(p, days)]);
+  const invoiceLines = [...drafts.map(finishLine), ...subscriptionsOf(p, days)];
+  // Fees last: one line each, the fee's price on its day × pieces, rounded once.
+  if (point.fees !== undefined) for (const fee of point.fees) invoiceLines.push(finishLine(feeLineDraft(fee, p.asOf)));
+  return invoiceOfLines(point.gsrn, p.billing.from, p.billing.toExclusive, p.asOf, invoiceLines);
 }

@@ -37,7 +37,7 @@ export function row(prices: string | readonly string[], validFrom: LocalDate, va
   };
 }
 
-export function charge(owner: string, chargeType: 'D01' | 'D03', code: string, description: string, rows: readonly ChargePriceRow[]): Charge {
+export function charge(owner: string, chargeType: 'D01' | 'D02' | 'D03', code: string, description: string, rows: readonly ChargePriceRow[]): Charge {
   return createCharge({ owner, chargeType, code, description, rows });
 }
 
