@@ -1,0 +1,154 @@
+import { randomUUID } from 'node:crypto';
+import { localDayStart } from '@dh/dk-time';
+import type { CommandClient } from '@dh/messaging';
+import type { Infrastructure } from '@dh/platform';
+import { invoiceIdOf, type InvoiceIssued, type SettlementCorrectionIssued } from '@dh/settlement-application';
+import { eventually } from '@dh/testing';
+import { gsrn, meteredPayload, RADIUS, seedFlatSpotPrices, seedRadiusGridArea, seedTaxAndSpotProduct, startSpotSupply, settlementTestHelpers, startSettlementTestService, type SettlementTestService } from './testing/settlement-test-support';
+
+/** Customer A supplied to 14 October 2026, customer B from the 15th: two invoices of October. */
+const POINT = gsrn(44);
+/** Another of our metering points without fee links. */
+const OTHER = gsrn(45);
+const PERIOD = { kind: 'month', year: 2026, month: 10 } as const;
+const FEE = `${RADIUS}:D02:GEB-01`;
+const READING_FEE = `${RADIUS}:D02:GEB-02`;
+const A = `customer-a-${POINT}`;
+const B = `customer-b-${POINT}`;
+
+describe('settlement: fees (D02) DataHub links to a metering point (RSM-031), end to end', () => {
+  let service: SettlementTestService;
+  let infra: Infrastructure;
+  let commands: CommandClient;
+  const helpers = settlementTestHelpers(() => infra, () => commands);
+  const { append, send, count, all } = helpers;
+  const invoiceId = (customerId: string, g = POINT) => invoiceIdOf(g, PERIOD, customerId);
+  const issued = async (customerId: string, g = POINT): Promise<InvoiceIssued> => {
+    const stream = await infra.eventStore.readStream(`invoice-${invoiceId(customerId, g)}`);
+    const e = stream.find((x) => x.type === 'InvoiceIssued');
+    if (e === undefined) throw new Error(`no invoice for ${customerId}`);
+    return e.data as unknown as InvoiceIssued;
+  };
+  const fees = (invoice: InvoiceIssued) => invoice.lines.filter((l) => l.kind === 'fee').map((l) => [l.key, l.amountExclVat, l.vat]);
+  const notes = async () => (await all('SettlementCorrectionIssued')).map((e) => e.data as unknown as SettlementCorrectionIssued);
+  const link = (chargeId: string, from: string, to: string | null, factor = '1') => {
+    const [owner, chargeType, code] = chargeId.split(':');
+    return { chargeId, owner: owner!, chargeType: chargeType!, code: code!, factor, from: localDayStart(from).toISOString(), to: to === null ? null : localDayStart(to).toISOString() };
+  };
+  const links = (documentId: string, l: ReturnType<typeof link>[]) =>
+    append(`charge-links-${POINT}`, 'rates', 'ChargeLinksRecorded', { gsrn: POINT, links: l, source: { documentId, recordId: '1', receivedAt: '2026-11-10T08:00:00.000Z', processType: 'D17' } });
+
+  beforeAll(async () => {
+    service = await startSettlementTestService('settlement_charge_link_fees');
+    ({ infra, commands } = service);
+    await seedRadiusGridArea(helpers);
+    await seedTaxAndSpotProduct(helpers, { normal: '0.008', reduced: '0.008' });
+    await seedFlatSpotPrices(helpers, '2026-10-01', '2026-11-01');
+    // The fees' price lists (P1M, from 1 January 2026), then DataHub's links, before the supplies and metered data.
+    await helpers.charge(RADIUS, 'D02', 'GEB-01', 'Gebyr for genåbning', 'P1M', ['95.00']);
+    await helpers.charge(RADIUS, 'D02', 'GEB-02', 'Gebyr for aflæsning', 'P1M', ['12.345678']);
+    await links('rsm031-fees', [
+      // A one-day fee link on B's move-in day, two pieces of the reading fee on A's 5 October,
+      // and a fee linked in September (open-ended: its clipped start would be 1 October): never October's.
+      link(FEE, '2026-10-15', '2026-10-16'),
+      link(READING_FEE, '2026-10-05', '2026-10-06', '2'),
+      link(FEE, '2026-09-15', null),
+    ]);
+    await startSpotSupply(helpers, POINT, A);
+    await append(`metering-point-${POINT}`, 'portfolio', 'SupplyEnded', { gsrn: POINT, endDate: '2026-10-15' });
+    await append(`metering-point-${POINT}`, 'portfolio', 'SupplyStarted', {
+      gsrn: POINT,
+      processId: randomUUID(),
+      customerId: B,
+      startDate: '2026-10-15',
+      productId: 'spot',
+      gridArea: '791',
+      priceArea: 'DK2',
+      billingFrequency: 'monthly',
+      paymentModel: 'actual',
+      electricHeating: false,
+      productionGsrn: null,
+      at: '2026-09-20T10:00:00.000Z',
+    });
+    await startSpotSupply(helpers, OTHER, `customer-${OTHER}`);
+    for (const g of [POINT, OTHER]) await send('RecordMeteredData', meteredPayload(g, `oct-${g}`, '2026-10-01', '2026-11-01', () => '1.000'));
+    await eventually(async () => {
+      expect(await count(`SELECT count(*) AS n FROM settlement.metered_data`)).toBe(62);
+      expect(await count(`SELECT count(*) AS n FROM settlement.supplies`)).toBe(3);
+      expect(await count(`SELECT count(*) AS n FROM settlement.supplies WHERE end_date IS NOT NULL`)).toBe(1);
+      expect(await count(`SELECT count(*) AS n FROM settlement.datahub_charge_links`)).toBe(3);
+      expect(await count(`SELECT count(*) AS n FROM settlement.charges WHERE charge_type = 'D02'`)).toBe(2);
+    }, 30_000, 100);
+    await send('StartSettlementRun', { period: PERIOD });
+    await eventually(async () => expect(await all('SettlementCompleted')).toHaveLength(1), 30_000, 100);
+    await eventually(async () => expect(await count(`SELECT count(*) AS n FROM settlement.invoices`)).toBe(3), 10_000, 100);
+  }, 180_000);
+
+  afterAll(async () => {
+    await service?.stop();
+  }, 60_000);
+
+  it("each fee is on exactly one invoice, the customer supply's that holds its day; the September fee and the other point have none", async () => {
+    // 95.00 × 1 = 95.00 (VAT 23.75); 12.345678 × 2 = 24.691356 → 24.69 (VAT 6.1725 → 6.17).
+    expect(fees(await issued(B))).toEqual([[`fee:${FEE}@2026-10-15`, '95.00', '23.75']]);
+    expect(fees(await issued(A))).toEqual([[`fee:${READING_FEE}@2026-10-05`, '24.69', '6.17']]);
+    expect(fees(await issued(`customer-${OTHER}`, OTHER))).toEqual([]);
+  });
+
+  it('a later run of the period issues nothing again (no fee twice)', async () => {
+    const before = (await all('InvoiceIssued')).length;
+    expect(before).toBe(3);
+    // Every customer supply of the period is invoiced: asking for another run of it settles nothing again.
+    await send('StartSettlementRun', { period: PERIOD, runId: randomUUID() });
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(await all('InvoiceIssued')).toHaveLength(before);
+    expect(await notes()).toEqual([]);
+  });
+
+  it("a new price version of the fee corrects only B's invoice, by the fee line", async () => {
+    await append(`charge-${FEE}`, 'rates', 'ChargePricesPublished', {
+      chargeId: FEE,
+      owner: RADIUS,
+      gln: RADIUS,
+      chargeType: 'D02',
+      code: 'GEB-01',
+      description: 'Gebyr for genåbning',
+      version: 2,
+      publishedAt: new Date().toISOString(),
+      rows: [{ validFrom: '2026-10-01', validTo: null, resolution: 'P1M', prices: ['100.00'] }],
+    });
+    const [note] = await eventually(async () => {
+      const n = await notes();
+      if (n.length !== 1) throw new Error(`${n.length} notes`);
+      return n;
+    }, 20_000, 100);
+    expect(note).toMatchObject({ invoiceId: invoiceId(B), cause: 'price', noteType: 'debit' });
+    expect(note!.lines.map((l) => [l.key, l.amountExclVat, l.vat])).toEqual([[`fee:${FEE}@2026-10-15`, '5.00', '1.25']]);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await notes()).toHaveLength(1);
+  });
+
+  it('a fee link DataHub stops on its own day is credited; a fee link added after invoicing is debited', async () => {
+    // Stopped: termination date = effective date.
+    await links('rsm031-stop', [link(FEE, '2026-10-15', '2026-10-15')]);
+    const stopped = await eventually(async () => {
+      const n = await notes();
+      if (n.length !== 2) throw new Error(`${n.length} notes`);
+      return n[1]!;
+    }, 20_000, 100);
+    expect(stopped).toMatchObject({ invoiceId: invoiceId(B), noteType: 'credit' });
+    expect(stopped.lines.map((l) => [l.key, l.amountExclVat, l.vat])).toEqual([[`fee:${FEE}@2026-10-15`, '-100.00', '-25.00']]);
+    // Added: three pieces of the reading fee on 20 October (B's): 12.345678 × 3 = 37.037034 → 37.04, VAT 9.26.
+    await links('rsm031-add', [link(READING_FEE, '2026-10-20', '2026-10-21', '3')]);
+    const added = await eventually(async () => {
+      const n = await notes();
+      if (n.length !== 3) throw new Error(`${n.length} notes`);
+      return n[2]!;
+    }, 20_000, 100);
+    expect(added).toMatchObject({ invoiceId: invoiceId(B), noteType: 'debit' });
+    expect(added.lines.map((l) => [l.key, l.amountExclVat, l.vat])).toEqual([[`fee:${READING_FEE}@2026-10-20`, '37.04', '9.26']]);
+    // A's invoice was looked at for both (its period overlaps the links) and is unchanged.
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await notes()).filter((n) => n.invoiceId === invoiceId(A))).toEqual([]);
+  });
+});
