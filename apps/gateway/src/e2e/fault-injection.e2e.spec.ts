@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import * as path from 'node:path';
 import { Pool } from 'pg';
 import { ApiKeyStore, migrateAuth } from '@dh/auth';
@@ -39,18 +39,80 @@ interface LogicalCreate {
 }
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const jitter = (min: number, max: number) => min + Math.floor(Math.random() * (max - min));
+
+/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
+function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Every random choice of the suite comes from this seed: printed at the start, in the test's name and in the report;
+ * `FAULT_SEED=<n>` replays the same choices (the order of the kills, each kill's moment, the pauses between faults).
+ * Timing on a loaded machine still differs from run to run, so a replay reproduces the plan, not every interleaving.
+ */
+const SEED = ((): number => {
+  const given = process.env.FAULT_SEED;
+  if (given === undefined || given === '') return randomInt(0, 2 ** 32 - 1);
+  const n = Number(given);
+  if (!Number.isInteger(n) || n < 0 || n >= 2 ** 32) throw new Error(`FAULT_SEED must be an integer in [0, 2^32), got "${given}"`);
+  return n;
+})();
+/** The fault plan's stream, drawn in a fixed order by the test's sequential code only. */
+const random = seededRandom(SEED);
+/** The clients' pauses: their own stream (three clients interleave on the event loop, which no seed fixes). */
+const clientRandom = seededRandom(SEED ^ 0x5bd1e995);
+const between = (next: () => number, min: number, max: number) => min + Math.floor(next() * (max - min));
+const jitter = (min: number, max: number) => between(random, min, max);
+
+/** Where in datahub-integration's peek → store → dequeue loop it is killed. */
+type DataHubMoment =
+  /** DataHub's answer to the peek of the message is on its way (held): nothing of it stored. */
+  | 'peek'
+  /** The peek answered; killed after a random delay while the service parses and stores (its dequeue, if sent by then, held). */
+  | 'store'
+  /** Stored, its dequeue sent and held: DataHub not told. */
+  | 'dequeue'
+  /** DataHub dequeued it, its answer held: the service never learnt. */
+  | 'dequeued';
+const DATAHUB_MOMENTS: readonly DataHubMoment[] = ['peek', 'store', 'dequeue', 'dequeued'];
+
+const PROCESS_KILLS = ['relay-holder', 'projections', 'portfolio', 'settlement', 'datahub-integration'] as const;
+
+/** The whole plan, drawn from the seed before anything runs. */
+function drawPlan() {
+  const order: (typeof PROCESS_KILLS)[number][] = [...PROCESS_KILLS];
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  return {
+    /** The order of the five process kills (the broker and database restarts follow them). */
+    order,
+    /** Settlement: killed this long after the run's items are scheduled, or at once when two thirds are invoiced (so the run is never over). */
+    settlementDelayMs: jitter(300, 8000),
+    /** DataHub: which of the delivered messages (a fraction of them), at which moment of the loop, and the delay of the 'store' moment. */
+    datahub: { messageFraction: random(), moment: DATAHUB_MOMENTS[Math.floor(random() * DATAHUB_MOMENTS.length)]!, delayMs: jitter(0, 400) },
+  };
+}
 
 /**
  * The fault-injection suite: all seven services on a PostgreSQL cluster and a RabbitMQ node of the
  * test's own (other ports; the machine's own servers are never touched) while clients stream customer
  * creations through the gateway, each with an Idempotency-Key and retried on 503 (after Retry-After),
- * 504 and 409-in-progress. Faults, at random moments: kill -9 of the relay holder, of projections, of
- * the command handler (portfolio), of settlement and of datahub-integration, each restarted; a stop and
- * start of the RabbitMQ node; a stop and start and a crash restart of the PostgreSQL cluster. Two kills
- * wait for their moment: settlement is killed while a month's run over 60 metering points is being worked
- * off (a sixth or more invoiced, items in hand), and datahub-integration between storing a DataHub message's
- * events and dequeuing it (a proxy in front of the DataHub simulator holds that dequeue). Then: every
+ * 504 and 409-in-progress. Faults, in a random order and at random moments (a seeded plan: FAULT_SEED):
+ * kill -9 of the relay holder, of projections, of the command handler (portfolio), of settlement and of
+ * datahub-integration, each restarted; then a stop and start of the RabbitMQ node, a stop and start and a
+ * crash restart of the PostgreSQL cluster, and a kill -9 of the RabbitMQ node. Settlement is killed at a
+ * random moment while a month's run over 60 metering points is worked off (items in hand), and
+ * datahub-integration at a random point of its peek → store → dequeue loop for a random message (a proxy in
+ * front of the DataHub simulator holds the peek's answer, the dequeue or the dequeue's answer). Then: every
  * request answered in time (none hung), every refusal a 503 problem+json with Retry-After (or a 504 for a
  * command whose service was down), every logical creation exactly one customer, events written = events
  * projected (0 lost, 0 doubled), every invoice of the run exactly once, every DataHub message stored once
@@ -72,30 +134,75 @@ describe('fault injection: kill -9, broker and database restarts under a stream 
   let commands: CommandClient;
   const points = Array.from({ length: METERING_POINTS }, (_, i) => gsrn(200 + i));
   const customers = points.map(() => randomUUID());
-  const settlementKill = { doneAtKill: 0, afterKill: 0 };
-  // DataHub: the simulator behind a proxy that can hold one dequeue unanswered.
+  const plan = drawPlan();
+  const settlementKill = { delayMs: 0, doneAtKill: 0, afterKill: 0, openTransactionsAtKill: 0 };
+  // DataHub: the simulator behind a proxy that holds one peek's answer, one dequeue or one dequeue's answer at the planned moment.
   let sim: RunningDataHubSimulator;
   let proxy: Server;
-  let dequeues = 0;
-  let holdDequeueNo = Number.POSITIVE_INFINITY;
+  /** Armed for the DataHub kill: counts the messages peeked (200) and dequeued since, and says when the moment is reached. */
+  let trap: { message: number; moment: DataHubMoment; delayMs: number; peeks: number; dequeues: number; reached: () => void; sprung: boolean } | null = null;
   let killedAt: string | null = null;
-  let held: IncomingMessage | null = null;
+  let holdDequeueOf: string | null = null;
+  const heldSockets: Socket[] = [];
   let delivered = 0;
+  const datahubKill = { message: 0, storedAtKill: 0 };
+
+  /** The planned moment of the DataHub kill is reached: the kill waits for this. */
+  function spring(messageId: string, socket: Socket | null, afterMs = 0): void {
+    if (!trap || trap.sprung) return;
+    trap.sprung = true;
+    killedAt = messageId;
+    if (socket) heldSockets.push(socket);
+    const reached = trap.reached;
+    if (afterMs > 0) setTimeout(reached, afterMs);
+    else reached();
+  }
 
   async function forward(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const dequeue = req.method === 'DELETE' && req.url?.startsWith('/v1.0/cim/dequeue/');
-    if (dequeue && ++dequeues === holdDequeueNo) {
-      // Stored, not yet dequeued: the request is held (DataHub never hears of it) until the process is killed.
-      killedAt = decodeURIComponent(req.url!.slice('/v1.0/cim/dequeue/'.length));
-      held = req;
-      return;
+    const peek = req.method === 'GET' && req.url?.toLowerCase().startsWith('/v1.0/cim/');
+    if (dequeue) {
+      const messageId = decodeURIComponent(req.url!.slice('/v1.0/cim/dequeue/'.length));
+      // 'store': the kill is on its delay; if the dequeue comes first it is held, so the kill stays before it.
+      if (messageId === holdDequeueOf) {
+        heldSockets.push(req.socket);
+        return;
+      }
+      if (trap && !trap.sprung && ++trap.dequeues === trap.message && trap.moment === 'dequeue') {
+        // Stored, not yet dequeued: the request is held (DataHub never hears of it) until the process is killed.
+        heldSockets.push(req.socket);
+        spring(messageId, null);
+        return;
+      }
     }
+    const holdAnswer = (() => {
+      if (!trap || trap.sprung) return null;
+      if (dequeue && trap.moment === 'dequeued' && trap.dequeues === trap.message) return 'dequeued' as const;
+      return peek ? ('peek' as const) : null;
+    })();
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string' && name !== 'host' && name !== 'content-length') headers[name] = value;
     const answer = await fetch(`${sim.url}${req.url}`, { method: req.method, headers, ...(chunks.length ? { body: Buffer.concat(chunks) } : {}) });
     const body = Buffer.from(await answer.arrayBuffer());
+    if (holdAnswer === 'dequeued') {
+      // DataHub dequeued it; the service never hears so before it dies.
+      spring(decodeURIComponent(req.url!.slice('/v1.0/cim/dequeue/'.length)), req.socket);
+      return;
+    }
+    const peekedId = answer.status === 200 ? answer.headers.get('messageid') : null;
+    if (holdAnswer === 'peek' && peekedId && trap && !trap.sprung && ++trap.peeks === trap.message) {
+      if (trap.moment === 'peek') {
+        spring(peekedId, req.socket);
+        return;
+      }
+      // 'store': answered now, killed after the planned delay while the service parses and stores it.
+      if (trap.moment === 'store') {
+        holdDequeueOf = peekedId;
+        spring(peekedId, null, trap.delayMs);
+      }
+    }
     const out: Record<string, string> = {};
     answer.headers.forEach((value, name) => {
       if (name !== 'content-length' && name !== 'transfer-encoding' && name !== 'connection') out[name] = value;
@@ -125,15 +232,24 @@ describe('fault injection: kill -9, broker and database restarts under a stream 
   const count = async (sql: string) => Number((await pool.query<{ n: string }>(sql)).rows[0]!.n);
   const invoiced = () => count(`SELECT count(*) AS n FROM event_store.events WHERE type = 'InvoiceIssued'`);
 
-  /** Starts the month's run and kills settlement once a sixth of its invoices are issued and the rest are not. */
+  /**
+   * Starts the month's run and kills settlement at a random moment while its items are worked off: the planned delay
+   * after the items are scheduled, or at once when two thirds are invoiced, whichever comes first (the workers take up
+   * to 20 items per transaction, so the last third is then in hand). The run must not be over at the kill.
+   */
   async function killSettlementMidRun(): Promise<void> {
     const run = (await commands.send('settlement', 'StartSettlementRun', { period: OCTOBER_2026 }, { actor: 'test', timeoutMs: 20_000 })) as { items: number };
     expect(run.items).toBe(METERING_POINTS);
-    settlementKill.doneAtKill = await eventually(async () => {
-      const n = await invoiced();
-      expect(n).toBeGreaterThanOrEqual(METERING_POINTS / 6);
-      return n;
-    }, 60_000, 20);
+    const scheduled = Date.now();
+    const guard = (METERING_POINTS * 2) / 3;
+    for (;;) {
+      settlementKill.doneAtKill = await invoiced();
+      if (settlementKill.doneAtKill >= guard || Date.now() - scheduled >= plan.settlementDelayMs) break;
+      await pause(Math.min(20, Math.max(0, plan.settlementDelayMs - (Date.now() - scheduled))));
+    }
+    settlementKill.delayMs = Date.now() - scheduled;
+    // Evidence of items in hand: the settlement process's database sessions inside a transaction at the kill.
+    settlementKill.openTransactionsAtKill = await count(`SELECT count(*) AS n FROM pg_stat_activity WHERE application_name LIKE 'settlement%' AND xact_start IS NOT NULL`);
     await kill('settlement');
     settlementKill.afterKill = await invoiced();
     expect(settlementKill.afterKill).toBeLessThan(METERING_POINTS);
@@ -141,18 +257,35 @@ describe('fault injection: kill -9, broker and database restarts under a stream 
     await start('settlement');
   }
 
-  /** Lets DataHub deliver a forced switch's messages and kills datahub-integration after it stored the second one, before it dequeued it. */
-  async function killDataHubIntegrationBetweenStoreAndDequeue(): Promise<void> {
-    holdDequeueNo = dequeues + 2;
+  const storedDocuments = () => count(`SELECT count(DISTINCT stream_id) AS n FROM event_store.events WHERE stream_id LIKE 'datahub-document-%'`);
+
+  /**
+   * Lets DataHub deliver a forced switch's messages and kills datahub-integration at the planned moment of its
+   * peek → store → dequeue loop for the planned message; then checks what that moment means: stored or not, and
+   * whether DataHub still has it.
+   */
+  async function killDataHubIntegrationInItsLoop(): Promise<void> {
+    const storedBefore = await storedDocuments();
+    let reached!: () => void;
+    const moment = new Promise<void>((resolve) => (reached = resolve));
+    // Armed and the clock moved in the same tick: the proxy sees no message of this delivery before the trap.
     sim.control.advanceTo(new Date('2026-04-06T23:30:00Z'));
     delivered = queuedAtDataHub();
     expect(delivered).toBeGreaterThanOrEqual(4);
-    await eventually(() => expect(killedAt).not.toBeNull(), 60_000, 100);
+    const message = 1 + Math.floor(plan.datahub.messageFraction * delivered);
+    trap = { message, moment: plan.datahub.moment, delayMs: plan.datahub.delayMs, peeks: 0, dequeues: 0, reached, sprung: false };
+    await Promise.race([moment, pause(60_000).then(() => Promise.reject(new Error(`DataHub kill: moment ${plan.datahub.moment} of message ${message} not reached in 60 s`)))]);
     await kill('datahub-integration');
-    held?.socket.destroy();
-    // The message it died on: its document is stored, and DataHub still has it.
-    expect(await count(`SELECT count(DISTINCT stream_id) AS n FROM event_store.events WHERE stream_id LIKE 'datahub-document-%'`)).toBe(2);
-    expect(queuedAtDataHub()).toBe(delivered - 1);
+    for (const socket of heldSockets.splice(0)) socket.destroy();
+    // What the moment means for the message it died on.
+    const stored = (await storedDocuments()) - storedBefore;
+    const expected: Record<DataHubMoment, number[]> = { peek: [message - 1], store: [message - 1, message], dequeue: [message], dequeued: [message] };
+    expect({ moment: plan.datahub.moment, message, stored: expected[plan.datahub.moment].includes(stored) }).toEqual({ moment: plan.datahub.moment, message, stored: true });
+    expect(queuedAtDataHub()).toBe(delivered - (plan.datahub.moment === 'dequeued' ? message : message - 1));
+    datahubKill.message = message;
+    datahubKill.storedAtKill = stored;
+    trap = null;
+    holdDequeueOf = null;
     await pause(jitter(200, 1500));
     await start('datahub-integration');
   }
@@ -216,11 +349,12 @@ describe('fault injection: kill -9, broker and database restarts under a stream 
   async function client(first: number): Promise<void> {
     for (let n = first; streaming; n += CLIENTS) {
       await createCustomer(n);
-      await pause(jitter(50, 250));
+      await pause(between(clientRandom, 50, 250));
     }
   }
 
   beforeAll(async () => {
+    process.stdout.write(`fault-injection: seed ${SEED} (replay with FAULT_SEED=${SEED}), plan ${JSON.stringify(plan)}\n`);
     pg = await startPrivatePostgres();
     rabbit = await startPrivateRabbitMq();
     const databaseUrl = await pg.createDatabase('dh');
@@ -282,16 +416,22 @@ describe('fault injection: kill -9, broker and database restarts under a stream 
     await pg?.destroy();
   }, 120_000);
 
-  it('loses nothing, doubles nothing, and answers every client in time with a success or a 503', async () => {
+  it(`loses nothing, doubles nothing, and answers every client in time with a success or a 503 (seed ${SEED})`, async () => {
     started = Date.now();
     const clients = Array.from({ length: CLIENTS }, (_, i) => client(i));
     await pause(2000);
-    const holder = await relayHolder();
-    await inject(`kill -9 the relay holder (${holder})`, () => killAndRestart(holder));
-    await inject('kill -9 projections', () => killAndRestart('projections'));
-    await inject('kill -9 portfolio (command handler) mid-stream', () => killAndRestart('portfolio'));
-    await inject('kill -9 settlement mid-run (items in hand)', () => killSettlementMidRun());
-    await inject('kill -9 datahub-integration between store and dequeue', () => killDataHubIntegrationBetweenStoreAndDequeue());
+    for (const victim of plan.order) {
+      if (victim === 'relay-holder') {
+        const holder = await relayHolder();
+        await inject(`kill -9 the relay holder (${holder})`, () => killAndRestart(holder));
+      } else if (victim === 'settlement') {
+        await inject('kill -9 settlement mid-run (items in hand)', () => killSettlementMidRun());
+      } else if (victim === 'datahub-integration') {
+        await inject(`kill -9 datahub-integration in its loop (${plan.datahub.moment})`, () => killDataHubIntegrationInItsLoop());
+      } else {
+        await inject(`kill -9 ${victim}${victim === 'portfolio' ? ' (command handler) mid-stream' : ''}`, () => killAndRestart(victim));
+      }
+    }
     await inject('stop and start the RabbitMQ node', async () => {
       await rabbit.stop();
       await pause(jitter(1000, 3000));
@@ -400,8 +540,17 @@ describe('fault injection: kill -9, broker and database restarts under a stream 
       doubled: written - creates.length,
       customersFromDataHub: (projected.rowCount ?? 0) - creates.length,
       checksumsEqualRebuild: JSON.stringify(rebuilt) === JSON.stringify(live),
-      settlement: { meteringPoints: METERING_POINTS, invoicedAtKill: settlementKill.doneAtKill, invoicedAfterKill: settlementKill.afterKill, invoices: issued.rowCount },
-      datahub: { messagesDelivered: delivered, killedBeforeDequeueOf: killedAt },
+      seed: SEED,
+      plan,
+      settlement: {
+        meteringPoints: METERING_POINTS,
+        killedAfterMs: settlementKill.delayMs,
+        invoicedAtKill: settlementKill.doneAtKill,
+        invoicedAfterKill: settlementKill.afterKill,
+        openTransactionsAtKill: settlementKill.openTransactionsAtKill,
+        invoices: issued.rowCount,
+      },
+      datahub: { messagesDelivered: delivered, moment: plan.datahub.moment, message: datahubKill.message, storedAtKill: datahubKill.storedAtKill, killedOn: killedAt },
       faults,
     };
     // The figures of docs/reliability.md come from this file.
