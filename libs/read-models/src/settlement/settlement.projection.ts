@@ -123,6 +123,15 @@ export const settlementProjection: Projection = {
           );
         }
         return;
+      case 'SettlementHaltListed':
+        // A halt recorded before this list existed, not invoiced since (the settlement service's catch-up): listed as of its own halt.
+        await client.query(
+          `INSERT INTO ${SETTLEMENT_HALTED_ITEMS_TABLE} (gsrn, period, run_id, reason, detail, since, halted_at) VALUES ($1,$2,$3,$4,$5,$6,$7)
+           ON CONFLICT (period, gsrn) DO UPDATE SET run_id = EXCLUDED.run_id, reason = EXCLUDED.reason, detail = EXCLUDED.detail, since = EXCLUDED.since, halted_at = EXCLUDED.halted_at
+           WHERE EXCLUDED.halted_at >= ${SETTLEMENT_HALTED_ITEMS_TABLE}.halted_at`,
+          [d.gsrn, d.periodLabel, d.runId, d.reason, JSON.stringify(d.detail), d.since, d.haltedAt],
+        );
+        return;
       case 'SettlementHaltResolved':
         // Invoiced since by a later run or a retry: no longer halted (a later halt of the same point lists it again).
         await client.query(

@@ -275,6 +275,24 @@ export interface SettlementHaltedForMeteringPoint {
 }
 
 /**
+ * A halt recorded before the list of halted items existed (its `SettlementHaltedForMeteringPoint` has no `since`)
+ * and not invoiced since, listed now by the settlement service's one-time catch-up (halted-items.ts
+ * `listEarlierHalts`): on the halted item's stream `settlement-item-<runId>-<gsrn>`. The read model lists it as a
+ * halt of `haltedAt`, until `SettlementHaltResolved`.
+ */
+export interface SettlementHaltListed {
+  runId: string;
+  gsrn: string;
+  periodLabel: string;
+  reason: string;
+  detail: JsonObject;
+  /** When the point first halted in the period, not invoiced since. */
+  since: string;
+  /** When its last halt was recorded (the halted item's event). */
+  haltedAt: string;
+}
+
+/**
  * A metering point halted in a period is settled since (every customer supply of it invoiced), by a later run or
  * an automatic retry: on the settling item's stream `settlement-item-<runId>-<gsrn>`. It leaves the list of halted items.
  */

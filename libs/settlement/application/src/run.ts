@@ -4,6 +4,7 @@ import {
   toJsonObject,
   type SettlementBatchCompleted,
   type SettlementCompleted,
+  type SettlementHaltListed,
   type SettlementHaltResolved,
   type SettlementHaltedForMeteringPoint,
   type SettlementRunScheduled,
@@ -76,6 +77,11 @@ export function itemHaltedEvent(runId: string, period: BillingPeriod, batch: num
     ...(since !== undefined ? { since: since.toISOString() } : {}),
   };
   return { eventId: nameBasedUuid('item-halted', `${runId}/${halt.gsrn}`), type: 'SettlementHaltedForMeteringPoint', data: toJsonObject(data) };
+}
+
+/** A halt from before the list of halted items, listed by the catch-up (once per halted item: the id derives from it). */
+export function haltListedEvent(data: SettlementHaltListed): RunEvent {
+  return { eventId: nameBasedUuid('halt-listed', `${data.runId}/${data.gsrn}`), type: 'SettlementHaltListed', data: toJsonObject(data) };
 }
 
 export function haltResolvedEvent(runId: string, period: BillingPeriod, gsrn: string, haltedRunId: string, invoiceIds: readonly string[]): RunEvent {

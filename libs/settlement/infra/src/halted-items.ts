@@ -1,9 +1,23 @@
-import type { PoolClient } from 'pg';
+import { randomUUID } from 'node:crypto';
+import type { Pool, PoolClient } from 'pg';
 import { addDays } from '@dh/dk-time';
-import type { EventMetadata, EventStore } from '@dh/event-store';
+import type { EventMetadata, EventStore, JsonObject } from '@dh/event-store';
 import type { EventEnvelope } from '@dh/messaging';
-import type { SettlementHalted } from '@dh/settlement-domain';
-import { haltDetail, haltResolvedEvent, itemHaltedEvent, periodDates, periodLabel, runItemStreamId, type SettlementWorkItemScheduled } from '@dh/settlement-application';
+import type { BillingPeriod, SettlementHalted } from '@dh/settlement-domain';
+import {
+  dataOf,
+  haltDetail,
+  haltListedEvent,
+  haltResolvedEvent,
+  itemHaltedEvent,
+  periodDates,
+  periodLabel,
+  runItemStreamId,
+  settlementMetadata,
+  type SettlementHaltedForMeteringPoint,
+  type SettlementWorkItemScheduled,
+} from '@dh/settlement-application';
+import { underAdvisoryLock } from './advisory-lock';
 
 /**
  * Halted items (issue 9: "halted items are listed with their reason and re-tried automatically when the missing
@@ -120,3 +134,113 @@ export async function requestRetries(tx: Db, envelope: EventEnvelope, now: Date)
   }
 }
 
+/** The catch-up's name in `settlement.catch_ups` and its advisory lock. */
+export const EARLIER_HALTS_CATCH_UP = 'halted-items-from-earlier-halts';
+
+interface EarlierHalt {
+  gsrn: string;
+  period_label: string;
+  period: BillingPeriod;
+  seq: number;
+  run_id: string;
+  reason: string | null;
+  as_of: Date;
+  first_run_id: string;
+  first_as_of: Date;
+}
+
+/**
+ * Halts of run items recorded before `settlement.halted_items` existed (their item has a `run_items` row `halted` and a
+ * `SettlementHaltedForMeteringPoint` without `since`, but no list row): for each (GSRN, period) whose latest run item
+ * halted (nothing invoiced it since) and that has no row, one set-based pass over `run_items` (window functions, hash
+ * joins: no per-item scan) finds the halt, then each is listed in its own transaction: the row (reason and detail from
+ * its halt event; `halted_since` = the first halt of the streak; `last_tried_at` = its run's asOf; due for one retry
+ * now, as its input may have arrived before there was a retry pass), inserted only while no later run has an item of
+ * it, and `SettlementHaltListed` (read model `GET /api/settlement/halted`). Once per database (`settlement.catch_ups`;
+ * a failure leaves it undone for the next start), one process at a time (advisory lock; null when another holds it).
+ * A point a worker invoices at the same instant can stay listed: its retry run finds it invoiced and resolves it.
+ * Runs from before batched runs (a run stream, no `settlement.runs` row) have no item rows and are not looked at.
+ */
+export async function listEarlierHalts(deps: { store: EventStore; pool: Pool }, now: Date): Promise<number | null> {
+  return underAdvisoryLock(deps.pool, EARLIER_HALTS_CATCH_UP, async (client) => {
+    if ((await client.query(`SELECT 1 FROM settlement.catch_ups WHERE name = $1`, [EARLIER_HALTS_CATCH_UP])).rows.length > 0) return 0;
+    const { rows } = await client.query<EarlierHalt>(
+      `WITH items AS (
+         SELECT ri.gsrn, r.period_label, r.period, r.seq, ri.run_id, ri.outcome, ri.reason, r.as_of,
+                max(r.seq) OVER w AS last_seq, max(r.seq) FILTER (WHERE ri.outcome = 'invoiced') OVER w AS invoiced_seq
+           FROM settlement.run_items ri JOIN settlement.runs r ON r.run_id = ri.run_id
+         WINDOW w AS (PARTITION BY ri.gsrn, r.period_label)),
+       streak AS (SELECT gsrn, period_label, min(seq) AS first_seq FROM items WHERE seq > COALESCE(invoiced_seq, 0) GROUP BY gsrn, period_label)
+       SELECT l.gsrn, l.period_label, l.period, l.seq, l.run_id, l.reason, l.as_of, f.run_id AS first_run_id, f.as_of AS first_as_of
+         FROM items l
+         JOIN streak s ON s.gsrn = l.gsrn AND s.period_label = l.period_label
+         JOIN items f ON f.gsrn = l.gsrn AND f.period_label = l.period_label AND f.seq = s.first_seq
+        WHERE l.seq = l.last_seq AND l.outcome = 'halted'
+          AND NOT EXISTS (SELECT 1 FROM settlement.halted_items h WHERE h.gsrn = l.gsrn AND h.period_label = l.period_label)
+        ORDER BY l.period_label, l.gsrn`,
+    );
+    let listed = 0;
+    for (const h of rows) if (await listEarlierHalt(deps, h, now)) listed++;
+    await client.query(`INSERT INTO settlement.catch_ups (name, done_at, items) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING`, [EARLIER_HALTS_CATCH_UP, now, listed]);
+    return listed;
+  });
+}
+
+/** The last halt event on a run item's stream (null when the stream has none). */
+async function haltEventOf(store: EventStore, runId: string, gsrn: string): Promise<{ data: SettlementHaltedForMeteringPoint; occurredAt: Date; recordedAt: Date } | null> {
+  const halts = (await store.readStream(runItemStreamId(runId, gsrn))).filter((e) => e.type === 'SettlementHaltedForMeteringPoint');
+  const last = halts[halts.length - 1];
+  return last === undefined ? null : { data: dataOf<SettlementHaltedForMeteringPoint>(last.data), occurredAt: last.occurredAt, recordedAt: last.recordedAt };
+}
+
+async function listEarlierHalt(deps: { store: EventStore; pool: Pool }, h: EarlierHalt, now: Date): Promise<boolean> {
+  const latest = await haltEventOf(deps.store, h.run_id, h.gsrn);
+  const first = h.first_run_id === h.run_id ? latest : await haltEventOf(deps.store, h.first_run_id, h.gsrn);
+  const reason = latest?.data.reason ?? h.reason ?? 'invalid-input';
+  const detail: JsonObject = latest?.data.detail ?? {};
+  const text = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
+  // As a halt of the list's time: since = the business time of the first halt, the last one as recorded.
+  const haltedAt = latest?.recordedAt ?? new Date(h.as_of);
+  const since = first?.occurredAt ?? new Date(h.first_as_of);
+  const { from, toExclusive } = periodDates(h.period);
+  const tx = await deps.pool.connect();
+  try {
+    await tx.query('BEGIN');
+    // Only while no later run of the period has an item of the point (it would have been listed or resolved by it).
+    const inserted = await tx.query(
+      `INSERT INTO settlement.halted_items (gsrn, period_label, period, period_from, period_to, run_id, reason, detail, series_gsrn, price_area, charge_id, halted_since, last_tried_at, retry_requested_at)
+       SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14
+        WHERE NOT EXISTS (SELECT 1 FROM settlement.runs r JOIN settlement.run_items ri ON ri.run_id = r.run_id AND ri.gsrn = $1 WHERE r.period_label = $2 AND r.seq > $15)
+       ON CONFLICT (gsrn, period_label) DO NOTHING`,
+      [
+        h.gsrn,
+        h.period_label,
+        JSON.stringify(h.period),
+        from,
+        toExclusive,
+        h.run_id,
+        reason,
+        JSON.stringify(detail),
+        reason === 'missing-metered-data' ? text(detail.seriesGsrn) : null,
+        reason === 'missing-price' ? text(detail.priceArea) : null,
+        reason === 'missing-price' ? text(detail.chargeId) : null,
+        since,
+        new Date(h.as_of),
+        now,
+        h.seq,
+      ],
+    );
+    if ((inserted.rowCount ?? 0) > 0) {
+      const event = haltListedEvent({ runId: h.run_id, gsrn: h.gsrn, periodLabel: h.period_label, reason, detail, since: since.toISOString(), haltedAt: haltedAt.toISOString() });
+      const metadata = settlementMetadata({ correlationId: randomUUID(), causationId: null, actor: 'settlement-catch-up' });
+      await deps.store.appendToStream(runItemStreamId(h.run_id, h.gsrn), [{ ...event, metadata, occurredAt: now }], { expectedRevision: 'any' });
+    }
+    await tx.query('COMMIT');
+    return (inserted.rowCount ?? 0) > 0;
+  } catch (error) {
+    await tx.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    tx.release();
+  }
+}

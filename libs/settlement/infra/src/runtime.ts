@@ -23,7 +23,7 @@ import { paymentCommandHandlers, startPayments, type PaymentsOptions, type Payme
 import { RunPriceCache, affectedInvoices, correctInvoice, handleWorkItem, handleWorkItems } from './settle';
 import { lockForInput } from './input-locks';
 import { publicationJobOf, recordCorrectionJob, startCorrectionWorker, type CorrectionWorker, type CorrectionWorkerOptions } from './correction-jobs';
-import { requestRetries } from './halted-items';
+import { listEarlierHalts, requestRetries } from './halted-items';
 import { startHaltRetries, type HaltRetries } from './retry';
 import { applyRecomputation, explainIssuedInvoice, recomputeInvoiceDryRun, recomputeInvoicesDryRun } from './explain';
 
@@ -270,6 +270,14 @@ export async function startSettlementRuntime(infrastructure: Infrastructure, opt
     () => retryFinalInvoices({ ...finalDeps, pool }),
   );
 
+  // Halts recorded before the list of halted items existed are listed once (halted-items.ts), beside the start.
+  const earlierHalts = listEarlierHalts({ store, pool }, infrastructure.clock.now()).then(
+    (listed) => {
+      if (listed !== null && listed > 0) options.haltRetry?.logger?.log(`settlement halted items: ${listed} halts recorded before the list existed are listed now`);
+    },
+    (error: unknown) => options.haltRetry?.logger?.warn(`listing halts recorded before the list existed failed (tried again at the next start): ${error instanceof Error ? error.message : String(error)}`),
+  );
+
   // Halted items whose missing input arrived: a retry run per period, one process at a time (advisory lock).
   const haltRetries = startHaltRetries(
     { ...runDeps, now: () => infrastructure.clock.now(), ...(options.haltRetry?.logger ? { logger: options.haltRetry.logger } : {}) },
@@ -350,6 +358,7 @@ export async function startSettlementRuntime(infrastructure: Infrastructure, opt
     haltRetries,
     async stop() {
       await resumed;
+      await earlierHalts;
       await schedule.stop();
       await haltRetries.stop();
       await corrections.stop();

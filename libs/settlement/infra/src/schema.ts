@@ -109,6 +109,8 @@ export async function migrateSettlement(pool: Pool): Promise<void> {
       END $$;
       -- Inputs that may unblock halted items priced by them (spot of a price area, a charge, configuration), one row per
       -- key and date range however many items wait on it (retry.ts); pruned once every halted item was tried after it.
+      -- One-time catch-ups done (halted-items.ts listEarlierHalts): name, when, how many rows.
+      CREATE TABLE IF NOT EXISTS settlement.catch_ups (name text PRIMARY KEY, done_at timestamptz NOT NULL, items int NOT NULL);
       CREATE TABLE IF NOT EXISTS settlement.halt_retry_requests (
         kind text NOT NULL, key text NOT NULL, day_from text NOT NULL, day_to text NOT NULL, requested_at timestamptz NOT NULL,
         PRIMARY KEY (kind, key, day_from, day_to));
