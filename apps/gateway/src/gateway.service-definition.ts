@@ -9,6 +9,7 @@ import { CommandGateway } from './commands/command-gateway';
 import { CustomersController } from './customers/customers.controller';
 import { OnboardingService } from './customers/onboarding.service';
 import { PortfolioController } from './portfolio/portfolio.controller';
+import { ProductChangeController } from './portfolio/product-change.controller';
 import { ProcessesController } from './processes/processes.controller';
 import { SupplyEndingController } from './processes/supply-ending.controller';
 import { QuarantineController } from './staff/quarantine.controller';
@@ -68,7 +69,7 @@ export const gatewayService: ServiceDefinition = {
         RatesApiModule.forRoot(infrastructure),
         OpsModule.forRoot(infrastructure),
       ],
-      controllers: [PortalController, PortalProfileController, CustomersController, SupplyEndingController, ProcessesController, PortfolioController, QuarantineController, ReconciliationController, SettlementController, CustomerBalanceController, PaymentsController, BetalingsserviceAgreementController, GdprController, CustomerSearchController, DisputeDeskController, AuditLogController, StaffRatesController, ProductsController, OpsController],
+      controllers: [PortalController, PortalProfileController, CustomersController, SupplyEndingController, ProcessesController, PortfolioController, ProductChangeController, QuarantineController, ReconciliationController, SettlementController, CustomerBalanceController, PaymentsController, BetalingsserviceAgreementController, GdprController, CustomerSearchController, DisputeDeskController, AuditLogController, StaffRatesController, ProductsController, OpsController],
       providers: [
         CommandGateway,
         OnboardingService,

@@ -321,6 +321,20 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     response: object({ process_id: uuid(), gsrn: str() }),
     problems: { '404': customerNotFound, '409': '`process-exists`.', '422': '`lead-time`, `unknown-metering-point`, …', ...upstream },
   },
+  'POST /api/customers/{id}/metering-points/{gsrn}/product-changes': {
+    summary: "Change the product of the customer's supply on a metering point from a day (`ProductChanged`)",
+    tag: 'portfolio',
+    status: 200,
+    description:
+      'The supply of this customer running on `effective_date` is priced with `product_id` from that day: settlement corrects the invoices already issued for the days from then (credit/debit notes) and invoices later periods with it; `GET /api/customers/{id}/metering-points` lists it under the supply\'s `product_changes`. The product must be in the catalogue, offered with the supply\'s billing frequency and on sale on the day. The same change again appends nothing (`changed: false`); send `Idempotency-Key` to make retries safe. Staff (admin) need `X-Access-Reason`; the change is audited (`customer.change-product`).',
+    response: object({ customer_id: uuid(), gsrn: str(), product_id: str(), effective_date: date, changed: { type: 'boolean' } }),
+    problems: {
+      '400': '`validation`: the GSRN, the date or the product (not in the catalogue, not offered with the billing frequency, not on sale on the day).',
+      '404': `${customerNotFound} \`supply-not-found\`: the customer has no supply of ours on the metering point.`,
+      '422': '`no-supply`: no supply of this customer runs on `effective_date` (before its start, after its end); `invalid-product`.',
+      ...upstream,
+    },
+  },
   'POST /api/customers/{id}/end-of-supply': {
     summary: 'Start an end of supply (BRS-002), e.g. after non-payment: 60 calendar days to 3 business days ahead',
     tag: 'processes',
@@ -457,7 +471,8 @@ export const OPERATIONS: Record<string, OperationDoc> = {
               end_date: nullable({ ...date, description: 'The first day no longer supplied' }),
               status: { type: 'string', enum: ['active', 'ended', 'reversed'] },
               end_reason: nullable(str('switched-away, move-out, end-of-supply, incorrect-switch')),
-              product_id: nullable(str()),
+              product_id: nullable(str('The product the supply started with')),
+              product_changes: array(object({ product_id: str(), from: date }, 'A change of product from `from` (the first day on it), in date order')),
               billing_frequency: nullable(str()),
               payment_model: nullable(str()),
               production_gsrn: nullable(str('The production (E18) metering point netted against this supply (own solar)')),

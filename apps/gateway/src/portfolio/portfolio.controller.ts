@@ -34,6 +34,8 @@ export interface SupplyPeriodView {
   status: 'active' | 'ended' | 'reversed';
   end_reason: string | null;
   product_id: string | null;
+  /** Changes of product from a day (`POST …/product-changes`), in date order: `product_id` before the first. */
+  product_changes: { product_id: string; from: string }[];
   billing_frequency: string | null;
   payment_model: string | null;
   production_gsrn: string | null;
@@ -158,7 +160,7 @@ export class PortfolioController {
     ] = await Promise.all([
       this.db.query(
         `SELECT supply_id, gsrn, to_char(start_date, 'YYYY-MM-DD') AS start_date, to_char(end_date, 'YYYY-MM-DD') AS end_date, status, end_reason,
-           product_id, billing_frequency, payment_model, production_gsrn
+           product_id, product_changes, billing_frequency, payment_model, production_gsrn
          FROM ${SUPPLY_PERIODS_TABLE} WHERE customer_id = $1 ORDER BY gsrn, start_date, supply_id`,
         [id],
       ),
@@ -189,6 +191,7 @@ export class PortfolioController {
               status: r.status,
               end_reason: r.end_reason,
               product_id: r.product_id,
+              product_changes: r.product_changes,
               billing_frequency: r.billing_frequency,
               payment_model: r.payment_model,
               production_gsrn: r.production_gsrn,

@@ -83,10 +83,13 @@ export interface ChangeProductRequest {
   gsrn: string;
   productId: string;
   from: string;
+  /** The customer whose supply it must be (the gateway's route names it); absent = whoever's supply runs on `from`. */
+  customerId?: string;
 }
 
 export function parseChangeProduct(payload: Payload): ChangeProductRequest {
-  return { gsrn: requiredString(payload, 'gsrn'), productId: requiredString(payload, 'productId'), from: localDate(payload, 'from') };
+  const customerId = optionalString(payload, 'customerId');
+  return { gsrn: requiredString(payload, 'gsrn'), productId: requiredString(payload, 'productId'), from: localDate(payload, 'from'), ...(customerId !== undefined ? { customerId } : {}) };
 }
 
 /**

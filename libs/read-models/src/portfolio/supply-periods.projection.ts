@@ -9,7 +9,8 @@ const text = (value: unknown): string | null => (typeof value === 'string' ? val
 /**
  * Every supply period we have had on a metering point, for CRM (`GET /api/customers/{id}/metering-points`,
  * `GET /api/portfolio/customers`): one row per `SupplyStarted` (keyed by the process that started it), its
- * end and reason from `SupplyEnded`, `reversed` after BRS-003, the product and billing terms it started with,
+ * end and reason from `SupplyEnded`, `reversed` after BRS-003, the product and billing terms it started with and its
+ * product changes from a date (`ProductChanged`, `product_changes` in date order),
  * and the production metering point netted against it (own solar). The metering points table keeps only the
  * latest supply; this one keeps them all.
  */
@@ -34,6 +35,7 @@ export const supplyPeriodsProjection: Projection = {
         production_gsrn text,
         updated_at timestamptz NOT NULL
       );
+      ALTER TABLE ${SUPPLY_PERIODS_TABLE} ADD COLUMN IF NOT EXISTS product_changes jsonb NOT NULL DEFAULT '[]'::jsonb;
       CREATE INDEX IF NOT EXISTS supply_periods_customer ON ${SUPPLY_PERIODS_TABLE} (customer_id, gsrn, start_date);
       CREATE INDEX IF NOT EXISTS supply_periods_gsrn ON ${SUPPLY_PERIODS_TABLE} (gsrn, start_date);`);
   },
@@ -70,6 +72,22 @@ export const supplyPeriodsProjection: Projection = {
           [gsrn, text(d.startDate), event.recordedAt],
         );
         return;
+      case 'ProductChanged': {
+        // The supply of this customer running on `from` changes product from that day (a change of the same day replaces the earlier one).
+        const from = text(d.from);
+        const productId = text(d.productId);
+        if (from === null || productId === null) return;
+        await client.query(
+          `UPDATE ${SUPPLY_PERIODS_TABLE}
+              SET product_changes = (SELECT jsonb_agg(x.c ORDER BY x.c->>'from')
+                                       FROM (SELECT c FROM jsonb_array_elements(product_changes) c WHERE c->>'from' <> $3::text
+                                             UNION ALL SELECT jsonb_build_object('product_id', $4::text, 'from', $3::text)) x(c)),
+                  updated_at = $5
+            WHERE gsrn = $1 AND customer_id = $2 AND status <> 'reversed' AND start_date <= $3::date AND (end_date IS NULL OR end_date > $3::date)`,
+          [gsrn, text(d.customerId), from, productId, event.recordedAt],
+        );
+        return;
+      }
       case 'ProductionMeteringPointLinked':
         await client.query(`UPDATE ${SUPPLY_PERIODS_TABLE} SET production_gsrn = $2, updated_at = $3 WHERE gsrn = $1 AND status = 'active'`, [gsrn, text(d.productionGsrn), event.recordedAt]);
         return;

@@ -34,10 +34,13 @@ export interface LinkProductionMeteringPoint {
   data: { gsrn: string; productionGsrn: string; from: LocalDate; now: Date };
 }
 
-/** The customer supply standing on `from` changes to product `productId` from that day. */
+/**
+ * The customer supply standing on `from` changes to product `productId` from that day. With `customerId` (the
+ * gateway's route names the customer), that supply must be this customer's.
+ */
 export interface ChangeProduct {
   type: 'ChangeProduct';
-  data: { gsrn: string; productId: string; from: LocalDate; now: Date };
+  data: { gsrn: string; productId: string; from: LocalDate; customerId?: string; now: Date };
 }
 
 export type MeteringPointCommand = RegisterMeteringPoint | UpdateMasterData | StartSupply | EndSupply | ReverseSupply | SetElectricHeating | LinkProductionMeteringPoint | ChangeProduct;

@@ -158,6 +158,10 @@ export function decideMeteringPoint(command: MeteringPointCommand, state: Meteri
       if (!standing) {
         throw new DomainRuleViolation('no-supply', `metering point ${gsrn}: no supply of ours runs on ${from}; a product is chosen with the supply (its terms) or changed from a day we supply`);
       }
+      const { customerId } = command.data;
+      if (customerId !== undefined && standing.customerId !== customerId) {
+        throw new DomainRuleViolation('no-supply', `metering point ${gsrn}: the supply running on ${from} is not customer ${customerId}'s`);
+      }
       const sameDay = (mp.productChanges ?? []).filter((c) => c.from === from);
       if (sameDay.length > 0 && sameDay[sameDay.length - 1]!.productId === productId) return [];
       return [{ type: 'ProductChanged', data: { gsrn, customerId: standing.customerId, productId, from, at } }];

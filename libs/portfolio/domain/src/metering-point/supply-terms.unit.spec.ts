@@ -110,4 +110,12 @@ describe('a product change from a date', () => {
     expect(refusal(() => given([registered, started]).when({ type: 'ChangeProduct', data: { gsrn: GSRN, productId: 'fixed', from: '2026-03-02', now: onDay('2026-03-02') } })).code).toBe('no-supply');
     expect(refusal(() => given([registered, started]).when({ type: 'ChangeProduct', data: { gsrn: GSRN, productId: ' ', from: '2026-05-16', now: onDay('2026-05-16') } })).code).toBe('invalid-product');
   });
+
+  it('ChangeProduct naming a customer: only that customer’s supply changes; another customer’s is refused as no supply of theirs', () => {
+    const change = (customerId: string) => ({ type: 'ChangeProduct' as const, data: { gsrn: GSRN, productId: 'fixed', from: '2026-05-16', customerId, now: onDay('2026-05-16') } });
+    expect(given([registered, started]).when(change('c-1'))).toEqual([{ type: 'ProductChanged', data: { gsrn: GSRN, customerId: 'c-1', productId: 'fixed', from: '2026-05-16', at: at('2026-05-16') } }]);
+    const refused = refusal(() => given([registered, started]).when(change('c-2')));
+    expect(refused.code).toBe('no-supply');
+    expect(refused.message).toContain('not customer c-2');
+  });
 });
