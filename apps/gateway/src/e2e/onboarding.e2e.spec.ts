@@ -253,6 +253,7 @@ describe('CRM onboarding against the DataHub and Eloverblik simulators', () => {
               status: 'active',
               end_reason: null,
               product_id: 'standard',
+              product_changes: [],
               billing_frequency: 'monthly',
               payment_model: 'actual',
               production_gsrn: solar.productionGsrn,
