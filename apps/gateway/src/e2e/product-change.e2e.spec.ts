@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { bearer, issueTestJwt } from '@dh/auth/testing';
+import { startServiceProcess, type ServiceProcess } from '@dh/platform';
 import { byRole } from '@dh/demo-world';
 import { eventually } from '@dh/testing';
 import { defineProduct, startMarketStack, type MarketStack } from '../testing/e2e-support';
@@ -20,6 +21,7 @@ describe('changing the product of a customer supply from a date through the gate
   const gsrn = byRole('switch-accepted').gsrn;
   let customerA = '';
   let customerB = '';
+  let settlement: ServiceProcess | undefined;
   const api = () => request(stack.gateway.url);
   const path = (customerId: string, g = gsrn) => `/api/customers/${customerId}/metering-points/${g}/product-changes`;
   const productChanges = async () =>
@@ -38,6 +40,7 @@ describe('changing the product of a customer supply from a date through the gate
   }, 120_000);
 
   afterAll(async () => {
+    await settlement?.stop();
     await stack?.stop();
   }, 60_000);
 
@@ -115,5 +118,18 @@ describe('changing the product of a customer supply from a date through the gate
       20_000,
       200,
     );
+  });
+
+  it('settlement takes both changes into its copy (what prices the supplied days and corrects issued invoices, apps/settlement product-change.int.spec.ts)', async () => {
+    // The settlement service beside the stack (runs by hand only), catching up on portfolio's events from the event store.
+    settlement = await startServiceProcess('settlement', { DATABASE_URL: stack.db.url, AMQP_URL: stack.vhost.url, COMMAND_TIMEOUT_MS: '15000', SETTLEMENT_SCHEDULE_INTERVAL_MS: '0', SETTLEMENT_HALT_RETRY_INTERVAL_MS: '0' });
+    await eventually(async () => {
+      const { rows } = await pool.query(`SELECT gsrn, valid_from, product_id FROM settlement.product_changes ORDER BY valid_from`);
+      expect(rows).toEqual([
+        { gsrn, valid_from: '2026-04-01', product_id: 'green' },
+        { gsrn, valid_from: '2026-05-01', product_id: 'standard' },
+      ]);
+      expect((await pool.query(`SELECT customer_id, start_date, product_id FROM settlement.supplies WHERE gsrn = $1`, [gsrn])).rows).toEqual([{ customer_id: customerA, start_date: '2026-03-22', product_id: 'standard' }]);
+    }, 60_000, 250);
   });
 });
