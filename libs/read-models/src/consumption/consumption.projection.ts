@@ -3,6 +3,7 @@ import { seriesPointsOf } from '@dh/cim';
 import { addDays, compareLocalDates, daysInLocalMonth, localDateOf, localDayEnd, localDayHours, localDayStart, localLabel, parseLocalDate, type LocalDate } from '@dh/dk-time';
 import type { BulkLoader, Projection, ProjectedEvent } from '../projection/projection';
 import { PROJECTION_SCHEMA } from '../projection/projection-state';
+import { copyField, copyRows } from '../projection/copy';
 import { ANOMALY_BASELINE_DAYS, findUnusualDays } from '../notifications/unusual-consumption';
 
 export const CONSUMPTION_VALUES_TABLE = `${PROJECTION_SCHEMA}.consumption_values`;
@@ -133,72 +134,172 @@ export const consumptionProjection: Projection = {
 /** Metering points per transaction of the bulk loader's `finish`. */
 const BULK_FINISH_CHUNK = 500;
 
+const VALUE_COLUMNS = ['gsrn', 'interval_start', 'interval_end', 'resolution', 'quantity', 'quality', 'document_id', 'series_id'];
+const HOUR_COLUMNS = ['gsrn', 'hour_start', 'quantity', 'covered_minutes', 'estimated', 'missing', 'start_label', 'end_label'];
+/** A quantity as documents carry it ("12.345"); anything else is summed by PostgreSQL instead (see the bulk loader). */
+const PLAIN_DECIMAL = /^(-?)(\d+)(?:\.(\d+))?$/;
+
+/** An exact sum of decimals with PostgreSQL's `sum(numeric)` scale: the largest scale among the terms. */
+interface DecimalSum {
+  units: bigint;
+  scale: number;
+}
+
+/** Adds a plain decimal to the sum; false (and the sum unchanged) if the text is not one. */
+function addPlainDecimal(sum: DecimalSum, text: string): boolean {
+  const m = PLAIN_DECIMAL.exec(text);
+  if (!m) return false;
+  const fraction = m[3] ?? '';
+  let units = BigInt(m[2] + fraction);
+  if (m[1] === '-') units = -units;
+  const scale = fraction.length;
+  if (scale > sum.scale) {
+    sum.units *= 10n ** BigInt(scale - sum.scale);
+    sum.scale = scale;
+  }
+  sum.units += scale < sum.scale ? units * 10n ** BigInt(sum.scale - scale) : units;
+  return true;
+}
+
+/** The sum as `numeric::text` prints it. */
+function formatDecimal({ units, scale }: DecimalSum): string {
+  const negative = units < 0n;
+  const digits = (negative ? -units : units).toString();
+  if (scale === 0) return `${negative ? '-' : ''}${digits}`;
+  const padded = digits.padStart(scale + 1, '0');
+  return `${negative ? '-' : ''}${padded.slice(0, -scale)}.${padded.slice(-scale)}`;
+}
+
+/** An hour being summed from a page's values (the hourly statement of `applyRound`, in memory). */
+interface HourSum extends DecimalSum {
+  quantities: number;
+  minutes: number;
+  estimated: boolean;
+  missing: boolean;
+}
+
 /**
- * Bulk mode of a rebuild into empty shadow tables. `load` keeps only the values (each page's documents resolved
- * against each other in memory, then one DELETE of what they supersede from earlier pages and one INSERT); `finish`
- * computes hours, days, months and anomalies once from the values, per chunk of metering points in its own
+ * Bulk mode of a rebuild into empty shadow tables. `load` resolves each page's documents against each other in memory
+ * and streams the surviving values into the table with `COPY`; the hours of metering points whose page documents
+ * touch no hour an earlier page touched (the usual case: DataHub sends each period once, in time order) are summed in
+ * memory from the same values, exactly as the hourly statement would (decimal sums at the terms' largest scale), and
+ * copied too. A document overlapping an earlier page's hours of its point makes the point "recomputed": what it
+ * supersedes is deleted (one DELETE for the page), its values copied, and its hours left to `finish`, which deletes
+ * and recomputes them from the values in SQL (likewise for a point with a quantity that is not a plain decimal).
+ * `finish` then computes days, months and anomalies from the hours, per chunk of metering points in its own
  * transaction. The tables then hold what `applyBatch` over the same events would have left: every bucket is a function
  * of the values below it, and every anomaly verdict a function of the daily totals before it (for metering points
  * whose documents are consumption, E17; a point sending both kinds would get verdicts on its other days too).
- * Holds the metering point ids seen (a Set of strings, O(portfolio)) and the span of time covered.
+ * Holds per metering point seen the span of hours its documents covered (O(portfolio)), and the labels of the hours.
  */
 function consumptionBulkLoader(): BulkLoader {
-  const gsrns = new Set<string>();
+  /** Per metering point, the whole hours covered by the documents of the pages loaded so far. */
+  const spans = new Map<string, { from: number; to: number }>();
   const consumptionGsrns = new Set<string>();
+  /** Points whose hours `finish` recomputes in SQL. */
+  const recompute = new Set<string>();
+  const labels = new Map<number, string>();
+  const labelOf = (ms: number): string => {
+    let label = labels.get(ms);
+    if (label === undefined) labels.set(ms, (label = localLabel(new Date(ms))));
+    return label;
+  };
   let first = Number.POSITIVE_INFINITY;
   let last = Number.NEGATIVE_INFINITY;
   return {
     async load(events, client) {
-      /** Per metering point: the page's surviving values (by start) and the ranges its documents superseded. */
-      const byGsrn = new Map<string, { values: Map<number, { doc: MeasureDocument; i: number }>; ranges: { s: Date; e: Date }[] }>();
+      /** Per metering point: the page's surviving values (by start), the end of the latest of them, and the hours its documents cover. */
+      const byGsrn = new Map<string, { values: Map<number, { doc: MeasureDocument; i: number }>; maxEnd: number; from: number; to: number }>();
+      const superseded: { gsrn: string; s: Date; e: Date }[] = [];
       for (const event of events) {
         const doc = documentOf(event);
         if (!doc) continue;
-        gsrns.add(doc.gsrn);
         if (doc.consumption) consumptionGsrns.add(doc.gsrn);
-        first = Math.min(first, doc.start.getTime());
-        last = Math.max(last, doc.end.getTime());
-        let entry = byGsrn.get(doc.gsrn);
-        if (!entry) byGsrn.set(doc.gsrn, (entry = { values: new Map(), ranges: [] }));
         const s = doc.start.getTime();
         const e = doc.end.getTime();
-        for (const [start, v] of entry.values) if (start < e && v.doc.ends[v.i].getTime() > s) entry.values.delete(start);
-        entry.ranges.push({ s: doc.start, e: doc.end });
+        first = Math.min(first, s);
+        last = Math.max(last, e);
+        const from = Math.floor(s / MS_PER_HOUR) * MS_PER_HOUR;
+        const to = Math.ceil(e / MS_PER_HOUR) * MS_PER_HOUR;
+        const earlier = spans.get(doc.gsrn);
+        if (earlier && from < earlier.to && to > earlier.from) {
+          // It overlaps hours of earlier pages: what it supersedes there goes, and the point's hours are recomputed at the end.
+          superseded.push({ gsrn: doc.gsrn, s: doc.start, e: doc.end });
+          recompute.add(doc.gsrn);
+        }
+        let entry = byGsrn.get(doc.gsrn);
+        if (!entry) byGsrn.set(doc.gsrn, (entry = { values: new Map(), maxEnd: Number.NEGATIVE_INFINITY, from, to }));
+        if (s < entry.maxEnd) {
+          for (const [start, v] of entry.values) if (start < e && v.doc.ends[v.i].getTime() > s) entry.values.delete(start);
+        }
         for (let i = 0; i < doc.starts.length; i++) entry.values.set(doc.starts[i].getTime(), { doc, i });
+        entry.maxEnd = Math.max(entry.maxEnd, e);
+        entry.from = Math.min(entry.from, from);
+        entry.to = Math.max(entry.to, to);
       }
       if (byGsrn.size === 0) return;
-      const ranges = [...byGsrn.entries()].flatMap(([gsrn, entry]) => entry.ranges.map((r) => ({ gsrn, ...r })));
-      // A value overlapping [s, e) starts after s − 1 hour (no resolution is longer): a bounded index range.
-      await client.query(
-        `DELETE FROM ${CONSUMPTION_VALUES_TABLE} v USING unnest($1::text[], $2::timestamptz[], $3::timestamptz[]) AS d(gsrn, s, e)
-          WHERE v.gsrn = d.gsrn AND v.interval_start > d.s - interval '1 hour' AND v.interval_start < d.e AND v.interval_end > d.s`,
-        [ranges.map((r) => r.gsrn), ranges.map((r) => r.s), ranges.map((r) => r.e)],
-      );
-      const flat = { gsrn: [] as string[], resolution: [] as string[], s: [] as Date[], e: [] as Date[], q: [] as (string | null)[], ql: [] as (string | null)[], doc: [] as (string | null)[], series: [] as (string | null)[] };
       for (const [gsrn, entry] of byGsrn) {
-        for (const { doc, i } of entry.values.values()) {
-          flat.gsrn.push(gsrn);
-          flat.resolution.push(doc.resolution);
-          flat.s.push(doc.starts[i]);
-          flat.e.push(doc.ends[i]);
-          flat.q.push(doc.quantities[i]);
-          flat.ql.push(doc.qualities[i]);
-          flat.doc.push(doc.documentId);
-          flat.series.push(doc.seriesId);
+        const span = spans.get(gsrn);
+        spans.set(gsrn, span ? { from: Math.min(span.from, entry.from), to: Math.max(span.to, entry.to) } : { from: entry.from, to: entry.to });
+      }
+      if (superseded.length > 0) {
+        // A value overlapping [s, e) starts after s − 1 hour (no resolution is longer): a bounded index range.
+        await client.query(
+          `DELETE FROM ${CONSUMPTION_VALUES_TABLE} v USING unnest($1::text[], $2::timestamptz[], $3::timestamptz[]) AS d(gsrn, s, e)
+            WHERE v.gsrn = d.gsrn AND v.interval_start > d.s - interval '1 hour' AND v.interval_start < d.e AND v.interval_end > d.s`,
+          [superseded.map((r) => r.gsrn), superseded.map((r) => r.s), superseded.map((r) => r.e)],
+        );
+      }
+      const hours: string[] = [];
+      /** Instants as COPY text, once per instant of the page (the same hours recur for every metering point). */
+      const instants = new Map<number, string>();
+      const instantOf = (ms: number): string => {
+        let text = instants.get(ms);
+        if (text === undefined) instants.set(ms, (text = new Date(ms).toISOString()));
+        return text;
+      };
+      function* valueRows(): Generator<string> {
+        for (const [gsrn, entry] of byGsrn) {
+          const field = copyField(gsrn);
+          const sums = recompute.has(gsrn) ? null : new Map<number, HourSum>();
+          let fieldsOf: MeasureDocument | null = null;
+          let docFields = '';
+          for (const [start, { doc, i }] of entry.values) {
+            const quantity = doc.quantities[i];
+            const quality = doc.qualities[i];
+            const end = doc.ends[i].getTime();
+            if (fieldsOf !== doc) {
+              fieldsOf = doc;
+              docFields = `${copyField(doc.documentId)}\t${copyField(doc.seriesId)}`;
+            }
+            yield `${field}\t${instantOf(start)}\t${instantOf(end)}\t${copyField(doc.resolution)}\t${copyField(quantity)}\t${copyField(quality)}\t${docFields}`;
+            if (!sums) continue;
+            const hour = Math.floor(start / MS_PER_HOUR) * MS_PER_HOUR;
+            let sum = sums.get(hour);
+            if (!sum) sums.set(hour, (sum = { units: 0n, scale: 0, quantities: 0, minutes: 0, estimated: false, missing: false }));
+            if (quality === QUALITY_ESTIMATED) sum.estimated = true;
+            if (quantity === null) sum.missing = true;
+            else if (addPlainDecimal(sum, quantity)) {
+              sum.quantities++;
+              sum.minutes += Math.trunc((end - start) / 60_000);
+            } else {
+              recompute.add(gsrn);
+            }
+          }
+          if (!sums || recompute.has(gsrn)) continue;
+          for (const [hour, sum] of sums) {
+            const quantity = sum.quantities > 0 ? formatDecimal(sum) : '0';
+            const missing = sum.missing || sum.minutes < 60;
+            hours.push(`${field}\t${instantOf(hour)}\t${quantity}\t${sum.minutes}\t${sum.estimated ? 't' : 'f'}\t${missing ? 't' : 'f'}\t${copyField(labelOf(hour))}\t${copyField(labelOf(hour + MS_PER_HOUR))}`);
+          }
         }
       }
-      await client.query(
-        `INSERT INTO ${CONSUMPTION_VALUES_TABLE} (gsrn, interval_start, interval_end, resolution, quantity, quality, document_id, series_id)
-         SELECT g, s, e, r, q::numeric, ql, doc, series
-           FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::text[]) AS t(g, r, s, e, q, ql, doc, series)
-         ON CONFLICT (gsrn, interval_start) DO UPDATE SET interval_end = EXCLUDED.interval_end, resolution = EXCLUDED.resolution, quantity = EXCLUDED.quantity,
-           quality = EXCLUDED.quality, document_id = EXCLUDED.document_id, series_id = EXCLUDED.series_id`,
-        [flat.gsrn, flat.resolution, flat.s, flat.e, flat.q, flat.ql, flat.doc, flat.series],
-      );
+      await copyRows(client, CONSUMPTION_VALUES_TABLE, VALUE_COLUMNS, valueRows());
+      if (hours.length > 0) await copyRows(client, CONSUMPTION_HOURLY_TABLE, HOUR_COLUMNS, hours);
     },
 
     async finish(inTransaction) {
-      if (gsrns.size === 0) return;
+      if (spans.size === 0) return;
       // Every UTC hour of the span with its labels and local day, every local day with its hours and labels: bounded by time, not by the portfolio.
       const hours: Date[] = [];
       for (let t = Math.floor(first / MS_PER_HOUR) * MS_PER_HOUR; t < Math.ceil(last / MS_PER_HOUR) * MS_PER_HOUR; t += MS_PER_HOUR) hours.push(new Date(t));
@@ -206,20 +307,24 @@ function consumptionBulkLoader(): BulkLoader {
       const days = [...new Set(hourDays)];
       const months = [...new Set(days.map((d) => `${d.slice(0, 7)}-01`))];
       const minutes = `sum(CASE WHEN v.quantity IS NULL THEN 0 ELSE extract(epoch FROM v.interval_end - v.interval_start)::int / 60 END)`;
-      const ordered = [...gsrns].sort();
+      const ordered = [...spans.keys()].sort();
       for (let at = 0; at < ordered.length; at += BULK_FINISH_CHUNK) {
         const chunk = ordered.slice(at, at + BULK_FINISH_CHUNK);
         await inTransaction(async (client) => {
-          await client.query(
-            `INSERT INTO ${CONSUMPTION_HOURLY_TABLE} (gsrn, hour_start, quantity, covered_minutes, estimated, missing, start_label, end_label)
-             SELECT h.*, l.start_label, l.end_label FROM (
-               SELECT v.gsrn, date_trunc('hour', v.interval_start AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS hour_start, coalesce(sum(v.quantity), 0) AS quantity,
-                 ${minutes} AS covered_minutes, coalesce(bool_or(v.quality = '${QUALITY_ESTIMATED}'), false) AS estimated, bool_or(v.quantity IS NULL) OR ${minutes} < 60 AS missing
-               FROM ${CONSUMPTION_VALUES_TABLE} v WHERE v.gsrn = ANY($1::text[])
-               GROUP BY 1, 2) h
-             JOIN unnest($2::timestamptz[], $3::text[], $4::text[]) AS l(hour_start, start_label, end_label) ON l.hour_start = h.hour_start`,
-            [chunk, hours, hours.map(localLabel), hours.map((h) => localLabel(new Date(h.getTime() + MS_PER_HOUR)))],
-          );
+          const recomputed = chunk.filter((g) => recompute.has(g));
+          if (recomputed.length > 0) {
+            await client.query(`DELETE FROM ${CONSUMPTION_HOURLY_TABLE} WHERE gsrn = ANY($1::text[])`, [recomputed]);
+            await client.query(
+              `INSERT INTO ${CONSUMPTION_HOURLY_TABLE} (gsrn, hour_start, quantity, covered_minutes, estimated, missing, start_label, end_label)
+               SELECT h.*, l.start_label, l.end_label FROM (
+                 SELECT v.gsrn, date_trunc('hour', v.interval_start AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS hour_start, coalesce(sum(v.quantity), 0) AS quantity,
+                   ${minutes} AS covered_minutes, coalesce(bool_or(v.quality = '${QUALITY_ESTIMATED}'), false) AS estimated, bool_or(v.quantity IS NULL) OR ${minutes} < 60 AS missing
+                 FROM ${CONSUMPTION_VALUES_TABLE} v WHERE v.gsrn = ANY($1::text[])
+                 GROUP BY 1, 2) h
+               JOIN unnest($2::timestamptz[], $3::text[], $4::text[]) AS l(hour_start, start_label, end_label) ON l.hour_start = h.hour_start`,
+              [recomputed, hours, hours.map(localLabel), hours.map((h) => localLabel(new Date(h.getTime() + MS_PER_HOUR)))],
+            );
+          }
           await client.query(
             `INSERT INTO ${CONSUMPTION_DAILY_TABLE} (gsrn, day, quantity, hours, day_hours, estimated, missing, start_label, end_label)
              SELECT h.gsrn, d.day, sum(h.quantity), count(*), d.day_hours, bool_or(h.estimated), bool_or(h.missing) OR count(*) < d.day_hours, d.start_label, d.end_label

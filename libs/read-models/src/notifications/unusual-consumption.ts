@@ -1,4 +1,4 @@
-import { addDays, compareLocalDates, type LocalDate } from '@dh/dk-time';
+import { compareLocalDates, parseLocalDate, type LocalDate } from '@dh/dk-time';
 import { parseDecimal, type Decimal } from '@dh/money';
 
 /** Days before the day under test that form its baseline. */
@@ -30,21 +30,30 @@ export interface UnusualDay {
  * median is above zero. Estimated values count as values. Exact decimals throughout.
  * Evaluates the days of `totals` in [from, to]; `totals` must also hold the 30 days before `from`.
  */
+/** Days since 1970-01-01 of a local date. */
+function dayNumber(date: LocalDate): number {
+  const { year, month, day } = parseLocalDate(date);
+  return new Date(0).setUTCFullYear(year, month - 1, day) / 86_400_000;
+}
+
 export function findUnusualDays(totals: readonly DailyTotal[], range: { from: LocalDate; to: LocalDate }): UnusualDay[] {
-  const byDay = new Map(totals.map((t) => [t.day, t]));
+  // Each complete day's quantity parsed once, by epoch day (a baseline is 30 look-ups).
+  const complete = new Map<number, Decimal>();
+  for (const t of totals) if (!t.missing) complete.set(dayNumber(t.day), parseDecimal(t.quantity));
   const factor = parseDecimal(ANOMALY_FACTOR);
   const out: UnusualDay[] = [];
   for (const t of totals) {
     if (compareLocalDates(t.day, range.from) < 0 || compareLocalDates(t.day, range.to) > 0 || t.missing) continue;
+    const day = dayNumber(t.day);
     const baseline: Decimal[] = [];
     for (let i = 1; i <= ANOMALY_BASELINE_DAYS; i++) {
-      const b = byDay.get(addDays(t.day, -i));
-      if (b && !b.missing) baseline.push(parseDecimal(b.quantity));
+      const b = complete.get(day - i);
+      if (b) baseline.push(b);
     }
     if (baseline.length < ANOMALY_MIN_BASELINE_DAYS) continue;
     const median = medianOf(baseline);
     if (median.lte('0')) continue;
-    if (parseDecimal(t.quantity).gt(median.times(factor))) out.push({ day: t.day, quantity: t.quantity, median: median.toFixed(), baselineDays: baseline.length });
+    if ((complete.get(day) ?? parseDecimal(t.quantity)).gt(median.times(factor))) out.push({ day: t.day, quantity: t.quantity, median: median.toFixed(), baselineDays: baseline.length });
   }
   return out;
 }

@@ -176,6 +176,11 @@ function renamingClient(client: PoolClient, rename: (sql: string) => string): Po
   const query = (config: unknown, ...rest: unknown[]): unknown => {
     if (typeof config === 'string') return Reflect.apply(client.query, client, [rename(config), ...rest]) as unknown;
     if (typeof config === 'object' && config !== null && 'text' in config && typeof config.text === 'string') {
+      if ('submit' in config && typeof config.submit === 'function') {
+        // A submittable (a COPY stream): the same object, its statement renamed.
+        config.text = rename(config.text);
+        return Reflect.apply(client.query, client, [config, ...rest]) as unknown;
+      }
       return Reflect.apply(client.query, client, [{ ...config, text: rename(config.text) }, ...rest]) as unknown;
     }
     throw new Error('A projection rebuilt into shadow tables must pass its SQL as text or { text }');
@@ -309,7 +314,6 @@ async function rebuildLocked(pool: Pool, store: EventStore, projections: readonl
   const BULK = ['SET LOCAL synchronous_commit = off'];
 
   /** Pages until one comes back short; the next page is read while the current one is applied. */
-  let analyzed = false;
   const bulkPass = async (building: boolean): Promise<void> => {
     let next: Promise<RecordedEvent[]> | null = store.readAll({ after: checkpoint, maxCount: pageSize });
     while (next) {
@@ -326,11 +330,6 @@ async function rebuildLocked(pool: Pool, store: EventStore, projections: readonl
       checkpoint = last;
       appliedEvents += events.length;
       report(false);
-      if (!analyzed) {
-        // Statistics once the first page is in: the planner otherwise takes the new tables for empty.
-        for (const table of tables) await pool.query(`ANALYZE ${table.shadow}`);
-        analyzed = true;
-      }
     }
   };
 
@@ -396,7 +395,13 @@ async function rebuildLocked(pool: Pool, store: EventStore, projections: readonl
       client.release();
     }
   }
-  for (const table of tables) await pool.query(`ANALYZE ${table.shadow}`);
+  // Statistics before the catch-up and the swap (the build's statements are key look-ups and COPY, which need none;
+  // the planner sizes a table it has no statistics for by its pages). Two at a time: the big tables take most of it.
+  const analyze = [...tables];
+  const analyzer = async (): Promise<void> => {
+    for (let table = analyze.shift(); table; table = analyze.shift()) await pool.query(`ANALYZE ${table.shadow}`);
+  };
+  await Promise.all([analyzer(), analyzer()]);
   // What arrived during the build (and the index/logging steps), outside any lock.
   await bulkPass(false);
   await options.beforeSwap?.();
