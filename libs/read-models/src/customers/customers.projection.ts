@@ -1,9 +1,13 @@
 import type { PoolClient } from 'pg';
 import { PORTFOLIO_EVENT_SCHEMAS } from '@dh/portfolio-application';
 import type { Projection, ProjectedEvent } from '../projection/projection';
+import { applyInRounds } from '../projection/coalesce';
 import { PROJECTION_SCHEMA } from '../projection/projection-state';
 
 export const CUSTOMERS_TABLE = `${PROJECTION_SCHEMA}.customers`;
+
+/** The events `apply` handles, each on the row of its `customerId` only. */
+const CUSTOMER_EVENTS = new Set(['CustomerCreated', 'CustomerPersonalDataChanged', 'CustomerIdentityCompleted', 'CustomerActivated', 'CustomerOffboarded']);
 
 /** Customers as the gateway serves them. Personal data stays sealed here, exactly as in the event. */
 export const customersProjection: Projection = {
@@ -26,6 +30,11 @@ export const customersProjection: Projection = {
       );
       DROP INDEX IF EXISTS ${PROJECTION_SCHEMA}.customers_identity_index;
       ALTER TABLE ${CUSTOMERS_TABLE} DROP COLUMN IF EXISTS identity_index;`);
+  },
+
+  /** `apply` per event in rounds of distinct customers, the inserts of a round as one statement. */
+  async applyBatch(events: readonly ProjectedEvent[], client: PoolClient) {
+    await applyInRounds((event, tx) => this.apply(event, tx), events, client, (event) => (CUSTOMER_EVENTS.has(event.type) ? [String(event.data.customerId)] : null));
   },
 
   async apply(event: ProjectedEvent, client: PoolClient) {

@@ -1,9 +1,12 @@
 import type { PoolClient } from 'pg';
 import type { Projection, ProjectedEvent } from '../projection/projection';
+import { applyInRounds } from '../projection/coalesce';
 import { PROJECTION_SCHEMA } from '../projection/projection-state';
 
 export const METERING_POINTS_TABLE = `${PROJECTION_SCHEMA}.metering_points`;
 
+/** The events `apply` handles, each on the row of its `gsrn` only. */
+const METERING_POINT_EVENTS = new Set(['MeteringPointRegistered', 'MasterDataUpdated', 'SupplyStarted', 'SupplyEnded', 'SupplyReversed']);
 const text = (value: unknown): string | null => (typeof value === 'string' ? value : null);
 
 /** Metering points we know, their master data and our supply on them. */
@@ -30,6 +33,14 @@ export const meteringPointsProjection: Projection = {
         updated_at timestamptz NOT NULL
       );
       CREATE INDEX IF NOT EXISTS metering_points_customer ON ${METERING_POINTS_TABLE} (customer_id);`);
+  },
+
+  /** `apply` per event in rounds of distinct metering points, the upserts of a round as one statement. */
+  async applyBatch(events: readonly ProjectedEvent[], client: PoolClient) {
+    await applyInRounds((event, tx) => this.apply(event, tx), events, client, (event) => {
+      const gsrn = text(event.data.gsrn);
+      return gsrn !== null && METERING_POINT_EVENTS.has(event.type) ? [gsrn] : null;
+    });
   },
 
   async apply(event: ProjectedEvent, client: PoolClient) {

@@ -1,5 +1,6 @@
 import type { PoolClient } from 'pg';
 import type { Projection, ProjectedEvent } from '../projection/projection';
+import { applyInRounds } from '../projection/coalesce';
 import { PROJECTION_SCHEMA } from '../projection/projection-state';
 
 export const PROCESSES_TABLE = `${PROJECTION_SCHEMA}.processes`;
@@ -31,6 +32,15 @@ export const processesProjection: Projection = {
       CREATE INDEX IF NOT EXISTS processes_gsrn ON ${PROCESSES_TABLE} (gsrn);`);
   },
 
+  /** `apply` per event in rounds of distinct processes, the inserts and upserts of a round as one statement each. */
+  async applyBatch(events: readonly ProjectedEvent[], client: PoolClient) {
+    await applyInRounds((event, tx) => this.apply(event, tx), events, client, (event) => {
+      const processId = text(event.data.processId);
+      const handled = REQUEST_EVENTS.has(event.type) || event.type === 'ProcessRejected' || event.type === 'ProcessStatusChanged';
+      return processId !== null && handled ? [processId] : null;
+    });
+  },
+
   async apply(event: ProjectedEvent, client: PoolClient) {
     const d = event.data;
     const processId = text(d.processId);
@@ -54,7 +64,7 @@ export const processesProjection: Projection = {
         `INSERT INTO ${PROCESSES_TABLE} (process_id, kind, status, history, created_at, updated_at)
          VALUES ($1, $2, $3, jsonb_build_array($4::jsonb), $5, $5)
          ON CONFLICT (process_id) DO UPDATE SET kind = EXCLUDED.kind, status = EXCLUDED.status,
-           history = ${PROCESSES_TABLE}.history || jsonb_build_array($4::jsonb), updated_at = EXCLUDED.updated_at`,
+           history = ${PROCESSES_TABLE}.history || EXCLUDED.history, updated_at = EXCLUDED.updated_at`,
         [processId, text(d.kind), text(d.to), JSON.stringify(entry), event.recordedAt],
       );
     }

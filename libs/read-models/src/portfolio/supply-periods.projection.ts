@@ -1,9 +1,12 @@
 import type { PoolClient } from 'pg';
 import type { Projection, ProjectedEvent } from '../projection/projection';
+import { applyInRounds } from '../projection/coalesce';
 import { PROJECTION_SCHEMA } from '../projection/projection-state';
 
 export const SUPPLY_PERIODS_TABLE = `${PROJECTION_SCHEMA}.supply_periods`;
 
+/** The events `apply` handles. */
+const SUPPLY_PERIOD_EVENTS = new Set(['SupplyStarted', 'SupplyEnded', 'SupplyReversed', 'ProductionMeteringPointLinked']);
 const text = (value: unknown): string | null => (typeof value === 'string' ? value : null);
 
 /**
@@ -38,6 +41,19 @@ export const supplyPeriodsProjection: Projection = {
       ALTER TABLE ${SUPPLY_PERIODS_TABLE} ADD COLUMN IF NOT EXISTS product_changes jsonb NOT NULL DEFAULT '[]'::jsonb;
       CREATE INDEX IF NOT EXISTS supply_periods_customer ON ${SUPPLY_PERIODS_TABLE} (customer_id, gsrn, start_date);
       CREATE INDEX IF NOT EXISTS supply_periods_gsrn ON ${SUPPLY_PERIODS_TABLE} (gsrn, start_date);`);
+  },
+
+  /**
+   * `apply` per event in rounds of distinct metering points (and supply ids), the inserts of a round as one statement:
+   * every event touches the periods of its `gsrn` only.
+   */
+  async applyBatch(events: readonly ProjectedEvent[], client: PoolClient) {
+    await applyInRounds((event, tx) => this.apply(event, tx), events, client, (event) => {
+      const gsrn = text(event.data.gsrn);
+      if (gsrn === null || !SUPPLY_PERIOD_EVENTS.has(event.type)) return null;
+      const supplyId = event.type === 'SupplyStarted' ? text(event.data.processId) : null;
+      return supplyId === null ? [`gsrn:${gsrn}`] : [`gsrn:${gsrn}`, `supply:${supplyId}`];
+    });
   },
 
   async apply(event: ProjectedEvent, client: PoolClient) {

@@ -1,5 +1,6 @@
 import type { PoolClient } from 'pg';
 import type { Projection, ProjectedEvent } from '../projection/projection';
+import { applyInRounds } from '../projection/coalesce';
 import { PROJECTION_SCHEMA } from '../projection/projection-state';
 
 export const PAYMENTS_TABLE = `${PROJECTION_SCHEMA}.payments`;
@@ -41,6 +42,25 @@ export const paymentsProjection: Projection = {
       CREATE TABLE IF NOT EXISTS ${COLLECTION_WRITE_OFFS_TABLE} (
         event_id uuid PRIMARY KEY, case_id uuid NOT NULL, customer_id text NOT NULL, amount numeric(18,2) NOT NULL, written_off_on text NOT NULL, reason text NOT NULL);
       CREATE INDEX IF NOT EXISTS collection_write_offs_customer ON ${COLLECTION_WRITE_OFFS_TABLE} (customer_id);`);
+  },
+
+  /** `apply` per event in rounds of distinct payments (reminders, write-offs), the inserts of a round as one statement. */
+  async applyBatch(events: readonly ProjectedEvent[], client: PoolClient) {
+    await applyInRounds((event, tx) => this.apply(event, tx), events, client, (event) => {
+      const d = event.data;
+      switch (event.type) {
+        case 'PaymentUnmatched':
+        case 'PaymentReceived':
+        case 'PaymentReversed':
+          return [`payment:${String(d.paymentId)}`];
+        case 'CollectionWrittenOff':
+          return [`write-off:${event.eventId}`];
+        case 'ReminderSent':
+          return [`reminder:${String(d.reminderId)}`];
+        default:
+          return null;
+      }
+    });
   },
 
   async apply(event: ProjectedEvent, client: PoolClient) {

@@ -1,5 +1,6 @@
 import type { PoolClient } from 'pg';
 import type { Projection, ProjectedEvent } from '../projection/projection';
+import { applyInRounds } from '../projection/coalesce';
 import { PROJECTION_SCHEMA } from '../projection/projection-state';
 
 export const SETTLEMENT_RUNS_TABLE = `${PROJECTION_SCHEMA}.settlement_runs`;
@@ -76,6 +77,11 @@ export const settlementProjection: Projection = {
         issued_at timestamptz NOT NULL);
       CREATE INDEX IF NOT EXISTS aconto_invoices_customer ON ${ACONTO_INVOICES_TABLE} (customer_id);
       CREATE INDEX IF NOT EXISTS aconto_invoices_quarter ON ${ACONTO_INVOICES_TABLE} (quarter, gsrn);`);
+  },
+
+  /** `apply` per event in rounds of distinct rows (runs, invoices, notes, halts, aconto), the inserts of a round as one statement. */
+  async applyBatch(events: readonly ProjectedEvent[], client: PoolClient) {
+    await applyInRounds((event, tx) => this.apply(event, tx), events, client, settlementKeys);
   },
 
   async apply(event: ProjectedEvent, client: PoolClient) {
@@ -225,3 +231,33 @@ export const settlementProjection: Projection = {
     }
   },
 };
+
+/** The rows of the settlement tables an event touches (null: not one `apply` handles). */
+function settlementKeys(event: ProjectedEvent): string[] | null {
+  const d = event.data;
+  const run = `run:${String(d.runId)}`;
+  const item = `item:${String(d.periodLabel)}:${String(d.gsrn)}`;
+  switch (event.type) {
+    case 'SettlementRunStarted':
+    case 'SettlementRunScheduled':
+    case 'SettlementBatchCompleted':
+    case 'SettlementItemInvoiced':
+    case 'SettlementCompleted':
+      return [run];
+    case 'SettlementHaltedForMeteringPoint':
+      return [run, `halt:${event.eventId}`, item];
+    case 'SettlementHaltResolved':
+      return [item];
+    case 'InvoiceIssued':
+      return [`invoice:${String(d.invoiceId)}`];
+    case 'SettlementCorrectionIssued':
+    case 'NoteExportAcknowledged':
+      return [`note:${String(d.noteId)}`];
+    case 'AcontoPaymentRecorded':
+      return [`aconto-payment:${String(d.paymentId)}`];
+    case 'AcontoInvoiceIssued':
+      return [`aconto-invoice:${String(d.acontoInvoiceId)}`];
+    default:
+      return null;
+  }
+}
