@@ -47,6 +47,24 @@ describe('settlement: fees (D02) DataHub links to a metering point (RSM-031), en
     // The fees' price lists (P1M, from 1 January 2026), then DataHub's links, before the supplies and metered data.
     await helpers.charge(RADIUS, 'D02', 'GEB-01', 'Gebyr for genåbning', 'P1M', ['95.00']);
     await helpers.charge(RADIUS, 'D02', 'GEB-02', 'Gebyr for aflæsning', 'P1M', ['12.345678']);
+    // Their master data (RSM-034 D18): the reopening fee with VAT (VATPayer D01), the reading fee without (D02).
+    for (const [code, vatPayer] of [['GEB-01', 'D01'], ['GEB-02', 'D02']] as const) {
+      await append(`price-list-${RADIUS}:D02:${code}`, 'rates', 'ChargeInformationRecorded', {
+        chargeId: `${RADIUS}:D02:${code}`,
+        owner: RADIUS,
+        chargeType: 'D02',
+        code,
+        name: code,
+        description: null,
+        resolution: 'P1M',
+        taxIndicator: false,
+        vatPayer,
+        transparentInvoicing: false,
+        from: localDayStart('2026-01-01').toISOString(),
+        to: null,
+        source: { documentId: 'rsm034-fees', recordId: code, receivedAt: '2026-09-01T08:00:00.000Z', processType: 'D18' },
+      });
+    }
     await links('rsm031-fees', [
       // A one-day fee link on B's move-in day, two pieces of the reading fee on A's 5 October,
       // and a fee linked in September (open-ended: its clipped start would be 1 October): never October's.
@@ -78,6 +96,7 @@ describe('settlement: fees (D02) DataHub links to a metering point (RSM-031), en
       expect(await count(`SELECT count(*) AS n FROM settlement.supplies WHERE end_date IS NOT NULL`)).toBe(1);
       expect(await count(`SELECT count(*) AS n FROM settlement.datahub_charge_links`)).toBe(3);
       expect(await count(`SELECT count(*) AS n FROM settlement.charges WHERE charge_type = 'D02'`)).toBe(2);
+      expect(await count(`SELECT count(*) AS n FROM settlement.datahub_charge_information`)).toBe(2);
     }, 30_000, 100);
     await send('StartSettlementRun', { period: PERIOD });
     await eventually(async () => expect(await all('SettlementCompleted')).toHaveLength(1), 30_000, 100);
@@ -89,9 +108,10 @@ describe('settlement: fees (D02) DataHub links to a metering point (RSM-031), en
   }, 60_000);
 
   it("each fee is on exactly one invoice, the customer supply's that holds its day; the September fee and the other point have none", async () => {
-    // 95.00 × 1 = 95.00 (VAT 23.75); 12.345678 × 2 = 24.691356 → 24.69 (VAT 6.1725 → 6.17).
+    // 95.00 × 1 = 95.00 (VAT 23.75); 12.345678 × 2 = 24.691356 → 24.69, no VAT (VATPayer D02).
     expect(fees(await issued(B))).toEqual([[`fee:${FEE}@2026-10-15`, '95.00', '23.75']]);
-    expect(fees(await issued(A))).toEqual([[`fee:${READING_FEE}@2026-10-05`, '24.69', '6.17']]);
+    expect(fees(await issued(A))).toEqual([[`fee:${READING_FEE}@2026-10-05`, '24.69', '0.00']]);
+    expect((await issued(A)).lines.find((l) => l.kind === 'fee')).toMatchObject({ amountInclVat: '24.69', vatExempt: true });
     expect(fees(await issued(`customer-${OTHER}`, OTHER))).toEqual([]);
   });
 
@@ -138,7 +158,7 @@ describe('settlement: fees (D02) DataHub links to a metering point (RSM-031), en
     }, 20_000, 100);
     expect(stopped).toMatchObject({ invoiceId: invoiceId(B), noteType: 'credit' });
     expect(stopped.lines.map((l) => [l.key, l.amountExclVat, l.vat])).toEqual([[`fee:${FEE}@2026-10-15`, '-100.00', '-25.00']]);
-    // Added: three pieces of the reading fee on 20 October (B's): 12.345678 × 3 = 37.037034 → 37.04, VAT 9.26.
+    // Added: three pieces of the reading fee on 20 October (B's): 12.345678 × 3 = 37.037034 → 37.04, no VAT.
     await links('rsm031-add', [link(READING_FEE, '2026-10-20', '2026-10-21', '3')]);
     const added = await eventually(async () => {
       const n = await notes();
@@ -146,7 +166,7 @@ describe('settlement: fees (D02) DataHub links to a metering point (RSM-031), en
       return n[2]!;
     }, 20_000, 100);
     expect(added).toMatchObject({ invoiceId: invoiceId(B), noteType: 'debit' });
-    expect(added.lines.map((l) => [l.key, l.amountExclVat, l.vat])).toEqual([[`fee:${READING_FEE}@2026-10-20`, '37.04', '9.26']]);
+    expect(added.lines.map((l) => [l.key, l.amountExclVat, l.vat])).toEqual([[`fee:${READING_FEE}@2026-10-20`, '37.04', '0.00']]);
     // A's invoice was looked at for both (its period overlaps the links) and is unchanged.
     await new Promise((r) => setTimeout(r, 500));
     expect((await notes()).filter((n) => n.invoiceId === invoiceId(A))).toEqual([]);

@@ -213,6 +213,8 @@ export interface InvoiceLineJson {
   vat: string;
   amountInclVat: string;
   estimated: boolean;
+  /** Present (true) only on a line without VAT (a fee with VATPayer D02). */
+  vatExempt?: true;
 }
 
 export interface TotalsJson {

@@ -17,6 +17,7 @@ export function lineToJson(l: InvoiceLine): InvoiceLineJson {
     vat: l.vat.format(),
     amountInclVat: l.amountInclVat.format(),
     estimated: l.estimated,
+    ...(l.vatExempt === true ? { vatExempt: true as const } : {}),
   };
 }
 
@@ -35,6 +36,7 @@ export function lineFromJson(j: InvoiceLineJson): InvoiceLine {
     vat: Money.parse(j.vat),
     amountInclVat: Money.parse(j.amountInclVat),
     estimated: j.estimated,
+    ...(j.vatExempt === true ? { vatExempt: true as const } : {}),
   };
 }
 

@@ -184,6 +184,8 @@ export interface FeeLinkRecord {
   /** Pieces (DataHub's link quantity). */
   factor: string;
   date: LocalDate;
+  /** The fee's `VATPayer` on its date (RSM-034 master data): D02 = no VAT. Absent or null = VAT payable. */
+  vatPayer?: 'D01' | 'D02' | null;
 }
 
 /** Settlement's own copies, as loaded for one metering point and one period. */
@@ -527,7 +529,7 @@ export function linkedFees(links: readonly FeeLinkRecord[], gsrn: string, charge
     .map((l) => {
       const charge = charges.get(l.chargeId);
       if (charge === undefined) throw new MissingPriceError({ chargeId: l.chargeId }, { start: localDayStart(l.date), end: localDayStart(addDays(l.date, 1)) });
-      return { charge, date: l.date, factor: l.factor };
+      return { charge, date: l.date, factor: l.factor, ...(l.vatPayer === 'D02' ? { vatExempt: true } : {}) };
     });
 }
 

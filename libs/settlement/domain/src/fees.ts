@@ -10,6 +10,8 @@ export interface FeeDue {
   readonly charge: Charge;
   readonly date: LocalDate;
   readonly pieces: bigint;
+  /** No VAT on the line (the fee's VATPayer is D02). */
+  readonly vatExempt: boolean;
 }
 
 /**
@@ -21,14 +23,14 @@ export interface FeeDue {
 export function feesDue(fees: readonly LinkedFee[] | undefined, suppliedDays: readonly LocalDate[]): FeeDue[] {
   if (fees === undefined || fees.length === 0) return [];
   const supplied = new Set(suppliedDays);
-  const byKey = new Map<string, { charge: Charge; date: LocalDate; pieces: bigint }>();
+  const byKey = new Map<string, { charge: Charge; date: LocalDate; pieces: bigint; vatExempt: boolean }>();
   for (const f of fees) {
     if (!isLocalDate(f.date)) throw new InvalidSettlementInput(`fee ${f.charge.chargeId}: date ${JSON.stringify(f.date)} is not a local date`);
     if (!/^\d+$/.test(f.factor)) throw new InvalidSettlementInput(`fee ${f.charge.chargeId} on ${f.date}: factor ${JSON.stringify(f.factor)} is not a whole number of pieces`);
     if (!supplied.has(f.date)) continue;
     const key = feeLineKey(f.charge.chargeId, f.date);
     const known = byKey.get(key);
-    if (known === undefined) byKey.set(key, { charge: f.charge, date: f.date, pieces: BigInt(f.factor) });
+    if (known === undefined) byKey.set(key, { charge: f.charge, date: f.date, pieces: BigInt(f.factor), vatExempt: f.vatExempt === true });
     else known.pieces += BigInt(f.factor);
   }
   return [...byKey.values()].sort((a, b) => compareLocalDates(a.date, b.date) || (a.charge.chargeId < b.charge.chargeId ? -1 : a.charge.chargeId > b.charge.chargeId ? 1 : 0));
@@ -60,5 +62,6 @@ export function feeLineDraft(fee: FeeDue, asOf: Date): LineDraft {
     unitPrice: formatUnitPrice(price, PRICE_SCALE),
     amountExclVat: toOre(price * fee.pieces, PRICE_SCALE),
     estimated: false,
+    ...(fee.vatExempt ? { vatExempt: true as const } : {}),
   };
 }

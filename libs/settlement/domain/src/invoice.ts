@@ -44,6 +44,8 @@ export interface InvoiceLine {
   readonly amountInclVat: Money;
   /** True when any interval of the line had an estimated quality (A03) or was incomplete (A05). */
   readonly estimated: boolean;
+  /** Present (true) only on a line without VAT: a fee whose charge DataHub marks VATPayer D02 (no VAT). */
+  readonly vatExempt?: true;
 }
 
 export interface InvoiceTotals {
@@ -77,6 +79,8 @@ export interface LineDraft {
   readonly estimated: boolean;
   /** The line's key when the kind and month do not identify it (fees: {@link feeLineKey}). */
   readonly key?: string;
+  /** A line without VAT (see {@link InvoiceLine.vatExempt}). */
+  readonly vatExempt?: true;
 }
 
 /** The key of a fee's line: one per fee charge and day it is charged. */
@@ -113,7 +117,7 @@ export function formatUnitPrice(units: bigint, scale: number): string {
 }
 
 export function finishLine(d: LineDraft): InvoiceLine {
-  const vat = vatOf(d.amountExclVat);
+  const vat = d.vatExempt === true ? Money.ZERO : vatOf(d.amountExclVat);
   return {
     key: d.key ?? lineKey(d.kind, d.month),
     kind: d.kind,
@@ -128,6 +132,7 @@ export function finishLine(d: LineDraft): InvoiceLine {
     vat,
     amountInclVat: d.amountExclVat.add(vat),
     estimated: d.estimated,
+    ...(d.vatExempt === true ? { vatExempt: true as const } : {}),
   };
 }
 
@@ -171,7 +176,11 @@ export function isVatMode(value: unknown): value is VatMode {
 export function withVatMode(invoice: Invoice, mode: VatMode | undefined): Invoice {
   if (mode === undefined || mode === 'per-line') return invoice;
   if (!isVatMode(mode)) throw new InvalidSettlementInput(`unknown VAT mode ${JSON.stringify(mode)} (${VAT_MODES.join(', ')})`);
-  const vat = vatAllocated(invoice.lines.map((l) => l.amountExclVat));
+  // Lines without VAT (a fee DataHub marks VATPayer D02) are not in the subtotal VAT is computed on.
+  const taxable = invoice.lines.filter((l) => l.vatExempt !== true);
+  const allocated = vatAllocated(taxable.map((l) => l.amountExclVat));
+  let next = 0;
+  const vat = invoice.lines.map((l) => (l.vatExempt === true ? Money.ZERO : allocated[next++]!));
   const lines = invoice.lines.map((l, i) => (vat[i]!.equals(l.vat) ? l : { ...l, vat: vat[i]!, amountInclVat: l.amountExclVat.add(vat[i]!) }));
   return invoiceOfLines(invoice.gsrn, invoice.periodFrom, invoice.periodToExclusive, invoice.asOf, lines);
 }

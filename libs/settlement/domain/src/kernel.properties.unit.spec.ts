@@ -135,10 +135,15 @@ function generateRun(seed: number): GeneratedRun {
     row(fg.decimal(0, 500_000_000, 6), addDays(from, 3), null, { resolution: 'P1M', publishedAt: LATE_CORRECTION, version: 2 }),
   ]);
   const otherFee = charge('5790000705689', 'D02', 'GEB-02', 'Gebyr for aflæsning', [row(fg.decimal(1, 99_999_999, 8), '2025-01-01', null)]);
+  const exemptReading = fg.chance(0.5);
   const feesOf = (): LinkedFee[] =>
     fg.chance(0.3)
       ? []
-      : Array.from({ length: fg.int(1, 3) }, () => ({ charge: fg.chance(0.7) ? feeCharge : otherFee, date: addDays(from, fg.int(-2, days + 1)), factor: String(fg.int(0, 4)) }));
+      : Array.from({ length: fg.int(1, 3) }, () => {
+          const c = fg.chance(0.7) ? feeCharge : otherFee;
+          // The reading fee is one DataHub marks VATPayer D02 (no VAT) in half the runs.
+          return { charge: c, date: addDays(from, fg.int(-2, days + 1)), factor: String(fg.int(0, 4)), ...(c === otherFee && exemptReading ? { vatExempt: true } : {}) };
+        });
 
   const points: GeneratedPoint[] = [];
   for (let i = 0; i < 10; i++) {
@@ -226,6 +231,7 @@ describe('the kernel on prices resolved once per period (run path) equals the bi
     const withFee = outcomes.filter((o) => o.run.outcome === 'settled' && o.run.invoice.lines.some((l) => l.kind === 'fee'));
     expect(withFee.some((o) => o.pt.input.vatMode === 'invoice-subtotal') && withFee.some((o) => o.pt.input.vatMode === undefined)).toBe(true);
     expect(withFee.some((o) => o.fast)).toBe(true);
+    expect(withFee.some((o) => o.run.outcome === 'settled' && o.run.invoice.lines.some((l) => l.vatExempt === true && !l.amountExclVat.isZero()))).toBe(true);
     expect(settledLines.some((l) => l.kind === 'energy' && l.amountExclVat.isNegative())).toBe(true);
   });
 
@@ -250,7 +256,8 @@ describe('the kernel on prices resolved once per period (run path) equals the bi
     for (const o of subtotal) {
       if (o.run.outcome !== 'settled') continue;
       const { totals, lines } = o.run.invoice;
-      expect(totals.vat.format()).toBe(vatOf(totals.exclVat).format());
+      // Lines without VAT (a fee with VATPayer D02) are outside the subtotal VAT is computed on.
+      expect(totals.vat.format()).toBe(vatOf(Money.sum(lines.filter((l) => l.vatExempt !== true).map((l) => l.amountExclVat))).format());
       expect(Money.sum(lines.map((l) => l.vat)).format()).toBe(totals.vat.format());
       const perLine = settleMeteringPoint({ ...o.pt.input, vatMode: 'per-line' });
       if (perLine.outcome !== 'settled') throw new Error('per-line halted where subtotal settled');

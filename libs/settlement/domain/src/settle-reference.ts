@@ -29,7 +29,8 @@ function vatInModeWithDecimals(invoice: Invoice, mode: VatMode | undefined): Inv
   if (mode !== 'invoice-subtotal') throw new InvalidSettlementInput(`unknown VAT mode ${JSON.stringify(mode)} (per-line, invoice-subtotal)`);
   const rate = parseDecimal('0.25');
   const cent = parseDecimal('0.01');
-  const exact = invoice.lines.map((l) => parseDecimal(l.amountExclVat.format()).times(rate));
+  // A line without VAT (a fee with VATPayer D02) has no share and is not in the subtotal.
+  const exact = invoice.lines.map((l) => (l.vatExempt === true ? ZERO : parseDecimal(l.amountExclVat.format()).times(rate)));
   const total = exact.reduce((s, x) => s.plus(x), ZERO).round(2, 1 /* Big.roundHalfUp: half away from zero */);
   const shares = exact.map((x, i) => {
     const toward = x.round(2, 0 /* Big.roundDown: toward zero */);
@@ -132,6 +133,7 @@ function feeDrafts(p: PreparedSettlement, fees: readonly LinkedFee[]): LineDraft
         unitPrice: formatUnitPrice(toScaled(price, PRICE_SCALE), PRICE_SCALE),
         amountExclVat: toOre(exact.units, exact.scale),
         estimated: false,
+        ...(fee.vatExempt === true ? { vatExempt: true as const } : {}),
       };
     });
 }

@@ -91,6 +91,22 @@ describe('fees (D02) linked to the metering point, worked out by hand', () => {
     });
   }
 
+  for (const vatMode of ['per-line', 'invoice-subtotal'] as const satisfies readonly VatMode[]) {
+    it(`VAT mode ${vatMode}: a fee DataHub marks VATPayer D02 (no VAT) has no VAT and stays out of the VAT base`, () => {
+      const without = agreed({ ...base, vatMode });
+      const inv = agreed({ ...base, vatMode, fees: [{ ...fee(REOPENING, '2026-10-22'), vatExempt: true }] });
+      expect(feeRows(inv)).toEqual([[`fee:${REOPENING_ID}@2026-10-22`, 'Gebyr for genåbning (2026-10-22)', REOPENING_ID, '95.00', '95.00', '0.00', '95.00']]);
+      expect(inv.lines.find((l) => l.kind === 'fee')!.vatExempt).toBe(true);
+      // The other lines and their VAT are the invoice without the fee, in both modes; 95.00 more excl. and incl. VAT.
+      expect(inv.lines.filter((l) => l.kind !== 'fee').map((l) => [l.key, l.amountExclVat.format(), l.vat.format()])).toEqual(without.lines.map((l) => [l.key, l.amountExclVat.format(), l.vat.format()]));
+      expect([inv.totals.exclVat.format(), inv.totals.vat.format(), inv.totals.inclVat.format()]).toEqual([
+        without.totals.exclVat.add(Money.parse('95.00')).format(),
+        without.totals.vat.format(),
+        without.totals.inclVat.add(Money.parse('95.00')).format(),
+      ]);
+    });
+  }
+
   it('two links of one fee on one day add their pieces on one line', () => {
     const inv = agreed({ ...base, fees: [fee(REOPENING, '2026-10-25'), fee(REOPENING, '2026-10-25', '2')] });
     expect(feeRows(inv)).toEqual([[`fee:${REOPENING_ID}@2026-10-25`, 'Gebyr for genåbning (2026-10-25)', REOPENING_ID, '95.00', '285.00', '71.25', '356.25']]);

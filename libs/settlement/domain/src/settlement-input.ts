@@ -63,6 +63,11 @@ export interface LinkedFee {
   readonly date: LocalDate;
   /** Pieces (DataHub's link quantity): a whole number. */
   readonly factor: string;
+  /**
+   * True when the fee's master data says no VAT (RSM-034 `VATPayer` D02 on the fee's date): its line carries
+   * no VAT and stays out of the VAT base. Absent = VAT payable (D01), as every other line.
+   */
+  readonly vatExempt?: boolean;
 }
 
 export interface SettlementInput {

@@ -488,9 +488,13 @@ export async function loadCopies(db: Db, gsrn: string, period: BillingPeriod, op
   const chargeLinks = (await settlementChargeCopy.linksOf(db, [gsrn], { start: localDayStart(from), end: localDayStart(toExclusive) })).get(gsrn) ?? [];
   // Fees (D02) are charged once, on their link's own start: the stored link, not the one clipped to the period.
   // A link DataHub stopped on its own start (termination = effective date) is no fee.
-  const feeLinks = await db.query<{ charge_id: string; owner: string; code: string; factor: string; link_from: Date }>(
-    `SELECT charge_id, owner, code, factor, link_from FROM settlement.datahub_charge_links
-      WHERE gsrn = $1 AND charge_type = 'D02' AND link_from >= $2 AND link_from < $3 AND (link_to IS NULL OR link_to > link_from) ORDER BY link_from, charge_id`,
+  // Its VATPayer: the fee's master data (RSM-034) in force on that day, the latest start on or before it.
+  const feeLinks = await db.query<{ charge_id: string; owner: string; code: string; factor: string; link_from: Date; vat_payer: 'D01' | 'D02' | null }>(
+    `SELECT l.charge_id, l.owner, l.code, l.factor, l.link_from,
+            (SELECT i.vat_payer FROM settlement.datahub_charge_information i
+              WHERE i.charge_id = l.charge_id AND i.valid_from <= l.link_from AND (i.valid_to IS NULL OR i.valid_to > l.link_from) ORDER BY i.valid_from DESC LIMIT 1) AS vat_payer
+       FROM settlement.datahub_charge_links l
+      WHERE l.gsrn = $1 AND l.charge_type = 'D02' AND l.link_from >= $2 AND l.link_from < $3 AND (l.link_to IS NULL OR l.link_to > l.link_from) ORDER BY l.link_from, l.charge_id`,
     [gsrn, localDayStart(from), localDayStart(toExclusive)],
   );
   const links = await db.query<{ gsrn: string; valid_from: string; production_gsrn: string }>(`SELECT * FROM settlement.production_links WHERE gsrn = $1 ORDER BY valid_from`, [gsrn]);
@@ -514,7 +518,7 @@ export async function loadCopies(db: Db, gsrn: string, period: BillingPeriod, op
     productChanges,
     // Clamped to the period by the copy; instants of local midnights as local dates.
     chargeLinks: chargeLinks.map((l) => ({ gsrn, chargeId: l.chargeId, owner: l.owner, chargeType: l.chargeType, code: l.code, factor: l.factor, from: localDateOf(new Date(l.from)), to: localDateOf(new Date(l.to)) })),
-    feeLinks: feeLinks.rows.map((l) => ({ gsrn, chargeId: l.charge_id, owner: l.owner, code: l.code, factor: l.factor, date: localDateOf(l.link_from) })),
+    feeLinks: feeLinks.rows.map((l) => ({ gsrn, chargeId: l.charge_id, owner: l.owner, code: l.code, factor: l.factor, date: localDateOf(l.link_from), vatPayer: l.vat_payer })),
     ...shared,
     consumption: await loadMeteredDays(db, gsrn, from, toExclusive, knownAt),
     production,
