@@ -290,7 +290,7 @@ async function waitForApplied(harness: PipelineHarness, seen: () => number, sent
 }
 
 async function rawLag(amqpUrl: string): Promise<LatencySummary> {
-  const raw = await RawAmqp.open(amqpUrl, 'lag');
+  const raw = await RawAmqp.open(amqpUrl, 'lag', true);
   try {
     const samples: number[] = [];
     let measuring = false;
@@ -354,7 +354,7 @@ export async function runLagBench(harness: PipelineHarness, databaseUrl: string,
   for (const stage of lag.stages) log(`    ${stage.name}: ${describe(stage.summary)}`);
   for (const { name, delay: d } of lag.eventLoops) log(`  event-loop delay, ${name}, while offering: p50 ${fmt(d.p50, 'ms')} p99 ${fmt(d.p99, 'ms')} max ${fmt(d.max, 'ms')}; CPU ${d.cpuPercent.toFixed(0)} % of a core`);
   const raw = await rawLag(amqpUrl);
-  log(`  raw amqplib: ${describe(raw)}`);
+  log(`  raw amqplib (TCP_NODELAY): ${describe(raw)}`);
   const label = `${RATE} ev/s (${APPENDERS} appenders${TOPOLOGY === 'single' ? ', 1 process' : ''}) for ${SECONDS} s`;
   return [
     result(`lag p50 at ${label}`, pipeline.p50, raw.p50, 'ms', false, 'raw amqplib p50'),

@@ -45,7 +45,7 @@ async function pipelineRound(harness: PipelineHarness, n: number): Promise<Pipel
 }
 
 async function rawRound(amqpUrl: string, name: string, n: number): Promise<number> {
-  const raw = await RawAmqp.open(amqpUrl, name);
+  const raw = await RawAmqp.open(amqpUrl, name, false);
   try {
     const bodies = Array.from({ length: n }, (_, i) => envelopeBody(i));
     let received = 0;
