@@ -420,6 +420,13 @@ export class ProcessManager {
     const { processId, gsrn, customerId, effectiveDate } = process;
     const terms = process.started.data.supplyTerms ?? { productId: this.deps.defaultProductId, billingFrequency: 'monthly', paymentModel: 'actual' };
     await run.process(processId, 'effective', { type: 'ConfirmEffective', data: { processId, now: run.now } });
+    // BRS-009: a move-in ends the previous supply on the metering point from its date. When the one moving out is our
+    // own customer, DataHub sees no change of supplier (and tells us nothing else): we end that supply here.
+    const previous = process.kind === 'move-in' ? openSupply(mp) : undefined;
+    if (previous !== undefined && previous.customerId !== customerId && previous.startDate < effectiveDate) {
+      await run.meteringPoint(gsrn, `end-${previous.processId}`, { type: 'EndSupply', data: { gsrn, processId: previous.processId, endDate: effectiveDate, reason: 'move-out', now: run.now } });
+      await run.customer(previous.customerId, `offboard-${gsrn}`, { type: 'OffboardCustomer', data: { customerId: previous.customerId, gsrn, endDate: effectiveDate, reason: 'move-out' } });
+    }
     await run.meteringPoint(gsrn, `start-${processId}`, { type: 'StartSupply', data: { gsrn, processId, customerId, startDate: effectiveDate, now: run.now, terms } });
     await run.customer(customerId, `activate-${gsrn}`, { type: 'ActivateCustomer', data: { customerId, gsrn, effectiveDate } });
   }

@@ -5,7 +5,7 @@ import { createCustomer, type CommandContext, type PersonalDataProtector } from 
 import { getCustomerIdentityForDataHub, type PersonalDataReader } from './customer-identity';
 import { EffectiveDateScheduler } from './effective-date-scheduler';
 import { InMemoryProcessIndex, PROCESS_ANOMALY_RECORDED, PROCESS_MANAGER_BINDINGS, ProcessManager, validityDateOf, type TriggerEvent } from './process-manager';
-import { cancelProcess, getProcess, requestEndOfSupply, requestIncorrectSwitch, requestMoveOut, requestSwitch, type SupplyRequest } from './processes';
+import { cancelProcess, getProcess, requestEndOfSupply, requestIncorrectSwitch, requestMoveIn, requestMoveOut, requestSwitch, type SupplyRequest } from './processes';
 import { registerMeteringPoint } from './register-metering-point';
 
 const GSRN = '571313174115550012';
@@ -377,6 +377,57 @@ describe('process manager', () => {
     expect((await h.ofType('SupplyEnded')).map((e) => e.data)).toMatchObject([{ processId: switchId, endDate: '2026-05-10', reason: 'move-out' }]);
     expect((await h.ofType('CustomerOffboarded')).map((e) => e.data)).toEqual([{ customerId, gsrn: GSRN, endDate: '2026-05-10', reason: 'move-out' }]);
     expect((await getProcess({ store: h.store }, processId)).status).toBe('completed');
+  });
+
+  it('a move-in of another of our customers ends the previous customer\'s supply from its date (move-out) and starts the new one, with its own terms', async () => {
+    const h = new Harness();
+    const annaId = await customerAndPoint(h);
+    const switchId = await acceptedSwitch(h, annaId);
+    h.setNow('2026-03-03T06:00:00Z');
+    await h.datahub('MeteringPointMasterDataReceived', masterDataReceived('rsm022-1', 'E03', switchId));
+    const { customerId: boId } = await createCustomer({ store: h.store, protector: h.vault }, { name: 'Bo Berg', email: 'bo@example.dk', customerType: 'private', cpr: '0202851234' }, h.context('customer-2'));
+    h.setNow('2026-03-10T09:00:00Z');
+    const { processId } = await requestMoveIn(
+      { store: h.store },
+      { customerId: boId, gsrn: GSRN, effectiveDate: '2026-03-15', supplyTerms: { productId: 'green-spot', billingFrequency: 'monthly', paymentModel: 'actual', electricHeating: true } },
+      h.context('move-in-1'),
+    );
+    await h.pump();
+    await h.datahub('DataHubRequestSent', { processId, documentId: 'rsm001-in', transactionId: processId, sentAt: '2026-03-10T09:00:01Z' });
+    await h.datahub('DataHubAnswerReceived', { documentId: 'ans-in', accepted: true, originalTransactionId: processId, gsrn: GSRN, reasons: [], processType: 'E65' });
+    // DataHub sees the same supplier before and after: only the new customer's notification, on the date.
+    h.setNow('2026-03-15T06:00:00Z');
+    await h.datahub('DataHubNotificationReceived', { documentId: 'rsm004-in', gsrn: GSRN, validityStart: '2026-03-14T23:00:00Z', originalTransactionId: processId, processType: 'E65' });
+
+    expect((await h.ofType('SupplyEnded')).map((e) => e.data)).toMatchObject([{ gsrn: GSRN, processId: switchId, customerId: annaId, endDate: '2026-03-15', reason: 'move-out' }]);
+    expect((await h.ofType('CustomerOffboarded')).map((e) => e.data)).toEqual([{ customerId: annaId, gsrn: GSRN, endDate: '2026-03-15', reason: 'move-out' }]);
+    expect((await h.ofType('SupplyStarted')).map((e) => e.data)).toMatchObject([
+      { processId: switchId, customerId: annaId, startDate: '2026-03-03', productId: 'green-spot', electricHeating: false },
+      { processId, customerId: boId, startDate: '2026-03-15', productId: 'green-spot', billingFrequency: 'monthly', electricHeating: true },
+    ]);
+    expect((await h.ofType('CustomerActivated')).map((e) => e.data)).toEqual([
+      { customerId: annaId, gsrn: GSRN, effectiveDate: '2026-03-03' },
+      { customerId: boId, gsrn: GSRN, effectiveDate: '2026-03-15' },
+    ]);
+    expect((await getProcess({ store: h.store }, processId)).status).toBe('active');
+    expect(await h.ofType(PROCESS_ANOMALY_RECORDED)).toHaveLength(0);
+  });
+
+  it('a switch (not a move-in) onto a point another customer of ours is supplied on is still refused as an overlap', async () => {
+    const h = new Harness();
+    const annaId = await customerAndPoint(h);
+    const switchId = await acceptedSwitch(h, annaId);
+    h.setNow('2026-03-03T06:00:00Z');
+    await h.datahub('MeteringPointMasterDataReceived', masterDataReceived('rsm022-1', 'E03', switchId));
+    const { customerId: boId } = await createCustomer({ store: h.store, protector: h.vault }, { name: 'Bo Berg', email: 'bo@example.dk', customerType: 'private', cpr: '0202851234' }, h.context('customer-2'));
+    const { processId } = await requestSwitch({ store: h.store }, { ...switchRequest(boId, '2026-03-15'), customerId: boId }, h.context('switch-2'));
+    await h.pump();
+    await h.datahub('DataHubRequestSent', { processId, documentId: 'rsm001-2', transactionId: processId, sentAt: '2026-03-03T06:00:01Z' });
+    await h.datahub('DataHubAnswerReceived', { documentId: 'ans-2', accepted: true, originalTransactionId: processId, gsrn: GSRN, reasons: [], processType: 'E03' });
+    h.setNow('2026-03-15T06:00:00Z');
+    await h.datahub('DataHubNotificationReceived', { documentId: 'rsm004-2', gsrn: GSRN, validityStart: '2026-03-14T23:00:00Z', originalTransactionId: processId, processType: 'E03' });
+    expect(await h.ofType('SupplyEnded')).toHaveLength(0);
+    expect((await h.ofType(PROCESS_ANOMALY_RECORDED)).map((e) => e.data.code)).toEqual(['supply-overlap']);
   });
 
   it('an answer that overtakes our record of sending marks the request sent and is applied; the late record changes nothing', async () => {
