@@ -92,6 +92,9 @@ const RESPONSE_NAMES: Readonly<Record<string, readonly [MarketResponseDocumentNa
 };
 
 const INCORRECT_SWITCH_DAYS = 180;
+/** BRS-009 move-in: RSM-001 with business reason E65, reportable up to 5 working days after the date. */
+const MOVE_IN = 'E65';
+const MOVE_IN_LATE_BUSINESS_DAYS = 5;
 
 function isLocalMidnight(instant: Date): boolean {
   return localDayStart(localDateOf(instant)).getTime() === instant.getTime();
@@ -307,15 +310,47 @@ export class Simulation {
     return undefined;
   }
 
+  /**
+   * BRS-009 move-in (E65): reported any time ahead and up to MOVE_IN_LATE_BUSINESS_DAYS Danish working days after its
+   * date (Forsyningstilsynet, 2021); later is refused with the lead-time reason.
+   */
+  private validateMoveIn(start: string): Reason | undefined {
+    const effective = new Date(start);
+    if (!isLocalMidnight(effective)) return this.reason('leadTime', `${start} is not the start of a Danish day`);
+    const date = localDateOf(effective);
+    const latest = addBusinessDays(date, MOVE_IN_LATE_BUSINESS_DAYS);
+    if (compareLocalDates(this.today(), latest) > 0) {
+      return this.reason('leadTime', `A move-in on ${date} must be reported at the latest ${latest} (${MOVE_IN_LATE_BUSINESS_DAYS} working days after the date); today is ${this.today()}`);
+    }
+    return undefined;
+  }
+
   private changeOfSupplier(kind: string, processType: string, senderGln: string, transaction: string, gsrn: string, start: string): void {
     const rejection =
       this.configuredRejection(gsrn, processType) ??
       (this.points.has(gsrn) ? undefined : this.reason('unknownMeteringPoint', `Metering point ${gsrn} is not known`)) ??
-      this.validateEffective(start, addDays(this.today(), this.scenario.leadTimeDays));
-    if (!rejection) {
-      this.pending.push({ kind: 'switch', transaction, gsrn, supplierGln: senderGln, effective: new Date(start), processType, state: 'pending' });
-    }
+      (processType === MOVE_IN ? this.validateMoveIn(start) : this.validateEffective(start, addDays(this.today(), this.scenario.leadTimeDays)));
+    const process: PendingProcess | undefined = rejection ? undefined : { kind: 'switch', transaction, gsrn, supplierGln: senderGln, effective: new Date(start), processType, state: 'pending' };
+    if (process) this.pending.push(process);
     this.respond(kind, processType, senderGln, transaction, gsrn, start, rejection);
+    // A move-in reported after its date (its midnight has passed): the supply starts from that date now, after the
+    // confirmation, and the new supplier gets the days it has missed since then.
+    if (process && process.effective.getTime() <= this.processedUntil.getTime()) {
+      process.state = 'done';
+      this.startSupply(process, process.effective);
+      this.deliverMissedDays(gsrn, senderGln, localDateOf(process.effective));
+    }
+  }
+
+  /** The RSM-012 of the whole days already past from `from` that `supplierGln` now supplies (a supply started after its date). */
+  private deliverMissedDays(gsrn: string, supplierGln: string, from: LocalDate): void {
+    const mp = this.points.get(gsrn);
+    if (!mp) return;
+    for (let date = from; localDayEnd(date).getTime() <= this.processedUntil.getTime(); date = addDays(date, 1)) {
+      if (this.basisSupplierForDay(gsrn, date) !== supplierGln) continue;
+      if (this.scenario.planted.lateMeteredData.some((l) => l.gsrn === gsrn && l.date === date)) continue;
+      this.enqueue(supplierGln, 'measuredata', validatedMeasureData(this.header('E23', 'DGL', supplierGln), this.nextId('series'), mp, localDayStart(date), localDayEnd(date), dayQuantities(this.scenario.seed, mp, date)));
+    }
   }
 
   private endOfSupply(processType: string, senderGln: string, transaction: string, gsrn: string, start: string): void {

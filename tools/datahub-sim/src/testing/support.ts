@@ -63,6 +63,11 @@ export function changeOfSupplier(gsrn: string, start: string, id: string): Reque
   };
 }
 
+/** RSM-001 with business reason E65 (BRS-009 move-in) for one metering point from `start`. */
+export function moveIn(gsrn: string, start: string, id: string): RequestChangeOfSupplier {
+  return { ...changeOfSupplier(gsrn, start, id), header: header('E65', `doc-${id}`, '2026-03-20T09:00:00Z') };
+}
+
 /** RSM-002 cancelling the pending BRS-001 transaction `tx-{original}`. */
 export function cancelChangeOfSupplier(gsrn: string, original: string, id: string): RequestCancelChangeOfSupplier {
   return {
