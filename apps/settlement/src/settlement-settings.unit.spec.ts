@@ -1,4 +1,4 @@
-import { haltRetryIntervalFromEnvironment, runScheduleFromEnvironment, runStalledAfterFromEnvironment, vatModeFromEnvironment } from './settlement.service-definition';
+import { haltRetryIntervalFromEnvironment, productPriceCorrectionsFromEnvironment, runScheduleFromEnvironment, runStalledAfterFromEnvironment, vatModeFromEnvironment } from './settlement.service-definition';
 
 describe('settlement settings from the environment', () => {
   it('SETTLEMENT_VAT_MODE: per-line by default, invoice-subtotal when asked, anything else refuses to start', () => {
@@ -18,6 +18,13 @@ describe('settlement settings from the environment', () => {
     ).toEqual({ intervalMs: 60_000, settings: { dataDeadlineBusinessDays: 3, laterRunDays: 0, lookbackDays: 90 } });
     expect(() => runScheduleFromEnvironment({ SETTLEMENT_DATA_DEADLINE_BUSINESS_DAYS: 'five' })).toThrow('SETTLEMENT_DATA_DEADLINE_BUSINESS_DAYS="five" must be a non-negative integer');
     expect(() => runScheduleFromEnvironment({ SETTLEMENT_LATER_RUN_DAYS: '-1' })).toThrow('SETTLEMENT_LATER_RUN_DAYS="-1"');
+  });
+
+  it('SETTLEMENT_PRODUCT_PRICE_CORRECTIONS: automatic by default, review when asked, anything else refuses to start', () => {
+    expect(productPriceCorrectionsFromEnvironment(undefined)).toBe('automatic');
+    expect(productPriceCorrectionsFromEnvironment('')).toBe('automatic');
+    expect(productPriceCorrectionsFromEnvironment('review')).toBe('review');
+    expect(() => productPriceCorrectionsFromEnvironment('manual')).toThrow('SETTLEMENT_PRODUCT_PRICE_CORRECTIONS="manual" is not one of automatic, review');
   });
 
   it('the halted-item retry pass: on by default (every 30 s), every n ms when set, explicit 0 = off; a bad value refuses to start', () => {

@@ -2,13 +2,24 @@ import { Logger, Module } from '@nestjs/common';
 import { runEventRelay, type ServiceDefinition } from '@dh/platform';
 import { DEFAULT_RATES_CONFIG } from '@dh/settlement-application';
 import { isVatMode, VAT_MODES, type VatMode } from '@dh/settlement-domain';
-import { DEFAULT_RUN_SCHEDULE, DEFAULT_RUN_STALLED_AFTER_MS, startSettlementRuntime, type RunScheduleSettings } from '@dh/settlement-infra';
+import { DEFAULT_RUN_SCHEDULE, DEFAULT_RUN_STALLED_AFTER_MS, PRODUCT_PRICE_CORRECTIONS, startSettlementRuntime, type ProductPriceCorrections, type RunScheduleSettings } from '@dh/settlement-infra';
 
 /** `SETTLEMENT_VAT_MODE`: unset or empty = `per-line`; anything else unknown refuses to start (never a silent default on money). */
 export function vatModeFromEnvironment(value: string | undefined): VatMode {
   if (value === undefined || value === '') return 'per-line';
   if (!isVatMode(value)) throw new Error(`SETTLEMENT_VAT_MODE=${JSON.stringify(value)} is not one of ${VAT_MODES.join(', ')}`);
   return value;
+}
+
+/**
+ * `SETTLEMENT_PRODUCT_PRICE_CORRECTIONS`: unset or empty = `automatic` (a product's new prices correct its issued invoices
+ * at once); `review` leaves them for staff (recomputation dry run, then apply); anything else refuses to start.
+ */
+export function productPriceCorrectionsFromEnvironment(value: string | undefined): ProductPriceCorrections {
+  if (value === undefined || value === '') return 'automatic';
+  const known = PRODUCT_PRICE_CORRECTIONS.find((p) => p === value);
+  if (known === undefined) throw new Error(`SETTLEMENT_PRODUCT_PRICE_CORRECTIONS=${JSON.stringify(value)} is not one of ${PRODUCT_PRICE_CORRECTIONS.join(', ')}`);
+  return known;
 }
 
 function nonNegativeInteger(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -80,7 +91,12 @@ export const settlementService: ServiceDefinition = {
       // Runs of closed periods on the business clock (SETTLEMENT_SCHEDULE_*; a pass every 60 s unless SETTLEMENT_SCHEDULE_INTERVAL_MS says otherwise, 0 = off).
       schedule: { ...runScheduleFromEnvironment(process.env), logger: new Logger('settlement-schedule') },
       // Corrections of a publication (spot, charge, tax, product): SETTLEMENT_CORRECTION_PAGE_SIZE invoices per transaction (default 100).
-      corrections: { pageSize: Number.isInteger(correctionPageSize) && correctionPageSize >= 1 ? correctionPageSize : 100, logger: new Logger('settlement-corrections') },
+      // A product's new prices: corrected at once, or left for staff review (SETTLEMENT_PRODUCT_PRICE_CORRECTIONS=automatic|review).
+      corrections: {
+        pageSize: Number.isInteger(correctionPageSize) && correctionPageSize >= 1 ? correctionPageSize : 100,
+        logger: new Logger('settlement-corrections'),
+        policy: { productPrices: productPriceCorrectionsFromEnvironment(process.env.SETTLEMENT_PRODUCT_PRICE_CORRECTIONS) },
+      },
       // Halted metering points retried when their missing input arrived (SETTLEMENT_HALT_RETRY_INTERVAL_MS; every 30 s by default, 0 = off).
       haltRetry: { intervalMs: haltRetryIntervalFromEnvironment(process.env), logger: new Logger('settlement-halt-retry') },
       // A run without progress for SETTLEMENT_RUN_STALLED_AFTER_MS (default one hour on the business clock) no longer holds back later runs of its period.

@@ -88,6 +88,7 @@ export const ENVIRONMENT: Readonly<Record<string, EnvironmentVariable>> = {
   SETTLEMENT_SCHEDULE_LOOKBACK_DAYS: { readers: ['settlement'], kind: 'config', description: 'periods due within this many days are looked at (default 45)' },
   SETTLEMENT_RUN_STALLED_AFTER_MS: { readers: ['settlement'], kind: 'config', description: 'a run without progress this long (ms, business clock) no longer holds back later runs of its period (unset = 3600000; 0 = never)' },
   SETTLEMENT_HALT_RETRY_INTERVAL_MS: { readers: ['settlement'], kind: 'config', description: 'how often halted metering points whose missing input arrived are retried (ms; unset = 30000; 0 = no automatic retry)' },
+  SETTLEMENT_PRODUCT_PRICE_CORRECTIONS: { readers: ['settlement'], kind: 'config', description: 'a product\'s new prices: `automatic` (default) corrects the issued invoices of the product at once; `review` leaves them for staff to recompute (dry run) and apply' },
   SETTLEMENT_VAT_MODE: { readers: ['settlement'], kind: 'config', description: 'VAT on invoices: `per-line` (25 % of each rounded line) or `invoice-subtotal` (25 % of the subtotal, allocated back to the lines by largest remainder)' },
 
   WEBHOOK_ALLOWED_NETWORKS: { readers: ['gateway', 'projections'], kind: 'config', description: 'CIDRs webhook targets may resolve to besides public addresses (comma-separated)' },

@@ -25,8 +25,28 @@ export interface CorrectionJobSpec {
   selector: CorrectionSelector;
 }
 
-/** The correction job a publication calls for, or null when the event is not a publication. */
-export function publicationJobOf(envelope: EventEnvelope, config: SettlementRatesConfig = DEFAULT_RATES_CONFIG): CorrectionJobSpec | null {
+/**
+ * The supplier's choice of which publications correct issued invoices by themselves. Market inputs (spot prices, grid
+ * and Energinet charges, the electricity tax, DataHub's data) always do: the customer must pay what the market
+ * settled. Our own product prices are a commercial decision: `automatic` (the default) corrects every invoice of the
+ * product at once, like a market price; `review` issues nothing by itself: staff find the invoices with a
+ * recomputation dry run (`RecomputeInvoice(s)`, the note's lines with the product price's old and new version as
+ * cause) and apply it per invoice (`ApplyInvoiceRecomputation`, once), or leave it.
+ */
+export type ProductPriceCorrections = 'automatic' | 'review';
+export const PRODUCT_PRICE_CORRECTIONS: readonly ProductPriceCorrections[] = ['automatic', 'review'];
+
+export interface CorrectionPolicy {
+  productPrices: ProductPriceCorrections;
+}
+
+export const DEFAULT_CORRECTION_POLICY: CorrectionPolicy = Object.freeze({ productPrices: 'automatic' });
+
+/**
+ * The correction job a publication calls for, or null when the event is not a publication or the policy leaves it
+ * for review (a product's prices under `review`).
+ */
+export function publicationJobOf(envelope: EventEnvelope, config: SettlementRatesConfig = DEFAULT_RATES_CONFIG, policy: CorrectionPolicy = DEFAULT_CORRECTION_POLICY): CorrectionJobSpec | null {
   if (!isCopyable(envelope)) return null;
   const d = envelope.data as Record<string, unknown>;
   switch (envelope.type) {
@@ -43,6 +63,7 @@ export function publicationJobOf(envelope: EventEnvelope, config: SettlementRate
       return { cause: 'price', selector: { kind: 'validity', ranges: rows.map((r) => ({ from: r.validFrom, to: r.validTo ?? null })), chargeId } };
     }
     case 'ProductDefined':
+      if (policy.productPrices === 'review') return null;
       return { cause: 'price', selector: { kind: 'product', productId: String(d.productId), from: String(d.validFrom) } };
     default:
       return null;

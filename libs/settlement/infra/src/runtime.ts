@@ -22,7 +22,7 @@ import { SETTLEMENT_SCHEMA, migrateSettlement } from './schema';
 import { paymentCommandHandlers, startPayments, type PaymentsOptions, type PaymentsRuntime } from './payments';
 import { RunPriceCache, affectedInvoices, correctInvoice, handleWorkItem, handleWorkItems } from './settle';
 import { lockForInput } from './input-locks';
-import { publicationJobOf, recordCorrectionJob, startCorrectionWorker, type CorrectionWorker, type CorrectionWorkerOptions } from './correction-jobs';
+import { DEFAULT_CORRECTION_POLICY, publicationJobOf, recordCorrectionJob, startCorrectionWorker, type CorrectionPolicy, type CorrectionWorker, type CorrectionWorkerOptions } from './correction-jobs';
 import { listEarlierHalts, requestRetries } from './halted-items';
 import { startHaltRetries, type HaltRetries } from './retry';
 import { applyRecomputation, explainIssuedInvoice, recomputeInvoiceDryRun, recomputeInvoicesDryRun } from './explain';
@@ -65,8 +65,11 @@ export interface SettlementRuntimeOptions {
    * `runtime.schedule.pass()` still runs one), deadlines and later runs per `settings`.
    */
   schedule?: { intervalMs: number; settings?: Partial<RunScheduleSettings>; logger?: ScheduleLogger };
-  /** The correction worker of publications (correction-jobs.ts): its interval and invoices per transaction. */
-  corrections?: CorrectionWorkerOptions;
+  /**
+   * The correction worker of publications (correction-jobs.ts): its interval and invoices per transaction, and the
+   * policy (`productPrices: 'review'`: a product's new prices correct no issued invoice by themselves).
+   */
+  corrections?: CorrectionWorkerOptions & { policy?: CorrectionPolicy };
   /**
    * Halted items retried when their missing input arrives (retry.ts): a pass every `intervalMs` (0 or absent = no
    * timer; `runtime.haltRetries.pass()` still runs one).
@@ -189,6 +192,7 @@ export async function startSettlementRuntime(infrastructure: Infrastructure, opt
   const exchange = infrastructure.config.exchange;
 
   const finalDeps = { ...deps, now: () => infrastructure.clock.now(), ...(options.schedule?.logger ? { logger: options.schedule.logger } : {}) };
+  const correctionPolicy = options.corrections?.policy ?? DEFAULT_CORRECTION_POLICY;
   const inputs = await startConsumer({
     connection: amqp,
     pool,
@@ -209,7 +213,7 @@ export async function startSettlementRuntime(infrastructure: Infrastructure, opt
       await onAcontoInput(deps, envelope, tx);
       // A publication (spot, charge or tax prices, a product) can touch any number of invoices: one job row here,
       // its invoices corrected by the correction worker in bounded transactions.
-      const job = publicationJobOf(envelope, deps.config);
+      const job = publicationJobOf(envelope, deps.config, correctionPolicy);
       if (job !== null) {
         await recordCorrectionJob(tx, envelope, job);
         return;

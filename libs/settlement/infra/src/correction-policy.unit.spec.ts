@@ -1,0 +1,33 @@
+import type { EventEnvelope } from '@dh/messaging';
+import { DEFAULT_CORRECTION_POLICY, publicationJobOf } from './correction-jobs';
+
+const envelope = (type: string, data: Record<string, unknown>): EventEnvelope => ({
+  eventId: 'e',
+  type,
+  streamId: 's',
+  streamRevision: '0',
+  globalPosition: '1',
+  occurredAt: '2026-11-20T08:00:00Z',
+  recordedAt: '2026-11-20T08:00:00Z',
+  data: data as EventEnvelope['data'],
+  metadata: { correlationId: 'c', causationId: null, actor: 'a', schemaVersion: 1, context: 'rates' },
+});
+
+const product = envelope('ProductDefined', { productId: 'green', name: 'Green spot', marginDkkPerKwh: '0.0395', monthlySubscriptionDkk: '19.00', validFrom: '2026-10-01', version: 2 });
+const spot = envelope('SpotPricesPublished', { priceArea: 'DK1', deliveryDate: '2026-10-10', resolution: 'PT15M', version: 2, publishedAt: '2026-11-20T08:00:00Z', prices: [] });
+
+/** The supplier's correction policy: market inputs always correct issued invoices; our own product prices by choice. */
+describe('correction policy', () => {
+  it('by default a product redefinition is a correction job over the invoices of that product from its date', () => {
+    expect(DEFAULT_CORRECTION_POLICY).toEqual({ productPrices: 'automatic' });
+    expect(publicationJobOf(product)).toEqual({ cause: 'price', selector: { kind: 'product', productId: 'green', from: '2026-10-01' } });
+  });
+
+  it('under review a product redefinition corrects nothing by itself (staff dry-run and apply); market prices are still corrected at once', () => {
+    const review = { productPrices: 'review' } as const;
+    expect(publicationJobOf(product, undefined, review)).toBeNull();
+    expect(publicationJobOf(spot, undefined, review)).toEqual({ cause: 'price', selector: { kind: 'price-area-day', priceArea: 'DK1', day: '2026-10-10' } });
+    const tax = envelope('ElectricityTaxRateSet', { validFrom: '2026-01-01', validTo: '2028-01-01', normalDkkPerKwh: '0.008', reducedDkkPerKwh: '0.008' });
+    expect(publicationJobOf(tax, undefined, review)).toEqual({ cause: 'price', selector: { kind: 'validity', ranges: [{ from: '2026-01-01', to: '2028-01-01' }], chargeId: null } });
+  });
+});
