@@ -595,7 +595,14 @@ export function buildSettlementInput(
         );
   if (typeof production === 'string') return { ok: false, halt: { outcome: 'halted', reason: 'invalid-input', gsrn, problem: production } };
   try {
-    const byProduct = new Map(productIds.map((id) => [id, productCharges(copies.products.filter((p) => p.productId === id))] as const));
+    // As of `asOf`: a redefinition published later must not cut the validity of the row it follows (its prices are
+    // not known yet, so the earlier row still runs on); without any definition known yet, the kernel halts as before.
+    const productRecords = (id: string) => {
+      const all = copies.products.filter((p) => p.productId === id);
+      const known = all.filter((p) => p.publishedAt.getTime() <= asOf.getTime());
+      return known.length > 0 ? known : all;
+    };
+    const byProduct = new Map(productIds.map((id) => [id, productCharges(productRecords(id))] as const));
     const product = productIds.length === 1 ? byProduct.get(productIds[0]!)! : productOnDays(byProduct, productDays, asOf);
     const spot: SpotPrice[] = copies.spotPrices
       .filter((p) => p.priceArea === priceArea)

@@ -221,3 +221,26 @@ describe('fees (D02) DataHub links to the metering point: one line on the invoic
     expect(built).toMatchObject({ ok: false, halt: { reason: 'missing-price', chargeId: FEE, interval: { start: localDayStart('2025-10-15') } } });
   });
 });
+
+describe('a product redefined later, computed as of before the redefinition was published', () => {
+  // The product "spot" (margin 0.05) is redefined from 1 October with margin 0.04, published 1 December.
+  const base = testCopies('2025-10-01', '2025-11-01', { consumption: hourlyDays(TEST_GSRN, '2025-10-01', '2025-11-01', '1.000') });
+  const redefined: SettlementCopies = { ...base, products: [...base.products, { ...base.products[0]!, marginDkkPerKwh: '0.04', validFrom: '2025-10-01', publishedAt: new Date('2025-12-01T00:00:00Z') }] };
+  const invoiceAsOf = (copies: SettlementCopies, asOf: string): Invoice => {
+    const built = buildSettlementInput(TEST_GSRN, { kind: 'month', year: 2025, month: 10 }, new Date(asOf), copies, DEFAULT_RATES_CONFIG);
+    if (!built.ok) throw new Error(JSON.stringify(built.halt));
+    const result = settleMeteringPoint(built.input);
+    if (result.outcome !== 'settled') throw new Error(JSON.stringify(result));
+    return result.invoice;
+  };
+
+  it('is the invoice as it was: the old row runs on, the later one is not known yet (no gap, no halt)', () => {
+    expect(JSON.stringify(invoiceAsOf(redefined, '2025-11-05T00:00:00Z'))).toBe(JSON.stringify(invoiceAsOf(base, '2025-11-05T00:00:00Z')));
+  });
+
+  it('after the publication the new margin prices the month (745 kWh × 0.01 less)', () => {
+    const before = line(invoiceAsOf(redefined, '2025-11-05T00:00:00Z'), 'energy')!.amountExclVat;
+    const after = line(invoiceAsOf(redefined, '2025-12-05T00:00:00Z'), 'energy')!.amountExclVat;
+    expect(before.sub(after).format()).toBe('7.45');
+  });
+});
