@@ -1,7 +1,7 @@
 import type { GenericNotification, MarketResponse, NotifyValidatedMeasureData } from '@dh/cim';
 import { parseScenario } from './lib/scenario';
 import { Simulation, type MessageCategory } from './lib/simulation';
-import { changeOfSupplier, moveIn, MP_OTHER, OTHER_GLN, OUR_GLN, testScenario } from './testing/support';
+import { changeOfSupplier, moveIn, MP_A, MP_OTHER, OTHER_GLN, OUR_GLN, testScenario } from './testing/support';
 
 /** Everything waiting for `gln` in a category, dequeued. */
 function drain(sim: Simulation, gln: string, category: MessageCategory): unknown[] {
@@ -87,5 +87,18 @@ describe('DataHub simulator: a move-in reported after its date', () => {
     sim.advanceTo(new Date('2026-11-10T06:00:00Z'));
     expect(drain(sim, OUR_GLN, 'masterdata').map(kindOf)).toEqual(['GenericNotification', 'AccountingPointCharacteristics']);
     expect(sim.supplierAt(MP_OTHER, new Date('2026-11-10T12:00:00Z'))).toBe(OUR_GLN);
+  });
+
+  it('a move-in of another of our customers on a point we supply: the supply goes on (no stop, no new charge links), only the new start is notified', () => {
+    const sim = new Simulation(parseScenario({ ...testScenario({ start: '2026-10-10T09:00:00Z', ourSupplyFrom: '2026-01-01' }), sendChargeData: true }));
+    sim.advanceTo(new Date('2026-10-11T06:00:00Z'));
+    drain(sim, OUR_GLN, 'masterdata');
+    expect(sim.handleRequest(moveIn(MP_A, '2026-10-14T22:00:00Z', 'between'), OUR_GLN)).toEqual({ status: 202 });
+    expect(drain(sim, OUR_GLN, 'masterdata').map(kindOf)).toEqual(['ConfirmRequestChangeOfSupplier']);
+    sim.advanceTo(new Date('2026-10-15T06:00:00Z'));
+    const masterdata = drain(sim, OUR_GLN, 'masterdata');
+    expect(masterdata.map(kindOf)).toEqual(['GenericNotification', 'AccountingPointCharacteristics']);
+    expect((masterdata[0] as GenericNotification).records[0]).toMatchObject({ validityStart: '2026-10-14T22:00:00Z', originalTransactionIDReference: 'tx-between' });
+    expect(sim.supplierAt(MP_A, new Date('2026-10-15T12:00:00Z'))).toBe(OUR_GLN);
   });
 });

@@ -501,10 +501,13 @@ export class Simulation {
     const mp = this.points.get(p.gsrn);
     if (!mp) return;
     const periods = this.supplies.get(p.gsrn) ?? [];
+    // A move-in of another customer of the same supplier: the supplier goes on, and so do the links it holds.
+    let sameSupplierGoesOn = false;
     for (const open of periods) {
       if (open.to && open.to.getTime() <= t.getTime()) continue;
       if (open.from.getTime() >= t.getTime()) continue;
       open.to = t;
+      if (open.supplierGln === p.supplierGln) sameSupplierGoesOn = true;
       if (open.supplierGln !== p.supplierGln && this.isClient(open.supplierGln)) {
         // The previous supplier is told its supply stops.
         this.enqueue(open.supplierGln, 'masterdata', genericNotification(this.header(p.processType, 'DDZ', open.supplierGln), this.nextId('record'), p.gsrn, t));
@@ -514,7 +517,9 @@ export class Simulation {
     this.supplies.set(p.gsrn, periods);
     this.enqueue(p.supplierGln, 'masterdata', genericNotification(this.header(p.processType, 'DDZ', p.supplierGln), this.nextId('record'), p.gsrn, t, p.kind === 'forced' ? undefined : p.transaction));
     this.enqueue(p.supplierGln, 'masterdata', accountingPointCharacteristics(this.header(p.processType, 'DDZ', p.supplierGln), this.nextId('record'), mp, p.supplierGln, t, p.kind === 'forced' ? undefined : p.transaction));
-    // The new supplier gets the metering point's charge links in force from the start (RSM-031).
+    // The new supplier gets the metering point's charge links in force from the start (RSM-031); a supplier that
+    // supplied the point up to the start already has them (DataHub's links belong to the metering point, not the customer).
+    if (sameSupplierGoesOn) return;
     const links = this.basis
       .linksOf(mp)
       .filter((l) => l.notified && l.to > t.getTime())
