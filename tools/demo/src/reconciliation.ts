@@ -23,6 +23,7 @@ interface Report {
   };
   report: { run_id: string; charges: { charge_id: string; datahub_amount: string; our_amount: string; invoiced_amount: string | null; invoice_rounding_difference: string | null }[] };
   findings: Finding[];
+  datahub_results?: { kind: string; business_reason: string; settlement_version: string | null; calculation_version: number | null }[];
 }
 
 export interface ReconcileOctoberDeps {
@@ -69,6 +70,8 @@ export async function reconcileOctober(d: ReconcileOctoberDeps): Promise<void> {
     reports[gridArea] = r;
     const s = r.summary;
     d.out.line(`  grid area ${gridArea}: DataHub ${s.datahub_wholesale_result ?? '-'} / energy ${s.datahub_energy_result ?? '-'}, ${s.metering_points} metering points of ours`);
+    const received = (r.datahub_results ?? []).map((x) => `${x.kind} ${x.business_reason}${x.settlement_version ? `/${x.settlement_version}` : ''} v${String(x.calculation_version)}`);
+    d.out.line(`      DataHub's results received: ${received.join(', ') || '-'}`);
     d.out.line(`      wholesale: DataHub ${s.wholesale.datahub_amount} DKK, ours ${s.wholesale.our_amount}, difference ${s.wholesale.difference}`);
     d.out.line(`      energy:    DataHub ${s.energy.datahub_kwh} kWh, ours ${s.energy.our_kwh}, difference ${s.energy.difference}`);
     for (const c of r.report.charges) {

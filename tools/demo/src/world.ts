@@ -14,7 +14,19 @@ export interface WorldMeteringPoint {
   gridArea: string;
   priceArea: 'DK1' | 'DK2';
   annualKwh: number;
-  role: 'switch-accepted' | 'switch-rejected' | 'switch-cancelled' | 'forced-switch' | 'second-switch' | 'move-out' | 'end-of-supply-cancelled' | 'incorrect-switch' | 'solar-switch' | 'move-in';
+  role:
+    | 'switch-accepted'
+    | 'switch-rejected'
+    | 'switch-cancelled'
+    | 'forced-switch'
+    | 'second-switch'
+    | 'move-out'
+    | 'end-of-supply-cancelled'
+    | 'incorrect-switch'
+    | 'solar-switch'
+    | 'move-in'
+    | 'move-between-customers'
+    | 'late-move-in';
   /** The production (E18) metering point beside it (own solar), known to Eloverblik. */
   productionGsrn?: string;
 }
@@ -32,9 +44,15 @@ export const METERING_POINTS: readonly WorldMeteringPoint[] = [
   // CRM's /switch and /move-in for an existing customer (onboarding.e2e.spec.ts); the first has own solar.
   { gsrn: '571313180400000117', gridArea: '804', priceArea: 'DK1', annualKwh: 3800, role: 'solar-switch', productionGsrn: '571313180400000131' },
   { gsrn: '571313180400000124', gridArea: '131', priceArea: 'DK2', annualKwh: 2200, role: 'move-in' },
+  // The demo month: one of our customers moves out on 15 October and another moves in (BRS-009); a move-in reported
+  // 5 working days after its date (26 October, reported 2 November).
+  { gsrn: '571313180400000148', gridArea: '131', priceArea: 'DK2', annualKwh: 3600, role: 'move-between-customers' },
+  // In a grid area of its own (344, DK1): DataHub's wholesale fixing of October (1 November) predates the report, so
+  // its grid area waits for DataHub's correction settlement, after the demo month.
+  { gsrn: '571313180400000155', gridArea: '344', priceArea: 'DK1', annualKwh: 2700, role: 'late-move-in' },
 ];
 
-export const GRID_AREA_PRICE_AREAS = '804:DK1,131:DK2';
+export const GRID_AREA_PRICE_AREAS = '804:DK1,131:DK2,344:DK1';
 
 /** The date from which DataHub, in the demo, bills us the metering point whose switch was cancelled. */
 export const PLANTED_FROM = '2026-10-20';
