@@ -95,8 +95,12 @@ function drawPlan() {
   return {
     /** The order of the five process kills (the broker and database restarts follow them). */
     order,
-    /** Settlement: killed this long after the run's items are scheduled, or at once when two thirds are invoiced (so the run is never over). */
-    settlementDelayMs: jitter(300, 8000),
+    /**
+     * Settlement: killed once this many of the run's invoices are issued, and this long after (the workers commit up to
+     * 20 items per transaction, so the count moves in steps: the delay lands anywhere in the batch in hand); at once
+     * when two thirds are invoiced, so the run is never over at the kill.
+     */
+    settlement: { afterInvoices: jitter(0, 40), delayMs: jitter(0, 1500) },
     /** DataHub: which of the delivered messages (a fraction of them), at which moment of the loop, and the delay of the 'store' moment. */
     datahub: { messageFraction: random(), moment: DATAHUB_MOMENTS[Math.floor(random() * DATAHUB_MOMENTS.length)]!, delayMs: jitter(0, 400) },
   };
@@ -234,18 +238,22 @@ describe('fault injection: kill -9, broker and database restarts under a stream 
 
   /**
    * Starts the month's run and kills settlement at a random moment while its items are worked off: the planned delay
-   * after the items are scheduled, or at once when two thirds are invoiced, whichever comes first (the workers take up
-   * to 20 items per transaction, so the last third is then in hand). The run must not be over at the kill.
+   * after the planned number of invoices, or at once when two thirds are invoiced, whichever comes first (the last
+   * third is then in hand). The run must not be over at the kill.
    */
   async function killSettlementMidRun(): Promise<void> {
     const run = (await commands.send('settlement', 'StartSettlementRun', { period: OCTOBER_2026 }, { actor: 'test', timeoutMs: 20_000 })) as { items: number };
     expect(run.items).toBe(METERING_POINTS);
     const scheduled = Date.now();
     const guard = (METERING_POINTS * 2) / 3;
+    let reachedAt: number | null = null;
     for (;;) {
       settlementKill.doneAtKill = await invoiced();
-      if (settlementKill.doneAtKill >= guard || Date.now() - scheduled >= plan.settlementDelayMs) break;
-      await pause(Math.min(20, Math.max(0, plan.settlementDelayMs - (Date.now() - scheduled))));
+      if (settlementKill.doneAtKill >= guard) break;
+      if (reachedAt === null && settlementKill.doneAtKill >= plan.settlement.afterInvoices) reachedAt = Date.now();
+      if (reachedAt !== null && Date.now() - reachedAt >= plan.settlement.delayMs) break;
+      if (Date.now() - scheduled > 120_000) throw new Error(`settlement run: ${settlementKill.doneAtKill} invoices after 120 s`);
+      await pause(reachedAt === null ? 20 : Math.min(20, Math.max(0, plan.settlement.delayMs - (Date.now() - reachedAt))));
     }
     settlementKill.delayMs = Date.now() - scheduled;
     // Evidence of items in hand: the settlement process's database sessions inside a transaction at the kill.
