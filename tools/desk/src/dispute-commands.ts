@@ -66,6 +66,11 @@ export function describeChange(c: InputChange): string {
       return `electric heating: ${c.old === null ? 'none' : `threshold ${c.old.thresholdKwh} kWh, year to date ${c.old.yearToDateKwh}`} → ${c.new === null ? 'none' : `threshold ${c.new.thresholdKwh} kWh, year to date ${c.new.yearToDateKwh}`}`;
     case 'production-link':
       return `production point: ${c.old ?? 'none'} → ${c.new ?? 'none'}`;
+    case 'fee': {
+      const fv = (x: { pieces: string; vatExempt: boolean; row: { version: number; prices: readonly string[] } | null } | null) =>
+        x === null ? 'none' : `${x.pieces} × ${x.row === null ? 'no price' : `v${x.row.version} ${x.row.prices[0]}`}${x.vatExempt ? ' (no VAT)' : ''}`;
+      return `fee ${c.chargeId} ${c.date}: ${fv(c.old)} → ${fv(c.new)}`;
+    }
   }
 }
 

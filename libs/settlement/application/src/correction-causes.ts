@@ -1,5 +1,5 @@
 import { compareLocalDates, type LocalDate } from '@dh/dk-time';
-import { LINE_PRICE_SOURCES, type ChargeRole, type ChargeUse, type LineKind } from '@dh/settlement-domain';
+import { feeLineKey, LINE_PRICE_SOURCES, type ChargeRole, type ChargeUse, type FeeUse, type LineKind } from '@dh/settlement-domain';
 import type { CorrectionLineJson } from './events';
 import type { ComputationInputs, MeteredUse } from './invoice-explanation';
 
@@ -47,7 +47,8 @@ export type InputChange =
   | { input: 'charge-price' | 'tax-rate' | 'product-price'; role: ChargeRole; firstDay: LocalDate; lastDay: LocalDate; days: number; old: PriceVersion | null; new: PriceVersion | null }
   | { input: 'supply'; old: SupplyFacts; new: SupplyFacts }
   | { input: 'electric-heating'; old: ComputationInputs['electricHeating']; new: ComputationInputs['electricHeating'] }
-  | { input: 'production-link'; old: string | null; new: string | null };
+  | { input: 'production-link'; old: string | null; new: string | null }
+  | { input: 'fee'; chargeId: string; date: LocalDate; old: FeeUse | null; new: FeeUse | null };
 
 /** A line of a dry run's note with the inputs that changed under it. */
 export type CorrectionLineWithCauses = CorrectionLineJson & { causes: InputChange[] };
@@ -88,7 +89,7 @@ function supplyFacts(inputs: ComputationInputs): SupplyFacts {
  * and, for a monthly line, to its month. Metered data and prices are compared on the days supplied in both; a
  * change of the supplied days or the product is the `supply` change.
  */
-export function causesOfLine(line: { kind: string; month: string | null }, before: ComputationInputs, after: ComputationInputs): InputChange[] {
+export function causesOfLine(line: { kind: string; month: string | null; key?: string }, before: ComputationInputs, after: ComputationInputs): InputChange[] {
   const kind = line.kind as LineKind;
   const sources = LINE_PRICE_SOURCES[kind] ?? { charges: [], spot: false };
   const inMonth = (day: LocalDate) => line.month === null || day.startsWith(line.month);
@@ -100,6 +101,15 @@ export function causesOfLine(line: { kind: string; month: string | null }, befor
   const newSupply = supplyFacts(after);
   if (!same(before.suppliedDays.filter(inMonth), after.suppliedDays.filter(inMonth)) || !same(oldSupply.products, newSupply.products)) changes.push({ input: 'supply', old: oldSupply, new: newSupply });
 
+  // A fee (D02): its link (day, pieces), VAT and price row as DataHub sent them, before and after; no metered data.
+  if (kind === 'fee') {
+    const fee = (inputs: ComputationInputs) => (inputs.fees ?? []).find((f) => feeLineKey(f.chargeId, f.date) === line.key) ?? null;
+    const o = fee(before);
+    const n = fee(after);
+    const sample = n ?? o;
+    if (sample !== null && !same(o, n)) changes.push({ input: 'fee', chargeId: sample.chargeId, date: sample.date, old: o, new: n });
+    return changes;
+  }
   const metered = !kind.endsWith('subscription');
   if (metered) {
     for (const series of ['consumption', 'production'] as const) {

@@ -5,7 +5,7 @@ import { withCauses, type CorrectionLineWithCauses } from './correction-causes';
 import { invoiceFromJson, noteLinesToJson } from './invoice-codec';
 import { computeInvoice } from './invoice-explanation';
 import type { SettlementCopies } from './settlement-input';
-import { GRID_TARIFF_C, hourlyDays, TEST_GSRN, testCharge, testCopies, testSupply } from './testing/copies';
+import { GRID_TARIFF_C, hourlyDays, RADIUS_GLN, TEST_GSRN, testCharge, testCopies, testSupply } from './testing/copies';
 
 const OCTOBER = { kind: 'month', year: 2025, month: 10 } as const;
 const AS_OF = new Date('2025-11-05T00:00:00Z');
@@ -124,5 +124,27 @@ describe('a dry run names, per line, the inputs that changed under it (old → n
       new: { products: [{ productId: 'spot', firstDay: '2025-10-01', lastDay: '2025-10-15', days: 15 }, { productId: 'fixed', firstDay: '2025-10-16', lastDay: '2025-10-31', days: 16 }] },
     });
     expect(energy[1]).toMatchObject({ role: 'product-margin', firstDay: '2025-10-16', lastDay: '2025-10-31', days: 16, old: { prices: ['0.050000000'] }, new: { chargeId: 'product:spot+fixed:margin', prices: ['0.100000000'] } });
+  });
+
+  it('a fee (D02): its new price version, a link added and one stopped are the fee line\'s own cause, nothing else', () => {
+    const FEE = `${RADIUS_GLN}:D02:GEB-01`;
+    const fee = testCharge(FEE, 'P1M', ['95.00']);
+    const link = { gsrn: TEST_GSRN, chargeId: FEE, owner: RADIUS_GLN, code: 'GEB-01', factor: '1', date: '2025-10-12' };
+    const linked = { ...base, charges: [...base.charges, fee], feeLinks: [link] };
+    const v2 = { validFrom: '2025-10-01', validTo: null, resolution: 'P1M' as const, prices: ['100.00'], version: 2, publishedAt: LATER };
+    const repriced = note(linked, { ...linked, charges: [...base.charges, { ...fee, rows: [...fee.rows, v2] }] });
+    expect(repriced.map((l) => [l.key, l.amountExclVat, l.vat])).toEqual([[`fee:${FEE}@2025-10-12`, '5.00', '1.25']]);
+    const row = (version: number, price: string, publishedAt: string, validFrom: string) => ({ validFrom, validTo: null, version, publishedAt, resolution: 'P1M', prices: [price] });
+    expect(repriced[0]!.causes).toEqual([
+      {
+        input: 'fee',
+        chargeId: FEE,
+        date: '2025-10-12',
+        old: { chargeId: FEE, description: 'GEB-01', date: '2025-10-12', pieces: '1', vatExempt: false, row: row(1, '95.000000000', '2024-06-01T00:00:00.000Z', '2024-01-01') },
+        new: { chargeId: FEE, description: 'GEB-01', date: '2025-10-12', pieces: '1', vatExempt: false, row: row(2, '100.000000000', LATER.toISOString(), '2025-10-01') },
+      },
+    ]);
+    expect(causesOf(note(base, linked))).toEqual({ [`fee:${FEE}@2025-10-12`]: ['fee'] });
+    expect(note(linked, base)[0]!.causes).toMatchObject([{ input: 'fee', old: { pieces: '1' }, new: null }]);
   });
 });

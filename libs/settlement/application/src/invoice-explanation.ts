@@ -160,6 +160,11 @@ function figures(l: InvoiceLineJson | undefined): LineFigures | null {
 function formulaOf(kind: LineKind, line: InvoiceLineJson, inputs: ComputationInputs | null): string {
   const once = 'rounded once to øre (half away from zero); VAT 25 % of the rounded amount';
   if (kind === 'production') return 'gross production of the linked production metering point, for information (amount 0)';
+  if (kind === 'fee') {
+    const fee = inputs?.fees?.find((f) => line.key === `fee:${f.chargeId}@${f.date}`);
+    const vat = fee?.vatExempt === true ? 'no VAT (the fee\'s VATPayer is D02)' : 'VAT 25 % of the rounded amount';
+    return `${line.unitPrice ?? 'the fee\'s price'} DKK per piece on ${fee?.date ?? 'the fee\'s day'} × ${fee?.pieces ?? 'the pieces'} piece(s) DataHub links (a one-off fee, D02), rounded once to øre (half away from zero); ${vat}`;
+  }
   if (line.month !== null) {
     return `${line.unitPrice ?? 'the monthly price in force each day'} DKK/month × ${line.daysSupplied ?? '?'} days supplied ÷ ${line.daysInMonth ?? '?'} days in ${line.month}, ${once}`;
   }
@@ -222,7 +227,7 @@ export function explainInvoice(input: {
     const present = (n ?? c ?? i)!; // the line as computed now, else as corrected, else as issued
     const kind = present.kind as LineKind;
     const sources = LINE_PRICE_SOURCES[kind];
-    const metered: ('consumption' | 'production')[] = kind.endsWith('subscription') ? [] : kind === 'production' || kind.startsWith('export') ? ['consumption', 'production'] : ['consumption'];
+    const metered: ('consumption' | 'production')[] = kind.endsWith('subscription') || kind === 'fee' ? [] : kind === 'production' || kind.startsWith('export') ? ['consumption', 'production'] : ['consumption'];
     if (metered.length === 1 && nowInputs?.productionGsrn) metered.push('production');
     const pending = input.now.outcome === 'settled' ? (n === undefined ? Money.ZERO : Money.parse(n.amountExclVat)).sub(c === undefined ? Money.ZERO : Money.parse(c.amountExclVat)) : Money.ZERO;
     return {

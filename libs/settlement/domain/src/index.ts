@@ -23,5 +23,5 @@ export { diffInvoices, creditInFull, correctedTotals, InvoiceMismatchError } fro
 export type { AcontoEstimate, AcontoSettlement, AllInPriceInput } from './aconto';
 export { acontoQuarterlyAmount, acontoSettlement, expectedAllInPricePerKwh, vatIncluded, ALL_IN_PRICE_DECIMALS } from './aconto';
 export { formatUnitPrice } from './invoice';
-export type { ChargeRole, ChargeRowUse, ChargeUse, InputsUsed, SpotDayUse } from './inputs-used';
+export type { ChargeRole, ChargeRowUse, ChargeUse, FeeUse, InputsUsed, SpotDayUse } from './inputs-used';
 export { inputsUsed, LINE_PRICE_SOURCES } from './inputs-used';

@@ -1,6 +1,7 @@
 import { RESOLUTION_MS, localDayEnd, localDayStart, type LocalDate } from '@dh/dk-time';
 import { formatScaled, PRICE_SCALE, QUANTITY_SCALE } from '@dh/money';
 import { chargeRowOn, knownAt, MissingPriceError, type Charge, type ChargePriceRow, type SpotPrice, type SpotPriceSeries } from '@dh/rates-domain';
+import type { FeeDue } from './fees';
 import type { LineKind } from './invoice';
 import { prepareSettlement, type PreparedSettlement } from './prepare';
 import type { SettlementInput } from './settlement-input';
@@ -68,6 +69,18 @@ export type ChargeRole =
   | 'electricity-tax'
   | 'electricity-tax-reduced';
 
+/** A fee (D02) the invoice charges: its day, pieces, VAT and the price-list row that priced it. */
+export interface FeeUse {
+  readonly chargeId: string;
+  readonly description: string;
+  readonly date: LocalDate;
+  /** Pieces, the links of the charge on that day added up. */
+  readonly pieces: string;
+  readonly vatExempt: boolean;
+  /** The row (version, publication) in force on the day as known at asOf; null when none (the settlement would have halted). */
+  readonly row: Omit<ChargeRowUse, 'firstDay' | 'lastDay' | 'days'> | null;
+}
+
 export interface InputsUsed {
   readonly asOf: string;
   readonly gridArea: string;
@@ -79,6 +92,29 @@ export interface InputsUsed {
   readonly electricHeating: { readonly annualThresholdKwh: string; readonly thresholdKwh: string; readonly yearToDateKwh: string } | null;
   /** The production metering point netted hourly against consumption, or null. */
   readonly productionGsrn: string | null;
+  /** The fees (D02) dated on a supplied day, by day and charge; absent when there are none. */
+  readonly fees?: readonly FeeUse[];
+}
+
+function feeUse(fee: FeeDue, asOf: Date): FeeUse {
+  let row: ChargePriceRow | null;
+  try {
+    row = chargeRowOn(fee.charge, fee.date, asOf);
+  } catch (error) {
+    if (!(error instanceof MissingPriceError)) throw error;
+    row = null;
+  }
+  return {
+    chargeId: fee.charge.chargeId,
+    description: fee.charge.description,
+    date: fee.date,
+    pieces: fee.pieces.toString(),
+    vatExempt: fee.vatExempt,
+    row:
+      row === null
+        ? null
+        : { validFrom: row.validFrom, validTo: row.validTo, version: row.version, publishedAt: row.publishedAt.toISOString(), resolution: row.resolution, prices: row.prices.map(nanoDkk) },
+  };
 }
 
 const nanoDkk = (units: bigint): string => formatScaled(units, PRICE_SCALE);
@@ -190,5 +226,6 @@ export function inputsUsed(input: SettlementInput): InputsUsed {
         ? null
         : { annualThresholdKwh: p.rates.electricHeatingThresholdKwh, thresholdKwh: formatScaled(eh.thresholdMilliKwh, QUANTITY_SCALE), yearToDateKwh: formatScaled(eh.yearToDateMilliKwh, QUANTITY_SCALE) },
     productionGsrn: input.meteringPoint.productionGsrn ?? null,
+    ...(p.fees.length > 0 ? { fees: p.fees.map((f) => feeUse(f, p.asOf)) } : {}),
   };
 }
