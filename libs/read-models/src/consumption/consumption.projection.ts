@@ -139,32 +139,36 @@ const HOUR_COLUMNS = ['gsrn', 'hour_start', 'quantity', 'covered_minutes', 'esti
 /** A quantity as documents carry it ("12.345"); anything else is summed by PostgreSQL instead (see the bulk loader). */
 const PLAIN_DECIMAL = /^(-?)(\d+)(?:\.(\d+))?$/;
 
-/** An exact sum of decimals with PostgreSQL's `sum(numeric)` scale: the largest scale among the terms. */
+/**
+ * An exact sum of decimals with PostgreSQL's `sum(numeric)` scale (the largest scale among the terms), in integer
+ * units of that scale held in a double while they are safe integers (kWh to the Wh and below, the usual case).
+ */
 interface DecimalSum {
-  units: bigint;
+  units: number;
   scale: number;
 }
 
-/** Adds a plain decimal to the sum; false (and the sum unchanged) if the text is not one. */
+/** Adds a plain decimal to the sum; false if the text is not one or the sum would leave the safe integers (the sum is then unusable). */
 function addPlainDecimal(sum: DecimalSum, text: string): boolean {
   const m = PLAIN_DECIMAL.exec(text);
   if (!m) return false;
   const fraction = m[3] ?? '';
-  let units = BigInt(m[2] + fraction);
-  if (m[1] === '-') units = -units;
+  const digits = m[2] + fraction;
+  if (digits.length > 15) return false;
+  const units = m[1] === '-' ? -Number(digits) : Number(digits);
   const scale = fraction.length;
   if (scale > sum.scale) {
-    sum.units *= 10n ** BigInt(scale - sum.scale);
+    sum.units *= 10 ** (scale - sum.scale);
     sum.scale = scale;
   }
-  sum.units += scale < sum.scale ? units * 10n ** BigInt(sum.scale - scale) : units;
-  return true;
+  sum.units += scale < sum.scale ? units * 10 ** (sum.scale - scale) : units;
+  return Number.isSafeInteger(sum.units) && sum.scale <= 15;
 }
 
 /** The sum as `numeric::text` prints it. */
 function formatDecimal({ units, scale }: DecimalSum): string {
-  const negative = units < 0n;
-  const digits = (negative ? -units : units).toString();
+  const negative = units < 0;
+  const digits = String(negative ? -units : units);
   if (scale === 0) return `${negative ? '-' : ''}${digits}`;
   const padded = digits.padStart(scale + 1, '0');
   return `${negative ? '-' : ''}${padded.slice(0, -scale)}.${padded.slice(-scale)}`;
@@ -276,7 +280,7 @@ function consumptionBulkLoader(): BulkLoader {
             if (!sums) continue;
             const hour = Math.floor(start / MS_PER_HOUR) * MS_PER_HOUR;
             let sum = sums.get(hour);
-            if (!sum) sums.set(hour, (sum = { units: 0n, scale: 0, quantities: 0, minutes: 0, estimated: false, missing: false }));
+            if (!sum) sums.set(hour, (sum = { units: 0, scale: 0, quantities: 0, minutes: 0, estimated: false, missing: false }));
             if (quality === QUALITY_ESTIMATED) sum.estimated = true;
             if (quantity === null) sum.missing = true;
             else if (addPlainDecimal(sum, quantity)) {

@@ -6,7 +6,7 @@ import { PROJECTION_SCHEMA } from '../projection/projection-state';
 export const SUPPLY_PERIODS_TABLE = `${PROJECTION_SCHEMA}.supply_periods`;
 
 /** The events `apply` handles. */
-const SUPPLY_PERIOD_EVENTS = new Set(['SupplyStarted', 'SupplyEnded', 'SupplyReversed', 'ProductionMeteringPointLinked']);
+const SUPPLY_PERIOD_EVENTS = new Set(['SupplyStarted', 'SupplyEnded', 'SupplyReversed', 'ProductChanged', 'ProductionMeteringPointLinked']);
 const text = (value: unknown): string | null => (typeof value === 'string' ? value : null);
 
 /**

@@ -50,13 +50,27 @@ async function runTogether(client: PoolClient, statements: readonly Statement[])
   }
 }
 
+/** Runs `apply` against a client that records its statements instead of sending them. */
+async function capture(apply: (event: ProjectedEvent, client: PoolClient) => Promise<void>, event: ProjectedEvent, client: PoolClient): Promise<Statement[]> {
+  const captured: Statement[] = [];
+  const query = (text: unknown, values?: unknown): Promise<{ rows: never[]; rowCount: number }> => {
+    if (typeof text !== 'string') throw new Error('A projection applied in rounds must pass its SQL as text');
+    captured.push({ text, values: Array.isArray(values) ? values : [] });
+    return Promise.resolve({ rows: [], rowCount: 0 });
+  };
+  await apply(event, new Proxy(client, { get: (target, property) => (property === 'query' ? query : Reflect.get(target, property, target)) }));
+  return captured;
+}
+
 /**
  * `applyBatch` for a projection whose `apply` only writes (it never reads what its statements return) and whose events
- * touch the rows of the keys `keysOf` names and no others of its tables (null: `apply` ignores the event). The events are
- * cut into rounds in log order (an event goes into the round after the last one holding any of its keys), so within a
- * round no key repeats and the events' effects commute; the statements of each round's events are captured from
- * `apply` and those of events with the same statement sequence run position by position together, an INSERT … VALUES
- * of many events as one multi-row statement. The result is that of `apply` on each event in turn.
+ * touch the rows of the keys `keysOf` names and no others of its tables. The events are cut into rounds in log order
+ * (an event goes into the round after the last one holding any of its keys), so within a round no key repeats and the
+ * events' effects commute; the statements of each round's events are captured from `apply` and those of events with
+ * the same statement sequence run position by position together, an INSERT … VALUES of many events as one multi-row
+ * statement. An event `keysOf` does not know (null) is skipped if `apply` writes nothing for it, else it gets a round
+ * of its own after everything before it, as does an event with no keys ([]): a type added to `apply` and not to
+ * `keysOf` is applied in order, only not together. The result is that of `apply` on each event in turn.
  */
 export async function applyInRounds(
   apply: (event: ProjectedEvent, client: PoolClient) => Promise<void>,
@@ -64,44 +78,34 @@ export async function applyInRounds(
   client: PoolClient,
   keysOf: (event: ProjectedEvent) => readonly string[] | null,
 ): Promise<void> {
-  const rounds: ProjectedEvent[][] = [];
+  const rounds: Statement[][][] = [];
   const lastRound = new Map<string, number>();
-  /** The first round events may go into: after the last keyless event. */
+  /** The first round events may go into: after the last event without keys. */
   let floor = 0;
   for (const event of events) {
     const keys = keysOf(event);
-    if (keys === null) continue;
+    const statements = await capture(apply, event, client);
+    if (statements.length === 0) continue;
     let round = floor;
-    for (const key of keys) round = Math.max(round, (lastRound.get(key) ?? -1) + 1);
-    if (keys.length === 0) {
-      // No key: a round of its own after everything before it.
+    if (keys === null || keys.length === 0) {
+      // A round of its own after everything before it.
       round = rounds.length;
       floor = round + 1;
+    } else {
+      for (const key of keys) round = Math.max(round, (lastRound.get(key) ?? -1) + 1);
+      for (const key of keys) lastRound.set(key, round);
     }
-    for (const key of keys) lastRound.set(key, round);
-    (rounds[round] ??= []).push(event);
+    (rounds[round] ??= []).push(statements);
   }
   for (const round of rounds) {
     if (!round) continue;
-    if (round.length === 1) {
-      await apply(round[0], client);
-      continue;
-    }
     /** Per sequence of statement texts, each event's statements in that sequence. */
     const groups = new Map<string, Statement[][]>();
-    for (const event of round) {
-      const captured: Statement[] = [];
-      const capture = (text: unknown, values?: unknown): Promise<{ rows: never[]; rowCount: number }> => {
-        if (typeof text !== 'string') throw new Error('A projection applied in rounds must pass its SQL as text');
-        captured.push({ text, values: Array.isArray(values) ? values : [] });
-        return Promise.resolve({ rows: [], rowCount: 0 });
-      };
-      const capturing = new Proxy(client, { get: (target, property) => (property === 'query' ? capture : Reflect.get(target, property, target)) });
-      await apply(event, capturing);
-      const signature = captured.map((s) => s.text).join('\u0000');
+    for (const statements of round) {
+      const signature = statements.map((s) => s.text).join('\u0000');
       const group = groups.get(signature);
-      if (group) group.push(captured);
-      else groups.set(signature, [captured]);
+      if (group) group.push(statements);
+      else groups.set(signature, [statements]);
     }
     for (const group of groups.values()) {
       for (let position = 0; position < group[0].length; position++) await runTogether(client, group.map((statements) => statements[position]));

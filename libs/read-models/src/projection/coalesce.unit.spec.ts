@@ -64,6 +64,17 @@ describe('applyInRounds', () => {
     await applyInRounds(apply, [event('Created', { id: 'a', name: 'A' }, 1), event('Created', { name: 'X' }, 2), event('Created', { id: 'b', name: 'B' }, 3)], client, keyless);
     expect(sent.map((s) => s.values)).toEqual([['a', 'A'], [undefined, 'X'], ['b', 'B']]);
   });
+  it('applies an event its key function does not know in order, in a round of its own, when apply writes for it', async () => {
+    const { client, sent } = recordingClient();
+    const createdOnly = (e: ProjectedEvent): string[] | null => (e.type === 'Created' ? [String(e.data.id)] : null);
+    await applyInRounds(
+      apply,
+      [event('Created', { id: 'a', name: 'A' }, 1), event('Renamed', { id: 'a', name: 'A2' }, 2), event('Ignored', { id: 'c' }, 3), event('Created', { id: 'b', name: 'B' }, 4)],
+      client,
+      createdOnly,
+    );
+    expect(sent.map((s) => s.values)).toEqual([['a', 'A'], ['a', 'A2'], ['b', 'B']]);
+  });
 });
 
 describe('copyField', () => {

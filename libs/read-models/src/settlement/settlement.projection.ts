@@ -246,6 +246,7 @@ function settlementKeys(event: ProjectedEvent): string[] | null {
       return [run];
     case 'SettlementHaltedForMeteringPoint':
       return [run, `halt:${event.eventId}`, item];
+    case 'SettlementHaltListed':
     case 'SettlementHaltResolved':
       return [item];
     case 'InvoiceIssued':
