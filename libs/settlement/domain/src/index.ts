@@ -16,6 +16,7 @@ export {
   maxIntervalWh,
   type MeteredQuantities,
 } from './kernel/metered-quantities';
+export { packedQuantitiesOf, type PackedMeteredDay } from './kernel/packed-quantities';
 export { settleReference } from './settle-reference';
 export { electricHeatingThresholdMilliKwh, suppliedDaysInYear } from './supply';
 export type { CorrectionLine, CorrectionNote } from './corrections';
