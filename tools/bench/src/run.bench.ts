@@ -22,7 +22,10 @@ import { delay, fmt, log, msSince, now, result, type BenchResult } from './measu
  * alone (`settleMeteringPointOnPrices` on prices resolved once) on the same points, in this process.
  * Checks: every invoice's total incl. VAT in the read model equals the kernel's.
  * Knobs: BENCH_RUN_POINTS (default 1000,10000; 100000 works), BENCH_RUN_PROCESSES (settlement processes,
- * default 2), BENCH_RUN_WORKERS (workers per process, default 1), BENCH_RUN_BATCH (work items per batch, default 500).
+ * default 2), BENCH_RUN_WORKERS (workers per process, default 1), BENCH_RUN_BATCH (work items per batch, default 500),
+ * BENCH_RUN_SEED (`packed`, the default: metered days as `settlement.metered_data` stores schema-2 events, integer
+ * Wh in `wh int[]` from `first_position` and quality runs; `v1`: `points` jsonb objects with kWh strings, as days
+ * stored before issue 8), BENCH_RUN_PROFILE_DIR (a directory: the settlement processes run with `--cpu-prof` there).
  */
 
 const SIZES = (process.env.BENCH_RUN_POINTS ?? '1000,10000')
@@ -32,6 +35,8 @@ const SIZES = (process.env.BENCH_RUN_POINTS ?? '1000,10000')
 const PROCESSES = Math.max(2, Number(process.env.BENCH_RUN_PROCESSES ?? 2));
 const WORKERS = Math.max(1, Number(process.env.BENCH_RUN_WORKERS ?? 1));
 const BATCH = Math.max(1, Number(process.env.BENCH_RUN_BATCH ?? 500));
+const SEED: 'packed' | 'v1' = process.env.BENCH_RUN_SEED === 'v1' ? 'v1' : 'packed';
+const PROFILE_DIR = process.env.BENCH_RUN_PROFILE_DIR;
 
 const PERIOD = { kind: 'month', year: 2026, month: 10 } as const;
 const FROM: LocalDate = '2026-10-01';
@@ -125,26 +130,38 @@ async function seedPoints(infra: Infrastructure, points: number): Promise<void> 
     const rowDay: string[] = [];
     const rowStart: string[] = [];
     const rowPoints: string[] = [];
+    const rowWh: string[] = [];
     const rowEvent: string[] = [];
     for (let p = first; p < last; p++) {
       let hour = 0;
       for (const day of dayList) {
         const n = localDayIntervals(day, 'PT1H').length;
-        const pts: string[] = [];
-        for (let i = 0; i < n; i++) pts.push(`{"position":${i + 1},"quantityKwh":"${(whOf(p, hour + i) / 1000).toFixed(3)}","quality":"A04"}`);
+        const whs: number[] = [];
+        for (let i = 0; i < n; i++) whs.push(whOf(p, hour + i));
         hour += n;
         rowGsrn.push(gsrnOf(p));
         rowDay.push(day);
         rowStart.push(localDayStart(day).toISOString());
-        rowPoints.push(`[${pts.join(',')}]`);
+        if (SEED === 'v1') rowPoints.push(`[${whs.map((wh, i) => `{"position":${i + 1},"quantityKwh":"${(wh / 1000).toFixed(3)}","quality":"A04"}`).join(',')}]`);
+        else rowWh.push(`{${whs.join(',')}}`);
         rowEvent.push(randomUUID());
       }
     }
-    await infra.pool.query(
-      `INSERT INTO settlement.metered_data (gsrn, day, version, document_id, received_at, resolution, start, points, event_id)
-       SELECT g, d, 1, 'bench-' || g, '2026-11-02T08:00:00Z', 'PT1H', s::timestamptz, p::jsonb, e::uuid FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS t(g, d, s, p, e)`,
-      [rowGsrn, rowDay, rowStart, rowPoints, rowEvent],
-    );
+    if (SEED === 'v1') {
+      await infra.pool.query(
+        `INSERT INTO settlement.metered_data (gsrn, day, version, document_id, received_at, resolution, start, points, event_id)
+         SELECT g, d, 1, 'bench-' || g, '2026-11-02T08:00:00Z', 'PT1H', s::timestamptz, p::jsonb, e::uuid FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS t(g, d, s, p, e)`,
+        [rowGsrn, rowDay, rowStart, rowPoints, rowEvent],
+      );
+    } else {
+      // As insertMeteredDays stores a packed day: integer Wh from position 1, one quality run per day.
+      await infra.pool.query(
+        `INSERT INTO settlement.metered_data (gsrn, day, version, document_id, received_at, resolution, start, first_position, wh, qualities, event_id)
+         SELECT g, d, 1, 'bench-' || g, '2026-11-02T08:00:00Z', 'PT1H', s::timestamptz, 1, w::int[], jsonb_build_array(jsonb_build_array('A04', cardinality(w::int[]))), e::uuid
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS t(g, d, s, w, e)`,
+        [rowGsrn, rowDay, rowStart, rowWh, rowEvent],
+      );
+    }
   }
 }
 
@@ -205,7 +222,8 @@ async function runOnce(points: number, cleanup: Cleanup): Promise<RunFigures> {
   const processes: ServiceProcess[] = [];
   const commands = new CommandClient({ connection: infra.amqp, defaultTimeoutMs: 60_000 });
   try {
-    for (let i = 0; i < PROCESSES; i++) processes.push(await startServiceProcess('settlement', env, 120_000));
+    const settlementEnv = PROFILE_DIR === undefined ? env : { ...env, NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${PROFILE_DIR}` };
+    for (let i = 0; i < PROCESSES; i++) processes.push(await startServiceProcess('settlement', settlementEnv, 120_000));
     processes.push(await startServiceProcess('projections', env, 120_000));
     await commands.start();
     const seedStart = now();
@@ -271,7 +289,7 @@ async function runOnce(points: number, cleanup: Cleanup): Promise<RunFigures> {
 
 export async function runRunBench(cleanup: Cleanup): Promise<BenchResult[]> {
   log(`  load average ${loadavg().map((l) => l.toFixed(1)).join(' / ')} (1 / 5 / 15 min) at the start`);
-  log(`  ${PROCESSES} settlement processes × ${WORKERS} worker(s), batches of ${BATCH}, one projections process; October 2026, PT1H (745 values per point)`);
+  log(`  ${PROCESSES} settlement processes × ${WORKERS} worker(s), batches of ${BATCH}, one projections process; October 2026, PT1H (745 values per point), metered days seeded ${SEED === 'v1' ? 'as v1 points (jsonb, kWh strings)' : 'packed (wh int[], quality runs)'}`);
   const figures: RunFigures[] = [];
   for (const points of SIZES) {
     const f = await runOnce(points, cleanup);

@@ -19,7 +19,7 @@ import {
 } from '@dh/rates-domain';
 import type { BillingPeriod, LinkedFee, MeteredInterval, MeteredSeries, SettlementHalted, SettlementInput, SupplyPeriod, VatMode } from '@dh/settlement-domain';
 import { billingFrequencyOf, periodDates } from './period';
-import type { MeteredPoint } from './events';
+import type { MeteredPoint, PackedMeteredPoints } from './events';
 
 /** Energinet's GLN and the national charges every metering point pays (market-facts.md §1). */
 export const ENERGINET_GLN = '5790000432752';
@@ -121,6 +121,8 @@ export interface MeteredDayRecord {
   resolution: 'PT15M' | 'PT1H';
   start: Date;
   points: MeteredPoint[];
+  /** The same points as stored packed (integer Wh, quality runs), when they were: the run's kernel reads these (issue 8). */
+  packed?: PackedMeteredPoints;
   /** Where the version came from (RSM-012 document) and when DataHub's document was received; for explanations. */
   documentId?: string;
   receivedAt?: Date;

@@ -16,6 +16,7 @@ import {
   type MeteredDayRecord,
   type MeteredPoint,
   meteredPointsOf,
+  type PackedMeteredPoints,
   type ProductChanged,
   type ProductDefined,
   type ProductionMeteringPointLinked,
@@ -381,16 +382,50 @@ interface MeteredRow {
 }
 
 /**
+ * A stored day as settlement reads it. A packed day (integer Wh, issue 8) keeps its packed values (`packed`, not
+ * enumerable: the record compares as before) and makes its decimal `points` only when something reads them (the
+ * reference path, explanations, the electric-heating year to date); a run's kernel lays `packed` on its grid directly.
+ */
+function meteredDayOf(r: MeteredRow): MeteredDayRecord {
+  const base = { gsrn: r.gsrn, day: r.day, version: r.version, resolution: r.resolution, start: r.start, documentId: r.document_id, receivedAt: r.received_at };
+  if (Array.isArray(r.points) || typeof r.first_position !== 'number' || !Array.isArray(r.wh) || !Array.isArray(r.qualities)) {
+    return { ...base, points: meteredPointsOf({ points: r.points, firstPosition: r.first_position, wh: r.wh, qualities: r.qualities }) };
+  }
+  const packed: PackedMeteredPoints = { firstPosition: r.first_position, wh: r.wh, qualities: r.qualities };
+  let points: MeteredPoint[] | undefined;
+  const day: MeteredDayRecord = {
+    ...base,
+    get points(): MeteredPoint[] {
+      return (points ??= meteredPointsOf(packed));
+    },
+  };
+  Object.defineProperty(day, 'packed', { value: packed, enumerable: false });
+  return day;
+}
+
+/** `loadMeteredDays` for several series at once (one query): their days by GSRN, each in day order. */
+export async function loadMeteredDaysOf(db: Db, gsrns: readonly string[], from: LocalDate, toExclusive: LocalDate, knownAt?: Date): Promise<Map<string, MeteredDayRecord[]>> {
+  const out = new Map<string, MeteredDayRecord[]>();
+  if (gsrns.length === 0) return out;
+  const rows = await db.query<MeteredRow>(
+    `SELECT DISTINCT ON (gsrn, day) gsrn, day, version, resolution, start, points, first_position, wh, qualities, document_id, received_at FROM settlement.metered_data
+      WHERE gsrn = ANY($1::text[]) AND day >= $2 AND day < $3 AND ($4::timestamptz IS NULL OR received_at <= $4) ORDER BY gsrn, day, version DESC`,
+    [[...new Set(gsrns)], from, toExclusive, knownAt?.toISOString() ?? null],
+  );
+  for (const r of rows.rows) {
+    const list = out.get(r.gsrn);
+    if (list === undefined) out.set(r.gsrn, [meteredDayOf(r)]);
+    else list.push(meteredDayOf(r));
+  }
+  return out;
+}
+
+/**
  * The current (highest) version of each day of a series in [from, toExclusive); with `knownAt`, the
  * highest version DataHub had delivered by then (what an invoice issued at that moment was computed from).
  */
 export async function loadMeteredDays(db: Db, gsrn: string, from: LocalDate, toExclusive: LocalDate, knownAt?: Date): Promise<MeteredDayRecord[]> {
-  const rows = await db.query<MeteredRow>(
-    `SELECT DISTINCT ON (day) gsrn, day, version, resolution, start, points, first_position, wh, qualities, document_id, received_at FROM settlement.metered_data
-      WHERE gsrn = $1 AND day >= $2 AND day < $3 AND ($4::timestamptz IS NULL OR received_at <= $4) ORDER BY day, version DESC`,
-    [gsrn, from, toExclusive, knownAt?.toISOString() ?? null],
-  );
-  return rows.rows.map((r) => ({ gsrn: r.gsrn, day: r.day, version: r.version, resolution: r.resolution, start: r.start, points: meteredPointsOf({ points: r.points, firstPosition: r.first_position, wh: r.wh, qualities: r.qualities }), documentId: r.document_id, receivedAt: r.received_at }));
+  return (await loadMeteredDaysOf(db, [gsrn], from, toExclusive, knownAt)).get(gsrn) ?? [];
 }
 
 export interface LoadCopiesOptions {
@@ -470,61 +505,119 @@ export async function loadSharedPriceCopies(db: Db, period: BillingPeriod, filte
   };
 }
 
-/** Everything settlement knows that prices one metering point for one period. */
-export async function loadCopies(db: Db, gsrn: string, period: BillingPeriod, options: LoadCopiesOptions = {}): Promise<SettlementCopies> {
-  const knownAt = options.meteredKnownAt;
+/** What one metering point's copies hold of its own (everything but the shared price copies). */
+type PointCopies = Omit<SettlementCopies, keyof SharedPriceCopies>;
+
+const groupBy = <R extends { gsrn: string }>(rows: readonly R[]): Map<string, R[]> => {
+  const out = new Map<string, R[]>();
+  for (const r of rows) {
+    const list = out.get(r.gsrn);
+    if (list === undefined) out.set(r.gsrn, [r]);
+    else list.push(r);
+  }
+  return out;
+};
+
+/**
+ * The copies of several metering points of one period that are their own: one query per table for all of them
+ * (issue 8: a run's worker reads a batch of work items' copies at once), each point's rows as `loadCopies` has them.
+ */
+async function loadPointCopies(db: Db, gsrns: readonly string[], period: BillingPeriod, knownAt?: Date): Promise<Map<string, PointCopies>> {
   const { from, toExclusive } = periodDates(period);
-  const supplies = await loadSupplies(db, gsrn);
-  const productChanges = (await db.query<{ gsrn: string; valid_from: string; product_id: string }>(`SELECT * FROM settlement.product_changes WHERE gsrn = $1 ORDER BY valid_from`, [gsrn])).rows.map(
-    (c) => ({ gsrn: c.gsrn, from: c.valid_from, productId: c.product_id }),
+  const all = [...new Set(gsrns)];
+  const supplies = groupBy((await db.query<SupplyRow>(`SELECT * FROM settlement.supplies WHERE gsrn = ANY($1::text[]) ORDER BY gsrn, start_date`, [all])).rows);
+  const productChanges = groupBy(
+    (await db.query<{ gsrn: string; valid_from: string; product_id: string }>(`SELECT * FROM settlement.product_changes WHERE gsrn = ANY($1::text[]) ORDER BY gsrn, valid_from`, [all])).rows,
   );
-  const shared =
-    options.shared ??
-    (await loadSharedPriceCopies(db, period, {
-      productIds: [...new Set([...supplies.map((s) => s.productId), ...productChanges.map((c) => c.productId)])],
-      gridAreasOf: (g) => supplies.some((s) => s.gridArea === g),
-    }));
-  const heating = await db.query<{ gsrn: string; valid_from: string; electric_heating: boolean }>(`SELECT * FROM settlement.electric_heating_changes WHERE gsrn = $1 ORDER BY valid_from`, [gsrn]);
-  const chargeLinks = (await settlementChargeCopy.linksOf(db, [gsrn], { start: localDayStart(from), end: localDayStart(toExclusive) })).get(gsrn) ?? [];
+  const heating = groupBy(
+    (await db.query<{ gsrn: string; valid_from: string; electric_heating: boolean }>(`SELECT * FROM settlement.electric_heating_changes WHERE gsrn = ANY($1::text[]) ORDER BY gsrn, valid_from`, [all]))
+      .rows,
+  );
+  const chargeLinks = await settlementChargeCopy.linksOf(db, all, { start: localDayStart(from), end: localDayStart(toExclusive) });
   // Fees (D02) are charged once, on their link's own start: the stored link, not the one clipped to the period.
   // A link DataHub stopped on its own start (termination = effective date) is no fee.
   // Its VATPayer: the fee's master data (RSM-034) in force on that day, the latest start on or before it.
-  const feeLinks = await db.query<{ charge_id: string; owner: string; code: string; factor: string; link_from: Date; vat_payer: 'D01' | 'D02' | null }>(
-    `SELECT l.charge_id, l.owner, l.code, l.factor, l.link_from,
-            (SELECT i.vat_payer FROM settlement.datahub_charge_information i
-              WHERE i.charge_id = l.charge_id AND i.valid_from <= l.link_from AND (i.valid_to IS NULL OR i.valid_to > l.link_from) ORDER BY i.valid_from DESC LIMIT 1) AS vat_payer
-       FROM settlement.datahub_charge_links l
-      WHERE l.gsrn = $1 AND l.charge_type = 'D02' AND l.link_from >= $2 AND l.link_from < $3 AND (l.link_to IS NULL OR l.link_to > l.link_from) ORDER BY l.link_from, l.charge_id`,
-    [gsrn, localDayStart(from), localDayStart(toExclusive)],
+  const feeLinks = groupBy(
+    (
+      await db.query<{ gsrn: string; charge_id: string; owner: string; code: string; factor: string; link_from: Date; vat_payer: 'D01' | 'D02' | null }>(
+        `SELECT l.gsrn, l.charge_id, l.owner, l.code, l.factor, l.link_from,
+                (SELECT i.vat_payer FROM settlement.datahub_charge_information i
+                  WHERE i.charge_id = l.charge_id AND i.valid_from <= l.link_from AND (i.valid_to IS NULL OR i.valid_to > l.link_from) ORDER BY i.valid_from DESC LIMIT 1) AS vat_payer
+           FROM settlement.datahub_charge_links l
+          WHERE l.gsrn = ANY($1::text[]) AND l.charge_type = 'D02' AND l.link_from >= $2 AND l.link_from < $3 AND (l.link_to IS NULL OR l.link_to > l.link_from)
+          ORDER BY l.gsrn, l.link_from, l.charge_id`,
+        [all, localDayStart(from), localDayStart(toExclusive)],
+      )
+    ).rows,
   );
-  const links = await db.query<{ gsrn: string; valid_from: string; production_gsrn: string }>(`SELECT * FROM settlement.production_links WHERE gsrn = $1 ORDER BY valid_from`, [gsrn]);
+  const links = groupBy(
+    (await db.query<{ gsrn: string; valid_from: string; production_gsrn: string }>(`SELECT * FROM settlement.production_links WHERE gsrn = ANY($1::text[]) ORDER BY gsrn, valid_from`, [all])).rows,
+  );
   // Every production GSRN that may be in force; buildSettlementInput picks the one that is.
-  const productionGsrns = [...new Set([...supplies.map((s) => s.productionGsrn), ...links.rows.map((l) => l.production_gsrn)].filter((g): g is string => g !== null))].sort();
-  const production: MeteredDayRecord[] = [];
-  for (const g of productionGsrns) production.push(...(await loadMeteredDays(db, g, from, toExclusive, knownAt)));
+  const productionGsrnsOf = new Map<string, string[]>();
+  for (const g of all) {
+    const own = [...(supplies.get(g) ?? []).map((s) => s.production_gsrn), ...(links.get(g) ?? []).map((l) => l.production_gsrn)].filter((x): x is string => x !== null);
+    productionGsrnsOf.set(g, [...new Set(own)].sort());
+  }
   // The calendar year before the period, for the electric-heating year to date (buildSettlementInput
   // counts only the days of the supplies it settles).
-  const consumptionBeforePeriod: MeteredDayRecord[] = [];
-  const productionBeforePeriod: MeteredDayRecord[] = [];
   const yearStart = `${from.slice(0, 4)}-01-01`;
-  if ((supplies.some((s) => s.electricHeating) || heating.rows.some((h) => h.electric_heating)) && from > yearStart) {
-    for (const g of productionGsrns) productionBeforePeriod.push(...(await loadMeteredDays(db, g, yearStart, from, knownAt)));
-    consumptionBeforePeriod.push(...(await loadMeteredDays(db, gsrn, yearStart, from, knownAt)));
+  const heated = all.filter((g) => from > yearStart && ((supplies.get(g) ?? []).some((s) => s.electric_heating) || (heating.get(g) ?? []).some((h) => h.electric_heating)));
+  const productionGsrns = [...new Set(all.flatMap((g) => productionGsrnsOf.get(g)!))];
+  const consumption = await loadMeteredDaysOf(db, all, from, toExclusive, knownAt);
+  const production = await loadMeteredDaysOf(db, productionGsrns, from, toExclusive, knownAt);
+  const consumptionBefore = await loadMeteredDaysOf(db, heated, yearStart, from, knownAt);
+  const productionBefore = await loadMeteredDaysOf(db, [...new Set(heated.flatMap((g) => productionGsrnsOf.get(g)!))], yearStart, from, knownAt);
+  const out = new Map<string, PointCopies>();
+  for (const gsrn of all) {
+    const productionOf = (days: Map<string, MeteredDayRecord[]>): MeteredDayRecord[] => productionGsrnsOf.get(gsrn)!.flatMap((g) => days.get(g) ?? []);
+    const isHeated = heated.includes(gsrn);
+    out.set(gsrn, {
+      supplies: (supplies.get(gsrn) ?? []).map(supplyOf),
+      electricHeatingChanges: (heating.get(gsrn) ?? []).map((h) => ({ gsrn: h.gsrn, from: h.valid_from, electricHeating: h.electric_heating })),
+      productionLinks: (links.get(gsrn) ?? []).map((l) => ({ gsrn: l.gsrn, from: l.valid_from, productionGsrn: l.production_gsrn })),
+      productChanges: (productChanges.get(gsrn) ?? []).map((c) => ({ gsrn: c.gsrn, from: c.valid_from, productId: c.product_id })),
+      // Clamped to the period by the copy; instants of local midnights as local dates.
+      chargeLinks: (chargeLinks.get(gsrn) ?? []).map((l) => ({
+        gsrn,
+        chargeId: l.chargeId,
+        owner: l.owner,
+        chargeType: l.chargeType,
+        code: l.code,
+        factor: l.factor,
+        from: localDateOf(new Date(l.from)),
+        to: localDateOf(new Date(l.to)),
+      })),
+      feeLinks: (feeLinks.get(gsrn) ?? []).map((l) => ({ gsrn, chargeId: l.charge_id, owner: l.owner, code: l.code, factor: l.factor, date: localDateOf(l.link_from), vatPayer: l.vat_payer })),
+      consumption: consumption.get(gsrn) ?? [],
+      production: productionOf(production),
+      consumptionBeforePeriod: isHeated ? (consumptionBefore.get(gsrn) ?? []) : [],
+      productionBeforePeriod: isHeated ? productionOf(productionBefore) : [],
+    });
   }
-  return {
-    supplies,
-    electricHeatingChanges: heating.rows.map((h) => ({ gsrn: h.gsrn, from: h.valid_from, electricHeating: h.electric_heating })),
-    productionLinks: links.rows.map((l) => ({ gsrn: l.gsrn, from: l.valid_from, productionGsrn: l.production_gsrn })),
-    productChanges,
-    // Clamped to the period by the copy; instants of local midnights as local dates.
-    chargeLinks: chargeLinks.map((l) => ({ gsrn, chargeId: l.chargeId, owner: l.owner, chargeType: l.chargeType, code: l.code, factor: l.factor, from: localDateOf(new Date(l.from)), to: localDateOf(new Date(l.to)) })),
-    feeLinks: feeLinks.rows.map((l) => ({ gsrn, chargeId: l.charge_id, owner: l.owner, code: l.code, factor: l.factor, date: localDateOf(l.link_from), vatPayer: l.vat_payer })),
-    ...shared,
-    consumption: await loadMeteredDays(db, gsrn, from, toExclusive, knownAt),
-    production,
-    consumptionBeforePeriod,
-    productionBeforePeriod,
-  };
+  return out;
+}
+
+/** Everything settlement knows that prices one metering point for one period. */
+export async function loadCopies(db: Db, gsrn: string, period: BillingPeriod, options: LoadCopiesOptions = {}): Promise<SettlementCopies> {
+  const own = (await loadPointCopies(db, [gsrn], period, options.meteredKnownAt)).get(gsrn)!;
+  const shared =
+    options.shared ??
+    (await loadSharedPriceCopies(db, period, {
+      productIds: [...new Set([...own.supplies.map((s) => s.productId), ...(own.productChanges ?? []).map((c) => c.productId)])],
+      gridAreasOf: (g) => own.supplies.some((s) => s.gridArea === g),
+    }));
+  return { ...own, ...shared };
+}
+
+/**
+ * `loadCopies` for the metering points of a batch of work items (issue 8): the points' own copies with one query
+ * per table for all of them, and the period's price copies given (`loadSharedPriceCopies`, loaded once per run).
+ */
+export async function loadCopiesOf(db: Db, gsrns: readonly string[], period: BillingPeriod, shared: SharedPriceCopies, options: { meteredKnownAt?: Date } = {}): Promise<Map<string, SettlementCopies>> {
+  const out = new Map<string, SettlementCopies>();
+  for (const [gsrn, own] of await loadPointCopies(db, gsrns, period, options.meteredKnownAt)) out.set(gsrn, { ...own, ...shared });
+  return out;
 }
 
 /** Aconto the customer paid for a metering point within the period (local dates), exact DKK string. */

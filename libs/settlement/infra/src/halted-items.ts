@@ -73,6 +73,31 @@ export async function resolveHaltedItem(store: EventStore, tx: Db, item: Settlem
   });
 }
 
+/** `resolveHaltedItem` for many invoiced items at once: one DELETE, a `SettlementHaltResolved` only for those that were halted. */
+export async function resolveHaltedItems(
+  store: EventStore,
+  tx: Db,
+  invoiced: readonly { item: SettlementWorkItemScheduled; invoiceIds: readonly string[]; metadata: EventMetadata; now: Date }[],
+): Promise<void> {
+  if (invoiced.length === 0) return;
+  const deleted = await tx.query<{ gsrn: string; period_label: string; run_id: string }>(
+    `DELETE FROM settlement.halted_items h USING unnest($1::text[], $2::text[]) AS k(gsrn, period_label)
+      WHERE h.gsrn = k.gsrn AND h.period_label = k.period_label RETURNING h.gsrn, h.period_label, h.run_id`,
+    [invoiced.map((i) => i.item.gsrn), invoiced.map((i) => periodLabel(i.item.period))],
+  );
+  if (deleted.rows.length === 0) return;
+  const was = new Map(deleted.rows.map((r) => [`${r.gsrn}/${r.period_label}`, r.run_id]));
+  for (const { item, invoiceIds, metadata, now } of invoiced) {
+    const key = `${item.gsrn}/${periodLabel(item.period)}`;
+    const haltedRun = was.get(key);
+    if (haltedRun === undefined) continue;
+    was.delete(key);
+    await store.appendToStream(runItemStreamId(item.runId, item.gsrn), [{ ...haltResolvedEvent(item.runId, item.period, item.gsrn, haltedRun, invoiceIds), metadata, occurredAt: now }], {
+      expectedRevision: 'any',
+    });
+  }
+}
+
 const METERING_POINT_EVENTS: ReadonlySet<string> = new Set(['SupplyStarted', 'SupplyEnded', 'ElectricHeatingSet', 'ProductionMeteringPointLinked', 'ChargeLinksRecorded']);
 const OPEN_END = '9999-12-31';
 

@@ -28,8 +28,17 @@ export async function lockMeteringPoints(tx: Db, gsrns: readonly string[]): Prom
 
 /** A work item's locks: the prices shared, then its metering point. */
 export async function lockForWorkItem(tx: Db, gsrn: string): Promise<void> {
+  await lockForWorkItems(tx, [gsrn]);
+}
+
+/**
+ * The locks of a batch of work items in two statements, not one per item (issue 8): the prices shared, then their metering points in
+ * GSRN order (the order `lockMeteringPoints` takes them in, so two holders never wait on each other in a cycle).
+ */
+export async function lockForWorkItems(tx: Db, gsrns: readonly string[]): Promise<void> {
+  const keys = [...new Set(gsrns)].sort().map(meteringPointLock);
   await tx.query('SELECT pg_advisory_xact_lock_shared(hashtext($1))', [PRICES_LOCK]);
-  await lockMeteringPoints(tx, [gsrn]);
+  await tx.query(`SELECT count(pg_advisory_xact_lock(hashtext(k))) FROM (SELECT k FROM unnest($1::text[]) WITH ORDINALITY AS t(k, o) ORDER BY o) s`, [keys]);
 }
 
 const PRICE_EVENTS: ReadonlySet<string> = new Set(['SpotPricesPublished', 'ChargePricesPublished', 'ElectricityTaxRateSet', 'ProductDefined', 'GridAreaMapped']);

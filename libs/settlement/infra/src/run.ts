@@ -23,7 +23,7 @@ import {
   type RunScope,
   type SettlementWorkItemScheduled,
 } from '@dh/settlement-application';
-import { DUE_HALTED_ITEM, recordHaltedItem, resolveHaltedItem } from './halted-items';
+import { DUE_HALTED_ITEM, recordHaltedItem, resolveHaltedItems } from './halted-items';
 
 /**
  * Run orchestration whose cost grows linearly with the run (see the README, "Settlement runs"):
@@ -286,29 +286,63 @@ export interface CountedOutcome {
  */
 export async function recordItemOutcomes(store: EventStore, tx: Db, outcomes: readonly CountedOutcome[], progressAt: Date = new Date()): Promise<void> {
   const ordered = [...outcomes].sort((a, b) => cmp(a.item.runId, b.item.runId) || a.item.batch - b.item.batch || cmp(a.item.gsrn, b.item.gsrn));
+  if (ordered.length === 0) return;
+  // The items' rows in one statement (issue 8: a worker's batch of items costs one round trip here, not one per item).
+  const inserted = await tx.query<{ run_id: string; gsrn: string }>(
+    `INSERT INTO settlement.run_items (run_id, gsrn, batch, outcome, invoice_ids, reason)
+     SELECT run_id, gsrn, batch, outcome, invoice_ids::uuid[], reason FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[]) AS t(run_id, gsrn, batch, outcome, invoice_ids, reason)
+     ON CONFLICT (run_id, gsrn) DO NOTHING RETURNING run_id, gsrn`,
+    [
+      ordered.map((o) => o.item.runId),
+      ordered.map((o) => o.item.gsrn),
+      ordered.map((o) => o.item.batch),
+      ordered.map((o) => o.outcome.kind),
+      ordered.map((o) => (o.outcome.kind === 'invoiced' ? `{${o.outcome.invoiceIds.join(',')}}` : null)),
+      ordered.map((o) => (o.outcome.kind === 'halted' ? o.outcome.halt.reason : null)),
+    ],
+  );
+  // Counted before (a redelivery): that transaction committed its halt event and halted-items row as well.
+  const fresh = new Set(inserted.rows.map((r) => `${r.run_id}/${r.gsrn}`));
+  const recorded = ordered.filter((o) => fresh.delete(`${o.item.runId}/${o.item.gsrn}`));
+  if (recorded.length === 0) return;
+  // The halted-items list: a halt is listed (and its event appended), an invoiced point that was halted leaves it.
+  for (const o of recorded) if (o.outcome.kind === 'halted') await recordHaltedItem(store, tx, o.item, o.outcome.halt, o.metadata, o.now);
+  await resolveHaltedItems(
+    store,
+    tx,
+    recorded.flatMap((o) => (o.outcome.kind === 'invoiced' ? [{ item: o.item, invoiceIds: o.outcome.invoiceIds, metadata: o.metadata, now: o.now }] : [])),
+  );
+  // Each batch's counter once, in (run, batch) order; the last of its items carries the metadata of what it completes.
+  const groups: { last: CountedOutcome; done: number; invoiced: number }[] = [];
+  for (const o of recorded) {
+    const g = groups[groups.length - 1];
+    if (g !== undefined && g.last.item.runId === o.item.runId && g.last.item.batch === o.item.batch) {
+      g.last = o;
+      g.done++;
+      g.invoiced += o.outcome.kind === 'invoiced' ? 1 : 0;
+    } else groups.push({ last: o, done: 1, invoiced: o.outcome.kind === 'invoiced' ? 1 : 0 });
+  }
+  const counters = await tx.query<{ run_id: string; batch: number; done: number; items: number; invoiced: number; halted: number }>(
+    `INSERT INTO settlement.run_batches (run_id, batch, items, done, invoiced, halted, progress_at)
+     SELECT t.*, $7::timestamptz FROM unnest($1::text[], $2::int[], $3::int[], $4::int[], $5::int[], $6::int[]) AS t
+     ON CONFLICT (run_id, batch) DO UPDATE SET done = run_batches.done + EXCLUDED.done, invoiced = run_batches.invoiced + EXCLUDED.invoiced, halted = run_batches.halted + EXCLUDED.halted,
+       progress_at = GREATEST(run_batches.progress_at, EXCLUDED.progress_at)
+     RETURNING run_id, batch, done, items, invoiced, halted`,
+    [
+      groups.map((g) => g.last.item.runId),
+      groups.map((g) => g.last.item.batch),
+      groups.map((g) => g.last.item.batchItems),
+      groups.map((g) => g.done),
+      groups.map((g) => g.invoiced),
+      groups.map((g) => g.done - g.invoiced),
+      progressAt,
+    ],
+  );
+  const byKey = new Map(counters.rows.map((r) => [`${r.run_id}/${r.batch}`, r]));
   const completedBatches: { o: CountedOutcome; counts: { items: number; invoiced: number; halted: number } }[] = [];
-  for (const o of ordered) {
-    const { item, outcome, metadata, now } = o;
-    const recorded = await tx.query(
-      `INSERT INTO settlement.run_items (run_id, gsrn, batch, outcome, invoice_ids, reason) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (run_id, gsrn) DO NOTHING`,
-      [item.runId, item.gsrn, item.batch, outcome.kind, outcome.kind === 'invoiced' ? outcome.invoiceIds : null, outcome.kind === 'halted' ? outcome.halt.reason : null],
-    );
-    // Counted before (a redelivery): that transaction committed its halt event and halted-items row as well.
-    if (recorded.rowCount === 0) continue;
-    // The halted-items list: a halt is listed (and its event appended), an invoiced point that was halted leaves it.
-    if (outcome.kind === 'halted') await recordHaltedItem(store, tx, item, outcome.halt, metadata, now);
-    else await resolveHaltedItem(store, tx, item, outcome.invoiceIds, metadata, now);
-    const invoiced = outcome.kind === 'invoiced' ? 1 : 0;
-    const batch = (
-      await tx.query<{ done: number; items: number; invoiced: number; halted: number }>(
-        `INSERT INTO settlement.run_batches (run_id, batch, items, done, invoiced, halted, progress_at) VALUES ($1, $2, $3, 1, $4, $5, $6)
-         ON CONFLICT (run_id, batch) DO UPDATE SET done = run_batches.done + 1, invoiced = run_batches.invoiced + EXCLUDED.invoiced, halted = run_batches.halted + EXCLUDED.halted,
-           progress_at = GREATEST(run_batches.progress_at, EXCLUDED.progress_at)
-         RETURNING done, items, invoiced, halted`,
-        [item.runId, item.batch, item.batchItems, invoiced, 1 - invoiced, progressAt],
-      )
-    ).rows[0]!;
-    if (batch.done >= batch.items) completedBatches.push({ o, counts: { items: batch.items, invoiced: batch.invoiced, halted: batch.halted } });
+  for (const g of groups) {
+    const batch = byKey.get(`${g.last.item.runId}/${g.last.item.batch}`)!;
+    if (batch.done >= batch.items) completedBatches.push({ o: g.last, counts: { items: batch.items, invoiced: batch.invoiced, halted: batch.halted } });
   }
   for (const { o, counts } of completedBatches) {
     const { item, metadata, now } = o;

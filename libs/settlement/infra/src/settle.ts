@@ -1,6 +1,6 @@
 import type { PoolClient } from 'pg';
 import { localDateOf, localDayStart } from '@dh/dk-time';
-import type { EventStore, RecordedEvent, StreamAppend } from '@dh/event-store';
+import { DuplicateEventIdError, WrongExpectedRevisionError, type EventStore, type RecordedEvent, type StreamAppend } from '@dh/event-store';
 import type { EventEnvelope } from '@dh/messaging';
 import { Money, parseQuantityMilliKwh } from '@dh/money';
 import {
@@ -8,11 +8,14 @@ import {
   creditInFull,
   diffInvoices,
   meteredQuantitiesOf,
+  packedQuantitiesOf,
   resolvePeriodPrices,
   settleMeteringPoint,
   settleMeteringPointOnPrices,
   type BillingPeriod,
   type Invoice,
+  type MeteredQuantities,
+  type PackedMeteredDay,
   type PeriodPrices,
   type SettlementHalted,
   type SettlementInput,
@@ -48,9 +51,9 @@ import {
   type SettlementWorkItemScheduled,
 } from '@dh/settlement-application';
 import { afterAcontoSettlement } from './aconto';
-import { loadCopies, loadSharedPriceCopies, type SharedPriceCopies } from './copies';
+import { loadCopies, loadCopiesOf, loadSharedPriceCopies, type SharedPriceCopies } from './copies';
 import { acontoPaidFor } from './aconto-paid';
-import { lockForWorkItem, pricesNewerThan } from './input-locks';
+import { lockForWorkItems, pricesNewerThan } from './input-locks';
 import { recordItemOutcomes, type CountedOutcome, type ItemOutcome } from './run';
 
 export interface SettleDeps {
@@ -92,11 +95,26 @@ export async function settleCustomerSupplies(
   asOf: Date,
   runId?: string,
   invoiced: ReadonlySet<string> = new Set(),
-): Promise<{ customerId: string | null; result: Settled | SettlementHalted | 'invoiced' }[]> {
+): Promise<CustomerResult[]> {
   // A run's worker: the period's price copies and resolved prices from its cache (see RunPriceCache).
   const cache = runId === undefined ? undefined : deps.runPrices;
   const shared = cache === undefined || runId === undefined ? undefined : await cache.sharedCopies(runId, () => loadSharedPriceCopies(db, period));
   const copies = await loadCopies(db, gsrn, period, shared === undefined ? {} : { shared });
+  return settleCustomersOn(deps, cache, copies, gsrn, period, asOf, invoiced);
+}
+
+type CustomerResult = { customerId: string | null; result: Settled | SettlementHalted | 'invoiced' };
+
+/** `settleCustomerSupplies` on copies loaded already (on the run's prices when `cache` is given). */
+function settleCustomersOn(
+  deps: SettleDeps,
+  cache: RunPriceCache | undefined,
+  copies: SettlementCopies,
+  gsrn: string,
+  period: BillingPeriod,
+  asOf: Date,
+  invoiced: ReadonlySet<string>,
+): CustomerResult[] {
   const settle = (customerId: string | null): Settled | SettlementHalted => (cache === undefined ? settleBuilt(deps, copies, gsrn, period, asOf, customerId) : settleOnRunPrices(deps, cache, copies, gsrn, period, asOf, customerId));
   const customers = customerSuppliesInPeriod(copies.supplies, gsrn, period);
   // No supply left (reversed since the run started): one halt, as before.
@@ -160,13 +178,32 @@ function chargeSetKey(gsrn: string, period: BillingPeriod, copies: SettlementCop
   return JSON.stringify([latest.gridArea, latest.productId, links.sort(), span, changes]);
 }
 
-/** The kernel on prices resolved for the whole period; null when the point cannot be laid on them (the reference path decides). */
-function onPrices(prices: PeriodPrices, input: SettlementInput): SettlementResult | null {
+/**
+ * The consumption of a point laid straight from its packed days (integer Wh, issue 8) on the grid of `prices`;
+ * null when a day is not packed (stored before issue 8) or anything is unusual (`packedQuantitiesOf`): the
+ * decimal path then reads it.
+ */
+function packedConsumption(copies: SettlementCopies, gsrn: string, prices: PeriodPrices): MeteredQuantities | null {
+  const days: PackedMeteredDay[] = [];
+  for (const d of copies.consumption) {
+    const packed = d.packed;
+    if (packed === undefined || d.gsrn !== gsrn) return null;
+    days.push({ startMs: d.start.getTime(), resolution: d.resolution, firstPosition: packed.firstPosition, wh: packed.wh, qualities: packed.qualities });
+  }
+  return packedQuantitiesOf(gsrn, days, prices.startMs, prices.endMs);
+}
+
+/**
+ * The kernel on prices resolved for the whole period; null when the point cannot be laid on them (the reference
+ * path decides). `consumption`: the point's consumption on the prices' grid already (packed days), else the
+ * input's series is laid on it.
+ */
+function onPrices(prices: PeriodPrices, input: SettlementInput, consumption?: MeteredQuantities): SettlementResult | null {
   try {
     return settleMeteringPointOnPrices(prices, {
       meteringPoint: input.meteringPoint,
       supplyPeriods: input.supplyPeriods,
-      consumption: meteredQuantitiesOf(input.consumption, 'consumption', prices.startMs, prices.endMs),
+      consumption: consumption ?? meteredQuantitiesOf(input.consumption, 'consumption', prices.startMs, prices.endMs),
       ...(input.production !== undefined ? { production: meteredQuantitiesOf(input.production, 'production', prices.startMs, prices.endMs) } : {}),
       yearToDateMilliKwh: parseQuantityMilliKwh(input.yearToDateConsumptionKwh),
       ...(input.vatMode !== undefined ? { vatMode: input.vatMode } : {}),
@@ -194,8 +231,17 @@ function settleOnRunPrices(deps: SettleDeps, cache: RunPriceCache, copies: Settl
   const cached = key === null ? undefined : cache.get(key);
   if (cached !== undefined) {
     const linked = new Set([...(copies.chargeLinks ?? []), ...(copies.feeLinks ?? [])].map((l) => l.chargeId));
-    const light = buildSettlementInput(gsrn, period, asOf, { ...copies, spotPrices: [], charges: copies.charges.filter((c) => linked.has(c.chargeId)) }, config, customerId);
-    const result = light.ok ? onPrices(cached, light.input) : null;
+    // Packed days go to the kernel as they are: the input is built without them (no decimal strings, no Date per value).
+    const consumption = packedConsumption(copies, gsrn, cached);
+    const light = buildSettlementInput(
+      gsrn,
+      period,
+      asOf,
+      { ...copies, spotPrices: [], charges: copies.charges.filter((c) => linked.has(c.chargeId)), ...(consumption !== null ? { consumption: [] } : {}) },
+      config,
+      customerId,
+    );
+    const result = light.ok ? onPrices(cached, light.input, consumption ?? undefined) : null;
     if (light.ok && result !== null) {
       cache.hits++;
       return settledOf(result, light);
@@ -256,13 +302,35 @@ export async function invoiceIssuedOf(
 
 /** The invoice in settlement's index (`settlement.invoices`: what corrections and later runs look for); once. */
 export async function indexInvoice(tx: Db, invoiceId: string, gsrn: string, period: BillingPeriod, result: Settled): Promise<void> {
-  await tx.query(
-    `INSERT INTO settlement.invoices (invoice_id, gsrn, production_gsrn, customer_id, period_label, period_from, period_to, price_area, grid_area)
-     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) ON CONFLICT (invoice_id) DO NOTHING`,
-    [invoiceId, gsrn, result.productionGsrn, result.customerId, periodLabel(period), periodDates(period).from, periodDates(period).toExclusive, result.priceArea, result.gridArea],
-  );
+  await indexInvoices(tx, [{ invoiceId, gsrn, period, result }]);
 }
 
+interface IndexRow {
+  invoiceId: string;
+  gsrn: string;
+  period: BillingPeriod;
+  result: Settled;
+}
+
+/** `indexInvoice` for many invoices in one statement. */
+async function indexInvoices(tx: Db, rows: readonly IndexRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await tx.query(
+    `INSERT INTO settlement.invoices (invoice_id, gsrn, production_gsrn, customer_id, period_label, period_from, period_to, price_area, grid_area)
+     SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[]) ON CONFLICT (invoice_id) DO NOTHING`,
+    [
+      rows.map((r) => r.invoiceId),
+      rows.map((r) => r.gsrn),
+      rows.map((r) => r.result.productionGsrn),
+      rows.map((r) => r.result.customerId),
+      rows.map((r) => periodLabel(r.period)),
+      rows.map((r) => periodDates(r.period).from),
+      rows.map((r) => periodDates(r.period).toExclusive),
+      rows.map((r) => r.result.priceArea),
+      rows.map((r) => r.result.gridArea),
+    ],
+  );
+}
 
 /** The event a correction answers: its id names the note (once per event and invoice), its correlation carries on. */
 export type CorrectionTrigger = Pick<EventEnvelope, 'eventId' | 'recordedAt'> & { metadata: Pick<EventEnvelope['metadata'], 'correlationId'> };
@@ -281,88 +349,174 @@ interface PriceCheck {
 /** A work item settled, its invoices ready to append and its outcome ready to count. */
 interface SettledItem {
   counted: CountedOutcome | null;
-  invoices: StreamAppend[];
+  invoices: PreparedInvoice[];
   priceChecks: PriceCheck[];
 }
 
 /**
- * One work item of a run (a metering point): settle each customer supply of it in the period, prepare
- * each one's invoice (stream `invoice-<invoiceId>`, id stable per GSRN, period and customer, issued at
- * most once) or the halt. Nothing is counted yet (`handleWorkItems`).
+ * An invoice ready to append. `checked`: its stream was read (its expected revision is what the stream holds);
+ * otherwise it is appended as the stream's first event (`no_stream`): a stream whose only trace of this invoice
+ * is its own `InvoiceIssued` at revision 0 (a redelivery after the append) answers that append as stored, and
+ * anything else fails the batch's append, which is then done again with every stream read (`appendInvoices`).
  */
-async function settleWorkItem(deps: SettleDeps, envelope: EventEnvelope, tx: PoolClient): Promise<SettledItem | null> {
-  if (envelope.type !== 'SettlementWorkItemScheduled') return null;
-  const item = dataOf<SettlementWorkItemScheduled>(envelope.data);
-  const period = item.period;
-  const metadata = metaOf(envelope);
-  const now = new Date(envelope.occurredAt);
-  // Inputs about this metering point, and prices, wait for this item's commit (or it for theirs): input-locks.ts.
-  await lockForWorkItem(tx, item.gsrn);
-  const invoices: StreamAppend[] = [];
-  const priceChecks: PriceCheck[] = [];
-  // One invoice per customer supply: two of our customers on the GSRN in the period get one each.
-  const invoiceIds: string[] = [];
-  let halt: SettlementHalted | null = null;
-  // A later run of the period: the customers invoiced already (by an earlier run) are not settled again.
-  const invoiced = await tx.query<{ invoice_id: string; customer_id: string }>(
-    `SELECT invoice_id, customer_id FROM settlement.invoices WHERE gsrn = $1 AND period_from = $2 AND period_label = $3`,
-    [item.gsrn, periodDates(period).from, periodLabel(period)],
-  );
-  const invoicedCustomers = new Set(invoiced.rows.map((r) => r.customer_id));
-  for (const { customerId, result } of await settleCustomerSupplies(deps, tx, item.gsrn, period, new Date(item.asOf), item.runId, invoicedCustomers)) {
-    if (result === 'invoiced') {
-      invoiceIds.push(invoiceIdOf(item.gsrn, period, customerId!));
-      continue;
-    }
-    if (result.outcome !== 'settled') {
-      halt ??= result;
-      continue;
-    }
-    const invoiceId = invoiceIdOf(item.gsrn, period, result.customerId);
-    invoiceIds.push(invoiceId);
-    // Issued at most once: the id is name-based (GSRN, period, customer) and the invoice is appended with the
-    // stream's expected revision (a concurrent issue fails the append, and its redelivery finds the invoice).
-    const stream = await deps.store.readStream(invoiceStreamId(invoiceId));
-    if (!stream.some((e) => e.type === 'InvoiceIssued')) {
-      const data = await invoiceIssuedOf(tx, { invoiceId, runId: item.runId, gsrn: item.gsrn, period, result });
-      invoices.push({
-        streamId: invoiceStreamId(invoiceId),
-        events: [{ eventId: invoiceIssuedEventId(invoiceId), type: 'InvoiceIssued', data: toJsonObject(data), metadata, occurredAt: now }],
-        expectedRevision: stream.length === 0 ? 'no_stream' : stream[stream.length - 1]!.streamRevision,
-      });
-    }
-    await indexInvoice(tx, invoiceId, item.gsrn, period, result);
-    if (result.paymentModel === 'aconto') await afterAcontoSettlement(deps, tx, { gsrn: item.gsrn, period, asOf: new Date(item.asOf), metadata, now });
-    priceChecks.push({ invoiceId, priceArea: result.priceArea, asOf: new Date(item.asOf), period, envelope });
-  }
-  // The item is halted when any of its customer supplies is (the others' invoices stand: each is complete for its customer).
-  const outcome: ItemOutcome = halt !== null ? { kind: 'halted', halt } : { kind: 'invoiced', invoiceIds };
-  // Work items of runs started before batched runs carry no batch: settled, but not counted.
-  return { counted: typeof item.batch === 'number' ? { item, outcome, metadata, now } : null, invoices, priceChecks };
+interface PreparedInvoice {
+  append: StreamAppend;
+  checked: boolean;
+}
+
+interface WorkItem {
+  envelope: EventEnvelope;
+  item: SettlementWorkItemScheduled;
 }
 
 /**
- * Work items of a run, in the work queue's inbox transaction (one item, or the consumer's batch of them):
- * each is settled, their invoices are appended together (`appendToStreams`: one statement; ids derive from
- * the invoice, so a redelivered batch appends nothing twice), prices published after the run's asOf are
- * corrected on them (issue 9's check, after the append), then their outcomes are counted together
+ * Work items of one run whose metering points differ (see `handleWorkItems`): their locks in one statement, the
+ * invoices already in settlement's index and the points' copies in one query per table, then each item is
+ * settled: each customer supply of its metering point in the period gets its invoice (stream `invoice-<invoiceId>`,
+ * id stable per GSRN, period and customer, issued at most once) or the halt; the invoices' index rows are written
+ * in one statement. Nothing is appended or counted yet.
+ */
+async function settleWorkItemsOfRun(deps: SettleDeps, work: readonly WorkItem[], tx: PoolClient): Promise<SettledItem[]> {
+  const { runId, period } = work[0]!.item;
+  const gsrns = work.map((w) => w.item.gsrn);
+  // Inputs about these metering points, and prices, wait for this transaction's commit (or it for theirs): input-locks.ts.
+  await lockForWorkItems(tx, gsrns);
+  // A later run of the period: the customers invoiced already (by an earlier run) are not settled again.
+  const invoicedRows = await tx.query<{ gsrn: string; customer_id: string }>(
+    `SELECT gsrn, customer_id FROM settlement.invoices WHERE gsrn = ANY($1::text[]) AND period_from = $2 AND period_label = $3`,
+    [gsrns, periodDates(period).from, periodLabel(period)],
+  );
+  const invoicedOf = new Map<string, Set<string>>();
+  for (const r of invoicedRows.rows) (invoicedOf.get(r.gsrn) ?? invoicedOf.set(r.gsrn, new Set()).get(r.gsrn)!).add(r.customer_id);
+  // A run's worker: the period's price copies and resolved prices from its cache (see RunPriceCache), the points' own copies in one query per table.
+  const cache = deps.runPrices;
+  const copiesOf =
+    cache === undefined ? null : await loadCopiesOf(tx, gsrns, period, await cache.sharedCopies(runId, () => loadSharedPriceCopies(tx, period)));
+  const settled: SettledItem[] = [];
+  const indexRows: IndexRow[] = [];
+  for (const { envelope, item } of work) {
+    const metadata = metaOf(envelope);
+    const now = new Date(envelope.occurredAt);
+    const asOf = new Date(item.asOf);
+    const invoiced = invoicedOf.get(item.gsrn) ?? new Set<string>();
+    const results =
+      copiesOf === null ? await settleCustomerSupplies(deps, tx, item.gsrn, period, asOf, runId, invoiced) : settleCustomersOn(deps, cache, copiesOf.get(item.gsrn)!, item.gsrn, period, asOf, invoiced);
+    const invoices: PreparedInvoice[] = [];
+    const priceChecks: PriceCheck[] = [];
+    // One invoice per customer supply: two of our customers on the GSRN in the period get one each.
+    const invoiceIds: string[] = [];
+    let halt: SettlementHalted | null = null;
+    for (const { customerId, result } of results) {
+      if (result === 'invoiced') {
+        invoiceIds.push(invoiceIdOf(item.gsrn, period, customerId!));
+        continue;
+      }
+      if (result.outcome !== 'settled') {
+        halt ??= result;
+        continue;
+      }
+      const invoiceId = invoiceIdOf(item.gsrn, period, result.customerId);
+      invoiceIds.push(invoiceId);
+      const streamId = invoiceStreamId(invoiceId);
+      const event = (data: InvoiceIssued) => [{ eventId: invoiceIssuedEventId(invoiceId), type: 'InvoiceIssued', data: toJsonObject(data), metadata, occurredAt: now }];
+      // Issued at most once: the id is name-based (GSRN, period and customer) and the invoice is appended with the
+      // stream's expected revision (a concurrent issue fails the append, and its redelivery finds the invoice).
+      if (result.paymentModel === 'aconto') {
+        // Aconto payments are counted against the invoice only when it is really issued: its stream is read first.
+        const stream = await deps.store.readStream(streamId);
+        if (!stream.some((e) => e.type === 'InvoiceIssued')) {
+          const data = await invoiceIssuedOf(tx, { invoiceId, runId, gsrn: item.gsrn, period, result });
+          invoices.push({ append: { streamId, events: event(data), expectedRevision: stream.length === 0 ? 'no_stream' : stream[stream.length - 1]!.streamRevision }, checked: true });
+        }
+        await afterAcontoSettlement(deps, tx, { gsrn: item.gsrn, period, asOf, metadata, now });
+      } else {
+        invoices.push({ append: { streamId, events: event(await invoiceIssuedOf(tx, { invoiceId, runId, gsrn: item.gsrn, period, result })), expectedRevision: 'no_stream' }, checked: false });
+      }
+      indexRows.push({ invoiceId, gsrn: item.gsrn, period, result });
+      priceChecks.push({ invoiceId, priceArea: result.priceArea, asOf, period, envelope });
+    }
+    // The item is halted when any of its customer supplies is (the others' invoices stand: each is complete for its customer).
+    const outcome: ItemOutcome = halt !== null ? { kind: 'halted', halt } : { kind: 'invoiced', invoiceIds };
+    // Work items of runs started before batched runs carry no batch: settled, but not counted.
+    settled.push({ counted: typeof item.batch === 'number' ? { item, outcome, metadata, now } : null, invoices, priceChecks });
+  }
+  await indexInvoices(tx, indexRows);
+  return settled;
+}
+
+/**
+ * The invoices of a batch in one append (`appendToStreams`: one statement, all or nothing). When it fails on an
+ * unread stream (see `PreparedInvoice`), every unread stream is read and the append is done again as the
+ * invoices were before issue 8: an invoice already issued is left out, the others appended at the stream's revision.
+ */
+async function appendInvoices(store: EventStore, invoices: readonly PreparedInvoice[]): Promise<void> {
+  if (invoices.length === 0) return;
+  try {
+    await store.appendToStreams(invoices.map((i) => i.append));
+    return;
+  } catch (error) {
+    if (!(error instanceof WrongExpectedRevisionError || error instanceof DuplicateEventIdError) || invoices.every((i) => i.checked)) throw error;
+  }
+  const again: StreamAppend[] = [];
+  for (const i of invoices) {
+    if (i.checked) {
+      again.push(i.append);
+      continue;
+    }
+    const stream = await store.readStream(i.append.streamId);
+    if (stream.some((e) => e.type === 'InvoiceIssued')) continue;
+    again.push({ ...i.append, expectedRevision: stream.length === 0 ? 'no_stream' : stream[stream.length - 1]!.streamRevision });
+  }
+  if (again.length > 0) await store.appendToStreams(again);
+}
+
+/**
+ * Work items of a run, in the work queue's inbox transaction (one item, or the consumer's batch of them), issue 8:
+ * the items of one run are settled together (`settleWorkItemsOfRun`: reads batched over the items), in rounds in
+ * which each metering point of a period comes once (a point twice in a batch sees the first one's invoice); their
+ * invoices are appended together (`appendInvoices`: one statement; ids derive from the invoice, so a redelivered
+ * batch appends nothing twice), prices published after the run's asOf are corrected on them (issue 9's check,
+ * after the append, once per run prices instant, price area and period), then their outcomes are counted together
  * (`recordItemOutcomes`), so the batch counters are locked only at the end of the transaction.
  */
 export async function handleWorkItems(deps: SettleDeps, envelopes: readonly EventEnvelope[], tx: PoolClient): Promise<void> {
+  const work: WorkItem[] = envelopes.filter((e) => e.type === 'SettlementWorkItemScheduled').map((envelope) => ({ envelope, item: dataOf<SettlementWorkItemScheduled>(envelope.data) }));
   const settled: SettledItem[] = [];
-  for (const envelope of envelopes) {
-    const s = await settleWorkItem(deps, envelope, tx);
-    if (s !== null) settled.push(s);
+  let pending = work;
+  while (pending.length > 0) {
+    // One round: the first item of each (run, metering point, period); the rest wait for the next round.
+    const seen = new Set<string>();
+    const round: WorkItem[] = [];
+    const later: WorkItem[] = [];
+    for (const w of pending) {
+      const key = `${w.item.gsrn}/${periodLabel(w.item.period)}`;
+      if (seen.has(key)) later.push(w);
+      else {
+        seen.add(key);
+        round.push(w);
+      }
+    }
+    const byRun = new Map<string, WorkItem[]>();
+    for (const w of round) (byRun.get(w.item.runId) ?? byRun.set(w.item.runId, []).get(w.item.runId)!).push(w);
+    for (const items of byRun.values()) settled.push(...(await settleWorkItemsOfRun(deps, items, tx)));
+    pending = later;
   }
-  const invoices = settled.flatMap((s) => s.invoices);
-  if (invoices.length > 0) await deps.store.appendToStreams(invoices);
+  await appendInvoices(
+    deps.store,
+    settled.flatMap((s) => s.invoices),
+  );
   // A price published after the run's asOf and copied before an item took its locks was corrected by nobody:
   // the inputs consumer found no invoice then. Correct it now that the invoice is stored (the note id derives from the item: once).
+  const newer = new Map<string, boolean>();
   for (const c of settled.flatMap((s) => s.priceChecks)) {
     const { from, toExclusive } = periodDates(c.period);
-    if (await pricesNewerThan(tx, c.asOf, c.priceArea, from, toExclusive, localDayStart(from), localDayStart(toExclusive))) {
-      await correctInvoice(deps, tx, c.invoiceId, c.envelope, 'price');
+    const key = `${c.asOf.toISOString()}/${c.priceArea}/${periodLabel(c.period)}`;
+    let isNewer = newer.get(key);
+    if (isNewer === undefined) {
+      isNewer = await pricesNewerThan(tx, c.asOf, c.priceArea, from, toExclusive, localDayStart(from), localDayStart(toExclusive));
+      newer.set(key, isNewer);
     }
+    if (isNewer) await correctInvoice(deps, tx, c.invoiceId, c.envelope, 'price');
   }
   await recordItemOutcomes(
     deps.store,

@@ -1,0 +1,101 @@
+import { Pool } from 'pg';
+import { meteredPointsOf, type MeteredDayRecord } from '@dh/settlement-application';
+import { createTestDatabase, type TestDatabase } from '@dh/testing';
+import { loadCopies, loadCopiesOf, loadSharedPriceCopies } from './copies';
+import { migrateSettlement } from './schema';
+
+jest.setTimeout(60_000);
+
+/**
+ * A run's worker reads the copies of a batch of work items with one query per table (`loadCopiesOf`, issue 8):
+ * each metering point must get exactly what `loadCopies` gives it alone, whatever else is in the batch; packed
+ * days (integer Wh) read as the same points as before and keep their packed values for the kernel.
+ */
+describe('settlement copies of a batch of metering points', () => {
+  const PERIOD = { kind: 'month', year: 2026, month: 10 } as const;
+  const A = '571313180400000011'; // packed days, electric heating, a production point
+  const B = '571313180400000028'; // v1 days (points as jsonb, kWh strings), a product change
+  const C = '571313180400000035'; // nothing metered
+  const P = '571313180400000042'; // A's production point
+  let db: TestDatabase;
+  let pool: Pool;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('settlement_copies');
+    pool = new Pool({ connectionString: db.url });
+    await migrateSettlement(pool);
+    await pool.query(
+      `INSERT INTO settlement.supplies (gsrn, start_date, customer_id, end_date, product_id, electric_heating, grid_area, production_gsrn, billing_frequency, payment_model)
+       VALUES ($1, '2026-01-01', 'ca', NULL, 'spot', true, '791', $4, 'monthly', 'actual'),
+              ($2, '2026-10-10', 'cb2', NULL, 'spot', false, '791', NULL, 'monthly', 'actual'),
+              ($2, '2026-01-01', 'cb', '2026-10-10', 'spot', false, '791', NULL, 'monthly', 'actual'),
+              ($3, '2026-01-01', 'cc', NULL, 'spot', false, '791', NULL, 'monthly', 'actual')`,
+      [A, B, C, P],
+    );
+    await pool.query(`INSERT INTO settlement.product_changes (gsrn, valid_from, product_id) VALUES ($1, '2026-10-20', 'fixed')`, [B]);
+    await pool.query(`INSERT INTO settlement.electric_heating_changes (gsrn, valid_from, electric_heating) VALUES ($1, '2026-03-01', true)`, [A]);
+    const packed = (gsrn: string, day: string, start: string, version: number, wh: string, qualities: string) =>
+      pool.query(
+        `INSERT INTO settlement.metered_data (gsrn, day, version, document_id, received_at, resolution, start, first_position, wh, qualities, event_id)
+         VALUES ($1, $2, $3, 'doc', '2026-11-02T08:00:00Z', 'PT1H', $4, 1, $5::int[], $6::jsonb, gen_random_uuid())`,
+        [gsrn, day, version, start, wh, qualities],
+      );
+    await packed(A, '2026-10-01', '2026-09-30T22:00:00Z', 1, '{100,200,300}', '[["A04",3]]');
+    await packed(A, '2026-10-01', '2026-09-30T22:00:00Z', 2, '{1500,NULL,2}', '[[null,1],["A02",1],["A03",1]]');
+    await packed(A, '2026-10-02', '2026-10-01T22:00:00Z', 1, '{7}', '[["A04",1]]');
+    await packed(A, '2026-09-30', '2026-09-29T22:00:00Z', 1, '{9}', '[["A04",1]]');
+    await packed(P, '2026-10-01', '2026-09-30T22:00:00Z', 1, '{50}', '[["A04",1]]');
+    await pool.query(
+      `INSERT INTO settlement.metered_data (gsrn, day, version, document_id, received_at, resolution, start, points, event_id)
+       VALUES ($1, '2026-10-01', 1, 'doc', '2026-11-02T08:00:00Z', 'PT1H', '2026-09-30T22:00:00Z', $2::jsonb, gen_random_uuid())`,
+      [B, JSON.stringify([{ position: 1, quantityKwh: '0.25', quality: 'A04' }])],
+    );
+  });
+
+  afterAll(async () => {
+    await pool.end();
+    await db.drop();
+  });
+
+  const pointsOf = (days: readonly MeteredDayRecord[]) => days.map((d) => ({ day: d.day, version: d.version, points: d.points }));
+
+  it('gives each point of a batch what loadCopies gives it alone', async () => {
+    const shared = await loadSharedPriceCopies(pool, PERIOD);
+    const batch = await loadCopiesOf(pool, [C, A, B, A], PERIOD, shared);
+    expect([...batch.keys()].sort()).toEqual([A, B, C]);
+    for (const g of [A, B, C]) expect({ g, copies: batch.get(g) }).toEqual({ g, copies: await loadCopies(pool, g, PERIOD, { shared }) });
+  });
+
+  it('reads the latest version of each day, packed or not, as the same points; packed days keep their Wh for the kernel', async () => {
+    const shared = await loadSharedPriceCopies(pool, PERIOD);
+    const batch = await loadCopiesOf(pool, [A, B, C], PERIOD, shared);
+    const a = batch.get(A)!;
+    expect(pointsOf(a.consumption)).toEqual([
+      {
+        day: '2026-10-01',
+        version: 2,
+        points: [
+          { position: 1, quantityKwh: '1.500', quality: 'A04' },
+          { position: 2, quantityKwh: null, quality: 'A02' },
+          { position: 3, quantityKwh: '0.002', quality: 'A03' },
+        ],
+      },
+      { day: '2026-10-02', version: 1, points: [{ position: 1, quantityKwh: '0.007', quality: 'A04' }] },
+    ]);
+    expect(a.consumption[0]!.packed).toEqual({ firstPosition: 1, wh: [1500, null, 2], qualities: [[null, 1], ['A02', 1], ['A03', 1]] });
+    expect(meteredPointsOf(a.consumption[0]!.packed!)).toEqual(a.consumption[0]!.points);
+    // Electric heating: the year before the period; the production point's days beside it.
+    expect(pointsOf(a.consumptionBeforePeriod!)).toEqual([{ day: '2026-09-30', version: 1, points: [{ position: 1, quantityKwh: '0.009', quality: 'A04' }] }]);
+    expect(a.production.map((d) => [d.gsrn, d.day])).toEqual([[P, '2026-10-01']]);
+    expect(a.electricHeatingChanges).toEqual([{ gsrn: A, from: '2026-03-01', electricHeating: true }]);
+    const b = batch.get(B)!;
+    expect(pointsOf(b.consumption)).toEqual([{ day: '2026-10-01', version: 1, points: [{ position: 1, quantityKwh: '0.25', quality: 'A04' }] }]);
+    expect(b.consumption[0]!.packed).toBeUndefined();
+    expect(b.supplies.map((s) => [s.customerId, s.startDate])).toEqual([
+      ['cb', '2026-01-01'],
+      ['cb2', '2026-10-10'],
+    ]);
+    expect(b.productChanges).toEqual([{ gsrn: B, from: '2026-10-20', productId: 'fixed' }]);
+    expect([b.production, b.consumptionBeforePeriod, batch.get(C)!.consumption]).toEqual([[], [], []]);
+  });
+});
