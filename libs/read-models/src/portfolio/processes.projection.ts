@@ -37,7 +37,8 @@ export const processesProjection: Projection = {
     await applyInRounds((event, tx) => this.apply(event, tx), events, client, (event) => {
       const processId = text(event.data.processId);
       const handled = REQUEST_EVENTS.has(event.type) || event.type === 'ProcessRejected' || event.type === 'ProcessStatusChanged';
-      return processId !== null && handled ? [processId] : null;
+      // As the uuid column compares them (case, hyphens and braces aside): two spellings of one process never share a round.
+      return processId !== null && handled ? [processId.toLowerCase().replace(/[^0-9a-f]/g, '')] : null;
     });
   },
 
