@@ -13,7 +13,7 @@ import { loadConfig, openInfrastructure, REPO_ROOT, startServiceProcess, survivi
 import { customersProjection, projectionChecksum, rebuildProjections, settlementProjection } from '@dh/read-models';
 import { invoiceIdOf } from '@dh/settlement-application';
 import { gsrn, meteredPayload, OCTOBER_2026, seedFlatSpotPrices, seedRadiusGridArea, seedTaxAndSpotProduct, settlementTestHelpers, startSpotSupply } from '@dh/settlement-infra/testing';
-import { eventually, startPrivatePostgres, startPrivateRabbitMq, type PrivatePostgres, type PrivateRabbitMq } from '@dh/testing';
+import { eventually, mulberry32, startPrivatePostgres, startPrivateRabbitMq, type PrivatePostgres, type PrivateRabbitMq } from '@dh/testing';
 
 /** Advisory-lock namespace of the relay (`libs/messaging/src/relay.ts`): its holder is the active relay. */
 const RELAY_LOCK_NAMESPACE = 0x64687231;
@@ -40,18 +40,6 @@ interface LogicalCreate {
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Every random choice of the suite comes from this seed: printed at the start, in the test's name and in the report;
  * `FAULT_SEED=<n>` replays the same choices (the order of the kills, each kill's moment, the pauses between faults).
@@ -65,9 +53,9 @@ const SEED = ((): number => {
   return n;
 })();
 /** The fault plan's stream, drawn in a fixed order by the test's sequential code only. */
-const random = seededRandom(SEED);
+const random = mulberry32(SEED);
 /** The clients' pauses: their own stream (three clients interleave on the event loop, which no seed fixes). */
-const clientRandom = seededRandom(SEED ^ 0x5bd1e995);
+const clientRandom = mulberry32(SEED ^ 0x5bd1e995);
 const between = (next: () => number, min: number, max: number) => min + Math.floor(next() * (max - min));
 const jitter = (min: number, max: number) => between(random, min, max);
 
