@@ -2,7 +2,7 @@ import type { Pool } from 'pg';
 import type { EventStore } from '@dh/event-store';
 import type { AmqpConnection } from './amqp-connection';
 import { eventMessage, topicMatches, type EventMessage } from './envelope';
-import { DEFAULT_MESSAGING_SCHEMA, ensureMessagingTables } from './schema';
+import { DEFAULT_MESSAGING_SCHEMA, ensureMessagingTables, runDdlUnderLock } from './schema';
 import { DEFAULT_EVENT_EXCHANGE } from './topology';
 
 /**
@@ -67,11 +67,7 @@ const DDL_LOCK_KEY = 0x64686375; // 'dhcu'
 
 async function ensureCutoffTable(pool: Pool): Promise<void> {
   await ensureMessagingTables(pool, DEFAULT_MESSAGING_SCHEMA);
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    await client.query('SELECT pg_advisory_xact_lock($1)', [DDL_LOCK_KEY]);
-    await client.query(`
+  await runDdlUnderLock(pool, DDL_LOCK_KEY, `
       CREATE TABLE IF NOT EXISTS ${table} (
         queue text NOT NULL,
         exchange text NOT NULL,
@@ -87,13 +83,6 @@ async function ensureCutoffTable(pool: Pool): Promise<void> {
         replayed_by text,
         PRIMARY KEY (queue, exchange, pattern)
       )`);
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
 }
 
 /** What a catch-up with a cut-off left out, per pattern. */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ConfirmChannel, GetMessage } from 'amqplib';
 import type { Pool } from 'pg';
 import type { AmqpConnection } from './amqp-connection';
-import { ensureMessagingTables, DEFAULT_MESSAGING_SCHEMA } from './schema';
+import { ensureMessagingTables, DEFAULT_MESSAGING_SCHEMA, runDdlUnderLock } from './schema';
 import {
   FAILURE_COUNT_HEADER,
   FAILURE_REASON_HEADER,
@@ -34,11 +34,7 @@ const DDL_LOCK_KEY = 0x64686471; // 'dhdq'
 
 async function createDeadLetterTables(pool: Pool): Promise<void> {
   await ensureMessagingTables(pool, schema);
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    await client.query('SELECT pg_advisory_xact_lock($1)', [DDL_LOCK_KEY]);
-    await client.query(`
+  await runDdlUnderLock(pool, DDL_LOCK_KEY, `
     CREATE TABLE IF NOT EXISTS ${schema}.consumer_queues (
       queue text PRIMARY KEY,
       dead_letter_queue text NOT NULL,
@@ -58,13 +54,6 @@ async function createDeadLetterTables(pool: Pool): Promise<void> {
       discarded_at timestamptz NOT NULL DEFAULT now(),
       PRIMARY KEY (queue, message_id)
     );`);
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
 }
 
 const registryReady = new WeakMap<Pool, Promise<void>>();

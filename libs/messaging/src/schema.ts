@@ -59,3 +59,22 @@ export async function ensureMessagingTables(db: Pool | PoolClient, schema: strin
     if (owned) client.release();
   }
 }
+
+/**
+ * Runs `ddl` (CREATE … IF NOT EXISTS statements) in one transaction under the advisory lock `lockKey`, so that
+ * concurrent starters of a service do not race on it.
+ */
+export async function runDdlUnderLock(pool: Pool, lockKey: number, ddl: string): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock($1)', [lockKey]);
+    await client.query(ddl);
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
