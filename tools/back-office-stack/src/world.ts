@@ -114,6 +114,14 @@ export async function settleOctober(stack: BackOfficeStack, customers: DisputedC
     const { rowCount } = await stack.pool.query(`SELECT 1 FROM read_models.settlement_invoices WHERE invoice_id = ANY($1)`, [customers.map((c) => c.invoiceId)]);
     expectTrue(rowCount === customers.length, 'invoices not projected yet');
   }, 90_000, 250);
+  // The rates seeded before the run left correction jobs (one per publication) that may still be paging when the
+  // invoices are issued. A job recomputes an invoice from every input known at that moment, so one still pending
+  // when the spot price is corrected would issue the note under its own cause. Scenes that trace a note to its cause
+  // start once those jobs are done.
+  await eventually(async () => {
+    const { rows } = await stack.pool.query<{ waiting: number }>(`SELECT count(*)::int AS waiting FROM settlement.correction_jobs WHERE NOT done`);
+    expectTrue(rows[0]!.waiting === 0, 'correction jobs of the seeded rates still waiting');
+  }, 60_000, 250);
 }
 
 /** Energi Data Service corrects one DK1 price of 2026-10-10; rates ingests the new version and settlement issues debit notes. */
