@@ -74,20 +74,7 @@ describe('settlement: fees (D02) DataHub links to a metering point (RSM-031), en
     ]);
     await startSpotSupply(helpers, POINT, A);
     await append(`metering-point-${POINT}`, 'portfolio', 'SupplyEnded', { gsrn: POINT, endDate: '2026-10-15' });
-    await append(`metering-point-${POINT}`, 'portfolio', 'SupplyStarted', {
-      gsrn: POINT,
-      processId: randomUUID(),
-      customerId: B,
-      startDate: '2026-10-15',
-      productId: 'spot',
-      gridArea: '791',
-      priceArea: 'DK2',
-      billingFrequency: 'monthly',
-      paymentModel: 'actual',
-      electricHeating: false,
-      productionGsrn: null,
-      at: '2026-09-20T10:00:00.000Z',
-    });
+    await startSpotSupply(helpers, POINT, B, { from: '2026-10-15', at: '2026-09-20T10:00:00.000Z' });
     await startSpotSupply(helpers, OTHER, `customer-${OTHER}`);
     for (const g of [POINT, OTHER]) await send('RecordMeteredData', meteredPayload(g, `oct-${g}`, '2026-10-01', '2026-11-01', () => '1.000'));
     await eventually(async () => {

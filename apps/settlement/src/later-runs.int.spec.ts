@@ -5,7 +5,7 @@ import type { Infrastructure } from '@dh/platform';
 import { invoiceIdOf, type InvoiceIssued, type SettlementCompleted } from '@dh/settlement-application';
 import { migrateSettlement } from '@dh/settlement-infra';
 import { createTestDatabase, eventually } from '@dh/testing';
-import { gsrn, meteredPayload, seedFlatSpotPrices, seedRadiusGridArea, seedTaxAndSpotProduct, settlementTestHelpers, startSettlementTestService, type SettlementTestService } from './testing/settlement-test-support';
+import { gsrn, meteredPayload, seedFlatSpotPrices, seedRadiusGridArea, seedTaxAndSpotProduct, settlementTestHelpers, startSpotSupply, startSettlementTestService, type SettlementTestService } from './testing/settlement-test-support';
 
 /**
  * Issue 9, "every supply billed completely": a period has runs 1, 2, …; a later run settles exactly the
@@ -34,21 +34,7 @@ describe('settlement: later runs of a period settle what is not yet invoiced, ne
   let commands: CommandClient;
   const helpers = settlementTestHelpers(() => infra, () => commands);
   const { append, send, count, all } = helpers;
-  const supply = (g: string, customerId: string, startDate: string) =>
-    append(`metering-point-${g}`, 'portfolio', 'SupplyStarted', {
-      gsrn: g,
-      processId: randomUUID(),
-      customerId,
-      startDate,
-      productId: 'spot',
-      gridArea: '791',
-      priceArea: 'DK2',
-      billingFrequency: 'monthly',
-      paymentModel: 'actual',
-      electricHeating: false,
-      productionGsrn: null,
-      at: '2026-09-01T10:00:00.000Z',
-    });
+  const supply = (g: string, customerId: string, startDate: string) => startSpotSupply(helpers, g, customerId, { from: startDate, at: '2026-09-01T10:00:00.000Z' });
   const completedOf = async (runId: string): Promise<SettlementCompleted> =>
     eventually(async () => {
       const c = (await all('SettlementCompleted')).map((e) => e.data as unknown as SettlementCompleted).find((d) => d.runId === runId);

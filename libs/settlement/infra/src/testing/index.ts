@@ -108,13 +108,21 @@ export async function seedFlatSpotPrices(helpers: ReturnType<typeof settlementTe
   }
 }
 
-/** A monthly, actually-paid `spot` supply in grid area 791 (DK2) from 2026-01-01, as portfolio's metering-point stream records it. */
-export async function startSpotSupply(helpers: ReturnType<typeof settlementTestHelpers>, g: string, customerId: string): Promise<void> {
+/**
+ * A monthly, actually-paid `spot` supply in grid area 791 (DK2), from 2026-01-01 unless `from` is given, as portfolio's
+ * metering-point stream records it (`at`: when it was recorded).
+ */
+export async function startSpotSupply(
+  helpers: ReturnType<typeof settlementTestHelpers>,
+  g: string,
+  customerId: string,
+  { from = '2026-01-01', at = '2025-12-01T10:00:00.000Z' }: { from?: string; at?: string } = {},
+): Promise<void> {
   await helpers.append(`metering-point-${g}`, 'portfolio', 'SupplyStarted', {
     gsrn: g,
     processId: randomUUID(),
     customerId,
-    startDate: '2026-01-01',
+    startDate: from,
     productId: 'spot',
     gridArea: '791',
     priceArea: 'DK2',
@@ -122,6 +130,6 @@ export async function startSpotSupply(helpers: ReturnType<typeof settlementTestH
     paymentModel: 'actual',
     electricHeating: false,
     productionGsrn: null,
-    at: '2025-12-01T10:00:00.000Z',
+    at,
   });
 }
