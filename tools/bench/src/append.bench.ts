@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
-import { createPostgresEventStore, type EventMetadata, type JsonObject, type NewEvent } from '@dh/event-store';
+import { createPostgresEventStore, EVENT_STORE_MIGRATIONS, PostgresEventStore, runMigrations, type EventMetadata, type JsonObject, type NewEvent } from '@dh/event-store';
 import { fmt, log, median, msSince, now, result, type BenchResult } from './measure';
 
 /**
@@ -8,6 +8,10 @@ import { fmt, log, median, msSince, now, result, type BenchResult } from './meas
  * (a) one event per append, each to a new stream, sequential on one connection at a time;
  *     baseline: one single-row INSERT per event.
  * (b) 100 events per append (one new stream per batch); baseline: one 100-row INSERT per batch.
+ * (c) appendToStreams of 100 new streams with one event each (as a settlement run stores its invoices, each stream
+ *     expected new); baseline: one 100-row INSERT per batch, the same rows. The same batches also go through the
+ *     `append_to_streams` of migration 6 (one `append_to_stream` per stream; a store stopped at migration 8), the
+ *     before of migration 9, in the same rounds.
  */
 
 const SINGLE_EVENTS = 500;
@@ -66,6 +70,12 @@ export async function runAppendBench(databaseUrl: string): Promise<BenchResult[]
   const pool = new Pool({ connectionString: databaseUrl, max: 2 });
   pool.on('error', () => undefined);
   const store = await createPostgresEventStore({ pool, schema: 'bench_append' });
+  await runMigrations(
+    pool,
+    'bench_append_m6',
+    EVENT_STORE_MIGRATIONS.filter((m) => m.version <= 8),
+  );
+  const perStream = new PostgresEventStore(pool, false, 'bench_append_m6');
   let counter = 0;
   try {
     await pool.query(BASELINE_DDL);
@@ -91,6 +101,18 @@ export async function runAppendBench(databaseUrl: string): Promise<BenchResult[]
       for (const batch of all) await store.appendToStream(`bench-batch-${batch[0].eventId}`, batch, { expectedRevision: 'no_stream' });
       return ((batches * BATCH_SIZE) / msSince(start)) * 1000;
     };
+    const storeManyStreams = async (batches: number, target = store): Promise<number> => {
+      const all = Array.from({ length: batches }, () => Array.from({ length: BATCH_SIZE }, () => newEvent(counter++)));
+      const start = now();
+      for (const batch of all) await target.appendToStreams(batch.map((event) => ({ streamId: `bench-many-${event.eventId}`, events: [event], expectedRevision: 'no_stream' as const })));
+      return ((batches * BATCH_SIZE) / msSince(start)) * 1000;
+    };
+    const plainManyStreams = async (batches: number): Promise<number> => {
+      const all = Array.from({ length: batches }, () => Array.from({ length: BATCH_SIZE }, () => newEvent(counter++)));
+      const start = now();
+      for (const batch of all) await pool.query(batchSql, batch.flatMap((e) => baselineRow(`bench-many-${e.eventId}`, e)));
+      return ((batches * BATCH_SIZE) / msSince(start)) * 1000;
+    };
     const plainBatched = async (batches: number): Promise<number> => {
       const all = Array.from({ length: batches }, () => Array.from({ length: BATCH_SIZE }, () => newEvent(counter++)));
       const start = now();
@@ -106,22 +128,46 @@ export async function runAppendBench(databaseUrl: string): Promise<BenchResult[]
     await plainSingle(100);
     await storeBatched(3);
     await plainBatched(3);
+    await storeManyStreams(3);
+    await plainManyStreams(3);
+    await storeManyStreams(3, perStream);
 
-    const runs = { storeSingle: [] as number[], plainSingle: [] as number[], storeBatched: [] as number[], plainBatched: [] as number[] };
+    const runs = {
+      storeSingle: [] as number[],
+      plainSingle: [] as number[],
+      storeBatched: [] as number[],
+      plainBatched: [] as number[],
+      storeMany: [] as number[],
+      plainMany: [] as number[],
+      perStreamMany: [] as number[],
+    };
     // Interleaved, so a noisy neighbour hits both sides alike.
     for (let round = 1; round <= ROUNDS; round++) {
       runs.storeSingle.push(await storeSingle(SINGLE_EVENTS));
       runs.plainSingle.push(await plainSingle(SINGLE_EVENTS));
       runs.storeBatched.push(await storeBatched(BATCHES));
       runs.plainBatched.push(await plainBatched(BATCHES));
+      runs.storeMany.push(await storeManyStreams(BATCHES));
+      runs.plainMany.push(await plainManyStreams(BATCHES));
+      runs.perStreamMany.push(await storeManyStreams(BATCHES, perStream));
       log(
         `  round ${round}: single ${fmt(runs.storeSingle[round - 1], 'ev/s')} vs INSERT ${fmt(runs.plainSingle[round - 1], 'ev/s')}; ` +
-          `batched ${fmt(runs.storeBatched[round - 1], 'ev/s')} vs multi-row INSERT ${fmt(runs.plainBatched[round - 1], 'ev/s')}`,
+          `batched ${fmt(runs.storeBatched[round - 1], 'ev/s')} vs multi-row INSERT ${fmt(runs.plainBatched[round - 1], 'ev/s')}; ` +
+          `${BATCH_SIZE} new streams ${fmt(runs.storeMany[round - 1], 'ev/s')} (migration 6: ${fmt(runs.perStreamMany[round - 1], 'ev/s')}) vs multi-row INSERT ${fmt(runs.plainMany[round - 1], 'ev/s')}`,
       );
     }
     return [
       result('append, 1 event/append', median(runs.storeSingle), median(runs.plainSingle), 'ev/s', true, 'single-row INSERT'),
       result(`append, ${BATCH_SIZE} events/append`, median(runs.storeBatched), median(runs.plainBatched), 'ev/s', true, `${BATCH_SIZE}-row INSERT`),
+      result(`appendToStreams, ${BATCH_SIZE} new streams × 1 event`, median(runs.storeMany), median(runs.plainMany), 'ev/s', true, `${BATCH_SIZE}-row INSERT`),
+      result(
+        `appendToStreams, ${BATCH_SIZE} new streams × 1 event, migration 6 (per stream)`,
+        median(runs.perStreamMany),
+        median(runs.plainMany),
+        'ev/s',
+        true,
+        `${BATCH_SIZE}-row INSERT`,
+      ),
     ];
   } finally {
     await store.close();

@@ -1,5 +1,5 @@
 import { createTestDatabase, eventually, type TestDatabase } from '@dh/testing';
-import { Pool, type PoolClient } from 'pg';
+import { DatabaseError, Pool, type PoolClient } from 'pg';
 import type { NewEvent, RecordedEvent, Subscription } from '../event-store.port';
 import { newEvent } from '../testing';
 import { createPostgresEventStore, type PostgresEventStore } from './postgres-event-store';
@@ -199,4 +199,78 @@ describe('PostgreSQL global order under concurrent writers', () => {
     }
     expect(seenA.map((e) => e.eventId)).toEqual(seenB.map((e) => e.eventId));
   }, 30_000);
+
+  it('delivers every event of concurrent multi-stream batches exactly once, in stream order, also with late commits', async () => {
+    const writers = 6;
+    const batchesPerWriter = 60;
+    const written: string[] = [];
+    const seen: RecordedEvent[] = [];
+    const sub = store.subscribeToAll({ onEvent: async (e) => void (e.streamId.startsWith('batch-') && seen.push(e)) });
+
+    /**
+     * One batch inside an explicit transaction that sleeps after taking its positions, before committing; run again,
+     * as the store does, when it met a younger writer of one of its streams (DH006).
+     */
+    const slowBatch = async (appends: { streamId: string; events: NewEvent[] }[], sleepMs: number): Promise<void> => {
+      for (;;) {
+        try {
+          return await slowBatchOnce(appends, sleepMs);
+        } catch (error) {
+          if (!(error instanceof DatabaseError && error.code === 'DH006')) throw error;
+        }
+      }
+    };
+    const slowBatchOnce = async (appends: { streamId: string; events: NewEvent[] }[], sleepMs: number): Promise<void> => {
+      const client = await pool.connect();
+      const events = appends.flatMap((a) => a.events);
+      try {
+        await client.query('BEGIN');
+        await client.query(
+          `SELECT * FROM event_store.append_to_streams($1::text[], $2::text[], $3::int[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::timestamptz[], NULL)`,
+          [
+            appends.map((a) => a.streamId),
+            appends.map(() => 'any'),
+            appends.map((a) => a.events.length),
+            events.map((e) => e.eventId),
+            events.map((e) => e.type),
+            events.map((e) => JSON.stringify(e.data)),
+            events.map((e) => JSON.stringify(e.metadata)),
+            events.map((e) => e.occurredAt.toISOString()),
+          ],
+        );
+        await client.query('SELECT pg_sleep($1)', [sleepMs / 1000]);
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK');
+        throw error;
+      } finally {
+        client.release();
+      }
+    };
+
+    const writer = async (w: number) => {
+      for (let i = 0; i < batchesPerWriter; i++) {
+        // Streams shared between writers (and new ones), named in different orders.
+        const streams = [`batch-shared-${i % 5}`, `batch-shared-${(i + w) % 5}`, `batch-own-${w}-${i % 7}`, `batch-new-${w}-${i}`];
+        const distinct = [...new Set(w % 2 === 0 ? streams : streams.reverse())];
+        const appends = distinct.map((streamId, k) => ({ streamId, events: Array.from({ length: 1 + ((i + k) % 3) }, () => newEvent('Batched', { w, i })) }));
+        written.push(...appends.flatMap((a) => a.events.map((e) => e.eventId)));
+        if (i % 10 === 4) await slowBatch(appends, 30 + ((w * 41 + i) % 90));
+        else await store.appendToStreams(appends.map((a) => ({ ...a, expectedRevision: 'any' as const })));
+      }
+    };
+    await Promise.all(Array.from({ length: writers }, (_, w) => writer(w)));
+    await eventually(() => expect(seen.length).toBeGreaterThanOrEqual(written.length), 15_000);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await sub.stop();
+
+    const ids = seen.map((e) => e.eventId);
+    expect(ids).toHaveLength(written.length);
+    expect(new Set(ids)).toEqual(new Set(written));
+    const next = new Map<string, bigint>();
+    for (const e of seen) {
+      expect(e.streamRevision).toBe(next.get(e.streamId) ?? 0n);
+      next.set(e.streamId, e.streamRevision + 1n);
+    }
+  }, 60_000);
 });

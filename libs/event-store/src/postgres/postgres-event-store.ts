@@ -142,28 +142,35 @@ export class PostgresEventStore implements EventStore, EventLookup, EventRedacti
       });
   }
 
-  /** One statement (`append_to_streams`, migration 6): one round trip and one transaction for the whole batch. */
+  /**
+   * One statement (`append_to_streams`, set-based since migration 9): one round trip and one transaction for the
+   * whole batch. Run again when it stops because a stream it waited for was written by a younger transaction
+   * (DH006: appending would put its events behind theirs in the log; nothing was written).
+   */
   async appendToStreams(appends: StreamAppend[]): Promise<AppendResult[]> {
     assertBatchAppendable(appends);
     const events = appends.flatMap((a) => a.events);
+    const params = [
+      appends.map((a) => a.streamId),
+      appends.map((a) => formatExpected(a.expectedRevision)),
+      appends.map((a) => a.events.length),
+      events.map((e) => e.eventId),
+      events.map((e) => e.type),
+      JSON.stringify(events.map((e) => e.data)),
+      JSON.stringify(events.map((e) => e.metadata)),
+      events.map((e) => e.occurredAt.toISOString()),
+      // As appendToStream: no NOTIFY inside the transaction, one after it.
+      null,
+    ];
     try {
       // Retrying after a lost connection is safe: a committed batch answers with its stored results.
-      const result = await this.query<{ stream_index: number; next_expected_revision: string; global_position: string }>(
-        `SELECT stream_index, next_expected_revision::text, global_position::text
-           FROM ${this.s}.append_to_streams($1::text[], $2::text[], $3::int[], $4::uuid[], $5::text[], ${jsonTexts('$6')}, ${jsonTexts('$7')}, $8::timestamptz[], $9)`,
-        [
-          appends.map((a) => a.streamId),
-          appends.map((a) => formatExpected(a.expectedRevision)),
-          appends.map((a) => a.events.length),
-          events.map((e) => e.eventId),
-          events.map((e) => e.type),
-          JSON.stringify(events.map((e) => e.data)),
-          JSON.stringify(events.map((e) => e.metadata)),
-          events.map((e) => e.occurredAt.toISOString()),
-          // As appendToStream: no NOTIFY inside the transaction, one after it.
-          null,
-        ],
-      );
+      const run = () =>
+        this.query<{ stream_index: number; next_expected_revision: string; global_position: string }>(
+          `SELECT stream_index, next_expected_revision::text, global_position::text
+             FROM ${this.s}.append_to_streams($1::text[], $2::text[], $3::int[], $4::uuid[], $5::text[], ${jsonTexts('$6')}, ${jsonTexts('$7')}, $8::timestamptz[], $9)`,
+          params,
+        );
+      const result = await retryBehindYoungerWriter(run);
       this.signalAppended();
       const out: AppendResult[] = [];
       for (const row of result.rows) {
@@ -352,6 +359,19 @@ class NotificationListener {
       client.removeAllListeners('error');
       client.on('error', () => undefined);
       await client.end().catch(() => undefined);
+    }
+  }
+}
+
+/** A batch that met a younger writer (DH006) is run again at once; each run has a newer transaction id. */
+const MAX_BEHIND_RETRIES = 50;
+
+async function retryBehindYoungerWriter<T>(run: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (error) {
+      if (!(error instanceof DatabaseError && error.code === 'DH006') || attempt >= MAX_BEHIND_RETRIES) throw error;
     }
   }
 }

@@ -293,6 +293,114 @@ export function describeEventStoreContract(
         expect(await store.readStream(a)).toHaveLength(4);
         expect(await store.readStream(b)).toHaveLength(4);
       });
+
+      it('appends a batch of many new streams, one event each, results in the order given', async () => {
+        const streams = Array.from({ length: 250 }, () => stream('many'));
+        const appends = streams.map((streamId, i) => ({ streamId, events: [newEvent('Issued', { i })], expectedRevision: 'no_stream' as const }));
+        const results = await store.appendToStreams(appends);
+        expect(results).toHaveLength(streams.length);
+        const read = await readAllOf(streams);
+        expect(read).toHaveLength(streams.length);
+        const byStream = new Map(read.map((e) => [e.streamId, e]));
+        streams.forEach((streamId, i) => {
+          const e = byStream.get(streamId);
+          expect(e).toMatchObject({ eventId: appends[i].events[0].eventId, streamRevision: 0n, data: { i } });
+          expect(results[i]).toEqual({ nextExpectedRevision: 0n, globalPosition: e?.globalPosition });
+        });
+        expect(new Set(results.map((r) => r.globalPosition)).size).toBe(streams.length);
+      });
+
+      it('mixes new and existing streams with every kind of expected revision in one batch', async () => {
+        const [fresh, anyNew, exact, exists, anyOld] = [stream(), stream(), stream(), stream(), stream()];
+        for (const s of [exact, exists, anyOld]) await store.appendToStream(s, [newEvent('Old'), newEvent('Old')], { expectedRevision: 'no_stream' });
+        const results = await store.appendToStreams([
+          { streamId: exact, events: [newEvent('New'), newEvent('New')], expectedRevision: 1n },
+          { streamId: fresh, events: [newEvent('New')], expectedRevision: 'no_stream' },
+          { streamId: exists, events: [newEvent('New')], expectedRevision: 'stream_exists' },
+          { streamId: anyNew, events: [newEvent('New'), newEvent('New'), newEvent('New')], expectedRevision: 'any' },
+          { streamId: anyOld, events: [newEvent('New')], expectedRevision: 'any' },
+        ]);
+        expect(results.map((r) => r.nextExpectedRevision)).toEqual([3n, 0n, 2n, 2n, 2n]);
+        expect((await store.readStream(exact)).map((e) => [e.type, e.streamRevision])).toEqual([
+          ['Old', 0n],
+          ['Old', 1n],
+          ['New', 2n],
+          ['New', 3n],
+        ]);
+        expect((await store.readStream(anyNew)).map((e) => e.streamRevision)).toEqual([0n, 1n, 2n]);
+        // The streams are at the revisions the batch reported: the next appends expect them.
+        await store.appendToStreams([
+          { streamId: exact, events: [newEvent()], expectedRevision: 3n },
+          { streamId: fresh, events: [newEvent()], expectedRevision: 0n },
+          { streamId: anyNew, events: [newEvent()], expectedRevision: 2n },
+        ]);
+        expect(await store.readStream(fresh)).toHaveLength(2);
+      });
+
+      it('stores nothing of a large batch when one stream in the middle fails, and leaves the new streams new', async () => {
+        const streams = Array.from({ length: 120 }, () => stream('rollback'));
+        const existing = streams[60];
+        await store.appendToStream(existing, [newEvent()], { expectedRevision: 'no_stream' });
+        for (const [expectedRevision, actual] of [['no_stream', 0n], [5n, 0n]] as const) {
+          const error = await rejection(
+            store.appendToStreams(streams.map((streamId) => ({ streamId, events: [newEvent(), newEvent()], expectedRevision: streamId === existing ? expectedRevision : ('no_stream' as const) }))),
+          );
+          expect(error).toBeInstanceOf(WrongExpectedRevisionError);
+          expect(error).toMatchObject({ streamId: existing, actual });
+        }
+        expect(await readAllOf(streams)).toHaveLength(1);
+        // Nothing of the failed batches is left: every other stream can still be created as new.
+        const results = await store.appendToStreams(streams.filter((s) => s !== existing).map((streamId) => ({ streamId, events: [newEvent()], expectedRevision: 'no_stream' as const })));
+        expect(results.every((r) => r.nextExpectedRevision === 0n)).toBe(true);
+      });
+
+      it('answers a retried large batch with the stored results even after its streams moved on', async () => {
+        const streams = Array.from({ length: 80 }, () => stream('retry'));
+        await store.appendToStream(streams[0], [newEvent()], { expectedRevision: 'no_stream' });
+        const appends = streams.map((streamId, i) => ({
+          streamId,
+          events: Array.from({ length: 1 + (i % 3) }, () => newEvent()),
+          expectedRevision: i === 0 ? 0n : ('no_stream' as const),
+        }));
+        const first = await store.appendToStreams(appends);
+        await store.appendToStreams(streams.slice(0, 40).map((streamId) => ({ streamId, events: [newEvent('Later')], expectedRevision: 'any' as const })));
+        expect(await store.appendToStreams(appends)).toEqual(first);
+        const read = await readAllOf(streams);
+        expect(read).toHaveLength(1 + appends.reduce((n, a) => n + a.events.length, 0) + 40);
+        expect(new Set(read.map((e) => e.eventId)).size).toBe(read.length);
+      });
+
+      it('lets exactly one of several concurrent batches creating the same streams win, without a deadlock', async () => {
+        const streams = Array.from({ length: 30 }, () => stream('race'));
+        // Four different orders of the same streams (multipliers coprime to 30 permute them).
+        const order = (k: number) => streams.map((_, i) => streams[(i * [1, 7, 11, 13][k] + k) % streams.length]);
+        for (const k of [0, 1, 2, 3]) expect(new Set(order(k)).size).toBe(streams.length);
+        const attempts = [0, 1, 2, 3].map((k) =>
+          store.appendToStreams(order(k).map((streamId) => ({ streamId, events: [newEvent('Attempt', { k })], expectedRevision: 'no_stream' as const }))),
+        );
+        const settled = await Promise.allSettled(attempts);
+        const won = settled.filter((r) => r.status === 'fulfilled');
+        expect(won).toHaveLength(1);
+        for (const r of settled) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(WrongExpectedRevisionError);
+        const read = await readAllOf(streams);
+        expect(read).toHaveLength(streams.length);
+        expect(new Set(read.map((e) => (e.data as { k: number }).k)).size).toBe(1);
+      });
+
+      it('runs many concurrent batches over overlapping new and existing streams in different orders without a deadlock', async () => {
+        const streams = Array.from({ length: 12 }, () => stream('overlap'));
+        for (const s of streams.slice(0, 6)) await store.appendToStream(s, [newEvent()], { expectedRevision: 'no_stream' });
+        const batches = Array.from({ length: 8 }, (_, k) => {
+          const chosen = streams.filter((_, i) => (i + k) % 3 !== 0);
+          return k % 2 === 0 ? chosen : [...chosen].reverse();
+        });
+        await Promise.all(batches.map((chosen) => store.appendToStreams(chosen.map((streamId) => ({ streamId, events: [newEvent()], expectedRevision: 'any' as const })))));
+        const expected = streams.map((_, i) => (i < 6 ? 1 : 0) + batches.filter((b) => b.includes(streams[i])).length);
+        for (const [i, s] of streams.entries()) {
+          const read = await store.readStream(s);
+          expect(read.map((e) => e.streamRevision)).toEqual(Array.from({ length: expected[i] }, (_, r) => BigInt(r)));
+        }
+      });
     });
 
     describe('readStream', () => {
