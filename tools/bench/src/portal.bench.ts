@@ -10,7 +10,7 @@ import { parseDecimal } from '@dh/money';
 import { startServiceProcess, type ServiceProcess } from '@dh/platform';
 import {
   CONSUMPTION_DAILY_TABLE,
-  CONSUMPTION_HOURLY_TABLE,
+  CONSUMPTION_HOURS_TABLE,
   consumptionProjection,
   METERING_POINTS_TABLE,
   meteringPointsProjection,
@@ -212,8 +212,6 @@ function benchGsrn(i: number): string {
  * day and the hour window, with quantities shifted by (n mod 97) × 0.001 kWh; in SQL, in batches.
  */
 async function cloneCustomers(pool: Pool, template: Customer, customers: readonly Customer[], from: number): Promise<void> {
-  const windowStart = localDayStart(HOUR_WINDOW_FROM);
-  const windowEnd = localDayStart(addDays(HOUR_WINDOW_FROM, HOUR_WINDOW_DAYS));
   // Small statements: a long write transaction would hold back every event-store reader on the cluster.
   for (let start = from; start < customers.length; start += 20) {
     const batch = customers.slice(start, Math.min(customers.length, start + 20));
@@ -234,9 +232,15 @@ async function cloneCustomers(pool: Pool, template: Customer, customers: readonl
       [template.gsrn, gsrns, ids],
     );
     await copy(CONSUMPTION_DAILY_TABLE, 'day, hours, day_hours, estimated, missing, start_label, end_label', '');
-    await copy(CONSUMPTION_HOURLY_TABLE, 'hour_start, covered_minutes, estimated, missing, start_label, end_label', 'AND t.hour_start >= $4 AND t.hour_start < $5', [windowStart, windowEnd]);
+    // The hours' day rows of the window, each hour shifted (an hour without a value stays null).
+    await pool.query(
+      `INSERT INTO ${CONSUMPTION_HOURS_TABLE} (gsrn, day, day_start, quantities, estimated, missing, labels)
+       SELECT x.gsrn, t.day, t.day_start, (SELECT array_agg(u.q + x.shift * 0.001 ORDER BY u.i) FROM unnest(t.quantities) WITH ORDINALITY AS u(q, i)), t.estimated, t.missing, t.labels
+       FROM ${CONSUMPTION_HOURS_TABLE} t, unnest($2::text[], $3::int[]) AS x(gsrn, shift) WHERE t.gsrn = $1 AND t.day >= $4 AND t.day < $5`,
+      [template.gsrn, gsrns, shifts, HOUR_WINDOW_FROM, addDays(HOUR_WINDOW_FROM, HOUR_WINDOW_DAYS)],
+    );
   }
-  await pool.query(`ANALYZE ${METERING_POINTS_TABLE}; ANALYZE ${CONSUMPTION_DAILY_TABLE}; ANALYZE ${CONSUMPTION_HOURLY_TABLE}`);
+  await pool.query(`ANALYZE ${METERING_POINTS_TABLE}; ANALYZE ${CONSUMPTION_DAILY_TABLE}; ANALYZE ${CONSUMPTION_HOURS_TABLE}`);
 }
 
 /** Every customer once in a random order, then again in another. */

@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { addDays, compareLocalDates, daysBetween, isLocalDate, localDayEnd, localDayStart, localLabel, type LocalDate } from '@dh/dk-time';
-import { CONSUMPTION_DAILY_TABLE, CONSUMPTION_HOURLY_TABLE, CONSUMPTION_MONTHLY_TABLE } from '@dh/read-models';
+import { CONSUMPTION_DAILY_TABLE, CONSUMPTION_HOURS_TABLE, CONSUMPTION_MONTHLY_TABLE } from '@dh/read-models';
 import { validationProblem } from './portal-access';
 import { addYears, firstOfMonth, kwhString, nextMonth, sumKwh } from './local-time';
 
@@ -48,18 +48,19 @@ export interface ConsumptionValue {
   missing: boolean;
 }
 
+/** The hours of the hours table's day rows, one per row (`h` the day row, `u` the hour, `u.i` its index in the day from 1; hours without a value are null). */
+const HOURS_OF_DAYS = `${CONSUMPTION_HOURS_TABLE} h CROSS JOIN LATERAL unnest(h.quantities, h.estimated, h.missing) WITH ORDINALITY AS u(q, e, m, i)`;
+
 /**
  * Reads the pre-aggregated read models for [from, to] (local dates, inclusive), already clamped to
  * the customer's supply. Buckets without any value are left out (no zero filling).
  */
 export async function readConsumption(db: DataSource, gsrn: string, from: LocalDate, to: LocalDate, resolution: ConsumptionResolution): Promise<ConsumptionValue[]> {
-  const start = localDayStart(from);
-  const end = localDayEnd(to);
   if (resolution === 'hour') {
     const rows: { hour_start: Date; quantity: string; estimated: boolean; missing: boolean }[] = await db.query(
-      `SELECT hour_start, quantity::text AS quantity, estimated, missing FROM ${CONSUMPTION_HOURLY_TABLE}
-       WHERE gsrn = $1 AND hour_start >= $2 AND hour_start < $3 ORDER BY hour_start`,
-      [gsrn, start, end],
+      `SELECT h.day_start + (u.i - 1) * interval '1 hour' AS hour_start, u.q::text AS quantity, u.e AS estimated, u.m AS missing
+         FROM ${HOURS_OF_DAYS} WHERE h.gsrn = $1 AND h.day >= $2 AND h.day <= $3 AND u.q IS NOT NULL ORDER BY h.day, u.i`,
+      [gsrn, from, to],
     );
     return rows.map((r) => ({
       start: localLabel(r.hour_start),
@@ -129,31 +130,37 @@ export interface ConsumptionJson {
  * `kwhString` in SQL: the exact value with at least 3 decimals (`round` only pads a value with fewer;
  * `numeric` output never uses exponents).
  */
-const KWH_TEXT = `CASE WHEN scale(quantity) >= 3 THEN quantity::text ELSE round(quantity, 3)::text END`;
+const kwhText = (quantity: string): string => `CASE WHEN scale(${quantity}) >= 3 THEN ${quantity}::text ELSE round(${quantity}, 3)::text END`;
 
 /** The JSON of one value, built from the labels the projection stored (see consumption.projection.ts) and exact numeric text. */
 const VALUE_JSON: Record<'hour' | 'day', string> = {
-  hour: `'{"start":"' || start_label || '","end":"' || end_label || '","quantity_kwh":"' || ${KWH_TEXT} || '","estimated":' || estimated::text || ',"missing":' || missing::text || '}'`,
-  day: `'{"date":"' || to_char(day, 'YYYY-MM-DD') || '","start":"' || start_label || '","end":"' || end_label || '","hours":' || day_hours::text || ',"quantity_kwh":"' || ${KWH_TEXT} || '","estimated":' || estimated::text || ',"missing":' || missing::text || '}'`,
+  hour: `'{"start":"' || h.labels[u.i] || '","end":"' || h.labels[u.i + 1] || '","quantity_kwh":"' || ${kwhText('u.q')} || '","estimated":' || u.e::text || ',"missing":' || u.m::text || '}'`,
+  day: `'{"date":"' || to_char(day, 'YYYY-MM-DD') || '","start":"' || start_label || '","end":"' || end_label || '","hours":' || day_hours::text || ',"quantity_kwh":"' || ${kwhText('quantity')} || '","estimated":' || estimated::text || ',"missing":' || missing::text || '}'`,
 };
 
 /**
  * The hour or day view for [from, to] in one query, the values already as JSON text: a year of days
  * or a month of hours costs the gateway one row and one string instead of shaping hundreds of values.
- * Null when a row in the range has no stored labels (written before the projection stored them; the
- * caller then shapes them itself, and a rebuild of the consumption projection ends that).
+ * Null when a day row in the range has no stored labels (written before the projection stored them; the
+ * caller then shapes them itself, and a rebuild of the consumption projection ends that). Hours rows always
+ * carry their labels.
  */
 export async function readConsumptionJson(db: DataSource, gsrn: string, from: LocalDate, to: LocalDate, resolution: 'hour' | 'day'): Promise<ConsumptionJson | null> {
-  const [table, key, lower, upper, args] =
+  // Hours: the day rows of the range, their hours unnested (every hours row carries its labels); days: the day rows.
+  const rows: { values_json: string | null; total: string; estimated: boolean; missing: boolean; unlabelled: number }[] =
     resolution === 'hour'
-      ? [CONSUMPTION_HOURLY_TABLE, 'hour_start', '>=', '<', [gsrn, localDayStart(from), localDayEnd(to)]]
-      : [CONSUMPTION_DAILY_TABLE, 'day', '>=', '<=', [gsrn, from, to]];
-  const rows: { values_json: string | null; total: string; estimated: boolean; missing: boolean; unlabelled: number }[] = await db.query(
-    `SELECT string_agg(${VALUE_JSON[resolution]}, ',' ORDER BY ${key}) AS values_json, coalesce(sum(quantity), 0)::text AS total,
-       coalesce(bool_or(estimated), false) AS estimated, coalesce(bool_or(missing), false) AS missing, count(*) FILTER (WHERE start_label IS NULL OR end_label IS NULL)::int AS unlabelled
-     FROM ${table} WHERE gsrn = $1 AND ${key} ${lower} $2 AND ${key} ${upper} $3`,
-    args,
-  );
+      ? await db.query(
+          `SELECT string_agg(${VALUE_JSON.hour}, ',' ORDER BY h.day, u.i) AS values_json, coalesce(sum(u.q), 0)::text AS total,
+             coalesce(bool_or(u.e), false) AS estimated, coalesce(bool_or(u.m), false) AS missing, 0 AS unlabelled
+           FROM ${HOURS_OF_DAYS} WHERE h.gsrn = $1 AND h.day >= $2 AND h.day <= $3 AND u.q IS NOT NULL`,
+          [gsrn, from, to],
+        )
+      : await db.query(
+          `SELECT string_agg(${VALUE_JSON.day}, ',' ORDER BY day) AS values_json, coalesce(sum(quantity), 0)::text AS total,
+             coalesce(bool_or(estimated), false) AS estimated, coalesce(bool_or(missing), false) AS missing, count(*) FILTER (WHERE start_label IS NULL OR end_label IS NULL)::int AS unlabelled
+           FROM ${CONSUMPTION_DAILY_TABLE} WHERE gsrn = $1 AND day >= $2 AND day <= $3`,
+          [gsrn, from, to],
+        );
   const r = rows[0];
   if (!r || r.unlabelled > 0) return null;
   return { valuesJson: r.values_json ?? '', total: kwhString(r.total), estimated: r.estimated, missing: r.missing };

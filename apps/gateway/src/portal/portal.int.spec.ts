@@ -9,7 +9,7 @@ import { bearer, issueTestJwt, testAuthConfig } from '@dh/auth/testing';
 import { addDays, localDayStart } from '@dh/dk-time';
 import { ProblemDetailsFilter } from '@dh/platform';
 import {
-  CONSUMPTION_HOURLY_TABLE,
+  CONSUMPTION_DAILY_TABLE,
   consumptionProjection,
   ENERGINET_GLN,
   meteringPointsProjection,
@@ -229,14 +229,15 @@ describe('portal API (Nest app, Postgres read models)', () => {
     });
 
     it('falls back to shaping in the gateway for rows written before the labels were stored', async () => {
-      const query = `gsrn=${GSRN_A}&from=2026-10-25&to=2026-10-25&resolution=hour`;
+      // Day rows (hours rows always carry their labels: that table came with them).
+      const query = `gsrn=${GSRN_A}&from=2026-10-24&to=2026-10-26&resolution=day`;
       const before = (await consumption(query, 200)).body;
-      await pool.query(`UPDATE ${CONSUMPTION_HOURLY_TABLE} SET start_label = NULL WHERE gsrn = $1 AND hour_start = '2026-10-25T01:00Z' RETURNING start_label`, [GSRN_A]);
+      await pool.query(`UPDATE ${CONSUMPTION_DAILY_TABLE} SET start_label = NULL WHERE gsrn = $1 AND day = '2026-10-25' RETURNING start_label`, [GSRN_A]);
       try {
-        expect(await readConsumptionJson(dataSource, GSRN_A, '2026-10-25', '2026-10-25', 'hour')).toBeNull();
+        expect(await readConsumptionJson(dataSource, GSRN_A, '2026-10-24', '2026-10-26', 'day')).toBeNull();
         expect((await consumption(query, 200)).body).toEqual(before);
       } finally {
-        await pool.query(`UPDATE ${CONSUMPTION_HOURLY_TABLE} SET start_label = '2026-10-25T02:00+01:00' WHERE gsrn = $1 AND hour_start = '2026-10-25T01:00Z'`, [GSRN_A]);
+        await pool.query(`UPDATE ${CONSUMPTION_DAILY_TABLE} SET start_label = '2026-10-25T00:00+02:00' WHERE gsrn = $1 AND day = '2026-10-25'`, [GSRN_A]);
       }
     });
   });

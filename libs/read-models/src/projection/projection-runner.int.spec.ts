@@ -67,4 +67,23 @@ describe('startProjections', () => {
     const state = await pool.query<{ status: string; applied_events: string }>(`SELECT status, applied_events::text FROM read_models.projection_state WHERE name = 'customers'`);
     expect(state.rows[0]).toEqual({ status: 'live', applied_events: '40' });
   });
+
+  it('rebuilds a projection whose live tables were built with another layout (an upgrade that changed them), and only then', async () => {
+    for (const consumer of consumers) await consumer.stop();
+    // The live model as an older release left it: a row the log does not hold, no layout recorded.
+    await pool.query(`INSERT INTO read_models.customers (customer_id, customer_type, personal_data, status, stream_revision, created_at) SELECT gen_random_uuid(), 'private', 'stale', 'active', 0, now()`);
+    expect(await rows()).toBe(41);
+    const upgraded = { ...customersProjection, layout: 'test-v2' };
+    consumers = await startProjections({ pool, eventStore: store, connection, projections: [upgraded], logger: silentMessagingLogger });
+    expect(await rows()).toBe(40);
+    const state = await pool.query<{ layout: string | null }>(`SELECT layout FROM read_models.projection_state WHERE name = 'customers'`);
+    expect(state.rows[0].layout).toBe('test-v2');
+    for (const consumer of consumers) await consumer.stop();
+    // Started again with the same layout: not rebuilt (the stray row stays).
+    await pool.query(`INSERT INTO read_models.customers (customer_id, customer_type, personal_data, status, stream_revision, created_at) SELECT gen_random_uuid(), 'private', 'stale', 'active', 0, now()`);
+    consumers = await startProjections({ pool, eventStore: store, connection, projections: [upgraded], logger: silentMessagingLogger });
+    expect(await rows()).toBe(41);
+    await append(1);
+    await eventually(async () => expect(await rows()).toBe(42));
+  });
 });

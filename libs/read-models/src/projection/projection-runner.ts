@@ -49,7 +49,8 @@ export const PROJECTION_BATCH_SIZE = 500;
  * the projection exactly where it is.
  *
  * A projection that has never run is first built from the event store: events the relay published
- * before its queue existed were routed nowhere, and RabbitMQ is not a log to replay them from.
+ * before its queue existed were routed nowhere, and RabbitMQ is not a log to replay them from. So is one
+ * whose live tables were built with another layout (`Projection.layout`, e.g. after an upgrade).
  */
 export async function startProjections(options: {
   pool: Pool;
@@ -65,7 +66,9 @@ export async function startProjections(options: {
   await migrateReadModels(options.pool, options.projections);
   const consumers: RunningConsumer[] = [];
   for (const projection of options.projections) {
-    const known = await options.pool.query(`SELECT 1 FROM ${PROJECTION_SCHEMA}.projection_state WHERE name = $1`, [projection.name]);
+    const known = await options.pool.query<{ layout: string | null }>(`SELECT layout FROM ${PROJECTION_SCHEMA}.projection_state WHERE name = $1`, [projection.name]);
+    // Never run, or its live tables were built with another layout of them (Projection.layout): built from the event store.
+    const build = known.rows.length === 0 || known.rows[0].layout !== (projection.layout ?? null);
     consumers.push(
       await startConsumer({
         connection: options.connection,
@@ -93,9 +96,9 @@ export async function startProjections(options: {
         },
       }),
     );
-    if (known.rowCount === 0) {
+    if (build) {
       const result = await rebuildProjection(options.pool, options.eventStore, projection);
-      options.logger?.log(`Projection ${projection.name} built from the event store: ${result.appliedEvents} events`);
+      options.logger?.log(`Projection ${projection.name} built from the event store${known.rows.length > 0 ? ` (layout ${projection.layout ?? 'none'}, was ${known.rows[0].layout ?? 'none'})` : ''}: ${result.appliedEvents} events`);
     }
   }
   return consumers;

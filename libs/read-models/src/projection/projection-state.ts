@@ -12,7 +12,9 @@ export async function migrateProjectionState(client: PoolClient): Promise<void> 
       checkpoint text,
       applied_events bigint NOT NULL DEFAULT 0,
       updated_at timestamptz NOT NULL DEFAULT now()
-    );`);
+    );
+    -- The layout of the projection's tables its live model was built with (Projection.layout; null: the first one).
+    ALTER TABLE ${PROJECTION_SCHEMA}.projection_state ADD COLUMN IF NOT EXISTS layout text;`);
 }
 
 export type ApplyOutcome = 'applied' | 'already-applied' | 'rebuilding';
@@ -71,12 +73,15 @@ export async function applyGuardedBatch(projection: Projection, events: readonly
   return { applied: fresh.length, outcome: 'applied' };
 }
 
-/** md5 over every row of the projection's tables in key order: equal read models, equal checksums. */
+/**
+ * md5 over every row of the projection's tables (or of a table's declared `content`) in key order: equal read models,
+ * equal checksums. The count is of those rows.
+ */
 export async function projectionChecksum(projection: Projection, client: PoolClient): Promise<string> {
   const parts: string[] = [];
   for (const table of projection.tables) {
     const { rows } = await client.query<{ digest: string | null; count: string }>(
-      `SELECT md5(string_agg(t::text, E'\\n' ORDER BY ${table.orderBy})) AS digest, count(*) AS count FROM ${table.name} t`,
+      `SELECT md5(string_agg(t::text, E'\\n' ORDER BY ${table.orderBy})) AS digest, count(*) AS count FROM ${table.content ? `(${table.content})` : table.name} t`,
     );
     parts.push(`${table.name}:${rows[0].count}:${rows[0].digest ?? 'empty'}`);
   }

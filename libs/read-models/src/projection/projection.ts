@@ -20,8 +20,12 @@ export interface Projection {
   name: string;
   /** Routing-key patterns on the topic exchange that carry the events this projection handles. */
   bindings: string[];
-  /** Tables it owns (schema-qualified), emptied on rebuild and covered by its checksum. */
-  tables: { name: string; orderBy: string }[];
+  /**
+   * Tables it owns (schema-qualified), emptied on rebuild and covered by its checksum. `content`: the rows the checksum
+   * hashes when they are not the table's own rows (a table of arrays hashed as the values it holds, so two layouts of
+   * the same values compare equal); `orderBy` orders those rows.
+   */
+  tables: { name: string; orderBy: string; content?: string }[];
   migrate(client: PoolClient): Promise<void>;
   apply(event: ProjectedEvent, client: PoolClient): Promise<void>;
   /**
@@ -34,6 +38,12 @@ export interface Projection {
    * Bulk mode for a rebuild into empty shadow tables (optional): a fresh loader per rebuild. See {@link BulkLoader}.
    */
   bulk?(): BulkLoader;
+  /**
+   * The layout of its tables, when they have changed in a way only a rebuild can fill (e.g. `'days-v2'`). The layout
+   * the live tables were built with is kept in `projection_state.layout` (set by a rebuild's swap); `startProjections`
+   * rebuilds a projection whose stored layout differs, as it builds one that never ran. Undefined: never changed.
+   */
+  layout?: string;
   /** Upcasters of the events it reads: `apply` then sees every event in its current shape, from the bus or the store. */
   schemas?: EventSchemas;
 }

@@ -221,6 +221,12 @@ async function createShadow(client: PoolClient, table: ShadowTable, unlogged: bo
     `CREATE ${unlogged ? 'UNLOGGED ' : ''}TABLE ${table.shadow} (LIKE ${table.live} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED
        INCLUDING IDENTITY INCLUDING STORAGE INCLUDING COMMENTS INCLUDING COMPRESSION)`,
   );
+  // Per-column statistics targets (LIKE does not copy them; array columns of consumption are set to 0 so ANALYZE skips them).
+  const targets = await client.query<{ name: string; target: number }>(
+    `SELECT quote_ident(attname) AS name, attstattarget AS target FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped AND attstattarget >= 0`,
+    [table.live],
+  );
+  for (const t of targets.rows) await client.query(`ALTER TABLE ${table.shadow} ALTER COLUMN ${t.name} SET STATISTICS ${Number(t.target)}`);
   const constraints = await client.query<{ name: string; definition: string }>(
     `SELECT quote_ident(conname) AS name, pg_get_constraintdef(oid) AS definition FROM pg_constraint WHERE conrelid = $1::regclass AND contype IN ('p', 'u', 'x') ORDER BY conname`,
     [table.live],
@@ -368,8 +374,9 @@ async function rebuildLocked(pool: Pool, store: EventStore, projections: readonl
               await client.query(`ALTER TABLE ${table.shadow} SET SCHEMA ${table.schema}`);
             }
             await client.query(
-              `UPDATE ${PROJECTION_SCHEMA}.projection_state SET status = 'live', checkpoint = $2, applied_events = $3, updated_at = now() WHERE name = ANY($1::text[])`,
-              [names, at, applied],
+              `UPDATE ${PROJECTION_SCHEMA}.projection_state s SET status = 'live', checkpoint = $3, applied_events = $4, layout = p.layout, updated_at = now()
+                 FROM unnest($1::text[], $2::text[]) AS p(name, layout) WHERE s.name = p.name`,
+              [names, projections.map((p) => p.layout ?? null), at, applied],
             );
           },
           [`SET LOCAL lock_timeout = ${Math.max(1, Math.round(options.swapLockTimeoutMs ?? 2000))}`],
