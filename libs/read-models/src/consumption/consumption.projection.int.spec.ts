@@ -244,6 +244,14 @@ describe('consumption projection (Postgres)', () => {
       }
     }
     events.push(dayDocument('2026-10-25', () => '0.010', { gsrn: '571313180400000080' }).event); // 25 hours
+    // Runs cut by gaps, by local midnight and by a later document of another resolution, and quantities that are not
+    // plain decimals (summed by PostgreSQL on every path), on a point of their own.
+    const odd = '571313180400000103';
+    const twoDays = localDayStart('2026-10-10');
+    // The first of them goes first: the others supersede it from a later page.
+    events.unshift(measureEvent({ gsrn: odd, start: twoDays, end: new Date(twoDays.getTime() + 48 * 3_600_000), resolution: 'PT1H', points: Array.from({ length: 48 }, (_, i) => ({ position: i + 1, quantity: i % 11 === 4 ? null : `${i}.5`, quality: i % 11 === 4 ? 'A02' : null })).filter((p) => p.position % 13 !== 0) }));
+    events.push(measureEvent({ gsrn: odd, start: new Date(twoDays.getTime() + 20 * 3_600_000), end: new Date(twoDays.getTime() + 30 * 3_600_000), resolution: 'PT15M', points: Array.from({ length: 40 }, (_, i) => ({ position: i + 1, quantity: i === 7 ? '1.5e0' : '0.25', quality: i === 9 ? 'A03' : null })) }));
+    events.push(measureEvent({ gsrn: odd, start: new Date(twoDays.getTime() + 25 * 3_600_000), end: new Date(twoDays.getTime() + 26 * 3_600_000), resolution: 'PT1H', points: [{ position: 1, quantity: '7', quality: null }] }));
     events.push(measureEvent({ gsrn: '571313180400000097', type: 'E18', start: localDayStart('2026-10-02'), end: localDayStart('2026-10-03'), resolution: 'PT1H', points: Array.from({ length: 24 }, (_, i) => ({ position: i + 1, quantity: '2.000', quality: null })) }));
 
     // apply one by one; applyBatch in batches of 37; the rebuild's bulk loader in pages of 37 then finished; the bulk
