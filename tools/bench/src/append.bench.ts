@@ -12,12 +12,16 @@ import { fmt, log, median, msSince, now, result, type BenchResult } from './meas
  *     expected new); baseline: one 100-row INSERT per batch, the same rows. The same batches also go through the
  *     `append_to_streams` of migration 6 (one `append_to_stream` per stream; a store stopped at migration 8), the
  *     before of migration 9, in the same rounds.
+ * (d) appendToStreams of one event to each of 100 existing streams with its exact expected revision (as settlement's
+ *     metered-data consumer appends `metered-data-<gsrn>` streams); same baseline, same migration-6 comparison
+ *     (fewer batches for migration 6: it is the slow side).
  */
 
 const SINGLE_EVENTS = 500;
 const BATCH_SIZE = 100;
 const BATCHES = 30;
 const ROUNDS = 3;
+const PER_STREAM_BATCHES = 10;
 
 export function benchPayload(i: number): JsonObject {
   return {
@@ -113,6 +117,23 @@ export async function runAppendBench(databaseUrl: string): Promise<BenchResult[]
       for (const batch of all) await pool.query(batchSql, batch.flatMap((e) => baselineRow(`bench-many-${e.eventId}`, e)));
       return ((batches * BATCH_SIZE) / msSince(start)) * 1000;
     };
+    // (d): the same 100 streams per store, each batch one event per stream at the revision the last batch returned.
+    const existingStreams = Array.from({ length: BATCH_SIZE }, (_, i) => `bench-existing-${i}`);
+    const revisions = new Map<PostgresEventStore, bigint[]>();
+    for (const target of [store, perStream]) {
+      const created = await target.appendToStreams(existingStreams.map((streamId) => ({ streamId, events: [newEvent(counter++)], expectedRevision: 'no_stream' as const })));
+      revisions.set(target, created.map((r) => r.nextExpectedRevision));
+    }
+    const storeExistingStreams = async (batches: number, target = store): Promise<number> => {
+      const all = Array.from({ length: batches }, () => Array.from({ length: BATCH_SIZE }, () => newEvent(counter++)));
+      const start = now();
+      for (const batch of all) {
+        const at = revisions.get(target) ?? [];
+        const results = await target.appendToStreams(batch.map((event, i) => ({ streamId: existingStreams[i], events: [event], expectedRevision: at[i] })));
+        revisions.set(target, results.map((r) => r.nextExpectedRevision));
+      }
+      return ((batches * BATCH_SIZE) / msSince(start)) * 1000;
+    };
     const plainBatched = async (batches: number): Promise<number> => {
       const all = Array.from({ length: batches }, () => Array.from({ length: BATCH_SIZE }, () => newEvent(counter++)));
       const start = now();
@@ -131,6 +152,8 @@ export async function runAppendBench(databaseUrl: string): Promise<BenchResult[]
     await storeManyStreams(3);
     await plainManyStreams(3);
     await storeManyStreams(3, perStream);
+    await storeExistingStreams(3);
+    await storeExistingStreams(3, perStream);
 
     const runs = {
       storeSingle: [] as number[],
@@ -140,6 +163,8 @@ export async function runAppendBench(databaseUrl: string): Promise<BenchResult[]
       storeMany: [] as number[],
       plainMany: [] as number[],
       perStreamMany: [] as number[],
+      storeExisting: [] as number[],
+      perStreamExisting: [] as number[],
     };
     // Interleaved, so a noisy neighbour hits both sides alike.
     for (let round = 1; round <= ROUNDS; round++) {
@@ -149,11 +174,14 @@ export async function runAppendBench(databaseUrl: string): Promise<BenchResult[]
       runs.plainBatched.push(await plainBatched(BATCHES));
       runs.storeMany.push(await storeManyStreams(BATCHES));
       runs.plainMany.push(await plainManyStreams(BATCHES));
-      runs.perStreamMany.push(await storeManyStreams(BATCHES, perStream));
+      runs.perStreamMany.push(await storeManyStreams(PER_STREAM_BATCHES, perStream));
+      runs.storeExisting.push(await storeExistingStreams(BATCHES));
+      runs.perStreamExisting.push(await storeExistingStreams(PER_STREAM_BATCHES, perStream));
       log(
         `  round ${round}: single ${fmt(runs.storeSingle[round - 1], 'ev/s')} vs INSERT ${fmt(runs.plainSingle[round - 1], 'ev/s')}; ` +
           `batched ${fmt(runs.storeBatched[round - 1], 'ev/s')} vs multi-row INSERT ${fmt(runs.plainBatched[round - 1], 'ev/s')}; ` +
-          `${BATCH_SIZE} new streams ${fmt(runs.storeMany[round - 1], 'ev/s')} (migration 6: ${fmt(runs.perStreamMany[round - 1], 'ev/s')}) vs multi-row INSERT ${fmt(runs.plainMany[round - 1], 'ev/s')}`,
+          `${BATCH_SIZE} new streams ${fmt(runs.storeMany[round - 1], 'ev/s')} (migration 6: ${fmt(runs.perStreamMany[round - 1], 'ev/s')}) vs multi-row INSERT ${fmt(runs.plainMany[round - 1], 'ev/s')}; ` +
+          `${BATCH_SIZE} existing streams ${fmt(runs.storeExisting[round - 1], 'ev/s')} (migration 6: ${fmt(runs.perStreamExisting[round - 1], 'ev/s')})`,
       );
     }
     return [
@@ -163,6 +191,15 @@ export async function runAppendBench(databaseUrl: string): Promise<BenchResult[]
       result(
         `appendToStreams, ${BATCH_SIZE} new streams × 1 event, migration 6 (per stream)`,
         median(runs.perStreamMany),
+        median(runs.plainMany),
+        'ev/s',
+        true,
+        `${BATCH_SIZE}-row INSERT`,
+      ),
+      result(`appendToStreams, ${BATCH_SIZE} existing streams × 1 event (exact revision)`, median(runs.storeExisting), median(runs.plainMany), 'ev/s', true, `${BATCH_SIZE}-row INSERT`),
+      result(
+        `appendToStreams, ${BATCH_SIZE} existing streams × 1 event, migration 6 (per stream)`,
+        median(runs.perStreamExisting),
         median(runs.plainMany),
         'ev/s',
         true,
