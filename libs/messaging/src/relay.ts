@@ -369,9 +369,15 @@ export class EventRelay {
     while (count < session.inFlight.length && session.inFlight[count].confirmed) count++;
     if (count === 0) return;
     const last = session.inFlight[count - 1].checkpoint;
+    // Its commit does not wait for the WAL flush (synchronous_commit off for this one statement's transaction): a
+    // checkpoint lost in a crash of PostgreSQL leaves an earlier one (commits become durable in WAL order), from which
+    // the next session publishes those events again, as after a relay that stopped between a confirm and its
+    // checkpoint; every event consumer drops a repeated event id in its inbox. Not a flush per write, shared with the
+    // workers' commits.
     session.writing = session.client
       .query(
-        `INSERT INTO ${this.table} (name, checkpoint, updated_at) VALUES ($1, $2, now())
+        `WITH async AS (SELECT set_config('synchronous_commit', 'off', true))
+         INSERT INTO ${this.table} (name, checkpoint, updated_at) SELECT $1, $2, now() FROM async
          ON CONFLICT (name) DO UPDATE SET checkpoint = EXCLUDED.checkpoint, updated_at = EXCLUDED.updated_at`,
         [this.name, last],
       )
