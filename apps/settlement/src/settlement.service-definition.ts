@@ -2,7 +2,7 @@ import { Logger, Module } from '@nestjs/common';
 import { runEventRelay, type ServiceDefinition } from '@dh/platform';
 import { DEFAULT_RATES_CONFIG } from '@dh/settlement-application';
 import { isVatMode, VAT_MODES, type VatMode } from '@dh/settlement-domain';
-import { DEFAULT_RUN_SCHEDULE, DEFAULT_RUN_STALLED_AFTER_MS, PRODUCT_PRICE_CORRECTIONS, startSettlementRuntime, type ProductPriceCorrections, type RunScheduleSettings } from '@dh/settlement-infra';
+import { DEFAULT_RUN_SCHEDULE, DEFAULT_RUN_STALLED_AFTER_MS, DEFAULT_WORK_BATCH_SIZE, PRODUCT_PRICE_CORRECTIONS, startSettlementRuntime, type ProductPriceCorrections, type RunScheduleSettings } from '@dh/settlement-infra';
 
 /** `SETTLEMENT_VAT_MODE`: unset or empty = `per-line`; anything else unknown refuses to start (never a silent default on money). */
 export function vatModeFromEnvironment(value: string | undefined): VatMode {
@@ -80,6 +80,7 @@ export const settlementService: ServiceDefinition = {
     const workers = Number(process.env.SETTLEMENT_WORKERS ?? '2');
     const termsDays = Number(process.env.PAYMENT_TERMS_DAYS ?? '14');
     const runBatchSize = Number(process.env.SETTLEMENT_RUN_BATCH_SIZE ?? '500');
+    const workBatchSize = Number(process.env.SETTLEMENT_WORK_BATCH_SIZE ?? String(DEFAULT_WORK_BATCH_SIZE));
     const overdueIntervalMs = Number(process.env.PAYMENT_OVERDUE_CHECK_INTERVAL_MS ?? '60000');
     const correctionPageSize = Number(process.env.SETTLEMENT_CORRECTION_PAGE_SIZE ?? '100');
     const runtime = await startSettlementRuntime(infrastructure, {
@@ -88,6 +89,8 @@ export const settlementService: ServiceDefinition = {
       config: { ...DEFAULT_RATES_CONFIG, vatMode: vatModeFromEnvironment(process.env.SETTLEMENT_VAT_MODE) },
       // Work items per batch of a run: its own stream, one counter row (SETTLEMENT_RUN_BATCH_SIZE, default 500).
       runBatchSize: Number.isInteger(runBatchSize) && runBatchSize >= 1 ? runBatchSize : 500,
+      // Work items a worker settles in one transaction (SETTLEMENT_WORK_BATCH_SIZE, default 100).
+      workBatchSize: Number.isInteger(workBatchSize) && workBatchSize >= 1 ? workBatchSize : DEFAULT_WORK_BATCH_SIZE,
       // Runs of closed periods on the business clock (SETTLEMENT_SCHEDULE_*; a pass every 60 s unless SETTLEMENT_SCHEDULE_INTERVAL_MS says otherwise, 0 = off).
       schedule: { ...runScheduleFromEnvironment(process.env), logger: new Logger('settlement-schedule') },
       // Corrections of a publication (spot, charge, tax, product): SETTLEMENT_CORRECTION_PAGE_SIZE invoices per transaction (default 100).

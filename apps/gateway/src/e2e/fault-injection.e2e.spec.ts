@@ -371,6 +371,9 @@ describe('fault injection: kill -9, broker and database restarts under a stream 
       RATE_LIMITS: 'off',
       LOG_FORMAT: 'json',
       SETTLEMENT_WORKERS: '2',
+      // Up to 20 items per worker transaction (the service's default is 100): the 60 points' invoices commit 20 at a
+      // time per worker, so the kill at two thirds finds the run unfinished with items in hand.
+      SETTLEMENT_WORK_BATCH_SIZE: '20',
       // Runs are started by the test only (the scheduler and the halt retry are on by default in the service).
       SETTLEMENT_SCHEDULE_INTERVAL_MS: '0',
       SETTLEMENT_HALT_RETRY_INTERVAL_MS: '0',
