@@ -10,7 +10,7 @@ import { loadConfig, openInfrastructure, startServiceProcess, type Infrastructur
 import { DEFAULT_RATES_CONFIG, buildSettlementInput } from '@dh/settlement-application';
 import { INTERVAL_MEASURED, resolvePeriodPrices, settleMeteringPointOnPrices, type PeriodPrices } from '@dh/settlement-domain';
 import { loadCopies, loadSharedPriceCopies } from '@dh/settlement-infra';
-import { createBenchDatabase, createBenchVhost, type Cleanup } from './infra';
+import { createBenchDatabase, createBenchVhost, RABBITMQ_ADMIN_URL, type Cleanup } from './infra';
 import { delay, fmt, log, msSince, now, result, type BenchResult } from './measure';
 
 /**
@@ -37,8 +37,12 @@ const SIZES = (process.env.BENCH_RUN_POINTS ?? '1000,10000')
 const PROCESSES = Math.max(2, Number(process.env.BENCH_RUN_PROCESSES ?? 2));
 const WORKERS = Math.max(1, Number(process.env.BENCH_RUN_WORKERS ?? 1));
 const BATCH = Math.max(1, Number(process.env.BENCH_RUN_BATCH ?? 500));
+/** Work items per worker transaction (SETTLEMENT_WORK_BATCH_SIZE); the service's default when unset. */
+const WORK_BATCH = process.env.BENCH_RUN_WORK_BATCH;
 const SEED: 'packed' | 'v1' = process.env.BENCH_RUN_SEED === 'v1' ? 'v1' : 'packed';
 const PROFILE_DIR = process.env.BENCH_RUN_PROFILE_DIR;
+/** BENCH_RUN_TIMELINE=<ms>: every <ms> of the run, one line of where each stage is (see `sampleTimeline`). */
+const TIMELINE_MS = Number(process.env.BENCH_RUN_TIMELINE ?? 0);
 
 const PERIOD = { kind: 'month', year: 2026, month: 10 } as const;
 const FROM: LocalDate = '2026-10-01';
@@ -70,6 +74,24 @@ function peakRssMiB(pid: number | undefined): number {
   } catch {
     return Number.NaN;
   }
+}
+
+/** CPU seconds (user + system) a process has used so far; NaN when unreadable. */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+    // After the command's closing parenthesis: field 3 (state) is index 0, utime (14) index 11, stime (15) index 12.
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** The PostgreSQL backends serving the bench database (same machine), by pid. */
+async function backendPids(infra: Infrastructure): Promise<number[]> {
+  const { rows } = await infra.pool.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = current_database()`);
+  return rows.map((r) => r.pid);
 }
 
 async function seedPrices(infra: Infrastructure): Promise<void> {
@@ -167,6 +189,56 @@ async function seedPoints(infra: Infrastructure, points: number): Promise<void> 
   }
 }
 
+interface TimelineSample {
+  work: number;
+  relayed: number;
+  queued: string;
+  items: number;
+  invoices: number;
+  projected: number;
+  projectionQueue: string;
+}
+
+/** A queue's ready/unacknowledged messages from the management API, `r/u`; `?` when unreadable. */
+async function queueDepth(vhost: string, queue: string): Promise<string> {
+  try {
+    const url = new URL(`/api/queues/${encodeURIComponent(vhost)}/${encodeURIComponent(queue)}`, RABBITMQ_ADMIN_URL);
+    const auth = Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64');
+    url.username = '';
+    url.password = '';
+    const res = await fetch(url, { headers: { authorization: `Basic ${auth}` } });
+    if (!res.ok) return '?';
+    const q = (await res.json()) as { messages_ready?: number; messages_unacknowledged?: number };
+    return `${q.messages_ready ?? '?'}/${q.messages_unacknowledged ?? '?'}`;
+  } catch {
+    return '?';
+  }
+}
+
+/**
+ * Where each stage of the run is (BENCH_RUN_TIMELINE): work items appended, events published by the relay (up to its
+ * checkpoint), settlement.work ready/unacked, items counted, invoices appended, invoices projected, the invoice
+ * projection's queue. Counts over the event log: for finding the stage that waits, not for timing.
+ */
+async function sampleTimeline(infra: Infrastructure, vhost: string, runId: string): Promise<TimelineSample> {
+  const es = infra.config.eventStore.kind === 'postgres' ? infra.config.eventStore.schema : 'event_store';
+  const [{ rows }, queued, projectionQueue] = await Promise.all([
+    infra.pool.query<{ work: string; relayed: string; items: string; invoices: string; projected: string }>(
+      `SELECT (SELECT count(*) FROM ${es}.events WHERE type = 'SettlementWorkItemScheduled') AS work,
+              (SELECT count(*) FROM ${es}.events e, messaging.relay_checkpoints c
+                WHERE c.name = 'domain-events' AND (e.transaction_id, e.global_position) <= (split_part(c.checkpoint, ':', 1)::xid8, split_part(c.checkpoint, ':', 2)::bigint)) AS relayed,
+              (SELECT count(*) FROM settlement.run_items WHERE run_id = $1) AS items,
+              (SELECT count(*) FROM ${es}.events WHERE type = 'InvoiceIssued') AS invoices,
+              (SELECT count(*) FROM read_models.settlement_invoices) AS projected`,
+      [runId],
+    ),
+    queueDepth(vhost, 'settlement.work'),
+    queueDepth(vhost, 'projection.settlement'),
+  ]);
+  const r = rows[0]!;
+  return { work: Number(r.work), relayed: Number(r.relayed), queued, items: Number(r.items), invoices: Number(r.invoices), projected: Number(r.projected), projectionQueue };
+}
+
 interface RunFigures {
   points: number;
   seconds: number;
@@ -176,6 +248,8 @@ interface RunFigures {
   kernelSeconds: number;
   peakRssMiB: number[];
   mismatches: number;
+  /** CPU seconds during the timed run: settlement processes (summed), the projections process, PostgreSQL backends of the bench database. */
+  cpu: { settlement: number; projections: number; postgres: number };
 }
 
 /** The kernel alone on the same points: prices resolved once (as a worker does), each point's Wh in an Int32Array. */
@@ -214,6 +288,7 @@ async function runOnce(points: number, cleanup: Cleanup): Promise<RunFigures> {
     AMQP_URL: vhost.url,
     SETTLEMENT_WORKERS: String(WORKERS),
     SETTLEMENT_RUN_BATCH_SIZE: String(BATCH),
+    ...(WORK_BATCH !== undefined ? { SETTLEMENT_WORK_BATCH_SIZE: WORK_BATCH } : {}),
     PAYMENT_OVERDUE_CHECK_INTERVAL_MS: '0',
     // The bench starts its runs itself: no scheduled runs or halt retries (on by default in the service).
     SETTLEMENT_SCHEDULE_INTERVAL_MS: '0',
@@ -247,9 +322,27 @@ async function runOnce(points: number, cleanup: Cleanup): Promise<RunFigures> {
     log(`  ${points.toLocaleString('en-US')} points: seeded in ${(msSince(seedStart) / 1000).toFixed(1)} s (not timed)`);
 
     // The run: command → scheduled → completed → every invoice projected.
+    const cpuBefore = processes.map((p) => cpuSeconds(p.child.pid));
+    const pgBefore = new Map((await backendPids(infra)).map((pid) => [pid, cpuSeconds(pid)]));
     const start = now();
+    let timeline: Promise<void> | null = null;
+    let timelineRunId: string | null = null;
+    let timelineStop = false;
+    if (TIMELINE_MS > 0) {
+      // The run id is known only from the reply: until then, the first run's row.
+      timeline = (async () => {
+        log(`  timeline: t s | work items appended | events relayed | settlement.work ready/unacked | items counted | invoices appended | projected | projection queue ready/unacked`);
+        while (!timelineStop) {
+          const runId = timelineRunId ?? (await infra.pool.query<{ run_id: string }>(`SELECT run_id FROM settlement.runs ORDER BY seq LIMIT 1`)).rows[0]?.run_id ?? '';
+          const t = await sampleTimeline(infra, vhost.name, runId);
+          log(`  timeline: ${(msSince(start) / 1000).toFixed(2)} | ${t.work} | ${t.relayed} | ${t.queued} | ${t.items} | ${t.invoices} | ${t.projected} | ${t.projectionQueue}`);
+          await delay(TIMELINE_MS);
+        }
+      })();
+    }
     const reply = (await commands.send('settlement', 'StartSettlementRun', { period: '2026-10' }, { actor: 'bench', timeoutMs: 600_000 })) as { runId: string; items: number };
     const scheduleSeconds = msSince(start) / 1000;
+    timelineRunId = reply.runId;
     if (reply.items !== points) throw new Error(`run scheduled ${reply.items} items, expected ${points}`);
     const deadline = Math.max(600_000, points * 100);
     let settledSeconds = Number.NaN;
@@ -265,6 +358,18 @@ async function runOnce(points: number, cleanup: Cleanup): Promise<RunFigures> {
       await delay(50);
     }
     const seconds = msSince(start) / 1000;
+    const cpuAfter = processes.map((p) => cpuSeconds(p.child.pid));
+    let postgresCpu = 0;
+    for (const pid of await backendPids(infra)) {
+      const after = cpuSeconds(pid);
+      if (!Number.isNaN(after)) postgresCpu += after - (pgBefore.get(pid) ?? 0);
+    }
+    const cpuOf = (i: number): number => cpuAfter[i]! - cpuBefore[i]!;
+    let settlementCpu = 0;
+    for (let i = 0; i < PROCESSES; i++) settlementCpu += cpuOf(i);
+    const cpu = { settlement: settlementCpu, projections: cpuOf(PROCESSES), postgres: postgresCpu };
+    timelineStop = true;
+    await timeline;
     if (PROFILE_DIR !== undefined) {
       // The settlement processes write their profiles now (a stopped process may not get to its exit handlers).
       for (const p of processes.slice(0, PROCESSES)) p.child.kill('SIGUSR2');
@@ -288,7 +393,7 @@ async function runOnce(points: number, cleanup: Cleanup): Promise<RunFigures> {
         if (mismatches <= 3) log(`  MISMATCH ${r.gsrn}: run ${r.total}, kernel ${String(kernel.totals.get(r.gsrn))}`);
       }
     }
-    return { points, seconds, scheduleSeconds, settledSeconds, kernelSeconds: kernel.seconds, peakRssMiB: peak, mismatches };
+    return { points, seconds, scheduleSeconds, settledSeconds, kernelSeconds: kernel.seconds, peakRssMiB: peak, mismatches, cpu };
   } finally {
     await commands.close().catch(() => undefined);
     for (const p of processes.reverse()) await p.stop().catch(() => undefined);
@@ -308,6 +413,10 @@ export async function runRunBench(cleanup: Cleanup): Promise<BenchResult[]> {
         `(scheduling ${f.scheduleSeconds.toFixed(1)} s of it, run completed at ${f.settledSeconds.toFixed(1)} s, the rest is the projection catching up); kernel alone ${f.kernelSeconds.toFixed(2)} s = ${((f.kernelSeconds / points) * 1000).toFixed(3)} s per 1,000; ` +
         `whole run / kernel = ${(f.kernelSeconds / f.seconds).toPrecision(3)}×; peak RSS per settlement process ${f.peakRssMiB.map((m) => `${m.toFixed(0)} MiB`).join(', ')}; ` +
         `invoice totals differing from the kernel: ${f.mismatches} of ${points}`,
+    );
+    log(
+      `  ${points.toLocaleString('en-US')} points: CPU during the run ${f.cpu.settlement.toFixed(1)} s in the settlement processes, ${f.cpu.projections.toFixed(1)} s in the projections process, ` +
+        `${f.cpu.postgres.toFixed(1)} s in PostgreSQL backends of the bench database (per 1,000 points: ${((f.cpu.settlement / points) * 1000).toFixed(2)} / ${((f.cpu.projections / points) * 1000).toFixed(2)} / ${((f.cpu.postgres / points) * 1000).toFixed(2)} s; wall ${((f.seconds / points) * 1000).toFixed(2)} s); load average ${loadavg().map((l) => l.toFixed(1)).join(' / ')} at the end`,
     );
   }
   const first = figures[0];
