@@ -79,6 +79,7 @@ export const ENVIRONMENT: Readonly<Record<string, EnvironmentVariable>> = {
 
   SETTLEMENT_WORKERS: { readers: ['settlement'], kind: 'config', description: 'competing work-queue consumers per process' },
   SETTLEMENT_RUN_BATCH_SIZE: { readers: ['settlement'], kind: 'config', description: 'work items per batch of a settlement run (default 500)' },
+  SETTLEMENT_WORK_BATCH_SIZE: { readers: ['settlement'], kind: 'config', description: 'work items a settlement worker settles in one transaction (default 100)' },
   SETTLEMENT_CORRECTION_PAGE_SIZE: { readers: ['settlement'], kind: 'config', description: "invoices corrected per transaction when a publication (spot, charge, tax, product) changes issued invoices (default 100)" },
   PAYMENT_TERMS_DAYS: { readers: ['settlement'], kind: 'config', description: 'days from invoice to due date' },
   PAYMENT_OVERDUE_CHECK_INTERVAL_MS: { readers: ['settlement'], kind: 'config', description: 'how often overdue invoices are looked for' },
