@@ -159,7 +159,16 @@ export function eloverblikScenario(options: { now: string; seed?: string }): Rec
   };
 }
 
-/** Environment for every service of a stack wired to the simulators. */
+/**
+ * Environment for every service of a stack wired to the simulators.
+ *
+ * The services follow the DataHub simulator's clock (`CLOCK_URL`, polled every 100 ms), and the simulator queues
+ * what is due on a date (RSM-004, RSM-022) at the moment its clock jumps over that date. datahub-integration can
+ * peek those documents and portfolio handle them before portfolio's clock has followed the jump: the process
+ * manager then takes them as early news and leaves the process to its effective-date scheduler. That scheduler
+ * runs every `EFFECTIVE_DATE_CHECK_SECONDS`, 60 by default, which fits a wall clock moving a second a second; on a
+ * clock that jumps days at once it holds a supply start up to a minute after the jump. Every second here.
+ */
 export function simulatorEnv(urls: { dataHub: string; eloverblik: string }): Record<string, string> {
   return {
     DATAHUB_URL: urls.dataHub,
@@ -171,6 +180,7 @@ export function simulatorEnv(urls: { dataHub: string; eloverblik: string }): Rec
     ELOVERBLIK_URL: urls.eloverblik,
     ELOVERBLIK_REFRESH_TOKEN,
     CLOCK_URL: `${urls.dataHub}/sim/clock`,
+    EFFECTIVE_DATE_CHECK_SECONDS: '1',
     GRID_AREA_PRICE_AREAS,
   };
 }

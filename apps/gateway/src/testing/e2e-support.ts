@@ -61,7 +61,12 @@ export interface MarketStack {
   /** API key headers of a CRM system. */
   crm: Record<string, string>;
   gateway: ServiceProcess;
-  /** Moves both simulators' clocks (which every service follows) and waits for the services to see it. */
+  /**
+   * Moves both simulators' clocks (which every service follows) and gives the services time to see it (300 ms for
+   * polls every 100 ms: a bet, not a guarantee). DataHub's documents for the dates passed are queued at the jump
+   * itself, so portfolio may handle them before its clock has followed; it then confirms the process on its next
+   * effective-date check, every second in this stack (`simulatorEnv`), not the default minute.
+   */
   advanceTo(instant: string): Promise<void>;
   stop(): Promise<void>;
 }
