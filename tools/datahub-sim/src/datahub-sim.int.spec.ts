@@ -120,7 +120,13 @@ describe('DataHub simulator over HTTP', () => {
       await sendSwitch(MP_A, '2026-03-31T22:00:00Z', 'p1');
       await sendSwitch(MP_A, '2026-04-30T22:00:00Z', 'p2');
       const first = await peek(sim.url, token, 'masterdata');
+      // The body is rendered when the message is queued (XML) and kept: a JSON peek in between renders the same message as JSON.
+      const asJson = await peek(sim.url, token, 'masterdata', 'json');
       const again = await peek(sim.url, token, 'masterdata');
+      expect(asJson.headers.get('MessageId')).toBe(first.headers.get('MessageId'));
+      expect(asJson.headers.get('Content-Type')).toContain('application/json');
+      expect(expectKind(parseCimJson(asJson.body), 'MarketResponse').records[0]?.originalTransactionIDReference).toBe('tx-p1');
+      expect((await peek(sim.url, token, 'masterdata', 'json')).body).toBe(asJson.body);
       expect(first.status).toBe(200);
       expect(first.headers.get('Content-Type')).toContain('application/xml');
       const id = first.headers.get('MessageId');

@@ -143,7 +143,18 @@ export function parseFaultSettings(input: unknown): FaultSettings {
 /** Starts DataHub 3's B2B API over HTTP for one scenario. */
 export async function startDataHubSimulator(options: DataHubSimulatorOptions): Promise<RunningDataHubSimulator> {
   const scenario = parseScenario(options.scenario);
-  const sim = new Simulation(scenario, options.clock);
+  // A message's body is rendered once, when it is queued (XML, the format DataHub and our client use; JSON on the first
+  // peek that asks for it), and kept with the message until it is dequeued: DataHub has a message ready in its queue,
+  // so rendering it is not part of a peek's time. The bodies are the same as rendering on every peek.
+  const bodies = new WeakMap<QueuedMessage, Partial<Record<Format, string>>>();
+  const bodyOf = (message: QueuedMessage, format: Format): string => {
+    let rendered = bodies.get(message);
+    if (!rendered) bodies.set(message, (rendered = {}));
+    return (rendered[format] ??= renderMessage(message, format));
+  };
+  const sim = new Simulation(scenario, options.clock, (message) => {
+    bodyOf(message, 'xml');
+  });
   const tokens = new TokenService(scenario);
 
   async function token(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -258,7 +269,7 @@ export async function startDataHubSimulator(options: DataHubSimulatorOptions): P
       sim.stats.peeks++;
       const message = sim.peek(actor.gln, category);
       if (!message) return send(res, 204, '');
-      return send(res, 200, renderMessage(message, format), { 'Content-Type': contentTypeOf(format), MessageId: message.messageId });
+      return send(res, 200, bodyOf(message, format), { 'Content-Type': contentTypeOf(format), MessageId: message.messageId });
     }
     if (req.method === 'POST') {
       const kind = REQUEST_ENDPOINTS[segment];

@@ -124,6 +124,8 @@ export class Simulation {
   constructor(
     readonly scenario: Scenario,
     private readonly clock?: () => Date,
+    /** Called with each message as it is queued (the server renders its body then, as DataHub has it ready). */
+    private readonly onEnqueue?: (message: QueuedMessage) => void,
   ) {
     // An injected clock decides the start; otherwise the scenario's `start`.
     const start = clock ? clock() : new Date(scenario.start);
@@ -640,7 +642,9 @@ export class Simulation {
     const copies = !malformed && this.faults.duplicateDelivery > 0 ? 2 : 1;
     if (copies === 2) this.faults.duplicateDelivery--;
     for (let i = 0; i < copies; i++) {
-      this.queue.push({ messageId: this.nextId('message'), recipientGln, category, document, malformed, enqueuedAt: isoSeconds(this.processedUntil) });
+      const message: QueuedMessage = { messageId: this.nextId('message'), recipientGln, category, document, malformed, enqueuedAt: isoSeconds(this.processedUntil) };
+      this.queue.push(message);
+      this.onEnqueue?.(message);
     }
   }
 
