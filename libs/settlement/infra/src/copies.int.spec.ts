@@ -1,7 +1,8 @@
 import { Pool } from 'pg';
 import { meteredPointsOf, type MeteredDayRecord } from '@dh/settlement-application';
 import { createTestDatabase, type TestDatabase } from '@dh/testing';
-import { loadCopies, loadCopiesOf, loadSharedPriceCopies } from './copies';
+import { randomUUID } from 'node:crypto';
+import { loadCopies, loadCopiesOf, loadSharedPriceCopies, lookupMeteredStreams, recordMeteredBatch } from './copies';
 import { migrateSettlement } from './schema';
 
 jest.setTimeout(60_000);
@@ -97,5 +98,47 @@ describe('settlement copies of a batch of metering points', () => {
     ]);
     expect(b.productChanges).toEqual([{ gsrn: B, from: '2026-10-20', productId: 'fixed' }]);
     expect([b.production, b.consumptionBeforePeriod, batch.get(C)!.consumption]).toEqual([[], [], []]);
+  });
+  it("the metered-data consumer's bookkeeping: known streams with their asked days in one query, days and revisions written in one statement", async () => {
+    const D = '571313180400000059';
+    const E = '571313180400000066';
+    expect(await lookupMeteredStreams(pool, [{ gsrn: A, days: ['2026-10-01'] }])).toEqual(new Map());
+    const day = (gsrn: string, d: string, version: number) => ({
+      eventId: randomUUID(),
+      data: {
+        gsrn,
+        day: d,
+        version,
+        documentId: `doc-${d}-${version}`,
+        receivedAt: '2026-11-02T08:00:00Z',
+        resolution: 'PT1H' as const,
+        start: '2026-10-04T22:00:00Z',
+        end: '2026-10-05T22:00:00Z',
+        firstPosition: 1,
+        wh: [1, 2, null],
+        qualities: [['A04', 2], ['A02', 1]] as [string, number][],
+      },
+    });
+    await recordMeteredBatch(pool, [day(D, '2026-10-05', 1), day(D, '2026-10-05', 2)], new Map([[A, { revision: 3n }], [D, { revision: 1n }]]));
+    const { rows } = await pool.query<{ version: number; wh: (number | null)[] }>(`SELECT version, wh FROM settlement.metered_data WHERE gsrn = $1 ORDER BY version`, [D]);
+    expect(rows).toEqual([{ version: 1, wh: [1, 2, null] }, { version: 2, wh: [1, 2, null] }]);
+
+    const known = await lookupMeteredStreams(pool, [
+      { gsrn: A, days: ['2026-10-01', '2026-10-03'] },
+      { gsrn: D, days: ['2026-10-06'] },
+      { gsrn: B, days: ['2026-10-01'] },
+    ]);
+    // A: its revision and the asked day that has data (both versions' documents); D: known, none of the asked days; B: not known.
+    expect([...known.keys()].sort()).toEqual([A, D].sort());
+    expect(known.get(A)?.revision).toBe(3n);
+    expect([...(known.get(A)?.days.entries() ?? [])]).toEqual([['2026-10-01', { version: 2, documentIds: ['doc', 'doc'] }]]);
+    expect(known.get(D)).toEqual({ revision: 1n, days: new Map() });
+    expect((await lookupMeteredStreams(pool, [{ gsrn: D, days: ['2026-10-05'] }])).get(D)?.days.get('2026-10-05')?.version).toBe(2);
+
+    // Without days (a batch of duplicates) only the revisions move; without streams only the days are written.
+    await recordMeteredBatch(pool, [], new Map([[D, { revision: 2n }]]));
+    await recordMeteredBatch(pool, [day(E, '2026-10-05', 1)], new Map());
+    expect((await lookupMeteredStreams(pool, [{ gsrn: D, days: [] }, { gsrn: E, days: ['2026-10-05'] }])).get(D)?.revision).toBe(2n);
+    expect((await pool.query(`SELECT 1 FROM settlement.metered_data WHERE gsrn = $1`, [E])).rowCount).toBe(1);
   });
 });

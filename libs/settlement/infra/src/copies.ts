@@ -246,25 +246,18 @@ function storedValues(d: MeteredDataReceived): { firstPosition: number | null; w
   return { firstPosition: null, wh: null, json: { points: meteredPointsOf(d) } };
 }
 
-/**
- * Settlement's copy of metered days (`MeteredDataReceived`), any number in one statement: a multi-row insert
- * from arrays (`unnest`), so a batch of series costs one round trip. A day already there (same gsrn, day and
- * version) is left as it is: the metered-data consumer writes the days it recorded, and the inputs consumer
- * writes them again when their events arrive. Values as integer Wh (`wh int[]` from `first_position`, qualities
- * as runs, issue 8) when the event carries them packed and they fit `int`; else as `points` objects (v1 events).
- */
-export async function insertMeteredDays(db: Db, days: readonly { eventId: string; data: MeteredDataReceived }[]): Promise<void> {
-  if (days.length === 0) return;
+/** The multi-row insert of metered days as SQL using parameters `$1`–`$11`, and those parameters. */
+function meteredDaysInsert(days: readonly { eventId: string; data: MeteredDataReceived }[]): { sql: string; params: unknown[] } {
   const values = days.map((d) => storedValues(d.data));
-  await db.query(
+  return {
     // Points or qualities as one JSON array (not a jsonb[] literal, whose escaping of every quote costs more than the insert).
-    `INSERT INTO settlement.metered_data (gsrn, day, version, document_id, received_at, resolution, start, points, first_position, wh, qualities, event_id)
+    sql: `INSERT INTO settlement.metered_data (gsrn, day, version, document_id, received_at, resolution, start, points, first_position, wh, qualities, event_id)
      SELECT t.gsrn, t.day, t.version, t.document_id, t.received_at, t.resolution, t.start, (p.v->'points')::jsonb, t.first_position, t.wh::int[], (p.v->'qualities')::jsonb, t.event_id
        FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::timestamptz[], $6::text[], $7::timestamptz[], $9::uuid[], $10::int[], $11::text[])
             WITH ORDINALITY AS t(gsrn, day, version, document_id, received_at, resolution, start, event_id, first_position, wh, o)
        JOIN json_array_elements($8::json) WITH ORDINALITY AS p(v, o) ON p.o = t.o
      ON CONFLICT DO NOTHING`,
-    [
+    params: [
       days.map((d) => d.data.gsrn),
       days.map((d) => d.data.day),
       days.map((d) => d.data.version),
@@ -277,16 +270,29 @@ export async function insertMeteredDays(db: Db, days: readonly { eventId: string
       values.map((v) => v.firstPosition),
       values.map((v) => v.wh),
     ],
-  );
+  };
+}
+
+/**
+ * Settlement's copy of metered days (`MeteredDataReceived`), any number in one statement: a multi-row insert
+ * from arrays (`unnest`), so a batch of series costs one round trip. A day already there (same gsrn, day and
+ * version) is left as it is: the metered-data consumer writes the days it recorded, and the inputs consumer
+ * writes them again when their events arrive. Values as integer Wh (`wh int[]` from `first_position`, qualities
+ * as runs, issue 8) when the event carries them packed and they fit `int`; else as `points` objects (v1 events).
+ */
+export async function insertMeteredDays(db: Db, days: readonly { eventId: string; data: MeteredDataReceived }[]): Promise<void> {
+  if (days.length === 0) return;
+  const insert = meteredDaysInsert(days);
+  await db.query(insert.sql, insert.params);
 }
 
 /**
  * What settlement knows of the metering points' `metered-data-<gsrn>` streams without reading them (issue 8):
  * the revision recorded in `settlement.metered_streams` by the metered-data consumer, and the versions and
- * documents of the asked days from `settlement.metered_data`. The consumer records a revision only in the
- * transaction that also holds every event of the stream up to it in `metered_data`, so a known revision comes
- * with complete days; a stream another path appended to meanwhile (the `RecordMeteredData` command) makes the
- * batch's append conflict and is read again. GSRNs without a row are left out (the caller reads their stream).
+ * documents of the asked days from `settlement.metered_data`, in one query. The consumer records a revision only
+ * in the transaction that also holds every event of the stream up to it in `metered_data`, so a known revision
+ * comes with complete days; a stream another path appended to meanwhile (the `RecordMeteredData` command) makes
+ * the batch's append conflict and is read again. GSRNs without a row are left out (the caller reads their stream).
  */
 export async function lookupMeteredStreams(
   db: Db,
@@ -294,19 +300,25 @@ export async function lookupMeteredStreams(
 ): Promise<Map<string, { revision: bigint; days: Map<string, { version: number; documentIds: string[] }> }>> {
   const out = new Map<string, { revision: bigint; days: Map<string, { version: number; documentIds: string[] }> }>();
   if (series.length === 0) return out;
-  const revisions = await db.query<{ gsrn: string; revision: string }>(`SELECT gsrn, revision::text FROM settlement.metered_streams WHERE gsrn = ANY($1::text[])`, [
-    series.map((s) => s.gsrn),
-  ]);
-  if (revisions.rows.length === 0) return out;
-  for (const r of revisions.rows) out.set(r.gsrn, { revision: BigInt(r.revision), days: new Map() });
-  const asked = series.filter((s) => out.has(s.gsrn)).flatMap((s) => s.days.map((day) => [s.gsrn, day] as const));
-  const days = await db.query<{ gsrn: string; day: string; version: number; document_ids: string[] }>(
-    `SELECT d.gsrn, d.day, max(d.version)::int AS version, array_agg(d.document_id) AS document_ids
-       FROM unnest($1::text[], $2::text[]) AS q(gsrn, day) JOIN settlement.metered_data d ON d.gsrn = q.gsrn AND d.day = q.day
-      GROUP BY d.gsrn, d.day`,
-    [asked.map(([g]) => g), asked.map(([, d]) => d)],
+  const asked = series.flatMap((s) => s.days.map((day) => [s.gsrn, day] as const));
+  // One row per known stream and asked day that has data (day null: a known stream without any of the asked days).
+  const { rows } = await db.query<{ gsrn: string; revision: string; day: string | null; version: number | null; document_ids: string[] | null }>(
+    `SELECT s.gsrn, s.revision::text AS revision, d.day, d.version, d.document_ids
+       FROM settlement.metered_streams s
+       LEFT JOIN LATERAL (
+         SELECT m.day, max(m.version)::int AS version, array_agg(m.document_id) AS document_ids
+           FROM unnest($2::text[], $3::text[]) AS q(gsrn, day) JOIN settlement.metered_data m ON m.gsrn = q.gsrn AND m.day = q.day
+          WHERE q.gsrn = s.gsrn
+          GROUP BY m.day
+       ) d ON true
+      WHERE s.gsrn = ANY($1::text[])`,
+    [series.map((s) => s.gsrn), asked.map(([g]) => g), asked.map(([, d]) => d)],
   );
-  for (const r of days.rows) out.get(r.gsrn)?.days.set(r.day, { version: r.version, documentIds: r.document_ids });
+  for (const r of rows) {
+    let known = out.get(r.gsrn);
+    if (!known) out.set(r.gsrn, (known = { revision: BigInt(r.revision), days: new Map() }));
+    if (r.day !== null && r.version !== null) known.days.set(r.day, { version: r.version, documentIds: r.document_ids ?? [] });
+  }
   return out;
 }
 
@@ -318,6 +330,27 @@ export async function recordMeteredStreams(db: Db, streams: ReadonlyMap<string, 
     `INSERT INTO settlement.metered_streams (gsrn, revision) SELECT * FROM unnest($1::text[], $2::bigint[])
      ON CONFLICT (gsrn) DO UPDATE SET revision = EXCLUDED.revision`,
     [entries.map(([g]) => g), entries.map(([, s]) => s.revision.toString())],
+  );
+}
+
+/**
+ * The metered-data consumer's writes after a batch, in one statement (one round trip): its days into
+ * `metered_data` ({@link insertMeteredDays}) and the streams' revisions into `metered_streams`
+ * ({@link recordMeteredStreams}), as a data-modifying CTE in the caller's transaction.
+ */
+export async function recordMeteredBatch(db: Db, days: readonly { eventId: string; data: MeteredDataReceived }[], streams: ReadonlyMap<string, { revision: bigint }>): Promise<void> {
+  if (days.length === 0 || streams.size === 0) {
+    await insertMeteredDays(db, days);
+    await recordMeteredStreams(db, streams);
+    return;
+  }
+  const insert = meteredDaysInsert(days);
+  const entries = [...streams.entries()];
+  await db.query(
+    `WITH days AS (${insert.sql})
+     INSERT INTO settlement.metered_streams (gsrn, revision) SELECT * FROM unnest($12::text[], $13::bigint[])
+     ON CONFLICT (gsrn) DO UPDATE SET revision = EXCLUDED.revision`,
+    [...insert.params, entries.map(([g]) => g), entries.map(([, s]) => s.revision.toString())],
   );
 }
 

@@ -14,7 +14,7 @@ import {
   type SettlementRatesConfig,
 } from '@dh/settlement-application';
 import { onAcontoInput } from './aconto';
-import { applyToCopies, forgetMeteredStream, insertMeteredDays, lookupMeteredStreams, recordMeteredStreams } from './copies';
+import { applyToCopies, forgetMeteredStream, lookupMeteredStreams, recordMeteredBatch } from './copies';
 import { resumeScheduling, startSettlementRun } from './run';
 import { onFinalInvoiceInput, retryFinalInvoices, type FinalInvoiceOutcome } from './final-invoice';
 import { DEFAULT_RUN_SCHEDULE, startRunScheduler, type RunScheduleSettings, type RunScheduler, type ScheduleLogger } from './schedule';
@@ -176,6 +176,9 @@ export function startMeteredDataConsumer(options: MeteredDataConsumerOptions): P
     // metered-data streams in one batched append, their days in settlement's copy in one multi-row insert,
     // in this transaction. A batch that fails (a conflict, a refused series) is applied series by series above.
     batchSize: 100,
+    // Three batches delivered ahead: while one batch is in its transaction the next arrives whole (with the prefetch
+    // at the batch size, the broker refilled only as the previous batch was acknowledged, and batches went half full).
+    prefetch: 300,
     batchHandler: async (items, tx) => {
       // The day versions come from settlement's tables in this transaction, not from reading each series' stream.
       const recorded = await asCommandReply(() =>
@@ -186,8 +189,8 @@ export function startMeteredDataConsumer(options: MeteredDataConsumerOptions): P
         ),
       );
       // A stream read from the event store (not known yet) brings all its days, so metered_data holds every event up to the revision recorded.
-      await insertMeteredDays(tx, [...[...recorded.streams.values()].flatMap((s) => s.read ?? []), ...recorded.series.flatMap((r) => r.days)]);
-      await recordMeteredStreams(tx, recorded.streams);
+      // The days and the streams' revisions in one statement.
+      await recordMeteredBatch(tx, [...[...recorded.streams.values()].flatMap((s) => s.read ?? []), ...recorded.series.flatMap((r) => r.days)], recorded.streams);
     },
   });
 }
