@@ -2,7 +2,7 @@ import { Logger, Module } from '@nestjs/common';
 import { DataHubClient } from '@dh/datahub-client';
 import { EloverblikClient } from '@dh/eloverblik-client';
 import { isValidGsrn } from '@dh/market-ids';
-import { BetalingsserviceSftp, DataHubInboxWorker, defaultPriceAreaOf, parseSftpUrl, startBetalingsserviceWorker, type BetalingsserviceWorker, lookupMeteringPoint, MeteringPointNotFoundError, migrateOutboundRequests, outboundProcessResolver, QuarantineStore, startOutboundWorker, startResultsRequestSender, type CustomerIdentity } from '@dh/datahub-integration';
+import { BetalingsserviceSftp, DataHubInboxWorker, defaultPriceAreaOf, parseSftpUrl, startBetalingsserviceWorker, type BetalingsserviceWorker, lookupMeteringPoint, MeteringPointNotFoundError, migrateOutboundRequests, outboundProcessResolver, QuarantineStore, ReceivedMessageStore, startOutboundWorker, startResultsRequestSender, type CustomerIdentity } from '@dh/datahub-integration';
 import type { JsonValue } from '@dh/event-store';
 import { CommandClient, CommandError, CommandServer, type RunningConsumer } from '@dh/messaging';
 import { ConfigError, runEventRelay, type Infrastructure, type ServiceDefinition } from '@dh/platform';
@@ -18,6 +18,8 @@ interface DataHubSettings {
   categories: string[];
   continuous: boolean;
   idleDelayMs: number;
+  /** `DATAHUB_INBOX_RECORD_FIRST=1`: keep each peeked message in `datahub.received_messages`, dequeue it, store it behind (issue 8; not the default: not shown faster on the shared bench machine). */
+  recordFirst: boolean;
   supplierGln: string;
   dataHubGln: string;
 }
@@ -70,6 +72,7 @@ export function dataHubSettings(env: NodeJS.ProcessEnv): DataHubSettings | null 
     categories: (env.DATAHUB_CATEGORIES ?? 'masterdata,measuredata,aggregations').split(',').map((c) => c.trim()).filter(Boolean),
     continuous: env.DATAHUB_POLL !== 'manual',
     idleDelayMs: env.DATAHUB_IDLE_MS ? Number(env.DATAHUB_IDLE_MS) : 5000,
+    recordFirst: env.DATAHUB_INBOX_RECORD_FIRST === '1',
     supplierGln,
     dataHubGln: env.DATAHUB_GLN ?? '5790001330552',
   };
@@ -97,6 +100,12 @@ async function startDataHub(infrastructure: Infrastructure, env: NodeJS.ProcessE
   const settings = dataHubSettings(env);
   const quarantine = new QuarantineStore(infrastructure.pool);
   await quarantine.migrate();
+  // Record first, act after (DATAHUB_INBOX_RECORD_FIRST=1): each peeked message is kept here and dequeued, then stored
+  // behind the peeking. Copies kept before a switch back to store-before-dequeue are processed: record-first stays on
+  // for this start.
+  const received = new ReceivedMessageStore(infrastructure.pool);
+  await received.migrate();
+  const recordFirst = (settings?.recordFirst ?? false) || (await received.hasPending());
   await migrateOutboundRequests(infrastructure.pool);
   let worker: DataHubInboxWorker | null = null;
   let outbound: RunningConsumer | null = null;
@@ -110,6 +119,7 @@ async function startDataHub(infrastructure: Infrastructure, env: NodeJS.ProcessE
       categories: settings.categories,
       eventStore: infrastructure.eventStore,
       quarantine,
+      ...(recordFirst ? { received } : {}),
       resolveProcesses: outboundProcessResolver(infrastructure.pool),
       idleDelayMs: settings.idleDelayMs,
       onError: (error, stage) => logger.warn(`DataHub inbox ${stage} failed, will retry: ${error instanceof Error ? error.message : String(error)}`),
@@ -133,7 +143,7 @@ async function startDataHub(infrastructure: Infrastructure, env: NodeJS.ProcessE
       parties: { supplierGln: settings.supplierGln, dataHubGln: settings.dataHubGln },
       clock: () => infrastructure.clock.now(),
     });
-    logger.log(`DataHub B2B at ${settings.baseUrl}, categories ${settings.categories.join(', ')}, ${settings.continuous ? 'polling continuously' : 'polling on command'}`);
+    logger.log(`DataHub B2B at ${settings.baseUrl}, categories ${settings.categories.join(', ')}, ${settings.continuous ? 'polling continuously' : 'polling on command'}${recordFirst ? ', record first' : ''}`);
   } else {
     logger.warn('DATAHUB_URL is not set: no connection to DataHub (commands that need it are refused)');
   }

@@ -2,12 +2,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Pool } from 'pg';
 import { seriesPointsOf, writeCimXml, type NotifyValidatedMeasureData } from '@dh/cim';
-import { DataHubClient } from '@dh/datahub-client';
-import { createPostgresEventStore, type PostgresEventStore } from '@dh/event-store';
+import { DataHubClient, type ReceivedMessages } from '@dh/datahub-client';
+import { createPostgresEventStore, type EventStore, type PostgresEventStore } from '@dh/event-store';
 import { createTestDatabase, type TestDatabase } from '@dh/testing';
 import { startDataHubSimulator, type RunningDataHubSimulator } from '@dh/datahub-sim';
 import { DataHubInboxWorker } from './datahub-inbox';
 import { QuarantineStore } from './quarantine.store';
+import { ReceivedMessageStore } from './received-messages.store';
 
 const scenario = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../../tools/datahub-sim/scenarios/example.json'), 'utf8')) as Record<string, unknown>;
 const FORCED_GSRN = '571313180400000056';
@@ -33,8 +34,15 @@ function hourlySeriesDocument(): NotifyValidatedMeasureData {
   };
 }
 
-describe(DataHubInboxWorker.name, () => {
+// Both ways of the inbox: store before dequeue, and record first (kept in our table, dequeued, then stored behind the peeking).
+describe.each([
+  ['peek → store → dequeue', false],
+  ['peek → keep → dequeue, stored behind (received messages)', true],
+])(`${DataHubInboxWorker.name}: %s`, (_mode, recordFirst) => {
   let db: TestDatabase;
+  let received: ReceivedMessageStore;
+  /** The worker's options in this mode. */
+  const mode = (): { received?: ReceivedMessages } => (recordFirst ? { received } : {});
   let pool: Pool;
   let store: PostgresEventStore;
   let sim: RunningDataHubSimulator;
@@ -50,6 +58,8 @@ describe(DataHubInboxWorker.name, () => {
     store = await createPostgresEventStore({ pool });
     quarantine = new QuarantineStore(pool);
     await quarantine.migrate();
+    received = new ReceivedMessageStore(pool);
+    await received.migrate();
     sim = await startDataHubSimulator({ port: 0, scenario });
     const client = new DataHubClient({
       baseUrl: sim.url,
@@ -58,7 +68,12 @@ describe(DataHubInboxWorker.name, () => {
       scope: 'datahub3',
       retry: { maxAttempts: 6, baseDelayMs: 5, maxDelayMs: 50, maxRetryAfterMs: 1500 },
     });
-    sut = new DataHubInboxWorker({ client, categories: ['masterdata', 'measuredata', 'aggregations'], eventStore: store, quarantine });
+    sut = new DataHubInboxWorker({ client, categories: ['masterdata', 'measuredata', 'aggregations'], eventStore: store, quarantine, ...mode() });
+  });
+
+  afterEach(async () => {
+    // Every kept copy is dropped once its message was stored or quarantined.
+    if (recordFirst) expect(await received.pending()).toEqual([]);
   });
 
   afterAll(async () => {
@@ -139,7 +154,7 @@ describe(DataHubInboxWorker.name, () => {
       return new Response(bytes, { status: 200, headers: response.headers });
     };
     const client = new DataHubClient({ baseUrl: sim.url, clientId: 'our-supplier', clientSecret: 's3cret-our-supplier', scope: 'datahub3', fetch: corrupting });
-    const worker = new DataHubInboxWorker({ client, categories: ['measuredata'], eventStore: store, quarantine });
+    const worker = new DataHubInboxWorker({ client, categories: ['measuredata'], eventStore: store, quarantine, ...mode() });
     const before = (await eventsOfType('ValidatedMeasureDataReceived')).length;
     sim.control.advanceTo(new Date('2026-04-05T23:30:00Z'));
 
@@ -172,7 +187,7 @@ describe(DataHubInboxWorker.name, () => {
       return new Response(changed, { status: 200, headers: response.headers });
     };
     const client = new DataHubClient({ baseUrl: sim.url, clientId: 'our-supplier', clientSecret: 's3cret-our-supplier', scope: 'datahub3', format: 'json', fetch: poisoning });
-    const worker = new DataHubInboxWorker({ client, categories: ['measuredata'], eventStore: store, quarantine });
+    const worker = new DataHubInboxWorker({ client, categories: ['measuredata'], eventStore: store, quarantine, ...mode() });
     sim.control.advanceTo(new Date('2026-04-07T23:30:00Z'));
     const result = await worker.pollOnce();
     expect(result).toMatchObject({ quarantined: 1, errors: 0 });
@@ -182,4 +197,42 @@ describe(DataHubInboxWorker.name, () => {
     expect(held.rawBytes?.toString('utf8')).toContain('\\u0000');
     expect(await worker.pollOnce()).toEqual({ stored: 0, duplicates: 0, quarantined: 0, errors: 0 });
   });
+  if (recordFirst) {
+    it('processes the copies a crash left after the dequeue when it starts again, in order, and retries a failed store on the same message', async () => {
+      const first = { ...hourlySeriesDocument(), header: { ...hourlySeriesDocument().header, mRID: 'kept-before-crash-1' } };
+      const second = { ...hourlySeriesDocument(), header: { ...hourlySeriesDocument().header, mRID: 'kept-before-crash-2' } };
+      // The previous process kept (and dequeued) these, then died: DataHub has nothing more for them.
+      const kept = async (messageId: string, body: string) => received.keep({ category: 'measuredata', messageId, contentType: 'application/xml; charset=utf-8', body, bytes: Buffer.from(body, 'utf8') });
+      const id1 = await kept('crash-1', writeCimXml(first));
+      expect(await kept('crash-1', writeCimXml(first))).toBe(id1);
+      await kept('crash-2', writeCimXml(second));
+      await kept('crash-3', '<broken');
+      // The event store fails the first append once: the same message is tried again, the later ones wait behind it.
+      let failures = 1;
+      const appended: string[] = [];
+      const flaky = new Proxy(store as EventStore, {
+        get(target, property, receiver) {
+          const value: unknown = Reflect.get(target, property, receiver);
+          if (typeof value !== 'function') return value;
+          const fn = value as (...args: unknown[]) => Promise<unknown>;
+          if (property !== 'appendToStream' && property !== 'appendToStreams') return fn.bind(target);
+          return async (...args: unknown[]) => {
+            if (failures > 0) {
+              failures--;
+              throw new Error('connection terminated unexpectedly');
+            }
+            appended.push(String(args[0]));
+            return fn.apply(target, args);
+          };
+        },
+      });
+      const errors: string[] = [];
+      const client = new DataHubClient({ baseUrl: sim.url, clientId: 'our-supplier', clientSecret: 's3cret-our-supplier', scope: 'datahub3' });
+      const worker = new DataHubInboxWorker({ client, categories: ['aggregations'], eventStore: flaky, quarantine, received, onError: (_error, stage) => errors.push(stage) });
+      expect(await worker.pollOnce()).toEqual({ stored: 2, duplicates: 0, quarantined: 1, errors: 1 });
+      expect(errors).toEqual(['store']);
+      expect(appended).toEqual(['datahub-document-kept-before-crash-1', 'datahub-document-kept-before-crash-2']);
+      expect((await quarantine.list()).filter((m) => m.messageId === 'crash-3')).toHaveLength(1);
+    });
+  }
 });

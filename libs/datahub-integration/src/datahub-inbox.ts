@@ -1,5 +1,5 @@
 import { CimParseError, parseCimJson, parseCimXml, type CimDocument } from '@dh/cim';
-import { runInboxLoop, textProblemOf, type DataHubInbox as DataHubQueues, type InboxLoopResult } from '@dh/datahub-client';
+import { runInboxLoop, textProblemOf, type DataHubInbox as DataHubQueues, type InboxLoopResult, type ReceivedMessages } from '@dh/datahub-client';
 import { DatabaseError } from 'pg';
 import type { EventStore } from '@dh/event-store';
 import { createInboundStore, type ProcessResolver } from './inbound-store';
@@ -14,6 +14,14 @@ export interface DataHubInboxOptions {
   /** Resolves answered transaction ids to our processes (see outboundProcessResolver). */
   resolveProcesses?: ProcessResolver;
   onError?: (error: unknown, stage: string) => void;
+  /**
+   * Record first, act after (a {@link ReceivedMessageStore}): each message is kept in our table and dequeued, and
+   * the next one peeked while the kept ones are parsed and stored in order behind it. Without it each message is
+   * parsed and stored before it is dequeued.
+   */
+  received?: ReceivedMessages;
+  /** With `received`: most messages kept and not yet stored before the inbox waits to peek again (default 4). */
+  maxAhead?: number;
 }
 
 export type ReprocessOutcome = { outcome: 'stored' | 'duplicate' } | { outcome: 'still-invalid'; reason: string } | { outcome: 'not-found' } | { outcome: 'already-reprocessed' };
@@ -33,7 +41,7 @@ function reasonOf(error: unknown): string {
   return `UNPARSEABLE: ${error instanceof Error ? error.message : String(error)}`;
 }
 
-/** Peek → parse → append events → dequeue, with unparseable messages quarantined rather than lost. */
+/** Peek → parse → append events → dequeue (or, with `received`, peek → keep → dequeue, then parse → append), with unparseable messages quarantined rather than lost. */
 export class DataHubInboxWorker {
   private readonly store;
   private controller: AbortController | null = null;
@@ -54,6 +62,8 @@ export class DataHubInboxWorker {
       stopWhenIdle,
       idleDelayMs: this.options.idleDelayMs,
       onError: (error, context) => this.options.onError?.(error, context.stage),
+      ...(this.options.received ? { received: this.options.received } : {}),
+      ...(this.options.maxAhead !== undefined ? { maxAhead: this.options.maxAhead } : {}),
     });
   }
 

@@ -1,6 +1,7 @@
 export * from './inbound-events';
 export * from './inbound-store';
 export * from './quarantine.store';
+export * from './received-messages.store';
 export * from './datahub-inbox';
 export * from './outbound-requests';
 export * from './outbound-worker';

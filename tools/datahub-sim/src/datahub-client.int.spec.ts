@@ -1,5 +1,5 @@
 import { parseCimXml, type CimDocument, type MarketResponse, type NotifyWholesaleServices } from '@dh/cim';
-import { DataHubAuthError, DataHubClient, DataHubRequestError, DataHubUnavailableError, runInboxLoop, type DataHubClientOptions, type DataHubInbox, type InboxMessage, type RawInboxMessage, type StoreOutcome } from '@dh/datahub-client';
+import { DataHubAuthError, DataHubClient, DataHubRequestError, DataHubUnavailableError, runInboxLoop, type DataHubClientOptions, type DataHubInbox, type InboxMessage, type KeptMessage, type RawInboxMessage, type ReceivedMessages, type StoreOutcome } from '@dh/datahub-client';
 import { startDataHubSimulator, type RunningDataHubSimulator } from './index';
 import { changeOfSupplier, MP_A, MP_FORCED, OUR_CLIENT, OUR_GLN, testScenario } from './testing/support';
 
@@ -14,6 +14,24 @@ class DedupingStore {
     if (this.documents.has(message.document.header.mRID)) return 'duplicate';
     this.documents.set(message.document.header.mRID, message.document);
     return 'stored';
+  };
+}
+
+/** Kept messages in memory, as `ReceivedMessageStore` keeps them in PostgreSQL; records the most waiting at once. */
+class MemoryReceived implements ReceivedMessages {
+  readonly rows = new Map<string, RawInboxMessage>();
+  private next = 1;
+  mostWaiting = 0;
+  readonly keep = async (message: RawInboxMessage): Promise<string> => {
+    for (const [id, m] of this.rows) if (m.messageId === message.messageId && m.body === message.body) return id;
+    const id = String(this.next++);
+    this.rows.set(id, message);
+    this.mostWaiting = Math.max(this.mostWaiting, this.rows.size);
+    return id;
+  };
+  readonly pending = async (): Promise<KeptMessage[]> => [...this.rows].map(([id, message]) => ({ id, message }));
+  readonly done = async (id: string): Promise<void> => {
+    this.rows.delete(id);
   };
 }
 
@@ -257,6 +275,99 @@ describe('DataHubClient and runInboxLoop against the simulator over HTTP', () =>
       const running = runInboxLoop({ client: c, categories: ['masterdata'], store: async () => 'stored', quarantine: async () => undefined, signal: controller.signal, idleDelayMs: 60_000 });
       setTimeout(() => controller.abort(), 50);
       await expect(running).resolves.toEqual({ stored: 0, duplicates: 0, quarantined: 0, errors: 0 });
+    });
+  });
+  describe('runInboxLoop, record first (received)', () => {
+    /** The effective date of a switch: 7 documents, the first RSM-012 delivered twice. */
+    async function effectiveDate(c: DataHubClient): Promise<void> {
+      await c.send(changeOfSupplier(MP_A, '2026-03-28T23:00:00Z', 'eff'));
+      sim.control.advanceTo('2026-03-28T23:00:00Z');
+      sim.control.setFaults({ duplicateDelivery: 1 });
+      sim.control.advanceTo('2026-03-29T22:00:00Z');
+    }
+
+    it('keeps, dequeues and stores behind every message once, in order, at most maxAhead kept and waiting', async () => {
+      const c = client();
+      await effectiveDate(c);
+      const received = new MemoryReceived();
+      const order: string[] = [];
+      const kept: string[] = [];
+      const store = new DedupingStore();
+      const slowStore = async (message: InboxMessage): Promise<StoreOutcome> => {
+        order.push(message.messageId);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        return store.store(message);
+      };
+      const keeping: ReceivedMessages = { ...received, keep: async (m) => (kept.push(m.messageId), received.keep(m)) };
+      const result = await runInboxLoop({ client: c, categories: CATEGORIES, store: slowStore, quarantine: async () => undefined, signal: new AbortController().signal, stopWhenIdle: true, errorDelayMs: 0, received: keeping, maxAhead: 2 });
+      expect(result).toEqual({ stored: 7, duplicates: 1, quarantined: 0, errors: 0 });
+      expect(order).toEqual(kept);
+      expect(received.mostWaiting).toBeLessThanOrEqual(2);
+      expect(received.rows.size).toBe(0);
+      expect(sim.control.queueDepths()[OUR_GLN]).toEqual({ measuredata: 0, aggregations: 0, masterdata: 0 });
+    });
+
+    it('a crash after the dequeue loses nothing: the kept copy is processed first when the loop starts again', async () => {
+      const c = client();
+      await c.send(changeOfSupplier(MP_A, '2026-03-31T22:00:00Z', 'kept'));
+      await c.send(changeOfSupplier(MP_A, '2026-04-30T22:00:00Z', 'later'));
+      // The previous loop kept the first answer and dequeued it, then died before storing it.
+      const received = new MemoryReceived();
+      const first = await c.peek('masterdata');
+      if (!first) throw new Error('no message');
+      await received.keep({ category: 'masterdata', ...first });
+      await c.dequeue(first.messageId);
+      const store = new DedupingStore();
+      const result = await runInboxLoop({ client: c, categories: CATEGORIES, store: store.store, quarantine: async () => undefined, signal: new AbortController().signal, stopWhenIdle: true, errorDelayMs: 0, received });
+      expect(result).toEqual({ stored: 2, duplicates: 0, quarantined: 0, errors: 0 });
+      const answered = [...store.documents.values()].map((d) => (d.kind === 'MarketResponse' ? d.records[0]?.originalTransactionIDReference : d.kind));
+      expect(answered).toEqual(['tx-kept', 'tx-later']);
+      expect(received.rows.size).toBe(0);
+    });
+
+    it('a failing store is retried on the same message, the later ones behind it; a failed dequeue is kept under the same id', async () => {
+      const c = client();
+      await effectiveDate(c);
+      let failStores = 2;
+      let failDequeue = true;
+      const flaky: DataHubInbox = {
+        peek: (category) => c.peek(category),
+        dequeue: async (id) => {
+          if (failDequeue) {
+            failDequeue = false;
+            throw new Error('connection reset before dequeue');
+          }
+          return c.dequeue(id);
+        },
+      };
+      const store = new DedupingStore();
+      const order: string[] = [];
+      const stages: string[] = [];
+      const received = new MemoryReceived();
+      const result = await runInboxLoop({
+        client: flaky,
+        categories: CATEGORIES,
+        store: async (m) => {
+          if (failStores-- > 0) throw new Error('event store unavailable');
+          order.push(m.messageId);
+          return store.store(m);
+        },
+        quarantine: async () => undefined,
+        signal: new AbortController().signal,
+        stopWhenIdle: true,
+        errorDelayMs: 0,
+        onError: (_e, ctx) => stages.push(ctx.stage),
+        received,
+      });
+      expect(stages.sort()).toEqual(['dequeue', 'store', 'store']);
+      // Every document stored once; the message whose dequeue failed was kept once (same id) and processed once,
+      // or, when it was already processed before it was peeked again, found a duplicate.
+      expect(store.documents.size).toBe(7);
+      expect(result.stored).toBe(7);
+      expect(result.duplicates === 1 || result.duplicates === 2).toBe(true);
+      expect(result.errors).toBe(3);
+      expect(order).toHaveLength(7 + result.duplicates);
+      expect(received.rows.size).toBe(0);
     });
   });
 });
