@@ -1,9 +1,12 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { Pool } from 'pg';
 import { parseCimXml } from '@dh/cim';
 import { DataHubClient, type DataHubInbox, type PeekedMessage } from '@dh/datahub-client';
-import { DataHubInboxWorker, QuarantineStore } from '@dh/datahub-integration';
-import { startDataHubSimulator, type RunningDataHubSimulator } from '@dh/datahub-sim';
+import { DataHubInboxWorker, QuarantineStore, ReceivedMessageStore } from '@dh/datahub-integration';
+import { startDataHubSimulator } from '@dh/datahub-sim';
 import { addDays, localDayStart, type LocalDate } from '@dh/dk-time';
 import { createPostgresEventStore, type PostgresEventStore } from '@dh/event-store';
 import { gsrnCheckDigit } from '@dh/market-ids';
@@ -46,6 +49,10 @@ const FIRST_DAY: LocalDate = '2026-04-01';
 const QUARTER_MS = 900_000;
 /** `BENCH_INGEST_STAGES=1`: also print the database time of the measured run by statement (diagnosis). */
 const STAGES = process.env.BENCH_INGEST_STAGES === '1';
+/** `1`: the inbox keeps each message in `datahub.received_messages`, dequeues it and stores it behind the peeking (record first); default: stores before each dequeue, as the service does by default. */
+const RECORD_FIRST = process.env.BENCH_INGEST_RECORD_FIRST === '1';
+/** `1`: the DataHub simulator in this process (before 2026-12-06); default: in its own process. */
+const SIM_IN_PROCESS = process.env.BENCH_INGEST_SIM_IN_PROCESS === '1';
 
 function gsrnOf(i: number): string {
   const body = `57131318049${String(i).padStart(6, '0')}`;
@@ -77,6 +84,55 @@ function scenario(meteringPoints: number): Record<string, unknown> {
   };
 }
 
+/** The simulator as the bench drives it: its URL, its clock moved forward, stopped. */
+interface BenchSimulator {
+  url: string;
+  advanceTo(instant: Date): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The DataHub simulator in its own process (the CLI, `dist/tools/datahub-sim/src/main.js`), as DataHub is another
+ * machine: its HTTP serving is not on our event loop (default). `BENCH_INGEST_SIM_IN_PROCESS=1`: in this process.
+ */
+async function startSimulator(scenarioJson: Record<string, unknown>): Promise<BenchSimulator> {
+  if (SIM_IN_PROCESS) {
+    const sim = await startDataHubSimulator({ port: 0, scenario: scenarioJson });
+    return { url: sim.url, advanceTo: async (instant) => sim.control.advanceTo(instant), stop: () => sim.stop() };
+  }
+  const dir = mkdtempSync(path.join(tmpdir(), 'bench-ingest-sim-'));
+  const file = path.join(dir, 'scenario.json');
+  writeFileSync(file, JSON.stringify(scenarioJson));
+  const root = path.resolve(__dirname, '../../../..');
+  const child = spawn(process.execPath, ['-r', path.join(root, 'register-paths.js'), path.join(root, 'dist/tools/datahub-sim/src/main.js'), '--scenario', file, '--port', '0'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString('utf8');
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m?.[1]) resolve(m[1]);
+    });
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString('utf8')));
+    child.once('exit', (code) => reject(new Error(`datahub-sim exited ${code}: ${err.trim()}`)));
+  });
+  return {
+    url,
+    advanceTo: async (instant) => {
+      const response = await fetch(`${url}/sim/clock`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ to: instant.toISOString() }) });
+      if (!response.ok) throw new Error(`datahub-sim clock: ${response.status} ${await response.text()}`);
+    },
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 /** The worker's view of DataHub, recording when it first peeked and every body it was given. */
 class RecordingInbox implements DataHubInbox {
   firstPeekAt: bigint | null = null;
@@ -105,8 +161,8 @@ class RecordingInbox implements DataHubInbox {
 }
 
 /** The store with the wall time of its reads and appends summed (diagnosis: the inbox's store step, the consumer's appends). */
-function timedStore(store: PostgresEventStore): { store: PostgresEventStore; ms: { read: number; append: number }; reset(): void } {
-  const ms = { read: 0, append: 0 };
+function timedStore(store: PostgresEventStore): { store: PostgresEventStore; ms: { read: number; append: number; appends: number; streams: number }; reset(): void } {
+  const ms = { read: 0, append: 0, appends: 0, streams: 0 };
   const timed = new Proxy(store, {
     get(target, property, receiver) {
       const value: unknown = Reflect.get(target, property, receiver);
@@ -115,6 +171,10 @@ function timedStore(store: PostgresEventStore): { store: PostgresEventStore; ms:
       const kind = property === 'readStream' ? 'read' : property === 'appendToStream' || property === 'appendToStreams' ? 'append' : null;
       if (kind === null) return fn.bind(target);
       return async (...args: unknown[]) => {
+        if (kind === 'append') {
+          ms.appends++;
+          ms.streams += property === 'appendToStreams' && Array.isArray(args[0]) ? args[0].length : 1;
+        }
         const start = now();
         try {
           return await fn.apply(target, args);
@@ -124,7 +184,7 @@ function timedStore(store: PostgresEventStore): { store: PostgresEventStore; ms:
       };
     },
   });
-  return { store: timed, ms, reset: () => Object.assign(ms, { read: 0, append: 0 }) };
+  return { store: timed, ms, reset: () => Object.assign(ms, { read: 0, append: 0, appends: 0, streams: 0 }) };
 }
 
 /** The values of the bodies as COPY rows `gsrn,interval_start,wh` (quantities have three decimals: Wh exactly). */
@@ -198,7 +258,7 @@ async function runSize(cleanup: Cleanup, meteringPoints: number): Promise<SizeRe
   const pool = new Pool({ connectionString: db.url, max: 10 });
   pool.on('error', () => undefined);
   let store: PostgresEventStore | null = null;
-  let sim: RunningDataHubSimulator | null = null;
+  let sim: BenchSimulator | null = null;
   let connection: AmqpConnection | null = null;
   let relay: EventRelay | null = null;
   let consumer: RunningConsumer | null = null;
@@ -206,8 +266,10 @@ async function runSize(cleanup: Cleanup, meteringPoints: number): Promise<SizeRe
     store = await createPostgresEventStore({ pool, schema: 'event_store' });
     const quarantine = new QuarantineStore(pool);
     await quarantine.migrate();
+    const received = new ReceivedMessageStore(pool);
+    await received.migrate();
     await migrateSettlement(pool);
-    sim = await startDataHubSimulator({ port: 0, scenario: scenario(meteringPoints) });
+    sim = await startSimulator(scenario(meteringPoints));
     const inbox = new RecordingInbox(new DataHubClient({ baseUrl: sim.url, ...CLIENT, scope: 'datahub3' }));
     const inboxStore = timedStore(store);
     const consumerStore = timedStore(store);
@@ -216,6 +278,8 @@ async function runSize(cleanup: Cleanup, meteringPoints: number): Promise<SizeRe
       categories: ['measuredata'],
       eventStore: inboxStore.store,
       quarantine,
+      // BENCH_INGEST_RECORD_FIRST=1: record first, act after (the service with DATAHUB_INBOX_RECORD_FIRST=1).
+      ...(RECORD_FIRST ? { received } : {}),
       idleDelayMs: 50,
       onError: (error, stage) => benchLogger.warn(`inbox ${stage}: ${error instanceof Error ? error.message : String(error)}`),
     });
@@ -248,11 +312,11 @@ async function runSize(cleanup: Cleanup, meteringPoints: number): Promise<SizeRe
     };
 
     // Warm-up: the first day of every metering point (connections, token, JIT, consumer paths).
-    sim.control.advanceTo(localDayStart(addDays(FIRST_DAY, 1)));
+    await sim.advanceTo(localDayStart(addDays(FIRST_DAY, 1)));
     await drain(1, 'warm-up');
 
     // The measured run: DAYS more days, all waiting in DataHub's queue before the first peek.
-    sim.control.advanceTo(localDayStart(addDays(FIRST_DAY, 1 + DAYS)));
+    await sim.advanceTo(localDayStart(addDays(FIRST_DAY, 1 + DAYS)));
     const values = meteringPoints * DAYS * VALUES_PER_DAY;
     const rss = new RssSampler();
     inbox.recording = true;
@@ -261,17 +325,28 @@ async function runSize(cleanup: Cleanup, meteringPoints: number): Promise<SizeRe
     const timer = STAGES ? startQueryTimer() : null;
     rss.start();
     const started = now();
+    // Diagnosis: every 250 ms, series stored by the inbox (events appended), published by the relay, recorded by the consumer.
+    const timeline: string[] = [];
+    const relayAtStart = relay.stats().published;
+    const appliedAtStart = applied();
+    const sampler = STAGES
+      ? setInterval(() => {
+          timeline.push(`${fmt(msSince(started), 'ms')}: peeked ${inbox.bodies.length}, inbox ${inboxStore.ms.streams} streams, relay ${(relay?.stats().published ?? 0) - relayAtStart}, consumer ${applied() - appliedAtStart}`);
+        }, 250)
+      : null;
     const run = await drain(DAYS, 'measured run');
+    if (sampler) clearInterval(sampler);
     const peakRss = rss.stop();
     const e2eMs = Number(run.end - (inbox.firstPeekAt ?? started)) / 1e6;
     if (timer) {
       timer.restore();
       const inboxOther = run.inboxMs - inbox.peekMs - inbox.dequeueMs - inboxStore.ms.read - inboxStore.ms.append;
       log(
-        `  N = ${meteringPoints}: stages (wall time, the inbox and the consumer overlap): inbox ${fmt(run.inboxMs, 'ms')} = peek (HTTP; the simulator renders the XML) ${fmt(inbox.peekMs, 'ms')} ` +
+        `  N = ${meteringPoints}: stages (wall time, the inbox and the consumer overlap${RECORD_FIRST ? '; record first: the store steps overlap the peeks, "the rest" includes keeping each message' : ''}): inbox ${fmt(run.inboxMs, 'ms')} = peek (HTTP; the simulator renders the XML) ${fmt(inbox.peekMs, 'ms')} ` +
           `+ duplicate check ${fmt(inboxStore.ms.read, 'ms')} + append ${fmt(inboxStore.ms.append, 'ms')} + dequeue ${fmt(inbox.dequeueMs, 'ms')} + parse, events and the rest ${fmt(inboxOther, 'ms')}; ` +
-          `consumer appends ${fmt(consumerStore.ms.append, 'ms')}, stream reads ${fmt(consumerStore.ms.read, 'ms')}; the last series recorded ${fmt(e2eMs - run.inboxMs, 'ms')} after the inbox was done`,
+          `consumer appends ${fmt(consumerStore.ms.append, 'ms')} (${consumerStore.ms.appends} appends of ${consumerStore.ms.streams} streams), stream reads ${fmt(consumerStore.ms.read, 'ms')}; the last series recorded ${fmt(e2eMs - run.inboxMs, 'ms')} after the inbox was done`,
       );
+      log(`  N = ${meteringPoints}: timeline (every 250 ms): ${timeline.join(' | ')}`);
       log(`  N = ${meteringPoints}: database time of the measured run by statement (wall time of each, summed; they overlap):`);
       for (const line of timer.report()) log(line);
     }
