@@ -52,6 +52,7 @@ export const ENVIRONMENT: Readonly<Record<string, EnvironmentVariable>> = {
   DATAHUB_CATEGORIES: { readers: ['datahub-integration'], kind: 'config', description: 'message queues peeked (comma-separated)' },
   DATAHUB_POLL: { readers: ['datahub-integration'], kind: 'config', description: '`continuous` or `manual`' },
   DATAHUB_IDLE_MS: { readers: ['datahub-integration'], kind: 'config', description: 'pause when every queue is empty' },
+  DATAHUB_INBOX_RECORD_FIRST: { readers: ['datahub-integration'], kind: 'config', description: '`1`: keep each peeked message in datahub.received_messages, dequeue it, store it behind (record first); default `0`' },
   DATAHUB_GLN: { readers: ['datahub-integration'], kind: 'config', description: 'DataHub’s GLN as receiver of our requests' },
   SUPPLIER_GLN: { readers: ['datahub-integration', 'reconciliation'], kind: 'config', description: 'our GLN as a market participant (reconciliation: the energy supplier in DataHub\'s results for us)' },
   QUARTERLY_RESOLUTION_TRANSITION: { readers: ['reconciliation'], kind: 'config', description: 'instant from which DataHub aggregates energy in quarters (its QUARTERLY_RESOLUTION_TRANSITION_DATETIME)' },
