@@ -1,5 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { SignJWT } from 'jose';
 import { Pool } from 'pg';
@@ -18,7 +20,7 @@ import {
   type Projection,
 } from '@dh/read-models';
 import { createBenchDatabase, createBenchVhost, type Cleanup } from './infra';
-import { fmt, log, msSince, now, result, type BenchResult } from './measure';
+import { delay, fmt, log, median, msSince, now, result, type BenchResult } from './measure';
 
 /**
  * Portal load (issues 5 and 10). A private database and vhost; a year (2025) of hourly consumption for
@@ -44,6 +46,15 @@ const HOUR_WINDOW_DAYS = 41;
 const DAY_RANGE_STARTS = 60;
 const HOUR_RANGE_STARTS = 11;
 const WARMUP_REQUESTS = 200;
+/** Measurements (baseline, day, hour) per gateway and size; with several, each figure is the median. */
+const ROUNDS = Number(process.env.BENCH_PORTAL_ROUNDS ?? 1);
+/**
+ * Another checkout (its `dist/`, `register-paths.js`, `tsconfig.base.json` and `node_modules`, e.g. a copy of an
+ * earlier build): a second gateway runs from it on the same database and takes turns with this build's.
+ */
+const COMPARE_ROOT = process.env.BENCH_PORTAL_COMPARE_ROOT;
+/** A directory: each gateway writes a V8 CPU profile there (`gateway-<pid>.cpuprofile`) after the loads. */
+const PROFILE_DIR = process.env.BENCH_PORTAL_PROFILE_DIR;
 const YEAR_FROM = '2025-01-01';
 const YEAR_TO = '2025-12-31';
 const MONTH_FROM = '2025-10-01';
@@ -144,6 +155,8 @@ interface LoadFigures {
   /** Different customers and URLs the requests went to. */
   customers: number;
   urls: number;
+  /** CPU time per request (ms): the gateway process, the database's backends, this process (autocannon). */
+  cpu: { gateway: number; postgres: number; bench: number };
 }
 
 interface Customer {
@@ -152,10 +165,35 @@ interface Customer {
   authorization: string;
 }
 
+/** CPU time (user + system, ms) the processes used so far, from /proc (0 for a process that is gone, or off Linux). */
+function cpuMs(pids: readonly number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      // Fields after the command name (which may hold spaces): state is the 3rd field, utime and stime the 14th and 15th.
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // gone
+    }
+  }
+  return (ticks * 1000) / CLOCK_TICKS;
+}
+const CLOCK_TICKS = 100;
+
+/** The server processes one load runs against: the gateway, and the database backends serving the benchmark's database. */
+interface Servers {
+  gatewayPid: number;
+  postgresPids(): Promise<number[]>;
+}
+
 /** `pick` chooses each request's path and customer; its distinct customers and paths are counted. */
-async function load(label: string, base: string, amount: number, pick: () => { path: string; customer: Customer | null }): Promise<LoadFigures> {
+async function load(label: string, base: string, servers: Servers, amount: number, pick: () => { path: string; customer: Customer | null }): Promise<LoadFigures> {
   const customers = new Set<string>();
   const urls = new Set<string>();
+  const pgPids = await servers.postgresPids();
+  const before = { gateway: cpuMs([servers.gatewayPid]), postgres: new Map(pgPids.map((pid) => [pid, cpuMs([pid])])), bench: process.cpuUsage() };
   const r = await autocannon({
     url: base,
     connections: CONNECTIONS,
@@ -173,7 +211,17 @@ async function load(label: string, base: string, amount: number, pick: () => { p
       },
     ],
   });
+  const pgAfter = await servers.postgresPids();
+  const bench = process.cpuUsage(before.bench);
+  const n = Math.max(1, r.requests.total);
+  const cpu = {
+    gateway: (cpuMs([servers.gatewayPid]) - before.gateway) / n,
+    // Per backend (one opened during the load counts from 0; one closed during it is lost).
+    postgres: pgAfter.reduce((sum, pid) => sum + cpuMs([pid]) - (before.postgres.get(pid) ?? 0), 0) / n,
+    bench: (bench.user + bench.system) / 1000 / n,
+  };
   return {
+    cpu,
     label,
     p50: r.latency.p50,
     p99: r.latency.p99,
@@ -258,7 +306,23 @@ function rounds<T>(items: readonly T[]): () => T {
   };
 }
 
-async function measureSize(base: string, customers: readonly Customer[], size: number): Promise<BenchResult[]> {
+interface Gateway {
+  /** `this build`, or `compare` for the gateway run from `BENCH_PORTAL_COMPARE_ROOT`. */
+  label: string;
+  url: string;
+  servers: Servers;
+}
+
+function logFigures(f: LoadFigures): void {
+  log(
+    `      ${f.label.padEnd(28)} p50 ${fmt(f.p50, 'ms')}, p99 ${fmt(f.p99, 'ms')}, ${fmt(f.requestsPerSecond, 'req/s')} ` +
+      `(${f.requests.toLocaleString('en-US')} requests to ${f.customers.toLocaleString('en-US')} customers, ${f.urls.toLocaleString('en-US')} URLs, ` +
+      `${(f.bytesPerResponse / 1024).toFixed(1)} KiB each; non-2xx ${f.non2xx}, errors ${f.errors}, timeouts ${f.timeouts}); ` +
+      `CPU per request: gateway ${f.cpu.gateway.toFixed(3)} ms, PostgreSQL ${f.cpu.postgres.toFixed(3)} ms, autocannon ${f.cpu.bench.toFixed(3)} ms`,
+  );
+}
+
+async function measureSize(gateways: readonly Gateway[], customers: readonly Customer[], size: number): Promise<BenchResult[]> {
   const population = customers.slice(0, size);
   // Each run of an endpoint goes through the customers in its own shuffled rounds.
   const dayYear = (nextCustomer = rounds(population)) => () => {
@@ -272,32 +336,48 @@ async function measureSize(base: string, customers: readonly Customer[], size: n
     return { customer, path: `/api/portal/consumption?gsrn=${customer.gsrn}&resolution=hour&from=${from}&to=${addDays(from, 30)}` };
   };
   const live = () => ({ customer: null, path: '/health/live' });
-  for (const pick of [live, dayYear(), hourMonth()]) await load('warm-up', base, WARMUP_REQUESTS, pick);
-  const figures = [await load('GET /health/live', base, REQUESTS, live), await load('consumption day × 1 year', base, REQUESTS, dayYear()), await load('consumption hour × 1 month', base, REQUESTS, hourMonth())];
-  log(`  ${size.toLocaleString('en-US')} customers (load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}):`);
-  for (const f of figures) {
-    log(
-      `    ${f.label.padEnd(28)} p50 ${fmt(f.p50, 'ms')}, p99 ${fmt(f.p99, 'ms')}, ${fmt(f.requestsPerSecond, 'req/s')} ` +
-        `(${f.requests.toLocaleString('en-US')} requests to ${f.customers.toLocaleString('en-US')} customers, ${f.urls.toLocaleString('en-US')} URLs, ` +
-        `${(f.bytesPerResponse / 1024).toFixed(1)} KiB each; non-2xx ${f.non2xx}, errors ${f.errors}, timeouts ${f.timeouts})`,
-    );
-  }
-  const bad = figures.filter((f) => f.non2xx > 0 || f.errors > 0 || f.timeouts > 0);
-  if (bad.length > 0) throw new Error(`not every response was 2xx: ${bad.map((f) => `${f.label}: non-2xx ${f.non2xx}, errors ${f.errors}, timeouts ${f.timeouts}`).join('; ')}`);
-  const [baseline, day, hour] = figures as [LoadFigures, LoadFigures, LoadFigures];
-  for (const f of [day, hour]) {
-    if (f.customers < Math.min(1000, size) || f.urls < 1000) throw new Error(`${f.label}: only ${f.customers} customers and ${f.urls} URLs; the bench needs at least 1,000 of each`);
+  for (const gateway of gateways) for (const pick of [live, dayYear(), hourMonth()]) await load('warm-up', gateway.url, gateway.servers, WARMUP_REQUESTS, pick);
+  const runs = new Map<string, [LoadFigures, LoadFigures, LoadFigures][]>(gateways.map((g) => [g.label, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    // With two gateways, they take turns (ABBA…), each measured as a whole (baseline, day, hour) in the same window.
+    const order = round % 2 === 0 ? gateways : [...gateways].reverse();
+    for (const gateway of order) {
+      const figures = [
+        await load('GET /health/live', gateway.url, gateway.servers, REQUESTS, live),
+        await load('consumption day × 1 year', gateway.url, gateway.servers, REQUESTS, dayYear()),
+        await load('consumption hour × 1 month', gateway.url, gateway.servers, REQUESTS, hourMonth()),
+      ] as [LoadFigures, LoadFigures, LoadFigures];
+      const [baseline, day, hour] = figures;
+      log(
+        `  ${size.toLocaleString('en-US')} customers, ${gateway.label}${ROUNDS > 1 ? `, round ${round + 1}/${ROUNDS}` : ''} (load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}): ` +
+          `p99 ratios day × year ${(day.p99 / baseline.p99).toFixed(2)}×, hour × month ${(hour.p99 / baseline.p99).toFixed(2)}×`,
+      );
+      for (const f of figures) logFigures(f);
+      const bad = figures.filter((f) => f.non2xx > 0 || f.errors > 0 || f.timeouts > 0);
+      if (bad.length > 0) throw new Error(`not every response was 2xx: ${bad.map((f) => `${f.label}: non-2xx ${f.non2xx}, errors ${f.errors}, timeouts ${f.timeouts}`).join('; ')}`);
+      for (const f of [day, hour]) {
+        if (f.customers < Math.min(1000, size) || f.urls < 1000) throw new Error(`${f.label}: only ${f.customers} customers and ${f.urls} URLs; the bench needs at least 1,000 of each`);
+      }
+      runs.get(gateway.label)!.push(figures);
+    }
   }
   const label = `/health/live, ${CONNECTIONS} conn`;
-  const n = `${size.toLocaleString('en-US')} cust.`;
-  return [
-    result(`portal day×year p50, ${n}`, day.p50, baseline.p50, 'ms', false, label),
-    result(`portal day×year p99, ${n}`, day.p99, baseline.p99, 'ms', false, label),
-    result(`portal day×year throughput, ${n}`, day.requestsPerSecond, baseline.requestsPerSecond, 'req/s', true, label),
-    result(`portal hour×month p50, ${n}`, hour.p50, baseline.p50, 'ms', false, label),
-    result(`portal hour×month p99, ${n}`, hour.p99, baseline.p99, 'ms', false, label),
-    result(`portal hour×month throughput, ${n}`, hour.requestsPerSecond, baseline.requestsPerSecond, 'req/s', true, label),
-  ];
+  const out: BenchResult[] = [];
+  for (const gateway of gateways) {
+    const measured = runs.get(gateway.label)!;
+    // Over several rounds: the median of each figure.
+    const m = (i: 0 | 1 | 2, key: 'p50' | 'p99' | 'requestsPerSecond') => median(measured.map((f) => f[i][key]));
+    const n = `${size.toLocaleString('en-US')} cust.${gateways.length > 1 ? `, ${gateway.label}` : ''}`;
+    out.push(
+      result(`portal day×year p50, ${n}`, m(1, 'p50'), m(0, 'p50'), 'ms', false, label),
+      result(`portal day×year p99, ${n}`, m(1, 'p99'), m(0, 'p99'), 'ms', false, label),
+      result(`portal day×year throughput, ${n}`, m(1, 'requestsPerSecond'), m(0, 'requestsPerSecond'), 'req/s', true, label),
+      result(`portal hour×month p50, ${n}`, m(2, 'p50'), m(0, 'p50'), 'ms', false, label),
+      result(`portal hour×month p99, ${n}`, m(2, 'p99'), m(0, 'p99'), 'ms', false, label),
+      result(`portal hour×month throughput, ${n}`, m(2, 'requestsPerSecond'), m(0, 'requestsPerSecond'), 'req/s', true, label),
+    );
+  }
+  return out;
 }
 
 export async function runPortalBench(cleanup: Cleanup): Promise<BenchResult[]> {
@@ -307,7 +387,7 @@ export async function runPortalBench(cleanup: Cleanup): Promise<BenchResult[]> {
   cleanup.add(`delete vhost ${vhost.name}`, () => vhost.drop());
   const pool = new Pool({ connectionString: db.url, max: 4 });
   pool.on('error', () => undefined);
-  let gateway: ServiceProcess | null = null;
+  const processes: ServiceProcess[] = [];
   try {
     const secret = randomBytes(32).toString('base64url');
     const sign = async (customerId: string) => `Bearer ${await customerToken(secret, customerId)}`;
@@ -325,11 +405,23 @@ export async function runPortalBench(cleanup: Cleanup): Promise<BenchResult[]> {
     }
 
     const authIssuers = JSON.stringify([{ name: 'bench-portal', kind: 'customer', ...ISSUER, secret, algorithm: 'HS256' }]);
-    const started = now();
-    const running = await startServiceProcess('gateway', { DATABASE_URL: db.url, AMQP_URL: vhost.url, AUTH_ISSUERS: authIssuers, RATE_LIMITS: 'off' }, 60_000);
-    gateway = running;
-    cleanup.add('stop gateway', () => running.stop());
-    log(`  gateway ready at ${running.url} (pid ${running.child.pid}) after ${fmt(msSince(started), 'ms')}; ${CONNECTIONS} connections, ${REQUESTS.toLocaleString('en-US')} requests per endpoint`);
+    const gatewayEnv: Record<string, string> = { DATABASE_URL: db.url, AMQP_URL: vhost.url, AUTH_ISSUERS: authIssuers, RATE_LIMITS: 'off' };
+    // Node refuses --cpu-prof in NODE_OPTIONS: a preloaded hook runs V8's profiler instead (cpu-profile-hook.ts).
+    const env =
+      PROFILE_DIR === undefined ? gatewayEnv : { ...gatewayEnv, NODE_OPTIONS: `--require ${join(__dirname, 'cpu-profile-hook.js')}`, BENCH_CPU_PROFILE_DIR: PROFILE_DIR, BENCH_CPU_PROFILE_NAME: 'gateway' };
+    const gateways: Gateway[] = [];
+    for (const [label, root] of [['this build', undefined], ...(COMPARE_ROOT === undefined ? [] : [['compare', COMPARE_ROOT]])] as [string, string | undefined][]) {
+      const started = now();
+      const running = await startServiceProcess('gateway', env, 60_000, root);
+      processes.push(running);
+      cleanup.add(`stop gateway (${label})`, () => running.stop());
+      const gatewayPid = running.child.pid!;
+      const postgresPids = async () =>
+        (await pool.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`)).rows.map((r) => r.pid);
+      gateways.push({ label, url: running.url, servers: { gatewayPid, postgresPids } });
+      log(`  gateway (${label}${root === undefined ? '' : `, ${root}`}) ready at ${running.url} (pid ${running.child.pid}) after ${fmt(msSince(started), 'ms')}`);
+    }
+    log(`  ${CONNECTIONS} connections, ${REQUESTS.toLocaleString('en-US')} requests per endpoint, ${ROUNDS} round(s)`);
 
     const out: BenchResult[] = [];
     let cloned = 0;
@@ -340,15 +432,23 @@ export async function runPortalBench(cleanup: Cleanup): Promise<BenchResult[]> {
       cloned = size;
       const probe = customers[size - 1]!;
       const octoberHours = (localDayStart(addDays(MONTH_TO, 1)).getTime() - localDayStart(MONTH_FROM).getTime()) / 3_600_000;
-      const dayBytes = await checkBody(`${running.url}/api/portal/consumption?gsrn=${probe.gsrn}&resolution=day&from=${YEAR_FROM}&to=${YEAR_TO}`, probe.authorization, seeded.days);
-      const hourBytes = await checkBody(`${running.url}/api/portal/consumption?gsrn=${probe.gsrn}&resolution=hour&from=${MONTH_FROM}&to=${MONTH_TO}`, probe.authorization, octoberHours);
-      log(`  bodies: day × year ${seeded.days} values (${(dayBytes / 1024).toFixed(0)} KiB), hour × month ${octoberHours} values (${(hourBytes / 1024).toFixed(0)} KiB), totals exact`);
-      out.push(...(await measureSize(running.url, customers, size)));
+      for (const gateway of gateways) {
+        const dayBytes = await checkBody(`${gateway.url}/api/portal/consumption?gsrn=${probe.gsrn}&resolution=day&from=${YEAR_FROM}&to=${YEAR_TO}`, probe.authorization, seeded.days);
+        const hourBytes = await checkBody(`${gateway.url}/api/portal/consumption?gsrn=${probe.gsrn}&resolution=hour&from=${MONTH_FROM}&to=${MONTH_TO}`, probe.authorization, octoberHours);
+        log(`  bodies (${gateway.label}): day × year ${seeded.days} values (${(dayBytes / 1024).toFixed(0)} KiB), hour × month ${octoberHours} values (${(hourBytes / 1024).toFixed(0)} KiB), totals exact`);
+      }
+      out.push(...(await measureSize(gateways, customers, size)));
+    }
+    if (PROFILE_DIR !== undefined) {
+      // The gateways write their profiles now (a stopped process may not get to its exit handlers).
+      for (const p of processes) p.child.kill('SIGUSR2');
+      await delay(3_000);
+      log(`  CPU profiles of the gateways in ${PROFILE_DIR}`);
     }
     return out;
   } finally {
     // Stopped now rather than at clean-up: the next benchmark should not share the cores with it.
-    await gateway?.stop();
+    for (const p of processes) await p.stop();
     await pool.end().catch(() => undefined);
   }
 }

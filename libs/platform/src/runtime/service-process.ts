@@ -21,13 +21,14 @@ export interface ServiceProcess {
 
 /**
  * Starts a compiled app (`npm run build` first) as its own process, the way production runs it,
- * and waits until its readiness check answers 200.
+ * and waits until its readiness check answers 200. `root` is the checkout whose `dist/` it runs
+ * (default this one; a benchmark may run an earlier build beside the current one).
  */
-export async function startServiceProcess(name: string, env: Record<string, string>, readyTimeoutMs = 30_000): Promise<ServiceProcess> {
+export async function startServiceProcess(name: string, env: Record<string, string>, readyTimeoutMs = 30_000, root = REPO_ROOT): Promise<ServiceProcess> {
   const [port, metricsPort] = (await freePorts(2)) as [number, number];
-  const entry = path.join(REPO_ROOT, 'dist', 'apps', name, 'src', 'main.js');
-  const child = spawn(process.execPath, ['-r', path.join(REPO_ROOT, 'register-paths.js'), entry], {
-    cwd: REPO_ROOT,
+  const entry = path.join(root, 'dist', 'apps', name, 'src', 'main.js');
+  const child = spawn(process.execPath, ['-r', path.join(root, 'register-paths.js'), entry], {
+    cwd: root,
     env: { ...process.env, ...env, PORT: String(port), METRICS_PORT: String(metricsPort), NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
