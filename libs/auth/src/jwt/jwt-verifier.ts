@@ -16,6 +16,30 @@ export interface JwtVerifierOptions {
   now?: () => Date;
   /** JWKS fetch timeout; default 5 s. */
   jwksTimeoutMs?: number;
+  /**
+   * Verified tokens remembered (by the exact token string, signature included) so that the next request
+   * with the same token skips the signature check: at most this many (default 10,000; 0: none), the
+   * oldest forgotten first.
+   */
+  verifiedTokenCacheSize?: number;
+  /** How long a verified token is remembered: until its `exp`, and at most this long (default 60 s). */
+  verifiedTokenCacheMs?: number;
+}
+
+export const DEFAULT_VERIFIED_TOKEN_CACHE_SIZE = 10_000;
+export const DEFAULT_VERIFIED_TOKEN_CACHE_MS = 60_000;
+
+interface VerifiedToken {
+  principal: Principal;
+  /** Epoch ms of the verification: a clock set back before it verifies again. */
+  from: number;
+  /** Epoch ms from which the token is verified again (never later than its `exp`). */
+  until: number;
+}
+
+/** A copy per request: no request can change the principal another one gets. */
+function copyOf(principal: Principal): Principal {
+  return { ...principal, scopes: [...principal.scopes], ...(principal.roles ? { roles: [...principal.roles] } : {}) };
 }
 
 function prepare(config: IssuerConfig, options: JwtVerifierOptions): PreparedIssuer {
@@ -64,16 +88,48 @@ const invalid = (reason = 'The access token is invalid'): AuthenticationError =>
  */
 export class JwtVerifier {
   private readonly issuers: PreparedIssuer[];
+  /** Tokens that passed verification, oldest first (a `Map` keeps insertion order). */
+  private readonly verified = new Map<string, VerifiedToken>();
+  private readonly cacheSize: number;
+  private readonly cacheMs: number;
 
   constructor(
     private readonly config: AuthConfig,
     private readonly options: JwtVerifierOptions = {},
   ) {
     this.issuers = config.issuers.map((issuer) => prepare(issuer, options));
+    this.cacheSize = options.verifiedTokenCacheSize ?? DEFAULT_VERIFIED_TOKEN_CACHE_SIZE;
+    this.cacheMs = options.verifiedTokenCacheMs ?? DEFAULT_VERIFIED_TOKEN_CACHE_MS;
   }
 
-  /** Throws `AuthenticationError` (expired, unknown issuer, bad signature, wrong audience, missing claims). */
+  /**
+   * Throws `AuthenticationError` (expired, unknown issuer, bad signature, wrong audience, missing claims).
+   * A token verified before and not yet expired (see `verifiedTokenCacheMs`) is not checked again;
+   * refusals are never remembered.
+   */
   async verify(token: string): Promise<Principal> {
+    const now = this.options.now ? this.options.now().getTime() : Date.now();
+    const known = this.verified.get(token);
+    if (known !== undefined) {
+      if (known.from <= now && now < known.until) return copyOf(known.principal);
+      this.verified.delete(token);
+    }
+    const { principal, expiresAt } = await this.verifyToken(token);
+    this.remember(token, principal, Math.min(expiresAt, now + this.cacheMs), now);
+    return copyOf(principal);
+  }
+
+  private remember(token: string, principal: Principal, until: number, now: number): void {
+    if (this.cacheSize <= 0 || until <= now) return;
+    while (this.verified.size >= this.cacheSize) {
+      const oldest = this.verified.keys().next();
+      if (oldest.done === true) break;
+      this.verified.delete(oldest.value);
+    }
+    this.verified.set(token, { principal, from: now, until });
+  }
+
+  private async verifyToken(token: string): Promise<{ principal: Principal; expiresAt: number }> {
     let unverified: JWTPayload;
     try {
       unverified = decodeJwt(token);
@@ -82,7 +138,8 @@ export class JwtVerifier {
     }
     const candidates = this.issuers.filter((issuer) => issuer.config.issuer === unverified.iss);
     if (candidates.length === 0) throw invalid();
-    let failure: AuthenticationError = invalid();
+    // Made only when needed: an error captures a stack trace, which a verified token need not pay for.
+    let failure: AuthenticationError | undefined;
     // Several configurations may share an issuer (one IdP, portal and backoffice audiences): the first
     // whose audience and key accept the token wins.
     for (const issuer of candidates) {
@@ -97,7 +154,8 @@ export class JwtVerifier {
       try {
         const { payload } =
           issuer.key.kind === 'remote' ? await jwtVerify(token, issuer.key.getKey, verifyOptions) : await jwtVerify(token, await issuer.key.key, verifyOptions);
-        return this.toPrincipal(issuer.config, payload);
+        // `exp` is a required claim: jose refuses a token without a numeric one.
+        return { principal: this.toPrincipal(issuer.config, payload), expiresAt: (payload.exp ?? 0) * 1000 };
       } catch (error) {
         if (error instanceof AuthenticationError) throw error;
         if (error instanceof errors.JWTExpired) failure = invalid('The access token has expired');
@@ -105,7 +163,7 @@ export class JwtVerifier {
         // learns no more than that.
       }
     }
-    throw failure;
+    throw failure ?? invalid();
   }
 
   private toPrincipal(issuer: IssuerConfig, payload: JWTPayload): Principal {

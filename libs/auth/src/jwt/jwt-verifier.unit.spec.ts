@@ -117,6 +117,92 @@ describe(JwtVerifier.name, () => {
     });
   });
 
+  describe('verified tokens remembered', () => {
+    // The portal issuer's audience is changed after a verification: a token verified again is refused,
+    // a remembered one is not. (Configurations never change in a running service; this only makes the
+    // verification visible.)
+    const retire = (config: ReturnType<typeof testAuthConfig>) => {
+      config.issuers.find((i) => i.kind === 'customer')!.audience = 'retired-audience';
+    };
+    const customerToken = (expiresIn: string | number = '5m') => issueTestJwt({ kind: 'customer', customerId: 'c-9', subject: 'login-9', expiresIn });
+
+    it('does not verify a token again within 60 s of its verification', async () => {
+      const config = testAuthConfig(5);
+      let now = Date.now();
+      const sut = new JwtVerifier(config, { now: () => new Date(now) });
+      const token = await customerToken();
+      const first = await sut.verify(token);
+      retire(config);
+      now += 59_000;
+      await expect(sut.verify(token)).resolves.toEqual(first);
+      now += 2_000;
+      await refusal(sut.verify(token));
+    });
+
+    it('never past the token’s exp: it is verified again then (and refused once expired beyond the clock tolerance)', async () => {
+      const config = testAuthConfig(5);
+      let now = Date.now();
+      const sut = new JwtVerifier(config, { now: () => new Date(now) });
+      const token = await customerToken(20);
+      await sut.verify(token);
+      now += 21_000;
+      // Within the clock tolerance: verified again, and still accepted.
+      await expect(sut.verify(token)).resolves.toMatchObject({ kind: 'customer', customerId: 'c-9' });
+      retire(config);
+      await refusal(sut.verify(token));
+      now += 10_000;
+      expect((await refusal(new JwtVerifier(testAuthConfig(5), { now: () => new Date(now) }).verify(token))).publicReason).toMatch(/expired/);
+    });
+
+    it('remembers no refusal', async () => {
+      const config = testAuthConfig(5);
+      const sut = new JwtVerifier(config);
+      const token = await customerToken();
+      const audience = config.issuers.find((i) => i.kind === 'customer')!.audience;
+      retire(config);
+      await refusal(sut.verify(token));
+      config.issuers.find((i) => i.kind === 'customer')!.audience = audience;
+      await expect(sut.verify(token)).resolves.toMatchObject({ kind: 'customer', customerId: 'c-9' });
+    });
+
+    it('verifies again when the clock is set back before the verification', async () => {
+      const config = testAuthConfig(5);
+      let now = Date.now();
+      const sut = new JwtVerifier(config, { now: () => new Date(now) });
+      const token = await customerToken();
+      await sut.verify(token);
+      retire(config);
+      now -= 1_000;
+      await refusal(sut.verify(token));
+    });
+
+    it('keeps at most verifiedTokenCacheSize tokens, forgetting the oldest; 0 remembers none', async () => {
+      const config = testAuthConfig(5);
+      const sut = new JwtVerifier(config, { verifiedTokenCacheSize: 1 });
+      const [a, b] = [await customerToken(), await issueTestJwt({ kind: 'customer', customerId: 'c-10' })];
+      await sut.verify(a);
+      await sut.verify(b);
+      retire(config);
+      await refusal(sut.verify(a));
+      await expect(sut.verify(b)).resolves.toMatchObject({ customerId: 'c-10' });
+
+      const none = testAuthConfig(5);
+      const uncached = new JwtVerifier(none, { verifiedTokenCacheSize: 0 });
+      await uncached.verify(a);
+      retire(none);
+      await refusal(uncached.verify(a));
+    });
+
+    it('hands every request its own copy of the principal', async () => {
+      const sut = new JwtVerifier(testAuthConfig(5));
+      const token = await issueTestJwt({ kind: 'staff', roles: ['support'] });
+      const first = await sut.verify(token);
+      first.scopes.push('staff:write');
+      first.roles!.push('admin');
+      expect(await sut.verify(token)).toEqual({ kind: 'staff', id: 'employee-1', roles: ['support'], scopes: scopesForRoles(['support']) });
+    });
+  });
+
   describe('public-key issuers', () => {
     it('verifies RS256 with a configured PEM key and refuses an HS256 token keyed with that public key (algorithm confusion)', async () => {
       const { publicKey, privateKey } = await generateKeyPair('RS256');
