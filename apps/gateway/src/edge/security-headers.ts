@@ -1,5 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
-import type { NextFunction, Request, Response } from 'express';
+import type { Express, NextFunction, Request, Response } from 'express';
 import helmet from 'helmet';
 
 /**
@@ -7,9 +7,12 @@ import helmet from 'helmet';
  * helmet's defaults (HSTS, nosniff, no framing, no referrer, no cross-origin opener/resource sharing)
  * with a Content-Security-Policy that allows nothing for the API (it serves JSON, never a page) and
  * helmet's default policy for the OpenAPI page; `Cache-Control: no-store` so no proxy or browser
- * keeps a customer's data.
+ * keeps a customer's data. Since nothing keeps an answer, nothing revalidates one either: Express computes
+ * no `ETag` (a SHA-1 over every body, 50–90 KiB for a portal consumption view); so neither does the
+ * OpenAPI document. The back office's static files keep theirs (`express.static` and `sendFile` make their own).
  */
 export function applySecurityHeaders(app: INestApplication): void {
+  (app.getHttpAdapter().getInstance() as Express).set('etag', false);
   const api = helmet({ contentSecurityPolicy: { useDefaults: false, directives: { 'default-src': ["'none'"], 'frame-ancestors': ["'none'"] } }, referrerPolicy: { policy: 'no-referrer' } });
   const docs = helmet({ referrerPolicy: { policy: 'no-referrer' } });
   app.use((request: Request, response: Response, next: NextFunction) => {

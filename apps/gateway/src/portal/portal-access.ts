@@ -1,6 +1,4 @@
-import { type CallHandler, type ExecutionContext, Injectable, type NestInterceptor } from '@nestjs/common';
-import type { Observable } from 'rxjs';
-import { customerScopeFilter, type AuthenticatedRequest, type Principal } from '@dh/auth';
+import { customerScopeFilter, type Principal } from '@dh/auth';
 import { ProblemException, type ProblemDetails } from '@dh/platform';
 
 /** Business time of the portal ("today", next settlement date): the service's clock. */
@@ -9,7 +7,7 @@ export interface PortalClock {
   now(): Date;
 }
 
-/** The query parameter staff use to name the customer; also the audit log's subject id. */
+/** The query parameter staff use to name the customer; also the audit log's subject id (`idQuery` of `@AuditPersonalDataRead`). */
 export const CUSTOMER_ID_PARAM = 'customer_id';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -35,19 +33,4 @@ export function portalCustomerId(principal: Principal, requested: string | undef
   if (requested === undefined || requested === '') throw validationProblem(CUSTOMER_ID_PARAM, 'is required for staff (the customer whose portal data to read)');
   if (!UUID.test(requested)) throw validationProblem(CUSTOMER_ID_PARAM, 'must be a UUID');
   return requested.toLowerCase();
-}
-
-/**
- * `@AuditPersonalDataRead` takes the subject id from a route parameter; the portal names the customer
- * in the query. This controller-level interceptor (it runs before the method's audit interceptor)
- * exposes `?customer_id=` as `params.customer_id`, so a staff read is audited with its subject.
- */
-@Injectable()
-export class PortalAuditSubjectInterceptor implements NestInterceptor {
-  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    const value = request.query?.[CUSTOMER_ID_PARAM];
-    if (typeof value === 'string') request.params = { ...request.params, [CUSTOMER_ID_PARAM]: value };
-    return next.handle();
-  }
 }

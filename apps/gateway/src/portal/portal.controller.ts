@@ -1,4 +1,4 @@
-import { Controller, Get, Header, Inject, Query, UseInterceptors } from '@nestjs/common';
+import { Controller, Get, Header, Inject, Query } from '@nestjs/common';
 import { DataSource, type Repository } from 'typeorm';
 import { AuditPersonalDataRead, CurrentPrincipal, RequireAnyScope, type Principal } from '@dh/auth';
 import { compareLocalDates, addDays, localDateOf, type LocalDate } from '@dh/dk-time';
@@ -19,14 +19,14 @@ import { exportInvoice, exportNote, type ExportInvoice, type ExportNote } from '
 import { parseConsumptionQuery, readConsumption, readConsumptionJson, totalOf, type ConsumptionResolution, type ConsumptionValue } from './consumption.query';
 import { meteringPointColumns, type MeteringPointRow } from '../portfolio/metering-point-row';
 import { kwhString, nextMonth, nextQuarter, firstOfMonth } from './local-time';
-import { CUSTOMER_ID_PARAM, PORTAL_CLOCK, PortalAuditSubjectInterceptor, portalCustomerId, type PortalClock } from './portal-access';
+import { CUSTOMER_ID_PARAM, PORTAL_CLOCK, portalCustomerId, type PortalClock } from './portal-access';
 
 /** The same body whether the GSRN is unknown or another customer's. */
 const meteringPointNotFound = (): ProblemDetails => ({ type: 'metering-point-not-found', title: 'Metering point not found', status: 404, detail: 'No metering point with this GSRN' });
 /** For list endpoints, a customer naming another customer in `customer_id`. */
 const customerNotFound = (): ProblemDetails => ({ type: 'customer-not-found', title: 'Customer not found', status: 404, detail: 'No such customer' });
 
-const audit = (what: string) => AuditPersonalDataRead('customer', { idParam: CUSTOMER_ID_PARAM, action: `portal.${what}.read` });
+const audit = (what: string) => AuditPersonalDataRead('customer', { idQuery: CUSTOMER_ID_PARAM, action: `portal.${what}.read` });
 
 export interface ConsumptionResponse {
   gsrn: string;
@@ -79,7 +79,6 @@ interface MatchedPaymentRow {
 const paymentView = (p: MatchedPaymentRow) => ({ payment_id: p.payment_id, amount: Money.parse(p.amount).format(), paid_at: new Date(p.paid_at).toISOString(), method: p.method });
 
 @Controller('api/portal')
-@UseInterceptors(PortalAuditSubjectInterceptor)
 export class PortalController {
   private readonly invoices: Repository<SettlementInvoiceReadModel>;
   private readonly notes: Repository<SettlementNoteReadModel>;

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Inject, Patch, Query, UseInterceptors } from '@nestjs/common';
+import { Body, Controller, Get, Inject, Patch, Query } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { Repository } from 'typeorm';
 import { AuditPersonalDataRead, CurrentPrincipal, RequireAnyScope, RequireScopes, type Principal } from '@dh/auth';
@@ -8,7 +8,7 @@ import { CommandGateway } from '../commands/command-gateway';
 import { customerView, type ContactDetailsChanged, type CustomerView } from '../customers/customers.controller';
 import { ContactDetailsDto, contactDetailsOf } from '../customers/create-customer.dto';
 import { PII_VAULT } from '../tokens';
-import { CUSTOMER_ID_PARAM, PortalAuditSubjectInterceptor, portalCustomerId } from './portal-access';
+import { CUSTOMER_ID_PARAM, portalCustomerId } from './portal-access';
 
 const customerNotFound = (): ProblemDetails => ({ type: 'customer-not-found', title: 'Customer not found', status: 404, detail: 'No such customer' });
 
@@ -18,7 +18,6 @@ const customerNotFound = (): ProblemDetails => ({ type: 'customer-not-found', ti
  * and CRM change them through `PATCH /api/customers/{id}`).
  */
 @Controller('api/portal/profile')
-@UseInterceptors(PortalAuditSubjectInterceptor)
 export class PortalProfileController {
   constructor(
     private readonly commands: CommandGateway,
@@ -28,7 +27,7 @@ export class PortalProfileController {
 
   @Get()
   @RequireAnyScope('portal:read', 'staff:read')
-  @AuditPersonalDataRead('customer', { idParam: CUSTOMER_ID_PARAM, action: 'portal.profile.read' })
+  @AuditPersonalDataRead('customer', { idQuery: CUSTOMER_ID_PARAM, action: 'portal.profile.read' })
   async read(@Query(CUSTOMER_ID_PARAM) requested: string | undefined, @CurrentPrincipal() principal: Principal): Promise<CustomerView> {
     const customerId = portalCustomerId(principal, requested, customerNotFound());
     const customer = await this.customers.findOneBy({ customerId });

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, type INestApplication, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, type INestApplication, Param, Post, Query } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { Pool } from 'pg';
 import request from 'supertest';
@@ -41,6 +41,14 @@ class DummyCustomersController {
     const customer = customers.find((c) => c.id === id);
     if (!customer) throw new ProblemException(notFound(id));
     return customer;
+  }
+
+  /** Names its subject in the query string, as the portal's endpoints do for staff. */
+  @Get('-/summary')
+  @RequireAnyScope('customers:read')
+  @AuditPersonalDataRead('customer', { idQuery: 'customer_id', action: 'customer.summary.read' })
+  summary(@Query('customer_id') id: unknown) {
+    return { customers: typeof id === 'string' ? customers.filter((c) => c.id === id).length : 0 };
   }
 
   @Post()
@@ -239,6 +247,16 @@ describe('AuthModule in a Nest app', () => {
       const refused = await audit.query({ subjectId: CUSTOMER_A, outcome: 'refused' });
       expect(refused.length).toBeGreaterThanOrEqual(2);
       expect(refused.every((e) => e.status === 400 && e.purpose === null)).toBe(true);
+    });
+
+    it('take the subject from the query parameter named by idQuery (null when it is absent or repeated)', async () => {
+      const reason = { 'X-Access-Reason': 'summary check' };
+      await http.get(`/api/customers/-/summary?customer_id=${CUSTOMER_B}`).set(bearer(await staffToken())).set(reason).expect(200, { customers: 1 });
+      expect(await audit.query({ actorId: 'emp-42', action: 'customer.summary.read' })).toEqual([expect.objectContaining({ subjectId: CUSTOMER_B, outcome: 'success', purpose: 'summary check' })]);
+      await http.get(`/api/customers/-/summary?customer_id=${CUSTOMER_A}&customer_id=${CUSTOMER_B}`).set(bearer(await staffToken())).set(reason).expect(200);
+      await http.get(`/api/customers/-/summary`).set(bearer(await staffToken())).set(reason).expect(200);
+      const entries = await audit.query({ actorId: 'emp-42', action: 'customer.summary.read' });
+      expect(entries.map((e) => e.subjectId).sort()).toEqual([CUSTOMER_B, null, null].sort());
     });
 
     it('of a customer that does not exist are audited as not-found', async () => {

@@ -32,6 +32,11 @@ export const CurrentPrincipal = createParamDecorator((_data: unknown, context: E
  * outcome); staff must send `X-Access-Reason` or get 400. Customers and systems are not audited here.
  */
 export function AuditPersonalDataRead(subjectType: string, options: PersonalDataReadOptions = {}): MethodDecorator & ClassDecorator {
-  const metadata: PersonalDataReadMetadata = { subjectType, idParam: options.idParam ?? 'id', action: options.action ?? `${subjectType}.read` };
+  const metadata: PersonalDataReadMetadata = {
+    subjectType,
+    idParam: options.idParam ?? 'id',
+    ...(options.idQuery !== undefined ? { idQuery: options.idQuery } : {}),
+    action: options.action ?? `${subjectType}.read`,
+  };
   return applyDecorators(SetMetadata(PERSONAL_DATA_READ, metadata), UseInterceptors(PersonalDataReadAuditInterceptor));
 }

@@ -13,6 +13,8 @@ export interface ScopeRequirement {
 export interface PersonalDataReadOptions {
   /** Route parameter with the subject id; default `id`. Absent on list endpoints (subject id null). */
   idParam?: string;
+  /** Query parameter with the subject id instead (endpoints that name their subject in the query string, e.g. `?customer_id=`). */
+  idQuery?: string;
   /** Audit action; default `<subjectType>.read`. */
   action?: string;
 }
@@ -20,6 +22,7 @@ export interface PersonalDataReadOptions {
 export interface PersonalDataReadMetadata extends Required<Pick<PersonalDataReadOptions, 'action'>> {
   subjectType: string;
   idParam: string;
+  idQuery?: string;
 }
 
 /** The request as seen after the guard. */

@@ -45,7 +45,7 @@ export class PersonalDataReadAuditInterceptor implements NestInterceptor {
     request: AuthenticatedRequest,
     principal: NonNullable<AuthenticatedRequest['principal']>,
   ): Promise<unknown> {
-    const rawId = request.params?.[metadata.idParam];
+    const rawId: unknown = metadata.idQuery !== undefined ? request.query?.[metadata.idQuery] : request.params?.[metadata.idParam];
     const subjectId = typeof rawId === 'string' ? rawId : null;
     const headerId = request.header('x-request-id');
     const requestId = headerId !== undefined && REQUEST_ID.test(headerId) ? headerId : randomUUID();
