@@ -282,8 +282,8 @@ async function cloneCustomers(pool: Pool, template: Customer, customers: readonl
     await copy(CONSUMPTION_DAILY_TABLE, 'day, hours, day_hours, estimated, missing, start_label, end_label', '');
     // The hours' day rows of the window, each hour shifted (an hour without a value stays null).
     await pool.query(
-      `INSERT INTO ${CONSUMPTION_HOURS_TABLE} (gsrn, day, day_start, quantities, estimated, missing, labels)
-       SELECT x.gsrn, t.day, t.day_start, (SELECT array_agg(u.q + x.shift * 0.001 ORDER BY u.i) FROM unnest(t.quantities) WITH ORDINALITY AS u(q, i)), t.estimated, t.missing, t.labels
+      `INSERT INTO ${CONSUMPTION_HOURS_TABLE} (gsrn, day, day_start, quantities, estimated, missing)
+       SELECT x.gsrn, t.day, t.day_start, (SELECT array_agg(u.q + x.shift * 0.001 ORDER BY u.i) FROM unnest(t.quantities) WITH ORDINALITY AS u(q, i)), t.estimated, t.missing
        FROM ${CONSUMPTION_HOURS_TABLE} t, unnest($2::text[], $3::int[]) AS x(gsrn, shift) WHERE t.gsrn = $1 AND t.day >= $4 AND t.day < $5`,
       [template.gsrn, gsrns, shifts, HOUR_WINDOW_FROM, addDays(HOUR_WINDOW_FROM, HOUR_WINDOW_DAYS)],
     );

@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { addDays, compareLocalDates, daysBetween, isLocalDate, localDayEnd, localDayStart, localLabel, type LocalDate } from '@dh/dk-time';
-import { CONSUMPTION_DAILY_TABLE, CONSUMPTION_HOURS_TABLE, CONSUMPTION_MONTHLY_TABLE } from '@dh/read-models';
+import { CONSUMPTION_DAILY_TABLE, CONSUMPTION_DAY_LABELS_TABLE, CONSUMPTION_HOURS_TABLE, CONSUMPTION_MONTHLY_TABLE } from '@dh/read-models';
 import { validationProblem } from './portal-access';
 import { addYears, firstOfMonth, kwhString, nextMonth, sumKwh } from './local-time';
 
@@ -48,8 +48,9 @@ export interface ConsumptionValue {
   missing: boolean;
 }
 
-/** The hours of the hours table's day rows, one per row (`h` the day row, `u` the hour, `u.i` its index in the day from 1; hours without a value are null). */
-const HOURS_OF_DAYS = `${CONSUMPTION_HOURS_TABLE} h CROSS JOIN LATERAL unnest(h.quantities, h.estimated, h.missing) WITH ORDINALITY AS u(q, e, m, i)`;
+/** The hours of the hours table's day rows, one per row (`h` the day row, `l` its day's labels, `u` the hour, `u.i` its index in the day from 1; hours without a value are null). */
+const HOURS_OF_DAYS = `${CONSUMPTION_HOURS_TABLE} h JOIN ${CONSUMPTION_DAY_LABELS_TABLE} l ON l.day = h.day
+  CROSS JOIN LATERAL unnest(h.quantities, h.estimated, h.missing) WITH ORDINALITY AS u(q, e, m, i)`;
 
 /**
  * Reads the pre-aggregated read models for [from, to] (local dates, inclusive), already clamped to
@@ -134,7 +135,7 @@ const kwhText = (quantity: string): string => `CASE WHEN scale(${quantity}) >= 3
 
 /** The JSON of one value, built from the labels the projection stored (see consumption.projection.ts) and exact numeric text. */
 const VALUE_JSON: Record<'hour' | 'day', string> = {
-  hour: `'{"start":"' || h.labels[u.i] || '","end":"' || h.labels[u.i + 1] || '","quantity_kwh":"' || ${kwhText('u.q')} || '","estimated":' || u.e::text || ',"missing":' || u.m::text || '}'`,
+  hour: `'{"start":"' || l.labels[u.i] || '","end":"' || l.labels[u.i + 1] || '","quantity_kwh":"' || ${kwhText('u.q')} || '","estimated":' || u.e::text || ',"missing":' || u.m::text || '}'`,
   day: `'{"date":"' || to_char(day, 'YYYY-MM-DD') || '","start":"' || start_label || '","end":"' || end_label || '","hours":' || day_hours::text || ',"quantity_kwh":"' || ${kwhText('quantity')} || '","estimated":' || estimated::text || ',"missing":' || missing::text || '}'`,
 };
 
@@ -142,11 +143,11 @@ const VALUE_JSON: Record<'hour' | 'day', string> = {
  * The hour or day view for [from, to] in one query, the values already as JSON text: a year of days
  * or a month of hours costs the gateway one row and one string instead of shaping hundreds of values.
  * Null when a day row in the range has no stored labels (written before the projection stored them; the
- * caller then shapes them itself, and a rebuild of the consumption projection ends that). Hours rows always
- * carry their labels.
+ * caller then shapes them itself, and a rebuild of the consumption projection ends that). Hours always
+ * have their day's labels.
  */
 export async function readConsumptionJson(db: DataSource, gsrn: string, from: LocalDate, to: LocalDate, resolution: 'hour' | 'day'): Promise<ConsumptionJson | null> {
-  // Hours: the day rows of the range, their hours unnested (every hours row carries its labels); days: the day rows.
+  // Hours: the day rows of the range, their hours unnested (every hours row has its day's labels); days: the day rows.
   const rows: { values_json: string | null; total: string; estimated: boolean; missing: boolean; unlabelled: number }[] =
     resolution === 'hour'
       ? await db.query(

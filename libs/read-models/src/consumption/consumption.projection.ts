@@ -10,6 +10,8 @@ import { ANOMALY_BASELINE_DAYS, findUnusualDays } from '../notifications/unusual
 export const CONSUMPTION_SERIES_TABLE = `${PROJECTION_SCHEMA}.consumption_series`;
 /** The hours: one row per metering point and local day, the day's hours as arrays. */
 export const CONSUMPTION_HOURS_TABLE = `${PROJECTION_SCHEMA}.consumption_hours`;
+/** The labels of a local day's hours, once per day (the same for every metering point): the hours rows' labels. */
+export const CONSUMPTION_DAY_LABELS_TABLE = `${PROJECTION_SCHEMA}.consumption_day_labels`;
 export const CONSUMPTION_DAILY_TABLE = `${PROJECTION_SCHEMA}.consumption_daily`;
 export const CONSUMPTION_MONTHLY_TABLE = `${PROJECTION_SCHEMA}.consumption_monthly`;
 export const CONSUMPTION_ANOMALIES_TABLE = `${PROJECTION_SCHEMA}.consumption_anomalies`;
@@ -44,8 +46,8 @@ export const CONSUMPTION_VALUE_ROWS = `SELECT x.gsrn, x.interval_start + (u.i - 
   FROM ${CONSUMPTION_SERIES_TABLE} x CROSS JOIN LATERAL unnest(x.quantities, x.qualities) WITH ORDINALITY AS u(q, ql, i)`;
 /** The hours table's hours one per row (gsrn, hour_start, quantity, estimated, missing, start_label, end_label), hours without a value left out. */
 export const CONSUMPTION_HOUR_ROWS = `SELECT h.gsrn, h.day_start + (u.i - 1) * interval '1 hour' AS hour_start, u.q AS quantity, u.e AS estimated, u.m AS missing,
-    h.labels[u.i] AS start_label, h.labels[u.i + 1] AS end_label
-  FROM ${CONSUMPTION_HOURS_TABLE} h CROSS JOIN LATERAL unnest(h.quantities, h.estimated, h.missing) WITH ORDINALITY AS u(q, e, m, i) WHERE u.q IS NOT NULL`;
+    l.labels[u.i] AS start_label, l.labels[u.i + 1] AS end_label
+  FROM ${CONSUMPTION_HOURS_TABLE} h JOIN ${CONSUMPTION_DAY_LABELS_TABLE} l ON l.day = h.day CROSS JOIN LATERAL unnest(h.quantities, h.estimated, h.missing) WITH ORDINALITY AS u(q, e, m, i) WHERE u.q IS NOT NULL`;
 
 interface Point {
   position: number;
@@ -106,14 +108,15 @@ function daysOf(from: number, to: number): LocalDate[] {
 const ARRAY_PLAIN = /^[A-Za-z0-9.+-]+$/;
 /** A PostgreSQL array literal of texts (null as NULL), for `::numeric[]`, `::text[]` casts and COPY. */
 function arrayLiteral(items: readonly (string | boolean | null)[]): string {
-  const out = new Array<string>(items.length);
+  let out = '{';
   for (let i = 0; i < items.length; i++) {
     const item = items[i];
-    if (item === null) out[i] = 'NULL';
-    else if (typeof item === 'boolean') out[i] = item ? 't' : 'f';
-    else out[i] = ARRAY_PLAIN.test(item) && item.toUpperCase() !== 'NULL' ? item : `"${item.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+    if (i > 0) out += ',';
+    if (item === null) out += 'NULL';
+    else if (typeof item === 'boolean') out += item ? 't' : 'f';
+    else out += ARRAY_PLAIN.test(item) && item.toUpperCase() !== 'NULL' ? item : `"${item.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
   }
-  return `{${out.join(',')}}`;
+  return `${out}}`;
 }
 
 /**
@@ -124,7 +127,8 @@ function arrayLiteral(items: readonly (string | boolean | null)[]): string {
  *   has a quality). A later document covering the same interval replaces every value it overlaps (events arrive in log
  *   order); the runs it cuts keep their values outside it.
  * - `consumption_hours`: per metering point and Europe/Copenhagen local day, the Σ of each hour's quarter-hours or its one
- *   hourly value, as arrays over the day's hours (23, 24 or 25; null where the hour has no value), with the hours' labels.
+ *   hourly value, as arrays over the day's hours (23, 24 or 25; null where the hour has no value).
+ * - `consumption_day_labels`: per local day, the labels of its hours (from `@dh/dk-time`; the portal copies them).
  * - `consumption_daily`: per local day, Σ of its hours: 23 hours on 2026-03-29, 25 on 2026-10-25.
  * - `consumption_monthly`: per local month, Σ of its days.
  * - `consumption_anomalies`: days of unusual consumption (rule in `notifications/unusual-consumption.ts`).
@@ -138,11 +142,13 @@ function arrayLiteral(items: readonly (string | boolean | null)[]): string {
 export const consumptionProjection: Projection = {
   name: 'consumption',
   bindings: ['datahub.validated-measure-data-received'],
-  // Runs and day rows of arrays (2026-12-06) instead of a row per value and per hour: a deployment built before is rebuilt at start.
-  layout: 'days-v2',
+  // Runs and day rows of arrays, labels per day (2026-12-06) instead of a row per value and per hour: a deployment built before is rebuilt at start.
+  layout: 'days-v3',
   tables: [
     { name: CONSUMPTION_SERIES_TABLE, orderBy: 'gsrn, interval_start', content: CONSUMPTION_VALUE_ROWS },
     { name: CONSUMPTION_HOURS_TABLE, orderBy: 'gsrn, hour_start', content: CONSUMPTION_HOUR_ROWS },
+    // A calendar the hours join (rows of days without hours are harmless and not compared).
+    { name: CONSUMPTION_DAY_LABELS_TABLE, orderBy: 'day', content: `SELECT l.* FROM ${CONSUMPTION_DAY_LABELS_TABLE} l WHERE EXISTS (SELECT 1 FROM ${CONSUMPTION_HOURS_TABLE} h WHERE h.day = l.day)` },
     { name: CONSUMPTION_DAILY_TABLE, orderBy: 'gsrn, day' },
     { name: CONSUMPTION_MONTHLY_TABLE, orderBy: 'gsrn, month' },
     { name: CONSUMPTION_ANOMALIES_TABLE, orderBy: 'gsrn, day' },
@@ -157,8 +163,11 @@ export const consumptionProjection: Projection = {
         PRIMARY KEY (gsrn, interval_start));
       CREATE TABLE IF NOT EXISTS ${CONSUMPTION_HOURS_TABLE} (
         gsrn text NOT NULL, day date NOT NULL, day_start timestamptz NOT NULL,
-        quantities numeric[] NOT NULL, estimated boolean[] NOT NULL, missing boolean[] NOT NULL, labels text[] NOT NULL,
+        quantities numeric[] NOT NULL, estimated boolean[] NOT NULL, missing boolean[] NOT NULL,
         PRIMARY KEY (gsrn, day));
+      -- days-v2 kept the labels in every hours row; they are per day (days-v3).
+      ALTER TABLE ${CONSUMPTION_HOURS_TABLE} DROP COLUMN IF EXISTS labels;
+      CREATE TABLE IF NOT EXISTS ${CONSUMPTION_DAY_LABELS_TABLE} (day date PRIMARY KEY, labels text[] NOT NULL);
       CREATE TABLE IF NOT EXISTS ${CONSUMPTION_DAILY_TABLE} (
         gsrn text NOT NULL, day date NOT NULL, quantity numeric NOT NULL, hours int NOT NULL, day_hours int NOT NULL,
         estimated boolean NOT NULL, missing boolean NOT NULL,
@@ -175,12 +184,12 @@ export const consumptionProjection: Projection = {
       ALTER TABLE ${CONSUMPTION_DAILY_TABLE} ADD COLUMN IF NOT EXISTS start_label text, ADD COLUMN IF NOT EXISTS end_label text;`);
     // ANALYZE skips the arrays (nothing filters on them; element statistics of 200,000 values cost more than the load).
     const { rows } = await client.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = ANY($1::regclass[]) AND attname IN ('quantities', 'qualities', 'estimated', 'missing', 'labels') AND attstattarget <> 0 AND attndims > 0`,
+      `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = ANY($1::regclass[]) AND attname IN ('quantities', 'qualities', 'estimated', 'missing') AND attstattarget <> 0 AND attndims > 0`,
       [[CONSUMPTION_SERIES_TABLE, CONSUMPTION_HOURS_TABLE]],
     );
     if (rows[0].n > 0) {
       await client.query(`ALTER TABLE ${CONSUMPTION_SERIES_TABLE} ALTER COLUMN quantities SET STATISTICS 0, ALTER COLUMN qualities SET STATISTICS 0;
-        ALTER TABLE ${CONSUMPTION_HOURS_TABLE} ALTER COLUMN quantities SET STATISTICS 0, ALTER COLUMN estimated SET STATISTICS 0, ALTER COLUMN missing SET STATISTICS 0, ALTER COLUMN labels SET STATISTICS 0;`);
+        ALTER TABLE ${CONSUMPTION_HOURS_TABLE} ALTER COLUMN quantities SET STATISTICS 0, ALTER COLUMN estimated SET STATISTICS 0, ALTER COLUMN missing SET STATISTICS 0;`);
     }
   },
 
@@ -218,7 +227,8 @@ export const consumptionProjection: Projection = {
 const BULK_FINISH_CHUNK = 500;
 
 const SERIES_COLUMNS = ['gsrn', 'interval_start', 'interval_end', 'resolution', 'quantities', 'qualities', 'document_id', 'series_id'];
-const HOURS_COLUMNS = ['gsrn', 'day', 'day_start', 'quantities', 'estimated', 'missing', 'labels'];
+const HOURS_COLUMNS = ['gsrn', 'day', 'day_start', 'quantities', 'estimated', 'missing'];
+const DAY_LABELS_COLUMNS = ['day', 'labels'];
 const DAILY_COLUMNS = ['gsrn', 'day', 'quantity', 'hours', 'day_hours', 'estimated', 'missing', 'start_label', 'end_label'];
 /** A quantity as documents carry it ("12.345"); anything else is summed by PostgreSQL instead (see the bulk loader). */
 const PLAIN_DECIMAL = /^(-?)(\d+)(?:\.(\d+))?$/;
@@ -283,6 +293,8 @@ interface MeasureDocument {
   documentId: string | null;
   seriesId: string | null;
   consumption: boolean;
+  /** Its points' starts strictly increase (in position order, no position twice): its values are its arrays as they are. */
+  ordered: boolean;
 }
 
 function documentOf(event: ProjectedEvent): MeasureDocument | null {
@@ -307,10 +319,12 @@ function documentOf(event: ProjectedEvent): MeasureDocument | null {
     documentId: typeof d.documentId === 'string' ? d.documentId : null,
     seriesId: typeof d.seriesId === 'string' ? d.seriesId : null,
     consumption: d.meteringPointType === CONSUMPTION_TYPE,
+    ordered: true,
   };
   for (const p of pointsOf(d)) {
     const t = start + (p.position - 1) * stepMs;
     if (t + stepMs > end) continue;
+    if (doc.starts.length > 0 && t <= doc.starts[doc.starts.length - 1]) doc.ordered = false;
     doc.starts.push(t);
     doc.quantities.push(p.quality === QUALITY_MISSING ? null : p.quantity);
     doc.qualities.push(p.quality);
@@ -365,6 +379,33 @@ function runsOf(gsrn: string, values: readonly SourcedValue[]): Run[] {
     run.quantities.push(v.source.quantities[v.i]);
     run.qualities.push(v.source.qualities[v.i]);
     run.end = v.start + v.source.stepMs;
+  }
+  return runs;
+}
+
+/** The runs of a document whose starts strictly increase (`ordered`), sliced from its arrays. */
+function runsOfOrderedDocument(doc: MeasureDocument): Run[] {
+  const runs: Run[] = [];
+  const n = doc.starts.length;
+  let from = 0;
+  while (from < n) {
+    const day = dayOfInstant(doc.starts[from]);
+    const dayEnd = dayInfo(day).end;
+    let to = from + 1;
+    while (to < n && doc.starts[to] === doc.starts[to - 1] + doc.stepMs && doc.starts[to] < dayEnd) to++;
+    runs.push({
+      gsrn: doc.gsrn,
+      day,
+      start: doc.starts[from],
+      end: doc.starts[to - 1] + doc.stepMs,
+      stepMs: doc.stepMs,
+      resolution: doc.resolution,
+      quantities: from === 0 && to === n ? doc.quantities : doc.quantities.slice(from, to),
+      qualities: from === 0 && to === n ? doc.qualities : doc.qualities.slice(from, to),
+      documentId: doc.documentId,
+      seriesId: doc.seriesId,
+    });
+    from = to;
   }
   return runs;
 }
@@ -477,19 +518,22 @@ async function recomputeDays(client: PoolClient, keys: readonly { gsrn: string; 
               bool_or(q IS NULL) OR sum(CASE WHEN q IS NULL THEN 0 ELSE minutes END) < 60 AS missing
          FROM v GROUP BY gsrn, day, hour),
      hours AS (
-       INSERT INTO ${CONSUMPTION_HOURS_TABLE} (gsrn, day, day_start, quantities, estimated, missing, labels)
-       SELECT d.gsrn, d.day, d.s, array_agg(h.quantity ORDER BY g.i), array_agg(h.estimated ORDER BY g.i), array_agg(h.missing ORDER BY g.i), d.labels::text[]
+       INSERT INTO ${CONSUMPTION_HOURS_TABLE} (gsrn, day, day_start, quantities, estimated, missing)
+       SELECT d.gsrn, d.day, d.s, array_agg(h.quantity ORDER BY g.i), array_agg(h.estimated ORDER BY g.i), array_agg(h.missing ORDER BY g.i)
          FROM d CROSS JOIN LATERAL generate_series(0, d.n - 1) AS g(i)
          LEFT JOIN h ON h.gsrn = d.gsrn AND h.day = d.day AND h.hour = g.i
-        GROUP BY d.gsrn, d.day, d.s, d.labels
+        GROUP BY d.gsrn, d.day, d.s
        HAVING count(h.hour) > 0
-       RETURNING gsrn, day, quantities, estimated, missing, labels)
+       RETURNING gsrn, day, quantities, estimated, missing),
+     labelled AS (
+       INSERT INTO ${CONSUMPTION_DAY_LABELS_TABLE} (day, labels)
+       SELECT DISTINCT ON (d.day) d.day, d.labels::text[] FROM d ORDER BY d.day
+       ON CONFLICT (day) DO NOTHING)
      INSERT INTO ${CONSUMPTION_DAILY_TABLE} (gsrn, day, quantity, hours, day_hours, estimated, missing, start_label, end_label)
-     SELECT t.gsrn, t.day, sum(u.q), count(*), cardinality(t.labels) - 1, bool_or(u.e), bool_or(u.m) OR count(*) < cardinality(t.labels) - 1,
-            t.labels[1], t.labels[cardinality(t.labels)]
-       FROM hours t CROSS JOIN LATERAL unnest(t.quantities, t.estimated, t.missing) AS u(q, e, m)
+     SELECT t.gsrn, t.day, sum(u.q), count(*), d.n, bool_or(u.e), bool_or(u.m) OR count(*) < d.n, (d.labels::text[])[1], (d.labels::text[])[d.n + 1]
+       FROM hours t JOIN d ON d.gsrn = t.gsrn AND d.day = t.day CROSS JOIN LATERAL unnest(t.quantities, t.estimated, t.missing) AS u(q, e, m)
       WHERE u.q IS NOT NULL
-      GROUP BY t.gsrn, t.day, t.labels`,
+      GROUP BY t.gsrn, t.day, d.n, d.labels`,
     [gsrns, days, infos.map((i) => new Date(i.start)), infos.map((i) => i.hours), infos.map((i) => i.labelsLiteral)],
   );
 }
@@ -588,6 +632,8 @@ function consumptionBulkLoader(): BulkLoader {
   const consumptionGsrns = new Set<string>();
   /** Points whose hours and days `finish` recomputes in SQL. */
   const recompute = new Set<string>();
+  /** Days whose labels this build wrote. */
+  const labelledDays = new Set<LocalDate>();
   let first = Number.POSITIVE_INFINITY;
   let last = Number.NEGATIVE_INFINITY;
   /** Instants as COPY text, once per instant (the same hours recur for every metering point). */
@@ -599,8 +645,11 @@ function consumptionBulkLoader(): BulkLoader {
   };
   return {
     async load(events, client) {
-      /** Per metering point: the page's surviving values (by start) and the end of the latest of them. */
-      const byGsrn = new Map<string, { values: Map<number, SourcedValue>; maxEnd: number; from: number; to: number }>();
+      /**
+       * Per metering point, the page's documents: while they follow each other in time (the usual case) kept as they
+       * are (`docs`); once one overlaps an earlier one, resolved value by value (`values`, by start).
+       */
+      const byGsrn = new Map<string, { docs: MeasureDocument[]; values: Map<number, SourcedValue> | null; maxEnd: number; from: number; to: number }>();
       const cuts: MeasureDocument[] = [];
       for (const event of events) {
         const doc = documentOf(event);
@@ -618,11 +667,19 @@ function consumptionBulkLoader(): BulkLoader {
           recompute.add(doc.gsrn);
         }
         let entry = byGsrn.get(doc.gsrn);
-        if (!entry) byGsrn.set(doc.gsrn, (entry = { values: new Map(), maxEnd: Number.NEGATIVE_INFINITY, from, to }));
-        if (s < entry.maxEnd) {
-          for (const [start, v] of entry.values) if (start < e && start + v.source.stepMs > s) entry.values.delete(start);
+        if (!entry) byGsrn.set(doc.gsrn, (entry = { docs: [], values: null, maxEnd: Number.NEGATIVE_INFINITY, from, to }));
+        if (!entry.values && (s < entry.maxEnd || !doc.ordered)) {
+          entry.values = new Map();
+          for (const d of entry.docs) for (let i = 0; i < d.starts.length; i++) entry.values.set(d.starts[i], { start: d.starts[i], source: d, i });
         }
-        for (let i = 0; i < doc.starts.length; i++) entry.values.set(doc.starts[i], { start: doc.starts[i], source: doc, i });
+        if (entry.values) {
+          if (s < entry.maxEnd) {
+            for (const [start, v] of entry.values) if (start < e && start + v.source.stepMs > s) entry.values.delete(start);
+          }
+          for (let i = 0; i < doc.starts.length; i++) entry.values.set(doc.starts[i], { start: doc.starts[i], source: doc, i });
+        } else {
+          entry.docs.push(doc);
+        }
         entry.maxEnd = Math.max(entry.maxEnd, e);
         entry.from = Math.min(entry.from, from);
         entry.to = Math.max(entry.to, to);
@@ -637,37 +694,44 @@ function consumptionBulkLoader(): BulkLoader {
       const seriesRows: string[] = [];
       const hoursRows: string[] = [];
       const dailyRows: string[] = [];
+      const labelRows: string[] = [];
       for (const [gsrn, entry] of byGsrn) {
         const field = copyField(gsrn);
-        const values = [...entry.values.values()].sort((a, b) => a.start - b.start);
-        for (const run of runsOf(gsrn, values)) {
-          const qualities = qualitiesLiteral(run.qualities);
+        const runs = entry.values
+          ? runsOf(gsrn, [...entry.values.values()].sort((a, b) => a.start - b.start))
+          : entry.docs.flatMap(runsOfOrderedDocument);
+        for (const run of runs) {
+          if (!labelledDays.has(run.day)) {
+            labelledDays.add(run.day);
+            labelRows.push(`${copyField(run.day)}\t${copyField(dayInfo(run.day).labelsLiteral)}`);
+          }
           seriesRows.push(
-            `${field}\t${instantText(run.start)}\t${instantText(run.end)}\t${copyField(run.resolution)}\t${copyField(arrayLiteral(run.quantities))}\t${copyField(qualities)}\t${copyField(run.documentId)}\t${copyField(run.seriesId)}`,
+            `${field}\t${instantText(run.start)}\t${instantText(run.end)}\t${copyField(run.resolution)}\t${copyField(arrayLiteral(run.quantities))}\t${copyField(qualitiesLiteral(run.qualities))}\t${copyField(run.documentId)}\t${copyField(run.seriesId)}`,
           );
         }
         if (recompute.has(gsrn)) continue;
-        // Hours per local day, summed in memory.
-        const days = new Map<LocalDate, Map<number, HourSum>>();
+        // Hours per local day, summed in memory from the runs (each run lies in one day).
+        const days = new Map<LocalDate, (HourSum | null)[]>();
         let plain = true;
-        for (const v of values) {
-          const quantity = v.source.quantities[v.i];
-          const quality = v.source.qualities[v.i];
-          const hour = Math.floor(v.start / MS_PER_HOUR) * MS_PER_HOUR;
-          const day = dayOfInstant(v.start);
-          let hours = days.get(day);
-          if (!hours) days.set(day, (hours = new Map()));
-          let sum = hours.get(hour);
-          if (!sum) hours.set(hour, (sum = { units: 0, scale: 0, quantities: 0, minutes: 0, estimated: false, missing: false }));
-          if (quality === QUALITY_ESTIMATED) sum.estimated = true;
-          if (quantity === null) sum.missing = true;
-          else if (addPlainDecimal(sum, quantity)) {
-            sum.quantities++;
-            sum.minutes += Math.trunc(v.source.stepMs / 60_000);
-          } else {
-            plain = false;
-            break;
+        for (const run of runs) {
+          const info = dayInfo(run.day);
+          let hours = days.get(run.day);
+          if (!hours) days.set(run.day, (hours = new Array<HourSum | null>(info.hours).fill(null)));
+          const minutes = Math.trunc(run.stepMs / 60_000);
+          for (let k = 0; k < run.quantities.length && plain; k++) {
+            const index = Math.floor((run.start + k * run.stepMs - info.start) / MS_PER_HOUR);
+            const sum = (hours[index] ??= { units: 0, scale: 0, quantities: 0, minutes: 0, estimated: false, missing: false });
+            const quantity = run.quantities[k];
+            if (run.qualities[k] === QUALITY_ESTIMATED) sum.estimated = true;
+            if (quantity === null) sum.missing = true;
+            else if (addPlainDecimal(sum, quantity)) {
+              sum.quantities++;
+              sum.minutes += minutes;
+            } else {
+              plain = false;
+            }
           }
+          if (!plain) break;
         }
         const rows: { hours: string; daily: string }[] = [];
         for (const [day, hours] of plain ? days : []) {
@@ -676,22 +740,25 @@ function consumptionBulkLoader(): BulkLoader {
           const estimated = new Array<boolean | null>(info.hours).fill(null);
           const missing = new Array<boolean | null>(info.hours).fill(null);
           const total: DecimalSum = { units: 0, scale: 0 };
+          let count = 0;
           let dayEstimated = false;
           let dayMissing = false;
-          for (const [hour, sum] of hours) {
-            const index = (hour - info.start) / MS_PER_HOUR;
+          for (let index = 0; index < info.hours; index++) {
+            const sum = hours[index];
+            if (!sum) continue;
+            count++;
             quantities[index] = sum.quantities > 0 ? formatDecimal(sum) : '0';
             estimated[index] = sum.estimated;
             missing[index] = sum.missing || sum.minutes < 60;
-            if (!addUnits(total, sum.quantities > 0 ? sum.units : 0, sum.quantities > 0 ? sum.scale : 0)) plain = false;
+            if (sum.quantities > 0 && !addUnits(total, sum.units, sum.scale)) plain = false;
             dayEstimated ||= sum.estimated;
             dayMissing ||= missing[index] === true;
           }
           if (!plain) break;
           const date = copyField(day);
           rows.push({
-            hours: `${field}\t${date}\t${instantText(info.start)}\t${arrayLiteral(quantities)}\t${arrayLiteral(estimated)}\t${arrayLiteral(missing)}\t${copyField(info.labelsLiteral)}`,
-            daily: `${field}\t${date}\t${formatDecimal(total)}\t${hours.size}\t${info.hours}\t${dayEstimated ? 't' : 'f'}\t${dayMissing || hours.size < info.hours ? 't' : 'f'}\t${copyField(info.labels[0])}\t${copyField(info.labels[info.hours])}`,
+            hours: `${field}\t${date}\t${instantText(info.start)}\t${arrayLiteral(quantities)}\t${arrayLiteral(estimated)}\t${arrayLiteral(missing)}`,
+            daily: `${field}\t${date}\t${formatDecimal(total)}\t${count}\t${info.hours}\t${dayEstimated ? 't' : 'f'}\t${dayMissing || count < info.hours ? 't' : 'f'}\t${copyField(info.labels[0])}\t${copyField(info.labels[info.hours])}`,
           });
         }
         if (!plain) {
@@ -706,6 +773,7 @@ function consumptionBulkLoader(): BulkLoader {
       await copyRows(client, CONSUMPTION_SERIES_TABLE, SERIES_COLUMNS, seriesRows);
       if (hoursRows.length > 0) await copyRows(client, CONSUMPTION_HOURS_TABLE, HOURS_COLUMNS, hoursRows);
       if (dailyRows.length > 0) await copyRows(client, CONSUMPTION_DAILY_TABLE, DAILY_COLUMNS, dailyRows);
+      if (labelRows.length > 0) await copyRows(client, CONSUMPTION_DAY_LABELS_TABLE, DAY_LABELS_COLUMNS, labelRows);
     },
 
     async finish(inTransaction) {

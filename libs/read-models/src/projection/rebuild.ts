@@ -310,8 +310,12 @@ async function rebuildLocked(pool: Pool, store: EventStore, projections: readonl
   /** A page applied to every projection's shadow: with its bulk loader while building, else `applyBatch`/`apply`. */
   const applyPage = (client: PoolClient, events: RecordedEvent[], building = false): Promise<void> =>
     guarded(client, async (shadow) => {
+      // The same events for every projection without upcasters: mapped once per page.
+      let plain: ProjectedEvent[] | null = null;
       for (const [i, projection] of projections.entries()) {
-        const projected = events.map((event) => toProjectedEvent(projection.schemas ? projection.schemas.upcast(event) : event));
+        const projected = projection.schemas
+          ? events.map((event) => toProjectedEvent(projection.schemas ? projection.schemas.upcast(event) : event))
+          : (plain ??= events.map(toProjectedEvent));
         const loader = loaders[i];
         if (building && loader) await loader.load(projected, shadow);
         else await applyEvents(projection, projected, shadow);
