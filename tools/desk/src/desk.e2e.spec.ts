@@ -142,6 +142,9 @@ describe('desk CLI: the dispute desk from a terminal', () => {
     const many = await desk(support, 'recompute', '--customer', anna.customerId, '--reason', 'ticket 4712');
     expect(many.filter((l) => l.startsWith('invoice '))).toEqual([expect.stringMatching(new RegExp(`^invoice ${anna.invoiceId} `))]);
     expect((await desk(support, 'recompute', '--period', '2026-10', '--reason', 'ticket 4712')).some((l) => l.startsWith(`invoice ${anna.invoiceId} `))).toBe(true);
+    // The customer's dry runs are audited under the customer named in the query (the period's have no subject).
+    const reads = await deskJson<{ entries: { subject_id: string | null; reason: string | null }[] }>(admin, 'audit', '--action', 'invoice.recompute.many');
+    expect(reads.entries).toEqual(expect.arrayContaining([expect.objectContaining({ subject_id: anna.customerId, reason: 'ticket 4712' })]));
     const audit = await deskJson<{ entries: { action: string; subject_id: string; reason: string | null }[] }>(admin, 'audit', '--action', 'invoice.recompute.apply');
     expect(audit.entries[0]).toMatchObject({ subject_id: anna.invoiceId, reason: 'ticket 4712' });
   });

@@ -107,7 +107,7 @@ export class DisputeDeskController {
   /** Dry runs of a customer's invoices and/or a period's, a page at a time (`after` = the last invoice id of the previous page). */
   @Get('recomputations')
   @RequireScopes('staff:read')
-  @AuditPersonalDataRead('invoices', { idParam: 'customer_id', action: 'invoice.recompute.many' })
+  @AuditPersonalDataRead('invoices', { idQuery: 'customer_id', action: 'invoice.recompute.many' })
   recomputeMany(@Query('customer_id') customerId?: string, @Query('period') period?: string, @Query('as_of') asOf?: string, @Query('after') after?: string, @Query('limit') limit?: string): Promise<unknown> {
     const customer = patternParam('customer_id', customerId, /^[A-Za-z0-9._:-]{1,100}$/, 'a customer id');
     const label = patternParam('period', period, /^\d{4}-(0[1-9]|1[0-2]|Q[1-4])$/, 'a period label (2026-10 or 2026-Q4)');
