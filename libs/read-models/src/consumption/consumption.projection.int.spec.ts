@@ -227,6 +227,32 @@ describe('consumption projection (Postgres)', () => {
     expect(await anomalies()).toEqual([]);
   });
 
+  it('migrates a days-v2 hours table (labels in every row) to days-v3 and projects into it', async () => {
+    const other = await createTestDatabase('consumption_v2');
+    const otherPool = new Pool({ connectionString: other.url });
+    try {
+      await otherPool.query(`CREATE SCHEMA read_models;
+        CREATE TABLE read_models.consumption_hours (gsrn text NOT NULL, day date NOT NULL, day_start timestamptz NOT NULL,
+          quantities numeric[] NOT NULL, estimated boolean[] NOT NULL, missing boolean[] NOT NULL, labels text[] NOT NULL, PRIMARY KEY (gsrn, day))`);
+      const client = await otherPool.connect();
+      try {
+        await migrateProjectionState(client);
+        await consumptionProjection.migrate(client);
+        await consumptionProjection.migrate(client);
+        await consumptionProjection.apply(dayDocument('2026-10-25', () => '0.010').event, client);
+      } finally {
+        client.release();
+      }
+      const columns = await otherPool.query<{ name: string }>(`SELECT attname AS name FROM pg_attribute WHERE attrelid = 'read_models.consumption_hours'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`);
+      expect(columns.rows.map((c) => c.name)).toEqual(['gsrn', 'day', 'day_start', 'quantities', 'estimated', 'missing']);
+      const hours = await otherPool.query<{ n: number; labelled: number }>(`SELECT count(*)::int AS n, count(start_label)::int AS labelled FROM (${CONSUMPTION_HOUR_ROWS}) h`);
+      expect(hours.rows[0]).toEqual({ n: 25, labelled: 25 });
+    } finally {
+      await otherPool.end();
+      await other.drop();
+    }
+  });
+
   it('applyBatch and the bulk loader give exactly the read model of apply one document at a time (supersedes inside a batch and across pages, DST days, anomalies, production points)', async () => {
     // Applied to a database of its own twice: once event by event, once in batches through applyBatch.
     const points = ['571313180400000059', '571313180400000066', '571313180400000073'];

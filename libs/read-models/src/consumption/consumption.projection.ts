@@ -165,8 +165,6 @@ export const consumptionProjection: Projection = {
         gsrn text NOT NULL, day date NOT NULL, day_start timestamptz NOT NULL,
         quantities numeric[] NOT NULL, estimated boolean[] NOT NULL, missing boolean[] NOT NULL,
         PRIMARY KEY (gsrn, day));
-      -- days-v2 kept the labels in every hours row; they are per day (days-v3).
-      ALTER TABLE ${CONSUMPTION_HOURS_TABLE} DROP COLUMN IF EXISTS labels;
       CREATE TABLE IF NOT EXISTS ${CONSUMPTION_DAY_LABELS_TABLE} (day date PRIMARY KEY, labels text[] NOT NULL);
       CREATE TABLE IF NOT EXISTS ${CONSUMPTION_DAILY_TABLE} (
         gsrn text NOT NULL, day date NOT NULL, quantity numeric NOT NULL, hours int NOT NULL, day_hours int NOT NULL,
@@ -182,6 +180,9 @@ export const consumptionProjection: Projection = {
       -- The portal's labels (local wall time with offset, from @dh/dk-time), so reads copy strings. Rows
       -- written before these columns have none until the projection is rebuilt; the portal then labels them itself.
       ALTER TABLE ${CONSUMPTION_DAILY_TABLE} ADD COLUMN IF NOT EXISTS start_label text, ADD COLUMN IF NOT EXISTS end_label text;`);
+    // days-v2 kept the labels in every hours row; they are per day since days-v3 (checked first: ALTER TABLE locks the table).
+    const v2 = await client.query(`SELECT 1 FROM pg_attribute WHERE attrelid = $1::regclass AND attname = 'labels' AND NOT attisdropped`, [CONSUMPTION_HOURS_TABLE]);
+    if (v2.rows.length > 0) await client.query(`ALTER TABLE ${CONSUMPTION_HOURS_TABLE} DROP COLUMN labels`);
     // ANALYZE skips the arrays (nothing filters on them; element statistics of 200,000 values cost more than the load).
     const { rows } = await client.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = ANY($1::regclass[]) AND attname IN ('quantities', 'qualities', 'estimated', 'missing') AND attstattarget <> 0 AND attndims > 0`,
