@@ -371,9 +371,11 @@ describe('fault injection: kill -9, broker and database restarts under a stream 
       RATE_LIMITS: 'off',
       LOG_FORMAT: 'json',
       SETTLEMENT_WORKERS: '2',
-      // Up to 20 items per worker transaction (the service's default is 100): the 60 points' invoices commit 20 at a
-      // time per worker, so the kill at two thirds finds the run unfinished with items in hand.
-      SETTLEMENT_WORK_BATCH_SIZE: '20',
+      // Up to 5 items per worker transaction (the service's default is 100): the 60 points' invoices commit 5 at a
+      // time per worker, so the kill at two thirds finds the run unfinished with items in hand. With 20 per
+      // transaction the 60 points were three transactions: the third could commit between the guard's count of 40
+      // and the kill, and the run was finished when it was killed (seed 2632233096).
+      SETTLEMENT_WORK_BATCH_SIZE: '5',
       // Runs are started by the test only (the scheduler and the halt retry are on by default in the service).
       SETTLEMENT_SCHEDULE_INTERVAL_MS: '0',
       SETTLEMENT_HALT_RETRY_INTERVAL_MS: '0',
