@@ -106,17 +106,19 @@ function daysOf(from: number, to: number): LocalDate[] {
 
 /** An element of a PostgreSQL array literal needs quotes unless it is a plain token. */
 const ARRAY_PLAIN = /^[A-Za-z0-9.+-]+$/;
-/** A PostgreSQL array literal of texts (null as NULL), for `::numeric[]`, `::text[]` casts and COPY. */
+/**
+ * A PostgreSQL array literal of texts (null as NULL), for `::numeric[]`, `::text[]` casts and COPY. Its elements joined
+ * once (one flat string, not a chain of concatenations to flatten later), the plain ones as they are.
+ */
 function arrayLiteral(items: readonly (string | boolean | null)[]): string {
-  let out = '{';
+  const parts = new Array<string>(items.length);
   for (let i = 0; i < items.length; i++) {
     const item = items[i];
-    if (i > 0) out += ',';
-    if (item === null) out += 'NULL';
-    else if (typeof item === 'boolean') out += item ? 't' : 'f';
-    else out += ARRAY_PLAIN.test(item) && item.toUpperCase() !== 'NULL' ? item : `"${item.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+    if (item === null) parts[i] = 'NULL';
+    else if (typeof item === 'boolean') parts[i] = item ? 't' : 'f';
+    else parts[i] = ARRAY_PLAIN.test(item) && (item.length !== 4 || item.toUpperCase() !== 'NULL') ? item : `"${item.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
   }
-  return `${out}}`;
+  return `{${parts.join(',')}}`;
 }
 
 /**
@@ -322,15 +324,34 @@ function documentOf(event: ProjectedEvent): MeasureDocument | null {
     consumption: d.meteringPointType === CONSUMPTION_TYPE,
     ordered: true,
   };
-  for (const p of pointsOf(d)) {
-    const t = start + (p.position - 1) * stepMs;
-    if (t + stepMs > end) continue;
+  const add = (position: number, quantity: string | null, quality: string | null): void => {
+    if (!Number.isSafeInteger(position) || position < 1) return;
+    const t = start + (position - 1) * stepMs;
+    if (t + stepMs > end) return;
     if (doc.starts.length > 0 && t <= doc.starts[doc.starts.length - 1]) doc.ordered = false;
     doc.starts.push(t);
-    doc.quantities.push(p.quality === QUALITY_MISSING ? null : p.quantity);
-    doc.qualities.push(p.quality);
+    doc.quantities.push(quality === QUALITY_MISSING ? null : quantity);
+    doc.qualities.push(quality);
+  };
+  if (Array.isArray(d.points)) {
+    // Points as objects, read in place (no copy of each point as `seriesPointsOf` makes): the same checks, and as
+    // there a malformed point leaves the document without points.
+    for (const p of d.points as unknown[]) {
+      if (typeof p !== 'object' || p === null || Array.isArray(p)) return withoutPoints(doc);
+      const r = p as Record<string, unknown>;
+      const quantity = r.quantity ?? null;
+      const quality = r.quality ?? null;
+      if (typeof r.position !== 'number' || (quantity !== null && typeof quantity !== 'string') || (quality !== null && typeof quality !== 'string')) return withoutPoints(doc);
+      add(r.position, quantity, quality);
+    }
+  } else {
+    for (const p of pointsOf(d)) add(p.position, p.quantity, p.quality);
   }
   return doc;
+}
+
+function withoutPoints(doc: MeasureDocument): MeasureDocument {
+  return { ...doc, starts: [], quantities: [], qualities: [], ordered: true };
 }
 
 /** A run of consecutive values of one document within one local day: a row of the series table. */
