@@ -233,8 +233,6 @@ const SERIES_COLUMNS = ['gsrn', 'interval_start', 'interval_end', 'resolution', 
 const HOURS_COLUMNS = ['gsrn', 'day', 'day_start', 'quantities', 'estimated', 'missing'];
 const DAY_LABELS_COLUMNS = ['day', 'labels'];
 const DAILY_COLUMNS = ['gsrn', 'day', 'quantity', 'hours', 'day_hours', 'estimated', 'missing', 'start_label', 'end_label'];
-/** A quantity as documents carry it ("12.345"); anything else is summed by PostgreSQL instead (see the bulk loader). */
-const PLAIN_DECIMAL = /^(-?)(\d+)(?:\.(\d+))?$/;
 
 /**
  * An exact sum of decimals with PostgreSQL's `sum(numeric)` scale (the largest scale among the terms), in integer
@@ -255,14 +253,33 @@ function addUnits(sum: DecimalSum, units: number, scale: number): boolean {
   return Number.isSafeInteger(sum.units) && sum.scale <= 15;
 }
 
-/** Adds a plain decimal to the sum; false if the text is not one or the sum would leave the safe integers. */
+/**
+ * Adds a plain decimal, a quantity as documents carry it ("12.345": an optional minus, digits, optionally a point and
+ * digits; anything else is summed by PostgreSQL instead, see the bulk loader), to the sum; false
+ * if the text is not one, has more than 15 digits, or the sum would leave the safe integers. Read character by
+ * character (no match array or substrings per value: the bulk loader adds every value of the log).
+ */
 function addPlainDecimal(sum: DecimalSum, text: string): boolean {
-  const m = PLAIN_DECIMAL.exec(text);
-  if (!m) return false;
-  const fraction = m[3] ?? '';
-  const digits = m[2] + fraction;
-  if (digits.length > 15) return false;
-  return addUnits(sum, m[1] === '-' ? -Number(digits) : Number(digits), fraction.length);
+  const n = text.length;
+  const negative = n > 0 && text.charCodeAt(0) === 45; // '-'
+  let units = 0;
+  let digits = 0;
+  let scale = 0;
+  let point = false;
+  for (let i = negative ? 1 : 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      units = units * 10 + (c - 48);
+      digits++;
+      if (point) scale++;
+    } else if (c === 46 && !point && digits > 0) {
+      point = true;
+    } else {
+      return false;
+    }
+  }
+  if (digits === 0 || digits > 15 || (point && scale === 0)) return false;
+  return addUnits(sum, negative ? -units : units, scale);
 }
 
 /** The sum as `numeric::text` prints it. */
