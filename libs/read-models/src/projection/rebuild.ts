@@ -260,6 +260,9 @@ async function rebuildLocked(pool: Pool, store: EventStore, projections: readonl
   const tables = projections.flatMap((p) => p.tables.map((t) => shadowTableOf(t.name)));
   const liveSchemas = [...new Set(tables.map((t) => t.schema))];
   const rename = shadowRenamer(tables);
+  // The build's first page is read while the state rows and shadow tables are prepared (it needs neither).
+  const firstPage = store.readAll({ after: null, maxCount: pageSize });
+  firstPage.catch(() => undefined);
 
   for (const projection of projections) {
     await inTransaction(pool, async (client) => {
@@ -323,9 +326,9 @@ async function rebuildLocked(pool: Pool, store: EventStore, projections: readonl
     });
   const BULK = ['SET LOCAL synchronous_commit = off'];
 
-  /** Pages until one comes back short; the next page is read while the current one is applied. */
-  const bulkPass = async (building: boolean): Promise<void> => {
-    let next: Promise<RecordedEvent[]> | null = store.readAll({ after: checkpoint, maxCount: pageSize });
+  /** Pages until one comes back short (from `first` if given, else from the checkpoint); the next page is read while the current one is applied. */
+  const bulkPass = async (building: boolean, first?: Promise<RecordedEvent[]>): Promise<void> => {
+    let next: Promise<RecordedEvent[]> | null = first ?? store.readAll({ after: checkpoint, maxCount: pageSize });
     while (next) {
       const events: RecordedEvent[] = await next;
       next = null;
@@ -395,7 +398,7 @@ async function rebuildLocked(pool: Pool, store: EventStore, projections: readonl
     }
   };
 
-  await bulkPass(true);
+  await bulkPass(true, firstPage);
   for (const loader of loaders) await loader?.finish((work) => inTransaction(pool, (client) => guarded(client, work), BULK));
   if (deferred.length > 0 || unlogged) {
     const client = await pool.connect();
