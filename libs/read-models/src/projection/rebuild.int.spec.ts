@@ -292,4 +292,51 @@ describe('rebuilding into shadow tables swapped in atomically', () => {
     expect(await count('read_models.sneaky_undeclared')).toBe(0);
     expect(await count('read_models.sneaky_declared')).toBe(0);
   });
+
+  it("copies the live table's constraints, indexes, statistics targets and grants to the shadow swapped in, and refuses a table with a trigger", async () => {
+    const probe = (name: string, table: string, extra: string): Projection => ({
+      name,
+      bindings: ['settlement.#'],
+      tables: [{ name: table, orderBy: 'id' }],
+      async migrate(client) {
+        await client.query(`CREATE TABLE IF NOT EXISTS ${table} (id text PRIMARY KEY, code text NOT NULL UNIQUE, amount numeric CHECK (amount >= 0), tags text[])`);
+        await client.query(extra);
+      },
+      async apply() {},
+    });
+    const table = 'read_models.shadow_probe';
+    await rebuildProjection(
+      pool,
+      store,
+      probe('shadow-probe', table, `CREATE INDEX IF NOT EXISTS shadow_probe_amount ON ${table} (amount); ALTER TABLE ${table} ALTER COLUMN tags SET STATISTICS 0; GRANT SELECT ON ${table} TO PUBLIC`),
+    );
+    const { rows } = await pool.query<{ constraints: string[]; indexes: string[]; target: number | null; public_select: boolean }>(
+      `SELECT ARRAY(SELECT contype::text || ':' || conname FROM pg_constraint WHERE conrelid = $1::regclass ORDER BY 1) AS constraints,
+              ARRAY(SELECT indexname::text FROM pg_indexes WHERE schemaname = 'read_models' AND tablename = 'shadow_probe' ORDER BY 1) AS indexes,
+              (SELECT attstattarget FROM pg_attribute WHERE attrelid = $1::regclass AND attname = 'tags') AS target,
+              EXISTS (SELECT 1 FROM information_schema.role_table_grants WHERE table_schema = 'read_models' AND table_name = 'shadow_probe' AND grantee = 'PUBLIC' AND privilege_type = 'SELECT') AS public_select`,
+      [table],
+    );
+    expect(rows[0]).toEqual({
+      constraints: ['c:shadow_probe_amount_check', 'p:shadow_probe_pkey', 'u:shadow_probe_code_key'],
+      indexes: ['shadow_probe_amount', 'shadow_probe_code_key', 'shadow_probe_pkey'],
+      target: 0,
+      public_select: true,
+    });
+    expect(await pool.query(`SELECT to_regclass('read_models_retired.shadow_probe') AS t`).then((r) => r.rows[0].t)).toBeNull();
+
+    const triggered = 'read_models.shadow_probe_triggered';
+    await expect(
+      rebuildProjection(
+        pool,
+        store,
+        probe(
+          'shadow-probe-triggered',
+          triggered,
+          `CREATE OR REPLACE FUNCTION read_models.shadow_probe_noop() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';
+           DROP TRIGGER IF EXISTS shadow_probe_noop ON ${triggered}; CREATE TRIGGER shadow_probe_noop BEFORE INSERT ON ${triggered} FOR EACH ROW EXECUTE FUNCTION read_models.shadow_probe_noop()`,
+        ),
+      ),
+    ).rejects.toThrow(`Cannot rebuild ${triggered} into a shadow table: trigger shadow_probe_noop`);
+  });
 });
