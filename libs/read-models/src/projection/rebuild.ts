@@ -316,9 +316,8 @@ async function rebuildLocked(pool: Pool, store: EventStore, projections: readonl
       // The same events for every projection without upcasters: mapped once per page.
       let plain: ProjectedEvent[] | null = null;
       for (const [i, projection] of projections.entries()) {
-        const projected = projection.schemas
-          ? events.map((event) => toProjectedEvent(projection.schemas ? projection.schemas.upcast(event) : event))
-          : (plain ??= events.map(toProjectedEvent));
+        const schemas = projection.schemas;
+        const projected = schemas ? events.map((event) => toProjectedEvent(schemas.upcast(event))) : (plain ??= events.map(toProjectedEvent));
         const loader = loaders[i];
         if (building && loader) await loader.load(projected, shadow);
         else await applyEvents(projection, projected, shadow);

@@ -305,12 +305,11 @@ export async function lookupMeteredStreams(
   const { rows } = await db.query<{ gsrn: string; revision: string; day: string | null; version: number | null; document_ids: string[] | null }>(
     `SELECT s.gsrn, s.revision::text AS revision, d.day, d.version, d.document_ids
        FROM settlement.metered_streams s
-       LEFT JOIN LATERAL (
-         SELECT m.day, max(m.version)::int AS version, array_agg(m.document_id) AS document_ids
+       LEFT JOIN (
+         SELECT m.gsrn, m.day, max(m.version)::int AS version, array_agg(m.document_id) AS document_ids
            FROM unnest($2::text[], $3::text[]) AS q(gsrn, day) JOIN settlement.metered_data m ON m.gsrn = q.gsrn AND m.day = q.day
-          WHERE q.gsrn = s.gsrn
-          GROUP BY m.day
-       ) d ON true
+          GROUP BY m.gsrn, m.day
+       ) d ON d.gsrn = s.gsrn
       WHERE s.gsrn = ANY($1::text[])`,
     [series.map((s) => s.gsrn), asked.map(([g]) => g), asked.map(([, d]) => d)],
   );
