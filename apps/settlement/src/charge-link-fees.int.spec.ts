@@ -158,4 +158,50 @@ describe('settlement: fees (D02) DataHub links to a metering point (RSM-031), en
     await new Promise((r) => setTimeout(r, 500));
     expect((await notes()).filter((n) => n.invoiceId === invoiceId(A))).toEqual([]);
   });
+
+  it("a change of the fee's VAT class (VATPayer D02 → D01) after invoicing corrects the VAT of each invoice carrying the fee, once", async () => {
+    const information = (vatPayer: 'D01' | 'D02', documentId: string) =>
+      append(`price-list-${READING_FEE}`, 'rates', 'ChargeInformationRecorded', {
+        chargeId: READING_FEE,
+        owner: RADIUS,
+        chargeType: 'D02',
+        code: 'GEB-02',
+        name: 'GEB-02',
+        description: null,
+        resolution: 'P1M',
+        taxIndicator: false,
+        vatPayer,
+        transparentInvoicing: false,
+        from: localDayStart('2026-01-01').toISOString(),
+        to: null,
+        source: { documentId, recordId: 'GEB-02', receivedAt: '2026-11-12T08:00:00.000Z', processType: 'D18' },
+      });
+    const before = (await notes()).length;
+    expect(before).toBe(3);
+    // DataHub now says the reading fee carries VAT (D01): its lines keep their amounts and gain 25 % VAT.
+    await information('D01', 'rsm034-vat');
+    const corrected = await eventually(async () => {
+      const n = await notes();
+      if (n.length !== before + 2) throw new Error(`${n.length} notes`);
+      return n.slice(before);
+    }, 20_000, 100);
+    const byInvoice = new Map(corrected.map((n) => [n.invoiceId, n]));
+    // A: 2 pieces on 5 October, 24.69 excl. VAT (12.345678 × 2 = 24.691356 → 24.69); VAT 24.69 × 0.25 = 6.1725 → 6.17.
+    const a = byInvoice.get(invoiceId(A));
+    expect(a).toMatchObject({ cause: 'price', noteType: 'debit', totals: { exclVat: '0.00', vat: '6.17', inclVat: '6.17' } });
+    expect(a!.lines.map((l) => [l.key, l.amountExclVat, l.vat, l.amountInclVat])).toEqual([[`fee:${READING_FEE}@2026-10-05`, '0.00', '6.17', '6.17']]);
+    // B: 3 pieces on 20 October, 37.04 excl. VAT (12.345678 × 3 = 37.037034 → 37.04); VAT 37.04 × 0.25 = 9.26.
+    const b = byInvoice.get(invoiceId(B));
+    expect(b).toMatchObject({ cause: 'price', noteType: 'debit', totals: { exclVat: '0.00', vat: '9.26', inclVat: '9.26' } });
+    expect(b!.lines.map((l) => [l.key, l.amountExclVat, l.vat, l.amountInclVat])).toEqual([[`fee:${READING_FEE}@2026-10-20`, '0.00', '9.26', '9.26']]);
+    // The invoices as corrected carry the fee with VAT; the other point (no fee link) is not corrected.
+    expect(b!.correctedInvoice.lines.find((l) => l.key === `fee:${READING_FEE}@2026-10-20`)).toMatchObject({ amountExclVat: '37.04', vat: '9.26', amountInclVat: '46.30' });
+    expect(corrected.map((n) => n.invoiceId).sort()).toEqual([invoiceId(A), invoiceId(B)].sort());
+    // Exactly once: the same master data again (a resent D18) changes nothing and issues nothing.
+    await information('D01', 'rsm034-vat-again');
+    const again = (await all('ChargeInformationRecorded')).at(-1)!.eventId;
+    await eventually(async () => expect(await count(`SELECT count(*) AS n FROM settlement.correction_jobs WHERE cause_event_id = '${again}' AND done`)).toBe(1), 20_000, 100);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await notes()).toHaveLength(before + 2);
+  });
 });

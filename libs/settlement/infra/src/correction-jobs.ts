@@ -13,12 +13,16 @@ type Db = Pick<PoolClient, 'query'>;
  * - `validity`: charge prices or a tax rate valid in `ranges`; `chargeId` null = every invoice in the ranges
  *   (the electricity tax, Energinet's national charges), else only the invoices of the grid areas mapped to that
  *   charge and of the metering points DataHub links it to;
- * - `product`: a product's prices from a date: the invoices of the customer supplies on that product.
+ * - `product`: a product's prices from a date: the invoices of the customer supplies on that product;
+ * - `fee`: a fee's (D02) master data (RSM-034 D18, its `VATPayer`) from an instant: the invoices of the metering points
+ *   with a link of that fee dated (the link's own start, the fee's date) inside the invoice's period and the
+ *   master data's validity `[from, to)` (instants, as the copy keeps them).
  */
 export type CorrectionSelector =
   | { kind: 'price-area-day'; priceArea: string; day: string }
   | { kind: 'validity'; ranges: { from: string; to: string | null }[]; chargeId: string | null }
-  | { kind: 'product'; productId: string; from: string };
+  | { kind: 'product'; productId: string; from: string }
+  | { kind: 'fee'; chargeId: string; from: string; to: string | null };
 
 export interface CorrectionJobSpec {
   cause: CorrectionCause;
@@ -65,6 +69,12 @@ export function publicationJobOf(envelope: EventEnvelope, config: SettlementRate
     case 'ProductDefined':
       if (policy.productPrices === 'review') return null;
       return { cause: 'price', selector: { kind: 'product', productId: String(d.productId), from: String(d.validFrom) } };
+    case 'ChargeInformationRecorded':
+      // A fee's master data (its VATPayer: D02 = no VAT) prices the fee's VAT on the invoices that carry it: a change
+      // after invoicing corrects them, with the fee as the cause like a new price version or link of it. Other charge
+      // types' VATPayer prices nothing (their lines always carry VAT), so their master data is no correction cause.
+      if (d.chargeType !== 'D02' || typeof d.chargeId !== 'string' || typeof d.from !== 'string') return null;
+      return { cause: 'price', selector: { kind: 'fee', chargeId: d.chargeId, from: d.from, to: typeof d.to === 'string' ? d.to : null } };
     default:
       return null;
   }
@@ -108,6 +118,15 @@ export async function invoicePage(db: Db, selector: CorrectionSelector, after: s
       return page(
         `i.period_to > $4 AND EXISTS (SELECT 1 FROM settlement.supplies s WHERE s.gsrn = i.gsrn AND s.customer_id = i.customer_id AND s.product_id = $3 AND NOT s.reversed)`,
         [selector.productId, selector.from],
+      );
+    case 'fee':
+      // The fee is on an invoice when its link's own start (the fee's date, a local day) is one of the period's days.
+      return page(
+        `EXISTS (SELECT 1 FROM settlement.datahub_charge_links l WHERE l.gsrn = i.gsrn AND l.charge_id = $3 AND l.charge_type = 'D02'
+           AND l.link_from >= $4::timestamptz AND ($5::timestamptz IS NULL OR l.link_from < $5::timestamptz)
+           AND l.link_from >= (i.period_from::date::timestamp AT TIME ZONE 'Europe/Copenhagen')
+           AND l.link_from < (i.period_to::date::timestamp AT TIME ZONE 'Europe/Copenhagen'))`,
+        [selector.chargeId, selector.from, selector.to],
       );
   }
 }

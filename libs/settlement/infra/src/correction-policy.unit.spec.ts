@@ -30,4 +30,13 @@ describe('correction policy', () => {
     const tax = envelope('ElectricityTaxRateSet', { validFrom: '2026-01-01', validTo: '2028-01-01', normalDkkPerKwh: '0.008', reducedDkkPerKwh: '0.008' });
     expect(publicationJobOf(tax, undefined, review)).toEqual({ cause: 'price', selector: { kind: 'validity', ranges: [{ from: '2026-01-01', to: '2028-01-01' }], chargeId: null } });
   });
+
+  it("a fee's master data (its VATPayer) is a job over the invoices carrying that fee, under either policy; other charges' master data is none", () => {
+    const information = (chargeType: string) =>
+      envelope('ChargeInformationRecorded', { chargeId: `5790000610976:${chargeType}:GEB-02`, owner: '5790000610976', chargeType, code: 'GEB-02', vatPayer: 'D01', from: '2025-12-31T23:00:00.000Z', to: null });
+    const job = { cause: 'price', selector: { kind: 'fee', chargeId: '5790000610976:D02:GEB-02', from: '2025-12-31T23:00:00.000Z', to: null } };
+    expect(publicationJobOf(information('D02'))).toEqual(job);
+    expect(publicationJobOf(information('D02'), undefined, { productPrices: 'review' })).toEqual(job);
+    expect(publicationJobOf(information('D03'))).toBeNull();
+  });
 });

@@ -13,7 +13,7 @@ type Db = Pick<PoolClient, 'query'>;
  *   either the item reads the committed input, or the consumer's correction looks for invoices after the
  *   item committed and finds it;
  * - the prices lock (`settlement-prices`): every work item holds it shared, the inputs consumer exclusively
- *   while it copies a price (spot, charge, tax, product, grid area mapping). A price published after the run's
+ *   while it copies a price (spot, charge, tax, product, grid area mapping, a charge's master data). A price published after the run's
  *   `asOf` is then either seen by the item's own check after issuing (`pricesNewerThan`) or corrected by the
  *   consumer after the item committed.
  * The consumer is a single active consumer and a work item takes one metering point's lock after the shared
@@ -41,7 +41,8 @@ export async function lockForWorkItems(tx: Db, gsrns: readonly string[]): Promis
   await tx.query(`SELECT count(pg_advisory_xact_lock(hashtext(k))) FROM (SELECT k FROM unnest($1::text[]) WITH ORDINALITY AS t(k, o) ORDER BY o) s`, [keys]);
 }
 
-const PRICE_EVENTS: ReadonlySet<string> = new Set(['SpotPricesPublished', 'ChargePricesPublished', 'ElectricityTaxRateSet', 'ProductDefined', 'GridAreaMapped']);
+// A charge's master data (RSM-034 D18) too: a fee's VATPayer prices its VAT, and the copy keeps no version a work item could check.
+const PRICE_EVENTS: ReadonlySet<string> = new Set(['SpotPricesPublished', 'ChargePricesPublished', 'ElectricityTaxRateSet', 'ProductDefined', 'GridAreaMapped', 'ChargeInformationRecorded']);
 const METERING_POINT_EVENTS: ReadonlySet<string> = new Set(['MeteredDataReceived', 'SupplyStarted', 'SupplyEnded', 'SupplyReversed', 'ElectricHeatingSet', 'ProductionMeteringPointLinked', 'ProductChanged', 'ChargeLinksRecorded']);
 
 /** The inputs consumer's locks for one input event, taken before it is copied (see above). */
