@@ -95,7 +95,8 @@ function quarantineView(message: Awaited<ReturnType<QuarantineStore['list']>>[nu
   };
 }
 
-async function startDataHub(infrastructure: Infrastructure, env: NodeJS.ProcessEnv): Promise<() => Promise<void>> {
+/** Starts the service's workers and command handlers on `infrastructure` (its clock is business time for all they stamp); returns its stop. */
+export async function startDataHub(infrastructure: Infrastructure, env: NodeJS.ProcessEnv): Promise<() => Promise<void>> {
   const logger = new Logger('datahub-integration');
   const settings = dataHubSettings(env);
   const quarantine = new QuarantineStore(infrastructure.pool);
@@ -122,6 +123,7 @@ async function startDataHub(infrastructure: Infrastructure, env: NodeJS.ProcessE
       ...(recordFirst ? { received } : {}),
       resolveProcesses: outboundProcessResolver(infrastructure.pool),
       idleDelayMs: settings.idleDelayMs,
+      clock: () => infrastructure.clock.now(),
       onError: (error, stage) => logger.warn(`DataHub inbox ${stage} failed, will retry: ${error instanceof Error ? error.message : String(error)}`),
     });
     infrastructure.healthChecks.push({ name: 'datahub', probe: async () => void (await client.accessToken()) });
@@ -133,6 +135,7 @@ async function startDataHub(infrastructure: Infrastructure, env: NodeJS.ProcessE
       client,
       parties: { supplierGln: settings.supplierGln, dataHubGln: settings.dataHubGln },
       identityOf: async (processId) => (await commands.send('portfolio', 'GetCustomerIdentityForDataHub', { processId })) as unknown as CustomerIdentity,
+      clock: () => infrastructure.clock.now(),
     });
     // RSM-016/017 asked by reconciliation: recorded in the inbox transaction, sent after it.
     resultsRequests = await startResultsRequestSender({

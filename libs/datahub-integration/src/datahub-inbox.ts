@@ -22,6 +22,8 @@ export interface DataHubInboxOptions {
   received?: ReceivedMessages;
   /** With `received`: most messages kept and not yet stored before the inbox waits to peek again (default 4). */
   maxAhead?: number;
+  /** Business time: `receivedAt` and `occurredAt` of the events stored (the service's clock, a simulator's in a demo). Default the wall clock. */
+  clock?: () => Date;
 }
 
 export type ReprocessOutcome = { outcome: 'stored' | 'duplicate' } | { outcome: 'still-invalid'; reason: string } | { outcome: 'not-found' } | { outcome: 'already-reprocessed' };
@@ -48,7 +50,7 @@ export class DataHubInboxWorker {
   private running: Promise<InboxLoopResult> | null = null;
 
   constructor(private readonly options: DataHubInboxOptions) {
-    this.store = createInboundStore(options.eventStore, options.resolveProcesses, undefined, (message, reason) => options.quarantine.add(message, reason));
+    this.store = createInboundStore(options.eventStore, options.resolveProcesses, options.clock, (message, reason) => options.quarantine.add(message, reason));
   }
 
   private loop(signal: AbortSignal, stopWhenIdle: boolean): Promise<InboxLoopResult> {
