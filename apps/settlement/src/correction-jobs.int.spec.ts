@@ -136,4 +136,103 @@ describe('corrections of a publication in bounded transactions (correction jobs)
     // 745 kWh × 0.01 DKK more = 7.45 each.
     for (const n of system) expect(n.lines.map((l) => [l.kind, l.amountExclVat])).toEqual([['system-tariff', '7.45']]);
   });
+
+  /**
+   * Two publications copied before their jobs ran: whichever job recomputes an invoice first issues one note with
+   * both changes (the other finds nothing left). The note names every publication that changed its lines
+   * (`metadata.causationIds`, derived from the per-line causes: the rows' old → new versions and the events that
+   * brought them); a job whose own publication changed none of the note's lines does not claim it.
+   */
+  describe('overlapping publications', () => {
+    const deps = () => ({ store: infra.eventStore });
+    const noteEvents = async () => (await all('SettlementCorrectionIssued')).map((e) => ({ metadata: e.metadata, ...(e.data as unknown as SettlementCorrectionIssued) }));
+    /** Another replica inside a page of this job: its row stays locked, so the worker takes the next job (`SKIP LOCKED`). */
+    const holdJob = async (causeEventId: string) => {
+      const client = await infra.pool.connect();
+      await client.query('BEGIN');
+      await client.query(`SELECT 1 FROM settlement.correction_jobs WHERE cause_event_id = $1 FOR UPDATE`, [causeEventId]);
+      return async () => {
+        await client.query('ROLLBACK');
+        client.release();
+      };
+    };
+    const transmission = (version: number, price: string) =>
+      append(`charge-${ENERGINET}:D03:40000`, 'rates', 'ChargePricesPublished', {
+        chargeId: `${ENERGINET}:D03:40000`,
+        owner: ENERGINET,
+        gln: ENERGINET,
+        chargeType: 'D03',
+        code: '40000',
+        description: 'Transmissions nettarif',
+        version,
+        publishedAt: new Date().toISOString(),
+        rows: [{ validFrom: '2026-10-01', validTo: '2026-11-01', resolution: 'P1D', prices: [price] }],
+      });
+    const published = async (type: string) => {
+      const eventId = (await all(type)).at(-1)!.eventId;
+      await eventually(async () => expect(await job(eventId)).toHaveLength(1), 20_000, 100);
+      return eventId;
+    };
+
+    it('two jobs over the same invoices: each note carries both publications, its own trigger first', async () => {
+      const before = (await noteEvents()).length;
+      // The tax from 0.010 to 0.012 (+1.49 = 745 kWh × 0.002) and Energinet's transmission tariff from 0.04 to 0.05 (+7.45 = 745 kWh × 0.01).
+      await append('electricity-tax', 'rates', 'ElectricityTaxRateSet', { validFrom: '2026-01-01', validTo: null, normalDkkPerKwh: '0.012', reducedDkkPerKwh: '0.012' });
+      const tax = await published('ElectricityTaxRateSet');
+      await transmission(2, '0.05');
+      const tariff = await published('ChargePricesPublished');
+      // A replica holds the tax job's first page: the tariff's job corrects the first two invoices meanwhile (with the tax already copied).
+      const release = await holdJob(tax);
+      try {
+        expect(await correctNextPage(deps(), infra.pool, { pageSize: 2 })).toMatchObject({ invoices: 2, issued: 2, done: false });
+      } finally {
+        await release();
+      }
+      // Then every job to its end: the tax job finds the first two corrected, the tariff job the other three.
+      await runCorrectionJobs(deps(), infra.pool, { pageSize: 2 });
+      const overlapping = (await noteEvents()).slice(before);
+      expect(overlapping).toHaveLength(5);
+      expect(overlapping.map((n) => n.invoiceId).sort()).toEqual(POINTS.map(invoiceOf).sort());
+      for (const n of overlapping) {
+        // VAT = the line's new VAT − its VAT as last corrected: transmission 29.80 (VAT 7.45) → 37.25 (VAT 9.3125 → 9.31): +1.86;
+        // tax 7.45 (VAT 1.8625 → 1.86) → 8.94 (VAT 2.235 → 2.24): +0.38.
+        expect(n.lines.map((l) => [l.kind, l.amountExclVat, l.vat])).toEqual([
+          ['transmission-tariff', '7.45', '1.86'],
+          ['electricity-tax', '1.49', '0.38'],
+        ]);
+        const trigger = n.noteId === noteIdOf(tax, n.invoiceId) ? tax : tariff;
+        expect(n.noteId).toBe(noteIdOf(trigger, n.invoiceId));
+        expect(n.metadata.causationId).toBe(trigger);
+        expect(n.metadata['causationIds']).toEqual([trigger, trigger === tax ? tariff : tax]);
+      }
+      expect(overlapping.filter((n) => n.metadata.causationId === tariff)).toHaveLength(2);
+    });
+
+    it("a job whose own publication changed none of the note's lines names the publication that did", async () => {
+      const before = (await noteEvents()).length;
+      // The tax to 0.014 (+1.49 each); then the transmission tariff republished at the same 0.05 (version 3: nothing changes).
+      await append('electricity-tax', 'rates', 'ElectricityTaxRateSet', { validFrom: '2026-01-01', validTo: null, normalDkkPerKwh: '0.014', reducedDkkPerKwh: '0.014' });
+      const tax = await published('ElectricityTaxRateSet');
+      await transmission(3, '0.05');
+      const republished = await published('ChargePricesPublished');
+      // The tariff's job recomputes every invoice first (the tax job's row held by another replica).
+      const release = await holdJob(tax);
+      try {
+        expect(await runCorrectionJobs(deps(), infra.pool, { pageSize: 10 })).toBe(1);
+      } finally {
+        await release();
+      }
+      await runCorrectionJobs(deps(), infra.pool, { pageSize: 10 });
+      const notes5 = (await noteEvents()).slice(before);
+      expect(notes5).toHaveLength(5);
+      for (const n of notes5) {
+        // Issued by the republication's job (its note id), caused by the tax only.
+        expect(n.noteId).toBe(noteIdOf(republished, n.invoiceId));
+        // Tax 8.94 (VAT 2.24) → 10.43 (VAT 2.6075 → 2.61): +1.49, VAT +0.37.
+        expect(n.lines.map((l) => [l.kind, l.amountExclVat, l.vat])).toEqual([['electricity-tax', '1.49', '0.37']]);
+        expect(n.metadata.causationId).toBe(tax);
+        expect(n.metadata['causationIds']).toEqual([tax]);
+      }
+    });
+  });
 });

@@ -325,6 +325,10 @@ describe('public event schemas (docs/events)', () => {
     expect(check('settlement.completed', { ...run, data: { ...run.data, period: { kind: 'month', year: 2026, quarter: 1 } } }).join()).toMatch(/exactly one schema of oneOf, matched 0/);
     const note = delivered(ex.SettlementCorrectionIssued!);
     expect(check('settlement.correction', { ...note, data: { ...note.data, noteType: 'none' } })).toHaveLength(1);
+    // The note's causes (additive metadata): a list of event ids, when present.
+    expect(check('settlement.correction', { ...note, metadata: { ...note.metadata, causationIds: [note.metadata.causationId, randomUUID()] } })).toEqual([]);
+    expect(check('settlement.correction', { ...note, metadata: { ...note.metadata, causationIds: [] } })).toHaveLength(1);
+    expect(check('settlement.correction', { ...note, metadata: { ...note.metadata, causationIds: 'x' } })).toHaveLength(1);
   });
 
   it('keeps the data of the portfolio events identical to the portfolio domain schemas', () => {

@@ -90,8 +90,8 @@ export async function applyToCopies(envelope: EventEnvelope, db: Db): Promise<vo
       const d = dataOf<SpotPricesPublished>(envelope.data);
       for (const p of d.prices) {
         await db.query(
-          `INSERT INTO settlement.spot_prices (price_area, start, resolution, version, published_at, dkk_per_kwh) VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT DO NOTHING`,
-          [d.priceArea, p.start, d.resolution, d.version, d.publishedAt, p.dkkPerKwh],
+          `INSERT INTO settlement.spot_prices (price_area, start, resolution, version, published_at, dkk_per_kwh, event_id) VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT DO NOTHING`,
+          [d.priceArea, p.start, d.resolution, d.version, d.publishedAt, p.dkkPerKwh, envelope.eventId],
         );
       }
       return;
@@ -105,8 +105,8 @@ export async function applyToCopies(envelope: EventEnvelope, db: Db): Promise<vo
       );
       for (const r of d.rows) {
         await db.query(
-          `INSERT INTO settlement.charge_rows (charge_id, version, published_at, valid_from, valid_to, resolution, prices) VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT DO NOTHING`,
-          [d.chargeId, d.version, d.publishedAt, r.validFrom, r.validTo, r.resolution, JSON.stringify(r.prices)],
+          `INSERT INTO settlement.charge_rows (charge_id, version, published_at, valid_from, valid_to, resolution, prices, event_id) VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT DO NOTHING`,
+          [d.chargeId, d.version, d.publishedAt, r.validFrom, r.validTo, r.resolution, JSON.stringify(r.prices), envelope.eventId],
         );
       }
       return;
@@ -115,8 +115,8 @@ export async function applyToCopies(envelope: EventEnvelope, db: Db): Promise<vo
       const d = dataOf<ProductDefined>(envelope.data);
       await db.query(
         `INSERT INTO settlement.products (product_id, valid_from, published_at, name, margin_dkk_per_kwh, monthly_subscription_dkk, export_fee_dkk_per_kwh,
-           expected_all_in_price_per_kwh, aconto_quarter_shares)
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) ON CONFLICT DO NOTHING`,
+           expected_all_in_price_per_kwh, aconto_quarter_shares, event_id)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) ON CONFLICT DO NOTHING`,
         [
           d.productId,
           d.validFrom,
@@ -127,6 +127,7 @@ export async function applyToCopies(envelope: EventEnvelope, db: Db): Promise<vo
           d.exportFeeDkkPerKwh ?? null,
           d.expectedAllInPricePerKwh ?? null,
           Array.isArray(d.acontoQuarterShares) && d.acontoQuarterShares.length === 4 ? JSON.stringify(d.acontoQuarterShares) : null,
+          envelope.eventId,
         ],
       );
       return;
@@ -134,8 +135,8 @@ export async function applyToCopies(envelope: EventEnvelope, db: Db): Promise<vo
     case 'ElectricityTaxRateSet': {
       const d = dataOf<ElectricityTaxRateSet>(envelope.data);
       await db.query(
-        `INSERT INTO settlement.tax_rates (valid_from, published_at, valid_to, normal_dkk_per_kwh, reduced_dkk_per_kwh) VALUES ($1,$2,$3,$4,$5) ON CONFLICT DO NOTHING`,
-        [d.validFrom, recordedAt, d.validTo, d.normalDkkPerKwh, d.reducedDkkPerKwh],
+        `INSERT INTO settlement.tax_rates (valid_from, published_at, valid_to, normal_dkk_per_kwh, reduced_dkk_per_kwh, event_id) VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT DO NOTHING`,
+        [d.validFrom, recordedAt, d.validTo, d.normalDkkPerKwh, d.reducedDkkPerKwh, envelope.eventId],
       );
       return;
     }

@@ -62,6 +62,16 @@ export async function migrateSettlement(pool: Pool): Promise<void> {
           ALTER TABLE settlement.products ADD COLUMN IF NOT EXISTS expected_all_in_price_per_kwh text, ADD COLUMN IF NOT EXISTS aconto_quarter_shares jsonb;
         END IF;
       END $$;
+      -- The event that brought each price row (a correction note names the publications that changed its lines:
+      -- correction-causation.ts); rows copied before have none.
+      DO $$ BEGIN
+        IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'settlement' AND table_name = 'charge_rows' AND column_name = 'event_id') THEN
+          ALTER TABLE settlement.spot_prices ADD COLUMN IF NOT EXISTS event_id uuid;
+          ALTER TABLE settlement.charge_rows ADD COLUMN IF NOT EXISTS event_id uuid;
+          ALTER TABLE settlement.tax_rates ADD COLUMN IF NOT EXISTS event_id uuid;
+          ALTER TABLE settlement.products ADD COLUMN IF NOT EXISTS event_id uuid;
+        END IF;
+      END $$;
       CREATE TABLE IF NOT EXISTS settlement.expected_consumption (
         gsrn text PRIMARY KEY, customer_id text, expected_annual_kwh text NOT NULL, source text NOT NULL, basis text, set_at timestamptz NOT NULL);
       CREATE TABLE IF NOT EXISTS settlement.electric_heating_changes (

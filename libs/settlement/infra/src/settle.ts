@@ -53,6 +53,7 @@ import {
 import { afterAcontoSettlement } from './aconto';
 import { loadCopies, loadCopiesOf, loadSharedPriceCopies, type SharedPriceCopies } from './copies';
 import { acontoPaidFor } from './aconto-paid';
+import { noteCausation } from './correction-causation';
 import { lockForWorkItems, pricesNewerThan } from './input-locks';
 import { recordItemOutcomes, type CountedOutcome, type ItemOutcome } from './run';
 
@@ -543,7 +544,7 @@ interface InvoiceIndexRow {
   period_to: string;
 }
 
-function currentInvoice(stream: RecordedEvent[]): { issued: InvoiceIssued; current: Invoice } | null {
+function currentInvoice(stream: RecordedEvent[]): { issued: InvoiceIssued; current: Invoice; lastAt: Date } | null {
   const issuedEvent = stream.find((e) => e.type === 'InvoiceIssued');
   if (issuedEvent === undefined) return null;
   const issued = dataOf<InvoiceIssued>(issuedEvent.data);
@@ -554,7 +555,7 @@ function currentInvoice(stream: RecordedEvent[]): { issued: InvoiceIssued; curre
     const c = dataOf<SettlementCorrectionIssued>(e.data).correctedInvoice;
     current = invoiceFromJson({ gsrn: issued.gsrn, periodStart: issued.periodStart, periodToExclusive, asOf: c.asOf, lines: c.lines, totals: c.totals });
   }
-  return { issued, current };
+  return { issued, current, lastAt: stream[stream.length - 1]!.occurredAt };
 }
 
 /**
@@ -570,11 +571,14 @@ export async function correctInvoice(deps: SettleDeps, tx: Db, invoiceId: string
   if (found === null) return 'unchanged';
   const { issued, current } = found;
   const asOf = new Date(Math.max(Date.now(), new Date(trigger.recordedAt).getTime()));
+  const period = parsePeriodLabel(issued.periodLabel);
   let recomputed: Invoice;
+  let copies: SettlementCopies | null = null;
   if (cause === 'supply-reversed') {
     recomputed = { ...current, lines: [], totals: { exclVat: Money.ZERO, vat: Money.ZERO, inclVat: Money.ZERO }, estimated: false, asOf };
   } else {
-    const result = await settleFromCopies(deps, tx, issued.gsrn, parsePeriodLabel(issued.periodLabel), asOf, issued.customerId);
+    copies = await loadCopies(tx, issued.gsrn, period);
+    const result = settleBuilt(deps, copies, issued.gsrn, period, asOf, issued.customerId);
     if (result.outcome === 'halted') {
       const halt: SettlementHaltedForMeteringPoint = { runId: null, gsrn: issued.gsrn, periodLabel: issued.periodLabel, reason: result.reason, detail: haltDetail(result) };
       await deps.store.appendToStream(
@@ -589,6 +593,13 @@ export async function correctInvoice(deps: SettleDeps, tx: Db, invoiceId: string
   const note = cause === 'supply-reversed' ? creditInFull(current) : diffInvoices(current, recomputed);
   if (note.noteType === 'none') return 'unchanged';
   const noteId = noteIdOf(trigger.eventId, invoiceId);
+  const lines = noteLinesToJson(note);
+  // Every input event that changed the note's lines (two publications' jobs overlapping: whichever recomputes first
+  // issues both changes); a reversal is its trigger's alone.
+  const causation =
+    copies === null
+      ? { causationId: trigger.eventId, causationIds: [trigger.eventId] }
+      : await noteCausation(deps, tx, { triggerEventId: trigger.eventId, gsrn: issued.gsrn, period, customerId: issued.customerId, copies, asOf, current, lastAt: found.lastAt, lines });
   const data: SettlementCorrectionIssued = {
     noteId,
     invoiceId,
@@ -597,11 +608,12 @@ export async function correctInvoice(deps: SettleDeps, tx: Db, invoiceId: string
     periodLabel: issued.periodLabel,
     noteType: note.noteType,
     cause,
-    lines: noteLinesToJson(note),
+    lines,
     totals: totalsToJson(note.totals),
     correctedInvoice: { lines: recomputed.lines.map(lineToJson), totals: totalsToJson(recomputed.totals), asOf: recomputed.asOf.toISOString() },
   };
-  await deps.store.appendToStream(streamId, [{ eventId: noteId, type: 'SettlementCorrectionIssued', data: toJsonObject(data), metadata: metaOf(trigger), occurredAt: asOf }], {
+  const metadata = { ...settlementMetadata({ correlationId: trigger.metadata.correlationId, causationId: causation.causationId, actor: 'settlement-worker' }), causationIds: causation.causationIds };
+  await deps.store.appendToStream(streamId, [{ eventId: noteId, type: 'SettlementCorrectionIssued', data: toJsonObject(data), metadata, occurredAt: asOf }], {
     expectedRevision: stream[stream.length - 1]!.streamRevision,
   });
   return 'issued';

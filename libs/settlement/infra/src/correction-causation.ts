@@ -1,0 +1,138 @@
+import type { PoolClient } from 'pg';
+import { addDays, localDayStart } from '@dh/dk-time';
+import type { BillingPeriod, Invoice } from '@dh/settlement-domain';
+import {
+  computeInvoice,
+  DEFAULT_RATES_CONFIG,
+  withCauses,
+  type CorrectionLineJson,
+  type InputChange,
+  type SettlementCopies,
+} from '@dh/settlement-application';
+import { loadCopies } from './copies';
+import type { SettleDeps } from './settle';
+
+type Db = Pick<PoolClient, 'query'>;
+
+/**
+ * The events that brought the new versions of the inputs that changed a note's lines (`InputChange`s of
+ * `causesOfLine`): a metered day's version (`metered_data.event_id`), a day's spot prices, a charge's, the tax's or a
+ * product's price row, a fee's price row (the `event_id` of the copied rows). `unmapped` counts the changes whose
+ * source is not known: master data (supply, electric heating, production link), a fee's link or VAT class, a row
+ * removed, and rows copied before the copies kept their events.
+ */
+export async function sourceEventsOf(db: Db, changes: readonly InputChange[]): Promise<{ eventIds: string[]; unmapped: number }> {
+  const eventIds: string[] = [];
+  let unmapped = 0;
+  const found = (ids: readonly string[]) => {
+    if (ids.length === 0) unmapped++;
+    for (const id of ids) if (!eventIds.includes(id)) eventIds.push(id);
+  };
+  const ids = async (sql: string, params: unknown[]): Promise<string[]> => (await db.query<{ event_id: string | null }>(sql, params)).rows.flatMap((r) => (r.event_id === null ? [] : [r.event_id]));
+  const chargeRow = (chargeId: string, row: { version: number; publishedAt: string; validFrom: string }) =>
+    ids(`SELECT event_id::text AS event_id FROM settlement.charge_rows WHERE charge_id = $1 AND version = $2 AND published_at = $3::timestamptz AND valid_from = $4`, [
+      chargeId,
+      row.version,
+      row.publishedAt,
+      row.validFrom,
+    ]);
+  for (const c of changes) {
+    switch (c.input) {
+      case 'metered-data':
+        if (c.new === null) unmapped++;
+        else found(await ids(`SELECT event_id::text AS event_id FROM settlement.metered_data WHERE gsrn = $1 AND day = $2 AND version = $3`, [c.gsrn, c.day, c.new.version]));
+        break;
+      case 'spot-price':
+        if (c.new === null) unmapped++;
+        else
+          found(
+            await ids(
+              `SELECT DISTINCT event_id::text AS event_id FROM settlement.spot_prices
+                WHERE price_area = $1 AND start >= $2 AND start < $3 AND version = ANY($4::int[]) AND NOT (version = ANY($5::int[])) AND event_id IS NOT NULL ORDER BY 1`,
+              [c.priceArea, localDayStart(c.day), localDayStart(addDays(c.day, 1)), c.new.versions, c.old?.versions ?? []],
+            ),
+          );
+        break;
+      case 'charge-price':
+        if (c.new === null) unmapped++;
+        else found(await chargeRow(c.new.chargeId, c.new));
+        break;
+      case 'tax-rate':
+        if (c.new === null) unmapped++;
+        else found(await ids(`SELECT event_id::text AS event_id FROM settlement.tax_rates WHERE valid_from = $1 AND published_at = $2::timestamptz`, [c.new.validFrom, c.new.publishedAt]));
+        break;
+      case 'product-price': {
+        // `product:<id>:<code>`, or `product:<a>+<b>:<code>` for a period priced with several products.
+        const productIds = c.new?.chargeId.split(':')[1]?.split('+') ?? [];
+        if (c.new === null || productIds.length === 0) unmapped++;
+        else
+          found(
+            await ids(`SELECT event_id::text AS event_id FROM settlement.products WHERE product_id = ANY($1::text[]) AND valid_from = $2 AND published_at = $3::timestamptz`, [
+              productIds,
+              c.new.validFrom,
+              c.new.publishedAt,
+            ]),
+          );
+        break;
+      }
+      case 'fee': {
+        const o = c.old;
+        const n = c.new;
+        // A new price row of the fee is its publication; a link (pieces, added, stopped) or VAT class has no copied event.
+        const rowChanged = o !== null && n !== null && n.row !== null && (o.row === null || o.row.version !== n.row.version || o.row.publishedAt !== n.row.publishedAt);
+        if (rowChanged && n.row !== null) found(await chargeRow(c.chargeId, n.row));
+        if (o === null || n === null || o.pieces !== n.pieces || o.vatExempt !== n.vatExempt) unmapped++;
+        break;
+      }
+      default:
+        unmapped++;
+    }
+  }
+  return { eventIds, unmapped };
+}
+
+/**
+ * The causation of a correction note: the events of every input that changed its lines, derived from the per-line
+ * causes (`withCauses`: the invoice as last corrected recomputed from what was known then against the
+ * recomputation), as dry runs and explanations name them. The trigger (the job's publication, the input event)
+ * stays the note's `causationId` when it is among them or when a change has no known source (it may be that
+ * change); otherwise — a job whose publication changed none of the note's lines because an overlapping job's
+ * input was copied first — the first source found is. `causationIds` lists them all, the `causationId` first.
+ */
+export async function noteCausation(
+  deps: SettleDeps,
+  db: Db,
+  request: {
+    triggerEventId: string;
+    gsrn: string;
+    period: BillingPeriod;
+    customerId: string;
+    /** The copies the recomputation used, and its prices' instant. */
+    copies: SettlementCopies;
+    asOf: Date;
+    /** The invoice as last corrected and when it was (its stream's last event, business time). */
+    current: Invoice;
+    lastAt: Date;
+    lines: readonly CorrectionLineJson[];
+  },
+): Promise<{ causationId: string; causationIds: string[] }> {
+  const { triggerEventId, gsrn, period, customerId } = request;
+  const config = deps.config ?? DEFAULT_RATES_CONFIG;
+  const after = computeInvoice(gsrn, period, request.asOf, request.copies, config, customerId);
+  const before = computeInvoice(gsrn, period, request.current.asOf, await loadCopies(db, gsrn, period, { meteredKnownAt: request.lastAt }), config, customerId);
+  if (after.outcome !== 'settled' || before.outcome !== 'settled') return { causationId: triggerEventId, causationIds: [triggerEventId] };
+  const changes: InputChange[] = [];
+  const seen = new Set<string>();
+  for (const line of withCauses(request.lines, before.inputs, after.inputs)) {
+    for (const c of line.causes) {
+      const key = JSON.stringify(c);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      changes.push(c);
+    }
+  }
+  const { eventIds, unmapped } = await sourceEventsOf(db, changes);
+  const keepTrigger = eventIds.includes(triggerEventId) || unmapped > 0 || eventIds.length === 0;
+  const causationId = keepTrigger ? triggerEventId : eventIds[0]!;
+  return { causationId, causationIds: [causationId, ...eventIds.filter((id) => id !== causationId)] };
+}
