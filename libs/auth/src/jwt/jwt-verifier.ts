@@ -1,9 +1,34 @@
-import { createRemoteJWKSet, decodeJwt, errors, importSPKI, jwtVerify, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions, type KeyLike } from 'jose';
+import {
+  calculateJwkThumbprint,
+  createRemoteJWKSet,
+  decodeJwt,
+  errors,
+  exportJWK,
+  importSPKI,
+  jwksCache,
+  jwtVerify,
+  type JWK,
+  type JWKSCacheInput,
+  type JWTPayload,
+  type JWTVerifyOptions,
+  type KeyLike,
+} from 'jose';
 import { CUSTOMER_SCOPES, isStaffRole, narrowScopes, type Principal, scopesForConsumer, scopesForRoles } from '../principal';
 import { AuthenticationError } from '../problems';
 import type { AuthConfig, IssuerConfig } from './auth-config';
 
-type VerificationKey = { kind: 'static'; key: Promise<KeyLike | Uint8Array> } | { kind: 'remote'; getKey: JWTVerifyGetKey };
+/**
+ * An issuer's JWKS as jose fetches and caches it. `cache` is jose's own record of the set it holds (`uat`: when it
+ * was fetched, `jwks`: the set), updated by every fetch; `published` is the keys of that set, worked out once per fetch.
+ */
+interface RemoteKeys {
+  kind: 'remote';
+  getKey: ReturnType<typeof createRemoteJWKSet>;
+  cache: JWKSCacheInput;
+  published: { uat: number; keys: Promise<ReadonlySet<string>> } | null;
+}
+
+type VerificationKey = { kind: 'static'; key: Promise<KeyLike | Uint8Array> } | RemoteKeys;
 
 interface PreparedIssuer {
   config: IssuerConfig;
@@ -16,6 +41,10 @@ export interface JwtVerifierOptions {
   now?: () => Date;
   /** JWKS fetch timeout; default 5 s. */
   jwksTimeoutMs?: number;
+  /** How long a fetched JWKS is used before it is fetched again; default 10 min. */
+  jwksCacheMaxAgeMs?: number;
+  /** After a fetch, how long a token naming a key the JWKS lacks is refused without fetching it again; default 30 s. */
+  jwksCooldownMs?: number;
   /**
    * Verified tokens remembered (by the exact token string, signature included) so that the next request
    * with the same token skips the signature check: at most this many (default 10,000; 0: none), the
@@ -35,6 +64,33 @@ interface VerifiedToken {
   from: number;
   /** Epoch ms from which the token is verified again (never later than its `exp`). */
   until: number;
+  /** For a key from a JWKS: the key (see `keyIdentity`) and the fetch of the JWKS it was last known to be in. */
+  signedBy?: { keys: RemoteKeys; key: string; uat: number };
+}
+
+/** When jose last fetched the JWKS (0: never). */
+const fetchedAt = (keys: RemoteKeys): number => ('uat' in keys.cache && typeof keys.cache.uat === 'number' ? keys.cache.uat : 0);
+
+/**
+ * A signing key as a token selects it: the `kid` it names (empty when it names none) and the key's RFC 7638
+ * thumbprint, so a `kid` reused for another key is another key.
+ */
+const keyIdentity = (kid: string | undefined, thumbprint: string): string => `${kid ?? ''} ${thumbprint}`;
+
+/** The identities of the keys in a JWKS: each with its `kid`, and without (for tokens that name none). */
+async function publishedKeys(jwks: readonly JWK[]): Promise<ReadonlySet<string>> {
+  const out = new Set<string>();
+  for (const jwk of jwks) {
+    let thumbprint: string;
+    try {
+      thumbprint = await calculateJwkThumbprint(jwk);
+    } catch {
+      continue; // Not a key jose could verify with either.
+    }
+    out.add(keyIdentity(undefined, thumbprint));
+    if (typeof jwk.kid === 'string') out.add(keyIdentity(jwk.kid, thumbprint));
+  }
+  return out;
 }
 
 /** A copy per request: no request can change the principal another one gets. */
@@ -44,8 +100,14 @@ function copyOf(principal: Principal): Principal {
 
 function prepare(config: IssuerConfig, options: JwtVerifierOptions): PreparedIssuer {
   if ('jwksUrl' in config) {
-    const getKey = createRemoteJWKSet(new URL(config.jwksUrl), { timeoutDuration: options.jwksTimeoutMs ?? 5000, cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 });
-    return { config, key: { kind: 'remote', getKey }, algorithms: config.algorithms ?? ['RS256', 'PS256', 'ES256', 'EdDSA'] };
+    const cache: JWKSCacheInput = {};
+    const getKey = createRemoteJWKSet(new URL(config.jwksUrl), {
+      timeoutDuration: options.jwksTimeoutMs ?? 5000,
+      cooldownDuration: options.jwksCooldownMs ?? 30_000,
+      cacheMaxAge: options.jwksCacheMaxAgeMs ?? 10 * 60_000,
+      [jwksCache]: cache,
+    });
+    return { config, key: { kind: 'remote', getKey, cache, published: null }, algorithms: config.algorithms ?? ['RS256', 'PS256', 'ES256', 'EdDSA'] };
   }
   if ('publicKey' in config) {
     const algorithm = config.algorithm ?? 'RS256';
@@ -111,25 +173,50 @@ export class JwtVerifier {
     const now = this.options.now ? this.options.now().getTime() : Date.now();
     const known = this.verified.get(token);
     if (known !== undefined) {
-      if (known.from <= now && now < known.until) return copyOf(known.principal);
+      if (known.from <= now && now < known.until) {
+        const stillPublished = known.signedBy === undefined || this.stillPublished(known.signedBy);
+        if (stillPublished === true || (stillPublished !== false && (await stillPublished))) return copyOf(known.principal);
+      }
       this.verified.delete(token);
     }
-    const { principal, expiresAt } = await this.verifyToken(token);
-    this.remember(token, principal, Math.min(expiresAt, now + this.cacheMs), now);
+    const { principal, expiresAt, signedBy } = await this.verifyToken(token);
+    this.remember(token, { principal, from: now, until: Math.min(expiresAt, now + this.cacheMs), ...(signedBy ? { signedBy } : {}) });
     return copyOf(principal);
   }
 
-  private remember(token: string, principal: Principal, until: number, now: number): void {
-    if (this.cacheSize <= 0 || until <= now) return;
+  /**
+   * Whether a remembered token's key is still in its issuer's JWKS. A JWKS fetched since the token was verified
+   * (for any request: a token naming a key the set lacked, the set aged out) is looked at, so a withdrawn key stops
+   * its tokens as soon as the JWKS is fetched without it; a JWKS that aged out and was not fetched again since is not
+   * trusted: the token is verified again, which fetches it.
+   */
+  private stillPublished(signedBy: NonNullable<VerifiedToken['signedBy']>): boolean | Promise<boolean> {
+    const { keys } = signedBy;
+    if (!keys.getKey.fresh) return false;
+    const uat = fetchedAt(keys);
+    if (uat === signedBy.uat) return true;
+    if (keys.published?.uat !== uat) {
+      const jwks = 'jwks' in keys.cache && Array.isArray(keys.cache.jwks?.keys) ? keys.cache.jwks.keys : [];
+      keys.published = { uat, keys: publishedKeys(jwks) };
+    }
+    return keys.published.keys.then((published) => {
+      if (!published.has(signedBy.key)) return false;
+      signedBy.uat = uat;
+      return true;
+    });
+  }
+
+  private remember(token: string, entry: VerifiedToken): void {
+    if (this.cacheSize <= 0 || entry.until <= entry.from) return;
     while (this.verified.size >= this.cacheSize) {
       const oldest = this.verified.keys().next();
       if (oldest.done === true) break;
       this.verified.delete(oldest.value);
     }
-    this.verified.set(token, { principal, from: now, until });
+    this.verified.set(token, entry);
   }
 
-  private async verifyToken(token: string): Promise<{ principal: Principal; expiresAt: number }> {
+  private async verifyToken(token: string): Promise<{ principal: Principal; expiresAt: number; signedBy?: VerifiedToken['signedBy'] }> {
     let unverified: JWTPayload;
     try {
       unverified = decodeJwt(token);
@@ -152,8 +239,15 @@ export class JwtVerifier {
         ...(this.options.now ? { currentDate: this.options.now() } : {}),
       };
       try {
-        const { payload } =
-          issuer.key.kind === 'remote' ? await jwtVerify(token, issuer.key.getKey, verifyOptions) : await jwtVerify(token, await issuer.key.key, verifyOptions);
+        if (issuer.key.kind === 'remote') {
+          // Read before the key is looked up: a fetch during the look-up makes the remembered token be checked against it.
+          const uat = fetchedAt(issuer.key);
+          const { payload, protectedHeader, key } = await jwtVerify(token, issuer.key.getKey, verifyOptions);
+          const principal = this.toPrincipal(issuer.config, payload);
+          const thumbprint = await calculateJwkThumbprint(await exportJWK(key));
+          return { principal, expiresAt: (payload.exp ?? 0) * 1000, signedBy: { keys: issuer.key, key: keyIdentity(protectedHeader.kid, thumbprint), uat } };
+        }
+        const { payload } = await jwtVerify(token, await issuer.key.key, verifyOptions);
         // `exp` is a required claim: jose refuses a token without a numeric one.
         return { principal: this.toPrincipal(issuer.config, payload), expiresAt: (payload.exp ?? 0) * 1000 };
       } catch (error) {
