@@ -234,5 +234,43 @@ describe('corrections of a publication in bounded transactions (correction jobs)
         expect(n.metadata['causationIds']).toEqual([tax]);
       }
     });
+
+    it("DataHub's corrected day, corrected at once while a spot publication's job waits: its note names both, the job then only the others", async () => {
+      const before = (await noteEvents()).length;
+      const day = '2026-10-10';
+      // Day-ahead prices of 10 October republished at 1.10 (was 1.00): +0.10 on each of its 24 hours.
+      await append(`spot-prices-DK2-${day}`, 'rates', 'SpotPricesPublished', {
+        priceArea: 'DK2',
+        deliveryDate: day,
+        resolution: 'PT1H',
+        source: 'test',
+        version: 2,
+        publishedAt: new Date().toISOString(),
+        prices: Array.from({ length: 24 }, (_, h) => ({ start: new Date(Date.parse('2026-10-09T22:00:00.000Z') + h * 3_600_000).toISOString(), dkkPerMwh: '1100', dkkPerKwh: '1.10' })),
+      });
+      const spot = await published('SpotPricesPublished');
+      // Then DataHub corrects the first point's 10 October (2 kWh an hour, version 2, received now): the inputs consumer corrects its invoice itself.
+      const [first, ...others] = POINTS;
+      await send('RecordMeteredData', { ...meteredPayload(first!, `oct10-v2-${first}`, day, '2026-10-11', () => '2.000'), receivedAt: new Date().toISOString() });
+      const corrected = await eventually(async () => {
+        const n = (await noteEvents()).slice(before);
+        if (n.length !== 1) throw new Error(`${n.length} notes`);
+        return n[0]!;
+      }, 20_000, 100);
+      const metered = (await all('MeteredDataReceived')).find((e) => e.data['gsrn'] === first && e.data['day'] === day && e.data['version'] === 2)!.eventId;
+      expect(corrected).toMatchObject({ invoiceId: invoiceOf(first!), cause: 'metered-data', noteId: noteIdOf(metered, invoiceOf(first!)) });
+      // Its energy line carries the new prices as well: the metered day first (the trigger), then the spot prices.
+      expect(corrected.metadata.causationId).toBe(metered);
+      expect(corrected.metadata['causationIds']).toEqual([metered, spot]);
+      // The spot job: the other four invoices, the energy line only (24 kWh × 0.10 = 2.40); the first is left as it is.
+      await runCorrectionJobs(deps(), infra.pool, { pageSize: 10 });
+      const spotNotes = (await noteEvents()).slice(before + 1);
+      expect(spotNotes.map((n) => n.invoiceId).sort()).toEqual(others.map(invoiceOf).sort());
+      for (const n of spotNotes) {
+        expect(n.lines.map((l) => [l.kind, l.amountExclVat])).toEqual([['energy', '2.40']]);
+        expect(n.metadata.causationId).toBe(spot);
+        expect(n.metadata['causationIds']).toEqual([spot]);
+      }
+    });
   });
 });
