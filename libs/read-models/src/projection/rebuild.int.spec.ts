@@ -338,5 +338,30 @@ describe('rebuilding into shadow tables swapped in atomically', () => {
         ),
       ),
     ).rejects.toThrow(`Cannot rebuild ${triggered} into a shadow table: trigger shadow_probe_noop`);
+    // Refused before any shadow was made.
+    expect(await pool.query(`SELECT to_regclass('read_models_rebuild.shadow_probe_triggered') AS t`).then((r) => r.rows[0].t)).toBeNull();
+  });
+
+  it("applies the first page while the shadows are created, and fails without touching the live tables when a later projection's shadow cannot be made", async () => {
+    await settled();
+    // Sorted by name, `gate-a` is applied first on every page; its shadow is created first, then `gate-b`'s.
+    const first = eventLog('gate-a', 'read_models.gate_a');
+    const second = eventLog('gate-b', 'read_models.gate_b');
+    await rebuildProjections(pool, store, [second, first], { batchSize: 5000 });
+    expect(await count('read_models.gate_a')).toBe(total);
+    expect(await digest(first)).toBe(await digest(twin));
+    expect(await digest(second)).toBe(await digest(twin));
+    const liveOids = [await oidOf('read_models.gate_a'), await oidOf('read_models.gate_b')];
+
+    // Something that is not a table where gate-b's shadow goes: its DROP TABLE IF EXISTS fails after gate-a's shadow
+    // committed, while the first page (applied to gate-a meanwhile) waits for gate-b's.
+    await pool.query('CREATE VIEW read_models_rebuild.gate_b AS SELECT 1 AS x');
+    await expect(rebuildProjections(pool, store, [first, second], { batchSize: 5000 })).rejects.toThrow('"gate_b" is not a table');
+    expect([await oidOf('read_models.gate_a'), await oidOf('read_models.gate_b')]).toEqual(liveOids);
+    expect(await digest(first)).toBe(await digest(twin));
+    await pool.query('DROP VIEW read_models_rebuild.gate_b');
+    await rebuildProjections(pool, store, [first, second], { batchSize: 5000 });
+    expect(await digest(second)).toBe(await digest(twin));
+    expect((await pool.query(`SELECT tablename FROM pg_tables WHERE schemaname IN ('read_models_rebuild', 'read_models_retired') AND tablename LIKE 'gate%'`)).rows).toEqual([]);
   });
 });

@@ -2,6 +2,7 @@ import type { Pool, PoolClient } from 'pg';
 import type { EventStore, RecordedEvent } from '@dh/event-store';
 import { compareCheckpoints, type Projection, type ProjectedEvent } from './projection';
 import { PROJECTION_SCHEMA, applyEvents, migrateProjectionState } from './projection-state';
+import { runGroupsTogether } from './statements';
 
 export interface RebuildProgress {
   projection: string;
@@ -162,94 +163,153 @@ export function shadowTableOf(name: string): ShadowTable {
   return { live: name, schema, table, shadowSchema, shadow: `${shadowSchema}.${table}`, retiredSchema, retired: `${retiredSchema}.${table}` };
 }
 
+/** The pattern of the live names of `tables` as whole qualified names (not a suffix, a prefix or a quoted part of another). */
+function liveNamePattern(tables: readonly ShadowTable[]): RegExp {
+  const names = [...new Set(tables.map((t) => t.live))].sort((a, b) => b.length - a.length).map((n) => n.replace(/[.$]/g, (c) => `\\${c}`));
+  return new RegExp(`(?<![\\w$."])(?:${names.join('|')})(?![\\w$])`, 'g');
+}
+
 /** Replaces every live table name of `tables` in a statement by its shadow's (whole qualified names only). */
 export function shadowRenamer(tables: readonly ShadowTable[]): (sql: string) => string {
   if (tables.length === 0) return (sql) => sql;
   const byLive = new Map(tables.map((t) => [t.live, t.shadow]));
-  const names = [...byLive.keys()].sort((a, b) => b.length - a.length).map((n) => n.replace(/[.$]/g, (c) => `\\${c}`));
-  const pattern = new RegExp(`(?<![\\w$."])(?:${names.join('|')})(?![\\w$])`, 'g');
+  const pattern = liveNamePattern(tables);
   return (sql) => sql.replace(pattern, (live) => byLive.get(live) ?? live);
 }
 
-/** The client with every statement's text passed through `rename` (parameters untouched). */
-function renamingClient(client: PoolClient, rename: (sql: string) => string): PoolClient {
+/**
+ * Per live table, whether its shadow exists yet: the shadows are created while the first page is read and applied,
+ * so a statement naming a shadow that is not created yet waits for it (`pending` returns that wait, or null).
+ */
+class ShadowGates {
+  private readonly waiting = new Map<string, Promise<void>>();
+  private readonly pattern: RegExp;
+
+  constructor(tables: readonly ShadowTable[], created: ReadonlyMap<string, Promise<void>>) {
+    for (const table of tables) {
+      const gate = (created.get(table.live) ?? Promise.resolve()).then(() => {
+        this.waiting.delete(table.live);
+      });
+      // Awaited by the statements that name the table and by the build; not unhandled before that.
+      gate.catch(() => undefined);
+      this.waiting.set(table.live, gate);
+    }
+    this.pattern = tables.length > 0 ? liveNamePattern(tables) : /(?!)/g;
+  }
+
+  /** What a statement (its live text) must wait for before it runs, or null when every shadow it names exists. */
+  pending(sql: string): Promise<void> | null {
+    if (this.waiting.size === 0) return null;
+    const gates = new Set<Promise<void>>();
+    for (const match of sql.matchAll(this.pattern)) {
+      const gate = this.waiting.get(match[0]);
+      if (gate) gates.add(gate);
+    }
+    if (gates.size === 0) return null;
+    return Promise.all(gates).then(() => undefined);
+  }
+}
+
+/**
+ * The client with every statement's text passed through `rename` (parameters untouched); a statement naming a shadow
+ * not created yet is sent once it is (`gates`), so a page's own work runs meanwhile.
+ */
+function renamingClient(client: PoolClient, rename: (sql: string) => string, gates?: ShadowGates): PoolClient {
   const query = (config: unknown, ...rest: unknown[]): unknown => {
-    if (typeof config === 'string') return Reflect.apply(client.query, client, [rename(config), ...rest]) as unknown;
+    if (typeof config === 'string') {
+      const gate = gates?.pending(config);
+      const send = () => Reflect.apply(client.query, client, [rename(config), ...rest]) as unknown;
+      return gate ? gate.then(send) : send();
+    }
     if (typeof config === 'object' && config !== null && 'text' in config && typeof config.text === 'string') {
+      const gate = gates?.pending(config.text);
       if ('submit' in config && typeof config.submit === 'function') {
-        // A submittable (a COPY stream): the same object, its statement renamed.
-        config.text = rename(config.text);
-        return Reflect.apply(client.query, client, [config, ...rest]) as unknown;
+        // A submittable (a COPY stream): the same object, its statement renamed; what its caller writes to it meanwhile waits in it.
+        const submittable = config;
+        submittable.text = rename(config.text);
+        if (!gate) return Reflect.apply(client.query, client, [submittable, ...rest]) as unknown;
+        gate.then(
+          () => Reflect.apply(client.query, client, [submittable, ...rest]) as unknown,
+          (error: unknown) => {
+            if ('handleError' in submittable && typeof submittable.handleError === 'function') Reflect.apply(submittable.handleError, submittable, [error]);
+          },
+        );
+        return submittable;
       }
-      return Reflect.apply(client.query, client, [{ ...config, text: rename(config.text) }, ...rest]) as unknown;
+      const renamed = { ...config, text: rename(config.text) };
+      const send = () => Reflect.apply(client.query, client, [renamed, ...rest]) as unknown;
+      return gate ? gate.then(send) : send();
     }
     throw new Error('A projection rebuilt into shadow tables must pass its SQL as text or { text }');
   };
   return new Proxy(client, { get: (target, property) => (property === 'query' ? query : Reflect.get(target, property, target)) });
 }
 
-/** Refuses what a shadow copy would not carry over (and what a swap of the table would break). */
-async function assertShadowable(client: PoolClient, table: ShadowTable): Promise<void> {
-  const { rows } = await client.query<{ problem: string }>(
-    `SELECT 'foreign key ' || conname AS problem FROM pg_constraint WHERE contype = 'f' AND (conrelid = $1::regclass OR confrelid = $1::regclass)
-     UNION ALL
-     SELECT 'column ' || a.attname || ' takes its default from a sequence' FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
-      WHERE d.adrelid = $1::regclass AND pg_get_expr(d.adbin, d.adrelid) LIKE '%nextval(%'
-     UNION ALL
-     SELECT DISTINCT 'view ' || r.ev_class::regclass::text || ' depends on it' FROM pg_depend dep JOIN pg_rewrite r ON r.oid = dep.objid
-      WHERE dep.classid = 'pg_rewrite'::regclass AND dep.refobjid = $1::regclass AND r.ev_class <> $1::regclass
-     UNION ALL
-     SELECT 'trigger ' || tgname FROM pg_trigger WHERE tgrelid = $1::regclass AND NOT tgisinternal
-     UNION ALL
-     SELECT 'it is partitioned' FROM pg_class WHERE oid = $1::regclass AND relkind <> 'r'`,
-    [table.live],
+/** What a shadow copy of a live table needs from the catalog, read for all the rebuilt tables in one query. */
+interface ShadowSource {
+  /** Why it cannot be copied to a shadow (and swapped): foreign keys, sequence defaults, dependent views, triggers, partitions. */
+  problems: string[];
+  /**
+   * On the shadow: the per-column statistics targets (LIKE does not copy them), the primary-key, unique and exclusion
+   * constraints (by name) and the grants to other roles than the owner.
+   */
+  statements: string[];
+  /** `pg_get_indexdef` of every index that does not belong to a constraint, by name. */
+  indexes: string[];
+}
+
+async function shadowSources(client: PoolClient, tables: readonly ShadowTable[]): Promise<ShadowSource[]> {
+  const { rows } = await client.query<ShadowSource>(
+    `SELECT ARRAY(
+              SELECT 'foreign key ' || conname FROM pg_constraint WHERE contype = 'f' AND (conrelid = c.oid OR confrelid = c.oid)
+              UNION ALL
+              SELECT 'column ' || a.attname || ' takes its default from a sequence' FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+               WHERE d.adrelid = c.oid AND pg_get_expr(d.adbin, d.adrelid) LIKE '%nextval(%'
+              UNION ALL
+              SELECT DISTINCT 'view ' || r.ev_class::regclass::text || ' depends on it' FROM pg_depend dep JOIN pg_rewrite r ON r.oid = dep.objid
+               WHERE dep.refclassid = 'pg_class'::regclass AND dep.refobjid = c.oid AND dep.classid = 'pg_rewrite'::regclass AND r.ev_class <> c.oid
+              UNION ALL
+              SELECT 'trigger ' || tgname FROM pg_trigger WHERE tgrelid = c.oid AND NOT tgisinternal
+              UNION ALL
+              SELECT 'it is partitioned' WHERE c.relkind <> 'r') AS problems,
+            ARRAY(SELECT format('ALTER TABLE %s ALTER COLUMN %I SET STATISTICS %s', t.shadow, attname, attstattarget) FROM pg_attribute
+                   WHERE attrelid = c.oid AND attnum > 0 AND NOT attisdropped AND attstattarget >= 0)
+         || ARRAY(SELECT format('ALTER TABLE %s ADD CONSTRAINT %I %s', t.shadow, conname, pg_get_constraintdef(oid)) FROM pg_constraint
+                   WHERE conrelid = c.oid AND contype IN ('p', 'u', 'x') ORDER BY conname)
+         || ARRAY(SELECT format('GRANT %s ON %s TO %s%s', a.privilege_type, t.shadow, CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(r.rolname) END,
+                                CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END)
+                    FROM aclexplode(c.relacl) a LEFT JOIN pg_roles r ON r.oid = a.grantee WHERE a.grantee <> c.relowner) AS statements,
+            ARRAY(SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+                   WHERE i.indrelid = c.oid AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.conrelid = i.indrelid)
+                   ORDER BY ic.relname) AS indexes
+       FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS t(live, shadow, n) JOIN pg_class c ON c.oid = t.live::regclass
+      ORDER BY t.n`,
+    [tables.map((t) => t.live), tables.map((t) => t.shadow)],
   );
-  if (rows.length > 0) throw new Error(`Cannot rebuild ${table.live} into a shadow table: ${rows.map((r) => r.problem).join('; ')}`);
+  return rows;
 }
 
 /**
- * Creates the empty shadow of a live table: columns, defaults, CHECK/NOT NULL constraints, storage and comments
- * (`LIKE … INCLUDING`), then its primary key, unique and exclusion constraints and the grants of the live table,
- * all under the live names (its own schema). Returns the live table's other indexes, as statements on the shadow,
- * for the caller to create now or after the bulk load.
+ * The statements that create the empty shadow of a live table: columns, defaults, CHECK/NOT NULL constraints, storage
+ * and comments (`LIKE … INCLUDING`), per-column statistics targets (array columns of consumption have 0, so ANALYZE
+ * skips them), then its primary key, unique and exclusion constraints and the grants of the live table, all under the
+ * live names (its own schema); leftovers of a rebuild that died are dropped first. `indexes`: the live table's other
+ * indexes, as statements on the shadow, for the caller to run with these or after the bulk load.
  */
-async function createShadow(client: PoolClient, table: ShadowTable, unlogged: boolean): Promise<string[]> {
-  await assertShadowable(client, table);
-  await client.query(`CREATE SCHEMA IF NOT EXISTS ${table.shadowSchema}; CREATE SCHEMA IF NOT EXISTS ${table.retiredSchema};`);
-  await client.query(`DROP TABLE IF EXISTS ${table.shadow}, ${table.retired}`);
-  await client.query(
+function shadowStatements(table: ShadowTable, source: ShadowSource, unlogged: boolean): { create: string[]; indexes: string[] } {
+  if (source.problems.length > 0) throw new Error(`Cannot rebuild ${table.live} into a shadow table: ${source.problems.join('; ')}`);
+  const create = [
+    `DROP TABLE IF EXISTS ${table.shadow}, ${table.retired}`,
     `CREATE ${unlogged ? 'UNLOGGED ' : ''}TABLE ${table.shadow} (LIKE ${table.live} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED
        INCLUDING IDENTITY INCLUDING STORAGE INCLUDING COMMENTS INCLUDING COMPRESSION)`,
-  );
-  // Per-column statistics targets (LIKE does not copy them; array columns of consumption are set to 0 so ANALYZE skips them).
-  const targets = await client.query<{ name: string; target: number }>(
-    `SELECT quote_ident(attname) AS name, attstattarget AS target FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped AND attstattarget >= 0`,
-    [table.live],
-  );
-  for (const t of targets.rows) await client.query(`ALTER TABLE ${table.shadow} ALTER COLUMN ${t.name} SET STATISTICS ${Number(t.target)}`);
-  const constraints = await client.query<{ name: string; definition: string }>(
-    `SELECT quote_ident(conname) AS name, pg_get_constraintdef(oid) AS definition FROM pg_constraint WHERE conrelid = $1::regclass AND contype IN ('p', 'u', 'x') ORDER BY conname`,
-    [table.live],
-  );
-  for (const c of constraints.rows) await client.query(`ALTER TABLE ${table.shadow} ADD CONSTRAINT ${c.name} ${c.definition}`);
-  const grants = await client.query<{ privilege: string; grantee: string; grantable: boolean }>(
-    `SELECT a.privilege_type AS privilege, CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(r.rolname) END AS grantee, a.is_grantable AS grantable
-       FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a LEFT JOIN pg_roles r ON r.oid = a.grantee
-      WHERE c.oid = $1::regclass AND a.grantee <> c.relowner`,
-    [table.live],
-  );
-  for (const g of grants.rows) await client.query(`GRANT ${g.privilege} ON ${table.shadow} TO ${g.grantee}${g.grantable ? ' WITH GRANT OPTION' : ''}`);
-  const indexes = await client.query<{ definition: string }>(
-    `SELECT pg_get_indexdef(i.indexrelid) AS definition FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
-      WHERE i.indrelid = $1::regclass AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid AND c.conrelid = i.indrelid)
-      ORDER BY ic.relname`,
-    [table.live],
-  );
-  return indexes.rows.map(({ definition }) => {
+    ...source.statements,
+  ];
+  const indexes = source.indexes.map((definition) => {
     const on = ` ON ${table.live} USING `;
     if (!definition.includes(on)) throw new Error(`Cannot copy index of ${table.live} to its shadow: unexpected definition "${definition}"`);
     return definition.replace(on, ` ON ${table.shadow} USING `);
   });
+  return { create, indexes };
 }
 
 async function rebuildLocked(pool: Pool, store: EventStore, projections: readonly Projection[], options: RebuildOptions): Promise<RebuildProgress[]> {
@@ -264,21 +324,73 @@ async function rebuildLocked(pool: Pool, store: EventStore, projections: readonl
   const firstPage = store.readAll({ after: null, maxCount: pageSize });
   firstPage.catch(() => undefined);
 
-  for (const projection of projections) {
-    await inTransaction(pool, async (client) => {
-      await migrateProjectionState(client);
-      await projection.migrate(client);
-      await client.query(`INSERT INTO ${PROJECTION_SCHEMA}.projection_state (name) VALUES ($1) ON CONFLICT (name) DO NOTHING`, [projection.name]);
+  const created = new Map<string, { promise: Promise<void>; resolve: () => void; reject: (error: unknown) => void }>();
+  for (const table of tables) {
+    let resolve: () => void = () => undefined;
+    let reject: (error: unknown) => void = () => undefined;
+    const promise = new Promise<void>((yes, no) => {
+      resolve = yes;
+      reject = no;
     });
+    created.set(table.live, { promise, resolve, reject });
+  }
+  const gates = new ShadowGates(tables, new Map([...created].map(([live, c]) => [live, c.promise])));
+  /** The live tables whose shadows each projection creates (a table declared twice, by the first). */
+  const groups: string[][] = [];
+  const grouped = new Set<string>();
+  for (const projection of projections) {
+    groups.push(projection.tables.map((t) => t.name).filter((live) => !grouped.has(live)));
+    for (const t of projection.tables) grouped.add(t.name);
   }
   const deferred: string[] = [];
-  await inTransaction(pool, async (client) => {
-    for (const table of tables) {
-      const indexes = await createShadow(client, table, unlogged);
-      if (deferIndexes) deferred.push(...indexes);
-      else for (const index of indexes) await client.query(index);
+  /**
+   * On one connection, while the first page is read: the projections' migrations and state rows, the shadow schemas
+   * and the catalog of every table rebuilt, in one transaction (a table that cannot be shadowed refuses the rebuild
+   * before any shadow is made). `planned` resolves with the shadows' statements; the first page is applied after it.
+   */
+  const client = await pool.connect();
+  const planned = (async (): Promise<string[][]> => {
+    await client.query('BEGIN');
+    try {
+      await migrateProjectionState(client);
+      for (const projection of projections) await projection.migrate(client);
+      await client.query(`INSERT INTO ${PROJECTION_SCHEMA}.projection_state (name) SELECT unnest($1::text[]) ON CONFLICT (name) DO NOTHING`, [names]);
+      for (const schema of new Set(tables.flatMap((t) => [t.shadowSchema, t.retiredSchema]))) await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+      const sources = await shadowSources(client, tables);
+      const plans = new Map(tables.map((table, i) => [table.live, shadowStatements(table, sources[i], unlogged)]));
+      await client.query('COMMIT');
+      return groups.map((group) =>
+        group.flatMap((live) => {
+          const plan = plans.get(live);
+          if (!plan) return [];
+          if (deferIndexes) deferred.push(...plan.indexes);
+          return [...plan.create, ...(deferIndexes ? [] : plan.indexes)];
+        }),
+      );
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
     }
-  });
+  })();
+  /**
+   * Then each projection's shadows, in the order a page applies them, one transaction each, all in one round trip:
+   * a projection's tables are ready as soon as its group has committed, while the first page is applied (its
+   * statements naming a shadow not created yet wait for it, see {@link ShadowGates}).
+   */
+  const prepare = (async () => {
+    try {
+      const statements = await planned;
+      await runGroupsTogether(client, statements, ['SET LOCAL synchronous_commit = off'], (group) => {
+        for (const live of groups[group]) created.get(live)?.resolve();
+      });
+    } catch (error) {
+      for (const c of created.values()) c.reject(error);
+      throw error;
+    } finally {
+      client.release();
+    }
+  })();
+  prepare.catch(() => undefined);
 
   let checkpoint: string | null = null;
   let appliedEvents = 0;
@@ -303,7 +415,7 @@ async function rebuildLocked(pool: Pool, store: EventStore, projections: readonl
       return new Map(rows.map((r) => [r.name, Number(r.n)]));
     };
     const before = await writes();
-    await work(renamingClient(client, rename));
+    await work(renamingClient(client, rename, gates));
     const written = [...(await writes()).entries()].filter(([name, n]) => n > (before.get(name) ?? 0)).map(([name]) => name).sort();
     if (written.length > 0) {
       throw new Error(`Rebuilding ${names.join(', ')} wrote to live table(s) ${written.join(', ')}: a projection must list every table it writes in its \`tables\`, schema-qualified`);
@@ -397,7 +509,16 @@ async function rebuildLocked(pool: Pool, store: EventStore, projections: readonl
     }
   };
 
-  await bulkPass(true, firstPage);
+  try {
+    await bulkPass(
+      true,
+      Promise.all([firstPage, planned]).then(([events]) => events),
+    );
+  } finally {
+    // Nothing of the preparation left running when the rebuild returns or throws.
+    await prepare.catch(() => undefined);
+  }
+  await prepare;
   for (const loader of loaders) await loader?.finish((work) => inTransaction(pool, (client) => guarded(client, work), BULK));
   if (deferred.length > 0 || unlogged) {
     const client = await pool.connect();
