@@ -34,7 +34,7 @@ describe('changing the product of a customer supply from a date through the gate
     ).metering_points.find((m) => m.gsrn === gsrn)?.supply_periods ?? [];
 
   beforeAll(async () => {
-    stack = await startMarketStack({ name: 'product_change', forcedSwitchDate: '2026-09-01', env: { EFFECTIVE_DATE_CHECK_SECONDS: '1' } });
+    stack = await startMarketStack({ name: 'product_change', forcedSwitchDate: '2026-09-01' });
     ({ pool, crm } = stack);
     await defineProduct(stack.vhost.url, pool, 'green');
   }, 120_000);

@@ -10,7 +10,7 @@ import { startMarketStack, type MarketStack } from '../testing/e2e-support';
  * 2026-03-22; one moves out (BRS-010) and is offboarded on the date, one gets an end of supply
  * (BRS-002) that is withdrawn because the customer paid (RSM-002 inside BRS-002) and stays supplied,
  * and one switch is declared incorrect (BRS-003): the supply is reversed and the customer offboarded.
- * The portfolio's effective-date scheduler runs every second on the simulated clock.
+ * The portfolio's effective-date scheduler runs every second on the simulated clock (`simulatorEnv`).
  */
 describe('ending a supply against the DataHub simulator (BRS-010, BRS-002 cancelled, BRS-003)', () => {
   let stack: MarketStack;
@@ -32,7 +32,7 @@ describe('ending a supply against the DataHub simulator (BRS-010, BRS-002 cancel
     (await pool.query<{ data: Record<string, unknown> }>(`SELECT data FROM event_store.events WHERE type = $1 AND data->>'gsrn' = $2 ORDER BY global_position`, [type, gsrn])).rows.map((r) => r.data);
 
   beforeAll(async () => {
-    stack = await startMarketStack({ name: 'supply_ending', forcedSwitchDate: '2026-09-01', env: { EFFECTIVE_DATE_CHECK_SECONDS: '1' } });
+    stack = await startMarketStack({ name: 'supply_ending', forcedSwitchDate: '2026-09-01' });
     ({ pool, dataHub, crm } = stack);
   }, 120_000);
 
