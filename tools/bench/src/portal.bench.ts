@@ -12,8 +12,10 @@ import { parseDecimal } from '@dh/money';
 import { startServiceProcess, type ServiceProcess } from '@dh/platform';
 import {
   CONSUMPTION_DAILY_TABLE,
+  CONSUMPTION_DAY_LABELS_TABLE,
   CONSUMPTION_HOURS_TABLE,
   consumptionProjection,
+  hourValueJsonSql,
   METERING_POINTS_TABLE,
   meteringPointsProjection,
   migrateReadModels,
@@ -280,11 +282,16 @@ async function cloneCustomers(pool: Pool, template: Customer, customers: readonl
       [template.gsrn, gsrns, ids],
     );
     await copy(CONSUMPTION_DAILY_TABLE, 'day, hours, day_hours, estimated, missing, start_label, end_label', '');
-    // The hours' day rows of the window, each hour shifted (an hour without a value stays null).
+    // The hours' day rows of the window, each hour shifted (an hour without a value stays null), their JSON, Σ and
+    // flags made again as the projection makes them (`hourValueJsonSql`).
     await pool.query(
-      `INSERT INTO ${CONSUMPTION_HOURS_TABLE} (gsrn, day, day_start, quantities, estimated, missing)
-       SELECT x.gsrn, t.day, t.day_start, (SELECT array_agg(u.q + x.shift * 0.001 ORDER BY u.i) FROM unnest(t.quantities) WITH ORDINALITY AS u(q, i)), t.estimated, t.missing
-       FROM ${CONSUMPTION_HOURS_TABLE} t, unnest($2::text[], $3::int[]) AS x(gsrn, shift) WHERE t.gsrn = $1 AND t.day >= $4 AND t.day < $5`,
+      `INSERT INTO ${CONSUMPTION_HOURS_TABLE} (gsrn, day, day_start, quantities, estimated, missing, hours_json, total, any_estimated, any_missing)
+       SELECT x.gsrn, t.day, t.day_start, s.quantities, t.estimated, t.missing, s.hours_json, s.total, t.any_estimated, t.any_missing
+       FROM ${CONSUMPTION_HOURS_TABLE} t JOIN ${CONSUMPTION_DAY_LABELS_TABLE} l ON l.day = t.day, unnest($2::text[], $3::int[]) AS x(gsrn, shift),
+         LATERAL (SELECT array_agg(u.q + x.shift * 0.001 ORDER BY u.i) AS quantities, sum(u.q + x.shift * 0.001) AS total,
+                         string_agg(${hourValueJsonSql('l.labels[u.i]', 'l.labels[u.i + 1]', 'u.q + x.shift * 0.001', 'u.e', 'u.m')}, ',' ORDER BY u.i) AS hours_json
+                    FROM unnest(t.quantities, t.estimated, t.missing) WITH ORDINALITY AS u(q, e, m, i)) s
+       WHERE t.gsrn = $1 AND t.day >= $4 AND t.day < $5`,
       [template.gsrn, gsrns, shifts, HOUR_WINDOW_FROM, addDays(HOUR_WINDOW_FROM, HOUR_WINDOW_DAYS)],
     );
   }

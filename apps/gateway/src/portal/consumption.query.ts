@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { addDays, compareLocalDates, daysBetween, isLocalDate, localDayEnd, localDayStart, localLabel, type LocalDate } from '@dh/dk-time';
-import { CONSUMPTION_DAILY_TABLE, CONSUMPTION_DAY_LABELS_TABLE, CONSUMPTION_HOURS_TABLE, CONSUMPTION_MONTHLY_TABLE } from '@dh/read-models';
+import { CONSUMPTION_DAILY_TABLE, CONSUMPTION_DAY_LABELS_TABLE, CONSUMPTION_HOURS_TABLE, CONSUMPTION_MONTHLY_TABLE, hourValueJsonSql, kwhTextSql } from '@dh/read-models';
 import { validationProblem } from './portal-access';
 import { addYears, firstOfMonth, kwhString, nextMonth, sumKwh } from './local-time';
 
@@ -127,41 +127,55 @@ export interface ConsumptionJson {
   missing: boolean;
 }
 
-/**
- * `kwhString` in SQL: the exact value with at least 3 decimals (`round` only pads a value with fewer;
- * `numeric` output never uses exponents).
- */
-const kwhText = (quantity: string): string => `CASE WHEN scale(${quantity}) >= 3 THEN ${quantity}::text ELSE round(${quantity}, 3)::text END`;
-
-/** The JSON of one value, built from the labels the projection stored (see consumption.projection.ts) and exact numeric text. */
+/** The JSON of one value, built from the labels the projection stored (see consumption.projection.ts) and exact numeric text (`kwhString` in SQL). */
 const VALUE_JSON: Record<'hour' | 'day', string> = {
-  hour: `'{"start":"' || l.labels[u.i] || '","end":"' || l.labels[u.i + 1] || '","quantity_kwh":"' || ${kwhText('u.q')} || '","estimated":' || u.e::text || ',"missing":' || u.m::text || '}'`,
-  day: `'{"date":"' || to_char(day, 'YYYY-MM-DD') || '","start":"' || start_label || '","end":"' || end_label || '","hours":' || day_hours::text || ',"quantity_kwh":"' || ${kwhText('quantity')} || '","estimated":' || estimated::text || ',"missing":' || missing::text || '}'`,
+  hour: hourValueJsonSql('l.labels[u.i]', 'l.labels[u.i + 1]', 'u.q', 'u.e', 'u.m'),
+  day: `'{"date":"' || to_char(day, 'YYYY-MM-DD') || '","start":"' || start_label || '","end":"' || end_label || '","hours":' || day_hours::text || ',"quantity_kwh":"' || ${kwhTextSql('quantity')} || '","estimated":' || estimated::text || ',"missing":' || missing::text || '}'`,
 };
+
+interface JsonRow {
+  values_json: string | null;
+  total: string;
+  estimated: boolean;
+  missing: boolean;
+  /** Rows without what the fast form needs (written before the projection stored it). */
+  unlabelled: number;
+}
 
 /**
  * The hour or day view for [from, to] in one query, the values already as JSON text: a year of days
  * or a month of hours costs the gateway one row and one string instead of shaping hundreds of values.
- * Null when a day row in the range has no stored labels (written before the projection stored them; the
- * caller then shapes them itself, and a rebuild of the consumption projection ends that). Hours always
- * have their day's labels.
+ * Hours: the ≤ 31 day rows' stored JSON (`hours_json`) concatenated; where a day row in the range has none
+ * (written before the projection stored it, until the consumption projection's rebuild), the hours are
+ * unnested and their JSON built here, from their day's labels. Days: null when a day row in the range has no
+ * stored labels (the caller then shapes them itself; a rebuild of the consumption projection ends that).
  */
 export async function readConsumptionJson(db: DataSource, gsrn: string, from: LocalDate, to: LocalDate, resolution: 'hour' | 'day'): Promise<ConsumptionJson | null> {
-  // Hours: the day rows of the range, their hours unnested (every hours row has its day's labels); days: the day rows.
-  const rows: { values_json: string | null; total: string; estimated: boolean; missing: boolean; unlabelled: number }[] =
-    resolution === 'hour'
-      ? await db.query(
-          `SELECT string_agg(${VALUE_JSON.hour}, ',' ORDER BY h.day, u.i) AS values_json, coalesce(sum(u.q), 0)::text AS total,
-             coalesce(bool_or(u.e), false) AS estimated, coalesce(bool_or(u.m), false) AS missing, 0 AS unlabelled
-           FROM ${HOURS_OF_DAYS} WHERE h.gsrn = $1 AND h.day >= $2 AND h.day <= $3 AND u.q IS NOT NULL`,
-          [gsrn, from, to],
-        )
-      : await db.query(
-          `SELECT string_agg(${VALUE_JSON.day}, ',' ORDER BY day) AS values_json, coalesce(sum(quantity), 0)::text AS total,
-             coalesce(bool_or(estimated), false) AS estimated, coalesce(bool_or(missing), false) AS missing, count(*) FILTER (WHERE start_label IS NULL OR end_label IS NULL)::int AS unlabelled
-           FROM ${CONSUMPTION_DAILY_TABLE} WHERE gsrn = $1 AND day >= $2 AND day <= $3`,
-          [gsrn, from, to],
-        );
+  let rows: JsonRow[];
+  if (resolution === 'hour') {
+    rows = await db.query(
+      `SELECT string_agg(hours_json, ',' ORDER BY day) AS values_json, coalesce(sum(total), 0)::text AS total,
+         coalesce(bool_or(any_estimated), false) AS estimated, coalesce(bool_or(any_missing), false) AS missing, count(*) FILTER (WHERE hours_json IS NULL)::int AS unlabelled
+       FROM ${CONSUMPTION_HOURS_TABLE} WHERE gsrn = $1 AND day >= $2 AND day <= $3`,
+      [gsrn, from, to],
+    );
+    if (rows[0] && rows[0].unlabelled > 0) {
+      // Every hours row has its day's labels.
+      rows = await db.query(
+        `SELECT string_agg(${VALUE_JSON.hour}, ',' ORDER BY h.day, u.i) AS values_json, coalesce(sum(u.q), 0)::text AS total,
+           coalesce(bool_or(u.e), false) AS estimated, coalesce(bool_or(u.m), false) AS missing, 0 AS unlabelled
+         FROM ${HOURS_OF_DAYS} WHERE h.gsrn = $1 AND h.day >= $2 AND h.day <= $3 AND u.q IS NOT NULL`,
+        [gsrn, from, to],
+      );
+    }
+  } else {
+    rows = await db.query(
+      `SELECT string_agg(${VALUE_JSON.day}, ',' ORDER BY day) AS values_json, coalesce(sum(quantity), 0)::text AS total,
+         coalesce(bool_or(estimated), false) AS estimated, coalesce(bool_or(missing), false) AS missing, count(*) FILTER (WHERE start_label IS NULL OR end_label IS NULL)::int AS unlabelled
+       FROM ${CONSUMPTION_DAILY_TABLE} WHERE gsrn = $1 AND day >= $2 AND day <= $3`,
+      [gsrn, from, to],
+    );
+  }
   const r = rows[0];
   if (!r || r.unlabelled > 0) return null;
   return { valuesJson: r.values_json ?? '', total: kwhString(r.total), estimated: r.estimated, missing: r.missing };

@@ -10,6 +10,7 @@ import { addDays, localDayStart } from '@dh/dk-time';
 import { ProblemDetailsFilter } from '@dh/platform';
 import {
   CONSUMPTION_DAILY_TABLE,
+  CONSUMPTION_HOURS_TABLE,
   consumptionProjection,
   ENERGINET_GLN,
   meteringPointsProjection,
@@ -238,6 +239,30 @@ describe('portal API (Nest app, Postgres read models)', () => {
         expect((await consumption(query, 200)).body).toEqual(before);
       } finally {
         await pool.query(`UPDATE ${CONSUMPTION_DAILY_TABLE} SET start_label = '2026-10-25T00:00+02:00' WHERE gsrn = $1 AND day = '2026-10-25'`, [GSRN_A]);
+      }
+    });
+
+    it('builds the hours\' JSON from the arrays and labels for day rows written before the projection stored it (days-v4)', async () => {
+      const query = `gsrn=${GSRN_A}&from=2026-10-24&to=2026-10-26&resolution=hour`;
+      const before = (await consumption(query, 200)).body;
+      expect(before.values).toHaveLength(73);
+      const saved = await pool.query<{ hours_json: string; total: string; any_estimated: boolean; any_missing: boolean }>(
+        `UPDATE ${CONSUMPTION_HOURS_TABLE} h SET hours_json = NULL, total = NULL, any_estimated = NULL, any_missing = NULL FROM ${CONSUMPTION_HOURS_TABLE} o
+          WHERE h.gsrn = $1 AND h.day = '2026-10-25' AND o.gsrn = h.gsrn AND o.day = h.day RETURNING o.hours_json, o.total::text, o.any_estimated, o.any_missing`,
+        [GSRN_A],
+      );
+      expect(saved.rows).toHaveLength(1);
+      try {
+        expect((await consumption(query, 200)).body).toEqual(before);
+      } finally {
+        const o = saved.rows[0];
+        await pool.query(`UPDATE ${CONSUMPTION_HOURS_TABLE} SET hours_json = $2, total = $3::numeric, any_estimated = $4, any_missing = $5 WHERE gsrn = $1 AND day = '2026-10-25'`, [
+          GSRN_A,
+          o.hours_json,
+          o.total,
+          o.any_estimated,
+          o.any_missing,
+        ]);
       }
     });
   });

@@ -4,7 +4,7 @@ import { addDays, localDayStart } from '@dh/dk-time';
 import { createTestDatabase, type TestDatabase } from '@dh/testing';
 import type { ProjectedEvent } from '../projection/projection';
 import { applyEvents, applyGuarded, migrateProjectionState, projectionChecksum } from '../projection/projection-state';
-import { CONSUMPTION_DAILY_TABLE, CONSUMPTION_HOUR_ROWS, CONSUMPTION_VALUE_ROWS, consumptionProjection } from './consumption.projection';
+import { CONSUMPTION_DAILY_TABLE, CONSUMPTION_HOUR_ROWS, CONSUMPTION_HOURS_TABLE, CONSUMPTION_VALUE_ROWS, consumptionProjection, hourValueJsonSql } from './consumption.projection';
 
 const GSRN = '571313180400000028';
 const OTHER = '571313180400000035';
@@ -50,6 +50,22 @@ function dayDocument(day: string, q: (position: number) => string, extra: { qual
 }
 
 const kwh = (milli: bigint): string => `${milli / 1000n}.${String(milli % 1000n).padStart(3, '0')}`;
+
+/**
+ * Day rows whose stored portal columns (`hours_json`, `total`, `any_estimated`, `any_missing`) differ from what the
+ * gateway would build from the row's arrays and its day's labels (the form it used before days-v4), and the number of day rows.
+ */
+async function storedJsonMismatches(client: Pool | PoolClient): Promise<{ bad: number; days: number }> {
+  const { rows } = await client.query<{ bad: number; days: number }>(
+    `SELECT count(*) FILTER (WHERE h.hours_json IS DISTINCT FROM b.json OR h.total IS DISTINCT FROM b.total OR h.total::text IS DISTINCT FROM b.total::text
+                                  OR h.any_estimated IS DISTINCT FROM b.e OR h.any_missing IS DISTINCT FROM b.m)::int AS bad, count(*)::int AS days
+       FROM ${CONSUMPTION_HOURS_TABLE} h JOIN read_models.consumption_day_labels l ON l.day = h.day
+       CROSS JOIN LATERAL (SELECT string_agg(${hourValueJsonSql('l.labels[u.i]', 'l.labels[u.i + 1]', 'u.q', 'u.e', 'u.m')}, ',' ORDER BY u.i) AS json,
+                                  sum(u.q) AS total, bool_or(u.e) AS e, bool_or(u.m) AS m
+                             FROM unnest(h.quantities, h.estimated, h.missing) WITH ORDINALITY AS u(q, e, m, i) WHERE u.q IS NOT NULL) b`,
+  );
+  return rows[0];
+}
 
 describe('consumption projection (Postgres)', () => {
   let db: TestDatabase;
@@ -147,6 +163,19 @@ describe('consumption projection (Postgres)', () => {
     ]);
     const dayLabels = await pool.query(`SELECT start_label, end_label FROM ${CONSUMPTION_DAILY_TABLE} WHERE gsrn = $1 AND day = '2026-10-25'`, [GSRN]);
     expect(dayLabels.rows).toEqual([{ start_label: '2026-10-25T00:00+02:00', end_label: '2026-10-26T00:00+01:00' }]);
+    // The day's hours as the portal sends them (days-v4): 25 JSON elements, exact, with their Σ.
+    const stored = await pool.query<{ hours_json: string; total: string; any_estimated: boolean; any_missing: boolean }>(
+      `SELECT hours_json, total::text, any_estimated, any_missing FROM ${CONSUMPTION_HOURS_TABLE} WHERE gsrn = $1 AND day = '2026-10-25'`,
+      [GSRN],
+    );
+    const elements = JSON.parse(`[${stored.rows[0].hours_json}]`) as Record<string, unknown>[];
+    expect(elements).toHaveLength(25);
+    expect(elements.slice(2, 4)).toEqual([
+      { start: '2026-10-25T02:00+02:00', end: '2026-10-25T02:00+01:00', quantity_kwh: hours[2].quantity, estimated: false, missing: false },
+      { start: '2026-10-25T02:00+01:00', end: '2026-10-25T03:00+01:00', quantity_kwh: hours[3].quantity, estimated: false, missing: false },
+    ]);
+    expect(elements.map((e) => e.quantity_kwh)).toEqual(hours.map((h) => h.quantity));
+    expect(stored.rows[0]).toMatchObject({ total: kwh(doc.milliKwh), any_estimated: false, any_missing: false });
   });
 
   it('a later document for the same interval replaces the values and every aggregate above them', async () => {
@@ -199,6 +228,19 @@ describe('consumption projection (Postgres)', () => {
     expect(BigInt(day.quantity.replace('.', ''))).toBe(sumOfHours(hours));
     // 36.000 − hours 10:00Z and 11:00Z (positions 49–56: 1.500 each) + 5.000 + nothing for the unavailable hour.
     expect(day.quantity).toBe('38.000');
+    // The hour with no available value is in the portal's JSON as 0.000, missing; the day's JSON and flags follow.
+    const stored = await pool.query<{ hours_json: string; total: string; any_estimated: boolean; any_missing: boolean }>(
+      `SELECT hours_json, total::text, any_estimated, any_missing FROM ${CONSUMPTION_HOURS_TABLE} WHERE gsrn = $1 AND day = '2026-10-24'`,
+      [GSRN],
+    );
+    expect(JSON.parse(`[${stored.rows[0].hours_json}]`)).toEqual(
+      expect.arrayContaining([
+        { start: '2026-10-24T12:00+02:00', end: '2026-10-24T13:00+02:00', quantity_kwh: '5.000', estimated: false, missing: false },
+        { start: '2026-10-24T13:00+02:00', end: '2026-10-24T14:00+02:00', quantity_kwh: '0.000', estimated: false, missing: true },
+      ]),
+    );
+    expect(stored.rows[0]).toMatchObject({ total: '38.000', any_estimated: true, any_missing: true });
+    expect(await storedJsonMismatches(pool)).toMatchObject({ bad: 0 });
   });
 
   it('values of one metering point never leak into another', async () => {
@@ -227,7 +269,7 @@ describe('consumption projection (Postgres)', () => {
     expect(await anomalies()).toEqual([]);
   });
 
-  it('migrates a days-v2 hours table (labels in every row) to days-v3 and projects into it', async () => {
+  it('migrates a days-v2 hours table (labels in every row) to days-v4 and projects into it', async () => {
     const other = await createTestDatabase('consumption_v2');
     const otherPool = new Pool({ connectionString: other.url });
     try {
@@ -244,9 +286,10 @@ describe('consumption projection (Postgres)', () => {
         client.release();
       }
       const columns = await otherPool.query<{ name: string }>(`SELECT attname AS name FROM pg_attribute WHERE attrelid = 'read_models.consumption_hours'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`);
-      expect(columns.rows.map((c) => c.name)).toEqual(['gsrn', 'day', 'day_start', 'quantities', 'estimated', 'missing']);
+      expect(columns.rows.map((c) => c.name)).toEqual(['gsrn', 'day', 'day_start', 'quantities', 'estimated', 'missing', 'hours_json', 'total', 'any_estimated', 'any_missing']);
       const hours = await otherPool.query<{ n: number; labelled: number }>(`SELECT count(*)::int AS n, count(start_label)::int AS labelled FROM (${CONSUMPTION_HOUR_ROWS}) h`);
       expect(hours.rows[0]).toEqual({ n: 25, labelled: 25 });
+      expect(await storedJsonMismatches(otherPool)).toEqual({ bad: 0, days: 1 });
     } finally {
       await otherPool.end();
       await other.drop();
@@ -310,6 +353,11 @@ describe('consumption projection (Postgres)', () => {
           await inTransaction((tx) => applyEvents(consumptionProjection, events.slice(i, i + variant.batchSize), tx));
         }
         checksums.push(await projectionChecksum(consumptionProjection, client));
+        // Every path stores each day's hours as the JSON the gateway built from the arrays and labels (the checksum
+        // then holds the paths to the same text).
+        const json = await storedJsonMismatches(client);
+        expect(json.bad).toBe(0);
+        expect(json.days).toBeGreaterThan(90);
         const anomalies = await client.query('SELECT 1 FROM read_models.consumption_anomalies');
         expect(anomalies.rowCount).toBeGreaterThan(0);
       } finally {

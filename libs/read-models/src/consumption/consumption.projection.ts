@@ -44,10 +44,53 @@ const RUN_REACH = `interval '27 hours'`;
 export const CONSUMPTION_VALUE_ROWS = `SELECT x.gsrn, x.interval_start + (u.i - 1) * ${STEP_SECONDS} * interval '1 second' AS interval_start,
     x.interval_start + u.i * ${STEP_SECONDS} * interval '1 second' AS interval_end, x.resolution, u.q AS quantity, u.ql AS quality, x.document_id, x.series_id
   FROM ${CONSUMPTION_SERIES_TABLE} x CROSS JOIN LATERAL unnest(x.quantities, x.qualities) WITH ORDINALITY AS u(q, ql, i)`;
-/** The hours table's hours one per row (gsrn, hour_start, quantity, estimated, missing, start_label, end_label), hours without a value left out. */
+/**
+ * The hours table's hours one per row (gsrn, hour_start, quantity, estimated, missing, start_label, end_label), hours
+ * without a value left out; the day row's portal columns (`hours_json`, `total`, `any_estimated`, `any_missing`) on the
+ * day's first hour with a value, null on its other hours (so the checksum hashes each day's JSON once).
+ */
 export const CONSUMPTION_HOUR_ROWS = `SELECT h.gsrn, h.day_start + (u.i - 1) * interval '1 hour' AS hour_start, u.q AS quantity, u.e AS estimated, u.m AS missing,
-    l.labels[u.i] AS start_label, l.labels[u.i + 1] AS end_label
-  FROM ${CONSUMPTION_HOURS_TABLE} h JOIN ${CONSUMPTION_DAY_LABELS_TABLE} l ON l.day = h.day CROSS JOIN LATERAL unnest(h.quantities, h.estimated, h.missing) WITH ORDINALITY AS u(q, e, m, i) WHERE u.q IS NOT NULL`;
+    l.labels[u.i] AS start_label, l.labels[u.i + 1] AS end_label,
+    CASE WHEN u.i = f.i THEN h.hours_json END AS day_json, CASE WHEN u.i = f.i THEN h.total END AS day_total,
+    CASE WHEN u.i = f.i THEN h.any_estimated END AS day_estimated, CASE WHEN u.i = f.i THEN h.any_missing END AS day_missing
+  FROM ${CONSUMPTION_HOURS_TABLE} h JOIN ${CONSUMPTION_DAY_LABELS_TABLE} l ON l.day = h.day
+  CROSS JOIN LATERAL (SELECT min(z.i) AS i FROM unnest(h.quantities) WITH ORDINALITY AS z(q, i) WHERE z.q IS NOT NULL) f
+  CROSS JOIN LATERAL unnest(h.quantities, h.estimated, h.missing) WITH ORDINALITY AS u(q, e, m, i) WHERE u.q IS NOT NULL`;
+
+/**
+ * A quantity as the portal shows it (`kwhString` of the gateway, in SQL): the exact `numeric` text with at least three
+ * decimals (`round` only pads a value with fewer; `numeric` output never uses exponents).
+ */
+export const kwhTextSql = (quantity: string): string => `CASE WHEN scale(${quantity}) >= 3 THEN (${quantity})::text ELSE round(${quantity}, 3)::text END`;
+
+/**
+ * One hour of the portal's consumption answer as JSON text, in SQL (`start`, `end`: its labels; the others SQL
+ * expressions of the hour's numeric quantity and booleans): the element `hourValueJson` builds in the bulk loader, byte
+ * for byte, and the one the gateway built per request before the day rows held it.
+ */
+export const hourValueJsonSql = (start: string, end: string, quantity: string, estimated: string, missing: string): string =>
+  `'{"start":"' || (${start}) || '","end":"' || (${end}) || '","quantity_kwh":"' || ${kwhTextSql(quantity)} || '","estimated":' || (${estimated})::text || ',"missing":' || (${missing})::text || '}'`;
+
+/** The text after an hour's quantity in `hourValueJsonSql`, by [estimated][missing]. */
+const HOUR_JSON_TAILS = [
+  ['","estimated":false,"missing":false}', '","estimated":false,"missing":true}'],
+  ['","estimated":true,"missing":false}', '","estimated":true,"missing":true}'],
+];
+/**
+ * `hourValueJsonSql` in memory, for a quantity as `numeric::text` prints it (labels and decimals need no JSON escaping):
+ * the day's `hourJsonHeads[index]` (labels, cached per day), the quantity, the tail of its flags.
+ */
+function hourValueJson(info: DayInfo, index: number, quantity: string, estimated: boolean, missing: boolean): string {
+  return info.hourJsonHeads[index] + kwhText(quantity) + HOUR_JSON_TAILS[estimated ? 1 : 0][missing ? 1 : 0];
+}
+
+/** `kwhTextSql` in memory: a `numeric::text` with fewer than three decimals padded with zeros. */
+function kwhText(quantity: string): string {
+  const point = quantity.indexOf('.');
+  if (point < 0) return `${quantity}.000`;
+  const decimals = quantity.length - point - 1;
+  return decimals >= 3 ? quantity : quantity + '0'.repeat(3 - decimals);
+}
 
 interface Point {
   position: number;
@@ -75,6 +118,8 @@ interface DayInfo {
   /** Start label of each hour, then the day's end label (hours + 1). */
   labels: string[];
   labelsLiteral: string;
+  /** Per hour, the JSON of `hourValueJsonSql` up to its quantity: `{"start":"…","end":"…","quantity_kwh":"`. */
+  hourJsonHeads: string[];
 }
 const dayInfos = new Map<LocalDate, DayInfo>();
 function dayInfo(day: LocalDate): DayInfo {
@@ -83,7 +128,8 @@ function dayInfo(day: LocalDate): DayInfo {
     const start = localDayStart(day).getTime();
     const hours = localDayHours(day);
     const labels = Array.from({ length: hours + 1 }, (_, i) => localLabel(new Date(start + i * MS_PER_HOUR)));
-    info = { day, start, end: localDayEnd(day).getTime(), hours, labels, labelsLiteral: arrayLiteral(labels) };
+    const hourJsonHeads = Array.from({ length: hours }, (_, i) => `{"start":"${labels[i]}","end":"${labels[i + 1]}","quantity_kwh":"`);
+    info = { day, start, end: localDayEnd(day).getTime(), hours, labels, labelsLiteral: arrayLiteral(labels), hourJsonHeads };
     dayInfos.set(day, info);
   }
   return info;
@@ -129,7 +175,9 @@ function arrayLiteral(items: readonly (string | boolean | null)[]): string {
  *   has a quality). A later document covering the same interval replaces every value it overlaps (events arrive in log
  *   order); the runs it cuts keep their values outside it.
  * - `consumption_hours`: per metering point and Europe/Copenhagen local day, the Σ of each hour's quarter-hours or its one
- *   hourly value, as arrays over the day's hours (23, 24 or 25; null where the hour has no value).
+ *   hourly value, as arrays over the day's hours (23, 24 or 25; null where the hour has no value); and the same hours
+ *   as the portal's JSON elements (`hours_json`, hours with a value, comma-separated) with their exact Σ (`total`) and
+ *   flags (`any_estimated`, `any_missing`), so the portal's hour view concatenates ≤ 31 stored texts per month.
  * - `consumption_day_labels`: per local day, the labels of its hours (from `@dh/dk-time`; the portal copies them).
  * - `consumption_daily`: per local day, Σ of its hours: 23 hours on 2026-03-29, 25 on 2026-10-25.
  * - `consumption_monthly`: per local month, Σ of its days.
@@ -144,8 +192,9 @@ function arrayLiteral(items: readonly (string | boolean | null)[]): string {
 export const consumptionProjection: Projection = {
   name: 'consumption',
   bindings: ['datahub.validated-measure-data-received'],
-  // Runs and day rows of arrays, labels per day (2026-12-06) instead of a row per value and per hour: a deployment built before is rebuilt at start.
-  layout: 'days-v3',
+  // Runs and day rows of arrays, labels per day (days-v3, 2026-12-06) instead of a row per value and per hour; each day
+  // row's hours also as the portal's JSON text (days-v4): a deployment built before is rebuilt at start.
+  layout: 'days-v4',
   tables: [
     { name: CONSUMPTION_SERIES_TABLE, orderBy: 'gsrn, interval_start', content: CONSUMPTION_VALUE_ROWS },
     { name: CONSUMPTION_HOURS_TABLE, orderBy: 'gsrn, hour_start', content: CONSUMPTION_HOUR_ROWS },
@@ -185,6 +234,16 @@ export const consumptionProjection: Projection = {
     // days-v2 kept the labels in every hours row; they are per day since days-v3 (checked first: ALTER TABLE locks the table).
     const v2 = await client.query(`SELECT 1 FROM pg_attribute WHERE attrelid = $1::regclass AND attname = 'labels' AND NOT attisdropped`, [CONSUMPTION_HOURS_TABLE]);
     if (v2.rows.length > 0) await client.query(`ALTER TABLE ${CONSUMPTION_HOURS_TABLE} DROP COLUMN labels`);
+    // days-v4: the day's hours as the portal's JSON elements, their exact Σ and flags, so the hour view concatenates
+    // stored text. Null on rows written before (the gateway then builds the JSON itself, until the rebuild).
+    const v4 = await client.query(`SELECT 1 FROM pg_attribute WHERE attrelid = $1::regclass AND attname = 'hours_json' AND NOT attisdropped`, [CONSUMPTION_HOURS_TABLE]);
+    if (v4.rows.length === 0) {
+      await client.query(`ALTER TABLE ${CONSUMPTION_HOURS_TABLE} ADD COLUMN IF NOT EXISTS hours_json text, ADD COLUMN IF NOT EXISTS total numeric,
+        ADD COLUMN IF NOT EXISTS any_estimated boolean, ADD COLUMN IF NOT EXISTS any_missing boolean, ALTER COLUMN hours_json SET STATISTICS 0`);
+      // lz4 where the server has it: the ~3 KiB of a day's JSON compress about as well as with pglz, faster both ways.
+      const lz4 = await client.query(`SELECT 1 FROM pg_settings WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)`);
+      if (lz4.rows.length > 0) await client.query(`ALTER TABLE ${CONSUMPTION_HOURS_TABLE} ALTER COLUMN hours_json SET COMPRESSION lz4`);
+    }
     // ANALYZE skips the arrays (nothing filters on them; element statistics of 200,000 values cost more than the load).
     const { rows } = await client.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = ANY($1::regclass[]) AND attname IN ('quantities', 'qualities', 'estimated', 'missing') AND attstattarget <> 0 AND attndims > 0`,
@@ -230,7 +289,7 @@ export const consumptionProjection: Projection = {
 const BULK_FINISH_CHUNK = 500;
 
 const SERIES_COLUMNS = ['gsrn', 'interval_start', 'interval_end', 'resolution', 'quantities', 'qualities', 'document_id', 'series_id'];
-const HOURS_COLUMNS = ['gsrn', 'day', 'day_start', 'quantities', 'estimated', 'missing'];
+const HOURS_COLUMNS = ['gsrn', 'day', 'day_start', 'quantities', 'estimated', 'missing', 'hours_json', 'total', 'any_estimated', 'any_missing'];
 const DAY_LABELS_COLUMNS = ['day', 'labels'];
 const DAILY_COLUMNS = ['gsrn', 'day', 'quantity', 'hours', 'day_hours', 'estimated', 'missing', 'start_label', 'end_label'];
 
@@ -557,8 +616,10 @@ async function recomputeDays(client: PoolClient, keys: readonly { gsrn: string; 
               bool_or(q IS NULL) OR sum(CASE WHEN q IS NULL THEN 0 ELSE minutes END) < 60 AS missing
          FROM v GROUP BY gsrn, day, hour),
      hours AS (
-       INSERT INTO ${CONSUMPTION_HOURS_TABLE} (gsrn, day, day_start, quantities, estimated, missing)
-       SELECT d.gsrn, d.day, d.s, array_agg(h.quantity ORDER BY g.i), array_agg(h.estimated ORDER BY g.i), array_agg(h.missing ORDER BY g.i)
+       INSERT INTO ${CONSUMPTION_HOURS_TABLE} (gsrn, day, day_start, quantities, estimated, missing, hours_json, total, any_estimated, any_missing)
+       SELECT d.gsrn, d.day, d.s, array_agg(h.quantity ORDER BY g.i), array_agg(h.estimated ORDER BY g.i), array_agg(h.missing ORDER BY g.i),
+              string_agg(${hourValueJsonSql('(d.labels::text[])[g.i + 1]', '(d.labels::text[])[g.i + 2]', 'h.quantity', 'h.estimated', 'h.missing')}, ',' ORDER BY g.i),
+              sum(h.quantity), bool_or(h.estimated), bool_or(h.missing)
          FROM d CROSS JOIN LATERAL generate_series(0, d.n - 1) AS g(i)
          LEFT JOIN h ON h.gsrn = d.gsrn AND h.day = d.day AND h.hour = g.i
         GROUP BY d.gsrn, d.day, d.s
@@ -779,25 +840,32 @@ function consumptionBulkLoader(): BulkLoader {
           const estimated = new Array<boolean | null>(info.hours).fill(null);
           const missing = new Array<boolean | null>(info.hours).fill(null);
           const total: DecimalSum = { units: 0, scale: 0 };
+          /** The hours with a value as the portal's JSON elements (`hours_json`). */
+          const json: string[] = [];
           let count = 0;
           let dayEstimated = false;
-          let dayMissing = false;
+          let hoursMissing = false;
           for (let index = 0; index < info.hours; index++) {
             const sum = hours[index];
             if (!sum) continue;
             count++;
-            quantities[index] = sum.quantities > 0 ? formatDecimal(sum) : '0';
+            const quantity = sum.quantities > 0 ? formatDecimal(sum) : '0';
+            const hourMissing = sum.missing || sum.minutes < 60;
+            quantities[index] = quantity;
             estimated[index] = sum.estimated;
-            missing[index] = sum.missing || sum.minutes < 60;
+            missing[index] = hourMissing;
+            json.push(hourValueJson(info, index, quantity, sum.estimated, hourMissing));
             if (sum.quantities > 0 && !addUnits(total, sum.units, sum.scale)) plain = false;
             dayEstimated ||= sum.estimated;
-            dayMissing ||= missing[index] === true;
+            hoursMissing ||= hourMissing;
           }
           if (!plain) break;
           const date = copyField(day);
+          const totalText = formatDecimal(total);
           rows.push({
-            hours: `${field}\t${date}\t${instantText(info.start)}\t${arrayLiteral(quantities)}\t${arrayLiteral(estimated)}\t${arrayLiteral(missing)}`,
-            daily: `${field}\t${date}\t${formatDecimal(total)}\t${count}\t${info.hours}\t${dayEstimated ? 't' : 'f'}\t${dayMissing || count < info.hours ? 't' : 'f'}\t${copyField(info.labels[0])}\t${copyField(info.labels[info.hours])}`,
+            // The JSON needs no COPY escaping: labels and decimals hold no backslash, tab or line break.
+            hours: `${field}\t${date}\t${instantText(info.start)}\t${arrayLiteral(quantities)}\t${arrayLiteral(estimated)}\t${arrayLiteral(missing)}\t${json.join(',')}\t${totalText}\t${dayEstimated ? 't' : 'f'}\t${hoursMissing ? 't' : 'f'}`,
+            daily: `${field}\t${date}\t${totalText}\t${count}\t${info.hours}\t${dayEstimated ? 't' : 'f'}\t${hoursMissing || count < info.hours ? 't' : 'f'}\t${copyField(info.labels[0])}\t${copyField(info.labels[info.hours])}`,
           });
         }
         if (!plain) {
