@@ -359,7 +359,7 @@ describe('settlement: runs with competing workers, corrections, aconto and a reb
       (
         await infra.pool.query<{ gsrn: string; version: number }>(`SELECT gsrn, max(version)::int AS version FROM settlement.metered_data WHERE gsrn = ANY($1) AND day = $2 GROUP BY gsrn ORDER BY gsrn`, [gsrns, day])
       ).rows.map((r) => r.version);
-    // Every revision recorded is the stream's own (a series the consumer handled alone leaves none: read next time).
+    // Every revision recorded is the stream's own (a series recorded by the path that reads its stream leaves none: read next time).
     const expectRecordedRevisionsCurrent = async (atLeast: number) => {
       const rows = (await infra.pool.query<{ gsrn: string; revision: string }>(`SELECT gsrn, revision::text FROM settlement.metered_streams WHERE gsrn = ANY($1)`, [gsrns])).rows;
       expect(rows.length).toBeGreaterThanOrEqual(atLeast);
@@ -392,6 +392,50 @@ describe('settlement: runs with competing workers, corrections, aconto and a reb
       { position: 23, quantityKwh: '4.750', quality: 'A04' },
       { position: 24, quantityKwh: '4.750', quality: 'A03' },
     ]);
+    expect(runtime.meteredData.stats()).toMatchObject({ halted: null });
+  });
+
+  it('records a series delivered alone as a batch of one: its days and its stream revision in the same transaction, without reading the stream next time', async () => {
+    const day = '2026-10-11';
+    const g = gsrn(700);
+    const documentId = `alone-${randomUUID()}`;
+    const hours = localDayIntervals(day, 'PT1H').length;
+    // One document of one series: nothing else waits in the queue, so the consumer gets it alone.
+    await infra.eventStore.appendToStream(
+      `datahub-document-${documentId}`,
+      [
+        {
+          eventId: randomUUID(),
+          type: 'ValidatedMeasureDataReceived',
+          data: {
+            documentId,
+            seriesId: 's0',
+            gsrn: g,
+            receivedAt: '2026-10-12T06:00:00Z',
+            resolution: 'PT1H',
+            start: localDayStart(day).toISOString(),
+            end: localDayStart('2026-10-12').toISOString(),
+            firstPosition: 1,
+            wh: Array.from({ length: hours }, (_, i) => 1000 + i),
+            qualities: [['A04', hours]],
+          },
+          metadata: { correlationId: documentId, causationId: null, actor: 'test', schemaVersion: 2, context: 'datahub' },
+          occurredAt: new Date(),
+        },
+      ],
+      { expectedRevision: 'no_stream' },
+    );
+    // Before, the lone series was recorded by the path that reads its stream, and its revision was forgotten (the next batch read the whole stream).
+    await eventually(async () => expect(await count(`SELECT count(*) AS n FROM settlement.metered_streams WHERE gsrn = '${g}' AND revision = 0`)).toBe(1), 30_000, 100);
+    const row = await infra.pool.query<{ version: number; document_id: string; first_position: number; wh: number[]; qualities: [string, number][] }>(
+      `SELECT version, document_id, first_position, wh, qualities FROM settlement.metered_data WHERE gsrn = $1 AND day = $2`,
+      [g, day],
+    );
+    expect(row.rows).toHaveLength(1);
+    expect(row.rows[0]).toMatchObject({ version: 1, document_id: `${documentId}:s0` });
+    expect(meteredPointsOf({ firstPosition: row.rows[0]!.first_position, wh: row.rows[0]!.wh, qualities: row.rows[0]!.qualities })[23]).toEqual({ position: 24, quantityKwh: '1.023', quality: 'A04' });
+    const stream = await infra.eventStore.readStream(`metered-data-${g}`);
+    expect(stream.map((e) => e.type)).toEqual(['MeteredDataReceived']);
     expect(runtime.meteredData.stats()).toMatchObject({ halted: null });
   });
 });

@@ -1,4 +1,4 @@
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { seriesPointsOf } from '@dh/cim';
 import { WrongExpectedRevisionError, type EventStore, type JsonValue } from '@dh/event-store';
 import { CommandError, CommandServer, startConsumer, type AmqpConnection, type CommandContext, type EventEnvelope, type RunningConsumer } from '@dh/messaging';
@@ -151,6 +151,23 @@ export function startMeteredDataConsumer(options: MeteredDataConsumerOptions): P
   };
   const meteredMetaOf = (envelope: EventEnvelope): CommandMeta => ({ correlationId: envelope.metadata.correlationId, causationId: envelope.eventId, actor: 'datahub', now: options.now() });
 
+  /**
+   * Records the series in the consumer's transaction: their streams appended together (day versions from settlement's
+   * tables, not from reading each stream), their days and the streams' revisions in `metered_data` and
+   * `metered_streams`. Throws WrongExpectedRevisionError (nothing appended) when a stream moved under its recorded
+   * revision, SettlementCommandRejected when a series is refused.
+   */
+  const recordBatch = async (envelopes: readonly EventEnvelope[], tx: PoolClient): Promise<void> => {
+    const recorded = await recordMeteredDataBatchKnown(
+      options.store,
+      envelopes.map((envelope) => ({ payload: meteredDataPayloadOf(envelope), meta: meteredMetaOf(envelope) })),
+      (series) => lookupMeteredStreams(tx, series),
+    );
+    // A stream read from the event store (not known yet) brings all its days, so metered_data holds every event up to the revision recorded.
+    // The days and the streams' revisions in one statement.
+    await recordMeteredBatch(tx, [...[...recorded.streams.values()].flatMap((s) => s.read ?? []), ...recorded.series.flatMap((r) => r.days)], recorded.streams);
+  };
+
   // Each RSM-012 series becomes settlement's own metered data (one event per local day, versioned).
   return startConsumer({
     connection: options.connection,
@@ -167,6 +184,15 @@ export function startMeteredDataConsumer(options: MeteredDataConsumerOptions): P
     isPoison: (error) => error instanceof CommandError && error.type === 'validation',
     backoff: { initialDelayMs: 200, factor: 2, maxDelayMs: 5000 },
     handler: async (envelope, tx) => {
+      // A series delivered alone (nothing else waiting in the queue) is recorded as a batch of one: its days in
+      // settlement's copy and its stream's revision in this transaction, as for a batch. Only when its stream moved
+      // under the recorded revision (another writer) does it take the path below, which reads the stream.
+      try {
+        await recordBatch([envelope], tx);
+        return;
+      } catch (error) {
+        if (!(error instanceof WrongExpectedRevisionError)) throw error instanceof SettlementCommandRejected ? new CommandError(error.code, error.message) : error;
+      }
       const payload = meteredDataPayloadOf(envelope);
       await asCommandReply(() => recordMeteredData(options.store, payload, meteredMetaOf(envelope)));
       // Recorded without the batch's bookkeeping: the next batch reads this stream again (and records its revision).
@@ -179,19 +205,7 @@ export function startMeteredDataConsumer(options: MeteredDataConsumerOptions): P
     // Three batches delivered ahead: while one batch is in its transaction the next arrives whole (with the prefetch
     // at the batch size, the broker refilled only as the previous batch was acknowledged, and batches went half full).
     prefetch: 300,
-    batchHandler: async (items, tx) => {
-      // The day versions come from settlement's tables in this transaction, not from reading each series' stream.
-      const recorded = await asCommandReply(() =>
-        recordMeteredDataBatchKnown(
-          options.store,
-          items.map(({ envelope }) => ({ payload: meteredDataPayloadOf(envelope), meta: meteredMetaOf(envelope) })),
-          (series) => lookupMeteredStreams(tx, series),
-        ),
-      );
-      // A stream read from the event store (not known yet) brings all its days, so metered_data holds every event up to the revision recorded.
-      // The days and the streams' revisions in one statement.
-      await recordMeteredBatch(tx, [...[...recorded.streams.values()].flatMap((s) => s.read ?? []), ...recorded.series.flatMap((r) => r.days)], recorded.streams);
-    },
+    batchHandler: (items, tx) => asCommandReply(() => recordBatch(items.map(({ envelope }) => envelope), tx)),
   });
 }
 
