@@ -25,15 +25,39 @@ export interface UnpackedPoint {
   quality: string | null;
 }
 
-const THOUSANDTHS = /^(-?)(\d{1,12})(?:\.(\d{1,3}))?$/;
-
-/** Integer thousandths of a decimal string with at most three decimals ("1.5" → 1500, "-0.001" → -1), else null. */
+/**
+ * Integer thousandths of a decimal string with at most three decimals ("1.5" → 1500, "-0.001" → -1), else null:
+ * exactly the strings `^-?\d{1,12}(\.\d{1,3})?$` matches (ASCII digits). Read character by character (no regular
+ * expression, substrings or `Number` parse per value): every quantity of every RSM-012 series passes here.
+ */
 export function toThousandths(decimal: string): number | null {
-  const m = THOUSANDTHS.exec(decimal);
-  if (m === null) return null;
-  const frac = m[3] === undefined ? 0 : Number(m[3].padEnd(3, '0'));
-  const value = Number(m[2]) * 1000 + frac;
-  return m[1] === '-' ? -value : value;
+  const len = decimal.length;
+  let i = decimal.charCodeAt(0) === 45 ? 1 : 0; // '-'
+  const intStart = i;
+  let whole = 0;
+  for (; i < len; i++) {
+    const d = decimal.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) break;
+    whole = whole * 10 + d;
+  }
+  const intDigits = i - intStart;
+  if (intDigits < 1 || intDigits > 12) return null;
+  let frac = 0;
+  if (i < len) {
+    if (decimal.charCodeAt(i) !== 46) return null; // '.'
+    const fracStart = ++i;
+    for (; i < len; i++) {
+      const d = decimal.charCodeAt(i) - 48;
+      if (d < 0 || d > 9) return null;
+      frac = frac * 10 + d;
+    }
+    const fracDigits = i - fracStart;
+    if (fracDigits < 1 || fracDigits > 3) return null;
+    if (fracDigits === 1) frac *= 100;
+    else if (fracDigits === 2) frac *= 10;
+  }
+  const value = whole * 1000 + frac;
+  return intStart === 1 ? -value : value;
 }
 
 /** The decimal string of integer thousandths, with three decimals (1500 → "1.500", -1 → "-0.001"). */

@@ -8,6 +8,39 @@ describe('packed points', () => {
     for (let v = -2100; v <= 2100; v += 7) expect(toThousandths(fromThousandths(v))).toBe(v);
   });
 
+  it('reads exactly the strings the rule ^-?\\d{1,12}(\\.\\d{1,3})?$ takes, with the same value (deterministic random strings)', () => {
+    const rule = /^(-?)(\d{1,12})(?:\.(\d{1,3}))?$/;
+    const reference = (s: string): number | null => {
+      const m = rule.exec(s);
+      if (m === null) return null;
+      const value = Number(m[2]) * 1000 + (m[3] === undefined ? 0 : Number(m[3].padEnd(3, '0')));
+      return m[1] === '-' ? -value : value;
+    };
+    const alphabet = ['0', '1', '5', '9', '.', '-', '+', ' ', 'e', '\n', '\u0663', '/', ':'];
+    let seed = 12345;
+    const next = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    let accepted = 0;
+    for (let k = 0; k < 20000; k++) {
+      // Mostly well-formed numbers with a damaged character now and then, and lengths around the 12 + 3 digit limits.
+      const digits = (n: number): string => Array.from({ length: n }, () => String(next(10))).join('');
+      let s = `${next(4) === 0 ? '-' : ''}${digits(next(15))}${next(3) === 0 ? '' : `.${digits(next(5))}`}`;
+      if (next(3) === 0) {
+        const at = next(s.length + 1);
+        s = `${s.slice(0, at)}${alphabet[next(alphabet.length)]}${s.slice(at + next(2))}`;
+      }
+      const expected = reference(s);
+      if (expected !== null) accepted++;
+      expect({ s, value: toThousandths(s) }).toEqual({ s, value: expected });
+    }
+    // Both kinds were tried in numbers.
+    expect(accepted).toBeGreaterThan(2000);
+    expect(accepted).toBeLessThan(18000);
+    expect(['-', '--1', '1.2.3', '1\n', '\u0663', '-0', '000000000000.000'].map(toThousandths)).toEqual([null, null, null, null, null, -0, 0]);
+  });
+
   it('packs consecutive points into integers and quality runs, and unpacks them to the same values', () => {
     const points = [
       { position: 3, quantity: '1.000', quality: 'A04' },
