@@ -129,11 +129,16 @@ const meteredDecider = {
     return { versions: new Map(state.versions).set(d.day, Math.max(d.version, state.versions.get(d.day) ?? 0)), documents: new Set(state.documents).add(`${d.documentId}/${d.day}`) };
   },
   decide(command: RecordMeteredDataCommand, state: MeteredState): DomainEvent[] {
-    return meteredDays(command)
-      .filter((d) => !state.documents.has(`${d.documentId}/${d.day}`))
-      .map((d) => ({ type: 'MeteredDataReceived', data: toJsonObject<MeteredDataReceived>({ ...d, version: (state.versions.get(d.day) ?? 0) + 1 }) }));
+    return decideMeteredDays(meteredDays(command), state);
   },
 };
+
+/** The decision of {@link meteredDecider} from a series already split into its days (the batch splits each series once). */
+function decideMeteredDays(days: readonly Omit<MeteredDataReceived, 'version'>[], state: MeteredState): DomainEvent[] {
+  return days
+    .filter((d) => !state.documents.has(`${d.documentId}/${d.day}`))
+    .map((d) => ({ type: 'MeteredDataReceived', data: toJsonObject<MeteredDataReceived>({ ...d, version: (state.versions.get(d.day) ?? 0) + 1 }) }));
+}
 
 /**
  * `RecordMeteredData` → one `MeteredDataReceived` per local day on `metered-data-<gsrn>`, each with
@@ -278,7 +283,7 @@ export async function recordMeteredDataBatchKnown(
       // The same document recorded before (by this path or by handleCommand): nothing to append.
       const firstId = deterministicEventId(key, streamId, 0);
       if (now.readIds ? now.readIds.has(firstId) : splits[i].some((d) => now.state.documents.has(`${command.documentId}/${d.day}`))) continue;
-      const events = meteredDecider.decide(command, now.state);
+      const events = decideMeteredDays(splits[i], now.state);
       if (events.length === 0) continue;
       const metadata = { ...settlementMetadata(items[i].meta), schemaVersion: METERED_DATA_RECEIVED_SCHEMA_VERSION };
       const newEvents = events.map((e, index) => ({ eventId: deterministicEventId(key, streamId, index), type: e.type, data: e.data, metadata, occurredAt: items[i].meta.now }));
