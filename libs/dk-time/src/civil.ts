@@ -95,18 +95,38 @@ export function civilOfEpochDay(z: number): CivilDate {
 
 function fromEpochDay(z: number): LocalDate {
   const c = civilOfEpochDay(z);
+  // Four-digit years need no padding or range check (formatLocalDate does both for the others, and throws outside 1..9999).
+  if (c.year >= 1000 && c.year <= 9999) return `${c.year}-${c.month < 10 ? '0' : ''}${c.month}-${c.day < 10 ? '0' : ''}${c.day}`;
   return formatLocalDate(c.year, c.month, c.day);
+}
+
+/**
+ * {@link epochDayOf} of a `YYYY-MM-DD` string: read by character codes when {@link isLocalDate} holds (no regular
+ * expression or object per call: date arithmetic runs per day of every metering point), else through
+ * {@link parseLocalDate}, which throws its RangeError.
+ */
+function epochDayOfLocalDate(date: LocalDate): number {
+  if (!isLocalDate(date)) return epochDayOf(parseLocalDate(date));
+  const year = digitsAt(date, 0, 4);
+  const month = digitsAt(date, 5, 7);
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const mp = (month + 9) % 12;
+  const doy = Math.floor((153 * mp + 2) / 5) + digitsAt(date, 8, 10) - 1;
+  return era * 146097 + yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy - 719468;
 }
 
 /** Calendar arithmetic: `addDays('2026-03-28', 2)` → `'2026-03-30'` (DST-independent). */
 export function addDays(date: LocalDate, n: number): LocalDate {
   if (!Number.isSafeInteger(n)) throw new RangeError(`addDays: ${n} is not an integer`);
-  return fromEpochDay(epochDayOf(parseLocalDate(date)) + n);
+  return fromEpochDay(epochDayOfLocalDate(date) + n);
 }
 
 /** Calendar days from `a` to `b` (b − a; negative when b is before a). */
 export function daysBetween(a: LocalDate, b: LocalDate): number {
-  return epochDayOf(parseLocalDate(b)) - epochDayOf(parseLocalDate(a));
+  const to = epochDayOfLocalDate(b);
+  return to - epochDayOfLocalDate(a);
 }
 
 /** ISO day of week: 1 = Monday … 7 = Sunday. */

@@ -8,6 +8,8 @@ import {
   addDays,
   addOpenDays,
   bankClosingDaysBeyondHolidays,
+  compareLocalDates,
+  formatLocalDate,
   bankingDaysBetween,
   businessDaysBetween,
   danishPublicHolidays,
@@ -35,6 +37,7 @@ import {
   localLabel,
   withClosedDays,
 } from './index';
+import { civilOfEpochDay, epochDayOf } from './civil';
 
 const iso = (d: Date): string => d.toISOString();
 const at = (s: string): Date => new Date(s);
@@ -203,6 +206,47 @@ describe('billing periods', () => {
     expect(addDays('2024-03-01', -1)).toBe('2024-02-29');
     expect(dayOfWeek('2026-04-05')).toBe(7);
     expect(dayOfWeek('1970-01-01')).toBe(4);
+  });
+
+  it('addDays, daysBetween and compareLocalDates (read by character codes) agree with the civil-date arithmetic on seeded dates of years 1–9999', () => {
+    let seed = 7;
+    const rand = (n: number): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed % n;
+    };
+    const first = epochDayOf({ year: 1, month: 1, day: 1 });
+    const last = epochDayOf({ year: 9999, month: 12, day: 31 });
+    const dateOf = (z: number): LocalDate => {
+      const c = civilOfEpochDay(z);
+      return formatLocalDate(c.year, c.month, c.day);
+    };
+    for (let i = 0; i < 2000; i++) {
+      // Half of the pairs near each other (month and year ends, leap days), half anywhere.
+      const za = first + rand(last - first + 1);
+      const zb = i % 2 === 0 ? Math.min(last, Math.max(first, za + rand(800) - 400)) : first + rand(last - first + 1);
+      const a = dateOf(za);
+      const b = dateOf(zb);
+      expect(parseLocalDate(a)).toEqual(civilOfEpochDay(za));
+      expect(daysBetween(a, b)).toBe(zb - za);
+      expect(compareLocalDates(a, b)).toBe(za - zb);
+      expect(Math.sign(compareLocalDates(a, b))).toBe(a < b ? -1 : a > b ? 1 : 0);
+      expect(addDays(a, zb - za)).toBe(b);
+    }
+    expect(addDays('1000-01-01', -1)).toBe('0999-12-31');
+    expect(addDays('0001-01-01', 0)).toBe('0001-01-01');
+    expect(() => addDays('0001-01-01', -1)).toThrow(RangeError);
+    expect(() => addDays('9999-12-31', 1)).toThrow(RangeError);
+  });
+
+  it('date arithmetic refuses what is not a YYYY-MM-DD date as parseLocalDate does', () => {
+    for (const bad of ['2026-02-29', '2026-13-01', '2026-00-10', '2026-1-01', '2026-01-1', '20260101', '2026/01/01', ' 2026-01-01', '0000-01-01', '٢٠٢٦-01-01', '']) {
+      expect(() => addDays(bad, 1)).toThrow(RangeError);
+      expect(() => daysBetween('2026-01-01', bad)).toThrow(`Invalid local date ${JSON.stringify(bad)}`);
+      expect(() => daysBetween(bad, '2026-01-01')).toThrow(`Invalid local date ${JSON.stringify(bad)}`);
+      expect(() => compareLocalDates(bad, '2026-01-01')).toThrow(RangeError);
+    }
+    // Both invalid: the later date is named first, as before.
+    expect(() => daysBetween('2026-13-01', '2026-14-01')).toThrow('"2026-14-01"');
   });
 });
 
