@@ -428,6 +428,57 @@ export function dataOf<T>(data: JsonObject): T {
   return data as unknown as T;
 }
 
+/**
+ * The value as JSON has it (`JSON.parse(JSON.stringify(value))`): keys whose value is undefined (or a function or
+ * symbol) left out, such array elements null, non-finite numbers null, -0 as 0, `toJSON` applied. Plain objects,
+ * arrays and primitives are copied directly (no text in between: a run's worker does this per invoice); anything else
+ * (a `Date`, an object with `toJSON`, a class instance, a bigint) goes through JSON itself, with its key.
+ */
 export function toJsonObject<T extends object>(value: T): JsonObject {
-  return JSON.parse(JSON.stringify(value)) as JsonObject;
+  return jsonCopy(value, '', 0) as JsonObject;
+}
+
+const OBJECT_PROTOTYPE = Object.prototype;
+
+/** One value of {@link toJsonObject}; undefined = left out (JSON.stringify's undefined). */
+function jsonCopy(value: unknown, key: string, depth: number): unknown {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return value;
+    case 'number':
+      return Number.isFinite(value) ? (value === 0 ? 0 : value) : null;
+    case 'undefined':
+    case 'function':
+    case 'symbol':
+      return undefined;
+    case 'object': {
+      if (value === null) return null;
+      // Deep nesting (or a cycle, which JSON refuses) goes to JSON itself.
+      if (depth < 200) {
+        if (Array.isArray(value)) {
+          const out: unknown[] = new Array(value.length);
+          for (let i = 0; i < value.length; i++) out[i] = jsonCopy(value[i], String(i), depth + 1) ?? null;
+          return out;
+        }
+        const proto: unknown = Object.getPrototypeOf(value);
+        if ((proto === OBJECT_PROTOTYPE || proto === null) && !('toJSON' in value)) {
+          const out: Record<string, unknown> = {};
+          for (const k of Object.keys(value)) {
+            const v = jsonCopy((value as Record<string, unknown>)[k], k, depth + 1);
+            if (v === undefined) continue;
+            if (k === '__proto__') Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+            else out[k] = v;
+          }
+          return out;
+        }
+      }
+      break;
+    }
+    default:
+      break;
+  }
+  // As JSON does it, with the key its toJSON is called with.
+  const text = JSON.stringify({ [key]: value });
+  return (JSON.parse(text) as Record<string, unknown>)[key];
 }
