@@ -17,7 +17,7 @@ import {
   type PriceArea,
   type SpotPrice,
 } from '@dh/rates-domain';
-import type { BillingPeriod, LinkedFee, MeteredInterval, MeteredSeries, SettlementHalted, SettlementInput, SupplyPeriod, VatMode } from '@dh/settlement-domain';
+import type { BillingPeriod, LinkedFee, MeteredInterval, MeteredSeries, MeteringPoint, SettlementHalted, SettlementInput, SupplyPeriod, VatMode } from '@dh/settlement-domain';
 import { billingFrequencyOf, periodDates } from './period';
 import type { MeteredPoint, PackedMeteredPoints } from './events';
 
@@ -535,7 +535,7 @@ export function linkedFees(links: readonly FeeLinkRecord[], gsrn: string, charge
     });
 }
 
-function configurationHalt(gsrn: string, problem: string): BuiltInput {
+function configurationHalt(gsrn: string, problem: string): { ok: false; halt: SettlementHalted } {
   return { ok: false, halt: { outcome: 'halted', reason: 'missing-configuration', gsrn, problem } };
 }
 
@@ -550,21 +550,23 @@ export function customerSuppliesInPeriod(supplies: readonly SupplyRecord[], gsrn
   return [...new Set(own.map((s) => s.customerId))];
 }
 
-/**
- * Builds the pure settlement input of one customer supply (`customerId`: that customer's supplies of
- * the metering point in the period) from settlement's copies. Without `customerId`, the metering
- * point's only customer in the period; with several, a `missing-configuration` halt (never one
- * invoice for two customers).
- * A gap or conflict in the copies becomes a `missing-configuration` halt (never a partial invoice).
- */
-export function buildSettlementInput(
-  gsrn: string,
-  period: BillingPeriod,
-  asOf: Date,
-  copies: SettlementCopies,
-  config: SettlementRatesConfig = DEFAULT_RATES_CONFIG,
-  customerId: string | null = null,
-): BuiltInput {
+/** What every customer supply's input is built from before its prices: its supplies, days, product days and metered series. */
+interface PointHead {
+  supplies: SupplyRecord[];
+  latest: SupplyRecord;
+  priceArea: PriceArea;
+  days: LocalDate[];
+  productDays: ProductDays[];
+  productIds: string[];
+  /** Null when not asked for (the caller lays packed days on its grid itself). */
+  consumption: MeteredSeries | null;
+  productionGsrn: string | null;
+  electricHeating: boolean;
+  production: MeteredSeries | undefined;
+}
+
+/** The checks and parts of {@link buildSettlementInput} that come before the prices, in its order. */
+function pointHead(gsrn: string, period: BillingPeriod, copies: SettlementCopies, customerId: string | null, withConsumption: boolean): { ok: true; head: PointHead } | { ok: false; halt: SettlementHalted } {
   const all = suppliesInPeriod(copies.supplies.filter((s) => s.gsrn === gsrn), period);
   if (all.length === 0) return configurationHalt(gsrn, `no supply of ${gsrn} in the period`);
   const customers = customerSuppliesInPeriod(copies.supplies, gsrn, period);
@@ -584,7 +586,7 @@ export function buildSettlementInput(
   const productIds = [...new Set(productDays.map((p) => p.productId))];
   if (productIds.length === 0) productIds.push(latest.productId);
   for (const id of productIds) if (!copies.products.some((p) => p.productId === id)) return configurationHalt(gsrn, `product ${id} is not defined`);
-  const consumption = seriesOf(gsrn, copies.consumption);
+  const consumption = withConsumption ? seriesOf(gsrn, copies.consumption) : null;
   if (typeof consumption === 'string') return { ok: false, halt: { outcome: 'halted', reason: 'invalid-input', gsrn, problem: consumption } };
   const productionGsrn = productionGsrnInForce(latest, copies.productionLinks ?? [], period);
   const electricHeating = electricHeatingInForce(supplies, copies.electricHeatingChanges ?? [], period);
@@ -596,6 +598,56 @@ export function buildSettlementInput(
           copies.production.filter((d) => d.gsrn === productionGsrn),
         );
   if (typeof production === 'string') return { ok: false, halt: { outcome: 'halted', reason: 'invalid-input', gsrn, problem: production } };
+  return { ok: true, head: { supplies, latest, priceArea, days, productDays, productIds, consumption, productionGsrn, electricHeating, production } };
+}
+
+/** A charge copy as the rates domain prices it. */
+function chargeOfRecord(c: ChargeRecord): Charge {
+  return createCharge({
+    chargeId: c.chargeId,
+    owner: c.owner,
+    chargeType: c.chargeType,
+    code: c.code,
+    description: c.description,
+    rows: c.rows.map((r) => ({ validFrom: r.validFrom, validTo: r.validTo, resolution: r.resolution, prices: r.prices.map(parsePriceNanoDkkPerKwh), publishedAt: r.publishedAt, version: r.version })),
+  });
+}
+
+/** The supply periods of a customer supply in start order, and its electric-heating year to date (Wh; 0 without electric heating). */
+function supplyPeriodsAndYearToDate(head: PointHead, period: BillingPeriod, copies: SettlementCopies): { supplyPeriods: SupplyPeriod[]; yearToDate: bigint } {
+  const supplyPeriods = [...head.supplies].sort((a, b) => compareLocalDates(a.startDate, b.startDate)).map((s): SupplyPeriod => ({ start: s.startDate, endExclusive: s.endDate }));
+  const yearToDate = head.electricHeating ? yearToDateMilliKwh(supplyPeriods, period, copies.consumptionBeforePeriod ?? [], copies.productionBeforePeriod ?? []) : 0n;
+  return { supplyPeriods, yearToDate };
+}
+
+/** A halt for the price errors building an input can meet (null: not one of them). */
+function priceErrorHalt(gsrn: string, error: unknown): { ok: false; halt: SettlementHalted } | null {
+  if (error instanceof PriceDataConflictError) return configurationHalt(gsrn, error.message);
+  if (error instanceof MissingPriceError) return { ok: false, halt: { outcome: 'halted', reason: 'missing-price', gsrn, priceArea: null, chargeId: error.chargeId ?? null, interval: error.interval } };
+  if (error instanceof InvalidLinkFactor) return { ok: false, halt: { outcome: 'halted', reason: 'invalid-input', gsrn, problem: error.message } };
+  return null;
+}
+
+/**
+ * Builds the pure settlement input of one customer supply (`customerId`: that customer's supplies of
+ * the metering point in the period) from settlement's copies. Without `customerId`, the metering
+ * point's only customer in the period; with several, a `missing-configuration` halt (never one
+ * invoice for two customers).
+ * A gap or conflict in the copies becomes a `missing-configuration` halt (never a partial invoice).
+ */
+export function buildSettlementInput(
+  gsrn: string,
+  period: BillingPeriod,
+  asOf: Date,
+  copies: SettlementCopies,
+  config: SettlementRatesConfig = DEFAULT_RATES_CONFIG,
+  customerId: string | null = null,
+): BuiltInput {
+  const built = pointHead(gsrn, period, copies, customerId, true);
+  if (!built.ok) return built;
+  const { head } = built;
+  const { latest, priceArea, days, productDays, productIds, productionGsrn, electricHeating, production } = head;
+  const consumption = head.consumption!;
   try {
     // As of `asOf`: a redefinition published later must not cut the validity of the row it follows (its prices are
     // not known yet, so the earlier row still runs on); without any definition known yet, the kernel halts as before.
@@ -609,16 +661,7 @@ export function buildSettlementInput(
     const spot: SpotPrice[] = copies.spotPrices
       .filter((p) => p.priceArea === priceArea)
       .map((p) => ({ priceArea, start: p.start, resolution: p.resolution, nanoDkkPerKwh: parsePriceNanoDkkPerKwh(p.dkkPerKwh), publishedAt: p.publishedAt, version: p.version }));
-    const charges = copies.charges.map((c) =>
-      createCharge({
-        chargeId: c.chargeId,
-        owner: c.owner,
-        chargeType: c.chargeType,
-        code: c.code,
-        description: c.description,
-        rows: c.rows.map((r) => ({ validFrom: r.validFrom, validTo: r.validTo, resolution: r.resolution, prices: r.prices.map(parsePriceNanoDkkPerKwh), publishedAt: r.publishedAt, version: r.version })),
-      }),
-    );
+    const charges = copies.charges.map(chargeOfRecord);
     // The grid company's tariff and subscription from DataHub's charge links; a role without links falls back to the grid area's mapping.
     const byId = new Map(charges.map((c) => [c.chargeId, c]));
     const linked = (['D03', 'D01'] as const).map((type) => {
@@ -646,8 +689,7 @@ export function buildSettlementInput(
         electricHeatingThresholdKwh: config.electricHeatingThresholdKwh,
       },
     });
-    const supplyPeriods = [...supplies].sort((a, b) => compareLocalDates(a.startDate, b.startDate)).map((s): SupplyPeriod => ({ start: s.startDate, endExclusive: s.endDate }));
-    const yearToDate = electricHeating ? yearToDateMilliKwh(supplyPeriods, period, copies.consumptionBeforePeriod ?? [], copies.productionBeforePeriod ?? []) : 0n;
+    const { supplyPeriods, yearToDate } = supplyPeriodsAndYearToDate(head, period, copies);
     const input: SettlementInput = {
       meteringPoint: { gsrn, gridArea: latest.gridArea, priceArea, electricHeating, ...(productionGsrn !== null ? { productionGsrn } : {}) },
       supplyPeriods,
@@ -663,9 +705,70 @@ export function buildSettlementInput(
     };
     return { ok: true, input, customerId: latest.customerId, paymentModel: latest.paymentModel, gridArea: latest.gridArea, priceArea, productionGsrn, products: productDays };
   } catch (error) {
-    if (error instanceof PriceDataConflictError) return configurationHalt(gsrn, error.message);
-    if (error instanceof MissingPriceError) return { ok: false, halt: { outcome: 'halted', reason: 'missing-price', gsrn, priceArea: null, chargeId: error.chargeId ?? null, interval: error.interval } };
-    if (error instanceof InvalidLinkFactor) return { ok: false, halt: { outcome: 'halted', reason: 'invalid-input', gsrn, problem: error.message } };
+    const halt = priceErrorHalt(gsrn, error);
+    if (halt !== null) return halt;
+    throw error;
+  }
+}
+
+/** A customer supply's own part of its settlement on prices resolved for the period (see {@link buildPointInput}). */
+export interface PointInput {
+  readonly meteringPoint: MeteringPoint;
+  readonly supplyPeriods: readonly SupplyPeriod[];
+  /** Null when built without it (`withConsumption` false: the caller lays the packed days on its grid). */
+  readonly consumption: MeteredSeries | null;
+  readonly production?: MeteredSeries;
+  /** Net import of the calendar year before the period (electric heating), Wh. */
+  readonly yearToDateMilliKwh: bigint;
+  readonly vatMode?: VatMode;
+  readonly fees?: readonly LinkedFee[];
+}
+
+export type BuiltPoint =
+  | ({ ok: true; point: PointInput } & Pick<Extract<BuiltInput, { ok: true }>, 'customerId' | 'paymentModel' | 'gridArea' | 'priceArea' | 'productionGsrn' | 'products'>)
+  | { ok: false; halt: SettlementHalted };
+
+/**
+ * {@link buildSettlementInput} without the prices (issue 8): what a run's worker settles a customer supply with on
+ * prices it resolved once for the period and the supply's set of charges (grid area, products, charge links):
+ * the metering point, supply periods, metered series (consumption only when `withConsumption`), the
+ * electric-heating year to date and the fees (D02) on supplied days, with the same checks in the same order. No
+ * product, spot, tariff or tax charge is built, so a price problem of the set of charges is not seen here: call it
+ * only for a supply whose set of charges built its prices without one. Its halts are those of
+ * {@link buildSettlementInput} for the same copies.
+ */
+export function buildPointInput(
+  gsrn: string,
+  period: BillingPeriod,
+  copies: SettlementCopies,
+  config: SettlementRatesConfig = DEFAULT_RATES_CONFIG,
+  customerId: string | null = null,
+  withConsumption = true,
+): BuiltPoint {
+  const built = pointHead(gsrn, period, copies, customerId, withConsumption);
+  if (!built.ok) return built;
+  const { head } = built;
+  const { latest, priceArea, productionGsrn, electricHeating, production } = head;
+  try {
+    // Only the fees' own charges are built (the set's charges are in the resolved prices).
+    const feeLinks = (copies.feeLinks ?? []).filter((l) => l.gsrn === gsrn);
+    const feeIds = new Set(feeLinks.map((l) => l.chargeId));
+    const byId = new Map(copies.charges.filter((c) => feeIds.has(c.chargeId)).map((c) => [c.chargeId, chargeOfRecord(c)] as const));
+    const fees = feeLinks.length === 0 ? [] : linkedFees(feeLinks, gsrn, byId, head.days);
+    const { supplyPeriods, yearToDate } = supplyPeriodsAndYearToDate(head, period, copies);
+    const point: PointInput = {
+      meteringPoint: { gsrn, gridArea: latest.gridArea, priceArea, electricHeating, ...(productionGsrn !== null ? { productionGsrn } : {}) },
+      supplyPeriods,
+      consumption: head.consumption,
+      ...(production !== undefined ? { production } : {}),
+      yearToDateMilliKwh: yearToDate,
+      ...(config.vatMode !== undefined ? { vatMode: config.vatMode } : {}),
+      ...(fees.length > 0 ? { fees } : {}),
+    };
+    return { ok: true, point, customerId: latest.customerId, paymentModel: latest.paymentModel, gridArea: latest.gridArea, priceArea, productionGsrn, products: head.productDays };
+  } catch (error) {
+    const halt = priceErrorHalt(gsrn, error);
+    if (halt !== null) return halt;
     throw error;
   }
 }

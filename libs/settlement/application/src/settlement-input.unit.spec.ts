@@ -1,7 +1,7 @@
 import { settleMeteringPoint, settleReference, type BillingPeriod, type Invoice } from '@dh/settlement-domain';
-import { Money, vatOf } from '@dh/money';
+import { Money, parseQuantityMilliKwh, vatOf } from '@dh/money';
 import { localDayStart } from '@dh/dk-time';
-import { buildSettlementInput, customerSuppliesInPeriod, DEFAULT_RATES_CONFIG, ENERGINET_GLN, yearToDateMilliKwh, type ChargeLinkRecord, type FeeLinkRecord, type SettlementCopies } from './settlement-input';
+import { buildPointInput, buildSettlementInput, customerSuppliesInPeriod, DEFAULT_RATES_CONFIG, ENERGINET_GLN, yearToDateMilliKwh, type ChargeLinkRecord, type FeeLinkRecord, type SettlementCopies } from './settlement-input';
 import { GRID_SUBSCRIPTION_C, GRID_TARIFF_C, hourlyDays, RADIUS_GLN, TEST_GSRN, testCharge, testCopies, testSupply } from './testing/copies';
 
 const DECEMBER_2025 = { kind: 'month', year: 2025, month: 12 } as const;
@@ -242,5 +242,71 @@ describe('a product redefined later, computed as of before the redefinition was 
     const before = line(invoiceAsOf(redefined, '2025-11-05T00:00:00Z'), 'energy')!.amountExclVat;
     const after = line(invoiceAsOf(redefined, '2025-12-05T00:00:00Z'), 'energy')!.amountExclVat;
     expect(before.sub(after).format()).toBe('7.45');
+  });
+});
+
+describe('buildPointInput: the customer supply’s own part of buildSettlementInput, without prices (a run’s worker on resolved prices)', () => {
+  const OCTOBER = { kind: 'month', year: 2025, month: 10 } as const;
+  const FEE = `${RADIUS_GLN}:D02:GEB-01`;
+  const PRODUCTION = `57131317400000002${'0'}`;
+  const a = testSupply({ customerId: 'customer-a', startDate: '2024-06-01', endDate: '2025-10-15' });
+  const b = testSupply({ customerId: 'customer-b', startDate: '2025-10-15', electricHeating: true, productionGsrn: PRODUCTION });
+  const base = testCopies('2025-10-01', '2025-11-01', { supplies: [a, b], consumption: hourlyDays(TEST_GSRN, '2025-10-01', '2025-11-01', '1.000') });
+  const fee = (date: string, factor = '1'): FeeLinkRecord => ({ gsrn: TEST_GSRN, chargeId: FEE, owner: RADIUS_GLN, code: 'GEB-01', factor, date, vatPayer: 'D02' });
+  const variants: [string, SettlementCopies][] = [
+    ['a move on the 15th with fees, production and electric heating', {
+      ...base,
+      charges: [...base.charges, testCharge(FEE, 'P1M', ['95.00'])],
+      feeLinks: [fee('2025-10-15'), fee('2025-10-03', '2')],
+      production: hourlyDays(PRODUCTION, '2025-10-01', '2025-11-01', '0.250'),
+      consumptionBeforePeriod: hourlyDays(TEST_GSRN, '2025-08-01', '2025-08-03', '2.000'),
+      electricHeatingChanges: [{ gsrn: TEST_GSRN, from: '2025-10-20', electricHeating: false }],
+    }],
+    ['one customer all month', testCopies('2025-10-01', '2025-11-01', { consumption: hourlyDays(TEST_GSRN, '2025-10-01', '2025-11-01', '0.125') })],
+    ['a product change from a date', { ...base, supplies: [testSupply()], productChanges: [{ gsrn: TEST_GSRN, from: '2025-10-10', productId: 'spot' }] }],
+    ['no supply in the period', { ...base, supplies: [testSupply({ startDate: '2025-11-01' })] }],
+    ['a product not defined', { ...base, supplies: [testSupply({ productId: 'gone' })] }],
+    ['a grid area not mapped', { ...base, gridAreas: [] }],
+    ['a fee without a price', { ...base, feeLinks: [fee('2025-10-16')] }],
+  ];
+
+  it.each(variants)('%s: the same metering point, supply periods, series, year to date, fees and halts', (_, copies) => {
+    for (const customerId of [null, 'customer-a', 'customer-b']) {
+      const full = buildSettlementInput(TEST_GSRN, OCTOBER, new Date('2025-11-05T00:00:00Z'), copies, { ...DEFAULT_RATES_CONFIG, vatMode: 'invoice-subtotal' }, customerId);
+      const point = buildPointInput(TEST_GSRN, OCTOBER, copies, { ...DEFAULT_RATES_CONFIG, vatMode: 'invoice-subtotal' }, customerId);
+      const lean = buildPointInput(TEST_GSRN, OCTOBER, copies, DEFAULT_RATES_CONFIG, customerId, false);
+      if (!full.ok) {
+        expect(point).toEqual(full);
+        continue;
+      }
+      const { input } = full;
+      expect(point).toEqual({
+        ok: true,
+        point: {
+          meteringPoint: input.meteringPoint,
+          supplyPeriods: input.supplyPeriods,
+          consumption: input.consumption,
+          ...(input.production !== undefined ? { production: input.production } : {}),
+          yearToDateMilliKwh: parseQuantityMilliKwh(input.yearToDateConsumptionKwh),
+          vatMode: 'invoice-subtotal',
+          ...(input.fees !== undefined ? { fees: input.fees } : {}),
+        },
+        customerId: full.customerId,
+        paymentModel: full.paymentModel,
+        gridArea: full.gridArea,
+        priceArea: full.priceArea,
+        productionGsrn: full.productionGsrn,
+        products: full.products,
+      });
+      // Without its consumption series (the caller lays packed days itself) and without a VAT mode configured.
+      expect(lean).toMatchObject({ ok: true, point: { consumption: null } });
+      if (lean.ok && point.ok) expect({ ...lean.point, consumption: point.point.consumption, vatMode: 'invoice-subtotal' }).toEqual(point.point);
+    }
+  });
+
+  it('builds none of the prices: a price list the set of charges would refuse does not stop it', () => {
+    const refused = { ...base, supplies: [testSupply()], charges: base.charges.map((c) => ({ ...c, rows: c.rows.map((r) => ({ ...r, prices: ['not a price'] })) })), spotPrices: [] };
+    expect(() => buildSettlementInput(TEST_GSRN, OCTOBER, new Date('2025-11-05T00:00:00Z'), refused)).toThrow();
+    expect(buildPointInput(TEST_GSRN, OCTOBER, refused)).toMatchObject({ ok: true, customerId: 'customer-a' });
   });
 });

@@ -23,6 +23,7 @@ import {
 } from '@dh/settlement-domain';
 import {
   DEFAULT_RATES_CONFIG,
+  buildPointInput,
   buildSettlementInput,
   customerSuppliesInPeriod,
   dataOf,
@@ -46,6 +47,7 @@ import {
   type SettlementCorrectionIssued,
   type SettlementHaltedForMeteringPoint,
   type BuiltInput,
+  type PointInput,
   type SettlementCopies,
   type SettlementRatesConfig,
   type SettlementWorkItemScheduled,
@@ -215,7 +217,26 @@ function onPrices(prices: PeriodPrices, input: SettlementInput, consumption?: Me
   }
 }
 
-function settledOf(result: SettlementResult, built: Extract<BuiltInput, { ok: true }>): Settled | SettlementHalted {
+/** `onPrices` for a point built without prices (`buildPointInput`); `consumption` already on the prices' grid, else its series is laid on it. */
+function onPointPrices(prices: PeriodPrices, point: PointInput, consumption: MeteredQuantities | null): SettlementResult | null {
+  try {
+    const laid = consumption ?? (point.consumption === null ? null : meteredQuantitiesOf(point.consumption, 'consumption', prices.startMs, prices.endMs));
+    if (laid === null) return null;
+    return settleMeteringPointOnPrices(prices, {
+      meteringPoint: point.meteringPoint,
+      supplyPeriods: point.supplyPeriods,
+      consumption: laid,
+      ...(point.production !== undefined ? { production: meteredQuantitiesOf(point.production, 'production', prices.startMs, prices.endMs) } : {}),
+      yearToDateMilliKwh: point.yearToDateMilliKwh,
+      ...(point.vatMode !== undefined ? { vatMode: point.vatMode } : {}),
+      ...(point.fees !== undefined ? { fees: point.fees } : {}),
+    });
+  } catch {
+    return null;
+  }
+}
+
+function settledOf(result: SettlementResult, built: Pick<Extract<BuiltInput, { ok: true }>, 'customerId' | 'paymentModel' | 'gridArea' | 'priceArea' | 'productionGsrn'>): Settled | SettlementHalted {
   if (result.outcome === 'halted') return result;
   return { outcome: 'settled', invoice: result.invoice, customerId: built.customerId, paymentModel: built.paymentModel, gridArea: built.gridArea, priceArea: built.priceArea, productionGsrn: built.productionGsrn };
 }
@@ -231,21 +252,14 @@ function settleOnRunPrices(deps: SettleDeps, cache: RunPriceCache, copies: Settl
   const key = chargeSetKey(gsrn, period, copies, customerId);
   const cached = key === null ? undefined : cache.get(key);
   if (cached !== undefined) {
-    const linked = new Set([...(copies.chargeLinks ?? []), ...(copies.feeLinks ?? [])].map((l) => l.chargeId));
-    // Packed days go to the kernel as they are: the input is built without them (no decimal strings, no Date per value).
+    // Packed days go to the kernel as they are (no decimal strings, no Date per value), and the point's own part
+    // of the input is built without the prices (buildPointInput: no product, spot, tariff or tax charge per point).
     const consumption = packedConsumption(copies, gsrn, cached);
-    const light = buildSettlementInput(
-      gsrn,
-      period,
-      asOf,
-      { ...copies, spotPrices: [], charges: copies.charges.filter((c) => linked.has(c.chargeId)), ...(consumption !== null ? { consumption: [] } : {}) },
-      config,
-      customerId,
-    );
-    const result = light.ok ? onPrices(cached, light.input, consumption ?? undefined) : null;
-    if (light.ok && result !== null) {
+    const point = buildPointInput(gsrn, period, copies, config, customerId, consumption === null);
+    const result = point.ok ? onPointPrices(cached, point.point, consumption) : null;
+    if (point.ok && result !== null) {
       cache.hits++;
-      return settledOf(result, light);
+      return settledOf(result, point);
     }
   }
   const built = buildSettlementInput(gsrn, period, asOf, copies, config, customerId);
