@@ -35,15 +35,15 @@ describe('settlement copies of a batch of metering points', () => {
     );
     await pool.query(`INSERT INTO settlement.product_changes (gsrn, valid_from, product_id) VALUES ($1, '2026-10-20', 'fixed')`, [B]);
     await pool.query(`INSERT INTO settlement.electric_heating_changes (gsrn, valid_from, electric_heating) VALUES ($1, '2026-03-01', true)`, [A]);
-    const packed = (gsrn: string, day: string, start: string, version: number, wh: string, qualities: string) =>
+    const packed = (gsrn: string, day: string, start: string, version: number, wh: string, qualities: string, receivedAt = '2026-11-02T08:00:00Z') =>
       pool.query(
         `INSERT INTO settlement.metered_data (gsrn, day, version, document_id, received_at, resolution, start, first_position, wh, qualities, event_id)
-         VALUES ($1, $2, $3, 'doc', '2026-11-02T08:00:00Z', 'PT1H', $4, 1, $5::int[], $6::jsonb, gen_random_uuid())`,
-        [gsrn, day, version, start, wh, qualities],
+         VALUES ($1, $2, $3, 'doc', $7, 'PT1H', $4, 1, $5::int[], $6::jsonb, gen_random_uuid())`,
+        [gsrn, day, version, start, wh, qualities, receivedAt],
       );
     await packed(A, '2026-10-01', '2026-09-30T22:00:00Z', 1, '{100,200,300}', '[["A04",3]]');
     await packed(A, '2026-10-01', '2026-09-30T22:00:00Z', 2, '{1500,NULL,2}', '[[null,1],["A02",1],["A03",1]]');
-    await packed(A, '2026-10-02', '2026-10-01T22:00:00Z', 1, '{7}', '[["A04",1]]');
+    await packed(A, '2026-10-02', '2026-10-01T22:00:00Z', 1, '{7}', '[["A04",1]]', '2026-11-02T08:00:00.123456Z');
     await packed(A, '2026-09-30', '2026-09-29T22:00:00Z', 1, '{9}', '[["A04",1]]');
     await packed(P, '2026-10-01', '2026-09-30T22:00:00Z', 1, '{50}', '[["A04",1]]');
     await pool.query(
@@ -84,6 +84,12 @@ describe('settlement copies of a batch of metering points', () => {
       { day: '2026-10-02', version: 1, points: [{ position: 1, quantityKwh: '0.007', quality: 'A04' }] },
     ]);
     expect(a.consumption[0]!.packed).toEqual({ firstPosition: 1, wh: [1500, null, 2], qualities: [[null, 1], ['A02', 1], ['A03', 1]] });
+    // Instants as node-postgres gives them (each distinct text parsed once per query, a Date of its own per day).
+    expect(a.consumption.map((d) => [d.start.toISOString(), d.receivedAt?.toISOString(), d.documentId])).toEqual([
+      ['2026-09-30T22:00:00.000Z', '2026-11-02T08:00:00.000Z', 'doc'],
+      ['2026-10-01T22:00:00.000Z', '2026-11-02T08:00:00.123Z', 'doc'],
+    ]);
+    expect(a.production[0]!.start).not.toBe(a.consumption[0]!.start);
     expect(meteredPointsOf(a.consumption[0]!.packed!)).toEqual(a.consumption[0]!.points);
     // Electric heating: the year before the period; the production point's days beside it.
     expect(pointsOf(a.consumptionBeforePeriod!)).toEqual([{ day: '2026-09-30', version: 1, points: [{ position: 1, quantityKwh: '0.009', quality: 'A04' }] }]);
