@@ -1,5 +1,5 @@
 import { CommandClient, type RunningConsumer } from '@dh/messaging';
-import { loadConfig, openInfrastructure, runEventRelay, type Infrastructure } from '@dh/platform';
+import { loadConfig, openInfrastructure, runEventRelay, type Clock, type Infrastructure } from '@dh/platform';
 import { settlementProjection, startProjections } from '@dh/read-models';
 import { startSettlementRuntime, type SettlementRuntime, type SettlementRuntimeOptions } from '@dh/settlement-infra';
 import { createTestDatabase, createTestVhost, type TestDatabase, type TestVhost } from '@dh/testing';
@@ -20,10 +20,12 @@ export interface SettlementTestService {
  * The settlement service's runtime (inputs, two competing workers, commands) on a private database
  * and vhost, with the relay and, when asked, the settlement read model projected.
  */
-export async function startSettlementTestService(name: string, options: { projectReadModel?: boolean; runtime?: SettlementRuntimeOptions } = {}): Promise<SettlementTestService> {
+export async function startSettlementTestService(name: string, options: { projectReadModel?: boolean; runtime?: SettlementRuntimeOptions; clock?: Clock } = {}): Promise<SettlementTestService> {
   const db = await createTestDatabase(name);
   const vhost = await createTestVhost(name);
   const infra = await openInfrastructure(loadConfig('settlement', 0, { DATABASE_URL: db.url, AMQP_URL: vhost.url }));
+  // Business time (as CLOCK_URL gives a service a simulator's): the wall clock unless the test brings its own.
+  if (options.clock) infra.clock = options.clock;
   // Corrections of publications looked for every 100 ms (the service's default is 500 ms).
   const runtime = await startSettlementRuntime(infra, { workers: 2, ...options.runtime, corrections: { intervalMs: 100, ...options.runtime?.corrections } });
   const stopRelay = await runEventRelay(infra);

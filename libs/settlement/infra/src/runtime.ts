@@ -211,7 +211,7 @@ export function startMeteredDataConsumer(options: MeteredDataConsumerOptions): P
 
 export async function startSettlementRuntime(infrastructure: Infrastructure, options: SettlementRuntimeOptions = {}): Promise<SettlementRuntime> {
   const { pool, eventStore: store, amqp } = infrastructure;
-  const deps = { store, ...(options.config ? { config: options.config } : {}) };
+  const deps = { store, now: () => infrastructure.clock.now(), ...(options.config ? { config: options.config } : {}) };
   await migrateSettlement(pool);
   const exchange = infrastructure.config.exchange;
 

@@ -64,7 +64,7 @@ export interface SettleDeps {
   config?: SettlementRatesConfig;
   /** The worker's run prices (see `RunPriceCache`); without it every item resolves its own prices. */
   runPrices?: RunPriceCache;
-  /** The business clock: when a work item's outcome is recorded (a run's progress); the wall clock without it. */
+  /** The business clock: when a work item's outcome is recorded (a run's progress), what a correction knows; the wall clock without it. */
   now?: () => Date;
 }
 
@@ -584,7 +584,9 @@ export async function correctInvoice(deps: SettleDeps, tx: Db, invoiceId: string
   const found = currentInvoice(stream);
   if (found === null) return 'unchanged';
   const { issued, current } = found;
-  const asOf = new Date(Math.max(Date.now(), new Date(trigger.recordedAt).getTime()));
+  // As known now: on the business clock, on which rates publishes (a simulator's may run ahead of the wall clock), and
+  // never before the wall clock or the instant the trigger was recorded at (the event store's wall-clock recorded_at).
+  const asOf = new Date(Math.max(Date.now(), deps.now?.().getTime() ?? 0, new Date(trigger.recordedAt).getTime()));
   const period = parsePeriodLabel(issued.periodLabel);
   let recomputed: Invoice;
   let copies: SettlementCopies | null = null;
