@@ -57,6 +57,11 @@ const ROUNDS = Number(process.env.BENCH_PORTAL_ROUNDS ?? 1);
 const COMPARE_ROOT = process.env.BENCH_PORTAL_COMPARE_ROOT;
 /** A directory: each gateway writes a V8 CPU profile there (`gateway-<pid>.cpuprofile`) after the loads. */
 const PROFILE_DIR = process.env.BENCH_PORTAL_PROFILE_DIR;
+/**
+ * After copying the customers: `VACUUM (ANALYZE)` of the copied tables and a `CHECKPOINT` before measuring (default);
+ * `BENCH_PORTAL_SETTLE=0`: only `ANALYZE`, as before 2026-12-06 (the measured loads then also pay the copy's write-back).
+ */
+const SETTLE = process.env.BENCH_PORTAL_SETTLE !== '0';
 const YEAR_FROM = '2025-01-01';
 const YEAR_TO = '2025-12-31';
 const MONTH_FROM = '2025-10-01';
@@ -159,6 +164,17 @@ interface LoadFigures {
   urls: number;
   /** CPU time per request (ms): the gateway process, the database's backends, this process (autocannon). */
   cpu: { gateway: number; postgres: number; bench: number };
+  /** Blocks of the read models per request read from outside shared_buffers and found in them; checkpoints and buffer writes during the load (cluster-wide). */
+  storage: StorageCounters;
+}
+
+/** Counters of the database server (see {@link Servers.storage}). */
+interface StorageCounters {
+  read: number;
+  hit: number;
+  checkpoints: number;
+  checkpointWrites: number;
+  backendWrites: number;
 }
 
 interface Customer {
@@ -188,13 +204,26 @@ const CLOCK_TICKS = 100;
 interface Servers {
   gatewayPid: number;
   postgresPids(): Promise<number[]>;
+  /**
+   * The bench database's read-model blocks read from outside shared_buffers (`read`) and found there (`hit`), heap,
+   * index and TOAST; the cluster's checkpoints and the buffers written by the checkpointer and by backends (evicting
+   * dirty pages in the request path). PostgreSQL publishes a backend's counts within about a second, so a load's figures may lag a little.
+   */
+  storage(): Promise<StorageCounters>;
 }
+
+const STORAGE_SQL = `SELECT s.read::float8 AS read, s.hit::float8 AS hit, (b.checkpoints_timed + b.checkpoints_req)::float8 AS checkpoints,
+    b.buffers_checkpoint::float8 AS "checkpointWrites", b.buffers_backend::float8 AS "backendWrites"
+  FROM (SELECT coalesce(sum(heap_blks_read + coalesce(idx_blks_read, 0) + coalesce(toast_blks_read, 0) + coalesce(tidx_blks_read, 0)), 0) AS read,
+               coalesce(sum(heap_blks_hit + coalesce(idx_blks_hit, 0) + coalesce(toast_blks_hit, 0) + coalesce(tidx_blks_hit, 0)), 0) AS hit
+          FROM pg_statio_user_tables WHERE schemaname = 'read_models') s, pg_stat_bgwriter b`;
 
 /** `pick` chooses each request's path and customer; its distinct customers and paths are counted. */
 async function load(label: string, base: string, servers: Servers, amount: number, pick: () => { path: string; customer: Customer | null }): Promise<LoadFigures> {
   const customers = new Set<string>();
   const urls = new Set<string>();
   const pgPids = await servers.postgresPids();
+  const storageBefore = await servers.storage();
   const before = { gateway: cpuMs([servers.gatewayPid]), postgres: new Map(pgPids.map((pid) => [pid, cpuMs([pid])])), bench: process.cpuUsage() };
   const r = await autocannon({
     url: base,
@@ -214,6 +243,7 @@ async function load(label: string, base: string, servers: Servers, amount: numbe
     ],
   });
   const pgAfter = await servers.postgresPids();
+  const storageAfter = await servers.storage();
   const bench = process.cpuUsage(before.bench);
   const n = Math.max(1, r.requests.total);
   const cpu = {
@@ -222,8 +252,17 @@ async function load(label: string, base: string, servers: Servers, amount: numbe
     postgres: pgAfter.reduce((sum, pid) => sum + cpuMs([pid]) - (before.postgres.get(pid) ?? 0), 0) / n,
     bench: (bench.user + bench.system) / 1000 / n,
   };
+  const perRequest = (key: 'read' | 'hit') => (storageAfter[key] - storageBefore[key]) / n;
+  const storage = {
+    read: perRequest('read'),
+    hit: perRequest('hit'),
+    checkpoints: storageAfter.checkpoints - storageBefore.checkpoints,
+    checkpointWrites: storageAfter.checkpointWrites - storageBefore.checkpointWrites,
+    backendWrites: storageAfter.backendWrites - storageBefore.backendWrites,
+  };
   return {
     cpu,
+    storage,
     label,
     p50: r.latency.p50,
     p99: r.latency.p99,
@@ -295,7 +334,15 @@ async function cloneCustomers(pool: Pool, template: Customer, customers: readonl
       [template.gsrn, gsrns, shifts, HOUR_WINDOW_FROM, addDays(HOUR_WINDOW_FROM, HOUR_WINDOW_DAYS)],
     );
   }
-  await pool.query(`ANALYZE ${METERING_POINTS_TABLE}; ANALYZE ${CONSUMPTION_DAILY_TABLE}; ANALYZE ${CONSUMPTION_HOURS_TABLE}`);
+  if (SETTLE) {
+    // What a deployment's autovacuum does after such a load (this server runs with autovacuum off): hint bits and the
+    // visibility map set once, not by the measured requests; then a checkpoint, so the write-back of the copy (hundreds
+    // of MiB at 4,000 customers) is not spread over the measured loads (see docs/benchmarks.md, 2026-12-06 08:00).
+    await pool.query(`VACUUM (ANALYZE) ${METERING_POINTS_TABLE}, ${CONSUMPTION_DAILY_TABLE}, ${CONSUMPTION_HOURS_TABLE}`);
+    await pool.query('CHECKPOINT');
+  } else {
+    await pool.query(`ANALYZE ${METERING_POINTS_TABLE}; ANALYZE ${CONSUMPTION_DAILY_TABLE}; ANALYZE ${CONSUMPTION_HOURS_TABLE}`);
+  }
 }
 
 /** Every customer once in a random order, then again in another. */
@@ -325,7 +372,9 @@ function logFigures(f: LoadFigures): void {
     `      ${f.label.padEnd(28)} p50 ${fmt(f.p50, 'ms')}, p99 ${fmt(f.p99, 'ms')}, ${fmt(f.requestsPerSecond, 'req/s')} ` +
       `(${f.requests.toLocaleString('en-US')} requests to ${f.customers.toLocaleString('en-US')} customers, ${f.urls.toLocaleString('en-US')} URLs, ` +
       `${(f.bytesPerResponse / 1024).toFixed(1)} KiB each; non-2xx ${f.non2xx}, errors ${f.errors}, timeouts ${f.timeouts}); ` +
-      `CPU per request: gateway ${f.cpu.gateway.toFixed(3)} ms, PostgreSQL ${f.cpu.postgres.toFixed(3)} ms, autocannon ${f.cpu.bench.toFixed(3)} ms`,
+      `CPU per request: gateway ${f.cpu.gateway.toFixed(3)} ms, PostgreSQL ${f.cpu.postgres.toFixed(3)} ms, autocannon ${f.cpu.bench.toFixed(3)} ms; ` +
+      `read-model blocks per request: ${f.storage.read.toFixed(1)} read into shared_buffers, ${f.storage.hit.toFixed(1)} hit; ` +
+      `during the load (cluster): ${f.storage.checkpoints} checkpoint(s), buffers written by the checkpointer ${f.storage.checkpointWrites}, by backends ${f.storage.backendWrites}`,
   );
 }
 
@@ -425,7 +474,8 @@ export async function runPortalBench(cleanup: Cleanup): Promise<BenchResult[]> {
       const gatewayPid = running.child.pid!;
       const postgresPids = async () =>
         (await pool.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`)).rows.map((r) => r.pid);
-      gateways.push({ label, url: running.url, servers: { gatewayPid, postgresPids } });
+      const storage = async () => (await pool.query<StorageCounters>(STORAGE_SQL)).rows[0]!;
+      gateways.push({ label, url: running.url, servers: { gatewayPid, postgresPids, storage } });
       log(`  gateway (${label}${root === undefined ? '' : `, ${root}`}) ready at ${running.url} (pid ${running.child.pid}) after ${fmt(msSince(started), 'ms')}`);
     }
     log(`  ${CONNECTIONS} connections, ${REQUESTS.toLocaleString('en-US')} requests per endpoint, ${ROUNDS} round(s)`);
@@ -435,7 +485,7 @@ export async function runPortalBench(cleanup: Cleanup): Promise<BenchResult[]> {
     for (const size of [...SIZES].sort((a, b) => a - b)) {
       const cloneStart = now();
       await cloneCustomers(pool, template, customers.slice(0, size), cloned);
-      log(`  copied the template to customers ${cloned.toLocaleString('en-US')}–${(size - 1).toLocaleString('en-US')} (365 days and ${HOUR_WINDOW_DAYS} days of hours each) in ${fmt(msSince(cloneStart), 'ms')}`);
+      log(`  copied the template to customers ${cloned.toLocaleString('en-US')}–${(size - 1).toLocaleString('en-US')} (365 days and ${HOUR_WINDOW_DAYS} days of hours each${SETTLE ? ', then VACUUM (ANALYZE) and CHECKPOINT' : ''}) in ${fmt(msSince(cloneStart), 'ms')}`);
       cloned = size;
       const probe = customers[size - 1]!;
       const octoberHours = (localDayStart(addDays(MONTH_TO, 1)).getTime() - localDayStart(MONTH_FROM).getTime()) / 3_600_000;
