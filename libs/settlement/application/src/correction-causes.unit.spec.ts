@@ -3,8 +3,8 @@ import { gsrnCheckDigit } from '@dh/market-ids';
 import { diffInvoices } from '@dh/settlement-domain';
 import { withCauses, type CorrectionLineWithCauses } from './correction-causes';
 import { invoiceFromJson, noteLinesToJson } from './invoice-codec';
-import { computeInvoice } from './invoice-explanation';
-import type { SettlementCopies } from './settlement-input';
+import { computationInputsOf, computeInvoice } from './invoice-explanation';
+import { buildSettlementInput, DEFAULT_RATES_CONFIG, type SettlementCopies } from './settlement-input';
 import { GRID_TARIFF_C, hourlyDays, RADIUS_GLN, TEST_GSRN, testCharge, testCopies, testSupply } from './testing/copies';
 
 const OCTOBER = { kind: 'month', year: 2025, month: 10 } as const;
@@ -146,5 +146,41 @@ describe('a dry run names, per line, the inputs that changed under it (old → n
     ]);
     expect(causesOf(note(base, linked))).toEqual({ [`fee:${FEE}@2025-10-12`]: ['fee'] });
     expect(note(linked, base)[0]!.causes).toMatchObject([{ input: 'fee', old: { pieces: '1' }, new: null }]);
+  });
+});
+
+describe("a note's causes from the correction's own computation (computationInputsOf)", () => {
+  const built = (copies: SettlementCopies, asOf: Date) => buildSettlementInput(TEST_GSRN, OCTOBER, asOf, copies, DEFAULT_RATES_CONFIG, null);
+  const settledInputs = (copies: SettlementCopies, asOf: Date) => {
+    const c = computeInvoice(TEST_GSRN, OCTOBER, asOf, copies);
+    if (c.outcome !== 'settled') throw new Error('expected it to settle');
+    return c.inputs;
+  };
+
+  it("are computeInvoice's inputs, without settling again, for the input the correction built", () => {
+    const v2 = localDayIntervals('2025-10-20', 'PT1H').map((start) => ({ priceArea: 'DK2', start, resolution: 'PT1H' as const, dkkPerKwh: '1.50', version: 2, publishedAt: LATER }));
+    const copies = { ...base, spotPrices: [...base.spotPrices, ...v2] };
+    for (const asOf of [AS_OF, new Date('2025-10-31T00:00:00Z')]) {
+      const found = computationInputsOf(TEST_GSRN, copies, built(copies, asOf));
+      expect(found).toEqual({ outcome: 'used', inputs: settledInputs(copies, asOf) });
+    }
+  });
+
+  it('take the metered uses of the other side as they are only when it supplied the same days from the same series', () => {
+    const after = computationInputsOf(TEST_GSRN, base, built(base, AS_OF));
+    if (after.outcome !== 'used') throw new Error('expected inputs');
+    const before = computationInputsOf(TEST_GSRN, base, built(base, LATER), { sameMetered: after.inputs });
+    expect(before).toEqual({ outcome: 'used', inputs: settledInputs(base, LATER) });
+    expect(before.outcome === 'used' && before.inputs.metered).toBe(after.inputs.metered);
+    // A supply ending on the 20th: other days, the metered uses are computed again.
+    const ended = { ...base, supplies: [testSupply({ endDate: '2025-10-21' })] };
+    const shorter = computationInputsOf(TEST_GSRN, ended, built(ended, AS_OF), { sameMetered: after.inputs });
+    expect(shorter).toEqual({ outcome: 'used', inputs: settledInputs(ended, AS_OF) });
+    expect(shorter.outcome === 'used' && shorter.inputs.metered[0]!.days).toHaveLength(20);
+  });
+
+  it('are halted when the input is (no supply of the customer)', () => {
+    const none = { ...base, supplies: [] };
+    expect(computationInputsOf(TEST_GSRN, none, built(none, AS_OF))).toEqual({ outcome: 'halted' });
   });
 });

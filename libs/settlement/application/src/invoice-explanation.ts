@@ -1,11 +1,11 @@
 import { compareLocalDates, type LocalDate } from '@dh/dk-time';
 import type { JsonObject } from '@dh/event-store';
 import { formatScaled, Money, parseQuantityMilliKwh, QUANTITY_SCALE } from '@dh/money';
-import { inputsUsed, LINE_PRICE_SOURCES, settleMeteringPoint, type BillingPeriod, type InputsUsed, type LineKind } from '@dh/settlement-domain';
+import { inputsUsed, inputsUsedOrHalted, LINE_PRICE_SOURCES, settleMeteringPoint, type BillingPeriod, type InputsUsed, type LineKind } from '@dh/settlement-domain';
 import type { CorrectionLineJson, InvoiceIssued, InvoiceLineJson, SettlementCorrectionIssued, TotalsJson } from './events';
 import { lineToJson, totalsToJson } from './invoice-codec';
 import { haltDetail } from './run';
-import { buildSettlementInput, DEFAULT_RATES_CONFIG, type MeteredDayRecord, type ProductDays, type SettlementCopies, type SettlementRatesConfig, type SupplyRecord } from './settlement-input';
+import { buildSettlementInput, DEFAULT_RATES_CONFIG, type BuiltInput, type MeteredDayRecord, type ProductDays, type SettlementCopies, type SettlementRatesConfig, type SupplyRecord } from './settlement-input';
 
 /** One day of metered data as a settlement used it: the version, its RSM-012 document and the qualities of its positions. */
 export interface MeteredDayUse {
@@ -86,18 +86,57 @@ export function computeInvoice(
   if (!built.ok) return { outcome: 'halted', asOf: asOf.toISOString(), reason: built.halt.reason, detail: haltDetail(built.halt) };
   const result = settleMeteringPoint(built.input);
   if (result.outcome === 'halted') return { outcome: 'halted', asOf: asOf.toISOString(), reason: result.reason, detail: haltDetail(result) };
-  const used = inputsUsed(built.input);
-  const days = new Set(used.suppliedDays);
-  const metered = [meteredUse('consumption', gsrn, copies.consumption, days)];
-  if (built.productionGsrn !== null) metered.push(meteredUse('production', built.productionGsrn, copies.production, days));
   return {
     outcome: 'settled',
     asOf: asOf.toISOString(),
     lines: result.invoice.lines.map(lineToJson),
     totals: totalsToJson(result.invoice.totals),
     estimated: result.invoice.estimated,
-    inputs: { ...used, supply: supplyOf(copies.supplies.filter((s) => s.gsrn === gsrn && !s.reversed && s.customerId === built.customerId), built.products), metered },
+    inputs: inputsOf(gsrn, copies, built, inputsUsed(built.input)),
   };
+}
+
+/**
+ * `computeInvoice`'s `inputs`: the price data `used` (`inputsUsed` of `built.input`), the supply and the metered data
+ * of the supplied days. `sameMetered`: the metered uses of a computation on the same metered days of the same copies,
+ * taken as they are when it supplied the same days from the same series (they are the same function of those).
+ */
+function inputsOf(gsrn: string, copies: SettlementCopies, built: Extract<BuiltInput, { ok: true }>, used: InputsUsed, sameMetered?: ComputationInputs): ComputationInputs {
+  const seriesGsrns = built.productionGsrn === null ? [gsrn] : [gsrn, built.productionGsrn];
+  const reusable =
+    sameMetered !== undefined &&
+    sameMetered.metered.length === seriesGsrns.length &&
+    sameMetered.metered.every((m, i) => m.gsrn === seriesGsrns[i]) &&
+    sameMetered.suppliedDays.length === used.suppliedDays.length &&
+    sameMetered.suppliedDays.every((d, i) => d === used.suppliedDays[i]);
+  let metered: MeteredUse[];
+  if (reusable) metered = sameMetered.metered;
+  else {
+    const days = new Set(used.suppliedDays);
+    metered = [meteredUse('consumption', gsrn, copies.consumption, days)];
+    if (built.productionGsrn !== null) metered.push(meteredUse('production', built.productionGsrn, copies.production, days));
+  }
+  return { ...used, supply: supplyOf(copies.supplies.filter((s) => s.gsrn === gsrn && !s.reversed && s.customerId === built.customerId), built.products), metered };
+}
+
+/**
+ * What a computation on `copies` draws on (`computeInvoice`'s `inputs`) without settling: for an input built already
+ * (`buildSettlementInput`), e.g. the one a correction settled, or to compare two computations' inputs (a note's
+ * causes). Halted when the input's preparation stops (configuration, invalid input); a price or metered interval
+ * missing, which only the settlement finds, is a row or version missing in the inputs instead. `sameMetered`: the
+ * inputs of another computation on the same copies (same metered days), whose metered uses are taken when it
+ * supplied the same days (computed once for both sides of a note's causes).
+ */
+export function computationInputsOf(
+  gsrn: string,
+  copies: SettlementCopies,
+  built: BuiltInput,
+  options: { sameMetered?: ComputationInputs } = {},
+): { outcome: 'used'; inputs: ComputationInputs } | { outcome: 'halted' } {
+  if (!built.ok) return { outcome: 'halted' };
+  const used = inputsUsedOrHalted(built.input);
+  if (used.outcome === 'halted') return { outcome: 'halted' };
+  return { outcome: 'used', inputs: inputsOf(gsrn, copies, built, used.used, options.sameMetered) };
 }
 
 // ------------------------------------------------------------------------------------------ explanation

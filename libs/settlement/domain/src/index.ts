@@ -25,4 +25,4 @@ export type { AcontoEstimate, AcontoSettlement, AllInPriceInput } from './aconto
 export { acontoQuarterlyAmount, acontoSettlement, expectedAllInPricePerKwh, vatIncluded, ALL_IN_PRICE_DECIMALS } from './aconto';
 export { formatUnitPrice } from './invoice';
 export type { ChargeRole, ChargeRowUse, ChargeUse, FeeUse, InputsUsed, SpotDayUse } from './inputs-used';
-export { inputsUsed, LINE_PRICE_SOURCES } from './inputs-used';
+export { inputsUsed, inputsUsedOrHalted, LINE_PRICE_SOURCES } from './inputs-used';

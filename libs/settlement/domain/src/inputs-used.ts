@@ -3,7 +3,8 @@ import { formatScaled, PRICE_SCALE, QUANTITY_SCALE } from '@dh/money';
 import { chargeRowOn, knownAt, MissingPriceError, type Charge, type ChargePriceRow, type SpotPrice, type SpotPriceSeries } from '@dh/rates-domain';
 import type { FeeDue } from './fees';
 import type { LineKind } from './invoice';
-import { prepareSettlement, type PreparedSettlement } from './prepare';
+import { haltOf, prepareSettlement, type PreparedSettlement } from './prepare';
+import type { SettlementHalted } from './settlement-halted';
 import type { SettlementInput } from './settlement-input';
 
 /** A price-list row that priced some of the supplied days, with the version and publication it came from. */
@@ -228,4 +229,19 @@ export function inputsUsed(input: SettlementInput): InputsUsed {
     productionGsrn: input.meteringPoint.productionGsrn ?? null,
     ...(p.fees.length > 0 ? { fees: p.fees.map((f) => feeUse(f, p.asOf)) } : {}),
   };
+}
+
+/**
+ * `inputsUsed`, with what `prepareSettlement` stops on (configuration, invalid input) as the typed halt a
+ * settlement of `input` would give. Only the preparation's stops: a price or metered interval missing is found by
+ * the settlement itself (here a row or version `null`, a day without it).
+ */
+export function inputsUsedOrHalted(input: SettlementInput): { outcome: 'used'; used: InputsUsed } | SettlementHalted {
+  try {
+    return { outcome: 'used', used: inputsUsed(input) };
+  } catch (e) {
+    const halt = haltOf(input.meteringPoint.gsrn, e);
+    if (halt === null) throw e;
+    return halt;
+  }
 }

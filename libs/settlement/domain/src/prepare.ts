@@ -130,18 +130,25 @@ export function prepareSettlement(input: SettlementInput): PreparedSettlement {
   return { ...p, days: suppliedDays(p.supply, p.billing), product: input.product, asOf: input.asOf };
 }
 
+/** The typed halt of a settlement's stop (missing data or price, configuration, invalid input); null for any other error (a bug). */
+export function haltOf(gsrn: string, e: unknown): SettlementHalted | null {
+  if (e instanceof MissingMeteredData) return { outcome: 'halted', reason: 'missing-metered-data', gsrn, seriesGsrn: e.seriesGsrn, interval: e.interval };
+  if (e instanceof MissingPriceError) {
+    return { outcome: 'halted', reason: 'missing-price', gsrn, priceArea: e.priceArea ?? null, chargeId: e.chargeId ?? null, interval: e.interval };
+  }
+  if (e instanceof MissingConfiguration) return { outcome: 'halted', reason: 'missing-configuration', gsrn, problem: e.message };
+  if (e instanceof InvalidSettlementInput) return { outcome: 'halted', reason: 'invalid-input', gsrn, problem: e.message };
+  return null;
+}
+
 /** Turns the stops of a settlement into a typed halt; other errors are bugs and propagate. */
 export function settledOrHalted(gsrn: string, compute: () => Invoice): SettlementResult {
   try {
     return { outcome: 'settled', invoice: compute() };
   } catch (e) {
-    if (e instanceof MissingMeteredData) return { outcome: 'halted', reason: 'missing-metered-data', gsrn, seriesGsrn: e.seriesGsrn, interval: e.interval };
-    if (e instanceof MissingPriceError) {
-      return { outcome: 'halted', reason: 'missing-price', gsrn, priceArea: e.priceArea ?? null, chargeId: e.chargeId ?? null, interval: e.interval };
-    }
-    if (e instanceof MissingConfiguration) return { outcome: 'halted', reason: 'missing-configuration', gsrn, problem: e.message };
-    if (e instanceof InvalidSettlementInput) return { outcome: 'halted', reason: 'invalid-input', gsrn, problem: e.message };
-    throw e;
+    const halt = haltOf(gsrn, e);
+    if (halt === null) throw e;
+    return halt;
   }
 }
 

@@ -2,11 +2,14 @@ import type { PoolClient } from 'pg';
 import { addDays, localDayStart } from '@dh/dk-time';
 import type { BillingPeriod, Invoice } from '@dh/settlement-domain';
 import {
-  computeInvoice,
+  buildSettlementInput,
+  computationInputsOf,
   DEFAULT_RATES_CONFIG,
   withCauses,
+  type BuiltInput,
   type CorrectionLineJson,
   type InputChange,
+  type MeteredDayRecord,
   type SettlementCopies,
 } from '@dh/settlement-application';
 import { loadCopies } from './copies';
@@ -92,12 +95,26 @@ export async function sourceEventsOf(db: Db, changes: readonly InputChange[]): P
 }
 
 /**
+ * Whether every metered day of `copies` was received by `knownAt`: then the copies loaded with `meteredKnownAt`
+ * (the highest version received by then of each day) hold the same days, as the highest version of each is.
+ */
+function meteredAllKnownBy(copies: SettlementCopies, knownAt: Date): boolean {
+  const known = (days: readonly MeteredDayRecord[] | undefined) => (days ?? []).every((d) => d.receivedAt instanceof Date && d.receivedAt.getTime() <= knownAt.getTime());
+  return known(copies.consumption) && known(copies.production) && known(copies.consumptionBeforePeriod) && known(copies.productionBeforePeriod);
+}
+
+/**
  * The causation of a correction note: the events of every input that changed its lines, derived from the per-line
- * causes (`withCauses`: the invoice as last corrected recomputed from what was known then against the
- * recomputation), as dry runs and explanations name them. The trigger (the job's publication, the input event)
- * stays the note's `causationId` when it is among them or when a change has no known source (it may be that
- * change); otherwise — a job whose publication changed none of the note's lines because an overlapping job's
+ * causes (`withCauses`: the inputs of the invoice as last corrected, computed from what was known then, against
+ * those of the recomputation), as dry runs and explanations name them. The trigger (the job's publication, the
+ * input event) stays the note's `causationId` when it is among them or when a change has no known source (it may be
+ * that change); otherwise — a job whose publication changed none of the note's lines because an overlapping job's
  * input was copied first — the first source found is. `causationIds` lists them all, the `causationId` first.
+ *
+ * Cost (the correction settled already): the inputs of the recomputation's own input (`built`, not settled again)
+ * and of the invoice as last corrected (built from the same copies at its `asOf`, not settled: only its inputs are
+ * compared). The copies are loaded again, with the metered data known then, only when a metered day was received
+ * after the invoice was last corrected (a metered-data correction); otherwise they hold the same days.
  */
 export async function noteCausation(
   deps: SettleDeps,
@@ -107,20 +124,23 @@ export async function noteCausation(
     gsrn: string;
     period: BillingPeriod;
     customerId: string;
-    /** The copies the recomputation used, and its prices' instant. */
+    /** The copies the recomputation used and the input it settled (`buildSettlementInput` of them at its prices' instant). */
     copies: SettlementCopies;
-    asOf: Date;
+    built: BuiltInput;
     /** The invoice as last corrected and when it was (its stream's last event, business time). */
     current: Invoice;
     lastAt: Date;
     lines: readonly CorrectionLineJson[];
   },
 ): Promise<{ causationId: string; causationIds: string[] }> {
-  const { triggerEventId, gsrn, period, customerId } = request;
+  const { triggerEventId, gsrn, period, customerId, copies } = request;
   const config = deps.config ?? DEFAULT_RATES_CONFIG;
-  const after = computeInvoice(gsrn, period, request.asOf, request.copies, config, customerId);
-  const before = computeInvoice(gsrn, period, request.current.asOf, await loadCopies(db, gsrn, period, { meteredKnownAt: request.lastAt }), config, customerId);
-  if (after.outcome !== 'settled' || before.outcome !== 'settled') return { causationId: triggerEventId, causationIds: [triggerEventId] };
+  const triggerOnly = { causationId: triggerEventId, causationIds: [triggerEventId] };
+  const after = computationInputsOf(gsrn, copies, request.built);
+  if (after.outcome !== 'used') return triggerOnly;
+  const known = meteredAllKnownBy(copies, request.lastAt) ? copies : await loadCopies(db, gsrn, period, { meteredKnownAt: request.lastAt });
+  const before = computationInputsOf(gsrn, known, buildSettlementInput(gsrn, period, request.current.asOf, known, config, customerId), known === copies ? { sameMetered: after.inputs } : {});
+  if (before.outcome !== 'used') return triggerOnly;
   const changes: InputChange[] = [];
   const seen = new Set<string>();
   for (const line of withCauses(request.lines, before.inputs, after.inputs)) {

@@ -73,11 +73,19 @@ type Db = Pick<PoolClient, 'query'>;
 export type Settled = { outcome: 'settled'; invoice: Invoice; customerId: string; paymentModel: 'aconto' | 'actual'; gridArea: string; priceArea: string; productionGsrn: string | null };
 
 function settleBuilt(deps: SettleDeps, copies: SettlementCopies, gsrn: string, period: BillingPeriod, asOf: Date, customerId: string | null): Settled | SettlementHalted {
+  return settleBuiltWithInput(deps, copies, gsrn, period, asOf, customerId).result;
+}
+
+/** `settleBuilt`, with the input it built and settled (a correction names the inputs that changed its note's lines from it). */
+function settleBuiltWithInput(deps: SettleDeps, copies: SettlementCopies, gsrn: string, period: BillingPeriod, asOf: Date, customerId: string | null): { result: Settled | SettlementHalted; built: BuiltInput } {
   const built = buildSettlementInput(gsrn, period, asOf, copies, deps.config ?? DEFAULT_RATES_CONFIG, customerId);
-  if (!built.ok) return built.halt;
+  if (!built.ok) return { result: built.halt, built };
   const result = settleMeteringPoint(built.input);
-  if (result.outcome === 'halted') return result;
-  return { outcome: 'settled', invoice: result.invoice, customerId: built.customerId, paymentModel: built.paymentModel, gridArea: built.gridArea, priceArea: built.priceArea, productionGsrn: built.productionGsrn };
+  if (result.outcome === 'halted') return { result, built };
+  return {
+    result: { outcome: 'settled', invoice: result.invoice, customerId: built.customerId, paymentModel: built.paymentModel, gridArea: built.gridArea, priceArea: built.priceArea, productionGsrn: built.productionGsrn },
+    built,
+  };
 }
 
 /** Settles one customer supply (the customer's days of the metering point in the period) from settlement's copies as they stand in `db`. */
@@ -589,12 +597,13 @@ export async function correctInvoice(deps: SettleDeps, tx: Db, invoiceId: string
   const asOf = new Date(Math.max(Date.now(), deps.now?.().getTime() ?? 0, new Date(trigger.recordedAt).getTime()));
   const period = parsePeriodLabel(issued.periodLabel);
   let recomputed: Invoice;
-  let copies: SettlementCopies | null = null;
+  let computed: { copies: SettlementCopies; built: BuiltInput } | null = null;
   if (cause === 'supply-reversed') {
     recomputed = { ...current, lines: [], totals: { exclVat: Money.ZERO, vat: Money.ZERO, inclVat: Money.ZERO }, estimated: false, asOf };
   } else {
-    copies = await loadCopies(tx, issued.gsrn, period);
-    const result = settleBuilt(deps, copies, issued.gsrn, period, asOf, issued.customerId);
+    const copies = await loadCopies(tx, issued.gsrn, period);
+    const { result, built } = settleBuiltWithInput(deps, copies, issued.gsrn, period, asOf, issued.customerId);
+    computed = { copies, built };
     if (result.outcome === 'halted') {
       const halt: SettlementHaltedForMeteringPoint = { runId: null, gsrn: issued.gsrn, periodLabel: issued.periodLabel, reason: result.reason, detail: haltDetail(result) };
       await deps.store.appendToStream(
@@ -613,9 +622,9 @@ export async function correctInvoice(deps: SettleDeps, tx: Db, invoiceId: string
   // Every input event that changed the note's lines (two publications' jobs overlapping: whichever recomputes first
   // issues both changes); a reversal is its trigger's alone.
   const causation =
-    copies === null
+    computed === null
       ? { causationId: trigger.eventId, causationIds: [trigger.eventId] }
-      : await noteCausation(deps, tx, { triggerEventId: trigger.eventId, gsrn: issued.gsrn, period, customerId: issued.customerId, copies, asOf, current, lastAt: found.lastAt, lines });
+      : await noteCausation(deps, tx, { triggerEventId: trigger.eventId, gsrn: issued.gsrn, period, customerId: issued.customerId, ...computed, current, lastAt: found.lastAt, lines });
   const data: SettlementCorrectionIssued = {
     noteId,
     invoiceId,
