@@ -3,6 +3,7 @@ import { Client } from 'pg';
 import { runAppendBench } from './append.bench';
 import { runBetalingsserviceBench } from './betalingsservice.bench';
 import { runCimParseBench } from './cim-parse.bench';
+import { runCorrectionsBench } from './corrections.bench';
 import { Cleanup, createBenchDatabase, createBenchVhost, RABBITMQ_ADMIN_URL } from './infra';
 import { runIngestBench } from './ingest.bench';
 import { runLagBench } from './lag.bench';
@@ -46,7 +47,7 @@ async function rabbitVersion(): Promise<string> {
   return '?';
 }
 
-/** `BENCH_ONLY=append,pipeline,lag,cim,settlement,portal,ingest,betalingsservice,reconciliation,run,rebuild` runs a subset (all by default). */
+/** `BENCH_ONLY=append,pipeline,lag,cim,settlement,portal,ingest,betalingsservice,reconciliation,run,rebuild,corrections` runs a subset (all by default). */
 const only = (process.env.BENCH_ONLY ?? '')
   .split(',')
   .map((k) => k.trim())
@@ -130,6 +131,7 @@ async function main(): Promise<number> {
     await step('reconciliation', '12. Wholesale reconciliation of a month vs one PostgreSQL GROUP BY', () => runReconciliationBench(cleanup));
     await step('run', '13. A whole settlement run through the services (≥ 2 worker processes) vs the kernel alone', () => runRunBench(cleanup));
     await step('rebuild', '14. Rebuild of all read models (shadow tables, swap) vs a raw read of the same events', () => runRebuildBench(cleanup));
+    await step('corrections', '16. A correction job after a spot price change (a note per invoice) vs the recomputation alone', () => runCorrectionsBench(cleanup));
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     failures.push(`set-up: ${message}`);
