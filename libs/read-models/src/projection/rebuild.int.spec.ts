@@ -342,6 +342,45 @@ describe('rebuilding into shadow tables swapped in atomically', () => {
     expect(await pool.query(`SELECT to_regclass('read_models_rebuild.shadow_probe_triggered') AS t`).then((r) => r.rows[0].t)).toBeNull();
   });
 
+  it('has statistics on every shadow swapped in, also on a table its bulk loader writes only in finish, after the tables were first analysed', async () => {
+    await append(5);
+    total += 5;
+    await settled();
+    const table = 'read_models.finish_only';
+    const finishOnly: Projection = {
+      ...eventLog('finish-only', table),
+      bulk() {
+        const ids: { eventId: string; streamId: string }[] = [];
+        return {
+          async load(events) {
+            for (const event of events) if (event.type === 'InvoiceIssued') ids.push({ eventId: event.eventId, streamId: event.streamId });
+          },
+          async finish(inTransaction) {
+            await inTransaction(async (client) => {
+              // Long enough for the tables to be analysed meanwhile, before these rows are committed.
+              await client.query('SELECT pg_sleep(0.5)');
+              await client.query(
+                `INSERT INTO ${table} (event_id, seq, stream_id) SELECT e, n - 1, s FROM unnest($1::uuid[], $2::text[]) WITH ORDINALITY AS t(e, s, n)`,
+                [ids.map((i) => i.eventId), ids.map((i) => i.streamId)],
+              );
+            });
+          },
+        };
+      },
+    };
+    await rebuildProjections(pool, store, [finishOnly, settlementProjection]);
+    expect(await digest(finishOnly)).toBe(await digest(twin));
+    const { rows } = await pool.query<{ name: string; tuples: number; analysed: boolean }>(
+      `SELECT c.relname AS name, c.reltuples::int AS tuples, s.last_analyze IS NOT NULL AS analysed FROM pg_class c JOIN pg_stat_user_tables s ON s.relid = c.oid
+        WHERE c.oid IN ('read_models.finish_only'::regclass, $1::regclass) ORDER BY 1`,
+      [SETTLEMENT_INVOICES_TABLE],
+    );
+    expect(rows).toEqual([
+      { name: 'finish_only', tuples: total, analysed: true },
+      { name: 'settlement_invoices', tuples: total, analysed: true },
+    ]);
+  });
+
   it("applies the first page while the shadows are created, and fails without touching the live tables when a later projection's shadow cannot be made", async () => {
     await settled();
     // Sorted by name, `gate-a` is applied first on every page; its shadow is created first, then `gate-b`'s.

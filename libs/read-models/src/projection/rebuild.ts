@@ -405,25 +405,29 @@ async function rebuildLocked(pool: Pool, store: EventStore, projections: readonl
    * Applies a page to every projection's shadow tables in the caller's transaction, and refuses a page that wrote
    * to a live table: the row counts PostgreSQL keeps for the backend's tables of the live schemas, read before and
    * after (they can hold counts of earlier transactions on the same connection not yet flushed, hence the difference).
+   * Returns the shadow tables the work wrote to (counted the same way).
    */
-  const guarded = async (client: PoolClient, work: (shadow: PoolClient) => Promise<void>): Promise<void> => {
+  const shadowSchemas = [...new Set(tables.map((t) => t.shadowSchema))];
+  const guarded = async (client: PoolClient, work: (shadow: PoolClient) => Promise<void>): Promise<Set<string>> => {
     const writes = async (): Promise<Map<string, number>> => {
       const { rows } = await client.query<{ name: string; n: string }>(
         `SELECT schemaname || '.' || relname AS name, (n_tup_ins + n_tup_upd + n_tup_del)::text AS n FROM pg_stat_xact_user_tables WHERE schemaname = ANY($1::text[])`,
-        [liveSchemas],
+        [[...liveSchemas, ...shadowSchemas]],
       );
       return new Map(rows.map((r) => [r.name, Number(r.n)]));
     };
     const before = await writes();
     await work(renamingClient(client, rename, gates));
-    const written = [...(await writes()).entries()].filter(([name, n]) => n > (before.get(name) ?? 0)).map(([name]) => name).sort();
-    if (written.length > 0) {
-      throw new Error(`Rebuilding ${names.join(', ')} wrote to live table(s) ${written.join(', ')}: a projection must list every table it writes in its \`tables\`, schema-qualified`);
+    const written = [...(await writes()).entries()].filter(([name, n]) => n > (before.get(name) ?? 0)).map(([name]) => name);
+    const live = written.filter((name) => liveSchemas.some((schema) => name.startsWith(`${schema}.`))).sort();
+    if (live.length > 0) {
+      throw new Error(`Rebuilding ${names.join(', ')} wrote to live table(s) ${live.join(', ')}: a projection must list every table it writes in its \`tables\`, schema-qualified`);
     }
+    return new Set(written);
   };
   const loaders = projections.map((p) => (options.bulk !== false && p.bulk ? p.bulk() : null));
   /** A page applied to every projection's shadow: with its bulk loader while building, else `applyBatch`/`apply`. */
-  const applyPage = (client: PoolClient, events: RecordedEvent[], building = false): Promise<void> =>
+  const applyPage = (client: PoolClient, events: RecordedEvent[], building = false): Promise<Set<string>> =>
     guarded(client, async (shadow) => {
       // The same events for every projection without upcasters: mapped once per page.
       let plain: ProjectedEvent[] | null = null;
@@ -487,10 +491,8 @@ async function rebuildLocked(pool: Pool, store: EventStore, projections: readonl
                 throw new Error(`Projection ${row.name} is live at ${row.checkpoint}, past the end of the log read for its rebuild (${at ?? 'the start'})`);
               }
             }
-            for (const table of tables) {
-              await client.query(`ALTER TABLE ${table.live} SET SCHEMA ${table.retiredSchema}`);
-              await client.query(`ALTER TABLE ${table.shadow} SET SCHEMA ${table.schema}`);
-            }
+            // Every table exchanged in one round trip (a simple query of several statements, in this transaction).
+            await client.query(tables.flatMap((table) => [`ALTER TABLE ${table.live} SET SCHEMA ${table.retiredSchema}`, `ALTER TABLE ${table.shadow} SET SCHEMA ${table.schema}`]).join(';\n'));
             await client.query(
               `UPDATE ${PROJECTION_SCHEMA}.projection_state s SET status = 'live', checkpoint = $3, applied_events = $4, layout = p.layout, updated_at = now()
                  FROM unnest($1::text[], $2::text[]) AS p(name, layout) WHERE s.name = p.name`,
@@ -519,8 +521,33 @@ async function rebuildLocked(pool: Pool, store: EventStore, projections: readonl
     await prepare.catch(() => undefined);
   }
   await prepare;
-  for (const loader of loaders) await loader?.finish((work) => inTransaction(pool, (client) => guarded(client, work), BULK));
+  // Statistics before the catch-up and the swap (the build's statements are key look-ups and COPY, which need none;
+  // the planner sizes a table it has no statistics for by its pages), two tables at a time.
+  const analyze = async (list: readonly string[]): Promise<void> => {
+    const left = [...list];
+    const analyzer = async (): Promise<void> => {
+      for (let table = left.shift(); table; table = left.shift()) await pool.query(`ANALYZE ${table}`);
+    };
+    await Promise.all([analyzer(), analyzer()]);
+  };
+  /** The bulk loaders' `finish`, each transaction guarded; returns the shadow tables it wrote to. */
+  const finish = async (): Promise<Set<string>> => {
+    const written = new Set<string>();
+    for (const loader of loaders) {
+      await loader?.finish((work) =>
+        inTransaction(
+          pool,
+          async (client) => {
+            for (const table of await guarded(client, work)) written.add(table);
+          },
+          BULK,
+        ),
+      );
+    }
+    return written;
+  };
   if (deferred.length > 0 || unlogged) {
+    await finish();
     const client = await pool.connect();
     try {
       for (const index of deferred) await client.query(index);
@@ -528,14 +555,13 @@ async function rebuildLocked(pool: Pool, store: EventStore, projections: readonl
     } finally {
       client.release();
     }
+    await analyze(tables.map((t) => t.shadow));
+  } else {
+    // While the loaders finish (mostly in-memory work of this process), the tables are analysed; those the finish
+    // wrote to are analysed again after it.
+    const [written] = await Promise.all([finish(), analyze(tables.map((t) => t.shadow))]);
+    await analyze(tables.map((t) => t.shadow).filter((shadow) => written.has(shadow)));
   }
-  // Statistics before the catch-up and the swap (the build's statements are key look-ups and COPY, which need none;
-  // the planner sizes a table it has no statistics for by its pages). Two at a time: the big tables take most of it.
-  const analyze = [...tables];
-  const analyzer = async (): Promise<void> => {
-    for (let table = analyze.shift(); table; table = analyze.shift()) await pool.query(`ANALYZE ${table.shadow}`);
-  };
-  await Promise.all([analyzer(), analyzer()]);
   // What arrived during the build (and the index/logging steps), outside any lock.
   await bulkPass(false);
   await options.beforeSwap?.();
