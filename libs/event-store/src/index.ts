@@ -4,6 +4,8 @@ export { eventLookupOf } from './event-lookup';
 export { eventRedactionOf } from './event-redaction';
 export type { EventRedaction } from './event-redaction';
 export type { EventLookup } from './event-lookup';
+export { projectionReadOf } from './projection-read';
+export type { LogRecord, ProjectionRead } from './projection-read';
 export { handleCommand, deterministicEventId } from './command-handler';
 export type { Decider, DomainEvent, HandleCommandOptions, HandleCommandResult } from './command-handler';
 export { InMemoryEventStore, createInMemoryEventStore } from './in-memory/in-memory-event-store';

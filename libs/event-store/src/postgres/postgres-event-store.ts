@@ -16,6 +16,7 @@ import type {
 } from '../event-store.port';
 import { UUID_PATTERN, type EventLookup } from '../event-lookup';
 import { assertRedactableFields, type EventRedaction } from '../event-redaction';
+import type { LogRecord, ProjectionRead } from '../projection-read';
 import { assertAppendable, assertBatchAppendable, formatExpected } from '../internal/append-rules';
 import { runPollingSubscription, Wakeup } from '../internal/polling-subscription';
 import { notifyChannel, quoteIdent, runMigrations } from './migrations';
@@ -51,6 +52,11 @@ interface EventRow {
 const COLUMNS = `e.event_id::text, e.type, e.stream_id, e.stream_revision::text, e.global_position::text, e.transaction_id::text,
   e.occurred_at, e.recorded_at, e.data, e.metadata`;
 
+/** A row of the projection read: no `occurred_at`, of the metadata only its schema version. */
+type LogRow = Omit<EventRow, 'occurred_at' | 'metadata'> & { schema_version: number };
+const LOG_COLUMNS = `e.event_id::text, e.type, e.stream_id, e.stream_revision::text, e.global_position::text, e.transaction_id::text,
+  e.recorded_at, e.data, e.metadata->'schemaVersion' AS schema_version`;
+
 /**
  * The element texts of a JSON array parameter, in order, as the `text[]` the append functions take. Data and
  * metadata go as one JSON array instead of a `text[]` literal: `pg` would escape every quote of every event's
@@ -68,7 +74,7 @@ export function parsePostgresCheckpoint(checkpoint: string): { transactionId: st
   return { transactionId: match[1], globalPosition: match[2] };
 }
 
-export class PostgresEventStore implements EventStore, EventLookup, EventRedaction {
+export class PostgresEventStore implements EventStore, EventLookup, EventRedaction, ProjectionRead {
   private readonly s: string;
   private readonly channel: string;
   private readonly pollIntervalMs: number;
@@ -237,12 +243,21 @@ export class PostgresEventStore implements EventStore, EventLookup, EventRedacti
    * nothing back.
    */
   async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
+    return (await this.readAllRows<EventRow>(COLUMNS, options)).map(toRecordedEvent);
+  }
+
+  /** `readAll` without each event's `occurred_at` and with only `schemaVersion` of its metadata (`ProjectionRead`): less to parse per event. */
+  async readAllForProjection(options: ReadAllOptions = {}): Promise<LogRecord[]> {
+    return (await this.readAllRows<LogRow>(LOG_COLUMNS, options)).map(toLogRecord);
+  }
+
+  private async readAllRows<R extends QueryResultRow>(columns: string, options: ReadAllOptions): Promise<R[]> {
     const after = options.after ? parsePostgresCheckpoint(options.after) : { transactionId: '0', globalPosition: '0' };
-    const result = await this.query<EventRow>(
-      `SELECT ${COLUMNS} FROM ${this.s}.read_all($1::xid8, $2::bigint, $3::int) e ORDER BY e.transaction_id, e.global_position`,
+    const result = await this.query<R>(
+      `SELECT ${columns} FROM ${this.s}.read_all($1::xid8, $2::bigint, $3::int) e ORDER BY e.transaction_id, e.global_position`,
       [after.transactionId, after.globalPosition, options.maxCount ?? null],
     );
-    return result.rows.map(toRecordedEvent);
+    return result.rows;
   }
 
   subscribeToAll(options: SubscribeOptions): Subscription {
@@ -395,6 +410,20 @@ async function retryConnectionLoss<T>(read: () => Promise<T>, attempts = 6, firs
       await new Promise((resolve) => setTimeout(resolve, firstDelayMs * 2 ** (attempt - 1)));
     }
   }
+}
+
+function toLogRecord(row: LogRow): LogRecord {
+  return {
+    eventId: row.event_id,
+    type: row.type,
+    streamId: row.stream_id,
+    streamRevision: BigInt(row.stream_revision),
+    globalPosition: BigInt(row.global_position),
+    checkpoint: `${row.transaction_id}:${row.global_position}`,
+    recordedAt: row.recorded_at,
+    data: row.data,
+    metadata: { schemaVersion: row.schema_version },
+  };
 }
 
 function toRecordedEvent(row: EventRow): RecordedEvent {

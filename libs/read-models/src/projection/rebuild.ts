@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import type { EventStore, RecordedEvent } from '@dh/event-store';
+import { projectionReadOf, type EventStore, type LogRecord } from '@dh/event-store';
 import { compareCheckpoints, type Projection, type ProjectedEvent } from './projection';
 import { PROJECTION_SCHEMA, applyEvents, migrateProjectionState } from './projection-state';
 import { runGroupsTogether } from './statements';
@@ -44,7 +44,7 @@ export const SHADOW_SCHEMA_SUFFIX = '_rebuild';
 /** Live tables replaced by a swap go to `<schema>_retired.<table>`, dropped right after the swap commits. */
 export const RETIRED_SCHEMA_SUFFIX = '_retired';
 
-export function toProjectedEvent(event: RecordedEvent): ProjectedEvent {
+export function toProjectedEvent(event: LogRecord): ProjectedEvent {
   return {
     eventId: event.eventId,
     type: event.type,
@@ -321,7 +321,8 @@ async function rebuildLocked(pool: Pool, store: EventStore, projections: readonl
   const liveSchemas = [...new Set(tables.map((t) => t.schema))];
   const rename = shadowRenamer(tables);
   // The build's first page is read while the state rows and shadow tables are prepared (it needs neither).
-  const firstPage = store.readAll({ after: null, maxCount: pageSize });
+  const readAll = projectionReadOf(store);
+  const firstPage = readAll({ after: null, maxCount: pageSize });
   firstPage.catch(() => undefined);
 
   const created = new Map<string, { promise: Promise<void>; resolve: () => void; reject: (error: unknown) => void }>();
@@ -427,7 +428,7 @@ async function rebuildLocked(pool: Pool, store: EventStore, projections: readonl
   };
   const loaders = projections.map((p) => (options.bulk !== false && p.bulk ? p.bulk() : null));
   /** A page applied to every projection's shadow: with its bulk loader while building, else `applyBatch`/`apply`. */
-  const applyPage = (client: PoolClient, events: RecordedEvent[], building = false): Promise<Set<string>> =>
+  const applyPage = (client: PoolClient, events: LogRecord[], building = false): Promise<Set<string>> =>
     guarded(client, async (shadow) => {
       // The same events for every projection without upcasters: mapped once per page.
       let plain: ProjectedEvent[] | null = null;
@@ -442,15 +443,15 @@ async function rebuildLocked(pool: Pool, store: EventStore, projections: readonl
   const BULK = ['SET LOCAL synchronous_commit = off'];
 
   /** Pages until one comes back short (from `first` if given, else from the checkpoint); the next page is read while the current one is applied. */
-  const bulkPass = async (building: boolean, first?: Promise<RecordedEvent[]>): Promise<void> => {
-    let next: Promise<RecordedEvent[]> | null = first ?? store.readAll({ after: checkpoint, maxCount: pageSize });
+  const bulkPass = async (building: boolean, first?: Promise<LogRecord[]>): Promise<void> => {
+    let next: Promise<LogRecord[]> | null = first ?? readAll({ after: checkpoint, maxCount: pageSize });
     while (next) {
-      const events: RecordedEvent[] = await next;
+      const events: LogRecord[] = await next;
       next = null;
       if (events.length === 0) break;
       const last = events[events.length - 1].checkpoint;
       if (events.length === pageSize) {
-        next = store.readAll({ after: last, maxCount: pageSize });
+        next = readAll({ after: last, maxCount: pageSize });
         // Its failure is thrown when awaited; until then it must not count as unhandled.
         next.catch(() => undefined);
       }
@@ -480,7 +481,7 @@ async function rebuildLocked(pool: Pool, store: EventStore, projections: readonl
               [names],
             );
             for (;;) {
-              const events = await store.readAll({ after: at, maxCount: pageSize });
+              const events = await readAll({ after: at, maxCount: pageSize });
               if (events.length === 0) break;
               await applyPage(client, events);
               at = events[events.length - 1].checkpoint;
