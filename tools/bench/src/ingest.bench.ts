@@ -1,5 +1,6 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { fork, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Pool } from 'pg';
@@ -10,26 +11,28 @@ import { startDataHubSimulator } from '@dh/datahub-sim';
 import { addDays, localDayStart, type LocalDate } from '@dh/dk-time';
 import { createPostgresEventStore, type PostgresEventStore } from '@dh/event-store';
 import { gsrnCheckDigit } from '@dh/market-ids';
-import { AmqpConnection, createRelay, DEFAULT_EVENT_EXCHANGE, type EventRelay, type RunningConsumer } from '@dh/messaging';
+import { AmqpConnection, createRelay, DEFAULT_EVENT_EXCHANGE, type EventRelay } from '@dh/messaging';
 import { migrateSettlement, startMeteredDataConsumer } from '@dh/settlement-infra';
 import { benchLogger, createBenchDatabase, createBenchVhost, type Cleanup } from './infra';
+import type { IngestConsumerChildMessage, IngestConsumerParentMessage } from './ingest-consumer.process';
 import { startQueryTimer } from './query-timer';
 import { delay, fmt, log, median, msSince, now, result, waitUntil, type BenchResult } from './measure';
 
 /**
- * Ingest end to end (issues 3 and 8). The DataHub simulator (in this process, over HTTP) holds, per day, RSM-012
+ * Ingest end to end (issues 3 and 8). The DataHub simulator (in its own process, over HTTP) holds, per day, RSM-012
  * `NotifyValidatedMeasureData` documents of SERIES_PER_DOCUMENT PT15M series each (DataHub bundles a supplier's
  * metering points) for N metering points × DAYS; the production path takes them from there, wired as the
  * services wire it but in this one process: `DataHubInboxWorker` (peek → `parseCimXml` → the document's events
  * appended to the PostgreSQL event store in batched appends → dequeue) → relay → RabbitMQ → settlement's
- * `settlement.metered-data` consumer (batches of waiting series: their `metered-data-<gsrn>` streams in one
- * `appendToStreams`, their days in `settlement.metered_data` in one multi-row insert). Timed from the first peek
- * until the consumer has recorded the last series, then checked: every day of every metering point in
- * `settlement.metered_data` with all its values. Baseline: a PostgreSQL `COPY` (psql `\copy … FROM STDIN`) of the
- * very same values as `(gsrn, interval_start, wh)` rows into a plain table, net of psql's start and connection
+ * `settlement.metered-data` consumer (`BENCH_INGEST_CONSUMER_PROCESS=1`: in a process of its own, as in the
+ * settlement service; batches of waiting series: their `metered-data-<gsrn>`
+ * streams in one `appendToStreams`, their days in `settlement.metered_data` in one multi-row insert). Timed from
+ * the first peek until the consumer has recorded the last series, then checked: every day of every metering point
+ * in `settlement.metered_data` with all its values. Baseline: a PostgreSQL `COPY` (psql `\copy … FROM STDIN`) of
+ * the very same values as `(gsrn, interval_start, wh)` rows into a plain table, net of psql's start and connection
  * (an empty COPY, measured in the same run). Sizes: BENCH_INGEST_METERING_POINTS (default "100,400"), to show
- * the cost per value does not grow with N. Peak RSS of the process (simulator, inbox, relay and consumer
- * together) is sampled during each run.
+ * the cost per value does not grow with N. Peak RSS of this process (inbox and relay, and the consumer when it
+ * runs here) is sampled during each run.
  */
 
 const SIZES = (process.env.BENCH_INGEST_METERING_POINTS ?? '100,400')
@@ -51,6 +54,14 @@ const QUARTER_MS = 900_000;
 const STAGES = process.env.BENCH_INGEST_STAGES === '1';
 /** `1`: the inbox keeps each message in `datahub.received_messages`, dequeues it and stores it behind the peeking (record first); default: stores before each dequeue, as the service does by default. */
 const RECORD_FIRST = process.env.BENCH_INGEST_RECORD_FIRST === '1';
+/** `BENCH_INGEST_PROFILE=<dir>`: a V8 CPU profile of this process during each measured run, `<dir>/ingest-<N>.cpuprofile` (diagnosis). */
+const PROFILE_DIR = process.env.BENCH_INGEST_PROFILE;
+/**
+ * `1`: settlement's metered-data consumer in a process of its own, as it runs in the settlement service while the
+ * inbox and its relay run in datahub-integration (`ingest-consumer.process.ts`); default: in this process, beside
+ * the inbox and the relay (no gain shown on the shared 2-core machine at load 12–15, 2026-12-06).
+ */
+const CONSUMER_PROCESS = process.env.BENCH_INGEST_CONSUMER_PROCESS === '1';
 /** `1`: the DataHub simulator in this process (before 2026-12-06); default: in its own process. */
 const SIM_IN_PROCESS = process.env.BENCH_INGEST_SIM_IN_PROCESS === '1';
 
@@ -87,6 +98,8 @@ function scenario(meteringPoints: number): Record<string, unknown> {
 /** The simulator as the bench drives it: its URL, its clock moved forward, stopped. */
 interface BenchSimulator {
   url: string;
+  /** The simulator's process id when it runs in its own process. */
+  pid: number | null;
   advanceTo(instant: Date): Promise<void>;
   stop(): Promise<void>;
 }
@@ -98,7 +111,7 @@ interface BenchSimulator {
 async function startSimulator(scenarioJson: Record<string, unknown>): Promise<BenchSimulator> {
   if (SIM_IN_PROCESS) {
     const sim = await startDataHubSimulator({ port: 0, scenario: scenarioJson });
-    return { url: sim.url, advanceTo: async (instant) => sim.control.advanceTo(instant), stop: () => sim.stop() };
+    return { url: sim.url, pid: null, advanceTo: async (instant) => sim.control.advanceTo(instant), stop: () => sim.stop() };
   }
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-ingest-sim-'));
   const file = path.join(dir, 'scenario.json');
@@ -121,6 +134,7 @@ async function startSimulator(scenarioJson: Record<string, unknown>): Promise<Be
   });
   return {
     url,
+    pid: child.pid ?? null,
     advanceTo: async (instant) => {
       const response = await fetch(`${url}/sim/clock`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ to: instant.toISOString() }) });
       if (!response.ok) throw new Error(`datahub-sim clock: ${response.status} ${await response.text()}`);
@@ -129,6 +143,54 @@ async function startSimulator(scenarioJson: Record<string, unknown>): Promise<Be
       child.kill('SIGTERM');
       await exited;
       rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Settlement's metered-data consumer as the bench drives it: its counters, its process (when its own), stopped. */
+interface BenchConsumer {
+  stats(): { applied: number; deadLettered: number; halted: string | null; lastError: string | null };
+  /** Wall time of the consumer's appends (only when it runs in this process). */
+  appendMs: { append: number; appends: number; streams: number; read: number } | null;
+  resetTimes(): void;
+  pid: number | null;
+  stop(): Promise<void>;
+}
+
+/** The consumer in a process of its own (`ingest-consumer.process.ts`), its counters sent over IPC. */
+async function forkConsumer(databaseUrl: string, amqpUrl: string, nowIso: string): Promise<BenchConsumer> {
+  const child = fork(path.join(__dirname, 'ingest-consumer.process.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  let stats = { applied: 0, deadLettered: 0, halted: null as string | null, lastError: null as string | null };
+  let failed: string | null = null;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stopped = new Promise<void>((resolve) => {
+    child.on('message', (message: IngestConsumerChildMessage) => {
+      if (message.kind === 'stats') stats = { applied: message.applied, deadLettered: message.deadLettered, halted: message.halted, lastError: message.lastError };
+      else if (message.kind === 'failed') failed = message.message;
+      else if (message.kind === 'stopped') resolve();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.on('message', (message: IngestConsumerChildMessage) => {
+      if (message.kind === 'running') resolve();
+      else if (message.kind === 'failed') reject(new Error(`metered-data consumer process: ${message.message}`));
+    });
+    child.once('exit', (code) => reject(new Error(`metered-data consumer process exited ${code}`)));
+    const start: IngestConsumerParentMessage = { kind: 'start', databaseUrl, amqpUrl, now: nowIso };
+    child.send(start);
+  });
+  return {
+    stats: () => (failed !== null ? { ...stats, halted: `consumer process failed: ${failed}` } : stats),
+    appendMs: null,
+    resetTimes: () => undefined,
+    pid: child.pid ?? null,
+    stop: async () => {
+      if (child.connected) {
+        const stop: IngestConsumerParentMessage = { kind: 'stop' };
+        child.send(stop);
+        await Promise.race([stopped, exited]);
+      }
+      await exited;
     },
   };
 }
@@ -240,6 +302,48 @@ class RssSampler {
   }
 }
 
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux); 0 when it is gone. */
+function procCpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 Hz)
+  } catch {
+    return 0;
+  }
+}
+
+/** Process ids whose command name is `name` (from /proc). */
+function pidsNamed(name: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === name) pids.push(Number(entry));
+    } catch {
+      // gone
+    }
+  }
+  return pids;
+}
+
+/**
+ * Diagnosis (`BENCH_INGEST_STAGES=1`): CPU seconds used during the measured run by this process (inbox, relay and
+ * consumer), the simulator's process, the PostgreSQL backends of the bench database plus the server's own processes
+ * (WAL writer, checkpointer: shared with anything else on the server), and RabbitMQ (shared).
+ */
+async function cpuSnapshot(pool: Pool, dbName: string, simPid: number | null, consumerPid: number | null): Promise<Record<string, number>> {
+  const { rows } = await pool.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = $1 OR backend_type NOT IN ('client backend')`, [dbName]);
+  const self = process.cpuUsage();
+  return {
+    [consumerPid === null ? 'bench process (inbox, relay, consumer)' : 'bench process (inbox, relay)']: (self.user + self.system) / 1e6,
+    ...(consumerPid === null ? {} : { 'consumer process': procCpuSeconds(consumerPid) }),
+    simulator: simPid === null ? 0 : procCpuSeconds(simPid),
+    'PostgreSQL (this database + server processes)': rows.reduce((sum, r) => sum + procCpuSeconds(r.pid), 0),
+    'RabbitMQ (beam.smp, shared)': pidsNamed('beam.smp').reduce((sum, pid) => sum + procCpuSeconds(pid), 0),
+  };
+}
+
 const mib = (bytes: number): string => `${Math.round(bytes / 1024 / 1024)} MiB`;
 
 interface SizeResult {
@@ -261,7 +365,7 @@ async function runSize(cleanup: Cleanup, meteringPoints: number): Promise<SizeRe
   let sim: BenchSimulator | null = null;
   let connection: AmqpConnection | null = null;
   let relay: EventRelay | null = null;
-  let consumer: RunningConsumer | null = null;
+  let consumer: BenchConsumer | null = null;
   try {
     store = await createPostgresEventStore({ pool, schema: 'event_store' });
     const quarantine = new QuarantineStore(pool);
@@ -285,7 +389,13 @@ async function runSize(cleanup: Cleanup, meteringPoints: number): Promise<SizeRe
     });
     connection = new AmqpConnection({ url: vhost.url, connectionName: 'bench-ingest', initialMaxAttempts: 3, logger: benchLogger });
     await connection.connect();
-    consumer = await startMeteredDataConsumer({ connection, pool, store: consumerStore.store, exchange: DEFAULT_EVENT_EXCHANGE, now: () => new Date('2026-04-20T06:00:00Z') });
+    const businessNow = '2026-04-20T06:00:00Z';
+    if (!CONSUMER_PROCESS) {
+      const running = await startMeteredDataConsumer({ connection, pool, store: consumerStore.store, exchange: DEFAULT_EVENT_EXCHANGE, now: () => new Date(businessNow) });
+      consumer = { stats: () => running.stats(), appendMs: consumerStore.ms, resetTimes: () => consumerStore.reset(), pid: null, stop: () => running.stop() };
+    } else {
+      consumer = await forkConsumer(db.url, vhost.url, businessNow);
+    }
     const recorder = consumer;
     relay = createRelay({ eventStore: store, connection, pool, name: 'bench-ingest', logger: benchLogger });
     await relay.start();
@@ -321,8 +431,14 @@ async function runSize(cleanup: Cleanup, meteringPoints: number): Promise<SizeRe
     const rss = new RssSampler();
     inbox.recording = true;
     inboxStore.reset();
-    consumerStore.reset();
+    recorder.resetTimes();
     const timer = STAGES ? startQueryTimer() : null;
+    const cpuBefore = STAGES ? await cpuSnapshot(pool, db.name, sim.pid, recorder.pid) : null;
+    const profiler = PROFILE_DIR ? new Session() : null;
+    if (profiler) {
+      profiler.connect();
+      await new Promise<void>((resolve) => profiler.post('Profiler.enable', () => profiler.post('Profiler.setSamplingInterval', { interval: 200 }, () => profiler.post('Profiler.start', () => resolve()))));
+    }
     rss.start();
     const started = now();
     // Diagnosis: every 250 ms, series stored by the inbox (events appended), published by the relay, recorded by the consumer.
@@ -336,6 +452,12 @@ async function runSize(cleanup: Cleanup, meteringPoints: number): Promise<SizeRe
       : null;
     const run = await drain(DAYS, 'measured run');
     if (sampler) clearInterval(sampler);
+    if (profiler && PROFILE_DIR) {
+      const profile = await new Promise<unknown>((resolve, reject) => profiler.post('Profiler.stop', (error, r) => (error ? reject(error) : resolve(r.profile))));
+      writeFileSync(path.join(PROFILE_DIR, `ingest-${meteringPoints}.cpuprofile`), JSON.stringify(profile));
+      profiler.disconnect();
+    }
+    const cpuAfter = cpuBefore ? await cpuSnapshot(pool, db.name, sim.pid, recorder.pid) : null;
     const peakRss = rss.stop();
     const e2eMs = Number(run.end - (inbox.firstPeekAt ?? started)) / 1e6;
     if (timer) {
@@ -344,8 +466,16 @@ async function runSize(cleanup: Cleanup, meteringPoints: number): Promise<SizeRe
       log(
         `  N = ${meteringPoints}: stages (wall time, the inbox and the consumer overlap${RECORD_FIRST ? '; record first: the store steps overlap the peeks, "the rest" includes keeping each message' : ''}): inbox ${fmt(run.inboxMs, 'ms')} = peek (HTTP; the simulator renders the XML) ${fmt(inbox.peekMs, 'ms')} ` +
           `+ duplicate check ${fmt(inboxStore.ms.read, 'ms')} + append ${fmt(inboxStore.ms.append, 'ms')} + dequeue ${fmt(inbox.dequeueMs, 'ms')} + parse, events and the rest ${fmt(inboxOther, 'ms')}; ` +
-          `consumer appends ${fmt(consumerStore.ms.append, 'ms')} (${consumerStore.ms.appends} appends of ${consumerStore.ms.streams} streams), stream reads ${fmt(consumerStore.ms.read, 'ms')}; the last series recorded ${fmt(e2eMs - run.inboxMs, 'ms')} after the inbox was done`,
+          (recorder.appendMs
+            ? `consumer appends ${fmt(recorder.appendMs.append, 'ms')} (${recorder.appendMs.appends} appends of ${recorder.appendMs.streams} streams), stream reads ${fmt(recorder.appendMs.read, 'ms')}; `
+            : 'the consumer in its own process (its statements are not timed here); ') +
+          `the last series recorded ${fmt(e2eMs - run.inboxMs, 'ms')} after the inbox was done`,
       );
+      if (cpuBefore && cpuAfter) {
+        const wall = Number(run.end - started) / 1e9;
+        const parts = Object.keys(cpuAfter).map((k) => `${k} ${((cpuAfter[k] ?? 0) - (cpuBefore[k] ?? 0)).toFixed(2)} s`);
+        log(`  N = ${meteringPoints}: CPU during the measured run (${wall.toFixed(2)} s wall, 2 cores = ${(2 * wall).toFixed(2)} CPU-s): ${parts.join(', ')}`);
+      }
       log(`  N = ${meteringPoints}: timeline (every 250 ms): ${timeline.join(' | ')}`);
       log(`  N = ${meteringPoints}: database time of the measured run by statement (wall time of each, summed; they overlap):`);
       for (const line of timer.report()) log(line);
