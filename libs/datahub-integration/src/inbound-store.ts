@@ -9,8 +9,6 @@ export type ProcessResolver = (transactionIds: string[]) => Promise<ReadonlyMap<
 /** Keeps a message that could not be stored as it is (the quarantine), with the reason. */
 export type KeepAside = (message: InboxMessage, reason: string) => Promise<void>;
 
-const EMPTY_PROCESSES: ReadonlyMap<string, string> = new Map();
-
 const bodyHash = (body: string): string => createHash('sha256').update(body, 'utf8').digest('hex');
 
 export interface InboundStoreOptions {
@@ -51,27 +49,18 @@ export function createInboundStore(
   return async (message: InboxMessage): Promise<StoreOutcome> => {
     const documentId = message.document.header.mRID;
     const streamId = inboundDocumentStreamId(documentId);
-    // The duplicate check's read and the lookup of our processes are in flight while this process hashes the body
-    // and builds the document's events (CPU: a series' points packed per series), instead of one after the other.
-    const existingRead = store.readStream(streamId, { maxCount: 1 });
-    const processIdsRead = resolveProcesses(answeredTransactionIds(message.document));
-    existingRead.catch(() => undefined);
-    processIdsRead.catch(() => undefined);
-    const hash = bodyHash(message.body);
-    const receivedAt = clock();
-    const built = toInboundEvents(message.document, { messageId: message.messageId, category: message.category, receivedAt }, EMPTY_PROCESSES);
-    const existing = await existingRead;
+    const existing = await store.readStream(streamId, { maxCount: 1 });
     if (existing.length > 0) {
       const storedHash = existing[0]!.metadata.bodySha256;
-      if (keepAside && typeof storedHash === 'string' && storedHash !== hash) {
+      if (keepAside && typeof storedHash === 'string' && storedHash !== bodyHash(message.body)) {
         await keepAside(message, `document ${documentId} was stored before from message ${String(existing[0]!.metadata.causationId)} with different content; kept here for a person to decide`);
       }
       return 'duplicate';
     }
-    const processIds = await processIdsRead;
-    // Events that name our processes are built again with them (answers to our requests: a few series at most).
-    const events = processIds.size === 0 ? built : toInboundEvents(message.document, { messageId: message.messageId, category: message.category, receivedAt }, processIds);
-    const metadata = { correlationId: documentId, causationId: message.messageId, actor: 'datahub', schemaVersion: 1, context: DATAHUB_CONTEXT, bodySha256: hash };
+    const receivedAt = clock();
+    const processIds = await resolveProcesses(answeredTransactionIds(message.document));
+    const events = toInboundEvents(message.document, { messageId: message.messageId, category: message.category, receivedAt }, processIds);
+    const metadata = { correlationId: documentId, causationId: message.messageId, actor: 'datahub', schemaVersion: 1, context: DATAHUB_CONTEXT, bodySha256: bodyHash(message.body) };
     const parts: StreamAppend[] = [];
     for (let part = 0; part * perStream < events.length || part === 0; part++) {
       const partStream = inboundDocumentPartStreamId(documentId, part);
