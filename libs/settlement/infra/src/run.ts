@@ -120,10 +120,14 @@ export async function workItemPage(db: Db, period: BillingPeriod, after: string 
     );
     return rows.rows.map((r) => r.gsrn);
   }
+  // The cursor bounds the invoices too (i.gsrn = s.gsrn > the cursor, and every text is >= ''): PostgreSQL merges
+  // the supplies with the period's invoices in GSRN order, and without that bound it read the invoices from the first
+  // one on every page, so scheduling a run read O(N²) invoice rows (the workers index invoices while later pages are
+  // scheduled): 72–92 ms a page at 50,000 invoices, 0.5 ms with the bound (issue 8).
   const rows = await db.query<{ gsrn: string }>(
     `SELECT DISTINCT s.gsrn FROM settlement.supplies s
       WHERE NOT s.reversed AND s.billing_frequency = $1 AND s.start_date < $2 AND (s.end_date IS NULL OR s.end_date > $3) AND ($4::text IS NULL OR s.gsrn > $4)
-        AND NOT EXISTS (SELECT 1 FROM settlement.invoices i WHERE i.gsrn = s.gsrn AND i.period_from = $3 AND i.period_label = $6 AND i.customer_id = s.customer_id)
+        AND NOT EXISTS (SELECT 1 FROM settlement.invoices i WHERE i.gsrn = s.gsrn AND i.gsrn >= coalesce($4::text, '') AND i.period_from = $3 AND i.period_label = $6 AND i.customer_id = s.customer_id)
       ORDER BY s.gsrn LIMIT $5`,
     [billingFrequencyOf(period), toExclusive, from, after, limit, label],
   );
