@@ -26,8 +26,8 @@ import { delay, fmt, log, msSince, now, result, type BenchResult } from './measu
  * default 2), BENCH_RUN_WORKERS (workers per process, default 1), BENCH_RUN_BATCH (work items per batch, default 500),
  * BENCH_RUN_SEED (`packed`, the default: metered days as `settlement.metered_data` stores schema-2 events, integer
  * Wh in `wh int[]` from `first_position` and quality runs; `v1`: `points` jsonb objects with kWh strings, as days
- * stored before issue 8), BENCH_RUN_PROFILE_DIR (a directory: each settlement process writes a V8 CPU profile of the run there,
- * `settlement-<pid>.cpuprofile`, via cpu-profile-hook.ts).
+ * stored before issue 8), BENCH_RUN_PROFILE_DIR (a directory: each settlement process and the projections process write a V8
+ * CPU profile of the run there, `settlement-<pid>.cpuprofile` and `projections-<pid>.cpuprofile`, via cpu-profile-hook.ts).
  */
 
 const SIZES = (process.env.BENCH_RUN_POINTS ?? '1000,10000')
@@ -302,8 +302,9 @@ async function runOnce(points: number, cleanup: Cleanup): Promise<RunFigures> {
     // Node refuses --cpu-prof in NODE_OPTIONS: a preloaded hook runs V8's profiler instead (cpu-profile-hook.ts).
     const settlementEnv =
       PROFILE_DIR === undefined ? env : { ...env, NODE_OPTIONS: `--require ${join(__dirname, 'cpu-profile-hook.js')}`, BENCH_CPU_PROFILE_DIR: PROFILE_DIR, BENCH_CPU_PROFILE_NAME: 'settlement' };
+    const projectionsEnv = PROFILE_DIR === undefined ? env : { ...settlementEnv, BENCH_CPU_PROFILE_NAME: 'projections' };
     for (let i = 0; i < PROCESSES; i++) processes.push(await startServiceProcess('settlement', settlementEnv, 120_000));
-    processes.push(await startServiceProcess('projections', env, 120_000));
+    processes.push(await startServiceProcess('projections', projectionsEnv, 120_000));
     await commands.start();
     const seedStart = now();
     await seedPrices(infra);
@@ -371,8 +372,8 @@ async function runOnce(points: number, cleanup: Cleanup): Promise<RunFigures> {
     timelineStop = true;
     await timeline;
     if (PROFILE_DIR !== undefined) {
-      // The settlement processes write their profiles now (a stopped process may not get to its exit handlers).
-      for (const p of processes.slice(0, PROCESSES)) p.child.kill('SIGUSR2');
+      // The processes write their profiles now (a stopped process may not get to its exit handlers).
+      for (const p of processes) p.child.kill('SIGUSR2');
       await delay(5_000);
     }
     const peak = processes.slice(0, PROCESSES).map((p) => peakRssMiB(p.child.pid));
