@@ -93,7 +93,8 @@ export function civilOfEpochDay(z: number): CivilDate {
   return { year: yoe + era * 400 + (month <= 2 ? 1 : 0), month, day };
 }
 
-function fromEpochDay(z: number): LocalDate {
+/** The local date of a day number since 1970-01-01 (the inverse of {@link toEpochDay}); RangeError outside years 1–9999. */
+export function fromEpochDay(z: number): LocalDate {
   const c = civilOfEpochDay(z);
   // Four-digit years need no padding or range check (formatLocalDate does both for the others, and throws outside 1..9999).
   if (c.year >= 1000 && c.year <= 9999) return `${c.year}-${c.month < 10 ? '0' : ''}${c.month}-${c.day < 10 ? '0' : ''}${c.day}`;
@@ -101,11 +102,11 @@ function fromEpochDay(z: number): LocalDate {
 }
 
 /**
- * {@link epochDayOf} of a `YYYY-MM-DD` string: read by character codes when {@link isLocalDate} holds (no regular
+ * The day number since 1970-01-01 of a `YYYY-MM-DD` string ({@link epochDayOf}): read by character codes when {@link isLocalDate} holds (no regular
  * expression or object per call: date arithmetic runs per day of every metering point), else through
  * {@link parseLocalDate}, which throws its RangeError.
  */
-function epochDayOfLocalDate(date: LocalDate): number {
+export function toEpochDay(date: LocalDate): number {
   if (!isLocalDate(date)) return epochDayOf(parseLocalDate(date));
   const year = digitsAt(date, 0, 4);
   const month = digitsAt(date, 5, 7);
@@ -120,13 +121,13 @@ function epochDayOfLocalDate(date: LocalDate): number {
 /** Calendar arithmetic: `addDays('2026-03-28', 2)` → `'2026-03-30'` (DST-independent). */
 export function addDays(date: LocalDate, n: number): LocalDate {
   if (!Number.isSafeInteger(n)) throw new RangeError(`addDays: ${n} is not an integer`);
-  return fromEpochDay(epochDayOfLocalDate(date) + n);
+  return fromEpochDay(toEpochDay(date) + n);
 }
 
 /** Calendar days from `a` to `b` (b − a; negative when b is before a). */
 export function daysBetween(a: LocalDate, b: LocalDate): number {
-  const to = epochDayOfLocalDate(b);
-  return to - epochDayOfLocalDate(a);
+  const to = toEpochDay(b);
+  return to - toEpochDay(a);
 }
 
 /** ISO day of week: 1 = Monday … 7 = Sunday. */

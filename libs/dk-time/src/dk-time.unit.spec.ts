@@ -10,6 +10,8 @@ import {
   bankClosingDaysBeyondHolidays,
   compareLocalDates,
   formatLocalDate,
+  fromEpochDay,
+  toEpochDay,
   bankingDaysBetween,
   businessDaysBetween,
   danishPublicHolidays,
@@ -227,6 +229,8 @@ describe('billing periods', () => {
       const a = dateOf(za);
       const b = dateOf(zb);
       expect(parseLocalDate(a)).toEqual(civilOfEpochDay(za));
+      expect(toEpochDay(a)).toBe(za);
+      expect(fromEpochDay(za)).toBe(a);
       expect(daysBetween(a, b)).toBe(zb - za);
       expect(compareLocalDates(a, b)).toBe(za - zb);
       expect(Math.sign(compareLocalDates(a, b))).toBe(a < b ? -1 : a > b ? 1 : 0);
@@ -236,6 +240,7 @@ describe('billing periods', () => {
     expect(addDays('0001-01-01', 0)).toBe('0001-01-01');
     expect(() => addDays('0001-01-01', -1)).toThrow(RangeError);
     expect(() => addDays('9999-12-31', 1)).toThrow(RangeError);
+    expect(() => fromEpochDay(last + 1)).toThrow(RangeError);
   });
 
   it('date arithmetic refuses what is not a YYYY-MM-DD date as parseLocalDate does', () => {
@@ -244,6 +249,7 @@ describe('billing periods', () => {
       expect(() => daysBetween('2026-01-01', bad)).toThrow(`Invalid local date ${JSON.stringify(bad)}`);
       expect(() => daysBetween(bad, '2026-01-01')).toThrow(`Invalid local date ${JSON.stringify(bad)}`);
       expect(() => compareLocalDates(bad, '2026-01-01')).toThrow(RangeError);
+      expect(() => toEpochDay(bad)).toThrow(RangeError);
     }
     // Both invalid: the later date is named first, as before.
     expect(() => daysBetween('2026-13-01', '2026-14-01')).toThrow('"2026-14-01"');

@@ -10,6 +10,8 @@ export {
   dayOfWeek,
   isWeekend,
   compareLocalDates,
+  toEpochDay,
+  fromEpochDay,
 } from './civil';
 export type { Resolution, PositionResolution, Period } from './zone';
 export {

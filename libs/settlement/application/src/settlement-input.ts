@@ -1,5 +1,5 @@
 import type { QualityCode } from '@dh/cim';
-import { RESOLUTION_MS, addDays, compareLocalDates, localDayStart, type LocalDate } from '@dh/dk-time';
+import { RESOLUTION_MS, addDays, compareLocalDates, fromEpochDay, localDayStart, toEpochDay, type LocalDate } from '@dh/dk-time';
 import { formatScaled, parsePriceNanoDkkPerKwh, parseQuantityMilliKwh, QUANTITY_SCALE } from '@dh/money';
 import {
   MissingPriceError,
@@ -298,16 +298,25 @@ export function productCharges(records: readonly ProductRecord[]): { margin: Cha
  * `ProductChanged` dated inside that supply on or before the day.
  */
 export function productDaysOf(supplies: readonly SupplyRecord[], changes: readonly ProductChangeRecord[], days: readonly LocalDate[]): ProductDays[] {
+  return productDaysOn(spansOf(supplies), numberedChanges(changes, (c) => c.productId), days, days.map(toEpochDay));
+}
+
+/** {@link productDaysOf} on supply spans and changes by GSRN as day numbers; `numbers[i]` is the day number of `days[i]`. */
+function productDaysOn(spans: readonly SupplySpan[], changes: ReadonlyMap<string, readonly NumberedChange<string>[]>, days: readonly LocalDate[], numbers: readonly number[]): ProductDays[] {
   const out: ProductDays[] = [];
-  for (const day of days) {
-    const s = supplyOn(supplies, day);
-    if (s === undefined) continue;
-    const productId = inForceOn(s, s.productId, changes.filter((c) => c.gsrn === s.gsrn).map((c) => ({ from: c.from, value: c.productId })), day);
+  let lastNumber = Number.NaN;
+  for (let i = 0; i < days.length; i++) {
+    const z = numbers[i]!;
+    const span = spanOn(spans, z);
+    if (span === undefined) continue;
+    const s = span.supply;
+    const productId = inForceOnDay(span.start, s.productId, changes.get(s.gsrn) ?? [], z);
     const last = out[out.length - 1];
-    if (last !== undefined && last.productId === productId && compareLocalDates(addDays(last.lastDay, 1), day) === 0) {
-      last.lastDay = day;
+    if (last !== undefined && last.productId === productId && z === lastNumber + 1) {
+      last.lastDay = days[i]!;
       last.days++;
-    } else out.push({ productId, firstDay: day, lastDay: day, days: 1 });
+    } else out.push({ productId, firstDay: days[i]!, lastDay: days[i]!, days: 1 });
+    lastNumber = z;
   }
   return out;
 }
@@ -383,16 +392,69 @@ function inForceOn<T>(supply: SupplyRecord, initial: T, changes: readonly { from
   return value;
 }
 
-function supplyOn(supplies: readonly SupplyRecord[], day: LocalDate): SupplyRecord | undefined {
-  return supplies.find((s) => compareLocalDates(s.startDate, day) <= 0 && (s.endDate === null || compareLocalDates(s.endDate, day) > 0));
+/**
+ * A supply's days as day numbers (`toEpochDay`): `start` inclusive, `end` exclusive (Infinity while open). Supplied
+ * days, products and electric heating are decided per day of the period for every point of a run: on numbers, each
+ * date read once, not compared as strings day by day (issue 8).
+ */
+interface SupplySpan {
+  readonly supply: SupplyRecord;
+  readonly start: number;
+  readonly end: number;
 }
 
-/** The local days of the period the supplies cover, in order. */
-function suppliedDaysOf(supplies: readonly SupplyRecord[], period: BillingPeriod): LocalDate[] {
+const spansOf = (supplies: readonly SupplyRecord[]): SupplySpan[] =>
+  supplies.map((supply) => ({ supply, start: toEpochDay(supply.startDate), end: supply.endDate === null ? Number.POSITIVE_INFINITY : toEpochDay(supply.endDate) }));
+
+/** The first supply (in the given order) covering day `z`. */
+function spanOn(spans: readonly SupplySpan[], z: number): SupplySpan | undefined {
+  for (const span of spans) if (span.start <= z && z < span.end) return span;
+  return undefined;
+}
+
+interface NumberedChange<T> {
+  readonly from: number;
+  readonly value: T;
+}
+
+/** A setting's changes by GSRN, dated by day number, each GSRN's in the given order. */
+function numberedChanges<C extends { gsrn: string; from: LocalDate }, T>(changes: readonly C[], value: (c: C) => T): Map<string, NumberedChange<T>[]> {
+  const out = new Map<string, NumberedChange<T>[]>();
+  for (const c of changes) {
+    const change = { from: toEpochDay(c.from), value: value(c) };
+    const list = out.get(c.gsrn);
+    if (list === undefined) out.set(c.gsrn, [change]);
+    else list.push(change);
+  }
+  return out;
+}
+
+/** {@link inForceOn} on day numbers: the supply starting on day `start`, on day `z`. */
+function inForceOnDay<T>(start: number, initial: T, changes: readonly NumberedChange<T>[], z: number): T {
+  let value = initial;
+  let at = Number.NEGATIVE_INFINITY;
+  for (const c of changes) {
+    if (c.from < start || c.from > z) continue;
+    if (c.from >= at) {
+      value = c.value;
+      at = c.from;
+    }
+  }
+  return value;
+}
+
+/** The local days of the period the supplies cover, in order, with their day numbers. */
+function suppliedDaysOn(spans: readonly SupplySpan[], period: BillingPeriod): { days: LocalDate[]; numbers: number[] } {
   const { from, toExclusive } = periodDates(period);
   const days: LocalDate[] = [];
-  for (let day = from; compareLocalDates(day, toExclusive) < 0; day = addDays(day, 1)) if (supplyOn(supplies, day) !== undefined) days.push(day);
-  return days;
+  const numbers: number[] = [];
+  const end = toEpochDay(toExclusive);
+  for (let z = toEpochDay(from); z < end; z++) {
+    if (spanOn(spans, z) === undefined) continue;
+    days.push(fromEpochDay(z));
+    numbers.push(z);
+  }
+  return { days, numbers };
 }
 
 /**
@@ -402,14 +464,19 @@ function suppliedDaysOf(supplies: readonly SupplyRecord[], period: BillingPeriod
  * given for a day that was not registered (our choice; README "Electric heating in force").
  */
 export function electricHeatingInForce(supplies: readonly SupplyRecord[], changes: readonly ElectricHeatingChangeRecord[], period: BillingPeriod): boolean {
+  return electricHeatingOn(spansOf(supplies), changes, period);
+}
+
+function electricHeatingOn(spans: readonly SupplySpan[], changes: readonly ElectricHeatingChangeRecord[], period: BillingPeriod): boolean {
   const { from, toExclusive } = periodDates(period);
-  const own = changes.map((c) => ({ gsrn: c.gsrn, from: c.from, value: c.electricHeating }));
+  const own = numberedChanges(changes, (c) => c.electricHeating);
   let supplied = 0;
-  for (let day = from; compareLocalDates(day, toExclusive) < 0; day = addDays(day, 1)) {
-    const s = supplyOn(supplies, day);
-    if (s === undefined) continue;
+  const end = toEpochDay(toExclusive);
+  for (let z = toEpochDay(from); z < end; z++) {
+    const span = spanOn(spans, z);
+    if (span === undefined) continue;
     supplied++;
-    if (!inForceOn(s, s.electricHeating, own.filter((c) => c.gsrn === s.gsrn), day)) return false;
+    if (!inForceOnDay(span.start, span.supply.electricHeating, own.get(span.supply.gsrn) ?? [], z)) return false;
   }
   return supplied > 0;
 }
@@ -581,15 +648,16 @@ function pointHead(gsrn: string, period: BillingPeriod, copies: SettlementCopies
   if (!isPriceArea(gridArea.priceArea)) return configurationHalt(gsrn, `grid area ${latest.gridArea} maps to unknown price area ${gridArea.priceArea}`);
   const priceArea = gridArea.priceArea;
   // The product of each supplied day: the supply's, then its changes from a date (ProductChanged).
-  const days = suppliedDaysOf(supplies, period);
-  const productDays = productDaysOf(supplies, copies.productChanges ?? [], days);
+  const spans = spansOf(supplies);
+  const { days, numbers } = suppliedDaysOn(spans, period);
+  const productDays = productDaysOn(spans, numberedChanges(copies.productChanges ?? [], (c) => c.productId), days, numbers);
   const productIds = [...new Set(productDays.map((p) => p.productId))];
   if (productIds.length === 0) productIds.push(latest.productId);
   for (const id of productIds) if (!copies.products.some((p) => p.productId === id)) return configurationHalt(gsrn, `product ${id} is not defined`);
   const consumption = withConsumption ? seriesOf(gsrn, copies.consumption) : null;
   if (typeof consumption === 'string') return { ok: false, halt: { outcome: 'halted', reason: 'invalid-input', gsrn, problem: consumption } };
   const productionGsrn = productionGsrnInForce(latest, copies.productionLinks ?? [], period);
-  const electricHeating = electricHeatingInForce(supplies, copies.electricHeatingChanges ?? [], period);
+  const electricHeating = electricHeatingOn(spans, copies.electricHeatingChanges ?? [], period);
   const production =
     productionGsrn === null
       ? undefined

@@ -1,8 +1,26 @@
 import { settleMeteringPoint, settleReference, type BillingPeriod, type Invoice } from '@dh/settlement-domain';
 import { Money, parseQuantityMilliKwh, vatOf } from '@dh/money';
-import { localDayStart } from '@dh/dk-time';
-import { buildPointInput, buildSettlementInput, customerSuppliesInPeriod, DEFAULT_RATES_CONFIG, ENERGINET_GLN, yearToDateMilliKwh, type ChargeLinkRecord, type FeeLinkRecord, type SettlementCopies } from './settlement-input';
-import { GRID_SUBSCRIPTION_C, GRID_TARIFF_C, hourlyDays, RADIUS_GLN, TEST_GSRN, testCharge, testCopies, testSupply } from './testing/copies';
+import { addDays, compareLocalDates, localDayStart } from '@dh/dk-time';
+import {
+  buildPointInput,
+  buildSettlementInput,
+  customerSuppliesInPeriod,
+  DEFAULT_RATES_CONFIG,
+  electricHeatingInForce,
+  ENERGINET_GLN,
+  productDaysOf,
+  suppliesInPeriod,
+  yearToDateMilliKwh,
+  type ChargeLinkRecord,
+  type ElectricHeatingChangeRecord,
+  type FeeLinkRecord,
+  type ProductChangeRecord,
+  type ProductDays,
+  type SettlementCopies,
+  type SupplyRecord,
+} from './settlement-input';
+import { periodDates } from './period';
+import { GRID_SUBSCRIPTION_C, GRID_TARIFF_C, hourlyDays, localDays, RADIUS_GLN, TEST_GSRN, testCharge, testCopies, testSupply } from './testing/copies';
 
 const DECEMBER_2025 = { kind: 'month', year: 2025, month: 12 } as const;
 
@@ -308,5 +326,98 @@ describe('buildPointInput: the customer supply’s own part of buildSettlementIn
     const refused = { ...base, supplies: [testSupply()], charges: base.charges.map((c) => ({ ...c, rows: c.rows.map((r) => ({ ...r, prices: ['not a price'] })) })), spotPrices: [] };
     expect(() => buildSettlementInput(TEST_GSRN, OCTOBER, new Date('2025-11-05T00:00:00Z'), refused)).toThrow();
     expect(buildPointInput(TEST_GSRN, OCTOBER, refused)).toMatchObject({ ok: true, customerId: 'customer-a' });
+  });
+});
+
+describe('supplied days, products and electric heating per day, on day numbers', () => {
+  // The string-compared versions these replaced (issue 8), as the reference.
+  const supplyOn = (supplies: readonly SupplyRecord[], day: string) =>
+    supplies.find((s) => compareLocalDates(s.startDate, day) <= 0 && (s.endDate === null || compareLocalDates(s.endDate, day) > 0));
+  function inForceOn<T>(supply: SupplyRecord, initial: T, changes: readonly { from: string; value: T }[], day: string): T {
+    let value = initial;
+    let at: string | null = null;
+    for (const c of changes) {
+      if (compareLocalDates(c.from, supply.startDate) < 0 || compareLocalDates(c.from, day) > 0) continue;
+      if (at === null || compareLocalDates(c.from, at) >= 0) {
+        value = c.value;
+        at = c.from;
+      }
+    }
+    return value;
+  }
+  const referenceProductDays = (supplies: readonly SupplyRecord[], changes: readonly ProductChangeRecord[], days: readonly string[]): ProductDays[] => {
+    const out: ProductDays[] = [];
+    for (const day of days) {
+      const s = supplyOn(supplies, day);
+      if (s === undefined) continue;
+      const productId = inForceOn(s, s.productId, changes.filter((c) => c.gsrn === s.gsrn).map((c) => ({ from: c.from, value: c.productId })), day);
+      const last = out[out.length - 1];
+      if (last !== undefined && last.productId === productId && compareLocalDates(addDays(last.lastDay, 1), day) === 0) {
+        last.lastDay = day;
+        last.days++;
+      } else out.push({ productId, firstDay: day, lastDay: day, days: 1 });
+    }
+    return out;
+  };
+  const referenceHeating = (supplies: readonly SupplyRecord[], changes: readonly ElectricHeatingChangeRecord[], period: BillingPeriod): boolean => {
+    const { from, toExclusive } = periodDates(period);
+    let supplied = 0;
+    for (let day = from; compareLocalDates(day, toExclusive) < 0; day = addDays(day, 1)) {
+      const s = supplyOn(supplies, day);
+      if (s === undefined) continue;
+      supplied++;
+      if (!inForceOn(s, s.electricHeating, changes.filter((c) => c.gsrn === s.gsrn).map((c) => ({ from: c.from, value: c.electricHeating })), day)) return false;
+    }
+    return supplied > 0;
+  };
+
+  it('give what the string-compared days gave, on seeded supplies, product changes and electric-heating changes', () => {
+    let seed = 19;
+    const rand = (n: number): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed % n;
+    };
+    const OTHER = '571313174115550099';
+    const dayNear = (base: string): string => addDays(base, rand(140) - 50);
+    let settledSome = 0;
+    for (let i = 0; i < 400; i++) {
+      const period: BillingPeriod = i % 3 === 0 ? { kind: 'quarter', year: 2026, quarter: 1 + rand(4) } : { kind: 'month', year: 2026, month: 1 + rand(12) };
+      const { from } = periodDates(period);
+      const supplies = Array.from({ length: 1 + rand(3) }, (_, k) => {
+        const startDate = dayNear(from);
+        return testSupply({
+          gsrn: rand(8) === 0 ? OTHER : TEST_GSRN,
+          customerId: `customer-${k}`,
+          startDate,
+          endDate: rand(3) === 0 ? null : addDays(startDate, 1 + rand(90)),
+          productId: `product-${rand(3)}`,
+          electricHeating: rand(2) === 0,
+        });
+      });
+      const productChanges = Array.from({ length: rand(4) }, () => ({ gsrn: rand(5) === 0 ? OTHER : TEST_GSRN, from: dayNear(from), productId: `product-${rand(3)}` }));
+      const heating = Array.from({ length: rand(4) }, () => ({ gsrn: rand(5) === 0 ? OTHER : TEST_GSRN, from: dayNear(from), electricHeating: rand(2) === 0 }));
+      const days = localDays(from, periodDates(period).toExclusive).filter((d) => supplyOn(supplies, d) !== undefined);
+      const productDays = productDaysOf(supplies, productChanges, days);
+      expect(productDays).toEqual(referenceProductDays(supplies, productChanges, days));
+      expect(electricHeatingInForce(supplies, heating, period)).toBe(referenceHeating(supplies, heating, period));
+      // The whole input: the same supplied days (the product lines' days), products and flag as the reference gives.
+      const copies = testCopies(from, periodDates(period).toExclusive, {
+        supplies: supplies.map((s) => ({ ...s, gsrn: TEST_GSRN, customerId: 'customer-a' })),
+        productChanges,
+        electricHeatingChanges: heating,
+        spotPrices: [],
+        products: ['product-0', 'product-1', 'product-2'].map((productId) => ({ productId, name: productId, marginDkkPerKwh: '0.05', monthlySubscriptionDkk: '39.00', exportFeeDkkPerKwh: null, validFrom: '2024-01-01', publishedAt: new Date('2024-06-01T00:00:00Z') })),
+      });
+      const built = buildPointInput(TEST_GSRN, period, copies);
+      const own = copies.supplies.filter((s) => suppliesInPeriod([s], period).length > 0);
+      if (own.length === 0) {
+        expect(built.ok).toBe(false);
+        continue;
+      }
+      const ownDays = localDays(from, periodDates(period).toExclusive).filter((d) => supplyOn(own, d) !== undefined);
+      expect(built).toMatchObject({ ok: true, products: referenceProductDays(own, productChanges, ownDays), point: { meteringPoint: { electricHeating: referenceHeating(own, heating, period) } } });
+      settledSome++;
+    }
+    expect(settledSome).toBeGreaterThan(100);
   });
 });
