@@ -176,8 +176,13 @@ export class RunPriceCache {
   }
 }
 
-/** The set of charges of a point: grid area and product of its latest supply, its DataHub charge links (and supplied span when linked). */
-function chargeSetKey(gsrn: string, period: BillingPeriod, copies: SettlementCopies, customerId: string | null): string | null {
+/**
+ * The set of charges of a point: grid area and product of its latest supply, its DataHub charge links, and its
+ * supplied span (each supply's dates and product) when it has links, product changes or supplies on different
+ * products (a customer's supplies in the period priced per supplied day must not share the prices of a point on the
+ * latest product alone). Exported for its unit test.
+ */
+export function chargeSetKey(gsrn: string, period: BillingPeriod, copies: SettlementCopies, customerId: string | null): string | null {
   const supplies = suppliesInPeriod(copies.supplies.filter((x) => x.gsrn === gsrn && (customerId === null || x.customerId === customerId)), period);
   if (supplies.length === 0) return null;
   const latest = [...supplies].sort((a, b) => (a.startDate < b.startDate ? 1 : a.startDate > b.startDate ? -1 : 0))[0]!;
@@ -185,7 +190,8 @@ function chargeSetKey(gsrn: string, period: BillingPeriod, copies: SettlementCop
   const links = (copies.chargeLinks ?? []).filter((l) => l.gsrn === gsrn && l.chargeType !== 'D02').map((l) => [l.chargeId, l.owner, l.chargeType, l.factor, l.from, l.to]);
   // Product changes from a date price the days by product: the point's supplied span and changes join the key.
   const changes = (copies.productChanges ?? []).filter((c) => c.gsrn === gsrn).map((c) => [c.from, c.productId]);
-  const span = links.length === 0 && changes.length === 0 ? null : supplies.map((x) => [x.startDate, x.endDate]).sort();
+  const oneProduct = supplies.every((x) => x.productId === latest.productId);
+  const span = links.length === 0 && changes.length === 0 && oneProduct ? null : supplies.map((x) => [x.startDate, x.endDate, x.productId]).sort();
   return JSON.stringify([latest.gridArea, latest.productId, links.sort(), span, changes]);
 }
 
