@@ -65,7 +65,9 @@ describe('settlement: a product change from a date (portfolio ProductChanged)', 
       if (n.length !== 1) throw new Error(`${n.length} notes`);
       return n[0]!.data as unknown as SettlementCorrectionIssued;
     }, 20_000, 100);
-    expect(await count(`SELECT count(*) AS n FROM settlement.product_changes`)).toBe(1);
+    // The note is appended by the event store's own connection while the inputs consumer's transaction that copied the
+    // change is still committing: the copy is visible a moment later.
+    await eventually(async () => expect(await count(`SELECT count(*) AS n FROM settlement.product_changes`)).toBe(1), 5_000, 50);
     // Energy: 16–31 October = 385 hours (25 October has 25) × 1 kWh × (0.10 − 0.05) = 19.25.
     // Subscription: 39.00 × 15/31 + 49.00 × 16/31 = 1369/31 = 44.16 (rounded once) instead of 39.00: +5.16.
     expect(note).toMatchObject({ cause: 'supply-changed', noteType: 'debit' });
