@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { Pool } from 'pg';
-import { addDays, localDayIntervals, localDayStart, type LocalDate } from '@dh/dk-time';
+import { localDayIntervals, localDayStart, type LocalDate } from '@dh/dk-time';
 import { createPostgresEventStore, type JsonObject, type PostgresEventStore } from '@dh/event-store';
 import { gsrnCheckDigit } from '@dh/market-ids';
 import type { EventEnvelope } from '@dh/messaging';
@@ -23,6 +23,7 @@ import {
   type Settled,
 } from '@dh/settlement-infra';
 import { createBenchDatabase, type Cleanup } from './infra';
+import { octoberDays, octoberPriceInputs, octoberSpotPrices, PRICES_PUBLISHED } from './october-prices';
 import { log, msSince, now, result, type BenchResult } from './measure';
 
 /**
@@ -44,20 +45,11 @@ const SIZES = (process.env.BENCH_CORRECTION_POINTS ?? '1000,4000')
   .filter((n) => Number.isInteger(n) && n > 0);
 
 const PERIOD = { kind: 'month', year: 2026, month: 10 } as const;
-const FROM: LocalDate = '2026-10-01';
-const TO: LocalDate = '2026-11-01';
-const RADIUS = '5790000705689';
-const ENERGINET = '5790000432752';
-const PUBLISHED = '2026-09-01T00:00:00.000Z';
 /** The run's asOf; the corrections' publications come after. */
 const RUN_AS_OF = new Date('2026-11-05T00:00:00.000Z');
 const PAGE = 100;
 
-const days = (): LocalDate[] => {
-  const out: LocalDate[] = [];
-  for (let d = FROM; d < TO; d = addDays(d, 1)) out.push(d);
-  return out;
-};
+const days = octoberDays;
 
 const gsrnOf = (i: number): string => {
   const body = `57131319${String(i).padStart(9, '0')}`;
@@ -84,49 +76,13 @@ function envelopeOf(type: string, streamId: string, data: JsonObject, at: Date):
 }
 
 function spotPublication(day: LocalDate, version: number, at: Date, shift: number): EventEnvelope {
-  const d = days().indexOf(day);
-  return envelopeOf(
-    'SpotPricesPublished',
-    `spot-prices-DK2-${day}`,
-    {
-      priceArea: 'DK2',
-      deliveryDate: day,
-      resolution: 'PT1H',
-      source: 'bench',
-      version,
-      publishedAt: at.toISOString(),
-      prices: localDayIntervals(day, 'PT1H').map((h, i) => {
-        const mwh = 300 + ((d * 37 + i * 53 + shift) % 900) + (i % 7) / 8;
-        return { start: h.toISOString(), dkkPerMwh: mwh.toFixed(3), dkkPerKwh: (mwh / 1000).toFixed(6) };
-      }),
-    },
-    at,
-  );
+  const { streamId, type, data } = octoberSpotPrices(day, version, at.toISOString(), shift);
+  return envelopeOf(type, streamId, data, at);
 }
 
 async function seedPrices(pool: Pool): Promise<void> {
-  const at = new Date(PUBLISHED);
-  const copy = (type: string, streamId: string, data: JsonObject) => applyToCopies(envelopeOf(type, streamId, data, at), pool);
-  await copy('GridAreaMapped', 'grid-area-791', { gridArea: '791', priceArea: 'DK2', gridCompanyGln: RADIUS, gridTariffChargeId: `${RADIUS}:D03:DT_C_01`, gridSubscriptionChargeId: `${RADIUS}:D01:DA_C_F_01` });
-  const charge = (owner: string, chargeType: string, code: string, resolution: string, prices: string[]) =>
-    copy('ChargePricesPublished', `charge-${owner}:${chargeType}:${code}`, {
-      chargeId: `${owner}:${chargeType}:${code}`,
-      owner,
-      gln: owner,
-      chargeType,
-      code,
-      description: code,
-      version: 1,
-      publishedAt: PUBLISHED,
-      rows: [{ validFrom: '2026-01-01', validTo: null, resolution, prices }],
-    });
-  await charge(RADIUS, 'D03', 'DT_C_01', 'PT1H', Array.from({ length: 24 }, (_, h) => (h < 6 ? '0.1327' : h >= 17 && h < 21 ? '0.520875' : '0.265351')));
-  await charge(RADIUS, 'D01', 'DA_C_F_01', 'P1M', ['36.773011']);
-  await charge(ENERGINET, 'D03', '41000', 'P1D', ['0.072']);
-  await charge(ENERGINET, 'D03', '40000', 'P1D', ['0.043']);
-  await charge(ENERGINET, 'D01', '41004', 'P1M', ['15.583333']);
-  await copy('ElectricityTaxRateSet', 'electricity-tax', { validFrom: '2026-01-01', validTo: null, normalDkkPerKwh: '0.008', reducedDkkPerKwh: '0.008' });
-  await copy('ProductDefined', 'product-spot', { productId: 'spot', name: 'Spot', marginDkkPerKwh: '0.0495', monthlySubscriptionDkk: '39.00', validFrom: '2026-01-01' });
+  const at = new Date(PRICES_PUBLISHED);
+  for (const { streamId, type, data } of octoberPriceInputs()) await applyToCopies(envelopeOf(type, streamId, data, at), pool);
   for (const day of days()) await applyToCopies(spotPublication(day, 1, at, 0), pool);
 }
 

@@ -2,14 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadavg } from 'node:os';
-import { addDays, localDayIntervals, localDayStart, type LocalDate } from '@dh/dk-time';
-import type { JsonObject } from '@dh/event-store';
+import { localDayIntervals, localDayStart } from '@dh/dk-time';
 import { gsrnCheckDigit } from '@dh/market-ids';
 import { CommandClient } from '@dh/messaging';
 import { loadConfig, openInfrastructure, startServiceProcess, type Infrastructure, type ServiceProcess } from '@dh/platform';
 import { DEFAULT_RATES_CONFIG, buildSettlementInput } from '@dh/settlement-application';
 import { INTERVAL_MEASURED, resolvePeriodPrices, settleMeteringPointOnPrices, type PeriodPrices } from '@dh/settlement-domain';
 import { loadCopies, loadSharedPriceCopies } from '@dh/settlement-infra';
+import { octoberDays, octoberPriceInputs, octoberSpotPrices, PRICES_PUBLISHED, type PriceInput } from './october-prices';
 import { createBenchDatabase, createBenchVhost, RABBITMQ_ADMIN_URL, type Cleanup } from './infra';
 import { delay, fmt, log, msSince, now, result, type BenchResult } from './measure';
 
@@ -45,17 +45,8 @@ const PROFILE_DIR = process.env.BENCH_RUN_PROFILE_DIR;
 const TIMELINE_MS = Number(process.env.BENCH_RUN_TIMELINE ?? 0);
 
 const PERIOD = { kind: 'month', year: 2026, month: 10 } as const;
-const FROM: LocalDate = '2026-10-01';
-const TO: LocalDate = '2026-11-01';
-const RADIUS = '5790000705689';
-const ENERGINET = '5790000432752';
-const PUBLISHED = '2026-09-01T00:00:00.000Z';
-
-function days(): LocalDate[] {
-  const out: LocalDate[] = [];
-  for (let d = FROM; d < TO; d = addDays(d, 1)) out.push(d);
-  return out;
-}
+const PUBLISHED = PRICES_PUBLISHED;
+const days = octoberDays;
 
 const gsrnOf = (i: number): string => {
   const body = `57131318${String(i).padStart(9, '0')}`;
@@ -95,46 +86,14 @@ async function backendPids(infra: Infrastructure): Promise<number[]> {
 }
 
 async function seedPrices(infra: Infrastructure): Promise<void> {
-  const append = (streamId: string, context: string, type: string, data: JsonObject) =>
+  const append = ({ streamId, type, data }: PriceInput) =>
     infra.eventStore.appendToStream(
       streamId,
-      [{ eventId: randomUUID(), type, data, metadata: { correlationId: randomUUID(), causationId: null, actor: 'bench', schemaVersion: 1, context }, occurredAt: new Date() }],
+      [{ eventId: randomUUID(), type, data, metadata: { correlationId: randomUUID(), causationId: null, actor: 'bench', schemaVersion: 1, context: 'rates' }, occurredAt: new Date() }],
       { expectedRevision: 'any' },
     );
-  await append('grid-area-791', 'rates', 'GridAreaMapped', { gridArea: '791', priceArea: 'DK2', gridCompanyGln: RADIUS, gridTariffChargeId: `${RADIUS}:D03:DT_C_01`, gridSubscriptionChargeId: `${RADIUS}:D01:DA_C_F_01` });
-  const charge = (owner: string, chargeType: string, code: string, resolution: string, prices: string[]) =>
-    append(`charge-${owner}:${chargeType}:${code}`, 'rates', 'ChargePricesPublished', {
-      chargeId: `${owner}:${chargeType}:${code}`,
-      owner,
-      gln: owner,
-      chargeType,
-      code,
-      description: code,
-      version: 1,
-      publishedAt: PUBLISHED,
-      rows: [{ validFrom: '2026-01-01', validTo: null, resolution, prices }],
-    });
-  await charge(RADIUS, 'D03', 'DT_C_01', 'PT1H', Array.from({ length: 24 }, (_, h) => (h < 6 ? '0.1327' : h >= 17 && h < 21 ? '0.520875' : '0.265351')));
-  await charge(RADIUS, 'D01', 'DA_C_F_01', 'P1M', ['36.773011']);
-  await charge(ENERGINET, 'D03', '41000', 'P1D', ['0.072']);
-  await charge(ENERGINET, 'D03', '40000', 'P1D', ['0.043']);
-  await charge(ENERGINET, 'D01', '41004', 'P1M', ['15.583333']);
-  await append('electricity-tax', 'rates', 'ElectricityTaxRateSet', { validFrom: '2026-01-01', validTo: null, normalDkkPerKwh: '0.008', reducedDkkPerKwh: '0.008' });
-  await append('product-spot', 'rates', 'ProductDefined', { productId: 'spot', name: 'Spot', marginDkkPerKwh: '0.0495', monthlySubscriptionDkk: '39.00', validFrom: '2026-01-01' });
-  for (const [d, day] of days().entries()) {
-    await append(`spot-prices-DK2-${day}`, 'rates', 'SpotPricesPublished', {
-      priceArea: 'DK2',
-      deliveryDate: day,
-      resolution: 'PT1H',
-      source: 'bench',
-      version: 1,
-      publishedAt: PUBLISHED,
-      prices: localDayIntervals(day, 'PT1H').map((h, i) => {
-        const mwh = 300 + ((d * 37 + i * 53) % 900) + (i % 7) / 8;
-        return { start: h.toISOString(), dkkPerMwh: mwh.toFixed(3), dkkPerKwh: (mwh / 1000).toFixed(6) };
-      }),
-    });
-  }
+  for (const input of octoberPriceInputs()) await append(input);
+  for (const day of days()) await append(octoberSpotPrices(day, 1, PUBLISHED));
 }
 
 /** Supplies and metered data straight into settlement's copies (bulk, not timed): one supply and 31 days of PT1H per point. */
