@@ -10,6 +10,19 @@ export interface StoredFile {
 }
 
 /**
+ * A fresh ed25519 host key that ssh2 itself can read back. ssh2's `generateKeyPairSync('ed25519')` strips leading zero
+ * bytes of the public key, so about 1 key in 256 is refused by its own parser ("Malformed OpenSSH private key";
+ * mscdex/ssh2 issues 1390 and 1513): such a key is drawn again.
+ */
+export function hostKeyPair(attempts = 64): string {
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    const pair = utils.generateKeyPairSync('ed25519');
+    if (!(utils.parseKey(pair.private) instanceof Error) && !(utils.parseKey(pair.public) instanceof Error)) return pair.private;
+  }
+  throw new Error(`no readable ed25519 host key in ${attempts} attempts`);
+}
+
+/**
  * A real SFTP server (SSH 2, password authentication) over an in-memory file system of two folders: `/in`
  * (deliveries to Betalingsservice) and `/out` (information deliveries from it). Enough of the SFTP protocol for a
  * client that uploads (open/write/close, rename), lists, stats, downloads (open/read/close) and removes files.
@@ -19,7 +32,7 @@ export class InMemorySftpServer {
   private server: Server | null = null;
   private readonly connections = new Set<Connection>();
   port = 0;
-  readonly hostKey = utils.generateKeyPairSync('ed25519').private;
+  readonly hostKey = hostKeyPair();
 
   constructor(
     private readonly credentials: { username: string; password: string },
