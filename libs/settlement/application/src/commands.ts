@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { packPoints } from '@dh/cim';
+import { packPoints, unpackPoints } from '@dh/cim';
 import { RESOLUTION_MS, addDays, localDateOf, localDayStart } from '@dh/dk-time';
 import { deterministicEventId, handleCommand, type DomainEvent, type EventMetadata, type EventStore, type StreamAppend } from '@dh/event-store';
 import { isValidGsrn } from '@dh/market-ids';
 import { Money, isDecimalString } from '@dh/money';
 import type { BillingPeriod } from '@dh/settlement-domain';
-import { SETTLEMENT_CONTEXT, dataOf, toJsonObject, type AcontoPaymentRecorded, type NoteExportAcknowledged, type SettlementCorrectionIssued, type ExpectedConsumptionSet, type MeteredDataReceived, type MeteredPoint, METERED_DATA_RECEIVED_SCHEMA_VERSION } from './events';
+import { SETTLEMENT_CONTEXT, dataOf, toJsonObject, type AcontoPaymentRecorded, type NoteExportAcknowledged, type SettlementCorrectionIssued, type ExpectedConsumptionSet, type MeteredDataReceived, type MeteredPoint, type PackedMeteredPoints, METERED_DATA_RECEIVED_SCHEMA_VERSION } from './events';
 import { acontoStreamId, invoiceStreamId, meteredDataStreamId, nameBasedUuid } from './ids';
 import { toBillingPeriod } from './period';
 
@@ -44,15 +44,21 @@ function isoInstant(value: unknown, field: string): Date {
 
 // -------------------------------------------------------------------------------- RecordMeteredData
 
-export interface RecordMeteredDataCommand {
+interface RecordMeteredDataFields {
   gsrn: string;
   documentId: string;
   receivedAt: string;
   resolution: 'PT15M' | 'PT1H';
   start: string;
   end: string;
-  points: MeteredPoint[];
 }
+
+/**
+ * A series to record: its points as objects (`points`, kWh decimal strings), or packed as they arrive from DataHub's
+ * `ValidatedMeasureDataReceived` v2 (`packed`: integer Wh per consecutive position, qualities as runs; issue 8). Both
+ * give the same days, events and rows ({@link meteredDays}); the packed form is never unpacked on the way.
+ */
+export type RecordMeteredDataCommand = RecordMeteredDataFields & ({ points: MeteredPoint[]; packed?: undefined } | { packed: PackedMeteredPoints; points?: undefined });
 
 export function parseRecordMeteredData(payload: unknown): RecordMeteredDataCommand {
   if (typeof payload !== 'object' || payload === null) reject('payload must be an object');
@@ -64,6 +70,9 @@ export function parseRecordMeteredData(payload: unknown): RecordMeteredDataComma
   const start = isoInstant(p.start, 'start');
   const end = isoInstant(p.end, 'end');
   if (end.getTime() <= start.getTime()) reject('end must be after start');
+  const fields: RecordMeteredDataFields = { gsrn: p.gsrn, documentId: p.documentId, receivedAt: p.receivedAt as string, resolution: p.resolution, start: p.start as string, end: p.end as string };
+  // Packed (integer Wh, as DataHub's series arrive): only without `points`, which wins when both are given.
+  if (p.points === undefined && (p.wh !== undefined || p.firstPosition !== undefined || p.qualities !== undefined)) return { ...fields, packed: parsePackedMeteredPoints(p) };
   if (!Array.isArray(p.points) || p.points.length === 0) reject('points must be a non-empty array');
   const points: MeteredPoint[] = p.points.map((raw: unknown, i: number) => {
     const pt = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
@@ -72,7 +81,35 @@ export function parseRecordMeteredData(payload: unknown): RecordMeteredDataComma
     if (typeof pt.quality !== 'string') reject(`points[${i}].quality is required`);
     return { position: pt.position, quantityKwh: pt.quantityKwh, quality: pt.quality };
   });
-  return { gsrn: p.gsrn, documentId: p.documentId, receivedAt: p.receivedAt as string, resolution: p.resolution, start: p.start as string, end: p.end as string, points };
+  return { ...fields, points };
+}
+
+/**
+ * The packed points of a `RecordMeteredData` payload (`firstPosition`, `wh`, `qualities`), checked as strictly as
+ * `points` are: every position a safe integer ≥ 1, every value a safe integer (Wh) or null, every quality a code
+ * (a string), the runs covering the values exactly. The arrays are taken as they are (not copied).
+ */
+function parsePackedMeteredPoints(p: Record<string, unknown>): PackedMeteredPoints {
+  const { firstPosition, wh, qualities } = p;
+  if (typeof firstPosition !== 'number' || !Number.isSafeInteger(firstPosition) || firstPosition < 1) reject('firstPosition must be an integer ≥ 1');
+  if (!Array.isArray(wh) || wh.length === 0) reject('wh must be a non-empty array');
+  if (!Number.isSafeInteger(firstPosition + wh.length - 1)) reject('the last position must be a safe integer');
+  for (let i = 0; i < wh.length; i++) {
+    const v: unknown = wh[i];
+    if (v !== null && !(typeof v === 'number' && Number.isSafeInteger(v))) reject(`wh[${i}] must be an integer (Wh) or null`);
+  }
+  if (!Array.isArray(qualities)) reject('qualities must be an array of runs [code, count]');
+  let covered = 0;
+  for (let r = 0; r < qualities.length; r++) {
+    const run: unknown = qualities[r];
+    if (!Array.isArray(run) || run.length !== 2) reject(`qualities[${r}] must be a run [code, count]`);
+    const [code, count] = run as unknown[];
+    if (typeof code !== 'string') reject(`qualities[${r}] must have a quality code`);
+    if (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 1) reject(`qualities[${r}] must have a count ≥ 1`);
+    covered += count;
+  }
+  if (covered !== wh.length) reject(`qualities cover ${covered} values, wh has ${wh.length}`);
+  return { firstPosition, wh: wh as (number | null)[], qualities: qualities as [string, number][] };
 }
 
 interface MeteredState {
@@ -82,6 +119,86 @@ interface MeteredState {
 
 /** Splits a series into local days; positions restart at 1 at each local midnight. */
 export function meteredDays(command: RecordMeteredDataCommand): Omit<MeteredDataReceived, 'version'>[] {
+  if (command.packed === undefined) return meteredDaysOfPoints(command, command.points);
+  return meteredDaysPacked(command, command.packed) ?? meteredDaysOfPoints(command, unpackMeteredPoints(command.packed));
+}
+
+/** The points of packed values (quantities as kWh decimal strings with three decimals, as `@dh/cim` `unpackPoints` gives them). */
+function unpackMeteredPoints(packed: PackedMeteredPoints): MeteredPoint[] {
+  return unpackPoints(packed).map((p) => ({ position: p.position, quantityKwh: p.quantity, quality: p.quality ?? 'A04' }));
+}
+
+/** |Wh| below this round-trips through a kWh decimal with at most 12 integer digits (`@dh/cim` `toThousandths`), so a day of them packs again. */
+const PACKABLE_WH = 1e15;
+/** Instants a `Date` holds. */
+const MAX_INSTANT_MS = 8.64e15;
+
+/**
+ * {@link meteredDays} of a packed series without unpacking it: each local day's values are a slice of `wh` and its
+ * quality runs are the series' runs cut at the day's edges (equal neighbours merged), exactly what unpacking, splitting
+ * and packing each day again gives. Null (the caller unpacks and splits point by point) when that cannot be
+ * shown cheaply: a value too large to pack again, a series start off the resolution's grid of the local day, an
+ * instant a `Date` cannot hold.
+ */
+export function meteredDaysPacked(command: RecordMeteredDataFields, packed: PackedMeteredPoints): Omit<MeteredDataReceived, 'version'>[] | null {
+  const step = RESOLUTION_MS[command.resolution];
+  const { firstPosition, wh, qualities } = packed;
+  const n = wh.length;
+  for (let i = 0; i < n; i++) {
+    const v = wh[i];
+    if (v !== null && !(v < PACKABLE_WH && v > -PACKABLE_WH)) return null;
+  }
+  const seriesStart = new Date(command.start).getTime();
+  const first = seriesStart + (firstPosition - 1) * step;
+  const last = seriesStart + (firstPosition + n - 2) * step;
+  if (!(Math.abs(first) <= MAX_INSTANT_MS && Math.abs(last) <= MAX_INSTANT_MS)) return null;
+  const out: Omit<MeteredDataReceived, 'version'>[] = [];
+  let run = 0;
+  let leftInRun = qualities.length > 0 ? qualities[0]![1] : 0;
+  for (let i = 0; i < n; ) {
+    const instant = first + i * step;
+    const day = localDateOf(new Date(instant));
+    const dayStart = localDayStart(day).getTime();
+    const nextDayStart = localDayStart(addDays(day, 1)).getTime();
+    const offset = instant - dayStart;
+    if (offset % step !== 0 || (nextDayStart - dayStart) % step !== 0) return null;
+    const count = Math.min(n - i, (nextDayStart - instant) / step);
+    const dayWh = new Array<number | null>(count);
+    for (let k = 0; k < count; k++) {
+      const v = wh[i + k]!;
+      dayWh[k] = v === 0 ? 0 : v; // -0 packs as 0
+    }
+    const dayRuns: [string, number][] = [];
+    for (let left = count; left > 0; ) {
+      while (leftInRun === 0) leftInRun = qualities[++run]![1];
+      const code = qualities[run]![0];
+      const take = Math.min(left, leftInRun);
+      const previous = dayRuns[dayRuns.length - 1];
+      if (previous !== undefined && previous[0] === code) previous[1] += take;
+      else dayRuns.push([code, take]);
+      left -= take;
+      leftInRun -= take;
+    }
+    const dayFirst = offset / step + 1;
+    out.push({
+      gsrn: command.gsrn,
+      day,
+      documentId: command.documentId,
+      receivedAt: command.receivedAt,
+      resolution: command.resolution,
+      start: new Date(dayStart).toISOString(),
+      end: new Date(dayStart + (dayFirst + count - 1) * step).toISOString(),
+      firstPosition: dayFirst,
+      wh: dayWh,
+      qualities: dayRuns,
+    });
+    i += count;
+  }
+  return out;
+}
+
+/** {@link meteredDays} point by point (points in any order). */
+function meteredDaysOfPoints(command: RecordMeteredDataFields, points: readonly MeteredPoint[]): Omit<MeteredDataReceived, 'version'>[] {
   const step = RESOLUTION_MS[command.resolution];
   const seriesStart = new Date(command.start).getTime();
   const byDay = new Map<string, MeteredPoint[]>();
@@ -89,7 +206,7 @@ export function meteredDays(command: RecordMeteredDataCommand): Omit<MeteredData
   let dayStart = 0;
   let nextDayStart = -1;
   let list: MeteredPoint[] = [];
-  for (const p of command.points) {
+  for (const p of points) {
     const instant = seriesStart + (p.position - 1) * step;
     if (!(instant >= dayStart && instant < nextDayStart)) {
       const day = localDateOf(new Date(instant));

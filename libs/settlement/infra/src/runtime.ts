@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import { seriesPointsOf } from '@dh/cim';
+import { isPackedPoints, seriesPointsOf } from '@dh/cim';
 import { WrongExpectedRevisionError, type EventStore, type JsonValue } from '@dh/event-store';
 import { CommandError, CommandServer, startConsumer, type AmqpConnection, type CommandContext, type EventEnvelope, type RunningConsumer } from '@dh/messaging';
 import type { Infrastructure } from '@dh/platform';
@@ -128,27 +128,32 @@ export interface MeteredDataConsumerOptions {
   now: () => Date;
 }
 
+/** RecordMeteredData's payload from one RSM-012 series as datahub-integration publishes it. */
+export function meteredDataPayloadOf(envelope: Pick<EventEnvelope, 'data'>): JsonValue {
+  const d = envelope.data;
+  const series = {
+    gsrn: d.gsrn ?? null,
+    documentId: `${String(d.documentId)}:${String(d.seriesId)}`,
+    receivedAt: d.receivedAt ?? null,
+    resolution: d.resolution ?? null,
+    start: d.start ?? null,
+    end: d.end ?? null,
+  };
+  // v2 carries the points packed (integer Wh): passed on packed, the Wh as they came (the command checks them and
+  // splits them into days without a decimal string per value). A CIM point without a quality is as measured (A04).
+  if (!Array.isArray(d.points) && isPackedPoints(d)) {
+    return { ...series, firstPosition: d.firstPosition, wh: d.wh, qualities: d.qualities.map(([code, count]) => [code ?? 'A04', count]) };
+  }
+  // v1 (stored before) as objects; malformed ones are refused by the command.
+  const points = seriesPointsOf(d) ?? [];
+  return { ...series, points: points.map((p) => ({ position: p.position, quantityKwh: p.quantity, quality: p.quality ?? 'A04' })) };
+}
+
 /**
  * The `settlement.metered-data` consumer: each RSM-012 series DataHub delivered (`datahub.validated-measure-data-received`)
  * becomes settlement's own metered data. Started by {@link startSettlementRuntime}; exported for the ingest benchmark.
  */
 export function startMeteredDataConsumer(options: MeteredDataConsumerOptions): Promise<RunningConsumer> {
-  /** RecordMeteredData's payload from one RSM-012 series as datahub-integration publishes it. */
-  const meteredDataPayloadOf = (envelope: EventEnvelope): JsonValue => {
-    const d = envelope.data;
-    // v2 carries the points packed (integer Wh), v1 (stored before) as objects; malformed ones are refused by the command.
-    const points = seriesPointsOf(d) ?? [];
-    return {
-      gsrn: d.gsrn ?? null,
-      documentId: `${String(d.documentId)}:${String(d.seriesId)}`,
-      receivedAt: d.receivedAt ?? null,
-      resolution: d.resolution ?? null,
-      start: d.start ?? null,
-      end: d.end ?? null,
-      // A CIM point without a quality is as measured (A04).
-      points: points.map((p) => ({ position: p.position, quantityKwh: p.quantity, quality: p.quality ?? 'A04' })),
-    };
-  };
   const meteredMetaOf = (envelope: EventEnvelope): CommandMeta => ({ correlationId: envelope.metadata.correlationId, causationId: envelope.eventId, actor: 'datahub', now: options.now() });
 
   /**
