@@ -74,10 +74,11 @@ export interface ReadAllOptions {
   maxCount?: number;
 }
 
-export interface SubscribeOptions {
+/** `E`: what each event is delivered as (a {@link RecordedEvent}, or a `LogTextEvent` from `subscribeToAllText`). */
+export interface SubscribeOptions<E = RecordedEvent> {
   after?: string | null;
   /** Called for each event in global order; the next event waits for the returned promise. */
-  onEvent: (event: RecordedEvent) => Promise<void>;
+  onEvent: (event: E) => Promise<void>;
   /** Called once when the subscription stops because of an error (not on `stop()`). */
   onError?: (error: Error) => void;
   /** Called after the catch-up phase, when the subscription has reached the end of the log once. */

@@ -5,6 +5,8 @@ export { eventRedactionOf } from './event-redaction';
 export type { EventRedaction } from './event-redaction';
 export type { EventLookup } from './event-lookup';
 export { projectionReadOf } from './projection-read';
+export { logTextReadOf, toLogTextEvent } from './log-text-read';
+export type { LogTextEvent, LogTextRead } from './log-text-read';
 export type { LogRecord, ProjectionRead } from './projection-read';
 export { handleCommand, deterministicEventId } from './command-handler';
 export type { Decider, DomainEvent, HandleCommandOptions, HandleCommandResult } from './command-handler';

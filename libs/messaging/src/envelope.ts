@@ -1,4 +1,4 @@
-import type { EventMetadata, JsonObject, JsonValue, RecordedEvent } from '@dh/event-store';
+import type { EventMetadata, JsonObject, JsonValue, LogTextEvent, RecordedEvent } from '@dh/event-store';
 import type { Options } from 'amqplib';
 
 /**
@@ -128,22 +128,26 @@ export function parseEnvelope(content: Buffer): EventEnvelope {
 
 /** AMQP headers the relay puts on every event message, for routing-free filtering and support. */
 export function envelopeHeaders(envelope: EventEnvelope, checkpoint: string): Record<string, JsonValue> {
+  return headersOf(envelope.streamId, envelope.streamRevision, envelope.globalPosition, checkpoint, envelope.metadata);
+}
+
+function headersOf(streamId: string, streamRevision: string, globalPosition: string, checkpoint: string, metadata: EventMetadata): Record<string, JsonValue> {
   const headers: Record<string, JsonValue> = {
-    streamId: envelope.streamId,
-    streamRevision: envelope.streamRevision,
-    globalPosition: envelope.globalPosition,
+    streamId,
+    streamRevision,
+    globalPosition,
     checkpoint,
-    correlationId: envelope.metadata.correlationId,
-    causationId: envelope.metadata.causationId,
-    schemaVersion: envelope.metadata.schemaVersion,
-    context: envelope.metadata.context,
+    correlationId: metadata.correlationId,
+    causationId: metadata.causationId,
+    schemaVersion: metadata.schemaVersion,
+    context: metadata.context,
   };
   // W3C trace context of the request that appended the event (stored in its metadata), so every
   // subscriber, ours or external, can continue that trace.
-  for (const key of ['traceparent', 'tracestate']) {
-    const value = envelope.metadata[key];
-    if (typeof value === 'string') headers[key] = value;
-  }
+  const traceparent = metadata['traceparent'];
+  if (typeof traceparent === 'string') headers['traceparent'] = traceparent;
+  const tracestate = metadata['tracestate'];
+  if (typeof tracestate === 'string') headers['tracestate'] = tracestate;
   return headers;
 }
 
@@ -184,6 +188,87 @@ export function eventMessage(event: RecordedEvent, appId: string): EventMessage 
       correlationId: envelope.metadata.correlationId,
       appId,
       headers: envelopeHeaders(envelope, event.checkpoint),
+    },
+  };
+}
+
+/** An event as the relay publishes it from the log's JSON text ({@link storedEventMessage}). */
+export interface StoredEventMessage {
+  eventId: string;
+  checkpoint: string;
+  routingKey: string;
+  /** Why the event has no routing key of its own (it then goes as `unrouted.<type>`), else null. */
+  routingError: string | null;
+  content: Buffer;
+  options: Options.Publish;
+}
+
+interface Route {
+  routingKey: string;
+  routingError: string | null;
+}
+
+/** Routing keys by event type, then context: the same few pairs all day, each worked out once. */
+const routes = new Map<string, Map<string, Route>>();
+let routeCount = 0;
+const MAX_ROUTES = 10_000;
+
+function routeOf(type: string, metadata: { context: string }): Route {
+  const context = typeof metadata.context === 'string' ? metadata.context : null;
+  const byContext = context === null ? undefined : routes.get(type);
+  const known = context === null ? undefined : byContext?.get(context);
+  if (known) return known;
+  let route: Route;
+  try {
+    route = { routingKey: routingKeyFor({ type, metadata }), routingError: null };
+  } catch (error) {
+    route = { routingKey: `unrouted.${kebabCase(type) || 'event'}`, routingError: error instanceof Error ? error.message : String(error) };
+  }
+  if (context !== null) {
+    if (routeCount >= MAX_ROUTES) {
+      routes.clear();
+      routeCount = 0;
+    }
+    let map = routes.get(type);
+    if (!map) routes.set(type, (map = new Map()));
+    map.set(context, route);
+    routeCount++;
+  }
+  return route;
+}
+
+/**
+ * The relay's message of an event read as JSON text: the same routing key, properties and headers as
+ * {@link eventMessage}, and a body that parses to the same envelope. The body is written around the stored data and
+ * metadata text as it is (no parse, no `JSON.stringify` of the data): its whitespace and key order inside `data` and
+ * `metadata` are the store's, so it need not be byte for byte what `serializeEnvelope` writes. Consumers parse it
+ * (`parseEnvelope`).
+ */
+export function storedEventMessage(event: LogTextEvent, appId: string): StoredEventMessage {
+  const { routingKey, routingError } = routeOf(event.type, event.metadata);
+  // Revision, position and the instants are decimal and ISO-8601 strings (LogTextEvent); every other string goes
+  // through JSON.stringify.
+  const body =
+    `{"eventId":${JSON.stringify(event.eventId)},"type":${JSON.stringify(event.type)},"streamId":${JSON.stringify(event.streamId)}` +
+    `,"streamRevision":"${event.streamRevision}","globalPosition":"${event.globalPosition}"` +
+    `,"occurredAt":"${event.occurredAt}","recordedAt":"${event.recordedAt}"` +
+    `,"data":${event.dataJson},"metadata":${event.metadataJson}}`;
+  return {
+    eventId: event.eventId,
+    checkpoint: event.checkpoint,
+    routingKey,
+    routingError,
+    content: Buffer.from(body, 'utf8'),
+    options: {
+      persistent: true,
+      messageId: event.eventId,
+      type: event.type,
+      contentType: 'application/json',
+      contentEncoding: 'utf-8',
+      timestamp: Math.floor(Date.parse(event.recordedAt) / 1000),
+      correlationId: event.metadata.correlationId,
+      appId,
+      headers: headersOf(event.streamId, event.streamRevision, event.globalPosition, event.checkpoint, event.metadata),
     },
   };
 }

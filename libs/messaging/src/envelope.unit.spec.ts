@@ -1,6 +1,18 @@
-import type { RecordedEvent } from '@dh/event-store';
+import { toLogTextEvent, type RecordedEvent } from '@dh/event-store';
 import { backoffDelay } from './inbox-consumer';
-import { envelopeHeaders, kebabCase, MalformedMessageError, parseEnvelope, PUBLIC_EVENT_ROUTING_KEYS, routingKeyFor, serializeEnvelope, toEnvelope, topicMatches } from './envelope';
+import {
+  envelopeHeaders,
+  eventMessage,
+  kebabCase,
+  MalformedMessageError,
+  parseEnvelope,
+  PUBLIC_EVENT_ROUTING_KEYS,
+  routingKeyFor,
+  serializeEnvelope,
+  storedEventMessage,
+  toEnvelope,
+  topicMatches,
+} from './envelope';
 
 const recorded: RecordedEvent = {
   eventId: '6f1c1f9e-3c0b-4b53-9a43-1b1f3f6c0a01',
@@ -48,6 +60,43 @@ describe('toEnvelope', () => {
       schemaVersion: 1,
       context: 'portfolio',
     });
+  });
+});
+
+describe('storedEventMessage (the relay, from the log as JSON text)', () => {
+  const tricky: RecordedEvent = {
+    ...recorded,
+    type: 'Odd"Type\\',
+    streamId: 'stream "quoted" \\ æøå \u2028 😀',
+    data: { text: 'line\nbreak "quote" \\ \u0000 \u2028 æøå 😀', n: 1.5, big: 12345678901234567890, neg: -0.001, nested: { list: [null, true, false, {}, []] } },
+    metadata: { ...recorded.metadata, context: 'portfolio', traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', tracestate: 'dh=1', extra: { deep: ['x'] } },
+  };
+
+  it.each([
+    ['a plain event', recorded],
+    ['strings that need escaping, unicode, numbers, trace context', tricky],
+    ['an event without a routing key of its own', { ...recorded, type: 'Unrouted', metadata: { ...recorded.metadata, context: 'Not A Word' } }],
+    ['a public event type', { ...recorded, type: 'PaymentReceived', metadata: { ...recorded.metadata, context: 'payments' } }],
+  ])('gives %s the routing key, properties and parsed body of eventMessage', (_name, event: RecordedEvent) => {
+    const expected = eventMessage(event, 'relay:x');
+    for (let i = 0; i < 2; i++) {
+      // The second time from the routing cache.
+      const message = storedEventMessage(toLogTextEvent(event), 'relay:x');
+      expect(message.routingKey).toBe(expected.routingKey);
+      expect(message.routingError).toBe(expected.routingError);
+      expect(message.options).toEqual(expected.options);
+      expect(message.eventId).toBe(event.eventId);
+      expect(message.checkpoint).toBe(event.checkpoint);
+      expect(JSON.parse(message.content.toString('utf8'))).toEqual(JSON.parse(expected.content.toString('utf8')));
+      expect(parseEnvelope(message.content)).toEqual(toEnvelope(event));
+    }
+  });
+
+  it('writes the stored JSON text into the body as it is (whitespace and key order of jsonb text), parsing to the same envelope', () => {
+    const text = { ...toLogTextEvent(recorded), dataJson: '{"tags": ["a"], "name": "Anna"}', metadataJson: '{"actor": "crm", "tenant": "x", "context": "portfolio", "causationId": null, "schemaVersion": 1, "correlationId": "corr-1"}' };
+    const body = storedEventMessage(text, 'relay:x').content.toString('utf8');
+    expect(body).toContain('"data":{"tags": ["a"], "name": "Anna"},"metadata":{"actor": "crm"');
+    expect(parseEnvelope(Buffer.from(body))).toEqual(toEnvelope(recorded));
   });
 });
 

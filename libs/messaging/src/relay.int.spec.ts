@@ -1,7 +1,8 @@
 import { Pool, type PoolClient } from 'pg';
-import { createPostgresEventStore, type EventStore } from '@dh/event-store';
+import { createPostgresEventStore, EventSchemas, withUpcasting, type EventStore, type JsonObject } from '@dh/event-store';
 import { createTestDatabase, createTestVhost, eventually, type TestDatabase, type TestVhost } from '@dh/testing';
 import { AmqpConnection } from './amqp-connection';
+import { envelopeHeaders, parseEnvelope, toEnvelope } from './envelope';
 import { silentMessagingLogger } from './logger';
 import { createRelay, type EventRelay, type RelayOptions } from './relay';
 import { allEvents, appendEvents, countBy, killConnection, observe, type Observer } from './testing/jest-support';
@@ -107,6 +108,30 @@ describe('EventRelay', () => {
 
     await eventually(async () => expect(await r.storedCheckpoint()).toBe(all[24].checkpoint));
     expect(r.stats()).toMatchObject({ published: 25, lastCheckpoint: all[24].checkpoint, active: true, restarts: 0 });
+  });
+
+  it.each([
+    ['the store as it is (its text read of the log: jsonb text into the body)', (s: EventStore) => s],
+    ['a wrapper without the text read (an upcasting store: the fallback, JSON.stringify)', (s: EventStore) => withUpcasting(s, new EventSchemas())],
+  ])('publishes bodies that consumers parse to the stored envelope, with its headers, from %s', async (_name, view) => {
+    const observer = await watch();
+    // No \u0000: PostgreSQL's jsonb cannot hold it.
+    const data: JsonObject = { text: 'line\nbreak "quote" \\ \t \u2028 æøå 😀', numbers: [0, -1, 1.5, 0.1, 1e-7, 12345678901234567890, 1e21], nested: { b: [null, true, {}, []], a: 'x' } };
+    const metadata = { correlationId: 'corr-x', causationId: 'cause-1', actor: 'test', schemaVersion: 1, context: 'portfolio', traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', tracestate: 'dh=1', extra: { deep: ['x', 1] } };
+    await store.appendToStream('customer "odd" æ', [{ eventId: '6f1c1f9e-3c0b-4b53-9a43-1b1f3f6c0a01', type: 'CustomerCreated', data, metadata, occurredAt: new Date('2026-03-29T01:00:00.123Z') }], { expectedRevision: 'no_stream' });
+    const ids = await appendEvents(store, 3);
+    await relay({ connection: await amqp(), eventStore: view(store) });
+    await eventually(() => expect(observer.messages).toHaveLength(4));
+    const all = await allEvents(store, 4);
+    expect(observer.ids()).toEqual(all.map((e) => e.eventId));
+    expect(observer.ids().slice(1)).toEqual(ids);
+    observer.messages.forEach((message, i) => {
+      const expected = toEnvelope(all[i]);
+      expect(parseEnvelope(message.content)).toEqual(expected);
+      expect(message.properties.headers).toEqual(envelopeHeaders(expected, all[i].checkpoint));
+      expect(message.properties).toMatchObject({ messageId: expected.eventId, type: expected.type, correlationId: expected.metadata.correlationId, appId: 'relay:main', contentType: 'application/json', deliveryMode: 2 });
+    });
+    expect(parseEnvelope(observer.messages[0].content).data).toEqual(data);
   });
 
   it('after a restart resumes from the stored checkpoint: nothing missing, nothing repeated', async () => {

@@ -1,9 +1,9 @@
 import type { Channel, ChannelModel, ConfirmChannel } from 'amqplib';
 import type { Pool, PoolClient } from 'pg';
-import type { EventStore, RecordedEvent, Subscription } from '@dh/event-store';
+import { logTextReadOf, type EventStore, type LogTextEvent, type Subscription } from '@dh/event-store';
 import type { AmqpConnection } from './amqp-connection';
 import { StateTracker, type ConsumerStatus } from './consumer-status';
-import { eventMessage } from './envelope';
+import { storedEventMessage } from './envelope';
 import { consoleMessagingLogger, errorMessage, quoteSchema, toError, type MessagingLogger } from './logger';
 import { DEFAULT_MESSAGING_SCHEMA, ensureMessagingTables } from './schema';
 import { assertConsumerTopology, assertEventExchange, DEFAULT_EVENT_EXCHANGE } from './topology';
@@ -69,7 +69,8 @@ interface Session {
 
 /**
  * Publishes the event store's global log to the topic exchange, at least once and in order.
- * Reads with `subscribeToAll` after the stored checkpoint and publishes on a confirm channel
+ * Reads with `subscribeToAllText` (`logTextReadOf`: the stored JSON as text, written into the message
+ * body without a parse and a `JSON.stringify`) after the stored checkpoint and publishes on a confirm channel
  * without waiting: each publish's confirm marks it, and a checkpoint writer behind the publishing
  * stores the last event of the confirmed prefix (one write at a time; confirms that arrive during a
  * write go into the next). It waits only when `batchSize` events are in flight. A nack or a closed
@@ -87,6 +88,8 @@ export class EventRelay {
   private readonly lockRetryMs: number;
   private readonly restartDelayMs: number;
   private readonly logger: MessagingLogger;
+  private readonly appId: string;
+  private readonly worker: { name: string; kind: 'relay' };
 
   private loop: Promise<void> | null = null;
   private stopping = false;
@@ -109,6 +112,8 @@ export class EventRelay {
     this.lockRetryMs = options.lockRetryMs ?? 1000;
     this.restartDelayMs = options.restartDelayMs ?? 500;
     this.logger = options.logger ?? consoleMessagingLogger;
+    this.appId = `relay:${this.name}`;
+    this.worker = { name: this.name, kind: 'relay' };
     this.state = new StateTracker(this.name, 'relay');
   }
 
@@ -280,7 +285,7 @@ export class EventRelay {
       await Promise.race([assertEventExchange(channel, this.exchange), failure]);
       await Promise.race([this.assertDeclaredQueues(model, client), failure]);
       this.state.set('running');
-      subscription = this.options.eventStore.subscribeToAll({
+      subscription = logTextReadOf(this.options.eventStore).subscribeToAllText({
         after: checkpoint,
         onEvent: (event) => this.onEvent(session, event),
         onError: (error) => session.fail(error),
@@ -330,24 +335,24 @@ export class EventRelay {
     }
   }
 
-  private async onEvent(session: Session, event: RecordedEvent): Promise<void> {
+  private async onEvent(session: Session, event: LogTextEvent): Promise<void> {
     if (session.failedWith) throw session.failedWith;
     while (session.inFlight.length >= this.batchSize) {
       await Promise.race([new Promise<void>((resolve) => session.progressed.push(resolve)), session.failure]);
     }
-    const message = eventMessage(event, `relay:${this.name}`);
-    if (message.routingError) this.logger.error(`Relay ${this.name}: event ${message.envelope.eventId}: ${message.routingError}; published as ${message.routingKey}`);
+    const message = storedEventMessage(event, this.appId);
+    if (message.routingError) this.logger.error(`Relay ${this.name}: event ${message.eventId}: ${message.routingError}; published as ${message.routingKey}`);
     const entry: InFlight = { checkpoint: event.checkpoint, confirmed: false };
     session.inFlight.push(entry);
     const flowing = session.channel.publish(this.exchange, message.routingKey, message.content, message.options, (error: unknown) => {
       if (error) {
-        session.fail(new Error(`broker did not confirm event ${message.envelope.eventId}: ${errorMessage(error)}`));
+        session.fail(new Error(`broker did not confirm event ${message.eventId}: ${errorMessage(error)}`));
         return;
       }
       entry.confirmed = true;
       this.checkpointConfirmed(session);
     });
-    this.options.connection.workers.recordLag({ name: this.name, kind: 'relay' }, event.recordedAt);
+    this.options.connection.workers.recordLag(this.worker, event.recordedAt);
     if (!flowing) {
       await Promise.race([new Promise<void>((resolve) => session.channel.once('drain', () => resolve())), session.failure]);
     }

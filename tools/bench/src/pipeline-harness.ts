@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { connect, type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
 import { Pool } from 'pg';
-import { createPostgresEventStore, type EventStore, type JsonObject, type NewEvent, type PostgresEventStore } from '@dh/event-store';
+import { createPostgresEventStore, type JsonObject, type LogTextEvent, type NewEvent, type PostgresEventStore, type SubscribeOptions } from '@dh/event-store';
 import { AmqpConnection, createRelay, serializeEnvelope, startConsumer, type EventEnvelope, type EventRelay, type RunningConsumer } from '@dh/messaging';
 import { benchMetadata, benchPayload } from './append.bench';
 import { PROJECTION_BATCH_SIZE } from '@dh/read-models';
@@ -43,19 +43,34 @@ export function pipelineDatabaseUrl(databaseUrl: string): string {
  */
 export type AppliedHook = (envelope: EventEnvelope, handlerAtNs: bigint, committedAtNs: bigint) => void;
 
-/** A view of the store whose `subscribeToAll` reports the moment (hrtime) each event leaves the log reader. */
-export function relayReadRecorder(store: EventStore, onRead: (eventId: string, atNs: bigint) => void): EventStore {
+/**
+ * A view of the store whose `subscribeToAll` and `subscribeToAllText` (the relay's read, `LogTextRead`) report the
+ * moment (hrtime) each event leaves the log reader.
+ */
+export function relayReadRecorder(store: PostgresEventStore, onRead: (eventId: string, atNs: bigint) => void): PostgresEventStore {
   return new Proxy(store, {
     get: (target, key, receiver) => {
-      if (key !== 'subscribeToAll') return Reflect.get(target, key, receiver) as unknown;
-      return (options: Parameters<EventStore['subscribeToAll']>[0]) =>
-        target.subscribeToAll({
-          ...options,
-          onEvent: (event) => {
-            onRead(event.eventId, process.hrtime.bigint());
-            return options.onEvent(event);
-          },
-        });
+      if (key === 'subscribeToAll') {
+        return (options: SubscribeOptions) =>
+          target.subscribeToAll({
+            ...options,
+            onEvent: (event) => {
+              onRead(event.eventId, process.hrtime.bigint());
+              return options.onEvent(event);
+            },
+          });
+      }
+      if (key === 'subscribeToAllText') {
+        return (options: SubscribeOptions<LogTextEvent>) =>
+          target.subscribeToAllText({
+            ...options,
+            onEvent: (event) => {
+              onRead(event.eventId, process.hrtime.bigint());
+              return options.onEvent(event);
+            },
+          });
+      }
+      return Reflect.get(target, key, receiver) as unknown;
     },
   });
 }

@@ -32,8 +32,8 @@ export class Wakeup {
   }
 }
 
-export interface PollingSource {
-  readBatch(after: string | null, maxCount: number): Promise<RecordedEvent[]>;
+export interface PollingSource<E extends { checkpoint: string } = RecordedEvent> {
+  readBatch(after: string | null, maxCount: number): Promise<E[]>;
   /** Resolves when new events may be there (a notification, or the fallback poll interval). */
   waitForMore(): Promise<void>;
   /** Wakes `waitForMore` at once (used by `stop`). */
@@ -46,7 +46,7 @@ export interface PollingSource {
  * Catch-up then live, over any source that can read the global log in batches after a checkpoint.
  * The handler is awaited event by event; its first error ends the subscription.
  */
-export function runPollingSubscription(options: SubscribeOptions, source: PollingSource, batchSize = 500): Subscription {
+export function runPollingSubscription<E extends { checkpoint: string } = RecordedEvent>(options: SubscribeOptions<E>, source: PollingSource<E>, batchSize = 500): Subscription {
   let stopped = false;
   let inHandler = false;
   let caughtUp = false;
@@ -54,7 +54,7 @@ export function runPollingSubscription(options: SubscribeOptions, source: Pollin
   const loop = async (): Promise<void> => {
     let after = options.after ?? null;
     // A full batch means more may follow: the next read is under way while the handler works through this one.
-    let ahead: Promise<RecordedEvent[]> | null = null;
+    let ahead: Promise<E[]> | null = null;
     try {
       while (!stopped) {
         const batch = await (ahead ?? source.readBatch(after, batchSize));

@@ -1,6 +1,7 @@
 import { createTestDatabase, eventually, type TestDatabase } from '@dh/testing';
 import { DatabaseError, Pool, type PoolClient } from 'pg';
 import type { NewEvent, RecordedEvent, Subscription } from '../event-store.port';
+import type { LogTextEvent } from '../log-text-read';
 import { newEvent } from '../testing';
 import { createPostgresEventStore, type PostgresEventStore } from './postgres-event-store';
 
@@ -136,6 +137,10 @@ describe('PostgreSQL global order under concurrent writers', () => {
     let caughtUpA = false;
     const subA = store.subscribeToAll({ onEvent: async (e) => void (e.streamId.startsWith('writer-') && seenA.push(e)), onCaughtUp: () => (caughtUpA = true) });
 
+    // C reads as the relay does: the log as JSON text (the same read_all, another select list).
+    const seenC: LogTextEvent[] = [];
+    const subC = store.subscribeToAllText({ onEvent: async (e) => void (e.streamId.startsWith('writer-') && seenC.push(e)) });
+
     // B stops part way and resumes from its last checkpoint, as a relay restarting would.
     const seenB: RecordedEvent[] = [];
     let subB: Subscription = store.subscribeToAll({ onEvent: async (e) => void (e.streamId.startsWith('writer-') && seenB.push(e)) });
@@ -170,7 +175,7 @@ describe('PostgreSQL global order under concurrent writers', () => {
     await Promise.all(Array.from({ length: writers }, (_, w) => writer(w)));
     await restartB;
 
-    const settle = async (seen: RecordedEvent[]) => {
+    const settle = async (seen: readonly unknown[]) => {
       const deadline = Date.now() + 10_000;
       while (seen.length < written.length && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
       // Give a duplicate the chance to show up.
@@ -178,8 +183,10 @@ describe('PostgreSQL global order under concurrent writers', () => {
     };
     await settle(seenA);
     await settle(seenB);
+    await settle(seenC);
     await subA.stop();
     await subB.stop();
+    await subC.stop();
 
     expect(caughtUpA).toBe(true);
     expect(restartedB).toBe(true);
@@ -198,6 +205,7 @@ describe('PostgreSQL global order under concurrent writers', () => {
       }
     }
     expect(seenA.map((e) => e.eventId)).toEqual(seenB.map((e) => e.eventId));
+    expect(seenC.map((e) => [e.eventId, e.checkpoint, e.streamRevision])).toEqual(seenA.map((e) => [e.eventId, e.checkpoint, e.streamRevision.toString()]));
   }, 30_000);
 
   it('delivers every event of concurrent multi-stream batches exactly once, in stream order, also with late commits', async () => {

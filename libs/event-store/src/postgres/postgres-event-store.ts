@@ -16,6 +16,7 @@ import type {
 } from '../event-store.port';
 import { UUID_PATTERN, type EventLookup } from '../event-lookup';
 import { assertRedactableFields, type EventRedaction } from '../event-redaction';
+import type { LogTextEvent, LogTextRead } from '../log-text-read';
 import type { LogRecord, ProjectionRead } from '../projection-read';
 import { assertAppendable, assertBatchAppendable, formatExpected } from '../internal/append-rules';
 import { runPollingSubscription, Wakeup } from '../internal/polling-subscription';
@@ -58,6 +59,16 @@ const LOG_COLUMNS = `e.event_id::text, e.type, e.stream_id, e.stream_revision::t
   e.recorded_at, e.data, e.metadata->'schemaVersion' AS schema_version`;
 
 /**
+ * A row of the text read: data and metadata as `jsonb`'s text, and the instants as `toISOString` writes them, all of
+ * which node-postgres leaves as strings. `MS` truncates the microseconds as node-postgres's `Date` does.
+ */
+type TextRow = Omit<EventRow, 'occurred_at' | 'recorded_at' | 'data' | 'metadata'> & { occurred_at: string; recorded_at: string; data: string; metadata: string };
+const ISO_UTC = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
+const TEXT_COLUMNS = `e.event_id::text, e.type, e.stream_id, e.stream_revision::text, e.global_position::text, e.transaction_id::text,
+  to_char(e.occurred_at AT TIME ZONE 'UTC', ${ISO_UTC}) AS occurred_at, to_char(e.recorded_at AT TIME ZONE 'UTC', ${ISO_UTC}) AS recorded_at,
+  e.data::text AS data, e.metadata::text AS metadata`;
+
+/**
  * The element texts of a JSON array parameter, in order, as the `text[]` the append functions take. Data and
  * metadata go as one JSON array instead of a `text[]` literal: `pg` would escape every quote of every event's
  * JSON into the literal (a regular expression over all of it) and the server would parse the escapes back;
@@ -74,7 +85,7 @@ export function parsePostgresCheckpoint(checkpoint: string): { transactionId: st
   return { transactionId: match[1], globalPosition: match[2] };
 }
 
-export class PostgresEventStore implements EventStore, EventLookup, EventRedaction, ProjectionRead {
+export class PostgresEventStore implements EventStore, EventLookup, EventRedaction, ProjectionRead, LogTextRead {
   private readonly s: string;
   private readonly channel: string;
   private readonly pollIntervalMs: number;
@@ -251,6 +262,14 @@ export class PostgresEventStore implements EventStore, EventLookup, EventRedacti
     return (await this.readAllRows<LogRow>(LOG_COLUMNS, options)).map(toLogRecord);
   }
 
+  /**
+   * `readAll` with data and metadata as `jsonb`'s text (`LogTextRead`): node-postgres does not parse the data, so a
+   * reader that passes it on (the relay) does not serialise it again. The metadata is parsed here (small; routing).
+   */
+  async readAllText(options: ReadAllOptions = {}): Promise<LogTextEvent[]> {
+    return (await this.readAllRows<TextRow>(TEXT_COLUMNS, options)).map(toLogTextEvent);
+  }
+
   private async readAllRows<R extends QueryResultRow>(columns: string, options: ReadAllOptions): Promise<R[]> {
     const after = options.after ? parsePostgresCheckpoint(options.after) : { transactionId: '0', globalPosition: '0' };
     const result = await this.query<R>(
@@ -261,13 +280,22 @@ export class PostgresEventStore implements EventStore, EventLookup, EventRedacti
   }
 
   subscribeToAll(options: SubscribeOptions): Subscription {
+    return this.subscribe(options, (after, maxCount) => this.readAll({ after, maxCount }));
+  }
+
+  /** `subscribeToAll` delivering `LogTextEvent`s, read with {@link readAllText}. */
+  subscribeToAllText(options: SubscribeOptions<LogTextEvent>): Subscription {
+    return this.subscribe(options, (after, maxCount) => this.readAllText({ after, maxCount }));
+  }
+
+  private subscribe<E extends { checkpoint: string }>(options: SubscribeOptions<E>, readBatch: (after: string | null, maxCount: number) => Promise<E[]>): Subscription {
     const wakeup = new Wakeup();
     const listener = new NotificationListener(this.pool, this.channel, () => wakeup.notify(), this.reconnectDelayMs);
     listener.start();
     const subscription = runPollingSubscription(
       options,
       {
-        readBatch: (after, maxCount) => this.readAll({ after, maxCount }),
+        readBatch,
         waitForMore: () => wakeup.wait(this.pollIntervalMs),
         interrupt: () => wakeup.notify(),
         dispose: () => listener.stop(),
@@ -423,6 +451,22 @@ function toLogRecord(row: LogRow): LogRecord {
     recordedAt: row.recorded_at,
     data: row.data,
     metadata: { schemaVersion: row.schema_version },
+  };
+}
+
+function toLogTextEvent(row: TextRow): LogTextEvent {
+  return {
+    eventId: row.event_id,
+    type: row.type,
+    streamId: row.stream_id,
+    streamRevision: row.stream_revision,
+    globalPosition: row.global_position,
+    checkpoint: `${row.transaction_id}:${row.global_position}`,
+    occurredAt: row.occurred_at,
+    recordedAt: row.recorded_at,
+    dataJson: row.data,
+    metadata: JSON.parse(row.metadata) as EventMetadata,
+    metadataJson: row.metadata,
   };
 }
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DuplicateEventIdError, WrongExpectedRevisionError } from '../errors';
 import { eventLookupOf } from '../event-lookup';
+import { logTextReadOf, type LogTextEvent } from '../log-text-read';
 import type { EventMetadata, EventStore, JsonObject, NewEvent, RecordedEvent } from '../event-store.port';
 
 export interface EventStoreUnderTest {
@@ -581,6 +582,83 @@ export function describeEventStoreContract(
         });
         await expect(sub.done).resolves.toBeUndefined();
         expect(handled).toEqual(['1']);
+      });
+    });
+
+    describe('the log as JSON text (logTextReadOf: the adapter\'s own, or the fallback)', () => {
+      // No \u0000: PostgreSQL's jsonb cannot hold it.
+      const awkward: JsonObject = {
+        text: 'line\nbreak "quote" \\ \t \u001f \u2028 æøå 😀',
+        numbers: [0, -1, 1.5, 0.1, 1e-7, 123456789.125, 12345678901234567890, 1e21],
+        nested: { b: [null, true, false, {}, []], a: 'x' },
+        '': 'empty key',
+      };
+      const parsed = (e: LogTextEvent) => ({
+        eventId: e.eventId,
+        type: e.type,
+        streamId: e.streamId,
+        streamRevision: BigInt(e.streamRevision),
+        globalPosition: BigInt(e.globalPosition),
+        checkpoint: e.checkpoint,
+        occurredAt: new Date(e.occurredAt),
+        recordedAt: new Date(e.recordedAt),
+        data: JSON.parse(e.dataJson) as unknown,
+        metadata: e.metadata,
+      });
+
+      it("reads readAll's events, order and checkpoints, with data and metadata as JSON text that parses to them", async () => {
+        const [a, b] = [stream('text-a'), stream('text-b')];
+        const traced = { ...metadata, traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', extra: { deep: ['x', 1] } };
+        await store.appendToStreams([
+          { streamId: a, expectedRevision: 'no_stream', events: [newEvent('T1', awkward), { ...newEvent('T2', { n: 2 }), metadata: traced }] },
+          { streamId: b, expectedRevision: 'no_stream', events: [newEvent('T3', {})] },
+        ]);
+        const full = await readAllOf([a, b]);
+        expect(full.map((e) => e.type)).toEqual(['T1', 'T2', 'T3']);
+        const read = logTextReadOf(store);
+        const wanted = new Set([a, b]);
+        const text: LogTextEvent[] = [];
+        let after: string | null = null;
+        for (;;) {
+          const page: LogTextEvent[] = await read.readAllText({ after, maxCount: 500 });
+          text.push(...page.filter((e) => wanted.has(e.streamId)));
+          if (page.length < 500) break;
+          after = page[page.length - 1].checkpoint;
+        }
+        expect(text.map(parsed)).toEqual(full);
+        expect(text.map((e) => JSON.parse(e.metadataJson) as unknown)).toEqual(full.map((e) => e.metadata));
+        expect(text.map((e) => e.streamRevision)).toEqual(['0', '1', '0']);
+        // The instants exactly as toISOString writes readAll's (the store's sub-millisecond digits cut, not rounded).
+        expect(text.map((e) => [e.occurredAt, e.recordedAt])).toEqual(full.map((e) => [e.occurredAt.toISOString(), e.recordedAt.toISOString()]));
+        expect(JSON.parse(text[0].dataJson)).toEqual(awkward);
+        // Paged after a checkpoint like readAll.
+        const rest = (await read.readAllText({ after: full[0].checkpoint })).filter((e) => wanted.has(e.streamId));
+        expect(rest.map((e) => e.eventId)).toEqual(ids(full.slice(1)));
+      });
+
+      it('subscribes like subscribeToAll: after a checkpoint, in order, live, awaiting the handler', async () => {
+        const s = stream('text-sub');
+        const before = [newEvent('S1', awkward), newEvent('S2', { n: 2 })];
+        await store.appendToStream(s, before, { expectedRevision: 'no_stream' });
+        const [first] = await readAllOf([s]);
+        const seen: LogTextEvent[] = [];
+        let busy = false;
+        const sub = logTextReadOf(store).subscribeToAllText({
+          after: first.checkpoint,
+          onEvent: async (e) => {
+            if (e.streamId !== s) return;
+            expect(busy).toBe(false);
+            busy = true;
+            await sleep(5);
+            seen.push(e);
+            busy = false;
+          },
+        });
+        const live = newEvent('S3', { n: 3 });
+        await store.appendToStream(s, [live], { expectedRevision: 1n });
+        await waitFor(() => expect(seen).toHaveLength(2));
+        await sub.stop();
+        expect(seen.map(parsed)).toEqual((await readAllOf([s])).slice(1));
       });
     });
 
