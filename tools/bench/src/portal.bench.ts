@@ -15,6 +15,7 @@ import {
   CONSUMPTION_DAY_LABELS_TABLE,
   CONSUMPTION_HOURS_TABLE,
   consumptionProjection,
+  dayValueJsonSql,
   hourValueJsonSql,
   METERING_POINTS_TABLE,
   meteringPointsProjection,
@@ -307,20 +308,20 @@ async function cloneCustomers(pool: Pool, template: Customer, customers: readonl
     const gsrns = batch.map((c) => c.gsrn);
     const ids = batch.map((c) => c.customerId);
     const shifts = batch.map((_, k) => (start + k) % 97);
-    const copy = (table: string, columns: string, where: string, extra: unknown[] = []) =>
-      pool.query(
-        `INSERT INTO ${table} (gsrn, quantity, ${columns})
-         SELECT x.gsrn, t.quantity + x.shift * 0.001, ${columns.split(', ').map((c) => `t.${c}`).join(', ')}
-         FROM ${table} t, unnest($2::text[], $3::int[]) AS x(gsrn, shift) WHERE t.gsrn = $1 ${where}`,
-        [template.gsrn, gsrns, shifts, ...extra],
-      );
     await pool.query(
       `INSERT INTO ${METERING_POINTS_TABLE}
        SELECT (jsonb_populate_record(NULL::${METERING_POINTS_TABLE}, to_jsonb(t) || jsonb_build_object('gsrn', x.gsrn, 'customer_id', x.customer_id))).*
        FROM ${METERING_POINTS_TABLE} t, unnest($2::text[], $3::text[]) AS x(gsrn, customer_id) WHERE t.gsrn = $1`,
       [template.gsrn, gsrns, ids],
     );
-    await copy(CONSUMPTION_DAILY_TABLE, 'day, hours, day_hours, estimated, missing, start_label, end_label', '');
+    // The days, each day's JSON made again with its shifted quantity as the projection makes it (`dayValueJsonSql`).
+    await pool.query(
+      `INSERT INTO ${CONSUMPTION_DAILY_TABLE} (gsrn, quantity, day, hours, day_hours, estimated, missing, start_label, end_label, day_json)
+       SELECT x.gsrn, t.quantity + x.shift * 0.001, t.day, t.hours, t.day_hours, t.estimated, t.missing, t.start_label, t.end_label,
+              ${dayValueJsonSql(`to_char(t.day, 'YYYY-MM-DD')`, 't.start_label', 't.end_label', 't.day_hours', 't.quantity + x.shift * 0.001', 't.estimated', 't.missing')}
+       FROM ${CONSUMPTION_DAILY_TABLE} t, unnest($2::text[], $3::int[]) AS x(gsrn, shift) WHERE t.gsrn = $1`,
+      [template.gsrn, gsrns, shifts],
+    );
     // The hours' day rows of the window, each hour shifted (an hour without a value stays null), their JSON, Σ and
     // flags made again as the projection makes them (`hourValueJsonSql`).
     await pool.query(

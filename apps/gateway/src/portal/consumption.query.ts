@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { addDays, compareLocalDates, daysBetween, isLocalDate, localDayEnd, localDayStart, localLabel, type LocalDate } from '@dh/dk-time';
-import { CONSUMPTION_DAILY_TABLE, CONSUMPTION_DAY_LABELS_TABLE, CONSUMPTION_HOURS_TABLE, CONSUMPTION_MONTHLY_TABLE, hourValueJsonSql, kwhTextSql } from '@dh/read-models';
+import { CONSUMPTION_DAILY_TABLE, CONSUMPTION_DAY_LABELS_TABLE, CONSUMPTION_HOURS_TABLE, CONSUMPTION_MONTHLY_TABLE, dayValueJsonSql, hourValueJsonSql } from '@dh/read-models';
 import { validationProblem } from './portal-access';
 import { addYears, firstOfMonth, kwhString, nextMonth, sumKwh } from './local-time';
 
@@ -130,7 +130,7 @@ export interface ConsumptionJson {
 /** The JSON of one value, built from the labels the projection stored (see consumption.projection.ts) and exact numeric text (`kwhString` in SQL). */
 const VALUE_JSON: Record<'hour' | 'day', string> = {
   hour: hourValueJsonSql('l.labels[u.i]', 'l.labels[u.i + 1]', 'u.q', 'u.e', 'u.m'),
-  day: `'{"date":"' || to_char(day, 'YYYY-MM-DD') || '","start":"' || start_label || '","end":"' || end_label || '","hours":' || day_hours::text || ',"quantity_kwh":"' || ${kwhTextSql('quantity')} || '","estimated":' || estimated::text || ',"missing":' || missing::text || '}'`,
+  day: dayValueJsonSql(`to_char(day, 'YYYY-MM-DD')`, 'start_label', 'end_label', 'day_hours', 'quantity', 'estimated', 'missing'),
 };
 
 interface JsonRow {
@@ -147,8 +147,10 @@ interface JsonRow {
  * or a month of hours costs the gateway one row and one string instead of shaping hundreds of values.
  * Hours: the ≤ 31 day rows' stored JSON (`hours_json`) concatenated; where a day row in the range has none
  * (written before the projection stored it, until the consumption projection's rebuild), the hours are
- * unnested and their JSON built here, from their day's labels. Days: null when a day row in the range has no
- * stored labels (the caller then shapes them itself; a rebuild of the consumption projection ends that).
+ * unnested and their JSON built here, from their day's labels. Days: the day rows' stored JSON (`day_json`)
+ * concatenated; a row without it (written before the projection stored it, days-v5) has its JSON built here from its
+ * columns and labels; null when a day row in the range has no stored labels (the caller then shapes them itself; a
+ * rebuild of the consumption projection ends both).
  */
 export async function readConsumptionJson(db: DataSource, gsrn: string, from: LocalDate, to: LocalDate, resolution: 'hour' | 'day'): Promise<ConsumptionJson | null> {
   let rows: JsonRow[];
@@ -170,7 +172,7 @@ export async function readConsumptionJson(db: DataSource, gsrn: string, from: Lo
     }
   } else {
     rows = await db.query(
-      `SELECT string_agg(${VALUE_JSON.day}, ',' ORDER BY day) AS values_json, coalesce(sum(quantity), 0)::text AS total,
+      `SELECT string_agg(coalesce(day_json, ${VALUE_JSON.day}), ',' ORDER BY day) AS values_json, coalesce(sum(quantity), 0)::text AS total,
          coalesce(bool_or(estimated), false) AS estimated, coalesce(bool_or(missing), false) AS missing, count(*) FILTER (WHERE start_label IS NULL OR end_label IS NULL)::int AS unlabelled
        FROM ${CONSUMPTION_DAILY_TABLE} WHERE gsrn = $1 AND day >= $2 AND day <= $3`,
       [gsrn, from, to],

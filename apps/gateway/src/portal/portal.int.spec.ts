@@ -242,6 +242,25 @@ describe('portal API (Nest app, Postgres read models)', () => {
       }
     });
 
+    it('builds a day\'s JSON from its columns and labels for daily rows written before the projection stored it (days-v5)', async () => {
+      const query = `gsrn=${GSRN_A}&from=2026-10-24&to=2026-10-26&resolution=day`;
+      const before = (await consumption(query, 200)).body;
+      expect(before.values).toHaveLength(3);
+      const saved = await pool.query<{ day_json: string }>(
+        `UPDATE ${CONSUMPTION_DAILY_TABLE} d SET day_json = NULL FROM ${CONSUMPTION_DAILY_TABLE} o
+          WHERE d.gsrn = $1 AND d.day = '2026-10-25' AND o.gsrn = d.gsrn AND o.day = d.day RETURNING o.day_json`,
+        [GSRN_A],
+      );
+      expect(saved.rows).toHaveLength(1);
+      expect(saved.rows[0].day_json).toContain('"hours":25');
+      try {
+        expect(await readConsumptionJson(dataSource, GSRN_A, '2026-10-24', '2026-10-26', 'day')).not.toBeNull();
+        expect((await consumption(query, 200)).body).toEqual(before);
+      } finally {
+        await pool.query(`UPDATE ${CONSUMPTION_DAILY_TABLE} SET day_json = $2 WHERE gsrn = $1 AND day = '2026-10-25'`, [GSRN_A, saved.rows[0].day_json]);
+      }
+    });
+
     it('builds the hours\' JSON from the arrays and labels for day rows written before the projection stored it (days-v4)', async () => {
       const query = `gsrn=${GSRN_A}&from=2026-10-24&to=2026-10-26&resolution=hour`;
       const before = (await consumption(query, 200)).body;

@@ -4,7 +4,7 @@ import { addDays, localDayStart } from '@dh/dk-time';
 import { createTestDatabase, type TestDatabase } from '@dh/testing';
 import type { ProjectedEvent } from '../projection/projection';
 import { applyEvents, applyGuarded, migrateProjectionState, projectionChecksum } from '../projection/projection-state';
-import { CONSUMPTION_DAILY_TABLE, CONSUMPTION_HOUR_ROWS, CONSUMPTION_HOURS_TABLE, CONSUMPTION_VALUE_ROWS, consumptionProjection, hourValueJsonSql } from './consumption.projection';
+import { CONSUMPTION_DAILY_TABLE, CONSUMPTION_HOUR_ROWS, CONSUMPTION_HOURS_TABLE, CONSUMPTION_VALUE_ROWS, consumptionProjection, dayValueJsonSql, hourValueJsonSql } from './consumption.projection';
 
 const GSRN = '571313180400000028';
 const OTHER = '571313180400000035';
@@ -63,6 +63,19 @@ async function storedJsonMismatches(client: Pool | PoolClient): Promise<{ bad: n
        CROSS JOIN LATERAL (SELECT string_agg(${hourValueJsonSql('l.labels[u.i]', 'l.labels[u.i + 1]', 'u.q', 'u.e', 'u.m')}, ',' ORDER BY u.i) AS json,
                                   sum(u.q) AS total, bool_or(u.e) AS e, bool_or(u.m) AS m
                              FROM unnest(h.quantities, h.estimated, h.missing) WITH ORDINALITY AS u(q, e, m, i) WHERE u.q IS NOT NULL) b`,
+  );
+  return rows[0];
+}
+
+/**
+ * Daily rows whose stored portal JSON (`day_json`) differs from what the gateway built from the row's columns and labels
+ * (the form it used before days-v5), and the number of daily rows.
+ */
+async function storedDayJsonMismatches(client: Pool | PoolClient): Promise<{ bad: number; days: number }> {
+  const { rows } = await client.query<{ bad: number; days: number }>(
+    `SELECT count(*) FILTER (WHERE day_json IS DISTINCT FROM ${dayValueJsonSql(`to_char(day, 'YYYY-MM-DD')`, 'start_label', 'end_label', 'day_hours', 'quantity', 'estimated', 'missing')})::int AS bad,
+            count(*)::int AS days
+       FROM ${CONSUMPTION_DAILY_TABLE}`,
   );
   return rows[0];
 }
@@ -163,6 +176,16 @@ describe('consumption projection (Postgres)', () => {
     ]);
     const dayLabels = await pool.query(`SELECT start_label, end_label FROM ${CONSUMPTION_DAILY_TABLE} WHERE gsrn = $1 AND day = '2026-10-25'`, [GSRN]);
     expect(dayLabels.rows).toEqual([{ start_label: '2026-10-25T00:00+02:00', end_label: '2026-10-26T00:00+01:00' }]);
+    const dayJson = await pool.query<{ day_json: string }>(`SELECT day_json FROM ${CONSUMPTION_DAILY_TABLE} WHERE gsrn = $1 AND day = '2026-10-25'`, [GSRN]);
+    expect(JSON.parse(dayJson.rows[0].day_json)).toEqual({
+      date: '2026-10-25',
+      start: '2026-10-25T00:00+02:00',
+      end: '2026-10-26T00:00+01:00',
+      hours: 25,
+      quantity_kwh: kwh(doc.milliKwh),
+      estimated: false,
+      missing: false,
+    });
     // The day's hours as the portal sends them (days-v4): 25 JSON elements, exact, with their Σ.
     const stored = await pool.query<{ hours_json: string; total: string; any_estimated: boolean; any_missing: boolean }>(
       `SELECT hours_json, total::text, any_estimated, any_missing FROM ${CONSUMPTION_HOURS_TABLE} WHERE gsrn = $1 AND day = '2026-10-25'`,
@@ -290,6 +313,7 @@ describe('consumption projection (Postgres)', () => {
       const hours = await otherPool.query<{ n: number; labelled: number }>(`SELECT count(*)::int AS n, count(start_label)::int AS labelled FROM (${CONSUMPTION_HOUR_ROWS}) h`);
       expect(hours.rows[0]).toEqual({ n: 25, labelled: 25 });
       expect(await storedJsonMismatches(otherPool)).toEqual({ bad: 0, days: 1 });
+      expect(await storedDayJsonMismatches(otherPool)).toEqual({ bad: 0, days: 1 });
     } finally {
       await otherPool.end();
       await other.drop();
@@ -358,6 +382,8 @@ describe('consumption projection (Postgres)', () => {
         const json = await storedJsonMismatches(client);
         expect(json.bad).toBe(0);
         expect(json.days).toBeGreaterThan(90);
+        const dayJson = await storedDayJsonMismatches(client);
+        expect(dayJson).toEqual({ bad: 0, days: json.days });
         const anomalies = await client.query('SELECT 1 FROM read_models.consumption_anomalies');
         expect(anomalies.rowCount).toBeGreaterThan(0);
       } finally {

@@ -71,7 +71,16 @@ export const kwhTextSql = (quantity: string): string => `CASE WHEN scale(${quant
 export const hourValueJsonSql = (start: string, end: string, quantity: string, estimated: string, missing: string): string =>
   `'{"start":"' || (${start}) || '","end":"' || (${end}) || '","quantity_kwh":"' || ${kwhTextSql(quantity)} || '","estimated":' || (${estimated})::text || ',"missing":' || (${missing})::text || '}'`;
 
-/** The text after an hour's quantity in `hourValueJsonSql`, by [estimated][missing]. */
+/**
+ * One day of the portal's consumption answer (resolution day) as JSON text, in SQL (`date`: the local date as
+ * `YYYY-MM-DD` text, `start`, `end`: its labels, `dayHours`: 23, 24 or 25; the others SQL expressions of the day's
+ * numeric Σ and flags): the element `dayValueJson` builds in the bulk loader, byte for byte, and the one the gateway
+ * built per request from the day row's columns before the day rows held it (days-v5).
+ */
+export const dayValueJsonSql = (date: string, start: string, end: string, dayHours: string, quantity: string, estimated: string, missing: string): string =>
+  `'{"date":"' || (${date}) || '","start":"' || (${start}) || '","end":"' || (${end}) || '","hours":' || (${dayHours})::text || ',"quantity_kwh":"' || ${kwhTextSql(quantity)} || '","estimated":' || (${estimated})::text || ',"missing":' || (${missing})::text || '}'`;
+
+/** The text after an hour's (or a day's) quantity in `hourValueJsonSql` (`dayValueJsonSql`), by [estimated][missing]. */
 const HOUR_JSON_TAILS = [
   ['","estimated":false,"missing":false}', '","estimated":false,"missing":true}'],
   ['","estimated":true,"missing":false}', '","estimated":true,"missing":true}'],
@@ -82,6 +91,11 @@ const HOUR_JSON_TAILS = [
  */
 function hourValueJson(info: DayInfo, index: number, quantity: string, estimated: boolean, missing: boolean): string {
   return info.hourJsonHeads[index] + kwhText(quantity) + HOUR_JSON_TAILS[estimated ? 1 : 0][missing ? 1 : 0];
+}
+
+/** `dayValueJsonSql` in memory, for the day's Σ as `numeric::text` prints it. */
+function dayValueJson(info: DayInfo, quantity: string, estimated: boolean, missing: boolean): string {
+  return info.dayJsonHead + kwhText(quantity) + HOUR_JSON_TAILS[estimated ? 1 : 0][missing ? 1 : 0];
 }
 
 /** `kwhTextSql` in memory: a `numeric::text` with fewer than three decimals padded with zeros. */
@@ -120,6 +134,8 @@ interface DayInfo {
   labelsLiteral: string;
   /** Per hour, the JSON of `hourValueJsonSql` up to its quantity: `{"start":"…","end":"…","quantity_kwh":"`. */
   hourJsonHeads: string[];
+  /** The JSON of `dayValueJsonSql` up to the day's quantity: `{"date":"…","start":"…","end":"…","hours":n,"quantity_kwh":"`. */
+  dayJsonHead: string;
 }
 const dayInfos = new Map<LocalDate, DayInfo>();
 function dayInfo(day: LocalDate): DayInfo {
@@ -129,7 +145,8 @@ function dayInfo(day: LocalDate): DayInfo {
     const hours = localDayHours(day);
     const labels = Array.from({ length: hours + 1 }, (_, i) => localLabel(new Date(start + i * MS_PER_HOUR)));
     const hourJsonHeads = Array.from({ length: hours }, (_, i) => `{"start":"${labels[i]}","end":"${labels[i + 1]}","quantity_kwh":"`);
-    info = { day, start, end: localDayEnd(day).getTime(), hours, labels, labelsLiteral: arrayLiteral(labels), hourJsonHeads };
+    const dayJsonHead = `{"date":"${day}","start":"${labels[0]}","end":"${labels[hours]}","hours":${hours},"quantity_kwh":"`;
+    info = { day, start, end: localDayEnd(day).getTime(), hours, labels, labelsLiteral: arrayLiteral(labels), hourJsonHeads, dayJsonHead };
     dayInfos.set(day, info);
   }
   return info;
@@ -179,7 +196,8 @@ function arrayLiteral(items: readonly (string | boolean | null)[]): string {
  *   as the portal's JSON elements (`hours_json`, hours with a value, comma-separated) with their exact Σ (`total`) and
  *   flags (`any_estimated`, `any_missing`), so the portal's hour view concatenates ≤ 31 stored texts per month.
  * - `consumption_day_labels`: per local day, the labels of its hours (from `@dh/dk-time`; the portal copies them).
- * - `consumption_daily`: per local day, Σ of its hours: 23 hours on 2026-03-29, 25 on 2026-10-25.
+ * - `consumption_daily`: per local day, Σ of its hours: 23 hours on 2026-03-29, 25 on 2026-10-25; and the day as the
+ *   portal's JSON element (`day_json`), so the portal's day view concatenates stored texts.
  * - `consumption_monthly`: per local month, Σ of its days.
  * - `consumption_anomalies`: days of unusual consumption (rule in `notifications/unusual-consumption.ts`).
  *
@@ -193,8 +211,9 @@ export const consumptionProjection: Projection = {
   name: 'consumption',
   bindings: ['datahub.validated-measure-data-received'],
   // Runs and day rows of arrays, labels per day (days-v3, 2026-12-06) instead of a row per value and per hour; each day
-  // row's hours also as the portal's JSON text (days-v4): a deployment built before is rebuilt at start.
-  layout: 'days-v4',
+  // row's hours also as the portal's JSON text (days-v4), each daily row's day too (days-v5): a deployment built before
+  // is rebuilt at start.
+  layout: 'days-v5',
   tables: [
     { name: CONSUMPTION_SERIES_TABLE, orderBy: 'gsrn, interval_start', content: CONSUMPTION_VALUE_ROWS },
     { name: CONSUMPTION_HOURS_TABLE, orderBy: 'gsrn, hour_start', content: CONSUMPTION_HOUR_ROWS },
@@ -244,6 +263,10 @@ export const consumptionProjection: Projection = {
       const lz4 = await client.query(`SELECT 1 FROM pg_settings WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)`);
       if (lz4.rows.length > 0) await client.query(`ALTER TABLE ${CONSUMPTION_HOURS_TABLE} ALTER COLUMN hours_json SET COMPRESSION lz4`);
     }
+    // days-v5: the day as the portal's JSON element, so the day view concatenates stored text. Null on rows written
+    // before (the gateway then builds it from the row's columns, until the rebuild).
+    const v5 = await client.query(`SELECT 1 FROM pg_attribute WHERE attrelid = $1::regclass AND attname = 'day_json' AND NOT attisdropped`, [CONSUMPTION_DAILY_TABLE]);
+    if (v5.rows.length === 0) await client.query(`ALTER TABLE ${CONSUMPTION_DAILY_TABLE} ADD COLUMN IF NOT EXISTS day_json text, ALTER COLUMN day_json SET STATISTICS 0`);
     // ANALYZE skips the arrays (nothing filters on them; element statistics of 200,000 values cost more than the load).
     const { rows } = await client.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = ANY($1::regclass[]) AND attname IN ('quantities', 'qualities', 'estimated', 'missing') AND attstattarget <> 0 AND attndims > 0`,
@@ -291,7 +314,7 @@ const BULK_FINISH_CHUNK = 500;
 const SERIES_COLUMNS = ['gsrn', 'interval_start', 'interval_end', 'resolution', 'quantities', 'qualities', 'document_id', 'series_id'];
 const HOURS_COLUMNS = ['gsrn', 'day', 'day_start', 'quantities', 'estimated', 'missing', 'hours_json', 'total', 'any_estimated', 'any_missing'];
 const DAY_LABELS_COLUMNS = ['day', 'labels'];
-const DAILY_COLUMNS = ['gsrn', 'day', 'quantity', 'hours', 'day_hours', 'estimated', 'missing', 'start_label', 'end_label'];
+const DAILY_COLUMNS = ['gsrn', 'day', 'quantity', 'hours', 'day_hours', 'estimated', 'missing', 'start_label', 'end_label', 'day_json'];
 
 /**
  * An exact sum of decimals with PostgreSQL's `sum(numeric)` scale (the largest scale among the terms), in integer
@@ -629,8 +652,9 @@ async function recomputeDays(client: PoolClient, keys: readonly { gsrn: string; 
        INSERT INTO ${CONSUMPTION_DAY_LABELS_TABLE} (day, labels)
        SELECT DISTINCT ON (d.day) d.day, d.labels::text[] FROM d ORDER BY d.day
        ON CONFLICT (day) DO NOTHING)
-     INSERT INTO ${CONSUMPTION_DAILY_TABLE} (gsrn, day, quantity, hours, day_hours, estimated, missing, start_label, end_label)
-     SELECT t.gsrn, t.day, sum(u.q), count(*), d.n, bool_or(u.e), bool_or(u.m) OR count(*) < d.n, (d.labels::text[])[1], (d.labels::text[])[d.n + 1]
+     INSERT INTO ${CONSUMPTION_DAILY_TABLE} (gsrn, day, quantity, hours, day_hours, estimated, missing, start_label, end_label, day_json)
+     SELECT t.gsrn, t.day, sum(u.q), count(*), d.n, bool_or(u.e), bool_or(u.m) OR count(*) < d.n, (d.labels::text[])[1], (d.labels::text[])[d.n + 1],
+            ${dayValueJsonSql(`to_char(t.day, 'YYYY-MM-DD')`, '(d.labels::text[])[1]', '(d.labels::text[])[d.n + 1]', 'd.n', 'sum(u.q)', 'bool_or(u.e)', 'bool_or(u.m) OR count(*) < d.n')}
        FROM hours t JOIN d ON d.gsrn = t.gsrn AND d.day = t.day CROSS JOIN LATERAL unnest(t.quantities, t.estimated, t.missing) AS u(q, e, m)
       WHERE u.q IS NOT NULL
       GROUP BY t.gsrn, t.day, d.n, d.labels`,
@@ -862,10 +886,11 @@ function consumptionBulkLoader(): BulkLoader {
           if (!plain) break;
           const date = copyField(day);
           const totalText = formatDecimal(total);
+          const dayMissing = hoursMissing || count < info.hours;
           rows.push({
             // The JSON needs no COPY escaping: labels and decimals hold no backslash, tab or line break.
             hours: `${field}\t${date}\t${instantText(info.start)}\t${arrayLiteral(quantities)}\t${arrayLiteral(estimated)}\t${arrayLiteral(missing)}\t${json.join(',')}\t${totalText}\t${dayEstimated ? 't' : 'f'}\t${hoursMissing ? 't' : 'f'}`,
-            daily: `${field}\t${date}\t${totalText}\t${count}\t${info.hours}\t${dayEstimated ? 't' : 'f'}\t${hoursMissing || count < info.hours ? 't' : 'f'}\t${copyField(info.labels[0])}\t${copyField(info.labels[info.hours])}`,
+            daily: `${field}\t${date}\t${totalText}\t${count}\t${info.hours}\t${dayEstimated ? 't' : 'f'}\t${dayMissing ? 't' : 'f'}\t${copyField(info.labels[0])}\t${copyField(info.labels[info.hours])}\t${dayValueJson(info, totalText, dayEstimated, dayMissing)}`,
           });
         }
         if (!plain) {
