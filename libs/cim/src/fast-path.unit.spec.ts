@@ -182,11 +182,33 @@ describe('the fast readers hand what they do not expect to the strict reader', (
     'a surrogate pair': xml.replace(/<cim:mRID>([^<]*)</, '<cim:mRID>😀$1<'),
     'a greater-than in text': xml.replace(/<cim:mRID>([^<]*)</, '<cim:mRID>$1]]><'),
     'an attribute on a header field': xml.replace('<cim:mRID>', '<cim:mRID x:y="1">'),
+    'a quality code beyond A06': xml.replace(/<cim:quality>[^<]*<\/cim:quality>/, '<cim:quality>A07</cim:quality>'),
+    'a quality code of four characters': xml.replace(/<cim:quality>[^<]*<\/cim:quality>/, '<cim:quality>A041</cim:quality>'),
+    'a position of seven digits': xml.replace('<cim:position>1</cim:position>', '<cim:position>1000000</cim:position>'),
+    'a quantity with a trailing dot': xml.replace(/<cim:quantity>(\d+)[^<]*<\/cim:quantity>/, '<cim:quantity>$1.</cim:quantity>'),
+    'a quantity with a plus sign': xml.replace(/<cim:quantity>[^<]*<\/cim:quantity>/, '<cim:quantity>+1.5</cim:quantity>'),
+    'a space inside a point field tag': xml.replace('<cim:position>1</cim:position>', '<cim:position >1</cim:position >'),
+    'the quality before the quantity': xml.replace(/(<cim:quantity>[^<]*<\/cim:quantity>)(\s*)(<cim:quality>[^<]*<\/cim:quality>)/, '$3$2$1'),
+    'a tab and a carriage return between point fields': xml.replace(/<\/cim:position>\s*<cim:quantity>/, '</cim:position>\t\r<cim:quantity>'),
   };
 
   it.each(Object.entries(xmlVariants))('XML with %s: the same result as the strict reader', (_what, variant) => {
     expect(variant).not.toBe(xml);
     expectSameXml(variant);
+  });
+
+  it('reads points under any namespace prefix on the fast path (one with a dot and a dash), and none that break the rules', () => {
+    const prefixed = xml.replace(/cim:/g, 'n-s.1:').replace('xmlns:cim=', 'xmlns:n-s.1=');
+    expect(prefixed).not.toContain('cim:');
+    expect(xmlTakesFastPath(prefixed)).toBe(true);
+    expect(expectSameXml(prefixed)).toEqual({ doc: generated(3) });
+    // The dot of the prefix is a dot, not any character.
+    const otherPrefix = prefixed.replace('<n-s.1:position>2</n-s.1:position>', '<n-sx1:position>2</n-s.1:position>');
+    expect(xmlTakesFastPath(otherPrefix)).toBe(false);
+    expect('error' in expectSameXml(otherPrefix)).toBe(true);
+    for (const name of ['a quality code beyond A06', 'a position of seven digits', 'a quantity with a trailing dot', 'the quality before the quantity']) {
+      expect(xmlTakesFastPath(xmlVariants[name]!)).toBe(false);
+    }
   });
 
   const jsonVariants: Record<string, string> = {
