@@ -197,10 +197,18 @@ describe('settlement: fees (D02) DataHub links to a metering point (RSM-031), en
     // The invoices as corrected carry the fee with VAT; the other point (no fee link) is not corrected.
     expect(b!.correctedInvoice.lines.find((l) => l.key === `fee:${READING_FEE}@2026-10-20`)).toMatchObject({ amountExclVat: '37.04', vat: '9.26', amountInclVat: '46.30' });
     expect(corrected.map((n) => n.invoiceId).sort()).toEqual([invoiceId(A), invoiceId(B)].sort());
-    // Exactly once: the same master data again (a resent D18) changes nothing and issues nothing.
+    // Exactly once: the same master data again (a resent D18) changes no VATPayer: no job, nothing issued.
+    const jobs = await count(`SELECT count(*) AS n FROM settlement.correction_jobs`);
     await information('D01', 'rsm034-vat-again');
-    const again = (await all('ChargeInformationRecorded')).at(-1)!.eventId;
-    await eventually(async () => expect(await count(`SELECT count(*) AS n FROM settlement.correction_jobs WHERE cause_event_id = '${again}' AND done`)).toBe(1), 20_000, 100);
+    const again = (await all('ChargeInformationRecorded')).at(-1)!;
+    // Copied (the row carries the resent event's revision) in the transaction that would have recorded its job.
+    await eventually(
+      async () => expect(await count(`SELECT stream_revision AS n FROM settlement.datahub_charge_information WHERE charge_id = '${READING_FEE}'`)).toBe(Number(again.streamRevision)),
+      20_000,
+      100,
+    );
+    expect(await count(`SELECT count(*) AS n FROM settlement.correction_jobs WHERE cause_event_id = '${again.eventId}'`)).toBe(0);
+    expect(await count(`SELECT count(*) AS n FROM settlement.correction_jobs`)).toBe(jobs);
     await new Promise((r) => setTimeout(r, 500));
     expect(await notes()).toHaveLength(before + 2);
   });

@@ -82,6 +82,50 @@ export function publicationJobOf(envelope: EventEnvelope, config: SettlementRate
 
 export const correctionJobIdOf = (causeEventId: string): string => nameBasedUuid('correction-job', causeEventId);
 
+/** A fee's master-data copy as the invoices read it: its rows' validity and `VATPayer` (see `vatPayerAt`). */
+export type FeeVatPayers = { validFrom: number; validTo: number | null; vatPayer: string | null }[];
+
+/**
+ * The stored master data of the fee a D02 charge's `ChargeInformationRecorded` is about, read before it is copied
+ * (null for any other event): `feeVatPayersChanged` compares it with the copy once written.
+ */
+export async function feeVatPayersBefore(tx: Db, envelope: EventEnvelope): Promise<FeeVatPayers | null> {
+  const d = envelope.data as Record<string, unknown>;
+  if (envelope.type !== 'ChargeInformationRecorded' || d.chargeType !== 'D02' || typeof d.chargeId !== 'string') return null;
+  return feeVatPayersOf(tx, d.chargeId);
+}
+
+async function feeVatPayersOf(db: Db, chargeId: string): Promise<FeeVatPayers> {
+  const { rows } = await db.query<{ valid_from: Date; valid_to: Date | null; vat_payer: string | null }>(
+    `SELECT valid_from, valid_to, vat_payer FROM settlement.datahub_charge_information WHERE charge_id = $1 ORDER BY valid_from`,
+    [chargeId],
+  );
+  return rows.map((r) => ({ validFrom: r.valid_from.getTime(), validTo: r.valid_to === null ? null : r.valid_to.getTime(), vatPayer: r.vat_payer }));
+}
+
+/** The `VATPayer` a fee linked at `at` is priced with: the row in force then with the latest start (`loadPointCopies`' rule). */
+function vatPayerAt(rows: FeeVatPayers, at: number): string | null {
+  let found: FeeVatPayers[number] | null = null;
+  for (const r of rows) if (r.validFrom <= at && (r.validTo === null || r.validTo > at) && (found === null || r.validFrom > found.validFrom)) found = r;
+  return found?.vatPayer ?? null;
+}
+
+/**
+ * Whether copying a fee's master data changed the `VATPayer` of any instant (what its job would correct): the
+ * `VATPayer` in force, before and after, at every row's start and end (it is constant between them). A D18 resent,
+ * an older one redelivered (the copy keeps the newer), or one that changes only the name, description or other
+ * fields the invoices do not read changes nothing: no job.
+ */
+export async function feeVatPayersChanged(tx: Db, chargeId: string, before: FeeVatPayers): Promise<boolean> {
+  return vatPayersDiffer(before, await feeVatPayersOf(tx, chargeId));
+}
+
+/** Whether a fee's `VATPayer` differs at any instant between two states of its master data (see `feeVatPayersChanged`). */
+export function vatPayersDiffer(before: FeeVatPayers, after: FeeVatPayers): boolean {
+  const instants = [...before, ...after].flatMap((r) => (r.validTo === null ? [r.validFrom] : [r.validFrom, r.validTo]));
+  return instants.some((at) => vatPayerAt(before, at) !== vatPayerAt(after, at));
+}
+
 /**
  * Records the correction job of a publication in the inputs consumer's transaction: one row, whatever the
  * number of invoices it touches (the worker below pages them). A redelivered event records nothing twice.

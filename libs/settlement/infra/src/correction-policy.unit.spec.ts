@@ -1,5 +1,5 @@
 import type { EventEnvelope } from '@dh/messaging';
-import { DEFAULT_CORRECTION_POLICY, publicationJobOf } from './correction-jobs';
+import { DEFAULT_CORRECTION_POLICY, publicationJobOf, vatPayersDiffer, type FeeVatPayers } from './correction-jobs';
 
 const envelope = (type: string, data: Record<string, unknown>): EventEnvelope => ({
   eventId: 'e',
@@ -38,5 +38,29 @@ describe('correction policy', () => {
     expect(publicationJobOf(information('D02'))).toEqual(job);
     expect(publicationJobOf(information('D02'), undefined, { productPrices: 'review' })).toEqual(job);
     expect(publicationJobOf(information('D03'))).toBeNull();
+  });
+});
+
+/** A D18 of a fee records a job only when the VATPayer the invoices read (the row in force, latest start) changed. */
+describe("a fee's master data: whether its VATPayer changed", () => {
+  const at = (iso: string): number => Date.parse(iso);
+  const jan: FeeVatPayers = [{ validFrom: at('2025-12-31T23:00:00Z'), validTo: null, vatPayer: 'D02' }];
+
+  it('the same rows (a D18 resent, or one changing only its name or description) change nothing', () => {
+    expect(vatPayersDiffer(jan, [...jan])).toBe(false);
+    expect(vatPayersDiffer([], [])).toBe(false);
+  });
+
+  it("another VATPayer, a first row, or a row's end moved changes it", () => {
+    expect(vatPayersDiffer(jan, [{ ...jan[0]!, vatPayer: 'D01' }])).toBe(true);
+    expect(vatPayersDiffer([], jan)).toBe(true);
+    expect(vatPayersDiffer(jan, [{ ...jan[0]!, validTo: at('2026-09-30T22:00:00Z') }])).toBe(true);
+  });
+
+  it('a new row from a later date with the VATPayer already in force changes nothing; with another one, it does', () => {
+    const october = (vatPayer: string | null) => ({ validFrom: at('2026-09-30T22:00:00Z'), validTo: null, vatPayer });
+    expect(vatPayersDiffer(jan, [...jan, october('D02')])).toBe(false);
+    expect(vatPayersDiffer(jan, [...jan, october('D01')])).toBe(true);
+    expect(vatPayersDiffer(jan, [...jan, october(null)])).toBe(true);
   });
 });

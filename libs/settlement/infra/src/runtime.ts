@@ -22,7 +22,7 @@ import { SETTLEMENT_SCHEMA, migrateSettlement } from './schema';
 import { paymentCommandHandlers, startPayments, type PaymentsOptions, type PaymentsRuntime } from './payments';
 import { RunPriceCache, affectedInvoices, correctInvoice, handleWorkItem, handleWorkItems } from './settle';
 import { lockForInput } from './input-locks';
-import { DEFAULT_CORRECTION_POLICY, publicationJobOf, recordCorrectionJob, startCorrectionWorker, type CorrectionPolicy, type CorrectionWorker, type CorrectionWorkerOptions } from './correction-jobs';
+import { DEFAULT_CORRECTION_POLICY, feeVatPayersBefore, feeVatPayersChanged, publicationJobOf, recordCorrectionJob, startCorrectionWorker, type CorrectionPolicy, type CorrectionWorker, type CorrectionWorkerOptions } from './correction-jobs';
 import { listEarlierHalts, requestRetries } from './halted-items';
 import { startHaltRetries, type HaltRetries } from './retry';
 import { applyRecomputation, explainIssuedInvoice, recomputeInvoiceDryRun, recomputeInvoicesDryRun } from './explain';
@@ -236,6 +236,8 @@ export async function startSettlementRuntime(infrastructure: Infrastructure, opt
     handler: async (envelope, tx) => {
       // A work item of a running settlement reading the same metering point (or prices) finishes first, or waits for this.
       await lockForInput(tx, envelope);
+      // A fee's master data (D18): its VATPayer as stored before the copy is written, to record a job only if it changed.
+      const feeBefore = await feeVatPayersBefore(tx, envelope);
       await applyToCopies(envelope, tx);
       // Halted items this input may unblock are marked due; the retry pass settles them after this commits.
       await requestRetries(tx, envelope, infrastructure.clock.now());
@@ -244,7 +246,8 @@ export async function startSettlementRuntime(infrastructure: Infrastructure, opt
       // its invoices corrected by the correction worker in bounded transactions.
       const job = publicationJobOf(envelope, deps.config, correctionPolicy);
       if (job !== null) {
-        await recordCorrectionJob(tx, envelope, job);
+        const changed = job.selector.kind !== 'fee' || feeBefore === null || (await feeVatPayersChanged(tx, job.selector.chargeId, feeBefore));
+        if (changed) await recordCorrectionJob(tx, envelope, job);
         return;
       }
       const affected = await affectedInvoices(tx, envelope);
