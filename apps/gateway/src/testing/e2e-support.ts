@@ -76,7 +76,7 @@ export interface MarketStack {
  * and Eloverblik simulators of the demo world from 2026-03-20, portfolio, projections,
  * datahub-integration, rates and gateway as processes, a CRM API key and the "standard" product.
  */
-export async function startMarketStack(options: { name: string; forcedSwitchDate: string; env?: Record<string, string> }): Promise<MarketStack> {
+export async function startMarketStack(options: { name: string; forcedSwitchDate: string }): Promise<MarketStack> {
   const start = '2026-03-20T09:00:00Z';
   const db = await createTestDatabase(options.name);
   const vhost = await createTestVhost(options.name);
@@ -103,7 +103,6 @@ export async function startMarketStack(options: { name: string; forcedSwitchDate
       AUTH_ISSUERS: testAuthIssuersEnv(),
       COMMAND_TIMEOUT_MS: '15000',
       ...simulatorEnv({ dataHub: dataHub.url, eloverblik: eloverblik.apiBaseUrl }),
-      ...options.env,
     };
     for (const name of ['portfolio', 'projections', 'datahub-integration', 'rates', 'gateway']) services.push(await startServiceProcess(name, env));
     await defineProduct(vhost.url, pool);
