@@ -3,7 +3,7 @@ import { seriesPointsOf } from '@dh/cim';
 import { addDays, daysInLocalMonth, localDateOf, localDayEnd, localDayHours, localDayStart, localLabel, parseLocalDate, type LocalDate } from '@dh/dk-time';
 import type { BulkLoader, Projection, ProjectedEvent } from '../projection/projection';
 import { PROJECTION_SCHEMA } from '../projection/projection-state';
-import { copyField, copyRows } from '../projection/copy';
+import { copyBuffers, copyField, copyRows, CopyWriter } from '../projection/copy';
 import { ANOMALY_BASELINE_DAYS, findUnusualDays } from '../notifications/unusual-consumption';
 
 /** The values: one row per metering point and run of consecutive values of one document within one local day (arrays). */
@@ -65,7 +65,7 @@ export const kwhTextSql = (quantity: string): string => `CASE WHEN scale(${quant
 
 /**
  * One hour of the portal's consumption answer as JSON text, in SQL (`start`, `end`: its labels; the others SQL
- * expressions of the hour's numeric quantity and booleans): the element `hourValueJson` builds in the bulk loader, byte
+ * expressions of the hour's numeric quantity and booleans): the element `writeDay` writes in the bulk loader, byte
  * for byte, and the one the gateway built per request before the day rows held it.
  */
 export const hourValueJsonSql = (start: string, end: string, quantity: string, estimated: string, missing: string): string =>
@@ -74,37 +74,22 @@ export const hourValueJsonSql = (start: string, end: string, quantity: string, e
 /**
  * One day of the portal's consumption answer (resolution day) as JSON text, in SQL (`date`: the local date as
  * `YYYY-MM-DD` text, `start`, `end`: its labels, `dayHours`: 23, 24 or 25; the others SQL expressions of the day's
- * numeric Σ and flags): the element `dayValueJson` builds in the bulk loader, byte for byte, and the one the gateway
+ * numeric Σ and flags): the element `writeDay` writes in the bulk loader, byte for byte, and the one the gateway
  * built per request from the day row's columns before the day rows held it (days-v5).
  */
 export const dayValueJsonSql = (date: string, start: string, end: string, dayHours: string, quantity: string, estimated: string, missing: string): string =>
   `'{"date":"' || (${date}) || '","start":"' || (${start}) || '","end":"' || (${end}) || '","hours":' || (${dayHours})::text || ',"quantity_kwh":"' || ${kwhTextSql(quantity)} || '","estimated":' || (${estimated})::text || ',"missing":' || (${missing})::text || '}'`;
 
-/** The text after an hour's (or a day's) quantity in `hourValueJsonSql` (`dayValueJsonSql`), by [estimated][missing]. */
-const HOUR_JSON_TAILS = [
-  ['","estimated":false,"missing":false}', '","estimated":false,"missing":true}'],
-  ['","estimated":true,"missing":false}', '","estimated":true,"missing":true}'],
-];
 /**
- * `hourValueJsonSql` in memory, for a quantity as `numeric::text` prints it (labels and decimals need no JSON escaping):
- * the day's `hourJsonHeads[index]` (labels, cached per day), the quantity, the tail of its flags.
+ * The text after an hour's (or a day's) quantity in `hourValueJsonSql` (`dayValueJsonSql`), by [estimated][missing], as
+ * bytes: the bulk loader writes an hour's element as the day's `hourJsonHeads[index]` (labels, cached per day), the
+ * quantity as `kwhTextSql` prints it (`CopyWriter.decimal` with at least three decimals) and this tail; a day's element
+ * likewise from `dayJsonHead`. Dates, labels and decimals need no JSON or COPY escaping.
  */
-function hourValueJson(info: DayInfo, index: number, quantity: string, estimated: boolean, missing: boolean): string {
-  return info.hourJsonHeads[index] + kwhText(quantity) + HOUR_JSON_TAILS[estimated ? 1 : 0][missing ? 1 : 0];
-}
-
-/** `dayValueJsonSql` in memory, for the day's Σ as `numeric::text` prints it. */
-function dayValueJson(info: DayInfo, quantity: string, estimated: boolean, missing: boolean): string {
-  return info.dayJsonHead + kwhText(quantity) + HOUR_JSON_TAILS[estimated ? 1 : 0][missing ? 1 : 0];
-}
-
-/** `kwhTextSql` in memory: a `numeric::text` with fewer than three decimals padded with zeros. */
-function kwhText(quantity: string): string {
-  const point = quantity.indexOf('.');
-  if (point < 0) return `${quantity}.000`;
-  const decimals = quantity.length - point - 1;
-  return decimals >= 3 ? quantity : quantity + '0'.repeat(3 - decimals);
-}
+const HOUR_JSON_TAILS = [
+  [Buffer.from('","estimated":false,"missing":false}'), Buffer.from('","estimated":false,"missing":true}')],
+  [Buffer.from('","estimated":true,"missing":false}'), Buffer.from('","estimated":true,"missing":true}')],
+];
 
 interface Point {
   position: number;
@@ -132,10 +117,15 @@ interface DayInfo {
   /** Start label of each hour, then the day's end label (hours + 1). */
   labels: string[];
   labelsLiteral: string;
-  /** Per hour, the JSON of `hourValueJsonSql` up to its quantity: `{"start":"…","end":"…","quantity_kwh":"`. */
-  hourJsonHeads: string[];
-  /** The JSON of `dayValueJsonSql` up to the day's quantity: `{"date":"…","start":"…","end":"…","hours":n,"quantity_kwh":"`. */
-  dayJsonHead: string;
+  /** Per hour, the JSON of `hourValueJsonSql` up to its quantity: `{"start":"…","end":"…","quantity_kwh":"`, as bytes. */
+  hourJsonHeads: Buffer[];
+  /** The JSON of `dayValueJsonSql` up to the day's quantity: `{"date":"…","start":"…","end":"…","hours":n,"quantity_kwh":"`, as bytes. */
+  dayJsonHead: Buffer;
+  /** The day and its start as COPY text, as bytes. */
+  dayBytes: Buffer;
+  startBytes: Buffer;
+  /** The daily row's labels (start of the day, end of the day) as COPY text, tab-separated. */
+  labelBytes: Buffer;
 }
 const dayInfos = new Map<LocalDate, DayInfo>();
 function dayInfo(day: LocalDate): DayInfo {
@@ -144,9 +134,20 @@ function dayInfo(day: LocalDate): DayInfo {
     const start = localDayStart(day).getTime();
     const hours = localDayHours(day);
     const labels = Array.from({ length: hours + 1 }, (_, i) => localLabel(new Date(start + i * MS_PER_HOUR)));
-    const hourJsonHeads = Array.from({ length: hours }, (_, i) => `{"start":"${labels[i]}","end":"${labels[i + 1]}","quantity_kwh":"`);
-    const dayJsonHead = `{"date":"${day}","start":"${labels[0]}","end":"${labels[hours]}","hours":${hours},"quantity_kwh":"`;
-    info = { day, start, end: localDayEnd(day).getTime(), hours, labels, labelsLiteral: arrayLiteral(labels), hourJsonHeads, dayJsonHead };
+    const hourJsonHeads = Array.from({ length: hours }, (_, i) => Buffer.from(`{"start":"${labels[i]}","end":"${labels[i + 1]}","quantity_kwh":"`));
+    info = {
+      day,
+      start,
+      end: localDayEnd(day).getTime(),
+      hours,
+      labels,
+      labelsLiteral: arrayLiteral(labels),
+      hourJsonHeads,
+      dayJsonHead: Buffer.from(`{"date":"${day}","start":"${labels[0]}","end":"${labels[hours]}","hours":${hours},"quantity_kwh":"`),
+      dayBytes: Buffer.from(copyField(day)),
+      startBytes: Buffer.from(new Date(start).toISOString()),
+      labelBytes: Buffer.from(`${copyField(labels[0])}\t${copyField(labels[hours])}`),
+    };
     dayInfos.set(day, info);
   }
   return info;
@@ -308,6 +309,9 @@ export const consumptionProjection: Projection = {
   bulk: () => consumptionBulkLoader(),
 };
 
+/** COPY text (series and hours rows) per chunk of a bulk page's COPYs, by default (about 300 days of hourly values). */
+const BULK_COPY_CHUNK_BYTES = 1024 * 1024;
+
 /** Metering points per transaction of the bulk loader's `finish`. */
 const BULK_FINISH_CHUNK = 500;
 
@@ -364,21 +368,159 @@ function addPlainDecimal(sum: DecimalSum, text: string): boolean {
   return addUnits(sum, negative ? -units : units, scale);
 }
 
-/** The sum as `numeric::text` prints it. */
-function formatDecimal({ units, scale }: DecimalSum): string {
-  const negative = units < 0;
-  const digits = String(negative ? -units : units);
-  if (scale === 0) return `${negative ? '-' : ''}${digits}`;
-  const padded = digits.padStart(scale + 1, '0');
-  return `${negative ? '-' : ''}${padded.slice(0, -scale)}.${padded.slice(-scale)}`;
-}
-
 /** An hour being summed from a page's values (the hours statement of `recomputeDays`, in memory). */
 interface HourSum extends DecimalSum {
   quantities: number;
   minutes: number;
   estimated: boolean;
   missing: boolean;
+}
+
+/** The sums of the hours of the local day being summed (at most 25 hours), reused from day to day; `hourSeen`: which hours have a value. */
+const hourSums: HourSum[] = Array.from({ length: 25 }, () => ({ units: 0, scale: 0, quantities: 0, minutes: 0, estimated: false, missing: false }));
+const hourSeen = new Uint8Array(25);
+const dayTotal: DecimalSum = { units: 0, scale: 0 };
+const LEFT_BRACE = 0x7b;
+const RIGHT_BRACE = 0x7d;
+const COMMA = 0x2c;
+const TRUE = 0x74; // 't'
+const FALSE = 0x66; // 'f'
+
+/**
+ * The hours and daily rows of a metering point's runs (in time order, each within one local day), summed in memory as
+ * `recomputeDays` sums them in SQL (exact decimal sums at the terms' largest scale), written to `hours` and `daily`.
+ * False, with nothing written, if a quantity is not a plain decimal or a sum would leave the safe integers (or the
+ * runs are not in time order): the point's days are then left to SQL.
+ */
+function writeHoursAndDays(gsrn: string, runs: readonly Run[], hours: CopyWriter, daily: CopyWriter): boolean {
+  const hoursMark = hours.mark();
+  const dailyMark = daily.mark();
+  const giveUp = (): false => {
+    hours.rollback(hoursMark);
+    daily.rollback(dailyMark);
+    return false;
+  };
+  let info: DayInfo | null = null;
+  let previous = Number.NEGATIVE_INFINITY;
+  for (const run of runs) {
+    if (run.start < previous) return giveUp();
+    previous = run.start;
+    if (info === null || run.day !== info.day) {
+      if (info !== null && !writeDay(gsrn, info, hours, daily)) return giveUp();
+      info = dayInfo(run.day);
+      hourSeen.fill(0);
+    }
+    const minutes = Math.trunc(run.stepMs / 60_000);
+    for (let k = 0; k < run.quantities.length; k++) {
+      const index = Math.floor((run.start + k * run.stepMs - info.start) / MS_PER_HOUR);
+      if (!(index >= 0 && index < info.hours)) return giveUp();
+      const sum = hourSums[index];
+      if (hourSeen[index] === 0) {
+        hourSeen[index] = 1;
+        sum.units = 0;
+        sum.scale = 0;
+        sum.quantities = 0;
+        sum.minutes = 0;
+        sum.estimated = false;
+        sum.missing = false;
+      }
+      const quantity = run.quantities[k];
+      if (run.qualities[k] === QUALITY_ESTIMATED) sum.estimated = true;
+      if (quantity === null) sum.missing = true;
+      else if (addPlainDecimal(sum, quantity)) {
+        sum.quantities++;
+        sum.minutes += minutes;
+      } else {
+        return giveUp();
+      }
+    }
+  }
+  if (info !== null && !writeDay(gsrn, info, hours, daily)) return giveUp();
+  return true;
+}
+
+/** Writes the hours row and the daily row of the day summed in `hourSums`; false if the day's total would leave the safe integers. */
+function writeDay(gsrn: string, info: DayInfo, hours: CopyWriter, daily: CopyWriter): boolean {
+  let count = 0;
+  let dayEstimated = false;
+  let hoursMissing = false;
+  dayTotal.units = 0;
+  dayTotal.scale = 0;
+  for (let index = 0; index < info.hours; index++) {
+    if (hourSeen[index] === 0) continue;
+    const sum = hourSums[index];
+    count++;
+    if (sum.quantities > 0 && !addUnits(dayTotal, sum.units, sum.scale)) return false;
+    dayEstimated ||= sum.estimated;
+    hoursMissing ||= sum.missing || sum.minutes < 60;
+  }
+  hours.text(gsrn).tab().bytes(info.dayBytes).tab().bytes(info.startBytes).tab().byte(LEFT_BRACE);
+  // Each hour's Σ as `numeric::text` (0 when it has only missing values), NULL for an hour without values.
+  for (let index = 0; index < info.hours; index++) {
+    if (index > 0) hours.byte(COMMA);
+    if (hourSeen[index] === 0) hours.ascii('NULL');
+    else if (hourSums[index].quantities > 0) hours.decimal(hourSums[index].units, hourSums[index].scale, 0);
+    else hours.byte(0x30);
+  }
+  hours.byte(RIGHT_BRACE).tab().byte(LEFT_BRACE);
+  for (let index = 0; index < info.hours; index++) {
+    if (index > 0) hours.byte(COMMA);
+    if (hourSeen[index] === 0) hours.ascii('NULL');
+    else hours.byte(hourSums[index].estimated ? TRUE : FALSE);
+  }
+  hours.byte(RIGHT_BRACE).tab().byte(LEFT_BRACE);
+  for (let index = 0; index < info.hours; index++) {
+    if (index > 0) hours.byte(COMMA);
+    if (hourSeen[index] === 0) hours.ascii('NULL');
+    else hours.byte(hourSums[index].missing || hourSums[index].minutes < 60 ? TRUE : FALSE);
+  }
+  hours.byte(RIGHT_BRACE).tab();
+  // The hours with a value as the portal's JSON elements (`hours_json`), comma-separated.
+  let first = true;
+  for (let index = 0; index < info.hours; index++) {
+    if (hourSeen[index] === 0) continue;
+    const sum = hourSums[index];
+    if (!first) hours.byte(COMMA);
+    first = false;
+    hours.bytes(info.hourJsonHeads[index]);
+    if (sum.quantities > 0) hours.decimal(sum.units, sum.scale, 3);
+    else hours.ascii('0.000');
+    hours.bytes(HOUR_JSON_TAILS[sum.estimated ? 1 : 0][sum.missing || sum.minutes < 60 ? 1 : 0]);
+  }
+  hours.tab().decimal(dayTotal.units, dayTotal.scale, 0).tab().byte(dayEstimated ? TRUE : FALSE).tab().byte(hoursMissing ? TRUE : FALSE).endRow();
+  daily.text(gsrn).tab().bytes(info.dayBytes).tab().decimal(dayTotal.units, dayTotal.scale, 0).tab().integer(count).tab().integer(info.hours).tab();
+  const dayMissing = hoursMissing || count < info.hours;
+  daily.byte(dayEstimated ? TRUE : FALSE).tab().byte(dayMissing ? TRUE : FALSE).tab().bytes(info.labelBytes).tab();
+  // The day as the portal's JSON element (`day_json`).
+  daily.bytes(info.dayJsonHead).decimal(dayTotal.units, dayTotal.scale, 3).bytes(HOUR_JSON_TAILS[dayEstimated ? 1 : 0][dayMissing ? 1 : 0]).endRow();
+  return true;
+}
+
+/** A text[] or numeric[] value as `copyField(arrayLiteral(items))`, its plain elements written as they are. */
+function writeTextArray(out: CopyWriter, items: readonly (string | null)[]): void {
+  for (const item of items) {
+    if (item !== null && !plainArrayElement(item)) {
+      out.text(arrayLiteral(items));
+      return;
+    }
+  }
+  out.byte(LEFT_BRACE);
+  for (let i = 0; i < items.length; i++) {
+    if (i > 0) out.byte(COMMA);
+    out.ascii(items[i] ?? 'NULL');
+  }
+  out.byte(RIGHT_BRACE);
+}
+
+/** `ARRAY_PLAIN` and not the word NULL, character by character. */
+function plainArrayElement(item: string): boolean {
+  const n = item.length;
+  if (n === 0) return false;
+  for (let i = 0; i < n; i++) {
+    const c = item.charCodeAt(i);
+    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x2e || c === 0x2b || c === 0x2d)) return false;
+  }
+  return n !== 4 || item.toUpperCase() !== 'NULL';
 }
 
 /** What `apply` takes from one `ValidatedMeasureDataReceived` (null: not one it can use). */
@@ -748,9 +890,12 @@ async function insertAnomalies(client: PoolClient, unusual: readonly { gsrn: str
  * its own transaction. The tables then hold what `applyBatch` over the same events would have left: every bucket is a
  * function of the values below it, and every anomaly verdict a function of the daily totals before it (for metering
  * points whose documents are consumption, E17; a point sending both kinds would get verdicts on its other days too).
- * Holds per metering point seen the span of local days its documents covered (O(portfolio)).
+ * Holds per metering point seen the span of local days its documents covered (O(portfolio)). A page's rows are written
+ * as COPY text in bytes and sent in chunks of about `copyChunkBytes` (default 1 MiB), each chunk's COPYs started while
+ * the next chunk is computed, so PostgreSQL ingests rows while this process sums the next ones.
  */
-function consumptionBulkLoader(): BulkLoader {
+export function consumptionBulkLoader(options: { copyChunkBytes?: number } = {}): BulkLoader {
+  const chunkBytes = options.copyChunkBytes ?? BULK_COPY_CHUNK_BYTES;
   /** Per metering point, the local days (as [start, end) instants) covered by the documents of the pages loaded so far. */
   const spans = new Map<string, { from: number; to: number }>();
   const consumptionGsrns = new Set<string>();
@@ -815,12 +960,34 @@ function consumptionBulkLoader(): BulkLoader {
       }
       if (cuts.length > 0) await supersede(client, cuts);
 
-      const seriesRows: string[] = [];
-      const hoursRows: string[] = [];
-      const dailyRows: string[] = [];
-      const labelRows: string[] = [];
+      // The rows go out in chunks of metering points, each chunk's COPYs started once the previous ones are done, while
+      // the next chunk is computed: PostgreSQL ingests one chunk while this process builds the next. The series, hours
+      // and daily rows are written as bytes (no string per field or row).
+      let copies: Promise<unknown> = Promise.resolve();
+      const series = new CopyWriter();
+      const hours = new CopyWriter();
+      const daily = new CopyWriter();
+      let labelRows: string[] = [];
+      const flush = (): void => {
+        for (const [table, columns, chunks] of [
+          [CONSUMPTION_SERIES_TABLE, SERIES_COLUMNS, series.take()],
+          [CONSUMPTION_HOURS_TABLE, HOURS_COLUMNS, hours.take()],
+          [CONSUMPTION_DAILY_TABLE, DAILY_COLUMNS, daily.take()],
+        ] as const) {
+          if (chunks.length > 0) copies = copies.then(() => copyBuffers(client, table, columns, chunks));
+        }
+        const labels = labelRows;
+        if (labels.length > 0) copies = copies.then(() => copyRows(client, CONSUMPTION_DAY_LABELS_TABLE, DAY_LABELS_COLUMNS, labels));
+        labelRows = [];
+        // Awaited at the end of the page; a failure before that must not count as unhandled.
+        copies.catch(() => undefined);
+      };
       for (const [gsrn, entry] of byGsrn) {
-        const field = copyField(gsrn);
+        if (series.length + hours.length >= chunkBytes) {
+          flush();
+          // A turn of the event loop: the connection sends what is queued and starts the next COPY meanwhile.
+          await new Promise<void>((resolve) => setImmediate(resolve));
+        }
         const runs = entry.values
           ? runsOf(gsrn, [...entry.values.values()].sort((a, b) => a.start - b.start))
           : entry.docs.flatMap(runsOfOrderedDocument);
@@ -829,83 +996,18 @@ function consumptionBulkLoader(): BulkLoader {
             labelledDays.add(run.day);
             labelRows.push(`${copyField(run.day)}\t${copyField(dayInfo(run.day).labelsLiteral)}`);
           }
-          seriesRows.push(
-            `${field}\t${instantText(run.start)}\t${instantText(run.end)}\t${copyField(run.resolution)}\t${copyField(arrayLiteral(run.quantities))}\t${copyField(qualitiesLiteral(run.qualities))}\t${copyField(run.documentId)}\t${copyField(run.seriesId)}`,
-          );
+          series.text(gsrn).tab().ascii(instantText(run.start)).tab().ascii(instantText(run.end)).tab().text(run.resolution).tab();
+          writeTextArray(series, run.quantities);
+          series.tab();
+          if (run.qualities.some((q) => q !== null)) writeTextArray(series, run.qualities);
+          else series.text(null);
+          series.tab().text(run.documentId).tab().text(run.seriesId).endRow();
         }
         if (recompute.has(gsrn)) continue;
-        // Hours per local day, summed in memory from the runs (each run lies in one day).
-        const days = new Map<LocalDate, (HourSum | null)[]>();
-        let plain = true;
-        for (const run of runs) {
-          const info = dayInfo(run.day);
-          let hours = days.get(run.day);
-          if (!hours) days.set(run.day, (hours = new Array<HourSum | null>(info.hours).fill(null)));
-          const minutes = Math.trunc(run.stepMs / 60_000);
-          for (let k = 0; k < run.quantities.length && plain; k++) {
-            const index = Math.floor((run.start + k * run.stepMs - info.start) / MS_PER_HOUR);
-            const sum = (hours[index] ??= { units: 0, scale: 0, quantities: 0, minutes: 0, estimated: false, missing: false });
-            const quantity = run.quantities[k];
-            if (run.qualities[k] === QUALITY_ESTIMATED) sum.estimated = true;
-            if (quantity === null) sum.missing = true;
-            else if (addPlainDecimal(sum, quantity)) {
-              sum.quantities++;
-              sum.minutes += minutes;
-            } else {
-              plain = false;
-            }
-          }
-          if (!plain) break;
-        }
-        const rows: { hours: string; daily: string }[] = [];
-        for (const [day, hours] of plain ? days : []) {
-          const info = dayInfo(day);
-          const quantities = new Array<string | null>(info.hours).fill(null);
-          const estimated = new Array<boolean | null>(info.hours).fill(null);
-          const missing = new Array<boolean | null>(info.hours).fill(null);
-          const total: DecimalSum = { units: 0, scale: 0 };
-          /** The hours with a value as the portal's JSON elements (`hours_json`). */
-          const json: string[] = [];
-          let count = 0;
-          let dayEstimated = false;
-          let hoursMissing = false;
-          for (let index = 0; index < info.hours; index++) {
-            const sum = hours[index];
-            if (!sum) continue;
-            count++;
-            const quantity = sum.quantities > 0 ? formatDecimal(sum) : '0';
-            const hourMissing = sum.missing || sum.minutes < 60;
-            quantities[index] = quantity;
-            estimated[index] = sum.estimated;
-            missing[index] = hourMissing;
-            json.push(hourValueJson(info, index, quantity, sum.estimated, hourMissing));
-            if (sum.quantities > 0 && !addUnits(total, sum.units, sum.scale)) plain = false;
-            dayEstimated ||= sum.estimated;
-            hoursMissing ||= hourMissing;
-          }
-          if (!plain) break;
-          const date = copyField(day);
-          const totalText = formatDecimal(total);
-          const dayMissing = hoursMissing || count < info.hours;
-          rows.push({
-            // The JSON needs no COPY escaping: labels and decimals hold no backslash, tab or line break.
-            hours: `${field}\t${date}\t${instantText(info.start)}\t${arrayLiteral(quantities)}\t${arrayLiteral(estimated)}\t${arrayLiteral(missing)}\t${json.join(',')}\t${totalText}\t${dayEstimated ? 't' : 'f'}\t${hoursMissing ? 't' : 'f'}`,
-            daily: `${field}\t${date}\t${totalText}\t${count}\t${info.hours}\t${dayEstimated ? 't' : 'f'}\t${dayMissing ? 't' : 'f'}\t${copyField(info.labels[0])}\t${copyField(info.labels[info.hours])}\t${dayValueJson(info, totalText, dayEstimated, dayMissing)}`,
-          });
-        }
-        if (!plain) {
-          recompute.add(gsrn);
-          continue;
-        }
-        for (const row of rows) {
-          hoursRows.push(row.hours);
-          dailyRows.push(row.daily);
-        }
+        if (!writeHoursAndDays(gsrn, runs, hours, daily)) recompute.add(gsrn);
       }
-      await copyRows(client, CONSUMPTION_SERIES_TABLE, SERIES_COLUMNS, seriesRows);
-      if (hoursRows.length > 0) await copyRows(client, CONSUMPTION_HOURS_TABLE, HOURS_COLUMNS, hoursRows);
-      if (dailyRows.length > 0) await copyRows(client, CONSUMPTION_DAILY_TABLE, DAILY_COLUMNS, dailyRows);
-      if (labelRows.length > 0) await copyRows(client, CONSUMPTION_DAY_LABELS_TABLE, DAY_LABELS_COLUMNS, labelRows);
+      flush();
+      await copies;
     },
 
     async finish(inTransaction) {
