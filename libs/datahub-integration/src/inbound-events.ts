@@ -52,10 +52,15 @@ export function toInboundEvents(document: CimDocument, info: InboundMessageInfo,
   const common = { documentId, messageId: info.messageId, category: info.category, receivedAt: info.receivedAt.toISOString(), processType: 'processType' in document.header ? document.header.processType : null };
   switch (document.kind) {
     case 'NotifyValidatedMeasureData':
-      return document.series.map((series) => ({
-        type: 'ValidatedMeasureDataReceived',
-        data: {
-          ...common,
+      // The fields written out rather than spread (the same keys in the same order): an object literal with two
+      // spreads took about four times as long per series as the rest of the event (2026-12-06).
+      return document.series.map((series) => {
+        const data: JsonObject = {
+          documentId: common.documentId,
+          messageId: common.messageId,
+          category: common.category,
+          receivedAt: common.receivedAt,
+          processType: common.processType,
           seriesId: series.mRID,
           gsrn: series.meteringPointId,
           meteringPointType: series.meteringPointType,
@@ -63,10 +68,11 @@ export function toInboundEvents(document: CimDocument, info: InboundMessageInfo,
           resolution: series.period.resolution,
           start: series.period.timeInterval.start,
           end: series.period.timeInterval.end,
-          ...measureDataPointsFields(series.unit, series.period.points),
-        },
-        schemaVersion: VALIDATED_MEASURE_DATA_SCHEMA_VERSION,
-      }));
+        };
+        const points = measureDataPointsFields(series.unit, series.period.points);
+        for (const key in points) data[key] = points[key]!;
+        return { type: 'ValidatedMeasureDataReceived', data, schemaVersion: VALIDATED_MEASURE_DATA_SCHEMA_VERSION };
+      });
     case 'AccountingPointCharacteristics':
       return document.records.map((record) => ({
         type: 'MeteringPointMasterDataReceived',

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { deterministicEventId, WrongExpectedRevisionError, type EventStore, type StreamAppend } from '@dh/event-store';
 import type { InboxMessage, StoreOutcome } from '@dh/datahub-client';
@@ -9,7 +10,19 @@ export type ProcessResolver = (transactionIds: string[]) => Promise<ReadonlyMap<
 /** Keeps a message that could not be stored as it is (the quarantine), with the reason. */
 export type KeepAside = (message: InboxMessage, reason: string) => Promise<void>;
 
-const bodyHash = (body: string): string => createHash('sha256').update(body, 'utf8').digest('hex');
+/**
+ * SHA-256 of the body's UTF-8. When the message has its bytes and they are exactly the body's UTF-8 (valid UTF-8,
+ * which the inbox checks before storing, no byte order mark, which decoding drops, and the same length) they are
+ * hashed as they are, instead of encoding the text again (a ~1 MB document: about half the hash's time, 2026-12-06);
+ * the digest is the same either way, so documents stored before compare equal.
+ */
+export function bodyHash(message: { body: string; bytes?: Buffer }): string {
+  const bytes = message.bytes;
+  if (bytes !== undefined && !(bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) && bytes.length === Buffer.byteLength(message.body, 'utf8') && isUtf8(bytes)) {
+    return createHash('sha256').update(bytes).digest('hex');
+  }
+  return createHash('sha256').update(message.body, 'utf8').digest('hex');
+}
 
 export interface InboundStoreOptions {
   /** Events (one per series of an RSM-012) per stream of a document. Default 100. */
@@ -52,7 +65,7 @@ export function createInboundStore(
     const existing = await store.readStream(streamId, { maxCount: 1 });
     if (existing.length > 0) {
       const storedHash = existing[0]!.metadata.bodySha256;
-      if (keepAside && typeof storedHash === 'string' && storedHash !== bodyHash(message.body)) {
+      if (keepAside && typeof storedHash === 'string' && storedHash !== bodyHash(message)) {
         await keepAside(message, `document ${documentId} was stored before from message ${String(existing[0]!.metadata.causationId)} with different content; kept here for a person to decide`);
       }
       return 'duplicate';
@@ -60,7 +73,7 @@ export function createInboundStore(
     const receivedAt = clock();
     const processIds = await resolveProcesses(answeredTransactionIds(message.document));
     const events = toInboundEvents(message.document, { messageId: message.messageId, category: message.category, receivedAt }, processIds);
-    const metadata = { correlationId: documentId, causationId: message.messageId, actor: 'datahub', schemaVersion: 1, context: DATAHUB_CONTEXT, bodySha256: bodyHash(message.body) };
+    const metadata = { correlationId: documentId, causationId: message.messageId, actor: 'datahub', schemaVersion: 1, context: DATAHUB_CONTEXT, bodySha256: bodyHash(message) };
     const parts: StreamAppend[] = [];
     for (let part = 0; part * perStream < events.length || part === 0; part++) {
       const partStream = inboundDocumentPartStreamId(documentId, part);
