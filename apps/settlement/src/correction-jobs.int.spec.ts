@@ -156,18 +156,19 @@ describe('corrections of a publication in bounded transactions (correction jobs)
         client.release();
       };
     };
-    const transmission = (version: number, price: string) =>
-      append(`charge-${ENERGINET}:D03:40000`, 'rates', 'ChargePricesPublished', {
-        chargeId: `${ENERGINET}:D03:40000`,
+    const tariff = (code: '40000' | '41000', version: number, price: string, publishedAt: string) =>
+      append(`charge-${ENERGINET}:D03:${code}`, 'rates', 'ChargePricesPublished', {
+        chargeId: `${ENERGINET}:D03:${code}`,
         owner: ENERGINET,
         gln: ENERGINET,
         chargeType: 'D03',
-        code: '40000',
-        description: 'Transmissions nettarif',
+        code,
+        description: code === '40000' ? 'Transmissions nettarif' : 'Systemtarif',
         version,
-        publishedAt: new Date().toISOString(),
+        publishedAt,
         rows: [{ validFrom: '2026-10-01', validTo: '2026-11-01', resolution: 'P1D', prices: [price] }],
       });
+    const transmission = (version: number, price: string) => tariff('40000', version, price, new Date().toISOString());
     const published = async (type: string) => {
       const eventId = (await all(type)).at(-1)!.eventId;
       await eventually(async () => expect(await job(eventId)).toHaveLength(1), 20_000, 100);
@@ -270,6 +271,37 @@ describe('corrections of a publication in bounded transactions (correction jobs)
         expect(n.lines.map((l) => [l.kind, l.amountExclVat])).toEqual([['energy', '2.40']]);
         expect(n.metadata.causationId).toBe(spot);
         expect(n.metadata['causationIds']).toEqual([spot]);
+      }
+    });
+
+    it("one job's notes over several pages: two charges' rows of the same version, publication and validity each name their own publication", async () => {
+      const before = (await noteEvents()).length;
+      // Energinet's transmission tariff 0.05 → 0.06 and system tariff 0.08 → 0.09, both as version 4 published at the same instant.
+      const publishedAt = new Date().toISOString();
+      await tariff('40000', 4, '0.06', publishedAt);
+      const transmission4 = await published('ChargePricesPublished');
+      await tariff('41000', 4, '0.09', publishedAt);
+      const system4 = await published('ChargePricesPublished');
+      // The transmission job corrects every invoice, 2 per page (its source lookups kept from page to page), the system job's row held meanwhile.
+      const release = await holdJob(system4);
+      try {
+        expect(await runCorrectionJobs(deps(), infra.pool, { pageSize: 2 })).toBe(3);
+      } finally {
+        await release();
+      }
+      await runCorrectionJobs(deps(), infra.pool, { pageSize: 2 });
+      const notes5 = (await noteEvents()).slice(before);
+      expect(notes5.map((n) => n.invoiceId).sort()).toEqual(POINTS.map(invoiceOf).sort());
+      for (const n of notes5) {
+        expect(n.noteId).toBe(noteIdOf(transmission4, n.invoiceId));
+        // 0.01 DKK more per kWh on each tariff: 745 kWh, the first point 769 (its 10 October at 2 kWh an hour).
+        const more = n.invoiceId === invoiceOf(POINTS[0]!) ? '7.69' : '7.45';
+        expect(n.lines.map((l) => [l.kind, l.amountExclVat])).toEqual([
+          ['system-tariff', more],
+          ['transmission-tariff', more],
+        ]);
+        expect(n.metadata.causationId).toBe(transmission4);
+        expect(n.metadata['causationIds']).toEqual([transmission4, system4]);
       }
     });
   });

@@ -17,21 +17,68 @@ import type { SettleDeps } from './settle';
 
 type Db = Pick<PoolClient, 'query'>;
 
+/** At most this many source lookups kept per correction job (see `SourceEventLookups`). */
+export const SOURCE_LOOKUPS_PER_JOB = 1_000;
+
+/**
+ * The price lookups of `sourceEventsOf` kept for one correction job: every invoice of a spot, charge, tax, product or
+ * fee job changes on the same few price rows, so the source of each is looked up once per job, not once per note
+ * (100,000 invoices of a price area's spot day: one query instead of 100,000). Keyed by the exact query and its
+ * parameters (the price area, day and old and new versions of spot prices; the charge id, version, publication and
+ * validity of a charge row; ...), so two inputs never share an answer. An answer does not change during a job: the
+ * copied price rows are never updated (`applyToCopies` inserts with `ON CONFLICT DO NOTHING`), a charge, tax or
+ * product row is asked for by its whole key (with its publication instant), and a version of a day's spot prices is
+ * one publication (rates numbers them per day) that the recomputation found copied. Bounded: a job's lookups are
+ * those of the price changes its notes carry (its own publication's rows and those of publications copied meanwhile:
+ * a handful per job, whatever its number of invoices); the cap (`maxEntries`, oldest dropped first) only guards
+ * against a pathological job. A metered day's source is one metering point's (no other note asks for it) and is never
+ * kept. One instance per job: `CorrectionJobLookups`.
+ */
+export class SourceEventLookups {
+  private readonly answers = new Map<string, readonly string[]>();
+  /** Queries sent to the database (the rest were answered from the cache). */
+  queries = 0;
+
+  constructor(readonly maxEntries: number = SOURCE_LOOKUPS_PER_JOB) {}
+
+  get size(): number {
+    return this.answers.size;
+  }
+
+  async ids(db: Db, sql: string, params: readonly unknown[]): Promise<readonly string[]> {
+    const key = JSON.stringify([sql, params]);
+    const kept = this.answers.get(key);
+    if (kept !== undefined) return kept;
+    const answer = await queryEventIds(db, sql, params);
+    this.queries++;
+    if (this.maxEntries > 0) {
+      if (this.answers.size >= this.maxEntries) this.answers.delete(this.answers.keys().next().value!);
+      this.answers.set(key, answer);
+    }
+    return answer;
+  }
+}
+
+async function queryEventIds(db: Db, sql: string, params: readonly unknown[]): Promise<string[]> {
+  return (await db.query<{ event_id: string | null }>(sql, [...params])).rows.flatMap((r) => (r.event_id === null ? [] : [r.event_id]));
+}
+
 /**
  * The events that brought the new versions of the inputs that changed a note's lines (`InputChange`s of
  * `causesOfLine`): a metered day's version (`metered_data.event_id`), a day's spot prices, a charge's, the tax's or a
  * product's price row, a fee's price row (the `event_id` of the copied rows). `unmapped` counts the changes whose
  * source is not known: master data (supply, electric heating, production link), a fee's link or VAT class, a row
- * removed, and rows copied before the copies kept their events.
+ * removed, and rows copied before the copies kept their events. With `lookups` (a correction job's), the price rows'
+ * sources are asked once per job.
  */
-export async function sourceEventsOf(db: Db, changes: readonly InputChange[]): Promise<{ eventIds: string[]; unmapped: number }> {
+export async function sourceEventsOf(db: Db, changes: readonly InputChange[], lookups?: SourceEventLookups): Promise<{ eventIds: string[]; unmapped: number }> {
   const eventIds: string[] = [];
   let unmapped = 0;
   const found = (ids: readonly string[]) => {
     if (ids.length === 0) unmapped++;
     for (const id of ids) if (!eventIds.includes(id)) eventIds.push(id);
   };
-  const ids = async (sql: string, params: unknown[]): Promise<string[]> => (await db.query<{ event_id: string | null }>(sql, params)).rows.flatMap((r) => (r.event_id === null ? [] : [r.event_id]));
+  const ids = (sql: string, params: unknown[]): Promise<readonly string[]> => (lookups === undefined ? queryEventIds(db, sql, params) : lookups.ids(db, sql, params));
   const chargeRow = (chargeId: string, row: { version: number; publishedAt: string; validFrom: string }) =>
     ids(`SELECT event_id::text AS event_id FROM settlement.charge_rows WHERE charge_id = $1 AND version = $2 AND published_at = $3::timestamptz AND valid_from = $4`, [
       chargeId,
@@ -43,7 +90,7 @@ export async function sourceEventsOf(db: Db, changes: readonly InputChange[]): P
     switch (c.input) {
       case 'metered-data':
         if (c.new === null) unmapped++;
-        else found(await ids(`SELECT event_id::text AS event_id FROM settlement.metered_data WHERE gsrn = $1 AND day = $2 AND version = $3`, [c.gsrn, c.day, c.new.version]));
+        else found(await queryEventIds(db, `SELECT event_id::text AS event_id FROM settlement.metered_data WHERE gsrn = $1 AND day = $2 AND version = $3`, [c.gsrn, c.day, c.new.version]));
         break;
       case 'spot-price':
         if (c.new === null) unmapped++;
@@ -132,6 +179,7 @@ export async function noteCausation(
     lastAt: Date;
     lines: readonly CorrectionLineJson[];
   },
+  lookups?: SourceEventLookups,
 ): Promise<{ causationId: string; causationIds: string[] }> {
   const { triggerEventId, gsrn, period, customerId, copies } = request;
   const config = deps.config ?? DEFAULT_RATES_CONFIG;
@@ -151,7 +199,7 @@ export async function noteCausation(
       changes.push(c);
     }
   }
-  const { eventIds, unmapped } = await sourceEventsOf(db, changes);
+  const { eventIds, unmapped } = await sourceEventsOf(db, changes, lookups);
   const keepTrigger = eventIds.includes(triggerEventId) || unmapped > 0 || eventIds.length === 0;
   const causationId = keepTrigger ? triggerEventId : eventIds[0]!;
   return { causationId, causationIds: [causationId, ...eventIds.filter((id) => id !== causationId)] };

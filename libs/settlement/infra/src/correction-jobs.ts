@@ -2,6 +2,7 @@ import type { Pool, PoolClient } from 'pg';
 import type { EventEnvelope } from '@dh/messaging';
 import { DEFAULT_RATES_CONFIG, nameBasedUuid, type SettlementRatesConfig } from '@dh/settlement-application';
 import { isCopyable } from './copies';
+import { SourceEventLookups } from './correction-causation';
 import { correctInvoice, type CorrectionCause, type CorrectionTrigger, type SettleDeps } from './settle';
 
 type Db = Pick<PoolClient, 'query'>;
@@ -188,6 +189,23 @@ export interface CorrectionPageOptions {
   pageSize?: number;
   /** Called after each invoice of a page, inside its transaction (tests simulate a crash here). */
   afterInvoice?: (invoiceId: string, outcome: 'issued' | 'unchanged' | 'halted') => Promise<void> | void;
+  /** The job's lookups kept across its pages (`runCorrectionJobs` keeps one); without it, each page its own. */
+  lookups?: CorrectionJobLookups;
+}
+
+/**
+ * The source lookups of the job being corrected (`SourceEventLookups`), kept from page to page while the worker stays
+ * on that job and dropped when it takes another: one job's lookups at a time, never shared between jobs.
+ */
+export class CorrectionJobLookups {
+  private current: { jobId: string; lookups: SourceEventLookups } | null = null;
+
+  constructor(private readonly maxEntries?: number) {}
+
+  forJob(jobId: string): SourceEventLookups {
+    if (this.current?.jobId !== jobId) this.current = { jobId, lookups: new SourceEventLookups(this.maxEntries) };
+    return this.current.lookups;
+  }
 }
 
 export type CorrectionPageResult = { jobId: string; invoices: number; issued: number; done: boolean } | null;
@@ -218,9 +236,10 @@ export async function correctNextPage(deps: SettleDeps, pool: Pool, options: Cor
       return null;
     }
     const ids = await invoicePage(client, job.selector, job.cursor_invoice, pageSize);
+    const lookups = options.lookups?.forJob(job.job_id) ?? new SourceEventLookups();
     let issued = 0;
     for (const id of ids) {
-      const outcome = await correctInvoice(deps, client, id, job.trigger, job.cause);
+      const outcome = await correctInvoice(deps, client, id, job.trigger, job.cause, lookups);
       if (outcome === 'issued') issued++;
       await options.afterInvoice?.(id, outcome);
     }
@@ -242,9 +261,10 @@ export async function correctNextPage(deps: SettleDeps, pool: Pool, options: Cor
 
 /** Runs pages until no job is waiting (or `maxPages`); the number of pages committed. */
 export async function runCorrectionJobs(deps: SettleDeps, pool: Pool, options: CorrectionPageOptions & { maxPages?: number } = {}): Promise<number> {
+  const paged = { ...options, lookups: options.lookups ?? new CorrectionJobLookups() };
   let pages = 0;
   while (options.maxPages === undefined || pages < options.maxPages) {
-    const page = await correctNextPage(deps, pool, options);
+    const page = await correctNextPage(deps, pool, paged);
     if (page === null) break;
     pages++;
   }

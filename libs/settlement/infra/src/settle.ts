@@ -55,7 +55,7 @@ import {
 import { afterAcontoSettlement } from './aconto';
 import { loadCopies, loadCopiesOf, loadSharedPriceCopies, type SharedPriceCopies } from './copies';
 import { acontoPaidFor } from './aconto-paid';
-import { noteCausation } from './correction-causation';
+import { noteCausation, type SourceEventLookups } from './correction-causation';
 import { lockForWorkItems, pricesNewerThan } from './input-locks';
 import { recordItemOutcomes, type CountedOutcome, type ItemOutcome } from './run';
 
@@ -591,8 +591,16 @@ function currentInvoice(stream: RecordedEvent[]): { issued: InvoiceIssued; curre
  * (`diffInvoices` against the invoice as last corrected) as `SettlementCorrectionIssued` on the
  * invoice's stream; `supply-reversed` credits it in full. Nothing is issued when nothing changed.
  * The note id derives from the triggering event, so a redelivery never issues a second note.
+ * `lookups`: a correction job's cache of the price rows' source events (the note's causation).
  */
-export async function correctInvoice(deps: SettleDeps, tx: Db, invoiceId: string, trigger: CorrectionTrigger, cause: CorrectionCause): Promise<'issued' | 'unchanged' | 'halted'> {
+export async function correctInvoice(
+  deps: SettleDeps,
+  tx: Db,
+  invoiceId: string,
+  trigger: CorrectionTrigger,
+  cause: CorrectionCause,
+  lookups?: SourceEventLookups,
+): Promise<'issued' | 'unchanged' | 'halted'> {
   const streamId = invoiceStreamId(invoiceId);
   const stream = await deps.store.readStream(streamId);
   const found = currentInvoice(stream);
@@ -630,7 +638,7 @@ export async function correctInvoice(deps: SettleDeps, tx: Db, invoiceId: string
   const causation =
     computed === null
       ? { causationId: trigger.eventId, causationIds: [trigger.eventId] }
-      : await noteCausation(deps, tx, { triggerEventId: trigger.eventId, gsrn: issued.gsrn, period, customerId: issued.customerId, ...computed, current, lastAt: found.lastAt, lines });
+      : await noteCausation(deps, tx, { triggerEventId: trigger.eventId, gsrn: issued.gsrn, period, customerId: issued.customerId, ...computed, current, lastAt: found.lastAt, lines }, lookups);
   const data: SettlementCorrectionIssued = {
     noteId,
     invoiceId,
