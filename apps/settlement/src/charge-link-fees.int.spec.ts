@@ -212,4 +212,62 @@ describe('settlement: fees (D02) DataHub links to a metering point (RSM-031), en
     await new Promise((r) => setTimeout(r, 500));
     expect(await notes()).toHaveLength(before + 2);
   });
+
+  it("a D18 that shortens a row corrects the invoices whose fee day it no longer covers (outside the D18's own validity), once", async () => {
+    const row = (vatPayer: 'D01' | 'D02', from: string, to: string | null, documentId: string) =>
+      append(`price-list-${READING_FEE}`, 'rates', 'ChargeInformationRecorded', {
+        chargeId: READING_FEE,
+        owner: RADIUS,
+        chargeType: 'D02',
+        code: 'GEB-02',
+        name: 'GEB-02',
+        description: null,
+        resolution: 'P1M',
+        taxIndicator: false,
+        vatPayer,
+        transparentInvoicing: false,
+        from: localDayStart(from).toISOString(),
+        to: to === null ? null : localDayStart(to).toISOString(),
+        source: { documentId, recordId: 'GEB-02', receivedAt: '2026-11-13T08:00:00.000Z', processType: 'D18' },
+      });
+    const before = (await notes()).length;
+    expect(before).toBe(5);
+    // A new row from 10 October without VAT (D02): B's fee of the 20th (37.04) loses its 9.26 VAT; A's of the 5th keeps it.
+    await row('D02', '2026-10-10', null, 'rsm034-oct');
+    const [exempt] = await eventually(async () => {
+      const n = await notes();
+      if (n.length !== before + 1) throw new Error(`${n.length} notes`);
+      return n.slice(before);
+    }, 20_000, 100);
+    expect(exempt).toMatchObject({ invoiceId: invoiceId(B), noteType: 'credit' });
+    expect(exempt!.lines.map((l) => [l.key, l.amountExclVat, l.vat])).toEqual([[`fee:${READING_FEE}@2026-10-20`, '0.00', '-9.26']]);
+    // The same row now ends on the 15th: the 20th is back under the January row (D01), outside this D18's [10th, 15th).
+    await row('D02', '2026-10-10', '2026-10-15', 'rsm034-oct-end');
+    const shortened = (await all('ChargeInformationRecorded')).at(-1)!.eventId;
+    const [back] = await eventually(async () => {
+      const n = await notes();
+      if (n.length !== before + 2) throw new Error(`${n.length} notes`);
+      return n.slice(before + 1);
+    }, 20_000, 100);
+    expect(back).toMatchObject({ invoiceId: invoiceId(B), noteType: 'debit' });
+    expect(back!.lines.map((l) => [l.key, l.amountExclVat, l.vat])).toEqual([[`fee:${READING_FEE}@2026-10-20`, '0.00', '9.26']]);
+    // Its job selects from the 15th (where the VATPayer changed), open-ended, not the D18's own [10th, 15th).
+    const { rows } = await infra.pool.query<{ selector: { from: string; to: string | null } }>(`SELECT selector FROM settlement.correction_jobs WHERE cause_event_id = $1`, [shortened]);
+    expect(rows.map((r) => [r.selector.from, r.selector.to])).toEqual([[localDayStart('2026-10-15').toISOString(), null]]);
+    // Once: the same D18 resent records no job and issues nothing.
+    const jobs = await count(`SELECT count(*) AS n FROM settlement.correction_jobs`);
+    await row('D02', '2026-10-10', '2026-10-15', 'rsm034-oct-end-again');
+    const again = (await all('ChargeInformationRecorded')).at(-1)!;
+    await eventually(
+      async () =>
+        expect(
+          await count(`SELECT stream_revision AS n FROM settlement.datahub_charge_information WHERE charge_id = '${READING_FEE}' AND valid_from = '${localDayStart('2026-10-10').toISOString()}'`),
+        ).toBe(Number(again.streamRevision)),
+      20_000,
+      100,
+    );
+    expect(await count(`SELECT count(*) AS n FROM settlement.correction_jobs`)).toBe(jobs);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await notes()).toHaveLength(before + 2);
+  });
 });

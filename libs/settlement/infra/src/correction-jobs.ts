@@ -16,8 +16,9 @@ type Db = Pick<PoolClient, 'query'>;
  *   charge and of the metering points DataHub links it to;
  * - `product`: a product's prices from a date: the invoices of the customer supplies on that product;
  * - `fee`: a fee's (D02) master data (RSM-034 D18, its `VATPayer`) from an instant: the invoices of the metering points
- *   with a link of that fee dated (the link's own start, the fee's date) inside the invoice's period and the
- *   master data's validity `[from, to)` (instants, as the copy keeps them).
+ *   with a link of that fee dated (the link's own start, the fee's date) inside the invoice's period and `[from, to)`
+ *   (instants, as the copy keeps them): the D18's own validity from `publicationJobOf`, the instants whose
+ *   `VATPayer` it changed once the job is recorded (`feeJobAfterCopy`).
  */
 export type CorrectionSelector =
   | { kind: 'price-area-day'; priceArea: string; day: string }
@@ -88,7 +89,7 @@ export type FeeVatPayers = { validFrom: number; validTo: number | null; vatPayer
 
 /**
  * The stored master data of the fee a D02 charge's `ChargeInformationRecorded` is about, read before it is copied
- * (null for any other event): `feeVatPayersChanged` compares it with the copy once written.
+ * (null for any other event): `feeJobAfterCopy` compares it with the copy once written.
  */
 export async function feeVatPayersBefore(tx: Db, envelope: EventEnvelope): Promise<FeeVatPayers | null> {
   const d = envelope.data as Record<string, unknown>;
@@ -112,19 +113,35 @@ function vatPayerAt(rows: FeeVatPayers, at: number): string | null {
 }
 
 /**
- * Whether copying a fee's master data changed the `VATPayer` of any instant (what its job would correct): the
- * `VATPayer` in force, before and after, at every row's start and end (it is constant between them). A D18 resent,
- * an older one redelivered (the copy keeps the newer), or one that changes only the name, description or other
- * fields the invoices do not read changes nothing: no job.
+ * The job a fee's D18 records, once copied: null when it changed the `VATPayer` of no instant (a D18 resent, an older
+ * one redelivered: the copy keeps the newer, or one that changes only the name, description or other fields the
+ * invoices do not read); else the job with the selector's `[from, to)` set to the instants whose `VATPayer` changed
+ * (`feeVatPayerChangeRange`), not the D18's own validity: a D18 that shortens or lengthens a row changes the row in
+ * force after its new or old end, outside its own `[from, to)`. Any other job is returned as it is.
  */
-export async function feeVatPayersChanged(tx: Db, chargeId: string, before: FeeVatPayers): Promise<boolean> {
-  return vatPayersDiffer(before, await feeVatPayersOf(tx, chargeId));
+export async function feeJobAfterCopy(tx: Db, job: CorrectionJobSpec, before: FeeVatPayers | null): Promise<CorrectionJobSpec | null> {
+  if (job.selector.kind !== 'fee' || before === null) return job;
+  const range = feeVatPayerChangeRange(before, await feeVatPayersOf(tx, job.selector.chargeId));
+  if (range === null) return null;
+  return { ...job, selector: { ...job.selector, from: new Date(range.from).toISOString(), to: range.to === null ? null : new Date(range.to).toISOString() } };
 }
 
-/** Whether a fee's `VATPayer` differs at any instant between two states of its master data (see `feeVatPayersChanged`). */
+/**
+ * The smallest `[from, to)` (`to` null = open) holding every instant whose `VATPayer` differs between two states of a
+ * fee's master data, or null when none does. Between consecutive row starts and ends (of either state) the row in
+ * force, and so its `VATPayer`, is constant in both states: each such segment is compared once.
+ */
+export function feeVatPayerChangeRange(before: FeeVatPayers, after: FeeVatPayers): { from: number; to: number | null } | null {
+  const instants = [...new Set([...before, ...after].flatMap((r) => (r.validTo === null ? [r.validFrom] : [r.validFrom, r.validTo])))].sort((a, b) => a - b);
+  const changed = instants.map((at, i) => ({ from: at, to: instants[i + 1] ?? null })).filter((s) => vatPayerAt(before, s.from) !== vatPayerAt(after, s.from));
+  const first = changed[0];
+  const last = changed.at(-1);
+  return first === undefined || last === undefined ? null : { from: first.from, to: last.to };
+}
+
+/** Whether a fee's `VATPayer` differs at any instant between two states of its master data (see `feeVatPayerChangeRange`). */
 export function vatPayersDiffer(before: FeeVatPayers, after: FeeVatPayers): boolean {
-  const instants = [...before, ...after].flatMap((r) => (r.validTo === null ? [r.validFrom] : [r.validFrom, r.validTo]));
-  return instants.some((at) => vatPayerAt(before, at) !== vatPayerAt(after, at));
+  return feeVatPayerChangeRange(before, after) !== null;
 }
 
 /**

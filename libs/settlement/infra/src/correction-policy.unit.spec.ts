@@ -1,5 +1,5 @@
 import type { EventEnvelope } from '@dh/messaging';
-import { DEFAULT_CORRECTION_POLICY, publicationJobOf, vatPayersDiffer, type FeeVatPayers } from './correction-jobs';
+import { DEFAULT_CORRECTION_POLICY, feeVatPayerChangeRange, publicationJobOf, vatPayersDiffer, type FeeVatPayers } from './correction-jobs';
 
 const envelope = (type: string, data: Record<string, unknown>): EventEnvelope => ({
   eventId: 'e',
@@ -62,5 +62,26 @@ describe("a fee's master data: whether its VATPayer changed", () => {
     expect(vatPayersDiffer(jan, [...jan, october('D02')])).toBe(false);
     expect(vatPayersDiffer(jan, [...jan, october('D01')])).toBe(true);
     expect(vatPayersDiffer(jan, [...jan, october(null)])).toBe(true);
+  });
+
+  it("the instants it changed: a row's end moved changes the VATPayer after the new (or old) end, outside the D18's own validity", () => {
+    const oct10 = at('2026-10-09T22:00:00Z');
+    const oct15 = at('2026-10-14T22:00:00Z');
+    const nov = at('2026-10-31T23:00:00Z');
+    const row = (validFrom: number, validTo: number | null, vatPayer: string) => ({ validFrom, validTo, vatPayer });
+    expect(feeVatPayerChangeRange(jan, [...jan])).toBeNull();
+    // A new row from the 10th with VAT (January's has none): from the 10th on.
+    expect(feeVatPayerChangeRange(jan, [...jan, row(oct10, null, 'D01')])).toEqual({ from: oct10, to: null });
+    // That row shortened to [10th, 15th): the 15th on is back under January's row, though the D18 says [10th, 15th).
+    expect(feeVatPayerChangeRange([...jan, row(oct10, null, 'D01')], [...jan, row(oct10, oct15, 'D01')])).toEqual({ from: oct15, to: null });
+    // Lengthened from the 15th to November: [15th, November).
+    expect(feeVatPayerChangeRange([...jan, row(oct10, oct15, 'D01')], [...jan, row(oct10, nov, 'D01')])).toEqual({ from: oct15, to: nov });
+    // January's row ends on the 15th (no row after it): the 15th on.
+    expect(feeVatPayerChangeRange(jan, [{ ...jan[0]!, validTo: oct15 }])).toEqual({ from: oct15, to: null });
+    // Two segments changed: the range holds both and what lies between.
+    expect(feeVatPayerChangeRange([row(jan[0]!.validFrom, null, 'D02')], [row(jan[0]!.validFrom, oct10, 'D01'), row(oct10, oct15, 'D02'), row(oct15, nov, 'D01'), row(nov, null, 'D02')])).toEqual({
+      from: jan[0]!.validFrom,
+      to: nov,
+    });
   });
 });

@@ -22,7 +22,7 @@ import { SETTLEMENT_SCHEMA, migrateSettlement } from './schema';
 import { paymentCommandHandlers, startPayments, type PaymentsOptions, type PaymentsRuntime } from './payments';
 import { RunPriceCache, affectedInvoices, correctInvoice, handleWorkItem, handleWorkItems } from './settle';
 import { lockForInput } from './input-locks';
-import { DEFAULT_CORRECTION_POLICY, feeVatPayersBefore, feeVatPayersChanged, publicationJobOf, recordCorrectionJob, startCorrectionWorker, type CorrectionPolicy, type CorrectionWorker, type CorrectionWorkerOptions } from './correction-jobs';
+import { DEFAULT_CORRECTION_POLICY, feeJobAfterCopy, feeVatPayersBefore, publicationJobOf, recordCorrectionJob, startCorrectionWorker, type CorrectionPolicy, type CorrectionWorker, type CorrectionWorkerOptions } from './correction-jobs';
 import { listEarlierHalts, requestRetries } from './halted-items';
 import { startHaltRetries, type HaltRetries } from './retry';
 import { applyRecomputation, explainIssuedInvoice, recomputeInvoiceDryRun, recomputeInvoicesDryRun } from './explain';
@@ -246,8 +246,9 @@ export async function startSettlementRuntime(infrastructure: Infrastructure, opt
       // its invoices corrected by the correction worker in bounded transactions.
       const job = publicationJobOf(envelope, deps.config, correctionPolicy);
       if (job !== null) {
-        const changed = job.selector.kind !== 'fee' || feeBefore === null || (await feeVatPayersChanged(tx, job.selector.chargeId, feeBefore));
-        if (changed) await recordCorrectionJob(tx, envelope, job);
+        // A fee's: only if its VATPayer changed, over every instant it changed (a row's end moved: outside the D18's own validity).
+        const recorded = await feeJobAfterCopy(tx, job, feeBefore);
+        if (recorded !== null) await recordCorrectionJob(tx, envelope, recorded);
         return;
       }
       const affected = await affectedInvoices(tx, envelope);
