@@ -84,7 +84,7 @@ export function publicationJobOf(envelope: EventEnvelope, config: SettlementRate
 
 export const correctionJobIdOf = (causeEventId: string): string => nameBasedUuid('correction-job', causeEventId);
 
-/** A fee's master-data copy as the invoices read it: its rows' validity and `VATPayer` (see `vatPayerAt`). */
+/** A fee's master-data copy as the invoices read it: its rows' validity and `VATPayer` (see `vatExemptAt`). */
 export type FeeVatPayers = { validFrom: number; validTo: number | null; vatPayer: string | null }[];
 
 /**
@@ -105,11 +105,15 @@ async function feeVatPayersOf(db: Db, chargeId: string): Promise<FeeVatPayers> {
   return rows.map((r) => ({ validFrom: r.valid_from.getTime(), validTo: r.valid_to === null ? null : r.valid_to.getTime(), vatPayer: r.vat_payer }));
 }
 
-/** The `VATPayer` a fee linked at `at` is priced with: the row in force then with the latest start (`loadPointCopies`' rule). */
-function vatPayerAt(rows: FeeVatPayers, at: number): string | null {
+/**
+ * Whether a fee linked at `at` is priced without VAT: the row in force then with the latest start (`loadPointCopies`'
+ * rule) says `D02`. That is all an invoice reads of `VATPayer` (`settlement-input`: `vatExempt` only for `D02`), so
+ * `D01`, none and no row in force are the same to it.
+ */
+function vatExemptAt(rows: FeeVatPayers, at: number): boolean {
   let found: FeeVatPayers[number] | null = null;
   for (const r of rows) if (r.validFrom <= at && (r.validTo === null || r.validTo > at) && (found === null || r.validFrom > found.validFrom)) found = r;
-  return found?.vatPayer ?? null;
+  return found?.vatPayer === 'D02';
 }
 
 /**
@@ -127,21 +131,17 @@ export async function feeJobAfterCopy(tx: Db, job: CorrectionJobSpec, before: Fe
 }
 
 /**
- * The smallest `[from, to)` (`to` null = open) holding every instant whose `VATPayer` differs between two states of a
- * fee's master data, or null when none does. Between consecutive row starts and ends (of either state) the row in
- * force, and so its `VATPayer`, is constant in both states: each such segment is compared once.
+ * The smallest `[from, to)` (`to` null = open) holding every instant whose `VATPayer`, as the invoices read it (with or
+ * without VAT, {@link vatExemptAt}), differs between two states of a fee's master data, or null when none does. Between
+ * consecutive row starts and ends (of either state) the row in force is constant in both states: each such segment is
+ * compared once.
  */
 export function feeVatPayerChangeRange(before: FeeVatPayers, after: FeeVatPayers): { from: number; to: number | null } | null {
   const instants = [...new Set([...before, ...after].flatMap((r) => (r.validTo === null ? [r.validFrom] : [r.validFrom, r.validTo])))].sort((a, b) => a - b);
-  const changed = instants.map((at, i) => ({ from: at, to: instants[i + 1] ?? null })).filter((s) => vatPayerAt(before, s.from) !== vatPayerAt(after, s.from));
+  const changed = instants.map((at, i) => ({ from: at, to: instants[i + 1] ?? null })).filter((s) => vatExemptAt(before, s.from) !== vatExemptAt(after, s.from));
   const first = changed[0];
   const last = changed.at(-1);
   return first === undefined || last === undefined ? null : { from: first.from, to: last.to };
-}
-
-/** Whether a fee's `VATPayer` differs at any instant between two states of its master data (see `feeVatPayerChangeRange`). */
-export function vatPayersDiffer(before: FeeVatPayers, after: FeeVatPayers): boolean {
-  return feeVatPayerChangeRange(before, after) !== null;
 }
 
 /**

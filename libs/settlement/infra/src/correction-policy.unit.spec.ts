@@ -1,5 +1,5 @@
 import type { EventEnvelope } from '@dh/messaging';
-import { DEFAULT_CORRECTION_POLICY, feeVatPayerChangeRange, publicationJobOf, vatPayersDiffer, type FeeVatPayers } from './correction-jobs';
+import { DEFAULT_CORRECTION_POLICY, feeVatPayerChangeRange, publicationJobOf, type FeeVatPayers } from './correction-jobs';
 
 const envelope = (type: string, data: Record<string, unknown>): EventEnvelope => ({
   eventId: 'e',
@@ -45,6 +45,7 @@ describe('correction policy', () => {
 describe("a fee's master data: whether its VATPayer changed", () => {
   const at = (iso: string): number => Date.parse(iso);
   const jan: FeeVatPayers = [{ validFrom: at('2025-12-31T23:00:00Z'), validTo: null, vatPayer: 'D02' }];
+  const vatPayersDiffer = (before: FeeVatPayers, after: FeeVatPayers): boolean => feeVatPayerChangeRange(before, after) !== null;
 
   it('the same rows (a D18 resent, or one changing only its name or description) change nothing', () => {
     expect(vatPayersDiffer(jan, [...jan])).toBe(false);
@@ -62,6 +63,13 @@ describe("a fee's master data: whether its VATPayer changed", () => {
     expect(vatPayersDiffer(jan, [...jan, october('D02')])).toBe(false);
     expect(vatPayersDiffer(jan, [...jan, october('D01')])).toBe(true);
     expect(vatPayersDiffer(jan, [...jan, october(null)])).toBe(true);
+  });
+
+  it('D01, no VATPayer and no row in force are all "with VAT" to an invoice: a change between them changes nothing', () => {
+    const withVat: FeeVatPayers = [{ ...jan[0]!, vatPayer: 'D01' }];
+    expect(vatPayersDiffer(withVat, [{ ...jan[0]!, vatPayer: null }])).toBe(false);
+    expect(vatPayersDiffer([], withVat)).toBe(false);
+    expect(vatPayersDiffer(withVat, [{ ...jan[0]!, vatPayer: 'D01', validTo: at('2026-09-30T22:00:00Z') }])).toBe(false);
   });
 
   it("the instants it changed: a row's end moved changes the VATPayer after the new (or old) end, outside the D18's own validity", () => {
