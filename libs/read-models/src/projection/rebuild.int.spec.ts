@@ -7,7 +7,7 @@ import { SETTLEMENT_INVOICES_TABLE, settlementProjection } from '../settlement/s
 import type { Projection } from './projection';
 import { projectionChecksum } from './projection-state';
 import { startProjections } from './projection-runner';
-import { rebuildProjection, rebuildProjections } from './rebuild';
+import { RebuildAlreadyRunningError, rebuildProjection, rebuildProjections, retiredTablesDropped } from './rebuild';
 
 let invoiceNumber = 0;
 function invoiceIssued(customerId = `customer-${invoiceNumber % 7}`): { streamId: string; event: NewEvent; invoiceId: string } {
@@ -198,6 +198,7 @@ describe('rebuilding into shadow tables swapped in atomically', () => {
       client.release();
     }
     expect((await pool.query(`SELECT indexname FROM pg_indexes WHERE schemaname = 'read_models' AND tablename = 'settlement_invoices' ORDER BY 1`)).rows).toEqual(indexesBefore);
+    await retiredTablesDropped(pool);
     expect((await pool.query(`SELECT tablename FROM pg_tables WHERE schemaname IN ('read_models_rebuild', 'read_models_retired')`)).rows).toEqual([]);
 
     // A rebuild at rest gives the same read model as the one swapped in under load.
@@ -238,6 +239,7 @@ describe('rebuilding into shadow tables swapped in atomically', () => {
 
     await rebuildProjection(pool, store, settlementProjection, { batchSize: 100 });
     expect(await checksumOf(settlementProjection)).toBe(current);
+    await retiredTablesDropped(pool);
     expect((await pool.query(`SELECT tablename FROM pg_tables WHERE schemaname IN ('read_models_rebuild', 'read_models_retired')`)).rows).toEqual([]);
   }, 60_000);
 
@@ -323,6 +325,7 @@ describe('rebuilding into shadow tables swapped in atomically', () => {
       target: 0,
       public_select: true,
     });
+    await retiredTablesDropped(pool);
     expect(await pool.query(`SELECT to_regclass('read_models_retired.shadow_probe') AS t`).then((r) => r.rows[0].t)).toBeNull();
 
     const triggered = 'read_models.shadow_probe_triggered';
@@ -401,6 +404,55 @@ describe('rebuilding into shadow tables swapped in atomically', () => {
     await pool.query('DROP VIEW read_models_rebuild.gate_b');
     await rebuildProjections(pool, store, [first, second], { batchSize: 5000 });
     expect(await digest(second)).toBe(await digest(twin));
+    await retiredTablesDropped(pool);
     expect((await pool.query(`SELECT tablename FROM pg_tables WHERE schemaname IN ('read_models_rebuild', 'read_models_retired') AND tablename LIKE 'gate%'`)).rows).toEqual([]);
   });
+  it('returns once the swap has committed and drops the retired tables afterwards, holding the lock until they are gone', async () => {
+    await settled();
+    const before = await checksumOf(settlementProjection);
+    const liveOid = await oidOf(SETTLEMENT_INVOICES_TABLE);
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let retiring = false;
+    const results = await rebuildProjection(pool, store, settlementProjection, {
+      beforeRetire: async () => {
+        retiring = true;
+        await held;
+      },
+    });
+    // Returned while the drop waits: the new tables are live, the replaced one is still in the retired schema.
+    expect(retiring).toBe(true);
+    expect(results.done).toBe(true);
+    expect(await oidOf(SETTLEMENT_INVOICES_TABLE)).not.toBe(liveOid);
+    expect(await checksumOf(settlementProjection)).toBe(before);
+    expect(await oidOf('read_models_retired.settlement_invoices')).toBe(liveOid);
+    // Its lock is held until the drop is done: a rebuild from another process (another pool) is refused meanwhile.
+    const other = new Pool({ connectionString: db.url, max: 2 });
+    try {
+      await expect(rebuildProjection(other, store, settlementProjection, { ifRunning: 'refuse' })).rejects.toBeInstanceOf(RebuildAlreadyRunningError);
+      // A rebuild through the same pool waits for the drop before it takes the lock.
+      let next = false;
+      const again = rebuildProjection(pool, store, settlementProjection, { ifRunning: 'refuse' }).then((r) => {
+        next = true;
+        return r;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(next).toBe(false);
+      release();
+      await retiredTablesDropped(pool);
+      expect((await again).done).toBe(true);
+      await retiredTablesDropped(pool);
+      expect((await pool.query(`SELECT tablename FROM pg_tables WHERE schemaname IN ('read_models_rebuild', 'read_models_retired') AND tablename LIKE 'settlement%'`)).rows).toEqual([]);
+      expect(await checksumOf(settlementProjection)).toBe(before);
+      // And the lock is free again for the other process.
+      expect((await rebuildProjection(other, store, settlementProjection, { ifRunning: 'refuse' })).done).toBe(true);
+      await retiredTablesDropped(other);
+      expect((await pool.query(`SELECT tablename FROM pg_tables WHERE schemaname = 'read_models_retired' AND tablename LIKE 'settlement%'`)).rows).toEqual([]);
+    } finally {
+      release();
+      await other.end();
+    }
+  }, 60_000);
 });

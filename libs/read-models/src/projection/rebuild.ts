@@ -35,13 +35,15 @@ export interface RebuildOptions {
   swapAttempts?: number;
   /** Called once the shadow is built, just before the swap (tests stop or hold a rebuild here). */
   beforeSwap?: () => Promise<void>;
+  /** Called after the swap committed, before the retired tables are dropped, in the background (tests hold the drop here). */
+  beforeRetire?: () => Promise<void>;
 }
 
 /** Default page of the shadow build: events read and applied per transaction. */
 export const REBUILD_PAGE_SIZE = 5000;
 /** Shadow tables of `<schema>.<table>` are built as `<schema>_rebuild.<table>` (same table, index and constraint names). */
 export const SHADOW_SCHEMA_SUFFIX = '_rebuild';
-/** Live tables replaced by a swap go to `<schema>_retired.<table>`, dropped right after the swap commits. */
+/** Live tables replaced by a swap go to `<schema>_retired.<table>`, dropped after the swap commits (see {@link retiredTablesDropped}). */
 export const RETIRED_SCHEMA_SUFFIX = '_retired';
 
 export function toProjectedEvent(event: LogRecord): ProjectedEvent {
@@ -75,6 +77,19 @@ async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promis
 /** Advisory-lock namespace of rebuilds (first key of the two-int form; the second is the projection's name). */
 const REBUILD_LOCK_NAMESPACE = 0x64687262; // 'dhrb'
 
+/** Per pool, the drops of retired tables still running after their rebuilds returned. */
+const retiring = new WeakMap<Pool, Set<Promise<void>>>();
+
+/**
+ * Resolves once the tables the rebuilds through `pool` retired are dropped. A rebuild returns as soon as its swap has
+ * committed and drops the tables it replaced afterwards, still holding its lock (so a rebuild of the same projections
+ * elsewhere waits for the drop, or is refused); a rebuild through the same pool awaits this first. A drop that fails
+ * leaves the tables in `<schema>_retired`, where the next rebuild of the projection drops them.
+ */
+export async function retiredTablesDropped(pool: Pool): Promise<void> {
+  for (let pending = retiring.get(pool); pending && pending.size > 0; pending = retiring.get(pool)) await Promise.all(pending);
+}
+
 export class RebuildAlreadyRunningError extends Error {
   override readonly name = 'RebuildAlreadyRunningError';
   constructor(readonly projection: string) {
@@ -107,16 +122,28 @@ export async function rebuildProjection(pool: Pool, store: EventStore, projectio
  *    these projections wait), the last events of the log applied to the shadow, each live table moved to
  *    `<schema>_retired` and its shadow into its place, the checkpoint set to the shadow's. The live consumer then
  *    skips what the shadow holds and applies what follows: nothing lost or doubled. Readers see the old tables until
- *    the commit and the new ones after it. The retired tables are dropped after the commit.
+ *    the commit and the new ones after it. The call returns once the swap has committed; the retired tables are
+ *    dropped after it, in the background, with the locks held until they are gone ({@link retiredTablesDropped}).
  *
  * A rebuild that stops before the swap (a crash, an error) leaves the live tables as they were; its shadow tables
  * are dropped by the next rebuild of the same projection.
  */
 export async function rebuildProjections(pool: Pool, store: EventStore, projections: readonly Projection[], options: RebuildOptions = {}): Promise<RebuildProgress[]> {
   const ordered = [...projections].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  await retiredTablesDropped(pool);
   const lock = await pool.connect();
   let broken: Error | undefined;
   const locked: string[] = [];
+  const unlock = async (): Promise<void> => {
+    for (const name of locked) {
+      await lock.query('SELECT pg_advisory_unlock($1, hashtext($2))', [REBUILD_LOCK_NAMESPACE, name]).catch((error: unknown) => {
+        broken = error instanceof Error ? error : new Error(String(error));
+      });
+    }
+    lock.release(broken);
+  };
+  let retired: ShadowTable[];
+  let results: RebuildProgress[];
   try {
     for (const projection of ordered) {
       if (options.ifRunning === 'refuse') {
@@ -127,16 +154,28 @@ export async function rebuildProjections(pool: Pool, store: EventStore, projecti
       }
       locked.push(projection.name);
     }
-    const results = await rebuildLocked(pool, store, ordered, options);
-    return projections.map((p) => results[ordered.indexOf(p)]);
-  } finally {
-    for (const name of locked) {
-      await lock.query('SELECT pg_advisory_unlock($1, hashtext($2))', [REBUILD_LOCK_NAMESPACE, name]).catch((error: unknown) => {
-        broken = error instanceof Error ? error : new Error(String(error));
-      });
-    }
-    lock.release(broken);
+    ({ results, retired } = await rebuildLocked(pool, store, ordered, options));
+  } catch (error) {
+    await unlock();
+    throw error;
   }
+  // The swap has committed: readers see the new tables. The replaced ones are dropped after the rebuild returns (a
+  // transaction that drops relations waits for its commit to be flushed), on the lock's connection, still locked.
+  const drop = (async () => {
+    try {
+      await options.beforeRetire?.();
+      await lock.query(`DROP TABLE IF EXISTS ${retired.map((t) => t.retired).join(', ')}`);
+    } catch {
+      // Left in the retired schema: the next rebuild of the projection drops them before it builds its shadows.
+    } finally {
+      await unlock();
+    }
+  })();
+  let pending = retiring.get(pool);
+  if (!pending) retiring.set(pool, (pending = new Set()));
+  pending.add(drop);
+  void drop.finally(() => pending.delete(drop));
+  return projections.map((p) => results[ordered.indexOf(p)]);
 }
 
 /** A live table and where its shadow is built and where it goes when it is replaced. */
@@ -312,7 +351,8 @@ function shadowStatements(table: ShadowTable, source: ShadowSource, unlogged: bo
   return { create, indexes };
 }
 
-async function rebuildLocked(pool: Pool, store: EventStore, projections: readonly Projection[], options: RebuildOptions): Promise<RebuildProgress[]> {
+/** Builds and swaps in the shadows of `projections` (their locks held); returns the tables retired by the swap, still to be dropped. */
+async function rebuildLocked(pool: Pool, store: EventStore, projections: readonly Projection[], options: RebuildOptions): Promise<{ results: RebuildProgress[]; retired: ShadowTable[] }> {
   const pageSize = options.batchSize ?? REBUILD_PAGE_SIZE;
   const unlogged = options.unlogged ?? false;
   const deferIndexes = options.deferIndexes ?? false;
@@ -567,8 +607,7 @@ async function rebuildLocked(pool: Pool, store: EventStore, projections: readonl
   await bulkPass(false);
   await options.beforeSwap?.();
   await swap();
-  await pool.query(`DROP TABLE IF EXISTS ${tables.map((t) => t.retired).join(', ')}`);
-  return report(true);
+  return { results: report(true), retired: tables };
 
 }
 
