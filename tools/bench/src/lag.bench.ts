@@ -1,7 +1,7 @@
 import { loadavg } from 'node:os';
-import { delay, fmt, log, msSince, now, percentileSorted, result, summarizeLatencies, waitUntil, type BenchResult, type LatencySummary } from './measure';
+import { delay, fmt, log, msSince, now, percentileSorted, result, summarizeLatencies, tailStages, waitUntil, type BenchResult, type LatencySummary } from './measure';
 import { AMQP_NO_DELAY, envelopeBody, pipelineDatabaseUrl, RawAmqp, type PipelineHarness } from './pipeline-harness';
-import { forkLagChild, NO_LOOP_FIGURES, processMonitor, type EventLoopDelay, type LagChild, type LagChildMessage } from './lag-processes';
+import { forkLagChild, LOOP_MONITOR_RESOLUTION_MS, NO_LOOP_FIGURES, processMonitor, type AppliedItem, type EventLoopDelay, type LagChild, type LagChildMessage } from './lag-processes';
 
 /**
  * End-to-end lag at an offered rate from concurrent appenders. `APPENDERS` loops share one schedule
@@ -13,10 +13,13 @@ import { forkLagChild, NO_LOOP_FIGURES, processMonitor, type EventLoopDelay, typ
  * all the time, woken by NOTIFY. A per-second timeline shows offered, appended and applied events, the
  * backlog (appended but not applied) at the end of each second and the p99 lag of the events applied in it.
  *
- * Topology (BENCH_LAG_TOPOLOGY): `processes` (default) runs the appenders and the relay each in a child
- * process and the consumer in this one, as the services do (appends come from the services, the relay
- * runs in its service, projections in theirs); `single` runs all three in this process. Every time is
- * `process.hrtime.bigint()`, CLOCK_MONOTONIC on Linux: one clock for all processes of the machine.
+ * Topology (BENCH_LAG_TOPOLOGY): `processes` (default) runs the appenders, the relay and the consumer each in a
+ * child process, as the services do (appends come from the services, the relay runs in its service, projections
+ * in theirs); this process only collects the times, so its bookkeeping of every event (maps of 30,000 entries,
+ * full collections of 100 ms and more on the loaded machine) stays out of the pipeline's heaps. `single` runs
+ * all three in this process. Every time is `process.hrtime.bigint()`, CLOCK_MONOTONIC on Linux: one clock for all
+ * processes of the machine. Printed per process: event-loop delay beyond the monitor's timer, CPU and GC pauses;
+ * the mean of each stage over the slowest 1 %; PostgreSQL's checkpoints and WAL over the measured seconds.
  * Baseline: the same rate of the same bodies through a raw amqplib confirm channel → queue → consumer.
  */
 
@@ -70,6 +73,62 @@ interface PipelineLag {
   stages: { name: string; summary: LatencySummary }[];
   /** Event-loop delay over the measured seconds, ms, per process (one process in the `single` topology). */
   eventLoops: { name: string; delay: EventLoopDelay }[];
+  /** The slowest 1 % of events (lag at or above p99): each stage's mean over them, ms, in pipeline order. */
+  tail: { name: string; meanMs: number }[];
+  /** PostgreSQL's WAL and checkpoint counters over the measured seconds (the whole server's, not only this run's). */
+  database: DatabaseActivity | null;
+}
+
+/** Differences of `pg_stat_wal` and `pg_stat_bgwriter` over a period (server-wide). */
+interface DatabaseActivity {
+  checkpointsTimed: number;
+  checkpointsRequested: number;
+  walRecords: number;
+  walFullPageImages: number;
+  walBytes: number;
+  walSyncs: number;
+  /** Summed time in WAL fsyncs, ms: 0 unless `track_wal_io_timing` is on. */
+  walSyncMs: number;
+  trackWalIoTiming: boolean;
+}
+
+type DatabaseCounters = DatabaseActivity;
+
+async function databaseCounters(harness: PipelineHarness): Promise<DatabaseCounters | null> {
+  try {
+    const { rows } = await harness.pool.query<{ timed: string; requested: string; records: string; fpi: string; bytes: string; syncs: string; sync_ms: string; tracking: string }>(
+      `SELECT b.checkpoints_timed::text AS timed, b.checkpoints_req::text AS requested, w.wal_records::text AS records, w.wal_fpi::text AS fpi,
+              w.wal_bytes::text AS bytes, w.wal_sync::text AS syncs, w.wal_sync_time::text AS sync_ms, current_setting('track_wal_io_timing') AS tracking
+         FROM pg_stat_bgwriter b, pg_stat_wal w`,
+    );
+    const r = rows[0];
+    return {
+      checkpointsTimed: Number(r.timed),
+      checkpointsRequested: Number(r.requested),
+      walRecords: Number(r.records),
+      walFullPageImages: Number(r.fpi),
+      walBytes: Number(r.bytes),
+      walSyncs: Number(r.syncs),
+      walSyncMs: Number(r.sync_ms),
+      trackWalIoTiming: r.tracking === 'on',
+    };
+  } catch {
+    return null;
+  }
+}
+
+function activityBetween(before: DatabaseCounters | null, after: DatabaseCounters | null): DatabaseActivity | null {
+  if (!before || !after) return null;
+  return {
+    checkpointsTimed: after.checkpointsTimed - before.checkpointsTimed,
+    checkpointsRequested: after.checkpointsRequested - before.checkpointsRequested,
+    walRecords: after.walRecords - before.walRecords,
+    walFullPageImages: after.walFullPageImages - before.walFullPageImages,
+    walBytes: after.walBytes - before.walBytes,
+    walSyncs: after.walSyncs - before.walSyncs,
+    walSyncMs: after.walSyncMs - before.walSyncMs,
+    trackWalIoTiming: after.trackWalIoTiming,
+  };
 }
 
 /** Waits for a child's message of the given kind (or its failure or exit). */
@@ -122,37 +181,57 @@ async function pipelineLag(harness: PipelineHarness, databaseUrl: string, amqpUr
   };
   const ms = (from: bigint, to: bigint) => Number(to - from) / 1e6;
   const handled = new Map<string, { sent: bigint; handler: bigint; at: bigint }>();
-  harness.onApplied((envelope, handlerAt, at) => {
-    const wallAt = Date.now();
-    const sent = sentAt(envelope.data);
-    if (sent === null || envelope.data.phase !== 'measure') return;
+  const onApplied = ([eventId, sentText, handlerText, atText, recordedAt, sentAtMs, wallAt]: AppliedItem): void => {
+    const sent = BigInt(sentText);
+    const handlerAt = BigInt(handlerText);
+    const at = BigInt(atText);
     seen++;
-    unseen.delete(envelope.eventId);
+    unseen.delete(eventId);
     const lag = Number(at - sent) / 1e6;
     samples.push(lag);
-    handled.set(envelope.eventId, { sent, handler: handlerAt, at });
+    handled.set(eventId, { sent, handler: handlerAt, at });
     const bucket = secondOf(at);
     if (bucket) {
       bucket.applied++;
       bucket.lags.push(lag);
     }
-    const recordedAt = Date.parse(envelope.recordedAt);
-    const sentAtMs = envelope.data.sentAtMs;
-    if (typeof sentAtMs === 'number') appendSamples.push(recordedAt - sentAtMs);
+    if (sentAtMs !== null) appendSamples.push(recordedAt - sentAtMs);
     afterSamples.push(wallAt - recordedAt);
+  };
+  harness.onApplied((envelope, handlerAt, at) => {
+    const wallAt = Date.now();
+    const sent = sentAt(envelope.data);
+    if (sent === null || envelope.data.phase !== 'measure') return;
+    const sentAtMs = envelope.data.sentAtMs;
+    onApplied([envelope.eventId, sent.toString(), handlerAt.toString(), at.toString(), Date.parse(envelope.recordedAt), typeof sentAtMs === 'number' ? sentAtMs : null, wallAt]);
   });
   // BENCH_LAG_OBSERVE=1: a second queue records what the relay published, so a timeout tells a lost publish from a lost delivery.
   if (process.env.BENCH_LAG_OBSERVE === '1') await harness.observe(amqpUrl);
   const eventLoops: PipelineLag['eventLoops'] = [];
   const children: LagChild[] = [];
   let relayChild: LagChild | null = null;
+  let consumerChild: LagChild | null = null;
   let achievedRate = 0;
   const monitor = processMonitor();
   let measured: EventLoopDelay = NO_LOOP_FIGURES;
+  let countersBefore: Promise<DatabaseCounters | null> = Promise.resolve(null);
+  let countersAfter: Promise<DatabaseCounters | null> = Promise.resolve(null);
   try {
     let run: { sent: number; ms: number };
     if (TOPOLOGY === 'processes') {
       const childUrl = pipelineDatabaseUrl(databaseUrl);
+      // The consumer in a process of its own: this process's consumer gives up the queue (single active consumer).
+      await harness.stopConsumer();
+      let consumerLoop: EventLoopDelay | null = null;
+      let consumerHalted: string | null = null;
+      const consumer = forkLagChild('lag-consumer.process', { kind: 'consumer', databaseUrl: childUrl, amqpUrl, noDelay: AMQP_NO_DELAY }, (message) => {
+        if (message.kind === 'applied') for (const item of message.items) onApplied(item);
+        else if (message.kind === 'consumerMeasured') consumerLoop = message.eventLoop;
+        else if (message.kind === 'consumerStopped') consumerHalted = message.halted;
+      });
+      consumerChild = consumer;
+      children.push(consumer);
+      await childEvent(consumer, ['consumerRunning'], 60_000, 'the consumer process to start');
       let relayLoop: EventLoopDelay | null = null;
       const relay = forkLagChild('lag-relay.process', { kind: 'relay', databaseUrl: childUrl, amqpUrl, noDelay: AMQP_NO_DELAY }, (message) => {
         if (message.kind === 'read') for (const [eventId, readText] of message.items) relayReadAt.set(eventId, BigInt(readText));
@@ -170,6 +249,8 @@ async function pipelineLag(harness: PipelineHarness, databaseUrl: string, amqpUr
           if (message.kind === 'measureStart') {
             measureStart = BigInt(message.atNs);
             monitor.start();
+            consumer.send({ kind: 'measureStart' });
+            countersBefore = databaseCounters(harness);
           } else if (message.kind === 'appended') {
             for (const [eventId, sentText, appendedText] of message.items) {
               const sentNs = BigInt(sentText);
@@ -183,6 +264,8 @@ async function pipelineLag(harness: PipelineHarness, databaseUrl: string, amqpUr
             }
           } else if (message.kind === 'done') {
             measured = monitor.stop();
+            consumer.send({ kind: 'measureEnd' });
+            countersAfter = databaseCounters(harness);
             appendersLoop = message.eventLoop;
             done = { sent: message.sent, ms: message.ms };
           }
@@ -194,7 +277,7 @@ async function pipelineLag(harness: PipelineHarness, databaseUrl: string, amqpUr
       run = done;
       await appenders.exited;
       eventLoops.push({ name: 'appenders process', delay: appendersLoop ?? NO_LOOP_FIGURES });
-      eventLoops.push({ name: 'this process (consumer)', delay: measured });
+      eventLoops.push({ name: 'this process (collects the times)', delay: measured });
       const stopRelay = async (): Promise<void> => {
         const stopped = childEvent(relay, ['relayStopped'], 30_000, 'the relay process to stop');
         relay.send({ kind: 'stop' });
@@ -202,8 +285,17 @@ async function pipelineLag(harness: PipelineHarness, databaseUrl: string, amqpUr
         await relay.exited;
         eventLoops.push({ name: 'relay process (whole run)', delay: relayLoop ?? NO_LOOP_FIGURES });
       };
-      await waitForApplied(harness, () => seen, run.sent, unseen, stopRelay);
+      const stopConsumer = async (): Promise<void> => {
+        const stopped = childEvent(consumer, ['consumerStopped'], 30_000, 'the consumer process to stop');
+        consumer.send({ kind: 'stop' });
+        await stopped;
+        await consumer.exited;
+        eventLoops.push({ name: 'consumer process', delay: consumerLoop ?? NO_LOOP_FIGURES });
+      };
+      await waitForApplied(harness, () => seen, run.sent, unseen, () => consumerHalted, stopRelay);
       relayChild = null;
+      await stopConsumer();
+      consumerChild = null;
     } else {
       await harness.startRelay();
       const append = (phase: string) => async (): Promise<void> => {
@@ -221,17 +313,19 @@ async function pipelineLag(harness: PipelineHarness, databaseUrl: string, amqpUr
       await offered(WARMUP_SECONDS, APPENDERS, append('warmup'));
       measureStart = now();
       monitor.start();
+      countersBefore = databaseCounters(harness);
       run = await offered(SECONDS, APPENDERS, append('measure'));
       measured = monitor.stop();
+      countersAfter = databaseCounters(harness);
       eventLoops.push({ name: 'this process (appenders, relay, consumer)', delay: measured });
-      await waitForApplied(harness, () => seen, run.sent, unseen, () => harness.stopRelay());
+      await waitForApplied(harness, () => seen, run.sent, unseen, () => harness.halted(), () => harness.stopRelay());
     }
     achievedRate = (run.sent / run.ms) * 1000;
   } finally {
     harness.onApplied(null);
     await harness.stopRelay();
     for (const child of children) {
-      if (child === relayChild && child.process.exitCode === null) {
+      if ((child === relayChild || child === consumerChild) && child.process.exitCode === null) {
         child.send({ kind: 'stop' });
         const exited = await Promise.race([child.exited.then(() => true), delay(10_000).then(() => false)]);
         if (!exited) child.process.kill();
@@ -250,6 +344,7 @@ async function pipelineLag(harness: PipelineHarness, databaseUrl: string, amqpUr
     const sorted = [...s.lags].sort((a, b) => a - b);
     timeline.push({ second: i + 1, offered: s.offered, appended: s.appended, applied: s.applied, backlog: appended - applied, p99: sorted.length ? percentileSorted(sorted, 99) : Number.NaN });
   }
+  const perEvent: { lag: number; stages: (number | undefined)[] }[] = [];
   for (const [eventId, { sent, handler, at }] of handled) {
     const appended = appendedAt.get(eventId);
     const read = relayReadAt.get(eventId);
@@ -260,7 +355,18 @@ async function pipelineLag(harness: PipelineHarness, databaseUrl: string, amqpUr
     if (observed !== undefined) stageSamples.consume.push(ms(observed, handler));
     if (read !== undefined) stageSamples.relayToHandler.push(ms(read, handler));
     stageSamples.commit.push(ms(handler, at));
+    perEvent.push({
+      lag: ms(sent, at),
+      stages: [
+        appended !== undefined ? ms(sent, appended) : undefined,
+        appended !== undefined && read !== undefined ? ms(appended, read) : undefined,
+        read !== undefined ? ms(read, handler) : undefined,
+        ms(handler, at),
+      ],
+    });
   }
+  const total = summarizeLatencies(samples);
+  const tail = tailStages(perEvent, ['sent → append returned', 'append returned → relay read', 'relay read → handler', 'handler → COMMIT returned'], total.p99);
   const stages = [
     { name: 'sent → append returned (commit)', summary: summarizeLatencies(stageSamples.append) },
     { name: 'append returned → relay read it (NOTIFY, wake-up, read horizon, read)', summary: summarizeLatencies(stageSamples.toRelay) },
@@ -273,19 +379,27 @@ async function pipelineLag(harness: PipelineHarness, databaseUrl: string, amqpUr
     );
   }
   stages.push({ name: 'handler → COMMIT returned (end of the lag)', summary: summarizeLatencies(stageSamples.commit) });
-  return { total: summarizeLatencies(samples), append: summarizeLatencies(appendSamples), afterRecord: summarizeLatencies(afterSamples), timeline, achievedRate, stages, eventLoops };
+  const database = activityBetween(await countersBefore, await countersAfter);
+  return { total, append: summarizeLatencies(appendSamples), afterRecord: summarizeLatencies(afterSamples), timeline, achievedRate, stages, eventLoops, tail, database };
 }
 
 /** Waits until every measured event was applied (naming the missing ones on a timeout), stopping the relay after. */
-async function waitForApplied(harness: PipelineHarness, seen: () => number, sent: number, unseen: Set<string>, stopRelay: () => Promise<void>): Promise<void> {
+async function waitForApplied(
+  harness: PipelineHarness,
+  seen: () => number,
+  sent: number,
+  unseen: Set<string>,
+  halted: () => string | null,
+  stopRelay: () => Promise<void>,
+): Promise<void> {
   try {
-    await waitUntil(() => seen() >= sent || harness.halted() !== null, DRAIN_TIMEOUT_MS, () => `the lag events to arrive (${seen()}/${sent})`);
+    await waitUntil(() => seen() >= sent || halted() !== null, DRAIN_TIMEOUT_MS, () => `the lag events to arrive (${seen()}/${sent})`);
   } catch (error) {
     log(`  not applied: ${await harness.describeEvents([...unseen].slice(0, 10))}`);
     throw error;
   }
-  const halted = harness.halted();
-  if (halted) throw new Error(`projection consumer halted: ${halted}`);
+  const reason = halted();
+  if (reason) throw new Error(`projection consumer halted: ${reason}`);
   await stopRelay();
 }
 
@@ -352,7 +466,19 @@ export async function runLagBench(harness: PipelineHarness, databaseUrl: string,
   log(`    of which recordedAt → handler (relay, broker, queue, inbox tx): ${describe(lag.afterRecord)}`);
   log('  stages (same clock, per event):');
   for (const stage of lag.stages) log(`    ${stage.name}: ${describe(stage.summary)}`);
-  for (const { name, delay: d } of lag.eventLoops) log(`  event-loop delay, ${name}, while offering: p50 ${fmt(d.p50, 'ms')} p99 ${fmt(d.p99, 'ms')} max ${fmt(d.max, 'ms')}; CPU ${d.cpuPercent.toFixed(0)} % of a core`);
+  log(`  the slowest 1 % (lag ≥ p99), mean per stage: ${lag.tail.map((t) => `${t.name} ${fmt(t.meanMs, 'ms')}`).join('; ')}`);
+  for (const { name, delay: d } of lag.eventLoops) {
+    log(
+      `  event-loop delay (beyond its ${LOOP_MONITOR_RESOLUTION_MS} ms timer), ${name}, while offering: p50 ${fmt(d.p50, 'ms')} p99 ${fmt(d.p99, 'ms')} max ${fmt(d.max, 'ms')}; CPU ${d.cpuPercent.toFixed(0)} % of a core; GC ${d.gcCount} pauses, ${fmt(d.gcMs, 'ms')} in all, longest ${fmt(d.gcMaxMs, 'ms')}, of them ${d.gcMajorCount} full, longest ${fmt(d.gcMajorMaxMs, 'ms')}`,
+    );
+  }
+  const db = lag.database;
+  if (db) {
+    const sync = db.trackWalIoTiming ? `, ${fmt(db.walSyncMs, 'ms')} in them (${fmt(db.walSyncs > 0 ? db.walSyncMs / db.walSyncs : Number.NaN, 'ms')} each)` : ' (track_wal_io_timing off: no sync time)';
+    log(
+      `  PostgreSQL while offering (whole server): checkpoints ${db.checkpointsTimed} timed + ${db.checkpointsRequested} requested; WAL ${db.walRecords} records, ${db.walFullPageImages} full-page images, ${(db.walBytes / 1048576).toFixed(1)} MiB; ${db.walSyncs} WAL syncs${sync}`,
+    );
+  }
   const raw = await rawLag(amqpUrl);
   log(`  raw amqplib (TCP_NODELAY): ${describe(raw)}`);
   const label = `${RATE} ev/s (${APPENDERS} appenders${TOPOLOGY === 'single' ? ', 1 process' : ''}) for ${SECONDS} s`;

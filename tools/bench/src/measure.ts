@@ -34,6 +34,23 @@ export function summarizeLatencies(samples: readonly number[]): LatencySummary {
   return { count: sorted.length, p50: percentileSorted(sorted, 50), p99: percentileSorted(sorted, 99), max: sorted[sorted.length - 1] ?? Number.NaN };
 }
 
+/**
+ * Where the slowest events' time went: each stage's mean over the events whose lag is at or above `threshold`
+ * (e.g. the p99), ms. A stage missing for an event (`undefined`) is left out of that stage's mean.
+ */
+export function tailStages(events: readonly { lag: number; stages: readonly (number | undefined)[] }[], names: readonly string[], threshold: number): { name: string; meanMs: number }[] {
+  const sums = names.map(() => ({ sum: 0, count: 0 }));
+  for (const event of events) {
+    if (event.lag < threshold) continue;
+    event.stages.forEach((value, i) => {
+      if (value === undefined) return;
+      sums[i].sum += value;
+      sums[i].count++;
+    });
+  }
+  return names.map((name, i) => ({ name, meanMs: sums[i].count > 0 ? sums[i].sum / sums[i].count : Number.NaN }));
+}
+
 export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -75,10 +75,62 @@ export function relayReadRecorder(store: PostgresEventStore, onRead: (eventId: s
   });
 }
 
+/**
+ * The benchmark's projection consumer, as `startProjections` wires one: single active consumer, halt on failure,
+ * batches of up to PROJECTION_BATCH_SIZE with prefetch twice that, the read-model rows in one INSERT per batch.
+ * `onCommitted` gets what each committed transaction applied, the moment its handler had written it and the moment
+ * its COMMIT returned (hrtime). Used in this process (pipeline benchmark) and in the lag benchmark's consumer process.
+ */
+export async function startBenchConsumer(
+  pool: Pool,
+  connection: AmqpConnection,
+  onCommitted: (applied: readonly EventEnvelope[], handlerAtNs: bigint, committedAtNs: bigint) => void,
+): Promise<RunningConsumer> {
+  let handlerAt = 0n;
+  return startConsumer({
+    connection,
+    pool,
+    queue: PROJECTION_QUEUE,
+    bindings: ['bench.#'],
+    singleActiveConsumer: true,
+    onFailure: 'halt',
+    prefetch: PREFETCH,
+    batchSize: PROJECTION_BATCH_SIZE,
+    maxAttempts: 3,
+    backoff: { initialDelayMs: 100, factor: 2, maxDelayMs: 1000 },
+    logger: benchLogger,
+    handler: async (envelope, tx) => {
+      const quantity = envelope.data.quantityKwh;
+      await tx.query('INSERT INTO bench_read_model (event_id, stream_id, global_position, quantity) VALUES ($1, $2, $3, $4)', [
+        envelope.eventId,
+        envelope.streamId,
+        envelope.globalPosition,
+        typeof quantity === 'string' ? quantity : null,
+      ]);
+      handlerAt = process.hrtime.bigint();
+    },
+    batchHandler: async (items, tx) => {
+      await tx.query(
+        `INSERT INTO bench_read_model (event_id, stream_id, global_position, quantity)
+         SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[])`,
+        [
+          items.map((i) => i.envelope.eventId),
+          items.map((i) => i.envelope.streamId),
+          items.map((i) => i.envelope.globalPosition),
+          items.map((i) => {
+            const quantity = i.envelope.data.quantityKwh;
+            return typeof quantity === 'string' ? quantity : null;
+          }),
+        ],
+      );
+      handlerAt = process.hrtime.bigint();
+    },
+    afterCommit: (applied) => onCommitted(applied, handlerAt, process.hrtime.bigint()),
+  });
+}
+
 export class PipelineHarness {
   private hook: AppliedHook | null = null;
-  /** When the handler of the transaction being committed wrote its events (hrtime). */
-  private handlerAt = 0n;
   private relay: EventRelay | null = null;
   private counter = 0;
 
@@ -99,50 +151,10 @@ export class PipelineHarness {
     const connection = new AmqpConnection({ url: amqpUrl, connectionName: 'bench-pipeline', initialMaxAttempts: 3, noDelay: AMQP_NO_DELAY, logger: benchLogger });
     await connection.connect();
     let harness: PipelineHarness | null = null;
-    const consumer = await startConsumer({
-      connection,
-      pool,
-      queue: PROJECTION_QUEUE,
-      bindings: ['bench.#'],
-      singleActiveConsumer: true,
-      onFailure: 'halt',
-      prefetch: PREFETCH,
-      batchSize: PROJECTION_BATCH_SIZE,
-      maxAttempts: 3,
-      backoff: { initialDelayMs: 100, factor: 2, maxDelayMs: 1000 },
-      logger: benchLogger,
-      handler: async (envelope, tx) => {
-        const quantity = envelope.data.quantityKwh;
-        await tx.query('INSERT INTO bench_read_model (event_id, stream_id, global_position, quantity) VALUES ($1, $2, $3, $4)', [
-          envelope.eventId,
-          envelope.streamId,
-          envelope.globalPosition,
-          typeof quantity === 'string' ? quantity : null,
-        ]);
-        if (harness) harness.handlerAt = process.hrtime.bigint();
-      },
-      batchHandler: async (items, tx) => {
-        await tx.query(
-          `INSERT INTO bench_read_model (event_id, stream_id, global_position, quantity)
-           SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[])`,
-          [
-            items.map((i) => i.envelope.eventId),
-            items.map((i) => i.envelope.streamId),
-            items.map((i) => i.envelope.globalPosition),
-            items.map((i) => {
-              const quantity = i.envelope.data.quantityKwh;
-              return typeof quantity === 'string' ? quantity : null;
-            }),
-          ],
-        );
-        if (harness) harness.handlerAt = process.hrtime.bigint();
-      },
-      afterCommit: (applied) => {
-        const hook = harness?.hook;
-        if (!harness || !hook) return;
-        const at = process.hrtime.bigint();
-        for (const envelope of applied) hook(envelope, harness.handlerAt, at);
-      },
+    const consumer = await startBenchConsumer(pool, connection, (applied, handlerAt, at) => {
+      const hook = harness?.hook;
+      if (!hook) return;
+      for (const envelope of applied) hook(envelope, handlerAt, at);
     });
     harness = new PipelineHarness(pool, store, connection, consumer);
     return harness;
@@ -235,6 +247,11 @@ export class PipelineHarness {
   /** Events the running relay has had confirmed and checkpointed since it started (0 when stopped). */
   relayPublished(): number {
     return this.relay?.stats().published ?? 0;
+  }
+
+  /** Stops this process's projection consumer (the lag benchmark's consumer process takes the queue); `close` does nothing more to it. */
+  async stopConsumer(): Promise<void> {
+    await this.consumer.stop();
   }
 
   async stopRelay(): Promise<void> {
