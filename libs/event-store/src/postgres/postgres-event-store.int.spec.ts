@@ -44,6 +44,23 @@ describe('PostgresEventStore', () => {
     expect(rows.rows).toEqual([{ id: e.eventId }]);
   });
 
+  it('compresses a large event with lz4 (migration 10) and reads it back unchanged', async () => {
+    const store = await createPostgresEventStore({ pool, schema: 'es_lz4' });
+    // Three days of PT15M Wh as the inbox stores a series: over PostgreSQL's ~2 KB row threshold in jsonb, so compressed inline.
+    const wh = Array.from({ length: 288 }, (_, i) => 1_000 + ((i * 7_919) % 5_000));
+    const large = newEvent('ValidatedMeasureDataReceived', { gsrn: '571313180490000004', wh, qualities: [['A04', 96]] });
+    const small = newEvent('Small');
+    await store.appendToStream('lz4-1', [large, small], { expectedRevision: 'no_stream' });
+    const rows = await pool.query<{ id: string; c: string | null }>(`SELECT event_id::text AS id, pg_column_compression(data) AS c FROM es_lz4.events ORDER BY stream_revision`);
+    expect(rows.rows).toEqual([
+      { id: large.eventId, c: 'lz4' },
+      { id: small.eventId, c: null },
+    ]);
+    const read = await store.readStream('lz4-1');
+    expect(read.map((e) => e.data)).toEqual([large.data, small.data]);
+    await store.close();
+  });
+
   it('keeps two schemas apart', async () => {
     const [a, b] = await Promise.all([
       createPostgresEventStore({ pool, schema: 'es_a' }),
