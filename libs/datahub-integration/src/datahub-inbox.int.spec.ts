@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { Pool } from 'pg';
 import { seriesPointsOf, writeCimXml, type NotifyValidatedMeasureData } from '@dh/cim';
 import { DataHubClient, type ReceivedMessages } from '@dh/datahub-client';
-import { createPostgresEventStore, type EventStore, type PostgresEventStore } from '@dh/event-store';
+import { createPostgresEventStore, type EventStore, type PostgresEventStore, type StreamAppend } from '@dh/event-store';
 import { createTestDatabase, type TestDatabase } from '@dh/testing';
 import { startDataHubSimulator, type RunningDataHubSimulator } from '@dh/datahub-sim';
 import { DataHubInboxWorker } from './datahub-inbox';
@@ -215,13 +215,14 @@ describe.each([
           const value: unknown = Reflect.get(target, property, receiver);
           if (typeof value !== 'function') return value;
           const fn = value as (...args: unknown[]) => Promise<unknown>;
-          if (property !== 'appendToStream' && property !== 'appendToStreams') return fn.bind(target);
+          if (property !== 'appendToStream' && property !== 'appendToStreams' && property !== 'appendToStreamsNotingRetries') return fn.bind(target);
           return async (...args: unknown[]) => {
             if (failures > 0) {
               failures--;
               throw new Error('connection terminated unexpectedly');
             }
-            appended.push(String(args[0]));
+            const first = args[0];
+            appended.push(...(Array.isArray(first) ? first.map((a: StreamAppend) => a.streamId) : [String(first)]));
             return fn.apply(target, args);
           };
         },

@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
-import { deterministicEventId, WrongExpectedRevisionError, type EventStore, type StreamAppend } from '@dh/event-store';
+import { deterministicEventId, DuplicateEventIdError, retryAwareAppendOf, WrongExpectedRevisionError, type EventStore, type RecordedEvent, type StreamAppend } from '@dh/event-store';
 import type { InboxMessage, StoreOutcome } from '@dh/datahub-client';
 import { answeredTransactionIds, DATAHUB_CONTEXT, inboundDocumentStreamId, toInboundEvents } from './inbound-events';
 
@@ -49,6 +49,11 @@ export const inboundDocumentPartStreamId = (documentId: string, part: number): s
  * Part 0, the document's own stream, is in the last batch: the document counts as stored (the duplicate check
  * above) only when every part is. After a crash between batches the redelivered document appends again; the
  * parts stored before answer as retries (same event ids at the same revisions) and only the rest is written.
+ *
+ * A document of one part (up to `eventsPerStream` events) stored through an event store that says whether an append
+ * was a retry (`retryAwareAppendOf`: PostgreSQL, in memory) is appended without reading its stream first: one round
+ * trip on the inbox's serial path instead of two. Only when the store answers "found stored" or the append conflicts
+ * with stored ids is the stored document read, to tell a redelivery from other content under the same id.
  */
 export function createInboundStore(
   store: EventStore,
@@ -59,36 +64,66 @@ export function createInboundStore(
 ) {
   const perStream = options.eventsPerStream ?? 100;
   const perAppend = options.streamsPerAppend ?? 10;
+  const noting = retryAwareAppendOf(store);
+  /** A document stored before under this id: kept aside when its body differs (the quarantine); a duplicate either way. */
+  const storedBefore = async (message: InboxMessage, documentId: string, hash: string, stored: RecordedEvent): Promise<StoreOutcome> => {
+    const storedHash = stored.metadata.bodySha256;
+    if (keepAside && typeof storedHash === 'string' && storedHash !== hash) {
+      await keepAside(message, `document ${documentId} was stored before from message ${String(stored.metadata.causationId)} with different content; kept here for a person to decide`);
+    }
+    return 'duplicate';
+  };
   return async (message: InboxMessage): Promise<StoreOutcome> => {
     const documentId = message.document.header.mRID;
     const streamId = inboundDocumentStreamId(documentId);
-    const existing = await store.readStream(streamId, { maxCount: 1 });
-    if (existing.length > 0) {
-      const storedHash = existing[0]!.metadata.bodySha256;
-      if (keepAside && typeof storedHash === 'string' && storedHash !== bodyHash(message)) {
-        await keepAside(message, `document ${documentId} was stored before from message ${String(existing[0]!.metadata.causationId)} with different content; kept here for a person to decide`);
+    const hash = bodyHash(message);
+    const build = async (): Promise<StreamAppend[]> => {
+      const receivedAt = clock();
+      const processIds = await resolveProcesses(answeredTransactionIds(message.document));
+      const events = toInboundEvents(message.document, { messageId: message.messageId, category: message.category, receivedAt }, processIds);
+      const metadata = { correlationId: documentId, causationId: message.messageId, actor: 'datahub', schemaVersion: 1, context: DATAHUB_CONTEXT, bodySha256: hash };
+      const parts: StreamAppend[] = [];
+      for (let part = 0; part * perStream < events.length || part === 0; part++) {
+        const partStream = inboundDocumentPartStreamId(documentId, part);
+        parts.push({
+          streamId: partStream,
+          expectedRevision: 'no_stream',
+          events: events.slice(part * perStream, (part + 1) * perStream).map((event, index) => ({
+            eventId: deterministicEventId(documentId, partStream, index),
+            type: event.type,
+            data: event.data,
+            metadata: event.schemaVersion === undefined ? metadata : { ...metadata, schemaVersion: event.schemaVersion },
+            occurredAt: receivedAt,
+          })),
+        });
       }
-      return 'duplicate';
+      return parts;
+    };
+
+    const parts = await build();
+    // A document of one part, with a store that says whether an append was a retry: no read first. A redelivery of
+    // the same document is answered by the store as a retry of the same event ids (nothing written); one with other
+    // content under the same id either matches the stored ids too (a retry) or conflicts with them (nothing written),
+    // and only then is the stored document read, to compare the bodies.
+    if (noting !== null && parts.length === 1) {
+      try {
+        const [result] = await noting.appendToStreamsNotingRetries(parts);
+        if (!result!.alreadyStored) return 'stored';
+      } catch (error) {
+        if (!(error instanceof WrongExpectedRevisionError || error instanceof DuplicateEventIdError)) throw error;
+        const [stored] = await store.readStream(streamId, { maxCount: 1 });
+        if (stored !== undefined) return storedBefore(message, documentId, hash, stored);
+        if (error instanceof WrongExpectedRevisionError) return 'duplicate';
+        throw error;
+      }
+      const [stored] = await store.readStream(streamId, { maxCount: 1 });
+      return storedBefore(message, documentId, hash, stored!);
     }
-    const receivedAt = clock();
-    const processIds = await resolveProcesses(answeredTransactionIds(message.document));
-    const events = toInboundEvents(message.document, { messageId: message.messageId, category: message.category, receivedAt }, processIds);
-    const metadata = { correlationId: documentId, causationId: message.messageId, actor: 'datahub', schemaVersion: 1, context: DATAHUB_CONTEXT, bodySha256: bodyHash(message) };
-    const parts: StreamAppend[] = [];
-    for (let part = 0; part * perStream < events.length || part === 0; part++) {
-      const partStream = inboundDocumentPartStreamId(documentId, part);
-      parts.push({
-        streamId: partStream,
-        expectedRevision: 'no_stream',
-        events: events.slice(part * perStream, (part + 1) * perStream).map((event, index) => ({
-          eventId: deterministicEventId(documentId, partStream, index),
-          type: event.type,
-          data: event.data,
-          metadata: event.schemaVersion === undefined ? metadata : { ...metadata, schemaVersion: event.schemaVersion },
-          occurredAt: receivedAt,
-        })),
-      });
-    }
+
+    // Otherwise read first: the parts of a larger document go in several appends, and a document with other content
+    // under a stored id must not have any of its parts stored.
+    const existing = await store.readStream(streamId, { maxCount: 1 });
+    if (existing.length > 0) return storedBefore(message, documentId, hash, existing[0]!);
     try {
       if (parts.length === 1) {
         await store.appendToStream(streamId, parts[0]!.events, { expectedRevision: 'no_stream' });

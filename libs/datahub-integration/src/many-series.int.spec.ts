@@ -123,6 +123,46 @@ describe('a DataHub document with many series', () => {
     ]);
   });
 
+  it('appends a document of one part without reading its stream first; a byte-identical redelivery is still a duplicate', async () => {
+    let reads = 0;
+    const counting = new Proxy(store, {
+      get(target, prop, receiver) {
+        if (prop === 'readStream') {
+          return async (...args: Parameters<PostgresEventStore['readStream']>) => {
+            reads++;
+            return target.readStream(...args);
+          };
+        }
+        return Reflect.get(target, prop, receiver) as unknown;
+      },
+    });
+    const kept: string[] = [];
+    const inbound = createInboundStore(counting, undefined, undefined, async (_message, reason) => void kept.push(reason), { eventsPerStream: 10 });
+    const doc = bundle('single-1', 10);
+    expect(await inbound(message(doc))).toBe('stored');
+    expect(reads).toBe(0);
+    expect(await inbound(message(doc))).toBe('duplicate');
+    expect(reads).toBe(1);
+    expect(kept).toEqual([]);
+    expect((await streamsOf('single-1')).map((s) => [s.stream_id, s.n])).toEqual([['datahub-document-single-1', 10]]);
+  });
+
+  it('keeps other content under a stored document id aside and stores none of it, with more, fewer or many more series', async () => {
+    const kept: { messageId: string; reason: string }[] = [];
+    const inbound = createInboundStore(store, undefined, undefined, async (m, reason) => void kept.push({ messageId: m.messageId, reason }), { eventsPerStream: 10, streamsPerAppend: 2 });
+    expect(await inbound(message(bundle('other-1', 5)))).toBe('stored');
+    const stored = await streamsOf('other-1');
+    // 7 series: the first five ids are stored, two are not (a conflict); 3 series: all three ids are stored (answered
+    // as a retry); 25 series: three parts, two of them new streams.
+    for (const count of [7, 3, 25]) {
+      const other = { ...message(bundle('other-1', count)), messageId: `msg-other-1-${count}` };
+      expect(await inbound(other)).toBe('duplicate');
+      expect(kept.at(-1)).toEqual({ messageId: other.messageId, reason: expect.stringMatching(/stored before from message msg-other-1 with different content/) });
+    }
+    expect(kept).toHaveLength(3);
+    expect(await streamsOf('other-1')).toEqual(stored);
+  });
+
   it('keeps a document of few series in its one stream, as before', async () => {
     const inbound = createInboundStore(store);
     expect(await inbound(message(bundle('small-1', 3)))).toBe('stored');

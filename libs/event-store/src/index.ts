@@ -8,6 +8,8 @@ export { projectionReadOf } from './projection-read';
 export { logTextReadOf, toLogTextEvent } from './log-text-read';
 export type { LogTextEvent, LogTextRead } from './log-text-read';
 export type { LogRecord, ProjectionRead } from './projection-read';
+export { retryAwareAppendOf } from './retry-aware-append';
+export type { NotedAppendResult, RetryAwareAppend } from './retry-aware-append';
 export { handleCommand, deterministicEventId } from './command-handler';
 export type { Decider, DomainEvent, HandleCommandOptions, HandleCommandResult } from './command-handler';
 export { InMemoryEventStore, createInMemoryEventStore } from './in-memory/in-memory-event-store';

@@ -230,12 +230,13 @@ function timedStore(store: PostgresEventStore): { store: PostgresEventStore; ms:
       const value: unknown = Reflect.get(target, property, receiver);
       if (typeof value !== 'function') return value;
       const fn = value as (...args: unknown[]) => unknown;
-      const kind = property === 'readStream' ? 'read' : property === 'appendToStream' || property === 'appendToStreams' ? 'append' : null;
+      const batch = property === 'appendToStreams' || property === 'appendToStreamsNotingRetries';
+      const kind = property === 'readStream' ? 'read' : property === 'appendToStream' || batch ? 'append' : null;
       if (kind === null) return fn.bind(target);
       return async (...args: unknown[]) => {
         if (kind === 'append') {
           ms.appends++;
-          ms.streams += property === 'appendToStreams' && Array.isArray(args[0]) ? args[0].length : 1;
+          ms.streams += batch && Array.isArray(args[0]) ? args[0].length : 1;
         }
         const start = now();
         try {

@@ -15,6 +15,7 @@ import type { EventLookup } from '../event-lookup';
 import { assertRedactableFields, type EventRedaction } from '../event-redaction';
 import { assertAppendable, assertBatchAppendable, formatExpected, resolveStoredIds } from '../internal/append-rules';
 import { runPollingSubscription, Wakeup } from '../internal/polling-subscription';
+import type { NotedAppendResult, RetryAwareAppend } from '../retry-aware-append';
 
 export interface InMemoryEventStoreOptions {
   /** Clock for `recordedAt`; tests of "as of" reads can drive it. */
@@ -22,7 +23,7 @@ export interface InMemoryEventStoreOptions {
 }
 
 /** Same semantics as the PostgreSQL adapter, for fast unit tests. Checkpoints are the global position. */
-export class InMemoryEventStore implements EventStore, EventLookup, EventRedaction {
+export class InMemoryEventStore implements EventStore, EventLookup, EventRedaction, RetryAwareAppend {
   private readonly log: RecordedEvent[] = [];
   private readonly streams = new Map<string, RecordedEvent[]>();
   private readonly byId = new Map<string, RecordedEvent>();
@@ -62,6 +63,18 @@ export class InMemoryEventStore implements EventStore, EventLookup, EventRedacti
     // Every stream is checked before anything is written: all or nothing.
     const retries = appends.map((a) => this.checked(a.streamId, a.events, a.expectedRevision));
     return appends.map((a, i) => retries[i] ?? this.write(a.streamId, a.events));
+  }
+
+  /** `appendToStreams`, saying per stream whether its events were found stored (a retry) or written now. */
+  async appendToStreamsNotingRetries(appends: StreamAppend[]): Promise<NotedAppendResult[]> {
+    this.assertOpen();
+    assertBatchAppendable(appends);
+    await Promise.resolve();
+    const retries = appends.map((a) => this.checked(a.streamId, a.events, a.expectedRevision));
+    return appends.map((a, i) => {
+      const stored = retries[i];
+      return stored ? { ...stored, alreadyStored: true } : { ...this.write(a.streamId, a.events), alreadyStored: false };
+    });
   }
 
   /** The stored result when this append is a retry; undefined when it may be written; throws on a conflict. */

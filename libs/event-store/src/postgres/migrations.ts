@@ -112,6 +112,191 @@ ${notify}        RETURN QUERY SELECT v_current + v_count, v_last_position;
 `;
 }
 
+/**
+ * The set-based append_to_streams of migration 9 (see there). With `storedFlag` (migration 11) each result row also
+ * says whether its stream's events were found stored (`already_stored`: a retry answered with the stored result,
+ * nothing written) or written by this call; otherwise the same text as migration 9.
+ */
+function appendToStreamsSetBased(s: string, storedFlag: boolean): string {
+  return `
+      CREATE OR REPLACE FUNCTION ${s}.append_to_streams(
+        p_stream_ids text[], p_expected text[], p_counts int[], p_event_ids uuid[], p_types text[], p_data text[],
+        p_metadata text[], p_occurred_at timestamptz[], p_channel text
+      ) RETURNS TABLE (stream_index int, next_expected_revision bigint, global_position bigint${storedFlag ? ', already_stored boolean' : ''})
+      LANGUAGE plpgsql AS $fn$
+      #variable_conflict use_column
+      DECLARE
+        v_streams int := cardinality(p_stream_ids);
+        v_event_stream int[];   -- per event: the index of its stream in p_stream_ids
+        v_event_ord int[];      -- per event: its place in its stream's part of the batch, from 1
+        v_valid boolean;
+        v_created text[];
+        v_current bigint[];     -- per stream: its revision when locked, -1 for none
+        v_is_created boolean[];
+        v_seen int;
+        v_verdict text[];       -- per stream: append, stored, duplicate or wrong
+        v_stored_rev bigint[];
+        v_stored_pos bigint[];
+        v_failed int;
+        v_writers xid[];        -- per locked stream: the transaction that last wrote its row
+        v_xid bigint;
+      BEGIN
+        IF v_streams IS NULL OR v_streams IS DISTINCT FROM cardinality(p_expected) OR v_streams IS DISTINCT FROM cardinality(p_counts) THEN
+          RAISE EXCEPTION 'append_to_streams: stream ids, expected revisions and counts differ in length' USING ERRCODE = 'DH005';
+        END IF;
+        SELECT coalesce(bool_and(c.n >= 1), false) AND count(DISTINCT c.id) = v_streams AND count(c.id) = v_streams
+          INTO v_valid FROM unnest(p_stream_ids, p_counts) AS c(id, n);
+        IF NOT v_valid THEN
+          RAISE EXCEPTION 'append_to_streams: every stream needs a distinct id and at least one event' USING ERRCODE = 'DH005';
+        END IF;
+        SELECT array_agg(c.idx ORDER BY c.idx, g.o), array_agg(g.o ORDER BY c.idx, g.o)
+          INTO v_event_stream, v_event_ord
+          FROM unnest(p_counts) WITH ORDINALITY AS c(n, idx), generate_series(1, c.n) AS g(o);
+        IF cardinality(v_event_stream) IS DISTINCT FROM cardinality(p_event_ids) THEN
+          RAISE EXCEPTION 'append_to_streams: counts do not add up to the events given' USING ERRCODE = 'DH005';
+        END IF;
+
+        -- As append_to_stream: visible in the lock table as a writer of events before having a transaction id.
+        IF pg_current_xact_id_if_assigned() IS NOT NULL AND NOT EXISTS (
+             SELECT 1 FROM pg_locks l WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation'
+                AND l.relation = '${s}.events'::regclass AND l.mode = 'RowExclusiveLock') THEN
+          RAISE EXCEPTION 'append_to_streams must come before any other write of its transaction' USING ERRCODE = 'DH003';
+        END IF;
+        LOCK TABLE ${s}.events IN ROW EXCLUSIVE MODE;
+
+        -- Streams that do not exist yet, created at the revision this batch gives them; waits for a concurrent
+        -- creator of the same stream (and then leaves it to step 3).
+        WITH created AS (
+          INSERT INTO ${s}.streams (stream_id, revision)
+          SELECT c.id, c.n - 1 FROM unnest(p_stream_ids, p_counts) AS c(id, n) ORDER BY c.id COLLATE "C"
+          ON CONFLICT DO NOTHING
+          RETURNING ${s}.streams.stream_id
+        )
+        SELECT coalesce(array_agg(created.stream_id), '{}') INTO v_created FROM created;
+
+        -- The streams that existed, locked in stream-id order.
+        WITH existing AS (
+          SELECT c.id FROM unnest(p_stream_ids) AS c(id)
+          EXCEPT ALL
+          SELECT n.id FROM unnest(v_created) AS n(id)
+        ),
+        locked AS MATERIALIZED (
+          SELECT st.stream_id, st.revision, st.xmin AS writer FROM ${s}.streams st JOIN existing ON existing.id = st.stream_id
+           ORDER BY st.stream_id COLLATE "C"
+           FOR UPDATE OF st
+        )
+        SELECT array_agg(coalesce(l.revision, -1) ORDER BY c.idx), array_agg(n.id IS NOT NULL ORDER BY c.idx),
+               count(l.stream_id) + count(n.id), coalesce(array_agg(l.writer) FILTER (WHERE l.writer IS NOT NULL), '{}')
+          INTO v_current, v_is_created, v_seen, v_writers
+          FROM unnest(p_stream_ids) WITH ORDINALITY AS c(id, idx)
+          LEFT JOIN locked l ON l.stream_id = c.id
+          LEFT JOIN unnest(v_created) AS n(id) ON n.id = c.id;
+        IF v_seen IS DISTINCT FROM v_streams THEN
+          RAISE EXCEPTION 'append_to_streams: % of % streams found after creating the missing ones', v_seen, v_streams USING ERRCODE = 'DH005';
+        END IF;
+
+        -- The log is in transaction-id order. This transaction took its id when it created or locked its first
+        -- stream; if it then waited for a stream whose last writer (the xmin of its row) took a *newer* id, its
+        -- events would come before that writer's in the log although they follow them in the stream. Migration 6
+        -- appended them anyway (a subscriber could see revision 2 before 1); now the batch stops (DH006), nothing
+        -- is written, and the store runs it again in a new transaction, whose id is newer.
+        -- (Row ids are 32-bit: widened against this transaction's id. A younger id that is still in progress is
+        -- one of this transaction's own subtransactions, not a writer it waited for.)
+        v_xid := pg_current_xact_id()::text::bigint;
+        IF (SELECT bool_or(pg_xact_status((v_xid + y.ahead)::text::xid8) = 'committed')
+              FROM (SELECT (w.x::text::bigint - v_xid % 4294967296 + 4294967296) % 4294967296 AS ahead
+                      FROM unnest(v_writers) AS w(x) WHERE w.x::text::bigint >= 3) y
+             WHERE y.ahead BETWEEN 1 AND 2147483647) THEN
+          RAISE EXCEPTION 'append_to_streams: a stream of the batch was written by a younger transaction while this one waited; run the batch again'
+            USING ERRCODE = 'DH006';
+        END IF;
+
+        -- A new statement: its snapshot is younger than the locks. Stored ids and each stream's verdict.
+        WITH st AS (
+          SELECT c.idx::int AS idx, c.id, c.expected, c.n, c.cur
+            FROM unnest(p_stream_ids, p_expected, p_counts, v_current) WITH ORDINALITY AS c(id, expected, n, cur, idx)
+        ),
+        hits AS (
+          SELECT x.sidx, count(*)::int AS found,
+                 bool_and(e.stream_id = st.id) AS same_stream,
+                 count(DISTINCT e.stream_revision - x.ord) = 1 AS consecutive,
+                 max(e.stream_revision) FILTER (WHERE x.ord = 1) AS first_rev,
+                 max(e.global_position) FILTER (WHERE x.ord = st.n) AS last_pos,
+                 max(e.stream_revision) FILTER (WHERE x.ord = st.n) AS last_rev
+            FROM unnest(v_event_stream, v_event_ord, p_event_ids) AS x(sidx, ord, id)
+            JOIN st ON st.idx = x.sidx
+            JOIN ${s}.events e ON e.event_id = x.id
+           GROUP BY x.sidx
+        ),
+        judged AS (
+          SELECT st.idx, st.id, h.last_rev, h.last_pos,
+                 CASE
+                   WHEN h.found IS NULL THEN
+                     CASE WHEN st.expected = 'any' THEN 'append'
+                          WHEN st.expected = 'no_stream' THEN CASE WHEN st.cur = -1 THEN 'append' ELSE 'wrong' END
+                          WHEN st.expected = 'stream_exists' THEN CASE WHEN st.cur >= 0 THEN 'append' ELSE 'wrong' END
+                          WHEN st.expected ~ '^-?[0-9]+$' THEN CASE WHEN st.cur = st.expected::bigint THEN 'append' ELSE 'wrong' END
+                          ELSE 'wrong' END
+                   WHEN h.found = st.n AND h.same_stream AND h.consecutive THEN
+                     CASE WHEN st.expected IN ('any', 'stream_exists') THEN 'stored'
+                          WHEN st.expected = 'no_stream' THEN CASE WHEN h.first_rev = 0 THEN 'stored' ELSE 'duplicate' END
+                          WHEN st.expected ~ '^-?[0-9]+$' THEN CASE WHEN h.first_rev = st.expected::bigint + 1 THEN 'stored' ELSE 'duplicate' END
+                          ELSE 'duplicate' END
+                   ELSE 'duplicate'
+                 END AS verdict
+            FROM st LEFT JOIN hits h ON h.sidx = st.idx
+        )
+        SELECT array_agg(j.verdict ORDER BY j.idx), array_agg(j.last_rev ORDER BY j.idx), array_agg(j.last_pos ORDER BY j.idx),
+               (array_agg(j.idx ORDER BY j.id COLLATE "C") FILTER (WHERE j.verdict IN ('duplicate', 'wrong')))[1]
+          INTO v_verdict, v_stored_rev, v_stored_pos, v_failed
+          FROM judged j;
+
+        IF v_failed IS NOT NULL THEN
+          IF v_verdict[v_failed] = 'duplicate' THEN
+            RAISE EXCEPTION 'duplicate event ids in %', p_stream_ids[v_failed] USING ERRCODE = 'DH002',
+              DETAIL = (SELECT string_agg(e.event_id::text, ',') FROM ${s}.events e WHERE e.event_id = ANY (
+                          ARRAY(SELECT x.id FROM unnest(v_event_stream, p_event_ids) AS x(sidx, id) WHERE x.sidx = v_failed)));
+          END IF;
+          RAISE EXCEPTION 'wrong expected revision % for %', p_expected[v_failed], p_stream_ids[v_failed] USING ERRCODE = 'DH001',
+            DETAIL = v_current[v_failed]::text;
+        END IF;
+
+        RETURN QUERY
+          WITH st AS (
+            SELECT c.idx::int AS idx, c.id, c.n, c.cur, c.created, c.verdict, c.stored_rev, c.stored_pos
+              FROM unnest(p_stream_ids, p_counts, v_current, v_is_created, v_verdict, v_stored_rev, v_stored_pos)
+                   WITH ORDINALITY AS c(id, n, cur, created, verdict, stored_rev, stored_pos, idx)
+          ),
+          inserted AS (
+            INSERT INTO ${s}.events (stream_id, stream_revision, event_id, type, data, metadata, occurred_at)
+            SELECT st.id, st.cur + x.ord, x.id, x.type, x.data::jsonb, x.metadata::jsonb, x.occurred_at
+              FROM unnest(v_event_stream, v_event_ord, p_event_ids, p_types, p_data, p_metadata, p_occurred_at)
+                   AS x(sidx, ord, id, type, data, metadata, occurred_at)
+              JOIN st ON st.idx = x.sidx
+             WHERE st.verdict = 'append'
+             ORDER BY st.id COLLATE "C", x.ord
+            RETURNING ${s}.events.stream_id, ${s}.events.global_position
+          ),
+          updated AS (
+            UPDATE ${s}.streams t SET revision = st.cur + st.n
+              FROM st WHERE t.stream_id = st.id AND st.verdict = 'append' AND NOT st.created
+          ),
+          last AS (SELECT i.stream_id, max(i.global_position) AS pos FROM inserted i GROUP BY i.stream_id)
+          SELECT st.idx,
+                 CASE WHEN st.verdict = 'append' THEN st.cur + st.n ELSE st.stored_rev END,
+                 CASE WHEN st.verdict = 'append' THEN last.pos ELSE st.stored_pos END${storedFlag ? `,
+                 st.verdict = 'stored'` : ''}
+            FROM st LEFT JOIN last ON last.stream_id = st.id
+           ORDER BY st.id COLLATE "C";
+
+        IF p_channel IS NOT NULL THEN
+          PERFORM pg_notify(p_channel, '');
+        END IF;
+      END
+      $fn$;
+    `;
+}
+
 export const EVENT_STORE_MIGRATIONS: Migration[] = [
   {
     version: 1,
@@ -420,182 +605,7 @@ ${appendToStreamFunction(s, V4_NOTIFY)}
     //     append. The first failing stream in stream-id order is reported, as migration 6 did, with its messages;
     //  5. one INSERT … SELECT of every event to append in stream-id order, then event order (global positions in
     //     the order migration 6 gave them), one UPDATE of the existing streams, and the results.
-    sql: (s) => `
-      CREATE OR REPLACE FUNCTION ${s}.append_to_streams(
-        p_stream_ids text[], p_expected text[], p_counts int[], p_event_ids uuid[], p_types text[], p_data text[],
-        p_metadata text[], p_occurred_at timestamptz[], p_channel text
-      ) RETURNS TABLE (stream_index int, next_expected_revision bigint, global_position bigint)
-      LANGUAGE plpgsql AS $fn$
-      #variable_conflict use_column
-      DECLARE
-        v_streams int := cardinality(p_stream_ids);
-        v_event_stream int[];   -- per event: the index of its stream in p_stream_ids
-        v_event_ord int[];      -- per event: its place in its stream's part of the batch, from 1
-        v_valid boolean;
-        v_created text[];
-        v_current bigint[];     -- per stream: its revision when locked, -1 for none
-        v_is_created boolean[];
-        v_seen int;
-        v_verdict text[];       -- per stream: append, stored, duplicate or wrong
-        v_stored_rev bigint[];
-        v_stored_pos bigint[];
-        v_failed int;
-        v_writers xid[];        -- per locked stream: the transaction that last wrote its row
-        v_xid bigint;
-      BEGIN
-        IF v_streams IS NULL OR v_streams IS DISTINCT FROM cardinality(p_expected) OR v_streams IS DISTINCT FROM cardinality(p_counts) THEN
-          RAISE EXCEPTION 'append_to_streams: stream ids, expected revisions and counts differ in length' USING ERRCODE = 'DH005';
-        END IF;
-        SELECT coalesce(bool_and(c.n >= 1), false) AND count(DISTINCT c.id) = v_streams AND count(c.id) = v_streams
-          INTO v_valid FROM unnest(p_stream_ids, p_counts) AS c(id, n);
-        IF NOT v_valid THEN
-          RAISE EXCEPTION 'append_to_streams: every stream needs a distinct id and at least one event' USING ERRCODE = 'DH005';
-        END IF;
-        SELECT array_agg(c.idx ORDER BY c.idx, g.o), array_agg(g.o ORDER BY c.idx, g.o)
-          INTO v_event_stream, v_event_ord
-          FROM unnest(p_counts) WITH ORDINALITY AS c(n, idx), generate_series(1, c.n) AS g(o);
-        IF cardinality(v_event_stream) IS DISTINCT FROM cardinality(p_event_ids) THEN
-          RAISE EXCEPTION 'append_to_streams: counts do not add up to the events given' USING ERRCODE = 'DH005';
-        END IF;
-
-        -- As append_to_stream: visible in the lock table as a writer of events before having a transaction id.
-        IF pg_current_xact_id_if_assigned() IS NOT NULL AND NOT EXISTS (
-             SELECT 1 FROM pg_locks l WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation'
-                AND l.relation = '${s}.events'::regclass AND l.mode = 'RowExclusiveLock') THEN
-          RAISE EXCEPTION 'append_to_streams must come before any other write of its transaction' USING ERRCODE = 'DH003';
-        END IF;
-        LOCK TABLE ${s}.events IN ROW EXCLUSIVE MODE;
-
-        -- Streams that do not exist yet, created at the revision this batch gives them; waits for a concurrent
-        -- creator of the same stream (and then leaves it to step 3).
-        WITH created AS (
-          INSERT INTO ${s}.streams (stream_id, revision)
-          SELECT c.id, c.n - 1 FROM unnest(p_stream_ids, p_counts) AS c(id, n) ORDER BY c.id COLLATE "C"
-          ON CONFLICT DO NOTHING
-          RETURNING ${s}.streams.stream_id
-        )
-        SELECT coalesce(array_agg(created.stream_id), '{}') INTO v_created FROM created;
-
-        -- The streams that existed, locked in stream-id order.
-        WITH existing AS (
-          SELECT c.id FROM unnest(p_stream_ids) AS c(id)
-          EXCEPT ALL
-          SELECT n.id FROM unnest(v_created) AS n(id)
-        ),
-        locked AS MATERIALIZED (
-          SELECT st.stream_id, st.revision, st.xmin AS writer FROM ${s}.streams st JOIN existing ON existing.id = st.stream_id
-           ORDER BY st.stream_id COLLATE "C"
-           FOR UPDATE OF st
-        )
-        SELECT array_agg(coalesce(l.revision, -1) ORDER BY c.idx), array_agg(n.id IS NOT NULL ORDER BY c.idx),
-               count(l.stream_id) + count(n.id), coalesce(array_agg(l.writer) FILTER (WHERE l.writer IS NOT NULL), '{}')
-          INTO v_current, v_is_created, v_seen, v_writers
-          FROM unnest(p_stream_ids) WITH ORDINALITY AS c(id, idx)
-          LEFT JOIN locked l ON l.stream_id = c.id
-          LEFT JOIN unnest(v_created) AS n(id) ON n.id = c.id;
-        IF v_seen IS DISTINCT FROM v_streams THEN
-          RAISE EXCEPTION 'append_to_streams: % of % streams found after creating the missing ones', v_seen, v_streams USING ERRCODE = 'DH005';
-        END IF;
-
-        -- The log is in transaction-id order. This transaction took its id when it created or locked its first
-        -- stream; if it then waited for a stream whose last writer (the xmin of its row) took a *newer* id, its
-        -- events would come before that writer's in the log although they follow them in the stream. Migration 6
-        -- appended them anyway (a subscriber could see revision 2 before 1); now the batch stops (DH006), nothing
-        -- is written, and the store runs it again in a new transaction, whose id is newer.
-        -- (Row ids are 32-bit: widened against this transaction's id. A younger id that is still in progress is
-        -- one of this transaction's own subtransactions, not a writer it waited for.)
-        v_xid := pg_current_xact_id()::text::bigint;
-        IF (SELECT bool_or(pg_xact_status((v_xid + y.ahead)::text::xid8) = 'committed')
-              FROM (SELECT (w.x::text::bigint - v_xid % 4294967296 + 4294967296) % 4294967296 AS ahead
-                      FROM unnest(v_writers) AS w(x) WHERE w.x::text::bigint >= 3) y
-             WHERE y.ahead BETWEEN 1 AND 2147483647) THEN
-          RAISE EXCEPTION 'append_to_streams: a stream of the batch was written by a younger transaction while this one waited; run the batch again'
-            USING ERRCODE = 'DH006';
-        END IF;
-
-        -- A new statement: its snapshot is younger than the locks. Stored ids and each stream's verdict.
-        WITH st AS (
-          SELECT c.idx::int AS idx, c.id, c.expected, c.n, c.cur
-            FROM unnest(p_stream_ids, p_expected, p_counts, v_current) WITH ORDINALITY AS c(id, expected, n, cur, idx)
-        ),
-        hits AS (
-          SELECT x.sidx, count(*)::int AS found,
-                 bool_and(e.stream_id = st.id) AS same_stream,
-                 count(DISTINCT e.stream_revision - x.ord) = 1 AS consecutive,
-                 max(e.stream_revision) FILTER (WHERE x.ord = 1) AS first_rev,
-                 max(e.global_position) FILTER (WHERE x.ord = st.n) AS last_pos,
-                 max(e.stream_revision) FILTER (WHERE x.ord = st.n) AS last_rev
-            FROM unnest(v_event_stream, v_event_ord, p_event_ids) AS x(sidx, ord, id)
-            JOIN st ON st.idx = x.sidx
-            JOIN ${s}.events e ON e.event_id = x.id
-           GROUP BY x.sidx
-        ),
-        judged AS (
-          SELECT st.idx, st.id, h.last_rev, h.last_pos,
-                 CASE
-                   WHEN h.found IS NULL THEN
-                     CASE WHEN st.expected = 'any' THEN 'append'
-                          WHEN st.expected = 'no_stream' THEN CASE WHEN st.cur = -1 THEN 'append' ELSE 'wrong' END
-                          WHEN st.expected = 'stream_exists' THEN CASE WHEN st.cur >= 0 THEN 'append' ELSE 'wrong' END
-                          WHEN st.expected ~ '^-?[0-9]+$' THEN CASE WHEN st.cur = st.expected::bigint THEN 'append' ELSE 'wrong' END
-                          ELSE 'wrong' END
-                   WHEN h.found = st.n AND h.same_stream AND h.consecutive THEN
-                     CASE WHEN st.expected IN ('any', 'stream_exists') THEN 'stored'
-                          WHEN st.expected = 'no_stream' THEN CASE WHEN h.first_rev = 0 THEN 'stored' ELSE 'duplicate' END
-                          WHEN st.expected ~ '^-?[0-9]+$' THEN CASE WHEN h.first_rev = st.expected::bigint + 1 THEN 'stored' ELSE 'duplicate' END
-                          ELSE 'duplicate' END
-                   ELSE 'duplicate'
-                 END AS verdict
-            FROM st LEFT JOIN hits h ON h.sidx = st.idx
-        )
-        SELECT array_agg(j.verdict ORDER BY j.idx), array_agg(j.last_rev ORDER BY j.idx), array_agg(j.last_pos ORDER BY j.idx),
-               (array_agg(j.idx ORDER BY j.id COLLATE "C") FILTER (WHERE j.verdict IN ('duplicate', 'wrong')))[1]
-          INTO v_verdict, v_stored_rev, v_stored_pos, v_failed
-          FROM judged j;
-
-        IF v_failed IS NOT NULL THEN
-          IF v_verdict[v_failed] = 'duplicate' THEN
-            RAISE EXCEPTION 'duplicate event ids in %', p_stream_ids[v_failed] USING ERRCODE = 'DH002',
-              DETAIL = (SELECT string_agg(e.event_id::text, ',') FROM ${s}.events e WHERE e.event_id = ANY (
-                          ARRAY(SELECT x.id FROM unnest(v_event_stream, p_event_ids) AS x(sidx, id) WHERE x.sidx = v_failed)));
-          END IF;
-          RAISE EXCEPTION 'wrong expected revision % for %', p_expected[v_failed], p_stream_ids[v_failed] USING ERRCODE = 'DH001',
-            DETAIL = v_current[v_failed]::text;
-        END IF;
-
-        RETURN QUERY
-          WITH st AS (
-            SELECT c.idx::int AS idx, c.id, c.n, c.cur, c.created, c.verdict, c.stored_rev, c.stored_pos
-              FROM unnest(p_stream_ids, p_counts, v_current, v_is_created, v_verdict, v_stored_rev, v_stored_pos)
-                   WITH ORDINALITY AS c(id, n, cur, created, verdict, stored_rev, stored_pos, idx)
-          ),
-          inserted AS (
-            INSERT INTO ${s}.events (stream_id, stream_revision, event_id, type, data, metadata, occurred_at)
-            SELECT st.id, st.cur + x.ord, x.id, x.type, x.data::jsonb, x.metadata::jsonb, x.occurred_at
-              FROM unnest(v_event_stream, v_event_ord, p_event_ids, p_types, p_data, p_metadata, p_occurred_at)
-                   AS x(sidx, ord, id, type, data, metadata, occurred_at)
-              JOIN st ON st.idx = x.sidx
-             WHERE st.verdict = 'append'
-             ORDER BY st.id COLLATE "C", x.ord
-            RETURNING ${s}.events.stream_id, ${s}.events.global_position
-          ),
-          updated AS (
-            UPDATE ${s}.streams t SET revision = st.cur + st.n
-              FROM st WHERE t.stream_id = st.id AND st.verdict = 'append' AND NOT st.created
-          ),
-          last AS (SELECT i.stream_id, max(i.global_position) AS pos FROM inserted i GROUP BY i.stream_id)
-          SELECT st.idx,
-                 CASE WHEN st.verdict = 'append' THEN st.cur + st.n ELSE st.stored_rev END,
-                 CASE WHEN st.verdict = 'append' THEN last.pos ELSE st.stored_pos END
-            FROM st LEFT JOIN last ON last.stream_id = st.id
-           ORDER BY st.id COLLATE "C";
-
-        IF p_channel IS NOT NULL THEN
-          PERFORM pg_notify(p_channel, '');
-        END IF;
-      END
-      $fn$;
-    `,
+    sql: (s) => appendToStreamsSetBased(s, false),
   },
   {
     version: 10,
@@ -615,6 +625,18 @@ ${appendToStreamFunction(s, V4_NOTIFY)}
       END
       $lz4$;
     `,
+  },
+  {
+    version: 11,
+    name: 'append_to_streams says per stream whether its events were written now or found stored (a retry)',
+    // The DataHub inbox read each document's stream before appending it, only to tell a redelivered document (answered
+    // as a retry) from a new one: a round trip per document on its serial path. With this column the append itself
+    // says so (RetryAwareAppend). Same arguments, checks, errors and results otherwise; callers that select the
+    // other columns by name are unaffected. The return type changes, so the function is dropped and created again
+    // (in this migration's transaction).
+    sql: (s) => `
+      DROP FUNCTION ${s}.append_to_streams(text[], text[], int[], uuid[], text[], text[], text[], timestamptz[], text);
+${appendToStreamsSetBased(s, true)}`,
   },
 ];
 

@@ -17,6 +17,7 @@ import type {
 import { UUID_PATTERN, type EventLookup } from '../event-lookup';
 import { assertRedactableFields, type EventRedaction } from '../event-redaction';
 import type { LogTextEvent, LogTextRead } from '../log-text-read';
+import type { NotedAppendResult, RetryAwareAppend } from '../retry-aware-append';
 import type { LogRecord, ProjectionRead } from '../projection-read';
 import { assertAppendable, assertBatchAppendable, formatExpected } from '../internal/append-rules';
 import { runPollingSubscription, Wakeup } from '../internal/polling-subscription';
@@ -85,7 +86,7 @@ export function parsePostgresCheckpoint(checkpoint: string): { transactionId: st
   return { transactionId: match[1], globalPosition: match[2] };
 }
 
-export class PostgresEventStore implements EventStore, EventLookup, EventRedaction, ProjectionRead, LogTextRead {
+export class PostgresEventStore implements EventStore, EventLookup, EventRedaction, ProjectionRead, LogTextRead, RetryAwareAppend {
   private readonly s: string;
   private readonly channel: string;
   private readonly pollIntervalMs: number;
@@ -165,6 +166,19 @@ export class PostgresEventStore implements EventStore, EventLookup, EventRedacti
    * (DH006: appending would put its events behind theirs in the log; nothing was written).
    */
   async appendToStreams(appends: StreamAppend[]): Promise<AppendResult[]> {
+    return (await this.appendBatch(appends, false)).map(({ nextExpectedRevision, globalPosition }) => ({ nextExpectedRevision, globalPosition }));
+  }
+
+  /**
+   * `appendToStreams` that also says per stream whether the events were written now or found stored (migration 11's
+   * `already_stored`). A call whose first attempt committed before its connection was lost, and was then run again,
+   * finds its own events stored: `alreadyStored` is true then too.
+   */
+  async appendToStreamsNotingRetries(appends: StreamAppend[]): Promise<NotedAppendResult[]> {
+    return this.appendBatch(appends, true);
+  }
+
+  private async appendBatch(appends: StreamAppend[], noted: boolean): Promise<NotedAppendResult[]> {
     assertBatchAppendable(appends);
     const events = appends.flatMap((a) => a.events);
     const params = [
@@ -182,16 +196,16 @@ export class PostgresEventStore implements EventStore, EventLookup, EventRedacti
     try {
       // Retrying after a lost connection is safe: a committed batch answers with its stored results.
       const run = () =>
-        this.query<{ stream_index: number; next_expected_revision: string; global_position: string }>(
-          `SELECT stream_index, next_expected_revision::text, global_position::text
+        this.query<{ stream_index: number; next_expected_revision: string; global_position: string; already_stored?: boolean }>(
+          `SELECT stream_index, next_expected_revision::text, global_position::text${noted ? ', already_stored' : ''}
              FROM ${this.s}.append_to_streams($1::text[], $2::text[], $3::int[], $4::uuid[], $5::text[], ${jsonTexts('$6')}, ${jsonTexts('$7')}, $8::timestamptz[], $9)`,
           params,
         );
       const result = await retryBehindYoungerWriter(run);
       this.signalAppended();
-      const out: AppendResult[] = [];
+      const out: NotedAppendResult[] = [];
       for (const row of result.rows) {
-        out[row.stream_index - 1] = { nextExpectedRevision: BigInt(row.next_expected_revision), globalPosition: BigInt(row.global_position) };
+        out[row.stream_index - 1] = { nextExpectedRevision: BigInt(row.next_expected_revision), globalPosition: BigInt(row.global_position), alreadyStored: row.already_stored === true };
       }
       return out;
     } catch (error) {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DuplicateEventIdError, WrongExpectedRevisionError } from '../errors';
 import { eventLookupOf } from '../event-lookup';
 import { logTextReadOf, type LogTextEvent } from '../log-text-read';
+import { retryAwareAppendOf } from '../retry-aware-append';
 import type { EventMetadata, EventStore, JsonObject, NewEvent, RecordedEvent } from '../event-store.port';
 
 export interface EventStoreUnderTest {
@@ -269,6 +270,42 @@ export function describeEventStoreContract(
         expect(await store.appendToStreams(appends)).toEqual(first);
         expect(await store.readStream(a)).toHaveLength(2);
         expect(await store.readStream(b)).toHaveLength(1);
+      });
+
+      it('says per stream whether it wrote the events or found them stored, where the adapter offers it', async () => {
+        const noting = retryAwareAppendOf(store);
+        if (noting === null) return;
+        const [a, b, c] = [stream(), stream(), stream()];
+        const first = [
+          { streamId: a, events: [newEvent(), newEvent()], expectedRevision: 'no_stream' as const },
+          { streamId: b, events: [newEvent()], expectedRevision: 'no_stream' as const },
+        ];
+        const written = await noting.appendToStreamsNotingRetries(first);
+        expect(written.map((r) => r.alreadyStored)).toEqual([false, false]);
+        // The same batch again: answered with the stored results, each marked as found stored, nothing written twice.
+        const again = await noting.appendToStreamsNotingRetries(first);
+        expect(again).toEqual(written.map((r) => ({ ...r, alreadyStored: true })));
+        // A retry of one stream beside a new append to another stream and a new stream, in one batch.
+        const mixed = await noting.appendToStreamsNotingRetries([
+          { streamId: c, events: [newEvent()], expectedRevision: 'no_stream' },
+          first[0]!,
+          { streamId: b, events: [newEvent()], expectedRevision: 0n },
+        ]);
+        expect(mixed.map((r) => r.alreadyStored)).toEqual([false, true, false]);
+        expect(mixed[1]).toEqual(again[0]);
+        expect(mixed[2]!.nextExpectedRevision).toBe(1n);
+        // Its errors are appendToStreams' own, and nothing of a failed batch is stored.
+        const failed = await rejection(
+          noting.appendToStreamsNotingRetries([
+            { streamId: stream(), events: [newEvent()], expectedRevision: 'no_stream' },
+            { streamId: a, events: [newEvent()], expectedRevision: 5n },
+          ]),
+        );
+        expect(failed).toBeInstanceOf(WrongExpectedRevisionError);
+        expect(failed).toMatchObject({ streamId: a, actual: 1n });
+        expect(await store.readStream(a)).toHaveLength(2);
+        expect(await store.readStream(b)).toHaveLength(2);
+        expect(await store.readStream(c)).toHaveLength(1);
       });
 
       it('refuses a batch naming a stream twice or no stream at all, before writing anything', async () => {
