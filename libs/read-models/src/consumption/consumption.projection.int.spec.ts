@@ -362,6 +362,14 @@ describe('consumption projection (Postgres)', () => {
         }),
       );
     }
+    // A point nothing supersedes, over 35 days of three months (its months and anomalies summed in memory by the bulk
+    // loader): day totals of scale 1, 2 and 3, a day with a missing value (out of every baseline), baselines of odd and even
+    // counts (medians between two totals), spikes on several days.
+    const steady = '571313180400000127';
+    for (let d = 0; d < 35; d++) {
+      const q = (p: number): string => (p === 1 ? '0.001' : d % 6 === 5 ? `${9 + (p % 5)}.5` : d % 3 === 0 ? `0.${p % 7}5` : `${1 + (d % 4)}.${(p * d) % 10}${d % 2 === 0 ? '25' : ''}`);
+      events.push(dayDocument(addDays('2026-08-20', d), q, { gsrn: steady, quality: (p) => (d === 12 && p === 3 ? 'A02' : null) }).event);
+    }
     events.push(measureEvent({ gsrn: '571313180400000097', type: 'E18', start: localDayStart('2026-10-02'), end: localDayStart('2026-10-03'), resolution: 'PT1H', points: Array.from({ length: 24 }, (_, i) => ({ position: i + 1, quantity: '2.000', quality: null })) }));
 
     // apply one by one; applyBatch in batches of 37; the rebuild's bulk loader in pages of 37 then finished, its rows
@@ -405,6 +413,12 @@ describe('consumption projection (Postgres)', () => {
         expect(dayJson).toEqual({ bad: 0, days: json.days });
         const anomalies = await client.query('SELECT 1 FROM read_models.consumption_anomalies');
         expect(anomalies.rowCount).toBeGreaterThan(0);
+        const steadyAnomalies = await client.query<{ halves: string; n: string }>(
+          `SELECT count(*) FILTER (WHERE scale(baseline_median) > 3)::text AS halves, count(*)::text AS n FROM read_models.consumption_anomalies WHERE gsrn = $1`,
+          [steady],
+        );
+        expect(Number(steadyAnomalies.rows[0].n)).toBeGreaterThanOrEqual(6);
+        expect(Number(steadyAnomalies.rows[0].halves)).toBeGreaterThanOrEqual(1);
       } finally {
         client.release();
         await otherPool.end();

@@ -4,7 +4,7 @@ import { addDays, daysInLocalMonth, localDateOf, localDayEnd, localDayHours, loc
 import type { BulkLoader, Projection, ProjectedEvent } from '../projection/projection';
 import { PROJECTION_SCHEMA } from '../projection/projection-state';
 import { copyBuffers, copyField, copyRows, CopyWriter } from '../projection/copy';
-import { ANOMALY_BASELINE_DAYS, findUnusualDays } from '../notifications/unusual-consumption';
+import { ANOMALY_BASELINE_DAYS, ANOMALY_FACTOR, ANOMALY_MIN_BASELINE_DAYS, findUnusualDays } from '../notifications/unusual-consumption';
 
 /** The values: one row per metering point and run of consecutive values of one document within one local day (arrays). */
 export const CONSUMPTION_SERIES_TABLE = `${PROJECTION_SCHEMA}.consumption_series`;
@@ -111,6 +111,11 @@ function instantOf(value: unknown): Date | null {
 /** A local day as the hours table and the labels need it (from `@dh/dk-time`, cached: the same days recur for every metering point). */
 interface DayInfo {
   day: LocalDate;
+  /** Days since 1970-01-01 (the anomaly baseline's arithmetic). */
+  number: number;
+  /** Its month's first day (`YYYY-MM-01`) and the month's number of days. */
+  month: string;
+  monthDays: number;
   start: number;
   end: number;
   hours: number;
@@ -135,8 +140,12 @@ function dayInfo(day: LocalDate): DayInfo {
     const hours = localDayHours(day);
     const labels = Array.from({ length: hours + 1 }, (_, i) => localLabel(new Date(start + i * MS_PER_HOUR)));
     const hourJsonHeads = Array.from({ length: hours }, (_, i) => Buffer.from(`{"start":"${labels[i]}","end":"${labels[i + 1]}","quantity_kwh":"`));
+    const date = parseLocalDate(day);
     info = {
       day,
+      number: new Date(0).setUTCFullYear(date.year, date.month - 1, date.day) / 86_400_000,
+      month: `${day.slice(0, 7)}-01`,
+      monthDays: daysInLocalMonth(date.year, date.month),
       start,
       end: localDayEnd(day).getTime(),
       hours,
@@ -319,6 +328,8 @@ const SERIES_COLUMNS = ['gsrn', 'interval_start', 'interval_end', 'resolution', 
 const HOURS_COLUMNS = ['gsrn', 'day', 'day_start', 'quantities', 'estimated', 'missing', 'hours_json', 'total', 'any_estimated', 'any_missing'];
 const DAY_LABELS_COLUMNS = ['day', 'labels'];
 const DAILY_COLUMNS = ['gsrn', 'day', 'quantity', 'hours', 'day_hours', 'estimated', 'missing', 'start_label', 'end_label', 'day_json'];
+const MONTHLY_COLUMNS = ['gsrn', 'month', 'quantity', 'days', 'month_days', 'estimated', 'missing'];
+const ANOMALIES_COLUMNS = ['gsrn', 'day', 'quantity', 'baseline_median', 'baseline_days'];
 
 /**
  * An exact sum of decimals with PostgreSQL's `sum(numeric)` scale (the largest scale among the terms), in integer
@@ -392,7 +403,7 @@ const FALSE = 0x66; // 'f'
  * False, with nothing written, if a quantity is not a plain decimal or a sum would leave the safe integers (or the
  * runs are not in time order): the point's days are then left to SQL.
  */
-function writeHoursAndDays(gsrn: string, runs: readonly Run[], hours: CopyWriter, daily: CopyWriter): boolean {
+function writeHoursAndDays(gsrn: string, runs: readonly Run[], hours: CopyWriter, daily: CopyWriter, written: WrittenDays): boolean {
   const hoursMark = hours.mark();
   const dailyMark = daily.mark();
   const giveUp = (): false => {
@@ -406,7 +417,7 @@ function writeHoursAndDays(gsrn: string, runs: readonly Run[], hours: CopyWriter
     if (run.start < previous) return giveUp();
     previous = run.start;
     if (info === null || run.day !== info.day) {
-      if (info !== null && !writeDay(gsrn, info, hours, daily)) return giveUp();
+      if (info !== null && !writeDay(gsrn, info, hours, daily, written)) return giveUp();
       info = dayInfo(run.day);
       hourSeen.fill(0);
     }
@@ -435,12 +446,15 @@ function writeHoursAndDays(gsrn: string, runs: readonly Run[], hours: CopyWriter
       }
     }
   }
-  if (info !== null && !writeDay(gsrn, info, hours, daily)) return giveUp();
+  if (info !== null && !writeDay(gsrn, info, hours, daily, written)) return giveUp();
   return true;
 }
 
-/** Writes the hours row and the daily row of the day summed in `hourSums`; false if the day's total would leave the safe integers. */
-function writeDay(gsrn: string, info: DayInfo, hours: CopyWriter, daily: CopyWriter): boolean {
+/**
+ * Writes the hours row and the daily row of the day summed in `hourSums`, and records the daily row's total and flags
+ * in `written`; false if the day's total would leave the safe integers.
+ */
+function writeDay(gsrn: string, info: DayInfo, hours: CopyWriter, daily: CopyWriter, written: WrittenDays): boolean {
   let count = 0;
   let dayEstimated = false;
   let hoursMissing = false;
@@ -493,6 +507,120 @@ function writeDay(gsrn: string, info: DayInfo, hours: CopyWriter, daily: CopyWri
   daily.byte(dayEstimated ? TRUE : FALSE).tab().byte(dayMissing ? TRUE : FALSE).tab().bytes(info.labelBytes).tab();
   // The day as the portal's JSON element (`day_json`).
   daily.bytes(info.dayJsonHead).decimal(dayTotal.units, dayTotal.scale, 3).bytes(HOUR_JSON_TAILS[dayEstimated ? 1 : 0][dayMissing ? 1 : 0]).endRow();
+  written.infos.push(info);
+  written.units.push(dayTotal.units);
+  written.scales.push(dayTotal.scale);
+  written.flags.push((dayEstimated ? DAY_ESTIMATED : 0) | (dayMissing ? DAY_MISSING : 0));
+  return true;
+}
+
+/** The daily rows the bulk loader wrote for one metering point (in the order written), for `finish`. */
+interface WrittenDays {
+  infos: DayInfo[];
+  /** The day's Σ in units of 10^-scale, as its `quantity` holds it. */
+  units: number[];
+  scales: number[];
+  flags: number[];
+}
+const DAY_ESTIMATED = 1;
+const DAY_MISSING = 2;
+
+/** `units` × 10^-`scale` as `numeric::text` prints a value of that scale (`CopyWriter.decimal(units, scale, 0)`). */
+function decimalText(units: number, scale: number): string {
+  const digits = String(units < 0 ? -units : units);
+  const sign = units < 0 ? '-' : '';
+  if (scale === 0) return `${sign}${digits}`;
+  const padded = digits.padStart(scale + 1, '0');
+  return `${sign}${padded.slice(0, -scale)}.${padded.slice(-scale)}`;
+}
+
+/** A positive decimal without trailing zeros after the point (as big.js's `toFixed()` prints it). */
+function trimmedDecimalText(units: number, scale: number): string {
+  const text = decimalText(units, scale);
+  return scale === 0 ? text : text.replace(/\.?0+$/, '');
+}
+
+/** The anomaly factor as an integer, or null when it is not one (anomalies then stay with SQL and `findUnusualDays`). */
+const INTEGER_FACTOR = /^[0-9]+$/.test(ANOMALY_FACTOR) ? Number(ANOMALY_FACTOR) : null;
+
+/**
+ * The monthly rows and the anomalies of one metering point from the daily rows the bulk loader wrote for it, as
+ * COPY text rows: what `finish`'s SQL (months: Σ of the days, exact; anomalies: {@link findUnusualDays} over the
+ * daily totals) gives from the same rows, computed in integers at the point's largest scale. False, with nothing
+ * added, if a sum would leave the safe integers (the point is then left to SQL).
+ */
+function summariseDays(gsrn: string, written: WrittenDays, consumption: boolean, monthlyRows: string[], anomalyRows: string[]): boolean {
+  const n = written.infos.length;
+  if (n === 0) return true;
+  const order = Array.from({ length: n }, (_, i) => i);
+  order.sort((a, b) => written.infos[a].number - written.infos[b].number);
+  const gsrnField = copyField(gsrn);
+  const months: string[] = [];
+  const sum: DecimalSum = { units: 0, scale: 0 };
+  for (let i = 0; i < n; ) {
+    const info = written.infos[order[i]];
+    sum.units = 0;
+    sum.scale = 0;
+    let days = 0;
+    let estimated = false;
+    let missing = false;
+    for (; i < n && written.infos[order[i]].month === info.month; i++) {
+      const k = order[i];
+      if (!addUnits(sum, written.units[k], written.scales[k])) return false;
+      days++;
+      estimated ||= (written.flags[k] & DAY_ESTIMATED) !== 0;
+      missing ||= (written.flags[k] & DAY_MISSING) !== 0;
+    }
+    months.push(`${gsrnField}\t${info.month}\t${decimalText(sum.units, sum.scale)}\t${days}\t${info.monthDays}\t${estimated ? 't' : 'f'}\t${missing || days < info.monthDays ? 't' : 'f'}`);
+  }
+  const anomalies: string[] = [];
+  if (consumption) {
+    if (INTEGER_FACTOR === null) return false;
+    // The complete days' totals at the point's largest scale, by day number.
+    let scale = 0;
+    for (let k = 0; k < n; k++) if ((written.flags[k] & DAY_MISSING) === 0) scale = Math.max(scale, written.scales[k]);
+    const firstDay = written.infos[order[0]].number;
+    const values = new Float64Array(written.infos[order[n - 1]].number - firstDay + 1).fill(Number.NaN);
+    for (let k = 0; k < n; k++) {
+      if ((written.flags[k] & DAY_MISSING) !== 0) continue;
+      const value = written.units[k] * 10 ** (scale - written.scales[k]);
+      if (!Number.isSafeInteger(value)) return false;
+      values[written.infos[k].number - firstDay] = value;
+    }
+    const baseline = new Float64Array(ANOMALY_BASELINE_DAYS);
+    for (const k of order) {
+      if ((written.flags[k] & DAY_MISSING) !== 0) continue;
+      const at = written.infos[k].number - firstDay;
+      let count = 0;
+      for (let back = 1; back <= ANOMALY_BASELINE_DAYS; back++) {
+        const value = at - back >= 0 ? values[at - back] : Number.NaN;
+        if (!Number.isNaN(value)) baseline[count++] = value;
+      }
+      if (count < ANOMALY_MIN_BASELINE_DAYS) continue;
+      const sorted = baseline.subarray(0, count).sort();
+      const mid = count >> 1;
+      // The median as units at `medianScale`; `limit`: factor × median at `scale`, doubled for an even count (compared with 2 × the day's value).
+      let medianUnits: number;
+      let medianScale = scale;
+      let limit: number;
+      let value = values[at];
+      if (count % 2 === 1) {
+        medianUnits = sorted[mid];
+        limit = INTEGER_FACTOR * medianUnits;
+      } else {
+        const pair = sorted[mid - 1] + sorted[mid];
+        medianUnits = pair % 2 === 0 ? pair / 2 : pair * 5;
+        if (pair % 2 !== 0) medianScale = scale + 1;
+        limit = INTEGER_FACTOR * pair;
+        value *= 2;
+      }
+      if (!Number.isSafeInteger(limit) || !Number.isSafeInteger(medianUnits) || !Number.isSafeInteger(value)) return false;
+      if (medianUnits <= 0 || value <= limit) continue;
+      anomalies.push(`${gsrnField}\t${written.infos[k].day}\t${decimalText(written.units[k], written.scales[k])}\t${trimmedDecimalText(medianUnits, medianScale)}\t${count}`);
+    }
+  }
+  for (const row of months) monthlyRows.push(row);
+  for (const row of anomalies) anomalyRows.push(row);
   return true;
 }
 
@@ -886,8 +1014,10 @@ async function insertAnomalies(client: PoolClient, unusual: readonly { gsrn: str
  * at the terms' largest scale), and copied too. A document touching a day an earlier page touched for its point makes
  * the point "recomputed": what it supersedes is deleted (`supersede`, the live path's), its runs copied, and its hours
  * and days left to `finish`, which recomputes every day of the point in SQL (likewise for a point with a quantity that
- * is not a plain decimal). `finish` then computes months and anomalies from the days, per chunk of metering points in
- * its own transaction. The tables then hold what `applyBatch` over the same events would have left: every bucket is a
+ * is not a plain decimal). `finish` then computes months and anomalies from the days: of the points summed in memory
+ * from the daily totals this loader kept (integers at the point's largest scale, the anomaly rule of
+ * {@link findUnusualDays}), copied in one transaction; of the others in SQL, per chunk of metering points in its own
+ * transaction. The tables then hold what `applyBatch` over the same events would have left: every bucket is a
  * function of the values below it, and every anomaly verdict a function of the daily totals before it (for metering
  * points whose documents are consumption, E17; a point sending both kinds would get verdicts on its other days too).
  * Holds per metering point seen the span of local days its documents covered (O(portfolio)). A page's rows are written
@@ -903,6 +1033,8 @@ export function consumptionBulkLoader(options: { copyChunkBytes?: number } = {})
   const recompute = new Set<string>();
   /** Days whose labels this build wrote. */
   const labelledDays = new Set<LocalDate>();
+  /** Per metering point not recomputed, the daily rows written (months and anomalies are computed from them in `finish`). */
+  const writtenDays = new Map<string, WrittenDays>();
   let first = Number.POSITIVE_INFINITY;
   let last = Number.NEGATIVE_INFINITY;
   /** Instants as COPY text, once per instant (the same hours recur for every metering point). */
@@ -1004,7 +1136,9 @@ export function consumptionBulkLoader(options: { copyChunkBytes?: number } = {})
           series.tab().text(run.documentId).tab().text(run.seriesId).endRow();
         }
         if (recompute.has(gsrn)) continue;
-        if (!writeHoursAndDays(gsrn, runs, hours, daily)) recompute.add(gsrn);
+        let written = writtenDays.get(gsrn);
+        if (!written) writtenDays.set(gsrn, (written = { infos: [], units: [], scales: [], flags: [] }));
+        if (!writeHoursAndDays(gsrn, runs, hours, daily, written)) recompute.add(gsrn);
       }
       flush();
       await copies;
@@ -1012,9 +1146,30 @@ export function consumptionBulkLoader(options: { copyChunkBytes?: number } = {})
 
     async finish(inTransaction) {
       if (spans.size === 0) return;
+      // Months and anomalies of the points whose days this loader summed, from those days in memory; the others' in SQL.
+      // In slices with a turn of the event loop between them, so what the caller runs meanwhile (ANALYZE) is not held up.
+      const monthlyRows: string[] = [];
+      const anomalyRows: string[] = [];
+      const inSql: string[] = [];
+      const gsrns = [...spans.keys()].sort();
+      for (let at = 0; at < gsrns.length; at += BULK_FINISH_CHUNK) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        for (const gsrn of gsrns.slice(at, at + BULK_FINISH_CHUNK)) {
+          const written = recompute.has(gsrn) ? undefined : writtenDays.get(gsrn);
+          if (recompute.has(gsrn) || (written && !summariseDays(gsrn, written, consumptionGsrns.has(gsrn), monthlyRows, anomalyRows))) inSql.push(gsrn);
+        }
+      }
+      writtenDays.clear();
+      if (monthlyRows.length > 0 || anomalyRows.length > 0) {
+        await inTransaction(async (client) => {
+          if (monthlyRows.length > 0) await copyRows(client, CONSUMPTION_MONTHLY_TABLE, MONTHLY_COLUMNS, monthlyRows);
+          if (anomalyRows.length > 0) await copyRows(client, CONSUMPTION_ANOMALIES_TABLE, ANOMALIES_COLUMNS, anomalyRows);
+        });
+      }
+      if (inSql.length === 0) return;
       const months: string[] = [];
       for (let m = `${dayOfInstant(first).slice(0, 7)}-01`; m <= `${dayOfInstant(last - 1).slice(0, 7)}-01`; m = nextMonth(m)) months.push(m);
-      const ordered = [...spans.keys()].sort();
+      const ordered = inSql;
       for (let at = 0; at < ordered.length; at += BULK_FINISH_CHUNK) {
         const chunk = ordered.slice(at, at + BULK_FINISH_CHUNK);
         await inTransaction(async (client) => {

@@ -600,7 +600,11 @@ async function rebuildLocked(pool: Pool, store: EventStore, projections: readonl
   } else {
     // While the loaders finish (mostly in-memory work of this process), the tables are analysed; those the finish
     // wrote to are analysed again after it.
-    const [written] = await Promise.all([finish(), analyze(tables.map((t) => t.shadow))]);
+    // Started first, so its statements are on their way before the loaders' in-memory work begins.
+    const analysed = analyze(tables.map((t) => t.shadow));
+    analysed.catch(() => undefined);
+    const written = await finish();
+    await analysed;
     await analyze(tables.map((t) => t.shadow).filter((shadow) => written.has(shadow)));
   }
   // What arrived during the build (and the index/logging steps), outside any lock.
