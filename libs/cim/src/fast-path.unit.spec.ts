@@ -1,6 +1,6 @@
 import { mulberry32 } from '@dh/testing';
 import { quarterHourSeries } from './document-factories';
-import { CimParseError, parseCimJson, parseCimXml, writeCimJson, writeCimXml, type CimParseOptions, type MeasurePoint, type NotifyValidatedMeasureData, type QualityCode } from './index';
+import { CimParseError, packPeriodPoints, packPoints, parseCimJson, parseCimXml, writeCimJson, writeCimXml, type CimParseOptions, type MeasurePoint, type NotifyValidatedMeasureData, type QualityCode } from './index';
 import { readJsonTreeFast } from './lib/json/fast-json';
 import { resolveDocument } from './lib/registry';
 import { readXmlTreeFast } from './lib/xml/fast-xml';
@@ -146,6 +146,73 @@ describe('fast RSM-012 readers give what the strict readers give', () => {
       const json = writeCimJson(doc);
       expect('error' in expectSameJson(json.replace('"value": 3\n', '"value": 4\n'))).toBe(true);
     }
+  });
+});
+
+describe('the XML fast path packs the points while reading them (issue 8)', () => {
+  const series = (doc: ReturnType<typeof parseCimXml>): NotifyValidatedMeasureData['series'] => {
+    if (doc.kind !== 'NotifyValidatedMeasureData') throw new Error(doc.kind);
+    return doc.series;
+  };
+
+  it('answers packPoints of the points, from the parse itself when every quantity fits (the same arrays on every call)', () => {
+    let packedByTheParse = 0;
+    let notPackable = 0;
+    for (let seed = 1; seed <= 60; seed++) {
+      const xml = writeCimXml(generated(seed));
+      const fast = series(parseCimXml(xml));
+      const strict = series(parseCimXml(xml, STRICT));
+      fast.forEach((s, i) => {
+        const expected = packPoints(strict[i]!.period.points);
+        expect(packPeriodPoints(s.period)).toEqual(expected);
+        if (expected === null) {
+          notPackable++;
+        } else {
+          // The parse's own packed form: no point object was needed for it.
+          expect(packPeriodPoints(s.period)).toBe(packPeriodPoints(s.period));
+          packedByTheParse++;
+        }
+        expect(s.period.points).toEqual(strict[i]!.period.points);
+        expect(s.period.points).toBe(s.period.points);
+      });
+    }
+    expect(packedByTheParse).toBeGreaterThan(5);
+    expect(notPackable).toBeGreaterThan(5);
+  });
+
+  it('packs quantities by the rule of toThousandths: at most 12 integer digits and 3 decimals, a sign, a missing quantity with A02', () => {
+    const doc = quarterHourSeries('2026-04-14T22:00:00Z', '2026-04-15T22:00:00Z', 96);
+    const withQuantities = (quantities: Record<number, MeasurePoint>): string =>
+      writeCimXml({ ...doc, series: [{ ...doc.series[0]!, period: { ...doc.series[0]!.period, points: doc.series[0]!.period.points.map((p, i) => quantities[i] ?? p) } }] });
+    const cases: { points: Record<number, MeasurePoint>; wh: (number | null)[] | null }[] = [
+      { points: { 0: { position: 1, quantity: '-1.5' }, 1: { position: 2, quantity: '999999999999.999' }, 2: { position: 3, quality: 'A02' }, 3: { position: 4, quantity: '7' } }, wh: [-1500, 999999999999999, null, 7000] },
+      { points: { 0: { position: 1, quantity: '-0.000' }, 1: { position: 2, quantity: '0.05' } }, wh: [-0, 50] },
+      { points: { 5: { position: 6, quantity: '0.0005' } }, wh: null },
+      { points: { 95: { position: 96, quantity: '1000000000000.000' } }, wh: null },
+    ];
+    for (const c of cases) {
+      const xml = withQuantities(c.points);
+      expect(xmlTakesFastPath(xml)).toBe(true);
+      const [fast] = series(parseCimXml(xml));
+      const [strict] = series(parseCimXml(xml, STRICT));
+      expect(fast!.period.points).toEqual(strict!.period.points);
+      const packed = packPeriodPoints(fast!.period);
+      expect(packed).toEqual(packPoints(strict!.period.points));
+      if (c.wh === null) expect(packed).toBeNull();
+      else expect(packed?.wh.slice(0, c.wh.length)).toEqual(c.wh);
+    }
+  });
+
+  it('leaves points after another element of the Period, and a point off the run 1, 2, 3, …, to the strict reader', () => {
+    const xml = writeCimXml(generated(5));
+    const afterAnother = xml.replace(/(<\/cim:Point>)(\s*<cim:Point>\s*<cim:position>2<)/, '$1<cim:x>1</cim:x>$2');
+    const startsAtTwo = xml.replace(/<cim:Point>\s*<cim:position>1<\/cim:position>[\s\S]*?<\/cim:Point>\s*/, '');
+    for (const variant of [afterAnother, startsAtTwo]) {
+      expect(variant).not.toBe(xml);
+      expect(xmlTakesFastPath(variant)).toBe(false);
+      expectSameXml(variant);
+    }
+    expect(expectSameXml(startsAtTwo)).toMatchObject({ error: { code: 'POSITION_GAP' } });
   });
 });
 

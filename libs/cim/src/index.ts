@@ -20,4 +20,4 @@ export type * from './lib/model/master-data';
 export type * from './lib/model/charges';
 export type * from './lib/model/responses';
 export type * from './lib/model/document';
-export { fromThousandths, isPackedPoints, packPoints, seriesPointsOf, toThousandths, unpackPoints, type PackedPoints, type UnpackedPoint } from './lib/packed/packed-points';
+export { fromThousandths, isPackedPoints, packPeriodPoints, packPoints, seriesPointsOf, toThousandths, unpackPoints, type PackedPoints, type UnpackedPoint } from './lib/packed/packed-points';

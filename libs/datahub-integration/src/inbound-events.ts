@@ -1,4 +1,4 @@
-import { packPoints, writeCimJson, type CimDocument } from '@dh/cim';
+import { packPeriodPoints, packPoints, writeCimJson, type CimDocument, type MeasurePeriod, type PackedPoints } from '@dh/cim';
 import type { JsonObject } from '@dh/event-store';
 import { aggregatedMeasureDataEvents, chargeLinkEvents, priceListEvents, wholesaleServicesEvents } from './market-data-events';
 
@@ -21,7 +21,19 @@ export const VALIDATED_MEASURE_DATA_SCHEMA_VERSION = 2;
  * Readers take both with `seriesPointsOf` (`@dh/cim`), which also reads every v1 event stored before.
  */
 export function measureDataPointsFields(unit: string, points: readonly { position: number; quantity?: string; quality?: string }[]): JsonObject {
-  const packed = unit === 'KWH' ? packPoints(points) : null;
+  return pointsFields(unit === 'KWH' ? packPoints(points) : null, points);
+}
+
+/**
+ * {@link measureDataPointsFields} of a parsed period: packed as the XML fast path read them, when it did (no point
+ * object or quantity string is made per value), else from its points.
+ */
+function periodPointsFields(unit: string, period: MeasurePeriod): JsonObject {
+  const packed = unit === 'KWH' ? packPeriodPoints(period) : null;
+  return pointsFields(packed, packed ? [] : period.points);
+}
+
+function pointsFields(packed: PackedPoints | null, points: readonly { position: number; quantity?: string; quality?: string }[]): JsonObject {
   if (packed) return { firstPosition: packed.firstPosition, wh: packed.wh, qualities: packed.qualities };
   return { points: points.map((p) => ({ position: p.position, quantity: p.quantity ?? null, quality: p.quality ?? null })) };
 }
@@ -69,7 +81,7 @@ export function toInboundEvents(document: CimDocument, info: InboundMessageInfo,
           start: series.period.timeInterval.start,
           end: series.period.timeInterval.end,
         };
-        const points = measureDataPointsFields(series.unit, series.period.points);
+        const points = periodPointsFields(series.unit, series.period);
         for (const key in points) data[key] = points[key]!;
         return { type: 'ValidatedMeasureDataReceived', data, schemaVersion: VALIDATED_MEASURE_DATA_SCHEMA_VERSION };
       });

@@ -1,4 +1,4 @@
-import { seriesPointsOf, type NotifyValidatedMeasureData } from '@dh/cim';
+import { parseCimXml, seriesPointsOf, writeCimXml, type NotifyValidatedMeasureData } from '@dh/cim';
 import { measureDataPointsFields, toInboundEvents } from './inbound-events';
 
 describe('ValidatedMeasureDataReceived v2 points', () => {
@@ -85,5 +85,37 @@ describe('ValidatedMeasureDataReceived data', () => {
     expect(events.map((e) => JSON.stringify(e.data))).toEqual(expected.map((e) => JSON.stringify(e.data)));
     expect(Object.keys(events[0]!.data).slice(-3)).toEqual(['firstPosition', 'wh', 'qualities']);
     expect(Object.keys(events[1]!.data).at(-1)).toBe('points');
+  });
+
+  it('is the same whether the document was read by the XML fast path (points packed while read) or the strict reader', () => {
+    const doc = (quantityOf: (i: number) => string): NotifyValidatedMeasureData => ({
+      kind: 'NotifyValidatedMeasureData',
+      header: {
+        mRID: 'rsm012-2',
+        processType: 'E23',
+        businessSectorType: '23',
+        sender: { id: { codingScheme: 'A10', value: '5790001330552' }, role: 'DGL' },
+        receiver: { id: { codingScheme: 'A10', value: '5799999933318' }, role: 'DDQ' },
+        createdDateTime: '2026-04-01T22:00:00Z',
+      },
+      series: (['KWH', 'K3'] as const).map((unit, s) => ({
+        mRID: `series-${s}`,
+        meteringPointId: '571313180400000025',
+        meteringPointType: 'E17' as const,
+        unit,
+        period: {
+          resolution: 'PT15M' as const,
+          timeInterval: { start: '2026-03-31T22:00:00Z', end: '2026-04-01T22:00:00Z' },
+          points: Array.from({ length: 96 }, (_, i) => (i % 11 === 3 ? { position: i + 1, quality: 'A02' as const } : i % 7 === 6 ? { position: i + 1, quantity: quantityOf(i), quality: 'A03' as const } : { position: i + 1, quantity: quantityOf(i) })),
+        },
+      })),
+    });
+    const info = { messageId: 'message-2', category: 'measuredata', receivedAt: new Date('2026-04-02T06:00:00Z') };
+    for (const quantityOf of [(i: number) => `${i}.${i % 10}`, (i: number) => (i === 50 ? '0.0001' : `-${i}.25`)]) {
+      const xml = writeCimXml(doc(quantityOf));
+      const fast = toInboundEvents(parseCimXml(xml), info);
+      const strict = toInboundEvents(parseCimXml(xml, { path: 'strict' }), info);
+      expect(fast.map((e) => JSON.stringify(e))).toEqual(strict.map((e) => JSON.stringify(e)));
+    }
   });
 });

@@ -191,14 +191,7 @@ export function checkPeriodPoints(
   path: string,
   ctx: ParseContext,
 ): void {
-  const startMs = Date.parse(interval.start);
-  const endMs = Date.parse(interval.end);
-  if (!(endMs > startMs)) {
-    throw new CimParseError('INVALID_INTERVAL', `timeInterval end ${interval.end} is not after start ${interval.start}`, {
-      field: 'timeInterval',
-      path: where(path, 'timeInterval'),
-    });
-  }
+  checkPeriodInterval(interval, path);
   for (let i = 0; i < positions.length; i++) {
     const pos = positions[i].position;
     if (pos === i + 1) continue;
@@ -208,9 +201,28 @@ export function checkPeriodPoints(
     }
     throw new CimParseError('POSITION_GAP', `positions jump from ${i} to ${pos}`, { field: 'position', path: pointPath });
   }
+  checkPointCount(positions.length, resolution, interval, path, ctx);
+}
+
+/** {@link checkPeriodPoints} of `n` points already known to run 1..n (the XML fast path checks that while reading). */
+export function checkPeriodPointCount(n: number, resolution: string, interval: TimeInterval, path: string, ctx: ParseContext): void {
+  checkPeriodInterval(interval, path);
+  checkPointCount(n, resolution, interval, path, ctx);
+}
+
+function checkPeriodInterval(interval: TimeInterval, path: string): void {
+  if (!(Date.parse(interval.end) > Date.parse(interval.start))) {
+    throw new CimParseError('INVALID_INTERVAL', `timeInterval end ${interval.end} is not after start ${interval.start}`, {
+      field: 'timeInterval',
+      path: where(path, 'timeInterval'),
+    });
+  }
+}
+
+function checkPointCount(n: number, resolution: string, interval: TimeInterval, path: string, ctx: ParseContext): void {
   const step = RESOLUTION_MS[resolution];
   if (step === undefined) return;
-  const span = endMs - startMs;
+  const span = Date.parse(interval.end) - Date.parse(interval.start);
   if (span % step !== 0) {
     throw new CimParseError('INVALID_INTERVAL', `timeInterval ${interval.start}–${interval.end} is not a whole number of ${resolution}`, {
       field: 'timeInterval',
@@ -218,7 +230,6 @@ export function checkPeriodPoints(
     });
   }
   const expected = span / step;
-  const n = positions.length;
   if (n === expected || (ctx.pointCount === 'lenient' && n >= 1 && n <= expected)) return;
   throw new CimParseError(
     'POINT_COUNT_MISMATCH',

@@ -1,11 +1,12 @@
 import { el, group, opt } from '../codec/builder';
 import type { NodeReader } from '../codec/reader';
-import { checkPeriodPoints, checkPosition, validateMeasurePoint } from '../codec/validate';
+import { checkPeriodPointCount, checkPeriodPoints, checkPosition, validateMeasurePoint } from '../codec/validate';
+import { rememberPackedPoints } from '../packed/packed-points';
 import { QUALITY_CODES, type TimeInterval } from '../model/common';
 import type { PricePeriod, PricePoint } from '../model/charges';
 import type { MeasurePeriod, MeasurePoint, MeasureResolution } from '../model/measure';
 import type { WholesalePeriod, WholesalePoint } from '../model/wholesale';
-import { leaf, node, type XNode } from '../xnode';
+import { leaf, node, type ScannedPoints, type XNode } from '../xnode';
 
 const MEASURE_RESOLUTIONS: readonly MeasureResolution[] = ['PT15M', 'PT1H'];
 const ALL_RESOLUTIONS = ['PT15M', 'PT1H', 'P1D', 'P1M'] as const;
@@ -22,11 +23,34 @@ function writeInterval(ti: TimeInterval): XNode[] {
 export function readMeasurePeriod(r: NodeReader): MeasurePeriod {
   const resolution = r.code('resolution', MEASURE_RESOLUTIONS);
   const timeInterval = readInterval(r);
+  const scanned = r.node.scanned;
+  if (scanned) {
+    checkPeriodPointCount(scanned.count, resolution, timeInterval, r.path, r.ctx);
+    return scannedPeriod(resolution, timeInterval, scanned);
+  }
   const points: MeasurePoint[] =
     r.node.points ??
     r.all('Point').map((p, i) => validateMeasurePoint(p.optStr('position'), p.optStr('quantity'), p.optStr('quality'), `${r.path}.Point`, i));
   checkPeriodPoints(points, resolution, timeInterval, r.path, r.ctx);
   return { resolution, timeInterval, points };
+}
+
+/**
+ * A period whose points the XML fast path read without objects (issue 8): `points` is built from the text the first
+ * time it is read (the same points the strict reader gives), and the packed form the scan made is remembered for
+ * `packPeriodPoints`, so a reader that wants integer thousandths never builds a point object or a quantity string.
+ */
+function scannedPeriod(resolution: MeasureResolution, timeInterval: TimeInterval, scanned: ScannedPoints): MeasurePeriod {
+  let points: readonly MeasurePoint[] | undefined;
+  const period: MeasurePeriod = {
+    resolution,
+    timeInterval,
+    get points(): readonly MeasurePoint[] {
+      return (points ??= scanned.points());
+    },
+  };
+  if (scanned.thousandths !== null && scanned.count > 0) rememberPackedPoints(period, { firstPosition: 1, wh: scanned.thousandths, qualities: scanned.qualities });
+  return period;
 }
 
 export function writeMeasurePeriod(p: MeasurePeriod): XNode[] {

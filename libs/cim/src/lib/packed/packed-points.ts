@@ -97,6 +97,23 @@ export function packPoints(points: readonly { position: number; quantity?: strin
   return { firstPosition, wh, qualities };
 }
 
+/** The packed form a parser read a period's points into (the XML fast path), by period object. */
+const packedOfPeriod = new WeakMap<object, PackedPoints>();
+
+/** Remembers the packed form of `period`'s points, read with them (the same as `packPoints(period.points)`). */
+export function rememberPackedPoints(period: object, packed: PackedPoints): void {
+  packedOfPeriod.set(period, packed);
+}
+
+/**
+ * `packPoints(period.points)`, taken from the parse when the XML fast path packed the points while reading them
+ * (issue 8: then no point object or quantity string is made for them). The answer may be the parse's own arrays,
+ * shared by every call for the same period: read it, do not change it.
+ */
+export function packPeriodPoints(period: { readonly points: readonly { position: number; quantity?: string | null; quality?: string | null }[] }): PackedPoints | null {
+  return packedOfPeriod.get(period) ?? packPoints(period.points);
+}
+
 /** Whether a value is a well-formed {@link PackedPoints} (runs covering every value, integers or null). */
 export function isPackedPoints(value: unknown): value is PackedPoints {
   if (typeof value !== 'object' || value === null) return false;

@@ -1,7 +1,7 @@
 import { textAt as at, qualityAt, validMeasurePoint } from '../codec/validate';
 import type { QualityCode } from '../model/common';
 import type { MeasurePoint } from '../model/measure';
-import type { XNode } from '../xnode';
+import type { ScannedPoints, XNode } from '../xnode';
 import type { RootResolver } from './read-xml';
 
 /**
@@ -199,8 +199,11 @@ function read(text: string, resolveRoot: RootResolver): XNode | undefined {
     }
     if (!isNameStart(c1)) return undefined; // comment, CDATA, DOCTYPE, processing instruction, or malformed
     if (top.name === 'Period' && at(text, i, q.open)) {
-      if (!top.points) top.points = [];
-      i = readPoints(text, i, top.points, q);
+      // One run of points per Period (the XSD puts them last); points after another element go to the strict reader.
+      if (top.scanned) return undefined;
+      const read = scanPoints(text, i, q);
+      top.scanned = read.scanned;
+      i = read.end;
       continue;
     }
     const tag = readStartTag(text, i);
@@ -227,14 +230,24 @@ interface PointTags {
   readonly point: RegExp;
   /** `<P:Point>`. */
   readonly open: string;
+  /** Length of `<P:position>`, `</P:position>`, `<P:quantity>`, `</P:quantity>`, `<P:quality>`, `</P:quality>`. */
+  readonly positionOpen: number;
+  readonly positionClose: number;
+  readonly quantityOpen: number;
+  readonly quantityClose: number;
+  readonly qualityOpen: number;
+  readonly qualityClose: number;
+  /** Offset from a field's `<` to the fourth letter of its name: `n` of quantity, `l` of quality. */
+  readonly fourthLetter: number;
 }
 
 /**
  * The body of one `<P:Point>` from after its start tag as one sticky expression
- * (irregexp's native code reads a point in about a third of the time of the character loops, 2026-12-06): whitespace,
+ * (irregexp's native code checks a point in about a third of the time of the character loops, 2026-12-06): whitespace,
  * `<P:position>` 1..999999 without a leading zero, optionally `<P:quantity>` an exact dot-decimal (`-?\d+(\.\d+)?`),
- * optionally `<P:quality>` `A0` and a digit, each followed by whitespace, then `</P:Point>`. Captures: the position's
- * digits, the quantity, the quality's code. Kept per prefix (a document's prefix is nearly always `cim`).
+ * optionally `<P:quality>` `A0` and a digit, each followed by whitespace, then `</P:Point>` and whitespace. Kept per prefix (a
+ * document's prefix is nearly always `cim`). Only tested (no match array, no capture strings): a point it accepts is
+ * then read by {@link readPointAt}, which relies on that shape.
  */
 const pointPatterns = new Map<string, RegExp>();
 
@@ -244,7 +257,7 @@ function pointPattern(pre: string): RegExp {
     const p = pre.replace(/[^A-Za-z0-9_]/g, (c) => `\\${c}`);
     const ws = '[ \\t\\r\\n]*';
     pattern = new RegExp(
-      `${ws}<${p}position>([1-9][0-9]{0,5})</${p}position>${ws}(?:<${p}quantity>(-?[0-9]+(?:\\.[0-9]+)?)</${p}quantity>${ws})?(?:<${p}quality>(A0[0-9])</${p}quality>${ws})?</${p}Point>`,
+      `${ws}<${p}position>[1-9][0-9]{0,5}</${p}position>${ws}(?:<${p}quantity>-?[0-9]+(?:\\.[0-9]+)?</${p}quantity>${ws})?(?:<${p}quality>A0[0-9]</${p}quality>${ws})?</${p}Point>${ws}`,
       'y',
     );
     if (pointPatterns.size < 16) pointPatterns.set(pre, pattern);
@@ -253,40 +266,163 @@ function pointPattern(pre: string): RegExp {
 }
 
 function pointTags(pre: string): PointTags {
-  return { point: pointPattern(pre), open: `<${pre}Point>` };
+  const n = pre.length;
+  return {
+    point: pointPattern(pre),
+    open: `<${pre}Point>`,
+    positionOpen: n + 10,
+    positionClose: n + 11,
+    quantityOpen: n + 10,
+    quantityClose: n + 11,
+    qualityOpen: n + 9,
+    qualityClose: n + 10,
+    fourthLetter: n + 4,
+  };
+}
+
+/** The largest integer part {@link readPointAt} packs: 12 digits, as `toThousandths`. */
+const MAX_INTEGER_DIGITS = 12;
+
+/**
+ * One point that {@link pointPattern} accepted, read from after its start tag (`i`): its position, its quantity's
+ * span and value in thousandths, its quality. Reused for every point (no object per point).
+ */
+class PointReader {
+  position = 0;
+  /** `[quantityFrom, quantityTo)` in the text, equal when the point has no quantity. */
+  quantityFrom = 0;
+  quantityTo = 0;
+  /** The quantity in thousandths, or NaN when it has more than 3 decimals or 12 integer digits (or none). */
+  thousandths = Number.NaN;
+  quality: QualityCode | undefined = undefined;
+
+  /**
+   * Reads the point at `i` (after `<P:Point>`) that {@link pointPattern} accepted (so between its tags there is only
+   * whitespace, which `indexOf('<')` skips); false where the strict reader would refuse it (a quality code beyond the
+   * list, a missing quantity without A02).
+   */
+  read(text: string, i: number, q: PointTags): boolean {
+    let j = text.indexOf('<', i) + q.positionOpen;
+    let position = 0;
+    let c = text.charCodeAt(j);
+    while (c !== LT) {
+      position = position * 10 + c - 48;
+      c = text.charCodeAt(++j);
+    }
+    this.position = position;
+    j = text.indexOf('<', j + q.positionClose);
+    this.quantityFrom = this.quantityTo = j;
+    this.thousandths = Number.NaN;
+    this.quality = undefined;
+    // `<` then `/` (the Point's end), or a field: quantity and quality differ in their fourth letter.
+    if (text.charCodeAt(j + 1) !== SLASH && text.charCodeAt(j + q.fourthLetter) === 110) {
+      j += q.quantityOpen;
+      this.quantityFrom = j;
+      const negative = text.charCodeAt(j) === 45;
+      if (negative) j++;
+      const intFrom = j;
+      let whole = 0;
+      while ((c = text.charCodeAt(j)) !== 46 && c !== LT) {
+        whole = whole * 10 + c - 48;
+        j++;
+      }
+      const intDigits = j - intFrom;
+      let frac = 0;
+      let fracDigits = 0;
+      if (c === 46) {
+        const fracFrom = ++j;
+        while ((c = text.charCodeAt(j)) !== LT) {
+          frac = frac * 10 + c - 48;
+          j++;
+        }
+        fracDigits = j - fracFrom;
+      }
+      this.quantityTo = j;
+      if (intDigits <= MAX_INTEGER_DIGITS && fracDigits <= 3) {
+        const value = whole * 1000 + (fracDigits === 1 ? frac * 100 : fracDigits === 2 ? frac * 10 : frac);
+        this.thousandths = negative ? -value : value;
+      }
+      j = text.indexOf('<', j + q.quantityClose);
+    }
+    if (text.charCodeAt(j + 1) !== SLASH) {
+      const quality = qualityAt(text, j + q.qualityOpen);
+      if (quality === undefined) return false;
+      this.quality = quality;
+    }
+    return this.quantityTo > this.quantityFrom || this.quality === 'A02';
+  }
+}
+
+const reader = new PointReader();
+
+/** Points read by {@link scanPoints}: the packed values now, the point objects on demand (read again from the text). */
+class ScannedXmlPoints implements ScannedPoints {
+  constructor(
+    private readonly text: string,
+    /** Index of the first point's `<P:Point>`. */
+    private readonly from: number,
+    private readonly tags: PointTags,
+    readonly count: number,
+    readonly thousandths: (number | null)[] | null,
+    readonly qualities: [QualityCode | null, number][],
+  ) {}
+
+  points(): MeasurePoint[] {
+    const { text, tags } = this;
+    const out = new Array<MeasurePoint>(this.count);
+    const r = new PointReader();
+    let i = this.from;
+    for (let k = 0; k < this.count; k++) {
+      r.read(text, i + tags.open.length, tags);
+      const quantity = r.quantityTo > r.quantityFrom ? text.slice(r.quantityFrom, r.quantityTo) : undefined;
+      out[k] = validMeasurePoint(r.position, quantity, r.quality) as MeasurePoint;
+      tags.point.lastIndex = i + tags.open.length;
+      tags.point.test(text);
+      i = tags.point.lastIndex;
+    }
+    return out;
+  }
 }
 
 /**
- * Consecutive `<P:Point>` elements of a Period from `i` (at the first one's `<`); returns the index of
- * the first markup that is not a Point. Each point's body is read in the XSD's order: position, quantity (optional),
- * quality (optional), each a leaf written plainly (`<P:quantity>…</P:quantity>`: no attributes, no space in the
- * tags) and separated by whitespace ({@link pointPattern}), and checked by the rules of `validateMeasurePoint`;
- * anything else (another order, a field twice, a value it would refuse) is a bail, so the strict reader reads it
- * and reports what is wrong. The whitespace between points is not kept in the Period's text
+ * Consecutive `<P:Point>` elements of a Period from `i` (at the first one's `<`); returns the points and the index
+ * of the first markup that is not a Point. Each point's body is read in the XSD's order: position, quantity
+ * (optional), quality (optional), each a leaf written plainly (`<P:quantity>…</P:quantity>`: no attributes, no space
+ * in the tags) and separated by whitespace ({@link pointPattern}), and checked by the rules of
+ * `validateMeasurePoint`; the positions must run 1, 2, 3, … (what `checkPeriodPoints` asks of them). Anything else
+ * (another order, a field twice, a value it would refuse, a gap) is a bail, so the strict reader reads it and reports
+ * what is wrong. No object or string is made per point: the quantities are packed into thousandths as they are read,
+ * the qualities into runs ({@link ScannedPoints}). The whitespace between points is not kept in the Period's text
  * (the strict reader keeps it, but a Period with points is never read as text: it has children, or, with
  * only points, its whitespace text trims to the same '').
  */
-function readPoints(text: string, i: number, points: MeasurePoint[], q: PointTags): number {
+function scanPoints(text: string, i: number, q: PointTags): { scanned: ScannedPoints; end: number } {
   const pattern = q.point;
+  const from = i;
+  let thousandths: (number | null)[] | null = [];
+  const qualities: [QualityCode | null, number][] = [];
+  let run: [QualityCode | null, number] | null = null;
+  let count = 0;
   for (;;) {
-    pattern.lastIndex = i + q.open.length;
-    const m = pattern.exec(text);
-    if (m === null) throw BAIL;
-    const digits = m[1]!;
-    let position = 0;
-    for (let k = 0; k < digits.length; k++) position = position * 10 + digits.charCodeAt(k) - 48;
-    const code = m[3];
-    let quality: QualityCode | undefined;
-    if (code !== undefined) {
-      quality = qualityAt(code, 0);
-      if (quality === undefined) throw BAIL;
+    const body = i + q.open.length;
+    pattern.lastIndex = body;
+    if (!pattern.test(text)) throw BAIL;
+    if (!reader.read(text, body, q) || reader.position !== count + 1) throw BAIL;
+    count++;
+    if (thousandths !== null) {
+      if (reader.quantityTo === reader.quantityFrom) thousandths.push(null);
+      else if (Number.isNaN(reader.thousandths)) thousandths = null;
+      else thousandths.push(reader.thousandths);
     }
-    const point = validMeasurePoint(position, m[2], quality);
-    if (!point) throw BAIL;
-    points.push(point);
+    const quality = reader.quality ?? null;
+    if (run !== null && run[0] === quality) {
+      run[1]++;
+    } else {
+      run = [quality, 1];
+      qualities.push(run);
+    }
+    // The pattern took the whitespace after the point: the next point, or the markup after the last one.
     i = pattern.lastIndex;
-    const next = skipWs(text, i);
-    if (!at(text, next, q.open)) return i;
-    i = next;
+    if (!at(text, i, q.open)) return { scanned: new ScannedXmlPoints(text, from, q, count, thousandths, qualities), end: i };
   }
 }
