@@ -1,3 +1,4 @@
+import { isAscii } from 'node:buffer';
 import { writeCimJson, writeCimXml, type CimDocument, type CimDocumentKind } from '@dh/cim';
 import { DEFAULT_RETRY_POLICY, parseRetryAfter, retryDelay, type RetryPolicy } from './backoff';
 import { DataHubAuthError, DataHubRequestError, DataHubUnavailableError } from './errors';
@@ -91,6 +92,15 @@ function errorCodeOf(body: string): string | undefined {
   return /<Code>([^<]*)<\/Code>/.exec(body)?.[1];
 }
 
+/**
+ * The body as text: UTF-8 (a byte order mark dropped, bytes that are not UTF-8 as U+FFFD). Bytes that are all ASCII,
+ * as DataHub's CIM documents nearly always are, read as Latin-1, the same characters: about a seventh of the time of
+ * the UTF-8 decoder on a ~1 MB document (0.2 against 1.5 ms, 2026-12-06; the check is a vector scan, 0.03 ms).
+ */
+export function bodyText(bytes: Buffer): string {
+  return isAscii(bytes) ? bytes.toString('latin1') : new TextDecoder().decode(bytes);
+}
+
 function isTransient(status: number): boolean {
   return status === 429 || status >= 500;
 }
@@ -128,7 +138,7 @@ export class DataHubClient implements DataHubInbox {
     const response = await this.call({ method: 'GET', path, contentType: MEDIA_TYPE[this.format], accept: MEDIA_TYPE[this.format] }, `peek ${category}`);
     if (response.status === 204) return null;
     const bytes = Buffer.from(await response.arrayBuffer());
-    const body = new TextDecoder().decode(bytes);
+    const body = bodyText(bytes);
     if (response.status !== 200) throw this.requestError(`peek ${category}`, response.status, body);
     const messageId = response.headers.get('MessageId');
     if (!messageId) throw new DataHubRequestError(`peek ${category}: 200 without a MessageId header`, 200, undefined, body);

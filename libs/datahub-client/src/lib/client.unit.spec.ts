@@ -1,5 +1,5 @@
 import { backoffDelay, DEFAULT_RETRY_POLICY, parseRetryAfter, retryDelay } from './backoff';
-import { DataHubClient } from './client';
+import { bodyText, DataHubClient } from './client';
 import { DataHubAuthError, DataHubRequestError, DataHubUnavailableError } from './errors';
 
 type Handler = (url: string, init: RequestInit) => Response | Promise<Response>;
@@ -80,6 +80,22 @@ describe('DataHubClient (scripted fetch)', () => {
     const client = make(fetch);
     await expect(client.peek('timeseries')).rejects.toBeInstanceOf(DataHubRequestError);
     await expect(client.dequeue('m-1')).rejects.toMatchObject({ status: 400, code: 'B2B-008' });
+  });
+
+  it('reads a body as UTF-8 text, ASCII bodies on a shortcut that gives the same text', async () => {
+    const bodies = [
+      Buffer.from('<x>plain ASCII\r\n\t~</x>'),
+      Buffer.from('<x>Søren Ærø · 😀</x>'),
+      Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('<x/>')]),
+      Buffer.from([0x3c, 0x78, 0x3e, 0xff, 0xfe, 0x80, 0x3c, 0x2f, 0x78, 0x3e]),
+      Buffer.from([0x00, 0x7f, 0x41]),
+      Buffer.alloc(0),
+    ];
+    for (const bytes of bodies) expect(bodyText(bytes)).toBe(new TextDecoder().decode(bytes));
+    const { fetch } = fakeFetch(() => new Response(bodies[1], { status: 200, headers: { MessageId: 'm-1' } }));
+    const peeked = await make(fetch).peek('timeseries');
+    expect(peeked?.body).toBe('<x>Søren Ærø · 😀</x>');
+    expect(peeked?.bytes?.equals(bodies[1]!)).toBe(true);
   });
 
   it('refuses an invalid retry policy', () => {
