@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { hash, randomUUID } from 'node:crypto';
 import { WrongExpectedRevisionError } from './errors';
 import type { AppendResult, EventMetadata, EventStore, JsonObject, NewEvent, RecordedEvent } from './event-store.port';
 
@@ -46,12 +46,19 @@ export interface HandleCommandResult<State, Event extends DomainEvent> {
 
 /** A name-based (version 5 style) UUID from SHA-1, so the same key and index give the same id. */
 export function deterministicEventId(idempotencyKey: string, streamId: string, index: number): string {
-  const hash = createHash('sha1').update(`dh-event-store\u0000${streamId}\u0000${idempotencyKey}\u0000${index}`).digest();
-  hash[6] = (hash[6] & 0x0f) | 0x50;
-  hash[8] = (hash[8] & 0x3f) | 0x80;
-  const hex = hash.subarray(0, 16).toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+  // One-shot `hash` (no Hash object per id: about a third of the time of createHash/update/digest, 2026-12-06), the
+  // version and variant bits set on the hex digits: the same ids as the bytes were set before.
+  const hex = hash('sha1', `dh-event-store\u0000${streamId}\u0000${idempotencyKey}\u0000${index}`, 'hex');
+  const variant = VARIANT_DIGIT[hex.charCodeAt(16)]!;
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
+
+/** The hex digit of `(d & 0x3) | 0x8` for a hex digit d (by its char code): the RFC 4122 variant in the top bits of byte 8. */
+const VARIANT_DIGIT: readonly string[] = (() => {
+  const out: string[] = [];
+  for (let d = 0; d < 16; d++) out[d.toString(16).charCodeAt(0)] = ((d & 0x3) | 0x8).toString(16);
+  return out;
+})();
 
 /** Load, fold, decide, append with the expected revision; reload and decide again on a conflict. */
 export async function handleCommand<Command, State, Event extends DomainEvent>(

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { deterministicEventId, handleCommand, type Decider } from './command-handler';
 import { WrongExpectedRevisionError } from './errors';
 import type { AppendResult, EventMetadata, EventStore, ExpectedRevision, NewEvent } from './event-store.port';
@@ -135,5 +135,23 @@ describe('handleCommand', () => {
     expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(deterministicEventId('k', 's', 0)).toBe(id);
     expect(new Set([id, deterministicEventId('k', 's', 1), deterministicEventId('k', 't', 0), deterministicEventId('j', 's', 0)]).size).toBe(4);
+  });
+
+  it('derives the ids stored before: SHA-1 of the name with the version and variant bits set on its bytes', () => {
+    // Ids of events already in the store (computed with createHash and the bytes changed in place, before 2026-12-06).
+    expect(deterministicEventId('k', 's', 0)).toBe('bfaec19b-a2a5-5b19-98c4-2e8d27c83aaa');
+    expect(deterministicEventId('metered-data/doc:series', 'metered-data-571313180400000025', 2)).toBe('e3fc3c7c-aa41-5fc8-b1b5-212696532ffd');
+    expect(deterministicEventId('Søren 😀', 'datahub-document-x', 99)).toBe('2c88de33-afba-5360-951c-8adfcee321bd');
+    const reference = (key: string, stream: string, index: number): string => {
+      const bytes = createHash('sha1').update(`dh-event-store\u0000${stream}\u0000${key}\u0000${index}`).digest();
+      bytes[6] = (bytes[6]! & 0x0f) | 0x50;
+      bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+      const hex = bytes.subarray(0, 16).toString('hex');
+      return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+    };
+    for (let i = 0; i < 2_000; i++) {
+      const key = `document-${(i * 7919).toString(36)}:${i % 13 === 0 ? 'æø😀' : ''}`;
+      expect(deterministicEventId(key, `stream-${i % 97}`, i % 500)).toBe(reference(key, `stream-${i % 97}`, i % 500));
+    }
   });
 });
