@@ -72,7 +72,10 @@ export function parseRecordMeteredData(payload: unknown): RecordMeteredDataComma
   if (end.getTime() <= start.getTime()) reject('end must be after start');
   const fields: RecordMeteredDataFields = { gsrn: p.gsrn, documentId: p.documentId, receivedAt: p.receivedAt as string, resolution: p.resolution, start: p.start as string, end: p.end as string };
   // Packed (integer Wh, as DataHub's series arrive): only without `points`, which wins when both are given.
-  if (p.points === undefined && (p.wh !== undefined || p.firstPosition !== undefined || p.qualities !== undefined)) return { ...fields, packed: parsePackedMeteredPoints(p) };
+  if (p.points === undefined && (p.wh !== undefined || p.firstPosition !== undefined || p.qualities !== undefined)) {
+    const packed = parsePackedMeteredPoints(p);
+    return { gsrn: fields.gsrn, documentId: fields.documentId, receivedAt: fields.receivedAt, resolution: fields.resolution, start: fields.start, end: fields.end, packed };
+  }
   if (!Array.isArray(p.points) || p.points.length === 0) reject('points must be a non-empty array');
   const points: MeteredPoint[] = p.points.map((raw: unknown, i: number) => {
     const pt = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;

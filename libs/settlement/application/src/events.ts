@@ -458,7 +458,13 @@ function jsonCopy(value: unknown, key: string, depth: number): unknown {
       if (depth < 200) {
         if (Array.isArray(value)) {
           const out: unknown[] = new Array(value.length);
-          for (let i = 0; i < value.length; i++) out[i] = jsonCopy(value[i], String(i), depth + 1) ?? null;
+          for (let i = 0; i < value.length; i++) {
+            const v: unknown = value[i];
+            // Numbers, strings and null in place (a day's Wh: no key string and no call per value); the rest as above.
+            if (typeof v === 'number') out[i] = Number.isFinite(v) ? (v === 0 ? 0 : v) : null;
+            else if (v === null || typeof v === 'string' || typeof v === 'boolean') out[i] = v;
+            else out[i] = jsonCopy(v, String(i), depth + 1) ?? null;
+          }
           return out;
         }
         const proto: unknown = Object.getPrototypeOf(value);

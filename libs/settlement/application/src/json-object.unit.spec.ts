@@ -42,6 +42,7 @@ describe('toJsonObject', () => {
       [1, undefined, { a: undefined }],
       { deep: JSON.parse(`${'['.repeat(300)}1${']'.repeat(300)}`) as unknown },
       { unicode: 'æøå \u2028 "quoted" \\ \u0000' },
+      { wh: [1, -0, null, Number.NaN, 2_147_483_648, Number.NEGATIVE_INFINITY, 'A04', true], sparse: Object.assign(new Array<unknown>(4), { 1: 7, 3: [-0] }) },
     ];
     for (const v of values) {
       expect(toJsonObject(v)).toStrictEqual(viaJson(v));

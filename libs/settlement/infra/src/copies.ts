@@ -240,9 +240,16 @@ const INT4_MAX = 2_147_483_647;
 
 /** A day's values as `metered_data` stores them: packed (integer Wh fitting `int`), else the points as objects. */
 function storedValues(d: MeteredDataReceived): { firstPosition: number | null; wh: string | null; json: { qualities: [string, number][] } | { points: MeteredPoint[] } } {
-  if (d.firstPosition !== undefined && d.wh !== undefined && d.qualities !== undefined && d.wh.every((v) => v === null || Math.abs(v) <= INT4_MAX)) {
-    // An int[] literal per day: the array goes as text and is parsed by PostgreSQL's array input, no JSON per value.
-    return { firstPosition: d.firstPosition, wh: `{${d.wh.map((v) => (v === null ? 'NULL' : String(v))).join(',')}}`, json: { qualities: d.qualities } };
+  if (d.firstPosition !== undefined && d.wh !== undefined && d.qualities !== undefined) {
+    let fits = true;
+    let nulls = false;
+    for (const v of d.wh) {
+      if (v === null) nulls = true;
+      else if (!(Math.abs(v) <= INT4_MAX)) fits = false;
+    }
+    // An int[] literal per day: the array goes as text and is parsed by PostgreSQL's array input, no JSON per value
+    // (joined natively when there is no null, which join would write as nothing).
+    if (fits) return { firstPosition: d.firstPosition, wh: `{${nulls ? d.wh.map((v) => (v === null ? 'NULL' : String(v))).join(',') : d.wh.join(',')}}`, json: { qualities: d.qualities } };
   }
   return { firstPosition: null, wh: null, json: { points: meteredPointsOf(d) } };
 }

@@ -131,22 +131,22 @@ export interface MeteredDataConsumerOptions {
 /** RecordMeteredData's payload from one RSM-012 series as datahub-integration publishes it. */
 export function meteredDataPayloadOf(envelope: Pick<EventEnvelope, 'data'>): JsonValue {
   const d = envelope.data;
-  const series = {
-    gsrn: d.gsrn ?? null,
-    documentId: `${String(d.documentId)}:${String(d.seriesId)}`,
-    receivedAt: d.receivedAt ?? null,
-    resolution: d.resolution ?? null,
-    start: d.start ?? null,
-    end: d.end ?? null,
-  };
+  // The fields written out rather than spread from a common object (the same keys in the same order): per series.
+  const gsrn = d.gsrn ?? null;
+  const documentId = `${String(d.documentId)}:${String(d.seriesId)}`;
+  const receivedAt = d.receivedAt ?? null;
+  const resolution = d.resolution ?? null;
+  const start = d.start ?? null;
+  const end = d.end ?? null;
   // v2 carries the points packed (integer Wh): passed on packed, the Wh as they came (the command checks them and
   // splits them into days without a decimal string per value). A CIM point without a quality is as measured (A04).
   if (!Array.isArray(d.points) && isPackedPoints(d)) {
-    return { ...series, firstPosition: d.firstPosition, wh: d.wh, qualities: d.qualities.map(([code, count]) => [code ?? 'A04', count]) };
+    const qualities = d.qualities.map(([code, count]): [string, number] => [code ?? 'A04', count]);
+    return { gsrn, documentId, receivedAt, resolution, start, end, firstPosition: d.firstPosition, wh: d.wh, qualities };
   }
   // v1 (stored before) as objects; malformed ones are refused by the command.
   const points = seriesPointsOf(d) ?? [];
-  return { ...series, points: points.map((p) => ({ position: p.position, quantityKwh: p.quantity, quality: p.quality ?? 'A04' })) };
+  return { gsrn, documentId, receivedAt, resolution, start, end, points: points.map((p) => ({ position: p.position, quantityKwh: p.quantity, quality: p.quality ?? 'A04' })) };
 }
 
 /**
