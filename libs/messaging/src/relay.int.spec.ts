@@ -1,3 +1,4 @@
+import type { ConfirmChannel } from 'amqplib';
 import { Pool, type PoolClient } from 'pg';
 import { createPostgresEventStore, EventSchemas, withUpcasting, type EventStore, type JsonObject } from '@dh/event-store';
 import { createTestDatabase, createTestVhost, eventually, type TestDatabase, type TestVhost } from '@dh/testing';
@@ -132,6 +133,38 @@ describe('EventRelay', () => {
       expect(message.properties).toMatchObject({ messageId: expected.eventId, type: expected.type, correlationId: expected.metadata.correlationId, appId: 'relay:main', contentType: 'application/json', deliveryMode: 2 });
     });
     expect(parseEnvelope(observer.messages[0].content).data).toEqual(data);
+  });
+
+  it('hands amqplib one header table for every publish (amqplib makes it a prototype), holding each message\'s own headers', async () => {
+    const observer = await watch();
+    const connection = await amqp();
+    const probe = await (await connection.waitForConnection()).createConfirmChannel();
+    const prototype = Object.getPrototypeOf(probe) as ConfirmChannel;
+    await probe.close();
+    const tables: unknown[] = [];
+    const encoded: Record<string, unknown>[] = [];
+    const original = prototype.publish;
+    const spy = jest.spyOn(prototype, 'publish').mockImplementation(function (this: ConfirmChannel, ...args: Parameters<ConfirmChannel['publish']>) {
+      const headers = (args[3] as { headers?: Record<string, unknown> } | undefined)?.headers ?? {};
+      tables.push(headers);
+      // What amqplib encodes, at the moment of the publish: the enumerable keys with a value.
+      encoded.push(Object.fromEntries(Object.entries(headers).filter(([, value]) => value !== undefined)));
+      return original.apply(this, args);
+    });
+    try {
+      const metadata = { correlationId: 'corr-t', causationId: 'cause-t', actor: 'test', schemaVersion: 1, context: 'portfolio', traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', tracestate: 'dh=1' };
+      await store.appendToStream('traced', [{ eventId: '6f1c1f9e-3c0b-4b53-9a43-1b1f3f6c0a02', type: 'CustomerCreated', data: {}, metadata, occurredAt: new Date('2026-03-29T01:00:00.000Z') }], { expectedRevision: 'no_stream' });
+      await appendEvents(store, 3);
+      await relay({ connection });
+      await eventually(() => expect(observer.messages).toHaveLength(4));
+      const all = await allEvents(store, 4);
+      expect(new Set(tables).size).toBe(1);
+      expect(encoded).toEqual(all.map((event) => envelopeHeaders(toEnvelope(event), event.checkpoint)));
+      expect(encoded[1]).not.toHaveProperty('traceparent');
+      observer.messages.forEach((message, i) => expect(message.properties.headers).toEqual(encoded[i]));
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('after a restart resumes from the stored checkpoint: nothing missing, nothing repeated', async () => {
