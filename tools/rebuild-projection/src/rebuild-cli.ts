@@ -1,7 +1,7 @@
 import { Pool } from 'pg';
 import { createKurrentDbEventStore, createPostgresEventStore, type EventStore } from '@dh/event-store';
 import { loadConfig } from '@dh/platform';
-import { allProjections, projectionChecksum, rebuildProjections, REBUILD_PAGE_SIZE, shadowTableOf, type Projection } from '@dh/read-models';
+import { allProjections, projectionChecksum, rebuildProjections, REBUILD_PAGE_SIZE, retiredTablesDropped, shadowTableOf, type Projection } from '@dh/read-models';
 
 export interface CliOutput {
   line(text: string): void;
@@ -46,6 +46,7 @@ export async function runRebuildCli(argv: string[], env: NodeJS.ProcessEnv, out:
       batchSize,
       unlogged,
       ifRunning: 'refuse',
+      onRetireError: (error, tables) => out.line(`retired tables ${tables.join(', ')} not dropped (the next rebuild drops them): ${error.message}`),
       onProgress: (p) => {
         if (p.done) return;
         const seconds = Math.max((Date.now() - started) / 1000, 0.001);
@@ -62,6 +63,8 @@ export async function runRebuildCli(argv: string[], env: NodeJS.ProcessEnv, out:
       }
       out.line(`rebuilt ${projection.name} and swapped it in: ${results[index].appliedEvents} events in ${((Date.now() - started) / 1000).toFixed(1)} s; checksum ${checksum}`);
     }
+    // The replaced tables are dropped after the swap, in the background; the command ends once they are gone.
+    await retiredTablesDropped(pool);
   } finally {
     await store?.close();
     await pool.end();

@@ -455,4 +455,28 @@ describe('rebuilding into shadow tables swapped in atomically', () => {
       await other.end();
     }
   }, 60_000);
+
+  it('tells onRetireError when the background drop fails, leaves the tables retired and the next rebuild drops them', async () => {
+    await settled();
+    const before = await checksumOf(settlementProjection);
+    const liveOid = await oidOf(SETTLEMENT_INVOICES_TABLE);
+    const told: { message: string; tables: readonly string[] }[] = [];
+    await rebuildProjection(pool, store, settlementProjection, {
+      beforeRetire: async () => {
+        throw new Error('drop interrupted');
+      },
+      onRetireError: (error, tables) => told.push({ message: error.message, tables }),
+    });
+    await retiredTablesDropped(pool);
+    expect(told).toHaveLength(1);
+    expect(told[0]!.message).toBe('drop interrupted');
+    expect(told[0]!.tables).toContain('read_models_retired.settlement_invoices');
+    expect(await oidOf('read_models_retired.settlement_invoices')).toBe(liveOid);
+    expect(await checksumOf(settlementProjection)).toBe(before);
+    // The lock was released after the failed drop, and the next rebuild drops what was left.
+    expect((await rebuildProjection(pool, store, settlementProjection, { ifRunning: 'refuse' })).done).toBe(true);
+    await retiredTablesDropped(pool);
+    expect((await pool.query(`SELECT tablename FROM pg_tables WHERE schemaname = 'read_models_retired' AND tablename LIKE 'settlement%'`)).rows).toEqual([]);
+    expect(await checksumOf(settlementProjection)).toBe(before);
+  }, 60_000);
 });

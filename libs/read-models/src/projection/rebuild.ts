@@ -37,6 +37,11 @@ export interface RebuildOptions {
   beforeSwap?: () => Promise<void>;
   /** Called after the swap committed, before the retired tables are dropped, in the background (tests hold the drop here). */
   beforeRetire?: () => Promise<void>;
+  /**
+   * Told when the background drop of the retired tables fails (they stay in `<schema>_retired` until the next rebuild
+   * of the projection drops them). Callers log it; without it the failure is only visible in the retired schema.
+   */
+  onRetireError?: (error: Error, tables: readonly string[]) => void;
 }
 
 /** Default page of the shadow build: events read and applied per transaction. */
@@ -165,8 +170,9 @@ export async function rebuildProjections(pool: Pool, store: EventStore, projecti
     try {
       await options.beforeRetire?.();
       await lock.query(`DROP TABLE IF EXISTS ${retired.map((t) => t.retired).join(', ')}`);
-    } catch {
+    } catch (error) {
       // Left in the retired schema: the next rebuild of the projection drops them before it builds its shadows.
+      options.onRetireError?.(error instanceof Error ? error : new Error(String(error)), retired.map((t) => t.retired));
     } finally {
       await unlock();
     }
