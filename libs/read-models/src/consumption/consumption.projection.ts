@@ -403,7 +403,7 @@ const FALSE = 0x66; // 'f'
  * False, with nothing written, if a quantity is not a plain decimal or a sum would leave the safe integers (or the
  * runs are not in time order): the point's days are then left to SQL.
  */
-function writeHoursAndDays(gsrn: string, runs: readonly Run[], hours: CopyWriter, daily: CopyWriter, written: WrittenDays): boolean {
+function writeHoursAndDays(gsrn: string, runs: readonly Run[], hours: CopyWriter, daily: CopyWriter, written: WrittenDays | null): boolean {
   const hoursMark = hours.mark();
   const dailyMark = daily.mark();
   const giveUp = (): false => {
@@ -452,9 +452,9 @@ function writeHoursAndDays(gsrn: string, runs: readonly Run[], hours: CopyWriter
 
 /**
  * Writes the hours row and the daily row of the day summed in `hourSums`, and records the daily row's total and flags
- * in `written`; false if the day's total would leave the safe integers.
+ * in `written` (unless null); false if the day's total would leave the safe integers.
  */
-function writeDay(gsrn: string, info: DayInfo, hours: CopyWriter, daily: CopyWriter, written: WrittenDays): boolean {
+function writeDay(gsrn: string, info: DayInfo, hours: CopyWriter, daily: CopyWriter, written: WrittenDays | null): boolean {
   let count = 0;
   let dayEstimated = false;
   let hoursMissing = false;
@@ -507,10 +507,12 @@ function writeDay(gsrn: string, info: DayInfo, hours: CopyWriter, daily: CopyWri
   daily.byte(dayEstimated ? TRUE : FALSE).tab().byte(dayMissing ? TRUE : FALSE).tab().bytes(info.labelBytes).tab();
   // The day as the portal's JSON element (`day_json`).
   daily.bytes(info.dayJsonHead).decimal(dayTotal.units, dayTotal.scale, 3).bytes(HOUR_JSON_TAILS[dayEstimated ? 1 : 0][dayMissing ? 1 : 0]).endRow();
-  written.infos.push(info);
-  written.units.push(dayTotal.units);
-  written.scales.push(dayTotal.scale);
-  written.flags.push((dayEstimated ? DAY_ESTIMATED : 0) | (dayMissing ? DAY_MISSING : 0));
+  if (written !== null) {
+    written.infos.push(info);
+    written.units.push(dayTotal.units);
+    written.scales.push(dayTotal.scale);
+    written.flags.push((dayEstimated ? DAY_ESTIMATED : 0) | (dayMissing ? DAY_MISSING : 0));
+  }
   return true;
 }
 
@@ -523,6 +525,12 @@ interface WrittenDays {
   flags: number[];
 }
 const DAY_ESTIMATED = 1;
+/**
+ * Daily rows a bulk loader keeps in memory for `finish` at most (a few tens of bytes each, and a month row per month
+ * kept): beyond it, the points whose days would pass it get their months and anomalies from SQL, so the loader's
+ * memory does not grow with portfolio × days.
+ */
+export const BULK_KEPT_DAYS = 500_000;
 const DAY_MISSING = 2;
 
 /** `units` × 10^-`scale` as `numeric::text` prints a value of that scale (`CopyWriter.decimal(units, scale, 0)`). */
@@ -1020,12 +1028,15 @@ async function insertAnomalies(client: PoolClient, unusual: readonly { gsrn: str
  * transaction. The tables then hold what `applyBatch` over the same events would have left: every bucket is a
  * function of the values below it, and every anomaly verdict a function of the daily totals before it (for metering
  * points whose documents are consumption, E17; a point sending both kinds would get verdicts on its other days too).
- * Holds per metering point seen the span of local days its documents covered (O(portfolio)). A page's rows are written
+ * Holds per metering point seen the span of local days its documents covered (O(portfolio)), and at most `keptDays`
+ * (default {@link BULK_KEPT_DAYS}) daily totals for `finish`: a point whose days would pass that is moved to the SQL
+ * path of `finish` (its days stay as written). A page's rows are written
  * as COPY text in bytes and sent in chunks of about `copyChunkBytes` (default 1 MiB), each chunk's COPYs started while
  * the next chunk is computed, so PostgreSQL ingests rows while this process sums the next ones.
  */
-export function consumptionBulkLoader(options: { copyChunkBytes?: number } = {}): BulkLoader {
+export function consumptionBulkLoader(options: { copyChunkBytes?: number; keptDays?: number } = {}): BulkLoader {
   const chunkBytes = options.copyChunkBytes ?? BULK_COPY_CHUNK_BYTES;
+  const keptDaysCap = options.keptDays ?? BULK_KEPT_DAYS;
   /** Per metering point, the local days (as [start, end) instants) covered by the documents of the pages loaded so far. */
   const spans = new Map<string, { from: number; to: number }>();
   const consumptionGsrns = new Set<string>();
@@ -1035,6 +1046,9 @@ export function consumptionBulkLoader(options: { copyChunkBytes?: number } = {})
   const labelledDays = new Set<LocalDate>();
   /** Per metering point not recomputed, the daily rows written (months and anomalies are computed from them in `finish`). */
   const writtenDays = new Map<string, WrittenDays>();
+  /** Daily totals held in `writtenDays`, and the points whose months and anomalies `finish` leaves to SQL because of the cap. */
+  let keptDays = 0;
+  const summariseInSql = new Set<string>();
   let first = Number.POSITIVE_INFINITY;
   let last = Number.NEGATIVE_INFINITY;
   /** Instants as COPY text, once per instant (the same hours recur for every metering point). */
@@ -1136,9 +1150,21 @@ export function consumptionBulkLoader(options: { copyChunkBytes?: number } = {})
           series.tab().text(run.documentId).tab().text(run.seriesId).endRow();
         }
         if (recompute.has(gsrn)) continue;
-        let written = writtenDays.get(gsrn);
-        if (!written) writtenDays.set(gsrn, (written = { infos: [], units: [], scales: [], flags: [] }));
+        let written: WrittenDays | null = null;
+        if (!summariseInSql.has(gsrn)) {
+          written = writtenDays.get(gsrn) ?? null;
+          if (written === null) writtenDays.set(gsrn, (written = { infos: [], units: [], scales: [], flags: [] }));
+        }
+        const keptBefore = written?.infos.length ?? 0;
         if (!writeHoursAndDays(gsrn, runs, hours, daily, written)) recompute.add(gsrn);
+        if (written !== null) {
+          keptDays += written.infos.length - keptBefore;
+          if (keptDays > keptDaysCap) {
+            keptDays -= written.infos.length;
+            writtenDays.delete(gsrn);
+            summariseInSql.add(gsrn);
+          }
+        }
       }
       flush();
       await copies;
@@ -1155,11 +1181,13 @@ export function consumptionBulkLoader(options: { copyChunkBytes?: number } = {})
       for (let at = 0; at < gsrns.length; at += BULK_FINISH_CHUNK) {
         await new Promise<void>((resolve) => setImmediate(resolve));
         for (const gsrn of gsrns.slice(at, at + BULK_FINISH_CHUNK)) {
-          const written = recompute.has(gsrn) ? undefined : writtenDays.get(gsrn);
-          if (recompute.has(gsrn) || (written && !summariseDays(gsrn, written, consumptionGsrns.has(gsrn), monthlyRows, anomalyRows))) inSql.push(gsrn);
+          const written = recompute.has(gsrn) || summariseInSql.has(gsrn) ? undefined : writtenDays.get(gsrn);
+          if (recompute.has(gsrn) || summariseInSql.has(gsrn) || (written && !summariseDays(gsrn, written, consumptionGsrns.has(gsrn), monthlyRows, anomalyRows))) inSql.push(gsrn);
         }
       }
       writtenDays.clear();
+      summariseInSql.clear();
+      keptDays = 0;
       if (monthlyRows.length > 0 || anomalyRows.length > 0) {
         await inTransaction(async (client) => {
           if (monthlyRows.length > 0) await copyRows(client, CONSUMPTION_MONTHLY_TABLE, MONTHLY_COLUMNS, monthlyRows);
