@@ -373,9 +373,12 @@ class ScannedXmlPoints implements ScannedPoints {
     const r = new PointReader();
     let i = this.from;
     for (let k = 0; k < this.count; k++) {
-      r.read(text, i + tags.open.length, tags);
+      const accepted = r.read(text, i + tags.open.length, tags);
       const quantity = r.quantityTo > r.quantityFrom ? text.slice(r.quantityFrom, r.quantityTo) : undefined;
-      out[k] = validMeasurePoint(r.position, quantity, r.quality) as MeasurePoint;
+      const point = accepted ? validMeasurePoint(r.position, quantity, r.quality) : undefined;
+      // scanPoints accepted every one of these points from the same text, so this cannot happen short of a bug.
+      if (point === undefined) throw new Error(`CIM XML fast path: point ${k + 1} of a period scanned before does not read again`);
+      out[k] = point;
       tags.point.lastIndex = i + tags.open.length;
       tags.point.test(text);
       i = tags.point.lastIndex;
