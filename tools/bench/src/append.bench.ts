@@ -79,7 +79,7 @@ export async function runAppendBench(databaseUrl: string): Promise<BenchResult[]
     'bench_append_m6',
     EVENT_STORE_MIGRATIONS.filter((m) => m.version <= 8),
   );
-  const perStream = new PostgresEventStore(pool, false, 'bench_append_m6');
+  const perStream = new PostgresEventStore(pool, false, 'bench_append_m6', { migratedTo: 8 });
   let counter = 0;
   try {
     await pool.query(BASELINE_DDL);

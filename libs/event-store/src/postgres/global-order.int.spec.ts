@@ -32,13 +32,13 @@ describe('PostgreSQL global order under concurrent writers', () => {
     await client.query('BEGIN');
     try {
       await client.query(
-        `SELECT * FROM event_store.append_to_stream($1, 'any', $2::uuid[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], 'event_store_appended')`,
+        `SELECT * FROM event_store.append_to_stream($1, 'any', $2::uuid[], $3::text[], $4::jsonb, $5::jsonb, $6::timestamptz[], 'event_store_appended')`,
         [
           streamId,
           events.map((e) => e.eventId),
           events.map((e) => e.type),
-          events.map((e) => JSON.stringify(e.data)),
-          events.map((e) => JSON.stringify(e.metadata)),
+          JSON.stringify(events.map((e) => e.data)),
+          JSON.stringify(events.map((e) => e.metadata)),
           events.map((e) => e.occurredAt.toISOString()),
         ],
       );
@@ -234,15 +234,15 @@ describe('PostgreSQL global order under concurrent writers', () => {
       try {
         await client.query('BEGIN');
         await client.query(
-          `SELECT * FROM event_store.append_to_streams($1::text[], $2::text[], $3::int[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::timestamptz[], NULL)`,
+          `SELECT * FROM event_store.append_to_streams($1::text[], $2::text[], $3::int[], $4::uuid[], $5::text[], $6::jsonb, $7::jsonb, $8::timestamptz[], NULL)`,
           [
             appends.map((a) => a.streamId),
             appends.map(() => 'any'),
             appends.map((a) => a.events.length),
             events.map((e) => e.eventId),
             events.map((e) => e.type),
-            events.map((e) => JSON.stringify(e.data)),
-            events.map((e) => JSON.stringify(e.metadata)),
+            JSON.stringify(events.map((e) => e.data)),
+            JSON.stringify(events.map((e) => e.metadata)),
             events.map((e) => e.occurredAt.toISOString()),
           ],
         );

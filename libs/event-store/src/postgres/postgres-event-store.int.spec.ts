@@ -1,5 +1,6 @@
 import { createTestDatabase, type TestDatabase } from '@dh/testing';
 import { DatabaseError, Pool } from 'pg';
+import { WrongExpectedRevisionError } from '../errors';
 import { describeEventStoreContract, newEvent } from '../testing';
 import { EVENT_STORE_MIGRATIONS, runMigrations } from './migrations';
 import { createPostgresEventStore, isConnectionLoss, parsePostgresCheckpoint } from './postgres-event-store';
@@ -58,6 +59,72 @@ describe('PostgresEventStore', () => {
     ]);
     const read = await store.readStream('lz4-1');
     expect(read.map((e) => e.data)).toEqual([large.data, small.data]);
+    await store.close();
+  });
+
+  /** Values whose text jsonb writes differently from JSON.stringify: the stored values must still be the ones given. */
+  const awkwardData = () => ({ wh: [0, 1_000, 9_007_199_254_740_991, -3], kwh: 0.1, tiny: 1e-7, text: 'æøå "quoted" \\ \u2028 😀', nested: { b: [null, true, {}], a: [] } });
+
+  it('appends with migration 12 functions alone (data and metadata as one jsonb array each)', async () => {
+    const store = await createPostgresEventStore({ pool, schema: 'es_jsonb' });
+    // The text-array functions stay for processes of the previous release; without them the store must still append.
+    await pool.query(`DROP FUNCTION es_jsonb.append_to_stream(text, text, uuid[], text[], text[], text[], timestamptz[], text)`);
+    await pool.query(`DROP FUNCTION es_jsonb.append_to_streams(text[], text[], int[], uuid[], text[], text[], text[], timestamptz[], text)`);
+    const [a, b, c] = [newEvent('A', awkwardData()), newEvent('B', { n: 2 }), newEvent('C', { n: 3 })];
+    await store.appendToStream('jsonb-1', [a, b], { expectedRevision: 'no_stream' });
+    const batch = await store.appendToStreams([
+      { streamId: 'jsonb-1', events: [c], expectedRevision: 1n },
+      { streamId: 'jsonb-2', events: [newEvent('D', { list: [1.5, 'x'] })], expectedRevision: 'no_stream' },
+    ]);
+    expect(batch.map((r) => r.nextExpectedRevision)).toEqual([2n, 0n]);
+    // A retry is answered from the stored events, and noted as one.
+    const retried = await store.appendToStreamsNotingRetries([{ streamId: 'jsonb-1', events: [c], expectedRevision: 1n }]);
+    expect(retried).toEqual([{ ...batch[0], alreadyStored: true }]);
+    await expect(store.appendToStream('jsonb-1', [newEvent()], { expectedRevision: 0n })).rejects.toThrow(WrongExpectedRevisionError);
+    const read = await store.readStream('jsonb-1');
+    expect(read.map((e) => [e.eventId, e.data, e.metadata])).toEqual([a, b, c].map((e) => [e.eventId, e.data, e.metadata]));
+    await store.close();
+  });
+
+  it('keeps the text-array append functions for a process of the previous release (rolling deploy)', async () => {
+    const store = await createPostgresEventStore({ pool, schema: 'es_previous' });
+    // The call of the release before migration 12: each event's JSON as a text, split from one json array.
+    const texts = (param: string) => `ARRAY(SELECT j.v::text FROM json_array_elements(${param}::json) WITH ORDINALITY AS j(v, o) ORDER BY j.o)`;
+    const [a, b] = [newEvent('A', awkwardData()), newEvent('B')];
+    await pool.query(
+      `SELECT * FROM es_previous.append_to_streams($1::text[], $2::text[], $3::int[], $4::uuid[], $5::text[], ${texts('$6')}, ${texts('$7')}, $8::timestamptz[], NULL)`,
+      [['prev-1'], ['no_stream'], [1], [a.eventId], [a.type], JSON.stringify([a.data]), JSON.stringify([a.metadata]), [a.occurredAt.toISOString()]],
+    );
+    await pool.query(
+      `SELECT * FROM es_previous.append_to_stream($1, $2, $3::uuid[], $4::text[], ${texts('$5')}, ${texts('$6')}, $7::timestamptz[], NULL)`,
+      ['prev-1', '0', [b.eventId], [b.type], JSON.stringify([b.data]), JSON.stringify([b.metadata]), [b.occurredAt.toISOString()]],
+    );
+    expect((await store.readStream('prev-1')).map((e) => [e.eventId, e.data, e.metadata])).toEqual([a, b].map((e) => [e.eventId, e.data, e.metadata]));
+    await store.close();
+  });
+
+  it('refuses data or metadata that is not an array of one element per event (DH005), writing nothing', async () => {
+    const store = await createPostgresEventStore({ pool, schema: 'es_jsonb_checks' });
+    const e = newEvent();
+    const code = (promise: Promise<unknown>) => promise.then(() => 'no error', (error: unknown) => (error instanceof DatabaseError ? error.code : String(error)));
+    const single = (data: string, metadata: string) =>
+      pool.query(`SELECT * FROM es_jsonb_checks.append_to_stream('c-1', 'any', $1::uuid[], ARRAY['T'], $2::jsonb, $3::jsonb, ARRAY[now()], NULL)`, [[e.eventId], data, metadata]);
+    const batch = (data: string, metadata: string) =>
+      pool.query(
+        `SELECT * FROM es_jsonb_checks.append_to_streams(ARRAY['c-1'], ARRAY['any'], ARRAY[1], $1::uuid[], ARRAY['T'], $2::jsonb, $3::jsonb, ARRAY[now()], NULL)`,
+        [[e.eventId], data, metadata],
+      );
+    const meta = JSON.stringify([e.metadata]);
+    for (const call of [single, batch]) {
+      expect(await code(call('{}', meta))).toBe('DH005');
+      expect(await code(call('[]', meta))).toBe('DH005');
+      expect(await code(call('[{}, {}]', meta))).toBe('DH005');
+      expect(await code(call('[{}]', JSON.stringify(e.metadata)))).toBe('DH005');
+      expect(await code(call('[{}]', 'null'))).toBe('DH005');
+    }
+    expect(await store.readAll()).toEqual([]);
+    expect(await code(batch('[{"ok": true}]', meta))).toBe('no error');
+    expect((await store.readAll()).map((r) => r.data)).toEqual([{ ok: true }]);
     await store.close();
   });
 
@@ -120,8 +187,8 @@ describe('PostgresEventStore', () => {
       const e = newEvent();
       await expect(
         client.query(
-          `SELECT * FROM es_first_write.append_to_stream('w-1', 'no_stream', $1::uuid[], ARRAY['Tested'], ARRAY['{}'], $2::text[], ARRAY[now()], 'es_first_write_appended')`,
-          [[e.eventId], [JSON.stringify(e.metadata)]],
+          `SELECT * FROM es_first_write.append_to_stream('w-1', 'no_stream', $1::uuid[], ARRAY['Tested'], '[{}]'::jsonb, $2::jsonb, ARRAY[now()], 'es_first_write_appended')`,
+          [[e.eventId], JSON.stringify([e.metadata])],
         ),
       ).rejects.toThrow(/must come before any other write/);
       await client.query('ROLLBACK');
@@ -130,8 +197,8 @@ describe('PostgresEventStore', () => {
       for (const streamId of ['w-1', 'w-2']) {
         const ev = newEvent();
         await client.query(
-          `SELECT * FROM es_first_write.append_to_stream($1, 'no_stream', $2::uuid[], ARRAY['Tested'], ARRAY['{}'], $3::text[], ARRAY[now()], 'es_first_write_appended')`,
-          [streamId, [ev.eventId], [JSON.stringify(ev.metadata)]],
+          `SELECT * FROM es_first_write.append_to_stream($1, 'no_stream', $2::uuid[], ARRAY['Tested'], '[{}]'::jsonb, $3::jsonb, ARRAY[now()], 'es_first_write_appended')`,
+          [streamId, [ev.eventId], JSON.stringify([ev.metadata])],
         );
       }
       await client.query('COMMIT');

@@ -58,7 +58,7 @@ describe('PostgreSQL read horizon: a writer between its transaction id and the i
       schema,
       EVENT_STORE_MIGRATIONS.filter((m) => m.version <= upTo),
     );
-    return { writer: new PostgresEventStore(writers, false, schema), reader: new PostgresEventStore(readers, false, schema) };
+    return { writer: new PostgresEventStore(writers, false, schema, { migratedTo: upTo }), reader: new PostgresEventStore(readers, false, schema, { migratedTo: upTo }) };
   }
 
   /** Runs the interleaving; returns what the reader read before and after A's commit, and what the log holds. */
