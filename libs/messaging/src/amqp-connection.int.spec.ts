@@ -1,4 +1,5 @@
 import { Socket } from 'node:net';
+import type { ChannelModel, ConsumeMessage } from 'amqplib';
 import { createTestVhost, eventually, type TestVhost } from '@dh/testing';
 import { AmqpConnection } from './amqp-connection';
 import { silentMessagingLogger } from './logger';
@@ -50,5 +51,76 @@ describe(AmqpConnection.name, () => {
     } finally {
       setNoDelay.mockRestore();
     }
+  });
+
+  /** Counts the writes the connection's socket hands the kernel (`_write` of one chunk, `_writev` of several). */
+  function countSocketWrites(model: ChannelModel): { writes: number } {
+    const socket = (model.connection as { stream?: unknown }).stream;
+    if (!(socket instanceof Socket)) throw new Error('amqplib keeps no socket in connection.stream');
+    const count = { writes: 0 };
+    const write = socket._write.bind(socket);
+    const writev = socket._writev?.bind(socket);
+    socket._write = (...args: Parameters<Socket['_write']>) => {
+      count.writes++;
+      write(...args);
+    };
+    if (writev) {
+      socket._writev = (...args: Parameters<NonNullable<Socket['_writev']>>) => {
+        count.writes++;
+        writev(...args);
+      };
+    }
+    return count;
+  }
+
+  /** Publishes `n` numbered messages in one turn on a confirm channel; returns the socket writes, the confirms and what the queue got. */
+  async function publishInOneTurn(connection: AmqpConnection, n: number, bodyBytes: number): Promise<{ writes: number; confirmed: number[]; received: number[] }> {
+    const model = await connection.waitForConnection();
+    const channel = await connection.createConfirmChannel();
+    const queue = `one-write-${n}-${bodyBytes}`;
+    await channel.assertQueue(queue, { durable: false });
+    const count = countSocketWrites(model);
+    const confirmed: number[] = [];
+    const padding = 'x'.repeat(bodyBytes);
+    for (let i = 0; i < n; i++) {
+      channel.sendToQueue(queue, Buffer.from(JSON.stringify({ i, padding })), { headers: { seq: i } }, (error: unknown) => {
+        if (!error) confirmed.push(i);
+      });
+    }
+    await channel.waitForConfirms();
+    const writes = count.writes;
+    const received: number[] = [];
+    await channel.consume(queue, (message: ConsumeMessage | null) => message && received.push((JSON.parse(message.content.toString()) as { i: number }).i), { noAck: true });
+    await eventually(() => expect(received).toHaveLength(n));
+    await channel.close();
+    return { writes, confirmed, received };
+  }
+
+  it("writes a turn's publishes to the socket at once, keeping their order and confirms, and one write per frame when told oneWritePerTurn: false", async () => {
+    const inOrder = (n: number) => Array.from({ length: n }, (_, i) => i);
+    const batched = await publishInOneTurn(sut, 100, 100);
+    expect(batched.received).toEqual(inOrder(100));
+    expect(batched.confirmed).toEqual(inOrder(100));
+    // 100 publishes of ~170 bytes of frames: one write, plus at most a confirm-select or a heartbeat.
+    expect(batched.writes).toBeLessThanOrEqual(3);
+
+    const separate = new AmqpConnection({ url: vhost.url, logger: silentMessagingLogger, oneWritePerTurn: false });
+    await separate.connect();
+    try {
+      const one = await publishInOneTurn(separate, 100, 100);
+      expect(one.received).toEqual(inOrder(100));
+      expect(one.writes).toBeGreaterThanOrEqual(100);
+    } finally {
+      await separate.close();
+    }
+  });
+
+  it("keeps amqplib's back-pressure: 3,000 publishes of 1 kB in one turn leave in writes of many, all confirmed, in order", async () => {
+    const { writes, confirmed, received } = await publishInOneTurn(sut, 3000, 1000);
+    const inOrder = Array.from({ length: 3000 }, (_, i) => i);
+    expect(received).toEqual(inOrder);
+    expect(confirmed).toEqual(inOrder);
+    // ~3.1 MB: the socket's 16 kB high-water mark makes amqplib wait for `drain` between writes of ~15 messages.
+    expect(writes).toBeLessThan(600);
   });
 });
