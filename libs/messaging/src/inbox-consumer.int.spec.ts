@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { connect, type Channel, type ChannelModel, type GetMessage } from 'amqplib';
+import { connect, type Channel, type ChannelModel, type ConfirmChannel, type GetMessage } from 'amqplib';
 import { Pool, type PoolClient } from 'pg';
 import { createTestDatabase, createTestVhost, eventually, type TestDatabase, type TestVhost } from '@dh/testing';
 import { AmqpConnection } from './amqp-connection';
@@ -234,6 +234,52 @@ describe('startConsumer (inbox)', () => {
     expect(consumer.stats()).toMatchObject({ applied: 0, retried: 2, deadLettered: 1 });
     expect(await getAll('projection.poison')).toHaveLength(0);
     expect((await queueInfo(vhost.name, 'projection.poison.retry')).messages).toBe(0);
+  });
+
+  it("hands amqplib one header table for its retry and dead-letter publishes (amqplib makes it a prototype), holding each message's own headers", async () => {
+    const probe = await (await connection.waitForConnection()).createConfirmChannel();
+    const prototype = Object.getPrototypeOf(probe) as ConfirmChannel;
+    await probe.close();
+    const tables: unknown[] = [];
+    const encoded: Record<string, unknown>[] = [];
+    const original = prototype.publish;
+    const spy = jest.spyOn(prototype, 'publish').mockImplementation(function (this: ConfirmChannel, ...args: Parameters<ConfirmChannel['publish']>) {
+      const headers = (args[3] as { headers?: Record<string, unknown> } | undefined)?.headers ?? {};
+      tables.push(headers);
+      encoded.push(Object.fromEntries(Object.entries(headers).filter(([, value]) => value !== undefined)));
+      return original.apply(this, args);
+    });
+    try {
+      const broken: EventHandler = async (e) => {
+        throw new Error(`cannot apply ${String(e.data.n)}`);
+      };
+      const consumer = await start({ queue: 'projection.headers', handler: broken, maxAttempts: 2 });
+      const first = envelope(1);
+      const second = envelope(2);
+      publish(first, { origin: 'one' });
+      publish(second);
+      await eventually(() => expect(consumer.stats()).toMatchObject({ retried: 2, deadLettered: 2 }));
+      const dead = await eventually(async () => {
+        const messages = await getAll('projection.headers.dlq');
+        expect(messages).toHaveLength(2);
+        return messages;
+      });
+      // Two retries and two dead letters, one table.
+      expect(tables).toHaveLength(4);
+      expect(new Set(tables).size).toBe(1);
+      const byId = new Map(dead.map((m) => [m.properties.messageId, m.properties.headers ?? {}]));
+      const one = byId.get(first.eventId) ?? {};
+      const two = byId.get(second.eventId) ?? {};
+      expect(one).toMatchObject({ origin: 'one', 'x-failure-reason': 'cannot apply 1', 'x-failure-count': 2, 'x-retry-count': 1 });
+      expect(two).toMatchObject({ 'x-failure-reason': 'cannot apply 2', 'x-failure-count': 2, 'x-retry-count': 1 });
+      // What an earlier message set and this one lacks is not carried over: no origin on the second, no last reason on either.
+      expect(two).not.toHaveProperty('origin');
+      expect(one).not.toHaveProperty('x-last-failure-reason');
+      expect(two).not.toHaveProperty('x-last-failure-reason');
+      expect(encoded.filter((h) => 'x-failure-reason' in h)).toHaveLength(2);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('sends malformed JSON straight to the DLQ with the reason, without calling the handler', async () => {

@@ -9,6 +9,7 @@ import { consoleMessagingLogger, delay, errorMessage, quoteSchema, toError, type
 import { DEFAULT_MESSAGING_SCHEMA, ensureMessagingTables } from './schema';
 import { assertConsumerTopology, deadLetterQueueName, DEFAULT_EVENT_EXCHANGE, type ConsumerTopology } from './topology';
 import { registerConsumerQueue } from './dead-letters';
+import { PublishHeaders } from './publish-headers';
 import { CATCH_UP_REPLAY_HEADER, CatchUpCutoffFilter, type CatchUpCutoff } from './catch-up-cutoff';
 
 /** Headers of the retry and dead-letter paths. */
@@ -213,6 +214,8 @@ class InboxConsumer implements RunningConsumer {
   private detach: () => void = () => undefined;
   private unregister: () => void = () => undefined;
   private readonly state: StateTracker;
+  /** The header table of this consumer's retry, dead-letter and catch-up publishes (see {@link PublishHeaders}). */
+  private readonly publishHeaders = new PublishHeaders();
   private readonly counters: ConsumerStats = { applied: 0, duplicates: 0, retried: 0, deadLettered: 0, lastError: null, halted: null, caughtUp: 0, skippedByCutoff: 0 };
 
   constructor(private readonly options: ConsumerOptions) {
@@ -364,7 +367,7 @@ class InboxConsumer implements RunningConsumer {
       if (matching.length === 0) continue;
       const toQueue: EventMessage[] = handOver ? matching : await this.applyCaughtUp(matching);
       handOver = toQueue.length > 0;
-      for (const message of toQueue) channel.sendToQueue(queue, message.content, message.options);
+      for (const message of toQueue) channel.sendToQueue(queue, message.content, { ...message.options, headers: this.publishHeaders.fill(message.options.headers ?? {}) });
       this.counters.caughtUp += toQueue.length;
       if (toQueue.length > 0) await channel.waitForConfirms();
     }
@@ -743,7 +746,7 @@ class InboxConsumer implements RunningConsumer {
     headers[FIRST_FAILED_AT_HEADER] = headerString(headers, FIRST_FAILED_AT_HEADER) ?? new Date().toISOString();
     headers[ORIGINAL_EXCHANGE_HEADER] = headerString(headers, ORIGINAL_EXCHANGE_HEADER) ?? message.fields.exchange;
     headers[ORIGINAL_ROUTING_KEY_HEADER] = headerString(headers, ORIGINAL_ROUTING_KEY_HEADER) ?? message.fields.routingKey;
-    channel.sendToQueue(this.topology.retryQueue, message.content, { ...republishOptions(message, headers), expiration: String(wait) });
+    channel.sendToQueue(this.topology.retryQueue, message.content, { ...republishOptions(message, this.publishHeaders.fill(headers)), expiration: String(wait) });
     await channel.waitForConfirms();
     this.counters.retried++;
   }
@@ -756,7 +759,7 @@ class InboxConsumer implements RunningConsumer {
     headers[ORIGINAL_EXCHANGE_HEADER] = headerString(headers, ORIGINAL_EXCHANGE_HEADER) ?? message.fields.exchange;
     headers[ORIGINAL_ROUTING_KEY_HEADER] = headerString(headers, ORIGINAL_ROUTING_KEY_HEADER) ?? message.fields.routingKey;
     delete headers[LAST_FAILURE_REASON_HEADER];
-    channel.publish(this.topology.deadLetterExchange, this.options.queue, message.content, republishOptions(message, headers));
+    channel.publish(this.topology.deadLetterExchange, this.options.queue, message.content, republishOptions(message, this.publishHeaders.fill(headers)));
     await channel.waitForConfirms();
     this.counters.deadLettered++;
   }
