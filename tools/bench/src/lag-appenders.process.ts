@@ -14,7 +14,7 @@ import { childSend, onParentMessage, processMonitor, type LagAppendersInput } fr
  */
 
 async function main(input: LagAppendersInput): Promise<void> {
-  const pool = new Pool({ connectionString: input.databaseUrl, max: input.appenders + 2 });
+  const pool = new Pool({ connectionString: input.databaseUrl, max: input.appenders + 2, application_name: 'bench-lag-appenders' });
   pool.on('error', () => undefined);
   const store = await createPostgresEventStore({ pool, schema: 'event_store' });
   const monitor = processMonitor();

@@ -2,7 +2,7 @@ import { Pool } from 'pg';
 import { AmqpConnection, type RunningConsumer } from '@dh/messaging';
 import { benchLogger } from './infra';
 import { childSend, onParentMessage, processMonitor, type AppliedItem, type LagConsumerInput } from './lag-processes';
-import { startBenchConsumer } from './pipeline-harness';
+import { AMQP_ONE_WRITE_PER_TURN, startBenchConsumer } from './pipeline-harness';
 
 /**
  * The lag benchmark's projection consumer in a process of its own (forked by lag.bench.ts), as projections run in
@@ -19,9 +19,9 @@ const monitor = processMonitor();
 let measuring = false;
 
 async function start(input: LagConsumerInput): Promise<void> {
-  const pool = new Pool({ connectionString: input.databaseUrl, max: 4 });
+  const pool = new Pool({ connectionString: input.databaseUrl, max: 4, application_name: 'bench-lag-consumer' });
   pool.on('error', () => undefined);
-  const connection = new AmqpConnection({ url: input.amqpUrl, connectionName: 'bench-lag-consumer', initialMaxAttempts: 3, noDelay: input.noDelay, logger: benchLogger });
+  const connection = new AmqpConnection({ url: input.amqpUrl, connectionName: 'bench-lag-consumer', initialMaxAttempts: 3, noDelay: input.noDelay, oneWritePerTurn: AMQP_ONE_WRITE_PER_TURN, logger: benchLogger });
   await connection.connect();
   let pending: AppliedItem[] = [];
   const flush = (): void => {

@@ -113,6 +113,7 @@ export type LagChildMessage =
   | { kind: 'done'; sent: number; ms: number; eventLoop: EventLoopDelay }
   | { kind: 'relayRunning' }
   | { kind: 'read'; items: [eventId: string, readNs: string][] }
+  | { kind: 'relayMeasured'; eventLoop: EventLoopDelay }
   | { kind: 'relayStopped'; eventLoop: EventLoopDelay }
   | { kind: 'consumerRunning' }
   | { kind: 'applied'; items: AppliedItem[] }

@@ -3,23 +3,26 @@ import { createPostgresEventStore } from '@dh/event-store';
 import { AmqpConnection, createRelay, type EventRelay } from '@dh/messaging';
 import { benchLogger } from './infra';
 import { childSend, onParentMessage, processMonitor, type LagRelayInput } from './lag-processes';
-import { RELAY_NAME, relayReadRecorder } from './pipeline-harness';
+import { AMQP_ONE_WRITE_PER_TURN, RELAY_NAME, relayReadRecorder } from './pipeline-harness';
 
 /**
  * The lag benchmark's relay in a process of its own (forked by lag.bench.ts), as the relay runs in its
  * service: its own pool, store (LISTEN connection), AMQP connection and relay, the same name and checkpoint as
  * the benchmark's in-process relay. Reports when it reads each event from the log (hrtime, see
- * lag-processes.ts) to the parent every 20 ms; stops on `stop` and reports its event-loop delay.
+ * lag-processes.ts) to the parent every 20 ms; reports its event-loop delay, CPU and GC between the parent's
+ * `measureStart` and `measureEnd` (the appenders' measured seconds) and over its whole run when it stops on `stop`.
  */
 
 let relay: EventRelay | null = null;
 let stop: () => Promise<void> = async () => undefined;
+const measuredMonitor = processMonitor();
+let measuring = false;
 
 async function start(input: LagRelayInput): Promise<void> {
-  const pool = new Pool({ connectionString: input.databaseUrl, max: 4 });
+  const pool = new Pool({ connectionString: input.databaseUrl, max: 4, application_name: 'bench-lag-relay' });
   pool.on('error', () => undefined);
   const store = await createPostgresEventStore({ pool, schema: 'event_store' });
-  const connection = new AmqpConnection({ url: input.amqpUrl, connectionName: 'bench-lag-relay', initialMaxAttempts: 3, noDelay: input.noDelay, logger: benchLogger });
+  const connection = new AmqpConnection({ url: input.amqpUrl, connectionName: 'bench-lag-relay', initialMaxAttempts: 3, noDelay: input.noDelay, oneWritePerTurn: AMQP_ONE_WRITE_PER_TURN, logger: benchLogger });
   await connection.connect();
   let pending: [string, string][] = [];
   const flush = (): void => {
@@ -55,7 +58,13 @@ const fail = (error: unknown): void => {
 
 onParentMessage((message) => {
   if (message.kind === 'relay') start(message).catch(fail);
-  else if (message.kind === 'stop') {
+  else if (message.kind === 'measureStart') {
+    measuring = true;
+    measuredMonitor.start();
+  } else if (message.kind === 'measureEnd' && measuring) {
+    measuring = false;
+    childSend({ kind: 'relayMeasured', eventLoop: measuredMonitor.stop() });
+  } else if (message.kind === 'stop') {
     stop().then(() => process.disconnect(), fail);
   }
 });

@@ -1,6 +1,7 @@
 import { loadavg } from 'node:os';
 import { delay, fmt, log, msSince, now, percentileSorted, result, summarizeLatencies, tailStages, waitUntil, type BenchResult, type LatencySummary } from './measure';
-import { AMQP_NO_DELAY, envelopeBody, pipelineDatabaseUrl, RawAmqp, type PipelineHarness } from './pipeline-harness';
+import { AMQP_NO_DELAY, AMQP_ONE_WRITE_PER_TURN, envelopeBody, pipelineDatabaseUrl, RawAmqp, type PipelineHarness } from './pipeline-harness';
+import { cpuOf, processCpuMs } from './process-cpu';
 import { forkLagChild, LOOP_MONITOR_RESOLUTION_MS, NO_LOOP_FIGURES, processMonitor, type AppliedItem, type EventLoopDelay, type LagChild, type LagChildMessage } from './lag-processes';
 
 /**
@@ -19,7 +20,9 @@ import { forkLagChild, LOOP_MONITOR_RESOLUTION_MS, NO_LOOP_FIGURES, processMonit
  * full collections of 100 ms and more on the loaded machine) stays out of the pipeline's heaps. `single` runs
  * all three in this process. Every time is `process.hrtime.bigint()`, CLOCK_MONOTONIC on Linux: one clock for all
  * processes of the machine. Printed per process: event-loop delay beyond the monitor's timer, CPU and GC pauses;
- * the mean of each stage over the slowest 1 %; PostgreSQL's checkpoints and WAL over the measured seconds.
+ * the mean of each stage over the slowest 1 %; PostgreSQL's checkpoints and WAL over the measured seconds; the CPU
+ * time per appended event of each process of the path (PostgreSQL's backends of this run's database, and the broker
+ * when BENCH_BROKER_PID names its process) over the measured seconds.
  * Baseline: the same rate of the same bodies through a raw amqplib confirm channel → queue → consumer.
  */
 
@@ -29,6 +32,10 @@ const APPENDERS = Number(process.env.BENCH_LAG_APPENDERS ?? 32);
 const WARMUP_SECONDS = 2;
 const TOPOLOGY: 'processes' | 'single' = process.env.BENCH_LAG_TOPOLOGY === 'single' ? 'single' : 'processes';
 const DRAIN_TIMEOUT_MS = 60_000;
+/** BENCH_LAG_RAW=0: leaves out the raw amqplib baseline (30 s more), for back-to-back comparisons of the pipeline. */
+const RAW_BASELINE = process.env.BENCH_LAG_RAW !== '0';
+/** The RabbitMQ server's process (beam.smp) whose CPU to count per event; the broker serves other connections too. */
+const BROKER_PID = process.env.BENCH_BROKER_PID ? Number(process.env.BENCH_BROKER_PID) : null;
 
 /** Offers RATE sends a second for `seconds` from `concurrency` loops sharing one schedule. Returns how many were sent and how long it took. */
 async function offered(seconds: number, concurrency: number, send: (i: number) => Promise<void>): Promise<{ sent: number; ms: number }> {
@@ -77,6 +84,66 @@ interface PipelineLag {
   tail: { name: string; meanMs: number }[];
   /** PostgreSQL's WAL and checkpoint counters over the measured seconds (the whole server's, not only this run's). */
   database: DatabaseActivity | null;
+  /** CPU time per appended event over the measured seconds, µs, per process (or group of processes) of the path. */
+  cpuPerEvent: { name: string; us: number }[];
+}
+
+/**
+ * CPU time (ms) of PostgreSQL's backends serving this run's database (every pool of the run) and of the broker over
+ * a period. Read every 500 ms, each backend's last reading kept: a pool ended at the period's end (the appenders')
+ * takes its backends with it, and a process that is gone has no /proc entry to read. A backend first seen after the
+ * start started meanwhile and counts whole.
+ */
+function serverCpuSampler(harness: PipelineHarness): { start(): void; stop(): Promise<{ backends: { role: string; count: number; ms: number }[]; brokerMs: number | null } | null> } {
+  const first = new Map<number, number>();
+  const latest = new Map<number, number>();
+  /** Each backend's role: its pool's application_name (`bench-lag-appenders`, `-relay`, `-consumer`), else `other`. */
+  const roles = new Map<number, string>();
+  let brokerFirst: number | null = null;
+  let brokerLatest: number | null = null;
+  let timer: NodeJS.Timeout | null = null;
+  let failed = false;
+  let reading: Promise<void> = Promise.resolve();
+  const read = (initial: boolean): Promise<void> =>
+    harness.pool.query<{ pid: number; application_name: string }>('SELECT pid, application_name FROM pg_stat_activity WHERE datname = current_database()').then(
+      ({ rows }) => {
+        for (const row of rows) roles.set(row.pid, row.application_name.startsWith('bench-lag-') ? row.application_name.slice('bench-lag-'.length) : 'other');
+        for (const [pid, ms] of cpuOf(rows.map((row) => row.pid))) {
+          if (!first.has(pid)) first.set(pid, initial ? ms : 0);
+          latest.set(pid, ms);
+        }
+        const broker = BROKER_PID === null ? null : processCpuMs(BROKER_PID);
+        if (initial) brokerFirst = broker;
+        brokerLatest = broker;
+      },
+      () => {
+        failed = true;
+      },
+    );
+  return {
+    start() {
+      reading = read(true);
+      timer = setInterval(() => {
+        reading = reading.then(() => read(false));
+      }, 500);
+      timer.unref();
+    },
+    async stop() {
+      if (timer) clearInterval(timer);
+      await reading;
+      await read(false);
+      if (failed) return null;
+      const byRole = new Map<string, { role: string; count: number; ms: number }>();
+      for (const [pid, ms] of latest) {
+        const role = roles.get(pid) ?? 'other';
+        const entry = byRole.get(role) ?? { role, count: 0, ms: 0 };
+        entry.count++;
+        entry.ms += ms - (first.get(pid) ?? 0);
+        byRole.set(role, entry);
+      }
+      return { backends: [...byRole.values()], brokerMs: brokerFirst !== null && brokerLatest !== null ? brokerLatest - brokerFirst : null };
+    },
+  };
 }
 
 /** Differences of `pg_stat_wal` and `pg_stat_bgwriter` over a period (server-wide). */
@@ -216,6 +283,9 @@ async function pipelineLag(harness: PipelineHarness, databaseUrl: string, amqpUr
   let measured: EventLoopDelay = NO_LOOP_FIGURES;
   let countersBefore: Promise<DatabaseCounters | null> = Promise.resolve(null);
   let countersAfter: Promise<DatabaseCounters | null> = Promise.resolve(null);
+  const server = serverCpuSampler(harness);
+  let serverMeasured: ReturnType<typeof server.stop> = Promise.resolve(null);
+  let measuredRun: { sent: number; ms: number } | null = null;
   try {
     let run: { sent: number; ms: number };
     if (TOPOLOGY === 'processes') {
@@ -233,8 +303,10 @@ async function pipelineLag(harness: PipelineHarness, databaseUrl: string, amqpUr
       children.push(consumer);
       await childEvent(consumer, ['consumerRunning'], 60_000, 'the consumer process to start');
       let relayLoop: EventLoopDelay | null = null;
+      let relayMeasured: EventLoopDelay | null = null;
       const relay = forkLagChild('lag-relay.process', { kind: 'relay', databaseUrl: childUrl, amqpUrl, noDelay: AMQP_NO_DELAY }, (message) => {
         if (message.kind === 'read') for (const [eventId, readText] of message.items) relayReadAt.set(eventId, BigInt(readText));
+        else if (message.kind === 'relayMeasured') relayMeasured = message.eventLoop;
         else if (message.kind === 'relayStopped') relayLoop = message.eventLoop;
       });
       relayChild = relay;
@@ -250,7 +322,9 @@ async function pipelineLag(harness: PipelineHarness, databaseUrl: string, amqpUr
             measureStart = BigInt(message.atNs);
             monitor.start();
             consumer.send({ kind: 'measureStart' });
+            relay.send({ kind: 'measureStart' });
             countersBefore = databaseCounters(harness);
+            server.start();
           } else if (message.kind === 'appended') {
             for (const [eventId, sentText, appendedText] of message.items) {
               const sentNs = BigInt(sentText);
@@ -265,7 +339,9 @@ async function pipelineLag(harness: PipelineHarness, databaseUrl: string, amqpUr
           } else if (message.kind === 'done') {
             measured = monitor.stop();
             consumer.send({ kind: 'measureEnd' });
+            relay.send({ kind: 'measureEnd' });
             countersAfter = databaseCounters(harness);
+            serverMeasured = server.stop();
             appendersLoop = message.eventLoop;
             done = { sent: message.sent, ms: message.ms };
           }
@@ -283,6 +359,7 @@ async function pipelineLag(harness: PipelineHarness, databaseUrl: string, amqpUr
         relay.send({ kind: 'stop' });
         await stopped;
         await relay.exited;
+        eventLoops.push({ name: 'relay process', delay: relayMeasured ?? NO_LOOP_FIGURES });
         eventLoops.push({ name: 'relay process (whole run)', delay: relayLoop ?? NO_LOOP_FIGURES });
       };
       const stopConsumer = async (): Promise<void> => {
@@ -314,13 +391,16 @@ async function pipelineLag(harness: PipelineHarness, databaseUrl: string, amqpUr
       measureStart = now();
       monitor.start();
       countersBefore = databaseCounters(harness);
+      server.start();
       run = await offered(SECONDS, APPENDERS, append('measure'));
       measured = monitor.stop();
       countersAfter = databaseCounters(harness);
+      serverMeasured = server.stop();
       eventLoops.push({ name: 'this process (appenders, relay, consumer)', delay: measured });
       await waitForApplied(harness, () => seen, run.sent, unseen, () => harness.halted(), () => harness.stopRelay());
     }
     achievedRate = (run.sent / run.ms) * 1000;
+    measuredRun = run;
   } finally {
     harness.onApplied(null);
     await harness.stopRelay();
@@ -380,7 +460,21 @@ async function pipelineLag(harness: PipelineHarness, databaseUrl: string, amqpUr
   }
   stages.push({ name: 'handler → COMMIT returned (end of the lag)', summary: summarizeLatencies(stageSamples.commit) });
   const database = activityBetween(await countersBefore, await countersAfter);
-  return { total, append: summarizeLatencies(appendSamples), afterRecord: summarizeLatencies(afterSamples), timeline, achievedRate, stages, eventLoops, tail, database };
+  const cpuPerEvent: PipelineLag['cpuPerEvent'] = [];
+  if (measuredRun) {
+    const { sent, ms: runMs } = measuredRun;
+    // Each Node process measured its own share of a core over (about) the appenders' measured seconds.
+    for (const { name, delay: d } of eventLoops) {
+      if (name.endsWith('(whole run)') || name.startsWith('this process (collects') || Number.isNaN(d.cpuPercent)) continue;
+      cpuPerEvent.push({ name, us: ((d.cpuPercent / 100) * runMs * 1000) / sent });
+    }
+    const measuredServer = await serverMeasured;
+    if (measuredServer) {
+      for (const { role, count, ms: backendMs } of measuredServer.backends) cpuPerEvent.push({ name: `PostgreSQL backends of the ${role} (${count})`, us: (backendMs * 1000) / sent });
+      if (measuredServer.brokerMs !== null) cpuPerEvent.push({ name: `RabbitMQ (pid ${BROKER_PID}, all its connections)`, us: (measuredServer.brokerMs * 1000) / sent });
+    }
+  }
+  return { total, append: summarizeLatencies(appendSamples), afterRecord: summarizeLatencies(afterSamples), timeline, achievedRate, stages, eventLoops, tail, database, cpuPerEvent };
 }
 
 /** Waits until every measured event was applied (naming the missing ones on a timeout), stopping the relay after. */
@@ -453,7 +547,7 @@ export async function runLagBench(harness: PipelineHarness, databaseUrl: string,
   log(`  machine load average (1, 5, 15 min) before: ${loadBefore}; after: ${loadAverage()}`);
   const pipeline = lag.total;
   const where = TOPOLOGY === 'processes' ? 'appenders, relay and consumer in 3 processes' : 'appenders, relay and consumer in 1 process';
-  const options = `TCP_NODELAY on AMQP ${AMQP_NO_DELAY ? 'on' : 'off'}, PostgreSQL over ${process.env.BENCH_PG_SOCKET ? `the Unix socket in ${process.env.BENCH_PG_SOCKET}` : 'TCP'}`;
+  const options = `TCP_NODELAY on AMQP ${AMQP_NO_DELAY ? 'on' : 'off'}, AMQP frames ${AMQP_ONE_WRITE_PER_TURN ? 'written once per turn' : 'one write each'}, PostgreSQL over ${process.env.BENCH_PG_SOCKET ? `the Unix socket in ${process.env.BENCH_PG_SOCKET}` : 'TCP'}`;
   log(`  offered ${RATE} ev/s from ${APPENDERS} concurrent appenders for ${SECONDS} s (${where}; ${options}); appends made at ${fmt(lag.achievedRate, 'ev/s')}`);
   log('  lag = sent (before the append) → the consumer\'s transaction that applied the event has committed');
   log('  second  offered  appended  applied  backlog  p99 lag (applied in that second)');
@@ -479,8 +573,12 @@ export async function runLagBench(harness: PipelineHarness, databaseUrl: string,
       `  PostgreSQL while offering (whole server): checkpoints ${db.checkpointsTimed} timed + ${db.checkpointsRequested} requested; WAL ${db.walRecords} records, ${db.walFullPageImages} full-page images, ${(db.walBytes / 1048576).toFixed(1)} MiB; ${db.walSyncs} WAL syncs${sync}`,
     );
   }
-  const raw = await rawLag(amqpUrl);
-  log(`  raw amqplib (TCP_NODELAY): ${describe(raw)}`);
+  if (lag.cpuPerEvent.length > 0) {
+    const sum = lag.cpuPerEvent.reduce((all, p) => all + p.us, 0);
+    log(`  CPU per appended event while offering: ${lag.cpuPerEvent.map((p) => `${p.name} ${p.us.toFixed(0)} µs`).join('; ')}; in all ${sum.toFixed(0)} µs`);
+  }
+  const raw: LatencySummary = RAW_BASELINE ? await rawLag(amqpUrl) : { count: 0, p50: Number.NaN, p99: Number.NaN, max: Number.NaN };
+  log(`  raw amqplib (TCP_NODELAY): ${RAW_BASELINE ? describe(raw) : 'left out (BENCH_LAG_RAW=0)'}`);
   const label = `${RATE} ev/s (${APPENDERS} appenders${TOPOLOGY === 'single' ? ', 1 process' : ''}) for ${SECONDS} s`;
   return [
     result(`lag p50 at ${label}`, pipeline.p50, raw.p50, 'ms', false, 'raw amqplib p50'),

@@ -24,6 +24,9 @@ const PREFETCH = 2 * PROJECTION_BATCH_SIZE;
 /** BENCH_AMQP_NODELAY=0: Nagle's algorithm left on for the relay's and the consumer's AMQP sockets (amqplib's default), for comparison. */
 export const AMQP_NO_DELAY = process.env.BENCH_AMQP_NODELAY !== '0';
 
+/** BENCH_AMQP_ONE_WRITE=0: amqplib's frames written to the socket one write each (`oneWritePerTurn: false`), for comparison. */
+export const AMQP_ONE_WRITE_PER_TURN = process.env.BENCH_AMQP_ONE_WRITE !== '0';
+
 /**
  * BENCH_PG_SOCKET=<directory> (e.g. /var/run/postgresql): the pipeline's and the lag benchmark's connections
  * go over PostgreSQL's Unix socket in that directory instead of TCP, for comparison.
@@ -148,7 +151,7 @@ export class PipelineHarness {
     const store = await createPostgresEventStore({ pool, schema: 'event_store' });
     await pool.query(`CREATE TABLE IF NOT EXISTS bench_read_model (
       event_id uuid PRIMARY KEY, stream_id text NOT NULL, global_position bigint NOT NULL, quantity text)`);
-    const connection = new AmqpConnection({ url: amqpUrl, connectionName: 'bench-pipeline', initialMaxAttempts: 3, noDelay: AMQP_NO_DELAY, logger: benchLogger });
+    const connection = new AmqpConnection({ url: amqpUrl, connectionName: 'bench-pipeline', initialMaxAttempts: 3, noDelay: AMQP_NO_DELAY, oneWritePerTurn: AMQP_ONE_WRITE_PER_TURN, logger: benchLogger });
     await connection.connect();
     let harness: PipelineHarness | null = null;
     const consumer = await startBenchConsumer(pool, connection, (applied, handlerAt, at) => {
