@@ -16,7 +16,8 @@ import { fmt, log, median, msSince, now, result, type BenchResult } from './meas
  * timed). Then, per round: the baseline, a raw read of the same events (`readAll` in pages of the rebuild's size, the
  * events parsed and nothing done with them), and `rebuildProjections(allProjections)` (shadow tables, bulk pages, swap);
  * after each rebuild the checksum of every projection must equal the clean model's, or the benchmark fails.
- * `BENCH_REBUILD_VARIANTS=1` also times the rebuild with UNLOGGED shadow tables, with secondary indexes deferred and without the bulk loader.
+ * `BENCH_REBUILD_VARIANTS=1` also times the rebuild with UNLOGGED shadow tables, with secondary indexes deferred, without the bulk loader
+ * and with each page on one connection.
  */
 
 const POINTS = Number(process.env.BENCH_REBUILD_POINTS ?? 300);
@@ -218,6 +219,7 @@ export async function runRebuildBench(cleanup?: Cleanup): Promise<BenchResult[]>
         ['UNLOGGED shadow tables, made LOGGED before the swap', { unlogged: true }],
         ['secondary indexes after the load', { deferIndexes: true }],
         ['no bulk loader (applyBatch for consumption too)', { bulk: false }],
+        ['each page on one connection', { pageConnections: 1 }],
       ];
       const read = now();
       await rawRead(store);

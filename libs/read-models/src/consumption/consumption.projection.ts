@@ -1059,7 +1059,7 @@ export function consumptionBulkLoader(options: { copyChunkBytes?: number; keptDa
     return text;
   };
   return {
-    async load(events, client) {
+    async load(events, client, aside) {
       /**
        * Per metering point, the page's documents: while they follow each other in time (the usual case) kept as they
        * are (`docs`); once one overlaps an earlier one, resolved value by value (`values`, by start).
@@ -1109,15 +1109,22 @@ export function consumptionBulkLoader(options: { copyChunkBytes?: number; keptDa
       // The rows go out in chunks of metering points, each chunk's COPYs started once the previous ones are done, while
       // the next chunk is computed: PostgreSQL ingests one chunk while this process builds the next. The series, hours
       // and daily rows are written as bytes (no string per field or row).
+      // The hours (about three quarters of the COPY text, the JSON PostgreSQL parses and compresses) go over `aside`
+      // when the caller gives a second connection, so two backends ingest a page's rows.
       let copies: Promise<unknown> = Promise.resolve();
+      let asideCopies: Promise<unknown> = Promise.resolve();
       const series = new CopyWriter();
       const hours = new CopyWriter();
       const daily = new CopyWriter();
       let labelRows: string[] = [];
       const flush = (): void => {
+        const hourChunks = hours.take();
+        if (hourChunks.length > 0) {
+          if (aside) asideCopies = asideCopies.then(() => copyBuffers(aside, CONSUMPTION_HOURS_TABLE, HOURS_COLUMNS, hourChunks));
+          else copies = copies.then(() => copyBuffers(client, CONSUMPTION_HOURS_TABLE, HOURS_COLUMNS, hourChunks));
+        }
         for (const [table, columns, chunks] of [
           [CONSUMPTION_SERIES_TABLE, SERIES_COLUMNS, series.take()],
-          [CONSUMPTION_HOURS_TABLE, HOURS_COLUMNS, hours.take()],
           [CONSUMPTION_DAILY_TABLE, DAILY_COLUMNS, daily.take()],
         ] as const) {
           if (chunks.length > 0) copies = copies.then(() => copyBuffers(client, table, columns, chunks));
@@ -1127,6 +1134,7 @@ export function consumptionBulkLoader(options: { copyChunkBytes?: number; keptDa
         labelRows = [];
         // Awaited at the end of the page; a failure before that must not count as unhandled.
         copies.catch(() => undefined);
+        asideCopies.catch(() => undefined);
       };
       for (const [gsrn, entry] of byGsrn) {
         if (series.length + hours.length >= chunkBytes) {
@@ -1167,7 +1175,10 @@ export function consumptionBulkLoader(options: { copyChunkBytes?: number; keptDa
         }
       }
       flush();
+      // Both chains settled before the page ends (the caller commits or rolls back both connections after this).
+      await Promise.allSettled([copies, asideCopies]);
       await copies;
+      await asideCopies;
     },
 
     async finish(inTransaction) {

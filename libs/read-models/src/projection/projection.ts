@@ -53,9 +53,14 @@ export interface Projection {
  * in its own transaction) and may leave derived tables for `finish`, which runs once after the last page, in
  * transactions it opens through `inTransaction` (each bounded, not one for the whole model). Afterwards the tables
  * must be exactly what `applyBatch` over the same events would have left, and `applyBatch` continues from there.
+ * A loader reads and writes only its projection's tables, and no other projection reads them during a build: a
+ * rebuild may apply the other projections' part of a page at the same time, on `aside`. `aside`, when given, is that
+ * second connection, in a transaction of its own for the same page, committed with it (a rebuild fails if either
+ * does not): for writes no other statement of `load` depends on (e.g. a COPY into a table `load` neither reads nor
+ * updates), which then run in a second backend. `load` returns only once all it sent on either connection completed.
  */
 export interface BulkLoader {
-  load(events: readonly ProjectedEvent[], client: PoolClient): Promise<void>;
+  load(events: readonly ProjectedEvent[], client: PoolClient, aside?: PoolClient): Promise<void>;
   finish(inTransaction: (work: (client: PoolClient) => Promise<void>) => Promise<void>): Promise<void>;
 }
 

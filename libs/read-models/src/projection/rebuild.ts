@@ -27,6 +27,13 @@ export interface RebuildOptions {
    * finish once, before the catch-up; the others use `applyBatch`/`apply` as always. Default true.
    */
   bulk?: boolean;
+  /**
+   * Connections a page of the build is applied on. 2 (the default): with a projection that has a bulk loader and a
+   * pool of at least 4 connections (the lock's, the page's two and the next page's read), each page is two
+   * transactions committed together, the bulk loaders' work on one (the consumption hours' COPY on the other) and the
+   * other projections' on the second, so two backends ingest the page. 1: one transaction, projections in turn.
+   */
+  pageConnections?: 1 | 2;
   /** Secondary (non-unique, non-key) indexes created after the bulk load rather than before it. Default false (measured: docs/benchmarks.md). */
   deferIndexes?: boolean;
   /** How long the swap waits for a table or state-row lock before it rolls back and tries again. Default 2,000 ms. */
@@ -61,6 +68,33 @@ export function toProjectedEvent(event: LogRecord): ProjectedEvent {
     recordedAt: event.recordedAt,
     data: event.data,
   };
+}
+
+/**
+ * `work` on `count` connections, each in a transaction of its own, committed together once `work` is done (or all
+ * rolled back when it fails): for a shadow page whose writes are spread over two backends.
+ */
+async function inTransactions<T>(pool: Pool, count: number, work: (clients: PoolClient[]) => Promise<T>, settings: string[] = []): Promise<T> {
+  const clients: PoolClient[] = [];
+  let broken: Error | undefined;
+  try {
+    for (let i = 0; i < count; i++) clients.push(await pool.connect());
+    await Promise.all(clients.map((client) => client.query([`BEGIN`, ...settings].join(';\n'))));
+    const result = await work(clients);
+    await Promise.all(clients.map((client) => client.query('COMMIT')));
+    return result;
+  } catch (error) {
+    await Promise.all(
+      clients.map((client) =>
+        client.query('ROLLBACK').catch((rollback: unknown) => {
+          broken = rollback instanceof Error ? rollback : new Error(String(rollback));
+        }),
+      ),
+    );
+    throw error;
+  } finally {
+    for (const client of clients) client.release(broken);
+  }
 }
 
 async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>, settings: string[] = []): Promise<T> {
@@ -455,39 +489,79 @@ async function rebuildLocked(pool: Pool, store: EventStore, projections: readonl
    * Returns the shadow tables the work wrote to (counted the same way).
    */
   const shadowSchemas = [...new Set(tables.map((t) => t.shadowSchema))];
-  const guarded = async (client: PoolClient, work: (shadow: PoolClient) => Promise<void>): Promise<Set<string>> => {
-    const writes = async (): Promise<Map<string, number>> => {
+  /** The same, for work spread over several connections, each in its own transaction (each counted on its own). */
+  const guardedAll = async (clients: readonly PoolClient[], work: (shadows: PoolClient[]) => Promise<void>): Promise<Set<string>> => {
+    const writes = async (client: PoolClient): Promise<Map<string, number>> => {
       const { rows } = await client.query<{ name: string; n: string }>(
         `SELECT schemaname || '.' || relname AS name, (n_tup_ins + n_tup_upd + n_tup_del)::text AS n FROM pg_stat_xact_user_tables WHERE schemaname = ANY($1::text[])`,
         [[...liveSchemas, ...shadowSchemas]],
       );
       return new Map(rows.map((r) => [r.name, Number(r.n)]));
     };
-    const before = await writes();
-    await work(renamingClient(client, rename, gates));
-    const written = [...(await writes()).entries()].filter(([name, n]) => n > (before.get(name) ?? 0)).map(([name]) => name);
-    const live = written.filter((name) => liveSchemas.some((schema) => name.startsWith(`${schema}.`))).sort();
+    const before = await Promise.all(clients.map(writes));
+    await work(clients.map((client) => renamingClient(client, rename, gates)));
+    const after = await Promise.all(clients.map(writes));
+    const written = new Set(after.flatMap((counts, i) => [...counts.entries()].filter(([name, n]) => n > (before[i].get(name) ?? 0)).map(([name]) => name)));
+    const live = [...written].filter((name) => liveSchemas.some((schema) => name.startsWith(`${schema}.`))).sort();
     if (live.length > 0) {
       throw new Error(`Rebuilding ${names.join(', ')} wrote to live table(s) ${live.join(', ')}: a projection must list every table it writes in its \`tables\`, schema-qualified`);
     }
-    return new Set(written);
+    return written;
   };
+  const guarded = (client: PoolClient, work: (shadow: PoolClient) => Promise<void>): Promise<Set<string>> => guardedAll([client], ([shadow]) => work(shadow));
   const loaders = projections.map((p) => (options.bulk !== false && p.bulk ? p.bulk() : null));
-  /** A page applied to every projection's shadow: with its bulk loader while building, else `applyBatch`/`apply`. */
-  const applyPage = (client: PoolClient, events: LogRecord[], building = false): Promise<Set<string>> =>
+  /** The same events for every projection without upcasters: mapped once per page. */
+  const projectedOf = (events: readonly LogRecord[]): ((projection: Projection) => ProjectedEvent[]) => {
+    let plain: ProjectedEvent[] | null = null;
+    return (projection) => {
+      const schemas = projection.schemas;
+      return schemas ? events.map((event) => toProjectedEvent(schemas.upcast(event))) : (plain ??= events.map(toProjectedEvent));
+    };
+  };
+  /** A page of the catch-up applied to every projection's shadow with `applyBatch`/`apply`. */
+  const applyPage = (client: PoolClient, events: LogRecord[]): Promise<Set<string>> =>
     guarded(client, async (shadow) => {
-      // The same events for every projection without upcasters: mapped once per page.
-      let plain: ProjectedEvent[] | null = null;
-      for (const [i, projection] of projections.entries()) {
-        const schemas = projection.schemas;
-        const projected = schemas ? events.map((event) => toProjectedEvent(schemas.upcast(event))) : (plain ??= events.map(toProjectedEvent));
-        const loader = loaders[i];
-        if (building && loader) await loader.load(projected, shadow);
-        else await applyEvents(projection, projected, shadow);
-      }
+      const projected = projectedOf(events);
+      for (const projection of projections) await applyEvents(projection, projected(projection), shadow);
     });
   const BULK = ['SET LOCAL synchronous_commit = off'];
+  /**
+   * Connections a build page is applied on: two unless asked for one, with a bulk loader, and a pool large enough for
+   * the lock's connection, the page's two and the next page's read (else the page could wait for a connection forever).
+   */
+  const pageConnections = options.pageConnections !== 1 && loaders.some((loader) => loader !== null) && (pool.options.max ?? 10) >= 4 ? 2 : 1;
+  /**
+   * A page of the build. On one connection, every projection in turn, with its bulk loader if it has one. On two (each
+   * its own transaction, committed together), the bulk loaders' work on the first, given the second as `aside`, and at
+   * the same time the other projections' (`applyBatch`/`apply`, in their usual order) on the second: two backends
+   * ingest the page. A loader reads and writes only its own tables, so the order between the two sides does not
+   * matter; within each it is kept.
+   */
+  const applyBuildPage = (clients: PoolClient[], events: LogRecord[]): Promise<Set<string>> =>
+    guardedAll(clients, async ([shadow, aside]) => {
+      const projected = projectedOf(events);
+      if (!aside) {
+        for (const [i, projection] of projections.entries()) {
+          const loader = loaders[i];
+          if (loader) await loader.load(projected(projection), shadow);
+          else await applyEvents(projection, projected(projection), shadow);
+        }
+        return;
+      }
+      const loading = (async () => {
+        for (const [i, projection] of projections.entries()) await loaders[i]?.load(projected(projection), shadow, aside);
+      })();
+      const applying = (async () => {
+        for (const [i, projection] of projections.entries()) if (!loaders[i]) await applyEvents(projection, projected(projection), aside);
+      })();
+      // Both settled before the transactions end, whichever fails first.
+      await Promise.allSettled([loading, applying]);
+      await loading;
+      await applying;
+    });
 
+  /** The shadow tables the build's pages wrote rows to. */
+  const built = new Set<string>();
   /** Pages until one comes back short (from `first` if given, else from the checkpoint); the next page is read while the current one is applied. */
   const bulkPass = async (building: boolean, first?: Promise<LogRecord[]>): Promise<void> => {
     let next: Promise<LogRecord[]> | null = first ?? readAll({ after: checkpoint, maxCount: pageSize });
@@ -501,7 +575,10 @@ async function rebuildLocked(pool: Pool, store: EventStore, projections: readonl
         // Its failure is thrown when awaited; until then it must not count as unhandled.
         next.catch(() => undefined);
       }
-      await inTransaction(pool, (client) => applyPage(client, events, building), BULK);
+      const wrote = building
+        ? await inTransactions(pool, pageConnections, (clients) => applyBuildPage(clients, events), BULK)
+        : await inTransaction(pool, (client) => applyPage(client, events), BULK);
+      if (building) for (const table of wrote) built.add(table);
       checkpoint = last;
       appliedEvents += events.length;
       report(false);
@@ -569,7 +646,9 @@ async function rebuildLocked(pool: Pool, store: EventStore, projections: readonl
   }
   await prepare;
   // Statistics before the catch-up and the swap (the build's statements are key look-ups and COPY, which need none;
-  // the planner sizes a table it has no statistics for by its pages), two tables at a time.
+  // the planner sizes a table it has no statistics for by its pages), two tables at a time, of the tables that hold
+  // rows: a shadow nothing was written to stays as a table fresh from its migration (never analysed, which the planner
+  // reads as "size unknown, assume a few pages" rather than as "empty" once its first rows come), and costs nothing.
   const analyze = async (list: readonly string[]): Promise<void> => {
     const left = [...list];
     const analyzer = async (): Promise<void> => {
@@ -594,7 +673,7 @@ async function rebuildLocked(pool: Pool, store: EventStore, projections: readonl
     return written;
   };
   if (deferred.length > 0 || unlogged) {
-    await finish();
+    const written = await finish();
     const client = await pool.connect();
     try {
       for (const index of deferred) await client.query(index);
@@ -602,12 +681,12 @@ async function rebuildLocked(pool: Pool, store: EventStore, projections: readonl
     } finally {
       client.release();
     }
-    await analyze(tables.map((t) => t.shadow));
+    await analyze(tables.map((t) => t.shadow).filter((shadow) => built.has(shadow) || written.has(shadow)));
   } else {
     // While the loaders finish (mostly in-memory work of this process), the tables are analysed; those the finish
     // wrote to are analysed again after it.
     // Started first, so its statements are on their way before the loaders' in-memory work begins.
-    const analysed = analyze(tables.map((t) => t.shadow));
+    const analysed = analyze(tables.map((t) => t.shadow).filter((shadow) => built.has(shadow)));
     analysed.catch(() => undefined);
     const written = await finish();
     await analysed;
