@@ -24,6 +24,8 @@ const POINTS = Number(process.env.BENCH_REBUILD_POINTS ?? 300);
 const DAYS = Number(process.env.BENCH_REBUILD_DAYS ?? 30);
 const PAGE = Number(process.env.BENCH_REBUILD_PAGE ?? REBUILD_PAGE_SIZE);
 const VARIANTS = process.env.BENCH_REBUILD_VARIANTS === '1';
+/** `BENCH_REBUILD_PAGE_CONNECTIONS=1`: the timed rounds with each build page on one connection (default: the rebuild's, two). */
+const PAGE_CONNECTIONS: RebuildOptions = process.env.BENCH_REBUILD_PAGE_CONNECTIONS === '1' ? { pageConnections: 1 } : {};
 const ROUNDS = 3;
 const FIRST_DAY: LocalDate = '2026-01-01';
 
@@ -208,7 +210,7 @@ export async function runRebuildBench(cleanup?: Cleanup): Promise<BenchResult[]>
       const read = await rawRead(store);
       reads.push(msSince(start));
       if (read !== events) throw new Error(`the raw read returned ${read} events, expected ${events}`);
-      rebuilds.push(await timeRebuild('rebuild', {}));
+      rebuilds.push(await timeRebuild('rebuild', PAGE_CONNECTIONS));
     }
     log(`  raw read (readAll, pages of ${PAGE}): ${reads.map((ms) => `${(ms / 1000).toFixed(2)} s`).join(' / ')}`);
     log(`  rebuild of all ${allProjections.length} projections (shadow tables, bulk loader, swap): ${rebuilds.map((ms) => `${(ms / 1000).toFixed(2)} s`).join(' / ')} (CPU of this process ${cpu.slice(0, ROUNDS).map((ms) => `${(ms / 1000).toFixed(2)} s`).join(' / ')})`);

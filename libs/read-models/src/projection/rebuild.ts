@@ -76,7 +76,8 @@ export function toProjectedEvent(event: LogRecord): ProjectedEvent {
  */
 async function inTransactions<T>(pool: Pool, count: number, work: (clients: PoolClient[]) => Promise<T>, settings: string[] = []): Promise<T> {
   const clients: PoolClient[] = [];
-  let broken: Error | undefined;
+  /** A connection whose ROLLBACK failed is discarded, not returned to the pool. */
+  const broken = new Map<PoolClient, Error>();
   try {
     for (let i = 0; i < count; i++) clients.push(await pool.connect());
     await Promise.all(clients.map((client) => client.query([`BEGIN`, ...settings].join(';\n'))));
@@ -87,13 +88,13 @@ async function inTransactions<T>(pool: Pool, count: number, work: (clients: Pool
     await Promise.all(
       clients.map((client) =>
         client.query('ROLLBACK').catch((rollback: unknown) => {
-          broken = rollback instanceof Error ? rollback : new Error(String(rollback));
+          broken.set(client, rollback instanceof Error ? rollback : new Error(String(rollback)));
         }),
       ),
     );
     throw error;
   } finally {
-    for (const client of clients) client.release(broken);
+    for (const client of clients) client.release(broken.get(client));
   }
 }
 
