@@ -6,6 +6,7 @@ import { AmqpConnection } from './amqp-connection';
 import { envelopeHeaders, parseEnvelope, toEnvelope } from './envelope';
 import { silentMessagingLogger } from './logger';
 import { createRelay, type EventRelay, type RelayOptions } from './relay';
+import { DEFAULT_MESSAGING_SCHEMA, ensureMessagingTables } from './schema';
 import { allEvents, appendEvents, countBy, killConnection, observe, type Observer } from './testing/jest-support';
 
 jest.setTimeout(30_000);
@@ -234,6 +235,46 @@ describe('EventRelay', () => {
     } finally {
       await blocker.query('ROLLBACK').catch(() => undefined);
       blocker.release();
+    }
+  });
+
+  it('writes at most one checkpoint per checkpointIntervalMs while it publishes, and the last one at once when it stops', async () => {
+    const observer = await watch();
+    const writes = `checkpoint_writes_${testNo}`;
+    await ensureMessagingTables(pool, DEFAULT_MESSAGING_SCHEMA);
+    await pool.query(`CREATE TABLE ${writes} (checkpoint text NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp())`);
+    await pool.query(
+      `CREATE FUNCTION ${writes}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO ${writes} (checkpoint) VALUES (NEW.checkpoint); RETURN NEW; END $$`,
+    );
+    await pool.query(`CREATE TRIGGER ${writes} AFTER INSERT OR UPDATE ON messaging.relay_checkpoints FOR EACH ROW WHEN (NEW.name = 'main') EXECUTE FUNCTION ${writes}()`);
+    try {
+      const r = await relay({ connection: await amqp(), checkpointIntervalMs: 400 });
+      const ids: string[] = [];
+      // Ten appends every 100 ms for a second: each group's confirms come while the last write is younger than 400 ms.
+      for (let group = 0; group < 10; group++) {
+        ids.push(...(await appendEvents(store, 10)));
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      await eventually(() => expect(observer.ids()).toEqual(ids));
+      const all = await allEvents(store, 100);
+      await eventually(async () => expect(await r.storedCheckpoint()).toBe(all[99].checkpoint));
+      const { rows } = await pool.query<{ gap_ms: number | null }>(`SELECT (extract(epoch FROM at - lag(at) OVER (ORDER BY at)) * 1000)::float8 AS gap_ms FROM ${writes} ORDER BY at`);
+      const gaps = rows.map((row) => row.gap_ms).filter((gap): gap is number => gap !== null);
+      expect(gaps.length).toBeGreaterThanOrEqual(1);
+      expect(gaps.length).toBeLessThanOrEqual(5);
+      for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(350);
+
+      // Stopping does not wait for the interval: the events published last are checkpointed before stop returns.
+      const lastIds = await appendEvents(store, 3);
+      await eventually(() => expect(observer.ids()).toEqual([...ids, ...lastIds]));
+      await r.stop();
+      relays = relays.filter((x) => x !== r);
+      const after = await allEvents(store, 103);
+      expect(await r.storedCheckpoint()).toBe(after[102].checkpoint);
+    } finally {
+      await pool.query(`DROP TRIGGER ${writes} ON messaging.relay_checkpoints`);
+      await pool.query(`DROP FUNCTION ${writes}()`);
+      await pool.query(`DROP TABLE ${writes}`);
     }
   });
 

@@ -34,7 +34,9 @@ async function start(input: LagRelayInput): Promise<void> {
   const monitor = processMonitor();
   monitor.start();
   const eventStore = relayReadRecorder(store, (eventId, atNs) => pending.push([eventId, atNs.toString()]));
-  relay = createRelay({ eventStore, connection, pool, name: RELAY_NAME, logger: benchLogger });
+  // BENCH_RELAY_CHECKPOINT_MS=<ms>: the relay's checkpointIntervalMs (default the relay's own), for comparison.
+  const checkpointIntervalMs = process.env.BENCH_RELAY_CHECKPOINT_MS === undefined ? undefined : Number(process.env.BENCH_RELAY_CHECKPOINT_MS);
+  relay = createRelay({ eventStore, connection, pool, name: RELAY_NAME, logger: benchLogger, checkpointIntervalMs });
   stop = async () => {
     await relay?.stop();
     const eventLoop = monitor.stop();
