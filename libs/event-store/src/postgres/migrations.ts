@@ -56,14 +56,30 @@ function jsonbPayloadCheck(form: PayloadForm, count: string, name: string): stri
 `;
 }
 
-/** append_to_stream as of version 4 (writer lock before the transaction id), with the given notification step. */
-function appendToStreamFunction(s: string, notify: string, form: PayloadForm = 'texts'): string {
+/**
+ * append_to_stream as of version 4 (writer lock before the transaction id), with the given notification step. With
+ * `planned` (migration 13) none of its statements is planned per call: the retry check runs only when an event id is stored
+ * already (an EXISTS probe whose plan is kept for the session), a stream the call creates is not looked up again, and
+ * `enable_seqscan` is off inside the function so that a plan kept from a session's first calls on a near-empty table
+ * is still an index lookup when the table has grown.
+ */
+function appendToStreamFunction(s: string, notify: string, form: PayloadForm = 'texts', planned = false): string {
   const payload = payloadOf(form, ['p_event_ids', 'p_types']);
+  const created = planned
+    ? `          INSERT INTO ${s}.streams (stream_id, revision) VALUES (p_stream_id, -1) ON CONFLICT DO NOTHING RETURNING revision INTO v_current;
+          -- Not inserted: a concurrent creator committed it first (the insert waited for it); lock that row.
+          IF NOT FOUND THEN
+            SELECT s.revision INTO v_current FROM ${s}.streams s WHERE s.stream_id = p_stream_id FOR UPDATE;
+          END IF;
+`
+    : `          INSERT INTO ${s}.streams (stream_id, revision) VALUES (p_stream_id, -1) ON CONFLICT DO NOTHING;
+          SELECT s.revision INTO v_current FROM ${s}.streams s WHERE s.stream_id = p_stream_id FOR UPDATE;
+`;
   return `      CREATE OR REPLACE FUNCTION ${s}.append_to_stream(
         p_stream_id text, p_expected text, p_event_ids uuid[], p_types text[], p_data ${payload.type}, p_metadata ${payload.type},
         p_occurred_at timestamptz[], p_channel text
       ) RETURNS TABLE (next_expected_revision bigint, global_position bigint)
-      LANGUAGE plpgsql AS $fn$
+      LANGUAGE plpgsql${planned ? ' SET enable_seqscan = off' : ''} AS $fn$
       #variable_conflict use_column
       DECLARE
         v_current bigint;
@@ -87,12 +103,13 @@ ${jsonbPayloadCheck(form, 'v_count', 'append_to_stream')}        -- A writer mus
         -- Serialise appends to one stream on its row; -1 means "no stream yet".
         SELECT s.revision INTO v_current FROM ${s}.streams s WHERE s.stream_id = p_stream_id FOR UPDATE;
         IF NOT FOUND THEN
-          INSERT INTO ${s}.streams (stream_id, revision) VALUES (p_stream_id, -1) ON CONFLICT DO NOTHING;
-          SELECT s.revision INTO v_current FROM ${s}.streams s WHERE s.stream_id = p_stream_id FOR UPDATE;
-        END IF;
+${created}        END IF;
 
         -- A retry of an append that is stored already returns the original result and writes nothing.
-        SELECT count(*)::int,
+${planned ? `        -- (The join below was planned anew on every call, more CPU than the rest of a one-event append: only when needed.)
+        v_found := 0;
+        IF EXISTS (SELECT 1 FROM ${s}.events e WHERE e.event_id = ANY (p_event_ids)) THEN
+` : ''}        SELECT count(*)::int,
                coalesce(bool_and(e.stream_id = p_stream_id), false),
                count(DISTINCT e.stream_revision - t.ord) = 1,
                max(e.stream_revision) FILTER (WHERE t.ord = 1),
@@ -101,7 +118,7 @@ ${jsonbPayloadCheck(form, 'v_count', 'append_to_stream')}        -- A writer mus
           INTO v_found, v_same_stream, v_consecutive, v_first, v_last_position, v_last_revision
           FROM unnest(p_event_ids) WITH ORDINALITY AS t(id, ord)
           JOIN ${s}.events e ON e.event_id = t.id;
-        IF v_found > 0 THEN
+${planned ? '        END IF;\n' : ''}        IF v_found > 0 THEN
           IF v_found = v_count AND v_same_stream AND v_consecutive
              AND (p_expected IN ('any', 'stream_exists')
                   OR (p_expected = 'no_stream' AND v_first = 0)
@@ -679,6 +696,21 @@ ${appendToStreamsSetBased(s, true)}`,
     sql: (s) => `
 ${appendToStreamFunction(s, V5_NOTIFY, 'jsonb')}
 ${appendToStreamsSetBased(s, true, 'jsonb')}`,
+  },
+  {
+    version: 13,
+    name: 'append_to_stream plans none of its statements per call',
+    // Of a one-event append's ~600 µs of backend CPU (the lag benchmark's appends, 2026-12-06), ~120 µs were the
+    // planning of the retry check: PostgreSQL kept no plan of its join of unnest(p_event_ids) with the events table,
+    // because the generic plan, costed for the 100 rows unnest is assumed to give, always lost to a custom plan for
+    // the array at hand, so it was planned anew on every call. The join now runs only when an EXISTS probe finds an
+    // event id stored already (a retry or a duplicate: same results and errors, with a snapshot at least as new), and
+    // the probe's generic plan is kept. enable_seqscan is off inside the function: a plan kept for the session is
+    // made on its first calls, and on a new, near-empty events table that plan would be a sequential scan, kept while
+    // the table grows. A stream the call creates is not looked up again after its insert (the insert's RETURNING
+    // gives its revision, -1; a concurrent creator's row is locked as before). Same signature and results otherwise;
+    // the text-array overload of migration 5 (previous release during a rolling deploy) is left as it is.
+    sql: (s) => appendToStreamFunction(s, V5_NOTIFY, 'jsonb', true),
   },
 ];
 

@@ -1,6 +1,6 @@
 import { createTestDatabase, type TestDatabase } from '@dh/testing';
 import { DatabaseError, Pool } from 'pg';
-import { WrongExpectedRevisionError } from '../errors';
+import { DuplicateEventIdError, WrongExpectedRevisionError } from '../errors';
 import { describeEventStoreContract, newEvent } from '../testing';
 import { EVENT_STORE_MIGRATIONS, runMigrations } from './migrations';
 import { createPostgresEventStore, isConnectionLoss, parsePostgresCheckpoint } from './postgres-event-store';
@@ -101,6 +101,39 @@ describe('PostgresEventStore', () => {
     );
     expect((await store.readStream('prev-1')).map((e) => [e.eventId, e.data, e.metadata])).toEqual([a, b].map((e) => [e.eventId, e.data, e.metadata]));
     await store.close();
+  });
+
+  it('appends by index lookups alone, in a session that began on an empty events table (migration 13)', async () => {
+    // append_to_stream's plans are kept per session from its first calls; made on an empty table they must not be
+    // sequential scans (kept while the table grows). One connection, so every append runs in the session measured.
+    const session = new Pool({ connectionString: db.url, max: 1 });
+    session.on('error', () => undefined);
+    const store = await createPostgresEventStore({ pool: session, schema: 'es_index_only' });
+    const seqScans = async (): Promise<Record<string, number>> => {
+      const rows = await pool.query<{ relname: string; seq_scan: string }>(
+        `SELECT relname, seq_scan::text FROM pg_stat_user_tables WHERE schemaname = 'es_index_only' AND relname IN ('events', 'streams') ORDER BY relname`,
+      );
+      return Object.fromEntries(rows.rows.map((r) => [r.relname, Number(r.seq_scan)]));
+    };
+    // The appending session's counts reach the shared statistics when it goes idle after this.
+    const flush = () => session.query('SELECT pg_stat_force_next_flush()').then(() => session.query('SELECT 1'));
+    await flush();
+    const before = await seqScans();
+    const appended = [];
+    for (let i = 0; i < 12; i++) {
+      const e = newEvent();
+      await store.appendToStream(`index-only-${i}`, [e], { expectedRevision: 'no_stream' });
+      await store.appendToStream(`index-only-${i}`, [newEvent()], { expectedRevision: 0n });
+      appended.push(e);
+    }
+    // A retry (answered as stored), a duplicate id in a new stream and a wrong revision take the check's other paths.
+    expect((await store.appendToStream('index-only-0', [appended[0]], { expectedRevision: 'no_stream' })).nextExpectedRevision).toBe(0n);
+    await expect(store.appendToStream('index-only-new', [appended[1]], { expectedRevision: 'no_stream' })).rejects.toThrow(DuplicateEventIdError);
+    await expect(store.appendToStream('index-only-2', [newEvent()], { expectedRevision: 0n })).rejects.toThrow(WrongExpectedRevisionError);
+    await flush();
+    expect(await seqScans()).toEqual(before);
+    await store.close();
+    await session.end();
   });
 
   it('refuses data or metadata that is not an array of one element per event (DH005), writing nothing', async () => {
