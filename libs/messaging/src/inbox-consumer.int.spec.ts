@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { connect, type Channel, type ChannelModel, type ConfirmChannel, type GetMessage } from 'amqplib';
+import { connect, type Channel, type ChannelModel, type GetMessage } from 'amqplib';
 import { Pool, type PoolClient } from 'pg';
 import { createTestDatabase, createTestVhost, eventually, type TestDatabase, type TestVhost } from '@dh/testing';
 import { AmqpConnection } from './amqp-connection';
@@ -7,7 +7,7 @@ import { serializeEnvelope, type EventEnvelope } from './envelope';
 import { startConsumer, type ConsumerOptions, type EventHandler, type RunningConsumer } from './inbox-consumer';
 import { silentMessagingLogger } from './logger';
 import { DEFAULT_EVENT_EXCHANGE } from './topology';
-import { killConnection, queueInfo } from './testing/jest-support';
+import { killConnection, queueInfo, recordPublishHeaders } from './testing/jest-support';
 
 jest.setTimeout(30_000);
 
@@ -237,18 +237,7 @@ describe('startConsumer (inbox)', () => {
   });
 
   it("hands amqplib one header table for its retry and dead-letter publishes (amqplib makes it a prototype), holding each message's own headers", async () => {
-    const probe = await (await connection.waitForConnection()).createConfirmChannel();
-    const prototype = Object.getPrototypeOf(probe) as ConfirmChannel;
-    await probe.close();
-    const tables: unknown[] = [];
-    const encoded: Record<string, unknown>[] = [];
-    const original = prototype.publish;
-    const spy = jest.spyOn(prototype, 'publish').mockImplementation(function (this: ConfirmChannel, ...args: Parameters<ConfirmChannel['publish']>) {
-      const headers = (args[3] as { headers?: Record<string, unknown> } | undefined)?.headers ?? {};
-      tables.push(headers);
-      encoded.push(Object.fromEntries(Object.entries(headers).filter(([, value]) => value !== undefined)));
-      return original.apply(this, args);
-    });
+    const { tables, encoded, restore } = await recordPublishHeaders(connection);
     try {
       const broken: EventHandler = async (e) => {
         throw new Error(`cannot apply ${String(e.data.n)}`);
@@ -278,7 +267,7 @@ describe('startConsumer (inbox)', () => {
       expect(two).not.toHaveProperty('x-last-failure-reason');
       expect(encoded.filter((h) => 'x-failure-reason' in h)).toHaveLength(2);
     } finally {
-      spy.mockRestore();
+      restore();
     }
   });
 

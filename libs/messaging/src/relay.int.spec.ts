@@ -1,4 +1,3 @@
-import type { ConfirmChannel } from 'amqplib';
 import { Pool, type PoolClient } from 'pg';
 import { createPostgresEventStore, EventSchemas, withUpcasting, type EventStore, type JsonObject } from '@dh/event-store';
 import { createTestDatabase, createTestVhost, eventually, type TestDatabase, type TestVhost } from '@dh/testing';
@@ -7,7 +6,7 @@ import { envelopeHeaders, parseEnvelope, toEnvelope } from './envelope';
 import { silentMessagingLogger } from './logger';
 import { createRelay, type EventRelay, type RelayOptions } from './relay';
 import { DEFAULT_MESSAGING_SCHEMA, ensureMessagingTables } from './schema';
-import { allEvents, appendEvents, countBy, killConnection, observe, type Observer } from './testing/jest-support';
+import { allEvents, appendEvents, countBy, killConnection, observe, recordPublishHeaders, type Observer } from './testing/jest-support';
 
 jest.setTimeout(30_000);
 
@@ -139,19 +138,7 @@ describe('EventRelay', () => {
   it('hands amqplib one header table for every publish (amqplib makes it a prototype), holding each message\'s own headers', async () => {
     const observer = await watch();
     const connection = await amqp();
-    const probe = await (await connection.waitForConnection()).createConfirmChannel();
-    const prototype = Object.getPrototypeOf(probe) as ConfirmChannel;
-    await probe.close();
-    const tables: unknown[] = [];
-    const encoded: Record<string, unknown>[] = [];
-    const original = prototype.publish;
-    const spy = jest.spyOn(prototype, 'publish').mockImplementation(function (this: ConfirmChannel, ...args: Parameters<ConfirmChannel['publish']>) {
-      const headers = (args[3] as { headers?: Record<string, unknown> } | undefined)?.headers ?? {};
-      tables.push(headers);
-      // What amqplib encodes, at the moment of the publish: the enumerable keys with a value.
-      encoded.push(Object.fromEntries(Object.entries(headers).filter(([, value]) => value !== undefined)));
-      return original.apply(this, args);
-    });
+    const { tables, encoded, restore } = await recordPublishHeaders(connection);
     try {
       const metadata = { correlationId: 'corr-t', causationId: 'cause-t', actor: 'test', schemaVersion: 1, context: 'portfolio', traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', tracestate: 'dh=1' };
       await store.appendToStream('traced', [{ eventId: '6f1c1f9e-3c0b-4b53-9a43-1b1f3f6c0a02', type: 'CustomerCreated', data: {}, metadata, occurredAt: new Date('2026-03-29T01:00:00.000Z') }], { expectedRevision: 'no_stream' });
@@ -164,7 +151,7 @@ describe('EventRelay', () => {
       expect(encoded[1]).not.toHaveProperty('traceparent');
       observer.messages.forEach((message, i) => expect(message.properties.headers).toEqual(encoded[i]));
     } finally {
-      spy.mockRestore();
+      restore();
     }
   });
 

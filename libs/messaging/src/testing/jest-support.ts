@@ -1,4 +1,4 @@
-import { connect, type ChannelModel, type ConsumeMessage } from 'amqplib';
+import { connect, type ChannelModel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import type { EventStore, RecordedEvent } from '@dh/event-store';
 import { eventually, RABBITMQ_ADMIN_URL } from '@dh/testing';
@@ -25,6 +25,40 @@ export async function observe(url: string, queue: string, patterns: string[] = [
     model,
     ids: () => messages.map((m) => String(m.properties.messageId)),
     close: () => model.close().catch(() => undefined),
+  };
+}
+
+/** The header objects handed to every confirm channel's `publish`, and what each encodes at the moment of its publish. */
+export interface PublishHeaderRecorder {
+  /** The objects themselves (amqplib makes each the prototype of its own table: one reused object is what we want). */
+  tables: unknown[];
+  /** What amqplib encodes from each, at its publish: the enumerable keys with a value. */
+  encoded: Record<string, unknown>[];
+  restore(): void;
+}
+
+/** Records the headers of every `publish` on the confirm channels of `connection`'s connection until `restore`. */
+export async function recordPublishHeaders(connection: { waitForConnection(): Promise<ChannelModel> }): Promise<PublishHeaderRecorder> {
+  const probe = await (await connection.waitForConnection()).createConfirmChannel();
+  const prototype = Object.getPrototypeOf(probe) as ConfirmChannel;
+  await probe.close();
+  const own = Object.prototype.hasOwnProperty.call(prototype, 'publish');
+  const original = prototype.publish;
+  const tables: unknown[] = [];
+  const encoded: Record<string, unknown>[] = [];
+  prototype.publish = function (this: ConfirmChannel, ...args: Parameters<ConfirmChannel['publish']>) {
+    const headers = (args[3] as { headers?: Record<string, unknown> } | undefined)?.headers ?? {};
+    tables.push(headers);
+    encoded.push(Object.fromEntries(Object.entries(headers).filter(([, value]) => value !== undefined)));
+    return original.apply(this, args);
+  };
+  return {
+    tables,
+    encoded,
+    restore: () => {
+      if (own) prototype.publish = original;
+      else delete (prototype as Partial<ConfirmChannel>).publish;
+    },
   };
 }
 
