@@ -17,6 +17,7 @@ import { benchLogger, createBenchDatabase, createBenchVhost, type Cleanup } from
 import type { IngestConsumerChildMessage, IngestConsumerParentMessage } from './ingest-consumer.process';
 import { startQueryTimer } from './query-timer';
 import { delay, fmt, log, median, msSince, now, result, waitUntil, type BenchResult } from './measure';
+import { processCpuMs } from './process-cpu';
 
 /**
  * Ingest end to end (issues 3 and 8). The DataHub simulator (in its own process, over HTTP) holds, per day, RSM-012
@@ -305,13 +306,7 @@ class RssSampler {
 
 /** CPU seconds (user + system) a process has used so far, from /proc (Linux); 0 when it is gone. */
 function procCpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 Hz)
-  } catch {
-    return 0;
-  }
+  return (processCpuMs(pid) ?? 0) / 1000;
 }
 
 /** Process ids whose command name is `name` (from /proc). */

@@ -1,5 +1,4 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -24,6 +23,7 @@ import {
 } from '@dh/read-models';
 import { createBenchDatabase, createBenchVhost, type Cleanup } from './infra';
 import { delay, fmt, log, median, msSince, now, result, type BenchResult } from './measure';
+import { processCpuMs } from './process-cpu';
 
 /**
  * Portal load (issues 5 and 10). A private database and vhost; a year (2025) of hourly consumption for
@@ -186,20 +186,10 @@ interface Customer {
 
 /** CPU time (user + system, ms) the processes used so far, from /proc (0 for a process that is gone, or off Linux). */
 function cpuMs(pids: readonly number[]): number {
-  let ticks = 0;
-  for (const pid of pids) {
-    try {
-      // Fields after the command name (which may hold spaces): state is the 3rd field, utime and stime the 14th and 15th.
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      // gone
-    }
-  }
-  return (ticks * 1000) / CLOCK_TICKS;
+  let ms = 0;
+  for (const pid of pids) ms += processCpuMs(pid) ?? 0;
+  return ms;
 }
-const CLOCK_TICKS = 100;
 
 /** The server processes one load runs against: the gateway, and the database backends serving the benchmark's database. */
 interface Servers {

@@ -12,6 +12,7 @@ import { loadCopies, loadSharedPriceCopies } from '@dh/settlement-infra';
 import { octoberDays, octoberPriceInputs, octoberSpotPrices, PRICES_PUBLISHED, type PriceInput } from './october-prices';
 import { createBenchDatabase, createBenchVhost, RABBITMQ_ADMIN_URL, type Cleanup } from './infra';
 import { delay, fmt, log, msSince, now, result, type BenchResult } from './measure';
+import { processCpuMs } from './process-cpu';
 
 /**
  * A whole settlement run through the real services (issue 8): N metering points × October 2026 (PT1H,
@@ -69,14 +70,8 @@ function peakRssMiB(pid: number | undefined): number {
 
 /** CPU seconds (user + system) a process has used so far; NaN when unreadable. */
 function cpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return Number.NaN;
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
-    // After the command's closing parenthesis: field 3 (state) is index 0, utime (14) index 11, stime (15) index 12.
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return Number.NaN;
-  }
+  const ms = pid === undefined ? null : processCpuMs(pid);
+  return ms === null ? Number.NaN : ms / 1000;
 }
 
 /** The PostgreSQL backends serving the bench database (same machine), by pid. */
