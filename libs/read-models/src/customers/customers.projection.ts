@@ -16,6 +16,7 @@ export const customersProjection: Projection = {
   tables: [{ name: CUSTOMERS_TABLE, orderBy: 'customer_id' }],
   // CustomerCreated v1 carried a keyed hash of the CPR; v2 does not, and this read model keeps none.
   schemas: PORTFOLIO_EVENT_SCHEMAS,
+  eventTypes: CUSTOMER_EVENTS,
 
   async migrate(client: PoolClient) {
     await client.query(`

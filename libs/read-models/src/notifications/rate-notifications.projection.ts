@@ -58,6 +58,7 @@ export const rateNotificationsProjection: Projection = {
     { name: PORTAL_PRODUCTS_TABLE, orderBy: 'product_id, valid_from' },
     { name: PORTAL_RATE_NOTIFICATIONS_TABLE, orderBy: 'notification_id' },
   ],
+  eventTypes: new Set(['ChargePricesPublished', 'GridAreaMapped', 'ProductDefined']),
 
   async migrate(client: PoolClient) {
     await client.query(`

@@ -14,6 +14,7 @@ export const meteringPointsProjection: Projection = {
   name: 'metering-points',
   bindings: ['portfolio.#'],
   tables: [{ name: METERING_POINTS_TABLE, orderBy: 'gsrn' }],
+  eventTypes: METERING_POINT_EVENTS,
 
   async migrate(client: PoolClient) {
     await client.query(`

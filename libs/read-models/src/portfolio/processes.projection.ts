@@ -6,6 +6,8 @@ import { PROJECTION_SCHEMA } from '../projection/projection-state';
 export const PROCESSES_TABLE = `${PROJECTION_SCHEMA}.processes`;
 
 const REQUEST_EVENTS = new Set(['ChangeOfSupplierRequested', 'MoveInRequested', 'MoveOutRequested', 'EndOfSupplyRequested', 'IncorrectSwitchRequested', 'ForcedSwitchReceived']);
+/** Every event `apply` handles. */
+const PROCESS_EVENTS: ReadonlySet<string> = new Set([...REQUEST_EVENTS, 'ProcessRejected', 'ProcessStatusChanged']);
 const text = (value: unknown): string | null => (typeof value === 'string' ? value : null);
 
 /** DataHub processes with their whole status history, for CRM's process tracker and support. */
@@ -13,6 +15,7 @@ export const processesProjection: Projection = {
   name: 'processes',
   bindings: ['portfolio.#', 'process.#'],
   tables: [{ name: PROCESSES_TABLE, orderBy: 'process_id' }],
+  eventTypes: PROCESS_EVENTS,
 
   async migrate(client: PoolClient) {
     await client.query(`

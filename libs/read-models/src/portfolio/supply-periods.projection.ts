@@ -21,6 +21,7 @@ export const supplyPeriodsProjection: Projection = {
   name: 'supply-periods',
   bindings: ['portfolio.#'],
   tables: [{ name: SUPPLY_PERIODS_TABLE, orderBy: 'supply_id' }],
+  eventTypes: SUPPLY_PERIOD_EVENTS,
 
   async migrate(client: PoolClient) {
     await client.query(`

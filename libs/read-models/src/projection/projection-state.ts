@@ -1,5 +1,5 @@
 import type { PoolClient } from 'pg';
-import { compareCheckpoints, Projection, ProjectedEvent } from './projection';
+import { compareCheckpoints, projectionHandles, Projection, ProjectedEvent } from './projection';
 
 export const PROJECTION_SCHEMA = 'read_models';
 
@@ -34,7 +34,7 @@ export async function applyGuarded(projection: Projection, event: ProjectedEvent
   const state = rows[0];
   if (state.status === 'rebuilding') return 'rebuilding';
   if (state.checkpoint !== null && compareCheckpoints(event.checkpoint, state.checkpoint) <= 0) return 'already-applied';
-  await projection.apply(event, client);
+  if (projectionHandles(projection, event.type)) await projection.apply(event, client);
   await client.query(
     `UPDATE ${PROJECTION_SCHEMA}.projection_state SET checkpoint = $2, applied_events = applied_events + 1, updated_at = now() WHERE name = $1`,
     [projection.name, event.checkpoint],
@@ -42,8 +42,13 @@ export async function applyGuarded(projection: Projection, event: ProjectedEvent
   return 'applied';
 }
 
-/** Applies events in order with `applyBatch` when the projection has it, else `apply` one by one. */
-export async function applyEvents(projection: Projection, events: readonly ProjectedEvent[], client: PoolClient): Promise<void> {
+/**
+ * Applies events in order with `applyBatch` when the projection has it, else `apply` one by one; only those of its
+ * {@link Projection.eventTypes} when it lists them.
+ */
+export async function applyEvents(projection: Projection, all: readonly ProjectedEvent[], client: PoolClient): Promise<void> {
+  const types = projection.eventTypes;
+  const events = types === undefined ? all : all.filter((event) => types.has(event.type));
   if (events.length === 0) return;
   if (projection.applyBatch && events.length > 1) await projection.applyBatch(events, client);
   else for (const event of events) await projection.apply(event, client);

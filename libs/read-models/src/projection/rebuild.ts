@@ -219,6 +219,30 @@ export async function rebuildProjections(pool: Pool, store: EventStore, projecti
   return projections.map((p) => results[ordered.indexOf(p)]);
 }
 
+/** Per event type, the positions of its events in `events`, in order. */
+export function positionsByType(events: readonly { type: string }[]): Map<string, number[]> {
+  const byType = new Map<string, number[]>();
+  for (let i = 0; i < events.length; i++) {
+    const positions = byType.get(events[i].type);
+    if (positions) positions.push(i);
+    else byType.set(events[i].type, [i]);
+  }
+  return byType;
+}
+
+/**
+ * The events of `types`, in their order in `events` (`byType`: {@link positionsByType} of `events`): one look-up per
+ * type present rather than one per event and projection.
+ */
+export function eventsOfTypes<E>(events: readonly E[], byType: ReadonlyMap<string, readonly number[]>, types: ReadonlySet<string>): readonly E[] {
+  const lists: (readonly number[])[] = [];
+  for (const [type, positions] of byType) if (types.has(type)) lists.push(positions);
+  if (lists.length === 0) return [];
+  if (lists.length === byType.size) return events;
+  const positions = lists.length === 1 ? lists[0] : Uint32Array.from(lists.flat()).sort();
+  return Array.from(positions, (i) => events[i]);
+}
+
 /** A live table and where its shadow is built and where it goes when it is replaced. */
 export interface ShadowTable {
   live: string;
@@ -511,12 +535,19 @@ async function rebuildLocked(pool: Pool, store: EventStore, projections: readonl
   };
   const guarded = (client: PoolClient, work: (shadow: PoolClient) => Promise<void>): Promise<Set<string>> => guardedAll([client], ([shadow]) => work(shadow));
   const loaders = projections.map((p) => (options.bulk !== false && p.bulk ? p.bulk() : null));
-  /** The same events for every projection without upcasters: mapped once per page. */
+  /**
+   * A page's events as each projection is given them: only those of its `eventTypes` when it lists them (before any
+   * upcasting), upcast when it has upcasters; the whole page, mapped once, for every projection with neither.
+   */
   const projectedOf = (events: readonly LogRecord[]): ((projection: Projection) => ProjectedEvent[]) => {
     let plain: ProjectedEvent[] | null = null;
+    /** The page's positions per event type, found once for all the projections that list their types. */
+    let byType: ReadonlyMap<string, readonly number[]> | null = null;
     return (projection) => {
-      const schemas = projection.schemas;
-      return schemas ? events.map((event) => toProjectedEvent(schemas.upcast(event))) : (plain ??= events.map(toProjectedEvent));
+      const { schemas, eventTypes } = projection;
+      const own = eventTypes ? eventsOfTypes(events, (byType ??= positionsByType(events)), eventTypes) : events;
+      if (schemas) return own.map((event) => toProjectedEvent(schemas.upcast(event)));
+      return eventTypes ? own.map(toProjectedEvent) : (plain ??= events.map(toProjectedEvent));
     };
   };
   /** A page of the catch-up applied to every projection's shadow with `applyBatch`/`apply`. */

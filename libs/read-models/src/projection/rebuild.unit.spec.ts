@@ -1,4 +1,4 @@
-import { shadowRenamer, shadowTableOf } from './rebuild';
+import { eventsOfTypes, positionsByType, shadowRenamer, shadowTableOf } from './rebuild';
 
 describe('shadow tables', () => {
   it('builds a table in <schema>_rebuild and retires it to <schema>_retired, under its own name', () => {
@@ -29,5 +29,27 @@ describe('shadow tables', () => {
       'DELETE FROM read_models_rebuild.consumption_values v USING read_models.consumption_values_archive a, other.read_models.consumption_values x ' +
         'JOIN read_models_rebuild.consumption_daily d ON d.gsrn = v.gsrn JOIN read_models.metering_points m ON true',
     );
+  });
+});
+
+describe('a page cut by event type', () => {
+  const page = ['A', 'B', 'C', 'A', 'B', 'D', 'A'].map((type, n) => ({ type, n }));
+  const byType = positionsByType(page);
+  const of = (...types: string[]) => eventsOfTypes(page, byType, new Set(types)).map((e) => e.n);
+
+  it('keeps the events of the types asked for in the order of the page, types merged', () => {
+    expect(of('A')).toEqual([0, 3, 6]);
+    expect(of('B', 'A')).toEqual([0, 1, 3, 4, 6]);
+    expect(of('D', 'C', 'B')).toEqual([1, 2, 4, 5]);
+  });
+
+  it('gives nothing when no type is on the page, and the page itself when every type is', () => {
+    expect(of('E')).toEqual([]);
+    expect(eventsOfTypes(page, byType, new Set(['A', 'B', 'C', 'D', 'E']))).toBe(page);
+  });
+
+  it('orders positions past 10 numerically', () => {
+    const long = Array.from({ length: 25 }, (_, n) => ({ type: n % 3 === 0 ? 'X' : n % 3 === 1 ? 'Y' : 'Z', n }));
+    expect(eventsOfTypes(long, positionsByType(long), new Set(['X', 'Y'])).map((e) => e.n)).toEqual(long.filter((e) => e.type !== 'Z').map((e) => e.n));
   });
 });

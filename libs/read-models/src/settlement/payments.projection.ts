@@ -8,6 +8,9 @@ export const PAYMENTS_TABLE = `${PROJECTION_SCHEMA}.payments`;
 export const COLLECTION_WRITE_OFFS_TABLE = `${PROJECTION_SCHEMA}.collection_write_offs`;
 export const REMINDERS_TABLE = `${PROJECTION_SCHEMA}.reminders`;
 
+/** The events `apply` handles. */
+const PAYMENT_EVENTS: ReadonlySet<string> = new Set(['PaymentUnmatched', 'PaymentReceived', 'PaymentReversed', 'CollectionWrittenOff', 'ReminderSent']);
+
 /**
  * Payments from the payment service as the API reads them: matched (`PaymentReceived`, public
  * `payment.received`) and unmatched (`PaymentUnmatched`, `payments.payment-unmatched`, until staff
@@ -23,6 +26,7 @@ export const paymentsProjection: Projection = {
     { name: REMINDERS_TABLE, orderBy: 'reminder_id' },
     { name: COLLECTION_WRITE_OFFS_TABLE, orderBy: 'event_id' },
   ],
+  eventTypes: PAYMENT_EVENTS,
 
   async migrate(client: PoolClient) {
     await client.query(`

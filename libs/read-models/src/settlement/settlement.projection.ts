@@ -18,6 +18,23 @@ interface Totals {
   inclVat: string;
 }
 
+/** The events `apply` handles (`settlementKeys` knows each). */
+const SETTLEMENT_EVENTS: ReadonlySet<string> = new Set([
+  'SettlementRunStarted',
+  'SettlementRunScheduled',
+  'SettlementBatchCompleted',
+  'SettlementItemInvoiced',
+  'SettlementCompleted',
+  'SettlementHaltedForMeteringPoint',
+  'SettlementHaltListed',
+  'SettlementHaltResolved',
+  'InvoiceIssued',
+  'SettlementCorrectionIssued',
+  'NoteExportAcknowledged',
+  'AcontoPaymentRecorded',
+  'AcontoInvoiceIssued',
+]);
+
 /**
  * Settlement as ERP and the API read it: runs with progress, invoices with lines and aconto,
  * credit/debit notes with their export state (pending until ERP acknowledges), halts, aconto payments and aconto (advance) invoices. Amounts are numeric(18,2), copied from the events'
@@ -35,6 +52,7 @@ export const settlementProjection: Projection = {
     { name: ACONTO_PAYMENTS_TABLE, orderBy: 'payment_id' },
     { name: ACONTO_INVOICES_TABLE, orderBy: 'aconto_invoice_id' },
   ],
+  eventTypes: SETTLEMENT_EVENTS,
 
   async migrate(client: PoolClient) {
     await client.query(`
