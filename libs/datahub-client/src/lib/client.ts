@@ -2,7 +2,6 @@ import { isAscii } from 'node:buffer';
 import { writeCimJson, writeCimXml, type CimDocument, type CimDocumentKind } from '@dh/cim';
 import { DEFAULT_RETRY_POLICY, parseRetryAfter, retryDelay, type RetryPolicy } from './backoff';
 import { DataHubAuthError, DataHubRequestError, DataHubUnavailableError } from './errors';
-import { bufferedBody, nodeHttpFetch } from './node-http';
 
 export type CimFormat = 'xml' | 'json';
 
@@ -15,7 +14,7 @@ export interface DataHubClientOptions {
   readonly scope: string;
   /** Default `${baseUrl}/oauth2/v2.0/token`; in production `https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token`. */
   readonly tokenUrl?: string;
-  /** Default: {@link nodeHttpFetch} (`node:http`/`node:https` with keep-alive; what it does not cover goes to the global `fetch`). */
+  /** Default: global `fetch`. */
   readonly fetch?: typeof fetch;
   /** Format we peek and send in (default `xml`). */
   readonly format?: CimFormat;
@@ -122,7 +121,7 @@ export class DataHubClient implements DataHubInbox {
   private inflight: Promise<string> | undefined;
 
   constructor(private readonly options: DataHubClientOptions) {
-    this.fetchFn = options.fetch ?? nodeHttpFetch;
+    this.fetchFn = options.fetch ?? fetch;
     this.policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
     if (!Number.isInteger(this.policy.maxAttempts) || this.policy.maxAttempts < 1) throw new RangeError('retry.maxAttempts must be an integer ≥ 1');
     this.format = options.format ?? 'xml';
@@ -138,7 +137,7 @@ export class DataHubClient implements DataHubInbox {
     // DataHub picks the format from Content-Type, even on GET (415 without it).
     const response = await this.call({ method: 'GET', path, contentType: MEDIA_TYPE[this.format], accept: MEDIA_TYPE[this.format] }, `peek ${category}`);
     if (response.status === 204) return null;
-    const bytes = bufferedBody(response) ?? Buffer.from(await response.arrayBuffer());
+    const bytes = Buffer.from(await response.arrayBuffer());
     const body = bodyText(bytes);
     if (response.status !== 200) throw this.requestError(`peek ${category}`, response.status, body);
     const messageId = response.headers.get('MessageId');
