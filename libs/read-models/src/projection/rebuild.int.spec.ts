@@ -387,6 +387,43 @@ describe('rebuilding into shadow tables swapped in atomically', () => {
     ]);
   });
 
+  it('commits every transaction before the swap without waiting for its WAL flush (the preparation too), and the swap synchronously', async () => {
+    await settled();
+    const base = eventLog('sync-probe', 'read_models.sync_probe');
+    let phase = 'build';
+    const seen: { phase: string; synchronousCommit: string }[] = [];
+    const record = async (at: string, client: PoolClient): Promise<void> => {
+      const { rows } = await client.query<{ s: string }>(`SELECT current_setting('synchronous_commit') AS s`);
+      seen.push({ phase: at, synchronousCommit: rows[0].s });
+    };
+    const probe: Projection = {
+      ...base,
+      async migrate(client) {
+        // Run in the rebuild's preparation transaction.
+        await record(`${phase} migrate`, client);
+        await base.migrate(client);
+      },
+      async apply(event, client) {
+        if (event.type === 'InvoiceIssued') await record(phase, client);
+        await base.apply(event, client);
+      },
+    };
+    const built = total;
+    await rebuildProjection(pool, store, probe, {
+      // An event appended now is applied in the swap's transaction.
+      beforeSwap: async () => {
+        phase = 'swap';
+        await append(1);
+        total += 1;
+      },
+    });
+    await retiredTablesDropped(pool);
+    expect(seen.filter((s) => s.phase === 'build migrate')).toEqual([{ phase: 'build migrate', synchronousCommit: 'off' }]);
+    expect(seen.filter((s) => s.phase === 'build')).toEqual(Array.from({ length: built }, () => ({ phase: 'build', synchronousCommit: 'off' })));
+    expect(seen.filter((s) => s.phase === 'swap')).toEqual([{ phase: 'swap', synchronousCommit: 'on' }]);
+    expect(await count('read_models.sync_probe')).toBe(total);
+  });
+
   it("applies the first page while the shadows are created, and fails without touching the live tables when a later projection's shadow cannot be made", async () => {
     await settled();
     // Sorted by name, `gate-a` is applied first on every page; its shadow is created first, then `gate-b`'s.
