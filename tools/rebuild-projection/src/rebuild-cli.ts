@@ -47,6 +47,7 @@ export async function runRebuildCli(argv: string[], env: NodeJS.ProcessEnv, out:
       unlogged,
       ifRunning: 'refuse',
       onRetireError: (error, tables) => out.line(`retired tables ${tables.join(', ')} not dropped (the next rebuild drops them): ${error.message}`),
+      onAnalyzeError: (error, tables) => out.line(`tables ${tables.join(', ')} not analysed after the swap (left to autovacuum): ${error.message}`),
       onProgress: (p) => {
         if (p.done) return;
         const seconds = Math.max((Date.now() - started) / 1000, 0.001);
@@ -63,7 +64,7 @@ export async function runRebuildCli(argv: string[], env: NodeJS.ProcessEnv, out:
       }
       out.line(`rebuilt ${projection.name} and swapped it in: ${results[index].appliedEvents} events in ${((Date.now() - started) / 1000).toFixed(1)} s; checksum ${checksum}`);
     }
-    // The replaced tables are dropped after the swap, in the background; the command ends once they are gone.
+    // The new tables are analysed and the replaced ones dropped after the swap, in the background; the command ends once that is done.
     await retiredTablesDropped(pool);
   } finally {
     await store?.close();

@@ -99,6 +99,7 @@ export async function startProjections(options: {
     if (build) {
       const result = await rebuildProjection(options.pool, options.eventStore, projection, {
         onRetireError: (error, tables) => options.logger?.warn(`Projection ${projection.name}: retired tables ${tables.join(', ')} not dropped (the next rebuild drops them): ${error.message}`),
+        onAnalyzeError: (error, tables) => options.logger?.warn(`Projection ${projection.name}: tables ${tables.join(', ')} not analysed after the swap (left to autovacuum): ${error.message}`),
       });
       options.logger?.log(`Projection ${projection.name} built from the event store${known.rows.length > 0 ? ` (layout ${projection.layout ?? 'none'}, was ${known.rows[0].layout ?? 'none'})` : ''}: ${result.appliedEvents} events`);
     }

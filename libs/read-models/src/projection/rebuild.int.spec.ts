@@ -373,6 +373,8 @@ describe('rebuilding into shadow tables swapped in atomically', () => {
     };
     // Each page over two connections (the default with a bulk loader): the loader on one, the settlement projection on the other.
     await rebuildProjections(pool, store, [finishOnly, settlementProjection]);
+    // Analysed after the swap, in the background, before the retired tables are dropped.
+    await retiredTablesDropped(pool);
     expect(await digest(finishOnly)).toBe(await digest(twin));
     const { rows } = await pool.query<{ name: string; tuples: number; analysed: boolean }>(
       `SELECT c.relname AS name, c.reltuples::int AS tuples, s.last_analyze IS NOT NULL AS analysed FROM pg_class c JOIN pg_stat_user_tables s ON s.relid = c.oid
@@ -495,6 +497,55 @@ describe('rebuilding into shadow tables swapped in atomically', () => {
       await other.end();
     }
   }, 60_000);
+
+  it('returns before the tables swapped in are analysed, and analyses them (those with rows) in the background, before the drop', async () => {
+    await settled();
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const analysed = async () =>
+      (
+        await pool.query<{ name: string; analysed: boolean }>(
+          `SELECT c.relname AS name, s.last_analyze IS NOT NULL AS analysed FROM pg_class c JOIN pg_stat_user_tables s ON s.relid = c.oid
+            WHERE c.oid IN ($1::regclass, $2::regclass) ORDER BY 1`,
+          [SETTLEMENT_INVOICES_TABLE, SETTLEMENT_RUNS_TABLE],
+        )
+      ).rows;
+    try {
+      await rebuildProjection(pool, store, settlementProjection, { beforeRetire: () => held });
+      // Swapped in, not analysed yet: the new tables are fresh ones.
+      expect(await analysed()).toEqual([
+        { name: 'settlement_invoices', analysed: false },
+        { name: 'settlement_runs', analysed: false },
+      ]);
+      release();
+      await retiredTablesDropped(pool);
+      expect(await analysed()).toEqual([
+        { name: 'settlement_invoices', analysed: true },
+        { name: 'settlement_runs', analysed: false },
+      ]);
+      expect(await oidOf('read_models_retired.settlement_invoices')).toBeNull();
+    } finally {
+      release();
+    }
+  });
+
+  it('tells onAnalyzeError when the background ANALYZE fails, and still drops the retired tables', async () => {
+    await settled();
+    const told: { message: string; tables: readonly string[] }[] = [];
+    await rebuildProjection(pool, store, settlementProjection, {
+      // The new live table gone before it is analysed.
+      beforeRetire: async () => {
+        await pool.query(`ALTER TABLE ${SETTLEMENT_INVOICES_TABLE} RENAME TO settlement_invoices_moved`);
+      },
+      onAnalyzeError: (error, tables) => told.push({ message: error.message, tables }),
+    });
+    await retiredTablesDropped(pool);
+    await pool.query(`ALTER TABLE read_models.settlement_invoices_moved RENAME TO settlement_invoices`);
+    expect(told).toEqual([{ message: expect.stringContaining('does not exist'), tables: [SETTLEMENT_INVOICES_TABLE] }]);
+    expect(await oidOf('read_models_retired.settlement_invoices')).toBeNull();
+  });
 
   it('tells onRetireError when the background drop fails, leaves the tables retired and the next rebuild drops them', async () => {
     await settled();

@@ -42,20 +42,28 @@ export interface RebuildOptions {
   swapAttempts?: number;
   /** Called once the shadow is built, just before the swap (tests stop or hold a rebuild here). */
   beforeSwap?: () => Promise<void>;
-  /** Called after the swap committed, before the retired tables are dropped, in the background (tests hold the drop here). */
+  /**
+   * Called after the swap committed, in the background, before the new live tables are analysed and the retired ones
+   * dropped (tests hold that work here; an error thrown here skips both and is told to `onRetireError`).
+   */
   beforeRetire?: () => Promise<void>;
   /**
    * Told when the background drop of the retired tables fails (they stay in `<schema>_retired` until the next rebuild
    * of the projection drops them). Callers log it; without it the failure is only visible in the retired schema.
    */
   onRetireError?: (error: Error, tables: readonly string[]) => void;
+  /**
+   * Told when the background `ANALYZE` of the tables swapped in fails (`tables`: those it was to analyse; autovacuum
+   * analyses them later). Callers log it.
+   */
+  onAnalyzeError?: (error: Error, tables: readonly string[]) => void;
 }
 
 /** Default page of the shadow build: events read and applied per transaction. */
 export const REBUILD_PAGE_SIZE = 5000;
 /** Shadow tables of `<schema>.<table>` are built as `<schema>_rebuild.<table>` (same table, index and constraint names). */
 export const SHADOW_SCHEMA_SUFFIX = '_rebuild';
-/** Live tables replaced by a swap go to `<schema>_retired.<table>`, dropped after the swap commits (see {@link retiredTablesDropped}). */
+/** Live tables replaced by a swap go to `<schema>_retired.<table>`, dropped after the swap commits and the new tables are analysed (see {@link retiredTablesDropped}). */
 export const RETIRED_SCHEMA_SUFFIX = '_retired';
 
 export function toProjectedEvent(event: LogRecord): ProjectedEvent {
@@ -121,8 +129,9 @@ const REBUILD_LOCK_NAMESPACE = 0x64687262; // 'dhrb'
 const retiring = new WeakMap<Pool, Set<Promise<void>>>();
 
 /**
- * Resolves once the tables the rebuilds through `pool` retired are dropped. A rebuild returns as soon as its swap has
- * committed and drops the tables it replaced afterwards, still holding its lock (so a rebuild of the same projections
+ * Resolves once the tables the rebuilds through `pool` swapped in are analysed and those they retired are dropped. A
+ * rebuild returns as soon as its swap has committed, then analyses the new live tables and drops the tables it
+ * replaced, still holding its lock (so a rebuild of the same projections
  * elsewhere waits for the drop, or is refused); a rebuild through the same pool awaits this first. A drop that fails
  * leaves the tables in `<schema>_retired`, where the next rebuild of the projection drops them.
  */
@@ -162,8 +171,9 @@ export async function rebuildProjection(pool: Pool, store: EventStore, projectio
  *    these projections wait), the last events of the log applied to the shadow, each live table moved to
  *    `<schema>_retired` and its shadow into its place, the checkpoint set to the shadow's. The live consumer then
  *    skips what the shadow holds and applies what follows: nothing lost or doubled. Readers see the old tables until
- *    the commit and the new ones after it. The call returns once the swap has committed; the retired tables are
- *    dropped after it, in the background, with the locks held until they are gone ({@link retiredTablesDropped}).
+ *    the commit and the new ones after it. The call returns once the swap has committed; the new live tables that hold
+ *    rows are analysed and the retired tables dropped after it, in the background, with the locks held until that is
+ *    done ({@link retiredTablesDropped}).
  *
  * A rebuild that stops before the swap (a crash, an error) leaves the live tables as they were; its shadow tables
  * are dropped by the next rebuild of the same projection.
@@ -183,6 +193,7 @@ export async function rebuildProjections(pool: Pool, store: EventStore, projecti
     lock.release(broken);
   };
   let retired: ShadowTable[];
+  let analyse: string[];
   let results: RebuildProgress[];
   try {
     for (const projection of ordered) {
@@ -194,16 +205,30 @@ export async function rebuildProjections(pool: Pool, store: EventStore, projecti
       }
       locked.push(projection.name);
     }
-    ({ results, retired } = await rebuildLocked(pool, store, ordered, options));
+    ({ results, retired, analyse } = await rebuildLocked(pool, store, ordered, options));
   } catch (error) {
     await unlock();
     throw error;
   }
-  // The swap has committed: readers see the new tables. The replaced ones are dropped after the rebuild returns (a
-  // transaction that drops relations waits for its commit to be flushed), on the lock's connection, still locked.
+  // The swap has committed: readers see the new tables. After the rebuild returns, on the lock's connection, still
+  // locked: the new live tables that hold rows are analysed (their statistics were not needed before: the build's and
+  // the swap's statements are COPY and key look-ups, and the planner sizes a table never analysed by its pages), one at
+  // a time (ANALYZE takes SHARE UPDATE EXCLUSIVE, which blocks neither the live consumers' writes nor the readers),
+  // then the replaced tables are dropped (a transaction that drops relations waits for its commit to be flushed).
   const drop = (async () => {
     try {
       await options.beforeRetire?.();
+      for (const [i, table] of analyse.entries()) {
+        const failed = await lock.query(`ANALYZE ${table}`).then(
+          () => null,
+          (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
+        );
+        if (failed) {
+          // Left to autovacuum; the drop is still tried (it fails too if the connection is gone).
+          options.onAnalyzeError?.(failed, analyse.slice(i));
+          break;
+        }
+      }
       await lock.query(`DROP TABLE IF EXISTS ${retired.map((t) => t.retired).join(', ')}`);
     } catch (error) {
       // Left in the retired schema: the next rebuild of the projection drops them before it builds its shadows.
@@ -427,8 +452,16 @@ function shadowStatements(table: ShadowTable, source: ShadowSource, unlogged: bo
  */
 const BULK: readonly string[] = ['SET LOCAL synchronous_commit = off'];
 
-/** Builds and swaps in the shadows of `projections` (their locks held); returns the tables retired by the swap, still to be dropped. */
-async function rebuildLocked(pool: Pool, store: EventStore, projections: readonly Projection[], options: RebuildOptions): Promise<{ results: RebuildProgress[]; retired: ShadowTable[] }> {
+/**
+ * Builds and swaps in the shadows of `projections` (their locks held); returns the tables retired by the swap, still
+ * to be dropped, and the live tables swapped in that hold rows, still to be analysed.
+ */
+async function rebuildLocked(
+  pool: Pool,
+  store: EventStore,
+  projections: readonly Projection[],
+  options: RebuildOptions,
+): Promise<{ results: RebuildProgress[]; retired: ShadowTable[]; analyse: string[] }> {
   const pageSize = options.batchSize ?? REBUILD_PAGE_SIZE;
   const unlogged = options.unlogged ?? false;
   const deferIndexes = options.deferIndexes ?? false;
@@ -689,17 +722,6 @@ async function rebuildLocked(pool: Pool, store: EventStore, projections: readonl
     await prepare.catch(() => undefined);
   }
   await prepare;
-  // Statistics before the catch-up and the swap (the build's statements are key look-ups and COPY, which need none;
-  // the planner sizes a table it has no statistics for by its pages), two tables at a time, of the tables that hold
-  // rows: a shadow nothing was written to stays as a table fresh from its migration (never analysed, which the planner
-  // reads as "size unknown, assume a few pages" rather than as "empty" once its first rows come), and costs nothing.
-  const analyze = async (list: readonly string[]): Promise<void> => {
-    const left = [...list];
-    const analyzer = async (): Promise<void> => {
-      for (let table = left.shift(); table; table = left.shift()) await pool.query(`ANALYZE ${table}`);
-    };
-    await Promise.all([analyzer(), analyzer()]);
-  };
   /** The bulk loaders' `finish`, each transaction guarded; returns the shadow tables it wrote to. */
   const finish = async (): Promise<Set<string>> => {
     const written = new Set<string>();
@@ -716,8 +738,8 @@ async function rebuildLocked(pool: Pool, store: EventStore, projections: readonl
     }
     return written;
   };
+  const written = await finish();
   if (deferred.length > 0 || unlogged) {
-    const written = await finish();
     await inTransaction(
       pool,
       async (client) => {
@@ -726,22 +748,17 @@ async function rebuildLocked(pool: Pool, store: EventStore, projections: readonl
       },
       BULK,
     );
-    await analyze(tables.map((t) => t.shadow).filter((shadow) => built.has(shadow) || written.has(shadow)));
-  } else {
-    // While the loaders finish (mostly in-memory work of this process), the tables are analysed; those the finish
-    // wrote to are analysed again after it.
-    // Started first, so its statements are on their way before the loaders' in-memory work begins.
-    const analysed = analyze(tables.map((t) => t.shadow).filter((shadow) => built.has(shadow)));
-    analysed.catch(() => undefined);
-    const written = await finish();
-    await analysed;
-    await analyze(tables.map((t) => t.shadow).filter((shadow) => written.has(shadow)));
   }
   // What arrived during the build (and the index/logging steps), outside any lock.
   await bulkPass(false);
   await options.beforeSwap?.();
   await swap();
-  return { results: report(true), retired: tables };
+  // Statistics, after the swap (by the caller), only of the tables that hold rows: one nothing was written to stays as
+  // a table fresh from its migration (never analysed, which the planner reads as "size unknown, assume a few pages"
+  // rather than as "empty" once its first rows come), and costs nothing. Rows the catch-up or the swap alone wrote are
+  // left to autovacuum, like the live consumers' rows.
+  const analyse = [...new Set(tables.filter((t) => built.has(t.shadow) || written.has(t.shadow)).map((t) => t.live))];
+  return { results: report(true), retired: tables, analyse };
 
 }
 
