@@ -533,37 +533,34 @@ const DAY_ESTIMATED = 1;
 export const BULK_KEPT_DAYS = 500_000;
 const DAY_MISSING = 2;
 
-/** `units` × 10^-`scale` as `numeric::text` prints a value of that scale (`CopyWriter.decimal(units, scale, 0)`). */
-function decimalText(units: number, scale: number): string {
-  const digits = String(units < 0 ? -units : units);
-  const sign = units < 0 ? '-' : '';
-  if (scale === 0) return `${sign}${digits}`;
-  const padded = digits.padStart(scale + 1, '0');
-  return `${sign}${padded.slice(0, -scale)}.${padded.slice(-scale)}`;
-}
-
-/** A positive decimal without trailing zeros after the point (as big.js's `toFixed()` prints it). */
-function trimmedDecimalText(units: number, scale: number): string {
-  const text = decimalText(units, scale);
-  return scale === 0 ? text : text.replace(/\.?0+$/, '');
-}
-
 /** The anomaly factor as an integer, or null when it is not one (anomalies then stay with SQL and `findUnusualDays`). */
 const INTEGER_FACTOR = /^[0-9]+$/.test(ANOMALY_FACTOR) ? Number(ANOMALY_FACTOR) : null;
 
 /**
  * The monthly rows and the anomalies of one metering point from the daily rows the bulk loader wrote for it, as
- * COPY text rows: what `finish`'s SQL (months: Σ of the days, exact; anomalies: {@link findUnusualDays} over the
- * daily totals) gives from the same rows, computed in integers at the point's largest scale. False, with nothing
- * added, if a sum would leave the safe integers (the point is then left to SQL).
+ * COPY text written to `monthly` and `anomalies`: what `finish`'s SQL (months: Σ of the days, exact; anomalies:
+ * {@link findUnusualDays} over the daily totals) gives from the same rows, computed in integers at the point's largest
+ * scale. False, with nothing written, if a sum would leave the safe integers (the point is then left to SQL).
  */
-function summariseDays(gsrn: string, written: WrittenDays, consumption: boolean, monthlyRows: string[], anomalyRows: string[]): boolean {
+function summariseDays(gsrn: string, written: WrittenDays, consumption: boolean, monthly: CopyWriter, anomalies: CopyWriter): boolean {
+  const monthlyMark = monthly.mark();
+  const anomaliesMark = anomalies.mark();
+  if (writeSummaryRows(gsrn, written, consumption, monthly, anomalies)) return true;
+  monthly.rollback(monthlyMark);
+  anomalies.rollback(anomaliesMark);
+  return false;
+}
+
+/**
+ * {@link summariseDays}'s rows, written as they are made (false when it gives up: part of them may be written). Into
+ * the writers, not lists of strings of its own: a list's element kind changed with its first row, and the function was
+ * deoptimised and compiled again (twice to three times per process) for rows made in a number of ways.
+ */
+function writeSummaryRows(gsrn: string, written: WrittenDays, consumption: boolean, monthly: CopyWriter, anomalies: CopyWriter): boolean {
   const n = written.infos.length;
   if (n === 0) return true;
   const order = Array.from({ length: n }, (_, i) => i);
   order.sort((a, b) => written.infos[a].number - written.infos[b].number);
-  const gsrnField = copyField(gsrn);
-  const months: string[] = [];
   const sum: DecimalSum = { units: 0, scale: 0 };
   for (let i = 0; i < n; ) {
     const info = written.infos[order[i]];
@@ -579,9 +576,9 @@ function summariseDays(gsrn: string, written: WrittenDays, consumption: boolean,
       estimated ||= (written.flags[k] & DAY_ESTIMATED) !== 0;
       missing ||= (written.flags[k] & DAY_MISSING) !== 0;
     }
-    months.push(`${gsrnField}\t${info.month}\t${decimalText(sum.units, sum.scale)}\t${days}\t${info.monthDays}\t${estimated ? 't' : 'f'}\t${missing || days < info.monthDays ? 't' : 'f'}`);
+    monthly.text(gsrn).tab().ascii(info.month).tab().decimal(sum.units, sum.scale, 0).tab().integer(days).tab().integer(info.monthDays).tab();
+    monthly.byte(estimated ? TRUE : FALSE).tab().byte(missing || days < info.monthDays ? TRUE : FALSE).endRow();
   }
-  const anomalies: string[] = [];
   if (consumption) {
     if (INTEGER_FACTOR === null) return false;
     // The complete days' totals at the point's largest scale, by day number.
@@ -624,11 +621,15 @@ function summariseDays(gsrn: string, written: WrittenDays, consumption: boolean,
       }
       if (!Number.isSafeInteger(limit) || !Number.isSafeInteger(medianUnits) || !Number.isSafeInteger(value)) return false;
       if (medianUnits <= 0 || value <= limit) continue;
-      anomalies.push(`${gsrnField}\t${written.infos[k].day}\t${decimalText(written.units[k], written.scales[k])}\t${trimmedDecimalText(medianUnits, medianScale)}\t${count}`);
+      // The median without trailing zeros after the point (as big.js's `toFixed()` prints it).
+      while (medianScale > 0 && medianUnits % 10 === 0) {
+        medianUnits /= 10;
+        medianScale--;
+      }
+      anomalies.text(gsrn).tab().ascii(written.infos[k].day).tab().decimal(written.units[k], written.scales[k], 0).tab();
+      anomalies.decimal(medianUnits, medianScale, 0).tab().integer(count).endRow();
     }
   }
-  for (const row of months) monthlyRows.push(row);
-  for (const row of anomalies) anomalyRows.push(row);
   return true;
 }
 
@@ -1185,24 +1186,26 @@ export function consumptionBulkLoader(options: { copyChunkBytes?: number; keptDa
       if (spans.size === 0) return;
       // Months and anomalies of the points whose days this loader summed, from those days in memory; the others' in SQL.
       // In slices with a turn of the event loop between them, so what the caller runs meanwhile (ANALYZE) is not held up.
-      const monthlyRows: string[] = [];
-      const anomalyRows: string[] = [];
+      const monthly = new CopyWriter();
+      const anomalies = new CopyWriter();
       const inSql: string[] = [];
       const gsrns = [...spans.keys()].sort();
       for (let at = 0; at < gsrns.length; at += BULK_FINISH_CHUNK) {
         await new Promise<void>((resolve) => setImmediate(resolve));
         for (const gsrn of gsrns.slice(at, at + BULK_FINISH_CHUNK)) {
           const written = recompute.has(gsrn) || summariseInSql.has(gsrn) ? undefined : writtenDays.get(gsrn);
-          if (recompute.has(gsrn) || summariseInSql.has(gsrn) || (written && !summariseDays(gsrn, written, consumptionGsrns.has(gsrn), monthlyRows, anomalyRows))) inSql.push(gsrn);
+          if (recompute.has(gsrn) || summariseInSql.has(gsrn) || (written && !summariseDays(gsrn, written, consumptionGsrns.has(gsrn), monthly, anomalies))) inSql.push(gsrn);
         }
       }
       writtenDays.clear();
       summariseInSql.clear();
       keptDays = 0;
-      if (monthlyRows.length > 0 || anomalyRows.length > 0) {
+      const monthlyChunks = monthly.take();
+      const anomalyChunks = anomalies.take();
+      if (monthlyChunks.length > 0 || anomalyChunks.length > 0) {
         await inTransaction(async (client) => {
-          if (monthlyRows.length > 0) await copyRows(client, CONSUMPTION_MONTHLY_TABLE, MONTHLY_COLUMNS, monthlyRows);
-          if (anomalyRows.length > 0) await copyRows(client, CONSUMPTION_ANOMALIES_TABLE, ANOMALIES_COLUMNS, anomalyRows);
+          if (monthlyChunks.length > 0) await copyBuffers(client, CONSUMPTION_MONTHLY_TABLE, MONTHLY_COLUMNS, monthlyChunks);
+          if (anomalyChunks.length > 0) await copyBuffers(client, CONSUMPTION_ANOMALIES_TABLE, ANOMALIES_COLUMNS, anomalyChunks);
         });
       }
       if (inSql.length === 0) return;
