@@ -66,4 +66,14 @@ describe('runGroupsTogether (groups of statements, one transaction each, one rou
     expect(names).not.toContain('rolled_back');
     expect(names).not.toContain('never');
   });
+
+  it('returns without a callback for the commits (the spare shadows are made so)', async () => {
+    const client = await pool.connect();
+    try {
+      await runGroupsTogether(client, [['CREATE TABLE uncounted (id int)'], ['CREATE TABLE uncounted_too (id int)']]);
+    } finally {
+      client.release();
+    }
+    expect(await tables()).toEqual(expect.arrayContaining(['uncounted', 'uncounted_too']));
+  }, 10_000);
 });

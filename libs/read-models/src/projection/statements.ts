@@ -83,7 +83,11 @@ export async function runGroupsTogether(client: PoolClient, groups: readonly (re
   if (statements.length === 0) return;
   let next = 0;
   const query = new StatementsIn(`${statements.join(';\n')};`, (completed) => {
-    while (next < ends.length && completed >= ends[next]) committed?.(next++);
+    while (next < ends.length && completed >= ends[next]) {
+      // Not `committed?.(next++)`: without a callback its argument would not be evaluated, and this would never end.
+      const group = next++;
+      committed?.(group);
+    }
   });
   client.query(query);
   try {
