@@ -3,7 +3,7 @@ import type { EventStore } from '@dh/event-store';
 import { startConsumer, type AmqpConnection, type MessagingLogger, type RunningConsumer, type EventEnvelope, type Delivery } from '@dh/messaging';
 import type { Projection, ProjectedEvent } from './projection';
 import { applyGuarded, applyGuardedBatch, migrateProjectionState, PROJECTION_SCHEMA } from './projection-state';
-import { prepareSpareShadows, rebuildProjection } from './rebuild';
+import { rebuildProjection } from './rebuild';
 
 export function projectionQueue(projection: Projection): string {
   return `projection.${projection.name}`;
@@ -22,7 +22,7 @@ function toProjected(envelope: EventEnvelope, delivery: Delivery): ProjectedEven
   };
 }
 
-/** Creates every projection's tables (and the shared state table) under one advisory lock, and their spare shadows ({@link prepareSpareShadows}). */
+/** Creates every projection's tables (and the shared state table) under one advisory lock. */
 export async function migrateReadModels(pool: Pool, projections: Projection[]): Promise<void> {
   const client = await pool.connect();
   try {
@@ -30,8 +30,6 @@ export async function migrateReadModels(pool: Pool, projections: Projection[]): 
     try {
       await migrateProjectionState(client);
       for (const projection of projections) await projection.migrate(client);
-      // The first rebuild after a deployment finds its shadow tables made (and a migrated table's spare made anew).
-      await prepareSpareShadows(client, projections);
     } finally {
       await client.query('SELECT pg_advisory_unlock(hashtext($1))', ['read-models-migration']);
     }

@@ -6,7 +6,7 @@ import { createTestDatabase, createTestVhost, eventually, type TestDatabase, typ
 import { SETTLEMENT_INVOICES_TABLE, SETTLEMENT_RUNS_TABLE, settlementProjection } from '../settlement/settlement.projection';
 import type { Projection } from './projection';
 import { projectionChecksum } from './projection-state';
-import { migrateReadModels, startProjections } from './projection-runner';
+import { startProjections } from './projection-runner';
 import { RebuildAlreadyRunningError, rebuildProjection, rebuildProjections, retiredTablesDropped } from './rebuild';
 
 let invoiceNumber = 0;
@@ -449,66 +449,6 @@ describe('rebuilding into shadow tables swapped in atomically', () => {
     await retiredTablesDropped(pool);
     expect((await pool.query(`SELECT tablename FROM pg_tables WHERE schemaname IN ('read_models_rebuild', 'read_models_retired') AND tablename LIKE 'gate%'`)).rows).toEqual([]);
   });
-  it('takes the spare shadows made ahead (after a swap, and when migrated) instead of creating its own, and replaces one that differs from the live table or is not empty', async () => {
-    await settled();
-    const expected = await digest(twin);
-    const spareOf = (table: string) => oidOf(table.replace('read_models.', 'read_models_spare.'));
-    const table = 'read_models.spare_log';
-    const v1 = eventLog('spare-log', table);
-    // Migrated as a deployment does: the spare is made there, so the first rebuild finds it.
-    await migrateReadModels(pool, [v1]);
-    const fromMigration = await spareOf(table);
-    expect(fromMigration).not.toBeNull();
-    await rebuildProjection(pool, store, v1);
-    expect(await oidOf(table)).toBe(fromMigration);
-    expect(await digest(v1)).toBe(expected);
-    // After the swap, in the background, the next one is made; readers never see it (its own schema).
-    await retiredTablesDropped(pool);
-    const afterSwap = await spareOf(table);
-    expect(afterSwap).not.toBeNull();
-    expect(afterSwap).not.toBe(fromMigration);
-    expect(await count('read_models_spare.spare_log')).toBe(0);
-    await rebuildProjection(pool, store, v1);
-    expect(await oidOf(table)).toBe(afterSwap);
-    expect(await digest(v1)).toBe(expected);
-    await retiredTablesDropped(pool);
-
-    // The live table migrated (a column added) after the spare was made: the spare no longer matches and is replaced.
-    const stale = await spareOf(table);
-    const v2: Projection = {
-      ...v1,
-      async migrate(client) {
-        await v1.migrate(client);
-        await client.query(`ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS note text`);
-      },
-    };
-    await pool.query(`ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS note text`);
-    /** The table's rows without the new column, to compare with the twin's. */
-    const narrow: Projection = { ...v1, tables: [{ name: table, orderBy: 'event_id', content: `SELECT event_id, seq, stream_id FROM ${table}` }] };
-    await rebuildProjection(pool, store, v2);
-    expect(await oidOf(table)).not.toBe(stale);
-    expect(await digest(narrow)).toBe(expected);
-    const columns = async (name: string) =>
-      (await pool.query<{ name: string }>(`SELECT attname AS name FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`, [name])).rows.map((r) => r.name);
-    expect(await columns(table)).toEqual(['event_id', 'seq', 'stream_id', 'note']);
-    await retiredTablesDropped(pool);
-    expect(await columns('read_models_spare.spare_log')).toEqual(['event_id', 'seq', 'stream_id', 'note']);
-
-    // A spare that is not empty is not taken either (its rows would be in the model).
-    await pool.query(`INSERT INTO read_models_spare.spare_log (event_id, seq, stream_id) VALUES ($1, 0, 'stray')`, [randomUUID()]);
-    const filled = await spareOf(table);
-    await rebuildProjection(pool, store, v2);
-    expect(await oidOf(table)).not.toBe(filled);
-    expect(await digest(narrow)).toBe(expected);
-    await retiredTablesDropped(pool);
-
-    // A spare no projection of the migrated ones owns (a projection removed) is dropped when they are migrated.
-    await pool.query(`CREATE TABLE read_models_spare.removed_projection (id int PRIMARY KEY)`);
-    await migrateReadModels(pool, [v2]);
-    expect(await oidOf('read_models_spare.removed_projection')).toBeNull();
-    expect(await spareOf(table)).not.toBeNull();
-  }, 60_000);
-
   it('returns once the swap has committed and drops the retired tables afterwards, holding the lock until they are gone', async () => {
     await settled();
     const before = await checksumOf(settlementProjection);

@@ -65,12 +65,6 @@ export const REBUILD_PAGE_SIZE = 5000;
 export const SHADOW_SCHEMA_SUFFIX = '_rebuild';
 /** Live tables replaced by a swap go to `<schema>_retired.<table>`, dropped after the swap commits and the new tables are analysed (see {@link retiredTablesDropped}). */
 export const RETIRED_SCHEMA_SUFFIX = '_retired';
-/**
- * Spare shadows: the next rebuild's empty shadow of `<schema>.<table>`, made ahead as `<schema>_spare.<table>` (after a
- * rebuild's swap, in the background, and when the read models are migrated), so a rebuild does not create its shadows
- * (and wait for the ~65 index-file syncs of that DDL) on its critical path. See {@link prepareSpareShadows}.
- */
-export const SPARE_SCHEMA_SUFFIX = '_spare';
 
 export function toProjectedEvent(event: LogRecord): ProjectedEvent {
   return {
@@ -135,9 +129,9 @@ const REBUILD_LOCK_NAMESPACE = 0x64687262; // 'dhrb'
 const retiring = new WeakMap<Pool, Set<Promise<void>>>();
 
 /**
- * Resolves once the tables the rebuilds through `pool` swapped in are analysed, those they retired are dropped and
- * the next rebuild's spare shadows made. A rebuild returns as soon as its swap has committed, then analyses the new
- * live tables, drops the tables it replaced and makes the spares, still holding its lock (so a rebuild of the same projections
+ * Resolves once the tables the rebuilds through `pool` swapped in are analysed and those they retired are dropped. A
+ * rebuild returns as soon as its swap has committed, then analyses the new live tables and drops the tables it
+ * replaced, still holding its lock (so a rebuild of the same projections
  * elsewhere waits for the drop, or is refused); a rebuild through the same pool awaits this first. A drop that fails
  * leaves the tables in `<schema>_retired`, where the next rebuild of the projection drops them.
  */
@@ -169,8 +163,6 @@ export async function rebuildProjection(pool: Pool, store: EventStore, projectio
  * 1. Each projection's lock is taken (in name order, so two multi-rebuilds cannot deadlock), its live tables
  *    migrated, and a shadow copy of each table created empty in `<schema>_rebuild` (`LIKE … INCLUDING …`, the
  *    same key constraints, indexes and grants under the same names); leftovers of a crashed rebuild are dropped first.
- *    A spare shadow made ahead (`<schema>_spare`, {@link prepareSpareShadows}, and after every swap) is taken instead
- *    when it is empty and exactly like its live table; otherwise it is replaced by a fresh shadow.
  * 2. Bulk build: the log from its start in pages of `batchSize`, each page one transaction (`synchronous_commit`
  *    off) applied to every projection with its bulk loader (then finished once) or its `applyBatch`, its SQL pointed at the shadow tables (each live table
  *    name the projection declares in `tables` is replaced by its shadow's). The live tables keep serving and the
@@ -181,7 +173,7 @@ export async function rebuildProjection(pool: Pool, store: EventStore, projectio
  *    skips what the shadow holds and applies what follows: nothing lost or doubled. Readers see the old tables until
  *    the commit and the new ones after it. The call returns once the swap has committed; the new live tables that hold
  *    rows are analysed and the retired tables dropped after it, in the background, with the locks held until that is
- *    done ({@link retiredTablesDropped}), and the next rebuild's spare shadows are made.
+ *    done ({@link retiredTablesDropped}).
  *
  * A rebuild that stops before the swap (a crash, an error) leaves the live tables as they were; its shadow tables
  * are dropped by the next rebuild of the same projection.
@@ -241,12 +233,6 @@ export async function rebuildProjections(pool: Pool, store: EventStore, projecti
     } catch (error) {
       // Left in the retired schema: the next rebuild of the projection drops them before it builds its shadows.
       options.onRetireError?.(error instanceof Error ? error : new Error(String(error)), retired.map((t) => t.retired));
-    }
-    try {
-      // The next rebuild's shadows, made now, off its critical path (still locked: no other rebuild takes them meanwhile).
-      await makeSpares(lock, tablesOf(ordered));
-    } catch {
-      // None made (rolled back): the next rebuild creates its shadows itself, as without spares.
     } finally {
       await unlock();
     }
@@ -291,8 +277,6 @@ export interface ShadowTable {
   shadow: string;
   retiredSchema: string;
   retired: string;
-  spareSchema: string;
-  spare: string;
 }
 
 const IDENTIFIER = /^[a-z_][a-z0-9_$]*$/;
@@ -305,8 +289,7 @@ export function shadowTableOf(name: string): ShadowTable {
   const [schema, table] = parts;
   const shadowSchema = `${schema}${SHADOW_SCHEMA_SUFFIX}`;
   const retiredSchema = `${schema}${RETIRED_SCHEMA_SUFFIX}`;
-  const spareSchema = `${schema}${SPARE_SCHEMA_SUFFIX}`;
-  return { live: name, schema, table, shadowSchema, shadow: `${shadowSchema}.${table}`, retiredSchema, retired: `${retiredSchema}.${table}`, spareSchema, spare: `${spareSchema}.${table}` };
+  return { live: name, schema, table, shadowSchema, shadow: `${shadowSchema}.${table}`, retiredSchema, retired: `${retiredSchema}.${table}` };
 }
 
 /** The pattern of the live names of `tables` as whole qualified names (not a suffix, a prefix or a quoted part of another). */
@@ -404,7 +387,7 @@ interface ShadowSource {
   indexes: string[];
 }
 
-async function shadowSources(client: PoolClient, tables: readonly ShadowTable[], target: (table: ShadowTable) => string = (t) => t.shadow): Promise<ShadowSource[]> {
+async function shadowSources(client: PoolClient, tables: readonly ShadowTable[]): Promise<ShadowSource[]> {
   const { rows } = await client.query<ShadowSource>(
     `SELECT ARRAY(
               SELECT 'foreign key ' || conname FROM pg_constraint WHERE contype = 'f' AND (conrelid = c.oid OR confrelid = c.oid)
@@ -430,7 +413,7 @@ async function shadowSources(client: PoolClient, tables: readonly ShadowTable[],
                    ORDER BY ic.relname) AS indexes
        FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS t(live, shadow, n) JOIN pg_class c ON c.oid = t.live::regclass
       ORDER BY t.n`,
-    [tables.map((t) => t.live), tables.map(target)],
+    [tables.map((t) => t.live), tables.map((t) => t.shadow)],
   );
   return rows;
 }
@@ -442,142 +425,20 @@ async function shadowSources(client: PoolClient, tables: readonly ShadowTable[],
  * live names (its own schema); leftovers of a rebuild that died are dropped first. `indexes`: the live table's other
  * indexes, as statements on the shadow, for the caller to run with these or after the bulk load.
  */
-function shadowStatements(table: ShadowTable, source: ShadowSource, unlogged: boolean, target = table.shadow): { create: string[]; indexes: string[] } {
+function shadowStatements(table: ShadowTable, source: ShadowSource, unlogged: boolean): { create: string[]; indexes: string[] } {
   if (source.problems.length > 0) throw new Error(`Cannot rebuild ${table.live} into a shadow table: ${source.problems.join('; ')}`);
   const create = [
-    target === table.shadow ? `DROP TABLE IF EXISTS ${table.shadow}, ${table.retired}` : `DROP TABLE IF EXISTS ${target}`,
-    `CREATE ${unlogged ? 'UNLOGGED ' : ''}TABLE ${target} (LIKE ${table.live} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED
+    `DROP TABLE IF EXISTS ${table.shadow}, ${table.retired}`,
+    `CREATE ${unlogged ? 'UNLOGGED ' : ''}TABLE ${table.shadow} (LIKE ${table.live} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED
        INCLUDING IDENTITY INCLUDING STORAGE INCLUDING COMMENTS INCLUDING COMPRESSION)`,
     ...source.statements,
   ];
   const indexes = source.indexes.map((definition) => {
     const on = ` ON ${table.live} USING `;
     if (!definition.includes(on)) throw new Error(`Cannot copy index of ${table.live} to its shadow: unexpected definition "${definition}"`);
-    return definition.replace(on, ` ON ${target} USING `);
+    return definition.replace(on, ` ON ${table.shadow} USING `);
   });
   return { create, indexes };
-}
-
-/**
- * A table's definition as one text, for a copy of it to be compared with it (the query's `c`, `ns`: its `pg_class` and
- * `pg_namespace` rows): kind, persistence, access method, tablespace, owner, options and comment; every column in order
- * (type with typmod, not-null, collation, storage, compression, statistics target, generated, identity, default,
- * comment); every constraint (`pg_get_constraintdef`); every index (`pg_get_indexdef`, the table's own name replaced,
- * valid and ready); the grants to other roles than the owner. Any difference, and the copy is not used.
- */
-const DEFINITION = `concat_ws(E'\\n--\\n',
-    format('%s %s %s %s %s %L %L', c.relkind, c.relpersistence, c.relam, c.reltablespace, c.relowner, c.reloptions::text,
-           (SELECT description FROM pg_description WHERE objoid = c.oid AND classoid = 'pg_class'::regclass AND objsubid = 0)),
-    (SELECT coalesce(string_agg(format('%I %s %s %s %s %s %s %s %s %L %L', a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, a.attcollation, a.attstorage,
-                                       a.attcompression, a.attstattarget, a.attgenerated, a.attidentity, pg_get_expr(d.adbin, d.adrelid), ds.description), E'\\n' ORDER BY a.attnum), '')
-       FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-            LEFT JOIN pg_description ds ON ds.objoid = a.attrelid AND ds.classoid = 'pg_class'::regclass AND ds.objsubid = a.attnum
-      WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
-    (SELECT coalesce(string_agg(format('%I %s %s %s', k.conname, k.contype, k.convalidated, pg_get_constraintdef(k.oid)), E'\\n' ORDER BY k.conname), '') FROM pg_constraint k WHERE k.conrelid = c.oid),
-    (SELECT coalesce(string_agg(format('%s %s %s', replace(pg_get_indexdef(i.indexrelid), format(' ON %I.%I USING ', ns.nspname, c.relname), ' ON $table USING '), i.indisvalid, i.indisready),
-                                E'\\n' ORDER BY ic.relname), '')
-       FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid WHERE i.indrelid = c.oid),
-    (SELECT coalesce(string_agg(format('%s %s %s', g.grantee, g.privilege_type, g.is_grantable), E'\\n' ORDER BY g.grantee, g.privilege_type), '')
-       FROM aclexplode(c.relacl) g WHERE g.grantee <> c.relowner))`;
-
-/**
- * Per table, whether `copy(table)` exists, holds no rows (its heap has no pages: never written to) and has exactly
- * the live table's definition ({@link DEFINITION}): one catalog query for all of them.
- */
-async function copiesUsable(client: PoolClient, tables: readonly ShadowTable[], copy: (table: ShadowTable) => string): Promise<boolean[]> {
-  if (tables.length === 0) return [];
-  const { rows } = await client.query<{ usable: boolean }>(
-    `WITH t AS (SELECT n, live::regclass::oid AS live, to_regclass(copy)::oid AS copy FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS t(live, copy, n)),
-          d AS (SELECT c.oid, ${DEFINITION} AS definition
-                  FROM pg_class c JOIN pg_namespace ns ON ns.oid = c.relnamespace
-                 WHERE c.oid IN (SELECT live FROM t UNION ALL SELECT copy FROM t WHERE copy IS NOT NULL))
-     SELECT coalesce(s.definition = l.definition AND pg_relation_size(t.copy) = 0, false) AS usable
-       FROM t JOIN d l ON l.oid = t.live LEFT JOIN d s ON s.oid = t.copy
-      ORDER BY t.n`,
-    [tables.map((t) => t.live), tables.map(copy)],
-  );
-  return rows.map((r) => r.usable);
-}
-
-/**
- * Makes the spare shadows of `tables` that are missing or no longer usable ({@link copiesUsable}), all in one
- * transaction (a spare is never seen half-built), on `client`, whose caller holds the rebuild locks of the tables'
- * projections. A table that cannot be shadowed gets none (its rebuild refuses it as before).
- */
-async function makeSpares(client: PoolClient, tables: readonly ShadowTable[]): Promise<void> {
-  const usable = await copiesUsable(client, tables, (t) => t.spare);
-  const missing = tables.filter((_, i) => !usable[i]);
-  if (missing.length === 0) return;
-  const sources = await shadowSources(client, missing, (t) => t.spare);
-  const statements = [...new Set(missing.map((t) => `CREATE SCHEMA IF NOT EXISTS ${t.spareSchema}`))];
-  for (const [i, table] of missing.entries()) {
-    if (sources[i].problems.length > 0) {
-      statements.push(`DROP TABLE IF EXISTS ${table.spare}`);
-      continue;
-    }
-    const { create, indexes } = shadowStatements(table, sources[i], false, table.spare);
-    statements.push(...create, ...indexes);
-  }
-  await runGroupsTogether(client, [statements], ['SET LOCAL synchronous_commit = off']);
-}
-
-/**
- * Moves the spare shadows of `tables` that exist into place as their shadows (leftovers of a crashed rebuild there, or
- * retired tables not dropped, dropped first) and returns the live tables whose shadow is then ready: the spare empty
- * and exactly like its live table ({@link copiesUsable}). One transaction (a concurrent drop of a spare waits for it
- * or is seen as no spare), after the migrations; the others get fresh shadows, as without spares.
- */
-async function takeSpares(client: PoolClient, tables: readonly ShadowTable[]): Promise<Set<string>> {
-  const ready = new Set<string>();
-  if (tables.length === 0) return ready;
-  const { rows } = await client.query<{ live: string }>(`SELECT live FROM unnest($1::text[], $2::text[]) AS t(live, spare) WHERE to_regclass(spare) IS NOT NULL`, [
-    tables.map((t) => t.live),
-    tables.map((t) => t.spare),
-  ]);
-  if (rows.length === 0) return ready;
-  const spared = tables.filter((t) => rows.some((r) => r.live === t.live));
-  try {
-    await client.query(['BEGIN', 'SET LOCAL synchronous_commit = off', ...spared.flatMap((t) => [`DROP TABLE IF EXISTS ${t.shadow}, ${t.retired}`, `ALTER TABLE IF EXISTS ${t.spare} SET SCHEMA ${t.shadowSchema}`])].join(';\n'));
-    const usable = await copiesUsable(client, spared, (t) => t.shadow);
-    await client.query('COMMIT');
-    for (const [i, table] of spared.entries()) if (usable[i]) ready.add(table.live);
-    return ready;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  }
-}
-
-/** The distinct tables of `projections`, as shadowed ({@link shadowTableOf}). */
-function tablesOf(projections: readonly Projection[]): ShadowTable[] {
-  return [...new Set(projections.flatMap((p) => p.tables.map((t) => t.name)))].map(shadowTableOf);
-}
-
-/**
- * Makes the spare shadows of `projections` that are missing or out of date (their live tables migrated since), for
- * the next rebuild to take instead of creating its shadows; called once the read models are migrated, so the first
- * rebuild after a deployment has them too. Each projection's rebuild lock is tried on `client`: one being rebuilt is
- * skipped (its rebuild makes its spares after its swap). Spares in the spare schemas of these projections that belong
- * to no table of theirs (a projection removed, a table renamed) are dropped.
- */
-export async function prepareSpareShadows(client: PoolClient, projections: readonly Projection[]): Promise<void> {
-  const known = tablesOf(projections);
-  const locked: string[] = [];
-  try {
-    for (const projection of [...projections].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-      const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked', [REBUILD_LOCK_NAMESPACE, projection.name]);
-      if (rows[0]?.locked === true) locked.push(projection.name);
-    }
-    const { rows: orphans } = await client.query<{ name: string }>(
-      `SELECT format('%I.%I', schemaname, tablename) AS name FROM pg_tables WHERE schemaname = ANY($1::text[]) AND NOT (schemaname || '.' || tablename = ANY($2::text[])) ORDER BY 1`,
-      [[...new Set(known.map((t) => t.spareSchema))], known.map((t) => t.spare)],
-    );
-    if (orphans.length > 0) await client.query(`DROP TABLE IF EXISTS ${orphans.map((o) => o.name).join(', ')}`);
-    const free = new Set(locked);
-    await makeSpares(client, tablesOf(projections.filter((p) => free.has(p.name))));
-  } finally {
-    for (const name of locked) await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [REBUILD_LOCK_NAMESPACE, name]);
-  }
 }
 
 /**
@@ -638,7 +499,7 @@ async function rebuildLocked(
    * before any shadow is made). `planned` resolves with the shadows' statements; the first page is applied after it.
    */
   const client = await pool.connect();
-  const planned = (async (): Promise<string[][][]> => {
+  const planned = (async (): Promise<string[][]> => {
     // Not synchronous, like every transaction of the rebuild before its swap (see `BULK`): the migrations'
     // `ALTER TABLE … IF EXISTS` assign a transaction id, so its COMMIT would wait for a WAL flush (0.8–42 ms measured).
     await client.query(['BEGIN', ...BULK].join(';\n'));
@@ -651,7 +512,7 @@ async function rebuildLocked(
       const plans = new Map(tables.map((table, i) => [table.live, shadowStatements(table, sources[i], unlogged)]));
       await client.query('COMMIT');
       return groups.map((group) =>
-        group.map((live) => {
+        group.flatMap((live) => {
           const plan = plans.get(live);
           if (!plan) return [];
           if (deferIndexes) deferred.push(...plan.indexes);
@@ -670,14 +531,9 @@ async function rebuildLocked(
    */
   const prepare = (async () => {
     try {
-      const plans = await planned;
-      const ready = await takeSpares(client, unlogged || deferIndexes ? [] : [...new Set(groups.flat())].map(shadowTableOf));
-      const statements = plans.map((group, i) => group.flatMap((plan, j) => (ready.has(groups[i][j]) ? [] : plan)));
-      // A projection whose shadows are all spares taken over has nothing to create: ready now.
-      const creating = statements.flatMap((group, i) => (group.length > 0 ? [i] : []));
-      for (const [i, group] of statements.entries()) if (group.length === 0) for (const live of groups[i]) created.get(live)?.resolve();
-      await runGroupsTogether(client, creating.map((i) => statements[i]), BULK, (group) => {
-        for (const live of groups[creating[group]]) created.get(live)?.resolve();
+      const statements = await planned;
+      await runGroupsTogether(client, statements, BULK, (group) => {
+        for (const live of groups[group]) created.get(live)?.resolve();
       });
     } catch (error) {
       for (const c of created.values()) c.reject(error);

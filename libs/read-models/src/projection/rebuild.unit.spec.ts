@@ -1,7 +1,7 @@
 import { eventsOfTypes, positionsByType, shadowRenamer, shadowTableOf } from './rebuild';
 
 describe('shadow tables', () => {
-  it('builds a table in <schema>_rebuild (its spare made ahead in <schema>_spare) and retires it to <schema>_retired, under its own name', () => {
+  it('builds a table in <schema>_rebuild and retires it to <schema>_retired, under its own name', () => {
     expect(shadowTableOf('read_models.customers')).toEqual({
       live: 'read_models.customers',
       schema: 'read_models',
@@ -10,8 +10,6 @@ describe('shadow tables', () => {
       shadow: 'read_models_rebuild.customers',
       retiredSchema: 'read_models_retired',
       retired: 'read_models_retired.customers',
-      spareSchema: 'read_models_spare',
-      spare: 'read_models_spare.customers',
     });
   });
 

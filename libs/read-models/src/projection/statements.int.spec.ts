@@ -67,7 +67,7 @@ describe('runGroupsTogether (groups of statements, one transaction each, one rou
     expect(names).not.toContain('never');
   });
 
-  it('returns without a callback for the commits (the spare shadows are made so)', async () => {
+  it('returns without a callback for the commits', async () => {
     const client = await pool.connect();
     try {
       await runGroupsTogether(client, [['CREATE TABLE uncounted (id int)'], ['CREATE TABLE uncounted_too (id int)']]);
