@@ -2,6 +2,7 @@ import type { PoolClient, QueryResult } from 'pg';
 import { applyInRounds } from './coalesce';
 import { copyField } from './copy';
 import type { ProjectedEvent } from './projection';
+import { projectedEvent } from '../testing/projected-event';
 
 /** A client that records what it is sent. */
 function recordingClient(): { client: PoolClient; sent: { text: string; values: unknown[] }[] } {
@@ -14,15 +15,7 @@ function recordingClient(): { client: PoolClient; sent: { text: string; values: 
   return { client, sent };
 }
 
-const event = (type: string, data: Record<string, unknown>, n: number): ProjectedEvent => ({
-  eventId: `e${n}`,
-  type,
-  streamId: 's',
-  streamRevision: BigInt(n),
-  checkpoint: `1:${n}`,
-  recordedAt: new Date(0),
-  data,
-});
+const event = projectedEvent;
 
 /** Inserts a row per `Created`, updates it per `Renamed`. */
 async function apply(e: ProjectedEvent, client: PoolClient): Promise<void> {

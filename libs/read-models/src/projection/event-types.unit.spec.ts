@@ -2,16 +2,9 @@ import type { PoolClient } from 'pg';
 import { allProjections } from '../index';
 import type { Projection, ProjectedEvent } from './projection';
 import { applyEvents, applyGuarded } from './projection-state';
+import { projectedEvent } from '../testing/projected-event';
 
-const event = (type: string, n: number): ProjectedEvent => ({
-  eventId: `e${n}`,
-  type,
-  streamId: 's',
-  streamRevision: BigInt(n),
-  checkpoint: `1:${n}`,
-  recordedAt: new Date(0),
-  data: { n },
-});
+const event = (type: string, n: number): ProjectedEvent => projectedEvent(type, { n }, n);
 
 /** A projection that records what it is given. */
 function recording(eventTypes?: ReadonlySet<string>): { projection: Projection; applied: string[]; batches: string[][] } {
