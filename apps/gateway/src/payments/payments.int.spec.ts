@@ -361,9 +361,16 @@ describe('payments: payment.received and payment.overdue end to end (gateway API
     }, 20_000, 100);
     for (const e of received) expect(checkJsonSchema(RECEIVED_SCHEMA, e)).toEqual([]);
     await eventually(async () => expect(await balance(customer(4))).toMatchObject({ aconto_invoiced: '1500.00', paid: '1200.00', balance: '300.00' }), 20_000, 200);
-    expect((await infra.pool.query(`SELECT kind, due_date, amount_due::text, paid::text FROM settlement.receivables WHERE invoice_id = $1`, [ids.aconto])).rows).toEqual([
-      { kind: 'aconto', due_date: '2026-11-16', amount_due: '1500.00', paid: '1200.00' },
-    ]);
+    // Settlement's receivables are its own consumer of PaymentReceived, not the read model the balance comes from:
+    // awaited on their own.
+    await eventually(
+      async () =>
+        expect((await infra.pool.query(`SELECT kind, due_date, amount_due::text, paid::text FROM settlement.receivables WHERE invoice_id = $1`, [ids.aconto])).rows).toEqual([
+          { kind: 'aconto', due_date: '2026-11-16', amount_due: '1500.00', paid: '1200.00' },
+        ]),
+      20_000,
+      200,
+    );
   });
 
   it('a payment whose reference is not known yet is kept unmatched, then matched automatically when that (aconto) invoice is issued', async () => {
