@@ -1,5 +1,8 @@
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 import { backoffDelay, DEFAULT_RETRY_POLICY, parseRetryAfter, retryDelay } from './backoff';
-import { bodyText, DataHubClient } from './client';
+import { bodyText, DataHubClient, decodeContent } from './client';
 import { DataHubAuthError, DataHubRequestError, DataHubUnavailableError } from './errors';
 
 type Handler = (url: string, init: RequestInit) => Response | Promise<Response>;
@@ -100,5 +103,108 @@ describe('DataHubClient (scripted fetch)', () => {
 
   it('refuses an invalid retry policy', () => {
     expect(() => new DataHubClient({ baseUrl: 'x', clientId: 'c', clientSecret: 's', scope: 'x', retry: { maxAttempts: 0 } })).toThrow(RangeError);
+  });
+});
+
+describe('DataHubClient over HTTP (undici request, the default without a fetch)', () => {
+  const body = Buffer.from(`<?xml version="1.0" encoding="UTF-8"?><x>${'<p>1.000</p>'.repeat(20_000)}Søren</x>`, 'utf8');
+  let server: Server;
+  let baseUrl: string;
+  const seen: { method: string; url: string; headers: IncomingHttpHeaders; body: string }[] = [];
+  let answer: (req: IncomingMessage, res: ServerResponse) => void;
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+        if (req.url === '/oauth2/v2.0/token') {
+          res.writeHead(200, { 'Content-Type': 'application/json' });
+          res.end(JSON.stringify({ access_token: `tok-${seen.length}`, token_type: 'Bearer', expires_in: 3600 }));
+        } else answer(req, res);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => new Promise<void>((resolve) => server.close(() => resolve())));
+  beforeEach(() => (seen.length = 0));
+
+  const client = (): DataHubClient => new DataHubClient({ baseUrl, clientId: 'c', clientSecret: 's', scope: 'x/.default', sleep: async () => undefined, random: () => 0.5 });
+
+  it('peeks and dequeues: token, bearer, format, the body as sent, the MessageId', async () => {
+    answer = (req, res) => {
+      if (req.method === 'GET') res.writeHead(200, { 'Content-Type': 'application/xml', MessageId: 'm-1' }).end(body);
+      else res.writeHead(200).end();
+    };
+    const c = client();
+    const peeked = await c.peek('measuredata');
+    await c.dequeue('m-1');
+    expect(peeked).toMatchObject({ messageId: 'm-1', contentType: 'application/xml', body: body.toString('utf8') });
+    expect(peeked?.bytes?.equals(body)).toBe(true);
+    expect(seen.map((s) => `${s.method} ${s.url}`)).toEqual(['POST /oauth2/v2.0/token', 'GET /v1.0/cim/measuredata', 'DELETE /v1.0/cim/dequeue/m-1']);
+    expect(new URLSearchParams(seen[0]!.body).get('grant_type')).toBe('client_credentials');
+    expect(seen[1]!.headers).toMatchObject({ authorization: 'Bearer tok-1', 'content-type': 'application/xml', accept: 'application/xml', 'accept-encoding': 'gzip, deflate, br' });
+  });
+
+  it.each([
+    ['gzip', gzipSync(body)],
+    ['deflate', deflateSync(body)],
+    ['br', brotliCompressSync(body)],
+    ['gzip, br', brotliCompressSync(gzipSync(body))],
+  ])('undoes Content-Encoding %s as fetch does', async (coding, encoded) => {
+    answer = (_req, res) => res.writeHead(200, { 'Content-Type': 'application/xml', 'Content-Encoding': coding, MessageId: 'm-2' }).end(encoded);
+    const peeked = await client().peek('measuredata');
+    expect(peeked?.bytes?.equals(body)).toBe(true);
+    expect(peeked?.body).toBe(body.toString('utf8'));
+  });
+
+  it('retries a 503 (its body dropped), refreshes the token once on a 401, follows a redirect', async () => {
+    let n = 0;
+    answer = (req, res) => {
+      n++;
+      if (n === 1) res.writeHead(503, { 'Retry-After': '0' }).end('busy '.repeat(10_000));
+      else if (n === 2) res.writeHead(401).end('{"error":"invalid_token"}');
+      else if (req.url === '/v1.0/cim/measuredata') res.writeHead(307, { Location: '/v1.0/cim/peek/measuredata' }).end();
+      else res.writeHead(200, { 'Content-Type': 'application/xml', MessageId: 'm-3' }).end('<x/>');
+    };
+    const peeked = await client().peek('measuredata');
+    expect(peeked).toMatchObject({ messageId: 'm-3', body: '<x/>' });
+    expect(seen.map((s) => `${s.method} ${s.url} ${s.headers.authorization ?? ''}`.trim())).toEqual([
+      'POST /oauth2/v2.0/token',
+      'GET /v1.0/cim/measuredata Bearer tok-1',
+      'GET /v1.0/cim/measuredata Bearer tok-1',
+      'POST /oauth2/v2.0/token',
+      'GET /v1.0/cim/measuredata Bearer tok-4',
+      'GET /v1.0/cim/peek/measuredata Bearer tok-4',
+    ]);
+  });
+
+  it('a network failure is retried and then a DataHubUnavailableError', async () => {
+    answer = (req) => req.socket.destroy();
+    const error: unknown = await client().dequeue('m-4').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DataHubUnavailableError);
+    expect(error).toMatchObject({ attempts: DEFAULT_RETRY_POLICY.maxAttempts });
+  });
+});
+
+describe('decodeContent', () => {
+  const text = Buffer.from('<x>Søren 😀</x>'.repeat(100), 'utf8');
+  it.each([
+    [null, text],
+    ['identity', text],
+    ['gzip', gzipSync(text)],
+    ['x-gzip', gzipSync(text)],
+    ['deflate', deflateSync(text)],
+    ['deflate (raw, as some servers send it)', deflateRawSync(text)],
+    ['br', brotliCompressSync(text)],
+    ['GZIP , br', brotliCompressSync(gzipSync(text))],
+  ])('%s', async (coding, encoded) => {
+    expect((await decodeContent(encoded, coding === null ? null : coding.replace(/ \(.*\)$/, ''))).equals(text)).toBe(true);
+  });
+
+  it('leaves a coding it does not know as it is', async () => {
+    expect((await decodeContent(text, 'compress-unknown')).equals(text)).toBe(true);
   });
 });
