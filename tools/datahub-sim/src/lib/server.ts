@@ -86,8 +86,8 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-function send(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { ...(body ? { 'Content-Length': String(Buffer.byteLength(body)) } : {}), ...headers });
+function send(res: ServerResponse, status: number, body: string | Buffer, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { ...(body.length > 0 ? { 'Content-Length': String(Buffer.byteLength(body)) } : {}), ...headers });
   res.end(body);
 }
 
@@ -145,12 +145,13 @@ export async function startDataHubSimulator(options: DataHubSimulatorOptions): P
   const scenario = parseScenario(options.scenario);
   // A message's body is rendered once, when it is queued (XML, the format DataHub and our client use; JSON on the first
   // peek that asks for it), and kept with the message until it is dequeued: DataHub has a message ready in its queue,
-  // so rendering it is not part of a peek's time. The bodies are the same as rendering on every peek.
-  const bodies = new WeakMap<QueuedMessage, Partial<Record<Format, string>>>();
-  const bodyOf = (message: QueuedMessage, format: Format): string => {
+  // so rendering it is not part of a peek's time. The bodies are the same as rendering on every peek. They are kept as
+  // their UTF-8 bytes, so a peek does not measure and encode a ~1.2 MB string again.
+  const bodies = new WeakMap<QueuedMessage, Partial<Record<Format, Buffer>>>();
+  const bodyOf = (message: QueuedMessage, format: Format): Buffer => {
     let rendered = bodies.get(message);
     if (!rendered) bodies.set(message, (rendered = {}));
-    return (rendered[format] ??= renderMessage(message, format));
+    return (rendered[format] ??= Buffer.from(renderMessage(message, format), 'utf8'));
   };
   const sim = new Simulation(scenario, options.clock, (message) => {
     bodyOf(message, 'xml');
