@@ -1,4 +1,4 @@
-import { isUtf8 } from 'node:buffer';
+import { isAscii, isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { deterministicEventId, DuplicateEventIdError, retryAwareAppendOf, WrongExpectedRevisionError, type EventStore, type RecordedEvent, type StreamAppend } from '@dh/event-store';
 import type { InboxMessage, StoreOutcome } from '@dh/datahub-client';
@@ -18,6 +18,10 @@ export type KeepAside = (message: InboxMessage, reason: string) => Promise<void>
  */
 export function bodyHash(message: { body: string; bytes?: Buffer }): string {
   const bytes = message.bytes;
+  // All ASCII, as DataHub's documents nearly always are, and as many characters as bytes: the text is these bytes one
+  // for one (no byte order mark either, which is not ASCII), so they are its UTF-8 without measuring the text's UTF-8
+  // length (~0.2 ms for a ~1.2 MB document, against 0.02 for the check).
+  if (bytes !== undefined && bytes.length === message.body.length && isAscii(bytes)) return createHash('sha256').update(bytes).digest('hex');
   if (bytes !== undefined && !(bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) && bytes.length === Buffer.byteLength(message.body, 'utf8') && isUtf8(bytes)) {
     return createHash('sha256').update(bytes).digest('hex');
   }

@@ -13,9 +13,16 @@ describe('bodyHash', () => {
     ['bytes that are not UTF-8 (read as U+FFFD)', Buffer.from([0x3c, 0xc0, 0x80, 0xed, 0xa0, 0x80, 0x3e])],
     ['three bad bytes read as one U+FFFD of three bytes', Buffer.from([0x3c, 0xf0, 0x9f, 0x98, 0x3e])],
     ['an empty body', Buffer.alloc(0)],
+    ['one byte that is not UTF-8, read as one U+FFFD (as many characters as bytes, not ASCII)', Buffer.from([0xe9])],
+    ['a bad byte between ASCII (as many characters as bytes, not ASCII)', Buffer.from([0x3c, 0xff, 0x3e])],
   ])('%s: the digest of the body text, as before', (_what, bytes) => {
     const message = received(bytes);
     expect(bodyHash(message)).toBe(textDigest(message.body));
+  });
+
+  it('hashes ASCII bytes read as Latin-1 (the client\'s bodyText) as they are', () => {
+    const bytes = Buffer.from('<?xml version="1.0"?><a>1.000</a>', 'latin1');
+    expect(bodyHash({ body: bytes.toString('latin1'), bytes })).toBe(textDigest('<?xml version="1.0"?><a>1.000</a>'));
   });
 
   it('hashes the text when there are no bytes, or bytes of another length than its UTF-8 (a test double)', () => {
