@@ -3,7 +3,7 @@ import { seriesPointsOf } from '@dh/cim';
 import { addDays, daysInLocalMonth, localDateOf, localDayEnd, localDayHours, localDayStart, localLabel, parseLocalDate, type LocalDate } from '@dh/dk-time';
 import type { BulkLoader, Projection, ProjectedEvent } from '../projection/projection';
 import { PROJECTION_SCHEMA } from '../projection/projection-state';
-import { copyBuffers, copyField, copyRows, CopyWriter } from '../projection/copy';
+import { BinaryCopyWriter, copyBuffers, copyField, copyRows, CopyWriter, PG_TYPE } from '../projection/copy';
 import { ANOMALY_BASELINE_DAYS, ANOMALY_FACTOR, ANOMALY_MIN_BASELINE_DAYS, findUnusualDays } from '../notifications/unusual-consumption';
 
 /** The values: one row per metering point and run of consecutive values of one document within one local day (arrays). */
@@ -126,11 +126,9 @@ interface DayInfo {
   hourJsonHeads: Buffer[];
   /** The JSON of `dayValueJsonSql` up to the day's quantity: `{"date":"…","start":"…","end":"…","hours":n,"quantity_kwh":"`, as bytes. */
   dayJsonHead: Buffer;
-  /** The day and its start as COPY text, as bytes. */
-  dayBytes: Buffer;
-  startBytes: Buffer;
-  /** The daily row's labels (start of the day, end of the day) as COPY text, tab-separated. */
-  labelBytes: Buffer;
+  /** The daily row's labels (start of the day, end of the day) as UTF-8. */
+  startLabelBytes: Buffer;
+  endLabelBytes: Buffer;
 }
 const dayInfos = new Map<LocalDate, DayInfo>();
 function dayInfo(day: LocalDate): DayInfo {
@@ -153,9 +151,8 @@ function dayInfo(day: LocalDate): DayInfo {
       labelsLiteral: arrayLiteral(labels),
       hourJsonHeads,
       dayJsonHead: Buffer.from(`{"date":"${day}","start":"${labels[0]}","end":"${labels[hours]}","hours":${hours},"quantity_kwh":"`),
-      dayBytes: Buffer.from(copyField(day)),
-      startBytes: Buffer.from(new Date(start).toISOString()),
-      labelBytes: Buffer.from(`${copyField(labels[0])}\t${copyField(labels[hours])}`),
+      startLabelBytes: Buffer.from(labels[0]),
+      endLabelBytes: Buffer.from(labels[hours]),
     };
     dayInfos.set(day, info);
   }
@@ -403,7 +400,7 @@ const FALSE = 0x66; // 'f'
  * False, with nothing written, if a quantity is not a plain decimal or a sum would leave the safe integers (or the
  * runs are not in time order): the point's days are then left to SQL.
  */
-function writeHoursAndDays(gsrn: string, runs: readonly Run[], hours: CopyWriter, daily: CopyWriter, written: WrittenDays | null): boolean {
+function writeHoursAndDays(gsrn: string, runs: readonly Run[], hours: BinaryCopyWriter, daily: BinaryCopyWriter, written: WrittenDays | null): boolean {
   const hoursMark = hours.mark();
   const dailyMark = daily.mark();
   const giveUp = (): false => {
@@ -451,10 +448,11 @@ function writeHoursAndDays(gsrn: string, runs: readonly Run[], hours: CopyWriter
 }
 
 /**
- * Writes the hours row and the daily row of the day summed in `hourSums`, and records the daily row's total and flags
- * in `written` (unless null); false if the day's total would leave the safe integers.
+ * Writes the hours row and the daily row of the day summed in `hourSums` (COPY binary, in the order of `HOURS_COLUMNS`
+ * and `DAILY_COLUMNS`), and records the daily row's total and flags in `written` (unless null); false if the day's
+ * total would leave the safe integers.
  */
-function writeDay(gsrn: string, info: DayInfo, hours: CopyWriter, daily: CopyWriter, written: WrittenDays | null): boolean {
+function writeDay(gsrn: string, info: DayInfo, hours: BinaryCopyWriter, daily: BinaryCopyWriter, written: WrittenDays | null): boolean {
   let count = 0;
   let dayEstimated = false;
   let hoursMissing = false;
@@ -468,27 +466,26 @@ function writeDay(gsrn: string, info: DayInfo, hours: CopyWriter, daily: CopyWri
     dayEstimated ||= sum.estimated;
     hoursMissing ||= sum.missing || sum.minutes < 60;
   }
-  hours.text(gsrn).tab().bytes(info.dayBytes).tab().bytes(info.startBytes).tab().byte(LEFT_BRACE);
-  // Each hour's Σ as `numeric::text` (0 when it has only missing values), NULL for an hour without values.
+  const gaps = count < info.hours;
+  hours.row(HOURS_COLUMNS.length).text(gsrn).date(info.number).timestamptz(info.start);
+  // Each hour's Σ at its scale (0 when it has only missing values), NULL for an hour without values; then the flags.
+  hours.open().arrayHeader(PG_TYPE.numeric, info.hours, gaps);
   for (let index = 0; index < info.hours; index++) {
-    if (index > 0) hours.byte(COMMA);
-    if (hourSeen[index] === 0) hours.ascii('NULL');
-    else if (hourSums[index].quantities > 0) hours.decimal(hourSums[index].units, hourSums[index].scale, 0);
-    else hours.byte(0x30);
+    if (hourSeen[index] === 0) hours.nullField();
+    else if (hourSums[index].quantities > 0) hours.numeric(hourSums[index].units, hourSums[index].scale);
+    else hours.numeric(0, 0);
   }
-  hours.byte(RIGHT_BRACE).tab().byte(LEFT_BRACE);
+  hours.close().open().arrayHeader(PG_TYPE.bool, info.hours, gaps);
   for (let index = 0; index < info.hours; index++) {
-    if (index > 0) hours.byte(COMMA);
-    if (hourSeen[index] === 0) hours.ascii('NULL');
-    else hours.byte(hourSums[index].estimated ? TRUE : FALSE);
+    if (hourSeen[index] === 0) hours.nullField();
+    else hours.bool(hourSums[index].estimated);
   }
-  hours.byte(RIGHT_BRACE).tab().byte(LEFT_BRACE);
+  hours.close().open().arrayHeader(PG_TYPE.bool, info.hours, gaps);
   for (let index = 0; index < info.hours; index++) {
-    if (index > 0) hours.byte(COMMA);
-    if (hourSeen[index] === 0) hours.ascii('NULL');
-    else hours.byte(hourSums[index].missing || hourSums[index].minutes < 60 ? TRUE : FALSE);
+    if (hourSeen[index] === 0) hours.nullField();
+    else hours.bool(hourSums[index].missing || hourSums[index].minutes < 60);
   }
-  hours.byte(RIGHT_BRACE).tab();
+  hours.close().open();
   // The hours with a value as the portal's JSON elements (`hours_json`), comma-separated.
   let first = true;
   for (let index = 0; index < info.hours; index++) {
@@ -501,12 +498,12 @@ function writeDay(gsrn: string, info: DayInfo, hours: CopyWriter, daily: CopyWri
     else hours.ascii('0.000');
     hours.bytes(HOUR_JSON_TAILS[sum.estimated ? 1 : 0][sum.missing || sum.minutes < 60 ? 1 : 0]);
   }
-  hours.tab().decimal(dayTotal.units, dayTotal.scale, 0).tab().byte(dayEstimated ? TRUE : FALSE).tab().byte(hoursMissing ? TRUE : FALSE).endRow();
-  daily.text(gsrn).tab().bytes(info.dayBytes).tab().decimal(dayTotal.units, dayTotal.scale, 0).tab().integer(count).tab().integer(info.hours).tab();
-  const dayMissing = hoursMissing || count < info.hours;
-  daily.byte(dayEstimated ? TRUE : FALSE).tab().byte(dayMissing ? TRUE : FALSE).tab().bytes(info.labelBytes).tab();
+  hours.close().numeric(dayTotal.units, dayTotal.scale).bool(dayEstimated).bool(hoursMissing);
+  const dayMissing = hoursMissing || gaps;
+  daily.row(DAILY_COLUMNS.length).text(gsrn).date(info.number).numeric(dayTotal.units, dayTotal.scale).int4(count).int4(info.hours);
+  daily.bool(dayEstimated).bool(dayMissing).textBytes(info.startLabelBytes).textBytes(info.endLabelBytes);
   // The day as the portal's JSON element (`day_json`).
-  daily.bytes(info.dayJsonHead).decimal(dayTotal.units, dayTotal.scale, 3).bytes(HOUR_JSON_TAILS[dayEstimated ? 1 : 0][dayMissing ? 1 : 0]).endRow();
+  daily.open().bytes(info.dayJsonHead).decimal(dayTotal.units, dayTotal.scale, 3).bytes(HOUR_JSON_TAILS[dayEstimated ? 1 : 0][dayMissing ? 1 : 0]).close();
   if (written !== null) {
     written.infos.push(info);
     written.units.push(dayTotal.units);
@@ -631,6 +628,45 @@ function writeSummaryRows(gsrn: string, written: WrittenDays, consumption: boole
     }
   }
   return true;
+}
+
+/**
+ * A run's series row (COPY binary, in the order of `SERIES_COLUMNS`); false, with nothing written, if a quantity is not
+ * a plain decimal (the row then goes as text: {@link writeSeriesText}, parsed by the server as `apply`'s are).
+ */
+function writeSeries(out: BinaryCopyWriter, run: Run): boolean {
+  const mark = out.mark();
+  out.row(SERIES_COLUMNS.length).text(run.gsrn).timestamptz(run.start).timestamptz(run.end).text(run.resolution);
+  const quantities = run.quantities;
+  out.open().arrayHeader(PG_TYPE.numeric, quantities.length, quantities.includes(null));
+  for (const quantity of quantities) {
+    if (quantity === null) out.nullField();
+    else if (!out.numericText(quantity)) {
+      out.rollback(mark);
+      return false;
+    }
+  }
+  out.close();
+  const qualities = run.qualities;
+  if (qualities.some((q) => q !== null)) {
+    out.open().arrayHeader(PG_TYPE.text, qualities.length, qualities.includes(null));
+    for (const quality of qualities) out.text(quality);
+    out.close();
+  } else {
+    out.nullField();
+  }
+  out.text(run.documentId).text(run.seriesId);
+  return true;
+}
+
+/** A run's series row as COPY text (the rows {@link writeSeries} does not write). */
+function writeSeriesText(out: CopyWriter, run: Run): void {
+  out.text(run.gsrn).tab().text(new Date(run.start).toISOString()).tab().text(new Date(run.end).toISOString()).tab().text(run.resolution).tab();
+  writeTextArray(out, run.quantities);
+  out.tab();
+  if (run.qualities.some((q) => q !== null)) writeTextArray(out, run.qualities);
+  else out.text(null);
+  out.tab().text(run.documentId).tab().text(run.seriesId).endRow();
 }
 
 /** A text[] or numeric[] value as `copyField(arrayLiteral(items))`, its plain elements written as they are. */
@@ -1032,7 +1068,7 @@ async function insertAnomalies(client: PoolClient, unusual: readonly { gsrn: str
  * Holds per metering point seen the span of local days its documents covered (O(portfolio)), and at most `keptDays`
  * (default {@link BULK_KEPT_DAYS}) daily totals for `finish`: a point whose days would pass that is moved to the SQL
  * path of `finish` (its days stay as written). A page's rows are written
- * as COPY text in bytes and sent in chunks of about `copyChunkBytes` (default 1 MiB), each chunk's COPYs started while
+ * as COPY data (binary) in bytes and sent in chunks of about `copyChunkBytes` (default 1 MiB), each chunk's COPYs started while
  * the next chunk is computed, so PostgreSQL ingests rows while this process sums the next ones.
  */
 export function consumptionBulkLoader(options: { copyChunkBytes?: number; keptDays?: number } = {}): BulkLoader {
@@ -1052,13 +1088,6 @@ export function consumptionBulkLoader(options: { copyChunkBytes?: number; keptDa
   const summariseInSql = new Set<string>();
   let first = Number.POSITIVE_INFINITY;
   let last = Number.NEGATIVE_INFINITY;
-  /** Instants as COPY text, once per instant (the same hours recur for every metering point). */
-  const instants = new Map<number, string>();
-  const instantText = (ms: number): string => {
-    let text = instants.get(ms);
-    if (text === undefined) instants.set(ms, (text = new Date(ms).toISOString()));
-    return text;
-  };
   return {
     async load(events, client, aside) {
       /**
@@ -1109,26 +1138,30 @@ export function consumptionBulkLoader(options: { copyChunkBytes?: number; keptDa
 
       // The rows go out in chunks of metering points, each chunk's COPYs started once the previous ones are done, while
       // the next chunk is computed: PostgreSQL ingests one chunk while this process builds the next. The series, hours
-      // and daily rows are written as bytes (no string per field or row).
+      // and daily rows are written as bytes (no string per field or row) in COPY's binary format, which the server
+      // stores without parsing numbers, arrays and texts (a series row with a quantity that is not a plain decimal goes
+      // as text).
       // The hours (about three quarters of the COPY text, the JSON PostgreSQL parses and compresses) go over `aside`
       // when the caller gives a second connection, so two backends ingest a page's rows.
       let copies: Promise<unknown> = Promise.resolve();
       let asideCopies: Promise<unknown> = Promise.resolve();
-      const series = new CopyWriter();
-      const hours = new CopyWriter();
-      const daily = new CopyWriter();
+      const series = new BinaryCopyWriter();
+      const seriesText = new CopyWriter();
+      const hours = new BinaryCopyWriter();
+      const daily = new BinaryCopyWriter();
       let labelRows: string[] = [];
       const flush = (): void => {
         const hourChunks = hours.take();
         if (hourChunks.length > 0) {
-          if (aside) asideCopies = asideCopies.then(() => copyBuffers(aside, CONSUMPTION_HOURS_TABLE, HOURS_COLUMNS, hourChunks));
-          else copies = copies.then(() => copyBuffers(client, CONSUMPTION_HOURS_TABLE, HOURS_COLUMNS, hourChunks));
+          if (aside) asideCopies = asideCopies.then(() => copyBuffers(aside, CONSUMPTION_HOURS_TABLE, HOURS_COLUMNS, hourChunks, 'binary'));
+          else copies = copies.then(() => copyBuffers(client, CONSUMPTION_HOURS_TABLE, HOURS_COLUMNS, hourChunks, 'binary'));
         }
-        for (const [table, columns, chunks] of [
-          [CONSUMPTION_SERIES_TABLE, SERIES_COLUMNS, series.take()],
-          [CONSUMPTION_DAILY_TABLE, DAILY_COLUMNS, daily.take()],
+        for (const [table, columns, chunks, format] of [
+          [CONSUMPTION_SERIES_TABLE, SERIES_COLUMNS, series.take(), 'binary'],
+          [CONSUMPTION_SERIES_TABLE, SERIES_COLUMNS, seriesText.take(), 'text'],
+          [CONSUMPTION_DAILY_TABLE, DAILY_COLUMNS, daily.take(), 'binary'],
         ] as const) {
-          if (chunks.length > 0) copies = copies.then(() => copyBuffers(client, table, columns, chunks));
+          if (chunks.length > 0) copies = copies.then(() => copyBuffers(client, table, columns, chunks, format));
         }
         const labels = labelRows;
         if (labels.length > 0) copies = copies.then(() => copyRows(client, CONSUMPTION_DAY_LABELS_TABLE, DAY_LABELS_COLUMNS, labels));
@@ -1138,7 +1171,7 @@ export function consumptionBulkLoader(options: { copyChunkBytes?: number; keptDa
         asideCopies.catch(() => undefined);
       };
       for (const [gsrn, entry] of byGsrn) {
-        if (series.length + hours.length >= chunkBytes) {
+        if (series.length + seriesText.length + hours.length >= chunkBytes) {
           flush();
           // A turn of the event loop: the connection sends what is queued and starts the next COPY meanwhile.
           await new Promise<void>((resolve) => setImmediate(resolve));
@@ -1151,12 +1184,7 @@ export function consumptionBulkLoader(options: { copyChunkBytes?: number; keptDa
             labelledDays.add(run.day);
             labelRows.push(`${copyField(run.day)}\t${copyField(dayInfo(run.day).labelsLiteral)}`);
           }
-          series.text(gsrn).tab().ascii(instantText(run.start)).tab().ascii(instantText(run.end)).tab().text(run.resolution).tab();
-          writeTextArray(series, run.quantities);
-          series.tab();
-          if (run.qualities.some((q) => q !== null)) writeTextArray(series, run.qualities);
-          else series.text(null);
-          series.tab().text(run.documentId).tab().text(run.seriesId).endRow();
+          if (!writeSeries(series, run)) writeSeriesText(seriesText, run);
         }
         if (recompute.has(gsrn)) continue;
         let written: WrittenDays | null = null;

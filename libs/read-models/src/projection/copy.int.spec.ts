@@ -1,6 +1,6 @@
 import { Pool } from 'pg';
 import { createTestDatabase, type TestDatabase } from '@dh/testing';
-import { copyField, copyRows } from './copy';
+import { BinaryCopyWriter, copyBuffers, copyField, copyRows, CopyWriter, PG_TYPE } from './copy';
 
 describe('copyRows (COPY … FROM STDIN)', () => {
   let db: TestDatabase;
@@ -64,5 +64,92 @@ describe('copyRows (COPY … FROM STDIN)', () => {
     } finally {
       client.release();
     }
+  });
+});
+
+describe('BinaryCopyWriter (COPY … FROM STDIN (FORMAT binary))', () => {
+  let db: TestDatabase;
+  let pool: Pool;
+  const columns = ['id', 'n', 'ns', 'ts', 'bs', 'd', 'at', 'i', 't'];
+
+  beforeAll(async () => {
+    db = await createTestDatabase('copy_binary');
+    pool = new Pool({ connectionString: db.url, max: 2 });
+    for (const table of ['from_text', 'from_binary']) {
+      await pool.query(`CREATE TABLE ${table} (id int PRIMARY KEY, n numeric, ns numeric[], ts text[], bs boolean[], d date, at timestamptz, i int, t text)`);
+    }
+  });
+
+  afterAll(async () => {
+    await pool.end();
+    await db.drop();
+  });
+
+  async function copyBoth(text: CopyWriter, binary: BinaryCopyWriter): Promise<void> {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      const rows = await copyBuffers(client, 'from_text', columns, text.take());
+      expect(await copyBuffers(client, 'from_binary', columns, binary.take(), 'binary')).toBe(rows);
+      await client.query('COMMIT');
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Each table's rows as PostgreSQL prints them (numeric scale included). */
+  const printed = async (table: string): Promise<string[]> =>
+    (await pool.query<{ r: string }>(`SELECT (${table}.*)::text AS r FROM ${table} ORDER BY id`)).rows.map((row) => row.r);
+
+  it('stores what the text format stores: numerics of any sign and scale from units or text, arrays with nulls, dates, instants, UTF-8 text', async () => {
+    const text = new CopyWriter();
+    const binary = new BinaryCopyWriter();
+    let id = 0;
+    const unitCases: [number, number][] = [
+      [0, 0], [0, 3], [7, 0], [-5, 1], [125, 2], [1, 4], [1, 5], [10_000, 0], [100_000_001, 4], [1000, 3], [-1, 15],
+      [9_007_199_254_740_991, 15], [-9_007_199_254_740_991, 0], [99_999_999, 4], [123_450_000, 8],
+    ];
+    const day = Date.UTC(2026, 9, 25) / 86_400_000;
+    for (const [units, scale] of unitCases) {
+      id++;
+      const at = Date.UTC(1999, 11, 31, 23) + id * 3_600_001;
+      text.integer(id).tab().decimal(units, scale, 0).tab().text('{1,NULL,2.50}').tab().text('{A03,NULL,"a b"}').tab().text('{t,NULL,f}').tab();
+      text.text(new Date((day + id) * 86_400_000).toISOString().slice(0, 10)).tab().text(new Date(at).toISOString()).tab().integer(-id).tab().text('blåbær ⚡\ttab').endRow();
+      binary.row(columns.length).int4(id).numeric(units, scale);
+      binary.open().arrayHeader(PG_TYPE.numeric, 3, true).numeric(1, 0).nullField().numeric(250, 2).close();
+      binary.open().arrayHeader(PG_TYPE.text, 3, true).text('A03').nullField().text('a b').close();
+      binary.open().arrayHeader(PG_TYPE.bool, 3, true).bool(true).nullField().bool(false).close();
+      binary.date(day + id).timestamptz(at).int4(-id).text('blåbær ⚡\ttab');
+    }
+    const texts = ['0', '0.000', '-0', '-0.00', '00012.50', '1.10', '-1.23456789', '9999.9999', '-10000.0000', '0.00000001', '100000000.0001',
+      '123456789012345678901234567890.123456789012345678901234567890', `${'9'.repeat(60)}.${'0'.repeat(59)}1`];
+    for (const value of texts) {
+      id++;
+      text.integer(id).tab().text(value).tab().text(`{${value},NULL}`).tab().text(null).tab().text(null).tab().text(null).tab().text(null).tab().text(null).tab().text('').endRow();
+      binary.row(columns.length).int4(id);
+      expect(binary.numericText(value)).toBe(true);
+      binary.open().arrayHeader(PG_TYPE.numeric, 2, true);
+      expect(binary.numericText(value)).toBe(true);
+      binary.nullField().close();
+      binary.nullField().nullField().nullField().nullField().nullField().text('');
+    }
+    await copyBoth(text, binary);
+    const fromText = await printed('from_text');
+    expect(fromText).toHaveLength(id);
+    expect(await printed('from_binary')).toEqual(fromText);
+  });
+
+  it('stores a field written across the writer’s buffers, rows in many CopyData messages', async () => {
+    const text = new CopyWriter();
+    const binary = new BinaryCopyWriter();
+    for (let id = 1000; id < 1300; id++) {
+      const long = `${id}`.repeat(1000 + id);
+      text.integer(id).tab().decimal(id * 1001, 3, 0).tab().text(null).tab().text(null).tab().text(null).tab().text(null).tab().text(null).tab().text(null).tab().text(long).endRow();
+      binary.row(columns.length).int4(id).numeric(id * 1001, 3).nullField().nullField().nullField().nullField().nullField().nullField();
+      binary.open().ascii(long.slice(0, 1000)).ascii(long.slice(1000)).close();
+    }
+    expect(binary.length).toBeGreaterThan(256 * 1024);
+    await copyBoth(text, binary);
+    expect(await printed('from_binary')).toEqual(await printed('from_text'));
   });
 });

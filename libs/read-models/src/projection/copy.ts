@@ -158,11 +158,19 @@ export async function copyRows(client: PoolClient, table: string, columns: reado
 }
 
 /**
- * Like {@link copyRows}, for COPY text already encoded ({@link CopyWriter}): each buffer goes out as one CopyData
- * message (the text format lets messages split rows anywhere). Returns the number of rows written.
+ * Like {@link copyRows}, for COPY data already encoded: text ({@link CopyWriter}), or with `format` `'binary'` the
+ * binary format ({@link BinaryCopyWriter}, whose {@link BinaryCopyWriter.take} adds its header and trailer). Each
+ * buffer goes out as one CopyData message (both formats let messages split rows anywhere). Returns the number of rows
+ * written.
  */
-export async function copyBuffers(client: PoolClient, table: string, columns: readonly string[], chunks: readonly Buffer[]): Promise<number> {
-  const copy = client.query(new CopyIn(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
+export async function copyBuffers(
+  client: PoolClient,
+  table: string,
+  columns: readonly string[],
+  chunks: readonly Buffer[],
+  format: 'text' | 'binary' = 'text',
+): Promise<number> {
+  const copy = client.query(new CopyIn(`COPY ${table} (${columns.join(', ')}) FROM STDIN${format === 'binary' ? ' (FORMAT binary)' : ''}`));
   try {
     for (const chunk of chunks) if (!copy.write(chunk)) await copy.drained();
   } catch (error) {
@@ -174,31 +182,37 @@ export async function copyBuffers(client: PoolClient, table: string, columns: re
   return copy.done;
 }
 
-/** Bytes per buffer of a {@link CopyWriter}. */
+/** Bytes per buffer of a {@link ByteWriter}. */
 const WRITER_BUFFER_BYTES = 256 * 1024;
 const BACKSLASH = 0x5c;
 
+/** A position in a {@link ByteWriter} to roll back to. */
+export interface WriterMark {
+  buffers: number;
+  at: number;
+  buffer: Buffer;
+}
+
 /**
- * COPY text (`COPY … FROM STDIN`, text format) written straight into byte buffers, without a string per field or per
- * row: for loaders that write many rows of small pieces (numbers, flags, cached texts). Fields are separated by
- * {@link tab}, rows ended by {@link endRow}; {@link text} escapes as {@link copyField} does; {@link ascii} and
- * {@link bytes} write what the caller knows needs no escaping. {@link mark} and {@link rollback} take back what was
- * written since a mark (a row or rows given up on). {@link take} hands over the buffers written so far.
+ * Bytes written straight into buffers, without a string per field or per row: what the COPY writers share.
+ * {@link ascii} and {@link bytes} write what the caller knows needs no escaping; {@link decimal} and {@link integer}
+ * numbers as `numeric::text` prints them. {@link mark} and {@link rollback} take back what was written since a mark (a
+ * row or rows given up on). {@link take} hands over the buffers written so far.
  */
-export class CopyWriter {
-  private buffers: Buffer[] = [];
-  private buffer: Buffer = Buffer.allocUnsafe(WRITER_BUFFER_BYTES);
-  private at = 0;
-  private written = 0;
+class ByteWriter {
+  protected buffers: Buffer[] = [];
+  protected buffer: Buffer = Buffer.allocUnsafe(WRITER_BUFFER_BYTES);
+  protected at = 0;
+  protected written = 0;
   /** Digits of a number, least significant first. */
-  private readonly digits = new Uint8Array(24);
+  protected readonly digits = new Uint8Array(24);
 
   /** Bytes written since the last {@link take}. */
   get length(): number {
     return this.written + this.at;
   }
 
-  private room(bytes: number): void {
+  protected room(bytes: number): void {
     if (this.at + bytes <= this.buffer.length) return;
     this.buffers.push(this.buffer.subarray(0, this.at));
     this.written += this.at;
@@ -212,15 +226,7 @@ export class CopyWriter {
     return this;
   }
 
-  tab(): this {
-    return this.byte(0x09);
-  }
-
-  endRow(): this {
-    return this.byte(0x0a);
-  }
-
-  /** Text the caller knows is ASCII without backslash, tab, line feed or carriage return (digits, ISO instants, codes). */
+  /** Text the caller knows is ASCII (and, in COPY text, without backslash, tab, line feed or carriage return). */
   ascii(text: string): this {
     const n = text.length;
     this.room(n);
@@ -235,22 +241,6 @@ export class CopyWriter {
     this.room(source.length);
     source.copy(this.buffer, this.at);
     this.at += source.length;
-    return this;
-  }
-
-  /** Any text as a field (UTF-8; null as `\N`; backslash, tab, line feed and carriage return escaped), as {@link copyField}. */
-  text(value: string | null): this {
-    if (value === null) return this.byte(BACKSLASH).byte(0x4e);
-    const n = value.length;
-    let plain = true;
-    for (let i = 0; i < n && plain; i++) {
-      const c = value.charCodeAt(i);
-      plain = c < 0x80 && c !== BACKSLASH && c !== 0x09 && c !== 0x0a && c !== 0x0d;
-    }
-    if (plain) return this.ascii(value);
-    const escaped = copyField(value);
-    this.room(Buffer.byteLength(escaped, 'utf8'));
-    this.at += this.buffer.write(escaped, this.at, 'utf8');
     return this;
   }
 
@@ -290,12 +280,12 @@ export class CopyWriter {
   }
 
   /** A position to {@link rollback} to. */
-  mark(): { buffers: number; at: number; buffer: Buffer } {
+  mark(): WriterMark {
     return { buffers: this.buffers.length, at: this.at, buffer: this.buffer };
   }
 
   /** Takes back everything written since `mark` (no {@link take} in between). */
-  rollback(mark: { buffers: number; at: number; buffer: Buffer }): void {
+  rollback(mark: WriterMark): void {
     while (this.buffers.length > mark.buffers) this.written -= (this.buffers.pop() ?? Buffer.alloc(0)).length;
     this.buffer = mark.buffer;
     this.at = mark.at;
@@ -311,4 +301,258 @@ export class CopyWriter {
     this.written = 0;
     return out;
   }
+}
+
+/**
+ * COPY text (`COPY … FROM STDIN`, text format) written straight into byte buffers: for loaders that write many rows of
+ * small pieces (numbers, flags, cached texts). Fields are separated by {@link tab}, rows ended by {@link endRow};
+ * {@link text} escapes as {@link copyField} does.
+ */
+export class CopyWriter extends ByteWriter {
+  tab(): this {
+    return this.byte(0x09);
+  }
+
+  endRow(): this {
+    return this.byte(0x0a);
+  }
+
+  /** Any text as a field (UTF-8; null as `\N`; backslash, tab, line feed and carriage return escaped), as {@link copyField}. */
+  text(value: string | null): this {
+    if (value === null) return this.byte(BACKSLASH).byte(0x4e);
+    const n = value.length;
+    let plain = true;
+    for (let i = 0; i < n && plain; i++) {
+      const c = value.charCodeAt(i);
+      plain = c < 0x80 && c !== BACKSLASH && c !== 0x09 && c !== 0x0a && c !== 0x0d;
+    }
+    if (plain) return this.ascii(value);
+    const escaped = copyField(value);
+    this.room(Buffer.byteLength(escaped, 'utf8'));
+    this.at += this.buffer.write(escaped, this.at, 'utf8');
+    return this;
+  }
+}
+
+/** Type OIDs of array elements in the binary format (an array names its element type, and the server checks it). */
+export const PG_TYPE = { bool: 16, text: 25, numeric: 1700 } as const;
+/** The binary format's file header: signature, flags (no OIDs), no header extension. */
+const BINARY_HEADER = Buffer.from([0x50, 0x47, 0x43, 0x4f, 0x50, 0x59, 0x0a, 0xff, 0x0d, 0x0a, 0x00, 0, 0, 0, 0, 0, 0, 0, 0]);
+/** The binary format's trailer: a field count of -1. */
+const BINARY_TRAILER = Buffer.from([0xff, 0xff]);
+/** 2000-01-01T00:00:00Z, PostgreSQL's epoch of dates and timestamps, in ms and in days since 1970-01-01. */
+const PG_EPOCH_MS = 946_684_800_000;
+const PG_EPOCH_DAYS = 10_957;
+const NUMERIC_NEGATIVE = 0x4000;
+/** Base-10000 digits a {@link BinaryCopyWriter.numericText} value may have (a longer one is not written). */
+const NUMERIC_MAX_GROUPS = 32;
+const POWERS_OF_TEN = [1, 10, 100, 1000, 10_000];
+
+/**
+ * COPY in PostgreSQL's binary format (`COPY … FROM STDIN (FORMAT binary)`, sent with {@link copyBuffers}), written
+ * straight into byte buffers: the server stores the values as they come instead of parsing text (for numeric arrays
+ * and JSON texts about half the backend's CPU of the text format). Each row is {@link row} with its field count, then
+ * its fields in the COPY's column order: {@link text}, {@link bool}, {@link int4}, {@link date}, {@link timestamptz},
+ * {@link numeric} (exact, from integer units), {@link numericText} (from a plain decimal's text, with the scale it is
+ * written with, as `numeric_in` reads it), {@link nullField}, arrays as {@link open}, {@link arrayHeader}, elements
+ * (the same methods, each an element, or {@link nullField}), {@link close}; a text field written piecewise likewise as
+ * {@link open}, {@link bytes}/{@link ascii}/{@link decimal}, {@link close}. {@link take} adds the format's header and
+ * trailer, so each take is one COPY's data.
+ */
+export class BinaryCopyWriter extends ByteWriter {
+  /** The open field's length word (buffer and offset) and the writer's {@link length} after it. */
+  private openBuffer: Buffer = this.buffer;
+  private openAt = 0;
+  private openStart = 0;
+  /** Base-10000 digits of a numeric, most significant first. */
+  private readonly groups = new Uint16Array(NUMERIC_MAX_GROUPS);
+
+  private int16(value: number): this {
+    this.room(2);
+    this.buffer.writeInt16BE(value, this.at);
+    this.at += 2;
+    return this;
+  }
+
+  private int32(value: number): this {
+    this.room(4);
+    this.buffer.writeInt32BE(value, this.at);
+    this.at += 4;
+    return this;
+  }
+
+  /** Starts a row of `fields` fields. */
+  row(fields: number): this {
+    return this.int16(fields);
+  }
+
+  nullField(): this {
+    return this.int32(-1);
+  }
+
+  /** A text field (UTF-8), or null. */
+  text(value: string | null): this {
+    if (value === null) return this.nullField();
+    const n = value.length;
+    let ascii = true;
+    for (let i = 0; i < n && ascii; i++) ascii = value.charCodeAt(i) < 0x80;
+    if (ascii) return this.int32(n).ascii(value);
+    const bytes = Buffer.byteLength(value, 'utf8');
+    this.int32(bytes).room(bytes);
+    this.at += this.buffer.write(value, this.at, 'utf8');
+    return this;
+  }
+
+  /** A text field of UTF-8 bytes. */
+  textBytes(value: Buffer): this {
+    return this.int32(value.length).bytes(value);
+  }
+
+  bool(value: boolean): this {
+    return this.int32(1).byte(value ? 1 : 0);
+  }
+
+  int4(value: number): this {
+    return this.int32(4).int32(value);
+  }
+
+  /** A date, as days since 1970-01-01. */
+  date(daysSince1970: number): this {
+    return this.int32(4).int32(daysSince1970 - PG_EPOCH_DAYS);
+  }
+
+  /** A timestamptz at a whole millisecond (ms since 1970-01-01 UTC), as microseconds since 2000-01-01 UTC. */
+  timestamptz(ms: number): this {
+    const micros = (ms - PG_EPOCH_MS) * 1000;
+    const high = Math.floor(micros / 0x1_0000_0000);
+    this.int32(8).int32(high).room(4);
+    this.buffer.writeUInt32BE(micros - high * 0x1_0000_0000, this.at);
+    this.at += 4;
+    return this;
+  }
+
+  /** Starts a field whose length is known once written (an array, a text written piecewise); ended by {@link close}. */
+  open(): this {
+    this.room(4);
+    this.openBuffer = this.buffer;
+    this.openAt = this.at;
+    this.at += 4;
+    this.openStart = this.length;
+    return this;
+  }
+
+  /** Ends the field {@link open} started, writing its length. */
+  close(): this {
+    this.openBuffer.writeInt32BE(this.length - this.openStart, this.openAt);
+    return this;
+  }
+
+  /** A one-dimensional array's header (after {@link open}): `count` elements of type `elementType` from index 1. */
+  arrayHeader(elementType: number, count: number, hasNulls: boolean): this {
+    return this.int32(1).int32(hasNulls ? 1 : 0).int32(elementType).int32(count).int32(1);
+  }
+
+  /**
+   * `units` × 10^-`scale` (`units` a safe integer, `scale` ≤ 15) as a numeric of that scale: what `numeric_in` makes
+   * of {@link decimal}'s text of the same arguments (base-10000 digits without leading or trailing zero digits,
+   * `dscale` = `scale`; zero is positive).
+   */
+  numeric(units: number, scale: number): this {
+    const digits = this.digits;
+    let n = 0;
+    let v = units < 0 ? -units : units;
+    while (v >= 1) {
+      const d = v % 10;
+      digits[n++] = d;
+      v = (v - d) / 10;
+    }
+    // Decimal digit i (least significant first) stands for 10^(i - scale); with `pad` zeros below, the fraction's
+    // digits fill whole base-10000 digits, the lowest of weight -(scale + pad) / 4.
+    const pad = (4 - (scale % 4)) % 4;
+    const groups = this.groups;
+    let count = 0;
+    let low = -1;
+    for (let i = -pad; i < n; i += 4) {
+      let group = 0;
+      for (let k = 3; k >= 0; k--) group = group * 10 + (i + k >= 0 && i + k < n ? digits[i + k] : 0);
+      groups[count++] = group;
+      if (low < 0 && group !== 0) low = count - 1;
+    }
+    let high = count - 1;
+    while (high >= 0 && groups[high] === 0) high--;
+    const ndigits = high < 0 ? 0 : high - low + 1;
+    this.int32(8 + 2 * ndigits)
+      .int16(ndigits)
+      .int16(ndigits === 0 ? 0 : high - (scale + pad) / 4)
+      .int16(units < 0 && ndigits > 0 ? NUMERIC_NEGATIVE : 0)
+      .int16(scale);
+    for (let g = high; g >= low && ndigits > 0; g--) this.int16(groups[g]);
+    return this;
+  }
+
+  /**
+   * A plain decimal's text (an optional minus, digits, optionally a point and digits: a quantity as documents carry
+   * it) as the numeric `numeric_in` reads from it (its scale the digits after the point); false, with nothing written,
+   * for any other text or one of more than {@link NUMERIC_MAX_GROUPS} base-10000 digits (the caller writes it otherwise).
+   */
+  numericText(text: string): boolean {
+    const n = text.length;
+    const negative = n > 0 && text.charCodeAt(0) === 0x2d;
+    let i = negative ? 1 : 0;
+    const intStart = i;
+    while (i < n && isDigit(text.charCodeAt(i))) i++;
+    const intLength = i - intStart;
+    let fracLength = 0;
+    if (i < n && text.charCodeAt(i) === 0x2e) {
+      i++;
+      while (i + fracLength < n && isDigit(text.charCodeAt(i + fracLength))) fracLength++;
+      if (fracLength === 0) return false;
+      i += fracLength;
+    }
+    if (intLength === 0 || i !== n) return false;
+    const intGroups = Math.ceil(intLength / 4);
+    const count = intGroups + Math.ceil(fracLength / 4);
+    if (count > NUMERIC_MAX_GROUPS) return false;
+    // The integer digits right-aligned on base-10000 digits, the fraction's left-aligned (zeros appended).
+    const groups = this.groups;
+    let at = intStart;
+    let end = intStart + intLength - 4 * (intGroups - 1);
+    for (let g = 0; g < intGroups; g++, end += 4) {
+      let group = 0;
+      for (; at < end; at++) group = group * 10 + (text.charCodeAt(at) - 0x30);
+      groups[g] = group;
+    }
+    at++; // the point
+    for (let g = intGroups, left = fracLength; g < count; g++, left -= 4) {
+      const take = left < 4 ? left : 4;
+      let group = 0;
+      for (let k = 0; k < take; k++) group = group * 10 + (text.charCodeAt(at++) - 0x30);
+      groups[g] = group * POWERS_OF_TEN[4 - take];
+    }
+    let first = 0;
+    while (first < count && groups[first] === 0) first++;
+    let last = count - 1;
+    while (last >= first && groups[last] === 0) last--;
+    const ndigits = last - first + 1;
+    this.int32(8 + 2 * ndigits)
+      .int16(ndigits)
+      .int16(ndigits === 0 ? 0 : intGroups - 1 - first)
+      .int16(negative && ndigits > 0 ? NUMERIC_NEGATIVE : 0)
+      .int16(fracLength);
+    for (let g = first; g <= last; g++) this.int16(groups[g]);
+    return true;
+  }
+
+  /** The rows written so far as one COPY's data (header, rows, trailer), or nothing when no row was written. */
+  override take(): Buffer[] {
+    const out = super.take();
+    if (out.length === 0) return out;
+    out.unshift(BINARY_HEADER);
+    out.push(BINARY_TRAILER);
+    return out;
+  }
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
 }
