@@ -367,18 +367,57 @@ export class BinaryCopyWriter extends ByteWriter {
   /** Base-10000 digits of a numeric, most significant first. */
   private readonly groups = new Uint16Array(NUMERIC_MAX_GROUPS);
 
+  // Big-endian words stored byte by byte (a typed array keeps the low 8 bits of each): Buffer's writeInt*BE
+  // validate their arguments on every call, millions of times per rebuild.
   private int16(value: number): this {
     this.room(2);
-    this.buffer.writeInt16BE(value, this.at);
-    this.at += 2;
+    const buffer = this.buffer;
+    const at = this.at;
+    buffer[at] = value >>> 8;
+    buffer[at + 1] = value;
+    this.at = at + 2;
     return this;
   }
 
   private int32(value: number): this {
     this.room(4);
-    this.buffer.writeInt32BE(value, this.at);
-    this.at += 4;
+    const buffer = this.buffer;
+    const at = this.at;
+    buffer[at] = value >>> 24;
+    buffer[at + 1] = value >>> 16;
+    buffer[at + 2] = value >>> 8;
+    buffer[at + 3] = value;
+    this.at = at + 4;
     return this;
+  }
+
+  /** A numeric field from {@link groups}[`first`..`last`] (base-10000 digits, most significant first). */
+  private numericField(groups: Uint16Array, first: number, last: number, weight: number, negative: boolean, dscale: number): void {
+    const ndigits = last >= first ? last - first + 1 : 0;
+    const length = 8 + 2 * ndigits;
+    this.room(4 + length);
+    const buffer = this.buffer;
+    let at = this.at;
+    buffer[at] = 0;
+    buffer[at + 1] = 0;
+    buffer[at + 2] = length >>> 8;
+    buffer[at + 3] = length;
+    buffer[at + 4] = ndigits >>> 8;
+    buffer[at + 5] = ndigits;
+    const w = ndigits === 0 ? 0 : weight;
+    buffer[at + 6] = w >>> 8;
+    buffer[at + 7] = w;
+    buffer[at + 8] = negative && ndigits > 0 ? NUMERIC_NEGATIVE >>> 8 : 0;
+    buffer[at + 9] = 0;
+    buffer[at + 10] = dscale >>> 8;
+    buffer[at + 11] = dscale;
+    at += 12;
+    for (let g = first; g <= last; g++) {
+      const group = groups[g];
+      buffer[at++] = group >>> 8;
+      buffer[at++] = group;
+    }
+    this.at = at;
   }
 
   /** Starts a row of `fields` fields. */
@@ -409,7 +448,16 @@ export class BinaryCopyWriter extends ByteWriter {
   }
 
   bool(value: boolean): this {
-    return this.int32(1).byte(value ? 1 : 0);
+    this.room(5);
+    const buffer = this.buffer;
+    const at = this.at;
+    buffer[at] = 0;
+    buffer[at + 1] = 0;
+    buffer[at + 2] = 0;
+    buffer[at + 3] = 1;
+    buffer[at + 4] = value ? 1 : 0;
+    this.at = at + 5;
+    return this;
   }
 
   int4(value: number): this {
@@ -425,10 +473,7 @@ export class BinaryCopyWriter extends ByteWriter {
   timestamptz(ms: number): this {
     const micros = (ms - PG_EPOCH_MS) * 1000;
     const high = Math.floor(micros / 0x1_0000_0000);
-    this.int32(8).int32(high).room(4);
-    this.buffer.writeUInt32BE(micros - high * 0x1_0000_0000, this.at);
-    this.at += 4;
-    return this;
+    return this.int32(8).int32(high).int32(micros - high * 0x1_0000_0000);
   }
 
   /** Starts a field whose length is known once written (an array, a text written piecewise); ended by {@link close}. */
@@ -443,7 +488,13 @@ export class BinaryCopyWriter extends ByteWriter {
 
   /** Ends the field {@link open} started, writing its length. */
   close(): this {
-    this.openBuffer.writeInt32BE(this.length - this.openStart, this.openAt);
+    const length = this.length - this.openStart;
+    const buffer = this.openBuffer;
+    const at = this.openAt;
+    buffer[at] = length >>> 24;
+    buffer[at + 1] = length >>> 16;
+    buffer[at + 2] = length >>> 8;
+    buffer[at + 3] = length;
     return this;
   }
 
@@ -467,26 +518,20 @@ export class BinaryCopyWriter extends ByteWriter {
       v = (v - d) / 10;
     }
     // Decimal digit i (least significant first) stands for 10^(i - scale); with `pad` zeros below, the fraction's
-    // digits fill whole base-10000 digits, the lowest of weight -(scale + pad) / 4.
+    // digits fill whole base-10000 digits, the lowest of weight -(scale + pad) / 4. Most significant first.
     const pad = (4 - (scale % 4)) % 4;
     const groups = this.groups;
-    let count = 0;
-    let low = -1;
-    for (let i = -pad; i < n; i += 4) {
+    const count = n === 0 ? 0 : Math.ceil((n + pad) / 4);
+    for (let j = 0, i = -pad; j < count; j++, i += 4) {
       let group = 0;
       for (let k = 3; k >= 0; k--) group = group * 10 + (i + k >= 0 && i + k < n ? digits[i + k] : 0);
-      groups[count++] = group;
-      if (low < 0 && group !== 0) low = count - 1;
+      groups[count - 1 - j] = group;
     }
-    let high = count - 1;
-    while (high >= 0 && groups[high] === 0) high--;
-    const ndigits = high < 0 ? 0 : high - low + 1;
-    this.int32(8 + 2 * ndigits)
-      .int16(ndigits)
-      .int16(ndigits === 0 ? 0 : high - (scale + pad) / 4)
-      .int16(units < 0 && ndigits > 0 ? NUMERIC_NEGATIVE : 0)
-      .int16(scale);
-    for (let g = high; g >= low && ndigits > 0; g--) this.int16(groups[g]);
+    let first = 0;
+    while (first < count && groups[first] === 0) first++;
+    let last = count - 1;
+    while (last >= first && groups[last] === 0) last--;
+    this.numericField(groups, first, last, count - 1 - (scale + pad) / 4 - first, units < 0, scale);
     return this;
   }
 
@@ -533,13 +578,7 @@ export class BinaryCopyWriter extends ByteWriter {
     while (first < count && groups[first] === 0) first++;
     let last = count - 1;
     while (last >= first && groups[last] === 0) last--;
-    const ndigits = last - first + 1;
-    this.int32(8 + 2 * ndigits)
-      .int16(ndigits)
-      .int16(ndigits === 0 ? 0 : intGroups - 1 - first)
-      .int16(negative && ndigits > 0 ? NUMERIC_NEGATIVE : 0)
-      .int16(fracLength);
-    for (let g = first; g <= last; g++) this.int16(groups[g]);
+    this.numericField(groups, first, last, intGroups - 1 - first, negative, fracLength);
     return true;
   }
 
