@@ -113,8 +113,9 @@ interface DayInfo {
   day: LocalDate;
   /** Days since 1970-01-01 (the anomaly baseline's arithmetic). */
   number: number;
-  /** Its month's first day (`YYYY-MM-01`) and the month's number of days. */
+  /** Its month's first day (`YYYY-MM-01`, and as days since 1970-01-01) and the month's number of days. */
   month: string;
+  monthNumber: number;
   monthDays: number;
   start: number;
   end: number;
@@ -143,6 +144,7 @@ function dayInfo(day: LocalDate): DayInfo {
       day,
       number: new Date(0).setUTCFullYear(date.year, date.month - 1, date.day) / 86_400_000,
       month: `${day.slice(0, 7)}-01`,
+      monthNumber: new Date(0).setUTCFullYear(date.year, date.month - 1, 1) / 86_400_000,
       monthDays: daysInLocalMonth(date.year, date.month),
       start,
       end: localDayEnd(day).getTime(),
@@ -315,7 +317,7 @@ export const consumptionProjection: Projection = {
   bulk: () => consumptionBulkLoader(),
 };
 
-/** COPY text (series and hours rows) per chunk of a bulk page's COPYs, by default (about 300 days of hourly values). */
+/** COPY data (series and hours rows) per chunk of a bulk page's COPYs, by default (about 300 days of hourly values). */
 const BULK_COPY_CHUNK_BYTES = 1024 * 1024;
 
 /** Metering points per transaction of the bulk loader's `finish`. */
@@ -391,8 +393,6 @@ const dayTotal: DecimalSum = { units: 0, scale: 0 };
 const LEFT_BRACE = 0x7b;
 const RIGHT_BRACE = 0x7d;
 const COMMA = 0x2c;
-const TRUE = 0x74; // 't'
-const FALSE = 0x66; // 'f'
 
 /**
  * The hours and daily rows of a metering point's runs (in time order, each within one local day), summed in memory as
@@ -535,11 +535,11 @@ const INTEGER_FACTOR = /^[0-9]+$/.test(ANOMALY_FACTOR) ? Number(ANOMALY_FACTOR) 
 
 /**
  * The monthly rows and the anomalies of one metering point from the daily rows the bulk loader wrote for it, as
- * COPY text written to `monthly` and `anomalies`: what `finish`'s SQL (months: Σ of the days, exact; anomalies:
+ * COPY data (binary) written to `monthly` and `anomalies`: what `finish`'s SQL (months: Σ of the days, exact; anomalies:
  * {@link findUnusualDays} over the daily totals) gives from the same rows, computed in integers at the point's largest
  * scale. False, with nothing written, if a sum would leave the safe integers (the point is then left to SQL).
  */
-function summariseDays(gsrn: string, written: WrittenDays, consumption: boolean, monthly: CopyWriter, anomalies: CopyWriter): boolean {
+function summariseDays(gsrn: string, written: WrittenDays, consumption: boolean, monthly: BinaryCopyWriter, anomalies: BinaryCopyWriter): boolean {
   const monthlyMark = monthly.mark();
   const anomaliesMark = anomalies.mark();
   if (writeSummaryRows(gsrn, written, consumption, monthly, anomalies)) return true;
@@ -553,7 +553,7 @@ function summariseDays(gsrn: string, written: WrittenDays, consumption: boolean,
  * the writers, not lists of strings of its own: a list's element kind changed with its first row, and the function was
  * deoptimised and compiled again (twice to three times per process) for rows made in a number of ways.
  */
-function writeSummaryRows(gsrn: string, written: WrittenDays, consumption: boolean, monthly: CopyWriter, anomalies: CopyWriter): boolean {
+function writeSummaryRows(gsrn: string, written: WrittenDays, consumption: boolean, monthly: BinaryCopyWriter, anomalies: BinaryCopyWriter): boolean {
   const n = written.infos.length;
   if (n === 0) return true;
   const order = Array.from({ length: n }, (_, i) => i);
@@ -573,8 +573,8 @@ function writeSummaryRows(gsrn: string, written: WrittenDays, consumption: boole
       estimated ||= (written.flags[k] & DAY_ESTIMATED) !== 0;
       missing ||= (written.flags[k] & DAY_MISSING) !== 0;
     }
-    monthly.text(gsrn).tab().ascii(info.month).tab().decimal(sum.units, sum.scale, 0).tab().integer(days).tab().integer(info.monthDays).tab();
-    monthly.byte(estimated ? TRUE : FALSE).tab().byte(missing || days < info.monthDays ? TRUE : FALSE).endRow();
+    monthly.row(MONTHLY_COLUMNS.length).text(gsrn).date(info.monthNumber).numeric(sum.units, sum.scale).int4(days).int4(info.monthDays);
+    monthly.bool(estimated).bool(missing || days < info.monthDays);
   }
   if (consumption) {
     if (INTEGER_FACTOR === null) return false;
@@ -623,8 +623,8 @@ function writeSummaryRows(gsrn: string, written: WrittenDays, consumption: boole
         medianUnits /= 10;
         medianScale--;
       }
-      anomalies.text(gsrn).tab().ascii(written.infos[k].day).tab().decimal(written.units[k], written.scales[k], 0).tab();
-      anomalies.decimal(medianUnits, medianScale, 0).tab().integer(count).endRow();
+      anomalies.row(ANOMALIES_COLUMNS.length).text(gsrn).date(written.infos[k].number).numeric(written.units[k], written.scales[k]);
+      anomalies.numeric(medianUnits, medianScale).int4(count);
     }
   }
   return true;
@@ -1141,7 +1141,7 @@ export function consumptionBulkLoader(options: { copyChunkBytes?: number; keptDa
       // and daily rows are written as bytes (no string per field or row) in COPY's binary format, which the server
       // stores without parsing numbers, arrays and texts (a series row with a quantity that is not a plain decimal goes
       // as text).
-      // The hours (about three quarters of the COPY text, the JSON PostgreSQL parses and compresses) go over `aside`
+      // The hours (about three quarters of the COPY data, the JSON PostgreSQL parses and compresses) go over `aside`
       // when the caller gives a second connection, so two backends ingest a page's rows.
       let copies: Promise<unknown> = Promise.resolve();
       let asideCopies: Promise<unknown> = Promise.resolve();
@@ -1214,8 +1214,8 @@ export function consumptionBulkLoader(options: { copyChunkBytes?: number; keptDa
       if (spans.size === 0) return;
       // Months and anomalies of the points whose days this loader summed, from those days in memory; the others' in SQL.
       // In slices with a turn of the event loop between them, so what the caller runs meanwhile (ANALYZE) is not held up.
-      const monthly = new CopyWriter();
-      const anomalies = new CopyWriter();
+      const monthly = new BinaryCopyWriter();
+      const anomalies = new BinaryCopyWriter();
       const inSql: string[] = [];
       const gsrns = [...spans.keys()].sort();
       for (let at = 0; at < gsrns.length; at += BULK_FINISH_CHUNK) {
@@ -1232,8 +1232,8 @@ export function consumptionBulkLoader(options: { copyChunkBytes?: number; keptDa
       const anomalyChunks = anomalies.take();
       if (monthlyChunks.length > 0 || anomalyChunks.length > 0) {
         await inTransaction(async (client) => {
-          if (monthlyChunks.length > 0) await copyBuffers(client, CONSUMPTION_MONTHLY_TABLE, MONTHLY_COLUMNS, monthlyChunks);
-          if (anomalyChunks.length > 0) await copyBuffers(client, CONSUMPTION_ANOMALIES_TABLE, ANOMALIES_COLUMNS, anomalyChunks);
+          if (monthlyChunks.length > 0) await copyBuffers(client, CONSUMPTION_MONTHLY_TABLE, MONTHLY_COLUMNS, monthlyChunks, 'binary');
+          if (anomalyChunks.length > 0) await copyBuffers(client, CONSUMPTION_ANOMALIES_TABLE, ANOMALIES_COLUMNS, anomalyChunks, 'binary');
         });
       }
       if (inSql.length === 0) return;

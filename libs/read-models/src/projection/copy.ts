@@ -186,6 +186,9 @@ export async function copyBuffers(
 const WRITER_BUFFER_BYTES = 256 * 1024;
 const BACKSLASH = 0x5c;
 
+/** A writer's buffer before its first byte (allocated on the first write: a writer that writes nothing allocates nothing). */
+const NO_BUFFER = Buffer.alloc(0);
+
 /** A position in a {@link ByteWriter} to roll back to. */
 export interface WriterMark {
   buffers: number;
@@ -201,7 +204,7 @@ export interface WriterMark {
  */
 class ByteWriter {
   protected buffers: Buffer[] = [];
-  protected buffer: Buffer = Buffer.allocUnsafe(WRITER_BUFFER_BYTES);
+  protected buffer: Buffer = NO_BUFFER;
   protected at = 0;
   protected written = 0;
   /** Digits of a number, least significant first. */
@@ -214,7 +217,7 @@ class ByteWriter {
 
   protected room(bytes: number): void {
     if (this.at + bytes <= this.buffer.length) return;
-    this.buffers.push(this.buffer.subarray(0, this.at));
+    if (this.at > 0) this.buffers.push(this.buffer.subarray(0, this.at));
     this.written += this.at;
     this.buffer = Buffer.allocUnsafe(Math.max(WRITER_BUFFER_BYTES, bytes));
     this.at = 0;
@@ -295,8 +298,9 @@ class ByteWriter {
   take(): Buffer[] {
     const out = this.buffers;
     if (this.at > 0) out.push(this.buffer.subarray(0, this.at));
+    if (out.length === 0) return out;
     this.buffers = [];
-    this.buffer = Buffer.allocUnsafe(WRITER_BUFFER_BYTES);
+    this.buffer = NO_BUFFER;
     this.at = 0;
     this.written = 0;
     return out;
