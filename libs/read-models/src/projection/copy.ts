@@ -12,11 +12,14 @@ const COPY_CHUNK_ROWS = 2000;
 const COPY_CHUNK_CHARS = 256 * 1024;
 
 /** Frontend messages of the COPY sub-protocol (PostgreSQL protocol 3.0). */
-function message(code: number, body: Buffer): Buffer {
+function messageHead(code: number, bodyLength: number): Buffer {
   const head = Buffer.allocUnsafe(5);
   head[0] = code;
-  head.writeUInt32BE(body.length + 4, 1);
-  return Buffer.concat([head, body]);
+  head.writeUInt32BE(bodyLength + 4, 1);
+  return head;
+}
+function message(code: number, body: Buffer): Buffer {
+  return Buffer.concat([messageHead(code, body.length), body]);
 }
 const COPY_DATA = 0x64; // 'd'
 const COPY_DONE = 0x63; // 'c'
@@ -54,12 +57,19 @@ class CopyIn implements Submittable {
   /** Sends (or queues) one CopyData message; false when the socket asks to wait for 'drain'. */
   write(data: string | Buffer): boolean {
     if (this.failed) throw this.failed;
-    const frame = message(COPY_DATA, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+    const body = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    const head = messageHead(COPY_DATA, body.length);
     if (!this.open || !this.connection) {
-      this.waiting.push(frame);
+      this.waiting.push(head, body);
       return true;
     }
-    return this.connection.stream.write(frame);
+    // The head and the body as they are (not concatenated: a copy of every chunk), in one write of the socket.
+    const stream = this.connection.stream;
+    stream.cork();
+    stream.write(head);
+    const room = stream.write(body);
+    stream.uncork();
+    return room;
   }
 
   /** Resolves when the socket has room again (or the COPY failed). */
