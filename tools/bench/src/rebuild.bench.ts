@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { Pool, type PoolClient } from 'pg';
 import { addDays, localDayHours, localDayStart, type LocalDate } from '@dh/dk-time';
-import { createPostgresEventStore, type NewEvent, type PostgresEventStore, type StreamAppend } from '@dh/event-store';
+import { measureDataPointsFields, VALIDATED_MEASURE_DATA_SCHEMA_VERSION } from '@dh/datahub-integration';
+import { createPostgresEventStore, type JsonObject, type NewEvent, type PostgresEventStore, type StreamAppend } from '@dh/event-store';
 import { createDatabase } from '@dh/provisioning';
 import { allProjections, applyGuardedBatch, migrateReadModels, PROJECTION_BATCH_SIZE, projectionChecksum, rebuildProjections, REBUILD_PAGE_SIZE, retiredTablesDropped, toProjectedEvent, type RebuildOptions } from '@dh/read-models';
 import { uniqueName, type Cleanup } from './infra';
@@ -16,6 +17,10 @@ import { fmt, log, median, msSince, now, result, type BenchResult } from './meas
  * timed). Then, per round: the baseline, a raw read of the same events (`readAll` in pages of the rebuild's size, the
  * events parsed and nothing done with them), and `rebuildProjections(allProjections)` (shadow tables, bulk pages, swap);
  * after each rebuild the checksum of every projection must equal the clean model's, or the benchmark fails.
+ * The metered data is seeded as datahub-integration writes it since issue 8 (`toInboundEvents`: schema version 2, `unit`,
+ * the points packed by `measureDataPointsFields`: `firstPosition`, integer Wh, quality runs);
+ * `BENCH_REBUILD_MEASURE_VERSION=1` seeds the version 1 shape of a log written before (`points` as
+ * `{position, quantity: kWh decimal string, quality}`, no `unit`).
  * `BENCH_REBUILD_VARIANTS=1` also times the rebuild with UNLOGGED shadow tables, with secondary indexes deferred, without the bulk loader
  * and with each page on one connection.
  */
@@ -26,13 +31,51 @@ const PAGE = Number(process.env.BENCH_REBUILD_PAGE ?? REBUILD_PAGE_SIZE);
 const VARIANTS = process.env.BENCH_REBUILD_VARIANTS === '1';
 /** `BENCH_REBUILD_PAGE_CONNECTIONS=1`: the timed rounds with each build page on one connection (default: the rebuild's, two). */
 const PAGE_CONNECTIONS: RebuildOptions = process.env.BENCH_REBUILD_PAGE_CONNECTIONS === '1' ? { pageConnections: 1 } : {};
+/** The shape of the seeded `ValidatedMeasureDataReceived` events: 2 (default, as written today) or 1 (before issue 8). */
+const MEASURE_VERSION = process.env.BENCH_REBUILD_MEASURE_VERSION === '1' ? 1 : VALIDATED_MEASURE_DATA_SCHEMA_VERSION;
 const ROUNDS = 3;
 const FIRST_DAY: LocalDate = '2026-01-01';
 
-const metadata = (context: string) => ({ correlationId: randomUUID(), causationId: null, actor: 'bench', schemaVersion: 1, context });
-const event = (type: string, context: string, data: NewEvent['data']): NewEvent => ({ eventId: randomUUID(), type, data, metadata: metadata(context), occurredAt: new Date() });
+const metadata = (context: string, schemaVersion: number) => ({ correlationId: randomUUID(), causationId: null, actor: 'bench', schemaVersion, context });
+const event = (type: string, context: string, data: NewEvent['data'], schemaVersion = 1): NewEvent => ({ eventId: randomUUID(), type, data, metadata: metadata(context, schemaVersion), occurredAt: new Date() });
 const kwh = (wh: number) => `${Math.floor(wh / 1000)}.${String(wh % 1000).padStart(3, '0')}`;
 const gsrnOf = (i: number) => `5713131809${String(i).padStart(8, '0')}`;
+
+/**
+ * One day of hourly values of metering point `i` (day number `d`), in Wh; a spike on some days so the anomaly table is
+ * not empty, an estimated hour on some. Version 2 as `toInboundEvents` writes it (the fields in its order, the points
+ * from `measureDataPointsFields`), version 1 as before issue 8.
+ */
+function measureEvent(day: LocalDate, i: number, start: string, end: string, hours: number, d: number): NewEvent {
+  const points = Array.from({ length: hours }, (_, h) => ({
+    position: h + 1,
+    quantity: kwh(150 + ((i * 31 + d * 17 + h * 7) % 800) + ((d + i) % 23 === 22 ? 2000 : 0)),
+    quality: h === 3 && d % 9 === 0 ? 'A03' : null,
+  }));
+  const documentId = `doc-${day}-${i}`;
+  const seriesId = `series-${day}-${i}`;
+  if (MEASURE_VERSION === 1) {
+    return event('ValidatedMeasureDataReceived', 'datahub', { documentId, seriesId, gsrn: gsrnOf(i), meteringPointType: 'E17', resolution: 'PT1H', start, end, points });
+  }
+  const data: JsonObject = {
+    documentId,
+    messageId: `msg-${day}-${i}`,
+    category: 'measuredata',
+    receivedAt: end,
+    processType: 'E23',
+    seriesId,
+    gsrn: gsrnOf(i),
+    meteringPointType: 'E17',
+    unit: 'KWH',
+    resolution: 'PT1H',
+    start,
+    end,
+  };
+  const packed = measureDataPointsFields('KWH', points.map((p) => (p.quality === null ? { position: p.position, quantity: p.quantity } : { position: p.position, quantity: p.quantity, quality: p.quality })));
+  for (const key in packed) data[key] = packed[key]!;
+  if (!('wh' in data)) throw new Error(`the bench's points of ${documentId} were not packed`);
+  return event('ValidatedMeasureDataReceived', 'datahub', data, VALIDATED_MEASURE_DATA_SCHEMA_VERSION);
+}
 
 export async function seedRebuildLog(store: PostgresEventStore): Promise<number> {
   let count = 0;
@@ -67,19 +110,7 @@ export async function seedRebuildLog(store: PostgresEventStore): Promise<number>
       customers.map((_, i) => ({
         streamId: `bench-measure-${gsrnOf(i)}-${day}`,
         expectedRevision: 'no_stream' as const,
-        events: [
-          event('ValidatedMeasureDataReceived', 'datahub', {
-            documentId: `doc-${day}-${i}`,
-            seriesId: `series-${day}-${i}`,
-            gsrn: gsrnOf(i),
-            meteringPointType: 'E17',
-            resolution: 'PT1H',
-            start,
-            end,
-            // Wh per hour; a spike on some days so the anomaly table is not empty.
-            points: Array.from({ length: hours }, (_, h) => ({ position: h + 1, quantity: kwh(150 + ((i * 31 + d * 17 + h * 7) % 800) + ((d + i) % 23 === 22 ? 2000 : 0)), quality: h === 3 && d % 9 === 0 ? 'A03' : null })),
-          }),
-        ],
+        events: [measureEvent(day, i, start, end, hours, d)],
       })),
     );
   }
@@ -172,7 +203,8 @@ export async function runRebuildBench(cleanup?: Cleanup): Promise<BenchResult[]>
   try {
     const seedStart = now();
     const events = await seedRebuildLog(store);
-    log(`  N = ${events.toLocaleString('en-US')} events (${POINTS} metering points, ${DAYS} days of hourly values each) appended in ${(msSince(seedStart) / 1000).toFixed(1)} s; load average ${loadavg()[0]!.toFixed(1)}`);
+    const shape = MEASURE_VERSION === 1 ? 'v1: points as {position, quantity, quality}' : 'v2: packed integer Wh, as datahub-integration writes it';
+    log(`  N = ${events.toLocaleString('en-US')} events (${POINTS} metering points, ${DAYS} days of hourly values each; metered data ${shape}) appended in ${(msSince(seedStart) / 1000).toFixed(1)} s; load average ${loadavg()[0]!.toFixed(1)}`);
     const cleanStart = now();
     await projectClean(pool, store);
     const clean = await checksums(pool);
