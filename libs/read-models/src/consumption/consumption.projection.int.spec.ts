@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Pool, type PoolClient } from 'pg';
+import { packPoints } from '@dh/cim';
 import { addDays, localDayStart } from '@dh/dk-time';
 import { createTestDatabase, type TestDatabase } from '@dh/testing';
 import type { ProjectedEvent } from '../projection/projection';
@@ -16,8 +17,14 @@ interface PointSpec {
 }
 
 let position = 0;
-function measureEvent(options: { gsrn?: string; start: Date; end: Date; resolution: 'PT15M' | 'PT1H'; points: PointSpec[]; documentId?: string; type?: string }): ProjectedEvent {
+/**
+ * A `ValidatedMeasureDataReceived`: version 1 (`points` as objects), or with `packed` version 2 as datahub-integration
+ * writes a series in kWh (`firstPosition`, integer Wh `wh`, quality runs: `packPoints`; the points must be packable).
+ */
+function measureEvent(options: { gsrn?: string; start: Date; end: Date; resolution: 'PT15M' | 'PT1H'; points: PointSpec[]; documentId?: string; type?: string; packed?: boolean }): ProjectedEvent {
   position += 1;
+  const packed = options.packed ? packPoints(options.points) : null;
+  if (options.packed && packed === null) throw new Error('points not packable');
   return {
     eventId: randomUUID(),
     type: 'ValidatedMeasureDataReceived',
@@ -34,7 +41,7 @@ function measureEvent(options: { gsrn?: string; start: Date; end: Date; resoluti
       resolution: options.resolution,
       start: options.start.toISOString().replace(':00.000Z', 'Z'),
       end: options.end.toISOString().replace(':00.000Z', 'Z'),
-      points: options.points.map((p) => ({ position: p.position, quantity: p.quantity, quality: p.quality })),
+      ...(packed ? { firstPosition: packed.firstPosition, wh: packed.wh, qualities: packed.qualities } : { points: options.points.map((p) => ({ position: p.position, quantity: p.quantity, quality: p.quality })) }),
     },
   };
 }
@@ -78,6 +85,71 @@ async function storedDayJsonMismatches(client: Pool | PoolClient): Promise<{ bad
        FROM ${CONSUMPTION_DAILY_TABLE}`,
   );
   return rows[0];
+}
+
+/**
+ * The consumption read model of `events` built on every path, each in a database of its own: `apply` one by one;
+ * `applyBatch` in batches of 37; the rebuild's bulk loader in pages of 37 then finished, its rows sent in one COPY chunk
+ * per page and in chunks of about 2 KB (a few metering points each), with the hours over a second connection, with few
+ * daily totals kept; the bulk loader for the first 60 events, finished, then applyBatch for the rest (a rebuild's
+ * build, then its catch-up). Each checked by `check` and for its stored JSON; the checksums, in that order.
+ */
+async function checksumsOfVariants(events: readonly ProjectedEvent[], minDays: number, check: (client: PoolClient) => Promise<void>): Promise<string[]> {
+    const variants: { name: string; bulkUntil: number; batchSize: number; copyChunkBytes?: number; keptDays?: number; aside?: boolean }[] = [
+      { name: 'apply', bulkUntil: 0, batchSize: 1 },
+      { name: 'applyBatch', bulkUntil: 0, batchSize: 37 },
+      { name: 'bulk', bulkUntil: events.length, batchSize: 37 },
+      { name: 'bulk in small COPY chunks', bulkUntil: events.length, batchSize: 37, copyChunkBytes: 2048 },
+      // The hours over a second connection in a transaction of its own per page, as a rebuild of two page connections does.
+      { name: 'bulk, hours aside', bulkUntil: events.length, batchSize: 37, copyChunkBytes: 2048, aside: true },
+      { name: 'bulk, then applyBatch', bulkUntil: 60, batchSize: 37 },
+      // Few daily totals kept in memory: most points' months and anomalies from SQL in `finish`, some in memory.
+      { name: 'bulk, 40 days kept', bulkUntil: events.length, batchSize: 37, keptDays: 40 },
+    ];
+    const checksums: string[] = [];
+    for (const variant of variants) {
+      const other = await createTestDatabase('consumption_batch');
+      const otherPool = new Pool({ connectionString: other.url, options: '-c timezone=America/Los_Angeles' });
+      const client = await otherPool.connect();
+      const asideClient = variant.aside ? await otherPool.connect() : undefined;
+      const inTransaction = async (work: (tx: PoolClient) => Promise<void>) => {
+        await client.query('BEGIN');
+        await work(client);
+        await client.query('COMMIT');
+      };
+      const inTransactions = async (work: (tx: PoolClient, aside?: PoolClient) => Promise<void>) => {
+        await asideClient?.query('BEGIN');
+        await inTransaction((tx) => work(tx, asideClient));
+        await asideClient?.query('COMMIT');
+      };
+      try {
+        await migrateProjectionState(client);
+        await consumptionProjection.migrate(client);
+        const loader = consumptionBulkLoader({ copyChunkBytes: variant.copyChunkBytes, keptDays: variant.keptDays });
+        for (let i = 0; i < variant.bulkUntil; i += variant.batchSize) {
+          await inTransactions((tx, aside) => loader.load(events.slice(i, Math.min(i + variant.batchSize, variant.bulkUntil)), tx, aside));
+        }
+        if (variant.bulkUntil > 0) await loader.finish(inTransaction);
+        for (let i = variant.bulkUntil; i < events.length; i += variant.batchSize) {
+          await inTransaction((tx) => applyEvents(consumptionProjection, events.slice(i, i + variant.batchSize), tx));
+        }
+        checksums.push(await projectionChecksum(consumptionProjection, client));
+        // Every path stores each day's hours as the JSON the gateway built from the arrays and labels (the checksum
+        // then holds the paths to the same text).
+        const json = await storedJsonMismatches(client);
+        expect(json.bad).toBe(0);
+        expect(json.days).toBeGreaterThan(minDays);
+        const dayJson = await storedDayJsonMismatches(client);
+        expect(dayJson).toEqual({ bad: 0, days: json.days });
+        await check(client);
+      } finally {
+        client.release();
+        asideClient?.release();
+        await otherPool.end();
+        await other.drop();
+      }
+    }
+  return checksums;
 }
 
 describe('consumption projection (Postgres)', () => {
@@ -372,71 +444,91 @@ describe('consumption projection (Postgres)', () => {
     }
     events.push(measureEvent({ gsrn: '571313180400000097', type: 'E18', start: localDayStart('2026-10-02'), end: localDayStart('2026-10-03'), resolution: 'PT1H', points: Array.from({ length: 24 }, (_, i) => ({ position: i + 1, quantity: '2.000', quality: null })) }));
 
-    // apply one by one; applyBatch in batches of 37; the rebuild's bulk loader in pages of 37 then finished, its rows
-    // sent in one COPY chunk per page and in chunks of about 2 KB (a few metering points each); the bulk loader for the
-    // first 60 events, finished, then applyBatch for the rest (a rebuild's build, then its catch-up).
-    const variants: { name: string; bulkUntil: number; batchSize: number; copyChunkBytes?: number; keptDays?: number; aside?: boolean }[] = [
-      { name: 'apply', bulkUntil: 0, batchSize: 1 },
-      { name: 'applyBatch', bulkUntil: 0, batchSize: 37 },
-      { name: 'bulk', bulkUntil: events.length, batchSize: 37 },
-      { name: 'bulk in small COPY chunks', bulkUntil: events.length, batchSize: 37, copyChunkBytes: 2048 },
-      // The hours over a second connection in a transaction of its own per page, as a rebuild of two page connections does.
-      { name: 'bulk, hours aside', bulkUntil: events.length, batchSize: 37, copyChunkBytes: 2048, aside: true },
-      { name: 'bulk, then applyBatch', bulkUntil: 60, batchSize: 37 },
-      // Few daily totals kept in memory: most points' months and anomalies from SQL in `finish`, some in memory.
-      { name: 'bulk, 40 days kept', bulkUntil: events.length, batchSize: 37, keptDays: 40 },
-    ];
-    const checksums: string[] = [];
-    for (const variant of variants) {
-      const other = await createTestDatabase('consumption_batch');
-      const otherPool = new Pool({ connectionString: other.url, options: '-c timezone=America/Los_Angeles' });
-      const client = await otherPool.connect();
-      const asideClient = variant.aside ? await otherPool.connect() : undefined;
-      const inTransaction = async (work: (tx: PoolClient) => Promise<void>) => {
-        await client.query('BEGIN');
-        await work(client);
-        await client.query('COMMIT');
-      };
-      const inTransactions = async (work: (tx: PoolClient, aside?: PoolClient) => Promise<void>) => {
-        await asideClient?.query('BEGIN');
-        await inTransaction((tx) => work(tx, asideClient));
-        await asideClient?.query('COMMIT');
-      };
-      try {
-        await migrateProjectionState(client);
-        await consumptionProjection.migrate(client);
-        const loader = consumptionBulkLoader({ copyChunkBytes: variant.copyChunkBytes, keptDays: variant.keptDays });
-        for (let i = 0; i < variant.bulkUntil; i += variant.batchSize) {
-          await inTransactions((tx, aside) => loader.load(events.slice(i, Math.min(i + variant.batchSize, variant.bulkUntil)), tx, aside));
-        }
-        if (variant.bulkUntil > 0) await loader.finish(inTransaction);
-        for (let i = variant.bulkUntil; i < events.length; i += variant.batchSize) {
-          await inTransaction((tx) => applyEvents(consumptionProjection, events.slice(i, i + variant.batchSize), tx));
-        }
-        checksums.push(await projectionChecksum(consumptionProjection, client));
-        // Every path stores each day's hours as the JSON the gateway built from the arrays and labels (the checksum
-        // then holds the paths to the same text).
-        const json = await storedJsonMismatches(client);
-        expect(json.bad).toBe(0);
-        expect(json.days).toBeGreaterThan(90);
-        const dayJson = await storedDayJsonMismatches(client);
-        expect(dayJson).toEqual({ bad: 0, days: json.days });
-        const anomalies = await client.query('SELECT 1 FROM read_models.consumption_anomalies');
-        expect(anomalies.rowCount).toBeGreaterThan(0);
-        const steadyAnomalies = await client.query<{ halves: string; n: string }>(
-          `SELECT count(*) FILTER (WHERE scale(baseline_median) > 3)::text AS halves, count(*)::text AS n FROM read_models.consumption_anomalies WHERE gsrn = $1`,
-          [steady],
+    const checksums = await checksumsOfVariants(events, 90, async (client) => {
+      const anomalies = await client.query('SELECT 1 FROM read_models.consumption_anomalies');
+      expect(anomalies.rowCount).toBeGreaterThan(0);
+      const steadyAnomalies = await client.query<{ halves: string; n: string }>(
+        `SELECT count(*) FILTER (WHERE scale(baseline_median) > 3)::text AS halves, count(*)::text AS n FROM read_models.consumption_anomalies WHERE gsrn = $1`,
+        [steady],
+      );
+      expect(Number(steadyAnomalies.rows[0].n)).toBeGreaterThanOrEqual(6);
+      expect(Number(steadyAnomalies.rows[0].halves)).toBeGreaterThanOrEqual(1);
+    });
+    expect(checksums.slice(1)).toEqual(checksums.slice(1).map(() => checksums[0]));
+  });
+
+  it('packed (v2) series: the bulk loader, reading integer Wh, gives exactly the read model of apply (missing values, 23- and 25-hour days, PT15M, supersedes, v1 and v2 mixed)', async () => {
+    const events: ProjectedEvent[] = [];
+    const text = (wh: number) => `${wh < 0 ? '-' : ''}${kwh(BigInt(Math.abs(wh)))}`;
+    /** One local day of `gsrn`, packed: Wh per position from `wh` (null: no quantity), qualities from `quality`. */
+    const day = (d: string, resolution: 'PT15M' | 'PT1H', gsrn: string, wh: (p: number) => number | null, quality: (p: number) => string | null) => {
+      const start = localDayStart(d);
+      const end = localDayStart(addDays(d, 1));
+      const count = (end.getTime() - start.getTime()) / (resolution === 'PT15M' ? 900_000 : 3_600_000);
+      const points = Array.from({ length: count }, (_, i) => {
+        const v = wh(i + 1);
+        return { position: i + 1, quantity: v === null ? null : text(v), quality: quality(i + 1) };
+      });
+      return measureEvent({ gsrn, start, end, resolution, points, packed: true });
+    };
+    const gsrns = ['571313180400000134', '571313180400000141', '571313180400000158'];
+    // 2026-03-20 to 2026-04-08 (2026-03-29: 23 hours) by the quarter-hour for two points, hourly for the third: missing
+    // values (A02 with and without a quantity, no quantity without a quality), estimated values, a spike on 04-05.
+    for (let i = 0; i < 20; i++) {
+      const d = addDays('2026-03-20', i);
+      for (const [k, gsrn] of gsrns.entries()) {
+        events.push(
+          day(
+            d,
+            k === 2 ? 'PT1H' : 'PT15M',
+            gsrn,
+            (p) => (k === 1 && p % 23 === 0 ? null : (d === '2026-04-05' && k === 0 ? 2_000 : 100) + ((p * (k + 3) + i) % 50)),
+            (p) => (p % 17 === 0 ? 'A03' : k === 2 && p % 19 === 0 ? 'A02' : null),
+          ),
         );
-        expect(Number(steadyAnomalies.rows[0].n)).toBeGreaterThanOrEqual(6);
-        expect(Number(steadyAnomalies.rows[0].halves)).toBeGreaterThanOrEqual(1);
-      } finally {
-        client.release();
-        asideClient?.release();
-        await otherPool.end();
-        await other.drop();
+      }
+      if (i % 6 === 2) {
+        // A partial hourly correction, packed from position 6 (its first five hours left without values): supersedes
+        // within the page.
+        const start = localDayStart(d);
+        events.push(measureEvent({ gsrn: gsrns[1], start, end: new Date(start.getTime() + 9 * 3_600_000), resolution: 'PT1H', points: [6, 7, 8, 9].map((p) => ({ position: p, quantity: `${p}.125`, quality: p === 8 ? 'A03' : null })), packed: true }));
       }
     }
-    expect(checksums.slice(1)).toEqual(variants.slice(1).map(() => checksums[0]));
+    // 2026-10-25 (25 hours), hourly and by the quarter-hour; a v1 correction of a packed day and a packed one of a v1 day.
+    events.push(day('2026-10-25', 'PT1H', gsrns[0], (p) => 1_000 + p, () => null));
+    events.push(day('2026-10-25', 'PT15M', gsrns[1], (p) => (p === 9 ? null : 250), (p) => (p === 9 ? 'A02' : null)));
+    const v1Day = localDayStart('2026-10-24');
+    events.push(measureEvent({ gsrn: gsrns[2], start: v1Day, end: localDayStart('2026-10-25'), resolution: 'PT1H', points: Array.from({ length: 24 }, (_, i) => ({ position: i + 1, quantity: `0.${i + 10}`, quality: null })) }));
+    events.push(measureEvent({ gsrn: gsrns[2], start: new Date(v1Day.getTime() + 3_600_000), end: new Date(v1Day.getTime() + 3 * 3_600_000), resolution: 'PT15M', points: [1, 2, 3, 4, 5, 6, 7, 8].map((p) => ({ position: p, quantity: `0.0${p}`, quality: null })), packed: true }));
+    const packedDay = localDayStart('2026-10-25');
+    events.push(measureEvent({ gsrn: gsrns[0], start: new Date(packedDay.getTime() + 4 * 3_600_000), end: new Date(packedDay.getTime() + 5 * 3_600_000), resolution: 'PT1H', points: [{ position: 1, quantity: '3.5', quality: null }] }));
+    // More points than the interval holds (the last ones dropped), negative values, and a day whose total leaves the
+    // safe integers (the largest values a packing holds, 12 digits of kWh: left to PostgreSQL's sums by the bulk
+    // loader), on points of their own.
+    const cut = day('2026-10-20', 'PT1H', '571313180400000165', (p) => (p % 4 === 0 ? -p * 10 : p * 1_001), () => null);
+    events.push({ ...cut, data: { ...cut.data, end: new Date(localDayStart('2026-10-20').getTime() + 20 * 3_600_000).toISOString() } });
+    events.push(day('2026-10-21', 'PT15M', '571313180400000172', (p) => (p <= 10 ? 999_999_999_999_999 : p), () => null));
+    // A packing whose quality runs do not cover its values: no points on every path (its interval still supersedes).
+    const malformed = day('2026-10-22', 'PT1H', '571313180400000172', () => 5, () => null);
+    events.push({ ...malformed, data: { ...malformed.data, qualities: [[null, 3]] } });
+    events.push(measureEvent({ gsrn: '571313180400000097', type: 'E18', start: localDayStart('2026-10-02'), end: localDayStart('2026-10-03'), resolution: 'PT1H', points: Array.from({ length: 24 }, (_, i) => ({ position: i + 1, quantity: '2.000', quality: null })), packed: true }));
+
+    const checksums = await checksumsOfVariants(events, 60, async (client) => {
+      // What the live path stores for a packed value: its text of three decimals ("0.150"), as a numeric of scale 3.
+      const { rows } = await client.query<{ scales: number[]; quantities: string[] }>(
+        `SELECT array_agg(DISTINCT scale(q)) FILTER (WHERE q IS NOT NULL) AS scales, array_agg(q::text ORDER BY i) FILTER (WHERE i <= 3) AS quantities
+           FROM read_models.consumption_series x CROSS JOIN LATERAL unnest(x.quantities) WITH ORDINALITY AS u(q, i)
+          WHERE x.gsrn = $1 AND x.interval_start = $2`,
+        [gsrns[2], localDayStart('2026-03-20')],
+      );
+      expect(rows[0].scales).toEqual([3]);
+      expect(rows[0].quantities).toEqual(['0.105', '0.110', '0.115']);
+      const big = await client.query<{ total: string }>(`SELECT quantity::text AS total FROM read_models.consumption_daily WHERE gsrn = '571313180400000172' AND day = '2026-10-21'`);
+      expect(big.rows[0].total).toBe(kwh(10n * 999_999_999_999_999n + BigInt((96 * 97) / 2 - 55)));
+      const anomalies = await client.query(`SELECT day::text FROM read_models.consumption_anomalies WHERE gsrn = $1`, [gsrns[0]]);
+      expect(anomalies.rows).toEqual([{ day: '2026-04-05' }]);
+    });
+    expect(checksums.slice(1)).toEqual(checksums.slice(1).map(() => checksums[0]));
   });
 });
 

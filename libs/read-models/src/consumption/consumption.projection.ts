@@ -1,5 +1,5 @@
 import type { PoolClient } from 'pg';
-import { seriesPointsOf } from '@dh/cim';
+import { isPackedPoints, seriesPointsOf, type PackedPoints } from '@dh/cim';
 import { addDays, daysInLocalMonth, localDateOf, localDayEnd, localDayHours, localDayStart, localLabel, parseLocalDate, type LocalDate } from '@dh/dk-time';
 import type { BulkLoader, Projection, ProjectedEvent } from '../projection/projection';
 import { PROJECTION_SCHEMA } from '../projection/projection-state';
@@ -419,7 +419,9 @@ function writeHoursAndDays(gsrn: string, runs: readonly Run[], hours: BinaryCopy
       hourSeen.fill(0);
     }
     const minutes = Math.trunc(run.stepMs / 60_000);
-    for (let k = 0; k < run.quantities.length; k++) {
+    const wh = run.wh;
+    const count = wh === null ? run.quantities.length : wh.length;
+    for (let k = 0; k < count; k++) {
       const index = Math.floor((run.start + k * run.stepMs - info.start) / MS_PER_HOUR);
       if (!(index >= 0 && index < info.hours)) return giveUp();
       const sum = hourSums[index];
@@ -432,8 +434,20 @@ function writeHoursAndDays(gsrn: string, runs: readonly Run[], hours: BinaryCopy
         sum.estimated = false;
         sum.missing = false;
       }
-      const quantity = run.quantities[k];
       if (run.qualities[k] === QUALITY_ESTIMATED) sum.estimated = true;
+      if (wh !== null) {
+        // Integer Wh: units at scale 3, as the live path's `numeric` of the same value ("0.150") is summed.
+        const units = wh[k];
+        if (units === null) sum.missing = true;
+        else if (addUnits(sum, units, 3)) {
+          sum.quantities++;
+          sum.minutes += minutes;
+        } else {
+          return giveUp();
+        }
+        continue;
+      }
+      const quantity = run.quantities[k];
       if (quantity === null) sum.missing = true;
       else if (addPlainDecimal(sum, quantity)) {
         sum.quantities++;
@@ -637,13 +651,24 @@ function writeSummaryRows(gsrn: string, written: WrittenDays, consumption: boole
 function writeSeries(out: BinaryCopyWriter, run: Run): boolean {
   const mark = out.mark();
   out.row(SERIES_COLUMNS.length).text(run.gsrn).timestamptz(run.start).timestamptz(run.end).text(run.resolution);
-  const quantities = run.quantities;
-  out.open().arrayHeader(PG_TYPE.numeric, quantities.length, quantities.includes(null));
-  for (const quantity of quantities) {
-    if (quantity === null) out.nullField();
-    else if (!out.numericText(quantity)) {
-      out.rollback(mark);
-      return false;
+  const wh = run.wh;
+  if (wh !== null) {
+    // Integer Wh as numerics of scale 3: what the live path stores from the same value's text ("0.150").
+    out.open().arrayHeader(PG_TYPE.numeric, wh.length, wh.includes(null));
+    for (let k = 0; k < wh.length; k++) {
+      const units = wh[k];
+      if (units === null) out.nullField();
+      else out.numeric(units, 3);
+    }
+  } else {
+    const quantities = run.quantities;
+    out.open().arrayHeader(PG_TYPE.numeric, quantities.length, quantities.includes(null));
+    for (const quantity of quantities) {
+      if (quantity === null) out.nullField();
+      else if (!out.numericText(quantity)) {
+        out.rollback(mark);
+        return false;
+      }
     }
   }
   out.close();
@@ -705,7 +730,13 @@ interface MeasureDocument {
   end: number;
   /** Each point's start (ms), in the document's order. */
   starts: number[];
+  /** The points' quantities as the event carries them (empty when {@link wh} holds them). */
   quantities: (string | null)[];
+  /**
+   * The bulk loader's form of a packed (v2) series' quantities: integer Wh (kWh at scale 3, what the live path stores
+   * from the same points' texts, "0.150"), null where a point has none or is A02; null for a series of `points`.
+   */
+  wh: (number | null)[] | null;
   qualities: (string | null)[];
   documentId: string | null;
   seriesId: string | null;
@@ -714,7 +745,11 @@ interface MeasureDocument {
   ordered: boolean;
 }
 
-function documentOf(event: ProjectedEvent): MeasureDocument | null {
+/**
+ * What `apply` takes from an event. `thousandths` (the bulk loader): a packed (v2) series' quantities read straight into
+ * {@link MeasureDocument.wh}, no point object or quantity text made per value; else (the live path) as texts.
+ */
+function documentOf(event: ProjectedEvent, thousandths = false): MeasureDocument | null {
   if (event.type !== 'ValidatedMeasureDataReceived') return null;
   const d = event.data;
   const gsrn = typeof d.gsrn === 'string' ? d.gsrn : null;
@@ -732,6 +767,7 @@ function documentOf(event: ProjectedEvent): MeasureDocument | null {
     end,
     starts: [],
     quantities: [],
+    wh: null,
     qualities: [],
     documentId: typeof d.documentId === 'string' ? d.documentId : null,
     seriesId: typeof d.seriesId === 'string' ? d.seriesId : null,
@@ -758,14 +794,41 @@ function documentOf(event: ProjectedEvent): MeasureDocument | null {
       if (typeof r.position !== 'number' || (quantity !== null && typeof quantity !== 'string') || (quality !== null && typeof quality !== 'string')) return withoutPoints(doc);
       add(r.position, quantity, quality);
     }
+  } else if (thousandths) {
+    // As `pointsOf` reads them (a malformed packing: no points), the values kept as integers.
+    if (isPackedPoints(d)) addPacked(doc, d);
   } else {
     for (const p of pointsOf(d)) add(p.position, p.quantity, p.quality);
   }
   return doc;
 }
 
+/**
+ * A packed series' values into `doc` as `add` takes the points `unpackPoints` makes of them (positions from
+ * `firstPosition`, consecutive: the starts increase; a point ending after the document's end left out, and so every
+ * later one), the quantities as integer Wh in `doc.wh`.
+ */
+function addPacked(doc: MeasureDocument, packed: PackedPoints): void {
+  const source = packed.wh;
+  const wh: (number | null)[] = [];
+  doc.wh = wh;
+  const { start, end, stepMs, starts, qualities } = doc;
+  let t = start + (packed.firstPosition - 1) * stepMs;
+  let i = 0;
+  for (const run of packed.qualities) {
+    const quality = run[0];
+    const missing = quality === QUALITY_MISSING;
+    for (let k = run[1]; k > 0; k--, i++, t += stepMs) {
+      if (t + stepMs > end) return;
+      starts.push(t);
+      wh.push(missing ? null : source[i]);
+      qualities.push(quality);
+    }
+  }
+}
+
 function withoutPoints(doc: MeasureDocument): MeasureDocument {
-  return { ...doc, starts: [], quantities: [], qualities: [], ordered: true };
+  return { ...doc, starts: [], quantities: [], wh: null, qualities: [], ordered: true };
 }
 
 /** A run of consecutive values of one document within one local day: a row of the series table. */
@@ -776,7 +839,10 @@ interface Run {
   end: number;
   stepMs: number;
   resolution: string;
+  /** The values' quantities as texts (empty when {@link wh} holds them). */
   quantities: (string | null)[];
+  /** The values' quantities as integer Wh, when the run's source is a packed document ({@link MeasureDocument.wh}). */
+  wh: (number | null)[] | null;
   qualities: (string | null)[];
   documentId: string | null;
   seriesId: string | null;
@@ -806,13 +872,17 @@ function runsOf(gsrn: string, values: readonly SourcedValue[]): Run[] {
         stepMs: v.source.stepMs,
         resolution: v.source.resolution,
         quantities: [],
+        wh: v.source.wh === null ? null : [],
         qualities: [],
         documentId: v.source.documentId,
         seriesId: v.source.seriesId,
       };
       runs.push(run);
     }
-    run.quantities.push(v.source.quantities[v.i]);
+    // A run has one source: its quantities are all texts or all integer Wh.
+    const wh = v.source.wh;
+    if (wh !== null && run.wh !== null) run.wh.push(wh[v.i]);
+    else run.quantities.push(v.source.quantities[v.i]);
     run.qualities.push(v.source.qualities[v.i]);
     run.end = v.start + v.source.stepMs;
   }
@@ -829,6 +899,7 @@ function runsOfOrderedDocument(doc: MeasureDocument): Run[] {
     const dayEnd = dayInfo(day).end;
     let to = from + 1;
     while (to < n && doc.starts[to] === doc.starts[to - 1] + doc.stepMs && doc.starts[to] < dayEnd) to++;
+    const whole = from === 0 && to === n;
     runs.push({
       gsrn: doc.gsrn,
       day,
@@ -836,8 +907,9 @@ function runsOfOrderedDocument(doc: MeasureDocument): Run[] {
       end: doc.starts[to - 1] + doc.stepMs,
       stepMs: doc.stepMs,
       resolution: doc.resolution,
-      quantities: from === 0 && to === n ? doc.quantities : doc.quantities.slice(from, to),
-      qualities: from === 0 && to === n ? doc.qualities : doc.qualities.slice(from, to),
+      quantities: whole || doc.wh !== null ? doc.quantities : doc.quantities.slice(from, to),
+      wh: doc.wh === null || whole ? doc.wh : doc.wh.slice(from, to),
+      qualities: whole ? doc.qualities : doc.qualities.slice(from, to),
       documentId: doc.documentId,
       seriesId: doc.seriesId,
     });
@@ -893,6 +965,7 @@ async function supersede(client: PoolClient, docs: readonly MeasureDocument[]): 
       stepMs,
       resolution: row.resolution,
       quantities: row.quantities,
+      wh: null,
       qualities: row.qualities ?? row.quantities.map(() => null),
       documentId: row.document_id,
       seriesId: row.series_id,
@@ -1097,7 +1170,7 @@ export function consumptionBulkLoader(options: { copyChunkBytes?: number; keptDa
       const byGsrn = new Map<string, { docs: MeasureDocument[]; values: Map<number, SourcedValue> | null; maxEnd: number; from: number; to: number }>();
       const cuts: MeasureDocument[] = [];
       for (const event of events) {
-        const doc = documentOf(event);
+        const doc = documentOf(event, true);
         if (!doc) continue;
         if (doc.consumption) consumptionGsrns.add(doc.gsrn);
         const { start: s, end: e } = doc;
