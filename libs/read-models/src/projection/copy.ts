@@ -361,6 +361,8 @@ const NUMERIC_NEGATIVE = 0x4000;
 /** Base-10000 digits a {@link BinaryCopyWriter.numericText} value may have (a longer one is not written). */
 const NUMERIC_MAX_GROUPS = 32;
 const POWERS_OF_TEN = [1, 10, 100, 1000, 10_000];
+/** Below this magnitude {@link BinaryCopyWriter.numeric} takes its base-10000 digits from the value (× 10^3 at most stays below 10^15). */
+const NUMERIC_SHORT_LIMIT = 1e12;
 
 /**
  * COPY in PostgreSQL's binary format (`COPY … FROM STDIN (FORMAT binary)`, sent with {@link copyBuffers}), written
@@ -523,6 +525,27 @@ export class BinaryCopyWriter extends ByteWriter {
    * `dscale` = `scale`; zero is positive).
    */
   numeric(units: number, scale: number): this {
+    const pad = (4 - (scale % 4)) % 4;
+    const magnitude = units < 0 ? -units : units;
+    if (magnitude < NUMERIC_SHORT_LIMIT) {
+      // Base-10000 digits straight from the value (its fraction padded to whole digits, exact below 10^15): no decimal
+      // digit loop. The series' quantities and the sums are nearly all such.
+      let v = magnitude * POWERS_OF_TEN[pad];
+      let weight = -(scale + pad) / 4;
+      while (v !== 0 && v % 10_000 === 0) {
+        v /= 10_000;
+        weight++;
+      }
+      const groups = this.groups;
+      let first = NUMERIC_MAX_GROUPS;
+      while (v !== 0) {
+        const group = v % 10_000;
+        groups[--first] = group;
+        v = (v - group) / 10_000;
+      }
+      this.numericField(groups, first, NUMERIC_MAX_GROUPS - 1, weight + (NUMERIC_MAX_GROUPS - 1 - first), units < 0, scale);
+      return this;
+    }
     const digits = this.digits;
     let n = 0;
     let v = units < 0 ? -units : units;
@@ -533,7 +556,6 @@ export class BinaryCopyWriter extends ByteWriter {
     }
     // Decimal digit i (least significant first) stands for 10^(i - scale); with `pad` zeros below, the fraction's
     // digits fill whole base-10000 digits, the lowest of weight -(scale + pad) / 4. Most significant first.
-    const pad = (4 - (scale % 4)) % 4;
     const groups = this.groups;
     const count = n === 0 ? 0 : Math.ceil((n + pad) / 4);
     for (let j = 0, i = -pad; j < count; j++, i += 4) {

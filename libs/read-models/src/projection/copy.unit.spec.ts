@@ -102,6 +102,15 @@ describe('BinaryCopyWriter', () => {
       const text = Buffer.concat(new CopyWriter().decimal(units, scale, 0).take()).toString('latin1');
       expect([units, scale, fromUnits(units, scale)]).toEqual([units, scale, fromText(text)]);
     }
+    // Either side of the magnitude below which the digits come from the value, not digit by digit.
+    for (const magnitude of [999_999_999_999, 1_000_000_000_000, 999_999_990_000, 1_000_000_000_001, 10_000, 9_999, 100_010_000]) {
+      for (let scale = 0; scale <= 15; scale++) {
+        for (const units of [magnitude, -magnitude]) {
+          const text = Buffer.concat(new CopyWriter().decimal(units, scale, 0).take()).toString('latin1');
+          expect([units, scale, fromUnits(units, scale)]).toEqual([units, scale, fromText(text)]);
+        }
+      }
+    }
   });
 
   it('writes nothing for a text that is not a plain decimal', () => {
