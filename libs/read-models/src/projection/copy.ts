@@ -262,11 +262,8 @@ class ByteWriter {
     return this.decimal(value, 0, 0);
   }
 
-  /**
-   * `units` × 10^-`scale` (`units` a safe integer, `scale` ≤ 15) as `numeric::text` prints a value of that scale, with
-   * at least `minScale` decimals (zeros appended): `decimal(1234, 3, 0)` is `1.234`, `decimal(15, 1, 3)` is `1.500`.
-   */
-  decimal(units: number, scale: number, minScale: number): this {
+  /** `units`' magnitude (a safe integer) in {@link digits}, least significant first; returns how many (0 for 0). */
+  protected decimalDigits(units: number): number {
     const digits = this.digits;
     let n = 0;
     let v = units < 0 ? -units : units;
@@ -275,6 +272,16 @@ class ByteWriter {
       digits[n++] = d;
       v = (v - d) / 10;
     }
+    return n;
+  }
+
+  /**
+   * `units` × 10^-`scale` (`units` a safe integer, `scale` ≤ 15) as `numeric::text` prints a value of that scale, with
+   * at least `minScale` decimals (zeros appended): `decimal(1234, 3, 0)` is `1.234`, `decimal(15, 1, 3)` is `1.500`.
+   */
+  decimal(units: number, scale: number, minScale: number): this {
+    const digits = this.digits;
+    let n = this.decimalDigits(units);
     // At least one digit before the point.
     while (n <= scale) digits[n++] = 0;
     const decimals = Math.max(scale, minScale);
@@ -547,13 +554,7 @@ export class BinaryCopyWriter extends ByteWriter {
       return this;
     }
     const digits = this.digits;
-    let n = 0;
-    let v = units < 0 ? -units : units;
-    while (v >= 1) {
-      const d = v % 10;
-      digits[n++] = d;
-      v = (v - d) / 10;
-    }
+    const n = this.decimalDigits(units);
     // Decimal digit i (least significant first) stands for 10^(i - scale); with `pad` zeros below, the fraction's
     // digits fill whole base-10000 digits, the lowest of weight -(scale + pad) / 4. Most significant first.
     const groups = this.groups;
