@@ -102,10 +102,11 @@ function pointsOf(data: Readonly<Record<string, unknown>>): Point[] {
   return (seriesPointsOf(data) ?? []).filter((p) => Number.isSafeInteger(p.position) && p.position >= 1);
 }
 
-function instantOf(value: unknown): Date | null {
-  if (typeof value !== 'string') return null;
+/** An instant's text as ms since 1970-01-01 UTC, or undefined (no `Date` made: every event of a rebuild has two). */
+function timeOf(value: unknown): number | undefined {
+  if (typeof value !== 'string') return undefined;
   const t = Date.parse(value);
-  return Number.isNaN(t) ? null : new Date(t);
+  return Number.isNaN(t) ? undefined : t;
 }
 
 /** A local day as the hours table and the labels need it (from `@dh/dk-time`, cached: the same days recur for every metering point). */
@@ -755,8 +756,8 @@ function documentOf(event: ProjectedEvent, thousandths = false): MeasureDocument
   const gsrn = typeof d.gsrn === 'string' ? d.gsrn : null;
   const resolution = typeof d.resolution === 'string' ? d.resolution : '';
   const minutes = RESOLUTION_MINUTES[resolution];
-  const start = instantOf(d.start)?.getTime();
-  const end = instantOf(d.end)?.getTime();
+  const start = timeOf(d.start);
+  const end = timeOf(d.end);
   if (!gsrn || minutes === undefined || start === undefined || end === undefined || end <= start) return null;
   const stepMs = minutes * 60_000;
   const doc: MeasureDocument = {
@@ -810,21 +811,36 @@ function documentOf(event: ProjectedEvent, thousandths = false): MeasureDocument
  */
 function addPacked(doc: MeasureDocument, packed: PackedPoints): void {
   const source = packed.wh;
-  const wh: (number | null)[] = [];
-  doc.wh = wh;
-  const { start, end, stepMs, starts, qualities } = doc;
-  let t = start + (packed.firstPosition - 1) * stepMs;
+  const { start, end, stepMs } = doc;
+  const from = start + (packed.firstPosition - 1) * stepMs;
+  // The values that end by the document's end (the starts increase: a prefix), in arrays of their final length.
+  const n = Math.max(0, Math.min(source.length, Math.floor((end - from) / stepMs)));
+  const starts = new Array<number>(n);
+  const qualities = new Array<string | null>(n);
+  let missing = false;
   let i = 0;
   for (const run of packed.qualities) {
     const quality = run[0];
-    const missing = quality === QUALITY_MISSING;
-    for (let k = run[1]; k > 0; k--, i++, t += stepMs) {
-      if (t + stepMs > end) return;
-      starts.push(t);
-      wh.push(missing ? null : source[i]);
-      qualities.push(quality);
+    if (quality === QUALITY_MISSING) missing = true;
+    for (let k = run[1]; k > 0 && i < n; k--, i++) {
+      starts[i] = from + i * stepMs;
+      qualities[i] = quality;
     }
   }
+  doc.starts = starts;
+  doc.qualities = qualities;
+  if (!missing && n === source.length) {
+    // Every value kept as it is: the event's own array (read only, like the rest of the event).
+    doc.wh = source;
+    return;
+  }
+  const wh = new Array<number | null>(n);
+  i = 0;
+  for (const run of packed.qualities) {
+    const skip = run[0] === QUALITY_MISSING;
+    for (let k = run[1]; k > 0 && i < n; k--, i++) wh[i] = skip ? null : source[i];
+  }
+  doc.wh = wh;
 }
 
 function withoutPoints(doc: MeasureDocument): MeasureDocument {
