@@ -365,6 +365,22 @@ const BINARY_TRAILER = Buffer.from([0xff, 0xff]);
 const PG_EPOCH_MS = 946_684_800_000;
 const PG_EPOCH_DAYS = 10_957;
 const NUMERIC_NEGATIVE = 0x4000;
+/**
+ * `value`'s low 16 or 32 bits, big-endian, at `at` (room already made): byte stores, not Buffer's `writeInt*BE`,
+ * which check their arguments on every call.
+ */
+function putInt16(buffer: Buffer, at: number, value: number): void {
+  buffer[at] = value >>> 8;
+  buffer[at + 1] = value;
+}
+
+function putInt32(buffer: Buffer, at: number, value: number): void {
+  buffer[at] = value >>> 24;
+  buffer[at + 1] = value >>> 16;
+  buffer[at + 2] = value >>> 8;
+  buffer[at + 3] = value;
+}
+
 /** Base-10000 digits a {@link BinaryCopyWriter.numericText} value may have (a longer one is not written). */
 const NUMERIC_MAX_GROUPS = 32;
 const POWERS_OF_TEN = [1, 10, 100, 1000, 10_000];
@@ -394,23 +410,15 @@ export class BinaryCopyWriter extends ByteWriter {
   // validate their arguments on every call, millions of times per rebuild.
   private int16(value: number): this {
     this.room(2);
-    const buffer = this.buffer;
-    const at = this.at;
-    buffer[at] = value >>> 8;
-    buffer[at + 1] = value;
-    this.at = at + 2;
+    putInt16(this.buffer, this.at, value);
+    this.at += 2;
     return this;
   }
 
   private int32(value: number): this {
     this.room(4);
-    const buffer = this.buffer;
-    const at = this.at;
-    buffer[at] = value >>> 24;
-    buffer[at + 1] = value >>> 16;
-    buffer[at + 2] = value >>> 8;
-    buffer[at + 3] = value;
-    this.at = at + 4;
+    putInt32(this.buffer, this.at, value);
+    this.at += 4;
     return this;
   }
 
@@ -421,25 +429,13 @@ export class BinaryCopyWriter extends ByteWriter {
     this.room(4 + length);
     const buffer = this.buffer;
     let at = this.at;
-    buffer[at] = 0;
-    buffer[at + 1] = 0;
-    buffer[at + 2] = length >>> 8;
-    buffer[at + 3] = length;
-    buffer[at + 4] = ndigits >>> 8;
-    buffer[at + 5] = ndigits;
-    const w = ndigits === 0 ? 0 : weight;
-    buffer[at + 6] = w >>> 8;
-    buffer[at + 7] = w;
-    buffer[at + 8] = negative && ndigits > 0 ? NUMERIC_NEGATIVE >>> 8 : 0;
-    buffer[at + 9] = 0;
-    buffer[at + 10] = dscale >>> 8;
-    buffer[at + 11] = dscale;
+    putInt32(buffer, at, length);
+    putInt16(buffer, at + 4, ndigits);
+    putInt16(buffer, at + 6, ndigits === 0 ? 0 : weight);
+    putInt16(buffer, at + 8, negative && ndigits > 0 ? NUMERIC_NEGATIVE : 0);
+    putInt16(buffer, at + 10, dscale);
     at += 12;
-    for (let g = first; g <= last; g++) {
-      const group = groups[g];
-      buffer[at++] = group >>> 8;
-      buffer[at++] = group;
-    }
+    for (let g = first; g <= last; g++, at += 2) putInt16(buffer, at, groups[g]);
     this.at = at;
   }
 
@@ -511,13 +507,7 @@ export class BinaryCopyWriter extends ByteWriter {
 
   /** Ends the field {@link open} started, writing its length. */
   close(): this {
-    const length = this.length - this.openStart;
-    const buffer = this.openBuffer;
-    const at = this.openAt;
-    buffer[at] = length >>> 24;
-    buffer[at + 1] = length >>> 16;
-    buffer[at + 2] = length >>> 8;
-    buffer[at + 3] = length;
+    putInt32(this.openBuffer, this.openAt, this.length - this.openStart);
     return this;
   }
 
