@@ -113,8 +113,8 @@ describe('BinaryCopyWriter (COPY … FROM STDIN (FORMAT binary))', () => {
     for (const [units, scale] of unitCases) {
       id++;
       const at = Date.UTC(1999, 11, 31, 23) + id * 3_600_001;
-      text.integer(id).tab().decimal(units, scale, 0).tab().text('{1,NULL,2.50}').tab().text('{A03,NULL,"a b"}').tab().text('{t,NULL,f}').tab();
-      text.text(new Date((day + id) * 86_400_000).toISOString().slice(0, 10)).tab().text(new Date(at).toISOString()).tab().integer(-id).tab().text('blåbær ⚡\ttab').endRow();
+      text.decimal(id, 0, 0).tab().decimal(units, scale, 0).tab().text('{1,NULL,2.50}').tab().text('{A03,NULL,"a b"}').tab().text('{t,NULL,f}').tab();
+      text.text(new Date((day + id) * 86_400_000).toISOString().slice(0, 10)).tab().text(new Date(at).toISOString()).tab().decimal(-id, 0, 0).tab().text('blåbær ⚡\ttab').endRow();
       binary.row(columns.length).int4(id).numeric(units, scale);
       binary.open().arrayHeader(PG_TYPE.numeric, 3, true).numeric(1, 0).nullField().numeric(250, 2).close();
       binary.open().arrayHeader(PG_TYPE.text, 3, true).text('A03').nullField().text('a b').close();
@@ -125,7 +125,7 @@ describe('BinaryCopyWriter (COPY … FROM STDIN (FORMAT binary))', () => {
       '123456789012345678901234567890.123456789012345678901234567890', `${'9'.repeat(60)}.${'0'.repeat(59)}1`];
     for (const value of texts) {
       id++;
-      text.integer(id).tab().text(value).tab().text(`{${value},NULL}`).tab().text(null).tab().text(null).tab().text(null).tab().text(null).tab().text(null).tab().text('').endRow();
+      text.decimal(id, 0, 0).tab().text(value).tab().text(`{${value},NULL}`).tab().text(null).tab().text(null).tab().text(null).tab().text(null).tab().text(null).tab().text('').endRow();
       binary.row(columns.length).int4(id);
       expect(binary.numericText(value)).toBe(true);
       binary.open().arrayHeader(PG_TYPE.numeric, 2, true);
@@ -144,7 +144,7 @@ describe('BinaryCopyWriter (COPY … FROM STDIN (FORMAT binary))', () => {
     const binary = new BinaryCopyWriter();
     for (let id = 1000; id < 1300; id++) {
       const long = `${id}`.repeat(1000 + id);
-      text.integer(id).tab().decimal(id * 1001, 3, 0).tab().text(null).tab().text(null).tab().text(null).tab().text(null).tab().text(null).tab().text(null).tab().text(long).endRow();
+      text.decimal(id, 0, 0).tab().decimal(id * 1001, 3, 0).tab().text(null).tab().text(null).tab().text(null).tab().text(null).tab().text(null).tab().text(null).tab().text(long).endRow();
       binary.row(columns.length).int4(id).numeric(id * 1001, 3).nullField().nullField().nullField().nullField().nullField().nullField();
       binary.open().ascii(long.slice(0, 1000)).ascii(long.slice(1000)).close();
     }

@@ -257,11 +257,6 @@ class ByteWriter {
     return this;
   }
 
-  /** An integer (a safe integer) in decimal. */
-  integer(value: number): this {
-    return this.decimal(value, 0, 0);
-  }
-
   /** `units`' magnitude (a safe integer) in {@link digits}, least significant first; returns how many (0 for 0). */
   protected decimalDigits(units: number): number {
     const digits = this.digits;
