@@ -140,6 +140,7 @@ function fetchTransport(fetchFn: typeof fetch): HttpTransport {
 }
 
 const inflate = promisify(zlib.inflate);
+const inflateRaw = promisify(zlib.inflateRaw);
 const gunzip = promisify(zlib.gunzip);
 const brotliDecompress = promisify(zlib.brotliDecompress);
 const ZLIB_FLUSH = { flush: zlib.constants.Z_SYNC_FLUSH, finishFlush: zlib.constants.Z_SYNC_FLUSH };
@@ -154,7 +155,7 @@ export async function decodeContent(bytes: Buffer, contentEncoding: string | nul
   let out = bytes;
   for (const coding of codings.reverse()) {
     if (coding === 'gzip' || coding === 'x-gzip') out = await gunzip(out, ZLIB_FLUSH);
-    else if (coding === 'deflate') out = (out[0]! & 0x0f) === 0x08 ? await inflate(out, ZLIB_FLUSH) : await promisify(zlib.inflateRaw)(out, ZLIB_FLUSH);
+    else if (coding === 'deflate') out = (out[0]! & 0x0f) === 0x08 ? await inflate(out, ZLIB_FLUSH) : await inflateRaw(out, ZLIB_FLUSH);
     else if (coding === 'br') out = await brotliDecompress(out);
     else return out;
   }
