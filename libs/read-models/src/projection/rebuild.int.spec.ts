@@ -449,6 +449,64 @@ describe('rebuilding into shadow tables swapped in atomically', () => {
     await retiredTablesDropped(pool);
     expect((await pool.query(`SELECT tablename FROM pg_tables WHERE schemaname IN ('read_models_rebuild', 'read_models_retired') AND tablename LIKE 'gate%'`)).rows).toEqual([]);
   });
+  it('makes the shadow of a table that held no rows only once the rebuild writes to it, keeps an empty live table nothing wrote, and swaps an empty shadow in for one that holds rows at the swap', async () => {
+    await append(3);
+    total += 3;
+    await settled();
+    const written = 'read_models.on_demand_written';
+    const unwritten = 'read_models.on_demand_unwritten';
+    const stale = 'read_models.on_demand_stale';
+    const onDemand: Projection = {
+      name: 'on-demand',
+      bindings: ['settlement.#'],
+      tables: [written, unwritten, stale].map((name) => ({ name, orderBy: 'event_id' })),
+      async migrate(client) {
+        for (const table of [written, unwritten, stale]) await client.query(`CREATE TABLE IF NOT EXISTS ${table} (event_id uuid PRIMARY KEY, seq int NOT NULL, stream_id text NOT NULL)`);
+      },
+      async apply(event, client) {
+        if (event.type !== 'InvoiceIssued') return;
+        await client.query(`INSERT INTO ${written} (event_id, seq, stream_id) SELECT $1, count(*), $2 FROM ${written}`, [event.eventId, event.streamId]);
+      },
+    };
+    const client = await pool.connect();
+    try {
+      await onDemand.migrate(client);
+    } finally {
+      client.release();
+    }
+    const before = { written: await oidOf(written), unwritten: await oidOf(unwritten), stale: await oidOf(stale) };
+    // What a rebuild that died left where the shadow of a table made on demand goes: dropped by the next rebuild.
+    await pool.query('CREATE TABLE read_models_rebuild.on_demand_unwritten (junk int)');
+    await rebuildProjection(pool, store, onDemand, {
+      batchSize: 100,
+      // A row in a table the rebuild never wrote to, written behind the projection's back: the rebuilt model has none.
+      beforeSwap: async () => {
+        await pool.query(`INSERT INTO ${stale} (event_id, seq, stream_id) VALUES ($1, 0, 'not from the log')`, [randomUUID()]);
+      },
+    });
+    await retiredTablesDropped(pool);
+    // Written by the rebuild: its shadow was made (on demand, all three tables being empty) and swapped in.
+    expect(await oidOf(written)).not.toBe(before.written);
+    expect(await count(written)).toBe(total);
+    expect((await digest({ ...onDemand, tables: [{ name: written, orderBy: 'event_id' }] })).split(':')[0]).toBe(String(total));
+    // Never named by the rebuild and still empty at the swap: the live table kept, no shadow made.
+    expect(await oidOf(unwritten)).toBe(before.unwritten);
+    expect(await count(unwritten)).toBe(0);
+    // Never named, but holding a row at the swap: replaced by an empty shadow in the swap's transaction.
+    expect(await oidOf(stale)).not.toBe(before.stale);
+    expect(await count(stale)).toBe(0);
+    expect((await pool.query(`SELECT schemaname, tablename FROM pg_tables WHERE schemaname IN ('read_models_rebuild', 'read_models_retired') AND tablename LIKE 'on_demand%'`)).rows).toEqual([]);
+
+    // Now that it holds rows, the written table's shadow is made ahead; the rebuilt model is the same.
+    const rebuilt = { written: await oidOf(written), unwritten: await oidOf(unwritten) };
+    const model = await checksumOf(onDemand);
+    await rebuildProjection(pool, store, onDemand, { batchSize: 100 });
+    await retiredTablesDropped(pool);
+    expect(await checksumOf(onDemand)).toBe(model);
+    expect(await oidOf(written)).not.toBe(rebuilt.written);
+    expect(await oidOf(unwritten)).toBe(rebuilt.unwritten);
+  });
+
   it('returns once the swap has committed and drops the retired tables afterwards, holding the lock until they are gone', async () => {
     await settled();
     const before = await checksumOf(settlementProjection);

@@ -163,13 +163,15 @@ export async function rebuildProjection(pool: Pool, store: EventStore, projectio
  * 1. Each projection's lock is taken (in name order, so two multi-rebuilds cannot deadlock), its live tables
  *    migrated, and a shadow copy of each table created empty in `<schema>_rebuild` (`LIKE … INCLUDING …`, the
  *    same key constraints, indexes and grants under the same names); leftovers of a crashed rebuild are dropped first.
+ *    A table that holds no rows then gets its shadow only once a statement of the rebuild names it (on demand).
  * 2. Bulk build: the log from its start in pages of `batchSize`, each page one transaction (`synchronous_commit`
  *    off) applied to every projection with its bulk loader (then finished once) or its `applyBatch`, its SQL pointed at the shadow tables (each live table
  *    name the projection declares in `tables` is replaced by its shadow's). The live tables keep serving and the
  *    live consumers keep applying to them. A page that wrote to any live table of the schema is rolled back.
  * 3. Catch-up pages, then the swap in one transaction: the projections' state rows locked (the live consumers of
  *    these projections wait), the last events of the log applied to the shadow, each live table moved to
- *    `<schema>_retired` and its shadow into its place, the checkpoint set to the shadow's. The live consumer then
+ *    `<schema>_retired` and its shadow into its place (a table left without a shadow stays, checked empty, else gets
+ *    an empty shadow swapped in), the checkpoint set to the shadow's. The live consumer then
  *    skips what the shadow holds and applies what follows: nothing lost or doubled. Readers see the old tables until
  *    the commit and the new ones after it. The call returns once the swap has committed; the new live tables that hold
  *    rows are analysed and the retired tables dropped after it, in the background, with the locks held until that is
@@ -229,7 +231,7 @@ export async function rebuildProjections(pool: Pool, store: EventStore, projecti
           break;
         }
       }
-      await lock.query(`DROP TABLE IF EXISTS ${retired.map((t) => t.retired).join(', ')}`);
+      if (retired.length > 0) await lock.query(`DROP TABLE IF EXISTS ${retired.map((t) => t.retired).join(', ')}`);
     } catch (error) {
       // Left in the retired schema: the next rebuild of the projection drops them before it builds its shadows.
       options.onRetireError?.(error instanceof Error ? error : new Error(String(error)), retired.map((t) => t.retired));
@@ -307,31 +309,26 @@ export function shadowRenamer(tables: readonly ShadowTable[]): (sql: string) => 
 }
 
 /**
- * Per live table, whether its shadow exists yet: the shadows are created while the first page is read and applied,
- * so a statement naming a shadow that is not created yet waits for it (`pending` returns that wait, or null).
+ * What a statement must wait for before it runs: the shadows it names that are not created yet. `ensure` returns, for
+ * a live table, null when its shadow exists, else the wait for it (starting its creation when it is made on demand).
  */
 class ShadowGates {
-  private readonly waiting = new Map<string, Promise<void>>();
   private readonly pattern: RegExp;
 
-  constructor(tables: readonly ShadowTable[], created: ReadonlyMap<string, Promise<void>>) {
-    for (const table of tables) {
-      const gate = (created.get(table.live) ?? Promise.resolve()).then(() => {
-        this.waiting.delete(table.live);
-      });
-      // Awaited by the statements that name the table and by the build; not unhandled before that.
-      gate.catch(() => undefined);
-      this.waiting.set(table.live, gate);
-    }
+  constructor(
+    tables: readonly ShadowTable[],
+    private readonly ensure: (live: string) => Promise<void> | null,
+    private readonly allReady: () => boolean,
+  ) {
     this.pattern = tables.length > 0 ? liveNamePattern(tables) : /(?!)/g;
   }
 
   /** What a statement (its live text) must wait for before it runs, or null when every shadow it names exists. */
   pending(sql: string): Promise<void> | null {
-    if (this.waiting.size === 0) return null;
+    if (this.allReady()) return null;
     const gates = new Set<Promise<void>>();
     for (const match of sql.matchAll(this.pattern)) {
-      const gate = this.waiting.get(match[0]);
+      const gate = this.ensure(match[0]);
       if (gate) gates.add(gate);
     }
     if (gates.size === 0) return null;
@@ -474,17 +471,55 @@ async function rebuildLocked(
   const firstPage = readAll({ after: null, maxCount: pageSize });
   firstPage.catch(() => undefined);
 
-  const created = new Map<string, { promise: Promise<void>; resolve: () => void; reject: (error: unknown) => void }>();
-  for (const table of tables) {
-    let resolve: () => void = () => undefined;
-    let reject: (error: unknown) => void = () => undefined;
-    const promise = new Promise<void>((yes, no) => {
-      resolve = yes;
-      reject = no;
-    });
-    created.set(table.live, { promise, resolve, reject });
-  }
-  const gates = new ShadowGates(tables, new Map([...created].map(([live, c]) => [live, c.promise])));
+  const loaders = projections.map((p) => (options.bulk !== false && p.bulk ? p.bulk() : null));
+  /**
+   * Connections a build page is applied on: two unless asked for one, with a bulk loader, and a pool large enough for
+   * the lock's connection, the page's two and the next page's read (else the page could wait for a connection forever).
+   */
+  const pageConnections = options.pageConnections !== 1 && loaders.some((loader) => loader !== null) && (pool.options.max ?? 10) >= 4 ? 2 : 1;
+  /**
+   * Whether a shadow may be made on demand: a live table that holds no rows when the rebuild begins gets its shadow only
+   * once a statement of the rebuild names it (on a connection of its own, in a transaction of its own), as most of them
+   * stay empty (a log without settlement runs, reminders or rate notifications leaves half the tables empty), and one
+   * that is never named keeps its live table, checked still empty in the swap's transaction (else its empty shadow is
+   * made then and swapped in). Only with the defaults (logged shadows, indexes before the load: `SET LOGGED` and the
+   * deferred indexes run before the catch-up, which may make a shadow), and with a pool that has a connection for it
+   * beside the lock's and a page's (else a page could wait for it forever).
+   */
+  const onDemandAllowed = !unlogged && !deferIndexes && (pool.options.max ?? 10) >= pageConnections + 2;
+  /** Every table rebuilt, once (a table declared by two projections, by the first). */
+  const distinct = [...new Map(tables.map((t) => [t.live, t])).values()];
+  /** Live tables whose shadow exists (committed). */
+  const ready = new Set<string>();
+  /** Per live table, the creation of its shadow once started (made ahead or on demand). */
+  const creations = new Map<string, Promise<void>>();
+  /** Per live table, the statements that create its shadow (known once planned). */
+  const plans = new Map<string, string[]>();
+  /** The live tables whose shadows are made on demand (null until planned). */
+  let onDemand: ReadonlySet<string> | null = null;
+  const createOnDemand = async (live: string): Promise<void> => {
+    const statements = plans.get(live);
+    if (!statements) throw new Error(`No shadow planned for ${live}`);
+    const connection = await pool.connect();
+    try {
+      await runGroupsTogether(connection, [statements], BULK);
+    } finally {
+      connection.release();
+    }
+    ready.add(live);
+  };
+  /** Null when the shadow of `live` exists, else the wait for it (its creation started if it is made on demand). */
+  const ensure = (live: string): Promise<void> | null => {
+    if (ready.has(live)) return null;
+    const creation = creations.get(live);
+    if (creation) return creation;
+    if (onDemand === null) return planned.then(() => ensure(live) ?? undefined);
+    const made = createOnDemand(live);
+    made.catch(() => undefined);
+    creations.set(live, made);
+    return made;
+  };
+  const gates = new ShadowGates(tables, ensure, () => ready.size === distinct.length);
   /** The live tables whose shadows each projection creates (a table declared twice, by the first). */
   const groups: string[][] = [];
   const grouped = new Set<string>();
@@ -493,10 +528,13 @@ async function rebuildLocked(
     for (const t of projection.tables) grouped.add(t.name);
   }
   const deferred: string[] = [];
+  /** Per group made ahead, its live tables and the settling of their creation. */
+  const ahead: { tables: string[]; resolve: () => void; reject: (error: unknown) => void }[] = [];
   /**
    * On one connection, while the first page is read: the projections' migrations and state rows, the shadow schemas
    * and the catalog of every table rebuilt, in one transaction (a table that cannot be shadowed refuses the rebuild
-   * before any shadow is made). `planned` resolves with the shadows' statements; the first page is applied after it.
+   * before any shadow is made), which also drops what a rebuild that died left of the shadows made on demand.
+   * `planned` resolves with the statements of the shadows made ahead; the first page is applied after it.
    */
   const client = await pool.connect();
   const planned = (async (): Promise<string[][]> => {
@@ -509,34 +547,56 @@ async function rebuildLocked(
       await client.query(`INSERT INTO ${PROJECTION_SCHEMA}.projection_state (name) SELECT unnest($1::text[]) ON CONFLICT (name) DO NOTHING`, [names]);
       for (const schema of new Set(tables.flatMap((t) => [t.shadowSchema, t.retiredSchema]))) await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
       const sources = await shadowSources(client, tables);
-      const plans = new Map(tables.map((table, i) => [table.live, shadowStatements(table, sources[i], unlogged)]));
+      const empty = new Set<string>();
+      if (onDemandAllowed) {
+        const { rows } = await client.query<Record<string, boolean>>(`SELECT ${distinct.map((t, i) => `NOT EXISTS (SELECT FROM ${t.live}) AS e${i}`).join(', ')}`);
+        for (const [i, t] of distinct.entries()) if (rows[0][`e${i}`] === true) empty.add(t.live);
+        const leftovers = distinct.filter((t) => empty.has(t.live)).flatMap((t) => [t.shadow, t.retired]);
+        if (leftovers.length > 0) await client.query(`DROP TABLE IF EXISTS ${leftovers.join(', ')}`);
+      }
+      for (const [i, table] of tables.entries()) {
+        const plan = shadowStatements(table, sources[i], unlogged);
+        if (plans.has(table.live)) continue;
+        plans.set(table.live, [...plan.create, ...(deferIndexes ? [] : plan.indexes)]);
+        if (deferIndexes) deferred.push(...plan.indexes);
+      }
       await client.query('COMMIT');
-      return groups.map((group) =>
-        group.flatMap((live) => {
-          const plan = plans.get(live);
-          if (!plan) return [];
-          if (deferIndexes) deferred.push(...plan.indexes);
-          return [...plan.create, ...(deferIndexes ? [] : plan.indexes)];
-        }),
-      );
+      onDemand = empty;
+      const statements: string[][] = [];
+      for (const group of groups) {
+        const made = group.filter((live) => !empty.has(live));
+        if (made.length === 0) continue;
+        let resolve: () => void = () => undefined;
+        let reject: (error: unknown) => void = () => undefined;
+        const creation = new Promise<void>((yes, no) => {
+          resolve = yes;
+          reject = no;
+        });
+        creation.catch(() => undefined);
+        for (const live of made) creations.set(live, creation);
+        ahead.push({ tables: made, resolve, reject });
+        statements.push(made.flatMap((live) => plans.get(live) ?? []));
+      }
+      return statements;
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw error;
     }
   })();
   /**
-   * Then each projection's shadows, in the order a page applies them, one transaction each, all in one round trip:
-   * a projection's tables are ready as soon as its group has committed, while the first page is applied (its
-   * statements naming a shadow not created yet wait for it, see {@link ShadowGates}).
+   * Then each projection's shadows made ahead, in the order a page applies them, one transaction each, all in one
+   * round trip: a projection's tables are ready as soon as its group has committed, while the first page is applied
+   * (its statements naming a shadow not created yet wait for it, see {@link ShadowGates}).
    */
   const prepare = (async () => {
     try {
       const statements = await planned;
       await runGroupsTogether(client, statements, BULK, (group) => {
-        for (const live of groups[group]) created.get(live)?.resolve();
+        for (const live of ahead[group].tables) ready.add(live);
+        ahead[group].resolve();
       });
     } catch (error) {
-      for (const c of created.values()) c.reject(error);
+      for (const group of ahead) group.reject(error);
       throw error;
     } finally {
       client.release();
@@ -580,7 +640,6 @@ async function rebuildLocked(
     return written;
   };
   const guarded = (client: PoolClient, work: (shadow: PoolClient) => Promise<void>): Promise<Set<string>> => guardedAll([client], ([shadow]) => work(shadow));
-  const loaders = projections.map((p) => (options.bulk !== false && p.bulk ? p.bulk() : null));
   /**
    * A page's events as each projection is given them: only those of its `eventTypes` when it lists them (before any
    * upcasting), upcast when it has upcasters; the whole page, mapped once, for every projection with neither.
@@ -602,11 +661,6 @@ async function rebuildLocked(
       const projected = projectedOf(events);
       for (const projection of projections) await applyEvents(projection, projected(projection), shadow);
     });
-  /**
-   * Connections a build page is applied on: two unless asked for one, with a bulk loader, and a pool large enough for
-   * the lock's connection, the page's two and the next page's read (else the page could wait for a connection forever).
-   */
-  const pageConnections = options.pageConnections !== 1 && loaders.some((loader) => loader !== null) && (pool.options.max ?? 10) >= 4 ? 2 : 1;
   /**
    * A page of the build. On one connection, every projection in turn, with its bulk loader if it has one. On two (each
    * its own transaction, committed together), the bulk loaders' work on the first, given the second as `aside`, and at
@@ -667,6 +721,8 @@ async function rebuildLocked(
    * to the shadow, the tables exchanged, the checkpoint set. A lock that is not granted in time rolls it all back
    * and it is tried again, so readers and live consumers wait at most `swapLockTimeoutMs` at a time.
    */
+  /** The tables the swap exchanged (moved to the retired schema, to be dropped). */
+  let retired: ShadowTable[] = [];
   const swap = async (): Promise<void> => {
     const attempts = options.swapAttempts ?? 30;
     for (let attempt = 1; ; attempt++) {
@@ -692,8 +748,20 @@ async function rebuildLocked(
                 throw new Error(`Projection ${row.name} is live at ${row.checkpoint}, past the end of the log read for its rebuild (${at ?? 'the start'})`);
               }
             }
+            // A table whose shadow was to be made on demand and that no statement of the rebuild named keeps its live
+            // table, which held no rows when the rebuild began. If it holds some now (its projection's live consumer waits
+            // for the state row locked above, so nothing writes to it any more), its empty shadow is made and swapped in.
+            const unmade = distinct.filter((t) => !ready.has(t.live));
+            if (unmade.length > 0) {
+              const { rows: held } = await client.query<Record<string, boolean>>(`SELECT ${unmade.map((t, i) => `EXISTS (SELECT FROM ${t.live}) AS h${i}`).join(', ')}`);
+              await Promise.all(unmade.filter((_, i) => held[0][`h${i}`] === true).map((t) => ensure(t.live)));
+            }
+            const exchanged = distinct.filter((t) => ready.has(t.live));
             // Every table exchanged in one round trip (a simple query of several statements, in this transaction).
-            await client.query(tables.flatMap((table) => [`ALTER TABLE ${table.live} SET SCHEMA ${table.retiredSchema}`, `ALTER TABLE ${table.shadow} SET SCHEMA ${table.schema}`]).join(';\n'));
+            if (exchanged.length > 0) {
+              await client.query(exchanged.flatMap((table) => [`ALTER TABLE ${table.live} SET SCHEMA ${table.retiredSchema}`, `ALTER TABLE ${table.shadow} SET SCHEMA ${table.schema}`]).join(';\n'));
+            }
+            retired = exchanged;
             await client.query(
               `UPDATE ${PROJECTION_SCHEMA}.projection_state s SET status = 'live', checkpoint = $3, applied_events = $4, layout = p.layout, updated_at = now()
                  FROM unnest($1::text[], $2::text[]) AS p(name, layout) WHERE s.name = p.name`,
@@ -718,48 +786,53 @@ async function rebuildLocked(
       Promise.all([firstPage, planned]).then(([events]) => events),
     );
   } finally {
-    // Nothing of the preparation left running when the rebuild returns or throws.
+    // Nothing of the preparation left running when the rebuild returns or throws, nor a shadow made on demand.
     await prepare.catch(() => undefined);
+    await Promise.allSettled(creations.values());
   }
-  await prepare;
-  /** The bulk loaders' `finish`, each transaction guarded; returns the shadow tables it wrote to. */
-  const finish = async (): Promise<Set<string>> => {
-    const written = new Set<string>();
-    for (const loader of loaders) {
-      await loader?.finish((work) =>
-        inTransaction(
-          pool,
-          async (client) => {
-            for (const table of await guarded(client, work)) written.add(table);
-          },
-          BULK,
-        ),
+  try {
+    await prepare;
+    /** The bulk loaders' `finish`, each transaction guarded; returns the shadow tables it wrote to. */
+    const finish = async (): Promise<Set<string>> => {
+      const written = new Set<string>();
+      for (const loader of loaders) {
+        await loader?.finish((work) =>
+          inTransaction(
+            pool,
+            async (client) => {
+              for (const table of await guarded(client, work)) written.add(table);
+            },
+            BULK,
+          ),
+        );
+      }
+      return written;
+    };
+    const written = await finish();
+    if (deferred.length > 0 || unlogged) {
+      await inTransaction(
+        pool,
+        async (client) => {
+          for (const index of deferred) await client.query(index);
+          if (unlogged) for (const table of distinct) await client.query(`ALTER TABLE ${table.shadow} SET LOGGED`);
+        },
+        BULK,
       );
     }
-    return written;
-  };
-  const written = await finish();
-  if (deferred.length > 0 || unlogged) {
-    await inTransaction(
-      pool,
-      async (client) => {
-        for (const index of deferred) await client.query(index);
-        if (unlogged) for (const table of tables) await client.query(`ALTER TABLE ${table.shadow} SET LOGGED`);
-      },
-      BULK,
-    );
+    // What arrived during the build (and the index/logging steps), outside any lock.
+    await bulkPass(false);
+    await options.beforeSwap?.();
+    await swap();
+    // Statistics, after the swap (by the caller), only of the tables that hold rows: one nothing was written to stays as
+    // a table fresh from its migration (never analysed, which the planner reads as "size unknown, assume a few pages"
+    // rather than as "empty" once its first rows come), and costs nothing. Rows the catch-up or the swap alone wrote are
+    // left to autovacuum, like the live consumers' rows.
+    const analyse = [...new Set(tables.filter((t) => built.has(t.shadow) || written.has(t.shadow)).map((t) => t.live))];
+    return { results: report(true), retired, analyse };
+  } finally {
+    // Nor a shadow made on demand.
+    await Promise.allSettled(creations.values());
   }
-  // What arrived during the build (and the index/logging steps), outside any lock.
-  await bulkPass(false);
-  await options.beforeSwap?.();
-  await swap();
-  // Statistics, after the swap (by the caller), only of the tables that hold rows: one nothing was written to stays as
-  // a table fresh from its migration (never analysed, which the planner reads as "size unknown, assume a few pages"
-  // rather than as "empty" once its first rows come), and costs nothing. Rows the catch-up or the swap alone wrote are
-  // left to autovacuum, like the live consumers' rows.
-  const analyse = [...new Set(tables.filter((t) => built.has(t.shadow) || written.has(t.shadow)).map((t) => t.live))];
-  return { results: report(true), retired: tables, analyse };
-
 }
 
 function isLockTimeout(error: unknown): boolean {
