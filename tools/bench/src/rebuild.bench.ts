@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { Pool, type PoolClient } from 'pg';
 import { addDays, localDayHours, localDayStart, type LocalDate } from '@dh/dk-time';
@@ -195,6 +196,37 @@ async function rawRead(store: PostgresEventStore): Promise<number> {
   }
 }
 
+/** Clock ticks per second of `/proc/<pid>/stat`'s CPU times (USER_HZ: 100 on Linux). */
+const USER_HZ = 100;
+
+/**
+ * CPU time (ms) used so far by each backend of the pool's database, from `/proc/<pid>/stat` (utime + stime); null when
+ * the server's processes cannot be read (a server on another machine or in a container).
+ */
+async function backendCpu(pool: Pool): Promise<Map<number, number> | null> {
+  const { rows } = await pool.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = current_database()`);
+  const out = new Map<number, number>();
+  for (const { pid } of rows) {
+    try {
+      // The fields after the command's closing parenthesis; utime and stime are the 14th and 15th of the line.
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(pid, ((Number(fields[11]) + Number(fields[12])) * 1000) / USER_HZ);
+    } catch {
+      return null;
+    }
+  }
+  return out;
+}
+
+/** CPU (ms) the backends used between two {@link backendCpu} snapshots (a backend new in `after` counted whole). */
+function backendCpuUsed(before: Map<number, number> | null, after: Map<number, number> | null): number | null {
+  if (before === null || after === null) return null;
+  let used = 0;
+  for (const [pid, ms] of after) used += ms - (before.get(pid) ?? 0);
+  return used;
+}
+
 export async function runRebuildBench(cleanup?: Cleanup): Promise<BenchResult[]> {
   const db = await createDatabase(uniqueName('rebuild'));
   cleanup?.add(`drop database ${db.name}`, () => db.drop());
@@ -219,7 +251,9 @@ export async function runRebuildBench(cleanup?: Cleanup): Promise<BenchResult[]>
     if (stored.length > 0) log(`  rows stored for the tables counted by content: ${stored.join(', ')}`);
 
     const cpu: number[] = [];
+    const backends: (number | null)[] = [];
     const timeRebuild = async (label: string, options: RebuildOptions): Promise<number> => {
+      const backendsBefore = await backendCpu(pool);
       const start = now();
       const cpuStart = process.cpuUsage();
       const results = await rebuildProjections(pool, store, allProjections, { batchSize: PAGE, ifRunning: 'refuse', ...options });
@@ -228,6 +262,8 @@ export async function runRebuildBench(cleanup?: Cleanup): Promise<BenchResult[]>
       cpu.push((used.user + used.system) / 1000);
       // The tables the swap replaced are dropped after the rebuild returns: not timed, but done before anything else is.
       await retiredTablesDropped(pool);
+      // The database's backends (the pool's connections, kept between rounds), the background drop included.
+      backends.push(backendCpuUsed(backendsBefore, await backendCpu(pool)));
       if (results.some((r) => r.appliedEvents !== events)) throw new Error(`${label}: a projection was rebuilt from ${results.map((r) => r.appliedEvents).join('/')} events, expected ${events}`);
       const after = await checksums(pool);
       const differing = allProjections.filter((_, i) => after[i] !== clean[i]).map((p) => p.name);
@@ -245,7 +281,7 @@ export async function runRebuildBench(cleanup?: Cleanup): Promise<BenchResult[]>
       rebuilds.push(await timeRebuild('rebuild', PAGE_CONNECTIONS));
     }
     log(`  raw read (readAll, pages of ${PAGE}): ${reads.map((ms) => `${(ms / 1000).toFixed(2)} s`).join(' / ')}`);
-    log(`  rebuild of all ${allProjections.length} projections (shadow tables, bulk loader, swap): ${rebuilds.map((ms) => `${(ms / 1000).toFixed(2)} s`).join(' / ')} (CPU of this process ${cpu.slice(0, ROUNDS).map((ms) => `${(ms / 1000).toFixed(2)} s`).join(' / ')})`);
+    log(`  rebuild of all ${allProjections.length} projections (shadow tables, bulk loader, swap): ${rebuilds.map((ms) => `${(ms / 1000).toFixed(2)} s`).join(' / ')} (CPU of this process ${cpu.slice(0, ROUNDS).map((ms) => `${(ms / 1000).toFixed(2)} s`).join(' / ')}${backends.slice(0, ROUNDS).every((ms) => ms !== null) ? `; of the database's backends ${backends.slice(0, ROUNDS).map((ms) => `${((ms ?? 0) / 1000).toFixed(2)} s`).join(' / ')}` : ''})`);
     log(`  ratios per round: ${reads.map((r, i) => `${(r / rebuilds[i]).toFixed(3)}×`).join(' / ')}; checksum equal to the clean model after every rebuild: yes`);
     if (VARIANTS) {
       const variants: [string, RebuildOptions][] = [
