@@ -11,7 +11,6 @@ import { parseDecimal } from '@dh/money';
 import { startServiceProcess, type ServiceProcess } from '@dh/platform';
 import {
   CONSUMPTION_DAILY_TABLE,
-  CONSUMPTION_DAY_LABELS_TABLE,
   CONSUMPTION_HOURS_TABLE,
   consumptionProjection,
   dayValueJsonSql,
@@ -312,15 +311,17 @@ async function cloneCustomers(pool: Pool, template: Customer, customers: readonl
        FROM ${CONSUMPTION_DAILY_TABLE} t, unnest($2::text[], $3::int[]) AS x(gsrn, shift) WHERE t.gsrn = $1`,
       [template.gsrn, gsrns, shifts],
     );
-    // The hours' day rows of the window, each hour shifted (an hour without a value stays null), their JSON, Σ and
-    // flags made again as the projection makes them (`hourValueJsonSql`).
+    // The hours' day rows of the window, each hour shifted, their JSON, Σ and flags made again as the projection makes
+    // them (`hourValueJsonSql`) from the template's JSON elements (days-v6: the hours' only copy).
     await pool.query(
-      `INSERT INTO ${CONSUMPTION_HOURS_TABLE} (gsrn, day, day_start, quantities, estimated, missing, hours_json, total, any_estimated, any_missing)
-       SELECT x.gsrn, t.day, t.day_start, s.quantities, t.estimated, t.missing, s.hours_json, s.total, t.any_estimated, t.any_missing
-       FROM ${CONSUMPTION_HOURS_TABLE} t JOIN ${CONSUMPTION_DAY_LABELS_TABLE} l ON l.day = t.day, unnest($2::text[], $3::int[]) AS x(gsrn, shift),
-         LATERAL (SELECT array_agg(u.q + x.shift * 0.001 ORDER BY u.i) AS quantities, sum(u.q + x.shift * 0.001) AS total,
-                         string_agg(${hourValueJsonSql('l.labels[u.i]', 'l.labels[u.i + 1]', 'u.q + x.shift * 0.001', 'u.e', 'u.m')}, ',' ORDER BY u.i) AS hours_json
-                    FROM unnest(t.quantities, t.estimated, t.missing) WITH ORDINALITY AS u(q, e, m, i)) s
+      `INSERT INTO ${CONSUMPTION_HOURS_TABLE} (gsrn, day, day_start, hours_json, total, any_estimated, any_missing)
+       SELECT x.gsrn, t.day, t.day_start, s.hours_json, s.total, t.any_estimated, t.any_missing
+       FROM ${CONSUMPTION_HOURS_TABLE} t, unnest($2::text[], $3::int[]) AS x(gsrn, shift),
+         LATERAL (SELECT sum(u.q) AS total,
+                         string_agg(${hourValueJsonSql('u.s', 'u.e', 'u.q', 'u.est', 'u.m')}, ',' ORDER BY u.i) AS hours_json
+                    FROM (SELECT j.e->>'start' AS s, j.e->>'end' AS e, (j.e->>'quantity_kwh')::numeric + x.shift * 0.001 AS q,
+                                 (j.e->>'estimated')::boolean AS est, (j.e->>'missing')::boolean AS m, j.i
+                            FROM json_array_elements(('[' || t.hours_json || ']')::json) WITH ORDINALITY AS j(e, i)) u) s
        WHERE t.gsrn = $1 AND t.day >= $4 AND t.day < $5`,
       [template.gsrn, gsrns, shifts, HOUR_WINDOW_FROM, addDays(HOUR_WINDOW_FROM, HOUR_WINDOW_DAYS)],
     );

@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { addDays, compareLocalDates, daysBetween, isLocalDate, localDayEnd, localDayStart, localLabel, type LocalDate } from '@dh/dk-time';
-import { CONSUMPTION_DAILY_TABLE, CONSUMPTION_DAY_LABELS_TABLE, CONSUMPTION_HOURS_TABLE, CONSUMPTION_MONTHLY_TABLE, dayValueJsonSql, hourValueJsonSql } from '@dh/read-models';
+import { CONSUMPTION_DAILY_TABLE, CONSUMPTION_HOURS_TABLE, CONSUMPTION_MONTHLY_TABLE, dayValueJsonSql } from '@dh/read-models';
 import { validationProblem } from './portal-access';
 import { addYears, firstOfMonth, kwhString, nextMonth, sumKwh } from './local-time';
 
@@ -48,28 +48,20 @@ export interface ConsumptionValue {
   missing: boolean;
 }
 
-/** The hours of the hours table's day rows, one per row (`h` the day row, `l` its day's labels, `u` the hour, `u.i` its index in the day from 1; hours without a value are null). */
-const HOURS_OF_DAYS = `${CONSUMPTION_HOURS_TABLE} h JOIN ${CONSUMPTION_DAY_LABELS_TABLE} l ON l.day = h.day
-  CROSS JOIN LATERAL unnest(h.quantities, h.estimated, h.missing) WITH ORDINALITY AS u(q, e, m, i)`;
-
 /**
  * Reads the pre-aggregated read models for [from, to] (local dates, inclusive), already clamped to
  * the customer's supply. Buckets without any value are left out (no zero filling).
  */
 export async function readConsumption(db: DataSource, gsrn: string, from: LocalDate, to: LocalDate, resolution: ConsumptionResolution): Promise<ConsumptionValue[]> {
   if (resolution === 'hour') {
-    const rows: { hour_start: Date; quantity: string; estimated: boolean; missing: boolean }[] = await db.query(
-      `SELECT h.day_start + (u.i - 1) * interval '1 hour' AS hour_start, u.q::text AS quantity, u.e AS estimated, u.m AS missing
-         FROM ${HOURS_OF_DAYS} WHERE h.gsrn = $1 AND h.day >= $2 AND h.day <= $3 AND u.q IS NOT NULL ORDER BY h.day, u.i`,
+    // The day rows' hours (days-v6: only as the portal's JSON elements, which carry the hour's labels).
+    const rows: { start: string; end: string; quantity: string; estimated: boolean; missing: boolean }[] = await db.query(
+      `SELECT u.e->>'start' AS start, u.e->>'end' AS end, u.e->>'quantity_kwh' AS quantity, (u.e->>'estimated')::boolean AS estimated, (u.e->>'missing')::boolean AS missing
+         FROM ${CONSUMPTION_HOURS_TABLE} h CROSS JOIN LATERAL json_array_elements(('[' || h.hours_json || ']')::json) WITH ORDINALITY AS u(e, i)
+        WHERE h.gsrn = $1 AND h.day >= $2 AND h.day <= $3 ORDER BY h.day, u.i`,
       [gsrn, from, to],
     );
-    return rows.map((r) => ({
-      start: localLabel(r.hour_start),
-      end: localLabel(new Date(r.hour_start.getTime() + 3_600_000)),
-      quantity_kwh: kwhString(r.quantity),
-      estimated: r.estimated,
-      missing: r.missing,
-    }));
+    return rows.map((r) => ({ start: r.start, end: r.end, quantity_kwh: kwhString(r.quantity), estimated: r.estimated, missing: r.missing }));
   }
   if (resolution === 'day') {
     const rows: { day: string; quantity: string; day_hours: number; estimated: boolean; missing: boolean }[] = await db.query(
@@ -127,11 +119,8 @@ export interface ConsumptionJson {
   missing: boolean;
 }
 
-/** The JSON of one value, built from the labels the projection stored (see consumption.projection.ts) and exact numeric text (`kwhString` in SQL). */
-const VALUE_JSON: Record<'hour' | 'day', string> = {
-  hour: hourValueJsonSql('l.labels[u.i]', 'l.labels[u.i + 1]', 'u.q', 'u.e', 'u.m'),
-  day: dayValueJsonSql(`to_char(day, 'YYYY-MM-DD')`, 'start_label', 'end_label', 'day_hours', 'quantity', 'estimated', 'missing'),
-};
+/** A day's JSON built from the labels the projection stored (see consumption.projection.ts) and exact numeric text (`kwhString` in SQL). */
+const DAY_VALUE_JSON = dayValueJsonSql(`to_char(day, 'YYYY-MM-DD')`, 'start_label', 'end_label', 'day_hours', 'quantity', 'estimated', 'missing');
 
 interface JsonRow {
   values_json: string | null;
@@ -145,9 +134,8 @@ interface JsonRow {
 /**
  * The hour or day view for [from, to] in one query, the values already as JSON text: a year of days
  * or a month of hours costs the gateway one row and one string instead of shaping hundreds of values.
- * Hours: the ≤ 31 day rows' stored JSON (`hours_json`) concatenated; where a day row in the range has none
- * (written before the projection stored it, until the consumption projection's rebuild), the hours are
- * unnested and their JSON built here, from their day's labels. Days: the day rows' stored JSON (`day_json`)
+ * Hours: the ≤ 31 day rows' stored JSON (`hours_json`, every row has it: days-v6's migration filled it on rows
+ * written before days-v4, from their arrays) concatenated. Days: the day rows' stored JSON (`day_json`)
  * concatenated; a row without it (written before the projection stored it, days-v5) has its JSON built here from its
  * columns and labels; null when a day row in the range has no stored labels (the caller then shapes them itself; a
  * rebuild of the consumption projection ends both).
@@ -157,22 +145,13 @@ export async function readConsumptionJson(db: DataSource, gsrn: string, from: Lo
   if (resolution === 'hour') {
     rows = await db.query(
       `SELECT string_agg(hours_json, ',' ORDER BY day) AS values_json, coalesce(sum(total), 0)::text AS total,
-         coalesce(bool_or(any_estimated), false) AS estimated, coalesce(bool_or(any_missing), false) AS missing, count(*) FILTER (WHERE hours_json IS NULL)::int AS unlabelled
+         coalesce(bool_or(any_estimated), false) AS estimated, coalesce(bool_or(any_missing), false) AS missing, 0 AS unlabelled
        FROM ${CONSUMPTION_HOURS_TABLE} WHERE gsrn = $1 AND day >= $2 AND day <= $3`,
       [gsrn, from, to],
     );
-    if (rows[0] && rows[0].unlabelled > 0) {
-      // Every hours row has its day's labels.
-      rows = await db.query(
-        `SELECT string_agg(${VALUE_JSON.hour}, ',' ORDER BY h.day, u.i) AS values_json, coalesce(sum(u.q), 0)::text AS total,
-           coalesce(bool_or(u.e), false) AS estimated, coalesce(bool_or(u.m), false) AS missing, 0 AS unlabelled
-         FROM ${HOURS_OF_DAYS} WHERE h.gsrn = $1 AND h.day >= $2 AND h.day <= $3 AND u.q IS NOT NULL`,
-        [gsrn, from, to],
-      );
-    }
   } else {
     rows = await db.query(
-      `SELECT string_agg(coalesce(day_json, ${VALUE_JSON.day}), ',' ORDER BY day) AS values_json, coalesce(sum(quantity), 0)::text AS total,
+      `SELECT string_agg(coalesce(day_json, ${DAY_VALUE_JSON}), ',' ORDER BY day) AS values_json, coalesce(sum(quantity), 0)::text AS total,
          coalesce(bool_or(estimated), false) AS estimated, coalesce(bool_or(missing), false) AS missing, count(*) FILTER (WHERE start_label IS NULL OR end_label IS NULL)::int AS unlabelled
        FROM ${CONSUMPTION_DAILY_TABLE} WHERE gsrn = $1 AND day >= $2 AND day <= $3`,
       [gsrn, from, to],

@@ -6,11 +6,10 @@ import { DataSource } from 'typeorm';
 import request from 'supertest';
 import { AuditLog, AuthModule } from '@dh/auth';
 import { bearer, issueTestJwt, testAuthConfig } from '@dh/auth/testing';
-import { addDays, localDayStart } from '@dh/dk-time';
+import { addDays, localDayStart, localLabel } from '@dh/dk-time';
 import { ProblemDetailsFilter } from '@dh/platform';
 import {
   CONSUMPTION_DAILY_TABLE,
-  CONSUMPTION_HOURS_TABLE,
   consumptionProjection,
   ENERGINET_GLN,
   meteringPointsProjection,
@@ -261,28 +260,15 @@ describe('portal API (Nest app, Postgres read models)', () => {
       }
     });
 
-    it('builds the hours\' JSON from the arrays and labels for day rows written before the projection stored it (days-v4)', async () => {
-      const query = `gsrn=${GSRN_A}&from=2026-10-24&to=2026-10-26&resolution=hour`;
-      const before = (await consumption(query, 200)).body;
-      expect(before.values).toHaveLength(73);
-      const saved = await pool.query<{ hours_json: string; total: string; any_estimated: boolean; any_missing: boolean }>(
-        `UPDATE ${CONSUMPTION_HOURS_TABLE} h SET hours_json = NULL, total = NULL, any_estimated = NULL, any_missing = NULL FROM ${CONSUMPTION_HOURS_TABLE} o
-          WHERE h.gsrn = $1 AND h.day = '2026-10-25' AND o.gsrn = h.gsrn AND o.day = h.day RETURNING o.hours_json, o.total::text, o.any_estimated, o.any_missing`,
-        [GSRN_A],
+    it('reads the hours one by one from the day rows\' JSON (days-v6: their only copy), each labelled as dk-time labels its instant', async () => {
+      const hours = await readConsumption(dataSource, GSRN_A, '2026-10-24', '2026-10-26', 'hour');
+      // 24 + 25 + 24 hours, in time order, both 02:00 hours of 2026-10-25 apart.
+      expect(hours).toHaveLength(73);
+      const first = localDayStart('2026-10-24').getTime();
+      expect(hours.map((h) => [h.start, h.end])).toEqual(
+        Array.from({ length: 73 }, (_, i) => [localLabel(new Date(first + i * 3_600_000)), localLabel(new Date(first + (i + 1) * 3_600_000))]),
       );
-      expect(saved.rows).toHaveLength(1);
-      try {
-        expect((await consumption(query, 200)).body).toEqual(before);
-      } finally {
-        const o = saved.rows[0];
-        await pool.query(`UPDATE ${CONSUMPTION_HOURS_TABLE} SET hours_json = $2, total = $3::numeric, any_estimated = $4, any_missing = $5 WHERE gsrn = $1 AND day = '2026-10-25'`, [
-          GSRN_A,
-          o.hours_json,
-          o.total,
-          o.any_estimated,
-          o.any_missing,
-        ]);
-      }
+      expect(hours.every((h) => /^-?\d+\.\d{3,}$/.test(h.quantity_kwh))).toBe(true);
     });
   });
 

@@ -59,17 +59,25 @@ function dayDocument(day: string, q: (position: number) => string, extra: { qual
 const kwh = (milli: bigint): string => `${milli / 1000n}.${String(milli % 1000n).padStart(3, '0')}`;
 
 /**
- * Day rows whose stored portal columns (`hours_json`, `total`, `any_estimated`, `any_missing`) differ from what the
- * gateway would build from the row's arrays and its day's labels (the form it used before days-v4), and the number of day rows.
+ * Day rows whose stored portal columns (`hours_json`, `total`, `any_estimated`, `any_missing`) are not what the gateway
+ * built from the hours and their day's labels (the form it used before days-v4, `hourValueJsonSql`): an element whose
+ * text differs from the one built from its own quantity and flags with the labels of its hour (its index in the day
+ * from its start), elements not in strictly increasing hours, or a Σ or flag other than the elements'; and the number
+ * of day rows.
  */
 async function storedJsonMismatches(client: Pool | PoolClient): Promise<{ bad: number; days: number }> {
   const { rows } = await client.query<{ bad: number; days: number }>(
-    `SELECT count(*) FILTER (WHERE h.hours_json IS DISTINCT FROM b.json OR h.total IS DISTINCT FROM b.total OR h.total::text IS DISTINCT FROM b.total::text
-                                  OR h.any_estimated IS DISTINCT FROM b.e OR h.any_missing IS DISTINCT FROM b.m)::int AS bad, count(*)::int AS days
+    `SELECT count(*) FILTER (WHERE b.bad > 0 OR b.n = 0 OR h.total IS DISTINCT FROM b.total OR h.any_estimated IS DISTINCT FROM b.e OR h.any_missing IS DISTINCT FROM b.m)::int AS bad,
+            count(*)::int AS days
        FROM ${CONSUMPTION_HOURS_TABLE} h JOIN read_models.consumption_day_labels l ON l.day = h.day
-       CROSS JOIN LATERAL (SELECT string_agg(${hourValueJsonSql('l.labels[u.i]', 'l.labels[u.i + 1]', 'u.q', 'u.e', 'u.m')}, ',' ORDER BY u.i) AS json,
-                                  sum(u.q) AS total, bool_or(u.e) AS e, bool_or(u.m) AS m
-                             FROM unnest(h.quantities, h.estimated, h.missing) WITH ORDINALITY AS u(q, e, m, i) WHERE u.q IS NOT NULL) b`,
+       CROSS JOIN LATERAL (
+         SELECT count(*) FILTER (WHERE k.json IS DISTINCT FROM ${hourValueJsonSql('l.labels[k.i]', 'l.labels[k.i + 1]', 'k.q', 'k.est', 'k.m')}
+                                    OR k.i < 1 OR k.i > cardinality(l.labels) - 1 OR k.i <= k.previous) AS bad,
+                count(*) AS n, sum(k.q) AS total, bool_or(k.est) AS e, bool_or(k.m) AS m
+           FROM (SELECT u.e::text AS json, (u.e->>'quantity_kwh')::numeric AS q, (u.e->>'estimated')::boolean AS est, (u.e->>'missing')::boolean AS m,
+                        (extract(epoch FROM (u.e->>'start')::timestamptz - h.day_start) / 3600)::int + 1 AS i,
+                        coalesce(lag((extract(epoch FROM (u.e->>'start')::timestamptz - h.day_start) / 3600)::int + 1) OVER (ORDER BY u.o), 0) AS previous
+                   FROM json_array_elements(('[' || h.hours_json || ']')::json) WITH ORDINALITY AS u(e, o)) k) b`,
   );
   return rows[0];
 }
@@ -317,7 +325,7 @@ describe('consumption projection (Postgres)', () => {
     const hours = await hourly(GSRN, '2026-10-24');
     const at = (iso: string) => hours.find((h) => h.hour_start.toISOString() === iso);
     expect(at('2026-10-24T10:00:00.000Z')).toMatchObject({ quantity: '5.000', missing: false, estimated: false });
-    expect(at('2026-10-24T11:00:00.000Z')).toMatchObject({ quantity: '0', missing: true });
+    expect(at('2026-10-24T11:00:00.000Z')).toMatchObject({ quantity: '0.000', missing: true });
     const day = await daily(GSRN, '2026-10-24');
     expect(day.missing).toBe(true);
     expect(BigInt(day.quantity.replace('.', ''))).toBe(sumOfHours(hours));
@@ -364,7 +372,7 @@ describe('consumption projection (Postgres)', () => {
     expect(await anomalies()).toEqual([]);
   });
 
-  it('migrates a days-v2 hours table (labels in every row) to days-v4 and projects into it', async () => {
+  it('migrates a days-v2 hours table (labels in every row) to days-v6 and projects into it', async () => {
     const other = await createTestDatabase('consumption_v2');
     const otherPool = new Pool({ connectionString: other.url });
     try {
@@ -381,11 +389,82 @@ describe('consumption projection (Postgres)', () => {
         client.release();
       }
       const columns = await otherPool.query<{ name: string }>(`SELECT attname AS name FROM pg_attribute WHERE attrelid = 'read_models.consumption_hours'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`);
-      expect(columns.rows.map((c) => c.name)).toEqual(['gsrn', 'day', 'day_start', 'quantities', 'estimated', 'missing', 'hours_json', 'total', 'any_estimated', 'any_missing']);
+      expect(columns.rows.map((c) => c.name)).toEqual(['gsrn', 'day', 'day_start', 'hours_json', 'total', 'any_estimated', 'any_missing']);
       const hours = await otherPool.query<{ n: number; labelled: number }>(`SELECT count(*)::int AS n, count(start_label)::int AS labelled FROM (${CONSUMPTION_HOUR_ROWS}) h`);
       expect(hours.rows[0]).toEqual({ n: 25, labelled: 25 });
       expect(await storedJsonMismatches(otherPool)).toEqual({ bad: 0, days: 1 });
       expect(await storedDayJsonMismatches(otherPool)).toEqual({ bad: 0, days: 1 });
+    } finally {
+      await otherPool.end();
+      await other.drop();
+    }
+  });
+
+  it('migrates day rows with arrays (days-v3 to days-v5) to days-v6: a row without JSON gets it from its arrays, then the arrays go', async () => {
+    const other = await createTestDatabase('consumption_v5');
+    const otherPool = new Pool({ connectionString: other.url });
+    try {
+      const client = await otherPool.connect();
+      try {
+        await migrateProjectionState(client);
+        await consumptionProjection.migrate(client);
+        // A 25-hour day with estimated and unavailable quarter-hours, and a day with a few hours only (gaps).
+        await consumptionProjection.apply(
+          dayDocument('2026-10-25', (p) => `0.${String(100 + p).padStart(3, '0')}`, { quality: (p) => (p % 7 === 0 ? 'A03' : p % 11 === 0 ? 'A02' : null) }).event,
+          client,
+        );
+        await consumptionProjection.apply(
+          measureEvent({
+            start: new Date('2026-10-24T10:00:00Z'),
+            end: new Date('2026-10-24T13:00:00Z'),
+            resolution: 'PT1H',
+            points: [
+              { position: 1, quantity: '1.25', quality: null },
+              { position: 3, quantity: '0.5', quality: 'A03' },
+            ],
+          }),
+          client,
+        );
+      } finally {
+        client.release();
+      }
+      const stored = async () =>
+        (
+          await otherPool.query<{ day: string; hours_json: string | null; total: string | null; any_estimated: boolean | null; any_missing: boolean | null }>(
+            `SELECT to_char(day, 'YYYY-MM-DD') AS day, hours_json, total::text, any_estimated, any_missing FROM ${CONSUMPTION_HOURS_TABLE} ORDER BY day`,
+          )
+        ).rows;
+      const expected = await stored();
+      expect(expected.map((r) => r.day)).toEqual(['2026-10-24', '2026-10-25']);
+      expect(expected[0].total).toBe('1.75');
+      // The same rows as days-v5 held them: the hours also as arrays over the day's hours (null: no value), the
+      // 2026-10-25 row as written before days-v4 (no JSON, no Σ, no flags).
+      const hourRows = (
+        await otherPool.query<{ day: string; i: number; quantity: string; estimated: boolean; missing: boolean }>(
+          `SELECT to_char(h.day, 'YYYY-MM-DD') AS day, (extract(epoch FROM r.hour_start - h.day_start) / 3600)::int AS i, r.quantity::text AS quantity, r.estimated, r.missing
+             FROM (${CONSUMPTION_HOUR_ROWS}) r JOIN ${CONSUMPTION_HOURS_TABLE} h ON h.gsrn = r.gsrn AND r.hour_start >= h.day_start
+              AND r.hour_start < h.day_start + (SELECT cardinality(l.labels) - 1 FROM read_models.consumption_day_labels l WHERE l.day = h.day) * interval '1 hour'`,
+        )
+      ).rows;
+      expect(hourRows).toHaveLength(25 + 2);
+      await otherPool.query(`ALTER TABLE ${CONSUMPTION_HOURS_TABLE} ADD COLUMN quantities numeric[], ADD COLUMN estimated boolean[], ADD COLUMN missing boolean[]`);
+      for (const [day, n] of [['2026-10-24', 24], ['2026-10-25', 25]] as const) {
+        const at = (i: number) => hourRows.find((r) => r.day === day && r.i === i);
+        const arrays = [0, 1, 2].map((k) => Array.from({ length: n }, (_, i) => { const r = at(i); return r === undefined ? null : [r.quantity, r.estimated, r.missing][k]; }));
+        await otherPool.query(`UPDATE ${CONSUMPTION_HOURS_TABLE} SET quantities = $2::numeric[], estimated = $3::boolean[], missing = $4::boolean[] WHERE day = $1`, [day, ...arrays]);
+      }
+      await otherPool.query(`UPDATE ${CONSUMPTION_HOURS_TABLE} SET hours_json = NULL, total = NULL, any_estimated = NULL, any_missing = NULL WHERE day = '2026-10-25'`);
+      const client2 = await otherPool.connect();
+      try {
+        await consumptionProjection.migrate(client2);
+        await consumptionProjection.migrate(client2);
+      } finally {
+        client2.release();
+      }
+      const columns = await otherPool.query<{ name: string }>(`SELECT attname AS name FROM pg_attribute WHERE attrelid = 'read_models.consumption_hours'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`);
+      expect(columns.rows.map((c) => c.name)).toEqual(['gsrn', 'day', 'day_start', 'hours_json', 'total', 'any_estimated', 'any_missing']);
+      expect(await stored()).toEqual(expected);
+      expect(await storedJsonMismatches(otherPool)).toEqual({ bad: 0, days: 2 });
     } finally {
       await otherPool.end();
       await other.drop();

@@ -45,17 +45,16 @@ export const CONSUMPTION_VALUE_ROWS = `SELECT x.gsrn, x.interval_start + (u.i - 
     x.interval_start + u.i * ${STEP_SECONDS} * interval '1 second' AS interval_end, x.resolution, u.q AS quantity, u.ql AS quality, x.document_id, x.series_id
   FROM ${CONSUMPTION_SERIES_TABLE} x CROSS JOIN LATERAL unnest(x.quantities, x.qualities) WITH ORDINALITY AS u(q, ql, i)`;
 /**
- * The hours table's hours one per row (gsrn, hour_start, quantity, estimated, missing, start_label, end_label), hours
- * without a value left out; the day row's portal columns (`hours_json`, `total`, `any_estimated`, `any_missing`) on the
- * day's first hour with a value, null on its other hours (so the checksum hashes each day's JSON once).
+ * The hours table's hours one per row (gsrn, hour_start, quantity, estimated, missing, start_label, end_label, hour_json),
+ * read from the day row's `hours_json` (days-v6: the day's only copy of its hours; the quantity is the element's exact
+ * `quantity_kwh` text, at least three decimals); the day row's other columns (`day_start`, `total`, `any_estimated`,
+ * `any_missing`) on the day's first hour, null on its other hours (so the checksum hashes them once per day).
  */
-export const CONSUMPTION_HOUR_ROWS = `SELECT h.gsrn, h.day_start + (u.i - 1) * interval '1 hour' AS hour_start, u.q AS quantity, u.e AS estimated, u.m AS missing,
-    l.labels[u.i] AS start_label, l.labels[u.i + 1] AS end_label,
-    CASE WHEN u.i = f.i THEN h.hours_json END AS day_json, CASE WHEN u.i = f.i THEN h.total END AS day_total,
-    CASE WHEN u.i = f.i THEN h.any_estimated END AS day_estimated, CASE WHEN u.i = f.i THEN h.any_missing END AS day_missing
-  FROM ${CONSUMPTION_HOURS_TABLE} h JOIN ${CONSUMPTION_DAY_LABELS_TABLE} l ON l.day = h.day
-  CROSS JOIN LATERAL (SELECT min(z.i) AS i FROM unnest(h.quantities) WITH ORDINALITY AS z(q, i) WHERE z.q IS NOT NULL) f
-  CROSS JOIN LATERAL unnest(h.quantities, h.estimated, h.missing) WITH ORDINALITY AS u(q, e, m, i) WHERE u.q IS NOT NULL`;
+export const CONSUMPTION_HOUR_ROWS = `SELECT h.gsrn, (u.e->>'start')::timestamptz AS hour_start, (u.e->>'quantity_kwh')::numeric AS quantity,
+    (u.e->>'estimated')::boolean AS estimated, (u.e->>'missing')::boolean AS missing, u.e->>'start' AS start_label, u.e->>'end' AS end_label, u.e::text AS hour_json,
+    CASE WHEN u.i = 1 THEN h.day_start END AS day_start, CASE WHEN u.i = 1 THEN h.total END AS day_total,
+    CASE WHEN u.i = 1 THEN h.any_estimated END AS day_estimated, CASE WHEN u.i = 1 THEN h.any_missing END AS day_missing
+  FROM ${CONSUMPTION_HOURS_TABLE} h CROSS JOIN LATERAL json_array_elements(('[' || h.hours_json || ']')::json) WITH ORDINALITY AS u(e, i)`;
 
 /**
  * A quantity as the portal shows it (`kwhString` of the gateway, in SQL): the exact `numeric` text with at least three
@@ -202,9 +201,10 @@ function arrayLiteral(items: readonly (string | boolean | null)[]): string {
  *   has a quality). A later document covering the same interval replaces every value it overlaps (events arrive in log
  *   order); the runs it cuts keep their values outside it.
  * - `consumption_hours`: per metering point and Europe/Copenhagen local day, the Σ of each hour's quarter-hours or its one
- *   hourly value, as arrays over the day's hours (23, 24 or 25; null where the hour has no value); and the same hours
- *   as the portal's JSON elements (`hours_json`, hours with a value, comma-separated) with their exact Σ (`total`) and
- *   flags (`any_estimated`, `any_missing`), so the portal's hour view concatenates ≤ 31 stored texts per month.
+ *   hourly value, with its flags, as the portal's JSON elements (`hours_json`: the hours with a value, comma-separated,
+ *   quantities as exact numeric text) with their exact Σ (`total`) and flags (`any_estimated`, `any_missing`), so the
+ *   portal's hour view concatenates ≤ 31 stored texts per month. The JSON is the hours' only copy (days-v6; the arrays
+ *   of days-v3 to days-v5 held them a second time): `CONSUMPTION_HOUR_ROWS` reads them back one per row.
  * - `consumption_day_labels`: per local day, the labels of its hours (from `@dh/dk-time`; the portal copies them).
  * - `consumption_daily`: per local day, Σ of its hours: 23 hours on 2026-03-29, 25 on 2026-10-25; and the day as the
  *   portal's JSON element (`day_json`), so the portal's day view concatenates stored texts.
@@ -221,9 +221,9 @@ export const consumptionProjection: Projection = {
   name: 'consumption',
   bindings: ['datahub.validated-measure-data-received'],
   // Runs and day rows of arrays, labels per day (days-v3, 2026-12-06) instead of a row per value and per hour; each day
-  // row's hours also as the portal's JSON text (days-v4), each daily row's day too (days-v5): a deployment built before
-  // is rebuilt at start.
-  layout: 'days-v5',
+  // row's hours also as the portal's JSON text (days-v4), each daily row's day too (days-v5); the day rows' hours only as
+  // that JSON, without the arrays (days-v6): a deployment built before is rebuilt at start.
+  layout: 'days-v6',
   tables: [
     { name: CONSUMPTION_SERIES_TABLE, orderBy: 'gsrn, interval_start', content: CONSUMPTION_VALUE_ROWS },
     { name: CONSUMPTION_HOURS_TABLE, orderBy: 'gsrn, hour_start', content: CONSUMPTION_HOUR_ROWS },
@@ -243,7 +243,6 @@ export const consumptionProjection: Projection = {
         PRIMARY KEY (gsrn, interval_start));
       CREATE TABLE IF NOT EXISTS ${CONSUMPTION_HOURS_TABLE} (
         gsrn text NOT NULL, day date NOT NULL, day_start timestamptz NOT NULL,
-        quantities numeric[] NOT NULL, estimated boolean[] NOT NULL, missing boolean[] NOT NULL,
         PRIMARY KEY (gsrn, day));
       CREATE TABLE IF NOT EXISTS ${CONSUMPTION_DAY_LABELS_TABLE} (day date PRIMARY KEY, labels text[] NOT NULL);
       CREATE TABLE IF NOT EXISTS ${CONSUMPTION_DAILY_TABLE} (
@@ -277,15 +276,26 @@ export const consumptionProjection: Projection = {
     // before (the gateway then builds it from the row's columns, until the rebuild).
     const v5 = await client.query(`SELECT 1 FROM pg_attribute WHERE attrelid = $1::regclass AND attname = 'day_json' AND NOT attisdropped`, [CONSUMPTION_DAILY_TABLE]);
     if (v5.rows.length === 0) await client.query(`ALTER TABLE ${CONSUMPTION_DAILY_TABLE} ADD COLUMN IF NOT EXISTS day_json text, ALTER COLUMN day_json SET STATISTICS 0`);
+    // days-v6: the day rows' hours only as `hours_json` (the arrays held each hour a second time). A row written before
+    // days-v4 (no JSON) first gets it from its arrays and its day's labels, as the gateway built it from them; then
+    // the arrays go. (The layout change rebuilds the model at start; this keeps every read exact until the swap.)
+    const v6 = await client.query(`SELECT 1 FROM pg_attribute WHERE attrelid = $1::regclass AND attname = 'quantities' AND NOT attisdropped`, [CONSUMPTION_HOURS_TABLE]);
+    if (v6.rows.length > 0) {
+      await client.query(
+        `UPDATE ${CONSUMPTION_HOURS_TABLE} h SET (hours_json, total, any_estimated, any_missing) = (
+           SELECT string_agg(${hourValueJsonSql('l.labels[u.i]', 'l.labels[u.i + 1]', 'u.q', 'u.e', 'u.m')}, ',' ORDER BY u.i), sum(u.q), bool_or(u.e), bool_or(u.m)
+             FROM ${CONSUMPTION_DAY_LABELS_TABLE} l CROSS JOIN LATERAL unnest(h.quantities, h.estimated, h.missing) WITH ORDINALITY AS u(q, e, m, i)
+            WHERE l.day = h.day AND u.q IS NOT NULL)
+          WHERE h.hours_json IS NULL`,
+      );
+      await client.query(`ALTER TABLE ${CONSUMPTION_HOURS_TABLE} DROP COLUMN quantities, DROP COLUMN estimated, DROP COLUMN missing`);
+    }
     // ANALYZE skips the arrays (nothing filters on them; element statistics of 200,000 values cost more than the load).
     const { rows } = await client.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = ANY($1::regclass[]) AND attname IN ('quantities', 'qualities', 'estimated', 'missing') AND attstattarget <> 0 AND attndims > 0`,
-      [[CONSUMPTION_SERIES_TABLE, CONSUMPTION_HOURS_TABLE]],
+      `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = $1::regclass AND attname IN ('quantities', 'qualities') AND attstattarget <> 0 AND attndims > 0`,
+      [CONSUMPTION_SERIES_TABLE],
     );
-    if (rows[0].n > 0) {
-      await client.query(`ALTER TABLE ${CONSUMPTION_SERIES_TABLE} ALTER COLUMN quantities SET STATISTICS 0, ALTER COLUMN qualities SET STATISTICS 0;
-        ALTER TABLE ${CONSUMPTION_HOURS_TABLE} ALTER COLUMN quantities SET STATISTICS 0, ALTER COLUMN estimated SET STATISTICS 0, ALTER COLUMN missing SET STATISTICS 0;`);
-    }
+    if (rows[0].n > 0) await client.query(`ALTER TABLE ${CONSUMPTION_SERIES_TABLE} ALTER COLUMN quantities SET STATISTICS 0, ALTER COLUMN qualities SET STATISTICS 0`);
   },
 
   async apply(event: ProjectedEvent, client: PoolClient) {
@@ -325,7 +335,7 @@ const BULK_COPY_CHUNK_BYTES = 1024 * 1024;
 const BULK_FINISH_CHUNK = 500;
 
 const SERIES_COLUMNS = ['gsrn', 'interval_start', 'interval_end', 'resolution', 'quantities', 'qualities', 'document_id', 'series_id'];
-const HOURS_COLUMNS = ['gsrn', 'day', 'day_start', 'quantities', 'estimated', 'missing', 'hours_json', 'total', 'any_estimated', 'any_missing'];
+const HOURS_COLUMNS = ['gsrn', 'day', 'day_start', 'hours_json', 'total', 'any_estimated', 'any_missing'];
 const DAY_LABELS_COLUMNS = ['day', 'labels'];
 const DAILY_COLUMNS = ['gsrn', 'day', 'quantity', 'hours', 'day_hours', 'estimated', 'missing', 'start_label', 'end_label', 'day_json'];
 const MONTHLY_COLUMNS = ['gsrn', 'month', 'quantity', 'days', 'month_days', 'estimated', 'missing'];
@@ -465,7 +475,7 @@ function writeHoursAndDays(gsrn: string, runs: readonly Run[], hours: BinaryCopy
 /**
  * Writes the hours row and the daily row of the day summed in `hourSums` (COPY binary, in the order of `HOURS_COLUMNS`
  * and `DAILY_COLUMNS`), and records the daily row's total and flags in `written` (unless null); false if the day's
- * total would leave the safe integers.
+ * total would leave the safe integers (part of the hours row may then be written: the caller rolls it back).
  */
 function writeDay(gsrn: string, info: DayInfo, hours: BinaryCopyWriter, daily: BinaryCopyWriter, written: WrittenDays | null): boolean {
   let count = 0;
@@ -473,47 +483,28 @@ function writeDay(gsrn: string, info: DayInfo, hours: BinaryCopyWriter, daily: B
   let hoursMissing = false;
   dayTotal.units = 0;
   dayTotal.scale = 0;
+  hours.row(HOURS_COLUMNS.length).text(gsrn).date(info.number).timestamptz(info.start).open();
+  // The hours with a value as the portal's JSON elements (`hours_json`), comma-separated: each hour's Σ (0.000 when it
+  // has only missing values) and flags; the day's Σ and flags summed on the way (the caller rolls the row back on false).
   for (let index = 0; index < info.hours; index++) {
     if (hourSeen[index] === 0) continue;
     const sum = hourSums[index];
+    const missing = sum.missing || sum.minutes < 60;
+    if (count > 0) hours.byte(COMMA);
     count++;
-    if (sum.quantities > 0 && !addUnits(dayTotal, sum.units, sum.scale)) return false;
-    dayEstimated ||= sum.estimated;
-    hoursMissing ||= sum.missing || sum.minutes < 60;
-  }
-  const gaps = count < info.hours;
-  hours.row(HOURS_COLUMNS.length).text(gsrn).date(info.number).timestamptz(info.start);
-  // Each hour's Σ at its scale (0 when it has only missing values), NULL for an hour without values; then the flags.
-  hours.open().arrayHeader(PG_TYPE.numeric, info.hours, gaps);
-  for (let index = 0; index < info.hours; index++) {
-    if (hourSeen[index] === 0) hours.nullField();
-    else if (hourSums[index].quantities > 0) hours.numeric(hourSums[index].units, hourSums[index].scale);
-    else hours.numeric(0, 0);
-  }
-  hours.close().open().arrayHeader(PG_TYPE.bool, info.hours, gaps);
-  for (let index = 0; index < info.hours; index++) {
-    if (hourSeen[index] === 0) hours.nullField();
-    else hours.bool(hourSums[index].estimated);
-  }
-  hours.close().open().arrayHeader(PG_TYPE.bool, info.hours, gaps);
-  for (let index = 0; index < info.hours; index++) {
-    if (hourSeen[index] === 0) hours.nullField();
-    else hours.bool(hourSums[index].missing || hourSums[index].minutes < 60);
-  }
-  hours.close().open();
-  // The hours with a value as the portal's JSON elements (`hours_json`), comma-separated.
-  let first = true;
-  for (let index = 0; index < info.hours; index++) {
-    if (hourSeen[index] === 0) continue;
-    const sum = hourSums[index];
-    if (!first) hours.byte(COMMA);
-    first = false;
     hours.bytes(info.hourJsonHeads[index]);
-    if (sum.quantities > 0) hours.decimal(sum.units, sum.scale, 3);
-    else hours.ascii('0.000');
-    hours.bytes(HOUR_JSON_TAILS[sum.estimated ? 1 : 0][sum.missing || sum.minutes < 60 ? 1 : 0]);
+    if (sum.quantities > 0) {
+      if (!addUnits(dayTotal, sum.units, sum.scale)) return false;
+      hours.decimal(sum.units, sum.scale, 3);
+    } else {
+      hours.ascii('0.000');
+    }
+    hours.bytes(HOUR_JSON_TAILS[sum.estimated ? 1 : 0][missing ? 1 : 0]);
+    dayEstimated ||= sum.estimated;
+    hoursMissing ||= missing;
   }
   hours.close().numeric(dayTotal.units, dayTotal.scale).bool(dayEstimated).bool(hoursMissing);
+  const gaps = count < info.hours;
   const dayMissing = hoursMissing || gaps;
   daily.row(DAILY_COLUMNS.length).text(gsrn).date(info.number).numeric(dayTotal.units, dayTotal.scale).int4(count).int4(info.hours);
   daily.bool(dayEstimated).bool(dayMissing).textBytes(info.startLabelBytes).textBytes(info.endLabelBytes);
@@ -1043,25 +1034,21 @@ async function recomputeDays(client: PoolClient, keys: readonly { gsrn: string; 
               bool_or(q IS NULL) OR sum(CASE WHEN q IS NULL THEN 0 ELSE minutes END) < 60 AS missing
          FROM v GROUP BY gsrn, day, hour),
      hours AS (
-       INSERT INTO ${CONSUMPTION_HOURS_TABLE} (gsrn, day, day_start, quantities, estimated, missing, hours_json, total, any_estimated, any_missing)
-       SELECT d.gsrn, d.day, d.s, array_agg(h.quantity ORDER BY g.i), array_agg(h.estimated ORDER BY g.i), array_agg(h.missing ORDER BY g.i),
-              string_agg(${hourValueJsonSql('(d.labels::text[])[g.i + 1]', '(d.labels::text[])[g.i + 2]', 'h.quantity', 'h.estimated', 'h.missing')}, ',' ORDER BY g.i),
+       INSERT INTO ${CONSUMPTION_HOURS_TABLE} (gsrn, day, day_start, hours_json, total, any_estimated, any_missing)
+       SELECT d.gsrn, d.day, d.s,
+              string_agg(${hourValueJsonSql('(d.labels::text[])[h.hour + 1]', '(d.labels::text[])[h.hour + 2]', 'h.quantity', 'h.estimated', 'h.missing')}, ',' ORDER BY h.hour),
               sum(h.quantity), bool_or(h.estimated), bool_or(h.missing)
-         FROM d CROSS JOIN LATERAL generate_series(0, d.n - 1) AS g(i)
-         LEFT JOIN h ON h.gsrn = d.gsrn AND h.day = d.day AND h.hour = g.i
-        GROUP BY d.gsrn, d.day, d.s
-       HAVING count(h.hour) > 0
-       RETURNING gsrn, day, quantities, estimated, missing),
+         FROM d JOIN h ON h.gsrn = d.gsrn AND h.day = d.day AND h.hour < d.n
+        GROUP BY d.gsrn, d.day, d.s),
      labelled AS (
        INSERT INTO ${CONSUMPTION_DAY_LABELS_TABLE} (day, labels)
        SELECT DISTINCT ON (d.day) d.day, d.labels::text[] FROM d ORDER BY d.day
        ON CONFLICT (day) DO NOTHING)
      INSERT INTO ${CONSUMPTION_DAILY_TABLE} (gsrn, day, quantity, hours, day_hours, estimated, missing, start_label, end_label, day_json)
-     SELECT t.gsrn, t.day, sum(u.q), count(*), d.n, bool_or(u.e), bool_or(u.m) OR count(*) < d.n, (d.labels::text[])[1], (d.labels::text[])[d.n + 1],
-            ${dayValueJsonSql(`to_char(t.day, 'YYYY-MM-DD')`, '(d.labels::text[])[1]', '(d.labels::text[])[d.n + 1]', 'd.n', 'sum(u.q)', 'bool_or(u.e)', 'bool_or(u.m) OR count(*) < d.n')}
-       FROM hours t JOIN d ON d.gsrn = t.gsrn AND d.day = t.day CROSS JOIN LATERAL unnest(t.quantities, t.estimated, t.missing) AS u(q, e, m)
-      WHERE u.q IS NOT NULL
-      GROUP BY t.gsrn, t.day, d.n, d.labels`,
+     SELECT d.gsrn, d.day, sum(h.quantity), count(*), d.n, bool_or(h.estimated), bool_or(h.missing) OR count(*) < d.n, (d.labels::text[])[1], (d.labels::text[])[d.n + 1],
+            ${dayValueJsonSql(`to_char(d.day, 'YYYY-MM-DD')`, '(d.labels::text[])[1]', '(d.labels::text[])[d.n + 1]', 'd.n', 'sum(h.quantity)', 'bool_or(h.estimated)', 'bool_or(h.missing) OR count(*) < d.n')}
+       FROM d JOIN h ON h.gsrn = d.gsrn AND h.day = d.day AND h.hour < d.n
+      GROUP BY d.gsrn, d.day, d.n, d.labels`,
     [gsrns, days, infos.map((i) => new Date(i.start)), infos.map((i) => i.hours), infos.map((i) => i.labelsLiteral)],
   );
 }
