@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { Pool, type PoolClient } from 'pg';
 import { addDays, localDayHours, localDayStart, type LocalDate } from '@dh/dk-time';
@@ -9,6 +8,7 @@ import { createDatabase } from '@dh/provisioning';
 import { allProjections, applyGuardedBatch, migrateReadModels, PROJECTION_BATCH_SIZE, projectionChecksum, rebuildProjections, REBUILD_PAGE_SIZE, retiredTablesDropped, toProjectedEvent, type RebuildOptions } from '@dh/read-models';
 import { uniqueName, type Cleanup } from './infra';
 import { fmt, log, median, msSince, now, result, type BenchResult } from './measure';
+import { processCpuMs } from './process-cpu';
 
 /**
  * Rebuilding the read models (issue 10): a log of N events shaped like the portfolio's (per metering point a customer,
@@ -196,25 +196,17 @@ async function rawRead(store: PostgresEventStore): Promise<number> {
   }
 }
 
-/** Clock ticks per second of `/proc/<pid>/stat`'s CPU times (USER_HZ: 100 on Linux). */
-const USER_HZ = 100;
-
 /**
- * CPU time (ms) used so far by each backend of the pool's database, from `/proc/<pid>/stat` (utime + stime); null when
- * the server's processes cannot be read (a server on another machine or in a container).
+ * CPU time (ms) used so far by each backend of the pool's database (`processCpuMs`); null when a server process cannot
+ * be read (a server on another machine or in a container).
  */
 async function backendCpu(pool: Pool): Promise<Map<number, number> | null> {
   const { rows } = await pool.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = current_database()`);
   const out = new Map<number, number>();
   for (const { pid } of rows) {
-    try {
-      // The fields after the command's closing parenthesis; utime and stime are the 14th and 15th of the line.
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(pid, ((Number(fields[11]) + Number(fields[12])) * 1000) / USER_HZ);
-    } catch {
-      return null;
-    }
+    const ms = processCpuMs(pid);
+    if (ms === null) return null;
+    out.set(pid, ms);
   }
   return out;
 }
