@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { Pool } from 'pg';
 
 /** USER_HZ: the unit of /proc/<pid>/stat's times, 100 on every Linux architecture this runs on. */
 const CLOCK_TICKS_PER_SECOND = 100;
@@ -26,3 +27,25 @@ export function cpuOf(pids: readonly number[]): Map<number, number> {
   return times;
 }
 
+/**
+ * CPU time (ms) used so far by each backend of the pool's database (`processCpuMs`); null when a server process cannot
+ * be read (a server on another machine or in a container).
+ */
+export async function backendCpu(pool: Pool): Promise<Map<number, number> | null> {
+  const { rows } = await pool.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = current_database()`);
+  const out = new Map<number, number>();
+  for (const { pid } of rows) {
+    const ms = processCpuMs(pid);
+    if (ms === null) return null;
+    out.set(pid, ms);
+  }
+  return out;
+}
+
+/** CPU (ms) the backends used between two {@link backendCpu} snapshots (a backend new in `after` counted whole). */
+export function backendCpuUsed(before: Map<number, number> | null, after: Map<number, number> | null): number | null {
+  if (before === null || after === null) return null;
+  let used = 0;
+  for (const [pid, ms] of after) used += ms - (before.get(pid) ?? 0);
+  return used;
+}

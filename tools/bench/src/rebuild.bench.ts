@@ -1,5 +1,7 @@
+import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
+import { join } from 'node:path';
 import { Pool, type PoolClient } from 'pg';
 import { addDays, localDayHours, localDayStart, type LocalDate } from '@dh/dk-time';
 import { measureDataPointsFields, VALIDATED_MEASURE_DATA_SCHEMA_VERSION } from '@dh/datahub-integration';
@@ -8,7 +10,8 @@ import { createDatabase } from '@dh/provisioning';
 import { allProjections, applyGuardedBatch, migrateReadModels, PROJECTION_BATCH_SIZE, projectionChecksum, rebuildProjections, REBUILD_PAGE_SIZE, retiredTablesDropped, toProjectedEvent, type RebuildOptions } from '@dh/read-models';
 import { uniqueName, type Cleanup } from './infra';
 import { fmt, log, median, msSince, now, result, type BenchResult } from './measure';
-import { processCpuMs } from './process-cpu';
+import { backendCpu, backendCpuUsed } from './process-cpu';
+import type { ColdRoundInput, ColdRoundResult } from './rebuild-cold.process';
 
 /**
  * Rebuilding the read models (issue 10): a log of N events shaped like the portfolio's (per metering point a customer,
@@ -17,7 +20,11 @@ import { processCpuMs } from './process-cpu';
  * Clean model first: every projection applied page by page through `applyGuardedBatch`, as the live consumer does (not
  * timed). Then, per round: the baseline, a raw read of the same events (`readAll` in pages of the rebuild's size, the
  * events parsed and nothing done with them), and `rebuildProjections(allProjections)` (shadow tables, bulk pages, swap);
- * after each rebuild the checksum of every projection must equal the clean model's, or the benchmark fails.
+ * after each rebuild the checksum of every projection must equal the clean model's, or the benchmark fails. Round 1 is
+ * cold on both sides: the read and the rebuild each in a fresh process (`rebuild-cold.process.ts`, as a CLI runs them:
+ * V8 compiles their code on the way), so neither is warmed by the other or by the clean model's pass; the later rounds
+ * are warm on both sides, in this process after one read and one rebuild not timed. (Before 2026-12-07 every round ran
+ * in this process: round 1 compared a read warmed by the clean model's pass with a rebuild only partly warmed by it.)
  * The metered data is seeded as datahub-integration writes it since issue 8 (`toInboundEvents`: schema version 2, `unit`,
  * the points packed by `measureDataPointsFields`: `firstPosition`, integer Wh, quality runs);
  * `BENCH_REBUILD_MEASURE_VERSION=1` seeds the version 1 shape of a log written before (`points` as
@@ -35,6 +42,27 @@ const PAGE_CONNECTIONS: RebuildOptions = process.env.BENCH_REBUILD_PAGE_CONNECTI
 /** The shape of the seeded `ValidatedMeasureDataReceived` events: 2 (default, as written today) or 1 (before issue 8). */
 const MEASURE_VERSION = process.env.BENCH_REBUILD_MEASURE_VERSION === '1' ? 1 : VALIDATED_MEASURE_DATA_SCHEMA_VERSION;
 const ROUNDS = 3;
+/** The benchmark's pool, and each cold round process's. */
+const POOL_MAX = 6;
+
+interface Timed {
+  ms: number;
+  cpuMs: number;
+  backendMs: number | null;
+}
+
+/** One side of the cold round in a fresh process (`rebuild-cold.process.ts`). */
+async function coldRound(input: ColdRoundInput): Promise<Timed & { events: number }> {
+  const child = fork(join(__dirname, 'rebuild-cold.process.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const result = await new Promise<ColdRoundResult>((resolve, reject) => {
+    child.once('message', (message: ColdRoundResult) => resolve(message));
+    child.once('exit', (code) => reject(new Error(`the cold ${input.kind} process exited ${code} without a result`)));
+    child.send(input);
+  });
+  await new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', () => resolve())));
+  if (result.kind === 'failed') throw new Error(`the cold ${input.kind}: ${result.message}`);
+  return { ms: result.ms, cpuMs: result.cpuMs, backendMs: result.backendMs, events: result.events };
+}
 const FIRST_DAY: LocalDate = '2026-01-01';
 
 const metadata = (context: string, schemaVersion: number) => ({ correlationId: randomUUID(), causationId: null, actor: 'bench', schemaVersion, context });
@@ -196,33 +224,10 @@ async function rawRead(store: PostgresEventStore): Promise<number> {
   }
 }
 
-/**
- * CPU time (ms) used so far by each backend of the pool's database (`processCpuMs`); null when a server process cannot
- * be read (a server on another machine or in a container).
- */
-async function backendCpu(pool: Pool): Promise<Map<number, number> | null> {
-  const { rows } = await pool.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = current_database()`);
-  const out = new Map<number, number>();
-  for (const { pid } of rows) {
-    const ms = processCpuMs(pid);
-    if (ms === null) return null;
-    out.set(pid, ms);
-  }
-  return out;
-}
-
-/** CPU (ms) the backends used between two {@link backendCpu} snapshots (a backend new in `after` counted whole). */
-function backendCpuUsed(before: Map<number, number> | null, after: Map<number, number> | null): number | null {
-  if (before === null || after === null) return null;
-  let used = 0;
-  for (const [pid, ms] of after) used += ms - (before.get(pid) ?? 0);
-  return used;
-}
-
 export async function runRebuildBench(cleanup?: Cleanup): Promise<BenchResult[]> {
   const db = await createDatabase(uniqueName('rebuild'));
   cleanup?.add(`drop database ${db.name}`, () => db.drop());
-  const pool = new Pool({ connectionString: db.url, max: 6 });
+  const pool = new Pool({ connectionString: db.url, max: POOL_MAX });
   const store = await createPostgresEventStore({ pool });
   try {
     const seedStart = now();
@@ -242,39 +247,59 @@ export async function runRebuildBench(cleanup?: Cleanup): Promise<BenchResult[]>
     }
     if (stored.length > 0) log(`  rows stored for the tables counted by content: ${stored.join(', ')}`);
 
-    const cpu: number[] = [];
-    const backends: (number | null)[] = [];
-    const timeRebuild = async (label: string, options: RebuildOptions): Promise<number> => {
+    /** A rebuild in this process: its time, this process's CPU and the backends' (the background drop included); checksums checked. */
+    const timeRebuild = async (label: string, options: RebuildOptions): Promise<Timed> => {
       const backendsBefore = await backendCpu(pool);
       const start = now();
       const cpuStart = process.cpuUsage();
       const results = await rebuildProjections(pool, store, allProjections, { batchSize: PAGE, ifRunning: 'refuse', ...options });
       const ms = msSince(start);
       const used = process.cpuUsage(cpuStart);
-      cpu.push((used.user + used.system) / 1000);
       // The tables the swap replaced are dropped after the rebuild returns: not timed, but done before anything else is.
       await retiredTablesDropped(pool);
       // The database's backends (the pool's connections, kept between rounds), the background drop included.
-      backends.push(backendCpuUsed(backendsBefore, await backendCpu(pool)));
+      const backendMs = backendCpuUsed(backendsBefore, await backendCpu(pool));
       if (results.some((r) => r.appliedEvents !== events)) throw new Error(`${label}: a projection was rebuilt from ${results.map((r) => r.appliedEvents).join('/')} events, expected ${events}`);
+      await checkClean(label);
+      return { ms, cpuMs: (used.user + used.system) / 1000, backendMs };
+    };
+    const checkClean = async (label: string): Promise<void> => {
       const after = await checksums(pool);
       const differing = allProjections.filter((_, i) => after[i] !== clean[i]).map((p) => p.name);
       if (differing.length > 0) throw new Error(`${label}: checksum differs from the clean model for ${differing.join(', ')}`);
+    };
+    const timeRead = async (): Promise<number> => {
+      const start = now();
+      const read = await rawRead(store);
+      const ms = msSince(start);
+      if (read !== events) throw new Error(`the raw read returned ${read} events, expected ${events}`);
       return ms;
     };
 
+    // Round 1, cold: the raw read and the rebuild each in a fresh process (a CLI's run), neither warmed by the other
+    // nor by the clean model's pass above. Rounds 2 on, warm: both in this process, after one of each not timed.
     const reads: number[] = [];
-    const rebuilds: number[] = [];
-    for (let round = 0; round < ROUNDS; round++) {
-      const start = now();
-      const read = await rawRead(store);
-      reads.push(msSince(start));
-      if (read !== events) throw new Error(`the raw read returned ${read} events, expected ${events}`);
+    const rebuilds: Timed[] = [];
+    const coldInput = { databaseUrl: db.url, poolMax: POOL_MAX, pageSize: PAGE, pageConnections: PAGE_CONNECTIONS.pageConnections === 1 ? (1 as const) : null };
+    const coldRead = await coldRound({ kind: 'read', ...coldInput });
+    if (coldRead.events !== events) throw new Error(`the cold raw read returned ${coldRead.events} events, expected ${events}`);
+    const coldRebuild = await coldRound({ kind: 'rebuild', ...coldInput });
+    if (coldRebuild.events !== events) throw new Error(`the cold rebuild applied ${coldRebuild.events} events, expected ${events}`);
+    await checkClean('cold rebuild');
+    reads.push(coldRead.ms);
+    rebuilds.push(coldRebuild);
+    await timeRead();
+    await timeRebuild('warm-up', PAGE_CONNECTIONS);
+    for (let round = 1; round < ROUNDS; round++) {
+      reads.push(await timeRead());
       rebuilds.push(await timeRebuild('rebuild', PAGE_CONNECTIONS));
     }
-    log(`  raw read (readAll, pages of ${PAGE}): ${reads.map((ms) => `${(ms / 1000).toFixed(2)} s`).join(' / ')}`);
-    log(`  rebuild of all ${allProjections.length} projections (shadow tables, bulk loader, swap): ${rebuilds.map((ms) => `${(ms / 1000).toFixed(2)} s`).join(' / ')} (CPU of this process ${cpu.slice(0, ROUNDS).map((ms) => `${(ms / 1000).toFixed(2)} s`).join(' / ')}${backends.slice(0, ROUNDS).every((ms) => ms !== null) ? `; of the database's backends ${backends.slice(0, ROUNDS).map((ms) => `${((ms ?? 0) / 1000).toFixed(2)} s`).join(' / ')}` : ''})`);
-    log(`  ratios per round: ${reads.map((r, i) => `${(r / rebuilds[i]).toFixed(3)}×`).join(' / ')}; checksum equal to the clean model after every rebuild: yes`);
+    const seconds = (values: readonly number[]) => values.map((ms) => `${(ms / 1000).toFixed(2)} s`).join(' / ');
+    const backendMs = rebuilds.map((r) => r.backendMs);
+    log(`  round 1 cold (the read and the rebuild each in a fresh process, pool opened first), rounds 2-${ROUNDS} warm (in this process, after one of each not timed)`);
+    log(`  raw read (readAll, pages of ${PAGE}): ${seconds(reads)} (CPU of the reading process in round 1 ${(coldRead.cpuMs / 1000).toFixed(2)} s)`);
+    log(`  rebuild of all ${allProjections.length} projections (shadow tables, bulk loader, swap): ${seconds(rebuilds.map((r) => r.ms))} (CPU of the rebuilding process ${seconds(rebuilds.map((r) => r.cpuMs))}${backendMs.every((ms) => ms !== null) ? `; of the database's backends ${seconds(backendMs.map((ms) => ms ?? 0))}` : ''})`);
+    log(`  ratios per round: ${reads.map((r, i) => `${(r / rebuilds[i].ms).toFixed(3)}×`).join(' / ')}; checksum equal to the clean model after every rebuild: yes`);
     if (VARIANTS) {
       const variants: [string, RebuildOptions][] = [
         ['as above', {}],
@@ -288,13 +313,13 @@ export async function runRebuildBench(cleanup?: Cleanup): Promise<BenchResult[]>
       const readMs = msSince(read);
       const timed: string[] = [];
       for (const [label, options] of variants) {
-        const ms = await timeRebuild(label, options);
+        const { ms } = await timeRebuild(label, options);
         timed.push(`${label} ${(ms / 1000).toFixed(2)} s (${(readMs / ms).toFixed(3)}×)`);
       }
       log(`  variants (one round each, raw read ${(readMs / 1000).toFixed(2)} s): ${timed.join('; ')}; checksums equal`);
     }
     const readMs = median(reads);
-    const rebuildMs = median(rebuilds);
+    const rebuildMs = median(rebuilds.map((r) => r.ms));
     log(`  load average ${loadavg()[0]!.toFixed(1)}; figures: ${fmt((events / rebuildMs) * 1000, 'ev/s')} vs ${fmt((events / readMs) * 1000, 'ev/s')}`);
     return [result(`rebuild of all read models, N = ${events.toLocaleString('en-US')} events`, (events / rebuildMs) * 1000, (events / readMs) * 1000, 'ev/s', true, 'raw readAll of the same events')];
   } finally {
