@@ -23,7 +23,7 @@ import type { ColdRoundInput, ColdRoundResult } from './rebuild-cold.process';
  * after each rebuild the checksum of every projection must equal the clean model's, or the benchmark fails. Round 1 is
  * cold on both sides: the read and the rebuild each in a fresh process (`rebuild-cold.process.ts`, as a CLI runs them:
  * V8 compiles their code on the way), so neither is warmed by the other or by the clean model's pass; the later rounds
- * are warm on both sides, in this process after one read and one rebuild not timed. (Before 2026-12-07 every round ran
+ * are warm on both sides, in this process after `WARM_UPS` reads and rebuilds not timed (default 2). (Before 2026-12-07 every round ran
  * in this process: round 1 compared a read warmed by the clean model's pass with a rebuild only partly warmed by it.)
  * The metered data is seeded as datahub-integration writes it since issue 8 (`toInboundEvents`: schema version 2, `unit`,
  * the points packed by `measureDataPointsFields`: `firstPosition`, integer Wh, quality runs);
@@ -42,6 +42,12 @@ const PAGE_CONNECTIONS: RebuildOptions = process.env.BENCH_REBUILD_PAGE_CONNECTI
 /** The shape of the seeded `ValidatedMeasureDataReceived` events: 2 (default, as written today) or 1 (before issue 8). */
 const MEASURE_VERSION = process.env.BENCH_REBUILD_MEASURE_VERSION === '1' ? 1 : VALIDATED_MEASURE_DATA_SCHEMA_VERSION;
 const ROUNDS = 3;
+/**
+ * Read-and-rebuild pairs run in this process, not timed, before the warm rounds: V8 still compiles and recompiles the
+ * loader's and the projections' code during a process's second rebuild (TurboFan: ~110 ms of compile-thread CPU,
+ * `load` and `applyInRounds`), so a warm round is the third rebuild on.
+ */
+const WARM_UPS = Number(process.env.BENCH_REBUILD_WARM_UPS ?? 2);
 /** The benchmark's pool, and each cold round process's. */
 const POOL_MAX = 6;
 
@@ -277,7 +283,7 @@ export async function runRebuildBench(cleanup?: Cleanup): Promise<BenchResult[]>
     };
 
     // Round 1, cold: the raw read and the rebuild each in a fresh process (a CLI's run), neither warmed by the other
-    // nor by the clean model's pass above. Rounds 2 on, warm: both in this process, after one of each not timed.
+    // nor by the clean model's pass above. Rounds 2 on, warm: both in this process, after `WARM_UPS` of each not timed.
     const reads: number[] = [];
     const rebuilds: Timed[] = [];
     const coldInput = { databaseUrl: db.url, poolMax: POOL_MAX, pageSize: PAGE, pageConnections: PAGE_CONNECTIONS.pageConnections === 1 ? (1 as const) : null };
@@ -288,15 +294,17 @@ export async function runRebuildBench(cleanup?: Cleanup): Promise<BenchResult[]>
     await checkClean('cold rebuild');
     reads.push(coldRead.ms);
     rebuilds.push(coldRebuild);
-    await timeRead();
-    await timeRebuild('warm-up', PAGE_CONNECTIONS);
+    for (let i = 0; i < WARM_UPS; i++) {
+      await timeRead();
+      await timeRebuild('warm-up', PAGE_CONNECTIONS);
+    }
     for (let round = 1; round < ROUNDS; round++) {
       reads.push(await timeRead());
       rebuilds.push(await timeRebuild('rebuild', PAGE_CONNECTIONS));
     }
     const seconds = (values: readonly number[]) => values.map((ms) => `${(ms / 1000).toFixed(2)} s`).join(' / ');
     const backendMs = rebuilds.map((r) => r.backendMs);
-    log(`  round 1 cold (the read and the rebuild each in a fresh process, pool opened first), rounds 2-${ROUNDS} warm (in this process, after one of each not timed)`);
+    log(`  round 1 cold (the read and the rebuild each in a fresh process, pool opened first), rounds 2-${ROUNDS} warm (in this process, after ${WARM_UPS} of each not timed)`);
     log(`  raw read (readAll, pages of ${PAGE}): ${seconds(reads)} (CPU of the reading process in round 1 ${(coldRead.cpuMs / 1000).toFixed(2)} s)`);
     log(`  rebuild of all ${allProjections.length} projections (shadow tables, bulk loader, swap): ${seconds(rebuilds.map((r) => r.ms))} (CPU of the rebuilding process ${seconds(rebuilds.map((r) => r.cpuMs))}${backendMs.every((ms) => ms !== null) ? `; of the database's backends ${seconds(backendMs.map((ms) => ms ?? 0))}` : ''})`);
     log(`  ratios per round: ${reads.map((r, i) => `${(r / rebuilds[i].ms).toFixed(3)}×`).join(' / ')}; checksum equal to the clean model after every rebuild: yes`);
