@@ -23,8 +23,9 @@ import type { ColdRoundInput, ColdRoundResult } from './rebuild-cold.process';
  * after each rebuild the checksum of every projection must equal the clean model's, or the benchmark fails. Round 1 is
  * cold on both sides: the read and the rebuild each in a fresh process (`rebuild-cold.process.ts`, as a CLI runs them:
  * V8 compiles their code on the way), so neither is warmed by the other or by the clean model's pass; the later rounds
- * are warm on both sides, in this process after `WARM_UPS` reads and rebuilds not timed (default 2). (Before 2026-12-07 every round ran
- * in this process: round 1 compared a read warmed by the clean model's pass with a rebuild only partly warmed by it.)
+ * are warm on both sides, in this process after `WARM_UPS` reads and rebuilds not timed (default 2). (Before
+ * 2026-12-07 every round ran in this process: round 1 compared a read warmed by the clean model's pass with a rebuild
+ * only partly warmed by it, and round 2 was the process's second rebuild, during which V8 still compiles.)
  * The metered data is seeded as datahub-integration writes it since issue 8 (`toInboundEvents`: schema version 2, `unit`,
  * the points packed by `measureDataPointsFields`: `firstPosition`, integer Wh, quality runs);
  * `BENCH_REBUILD_MEASURE_VERSION=1` seeds the version 1 shape of a log written before (`points` as
@@ -42,6 +43,7 @@ const PAGE_CONNECTIONS: RebuildOptions = process.env.BENCH_REBUILD_PAGE_CONNECTI
 /** The shape of the seeded `ValidatedMeasureDataReceived` events: 2 (default, as written today) or 1 (before issue 8). */
 const MEASURE_VERSION = process.env.BENCH_REBUILD_MEASURE_VERSION === '1' ? 1 : VALIDATED_MEASURE_DATA_SCHEMA_VERSION;
 const ROUNDS = 3;
+const FIRST_DAY: LocalDate = '2026-01-01';
 /**
  * Read-and-rebuild pairs run in this process, not timed, before the warm rounds: V8 still compiles and recompiles the
  * loader's and the projections' code during a process's second rebuild (TurboFan: ~110 ms of compile-thread CPU,
@@ -69,7 +71,6 @@ async function coldRound(input: ColdRoundInput): Promise<Timed & { events: numbe
   if (result.kind === 'failed') throw new Error(`the cold ${input.kind}: ${result.message}`);
   return { ms: result.ms, cpuMs: result.cpuMs, backendMs: result.backendMs, events: result.events };
 }
-const FIRST_DAY: LocalDate = '2026-01-01';
 
 const metadata = (context: string, schemaVersion: number) => ({ correlationId: randomUUID(), causationId: null, actor: 'bench', schemaVersion, context });
 const event = (type: string, context: string, data: NewEvent['data'], schemaVersion = 1): NewEvent => ({ eventId: randomUUID(), type, data, metadata: metadata(context, schemaVersion), occurredAt: new Date() });
