@@ -14,6 +14,7 @@ import {
   CONSUMPTION_HOURS_TABLE,
   consumptionProjection,
   dayValueJsonSql,
+  hourElementsSql,
   hourValueJsonSql,
   METERING_POINTS_TABLE,
   meteringPointsProjection,
@@ -321,7 +322,7 @@ async function cloneCustomers(pool: Pool, template: Customer, customers: readonl
                          string_agg(${hourValueJsonSql('u.s', 'u.e', 'u.q', 'u.est', 'u.m')}, ',' ORDER BY u.i) AS hours_json
                     FROM (SELECT j.e->>'start' AS s, j.e->>'end' AS e, (j.e->>'quantity_kwh')::numeric + x.shift * 0.001 AS q,
                                  (j.e->>'estimated')::boolean AS est, (j.e->>'missing')::boolean AS m, j.i
-                            FROM json_array_elements(('[' || t.hours_json || ']')::json) WITH ORDINALITY AS j(e, i)) u) s
+                            FROM ${hourElementsSql('t', 'j')}) u) s
        WHERE t.gsrn = $1 AND t.day >= $4 AND t.day < $5`,
       [template.gsrn, gsrns, shifts, HOUR_WINDOW_FROM, addDays(HOUR_WINDOW_FROM, HOUR_WINDOW_DAYS)],
     );

@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { addDays, compareLocalDates, daysBetween, isLocalDate, localDayEnd, localDayStart, localLabel, type LocalDate } from '@dh/dk-time';
-import { CONSUMPTION_DAILY_TABLE, CONSUMPTION_HOURS_TABLE, CONSUMPTION_MONTHLY_TABLE, dayValueJsonSql } from '@dh/read-models';
+import { CONSUMPTION_DAILY_TABLE, CONSUMPTION_HOURS_TABLE, CONSUMPTION_MONTHLY_TABLE, dayValueJsonSql, hourElementsSql } from '@dh/read-models';
 import { validationProblem } from './portal-access';
 import { addYears, firstOfMonth, kwhString, nextMonth, sumKwh } from './local-time';
 
@@ -57,7 +57,7 @@ export async function readConsumption(db: DataSource, gsrn: string, from: LocalD
     // The day rows' hours (days-v6: only as the portal's JSON elements, which carry the hour's labels).
     const rows: { start: string; end: string; quantity: string; estimated: boolean; missing: boolean }[] = await db.query(
       `SELECT u.e->>'start' AS start, u.e->>'end' AS end, u.e->>'quantity_kwh' AS quantity, (u.e->>'estimated')::boolean AS estimated, (u.e->>'missing')::boolean AS missing
-         FROM ${CONSUMPTION_HOURS_TABLE} h CROSS JOIN LATERAL json_array_elements(('[' || h.hours_json || ']')::json) WITH ORDINALITY AS u(e, i)
+         FROM ${CONSUMPTION_HOURS_TABLE} h CROSS JOIN LATERAL ${hourElementsSql('h', 'u')}
         WHERE h.gsrn = $1 AND h.day >= $2 AND h.day <= $3 ORDER BY h.day, u.i`,
       [gsrn, from, to],
     );

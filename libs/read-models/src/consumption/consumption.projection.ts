@@ -45,6 +45,13 @@ export const CONSUMPTION_VALUE_ROWS = `SELECT x.gsrn, x.interval_start + (u.i - 
     x.interval_start + u.i * ${STEP_SECONDS} * interval '1 second' AS interval_end, x.resolution, u.q AS quantity, u.ql AS quality, x.document_id, x.series_id
   FROM ${CONSUMPTION_SERIES_TABLE} x CROSS JOIN LATERAL unnest(x.quantities, x.qualities) WITH ORDINALITY AS u(q, ql, i)`;
 /**
+ * A day row's hours as JSON elements, one per row with its index in the row from 1 (`<alias>(e, i)`), for a FROM clause
+ * (after `CROSS JOIN LATERAL`): `hours_json` holds the elements comma-separated, without the brackets of an array, so
+ * the portal's hour view can concatenate rows as they are. `dayRow` names the hours table's row.
+ */
+export const hourElementsSql = (dayRow: string, alias: string): string => `json_array_elements(('[' || ${dayRow}.hours_json || ']')::json) WITH ORDINALITY AS ${alias}(e, i)`;
+
+/**
  * The hours table's hours one per row (gsrn, hour_start, quantity, estimated, missing, start_label, end_label, hour_json),
  * read from the day row's `hours_json` (days-v6: the day's only copy of its hours; the quantity is the element's exact
  * `quantity_kwh` text, at least three decimals); the day row's other columns (`day_start`, `total`, `any_estimated`,
@@ -54,7 +61,7 @@ export const CONSUMPTION_HOUR_ROWS = `SELECT h.gsrn, (u.e->>'start')::timestampt
     (u.e->>'estimated')::boolean AS estimated, (u.e->>'missing')::boolean AS missing, u.e->>'start' AS start_label, u.e->>'end' AS end_label, u.e::text AS hour_json,
     CASE WHEN u.i = 1 THEN h.day_start END AS day_start, CASE WHEN u.i = 1 THEN h.total END AS day_total,
     CASE WHEN u.i = 1 THEN h.any_estimated END AS day_estimated, CASE WHEN u.i = 1 THEN h.any_missing END AS day_missing
-  FROM ${CONSUMPTION_HOURS_TABLE} h CROSS JOIN LATERAL json_array_elements(('[' || h.hours_json || ']')::json) WITH ORDINALITY AS u(e, i)`;
+  FROM ${CONSUMPTION_HOURS_TABLE} h CROSS JOIN LATERAL ${hourElementsSql('h', 'u')}`;
 
 /**
  * A quantity as the portal shows it (`kwhString` of the gateway, in SQL): the exact `numeric` text with at least three
