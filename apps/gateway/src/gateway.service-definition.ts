@@ -18,7 +18,7 @@ import { ReconciliationController } from './reconciliation/reconciliation.contro
 import { CustomerBalanceController, SettlementController, SETTLEMENT_READ_MODEL_ENTITIES } from './settlement';
 import { BetalingsserviceAgreementController, PaymentsController, PAYMENT_READ_MODEL_ENTITIES } from './payments';
 import { COMMAND_CLIENT, PII_VAULT } from './tokens';
-import { PORTAL_CLOCK, PortalController, PortalProfileController } from './portal';
+import { PORTAL_CLOCK, PORTAL_POOL, PortalController, PortalProfileController } from './portal';
 import { IDEMPOTENCY_STORE, IdempotencyInterceptor } from './idempotency/idempotency.interceptor';
 import { IdempotencyStore } from './idempotency/idempotency.store';
 import { WebhooksApiModule } from './webhooks';
@@ -84,6 +84,7 @@ export const gatewayService: ServiceDefinition = {
         { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
         { provide: PII_VAULT, useValue: infrastructure.vault },
         { provide: PORTAL_CLOCK, useValue: infrastructure.clock },
+        { provide: PORTAL_POOL, useValue: infrastructure.pool },
         {
           provide: COMMAND_CLIENT,
           useFactory: async () => {

@@ -1,8 +1,9 @@
+import type { Pool } from 'pg';
 import type { DataSource } from 'typeorm';
 import { addDays, compareLocalDates, daysBetween, isLocalDate, localDayEnd, localDayStart, localLabel, type LocalDate } from '@dh/dk-time';
 import { CONSUMPTION_DAILY_TABLE, CONSUMPTION_HOURS_TABLE, CONSUMPTION_MONTHLY_TABLE, dayValueJsonSql, hourElementsSql } from '@dh/read-models';
 import { validationProblem } from './portal-access';
-import { addYears, firstOfMonth, kwhString, nextMonth, sumKwh } from './local-time';
+import { addYears, firstOfMonth, kwhString, nextMonth, sumDecimalText, sumKwh } from './local-time';
 
 export const RESOLUTIONS = ['hour', 'day', 'month'] as const;
 export type ConsumptionResolution = (typeof RESOLUTIONS)[number];
@@ -109,7 +110,7 @@ export async function readConsumption(db: DataSource, gsrn: string, from: LocalD
   return out;
 }
 
-/** Hour and day values as the portal sends them, assembled as JSON text by PostgreSQL (no per-value work here). */
+/** Hour and day values as the portal sends them, as the JSON text the read models store (no per-value work here). */
 export interface ConsumptionJson {
   /** The elements of the `values` array, comma-separated, in time order. */
   valuesJson: string;
@@ -122,7 +123,7 @@ export interface ConsumptionJson {
 /** A day's JSON built from the labels the projection stored (see consumption.projection.ts) and exact numeric text (`kwhString` in SQL). */
 const DAY_VALUE_JSON = dayValueJsonSql(`to_char(day, 'YYYY-MM-DD')`, 'start_label', 'end_label', 'day_hours', 'quantity', 'estimated', 'missing');
 
-interface JsonRow {
+interface DaysJsonRow {
   values_json: string | null;
   total: string;
   estimated: boolean;
@@ -132,32 +133,50 @@ interface JsonRow {
 }
 
 /**
- * The hour or day view for [from, to] in one query, the values already as JSON text: a year of days
- * or a month of hours costs the gateway one row and one string instead of shaping hundreds of values.
- * Hours: the ≤ 31 day rows' stored JSON (`hours_json`, every row has it: days-v6's migration filled it on rows
- * written before days-v4, from their arrays) concatenated. Days: the day rows' stored JSON (`day_json`)
- * concatenated; a row without it (written before the projection stored it, days-v5) has its JSON built here from its
- * columns and labels; null when a day row in the range has no stored labels (the caller then shapes them itself; a
- * rebuild of the consumption projection ends both).
+ * Named statements: PostgreSQL parses and plans each once per connection, not per request (these run for every
+ * portal consumption request). Behind a pooler, it must keep protocol-level prepared statements per server
+ * connection (PgBouncer ≥ 1.21 with `max_prepared_statements`, or session pooling).
  */
-export async function readConsumptionJson(db: DataSource, gsrn: string, from: LocalDate, to: LocalDate, resolution: 'hour' | 'day'): Promise<ConsumptionJson | null> {
-  let rows: JsonRow[];
-  if (resolution === 'hour') {
-    rows = await db.query(
-      `SELECT string_agg(hours_json, ',' ORDER BY day) AS values_json, coalesce(sum(total), 0)::text AS total,
-         coalesce(bool_or(any_estimated), false) AS estimated, coalesce(bool_or(any_missing), false) AS missing, 0 AS unlabelled
-       FROM ${CONSUMPTION_HOURS_TABLE} WHERE gsrn = $1 AND day >= $2 AND day <= $3`,
-      [gsrn, from, to],
-    );
-  } else {
-    rows = await db.query(
-      `SELECT string_agg(coalesce(day_json, ${DAY_VALUE_JSON}), ',' ORDER BY day) AS values_json, coalesce(sum(quantity), 0)::text AS total,
+const HOURS_STATEMENT = {
+  name: 'portal-consumption-hours',
+  // The day rows themselves, in order: cheaper for the server than `string_agg` over them (no sort, no 90 KiB
+  // aggregate state), and ≤ 31 rows for the gateway to join.
+  text: `SELECT hours_json, total::text AS total, any_estimated, any_missing FROM ${CONSUMPTION_HOURS_TABLE} WHERE gsrn = $1 AND day >= $2 AND day <= $3 ORDER BY day`,
+} as const;
+const DAYS_STATEMENT = {
+  name: 'portal-consumption-days',
+  // A year is ≤ 366 rows: one aggregated row is cheaper for the gateway than that many rows and their Σ in big.js.
+  text: `SELECT string_agg(coalesce(day_json, ${DAY_VALUE_JSON}), ',' ORDER BY day) AS values_json, coalesce(sum(quantity), 0)::text AS total,
          coalesce(bool_or(estimated), false) AS estimated, coalesce(bool_or(missing), false) AS missing, count(*) FILTER (WHERE start_label IS NULL OR end_label IS NULL)::int AS unlabelled
        FROM ${CONSUMPTION_DAILY_TABLE} WHERE gsrn = $1 AND day >= $2 AND day <= $3`,
-      [gsrn, from, to],
-    );
+} as const;
+
+/**
+ * The hour or day view for [from, to], the values already as JSON text: a year of days or a month of hours costs
+ * the gateway one string per day row (hours) or one row (days) instead of shaping hundreds of values.
+ * Hours: the ≤ 31 day rows' stored JSON (`hours_json`, every row has it: days-v6's migration filled it on rows
+ * written before days-v4, from their arrays), joined here, their exact Σ from the rows' totals. Days: the day rows'
+ * stored JSON (`day_json`) concatenated by PostgreSQL; a row without it (written before the projection stored it,
+ * days-v5) has its JSON built there from its columns and labels; null when a day row in the range has no stored
+ * labels (the caller then shapes them itself; a rebuild of the consumption projection ends both).
+ */
+export async function readConsumptionJson(pool: Pick<Pool, 'query'>, gsrn: string, from: LocalDate, to: LocalDate, resolution: 'hour' | 'day'): Promise<ConsumptionJson | null> {
+  if (resolution === 'hour') {
+    const { rows } = await pool.query<[string | null, string | null, boolean | null, boolean | null]>({ ...HOURS_STATEMENT, values: [gsrn, from, to], rowMode: 'array' });
+    const parts: string[] = [];
+    const totals: string[] = [];
+    let estimated = false;
+    let missing = false;
+    for (const [json, total, anyEstimated, anyMissing] of rows) {
+      // As `string_agg` and `sum` would: a row without a value adds nothing.
+      if (json !== null) parts.push(json);
+      if (total !== null) totals.push(total);
+      if (anyEstimated === true) estimated = true;
+      if (anyMissing === true) missing = true;
+    }
+    return { valuesJson: parts.join(','), total: kwhString(sumDecimalText(totals)), estimated, missing };
   }
-  const r = rows[0];
+  const r = (await pool.query<DaysJsonRow>({ ...DAYS_STATEMENT, values: [gsrn, from, to] })).rows[0];
   if (!r || r.unlabelled > 0) return null;
   return { valuesJson: r.values_json ?? '', total: kwhString(r.total), estimated: r.estimated, missing: r.missing };
 }

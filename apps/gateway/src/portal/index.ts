@@ -1,3 +1,3 @@
 export { PortalController } from './portal.controller';
-export { PORTAL_CLOCK, type PortalClock } from './portal-access';
+export { PORTAL_CLOCK, PORTAL_POOL, type PortalClock } from './portal-access';
 export { PortalProfileController } from './profile.controller';

@@ -31,6 +31,18 @@ export function kwhString(value: string): string {
   return parseDecimal(value).toFixed(Math.max(3, decimals));
 }
 
+/** Σ of decimal texts, exact, with as many decimals as the most precise of them (as PostgreSQL's `sum` of `numeric`s). */
+export function sumDecimalText(values: readonly string[]): string {
+  let scale = 0;
+  let sum = parseDecimal('0');
+  for (const v of values) {
+    const dot = v.indexOf('.');
+    if (dot >= 0 && v.length - dot - 1 > scale) scale = v.length - dot - 1;
+    sum = sum.plus(parseDecimal(v));
+  }
+  return sum.toFixed(scale);
+}
+
 export function sumKwh(values: readonly string[]): string {
   return kwhString(values.reduce((s, v) => s.plus(parseDecimal(v)), parseDecimal('0')).toFixed());
 }

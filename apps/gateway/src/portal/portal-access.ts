@@ -3,6 +3,8 @@ import { ProblemException, type ProblemDetails } from '@dh/platform';
 
 /** Business time of the portal ("today", next settlement date): the service's clock. */
 export const PORTAL_CLOCK = Symbol('PORTAL_CLOCK');
+/** The `pg` pool of the read models the consumption view reads with named statements (the service's pool). */
+export const PORTAL_POOL = Symbol('PORTAL_POOL');
 export interface PortalClock {
   now(): Date;
 }

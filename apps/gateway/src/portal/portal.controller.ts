@@ -1,4 +1,5 @@
 import { Controller, Get, Header, Inject, Query } from '@nestjs/common';
+import type { Pool } from 'pg';
 import { DataSource, type Repository } from 'typeorm';
 import { AuditPersonalDataRead, CurrentPrincipal, RequireAnyScope, type Principal } from '@dh/auth';
 import { compareLocalDates, addDays, localDateOf, type LocalDate } from '@dh/dk-time';
@@ -19,7 +20,7 @@ import { exportInvoice, exportNote, type ExportInvoice, type ExportNote } from '
 import { parseConsumptionQuery, readConsumption, readConsumptionJson, totalOf, type ConsumptionResolution, type ConsumptionValue } from './consumption.query';
 import { meteringPointColumns, type MeteringPointRow } from '../portfolio/metering-point-row';
 import { kwhString, nextMonth, nextQuarter, firstOfMonth } from './local-time';
-import { CUSTOMER_ID_PARAM, PORTAL_CLOCK, portalCustomerId, type PortalClock } from './portal-access';
+import { CUSTOMER_ID_PARAM, PORTAL_CLOCK, PORTAL_POOL, portalCustomerId, type PortalClock } from './portal-access';
 
 /** The same body whether the GSRN is unknown or another customer's. */
 const meteringPointNotFound = (): ProblemDetails => ({ type: 'metering-point-not-found', title: 'Metering point not found', status: 404, detail: 'No metering point with this GSRN' });
@@ -61,6 +62,8 @@ export interface PortalNotification {
 }
 
 const MP_COLUMNS = meteringPointColumns();
+/** Every consumption request's first query: a named statement, parsed and planned once per connection (see consumption.query.ts). */
+const CONSUMPTION_MP_STATEMENT = { name: 'portal-consumption-metering-point', text: `SELECT ${MP_COLUMNS} FROM ${METERING_POINTS_TABLE} WHERE gsrn = $1 AND customer_id = $2` } as const;
 
 /**
  * The customer self-service portal (mission §2), read-only. A customer (JWT, `portal:read`) sees the
@@ -93,6 +96,7 @@ export class PortalController {
   constructor(
     @Inject(DataSource) private readonly db: DataSource,
     @Inject(PORTAL_CLOCK) private readonly clock: PortalClock,
+    @Inject(PORTAL_POOL) private readonly pool: Pool,
   ) {
     this.invoices = db.getRepository(SettlementInvoiceReadModel);
     this.notes = db.getRepository(SettlementNoteReadModel);
@@ -124,7 +128,7 @@ export class PortalController {
     const q = parseConsumptionQuery(query);
     const notFound = meteringPointNotFound();
     const customerId = portalCustomerId(principal, typeof query[CUSTOMER_ID_PARAM] === 'string' ? query[CUSTOMER_ID_PARAM] : undefined, notFound);
-    const rows: MeteringPointRow[] = await this.db.query(`SELECT ${MP_COLUMNS} FROM ${METERING_POINTS_TABLE} WHERE gsrn = $1 AND customer_id = $2`, [q.gsrn, customerId]);
+    const rows = (await this.pool.query<MeteringPointRow>({ ...CONSUMPTION_MP_STATEMENT, values: [q.gsrn, customerId] })).rows;
     const mp = rows[0];
     if (!mp) throw new ProblemException(notFound);
     // Only the customer's own supply: not the previous occupant's consumption on the same GSRN.
@@ -135,7 +139,7 @@ export class PortalController {
     const head = { gsrn: q.gsrn, resolution: q.resolution, from: q.from, to: q.to, time_zone: 'Europe/Copenhagen', unit: 'kWh', supply: { start: mp.supply_start, end: mp.supply_end } } as const;
     const supplied = mp.supply_start !== null && compareLocalDates(from, to) <= 0;
     // Hours and days (hundreds of values) come as JSON text from the read model; this only frames them.
-    const fast = supplied && q.resolution !== 'month' ? await readConsumptionJson(this.db, q.gsrn, from, to, q.resolution) : null;
+    const fast = supplied && q.resolution !== 'month' ? await readConsumptionJson(this.pool, q.gsrn, from, to, q.resolution) : null;
     if (fast) {
       return `${JSON.stringify(head).slice(0, -1)},"values":[${fast.valuesJson}],"total_kwh":${JSON.stringify(fast.total)},"estimated":${fast.estimated},"missing":${fast.missing}}`;
     }

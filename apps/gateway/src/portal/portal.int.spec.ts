@@ -21,8 +21,9 @@ import {
   type Projection,
 } from '@dh/read-models';
 import { createTestDatabase, type TestDatabase } from '@dh/testing';
-import { PORTAL_CLOCK } from './portal-access';
+import { PORTAL_CLOCK, PORTAL_POOL } from './portal-access';
 import { readConsumption, readConsumptionJson, totalOf } from './consumption.query';
+import { sumDecimalText } from './local-time';
 import { PortalController } from './portal.controller';
 
 const CUSTOMER_A = '11111111-1111-4111-8111-111111111111';
@@ -114,7 +115,7 @@ describe('portal API (Nest app, Postgres read models)', () => {
         AuthModule.forRoot({ pool, config: testAuthConfig() }),
       ],
       controllers: [PortalController],
-      providers: [{ provide: DataSource, useValue: dataSource }, { provide: PORTAL_CLOCK, useValue: { now: () => new Date('2026-11-10T12:00:00Z') } }],
+      providers: [{ provide: DataSource, useValue: dataSource }, { provide: PORTAL_POOL, useValue: pool }, { provide: PORTAL_CLOCK, useValue: { now: () => new Date('2026-11-10T12:00:00Z') } }],
     }).compile();
     app = moduleRef.createNestApplication();
     app.useGlobalFilters(new ProblemDetailsFilter());
@@ -220,12 +221,18 @@ describe('portal API (Nest app, Postgres read models)', () => {
         ['hour', '2026-10-31', '2026-10-31'],
         ['day', '2026-11-01', '2026-11-30'],
       ] as const) {
-        const fast = await readConsumptionJson(dataSource, GSRN_A, from, to, resolution);
+        const fast = await readConsumptionJson(pool, GSRN_A, from, to, resolution);
         const shaped = await readConsumption(dataSource, GSRN_A, from, to, resolution);
         expect(fast).not.toBeNull();
         expect(JSON.parse(`[${fast!.valuesJson}]`)).toEqual(shaped);
         expect(fast).toMatchObject({ total: totalOf(shaped), estimated: shaped.some((v) => v.estimated), missing: shaped.some((v) => v.missing) });
       }
+    });
+
+    it('sums the hours\' day rows exactly as PostgreSQL sums them, with the scale of the most precise', async () => {
+      const totals = ['0.100', '1.2340', '-0.125', '9007199254740993.001', '25.000'];
+      const { rows } = await pool.query<{ sum: string }>('SELECT sum(x)::text AS sum FROM unnest($1::numeric[]) AS x', [totals]);
+      expect(sumDecimalText(totals)).toBe(rows[0]!.sum);
     });
 
     it('falls back to shaping in the gateway for rows written before the labels were stored', async () => {
@@ -234,7 +241,7 @@ describe('portal API (Nest app, Postgres read models)', () => {
       const before = (await consumption(query, 200)).body;
       await pool.query(`UPDATE ${CONSUMPTION_DAILY_TABLE} SET start_label = NULL WHERE gsrn = $1 AND day = '2026-10-25' RETURNING start_label`, [GSRN_A]);
       try {
-        expect(await readConsumptionJson(dataSource, GSRN_A, '2026-10-24', '2026-10-26', 'day')).toBeNull();
+        expect(await readConsumptionJson(pool, GSRN_A, '2026-10-24', '2026-10-26', 'day')).toBeNull();
         expect((await consumption(query, 200)).body).toEqual(before);
       } finally {
         await pool.query(`UPDATE ${CONSUMPTION_DAILY_TABLE} SET start_label = '2026-10-25T00:00+02:00' WHERE gsrn = $1 AND day = '2026-10-25'`, [GSRN_A]);
@@ -253,7 +260,7 @@ describe('portal API (Nest app, Postgres read models)', () => {
       expect(saved.rows).toHaveLength(1);
       expect(saved.rows[0].day_json).toContain('"hours":25');
       try {
-        expect(await readConsumptionJson(dataSource, GSRN_A, '2026-10-24', '2026-10-26', 'day')).not.toBeNull();
+        expect(await readConsumptionJson(pool, GSRN_A, '2026-10-24', '2026-10-26', 'day')).not.toBeNull();
         expect((await consumption(query, 200)).body).toEqual(before);
       } finally {
         await pool.query(`UPDATE ${CONSUMPTION_DAILY_TABLE} SET day_json = $2 WHERE gsrn = $1 AND day = '2026-10-25'`, [GSRN_A, saved.rows[0].day_json]);
