@@ -49,8 +49,12 @@ const HOUR_WINDOW_DAYS = 41;
 const DAY_RANGE_STARTS = 60;
 const HOUR_RANGE_STARTS = 11;
 const WARMUP_REQUESTS = 200;
-/** Measurements (baseline, day, hour) per gateway and size; with several, each figure is the median. */
-const ROUNDS = Number(process.env.BENCH_PORTAL_ROUNDS ?? 1);
+/**
+ * Measurements (baseline, day, hour) per gateway and size; each figure is the median over them. One round's p99 is
+ * the 20th slowest of 2,000 requests on two shared cores: it moves 1.4–5× between rounds minutes apart with nothing
+ * changed (docs/benchmarks.md, "Portal load"), so one round cannot decide the target; default 5.
+ */
+const ROUNDS = Number(process.env.BENCH_PORTAL_ROUNDS ?? 5);
 /**
  * Another checkout (its `dist/`, `register-paths.js`, `tsconfig.base.json` and `node_modules`, e.g. a copy of an
  * earlier build): a second gateway runs from it on the same database and takes turns with this build's.
@@ -417,6 +421,11 @@ async function measureSize(gateways: readonly Gateway[], customers: readonly Cus
     // Over several rounds: the median of each figure.
     const m = (i: 0 | 1 | 2, key: 'p50' | 'p99' | 'requestsPerSecond') => median(measured.map((f) => f[i][key]));
     const n = `${size.toLocaleString('en-US')} cust.${gateways.length > 1 ? `, ${gateway.label}` : ''}`;
+    if (measured.length > 1) {
+      const ratios = (i: 1 | 2) => measured.map((f) => f[i].p99 / f[0].p99);
+      const spread = (i: 1 | 2) => `${ratios(i).map((r) => `${r.toFixed(2)}×`).join(' / ')} (median ${median(ratios(i)).toFixed(2)}×)`;
+      log(`  ${n}, p99 ratio per round: day × year ${spread(1)}, hour × month ${spread(2)}; the summary divides the medians of the p99s`);
+    }
     out.push(
       result(`portal day×year p50, ${n}`, m(1, 'p50'), m(0, 'p50'), 'ms', false, label),
       result(`portal day×year p99, ${n}`, m(1, 'p99'), m(0, 'p99'), 'ms', false, label),
