@@ -1,7 +1,8 @@
 import type { Pool } from 'pg';
 import type { DataSource } from 'typeorm';
 import { addDays, compareLocalDates, daysBetween, isLocalDate, localDayEnd, localDayStart, localLabel, type LocalDate } from '@dh/dk-time';
-import { CONSUMPTION_DAILY_TABLE, CONSUMPTION_HOURS_TABLE, CONSUMPTION_MONTHLY_TABLE, dayValueJsonSql, hourElementsSql } from '@dh/read-models';
+import { CONSUMPTION_DAILY_TABLE, CONSUMPTION_HOURS_TABLE, CONSUMPTION_MONTHLY_TABLE, dayValueJsonSql, hourElementsSql, METERING_POINTS_TABLE } from '@dh/read-models';
+import { meteringPointColumns, type MeteringPointRow } from '../portfolio/metering-point-row';
 import { validationProblem } from './portal-access';
 import { addYears, firstOfMonth, kwhString, nextMonth, sumDecimalText, sumKwh } from './local-time';
 
@@ -134,14 +135,22 @@ interface DaysJsonRow {
 
 /**
  * Named statements: PostgreSQL parses and plans each once per connection, not per request (these run for every
- * portal consumption request). Behind a pooler, it must keep protocol-level prepared statements per server
- * connection (PgBouncer ≥ 1.21 with `max_prepared_statements`, or session pooling).
+ * portal consumption request). A statement prepared before a rebuild swaps the read model's tables runs against the
+ * new ones (PostgreSQL analyses it again), but it fails with "cached plan must not change result type" if its result
+ * columns' types changed: every result column here has a type of its own (a cast or an aggregate), whatever type the
+ * table's column has. Behind a pooler, it must keep protocol-level prepared statements per server connection
+ * (PgBouncer ≥ 1.21 with `max_prepared_statements`, or session pooling).
  */
+const METERING_POINT_STATEMENT = {
+  name: 'portal-consumption-metering-point',
+  text: `SELECT ${meteringPointColumns(undefined, { castToText: true })} FROM ${METERING_POINTS_TABLE} WHERE gsrn = $1 AND customer_id = $2`,
+} as const;
 const HOURS_STATEMENT = {
   name: 'portal-consumption-hours',
   // The day rows themselves, in order: cheaper for the server than `string_agg` over them (no sort, no 90 KiB
   // aggregate state), and ≤ 31 rows for the gateway to join.
-  text: `SELECT hours_json, total::text AS total, any_estimated, any_missing FROM ${CONSUMPTION_HOURS_TABLE} WHERE gsrn = $1 AND day >= $2 AND day <= $3 ORDER BY day`,
+  text: `SELECT hours_json::text AS hours_json, total::text AS total, any_estimated::boolean AS any_estimated, any_missing::boolean AS any_missing
+       FROM ${CONSUMPTION_HOURS_TABLE} WHERE gsrn = $1 AND day >= $2 AND day <= $3 ORDER BY day`,
 } as const;
 const DAYS_STATEMENT = {
   name: 'portal-consumption-days',
@@ -160,6 +169,11 @@ const DAYS_STATEMENT = {
  * days-v5) has its JSON built there from its columns and labels; null when a day row in the range has no stored
  * labels (the caller then shapes them itself; a rebuild of the consumption projection ends both).
  */
+/** The customer's metering point (`customerId`'s supply on `gsrn`), every consumption request's first read. */
+export async function readConsumptionMeteringPoint(pool: Pick<Pool, 'query'>, gsrn: string, customerId: string): Promise<MeteringPointRow | undefined> {
+  return (await pool.query<MeteringPointRow>({ ...METERING_POINT_STATEMENT, values: [gsrn, customerId] })).rows[0];
+}
+
 export async function readConsumptionJson(pool: Pick<Pool, 'query'>, gsrn: string, from: LocalDate, to: LocalDate, resolution: 'hour' | 'day'): Promise<ConsumptionJson | null> {
   if (resolution === 'hour') {
     const { rows } = await pool.query<[string | null, string | null, boolean | null, boolean | null]>({ ...HOURS_STATEMENT, values: [gsrn, from, to], rowMode: 'array' });

@@ -17,7 +17,7 @@ import {
   SettlementNoteReadModel,
 } from '@dh/read-models';
 import { exportInvoice, exportNote, type ExportInvoice, type ExportNote } from '../settlement/settlement-export';
-import { parseConsumptionQuery, readConsumption, readConsumptionJson, totalOf, type ConsumptionResolution, type ConsumptionValue } from './consumption.query';
+import { parseConsumptionQuery, readConsumption, readConsumptionJson, readConsumptionMeteringPoint, totalOf, type ConsumptionResolution, type ConsumptionValue } from './consumption.query';
 import { meteringPointColumns, type MeteringPointRow } from '../portfolio/metering-point-row';
 import { kwhString, nextMonth, nextQuarter, firstOfMonth } from './local-time';
 import { CUSTOMER_ID_PARAM, PORTAL_CLOCK, PORTAL_POOL, portalCustomerId, type PortalClock } from './portal-access';
@@ -62,8 +62,6 @@ export interface PortalNotification {
 }
 
 const MP_COLUMNS = meteringPointColumns();
-/** Every consumption request's first query: a named statement, parsed and planned once per connection (see consumption.query.ts). */
-const CONSUMPTION_MP_STATEMENT = { name: 'portal-consumption-metering-point', text: `SELECT ${MP_COLUMNS} FROM ${METERING_POINTS_TABLE} WHERE gsrn = $1 AND customer_id = $2` } as const;
 
 /**
  * The customer self-service portal (mission §2), read-only. A customer (JWT, `portal:read`) sees the
@@ -128,8 +126,7 @@ export class PortalController {
     const q = parseConsumptionQuery(query);
     const notFound = meteringPointNotFound();
     const customerId = portalCustomerId(principal, typeof query[CUSTOMER_ID_PARAM] === 'string' ? query[CUSTOMER_ID_PARAM] : undefined, notFound);
-    const rows = (await this.pool.query<MeteringPointRow>({ ...CONSUMPTION_MP_STATEMENT, values: [q.gsrn, customerId] })).rows;
-    const mp = rows[0];
+    const mp = await readConsumptionMeteringPoint(this.pool, q.gsrn, customerId);
     if (!mp) throw new ProblemException(notFound);
     // Only the customer's own supply: not the previous occupant's consumption on the same GSRN.
     let from = q.from;

@@ -10,8 +10,10 @@ import { addDays, localDayStart, localLabel } from '@dh/dk-time';
 import { ProblemDetailsFilter } from '@dh/platform';
 import {
   CONSUMPTION_DAILY_TABLE,
+  CONSUMPTION_HOURS_TABLE,
   consumptionProjection,
   ENERGINET_GLN,
+  METERING_POINTS_TABLE,
   meteringPointsProjection,
   migrateReadModels,
   paymentsProjection,
@@ -22,7 +24,7 @@ import {
 } from '@dh/read-models';
 import { createTestDatabase, type TestDatabase } from '@dh/testing';
 import { PORTAL_CLOCK, PORTAL_POOL } from './portal-access';
-import { readConsumption, readConsumptionJson, totalOf } from './consumption.query';
+import { readConsumption, readConsumptionJson, readConsumptionMeteringPoint, totalOf } from './consumption.query';
 import { sumDecimalText } from './local-time';
 import { PortalController } from './portal.controller';
 
@@ -226,6 +228,31 @@ describe('portal API (Nest app, Postgres read models)', () => {
         expect(fast).not.toBeNull();
         expect(JSON.parse(`[${fast!.valuesJson}]`)).toEqual(shaped);
         expect(fast).toMatchObject({ total: totalOf(shaped), estimated: shaped.some((v) => v.estimated), missing: shaped.some((v) => v.missing) });
+      }
+    });
+
+    it('answers from named statements prepared before the tables changed their column types (as a rebuild into a new layout swaps them)', async () => {
+      const client = await pool.connect();
+      try {
+        const hours = await readConsumptionJson(client, GSRN_A, '2026-10-24', '2026-10-26', 'hour');
+        const days = await readConsumptionJson(client, GSRN_A, '2026-10-01', '2026-10-31', 'day');
+        const mp = await readConsumptionMeteringPoint(client, GSRN_A, CUSTOMER_A);
+        expect(hours?.valuesJson).toContain('"quantity_kwh"');
+        expect(mp).toMatchObject({ gsrn: GSRN_A, customer_id: CUSTOMER_A });
+        await client.query('BEGIN');
+        try {
+          // The statements are prepared on this connection; PostgreSQL analyses them again against the changed tables.
+          await client.query(`ALTER TABLE ${CONSUMPTION_HOURS_TABLE} ALTER COLUMN hours_json TYPE varchar, ALTER COLUMN total TYPE numeric(20, 3), ALTER COLUMN any_estimated TYPE text`);
+          await client.query(`ALTER TABLE ${CONSUMPTION_DAILY_TABLE} ALTER COLUMN quantity TYPE numeric(20, 3)`);
+          await client.query(`ALTER TABLE ${METERING_POINTS_TABLE} ALTER COLUMN grid_area TYPE varchar(3), ALTER COLUMN supply_status TYPE varchar`);
+          expect(await readConsumptionJson(client, GSRN_A, '2026-10-24', '2026-10-26', 'hour')).toEqual(hours);
+          expect(await readConsumptionJson(client, GSRN_A, '2026-10-01', '2026-10-31', 'day')).toEqual(days);
+          expect(await readConsumptionMeteringPoint(client, GSRN_A, CUSTOMER_A)).toEqual(mp);
+        } finally {
+          await client.query('ROLLBACK');
+        }
+      } finally {
+        client.release();
       }
     });
 
