@@ -160,6 +160,11 @@ const DAYS_STATEMENT = {
        FROM ${CONSUMPTION_DAILY_TABLE} WHERE gsrn = $1 AND day >= $2 AND day <= $3`,
 } as const;
 
+/** The customer's metering point (`customerId`'s supply on `gsrn`), every consumption request's first read. */
+export async function readConsumptionMeteringPoint(pool: Pick<Pool, 'query'>, gsrn: string, customerId: string): Promise<MeteringPointRow | undefined> {
+  return (await pool.query<MeteringPointRow>({ ...METERING_POINT_STATEMENT, values: [gsrn, customerId] })).rows[0];
+}
+
 /**
  * The hour or day view for [from, to], the values already as JSON text: a year of days or a month of hours costs
  * the gateway one string per day row (hours) or one row (days) instead of shaping hundreds of values.
@@ -169,11 +174,6 @@ const DAYS_STATEMENT = {
  * days-v5) has its JSON built there from its columns and labels; null when a day row in the range has no stored
  * labels (the caller then shapes them itself; a rebuild of the consumption projection ends both).
  */
-/** The customer's metering point (`customerId`'s supply on `gsrn`), every consumption request's first read. */
-export async function readConsumptionMeteringPoint(pool: Pick<Pool, 'query'>, gsrn: string, customerId: string): Promise<MeteringPointRow | undefined> {
-  return (await pool.query<MeteringPointRow>({ ...METERING_POINT_STATEMENT, values: [gsrn, customerId] })).rows[0];
-}
-
 export async function readConsumptionJson(pool: Pick<Pool, 'query'>, gsrn: string, from: LocalDate, to: LocalDate, resolution: 'hour' | 'day'): Promise<ConsumptionJson | null> {
   if (resolution === 'hour') {
     const { rows } = await pool.query<[string | null, string | null, boolean | null, boolean | null]>({ ...HOURS_STATEMENT, values: [gsrn, from, to], rowMode: 'array' });
