@@ -2,6 +2,7 @@ import { Pool } from 'pg';
 import { createPostgresEventStore } from '@dh/event-store';
 import { allProjections, rebuildProjections, retiredTablesDropped } from '@dh/read-models';
 import { backendCpu, backendCpuUsed } from './process-cpu';
+import { rawRead } from './raw-read';
 
 /**
  * The rebuild benchmark's cold round (forked by rebuild.bench.ts): one raw read, or one rebuild of all projections, in
@@ -36,13 +37,7 @@ async function run(input: ColdRoundInput): Promise<ColdRoundResult> {
     const start = process.hrtime.bigint();
     let events = 0;
     if (input.kind === 'read') {
-      let after: string | null = null;
-      for (;;) {
-        const page = await store.readAll({ after, maxCount: input.pageSize });
-        events += page.length;
-        if (page.length < input.pageSize) break;
-        after = page[page.length - 1].checkpoint;
-      }
+      events = await rawRead(store, input.pageSize);
     } else {
       const options = { batchSize: input.pageSize, ifRunning: 'refuse' as const, ...(input.pageConnections === 1 ? { pageConnections: 1 as const } : {}) };
       const results = await rebuildProjections(pool, store, allProjections, options);

@@ -11,6 +11,7 @@ import { allProjections, applyGuardedBatch, migrateReadModels, PROJECTION_BATCH_
 import { uniqueName, type Cleanup } from './infra';
 import { fmt, log, median, msSince, now, result, type BenchResult } from './measure';
 import { backendCpu, backendCpuUsed } from './process-cpu';
+import { rawRead } from './raw-read';
 import type { ColdRoundInput, ColdRoundResult } from './rebuild-cold.process';
 
 /**
@@ -220,17 +221,6 @@ async function checksums(pool: Pool): Promise<string[]> {
   }
 }
 
-async function rawRead(store: PostgresEventStore): Promise<number> {
-  let after: string | null = null;
-  let n = 0;
-  for (;;) {
-    const events = await store.readAll({ after, maxCount: PAGE });
-    n += events.length;
-    if (events.length < PAGE) return n;
-    after = events[events.length - 1].checkpoint;
-  }
-}
-
 export async function runRebuildBench(cleanup?: Cleanup): Promise<BenchResult[]> {
   const db = await createDatabase(uniqueName('rebuild'));
   cleanup?.add(`drop database ${db.name}`, () => db.drop());
@@ -277,7 +267,7 @@ export async function runRebuildBench(cleanup?: Cleanup): Promise<BenchResult[]>
     };
     const timeRead = async (): Promise<number> => {
       const start = now();
-      const read = await rawRead(store);
+      const read = await rawRead(store, PAGE);
       const ms = msSince(start);
       if (read !== events) throw new Error(`the raw read returned ${read} events, expected ${events}`);
       return ms;
@@ -318,7 +308,7 @@ export async function runRebuildBench(cleanup?: Cleanup): Promise<BenchResult[]>
         ['each page on one connection', { pageConnections: 1 }],
       ];
       const read = now();
-      await rawRead(store);
+      await rawRead(store, PAGE);
       const readMs = msSince(read);
       const timed: string[] = [];
       for (const [label, options] of variants) {
