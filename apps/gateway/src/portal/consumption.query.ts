@@ -2,7 +2,6 @@ import type { Pool } from 'pg';
 import type { DataSource } from 'typeorm';
 import { addDays, compareLocalDates, daysBetween, isLocalDate, localDayEnd, localDayStart, localLabel, type LocalDate } from '@dh/dk-time';
 import { CONSUMPTION_DAILY_TABLE, CONSUMPTION_HOURS_TABLE, CONSUMPTION_MONTHLY_TABLE, dayValueJsonSql, hourElementsSql, METERING_POINTS_TABLE } from '@dh/read-models';
-import { meteringPointColumns, type MeteringPointRow } from '../portfolio/metering-point-row';
 import { validationProblem } from './portal-access';
 import { addYears, firstOfMonth, kwhString, nextMonth, sumDecimalText, sumKwh } from './local-time';
 
@@ -140,59 +139,121 @@ interface DaysJsonRow {
  * columns' types changed: every result column here has a type of its own (a cast or an aggregate), whatever type the
  * table's column has. Behind a pooler, it must keep protocol-level prepared statements per server connection
  * (PgBouncer ≥ 1.21 with `max_prepared_statements`, or session pooling).
+ *
+ * Each request is one statement, one round trip: the customer's supply on the GSRN (`$1` GSRN, `$2` customer), the
+ * requested range (`$3`..`$4`, inclusive local dates) cut to that supply, and for hours and days the values in the cut
+ * range. The cut is made here only, in SQL ({@link SUPPLY_CUT}); the gateway takes it from the row. The supply's dates
+ * are read as `date`s whatever type their columns have.
  */
-const METERING_POINT_STATEMENT = {
-  name: 'portal-consumption-metering-point',
-  text: `SELECT ${meteringPointColumns(undefined, { castToText: true })} FROM ${METERING_POINTS_TABLE} WHERE gsrn = $1 AND customer_id = $2`,
+const SUPPLY_CUT = `FROM ${METERING_POINTS_TABLE} mp
+  CROSS JOIN LATERAL (SELECT greatest($3::date, mp.supply_start::date) AS cut_from, least($4::date, mp.supply_end::date - 1) AS cut_to) c`;
+/** Some day of the requested range is supplied (the values' joins and the cut columns test it). */
+const SUPPLIED = `mp.supply_start IS NOT NULL AND c.cut_from <= c.cut_to`;
+/** The supply and the cut range (null when no day of the range is supplied), as text. */
+const SUPPLY_COLUMNS = `to_char(mp.supply_start::date, 'YYYY-MM-DD') AS supply_start, to_char(mp.supply_end::date, 'YYYY-MM-DD') AS supply_end,
+  CASE WHEN ${SUPPLIED} THEN to_char(c.cut_from, 'YYYY-MM-DD') END AS cut_from,
+  CASE WHEN ${SUPPLIED} THEN to_char(c.cut_to, 'YYYY-MM-DD') END AS cut_to`;
+const CUSTOMER_SUPPLY = `WHERE mp.gsrn = $1 AND mp.customer_id = $2`;
+
+const SUPPLY_STATEMENT = {
+  name: 'portal-consumption-supply',
+  text: `SELECT ${SUPPLY_COLUMNS} ${SUPPLY_CUT} ${CUSTOMER_SUPPLY}`,
 } as const;
 const HOURS_STATEMENT = {
-  name: 'portal-consumption-hours',
+  name: 'portal-consumption-supply-hours',
   // The day rows themselves, in order: cheaper for the server than `string_agg` over them (no sort, no 90 KiB
-  // aggregate state), and ≤ 31 rows for the gateway to join.
-  text: `SELECT hours_json::text AS hours_json, total::text AS total, any_estimated::boolean AS any_estimated, any_missing::boolean AS any_missing
-       FROM ${CONSUMPTION_HOURS_TABLE} WHERE gsrn = $1 AND day >= $2 AND day <= $3 ORDER BY day`,
+  // aggregate state), and ≤ 31 rows for the gateway to join; the supply's four short columns repeat on each.
+  text: `SELECT ${SUPPLY_COLUMNS}, h.hours_json::text AS hours_json, h.total::text AS total, h.any_estimated::boolean AS any_estimated, h.any_missing::boolean AS any_missing
+       ${SUPPLY_CUT}
+       LEFT JOIN ${CONSUMPTION_HOURS_TABLE} h ON ${SUPPLIED} AND h.gsrn = mp.gsrn AND h.day >= c.cut_from AND h.day <= c.cut_to
+       ${CUSTOMER_SUPPLY} ORDER BY h.day`,
 } as const;
 const DAYS_STATEMENT = {
-  name: 'portal-consumption-days',
+  name: 'portal-consumption-supply-days',
   // A year is ≤ 366 rows: one aggregated row is cheaper for the gateway than that many rows and their Σ in big.js.
-  text: `SELECT string_agg(coalesce(day_json, ${DAY_VALUE_JSON}), ',' ORDER BY day) AS values_json, coalesce(sum(quantity), 0)::text AS total,
-         coalesce(bool_or(estimated), false) AS estimated, coalesce(bool_or(missing), false) AS missing, count(*) FILTER (WHERE start_label IS NULL OR end_label IS NULL)::int AS unlabelled
-       FROM ${CONSUMPTION_DAILY_TABLE} WHERE gsrn = $1 AND day >= $2 AND day <= $3`,
+  text: `SELECT ${SUPPLY_COLUMNS}, d.values_json, d.total, d.estimated, d.missing, d.unlabelled
+       ${SUPPLY_CUT}
+       CROSS JOIN LATERAL (
+         SELECT string_agg(coalesce(day_json, ${DAY_VALUE_JSON}), ',' ORDER BY day) AS values_json, coalesce(sum(quantity), 0)::text AS total,
+                coalesce(bool_or(estimated), false) AS estimated, coalesce(bool_or(missing), false) AS missing,
+                count(*) FILTER (WHERE start_label IS NULL OR end_label IS NULL)::int AS unlabelled
+           FROM ${CONSUMPTION_DAILY_TABLE} WHERE ${SUPPLIED} AND gsrn = mp.gsrn AND day >= c.cut_from AND day <= c.cut_to) d
+       ${CUSTOMER_SUPPLY}`,
 } as const;
 
-/** The customer's metering point (`customerId`'s supply on `gsrn`), every consumption request's first read. */
-export async function readConsumptionMeteringPoint(pool: Pick<Pool, 'query'>, gsrn: string, customerId: string): Promise<MeteringPointRow | undefined> {
-  return (await pool.query<MeteringPointRow>({ ...METERING_POINT_STATEMENT, values: [gsrn, customerId] })).rows[0];
+/** The supply columns of every statement's rows. */
+interface SupplyColumns {
+  supply_start: string | null;
+  supply_end: string | null;
+  cut_from: string | null;
+  cut_to: string | null;
+}
+
+/** A consumption request's read: the customer's supply on the GSRN, the range cut to it, and the values where they come as JSON. */
+export interface CustomerConsumption {
+  supply: { start: LocalDate | null; end: LocalDate | null };
+  /** The requested range (inclusive) cut to the supply; null when no day of it is supplied (no values then). */
+  cut: { from: LocalDate; to: LocalDate } | null;
+  /**
+   * Hours and days: the values in `cut` as JSON text. Null for months, when nothing is supplied, and when a day row in
+   * the range has no stored labels (written before the projection stored them): the caller then shapes the values itself.
+   */
+  json: ConsumptionJson | null;
+}
+
+function supplyOf(row: SupplyColumns): Pick<CustomerConsumption, 'supply' | 'cut'> {
+  return {
+    supply: { start: row.supply_start as LocalDate | null, end: row.supply_end as LocalDate | null },
+    cut: row.cut_from !== null && row.cut_to !== null ? { from: row.cut_from as LocalDate, to: row.cut_to as LocalDate } : null,
+  };
 }
 
 /**
- * The hour or day view for [from, to], the values already as JSON text: a year of days or a month of hours costs
- * the gateway one string per day row (hours) or one row (days) instead of shaping hundreds of values.
- * Hours: the ≤ 31 day rows' stored JSON (`hours_json`, every row has it: days-v6's migration filled it on rows
- * written before days-v4, from their arrays), joined here, their exact Σ from the rows' totals. Days: the day rows'
- * stored JSON (`day_json`) concatenated by PostgreSQL; a row without it (written before the projection stored it,
- * days-v5) has its JSON built there from its columns and labels; null when a day row in the range has no stored
- * labels (the caller then shapes them itself; a rebuild of the consumption projection ends both).
+ * One consumption request's read, in one statement: `customerId`'s supply on `gsrn` (undefined when the customer has
+ * none there), [from, to] (inclusive local dates) cut to it, and for hours and days the values in the cut range as
+ * JSON text. Hours: the ≤ 31 day rows' stored JSON (`hours_json`, every row has it: days-v6's migration filled it on
+ * rows written before days-v4), joined here, their exact Σ from the rows' totals. Days: the day rows' stored JSON
+ * (`day_json`) concatenated by PostgreSQL; a row without it (written before the projection stored it, days-v5) has its
+ * JSON built there from its columns and labels; `json` is null when a day row in the range has no stored labels (a
+ * rebuild of the consumption projection ends both).
  */
-export async function readConsumptionJson(pool: Pick<Pool, 'query'>, gsrn: string, from: LocalDate, to: LocalDate, resolution: 'hour' | 'day'): Promise<ConsumptionJson | null> {
+export async function readCustomerConsumption(
+  pool: Pick<Pool, 'query'>,
+  gsrn: string,
+  customerId: string,
+  from: LocalDate,
+  to: LocalDate,
+  resolution: ConsumptionResolution,
+): Promise<CustomerConsumption | undefined> {
+  const values = [gsrn, customerId, from, to];
   if (resolution === 'hour') {
-    const { rows } = await pool.query<[string | null, string | null, boolean | null, boolean | null]>({ ...HOURS_STATEMENT, values: [gsrn, from, to], rowMode: 'array' });
+    const { rows } = await pool.query<SupplyColumns & { hours_json: string | null; total: string | null; any_estimated: boolean | null; any_missing: boolean | null }>({ ...HOURS_STATEMENT, values });
+    const first = rows[0];
+    if (!first) return undefined;
+    const read = supplyOf(first);
+    if (read.cut === null) return { ...read, json: null };
     const parts: string[] = [];
     const totals: string[] = [];
     let estimated = false;
     let missing = false;
-    for (const [json, total, anyEstimated, anyMissing] of rows) {
-      // As `string_agg` and `sum` would: a row without a value adds nothing.
-      if (json !== null) parts.push(json);
-      if (total !== null) totals.push(total);
-      if (anyEstimated === true) estimated = true;
-      if (anyMissing === true) missing = true;
+    for (const row of rows) {
+      // As `string_agg` and `sum` would: a row without a value (or the one row of a range without day rows) adds nothing.
+      if (row.hours_json !== null) parts.push(row.hours_json);
+      if (row.total !== null) totals.push(row.total);
+      if (row.any_estimated === true) estimated = true;
+      if (row.any_missing === true) missing = true;
     }
-    return { valuesJson: parts.join(','), total: kwhString(sumDecimalText(totals)), estimated, missing };
+    return { ...read, json: { valuesJson: parts.join(','), total: kwhString(sumDecimalText(totals)), estimated, missing } };
   }
-  const r = (await pool.query<DaysJsonRow>({ ...DAYS_STATEMENT, values: [gsrn, from, to] })).rows[0];
-  if (!r || r.unlabelled > 0) return null;
-  return { valuesJson: r.values_json ?? '', total: kwhString(r.total), estimated: r.estimated, missing: r.missing };
+  if (resolution === 'day') {
+    const row = (await pool.query<SupplyColumns & DaysJsonRow>({ ...DAYS_STATEMENT, values })).rows[0];
+    if (!row) return undefined;
+    const read = supplyOf(row);
+    if (read.cut === null || row.unlabelled > 0) return { ...read, json: null };
+    return { ...read, json: { valuesJson: row.values_json ?? '', total: kwhString(row.total), estimated: row.estimated, missing: row.missing } };
+  }
+  const row = (await pool.query<SupplyColumns>({ ...SUPPLY_STATEMENT, values })).rows[0];
+  return row ? { ...supplyOf(row), json: null } : undefined;
 }
 
 export function totalOf(values: readonly ConsumptionValue[]): string {

@@ -2,7 +2,7 @@ import { Controller, Get, Header, Inject, Query } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { DataSource, type Repository } from 'typeorm';
 import { AuditPersonalDataRead, CurrentPrincipal, RequireAnyScope, type Principal } from '@dh/auth';
-import { compareLocalDates, addDays, localDateOf, type LocalDate } from '@dh/dk-time';
+import { localDateOf, type LocalDate } from '@dh/dk-time';
 import { Money } from '@dh/money';
 import { ProblemException, type ProblemDetails } from '@dh/platform';
 import {
@@ -17,7 +17,7 @@ import {
   SettlementNoteReadModel,
 } from '@dh/read-models';
 import { exportInvoice, exportNote, type ExportInvoice, type ExportNote } from '../settlement/settlement-export';
-import { parseConsumptionQuery, readConsumption, readConsumptionJson, readConsumptionMeteringPoint, totalOf, type ConsumptionResolution, type ConsumptionValue } from './consumption.query';
+import { parseConsumptionQuery, readConsumption, readCustomerConsumption, totalOf, type ConsumptionResolution, type ConsumptionValue } from './consumption.query';
 import { meteringPointColumns, type MeteringPointRow } from '../portfolio/metering-point-row';
 import { kwhString, nextMonth, nextQuarter, firstOfMonth } from './local-time';
 import { CUSTOMER_ID_PARAM, PORTAL_CLOCK, PORTAL_POOL, portalCustomerId, type PortalClock } from './portal-access';
@@ -126,21 +126,16 @@ export class PortalController {
     const q = parseConsumptionQuery(query);
     const notFound = meteringPointNotFound();
     const customerId = portalCustomerId(principal, typeof query[CUSTOMER_ID_PARAM] === 'string' ? query[CUSTOMER_ID_PARAM] : undefined, notFound);
-    const mp = await readConsumptionMeteringPoint(this.pool, q.gsrn, customerId);
-    if (!mp) throw new ProblemException(notFound);
+    // The customer's supply on the GSRN, the range cut to it and (hours, days) the values: one statement.
+    const read = await readCustomerConsumption(this.pool, q.gsrn, customerId, q.from, q.to, q.resolution);
     // Only the customer's own supply: not the previous occupant's consumption on the same GSRN.
-    let from = q.from;
-    let to = q.to;
-    if (mp.supply_start !== null && compareLocalDates(from, mp.supply_start) < 0) from = mp.supply_start;
-    if (mp.supply_end !== null && compareLocalDates(to, addDays(mp.supply_end, -1)) > 0) to = addDays(mp.supply_end, -1);
-    const head = { gsrn: q.gsrn, resolution: q.resolution, from: q.from, to: q.to, time_zone: 'Europe/Copenhagen', unit: 'kWh', supply: { start: mp.supply_start, end: mp.supply_end } } as const;
-    const supplied = mp.supply_start !== null && compareLocalDates(from, to) <= 0;
+    if (!read) throw new ProblemException(notFound);
+    const head = { gsrn: q.gsrn, resolution: q.resolution, from: q.from, to: q.to, time_zone: 'Europe/Copenhagen', unit: 'kWh', supply: read.supply } as const;
     // Hours and days (hundreds of values) come as JSON text from the read model; this only frames them.
-    const fast = supplied && q.resolution !== 'month' ? await readConsumptionJson(this.pool, q.gsrn, from, to, q.resolution) : null;
-    if (fast) {
-      return `${JSON.stringify(head).slice(0, -1)},"values":[${fast.valuesJson}],"total_kwh":${JSON.stringify(fast.total)},"estimated":${fast.estimated},"missing":${fast.missing}}`;
+    if (read.json) {
+      return `${JSON.stringify(head).slice(0, -1)},"values":[${read.json.valuesJson}],"total_kwh":${JSON.stringify(read.json.total)},"estimated":${read.json.estimated},"missing":${read.json.missing}}`;
     }
-    const values = supplied ? await readConsumption(this.db, q.gsrn, from, to, q.resolution) : [];
+    const values = read.cut ? await readConsumption(this.db, q.gsrn, read.cut.from, read.cut.to, q.resolution) : [];
     const response: ConsumptionResponse = { ...head, values, total_kwh: totalOf(values), estimated: values.some((v) => v.estimated), missing: values.some((v) => v.missing) };
     return JSON.stringify(response);
   }

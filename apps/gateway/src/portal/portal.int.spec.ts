@@ -24,7 +24,7 @@ import {
 } from '@dh/read-models';
 import { createTestDatabase, type TestDatabase } from '@dh/testing';
 import { PORTAL_CLOCK, PORTAL_POOL } from './portal-access';
-import { readConsumption, readConsumptionJson, readConsumptionMeteringPoint, totalOf } from './consumption.query';
+import { readConsumption, readCustomerConsumption, totalOf } from './consumption.query';
 import { sumDecimalText } from './local-time';
 import { PortalController } from './portal.controller';
 
@@ -217,37 +217,84 @@ describe('portal API (Nest app, Postgres read models)', () => {
 
   describe('values assembled as JSON text by PostgreSQL', () => {
     it('equal value for value what the gateway shapes itself, for hours and days, estimated and partial included', async () => {
-      for (const [resolution, from, to] of [
-        ['hour', '2026-10-24', '2026-10-26'],
-        ['day', '2026-10-01', '2026-10-31'],
-        ['hour', '2026-10-31', '2026-10-31'],
-        ['day', '2026-11-01', '2026-11-30'],
+      for (const [resolution, from, to, cutFrom] of [
+        ['hour', '2026-10-24', '2026-10-26', '2026-10-24'],
+        ['day', '2026-10-01', '2026-10-31', '2026-10-01'],
+        ['hour', '2026-10-31', '2026-10-31', '2026-10-31'],
+        ['day', '2026-11-01', '2026-11-30', '2026-11-01'],
+        // Across the start of A's supply: the previous occupant's 30 September is not A's.
+        ['hour', '2026-09-29', '2026-10-02', '2026-10-01'],
+        ['day', '2026-09-29', '2026-10-02', '2026-10-01'],
       ] as const) {
-        const fast = await readConsumptionJson(pool, GSRN_A, from, to, resolution);
-        const shaped = await readConsumption(dataSource, GSRN_A, from, to, resolution);
-        expect(fast).not.toBeNull();
-        expect(JSON.parse(`[${fast!.valuesJson}]`)).toEqual(shaped);
-        expect(fast).toMatchObject({ total: totalOf(shaped), estimated: shaped.some((v) => v.estimated), missing: shaped.some((v) => v.missing) });
+        const read = await readCustomerConsumption(pool, GSRN_A, CUSTOMER_A, from, to, resolution);
+        expect(read?.cut).toEqual({ from: cutFrom, to });
+        const shaped = await readConsumption(dataSource, GSRN_A, cutFrom, to, resolution);
+        expect(read?.json).not.toBeNull();
+        expect(JSON.parse(`[${read!.json!.valuesJson}]`)).toEqual(shaped);
+        expect(read!.json).toMatchObject({ total: totalOf(shaped), estimated: shaped.some((v) => v.estimated), missing: shaped.some((v) => v.missing) });
+      }
+    });
+
+    it('cuts the range to the customer\'s supply in the statement: before, across, after its start and end, and no supply at all', async () => {
+      const cut = async (client: Pick<Pool, 'query'>, from: string, to: string) =>
+        Promise.all((['hour', 'day', 'month'] as const).map(async (resolution) => {
+          const read = await readCustomerConsumption(client, GSRN_A, CUSTOMER_A, from, to, resolution);
+          return read && { supply: read.supply, cut: read.cut, json: read.json === null ? null : read.json.valuesJson.length > 0 };
+        }));
+      const all = (value: unknown) => [value, value, value];
+      const open = { start: '2026-10-01', end: null };
+      expect(await cut(pool, '2026-09-01', '2026-09-30')).toEqual(all({ supply: open, cut: null, json: null }));
+      expect(await cut(pool, '2026-09-30', '2026-10-01')).toEqual([
+        { supply: open, cut: { from: '2026-10-01', to: '2026-10-01' }, json: true },
+        { supply: open, cut: { from: '2026-10-01', to: '2026-10-01' }, json: true },
+        { supply: open, cut: { from: '2026-10-01', to: '2026-10-01' }, json: null },
+      ]);
+      // Another customer's supply on the same GSRN, and a customer without any: nothing.
+      expect(await readCustomerConsumption(pool, GSRN_A, CUSTOMER_B, '2026-10-01', '2026-10-31', 'day')).toBeUndefined();
+      expect(await readCustomerConsumption(pool, GSRN_UNKNOWN, CUSTOMER_A, '2026-10-01', '2026-10-31', 'hour')).toBeUndefined();
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        try {
+          // The supply ends on 20 October (exclusive): the 19th is its last day.
+          await client.query(`UPDATE ${METERING_POINTS_TABLE} SET supply_end = '2026-10-20' WHERE gsrn = $1`, [GSRN_A]);
+          const ended = { start: '2026-10-01', end: '2026-10-20' };
+          const cutTo19 = { supply: ended, cut: { from: '2026-10-18', to: '2026-10-19' } };
+          expect(await cut(client, '2026-10-18', '2026-10-25')).toEqual([{ ...cutTo19, json: true }, { ...cutTo19, json: true }, { ...cutTo19, json: null }]);
+          expect(await cut(client, '2026-10-20', '2026-10-25')).toEqual(all({ supply: ended, cut: null, json: null }));
+          const wide = await readCustomerConsumption(client, GSRN_A, CUSTOMER_A, '2026-09-01', '2026-12-31', 'day');
+          expect(wide?.cut).toEqual({ from: '2026-10-01', to: '2026-10-19' });
+          expect(JSON.parse(`[${wide!.json!.valuesJson}]`).map((v: { date: string }) => v.date)).toEqual(Array.from({ length: 19 }, (_, i) => addDays('2026-10-01', i)));
+          // A metering point row of the customer without a supply start: nothing is supplied.
+          await client.query(`UPDATE ${METERING_POINTS_TABLE} SET supply_start = NULL, supply_end = NULL WHERE gsrn = $1`, [GSRN_A]);
+          expect(await cut(client, '2026-10-01', '2026-10-31')).toEqual(all({ supply: { start: null, end: null }, cut: null, json: null }));
+        } finally {
+          await client.query('ROLLBACK');
+        }
+      } finally {
+        client.release();
       }
     });
 
     it('answers from named statements prepared before the tables changed their column types (as a rebuild into a new layout swaps them)', async () => {
       const client = await pool.connect();
       try {
-        const hours = await readConsumptionJson(client, GSRN_A, '2026-10-24', '2026-10-26', 'hour');
-        const days = await readConsumptionJson(client, GSRN_A, '2026-10-01', '2026-10-31', 'day');
-        const mp = await readConsumptionMeteringPoint(client, GSRN_A, CUSTOMER_A);
-        expect(hours?.valuesJson).toContain('"quantity_kwh"');
-        expect(mp).toMatchObject({ gsrn: GSRN_A, customer_id: CUSTOMER_A });
+        const reads = () =>
+          Promise.all([
+            readCustomerConsumption(client, GSRN_A, CUSTOMER_A, '2026-10-24', '2026-10-26', 'hour'),
+            readCustomerConsumption(client, GSRN_A, CUSTOMER_A, '2026-10-01', '2026-10-31', 'day'),
+            readCustomerConsumption(client, GSRN_A, CUSTOMER_A, '2026-10-01', '2026-10-31', 'month'),
+          ]);
+        const before = await reads();
+        expect(before[0]?.json?.valuesJson).toContain('"quantity_kwh"');
+        expect(before[2]).toEqual({ supply: { start: '2026-10-01', end: null }, cut: { from: '2026-10-01', to: '2026-10-31' }, json: null });
         await client.query('BEGIN');
         try {
           // The statements are prepared on this connection; PostgreSQL analyses them again against the changed tables.
           await client.query(`ALTER TABLE ${CONSUMPTION_HOURS_TABLE} ALTER COLUMN hours_json TYPE varchar, ALTER COLUMN total TYPE numeric(20, 3), ALTER COLUMN any_estimated TYPE text`);
           await client.query(`ALTER TABLE ${CONSUMPTION_DAILY_TABLE} ALTER COLUMN quantity TYPE numeric(20, 3)`);
-          await client.query(`ALTER TABLE ${METERING_POINTS_TABLE} ALTER COLUMN grid_area TYPE varchar(3), ALTER COLUMN supply_status TYPE varchar`);
-          expect(await readConsumptionJson(client, GSRN_A, '2026-10-24', '2026-10-26', 'hour')).toEqual(hours);
-          expect(await readConsumptionJson(client, GSRN_A, '2026-10-01', '2026-10-31', 'day')).toEqual(days);
-          expect(await readConsumptionMeteringPoint(client, GSRN_A, CUSTOMER_A)).toEqual(mp);
+          await client.query(`ALTER TABLE ${METERING_POINTS_TABLE} ALTER COLUMN supply_start TYPE timestamp, ALTER COLUMN supply_end TYPE timestamp`);
+          expect(await reads()).toEqual(before);
         } finally {
           await client.query('ROLLBACK');
         }
@@ -268,7 +315,7 @@ describe('portal API (Nest app, Postgres read models)', () => {
       const before = (await consumption(query, 200)).body;
       await pool.query(`UPDATE ${CONSUMPTION_DAILY_TABLE} SET start_label = NULL WHERE gsrn = $1 AND day = '2026-10-25' RETURNING start_label`, [GSRN_A]);
       try {
-        expect(await readConsumptionJson(pool, GSRN_A, '2026-10-24', '2026-10-26', 'day')).toBeNull();
+        expect((await readCustomerConsumption(pool, GSRN_A, CUSTOMER_A, '2026-10-24', '2026-10-26', 'day'))?.json).toBeNull();
         expect((await consumption(query, 200)).body).toEqual(before);
       } finally {
         await pool.query(`UPDATE ${CONSUMPTION_DAILY_TABLE} SET start_label = '2026-10-25T00:00+02:00' WHERE gsrn = $1 AND day = '2026-10-25'`, [GSRN_A]);
@@ -287,7 +334,7 @@ describe('portal API (Nest app, Postgres read models)', () => {
       expect(saved.rows).toHaveLength(1);
       expect(saved.rows[0].day_json).toContain('"hours":25');
       try {
-        expect(await readConsumptionJson(pool, GSRN_A, '2026-10-24', '2026-10-26', 'day')).not.toBeNull();
+        expect((await readCustomerConsumption(pool, GSRN_A, CUSTOMER_A, '2026-10-24', '2026-10-26', 'day'))?.json).not.toBeNull();
         expect((await consumption(query, 200)).body).toEqual(before);
       } finally {
         await pool.query(`UPDATE ${CONSUMPTION_DAILY_TABLE} SET day_json = $2 WHERE gsrn = $1 AND day = '2026-10-25'`, [GSRN_A, saved.rows[0].day_json]);

@@ -18,14 +18,9 @@ export interface MeteringPointRow {
   payment_model: string | null;
 }
 
-/**
- * The SELECT list of a {@link MeteringPointRow}; `alias` qualifies the columns when the query joins another table.
- * `castToText`: every column cast to `text` (all are strings to the gateway), so the list's result types stay the same
- * whatever the table's column types become (a named statement must not change its result type; see consumption.query.ts).
- */
-export function meteringPointColumns(alias?: string, options: { castToText?: boolean } = {}): string {
+/** The SELECT list of a {@link MeteringPointRow}; `alias` qualifies the columns when the query joins another table. */
+export function meteringPointColumns(alias?: string): string {
   const c = (name: string) => (alias ? `${alias}.${name}` : name);
-  const col = (name: string) => (options.castToText ? `${c(name)}::text AS ${name}` : c(name));
-  return `${col('gsrn')}, ${col('type')}, ${col('settlement_method')}, ${col('grid_area')}, ${col('price_area')}, ${col('customer_id')}, ${col('supply_status')},
-  to_char(${c('supply_start')}, 'YYYY-MM-DD') AS supply_start, to_char(${c('supply_end')}, 'YYYY-MM-DD') AS supply_end, ${col('product_id')}, ${col('billing_frequency')}, ${col('payment_model')}`;
+  return `${c('gsrn')}, ${c('type')}, ${c('settlement_method')}, ${c('grid_area')}, ${c('price_area')}, ${c('customer_id')}, ${c('supply_status')},
+  to_char(${c('supply_start')}, 'YYYY-MM-DD') AS supply_start, to_char(${c('supply_end')}, 'YYYY-MM-DD') AS supply_end, ${c('product_id')}, ${c('billing_frequency')}, ${c('payment_model')}`;
 }
