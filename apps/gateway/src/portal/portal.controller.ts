@@ -126,9 +126,9 @@ export class PortalController {
     const q = parseConsumptionQuery(query);
     const notFound = meteringPointNotFound();
     const customerId = portalCustomerId(principal, typeof query[CUSTOMER_ID_PARAM] === 'string' ? query[CUSTOMER_ID_PARAM] : undefined, notFound);
-    // The customer's supply on the GSRN, the range cut to it and (hours, days) the values: one statement.
+    // One statement: the customer's supply on the GSRN (none: 404), the range cut to it (only the customer's own supply,
+    // not the previous occupant's consumption on the same GSRN) and, for hours and days, the values in the cut range.
     const read = await readCustomerConsumption(this.pool, q.gsrn, customerId, q.from, q.to, q.resolution);
-    // Only the customer's own supply: not the previous occupant's consumption on the same GSRN.
     if (!read) throw new ProblemException(notFound);
     const head = { gsrn: q.gsrn, resolution: q.resolution, from: q.from, to: q.to, time_zone: 'Europe/Copenhagen', unit: 'kWh', supply: read.supply } as const;
     // Hours and days (hundreds of values) come as JSON text from the read model; this only frames them.
