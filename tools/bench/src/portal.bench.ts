@@ -63,6 +63,11 @@ const COMPARE_ROOT = process.env.BENCH_PORTAL_COMPARE_ROOT;
 /** A directory: each gateway writes a V8 CPU profile there (`gateway-<pid>.cpuprofile`) after the loads. */
 const PROFILE_DIR = process.env.BENCH_PORTAL_PROFILE_DIR;
 /**
+ * Node options for the compare gateway only, added to its `NODE_OPTIONS` (e.g. `--max-semi-space-size=64`): two
+ * settings of one build side by side (`BENCH_PORTAL_COMPARE_ROOT` may be this checkout).
+ */
+const COMPARE_NODE_OPTIONS = process.env.BENCH_PORTAL_COMPARE_NODE_OPTIONS;
+/**
  * After copying the customers: `VACUUM (ANALYZE)` of the copied tables and a `CHECKPOINT` before measuring (default);
  * `BENCH_PORTAL_SETTLE=0`: only `ANALYZE`, as before 2026-12-06 (the measured loads then also pay the copy's write-back).
  */
@@ -470,7 +475,8 @@ export async function runPortalBench(cleanup: Cleanup): Promise<BenchResult[]> {
     const gateways: Gateway[] = [];
     for (const [label, root] of [['this build', undefined], ...(COMPARE_ROOT === undefined ? [] : [['compare', COMPARE_ROOT]])] as [string, string | undefined][]) {
       const started = now();
-      const running = await startServiceProcess('gateway', env, 60_000, root);
+      const extra: Record<string, string> = root !== undefined && COMPARE_NODE_OPTIONS !== undefined ? { NODE_OPTIONS: [env.NODE_OPTIONS, COMPARE_NODE_OPTIONS].filter((o) => o !== undefined).join(' ') } : {};
+      const running = await startServiceProcess('gateway', { ...env, ...extra }, 60_000, root);
       processes.push(running);
       cleanup.add(`stop gateway (${label})`, () => running.stop());
       const gatewayPid = running.child.pid!;
