@@ -8,6 +8,7 @@ export * from './health/health';
 export * from './http/problem';
 export * from './http/validation';
 export * from './http/hostile-input';
+export * from './http/bytes-reply';
 export * from './runtime/infrastructure';
 export * from './runtime/bootstrap';
 export * from './runtime/relay';

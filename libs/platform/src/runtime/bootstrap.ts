@@ -5,6 +5,7 @@ import { setProcessMessagingLogger, type MessagingLogger } from '@dh/messaging';
 import { loadConfig } from '../config/service-config';
 import { HEALTH_CHECKS, HEALTH_WORKERS, HealthController } from '../health/health';
 import { bodyParserErrors } from '../http/body-parser-errors';
+import { BytesReplyExpressAdapter } from '../http/bytes-reply';
 import { ProblemDetailsFilter } from '../http/problem';
 import { answerClientErrorsAsProblems, jsonDepthLimit } from '../http/hostile-input';
 import { createValidationPipe } from '../http/validation';
@@ -69,7 +70,7 @@ export async function runService(definition: ServiceDefinition, env: NodeJS.Proc
   })
   class ServiceRootModule {}
 
-  const app = await NestFactory.create(ServiceRootModule, { logger, bodyParser: false });
+  const app = await NestFactory.create(ServiceRootModule, new BytesReplyExpressAdapter(), { logger, bodyParser: false });
   const express = await import('express');
   app.use(httpObservability(infrastructure.metrics));
   app.use(express.json({ limit: definition.bodyLimit ?? '1mb', type: ['application/json', 'application/*+json'] }));
