@@ -297,6 +297,15 @@ export const consumptionProjection: Projection = {
       );
       await client.query(`ALTER TABLE ${CONSUMPTION_HOURS_TABLE} DROP COLUMN quantities, DROP COLUMN estimated, DROP COLUMN missing`);
     }
+    // Each day's hours also as a raw deflate part (deflate-part.ts), from which the gateway stitches gzip answers. Filled
+    // behind the writers by `fillHourParts` (the projections service's filler): a row is written (or rewritten, as a new
+    // row) without one, so a part is never older than its row's `hours_json`; the partial index finds the rows waiting.
+    const parts = await client.query(`SELECT 1 FROM pg_attribute WHERE attrelid = $1::regclass AND attname = 'hours_deflate' AND NOT attisdropped`, [CONSUMPTION_HOURS_TABLE]);
+    if (parts.rows.length === 0) {
+      await client.query(`ALTER TABLE ${CONSUMPTION_HOURS_TABLE} ADD COLUMN IF NOT EXISTS hours_deflate bytea, ADD COLUMN IF NOT EXISTS hours_crc32 integer,
+        ADD COLUMN IF NOT EXISTS hours_bytes integer, ALTER COLUMN hours_deflate SET STATISTICS 0`);
+    }
+    await client.query(`CREATE INDEX IF NOT EXISTS consumption_hours_without_part ON ${CONSUMPTION_HOURS_TABLE} (gsrn, day) WHERE hours_deflate IS NULL AND hours_json IS NOT NULL`);
     // ANALYZE skips the arrays (nothing filters on them; element statistics of 200,000 values cost more than the load).
     const { rows } = await client.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = $1::regclass AND attname IN ('quantities', 'qualities') AND attstattarget <> 0 AND attndims > 0`,

@@ -1,1 +1,2 @@
 export * from './consumption.projection';
+export * from './deflate-part';
