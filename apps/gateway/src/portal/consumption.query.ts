@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import type { DataSource } from 'typeorm';
 import { addDays, compareLocalDates, daysBetween, isLocalDate, localDayEnd, localDayStart, localLabel, type LocalDate } from '@dh/dk-time';
-import { CONSUMPTION_DAILY_TABLE, CONSUMPTION_HOURS_TABLE, CONSUMPTION_MONTHLY_TABLE, dayValueJsonSql, hourElementsSql, METERING_POINTS_TABLE } from '@dh/read-models';
+import { CONSUMPTION_DAILY_TABLE, CONSUMPTION_HOURS_TABLE, CONSUMPTION_MONTHLY_TABLE, dayValueJsonSql, hourElementsSql, METERING_POINTS_TABLE, type DeflatePart } from '@dh/read-models';
 import { validationProblem } from './portal-access';
 import { addYears, firstOfMonth, kwhString, nextMonth, sumDecimalText, sumKwh } from './local-time';
 
@@ -112,8 +112,13 @@ export async function readConsumption(db: DataSource, gsrn: string, from: LocalD
 
 /** Hour and day values as the portal sends them, as the JSON text the read models store (no per-value work here). */
 export interface ConsumptionJson {
-  /** The elements of the `values` array, comma-separated, in time order. */
-  valuesJson: string;
+  /** The elements of the `values` array, comma-separated, in time order (null when read as {@link valuesParts}). */
+  valuesJson: string | null;
+  /**
+   * Hours read for a gzip answer: each day's elements as its stored {@link DeflatePart}, in time order (the commas
+   * between days are the caller's). Null otherwise.
+   */
+  valuesParts: DeflatePart[] | null;
   /** Exact Σ of the values (kWh, at least 3 decimals). */
   total: string;
   estimated: boolean;
@@ -168,6 +173,15 @@ const HOURS_STATEMENT = {
        LEFT JOIN ${CONSUMPTION_HOURS_TABLE} h ON ${SUPPLIED} AND h.gsrn = mp.gsrn AND h.day >= c.cut_from AND h.day <= c.cut_to
        ${CUSTOMER_SUPPLY} ORDER BY h.day`,
 } as const;
+const HOURS_DEFLATED_STATEMENT = {
+  name: 'portal-consumption-supply-hours-deflated',
+  // As HOURS_STATEMENT with each day's hours as its stored deflate part (about a tenth of the bytes) instead of the text.
+  text: `SELECT ${SUPPLY_COLUMNS}, h.hours_deflate, h.hours_crc32::int AS hours_crc32, h.hours_bytes::int AS hours_bytes, (h.hours_json IS NOT NULL) AS has_hours,
+         h.total::text AS total, h.any_estimated::boolean AS any_estimated, h.any_missing::boolean AS any_missing
+       ${SUPPLY_CUT}
+       LEFT JOIN ${CONSUMPTION_HOURS_TABLE} h ON ${SUPPLIED} AND h.gsrn = mp.gsrn AND h.day >= c.cut_from AND h.day <= c.cut_to
+       ${CUSTOMER_SUPPLY} ORDER BY h.day`,
+} as const;
 const DAYS_STATEMENT = {
   name: 'portal-consumption-supply-days',
   // A year is ≤ 366 rows: one aggregated row is cheaper for the gateway than that many rows and their Σ in big.js.
@@ -201,6 +215,19 @@ export interface CustomerConsumption {
   json: ConsumptionJson | null;
 }
 
+/** The hour view's exact Σ (from the day rows' totals) and flags, as `sum` and `bool_or` would give them. */
+function totalsOf(rows: readonly { total: string | null; any_estimated: boolean | null; any_missing: boolean | null }[]): Pick<ConsumptionJson, 'total' | 'estimated' | 'missing'> {
+  const totals: string[] = [];
+  let estimated = false;
+  let missing = false;
+  for (const row of rows) {
+    if (row.total !== null) totals.push(row.total);
+    if (row.any_estimated === true) estimated = true;
+    if (row.any_missing === true) missing = true;
+  }
+  return { total: kwhString(sumDecimalText(totals)), estimated, missing };
+}
+
 function supplyOf(row: SupplyColumns): Pick<CustomerConsumption, 'supply' | 'cut'> {
   return {
     supply: { start: row.supply_start as LocalDate | null, end: row.supply_end as LocalDate | null },
@@ -215,7 +242,8 @@ function supplyOf(row: SupplyColumns): Pick<CustomerConsumption, 'supply' | 'cut
  * rows written before days-v4), joined here, their exact Σ from the rows' totals. Days: the day rows' stored JSON
  * (`day_json`) concatenated by PostgreSQL; a row without it (written before the projection stored it, days-v5) has its
  * JSON built there from its columns and labels; `json` is null when a day row in the range has no stored labels (a
- * rebuild of the consumption projection ends both).
+ * rebuild of the consumption projection ends both). Hours with `deflated`: the day rows' deflate parts instead of their
+ * text (`valuesParts`, for a gzip answer); when a day row in the range has no part yet, its text as without `deflated`.
  */
 export async function readCustomerConsumption(
   pool: Pick<Pool, 'query'>,
@@ -224,33 +252,42 @@ export async function readCustomerConsumption(
   from: LocalDate,
   to: LocalDate,
   resolution: ConsumptionResolution,
+  /** Hours: read each day's stored deflate part instead of its text, for a gzip answer ({@link ConsumptionJson.valuesParts}). */
+  deflated = false,
 ): Promise<CustomerConsumption | undefined> {
   const values = [gsrn, customerId, from, to];
   if (resolution === 'hour') {
-    const { rows } = await pool.query<SupplyColumns & { hours_json: string | null; total: string | null; any_estimated: boolean | null; any_missing: boolean | null }>({ ...HOURS_STATEMENT, values });
+    type HoursRow = SupplyColumns & { total: string | null; any_estimated: boolean | null; any_missing: boolean | null };
+    if (deflated) {
+      const { rows } = await pool.query<HoursRow & { hours_deflate: Buffer | null; hours_crc32: number | null; hours_bytes: number | null; has_hours: boolean }>({ ...HOURS_DEFLATED_STATEMENT, values });
+      const first = rows[0];
+      if (!first) return undefined;
+      const read = supplyOf(first);
+      if (read.cut === null) return { ...read, json: null };
+      const parts: DeflatePart[] = [];
+      for (const row of rows) {
+        if (row.hours_deflate !== null && row.hours_crc32 !== null && row.hours_bytes !== null) parts.push({ deflate: row.hours_deflate, crc: row.hours_crc32 >>> 0, length: row.hours_bytes });
+        // A day whose part is not made yet (written moments ago, or since a rebuild): the whole answer as text.
+        else if (row.has_hours) return readCustomerConsumption(pool, gsrn, customerId, from, to, resolution, false);
+      }
+      return { ...read, json: { valuesJson: null, valuesParts: parts, ...totalsOf(rows) } };
+    }
+    const { rows } = await pool.query<HoursRow & { hours_json: string | null }>({ ...HOURS_STATEMENT, values });
     const first = rows[0];
     if (!first) return undefined;
     const read = supplyOf(first);
     if (read.cut === null) return { ...read, json: null };
-    const parts: string[] = [];
-    const totals: string[] = [];
-    let estimated = false;
-    let missing = false;
-    for (const row of rows) {
-      // As `string_agg` and `sum` would: a row without a value (or the one row of a range without day rows) adds nothing.
-      if (row.hours_json !== null) parts.push(row.hours_json);
-      if (row.total !== null) totals.push(row.total);
-      if (row.any_estimated === true) estimated = true;
-      if (row.any_missing === true) missing = true;
-    }
-    return { ...read, json: { valuesJson: parts.join(','), total: kwhString(sumDecimalText(totals)), estimated, missing } };
+    const texts: string[] = [];
+    // As `string_agg` would: a row without a value (or the one row of a range without day rows) adds nothing.
+    for (const row of rows) if (row.hours_json !== null) texts.push(row.hours_json);
+    return { ...read, json: { valuesJson: texts.join(','), valuesParts: null, ...totalsOf(rows) } };
   }
   if (resolution === 'day') {
     const row = (await pool.query<SupplyColumns & DaysJsonRow>({ ...DAYS_STATEMENT, values })).rows[0];
     if (!row) return undefined;
     const read = supplyOf(row);
     if (read.cut === null || row.unlabelled > 0) return { ...read, json: null };
-    return { ...read, json: { valuesJson: row.values_json ?? '', total: kwhString(row.total), estimated: row.estimated, missing: row.missing } };
+    return { ...read, json: { valuesJson: row.values_json ?? '', valuesParts: null, total: kwhString(row.total), estimated: row.estimated, missing: row.missing } };
   }
   const row = (await pool.query<SupplyColumns>({ ...SUPPLY_STATEMENT, values })).rows[0];
   return row ? { ...supplyOf(row), json: null } : undefined;

@@ -1,4 +1,5 @@
-import { Controller, Get, Header, Inject, Query } from '@nestjs/common';
+import { Controller, Get, Header, Inject, Query, Req, Res } from '@nestjs/common';
+import type { Request, Response } from 'express';
 import type { Pool } from 'pg';
 import { DataSource, type Repository } from 'typeorm';
 import { AuditPersonalDataRead, CurrentPrincipal, RequireAnyScope, type Principal } from '@dh/auth';
@@ -20,6 +21,7 @@ import { exportInvoice, exportNote, type ExportInvoice, type ExportNote } from '
 import { parseConsumptionQuery, readConsumption, readCustomerConsumption, totalOf, type ConsumptionResolution, type ConsumptionValue } from './consumption.query';
 import { meteringPointColumns, type MeteringPointRow } from '../portfolio/metering-point-row';
 import { kwhString, nextMonth, nextQuarter, firstOfMonth } from './local-time';
+import { gzipOf, type GzipPiece } from './gzip-answer';
 import { CUSTOMER_ID_PARAM, PORTAL_CLOCK, PORTAL_POOL, portalCustomerId, type PortalClock } from './portal-access';
 
 /** The same body whether the GSRN is unknown or another customer's. */
@@ -122,22 +124,39 @@ export class PortalController {
   @RequireAnyScope('portal:read', 'staff:read')
   @audit('consumption')
   @Header('Content-Type', 'application/json; charset=utf-8')
-  async consumption(@Query() query: Record<string, unknown>, @CurrentPrincipal() principal: Principal): Promise<string> {
+  async consumption(
+    @Query() query: Record<string, unknown>,
+    @CurrentPrincipal() principal: Principal,
+    @Req() request: Request,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<string | Buffer> {
     const q = parseConsumptionQuery(query);
     const notFound = meteringPointNotFound();
     const customerId = portalCustomerId(principal, typeof query[CUSTOMER_ID_PARAM] === 'string' ? query[CUSTOMER_ID_PARAM] : undefined, notFound);
+    // Hours (~90 KiB of JSON a month) go gzip-encoded to a client that accepts it, stitched from the read model's
+    // pre-compressed days (a tenth of the bytes to read, write and send; nothing compressed per request).
+    response.vary('Accept-Encoding');
+    const gzip = q.resolution === 'hour' && request.acceptsEncodings('gzip', 'identity') === 'gzip';
     // One statement: the customer's supply on the GSRN (none: 404), the range cut to it (only the customer's own supply,
     // not the previous occupant's consumption on the same GSRN) and, for hours and days, the values in the cut range.
-    const read = await readCustomerConsumption(this.pool, q.gsrn, customerId, q.from, q.to, q.resolution);
+    const read = await readCustomerConsumption(this.pool, q.gsrn, customerId, q.from, q.to, q.resolution, gzip);
     if (!read) throw new ProblemException(notFound);
     const head = { gsrn: q.gsrn, resolution: q.resolution, from: q.from, to: q.to, time_zone: 'Europe/Copenhagen', unit: 'kWh', supply: read.supply } as const;
     // Hours and days (hundreds of values) come as JSON text from the read model; this only frames them.
     if (read.json) {
-      return `${JSON.stringify(head).slice(0, -1)},"values":[${read.json.valuesJson}],"total_kwh":${JSON.stringify(read.json.total)},"estimated":${read.json.estimated},"missing":${read.json.missing}}`;
+      const open = `${JSON.stringify(head).slice(0, -1)},"values":[`;
+      const close = `],"total_kwh":${JSON.stringify(read.json.total)},"estimated":${read.json.estimated},"missing":${read.json.missing}}`;
+      if (read.json.valuesParts === null) return `${open}${read.json.valuesJson ?? ''}${close}`;
+      const pieces: GzipPiece[] = [open];
+      read.json.valuesParts.forEach((part, i) => pieces.push(...(i === 0 ? [part] : [',', part])));
+      pieces.push(close);
+      const body = gzipOf(pieces);
+      response.setHeader('Content-Encoding', 'gzip');
+      return body;
     }
     const values = read.cut ? await readConsumption(this.db, q.gsrn, read.cut.from, read.cut.to, q.resolution) : [];
-    const response: ConsumptionResponse = { ...head, values, total_kwh: totalOf(values), estimated: values.some((v) => v.estimated), missing: values.some((v) => v.missing) };
-    return JSON.stringify(response);
+    const answer: ConsumptionResponse = { ...head, values, total_kwh: totalOf(values), estimated: values.some((v) => v.estimated), missing: values.some((v) => v.missing) };
+    return JSON.stringify(answer);
   }
 
   @Get('invoices')

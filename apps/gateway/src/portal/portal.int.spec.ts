@@ -7,12 +7,13 @@ import request from 'supertest';
 import { AuditLog, AuthModule } from '@dh/auth';
 import { bearer, issueTestJwt, testAuthConfig } from '@dh/auth/testing';
 import { addDays, localDayStart, localLabel } from '@dh/dk-time';
-import { ProblemDetailsFilter } from '@dh/platform';
+import { BytesReplyExpressAdapter, ProblemDetailsFilter } from '@dh/platform';
 import {
   CONSUMPTION_DAILY_TABLE,
   CONSUMPTION_HOURS_TABLE,
   consumptionProjection,
   ENERGINET_GLN,
+  fillHourParts,
   METERING_POINTS_TABLE,
   meteringPointsProjection,
   migrateReadModels,
@@ -119,7 +120,8 @@ describe('portal API (Nest app, Postgres read models)', () => {
       controllers: [PortalController],
       providers: [{ provide: DataSource, useValue: dataSource }, { provide: PORTAL_POOL, useValue: pool }, { provide: PORTAL_CLOCK, useValue: { now: () => new Date('2026-11-10T12:00:00Z') } }],
     }).compile();
-    app = moduleRef.createNestApplication();
+    // As the services run (libs/platform bootstrap): answers made as bytes are sent as they are.
+    app = moduleRef.createNestApplication(new BytesReplyExpressAdapter());
     app.useGlobalFilters(new ProblemDetailsFilter());
     await app.init();
     http = request(app.getHttpServer());
@@ -239,7 +241,7 @@ describe('portal API (Nest app, Postgres read models)', () => {
       const cut = async (client: Pick<Pool, 'query'>, from: string, to: string) =>
         Promise.all((['hour', 'day', 'month'] as const).map(async (resolution) => {
           const read = await readCustomerConsumption(client, GSRN_A, CUSTOMER_A, from, to, resolution);
-          return read && { supply: read.supply, cut: read.cut, json: read.json === null ? null : read.json.valuesJson.length > 0 };
+          return read && { supply: read.supply, cut: read.cut, json: read.json === null ? null : (read.json.valuesJson ?? '').length > 0 };
         }));
       const all = (value: unknown) => [value, value, value];
       const open = { start: '2026-10-01', end: null };
@@ -431,6 +433,66 @@ describe('portal API (Nest app, Postgres read models)', () => {
     await consumption(`gsrn=${GSRN_A}&from=2024-01-01&to=2025-12-31&resolution=month`, 200);
     const bad = await consumption(`gsrn=${GSRN_A}&from=2026-10-01&to=2026-10-02&resolution=week`, 400);
     expect(bad.body.errors[0].field).toBe('resolution');
+  });
+
+  describe('hours gzip-encoded from the read model\'s deflate parts', () => {
+    const hours = `gsrn=${GSRN_A}&from=2026-10-20&to=2026-10-31&resolution=hour`;
+    const get = async (query: string, acceptEncoding: string | null, extra: Record<string, string> = {}) => {
+      const req = http.get(`/api/portal/consumption?${query}`).set(await asA());
+      for (const [k, v] of Object.entries(extra)) req.set(k, v);
+      // superagent asks for gzip itself and inflates what comes (checking gzip's CRC-32 and length): `text` is the JSON.
+      return (acceptEncoding === null ? req : req.set('Accept-Encoding', acceptEncoding)).expect(200);
+    };
+
+    it('answers as text until the parts are made, then as gzip that inflates to exactly the same text; only when asked', async () => {
+      const plain = await get(hours, 'identity');
+      expect(plain.headers['content-encoding']).toBeUndefined();
+      expect(plain.headers.vary).toMatch(/Accept-Encoding/i);
+      expect(plain.body.values).toHaveLength(12 * 24 + 1);
+      // No part made yet (the filler runs in the projections service): text, whatever the client accepts.
+      const before = await get(hours, 'gzip');
+      expect(before.headers['content-encoding']).toBeUndefined();
+      expect(before.text).toBe(plain.text);
+
+      while ((await fillHourParts(pool)) > 0);
+      const zipped = await get(hours, 'gzip, deflate, br');
+      expect(zipped.headers['content-encoding']).toBe('gzip');
+      expect(zipped.headers['content-type']).toMatch(/^application\/json; charset=utf-8/);
+      expect(zipped.headers.vary).toMatch(/Accept-Encoding/i);
+      expect(zipped.text).toBe(plain.text);
+      expect(Number(zipped.headers['content-length'])).toBeLessThan(Buffer.byteLength(plain.text) / 5);
+      // Refused or not asked for: text. Days and months: text (only hours are stored as parts).
+      for (const accept of ['gzip;q=0, identity', 'identity', 'br']) expect((await get(hours, accept)).headers['content-encoding']).toBeUndefined();
+      const days = await get(`gsrn=${GSRN_A}&from=2026-10-01&to=2026-10-31&resolution=day`, 'gzip');
+      expect(days.headers['content-encoding']).toBeUndefined();
+      // A range with no day rows, one day, and the cut at the supply's start: the same text either way.
+      for (const query of [`gsrn=${GSRN_A}&from=2026-11-05&to=2026-11-06&resolution=hour`, `gsrn=${GSRN_A}&from=2026-10-25&to=2026-10-25&resolution=hour`, `gsrn=${GSRN_A}&from=2026-09-29&to=2026-10-02&resolution=hour`]) {
+        expect((await get(query, 'gzip')).text).toBe((await get(query, 'identity')).text);
+      }
+    });
+
+    it('answers a range with a day whose part is not made yet as text; staff reads of gzip answers are audited', async () => {
+      while ((await fillHourParts(pool)) > 0);
+      const plain = await get(hours, 'identity');
+      // A later document for 26 October (a new day row, no part yet).
+      await day(GSRN_A, '2026-10-26', '0.500');
+      const mixed = await get(hours, 'gzip');
+      expect(mixed.headers['content-encoding']).toBeUndefined();
+      expect(mixed.body.values.find((v: { start: string }) => v.start === '2026-10-26T05:00+01:00')).toMatchObject({ quantity_kwh: '0.500' });
+      expect(mixed.text).not.toBe(plain.text);
+      expect((await get(`gsrn=${GSRN_A}&from=2026-10-20&to=2026-10-25&resolution=hour`, 'gzip')).headers['content-encoding']).toBe('gzip');
+      expect(await fillHourParts(pool)).toBe(1);
+      const zipped = await get(hours, 'gzip');
+      expect(zipped.headers['content-encoding']).toBe('gzip');
+      expect(zipped.text).toBe(mixed.text);
+
+      const staff = bearer(await issueTestJwt({ kind: 'staff', roles: ['support'], subject: 'emp-gz' }));
+      const read = await http.get(`/api/portal/consumption?${hours}&customer_id=${CUSTOMER_A}`).set(staff).set('X-Access-Reason', 'ticket 9').set('Accept-Encoding', 'gzip').expect(200);
+      expect(read.headers['content-encoding']).toBe('gzip');
+      expect(read.text).toBe(zipped.text);
+      const entries = await app.get(AuditLog).query({ actorId: 'emp-gz', action: 'portal.consumption.read' });
+      expect(entries.map((e) => [e.subjectId, e.outcome, e.purpose])).toEqual([[CUSTOMER_A, 'success', 'ticket 9']]);
+    });
   });
 
   describe('staff', () => {
