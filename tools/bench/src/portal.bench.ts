@@ -15,6 +15,7 @@ import {
   consumptionProjection,
   dayValueJsonSql,
   hourElementsSql,
+  fillHourParts,
   hourValueJsonSql,
   METERING_POINTS_TABLE,
   meteringPointsProjection,
@@ -35,7 +36,9 @@ import { processCpuMs } from './process-cpu';
  * `GET /health/live` (baseline: Nest routing, guard, interceptors, no database), then day × year and
  * hour × month where every request is a random customer (with that customer's own JWT) and a random range
  * (a year of days from one of 60 start days, 31 days of hours from one of 11), so no two consecutive
- * requests share a URL and no cache could serve them. Every response must be 2xx. Run at each size of
+ * requests share a URL and no cache could serve them. Every response must be 2xx. Every request sends
+ * `Accept-Encoding: gzip, deflate, br` as browsers do (`BENCH_PORTAL_ACCEPT_ENCODING`), so hours come gzip-encoded from
+ * the days' deflate parts (the copied customers' parts made by `fillHourParts`, as the projections service does). Run at each size of
  * `BENCH_PORTAL_CUSTOMERS` (default 1,000 and 4,000) to show the cost does not grow with the portfolio.
  */
 
@@ -67,6 +70,8 @@ const PROFILE_DIR = process.env.BENCH_PORTAL_PROFILE_DIR;
  * settings of one build side by side (`BENCH_PORTAL_COMPARE_ROOT` may be this checkout).
  */
 const COMPARE_NODE_OPTIONS = process.env.BENCH_PORTAL_COMPARE_NODE_OPTIONS;
+/** The `Accept-Encoding` every request sends, as a browser does (default `gzip, deflate, br`; empty: none, i.e. identity). */
+const ACCEPT_ENCODING = process.env.BENCH_PORTAL_ACCEPT_ENCODING ?? 'gzip, deflate, br';
 /**
  * After copying the customers: `VACUUM (ANALYZE)` of the copied tables and a `CHECKPOINT` before measuring (default);
  * `BENCH_PORTAL_SETTLE=0`: only `ANALYZE`, as before 2026-12-06 (the measured loads then also pay the copy's write-back).
@@ -237,7 +242,7 @@ async function load(label: string, base: string, servers: Servers, amount: numbe
           const { path, customer } = pick();
           urls.add(path);
           if (customer) customers.add(customer.customerId);
-          return { ...request, path, headers: { ...request.headers, ...(customer ? { authorization: customer.authorization } : {}) } };
+          return { ...request, path, headers: { ...request.headers, ...(ACCEPT_ENCODING === '' ? {} : { 'accept-encoding': ACCEPT_ENCODING }), ...(customer ? { authorization: customer.authorization } : {}) } };
         },
       },
     ],
@@ -336,6 +341,8 @@ async function cloneCustomers(pool: Pool, template: Customer, customers: readonl
       [template.gsrn, gsrns, shifts, HOUR_WINDOW_FROM, addDays(HOUR_WINDOW_FROM, HOUR_WINDOW_DAYS)],
     );
   }
+  // Each copied day's deflate part, as the projections service's filler makes them behind the projection.
+  while ((await fillHourParts(pool)) > 0);
   if (SETTLE) {
     // What a deployment's autovacuum does after such a load (this server runs with autovacuum off): hint bits and the
     // visibility map set once, not by the measured requests; then a checkpoint, so the write-back of the copy (hundreds
