@@ -5,7 +5,7 @@ import { addDays, localDayStart } from '@dh/dk-time';
 import { createTestDatabase, type TestDatabase } from '@dh/testing';
 import type { ProjectedEvent } from '../projection/projection';
 import { applyEvents, applyGuarded, migrateProjectionState, projectionChecksum } from '../projection/projection-state';
-import { fillHourParts } from './deflate-part';
+import { fillHourParts, startHourPartFiller } from './deflate-part';
 import { constants, crc32, inflateRawSync } from 'node:zlib';
 import { CONSUMPTION_DAILY_TABLE, CONSUMPTION_HOUR_ROWS, CONSUMPTION_HOURS_TABLE, CONSUMPTION_VALUE_ROWS, consumptionBulkLoader, consumptionProjection, dayValueJsonSql, hourValueJsonSql } from './consumption.projection';
 
@@ -365,6 +365,45 @@ describe('consumption projection (Postgres)', () => {
     expect(await fillHourParts(pool)).toBe(1);
     const last = await parts();
     expect(inflatePart(last[2]!.hours_deflate!)).toBe(last[2]!.hours_json);
+  });
+
+  it('hour parts: the filler keeps making them as days arrive, in batches, until stopped; a failing round is reported and retried', async () => {
+    const waiting = async () => (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${CONSUMPTION_HOURS_TABLE} WHERE hours_deflate IS NULL`)).rows[0]!.n;
+    const until = async (what: () => Promise<boolean>) => {
+      for (let i = 0; i < 200 && !(await what()); i++) await new Promise((r) => setTimeout(r, 20));
+      expect(await what()).toBe(true);
+    };
+    for (const day of ['2026-12-01', '2026-12-02', '2026-12-03']) await apply(dayDocument(day, () => '0.200', { gsrn: OTHER }).event);
+    const errors: unknown[] = [];
+    let failNext = false;
+    const filled = { rounds: 0 };
+    const counting = {
+      connect: async () => {
+        filled.rounds++;
+        if (failNext) {
+          failNext = false;
+          throw new Error('connection refused (test)');
+        }
+        return pool.connect();
+      },
+    };
+    const filler = startHourPartFiller({ pool: counting, intervalMs: 20, batch: 2, onError: (e) => errors.push(e) });
+    try {
+      await until(async () => (await waiting()) === 0);
+      // Another day later: made on a later round; a round that fails is reported and the next one makes it.
+      failNext = true;
+      await apply(dayDocument('2026-12-04', () => '0.300', { gsrn: OTHER }).event);
+      await until(async () => (await waiting()) === 0);
+      expect(errors.map((e) => (e as Error).message)).toEqual(['connection refused (test)']);
+    } finally {
+      await filler.stop();
+    }
+    const rounds = filled.rounds;
+    await apply(dayDocument('2026-12-05', () => '0.400', { gsrn: OTHER }).event);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(filled.rounds).toBe(rounds);
+    expect(await waiting()).toBe(1);
+    expect(await fillHourParts(pool)).toBe(1);
   });
 
   it('a partial hourly correction replaces the quarter-hours it overlaps only', async () => {

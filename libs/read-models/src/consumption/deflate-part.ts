@@ -1,4 +1,5 @@
-import { constants, crc32, deflateRawSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { constants, crc32, deflateRaw, deflateRawSync } from 'node:zlib';
 import type { Pool } from 'pg';
 import { CONSUMPTION_HOURS_TABLE } from './consumption.projection';
 
@@ -18,7 +19,8 @@ export interface DeflatePart {
 
 /**
  * Level 6 (zlib's default) with a 4 KiB window: a day's hours are ~3 KiB of JSON whose repeats are within an hour or
- * two of each other, and the small window and hash table keep each call's set-up cheap (measured in docs/benchmarks.md).
+ * two of each other (~2,950 bytes to ~290 in ~22 µs; a 32 KiB window gives the same bytes: docs/benchmarks.md,
+ * thirteenth session).
  */
 const OPTIONS = { level: 6, windowBits: 12, memLevel: 4, finishFlush: constants.Z_SYNC_FLUSH } as const;
 
@@ -26,6 +28,14 @@ const OPTIONS = { level: 6, windowBits: 12, memLevel: 4, finishFlush: constants.
 export function deflatePart(text: string): DeflatePart {
   const bytes = Buffer.from(text, 'utf8');
   return { deflate: deflateRawSync(bytes, OPTIONS), crc: crc32(bytes), length: bytes.length };
+}
+
+const deflateRawAsync = promisify(deflateRaw);
+
+/** {@link deflatePart} with the compression on libuv's thread pool, off the event loop. */
+export async function deflatePartAsync(text: string): Promise<DeflatePart> {
+  const bytes = Buffer.from(text, 'utf8');
+  return { deflate: await deflateRawAsync(bytes, OPTIONS), crc: crc32(bytes), length: bytes.length };
 }
 
 /** Hour rows whose part `fillHourParts` makes per transaction, by default. */
@@ -48,7 +58,8 @@ export async function fillHourParts(pool: Pick<Pool, 'connect'>, limit = HOUR_PA
         [limit],
       );
       if (rows.length > 0) {
-        const parts = rows.map((r) => deflatePart(r.hours_json));
+        // On the thread pool: the projections service's consumers share this process's event loop.
+        const parts = await Promise.all(rows.map((r) => deflatePartAsync(r.hours_json)));
         await client.query(
           `UPDATE ${CONSUMPTION_HOURS_TABLE} h SET hours_deflate = x.part, hours_crc32 = x.crc, hours_bytes = x.bytes
              FROM unnest($1::text[], $2::date[], $3::bytea[], $4::int[], $5::int[]) AS x(gsrn, day, part, crc, bytes)
