@@ -48,7 +48,9 @@ export function gzipOf(pieces: readonly GzipPiece[]): Buffer {
 }
 
 // CRC-32 combination as zlib 1.2.12+ does it (crc32.c: multmodp, x2nmodp): polynomials over GF(2) modulo the CRC-32
-// polynomial, bit-reflected (bit 31 is x^0).
+// polynomial, bit-reflected (bit 31 is x^0). Node's zlib has `crc32` but not `crc32_combine`, and no maintained package
+// has it (crc-utils is a node-gyp addon last published in 2014, @balena/node-crc-utils an Emscripten build without a
+// licence); the unit test checks it against `crc32` of the concatenation.
 const POLY = 0xedb88320;
 
 /** a(x) · b(x) modulo p(x). */

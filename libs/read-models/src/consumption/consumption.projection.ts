@@ -305,7 +305,12 @@ export const consumptionProjection: Projection = {
       await client.query(`ALTER TABLE ${CONSUMPTION_HOURS_TABLE} ADD COLUMN IF NOT EXISTS hours_deflate bytea, ADD COLUMN IF NOT EXISTS hours_crc32 integer,
         ADD COLUMN IF NOT EXISTS hours_bytes integer, ALTER COLUMN hours_deflate SET STATISTICS 0`);
     }
-    await client.query(`CREATE INDEX IF NOT EXISTS consumption_hours_without_part ON ${CONSUMPTION_HOURS_TABLE} (gsrn, day) WHERE hours_deflate IS NULL AND hours_json IS NOT NULL`);
+    // Checked first (CREATE INDEX takes a lock that blocks writes even when the index exists). Made on a deployment's
+    // existing rows, it holds the projection's writes for its build (every row is waiting for its part then).
+    const waiting = await client.query<{ index: string | null }>(`SELECT to_regclass($1)::text AS index`, [`${PROJECTION_SCHEMA}.consumption_hours_without_part`]);
+    if (waiting.rows[0]?.index === null) {
+      await client.query(`CREATE INDEX IF NOT EXISTS consumption_hours_without_part ON ${CONSUMPTION_HOURS_TABLE} (gsrn, day) WHERE hours_deflate IS NULL AND hours_json IS NOT NULL`);
+    }
     // ANALYZE skips the arrays (nothing filters on them; element statistics of 200,000 values cost more than the load).
     const { rows } = await client.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = $1::regclass AND attname IN ('quantities', 'qualities') AND attstattarget <> 0 AND attndims > 0`,
