@@ -2,6 +2,7 @@ import { Logger, Module } from '@nestjs/common';
 import { allProjections, startHourPartFiller, startProjections } from '@dh/read-models';
 import type { ServiceDefinition } from '@dh/platform';
 import { startWebhookDispatcher, webhookDispatcherSettingsFromEnv } from '@dh/webhooks';
+import { registerHourPartMetrics } from './hour-part-metrics';
 import { registerSettlementRunMetrics } from './settlement-run-metrics';
 
 @Module({})
@@ -26,6 +27,7 @@ export const projectionsService: ServiceDefinition = {
     const hourParts = startHourPartFiller({ pool: infrastructure.pool, onError: (error) => hourPartsLogger.warn(`hour parts: ${error instanceof Error ? error.message : String(error)}`) });
     // Webhooks: enqueues public events per subscription and delivers them (signed, retried); see libs/webhooks.
     registerSettlementRunMetrics(infrastructure.pool, infrastructure.metrics.registry);
+    registerHourPartMetrics(() => hourParts.stats(), infrastructure.metrics.registry);
     const webhooks = await startWebhookDispatcher({ pool: infrastructure.pool, connection: infrastructure.amqp, masterKey: infrastructure.config.piiMasterKey, previousMasterKeys: infrastructure.config.piiPreviousMasterKeys, exchange: infrastructure.config.exchange, eventStore: infrastructure.eventStore, ...webhookDispatcherSettingsFromEnv() });
     return async () => {
       await webhooks.stop();

@@ -395,6 +395,9 @@ describe('consumption projection (Postgres)', () => {
       await apply(dayDocument('2026-12-04', () => '0.300', { gsrn: OTHER }).event);
       await until(async () => (await waiting()) === 0);
       expect(errors.map((e) => (e as Error).message)).toEqual(['connection refused (test)']);
+      await until(async () => !filler.stats().failing);
+      expect(filler.stats()).toMatchObject({ failedRounds: 1, lastError: 'connection refused (test)' });
+      expect(filler.stats().made).toBeGreaterThanOrEqual(4);
     } finally {
       await filler.stop();
     }

@@ -79,19 +79,45 @@ export async function fillHourParts(pool: Pick<Pool, 'connect'>, limit = HOUR_PA
   }
 }
 
-/** The projections service's filler: {@link fillHourParts} in batches until none is waiting, then again every `intervalMs`. */
-export function startHourPartFiller(options: { pool: Pick<Pool, 'connect'>; intervalMs?: number; batch?: number; onError?: (error: unknown) => void }): { stop(): Promise<void> } {
+/** What the filler has done since it started, for metrics. */
+export interface HourPartFillerStats {
+  /** Parts made. */
+  made: number;
+  /** Rounds (a round runs batches until none is full) that failed. */
+  failedRounds: number;
+  /** Whether the last round failed, and why. */
+  failing: boolean;
+  lastError: string | null;
+}
+
+/**
+ * The projections service's filler: {@link fillHourParts} in batches until none is full, then again every `intervalMs`.
+ * A round that fails is reported (`onError`, the stats) and the next one starts after the interval as usual.
+ */
+export function startHourPartFiller(options: { pool: Pick<Pool, 'connect'>; intervalMs?: number; batch?: number; onError?: (error: unknown) => void }): {
+  stats(): HourPartFillerStats;
+  stop(): Promise<void>;
+} {
   const intervalMs = options.intervalMs ?? 1_000;
+  const batch = options.batch ?? HOUR_PARTS_BATCH;
+  const stats: HourPartFillerStats = { made: 0, failedRounds: 0, failing: false, lastError: null };
   let stopped = false;
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<void> = Promise.resolve();
   const tick = (): void => {
     running = (async () => {
       try {
-        while (!stopped && (await fillHourParts(options.pool, options.batch)) === (options.batch ?? HOUR_PARTS_BATCH)) {
+        for (;;) {
+          const made = await fillHourParts(options.pool, batch);
+          stats.made += made;
+          if (stopped || made < batch) break;
           await new Promise<void>((resolve) => setImmediate(resolve));
         }
+        stats.failing = false;
       } catch (error) {
+        stats.failedRounds++;
+        stats.failing = true;
+        stats.lastError = error instanceof Error ? error.message : String(error);
         options.onError?.(error);
       }
       if (!stopped) timer = setTimeout(tick, intervalMs);
@@ -99,6 +125,7 @@ export function startHourPartFiller(options: { pool: Pick<Pool, 'connect'>; inte
   };
   tick();
   return {
+    stats: () => ({ ...stats }),
     async stop() {
       stopped = true;
       if (timer) clearTimeout(timer);
