@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { deflatePart } from '@dh/read-models';
-import { gzipOf, type GzipPiece } from './gzip-answer';
+import { gzipJoined } from './gzip-answer';
 
 /**
  * A stitched gzip answer (stored blocks, sync-flushed parts, an empty final block, a combined CRC-32) in a real browser:
@@ -29,10 +29,7 @@ describe('a stitched gzip answer in Chromium', () => {
   let profile: string;
 
   beforeAll(async () => {
-    const pieces: GzipPiece[] = [open];
-    days.forEach((d, i) => pieces.push(...(i === 0 ? [deflatePart(d)] : [',', deflatePart(d)])));
-    pieces.push(close);
-    const body = gzipOf(pieces);
+    const body = gzipJoined(open, await Promise.all(days.map((d) => deflatePart(d))), ',', close);
     server = createServer((req, res) => {
       if (req.url === '/answer') {
         res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Encoding': 'gzip', 'Content-Length': body.length });

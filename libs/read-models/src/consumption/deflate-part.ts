@@ -1,5 +1,5 @@
 import { promisify } from 'node:util';
-import { constants, crc32, deflateRaw, deflateRawSync } from 'node:zlib';
+import { constants, crc32, deflateRaw } from 'node:zlib';
 import type { Pool } from 'pg';
 import { CONSUMPTION_HOURS_TABLE } from './consumption.projection';
 
@@ -24,16 +24,10 @@ export interface DeflatePart {
  */
 const OPTIONS = { level: 6, windowBits: 12, memLevel: 4, finishFlush: constants.Z_SYNC_FLUSH } as const;
 
-/** `text` as a {@link DeflatePart}. */
-export function deflatePart(text: string): DeflatePart {
-  const bytes = Buffer.from(text, 'utf8');
-  return { deflate: deflateRawSync(bytes, OPTIONS), crc: crc32(bytes), length: bytes.length };
-}
-
 const deflateRawAsync = promisify(deflateRaw);
 
-/** {@link deflatePart} with the compression on libuv's thread pool, off the event loop. */
-export async function deflatePartAsync(text: string): Promise<DeflatePart> {
+/** `text` as a {@link DeflatePart}, compressed on libuv's thread pool (off the event loop). */
+export async function deflatePart(text: string): Promise<DeflatePart> {
   const bytes = Buffer.from(text, 'utf8');
   return { deflate: await deflateRawAsync(bytes, OPTIONS), crc: crc32(bytes), length: bytes.length };
 }
@@ -59,7 +53,7 @@ export async function fillHourParts(pool: Pick<Pool, 'connect'>, limit = HOUR_PA
       );
       if (rows.length > 0) {
         // On the thread pool: the projections service's consumers share this process's event loop.
-        const parts = await Promise.all(rows.map((r) => deflatePartAsync(r.hours_json)));
+        const parts = await Promise.all(rows.map((r) => deflatePart(r.hours_json)));
         await client.query(
           `UPDATE ${CONSUMPTION_HOURS_TABLE} h SET hours_deflate = x.part, hours_crc32 = x.crc, hours_bytes = x.bytes
              FROM unnest($1::text[], $2::date[], $3::bytea[], $4::int[], $5::int[]) AS x(gsrn, day, part, crc, bytes)
