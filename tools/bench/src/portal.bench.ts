@@ -341,8 +341,12 @@ async function cloneCustomers(pool: Pool, template: Customer, customers: readonl
       [template.gsrn, gsrns, shifts, HOUR_WINDOW_FROM, addDays(HOUR_WINDOW_FROM, HOUR_WINDOW_DAYS)],
     );
   }
-  // Each copied day's deflate part, as the projections service's filler makes them behind the projection.
-  while ((await fillHourParts(pool)) > 0);
+  // Each copied day's deflate part, as the projections service's filler makes them behind the projection (its cost
+  // per day row printed: it should not grow with the rows already filled).
+  const fillStart = now();
+  let parts = 0;
+  for (let made = await fillHourParts(pool); made > 0; made = await fillHourParts(pool)) parts += made;
+  log(`  the filler made ${parts.toLocaleString('en-US')} hour parts in ${fmt(msSince(fillStart), 'ms')} (${fmt((msSince(fillStart) * 1000) / Math.max(1, parts), 'µs')} per day row, batches of 500, one connection)`);
   if (SETTLE) {
     // What a deployment's autovacuum does after such a load (this server runs with autovacuum off): hint bits and the
     // visibility map set once, not by the measured requests; then a checkpoint, so the write-back of the copy (hundreds
