@@ -613,6 +613,9 @@ describe('consumption projection (Postgres)', () => {
         }),
       );
     }
+    // Quantities of 16 decimals (beyond what the bulk loader sums in a double: its day and month totals come from SQL).
+    const fine = localDayStart('2026-10-14');
+    events.push(measureEvent({ gsrn: '571313180400000131', start: fine, end: new Date(fine.getTime() + 24 * 3_600_000), resolution: 'PT1H', points: Array.from({ length: 24 }, (_, i) => ({ position: i + 1, quantity: i % 2 === 0 ? '0.0000000000000001' : '1.5', quality: null })) }));
     // A point nothing supersedes, over 35 days of three months (its months and anomalies summed in memory by the bulk
     // loader): day totals of scale 1, 2 and 3, a day with a missing value (out of every baseline), baselines of odd and even
     // counts (medians between two totals), spikes on several days.

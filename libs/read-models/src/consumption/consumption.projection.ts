@@ -371,13 +371,21 @@ interface DecimalSum {
   scale: number;
 }
 
+/** 10^0 … 10^15, exact doubles (a variable exponent with `**` calls the C library's `pow` on every value). */
+const POWERS_OF_TEN: readonly number[] = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+
+/** 10^n for n = 0 … 15; NaN beyond (so a product with it is no safe integer and the caller gives up exactly as before). */
+function powerOfTen(n: number): number {
+  return n >= 0 && n <= 15 ? POWERS_OF_TEN[n]! : Number.NaN;
+}
+
 /** Adds `units` at `scale` to the sum; false if the sum would leave the safe integers (it is then unusable). */
 function addUnits(sum: DecimalSum, units: number, scale: number): boolean {
   if (scale > sum.scale) {
-    sum.units *= 10 ** (scale - sum.scale);
+    sum.units *= powerOfTen(scale - sum.scale);
     sum.scale = scale;
   }
-  sum.units += scale < sum.scale ? units * 10 ** (sum.scale - scale) : units;
+  sum.units += scale < sum.scale ? units * powerOfTen(sum.scale - scale) : units;
   return Number.isSafeInteger(sum.units) && sum.scale <= 15;
 }
 
@@ -612,7 +620,7 @@ function writeSummaryRows(gsrn: string, written: WrittenDays, consumption: boole
     const values = new Float64Array(written.infos[order[n - 1]].number - firstDay + 1).fill(Number.NaN);
     for (let k = 0; k < n; k++) {
       if ((written.flags[k] & DAY_MISSING) !== 0) continue;
-      const value = written.units[k] * 10 ** (scale - written.scales[k]);
+      const value = written.units[k] * powerOfTen(scale - written.scales[k]);
       if (!Number.isSafeInteger(value)) return false;
       values[written.infos[k].number - firstDay] = value;
     }
