@@ -2,6 +2,7 @@ import type { Pool } from 'pg';
 import type { DataSource } from 'typeorm';
 import { addDays, compareLocalDates, daysBetween, isLocalDate, localDayEnd, localDayStart, localLabel, type LocalDate } from '@dh/dk-time';
 import { CONSUMPTION_DAILY_TABLE, CONSUMPTION_HOURS_TABLE, CONSUMPTION_MONTHLY_TABLE, dayValueJsonSql, hourElementsSql, METERING_POINTS_TABLE, type DeflatePart } from '@dh/read-models';
+import { joinedPart, storedBlock } from './gzip-answer';
 import { validationProblem } from './portal-access';
 import { addYears, firstOfMonth, kwhString, nextMonth, sumDecimalText, sumKwh } from './local-time';
 
@@ -115,8 +116,8 @@ export interface ConsumptionJson {
   /** The elements of the `values` array, comma-separated, in time order (null when read as {@link valuesParts}). */
   valuesJson: string | null;
   /**
-   * Hours read for a gzip answer: each day's elements as its stored {@link DeflatePart}, in time order (the commas
-   * between days are the caller's). Null otherwise.
+   * Hours read for a gzip answer: the days' elements, comma-separated, as stored {@link DeflatePart}s in time order (one,
+   * joined by the database, or none when no day has hours; commas between parts are the caller's). Null otherwise.
    */
   valuesParts: DeflatePart[] | null;
   /** Exact Σ of the values (kWh, at least 3 decimals). */
@@ -173,14 +174,24 @@ const HOURS_STATEMENT = {
        LEFT JOIN ${CONSUMPTION_HOURS_TABLE} h ON ${SUPPLIED} AND h.gsrn = mp.gsrn AND h.day >= c.cut_from AND h.day <= c.cut_to
        ${CUSTOMER_SUPPLY} ORDER BY h.day`,
 } as const;
+/** The stored deflate block of the comma between two days' hours, as a `bytea` literal. */
+const COMMA_BLOCK = `'\\x${storedBlock(',').toString('hex')}'::bytea`;
 const HOURS_DEFLATED_STATEMENT = {
   name: 'portal-consumption-supply-hours-deflated',
-  // As HOURS_STATEMENT with each day's hours as its stored deflate part (about a tenth of the bytes) instead of the text.
-  text: `SELECT ${SUPPLY_COLUMNS}, h.hours_deflate, h.hours_crc32::int AS hours_crc32, h.hours_bytes::int AS hours_bytes, (h.hours_json IS NOT NULL) AS has_hours,
-         h.total::text AS total, h.any_estimated::boolean AS any_estimated, h.any_missing::boolean AS any_missing
+  // As HOURS_STATEMENT, in one row: the days' stored deflate parts (about a tenth of the text's bytes) joined in day
+  // order with the comma's stored block between them, their CRCs and lengths in the same order, the exact Σ and flags of
+  // the day rows (as `totalsOf` takes them from HOURS_STATEMENT's rows), and how many days with hours have no part yet.
+  text: `SELECT ${SUPPLY_COLUMNS}, d.parts, d.crcs, d.lengths, d.total, d.estimated, d.missing, d.waiting
        ${SUPPLY_CUT}
-       LEFT JOIN ${CONSUMPTION_HOURS_TABLE} h ON ${SUPPLIED} AND h.gsrn = mp.gsrn AND h.day >= c.cut_from AND h.day <= c.cut_to
-       ${CUSTOMER_SUPPLY} ORDER BY h.day`,
+       CROSS JOIN LATERAL (
+         SELECT string_agg(h.hours_deflate, ${COMMA_BLOCK} ORDER BY h.day) FILTER (WHERE h.hours_json IS NOT NULL)::bytea AS parts,
+                array_agg(h.hours_crc32 ORDER BY h.day) FILTER (WHERE h.hours_json IS NOT NULL)::int[] AS crcs,
+                array_agg(h.hours_bytes ORDER BY h.day) FILTER (WHERE h.hours_json IS NOT NULL)::int[] AS lengths,
+                coalesce(sum(h.total), 0)::text AS total, coalesce(bool_or(h.any_estimated::boolean), false) AS estimated,
+                coalesce(bool_or(h.any_missing::boolean), false) AS missing,
+                count(*) FILTER (WHERE h.hours_json IS NOT NULL AND (h.hours_deflate IS NULL OR h.hours_crc32 IS NULL OR h.hours_bytes IS NULL))::int AS waiting
+           FROM ${CONSUMPTION_HOURS_TABLE} h WHERE ${SUPPLIED} AND h.gsrn = mp.gsrn AND h.day >= c.cut_from AND h.day <= c.cut_to) d
+       ${CUSTOMER_SUPPLY}`,
 } as const;
 const DAYS_STATEMENT = {
   name: 'portal-consumption-supply-days',
@@ -243,7 +254,8 @@ function supplyOf(row: SupplyColumns): Pick<CustomerConsumption, 'supply' | 'cut
  * (`day_json`) concatenated by PostgreSQL; a row without it (written before the projection stored it, days-v5) has its
  * JSON built there from its columns and labels; `json` is null when a day row in the range has no stored labels (a
  * rebuild of the consumption projection ends both). Hours with `deflated`: the day rows' deflate parts instead of their
- * text (`valuesParts`, for a gzip answer); when a day row in the range has no part yet, its text as without `deflated`.
+ * text, joined by PostgreSQL into one row with their CRCs and lengths (`valuesParts`, for a gzip answer); when a day row
+ * in the range has no part yet, its text as without `deflated`.
  */
 export async function readCustomerConsumption(
   pool: Pick<Pool, 'query'>,
@@ -259,18 +271,15 @@ export async function readCustomerConsumption(
   if (resolution === 'hour') {
     type HoursRow = SupplyColumns & { total: string | null; any_estimated: boolean | null; any_missing: boolean | null };
     if (deflated) {
-      const { rows } = await pool.query<HoursRow & { hours_deflate: Buffer | null; hours_crc32: number | null; hours_bytes: number | null; has_hours: boolean }>({ ...HOURS_DEFLATED_STATEMENT, values });
-      const first = rows[0];
-      if (!first) return undefined;
-      const read = supplyOf(first);
+      type DeflatedRow = SupplyColumns & { parts: Buffer | null; crcs: number[] | null; lengths: number[] | null; total: string; estimated: boolean; missing: boolean; waiting: number };
+      const row = (await pool.query<DeflatedRow>({ ...HOURS_DEFLATED_STATEMENT, values })).rows[0];
+      if (!row) return undefined;
+      const read = supplyOf(row);
       if (read.cut === null) return { ...read, json: null };
-      const parts: DeflatePart[] = [];
-      for (const row of rows) {
-        if (row.hours_deflate !== null && row.hours_crc32 !== null && row.hours_bytes !== null) parts.push({ deflate: row.hours_deflate, crc: row.hours_crc32 >>> 0, length: row.hours_bytes });
-        // A day whose part is not made yet (written moments ago, or since a rebuild): the whole answer as text.
-        else if (row.has_hours) return readCustomerConsumption(pool, gsrn, customerId, from, to, resolution, false);
-      }
-      return { ...read, json: { valuesJson: null, valuesParts: parts, ...totalsOf(rows) } };
+      // A day whose part is not made yet (written moments ago, or since a rebuild): the whole answer as text.
+      if (row.waiting > 0) return readCustomerConsumption(pool, gsrn, customerId, from, to, resolution, false);
+      const parts: DeflatePart[] = row.parts === null ? [] : [joinedPart(row.parts, row.crcs ?? [], row.lengths ?? [], ',')];
+      return { ...read, json: { valuesJson: null, valuesParts: parts, total: kwhString(row.total), estimated: row.estimated, missing: row.missing } };
     }
     const { rows } = await pool.query<HoursRow & { hours_json: string | null }>({ ...HOURS_STATEMENT, values });
     const first = rows[0];

@@ -26,6 +26,43 @@ export function gzipJoined(head: string, parts: readonly DeflatePart[], separato
   return gzipOf(pieces);
 }
 
+/** The header of a stored deflate block of `length` bytes (BFINAL=0, BTYPE=00; the previous block ended on a byte boundary). */
+function storedHeader(length: number): Buffer {
+  const head = Buffer.allocUnsafe(5);
+  head[0] = 0x00;
+  head.writeUInt16LE(length, 1);
+  head.writeUInt16LE(~length & 0xffff, 3);
+  return head;
+}
+
+/** `text` (at most 65,535 UTF-8 bytes) as one stored deflate block: what may stand between parts (e.g. a comma). */
+export function storedBlock(text: string): Buffer {
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.length > MAX_STORED) throw new RangeError(`storedBlock: ${bytes.length} bytes, at most ${MAX_STORED}`);
+  return Buffer.concat([storedHeader(bytes.length), bytes]);
+}
+
+/**
+ * Parts joined by the database with {@link storedBlock}(`separator`) between them (`string_agg(part, block)`), as one
+ * {@link DeflatePart}: its CRC-32 and length are those of the parts' texts joined by `separator`, combined from each
+ * part's CRC and length (`crcs` as stored, signed or not).
+ */
+export function joinedPart(deflate: Buffer, crcs: readonly number[], lengths: readonly number[], separator: string): DeflatePart {
+  if (crcs.length !== lengths.length) throw new RangeError(`joinedPart: ${crcs.length} CRCs for ${lengths.length} lengths`);
+  const between = Buffer.from(separator, 'utf8');
+  let crc = 0;
+  let length = 0;
+  for (let i = 0; i < crcs.length; i++) {
+    if (i > 0) {
+      crc = crc32(between, crc);
+      length += between.length;
+    }
+    crc = crc32Combine(crc, crcs[i]! >>> 0, lengths[i]!);
+    length += lengths[i]!;
+  }
+  return { deflate, crc, length };
+}
+
 export function gzipOf(pieces: readonly GzipPiece[]): Buffer {
   const chunks: Buffer[] = [HEADER];
   let crc = 0;
@@ -36,11 +73,7 @@ export function gzipOf(pieces: readonly GzipPiece[]): Buffer {
       const bytes = Buffer.from(piece, 'utf8');
       for (let at = 0; at < bytes.length; at += MAX_STORED) {
         const block = bytes.subarray(at, Math.min(bytes.length, at + MAX_STORED));
-        const head = Buffer.allocUnsafe(5);
-        head[0] = 0x00; // BFINAL=0, BTYPE=00; the previous block ended on a byte boundary
-        head.writeUInt16LE(block.length, 1);
-        head.writeUInt16LE(~block.length & 0xffff, 3);
-        chunks.push(head, block);
+        chunks.push(storedHeader(block.length), block);
       }
       crc = crc32(bytes, crc);
       length += bytes.length;
@@ -99,8 +132,18 @@ function x2nmodp(n: number, k: number): number {
   return p;
 }
 
+/** x^(8 · length) modulo p(x) by length: a day's hours are a few thousand bytes, so lengths repeat across requests. */
+const SHIFTS = new Map<number, number>();
+const MAX_SHIFTS = 4_096;
+
 /** The CRC-32 of A followed by B from crc(A), crc(B) and B's length in bytes. */
 export function crc32Combine(crcA: number, crcB: number, lengthB: number): number {
   if (!Number.isSafeInteger(lengthB) || lengthB < 0) throw new RangeError(`crc32Combine: length ${lengthB}`);
-  return (multmodp(x2nmodp(lengthB, 3), crcA >>> 0) ^ crcB) >>> 0;
+  let shift = SHIFTS.get(lengthB);
+  if (shift === undefined) {
+    shift = x2nmodp(lengthB, 3);
+    if (SHIFTS.size >= MAX_SHIFTS) SHIFTS.clear();
+    SHIFTS.set(lengthB, shift);
+  }
+  return (multmodp(shift, crcA >>> 0) ^ crcB) >>> 0;
 }

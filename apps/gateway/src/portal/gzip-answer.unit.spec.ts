@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { crc32, gunzipSync } from 'node:zlib';
 import { deflatePart } from '@dh/read-models';
-import { crc32Combine, gzipJoined, gzipOf, type GzipPiece } from './gzip-answer';
+import { crc32Combine, gzipJoined, gzipOf, joinedPart, storedBlock, type GzipPiece } from './gzip-answer';
 
 const hourJson = (day: number, hour: number): string =>
   `{"start":"2025-10-${String(day).padStart(2, '0')}T${String(hour).padStart(2, '0')}:00+02:00","end":"2025-10-${String(day).padStart(2, '0')}T${String(hour + 1).padStart(2, '0')}:00+02:00","quantity_kwh":"0.${String((day * 37 + hour * 11) % 1000).padStart(3, '0')}","estimated":false,"missing":false}`;
@@ -34,6 +34,31 @@ describe('gzipOf: a gzip answer stitched from stored text and pre-compressed par
   });
 });
 
+describe('joinedPart: parts joined by the database with a stored block between them', () => {
+  it('is one part whose CRC-32 and length are those of the texts joined by the separator (signed CRCs as stored)', async () => {
+    const days = Array.from({ length: 31 }, (_, i) => dayJson(i + 1));
+    const parts = await Promise.all(days.map((d) => deflatePart(d)));
+    const comma = storedBlock(',');
+    expect(comma).toEqual(Buffer.from([0x00, 0x01, 0x00, 0xfe, 0xff, 0x2c]));
+    // What `string_agg(part, <comma block> ORDER BY day)` returns, and the CRCs as the `integer` column holds them.
+    const joined = Buffer.concat(parts.flatMap((p, i) => (i === 0 ? [p.deflate] : [comma, p.deflate])));
+    const part = joinedPart(joined, parts.map((p) => p.crc | 0), parts.map((p) => p.length), ',');
+    const text = days.join(',');
+    expect(part.crc).toBe(crc32(Buffer.from(text, 'utf8')));
+    expect(part.length).toBe(Buffer.byteLength(text));
+    expect(gunzipSync(gzipJoined('[', [part], ',', ']')).toString('utf8')).toBe(`[${text}]`);
+    // One part alone, none at all.
+    expect(joinedPart(parts[0]!.deflate, [parts[0]!.crc], [parts[0]!.length], ',')).toEqual(parts[0]);
+    expect(joinedPart(Buffer.alloc(0), [], [], ',')).toEqual({ deflate: Buffer.alloc(0), crc: 0, length: 0 });
+  });
+
+  it('refuses CRCs and lengths that do not pair up, and a stored block over 65,535 bytes', () => {
+    expect(() => joinedPart(Buffer.alloc(0), [1], [], ',')).toThrow(RangeError);
+    expect(() => storedBlock('x'.repeat(65_536))).toThrow(RangeError);
+    expect(storedBlock('x'.repeat(65_535))).toHaveLength(65_540);
+  });
+});
+
 describe('crc32Combine', () => {
   it('equals the CRC-32 of the concatenation for random data and lengths', () => {
     for (const [a, b] of [
@@ -47,6 +72,9 @@ describe('crc32Combine', () => {
       const x = randomBytes(a);
       const y = randomBytes(b);
       expect(crc32Combine(crc32(x), crc32(y), y.length)).toBe(crc32(Buffer.concat([x, y])));
+      // Again with the same length (its shift remembered) and other data.
+      const z = randomBytes(b);
+      expect(crc32Combine(crc32(x), crc32(z), z.length)).toBe(crc32(Buffer.concat([x, z])));
     }
   });
 

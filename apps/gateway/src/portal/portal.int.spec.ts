@@ -284,12 +284,15 @@ describe('portal API (Nest app, Postgres read models)', () => {
         const reads = () =>
           Promise.all([
             readCustomerConsumption(client, GSRN_A, CUSTOMER_A, '2026-10-24', '2026-10-26', 'hour'),
+            // The gzip answer's statement (its parts are not made yet here: it answers as the text read).
+            readCustomerConsumption(client, GSRN_A, CUSTOMER_A, '2026-10-24', '2026-10-26', 'hour', true),
             readCustomerConsumption(client, GSRN_A, CUSTOMER_A, '2026-10-01', '2026-10-31', 'day'),
             readCustomerConsumption(client, GSRN_A, CUSTOMER_A, '2026-10-01', '2026-10-31', 'month'),
           ]);
         const before = await reads();
         expect(before[0]?.json?.valuesJson).toContain('"quantity_kwh"');
-        expect(before[2]).toEqual({ supply: { start: '2026-10-01', end: null }, cut: { from: '2026-10-01', to: '2026-10-31' }, json: null });
+        expect(before[1]).toEqual(before[0]);
+        expect(before[3]).toEqual({ supply: { start: '2026-10-01', end: null }, cut: { from: '2026-10-01', to: '2026-10-31' }, json: null });
         await client.query('BEGIN');
         try {
           // The statements are prepared on this connection; PostgreSQL analyses them again against the changed tables.
