@@ -174,8 +174,9 @@ const HOURS_STATEMENT = {
        LEFT JOIN ${CONSUMPTION_HOURS_TABLE} h ON ${SUPPLIED} AND h.gsrn = mp.gsrn AND h.day >= c.cut_from AND h.day <= c.cut_to
        ${CUSTOMER_SUPPLY} ORDER BY h.day`,
 } as const;
-/** The stored deflate block of the comma between two days' hours, as a `bytea` literal. */
-const COMMA_BLOCK = `'\\x${storedBlock(',').toString('hex')}'::bytea`;
+/** What separates two days' hours in the `values` array, and its stored deflate block as a `bytea` literal. */
+const DAY_SEPARATOR = ',';
+const DAY_SEPARATOR_BLOCK = `'\\x${storedBlock(DAY_SEPARATOR).toString('hex')}'::bytea`;
 const HOURS_DEFLATED_STATEMENT = {
   name: 'portal-consumption-supply-hours-deflated',
   // As HOURS_STATEMENT, in one row: the days' stored deflate parts (about a tenth of the text's bytes) joined in day
@@ -184,7 +185,7 @@ const HOURS_DEFLATED_STATEMENT = {
   text: `SELECT ${SUPPLY_COLUMNS}, d.parts, d.crcs, d.lengths, d.total, d.estimated, d.missing, d.waiting
        ${SUPPLY_CUT}
        CROSS JOIN LATERAL (
-         SELECT string_agg(h.hours_deflate, ${COMMA_BLOCK} ORDER BY h.day) FILTER (WHERE h.hours_json IS NOT NULL)::bytea AS parts,
+         SELECT string_agg(h.hours_deflate, ${DAY_SEPARATOR_BLOCK} ORDER BY h.day) FILTER (WHERE h.hours_json IS NOT NULL)::bytea AS parts,
                 array_agg(h.hours_crc32 ORDER BY h.day) FILTER (WHERE h.hours_json IS NOT NULL)::int[] AS crcs,
                 array_agg(h.hours_bytes ORDER BY h.day) FILTER (WHERE h.hours_json IS NOT NULL)::int[] AS lengths,
                 coalesce(sum(h.total), 0)::text AS total, coalesce(bool_or(h.any_estimated::boolean), false) AS estimated,
@@ -278,7 +279,7 @@ export async function readCustomerConsumption(
       if (read.cut === null) return { ...read, json: null };
       // A day whose part is not made yet (written moments ago, or since a rebuild): the whole answer as text.
       if (row.waiting > 0) return readCustomerConsumption(pool, gsrn, customerId, from, to, resolution, false);
-      const parts: DeflatePart[] = row.parts === null ? [] : [joinedPart(row.parts, row.crcs ?? [], row.lengths ?? [], ',')];
+      const parts: DeflatePart[] = row.parts === null ? [] : [joinedPart(row.parts, row.crcs ?? [], row.lengths ?? [], DAY_SEPARATOR)];
       return { ...read, json: { valuesJson: null, valuesParts: parts, total: kwhString(row.total), estimated: row.estimated, missing: row.missing } };
     }
     const { rows } = await pool.query<HoursRow & { hours_json: string | null }>({ ...HOURS_STATEMENT, values });
