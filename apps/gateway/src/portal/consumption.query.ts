@@ -113,13 +113,13 @@ export async function readConsumption(db: DataSource, gsrn: string, from: LocalD
 
 /** Hour and day values as the portal sends them, as the JSON text the read models store (no per-value work here). */
 export interface ConsumptionJson {
-  /** The elements of the `values` array, comma-separated, in time order (null when read as {@link valuesParts}). */
+  /** The elements of the `values` array, comma-separated, in time order (null when read as {@link valuesPart}). */
   valuesJson: string | null;
   /**
-   * Hours read for a gzip answer: the days' elements, comma-separated, as stored {@link DeflatePart}s in time order (one,
-   * joined by the database, or none when no day has hours; commas between parts are the caller's). Null otherwise.
+   * Hours read for a gzip answer: the elements of the `values` array, comma-separated, in time order, as one
+   * {@link DeflatePart} (the days' stored parts joined by the database; of no text when no day has hours). Null otherwise.
    */
-  valuesParts: DeflatePart[] | null;
+  valuesPart: DeflatePart | null;
   /** Exact Σ of the values (kWh, at least 3 decimals). */
   total: string;
   estimated: boolean;
@@ -255,7 +255,7 @@ function supplyOf(row: SupplyColumns): Pick<CustomerConsumption, 'supply' | 'cut
  * (`day_json`) concatenated by PostgreSQL; a row without it (written before the projection stored it, days-v5) has its
  * JSON built there from its columns and labels; `json` is null when a day row in the range has no stored labels (a
  * rebuild of the consumption projection ends both). Hours with `deflated`: the day rows' deflate parts instead of their
- * text, joined by PostgreSQL into one row with their CRCs and lengths (`valuesParts`, for a gzip answer); when a day row
+ * text, joined by PostgreSQL into one row with their CRCs and lengths (`valuesPart`, for a gzip answer); when a day row
  * in the range has no part yet, its text as without `deflated`.
  */
 export async function readCustomerConsumption(
@@ -265,7 +265,7 @@ export async function readCustomerConsumption(
   from: LocalDate,
   to: LocalDate,
   resolution: ConsumptionResolution,
-  /** Hours: read each day's stored deflate part instead of its text, for a gzip answer ({@link ConsumptionJson.valuesParts}). */
+  /** Hours: read each day's stored deflate part instead of its text, for a gzip answer ({@link ConsumptionJson.valuesPart}). */
   deflated = false,
 ): Promise<CustomerConsumption | undefined> {
   const values = [gsrn, customerId, from, to];
@@ -279,8 +279,8 @@ export async function readCustomerConsumption(
       if (read.cut === null) return { ...read, json: null };
       // A day whose part is not made yet (written moments ago, or since a rebuild): the whole answer as text.
       if (row.waiting > 0) return readCustomerConsumption(pool, gsrn, customerId, from, to, resolution, false);
-      const parts: DeflatePart[] = row.parts === null ? [] : [joinedPart(row.parts, row.crcs ?? [], row.lengths ?? [], DAY_SEPARATOR)];
-      return { ...read, json: { valuesJson: null, valuesParts: parts, total: kwhString(row.total), estimated: row.estimated, missing: row.missing } };
+      const part = joinedPart(row.parts ?? Buffer.alloc(0), row.crcs ?? [], row.lengths ?? [], DAY_SEPARATOR);
+      return { ...read, json: { valuesJson: null, valuesPart: part, total: kwhString(row.total), estimated: row.estimated, missing: row.missing } };
     }
     const { rows } = await pool.query<HoursRow & { hours_json: string | null }>({ ...HOURS_STATEMENT, values });
     const first = rows[0];
@@ -290,14 +290,14 @@ export async function readCustomerConsumption(
     const texts: string[] = [];
     // As `string_agg` would: a row without a value (or the one row of a range without day rows) adds nothing.
     for (const row of rows) if (row.hours_json !== null) texts.push(row.hours_json);
-    return { ...read, json: { valuesJson: texts.join(','), valuesParts: null, ...totalsOf(rows) } };
+    return { ...read, json: { valuesJson: texts.join(','), valuesPart: null, ...totalsOf(rows) } };
   }
   if (resolution === 'day') {
     const row = (await pool.query<SupplyColumns & DaysJsonRow>({ ...DAYS_STATEMENT, values })).rows[0];
     if (!row) return undefined;
     const read = supplyOf(row);
     if (read.cut === null || row.unlabelled > 0) return { ...read, json: null };
-    return { ...read, json: { valuesJson: row.values_json ?? '', valuesParts: null, total: kwhString(row.total), estimated: row.estimated, missing: row.missing } };
+    return { ...read, json: { valuesJson: row.values_json ?? '', valuesPart: null, total: kwhString(row.total), estimated: row.estimated, missing: row.missing } };
   }
   const row = (await pool.query<SupplyColumns>({ ...SUPPLY_STATEMENT, values })).rows[0];
   return row ? { ...supplyOf(row), json: null } : undefined;

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { deflatePart } from '@dh/read-models';
-import { gzipJoined } from './gzip-answer';
+import { gzipOf } from './gzip-answer';
 
 /**
  * A stitched gzip answer (stored blocks, sync-flushed parts, an empty final block, a combined CRC-32) in a real browser:
@@ -29,7 +29,8 @@ describe('a stitched gzip answer in Chromium', () => {
   let profile: string;
 
   beforeAll(async () => {
-    const body = gzipJoined(open, await Promise.all(days.map((d) => deflatePart(d))), ',', close);
+    const parts = await Promise.all(days.map((d) => deflatePart(d)));
+    const body = gzipOf([open, ...parts.flatMap((part, i) => (i === 0 ? [part] : [',', part])), close]);
     server = createServer((req, res) => {
       if (req.url === '/answer') {
         res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Encoding': 'gzip', 'Content-Length': body.length });

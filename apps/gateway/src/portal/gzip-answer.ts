@@ -15,17 +15,6 @@ const HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00
 const FINAL_BLOCK = Buffer.from([0x01, 0x00, 0x00, 0xff, 0xff]);
 const MAX_STORED = 0xffff;
 
-/** `head`, the parts' texts separated by `separator`, `tail` (e.g. a JSON array's elements in its frame), as gzip. */
-export function gzipJoined(head: string, parts: readonly DeflatePart[], separator: string, tail: string): Buffer {
-  const pieces: GzipPiece[] = [head];
-  parts.forEach((part, i) => {
-    if (i > 0) pieces.push(separator);
-    pieces.push(part);
-  });
-  pieces.push(tail);
-  return gzipOf(pieces);
-}
-
 /** The header of a stored deflate block of `length` bytes (BFINAL=0, BTYPE=00; the previous block ended on a byte boundary). */
 function storedHeader(length: number): Buffer {
   const head = Buffer.allocUnsafe(5);

@@ -1,18 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import { crc32, gunzipSync } from 'node:zlib';
 import { deflatePart } from '@dh/read-models';
-import { crc32Combine, gzipJoined, gzipOf, joinedPart, storedBlock, type GzipPiece } from './gzip-answer';
+import type { DeflatePart } from '@dh/read-models';
+import { crc32Combine, gzipOf, joinedPart, storedBlock, type GzipPiece } from './gzip-answer';
 
 const hourJson = (day: number, hour: number): string =>
   `{"start":"2025-10-${String(day).padStart(2, '0')}T${String(hour).padStart(2, '0')}:00+02:00","end":"2025-10-${String(day).padStart(2, '0')}T${String(hour + 1).padStart(2, '0')}:00+02:00","quantity_kwh":"0.${String((day * 37 + hour * 11) % 1000).padStart(3, '0')}","estimated":false,"missing":false}`;
 const dayJson = (day: number): string => Array.from({ length: 24 }, (_, h) => hourJson(day, h)).join(',');
+/** Parts with a comma (stored as text) between each two. */
+const commaSeparated = (parts: readonly DeflatePart[]): GzipPiece[] => parts.flatMap((part, i) => (i === 0 ? [part] : [',', part]));
 
 describe('gzipOf: a gzip answer stitched from stored text and pre-compressed parts', () => {
   it('inflates to the pieces joined, for an answer framed like the portal hour view', async () => {
     const days = Array.from({ length: 31 }, (_, i) => dayJson(i + 1));
     const parts = await Promise.all(days.map((d) => deflatePart(d)));
     const expected = `{"gsrn":"571313180400000000","values":[${days.join(',')}],"total_kwh":"12.345","estimated":false,"missing":false}`;
-    const gz = gzipJoined('{"gsrn":"571313180400000000","values":[', parts, ',', '],"total_kwh":"12.345","estimated":false,"missing":false}');
+    const gz = gzipOf(['{"gsrn":"571313180400000000","values":[', ...commaSeparated(parts), '],"total_kwh":"12.345","estimated":false,"missing":false}']);
     // gunzip checks the trailer's CRC-32 and length: a wrong combination fails here.
     expect(gunzipSync(gz).toString('utf8')).toBe(expected);
     expect(JSON.parse(gunzipSync(gz).toString('utf8'))).toMatchObject({ values: expect.any(Array) as unknown });
@@ -30,7 +33,7 @@ describe('gzipOf: a gzip answer stitched from stored text and pre-compressed par
     }
     expect(gunzipSync(gzipOf(['a', longPart!, 'ø', braces!])).toString('utf8')).toBe(`a${long}ø{}`);
     // No parts: the frame alone.
-    expect(gunzipSync(gzipJoined('[', [], ',', ']')).toString('utf8')).toBe('[]');
+    expect(gunzipSync(gzipOf(['[', joinedPart(Buffer.alloc(0), [], [], ','), ']'])).toString('utf8')).toBe('[]');
   });
 });
 
@@ -46,7 +49,7 @@ describe('joinedPart: parts joined by the database with a stored block between t
     const text = days.join(',');
     expect(part.crc).toBe(crc32(Buffer.from(text, 'utf8')));
     expect(part.length).toBe(Buffer.byteLength(text));
-    expect(gunzipSync(gzipJoined('[', [part], ',', ']')).toString('utf8')).toBe(`[${text}]`);
+    expect(gunzipSync(gzipOf(['[', part, ']'])).toString('utf8')).toBe(`[${text}]`);
     // One part alone, none at all.
     expect(joinedPart(parts[0]!.deflate, [parts[0]!.crc], [parts[0]!.length], ',')).toEqual(parts[0]);
     expect(joinedPart(Buffer.alloc(0), [], [], ',')).toEqual({ deflate: Buffer.alloc(0), crc: 0, length: 0 });

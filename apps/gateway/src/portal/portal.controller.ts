@@ -21,7 +21,7 @@ import { exportInvoice, exportNote, type ExportInvoice, type ExportNote } from '
 import { parseConsumptionQuery, readConsumption, readCustomerConsumption, totalOf, type ConsumptionResolution, type ConsumptionValue } from './consumption.query';
 import { meteringPointColumns, type MeteringPointRow } from '../portfolio/metering-point-row';
 import { kwhString, nextMonth, nextQuarter, firstOfMonth } from './local-time';
-import { gzipJoined } from './gzip-answer';
+import { gzipOf } from './gzip-answer';
 import { CUSTOMER_ID_PARAM, PORTAL_CLOCK, PORTAL_POOL, portalCustomerId, type PortalClock } from './portal-access';
 
 /** The same body whether the GSRN is unknown or another customer's. */
@@ -146,8 +146,8 @@ export class PortalController {
     if (read.json) {
       const open = `${JSON.stringify(head).slice(0, -1)},"values":[`;
       const close = `],"total_kwh":${JSON.stringify(read.json.total)},"estimated":${read.json.estimated},"missing":${read.json.missing}}`;
-      if (read.json.valuesParts === null) return `${open}${read.json.valuesJson ?? ''}${close}`;
-      const body = gzipJoined(open, read.json.valuesParts, ',', close);
+      if (read.json.valuesPart === null) return `${open}${read.json.valuesJson ?? ''}${close}`;
+      const body = gzipOf([open, read.json.valuesPart, close]);
       response.setHeader('Content-Encoding', 'gzip');
       return body;
     }
