@@ -265,7 +265,7 @@ export async function readCustomerConsumption(
   from: LocalDate,
   to: LocalDate,
   resolution: ConsumptionResolution,
-  /** Hours: read each day's stored deflate part instead of its text, for a gzip answer ({@link ConsumptionJson.valuesPart}). */
+  /** Hours: read the days' stored deflate parts (joined in one row) instead of their text, for a gzip answer ({@link ConsumptionJson.valuesPart}). */
   deflated = false,
 ): Promise<CustomerConsumption | undefined> {
   const values = [gsrn, customerId, from, to];
