@@ -149,13 +149,13 @@ export function meteredDataPayloadOf(envelope: Pick<EventEnvelope, 'data'>): Jso
   return { gsrn, documentId, receivedAt, resolution, start, end, points: points.map((p) => ({ position: p.position, quantityKwh: p.quantity, quality: p.quality ?? 'A04' })) };
 }
 
+/** Series recorded per transaction by settlement's metered-data consumer (see `startMeteredDataConsumer`). */
+export const METERED_DATA_BATCH_SIZE = 300;
+
 /**
  * The `settlement.metered-data` consumer: each RSM-012 series DataHub delivered (`datahub.validated-measure-data-received`)
  * becomes settlement's own metered data. Started by {@link startSettlementRuntime}; exported for the ingest benchmark.
  */
-/** Series recorded per transaction by settlement's metered-data consumer (see `startMeteredDataConsumer`). */
-export const METERED_DATA_BATCH_SIZE = 300;
-
 export function startMeteredDataConsumer(options: MeteredDataConsumerOptions): Promise<RunningConsumer> {
   const meteredMetaOf = (envelope: EventEnvelope): CommandMeta => ({ correlationId: envelope.metadata.correlationId, causationId: envelope.eventId, actor: 'datahub', now: options.now() });
 
@@ -210,7 +210,7 @@ export function startMeteredDataConsumer(options: MeteredDataConsumerOptions): P
     // metered-data streams in one batched append, their days in settlement's copy in one multi-row insert,
     // in this transaction. A batch that fails (a conflict, a refused series) is applied series by series above.
     // Up to three DataHub documents' worth of series (100 each in the ingest benchmark): fewer transactions, lookups
-    // and appends per series than batches of 100 (ingest 10–12 % faster at 1,600 metering points × 3 days, 2026-12-07,
+    // and appends per series than batches of 100 (ingest 10–16 % faster at 1,600 metering points × 3 days, 2026-12-07,
     // docs/benchmarks.md); a batch takes what is waiting and never waits to fill, so a lone series is not held back.
     batchSize: METERED_DATA_BATCH_SIZE,
     // Three batches delivered ahead: while one batch is in its transaction the next arrives whole (with the prefetch
